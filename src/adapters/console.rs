@@ -1,0 +1,44 @@
+//! The console: the same commands as Discord, typed in a terminal.
+
+use crate::app::{Actor, App};
+use crate::commands::{self, Invocation, Outcome, Reply};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::watch;
+
+/// Runs one line and returns the reply text and outcome.
+pub async fn ask(app: &App, actor: &Actor, line: &str) -> (Reply, Outcome) {
+    match Invocation::parse_line(line) {
+        Ok(inv) => commands::run(app, actor, &inv).await,
+        Err(e) => (Reply::error(e.to_string()), Outcome::UserError),
+    }
+}
+
+/// Reads commands from stdin until `exit`, end of input, or shutdown.
+pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let actor = Actor::operator(app.settings.console.actor.clone());
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut out = tokio::io::stdout();
+    out.write_all(
+        format!("backorder-bot console — {}. Type /help for commands, exit to quit.\n", app.settings.shop.name).as_bytes(),
+    )
+    .await?;
+    loop {
+        out.write_all(b"> ").await?;
+        out.flush().await?;
+        let line = tokio::select! {
+            line = lines.next_line() => line?,
+            _ = shutdown.changed() => break,
+        };
+        let Some(line) = line else { break };
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if matches!(line, "exit" | "quit" | "/exit" | "/quit") {
+            break;
+        }
+        let (reply, _) = ask(&app, &actor, line).await;
+        out.write_all(format!("{}\n", reply.to_text()).as_bytes()).await?;
+    }
+    Ok(())
+}

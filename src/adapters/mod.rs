@@ -1,0 +1,5 @@
+//! Adapters: each translates one outside world into invocations of the command layer or the
+//! use cases. They hold no business rules.
+
+pub mod console;
+pub mod discord;

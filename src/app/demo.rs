@@ -1,0 +1,70 @@
+//! Demo data: the bundled demo shop, and deterministic synthetic shops for benchmarks.
+
+use super::import::{import, ImportKind, ImportReport};
+use super::{Actor, App, AppResult};
+use chrono::{Days, NaiveDate};
+
+/// The bundled demo shop, in import order. Dates are written relative to today
+/// (`{today+6}`) so the shop looks alive whenever it is loaded.
+const DEMO: [(ImportKind, &str); 5] = [
+    (ImportKind::Suppliers, include_str!("../../config/demo/suppliers.csv")),
+    (ImportKind::Products, include_str!("../../config/demo/products.csv")),
+    (ImportKind::Customers, include_str!("../../config/demo/customers.csv")),
+    (ImportKind::PurchaseOrders, include_str!("../../config/demo/purchase-orders.csv")),
+    (ImportKind::Orders, include_str!("../../config/demo/orders.csv")),
+];
+
+/// Replaces `{today}`, `{today+N}` and `{today-N}` with dates.
+pub fn relative_dates(text: &str, today: NaiveDate) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{today") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 6..];
+        let Some(end) = after.find('}') else { break };
+        let offset: i64 = after[..end].parse().unwrap_or(0);
+        let date = if offset >= 0 {
+            today.checked_add_days(Days::new(offset as u64))
+        } else {
+            today.checked_sub_days(Days::new(offset.unsigned_abs()))
+        }
+        .unwrap_or(today);
+        out.push_str(&date.to_string());
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Loads the bundled demo shop (idempotent: loading it twice on one day changes nothing).
+pub async fn load_bundled(app: &App, actor: &Actor) -> AppResult<Vec<(ImportKind, ImportReport)>> {
+    let today = app.clock.today();
+    let mut reports = Vec::new();
+    for (kind, text) in DEMO {
+        let text = relative_dates(text, today);
+        reports.push((kind, import(app, actor, kind, text.as_bytes()).await?));
+    }
+    Ok(reports)
+}
+
+/// What a synthetic shop holds.
+pub use crate::store::bulk::SynthCounts;
+
+/// Creates (or tops up to) a deterministic synthetic shop of `skus` products.
+pub async fn synthetic(app: &App, skus: u64, seed: u64) -> AppResult<SynthCounts> {
+    let mut tx = app.store.begin_write().await?;
+    let counts = crate::store::bulk::synthesize(&mut tx, skus as i64, seed as i64, app.clock.now()).await?;
+    tx.commit().await?;
+    Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_dates_are_filled_in() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        assert_eq!(relative_dates("a,{today+6},{today-1},{today}", today), "a,2026-12-02,2026-11-25,2026-11-26");
+    }
+}

@@ -1,0 +1,179 @@
+//! Use cases: one function per thing a user does, each one transaction, returning domain values.
+
+pub mod backorders;
+pub mod demo;
+pub mod import;
+pub mod orders;
+pub mod promise;
+pub mod purchasing;
+pub mod stock;
+
+use crate::config::Settings;
+use crate::domain::{ParseError, Sku};
+use crate::store::Store;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::sync::{Arc, Mutex};
+
+/// Where "now" comes from: the system clock, or a fixed clock tests move by hand.
+#[derive(Clone, Debug, Default)]
+pub enum Clock {
+    /// Real time.
+    #[default]
+    System,
+    /// A settable time.
+    Fixed(Arc<Mutex<DateTime<Utc>>>),
+}
+
+impl Clock {
+    /// A fixed clock at `t`.
+    pub fn fixed(t: DateTime<Utc>) -> Self {
+        Clock::Fixed(Arc::new(Mutex::new(t)))
+    }
+
+    /// The current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        match self {
+            Clock::System => Utc::now(),
+            Clock::Fixed(t) => *t.lock().expect("clock lock poisoned"),
+        }
+    }
+
+    /// Today's date (UTC).
+    pub fn today(&self) -> NaiveDate {
+        self.now().date_naive()
+    }
+
+    /// Moves a fixed clock (no-op on the system clock).
+    pub fn set(&self, to: DateTime<Utc>) {
+        if let Clock::Fixed(t) = self {
+            *t.lock().expect("clock lock poisoned") = to;
+        }
+    }
+}
+
+/// Who is acting, for the audit log and permission checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// Audit name (`console`, `discord:1234`, `api`).
+    pub name: String,
+    /// May run commands that change data.
+    pub may_change: bool,
+}
+
+impl Actor {
+    /// An actor allowed to change data.
+    pub fn operator(name: impl Into<String>) -> Self {
+        Self { name: name.into(), may_change: true }
+    }
+}
+
+/// What a use case can fail with: user-facing variants, then the unexpected.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No product has this SKU.
+    #[error("unknown SKU \"{sku}\"{}", did_you_mean(.suggestions))]
+    UnknownSku {
+        /// As typed.
+        sku: String,
+        /// Closest SKUs.
+        suggestions: Vec<String>,
+    },
+    /// Something else looked up by id does not exist.
+    #[error("no {what} \"{id}\"")]
+    NotFound {
+        /// Kind of thing.
+        what: &'static str,
+        /// As typed.
+        id: String,
+    },
+    /// An input value is wrong.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The option, column or field.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The request is understood but not allowed by the rules.
+    #[error("{0}")]
+    Refused(String),
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A file import failed; nothing was written.
+    #[error("{0}")]
+    Import(#[from] import::ImportErrors),
+    /// A bug or an outage; details go to the log only.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+fn did_you_mean(s: &[String]) -> String {
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!(" — did you mean {}?", s.join(", "))
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::Unexpected(e.into())
+    }
+}
+
+impl AppError {
+    /// An invalid-value error for a field.
+    pub fn invalid(field: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        AppError::Invalid { field: field.into(), reason: reason.to_string() }
+    }
+
+    /// Whether the text is safe and useful to show the user.
+    pub fn is_user_facing(&self) -> bool {
+        !matches!(self, AppError::Unexpected(_))
+    }
+}
+
+/// Parses a field with a domain parser, naming the field on error.
+pub fn field<T>(name: &str, r: Result<T, ParseError>) -> Result<T, AppError> {
+    r.map_err(|e| AppError::invalid(name, e))
+}
+
+/// Result of a use case.
+pub type AppResult<T> = Result<T, AppError>;
+
+/// The application: store, settings and clock. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct App {
+    /// Database.
+    pub store: Store,
+    /// Settings.
+    pub settings: Arc<Settings>,
+    /// Time source.
+    pub clock: Clock,
+}
+
+impl App {
+    /// Builds the application.
+    pub fn new(store: Store, settings: Arc<Settings>, clock: Clock) -> Self {
+        Self { store, settings, clock }
+    }
+
+    /// Resolves a SKU to its product, or an `UnknownSku` error with suggestions.
+    pub async fn product(
+        &self,
+        conn: &mut crate::store::Conn,
+        raw: &str,
+    ) -> AppResult<crate::store::products::ProductRow> {
+        let sku = field("sku", Sku::parse(raw))?;
+        match crate::store::products::by_key(conn, &sku.key()).await? {
+            Some(p) => Ok(p),
+            None => {
+                let mut near = crate::store::products::near_keys(conn, &sku.key(), 50).await?;
+                near.sort_by_key(|s| crate::domain::sku::edit_distance(s, sku.as_str()));
+                near.truncate(3);
+                Err(AppError::UnknownSku { sku: sku.to_string(), suggestions: near })
+            }
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Keeping promises: allocate what can be allocated and re-promise every open backorder of the
+//! SKUs a change touched, writing ETA history and customer updates in the caller's transaction.
+
+use super::{App, AppResult};
+use crate::domain::priority::PriorityInput;
+use crate::domain::promise::{plan, Demand, Eta, EtaKind, Inbound, PlanInput};
+use crate::domain::Tier;
+use crate::store::backorders::{BackorderRow, EtaChange};
+use crate::store::{self, parse_day, parse_ts, Conn};
+use serde_json::json;
+
+/// Why promises are being recomputed (stored in ETA history).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// A PO line's ETA moved.
+    PoEtaChanged,
+    /// A PO line was created or its quantity changed.
+    PoChanged,
+    /// Stock arrived.
+    Received,
+    /// A backorder was created.
+    BackorderCreated,
+    /// A backorder was cancelled or fulfilled.
+    BackorderClosed,
+    /// A backorder was re-prioritised.
+    Reprioritized,
+    /// Stock was adjusted.
+    StockAdjusted,
+    /// A customer's tier changed.
+    TierChanged,
+}
+
+impl Cause {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::PoEtaChanged => "po_eta_changed",
+            Cause::PoChanged => "po_changed",
+            Cause::Received => "received",
+            Cause::BackorderCreated => "backorder_created",
+            Cause::BackorderClosed => "backorder_closed",
+            Cause::Reprioritized => "reprioritized",
+            Cause::StockAdjusted => "stock_adjusted",
+            Cause::TierChanged => "tier_changed",
+        }
+    }
+}
+
+/// A backorder whose promise moved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MovedEta {
+    /// Backorder.
+    pub backorder_id: i64,
+    /// SKU.
+    pub sku: String,
+    /// Customer name (mask before showing).
+    pub customer_name: String,
+    /// Customer row id.
+    pub customer_id: i64,
+    /// Before.
+    pub old: Eta,
+    /// After.
+    pub new: Eta,
+}
+
+/// What settling did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Settled {
+    /// Promises that moved.
+    pub moved: Vec<MovedEta>,
+    /// Backorders now entirely allocated (ready to ship).
+    pub allocated: Vec<i64>,
+    /// Units allocated in all.
+    pub units_allocated: i64,
+}
+
+impl Settled {
+    /// Distinct customers with a moved promise.
+    pub fn customers(&self) -> usize {
+        let mut ids: Vec<i64> = self.moved.iter().map(|m| m.customer_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
+
+    fn absorb(&mut self, other: Settled) {
+        self.moved.extend(other.moved);
+        self.allocated.extend(other.allocated);
+        self.units_allocated += other.units_allocated;
+    }
+}
+
+fn stored_eta(row: &BackorderRow) -> Eta {
+    Eta {
+        date: row.promised_eta.as_deref().and_then(parse_day),
+        kind: EtaKind::parse(&row.eta_kind),
+    }
+}
+
+/// The priority input of a stored backorder.
+pub fn priority_input(row: &BackorderRow) -> PriorityInput {
+    PriorityInput {
+        id: row.id,
+        tier: Tier::parse(&row.tier).unwrap_or(Tier::Standard),
+        value_minor: row.qty * row.unit_price_minor,
+        ordered_at: parse_ts(&row.ordered_at),
+        manual: row.manual_priority,
+    }
+}
+
+/// A product's open backorders in priority order.
+pub async fn ranked_queue(app: &App, conn: &mut Conn, product_id: i64) -> AppResult<Vec<BackorderRow>> {
+    let mut rows = store::backorders::open_for_product(conn, product_id).await?;
+    let now = app.clock.now();
+    let weights = &app.settings.priority;
+    let mut keyed: Vec<(PriorityInput, BackorderRow)> =
+        rows.drain(..).map(|r| (priority_input(&r), r)).collect();
+    keyed.sort_by(|a, b| weights.compare(&a.0, &b.0, now));
+    Ok(keyed.into_iter().map(|(_, r)| r).collect())
+}
+
+/// Allocates and re-promises the given products. With `dry_run` nothing is written and the
+/// result says what would change.
+pub async fn settle(
+    app: &App,
+    conn: &mut Conn,
+    product_ids: &[i64],
+    cause: Cause,
+    actor: &str,
+    reason: &str,
+    dry_run: bool,
+) -> AppResult<Settled> {
+    let mut ids = product_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut all = Settled::default();
+    for id in ids {
+        all.absorb(settle_one(app, conn, id, cause, actor, reason, dry_run).await?);
+    }
+    Ok(all)
+}
+
+async fn settle_one(
+    app: &App,
+    conn: &mut Conn,
+    product_id: i64,
+    cause: Cause,
+    actor: &str,
+    reason: &str,
+    dry_run: bool,
+) -> AppResult<Settled> {
+    let Some(product) = store::products::by_id(conn, product_id).await? else {
+        return Ok(Settled::default());
+    };
+    let queue = ranked_queue(app, conn, product_id).await?;
+    if queue.is_empty() {
+        return Ok(Settled::default());
+    }
+    let position = store::stock::position(conn, product_id).await?;
+    let inbound = store::purchasing::inbound_for_product(conn, product_id).await?;
+    let now = app.clock.now();
+    let input = PlanInput {
+        today: now.date_naive(),
+        free_stock: position.on_hand - position.allocated,
+        inbound: inbound
+            .iter()
+            .map(|l| Inbound { eta: l.eta_date(), qty: l.remaining() })
+            .collect(),
+        lead_time_days: product.effective_lead_time(),
+        queue: queue
+            .iter()
+            .map(|b| Demand { id: b.id, remaining: b.qty - b.qty_allocated })
+            .collect(),
+        rules: app.settings.fulfilment,
+    };
+    let planned = plan(&input);
+    let mut out = Settled::default();
+    let mut changes = Vec::new();
+    for (row, p) in queue.iter().zip(&planned) {
+        let old = stored_eta(row);
+        let mut fully_allocated = false;
+        if p.allocate_now > 0 {
+            out.units_allocated += p.allocate_now;
+            fully_allocated = row.qty_allocated + p.allocate_now >= row.qty;
+            if !dry_run {
+                store::orders::insert_reservation(conn, row.order_line_id, Some(row.id), product_id, p.allocate_now, now)
+                    .await?;
+                store::stock::change_allocated(conn, product_id, p.allocate_now).await?;
+                store::backorders::add_allocation(conn, row.id, p.allocate_now).await?;
+            }
+            if fully_allocated {
+                out.allocated.push(row.id);
+                if !dry_run {
+                    let payload = json!({
+                        "backorder_id": row.id, "sku": row.sku, "product": product.name,
+                        "qty": row.qty, "order": row.order_number,
+                    });
+                    store::outbox::enqueue(conn, row.id, row.customer_id, "allocated", &payload.to_string(), now)
+                        .await?;
+                }
+            }
+        }
+        if p.eta == old {
+            continue;
+        }
+        // A backorder that ships now hears "on its way", not a new date.
+        let payload = (!fully_allocated).then(|| {
+            json!({
+                "backorder_id": row.id, "sku": row.sku, "product": product.name, "qty": row.qty,
+                "order": row.order_number, "old_eta": old.date, "old_kind": old.kind.as_str(),
+                "new_eta": p.eta.date, "new_kind": p.eta.kind.as_str(), "cause": cause.as_str(),
+            })
+            .to_string()
+        });
+        if !fully_allocated {
+            out.moved.push(MovedEta {
+                backorder_id: row.id,
+                sku: row.sku.clone(),
+                customer_name: row.customer_name.clone(),
+                customer_id: row.customer_id,
+                old,
+                new: p.eta,
+            });
+        }
+        changes.push(EtaChange {
+            backorder_id: row.id,
+            customer_id: row.customer_id,
+            old_eta: old.date,
+            old_kind: old.kind.as_str().to_string(),
+            new_eta: p.eta.date,
+            new_kind: p.eta.kind.as_str().to_string(),
+            payload,
+        });
+    }
+    if !dry_run && !changes.is_empty() {
+        store::backorders::apply_eta_changes(conn, &changes, cause.as_str(), actor, reason, now).await?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,231 @@
+//! Purchase orders: looking them up, moving their ETAs, receiving them.
+
+use super::promise::{settle, Cause, Settled};
+use super::stock::non_empty;
+use super::{field, Actor, App, AppError, AppResult};
+use crate::domain::date::check_eta_window;
+use crate::store::purchasing::{PoLineRow, PoRow};
+use crate::store::{self, audit, stock::Movement, Conn};
+use chrono::NaiveDate;
+
+/// A PO with its lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoView {
+    /// Header.
+    pub po: PoRow,
+    /// Lines.
+    pub lines: Vec<PoLineRow>,
+}
+
+async fn po(conn: &mut Conn, number: &str) -> AppResult<PoRow> {
+    let n = number.trim();
+    if n.is_empty() {
+        return Err(AppError::invalid("po", "cannot be empty"));
+    }
+    store::purchasing::po_by_number(conn, n)
+        .await?
+        .ok_or_else(|| AppError::NotFound { what: "purchase order", id: n.to_string() })
+}
+
+/// `/po id:`
+pub async fn show_po(app: &App, number: &str) -> AppResult<PoView> {
+    let mut conn = app.store.conn().await?;
+    let po = po(&mut conn, number).await?;
+    let lines = store::purchasing::lines_of_po(&mut conn, po.id).await?;
+    Ok(PoView { po, lines })
+}
+
+/// What `/eta` did (or would do, in preview).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EtaSet {
+    /// PO number.
+    pub po_number: String,
+    /// Lines whose ETA changed.
+    pub lines_changed: usize,
+    /// Re-promised backorders.
+    pub settled: Settled,
+    /// Nothing was written.
+    pub preview: bool,
+}
+
+/// `/eta po: date: [sku:] reason: [preview:]`
+pub async fn set_eta(
+    app: &App,
+    actor: &Actor,
+    po_number: &str,
+    date: NaiveDate,
+    sku: Option<&str>,
+    reason: &str,
+    preview: bool,
+) -> AppResult<EtaSet> {
+    let date = field("date", check_eta_window(date, app.clock.today()))?;
+    let reason = field("reason", non_empty(reason))?;
+    let mut tx = app.store.begin_write().await?;
+    let po = po(&mut tx, po_number).await?;
+    let mut lines = store::purchasing::lines_of_po(&mut tx, po.id).await?;
+    if let Some(sku) = sku {
+        let product = app.product(&mut tx, sku).await?;
+        lines.retain(|l| l.product_id == product.id);
+        if lines.is_empty() {
+            return Err(AppError::invalid("sku", format!("{} is not on {}", product.sku, po.po_number)));
+        }
+    }
+    lines.retain(|l| l.remaining() > 0);
+    if lines.is_empty() {
+        return Err(AppError::Refused(format!("{} has nothing left to arrive", po.po_number)));
+    }
+    let now = app.clock.now();
+    let mut products = Vec::new();
+    let mut changed = 0;
+    for l in &lines {
+        if l.eta_date() == Some(date) {
+            continue;
+        }
+        changed += 1;
+        products.push(l.product_id);
+        store::purchasing::update_line(&mut tx, l.id, l.qty_ordered, Some(date), &l.status).await?;
+        store::purchasing::record_line_eta_change(&mut tx, l.id, l.eta_date(), Some(date), &actor.name, &reason, now)
+            .await?;
+    }
+    let settled = settle(app, &mut tx, &products, Cause::PoEtaChanged, &actor.name, &reason, false).await?;
+    if preview {
+        // Everything above ran for real inside the transaction; dropping it undoes it all.
+        tx.rollback().await?;
+    } else {
+        audit::record(&mut tx, &actor.name, "set_eta", &format!("{} → {date}", po.po_number), &reason, "ok", now).await?;
+        tx.commit().await?;
+    }
+    Ok(EtaSet { po_number: po.po_number, lines_changed: changed, settled, preview })
+}
+
+/// What `/receive` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    /// PO number.
+    pub po_number: String,
+    /// (SKU, units) received.
+    pub lines: Vec<(String, i64)>,
+    /// Allocations and moved promises.
+    pub settled: Settled,
+}
+
+/// `/receive po: [sku:] [qty:]` — books the receipt, then allocates to backorders.
+pub async fn receive(app: &App, actor: &Actor, po_number: &str, sku: Option<&str>, qty: Option<i64>) -> AppResult<Received> {
+    if qty.is_some() && sku.is_none() {
+        return Err(AppError::invalid("qty", "needs sku: to say which line it is for"));
+    }
+    if let Some(q) = qty {
+        if q <= 0 {
+            return Err(AppError::invalid("qty", "must be at least 1"));
+        }
+    }
+    let mut tx = app.store.begin_write().await?;
+    let po = po(&mut tx, po_number).await?;
+    if po.status == "cancelled" || po.status == "received" {
+        return Err(AppError::Refused(format!("{} is {}", po.po_number, po.status)));
+    }
+    let mut lines = store::purchasing::lines_of_po(&mut tx, po.id).await?;
+    if let Some(sku) = sku {
+        let product = app.product(&mut tx, sku).await?;
+        lines.retain(|l| l.product_id == product.id);
+        if lines.is_empty() {
+            return Err(AppError::invalid("sku", format!("{} is not on {}", product.sku, po.po_number)));
+        }
+    }
+    lines.retain(|l| l.remaining() > 0);
+    if lines.is_empty() {
+        return Err(AppError::Refused(format!("{} has nothing left to receive", po.po_number)));
+    }
+    let now = app.clock.now();
+    let mut received = Vec::new();
+    for l in &lines {
+        let units = qty.unwrap_or(l.remaining());
+        if units > l.remaining() {
+            return Err(AppError::invalid(
+                "qty",
+                format!("{units} is more than the {} still expected of {} on {}", l.remaining(), l.sku, po.po_number),
+            ));
+        }
+        let status = if units == l.remaining() { "received" } else { "partially_received" };
+        store::purchasing::add_received(&mut tx, l.id, units, status).await?;
+        store::stock::record_movement(
+            &mut tx,
+            &Movement {
+                product_id: l.product_id,
+                kind: "receipt",
+                qty: units,
+                actor: &actor.name,
+                reason: "purchase order receipt",
+                reference: Some(&po.po_number),
+                at: now,
+            },
+        )
+        .await?;
+        received.push((l.sku.clone(), units));
+    }
+    store::purchasing::refresh_po_status(&mut tx, po.id).await?;
+    let products: Vec<i64> = lines.iter().map(|l| l.product_id).collect();
+    let summary = received.iter().map(|(s, q)| format!("{s}×{q}")).collect::<Vec<_>>().join(", ");
+    audit::record(&mut tx, &actor.name, "receive", &format!("{} {summary}", po.po_number), "", "ok", now).await?;
+    let settled = settle(app, &mut tx, &products, Cause::Received, &actor.name, "", false).await?;
+    tx.commit().await?;
+    Ok(Received { po_number: po.po_number, lines: received, settled })
+}
+
+/// One PO line to create or update (CSV import and ingest API).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoLineInput {
+    /// Product id.
+    pub product_id: i64,
+    /// Units ordered.
+    pub qty: i64,
+    /// ETA.
+    pub eta: Option<NaiveDate>,
+    /// open | cancelled (received states come from receipts).
+    pub status: String,
+}
+
+/// Creates or updates a PO line inside the caller's transaction; returns whether it changed.
+/// Records an ETA-history row when the ETA moved; the caller settles the product afterwards.
+pub async fn upsert_po_line(
+    app: &App,
+    conn: &mut Conn,
+    actor: &str,
+    po_id: i64,
+    input: &PoLineInput,
+) -> AppResult<bool> {
+    let now = app.clock.now();
+    match store::purchasing::line(conn, po_id, input.product_id).await? {
+        None => {
+            store::purchasing::insert_line(conn, po_id, input.product_id, input.qty, input.eta, &input.status).await?;
+            Ok(true)
+        }
+        Some(existing) => {
+            if input.qty < existing.qty_received {
+                return Err(AppError::invalid(
+                    "qty",
+                    format!("{} is less than the {} already received", input.qty, existing.qty_received),
+                ));
+            }
+            let status = if input.status == "cancelled" {
+                "cancelled".to_string()
+            } else if existing.qty_received >= input.qty {
+                "received".to_string()
+            } else if existing.qty_received > 0 {
+                "partially_received".to_string()
+            } else {
+                "open".to_string()
+            };
+            let same = existing.qty_ordered == input.qty && existing.eta_date() == input.eta && existing.status == status;
+            if same {
+                return Ok(false);
+            }
+            store::purchasing::update_line(conn, existing.id, input.qty, input.eta, &status).await?;
+            if existing.eta_date() != input.eta {
+                store::purchasing::record_line_eta_change(conn, existing.id, existing.eta_date(), input.eta, actor, "import", now)
+                    .await?;
+            }
+            Ok(true)
+        }
+    }
+}

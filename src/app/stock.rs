@@ -1,0 +1,152 @@
+//! Stock questions and stock adjustments.
+
+use super::promise::{settle, Cause, Settled};
+use super::{field, Actor, App, AppError, AppResult};
+use crate::domain::stock::InboundLine;
+use crate::domain::{Sku, StockPosition};
+use crate::store::products::{Alternative, ProductRow};
+use crate::store::{self, audit, stock::Movement};
+
+/// The answer to `/stock`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StockReport {
+    /// The product.
+    pub product: ProductRow,
+    /// Its position.
+    pub position: StockPosition,
+    /// Substitutes with stock (when nothing is available).
+    pub substitutes: Vec<Alternative>,
+    /// Same-category products with stock (when nothing is available).
+    pub same_category: Vec<Alternative>,
+}
+
+/// A product's stock position, read in one connection.
+pub async fn position_of(conn: &mut store::Conn, product: &ProductRow) -> AppResult<StockPosition> {
+    let pos = store::stock::position(conn, product.id).await?;
+    let inbound = store::purchasing::inbound_for_product(conn, product.id).await?;
+    let (open, units) = store::backorders::open_summary(conn, product.id).await?;
+    Ok(StockPosition {
+        on_hand: pos.on_hand,
+        allocated: pos.allocated,
+        inbound: inbound
+            .iter()
+            .filter(|l| l.remaining() > 0)
+            .map(|l| InboundLine { po_number: l.po_number.clone(), qty: l.remaining(), eta: l.eta_date() })
+            .collect(),
+        open_backorders: open,
+        backordered_units: units,
+        reorder_point: product.reorder_point,
+        safety_stock: product.safety_stock,
+    })
+}
+
+/// `/stock sku:`
+pub async fn query_stock(app: &App, sku: &str) -> AppResult<StockReport> {
+    let mut conn = app.store.conn().await?;
+    let product = app.product(&mut conn, sku).await?;
+    let position = position_of(&mut conn, &product).await?;
+    let (substitutes, same_category) = if position.available_to_sell() == 0 {
+        let subs = store::products::substitutes_in_stock(&mut conn, product.id, 5).await?;
+        let mut cat = store::products::same_category_in_stock(&mut conn, product.id, &product.category, 10).await?;
+        cat.retain(|c| !subs.iter().any(|s| s.sku == c.sku));
+        cat.truncate(5);
+        (subs, cat)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Ok(StockReport { product, position, substitutes, same_category })
+}
+
+/// `/search query:` — SKU prefix matches first, then name matches; at most 10.
+pub async fn search(app: &App, query: &str) -> AppResult<Vec<(String, String)>> {
+    let q = query.trim();
+    if q.is_empty() {
+        return Err(AppError::invalid("query", "cannot be empty"));
+    }
+    if q.chars().count() > 100 {
+        return Err(AppError::invalid("query", "is longer than 100 characters"));
+    }
+    let mut conn = app.store.conn().await?;
+    let mut found = Vec::new();
+    if let Ok(sku) = Sku::parse(q) {
+        found = store::products::skus_with_prefix(&mut conn, &sku.key(), 10).await?;
+    }
+    if found.len() < 10 {
+        let words: Vec<String> = q.split_whitespace().map(str::to_string).take(5).collect();
+        for hit in store::products::by_name_words(&mut conn, &words, 10).await? {
+            if found.len() >= 10 {
+                break;
+            }
+            if !found.contains(&hit) {
+                found.push(hit);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// What `/adjust` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adjusted {
+    /// SKU.
+    pub sku: String,
+    /// New position.
+    pub position: StockPosition,
+    /// Allocations and moved promises that followed.
+    pub settled: Settled,
+}
+
+/// `/adjust sku: delta: reason:` — a ledger adjustment; on hand never drops below allocated.
+pub async fn adjust(app: &App, actor: &Actor, sku: &str, delta: i64, reason: &str) -> AppResult<Adjusted> {
+    if delta == 0 {
+        return Err(AppError::invalid("delta", "must not be 0"));
+    }
+    if delta.abs() > 1_000_000 {
+        return Err(AppError::invalid("delta", "is larger than 1,000,000 units"));
+    }
+    let reason = field("reason", non_empty(reason))?;
+    let mut tx = app.store.begin_write().await?;
+    let product = app.product(&mut tx, sku).await?;
+    let pos = store::stock::position(&mut tx, product.id).await?;
+    if pos.on_hand + delta < pos.allocated {
+        return Err(AppError::Refused(format!(
+            "refused: {} has {} on hand of which {} are allocated; on hand cannot go below {} (the most you can remove is {})",
+            product.sku,
+            pos.on_hand,
+            pos.allocated,
+            pos.allocated,
+            pos.on_hand - pos.allocated
+        )));
+    }
+    let now = app.clock.now();
+    store::stock::record_movement(
+        &mut tx,
+        &Movement {
+            product_id: product.id,
+            kind: "adjustment",
+            qty: delta,
+            actor: &actor.name,
+            reason: &reason,
+            reference: None,
+            at: now,
+        },
+    )
+    .await?;
+    audit::record(&mut tx, &actor.name, "adjust", &format!("{} {delta:+}", product.sku), &reason, "ok", now).await?;
+    let settled = settle(app, &mut tx, &[product.id], Cause::StockAdjusted, &actor.name, &reason, false).await?;
+    let position = position_of(&mut tx, &product).await?;
+    tx.commit().await?;
+    Ok(Adjusted { sku: product.sku, position, settled })
+}
+
+/// Rejects an empty reason.
+pub fn non_empty(raw: &str) -> Result<String, crate::domain::ParseError> {
+    let s = raw.trim();
+    if s.is_empty() {
+        Err(crate::domain::ParseError::new("cannot be empty"))
+    } else if s.chars().count() > 500 {
+        Err(crate::domain::ParseError::new("is longer than 500 characters"))
+    } else {
+        Ok(s.to_string())
+    }
+}

@@ -1,0 +1,183 @@
+//! The structured reply every command returns; the console renders it as text, Discord as an
+//! embed with buttons.
+
+use super::Invocation;
+
+/// How a reply should look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Plain information.
+    Info,
+    /// Something changed as asked.
+    Success,
+    /// Needs attention (low stock, refused change).
+    Warning,
+    /// The command failed.
+    Error,
+}
+
+/// A name/value pair (an embed field).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// Label.
+    pub name: String,
+    /// Value.
+    pub value: String,
+    /// Shown side by side with its neighbours.
+    pub inline: bool,
+}
+
+/// Where a list reply is, and how to fetch its neighbours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paging {
+    /// 1-based page shown.
+    pub page: u32,
+    /// Number of pages.
+    pub pages: u32,
+    /// The command that produced it (re-run with another `page:` to move).
+    pub invocation: Invocation,
+}
+
+/// A command's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Heading.
+    pub title: String,
+    /// Free text under the heading.
+    pub description: Option<String>,
+    /// Name/value pairs.
+    pub fields: Vec<Field>,
+    /// List rows.
+    pub lines: Vec<String>,
+    /// Small print.
+    pub footer: Option<String>,
+    /// Look.
+    pub severity: Severity,
+    /// Only the person who asked sees it (Discord).
+    pub ephemeral: bool,
+    /// Set on list replies with more than one page.
+    pub paging: Option<Paging>,
+}
+
+/// Discord's hard limits, kept by every reply.
+pub mod limits {
+    /// Characters in an embed description.
+    pub const DESCRIPTION: usize = 4096;
+    /// Fields in an embed.
+    pub const FIELDS: usize = 25;
+    /// Characters in a field value.
+    pub const FIELD_VALUE: usize = 1024;
+    /// Characters in a field name.
+    pub const FIELD_NAME: usize = 256;
+    /// Characters in a title.
+    pub const TITLE: usize = 256;
+    /// Characters in a plain message.
+    pub const MESSAGE: usize = 2000;
+    /// Characters in a whole embed.
+    pub const EMBED_TOTAL: usize = 6000;
+}
+
+/// Cuts text to at most `max` characters, marking the cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+impl Reply {
+    /// An empty reply with a title.
+    pub fn new(title: impl Into<String>, severity: Severity) -> Self {
+        Self {
+            title: title.into(),
+            description: None,
+            fields: Vec::new(),
+            lines: Vec::new(),
+            footer: None,
+            severity,
+            ephemeral: false,
+            paging: None,
+        }
+    }
+
+    /// An error reply, shown only to the asker.
+    pub fn error(message: impl Into<String>) -> Self {
+        let mut r = Reply::new("Error", Severity::Error);
+        r.description = Some(message.into());
+        r.ephemeral = true;
+        r
+    }
+
+    /// Adds a field.
+    pub fn field(mut self, name: impl Into<String>, value: impl Into<String>, inline: bool) -> Self {
+        self.fields.push(Field { name: name.into(), value: value.into(), inline });
+        self
+    }
+
+    /// Sets the description.
+    pub fn describe(mut self, text: impl Into<String>) -> Self {
+        self.description = Some(text.into());
+        self
+    }
+
+    /// Trims everything to Discord's limits, so no adapter can send an oversized message.
+    pub fn within_limits(mut self) -> Self {
+        self.title = truncate(&self.title, limits::TITLE);
+        self.fields.truncate(limits::FIELDS);
+        for f in &mut self.fields {
+            f.name = truncate(&f.name, limits::FIELD_NAME);
+            f.value = truncate(if f.value.is_empty() { "—" } else { &f.value }, limits::FIELD_VALUE);
+        }
+        if let Some(d) = &self.description {
+            self.description = Some(truncate(d, limits::DESCRIPTION));
+        }
+        // Lines go in the description on Discord: keep the whole embed under its total.
+        let used: usize = self.title.chars().count()
+            + self.description.as_deref().map_or(0, |d| d.chars().count())
+            + self.fields.iter().map(|f| f.name.chars().count() + f.value.chars().count()).sum::<usize>()
+            + self.footer.as_deref().map_or(0, |f| f.chars().count());
+        let mut budget = limits::EMBED_TOTAL.saturating_sub(used).min(limits::DESCRIPTION);
+        let mut kept = Vec::new();
+        for l in self.lines.drain(..) {
+            let n = l.chars().count() + 1;
+            if n > budget {
+                break;
+            }
+            budget -= n;
+            kept.push(l);
+        }
+        self.lines = kept;
+        self
+    }
+
+    /// Plain text (console, and Discord's fallback), within 2,000 characters.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let marker = match self.severity {
+            Severity::Error => "✗ ",
+            Severity::Warning => "! ",
+            Severity::Success => "✓ ",
+            Severity::Info => "",
+        };
+        out.push_str(&format!("{marker}{}\n", self.title));
+        if let Some(d) = &self.description {
+            out.push_str(d);
+            out.push('\n');
+        }
+        for f in &self.fields {
+            out.push_str(&format!("  {}: {}\n", f.name, f.value.replace('\n', "\n    ")));
+        }
+        for l in &self.lines {
+            out.push_str(&format!("  {l}\n"));
+        }
+        if let Some(p) = &self.paging {
+            out.push_str(&format!("  page {}/{} — add page:N for another page\n", p.page, p.pages));
+        }
+        if let Some(f) = &self.footer {
+            out.push_str(&format!("  {f}\n"));
+        }
+        truncate(out.trim_end(), limits::MESSAGE)
+    }
+}

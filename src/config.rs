@@ -1,0 +1,430 @@
+//! Settings: `config/default.toml`, then an optional file, then `BACKORDER_BOT__*` variables,
+//! parsed into typed values at start-up so that a bad value fails at once with its key named.
+
+use crate::domain::priority::PriorityWeights;
+use crate::domain::promise::FulfilmentRules;
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The checked-in defaults, compiled in so the binary runs from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Prefix of environment variables that override settings.
+pub const ENV_PREFIX: &str = "BACKORDER_BOT__";
+
+/// A setting that could not be used; names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("config: {key}: {reason}")]
+pub struct ConfigError {
+    /// Dotted key (`http.bind`) or variable name.
+    pub key: String,
+    /// What was wrong.
+    pub reason: String,
+}
+
+fn err(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError { key: key.into(), reason: reason.into() }
+}
+
+/// All settings, typed.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `[database]`
+    pub database: DatabaseSettings,
+    /// `[shop]`
+    pub shop: ShopSettings,
+    /// `[console]`
+    pub console: ConsoleSettings,
+    /// `[discord]`
+    pub discord: DiscordSettings,
+    /// `[http]`
+    pub http: HttpSettings,
+    /// `[priority]`
+    pub priority: PriorityWeights,
+    /// `[fulfilment]`
+    pub fulfilment: FulfilmentRules,
+    /// Secrets, from their own environment variables only.
+    pub secrets: Secrets,
+}
+
+/// `[database]`
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// SQLite file.
+    pub path: PathBuf,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Busy timeout.
+    pub busy_timeout: std::time::Duration,
+}
+
+/// `[shop]`
+#[derive(Debug, Clone)]
+pub struct ShopSettings {
+    /// Shop name.
+    pub name: String,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Seed the demo shop into an empty database.
+    pub demo_data_on_first_start: bool,
+}
+
+/// `[console]`
+#[derive(Debug, Clone)]
+pub struct ConsoleSettings {
+    /// Audit name of the console operator.
+    pub actor: String,
+    /// Rows per page.
+    pub page_size: u32,
+}
+
+/// `[discord]`
+#[derive(Debug, Clone)]
+pub struct DiscordSettings {
+    /// API root (no trailing slash).
+    pub api_base_url: String,
+    /// Guilds to register commands in.
+    pub guild_ids: Vec<u64>,
+    /// Roles allowed to change data.
+    pub ops_role_ids: Vec<u64>,
+    /// Alert channel.
+    pub alert_channel_id: Option<u64>,
+}
+
+/// `[http]`
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Body size limit.
+    pub max_body_bytes: usize,
+}
+
+/// Secrets; `Debug` never prints them.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    /// `DISCORD_TOKEN`
+    pub discord_token: Option<SecretString>,
+    /// `TWILIO_AUTH_TOKEN`
+    pub twilio_auth_token: Option<SecretString>,
+    /// `SMTP_PASSWORD`
+    pub smtp_password: Option<SecretString>,
+    /// `INGEST_API_TOKEN`
+    pub ingest_api_token: Option<SecretString>,
+}
+
+impl Secrets {
+    /// Reads the secret variables (empty counts as unset).
+    pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Self {
+        let read = |name: &str| {
+            get(name)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| SecretString::from(v.trim().to_string()))
+        };
+        Self {
+            discord_token: read("DISCORD_TOKEN"),
+            twilio_auth_token: read("TWILIO_AUTH_TOKEN"),
+            smtp_password: read("SMTP_PASSWORD"),
+            ingest_api_token: read("INGEST_API_TOKEN"),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    database: RawDatabase,
+    shop: RawShop,
+    console: RawConsole,
+    discord: RawDiscord,
+    http: RawHttp,
+    priority: RawPriority,
+    fulfilment: RawFulfilment,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    path: String,
+    max_connections: u32,
+    busy_timeout_ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawShop {
+    name: String,
+    currency: String,
+    demo_data_on_first_start: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsole {
+    actor: String,
+    page_size: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDiscord {
+    api_base_url: String,
+    guild_ids: Vec<u64>,
+    ops_role_ids: Vec<u64>,
+    alert_channel_id: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    bind: String,
+    max_body_bytes: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPriority {
+    standard: f64,
+    silver: f64,
+    gold: f64,
+    vip: f64,
+    per_currency_unit: f64,
+    per_day: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFulfilment {
+    allow_partial: bool,
+    skip_blocked: bool,
+}
+
+impl Settings {
+    /// Loads from the real environment.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(config_file, &vars, &|name| std::env::var(name).ok())
+    }
+
+    /// Loads from the given variables (tests pass their own).
+    pub fn load_from(
+        config_file: Option<&Path>,
+        vars: &[(String, String)],
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut table: toml::Table = DEFAULT_TOML
+            .parse()
+            .map_err(|e| err("config/default.toml", format!("{e}")))?;
+        if let Some(path) = config_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| err(path.display().to_string(), format!("cannot read: {e}")))?;
+            let overlay: toml::Table = text
+                .parse()
+                .map_err(|e| err(path.display().to_string(), format!("{e}")))?;
+            merge(&mut table, overlay, "")?;
+        }
+        for (name, value) in vars {
+            if let Some(rest) = name.strip_prefix(ENV_PREFIX) {
+                apply_env(&mut table, name, rest, value)?;
+            }
+        }
+        let text = toml::to_string(&table).map_err(|e| err("config", e.to_string()))?;
+        let raw: Raw = toml::from_str(&text).map_err(|e| err(key_of(&e), e.message().to_string()))?;
+        Self::from_raw(raw, Secrets::from_env(get))
+    }
+
+    fn from_raw(raw: Raw, secrets: Secrets) -> Result<Self, ConfigError> {
+        if raw.database.path.trim().is_empty() {
+            return Err(err("database.path", "cannot be empty"));
+        }
+        if raw.database.max_connections == 0 {
+            return Err(err("database.max_connections", "must be at least 1"));
+        }
+        let currency = raw.shop.currency.trim().to_string();
+        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(err(
+                "shop.currency",
+                format!("\"{currency}\" is not a three-letter ISO 4217 code like EUR"),
+            ));
+        }
+        if raw.console.page_size == 0 || raw.console.page_size > 25 {
+            return Err(err("console.page_size", "must be between 1 and 25"));
+        }
+        let base = raw.discord.api_base_url.trim().trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() < 10 {
+            return Err(err(
+                "discord.api_base_url",
+                format!("\"{base}\" is not an http(s) URL"),
+            ));
+        }
+        let bind: SocketAddr = raw.http.bind.trim().parse().map_err(|_| {
+            err(
+                "http.bind",
+                format!("\"{}\" is not an address like 127.0.0.1:8080", raw.http.bind),
+            )
+        })?;
+        if raw.http.max_body_bytes < 1024 {
+            return Err(err("http.max_body_bytes", "must be at least 1024"));
+        }
+        let p = &raw.priority;
+        for (key, v) in [
+            ("priority.standard", p.standard),
+            ("priority.silver", p.silver),
+            ("priority.gold", p.gold),
+            ("priority.vip", p.vip),
+            ("priority.per_currency_unit", p.per_currency_unit),
+            ("priority.per_day", p.per_day),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return Err(err(key, format!("{v} must be a non-negative number")));
+            }
+        }
+        Ok(Self {
+            database: DatabaseSettings {
+                path: PathBuf::from(raw.database.path.trim()),
+                max_connections: raw.database.max_connections,
+                busy_timeout: std::time::Duration::from_millis(raw.database.busy_timeout_ms),
+            },
+            shop: ShopSettings {
+                name: raw.shop.name,
+                currency,
+                demo_data_on_first_start: raw.shop.demo_data_on_first_start,
+            },
+            console: ConsoleSettings { actor: raw.console.actor, page_size: raw.console.page_size },
+            discord: DiscordSettings {
+                api_base_url: base,
+                guild_ids: raw.discord.guild_ids,
+                ops_role_ids: raw.discord.ops_role_ids,
+                alert_channel_id: (raw.discord.alert_channel_id != 0)
+                    .then_some(raw.discord.alert_channel_id),
+            },
+            http: HttpSettings { bind, max_body_bytes: raw.http.max_body_bytes },
+            priority: PriorityWeights {
+                tier_points: [p.standard, p.silver, p.gold, p.vip],
+                per_currency_unit: p.per_currency_unit,
+                per_day: p.per_day,
+            },
+            fulfilment: FulfilmentRules {
+                allow_partial: raw.fulfilment.allow_partial,
+                skip_blocked: raw.fulfilment.skip_blocked,
+            },
+            secrets,
+        })
+    }
+}
+
+/// The key a TOML error is about, from its message (`… for key `http.bind``) when present.
+fn key_of(e: &toml::de::Error) -> String {
+    let msg = e.to_string();
+    if let Some(start) = msg.find("key `") {
+        let rest = &msg[start + 5..];
+        if let Some(end) = rest.find('`') {
+            return rest[..end].to_string();
+        }
+    }
+    "config".to_string()
+}
+
+fn merge(base: &mut toml::Table, overlay: toml::Table, prefix: &str) -> Result<(), ConfigError> {
+    for (k, v) in overlay {
+        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o, &key)?,
+            (Some(slot), v) => *slot = v,
+            (None, _) => return Err(err(key, "unknown setting")),
+        }
+    }
+    Ok(())
+}
+
+fn apply_env(table: &mut toml::Table, var: &str, rest: &str, value: &str) -> Result<(), ConfigError> {
+    let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+    let [section, key] = parts.as_slice() else {
+        return Err(err(var, "expected BACKORDER_BOT__<SECTION>__<KEY>"));
+    };
+    let slot = table
+        .get_mut(section.as_str())
+        .and_then(|s| s.as_table_mut())
+        .and_then(|s| s.get_mut(key.as_str()))
+        .ok_or_else(|| err(var, format!("unknown setting {section}.{key}")))?;
+    let bad = |what: &str| err(format!("{section}.{key} (from {var})"), format!("\"{value}\" is not {what}"));
+    let v = value.trim();
+    *slot = match slot {
+        toml::Value::String(_) => toml::Value::String(v.to_string()),
+        toml::Value::Integer(_) => toml::Value::Integer(v.parse().map_err(|_| bad("a whole number"))?),
+        toml::Value::Float(_) => toml::Value::Float(v.parse().map_err(|_| bad("a number"))?),
+        toml::Value::Boolean(_) => toml::Value::Boolean(match v {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            _ => return Err(bad("true or false")),
+        }),
+        toml::Value::Array(_) => {
+            // Comma-separated ids: `123,456`.
+            let items: Result<Vec<toml::Value>, _> = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse::<i64>().map(toml::Value::Integer))
+                .collect();
+            toml::Value::Array(items.map_err(|_| bad("a comma-separated list of ids"))?)
+        }
+        _ => return Err(err(var, "cannot be set from the environment")),
+    };
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let vars: Vec<(String, String)> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let lookup = vars.clone();
+        Settings::load_from(None, &vars, &move |name| {
+            lookup.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn defaults_load() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.http.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.discord.alert_channel_id, None);
+        assert!(s.secrets.discord_token.is_none());
+    }
+
+    #[test]
+    fn environment_overrides_with_typed_values() {
+        let s = load(&[
+            ("BACKORDER_BOT__HTTP__BIND", "0.0.0.0:9000"),
+            ("BACKORDER_BOT__DISCORD__GUILD_IDS", "1,2"),
+            ("BACKORDER_BOT__FULFILMENT__ALLOW_PARTIAL", "true"),
+        ])
+        .unwrap();
+        assert_eq!(s.http.bind.port(), 9000);
+        assert_eq!(s.discord.guild_ids, vec![1, 2]);
+        assert!(s.fulfilment.allow_partial);
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let e = load(&[("BACKORDER_BOT__HTTP__BIND", "nowhere")]).unwrap_err();
+        assert!(e.to_string().contains("http.bind"), "{e}");
+        let e = load(&[("BACKORDER_BOT__DATABASE__MAX_CONNECTIONS", "many")]).unwrap_err();
+        assert!(e.to_string().contains("database.max_connections"), "{e}");
+        let e = load(&[("BACKORDER_BOT__HTTP__NOPE", "1")]).unwrap_err();
+        assert!(e.to_string().contains("unknown setting http.nope"), "{e}");
+        let e = load(&[("BACKORDER_BOT__SHOP__CURRENCY", "euro")]).unwrap_err();
+        assert!(e.to_string().contains("shop.currency"), "{e}");
+    }
+
+    #[test]
+    fn secrets_come_from_their_own_variables_and_do_not_print() {
+        let s = load(&[("DISCORD_TOKEN", "very-secret")]).unwrap();
+        assert!(s.secrets.discord_token.is_some());
+        assert!(!format!("{s:?}").contains("very-secret"));
+    }
+}

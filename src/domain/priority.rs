@@ -1,0 +1,233 @@
+//! Backorder priority: loyalty, order value, age and a manual adjustment.
+
+use super::Tier;
+use chrono::{DateTime, Utc};
+use std::cmp::Ordering;
+
+/// Points per factor (the `[priority]` settings).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriorityWeights {
+    /// Points for standard, silver, gold and vip customers.
+    pub tier_points: [f64; 4],
+    /// Points per whole currency unit of the backordered line's value.
+    pub per_currency_unit: f64,
+    /// Points per day the backorder has waited.
+    pub per_day: f64,
+}
+
+impl Default for PriorityWeights {
+    fn default() -> Self {
+        Self {
+            tier_points: [0.0, 30.0, 60.0, 100.0],
+            per_currency_unit: 0.1,
+            per_day: 2.0,
+        }
+    }
+}
+
+/// What a backorder's priority is computed from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriorityInput {
+    /// Backorder id (last tie-break).
+    pub id: i64,
+    /// Customer's tier.
+    pub tier: Tier,
+    /// Backordered units × unit price, minor units.
+    pub value_minor: i64,
+    /// When the order was placed (tie-break before id).
+    pub ordered_at: DateTime<Utc>,
+    /// Manual adjustment in points (`/backorder prioritize`).
+    pub manual: f64,
+}
+
+/// A score broken into its parts, for `/backorder id:`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PriorityScore {
+    /// From the loyalty tier.
+    pub tier: f64,
+    /// From the order value.
+    pub value: f64,
+    /// From the days waited.
+    pub age: f64,
+    /// From a manual re-prioritisation.
+    pub manual: f64,
+}
+
+impl PriorityScore {
+    /// Sum of the parts.
+    pub fn total(&self) -> f64 {
+        self.tier + self.value + self.age + self.manual
+    }
+}
+
+impl PriorityWeights {
+    /// Scores one backorder at `now`. Age counts in fractional days so that the gap between two
+    /// backorders never changes with time: only tier and manual changes reorder a queue.
+    pub fn score(&self, input: &PriorityInput, now: DateTime<Utc>) -> PriorityScore {
+        let tier_index = Tier::ALL.iter().position(|t| *t == input.tier).unwrap_or(0);
+        let age_days = (now - input.ordered_at).num_seconds().max(0) as f64 / 86_400.0;
+        PriorityScore {
+            tier: self.tier_points[tier_index],
+            value: self.per_currency_unit * input.value_minor as f64 / 100.0,
+            age: self.per_day * age_days,
+            manual: input.manual,
+        }
+    }
+
+    /// Highest priority first: score, then earlier order, then lower id. Deterministic.
+    pub fn compare(
+        &self,
+        a: &PriorityInput,
+        b: &PriorityInput,
+        now: DateTime<Utc>,
+    ) -> Ordering {
+        let sa = self.score(a, now).total();
+        let sb = self.score(b, now).total();
+        sb.total_cmp(&sa)
+            .then(a.ordered_at.cmp(&b.ordered_at))
+            .then(a.id.cmp(&b.id))
+    }
+
+    /// Sorts a queue into priority order.
+    pub fn sort(&self, queue: &mut [PriorityInput], now: DateTime<Utc>) {
+        queue.sort_by(|a, b| self.compare(a, b, now));
+    }
+}
+
+/// A manual move in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reprioritize {
+    /// To the head of the SKU's queue.
+    Top,
+    /// One place up.
+    Up,
+    /// One place down.
+    Down,
+    /// Drop the manual adjustment.
+    Reset,
+}
+
+impl Reprioritize {
+    /// Parses `top|up|down|reset`.
+    pub fn parse(raw: &str) -> Result<Self, super::ParseError> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "top" => Ok(Self::Top),
+            "up" => Ok(Self::Up),
+            "down" => Ok(Self::Down),
+            "reset" => Ok(Self::Reset),
+            other => Err(super::ParseError::new(format!(
+                "\"{other}\" is not a position (top, up, down or reset)"
+            ))),
+        }
+    }
+}
+
+/// The manual points that move `target` as asked within `queue` (sorted, highest first).
+/// Returns `None` when the move changes nothing (already at the top, say).
+pub fn manual_points_for(
+    weights: &PriorityWeights,
+    queue: &[PriorityInput],
+    target: i64,
+    moves: Reprioritize,
+    now: DateTime<Utc>,
+) -> Option<f64> {
+    let idx = queue.iter().position(|b| b.id == target)?;
+    let me = &queue[idx];
+    let base = weights.score(me, now).total() - me.manual;
+    let total = |i: usize| weights.score(&queue[i], now).total();
+    // A step of one point keeps the new position well clear of float noise.
+    let desired = match moves {
+        Reprioritize::Reset => return (me.manual != 0.0).then_some(0.0),
+        Reprioritize::Top => {
+            if idx == 0 {
+                return None;
+            }
+            total(0) + 1.0
+        }
+        Reprioritize::Up => {
+            if idx == 0 {
+                return None;
+            }
+            let above = total(idx - 1);
+            match idx.checked_sub(2) {
+                Some(i) => (above + total(i)) / 2.0,
+                None => above + 1.0,
+            }
+        }
+        Reprioritize::Down => {
+            if idx + 1 >= queue.len() {
+                return None;
+            }
+            let below = total(idx + 1);
+            match queue.get(idx + 2) {
+                Some(_) => (below + total(idx + 2)) / 2.0,
+                None => below - 1.0,
+            }
+        }
+    };
+    Some(desired - base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(day: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).unwrap()
+    }
+
+    fn input(id: i64, tier: Tier, value: i64, day: u32) -> PriorityInput {
+        PriorityInput { id, tier, value_minor: value, ordered_at: at(day), manual: 0.0 }
+    }
+
+    #[test]
+    fn score_adds_tier_value_and_age() {
+        let w = PriorityWeights::default();
+        let s = w.score(&input(1, Tier::Gold, 10_000, 20), at(25));
+        assert_eq!(s.tier, 60.0);
+        assert_eq!(s.value, 10.0);
+        assert_eq!(s.age, 10.0);
+        assert_eq!(s.total(), 80.0);
+    }
+
+    #[test]
+    fn ties_break_by_order_time_then_id() {
+        let w = PriorityWeights::default();
+        let mut q = vec![
+            input(3, Tier::Standard, 0, 20),
+            input(2, Tier::Standard, 0, 20),
+            input(1, Tier::Vip, 0, 21),
+        ];
+        w.sort(&mut q, at(21));
+        let ids: Vec<i64> = q.iter().map(|b| b.id).collect();
+        assert_eq!(ids, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn manual_moves_place_the_backorder_exactly() {
+        let w = PriorityWeights::default();
+        let now = at(25);
+        let mut q = vec![
+            input(1, Tier::Vip, 0, 20),
+            input(2, Tier::Gold, 0, 20),
+            input(3, Tier::Silver, 0, 20),
+            input(4, Tier::Standard, 0, 20),
+        ];
+        w.sort(&mut q, now);
+        for (target, mv, expected) in [
+            (4, Reprioritize::Top, vec![4, 1, 2, 3]),
+            (3, Reprioritize::Up, vec![1, 3, 2, 4]),
+            (1, Reprioritize::Down, vec![2, 1, 3, 4]),
+        ] {
+            let mut q2 = q.clone();
+            let points = manual_points_for(&w, &q2, target, mv, now).unwrap();
+            q2.iter_mut().find(|b| b.id == target).unwrap().manual = points;
+            w.sort(&mut q2, now);
+            let ids: Vec<i64> = q2.iter().map(|b| b.id).collect();
+            assert_eq!(ids, expected, "{mv:?} {target}");
+        }
+        assert_eq!(manual_points_for(&w, &q, 1, Reprioritize::Top, now), None);
+        assert_eq!(manual_points_for(&w, &q, 4, Reprioritize::Down, now), None);
+    }
+}

@@ -1,0 +1,95 @@
+//! Stock-keeping unit codes.
+
+use super::ParseError;
+use std::fmt;
+
+/// A product code as the shop spells it; compared case-insensitively through [`Sku::key`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Sku(String);
+
+impl Sku {
+    /// Longest SKU accepted.
+    pub const MAX_LEN: usize = 64;
+
+    /// Accepts 1–64 characters of letters, digits and `-_./`.
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(ParseError::new("a SKU cannot be empty"));
+        }
+        if s.chars().count() > Self::MAX_LEN {
+            return Err(ParseError::new(format!(
+                "a SKU is at most {} characters",
+                Self::MAX_LEN
+            )));
+        }
+        if let Some(bad) = s
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')))
+        {
+            return Err(ParseError::new(format!(
+                "\"{s}\" has a character a SKU cannot have: {bad:?} (letters, digits and - _ . / only)"
+            )));
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    /// The shop's spelling.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The case-insensitive lookup key (upper case).
+    pub fn key(&self) -> String {
+        self.0.to_ascii_uppercase()
+    }
+}
+
+impl fmt::Display for Sku {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Edit distance, used to suggest the closest SKUs for a typo.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(!ca.eq_ignore_ascii_case(cb));
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sku_keeps_spelling_and_keys_upper_case() {
+        let sku = Sku::parse(" abc-1 ").unwrap();
+        assert_eq!(sku.as_str(), "abc-1");
+        assert_eq!(sku.key(), "ABC-1");
+    }
+
+    #[test]
+    fn sku_rejects_empty_spaces_and_long() {
+        assert!(Sku::parse("").is_err());
+        assert!(Sku::parse("AB C").unwrap_err().0.contains("' '"));
+        assert!(Sku::parse(&"A".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("ABC-9", "abc-1"), 1);
+        assert_eq!(edit_distance("ABC", "ABCD"), 1);
+        assert_eq!(edit_distance("", "AB"), 2);
+    }
+}

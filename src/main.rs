@@ -1,0 +1,167 @@
+//! backorder-bot: telemetry → config → build → run. Everything else lives in the library.
+
+use backorder_bot::adapters::console;
+use backorder_bot::app::import::{import, ImportKind};
+use backorder_bot::app::{demo, Actor, Clock};
+use backorder_bot::commands::Outcome;
+use backorder_bot::config::Settings;
+use backorder_bot::startup::{shutdown_on_signals, Application};
+use backorder_bot::{bench, store, telemetry};
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "backorder-bot", version, about = "Chat-ops for e-commerce backorders")]
+struct Cli {
+    /// Settings file layered over config/default.toml.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// SQLite file (overrides database.path).
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The long-running service (default): console when stdin is a terminal.
+    Run,
+    /// Interactive prompt.
+    Console,
+    /// Run one command, print the reply: exit 0 ok, 2 wrong input, 1 internal error.
+    Ask {
+        /// The command, e.g. "/stock sku:TENT-2P".
+        line: String,
+    },
+    /// Create or migrate the database.
+    Migrate,
+    /// Load the bundled demo shop, or a synthetic one of N SKUs.
+    DemoData {
+        /// Synthetic shop size.
+        #[arg(long)]
+        skus: Option<u64>,
+        /// Synthetic shop seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Import a CSV file: products, suppliers, customers, purchase-orders or orders.
+    Import {
+        /// What the file holds.
+        kind: String,
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// Benchmarks that print figures: `stock` or `eta`.
+    Bench {
+        /// Which benchmark.
+        which: String,
+        /// Iterations (stock) or backorders (eta).
+        #[arg(long, default_value_t = 10_000)]
+        n: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    telemetry::init("info,sqlx=warn,serenity=warn,tracing::span=warn");
+    match real_main().await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn real_main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    if let Some(db) = cli.db {
+        settings.database.path = db;
+    }
+    let command = cli.command.unwrap_or(Command::Run);
+    if let Command::Migrate = command {
+        store::Store::open(&settings.database).await?;
+        println!("database {} is migrated", settings.database.path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Only the chat surfaces seed the demo shop on an empty database.
+    if !matches!(command, Command::Run | Command::Console | Command::Ask { .. }) {
+        settings.shop.demo_data_on_first_start = false;
+    }
+    let application = Application::build(settings, Clock::System).await?;
+    let app = application.app.clone();
+    let operator = Actor::operator(app.settings.console.actor.clone());
+    match command {
+        Command::Run => {
+            let interactive = std::io::stdin().is_terminal();
+            application.run_until_stopped(interactive, shutdown_on_signals()).await?;
+        }
+        Command::Console => application.run_until_stopped(true, shutdown_on_signals()).await?,
+        Command::Ask { line } => {
+            let (reply, outcome) = console::ask(&app, &operator, &line).await;
+            println!("{}", reply.to_text());
+            return Ok(match outcome {
+                Outcome::Ok => ExitCode::SUCCESS,
+                Outcome::UserError => ExitCode::from(2),
+                Outcome::Internal => ExitCode::from(1),
+            });
+        }
+        Command::DemoData { skus, seed } => match skus {
+            Some(n) => {
+                let started = std::time::Instant::now();
+                let c = demo::synthetic(&app, n, seed).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                println!(
+                    "synthetic shop: {} products, {} customers, {} ledger rows, {} PO lines, {} backorders added in {:.1?}",
+                    c.products, c.customers, c.movements, c.po_lines, c.backorders, started.elapsed()
+                );
+            }
+            None => {
+                for (kind, r) in demo::load_bundled(&app, &operator).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                    println!("{kind:?}: {} rows, {} changed, {} unchanged", r.rows, r.changed, r.unchanged);
+                }
+            }
+        },
+        Command::Import { kind, file } => {
+            let Some(kind) = ImportKind::parse(&kind) else {
+                eprintln!("error: unknown import kind \"{kind}\" (products, suppliers, customers, purchase-orders or orders)");
+                return Ok(ExitCode::from(2));
+            };
+            let f = match std::fs::File::open(&file) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("error: cannot open {}: {e}", file.display());
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            match import(&app, &operator, kind, std::io::BufReader::new(f)).await {
+                Ok(r) => {
+                    for w in &r.warnings {
+                        eprintln!("warning: {w}");
+                    }
+                    println!(
+                        "{}: {} rows, {} changed, {} unchanged, {} backorders created",
+                        file.display(),
+                        r.rows,
+                        r.changed,
+                        r.unchanged,
+                        r.backorders_created
+                    );
+                }
+                Err(e) if e.is_user_facing() => {
+                    eprintln!("error: {}: {e}", file.display());
+                    return Ok(ExitCode::from(2));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Command::Bench { which, n } => {
+            bench::run(&app, &which, n).await?;
+        }
+        Command::Migrate => unreachable!("handled above"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,77 @@
+//! Building and running the application: the same path for `main` and for the tests.
+
+use crate::app::{demo, Actor, App, Clock};
+use crate::config::Settings;
+use crate::store::{self, Store};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// A built application, ready to run its long-running tasks.
+pub struct Application {
+    /// The use cases.
+    pub app: App,
+}
+
+impl Application {
+    /// Opens and migrates the database and, on first start, loads the demo shop.
+    pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let store = Store::open(&settings.database).await?;
+        let app = App::new(store, Arc::new(settings), clock);
+        if app.settings.shop.demo_data_on_first_start {
+            let mut conn = app.store.conn().await?;
+            let products = store::products::count(&mut conn).await?;
+            drop(conn);
+            if products == 0 {
+                demo::load_bundled(&app, &Actor::operator("demo-data")).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                tracing::info!("empty database: loaded the demo shop");
+            }
+        }
+        Ok(Self { app })
+    }
+
+    /// Runs until shutdown is signalled (or the console ends when `console` is set).
+    pub async fn run_until_stopped(self, console: bool, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+        let app = self.app.clone();
+        let console_task = async {
+            if console {
+                crate::adapters::console::run(app.clone(), shutdown.clone()).await
+            } else {
+                std::future::pending::<anyhow::Result<()>>().await
+            }
+        };
+        let discord_task = async {
+            match app.settings.secrets.discord_token.clone() {
+                Some(token) => crate::adapters::discord::run(app.clone(), token, shutdown.clone()).await,
+                None => {
+                    tracing::info!("DISCORD_TOKEN not set: Discord is off, the console is the chat surface");
+                    std::future::pending::<anyhow::Result<()>>().await
+                }
+            }
+        };
+        let mut stop = shutdown.clone();
+        tokio::select! {
+            r = console_task => { tracing::info!("console closed"); r?; }
+            r = discord_task => { tracing::warn!("Discord stopped"); r?; }
+            _ = stop.changed() => { tracing::info!("shutdown requested"); }
+        }
+        self.app.store.close().await;
+        Ok(())
+    }
+}
+
+/// A channel that turns true on SIGINT or SIGTERM.
+pub fn shutdown_on_signals() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        let _ = tx.send(true);
+    });
+    rx
+}

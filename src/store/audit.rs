@@ -1,0 +1,53 @@
+//! The audit log: who did what, to what, when and why.
+
+use super::{ts, Conn};
+use chrono::{DateTime, Utc};
+
+/// Records one action.
+pub async fn record(
+    conn: &mut Conn,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    reason: &str,
+    outcome: &str,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (actor, action, subject, reason, outcome, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(actor)
+    .bind(action)
+    .bind(subject)
+    .bind(reason)
+    .bind(outcome)
+    .bind(ts(at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One audit entry.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// To what.
+    pub subject: String,
+    /// Why.
+    pub reason: String,
+    /// ok / refused.
+    pub outcome: String,
+}
+
+/// The latest entries, newest first.
+pub async fn latest(conn: &mut Conn, limit: i64) -> anyhow::Result<Vec<AuditRow>> {
+    Ok(sqlx::query_as(
+        "SELECT actor, action, subject, reason, outcome FROM audit_log ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}

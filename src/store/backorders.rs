@@ -1,0 +1,317 @@
+//! Backorders: the shortfall of order lines, their priority inputs and promised ETAs.
+
+use super::{ts, Conn};
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// A backorder as listed.
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
+pub struct BackorderRow {
+    /// Backorder id.
+    pub id: i64,
+    /// Product.
+    pub product_id: i64,
+    /// SKU.
+    pub sku: String,
+    /// Customer row id.
+    pub customer_id: i64,
+    /// Shop's customer id.
+    pub customer_external_id: String,
+    /// Customer name (mask before showing).
+    pub customer_name: String,
+    /// Customer tier.
+    pub tier: String,
+    /// Order number.
+    pub order_number: String,
+    /// Order line.
+    pub order_line_id: i64,
+    /// When the order was placed.
+    pub ordered_at: String,
+    /// Units backordered.
+    pub qty: i64,
+    /// Units allocated so far.
+    pub qty_allocated: i64,
+    /// Unit price of the line, minor units.
+    pub unit_price_minor: i64,
+    /// open | allocated | fulfilled | cancelled
+    pub status: String,
+    /// Promised date.
+    pub promised_eta: Option<String>,
+    /// confirmed | estimated | unknown
+    pub eta_kind: String,
+    /// Manual priority points.
+    pub manual_priority: f64,
+    /// Closing reason.
+    pub close_reason: Option<String>,
+}
+
+const SELECT: &str = "SELECT b.id, b.product_id, p.sku, b.customer_id, c.external_id AS customer_external_id,
+    c.name AS customer_name, c.tier, o.order_number, b.order_line_id, o.ordered_at, b.qty, b.qty_allocated,
+    ol.unit_price_minor, b.status, b.promised_eta, b.eta_kind, b.manual_priority, b.close_reason
+    FROM backorders b
+    JOIN products p ON p.id = b.product_id
+    JOIN customers c ON c.id = b.customer_id
+    JOIN order_lines ol ON ol.id = b.order_line_id
+    JOIN orders o ON o.id = ol.order_id";
+
+/// What `/backorders` filters by.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Product.
+    pub product_id: Option<i64>,
+    /// Customer row id.
+    pub customer_id: Option<i64>,
+    /// Status.
+    pub status: Option<String>,
+}
+
+fn where_clause(f: &Filter) -> (String, Vec<String>) {
+    let mut parts = Vec::new();
+    let mut binds = Vec::new();
+    if let Some(p) = f.product_id {
+        binds.push(p.to_string());
+        parts.push(format!("b.product_id = CAST(${} AS INTEGER)", binds.len()));
+    }
+    if let Some(c) = f.customer_id {
+        binds.push(c.to_string());
+        parts.push(format!("b.customer_id = CAST(${} AS INTEGER)", binds.len()));
+    }
+    if let Some(s) = &f.status {
+        binds.push(s.clone());
+        parts.push(format!("b.status = ${}", binds.len()));
+    }
+    if parts.is_empty() {
+        (String::new(), binds)
+    } else {
+        (format!(" WHERE {}", parts.join(" AND ")), binds)
+    }
+}
+
+/// One page of backorders, oldest order first, and the total count.
+pub async fn list(conn: &mut Conn, f: &Filter, offset: i64, limit: i64) -> anyhow::Result<(Vec<BackorderRow>, i64)> {
+    let (clause, binds) = where_clause(f);
+    let count_sql = format!("SELECT COUNT(*) FROM backorders b{clause}");
+    let mut count_q = sqlx::query_scalar(&count_sql);
+    for b in &binds {
+        count_q = count_q.bind(b);
+    }
+    let total: i64 = count_q.fetch_one(&mut *conn).await?;
+    let n = binds.len();
+    let sql = format!("{SELECT}{clause} ORDER BY o.ordered_at, b.id LIMIT ${} OFFSET ${}", n + 1, n + 2);
+    let mut q = sqlx::query_as(&sql);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    let rows = q.bind(limit).bind(offset).fetch_all(conn).await?;
+    Ok((rows, total))
+}
+
+/// One backorder.
+pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<BackorderRow>> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE b.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// The open backorders of a product (unsorted; the caller ranks them).
+pub async fn open_for_product(conn: &mut Conn, product_id: i64) -> anyhow::Result<Vec<BackorderRow>> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE b.product_id = $1 AND b.status = 'open'"))
+        .bind(product_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Products with open backorders of a customer.
+pub async fn open_products_of_customer(conn: &mut Conn, customer_id: i64) -> anyhow::Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT product_id FROM backorders WHERE customer_id = $1 AND status = 'open'",
+    )
+    .bind(customer_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Count and units still owed of a product's open backorders.
+pub async fn open_summary(conn: &mut Conn, product_id: i64) -> anyhow::Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(qty - qty_allocated), 0) FROM backorders
+         WHERE product_id = $1 AND status = 'open'",
+    )
+    .bind(product_id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Creates an open backorder.
+pub async fn insert(
+    conn: &mut Conn,
+    order_line_id: i64,
+    product_id: i64,
+    customer_id: i64,
+    qty: i64,
+    at: DateTime<Utc>,
+) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(order_line_id)
+    .bind(product_id)
+    .bind(customer_id)
+    .bind(qty)
+    .bind(ts(at))
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Sets the manual priority points.
+pub async fn set_manual_priority(conn: &mut Conn, id: i64, points: f64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE backorders SET manual_priority = $1 WHERE id = $2")
+        .bind(points)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Adds allocated units; an entirely allocated backorder becomes `allocated`.
+pub async fn add_allocation(conn: &mut Conn, id: i64, qty: i64) -> anyhow::Result<bool> {
+    let status: String = sqlx::query_scalar(
+        "UPDATE backorders SET qty_allocated = qty_allocated + $1,
+            status = CASE WHEN qty_allocated + $1 >= qty THEN 'allocated' ELSE status END
+         WHERE id = $2 RETURNING status",
+    )
+    .bind(qty)
+    .bind(id)
+    .fetch_one(conn)
+    .await?;
+    Ok(status == "allocated")
+}
+
+/// Closes a backorder as fulfilled or cancelled.
+pub async fn close(conn: &mut Conn, id: i64, status: &str, reason: &str, at: DateTime<Utc>) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE backorders SET status = $1, close_reason = $2, closed_at = $3, qty_allocated = 0 WHERE id = $4",
+    )
+    .bind(status)
+    .bind(reason)
+    .bind(ts(at))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One backorder's new promise, for [`apply_eta_changes`].
+#[derive(Debug, Clone)]
+pub struct EtaChange {
+    /// Backorder.
+    pub backorder_id: i64,
+    /// Customer, for the outbox row.
+    pub customer_id: i64,
+    /// Previous date.
+    pub old_eta: Option<NaiveDate>,
+    /// Previous kind.
+    pub old_kind: String,
+    /// New date.
+    pub new_eta: Option<NaiveDate>,
+    /// New kind.
+    pub new_kind: String,
+    /// The customer update to queue (JSON), if any.
+    pub payload: Option<String>,
+}
+
+/// Rows per multi-row statement: keeps well under SQLite's bound-parameter limit.
+const BATCH: usize = 500;
+
+/// Writes new promises, their ETA-history rows and outbox rows in multi-row statements.
+pub async fn apply_eta_changes(
+    conn: &mut Conn,
+    changes: &[EtaChange],
+    cause: &str,
+    actor: &str,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let now = ts(at);
+    for chunk in changes.chunks(BATCH) {
+        let mut sql = String::from("UPDATE backorders SET promised_eta = v.column2, eta_kind = v.column3 FROM (VALUES ");
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push(',');
+            }
+            let b = i * 3;
+            sql.push_str(&format!("(CAST(${} AS INTEGER), ${}, ${})", b + 1, b + 2, b + 3));
+        }
+        sql.push_str(") AS v WHERE backorders.id = v.column1");
+        let mut q = sqlx::query(&sql);
+        for c in chunk {
+            q = q.bind(c.backorder_id).bind(c.new_eta.map(|d| d.to_string())).bind(&c.new_kind);
+        }
+        q.execute(&mut *conn).await?;
+
+        let mut sql = String::from(
+            "INSERT INTO eta_history (backorder_id, old_eta, new_eta, old_kind, new_kind, cause, actor, reason, created_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push(',');
+            }
+            let b = i * 5 + 4;
+            sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, $1, $2, $3, $4)", b + 1, b + 2, b + 3, b + 4, b + 5));
+        }
+        let mut q = sqlx::query(&sql).bind(cause).bind(actor).bind(reason).bind(&now);
+        for c in chunk {
+            q = q
+                .bind(c.backorder_id)
+                .bind(c.old_eta.map(|d| d.to_string()))
+                .bind(c.new_eta.map(|d| d.to_string()))
+                .bind(&c.old_kind)
+                .bind(&c.new_kind);
+        }
+        q.execute(&mut *conn).await?;
+
+        let notify: Vec<&EtaChange> = chunk.iter().filter(|c| c.payload.is_some()).collect();
+        if !notify.is_empty() {
+            let mut sql = String::from(
+                "INSERT INTO outbox (backorder_id, customer_id, kind, payload, next_attempt_at, created_at) VALUES ",
+            );
+            for i in 0..notify.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                let b = i * 3 + 1;
+                sql.push_str(&format!("(${}, ${}, 'eta_changed', ${}, $1, $1)", b + 1, b + 2, b + 3));
+            }
+            let mut q = sqlx::query(&sql).bind(&now);
+            for c in notify {
+                q = q.bind(c.backorder_id).bind(c.customer_id).bind(c.payload.as_deref());
+            }
+            q.execute(&mut *conn).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A backorder's ETA history, oldest first: (old, new, cause, actor, reason, when).
+pub async fn eta_history(conn: &mut Conn, id: i64) -> anyhow::Result<Vec<(Option<String>, Option<String>, String, String, String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT old_eta, new_eta, cause, actor, reason, created_at FROM eta_history
+         WHERE backorder_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Ids of backorders starting with a number prefix (autocomplete).
+pub async fn ids_with_prefix(conn: &mut Conn, prefix: &str, limit: i64) -> anyhow::Result<Vec<(i64, String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT b.id, p.sku, b.qty FROM backorders b JOIN products p ON p.id = b.product_id
+         WHERE CAST(b.id AS TEXT) LIKE $1 || '%' AND b.status = 'open' ORDER BY b.id LIMIT $2",
+    )
+    .bind(prefix)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}

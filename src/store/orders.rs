@@ -1,0 +1,93 @@
+//! Orders, order lines and stock reservations.
+
+use super::{ts, Conn};
+use chrono::{DateTime, Utc};
+
+/// Finds or creates an order header; returns its id and customer id.
+pub async fn upsert_order(
+    conn: &mut Conn,
+    order_number: &str,
+    customer_id: i64,
+    ordered_at: DateTime<Utc>,
+) -> anyhow::Result<(i64, i64)> {
+    sqlx::query(
+        "INSERT INTO orders (order_number, customer_id, ordered_at) VALUES ($1, $2, $3)
+         ON CONFLICT (order_number) DO NOTHING",
+    )
+    .bind(order_number)
+    .bind(customer_id)
+    .bind(ts(ordered_at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(sqlx::query_as("SELECT id, customer_id FROM orders WHERE order_number = $1")
+        .bind(order_number)
+        .fetch_one(conn)
+        .await?)
+}
+
+/// An existing order line: (id, qty).
+pub async fn line(conn: &mut Conn, order_id: i64, product_id: i64) -> anyhow::Result<Option<(i64, i64)>> {
+    Ok(sqlx::query_as("SELECT id, qty FROM order_lines WHERE order_id = $1 AND product_id = $2")
+        .bind(order_id)
+        .bind(product_id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Inserts an order line.
+pub async fn insert_line(
+    conn: &mut Conn,
+    order_id: i64,
+    product_id: i64,
+    qty: i64,
+    unit_price_minor: i64,
+) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO order_lines (order_id, product_id, qty, unit_price_minor) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(order_id)
+    .bind(product_id)
+    .bind(qty)
+    .bind(unit_price_minor)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Sets stock aside for an order line, or for its backorder.
+pub async fn insert_reservation(
+    conn: &mut Conn,
+    order_line_id: i64,
+    backorder_id: Option<i64>,
+    product_id: i64,
+    qty: i64,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO reservations (order_line_id, backorder_id, product_id, qty, created_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(order_line_id)
+    .bind(backorder_id)
+    .bind(product_id)
+    .bind(qty)
+    .bind(ts(at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks a backorder's held reservations shipped or released; returns the units.
+pub async fn close_backorder_reservations(conn: &mut Conn, backorder_id: i64, status: &str) -> anyhow::Result<i64> {
+    let units: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(qty), 0) FROM reservations WHERE backorder_id = $1 AND status = 'held'",
+    )
+    .bind(backorder_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE reservations SET status = $1 WHERE backorder_id = $2 AND status = 'held'")
+        .bind(status)
+        .bind(backorder_id)
+        .execute(conn)
+        .await?;
+    Ok(units)
+}

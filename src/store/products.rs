@@ -1,0 +1,280 @@
+//! Products, substitutes and product search.
+
+use super::Conn;
+
+/// A product with its supplier's code and lead time.
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
+pub struct ProductRow {
+    /// Row id.
+    pub id: i64,
+    /// Shop's spelling.
+    pub sku: String,
+    /// Name.
+    pub name: String,
+    /// Category.
+    pub category: String,
+    /// Unit price, minor units.
+    pub unit_price_minor: i64,
+    /// Reorder point.
+    pub reorder_point: i64,
+    /// Safety stock.
+    pub safety_stock: i64,
+    /// Reorder quantity.
+    pub reorder_qty: i64,
+    /// Product's own lead time, if set.
+    pub lead_time_days: Option<i64>,
+    /// Preferred supplier.
+    pub supplier_id: Option<i64>,
+    /// Supplier code.
+    pub supplier_code: Option<String>,
+    /// Supplier's default lead time.
+    pub supplier_lead_time_days: Option<i64>,
+}
+
+impl ProductRow {
+    /// The product's lead time, else its supplier's; `None` without either.
+    pub fn effective_lead_time(&self) -> Option<i64> {
+        self.lead_time_days.or(self.supplier_lead_time_days)
+    }
+}
+
+const SELECT: &str = "SELECT p.id, p.sku, p.name, p.category, p.unit_price_minor, p.reorder_point,
+    p.safety_stock, p.reorder_qty, p.lead_time_days, p.supplier_id,
+    s.code AS supplier_code, s.lead_time_days AS supplier_lead_time_days
+    FROM products p LEFT JOIN suppliers s ON s.id = p.supplier_id";
+
+/// Looks a product up by its upper-case key.
+pub async fn by_key(conn: &mut Conn, sku_key: &str) -> anyhow::Result<Option<ProductRow>> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE p.sku_key = $1"))
+        .bind(sku_key)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Looks a product up by id.
+pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<ProductRow>> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE p.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// The exclusive upper bound of keys starting with `prefix`, for index range scans.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
+/// SKUs whose key starts with `prefix`, in key order.
+pub async fn skus_with_prefix(conn: &mut Conn, prefix: &str, limit: i64) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT sku, name FROM products WHERE sku_key >= $1 AND sku_key < $2 ORDER BY sku_key LIMIT $3",
+    )
+    .bind(prefix)
+    .bind(prefix_end(prefix))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Candidates for "did you mean": SKUs sharing the longest prefix that has any.
+pub async fn near_keys(conn: &mut Conn, sku_key: &str, limit: i64) -> anyhow::Result<Vec<String>> {
+    let chars: Vec<char> = sku_key.chars().collect();
+    for len in (1..chars.len()).rev() {
+        let prefix: String = chars[..len].iter().collect();
+        let found: Vec<(String, String)> = skus_with_prefix(conn, &prefix, limit).await?;
+        if found.len() >= 3 || len == 1 {
+            return Ok(found.into_iter().map(|(sku, _)| sku).collect());
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// Products whose name contains every word (case-insensitive), in SKU order.
+pub async fn by_name_words(conn: &mut Conn, words: &[String], limit: i64) -> anyhow::Result<Vec<(String, String)>> {
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = String::from("SELECT sku, name FROM products WHERE ");
+    for i in 0..words.len() {
+        if i > 0 {
+            sql.push_str(" AND ");
+        }
+        sql.push_str(&format!("LOWER(name) LIKE ${} ESCAPE '\\'", i + 1));
+    }
+    sql.push_str(&format!(" ORDER BY sku_key LIMIT ${}", words.len() + 1));
+    let mut q = sqlx::query_as(&sql);
+    for w in words {
+        let escaped = w.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        q = q.bind(format!("%{escaped}%"));
+    }
+    Ok(q.bind(limit).fetch_all(conn).await?)
+}
+
+/// A product that can stand in, with what is available of it.
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
+pub struct Alternative {
+    /// SKU.
+    pub sku: String,
+    /// Name.
+    pub name: String,
+    /// On hand less allocated.
+    pub available: i64,
+}
+
+/// Substitutes of a product that have stock available.
+pub async fn substitutes_in_stock(conn: &mut Conn, product_id: i64, limit: i64) -> anyhow::Result<Vec<Alternative>> {
+    Ok(sqlx::query_as(
+        "SELECT p.sku, p.name, sp.on_hand - sp.allocated AS available
+         FROM product_substitutes ps
+         JOIN products p ON p.id = ps.substitute_id
+         JOIN stock_positions sp ON sp.product_id = p.id
+         WHERE ps.product_id = $1 AND sp.on_hand - sp.allocated > 0
+         ORDER BY available DESC, p.sku_key LIMIT $2",
+    )
+    .bind(product_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Other products of the same category that have stock available.
+pub async fn same_category_in_stock(
+    conn: &mut Conn,
+    product_id: i64,
+    category: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<Alternative>> {
+    if category.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_as(
+        "SELECT p.sku, p.name, sp.on_hand - sp.allocated AS available
+         FROM products p JOIN stock_positions sp ON sp.product_id = p.id
+         WHERE p.category = $1 AND p.id <> $2 AND sp.on_hand - sp.allocated > 0
+         LIMIT $3",
+    )
+    .bind(category)
+    .bind(product_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// A product as imported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProduct {
+    /// Shop's spelling.
+    pub sku: String,
+    /// Name.
+    pub name: String,
+    /// Category.
+    pub category: String,
+    /// Unit price, minor units.
+    pub unit_price_minor: i64,
+    /// Reorder point.
+    pub reorder_point: i64,
+    /// Safety stock.
+    pub safety_stock: i64,
+    /// Reorder quantity.
+    pub reorder_qty: i64,
+    /// Own lead time.
+    pub lead_time_days: Option<i64>,
+    /// Preferred supplier id.
+    pub supplier_id: Option<i64>,
+}
+
+/// Inserts or updates by SKU key; returns the id and whether anything changed. A new product
+/// gets an empty stock position.
+pub async fn upsert(conn: &mut Conn, p: &NewProduct) -> anyhow::Result<(i64, bool)> {
+    let key = p.sku.to_ascii_uppercase();
+    let changed = sqlx::query(
+        "INSERT INTO products (sku, sku_key, name, category, unit_price_minor, reorder_point,
+            safety_stock, reorder_qty, lead_time_days, supplier_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (sku_key) DO UPDATE SET sku = excluded.sku, name = excluded.name,
+            category = excluded.category, unit_price_minor = excluded.unit_price_minor,
+            reorder_point = excluded.reorder_point, safety_stock = excluded.safety_stock,
+            reorder_qty = excluded.reorder_qty, lead_time_days = excluded.lead_time_days,
+            supplier_id = excluded.supplier_id
+         WHERE products.sku IS DISTINCT FROM excluded.sku OR products.name IS DISTINCT FROM excluded.name
+            OR products.category IS DISTINCT FROM excluded.category
+            OR products.unit_price_minor IS DISTINCT FROM excluded.unit_price_minor
+            OR products.reorder_point IS DISTINCT FROM excluded.reorder_point
+            OR products.safety_stock IS DISTINCT FROM excluded.safety_stock
+            OR products.reorder_qty IS DISTINCT FROM excluded.reorder_qty
+            OR products.lead_time_days IS DISTINCT FROM excluded.lead_time_days
+            OR products.supplier_id IS DISTINCT FROM excluded.supplier_id",
+    )
+    .bind(&p.sku)
+    .bind(&key)
+    .bind(&p.name)
+    .bind(&p.category)
+    .bind(p.unit_price_minor)
+    .bind(p.reorder_point)
+    .bind(p.safety_stock)
+    .bind(p.reorder_qty)
+    .bind(p.lead_time_days)
+    .bind(p.supplier_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        > 0;
+    let (id,): (i64,) = sqlx::query_as("SELECT id FROM products WHERE sku_key = $1")
+        .bind(&key)
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO stock_positions (product_id) VALUES ($1) ON CONFLICT (product_id) DO NOTHING")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok((id, changed))
+}
+
+/// Replaces a product's substitutes; returns whether they changed.
+pub async fn set_substitutes(conn: &mut Conn, product_id: i64, substitutes: &[i64]) -> anyhow::Result<bool> {
+    let mut current: Vec<i64> = sqlx::query_scalar(
+        "SELECT substitute_id FROM product_substitutes WHERE product_id = $1 ORDER BY substitute_id",
+    )
+    .bind(product_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut wanted: Vec<i64> = substitutes.iter().copied().filter(|s| *s != product_id).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    current.sort_unstable();
+    if current == wanted {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM product_substitutes WHERE product_id = $1")
+        .bind(product_id)
+        .execute(&mut *conn)
+        .await?;
+    for s in wanted {
+        sqlx::query("INSERT INTO product_substitutes (product_id, substitute_id) VALUES ($1, $2)")
+            .bind(product_id)
+            .bind(s)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(true)
+}
+
+/// Ids of products by key, for the keys that exist.
+pub async fn ids_by_keys(conn: &mut Conn, keys: &[String]) -> anyhow::Result<Vec<(String, i64)>> {
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        if let Some((id,)) = sqlx::query_as::<_, (i64,)>("SELECT id FROM products WHERE sku_key = $1")
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?
+        {
+            out.push((key.clone(), id));
+        }
+    }
+    Ok(out)
+}
+
+/// Number of products.
+pub async fn count(conn: &mut Conn) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM products").fetch_one(conn).await?)
+}

@@ -1,0 +1,231 @@
+//! Purchase orders, their lines and the ETA history of those lines.
+
+use super::{parse_day, ts, Conn};
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// A purchase order header.
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
+pub struct PoRow {
+    /// Row id.
+    pub id: i64,
+    /// PO number.
+    pub po_number: String,
+    /// Supplier code.
+    pub supplier_code: Option<String>,
+    /// Supplier name.
+    pub supplier_name: Option<String>,
+    /// open | partially_received | received | cancelled
+    pub status: String,
+}
+
+/// A PO line with its SKU.
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
+pub struct PoLineRow {
+    /// Row id.
+    pub id: i64,
+    /// PO id.
+    pub po_id: i64,
+    /// PO number.
+    pub po_number: String,
+    /// Product.
+    pub product_id: i64,
+    /// SKU.
+    pub sku: String,
+    /// Ordered.
+    pub qty_ordered: i64,
+    /// Received so far.
+    pub qty_received: i64,
+    /// Supplier's date.
+    pub eta: Option<String>,
+    /// Line status.
+    pub status: String,
+}
+
+impl PoLineRow {
+    /// Units still to arrive.
+    pub fn remaining(&self) -> i64 {
+        if self.status == "cancelled" {
+            0
+        } else {
+            (self.qty_ordered - self.qty_received).max(0)
+        }
+    }
+
+    /// Parsed ETA.
+    pub fn eta_date(&self) -> Option<NaiveDate> {
+        self.eta.as_deref().and_then(parse_day)
+    }
+}
+
+const LINE_SELECT: &str = "SELECT l.id, l.po_id, po.po_number, l.product_id, p.sku, l.qty_ordered,
+    l.qty_received, l.eta, l.status
+    FROM po_lines l JOIN purchase_orders po ON po.id = l.po_id JOIN products p ON p.id = l.product_id";
+
+/// Looks a PO up by number (case-insensitive).
+pub async fn po_by_number(conn: &mut Conn, po_number: &str) -> anyhow::Result<Option<PoRow>> {
+    Ok(sqlx::query_as(
+        "SELECT po.id, po.po_number, s.code AS supplier_code, s.name AS supplier_name, po.status
+         FROM purchase_orders po LEFT JOIN suppliers s ON s.id = po.supplier_id
+         WHERE UPPER(po.po_number) = UPPER($1)",
+    )
+    .bind(po_number)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// PO numbers starting with a prefix (autocomplete).
+pub async fn po_numbers_with_prefix(conn: &mut Conn, prefix: &str, limit: i64) -> anyhow::Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT po_number FROM purchase_orders WHERE UPPER(po_number) LIKE UPPER($1) || '%'
+         AND status IN ('open', 'partially_received') ORDER BY po_number LIMIT $2",
+    )
+    .bind(prefix)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The lines of a PO, in SKU order.
+pub async fn lines_of_po(conn: &mut Conn, po_id: i64) -> anyhow::Result<Vec<PoLineRow>> {
+    Ok(sqlx::query_as(&format!("{LINE_SELECT} WHERE l.po_id = $1 ORDER BY p.sku_key"))
+        .bind(po_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Open and partially received lines of a product, earliest ETA first (undated last).
+pub async fn inbound_for_product(conn: &mut Conn, product_id: i64) -> anyhow::Result<Vec<PoLineRow>> {
+    Ok(sqlx::query_as(&format!(
+        "{LINE_SELECT} WHERE l.product_id = $1 AND l.status IN ('open', 'partially_received')
+         ORDER BY l.eta IS NULL, l.eta, l.id"
+    ))
+    .bind(product_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Creates a PO header or updates its supplier; returns the id and whether it changed.
+pub async fn upsert_po(
+    conn: &mut Conn,
+    po_number: &str,
+    supplier_id: Option<i64>,
+    at: DateTime<Utc>,
+) -> anyhow::Result<(i64, bool)> {
+    let changed = sqlx::query(
+        "INSERT INTO purchase_orders (po_number, supplier_id, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (po_number) DO UPDATE SET supplier_id = excluded.supplier_id
+         WHERE purchase_orders.supplier_id IS DISTINCT FROM excluded.supplier_id",
+    )
+    .bind(po_number)
+    .bind(supplier_id)
+    .bind(ts(at))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        > 0;
+    let id = sqlx::query_scalar("SELECT id FROM purchase_orders WHERE po_number = $1")
+        .bind(po_number)
+        .fetch_one(conn)
+        .await?;
+    Ok((id, changed))
+}
+
+/// A line's state by PO and product, if it exists.
+pub async fn line(conn: &mut Conn, po_id: i64, product_id: i64) -> anyhow::Result<Option<PoLineRow>> {
+    Ok(sqlx::query_as(&format!("{LINE_SELECT} WHERE l.po_id = $1 AND l.product_id = $2"))
+        .bind(po_id)
+        .bind(product_id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Inserts a new line.
+pub async fn insert_line(
+    conn: &mut Conn,
+    po_id: i64,
+    product_id: i64,
+    qty: i64,
+    eta: Option<NaiveDate>,
+    status: &str,
+) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO po_lines (po_id, product_id, qty_ordered, eta, status) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(po_id)
+    .bind(product_id)
+    .bind(qty)
+    .bind(eta.map(|d| d.to_string()))
+    .bind(status)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Updates a line's ordered quantity, ETA and status.
+pub async fn update_line(
+    conn: &mut Conn,
+    line_id: i64,
+    qty_ordered: i64,
+    eta: Option<NaiveDate>,
+    status: &str,
+) -> anyhow::Result<()> {
+    sqlx::query("UPDATE po_lines SET qty_ordered = $1, eta = $2, status = $3 WHERE id = $4")
+        .bind(qty_ordered)
+        .bind(eta.map(|d| d.to_string()))
+        .bind(status)
+        .bind(line_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Adds received units to a line and sets its status.
+pub async fn add_received(conn: &mut Conn, line_id: i64, qty: i64, status: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE po_lines SET qty_received = qty_received + $1, status = $2 WHERE id = $3")
+        .bind(qty)
+        .bind(status)
+        .bind(line_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets a PO header's status from its lines.
+pub async fn refresh_po_status(conn: &mut Conn, po_id: i64) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE purchase_orders SET status = CASE
+            WHEN NOT EXISTS (SELECT 1 FROM po_lines WHERE po_id = $1 AND status <> 'cancelled') THEN 'cancelled'
+            WHEN NOT EXISTS (SELECT 1 FROM po_lines WHERE po_id = $1 AND status IN ('open', 'partially_received')) THEN 'received'
+            WHEN EXISTS (SELECT 1 FROM po_lines WHERE po_id = $1 AND qty_received > 0) THEN 'partially_received'
+            ELSE 'open' END
+         WHERE id = $1",
+    )
+    .bind(po_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a PO line's ETA change.
+pub async fn record_line_eta_change(
+    conn: &mut Conn,
+    line_id: i64,
+    old: Option<NaiveDate>,
+    new: Option<NaiveDate>,
+    actor: &str,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO eta_history (po_line_id, old_eta, new_eta, cause, actor, reason, created_at)
+         VALUES ($1, $2, $3, 'po_eta_changed', $4, $5, $6)",
+    )
+    .bind(line_id)
+    .bind(old.map(|d| d.to_string()))
+    .bind(new.map(|d| d.to_string()))
+    .bind(actor)
+    .bind(reason)
+    .bind(ts(at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! The stock ledger and the position row kept beside it.
+
+use super::{ts, Conn};
+use chrono::{DateTime, Utc};
+
+/// On hand and allocated for one product.
+#[derive(Debug, Clone, Copy, sqlx::FromRow, PartialEq, Eq)]
+pub struct PositionRow {
+    /// Units on hand.
+    pub on_hand: i64,
+    /// Units allocated.
+    pub allocated: i64,
+}
+
+/// Reads a product's position (zero when it has none yet).
+pub async fn position(conn: &mut Conn, product_id: i64) -> anyhow::Result<PositionRow> {
+    Ok(sqlx::query_as("SELECT on_hand, allocated FROM stock_positions WHERE product_id = $1")
+        .bind(product_id)
+        .fetch_optional(conn)
+        .await?
+        .unwrap_or(PositionRow { on_hand: 0, allocated: 0 }))
+}
+
+/// A stock movement to record.
+#[derive(Debug, Clone)]
+pub struct Movement<'a> {
+    /// Product.
+    pub product_id: i64,
+    /// receipt | sale | adjustment | return
+    pub kind: &'a str,
+    /// Signed units.
+    pub qty: i64,
+    /// Who.
+    pub actor: &'a str,
+    /// Why.
+    pub reason: &'a str,
+    /// PO number, order number…
+    pub reference: Option<&'a str>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Writes a movement and moves on-hand by the same amount, in the caller's transaction.
+pub async fn record_movement(conn: &mut Conn, m: &Movement<'_>) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO stock_movements (product_id, kind, qty, actor, reason, reference, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(m.product_id)
+    .bind(m.kind)
+    .bind(m.qty)
+    .bind(m.actor)
+    .bind(m.reason)
+    .bind(m.reference)
+    .bind(ts(m.at))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO stock_positions (product_id, on_hand) VALUES ($1, $2)
+         ON CONFLICT (product_id) DO UPDATE SET on_hand = stock_positions.on_hand + excluded.on_hand",
+    )
+    .bind(m.product_id)
+    .bind(m.qty)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves the allocated count (positive to allocate, negative to release or ship).
+pub async fn change_allocated(conn: &mut Conn, product_id: i64, delta: i64) -> anyhow::Result<()> {
+    sqlx::query("UPDATE stock_positions SET allocated = allocated + $1 WHERE product_id = $2")
+        .bind(delta)
+        .bind(product_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The ledger's sum for a product (for checks: it must equal the position's on-hand).
+pub async fn ledger_sum(conn: &mut Conn, product_id: i64) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(SUM(qty), 0) FROM stock_movements WHERE product_id = $1")
+        .bind(product_id)
+        .fetch_one(conn)
+        .await?)
+}
+
+/// Units sold per day over the last `days` days (for forecasts and the demo data).
+pub async fn units_sold_since(conn: &mut Conn, product_id: i64, since: DateTime<Utc>) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(-SUM(qty), 0) FROM stock_movements
+         WHERE product_id = $1 AND kind = 'sale' AND created_at >= $2",
+    )
+    .bind(product_id)
+    .bind(ts(since))
+    .fetch_one(conn)
+    .await?)
+}

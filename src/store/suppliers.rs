@@ -1,0 +1,49 @@
+//! Suppliers.
+
+use super::Conn;
+
+/// A supplier as stored.
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
+pub struct SupplierRow {
+    /// Row id.
+    pub id: i64,
+    /// Shop's code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Contact e-mail.
+    pub email: Option<String>,
+    /// Contact phone.
+    pub phone: Option<String>,
+    /// Default lead time.
+    pub lead_time_days: i64,
+}
+
+/// Looks a supplier up by code.
+pub async fn by_code(conn: &mut Conn, code: &str) -> anyhow::Result<Option<SupplierRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, code, name, email, phone, lead_time_days FROM suppliers WHERE code = $1",
+    )
+    .bind(code)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Inserts or updates by code; returns whether anything changed.
+pub async fn upsert(conn: &mut Conn, s: &SupplierRow) -> anyhow::Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO suppliers (code, name, email, phone, lead_time_days) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, email = excluded.email,
+           phone = excluded.phone, lead_time_days = excluded.lead_time_days
+         WHERE suppliers.name IS DISTINCT FROM excluded.name OR suppliers.email IS DISTINCT FROM excluded.email
+           OR suppliers.phone IS DISTINCT FROM excluded.phone OR suppliers.lead_time_days IS DISTINCT FROM excluded.lead_time_days",
+    )
+    .bind(&s.code)
+    .bind(&s.name)
+    .bind(&s.email)
+    .bind(&s.phone)
+    .bind(s.lead_time_days)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
