@@ -55,14 +55,20 @@ pub async fn record_movement(conn: &mut Conn, m: &Movement<'_>) -> anyhow::Resul
     .bind(ts(m.at))
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
-        "INSERT INTO stock_positions (product_id, on_hand) VALUES ($1, $2)
-         ON CONFLICT (product_id) DO UPDATE SET on_hand = stock_positions.on_hand + excluded.on_hand",
-    )
-    .bind(m.product_id)
-    .bind(m.qty)
-    .execute(conn)
-    .await?;
+    // An UPDATE, not an upsert: SQLite checks CHECK constraints on the would-be inserted row.
+    let updated = sqlx::query("UPDATE stock_positions SET on_hand = on_hand + $1 WHERE product_id = $2")
+        .bind(m.qty)
+        .bind(m.product_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if updated == 0 {
+        sqlx::query("INSERT INTO stock_positions (product_id, on_hand) VALUES ($1, $2)")
+            .bind(m.product_id)
+            .bind(m.qty)
+            .execute(conn)
+            .await?;
+    }
     Ok(())
 }
 

@@ -1,0 +1,80 @@
+//! Test helpers: one real SQLite file per test, built through the production builder.
+#![allow(dead_code)]
+
+use backorder_bot::app::{Actor, App, Clock};
+use backorder_bot::commands::{self, Invocation, Outcome, Reply};
+use backorder_bot::config::Settings;
+use backorder_bot::startup::Application;
+use chrono::{TimeZone, Utc};
+
+pub struct TestApp {
+    pub app: App,
+    pub dir: tempfile::TempDir,
+}
+
+/// Settings for a test: a temp database plus any overrides.
+pub fn settings(dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> Settings {
+    let mut vars: Vec<(String, String)> = vec![(
+        "BACKORDER_BOT__DATABASE__PATH".to_string(),
+        dir.path().join("test.db").display().to_string(),
+    )];
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let lookup = vars.clone();
+    Settings::load_from(None, &vars, &move |name| lookup.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        .expect("test settings")
+}
+
+/// 2026-11-26 12:00 UTC, the day the tests live in.
+pub fn test_now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
+}
+
+/// An application on a fresh database; `demo` loads the bundled demo shop.
+pub async fn spawn_app(demo: bool, extra: &[(&str, &str)]) -> TestApp {
+    backorder_bot::telemetry::init_for_tests();
+    let dir = tempfile::tempdir().unwrap();
+    let demo_flag = if demo { "true" } else { "false" };
+    let mut all = vec![("BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START", demo_flag)];
+    all.extend_from_slice(extra);
+    let settings = settings(&dir, &all);
+    let built = Application::build(settings, Clock::fixed(test_now())).await.expect("app builds");
+    TestApp { app: built.app, dir }
+}
+
+impl TestApp {
+    pub fn ops() -> Actor {
+        Actor::operator("tester")
+    }
+
+    /// Runs a console line as an operator.
+    pub async fn ask(&self, line: &str) -> (Reply, Outcome) {
+        let inv = match Invocation::parse_line(line) {
+            Ok(inv) => inv,
+            Err(e) => return (Reply::error(e.to_string()), Outcome::UserError),
+        };
+        commands::run(&self.app, &Self::ops(), &inv).await
+    }
+
+    /// Runs a line that must succeed and returns its text.
+    pub async fn ok(&self, line: &str) -> String {
+        let (reply, outcome) = self.ask(line).await;
+        assert_eq!(outcome, Outcome::Ok, "{line} → {}", reply.to_text());
+        reply.to_text()
+    }
+
+    /// Runs a line that must fail with a user error and returns its text.
+    pub async fn user_error(&self, line: &str) -> String {
+        let (reply, outcome) = self.ask(line).await;
+        assert_eq!(outcome, Outcome::UserError, "{line} → {}", reply.to_text());
+        reply.to_text()
+    }
+
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql).fetch_one(self.app.store.pool()).await.unwrap()
+    }
+
+    pub async fn import(&self, kind: &str, csv: &str) -> Result<backorder_bot::app::import::ImportReport, backorder_bot::app::AppError> {
+        let kind = backorder_bot::app::import::ImportKind::parse(kind).unwrap();
+        backorder_bot::app::import::import(&self.app, &Self::ops(), kind, csv.as_bytes()).await
+    }
+}
