@@ -92,7 +92,10 @@ async fn real_main() -> anyhow::Result<ExitCode> {
     if !matches!(command, Command::Run | Command::Console | Command::Ask { .. }) {
         settings.shop.demo_data_on_first_start = false;
     }
-    let application = Application::build(settings, Clock::System).await?;
+    let mut application = Application::build(settings, Clock::System).await?;
+    if matches!(command, Command::Run | Command::Console) {
+        application.bind_http().await?;
+    }
     let app = application.app.clone();
     let operator = Actor::operator(app.settings.console.actor.clone());
     match command {

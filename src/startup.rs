@@ -10,6 +10,7 @@ use tokio::sync::watch;
 pub struct Application {
     /// The use cases.
     pub app: App,
+    http: Option<tokio::net::TcpListener>,
 }
 
 impl Application {
@@ -26,7 +27,18 @@ impl Application {
                 tracing::info!("empty database: loaded the demo shop");
             }
         }
-        Ok(Self { app })
+        Ok(Self { app, http: None })
+    }
+
+    /// Binds the HTTP listener (`http.bind`; port 0 picks a free port) and returns its address.
+    pub async fn bind_http(&mut self) -> anyhow::Result<std::net::SocketAddr> {
+        let addr = self.app.settings.http.bind;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("config: http.bind: cannot listen on {addr}: {e}"))?;
+        let local = listener.local_addr()?;
+        self.http = Some(listener);
+        Ok(local)
     }
 
     /// Runs until shutdown is signalled (or the console ends when `console` is set).
@@ -48,10 +60,17 @@ impl Application {
                 }
             }
         };
+        let http_task = async {
+            match self.http {
+                Some(listener) => crate::adapters::http::serve(app.clone(), listener, shutdown.clone()).await,
+                None => std::future::pending::<anyhow::Result<()>>().await,
+            }
+        };
         let mut stop = shutdown.clone();
         tokio::select! {
             r = console_task => { tracing::info!("console closed"); r?; }
             r = discord_task => { tracing::warn!("Discord stopped"); r?; }
+            r = http_task => { tracing::warn!("HTTP server stopped"); r?; }
             _ = stop.changed() => { tracing::info!("shutdown requested"); }
         }
         self.app.store.close().await;

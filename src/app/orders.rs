@@ -72,3 +72,81 @@ pub async fn place_line(
     };
     Ok(LineOutcome { reserved, backordered, backorder_id, unchanged: false })
 }
+
+/// An order as the shop's systems send it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOrder {
+    /// Order number.
+    pub order: String,
+    /// Shop's customer id.
+    pub customer: String,
+    /// When it was placed (default: now).
+    pub ordered_at: Option<DateTime<Utc>>,
+    /// (SKU, qty, unit price minor units or the list price).
+    pub lines: Vec<(String, i64, Option<i64>)>,
+}
+
+/// What an order did, line by line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedOrder {
+    /// Order number.
+    pub order: String,
+    /// (SKU, outcome) per line.
+    pub lines: Vec<(String, LineOutcome)>,
+}
+
+/// Places a whole order in one transaction (the ingest API): reservations, backorders, promises.
+pub async fn place_order(app: &App, actor: &super::Actor, order: &NewOrder) -> AppResult<PlacedOrder> {
+    let number = order.order.trim();
+    if number.is_empty() || number.len() > 64 {
+        return Err(AppError::invalid("order", "must be 1 to 64 characters"));
+    }
+    if order.lines.is_empty() {
+        return Err(AppError::invalid("lines", "an order needs at least one line"));
+    }
+    let mut tx = app.store.begin_write().await?;
+    let customer = store::customers::by_external_id(&mut tx, order.customer.trim())
+        .await?
+        .ok_or_else(|| AppError::NotFound { what: "customer", id: order.customer.trim().to_string() })?;
+    let at = order.ordered_at.unwrap_or_else(|| app.clock.now());
+    let mut out = Vec::new();
+    let mut touched = Vec::new();
+    for (i, (sku, qty, price)) in order.lines.iter().enumerate() {
+        let product = app.product(&mut tx, sku).await.map_err(|e| prefix(e, &format!("lines[{i}].sku")))?;
+        if *qty <= 0 || *qty > 1_000_000 {
+            return Err(AppError::invalid(format!("lines[{i}].qty"), "must be between 1 and 1,000,000"));
+        }
+        if price.is_some_and(|p| p < 0) {
+            return Err(AppError::invalid(format!("lines[{i}].unit_price_minor"), "must not be negative"));
+        }
+        let line = OrderLineInput {
+            product_id: product.id,
+            sku: product.sku.clone(),
+            qty: *qty,
+            unit_price_minor: price.unwrap_or(product.unit_price_minor),
+        };
+        let outcome = place_line(app, &mut tx, number, customer.id, at, &line)
+            .await
+            .map_err(|e| prefix(e, &format!("lines[{i}]")))?;
+        if outcome.backorder_id.is_some() {
+            touched.push(product.id);
+        }
+        out.push((product.sku, outcome));
+    }
+    super::promise::settle(app, &mut tx, &touched, super::promise::Cause::BackorderCreated, &actor.name, "order", false).await?;
+    store::audit::record(&mut tx, &actor.name, "place_order", number, "", "ok", app.clock.now()).await?;
+    tx.commit().await?;
+    Ok(PlacedOrder { order: number.to_string(), lines: out })
+}
+
+/// Puts a field path in front of an invalid-value error.
+fn prefix(e: AppError, path: &str) -> AppError {
+    match e {
+        AppError::Invalid { field, reason } => AppError::invalid(format!("{path}.{field}").replace(".sku.sku", ".sku"), reason),
+        AppError::UnknownSku { sku, suggestions } => AppError::invalid(
+            path,
+            AppError::UnknownSku { sku, suggestions }.to_string(),
+        ),
+        other => other,
+    }
+}

@@ -229,3 +229,114 @@ pub async fn upsert_po_line(
         }
     }
 }
+
+/// A purchase order as the shop's systems send it (create, or change lines).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PoInput {
+    /// PO number.
+    pub po: String,
+    /// Supplier code.
+    pub supplier: Option<String>,
+    /// ETA applied to every line that names none.
+    pub eta: Option<NaiveDate>,
+    /// Cancel the whole PO.
+    pub cancel: bool,
+    /// (SKU, qty, ETA, cancelled) — qty `None` keeps the current quantity.
+    pub lines: Vec<(String, Option<i64>, Option<NaiveDate>, bool)>,
+}
+
+/// What a PO change did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoSaved {
+    /// PO number.
+    pub po: String,
+    /// Lines created or changed.
+    pub lines_changed: usize,
+    /// Allocations and moved promises.
+    pub settled: Settled,
+}
+
+/// Creates or changes a purchase order in one transaction (ingest API). With `must_exist` the PO
+/// has to be there already (PATCH).
+pub async fn save_po(app: &App, actor: &Actor, input: &PoInput, must_exist: bool) -> AppResult<PoSaved> {
+    let number = input.po.trim();
+    if number.is_empty() || number.len() > 64 {
+        return Err(AppError::invalid("po", "must be 1 to 64 characters"));
+    }
+    let today = app.clock.today();
+    if let Some(eta) = input.eta {
+        field("eta", check_eta_window(eta, today))?;
+    }
+    let mut tx = app.store.begin_write().await?;
+    let existing = store::purchasing::po_by_number(&mut tx, number).await?;
+    if must_exist && existing.is_none() {
+        return Err(AppError::NotFound { what: "purchase order", id: number.to_string() });
+    }
+    if existing.is_none() && input.lines.is_empty() {
+        return Err(AppError::invalid("lines", "a new purchase order needs at least one line"));
+    }
+    let supplier_id = match &input.supplier {
+        Some(code) => Some(
+            store::suppliers::by_code(&mut tx, code.trim())
+                .await?
+                .ok_or_else(|| AppError::invalid("supplier", format!("unknown supplier \"{}\"", code.trim())))?
+                .id,
+        ),
+        None => None,
+    };
+    let now = app.clock.now();
+    let (po_id, _) = match &existing {
+        Some(po) if input.supplier.is_none() => (po.id, false),
+        _ => store::purchasing::upsert_po(&mut tx, existing.as_ref().map_or(number, |p| p.po_number.as_str()), supplier_id, now).await?,
+    };
+    let current = store::purchasing::lines_of_po(&mut tx, po_id).await?;
+    let mut changed = 0;
+    let mut products = Vec::new();
+    // Lines named in the body, plus — for a PO-wide ETA or cancel — every other open line.
+    let mut wanted: Vec<(i64, PoLineInput)> = Vec::new();
+    for (i, (sku, qty, eta, cancelled)) in input.lines.iter().enumerate() {
+        let product = app.product(&mut tx, sku).await.map_err(|e| match e {
+            AppError::Invalid { reason, .. } => AppError::invalid(format!("lines[{i}].sku"), reason),
+            AppError::UnknownSku { .. } => AppError::invalid(format!("lines[{i}].sku"), e.to_string()),
+            other => other,
+        })?;
+        let before = current.iter().find(|l| l.product_id == product.id);
+        let qty = match (qty, before) {
+            (Some(q), _) if *q <= 0 || *q > 1_000_000 => {
+                return Err(AppError::invalid(format!("lines[{i}].qty"), "must be between 1 and 1,000,000"))
+            }
+            (Some(q), _) => *q,
+            (None, Some(b)) => b.qty_ordered,
+            (None, None) => return Err(AppError::invalid(format!("lines[{i}].qty"), "is required for a new line")),
+        };
+        if let Some(eta) = eta {
+            field(&format!("lines[{i}].eta"), check_eta_window(*eta, today))?;
+        }
+        let eta = eta.or(input.eta).or_else(|| before.and_then(|b| b.eta_date()));
+        let status = if *cancelled || input.cancel { "cancelled" } else { "open" };
+        wanted.push((product.id, PoLineInput { product_id: product.id, qty, eta, status: status.to_string() }));
+    }
+    if input.eta.is_some() || input.cancel {
+        for l in current.iter().filter(|l| l.remaining() > 0) {
+            if !wanted.iter().any(|(pid, _)| *pid == l.product_id) {
+                let status = if input.cancel { "cancelled" } else { "open" };
+                wanted.push((
+                    l.product_id,
+                    PoLineInput { product_id: l.product_id, qty: l.qty_ordered, eta: input.eta.or(l.eta_date()), status: status.to_string() },
+                ));
+            }
+        }
+    }
+    for (pid, line) in &wanted {
+        if upsert_po_line(app, &mut tx, &actor.name, po_id, line).await? {
+            changed += 1;
+            products.push(*pid);
+        }
+    }
+    store::purchasing::refresh_po_status(&mut tx, po_id).await?;
+    let cause = if input.eta.is_some() || input.lines.iter().any(|l| l.2.is_some()) { Cause::PoEtaChanged } else { Cause::PoChanged };
+    let settled = settle(app, &mut tx, &products, cause, &actor.name, "ingest API", false).await?;
+    audit::record(&mut tx, &actor.name, "save_po", number, "", "ok", now).await?;
+    tx.commit().await?;
+    Ok(PoSaved { po: number.to_string(), lines_changed: changed, settled })
+}
