@@ -37,27 +37,51 @@ impl Rng {
 /// `/stock` through the command layer over random synthetic SKUs, next to the sqlite3 CLI.
 pub async fn stock(app: &App, iterations: u64) -> anyhow::Result<()> {
     let mut conn = app.store.conn().await?;
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products WHERE sku_key LIKE 'SYN-%'").fetch_one(&mut *conn).await?;
-    let ledger: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stock_movements").fetch_one(&mut *conn).await?;
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products WHERE sku_key LIKE 'SYN-%'")
+        .fetch_one(&mut *conn)
+        .await?;
+    let ledger: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stock_movements")
+        .fetch_one(&mut *conn)
+        .await?;
     drop(conn);
-    anyhow::ensure!(count > 0, "no synthetic SKUs: run `backorder-bot demo-data --skus N` on this database first");
+    anyhow::ensure!(
+        count > 0,
+        "no synthetic SKUs: run `backorder-bot demo-data --skus N` on this database first"
+    );
     let actor = Actor::operator("bench");
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let skus: Vec<String> = (0..iterations).map(|_| format!("SYN-{:07}", 1 + rng.next() % count as u64)).collect();
+    let skus: Vec<String> = (0..iterations)
+        .map(|_| format!("SYN-{:07}", 1 + rng.next() % count as u64))
+        .collect();
     for sku in skus.iter().take(200) {
-        commands::run(app, &actor, &Invocation::new("stock", None, &[("sku", sku)])).await;
+        commands::run(
+            app,
+            &actor,
+            &Invocation::new("stock", None, &[("sku", sku)]),
+        )
+        .await;
     }
     let mut times = Vec::with_capacity(skus.len());
     let started = Instant::now();
     for sku in &skus {
         let t = Instant::now();
-        let (_, outcome) = commands::run(app, &actor, &Invocation::new("stock", None, &[("sku", sku)])).await;
+        let (_, outcome) = commands::run(
+            app,
+            &actor,
+            &Invocation::new("stock", None, &[("sku", sku)]),
+        )
+        .await;
         times.push(t.elapsed());
         anyhow::ensure!(outcome == Outcome::Ok, "/stock {sku} failed");
     }
     let total = started.elapsed();
     times.sort();
-    println!("/stock via command layer: {} products, {} ledger rows, {} lookups", count, ledger, skus.len());
+    println!(
+        "/stock via command layer: {} products, {} ledger rows, {} lookups",
+        count,
+        ledger,
+        skus.len()
+    );
     println!(
         "  p50 {:?}  p99 {:?}  max {:?}  mean {:?}",
         percentile(&times, 0.5),
@@ -113,10 +137,18 @@ pub async fn eta(app: &App, n: u64) -> anyhow::Result<()> {
     let today = app.clock.today();
     let day = |d: u64| (today + chrono::Days::new(d)).to_string();
     // First run gives every backorder its first promise; the measured runs move them all.
-    let first = Invocation::new("eta", None, &[("po", &po), ("date", &day(20)), ("reason", "bench setup")]);
+    let first = Invocation::new(
+        "eta",
+        None,
+        &[("po", &po), ("date", &day(20)), ("reason", "bench setup")],
+    );
     commands::run(app, &actor, &first).await;
     for (i, d) in [30u64, 40, 50].iter().enumerate() {
-        let inv = Invocation::new("eta", None, &[("po", &po), ("date", &day(*d)), ("reason", "bench")]);
+        let inv = Invocation::new(
+            "eta",
+            None,
+            &[("po", &po), ("date", &day(*d)), ("reason", "bench")],
+        );
         let t = Instant::now();
         let (reply, outcome) = commands::run(app, &actor, &inv).await;
         let took = t.elapsed();

@@ -25,7 +25,10 @@ pub struct ConfigError {
 }
 
 fn err(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
-    ConfigError { key: key.into(), reason: reason.into() }
+    ConfigError {
+        key: key.into(),
+        reason: reason.into(),
+    }
 }
 
 /// All settings, typed.
@@ -231,7 +234,8 @@ impl Settings {
             }
         }
         let text = toml::to_string(&table).map_err(|e| err("config", e.to_string()))?;
-        let raw: Raw = toml::from_str(&text).map_err(|e| err(key_of(&e), e.message().to_string()))?;
+        let raw: Raw =
+            toml::from_str(&text).map_err(|e| err(key_of(&e), e.message().to_string()))?;
         Self::from_raw(raw, Secrets::from_env(get))
     }
 
@@ -252,7 +256,12 @@ impl Settings {
         if raw.console.page_size == 0 || raw.console.page_size > 25 {
             return Err(err("console.page_size", "must be between 1 and 25"));
         }
-        let base = raw.discord.api_base_url.trim().trim_end_matches('/').to_string();
+        let base = raw
+            .discord
+            .api_base_url
+            .trim()
+            .trim_end_matches('/')
+            .to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() < 10 {
             return Err(err(
                 "discord.api_base_url",
@@ -262,7 +271,10 @@ impl Settings {
         let bind: SocketAddr = raw.http.bind.trim().parse().map_err(|_| {
             err(
                 "http.bind",
-                format!("\"{}\" is not an address like 127.0.0.1:8080", raw.http.bind),
+                format!(
+                    "\"{}\" is not an address like 127.0.0.1:8080",
+                    raw.http.bind
+                ),
             )
         })?;
         if raw.http.max_body_bytes < 1024 {
@@ -292,7 +304,10 @@ impl Settings {
                 currency,
                 demo_data_on_first_start: raw.shop.demo_data_on_first_start,
             },
-            console: ConsoleSettings { actor: raw.console.actor, page_size: raw.console.page_size },
+            console: ConsoleSettings {
+                actor: raw.console.actor,
+                page_size: raw.console.page_size,
+            },
             discord: DiscordSettings {
                 api_base_url: base,
                 guild_ids: raw.discord.guild_ids,
@@ -300,7 +315,10 @@ impl Settings {
                 alert_channel_id: (raw.discord.alert_channel_id != 0)
                     .then_some(raw.discord.alert_channel_id),
             },
-            http: HttpSettings { bind, max_body_bytes: raw.http.max_body_bytes },
+            http: HttpSettings {
+                bind,
+                max_body_bytes: raw.http.max_body_bytes,
+            },
             priority: PriorityWeights {
                 tier_points: [p.standard, p.silver, p.gold, p.vip],
                 per_currency_unit: p.per_currency_unit,
@@ -329,7 +347,11 @@ fn key_of(e: &toml::de::Error) -> String {
 
 fn merge(base: &mut toml::Table, overlay: toml::Table, prefix: &str) -> Result<(), ConfigError> {
     for (k, v) in overlay {
-        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match (base.get_mut(&k), v) {
             (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o, &key)?,
             (Some(slot), v) => *slot = v,
@@ -339,7 +361,12 @@ fn merge(base: &mut toml::Table, overlay: toml::Table, prefix: &str) -> Result<(
     Ok(())
 }
 
-fn apply_env(table: &mut toml::Table, var: &str, rest: &str, value: &str) -> Result<(), ConfigError> {
+fn apply_env(
+    table: &mut toml::Table,
+    var: &str,
+    rest: &str,
+    value: &str,
+) -> Result<(), ConfigError> {
     let parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
     let [section, key] = parts.as_slice() else {
         return Err(err(var, "expected BACKORDER_BOT__<SECTION>__<KEY>"));
@@ -349,11 +376,18 @@ fn apply_env(table: &mut toml::Table, var: &str, rest: &str, value: &str) -> Res
         .and_then(|s| s.as_table_mut())
         .and_then(|s| s.get_mut(key.as_str()))
         .ok_or_else(|| err(var, format!("unknown setting {section}.{key}")))?;
-    let bad = |what: &str| err(format!("{section}.{key} (from {var})"), format!("\"{value}\" is not {what}"));
+    let bad = |what: &str| {
+        err(
+            format!("{section}.{key} (from {var})"),
+            format!("\"{value}\" is not {what}"),
+        )
+    };
     let v = value.trim();
     *slot = match slot {
         toml::Value::String(_) => toml::Value::String(v.to_string()),
-        toml::Value::Integer(_) => toml::Value::Integer(v.parse().map_err(|_| bad("a whole number"))?),
+        toml::Value::Integer(_) => {
+            toml::Value::Integer(v.parse().map_err(|_| bad("a whole number"))?)
+        }
         toml::Value::Float(_) => toml::Value::Float(v.parse().map_err(|_| bad("a number"))?),
         toml::Value::Boolean(_) => toml::Value::Boolean(match v {
             "true" | "1" | "yes" => true,
@@ -380,11 +414,16 @@ mod tests {
     use super::*;
 
     fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let vars: Vec<(String, String)> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let lookup = vars.clone();
         Settings::load_from(None, &vars, &move |name| {
-            lookup.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+            lookup
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
         })
     }
 

@@ -13,7 +13,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "backorder-bot", version, about = "Chat-ops for e-commerce backorders")]
+#[command(
+    name = "backorder-bot",
+    version,
+    about = "Chat-ops for e-commerce backorders"
+)]
 struct Cli {
     /// Settings file layered over config/default.toml.
     #[arg(long, global = true)]
@@ -89,7 +93,10 @@ async fn real_main() -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     // Only the chat surfaces seed the demo shop on an empty database.
-    if !matches!(command, Command::Run | Command::Console | Command::Ask { .. }) {
+    if !matches!(
+        command,
+        Command::Run | Command::Console | Command::Ask { .. }
+    ) {
         settings.shop.demo_data_on_first_start = false;
     }
     let mut application = Application::build(settings, Clock::System).await?;
@@ -101,9 +108,15 @@ async fn real_main() -> anyhow::Result<ExitCode> {
     match command {
         Command::Run => {
             let interactive = std::io::stdin().is_terminal();
-            application.run_until_stopped(interactive, shutdown_on_signals()).await?;
+            application
+                .run_until_stopped(interactive, shutdown_on_signals())
+                .await?;
         }
-        Command::Console => application.run_until_stopped(true, shutdown_on_signals()).await?,
+        Command::Console => {
+            application
+                .run_until_stopped(true, shutdown_on_signals())
+                .await?
+        }
         Command::Ask { line } => {
             let (reply, outcome) = console::ask(&app, &operator, &line).await;
             println!("{}", reply.to_text());
@@ -116,15 +129,23 @@ async fn real_main() -> anyhow::Result<ExitCode> {
         Command::DemoData { skus, seed } => match skus {
             Some(n) => {
                 let started = std::time::Instant::now();
-                let c = demo::synthetic(&app, n, seed).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                let c = demo::synthetic(&app, n, seed)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                 println!(
                     "synthetic shop: {} products, {} customers, {} ledger rows, {} PO lines, {} backorders added in {:.1?}",
                     c.products, c.customers, c.movements, c.po_lines, c.backorders, started.elapsed()
                 );
             }
             None => {
-                for (kind, r) in demo::load_bundled(&app, &operator).await.map_err(|e| anyhow::anyhow!("{e}"))? {
-                    println!("{kind:?}: {} rows, {} changed, {} unchanged", r.rows, r.changed, r.unchanged);
+                for (kind, r) in demo::load_bundled(&app, &operator)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                {
+                    println!(
+                        "{kind:?}: {} rows, {} changed, {} unchanged",
+                        r.rows, r.changed, r.unchanged
+                    );
                 }
             }
         },

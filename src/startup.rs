@@ -23,7 +23,9 @@ impl Application {
             let products = store::products::count(&mut conn).await?;
             drop(conn);
             if products == 0 {
-                demo::load_bundled(&app, &Actor::operator("demo-data")).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                demo::load_bundled(&app, &Actor::operator("demo-data"))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                 tracing::info!("empty database: loaded the demo shop");
             }
         }
@@ -42,7 +44,11 @@ impl Application {
     }
 
     /// Runs until shutdown is signalled (or the console ends when `console` is set).
-    pub async fn run_until_stopped(self, console: bool, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        console: bool,
+        shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
         let app = self.app.clone();
         let console_task = async {
             if console {
@@ -53,16 +59,22 @@ impl Application {
         };
         let discord_task = async {
             match app.settings.secrets.discord_token.clone() {
-                Some(token) => crate::adapters::discord::run(app.clone(), token, shutdown.clone()).await,
+                Some(token) => {
+                    crate::adapters::discord::run(app.clone(), token, shutdown.clone()).await
+                }
                 None => {
-                    tracing::info!("DISCORD_TOKEN not set: Discord is off, the console is the chat surface");
+                    tracing::info!(
+                        "DISCORD_TOKEN not set: Discord is off, the console is the chat surface"
+                    );
                     std::future::pending::<anyhow::Result<()>>().await
                 }
             }
         };
         let http_task = async {
             match self.http {
-                Some(listener) => crate::adapters::http::serve(app.clone(), listener, shutdown.clone()).await,
+                Some(listener) => {
+                    crate::adapters::http::serve(app.clone(), listener, shutdown.clone()).await
+                }
                 None => std::future::pending::<anyhow::Result<()>>().await,
             }
         };
@@ -85,7 +97,9 @@ pub fn shutdown_on_signals() -> watch::Receiver<bool> {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
             tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
         }
         #[cfg(not(unix))]

@@ -5,7 +5,8 @@ mod common;
 use backorder_bot::app::AppError;
 use common::spawn_app;
 
-const SUPPLIERS: &str = "code,name,email,phone,lead_time_days\nACME,Acme,o@acme.example,+4930123456,10\n";
+const SUPPLIERS: &str =
+    "code,name,email,phone,lead_time_days\nACME,Acme,o@acme.example,+4930123456,10\n";
 const PRODUCTS: &str = "sku,name,category,unit_price,on_hand,reorder_point,safety_stock,reorder_qty,lead_time_days,supplier,substitutes,colour\n\
 ABC-1,Blue widget,widgets,12.50,5,2,1,10,,ACME,ABC-2,blue\n\
 ABC-2,Red widget,widgets,13.00,8,2,1,10,,ACME,,red\n";
@@ -17,7 +18,10 @@ async fn migrations_run_on_an_empty_file() {
     assert_eq!(t.scalar("SELECT COUNT(*) FROM products").await, 0);
     assert!(t.scalar("SELECT COUNT(*) FROM _sqlx_migrations").await >= 1);
     assert_eq!(t.scalar("PRAGMA foreign_keys").await, 1);
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(t.app.store.pool()).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(t.app.store.pool())
+        .await
+        .unwrap();
     assert_eq!(mode, "wal");
 }
 
@@ -31,7 +35,12 @@ async fn each_import_kind_loads_and_reimport_changes_nothing() {
     assert_eq!(r.warnings.len(), 1, "one warning for the unknown column");
     assert!(r.warnings[0].contains("colour"));
     t.import("customers", CUSTOMERS).await.unwrap();
-    t.import("purchase-orders", "po,supplier,sku,qty,eta,status\nPO-1,ACME,ABC-1,20,2026-12-10,open\n").await.unwrap();
+    t.import(
+        "purchase-orders",
+        "po,supplier,sku,qty,eta,status\nPO-1,ACME,ABC-1,20,2026-12-10,open\n",
+    )
+    .await
+    .unwrap();
     let orders = "order,customer,sku,qty,unit_price,ordered_at\nSO-1,C1,ABC-1,7,12.50,2026-11-20\n";
     let r = t.import("orders", orders).await.unwrap();
     assert_eq!(r.backorders_created, 1);
@@ -41,15 +50,25 @@ async fn each_import_kind_loads_and_reimport_changes_nothing() {
         ("suppliers", SUPPLIERS),
         ("products", PRODUCTS),
         ("customers", CUSTOMERS),
-        ("purchase-orders", "po,supplier,sku,qty,eta,status\nPO-1,ACME,ABC-1,20,2026-12-10,open\n"),
+        (
+            "purchase-orders",
+            "po,supplier,sku,qty,eta,status\nPO-1,ACME,ABC-1,20,2026-12-10,open\n",
+        ),
         ("orders", orders),
     ] {
         let again = t.import(kind, csv).await.unwrap();
         assert_eq!(again.changed, 0, "{kind} re-import changed rows");
         assert_eq!(again.unchanged, again.rows, "{kind}");
     }
-    assert_eq!(t.scalar("SELECT COUNT(*) FROM stock_movements").await, ledger_rows);
-    assert_eq!(t.scalar("SELECT COUNT(*) FROM reservations").await, 1, "orders are not reserved twice");
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM stock_movements").await,
+        ledger_rows
+    );
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM reservations").await,
+        1,
+        "orders are not reserved twice"
+    );
     assert_eq!(t.scalar("SELECT COUNT(*) FROM backorders").await, 1);
 }
 
@@ -59,7 +78,12 @@ async fn order_import_reserves_stock_and_backorders_the_shortfall() {
     t.import("suppliers", SUPPLIERS).await.unwrap();
     t.import("products", PRODUCTS).await.unwrap();
     t.import("customers", CUSTOMERS).await.unwrap();
-    t.import("orders", "order,customer,sku,qty,unit_price,ordered_at\nSO-1,C1,ABC-1,7,12.50,2026-11-20\n").await.unwrap();
+    t.import(
+        "orders",
+        "order,customer,sku,qty,unit_price,ordered_at\nSO-1,C1,ABC-1,7,12.50,2026-11-20\n",
+    )
+    .await
+    .unwrap();
     assert_eq!(t.scalar("SELECT allocated FROM stock_positions sp JOIN products p ON p.id = sp.product_id WHERE p.sku = 'ABC-1'").await, 5);
     assert_eq!(t.scalar("SELECT qty FROM backorders").await, 2);
     // No PO: the shortfall is promised after the supplier's lead time, as an estimate.
@@ -67,7 +91,10 @@ async fn order_import_reserves_stock_and_backorders_the_shortfall() {
     assert!(text.contains("2 × ABC-1"), "{text}");
     assert!(text.contains("~2026-12-06 (estimated)"), "{text}");
     assert!(text.contains("Jane D."), "{text}");
-    assert!(!text.contains("jane@example.com") && !text.contains("+1555"), "no PII: {text}");
+    assert!(
+        !text.contains("jane@example.com") && !text.contains("+1555"),
+        "no PII: {text}"
+    );
 }
 
 #[tokio::test]
@@ -76,22 +103,43 @@ async fn a_bad_file_writes_nothing_and_names_each_bad_row_and_column() {
     t.import("suppliers", SUPPLIERS).await.unwrap();
     let bad = "sku,name,unit_price,on_hand,supplier\nGOOD-1,Fine,1.00,3,ACME\nBAD 2,Space,1.00,1,ACME\nBAD-3,Price,12.345,1,ACME\nBAD-4,Supplier,1.00,-1,NOPE\n";
     let err = t.import("products", bad).await.unwrap_err();
-    let AppError::Import(errors) = &err else { panic!("{err}") };
+    let AppError::Import(errors) = &err else {
+        panic!("{err}")
+    };
     let text = err.to_string();
     assert!(text.contains("nothing was written"), "{text}");
     assert!(text.contains("line 3, column sku"), "{text}");
     assert!(text.contains("line 4, column unit_price"), "{text}");
     assert!(text.contains("line 5, column on_hand"), "{text}");
-    assert!(text.contains("line 5, column supplier: unknown supplier \"NOPE\""), "{text}");
+    assert!(
+        text.contains("line 5, column supplier: unknown supplier \"NOPE\""),
+        "{text}"
+    );
     assert_eq!(errors.errors.len(), 4);
-    assert_eq!(t.scalar("SELECT COUNT(*) FROM products").await, 0, "the good row was not written either");
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM products").await,
+        0,
+        "the good row was not written either"
+    );
     assert_eq!(t.scalar("SELECT COUNT(*) FROM stock_movements").await, 0);
 
     let err = t.import("customers", "id,name\n").await;
     assert!(err.is_ok(), "an empty file is fine");
-    let err = t.import("customers", "name,email\nX,x@example.com\n").await.unwrap_err();
-    assert!(err.to_string().contains("lacks required column(s): id"), "{err}");
-    let err = t.import("customers", "id,name,email,phone,tier,channel\nC9,Bad,not-mail,0151,platinum,sms\n").await.unwrap_err();
+    let err = t
+        .import("customers", "name,email\nX,x@example.com\n")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("lacks required column(s): id"),
+        "{err}"
+    );
+    let err = t
+        .import(
+            "customers",
+            "id,name,email,phone,tier,channel\nC9,Bad,not-mail,0151,platinum,sms\n",
+        )
+        .await
+        .unwrap_err();
     let text = err.to_string();
     for col in ["email", "phone", "tier"] {
         assert!(text.contains(&format!("column {col}")), "{col}: {text}");
@@ -102,7 +150,15 @@ async fn a_bad_file_writes_nothing_and_names_each_bad_row_and_column() {
 async fn stock_shows_the_position_and_alternatives_when_out() {
     let t = spawn_app(true, &[]).await;
     let text = t.ok("/stock sku:tent-2p").await;
-    for expected in ["TENT-2P — Trailhead 2-person tent", "BACKORDERED", "On hand: 0", "Open backorders: 3 (4 units)", "PO-1001: 12 due 2026-12-02", "TENT-3P", "substitute"] {
+    for expected in [
+        "TENT-2P — Trailhead 2-person tent",
+        "BACKORDERED",
+        "On hand: 0",
+        "Open backorders: 3 (4 units)",
+        "PO-1001: 12 due 2026-12-02",
+        "TENT-3P",
+        "substitute",
+    ] {
         assert!(text.contains(expected), "missing {expected}: {text}");
     }
     let text = t.ok("/stock sku:LAMP-HEAD").await;
@@ -122,19 +178,37 @@ async fn unknown_sku_names_it_and_suggests_the_closest() {
 async fn read_commands_answer() {
     let t = spawn_app(true, &[]).await;
     let text = t.ok("/search query:tent").await;
-    assert!(text.contains("TENT-2P") && text.contains("TENT-3P"), "{text}");
+    assert!(
+        text.contains("TENT-2P") && text.contains("TENT-3P"),
+        "{text}"
+    );
     let text = t.ok("/search query:\"sleeping bag\"").await;
-    assert!(text.contains("BAG-DOWN-M") && !text.contains("TENT"), "{text}");
+    assert!(
+        text.contains("BAG-DOWN-M") && !text.contains("TENT"),
+        "{text}"
+    );
     let text = t.ok("/backorders status:open").await;
     assert!(text.contains("Backorders (7)"), "{text}");
     let text = t.ok("/backorders customer:C-1006").await;
-    assert!(text.contains("JACKET-RAIN-M") && !text.contains("TENT"), "{text}");
+    assert!(
+        text.contains("JACKET-RAIN-M") && !text.contains("TENT"),
+        "{text}"
+    );
     let text = t.ok("/backorder id:2").await;
-    assert!(text.contains("Priority:") && text.contains("tier 100.0"), "{text}");
+    assert!(
+        text.contains("Priority:") && text.contains("tier 100.0"),
+        "{text}"
+    );
     let text = t.ok("/po id:po-1002").await;
-    assert!(text.contains("BAG-DOWN-M: 24 ordered, 0 received"), "{text}");
+    assert!(
+        text.contains("BAG-DOWN-M: 24 ordered, 0 received"),
+        "{text}"
+    );
     let text = t.ok("/help").await;
-    assert!(text.contains("/eta po: date: [sku:] reason: [preview:]"), "{text}");
+    assert!(
+        text.contains("/eta po: date: [sku:] reason: [preview:]"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -157,54 +231,116 @@ async fn wrong_input_for_each_option_is_a_user_error_with_a_reason() {
     for (line, expected) in [
         ("/stock", "sku: is required"),
         ("/stock sku:\"A B\"", "sku: \"A B\" has a character"),
-        ("/stock sku:TENT-2P colour:red", "colour: unknown option for /stock"),
+        (
+            "/stock sku:TENT-2P colour:red",
+            "colour: unknown option for /stock",
+        ),
         ("/stock TENT-2P", "expected name:value"),
         ("/nope", "unknown command /nope"),
         ("/search query:\"\"", "query: cannot be empty"),
         ("/backorders status:lost", "status: \"lost\" is not one of"),
-        ("/backorders page:zero", "page: \"zero\" is not a whole number"),
+        (
+            "/backorders page:zero",
+            "page: \"zero\" is not a whole number",
+        ),
         ("/backorders customer:C-404", "no customer \"C-404\""),
         ("/backorders sku:NOPE-1", "unknown SKU \"NOPE-1\""),
         ("/backorder id:abc", "id: \"abc\" is not a whole number"),
         ("/backorder id:999", "no backorder \"999\""),
-        ("/backorder explode id:1", "/backorder has no subcommand \"explode\""),
+        (
+            "/backorder explode id:1",
+            "/backorder has no subcommand \"explode\"",
+        ),
         ("/po id:PO-9", "no purchase order \"PO-9\""),
-        ("/adjust sku:TENT-3P delta:0 reason:x", "delta: must not be 0"),
-        ("/adjust sku:TENT-3P delta:-100 reason:count", "on hand cannot go below"),
-        ("/adjust sku:TENT-3P delta:1 reason:\" \"", "reason: cannot be empty"),
-        ("/eta po:PO-1001 date:2026-13-01 reason:x", "date: \"2026-13-01\" is not a date"),
+        (
+            "/adjust sku:TENT-3P delta:0 reason:x",
+            "delta: must not be 0",
+        ),
+        (
+            "/adjust sku:TENT-3P delta:-100 reason:count",
+            "on hand cannot go below",
+        ),
+        (
+            "/adjust sku:TENT-3P delta:1 reason:\" \"",
+            "reason: cannot be empty",
+        ),
+        (
+            "/eta po:PO-1001 date:2026-13-01 reason:x",
+            "date: \"2026-13-01\" is not a date",
+        ),
         ("/eta po:PO-1001 date:2026-11-01 reason:x", "is in the past"),
-        ("/eta po:PO-1001 date:2029-01-01 reason:x", "more than two years out"),
+        (
+            "/eta po:PO-1001 date:2029-01-01 reason:x",
+            "more than two years out",
+        ),
         ("/receive po:PO-1001 qty:3", "qty: needs sku:"),
         ("/stock sku:\"TENT", "a quote is not closed"),
     ] {
         let text = t.user_error(line).await;
-        assert!(text.contains(expected), "{line}: expected {expected:?} in {text}");
+        assert!(
+            text.contains(expected),
+            "{line}: expected {expected:?} in {text}"
+        );
     }
 }
 
 #[tokio::test]
 async fn adjust_writes_the_ledger_and_the_audit_log() {
     let t = spawn_app(true, &[]).await;
-    let text = t.ok("/adjust sku:LAMP-HEAD delta:-5 reason:\"damaged in store\"").await;
-    assert!(text.contains("On hand: 50") && text.contains("Available: 49"), "{text}");
-    assert_eq!(t.scalar("SELECT qty FROM stock_movements WHERE reason = 'damaged in store'").await, -5);
+    let text = t
+        .ok("/adjust sku:LAMP-HEAD delta:-5 reason:\"damaged in store\"")
+        .await;
+    assert!(
+        text.contains("On hand: 50") && text.contains("Available: 49"),
+        "{text}"
+    );
+    assert_eq!(
+        t.scalar("SELECT qty FROM stock_movements WHERE reason = 'damaged in store'")
+            .await,
+        -5
+    );
     let on_hand = t.scalar("SELECT on_hand FROM stock_positions sp JOIN products p ON p.id = sp.product_id WHERE p.sku = 'LAMP-HEAD'").await;
     let ledger = t.scalar("SELECT SUM(qty) FROM stock_movements m JOIN products p ON p.id = m.product_id WHERE p.sku = 'LAMP-HEAD'").await;
     assert_eq!(on_hand, ledger);
-    assert_eq!(t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'adjust' AND actor = 'tester'").await, 1);
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'adjust' AND actor = 'tester'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
 async fn a_member_without_the_ops_role_is_refused_and_audited() {
     let t = spawn_app(true, &[]).await;
-    let viewer = backorder_bot::app::Actor { name: "discord:42".into(), may_change: false };
-    let inv = backorder_bot::commands::Invocation::parse_line("/adjust sku:LAMP-HEAD delta:1 reason:x").unwrap();
+    let viewer = backorder_bot::app::Actor {
+        name: "discord:42".into(),
+        may_change: false,
+    };
+    let inv =
+        backorder_bot::commands::Invocation::parse_line("/adjust sku:LAMP-HEAD delta:1 reason:x")
+            .unwrap();
     let (reply, outcome) = backorder_bot::commands::run(&t.app, &viewer, &inv).await;
     assert_eq!(outcome, backorder_bot::commands::Outcome::UserError);
-    assert!(reply.ephemeral && reply.to_text().contains("needs the ops role"), "{}", reply.to_text());
-    assert_eq!(t.scalar("SELECT COUNT(*) FROM audit_log WHERE outcome = 'refused' AND actor = 'discord:42'").await, 1);
-    assert_eq!(t.scalar("SELECT COUNT(*) FROM stock_movements WHERE actor = 'discord:42'").await, 0);
+    assert!(
+        reply.ephemeral && reply.to_text().contains("needs the ops role"),
+        "{}",
+        reply.to_text()
+    );
+    assert_eq!(
+        t.scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE outcome = 'refused' AND actor = 'discord:42'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM stock_movements WHERE actor = 'discord:42'")
+            .await,
+        0
+    );
     let inv = backorder_bot::commands::Invocation::parse_line("/stock sku:LAMP-HEAD").unwrap();
-    assert_eq!(backorder_bot::commands::run(&t.app, &viewer, &inv).await.1, backorder_bot::commands::Outcome::Ok);
+    assert_eq!(
+        backorder_bot::commands::run(&t.app, &viewer, &inv).await.1,
+        backorder_bot::commands::Outcome::Ok
+    );
 }

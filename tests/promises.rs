@@ -6,37 +6,67 @@ use backorder_bot::commands::Outcome;
 use common::{spawn_app, TestApp};
 
 async fn outbox(t: &TestApp, kind: &str) -> i64 {
-    t.scalar(&format!("SELECT COUNT(*) FROM outbox WHERE kind = '{kind}'")).await
+    t.scalar(&format!(
+        "SELECT COUNT(*) FROM outbox WHERE kind = '{kind}'"
+    ))
+    .await
 }
 
 async fn status_of(t: &TestApp, id: i64) -> String {
-    sqlx::query_scalar("SELECT status FROM backorders WHERE id = $1").bind(id).fetch_one(t.app.store.pool()).await.unwrap()
+    sqlx::query_scalar("SELECT status FROM backorders WHERE id = $1")
+        .bind(id)
+        .fetch_one(t.app.store.pool())
+        .await
+        .unwrap()
 }
 
 async fn eta_of(t: &TestApp, id: i64) -> Option<String> {
-    sqlx::query_scalar("SELECT promised_eta FROM backorders WHERE id = $1").bind(id).fetch_one(t.app.store.pool()).await.unwrap()
+    sqlx::query_scalar("SELECT promised_eta FROM backorders WHERE id = $1")
+        .bind(id)
+        .fetch_one(t.app.store.pool())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn every_backorder_gets_a_promise_when_it_is_created() {
     let t = spawn_app(true, &[]).await;
-    assert_eq!(t.scalar("SELECT COUNT(*) FROM backorders WHERE status = 'open' AND promised_eta IS NULL").await, 0);
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM backorders WHERE status = 'open' AND promised_eta IS NULL")
+            .await,
+        0
+    );
     // JACKET-RAIN-M: 5 inbound on 12-16 cover Mei's 4; Jonas's 3 need a reorder: an estimate.
     assert_eq!(eta_of(&t, 6).await.as_deref(), Some("2026-12-16"));
-    let kind: String = sqlx::query_scalar("SELECT eta_kind FROM backorders WHERE id = 7").fetch_one(t.app.store.pool()).await.unwrap();
+    let kind: String = sqlx::query_scalar("SELECT eta_kind FROM backorders WHERE id = 7")
+        .fetch_one(t.app.store.pool())
+        .await
+        .unwrap();
     assert_eq!(kind, "estimated");
 }
 
 #[tokio::test]
 async fn eta_change_notifies_each_customer_once() {
     let t = spawn_app(true, &[]).await;
-    let before_history = t.scalar("SELECT COUNT(*) FROM eta_history WHERE backorder_id IS NOT NULL").await;
+    let before_history = t
+        .scalar("SELECT COUNT(*) FROM eta_history WHERE backorder_id IS NOT NULL")
+        .await;
     let before = outbox(&t, "eta_changed").await;
-    let text = t.ok("/eta po:PO-1002 date:2026-12-20 reason:\"carrier delay\"").await;
-    assert!(text.contains("3 backorder(s) of 3 customer(s) get a new ETA"), "{text}");
+    let text = t
+        .ok("/eta po:PO-1002 date:2026-12-20 reason:\"carrier delay\"")
+        .await;
+    assert!(
+        text.contains("3 backorder(s) of 3 customer(s) get a new ETA"),
+        "{text}"
+    );
     assert_eq!(eta_of(&t, 4).await.as_deref(), Some("2026-12-20"));
     assert_eq!(outbox(&t, "eta_changed").await - before, 3);
-    assert_eq!(t.scalar("SELECT COUNT(*) FROM eta_history WHERE backorder_id IS NOT NULL").await - before_history, 3);
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM eta_history WHERE backorder_id IS NOT NULL")
+            .await
+            - before_history,
+        3
+    );
     assert_eq!(t.scalar("SELECT COUNT(*) FROM eta_history WHERE po_line_id IS NOT NULL AND reason = 'carrier delay'").await, 2);
     // The same date again changes nothing and queues nothing.
     let text = t.ok("/eta po:PO-1002 date:2026-12-20 reason:again").await;
@@ -48,11 +78,20 @@ async fn eta_change_notifies_each_customer_once() {
 async fn eta_preview_changes_nothing() {
     let t = spawn_app(true, &[]).await;
     let before = outbox(&t, "eta_changed").await;
-    let text = t.ok("/eta po:PO-1002 date:2026-12-20 sku:BAG-DOWN-M reason:x preview:true").await;
-    assert!(text.contains("Preview") && text.contains("1 backorder(s) of 1 customer(s) would get"), "{text}");
+    let text = t
+        .ok("/eta po:PO-1002 date:2026-12-20 sku:BAG-DOWN-M reason:x preview:true")
+        .await;
+    assert!(
+        text.contains("Preview") && text.contains("1 backorder(s) of 1 customer(s) would get"),
+        "{text}"
+    );
     assert_eq!(eta_of(&t, 4).await.as_deref(), Some("2026-12-08"));
     assert_eq!(outbox(&t, "eta_changed").await, before);
-    assert_eq!(t.scalar("SELECT COUNT(*) FROM eta_history WHERE reason = 'x'").await, 0);
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM eta_history WHERE reason = 'x'")
+            .await,
+        0
+    );
 }
 
 #[tokio::test]
@@ -60,19 +99,33 @@ async fn receipt_allocates_by_priority_and_queues_on_its_way_updates() {
     let t = spawn_app(true, &[]).await;
     // TENT-2P: #1 Alan (standard, 1), #2 Ada (vip, 2), #3 Grace (gold, 1). Three arrive.
     let text = t.ok("/receive po:PO-1001 sku:TENT-2P qty:3").await;
-    assert!(text.contains("Allocated to backorders: 3 unit(s)"), "{text}");
+    assert!(
+        text.contains("Allocated to backorders: 3 unit(s)"),
+        "{text}"
+    );
     assert_eq!(status_of(&t, 2).await, "allocated");
     assert_eq!(status_of(&t, 3).await, "allocated");
-    assert_eq!(status_of(&t, 1).await, "open", "the standard customer waits");
+    assert_eq!(
+        status_of(&t, 1).await,
+        "open",
+        "the standard customer waits"
+    );
     assert_eq!(outbox(&t, "allocated").await, 2);
     assert_eq!(t.scalar("SELECT allocated FROM stock_positions WHERE product_id = (SELECT id FROM products WHERE sku = 'TENT-2P')").await, 3);
     // Fulfil ships: a sale in the ledger, allocation released.
     t.ok("/backorder fulfil id:2").await;
     assert_eq!(status_of(&t, 2).await, "fulfilled");
     assert_eq!(t.scalar("SELECT on_hand FROM stock_positions WHERE product_id = (SELECT id FROM products WHERE sku = 'TENT-2P')").await, 1);
-    assert_eq!(t.scalar("SELECT COUNT(*) FROM stock_movements WHERE kind = 'sale' AND qty = -2").await, 1);
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM stock_movements WHERE kind = 'sale' AND qty = -2")
+            .await,
+        1
+    );
     let err = t.user_error("/backorder fulfil id:1").await;
-    assert!(err.contains("only allocated backorders can be fulfilled"), "{err}");
+    assert!(
+        err.contains("only allocated backorders can be fulfilled"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -89,15 +142,27 @@ async fn skipping_serves_a_small_backorder_when_it_delays_nobody() {
     let t = spawn_app(true, &[("BACKORDER_BOT__FULFILMENT__SKIP_BLOCKED", "true")]).await;
     t.ok("/receive po:PO-1001 sku:TENT-2P qty:1").await;
     assert_eq!(status_of(&t, 2).await, "open");
-    assert_eq!(status_of(&t, 3).await, "allocated", "gold's single unit ships, vip's 2 still come with the rest of PO-1001");
+    assert_eq!(
+        status_of(&t, 3).await,
+        "allocated",
+        "gold's single unit ships, vip's 2 still come with the rest of PO-1001"
+    );
     assert_eq!(eta_of(&t, 2).await.as_deref(), Some("2026-12-02"));
 }
 
 #[tokio::test]
 async fn partial_rules_give_the_head_what_there_is() {
-    let t = spawn_app(true, &[("BACKORDER_BOT__FULFILMENT__ALLOW_PARTIAL", "true")]).await;
+    let t = spawn_app(
+        true,
+        &[("BACKORDER_BOT__FULFILMENT__ALLOW_PARTIAL", "true")],
+    )
+    .await;
     t.ok("/receive po:PO-1001 sku:TENT-2P qty:1").await;
-    assert_eq!(t.scalar("SELECT qty_allocated FROM backorders WHERE id = 2").await, 1);
+    assert_eq!(
+        t.scalar("SELECT qty_allocated FROM backorders WHERE id = 2")
+            .await,
+        1
+    );
     assert_eq!(status_of(&t, 2).await, "open");
 }
 
@@ -105,24 +170,35 @@ async fn partial_rules_give_the_head_what_there_is() {
 async fn prioritize_moves_a_backorder_and_its_promise() {
     let t = spawn_app(true, &[]).await;
     // JACKET-RAIN-M: Mei (#6, gold, 4) is covered by PO-1002's 5; Jonas (#7, standard, 3) is not.
-    let text = t.ok("/backorder prioritize id:7 position:top reason:\"complained twice\"").await;
+    let text = t
+        .ok("/backorder prioritize id:7 position:top reason:\"complained twice\"")
+        .await;
     assert!(text.contains("Backorder moved"), "{text}");
     assert_eq!(eta_of(&t, 7).await.as_deref(), Some("2026-12-16"));
-    let kind: String = sqlx::query_scalar("SELECT eta_kind FROM backorders WHERE id = 6").fetch_one(t.app.store.pool()).await.unwrap();
+    let kind: String = sqlx::query_scalar("SELECT eta_kind FROM backorders WHERE id = 6")
+        .fetch_one(t.app.store.pool())
+        .await
+        .unwrap();
     assert_eq!(kind, "estimated", "Mei now waits for a reorder");
     let text = t.ok("/backorder id:7").await;
     assert!(text.contains("Queue place: 1 of 2"), "{text}");
-    let err = t.user_error("/backorder prioritize id:7 position:top").await;
+    let err = t
+        .user_error("/backorder prioritize id:7 position:top")
+        .await;
     assert!(err.contains("already there"), "{err}");
     t.ok("/backorder prioritize id:7 position:reset").await;
-    assert!(t.ok("/backorder id:7").await.contains("Queue place: 2 of 2"));
+    assert!(t
+        .ok("/backorder id:7")
+        .await
+        .contains("Queue place: 2 of 2"));
 }
 
 #[tokio::test]
 async fn cancel_releases_stock_and_records_a_lost_sale() {
     let t = spawn_app(true, &[]).await;
     t.ok("/receive po:PO-1001 sku:TENT-2P qty:3").await;
-    t.ok("/backorder cancel id:2 reason:\"customer gave up\"").await;
+    t.ok("/backorder cancel id:2 reason:\"customer gave up\"")
+        .await;
     assert_eq!(status_of(&t, 2).await, "cancelled");
     // Ada's two units go back and serve Alan.
     assert_eq!(status_of(&t, 1).await, "allocated");
@@ -141,9 +217,22 @@ async fn stock_adjusted_up_allocates_waiting_backorders() {
 #[tokio::test]
 async fn a_tier_change_reranks_that_customers_backorders() {
     let t = spawn_app(true, &[]).await;
-    assert!(t.ok("/backorder id:1").await.contains("Queue place: 3 of 3"));
-    t.import("customers", "id,name,email,tier,channel\nC-1003,Alan Turing,alan@example.com,vip,email\n").await.unwrap();
-    assert!(t.ok("/backorder id:1").await.contains("Queue place: 2 of 3"), "vip now, behind the other vip whose order is worth more");
+    assert!(t
+        .ok("/backorder id:1")
+        .await
+        .contains("Queue place: 3 of 3"));
+    t.import(
+        "customers",
+        "id,name,email,tier,channel\nC-1003,Alan Turing,alan@example.com,vip,email\n",
+    )
+    .await
+    .unwrap();
+    assert!(
+        t.ok("/backorder id:1")
+            .await
+            .contains("Queue place: 2 of 3"),
+        "vip now, behind the other vip whose order is worth more"
+    );
 }
 
 /// Tiny deterministic generator for event sequences.
@@ -160,7 +249,12 @@ impl Rng {
 
 async fn check_invariants(t: &TestApp, step: &str) {
     let pool = t.app.store.pool();
-    let bad: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stock_positions WHERE allocated > on_hand OR allocated < 0").fetch_one(pool).await.unwrap();
+    let bad: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM stock_positions WHERE allocated > on_hand OR allocated < 0",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
     assert_eq!(bad, 0, "allocated ≤ on hand after {step}");
     let bad: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM stock_positions sp WHERE sp.on_hand <> COALESCE((SELECT SUM(qty) FROM stock_movements m WHERE m.product_id = sp.product_id), 0)",
@@ -169,7 +263,10 @@ async fn check_invariants(t: &TestApp, step: &str) {
     .await
     .unwrap();
     assert_eq!(bad, 0, "on hand = ledger sum after {step}");
-    let bad: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM backorders WHERE qty_allocated > qty").fetch_one(pool).await.unwrap();
+    let bad: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM backorders WHERE qty_allocated > qty")
+        .fetch_one(pool)
+        .await
+        .unwrap();
     assert_eq!(bad, 0, "allocation ≤ quantity after {step}");
     let bad: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM stock_positions sp WHERE sp.allocated <> COALESCE((SELECT SUM(qty) FROM reservations r WHERE r.product_id = sp.product_id AND r.status = 'held'), 0)",
@@ -182,21 +279,37 @@ async fn check_invariants(t: &TestApp, step: &str) {
     for sku in ["TENT-2P", "BAG-DOWN-M", "STOVE-GAS", "JACKET-RAIN-M"] {
         let mut conn = t.app.store.conn().await.unwrap();
         let product = t.app.product(&mut conn, sku).await.unwrap();
-        let queue = backorder_bot::app::promise::ranked_queue(&t.app, &mut conn, product.id).await.unwrap();
-        let etas: Vec<String> = queue.iter().map(|b| b.promised_eta.clone().unwrap_or_else(|| "9999".into())).collect();
-        assert!(etas.windows(2).all(|w| w[0] <= w[1]), "{sku} ETAs out of priority order after {step}: {etas:?}");
+        let queue = backorder_bot::app::promise::ranked_queue(&t.app, &mut conn, product.id)
+            .await
+            .unwrap();
+        let etas: Vec<String> = queue
+            .iter()
+            .map(|b| b.promised_eta.clone().unwrap_or_else(|| "9999".into()))
+            .collect();
+        assert!(
+            etas.windows(2).all(|w| w[0] <= w[1]),
+            "{sku} ETAs out of priority order after {step}: {etas:?}"
+        );
     }
 }
 
 async fn state(t: &TestApp) -> Vec<String> {
-    let rows: Vec<(i64, String, i64, Option<String>, String)> =
-        sqlx::query_as("SELECT id, status, qty_allocated, promised_eta, eta_kind FROM backorders ORDER BY id")
-            .fetch_all(t.app.store.pool())
-            .await
-            .unwrap();
-    let pos: Vec<(i64, i64, i64)> =
-        sqlx::query_as("SELECT product_id, on_hand, allocated FROM stock_positions ORDER BY product_id").fetch_all(t.app.store.pool()).await.unwrap();
-    rows.iter().map(|r| format!("{r:?}")).chain(pos.iter().map(|p| format!("{p:?}"))).collect()
+    let rows: Vec<(i64, String, i64, Option<String>, String)> = sqlx::query_as(
+        "SELECT id, status, qty_allocated, promised_eta, eta_kind FROM backorders ORDER BY id",
+    )
+    .fetch_all(t.app.store.pool())
+    .await
+    .unwrap();
+    let pos: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT product_id, on_hand, allocated FROM stock_positions ORDER BY product_id",
+    )
+    .fetch_all(t.app.store.pool())
+    .await
+    .unwrap();
+    rows.iter()
+        .map(|r| format!("{r:?}"))
+        .chain(pos.iter().map(|p| format!("{p:?}")))
+        .collect()
 }
 
 async fn replay(seed: u64) -> Vec<String> {
@@ -207,11 +320,27 @@ async fn replay(seed: u64) -> Vec<String> {
     for step in 0..40 {
         let sku = skus[rng.next(4) as usize];
         let line = match rng.next(7) {
-            0 => format!("/adjust sku:{sku} delta:{} reason:count", rng.next(5) as i64 - 1),
-            1 => format!("/receive po:{} ", ["PO-1001", "PO-1002"][rng.next(2) as usize]) + &format!("sku:{sku} qty:{}", 1 + rng.next(3)),
-            2 => format!("/eta po:{} date:2026-12-{:02} reason:moved", ["PO-1001", "PO-1002"][rng.next(2) as usize], 1 + rng.next(28)),
+            0 => format!(
+                "/adjust sku:{sku} delta:{} reason:count",
+                rng.next(5) as i64 - 1
+            ),
+            1 => {
+                format!(
+                    "/receive po:{} ",
+                    ["PO-1001", "PO-1002"][rng.next(2) as usize]
+                ) + &format!("sku:{sku} qty:{}", 1 + rng.next(3))
+            }
+            2 => format!(
+                "/eta po:{} date:2026-12-{:02} reason:moved",
+                ["PO-1001", "PO-1002"][rng.next(2) as usize],
+                1 + rng.next(28)
+            ),
             3 => format!("/backorder cancel id:{} reason:test", 1 + rng.next(12)),
-            4 => format!("/backorder prioritize id:{} position:{}", 1 + rng.next(12), ["top", "up", "down", "reset"][rng.next(4) as usize]),
+            4 => format!(
+                "/backorder prioritize id:{} position:{}",
+                1 + rng.next(12),
+                ["top", "up", "down", "reset"][rng.next(4) as usize]
+            ),
             5 => format!("/backorder fulfil id:{}", 1 + rng.next(12)),
             _ => {
                 let csv = format!(

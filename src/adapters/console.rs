@@ -19,7 +19,11 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Resul
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut out = tokio::io::stdout();
     out.write_all(
-        format!("backorder-bot console — {}. Type /help for commands, exit to quit.\n", app.settings.shop.name).as_bytes(),
+        format!(
+            "backorder-bot console — {}. Type /help for commands, exit to quit.\n",
+            app.settings.shop.name
+        )
+        .as_bytes(),
     )
     .await?;
     loop {
@@ -38,7 +42,8 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Resul
             break;
         }
         let (reply, _) = ask(&app, &actor, line).await;
-        out.write_all(format!("{}\n", reply.to_text()).as_bytes()).await?;
+        out.write_all(format!("{}\n", reply.to_text()).as_bytes())
+            .await?;
     }
     Ok(())
 }

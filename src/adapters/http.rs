@@ -22,9 +22,15 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// Serves the API on `listener` until shutdown.
-pub async fn serve(app: App, listener: TcpListener, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     if app.settings.secrets.ingest_api_token.is_none() {
-        tracing::warn!("INGEST_API_TOKEN not set: the ingest API is disabled (only /healthz answers)");
+        tracing::warn!(
+            "INGEST_API_TOKEN not set: the ingest API is disabled (only /healthz answers)"
+        );
     }
     let limit = app.settings.http.max_body_bytes;
     let router = router(app).layer(DefaultBodyLimit::max(limit));
@@ -61,24 +67,41 @@ impl IntoResponse for ApiError {
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         match e {
-            AppError::Invalid { field, reason } => {
-                ApiError(StatusCode::UNPROCESSABLE_ENTITY, json!({"error": format!("{field}: {reason}"), "field": field}))
+            AppError::Invalid { field, reason } => ApiError(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({"error": format!("{field}: {reason}"), "field": field}),
+            ),
+            AppError::UnknownSku { .. } => ApiError(
+                StatusCode::NOT_FOUND,
+                json!({"error": e.to_string(), "field": "sku"}),
+            ),
+            AppError::NotFound { .. } => {
+                ApiError(StatusCode::NOT_FOUND, json!({"error": e.to_string()}))
             }
-            AppError::UnknownSku { .. } => ApiError(StatusCode::NOT_FOUND, json!({"error": e.to_string(), "field": "sku"})),
-            AppError::NotFound { .. } => ApiError(StatusCode::NOT_FOUND, json!({"error": e.to_string()})),
-            AppError::Refused(_) | AppError::Forbidden(_) => ApiError(StatusCode::CONFLICT, json!({"error": e.to_string()})),
-            AppError::Import(_) => ApiError(StatusCode::UNPROCESSABLE_ENTITY, json!({"error": e.to_string()})),
+            AppError::Refused(_) | AppError::Forbidden(_) => {
+                ApiError(StatusCode::CONFLICT, json!({"error": e.to_string()}))
+            }
+            AppError::Import(_) => ApiError(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({"error": e.to_string()}),
+            ),
             AppError::Unexpected(err) => {
                 let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
                 tracing::error!(reference, error = ?err, "ingest API request failed");
-                ApiError(StatusCode::INTERNAL_SERVER_ERROR, json!({"error": "internal error", "reference": reference}))
+                ApiError(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({"error": "internal error", "reference": reference}),
+                )
             }
         }
     }
 }
 
 fn bad(field: &str, reason: impl std::fmt::Display) -> ApiError {
-    ApiError(StatusCode::UNPROCESSABLE_ENTITY, json!({"error": format!("{field}: {reason}"), "field": field}))
+    ApiError(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        json!({"error": format!("{field}: {reason}"), "field": field}),
+    )
 }
 
 /// Parses a JSON body, naming the path of a bad field (`lines[0].qty`).
@@ -86,7 +109,11 @@ fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { "body".to_string() } else { path };
+        let field = if path == "." {
+            "body".to_string()
+        } else {
+            path
+        };
         bad(&field, e.inner())
     })
 }
@@ -98,7 +125,10 @@ fn authorize(app: &App, headers: &HeaderMap) -> Result<Actor, ApiError> {
             json!({"error": "the ingest API is disabled: INGEST_API_TOKEN is not set"}),
         ));
     };
-    let given = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let given = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
     // Compare in constant time: the token is a secret.
     let ok = given.is_some_and(|g| {
         let a = g.as_bytes();
@@ -108,17 +138,30 @@ fn authorize(app: &App, headers: &HeaderMap) -> Result<Actor, ApiError> {
     if ok {
         Ok(Actor::operator("api"))
     } else {
-        Err(ApiError(StatusCode::UNAUTHORIZED, json!({"error": "missing or wrong bearer token"})))
+        Err(ApiError(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "missing or wrong bearer token"}),
+        ))
     }
 }
 
 /// Runs a mutating handler once per `Idempotency-Key`: a repeat gets the first response.
-async fn idempotent<F, Fut>(app: &App, headers: &HeaderMap, method: &Method, uri: &Uri, work: F) -> Response
+async fn idempotent<F, Fut>(
+    app: &App,
+    headers: &HeaderMap,
+    method: &Method,
+    uri: &Uri,
+    work: F,
+) -> Response
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<(StatusCode, Value), ApiError>>,
 {
-    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::trim).filter(|k| !k.is_empty());
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
     if let Some(key) = key {
         if key.len() > 200 {
             return bad("Idempotency-Key", "is longer than 200 characters").into_response();
@@ -147,7 +190,17 @@ where
                     Ok(c) => c,
                     Err(e) => return ApiError::from(AppError::Unexpected(e)).into_response(),
                 };
-                if let Err(e) = store::idempotency::put(&mut conn, key, method.as_str(), uri.path(), status.as_u16(), &body.to_string(), app.clock.now()).await {
+                if let Err(e) = store::idempotency::put(
+                    &mut conn,
+                    key,
+                    method.as_str(),
+                    uri.path(),
+                    status.as_u16(),
+                    &body.to_string(),
+                    app.clock.now(),
+                )
+                .await
+                {
                     tracing::error!(error = ?e, "could not store idempotency key");
                 }
             }
@@ -163,11 +216,18 @@ async fn stored(app: &App, key: &str) -> anyhow::Result<Option<(String, String, 
 }
 
 async fn healthz(State(app): State<App>) -> Response {
-    match sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(app.store.pool()).await {
+    match sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(app.store.pool())
+        .await
+    {
         Ok(_) => (StatusCode::OK, Json(json!({"status": "ok"}))).into_response(),
         Err(e) => {
             tracing::error!(error = ?e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "database unavailable"}))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "database unavailable"})),
+            )
+                .into_response()
         }
     }
 }
@@ -189,7 +249,13 @@ struct OrderLineBody {
     unit_price_minor: Option<i64>,
 }
 
-async fn post_order(State(app): State<App>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn post_order(
+    State(app): State<App>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let actor = match authorize(&app, &headers) {
         Ok(a) => a,
         Err(e) => return e.into_response(),
@@ -234,23 +300,49 @@ struct PoLineBody {
 }
 
 fn po_input(po: String, b: PoBody) -> Result<PoInput, ApiError> {
-    let eta = b.eta.as_deref().map(parse_date).transpose().map_err(|e| bad("eta", e))?;
+    let eta = b
+        .eta
+        .as_deref()
+        .map(parse_date)
+        .transpose()
+        .map_err(|e| bad("eta", e))?;
     let cancel = match b.status.as_deref() {
         None | Some("open") => false,
         Some("cancelled") => true,
-        Some(other) => return Err(bad("status", format!("\"{other}\" is not open or cancelled"))),
+        Some(other) => {
+            return Err(bad(
+                "status",
+                format!("\"{other}\" is not open or cancelled"),
+            ))
+        }
     };
     let mut lines = Vec::new();
     for (i, l) in b.lines.into_iter().enumerate() {
-        let eta = l.eta.as_deref().map(parse_date).transpose().map_err(|e| bad(&format!("lines[{i}].eta"), e))?;
+        let eta = l
+            .eta
+            .as_deref()
+            .map(parse_date)
+            .transpose()
+            .map_err(|e| bad(&format!("lines[{i}].eta"), e))?;
         let cancelled = match l.status.as_deref() {
             None | Some("open") => false,
             Some("cancelled") => true,
-            Some(other) => return Err(bad(&format!("lines[{i}].status"), format!("\"{other}\" is not open or cancelled"))),
+            Some(other) => {
+                return Err(bad(
+                    &format!("lines[{i}].status"),
+                    format!("\"{other}\" is not open or cancelled"),
+                ))
+            }
         };
         lines.push((l.sku, l.qty, eta, cancelled));
     }
-    Ok(PoInput { po, supplier: b.supplier, eta, cancel, lines })
+    Ok(PoInput {
+        po,
+        supplier: b.supplier,
+        eta,
+        cancel,
+        lines,
+    })
 }
 
 fn po_response(saved: crate::app::purchasing::PoSaved) -> Value {
@@ -263,16 +355,27 @@ fn po_response(saved: crate::app::purchasing::PoSaved) -> Value {
     })
 }
 
-async fn post_po(State(app): State<App>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn post_po(
+    State(app): State<App>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let actor = match authorize(&app, &headers) {
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
     idempotent(&app.clone(), &headers, &method, &uri, || async move {
         let b: PoBody = parse_body(&body)?;
-        let Some(po) = b.po.clone() else { return Err(bad("po", "is required")) };
+        let Some(po) = b.po.clone() else {
+            return Err(bad("po", "is required"));
+        };
         let input = po_input(po, b)?;
-        Ok((StatusCode::CREATED, po_response(save_po(&app, &actor, &input, false).await?)))
+        Ok((
+            StatusCode::CREATED,
+            po_response(save_po(&app, &actor, &input, false).await?),
+        ))
     })
     .await
 }
@@ -291,11 +394,17 @@ async fn patch_po(
     };
     idempotent(&app.clone(), &headers, &method, &uri, || async move {
         let b: PoBody = parse_body(&body)?;
-        if b.po.as_deref().is_some_and(|p| !p.eq_ignore_ascii_case(&po)) {
+        if b.po
+            .as_deref()
+            .is_some_and(|p| !p.eq_ignore_ascii_case(&po))
+        {
             return Err(bad("po", "differs from the PO in the path"));
         }
         let input = po_input(po, b)?;
-        Ok((StatusCode::OK, po_response(save_po(&app, &actor, &input, true).await?)))
+        Ok((
+            StatusCode::OK,
+            po_response(save_po(&app, &actor, &input, true).await?),
+        ))
     })
     .await
 }
@@ -308,7 +417,13 @@ struct AdjustmentBody {
     reason: String,
 }
 
-async fn post_adjustment(State(app): State<App>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn post_adjustment(
+    State(app): State<App>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let actor = match authorize(&app, &headers) {
         Ok(a) => a,
         Err(e) => return e.into_response(),
@@ -332,7 +447,11 @@ async fn get_sku(State(app): State<App>, Path(sku): Path<String>, headers: Heade
     match query_stock(&app, &sku).await {
         Ok(r) => {
             let p = &r.position;
-            let inbound: Vec<Value> = p.inbound.iter().map(|l| json!({"po": l.po_number, "qty": l.qty, "eta": l.eta})).collect();
+            let inbound: Vec<Value> = p
+                .inbound
+                .iter()
+                .map(|l| json!({"po": l.po_number, "qty": l.qty, "eta": l.eta}))
+                .collect();
             Json(json!({
                 "sku": r.product.sku, "name": r.product.name, "status": p.status().as_str(),
                 "on_hand": p.on_hand, "allocated": p.allocated, "available": p.available(),

@@ -39,7 +39,10 @@ pub async fn list(
     if let Some(c) = customer {
         let row = store::customers::by_external_id(&mut conn, c.trim())
             .await?
-            .ok_or_else(|| AppError::NotFound { what: "customer", id: c.trim().to_string() })?;
+            .ok_or_else(|| AppError::NotFound {
+                what: "customer",
+                id: c.trim().to_string(),
+            })?;
         filter.customer_id = Some(row.id);
     }
     match status.map(|s| s.trim().to_ascii_lowercase()) {
@@ -57,12 +60,24 @@ pub async fn list(
         return Err(AppError::invalid("page", "pages start at 1"));
     }
     let size = i64::from(app.settings.console.page_size);
-    let (rows, total) = store::backorders::list(&mut conn, &filter, (i64::from(page) - 1) * size, size).await?;
+    let (rows, total) =
+        store::backorders::list(&mut conn, &filter, (i64::from(page) - 1) * size, size).await?;
     let pages = ((total + size - 1) / size).max(1) as u32;
     if page > pages {
-        return Err(AppError::invalid("page", format!("there {} only {pages}", if pages == 1 { "is" } else { "are" })));
+        return Err(AppError::invalid(
+            "page",
+            format!(
+                "there {} only {pages}",
+                if pages == 1 { "is" } else { "are" }
+            ),
+        ));
     }
-    Ok(BackorderPage { rows, page, pages, total })
+    Ok(BackorderPage {
+        rows,
+        page,
+        pages,
+        total,
+    })
 }
 
 /// `/backorder id:` in full.
@@ -75,29 +90,43 @@ pub struct BackorderDetail {
     /// 1-based place in its SKU's queue (open backorders only).
     pub rank: Option<(usize, usize)>,
     /// ETA history: (old, new, cause, actor, reason, when).
-    pub history: Vec<(Option<String>, Option<String>, String, String, String, String)>,
+    pub history: Vec<store::backorders::EtaHistoryRow>,
 }
 
 async fn row(app: &App, conn: &mut store::Conn, id: i64) -> AppResult<BackorderRow> {
     let _ = app;
     store::backorders::by_id(conn, id)
         .await?
-        .ok_or_else(|| AppError::NotFound { what: "backorder", id: id.to_string() })
+        .ok_or_else(|| AppError::NotFound {
+            what: "backorder",
+            id: id.to_string(),
+        })
 }
 
 /// `/backorder id:`
 pub async fn show(app: &App, id: i64) -> AppResult<BackorderDetail> {
     let mut conn = app.store.conn().await?;
     let row = row(app, &mut conn, id).await?;
-    let score = app.settings.priority.score(&priority_input(&row), app.clock.now());
+    let score = app
+        .settings
+        .priority
+        .score(&priority_input(&row), app.clock.now());
     let rank = if row.status == "open" {
         let queue = ranked_queue(app, &mut conn, row.product_id).await?;
-        queue.iter().position(|b| b.id == id).map(|i| (i + 1, queue.len()))
+        queue
+            .iter()
+            .position(|b| b.id == id)
+            .map(|i| (i + 1, queue.len()))
     } else {
         None
     };
     let history = store::backorders::eta_history(&mut conn, id).await?;
-    Ok(BackorderDetail { row, score, rank, history })
+    Ok(BackorderDetail {
+        row,
+        score,
+        rank,
+        history,
+    })
 }
 
 /// What a change to one backorder did.
@@ -110,22 +139,51 @@ pub struct Changed {
 }
 
 /// `/backorder prioritize id: position:`
-pub async fn prioritize(app: &App, actor: &Actor, id: i64, position: &str, reason: &str) -> AppResult<Changed> {
+pub async fn prioritize(
+    app: &App,
+    actor: &Actor,
+    id: i64,
+    position: &str,
+    reason: &str,
+) -> AppResult<Changed> {
     let moves = field("position", Reprioritize::parse(position))?;
     let mut tx = app.store.begin_write().await?;
     let target = row(app, &mut tx, id).await?;
     if target.status != "open" {
-        return Err(AppError::Refused(format!("backorder {id} is {}, only open backorders have a queue place", target.status)));
+        return Err(AppError::Refused(format!(
+            "backorder {id} is {}, only open backorders have a queue place",
+            target.status
+        )));
     }
     let queue = ranked_queue(app, &mut tx, target.product_id).await?;
     let inputs: Vec<_> = queue.iter().map(priority_input).collect();
     let now = app.clock.now();
     let Some(points) = manual_points_for(&app.settings.priority, &inputs, id, moves, now) else {
-        return Err(AppError::Refused(format!("backorder {id} is already there ({position})")));
+        return Err(AppError::Refused(format!(
+            "backorder {id} is already there ({position})"
+        )));
     };
     store::backorders::set_manual_priority(&mut tx, id, points).await?;
-    audit::record(&mut tx, &actor.name, "prioritize", &format!("backorder {id} {position}"), reason, "ok", now).await?;
-    let settled = settle(app, &mut tx, &[target.product_id], Cause::Reprioritized, &actor.name, reason, false).await?;
+    audit::record(
+        &mut tx,
+        &actor.name,
+        "prioritize",
+        &format!("backorder {id} {position}"),
+        reason,
+        "ok",
+        now,
+    )
+    .await?;
+    let settled = settle(
+        app,
+        &mut tx,
+        &[target.product_id],
+        Cause::Reprioritized,
+        &actor.name,
+        reason,
+        false,
+    )
+    .await?;
     let row = row(app, &mut tx, id).await?;
     tx.commit().await?;
     Ok(Changed { row, settled })
@@ -137,7 +195,10 @@ pub async fn cancel(app: &App, actor: &Actor, id: i64, reason: &str) -> AppResul
     let mut tx = app.store.begin_write().await?;
     let target = row(app, &mut tx, id).await?;
     if !matches!(target.status.as_str(), "open" | "allocated") {
-        return Err(AppError::Refused(format!("backorder {id} is already {}", target.status)));
+        return Err(AppError::Refused(format!(
+            "backorder {id} is already {}",
+            target.status
+        )));
     }
     let now = app.clock.now();
     let released = store::orders::close_backorder_reservations(&mut tx, id, "released").await?;
@@ -150,13 +211,25 @@ pub async fn cancel(app: &App, actor: &Actor, id: i64, reason: &str) -> AppResul
         &mut tx,
         &actor.name,
         "cancel_backorder",
-        &format!("backorder {id} ({} × {}, lost sale {lost} minor units)", target.qty, target.sku),
+        &format!(
+            "backorder {id} ({} × {}, lost sale {lost} minor units)",
+            target.qty, target.sku
+        ),
         &reason,
         "ok",
         now,
     )
     .await?;
-    let settled = settle(app, &mut tx, &[target.product_id], Cause::BackorderClosed, &actor.name, &reason, false).await?;
+    let settled = settle(
+        app,
+        &mut tx,
+        &[target.product_id],
+        Cause::BackorderClosed,
+        &actor.name,
+        &reason,
+        false,
+    )
+    .await?;
     let row = row(app, &mut tx, id).await?;
     tx.commit().await?;
     Ok(Changed { row, settled })
@@ -190,8 +263,20 @@ pub async fn fulfil(app: &App, actor: &Actor, id: i64) -> AppResult<Changed> {
     )
     .await?;
     store::backorders::close(&mut tx, id, "fulfilled", "shipped", now).await?;
-    audit::record(&mut tx, &actor.name, "fulfil_backorder", &reference, "", "ok", now).await?;
+    audit::record(
+        &mut tx,
+        &actor.name,
+        "fulfil_backorder",
+        &reference,
+        "",
+        "ok",
+        now,
+    )
+    .await?;
     let row = row(app, &mut tx, id).await?;
     tx.commit().await?;
-    Ok(Changed { row, settled: Settled::default() })
+    Ok(Changed {
+        row,
+        settled: Settled::default(),
+    })
 }

@@ -7,11 +7,26 @@ use chrono::{Days, NaiveDate};
 /// The bundled demo shop, in import order. Dates are written relative to today
 /// (`{today+6}`) so the shop looks alive whenever it is loaded.
 const DEMO: [(ImportKind, &str); 5] = [
-    (ImportKind::Suppliers, include_str!("../../config/demo/suppliers.csv")),
-    (ImportKind::Products, include_str!("../../config/demo/products.csv")),
-    (ImportKind::Customers, include_str!("../../config/demo/customers.csv")),
-    (ImportKind::PurchaseOrders, include_str!("../../config/demo/purchase-orders.csv")),
-    (ImportKind::Orders, include_str!("../../config/demo/orders.csv")),
+    (
+        ImportKind::Suppliers,
+        include_str!("../../config/demo/suppliers.csv"),
+    ),
+    (
+        ImportKind::Products,
+        include_str!("../../config/demo/products.csv"),
+    ),
+    (
+        ImportKind::Customers,
+        include_str!("../../config/demo/customers.csv"),
+    ),
+    (
+        ImportKind::PurchaseOrders,
+        include_str!("../../config/demo/purchase-orders.csv"),
+    ),
+    (
+        ImportKind::Orders,
+        include_str!("../../config/demo/orders.csv"),
+    ),
 ];
 
 /// Replaces `{today}`, `{today+N}` and `{today-N}` with dates.
@@ -53,7 +68,8 @@ pub use crate::store::bulk::SynthCounts;
 /// Creates (or tops up to) a deterministic synthetic shop of `skus` products.
 pub async fn synthetic(app: &App, skus: u64, seed: u64) -> AppResult<SynthCounts> {
     let mut tx = app.store.begin_write().await?;
-    let counts = crate::store::bulk::synthesize(&mut tx, skus as i64, seed as i64, app.clock.now()).await?;
+    let counts =
+        crate::store::bulk::synthesize(&mut tx, skus as i64, seed as i64, app.clock.now()).await?;
     tx.commit().await?;
     Ok(counts)
 }
@@ -65,6 +81,9 @@ mod tests {
     #[test]
     fn relative_dates_are_filled_in() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
-        assert_eq!(relative_dates("a,{today+6},{today-1},{today}", today), "a,2026-12-02,2026-11-25,2026-11-26");
+        assert_eq!(
+            relative_dates("a,{today+6},{today-1},{today}", today),
+            "a,2026-12-02,2026-11-25,2026-11-26"
+        );
     }
 }

@@ -6,8 +6,12 @@ use super::purchasing::{upsert_po_line, PoLineInput};
 use super::{Actor, App, AppError, AppResult};
 use crate::domain::customer::parse_timezone;
 use crate::domain::date::parse_date;
-use crate::domain::{parse_positive_quantity, parse_quantity, Channel, EmailAddress, Money, PhoneNumber, Sku, Tier};
-use crate::store::{self, audit, customers::CustomerRow, products::NewProduct, suppliers::SupplierRow};
+use crate::domain::{
+    parse_positive_quantity, parse_quantity, Channel, EmailAddress, Money, PhoneNumber, Sku, Tier,
+};
+use crate::store::{
+    self, audit, customers::CustomerRow, products::NewProduct, suppliers::SupplierRow,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 use std::fmt;
@@ -57,7 +61,13 @@ impl ImportKind {
                 ("supplier", false),
                 ("substitutes", false),
             ],
-            Self::Suppliers => &[("code", true), ("name", true), ("email", false), ("phone", false), ("lead_time_days", false)],
+            Self::Suppliers => &[
+                ("code", true),
+                ("name", true),
+                ("email", false),
+                ("phone", false),
+                ("lead_time_days", false),
+            ],
             Self::Customers => &[
                 ("id", true),
                 ("name", true),
@@ -67,7 +77,14 @@ impl ImportKind {
                 ("channel", false),
                 ("timezone", false),
             ],
-            Self::PurchaseOrders => &[("po", true), ("supplier", false), ("sku", true), ("qty", true), ("eta", false), ("status", false)],
+            Self::PurchaseOrders => &[
+                ("po", true),
+                ("supplier", false),
+                ("sku", true),
+                ("qty", true),
+                ("eta", false),
+                ("status", false),
+            ],
             Self::Orders => &[
                 ("order", true),
                 ("customer", true),
@@ -100,7 +117,11 @@ pub struct ImportErrors {
 
 impl fmt::Display for ImportErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "import refused, nothing was written: {} problem(s)", self.errors.len())?;
+        write!(
+            f,
+            "import refused, nothing was written: {} problem(s)",
+            self.errors.len()
+        )?;
         for e in self.errors.iter().take(20) {
             match &e.column {
                 Some(c) => write!(f, "\n  line {}, column {c}: {}", e.line, e.reason)?,
@@ -136,7 +157,10 @@ struct Row {
 
 impl Row {
     fn get(&self, col: &str) -> Option<&str> {
-        self.cells.get(col).map(|s| s.trim()).filter(|s| !s.is_empty())
+        self.cells
+            .get(col)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
     }
 }
 
@@ -146,11 +170,20 @@ struct Problems(Vec<RowError>);
 
 impl Problems {
     fn add(&mut self, line: usize, column: &str, reason: impl fmt::Display) {
-        self.0.push(RowError { line, column: Some(column.to_string()), reason: reason.to_string() });
+        self.0.push(RowError {
+            line,
+            column: Some(column.to_string()),
+            reason: reason.to_string(),
+        });
     }
 
     /// Parses a cell; records the problem and returns `None` on failure.
-    fn cell<T, E: fmt::Display>(&mut self, row: &Row, col: &str, parse: impl FnOnce(&str) -> Result<T, E>) -> Option<T> {
+    fn cell<T, E: fmt::Display>(
+        &mut self,
+        row: &Row,
+        col: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
         let raw = row.get(col)?;
         match parse(raw) {
             Ok(v) => Some(v),
@@ -161,7 +194,12 @@ impl Problems {
         }
     }
 
-    fn required<T, E: fmt::Display>(&mut self, row: &Row, col: &str, parse: impl FnOnce(&str) -> Result<T, E>) -> Option<T> {
+    fn required<T, E: fmt::Display>(
+        &mut self,
+        row: &Row,
+        col: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
         if row.get(col).is_none() {
             self.add(row.line, col, "is empty");
             return None;
@@ -171,21 +209,53 @@ impl Problems {
 }
 
 fn read_rows(kind: ImportKind, input: impl Read) -> Result<(Vec<Row>, Vec<String>), ImportErrors> {
-    let fail = |line: usize, reason: String| ImportErrors { errors: vec![RowError { line, column: None, reason }] };
-    let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(input);
-    let headers = reader.headers().map_err(|e| fail(1, format!("cannot read the header row: {e}")))?.clone();
-    let header: Vec<String> = headers.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase()).collect();
+    let fail = |line: usize, reason: String| ImportErrors {
+        errors: vec![RowError {
+            line,
+            column: None,
+            reason,
+        }],
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let headers = reader
+        .headers()
+        .map_err(|e| fail(1, format!("cannot read the header row: {e}")))?
+        .clone();
+    let header: Vec<String> = headers
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
     let known = kind.columns();
-    let missing: Vec<&str> = known.iter().filter(|(c, req)| *req && !header.iter().any(|h| h == c)).map(|(c, _)| *c).collect();
+    let missing: Vec<&str> = known
+        .iter()
+        .filter(|(c, req)| *req && !header.iter().any(|h| h == c))
+        .map(|(c, _)| *c)
+        .collect();
     if !missing.is_empty() {
-        return Err(fail(1, format!("the header row lacks required column(s): {}", missing.join(", "))));
+        return Err(fail(
+            1,
+            format!(
+                "the header row lacks required column(s): {}",
+                missing.join(", ")
+            ),
+        ));
     }
-    let unknown: Vec<&String> = header.iter().filter(|h| !known.iter().any(|(c, _)| c == h)).collect();
+    let unknown: Vec<&String> = header
+        .iter()
+        .filter(|h| !known.iter().any(|(c, _)| c == h))
+        .collect();
     let mut warnings = Vec::new();
     if !unknown.is_empty() {
         warnings.push(format!(
             "ignored unknown column(s): {}",
-            unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            unknown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     let mut rows = Vec::new();
@@ -200,9 +270,16 @@ fn read_rows(kind: ImportKind, input: impl Read) -> Result<(Vec<Row>, Vec<String
                         cells.insert(*name, v.to_string());
                     }
                 }
-                rows.push(Row { line: rec.position().map_or(line, |p| p.line() as usize), cells });
+                rows.push(Row {
+                    line: rec.position().map_or(line, |p| p.line() as usize),
+                    cells,
+                });
             }
-            Err(e) => errors.push(RowError { line, column: None, reason: format!("not a valid CSV row: {e}") }),
+            Err(e) => errors.push(RowError {
+                line,
+                column: None,
+                reason: format!("not a valid CSV row: {e}"),
+            }),
         }
     }
     if !errors.is_empty() {
@@ -229,10 +306,19 @@ fn ordered_at(raw: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// Imports one CSV file of the given kind as one transaction.
-pub async fn import(app: &App, actor: &Actor, kind: ImportKind, input: impl Read) -> AppResult<ImportReport> {
+pub async fn import(
+    app: &App,
+    actor: &Actor,
+    kind: ImportKind,
+    input: impl Read,
+) -> AppResult<ImportReport> {
     let (rows, warnings) = read_rows(kind, input)?;
     let mut tx = app.store.begin_write().await?;
-    let mut report = ImportReport { rows: rows.len(), warnings, ..ImportReport::default() };
+    let mut report = ImportReport {
+        rows: rows.len(),
+        warnings,
+        ..ImportReport::default()
+    };
     let mut p = Problems::default();
     let mut touched: Vec<i64> = Vec::new();
     let mut cause = Cause::PoChanged;
@@ -265,8 +351,12 @@ pub async fn import(app: &App, actor: &Actor, kind: ImportKind, input: impl Read
                 let email = p.cell(row, "email", EmailAddress::parse);
                 let phone = p.cell(row, "phone", PhoneNumber::parse);
                 let tier = p.cell(row, "tier", Tier::parse).unwrap_or(Tier::Standard);
-                let channel = p.cell(row, "channel", Channel::parse).unwrap_or(Channel::Email);
-                let tz = p.cell(row, "timezone", parse_timezone).unwrap_or_else(|| "UTC".to_string());
+                let channel = p
+                    .cell(row, "channel", Channel::parse)
+                    .unwrap_or(Channel::Email);
+                let tz = p
+                    .cell(row, "timezone", parse_timezone)
+                    .unwrap_or_else(|| "UTC".to_string());
                 if channel == Channel::Sms && phone.is_none() && row.get("phone").is_none() {
                     p.add(row.line, "phone", "is needed when channel is sms");
                 }
@@ -286,10 +376,13 @@ pub async fn import(app: &App, actor: &Actor, kind: ImportKind, input: impl Read
                         sms_opt_out: false,
                         email_opt_out: false,
                     };
-                    let (cid, changed, tier_changed) = store::customers::upsert(&mut tx, &c).await?;
+                    let (cid, changed, tier_changed) =
+                        store::customers::upsert(&mut tx, &c).await?;
                     count(&mut report, changed);
                     if tier_changed {
-                        touched.extend(store::backorders::open_products_of_customer(&mut tx, cid).await?);
+                        touched.extend(
+                            store::backorders::open_products_of_customer(&mut tx, cid).await?,
+                        );
                     }
                 }
             }
@@ -316,9 +409,17 @@ pub async fn import(app: &App, actor: &Actor, kind: ImportKind, input: impl Read
                 }
                 let substitutes: Vec<Sku> = row
                     .get("substitutes")
-                    .map(|s| s.split(';').map(str::trim).filter(|s| !s.is_empty()).filter_map(|s| p.cell_sku(row.line, s)).collect())
+                    .map(|s| {
+                        s.split(';')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .filter_map(|s| p.cell_sku(row.line, s))
+                            .collect()
+                    })
                     .unwrap_or_default();
-                let (Some(sku), Some(name), Some(price)) = (sku, name, price) else { continue };
+                let (Some(sku), Some(name), Some(price)) = (sku, name, price) else {
+                    continue;
+                };
                 if let Some(first) = seen.insert(sku.key(), row.line) {
                     p.add(row.line, "sku", format!("{sku} is already on line {first}"));
                     continue;
@@ -340,7 +441,14 @@ pub async fn import(app: &App, actor: &Actor, kind: ImportKind, input: impl Read
                     let delta = target - pos.on_hand;
                     if delta != 0 {
                         if target < pos.allocated {
-                            p.add(row.line, "on_hand", format!("{target} is below the {} units already allocated", pos.allocated));
+                            p.add(
+                                row.line,
+                                "on_hand",
+                                format!(
+                                    "{target} is below the {} units already allocated",
+                                    pos.allocated
+                                ),
+                            );
                         } else {
                             store::stock::record_movement(
                                 &mut tx,
@@ -404,9 +512,18 @@ pub async fn import(app: &App, actor: &Actor, kind: ImportKind, input: impl Read
                     },
                     None => None,
                 };
-                let (Some(po), Some(product), Some(qty)) = (po, product, qty) else { continue };
-                let (po_id, header_changed) = store::purchasing::upsert_po(&mut tx, &po, supplier_id, app.clock.now()).await?;
-                let input = PoLineInput { product_id: product.id, qty, eta, status: status.unwrap_or_else(|| "open".to_string()) };
+                let (Some(po), Some(product), Some(qty)) = (po, product, qty) else {
+                    continue;
+                };
+                let (po_id, header_changed) =
+                    store::purchasing::upsert_po(&mut tx, &po, supplier_id, app.clock.now())
+                        .await?;
+                let input = PoLineInput {
+                    product_id: product.id,
+                    qty,
+                    eta,
+                    status: status.unwrap_or_else(|| "open".to_string()),
+                };
                 match upsert_po_line(app, &mut tx, &actor.name, po_id, &input).await {
                     Ok(changed) => {
                         store::purchasing::refresh_po_status(&mut tx, po_id).await?;
@@ -440,7 +557,9 @@ pub async fn import(app: &App, actor: &Actor, kind: ImportKind, input: impl Read
                 let sku = p.required(row, "sku", Sku::parse);
                 let qty = p.required(row, "qty", parse_positive_quantity);
                 let price = p.cell(row, "unit_price", Money::parse);
-                let at = p.cell(row, "ordered_at", ordered_at).unwrap_or_else(|| app.clock.now());
+                let at = p
+                    .cell(row, "ordered_at", ordered_at)
+                    .unwrap_or_else(|| app.clock.now());
                 let product = match &sku {
                     Some(s) => match store::products::by_key(&mut tx, &s.key()).await? {
                         Some(prod) => Some(prod),
@@ -451,7 +570,11 @@ pub async fn import(app: &App, actor: &Actor, kind: ImportKind, input: impl Read
                     },
                     None => None,
                 };
-                let (Some(order), Some(customer), Some(product), Some(qty)) = (order, customer, product, qty) else { continue };
+                let (Some(order), Some(customer), Some(product), Some(qty)) =
+                    (order, customer, product, qty)
+                else {
+                    continue;
+                };
                 let line = OrderLineInput {
                     product_id: product.id,
                     sku: product.sku.clone(),

@@ -63,7 +63,10 @@ pub struct Actor {
 impl Actor {
     /// An actor allowed to change data.
     pub fn operator(name: impl Into<String>) -> Self {
-        Self { name: name.into(), may_change: true }
+        Self {
+            name: name.into(),
+            may_change: true,
+        }
     }
 }
 
@@ -125,7 +128,10 @@ impl From<sqlx::Error> for AppError {
 impl AppError {
     /// An invalid-value error for a field.
     pub fn invalid(field: impl Into<String>, reason: impl std::fmt::Display) -> Self {
-        AppError::Invalid { field: field.into(), reason: reason.to_string() }
+        AppError::Invalid {
+            field: field.into(),
+            reason: reason.to_string(),
+        }
     }
 
     /// Whether the text is safe and useful to show the user.
@@ -156,7 +162,11 @@ pub struct App {
 impl App {
     /// Builds the application.
     pub fn new(store: Store, settings: Arc<Settings>, clock: Clock) -> Self {
-        Self { store, settings, clock }
+        Self {
+            store,
+            settings,
+            clock,
+        }
     }
 
     /// Resolves a SKU to its product, or an `UnknownSku` error with suggestions.
@@ -172,7 +182,10 @@ impl App {
                 let mut near = crate::store::products::near_keys(conn, &sku.key(), 50).await?;
                 near.sort_by_key(|s| crate::domain::sku::edit_distance(s, sku.as_str()));
                 near.truncate(3);
-                Err(AppError::UnknownSku { sku: sku.to_string(), suggestions: near })
+                Err(AppError::UnknownSku {
+                    sku: sku.to_string(),
+                    suggestions: near,
+                })
             }
         }
     }

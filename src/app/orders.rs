@@ -41,36 +41,66 @@ pub async fn place_line(
     ordered_at: DateTime<Utc>,
     line: &OrderLineInput,
 ) -> AppResult<LineOutcome> {
-    let (order_id, order_customer) = store::orders::upsert_order(conn, order_number, customer_id, ordered_at).await?;
+    let (order_id, order_customer) =
+        store::orders::upsert_order(conn, order_number, customer_id, ordered_at).await?;
     if order_customer != customer_id {
-        return Err(AppError::invalid("customer", format!("order {order_number} belongs to another customer")));
+        return Err(AppError::invalid(
+            "customer",
+            format!("order {order_number} belongs to another customer"),
+        ));
     }
     if let Some((_, qty)) = store::orders::line(conn, order_id, line.product_id).await? {
         if qty == line.qty {
-            return Ok(LineOutcome { unchanged: true, ..LineOutcome::default() });
+            return Ok(LineOutcome {
+                unchanged: true,
+                ..LineOutcome::default()
+            });
         }
         return Err(AppError::invalid(
             "qty",
             format!("order {order_number} already has {qty} × {}; changing an order line is not supported", line.sku),
         ));
     }
-    let line_id = store::orders::insert_line(conn, order_id, line.product_id, line.qty, line.unit_price_minor).await?;
+    let line_id = store::orders::insert_line(
+        conn,
+        order_id,
+        line.product_id,
+        line.qty,
+        line.unit_price_minor,
+    )
+    .await?;
     let pos = store::stock::position(conn, line.product_id).await?;
     let (_, waiting) = store::backorders::open_summary(conn, line.product_id).await?;
     let free = (pos.on_hand - pos.allocated - waiting).max(0);
     let reserved = free.min(line.qty);
     let now = app.clock.now();
     if reserved > 0 {
-        store::orders::insert_reservation(conn, line_id, None, line.product_id, reserved, now).await?;
+        store::orders::insert_reservation(conn, line_id, None, line.product_id, reserved, now)
+            .await?;
         store::stock::change_allocated(conn, line.product_id, reserved).await?;
     }
     let backordered = line.qty - reserved;
     let backorder_id = if backordered > 0 {
-        Some(store::backorders::insert(conn, line_id, line.product_id, customer_id, backordered, now).await?)
+        Some(
+            store::backorders::insert(
+                conn,
+                line_id,
+                line.product_id,
+                customer_id,
+                backordered,
+                now,
+            )
+            .await?,
+        )
     } else {
         None
     };
-    Ok(LineOutcome { reserved, backordered, backorder_id, unchanged: false })
+    Ok(LineOutcome {
+        reserved,
+        backordered,
+        backorder_id,
+        unchanged: false,
+    })
 }
 
 /// An order as the shop's systems send it.
@@ -96,28 +126,47 @@ pub struct PlacedOrder {
 }
 
 /// Places a whole order in one transaction (the ingest API): reservations, backorders, promises.
-pub async fn place_order(app: &App, actor: &super::Actor, order: &NewOrder) -> AppResult<PlacedOrder> {
+pub async fn place_order(
+    app: &App,
+    actor: &super::Actor,
+    order: &NewOrder,
+) -> AppResult<PlacedOrder> {
     let number = order.order.trim();
     if number.is_empty() || number.len() > 64 {
         return Err(AppError::invalid("order", "must be 1 to 64 characters"));
     }
     if order.lines.is_empty() {
-        return Err(AppError::invalid("lines", "an order needs at least one line"));
+        return Err(AppError::invalid(
+            "lines",
+            "an order needs at least one line",
+        ));
     }
     let mut tx = app.store.begin_write().await?;
     let customer = store::customers::by_external_id(&mut tx, order.customer.trim())
         .await?
-        .ok_or_else(|| AppError::NotFound { what: "customer", id: order.customer.trim().to_string() })?;
+        .ok_or_else(|| AppError::NotFound {
+            what: "customer",
+            id: order.customer.trim().to_string(),
+        })?;
     let at = order.ordered_at.unwrap_or_else(|| app.clock.now());
     let mut out = Vec::new();
     let mut touched = Vec::new();
     for (i, (sku, qty, price)) in order.lines.iter().enumerate() {
-        let product = app.product(&mut tx, sku).await.map_err(|e| prefix(e, &format!("lines[{i}].sku")))?;
+        let product = app
+            .product(&mut tx, sku)
+            .await
+            .map_err(|e| prefix(e, &format!("lines[{i}].sku")))?;
         if *qty <= 0 || *qty > 1_000_000 {
-            return Err(AppError::invalid(format!("lines[{i}].qty"), "must be between 1 and 1,000,000"));
+            return Err(AppError::invalid(
+                format!("lines[{i}].qty"),
+                "must be between 1 and 1,000,000",
+            ));
         }
         if price.is_some_and(|p| p < 0) {
-            return Err(AppError::invalid(format!("lines[{i}].unit_price_minor"), "must not be negative"));
+            return Err(AppError::invalid(
+                format!("lines[{i}].unit_price_minor"),
+                "must not be negative",
+            ));
         }
         let line = OrderLineInput {
             product_id: product.id,
@@ -133,20 +182,43 @@ pub async fn place_order(app: &App, actor: &super::Actor, order: &NewOrder) -> A
         }
         out.push((product.sku, outcome));
     }
-    super::promise::settle(app, &mut tx, &touched, super::promise::Cause::BackorderCreated, &actor.name, "order", false).await?;
-    store::audit::record(&mut tx, &actor.name, "place_order", number, "", "ok", app.clock.now()).await?;
+    super::promise::settle(
+        app,
+        &mut tx,
+        &touched,
+        super::promise::Cause::BackorderCreated,
+        &actor.name,
+        "order",
+        false,
+    )
+    .await?;
+    store::audit::record(
+        &mut tx,
+        &actor.name,
+        "place_order",
+        number,
+        "",
+        "ok",
+        app.clock.now(),
+    )
+    .await?;
     tx.commit().await?;
-    Ok(PlacedOrder { order: number.to_string(), lines: out })
+    Ok(PlacedOrder {
+        order: number.to_string(),
+        lines: out,
+    })
 }
 
 /// Puts a field path in front of an invalid-value error.
 fn prefix(e: AppError, path: &str) -> AppError {
     match e {
-        AppError::Invalid { field, reason } => AppError::invalid(format!("{path}.{field}").replace(".sku.sku", ".sku"), reason),
-        AppError::UnknownSku { sku, suggestions } => AppError::invalid(
-            path,
-            AppError::UnknownSku { sku, suggestions }.to_string(),
+        AppError::Invalid { field, reason } => AppError::invalid(
+            format!("{path}.{field}").replace(".sku.sku", ".sku"),
+            reason,
         ),
+        AppError::UnknownSku { sku, suggestions } => {
+            AppError::invalid(path, AppError::UnknownSku { sku, suggestions }.to_string())
+        }
         other => other,
     }
 }

@@ -109,7 +109,11 @@ pub fn priority_input(row: &BackorderRow) -> PriorityInput {
 }
 
 /// A product's open backorders in priority order.
-pub async fn ranked_queue(app: &App, conn: &mut Conn, product_id: i64) -> AppResult<Vec<BackorderRow>> {
+pub async fn ranked_queue(
+    app: &App,
+    conn: &mut Conn,
+    product_id: i64,
+) -> AppResult<Vec<BackorderRow>> {
     let mut rows = store::backorders::open_for_product(conn, product_id).await?;
     let now = app.clock.now();
     let weights = &app.settings.priority;
@@ -164,12 +168,18 @@ async fn settle_one(
         free_stock: position.on_hand - position.allocated,
         inbound: inbound
             .iter()
-            .map(|l| Inbound { eta: l.eta_date(), qty: l.remaining() })
+            .map(|l| Inbound {
+                eta: l.eta_date(),
+                qty: l.remaining(),
+            })
             .collect(),
         lead_time_days: product.effective_lead_time(),
         queue: queue
             .iter()
-            .map(|b| Demand { id: b.id, remaining: b.qty - b.qty_allocated })
+            .map(|b| Demand {
+                id: b.id,
+                remaining: b.qty - b.qty_allocated,
+            })
             .collect(),
         rules: app.settings.fulfilment,
     };
@@ -183,8 +193,15 @@ async fn settle_one(
             out.units_allocated += p.allocate_now;
             fully_allocated = row.qty_allocated + p.allocate_now >= row.qty;
             if !dry_run {
-                store::orders::insert_reservation(conn, row.order_line_id, Some(row.id), product_id, p.allocate_now, now)
-                    .await?;
+                store::orders::insert_reservation(
+                    conn,
+                    row.order_line_id,
+                    Some(row.id),
+                    product_id,
+                    p.allocate_now,
+                    now,
+                )
+                .await?;
                 store::stock::change_allocated(conn, product_id, p.allocate_now).await?;
                 store::backorders::add_allocation(conn, row.id, p.allocate_now).await?;
             }
@@ -195,8 +212,15 @@ async fn settle_one(
                         "backorder_id": row.id, "sku": row.sku, "product": product.name,
                         "qty": row.qty, "order": row.order_number,
                     });
-                    store::outbox::enqueue(conn, row.id, row.customer_id, "allocated", &payload.to_string(), now)
-                        .await?;
+                    store::outbox::enqueue(
+                        conn,
+                        row.id,
+                        row.customer_id,
+                        "allocated",
+                        &payload.to_string(),
+                        now,
+                    )
+                    .await?;
                 }
             }
         }
@@ -233,7 +257,8 @@ async fn settle_one(
         });
     }
     if !dry_run && !changes.is_empty() {
-        store::backorders::apply_eta_changes(conn, &changes, cause.as_str(), actor, reason, now).await?;
+        store::backorders::apply_eta_changes(conn, &changes, cause.as_str(), actor, reason, now)
+            .await?;
     }
     Ok(out)
 }

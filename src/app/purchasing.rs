@@ -24,7 +24,10 @@ async fn po(conn: &mut Conn, number: &str) -> AppResult<PoRow> {
     }
     store::purchasing::po_by_number(conn, n)
         .await?
-        .ok_or_else(|| AppError::NotFound { what: "purchase order", id: n.to_string() })
+        .ok_or_else(|| AppError::NotFound {
+            what: "purchase order",
+            id: n.to_string(),
+        })
 }
 
 /// `/po id:`
@@ -67,12 +70,18 @@ pub async fn set_eta(
         let product = app.product(&mut tx, sku).await?;
         lines.retain(|l| l.product_id == product.id);
         if lines.is_empty() {
-            return Err(AppError::invalid("sku", format!("{} is not on {}", product.sku, po.po_number)));
+            return Err(AppError::invalid(
+                "sku",
+                format!("{} is not on {}", product.sku, po.po_number),
+            ));
         }
     }
     lines.retain(|l| l.remaining() > 0);
     if lines.is_empty() {
-        return Err(AppError::Refused(format!("{} has nothing left to arrive", po.po_number)));
+        return Err(AppError::Refused(format!(
+            "{} has nothing left to arrive",
+            po.po_number
+        )));
     }
     let now = app.clock.now();
     let mut products = Vec::new();
@@ -84,18 +93,49 @@ pub async fn set_eta(
         changed += 1;
         products.push(l.product_id);
         store::purchasing::update_line(&mut tx, l.id, l.qty_ordered, Some(date), &l.status).await?;
-        store::purchasing::record_line_eta_change(&mut tx, l.id, l.eta_date(), Some(date), &actor.name, &reason, now)
-            .await?;
+        store::purchasing::record_line_eta_change(
+            &mut tx,
+            l.id,
+            l.eta_date(),
+            Some(date),
+            &actor.name,
+            &reason,
+            now,
+        )
+        .await?;
     }
-    let settled = settle(app, &mut tx, &products, Cause::PoEtaChanged, &actor.name, &reason, false).await?;
+    let settled = settle(
+        app,
+        &mut tx,
+        &products,
+        Cause::PoEtaChanged,
+        &actor.name,
+        &reason,
+        false,
+    )
+    .await?;
     if preview {
         // Everything above ran for real inside the transaction; dropping it undoes it all.
         tx.rollback().await?;
     } else {
-        audit::record(&mut tx, &actor.name, "set_eta", &format!("{} → {date}", po.po_number), &reason, "ok", now).await?;
+        audit::record(
+            &mut tx,
+            &actor.name,
+            "set_eta",
+            &format!("{} → {date}", po.po_number),
+            &reason,
+            "ok",
+            now,
+        )
+        .await?;
         tx.commit().await?;
     }
-    Ok(EtaSet { po_number: po.po_number, lines_changed: changed, settled, preview })
+    Ok(EtaSet {
+        po_number: po.po_number,
+        lines_changed: changed,
+        settled,
+        preview,
+    })
 }
 
 /// What `/receive` did.
@@ -110,9 +150,18 @@ pub struct Received {
 }
 
 /// `/receive po: [sku:] [qty:]` — books the receipt, then allocates to backorders.
-pub async fn receive(app: &App, actor: &Actor, po_number: &str, sku: Option<&str>, qty: Option<i64>) -> AppResult<Received> {
+pub async fn receive(
+    app: &App,
+    actor: &Actor,
+    po_number: &str,
+    sku: Option<&str>,
+    qty: Option<i64>,
+) -> AppResult<Received> {
     if qty.is_some() && sku.is_none() {
-        return Err(AppError::invalid("qty", "needs sku: to say which line it is for"));
+        return Err(AppError::invalid(
+            "qty",
+            "needs sku: to say which line it is for",
+        ));
     }
     if let Some(q) = qty {
         if q <= 0 {
@@ -122,19 +171,28 @@ pub async fn receive(app: &App, actor: &Actor, po_number: &str, sku: Option<&str
     let mut tx = app.store.begin_write().await?;
     let po = po(&mut tx, po_number).await?;
     if po.status == "cancelled" || po.status == "received" {
-        return Err(AppError::Refused(format!("{} is {}", po.po_number, po.status)));
+        return Err(AppError::Refused(format!(
+            "{} is {}",
+            po.po_number, po.status
+        )));
     }
     let mut lines = store::purchasing::lines_of_po(&mut tx, po.id).await?;
     if let Some(sku) = sku {
         let product = app.product(&mut tx, sku).await?;
         lines.retain(|l| l.product_id == product.id);
         if lines.is_empty() {
-            return Err(AppError::invalid("sku", format!("{} is not on {}", product.sku, po.po_number)));
+            return Err(AppError::invalid(
+                "sku",
+                format!("{} is not on {}", product.sku, po.po_number),
+            ));
         }
     }
     lines.retain(|l| l.remaining() > 0);
     if lines.is_empty() {
-        return Err(AppError::Refused(format!("{} has nothing left to receive", po.po_number)));
+        return Err(AppError::Refused(format!(
+            "{} has nothing left to receive",
+            po.po_number
+        )));
     }
     let now = app.clock.now();
     let mut received = Vec::new();
@@ -143,10 +201,19 @@ pub async fn receive(app: &App, actor: &Actor, po_number: &str, sku: Option<&str
         if units > l.remaining() {
             return Err(AppError::invalid(
                 "qty",
-                format!("{units} is more than the {} still expected of {} on {}", l.remaining(), l.sku, po.po_number),
+                format!(
+                    "{units} is more than the {} still expected of {} on {}",
+                    l.remaining(),
+                    l.sku,
+                    po.po_number
+                ),
             ));
         }
-        let status = if units == l.remaining() { "received" } else { "partially_received" };
+        let status = if units == l.remaining() {
+            "received"
+        } else {
+            "partially_received"
+        };
         store::purchasing::add_received(&mut tx, l.id, units, status).await?;
         store::stock::record_movement(
             &mut tx,
@@ -165,11 +232,37 @@ pub async fn receive(app: &App, actor: &Actor, po_number: &str, sku: Option<&str
     }
     store::purchasing::refresh_po_status(&mut tx, po.id).await?;
     let products: Vec<i64> = lines.iter().map(|l| l.product_id).collect();
-    let summary = received.iter().map(|(s, q)| format!("{s}×{q}")).collect::<Vec<_>>().join(", ");
-    audit::record(&mut tx, &actor.name, "receive", &format!("{} {summary}", po.po_number), "", "ok", now).await?;
-    let settled = settle(app, &mut tx, &products, Cause::Received, &actor.name, "", false).await?;
+    let summary = received
+        .iter()
+        .map(|(s, q)| format!("{s}×{q}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    audit::record(
+        &mut tx,
+        &actor.name,
+        "receive",
+        &format!("{} {summary}", po.po_number),
+        "",
+        "ok",
+        now,
+    )
+    .await?;
+    let settled = settle(
+        app,
+        &mut tx,
+        &products,
+        Cause::Received,
+        &actor.name,
+        "",
+        false,
+    )
+    .await?;
     tx.commit().await?;
-    Ok(Received { po_number: po.po_number, lines: received, settled })
+    Ok(Received {
+        po_number: po.po_number,
+        lines: received,
+        settled,
+    })
 }
 
 /// One PO line to create or update (CSV import and ingest API).
@@ -197,14 +290,25 @@ pub async fn upsert_po_line(
     let now = app.clock.now();
     match store::purchasing::line(conn, po_id, input.product_id).await? {
         None => {
-            store::purchasing::insert_line(conn, po_id, input.product_id, input.qty, input.eta, &input.status).await?;
+            store::purchasing::insert_line(
+                conn,
+                po_id,
+                input.product_id,
+                input.qty,
+                input.eta,
+                &input.status,
+            )
+            .await?;
             Ok(true)
         }
         Some(existing) => {
             if input.qty < existing.qty_received {
                 return Err(AppError::invalid(
                     "qty",
-                    format!("{} is less than the {} already received", input.qty, existing.qty_received),
+                    format!(
+                        "{} is less than the {} already received",
+                        input.qty, existing.qty_received
+                    ),
                 ));
             }
             let status = if input.status == "cancelled" {
@@ -216,14 +320,25 @@ pub async fn upsert_po_line(
             } else {
                 "open".to_string()
             };
-            let same = existing.qty_ordered == input.qty && existing.eta_date() == input.eta && existing.status == status;
+            let same = existing.qty_ordered == input.qty
+                && existing.eta_date() == input.eta
+                && existing.status == status;
             if same {
                 return Ok(false);
             }
-            store::purchasing::update_line(conn, existing.id, input.qty, input.eta, &status).await?;
+            store::purchasing::update_line(conn, existing.id, input.qty, input.eta, &status)
+                .await?;
             if existing.eta_date() != input.eta {
-                store::purchasing::record_line_eta_change(conn, existing.id, existing.eta_date(), input.eta, actor, "import", now)
-                    .await?;
+                store::purchasing::record_line_eta_change(
+                    conn,
+                    existing.id,
+                    existing.eta_date(),
+                    input.eta,
+                    actor,
+                    "import",
+                    now,
+                )
+                .await?;
             }
             Ok(true)
         }
@@ -258,7 +373,12 @@ pub struct PoSaved {
 
 /// Creates or changes a purchase order in one transaction (ingest API). With `must_exist` the PO
 /// has to be there already (PATCH).
-pub async fn save_po(app: &App, actor: &Actor, input: &PoInput, must_exist: bool) -> AppResult<PoSaved> {
+pub async fn save_po(
+    app: &App,
+    actor: &Actor,
+    input: &PoInput,
+    must_exist: bool,
+) -> AppResult<PoSaved> {
     let number = input.po.trim();
     if number.is_empty() || number.len() > 64 {
         return Err(AppError::invalid("po", "must be 1 to 64 characters"));
@@ -270,16 +390,24 @@ pub async fn save_po(app: &App, actor: &Actor, input: &PoInput, must_exist: bool
     let mut tx = app.store.begin_write().await?;
     let existing = store::purchasing::po_by_number(&mut tx, number).await?;
     if must_exist && existing.is_none() {
-        return Err(AppError::NotFound { what: "purchase order", id: number.to_string() });
+        return Err(AppError::NotFound {
+            what: "purchase order",
+            id: number.to_string(),
+        });
     }
     if existing.is_none() && input.lines.is_empty() {
-        return Err(AppError::invalid("lines", "a new purchase order needs at least one line"));
+        return Err(AppError::invalid(
+            "lines",
+            "a new purchase order needs at least one line",
+        ));
     }
     let supplier_id = match &input.supplier {
         Some(code) => Some(
             store::suppliers::by_code(&mut tx, code.trim())
                 .await?
-                .ok_or_else(|| AppError::invalid("supplier", format!("unknown supplier \"{}\"", code.trim())))?
+                .ok_or_else(|| {
+                    AppError::invalid("supplier", format!("unknown supplier \"{}\"", code.trim()))
+                })?
                 .id,
         ),
         None => None,
@@ -287,7 +415,15 @@ pub async fn save_po(app: &App, actor: &Actor, input: &PoInput, must_exist: bool
     let now = app.clock.now();
     let (po_id, _) = match &existing {
         Some(po) if input.supplier.is_none() => (po.id, false),
-        _ => store::purchasing::upsert_po(&mut tx, existing.as_ref().map_or(number, |p| p.po_number.as_str()), supplier_id, now).await?,
+        _ => {
+            store::purchasing::upsert_po(
+                &mut tx,
+                existing.as_ref().map_or(number, |p| p.po_number.as_str()),
+                supplier_id,
+                now,
+            )
+            .await?
+        }
     };
     let current = store::purchasing::lines_of_po(&mut tx, po_id).await?;
     let mut changed = 0;
@@ -296,25 +432,51 @@ pub async fn save_po(app: &App, actor: &Actor, input: &PoInput, must_exist: bool
     let mut wanted: Vec<(i64, PoLineInput)> = Vec::new();
     for (i, (sku, qty, eta, cancelled)) in input.lines.iter().enumerate() {
         let product = app.product(&mut tx, sku).await.map_err(|e| match e {
-            AppError::Invalid { reason, .. } => AppError::invalid(format!("lines[{i}].sku"), reason),
-            AppError::UnknownSku { .. } => AppError::invalid(format!("lines[{i}].sku"), e.to_string()),
+            AppError::Invalid { reason, .. } => {
+                AppError::invalid(format!("lines[{i}].sku"), reason)
+            }
+            AppError::UnknownSku { .. } => {
+                AppError::invalid(format!("lines[{i}].sku"), e.to_string())
+            }
             other => other,
         })?;
         let before = current.iter().find(|l| l.product_id == product.id);
         let qty = match (qty, before) {
             (Some(q), _) if *q <= 0 || *q > 1_000_000 => {
-                return Err(AppError::invalid(format!("lines[{i}].qty"), "must be between 1 and 1,000,000"))
+                return Err(AppError::invalid(
+                    format!("lines[{i}].qty"),
+                    "must be between 1 and 1,000,000",
+                ))
             }
             (Some(q), _) => *q,
             (None, Some(b)) => b.qty_ordered,
-            (None, None) => return Err(AppError::invalid(format!("lines[{i}].qty"), "is required for a new line")),
+            (None, None) => {
+                return Err(AppError::invalid(
+                    format!("lines[{i}].qty"),
+                    "is required for a new line",
+                ))
+            }
         };
         if let Some(eta) = eta {
             field(&format!("lines[{i}].eta"), check_eta_window(*eta, today))?;
         }
-        let eta = eta.or(input.eta).or_else(|| before.and_then(|b| b.eta_date()));
-        let status = if *cancelled || input.cancel { "cancelled" } else { "open" };
-        wanted.push((product.id, PoLineInput { product_id: product.id, qty, eta, status: status.to_string() }));
+        let eta = eta
+            .or(input.eta)
+            .or_else(|| before.and_then(|b| b.eta_date()));
+        let status = if *cancelled || input.cancel {
+            "cancelled"
+        } else {
+            "open"
+        };
+        wanted.push((
+            product.id,
+            PoLineInput {
+                product_id: product.id,
+                qty,
+                eta,
+                status: status.to_string(),
+            },
+        ));
     }
     if input.eta.is_some() || input.cancel {
         for l in current.iter().filter(|l| l.remaining() > 0) {
@@ -322,7 +484,12 @@ pub async fn save_po(app: &App, actor: &Actor, input: &PoInput, must_exist: bool
                 let status = if input.cancel { "cancelled" } else { "open" };
                 wanted.push((
                     l.product_id,
-                    PoLineInput { product_id: l.product_id, qty: l.qty_ordered, eta: input.eta.or(l.eta_date()), status: status.to_string() },
+                    PoLineInput {
+                        product_id: l.product_id,
+                        qty: l.qty_ordered,
+                        eta: input.eta.or(l.eta_date()),
+                        status: status.to_string(),
+                    },
                 ));
             }
         }
@@ -334,9 +501,26 @@ pub async fn save_po(app: &App, actor: &Actor, input: &PoInput, must_exist: bool
         }
     }
     store::purchasing::refresh_po_status(&mut tx, po_id).await?;
-    let cause = if input.eta.is_some() || input.lines.iter().any(|l| l.2.is_some()) { Cause::PoEtaChanged } else { Cause::PoChanged };
-    let settled = settle(app, &mut tx, &products, cause, &actor.name, "ingest API", false).await?;
+    let cause = if input.eta.is_some() || input.lines.iter().any(|l| l.2.is_some()) {
+        Cause::PoEtaChanged
+    } else {
+        Cause::PoChanged
+    };
+    let settled = settle(
+        app,
+        &mut tx,
+        &products,
+        cause,
+        &actor.name,
+        "ingest API",
+        false,
+    )
+    .await?;
     audit::record(&mut tx, &actor.name, "save_po", number, "", "ok", now).await?;
     tx.commit().await?;
-    Ok(PoSaved { po: number.to_string(), lines_changed: changed, settled })
+    Ok(PoSaved {
+        po: number.to_string(),
+        lines_changed: changed,
+        settled,
+    })
 }

@@ -31,7 +31,11 @@ pub async fn position_of(conn: &mut store::Conn, product: &ProductRow) -> AppRes
         inbound: inbound
             .iter()
             .filter(|l| l.remaining() > 0)
-            .map(|l| InboundLine { po_number: l.po_number.clone(), qty: l.remaining(), eta: l.eta_date() })
+            .map(|l| InboundLine {
+                po_number: l.po_number.clone(),
+                qty: l.remaining(),
+                eta: l.eta_date(),
+            })
             .collect(),
         open_backorders: open,
         backordered_units: units,
@@ -47,14 +51,21 @@ pub async fn query_stock(app: &App, sku: &str) -> AppResult<StockReport> {
     let position = position_of(&mut conn, &product).await?;
     let (substitutes, same_category) = if position.available_to_sell() == 0 {
         let subs = store::products::substitutes_in_stock(&mut conn, product.id, 5).await?;
-        let mut cat = store::products::same_category_in_stock(&mut conn, product.id, &product.category, 10).await?;
+        let mut cat =
+            store::products::same_category_in_stock(&mut conn, product.id, &product.category, 10)
+                .await?;
         cat.retain(|c| !subs.iter().any(|s| s.sku == c.sku));
         cat.truncate(5);
         (subs, cat)
     } else {
         (Vec::new(), Vec::new())
     };
-    Ok(StockReport { product, position, substitutes, same_category })
+    Ok(StockReport {
+        product,
+        position,
+        substitutes,
+        same_category,
+    })
 }
 
 /// `/search query:` — SKU prefix matches first, then name matches; at most 10.
@@ -97,7 +108,13 @@ pub struct Adjusted {
 }
 
 /// `/adjust sku: delta: reason:` — a ledger adjustment; on hand never drops below allocated.
-pub async fn adjust(app: &App, actor: &Actor, sku: &str, delta: i64, reason: &str) -> AppResult<Adjusted> {
+pub async fn adjust(
+    app: &App,
+    actor: &Actor,
+    sku: &str,
+    delta: i64,
+    reason: &str,
+) -> AppResult<Adjusted> {
     if delta == 0 {
         return Err(AppError::invalid("delta", "must not be 0"));
     }
@@ -132,11 +149,33 @@ pub async fn adjust(app: &App, actor: &Actor, sku: &str, delta: i64, reason: &st
         },
     )
     .await?;
-    audit::record(&mut tx, &actor.name, "adjust", &format!("{} {delta:+}", product.sku), &reason, "ok", now).await?;
-    let settled = settle(app, &mut tx, &[product.id], Cause::StockAdjusted, &actor.name, &reason, false).await?;
+    audit::record(
+        &mut tx,
+        &actor.name,
+        "adjust",
+        &format!("{} {delta:+}", product.sku),
+        &reason,
+        "ok",
+        now,
+    )
+    .await?;
+    let settled = settle(
+        app,
+        &mut tx,
+        &[product.id],
+        Cause::StockAdjusted,
+        &actor.name,
+        &reason,
+        false,
+    )
+    .await?;
     let position = position_of(&mut tx, &product).await?;
     tx.commit().await?;
-    Ok(Adjusted { sku: product.sku, position, settled })
+    Ok(Adjusted {
+        sku: product.sku,
+        position,
+        settled,
+    })
 }
 
 /// Rejects an empty reason.
@@ -145,7 +184,9 @@ pub fn non_empty(raw: &str) -> Result<String, crate::domain::ParseError> {
     if s.is_empty() {
         Err(crate::domain::ParseError::new("cannot be empty"))
     } else if s.chars().count() > 500 {
-        Err(crate::domain::ParseError::new("is longer than 500 characters"))
+        Err(crate::domain::ParseError::new(
+            "is longer than 500 characters",
+        ))
     } else {
         Ok(s.to_string())
     }

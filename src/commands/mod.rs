@@ -32,7 +32,10 @@ impl Invocation {
         Self {
             command: command.to_string(),
             sub: sub.map(str::to_string),
-            options: options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            options: options
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
@@ -40,7 +43,12 @@ impl Invocation {
     pub fn parse_line(line: &str) -> Result<Self, AppError> {
         let tokens = tokenize(line)?;
         let mut iter = tokens.into_iter();
-        let first = iter.next().ok_or_else(|| AppError::invalid("command", "type a command, e.g. /stock sku:ABC-1 (or /help)"))?;
+        let first = iter.next().ok_or_else(|| {
+            AppError::invalid(
+                "command",
+                "type a command, e.g. /stock sku:ABC-1 (or /help)",
+            )
+        })?;
         let command = first.trim_start_matches('/').to_ascii_lowercase();
         let mut rest: Vec<String> = iter.collect();
         let mut sub = None;
@@ -65,7 +73,11 @@ impl Invocation {
                 }
             }
         }
-        Ok(Self { command, sub, options })
+        Ok(Self {
+            command,
+            sub,
+            options,
+        })
     }
 
     /// The console spelling (for paging and logs).
@@ -135,13 +147,21 @@ impl Args {
         let mut values = HashMap::new();
         for (name, value) in &inv.options {
             let Some(o) = spec.options.iter().find(|o| o.name == name.as_str()) else {
-                let known: Vec<String> = spec.options.iter().map(|o| format!("{}:", o.name)).collect();
+                let known: Vec<String> = spec
+                    .options
+                    .iter()
+                    .map(|o| format!("{}:", o.name))
+                    .collect();
                 return Err(AppError::invalid(
                     name.clone(),
                     format!(
                         "unknown option for {}; it takes {}",
                         usage_name(spec),
-                        if known.is_empty() { "no options".to_string() } else { known.join(" ") }
+                        if known.is_empty() {
+                            "no options".to_string()
+                        } else {
+                            known.join(" ")
+                        }
                     ),
                 ));
             };
@@ -151,10 +171,21 @@ impl Args {
             let v = value.trim();
             match o.kind {
                 OptionKind::Integer if v.parse::<i64>().is_err() => {
-                    return Err(AppError::invalid(o.name, format!("\"{v}\" is not a whole number")))
+                    return Err(AppError::invalid(
+                        o.name,
+                        format!("\"{v}\" is not a whole number"),
+                    ))
                 }
-                OptionKind::Boolean if !matches!(v.to_ascii_lowercase().as_str(), "true" | "false" | "yes" | "no") => {
-                    return Err(AppError::invalid(o.name, format!("\"{v}\" is not true or false")))
+                OptionKind::Boolean
+                    if !matches!(
+                        v.to_ascii_lowercase().as_str(),
+                        "true" | "false" | "yes" | "no"
+                    ) =>
+                {
+                    return Err(AppError::invalid(
+                        o.name,
+                        format!("\"{v}\" is not true or false"),
+                    ))
                 }
                 OptionKind::Date => {
                     parse_date(v).map_err(|e| AppError::invalid(o.name, e))?;
@@ -162,12 +193,22 @@ impl Args {
                 _ => {}
             }
             if !o.choices.is_empty() && !o.choices.contains(&v.to_ascii_lowercase().as_str()) {
-                return Err(AppError::invalid(o.name, format!("\"{v}\" is not one of {}", o.choices.join(", "))));
+                return Err(AppError::invalid(
+                    o.name,
+                    format!("\"{v}\" is not one of {}", o.choices.join(", ")),
+                ));
             }
             values.insert(o.name, v.to_string());
         }
-        if let Some(missing) = spec.options.iter().find(|o| o.required && !values.contains_key(o.name)) {
-            return Err(AppError::invalid(missing.name, format!("is required: {}", usage(spec))));
+        if let Some(missing) = spec
+            .options
+            .iter()
+            .find(|o| o.required && !values.contains_key(o.name))
+        {
+            return Err(AppError::invalid(
+                missing.name,
+                format!("is required: {}", usage(spec)),
+            ));
         }
         Ok(Self { values })
     }
@@ -185,7 +226,8 @@ impl Args {
     }
 
     fn flag(&self, name: &str) -> bool {
-        self.text(name).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes"))
+        self.text(name)
+            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes"))
     }
 
     fn date(&self, name: &str) -> Option<NaiveDate> {
@@ -196,7 +238,10 @@ impl Args {
         match self.int("page") {
             None => Ok(1),
             Some(p) if (1..=100_000).contains(&p) => Ok(p as u32),
-            Some(p) => Err(AppError::invalid("page", format!("{p} is not a page number"))),
+            Some(p) => Err(AppError::invalid(
+                "page",
+                format!("{p} is not a page number"),
+            )),
         }
     }
 }
@@ -245,27 +290,49 @@ pub async fn run(app: &App, actor: &Actor, inv: &Invocation) -> (Reply, Outcome)
                 Outcome::Internal,
             )
         }
-        Err(e) => (Reply::error(e.to_string()).within_limits(), Outcome::UserError),
+        Err(e) => (
+            Reply::error(e.to_string()).within_limits(),
+            Outcome::UserError,
+        ),
     }
 }
 
 async fn execute(app: &App, actor: &Actor, inv: &Invocation) -> Result<Reply, AppError> {
     let spec = spec::find(&inv.command, inv.sub.as_deref()).ok_or_else(|| {
         if spec::subcommands(&inv.command).is_empty() {
-            AppError::invalid("command", format!("unknown command /{}; type /help for the list", inv.command))
-        } else {
-            let subs: Vec<&str> = spec::subcommands(&inv.command).iter().filter_map(|c| c.sub).collect();
             AppError::invalid(
                 "command",
-                format!("/{} has no subcommand \"{}\"; it has {}", inv.command, inv.sub.as_deref().unwrap_or(""), subs.join(", ")),
+                format!("unknown command /{}; type /help for the list", inv.command),
+            )
+        } else {
+            let subs: Vec<&str> = spec::subcommands(&inv.command)
+                .iter()
+                .filter_map(|c| c.sub)
+                .collect();
+            AppError::invalid(
+                "command",
+                format!(
+                    "/{} has no subcommand \"{}\"; it has {}",
+                    inv.command,
+                    inv.sub.as_deref().unwrap_or(""),
+                    subs.join(", ")
+                ),
             )
         }
     })?;
     let args = Args::parse(spec, inv)?;
     if spec.mutating && !actor.may_change {
         let mut conn = app.store.conn().await?;
-        store::audit::record(&mut conn, &actor.name, &usage_name(spec), &inv.to_line(), "no ops role", "refused", app.clock.now())
-            .await?;
+        store::audit::record(
+            &mut conn,
+            &actor.name,
+            &usage_name(spec),
+            &inv.to_line(),
+            "no ops role",
+            "refused",
+            app.clock.now(),
+        )
+        .await?;
         return Err(AppError::Forbidden(format!(
             "{} changes data and needs the ops role; ask someone with it",
             usage_name(spec)
@@ -274,20 +341,44 @@ async fn execute(app: &App, actor: &Actor, inv: &Invocation) -> Result<Reply, Ap
     let currency = &app.settings.shop.currency;
     let reply = match (spec.name, spec.sub) {
         ("help", _) => render::help(),
-        ("stock", _) => render::stock(&app::stock::query_stock(app, args.req("sku")).await?, currency),
-        ("search", _) => render::search(args.req("query"), &app::stock::search(app, args.req("query")).await?),
+        ("stock", _) => render::stock(
+            &app::stock::query_stock(app, args.req("sku")).await?,
+            currency,
+        ),
+        ("search", _) => render::search(
+            args.req("query"),
+            &app::stock::search(app, args.req("query")).await?,
+        ),
         ("backorders", _) => {
             let page = args.page()?;
-            let result = app::backorders::list(app, args.text("sku"), args.text("customer"), args.text("status"), page).await?;
+            let result = app::backorders::list(
+                app,
+                args.text("sku"),
+                args.text("customer"),
+                args.text("status"),
+                page,
+            )
+            .await?;
             render::backorders(&result, inv, app.clock.now())
         }
-        ("backorder", Some("show")) => render::backorder(&app::backorders::show(app, backorder_id(&args)?).await?, currency),
+        ("backorder", Some("show")) => render::backorder(
+            &app::backorders::show(app, backorder_id(&args)?).await?,
+            currency,
+        ),
         ("backorder", Some("prioritize")) => {
-            let r = app::backorders::prioritize(app, actor, backorder_id(&args)?, args.req("position"), args.text("reason").unwrap_or("")).await?;
+            let r = app::backorders::prioritize(
+                app,
+                actor,
+                backorder_id(&args)?,
+                args.req("position"),
+                args.text("reason").unwrap_or(""),
+            )
+            .await?;
             render::changed("Backorder moved", &r)
         }
         ("backorder", Some("cancel")) => {
-            let r = app::backorders::cancel(app, actor, backorder_id(&args)?, args.req("reason")).await?;
+            let r = app::backorders::cancel(app, actor, backorder_id(&args)?, args.req("reason"))
+                .await?;
             render::changed("Backorder cancelled", &r)
         }
         ("backorder", Some("fulfil")) => {
@@ -297,19 +388,43 @@ async fn execute(app: &App, actor: &Actor, inv: &Invocation) -> Result<Reply, Ap
         ("po", _) => render::po(&app::purchasing::show_po(app, args.req("id")).await?),
         ("adjust", _) => {
             let delta = args.int("delta").unwrap_or_default();
-            render::adjusted(&app::stock::adjust(app, actor, args.req("sku"), delta, args.req("reason")).await?)
+            render::adjusted(
+                &app::stock::adjust(app, actor, args.req("sku"), delta, args.req("reason")).await?,
+            )
         }
         ("eta", _) => {
-            let date = args.date("date").ok_or_else(|| AppError::invalid("date", "is required"))?;
-            let r = app::purchasing::set_eta(app, actor, args.req("po"), date, args.text("sku"), args.req("reason"), args.flag("preview"))
-                .await?;
+            let date = args
+                .date("date")
+                .ok_or_else(|| AppError::invalid("date", "is required"))?;
+            let r = app::purchasing::set_eta(
+                app,
+                actor,
+                args.req("po"),
+                date,
+                args.text("sku"),
+                args.req("reason"),
+                args.flag("preview"),
+            )
+            .await?;
             render::eta(&r)
         }
         ("receive", _) => {
-            let r = app::purchasing::receive(app, actor, args.req("po"), args.text("sku"), args.int("qty")).await?;
+            let r = app::purchasing::receive(
+                app,
+                actor,
+                args.req("po"),
+                args.text("sku"),
+                args.int("qty"),
+            )
+            .await?;
             render::received(&r)
         }
-        _ => return Err(AppError::invalid("command", format!("/{} is not available here", spec.name))),
+        _ => {
+            return Err(AppError::invalid(
+                "command",
+                format!("/{} is not available here", spec.name),
+            ))
+        }
     };
     Ok(reply)
 }
@@ -317,7 +432,10 @@ async fn execute(app: &App, actor: &Actor, inv: &Invocation) -> Result<Reply, Ap
 fn backorder_id(args: &Args) -> Result<i64, AppError> {
     match args.int("id") {
         Some(id) if id > 0 => Ok(id),
-        _ => Err(AppError::invalid("id", "must be a backorder number like 42")),
+        _ => Err(AppError::invalid(
+            "id",
+            "must be a backorder number like 42",
+        )),
     }
 }
 
@@ -330,7 +448,11 @@ pub async fn suggest(app: &App, kind: Suggest, partial: &str) -> Vec<(String, St
     })
 }
 
-async fn suggest_inner(app: &App, kind: Suggest, partial: &str) -> anyhow::Result<Vec<(String, String)>> {
+async fn suggest_inner(
+    app: &App,
+    kind: Suggest,
+    partial: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
     let mut conn = app.store.conn().await?;
     let out = match kind {
         Suggest::Sku => {
@@ -344,7 +466,9 @@ async fn suggest_inner(app: &App, kind: Suggest, partial: &str) -> anyhow::Resul
                     }
                 }
             }
-            hits.into_iter().map(|(sku, name)| (reply::truncate(&format!("{sku} — {name}"), 100), sku)).collect()
+            hits.into_iter()
+                .map(|(sku, name)| (reply::truncate(&format!("{sku} — {name}"), 100), sku))
+                .collect()
         }
         Suggest::Po => store::purchasing::po_numbers_with_prefix(&mut conn, partial, 25)
             .await?
@@ -359,7 +483,16 @@ async fn suggest_inner(app: &App, kind: Suggest, partial: &str) -> anyhow::Resul
         Suggest::Customer => store::customers::with_prefix(&mut conn, partial, 25)
             .await?
             .into_iter()
-            .map(|c| (format!("{} — {}", c.external_id, crate::domain::contact::mask_name(&c.name)), c.external_id))
+            .map(|c| {
+                (
+                    format!(
+                        "{} — {}",
+                        c.external_id,
+                        crate::domain::contact::mask_name(&c.name)
+                    ),
+                    c.external_id,
+                )
+            })
             .collect(),
     };
     Ok(out)

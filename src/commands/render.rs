@@ -17,14 +17,21 @@ pub fn help() -> Reply {
     let mut r = Reply::new("Commands", Severity::Info);
     for c in spec::COMMANDS {
         let lock = if c.mutating { " (ops role)" } else { "" };
-        r.lines.push(format!("{} — {}{lock}", usage(c), c.description));
+        r.lines
+            .push(format!("{} — {}{lock}", usage(c), c.description));
     }
-    r.footer = Some("Options are name:value; quote values with spaces: reason:\"carrier delay\"".to_string());
+    r.footer = Some(
+        "Options are name:value; quote values with spaces: reason:\"carrier delay\"".to_string(),
+    );
     r
 }
 
 fn eta_of(date: Option<&str>, kind: &str) -> String {
-    Eta { date: date.and_then(parse_day), kind: EtaKind::parse(kind) }.describe()
+    Eta {
+        date: date.and_then(parse_day),
+        kind: EtaKind::parse(kind),
+    }
+    .describe()
 }
 
 /// `/stock`
@@ -40,7 +47,11 @@ pub fn stock(s: &StockReport, currency: &str) -> Reply {
         .field("On hand", p.on_hand.to_string(), true)
         .field("Allocated", p.allocated.to_string(), true)
         .field("Available", p.available().to_string(), true)
-        .field("Open backorders", format!("{} ({} units)", p.open_backorders, p.backordered_units), true)
+        .field(
+            "Open backorders",
+            format!("{} ({} units)", p.open_backorders, p.backordered_units),
+            true,
+        )
         .field("Reorder point", p.reorder_point.to_string(), true)
         .field("Safety stock", p.safety_stock.to_string(), true);
     let inbound = if p.inbound.is_empty() {
@@ -49,23 +60,48 @@ pub fn stock(s: &StockReport, currency: &str) -> Reply {
         p.inbound
             .iter()
             .take(10)
-            .map(|l| format!("{}: {} due {}", l.po_number, l.qty, l.eta.map_or("no ETA".to_string(), |d| d.to_string())))
+            .map(|l| {
+                format!(
+                    "{}: {} due {}",
+                    l.po_number,
+                    l.qty,
+                    l.eta.map_or("no ETA".to_string(), |d| d.to_string())
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     };
-    r = r.field(format!("Inbound ({} units)", p.inbound_units()), inbound, false);
+    r = r.field(
+        format!("Inbound ({} units)", p.inbound_units()),
+        inbound,
+        false,
+    );
     if !s.substitutes.is_empty() || !s.same_category.is_empty() {
         let alt: Vec<String> = s
             .substitutes
             .iter()
-            .map(|a| format!("{} — {} ({} available, substitute)", a.sku, a.name, a.available))
-            .chain(s.same_category.iter().map(|a| format!("{} — {} ({} available, same category)", a.sku, a.name, a.available)))
+            .map(|a| {
+                format!(
+                    "{} — {} ({} available, substitute)",
+                    a.sku, a.name, a.available
+                )
+            })
+            .chain(s.same_category.iter().map(|a| {
+                format!(
+                    "{} — {} ({} available, same category)",
+                    a.sku, a.name, a.available
+                )
+            }))
             .collect();
         r = r.field("In stock instead", alt.join("\n"), false);
     }
     r.footer = Some(format!(
         "Category {} · {} · supplier {}",
-        if s.product.category.is_empty() { "—" } else { &s.product.category },
+        if s.product.category.is_empty() {
+            "—"
+        } else {
+            &s.product.category
+        },
         Money(s.product.unit_price_minor).format(currency),
         s.product.supplier_code.as_deref().unwrap_or("—")
     ));
@@ -78,7 +114,10 @@ pub fn search(query: &str, hits: &[(String, String)]) -> Reply {
     if hits.is_empty() {
         r.description = Some("No product matches.".to_string());
     }
-    r.lines = hits.iter().map(|(sku, name)| format!("{sku} — {name}")).collect();
+    r.lines = hits
+        .iter()
+        .map(|(sku, name)| format!("{sku} — {name}"))
+        .collect();
     r
 }
 
@@ -111,7 +150,11 @@ pub fn backorders(page: &BackorderPage, inv: &Invocation, now: DateTime<Utc>) ->
         })
         .collect();
     if page.pages > 1 {
-        r.paging = Some(Paging { page: page.page, pages: page.pages, invocation: inv.with_page(page.page) });
+        r.paging = Some(Paging {
+            page: page.page,
+            pages: page.pages,
+            invocation: inv.with_page(page.page),
+        });
     }
     r
 }
@@ -119,24 +162,48 @@ pub fn backorders(page: &BackorderPage, inv: &Invocation, now: DateTime<Utc>) ->
 /// `/backorder id:`
 pub fn backorder(d: &BackorderDetail, currency: &str) -> Reply {
     let b = &d.row;
-    let mut r = Reply::new(format!("Backorder #{} — {} × {}", b.id, b.qty, b.sku), Severity::Info)
-        .field("Status", format!("{} ({} of {} allocated)", b.status, b.qty_allocated, b.qty), true)
-        .field("ETA", eta_of(b.promised_eta.as_deref(), &b.eta_kind), true)
-        .field("Customer", format!("{} ({}, {})", mask_name(&b.customer_name), b.customer_external_id, b.tier), true)
-        .field("Order", format!("{} · {}", b.order_number, b.ordered_at), true)
-        .field("Value", Money(b.qty * b.unit_price_minor).format(currency), true)
-        .field(
-            "Priority",
-            format!(
-                "{:.1} = tier {:.1} + value {:.1} + age {:.1} + manual {:.1}",
-                d.score.total(),
-                d.score.tier,
-                d.score.value,
-                d.score.age,
-                d.score.manual
-            ),
-            false,
-        );
+    let mut r = Reply::new(
+        format!("Backorder #{} — {} × {}", b.id, b.qty, b.sku),
+        Severity::Info,
+    )
+    .field(
+        "Status",
+        format!("{} ({} of {} allocated)", b.status, b.qty_allocated, b.qty),
+        true,
+    )
+    .field("ETA", eta_of(b.promised_eta.as_deref(), &b.eta_kind), true)
+    .field(
+        "Customer",
+        format!(
+            "{} ({}, {})",
+            mask_name(&b.customer_name),
+            b.customer_external_id,
+            b.tier
+        ),
+        true,
+    )
+    .field(
+        "Order",
+        format!("{} · {}", b.order_number, b.ordered_at),
+        true,
+    )
+    .field(
+        "Value",
+        Money(b.qty * b.unit_price_minor).format(currency),
+        true,
+    )
+    .field(
+        "Priority",
+        format!(
+            "{:.1} = tier {:.1} + value {:.1} + age {:.1} + manual {:.1}",
+            d.score.total(),
+            d.score.tier,
+            d.score.value,
+            d.score.age,
+            d.score.manual
+        ),
+        false,
+    );
     if let Some((rank, of)) = d.rank {
         r = r.field("Queue place", format!("{rank} of {of} for {}", b.sku), true);
     }
@@ -153,7 +220,11 @@ pub fn backorder(d: &BackorderDetail, currency: &str) -> Reply {
                 "{at}: {} → {} ({cause}, by {actor}{})",
                 old.as_deref().unwrap_or("none"),
                 new.as_deref().unwrap_or("unknown"),
-                if reason.is_empty() { String::new() } else { format!(": {reason}") }
+                if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {reason}")
+                }
             )
         })
         .collect();
@@ -167,18 +238,34 @@ fn settled_lines(r: &mut Reply, s: &Settled) {
     if !s.allocated.is_empty() {
         r.fields.push(super::Field {
             name: "Ready to ship".to_string(),
-            value: s.allocated.iter().map(|id| format!("#{id}")).collect::<Vec<_>>().join(", "),
+            value: s
+                .allocated
+                .iter()
+                .map(|id| format!("#{id}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             inline: false,
         });
     }
     if !s.moved.is_empty() {
         r.fields.push(super::Field {
             name: "New ETAs".to_string(),
-            value: format!("{} backorder(s), {} customer(s)", s.moved.len(), s.customers()),
+            value: format!(
+                "{} backorder(s), {} customer(s)",
+                s.moved.len(),
+                s.customers()
+            ),
             inline: false,
         });
         r.lines.extend(s.moved.iter().take(10).map(|m| {
-            format!("#{} {} — {}: {} → {}", m.backorder_id, m.sku, mask_name(&m.customer_name), m.old.describe(), m.new.describe())
+            format!(
+                "#{} {} — {}: {} → {}",
+                m.backorder_id,
+                m.sku,
+                mask_name(&m.customer_name),
+                m.old.describe(),
+                m.new.describe()
+            )
         }));
         if s.moved.len() > 10 {
             r.lines.push(format!("… and {} more", s.moved.len() - 10));
@@ -190,7 +277,11 @@ fn settled_lines(r: &mut Reply, s: &Settled) {
 pub fn changed(title: &str, c: &Changed) -> Reply {
     let mut r = Reply::new(format!("{title}: #{}", c.row.id), Severity::Success)
         .field("Status", c.row.status.clone(), true)
-        .field("ETA", eta_of(c.row.promised_eta.as_deref(), &c.row.eta_kind), true);
+        .field(
+            "ETA",
+            eta_of(c.row.promised_eta.as_deref(), &c.row.eta_kind),
+            true,
+        );
     settled_lines(&mut r, &c.settled);
     r
 }
@@ -198,7 +289,13 @@ pub fn changed(title: &str, c: &Changed) -> Reply {
 /// `/po id:`
 pub fn po(v: &PoView) -> Reply {
     let mut r = Reply::new(format!("Purchase order {}", v.po.po_number), Severity::Info)
-        .field("Supplier", v.po.supplier_name.clone().unwrap_or_else(|| "—".to_string()), true)
+        .field(
+            "Supplier",
+            v.po.supplier_name
+                .clone()
+                .unwrap_or_else(|| "—".to_string()),
+            true,
+        )
         .field("Status", v.po.status.clone(), true);
     r.lines = v
         .lines
@@ -229,8 +326,20 @@ pub fn adjusted(a: &Adjusted) -> Reply {
 
 /// `/eta`
 pub fn eta(e: &EtaSet) -> Reply {
-    let title = if e.preview { format!("Preview — ETA of {} (nothing changed)", e.po_number) } else { format!("ETA set: {}", e.po_number) };
-    let mut r = Reply::new(title, if e.preview { Severity::Info } else { Severity::Success }).describe(format!(
+    let title = if e.preview {
+        format!("Preview — ETA of {} (nothing changed)", e.po_number)
+    } else {
+        format!("ETA set: {}", e.po_number)
+    };
+    let mut r = Reply::new(
+        title,
+        if e.preview {
+            Severity::Info
+        } else {
+            Severity::Success
+        },
+    )
+    .describe(format!(
         "{} line(s) moved; {} backorder(s) of {} customer(s) {} a new ETA.",
         e.lines_changed,
         e.settled.moved.len(),
@@ -245,10 +354,18 @@ pub fn eta(e: &EtaSet) -> Reply {
 pub fn received(x: &Received) -> Reply {
     let mut r = Reply::new(format!("Received on {}", x.po_number), Severity::Success).field(
         "Lines",
-        x.lines.iter().map(|(s, q)| format!("{s}: {q}")).collect::<Vec<_>>().join("\n"),
+        x.lines
+            .iter()
+            .map(|(s, q)| format!("{s}: {q}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
         false,
     );
-    r = r.field("Allocated to backorders", format!("{} unit(s)", x.settled.units_allocated), true);
+    r = r.field(
+        "Allocated to backorders",
+        format!("{} unit(s)", x.settled.units_allocated),
+        true,
+    );
     settled_lines(&mut r, &x.settled);
     r
 }

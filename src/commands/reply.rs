@@ -111,8 +111,17 @@ impl Reply {
     }
 
     /// Adds a field.
-    pub fn field(mut self, name: impl Into<String>, value: impl Into<String>, inline: bool) -> Self {
-        self.fields.push(Field { name: name.into(), value: value.into(), inline });
+    pub fn field(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+        inline: bool,
+    ) -> Self {
+        self.fields.push(Field {
+            name: name.into(),
+            value: value.into(),
+            inline,
+        });
         self
     }
 
@@ -128,7 +137,10 @@ impl Reply {
         self.fields.truncate(limits::FIELDS);
         for f in &mut self.fields {
             f.name = truncate(&f.name, limits::FIELD_NAME);
-            f.value = truncate(if f.value.is_empty() { "—" } else { &f.value }, limits::FIELD_VALUE);
+            f.value = truncate(
+                if f.value.is_empty() { "—" } else { &f.value },
+                limits::FIELD_VALUE,
+            );
         }
         if let Some(d) = &self.description {
             self.description = Some(truncate(d, limits::DESCRIPTION));
@@ -136,9 +148,15 @@ impl Reply {
         // Lines go in the description on Discord: keep the whole embed under its total.
         let used: usize = self.title.chars().count()
             + self.description.as_deref().map_or(0, |d| d.chars().count())
-            + self.fields.iter().map(|f| f.name.chars().count() + f.value.chars().count()).sum::<usize>()
+            + self
+                .fields
+                .iter()
+                .map(|f| f.name.chars().count() + f.value.chars().count())
+                .sum::<usize>()
             + self.footer.as_deref().map_or(0, |f| f.chars().count());
-        let mut budget = limits::EMBED_TOTAL.saturating_sub(used).min(limits::DESCRIPTION);
+        let mut budget = limits::EMBED_TOTAL
+            .saturating_sub(used)
+            .min(limits::DESCRIPTION);
         let mut kept = Vec::new();
         for l in self.lines.drain(..) {
             let n = l.chars().count() + 1;
@@ -167,13 +185,20 @@ impl Reply {
             out.push('\n');
         }
         for f in &self.fields {
-            out.push_str(&format!("  {}: {}\n", f.name, f.value.replace('\n', "\n    ")));
+            out.push_str(&format!(
+                "  {}: {}\n",
+                f.name,
+                f.value.replace('\n', "\n    ")
+            ));
         }
         for l in &self.lines {
             out.push_str(&format!("  {l}\n"));
         }
         if let Some(p) = &self.paging {
-            out.push_str(&format!("  page {}/{} — add page:N for another page\n", p.page, p.pages));
+            out.push_str(&format!(
+                "  page {}/{} — add page:N for another page\n",
+                p.page, p.pages
+            ));
         }
         if let Some(f) = &self.footer {
             out.push_str(&format!("  {f}\n"));

@@ -58,8 +58,20 @@ pub struct CommandSpec {
     pub mutating: bool,
 }
 
-const fn opt(name: &'static str, description: &'static str, kind: OptionKind, required: bool) -> OptionSpec {
-    OptionSpec { name, description, kind, required, choices: &[], suggest: None }
+const fn opt(
+    name: &'static str,
+    description: &'static str,
+    kind: OptionKind,
+    required: bool,
+) -> OptionSpec {
+    OptionSpec {
+        name,
+        description,
+        kind,
+        required,
+        choices: &[],
+        suggest: None,
+    }
 }
 
 const fn suggest(mut o: OptionSpec, s: Suggest) -> OptionSpec {
@@ -67,20 +79,37 @@ const fn suggest(mut o: OptionSpec, s: Suggest) -> OptionSpec {
     o
 }
 
-const SKU: OptionSpec = suggest(opt("sku", "Product SKU", OptionKind::Text, true), Suggest::Sku);
-const SKU_OPT: OptionSpec = suggest(opt("sku", "Product SKU", OptionKind::Text, false), Suggest::Sku);
-const PO: OptionSpec = suggest(opt("po", "Purchase order number", OptionKind::Text, true), Suggest::Po);
-const BACKORDER_ID: OptionSpec =
-    suggest(opt("id", "Backorder id", OptionKind::Integer, true), Suggest::Backorder);
+const SKU: OptionSpec = suggest(
+    opt("sku", "Product SKU", OptionKind::Text, true),
+    Suggest::Sku,
+);
+const SKU_OPT: OptionSpec = suggest(
+    opt("sku", "Product SKU", OptionKind::Text, false),
+    Suggest::Sku,
+);
+const PO: OptionSpec = suggest(
+    opt("po", "Purchase order number", OptionKind::Text, true),
+    Suggest::Po,
+);
+const BACKORDER_ID: OptionSpec = suggest(
+    opt("id", "Backorder id", OptionKind::Integer, true),
+    Suggest::Backorder,
+);
 const PAGE: OptionSpec = opt("page", "Page number", OptionKind::Integer, false);
-const REASON: OptionSpec = opt("reason", "Why (kept in the audit log)", OptionKind::Text, true);
+const REASON: OptionSpec = opt(
+    "reason",
+    "Why (kept in the audit log)",
+    OptionKind::Text,
+    true,
+);
 
 /// Every command, in help order.
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "stock",
         sub: None,
-        description: "Stock position of a SKU: on hand, allocated, inbound, backorders, alternatives",
+        description:
+            "Stock position of a SKU: on hand, allocated, inbound, backorders, alternatives",
         options: &[SKU],
         mutating: false,
     },
@@ -88,7 +117,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "search",
         sub: None,
         description: "Find products by SKU prefix or name words",
-        options: &[opt("query", "SKU prefix or words of the name", OptionKind::Text, true)],
+        options: &[opt(
+            "query",
+            "SKU prefix or words of the name",
+            OptionKind::Text,
+            true,
+        )],
         mutating: false,
     },
     CommandSpec {
@@ -97,7 +131,10 @@ pub const COMMANDS: &[CommandSpec] = &[
         description: "List backorders by SKU, customer or status",
         options: &[
             SKU_OPT,
-            suggest(opt("customer", "Customer id", OptionKind::Text, false), Suggest::Customer),
+            suggest(
+                opt("customer", "Customer id", OptionKind::Text, false),
+                Suggest::Customer,
+            ),
             OptionSpec {
                 name: "status",
                 description: "Backorder status",
@@ -131,7 +168,12 @@ pub const COMMANDS: &[CommandSpec] = &[
                 choices: &["top", "up", "down", "reset"],
                 suggest: None,
             },
-            opt("reason", "Why (kept in the audit log)", OptionKind::Text, false),
+            opt(
+                "reason",
+                "Why (kept in the audit log)",
+                OptionKind::Text,
+                false,
+            ),
         ],
         mutating: true,
     },
@@ -153,14 +195,26 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "po",
         sub: None,
         description: "A purchase order with its lines",
-        options: &[suggest(opt("id", "Purchase order number", OptionKind::Text, true), Suggest::Po)],
+        options: &[suggest(
+            opt("id", "Purchase order number", OptionKind::Text, true),
+            Suggest::Po,
+        )],
         mutating: false,
     },
     CommandSpec {
         name: "adjust",
         sub: None,
         description: "Correct on-hand stock (written to the ledger)",
-        options: &[SKU, opt("delta", "Units to add (negative to remove)", OptionKind::Integer, true), REASON],
+        options: &[
+            SKU,
+            opt(
+                "delta",
+                "Units to add (negative to remove)",
+                OptionKind::Integer,
+                true,
+            ),
+            REASON,
+        ],
         mutating: true,
     },
     CommandSpec {
@@ -172,7 +226,12 @@ pub const COMMANDS: &[CommandSpec] = &[
             opt("date", "New ETA, YYYY-MM-DD", OptionKind::Date, true),
             SKU_OPT,
             REASON,
-            opt("preview", "Show the effect without changing anything", OptionKind::Boolean, false),
+            opt(
+                "preview",
+                "Show the effect without changing anything",
+                OptionKind::Boolean,
+                false,
+            ),
         ],
         mutating: true,
     },
@@ -180,7 +239,16 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "receive",
         sub: None,
         description: "Receive stock on a purchase order and allocate it to backorders",
-        options: &[PO, SKU_OPT, opt("qty", "Units received (default: all remaining)", OptionKind::Integer, false)],
+        options: &[
+            PO,
+            SKU_OPT,
+            opt(
+                "qty",
+                "Units received (default: all remaining)",
+                OptionKind::Integer,
+                false,
+            ),
+        ],
         mutating: true,
     },
     CommandSpec {
@@ -199,5 +267,8 @@ pub fn find(name: &str, sub: Option<&str>) -> Option<&'static CommandSpec> {
 
 /// The subcommands of a top-level name (empty for plain commands).
 pub fn subcommands(name: &str) -> Vec<&'static CommandSpec> {
-    COMMANDS.iter().filter(|c| c.name == name && c.sub.is_some()).collect()
+    COMMANDS
+        .iter()
+        .filter(|c| c.name == name && c.sub.is_some())
+        .collect()
 }

@@ -16,7 +16,9 @@ impl PhoneNumber {
             .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
             .collect();
         let digits = compact.strip_prefix('+').ok_or_else(|| {
-            ParseError::new("a phone number must be in E.164 form, starting with + and the country code")
+            ParseError::new(
+                "a phone number must be in E.164 form, starting with + and the country code",
+            )
         })?;
         if !(8..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
             return Err(ParseError::new(

@@ -123,7 +123,10 @@ mod tests {
     #[test]
     fn timezones_are_checked_for_shape() {
         assert_eq!(parse_timezone("Europe/Berlin").unwrap(), "Europe/Berlin");
-        assert_eq!(parse_timezone("America/Argentina/Buenos_Aires").unwrap(), "America/Argentina/Buenos_Aires");
+        assert_eq!(
+            parse_timezone("America/Argentina/Buenos_Aires").unwrap(),
+            "America/Argentina/Buenos_Aires"
+        );
         assert!(parse_timezone("berlin").is_err());
         assert!(parse_timezone("Europe/").is_err());
     }

@@ -75,12 +75,7 @@ impl PriorityWeights {
     }
 
     /// Highest priority first: score, then earlier order, then lower id. Deterministic.
-    pub fn compare(
-        &self,
-        a: &PriorityInput,
-        b: &PriorityInput,
-        now: DateTime<Utc>,
-    ) -> Ordering {
+    pub fn compare(&self, a: &PriorityInput, b: &PriorityInput, now: DateTime<Utc>) -> Ordering {
         let sa = self.score(a, now).total();
         let sb = self.score(b, now).total();
         sb.total_cmp(&sa)
@@ -178,7 +173,13 @@ mod tests {
     }
 
     fn input(id: i64, tier: Tier, value: i64, day: u32) -> PriorityInput {
-        PriorityInput { id, tier, value_minor: value, ordered_at: at(day), manual: 0.0 }
+        PriorityInput {
+            id,
+            tier,
+            value_minor: value,
+            ordered_at: at(day),
+            manual: 0.0,
+        }
     }
 
     #[test]

@@ -49,7 +49,10 @@ pub struct Eta {
 
 impl Eta {
     /// The unknown ETA.
-    pub const UNKNOWN: Eta = Eta { date: None, kind: EtaKind::Unknown };
+    pub const UNKNOWN: Eta = Eta {
+        date: None,
+        kind: EtaKind::Unknown,
+    };
 
     /// Orders ETAs, unknown last.
     pub fn sort_key(&self) -> NaiveDate {
@@ -132,8 +135,14 @@ struct Lot {
 const UNLIMITED: i64 = i64::MAX / 4;
 
 fn lots(input: &PlanInput) -> Vec<Lot> {
-    let now = Eta { date: Some(input.today), kind: EtaKind::Confirmed };
-    let mut out = vec![Lot { eta: now, qty: input.free_stock.max(0) }];
+    let now = Eta {
+        date: Some(input.today),
+        kind: EtaKind::Confirmed,
+    };
+    let mut out = vec![Lot {
+        eta: now,
+        qty: input.free_stock.max(0),
+    }];
     let mut dated: Vec<Inbound> = input
         .inbound
         .iter()
@@ -146,9 +155,15 @@ fn lots(input: &PlanInput) -> Vec<Lot> {
         let date = line.eta.unwrap_or(input.today);
         // An overdue PO line still counts, but nobody can promise it for a day already gone.
         let eta = if date < input.today {
-            Eta { date: Some(input.today), kind: EtaKind::Estimated }
+            Eta {
+                date: Some(input.today),
+                kind: EtaKind::Estimated,
+            }
         } else {
-            Eta { date: Some(date), kind: EtaKind::Confirmed }
+            Eta {
+                date: Some(date),
+                kind: EtaKind::Confirmed,
+            }
         };
         last = last.max(eta.date.unwrap_or(last));
         out.push(Lot { eta, qty: line.qty });
@@ -161,11 +176,17 @@ fn lots(input: &PlanInput) -> Vec<Lot> {
                 .today
                 .checked_add_days(Days::new(days.max(0) as u64))
                 .unwrap_or(input.today);
-            Eta { date: Some(by_lead.max(last)), kind: EtaKind::Estimated }
+            Eta {
+                date: Some(by_lead.max(last)),
+                kind: EtaKind::Estimated,
+            }
         }
         None => Eta::UNKNOWN,
     };
-    out.push(Lot { eta: tail, qty: UNLIMITED });
+    out.push(Lot {
+        eta: tail,
+        qty: UNLIMITED,
+    });
     out
 }
 
@@ -176,7 +197,11 @@ pub fn plan(input: &PlanInput) -> Vec<Planned> {
     let mut result: Vec<Planned> = input
         .queue
         .iter()
-        .map(|d| Planned { id: d.id, allocate_now: 0, eta: Eta::UNKNOWN })
+        .map(|d| Planned {
+            id: d.id,
+            allocate_now: 0,
+            eta: Eta::UNKNOWN,
+        })
         .collect();
     let mut served = vec![false; need.len()];
     let mut avail: i64 = 0;
@@ -220,7 +245,13 @@ pub fn plan(input: &PlanInput) -> Vec<Planned> {
 
 /// Serving `take` units now is safe when every blocked (higher-priority) backorder would still
 /// be served from the same lot date as without it.
-fn backfill_is_safe(blocked: &[usize], need: &[i64], avail: i64, take: i64, future: &[Lot]) -> bool {
+fn backfill_is_safe(
+    blocked: &[usize],
+    need: &[i64],
+    avail: i64,
+    take: i64,
+    future: &[Lot],
+) -> bool {
     let dates = |start: i64| -> Vec<NaiveDate> {
         let mut a = start;
         let mut out = Vec::with_capacity(blocked.len());
@@ -253,19 +284,30 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
-    fn input(free: i64, inbound: &[(&str, i64)], queue: &[i64], rules: FulfilmentRules) -> PlanInput {
+    fn input(
+        free: i64,
+        inbound: &[(&str, i64)],
+        queue: &[i64],
+        rules: FulfilmentRules,
+    ) -> PlanInput {
         PlanInput {
             today: d("2026-11-26"),
             free_stock: free,
             inbound: inbound
                 .iter()
-                .map(|(eta, qty)| Inbound { eta: Some(d(eta)), qty: *qty })
+                .map(|(eta, qty)| Inbound {
+                    eta: Some(d(eta)),
+                    qty: *qty,
+                })
                 .collect(),
             lead_time_days: Some(30),
             queue: queue
                 .iter()
                 .enumerate()
-                .map(|(i, q)| Demand { id: i as i64 + 1, remaining: *q })
+                .map(|(i, q)| Demand {
+                    id: i as i64 + 1,
+                    remaining: *q,
+                })
                 .collect(),
             rules,
         }
@@ -277,10 +319,20 @@ mod tests {
 
     #[test]
     fn a_backorder_gets_the_eta_of_the_po_line_that_completes_it() {
-        let p = plan(&input(2, &[("2026-12-01", 3), ("2026-12-10", 5)], &[2, 2, 4, 3], FulfilmentRules::default()));
+        let p = plan(&input(
+            2,
+            &[("2026-12-01", 3), ("2026-12-10", 5)],
+            &[2, 2, 4, 3],
+            FulfilmentRules::default(),
+        ));
         assert_eq!(
             etas(&p),
-            vec!["2026-11-26", "2026-12-01", "2026-12-10", "~2026-12-26 (estimated)"]
+            vec![
+                "2026-11-26",
+                "2026-12-01",
+                "2026-12-10",
+                "~2026-12-26 (estimated)"
+            ]
         );
         assert_eq!(p[0].allocate_now, 2);
         assert_eq!(p[1].allocate_now, 0);
@@ -295,7 +347,12 @@ mod tests {
 
     #[test]
     fn strict_rules_make_a_small_backorder_wait_behind_a_large_one() {
-        let p = plan(&input(3, &[("2026-12-01", 10)], &[5, 1], FulfilmentRules::default()));
+        let p = plan(&input(
+            3,
+            &[("2026-12-01", 10)],
+            &[5, 1],
+            FulfilmentRules::default(),
+        ));
         assert_eq!(p[0].allocate_now, 0);
         assert_eq!(p[1].allocate_now, 0);
         assert_eq!(etas(&p), vec!["2026-12-01", "2026-12-01"]);
@@ -303,7 +360,10 @@ mod tests {
 
     #[test]
     fn partial_rules_give_the_head_what_there_is() {
-        let rules = FulfilmentRules { allow_partial: true, skip_blocked: false };
+        let rules = FulfilmentRules {
+            allow_partial: true,
+            skip_blocked: false,
+        };
         let p = plan(&input(3, &[("2026-12-01", 10)], &[5, 1], rules));
         assert_eq!(p[0].allocate_now, 3);
         assert_eq!(etas(&p), vec!["2026-12-01", "2026-12-01"]);
@@ -311,7 +371,10 @@ mod tests {
 
     #[test]
     fn skipping_serves_a_small_one_only_when_it_delays_nobody() {
-        let rules = FulfilmentRules { allow_partial: false, skip_blocked: true };
+        let rules = FulfilmentRules {
+            allow_partial: false,
+            skip_blocked: true,
+        };
         // 3 on hand, head needs 5, 10 arrive on 12-01: serving the 1 now leaves 2+10 ≥ 5.
         let p = plan(&input(3, &[("2026-12-01", 10)], &[5, 1], rules));
         assert_eq!(p[1].allocate_now, 1);
@@ -324,8 +387,19 @@ mod tests {
 
     #[test]
     fn overdue_po_lines_are_promised_today_as_estimates() {
-        let p = plan(&input(0, &[("2026-11-20", 5)], &[1], FulfilmentRules::default()));
-        assert_eq!(p[0].eta, Eta { date: Some(d("2026-11-26")), kind: EtaKind::Estimated });
+        let p = plan(&input(
+            0,
+            &[("2026-11-20", 5)],
+            &[1],
+            FulfilmentRules::default(),
+        ));
+        assert_eq!(
+            p[0].eta,
+            Eta {
+                date: Some(d("2026-11-26")),
+                kind: EtaKind::Estimated
+            }
+        );
     }
 
     fn arb_input() -> impl Strategy<Value = PlanInput> {
@@ -344,15 +418,24 @@ mod tests {
                     free_stock: free,
                     inbound: inbound
                         .into_iter()
-                        .map(|(days, qty)| Inbound { eta: today.checked_add_days(Days::new(days)), qty })
+                        .map(|(days, qty)| Inbound {
+                            eta: today.checked_add_days(Days::new(days)),
+                            qty,
+                        })
                         .collect(),
                     lead_time_days: lead,
                     queue: queue
                         .into_iter()
                         .enumerate()
-                        .map(|(i, q)| Demand { id: i as i64, remaining: q })
+                        .map(|(i, q)| Demand {
+                            id: i as i64,
+                            remaining: q,
+                        })
                         .collect(),
-                    rules: FulfilmentRules { allow_partial: partial, skip_blocked: skip },
+                    rules: FulfilmentRules {
+                        allow_partial: partial,
+                        skip_blocked: skip,
+                    },
                 }
             })
     }

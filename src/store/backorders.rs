@@ -87,7 +87,12 @@ fn where_clause(f: &Filter) -> (String, Vec<String>) {
 }
 
 /// One page of backorders, oldest order first, and the total count.
-pub async fn list(conn: &mut Conn, f: &Filter, offset: i64, limit: i64) -> anyhow::Result<(Vec<BackorderRow>, i64)> {
+pub async fn list(
+    conn: &mut Conn,
+    f: &Filter,
+    offset: i64,
+    limit: i64,
+) -> anyhow::Result<(Vec<BackorderRow>, i64)> {
     let (clause, binds) = where_clause(f);
     let count_sql = format!("SELECT COUNT(*) FROM backorders b{clause}");
     let mut count_q = sqlx::query_scalar(&count_sql);
@@ -96,7 +101,11 @@ pub async fn list(conn: &mut Conn, f: &Filter, offset: i64, limit: i64) -> anyho
     }
     let total: i64 = count_q.fetch_one(&mut *conn).await?;
     let n = binds.len();
-    let sql = format!("{SELECT}{clause} ORDER BY o.ordered_at, b.id LIMIT ${} OFFSET ${}", n + 1, n + 2);
+    let sql = format!(
+        "{SELECT}{clause} ORDER BY o.ordered_at, b.id LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
     let mut q = sqlx::query_as(&sql);
     for b in &binds {
         q = q.bind(b);
@@ -114,15 +123,23 @@ pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<BackorderR
 }
 
 /// The open backorders of a product (unsorted; the caller ranks them).
-pub async fn open_for_product(conn: &mut Conn, product_id: i64) -> anyhow::Result<Vec<BackorderRow>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE b.product_id = $1 AND b.status = 'open'"))
-        .bind(product_id)
-        .fetch_all(conn)
-        .await?)
+pub async fn open_for_product(
+    conn: &mut Conn,
+    product_id: i64,
+) -> anyhow::Result<Vec<BackorderRow>> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT} WHERE b.product_id = $1 AND b.status = 'open'"
+    ))
+    .bind(product_id)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Products with open backorders of a customer.
-pub async fn open_products_of_customer(conn: &mut Conn, customer_id: i64) -> anyhow::Result<Vec<i64>> {
+pub async fn open_products_of_customer(
+    conn: &mut Conn,
+    customer_id: i64,
+) -> anyhow::Result<Vec<i64>> {
     Ok(sqlx::query_scalar(
         "SELECT DISTINCT product_id FROM backorders WHERE customer_id = $1 AND status = 'open'",
     )
@@ -189,7 +206,13 @@ pub async fn add_allocation(conn: &mut Conn, id: i64, qty: i64) -> anyhow::Resul
 }
 
 /// Closes a backorder as fulfilled or cancelled.
-pub async fn close(conn: &mut Conn, id: i64, status: &str, reason: &str, at: DateTime<Utc>) -> anyhow::Result<()> {
+pub async fn close(
+    conn: &mut Conn,
+    id: i64,
+    status: &str,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
     sqlx::query(
         "UPDATE backorders SET status = $1, close_reason = $2, closed_at = $3, qty_allocated = 0 WHERE id = $4",
     )
@@ -235,18 +258,28 @@ pub async fn apply_eta_changes(
 ) -> anyhow::Result<()> {
     let now = ts(at);
     for chunk in changes.chunks(BATCH) {
-        let mut sql = String::from("UPDATE backorders SET promised_eta = v.column2, eta_kind = v.column3 FROM (VALUES ");
+        let mut sql = String::from(
+            "UPDATE backorders SET promised_eta = v.column2, eta_kind = v.column3 FROM (VALUES ",
+        );
         for i in 0..chunk.len() {
             if i > 0 {
                 sql.push(',');
             }
             let b = i * 3;
-            sql.push_str(&format!("(CAST(${} AS INTEGER), ${}, ${})", b + 1, b + 2, b + 3));
+            sql.push_str(&format!(
+                "(CAST(${} AS INTEGER), ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3
+            ));
         }
         sql.push_str(") AS v WHERE backorders.id = v.column1");
         let mut q = sqlx::query(&sql);
         for c in chunk {
-            q = q.bind(c.backorder_id).bind(c.new_eta.map(|d| d.to_string())).bind(&c.new_kind);
+            q = q
+                .bind(c.backorder_id)
+                .bind(c.new_eta.map(|d| d.to_string()))
+                .bind(&c.new_kind);
         }
         q.execute(&mut *conn).await?;
 
@@ -258,9 +291,20 @@ pub async fn apply_eta_changes(
                 sql.push(',');
             }
             let b = i * 5 + 4;
-            sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, $1, $2, $3, $4)", b + 1, b + 2, b + 3, b + 4, b + 5));
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, $1, $2, $3, $4)",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            ));
         }
-        let mut q = sqlx::query(&sql).bind(cause).bind(actor).bind(reason).bind(&now);
+        let mut q = sqlx::query(&sql)
+            .bind(cause)
+            .bind(actor)
+            .bind(reason)
+            .bind(&now);
         for c in chunk {
             q = q
                 .bind(c.backorder_id)
@@ -281,11 +325,19 @@ pub async fn apply_eta_changes(
                     sql.push(',');
                 }
                 let b = i * 3 + 1;
-                sql.push_str(&format!("(${}, ${}, 'eta_changed', ${}, $1, $1)", b + 1, b + 2, b + 3));
+                sql.push_str(&format!(
+                    "(${}, ${}, 'eta_changed', ${}, $1, $1)",
+                    b + 1,
+                    b + 2,
+                    b + 3
+                ));
             }
             let mut q = sqlx::query(&sql).bind(&now);
             for c in notify {
-                q = q.bind(c.backorder_id).bind(c.customer_id).bind(c.payload.as_deref());
+                q = q
+                    .bind(c.backorder_id)
+                    .bind(c.customer_id)
+                    .bind(c.payload.as_deref());
             }
             q.execute(&mut *conn).await?;
         }
@@ -293,8 +345,18 @@ pub async fn apply_eta_changes(
     Ok(())
 }
 
-/// A backorder's ETA history, oldest first: (old, new, cause, actor, reason, when).
-pub async fn eta_history(conn: &mut Conn, id: i64) -> anyhow::Result<Vec<(Option<String>, Option<String>, String, String, String, String)>> {
+/// One ETA-history row: (old, new, cause, actor, reason, when).
+pub type EtaHistoryRow = (
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+);
+
+/// A backorder's ETA history, oldest first.
+pub async fn eta_history(conn: &mut Conn, id: i64) -> anyhow::Result<Vec<EtaHistoryRow>> {
     Ok(sqlx::query_as(
         "SELECT old_eta, new_eta, cause, actor, reason, created_at FROM eta_history
          WHERE backorder_id = $1 ORDER BY id",
@@ -305,7 +367,11 @@ pub async fn eta_history(conn: &mut Conn, id: i64) -> anyhow::Result<Vec<(Option
 }
 
 /// Ids of backorders starting with a number prefix (autocomplete).
-pub async fn ids_with_prefix(conn: &mut Conn, prefix: &str, limit: i64) -> anyhow::Result<Vec<(i64, String, i64)>> {
+pub async fn ids_with_prefix(
+    conn: &mut Conn,
+    prefix: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<(i64, String, i64)>> {
     Ok(sqlx::query_as(
         "SELECT b.id, p.sku, b.qty FROM backorders b JOIN products p ON p.id = b.product_id
          WHERE CAST(b.id AS TEXT) LIKE $1 || '%' AND b.status = 'open' ORDER BY b.id LIMIT $2",

@@ -20,20 +20,33 @@ pub struct SynthCounts {
 }
 
 async fn exec(conn: &mut Conn, sql: &str, n: i64, seed: i64, now: &str) -> anyhow::Result<u64> {
-    Ok(sqlx::query(sql).bind(n).bind(seed).bind(now).execute(conn).await?.rows_affected())
+    Ok(sqlx::query(sql)
+        .bind(n)
+        .bind(seed)
+        .bind(now)
+        .execute(conn)
+        .await?
+        .rows_affected())
 }
 
 /// Creates `n` synthetic SKUs (`SYN-0000001`…) with suppliers, customers, a five-row sales
 /// history each, purchase orders, orders and backorders. Deterministic for a seed; SKUs that
 /// exist already are left alone, so running it twice adds nothing.
-pub async fn synthesize(conn: &mut Conn, n: i64, seed: i64, now: DateTime<Utc>) -> anyhow::Result<SynthCounts> {
+pub async fn synthesize(
+    conn: &mut Conn,
+    n: i64,
+    seed: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<SynthCounts> {
     let now_s = ts(now);
     let seq = "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < $1)";
     let m = |sql: &str| format!("{seq} {sql}");
     exec(conn, &m("INSERT INTO suppliers (code, name, lead_time_days)
         SELECT 'SYN-SUP-' || i, 'Synthetic supplier ' || i, 5 + ((i * 7 + $2) % 25) FROM seq WHERE i <= 50
         ON CONFLICT (code) DO NOTHING"), n.max(50), seed, &now_s).await?;
-    let first_new: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM products").fetch_one(&mut *conn).await?;
+    let first_new: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM products")
+        .fetch_one(&mut *conn)
+        .await?;
     let products = exec(conn, &m("INSERT INTO products (sku, sku_key, name, category, unit_price_minor,
             reorder_point, safety_stock, reorder_qty, supplier_id)
         SELECT 'SYN-' || substr('0000000' || i, -7), 'SYN-' || substr('0000000' || i, -7),
@@ -51,12 +64,14 @@ pub async fn synthesize(conn: &mut Conn, n: i64, seed: i64, now: DateTime<Utc>) 
                 + 7 + ((p.id + 1) % 3) ELSE -(1 + ((p.id + k.j) % 3)) END,
             'demo-data', 'synthetic history', $3
         FROM products p, k WHERE p.id > {first_new} AND $1 IS NOT NULL"), n, seed, &now_s).await? as i64;
-    sqlx::query(&format!("INSERT INTO stock_positions (product_id, on_hand)
+    sqlx::query(&format!(
+        "INSERT INTO stock_positions (product_id, on_hand)
         SELECT p.id, COALESCE((SELECT SUM(qty) FROM stock_movements m WHERE m.product_id = p.id), 0)
         FROM products p WHERE p.id > {first_new}
-        ON CONFLICT (product_id) DO UPDATE SET on_hand = excluded.on_hand"))
-        .execute(&mut *conn)
-        .await?;
+        ON CONFLICT (product_id) DO UPDATE SET on_hand = excluded.on_hand"
+    ))
+    .execute(&mut *conn)
+    .await?;
     let customers = (n / 20).max(10);
     exec(conn, &m("INSERT INTO customers (external_id, name, email, phone, tier, channel)
         SELECT 'SYN-C' || i, 'Customer ' || i || ' Synthetic', 'customer' || i || '@example.com',
@@ -66,21 +81,25 @@ pub async fn synthesize(conn: &mut Conn, n: i64, seed: i64, now: DateTime<Utc>) 
         FROM seq WHERE $2 IS NOT NULL AND $3 IS NOT NULL
         ON CONFLICT (external_id) DO NOTHING"), customers, seed, &now_s).await?;
     // One PO per ten new products; lines for the products that sell out and their neighbours.
-    sqlx::query(&format!("INSERT INTO purchase_orders (po_number, supplier_id, created_at)
+    sqlx::query(&format!(
+        "INSERT INTO purchase_orders (po_number, supplier_id, created_at)
         SELECT 'PO-SYN-' || (p.id / 10), MIN(p.supplier_id), $1 FROM products p
         WHERE p.id > {first_new} GROUP BY p.id / 10
-        ON CONFLICT (po_number) DO NOTHING"))
-        .bind(&now_s)
-        .execute(&mut *conn)
-        .await?;
-    let po_lines = sqlx::query(&format!("INSERT INTO po_lines (po_id, product_id, qty_ordered, eta)
+        ON CONFLICT (po_number) DO NOTHING"
+    ))
+    .bind(&now_s)
+    .execute(&mut *conn)
+    .await?;
+    let po_lines = sqlx::query(&format!(
+        "INSERT INTO po_lines (po_id, product_id, qty_ordered, eta)
         SELECT po.id, p.id, 50, date($1, '+' || (3 + (p.id % 40)) || ' days')
         FROM products p JOIN purchase_orders po ON po.po_number = 'PO-SYN-' || (p.id / 10)
-        WHERE p.id > {first_new} AND p.id % 10 IN (0, 1)"))
-        .bind(&now_s)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected() as i64;
+        WHERE p.id > {first_new} AND p.id % 10 IN (0, 1)"
+    ))
+    .bind(&now_s)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected() as i64;
     // Two orders for each product that sold out: each line is wholly backordered.
     sqlx::query(&format!("WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < 1)
         INSERT INTO orders (order_number, customer_id, ordered_at)
@@ -92,43 +111,65 @@ pub async fn synthesize(conn: &mut Conn, n: i64, seed: i64, now: DateTime<Utc>) 
         .bind(now.format("%Y-%m-%d %H:%M:%S").to_string())
         .execute(&mut *conn)
         .await?;
-    sqlx::query(&format!("WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < 1)
+    sqlx::query(&format!(
+        "WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < 1)
         INSERT INTO order_lines (order_id, product_id, qty, unit_price_minor)
         SELECT o.id, p.id, 1 + ((p.id + k.j) % 4), p.unit_price_minor
         FROM products p, k JOIN orders o ON o.order_number = 'SO-SYN-' || p.id || '-' || k.j
-        WHERE p.id > {first_new} AND p.id % 10 = 0"))
-        .execute(&mut *conn)
-        .await?;
-    let backorders = sqlx::query(&format!("INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
+        WHERE p.id > {first_new} AND p.id % 10 = 0"
+    ))
+    .execute(&mut *conn)
+    .await?;
+    let backorders = sqlx::query(&format!(
+        "INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
         SELECT ol.id, ol.product_id, o.customer_id, ol.qty, $1
         FROM order_lines ol JOIN orders o ON o.id = ol.order_id
-        WHERE ol.product_id > {first_new} AND o.order_number LIKE 'SO-SYN-%'"))
-        .bind(&now_s)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected() as i64;
+        WHERE ol.product_id > {first_new} AND o.order_number LIKE 'SO-SYN-%'"
+    ))
+    .bind(&now_s)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected() as i64;
     sqlx::query("UPDATE orders SET ordered_at = replace(ordered_at, ' ', 'T') || 'Z' WHERE ordered_at LIKE '% %'")
         .execute(&mut *conn)
         .await?;
-    Ok(SynthCounts { products, customers, movements, po_lines, backorders })
+    Ok(SynthCounts {
+        products,
+        customers,
+        movements,
+        po_lines,
+        backorders,
+    })
 }
 
 /// A SKU with `n` open backorders and one PO line covering them all, for the ETA benchmark.
 /// Returns the PO number.
-pub async fn bench_backorders(conn: &mut Conn, n: i64, now: DateTime<Utc>) -> anyhow::Result<String> {
+pub async fn bench_backorders(
+    conn: &mut Conn,
+    n: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
     let now_s = ts(now);
     let sku = format!("BENCH-ETA-{n}");
     let po = format!("PO-BENCH-{n}");
     sqlx::query("INSERT INTO suppliers (code, name, lead_time_days) VALUES ('BENCH-SUP', 'Bench supplier', 30) ON CONFLICT (code) DO NOTHING")
         .execute(&mut *conn)
         .await?;
-    sqlx::query("INSERT INTO products (sku, sku_key, name, unit_price_minor, supplier_id)
-        SELECT $1, $1, 'Benchmark product', 1000, id FROM suppliers WHERE code = 'BENCH-SUP'")
+    sqlx::query(
+        "INSERT INTO products (sku, sku_key, name, unit_price_minor, supplier_id)
+        SELECT $1, $1, 'Benchmark product', 1000, id FROM suppliers WHERE code = 'BENCH-SUP'",
+    )
+    .bind(&sku)
+    .execute(&mut *conn)
+    .await?;
+    let pid: i64 = sqlx::query_scalar("SELECT id FROM products WHERE sku_key = $1")
         .bind(&sku)
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO stock_positions (product_id) VALUES ($1)")
+        .bind(pid)
         .execute(&mut *conn)
         .await?;
-    let pid: i64 = sqlx::query_scalar("SELECT id FROM products WHERE sku_key = $1").bind(&sku).fetch_one(&mut *conn).await?;
-    sqlx::query("INSERT INTO stock_positions (product_id) VALUES ($1)").bind(pid).execute(&mut *conn).await?;
     sqlx::query("WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 1000)
         INSERT INTO customers (external_id, name, email, tier, channel)
         SELECT 'BENCH-C' || i, 'Bench Customer ' || i, 'bench' || i || '@example.com',
@@ -136,12 +177,14 @@ pub async fn bench_backorders(conn: &mut Conn, n: i64, now: DateTime<Utc>) -> an
         FROM seq ON CONFLICT (external_id) DO NOTHING")
         .execute(&mut *conn)
         .await?;
-    let (po_id,): (i64,) = sqlx::query_as("INSERT INTO purchase_orders (po_number, supplier_id, created_at)
-        SELECT $1, id, $2 FROM suppliers WHERE code = 'BENCH-SUP' RETURNING id")
-        .bind(&po)
-        .bind(&now_s)
-        .fetch_one(&mut *conn)
-        .await?;
+    let (po_id,): (i64,) = sqlx::query_as(
+        "INSERT INTO purchase_orders (po_number, supplier_id, created_at)
+        SELECT $1, id, $2 FROM suppliers WHERE code = 'BENCH-SUP' RETURNING id",
+    )
+    .bind(&po)
+    .bind(&now_s)
+    .fetch_one(&mut *conn)
+    .await?;
     sqlx::query("INSERT INTO po_lines (po_id, product_id, qty_ordered, eta) VALUES ($1, $2, $3, date($4, '+10 days'))")
         .bind(po_id)
         .bind(pid)
@@ -158,12 +201,14 @@ pub async fn bench_backorders(conn: &mut Conn, n: i64, now: DateTime<Utc>) -> an
         .bind(&now_s)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("INSERT INTO order_lines (order_id, product_id, qty, unit_price_minor)
-        SELECT id, $1, 1 + (id % 3), 1000 FROM orders WHERE order_number LIKE $2 || '-%'")
-        .bind(pid)
-        .bind(format!("SO-{sku}"))
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO order_lines (order_id, product_id, qty, unit_price_minor)
+        SELECT id, $1, 1 + (id % 3), 1000 FROM orders WHERE order_number LIKE $2 || '-%'",
+    )
+    .bind(pid)
+    .bind(format!("SO-{sku}"))
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
         SELECT ol.id, ol.product_id, o.customer_id, ol.qty, $2 FROM order_lines ol JOIN orders o ON o.id = ol.order_id
         WHERE ol.product_id = $1")

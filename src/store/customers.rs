@@ -31,15 +31,24 @@ const SELECT: &str = "SELECT id, external_id, name, email, phone, tier, channel,
     sms_opt_out, email_opt_out FROM customers";
 
 /// Looks a customer up by the shop's id (case-insensitive).
-pub async fn by_external_id(conn: &mut Conn, external_id: &str) -> anyhow::Result<Option<CustomerRow>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE UPPER(external_id) = UPPER($1)"))
-        .bind(external_id)
-        .fetch_optional(conn)
-        .await?)
+pub async fn by_external_id(
+    conn: &mut Conn,
+    external_id: &str,
+) -> anyhow::Result<Option<CustomerRow>> {
+    Ok(
+        sqlx::query_as(&format!("{SELECT} WHERE UPPER(external_id) = UPPER($1)"))
+            .bind(external_id)
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
 /// Customers whose id or name starts with a prefix (autocomplete).
-pub async fn with_prefix(conn: &mut Conn, prefix: &str, limit: i64) -> anyhow::Result<Vec<CustomerRow>> {
+pub async fn with_prefix(
+    conn: &mut Conn,
+    prefix: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<CustomerRow>> {
     Ok(sqlx::query_as(&format!(
         "{SELECT} WHERE UPPER(external_id) LIKE UPPER($1) || '%' OR UPPER(name) LIKE UPPER($1) || '%'
          ORDER BY name LIMIT $2"

@@ -4,11 +4,16 @@ use super::{ts, Conn};
 use chrono::{DateTime, Utc};
 
 /// The stored response for a key: (method, path, status, body).
-pub async fn get(conn: &mut Conn, key: &str) -> anyhow::Result<Option<(String, String, i64, String)>> {
-    Ok(sqlx::query_as("SELECT method, path, status_code, body FROM idempotency_keys WHERE key = $1")
-        .bind(key)
-        .fetch_optional(conn)
-        .await?)
+pub async fn get(
+    conn: &mut Conn,
+    key: &str,
+) -> anyhow::Result<Option<(String, String, i64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT method, path, status_code, body FROM idempotency_keys WHERE key = $1",
+    )
+    .bind(key)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// Stores the first response for a key.

@@ -19,19 +19,27 @@ pub async fn upsert_order(
     .bind(ts(ordered_at))
     .execute(&mut *conn)
     .await?;
-    Ok(sqlx::query_as("SELECT id, customer_id FROM orders WHERE order_number = $1")
-        .bind(order_number)
-        .fetch_one(conn)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT id, customer_id FROM orders WHERE order_number = $1")
+            .bind(order_number)
+            .fetch_one(conn)
+            .await?,
+    )
 }
 
 /// An existing order line: (id, qty).
-pub async fn line(conn: &mut Conn, order_id: i64, product_id: i64) -> anyhow::Result<Option<(i64, i64)>> {
-    Ok(sqlx::query_as("SELECT id, qty FROM order_lines WHERE order_id = $1 AND product_id = $2")
-        .bind(order_id)
-        .bind(product_id)
-        .fetch_optional(conn)
-        .await?)
+pub async fn line(
+    conn: &mut Conn,
+    order_id: i64,
+    product_id: i64,
+) -> anyhow::Result<Option<(i64, i64)>> {
+    Ok(
+        sqlx::query_as("SELECT id, qty FROM order_lines WHERE order_id = $1 AND product_id = $2")
+            .bind(order_id)
+            .bind(product_id)
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
 /// Inserts an order line.
@@ -77,7 +85,11 @@ pub async fn insert_reservation(
 }
 
 /// Marks a backorder's held reservations shipped or released; returns the units.
-pub async fn close_backorder_reservations(conn: &mut Conn, backorder_id: i64, status: &str) -> anyhow::Result<i64> {
+pub async fn close_backorder_reservations(
+    conn: &mut Conn,
+    backorder_id: i64,
+    status: &str,
+) -> anyhow::Result<i64> {
     let units: i64 = sqlx::query_scalar(
         "SELECT COALESCE(SUM(qty), 0) FROM reservations WHERE backorder_id = $1 AND status = 'held'",
     )

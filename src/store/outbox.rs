@@ -55,8 +55,10 @@ pub async fn for_backorder(conn: &mut Conn, backorder_id: i64) -> anyhow::Result
 
 /// Number of rows with a status.
 pub async fn count_with_status(conn: &mut Conn, status: &str) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = $1")
-        .bind(status)
-        .fetch_one(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = $1")
+            .bind(status)
+            .fetch_one(conn)
+            .await?,
+    )
 }

@@ -65,7 +65,11 @@ fn prefix_end(prefix: &str) -> String {
 }
 
 /// SKUs whose key starts with `prefix`, in key order.
-pub async fn skus_with_prefix(conn: &mut Conn, prefix: &str, limit: i64) -> anyhow::Result<Vec<(String, String)>> {
+pub async fn skus_with_prefix(
+    conn: &mut Conn,
+    prefix: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<(String, String)>> {
     Ok(sqlx::query_as(
         "SELECT sku, name FROM products WHERE sku_key >= $1 AND sku_key < $2 ORDER BY sku_key LIMIT $3",
     )
@@ -90,7 +94,11 @@ pub async fn near_keys(conn: &mut Conn, sku_key: &str, limit: i64) -> anyhow::Re
 }
 
 /// Products whose name contains every word (case-insensitive), in SKU order.
-pub async fn by_name_words(conn: &mut Conn, words: &[String], limit: i64) -> anyhow::Result<Vec<(String, String)>> {
+pub async fn by_name_words(
+    conn: &mut Conn,
+    words: &[String],
+    limit: i64,
+) -> anyhow::Result<Vec<(String, String)>> {
     if words.is_empty() {
         return Ok(Vec::new());
     }
@@ -104,7 +112,11 @@ pub async fn by_name_words(conn: &mut Conn, words: &[String], limit: i64) -> any
     sql.push_str(&format!(" ORDER BY sku_key LIMIT ${}", words.len() + 1));
     let mut q = sqlx::query_as(&sql);
     for w in words {
-        let escaped = w.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = w
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         q = q.bind(format!("%{escaped}%"));
     }
     Ok(q.bind(limit).fetch_all(conn).await?)
@@ -122,7 +134,11 @@ pub struct Alternative {
 }
 
 /// Substitutes of a product that have stock available.
-pub async fn substitutes_in_stock(conn: &mut Conn, product_id: i64, limit: i64) -> anyhow::Result<Vec<Alternative>> {
+pub async fn substitutes_in_stock(
+    conn: &mut Conn,
+    product_id: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<Alternative>> {
     Ok(sqlx::query_as(
         "SELECT p.sku, p.name, sp.on_hand - sp.allocated AS available
          FROM product_substitutes ps
@@ -223,22 +239,32 @@ pub async fn upsert(conn: &mut Conn, p: &NewProduct) -> anyhow::Result<(i64, boo
         .bind(&key)
         .fetch_one(&mut *conn)
         .await?;
-    sqlx::query("INSERT INTO stock_positions (product_id) VALUES ($1) ON CONFLICT (product_id) DO NOTHING")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO stock_positions (product_id) VALUES ($1) ON CONFLICT (product_id) DO NOTHING",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     Ok((id, changed))
 }
 
 /// Replaces a product's substitutes; returns whether they changed.
-pub async fn set_substitutes(conn: &mut Conn, product_id: i64, substitutes: &[i64]) -> anyhow::Result<bool> {
+pub async fn set_substitutes(
+    conn: &mut Conn,
+    product_id: i64,
+    substitutes: &[i64],
+) -> anyhow::Result<bool> {
     let mut current: Vec<i64> = sqlx::query_scalar(
         "SELECT substitute_id FROM product_substitutes WHERE product_id = $1 ORDER BY substitute_id",
     )
     .bind(product_id)
     .fetch_all(&mut *conn)
     .await?;
-    let mut wanted: Vec<i64> = substitutes.iter().copied().filter(|s| *s != product_id).collect();
+    let mut wanted: Vec<i64> = substitutes
+        .iter()
+        .copied()
+        .filter(|s| *s != product_id)
+        .collect();
     wanted.sort_unstable();
     wanted.dedup();
     current.sort_unstable();
@@ -263,10 +289,11 @@ pub async fn set_substitutes(conn: &mut Conn, product_id: i64, substitutes: &[i6
 pub async fn ids_by_keys(conn: &mut Conn, keys: &[String]) -> anyhow::Result<Vec<(String, i64)>> {
     let mut out = Vec::with_capacity(keys.len());
     for key in keys {
-        if let Some((id,)) = sqlx::query_as::<_, (i64,)>("SELECT id FROM products WHERE sku_key = $1")
-            .bind(key)
-            .fetch_optional(&mut *conn)
-            .await?
+        if let Some((id,)) =
+            sqlx::query_as::<_, (i64,)>("SELECT id FROM products WHERE sku_key = $1")
+                .bind(key)
+                .fetch_optional(&mut *conn)
+                .await?
         {
             out.push((key.clone(), id));
         }
@@ -276,5 +303,7 @@ pub async fn ids_by_keys(conn: &mut Conn, keys: &[String]) -> anyhow::Result<Vec
 
 /// Number of products.
 pub async fn count(conn: &mut Conn) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM products").fetch_one(conn).await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM products")
+        .fetch_one(conn)
+        .await?)
 }

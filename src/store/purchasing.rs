@@ -74,7 +74,11 @@ pub async fn po_by_number(conn: &mut Conn, po_number: &str) -> anyhow::Result<Op
 }
 
 /// PO numbers starting with a prefix (autocomplete).
-pub async fn po_numbers_with_prefix(conn: &mut Conn, prefix: &str, limit: i64) -> anyhow::Result<Vec<String>> {
+pub async fn po_numbers_with_prefix(
+    conn: &mut Conn,
+    prefix: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<String>> {
     Ok(sqlx::query_scalar(
         "SELECT po_number FROM purchase_orders WHERE UPPER(po_number) LIKE UPPER($1) || '%'
          AND status IN ('open', 'partially_received') ORDER BY po_number LIMIT $2",
@@ -87,14 +91,19 @@ pub async fn po_numbers_with_prefix(conn: &mut Conn, prefix: &str, limit: i64) -
 
 /// The lines of a PO, in SKU order.
 pub async fn lines_of_po(conn: &mut Conn, po_id: i64) -> anyhow::Result<Vec<PoLineRow>> {
-    Ok(sqlx::query_as(&format!("{LINE_SELECT} WHERE l.po_id = $1 ORDER BY p.sku_key"))
-        .bind(po_id)
-        .fetch_all(conn)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "{LINE_SELECT} WHERE l.po_id = $1 ORDER BY p.sku_key"
+    ))
+    .bind(po_id)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Open and partially received lines of a product, earliest ETA first (undated last).
-pub async fn inbound_for_product(conn: &mut Conn, product_id: i64) -> anyhow::Result<Vec<PoLineRow>> {
+pub async fn inbound_for_product(
+    conn: &mut Conn,
+    product_id: i64,
+) -> anyhow::Result<Vec<PoLineRow>> {
     Ok(sqlx::query_as(&format!(
         "{LINE_SELECT} WHERE l.product_id = $1 AND l.status IN ('open', 'partially_received')
          ORDER BY l.eta IS NULL, l.eta, l.id"
@@ -131,12 +140,18 @@ pub async fn upsert_po(
 }
 
 /// A line's state by PO and product, if it exists.
-pub async fn line(conn: &mut Conn, po_id: i64, product_id: i64) -> anyhow::Result<Option<PoLineRow>> {
-    Ok(sqlx::query_as(&format!("{LINE_SELECT} WHERE l.po_id = $1 AND l.product_id = $2"))
-        .bind(po_id)
-        .bind(product_id)
-        .fetch_optional(conn)
-        .await?)
+pub async fn line(
+    conn: &mut Conn,
+    po_id: i64,
+    product_id: i64,
+) -> anyhow::Result<Option<PoLineRow>> {
+    Ok(sqlx::query_as(&format!(
+        "{LINE_SELECT} WHERE l.po_id = $1 AND l.product_id = $2"
+    ))
+    .bind(po_id)
+    .bind(product_id)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// Inserts a new line.
@@ -179,7 +194,12 @@ pub async fn update_line(
 }
 
 /// Adds received units to a line and sets its status.
-pub async fn add_received(conn: &mut Conn, line_id: i64, qty: i64, status: &str) -> anyhow::Result<()> {
+pub async fn add_received(
+    conn: &mut Conn,
+    line_id: i64,
+    qty: i64,
+    status: &str,
+) -> anyhow::Result<()> {
     sqlx::query("UPDATE po_lines SET qty_received = qty_received + $1, status = $2 WHERE id = $3")
         .bind(qty)
         .bind(status)

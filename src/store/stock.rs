@@ -14,11 +14,16 @@ pub struct PositionRow {
 
 /// Reads a product's position (zero when it has none yet).
 pub async fn position(conn: &mut Conn, product_id: i64) -> anyhow::Result<PositionRow> {
-    Ok(sqlx::query_as("SELECT on_hand, allocated FROM stock_positions WHERE product_id = $1")
-        .bind(product_id)
-        .fetch_optional(conn)
-        .await?
-        .unwrap_or(PositionRow { on_hand: 0, allocated: 0 }))
+    Ok(
+        sqlx::query_as("SELECT on_hand, allocated FROM stock_positions WHERE product_id = $1")
+            .bind(product_id)
+            .fetch_optional(conn)
+            .await?
+            .unwrap_or(PositionRow {
+                on_hand: 0,
+                allocated: 0,
+            }),
+    )
 }
 
 /// A stock movement to record.
@@ -56,12 +61,13 @@ pub async fn record_movement(conn: &mut Conn, m: &Movement<'_>) -> anyhow::Resul
     .execute(&mut *conn)
     .await?;
     // An UPDATE, not an upsert: SQLite checks CHECK constraints on the would-be inserted row.
-    let updated = sqlx::query("UPDATE stock_positions SET on_hand = on_hand + $1 WHERE product_id = $2")
-        .bind(m.qty)
-        .bind(m.product_id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    let updated =
+        sqlx::query("UPDATE stock_positions SET on_hand = on_hand + $1 WHERE product_id = $2")
+            .bind(m.qty)
+            .bind(m.product_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
     if updated == 0 {
         sqlx::query("INSERT INTO stock_positions (product_id, on_hand) VALUES ($1, $2)")
             .bind(m.product_id)
@@ -84,14 +90,20 @@ pub async fn change_allocated(conn: &mut Conn, product_id: i64, delta: i64) -> a
 
 /// The ledger's sum for a product (for checks: it must equal the position's on-hand).
 pub async fn ledger_sum(conn: &mut Conn, product_id: i64) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COALESCE(SUM(qty), 0) FROM stock_movements WHERE product_id = $1")
-        .bind(product_id)
-        .fetch_one(conn)
-        .await?)
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE(SUM(qty), 0) FROM stock_movements WHERE product_id = $1",
+    )
+    .bind(product_id)
+    .fetch_one(conn)
+    .await?)
 }
 
 /// Units sold per day over the last `days` days (for forecasts and the demo data).
-pub async fn units_sold_since(conn: &mut Conn, product_id: i64, since: DateTime<Utc>) -> anyhow::Result<i64> {
+pub async fn units_sold_since(
+    conn: &mut Conn,
+    product_id: i64,
+    since: DateTime<Utc>,
+) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar(
         "SELECT COALESCE(-SUM(qty), 0) FROM stock_movements
          WHERE product_id = $1 AND kind = 'sale' AND created_at >= $2",

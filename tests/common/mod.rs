@@ -20,8 +20,13 @@ pub fn settings(dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> Settings {
     )];
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let lookup = vars.clone();
-    Settings::load_from(None, &vars, &move |name| lookup.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
-        .expect("test settings")
+    Settings::load_from(None, &vars, &move |name| {
+        lookup
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .expect("test settings")
 }
 
 /// 2026-11-26 12:00 UTC, the day the tests live in.
@@ -37,8 +42,13 @@ pub async fn spawn_app(demo: bool, extra: &[(&str, &str)]) -> TestApp {
     let mut all = vec![("BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START", demo_flag)];
     all.extend_from_slice(extra);
     let settings = settings(&dir, &all);
-    let built = Application::build(settings, Clock::fixed(test_now())).await.expect("app builds");
-    TestApp { app: built.app, dir }
+    let built = Application::build(settings, Clock::fixed(test_now()))
+        .await
+        .expect("app builds");
+    TestApp {
+        app: built.app,
+        dir,
+    }
 }
 
 impl TestApp {
@@ -70,10 +80,17 @@ impl TestApp {
     }
 
     pub async fn scalar(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(self.app.store.pool()).await.unwrap()
+        sqlx::query_scalar(sql)
+            .fetch_one(self.app.store.pool())
+            .await
+            .unwrap()
     }
 
-    pub async fn import(&self, kind: &str, csv: &str) -> Result<backorder_bot::app::import::ImportReport, backorder_bot::app::AppError> {
+    pub async fn import(
+        &self,
+        kind: &str,
+        csv: &str,
+    ) -> Result<backorder_bot::app::import::ImportReport, backorder_bot::app::AppError> {
         let kind = backorder_bot::app::import::ImportKind::parse(kind).unwrap();
         backorder_bot::app::import::import(&self.app, &Self::ops(), kind, csv.as_bytes()).await
     }

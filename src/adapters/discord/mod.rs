@@ -5,7 +5,11 @@ use secrecy::SecretString;
 use tokio::sync::watch;
 
 /// Connects to Discord and serves the commands until shutdown.
-pub async fn run(app: App, token: SecretString, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn run(
+    app: App,
+    token: SecretString,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let _ = (app, token);
     let _ = shutdown.changed().await;
     Ok(())
