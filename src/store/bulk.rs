@@ -174,7 +174,7 @@ pub async fn bench_backorders(
         INSERT INTO customers (external_id, name, email, tier, channel)
         SELECT 'BENCH-C' || i, 'Bench Customer ' || i, 'bench' || i || '@example.com',
             CASE i % 4 WHEN 0 THEN 'vip' WHEN 1 THEN 'gold' WHEN 2 THEN 'silver' ELSE 'standard' END, 'email'
-        FROM seq ON CONFLICT (external_id) DO NOTHING")
+        FROM seq WHERE 1 = 1 ON CONFLICT (external_id) DO NOTHING")
         .execute(&mut *conn)
         .await?;
     let (po_id,): (i64,) = sqlx::query_as(

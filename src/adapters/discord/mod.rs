@@ -1,8 +1,32 @@
 //! Discord: serenity + poise shims over the shared command layer.
+//!
+//! The slash commands are generated from [`crate::commands::spec::COMMANDS`] ([`slash`]); every
+//! one builds an [`crate::commands::Invocation`], runs it through [`crate::commands::run`] as
+//! `discord:<user id>` and renders the [`crate::commands::Reply`] as an embed ([`render`]).
+//! Paged replies get Prev/Next buttons handled in [`event_handler`]. Gateway reconnects
+//! (RESUME / re-IDENTIFY) are serenity's own.
+
+pub mod render;
+pub mod slash;
 
 use crate::app::App;
-use secrecy::SecretString;
+use poise::serenity_prelude as serenity;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::watch;
+
+/// The real Discord API root; anything else (a test fake) is reached through serenity's proxy.
+pub const DISCORD_API: &str = "https://discord.com";
+
+/// Error type of the poise framework.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// State shared by the handlers.
+pub struct Data {
+    /// The use cases.
+    pub app: App,
+    /// Invocations of paged replies too long for a button id.
+    pub pages: render::PageStore,
+}
 
 /// Connects to Discord and serves the commands until shutdown.
 pub async fn run(
@@ -10,7 +34,141 @@ pub async fn run(
     token: SecretString,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let _ = (app, token);
-    let _ = shutdown.changed().await;
+    let settings = app.settings.discord.clone();
+    let mut http = serenity::HttpBuilder::new(token.expose_secret());
+    if settings.api_base_url != DISCORD_API {
+        // serenity ignores the proxy while its rate limiter is on.
+        http = http
+            .proxy(settings.api_base_url.clone())
+            .ratelimiter_disabled(true);
+        tracing::info!(api = %settings.api_base_url, "Discord: using a custom API root");
+    }
+    let http = http.build();
+
+    let data = Data {
+        app,
+        pages: render::PageStore::default(),
+    };
+    let guild_ids = settings.guild_ids.clone();
+    let framework = poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands: slash::framework_commands(),
+            event_handler: |fw, event| Box::pin(event_handler(fw, event)),
+            on_error: |error| Box::pin(on_error(error)),
+            initialize_owners: false,
+            ..Default::default()
+        })
+        .setup(move |ctx, ready, _framework| {
+            Box::pin(async move {
+                tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "Discord: connected");
+                // A failed setup would stall every later event: log registration errors only.
+                register(ctx, &guild_ids).await;
+                Ok(data)
+            })
+        })
+        .build();
+
+    let intents = serenity::GatewayIntents::GUILDS;
+    let mut client = serenity::ClientBuilder::new_with_http(http, intents)
+        .framework(framework)
+        .await
+        .map_err(|e| anyhow::anyhow!("Discord: cannot create the client: {e}"))?;
+    // Stops the shards even when this future is dropped (the caller may stop waiting first).
+    let mut guard = StopOnDrop(Some(client.shard_manager.clone()));
+    let mut task = tokio::spawn(async move { client.start().await });
+    tokio::select! {
+        r = &mut task => {
+            return match r {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(anyhow::anyhow!("Discord: the gateway connection ended: {e}")),
+                Err(e) => Err(anyhow::anyhow!("Discord: client task failed: {e}")),
+            };
+        }
+        _ = wait_for_shutdown(&mut shutdown) => {}
+    }
+    tracing::info!("Discord: shutting down");
+    if let Some(shards) = guard.0.take() {
+        shards.shutdown_all().await;
+    }
+    if tokio::time::timeout(std::time::Duration::from_secs(5), task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("Discord: client did not stop within 5s");
+    }
     Ok(())
+}
+
+struct StopOnDrop(Option<std::sync::Arc<serenity::ShardManager>>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let (Some(shards), Ok(rt)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
+            rt.spawn(async move { shards.shutdown_all().await });
+        }
+    }
+}
+
+async fn wait_for_shutdown(shutdown: &mut watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        if shutdown.changed().await.is_err() {
+            // Sender gone: nobody can ask us to stop any more; keep serving.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Registers the commands in each configured guild (instant), or globally when there are none.
+async fn register(ctx: &serenity::Context, guild_ids: &[u64]) {
+    let commands = slash::application_commands();
+    if guild_ids.is_empty() {
+        match serenity::Command::set_global_commands(ctx, commands).await {
+            Ok(c) => tracing::info!(count = c.len(), "Discord: registered global commands"),
+            Err(e) => tracing::error!(error = %e, "Discord: registering global commands failed"),
+        }
+    } else {
+        for &g in guild_ids {
+            match serenity::GuildId::new(g)
+                .set_commands(ctx, commands.clone())
+                .await
+            {
+                Ok(c) => tracing::info!(guild = g, count = c.len(), "Discord: registered commands"),
+                Err(e) => {
+                    tracing::error!(guild = g, error = %e, "Discord: registering commands failed")
+                }
+            }
+        }
+    }
+}
+
+async fn event_handler(
+    fw: poise::FrameworkContext<'_, Data, Error>,
+    event: &serenity::FullEvent,
+) -> Result<(), Error> {
+    match event {
+        serenity::FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Component(mci),
+        } => slash::handle_component(fw.serenity_context, fw.user_data, mci).await,
+        serenity::FullEvent::Resume { .. } => {
+            tracing::info!("Discord: gateway session resumed");
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
+    match error {
+        poise::FrameworkError::Command { error, ctx, .. } => {
+            tracing::warn!(command = %ctx.command().qualified_name, error = %error, "Discord: answering failed");
+        }
+        poise::FrameworkError::EventHandler { error, event, .. } => {
+            tracing::warn!(event = event.snake_case_name(), error = %error, "Discord: event handler failed");
+        }
+        other => {
+            if let Err(e) = poise::builtins::on_error(other).await {
+                tracing::warn!(error = %e, "Discord: error handler failed");
+            }
+        }
+    }
 }

@@ -1,0 +1,466 @@
+//! Slash commands generated from [`spec::COMMANDS`], so Discord and the console cannot drift.
+//!
+//! * [`application_commands`] builds the registration payload (names, descriptions, options
+//!   with their Discord types, choices and autocomplete flags).
+//! * [`framework_commands`] builds the matching `poise::Command`s used for dispatch: every
+//!   command shares [`slash_action`] (options → [`Invocation`] → [`commands::run`] → embed) and
+//!   [`autocomplete`] (→ [`commands::suggest`]).
+
+use super::{render, Data, Error};
+use crate::app::Actor;
+use crate::commands::{self, spec, CommandSpec, Invocation, OptionKind, OptionSpec, Reply};
+use poise::serenity_prelude as serenity;
+use std::sync::atomic::Ordering;
+
+type Ctx<'a> = poise::ApplicationContext<'a, Data, Error>;
+
+/// Discord's limit on command and option descriptions.
+const DESCRIPTION_MAX: usize = 100;
+
+/// Commands that may take a while: they are deferred before running.
+pub fn is_slow(name: &str) -> bool {
+    matches!(
+        name,
+        "eta" | "receive" | "backorders" | "search" | "adjust" | "backorder"
+    )
+}
+
+/// Top-level command names in help order (`backorder` once).
+fn top_level_names() -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for c in spec::COMMANDS {
+        if !names.contains(&c.name) {
+            names.push(c.name);
+        }
+    }
+    names
+}
+
+fn option_type(kind: OptionKind) -> serenity::CommandOptionType {
+    match kind {
+        OptionKind::Text | OptionKind::Date => serenity::CommandOptionType::String,
+        OptionKind::Integer => serenity::CommandOptionType::Integer,
+        OptionKind::Boolean => serenity::CommandOptionType::Boolean,
+    }
+}
+
+type TypeSetter = fn(serenity::CreateCommandOption) -> serenity::CreateCommandOption;
+
+fn type_setter(kind: OptionKind) -> TypeSetter {
+    match kind {
+        OptionKind::Integer => |b| b.kind(serenity::CommandOptionType::Integer),
+        OptionKind::Boolean => |b| b.kind(serenity::CommandOptionType::Boolean),
+        OptionKind::Text | OptionKind::Date => |b| b.kind(serenity::CommandOptionType::String),
+    }
+}
+
+fn describe(text: &str) -> String {
+    commands::reply::truncate(text, DESCRIPTION_MAX)
+}
+
+/// Discord wants required options before optional ones; the order is otherwise kept.
+fn ordered_options(c: &CommandSpec) -> Vec<&'static OptionSpec> {
+    let mut opts: Vec<&'static OptionSpec> = c.options.iter().collect();
+    opts.sort_by_key(|o| !o.required);
+    opts
+}
+
+fn create_option(o: &OptionSpec) -> serenity::CreateCommandOption {
+    let mut b =
+        serenity::CreateCommandOption::new(option_type(o.kind), o.name, describe(o.description))
+            .required(o.required);
+    for choice in o.choices {
+        b = b.add_string_choice(*choice, *choice);
+    }
+    if o.suggest.is_some() && o.choices.is_empty() {
+        b = b.set_autocomplete(true);
+    }
+    b
+}
+
+/// The registration payload: one `CreateCommand` per top-level name.
+pub fn application_commands() -> Vec<serenity::CreateCommand> {
+    top_level_names()
+        .into_iter()
+        .map(|name| {
+            let subs = spec::subcommands(name);
+            if subs.is_empty() {
+                let c = spec::find(name, None).expect("top-level spec");
+                let mut b =
+                    serenity::CreateCommand::new(c.name).description(describe(c.description));
+                for o in ordered_options(c) {
+                    b = b.add_option(create_option(o));
+                }
+                b
+            } else {
+                let mut b = serenity::CreateCommand::new(name)
+                    .description(describe(&parent_description(name)));
+                for c in subs {
+                    let mut sb = serenity::CreateCommandOption::new(
+                        serenity::CommandOptionType::SubCommand,
+                        c.sub.unwrap_or_default(),
+                        describe(c.description),
+                    );
+                    for o in ordered_options(c) {
+                        sb = sb.add_sub_option(create_option(o));
+                    }
+                    b = b.add_option(sb);
+                }
+                b
+            }
+        })
+        .collect()
+}
+
+fn parent_description(name: &str) -> String {
+    let subs: Vec<&str> = spec::subcommands(name)
+        .iter()
+        .filter_map(|c| c.sub)
+        .collect();
+    format!("One {name}: {}", subs.join(", "))
+}
+
+fn parameters(c: &CommandSpec) -> Vec<poise::CommandParameter<Data, Error>> {
+    ordered_options(c)
+        .into_iter()
+        .map(|o| poise::CommandParameter {
+            name: o.name.into(),
+            name_localizations: Default::default(),
+            description: Some(describe(o.description).into()),
+            description_localizations: Default::default(),
+            required: o.required,
+            channel_types: None,
+            choices: Default::default(),
+            type_setter: Some(type_setter(o.kind)),
+            autocomplete_callback: o.suggest.map(|_| autocomplete as _),
+            __non_exhaustive: (),
+        })
+        .collect()
+}
+
+fn leaf(c: &'static CommandSpec, name: &'static str) -> poise::Command<Data, Error> {
+    poise::Command {
+        name: name.into(),
+        qualified_name: name.into(),
+        identifying_name: name.into(),
+        source_code_name: name.into(),
+        description: Some(describe(c.description).into()),
+        slash_action: Some(slash_action),
+        parameters: parameters(c),
+        custom_data: Box::new(c),
+        ..Default::default()
+    }
+}
+
+/// The poise commands, one per top-level name, subcommands nested.
+pub fn framework_commands() -> Vec<poise::Command<Data, Error>> {
+    top_level_names()
+        .into_iter()
+        .map(|name| {
+            let subs = spec::subcommands(name);
+            if subs.is_empty() {
+                leaf(spec::find(name, None).expect("top-level spec"), name)
+            } else {
+                poise::Command {
+                    name: name.into(),
+                    qualified_name: name.into(),
+                    identifying_name: name.into(),
+                    source_code_name: name.into(),
+                    description: Some(describe(&parent_description(name)).into()),
+                    // Discord never invokes a parent alone, but poise needs an action to match it.
+                    slash_action: Some(slash_action),
+                    subcommand_required: true,
+                    subcommands: subs
+                        .into_iter()
+                        .map(|c| leaf(c, c.sub.expect("subcommand")))
+                        .collect(),
+                    ..Default::default()
+                }
+            }
+        })
+        .collect()
+}
+
+/// The spec behind the invoked (leaf) command.
+fn invoked_spec(ctx: Ctx<'_>) -> Option<&'static CommandSpec> {
+    ctx.command()
+        .custom_data
+        .downcast_ref::<&'static CommandSpec>()
+        .copied()
+}
+
+/// The options Discord sent, as text.
+fn invocation(ctx: Ctx<'_>) -> Invocation {
+    let (command, sub) = match ctx.command_tree {
+        [parent, leaf, ..] => (parent.name.to_string(), Some(leaf.name.to_string())),
+        [only] => (only.name.to_string(), None),
+        [] => (ctx.interaction.data.name.clone(), None),
+    };
+    let options = ctx
+        .args
+        .iter()
+        .filter_map(|o| {
+            let v = match &o.value {
+                serenity::ResolvedValue::String(s) => s.to_string(),
+                serenity::ResolvedValue::Integer(i) => i.to_string(),
+                serenity::ResolvedValue::Boolean(b) => b.to_string(),
+                serenity::ResolvedValue::Number(n) => n.to_string(),
+                serenity::ResolvedValue::Autocomplete { value, .. } => value.to_string(),
+                _ => return None,
+            };
+            Some((o.name.to_string(), v))
+        })
+        .collect();
+    Invocation {
+        command,
+        sub,
+        options,
+    }
+}
+
+/// The acting Discord user: may change data only as a guild member holding an ops role.
+pub fn actor(
+    user: &serenity::User,
+    member: Option<&serenity::Member>,
+    ops_role_ids: &[u64],
+) -> Actor {
+    let may_change =
+        member.is_some_and(|m| m.roles.iter().any(|r| ops_role_ids.contains(&r.get())));
+    Actor {
+        name: format!("discord:{}", user.id),
+        may_change,
+    }
+}
+
+fn slash_action(
+    ctx: Ctx<'_>,
+) -> poise::BoxFuture<'_, Result<(), poise::FrameworkError<'_, Data, Error>>> {
+    Box::pin(async move {
+        handle_command(ctx).await.map_err(|error| {
+            poise::FrameworkError::new_command(poise::Context::Application(ctx), error)
+        })
+    })
+}
+
+async fn handle_command(ctx: Ctx<'_>) -> Result<(), Error> {
+    let data = ctx.framework.user_data;
+    let interaction = ctx.interaction;
+    let http = ctx.framework.serenity_context;
+    let inv = invocation(ctx);
+    let actor = actor(
+        &interaction.user,
+        interaction.member.as_deref(),
+        &data.app.settings.discord.ops_role_ids,
+    );
+    tracing::info!(actor = %actor.name, command = %inv.to_line(), "discord command");
+    // A change by someone without the role is refused: defer privately so the refusal stays private.
+    let refused = invoked_spec(ctx).is_some_and(|s| s.mutating) && !actor.may_change;
+    let deferred = is_slow(&inv.command);
+    if deferred {
+        if refused {
+            interaction.defer_ephemeral(http).await?;
+        } else {
+            interaction.defer(http).await?;
+        }
+        ctx.has_sent_initial_response.store(true, Ordering::SeqCst);
+    }
+    let (reply, outcome) = commands::run(&data.app, &actor, &inv).await;
+    tracing::debug!(?outcome, "discord command answered");
+    let embed = render::embed(&reply);
+    let components = render::components(&data.pages, interaction.user.id.get(), &reply);
+    if !deferred {
+        let msg = serenity::CreateInteractionResponseMessage::new()
+            .embed(embed)
+            .components(components)
+            .ephemeral(reply.ephemeral);
+        interaction
+            .create_response(http, serenity::CreateInteractionResponse::Message(msg))
+            .await?;
+        ctx.has_sent_initial_response.store(true, Ordering::SeqCst);
+    } else if reply.ephemeral && !refused {
+        // The deferred "thinking…" message is public; answer privately instead.
+        interaction.delete_response(http).await?;
+        let follow = serenity::CreateInteractionResponseFollowup::new()
+            .embed(embed)
+            .ephemeral(true);
+        interaction.create_followup(http, follow).await?;
+    } else {
+        let edit = serenity::EditInteractionResponse::new()
+            .embed(embed)
+            .components(components);
+        interaction.edit_response(http, edit).await?;
+    }
+    Ok(())
+}
+
+fn autocomplete<'a>(
+    ctx: Ctx<'a>,
+    partial: &'a str,
+) -> poise::BoxFuture<'a, serenity::CreateAutocompleteResponse> {
+    Box::pin(async move {
+        let focused = ctx.args.iter().find_map(|o| match &o.value {
+            serenity::ResolvedValue::Autocomplete { .. } => Some(o.name),
+            _ => None,
+        });
+        let option =
+            invoked_spec(ctx).and_then(|s| s.options.iter().find(|o| Some(o.name) == focused));
+        let Some((kind, option)) = option.and_then(|o| o.suggest.map(|k| (k, o))) else {
+            return serenity::CreateAutocompleteResponse::new();
+        };
+        let choices = commands::suggest(&ctx.framework.user_data.app, kind, partial)
+            .await
+            .into_iter()
+            .take(25)
+            .filter_map(|(label, value)| {
+                let label = commands::reply::truncate(&label, 100);
+                match option.kind {
+                    OptionKind::Integer => value
+                        .parse::<i64>()
+                        .ok()
+                        .map(|n| serenity::AutocompleteChoice::new(label, n)),
+                    _ => Some(serenity::AutocompleteChoice::new(
+                        label,
+                        commands::reply::truncate(&value, 100),
+                    )),
+                }
+            })
+            .collect();
+        serenity::CreateAutocompleteResponse::new().set_choices(choices)
+    })
+}
+
+/// Answers a Prev/Next click: only the asker may page; the list is re-run and the message updated.
+pub async fn handle_component(
+    ctx: &serenity::Context,
+    data: &Data,
+    mci: &serenity::ComponentInteraction,
+) -> Result<(), Error> {
+    let Some(click) = render::parse_custom_id(&data.pages, &mci.data.custom_id) else {
+        return Ok(());
+    };
+    let private = |text: &str| {
+        serenity::CreateInteractionResponse::Message(
+            serenity::CreateInteractionResponseMessage::new()
+                .embed(render::embed(&Reply::error(text.to_string())))
+                .ephemeral(true),
+        )
+    };
+    if click.asker != mci.user.id.get() {
+        let text = "Only the person who ran this command can turn its pages; run it yourself to get your own copy.";
+        mci.create_response(ctx, private(text)).await?;
+        return Ok(());
+    }
+    let Some(inv) = click.invocation else {
+        let text = "This list has expired; run the command again.";
+        mci.create_response(ctx, private(text)).await?;
+        return Ok(());
+    };
+    let actor = actor(
+        &mci.user,
+        mci.member.as_ref(),
+        &data.app.settings.discord.ops_role_ids,
+    );
+    let inv = inv.with_page(click.page);
+    tracing::info!(actor = %actor.name, command = %inv.to_line(), "discord page");
+    let (reply, _) = commands::run(&data.app, &actor, &inv).await;
+    let response = if reply.ephemeral {
+        serenity::CreateInteractionResponse::Message(
+            serenity::CreateInteractionResponseMessage::new()
+                .embed(render::embed(&reply))
+                .ephemeral(true),
+        )
+    } else {
+        serenity::CreateInteractionResponse::UpdateMessage(
+            serenity::CreateInteractionResponseMessage::new()
+                .embed(render::embed(&reply))
+                .components(render::components(&data.pages, click.asker, &reply)),
+        )
+    };
+    mci.create_response(ctx, response).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_spec_command_is_generated() {
+        let reg = serde_json::to_value(application_commands()).unwrap();
+        let names: Vec<&str> = reg
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "stock",
+                "search",
+                "backorders",
+                "backorder",
+                "po",
+                "adjust",
+                "eta",
+                "receive",
+                "help"
+            ]
+        );
+        let fw = framework_commands();
+        assert_eq!(fw.len(), names.len());
+        let bo = fw.iter().find(|c| c.name == "backorder").unwrap();
+        let subs: Vec<&str> = bo.subcommands.iter().map(|c| c.name.as_ref()).collect();
+        assert_eq!(subs, ["show", "prioritize", "cancel", "fulfil"]);
+    }
+
+    #[test]
+    fn options_carry_types_choices_and_autocomplete() {
+        let reg = serde_json::to_value(application_commands()).unwrap();
+        let cmd = |n: &str| {
+            reg.as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["name"] == n)
+                .unwrap()
+                .clone()
+        };
+        let eta = cmd("eta");
+        let opts: Vec<(&str, bool)> = eta["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    o["name"].as_str().unwrap(),
+                    o["required"].as_bool().unwrap_or(false),
+                )
+            })
+            .collect();
+        // Required first (Discord rejects anything else).
+        assert_eq!(
+            opts,
+            [
+                ("po", true),
+                ("date", true),
+                ("reason", true),
+                ("sku", false),
+                ("preview", false)
+            ]
+        );
+        assert_eq!(eta["options"][4]["type"], 5);
+        let status = &cmd("backorders")["options"][2];
+        assert_eq!(status["name"], "status");
+        assert_eq!(
+            status["choices"][0],
+            serde_json::json!({"name": "open", "value": "open"})
+        );
+        let show = &cmd("backorder")["options"][0];
+        assert_eq!(show["type"], 1);
+        assert_eq!(show["options"][0]["type"], 4);
+        assert_eq!(show["options"][0]["autocomplete"], true);
+        for c in reg.as_array().unwrap() {
+            assert!(c["description"].as_str().unwrap().len() <= DESCRIPTION_MAX);
+        }
+    }
+}

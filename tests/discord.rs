@@ -1,0 +1,555 @@
+//! The Discord adapter end to end: the real start-up path (`Application::build` +
+//! `run_until_stopped`) with serenity/poise talking to an in-process fake Discord.
+
+mod support;
+
+use backorder_bot::app::{App, Clock};
+use backorder_bot::config::Settings;
+use backorder_bot::startup::Application;
+use backorder_bot::store::audit;
+use serde_json::{json, Value};
+use std::time::Duration;
+use support::fake_discord::*;
+use tokio::sync::watch;
+
+const GUILD: u64 = 1_300_000_000_000_000_001;
+const OPS_ROLE: u64 = 1_400_000_000_000_000_001;
+const OTHER_ROLE: u64 = 1_400_000_000_000_000_002;
+const OTHER_USER: u64 = USER_ID + 1;
+
+struct Bot {
+    fake: FakeDiscord,
+    app: App,
+    /// Body of the command registration PUT.
+    commands: Value,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the fake, then the application exactly as `main` does (Discord on, console off),
+/// completes IDENTIFY/READY and waits for the guild command registration.
+async fn boot(extra: &[(&str, &str)]) -> Bot {
+    backorder_bot::telemetry::init_for_tests();
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut vars: Vec<(String, String)> = vec![
+        (
+            "BACKORDER_BOT__DATABASE__PATH".into(),
+            dir.path().join("discord.db").display().to_string(),
+        ),
+        (
+            "BACKORDER_BOT__DISCORD__API_BASE_URL".into(),
+            fake.base_url(),
+        ),
+        (
+            "BACKORDER_BOT__DISCORD__GUILD_IDS".into(),
+            GUILD.to_string(),
+        ),
+        (
+            "BACKORDER_BOT__DISCORD__OPS_ROLE_IDS".into(),
+            OPS_ROLE.to_string(),
+        ),
+        ("DISCORD_TOKEN".into(), "fake-token".into()),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let lookup = vars.clone();
+    let settings = Settings::load_from(None, &vars, &move |name| {
+        lookup
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .expect("settings");
+    let built = Application::build(settings, Clock::System)
+        .await
+        .expect("app builds");
+    let app = built.app.clone();
+    let (stop, rx) = watch::channel(false);
+    let task = tokio::spawn(built.run_until_stopped(false, rx));
+    let identify = fake.identify_and_ready().await;
+    assert_eq!(identify["token"], "Bot fake-token");
+    let put = fake
+        .wait_for(
+            "PUT",
+            &format!("/api/v10/applications/{APP_ID}/guilds/{GUILD}/commands"),
+        )
+        .await;
+    Bot {
+        fake,
+        app,
+        commands: put.body,
+        stop,
+        task,
+        _dir: dir,
+    }
+}
+
+fn member(roles: Vec<u64>) -> Invoker {
+    Invoker::guild(GUILD, roles)
+}
+
+fn other_member() -> Invoker {
+    Invoker {
+        user_id: OTHER_USER,
+        username: "someone-else".into(),
+        ..Invoker::guild(GUILD, vec![OPS_ROLE])
+    }
+}
+
+fn find<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in {list:#}"))
+}
+
+fn field<'a>(embed: &'a Value, name: &str) -> &'a Value {
+    &find(&embed["fields"], name)["value"]
+}
+
+impl Bot {
+    /// After a deferral: the PATCH of @original, or the followup, whichever comes first.
+    async fn wait_answer(&self, i: &SentInteraction) -> RestRequest {
+        self.fake
+            .wait_request("edit of @original or followup", DEFAULT_TIMEOUT, |r| {
+                (r.method == "PATCH" && r.path == i.original_path())
+                    || (r.method == "POST" && r.path == i.followup_path())
+            })
+            .await
+    }
+
+    async fn audit(&self) -> Vec<audit::AuditRow> {
+        let mut conn = self.app.store.conn().await.unwrap();
+        audit::latest(&mut conn, 5).await.unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_registers_every_command_from_the_spec() {
+    let bot = boot(&[]).await;
+    let cmds = &bot.commands;
+    let mut names: Vec<&str> = cmds
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "adjust",
+            "backorder",
+            "backorders",
+            "eta",
+            "help",
+            "po",
+            "receive",
+            "search",
+            "stock"
+        ]
+    );
+    for c in cmds.as_array().unwrap() {
+        let d = c["description"].as_str().unwrap();
+        assert!(!d.is_empty() && d.len() <= 100, "{c:#}");
+    }
+    let stock = find(cmds, "stock");
+    assert!(stock["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("Stock position of a SKU"));
+    let sku = &stock["options"][0];
+    assert_eq!(
+        (
+            &sku["name"],
+            &sku["type"],
+            &sku["required"],
+            &sku["autocomplete"]
+        ),
+        (&json!("sku"), &json!(3), &json!(true), &json!(true))
+    );
+
+    let adjust = find(cmds, "adjust");
+    assert_eq!(find(&adjust["options"], "delta")["type"], 4);
+
+    let eta = find(cmds, "eta");
+    assert_eq!(
+        find(&eta["options"], "date")["type"],
+        3,
+        "dates are strings"
+    );
+    assert_eq!(find(&eta["options"], "preview")["type"], 5);
+    let required: Vec<bool> = eta["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["required"] == true)
+        .collect();
+    assert!(
+        required.windows(2).all(|w| w[0] >= w[1]),
+        "required options first: {eta:#}"
+    );
+
+    let status = find(&find(cmds, "backorders")["options"], "status");
+    let choices: Vec<&str> = status["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        choices,
+        ["open", "allocated", "fulfilled", "cancelled", "all"]
+    );
+
+    let backorder = find(cmds, "backorder");
+    let subs: Vec<&str> = backorder["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(subs, ["show", "prioritize", "cancel", "fulfil"]);
+    let cancel = find(&backorder["options"], "cancel");
+    assert_eq!(cancel["type"], 1);
+    assert_eq!(find(&cancel["options"], "id")["autocomplete"], true);
+    assert_eq!(find(&cancel["options"], "reason")["required"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_answers_with_an_embed_from_the_database() {
+    let bot = boot(&[]).await;
+    let i = bot
+        .fake
+        .send_command(
+            "stock",
+            json!([{"name": "sku", "type": 3, "value": "TENT-2P"}]),
+            &member(vec![]),
+        )
+        .await;
+    let cb = bot.fake.wait_callback(&i).await;
+    assert_eq!(cb["type"], 4, "{cb:#}");
+    assert_ne!(cb["data"]["flags"], 64, "public: {cb:#}");
+    let embed = &cb["data"]["embeds"][0];
+    assert_eq!(embed["title"], "TENT-2P — Trailhead 2-person tent");
+    assert_eq!(field(embed, "Open backorders"), "3 (4 units)");
+    assert_eq!(field(embed, "On hand"), "0");
+    assert!(
+        embed["description"]
+            .as_str()
+            .unwrap()
+            .contains("BACKORDERED"),
+        "{embed:#}"
+    );
+    assert_eq!(embed["color"], 0xFEE75C, "warning colour");
+    assert_eq!(
+        cb["data"]["components"],
+        json!([]),
+        "no buttons on a single page"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_sku_is_a_private_error_naming_it() {
+    let bot = boot(&[]).await;
+    let i = bot
+        .fake
+        .send_command(
+            "stock",
+            json!([{"name": "sku", "type": 3, "value": "TENT-2X"}]),
+            &Invoker::dm(),
+        )
+        .await;
+    let cb = bot.fake.wait_callback(&i).await;
+    assert_eq!(cb["type"], 4, "{cb:#}");
+    assert_eq!(cb["data"]["flags"], 64, "ephemeral: {cb:#}");
+    let embed = &cb["data"]["embeds"][0];
+    assert_eq!(embed["title"], "Error");
+    let text = embed["description"].as_str().unwrap();
+    assert!(
+        text.contains("unknown SKU \"TENT-2X\"") && text.contains("TENT-2P"),
+        "{text}"
+    );
+    assert_eq!(embed["color"], 0xED4245);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autocomplete_suggests_skus_and_backorder_ids() {
+    let bot = boot(&[]).await;
+    let i = bot
+        .fake
+        .send_autocomplete("stock", "sku", 3, "TEN", &member(vec![]))
+        .await;
+    let cb = bot.fake.wait_callback(&i).await;
+    assert_eq!(cb["type"], 8, "{cb:#}");
+    let choices = cb["data"]["choices"].as_array().unwrap();
+    assert!(!choices.is_empty() && choices.len() <= 25, "{cb:#}");
+    assert!(choices.iter().any(|c| c["value"] == "TENT-2P"), "{cb:#}");
+    assert!(
+        choices
+            .iter()
+            .all(|c| c["value"].as_str().unwrap().starts_with("TENT")),
+        "{cb:#}"
+    );
+
+    // A subcommand's integer option: values must be integers.
+    let data = json!({"id": "1", "name": "backorder", "type": 1, "options": [
+        {"name": "show", "type": 1, "options": [{"name": "id", "type": 4, "value": "", "focused": true}]}
+    ]});
+    let (sent, d) = bot.fake.interaction_payload(4, data, &member(vec![]), None);
+    bot.fake.dispatch("INTERACTION_CREATE", d).await;
+    let cb = bot.fake.wait_callback(&sent).await;
+    assert_eq!(cb["type"], 8, "{cb:#}");
+    let choices = cb["data"]["choices"].as_array().unwrap();
+    assert!(!choices.is_empty(), "{cb:#}");
+    assert!(choices.iter().all(|c| c["value"].is_i64()), "{cb:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_page_with_buttons_only_the_asker_may_press() {
+    let bot = boot(&[("BACKORDER_BOT__CONSOLE__PAGE_SIZE", "2")]).await;
+    let asker = member(vec![]);
+    let i = bot.fake.send_command("backorders", json!([]), &asker).await;
+    let cb = bot.fake.wait_callback(&i).await;
+    assert_eq!(cb["type"], 5, "deferred: {cb:#}");
+    let answer = bot.wait_answer(&i).await.body;
+    let embed = &answer["embeds"][0];
+    assert!(
+        embed["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Backorders (7)"),
+        "{answer:#}"
+    );
+    assert_eq!(
+        embed["description"].as_str().unwrap().lines().count(),
+        2,
+        "{answer:#}"
+    );
+    assert_eq!(embed["footer"]["text"], "Page 1/4");
+    let buttons = &answer["components"][0]["components"];
+    assert_eq!(
+        buttons[0]["disabled"], true,
+        "no Prev on page 1: {answer:#}"
+    );
+    assert_eq!(buttons[1]["label"], "Next ▶");
+    let next = buttons[1]["custom_id"].as_str().unwrap().to_string();
+    assert!(
+        next.len() <= 100 && next.contains(&USER_ID.to_string()),
+        "{next}"
+    );
+
+    let msg = message_json(
+        42,
+        "",
+        json!({"embeds": answer["embeds"], "components": answer["components"]}),
+    );
+
+    // Someone else presses Next: refused privately, the message stays.
+    let click = bot
+        .fake
+        .send_button_click(&next, msg.clone(), &other_member())
+        .await;
+    let cb = bot.fake.wait_callback(&click).await;
+    assert_eq!(cb["type"], 4, "{cb:#}");
+    assert_eq!(cb["data"]["flags"], 64, "{cb:#}");
+    assert!(
+        cb["data"]["embeds"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Only the person"),
+        "{cb:#}"
+    );
+
+    // The asker presses Next: the message is updated in place with page 2.
+    let click = bot.fake.send_button_click(&next, msg, &asker).await;
+    let cb = bot.fake.wait_callback(&click).await;
+    assert_eq!(cb["type"], 7, "UPDATE_MESSAGE: {cb:#}");
+    let embed = &cb["data"]["embeds"][0];
+    assert_eq!(embed["footer"]["text"], "Page 2/4");
+    assert_ne!(
+        embed["description"], answer["embeds"][0]["description"],
+        "other rows"
+    );
+    let buttons = &cb["data"]["components"][0]["components"];
+    assert_eq!(buttons[0]["disabled"], false, "{cb:#}");
+    assert!(
+        buttons[0]["custom_id"].as_str().unwrap().contains("page:1"),
+        "{cb:#}"
+    );
+    assert!(
+        buttons[1]["custom_id"].as_str().unwrap().contains("page:3"),
+        "{cb:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adjust_needs_the_ops_role() {
+    let bot = boot(&[]).await;
+    let opts = json!([
+        {"name": "sku", "type": 3, "value": "LAMP-HEAD"},
+        {"name": "delta", "type": 4, "value": 2},
+        {"name": "reason", "type": 3, "value": "found in the back"},
+    ]);
+
+    // Without the role: a private refusal and an audit row.
+    let i = bot
+        .fake
+        .send_command("adjust", opts.clone(), &member(vec![OTHER_ROLE]))
+        .await;
+    let cb = bot.fake.wait_callback(&i).await;
+    assert_eq!(cb["type"], 5, "{cb:#}");
+    assert_eq!(cb["data"]["flags"], 64, "deferred privately: {cb:#}");
+    let answer = bot.wait_answer(&i).await.body;
+    let text = answer["embeds"][0]["description"].as_str().unwrap();
+    assert!(text.contains("needs the ops role"), "{answer:#}");
+    let row = &bot.audit().await[0];
+    assert_eq!(row.actor, format!("discord:{USER_ID}"));
+    assert_eq!(row.outcome, "refused");
+    assert!(row.subject.contains("LAMP-HEAD"), "{row:?}");
+
+    // In a DM there is no member, so no role either.
+    let i = bot
+        .fake
+        .send_command("adjust", opts.clone(), &Invoker::dm())
+        .await;
+    assert_eq!(bot.fake.wait_callback(&i).await["data"]["flags"], 64);
+    bot.wait_answer(&i).await;
+    assert_eq!(bot.audit().await[0].outcome, "refused");
+
+    // With the role: done, publicly.
+    let i = bot
+        .fake
+        .send_command("adjust", opts, &member(vec![OTHER_ROLE, OPS_ROLE]))
+        .await;
+    let cb = bot.fake.wait_callback(&i).await;
+    assert_eq!(cb["type"], 5, "{cb:#}");
+    assert_ne!(cb["data"]["flags"], 64, "{cb:#}");
+    let answer = bot.wait_answer(&i).await;
+    assert_eq!(answer.method, "PATCH", "edits the deferred message");
+    let embed = &answer.body["embeds"][0];
+    assert_eq!(embed["title"], "Stock adjusted: LAMP-HEAD", "{embed:#}");
+    assert_eq!(embed["color"], 0x57F287);
+    let row = &bot.audit().await[0];
+    assert_eq!(
+        (row.actor.as_str(), row.outcome.as_str()),
+        (format!("discord:{USER_ID}").as_str(), "ok")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_commands_are_deferred_then_edited() {
+    let bot = boot(&[]).await;
+    let i = bot
+        .fake
+        .send_command(
+            "search",
+            json!([{"name": "query", "type": 3, "value": "tent"}]),
+            &member(vec![]),
+        )
+        .await;
+    let cb = bot.fake.wait_callback(&i).await;
+    assert_eq!(cb["type"], 5, "DEFERRED_CHANNEL_MESSAGE: {cb:#}");
+    let answer = bot.wait_answer(&i).await;
+    assert_eq!(answer.method, "PATCH");
+    let text = answer.body["embeds"][0].to_string();
+    assert!(
+        text.contains("TENT-2P") && text.contains("TENT-3P"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_after_a_public_deferral_stay_private() {
+    let bot = boot(&[]).await;
+    let i = bot
+        .fake
+        .send_command(
+            "backorders",
+            json!([{"name": "status", "type": 3, "value": "lost"}]),
+            &member(vec![]),
+        )
+        .await;
+    assert_eq!(bot.fake.wait_callback(&i).await["type"], 5);
+    bot.fake.wait_for("DELETE", &i.original_path()).await;
+    let follow = bot.fake.wait_for("POST", &i.followup_path()).await.body;
+    assert_eq!(follow["flags"], 64, "{follow:#}");
+    assert!(
+        follow["embeds"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("not one of"),
+        "{follow:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subcommands_and_help_answer() {
+    let bot = boot(&[]).await;
+    let data = json!({"id": "1", "name": "backorder", "type": 1, "options": [
+        {"name": "show", "type": 1, "options": [{"name": "id", "type": 4, "value": 1}]}
+    ]});
+    let (i, d) = bot.fake.interaction_payload(2, data, &member(vec![]), None);
+    bot.fake.dispatch("INTERACTION_CREATE", d).await;
+    assert_eq!(bot.fake.wait_callback(&i).await["type"], 5);
+    let answer = bot.wait_answer(&i).await.body;
+    assert!(
+        answer["embeds"][0]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Backorder #1"),
+        "{answer:#}"
+    );
+
+    let i = bot
+        .fake
+        .send_command("help", json!([]), &Invoker::dm())
+        .await;
+    let cb = bot.fake.wait_callback(&i).await;
+    assert_eq!(cb["type"], 4, "{cb:#}");
+    assert!(
+        cb["data"]["embeds"][0].to_string().contains("/eta"),
+        "{cb:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resumes_after_the_gateway_closes() {
+    let bot = boot(&[]).await;
+    bot.fake.close_gateway(4000).await;
+    match bot.fake.wait_reconnect(DEFAULT_TIMEOUT).await {
+        Reconnect::Resumed(d) => {
+            assert_eq!(d["session_id"], "fake-session");
+            assert_eq!(d["token"], "Bot fake-token");
+        }
+        other => panic!("expected RESUME, got {other:?}"),
+    }
+    assert_eq!(bot.fake.connections(), 2);
+    let i = bot
+        .fake
+        .send_command(
+            "stock",
+            json!([{"name": "sku", "type": 3, "value": "TENT-2P"}]),
+            &member(vec![]),
+        )
+        .await;
+    let cb = bot.fake.wait_callback(&i).await;
+    assert_eq!(
+        field(&cb["data"]["embeds"][0], "Open backorders"),
+        "3 (4 units)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_stops_the_bot() {
+    let bot = boot(&[]).await;
+    bot.stop.send(true).unwrap();
+    let done = tokio::time::timeout(Duration::from_secs(5), bot.task).await;
+    done.expect("stops within 5s")
+        .expect("no panic")
+        .expect("clean stop");
+    // The shards were shut down too: serenity closed the websocket.
+    bot.fake.wait_disconnected(DEFAULT_TIMEOUT).await;
+}

@@ -1,0 +1,644 @@
+//! `FakeDiscord`: an in-process stand-in for Discord's REST API and gateway, good enough to
+//! drive a real serenity 0.12 client (+ poise 0.7) inside a tokio test, fully offline.
+//!
+//! * REST: an axum server on `127.0.0.1:0`. Give [`FakeDiscord::base_url`] to
+//!   `HttpBuilder::proxy(..)` **and** `.ratelimiter_disabled(true)` (the proxy is ignored while
+//!   serenity's ratelimiter is on). Every request is recorded ([`RestRequest`]) and can be awaited
+//!   with [`FakeDiscord::wait_request`]. Known routes get plausible answers, anything else a 404.
+//! * Gateway: a tokio-tungstenite 0.21 server on `127.0.0.1:0`, advertised by `GET /gateway`.
+//!   Each connection gets HELLO; heartbeats (op 1) are acked (op 11) automatically; RESUME (op 6)
+//!   is answered with a RESUMED dispatch automatically; IDENTIFY (op 2) is left to the test
+//!   ([`FakeDiscord::identify_and_ready`], [`FakeDiscord::wait_reconnect`]).
+//!   serenity connects to `{url}?v=10` (no `encoding`, no `compress` query) and accepts plain
+//!   text frames (binary frames would be zlib-inflated), so we only ever send text.
+//!
+//! Payload builders are public so tests can check them against serenity's models: a dispatch
+//! whose `d` misses a required field silently becomes `Event::Unknown` and never reaches
+//! handlers.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{Method, StatusCode, Uri},
+    response::{IntoResponse, Response},
+    Json, Router,
+};
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode, CloseFrame};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Application id (also used as the bot user id, like real bots).
+pub const APP_ID: u64 = 1_100_000_000_000_000_001;
+pub const BOT_ID: u64 = APP_ID;
+pub const CHANNEL_ID: u64 = 1_100_000_000_000_000_002;
+pub const USER_ID: u64 = 1_100_000_000_000_000_003;
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+const TIMESTAMP: &str = "2024-01-01T00:00:00.000000+00:00";
+
+/// One recorded REST call. `body` is the parsed JSON (or a JSON string for non-JSON bodies,
+/// e.g. multipart uploads; `Null` when empty).
+#[derive(Clone, Debug)]
+pub struct RestRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub body: Value,
+}
+
+/// Who triggers an interaction. `guild_id: Some(..)` → guild interaction with `member`,
+/// otherwise a DM interaction with `user`.
+#[derive(Clone, Debug)]
+pub struct Invoker {
+    pub user_id: u64,
+    pub username: String,
+    pub guild_id: Option<u64>,
+    pub roles: Vec<u64>,
+}
+
+impl Invoker {
+    pub fn dm() -> Self {
+        Self {
+            user_id: USER_ID,
+            username: "tester".into(),
+            guild_id: None,
+            roles: vec![],
+        }
+    }
+    pub fn guild(guild_id: u64, roles: Vec<u64>) -> Self {
+        Self {
+            guild_id: Some(guild_id),
+            roles,
+            ..Self::dm()
+        }
+    }
+}
+
+/// Handle to a dispatched interaction: its id/token and the REST paths the bot will answer on.
+#[derive(Clone, Debug)]
+pub struct SentInteraction {
+    pub id: u64,
+    pub token: String,
+}
+
+impl SentInteraction {
+    /// `POST` initial response (callback types 4, 5, 6, 7, 8, 9...).
+    pub fn callback_path(&self) -> String {
+        format!("/api/v10/interactions/{}/{}/callback", self.id, self.token)
+    }
+    /// `POST` followup message.
+    pub fn followup_path(&self) -> String {
+        format!("/api/v10/webhooks/{APP_ID}/{}", self.token)
+    }
+    /// `PATCH`/`GET`/`DELETE` of the original response.
+    pub fn original_path(&self) -> String {
+        format!(
+            "/api/v10/webhooks/{APP_ID}/{}/messages/@original",
+            self.token
+        )
+    }
+}
+
+/// How the client came back after [`FakeDiscord::close_gateway`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reconnect {
+    /// op 6 RESUME (payload `d`); RESUMED has already been sent.
+    Resumed(Value),
+    /// op 2 IDENTIFY (payload `d`); READY has already been sent.
+    Identified(Value),
+}
+
+/// Append-only log whose entries can be claimed once each by awaiting tests.
+struct Journal<T> {
+    items: Mutex<Vec<(T, bool)>>,
+    tick: watch::Sender<u64>,
+}
+
+impl<T: Clone> Journal<T> {
+    fn new() -> Self {
+        Self {
+            items: Mutex::new(Vec::new()),
+            tick: watch::channel(0).0,
+        }
+    }
+    fn push(&self, item: T) {
+        self.items.lock().unwrap().push((item, false));
+        self.tick.send_modify(|n| *n += 1);
+    }
+    fn all(&self) -> Vec<T> {
+        self.items
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(t, _)| t.clone())
+            .collect()
+    }
+    /// Claim the oldest unclaimed entry matching `pred`, waiting up to `timeout`.
+    async fn take(&self, timeout: Duration, mut pred: impl FnMut(&T) -> bool) -> Option<T> {
+        let mut rx = self.tick.subscribe(); // subscribe before checking: no lost wakeups
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            {
+                let mut items = self.items.lock().unwrap();
+                if let Some((t, taken)) = items.iter_mut().find(|(t, taken)| !*taken && pred(t)) {
+                    *taken = true;
+                    return Some(t.clone());
+                }
+            }
+            match tokio::time::timeout_at(deadline, rx.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => return None,
+            }
+        }
+    }
+}
+
+struct Shared {
+    gateway_url: String,
+    heartbeat_ms: u64,
+    requests: Journal<RestRequest>,
+    /// Non-heartbeat client→gateway payloads (IDENTIFY, RESUME, presence...).
+    gateway_in: Journal<Value>,
+    /// Writer of the live gateway connection: (connection number, sender).
+    current: Mutex<Option<(u64, mpsc::UnboundedSender<Message>)>>,
+    live: watch::Sender<u64>,
+    connections: AtomicU64,
+    heartbeats: AtomicU64,
+    seq: AtomicU64,
+    next_id: AtomicU64,
+    /// Command name → id, filled from command registration PUTs.
+    command_ids: Mutex<Vec<(String, u64)>>,
+}
+
+impl Shared {
+    fn snowflake(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// The fake. Dropping it does not stop the servers (they die with the test runtime).
+pub struct FakeDiscord {
+    rest_addr: std::net::SocketAddr,
+    shared: Arc<Shared>,
+}
+
+impl FakeDiscord {
+    /// Start REST + gateway listeners with a 45s heartbeat interval (no heartbeats in short tests).
+    pub async fn start() -> Self {
+        Self::start_with_heartbeat(Duration::from_millis(45_000)).await
+    }
+
+    /// Start with a custom HELLO `heartbeat_interval` (e.g. 100ms to exercise op 1 / op 11).
+    pub async fn start_with_heartbeat(interval: Duration) -> Self {
+        let rest = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let gw = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let rest_addr = rest.local_addr().unwrap();
+        let shared = Arc::new(Shared {
+            gateway_url: format!("ws://{}", gw.local_addr().unwrap()),
+            heartbeat_ms: interval.as_millis() as u64,
+            requests: Journal::new(),
+            gateway_in: Journal::new(),
+            current: Mutex::new(None),
+            live: watch::channel(0).0,
+            connections: AtomicU64::new(0),
+            heartbeats: AtomicU64::new(0),
+            seq: AtomicU64::new(0),
+            next_id: AtomicU64::new(1_200_000_000_000_000_000),
+            command_ids: Mutex::new(Vec::new()),
+        });
+        let app = Router::new()
+            .fallback(rest_handler)
+            .with_state(shared.clone());
+        tokio::spawn(async move { axum::serve(rest, app).await.unwrap() });
+        let s = shared.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = gw.accept().await {
+                tokio::spawn(gateway_conn(s.clone(), tcp));
+            }
+        });
+        Self { rest_addr, shared }
+    }
+
+    /// `http://127.0.0.1:PORT`, for `HttpBuilder::proxy`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.rest_addr)
+    }
+    pub fn gateway_url(&self) -> &str {
+        &self.shared.gateway_url
+    }
+    /// Number of gateway websocket connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+    /// Number of op 1 heartbeats received (and acked) so far.
+    pub fn heartbeats(&self) -> u64 {
+        self.shared.heartbeats.load(Ordering::SeqCst)
+    }
+    /// Every REST request seen so far, claimed or not.
+    pub fn requests(&self) -> Vec<RestRequest> {
+        self.shared.requests.all()
+    }
+    /// Every non-heartbeat payload the client sent over the gateway.
+    pub fn gateway_messages(&self) -> Vec<Value> {
+        self.shared.gateway_in.all()
+    }
+
+    /// Await (and claim) the oldest unclaimed REST request matching `pred`. Panics on timeout.
+    pub async fn wait_request(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl FnMut(&RestRequest) -> bool,
+    ) -> RestRequest {
+        match self.shared.requests.take(timeout, pred).await {
+            Some(r) => r,
+            None => panic!(
+                "timed out waiting for REST request: {what}; seen: {:#?}",
+                self.requests()
+            ),
+        }
+    }
+
+    /// Shorthand: await `method path` exactly (path without query string).
+    pub async fn wait_for(&self, method: &str, path: &str) -> RestRequest {
+        let what = format!("{method} {path}");
+        self.wait_request(&what, DEFAULT_TIMEOUT, |r| {
+            r.method == method && r.path == path
+        })
+        .await
+    }
+
+    /// Await the interaction's initial response; returns its JSON body.
+    pub async fn wait_callback(&self, i: &SentInteraction) -> Value {
+        self.wait_for("POST", &i.callback_path()).await.body
+    }
+
+    /// Await (and claim) the next gateway payload with opcode in `ops`.
+    pub async fn wait_gateway_op(&self, ops: &[u64], timeout: Duration) -> Value {
+        self.shared
+            .gateway_in
+            .take(timeout, |v| {
+                v["op"].as_u64().is_some_and(|op| ops.contains(&op))
+            })
+            .await
+            .unwrap_or_else(|| panic!("timed out waiting for gateway op {ops:?}"))
+    }
+
+    /// Wait for IDENTIFY (op 2) and answer READY. Returns the IDENTIFY `d`.
+    pub async fn identify_and_ready(&self) -> Value {
+        let identify = self.wait_gateway_op(&[2], DEFAULT_TIMEOUT).await;
+        self.shared.seq.store(0, Ordering::SeqCst);
+        self.dispatch("READY", ready_payload(&self.shared.gateway_url))
+            .await;
+        identify["d"].clone()
+    }
+
+    /// Close the live gateway socket with `code` (4000 "unknown error" → serenity RESUMEs
+    /// immediately; a TCP drop without close frame is only noticed at the next heartbeat, and
+    /// a re-IDENTIFY goes through serenity's shard queuer, which waits 5s between identifies).
+    pub async fn close_gateway(&self, code: u16) {
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: "fake close".into(),
+        };
+        let (conn, tx) = self.live_conn().await;
+        let _ = tx.send(Message::Close(Some(frame)));
+        // Forget it right away so later dispatches wait for the new connection.
+        let mut cur = self.shared.current.lock().unwrap();
+        if cur.as_ref().is_some_and(|(c, _)| *c == conn) {
+            *cur = None;
+        }
+    }
+
+    /// After a close: wait for the client to come back with RESUME or IDENTIFY and finish the
+    /// handshake (RESUMED is sent by the connection task; READY is sent here).
+    pub async fn wait_reconnect(&self, timeout: Duration) -> Reconnect {
+        let msg = self.wait_gateway_op(&[2, 6], timeout).await;
+        if msg["op"] == 6 {
+            Reconnect::Resumed(msg["d"].clone())
+        } else {
+            self.shared.seq.store(0, Ordering::SeqCst);
+            self.dispatch("READY", ready_payload(&self.shared.gateway_url))
+                .await;
+            Reconnect::Identified(msg["d"].clone())
+        }
+    }
+
+    /// Wait until the client has closed its gateway connection (e.g. after a shutdown).
+    pub async fn wait_disconnected(&self, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.shared.current.lock().unwrap().is_some() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "gateway connection still open"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Send a dispatch (op 0) on the live connection, waiting up to 5s for one to exist.
+    pub async fn dispatch(&self, t: &str, d: Value) {
+        let (_, tx) = self.live_conn().await;
+        let s = self.shared.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        let frame = json!({"op": 0, "t": t, "s": s, "d": d});
+        tx.send(Message::Text(frame.to_string()))
+            .expect("gateway connection gone");
+    }
+
+    async fn live_conn(&self) -> (u64, mpsc::UnboundedSender<Message>) {
+        let mut rx = self.shared.live.subscribe();
+        let deadline = tokio::time::Instant::now() + DEFAULT_TIMEOUT;
+        loop {
+            if let Some(c) = self.shared.current.lock().unwrap().clone() {
+                return c;
+            }
+            if tokio::time::timeout_at(deadline, rx.changed())
+                .await
+                .is_err()
+            {
+                panic!("no live gateway connection");
+            }
+        }
+    }
+
+    fn command_id(&self, name: &str) -> u64 {
+        let known = self
+            .shared
+            .command_ids
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| *id);
+        known.unwrap_or_else(|| self.shared.snowflake())
+    }
+
+    /// Build an INTERACTION_CREATE `d` (without sending it).
+    pub fn interaction_payload(
+        &self,
+        kind: u8,
+        data: Value,
+        who: &Invoker,
+        message: Option<Value>,
+    ) -> (SentInteraction, Value) {
+        let id = self.shared.snowflake();
+        let token = format!("tok-{id}");
+        let mut d = json!({
+            "id": id.to_string(), "application_id": APP_ID.to_string(), "type": kind,
+            "token": token, "version": 1, "channel_id": CHANNEL_ID.to_string(),
+            "locale": "en-US", "entitlements": [], "attachment_size_limit": 8_388_608,
+            "app_permissions": "0", "authorizing_integration_owners": {}, "data": data,
+        });
+        let user = user_json(who.user_id, &who.username, false);
+        match who.guild_id {
+            Some(g) => {
+                d["guild_id"] = json!(g.to_string());
+                d["guild_locale"] = json!("en-US");
+                d["context"] = json!(0);
+                d["member"] = json!({
+                    "user": user, "roles": who.roles.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+                    "joined_at": TIMESTAMP, "deaf": false, "mute": false, "flags": 0,
+                    "pending": false, "permissions": "0",
+                });
+            }
+            None => {
+                d["context"] = json!(1);
+                d["user"] = user;
+            }
+        }
+        if let Some(m) = message {
+            d["message"] = m;
+        }
+        (SentInteraction { id, token }, d)
+    }
+
+    /// Application command (type 2). `options`: JSON array like `[{"name":"item","type":3,"value":"x"}]`.
+    pub async fn send_command(&self, name: &str, options: Value, who: &Invoker) -> SentInteraction {
+        let data = json!({"id": self.command_id(name).to_string(), "name": name, "type": 1, "options": options});
+        let (sent, d) = self.interaction_payload(2, data, who, None);
+        self.dispatch("INTERACTION_CREATE", d).await;
+        sent
+    }
+
+    /// Autocomplete (type 4): option `option` (of option type `kind`, 3 = string) is focused
+    /// with the partial input `partial`.
+    pub async fn send_autocomplete(
+        &self,
+        name: &str,
+        option: &str,
+        kind: u8,
+        partial: &str,
+        who: &Invoker,
+    ) -> SentInteraction {
+        let opts = json!([{"name": option, "type": kind, "value": partial, "focused": true}]);
+        let data = json!({"id": self.command_id(name).to_string(), "name": name, "type": 1, "options": opts});
+        let (sent, d) = self.interaction_payload(4, data, who, None);
+        self.dispatch("INTERACTION_CREATE", d).await;
+        sent
+    }
+
+    /// Button click (type 3, component_type 2) on `message` (see [`message_json`]).
+    pub async fn send_button_click(
+        &self,
+        custom_id: &str,
+        message: Value,
+        who: &Invoker,
+    ) -> SentInteraction {
+        let data = json!({"custom_id": custom_id, "component_type": 2});
+        let (sent, d) = self.interaction_payload(3, data, who, Some(message));
+        self.dispatch("INTERACTION_CREATE", d).await;
+        sent
+    }
+}
+
+/// A plausible user object.
+pub fn user_json(id: u64, name: &str, bot: bool) -> Value {
+    json!({"id": id.to_string(), "username": name, "discriminator": "0", "global_name": name,
+           "avatar": null, "bot": bot, "flags": 0, "public_flags": 0})
+}
+
+/// A message object with every field serenity's `Message` requires (id, channel_id, author,
+/// content, timestamp, tts, mention_everyone, mentions, mention_roles, attachments, embeds,
+/// pinned, type), authored by the bot. `extra` (an object) is merged in (embeds, components...).
+pub fn message_json(id: u64, content: &str, extra: Value) -> Value {
+    let mut m = json!({
+        "id": id.to_string(), "channel_id": CHANNEL_ID.to_string(), "type": 0,
+        "author": user_json(BOT_ID, "fakebot", true), "content": content,
+        "timestamp": TIMESTAMP, "edited_timestamp": null, "tts": false,
+        "mention_everyone": false, "mentions": [], "mention_roles": [], "attachments": [],
+        "embeds": [], "components": [], "pinned": false, "flags": 0,
+        "application_id": APP_ID.to_string(), "webhook_id": APP_ID.to_string(),
+    });
+    if let (Some(m), Some(x)) = (m.as_object_mut(), extra.as_object()) {
+        for (k, v) in x {
+            if !v.is_null() {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    m
+}
+
+/// READY `d`: v, user, guilds, session_id, resume_gateway_url, application{id, flags}.
+pub fn ready_payload(gateway_url: &str) -> Value {
+    json!({
+        "v": 10, "user": user_json(BOT_ID, "fakebot", true), "guilds": [],
+        "session_id": "fake-session", "resume_gateway_url": gateway_url,
+        "application": {"id": APP_ID.to_string(), "flags": 0},
+    })
+}
+
+fn application_json() -> Value {
+    json!({"id": APP_ID.to_string(), "name": "fakebot", "icon": null, "description": "",
+           "bot_public": true, "bot_require_code_grant": false, "verify_key": "00",
+           "owner": user_json(USER_ID, "owner", false), "team": null, "flags": 0})
+}
+
+/// One gateway connection: HELLO, auto heartbeat-ACK and RESUMED, log everything else.
+async fn gateway_conn(shared: Arc<Shared>, tcp: tokio::net::TcpStream) {
+    let Ok(ws) = tokio_tungstenite::accept_async(tcp).await else {
+        return;
+    };
+    let (mut sink, mut stream) = ws.split();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
+    let conn = shared.connections.fetch_add(1, Ordering::SeqCst) + 1;
+    let hello = json!({"op": 10, "d": {"heartbeat_interval": shared.heartbeat_ms}});
+    let _ = tx.send(Message::Text(hello.to_string()));
+    *shared.current.lock().unwrap() = Some((conn, tx.clone()));
+    shared.live.send_modify(|n| *n += 1);
+    let writer = tokio::spawn(async move {
+        while let Some(m) = rx.recv().await {
+            let closing = matches!(m, Message::Close(_));
+            if sink.send(m).await.is_err() || closing {
+                break;
+            }
+        }
+    });
+    while let Some(Ok(msg)) = stream.next().await {
+        let text = match msg {
+            Message::Text(t) => t,
+            Message::Close(_) => break,
+            _ => continue,
+        };
+        let Ok(v) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        match v["op"].as_u64() {
+            Some(1) => {
+                shared.heartbeats.fetch_add(1, Ordering::SeqCst);
+                let _ = tx.send(Message::Text(json!({"op": 11}).to_string()));
+            }
+            Some(6) => {
+                let s = shared.seq.fetch_add(1, Ordering::SeqCst) + 1;
+                let resumed = json!({"op": 0, "t": "RESUMED", "s": s, "d": {}});
+                let _ = tx.send(Message::Text(resumed.to_string()));
+                shared.gateway_in.push(v);
+            }
+            _ => shared.gateway_in.push(v),
+        }
+    }
+    {
+        let mut cur = shared.current.lock().unwrap();
+        if cur.as_ref().is_some_and(|(c, _)| *c == conn) {
+            *cur = None;
+        }
+    }
+    // Let a pending Close frame flush, then stop.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    writer.abort();
+}
+
+/// Catch-all REST handler: record, then route on (method, path segments after /api/v10).
+async fn rest_handler(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let body: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()))
+    };
+    let req = RestRequest {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+        query: uri.query().map(String::from),
+        body,
+    };
+    let resp = route(&shared, &req);
+    shared.requests.push(req);
+    resp
+}
+
+fn route(shared: &Shared, req: &RestRequest) -> Response {
+    let segs: Vec<&str> = req
+        .path
+        .trim_start_matches("/api/v10/")
+        .split('/')
+        .collect();
+    let ok = |v: Value| Json(v).into_response();
+    let body_msg = |content_default: &str| {
+        let content = req.body["content"]
+            .as_str()
+            .unwrap_or(content_default)
+            .to_string();
+        let extra = json!({"embeds": req.body["embeds"], "components": req.body["components"]});
+        ok(message_json(shared.snowflake(), &content, extra))
+    };
+    match (req.method.as_str(), segs.as_slice()) {
+        ("GET", ["gateway"]) => ok(json!({"url": shared.gateway_url})),
+        ("GET", ["gateway", "bot"]) => ok(json!({"url": shared.gateway_url, "shards": 1,
+            "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}})),
+        ("GET", ["oauth2", "applications", "@me"]) | ("GET", ["applications", "@me"]) => {
+            ok(application_json())
+        }
+        ("GET", ["users", "@me"]) => ok(user_json(BOT_ID, "fakebot", true)),
+        ("PUT", ["applications", _, "commands"])
+        | ("PUT", ["applications", _, "guilds", _, "commands"]) => {
+            let guild_id = segs.get(3).copied();
+            let cmds = req.body.as_array().cloned().unwrap_or_default();
+            let out: Vec<Value> = cmds
+                .into_iter()
+                .map(|mut c| {
+                    let name = c["name"].as_str().unwrap_or("").to_string();
+                    let id = shared.snowflake();
+                    shared.command_ids.lock().unwrap().push((name, id));
+                    c["id"] = json!(id.to_string());
+                    c["application_id"] = json!(APP_ID.to_string());
+                    c["version"] = json!(id.to_string());
+                    if c.get("type").is_none() {
+                        c["type"] = json!(1);
+                    }
+                    if c.get("description").is_none() {
+                        c["description"] = json!("");
+                    }
+                    if let Some(g) = guild_id {
+                        c["guild_id"] = json!(g);
+                    }
+                    c
+                })
+                .collect();
+            ok(Value::Array(out))
+        }
+        ("POST", ["interactions", _, _, "callback"]) => StatusCode::NO_CONTENT.into_response(),
+        ("POST", ["webhooks", _, _]) => body_msg(""),
+        ("PATCH", ["webhooks", _, _, "messages", _]) => body_msg(""),
+        ("GET", ["webhooks", _, _, "messages", _]) => body_msg("original"),
+        ("DELETE", ["webhooks", _, _, "messages", _]) => StatusCode::NO_CONTENT.into_response(),
+        ("POST", ["channels", _, "messages"]) => body_msg(""),
+        _ => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"message": "unknown", "code": 0})),
+        )
+            .into_response(),
+    }
+}
