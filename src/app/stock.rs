@@ -22,9 +22,8 @@ pub struct StockReport {
 
 /// A product's stock position, read in one connection.
 pub async fn position_of(conn: &mut store::Conn, product: &ProductRow) -> AppResult<StockPosition> {
-    let pos = store::stock::position(conn, product.id).await?;
+    let (pos, open, units) = store::stock::position_with_backorders(conn, product.id).await?;
     let inbound = store::purchasing::inbound_for_product(conn, product.id).await?;
-    let (open, units) = store::backorders::open_summary(conn, product.id).await?;
     Ok(StockPosition {
         on_hand: pos.on_hand,
         allocated: pos.allocated,

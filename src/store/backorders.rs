@@ -258,30 +258,28 @@ pub async fn apply_eta_changes(
 ) -> anyhow::Result<()> {
     let now = ts(at);
     for chunk in changes.chunks(BATCH) {
-        let mut sql = String::from(
-            "UPDATE backorders SET promised_eta = v.column2, eta_kind = v.column3 FROM (VALUES ",
-        );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push(',');
-            }
-            let b = i * 3;
-            sql.push_str(&format!(
-                "(CAST(${} AS INTEGER), ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3
-            ));
-        }
-        sql.push_str(") AS v WHERE backorders.id = v.column1");
-        let mut q = sqlx::query(&sql);
+        // Promises of one SKU fall on few distinct dates: one `id IN (…)` update per date
+        // keeps every row a primary-key lookup.
+        let mut groups: std::collections::BTreeMap<(Option<String>, &str), Vec<i64>> =
+            Default::default();
         for c in chunk {
-            q = q
-                .bind(c.backorder_id)
-                .bind(c.new_eta.map(|d| d.to_string()))
-                .bind(&c.new_kind);
+            groups
+                .entry((c.new_eta.map(|d| d.to_string()), c.new_kind.as_str()))
+                .or_default()
+                .push(c.backorder_id);
         }
-        q.execute(&mut *conn).await?;
+        for ((eta, kind), ids) in groups {
+            let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
+            let sql = format!(
+                "UPDATE backorders SET promised_eta = $1, eta_kind = $2 WHERE id IN ({})",
+                placeholders.join(",")
+            );
+            let mut q = sqlx::query(&sql).bind(eta).bind(kind);
+            for id in ids {
+                q = q.bind(id);
+            }
+            q.execute(&mut *conn).await?;
+        }
 
         let mut sql = String::from(
             "INSERT INTO eta_history (backorder_id, old_eta, new_eta, old_kind, new_kind, cause, actor, reason, created_at) VALUES ",

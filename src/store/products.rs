@@ -164,9 +164,13 @@ pub async fn same_category_in_stock(
         return Ok(Vec::new());
     }
     Ok(sqlx::query_as(
+        // Look at a bounded number of the category's products: a category that is sold out
+        // everywhere must not turn /stock into a scan of thousands of rows.
         "SELECT p.sku, p.name, sp.on_hand - sp.allocated AS available
-         FROM products p JOIN stock_positions sp ON sp.product_id = p.id
-         WHERE p.category = $1 AND p.id <> $2 AND sp.on_hand - sp.allocated > 0
+         FROM (SELECT id FROM products WHERE category = $1 AND id <> $2 LIMIT 200) c
+         JOIN products p ON p.id = c.id
+         JOIN stock_positions sp ON sp.product_id = p.id
+         WHERE sp.on_hand - sp.allocated > 0
          LIMIT $3",
     )
     .bind(category)

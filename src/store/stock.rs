@@ -113,3 +113,22 @@ pub async fn units_sold_since(
     .fetch_one(conn)
     .await?)
 }
+
+/// On hand, allocated, and the count and units still owed of open backorders, in one read.
+pub async fn position_with_backorders(
+    conn: &mut Conn,
+    product_id: i64,
+) -> anyhow::Result<(PositionRow, i64, i64)> {
+    let row: Option<(i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT sp.on_hand, sp.allocated,
+            (SELECT COUNT(*) FROM backorders b WHERE b.product_id = sp.product_id AND b.status = 'open'),
+            (SELECT COALESCE(SUM(b.qty - b.qty_allocated), 0) FROM backorders b
+              WHERE b.product_id = sp.product_id AND b.status = 'open')
+         FROM stock_positions sp WHERE sp.product_id = $1",
+    )
+    .bind(product_id)
+    .fetch_optional(conn)
+    .await?;
+    let (on_hand, allocated, open, units) = row.unwrap_or_default();
+    Ok((PositionRow { on_hand, allocated }, open, units))
+}
