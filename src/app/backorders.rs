@@ -110,7 +110,7 @@ pub async fn show(app: &App, id: i64) -> AppResult<BackorderDetail> {
     let score = app
         .settings
         .priority
-        .score(&priority_input(&row), app.clock.now());
+        .score(&priority_input(&(&row).into()), app.clock.now());
     let rank = if row.status == "open" {
         let queue = ranked_queue(app, &mut conn, row.product_id).await?;
         queue

