@@ -27,15 +27,7 @@ pub async fn position_of(conn: &mut store::Conn, product: &ProductRow) -> AppRes
     Ok(StockPosition {
         on_hand: pos.on_hand,
         allocated: pos.allocated,
-        inbound: inbound
-            .iter()
-            .filter(|l| l.remaining() > 0)
-            .map(|l| InboundLine {
-                po_number: l.po_number.clone(),
-                qty: l.remaining(),
-                eta: l.eta_date(),
-            })
-            .collect(),
+        inbound: inbound_lines(&inbound),
         open_backorders: open,
         backordered_units: units,
         reorder_point: product.reorder_point,
@@ -43,22 +35,51 @@ pub async fn position_of(conn: &mut store::Conn, product: &ProductRow) -> AppRes
     })
 }
 
+fn inbound_lines(lines: &[store::purchasing::PoLineRow]) -> Vec<InboundLine> {
+    lines
+        .iter()
+        .filter(|l| l.remaining() > 0)
+        .map(|l| InboundLine {
+            po_number: l.po_number.clone(),
+            qty: l.remaining(),
+            eta: l.eta_date(),
+        })
+        .collect()
+}
+
 /// `/stock sku:`
 pub async fn query_stock(app: &App, sku: &str) -> AppResult<StockReport> {
     let mut conn = app.store.conn().await?;
-    let product = app.product(&mut conn, sku).await?;
-    let position = position_of(&mut conn, &product).await?;
-    let (substitutes, same_category) = if position.available_to_sell() == 0 {
-        let subs = store::products::substitutes_in_stock(&mut conn, product.id, 5).await?;
-        let mut cat =
-            store::products::same_category_in_stock(&mut conn, product.id, &product.category, 10)
-                .await?;
-        cat.retain(|c| !subs.iter().any(|s| s.sku == c.sku));
-        cat.truncate(5);
-        (subs, cat)
-    } else {
-        (Vec::new(), Vec::new())
+    let key = field("sku", Sku::parse(sku))?.key();
+    let Some(snap) = store::products::stock_snapshot(&mut conn, &key).await? else {
+        // Not there: let the shared lookup build the error with its suggestions.
+        app.product(&mut conn, sku).await?;
+        return Err(AppError::invalid("sku", "vanished while being read"));
     };
+    let inbound = store::purchasing::inbound_for_product(&mut conn, snap.product.id).await?;
+    let product = snap.product;
+    let position = StockPosition {
+        on_hand: snap.on_hand,
+        allocated: snap.allocated,
+        inbound: inbound_lines(&inbound),
+        open_backorders: snap.open_backorders,
+        backordered_units: snap.backordered_units,
+        reorder_point: product.reorder_point,
+        safety_stock: product.safety_stock,
+    };
+    let (mut substitutes, mut same_category) = (Vec::new(), Vec::new());
+    if position.available_to_sell() == 0 {
+        let alternatives =
+            store::products::alternatives_in_stock(&mut conn, product.id, &product.category, 5)
+                .await?;
+        for (alt, is_substitute) in alternatives {
+            if is_substitute {
+                substitutes.push(alt);
+            } else {
+                same_category.push(alt);
+            }
+        }
+    }
     Ok(StockReport {
         product,
         position,

@@ -55,6 +55,8 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(settings.max_connections)
             .min_connections(1)
+            // A local file cannot drop a connection the way a network can: skip the ping round trip.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open database {}", settings.path.display()))?;

@@ -51,6 +51,46 @@ pub async fn by_key(conn: &mut Conn, sku_key: &str) -> anyhow::Result<Option<Pro
         .await?)
 }
 
+/// A product with its stock position and open-backorder totals, read in one statement
+/// (`/stock` is the most frequent question).
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
+pub struct StockSnapshot {
+    /// The product.
+    #[sqlx(flatten)]
+    pub product: ProductRow,
+    /// Units on hand.
+    pub on_hand: i64,
+    /// Units allocated.
+    pub allocated: i64,
+    /// Open backorders.
+    pub open_backorders: i64,
+    /// Units still owed to them.
+    pub backordered_units: i64,
+}
+
+/// Reads a [`StockSnapshot`] by SKU key.
+pub async fn stock_snapshot(
+    conn: &mut Conn,
+    sku_key: &str,
+) -> anyhow::Result<Option<StockSnapshot>> {
+    Ok(sqlx::query_as(
+        "SELECT p.id, p.sku, p.name, p.category, p.unit_price_minor, p.reorder_point,
+            p.safety_stock, p.reorder_qty, p.lead_time_days, p.supplier_id,
+            s.code AS supplier_code, s.lead_time_days AS supplier_lead_time_days,
+            COALESCE(sp.on_hand, 0) AS on_hand, COALESCE(sp.allocated, 0) AS allocated,
+            (SELECT COUNT(*) FROM backorders b WHERE b.product_id = p.id AND b.status = 'open') AS open_backorders,
+            (SELECT COALESCE(SUM(b.qty - b.qty_allocated), 0) FROM backorders b
+              WHERE b.product_id = p.id AND b.status = 'open') AS backordered_units
+         FROM products p
+         LEFT JOIN suppliers s ON s.id = p.supplier_id
+         LEFT JOIN stock_positions sp ON sp.product_id = p.id
+         WHERE p.sku_key = $1",
+    )
+    .bind(sku_key)
+    .fetch_optional(conn)
+    .await?)
+}
+
 /// Looks a product up by id.
 pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<ProductRow>> {
     Ok(sqlx::query_as(&format!("{SELECT} WHERE p.id = $1"))
@@ -133,51 +173,52 @@ pub struct Alternative {
     pub available: i64,
 }
 
-/// Substitutes of a product that have stock available.
-pub async fn substitutes_in_stock(
-    conn: &mut Conn,
-    product_id: i64,
-    limit: i64,
-) -> anyhow::Result<Vec<Alternative>> {
-    Ok(sqlx::query_as(
-        "SELECT p.sku, p.name, sp.on_hand - sp.allocated AS available
-         FROM product_substitutes ps
-         JOIN products p ON p.id = ps.substitute_id
-         JOIN stock_positions sp ON sp.product_id = p.id
-         WHERE ps.product_id = $1 AND sp.on_hand - sp.allocated > 0
-         ORDER BY available DESC, p.sku_key LIMIT $2",
-    )
-    .bind(product_id)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
-}
-
-/// Other products of the same category that have stock available.
-pub async fn same_category_in_stock(
+/// In-stock alternatives of a product in one read: its substitutes (`true`) first, then other
+/// products of its category (`false`), each list at most `limit` long.
+pub async fn alternatives_in_stock(
     conn: &mut Conn,
     product_id: i64,
     category: &str,
     limit: i64,
-) -> anyhow::Result<Vec<Alternative>> {
-    if category.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(sqlx::query_as(
-        // Look at a bounded number of the category's products: a category that is sold out
+) -> anyhow::Result<Vec<(Alternative, bool)>> {
+    let rows: Vec<(String, String, i64, bool)> = sqlx::query_as(
+        // The category side looks at a bounded number of products: a category sold out
         // everywhere must not turn /stock into a scan of thousands of rows.
-        "SELECT p.sku, p.name, sp.on_hand - sp.allocated AS available
-         FROM (SELECT id FROM products WHERE category = $1 AND id <> $2 LIMIT 200) c
-         JOIN products p ON p.id = c.id
-         JOIN stock_positions sp ON sp.product_id = p.id
-         WHERE sp.on_hand - sp.allocated > 0
-         LIMIT $3",
+        "SELECT * FROM (
+            SELECT p.sku, p.name, sp.on_hand - sp.allocated AS available, TRUE AS substitute
+            FROM product_substitutes ps
+            JOIN products p ON p.id = ps.substitute_id
+            JOIN stock_positions sp ON sp.product_id = p.id
+            WHERE ps.product_id = $1 AND sp.on_hand - sp.allocated > 0
+            ORDER BY available DESC, p.sku_key LIMIT $3)
+         UNION ALL
+         SELECT * FROM (
+            SELECT p.sku, p.name, sp.on_hand - sp.allocated AS available, FALSE AS substitute
+            FROM (SELECT id FROM products WHERE category = $2 AND category <> '' AND id <> $1 LIMIT 200) c
+            JOIN products p ON p.id = c.id
+            JOIN stock_positions sp ON sp.product_id = p.id
+            WHERE sp.on_hand - sp.allocated > 0
+              AND p.id NOT IN (SELECT substitute_id FROM product_substitutes WHERE product_id = $1)
+            LIMIT $3)",
     )
-    .bind(category)
     .bind(product_id)
+    .bind(category)
     .bind(limit)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(sku, name, available, sub)| {
+            (
+                Alternative {
+                    sku,
+                    name,
+                    available,
+                },
+                sub,
+            )
+        })
+        .collect())
 }
 
 /// A product as imported.
