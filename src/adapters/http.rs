@@ -145,8 +145,9 @@ fn authorize(app: &App, headers: &HeaderMap) -> Result<Actor, ApiError> {
     }
 }
 
-/// Runs a mutating handler once per `Idempotency-Key`: a repeat gets the first response.
-async fn idempotent<F, Fut>(
+/// Runs a mutating handler for an authorized caller, once per `Idempotency-Key`: a repeat gets
+/// the first response.
+async fn mutate<F, Fut>(
     app: &App,
     headers: &HeaderMap,
     method: &Method,
@@ -154,9 +155,13 @@ async fn idempotent<F, Fut>(
     work: F,
 ) -> Response
 where
-    F: FnOnce() -> Fut,
+    F: FnOnce(Actor) -> Fut,
     Fut: std::future::Future<Output = Result<(StatusCode, Value), ApiError>>,
 {
+    let actor = match authorize(app, headers) {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -183,7 +188,7 @@ where
             Err(e) => return ApiError::from(AppError::Unexpected(e)).into_response(),
         }
     }
-    match work().await {
+    match work(actor).await {
         Ok((status, body)) => {
             if let Some(key) = key {
                 let mut conn = match app.store.conn().await {
@@ -256,11 +261,7 @@ async fn post_order(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let actor = match authorize(&app, &headers) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    idempotent(&app.clone(), &headers, &method, &uri, || async move {
+    mutate(&app.clone(), &headers, &method, &uri, |actor| async move {
         let b: OrderBody = parse_body(&body)?;
         let order = NewOrder {
             order: b.order,
@@ -362,11 +363,7 @@ async fn post_po(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let actor = match authorize(&app, &headers) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    idempotent(&app.clone(), &headers, &method, &uri, || async move {
+    mutate(&app.clone(), &headers, &method, &uri, |actor| async move {
         let b: PoBody = parse_body(&body)?;
         let Some(po) = b.po.clone() else {
             return Err(bad("po", "is required"));
@@ -388,11 +385,7 @@ async fn patch_po(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let actor = match authorize(&app, &headers) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    idempotent(&app.clone(), &headers, &method, &uri, || async move {
+    mutate(&app.clone(), &headers, &method, &uri, |actor| async move {
         let b: PoBody = parse_body(&body)?;
         if b.po
             .as_deref()
@@ -424,11 +417,7 @@ async fn post_adjustment(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let actor = match authorize(&app, &headers) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    idempotent(&app.clone(), &headers, &method, &uri, || async move {
+    mutate(&app.clone(), &headers, &method, &uri, |actor| async move {
         let b: AdjustmentBody = parse_body(&body)?;
         let done = adjust(&app, &actor, &b.sku, b.delta, &b.reason).await?;
         Ok((

@@ -30,6 +30,36 @@ async fn po(conn: &mut Conn, number: &str) -> AppResult<PoRow> {
         })
 }
 
+/// The lines of a PO (or its one line for `sku`) that still expect units; an error says why
+/// there are none ("… has nothing left to {verb}").
+async fn open_lines(
+    app: &App,
+    conn: &mut Conn,
+    po: &PoRow,
+    sku: Option<&str>,
+    verb: &str,
+) -> AppResult<Vec<PoLineRow>> {
+    let mut lines = store::purchasing::lines_of_po(conn, po.id).await?;
+    if let Some(sku) = sku {
+        let product = app.product(conn, sku).await?;
+        lines.retain(|l| l.product_id == product.id);
+        if lines.is_empty() {
+            return Err(AppError::invalid(
+                "sku",
+                format!("{} is not on {}", product.sku, po.po_number),
+            ));
+        }
+    }
+    lines.retain(|l| l.remaining() > 0);
+    if lines.is_empty() {
+        return Err(AppError::Refused(format!(
+            "{} has nothing left to {verb}",
+            po.po_number
+        )));
+    }
+    Ok(lines)
+}
+
 /// `/po id:`
 pub async fn show_po(app: &App, number: &str) -> AppResult<PoView> {
     let mut conn = app.store.conn().await?;
@@ -65,24 +95,7 @@ pub async fn set_eta(
     let reason = field("reason", non_empty(reason))?;
     let mut tx = app.store.begin_write().await?;
     let po = po(&mut tx, po_number).await?;
-    let mut lines = store::purchasing::lines_of_po(&mut tx, po.id).await?;
-    if let Some(sku) = sku {
-        let product = app.product(&mut tx, sku).await?;
-        lines.retain(|l| l.product_id == product.id);
-        if lines.is_empty() {
-            return Err(AppError::invalid(
-                "sku",
-                format!("{} is not on {}", product.sku, po.po_number),
-            ));
-        }
-    }
-    lines.retain(|l| l.remaining() > 0);
-    if lines.is_empty() {
-        return Err(AppError::Refused(format!(
-            "{} has nothing left to arrive",
-            po.po_number
-        )));
-    }
+    let lines = open_lines(app, &mut tx, &po, sku, "arrive").await?;
     let now = app.clock.now();
     let mut products = Vec::new();
     let mut changed = 0;
@@ -176,24 +189,7 @@ pub async fn receive(
             po.po_number, po.status
         )));
     }
-    let mut lines = store::purchasing::lines_of_po(&mut tx, po.id).await?;
-    if let Some(sku) = sku {
-        let product = app.product(&mut tx, sku).await?;
-        lines.retain(|l| l.product_id == product.id);
-        if lines.is_empty() {
-            return Err(AppError::invalid(
-                "sku",
-                format!("{} is not on {}", product.sku, po.po_number),
-            ));
-        }
-    }
-    lines.retain(|l| l.remaining() > 0);
-    if lines.is_empty() {
-        return Err(AppError::Refused(format!(
-            "{} has nothing left to receive",
-            po.po_number
-        )));
-    }
+    let lines = open_lines(app, &mut tx, &po, sku, "receive").await?;
     let now = app.clock.now();
     let mut received = Vec::new();
     for l in &lines {
