@@ -56,12 +56,12 @@ pub async fn query_stock(app: &App, sku: &str) -> AppResult<StockReport> {
         app.product(&mut conn, sku).await?;
         return Err(AppError::invalid("sku", "vanished while being read"));
     };
-    let inbound = store::purchasing::inbound_for_product(&mut conn, snap.product.id).await?;
+    let inbound = snap.inbound()?;
     let product = snap.product;
     let position = StockPosition {
         on_hand: snap.on_hand,
         allocated: snap.allocated,
-        inbound: inbound_lines(&inbound),
+        inbound,
         open_backorders: snap.open_backorders,
         backordered_units: snap.backordered_units,
         reorder_point: product.reorder_point,

@@ -51,7 +51,8 @@ pub async fn by_key(conn: &mut Conn, sku_key: &str) -> anyhow::Result<Option<Pro
         .await?)
 }
 
-/// A product with its stock position and open-backorder totals, read in one statement
+/// A product with its stock position, open-backorder totals and inbound lines, read in one
+/// statement
 /// (`/stock` is the most frequent question).
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct StockSnapshot {
@@ -66,6 +67,27 @@ pub struct StockSnapshot {
     pub open_backorders: i64,
     /// Units still owed to them.
     pub backordered_units: i64,
+    /// Open PO lines as a JSON array of `[po_number, units still to come, eta]`.
+    pub inbound_json: String,
+}
+
+impl StockSnapshot {
+    /// The open PO lines, earliest ETA first (undated last).
+    pub fn inbound(&self) -> anyhow::Result<Vec<crate::domain::stock::InboundLine>> {
+        let raw: Vec<(String, i64, Option<String>)> = serde_json::from_str(&self.inbound_json)?;
+        let mut lines: Vec<crate::domain::stock::InboundLine> = raw
+            .into_iter()
+            .map(|(po_number, qty, eta)| crate::domain::stock::InboundLine {
+                po_number,
+                qty,
+                eta: eta.as_deref().and_then(super::parse_day),
+            })
+            .collect();
+        lines.sort_by(|a, b| {
+            (a.eta.is_none(), a.eta, &a.po_number).cmp(&(b.eta.is_none(), b.eta, &b.po_number))
+        });
+        Ok(lines)
+    }
 }
 
 /// Reads a [`StockSnapshot`] by SKU key.
@@ -80,7 +102,11 @@ pub async fn stock_snapshot(
             COALESCE(sp.on_hand, 0) AS on_hand, COALESCE(sp.allocated, 0) AS allocated,
             (SELECT COUNT(*) FROM backorders b WHERE b.product_id = p.id AND b.status = 'open') AS open_backorders,
             (SELECT COALESCE(SUM(b.qty - b.qty_allocated), 0) FROM backorders b
-              WHERE b.product_id = p.id AND b.status = 'open') AS backordered_units
+              WHERE b.product_id = p.id AND b.status = 'open') AS backordered_units,
+            (SELECT json_group_array(json_array(po.po_number, l.qty_ordered - l.qty_received, l.eta))
+              FROM po_lines l JOIN purchase_orders po ON po.id = l.po_id
+              WHERE l.product_id = p.id AND l.status IN ('open', 'partially_received')
+                AND l.qty_ordered > l.qty_received) AS inbound_json
          FROM products p
          LEFT JOIN suppliers s ON s.id = p.supplier_id
          LEFT JOIN stock_positions sp ON sp.product_id = p.id
