@@ -153,7 +153,11 @@ pub async fn eta(app: &App, n: u64) -> anyhow::Result<()> {
         let (reply, outcome) = commands::run(app, &actor, &inv).await;
         let took = t.elapsed();
         anyhow::ensure!(outcome == Outcome::Ok, "eta failed: {}", reply.to_text());
-        println!("run {}: /eta on {po} moved {} backorders' ETAs, history + outbox committed in {took:?}", i + 1, reply.description.unwrap_or_default());
+        println!(
+            "run {}: /eta on {po}: {} Command to commit: {took:?}",
+            i + 1,
+            reply.description.unwrap_or_default()
+        );
     }
     Ok(())
 }

@@ -113,13 +113,9 @@ pub fn priority_input(row: &QueueRow) -> PriorityInput {
 
 /// A product's open backorders in priority order.
 pub async fn ranked_queue(app: &App, conn: &mut Conn, product_id: i64) -> AppResult<Vec<QueueRow>> {
-    let mut rows = store::backorders::open_queue(conn, product_id).await?;
-    let now = app.clock.now();
-    let weights = &app.settings.priority;
-    let mut keyed: Vec<(PriorityInput, QueueRow)> =
-        rows.drain(..).map(|r| (priority_input(&r), r)).collect();
-    keyed.sort_by(|a, b| weights.compare(&a.0, &b.0, now));
-    Ok(keyed.into_iter().map(|(_, r)| r).collect())
+    let rows = store::backorders::open_queue(conn, product_id).await?;
+    let keyed = rows.into_iter().map(|r| (priority_input(&r), r)).collect();
+    Ok(app.settings.priority.rank(keyed, app.clock.now()))
 }
 
 /// Allocates and re-promises the given products. With `dry_run` nothing is written and the

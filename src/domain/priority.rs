@@ -87,6 +87,24 @@ impl PriorityWeights {
     pub fn sort(&self, queue: &mut [PriorityInput], now: DateTime<Utc>) {
         queue.sort_by(|a, b| self.compare(a, b, now));
     }
+
+    /// Ranks items by their priority inputs, in the same order as [`Self::compare`], scoring
+    /// each item once (a SKU can have 100,000 backorders).
+    pub fn rank<T>(&self, items: Vec<(PriorityInput, T)>, now: DateTime<Utc>) -> Vec<T> {
+        let mut keyed: Vec<(f64, DateTime<Utc>, i64, T)> = items
+            .into_iter()
+            .map(|(input, item)| {
+                (
+                    self.score(&input, now).total(),
+                    input.ordered_at,
+                    input.id,
+                    item,
+                )
+            })
+            .collect();
+        keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        keyed.into_iter().map(|(_, _, _, item)| item).collect()
+    }
 }
 
 /// A manual move in the queue.
@@ -203,6 +221,21 @@ mod tests {
         w.sort(&mut q, at(21));
         let ids: Vec<i64> = q.iter().map(|b| b.id).collect();
         assert_eq!(ids, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn rank_agrees_with_compare() {
+        let w = PriorityWeights::default();
+        let now = at(25);
+        let mut q = vec![
+            input(1, Tier::Standard, 5_000, 20),
+            input(2, Tier::Gold, 0, 22),
+            input(3, Tier::Standard, 5_000, 20),
+            input(4, Tier::Vip, 100, 24),
+        ];
+        let ranked = w.rank(q.iter().map(|i| (i.clone(), i.id)).collect(), now);
+        w.sort(&mut q, now);
+        assert_eq!(ranked, q.iter().map(|i| i.id).collect::<Vec<_>>());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::config::DatabaseSettings;
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{ConnectOptions, Sqlite, SqlitePool, Transaction};
 use std::str::FromStr;
 
 pub use sqlx::SqliteConnection as Conn;
@@ -51,7 +51,9 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(settings.busy_timeout)
             .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // Bulk loads (demo-data) legitimately run statements for seconds.
+            .log_slow_statements(log::LevelFilter::Debug, std::time::Duration::from_secs(1));
         let pool = SqlitePoolOptions::new()
             .max_connections(settings.max_connections)
             .min_connections(1)
