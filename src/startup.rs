@@ -60,7 +60,35 @@ impl Application {
         let discord_task = async {
             match app.settings.secrets.discord_token.clone() {
                 Some(token) => {
-                    crate::adapters::discord::run(app.clone(), token, shutdown.clone()).await
+                    // Discord being down must not stop the console, the API or the scheduler:
+                    // reconnect with backoff until shutdown.
+                    let mut delay = std::time::Duration::from_secs(5);
+                    let mut stop = shutdown.clone();
+                    loop {
+                        let ended = crate::adapters::discord::run(
+                            app.clone(),
+                            token.clone(),
+                            shutdown.clone(),
+                        )
+                        .await;
+                        if *shutdown.borrow() {
+                            break;
+                        }
+                        match ended {
+                            Ok(()) => {
+                                tracing::warn!(retry_in = ?delay, "Discord connection ended; reconnecting")
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, retry_in = ?delay, "Discord unavailable; everything else keeps running")
+                            }
+                        }
+                        tokio::select! {
+                            _ = tokio::time::sleep(delay) => {}
+                            _ = stop.changed() => break,
+                        }
+                        delay = (delay * 2).min(std::time::Duration::from_secs(300));
+                    }
+                    std::future::pending::<anyhow::Result<()>>().await
                 }
                 None => {
                     tracing::info!(
