@@ -16,6 +16,7 @@
 mod fake_discord;
 
 use backorder_bot::app::{demo, Clock};
+use backorder_bot::bench::{percentile, Rng};
 use backorder_bot::config::Settings;
 use backorder_bot::startup::Application;
 use fake_discord::{FakeDiscord, Invoker, APP_ID};
@@ -34,26 +35,6 @@ fn env_num(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
-
-/// Cheap deterministic pseudo-random numbers (xorshift), so runs are repeatable.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 /// Sends one `/stock sku:<sku>` and waits for its callback; returns the latency and the body.

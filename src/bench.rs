@@ -5,7 +5,8 @@ use crate::commands::{self, Invocation, Outcome};
 use crate::store;
 use std::time::{Duration, Instant};
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+/// The `p` quantile of sorted durations.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -23,10 +24,12 @@ pub async fn run(app: &App, which: &str, n: u64) -> anyhow::Result<()> {
 }
 
 /// Cheap deterministic pseudo-random numbers (xorshift), so runs are repeatable.
-struct Rng(u64);
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    /// The next number.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
