@@ -134,6 +134,7 @@ async fn bad_bodies_name_the_field_path() {
             .contains("unknown SKU \"NOPE-1\""),
         "{body}"
     );
+    assert_eq!(body["field"], "lines[0].sku", "{body}");
     let (status, body) = api
         .send(
             reqwest::Method::PATCH,

@@ -93,8 +93,7 @@ pub struct BackorderDetail {
     pub history: Vec<store::backorders::EtaHistoryRow>,
 }
 
-async fn row(app: &App, conn: &mut store::Conn, id: i64) -> AppResult<BackorderRow> {
-    let _ = app;
+async fn row(conn: &mut store::Conn, id: i64) -> AppResult<BackorderRow> {
     store::backorders::by_id(conn, id)
         .await?
         .ok_or_else(|| AppError::NotFound {
@@ -106,7 +105,7 @@ async fn row(app: &App, conn: &mut store::Conn, id: i64) -> AppResult<BackorderR
 /// `/backorder id:`
 pub async fn show(app: &App, id: i64) -> AppResult<BackorderDetail> {
     let mut conn = app.store.conn().await?;
-    let row = row(app, &mut conn, id).await?;
+    let row = row(&mut conn, id).await?;
     let score = app
         .settings
         .priority
@@ -148,7 +147,7 @@ pub async fn prioritize(
 ) -> AppResult<Changed> {
     let moves = field("position", Reprioritize::parse(position))?;
     let mut tx = app.store.begin_write().await?;
-    let target = row(app, &mut tx, id).await?;
+    let target = row(&mut tx, id).await?;
     if target.status != "open" {
         return Err(AppError::Refused(format!(
             "backorder {id} is {}, only open backorders have a queue place",
@@ -184,7 +183,7 @@ pub async fn prioritize(
         false,
     )
     .await?;
-    let row = row(app, &mut tx, id).await?;
+    let row = row(&mut tx, id).await?;
     tx.commit().await?;
     Ok(Changed { row, settled })
 }
@@ -193,7 +192,7 @@ pub async fn prioritize(
 pub async fn cancel(app: &App, actor: &Actor, id: i64, reason: &str) -> AppResult<Changed> {
     let reason = field("reason", non_empty(reason))?;
     let mut tx = app.store.begin_write().await?;
-    let target = row(app, &mut tx, id).await?;
+    let target = row(&mut tx, id).await?;
     if !matches!(target.status.as_str(), "open" | "allocated") {
         return Err(AppError::Refused(format!(
             "backorder {id} is already {}",
@@ -230,7 +229,7 @@ pub async fn cancel(app: &App, actor: &Actor, id: i64, reason: &str) -> AppResul
         false,
     )
     .await?;
-    let row = row(app, &mut tx, id).await?;
+    let row = row(&mut tx, id).await?;
     tx.commit().await?;
     Ok(Changed { row, settled })
 }
@@ -238,7 +237,7 @@ pub async fn cancel(app: &App, actor: &Actor, id: i64, reason: &str) -> AppResul
 /// `/backorder fulfil id:` — ships an allocated backorder: a sale in the ledger.
 pub async fn fulfil(app: &App, actor: &Actor, id: i64) -> AppResult<Changed> {
     let mut tx = app.store.begin_write().await?;
-    let target = row(app, &mut tx, id).await?;
+    let target = row(&mut tx, id).await?;
     if target.status != "allocated" {
         return Err(AppError::Refused(format!(
             "backorder {id} is {}; only allocated backorders can be fulfilled ({} of {} allocated)",
@@ -273,7 +272,7 @@ pub async fn fulfil(app: &App, actor: &Actor, id: i64) -> AppResult<Changed> {
         now,
     )
     .await?;
-    let row = row(app, &mut tx, id).await?;
+    let row = row(&mut tx, id).await?;
     tx.commit().await?;
     Ok(Changed {
         row,

@@ -194,6 +194,16 @@ impl Problems {
         }
     }
 
+    fn cell_sku(&mut self, line: usize, raw: &str) -> Option<Sku> {
+        match Sku::parse(raw) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.add(line, "substitutes", e);
+                None
+            }
+        }
+    }
+
     fn required<T, E: fmt::Display>(
         &mut self,
         row: &Row,
@@ -620,17 +630,5 @@ fn count(report: &mut ImportReport, changed: bool) {
         report.changed += 1;
     } else {
         report.unchanged += 1;
-    }
-}
-
-impl Problems {
-    fn cell_sku(&mut self, line: usize, raw: &str) -> Option<Sku> {
-        match Sku::parse(raw) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                self.add(line, "substitutes", e);
-                None
-            }
-        }
     }
 }

@@ -134,6 +134,20 @@ impl AppError {
         }
     }
 
+    /// Names a field inside a larger body: `qty` of line 0 becomes `lines[0].qty`; an unknown
+    /// SKU becomes an invalid `lines[0].sku`.
+    pub fn within(self, parent: &str) -> Self {
+        match self {
+            AppError::Invalid { field, reason } => {
+                AppError::invalid(format!("{parent}.{field}"), reason)
+            }
+            e @ AppError::UnknownSku { .. } => {
+                AppError::invalid(format!("{parent}.sku"), e.to_string())
+            }
+            other => other,
+        }
+    }
+
     /// Whether the text is safe and useful to show the user.
     pub fn is_user_facing(&self) -> bool {
         !matches!(self, AppError::Unexpected(_))

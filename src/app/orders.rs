@@ -155,7 +155,7 @@ pub async fn place_order(
         let product = app
             .product(&mut tx, sku)
             .await
-            .map_err(|e| prefix(e, &format!("lines[{i}].sku")))?;
+            .map_err(|e| e.within(&format!("lines[{i}]")))?;
         if *qty <= 0 || *qty > 1_000_000 {
             return Err(AppError::invalid(
                 format!("lines[{i}].qty"),
@@ -176,7 +176,7 @@ pub async fn place_order(
         };
         let outcome = place_line(app, &mut tx, number, customer.id, at, &line)
             .await
-            .map_err(|e| prefix(e, &format!("lines[{i}]")))?;
+            .map_err(|e| e.within(&format!("lines[{i}]")))?;
         if outcome.backorder_id.is_some() {
             touched.push(product.id);
         }
@@ -207,18 +207,4 @@ pub async fn place_order(
         order: number.to_string(),
         lines: out,
     })
-}
-
-/// Puts a field path in front of an invalid-value error.
-fn prefix(e: AppError, path: &str) -> AppError {
-    match e {
-        AppError::Invalid { field, reason } => AppError::invalid(
-            format!("{path}.{field}").replace(".sku.sku", ".sku"),
-            reason,
-        ),
-        AppError::UnknownSku { sku, suggestions } => {
-            AppError::invalid(path, AppError::UnknownSku { sku, suggestions }.to_string())
-        }
-        other => other,
-    }
 }

@@ -427,15 +427,10 @@ pub async fn save_po(
     // Lines named in the body, plus — for a PO-wide ETA or cancel — every other open line.
     let mut wanted: Vec<(i64, PoLineInput)> = Vec::new();
     for (i, (sku, qty, eta, cancelled)) in input.lines.iter().enumerate() {
-        let product = app.product(&mut tx, sku).await.map_err(|e| match e {
-            AppError::Invalid { reason, .. } => {
-                AppError::invalid(format!("lines[{i}].sku"), reason)
-            }
-            AppError::UnknownSku { .. } => {
-                AppError::invalid(format!("lines[{i}].sku"), e.to_string())
-            }
-            other => other,
-        })?;
+        let product = app
+            .product(&mut tx, sku)
+            .await
+            .map_err(|e| e.within(&format!("lines[{i}]")))?;
         let before = current.iter().find(|l| l.product_id == product.id);
         let qty = match (qty, before) {
             (Some(q), _) if *q <= 0 || *q > 1_000_000 => {

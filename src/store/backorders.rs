@@ -122,19 +122,6 @@ pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<BackorderR
         .await?)
 }
 
-/// The open backorders of a product (unsorted; the caller ranks them).
-pub async fn open_for_product(
-    conn: &mut Conn,
-    product_id: i64,
-) -> anyhow::Result<Vec<BackorderRow>> {
-    Ok(sqlx::query_as(&format!(
-        "{SELECT} WHERE b.product_id = $1 AND b.status = 'open'"
-    ))
-    .bind(product_id)
-    .fetch_all(conn)
-    .await?)
-}
-
 /// What ranking and promising an open backorder needs, and nothing more (a SKU can have 100,000).
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct QueueRow {

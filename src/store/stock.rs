@@ -88,32 +88,6 @@ pub async fn change_allocated(conn: &mut Conn, product_id: i64, delta: i64) -> a
     Ok(())
 }
 
-/// The ledger's sum for a product (for checks: it must equal the position's on-hand).
-pub async fn ledger_sum(conn: &mut Conn, product_id: i64) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COALESCE(SUM(qty), 0) FROM stock_movements WHERE product_id = $1",
-    )
-    .bind(product_id)
-    .fetch_one(conn)
-    .await?)
-}
-
-/// Units sold per day over the last `days` days (for forecasts and the demo data).
-pub async fn units_sold_since(
-    conn: &mut Conn,
-    product_id: i64,
-    since: DateTime<Utc>,
-) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COALESCE(-SUM(qty), 0) FROM stock_movements
-         WHERE product_id = $1 AND kind = 'sale' AND created_at >= $2",
-    )
-    .bind(product_id)
-    .bind(ts(since))
-    .fetch_one(conn)
-    .await?)
-}
-
 /// On hand, allocated, and the count and units still owed of open backorders, in one read.
 pub async fn position_with_backorders(
     conn: &mut Conn,
