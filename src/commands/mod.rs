@@ -1,19 +1,96 @@
-//! The command layer Discord and the console share: parse an [`Invocation`] against the
-//! [`spec::COMMANDS`] table, run one use case, and describe the answer as a [`Reply`].
-//! Adapters only translate their input into an `Invocation` and render the `Reply`.
+//! The command layer Discord and the console share: look an [`Invocation`] up in the
+//! [`COMMANDS`] table, check its options ([`Args`]), run its handler (one use case), and describe
+//! the answer as a [`Reply`]. Adapters only translate their input into an `Invocation` and render
+//! the `Reply`.
+//!
+//! One file per command: `stock.rs` holds `SPEC` (name, options, description, whether it changes
+//! data or defers) and `run`, its handler; a file with subcommands holds one pair per subcommand
+//! (`backorder.rs`: `SHOW`/`show`, `CANCEL`/`cancel`, …). Adding a command is one file plus one
+//! line in [`COMMANDS`].
 
+pub mod args;
 pub mod render;
 pub mod reply;
 pub mod spec;
 
-pub use reply::{Field, Paging, Reply, Severity};
-pub use spec::{CommandSpec, OptionKind, OptionSpec, Suggest, COMMANDS};
+pub mod adjust;
+pub mod backorder;
+pub mod backorders;
+pub mod eta;
+pub mod help;
+pub mod po;
+pub mod receive;
+pub mod search;
+pub mod stock;
 
-use crate::app::{self, Actor, App, AppError};
-use crate::domain::date::parse_date;
+pub use args::{Args, Ctx};
+pub use reply::{Field, Paging, Reply, Severity};
+pub use spec::{CommandSpec, OptionKind, OptionSpec, Suggest};
+
+use crate::app::{Actor, App, AppError};
 use crate::store;
-use chrono::NaiveDate;
-use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
+/// The future a handler returns, boxed so handlers of different commands fit in one table.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A command's handler, as stored in the table.
+pub type Handler = for<'a> fn(&'a Ctx<'a>, &'a Args) -> BoxFuture<'a, Result<Reply, AppError>>;
+
+/// A command (or subcommand): its spec and its handler.
+#[derive(Clone, Copy)]
+pub struct Command {
+    /// Name, options, description, flags.
+    pub spec: &'static CommandSpec,
+    /// Runs it.
+    pub run: Handler,
+}
+
+/// `command!(stock::SPEC, stock::run)`: a table entry from a command file's exports.
+macro_rules! command {
+    ($spec:path, $run:path) => {
+        Command {
+            spec: &$spec,
+            run: |cx, args| Box::pin($run(cx, args)),
+        }
+    };
+}
+
+/// Every command, in help order (a command's subcommands together, in this order).
+pub static COMMANDS: &[Command] = &[
+    command!(stock::SPEC, stock::run),
+    command!(search::SPEC, search::run),
+    command!(backorders::SPEC, backorders::run),
+    command!(backorder::SHOW, backorder::show),
+    command!(backorder::PRIORITIZE, backorder::prioritize),
+    command!(backorder::CANCEL, backorder::cancel),
+    command!(backorder::FULFIL, backorder::fulfil),
+    command!(po::SPEC, po::run),
+    command!(adjust::SPEC, adjust::run),
+    command!(eta::SPEC, eta::run),
+    command!(receive::SPEC, receive::run),
+    command!(help::SPEC, help::run),
+];
+
+/// Every spec, in table order.
+pub fn specs() -> impl Iterator<Item = &'static CommandSpec> {
+    COMMANDS.iter().map(|c| c.spec)
+}
+
+/// Finds a command by name and subcommand.
+pub fn find(name: &str, sub: Option<&str>) -> Option<&'static Command> {
+    COMMANDS
+        .iter()
+        .find(|c| c.spec.name == name && c.spec.sub == sub)
+}
+
+/// The subcommands of a top-level name (empty for plain commands).
+pub fn subcommands(name: &str) -> Vec<&'static CommandSpec> {
+    specs()
+        .filter(|c| c.name == name && c.sub.is_some())
+        .collect()
+}
 
 /// A command as typed: name, optional subcommand, `name:value` options (values as text).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +129,7 @@ impl Invocation {
         let command = first.trim_start_matches('/').to_ascii_lowercase();
         let mut rest: Vec<String> = iter.collect();
         let mut sub = None;
-        let subs = spec::subcommands(&command);
+        let subs = subcommands(&command);
         if !subs.is_empty() {
             if rest.first().is_some_and(|t| !t.contains(':')) {
                 sub = Some(rest.remove(0).to_ascii_lowercase());
@@ -137,116 +214,7 @@ fn tokenize(line: &str) -> Result<Vec<String>, AppError> {
     Ok(tokens)
 }
 
-/// Options checked against a command's spec.
-struct Args {
-    values: HashMap<&'static str, String>,
-}
-
-impl Args {
-    fn parse(spec: &CommandSpec, inv: &Invocation) -> Result<Self, AppError> {
-        let mut values = HashMap::new();
-        for (name, value) in &inv.options {
-            let Some(o) = spec.options.iter().find(|o| o.name == name.as_str()) else {
-                let known: Vec<String> = spec
-                    .options
-                    .iter()
-                    .map(|o| format!("{}:", o.name))
-                    .collect();
-                return Err(AppError::invalid(
-                    name.clone(),
-                    format!(
-                        "unknown option for {}; it takes {}",
-                        usage_name(spec),
-                        if known.is_empty() {
-                            "no options".to_string()
-                        } else {
-                            known.join(" ")
-                        }
-                    ),
-                ));
-            };
-            if values.contains_key(o.name) {
-                return Err(AppError::invalid(o.name, "is given twice"));
-            }
-            let v = value.trim();
-            match o.kind {
-                OptionKind::Integer if v.parse::<i64>().is_err() => {
-                    return Err(AppError::invalid(
-                        o.name,
-                        format!("\"{v}\" is not a whole number"),
-                    ))
-                }
-                OptionKind::Boolean
-                    if !matches!(
-                        v.to_ascii_lowercase().as_str(),
-                        "true" | "false" | "yes" | "no"
-                    ) =>
-                {
-                    return Err(AppError::invalid(
-                        o.name,
-                        format!("\"{v}\" is not true or false"),
-                    ))
-                }
-                OptionKind::Date => {
-                    parse_date(v).map_err(|e| AppError::invalid(o.name, e))?;
-                }
-                _ => {}
-            }
-            if !o.choices.is_empty() && !o.choices.contains(&v.to_ascii_lowercase().as_str()) {
-                return Err(AppError::invalid(
-                    o.name,
-                    format!("\"{v}\" is not one of {}", o.choices.join(", ")),
-                ));
-            }
-            values.insert(o.name, v.to_string());
-        }
-        if let Some(missing) = spec
-            .options
-            .iter()
-            .find(|o| o.required && !values.contains_key(o.name))
-        {
-            return Err(AppError::invalid(
-                missing.name,
-                format!("is required: {}", usage(spec)),
-            ));
-        }
-        Ok(Self { values })
-    }
-
-    fn text(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str)
-    }
-
-    fn req(&self, name: &str) -> &str {
-        self.text(name).unwrap_or_default()
-    }
-
-    fn int(&self, name: &str) -> Option<i64> {
-        self.text(name).and_then(|v| v.parse().ok())
-    }
-
-    fn flag(&self, name: &str) -> bool {
-        self.text(name)
-            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes"))
-    }
-
-    fn date(&self, name: &str) -> Option<NaiveDate> {
-        self.text(name).and_then(|v| parse_date(v).ok())
-    }
-
-    fn page(&self) -> Result<u32, AppError> {
-        match self.int("page") {
-            None => Ok(1),
-            Some(p) if (1..=100_000).contains(&p) => Ok(p as u32),
-            Some(p) => Err(AppError::invalid(
-                "page",
-                format!("{p} is not a page number"),
-            )),
-        }
-    }
-}
-
-fn usage_name(spec: &CommandSpec) -> String {
+pub(crate) fn usage_name(spec: &CommandSpec) -> String {
     match spec.sub {
         Some(s) => format!("/{} {s}", spec.name),
         None => format!("/{}", spec.name),
@@ -298,17 +266,15 @@ pub async fn run(app: &App, actor: &Actor, inv: &Invocation) -> (Reply, Outcome)
 }
 
 async fn execute(app: &App, actor: &Actor, inv: &Invocation) -> Result<Reply, AppError> {
-    let spec = spec::find(&inv.command, inv.sub.as_deref()).ok_or_else(|| {
-        if spec::subcommands(&inv.command).is_empty() {
+    let command = find(&inv.command, inv.sub.as_deref()).ok_or_else(|| {
+        let subs = subcommands(&inv.command);
+        if subs.is_empty() {
             AppError::invalid(
                 "command",
                 format!("unknown command /{}; type /help for the list", inv.command),
             )
         } else {
-            let subs: Vec<&str> = spec::subcommands(&inv.command)
-                .iter()
-                .filter_map(|c| c.sub)
-                .collect();
+            let subs: Vec<&str> = subs.iter().filter_map(|c| c.sub).collect();
             AppError::invalid(
                 "command",
                 format!(
@@ -320,6 +286,7 @@ async fn execute(app: &App, actor: &Actor, inv: &Invocation) -> Result<Reply, Ap
             )
         }
     })?;
+    let spec = command.spec;
     let args = Args::parse(spec, inv)?;
     if spec.mutating && !actor.may_change {
         let mut conn = app.store.conn().await?;
@@ -338,105 +305,8 @@ async fn execute(app: &App, actor: &Actor, inv: &Invocation) -> Result<Reply, Ap
             usage_name(spec)
         )));
     }
-    let currency = &app.settings.shop.currency;
-    let reply = match (spec.name, spec.sub) {
-        ("help", _) => render::help(),
-        ("stock", _) => render::stock(
-            &app::stock::query_stock(app, args.req("sku")).await?,
-            currency,
-        ),
-        ("search", _) => render::search(
-            args.req("query"),
-            &app::stock::search(app, args.req("query")).await?,
-        ),
-        ("backorders", _) => {
-            let page = args.page()?;
-            let result = app::backorders::list(
-                app,
-                args.text("sku"),
-                args.text("customer"),
-                args.text("status"),
-                page,
-            )
-            .await?;
-            render::backorders(&result, inv, app.clock.now())
-        }
-        ("backorder", Some("show")) => render::backorder(
-            &app::backorders::show(app, backorder_id(&args)?).await?,
-            currency,
-        ),
-        ("backorder", Some("prioritize")) => {
-            let r = app::backorders::prioritize(
-                app,
-                actor,
-                backorder_id(&args)?,
-                args.req("position"),
-                args.text("reason").unwrap_or(""),
-            )
-            .await?;
-            render::changed("Backorder moved", &r)
-        }
-        ("backorder", Some("cancel")) => {
-            let r = app::backorders::cancel(app, actor, backorder_id(&args)?, args.req("reason"))
-                .await?;
-            render::changed("Backorder cancelled", &r)
-        }
-        ("backorder", Some("fulfil")) => {
-            let r = app::backorders::fulfil(app, actor, backorder_id(&args)?).await?;
-            render::changed("Backorder fulfilled", &r)
-        }
-        ("po", _) => render::po(&app::purchasing::show_po(app, args.req("id")).await?),
-        ("adjust", _) => {
-            let delta = args.int("delta").unwrap_or_default();
-            render::adjusted(
-                &app::stock::adjust(app, actor, args.req("sku"), delta, args.req("reason")).await?,
-            )
-        }
-        ("eta", _) => {
-            let date = args
-                .date("date")
-                .ok_or_else(|| AppError::invalid("date", "is required"))?;
-            let r = app::purchasing::set_eta(
-                app,
-                actor,
-                args.req("po"),
-                date,
-                args.text("sku"),
-                args.req("reason"),
-                args.flag("preview"),
-            )
-            .await?;
-            render::eta(&r)
-        }
-        ("receive", _) => {
-            let r = app::purchasing::receive(
-                app,
-                actor,
-                args.req("po"),
-                args.text("sku"),
-                args.int("qty"),
-            )
-            .await?;
-            render::received(&r)
-        }
-        _ => {
-            return Err(AppError::invalid(
-                "command",
-                format!("/{} is not available here", spec.name),
-            ))
-        }
-    };
-    Ok(reply)
-}
-
-fn backorder_id(args: &Args) -> Result<i64, AppError> {
-    match args.int("id") {
-        Some(id) if id > 0 => Ok(id),
-        _ => Err(AppError::invalid(
-            "id",
-            "must be a backorder number like 42",
-        )),
-    }
+    let cx = Ctx { app, actor, inv };
+    (command.run)(&cx, &args).await
 }
 
 /// Autocomplete suggestions: (label, value), at most 25, best first.
@@ -496,4 +366,54 @@ async fn suggest_inner(
             .collect(),
     };
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_entry_is_a_distinct_command_or_subcommand() {
+        for (i, a) in COMMANDS.iter().enumerate() {
+            for b in &COMMANDS[i + 1..] {
+                assert!(
+                    (a.spec.name, a.spec.sub) != (b.spec.name, b.spec.sub),
+                    "{} twice",
+                    usage_name(a.spec)
+                );
+            }
+            // A name is either a plain command or a group of subcommands, never both.
+            assert!(
+                a.spec.sub.is_some() || subcommands(a.spec.name).is_empty(),
+                "/{} is both",
+                a.spec.name
+            );
+        }
+    }
+
+    #[test]
+    fn subcommands_of_a_name_sit_together_in_the_table() {
+        let names: Vec<&str> = specs().map(|s| s.name).collect();
+        for name in &names {
+            let first = names.iter().position(|n| n == name).unwrap();
+            let last = names.iter().rposition(|n| n == name).unwrap();
+            assert!(names[first..=last].iter().all(|n| n == name), "{name}");
+        }
+    }
+
+    #[test]
+    fn help_lists_every_command_in_the_table() {
+        let help = render::help();
+        assert_eq!(help.lines.len(), COMMANDS.len());
+        for (line, c) in help.lines.iter().zip(COMMANDS) {
+            assert!(line.starts_with(&usage(c.spec)), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_bare_subcommand_group_means_show() {
+        let inv = Invocation::parse_line("/backorder id:5").unwrap();
+        assert_eq!(inv.sub.as_deref(), Some("show"));
+        assert!(find(&inv.command, inv.sub.as_deref()).is_some());
+    }
 }

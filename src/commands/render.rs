@@ -1,7 +1,7 @@
 //! Use-case results → [`Reply`]. Customer names are shortened and contacts never shown.
 
 use super::reply::{Paging, Reply, Severity};
-use super::{spec, usage, Invocation};
+use super::{usage, Invocation};
 use crate::app::backorders::{BackorderDetail, BackorderPage, Changed};
 use crate::app::promise::Settled;
 use crate::app::purchasing::{EtaSet, PoView, Received};
@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 /// `/help`
 pub fn help() -> Reply {
     let mut r = Reply::new("Commands", Severity::Info);
-    for c in spec::COMMANDS {
+    for c in super::specs() {
         let lock = if c.mutating { " (ops role)" } else { "" };
         r.lines
             .push(format!("{} — {}{lock}", usage(c), c.description));

@@ -1,6 +1,6 @@
 //! Discord: serenity + poise shims over the shared command layer.
 //!
-//! The slash commands are generated from [`crate::commands::spec::COMMANDS`] ([`slash`]); every
+//! The slash commands are generated from [`crate::commands::COMMANDS`] ([`slash`]); every
 //! one builds an [`crate::commands::Invocation`], runs it through [`crate::commands::run`] as
 //! `discord:<user id>` and renders the [`crate::commands::Reply`] as an embed ([`render`]).
 //! Paged replies get Prev/Next buttons handled in [`event_handler`]. Gateway reconnects
@@ -58,11 +58,13 @@ pub async fn run(
             initialize_owners: false,
             ..Default::default()
         })
-        .setup(move |ctx, ready, _framework| {
+        .setup(move |ctx, ready, framework| {
+            // Registered from the very list poise dispatches on, so the two cannot differ.
+            let commands = slash::registration(&framework.options().commands);
             Box::pin(async move {
                 tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "Discord: connected");
                 // A failed setup would stall every later event: log registration errors only.
-                register(ctx, &guild_ids).await;
+                register(ctx, &guild_ids, &commands).await;
                 Ok(data)
             })
         })
@@ -119,17 +121,17 @@ async fn wait_for_shutdown(shutdown: &mut watch::Receiver<bool>) {
 }
 
 /// Registers the commands in each configured guild (instant), or globally when there are none.
-async fn register(ctx: &serenity::Context, guild_ids: &[u64]) {
-    let commands = slash::application_commands();
+async fn register(ctx: &serenity::Context, guild_ids: &[u64], commands: &serde_json::Value) {
     if guild_ids.is_empty() {
-        match serenity::Command::set_global_commands(ctx, commands).await {
+        match ctx.http.create_global_commands(commands).await {
             Ok(c) => tracing::info!(count = c.len(), "Discord: registered global commands"),
             Err(e) => tracing::error!(error = %e, "Discord: registering global commands failed"),
         }
     } else {
         for &g in guild_ids {
-            match serenity::GuildId::new(g)
-                .set_commands(ctx, commands.clone())
+            match ctx
+                .http
+                .create_guild_commands(serenity::GuildId::new(g), commands)
                 .await
             {
                 Ok(c) => tracing::info!(guild = g, count = c.len(), "Discord: registered commands"),

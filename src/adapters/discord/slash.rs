@@ -1,14 +1,15 @@
-//! Slash commands generated from [`spec::COMMANDS`], so Discord and the console cannot drift.
+//! Slash commands generated from the [`commands::COMMANDS`] table, so Discord and the console
+//! cannot drift.
 //!
-//! * [`application_commands`] builds the registration payload (names, descriptions, options
-//!   with their Discord types, choices and autocomplete flags).
-//! * [`framework_commands`] builds the matching `poise::Command`s used for dispatch: every
-//!   command shares [`slash_action`] (options → [`Invocation`] → [`commands::run`] → embed) and
-//!   [`autocomplete`] (→ [`commands::suggest`]).
+//! [`framework_commands`] is the one builder: it turns the table into `poise::Command`s (one per
+//! top-level name, subcommands nested), which poise dispatches; [`registration`] is what poise
+//! makes of that same list, sent to Discord as the command registration. Every command shares
+//! [`slash_action`] (options → [`Invocation`] → [`commands::run`] → embed) and [`autocomplete`]
+//! (→ [`commands::suggest`]).
 
 use super::{render, Data, Error};
 use crate::app::Actor;
-use crate::commands::{self, spec, CommandSpec, Invocation, OptionKind, OptionSpec, Reply};
+use crate::commands::{self, CommandSpec, Invocation, OptionKind, OptionSpec, Reply};
 use poise::serenity_prelude as serenity;
 use std::sync::atomic::Ordering;
 
@@ -17,31 +18,18 @@ type Ctx<'a> = poise::ApplicationContext<'a, Data, Error>;
 /// Discord's limit on command and option descriptions.
 const DESCRIPTION_MAX: usize = 100;
 
-/// Commands that may take a while: they are deferred before running.
-pub fn is_slow(name: &str) -> bool {
-    matches!(
-        name,
-        "eta" | "receive" | "backorders" | "search" | "adjust" | "backorder"
-    )
-}
+/// Discord's option type for a string option.
+const STRING_OPTION: u64 = 3;
 
-/// Top-level command names in help order (`backorder` once).
+/// Top-level command names in table order (`backorder` once).
 fn top_level_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Vec::new();
-    for c in spec::COMMANDS {
+    for c in commands::specs() {
         if !names.contains(&c.name) {
             names.push(c.name);
         }
     }
     names
-}
-
-fn option_type(kind: OptionKind) -> serenity::CommandOptionType {
-    match kind {
-        OptionKind::Text | OptionKind::Date => serenity::CommandOptionType::String,
-        OptionKind::Integer => serenity::CommandOptionType::Integer,
-        OptionKind::Boolean => serenity::CommandOptionType::Boolean,
-    }
 }
 
 type TypeSetter = fn(serenity::CreateCommandOption) -> serenity::CreateCommandOption;
@@ -65,55 +53,8 @@ fn ordered_options(c: &CommandSpec) -> Vec<&'static OptionSpec> {
     opts
 }
 
-fn create_option(o: &OptionSpec) -> serenity::CreateCommandOption {
-    let mut b =
-        serenity::CreateCommandOption::new(option_type(o.kind), o.name, describe(o.description))
-            .required(o.required);
-    for choice in o.choices {
-        b = b.add_string_choice(*choice, *choice);
-    }
-    if o.suggest.is_some() && o.choices.is_empty() {
-        b = b.set_autocomplete(true);
-    }
-    b
-}
-
-/// The registration payload: one `CreateCommand` per top-level name.
-pub fn application_commands() -> Vec<serenity::CreateCommand> {
-    top_level_names()
-        .into_iter()
-        .map(|name| {
-            let subs = spec::subcommands(name);
-            if subs.is_empty() {
-                let c = spec::find(name, None).expect("top-level spec");
-                let mut b =
-                    serenity::CreateCommand::new(c.name).description(describe(c.description));
-                for o in ordered_options(c) {
-                    b = b.add_option(create_option(o));
-                }
-                b
-            } else {
-                let mut b = serenity::CreateCommand::new(name)
-                    .description(describe(&parent_description(name)));
-                for c in subs {
-                    let mut sb = serenity::CreateCommandOption::new(
-                        serenity::CommandOptionType::SubCommand,
-                        c.sub.unwrap_or_default(),
-                        describe(c.description),
-                    );
-                    for o in ordered_options(c) {
-                        sb = sb.add_sub_option(create_option(o));
-                    }
-                    b = b.add_option(sb);
-                }
-                b
-            }
-        })
-        .collect()
-}
-
 fn parent_description(name: &str) -> String {
-    let subs: Vec<&str> = spec::subcommands(name)
+    let subs: Vec<&str> = commands::subcommands(name)
         .iter()
         .filter_map(|c| c.sub)
         .collect();
@@ -130,9 +71,20 @@ fn parameters(c: &CommandSpec) -> Vec<poise::CommandParameter<Data, Error>> {
             description_localizations: Default::default(),
             required: o.required,
             channel_types: None,
-            choices: Default::default(),
+            choices: o
+                .choices
+                .iter()
+                .map(|c| poise::CommandParameterChoice {
+                    name: (*c).into(),
+                    localizations: Default::default(),
+                    __non_exhaustive: (),
+                })
+                .collect(),
             type_setter: Some(type_setter(o.kind)),
-            autocomplete_callback: o.suggest.map(|_| autocomplete as _),
+            autocomplete_callback: o
+                .suggest
+                .filter(|_| o.choices.is_empty())
+                .map(|_| autocomplete as _),
             __non_exhaustive: (),
         })
         .collect()
@@ -157,9 +109,10 @@ pub fn framework_commands() -> Vec<poise::Command<Data, Error>> {
     top_level_names()
         .into_iter()
         .map(|name| {
-            let subs = spec::subcommands(name);
+            let subs = commands::subcommands(name);
             if subs.is_empty() {
-                leaf(spec::find(name, None).expect("top-level spec"), name)
+                let c = commands::find(name, None).expect("top-level command");
+                leaf(c.spec, name)
             } else {
                 poise::Command {
                     name: name.into(),
@@ -179,6 +132,31 @@ pub fn framework_commands() -> Vec<poise::Command<Data, Error>> {
             }
         })
         .collect()
+}
+
+/// The registration payload for `commands`, as poise builds it.
+///
+/// poise registers choices as integer indexes (its derive macro maps them back); ours are text
+/// options that take the choice itself, so each string option's choice becomes
+/// `{"name": label, "value": label}`.
+pub fn registration(commands: &[poise::Command<Data, Error>]) -> serde_json::Value {
+    let mut payload = serde_json::to_value(poise::builtins::create_application_commands(commands))
+        .expect("command builders serialize");
+    fn text_choices(options: Option<&mut serde_json::Value>) {
+        for o in options.and_then(|o| o.as_array_mut()).into_iter().flatten() {
+            if o.get("type").and_then(|t| t.as_u64()) == Some(STRING_OPTION) {
+                let choices = o.get_mut("choices").and_then(|c| c.as_array_mut());
+                for c in choices.into_iter().flatten() {
+                    *c = serde_json::json!({"name": c["name"], "value": c["name"]});
+                }
+            }
+            text_choices(o.get_mut("options"));
+        }
+    }
+    for c in payload.as_array_mut().into_iter().flatten() {
+        text_choices(c.get_mut("options"));
+    }
+    payload
 }
 
 /// The spec behind the invoked (leaf) command.
@@ -255,7 +233,7 @@ async fn handle_command(ctx: Ctx<'_>) -> Result<(), Error> {
     tracing::info!(actor = %actor.name, command = %inv.to_line(), "discord command");
     // A change by someone without the role is refused: defer privately so the refusal stays private.
     let refused = invoked_spec(ctx).is_some_and(|s| s.mutating) && !actor.may_change;
-    let deferred = is_slow(&inv.command);
+    let deferred = invoked_spec(ctx).is_some_and(|s| s.defer);
     if deferred {
         if refused {
             interaction.defer_ephemeral(http).await?;
@@ -386,7 +364,7 @@ mod tests {
 
     #[test]
     fn every_spec_command_is_generated() {
-        let reg = serde_json::to_value(application_commands()).unwrap();
+        let reg = registration(&framework_commands());
         let names: Vec<&str> = reg
             .as_array()
             .unwrap()
@@ -416,7 +394,7 @@ mod tests {
 
     #[test]
     fn options_carry_types_choices_and_autocomplete() {
-        let reg = serde_json::to_value(application_commands()).unwrap();
+        let reg = registration(&framework_commands());
         let cmd = |n: &str| {
             reg.as_array()
                 .unwrap()

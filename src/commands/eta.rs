@@ -1,0 +1,42 @@
+//! `/eta po: date: [sku:] reason: [preview:]`
+
+use super::spec::{opt, CommandSpec, OptionKind, PO, REASON, SKU_OPT};
+use super::{render, Args, Ctx, Reply};
+use crate::app::{self, AppError};
+
+pub const SPEC: CommandSpec = CommandSpec {
+    name: "eta",
+    sub: None,
+    description: "Set a purchase order's (or one line's) ETA and re-promise backorders",
+    options: &[
+        PO,
+        opt("date", "New ETA, YYYY-MM-DD", OptionKind::Date, true),
+        SKU_OPT,
+        REASON,
+        opt(
+            "preview",
+            "Show the effect without changing anything",
+            OptionKind::Boolean,
+            false,
+        ),
+    ],
+    mutating: true,
+    defer: true,
+};
+
+pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
+    let date = args
+        .date("date")?
+        .ok_or_else(|| AppError::invalid("date", "is required"))?;
+    let r = app::purchasing::set_eta(
+        cx.app,
+        cx.actor,
+        args.req("po")?,
+        date,
+        args.text("sku")?,
+        args.req("reason")?,
+        args.flag("preview")?,
+    )
+    .await?;
+    Ok(render::eta(&r))
+}

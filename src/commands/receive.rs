@@ -1,0 +1,35 @@
+//! `/receive po: [sku:] [qty:]`
+
+use super::spec::{opt, CommandSpec, OptionKind, PO, SKU_OPT};
+use super::{render, Args, Ctx, Reply};
+use crate::app::{self, AppError};
+
+pub const SPEC: CommandSpec = CommandSpec {
+    name: "receive",
+    sub: None,
+    description: "Receive stock on a purchase order and allocate it to backorders",
+    options: &[
+        PO,
+        SKU_OPT,
+        opt(
+            "qty",
+            "Units received (default: all remaining)",
+            OptionKind::Integer,
+            false,
+        ),
+    ],
+    mutating: true,
+    defer: true,
+};
+
+pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
+    let r = app::purchasing::receive(
+        cx.app,
+        cx.actor,
+        args.req("po")?,
+        args.text("sku")?,
+        args.int("qty")?,
+    )
+    .await?;
+    Ok(render::received(&r))
+}
