@@ -1,8 +1,11 @@
 //! Benchmarks that print figures (`backorder-bot bench stock|eta`); never timed tests.
 
+use crate::app::import::{self as csv_import, ImportKind};
 use crate::app::{Actor, App};
 use crate::commands::{self, Invocation, Outcome};
 use crate::store;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The `p` quantile of sorted durations.
@@ -19,7 +22,8 @@ pub async fn run(app: &App, which: &str, n: u64) -> anyhow::Result<()> {
     match which {
         "stock" => stock(app, n).await,
         "eta" => eta(app, n).await,
-        other => anyhow::bail!("unknown benchmark \"{other}\" (stock or eta)"),
+        "import" => import(app, ImportKind::Products, n).await,
+        other => anyhow::bail!("unknown benchmark \"{other}\" (stock, eta or import)"),
     }
 }
 
@@ -161,6 +165,205 @@ pub async fn eta(app: &App, n: u64) -> anyhow::Result<()> {
             i + 1,
             reply.description.unwrap_or_default()
         );
+    }
+    Ok(())
+}
+
+/// A fresh database beside the configured one, removed when dropped.
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn new(app: &App) -> anyhow::Result<Self> {
+        let db = &app.settings.database.path;
+        let parent = db
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let dir = parent.join(format!("bench-import-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self { dir })
+    }
+
+    async fn app(&self, app: &App) -> anyhow::Result<App> {
+        let mut settings = (*app.settings).clone();
+        settings.database.path = self.dir.join("bench.db");
+        let store = store::Store::open(&settings.database).await?;
+        Ok(App::new(
+            store,
+            std::sync::Arc::new(settings),
+            app.clock.clone(),
+        ))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Writes a CSV file row by row.
+fn write_csv(
+    path: &Path,
+    header: &str,
+    rows: u64,
+    mut row: impl FnMut(u64, &mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    writeln!(out, "{header}")?;
+    for i in 1..=rows {
+        row(i, &mut out)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+const PRODUCTS_HEADER: &str =
+    "sku,name,category,unit_price,on_hand,reorder_point,safety_stock,reorder_qty,lead_time_days,supplier";
+
+/// `n` product rows `IMP-0000001`…, every column filled, a supplier on each.
+fn products_csv(path: &Path, n: u64) -> anyhow::Result<()> {
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    write_csv(path, PRODUCTS_HEADER, n, |i, out| {
+        let r = rng.next();
+        writeln!(
+            out,
+            "IMP-{i:07},Imported product {i} {},category-{},{}.{:02},{},{},{},{},{},BENCH-SUP-{}",
+            ["blue", "red", "green", "black"][(r % 4) as usize],
+            i % 200,
+            1 + r % 500,
+            (r >> 9) % 100,
+            (r >> 17) % 300,
+            5 + (r >> 25) % 20,
+            2 + (r >> 30) % 5,
+            50,
+            5 + (r >> 33) % 25,
+            1 + (r >> 40) % 20,
+        )
+    })
+}
+
+/// Checks, stages and applies one file the way `import` does, timing the read-and-check part
+/// (no lock) and the write transaction separately.
+async fn timed_import(
+    app: &App,
+    kind: ImportKind,
+    path: &Path,
+) -> anyhow::Result<(csv_import::ImportReport, Duration, Duration)> {
+    let actor = Actor::operator("bench");
+    let mut conn = app.store.conn().await?;
+    let started = Instant::now();
+    let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
+    let staged = csv_import::stage(&mut conn, kind, file)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let staged_in = started.elapsed();
+    let locked = Instant::now();
+    let mut tx = store::begin_write_on(&mut conn).await?;
+    let report = csv_import::apply(app, &mut tx, &actor, staged)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tx.commit().await?;
+    let locked_for = locked.elapsed();
+    store::import::clear(&mut conn).await?;
+    Ok((report, staged_in, locked_for))
+}
+
+/// The `sqlite3` CLI's `.import` of the same file into a plain table of a fresh database.
+fn sqlite3_import(dir: &Path, csv: &Path) -> Option<Duration> {
+    let db = dir.join("plain.db");
+    let _ = std::fs::remove_file(&db);
+    let started = Instant::now();
+    let status = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg(format!(".import --csv {} plain", csv.display()))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    let took = started.elapsed();
+    status.success().then_some(took)
+}
+
+fn per_second(rows: usize, d: Duration) -> f64 {
+    rows as f64 / d.as_secs_f64().max(1e-9)
+}
+
+/// `bench import --rows N [--kind products|orders]`: a generated file of N rows imported into a
+/// fresh database, beside the `sqlite3` CLI's `.import` of the same file into a plain table.
+pub async fn import(app: &App, kind: ImportKind, rows: u64) -> anyhow::Result<()> {
+    let scratch = Scratch::new(app)?;
+    let bench_app = scratch.app(app).await?;
+    let suppliers = scratch.dir.join("suppliers.csv");
+    write_csv(&suppliers, "code,name,lead_time_days", 20, |i, out| {
+        writeln!(out, "BENCH-SUP-{i},Bench supplier {i},{}", 5 + i)
+    })?;
+    timed_import(&bench_app, ImportKind::Suppliers, &suppliers).await?;
+    let file = scratch.dir.join("data.csv");
+    match kind {
+        ImportKind::Products => products_csv(&file, rows)?,
+        ImportKind::Orders => {
+            // A shop to order from: a product per ten lines (at least 100), 1,000 customers.
+            let products = scratch.dir.join("products.csv");
+            let skus = (rows / 10).max(100);
+            products_csv(&products, skus)?;
+            timed_import(&bench_app, ImportKind::Products, &products).await?;
+            let customers = scratch.dir.join("customers.csv");
+            write_csv(&customers, "id,name,email,tier", 1000, |i, out| {
+                let tier = ["standard", "silver", "gold", "vip"][(i % 4) as usize];
+                writeln!(out, "BC-{i},Bench customer {i},bench{i}@example.com,{tier}")
+            })?;
+            timed_import(&bench_app, ImportKind::Customers, &customers).await?;
+            let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+            write_csv(
+                &file,
+                "order,customer,sku,qty,unit_price,ordered_at",
+                rows,
+                |i, out| {
+                    let r = rng.next();
+                    writeln!(
+                        out,
+                        "SO-B{i},BC-{},IMP-{:07},{},{}.00,2026-{:02}-{:02}",
+                        1 + r % 1000,
+                        1 + (r >> 10) % skus,
+                        1 + (r >> 30) % 3,
+                        1 + (r >> 33) % 300,
+                        1 + (r >> 40) % 10,
+                        1 + (r >> 45) % 28,
+                    )
+                },
+            )?;
+        }
+        other => anyhow::bail!("bench import covers products and orders, not {other:?}"),
+    }
+    let size = std::fs::metadata(&file)?.len();
+    let (first, staged_in, locked_for) = timed_import(&bench_app, kind, &file).await?;
+    let total = staged_in + locked_for;
+    println!(
+        "import {kind:?}: {} rows ({:.1} MB) in {total:.2?}: {:.0} rows/s (read and check {staged_in:.2?}, write lock held {locked_for:.2?}); {} changed, {} backorders created",
+        first.rows,
+        size as f64 / 1e6,
+        per_second(first.rows, total),
+        first.changed,
+        first.backorders_created,
+    );
+    let (again, staged_again, locked_again) = timed_import(&bench_app, kind, &file).await?;
+    println!(
+        "same file again: {:.2?} ({:.0} rows/s, write lock held {locked_again:.2?}); {} changed",
+        staged_again + locked_again,
+        per_second(again.rows, staged_again + locked_again),
+        again.changed,
+    );
+    bench_app.store.close().await;
+    match sqlite3_import(&scratch.dir, &file) {
+        Some(cli) => println!(
+            "sqlite3 CLI .import of the same file into a plain table: {cli:.2?} ({:.0} rows/s); import takes {:.1}× as long",
+            per_second(first.rows, cli),
+            total.as_secs_f64() / cli.as_secs_f64().max(1e-9),
+        ),
+        None => println!("sqlite3 CLI not found: no side-by-side figure (install sqlite3 to get one)"),
     }
     Ok(())
 }

@@ -58,13 +58,19 @@ enum Command {
         /// The CSV file.
         file: PathBuf,
     },
-    /// Benchmarks that print figures: `stock` or `eta`.
+    /// Benchmarks that print figures: `stock`, `eta` or `import`.
     Bench {
         /// Which benchmark.
         which: String,
         /// Iterations (stock) or backorders (eta).
         #[arg(long, default_value_t = 10_000)]
         n: u64,
+        /// Rows of the generated file (import).
+        #[arg(long, default_value_t = 100_000)]
+        rows: u64,
+        /// What the generated file holds (import): products or orders.
+        #[arg(long, default_value = "products")]
+        kind: String,
     },
 }
 
@@ -138,14 +144,21 @@ async fn real_main() -> anyhow::Result<ExitCode> {
                 );
             }
             None => {
-                for (kind, r) in demo::load_bundled(&app, &operator)
+                match demo::load_bundled(&app, &operator)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?
                 {
-                    println!(
-                        "{kind:?}: {} rows, {} changed, {} unchanged",
-                        r.rows, r.changed, r.unchanged
-                    );
+                    Some(reports) => {
+                        for (kind, r) in reports {
+                            println!(
+                                "{kind:?}: {} rows, {} changed, {} unchanged",
+                                r.rows, r.changed, r.unchanged
+                            );
+                        }
+                    }
+                    None => println!(
+                        "the database is not empty: the demo shop is only loaded into an empty one"
+                    ),
                 }
             }
         },
@@ -182,8 +195,21 @@ async fn real_main() -> anyhow::Result<ExitCode> {
                 Err(e) => return Err(e.into()),
             }
         }
-        Command::Bench { which, n } => {
-            bench::run(&app, &which, n).await?;
+        Command::Bench {
+            which,
+            n,
+            rows,
+            kind,
+        } => {
+            if which == "import" {
+                let Some(kind) = ImportKind::parse(&kind) else {
+                    eprintln!("error: unknown import kind \"{kind}\" (products or orders)");
+                    return Ok(ExitCode::from(2));
+                };
+                bench::import(&app, kind, rows).await?;
+            } else {
+                bench::run(&app, &which, n).await?;
+            }
         }
         Command::Migrate => unreachable!("handled above"),
     }

@@ -2,7 +2,7 @@
 
 use crate::app::{demo, Actor, App, Clock};
 use crate::config::Settings;
-use crate::store::{self, Store};
+use crate::store::Store;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -18,16 +18,13 @@ impl Application {
     pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let store = Store::open(&settings.database).await?;
         let app = App::new(store, Arc::new(settings), clock);
-        if app.settings.shop.demo_data_on_first_start {
-            let mut conn = app.store.conn().await?;
-            let products = store::products::count(&mut conn).await?;
-            drop(conn);
-            if products == 0 {
-                demo::load_bundled(&app, &Actor::operator("demo-data"))
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                tracing::info!("empty database: loaded the demo shop");
-            }
+        if app.settings.shop.demo_data_on_first_start
+            && demo::load_bundled(&app, &Actor::operator("demo-data"))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .is_some()
+        {
+            tracing::info!("empty database: loaded the demo shop");
         }
         Ok(Self { app, http: None })
     }

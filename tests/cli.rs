@@ -96,3 +96,36 @@ fn several_processes_share_one_database() {
         "55 + 4 parallel adjustments: {out}"
     );
 }
+
+#[test]
+fn demo_data_goes_only_into_a_database_without_rows_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("real.db");
+    let csv = dir.path().join("suppliers.csv");
+    std::fs::write(
+        &csv,
+        "code,name,phone\nACME,Acme Real Supplies Ltd,+4930999999\n",
+    )
+    .unwrap();
+    assert_eq!(bot(&db, &["migrate"]).0, 0);
+    let (code, out, err) = bot(&db, &["import", "suppliers", csv.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = bot(&db, &["ask", "/help"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = bot(&db, &["ask", "/stock sku:TENT-2P"]);
+    assert_eq!(code, 2, "the demo shop was not loaded: {out}");
+    let (code, out, _) = bot(&db, &["demo-data"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("not empty"), "{out}");
+    let (code, out, _) = bot(&db, &["ask", "/stock sku:TENT-2P"]);
+    assert_eq!(code, 2, "demo-data refuses a database with rows: {out}");
+    // ACME is as imported: re-importing the same file changes nothing.
+    let (code, out, _) = bot(&db, &["import", "suppliers", csv.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(out.contains("1 rows, 0 changed, 1 unchanged"), "{out}");
+
+    // An empty database still gets the demo shop on first start.
+    let fresh = dir.path().join("fresh.db");
+    let (code, out, _) = bot(&fresh, &["ask", "/stock sku:TENT-2P"]);
+    assert_eq!(code, 0, "{out}");
+}

@@ -1,6 +1,6 @@
 //! Demo data: the bundled demo shop, and deterministic synthetic shops for benchmarks.
 
-use super::import::{import, ImportKind, ImportReport};
+use super::import::{apply, stage, ImportKind, ImportReport};
 use super::{Actor, App, AppResult};
 use chrono::{Days, NaiveDate};
 
@@ -51,15 +51,37 @@ pub fn relative_dates(text: &str, today: NaiveDate) -> String {
     out
 }
 
-/// Loads the bundled demo shop (idempotent: loading it twice on one day changes nothing).
-pub async fn load_bundled(app: &App, actor: &Actor) -> AppResult<Vec<(ImportKind, ImportReport)>> {
-    let today = app.clock.today();
-    let mut reports = Vec::new();
-    for (kind, text) in DEMO {
-        let text = relative_dates(text, today);
-        reports.push((kind, import(app, actor, kind, text.as_bytes()).await?));
+/// Loads the bundled demo shop, but only into a database with no rows in any table: it never
+/// overwrites anything. The check is repeated inside the one write transaction that loads all
+/// five files, so a process writing at the same moment cannot be overwritten either. Returns
+/// `None` when the database was not empty.
+pub async fn load_bundled(
+    app: &App,
+    actor: &Actor,
+) -> AppResult<Option<Vec<(ImportKind, ImportReport)>>> {
+    let mut conn = app.store.conn().await?;
+    // A plain read first: a database in use is not worth taking the write lock for.
+    if !crate::store::import::database_is_empty(&mut conn).await? {
+        return Ok(None);
     }
-    Ok(reports)
+    let today = app.clock.today();
+    let result: AppResult<Option<Vec<(ImportKind, ImportReport)>>> = async {
+        let mut tx = crate::store::begin_write_on(&mut conn).await?;
+        if !crate::store::import::database_is_empty(&mut tx).await? {
+            return Ok(None);
+        }
+        let mut reports = Vec::new();
+        for (kind, text) in DEMO {
+            let text = relative_dates(text, today);
+            let staged = stage(&mut tx, kind, text.as_bytes()).await?;
+            reports.push((kind, apply(app, &mut tx, actor, staged).await?));
+        }
+        tx.commit().await?;
+        Ok(Some(reports))
+    }
+    .await;
+    crate::store::import::clear(&mut conn).await?;
+    result
 }
 
 /// What a synthetic shop holds.

@@ -10,6 +10,7 @@ pub mod bulk;
 
 pub mod customers;
 pub mod idempotency;
+pub mod import;
 pub mod orders;
 pub mod outbox;
 pub mod products;
@@ -94,6 +95,13 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Starts a write transaction on a connection the caller already holds (one that has staged
+/// rows in temporary tables, see [`import`]).
+pub async fn begin_write_on(conn: &mut Conn) -> anyhow::Result<Transaction<'_, Sqlite>> {
+    use sqlx::Connection;
+    Ok(conn.begin_with("BEGIN IMMEDIATE").await?)
 }
 
 /// Stored form of a timestamp.

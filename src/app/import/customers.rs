@@ -1,0 +1,65 @@
+//! Customers: upserted by the shop's id; a tier change re-ranks their open backorders.
+
+use super::{count, ImportReport, Problems, Row};
+use crate::app::AppResult;
+use crate::domain::customer::parse_timezone;
+use crate::domain::{Channel, EmailAddress, PhoneNumber, Tier};
+use crate::store::{self, customers::CustomerRow, Conn};
+
+/// A checked customer row.
+pub(super) type Customer = CustomerRow;
+
+pub(super) fn parse(rows: &[Row], p: &mut Problems) -> Vec<Customer> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id = p.required(row, "id", |s| Ok::<_, String>(s.to_string()));
+        let name = p.required(row, "name", |s| Ok::<_, String>(s.to_string()));
+        let email = p.cell(row, "email", EmailAddress::parse);
+        let phone = p.cell(row, "phone", PhoneNumber::parse);
+        let tier = p.cell(row, "tier", Tier::parse).unwrap_or(Tier::Standard);
+        let channel = p
+            .cell(row, "channel", Channel::parse)
+            .unwrap_or(Channel::Email);
+        let tz = p
+            .cell(row, "timezone", parse_timezone)
+            .unwrap_or_else(|| "UTC".to_string());
+        if channel == Channel::Sms && phone.is_none() && row.get("phone").is_none() {
+            p.add(row.line, "phone", "is needed when channel is sms");
+        }
+        if channel == Channel::Email && email.is_none() && row.get("email").is_none() {
+            p.add(row.line, "email", "is needed when channel is email");
+        }
+        if let (Some(external_id), Some(name)) = (id, name) {
+            out.push(CustomerRow {
+                id: 0,
+                external_id,
+                name,
+                email: email.map(|e| e.expose().to_string()),
+                phone: phone.map(|p| p.expose().to_string()),
+                tier: tier.as_str().to_string(),
+                channel: channel.as_str().to_string(),
+                timezone: tz,
+                sms_opt_out: false,
+                email_opt_out: false,
+            });
+        }
+    }
+    out
+}
+
+/// Returns the products of open backorders whose customer changed tier.
+pub(super) async fn apply(
+    conn: &mut Conn,
+    rows: &[Customer],
+    report: &mut ImportReport,
+) -> AppResult<Vec<i64>> {
+    let mut touched = Vec::new();
+    for c in rows {
+        let (cid, changed, tier_changed) = store::customers::upsert(conn, c).await?;
+        count(report, changed);
+        if tier_changed {
+            touched.extend(store::backorders::open_products_of_customer(conn, cid).await?);
+        }
+    }
+    Ok(touched)
+}

@@ -1,0 +1,547 @@
+//! CSV import: the shop's data in. One file is one transaction; any bad row writes nothing.
+//!
+//! An import runs in two steps so it never holds the write lock while it reads a file:
+//! [`stage`] parses and checks every row and resolves references (suppliers, SKUs, customers)
+//! with plain reads; [`apply`] then writes everything in one short `BEGIN IMMEDIATE`
+//! transaction. Rows and lookups are the same for every kind; each kind's own rules live in its
+//! file.
+
+mod customers;
+mod orders;
+mod products;
+mod purchase_orders;
+mod suppliers;
+
+use super::promise::{settle, Cause};
+use super::{Actor, App, AppResult};
+use crate::domain::{parse_quantity, Sku};
+use crate::store::{self, audit, customers::CustomerRow, products::ProductRow, Conn};
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::sync::Arc;
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    /// Products.
+    Products,
+    /// Suppliers.
+    Suppliers,
+    /// Customers.
+    Customers,
+    /// Purchase-order lines.
+    PurchaseOrders,
+    /// Order lines.
+    Orders,
+}
+
+impl ImportKind {
+    /// Parses the CLI spelling.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "products" => Self::Products,
+            "suppliers" => Self::Suppliers,
+            "customers" => Self::Customers,
+            "purchase-orders" => Self::PurchaseOrders,
+            "orders" => Self::Orders,
+            _ => return None,
+        })
+    }
+
+    /// Columns, key first; the required ones are marked.
+    pub fn columns(self) -> &'static [(&'static str, bool)] {
+        match self {
+            Self::Products => &[
+                ("sku", true),
+                ("name", true),
+                ("category", false),
+                ("unit_price", true),
+                ("on_hand", false),
+                ("reorder_point", false),
+                ("safety_stock", false),
+                ("reorder_qty", false),
+                ("lead_time_days", false),
+                ("supplier", false),
+                ("substitutes", false),
+            ],
+            Self::Suppliers => &[
+                ("code", true),
+                ("name", true),
+                ("email", false),
+                ("phone", false),
+                ("lead_time_days", false),
+            ],
+            Self::Customers => &[
+                ("id", true),
+                ("name", true),
+                ("email", false),
+                ("phone", false),
+                ("tier", false),
+                ("channel", false),
+                ("timezone", false),
+            ],
+            Self::PurchaseOrders => &[
+                ("po", true),
+                ("supplier", false),
+                ("sku", true),
+                ("qty", true),
+                ("eta", false),
+                ("status", false),
+            ],
+            Self::Orders => &[
+                ("order", true),
+                ("customer", true),
+                ("sku", true),
+                ("qty", true),
+                ("unit_price", false),
+                ("ordered_at", false),
+            ],
+        }
+    }
+}
+
+/// One bad cell or row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// Line in the file (the header is line 1).
+    pub line: usize,
+    /// Column, if one is to blame.
+    pub column: Option<String>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Why a file was refused: every problem found, the first 20 shown.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ImportErrors {
+    /// Problems in file order.
+    pub errors: Vec<RowError>,
+}
+
+impl fmt::Display for ImportErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "import refused, nothing was written: {} problem(s)",
+            self.errors.len()
+        )?;
+        for e in self.errors.iter().take(20) {
+            match &e.column {
+                Some(c) => write!(f, "\n  line {}, column {c}: {}", e.line, e.reason)?,
+                None => write!(f, "\n  line {}: {}", e.line, e.reason)?,
+            }
+        }
+        if self.errors.len() > 20 {
+            write!(f, "\n  … and {} more", self.errors.len() - 20)?;
+        }
+        Ok(())
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Data rows read.
+    pub rows: usize,
+    /// Rows that created or changed something.
+    pub changed: usize,
+    /// Rows that matched what was stored.
+    pub unchanged: usize,
+    /// Backorders created (orders).
+    pub backorders_created: usize,
+    /// Warnings (unknown columns).
+    pub warnings: Vec<String>,
+}
+
+/// One data row: its physical line and its cells, found by column name.
+struct Row {
+    line: usize,
+    record: csv::StringRecord,
+    /// Known column → position in the record (shared by all rows of a file).
+    columns: Arc<[(&'static str, usize)]>,
+}
+
+impl Row {
+    /// The trimmed cell, `None` when the column is absent or the cell empty.
+    fn get(&self, col: &str) -> Option<&str> {
+        let (_, i) = self.columns.iter().find(|(c, _)| *c == col)?;
+        self.record
+            .get(*i)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// Collects problems with row and column while rows are checked.
+#[derive(Default)]
+struct Problems(Vec<RowError>);
+
+impl Problems {
+    fn add(&mut self, line: usize, column: &str, reason: impl fmt::Display) {
+        self.0.push(RowError {
+            line,
+            column: Some(column.to_string()),
+            reason: reason.to_string(),
+        });
+    }
+
+    /// Parses a cell; records the problem and returns `None` on failure.
+    fn cell<T, E: fmt::Display>(
+        &mut self,
+        row: &Row,
+        col: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        let raw = row.get(col)?;
+        match parse(raw) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.add(row.line, col, e);
+                None
+            }
+        }
+    }
+
+    fn cell_sku(&mut self, line: usize, raw: &str) -> Option<Sku> {
+        match Sku::parse(raw) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.add(line, "substitutes", e);
+                None
+            }
+        }
+    }
+
+    fn required<T, E: fmt::Display>(
+        &mut self,
+        row: &Row,
+        col: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        if row.get(col).is_none() {
+            self.add(row.line, col, "is empty");
+            return None;
+        }
+        self.cell(row, col, parse)
+    }
+}
+
+fn read_rows(kind: ImportKind, input: impl Read) -> Result<(Vec<Row>, Vec<String>), ImportErrors> {
+    let fail = |line: usize, reason: String| ImportErrors {
+        errors: vec![RowError {
+            line,
+            column: None,
+            reason,
+        }],
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let headers = reader
+        .headers()
+        .map_err(|e| fail(1, format!("cannot read the header row: {e}")))?
+        .clone();
+    let header: Vec<String> = headers
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
+    let known = kind.columns();
+    let missing: Vec<&str> = known
+        .iter()
+        .filter(|(c, req)| *req && !header.iter().any(|h| h == c))
+        .map(|(c, _)| *c)
+        .collect();
+    if !missing.is_empty() {
+        return Err(fail(
+            1,
+            format!(
+                "the header row lacks required column(s): {}",
+                missing.join(", ")
+            ),
+        ));
+    }
+    let unknown: Vec<&String> = header
+        .iter()
+        .filter(|h| !known.iter().any(|(c, _)| c == h))
+        .collect();
+    let mut warnings = Vec::new();
+    if !unknown.is_empty() {
+        warnings.push(format!(
+            "ignored unknown column(s): {}",
+            unknown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let columns: Arc<[(&'static str, usize)]> = known
+        .iter()
+        .filter_map(|(c, _)| header.iter().position(|h| h == c).map(|i| (*c, i)))
+        .collect();
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        match record {
+            Ok(rec) => {
+                rows.push(Row {
+                    line: rec.position().map_or(line, |p| p.line() as usize),
+                    record: rec,
+                    columns: columns.clone(),
+                });
+            }
+            Err(e) => errors.push(RowError {
+                line,
+                column: None,
+                reason: format!("not a valid CSV row: {e}"),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ImportErrors { errors });
+    }
+    Ok((rows, warnings))
+}
+
+pub(super) fn lead_time(raw: &str) -> Result<i64, String> {
+    let n = parse_quantity(raw).map_err(|e| e.to_string())?;
+    if n > 730 {
+        return Err(format!("{n} days is more than two years"));
+    }
+    Ok(n)
+}
+
+/// References looked up once per distinct value while rows are checked (outside the write lock:
+/// suppliers, products and customers are never deleted, so what was found stays valid).
+#[derive(Default)]
+struct Lookups {
+    suppliers: HashMap<String, Option<i64>>,
+    products: HashMap<String, Option<ProductRow>>,
+    customers: HashMap<String, Option<CustomerRow>>,
+}
+
+impl Lookups {
+    /// The id of the row's `supplier` code; an unknown code is a problem of the row.
+    async fn supplier(
+        &mut self,
+        conn: &mut Conn,
+        p: &mut Problems,
+        row: &Row,
+    ) -> AppResult<Option<i64>> {
+        let Some(code) = row.get("supplier") else {
+            return Ok(None);
+        };
+        if !self.suppliers.contains_key(code) {
+            let found = store::suppliers::by_code(conn, code).await?.map(|s| s.id);
+            self.suppliers.insert(code.to_string(), found);
+        }
+        let found = self.suppliers[code];
+        if found.is_none() {
+            p.add(row.line, "supplier", format!("unknown supplier \"{code}\""));
+        }
+        Ok(found)
+    }
+
+    /// The stored product of a SKU, or `None` (without recording a problem).
+    async fn product_by_key(
+        &mut self,
+        conn: &mut Conn,
+        sku: &Sku,
+    ) -> AppResult<Option<&ProductRow>> {
+        let key = sku.key();
+        if !self.products.contains_key(&key) {
+            let found = store::products::by_key(conn, &key).await?;
+            self.products.insert(key.clone(), found);
+        }
+        Ok(self.products[&key].as_ref())
+    }
+
+    /// The product of the row's parsed SKU; an unknown SKU is a problem of the row.
+    async fn product(
+        &mut self,
+        conn: &mut Conn,
+        p: &mut Problems,
+        line: usize,
+        sku: Option<&Sku>,
+    ) -> AppResult<Option<ProductRow>> {
+        let Some(sku) = sku else { return Ok(None) };
+        let found = self.product_by_key(conn, sku).await?.cloned();
+        if found.is_none() {
+            p.add(line, "sku", format!("unknown SKU \"{sku}\""));
+        }
+        Ok(found)
+    }
+
+    /// The customer of the row's `customer` id; empty or unknown is a problem of the row.
+    async fn customer(
+        &mut self,
+        conn: &mut Conn,
+        p: &mut Problems,
+        row: &Row,
+    ) -> AppResult<Option<CustomerRow>> {
+        let Some(id) = row.get("customer") else {
+            p.add(row.line, "customer", "is empty");
+            return Ok(None);
+        };
+        let key = id.to_uppercase();
+        if !self.customers.contains_key(&key) {
+            let found = store::customers::by_external_id(conn, id).await?;
+            self.customers.insert(key.clone(), found);
+        }
+        let found = self.customers[&key].clone();
+        if found.is_none() {
+            p.add(row.line, "customer", format!("unknown customer \"{id}\""));
+        }
+        Ok(found)
+    }
+}
+
+/// A file read and checked, ready to be written by [`apply`].
+pub struct Staged {
+    kind: ImportKind,
+    rows: usize,
+    warnings: Vec<String>,
+    data: Data,
+}
+
+enum Data {
+    /// Products wait in temporary tables of the staging connection.
+    Products,
+    Suppliers(Vec<suppliers::Supplier>),
+    Customers(Vec<customers::Customer>),
+    PurchaseOrders(Vec<purchase_orders::PoLine>),
+    Orders(Vec<orders::OrderLine>),
+}
+
+impl Problems {
+    /// `Err` with every problem in line order, if there are any.
+    fn into_result(mut self) -> Result<(), ImportErrors> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        self.0.sort_by_key(|e| e.line);
+        Err(ImportErrors { errors: self.0 })
+    }
+}
+
+/// Reads and checks a file without taking the write lock. Products are staged on `conn`, so
+/// [`apply`] must run on the same connection.
+pub async fn stage(conn: &mut Conn, kind: ImportKind, input: impl Read) -> AppResult<Staged> {
+    let (rows, warnings) = read_rows(kind, input)?;
+    let mut p = Problems::default();
+    let mut look = Lookups::default();
+    let data = match kind {
+        ImportKind::Products => {
+            products::stage(conn, &rows, &mut p, &mut look).await?;
+            Data::Products
+        }
+        ImportKind::Suppliers => Data::Suppliers(suppliers::parse(&rows, &mut p)),
+        ImportKind::Customers => Data::Customers(customers::parse(&rows, &mut p)),
+        ImportKind::PurchaseOrders => {
+            Data::PurchaseOrders(purchase_orders::parse(conn, &rows, &mut p, &mut look).await?)
+        }
+        ImportKind::Orders => Data::Orders(orders::parse(conn, &rows, &mut p, &mut look).await?),
+    };
+    p.into_result()?;
+    Ok(Staged {
+        kind,
+        rows: rows.len(),
+        warnings,
+        data,
+    })
+}
+
+/// Writes a staged file inside the caller's write transaction, then settles the promises it
+/// touched and records it in the audit log. Any problem found here (rules that depend on the
+/// stored state) refuses the whole file.
+pub async fn apply(
+    app: &App,
+    conn: &mut Conn,
+    actor: &Actor,
+    staged: Staged,
+) -> AppResult<ImportReport> {
+    let mut report = ImportReport {
+        rows: staged.rows,
+        warnings: staged.warnings,
+        ..ImportReport::default()
+    };
+    let mut p = Problems::default();
+    let (touched, cause) = match staged.data {
+        Data::Products => (
+            products::apply(app, conn, actor, &mut report, &mut p).await?,
+            Cause::StockAdjusted,
+        ),
+        Data::Suppliers(rows) => (
+            suppliers::apply(conn, &rows, &mut report).await?,
+            Cause::PoChanged,
+        ),
+        Data::Customers(rows) => (
+            customers::apply(conn, &rows, &mut report).await?,
+            Cause::TierChanged,
+        ),
+        Data::PurchaseOrders(rows) => (
+            purchase_orders::apply(app, conn, actor, &rows, &mut report, &mut p).await?,
+            Cause::PoChanged,
+        ),
+        Data::Orders(rows) => (
+            orders::apply(app, conn, &rows, &mut report, &mut p).await?,
+            Cause::BackorderCreated,
+        ),
+    };
+    p.into_result()?;
+    settle(app, conn, &touched, cause, &actor.name, "import", false).await?;
+    audit::record(
+        conn,
+        &actor.name,
+        "import",
+        &format!(
+            "{:?}: {} rows, {} changed",
+            staged.kind, report.rows, report.changed
+        ),
+        "",
+        "ok",
+        app.clock.now(),
+    )
+    .await?;
+    Ok(report)
+}
+
+/// Imports one CSV file of the given kind as one transaction. The file is read and checked
+/// first; the write lock is held only while the checked rows are written.
+pub async fn import(
+    app: &App,
+    actor: &Actor,
+    kind: ImportKind,
+    input: impl Read,
+) -> AppResult<ImportReport> {
+    let mut conn = app.store.conn().await?;
+    let result = stage_and_apply(app, &mut conn, actor, kind, input).await;
+    // Staging tables hold a whole file: free them before the connection goes back to the pool.
+    store::import::clear(&mut conn).await?;
+    result
+}
+
+async fn stage_and_apply(
+    app: &App,
+    conn: &mut Conn,
+    actor: &Actor,
+    kind: ImportKind,
+    input: impl Read,
+) -> AppResult<ImportReport> {
+    let staged = stage(conn, kind, input).await?;
+    let mut tx = store::begin_write_on(conn).await?;
+    let report = apply(app, &mut tx, actor, staged).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+fn count(report: &mut ImportReport, changed: bool) {
+    if changed {
+        report.changed += 1;
+    } else {
+        report.unchanged += 1;
+    }
+}

@@ -1,0 +1,44 @@
+//! Suppliers: upserted by code.
+
+use super::{count, ImportReport, Problems, Row};
+use crate::app::AppResult;
+use crate::domain::{EmailAddress, PhoneNumber};
+use crate::store::{self, suppliers::SupplierRow, Conn};
+
+/// A checked supplier row.
+pub(super) type Supplier = SupplierRow;
+
+pub(super) fn parse(rows: &[Row], p: &mut Problems) -> Vec<Supplier> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let code = p.required(row, "code", |s| Ok::<_, String>(s.to_string()));
+        let name = p.required(row, "name", |s| Ok::<_, String>(s.to_string()));
+        let email = p.cell(row, "email", EmailAddress::parse);
+        let phone = p.cell(row, "phone", PhoneNumber::parse);
+        let lead = p
+            .cell(row, "lead_time_days", super::lead_time)
+            .unwrap_or(14);
+        if let (Some(code), Some(name)) = (code, name) {
+            out.push(SupplierRow {
+                id: 0,
+                code,
+                name,
+                email: email.map(|e| e.expose().to_string()),
+                phone: phone.map(|p| p.expose().to_string()),
+                lead_time_days: lead,
+            });
+        }
+    }
+    out
+}
+
+pub(super) async fn apply(
+    conn: &mut Conn,
+    rows: &[Supplier],
+    report: &mut ImportReport,
+) -> AppResult<Vec<i64>> {
+    for s in rows {
+        count(report, store::suppliers::upsert(conn, s).await?);
+    }
+    Ok(Vec::new())
+}
