@@ -462,6 +462,40 @@ async fn slow_commands_are_deferred_then_edited() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_is_deferred_exactly_when_its_spec_says_so() {
+    let bot = boot(&[]).await;
+    let mut seen = (0, 0);
+    for c in backorder_bot::commands::COMMANDS {
+        let spec = c.spec;
+        // No options: the answer is an error, but whether Discord is told to wait comes first.
+        let data = match spec.sub {
+            None => json!({"id": "1", "name": spec.name, "type": 1, "options": []}),
+            Some(sub) => json!({"id": "1", "name": spec.name, "type": 1, "options": [
+                {"name": sub, "type": 1, "options": []}
+            ]}),
+        };
+        let (i, d) = bot
+            .fake
+            .interaction_payload(2, data, &member(vec![OPS_ROLE]), None);
+        bot.fake.dispatch("INTERACTION_CREATE", d).await;
+        let cb = bot.fake.wait_callback(&i).await;
+        let expected = if spec.defer { 5 } else { 4 };
+        assert_eq!(
+            cb["type"], expected,
+            "/{} {:?}: {cb:#}",
+            spec.name, spec.sub
+        );
+        if spec.defer {
+            bot.wait_answer(&i).await;
+            seen.0 += 1;
+        } else {
+            seen.1 += 1;
+        }
+    }
+    assert!(seen.0 > 0 && seen.1 > 0, "both kinds covered: {seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_after_a_public_deferral_stay_private() {
     let bot = boot(&[]).await;
     let i = bot
