@@ -48,6 +48,8 @@ pub struct Settings {
     pub priority: PriorityWeights,
     /// `[fulfilment]`
     pub fulfilment: FulfilmentRules,
+    /// `[shutdown]`
+    pub shutdown: ShutdownSettings,
     /// Secrets, from their own environment variables only.
     pub secrets: Secrets,
 }
@@ -105,6 +107,13 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
 }
 
+/// `[shutdown]`
+#[derive(Debug, Clone)]
+pub struct ShutdownSettings {
+    /// How long the tasks get to finish their current unit of work after SIGINT/SIGTERM.
+    pub grace: std::time::Duration,
+}
+
 /// Secrets; `Debug` never prints them.
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
@@ -145,6 +154,7 @@ struct Raw {
     http: RawHttp,
     priority: RawPriority,
     fulfilment: RawFulfilment,
+    shutdown: RawShutdown,
 }
 
 #[derive(Deserialize)]
@@ -202,6 +212,12 @@ struct RawPriority {
 struct RawFulfilment {
     allow_partial: bool,
     skip_blocked: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawShutdown {
+    grace_seconds: u64,
 }
 
 impl Settings {
@@ -293,7 +309,13 @@ impl Settings {
                 return Err(err(key, format!("{v} must be a non-negative number")));
             }
         }
+        if raw.shutdown.grace_seconds > 600 {
+            return Err(err("shutdown.grace_seconds", "must be at most 600"));
+        }
         Ok(Self {
+            shutdown: ShutdownSettings {
+                grace: std::time::Duration::from_secs(raw.shutdown.grace_seconds),
+            },
             database: DatabaseSettings {
                 path: PathBuf::from(raw.database.path.trim()),
                 max_connections: raw.database.max_connections,

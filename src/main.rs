@@ -42,6 +42,11 @@ enum Command {
     },
     /// Create or migrate the database.
     Migrate,
+    /// Write a consistent copy of the database to FILE while the service keeps running.
+    Backup {
+        /// The new file (must not exist).
+        file: PathBuf,
+    },
     /// Load the bundled demo shop, or a synthetic one of N SKUs.
     DemoData {
         /// Synthetic shop size.
@@ -94,8 +99,17 @@ async fn real_main() -> anyhow::Result<ExitCode> {
     }
     let command = cli.command.unwrap_or(Command::Run);
     if let Command::Migrate = command {
-        store::Store::open(&settings.database).await?;
+        let store = store::Store::open(&settings.database).await?;
+        store.close().await;
         println!("database {} is migrated", settings.database.path.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::Backup { file } = &command {
+        let store = store::Store::open(&settings.database).await?;
+        let result = store.backup(file).await;
+        store.close().await;
+        result?;
+        println!("backup written to {}", file.display());
         return Ok(ExitCode::SUCCESS);
     }
     // Only the chat surfaces seed the demo shop on an empty database.
@@ -110,21 +124,36 @@ async fn real_main() -> anyhow::Result<ExitCode> {
         application.bind_http().await?;
     }
     let app = application.app.clone();
-    let operator = Actor::operator(app.settings.console.actor.clone());
-    match command {
+    let code = match command {
         Command::Run => {
             let interactive = std::io::stdin().is_terminal();
             application
                 .run_until_stopped(interactive, shutdown_on_signals())
                 .await?;
+            return Ok(ExitCode::SUCCESS);
         }
         Command::Console => {
             application
                 .run_until_stopped(true, shutdown_on_signals())
-                .await?
+                .await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        one_shot => run_once(&app, one_shot).await,
+    };
+    // One-shot commands leave the database file complete (WAL checkpointed) when they end.
+    app.store.close().await;
+    code
+}
+
+/// A command that does its work and ends.
+async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Result<ExitCode> {
+    let operator = Actor::operator(app.settings.console.actor.clone());
+    match command {
+        Command::Run | Command::Console | Command::Migrate | Command::Backup { .. } => {
+            unreachable!("handled by the caller")
         }
         Command::Ask { line } => {
-            let (reply, outcome) = console::ask(&app, &operator, &line).await;
+            let (reply, outcome) = console::ask(app, &operator, &line).await;
             println!("{}", reply.to_text());
             return Ok(match outcome {
                 Outcome::Ok => ExitCode::SUCCESS,
@@ -135,7 +164,7 @@ async fn real_main() -> anyhow::Result<ExitCode> {
         Command::DemoData { skus, seed } => match skus {
             Some(n) => {
                 let started = std::time::Instant::now();
-                let c = demo::synthetic(&app, n, seed)
+                let c = demo::synthetic(app, n, seed)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 println!(
@@ -144,7 +173,7 @@ async fn real_main() -> anyhow::Result<ExitCode> {
                 );
             }
             None => {
-                match demo::load_bundled(&app, &operator)
+                match demo::load_bundled(app, &operator)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?
                 {
@@ -174,7 +203,7 @@ async fn real_main() -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             };
-            match import(&app, &operator, kind, std::io::BufReader::new(f)).await {
+            match import(app, &operator, kind, std::io::BufReader::new(f)).await {
                 Ok(r) => {
                     for w in &r.warnings {
                         eprintln!("warning: {w}");
@@ -206,12 +235,11 @@ async fn real_main() -> anyhow::Result<ExitCode> {
                     eprintln!("error: unknown import kind \"{kind}\" (products or orders)");
                     return Ok(ExitCode::from(2));
                 };
-                bench::import(&app, kind, rows).await?;
+                bench::import(app, kind, rows).await?;
             } else {
-                bench::run(&app, &which, n).await?;
+                bench::run(app, &which, n).await?;
             }
         }
-        Command::Migrate => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)
 }

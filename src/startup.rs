@@ -1,10 +1,15 @@
 //! Building and running the application: the same path for `main` and for the tests.
 
+use crate::adapters;
 use crate::app::{demo, Actor, App, Clock};
 use crate::config::Settings;
 use crate::store::Store;
 use std::sync::Arc;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// A long-running task: `run(app, shutdown)` of an adapter.
+type Task = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>;
 
 /// A built application, ready to run its long-running tasks.
 pub struct Application {
@@ -40,78 +45,97 @@ impl Application {
         Ok(local)
     }
 
-    /// Runs until shutdown is signalled (or the console ends when `console` is set).
+    /// Runs the long-running tasks until shutdown is signalled, or until one of them ends (the
+    /// console closing ends the service), then lets each finish its current unit of work for up
+    /// to `[shutdown] grace_seconds` and closes the store.
     pub async fn run_until_stopped(
         self,
         console: bool,
         shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
         let app = self.app.clone();
-        let console_task = async {
-            if console {
-                crate::adapters::console::run(app.clone(), shutdown.clone()).await
-            } else {
-                std::future::pending::<anyhow::Result<()>>().await
-            }
+        // The tasks watch `stop`, which turns true on the caller's signal or when a task ends.
+        let (stop_tx, stop) = watch::channel(false);
+        let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
+        let mut spawn = |name: &'static str, task: Task| {
+            tasks.spawn(async move { (name, task.await) });
         };
-        let discord_task = async {
-            match app.settings.secrets.discord_token.clone() {
-                Some(token) => {
-                    // Discord being down must not stop the console, the API or the scheduler:
-                    // reconnect with backoff until shutdown.
-                    let mut delay = std::time::Duration::from_secs(5);
-                    let mut stop = shutdown.clone();
-                    loop {
-                        let ended = crate::adapters::discord::run(
-                            app.clone(),
-                            token.clone(),
-                            shutdown.clone(),
-                        )
-                        .await;
-                        if *shutdown.borrow() {
-                            break;
-                        }
-                        match ended {
-                            Ok(()) => {
-                                tracing::warn!(retry_in = ?delay, "Discord connection ended; reconnecting")
-                            }
-                            Err(e) => {
-                                tracing::error!(error = %e, retry_in = ?delay, "Discord unavailable; everything else keeps running")
-                            }
-                        }
-                        tokio::select! {
-                            _ = tokio::time::sleep(delay) => {}
-                            _ = stop.changed() => break,
-                        }
-                        delay = (delay * 2).min(std::time::Duration::from_secs(300));
-                    }
-                    std::future::pending::<anyhow::Result<()>>().await
-                }
-                None => {
-                    tracing::info!(
-                        "DISCORD_TOKEN not set: Discord is off, the console is the chat surface"
-                    );
-                    std::future::pending::<anyhow::Result<()>>().await
-                }
-            }
-        };
-        let http_task = async {
-            match self.http {
-                Some(listener) => {
-                    crate::adapters::http::serve(app.clone(), listener, shutdown.clone()).await
-                }
-                None => std::future::pending::<anyhow::Result<()>>().await,
-            }
-        };
-        let mut stop = shutdown.clone();
+        if console {
+            spawn(
+                "console",
+                Box::pin(adapters::console::run(app.clone(), stop.clone())),
+            );
+        }
+        spawn(
+            "discord",
+            Box::pin(adapters::discord::run(app.clone(), stop.clone())),
+        );
+        if let Some(listener) = self.http {
+            spawn(
+                "http",
+                Box::pin(adapters::http::serve(app.clone(), listener, stop.clone())),
+            );
+        }
+
+        let mut failure = None;
+        let mut requested = shutdown;
         tokio::select! {
-            r = console_task => { tracing::info!("console closed"); r?; }
-            r = discord_task => { tracing::warn!("Discord stopped"); r?; }
-            r = http_task => { tracing::warn!("HTTP server stopped"); r?; }
-            _ = stop.changed() => { tracing::info!("shutdown requested"); }
+            _ = wait_for(&mut requested) => tracing::info!("shutdown requested"),
+            Some(ended) = tasks.join_next() => {
+                let (name, result) = flatten(ended);
+                match result {
+                    Ok(()) => tracing::info!(task = name, "task finished; stopping the others"),
+                    Err(e) => {
+                        tracing::error!(task = name, error = ?e, "task failed; stopping the others");
+                        failure = Some(e.context(format!("{name} failed")));
+                    }
+                }
+            }
+        }
+        let _ = stop_tx.send(true);
+
+        let grace = app.settings.shutdown.grace;
+        let drained = tokio::time::timeout(grace, async {
+            while let Some(ended) = tasks.join_next().await {
+                let (name, result) = flatten(ended);
+                match result {
+                    Ok(()) => tracing::info!(task = name, "stopped"),
+                    Err(e) => tracing::warn!(task = name, error = ?e, "stopped with an error"),
+                }
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                grace_seconds = grace.as_secs(),
+                unfinished = tasks.len(),
+                "tasks did not stop within the grace period; aborting them"
+            );
+            tasks.shutdown().await;
         }
         self.app.store.close().await;
-        Ok(())
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+fn flatten(
+    joined: Result<(&'static str, anyhow::Result<()>), tokio::task::JoinError>,
+) -> (&'static str, anyhow::Result<()>) {
+    joined.unwrap_or_else(|e| {
+        (
+            "task",
+            Err(anyhow::anyhow!("task panicked or was cancelled: {e}")),
+        )
+    })
+}
+
+/// Resolves once `rx` is true; never if its sender is gone without saying so.
+pub async fn wait_for(rx: &mut watch::Receiver<bool>) {
+    if rx.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

@@ -1,5 +1,6 @@
 //! Tracing set-up: `RUST_LOG` filters; logs go to stderr so replies on stdout stay clean.
 
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber once (later calls are ignored, which tests rely on).
@@ -9,6 +10,8 @@ pub fn init(default_filter: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never in a log file or a pipe.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .try_init();
 }

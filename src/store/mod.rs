@@ -91,9 +91,36 @@ impl Store {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    /// Closes the pool, checkpointing the WAL.
+    /// Checkpoints the WAL into the database file and closes the pool, so that the `.db` file
+    /// alone holds everything once the process ends (one-shot commands copy cleanly).
     pub async fn close(&self) {
+        // TRUNCATE waits (busy timeout) for readers of other processes; if they keep the WAL
+        // busy, the next closer checkpoints instead: nothing is lost either way.
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::debug!(error = %e, "WAL checkpoint skipped");
+        }
         self.pool.close().await;
+    }
+
+    /// Writes a consistent copy of the live database to `target` (which must not exist yet),
+    /// while other connections and processes keep reading and writing.
+    pub async fn backup(&self, target: &std::path::Path) -> anyhow::Result<()> {
+        if target.exists() {
+            anyhow::bail!("{} already exists; choose a new file", target.display());
+        }
+        let path = target
+            .to_str()
+            .context("the backup path must be valid UTF-8")?;
+        // SQLite-only: PostgreSQL backs up with pg_dump instead.
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(&self.pool)
+            .await
+            .with_context(|| format!("cannot write backup {}", target.display()))?;
+        Ok(())
     }
 }
 

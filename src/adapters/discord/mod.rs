@@ -28,8 +28,38 @@ pub struct Data {
     pub pages: render::PageStore,
 }
 
-/// Connects to Discord and serves the commands until shutdown.
-pub async fn run(
+/// Serves Discord until shutdown when `DISCORD_TOKEN` is set; otherwise waits for shutdown.
+///
+/// Discord being unreachable must not stop the console, the API or the scheduler: a connection
+/// that ends or cannot be made is retried with backoff (5 s doubling to 5 min) until shutdown.
+pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let Some(token) = app.settings.secrets.discord_token.clone() else {
+        tracing::info!("DISCORD_TOKEN not set: Discord is off, the console is the chat surface");
+        wait_for_shutdown(&mut shutdown).await;
+        return Ok(());
+    };
+    let mut delay = std::time::Duration::from_secs(5);
+    loop {
+        let ended = connect(app.clone(), token.clone(), shutdown.clone()).await;
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        match ended {
+            Ok(()) => tracing::warn!(retry_in = ?delay, "Discord connection ended; reconnecting"),
+            Err(e) => {
+                tracing::error!(error = ?e, retry_in = ?delay, "Discord unavailable; everything else keeps running")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = wait_for_shutdown(&mut shutdown) => return Ok(()),
+        }
+        delay = (delay * 2).min(std::time::Duration::from_secs(300));
+    }
+}
+
+/// One connection: connects to Discord and serves the commands until shutdown or disconnection.
+async fn connect(
     app: App,
     token: SecretString,
     mut shutdown: watch::Receiver<bool>,
