@@ -6,7 +6,27 @@
 //! One file per command: `stock.rs` holds `SPEC` (name, options, description, whether it changes
 //! data or defers) and `run`, its handler; a file with subcommands holds one pair per subcommand
 //! (`backorder.rs`: `SHOW`/`show`, `CANCEL`/`cancel`, …). Adding a command is one file plus one
-//! line in [`COMMANDS`].
+//! line in [`COMMANDS`]:
+//!
+//! ```text
+//! // src/commands/restock.rs
+//! use super::spec::{CommandSpec, SKU};
+//! use super::{Args, Ctx, Reply, Severity};
+//! use crate::app::AppError;
+//!
+//! pub const SPEC: CommandSpec = CommandSpec {
+//!     name: "restock", sub: None, description: "…", options: &[SKU],
+//!     mutating: false, // true: needs the ops role (checked and audited before `run`)
+//!     defer: false,    // true: Discord shows "thinking…" first (anything that may take > 1 s)
+//! };
+//!
+//! pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
+//!     let sku = args.req("sku")?; // options were checked against SPEC already
+//!     Ok(Reply::new(format!("{sku} for {}", cx.actor.name), Severity::Info))
+//! }
+//!
+//! // here, in mod.rs: `pub mod restock;` and in COMMANDS: `command!(restock::SPEC, restock::run),`
+//! ```
 
 pub mod args;
 pub mod render;
