@@ -50,6 +50,12 @@ pub struct Settings {
     pub fulfilment: FulfilmentRules,
     /// `[shutdown]`
     pub shutdown: ShutdownSettings,
+    /// `[notify]`
+    pub notify: NotifySettings,
+    /// `[sms]`
+    pub sms: SmsSettings,
+    /// `[email]`
+    pub email: EmailSettings,
     /// Secrets, from their own environment variables only.
     pub secrets: Secrets,
 }
@@ -105,6 +111,78 @@ pub struct HttpSettings {
     pub bind: SocketAddr,
     /// Body size limit.
     pub max_body_bytes: usize,
+    /// Public base URL as Twilio reaches it (no trailing slash).
+    pub public_url: Option<String>,
+}
+
+/// `[notify]`
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    /// Run the dispatcher.
+    pub enabled: bool,
+    /// Poll interval for rows written by other processes.
+    pub poll: std::time::Duration,
+    /// Rows claimed per round.
+    pub batch_size: u32,
+    /// How long a claim lasts.
+    pub lease: std::time::Duration,
+    /// Attempts before dead-lettering.
+    pub max_attempts: u32,
+    /// Smallest ETA shift worth a message.
+    pub min_eta_shift_days: i64,
+    /// Window in which one backorder's updates merge.
+    pub coalesce: std::time::Duration,
+    /// SMS quiet hours; `None` = off.
+    pub quiet_hours: Option<crate::domain::notify::QuietHours>,
+    /// Template overrides.
+    pub templates_dir: Option<PathBuf>,
+}
+
+/// `[sms]`
+#[derive(Debug, Clone)]
+pub struct SmsSettings {
+    /// API root (no trailing slash).
+    pub base_url: String,
+    /// Sender number.
+    pub from: Option<String>,
+    /// Messaging service SID (used instead of `from` when set).
+    pub messaging_service_sid: Option<String>,
+    /// Rate limit; 0 = none.
+    pub per_second: u32,
+    /// Most segments per SMS.
+    pub max_segments: u32,
+    /// Request time limit.
+    pub timeout: std::time::Duration,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain text (loopback test servers only).
+    None,
+    /// STARTTLS upgrade (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+/// `[email]`
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    /// SMTP host; `None` = log only.
+    pub host: Option<String>,
+    /// SMTP port.
+    pub port: u16,
+    /// Transport security.
+    pub tls: SmtpTls,
+    /// Login name.
+    pub username: Option<String>,
+    /// Sender.
+    pub from: String,
+    /// Reply-To.
+    pub reply_to: Option<String>,
+    /// Delivery time limit.
+    pub timeout: std::time::Duration,
 }
 
 /// `[shutdown]`
@@ -125,6 +203,12 @@ pub struct Secrets {
     pub smtp_password: Option<SecretString>,
     /// `INGEST_API_TOKEN`
     pub ingest_api_token: Option<SecretString>,
+    /// `TWILIO_ACCOUNT_SID` (not secret, but it travels with the token).
+    pub twilio_account_sid: Option<String>,
+    /// `TWILIO_API_KEY`
+    pub twilio_api_key: Option<String>,
+    /// `TWILIO_API_SECRET`
+    pub twilio_api_secret: Option<SecretString>,
 }
 
 impl Secrets {
@@ -140,6 +224,13 @@ impl Secrets {
             twilio_auth_token: read("TWILIO_AUTH_TOKEN"),
             smtp_password: read("SMTP_PASSWORD"),
             ingest_api_token: read("INGEST_API_TOKEN"),
+            twilio_account_sid: get("TWILIO_ACCOUNT_SID")
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
+            twilio_api_key: get("TWILIO_API_KEY")
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
+            twilio_api_secret: read("TWILIO_API_SECRET"),
         }
     }
 }
@@ -155,6 +246,46 @@ struct Raw {
     priority: RawPriority,
     fulfilment: RawFulfilment,
     shutdown: RawShutdown,
+    notify: RawNotify,
+    sms: RawSms,
+    email: RawEmail,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotify {
+    enabled: bool,
+    poll_ms: u64,
+    batch_size: u32,
+    lease_seconds: u64,
+    max_attempts: u32,
+    min_eta_shift_days: i64,
+    coalesce_minutes: u64,
+    quiet_hours: String,
+    templates_dir: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSms {
+    base_url: String,
+    from: String,
+    messaging_service_sid: String,
+    per_second: u32,
+    max_segments: u32,
+    timeout_ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEmail {
+    host: String,
+    port: u16,
+    tls: String,
+    username: String,
+    from: String,
+    reply_to: String,
+    timeout_ms: u64,
 }
 
 #[derive(Deserialize)]
@@ -194,6 +325,7 @@ struct RawDiscord {
 struct RawHttp {
     bind: String,
     max_body_bytes: usize,
+    public_url: String,
 }
 
 #[derive(Deserialize)]
@@ -296,6 +428,15 @@ impl Settings {
         if raw.http.max_body_bytes < 1024 {
             return Err(err("http.max_body_bytes", "must be at least 1024"));
         }
+        let public_url = non_empty(&raw.http.public_url).map(|u| u.trim_end_matches('/').to_string());
+        if let Some(u) = &public_url {
+            if !is_http_url(u) {
+                return Err(err("http.public_url", "is not an http(s) URL"));
+            }
+        }
+        let notify = notify_settings(&raw.notify)?;
+        let sms = sms_settings(&raw.sms)?;
+        let email = email_settings(&raw.email)?;
         let p = &raw.priority;
         for (key, v) in [
             ("priority.standard", p.standard),
@@ -340,6 +481,7 @@ impl Settings {
             http: HttpSettings {
                 bind,
                 max_body_bytes: raw.http.max_body_bytes,
+                public_url,
             },
             priority: PriorityWeights {
                 tier_points: [p.standard, p.silver, p.gold, p.vip],
@@ -350,9 +492,107 @@ impl Settings {
                 allow_partial: raw.fulfilment.allow_partial,
                 skip_blocked: raw.fulfilment.skip_blocked,
             },
+            notify,
+            sms,
+            email,
             secrets,
         })
     }
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+fn is_http_url(u: &str) -> bool {
+    (u.starts_with("http://") || u.starts_with("https://")) && u.len() > 10
+}
+
+fn notify_settings(raw: &RawNotify) -> Result<NotifySettings, ConfigError> {
+    use std::time::Duration;
+    if raw.poll_ms == 0 {
+        return Err(err("notify.poll_ms", "must be at least 1"));
+    }
+    if raw.batch_size == 0 || raw.batch_size > 10_000 {
+        return Err(err("notify.batch_size", "must be between 1 and 10000"));
+    }
+    if raw.lease_seconds == 0 {
+        return Err(err("notify.lease_seconds", "must be at least 1"));
+    }
+    if raw.max_attempts == 0 {
+        return Err(err("notify.max_attempts", "must be at least 1"));
+    }
+    if raw.min_eta_shift_days < 0 {
+        return Err(err("notify.min_eta_shift_days", "cannot be negative"));
+    }
+    let quiet_hours = crate::domain::notify::QuietHours::parse(&raw.quiet_hours)
+        .map_err(|_| err("notify.quiet_hours", "is not a window like 21:00-08:00 (or \"\")"))?;
+    Ok(NotifySettings {
+        enabled: raw.enabled,
+        poll: Duration::from_millis(raw.poll_ms),
+        batch_size: raw.batch_size,
+        lease: Duration::from_secs(raw.lease_seconds),
+        max_attempts: raw.max_attempts,
+        min_eta_shift_days: raw.min_eta_shift_days,
+        coalesce: Duration::from_secs(raw.coalesce_minutes * 60),
+        quiet_hours,
+        templates_dir: non_empty(&raw.templates_dir).map(PathBuf::from),
+    })
+}
+
+fn sms_settings(raw: &RawSms) -> Result<SmsSettings, ConfigError> {
+    let base_url = raw.base_url.trim().trim_end_matches('/').to_string();
+    if !is_http_url(&base_url) {
+        return Err(err("sms.base_url", "is not an http(s) URL"));
+    }
+    let from = non_empty(&raw.from);
+    if let Some(f) = &from {
+        crate::domain::PhoneNumber::parse(f)
+            .map_err(|_| err("sms.from", "is not an E.164 phone number"))?;
+    }
+    if raw.max_segments == 0 || raw.max_segments > 10 {
+        return Err(err("sms.max_segments", "must be between 1 and 10"));
+    }
+    if raw.timeout_ms == 0 {
+        return Err(err("sms.timeout_ms", "must be at least 1"));
+    }
+    Ok(SmsSettings {
+        base_url,
+        from,
+        messaging_service_sid: non_empty(&raw.messaging_service_sid),
+        per_second: raw.per_second,
+        max_segments: raw.max_segments,
+        timeout: std::time::Duration::from_millis(raw.timeout_ms),
+    })
+}
+
+fn email_settings(raw: &RawEmail) -> Result<EmailSettings, ConfigError> {
+    let tls = match raw.tls.trim().to_ascii_lowercase().as_str() {
+        "none" => SmtpTls::None,
+        "starttls" => SmtpTls::StartTls,
+        "tls" => SmtpTls::Tls,
+        _ => return Err(err("email.tls", "must be none, starttls or tls")),
+    };
+    crate::domain::EmailAddress::parse(&raw.from)
+        .map_err(|_| err("email.from", "is not an e-mail address"))?;
+    let reply_to = non_empty(&raw.reply_to);
+    if let Some(r) = &reply_to {
+        crate::domain::EmailAddress::parse(r)
+            .map_err(|_| err("email.reply_to", "is not an e-mail address"))?;
+    }
+    if raw.port == 0 {
+        return Err(err("email.port", "must be a port number"));
+    }
+    Ok(EmailSettings {
+        host: non_empty(&raw.host),
+        port: raw.port,
+        tls,
+        username: non_empty(&raw.username),
+        from: raw.from.trim().to_string(),
+        reply_to,
+        timeout: std::time::Duration::from_millis(raw.timeout_ms.max(1)),
+    })
 }
 
 /// The key a TOML error is about, from its message (`… for key `http.bind``) when present.
@@ -480,6 +720,34 @@ mod tests {
         assert!(e.to_string().contains("unknown setting http.nope"), "{e}");
         let e = load(&[("BACKORDER_BOT__SHOP__CURRENCY", "euro")]).unwrap_err();
         assert!(e.to_string().contains("shop.currency"), "{e}");
+        let e = load(&[("BACKORDER_BOT__NOTIFY__QUIET_HOURS", "late")]).unwrap_err();
+        assert!(e.to_string().contains("notify.quiet_hours"), "{e}");
+        let e = load(&[("BACKORDER_BOT__EMAIL__TLS", "ssl3")]).unwrap_err();
+        assert!(e.to_string().contains("email.tls"), "{e}");
+        let e = load(&[("BACKORDER_BOT__SMS__FROM", "12345")]).unwrap_err();
+        assert!(e.to_string().contains("sms.from"), "{e}");
+        assert!(!e.to_string().contains("12345"), "{e}");
+    }
+
+    #[test]
+    fn notification_settings_load_from_the_environment() {
+        let s = load(&[
+            ("BACKORDER_BOT__SMS__BASE_URL", "http://127.0.0.1:9/"),
+            ("BACKORDER_BOT__EMAIL__TLS", "none"),
+            ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "3"),
+            ("BACKORDER_BOT__NOTIFY__QUIET_HOURS", ""),
+            ("BACKORDER_BOT__HTTP__PUBLIC_URL", "https://bot.example.com/"),
+        ])
+        .unwrap();
+        assert_eq!(s.sms.base_url, "http://127.0.0.1:9");
+        assert_eq!(s.email.tls, SmtpTls::None);
+        assert_eq!(s.notify.coalesce.as_secs(), 180);
+        assert_eq!(s.notify.quiet_hours, None);
+        assert_eq!(s.http.public_url.as_deref(), Some("https://bot.example.com"));
+        let d = load(&[]).unwrap();
+        assert!(d.notify.quiet_hours.is_some());
+        assert_eq!(d.notify.max_attempts, 8);
+        assert_eq!(d.sms.max_segments, 2);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod contact;
 pub mod customer;
 pub mod date;
 pub mod money;
+pub mod notify;
 pub mod priority;
 pub mod promise;
 pub mod sku;

@@ -11,6 +11,7 @@ pub mod bulk;
 pub mod customers;
 pub mod idempotency;
 pub mod import;
+pub mod notify;
 pub mod orders;
 pub mod outbox;
 pub mod products;

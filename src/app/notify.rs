@@ -1,0 +1,592 @@
+//! Customer updates: turning claimed outbox rows into messages, recording what happened to them,
+//! and answering texts customers send back.
+
+use super::templates::{EmailBody, Item, MessageContext, Templates};
+use super::{App, AppError, AppResult};
+use crate::domain::contact::{mask_email, mask_phone};
+use crate::domain::notify::{
+    coalesce, date_in_words, group_by_kind, keyword, route, timezone, Keyword, News, Recipient,
+    Route, Update, UpdateKind,
+};
+use crate::domain::{EmailAddress, PhoneNumber};
+use crate::store::{self, parse_day, Conn};
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::{BTreeMap, HashMap};
+
+/// What a message carries, ready for a channel.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// A text message.
+    Sms {
+        /// Recipient.
+        to: PhoneNumber,
+        /// Body (within `[sms] max_segments`).
+        body: String,
+    },
+    /// An e-mail.
+    Email {
+        /// Recipient.
+        to: EmailAddress,
+        /// Subject, text and HTML.
+        body: EmailBody,
+    },
+}
+
+impl Content {
+    /// `sms` or `email`.
+    pub fn channel(&self) -> &'static str {
+        match self {
+            Content::Sms { .. } => "sms",
+            Content::Email { .. } => "email",
+        }
+    }
+
+    /// The recipient, masked for logs and chat.
+    pub fn masked_recipient(&self) -> String {
+        match self {
+            Content::Sms { to, .. } => to.masked(),
+            Content::Email { to, .. } => to.masked(),
+        }
+    }
+}
+
+/// One message to send: the outbox rows it answers and what it says.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Customer row id.
+    pub customer_id: i64,
+    /// What it is about.
+    pub kind: UpdateKind,
+    /// The outbox rows it answers.
+    pub outbox_ids: Vec<i64>,
+    /// The backorders and the date told for each.
+    pub told: Vec<(i64, Option<String>)>,
+    /// Highest attempt count of its rows (this attempt included).
+    pub attempts: u32,
+    /// Rendered message.
+    pub content: Content,
+}
+
+/// What to do with a claimed batch.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Messages to send.
+    pub outgoing: Vec<Outgoing>,
+    /// Rows that need no message, and why.
+    pub skipped: Vec<(Vec<i64>, String)>,
+    /// Rows held (SMS quiet hours) until a time.
+    pub held: Vec<(Vec<i64>, DateTime<Utc>)>,
+}
+
+/// What a channel did with a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    /// Accepted (or written to the log).
+    Sent {
+        /// `twilio`, `smtp` or `log`.
+        transport: &'static str,
+        /// Provider's id.
+        sid: Option<String>,
+        /// Provider's status (`queued`, `sent`, `logged`).
+        status: String,
+    },
+    /// A passing failure: try again later (not before `retry_after`).
+    Retry {
+        /// What went wrong (no PII).
+        error: String,
+        /// The server's `Retry-After`.
+        retry_after: Option<std::time::Duration>,
+    },
+    /// The recipient has opted out at the provider (Twilio 21610).
+    OptedOut {
+        /// Provider error code.
+        code: String,
+    },
+    /// The number is invalid or cannot receive texts (21211, 21614).
+    Flagged {
+        /// Provider error code.
+        code: String,
+    },
+    /// A permanent failure: dead letter.
+    Dead {
+        /// Provider error code, if any.
+        code: Option<String>,
+        /// What went wrong (no PII).
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+struct Payload {
+    #[serde(default)]
+    product: Option<String>,
+    #[serde(default)]
+    qty: Option<i64>,
+    #[serde(default)]
+    old_eta: Option<NaiveDate>,
+    #[serde(default)]
+    new_eta: Option<NaiveDate>,
+}
+
+fn first_name(name: &str) -> String {
+    name.split_whitespace().next().unwrap_or("").to_string()
+}
+
+/// Decides and renders the messages for a claimed batch: coalesces each backorder's updates,
+/// groups a customer's news into one message per kind, routes by channel and opt-outs, and holds
+/// SMS in quiet hours.
+pub async fn plan(
+    app: &App,
+    conn: &mut Conn,
+    templates: &Templates,
+    claimed: &[store::notify::Claimed],
+) -> anyhow::Result<Plan> {
+    let now = app.clock.now();
+    let n = &app.settings.notify;
+    let mut plan = Plan::default();
+    let mut by_customer: BTreeMap<i64, Vec<&store::notify::Claimed>> = BTreeMap::new();
+    for c in claimed {
+        by_customer.entry(c.customer_id).or_default().push(c);
+    }
+    for (customer_id, rows) in by_customer {
+        let Some(who) = store::notify::recipient(conn, customer_id).await? else {
+            plan.skipped
+                .push((rows.iter().map(|r| r.id).collect(), "no such customer".into()));
+            continue;
+        };
+        let bo_ids: Vec<i64> = rows.iter().map(|r| r.backorder_id).collect();
+        let facts: HashMap<i64, store::notify::BackorderFacts> =
+            store::notify::backorder_facts(conn, &bo_ids)
+                .await?
+                .into_iter()
+                .map(|f| (f.id, f))
+                .collect();
+        let mut updates = Vec::new();
+        for r in &rows {
+            let kind = UpdateKind::parse(&r.kind);
+            let payload: Option<Payload> = serde_json::from_str(&r.payload).ok();
+            let (Ok(kind), Some(p), Some(f)) = (kind, payload, facts.get(&r.backorder_id)) else {
+                plan.skipped.push((vec![r.id], "unreadable update".into()));
+                continue;
+            };
+            updates.push(Update {
+                outbox_id: r.id,
+                backorder_id: r.backorder_id,
+                kind,
+                product: p.product.unwrap_or_else(|| f.product.clone()),
+                qty: p.qty.unwrap_or(f.qty),
+                old_eta: p.old_eta,
+                new_eta: p.new_eta,
+            });
+        }
+        let mut told: HashMap<i64, Option<Option<NaiveDate>>> = HashMap::new();
+        for u in &updates {
+            if u.kind == UpdateKind::EtaChanged && !told.contains_key(&u.backorder_id) {
+                let t = store::notify::last_told(conn, u.backorder_id)
+                    .await?
+                    .map(|e| e.as_deref().and_then(parse_day));
+                told.insert(u.backorder_id, t);
+            }
+        }
+        let merged = coalesce(
+            &updates,
+            &|b| told.get(&b).copied().flatten(),
+            n.min_eta_shift_days,
+        );
+        if !merged.silent.is_empty() {
+            plan.skipped
+                .push((merged.silent.clone(), "no change worth a message".into()));
+        }
+        let recipient = Recipient {
+            channel: who.channel.clone(),
+            phone: who.phone.clone(),
+            email: who.email.clone(),
+            sms_opt_out: who.sms_opt_out,
+            email_opt_out: who.email_opt_out,
+            phone_flagged: who.phone_flagged,
+        };
+        let attempts_of = |ids: &[i64]| {
+            rows.iter()
+                .filter(|r| ids.contains(&r.id))
+                .map(|r| r.attempts.max(0) as u32)
+                .max()
+                .unwrap_or(1)
+        };
+        for (kind, news) in group_by_kind(merged.news) {
+            let ids: Vec<i64> = news.iter().flat_map(|x| x.outbox_ids.clone()).collect();
+            let route = route(&recipient);
+            if let Route::Skip(why) = route {
+                plan.skipped.push((ids, why.to_string()));
+                continue;
+            }
+            if let (Route::Sms(_), Some(q)) = (&route, n.quiet_hours) {
+                if let Some(until) = q.release(now, timezone(&who.timezone)) {
+                    plan.held.push((ids, until));
+                    continue;
+                }
+            }
+            let cx = context(app, &who.name, &news, &facts);
+            let content = match route {
+                Route::Sms(to) => Content::Sms {
+                    to,
+                    body: templates.sms(kind, &cx, app.settings.sms.max_segments)?,
+                },
+                Route::Email(to) => Content::Email {
+                    to,
+                    body: templates.email(kind, &cx)?,
+                },
+                Route::Skip(_) => unreachable!("skipped above"),
+            };
+            plan.outgoing.push(Outgoing {
+                customer_id,
+                kind,
+                attempts: attempts_of(&ids),
+                outbox_ids: ids,
+                told: news
+                    .iter()
+                    .map(|x| (x.backorder_id, x.eta.map(|d| d.to_string())))
+                    .collect(),
+                content,
+            });
+        }
+    }
+    Ok(plan)
+}
+
+fn context(
+    app: &App,
+    name: &str,
+    news: &[News],
+    facts: &HashMap<i64, store::notify::BackorderFacts>,
+) -> MessageContext {
+    MessageContext {
+        shop: app.settings.shop.name.clone(),
+        name: first_name(name),
+        items: news
+            .iter()
+            .map(|x| {
+                let estimated = facts.get(&x.backorder_id).is_some_and(|f| {
+                    f.eta_kind == "estimated"
+                        && f.promised_eta.as_deref().and_then(parse_day) == x.eta
+                });
+                Item {
+                    product: x.product.clone(),
+                    qty: x.qty,
+                    eta: x.eta.map(date_in_words),
+                    estimated,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Writes what happened to a batch, in one transaction: rows sent, skipped, held, retried or
+/// dead-lettered; messages recorded; opt-outs and flagged numbers applied; one line to the alert
+/// channel when rows were dead-lettered.
+pub async fn record(
+    app: &App,
+    plan_skipped: &[(Vec<i64>, String)],
+    held: &[(Vec<i64>, DateTime<Utc>)],
+    results: &[(Outgoing, Delivery)],
+) -> anyhow::Result<()> {
+    let now = app.clock.now();
+    let max_attempts = app.settings.notify.max_attempts;
+    let mut tx = app.store.begin_write().await?;
+    for (ids, why) in plan_skipped {
+        store::notify::finish(&mut tx, ids, "skipped", Some(why), now).await?;
+    }
+    for (ids, until) in held {
+        store::notify::retry_at(&mut tx, ids, *until, Some("quiet hours"), false).await?;
+    }
+    let mut dead = 0usize;
+    let mut last_dead_error = String::new();
+    for (out, delivery) in results {
+        let (recipient, body) = match &out.content {
+            Content::Sms { to, body } => (to.expose().to_string(), body.clone()),
+            Content::Email { to, body } => (
+                to.expose().to_string(),
+                format!("{}\n\n{}", body.subject, body.text),
+            ),
+        };
+        let mut message = store::notify::NewMessage {
+            customer_id: out.customer_id,
+            kind: out.kind.as_str(),
+            channel: out.content.channel(),
+            transport: if out.content.channel() == "sms" { "twilio" } else { "smtp" },
+            recipient: &recipient,
+            body: &body,
+            provider_sid: None,
+            status: "failed",
+            error_code: None,
+            backorders: &out.told,
+        };
+        match delivery {
+            Delivery::Sent {
+                transport,
+                sid,
+                status,
+            } => {
+                message.transport = transport;
+                message.provider_sid = sid.as_deref();
+                message.status = status;
+                store::notify::record_message(&mut tx, &message, now).await?;
+                store::notify::finish(&mut tx, &out.outbox_ids, "sent", None, now).await?;
+            }
+            Delivery::Retry { error, retry_after } if out.attempts < max_attempts => {
+                let wait = crate::domain::notify::backoff(
+                    out.attempts,
+                    *retry_after,
+                    0.5 + fastrand::f64() / 2.0,
+                );
+                let at = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                store::notify::retry_at(&mut tx, &out.outbox_ids, at, Some(error), true).await?;
+            }
+            Delivery::Retry { error, .. } => {
+                dead += out.outbox_ids.len();
+                last_dead_error = error.clone();
+                let e = format!("gave up after {} attempts: {error}", out.attempts);
+                store::notify::record_message(&mut tx, &message, now).await?;
+                store::notify::finish(&mut tx, &out.outbox_ids, "failed", Some(&e), now).await?;
+            }
+            Delivery::OptedOut { code } => {
+                message.error_code = Some(code);
+                store::notify::record_message(&mut tx, &message, now).await?;
+                store::notify::set_sms_opt_out(&mut tx, &recipient, true).await?;
+                store::notify::finish(&mut tx, &out.outbox_ids, "skipped", Some("recipient opted out at the provider"), now).await?;
+            }
+            Delivery::Flagged { code } => {
+                message.error_code = Some(code);
+                store::notify::record_message(&mut tx, &message, now).await?;
+                store::notify::flag_number(&mut tx, &recipient, code, now).await?;
+                store::notify::finish(&mut tx, &out.outbox_ids, "failed", Some(&format!("number refused ({code})")), now).await?;
+            }
+            Delivery::Dead { code, error } => {
+                message.error_code = code.as_deref();
+                store::notify::record_message(&mut tx, &message, now).await?;
+                store::notify::finish(&mut tx, &out.outbox_ids, "failed", Some(error), now).await?;
+            }
+        }
+    }
+    if dead > 0 {
+        tracing::error!(updates = dead, error = %last_dead_error, "customer updates dead-lettered");
+        if let Some(channel) = app.settings.discord.alert_channel_id {
+            let line = format!(
+                "Customer updates: {dead} dead-lettered after {max_attempts} attempts (last error: {last_dead_error})"
+            );
+            crate::app::posts::enqueue(&mut tx, channel, &line).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Queues a `cancelled` update for a backorder (inside the cancelling transaction).
+pub async fn queue_cancelled(
+    conn: &mut Conn,
+    row: &store::backorders::BackorderRow,
+    product: &str,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let payload = serde_json::json!({
+        "backorder_id": row.id, "sku": row.sku, "product": product, "qty": row.qty,
+    });
+    store::outbox::enqueue(
+        conn,
+        row.id,
+        row.customer_id,
+        UpdateKind::Cancelled.as_str(),
+        &payload.to_string(),
+        at,
+    )
+    .await
+}
+
+/// What a customer's text was taken as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboundKind {
+    /// STOP and friends.
+    OptOut,
+    /// START and friends.
+    OptIn,
+    /// HELP, INFO.
+    Help,
+    /// Anything else.
+    Inquiry,
+}
+
+/// Handles a text a customer sent; returns the reply to send back (empty: none).
+pub async fn inbound(
+    app: &App,
+    from: &str,
+    body: &str,
+    sid: Option<&str>,
+) -> AppResult<(InboundKind, String)> {
+    let shop = app.settings.shop.name.clone();
+    let phone = PhoneNumber::parse(from).map_err(|e| AppError::invalid("From", e))?;
+    let now = app.clock.now();
+    let mut tx = app.store.begin_write().await?;
+    let customers = store::notify::customer_ids_by_phone(&mut tx, phone.expose()).await?;
+    let customer_id = customers.first().copied();
+    let (kind, reply, backorders) = match keyword(body) {
+        Some(Keyword::OptOut) => {
+            store::notify::set_sms_opt_out(&mut tx, phone.expose(), true).await?;
+            (InboundKind::OptOut, String::new(), vec![])
+        }
+        Some(Keyword::OptIn) => {
+            store::notify::set_sms_opt_out(&mut tx, phone.expose(), false).await?;
+            (InboundKind::OptIn, String::new(), vec![])
+        }
+        Some(Keyword::Help) => (
+            InboundKind::Help,
+            format!("{shop}: reply with your question about a backorder, or STOP to opt out."),
+            vec![],
+        ),
+        None if customers.is_empty() => (
+            InboundKind::Inquiry,
+            format!("{shop}: thank you for your message. We could not match this number to an order; please contact us by e-mail."),
+            vec![],
+        ),
+        None => {
+            let open = store::notify::open_backorders_by_phone(&mut tx, phone.expose()).await?;
+            let lines: Vec<String> = open.iter().map(promise_line).collect();
+            let reply = if lines.is_empty() {
+                format!("{shop}: you have no open backorders with us. A colleague will read your message.")
+            } else {
+                format!("{shop}: {}. A colleague will read your message.", lines.join("; "))
+            };
+            (
+                InboundKind::Inquiry,
+                reply,
+                open.iter().map(|o| o.backorder_id).collect(),
+            )
+        }
+    };
+    let kind_str = match kind {
+        InboundKind::OptOut => "opt_out",
+        InboundKind::OptIn => "opt_in",
+        InboundKind::Help => "help",
+        InboundKind::Inquiry => "inquiry",
+    };
+    store::notify::record_inbound(
+        &mut tx,
+        phone.expose(),
+        customer_id,
+        body,
+        kind_str,
+        sid,
+        &reply,
+        &backorders,
+        now,
+    )
+    .await?;
+    if kind == InboundKind::Inquiry {
+        if let Some(channel) = app.settings.discord.alert_channel_id {
+            let who = match customer_id {
+                Some(_) => {
+                    let ids: Vec<String> = backorders.iter().map(|b| format!("#{b}")).collect();
+                    format!(
+                        "customer {} ({}), open backorders: {}",
+                        customer_label(&mut tx, customer_id).await?,
+                        phone.masked(),
+                        if ids.is_empty() { "none".to_string() } else { ids.join(", ") }
+                    )
+                }
+                None => format!("unknown number {}", phone.masked()),
+            };
+            let text: String = body.chars().take(500).collect();
+            let line = format!("SMS inquiry from {who}: \"{text}\" — replied: \"{reply}\"");
+            crate::app::posts::enqueue(&mut tx, channel, &line).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok((kind, reply))
+}
+
+async fn customer_label(conn: &mut Conn, id: Option<i64>) -> anyhow::Result<String> {
+    let Some(id) = id else {
+        return Ok(String::new());
+    };
+    let ext: Option<String> = store::notify::customer_external_id(conn, id).await?;
+    Ok(ext.unwrap_or_else(|| id.to_string()))
+}
+
+/// "Your Wireless Mouse: now expected Wed 17 Feb".
+fn promise_line(o: &store::notify::OpenByPhone) -> String {
+    let when = if o.status == "allocated" {
+        "on its way".to_string()
+    } else {
+        match o.promised_eta.as_deref().and_then(parse_day) {
+            Some(d) if o.eta_kind == "estimated" => format!("expected around {}", date_in_words(d)),
+            Some(d) => format!("now expected {}", date_in_words(d)),
+            None => "date not yet known".to_string(),
+        }
+    };
+    format!("Your {}: {when}", o.product)
+}
+
+/// Applies a provider's delivery report; returns whether the message was known.
+pub async fn status_callback(
+    app: &App,
+    sid: &str,
+    status: &str,
+    error_code: Option<&str>,
+) -> AppResult<bool> {
+    let mut tx = app.store.begin_write().await?;
+    let known =
+        store::notify::update_message_status(&mut tx, sid, status, error_code, app.clock.now())
+            .await?;
+    tx.commit().await?;
+    Ok(known)
+}
+
+/// A message as shown in chat, contact masked.
+#[derive(Debug, Clone)]
+pub struct SentLine {
+    /// Message id.
+    pub id: i64,
+    /// When it was handed over.
+    pub at: String,
+    /// eta_changed | allocated | cancelled
+    pub kind: String,
+    /// sms | email
+    pub channel: String,
+    /// twilio | smtp | log
+    pub transport: String,
+    /// Masked recipient.
+    pub to: String,
+    /// Provider status (and error code).
+    pub status: String,
+}
+
+fn sent_line(m: store::notify::MessageRow) -> SentLine {
+    SentLine {
+        id: m.id,
+        at: m.created_at,
+        to: if m.channel == "sms" {
+            mask_phone(&m.recipient)
+        } else {
+            mask_email(&m.recipient)
+        },
+        status: match m.error_code {
+            Some(c) => format!("{} ({c})", m.status),
+            None => m.status,
+        },
+        kind: m.kind,
+        channel: m.channel,
+        transport: m.transport,
+    }
+}
+
+/// The messages sent about a backorder, newest first.
+pub async fn for_backorder(app: &App, backorder_id: i64) -> AppResult<Vec<SentLine>> {
+    let mut conn = app.store.conn().await?;
+    let rows = store::notify::messages_for_backorder(&mut conn, backorder_id, 20).await?;
+    Ok(rows.into_iter().map(sent_line).collect())
+}
+
+/// The messages sent to a customer, newest first.
+pub async fn for_customer(app: &App, customer_id: i64) -> AppResult<Vec<SentLine>> {
+    let mut conn = app.store.conn().await?;
+    let rows = store::notify::messages_for_customer(&mut conn, customer_id, 20).await?;
+    Ok(rows.into_iter().map(sent_line).collect())
+}

@@ -1,0 +1,192 @@
+//! Customer message templates (minijinja): the files in `config/templates/` are compiled in; a
+//! file of the same name in `[notify] templates_dir` replaces one.
+
+use crate::domain::notify::{fit_sms, UpdateKind};
+use anyhow::Context;
+use minijinja::Environment;
+use serde::Serialize;
+use std::path::Path;
+
+/// Built-in templates: (file name, source).
+pub const BUILT_IN: [(&str, &str); 12] = [
+    ("eta_changed.sms.txt", include_str!("../../config/templates/eta_changed.sms.txt")),
+    ("eta_changed.subject.txt", include_str!("../../config/templates/eta_changed.subject.txt")),
+    ("eta_changed.email.txt", include_str!("../../config/templates/eta_changed.email.txt")),
+    ("eta_changed.email.html", include_str!("../../config/templates/eta_changed.email.html")),
+    ("allocated.sms.txt", include_str!("../../config/templates/allocated.sms.txt")),
+    ("allocated.subject.txt", include_str!("../../config/templates/allocated.subject.txt")),
+    ("allocated.email.txt", include_str!("../../config/templates/allocated.email.txt")),
+    ("allocated.email.html", include_str!("../../config/templates/allocated.email.html")),
+    ("cancelled.sms.txt", include_str!("../../config/templates/cancelled.sms.txt")),
+    ("cancelled.subject.txt", include_str!("../../config/templates/cancelled.subject.txt")),
+    ("cancelled.email.txt", include_str!("../../config/templates/cancelled.email.txt")),
+    ("cancelled.email.html", include_str!("../../config/templates/cancelled.email.html")),
+];
+
+/// One backorder in a message.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Item {
+    /// Product name (an SMS may shorten it).
+    pub product: String,
+    /// Units.
+    pub qty: i64,
+    /// The date in words (`Wed 17 Feb`), `None` when unknown.
+    pub eta: Option<String>,
+    /// The date is an estimate.
+    pub estimated: bool,
+}
+
+/// What a template sees.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageContext {
+    /// Shop name.
+    pub shop: String,
+    /// The customer's first name.
+    pub name: String,
+    /// The backorders, in id order.
+    pub items: Vec<Item>,
+}
+
+/// A rendered e-mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailBody {
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text part.
+    pub text: String,
+    /// HTML part.
+    pub html: String,
+}
+
+/// The compiled templates.
+#[derive(Debug)]
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    /// Compiles the built-in templates, each replaced by a same-named file in `dir` if present.
+    pub fn load(dir: Option<&Path>) -> anyhow::Result<Self> {
+        let mut env = Environment::new();
+        for (name, source) in BUILT_IN {
+            let custom = match dir {
+                Some(d) if d.join(name).is_file() => Some(
+                    std::fs::read_to_string(d.join(name))
+                        .with_context(|| format!("cannot read template {name}"))?,
+                ),
+                _ => None,
+            };
+            match custom {
+                Some(text) => env.add_template_owned(name, text),
+                None => env.add_template(name, source),
+            }
+            .with_context(|| format!("template {name} does not compile"))?;
+        }
+        Ok(Self { env })
+    }
+
+    fn render(&self, name: &str, cx: &MessageContext) -> anyhow::Result<String> {
+        let t = self.env.get_template(name)?;
+        Ok(t.render(cx).with_context(|| format!("template {name} failed"))?.trim().to_string())
+    }
+
+    /// The SMS body, with item names shortened until it fits in `max_segments`.
+    pub fn sms(
+        &self,
+        kind: UpdateKind,
+        cx: &MessageContext,
+        max_segments: u32,
+    ) -> anyhow::Result<String> {
+        let name = format!("{}.sms.txt", kind.as_str());
+        // Render once to surface template errors; the fitting closure cannot return them.
+        self.render(&name, cx)?;
+        let names: Vec<String> = cx.items.iter().map(|i| i.product.clone()).collect();
+        let render = |names: &[String]| {
+            let mut short = cx.clone();
+            for (item, n) in short.items.iter_mut().zip(names) {
+                item.product = n.clone();
+            }
+            self.render(&name, &short).unwrap_or_default()
+        };
+        Ok(fit_sms(&names, max_segments, &render))
+    }
+
+    /// The e-mail: subject, text and HTML.
+    pub fn email(&self, kind: UpdateKind, cx: &MessageContext) -> anyhow::Result<EmailBody> {
+        let k = kind.as_str();
+        Ok(EmailBody {
+            subject: self.render(&format!("{k}.subject.txt"), cx)?,
+            text: self.render(&format!("{k}.email.txt"), cx)?,
+            html: self.render(&format!("{k}.email.html"), cx)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::notify::sms_segments;
+
+    fn cx(products: &[&str]) -> MessageContext {
+        MessageContext {
+            shop: "Demo Shop".into(),
+            name: "Jane".into(),
+            items: products
+                .iter()
+                .map(|p| Item {
+                    product: p.to_string(),
+                    qty: 2,
+                    eta: Some("Wed 17 Feb".into()),
+                    estimated: false,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn every_kind_renders_sms_and_both_email_parts() {
+        let t = Templates::load(None).unwrap();
+        for kind in UpdateKind::ALL {
+            let sms = t.sms(kind, &cx(&["Wireless Mouse"]), 2).unwrap();
+            assert!(sms.starts_with("Demo Shop:"), "{sms}");
+            assert!(sms.contains("Wireless Mouse"), "{sms}");
+            let mail = t.email(kind, &cx(&["Wireless Mouse", "USB Hub"])).unwrap();
+            assert!(mail.text.contains("Hello Jane"), "{}", mail.text);
+            assert!(mail.html.contains("<li>2 × USB Hub"), "{}", mail.html);
+            assert!(!mail.subject.contains('\n'));
+        }
+        let sms = t.sms(UpdateKind::EtaChanged, &cx(&["Wireless Mouse"]), 2).unwrap();
+        assert_eq!(
+            sms,
+            "Demo Shop: your Wireless Mouse: now expected Wed 17 Feb. Reply STOP to opt out."
+        );
+    }
+
+    #[test]
+    fn html_escapes_product_names() {
+        let t = Templates::load(None).unwrap();
+        let mail = t.email(UpdateKind::Allocated, &cx(&["<b>Mouse</b>"])).unwrap();
+        assert!(mail.html.contains("&lt;b&gt;Mouse"), "{}", mail.html);
+        assert!(mail.text.contains("<b>Mouse</b>"));
+    }
+
+    #[test]
+    fn long_sms_keeps_within_max_segments_and_keeps_dates() {
+        let t = Templates::load(None).unwrap();
+        let long = "Professional Noise Cancelling Over-Ear Studio Headphones Deluxe Edition";
+        let body = t.sms(UpdateKind::EtaChanged, &cx(&[long, long, long, long]), 2).unwrap();
+        assert!(sms_segments(&body).1 <= 2, "{body}");
+        assert_eq!(body.matches("Wed 17 Feb").count(), 4, "{body}");
+    }
+
+    #[test]
+    fn a_templates_dir_overrides_single_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("cancelled.sms.txt"), "Sorry {{ name }}!").unwrap();
+        let t = Templates::load(Some(dir.path())).unwrap();
+        assert_eq!(t.sms(UpdateKind::Cancelled, &cx(&["X"]), 2).unwrap(), "Sorry Jane!");
+        assert!(t.sms(UpdateKind::Allocated, &cx(&["X"]), 2).unwrap().contains("on its way"));
+        std::fs::write(dir.path().join("allocated.sms.txt"), "{% if %}").unwrap();
+        assert!(Templates::load(Some(dir.path())).is_err());
+    }
+}

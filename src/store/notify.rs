@@ -1,0 +1,455 @@
+//! Customer notifications: claiming outbox rows with a lease, what was sent, opt-outs, flagged
+//! numbers and replies.
+//!
+//! Id lists travel as one JSON array bound to `json_each` (SQLite; `= ANY($1)` on PostgreSQL).
+
+use super::{ts, Conn};
+use chrono::{DateTime, Utc};
+
+/// An outbox row claimed for sending.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    /// Outbox row.
+    pub id: i64,
+    /// Backorder.
+    pub backorder_id: i64,
+    /// Customer.
+    pub customer_id: i64,
+    /// eta_changed | allocated | cancelled
+    pub kind: String,
+    /// JSON written with the change.
+    pub payload: String,
+    /// Attempts including this one.
+    pub attempts: i64,
+}
+
+/// Claims up to `limit` due rows (all due rows of up to `limit` customers, so one customer's
+/// updates travel together): status `sending` with a lease until `lease_until`. A row is due when
+/// it is pending and its time has come — an ETA change only once `coalesce_cutoff` has passed its
+/// creation, so later changes of the same backorder can merge into it — or when its lease expired.
+/// Run it in a write transaction and commit before sending.
+pub async fn claim(
+    conn: &mut Conn,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    coalesce_cutoff: DateTime<Utc>,
+    limit: i64,
+) -> anyhow::Result<Vec<Claimed>> {
+    let mut rows: Vec<Claimed> = sqlx::query_as(
+        "UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1
+         WHERE id IN (
+            SELECT o.id FROM outbox o
+            WHERE o.customer_id IN (
+                SELECT customer_id FROM outbox
+                WHERE (status = 'pending' AND next_attempt_at <= $2
+                       AND (kind <> 'eta_changed' OR created_at <= $3))
+                   OR (status = 'sending' AND lease_until <= $2)
+                GROUP BY customer_id ORDER BY MIN(id) LIMIT $4)
+              AND ((o.status = 'pending' AND o.next_attempt_at <= $2)
+                   OR (o.status = 'sending' AND o.lease_until <= $2))
+            ORDER BY o.id LIMIT $4 * 4)
+         RETURNING id, backorder_id, customer_id, kind, payload, attempts",
+    )
+    .bind(ts(lease_until))
+    .bind(ts(now))
+    .bind(ts(coalesce_cutoff))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.sort_by_key(|r| r.id);
+    Ok(rows)
+}
+
+/// When the next pending row falls due (for a dispatcher deciding how long to sleep).
+pub async fn next_due(conn: &mut Conn) -> anyhow::Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'",
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Closes rows: `sent`, `skipped` or `failed` (dead letter).
+pub async fn finish(
+    conn: &mut Conn,
+    ids: &[i64],
+    status: &str,
+    error: Option<&str>,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = $1, last_error = $2, lease_until = NULL,
+            sent_at = CASE WHEN $1 = 'sent' THEN $3 ELSE sent_at END
+         WHERE id IN (SELECT value FROM json_each($4))",
+    )
+    .bind(status)
+    .bind(error)
+    .bind(ts(at))
+    .bind(serde_json::to_string(ids)?)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Puts rows back to wait until `at`. `attempted` false (quiet hours) does not count the claim
+/// as an attempt.
+pub async fn retry_at(
+    conn: &mut Conn,
+    ids: &[i64],
+    at: DateTime<Utc>,
+    error: Option<&str>,
+    attempted: bool,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = $1, lease_until = NULL,
+            last_error = COALESCE($2, last_error),
+            attempts = CASE WHEN $3 THEN attempts ELSE MAX(attempts - 1, 0) END
+         WHERE id IN (SELECT value FROM json_each($4))",
+    )
+    .bind(ts(at))
+    .bind(error)
+    .bind(attempted)
+    .bind(serde_json::to_string(ids)?)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A customer's contact details and preferences for routing.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RecipientRow {
+    /// Customer row id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// sms | email | none
+    pub channel: String,
+    /// E.164 phone.
+    pub phone: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+    /// IANA zone.
+    pub timezone: String,
+    /// Opted out of SMS.
+    pub sms_opt_out: bool,
+    /// Opted out of e-mail.
+    pub email_opt_out: bool,
+    /// The phone number is flagged.
+    pub phone_flagged: bool,
+}
+
+/// The customer as routing needs it.
+pub async fn recipient(conn: &mut Conn, customer_id: i64) -> anyhow::Result<Option<RecipientRow>> {
+    Ok(sqlx::query_as(
+        "SELECT c.id, c.name, c.channel, c.phone, c.email, c.timezone, c.sms_opt_out, c.email_opt_out,
+            EXISTS (SELECT 1 FROM flagged_numbers f WHERE f.phone = c.phone) AS phone_flagged
+         FROM customers c WHERE c.id = $1",
+    )
+    .bind(customer_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// A backorder as a message needs it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BackorderFacts {
+    /// Backorder id.
+    pub id: i64,
+    /// Units.
+    pub qty: i64,
+    /// Product name.
+    pub product: String,
+    /// Current promise.
+    pub promised_eta: Option<String>,
+    /// confirmed | estimated | unknown
+    pub eta_kind: String,
+}
+
+/// Facts about several backorders.
+pub async fn backorder_facts(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<BackorderFacts>> {
+    Ok(sqlx::query_as(
+        "SELECT b.id, b.qty, p.name AS product, b.promised_eta, b.eta_kind
+         FROM json_each($1) j JOIN backorders b ON b.id = j.value JOIN products p ON p.id = b.product_id",
+    )
+    .bind(serde_json::to_string(ids)?)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The date the customer was last told for a backorder: `None` if never told by a message,
+/// `Some(None)` if told "not yet known".
+pub async fn last_told(conn: &mut Conn, backorder_id: i64) -> anyhow::Result<Option<Option<String>>> {
+    let row: Option<(Option<String>,)> = sqlx::query_as(
+        "SELECT mb.eta FROM message_backorders mb JOIN messages m ON m.id = mb.message_id
+         WHERE mb.backorder_id = $1 AND m.kind = 'eta_changed'
+         ORDER BY mb.message_id DESC LIMIT 1",
+    )
+    .bind(backorder_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(e,)| e))
+}
+
+/// A message to record.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    /// Customer row id.
+    pub customer_id: i64,
+    /// eta_changed | allocated | cancelled
+    pub kind: &'a str,
+    /// sms | email
+    pub channel: &'a str,
+    /// twilio | smtp | log
+    pub transport: &'a str,
+    /// Phone or address.
+    pub recipient: &'a str,
+    /// What was sent (the SMS body, or the e-mail's subject and text).
+    pub body: &'a str,
+    /// Provider's id.
+    pub provider_sid: Option<&'a str>,
+    /// Provider's status.
+    pub status: &'a str,
+    /// Provider's error code.
+    pub error_code: Option<&'a str>,
+    /// The backorders and the date told for each.
+    pub backorders: &'a [(i64, Option<String>)],
+}
+
+/// Records a message and the backorders it was about; returns its id.
+pub async fn record_message(
+    conn: &mut Conn,
+    m: &NewMessage<'_>,
+    at: DateTime<Utc>,
+) -> anyhow::Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO messages (customer_id, kind, channel, transport, recipient, body, provider_sid,
+            status, error_code, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+    )
+    .bind(m.customer_id)
+    .bind(m.kind)
+    .bind(m.channel)
+    .bind(m.transport)
+    .bind(m.recipient)
+    .bind(m.body)
+    .bind(m.provider_sid)
+    .bind(m.status)
+    .bind(m.error_code)
+    .bind(ts(at))
+    .fetch_one(&mut *conn)
+    .await?;
+    for (backorder_id, eta) in m.backorders {
+        sqlx::query(
+            "INSERT INTO message_backorders (message_id, backorder_id, eta) VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(backorder_id)
+        .bind(eta)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(id)
+}
+
+/// Applies a provider status callback; returns whether a message had that sid.
+pub async fn update_message_status(
+    conn: &mut Conn,
+    provider_sid: &str,
+    status: &str,
+    error_code: Option<&str>,
+    at: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE messages SET status = $1, error_code = COALESCE($2, error_code), updated_at = $3
+         WHERE provider_sid = $4",
+    )
+    .bind(status)
+    .bind(error_code)
+    .bind(ts(at))
+    .bind(provider_sid)
+    .execute(conn)
+    .await?
+    .rows_affected()
+        > 0)
+}
+
+/// Sets or clears the SMS opt-out of every customer with this phone number; returns how many.
+pub async fn set_sms_opt_out(conn: &mut Conn, phone: &str, out: bool) -> anyhow::Result<u64> {
+    Ok(
+        sqlx::query("UPDATE customers SET sms_opt_out = $1 WHERE phone = $2")
+            .bind(out)
+            .bind(phone)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Marks a number as refused by the provider.
+pub async fn flag_number(
+    conn: &mut Conn,
+    phone: &str,
+    code: &str,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO flagged_numbers (phone, error_code, flagged_at) VALUES ($1, $2, $3)
+         ON CONFLICT (phone) DO UPDATE SET error_code = excluded.error_code",
+    )
+    .bind(phone)
+    .bind(code)
+    .bind(ts(at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A message as listed by `/notifications` and `/customer`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    /// Message id.
+    pub id: i64,
+    /// Customer row id.
+    pub customer_id: i64,
+    /// eta_changed | allocated | cancelled
+    pub kind: String,
+    /// sms | email
+    pub channel: String,
+    /// twilio | smtp | log
+    pub transport: String,
+    /// Phone or address (mask before showing).
+    pub recipient: String,
+    /// Provider status.
+    pub status: String,
+    /// Provider error code.
+    pub error_code: Option<String>,
+    /// When it was handed over.
+    pub created_at: String,
+    /// Last status change.
+    pub updated_at: String,
+}
+
+const MESSAGE_COLUMNS: &str = "m.id, m.customer_id, m.kind, m.channel, m.transport, m.recipient,
+    m.status, m.error_code, m.created_at, m.updated_at";
+
+/// The latest messages about a backorder, newest first.
+pub async fn messages_for_backorder(
+    conn: &mut Conn,
+    backorder_id: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<MessageRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM message_backorders mb JOIN messages m ON m.id = mb.message_id
+         WHERE mb.backorder_id = $1 ORDER BY m.id DESC LIMIT $2"
+    ))
+    .bind(backorder_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The latest messages to a customer, newest first.
+pub async fn messages_for_customer(
+    conn: &mut Conn,
+    customer_id: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<MessageRow>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.customer_id = $1 ORDER BY m.id DESC LIMIT $2"
+    ))
+    .bind(customer_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// An open backorder of a phone number's customers, for answering an inquiry.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OpenByPhone {
+    /// Customer row id.
+    pub customer_id: i64,
+    /// Shop's customer id.
+    pub customer_external_id: String,
+    /// Backorder id.
+    pub backorder_id: i64,
+    /// Product name.
+    pub product: String,
+    /// Units.
+    pub qty: i64,
+    /// open | allocated
+    pub status: String,
+    /// Current promise.
+    pub promised_eta: Option<String>,
+    /// confirmed | estimated | unknown
+    pub eta_kind: String,
+}
+
+/// The open backorders of the customers with this phone number.
+pub async fn open_backorders_by_phone(
+    conn: &mut Conn,
+    phone: &str,
+) -> anyhow::Result<Vec<OpenByPhone>> {
+    Ok(sqlx::query_as(
+        "SELECT c.id AS customer_id, c.external_id AS customer_external_id, b.id AS backorder_id,
+            p.name AS product, b.qty, b.status, b.promised_eta, b.eta_kind
+         FROM customers c JOIN backorders b ON b.customer_id = c.id JOIN products p ON p.id = b.product_id
+         WHERE c.phone = $1 AND b.status IN ('open', 'allocated') ORDER BY b.id",
+    )
+    .bind(phone)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Customers with this phone number.
+pub async fn customer_ids_by_phone(conn: &mut Conn, phone: &str) -> anyhow::Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM customers WHERE phone = $1 ORDER BY id")
+            .bind(phone)
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+/// Records a text a customer sent, and the backorders it was answered about.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_inbound(
+    conn: &mut Conn,
+    from_phone: &str,
+    customer_id: Option<i64>,
+    body: &str,
+    kind: &str,
+    provider_sid: Option<&str>,
+    reply: &str,
+    backorder_ids: &[i64],
+    at: DateTime<Utc>,
+) -> anyhow::Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO inbound_messages (from_phone, customer_id, body, kind, provider_sid, reply, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(from_phone)
+    .bind(customer_id)
+    .bind(body)
+    .bind(kind)
+    .bind(provider_sid)
+    .bind(reply)
+    .bind(ts(at))
+    .fetch_one(&mut *conn)
+    .await?;
+    for b in backorder_ids {
+        sqlx::query("INSERT INTO inbound_backorders (inbound_id, backorder_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(b)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(id)
+}
+
+/// The shop's id of a customer.
+pub async fn customer_external_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT external_id FROM customers WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
+}
