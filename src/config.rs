@@ -428,7 +428,8 @@ impl Settings {
         if raw.http.max_body_bytes < 1024 {
             return Err(err("http.max_body_bytes", "must be at least 1024"));
         }
-        let public_url = non_empty(&raw.http.public_url).map(|u| u.trim_end_matches('/').to_string());
+        let public_url =
+            non_empty(&raw.http.public_url).map(|u| u.trim_end_matches('/').to_string());
         if let Some(u) = &public_url {
             if !is_http_url(u) {
                 return Err(err("http.public_url", "is not an http(s) URL"));
@@ -526,8 +527,12 @@ fn notify_settings(raw: &RawNotify) -> Result<NotifySettings, ConfigError> {
     if raw.min_eta_shift_days < 0 {
         return Err(err("notify.min_eta_shift_days", "cannot be negative"));
     }
-    let quiet_hours = crate::domain::notify::QuietHours::parse(&raw.quiet_hours)
-        .map_err(|_| err("notify.quiet_hours", "is not a window like 21:00-08:00 (or \"\")"))?;
+    let quiet_hours = crate::domain::notify::QuietHours::parse(&raw.quiet_hours).map_err(|_| {
+        err(
+            "notify.quiet_hours",
+            "is not a window like 21:00-08:00 (or \"\")",
+        )
+    })?;
     Ok(NotifySettings {
         enabled: raw.enabled,
         poll: Duration::from_millis(raw.poll_ms),
@@ -736,14 +741,20 @@ mod tests {
             ("BACKORDER_BOT__EMAIL__TLS", "none"),
             ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "3"),
             ("BACKORDER_BOT__NOTIFY__QUIET_HOURS", ""),
-            ("BACKORDER_BOT__HTTP__PUBLIC_URL", "https://bot.example.com/"),
+            (
+                "BACKORDER_BOT__HTTP__PUBLIC_URL",
+                "https://bot.example.com/",
+            ),
         ])
         .unwrap();
         assert_eq!(s.sms.base_url, "http://127.0.0.1:9");
         assert_eq!(s.email.tls, SmtpTls::None);
         assert_eq!(s.notify.coalesce.as_secs(), 180);
         assert_eq!(s.notify.quiet_hours, None);
-        assert_eq!(s.http.public_url.as_deref(), Some("https://bot.example.com"));
+        assert_eq!(
+            s.http.public_url.as_deref(),
+            Some("https://bot.example.com")
+        );
         let d = load(&[]).unwrap();
         assert!(d.notify.quiet_hours.is_some());
         assert_eq!(d.notify.max_attempts, 8);

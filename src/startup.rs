@@ -22,6 +22,8 @@ impl Application {
     /// Opens and migrates the database and, on first start, loads the demo shop.
     pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let store = Store::open(&settings.database).await?;
+        // A template that does not compile stops the start, like a bad setting.
+        crate::app::templates::Templates::load(settings.notify.templates_dir.as_deref())?;
         let app = App::new(store, Arc::new(settings), clock);
         if app.settings.shop.demo_data_on_first_start
             && demo::load_bundled(&app, &Actor::operator("demo-data"))
@@ -76,6 +78,10 @@ impl Application {
                 Box::pin(adapters::http::serve(app.clone(), listener, stop.clone())),
             );
         }
+        spawn(
+            "dispatcher",
+            Box::pin(adapters::dispatcher::run(app.clone(), stop.clone())),
+        );
 
         let mut failure = None;
         let mut requested = shutdown;

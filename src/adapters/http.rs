@@ -52,6 +52,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/purchase-orders/{po}", patch(patch_po))
         .route("/api/v1/stock/adjustments", post(post_adjustment))
         .route("/api/v1/skus/{sku}", get(get_sku))
+        .merge(crate::adapters::webhooks::routes())
         .with_state(app)
 }
 

@@ -3,4 +3,8 @@
 
 pub mod console;
 pub mod discord;
+pub mod dispatcher;
+pub mod email;
 pub mod http;
+pub mod sms;
+pub mod webhooks;

@@ -205,6 +205,12 @@ pub async fn cancel(app: &App, actor: &Actor, id: i64, reason: &str) -> AppResul
         store::stock::change_allocated(&mut tx, target.product_id, -released).await?;
     }
     store::backorders::close(&mut tx, id, "cancelled", &reason, now).await?;
+    let product = store::products::by_id(&mut tx, target.product_id)
+        .await?
+        .map(|p| p.name)
+        .unwrap_or_else(|| target.sku.clone());
+    crate::app::notify::queue_cancelled(&mut tx, &target, &product, now).await?;
+    app.wake_dispatcher();
     let lost = target.qty * target.unit_price_minor;
     audit::record(
         &mut tx,

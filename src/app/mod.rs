@@ -3,10 +3,13 @@
 pub mod backorders;
 pub mod demo;
 pub mod import;
+pub mod notify;
 pub mod orders;
+pub mod posts;
 pub mod promise;
 pub mod purchasing;
 pub mod stock;
+pub mod templates;
 
 use crate::config::Settings;
 use crate::domain::{ParseError, Sku};
@@ -171,6 +174,8 @@ pub struct App {
     pub settings: Arc<Settings>,
     /// Time source.
     pub clock: Clock,
+    /// Wakes this process's dispatcher when a use case queued customer updates.
+    pub outbox_written: Arc<tokio::sync::Notify>,
 }
 
 impl App {
@@ -180,7 +185,14 @@ impl App {
             store,
             settings,
             clock,
+            outbox_written: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Tells this process's dispatcher that customer updates were queued. Called before the
+    /// writing transaction commits is fine: the dispatcher's claim waits for the write lock.
+    pub fn wake_dispatcher(&self) {
+        self.outbox_written.notify_one();
     }
 
     /// Resolves a SKU to its product, or an `UnknownSku` error with suggestions.

@@ -150,8 +150,10 @@ pub async fn plan(
     }
     for (customer_id, rows) in by_customer {
         let Some(who) = store::notify::recipient(conn, customer_id).await? else {
-            plan.skipped
-                .push((rows.iter().map(|r| r.id).collect(), "no such customer".into()));
+            plan.skipped.push((
+                rows.iter().map(|r| r.id).collect(),
+                "no such customer".into(),
+            ));
             continue;
         };
         let bo_ids: Vec<i64> = rows.iter().map(|r| r.backorder_id).collect();
@@ -312,7 +314,11 @@ pub async fn record(
             customer_id: out.customer_id,
             kind: out.kind.as_str(),
             channel: out.content.channel(),
-            transport: if out.content.channel() == "sms" { "twilio" } else { "smtp" },
+            transport: if out.content.channel() == "sms" {
+                "twilio"
+            } else {
+                "smtp"
+            },
             recipient: &recipient,
             body: &body,
             provider_sid: None,
@@ -352,13 +358,27 @@ pub async fn record(
                 message.error_code = Some(code);
                 store::notify::record_message(&mut tx, &message, now).await?;
                 store::notify::set_sms_opt_out(&mut tx, &recipient, true).await?;
-                store::notify::finish(&mut tx, &out.outbox_ids, "skipped", Some("recipient opted out at the provider"), now).await?;
+                store::notify::finish(
+                    &mut tx,
+                    &out.outbox_ids,
+                    "skipped",
+                    Some("recipient opted out at the provider"),
+                    now,
+                )
+                .await?;
             }
             Delivery::Flagged { code } => {
                 message.error_code = Some(code);
                 store::notify::record_message(&mut tx, &message, now).await?;
                 store::notify::flag_number(&mut tx, &recipient, code, now).await?;
-                store::notify::finish(&mut tx, &out.outbox_ids, "failed", Some(&format!("number refused ({code})")), now).await?;
+                store::notify::finish(
+                    &mut tx,
+                    &out.outbox_ids,
+                    "failed",
+                    Some(&format!("number refused ({code})")),
+                    now,
+                )
+                .await?;
             }
             Delivery::Dead { code, error } => {
                 message.error_code = code.as_deref();
@@ -488,7 +508,11 @@ pub async fn inbound(
                         "customer {} ({}), open backorders: {}",
                         customer_label(&mut tx, customer_id).await?,
                         phone.masked(),
-                        if ids.is_empty() { "none".to_string() } else { ids.join(", ") }
+                        if ids.is_empty() {
+                            "none".to_string()
+                        } else {
+                            ids.join(", ")
+                        }
                     )
                 }
                 None => format!("unknown number {}", phone.masked()),

@@ -136,6 +136,9 @@ pub async fn settle(
     for id in ids {
         all.absorb(settle_one(app, conn, id, cause, actor, reason, dry_run).await?);
     }
+    if !dry_run && (!all.moved.is_empty() || !all.allocated.is_empty()) {
+        app.wake_dispatcher();
+    }
     Ok(all)
 }
 

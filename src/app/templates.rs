@@ -9,18 +9,54 @@ use std::path::Path;
 
 /// Built-in templates: (file name, source).
 pub const BUILT_IN: [(&str, &str); 12] = [
-    ("eta_changed.sms.txt", include_str!("../../config/templates/eta_changed.sms.txt")),
-    ("eta_changed.subject.txt", include_str!("../../config/templates/eta_changed.subject.txt")),
-    ("eta_changed.email.txt", include_str!("../../config/templates/eta_changed.email.txt")),
-    ("eta_changed.email.html", include_str!("../../config/templates/eta_changed.email.html")),
-    ("allocated.sms.txt", include_str!("../../config/templates/allocated.sms.txt")),
-    ("allocated.subject.txt", include_str!("../../config/templates/allocated.subject.txt")),
-    ("allocated.email.txt", include_str!("../../config/templates/allocated.email.txt")),
-    ("allocated.email.html", include_str!("../../config/templates/allocated.email.html")),
-    ("cancelled.sms.txt", include_str!("../../config/templates/cancelled.sms.txt")),
-    ("cancelled.subject.txt", include_str!("../../config/templates/cancelled.subject.txt")),
-    ("cancelled.email.txt", include_str!("../../config/templates/cancelled.email.txt")),
-    ("cancelled.email.html", include_str!("../../config/templates/cancelled.email.html")),
+    (
+        "eta_changed.sms.txt",
+        include_str!("../../config/templates/eta_changed.sms.txt"),
+    ),
+    (
+        "eta_changed.subject.txt",
+        include_str!("../../config/templates/eta_changed.subject.txt"),
+    ),
+    (
+        "eta_changed.email.txt",
+        include_str!("../../config/templates/eta_changed.email.txt"),
+    ),
+    (
+        "eta_changed.email.html",
+        include_str!("../../config/templates/eta_changed.email.html"),
+    ),
+    (
+        "allocated.sms.txt",
+        include_str!("../../config/templates/allocated.sms.txt"),
+    ),
+    (
+        "allocated.subject.txt",
+        include_str!("../../config/templates/allocated.subject.txt"),
+    ),
+    (
+        "allocated.email.txt",
+        include_str!("../../config/templates/allocated.email.txt"),
+    ),
+    (
+        "allocated.email.html",
+        include_str!("../../config/templates/allocated.email.html"),
+    ),
+    (
+        "cancelled.sms.txt",
+        include_str!("../../config/templates/cancelled.sms.txt"),
+    ),
+    (
+        "cancelled.subject.txt",
+        include_str!("../../config/templates/cancelled.subject.txt"),
+    ),
+    (
+        "cancelled.email.txt",
+        include_str!("../../config/templates/cancelled.email.txt"),
+    ),
+    (
+        "cancelled.email.html",
+        include_str!("../../config/templates/cancelled.email.html"),
+    ),
 ];
 
 /// One backorder in a message.
@@ -87,7 +123,10 @@ impl Templates {
 
     fn render(&self, name: &str, cx: &MessageContext) -> anyhow::Result<String> {
         let t = self.env.get_template(name)?;
-        Ok(t.render(cx).with_context(|| format!("template {name} failed"))?.trim().to_string())
+        Ok(t.render(cx)
+            .with_context(|| format!("template {name} failed"))?
+            .trim()
+            .to_string())
     }
 
     /// The SMS body, with item names shortened until it fits in `max_segments`.
@@ -155,7 +194,9 @@ mod tests {
             assert!(mail.html.contains("<li>2 × USB Hub"), "{}", mail.html);
             assert!(!mail.subject.contains('\n'));
         }
-        let sms = t.sms(UpdateKind::EtaChanged, &cx(&["Wireless Mouse"]), 2).unwrap();
+        let sms = t
+            .sms(UpdateKind::EtaChanged, &cx(&["Wireless Mouse"]), 2)
+            .unwrap();
         assert_eq!(
             sms,
             "Demo Shop: your Wireless Mouse: now expected Wed 17 Feb. Reply STOP to opt out."
@@ -165,7 +206,9 @@ mod tests {
     #[test]
     fn html_escapes_product_names() {
         let t = Templates::load(None).unwrap();
-        let mail = t.email(UpdateKind::Allocated, &cx(&["<b>Mouse</b>"])).unwrap();
+        let mail = t
+            .email(UpdateKind::Allocated, &cx(&["<b>Mouse</b>"]))
+            .unwrap();
         assert!(mail.html.contains("&lt;b&gt;Mouse"), "{}", mail.html);
         assert!(mail.text.contains("<b>Mouse</b>"));
     }
@@ -174,7 +217,9 @@ mod tests {
     fn long_sms_keeps_within_max_segments_and_keeps_dates() {
         let t = Templates::load(None).unwrap();
         let long = "Professional Noise Cancelling Over-Ear Studio Headphones Deluxe Edition";
-        let body = t.sms(UpdateKind::EtaChanged, &cx(&[long, long, long, long]), 2).unwrap();
+        let body = t
+            .sms(UpdateKind::EtaChanged, &cx(&[long, long, long, long]), 2)
+            .unwrap();
         assert!(sms_segments(&body).1 <= 2, "{body}");
         assert_eq!(body.matches("Wed 17 Feb").count(), 4, "{body}");
     }
@@ -184,8 +229,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("cancelled.sms.txt"), "Sorry {{ name }}!").unwrap();
         let t = Templates::load(Some(dir.path())).unwrap();
-        assert_eq!(t.sms(UpdateKind::Cancelled, &cx(&["X"]), 2).unwrap(), "Sorry Jane!");
-        assert!(t.sms(UpdateKind::Allocated, &cx(&["X"]), 2).unwrap().contains("on its way"));
+        assert_eq!(
+            t.sms(UpdateKind::Cancelled, &cx(&["X"]), 2).unwrap(),
+            "Sorry Jane!"
+        );
+        assert!(t
+            .sms(UpdateKind::Allocated, &cx(&["X"]), 2)
+            .unwrap()
+            .contains("on its way"));
         std::fs::write(dir.path().join("allocated.sms.txt"), "{% if %}").unwrap();
         assert!(Templates::load(Some(dir.path())).is_err());
     }

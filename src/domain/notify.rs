@@ -43,7 +43,9 @@ impl UpdateKind {
             "eta_changed" => Ok(UpdateKind::EtaChanged),
             "allocated" => Ok(UpdateKind::Allocated),
             "cancelled" => Ok(UpdateKind::Cancelled),
-            other => Err(ParseError::new(format!("\"{other}\" is not an update kind"))),
+            other => Err(ParseError::new(format!(
+                "\"{other}\" is not an update kind"
+            ))),
         }
     }
 }
@@ -237,7 +239,11 @@ impl QuietHours {
         if s.is_empty() {
             return Ok(None);
         }
-        let bad = || ParseError::new(format!("\"{s}\" is not a window like 21:00-08:00 (or \"\")"));
+        let bad = || {
+            ParseError::new(format!(
+                "\"{s}\" is not a window like 21:00-08:00 (or \"\")"
+            ))
+        };
         let (a, b) = s.split_once('-').ok_or_else(bad)?;
         let t = |x: &str| NaiveTime::parse_from_str(x.trim(), "%H:%M").map_err(|_| bad());
         let (start, end) = (t(a)?, t(b)?);
@@ -324,7 +330,11 @@ fn parts(units: usize, single: usize, per_part: usize) -> u32 {
 /// Renders an SMS with the item names, shortening the longest names until the body fits in
 /// `max_segments`. Only names are shortened (the template keeps every date); if even the
 /// shortest names do not fit, that shortest body is returned.
-pub fn fit_sms(names: &[String], max_segments: u32, render: &dyn Fn(&[String]) -> String) -> String {
+pub fn fit_sms(
+    names: &[String],
+    max_segments: u32,
+    render: &dyn Fn(&[String]) -> String,
+) -> String {
     let full = render(names);
     if sms_segments(&full).1 <= max_segments {
         return full;
@@ -471,7 +481,11 @@ mod tests {
         );
         assert_eq!(c.news[0].kind, UpdateKind::Cancelled);
         assert_eq!(c.news[0].outbox_ids, vec![1, 2, 3]);
-        let c = coalesce(&[eta(1, 7, "2027-02-10", "2027-02-14"), alloc], &never_told, 1);
+        let c = coalesce(
+            &[eta(1, 7, "2027-02-10", "2027-02-14"), alloc],
+            &never_told,
+            1,
+        );
         assert_eq!(c.news[0].kind, UpdateKind::Allocated);
     }
 
@@ -488,7 +502,11 @@ mod tests {
         let groups = group_by_kind(c.news);
         assert_eq!(groups.len(), 1);
         assert_eq!(
-            groups[0].1.iter().map(|n| n.backorder_id).collect::<Vec<_>>(),
+            groups[0]
+                .1
+                .iter()
+                .map(|n| n.backorder_id)
+                .collect::<Vec<_>>(),
             vec![7, 8]
         );
     }
@@ -580,7 +598,8 @@ mod tests {
 
     #[test]
     fn long_names_are_shortened_to_fit_but_dates_stay() {
-        let names = vec!["Extremely Long Ergonomic Wireless Mouse With Many Buttons".to_string(); 5];
+        let names =
+            vec!["Extremely Long Ergonomic Wireless Mouse With Many Buttons".to_string(); 5];
         assert!(sms_segments(&render(&names)).1 > 2);
         let body = fit_sms(&names, 2, &render);
         assert!(sms_segments(&body).1 <= 2, "{body}");

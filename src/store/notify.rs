@@ -62,11 +62,11 @@ pub async fn claim(
 
 /// When the next pending row falls due (for a dispatcher deciding how long to sleep).
 pub async fn next_due(conn: &mut Conn) -> anyhow::Result<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'",
+    Ok(
+        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")
+            .fetch_one(conn)
+            .await?,
     )
-    .fetch_one(conn)
-    .await?)
 }
 
 /// Closes rows: `sent`, `skipped` or `failed` (dead letter).
@@ -178,7 +178,10 @@ pub async fn backorder_facts(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec
 
 /// The date the customer was last told for a backorder: `None` if never told by a message,
 /// `Some(None)` if told "not yet known".
-pub async fn last_told(conn: &mut Conn, backorder_id: i64) -> anyhow::Result<Option<Option<String>>> {
+pub async fn last_told(
+    conn: &mut Conn,
+    backorder_id: i64,
+) -> anyhow::Result<Option<Option<String>>> {
     let row: Option<(Option<String>,)> = sqlx::query_as(
         "SELECT mb.eta FROM message_backorders mb JOIN messages m ON m.id = mb.message_id
          WHERE mb.backorder_id = $1 AND m.kind = 'eta_changed'
@@ -448,8 +451,10 @@ pub async fn record_inbound(
 
 /// The shop's id of a customer.
 pub async fn customer_external_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT external_id FROM customers WHERE id = $1")
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT external_id FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?,
+    )
 }

@@ -1,0 +1,185 @@
+//! The dispatcher: delivers queued customer updates.
+//!
+//! Each round claims a batch with a lease (`UPDATE … RETURNING`, status `sending`) and commits,
+//! then renders and sends with no transaction open, then records every outcome in one
+//! transaction. A process that dies mid-batch leaves its rows claimed; another dispatcher takes
+//! them again once the lease has expired, so delivery is at-least-once and a crash can repeat at
+//! most the batch that was in flight.
+
+use crate::app::notify::{self, Content, Delivery, Outgoing};
+use crate::app::templates::Templates;
+use crate::app::App;
+use crate::store;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+use super::email::EmailClient;
+use super::sms::SmsClient;
+
+/// How many messages are in flight at once.
+const CONCURRENCY: usize = 32;
+
+/// What one round did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Round {
+    /// Outbox rows claimed.
+    pub claimed: usize,
+    /// Messages handed to a channel (or the log).
+    pub sent: usize,
+    /// Messages to try again later.
+    pub retried: usize,
+    /// Messages that failed for good (dead letter, opt-out, flagged number).
+    pub failed: usize,
+    /// Rows that needed no message.
+    pub skipped: usize,
+    /// Rows held for quiet hours.
+    pub held: usize,
+}
+
+/// The channels and templates; SMS or e-mail without credentials go to the log.
+#[derive(Debug, Clone)]
+pub struct Dispatcher {
+    templates: Arc<Templates>,
+    sms: Option<SmsClient>,
+    email: Option<EmailClient>,
+}
+
+impl Dispatcher {
+    /// Builds the channels from the settings.
+    pub fn new(app: &App) -> anyhow::Result<Self> {
+        let s = &app.settings;
+        let sms = SmsClient::from_settings(s)?;
+        let email = EmailClient::from_settings(s)?;
+        tracing::info!(
+            sms = if sms.is_some() { "api" } else { "log" },
+            email = if email.is_some() { "smtp" } else { "log" },
+            "customer update channels"
+        );
+        Ok(Self {
+            templates: Arc::new(Templates::load(s.notify.templates_dir.as_deref())?),
+            sms,
+            email,
+        })
+    }
+
+    /// Claims, sends and records one batch.
+    pub async fn run_once(&self, app: &App) -> anyhow::Result<Round> {
+        let n = &app.settings.notify;
+        let now = app.clock.now();
+        let lease_until = now + chrono::Duration::from_std(n.lease)?;
+        let cutoff = now - chrono::Duration::from_std(n.coalesce)?;
+        let mut tx = app.store.begin_write().await?;
+        let claimed =
+            store::notify::claim(&mut tx, now, lease_until, cutoff, i64::from(n.batch_size))
+                .await?;
+        tx.commit().await?;
+        if claimed.is_empty() {
+            return Ok(Round::default());
+        }
+        let plan = {
+            let mut conn = app.store.conn().await?;
+            notify::plan(app, &mut conn, &self.templates, &claimed).await?
+        };
+        let results = self.deliver(plan.outgoing).await;
+        let mut round = Round {
+            claimed: claimed.len(),
+            skipped: plan.skipped.iter().map(|(ids, _)| ids.len()).sum(),
+            held: plan.held.iter().map(|(ids, _)| ids.len()).sum(),
+            ..Round::default()
+        };
+        for (out, d) in &results {
+            match d {
+                Delivery::Sent { .. } => round.sent += 1,
+                Delivery::Retry { .. } if out.attempts < n.max_attempts => round.retried += 1,
+                _ => round.failed += 1,
+            }
+        }
+        notify::record(app, &plan.skipped, &plan.held, &results).await?;
+        Ok(round)
+    }
+
+    async fn deliver(&self, outgoing: Vec<Outgoing>) -> Vec<(Outgoing, Delivery)> {
+        let gate = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, out) in outgoing.into_iter().enumerate() {
+            let this = self.clone();
+            let gate = gate.clone();
+            tasks.spawn(async move {
+                let _permit = gate.acquire_owned().await;
+                let d = this.send(&out).await;
+                (i, out, d)
+            });
+        }
+        let mut results = Vec::new();
+        while let Some(r) = tasks.join_next().await {
+            match r {
+                Ok(r) => results.push(r),
+                Err(e) => tracing::error!(error = %e, "a send task failed"),
+            }
+        }
+        results.sort_by_key(|(i, _, _)| *i);
+        results.into_iter().map(|(_, o, d)| (o, d)).collect()
+    }
+
+    /// Sends one message by its channel, or writes it to the log.
+    pub async fn send(&self, out: &Outgoing) -> Delivery {
+        match (&out.content, &self.sms, &self.email) {
+            (Content::Sms { to, body }, Some(sms), _) => sms.send(to, body).await,
+            (Content::Email { to, body }, _, Some(email)) => email.send(to, body).await,
+            (Content::Sms { body, .. }, None, _) => {
+                tracing::info!(channel = "sms", to = %out.content.masked_recipient(), kind = out.kind.as_str(), %body, "customer update (log only)");
+                logged()
+            }
+            (Content::Email { body, .. }, _, None) => {
+                tracing::info!(channel = "email", to = %out.content.masked_recipient(), kind = out.kind.as_str(), subject = %body.subject, text = %body.text, "customer update (log only)");
+                logged()
+            }
+        }
+    }
+}
+
+fn logged() -> Delivery {
+    Delivery::Sent {
+        transport: "log",
+        sid: None,
+        status: "logged".into(),
+    }
+}
+
+/// The dispatcher task: a round whenever this process queued updates, every `[notify] poll_ms`
+/// for rows other processes wrote, and at once again while rounds come back full. Finishes the
+/// round in hand when `shutdown` turns true.
+pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    if !app.settings.notify.enabled {
+        tracing::info!("notify.enabled = false: customer updates are queued but not sent");
+        let _ = shutdown.wait_for(|stop| *stop).await;
+        return Ok(());
+    }
+    let dispatcher = Dispatcher::new(&app)?;
+    let batch = app.settings.notify.batch_size as usize;
+    loop {
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        let full = match dispatcher.run_once(&app).await {
+            Ok(round) => {
+                if round.claimed > 0 {
+                    tracing::debug!(?round, "dispatch round");
+                }
+                round.claimed >= batch
+            }
+            Err(e) => {
+                tracing::error!(error = ?e, "dispatch round failed");
+                false
+            }
+        };
+        if full {
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(app.settings.notify.poll) => {}
+            _ = app.outbox_written.notified() => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
