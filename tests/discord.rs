@@ -145,6 +145,7 @@ async fn ready_registers_every_command_from_the_spec() {
             "backorders",
             "eta",
             "help",
+            "notifications",
             "po",
             "receive",
             "search",

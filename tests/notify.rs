@@ -439,3 +439,40 @@ async fn an_email_arrives_at_a_loopback_smtp_server_as_multipart_mime() {
     assert!(msg.subject().unwrap().contains("new date"));
     let _ = test_now();
 }
+
+#[tokio::test]
+async fn eta_preview_shows_the_rendered_messages_of_the_first_customers() {
+    let t = spawn_app(true, &[]).await;
+    let text = t
+        .ok("/eta po:PO-1001 sku:TENT-2P date:2027-02-17 reason:\"carrier delay\" preview:true")
+        .await;
+    assert!(text.contains("Messages (first 3 customers)"), "{text}");
+    assert!(
+        text.contains("Ada L. by SMS to +44••••••••01: Demo Shop: your Trailhead 2-person tent: now expected Wed 17 Feb"),
+        "{text}"
+    );
+    assert!(text.contains("by e-mail to "), "{text}");
+    assert!(!text.contains("ada@example.com") && !text.contains("+447700900001"));
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM messages").await, 0);
+}
+
+#[tokio::test]
+async fn notifications_lists_what_was_sent_about_a_backorder_with_contacts_masked() {
+    let mock = MockTwilio::start().await;
+    let t = app_with(&sms_env(&mock), &[]).await;
+    clear_outbox(&t).await;
+    let bo = ada_backorder(&t).await;
+    assert!(t
+        .ok(&format!("/notifications backorder:{bo}"))
+        .await
+        .contains("No messages"));
+    queue_eta(&t, bo, "2026-12-02", "2027-02-17").await;
+    round(&t).await;
+    let text = t.ok(&format!("/notifications backorder:{bo}")).await;
+    assert!(
+        text.contains("eta_changed · sms (twilio) to +44••••••••01 · queued"),
+        "{text}"
+    );
+    assert!(!text.contains("+447700900001"), "{text}");
+    t.user_error("/notifications backorder:99999").await;
+}

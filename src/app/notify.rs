@@ -614,3 +614,82 @@ pub async fn for_customer(app: &App, customer_id: i64) -> AppResult<Vec<SentLine
     let rows = store::notify::messages_for_customer(&mut conn, customer_id, 20).await?;
     Ok(rows.into_iter().map(sent_line).collect())
 }
+
+/// How many customers `/eta … preview:true` shows messages for.
+pub const PREVIEW_CUSTOMERS: usize = 3;
+
+/// The messages the first customers of a (previewed) ETA change would get, rendered as they
+/// would be sent, contacts masked: one line per customer.
+pub async fn preview(app: &App, moved: &[crate::app::promise::MovedEta]) -> AppResult<Vec<String>> {
+    let templates = Templates::load(app.settings.notify.templates_dir.as_deref())?;
+    let min_shift = app.settings.notify.min_eta_shift_days;
+    let mut customers: Vec<i64> = Vec::new();
+    for m in moved {
+        if !customers.contains(&m.customer_id) {
+            customers.push(m.customer_id);
+        }
+    }
+    customers.truncate(PREVIEW_CUSTOMERS);
+    let mut conn = app.store.conn().await?;
+    let mut lines = Vec::new();
+    for customer_id in customers {
+        let Some(who) = store::notify::recipient(&mut conn, customer_id).await? else {
+            continue;
+        };
+        let label = crate::domain::contact::mask_name(&who.name);
+        let mine: Vec<&crate::app::promise::MovedEta> = moved
+            .iter()
+            .filter(|m| m.customer_id == customer_id)
+            .filter(|m| crate::domain::notify::eta_shift_is_news(m.old.date, m.new.date, min_shift))
+            .collect();
+        if mine.is_empty() {
+            lines.push(format!(
+                "{label}: no message (shift below notify.min_eta_shift_days)"
+            ));
+            continue;
+        }
+        let ids: Vec<i64> = mine.iter().map(|m| m.backorder_id).collect();
+        let facts: HashMap<i64, store::notify::BackorderFacts> =
+            store::notify::backorder_facts(&mut conn, &ids)
+                .await?
+                .into_iter()
+                .map(|f| (f.id, f))
+                .collect();
+        let news: Vec<News> = mine
+            .iter()
+            .map(|m| News {
+                backorder_id: m.backorder_id,
+                kind: UpdateKind::EtaChanged,
+                product: facts
+                    .get(&m.backorder_id)
+                    .map(|f| f.product.clone())
+                    .unwrap_or_else(|| m.sku.clone()),
+                qty: facts.get(&m.backorder_id).map(|f| f.qty).unwrap_or(0),
+                eta: m.new.date,
+                outbox_ids: vec![],
+            })
+            .collect();
+        let recipient = Recipient {
+            channel: who.channel.clone(),
+            phone: who.phone.clone(),
+            email: who.email.clone(),
+            sms_opt_out: who.sms_opt_out,
+            email_opt_out: who.email_opt_out,
+            phone_flagged: who.phone_flagged,
+        };
+        let cx = context(app, &who.name, &news, &HashMap::new());
+        lines.push(match route(&recipient) {
+            Route::Skip(why) => format!("{label}: no message ({why})"),
+            Route::Sms(to) => format!(
+                "{label} by SMS to {}: {}",
+                to.masked(),
+                templates.sms(UpdateKind::EtaChanged, &cx, app.settings.sms.max_segments)?
+            ),
+            Route::Email(to) => {
+                let mail = templates.email(UpdateKind::EtaChanged, &cx)?;
+                format!("{label} by e-mail to {}: {}", to.masked(), mail.subject)
+            }
+        });
+    }
+    Ok(lines)
+}

@@ -38,5 +38,17 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
         args.flag("preview")?,
     )
     .await?;
-    Ok(render::eta(&r))
+    let mut reply = render::eta(&r);
+    if r.preview && !r.settled.moved.is_empty() {
+        let messages = app::notify::preview(cx.app, &r.settled.moved).await?;
+        reply = reply.field(
+            format!(
+                "Messages (first {} customers)",
+                app::notify::PREVIEW_CUSTOMERS
+            ),
+            messages.join("\n"),
+            false,
+        );
+    }
+    Ok(reply)
 }

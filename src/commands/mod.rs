@@ -38,6 +38,7 @@ pub mod backorder;
 pub mod backorders;
 pub mod eta;
 pub mod help;
+pub mod notifications;
 pub mod po;
 pub mod receive;
 pub mod search;
@@ -90,6 +91,7 @@ pub static COMMANDS: &[Command] = &[
     command!(adjust::SPEC, adjust::run),
     command!(eta::SPEC, eta::run),
     command!(receive::SPEC, receive::run),
+    command!(notifications::SPEC, notifications::run),
     command!(help::SPEC, help::run),
 ];
 

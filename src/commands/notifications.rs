@@ -1,0 +1,49 @@
+//! `/notifications backorder:`: what a backorder's customer was sent, when, how, and its status.
+
+use super::spec::{opt, suggest, CommandSpec, OptionKind, Suggest};
+use super::{Args, Ctx, Reply, Severity};
+use crate::app::{self, AppError};
+
+pub const SPEC: CommandSpec = CommandSpec {
+    name: "notifications",
+    sub: None,
+    description: "Messages sent to the customer about a backorder (newest first)",
+    options: &[suggest(
+        opt("backorder", "Backorder id", OptionKind::Integer, true),
+        Suggest::Backorder,
+    )],
+    mutating: false,
+    defer: false,
+};
+
+pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
+    let id = match args.int("backorder")? {
+        Some(id) if id > 0 => id,
+        _ => {
+            return Err(AppError::invalid(
+                "backorder",
+                "must be a backorder number like 42",
+            ))
+        }
+    };
+    // Unknown ids are an error, not an empty list.
+    app::backorders::show(cx.app, id).await?;
+    let sent = app::notify::for_backorder(cx.app, id).await?;
+    if sent.is_empty() {
+        return Ok(Reply::new(
+            format!("No messages about backorder {id} yet"),
+            Severity::Info,
+        ));
+    }
+    let mut r = Reply::new(format!("Messages about backorder {id}"), Severity::Info);
+    r.lines = sent
+        .iter()
+        .map(|m| {
+            format!(
+                "{} · {} · {} ({}) to {} · {}",
+                m.at, m.kind, m.channel, m.transport, m.to, m.status
+            )
+        })
+        .collect();
+    Ok(r)
+}
