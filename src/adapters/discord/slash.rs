@@ -382,6 +382,7 @@ mod tests {
                 "adjust",
                 "eta",
                 "receive",
+                "notifications",
                 "help"
             ]
         );
