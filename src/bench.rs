@@ -23,7 +23,8 @@ pub async fn run(app: &App, which: &str, n: u64) -> anyhow::Result<()> {
         "stock" => stock(app, n).await,
         "eta" => eta(app, n).await,
         "import" => import(app, ImportKind::Products, n).await,
-        other => anyhow::bail!("unknown benchmark \"{other}\" (stock, eta or import)"),
+        "alerts" => alerts(app, n).await,
+        other => anyhow::bail!("unknown benchmark \"{other}\" (stock, eta, import or alerts)"),
     }
 }
 
@@ -365,5 +366,107 @@ pub async fn import(app: &App, kind: ImportKind, rows: u64) -> anyhow::Result<()
         ),
         None => println!("sqlite3 CLI not found: no side-by-side figure (install sqlite3 to get one)"),
     }
+    Ok(())
+}
+
+/// Evaluates one alert rule over the whole shop (`n` timed runs, at most 10), next to the sqlite3
+/// CLI running the equivalent projected-stock query.
+pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
+    use crate::domain::alerts::{AlertRule, Scope, Severity};
+    let mut conn = app.store.conn().await?;
+    let products = store::products::count(&mut conn).await?;
+    drop(conn);
+    anyhow::ensure!(
+        products > 0,
+        "no products: run `backorder-bot demo-data --skus N` on this database first"
+    );
+    let schedule =
+        crate::domain::schedule::CronSchedule::parse("0 7 * * *").map_err(anyhow::Error::msg)?;
+    let rule = |min_severity| AlertRule {
+        name: "bench".into(),
+        schedule: schedule.clone(),
+        timezone: chrono_tz::UTC,
+        channel_id: 1,
+        scope: Scope::default(),
+        min_severity,
+        repeat_interval: chrono::Duration::hours(24),
+        resolve_margin: 0.1,
+    };
+    let low: AlertRule = rule(Severity::Low);
+    let runs = n.clamp(1, 10);
+    let mut times = Vec::new();
+    let mut found = 0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let e = crate::app::alerts::evaluate(app, &low)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        times.push(t.elapsed());
+        found = e.findings.len();
+        println!(
+            "evaluate rule (min_severity low): {:?}, {} SKUs read, {} firing",
+            times.last().unwrap(),
+            e.evaluated,
+            found
+        );
+    }
+    times.sort();
+    println!(
+        "alerts over {products} products: best {:?}, median {:?}, {found} firing (min_severity low)",
+        times[0],
+        percentile(&times, 0.5)
+    );
+    let at_risk: AlertRule = rule(Severity::AtRisk);
+    let t = Instant::now();
+    let e = crate::app::alerts::evaluate(app, &at_risk)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "evaluate rule (min_severity at_risk, sales rate for every SKU): {:?}, {} firing",
+        t.elapsed(),
+        e.findings.len()
+    );
+    let sql = store::alerts::reference_projected_sql(app.clock.today());
+    let path = &app.settings.database.path;
+    let run = |script: &str| -> Option<(Duration, String)> {
+        use std::io::Write;
+        let t = Instant::now();
+        let mut child = std::process::Command::new("sqlite3")
+            .arg(path)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .ok()?;
+        child.stdin.take()?.write_all(script.as_bytes()).ok()?;
+        let out = child.wait_with_output().ok()?;
+        Some((
+            t.elapsed(),
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        ))
+    };
+    let empty = run("SELECT 1;\n").map(|r| r.0).unwrap_or_default();
+    let mut best: Option<Duration> = None;
+    let mut count = String::new();
+    for _ in 0..3 {
+        match run(&sql) {
+            Some((d, out)) => {
+                let d = d.saturating_sub(empty);
+                best = Some(best.map_or(d, |b| b.min(d)));
+                count = out;
+            }
+            None => {
+                println!("sqlite3 CLI not found: no reference figure");
+                return Ok(());
+            }
+        }
+    }
+    let best = best.unwrap_or_default();
+    println!(
+        "sqlite3 CLI, projected-stock query: best of 3 {best:?} ({count} SKUs at or below reorder point; process start-up subtracted)"
+    );
+    println!(
+        "ratio (best evaluate / best sqlite3): {:.2}",
+        times[0].as_secs_f64() / best.as_secs_f64().max(1e-9)
+    );
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! Settings: `config/default.toml`, then an optional file, then `BACKORDER_BOT__*` variables,
 //! parsed into typed values at start-up so that a bad value fails at once with its key named.
 
+use crate::domain::alerts::{parse_margin, AlertRule, Scope, Severity};
 use crate::domain::priority::PriorityWeights;
 use crate::domain::promise::FulfilmentRules;
+use crate::domain::schedule::{parse_duration, parse_timezone, CronSchedule};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -56,6 +58,8 @@ pub struct Settings {
     pub sms: SmsSettings,
     /// `[email]`
     pub email: EmailSettings,
+    /// `[alerts]`
+    pub alerts: AlertSettings,
     /// Secrets, from their own environment variables only.
     pub secrets: Secrets,
 }
@@ -102,6 +106,24 @@ pub struct DiscordSettings {
     pub ops_role_ids: Vec<u64>,
     /// Alert channel.
     pub alert_channel_id: Option<u64>,
+}
+
+/// `[alerts]`
+#[derive(Debug, Clone, Default)]
+pub struct AlertSettings {
+    /// A run missed while the bot was down is made up on start if it is at most this old.
+    pub catch_up: chrono::Duration,
+    /// `[[alerts.rules]]`, names unique.
+    pub rules: Vec<AlertRule>,
+}
+
+impl AlertSettings {
+    /// The rule of this name (case-insensitive).
+    pub fn rule(&self, name: &str) -> Option<&AlertRule> {
+        self.rules
+            .iter()
+            .find(|r| r.name.eq_ignore_ascii_case(name.trim()))
+    }
 }
 
 /// `[http]`
@@ -245,6 +267,7 @@ struct Raw {
     http: RawHttp,
     priority: RawPriority,
     fulfilment: RawFulfilment,
+    alerts: RawAlerts,
     shutdown: RawShutdown,
     notify: RawNotify,
     sms: RawSms,
@@ -286,6 +309,31 @@ struct RawEmail {
     from: String,
     reply_to: String,
     timeout_ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlerts {
+    catch_up: String,
+    #[serde(default)]
+    rules: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: Option<String>,
+    schedule: Option<String>,
+    timezone: Option<String>,
+    channel_id: Option<u64>,
+    #[serde(default)]
+    categories: Vec<String>,
+    #[serde(default)]
+    suppliers: Vec<String>,
+    sku_prefix: Option<String>,
+    min_severity: Option<String>,
+    repeat_interval: Option<String>,
+    resolve_margin: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -454,7 +502,12 @@ impl Settings {
         if raw.shutdown.grace_seconds > 600 {
             return Err(err("shutdown.grace_seconds", "must be at most 600"));
         }
+        let alerts = alert_settings(
+            &raw.alerts,
+            (raw.discord.alert_channel_id != 0).then_some(raw.discord.alert_channel_id),
+        )?;
         Ok(Self {
+            alerts,
             shutdown: ShutdownSettings {
                 grace: std::time::Duration::from_secs(raw.shutdown.grace_seconds),
             },
@@ -598,6 +651,77 @@ fn email_settings(raw: &RawEmail) -> Result<EmailSettings, ConfigError> {
         reply_to,
         timeout: std::time::Duration::from_millis(raw.timeout_ms.max(1)),
     })
+}
+
+fn alert_settings(
+    raw: &RawAlerts,
+    default_channel: Option<u64>,
+) -> Result<AlertSettings, ConfigError> {
+    let catch_up = parse_duration(&raw.catch_up).map_err(|e| err("alerts.catch_up", e))?;
+    let mut rules: Vec<AlertRule> = Vec::new();
+    for (i, r) in raw.rules.iter().enumerate() {
+        let name = r
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| err(format!("alerts.rules[{i}].name"), "is required"))?
+            .to_string();
+        let key = |k: &str| format!("alerts.rules[{i}] ({name}).{k}");
+        if rules.iter().any(|o| o.name.eq_ignore_ascii_case(&name)) {
+            return Err(err(key("name"), "another rule has this name"));
+        }
+        let schedule = CronSchedule::parse(
+            r.schedule
+                .as_deref()
+                .ok_or_else(|| err(key("schedule"), "is required"))?,
+        )
+        .map_err(|e| err(key("schedule"), e))?;
+        let timezone = parse_timezone(r.timezone.as_deref().unwrap_or("UTC"))
+            .map_err(|e| err(key("timezone"), e))?;
+        let channel_id = r
+            .channel_id
+            .filter(|c| *c != 0)
+            .or(default_channel)
+            .ok_or_else(|| {
+                err(
+                    key("channel_id"),
+                    "no channel: set it or discord.alert_channel_id",
+                )
+            })?;
+        let min_severity = Severity::parse(r.min_severity.as_deref().unwrap_or("at_risk"))
+            .map_err(|e| err(key("min_severity"), e))?;
+        let repeat_interval = parse_duration(r.repeat_interval.as_deref().unwrap_or("24h"))
+            .map_err(|e| err(key("repeat_interval"), e))?;
+        let resolve_margin = match &r.resolve_margin {
+            None => Ok(0.1),
+            Some(toml::Value::String(s)) => parse_margin(s),
+            Some(toml::Value::Float(f)) => parse_margin(&f.to_string()),
+            Some(toml::Value::Integer(n)) => parse_margin(&format!("{n}%")),
+            Some(_) => Err("is not a margin like \"10%\"".to_string()),
+        }
+        .map_err(|e| err(key("resolve_margin"), e))?;
+        rules.push(AlertRule {
+            name,
+            schedule,
+            timezone,
+            channel_id,
+            scope: Scope {
+                categories: r.categories.clone(),
+                suppliers: r.suppliers.clone(),
+                sku_prefix: r
+                    .sku_prefix
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string),
+            },
+            min_severity,
+            repeat_interval,
+            resolve_margin,
+        });
+    }
+    Ok(AlertSettings { catch_up, rules })
 }
 
 /// The key a TOML error is about, from its message (`… for key `http.bind``) when present.
@@ -759,6 +883,58 @@ mod tests {
         assert!(d.notify.quiet_hours.is_some());
         assert_eq!(d.notify.max_attempts, 8);
         assert_eq!(d.sms.max_segments, 2);
+    }
+
+    fn load_file(toml: &str) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, toml).unwrap();
+        Settings::load_from(Some(&path), &[], &|_| None)
+    }
+
+    #[test]
+    fn alert_rules_parse_with_defaults() {
+        let s = load_file(
+            "[discord]\nalert_channel_id = 42\n[[alerts.rules]]\nname = \"nightly\"\nschedule = \"30 7 * * Mon-Fri\"\ntimezone = \"Europe/Berlin\"\ncategories = [\"tents\"]\n[[alerts.rules]]\nname = \"hourly\"\nschedule = \"0 0 * * * *\"\nchannel_id = 7\nmin_severity = \"critical\"\nrepeat_interval = \"2h\"\nresolve_margin = \"25%\"\n",
+        )
+        .unwrap();
+        assert_eq!(s.alerts.catch_up, chrono::Duration::hours(6));
+        let r = &s.alerts.rules[0];
+        assert_eq!(r.channel_id, 42);
+        assert_eq!(r.timezone, chrono_tz::Europe::Berlin);
+        assert_eq!(r.repeat_interval, chrono::Duration::hours(24));
+        assert_eq!(r.resolve_margin, 0.1);
+        assert_eq!(r.min_severity, Severity::AtRisk);
+        assert_eq!(r.scope.categories, vec!["tents".to_string()]);
+        let r = s.alerts.rule("HOURLY").unwrap();
+        assert_eq!(r.channel_id, 7);
+        assert_eq!(r.min_severity, Severity::Critical);
+        assert_eq!(r.resolve_margin, 0.25);
+    }
+
+    #[test]
+    fn bad_alert_rules_stop_start_up_naming_rule_and_key() {
+        let e = load_file(
+            "[[alerts.rules]]\nname = \"n\"\nschedule = \"61 * * * *\"\nchannel_id = 1\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("alerts.rules[0] (n).schedule"),
+            "{e}"
+        );
+        let e = load_file("[[alerts.rules]]\nname = \"n\"\nschedule = \"0 7 * * *\"\ntimezone = \"Mars/Base\"\nchannel_id = 1\n").unwrap_err();
+        assert!(
+            e.to_string().contains("alerts.rules[0] (n).timezone"),
+            "{e}"
+        );
+        let e =
+            load_file("[[alerts.rules]]\nname = \"n\"\nschedule = \"0 7 * * *\"\n").unwrap_err();
+        assert!(
+            e.to_string().contains("alerts.rules[0] (n).channel_id"),
+            "{e}"
+        );
+        let e = load_file("[alerts]\ncatch_up = \"later\"\n").unwrap_err();
+        assert!(e.to_string().contains("alerts.catch_up"), "{e}");
     }
 
     #[test]

@@ -63,7 +63,16 @@ enum Command {
         /// The CSV file.
         file: PathBuf,
     },
-    /// Benchmarks that print figures: `stock`, `eta` or `import`.
+    /// Evaluate the alert rules now and print what would be posted (changes nothing).
+    Check {
+        /// Only this rule.
+        #[arg(long)]
+        rule: Option<String>,
+        /// One JSON object per rule.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Benchmarks that print figures: `stock`, `eta`, `import` or `alerts`.
     Bench {
         /// Which benchmark.
         which: String,
@@ -219,6 +228,16 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
                 }
                 Err(e) if e.is_user_facing() => {
                     eprintln!("error: {}: {e}", file.display());
+                    return Ok(ExitCode::from(2));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Command::Check { rule, json } => {
+            match backorder_bot::adapters::check::run(&app, rule.as_deref(), json).await {
+                Ok(out) => println!("{}", out.trim_end()),
+                Err(e) if e.is_user_facing() => {
+                    eprintln!("error: {e}");
                     return Ok(ExitCode::from(2));
                 }
                 Err(e) => return Err(e.into()),

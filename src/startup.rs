@@ -72,6 +72,14 @@ impl Application {
             "discord",
             Box::pin(adapters::discord::run(app.clone(), stop.clone())),
         );
+        spawn(
+            "alert-scheduler",
+            Box::pin(adapters::scheduler::run(app.clone(), stop.clone())),
+        );
+        spawn(
+            "discord-poster",
+            Box::pin(adapters::discord::poster::run(app.clone(), stop.clone())),
+        );
         if let Some(listener) = self.http {
             spawn(
                 "http",

@@ -1,10 +1,12 @@
 //! Adapters: each translates one outside world into invocations of the command layer or the
 //! use cases. They hold no business rules.
 
+pub mod check;
 pub mod console;
 pub mod discord;
 pub mod dispatcher;
 pub mod email;
 pub mod http;
+pub mod scheduler;
 pub mod sms;
 pub mod webhooks;

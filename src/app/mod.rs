@@ -1,5 +1,6 @@
 //! Use cases: one function per thing a user does, each one transaction, returning domain values.
 
+pub mod alerts;
 pub mod backorders;
 pub mod demo;
 pub mod import;

@@ -3,6 +3,7 @@
 //! Values here are parsed once at the edge (`Sku::parse`, `PhoneNumber::parse`, …) and are known
 //! good afterwards.
 
+pub mod alerts;
 pub mod contact;
 pub mod customer;
 pub mod date;
@@ -10,6 +11,7 @@ pub mod money;
 pub mod notify;
 pub mod priority;
 pub mod promise;
+pub mod schedule;
 pub mod sku;
 pub mod stock;
 

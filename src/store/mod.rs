@@ -4,6 +4,7 @@
 //! several of them inside one transaction. Reads that a write depends on happen after
 //! [`Store::begin_write`] (`BEGIN IMMEDIATE`), so two processes never interleave a read-then-write.
 
+pub mod alerts;
 pub mod audit;
 pub mod backorders;
 pub mod bulk;
@@ -14,6 +15,7 @@ pub mod import;
 pub mod notify;
 pub mod orders;
 pub mod outbox;
+pub mod posts;
 pub mod products;
 pub mod purchasing;
 pub mod stock;

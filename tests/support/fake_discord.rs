@@ -175,6 +175,8 @@ struct Shared {
     next_id: AtomicU64,
     /// Command name → id, filled from command registration PUTs.
     command_ids: Mutex<Vec<(String, u64)>>,
+    /// While set, channel message POSTs answer 500 (a Discord outage).
+    fail_channel_posts: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -212,6 +214,7 @@ impl FakeDiscord {
             seq: AtomicU64::new(0),
             next_id: AtomicU64::new(1_200_000_000_000_000_000),
             command_ids: Mutex::new(Vec::new()),
+            fail_channel_posts: std::sync::atomic::AtomicBool::new(false),
         });
         let app = Router::new()
             .fallback(rest_handler)
@@ -244,6 +247,24 @@ impl FakeDiscord {
     /// Every REST request seen so far, claimed or not.
     pub fn requests(&self) -> Vec<RestRequest> {
         self.shared.requests.all()
+    }
+    /// Makes channel message POSTs fail with 500 (`true`) or succeed again (`false`).
+    pub fn fail_channel_posts(&self, failing: bool) {
+        self.shared
+            .fail_channel_posts
+            .store(failing, Ordering::SeqCst);
+    }
+    /// Channel message POSTs answered 200 so far (`path` names the channel), oldest first.
+    pub fn channel_messages(&self) -> Vec<RestRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| {
+                r.method == "POST"
+                    && r.path.starts_with("/api/v10/channels/")
+                    && r.path.ends_with("/messages")
+                    && r.query.as_deref() != Some("failed")
+            })
+            .collect()
     }
     /// Every non-heartbeat payload the client sent over the gateway.
     pub fn gateway_messages(&self) -> Vec<Value> {
@@ -555,6 +576,40 @@ async fn gateway_conn(shared: Arc<Shared>, tcp: tokio::net::TcpStream) {
     writer.abort();
 }
 
+/// A multipart upload as `{"payload_json": …, "files": [{"name", "text"}]}`; anything else as a
+/// JSON string.
+fn multipart_json(body: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(body).to_string();
+    let Some(boundary) = text.lines().next().map(|l| l.trim().to_string()) else {
+        return Value::String(text);
+    };
+    if !boundary.starts_with("--") {
+        return Value::String(text);
+    }
+    let mut payload = Value::Null;
+    let mut files = Vec::new();
+    for part in text.split(boundary.as_str()) {
+        let Some((head, content)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let content = content.trim_end_matches("\r\n").to_string();
+        if head.contains("name=\"payload_json\"") {
+            payload = serde_json::from_str(&content).unwrap_or(Value::Null);
+        } else if let Some(i) = head.find("filename=\"") {
+            let rest = &head[i + 10..];
+            let name = rest.split('"').next().unwrap_or("").to_string();
+            files.push(json!({"name": name, "text": content}));
+        }
+    }
+    let mut out = if payload.is_object() {
+        payload
+    } else {
+        json!({})
+    };
+    out["files"] = Value::Array(files);
+    out
+}
+
 /// Catch-all REST handler: record, then route on (method, path segments after /api/v10).
 async fn rest_handler(
     State(shared): State<Arc<Shared>>,
@@ -565,8 +620,7 @@ async fn rest_handler(
     let body: Value = if body.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&body)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()))
+        serde_json::from_slice(&body).unwrap_or_else(|_| multipart_json(&body))
     };
     let req = RestRequest {
         method: method.to_string(),
@@ -574,6 +628,18 @@ async fn rest_handler(
         query: uri.query().map(String::from),
         body,
     };
+    let mut req = req;
+    let is_post = req.method == "POST" && req.path.starts_with("/api/v10/channels/");
+    if is_post && shared.fail_channel_posts.load(Ordering::SeqCst) {
+        // Recorded as a failed attempt (query "failed") so tests can count attempts apart.
+        req.query = Some("failed".into());
+        shared.requests.push(req);
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"message": "Internal Server Error", "code": 0})),
+        )
+            .into_response();
+    }
     let resp = route(&shared, &req);
     shared.requests.push(req);
     resp

@@ -6,6 +6,8 @@
 //! Paged replies get Prev/Next buttons handled in [`event_handler`]. Gateway reconnects
 //! (RESUME / re-IDENTIFY) are serenity's own.
 
+pub mod alert_buttons;
+pub mod poster;
 pub mod render;
 pub mod slash;
 
@@ -178,6 +180,11 @@ async fn event_handler(
     event: &serenity::FullEvent,
 ) -> Result<(), Error> {
     match event {
+        serenity::FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Component(mci),
+        } if alert_buttons::is_alert_component(&mci.data.custom_id) => {
+            alert_buttons::handle(fw.serenity_context, fw.user_data, mci).await
+        }
         serenity::FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(mci),
         } => slash::handle_component(fw.serenity_context, fw.user_data, mci).await,

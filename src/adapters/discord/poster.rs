@@ -1,0 +1,215 @@
+//! The poster task: sends queued channel posts (`channel_posts`) through Discord's REST API.
+//!
+//! Claim → commit → send → mark: a post is leased before the request, so when Discord fails the
+//! post waits (backoff) and is sent once when it returns; a process dying mid-send resends it at
+//! most once after the lease. Without `DISCORD_TOKEN` posts are printed on the console instead.
+
+use super::DISCORD_API;
+use crate::app::posts::Components;
+use crate::app::App;
+use crate::config::DiscordSettings;
+use crate::store::posts::{self, PostRow};
+use chrono::Duration;
+use poise::serenity_prelude as serenity;
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// Posts claimed per round.
+const BATCH: i64 = 10;
+/// How long a claimed post is reserved for one send.
+const LEASE_SECS: i64 = 120;
+/// Longest wait between attempts.
+const MAX_BACKOFF_SECS: i64 = 300;
+
+/// Where posts go.
+#[derive(Clone)]
+pub enum Sender {
+    /// Discord's REST API.
+    Discord(Arc<serenity::Http>),
+    /// Standard output (no token).
+    Console,
+}
+
+/// Why a send failed.
+#[derive(Debug)]
+pub enum SendError {
+    /// Worth another try later (network, 5xx, 429).
+    Retry(String),
+    /// Will never work (unknown channel, missing access): give up.
+    Permanent(String),
+}
+
+impl Sender {
+    /// The REST client, built like the gateway client's (`discord.api_base_url`).
+    pub fn discord(settings: &DiscordSettings, token: &SecretString) -> Self {
+        let mut http = serenity::HttpBuilder::new(token.expose_secret());
+        if settings.api_base_url != DISCORD_API {
+            // serenity ignores the proxy while its rate limiter is on.
+            http = http
+                .proxy(settings.api_base_url.clone())
+                .ratelimiter_disabled(true);
+        }
+        Sender::Discord(Arc::new(http.build()))
+    }
+
+    /// From the settings: Discord with a token, the console without.
+    pub fn from_app(app: &App) -> Self {
+        match &app.settings.secrets.discord_token {
+            Some(token) => Self::discord(&app.settings.discord, token),
+            None => Sender::Console,
+        }
+    }
+
+    /// Sends one post; returns the Discord message id.
+    pub async fn send(&self, post: &PostRow) -> Result<Option<u64>, SendError> {
+        match self {
+            Sender::Console => {
+                println!(
+                    "── post to channel {} ──\n{}",
+                    post.channel_id, post.content
+                );
+                if let Some((name, bytes)) = &post.attachment {
+                    println!("(attachment {name}, {} bytes)", bytes.len());
+                }
+                Ok(None)
+            }
+            Sender::Discord(http) => {
+                let mut msg = serenity::CreateMessage::new().content(post.content.clone());
+                if let Some((name, bytes)) = &post.attachment {
+                    msg = msg.add_file(serenity::CreateAttachment::bytes(
+                        bytes.clone(),
+                        name.clone(),
+                    ));
+                }
+                if let Some(c) = post
+                    .components
+                    .as_deref()
+                    .and_then(|c| serde_json::from_str::<Components>(c).ok())
+                {
+                    msg = msg.components(components(&c));
+                }
+                match serenity::ChannelId::new(post.channel_id.max(1))
+                    .send_message(http.as_ref(), msg)
+                    .await
+                {
+                    Ok(m) => Ok(Some(m.id.get())),
+                    Err(e) => Err(classify(e)),
+                }
+            }
+        }
+    }
+}
+
+fn classify(e: serenity::Error) -> SendError {
+    if let serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(r)) = &e {
+        let code = r.status_code.as_u16();
+        if (400..500).contains(&code) && code != 429 && code != 408 {
+            return SendError::Permanent(format!("Discord answered {code}: {}", r.error.message));
+        }
+        return SendError::Retry(format!("Discord answered {code}"));
+    }
+    SendError::Retry(e.to_string())
+}
+
+/// Custom id prefix of the "Snooze 7 days" button; the run id follows.
+pub const SNOOZE_RUN: &str = "alerts:snooze:";
+/// Custom id prefix of the snooze select menu; the run id follows.
+pub const SNOOZE_SKUS: &str = "alerts:snoozesku:";
+
+/// The alert message's button row and SKU select menu.
+pub fn components(c: &Components) -> Vec<serenity::CreateActionRow> {
+    let mut rows = vec![serenity::CreateActionRow::Buttons(vec![
+        serenity::CreateButton::new(format!("{SNOOZE_RUN}{}", c.snooze_run))
+            .label("Snooze 7 days")
+            .style(serenity::ButtonStyle::Secondary),
+    ])];
+    if !c.skus.is_empty() {
+        let options: Vec<serenity::CreateSelectMenuOption> = c
+            .skus
+            .iter()
+            .take(25)
+            .map(|s| serenity::CreateSelectMenuOption::new(s.clone(), s.clone()))
+            .collect();
+        let n = options.len() as u8;
+        rows.push(serenity::CreateActionRow::SelectMenu(
+            serenity::CreateSelectMenu::new(
+                format!("{SNOOZE_SKUS}{}", c.snooze_run),
+                serenity::CreateSelectMenuKind::String { options },
+            )
+            .placeholder("Snooze single SKUs for 7 days")
+            .min_values(1)
+            .max_values(n),
+        ));
+    }
+    rows
+}
+
+/// Sends every due post once; returns how many were sent.
+pub async fn deliver_due(app: &App, sender: &Sender) -> anyhow::Result<usize> {
+    let now = app.clock.now();
+    let mut tx = app.store.begin_write().await?;
+    let batch = posts::claim_due(&mut tx, now, now + Duration::seconds(LEASE_SECS), BATCH).await?;
+    tx.commit().await?;
+    let mut sent = 0;
+    for post in batch {
+        let result = sender.send(&post).await;
+        let mut conn = app.store.conn().await?;
+        match result {
+            Ok(message_id) => {
+                posts::mark_sent(&mut conn, post.id, message_id, app.clock.now()).await?;
+                sent += 1;
+            }
+            Err(SendError::Retry(e)) => {
+                let backoff = (5i64 << post.attempts.clamp(0, 8)).min(MAX_BACKOFF_SECS);
+                tracing::warn!(post = post.id, attempts = post.attempts, error = %e, retry_in_secs = backoff, "channel post failed; will retry");
+                posts::mark_retry(
+                    &mut conn,
+                    post.id,
+                    app.clock.now() + Duration::seconds(backoff),
+                    &e,
+                    false,
+                )
+                .await?;
+            }
+            Err(SendError::Permanent(e)) => {
+                tracing::error!(post = post.id, channel = post.channel_id, error = %e, "channel post refused; giving up");
+                posts::mark_retry(&mut conn, post.id, app.clock.now(), &e, true).await?;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+/// Delivers queued posts until shutdown (finishing the post being sent).
+pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let sender = Sender::from_app(&app);
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let wait = match deliver_due(&app, &sender).await {
+            Ok(n) if n > 0 => std::time::Duration::ZERO,
+            Ok(_) => {
+                let mut conn = app.store.conn().await?;
+                let due = posts::next_due(&mut conn).await?;
+                let now = app.clock.now();
+                due.map(|d| (d - now).to_std().unwrap_or_default())
+                    .unwrap_or(std::time::Duration::from_secs(2))
+                    .clamp(
+                        std::time::Duration::from_millis(200),
+                        std::time::Duration::from_secs(2),
+                    )
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "poster: delivery round failed");
+                std::time::Duration::from_secs(5)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            r = shutdown.changed() => if r.is_err() { break },
+        }
+    }
+    Ok(())
+}

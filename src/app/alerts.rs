@@ -1,0 +1,520 @@
+//! Low-stock alert use cases: evaluate a rule (no state change), run it (post what changed),
+//! snooze and unsnooze.
+
+use super::posts::{self, Components};
+use super::{Actor, App, AppError, AppResult};
+use crate::domain::alerts::{
+    build_message, daily_sales_rate, step, AlertLine, AlertMessage, AlertRule, Change, Finding,
+    Severity, CONTENT_LIMIT, SALES_WINDOW_DAYS,
+};
+use crate::store::alerts::{self as store, Candidates, NotStarted, RunCounts, Trigger};
+use crate::store::{audit, Conn};
+use chrono::{DateTime, Duration, Utc};
+
+/// What a rule finds now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Rule name.
+    pub rule: String,
+    /// SKUs looked at closely (at or near their thresholds, or with alert state).
+    pub evaluated: usize,
+    /// Firing SKUs at or above the rule's minimum, most severe first.
+    pub findings: Vec<Finding>,
+}
+
+async fn figures(
+    app: &App,
+    conn: &mut Conn,
+    rule: &AlertRule,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<crate::domain::alerts::SkuFigures>> {
+    let rows = store::evaluation_figures(
+        conn,
+        &rule.name,
+        &rule.scope,
+        Candidates {
+            all: rule.min_severity == Severity::AtRisk,
+        },
+        now.date_naive(),
+        now - Duration::days(SALES_WINDOW_DAYS),
+    )
+    .await?;
+    let _ = app;
+    Ok(rows
+        .into_iter()
+        .map(|(mut f, sold)| {
+            f.daily_sales = daily_sales_rate(sold, SALES_WINDOW_DAYS);
+            f
+        })
+        .collect())
+}
+
+/// Evaluates a rule now, changing no state (`/lowstock`, `backorder-bot check`).
+pub async fn evaluate(app: &App, rule: &AlertRule) -> AppResult<Evaluation> {
+    let now = app.clock.now();
+    let mut conn = app.store.conn().await?;
+    let figs = figures(app, &mut conn, rule, now).await?;
+    let evaluated = figs.len();
+    let mut findings: Vec<Finding> = figs
+        .into_iter()
+        .filter_map(|f| {
+            let sev = f
+                .severity(now.date_naive())
+                .filter(|s| *s >= rule.min_severity)?;
+            Some(Finding {
+                figures: f,
+                severity: Some(sev),
+            })
+        })
+        .collect();
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.figures.sku.cmp(&b.figures.sku))
+    });
+    Ok(Evaluation {
+        rule: rule.name.clone(),
+        evaluated,
+        findings,
+    })
+}
+
+/// The rule of this name, or a user-facing error listing the rules.
+pub fn rule<'a>(app: &'a App, name: &str) -> AppResult<&'a AlertRule> {
+    app.settings.alerts.rule(name).ok_or_else(|| {
+        let names: Vec<&str> = app
+            .settings
+            .alerts
+            .rules
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        AppError::NotFound {
+            what: "alert rule",
+            id: format!(
+                "{name}\" (rules: {})",
+                if names.is_empty() {
+                    "none configured".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )
+            .trim_end_matches('"')
+            .to_string(),
+        }
+    })
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunReport {
+    /// Run id.
+    pub run_id: i64,
+    /// Counts.
+    pub counts: RunCounts,
+    /// The queued post, if anything was worth posting.
+    pub post_id: Option<i64>,
+    /// Its message.
+    pub message: Option<AlertMessage>,
+}
+
+/// A run that happened, or why not.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutcome {
+    /// It ran.
+    Done(RunReport),
+    /// It did not start.
+    Skipped(NotStarted),
+}
+
+/// A run older than this is taken for dead (its process crashed).
+const STALE_RUN: i64 = 30;
+
+/// Runs a rule: evaluates, moves each SKU's alert state, queues one message with what started
+/// firing, got worse, is due for a repeat or resolved, and records the run. Never two runs of
+/// one rule at once, and a cron time (`scheduled_for`) at most once, across processes.
+#[tracing::instrument(skip_all, fields(rule = %rule.name), err)]
+pub async fn run_rule(
+    app: &App,
+    rule: &AlertRule,
+    trigger: Trigger,
+    scheduled_for: Option<DateTime<Utc>>,
+) -> AppResult<RunOutcome> {
+    let now = app.clock.now();
+    let mut tx = app.store.begin_write().await?;
+    let started = store::start_run(
+        &mut tx,
+        &rule.name,
+        scheduled_for,
+        trigger,
+        now,
+        now - Duration::minutes(STALE_RUN),
+    )
+    .await?;
+    tx.commit().await?;
+    let run_id = match started {
+        Ok(id) => id,
+        Err(why) => return Ok(RunOutcome::Skipped(why)),
+    };
+    match execute(app, rule, run_id, now).await {
+        Ok(report) => Ok(RunOutcome::Done(report)),
+        Err(e) => {
+            let mut conn = app.store.conn().await?;
+            let counts = RunCounts::default();
+            store::finish_run(
+                &mut conn,
+                run_id,
+                false,
+                &counts,
+                "failed",
+                None,
+                &[],
+                app.clock.now(),
+            )
+            .await?;
+            Err(e)
+        }
+    }
+}
+
+/// What a run would do, computed without writing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Counts.
+    pub counts: RunCounts,
+    /// States to write.
+    pub upserts: Vec<(i64, crate::domain::alerts::AlertState)>,
+    /// States to delete.
+    pub deletes: Vec<i64>,
+    /// Lines to post.
+    pub lines: Vec<AlertLine>,
+    /// Firing SKUs at or above the minimum (posted or not), most severe first.
+    pub firing: Vec<Finding>,
+}
+
+/// Evaluates a rule against its stored alert state: what a run now would post. Changes nothing.
+pub async fn plan(app: &App, rule: &AlertRule, now: DateTime<Utc>) -> AppResult<Plan> {
+    let today = now.date_naive();
+    let mut conn = app.store.conn().await?;
+    let figs = figures(app, &mut conn, rule, now).await?;
+    let mut states = store::states(&mut conn, &rule.name).await?;
+    let snoozed = store::snoozed(&mut conn, &rule.name, now).await?;
+    drop(conn);
+
+    let mut counts = RunCounts {
+        evaluated: figs.len() as i64,
+        ..RunCounts::default()
+    };
+    let mut upserts = Vec::new();
+    let mut deletes = Vec::new();
+    let mut lines = Vec::new();
+    let mut firing_list = Vec::new();
+    for f in figs {
+        let prev = states.remove(&f.product_id);
+        let firing = f.severity(today).filter(|s| *s >= rule.min_severity);
+        let s = step(
+            prev.as_ref(),
+            firing,
+            f.recovered(rule.resolve_margin),
+            snoozed.contains(&f.product_id),
+            now,
+            rule.repeat_interval,
+        );
+        match (&s.state, &prev) {
+            (Some(new), Some(old)) if new == old => {}
+            (Some(new), _) => upserts.push((f.product_id, new.clone())),
+            (None, Some(_)) => deletes.push(f.product_id),
+            (None, None) => {}
+        }
+        if let Some(change) = s.post {
+            let severity = firing
+                .or(prev.as_ref().map(|p| p.severity))
+                .unwrap_or(Severity::Low);
+            if change == Change::Resolved {
+                counts.resolved += 1;
+            } else {
+                counts.posted_lines += 1;
+            }
+            lines.push(AlertLine {
+                change,
+                severity,
+                figures: f.clone(),
+            });
+        }
+        if firing.is_some() {
+            counts.firing += 1;
+            firing_list.push(Finding {
+                figures: f,
+                severity: firing,
+            });
+        }
+    }
+    // States of SKUs the query no longer returns (left the rule's scope): drop them quietly.
+    deletes.extend(states.keys().copied());
+    crate::domain::alerts::sort_lines(&mut lines);
+    firing_list.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.figures.sku.cmp(&b.figures.sku))
+    });
+    Ok(Plan {
+        counts,
+        upserts,
+        deletes,
+        lines,
+        firing: firing_list,
+    })
+}
+
+async fn execute(
+    app: &App,
+    rule: &AlertRule,
+    run_id: i64,
+    now: DateTime<Utc>,
+) -> AppResult<RunReport> {
+    let Plan {
+        counts,
+        upserts,
+        deletes,
+        lines,
+        ..
+    } = plan(app, rule, now).await?;
+    let message = (!lines.is_empty()).then(|| build_message(&rule.name, &lines, CONTENT_LIMIT));
+    let posted: Vec<i64> = lines
+        .iter()
+        .filter(|l| l.change != Change::Resolved)
+        .map(|l| l.figures.product_id)
+        .collect();
+    let mut tx = app.store.begin_write().await?;
+    store::save_states(&mut tx, &rule.name, &upserts, &deletes).await?;
+    let post_id = match &message {
+        Some(m) => {
+            let components = (!posted.is_empty()).then(|| Components {
+                snooze_run: run_id,
+                skus: {
+                    lines
+                        .iter()
+                        .filter(|l| l.change != Change::Resolved)
+                        .take(25)
+                        .map(|l| l.figures.sku.clone())
+                        .collect()
+                },
+            });
+            let attachment = m
+                .attachment
+                .as_ref()
+                .map(|(name, csv)| (name.as_str(), csv.as_bytes()));
+            Some(
+                posts::enqueue_with(
+                    &mut tx,
+                    rule.channel_id,
+                    &m.content,
+                    attachment,
+                    components.as_ref(),
+                )
+                .await?,
+            )
+        }
+        None => None,
+    };
+    let summary = match &message {
+        Some(m) => m.content.clone(),
+        None => format!(
+            "nothing new to post ({} firing, already posted or snoozed)",
+            counts.firing
+        ),
+    };
+    store::finish_run(
+        &mut tx,
+        run_id,
+        true,
+        &counts,
+        &summary,
+        post_id,
+        &posted,
+        app.clock.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(
+        run_id,
+        evaluated = counts.evaluated,
+        firing = counts.firing,
+        posted = counts.posted_lines,
+        resolved = counts.resolved,
+        "alert rule ran"
+    );
+    Ok(RunReport {
+        run_id,
+        counts,
+        post_id,
+        message,
+    })
+}
+
+fn require_ops(actor: &Actor) -> AppResult<()> {
+    if actor.may_change {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "only the ops role may snooze alerts".into(),
+        ))
+    }
+}
+
+fn snooze_days(days: i64) -> AppResult<Duration> {
+    if !(1..=365).contains(&days) {
+        return Err(AppError::invalid("days", "must be between 1 and 365"));
+    }
+    Ok(Duration::days(days))
+}
+
+/// Snoozes a SKU for every rule for `days`; returns until when.
+pub async fn snooze_sku(
+    app: &App,
+    actor: &Actor,
+    sku: &str,
+    days: i64,
+) -> AppResult<(String, DateTime<Utc>)> {
+    require_ops(actor)?;
+    let span = snooze_days(days)?;
+    let now = app.clock.now();
+    let mut tx = app.store.begin_write().await?;
+    let p = app.product(&mut tx, sku).await?;
+    let until = now + span;
+    store::snooze(&mut tx, "*", &[p.id], until, &actor.name, now).await?;
+    audit::record(
+        &mut tx,
+        &actor.name,
+        "alerts.snooze",
+        &p.sku,
+        &format!("{days} days"),
+        "ok",
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((p.sku, until))
+}
+
+/// Ends a SKU's snoozes; returns the SKU and how many there were.
+pub async fn unsnooze_sku(app: &App, actor: &Actor, sku: &str) -> AppResult<(String, u64)> {
+    require_ops(actor)?;
+    let now = app.clock.now();
+    let mut tx = app.store.begin_write().await?;
+    let p = app.product(&mut tx, sku).await?;
+    let n = store::unsnooze(&mut tx, p.id).await?;
+    audit::record(
+        &mut tx,
+        &actor.name,
+        "alerts.unsnooze",
+        &p.sku,
+        "",
+        "ok",
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((p.sku, n))
+}
+
+/// The "Snooze 7 days" button: snoozes every SKU a run posted, for that run's rule.
+pub async fn snooze_run(app: &App, actor: &Actor, run_id: i64, days: i64) -> AppResult<usize> {
+    require_ops(actor)?;
+    let span = snooze_days(days)?;
+    let now = app.clock.now();
+    let mut tx = app.store.begin_write().await?;
+    let run = store::run_by_id(&mut tx, run_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound {
+            what: "alert run",
+            id: run_id.to_string(),
+        })?;
+    store::snooze(
+        &mut tx,
+        &run.rule,
+        &run.posted_products,
+        now + span,
+        &actor.name,
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &actor.name,
+        "alerts.snooze",
+        &format!("run {run_id} ({})", run.rule),
+        &format!("{} SKUs, {days} days", run.posted_products.len()),
+        "ok",
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(run.posted_products.len())
+}
+
+/// The snooze select menu: snoozes chosen SKUs of a run, for that run's rule.
+pub async fn snooze_run_skus(
+    app: &App,
+    actor: &Actor,
+    run_id: i64,
+    skus: &[String],
+    days: i64,
+) -> AppResult<Vec<String>> {
+    require_ops(actor)?;
+    let span = snooze_days(days)?;
+    let now = app.clock.now();
+    let mut tx = app.store.begin_write().await?;
+    let run = store::run_by_id(&mut tx, run_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound {
+            what: "alert run",
+            id: run_id.to_string(),
+        })?;
+    let mut ids = Vec::new();
+    let mut names = Vec::new();
+    for sku in skus {
+        let p = app.product(&mut tx, sku).await?;
+        ids.push(p.id);
+        names.push(p.sku);
+    }
+    store::snooze(&mut tx, &run.rule, &ids, now + span, &actor.name, now).await?;
+    audit::record(
+        &mut tx,
+        &actor.name,
+        "alerts.snooze",
+        &names.join(","),
+        &format!("rule {}, {days} days", run.rule),
+        "ok",
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(names)
+}
+
+/// One rule's line in `/alerts list`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleStatus {
+    /// The rule.
+    pub rule: AlertRule,
+    /// Next fire time.
+    pub next_run: Option<DateTime<Utc>>,
+    /// The latest run.
+    pub last_run: Option<store::RunRow>,
+}
+
+/// Every rule with its next and last run.
+pub async fn list(app: &App) -> AppResult<Vec<RuleStatus>> {
+    let now = app.clock.now();
+    let mut conn = app.store.conn().await?;
+    let mut out = Vec::new();
+    for r in &app.settings.alerts.rules {
+        out.push(RuleStatus {
+            next_run: r.schedule.next_after(r.timezone, now),
+            last_run: store::last_run(&mut conn, &r.name).await?,
+            rule: r.clone(),
+        });
+    }
+    Ok(out)
+}

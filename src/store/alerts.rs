@@ -1,0 +1,542 @@
+//! Low-stock alerts: the set-based evaluation query, per-(rule, SKU) state, runs, snoozes and
+//! the scheduler lease.
+
+use super::{parse_day, parse_ts, ts, Conn};
+use crate::domain::alerts::{AlertState, Scope, Severity, SkuFigures};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::Row;
+use std::collections::{HashMap, HashSet};
+
+/// What the evaluation query must return besides SKUs at or below their reorder point.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidates {
+    /// Every SKU in scope (needed for AT_RISK, which can fire above the reorder point).
+    pub all: bool,
+}
+
+/// The figures of every SKU in `scope` that may fire or resolve for `rule`: at or below its
+/// reorder point or safety stock, nothing available, or with alert state for the rule (or, with
+/// `candidates.all`, every SKU in scope). One statement; the open backorders and inbound lines
+/// are aggregated once each, not per SKU. Sales are summed only for the rows returned.
+///
+/// SQLite-only spots: `json_each` for the scope lists, `date(…, '+N days')`.
+pub async fn evaluation_figures(
+    conn: &mut Conn,
+    rule: &str,
+    scope: &Scope,
+    candidates: Candidates,
+    today: NaiveDate,
+    sales_since: DateTime<Utc>,
+) -> anyhow::Result<Vec<(SkuFigures, i64)>> {
+    let categories = serde_json::to_string(&scope.categories)?;
+    let suppliers = serde_json::to_string(
+        &scope
+            .suppliers
+            .iter()
+            .map(|s| s.to_uppercase())
+            .collect::<Vec<_>>(),
+    )?;
+    let prefix = scope
+        .sku_prefix
+        .as_deref()
+        .map(|p| {
+            format!(
+                "{}%",
+                p.to_uppercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
+        })
+        .unwrap_or_default();
+    let sql = "
+        WITH bo AS (
+            SELECT product_id, COUNT(*) AS n, SUM(qty - qty_allocated) AS units
+            FROM backorders WHERE status = 'open' GROUP BY product_id
+        ), inb AS (
+            SELECT l.product_id,
+                SUM(l.qty_ordered - l.qty_received) AS total,
+                MIN(l.eta) AS next_eta,
+                SUM(CASE WHEN l.eta IS NOT NULL AND l.eta <= date($1, '+' ||
+                        COALESCE(p.lead_time_days, s.lead_time_days, 14) || ' days')
+                    THEN l.qty_ordered - l.qty_received ELSE 0 END) AS within
+            FROM po_lines l
+            JOIN products p ON p.id = l.product_id
+            LEFT JOIN suppliers s ON s.id = p.supplier_id
+            WHERE l.status IN ('open', 'partially_received')
+            GROUP BY l.product_id
+        ), fig AS (
+            SELECT p.id, p.sku, p.name, s.code AS supplier,
+                COALESCE(sp.on_hand, 0) AS on_hand, COALESCE(sp.allocated, 0) AS allocated,
+                COALESCE(bo.n, 0) AS bo_n, COALESCE(bo.units, 0) AS bo_units,
+                COALESCE(inb.within, 0) AS within, COALESCE(inb.total, 0) AS inbound,
+                inb.next_eta, p.reorder_point, p.safety_stock, p.reorder_qty,
+                COALESCE(p.lead_time_days, s.lead_time_days, 14) AS lead
+            FROM products p
+            LEFT JOIN suppliers s ON s.id = p.supplier_id
+            LEFT JOIN stock_positions sp ON sp.product_id = p.id
+            LEFT JOIN bo ON bo.product_id = p.id
+            LEFT JOIN inb ON inb.product_id = p.id
+            WHERE ($2 = '[]' OR p.category IN (SELECT value FROM json_each($2)))
+              AND ($3 = '[]' OR upper(s.code) IN (SELECT value FROM json_each($3)))
+              AND ($4 = '' OR p.sku_key LIKE $4 ESCAPE '\\')
+        )
+        SELECT fig.*,
+            (SELECT COALESCE(-SUM(m.qty), 0) FROM stock_movements m
+              WHERE m.product_id = fig.id AND m.kind = 'sale' AND m.created_at >= $5) AS sold
+        FROM fig
+        WHERE $6
+           OR on_hand - allocated - bo_units + within <= reorder_point
+           OR on_hand - allocated - bo_units + within < safety_stock
+           OR on_hand - allocated <= 0
+           OR EXISTS (SELECT 1 FROM alert_states a WHERE a.rule = $7 AND a.product_id = fig.id)";
+    let rows = sqlx::query(sql)
+        .bind(today.to_string())
+        .bind(categories)
+        .bind(suppliers)
+        .bind(prefix)
+        .bind(ts(sales_since))
+        .bind(candidates.all)
+        .bind(rule)
+        .fetch_all(conn)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let next_eta: Option<String> = r.try_get("next_eta")?;
+        out.push((
+            SkuFigures {
+                product_id: r.try_get("id")?,
+                sku: r.try_get("sku")?,
+                name: r.try_get("name")?,
+                supplier: r.try_get("supplier")?,
+                on_hand: r.try_get("on_hand")?,
+                allocated: r.try_get("allocated")?,
+                open_backorders: r.try_get("bo_n")?,
+                backorder_units: r.try_get("bo_units")?,
+                inbound_within_lead: r.try_get("within")?,
+                inbound_total: r.try_get("inbound")?,
+                next_eta: next_eta.as_deref().and_then(parse_day),
+                reorder_point: r.try_get("reorder_point")?,
+                safety_stock: r.try_get("safety_stock")?,
+                reorder_qty: r.try_get("reorder_qty")?,
+                lead_time_days: r.try_get("lead")?,
+                daily_sales: 0.0,
+            },
+            r.try_get::<i64, _>("sold")?,
+        ));
+    }
+    Ok(out)
+}
+
+fn sev(s: Option<String>) -> Option<Severity> {
+    s.as_deref().and_then(|s| Severity::parse(s).ok())
+}
+
+type StateTuple = (i64, String, String, Option<String>, Option<String>);
+
+/// The alert state of every SKU for a rule.
+pub async fn states(conn: &mut Conn, rule: &str) -> anyhow::Result<HashMap<i64, AlertState>> {
+    let rows: Vec<StateTuple> = sqlx::query_as(
+        "SELECT product_id, severity, since, last_notified, notified_severity
+         FROM alert_states WHERE rule = $1",
+    )
+    .bind(rule)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, s, since, last, notified)| {
+            Some((
+                id,
+                AlertState {
+                    severity: Severity::parse(&s).ok()?,
+                    since: parse_ts(&since),
+                    last_notified: last.as_deref().map(parse_ts),
+                    notified_severity: sev(notified),
+                },
+            ))
+        })
+        .collect())
+}
+
+/// Writes changed states and deletes cleared ones, one statement each (ids as JSON arrays).
+pub async fn save_states(
+    conn: &mut Conn,
+    rule: &str,
+    upserts: &[(i64, AlertState)],
+    deletes: &[i64],
+) -> anyhow::Result<()> {
+    if !upserts.is_empty() {
+        let rows: Vec<serde_json::Value> = upserts
+            .iter()
+            .map(|(id, s)| {
+                serde_json::json!([
+                    id,
+                    s.severity.as_str(),
+                    ts(s.since),
+                    s.last_notified.map(ts),
+                    s.notified_severity.map(|s| s.as_str())
+                ])
+            })
+            .collect();
+        sqlx::query(
+            "INSERT INTO alert_states (rule, product_id, severity, since, last_notified, notified_severity)
+             SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
+             FROM json_each($2) WHERE true
+             ON CONFLICT (rule, product_id) DO UPDATE SET severity = excluded.severity,
+                since = excluded.since, last_notified = excluded.last_notified,
+                notified_severity = excluded.notified_severity",
+        )
+        .bind(rule)
+        .bind(serde_json::Value::Array(rows).to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !deletes.is_empty() {
+        sqlx::query(
+            "DELETE FROM alert_states WHERE rule = $1
+             AND product_id IN (SELECT value FROM json_each($2))",
+        )
+        .bind(rule)
+        .bind(serde_json::to_string(deletes)?)
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Products snoozed for `rule` (or for every rule) at `now`.
+pub async fn snoozed(
+    conn: &mut Conn,
+    rule: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<HashSet<i64>> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT product_id FROM alert_snoozes WHERE (rule = $1 OR rule = '*') AND until > $2",
+    )
+    .bind(rule)
+    .bind(ts(now))
+    .fetch_all(conn)
+    .await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// Snoozes products for a rule (`*`: all rules) until `until`.
+pub async fn snooze(
+    conn: &mut Conn,
+    rule: &str,
+    product_ids: &[i64],
+    until: DateTime<Utc>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<u64> {
+    Ok(sqlx::query(
+        "INSERT INTO alert_snoozes (rule, product_id, until, actor, created_at)
+         SELECT $1, value, $2, $3, $4 FROM json_each($5) WHERE true
+         ON CONFLICT (rule, product_id) DO UPDATE SET until = excluded.until,
+            actor = excluded.actor, created_at = excluded.created_at",
+    )
+    .bind(rule)
+    .bind(ts(until))
+    .bind(actor)
+    .bind(ts(now))
+    .bind(serde_json::to_string(product_ids)?)
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+/// Ends every snooze of a product; returns how many there were.
+pub async fn unsnooze(conn: &mut Conn, product_id: i64) -> anyhow::Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM alert_snoozes WHERE product_id = $1")
+            .bind(product_id)
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// How a run was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// Its cron time came.
+    Schedule,
+    /// Made up on start for a cron time missed while down.
+    CatchUp,
+    /// Asked for (`/alerts run`).
+    Manual,
+}
+
+impl Trigger {
+    fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::CatchUp => "catch_up",
+            Trigger::Manual => "manual",
+        }
+    }
+}
+
+/// Why a run could not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotStarted {
+    /// Another run of the rule is in progress.
+    Running,
+    /// This cron time has been run already.
+    AlreadyRun,
+}
+
+/// Records the start of a run unless the rule is running (a run older than `stale_before` is
+/// taken for dead and marked abandoned) or this cron time was run already. Call in a
+/// `BEGIN IMMEDIATE` transaction.
+pub async fn start_run(
+    conn: &mut Conn,
+    rule: &str,
+    scheduled_for: Option<DateTime<Utc>>,
+    trigger: Trigger,
+    now: DateTime<Utc>,
+    stale_before: DateTime<Utc>,
+) -> anyhow::Result<Result<i64, NotStarted>> {
+    sqlx::query(
+        "UPDATE alert_runs SET status = 'abandoned', finished_at = $3
+         WHERE rule = $1 AND status = 'running' AND started_at < $2",
+    )
+    .bind(rule)
+    .bind(ts(stale_before))
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await?;
+    let running: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM alert_runs WHERE rule = $1 AND status = 'running'",
+    )
+    .bind(rule)
+    .fetch_one(&mut *conn)
+    .await?;
+    if running > 0 {
+        return Ok(Err(NotStarted::Running));
+    }
+    if let Some(t) = scheduled_for {
+        let done: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM alert_runs WHERE rule = $1 AND scheduled_for = $2",
+        )
+        .bind(rule)
+        .bind(ts(t))
+        .fetch_one(&mut *conn)
+        .await?;
+        if done > 0 {
+            return Ok(Err(NotStarted::AlreadyRun));
+        }
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO alert_runs (rule, scheduled_for, trigger, started_at)
+         VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(rule)
+    .bind(scheduled_for.map(ts))
+    .bind(trigger.as_str())
+    .bind(ts(now))
+    .fetch_one(conn)
+    .await?;
+    Ok(Ok(id))
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    /// SKUs evaluated.
+    pub evaluated: i64,
+    /// SKUs firing at or above the rule's minimum.
+    pub firing: i64,
+    /// Lines posted (new, worse, repeated).
+    pub posted_lines: i64,
+    /// Resolved lines posted.
+    pub resolved: i64,
+}
+
+/// Records the end of a run.
+#[allow(clippy::too_many_arguments)]
+pub async fn finish_run(
+    conn: &mut Conn,
+    id: i64,
+    ok: bool,
+    counts: &RunCounts,
+    summary: &str,
+    post_id: Option<i64>,
+    posted_products: &[i64],
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE alert_runs SET status = $2, finished_at = $3, evaluated = $4, firing = $5,
+            posted_lines = $6, resolved = $7, summary = $8, post_id = $9, posted_products = $10
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(if ok { "done" } else { "failed" })
+    .bind(ts(now))
+    .bind(counts.evaluated)
+    .bind(counts.firing)
+    .bind(counts.posted_lines)
+    .bind(counts.resolved)
+    .bind(summary)
+    .bind(post_id)
+    .bind(serde_json::to_string(posted_products)?)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The latest cron time a rule was run for (by schedule or catch-up).
+pub async fn last_scheduled(conn: &mut Conn, rule: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let t: Option<String> = sqlx::query_scalar(
+        "SELECT MAX(scheduled_for) FROM alert_runs WHERE rule = $1 AND scheduled_for IS NOT NULL",
+    )
+    .bind(rule)
+    .fetch_one(conn)
+    .await?;
+    Ok(t.as_deref().map(parse_ts))
+}
+
+/// A recorded run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRow {
+    /// Id.
+    pub id: i64,
+    /// Rule name.
+    pub rule: String,
+    /// Cron time, if scheduled.
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// Started.
+    pub started_at: DateTime<Utc>,
+    /// Finished.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// running | done | failed | abandoned
+    pub status: String,
+    /// Counts.
+    pub counts: RunCounts,
+    /// The posted text, or why nothing was posted.
+    pub summary: String,
+    /// Products listed in its post.
+    pub posted_products: Vec<i64>,
+}
+
+type RunTuple = (
+    i64,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+);
+
+fn run_row(t: RunTuple) -> RunRow {
+    RunRow {
+        id: t.0,
+        rule: t.1,
+        scheduled_for: t.2.as_deref().map(parse_ts),
+        started_at: parse_ts(&t.3),
+        finished_at: t.4.as_deref().map(parse_ts),
+        status: t.5,
+        counts: RunCounts {
+            evaluated: t.6,
+            firing: t.7,
+            posted_lines: t.8,
+            resolved: t.9,
+        },
+        summary: t.10,
+        posted_products: serde_json::from_str(&t.11).unwrap_or_default(),
+    }
+}
+
+const RUN_COLUMNS: &str = "id, rule, scheduled_for, started_at, finished_at, status, evaluated,
+    firing, posted_lines, resolved, summary, posted_products";
+
+/// The latest run of a rule.
+pub async fn last_run(conn: &mut Conn, rule: &str) -> anyhow::Result<Option<RunRow>> {
+    let t: Option<RunTuple> = sqlx::query_as(&format!(
+        "SELECT {RUN_COLUMNS} FROM alert_runs WHERE rule = $1 ORDER BY id DESC LIMIT 1"
+    ))
+    .bind(rule)
+    .fetch_optional(conn)
+    .await?;
+    Ok(t.map(run_row))
+}
+
+/// A run by id.
+pub async fn run_by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<RunRow>> {
+    let t: Option<RunTuple> = sqlx::query_as(&format!(
+        "SELECT {RUN_COLUMNS} FROM alert_runs WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(t.map(run_row))
+}
+
+/// Takes or renews the named lease for `holder` until `until`; false while another holder's
+/// lease has not expired.
+pub async fn try_lease(
+    conn: &mut Conn,
+    name: &str,
+    holder: &str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let n = sqlx::query(
+        "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE leases.holder = excluded.holder OR leases.expires_at <= $4",
+    )
+    .bind(name)
+    .bind(holder)
+    .bind(ts(until))
+    .bind(ts(now))
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Gives a lease up (only if `holder` has it).
+pub async fn release_lease(conn: &mut Conn, name: &str, holder: &str) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+        .bind(name)
+        .bind(holder)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The projected-stock query for the `sqlite3` CLI (the benchmark's reference): counts SKUs at
+/// or below their reorder point, aggregating backorders and inbound lines the same way as
+/// [`evaluation_figures`].
+pub fn reference_projected_sql(today: NaiveDate) -> String {
+    format!(
+        "WITH bo AS (
+            SELECT product_id, SUM(qty - qty_allocated) AS units
+            FROM backorders WHERE status = 'open' GROUP BY product_id
+        ), inb AS (
+            SELECT l.product_id,
+                SUM(CASE WHEN l.eta IS NOT NULL AND l.eta <= date('{today}', '+' ||
+                        COALESCE(p.lead_time_days, s.lead_time_days, 14) || ' days')
+                    THEN l.qty_ordered - l.qty_received ELSE 0 END) AS within
+            FROM po_lines l
+            JOIN products p ON p.id = l.product_id
+            LEFT JOIN suppliers s ON s.id = p.supplier_id
+            WHERE l.status IN ('open', 'partially_received')
+            GROUP BY l.product_id
+        )
+        SELECT COUNT(*) FROM products p
+        LEFT JOIN stock_positions sp ON sp.product_id = p.id
+        LEFT JOIN bo ON bo.product_id = p.id
+        LEFT JOIN inb ON inb.product_id = p.id
+        WHERE COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) - COALESCE(bo.units, 0)
+            + COALESCE(inb.within, 0) <= p.reorder_point;\n"
+    )
+}

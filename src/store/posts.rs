@@ -1,0 +1,159 @@
+//! The durable queue of Discord channel posts: claim → commit → send → mark.
+
+use super::{parse_ts, ts, Conn};
+use chrono::{DateTime, Utc};
+
+/// Due at once: earlier than any clock, real or a test's.
+const DUE_NOW: &str = "0000-01-01T00:00:00Z";
+
+/// A post to queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewPost<'a> {
+    /// Discord channel.
+    pub channel_id: u64,
+    /// Message text.
+    pub content: &'a str,
+    /// `(file name, bytes)` to attach.
+    pub attachment: Option<(&'a str, &'a [u8])>,
+    /// Components as JSON (see `app::posts::Components`).
+    pub components: Option<String>,
+}
+
+/// Queues a post, due at once; returns its id.
+pub async fn enqueue(
+    conn: &mut Conn,
+    post: &NewPost<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO channel_posts (channel_id, content, attachment_name, attachment, components,
+            next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(post.channel_id.to_string())
+    .bind(post.content)
+    .bind(post.attachment.map(|a| a.0))
+    .bind(post.attachment.map(|a| a.1))
+    .bind(post.components.as_deref())
+    .bind(DUE_NOW)
+    .bind(ts(now))
+    .fetch_one(conn)
+    .await?)
+}
+
+/// A claimed post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostRow {
+    /// Id.
+    pub id: i64,
+    /// Discord channel.
+    pub channel_id: u64,
+    /// Message text.
+    pub content: String,
+    /// File name and bytes.
+    pub attachment: Option<(String, Vec<u8>)>,
+    /// Components JSON.
+    pub components: Option<String>,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+}
+
+type PostTuple = (
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<Vec<u8>>,
+    Option<String>,
+    i64,
+);
+
+/// Leases up to `limit` due posts until `lease_until` (oldest first). A post whose lease ran
+/// out (the process died mid-send) is due again: that is the at-most-one duplicate.
+pub async fn claim_due(
+    conn: &mut Conn,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> anyhow::Result<Vec<PostRow>> {
+    let rows: Vec<PostTuple> = sqlx::query_as(
+        "UPDATE channel_posts SET leased_until = $1, attempts = attempts + 1
+         WHERE id IN (SELECT id FROM channel_posts
+                      WHERE status = 'pending' AND next_attempt_at <= $2
+                        AND (leased_until IS NULL OR leased_until <= $2)
+                      ORDER BY id LIMIT $3)
+         RETURNING id, channel_id, content, attachment_name, attachment, components, attempts",
+    )
+    .bind(ts(lease_until))
+    .bind(ts(now))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    let mut out: Vec<PostRow> = rows
+        .into_iter()
+        .map(|t| PostRow {
+            id: t.0,
+            channel_id: t.1.parse().unwrap_or_default(),
+            content: t.2,
+            attachment: match (t.3, t.4) {
+                (Some(n), Some(b)) => Some((n, b)),
+                _ => None,
+            },
+            components: t.5,
+            attempts: t.6,
+        })
+        .collect();
+    out.sort_by_key(|p| p.id);
+    Ok(out)
+}
+
+/// Marks a post sent.
+pub async fn mark_sent(
+    conn: &mut Conn,
+    id: i64,
+    message_id: Option<u64>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE channel_posts SET status = 'sent', sent_at = $2, message_id = $3, leased_until = NULL
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(ts(now))
+    .bind(message_id.map(|m| m.to_string()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Puts a post back for another attempt at `next`, or gives up (`failed`) when `give_up`.
+pub async fn mark_retry(
+    conn: &mut Conn,
+    id: i64,
+    next: DateTime<Utc>,
+    error: &str,
+    give_up: bool,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE channel_posts SET status = $2, next_attempt_at = $3, last_error = $4,
+            leased_until = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .bind(if give_up { "failed" } else { "pending" })
+    .bind(ts(next))
+    .bind(error)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The earliest time a pending post is due, if any.
+pub async fn next_due(conn: &mut Conn) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let t: Option<String> = sqlx::query_scalar(
+        "SELECT MIN(MAX(next_attempt_at, COALESCE(leased_until, next_attempt_at)))
+         FROM channel_posts WHERE status = 'pending'",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(t.as_deref().map(parse_ts))
+}

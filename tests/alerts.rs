@@ -1,0 +1,632 @@
+//! Scheduled low-stock alerts: evaluation, alert state over simulated days, the scheduler, the
+//! `check` command and delivery through the durable post queue to a fake Discord.
+
+mod common;
+mod support;
+
+use backorder_bot::adapters::discord::poster::{self, Sender};
+use backorder_bot::adapters::scheduler::Scheduler;
+use backorder_bot::app::alerts::{self, RunOutcome};
+use backorder_bot::app::{Actor, Clock};
+use backorder_bot::config::Settings;
+use backorder_bot::startup::Application;
+use backorder_bot::store::alerts::{NotStarted, Trigger};
+use backorder_bot::store::stock::{record_movement, Movement};
+use chrono::{DateTime, Duration, Utc};
+use common::{test_now, TestApp};
+use serde_json::{json, Value};
+use support::fake_discord::*;
+use tokio::sync::watch;
+
+const ALERT_CHANNEL: u64 = 1_500_000_000_000_000_001;
+const GUILD: u64 = 1_300_000_000_000_000_001;
+const OPS_ROLE: u64 = 1_400_000_000_000_000_001;
+
+const RULES: &str = r#"
+[[alerts.rules]]
+name = "nightly"
+schedule = "0 7 * * *"
+timezone = "Europe/Berlin"
+min_severity = "low"
+repeat_interval = "24h"
+resolve_margin = "10%"
+"#;
+
+/// An application with alert rules from a config file, on a fresh database with a small shop.
+async fn alerts_app(rules: &str, extra: &[(&str, &str)]) -> TestApp {
+    backorder_bot::telemetry::init_for_tests();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[discord]\nalert_channel_id = {ALERT_CHANNEL}\n{rules}"),
+    )
+    .unwrap();
+    let mut vars: Vec<(String, String)> = vec![
+        (
+            "BACKORDER_BOT__DATABASE__PATH".into(),
+            dir.path().join("alerts.db").display().to_string(),
+        ),
+        (
+            "BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START".into(),
+            "false".into(),
+        ),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let lookup = vars.clone();
+    let settings = Settings::load_from(Some(&config), &vars, &move |name| {
+        lookup
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .expect("settings");
+    let built = Application::build(settings, Clock::fixed(test_now()))
+        .await
+        .expect("app builds");
+    let t = TestApp {
+        app: built.app,
+        dir,
+    };
+    t.import(
+        "suppliers",
+        "code,name,email,phone,lead_time_days\nACME,Acme,,,14\n",
+    )
+    .await
+    .unwrap();
+    t.import(
+        "products",
+        "sku,name,category,unit_price,on_hand,reorder_point,safety_stock,reorder_qty,lead_time_days,supplier,substitutes\n\
+         NEAR,Inbound soon,tents,10.00,2,5,1,10,,ACME,\n\
+         FAR,Inbound late,tents,10.00,2,5,1,10,,ACME,\n\
+         PLENTY,Plenty,tents,10.00,100,5,1,10,,ACME,\n\
+         MUG,Enamel mug,kitchen,5.00,8,5,2,10,,ACME,\n",
+    )
+    .await
+    .unwrap();
+    t.import(
+        "purchase-orders",
+        "po,supplier,sku,qty,eta,status\n\
+         PO-1,ACME,NEAR,10,2026-12-02,open\n\
+         PO-2,ACME,FAR,10,2027-01-20,open\n",
+    )
+    .await
+    .unwrap();
+    t
+}
+
+fn rule(t: &TestApp) -> backorder_bot::domain::alerts::AlertRule {
+    t.app.settings.alerts.rules[0].clone()
+}
+
+async fn set_on_hand(t: &TestApp, sku: &str, qty: i64) {
+    let mut tx = t.app.store.begin_write().await.unwrap();
+    let p = t.app.product(&mut tx, sku).await.unwrap();
+    let now_qty = backorder_bot::store::stock::position(&mut tx, p.id)
+        .await
+        .unwrap()
+        .on_hand;
+    if qty != now_qty {
+        record_movement(
+            &mut tx,
+            &Movement {
+                product_id: p.id,
+                kind: "adjustment",
+                qty: qty - now_qty,
+                actor: "test",
+                reason: "test",
+                reference: None,
+                at: t.app.clock.now(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+async fn run_now(t: &TestApp) -> Option<String> {
+    match alerts::run_rule(&t.app, &rule(t), Trigger::Manual, None)
+        .await
+        .unwrap()
+    {
+        RunOutcome::Done(r) => r.message.map(|m| m.content),
+        RunOutcome::Skipped(why) => panic!("skipped: {why:?}"),
+    }
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+#[tokio::test]
+async fn projected_stock_counts_inbound_only_within_the_supplier_lead_time() {
+    let t = alerts_app(RULES, &[]).await;
+    let e = alerts::evaluate(&t.app, &rule(&t)).await.unwrap();
+    let skus: Vec<&str> = e.findings.iter().map(|f| f.figures.sku.as_str()).collect();
+    // NEAR: 2 on hand + 10 arriving in 6 days (lead time 14) = 12 > 5. FAR's PO is 55 days out.
+    assert_eq!(skus, vec!["FAR"]);
+    let far = &e.findings[0].figures;
+    assert_eq!(far.projected(), 2);
+    assert_eq!(far.inbound_total, 10);
+    assert_eq!(far.inbound_within_lead, 0);
+    assert_eq!(far.suggested_order(), 13);
+}
+
+#[tokio::test]
+async fn first_fire_repeat_escalation_and_resolve_over_simulated_days() {
+    let t = alerts_app(RULES, &[]).await;
+    let day0 = run_now(&t).await.expect("first run posts");
+    assert!(day0.contains("1 LOW"), "{day0}");
+    assert!(day0.contains("FAR") && day0.contains("[new]"), "{day0}");
+    assert!(!day0.contains("NEAR"), "{day0}");
+
+    // An hour later nothing changed: nothing posted.
+    t.app.clock.set(test_now() + Duration::hours(1));
+    assert_eq!(run_now(&t).await, None);
+
+    // MUG falls to its reorder point: only MUG is new.
+    set_on_hand(&t, "MUG", 5).await;
+    let text = run_now(&t).await.expect("MUG posts");
+    assert!(text.contains("MUG") && !text.contains("FAR"), "{text}");
+
+    // A day later both repeat.
+    t.app.clock.set(test_now() + Duration::hours(25));
+    let text = run_now(&t).await.expect("repeat");
+    assert!(
+        text.contains("FAR") && text.contains("MUG") && text.contains("[still]"),
+        "{text}"
+    );
+
+    // MUG drops under safety stock: escalates at once.
+    t.app.clock.set(test_now() + Duration::hours(26));
+    set_on_hand(&t, "MUG", 1).await;
+    let text = run_now(&t).await.expect("escalation");
+    assert!(
+        text.contains("CRITICAL MUG") && text.contains("[worse]"),
+        "{text}"
+    );
+    assert!(!text.contains("FAR"), "{text}");
+
+    // Back to 5 (LOW again): no de-escalation post.
+    set_on_hand(&t, "MUG", 5).await;
+    assert_eq!(run_now(&t).await, None);
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM alert_states WHERE rule = 'nightly'")
+            .await,
+        2
+    );
+    // 6 > 5 × 1.1: resolved, once.
+    set_on_hand(&t, "MUG", 6).await;
+    let text = run_now(&t).await.expect("resolve");
+    assert!(text.contains("resolved MUG"), "{text}");
+    assert_eq!(run_now(&t).await, None);
+    // Every run is recorded.
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM alert_runs WHERE status = 'done'")
+            .await,
+        8
+    );
+}
+
+#[tokio::test]
+async fn hysteresis_keeps_a_sku_bouncing_around_its_reorder_point_quiet() {
+    let rules = RULES.replace("resolve_margin = \"10%\"", "resolve_margin = \"50%\"");
+    let t = alerts_app(&rules, &[]).await;
+    set_on_hand(&t, "MUG", 5).await;
+    assert!(run_now(&t).await.unwrap().contains("MUG"));
+    for (i, qty) in [6, 5, 7, 4, 7].into_iter().enumerate() {
+        t.app.clock.set(test_now() + Duration::hours(i as i64 + 1));
+        set_on_hand(&t, "MUG", qty).await;
+        // FAR stays quiet too (repeat after 24h).
+        assert_eq!(run_now(&t).await, None, "stock {qty}");
+    }
+    set_on_hand(&t, "MUG", 8).await; // 8 > 5 × 1.5
+    assert!(run_now(&t).await.unwrap().contains("resolved MUG"));
+}
+
+#[tokio::test]
+async fn a_snoozed_sku_stays_quiet_until_unsnoozed() {
+    let t = alerts_app(RULES, &[]).await;
+    let ops = Actor::operator("tester");
+    alerts::snooze_sku(&t.app, &ops, "far", 7).await.unwrap();
+    assert_eq!(run_now(&t).await, None);
+    let viewer = Actor {
+        name: "viewer".into(),
+        may_change: false,
+    };
+    assert!(alerts::unsnooze_sku(&t.app, &viewer, "FAR").await.is_err());
+    let (sku, n) = alerts::unsnooze_sku(&t.app, &ops, "FAR").await.unwrap();
+    assert_eq!((sku.as_str(), n), ("FAR", 1));
+    assert!(run_now(&t).await.unwrap().contains("FAR"));
+}
+
+#[tokio::test]
+async fn the_snooze_button_snoozes_every_sku_of_its_message() {
+    let t = alerts_app(RULES, &[]).await;
+    set_on_hand(&t, "MUG", 3).await;
+    let RunOutcome::Done(report) = alerts::run_rule(&t.app, &rule(&t), Trigger::Manual, None)
+        .await
+        .unwrap()
+    else {
+        panic!("skipped")
+    };
+    let n = alerts::snooze_run(&t.app, &Actor::operator("x"), report.run_id, 7)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    t.app.clock.set(test_now() + Duration::days(6));
+    assert_eq!(run_now(&t).await, None, "snoozed for 7 days");
+    t.app.clock.set(test_now() + Duration::days(8));
+    let text = run_now(&t).await.unwrap();
+    assert!(text.contains("FAR") && text.contains("MUG"), "{text}");
+}
+
+#[tokio::test]
+async fn a_rule_never_runs_twice_at_once_and_a_cron_time_runs_once() {
+    let t = alerts_app(RULES, &[]).await;
+    let r = rule(&t);
+    let mut tx = t.app.store.begin_write().await.unwrap();
+    let started = backorder_bot::store::alerts::start_run(
+        &mut tx,
+        "nightly",
+        None,
+        Trigger::Manual,
+        test_now(),
+        test_now() - Duration::minutes(30),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(started.is_ok());
+    let second = alerts::run_rule(&t.app, &r, Trigger::Manual, None)
+        .await
+        .unwrap();
+    assert_eq!(second, RunOutcome::Skipped(NotStarted::Running));
+    // A run left behind by a dead process stops blocking after 30 minutes.
+    t.app.clock.set(test_now() + Duration::minutes(31));
+    let cron_time = Some(test_now());
+    assert!(matches!(
+        alerts::run_rule(&t.app, &r, Trigger::Schedule, cron_time)
+            .await
+            .unwrap(),
+        RunOutcome::Done(_)
+    ));
+    assert_eq!(
+        alerts::run_rule(&t.app, &r, Trigger::Schedule, cron_time)
+            .await
+            .unwrap(),
+        RunOutcome::Skipped(NotStarted::AlreadyRun)
+    );
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM alert_runs WHERE status = 'abandoned'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_scheduler_runs_each_cron_time_once_in_the_rules_timezone() {
+    let t = alerts_app(RULES, &[]).await;
+    let mut s = Scheduler::new(&t.app);
+    // 2026-11-26 12:00 UTC: today's 07:00 Berlin (06:00 UTC) passed before we started.
+    let pass = s.tick(&t.app).await.unwrap();
+    assert!(pass.leader);
+    assert!(pass.ran.is_empty(), "{pass:?}");
+    assert!(pass.wait <= std::time::Duration::from_secs(30));
+    // 07:00:05 Berlin the next day.
+    t.app.clock.set(at("2026-11-27T06:00:05Z"));
+    let pass = s.tick(&t.app).await.unwrap();
+    assert_eq!(
+        pass.ran,
+        vec![(
+            "nightly".to_string(),
+            at("2026-11-27T06:00:00Z"),
+            Trigger::Schedule
+        )]
+    );
+    t.app.clock.set(at("2026-11-27T06:00:40Z"));
+    assert!(s.tick(&t.app).await.unwrap().ran.is_empty());
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM alert_runs").await, 1);
+}
+
+#[tokio::test]
+async fn a_run_missed_while_down_is_caught_up_once_within_the_window() {
+    let t = alerts_app(RULES, &[]).await;
+    let mut s = Scheduler::new(&t.app);
+    t.app.clock.set(at("2026-11-27T06:00:01Z"));
+    assert_eq!(s.tick(&t.app).await.unwrap().ran.len(), 1);
+    s.release(&t.app).await.unwrap();
+    // Down over the next morning's run; back at 09:00 UTC (3h late, within 6h).
+    t.app.clock.set(at("2026-11-28T09:00:00Z"));
+    let mut s = Scheduler::new(&t.app);
+    let pass = s.tick(&t.app).await.unwrap();
+    assert_eq!(
+        pass.ran,
+        vec![(
+            "nightly".to_string(),
+            at("2026-11-28T06:00:00Z"),
+            Trigger::CatchUp
+        )]
+    );
+    assert!(s.tick(&t.app).await.unwrap().ran.is_empty());
+    s.release(&t.app).await.unwrap();
+    // Down again, back 10h after the cron time: too old to make up.
+    t.app.clock.set(at("2026-11-29T16:00:00Z"));
+    let mut s = Scheduler::new(&t.app);
+    assert!(s.tick(&t.app).await.unwrap().ran.is_empty());
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM alert_runs WHERE trigger = 'catch_up'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn only_the_lease_holder_schedules() {
+    let t = alerts_app(RULES, &[]).await;
+    let mut a = Scheduler::new(&t.app);
+    let mut b = Scheduler::new(&t.app);
+    t.app.clock.set(at("2026-11-27T06:00:01Z"));
+    let pa = a.tick(&t.app).await.unwrap();
+    let pb = b.tick(&t.app).await.unwrap();
+    assert!(pa.leader && !pb.leader);
+    assert_eq!(pa.ran.len() + pb.ran.len(), 1);
+    // The holder stops renewing (dies): the other takes over after the lease expires.
+    t.app.clock.set(at("2026-11-27T06:05:00Z"));
+    assert!(b.tick(&t.app).await.unwrap().leader);
+    assert!(!a.tick(&t.app).await.unwrap().leader);
+}
+
+#[tokio::test]
+async fn check_prints_each_rules_alerts_as_json_and_changes_nothing() {
+    let t = alerts_app(RULES, &[]).await;
+    set_on_hand(&t, "MUG", 0).await;
+    let out = backorder_bot::adapters::check::run(&t.app, None, true)
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let rules = v.as_array().unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0]["rule"], "nightly");
+    let alerts = rules[0]["alerts"].as_array().unwrap();
+    let sev: Vec<(String, String)> = alerts
+        .iter()
+        .map(|a| {
+            (
+                a["sku"].as_str().unwrap().to_string(),
+                a["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sev,
+        vec![
+            ("MUG".to_string(), "critical".to_string()),
+            ("FAR".to_string(), "low".to_string())
+        ]
+    );
+    assert_eq!(alerts[1]["projected"], 2);
+    assert_eq!(alerts[1]["inbound"], 10);
+    assert_eq!(alerts[1]["suggested_order"], 13);
+    assert_eq!(
+        t.scalar("SELECT (SELECT COUNT(*) FROM alert_runs) + (SELECT COUNT(*) FROM alert_states) + (SELECT COUNT(*) FROM channel_posts)")
+            .await,
+        0
+    );
+    let text = backorder_bot::adapters::check::run(&t.app, Some("NIGHTLY"), false)
+        .await
+        .unwrap();
+    assert!(text.contains("CRITICAL MUG"), "{text}");
+    assert!(
+        backorder_bot::adapters::check::run(&t.app, Some("nope"), false)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn thousands_of_firing_skus_make_one_message_within_limits_with_a_csv() {
+    let t = alerts_app(RULES, &[]).await;
+    let mut csv = String::from("sku,name,category,unit_price,on_hand,reorder_point,safety_stock,reorder_qty,lead_time_days,supplier,substitutes\n");
+    for i in 0..3000 {
+        csv.push_str(&format!(
+            "BULK-{i:04},Bulk item {i},bulk,1.00,1,5,0,10,,ACME,\n"
+        ));
+    }
+    t.import("products", &csv).await.unwrap();
+    let RunOutcome::Done(r) = alerts::run_rule(&t.app, &rule(&t), Trigger::Manual, None)
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    let m = r.message.unwrap();
+    assert!(m.content.chars().count() <= 2000);
+    assert!(m.content.contains("3001 LOW"), "{}", &m.content[..200]);
+    assert!(m.content.contains("more (full list attached)"));
+    let (name, body) = m.attachment.unwrap();
+    assert_eq!(name, "lowstock-nightly.csv");
+    assert_eq!(body.lines().count(), 3002);
+    assert_eq!(r.counts.posted_lines, 3001);
+}
+
+/// Settings pointing the poster at a fake Discord with a token.
+fn discord_vars(fake: &FakeDiscord) -> Vec<(&'static str, String)> {
+    vec![
+        ("BACKORDER_BOT__DISCORD__API_BASE_URL", fake.base_url()),
+        ("DISCORD_TOKEN", "fake-token".into()),
+    ]
+}
+
+async fn alerts_app_with_discord(fake: &FakeDiscord) -> TestApp {
+    let vars = discord_vars(fake);
+    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    alerts_app(RULES, &refs).await
+}
+
+#[tokio::test]
+async fn the_alert_post_reaches_the_discord_channel_with_buttons_once() {
+    let fake = FakeDiscord::start().await;
+    let t = alerts_app_with_discord(&fake).await;
+    run_now(&t).await.unwrap();
+    let sender = Sender::from_app(&t.app);
+    assert!(matches!(sender, Sender::Discord(_)));
+    assert_eq!(poster::deliver_due(&t.app, &sender).await.unwrap(), 1);
+    assert_eq!(poster::deliver_due(&t.app, &sender).await.unwrap(), 0);
+    let posts = fake.channel_messages();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(
+        posts[0].path,
+        format!("/api/v10/channels/{ALERT_CHANNEL}/messages")
+    );
+    let body = &posts[0].body;
+    assert!(body["content"].as_str().unwrap().contains("FAR"), "{body}");
+    let rows = body["components"].as_array().unwrap();
+    assert_eq!(rows[0]["components"][0]["label"], "Snooze 7 days");
+    assert_eq!(rows[1]["components"][0]["options"][0]["value"], "FAR");
+    assert_eq!(
+        t.scalar(
+            "SELECT COUNT(*) FROM channel_posts WHERE status = 'sent' AND message_id IS NOT NULL"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_restart_does_not_repost() {
+    let fake = FakeDiscord::start().await;
+    let t = alerts_app_with_discord(&fake).await;
+    run_now(&t).await.unwrap();
+    poster::deliver_due(&t.app, &Sender::from_app(&t.app))
+        .await
+        .unwrap();
+    // A new process on the same database: same state, a fresh scheduler and poster.
+    let path = t.app.settings.database.path.clone();
+    t.app.store.close().await;
+    let mut settings = (*t.app.settings).clone();
+    settings.database.path = path;
+    let again = Application::build(settings, Clock::fixed(test_now() + Duration::hours(2)))
+        .await
+        .unwrap()
+        .app;
+    let r = again.settings.alerts.rules[0].clone();
+    match alerts::run_rule(&again, &r, Trigger::Manual, None)
+        .await
+        .unwrap()
+    {
+        RunOutcome::Done(rep) => assert_eq!(rep.post_id, None),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        poster::deliver_due(&again, &Sender::from_app(&again))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(fake.channel_messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_discord_outage_delays_the_post_and_it_is_sent_once_after_recovery() {
+    let fake = FakeDiscord::start().await;
+    let t = alerts_app_with_discord(&fake).await;
+    set_on_hand(&t, "MUG", 0).await;
+    run_now(&t).await.unwrap();
+    let sender = Sender::from_app(&t.app);
+    fake.fail_channel_posts(true);
+    assert_eq!(poster::deliver_due(&t.app, &sender).await.unwrap(), 0);
+    // Not due again until the backoff has passed.
+    assert_eq!(poster::deliver_due(&t.app, &sender).await.unwrap(), 0);
+    let failed = fake
+        .requests()
+        .iter()
+        .filter(|r| r.query.as_deref() == Some("failed"))
+        .count();
+    assert_eq!(failed, 1);
+    for minutes in 1..4 {
+        t.app.clock.set(test_now() + Duration::minutes(minutes));
+        poster::deliver_due(&t.app, &sender).await.unwrap();
+    }
+    assert!(fake.channel_messages().is_empty());
+    fake.fail_channel_posts(false);
+    t.app.clock.set(test_now() + Duration::minutes(10));
+    assert_eq!(poster::deliver_due(&t.app, &sender).await.unwrap(), 1);
+    t.app.clock.set(test_now() + Duration::minutes(20));
+    assert_eq!(poster::deliver_due(&t.app, &sender).await.unwrap(), 0);
+    let sent = fake.channel_messages();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].body["content"].as_str().unwrap().contains("MUG"));
+}
+
+#[tokio::test]
+async fn ops_channel_messages_queue_through_the_same_poster() {
+    let fake = FakeDiscord::start().await;
+    let t = alerts_app_with_discord(&fake).await;
+    let mut conn = t.app.store.conn().await.unwrap();
+    backorder_bot::app::posts::enqueue(&mut conn, 42, &"x".repeat(2500))
+        .await
+        .unwrap();
+    drop(conn);
+    poster::deliver_due(&t.app, &Sender::from_app(&t.app))
+        .await
+        .unwrap();
+    let sent = fake.channel_messages();
+    assert_eq!(sent[0].path, "/api/v10/channels/42/messages");
+    assert_eq!(sent[0].body["content"].as_str().unwrap().len(), 2000);
+}
+
+#[tokio::test]
+async fn the_snooze_button_is_refused_for_a_member_without_the_ops_role() {
+    let fake = FakeDiscord::start().await;
+    let vars = discord_vars(&fake);
+    let mut refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let guild = GUILD.to_string();
+    let ops = OPS_ROLE.to_string();
+    refs.push(("BACKORDER_BOT__DISCORD__GUILD_IDS", &guild));
+    refs.push(("BACKORDER_BOT__DISCORD__OPS_ROLE_IDS", &ops));
+    let t = alerts_app(RULES, &refs).await;
+    let RunOutcome::Done(report) = alerts::run_rule(&t.app, &rule(&t), Trigger::Manual, None)
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    // Serve Discord with the real start-up path.
+    let settings = (*t.app.settings).clone();
+    let built = Application::build(settings, Clock::fixed(test_now()))
+        .await
+        .unwrap();
+    let (stop, rx) = watch::channel(false);
+    let task = tokio::spawn(built.run_until_stopped(false, rx));
+    fake.identify_and_ready().await;
+    fake.wait_for(
+        "PUT",
+        &format!("/api/v10/applications/{APP_ID}/guilds/{GUILD}/commands"),
+    )
+    .await;
+    let message = message_json(1, "alert", json!({"components": []}));
+    let custom_id = format!("alerts:snooze:{}", report.run_id);
+    let click = fake
+        .send_button_click(&custom_id, message.clone(), &Invoker::guild(GUILD, vec![]))
+        .await;
+    let answer = fake.wait_callback(&click).await;
+    let text = answer["data"]["content"].as_str().unwrap_or_default();
+    assert!(text.contains("only the ops role"), "{answer}");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM alert_snoozes").await, 0);
+    let click = fake
+        .send_button_click(&custom_id, message, &Invoker::guild(GUILD, vec![OPS_ROLE]))
+        .await;
+    let answer = fake.wait_callback(&click).await;
+    assert!(
+        answer["data"]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Snoozed 1 SKUs"),
+        "{answer}"
+    );
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM alert_snoozes").await, 1);
+    stop.send(true).unwrap();
+    let _ = task.await;
+}
