@@ -234,7 +234,7 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
             }
         }
         Command::Check { rule, json } => {
-            match backorder_bot::adapters::check::run(&app, rule.as_deref(), json).await {
+            match backorder_bot::adapters::check::run(app, rule.as_deref(), json).await {
                 Ok(out) => println!("{}", out.trim_end()),
                 Err(e) if e.is_user_facing() => {
                     eprintln!("error: {e}");
