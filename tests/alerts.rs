@@ -630,3 +630,45 @@ async fn the_snooze_button_is_refused_for_a_member_without_the_ops_role() {
     stop.send(true).unwrap();
     let _ = task.await;
 }
+
+#[tokio::test]
+async fn alert_commands_list_run_snooze_and_show_low_stock_in_the_console() {
+    let t = alerts_app(RULES, &[]).await;
+    let low = t.ok("/lowstock").await;
+    assert!(low.contains("FAR") && !low.contains("NEAR"), "{low}");
+    let low = t.ok("/lowstock rule:nightly").await;
+    assert!(low.contains("LOW FAR"), "{low}");
+    assert!(t
+        .user_error("/lowstock rule:weekly")
+        .await
+        .contains("nightly"));
+    // /lowstock changes nothing.
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM alert_runs").await, 0);
+
+    let list = t.ok("/alerts list").await;
+    assert!(
+        list.contains("nightly") && list.contains("never ran"),
+        "{list}"
+    );
+    assert!(list.contains("2026-11-27 07:00 CET"), "{list}");
+
+    let ran = t.ok("/alerts run rule:nightly").await;
+    assert!(ran.contains("Queued one message"), "{ran}");
+    let ran = t.ok("/alerts run rule:nightly").await;
+    assert!(ran.contains("Nothing new to post"), "{ran}");
+    let list = t.ok("/alerts list").await;
+    assert!(list.contains("1 firing, 0 posted"), "{list}");
+
+    let snoozed = t.ok("/alerts snooze sku:far days:3").await;
+    assert!(snoozed.contains("until 2026-11-29 12:00"), "{snoozed}");
+    t.user_error("/alerts snooze sku:FAR days:0").await;
+    t.user_error("/alerts snooze sku:NOPE days:2").await;
+    assert!(t
+        .ok("/alerts unsnooze sku:FAR")
+        .await
+        .contains("in alerts again"));
+    assert!(t
+        .ok("/alerts unsnooze sku:FAR")
+        .await
+        .contains("was not snoozed"));
+}

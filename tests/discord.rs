@@ -141,10 +141,12 @@ async fn ready_registers_every_command_from_the_spec() {
         names,
         [
             "adjust",
+            "alerts",
             "backorder",
             "backorders",
             "eta",
             "help",
+            "lowstock",
             "notifications",
             "po",
             "receive",

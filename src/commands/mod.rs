@@ -34,10 +34,12 @@ pub mod reply;
 pub mod spec;
 
 pub mod adjust;
+pub mod alerts;
 pub mod backorder;
 pub mod backorders;
 pub mod eta;
 pub mod help;
+pub mod lowstock;
 pub mod notifications;
 pub mod po;
 pub mod receive;
@@ -91,6 +93,11 @@ pub static COMMANDS: &[Command] = &[
     command!(adjust::SPEC, adjust::run),
     command!(eta::SPEC, eta::run),
     command!(receive::SPEC, receive::run),
+    command!(lowstock::SPEC, lowstock::run),
+    command!(alerts::LIST, alerts::list),
+    command!(alerts::RUN, alerts::run),
+    command!(alerts::SNOOZE, alerts::snooze),
+    command!(alerts::UNSNOOZE, alerts::unsnooze),
     command!(notifications::SPEC, notifications::run),
     command!(help::SPEC, help::run),
 ];

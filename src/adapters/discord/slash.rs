@@ -382,6 +382,8 @@ mod tests {
                 "adjust",
                 "eta",
                 "receive",
+                "lowstock",
+                "alerts",
                 "notifications",
                 "help"
             ]
