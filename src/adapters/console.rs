@@ -2,6 +2,7 @@
 
 use crate::app::{Actor, App};
 use crate::commands::{self, Invocation, Outcome, Reply};
+use std::io::IsTerminal;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::watch;
 
@@ -18,6 +19,7 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Resul
     let actor = Actor::operator(app.settings.console.actor.clone());
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut out = tokio::io::stdout();
+    let styled = std::io::stdout().is_terminal();
     out.write_all(
         format!(
             "backorder-bot console — {}. Type /help for commands, exit to quit.\n",
@@ -42,7 +44,7 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Resul
             break;
         }
         let (reply, _) = ask(&app, &actor, line).await;
-        out.write_all(format!("{}\n", reply.to_text()).as_bytes())
+        out.write_all(format!("{}\n", reply.to_terminal(styled)).as_bytes())
             .await?;
     }
     Ok(())

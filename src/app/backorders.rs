@@ -4,64 +4,106 @@ use super::promise::{priority_input, ranked_queue, settle, Cause, Settled};
 use super::stock::non_empty;
 use super::{field, Actor, App, AppError, AppResult};
 use crate::domain::priority::{manual_points_for, PriorityScore, Reprioritize};
-use crate::store::backorders::{BackorderRow, Filter};
+use crate::store::backorders::{BackorderRow, Filter, ListOrder};
 use crate::store::{self, audit, stock::Movement};
+use crate::store::{parse_day, parse_ts};
+use chrono::NaiveDate;
+use std::collections::HashMap;
 
 /// Statuses `/backorders status:` accepts.
 pub const STATUSES: [&str; 4] = ["open", "allocated", "fulfilled", "cancelled"];
+
+/// How `/backorders` orders its rows (`sort:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// Highest priority first: the order backorders are served in.
+    #[default]
+    Priority,
+    /// Oldest order first.
+    Age,
+    /// Earliest promised date first, unknown last.
+    Eta,
+    /// Largest backordered value first.
+    Value,
+}
+
+impl Sort {
+    /// The `sort:` choices.
+    pub const CHOICES: [&'static str; 4] = ["priority", "age", "eta", "value"];
+
+    /// Parses a `sort:` value.
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "priority" => Ok(Self::Priority),
+            "age" => Ok(Self::Age),
+            "eta" => Ok(Self::Eta),
+            "value" => Ok(Self::Value),
+            other => Err(AppError::invalid(
+                "sort",
+                format!("\"{other}\" is not an order (priority, age, eta or value)"),
+            )),
+        }
+    }
+
+    /// How the reply names the order.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Priority => "priority (the order they are served in)",
+            Self::Age => "age (oldest order first)",
+            Self::Eta => "ETA (earliest first, unknown last)",
+            Self::Value => "value (largest first)",
+        }
+    }
+}
+
+/// What `/backorders` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery<'a> {
+    /// Only this SKU: its queue.
+    pub sku: Option<&'a str>,
+    /// Only this customer (the shop's id).
+    pub customer: Option<&'a str>,
+    /// A status, `all`, or `None` for open ones.
+    pub status: Option<&'a str>,
+    /// The order.
+    pub sort: Sort,
+    /// 1-based page.
+    pub page: u32,
+}
+
+/// One listed backorder with what the list shows beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedBackorder {
+    /// The backorder.
+    pub row: BackorderRow,
+    /// Priority score now.
+    pub score: f64,
+    /// 1-based place in its SKU's queue (open backorders of a `sku:` list only).
+    pub place: Option<usize>,
+}
 
 /// A page of backorders.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackorderPage {
     /// Rows on this page.
-    pub rows: Vec<BackorderRow>,
+    pub rows: Vec<ListedBackorder>,
     /// 1-based page.
     pub page: u32,
     /// Number of pages (at least 1).
     pub pages: u32,
     /// Rows in all.
     pub total: i64,
+    /// The order of the rows.
+    pub sort: Sort,
+    /// The SKU whose queue this is (`sku:` given), as the shop spells it.
+    pub sku: Option<String>,
 }
 
-/// `/backorders [sku:] [customer:] [status:] [page:]`
-pub async fn list(
-    app: &App,
-    sku: Option<&str>,
-    customer: Option<&str>,
-    status: Option<&str>,
-    page: u32,
-) -> AppResult<BackorderPage> {
-    let mut conn = app.store.conn().await?;
-    let mut filter = Filter::default();
-    if let Some(sku) = sku {
-        filter.product_id = Some(app.product(&mut conn, sku).await?.id);
-    }
-    if let Some(c) = customer {
-        let row = store::customers::by_external_id(&mut conn, c.trim())
-            .await?
-            .ok_or_else(|| AppError::NotFound {
-                what: "customer",
-                id: c.trim().to_string(),
-            })?;
-        filter.customer_id = Some(row.id);
-    }
-    match status.map(|s| s.trim().to_ascii_lowercase()) {
-        None => filter.status = Some("open".to_string()),
-        Some(s) if s == "all" => {}
-        Some(s) if STATUSES.contains(&s.as_str()) => filter.status = Some(s),
-        Some(s) => {
-            return Err(AppError::invalid(
-                "status",
-                format!("\"{s}\" is not a status (open, allocated, fulfilled, cancelled or all)"),
-            ))
-        }
-    }
+/// Pages: (offset, limit) of `page`, or an error naming the last page.
+pub(crate) fn page_window(page: u32, total: i64, size: i64) -> AppResult<(u32, i64)> {
     if page == 0 {
         return Err(AppError::invalid("page", "pages start at 1"));
     }
-    let size = i64::from(app.settings.console.page_size);
-    let (rows, total) =
-        store::backorders::list(&mut conn, &filter, (i64::from(page) - 1) * size, size).await?;
     let pages = ((total + size - 1) / size).max(1) as u32;
     if page > pages {
         return Err(AppError::invalid(
@@ -72,12 +114,130 @@ pub async fn list(
             ),
         ));
     }
+    Ok((pages, (i64::from(page) - 1) * size))
+}
+
+/// `/backorders [sku:] [customer:] [status:] [sort:] [page:]`
+///
+/// With `sku:` and open backorders the rows come from the same ranked queue that allocation and
+/// promises walk, so place 1 is the one served next; other lists are ordered in SQL by the same
+/// score.
+pub async fn list(app: &App, q: &ListQuery<'_>) -> AppResult<BackorderPage> {
+    let mut conn = app.store.conn().await?;
+    let mut filter = Filter::default();
+    let mut sku = None;
+    if let Some(s) = q.sku {
+        let product = app.product(&mut conn, s).await?;
+        filter.product_id = Some(product.id);
+        sku = Some(product.sku);
+    }
+    if let Some(c) = q.customer {
+        filter.customer_id = Some(customer_by_external_id(&mut conn, c).await?.id);
+    }
+    match q.status.map(|s| s.trim().to_ascii_lowercase()) {
+        None => filter.status = Some("open".to_string()),
+        Some(s) if s == "all" => {}
+        Some(s) if STATUSES.contains(&s.as_str()) => filter.status = Some(s),
+        Some(s) => {
+            return Err(AppError::invalid(
+                "status",
+                format!("\"{s}\" is not a status (open, allocated, fulfilled, cancelled or all)"),
+            ))
+        }
+    }
+    let size = i64::from(app.settings.console.page_size);
+    let now = app.clock.now();
+    let weights = &app.settings.priority;
+    let score = |r: &BackorderRow| weights.score(&priority_input(&r.into()), now).total();
+    let (rows, total, pages) = match filter.product_id {
+        Some(product_id) if filter.status.as_deref() == Some("open") => {
+            let mut queue = ranked_queue(app, &mut conn, product_id).await?;
+            let places: HashMap<i64, usize> = queue
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (b.id, i + 1))
+                .collect();
+            if let Some(c) = filter.customer_id {
+                queue.retain(|b| b.customer_id == c);
+            }
+            // Stable sorts over the ranked queue: ties stay in service order.
+            match q.sort {
+                Sort::Priority => {}
+                Sort::Age => queue.sort_by(|a, b| {
+                    parse_ts(&a.ordered_at)
+                        .cmp(&parse_ts(&b.ordered_at))
+                        .then(a.id.cmp(&b.id))
+                }),
+                Sort::Eta => queue.sort_by_key(|b| {
+                    b.promised_eta
+                        .as_deref()
+                        .and_then(parse_day)
+                        .unwrap_or(NaiveDate::MAX)
+                }),
+                Sort::Value => queue.sort_by_key(|b| std::cmp::Reverse(b.qty * b.unit_price_minor)),
+            }
+            let total = queue.len() as i64;
+            let (pages, offset) = page_window(q.page, total, size)?;
+            let ids: Vec<i64> = queue
+                .iter()
+                .skip(offset as usize)
+                .take(size as usize)
+                .map(|b| b.id)
+                .collect();
+            let rows = store::backorders::by_ids(&mut conn, &ids)
+                .await?
+                .into_iter()
+                .map(|row| ListedBackorder {
+                    score: score(&row),
+                    place: places.get(&row.id).copied(),
+                    row,
+                })
+                .collect();
+            (rows, total, pages)
+        }
+        _ => {
+            let order = match q.sort {
+                Sort::Priority => ListOrder::Priority(weights.clone()),
+                Sort::Age => ListOrder::Age,
+                Sort::Eta => ListOrder::Eta(weights.clone()),
+                Sort::Value => ListOrder::Value(weights.clone()),
+            };
+            let page = q.page.max(1);
+            let offset = (i64::from(page) - 1) * size;
+            let (rows, total) =
+                store::backorders::list(&mut conn, &filter, &order, offset, size).await?;
+            let (pages, _) = page_window(q.page, total, size)?;
+            let rows = rows
+                .into_iter()
+                .map(|row| ListedBackorder {
+                    score: score(&row),
+                    place: None,
+                    row,
+                })
+                .collect();
+            (rows, total, pages)
+        }
+    };
     Ok(BackorderPage {
         rows,
-        page,
+        page: q.page,
         pages,
         total,
+        sort: q.sort,
+        sku,
     })
+}
+
+pub(crate) async fn customer_by_external_id(
+    conn: &mut store::Conn,
+    external_id: &str,
+) -> AppResult<store::customers::CustomerRow> {
+    store::customers::by_external_id(conn, external_id.trim())
+        .await?
+        .ok_or_else(|| AppError::NotFound {
+            what: "customer",
+            id: external_id.trim().to_string(),
+        })
 }
 
 /// `/backorder id:` in full.

@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod backorders;
+pub mod customers;
 pub mod demo;
 pub mod import;
 pub mod notify;

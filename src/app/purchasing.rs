@@ -515,3 +515,80 @@ pub async fn save_po(
         settled,
     })
 }
+
+/// What `/pos` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct PoQuery<'a> {
+    /// Supplier code or name.
+    pub supplier: Option<&'a str>,
+    /// A status, `all`, or `None` for open and partly received ones.
+    pub status: Option<&'a str>,
+    /// Only late ones.
+    pub late: bool,
+    /// 1-based page.
+    pub page: u32,
+}
+
+/// Statuses `/pos status:` accepts (besides `all`).
+pub const PO_STATUSES: [&str; 4] = ["open", "partially_received", "received", "cancelled"];
+
+/// A page of purchase orders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoPage {
+    /// Rows on this page.
+    pub rows: Vec<store::purchasing::PoSummaryRow>,
+    /// 1-based page.
+    pub page: u32,
+    /// Number of pages (at least 1).
+    pub pages: u32,
+    /// Rows in all.
+    pub total: i64,
+}
+
+/// `/pos [supplier:] [status:] [late:] [page:]`
+pub async fn list_pos(app: &App, q: &PoQuery<'_>) -> AppResult<PoPage> {
+    let mut conn = app.store.conn().await?;
+    let mut filter = store::purchasing::PoFilter {
+        late_only: q.late,
+        ..Default::default()
+    };
+    if let Some(s) = q.supplier.map(str::trim).filter(|s| !s.is_empty()) {
+        let supplier = store::suppliers::by_code_or_name(&mut conn, s)
+            .await?
+            .ok_or_else(|| AppError::NotFound {
+                what: "supplier",
+                id: s.to_string(),
+            })?;
+        filter.supplier_id = Some(supplier.id);
+    }
+    match q.status.map(|s| s.trim().to_ascii_lowercase()) {
+        None => filter.statuses = vec!["open".into(), "partially_received".into()],
+        Some(s) if s == "all" => {}
+        Some(s) if PO_STATUSES.contains(&s.as_str()) => filter.statuses = vec![s],
+        Some(s) => {
+            return Err(AppError::invalid(
+                "status",
+                format!(
+                    "\"{s}\" is not a status (open, partially_received, received, cancelled or all)"
+                ),
+            ))
+        }
+    }
+    let size = i64::from(app.settings.console.page_size);
+    let page = q.page.max(1);
+    let (rows, total) = store::purchasing::list_pos(
+        &mut conn,
+        &filter,
+        app.clock.today(),
+        (i64::from(page) - 1) * size,
+        size,
+    )
+    .await?;
+    let (pages, _) = super::backorders::page_window(q.page, total, size)?;
+    Ok(PoPage {
+        rows,
+        page,
+        pages,
+        total,
+    })
+}

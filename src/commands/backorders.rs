@@ -1,13 +1,14 @@
-//! `/backorders [sku:] [customer:] [status:] [page:]`
+//! `/backorders [sku:] [customer:] [status:] [sort:] [page:]`
 
 use super::spec::{choices, opt, suggest, CommandSpec, OptionKind, Suggest, PAGE, SKU_OPT};
 use super::{render, Args, Ctx, Reply};
+use crate::app::backorders::{ListQuery, Sort};
 use crate::app::{self, AppError};
 
 pub const SPEC: CommandSpec = CommandSpec {
     name: "backorders",
     sub: None,
-    description: "List backorders by SKU, customer or status",
+    description: "List backorders: a SKU's queue in service order, or by customer or status",
     options: &[
         SKU_OPT,
         suggest(
@@ -18,6 +19,15 @@ pub const SPEC: CommandSpec = CommandSpec {
             opt("status", "Backorder status", OptionKind::Text, false),
             &["open", "allocated", "fulfilled", "cancelled", "all"],
         ),
+        choices(
+            opt(
+                "sort",
+                "Order of the list (priority: served first on top)",
+                OptionKind::Text,
+                false,
+            ),
+            &Sort::CHOICES,
+        ),
         PAGE,
     ],
     mutating: false,
@@ -25,12 +35,16 @@ pub const SPEC: CommandSpec = CommandSpec {
 };
 
 pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
+    let sort = args.text("sort")?.map(Sort::parse).transpose()?;
     let result = app::backorders::list(
         cx.app,
-        args.text("sku")?,
-        args.text("customer")?,
-        args.text("status")?,
-        args.page()?,
+        &ListQuery {
+            sku: args.text("sku")?,
+            customer: args.text("customer")?,
+            status: args.text("status")?,
+            sort: sort.unwrap_or_default(),
+            page: args.page()?,
+        },
     )
     .await?;
     Ok(render::backorders(&result, cx.inv, cx.app.clock.now()))

@@ -37,11 +37,13 @@ pub mod adjust;
 pub mod alerts;
 pub mod backorder;
 pub mod backorders;
+pub mod customer;
 pub mod eta;
 pub mod help;
 pub mod lowstock;
 pub mod notifications;
 pub mod po;
+pub mod pos;
 pub mod receive;
 pub mod search;
 pub mod stock;
@@ -90,6 +92,8 @@ pub static COMMANDS: &[Command] = &[
     command!(backorder::CANCEL, backorder::cancel),
     command!(backorder::FULFIL, backorder::fulfil),
     command!(po::SPEC, po::run),
+    command!(pos::SPEC, pos::run),
+    command!(customer::SPEC, customer::run),
     command!(adjust::SPEC, adjust::run),
     command!(eta::SPEC, eta::run),
     command!(receive::SPEC, receive::run),

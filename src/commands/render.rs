@@ -2,11 +2,12 @@
 
 use super::reply::{Paging, Reply, Severity};
 use super::{usage, Invocation};
-use crate::app::backorders::{BackorderDetail, BackorderPage, Changed};
+use crate::app::backorders::{BackorderDetail, BackorderPage, Changed, Sort};
+use crate::app::customers::CustomerView;
 use crate::app::promise::Settled;
-use crate::app::purchasing::{EtaSet, PoView, Received};
+use crate::app::purchasing::{EtaSet, PoPage, PoView, Received};
 use crate::app::stock::{Adjusted, StockReport};
-use crate::domain::contact::mask_name;
+use crate::domain::contact::{mask_email, mask_name, mask_phone};
 use crate::domain::promise::{Eta, EtaKind};
 use crate::domain::{Money, StockStatus};
 use crate::store::{parse_day, parse_ts};
@@ -128,24 +129,46 @@ fn age(ordered_at: &str, now: DateTime<Utc>) -> String {
 
 /// `/backorders`
 pub fn backorders(page: &BackorderPage, inv: &Invocation, now: DateTime<Utc>) -> Reply {
-    let mut r = Reply::new(format!("Backorders ({})", page.total), Severity::Info);
+    let queue = page.sku.is_some() && page.rows.iter().any(|b| b.place.is_some());
+    let title = match &page.sku {
+        Some(sku) if queue => format!("Queue of {sku} ({} open)", page.total),
+        Some(sku) => format!("Backorders of {sku} ({})", page.total),
+        None => format!("Backorders ({})", page.total),
+    };
+    let mut r = Reply::new(title, Severity::Info).describe(format!(
+        "Order: {}{}",
+        page.sort.describe(),
+        if page.sort == Sort::Priority {
+            " · sort:age, sort:eta or sort:value to change"
+        } else {
+            ""
+        }
+    ));
     if page.rows.is_empty() {
         r.description = Some("None match.".to_string());
     }
     r.lines = page
         .rows
         .iter()
-        .map(|b| {
+        .map(|l| {
+            let b = &l.row;
+            let place = l.place.map_or(String::new(), |p| format!("{p}. "));
+            let status = if b.status == "open" {
+                String::new()
+            } else {
+                format!(" — {}", b.status)
+            };
             format!(
-                "#{} {} × {} — {} ({}) — age {} — ETA {} — {}",
+                "{place}#{} {} × {} — {} ({}, {}) — score {:.1} — ETA {} — age {}{status}",
                 b.id,
                 b.qty,
                 b.sku,
                 mask_name(&b.customer_name),
                 b.customer_external_id,
-                age(&b.ordered_at, now),
+                b.tier,
+                l.score,
                 eta_of(b.promised_eta.as_deref(), &b.eta_kind),
-                b.status
+                age(&b.ordered_at, now),
             )
         })
         .collect();
@@ -156,6 +179,115 @@ pub fn backorders(page: &BackorderPage, inv: &Invocation, now: DateTime<Utc>) ->
             invocation: inv.with_page(page.page),
         });
     }
+    r
+}
+
+/// `/pos`
+pub fn pos(page: &PoPage, inv: &Invocation) -> Reply {
+    let late = page.rows.iter().filter(|p| p.late).count();
+    let mut r = Reply::new(
+        format!("Purchase orders ({})", page.total),
+        if late > 0 {
+            Severity::Warning
+        } else {
+            Severity::Info
+        },
+    )
+    .describe("Next ETA first; **LATE** = an ETA has passed and the line is not received.");
+    if page.rows.is_empty() {
+        r.description = Some("None match.".to_string());
+    }
+    r.lines = page
+        .rows
+        .iter()
+        .map(|p| {
+            let supplier = match (&p.supplier_code, &p.supplier_name) {
+                (Some(code), Some(name)) => format!("{name} ({code})"),
+                _ => "no supplier".to_string(),
+            };
+            format!(
+                "{}{} — {supplier} — {} line(s), {} unit(s) to come — next ETA {}{}",
+                if p.late { "**LATE** " } else { "" },
+                p.po_number,
+                p.lines,
+                p.units_open,
+                p.next_eta.as_deref().unwrap_or("none"),
+                if p.status == "open" {
+                    String::new()
+                } else {
+                    format!(" — {}", p.status)
+                }
+            )
+        })
+        .collect();
+    if page.pages > 1 {
+        r.paging = Some(Paging {
+            page: page.page,
+            pages: page.pages,
+            invocation: inv.with_page(page.page),
+        });
+    }
+    r
+}
+
+/// `/customer id:`: contacts masked.
+pub fn customer(v: &CustomerView, currency: &str) -> Reply {
+    let c = &v.customer;
+    let opt_outs: Vec<&str> = [(c.sms_opt_out, "SMS"), (c.email_opt_out, "e-mail")]
+        .iter()
+        .filter(|(out, _)| *out)
+        .map(|(_, what)| *what)
+        .collect();
+    let mut r = Reply::new(
+        format!("Customer {} — {}", c.external_id, mask_name(&c.name)),
+        Severity::Info,
+    )
+    .field("Tier", c.tier.clone(), true)
+    .field("Channel", c.channel.clone(), true)
+    .field(
+        "Opted out of",
+        if opt_outs.is_empty() {
+            "nothing".to_string()
+        } else {
+            opt_outs.join(", ")
+        },
+        true,
+    )
+    .field(
+        "Phone",
+        c.phone.as_deref().map_or("—".to_string(), mask_phone),
+        true,
+    )
+    .field(
+        "E-mail",
+        c.email.as_deref().map_or("—".to_string(), mask_email),
+        true,
+    )
+    .field("Time zone", c.timezone.clone(), true);
+    let open = if v.open.is_empty() {
+        "none".to_string()
+    } else {
+        v.open
+            .iter()
+            .map(|o| {
+                let b = &o.row;
+                format!(
+                    "#{} {} × {} ({}) — ETA {} — {}",
+                    b.id,
+                    b.qty,
+                    b.sku,
+                    Money(b.qty * b.unit_price_minor).format(currency),
+                    eta_of(b.promised_eta.as_deref(), &b.eta_kind),
+                    o.place
+                        .map_or("no queue place".to_string(), |(p, n)| format!(
+                            "place {p} of {n}"
+                        ))
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    r = r.field(format!("Open backorders ({})", v.open.len()), open, false);
     r
 }
 
@@ -210,11 +342,11 @@ pub fn backorder(d: &BackorderDetail, currency: &str) -> Reply {
     if let Some(reason) = &b.close_reason {
         r = r.field("Closed", reason.clone(), true);
     }
-    r.lines = d
+    let history: Vec<String> = d
         .history
         .iter()
         .rev()
-        .take(10)
+        .take(8)
         .map(|(old, new, cause, actor, reason, at)| {
             format!(
                 "{at}: {} → {} ({cause}, by {actor}{})",
@@ -228,8 +360,9 @@ pub fn backorder(d: &BackorderDetail, currency: &str) -> Reply {
             )
         })
         .collect();
-    if !r.lines.is_empty() {
-        r.description = Some("ETA history (newest first):".to_string());
+    if !history.is_empty() {
+        // A field of its own, so the heading sits right above its entries everywhere.
+        r = r.field("ETA history (newest first)", history.join("\n"), false);
     }
     r
 }

@@ -170,8 +170,27 @@ impl Reply {
         self
     }
 
-    /// Plain text (console, and Discord's fallback), within 2,000 characters.
+    /// Plain text (pipes, `ask`, logs), within 2,000 characters: the reply's `**bold**` markup
+    /// is dropped, never shown literally.
     pub fn to_text(&self) -> String {
+        self.render_text(false)
+    }
+
+    /// Text for a terminal: with `styled`, the title and bold parts in terminal bold, field
+    /// names dim; without, the same as [`Self::to_text`].
+    pub fn to_terminal(&self, styled: bool) -> String {
+        self.render_text(styled)
+    }
+
+    fn render_text(&self, styled: bool) -> String {
+        let bold = |s: &str| {
+            if styled {
+                format!("{BOLD}{s}{RESET}")
+            } else {
+                s.to_string()
+            }
+        };
+        let inline = |s: &str| markup(s, styled);
         let mut out = String::new();
         let marker = match self.severity {
             Severity::Error => "✗ ",
@@ -179,20 +198,24 @@ impl Reply {
             Severity::Success => "✓ ",
             Severity::Info => "",
         };
-        out.push_str(&format!("{marker}{}\n", self.title));
+        out.push_str(&format!("{marker}{}\n", bold(&markup(&self.title, false))));
         if let Some(d) = &self.description {
-            out.push_str(d);
+            out.push_str(&inline(d));
             out.push('\n');
         }
         for f in &self.fields {
+            let name = if styled {
+                format!("{DIM}{}:{RESET}", markup(&f.name, false))
+            } else {
+                format!("{}:", markup(&f.name, false))
+            };
             out.push_str(&format!(
-                "  {}: {}\n",
-                f.name,
-                f.value.replace('\n', "\n    ")
+                "  {name} {}\n",
+                inline(&f.value).replace('\n', "\n    ")
             ));
         }
         for l in &self.lines {
-            out.push_str(&format!("  {l}\n"));
+            out.push_str(&format!("  {}\n", inline(l)));
         }
         if let Some(p) = &self.paging {
             out.push_str(&format!(
@@ -201,8 +224,78 @@ impl Reply {
             ));
         }
         if let Some(f) = &self.footer {
-            out.push_str(&format!("  {f}\n"));
+            out.push_str(&format!("  {}\n", inline(f)));
+        }
+        // Cut the plain text first so escape codes never count against (or split at) the limit.
+        if styled {
+            let plain = self.render_text(false);
+            if plain.chars().count() > limits::MESSAGE {
+                return plain;
+            }
+            return out.trim_end().to_string();
         }
         truncate(out.trim_end(), limits::MESSAGE)
+    }
+}
+
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+/// `**bold**` → terminal bold (`styled`) or nothing; an unpaired `**` is dropped too.
+fn markup(s: &str, styled: bool) -> String {
+    if !s.contains("**") {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let parts: Vec<&str> = s.split("**").collect();
+    let paired = parts.len() % 2 == 1;
+    for (i, part) in parts.iter().enumerate() {
+        let inside = i % 2 == 1 && (paired || i + 1 < parts.len());
+        if inside && styled {
+            out.push_str(BOLD);
+            out.push_str(part);
+            out.push_str(RESET);
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Reply {
+        let mut r = Reply::new("KB-101 — Keyboard", Severity::Warning)
+            .describe("Status: **BACKORDERED**")
+            .field("On hand", "0", true);
+        r.lines.push("**LATE** PO-1".to_string());
+        r
+    }
+
+    #[test]
+    fn plain_text_never_shows_bold_markup() {
+        let text = sample().to_text();
+        assert!(!text.contains("**"), "{text}");
+        assert!(!text.contains('\x1b'), "{text}");
+        assert!(text.contains("Status: BACKORDERED"), "{text}");
+        assert!(text.contains("  LATE PO-1"), "{text}");
+    }
+
+    #[test]
+    fn terminal_text_shows_bold_as_a_terminal_style() {
+        let text = sample().to_terminal(true);
+        assert!(!text.contains("**"), "{text}");
+        assert!(text.contains("Status: \x1b[1mBACKORDERED\x1b[0m"), "{text}");
+        assert!(text.starts_with("! \x1b[1mKB-101"), "{text}");
+        assert_eq!(sample().to_terminal(false), sample().to_text());
+    }
+
+    #[test]
+    fn an_unpaired_marker_is_dropped() {
+        assert_eq!(markup("a ** b", false), "a  b");
+        assert_eq!(markup("a **b** c **d", true), "a \x1b[1mb\x1b[0m c d");
     }
 }

@@ -1,6 +1,7 @@
 //! Backorders: the shortfall of order lines, their priority inputs and promised ETAs.
 
 use super::{ts, Conn};
+use crate::domain::priority::PriorityWeights;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A backorder as listed.
@@ -86,10 +87,63 @@ fn where_clause(f: &Filter) -> (String, Vec<String>) {
     }
 }
 
-/// One page of backorders, oldest order first, and the total count.
+/// The order of a backorder list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ListOrder {
+    /// Highest priority score first (the service order), with these weights.
+    Priority(PriorityWeights),
+    /// Oldest order first.
+    Age,
+    /// Earliest promised date first, unknown last; ties by priority.
+    Eta(PriorityWeights),
+    /// Largest backordered value first; ties by priority.
+    Value(PriorityWeights),
+}
+
+/// `ORDER BY` for priority, matching `PriorityWeights::rank`: score, then earlier order, then id.
+/// The age part is `per_day × (now − ordered_at)`; `now` is the same for every row, so it is left
+/// out and `− per_day × julianday(ordered_at)` orders the same (julianday is SQLite's; on
+/// PostgreSQL `EXTRACT(EPOCH FROM ordered_at) / 86400`).
+fn priority_order(w: &PriorityWeights) -> String {
+    let n = |x: f64| {
+        if x.is_finite() {
+            format!("{x:?}")
+        } else {
+            "0.0".to_string()
+        }
+    };
+    format!(
+        "(CASE c.tier WHEN 'silver' THEN {} WHEN 'gold' THEN {} WHEN 'vip' THEN {} ELSE {} END
+          + {} * b.qty * ol.unit_price_minor / 100.0 + b.manual_priority
+          - {} * julianday(o.ordered_at)) DESC, o.ordered_at, b.id",
+        n(w.tier_points[1]),
+        n(w.tier_points[2]),
+        n(w.tier_points[3]),
+        n(w.tier_points[0]),
+        n(w.per_currency_unit),
+        n(w.per_day),
+    )
+}
+
+impl ListOrder {
+    fn sql(&self) -> String {
+        match self {
+            Self::Priority(w) => priority_order(w),
+            Self::Age => "o.ordered_at, b.id".to_string(),
+            Self::Eta(w) => format!(
+                "b.promised_eta IS NULL, b.promised_eta, {}",
+                priority_order(w)
+            ),
+            Self::Value(w) => format!("b.qty * ol.unit_price_minor DESC, {}", priority_order(w)),
+        }
+    }
+}
+
+/// One page of backorders in the given order, and the total count.
 pub async fn list(
     conn: &mut Conn,
     f: &Filter,
+    order: &ListOrder,
     offset: i64,
     limit: i64,
 ) -> anyhow::Result<(Vec<BackorderRow>, i64)> {
@@ -102,7 +156,8 @@ pub async fn list(
     let total: i64 = count_q.fetch_one(&mut *conn).await?;
     let n = binds.len();
     let sql = format!(
-        "{SELECT}{clause} ORDER BY o.ordered_at, b.id LIMIT ${} OFFSET ${}",
+        "{SELECT}{clause} ORDER BY {} LIMIT ${} OFFSET ${}",
+        order.sql(),
         n + 1,
         n + 2
     );
@@ -112,6 +167,37 @@ pub async fn list(
     }
     let rows = q.bind(limit).bind(offset).fetch_all(conn).await?;
     Ok((rows, total))
+}
+
+/// Backorders by id, in the order of `ids`.
+pub async fn by_ids(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<BackorderRow>> {
+    // One bound JSON array (on PostgreSQL `= ANY($1)`).
+    let rows: Vec<BackorderRow> = sqlx::query_as(&format!(
+        "{SELECT} WHERE b.id IN (SELECT value FROM json_each($1))"
+    ))
+    .bind(serde_json::to_string(ids)?)
+    .fetch_all(conn)
+    .await?;
+    let mut by_id: std::collections::HashMap<i64, BackorderRow> =
+        rows.into_iter().map(|r| (r.id, r)).collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// A customer's backorders with the given status, oldest order first.
+pub async fn of_customer(
+    conn: &mut Conn,
+    customer_id: i64,
+    status: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<BackorderRow>> {
+    Ok(sqlx::query_as(&format!(
+        "{SELECT} WHERE b.customer_id = $1 AND b.status = $2 ORDER BY o.ordered_at, b.id LIMIT $3"
+    ))
+    .bind(customer_id)
+    .bind(status)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// One backorder.

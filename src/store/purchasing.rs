@@ -249,3 +249,85 @@ pub async fn record_line_eta_change(
     .await?;
     Ok(())
 }
+
+/// A purchase order as `/pos` lists it.
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
+pub struct PoSummaryRow {
+    /// PO number.
+    pub po_number: String,
+    /// Supplier code.
+    pub supplier_code: Option<String>,
+    /// Supplier name.
+    pub supplier_name: Option<String>,
+    /// open | partially_received | received | cancelled
+    pub status: String,
+    /// Lines on the PO.
+    pub lines: i64,
+    /// Units still to arrive on open lines.
+    pub units_open: i64,
+    /// Earliest ETA of a line still expecting units.
+    pub next_eta: Option<String>,
+    /// That ETA has passed and the line is not received.
+    pub late: bool,
+}
+
+/// What `/pos` filters by.
+#[derive(Debug, Clone, Default)]
+pub struct PoFilter {
+    /// Supplier row id.
+    pub supplier_id: Option<i64>,
+    /// PO statuses (empty: any).
+    pub statuses: Vec<String>,
+    /// Only POs with a line whose ETA has passed.
+    pub late_only: bool,
+}
+
+/// One page of purchase orders, next ETA first (undated last), and the total count. A PO is late
+/// when a line still expecting units has an ETA before `today`.
+pub async fn list_pos(
+    conn: &mut Conn,
+    f: &PoFilter,
+    today: NaiveDate,
+    offset: i64,
+    limit: i64,
+) -> anyhow::Result<(Vec<PoSummaryRow>, i64)> {
+    let having = if f.late_only {
+        " HAVING MIN(CASE WHEN l.status IN ('open', 'partially_received') THEN l.eta END) < $1"
+    } else {
+        ""
+    };
+    // $1 today, $2 supplier, $3 statuses (JSON array; on PostgreSQL `= ANY($3)`).
+    let grouped = format!(
+        "SELECT po.po_number, s.code AS supplier_code, s.name AS supplier_name, po.status,
+            COUNT(l.id) AS lines,
+            COALESCE(SUM(CASE WHEN l.status IN ('open', 'partially_received')
+                THEN l.qty_ordered - l.qty_received ELSE 0 END), 0) AS units_open,
+            MIN(CASE WHEN l.status IN ('open', 'partially_received') THEN l.eta END) AS next_eta,
+            COALESCE(MIN(CASE WHEN l.status IN ('open', 'partially_received') THEN l.eta END) < $1, FALSE) AS late
+         FROM purchase_orders po
+         LEFT JOIN suppliers s ON s.id = po.supplier_id
+         LEFT JOIN po_lines l ON l.po_id = po.id
+         WHERE ($2 IS NULL OR po.supplier_id = $2)
+           AND ($3 = '[]' OR po.status IN (SELECT value FROM json_each($3)))
+         GROUP BY po.id, po.po_number, s.code, s.name, po.status{having}"
+    );
+    let statuses = serde_json::to_string(&f.statuses)?;
+    let today = today.to_string();
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM ({grouped}) t"))
+        .bind(&today)
+        .bind(f.supplier_id)
+        .bind(&statuses)
+        .fetch_one(&mut *conn)
+        .await?;
+    let rows = sqlx::query_as(&format!(
+        "SELECT * FROM ({grouped}) t ORDER BY next_eta IS NULL, next_eta, po_number LIMIT $4 OFFSET $5"
+    ))
+    .bind(&today)
+    .bind(f.supplier_id)
+    .bind(&statuses)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
+    .await?;
+    Ok((rows, total))
+}

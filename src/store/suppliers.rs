@@ -29,6 +29,17 @@ pub async fn by_code(conn: &mut Conn, code: &str) -> anyhow::Result<Option<Suppl
     .await?)
 }
 
+/// Looks a supplier up by code or name (case-insensitive).
+pub async fn by_code_or_name(conn: &mut Conn, key: &str) -> anyhow::Result<Option<SupplierRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, code, name, email, phone, lead_time_days FROM suppliers
+         WHERE UPPER(code) = UPPER($1) OR UPPER(name) = UPPER($1) ORDER BY code <> $1 LIMIT 1",
+    )
+    .bind(key)
+    .fetch_optional(conn)
+    .await?)
+}
+
 /// Inserts or updates by code; returns whether anything changed.
 pub async fn upsert(conn: &mut Conn, s: &SupplierRow) -> anyhow::Result<bool> {
     let done = sqlx::query(

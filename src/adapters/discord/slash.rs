@@ -379,6 +379,8 @@ mod tests {
                 "backorders",
                 "backorder",
                 "po",
+                "pos",
+                "customer",
                 "adjust",
                 "eta",
                 "receive",
