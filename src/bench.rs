@@ -288,6 +288,23 @@ fn sqlite3_import(dir: &Path, csv: &Path) -> Option<Duration> {
     status.success().then_some(took)
 }
 
+/// CPU time used so far by this process and by its waited-for children (Linux `/proc`; `None`
+/// elsewhere). On a machine shared with other work, CPU time compares fairer than wall time.
+fn cpu_times() -> Option<(Duration, Duration)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    // Clock ticks; 100 per second on Linux.
+    let ticks = |t: u64| Duration::from_millis(t * 10);
+    Some((ticks(fields[0] + fields[1]), ticks(fields[2] + fields[3])))
+}
+
 fn per_second(rows: usize, d: Duration) -> f64 {
     rows as f64 / d.as_secs_f64().max(1e-9)
 }
@@ -340,8 +357,12 @@ pub async fn import(app: &App, kind: ImportKind, rows: u64) -> anyhow::Result<()
         other => anyhow::bail!("bench import covers products and orders, not {other:?}"),
     }
     let size = std::fs::metadata(&file)?.len();
+    let cpu_before = cpu_times();
     let (first, staged_in, locked_for) = timed_import(&bench_app, kind, &file).await?;
     let total = staged_in + locked_for;
+    let cpu_import = cpu_times()
+        .zip(cpu_before)
+        .map(|((after, _), (before, _))| after.saturating_sub(before));
     println!(
         "import {kind:?}: {} rows ({:.1} MB) in {total:.2?}: {:.0} rows/s (read and check {staged_in:.2?}, write lock held {locked_for:.2?}); {} changed, {} backorders created",
         first.rows,
@@ -358,13 +379,28 @@ pub async fn import(app: &App, kind: ImportKind, rows: u64) -> anyhow::Result<()
         again.changed,
     );
     bench_app.store.close().await;
+    let cpu_before = cpu_times();
     match sqlite3_import(&scratch.dir, &file) {
-        Some(cli) => println!(
-            "sqlite3 CLI .import of the same file into a plain table: {cli:.2?} ({:.0} rows/s); import takes {:.1}× as long",
-            per_second(first.rows, cli),
-            total.as_secs_f64() / cli.as_secs_f64().max(1e-9),
-        ),
-        None => println!("sqlite3 CLI not found: no side-by-side figure (install sqlite3 to get one)"),
+        Some(cli) => {
+            println!(
+                "sqlite3 CLI .import of the same file into a plain table: {cli:.2?} ({:.0} rows/s); import takes {:.1}× as long",
+                per_second(first.rows, cli),
+                total.as_secs_f64() / cli.as_secs_f64().max(1e-9),
+            );
+            let cpu_cli = cpu_times()
+                .zip(cpu_before)
+                .map(|((_, after), (_, before))| after.saturating_sub(before));
+            if let (Some(ours), Some(theirs)) = (cpu_import, cpu_cli) {
+                println!(
+                    "CPU time: import {ours:.2?} ({:.0} rows/s), sqlite3 CLI {theirs:.2?}; {:.1}×",
+                    per_second(first.rows, ours),
+                    ours.as_secs_f64() / theirs.as_secs_f64().max(0.01),
+                );
+            }
+        }
+        None => {
+            println!("sqlite3 CLI not found: no side-by-side figure (install sqlite3 to get one)")
+        }
     }
     Ok(())
 }

@@ -336,3 +336,124 @@ async fn an_import_in_another_process_never_fails_a_write_of_the_running_service
             .unwrap();
     assert_eq!(orders, ordered);
 }
+
+/// (order number, customer, lines of (SKU, qty)).
+type Order = (String, String, Vec<(String, i64)>);
+
+/// Per order line: (order, SKU, qty, units reserved at order time, units backordered), and
+/// allocated per product.
+async fn order_outcomes(
+    t: &common::TestApp,
+) -> (Vec<(String, String, i64, i64, i64)>, Vec<(String, i64)>) {
+    let lines = sqlx::query_as(
+        "SELECT o.order_number, p.sku, l.qty,
+            COALESCE((SELECT SUM(r.qty) FROM reservations r WHERE r.order_line_id = l.id AND r.backorder_id IS NULL), 0),
+            COALESCE((SELECT b.qty FROM backorders b WHERE b.order_line_id = l.id), 0)
+         FROM order_lines l JOIN orders o ON o.id = l.order_id JOIN products p ON p.id = l.product_id
+         WHERE o.order_number LIKE 'SO-F%' ORDER BY o.order_number, p.sku",
+    )
+    .fetch_all(t.app.store.pool())
+    .await
+    .unwrap();
+    let allocated = sqlx::query_as(
+        "SELECT p.sku, sp.allocated FROM stock_positions sp JOIN products p ON p.id = sp.product_id ORDER BY p.sku",
+    )
+    .fetch_all(t.app.store.pool())
+    .await
+    .unwrap();
+    (lines, allocated)
+}
+
+#[tokio::test]
+async fn an_orders_file_reserves_and_backorders_as_if_its_lines_were_placed_one_by_one() {
+    use backorder_bot::app::orders::{place_order, NewOrder};
+    let skus = [
+        "TENT-2P",
+        "TENT-2P-LITE",
+        "TENT-3P",
+        "BAG-DOWN-M",
+        "STOVE-MULTI",
+        "COFFEE-1KG",
+    ];
+    let customers = ["C-1001", "C-1002", "C-1003", "C-1004"];
+    let mut rng: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    // 30 orders of one to three distinct SKUs; one row repeated with its quantity.
+    let mut orders: Vec<Order> = Vec::new();
+    for i in 0..30 {
+        let customer = customers[next(4) as usize].to_string();
+        let mut lines: Vec<(String, i64)> = Vec::new();
+        for _ in 0..1 + next(3) {
+            let sku = skus[next(6) as usize].to_string();
+            if !lines.iter().any(|(s, _)| *s == sku) {
+                lines.push((sku, 1 + next(3) as i64));
+            }
+        }
+        orders.push((format!("SO-F{i:02}"), customer, lines));
+    }
+    let mut csv = String::from("order,customer,sku,qty,ordered_at\n");
+    for (order, customer, lines) in &orders {
+        for (sku, qty) in lines {
+            csv.push_str(&format!("{order},{customer},{sku},{qty},2026-11-25\n"));
+        }
+    }
+    let (order, customer, lines) = &orders[3];
+    csv.push_str(&format!(
+        "{order},{customer},{},{},2026-11-25\n",
+        lines[0].0, lines[0].1
+    ));
+
+    let file = spawn_app(true, &[]).await;
+    let r = file.import("orders", &csv).await.unwrap();
+    let rows: usize = orders.iter().map(|o| o.2.len()).sum();
+    assert_eq!((r.rows, r.changed, r.unchanged), (rows + 1, rows, 1));
+    assert!(r.backorders_created > 0);
+
+    let one_by_one = spawn_app(true, &[]).await;
+    for (order, customer, lines) in &orders {
+        place_order(
+            &one_by_one.app,
+            &common::TestApp::ops(),
+            &NewOrder {
+                order: order.clone(),
+                customer: customer.clone(),
+                ordered_at: Some("2026-11-25T00:00:00Z".parse().unwrap()),
+                lines: lines.iter().map(|(s, q)| (s.clone(), *q, None)).collect(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let (a, b) = (
+        order_outcomes(&file).await,
+        order_outcomes(&one_by_one).await,
+    );
+    assert_eq!(a.0.len(), rows);
+    assert!(a.0.iter().any(|l| l.3 > 0) && a.0.iter().any(|l| l.4 > 0));
+    assert_eq!(a, b);
+
+    // A file that changes a stored line's quantity, or names another customer's order, is refused.
+    let (order, customer, lines) = &orders[0];
+    let other = customers.iter().find(|c| *c != customer).unwrap();
+    let bad = format!(
+        "order,customer,sku,qty\n{order},{customer},{},{}\n{order},{other},{},{}\n",
+        lines[0].0,
+        lines[0].1 + 1,
+        lines[0].0,
+        lines[0].1
+    );
+    let text = file.import("orders", &bad).await.unwrap_err().to_string();
+    assert!(
+        text.contains("line 2, column qty: order SO-F00 already has"),
+        "{text}"
+    );
+    assert!(
+        text.contains("line 3, column customer: order SO-F00 belongs to another customer"),
+        "{text}"
+    );
+}

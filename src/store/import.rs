@@ -146,9 +146,9 @@ fn values_list(sql: &mut String, rows: usize, cols: usize) {
 /// none, [`apply_products`] may follow.
 pub async fn check_products(conn: &mut Conn) -> anyhow::Result<Vec<BelowAllocated>> {
     sqlx::query(
-        "UPDATE import_products SET (pid, cur_on_hand, allocated, has_position, changed) = (
-            SELECT p.id, COALESCE(sp.on_hand, 0), COALESCE(sp.allocated, 0), sp.product_id IS NOT NULL,
-                p.sku IS NOT import_products.sku OR p.name IS NOT import_products.name
+        "UPDATE import_products SET pid = p.id, cur_on_hand = COALESCE(sp.on_hand, 0),
+            allocated = COALESCE(sp.allocated, 0), has_position = sp.product_id IS NOT NULL,
+            changed = p.sku IS NOT import_products.sku OR p.name IS NOT import_products.name
                 OR p.category IS NOT import_products.category
                 OR p.unit_price_minor IS NOT import_products.unit_price_minor
                 OR p.reorder_point IS NOT import_products.reorder_point
@@ -156,9 +156,8 @@ pub async fn check_products(conn: &mut Conn) -> anyhow::Result<Vec<BelowAllocate
                 OR p.reorder_qty IS NOT import_products.reorder_qty
                 OR p.lead_time_days IS NOT import_products.lead_time_days
                 OR p.supplier_id IS NOT import_products.supplier_id
-            FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id
-            WHERE p.sku_key = import_products.sku_key)
-         WHERE EXISTS (SELECT 1 FROM products p WHERE p.sku_key = import_products.sku_key)",
+         FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id
+         WHERE p.sku_key = import_products.sku_key",
     )
     .execute(&mut *conn)
     .await?;
@@ -310,4 +309,231 @@ pub async fn database_is_empty(conn: &mut Conn) -> anyhow::Result<bool> {
         }
     }
     Ok(true)
+}
+
+/// A checked order line of a file. Which rows repeat an order or a line is worked out while the
+/// file is read; what is stored is looked at inside the write transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderLineIn {
+    pub line: i64,
+    pub order_number: String,
+    pub customer_id: i64,
+    /// The customer of the order's first row in the file.
+    pub file_customer: i64,
+    /// The first row of its order in the file (it creates the order if need be).
+    pub first_of_order: bool,
+    /// `None`: the time of the import.
+    pub ordered_at: Option<DateTime<Utc>>,
+    pub product_id: i64,
+    /// For messages.
+    pub sku: String,
+    pub qty: i64,
+    pub unit_price_minor: i64,
+    /// The quantity of an earlier row of the file for the same order and product.
+    pub earlier_qty: Option<i64>,
+}
+
+/// A row refused by what is stored: (line, column, reason).
+pub type RowProblem = (i64, &'static str, String);
+
+/// What applying staged order lines did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrdersApplied {
+    /// Problems; when there are any nothing else is filled and the caller rolls back.
+    pub problems: Vec<RowProblem>,
+    /// Lines created.
+    pub created: usize,
+    pub backorders_created: usize,
+    /// Products that got a backorder (to be settled).
+    pub backordered_products: Vec<i64>,
+}
+
+/// Loads checked order lines into a temporary table (no write lock needed).
+pub async fn stage_order_lines(conn: &mut Conn, rows: &[OrderLineIn]) -> anyhow::Result<()> {
+    sqlx::query("DROP TABLE IF EXISTS temp.import_order_lines")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "CREATE TEMP TABLE import_order_lines (
+            line INTEGER NOT NULL, order_number TEXT NOT NULL, customer_id INTEGER NOT NULL,
+            file_customer INTEGER NOT NULL, first_of_order INTEGER NOT NULL, ordered_at TEXT,
+            product_id INTEGER NOT NULL, sku TEXT NOT NULL, qty INTEGER NOT NULL,
+            unit_price_minor INTEGER NOT NULL, earlier_qty INTEGER,
+            order_id INTEGER, db_customer INTEGER, stored_qty INTEGER, reserved INTEGER)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    for chunk in rows.chunks(CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO import_order_lines (line, order_number, customer_id, file_customer,
+                first_of_order, ordered_at, product_id, sku, qty, unit_price_minor, earlier_qty) VALUES ",
+        );
+        values_list(&mut sql, chunk.len(), 11);
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(r.line)
+                .bind(r.order_number.as_str())
+                .bind(r.customer_id)
+                .bind(r.file_customer)
+                .bind(r.first_of_order)
+                .bind(r.ordered_at.map(ts))
+                .bind(r.product_id)
+                .bind(r.sku.as_str())
+                .bind(r.qty)
+                .bind(r.unit_price_minor)
+                .bind(r.earlier_qty);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Writes staged order lines inside the write transaction, the way
+/// [`crate::app::orders::place_line`] places one line after another: each new line reserves
+/// what is free of its product once open backorders and the file's earlier lines are served,
+/// and the rest is backordered. A line already stored with the same quantity is left alone.
+pub async fn apply_order_lines(
+    conn: &mut Conn,
+    at: DateTime<Utc>,
+) -> anyhow::Result<OrdersApplied> {
+    let now = ts(at);
+    sqlx::query(
+        "UPDATE import_order_lines SET order_id = o.id, db_customer = o.customer_id
+         FROM orders o WHERE o.order_number = import_order_lines.order_number",
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE import_order_lines SET stored_qty = l.qty FROM order_lines l
+         WHERE l.order_id = import_order_lines.order_id AND l.product_id = import_order_lines.product_id",
+    )
+    .execute(&mut *conn)
+    .await?;
+    let mut problems: Vec<RowProblem> = Vec::new();
+    let wrong_customer: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT line, order_number FROM import_order_lines
+         WHERE customer_id <> COALESCE(db_customer, file_customer) ORDER BY line",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    problems.extend(wrong_customer.into_iter().map(|(line, order)| {
+        (
+            line,
+            "customer",
+            format!("order {order} belongs to another customer"),
+        )
+    }));
+    let changed_qty: Vec<(i64, String, String, i64)> = sqlx::query_as(
+        "SELECT line, order_number, sku, COALESCE(stored_qty, earlier_qty) FROM import_order_lines
+         WHERE customer_id = COALESCE(db_customer, file_customer)
+           AND COALESCE(stored_qty, earlier_qty) <> qty ORDER BY line",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    problems.extend(changed_qty.into_iter().map(|(line, order, sku, qty)| {
+        (
+            line,
+            "qty",
+            format!(
+                "order {order} already has {qty} × {sku}; changing an order line is not supported"
+            ),
+        )
+    }));
+    if !problems.is_empty() {
+        return Ok(OrdersApplied {
+            problems,
+            ..OrdersApplied::default()
+        });
+    }
+    sqlx::query(
+        "INSERT INTO orders (order_number, customer_id, ordered_at)
+         SELECT order_number, customer_id, COALESCE(ordered_at, $1) FROM import_order_lines
+         WHERE order_id IS NULL AND first_of_order ORDER BY rowid",
+    )
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE import_order_lines SET order_id = o.id FROM orders o
+         WHERE import_order_lines.order_id IS NULL AND o.order_number = import_order_lines.order_number",
+    )
+    .execute(&mut *conn)
+    .await?;
+    // New lines (neither stored nor repeated in the file) in file order; per product, what is
+    // free before the file minus the file's earlier new lines is what a line can reserve.
+    let new = "stored_qty IS NULL AND earlier_qty IS NULL";
+    sqlx::query(&format!(
+        "UPDATE import_order_lines SET reserved = x.reserved FROM (
+            SELECT s.rowid AS rid,
+                CASE WHEN f.free - (SUM(s.qty) OVER w - s.qty) <= 0 THEN 0
+                     WHEN f.free - (SUM(s.qty) OVER w - s.qty) >= s.qty THEN s.qty
+                     ELSE f.free - (SUM(s.qty) OVER w - s.qty) END AS reserved
+            FROM import_order_lines s
+            JOIN (SELECT p.product_id,
+                    COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0)
+                    - COALESCE((SELECT SUM(b.qty - b.qty_allocated) FROM backorders b
+                        WHERE b.product_id = p.product_id AND b.status = 'open'), 0) AS free
+                  FROM (SELECT DISTINCT product_id FROM import_order_lines WHERE {new}) p
+                  LEFT JOIN stock_positions sp ON sp.product_id = p.product_id) f
+              ON f.product_id = s.product_id
+            WHERE s.{new}
+            WINDOW w AS (PARTITION BY s.product_id ORDER BY s.rowid ROWS UNBOUNDED PRECEDING)
+         ) x WHERE x.rid = import_order_lines.rowid"
+    ))
+    .execute(&mut *conn)
+    .await?;
+    // New lines get ids after the current largest, offset by their staging row (SQLite:
+    // explicit INTEGER PRIMARY KEY values), so reservations and backorders can name them.
+    let base: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM order_lines")
+        .fetch_one(&mut *conn)
+        .await?;
+    let created = sqlx::query(&format!(
+        "INSERT INTO order_lines (id, order_id, product_id, qty, unit_price_minor)
+         SELECT $1 + rowid, order_id, product_id, qty, unit_price_minor FROM import_order_lines
+         WHERE {new} ORDER BY rowid"
+    ))
+    .bind(base)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected() as usize;
+    sqlx::query(&format!(
+        "INSERT INTO reservations (order_line_id, backorder_id, product_id, qty, created_at)
+         SELECT $1 + rowid, NULL, product_id, reserved, $2 FROM import_order_lines
+         WHERE {new} AND reserved > 0 ORDER BY rowid"
+    ))
+    .bind(base)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(&format!(
+        "UPDATE stock_positions SET allocated = allocated + r.units
+         FROM (SELECT product_id, SUM(reserved) AS units FROM import_order_lines
+               WHERE {new} AND reserved > 0 GROUP BY product_id) r
+         WHERE r.product_id = stock_positions.product_id"
+    ))
+    .execute(&mut *conn)
+    .await?;
+    let backorders_created = sqlx::query(&format!(
+        "INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
+         SELECT $1 + rowid, product_id, customer_id, qty - reserved, $2 FROM import_order_lines
+         WHERE {new} AND qty > reserved ORDER BY rowid"
+    ))
+    .bind(base)
+    .bind(&now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected() as usize;
+    let backordered_products = sqlx::query_scalar(&format!(
+        "SELECT DISTINCT product_id FROM import_order_lines WHERE {new} AND qty > reserved
+         ORDER BY product_id"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(OrdersApplied {
+        problems,
+        created,
+        backorders_created,
+        backordered_products,
+    })
 }

@@ -413,7 +413,8 @@ enum Data {
     Suppliers(Vec<suppliers::Supplier>),
     Customers(Vec<customers::Customer>),
     PurchaseOrders(Vec<purchase_orders::PoLine>),
-    Orders(Vec<orders::OrderLine>),
+    /// Order lines wait in a temporary table of the staging connection.
+    Orders,
 }
 
 impl Problems {
@@ -443,7 +444,10 @@ pub async fn stage(conn: &mut Conn, kind: ImportKind, input: impl Read) -> AppRe
         ImportKind::PurchaseOrders => {
             Data::PurchaseOrders(purchase_orders::parse(conn, &rows, &mut p, &mut look).await?)
         }
-        ImportKind::Orders => Data::Orders(orders::parse(conn, &rows, &mut p, &mut look).await?),
+        ImportKind::Orders => {
+            orders::stage(conn, &rows, &mut p, &mut look).await?;
+            Data::Orders
+        }
     };
     p.into_result()?;
     Ok(Staged {
@@ -486,8 +490,8 @@ pub async fn apply(
             purchase_orders::apply(app, conn, actor, &rows, &mut report, &mut p).await?,
             Cause::PoChanged,
         ),
-        Data::Orders(rows) => (
-            orders::apply(app, conn, &rows, &mut report, &mut p).await?,
+        Data::Orders => (
+            orders::apply(app, conn, &mut report, &mut p).await?,
             Cause::BackorderCreated,
         ),
     };

@@ -1,21 +1,13 @@
-//! Order lines: reserve free stock, backorder the shortfall.
+//! Order lines: reserve free stock, backorder the shortfall. Applied set-based (see
+//! [`crate::store::import::apply_order_lines`]), with the same outcome as placing the lines one
+//! after another.
 
-use super::{count, ImportReport, Lookups, Problems, Row};
-use crate::app::orders::{place_line, OrderLineInput};
-use crate::app::{App, AppError, AppResult};
+use super::{ImportReport, Lookups, Problems, Row};
+use crate::app::{App, AppResult};
 use crate::domain::{parse_positive_quantity, Money, Sku};
-use crate::store::Conn;
+use crate::store::{self, import::OrderLineIn, Conn};
 use chrono::{DateTime, NaiveDate, Utc};
-
-/// A checked order line row.
-pub(super) struct OrderLine {
-    line: usize,
-    order: String,
-    customer_id: i64,
-    /// `None`: now, when the file is applied.
-    ordered_at: Option<DateTime<Utc>>,
-    input: OrderLineInput,
-}
+use std::collections::HashMap;
 
 fn ordered_at(raw: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
@@ -26,13 +18,16 @@ fn ordered_at(raw: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|_| format!("\"{raw}\" is not a date (2026-11-26) or time (2026-11-26T10:00:00Z)"))
 }
 
-pub(super) async fn parse(
+/// Checks every row and stages the good ones on `conn` (nothing is staged when a row is bad).
+pub(super) async fn stage(
     conn: &mut Conn,
     rows: &[Row],
     p: &mut Problems,
     look: &mut Lookups,
-) -> AppResult<Vec<OrderLine>> {
+) -> AppResult<()> {
     let mut out = Vec::with_capacity(rows.len());
+    let mut orders: HashMap<String, i64> = HashMap::new();
+    let mut lines: HashMap<(String, i64), i64> = HashMap::new();
     for row in rows {
         let order = p.required(row, "order", |s| Ok::<_, String>(s.to_string()));
         let customer = look.customer(conn, p, row).await?;
@@ -46,45 +41,45 @@ pub(super) async fn parse(
         else {
             continue;
         };
-        out.push(OrderLine {
-            line: row.line,
-            order,
+        let first_of_order = !orders.contains_key(&order);
+        let file_customer = *orders.entry(order.clone()).or_insert(customer.id);
+        let earlier_qty = lines.get(&(order.clone(), product.id)).copied();
+        if earlier_qty.is_none() {
+            lines.insert((order.clone(), product.id), qty);
+        }
+        out.push(OrderLineIn {
+            line: row.line as i64,
+            order_number: order,
             customer_id: customer.id,
+            file_customer,
+            first_of_order,
             ordered_at: at,
-            input: OrderLineInput {
-                product_id: product.id,
-                sku: product.sku.clone(),
-                qty,
-                unit_price_minor: price.map_or(product.unit_price_minor, |m| m.0),
-            },
+            product_id: product.id,
+            sku: product.sku.clone(),
+            qty,
+            unit_price_minor: price.map_or(product.unit_price_minor, |m| m.0),
+            earlier_qty,
         });
     }
-    Ok(out)
+    if p.0.is_empty() {
+        store::import::stage_order_lines(conn, &out).await?;
+    }
+    Ok(())
 }
 
-/// Returns the products that got a backorder.
+/// Writes the staged lines; returns the products that got a backorder.
 pub(super) async fn apply(
     app: &App,
     conn: &mut Conn,
-    rows: &[OrderLine],
     report: &mut ImportReport,
     p: &mut Problems,
 ) -> AppResult<Vec<i64>> {
-    let mut touched = Vec::new();
-    let now = app.clock.now();
-    for row in rows {
-        let at = row.ordered_at.unwrap_or(now);
-        match place_line(app, conn, &row.order, row.customer_id, at, &row.input).await {
-            Ok(out) => {
-                count(report, !out.unchanged);
-                if out.backorder_id.is_some() {
-                    report.backorders_created += 1;
-                    touched.push(row.input.product_id);
-                }
-            }
-            Err(AppError::Invalid { field, reason }) => p.add(row.line, &field, reason),
-            Err(e) => return Err(e),
-        }
+    let applied = store::import::apply_order_lines(conn, app.clock.now()).await?;
+    for (line, column, reason) in applied.problems {
+        p.add(line as usize, column, reason);
     }
-    Ok(touched)
+    report.changed = applied.created;
+    report.unchanged = report.rows - applied.created;
+    report.backorders_created = applied.backorders_created;
+    Ok(applied.backordered_products)
 }
