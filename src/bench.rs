@@ -4,6 +4,7 @@ use crate::app::import::{self as csv_import, ImportKind};
 use crate::app::{Actor, App};
 use crate::commands::{self, Invocation, Outcome};
 use crate::store;
+use anyhow::Context;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -45,12 +46,7 @@ impl Rng {
 /// `/stock` through the command layer over random synthetic SKUs, next to the sqlite3 CLI.
 pub async fn stock(app: &App, iterations: u64) -> anyhow::Result<()> {
     let mut conn = app.store.conn().await?;
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products WHERE sku_key LIKE 'SYN-%'")
-        .fetch_one(&mut *conn)
-        .await?;
-    let ledger: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stock_movements")
-        .fetch_one(&mut *conn)
-        .await?;
+    let (count, ledger) = store::bulk::synthetic_sizes(&mut conn).await?;
     drop(conn);
     anyhow::ensure!(
         count > 0,
@@ -260,13 +256,13 @@ async fn timed_import(
     let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
     let staged = csv_import::stage(&mut conn, kind, file)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .context("cannot stage the file")?;
     let staged_in = started.elapsed();
     let locked = Instant::now();
     let mut tx = store::begin_write_on(&mut conn).await?;
     let report = csv_import::apply(app, &mut tx, &actor, staged)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .context("cannot apply the file")?;
     tx.commit().await?;
     let locked_for = locked.elapsed();
     store::import::clear(&mut conn).await?;

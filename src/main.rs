@@ -1,5 +1,6 @@
 //! backorder-bot: telemetry → config → build → run. Everything else lives in the library.
 
+use anyhow::Context;
 use backorder_bot::adapters::console;
 use backorder_bot::app::import::{import, ImportKind};
 use backorder_bot::app::{demo, Actor, Clock};
@@ -175,7 +176,7 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
                 let started = std::time::Instant::now();
                 let c = demo::synthetic(app, n, seed)
                     .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    .context("cannot build the synthetic shop")?;
                 println!(
                     "synthetic shop: {} products, {} customers, {} ledger rows, {} PO lines, {} backorders added in {:.1?}",
                     c.products, c.customers, c.movements, c.po_lines, c.backorders, started.elapsed()
@@ -184,7 +185,7 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
             None => {
                 match demo::load_bundled(app, &operator)
                     .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .context("cannot load the demo shop")?
                 {
                     Some(reports) => {
                         for (kind, r) in reports {

@@ -4,6 +4,7 @@ use crate::adapters;
 use crate::app::{demo, Actor, App, Clock};
 use crate::config::Settings;
 use crate::store::Store;
+use anyhow::Context;
 use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -28,7 +29,7 @@ impl Application {
         if app.settings.shop.demo_data_on_first_start
             && demo::load_bundled(&app, &Actor::operator("demo-data"))
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .context("cannot load the demo shop")?
                 .is_some()
         {
             tracing::info!("empty database: loaded the demo shop");
@@ -41,7 +42,7 @@ impl Application {
         let addr = self.app.settings.http.bind;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|e| anyhow::anyhow!("config: http.bind: cannot listen on {addr}: {e}"))?;
+            .with_context(|| format!("config: http.bind: cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
         self.http = Some(listener);
         Ok(local)
@@ -141,7 +142,7 @@ fn flatten(
     joined.unwrap_or_else(|e| {
         (
             "task",
-            Err(anyhow::anyhow!("task panicked or was cancelled: {e}")),
+            Err(anyhow::Error::new(e).context("task panicked or was cancelled")),
         )
     })
 }

@@ -111,7 +111,7 @@ async fn set_on_hand(t: &TestApp, sku: &str, qty: i64) {
             &mut tx,
             &Movement {
                 product_id: p.id,
-                kind: "adjustment",
+                kind: backorder_bot::domain::MovementKind::Adjustment,
                 qty: qty - now_qty,
                 actor: "test",
                 reason: "test",

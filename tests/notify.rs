@@ -71,7 +71,7 @@ async fn queue_eta(t: &TestApp, backorder: i64, old: &str, new: &str) {
         &mut conn,
         backorder,
         customer,
-        "eta_changed",
+        backorder_bot::domain::UpdateKind::EtaChanged,
         &payload.to_string(),
         t.app.clock.now(),
     )
@@ -231,7 +231,10 @@ async fn server_errors_back_off_and_are_dead_lettered_after_max_attempts() {
             .fetch_one(t.app.store.pool())
             .await
             .unwrap();
-        let wait = store::parse_ts(&next) - t.app.clock.now();
+        let wait = chrono::DateTime::parse_from_rfc3339(&next)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+            - t.app.clock.now();
         assert!(wait > Duration::zero());
         waits.push(wait);
         // Too early: nothing to do.

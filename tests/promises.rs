@@ -282,9 +282,9 @@ async fn check_invariants(t: &TestApp, step: &str) {
         let queue = backorder_bot::app::promise::ranked_queue(&t.app, &mut conn, product.id)
             .await
             .unwrap();
-        let etas: Vec<String> = queue
+        let etas: Vec<chrono::NaiveDate> = queue
             .iter()
-            .map(|b| b.promised_eta.clone().unwrap_or_else(|| "9999".into()))
+            .map(|b| b.promised_eta.unwrap_or(chrono::NaiveDate::MAX))
             .collect();
         assert!(
             etas.windows(2).all(|w| w[0] <= w[1]),

@@ -87,8 +87,7 @@ impl From<AppError> for ApiError {
                 json!({"error": e.to_string()}),
             ),
             AppError::Unexpected(err) => {
-                let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-                tracing::error!(reference, error = ?err, "ingest API request failed");
+                let reference = crate::app::report_unexpected(&err, "ingest API request");
                 ApiError(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     json!({"error": "internal error", "reference": reference}),
@@ -222,10 +221,7 @@ async fn stored(app: &App, key: &str) -> anyhow::Result<Option<(String, String, 
 }
 
 async fn healthz(State(app): State<App>) -> Response {
-    match sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(app.store.pool())
-        .await
-    {
+    match app.store.ping().await {
         Ok(_) => (StatusCode::OK, Json(json!({"status": "ok"}))).into_response(),
         Err(e) => {
             tracing::error!(error = ?e, "health check failed");

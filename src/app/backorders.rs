@@ -4,14 +4,11 @@ use super::promise::{priority_input, ranked_queue, settle, Cause, Settled};
 use super::stock::non_empty;
 use super::{field, Actor, App, AppError, AppResult};
 use crate::domain::priority::{manual_points_for, PriorityScore, Reprioritize};
+use crate::domain::{BackorderStatus, MovementKind, ReservationStatus};
 use crate::store::backorders::{BackorderRow, Filter, ListOrder};
 use crate::store::{self, audit, stock::Movement};
-use crate::store::{parse_day, parse_ts};
 use chrono::NaiveDate;
 use std::collections::HashMap;
-
-/// Statuses `/backorders status:` accepts.
-pub const STATUSES: [&str; 4] = ["open", "allocated", "fulfilled", "cancelled"];
 
 /// How `/backorders` orders its rows (`sort:`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -135,14 +132,17 @@ pub async fn list(app: &App, q: &ListQuery<'_>) -> AppResult<BackorderPage> {
         filter.customer_id = Some(customer_by_external_id(&mut conn, c).await?.id);
     }
     match q.status.map(|s| s.trim().to_ascii_lowercase()) {
-        None => filter.status = Some("open".to_string()),
+        None => filter.status = Some(BackorderStatus::Open),
         Some(s) if s == "all" => {}
-        Some(s) if STATUSES.contains(&s.as_str()) => filter.status = Some(s),
         Some(s) => {
-            return Err(AppError::invalid(
-                "status",
-                format!("\"{s}\" is not a status (open, allocated, fulfilled, cancelled or all)"),
-            ))
+            filter.status = Some(BackorderStatus::parse(&s).map_err(|_| {
+                AppError::invalid(
+                    "status",
+                    format!(
+                        "\"{s}\" is not a status (open, allocated, fulfilled, cancelled or all)"
+                    ),
+                )
+            })?)
         }
     }
     let size = i64::from(app.settings.console.page_size);
@@ -150,7 +150,7 @@ pub async fn list(app: &App, q: &ListQuery<'_>) -> AppResult<BackorderPage> {
     let weights = &app.settings.priority;
     let score = |r: &BackorderRow| weights.score(&priority_input(&r.into()), now).total();
     let (rows, total, pages) = match filter.product_id {
-        Some(product_id) if filter.status.as_deref() == Some("open") => {
+        Some(product_id) if filter.status == Some(BackorderStatus::Open) => {
             let mut queue = ranked_queue(app, &mut conn, product_id).await?;
             let places: HashMap<i64, usize> = queue
                 .iter()
@@ -163,17 +163,10 @@ pub async fn list(app: &App, q: &ListQuery<'_>) -> AppResult<BackorderPage> {
             // Stable sorts over the ranked queue: ties stay in service order.
             match q.sort {
                 Sort::Priority => {}
-                Sort::Age => queue.sort_by(|a, b| {
-                    parse_ts(&a.ordered_at)
-                        .cmp(&parse_ts(&b.ordered_at))
-                        .then(a.id.cmp(&b.id))
-                }),
-                Sort::Eta => queue.sort_by_key(|b| {
-                    b.promised_eta
-                        .as_deref()
-                        .and_then(parse_day)
-                        .unwrap_or(NaiveDate::MAX)
-                }),
+                Sort::Age => {
+                    queue.sort_by(|a, b| a.ordered_at.cmp(&b.ordered_at).then(a.id.cmp(&b.id)))
+                }
+                Sort::Eta => queue.sort_by_key(|b| b.promised_eta.unwrap_or(NaiveDate::MAX)),
                 Sort::Value => queue.sort_by_key(|b| std::cmp::Reverse(b.qty * b.unit_price_minor)),
             }
             let total = queue.len() as i64;
@@ -249,7 +242,7 @@ pub struct BackorderDetail {
     pub score: PriorityScore,
     /// 1-based place in its SKU's queue (open backorders only).
     pub rank: Option<(usize, usize)>,
-    /// ETA history: (old, new, cause, actor, reason, when).
+    /// Oldest first.
     pub history: Vec<store::backorders::EtaHistoryRow>,
 }
 
@@ -270,7 +263,7 @@ pub async fn show(app: &App, id: i64) -> AppResult<BackorderDetail> {
         .settings
         .priority
         .score(&priority_input(&(&row).into()), app.clock.now());
-    let rank = if row.status == "open" {
+    let rank = if row.status == BackorderStatus::Open {
         let queue = ranked_queue(app, &mut conn, row.product_id).await?;
         queue
             .iter()
@@ -308,7 +301,7 @@ pub async fn prioritize(
     let moves = field("position", Reprioritize::parse(position))?;
     let mut tx = app.store.begin_write().await?;
     let target = row(&mut tx, id).await?;
-    if target.status != "open" {
+    if target.status != BackorderStatus::Open {
         return Err(AppError::Refused(format!(
             "backorder {id} is {}, only open backorders have a queue place",
             target.status
@@ -353,18 +346,20 @@ pub async fn cancel(app: &App, actor: &Actor, id: i64, reason: &str) -> AppResul
     let reason = field("reason", non_empty(reason))?;
     let mut tx = app.store.begin_write().await?;
     let target = row(&mut tx, id).await?;
-    if !matches!(target.status.as_str(), "open" | "allocated") {
+    if !target.status.is_active() {
         return Err(AppError::Refused(format!(
             "backorder {id} is already {}",
             target.status
         )));
     }
     let now = app.clock.now();
-    let released = store::orders::close_backorder_reservations(&mut tx, id, "released").await?;
+    let released =
+        store::orders::close_backorder_reservations(&mut tx, id, ReservationStatus::Released)
+            .await?;
     if released > 0 {
         store::stock::change_allocated(&mut tx, target.product_id, -released).await?;
     }
-    store::backorders::close(&mut tx, id, "cancelled", &reason, now).await?;
+    store::backorders::close(&mut tx, id, BackorderStatus::Cancelled, &reason, now).await?;
     let product = store::products::by_id(&mut tx, target.product_id)
         .await?
         .map(|p| p.name)
@@ -404,21 +399,23 @@ pub async fn cancel(app: &App, actor: &Actor, id: i64, reason: &str) -> AppResul
 pub async fn fulfil(app: &App, actor: &Actor, id: i64) -> AppResult<Changed> {
     let mut tx = app.store.begin_write().await?;
     let target = row(&mut tx, id).await?;
-    if target.status != "allocated" {
+    if target.status != BackorderStatus::Allocated {
         return Err(AppError::Refused(format!(
             "backorder {id} is {}; only allocated backorders can be fulfilled ({} of {} allocated)",
             target.status, target.qty_allocated, target.qty
         )));
     }
     let now = app.clock.now();
-    let shipped = store::orders::close_backorder_reservations(&mut tx, id, "shipped").await?;
+    let shipped =
+        store::orders::close_backorder_reservations(&mut tx, id, ReservationStatus::Shipped)
+            .await?;
     store::stock::change_allocated(&mut tx, target.product_id, -shipped).await?;
     let reference = format!("backorder {id}");
     store::stock::record_movement(
         &mut tx,
         &Movement {
             product_id: target.product_id,
-            kind: "sale",
+            kind: MovementKind::Sale,
             qty: -shipped,
             actor: &actor.name,
             reason: "backorder shipped",
@@ -427,7 +424,7 @@ pub async fn fulfil(app: &App, actor: &Actor, id: i64) -> AppResult<Changed> {
         },
     )
     .await?;
-    store::backorders::close(&mut tx, id, "fulfilled", "shipped", now).await?;
+    store::backorders::close(&mut tx, id, BackorderStatus::Fulfilled, "shipped", now).await?;
     audit::record(
         &mut tx,
         &actor.name,

@@ -3,6 +3,7 @@
 use super::backorders::customer_by_external_id;
 use super::promise::ranked_queue;
 use super::{App, AppResult};
+use crate::domain::BackorderStatus;
 use crate::store::backorders::BackorderRow;
 use crate::store::customers::CustomerRow;
 use crate::store::{self};
@@ -33,7 +34,9 @@ pub struct CustomerView {
 pub async fn show(app: &App, external_id: &str) -> AppResult<CustomerView> {
     let mut conn = app.store.conn().await?;
     let customer = customer_by_external_id(&mut conn, external_id).await?;
-    let rows = store::backorders::of_customer(&mut conn, customer.id, "open", OPEN_SHOWN).await?;
+    let rows =
+        store::backorders::of_customer(&mut conn, customer.id, BackorderStatus::Open, OPEN_SHOWN)
+            .await?;
     // One ranked queue per SKU the customer waits for (a customer waits for few SKUs).
     let mut places: HashMap<i64, (usize, usize)> = HashMap::new();
     let mut products: Vec<i64> = rows.iter().map(|r| r.product_id).collect();

@@ -124,12 +124,6 @@ fn did_you_mean(s: &[String]) -> String {
     }
 }
 
-impl From<sqlx::Error> for AppError {
-    fn from(e: sqlx::Error) -> Self {
-        AppError::Unexpected(e.into())
-    }
-}
-
 impl AppError {
     /// An invalid-value error for a field.
     pub fn invalid(field: impl Into<String>, reason: impl std::fmt::Display) -> Self {
@@ -157,6 +151,14 @@ impl AppError {
     pub fn is_user_facing(&self) -> bool {
         !matches!(self, AppError::Unexpected(_))
     }
+}
+
+/// Logs an unexpected error with its whole cause chain under a new short reference id, and
+/// returns the id: the only part of it a user sees. `what` says what failed ("command /stock").
+pub fn report_unexpected(error: &anyhow::Error, what: &str) -> String {
+    let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    tracing::error!(reference, error = ?error, "{what} failed");
+    reference
 }
 
 /// Parses a field with a domain parser, naming the field on error.

@@ -8,8 +8,8 @@ use crate::domain::notify::{
     coalesce, date_in_words, group_by_kind, keyword, route, timezone, Keyword, News, Recipient,
     Route, Update, UpdateKind,
 };
-use crate::domain::{EmailAddress, PhoneNumber};
-use crate::store::{self, parse_day, Conn};
+use crate::domain::{BackorderStatus, EmailAddress, EtaKind, OutboxStatus, PhoneNumber};
+use crate::store::{self, Conn};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{BTreeMap, HashMap};
 
@@ -165,9 +165,9 @@ pub async fn plan(
                 .collect();
         let mut updates = Vec::new();
         for r in &rows {
-            let kind = UpdateKind::parse(&r.kind);
+            let kind = r.kind;
             let payload: Option<Payload> = serde_json::from_str(&r.payload).ok();
-            let (Ok(kind), Some(p), Some(f)) = (kind, payload, facts.get(&r.backorder_id)) else {
+            let (Some(p), Some(f)) = (payload, facts.get(&r.backorder_id)) else {
                 plan.skipped.push((vec![r.id], "unreadable update".into()));
                 continue;
             };
@@ -184,9 +184,7 @@ pub async fn plan(
         let mut told: HashMap<i64, Option<Option<NaiveDate>>> = HashMap::new();
         for u in &updates {
             if u.kind == UpdateKind::EtaChanged && !told.contains_key(&u.backorder_id) {
-                let t = store::notify::last_told(conn, u.backorder_id)
-                    .await?
-                    .map(|e| e.as_deref().and_then(parse_day));
+                let t = store::notify::last_told(conn, u.backorder_id).await?;
                 told.insert(u.backorder_id, t);
             }
         }
@@ -200,7 +198,7 @@ pub async fn plan(
                 .push((merged.silent.clone(), "no change worth a message".into()));
         }
         let recipient = Recipient {
-            channel: who.channel.clone(),
+            channel: who.channel,
             phone: who.phone.clone(),
             email: who.email.clone(),
             sms_opt_out: who.sms_opt_out,
@@ -267,10 +265,9 @@ fn context(
         items: news
             .iter()
             .map(|x| {
-                let estimated = facts.get(&x.backorder_id).is_some_and(|f| {
-                    f.eta_kind == "estimated"
-                        && f.promised_eta.as_deref().and_then(parse_day) == x.eta
-                });
+                let estimated = facts
+                    .get(&x.backorder_id)
+                    .is_some_and(|f| f.eta_kind == EtaKind::Estimated && f.promised_eta == x.eta);
                 Item {
                     product: x.product.clone(),
                     qty: x.qty,
@@ -295,7 +292,7 @@ pub async fn record(
     let max_attempts = app.settings.notify.max_attempts;
     let mut tx = app.store.begin_write().await?;
     for (ids, why) in plan_skipped {
-        store::notify::finish(&mut tx, ids, "skipped", Some(why), now).await?;
+        store::notify::finish(&mut tx, ids, OutboxStatus::Skipped, Some(why), now).await?;
     }
     for (ids, until) in held {
         store::notify::retry_at(&mut tx, ids, *until, Some("quiet hours"), false).await?;
@@ -336,7 +333,8 @@ pub async fn record(
                 message.provider_sid = sid.as_deref();
                 message.status = status;
                 store::notify::record_message(&mut tx, &message, now).await?;
-                store::notify::finish(&mut tx, &out.outbox_ids, "sent", None, now).await?;
+                store::notify::finish(&mut tx, &out.outbox_ids, OutboxStatus::Sent, None, now)
+                    .await?;
             }
             Delivery::Retry { error, retry_after } if out.attempts < max_attempts => {
                 let wait = crate::domain::notify::backoff(
@@ -352,7 +350,14 @@ pub async fn record(
                 last_dead_error = error.clone();
                 let e = format!("gave up after {} attempts: {error}", out.attempts);
                 store::notify::record_message(&mut tx, &message, now).await?;
-                store::notify::finish(&mut tx, &out.outbox_ids, "failed", Some(&e), now).await?;
+                store::notify::finish(
+                    &mut tx,
+                    &out.outbox_ids,
+                    OutboxStatus::Failed,
+                    Some(&e),
+                    now,
+                )
+                .await?;
             }
             Delivery::OptedOut { code } => {
                 message.error_code = Some(code);
@@ -361,7 +366,7 @@ pub async fn record(
                 store::notify::finish(
                     &mut tx,
                     &out.outbox_ids,
-                    "skipped",
+                    OutboxStatus::Skipped,
                     Some("recipient opted out at the provider"),
                     now,
                 )
@@ -374,7 +379,7 @@ pub async fn record(
                 store::notify::finish(
                     &mut tx,
                     &out.outbox_ids,
-                    "failed",
+                    OutboxStatus::Failed,
                     Some(&format!("number refused ({code})")),
                     now,
                 )
@@ -383,7 +388,14 @@ pub async fn record(
             Delivery::Dead { code, error } => {
                 message.error_code = code.as_deref();
                 store::notify::record_message(&mut tx, &message, now).await?;
-                store::notify::finish(&mut tx, &out.outbox_ids, "failed", Some(error), now).await?;
+                store::notify::finish(
+                    &mut tx,
+                    &out.outbox_ids,
+                    OutboxStatus::Failed,
+                    Some(error),
+                    now,
+                )
+                .await?;
             }
         }
     }
@@ -414,7 +426,7 @@ pub async fn queue_cancelled(
         conn,
         row.id,
         row.customer_id,
-        UpdateKind::Cancelled.as_str(),
+        UpdateKind::Cancelled,
         &payload.to_string(),
         at,
     )
@@ -536,11 +548,13 @@ async fn customer_label(conn: &mut Conn, id: Option<i64>) -> anyhow::Result<Stri
 
 /// "Your Wireless Mouse: now expected Wed 17 Feb".
 fn promise_line(o: &store::notify::OpenByPhone) -> String {
-    let when = if o.status == "allocated" {
+    let when = if o.status == BackorderStatus::Allocated {
         "on its way".to_string()
     } else {
-        match o.promised_eta.as_deref().and_then(parse_day) {
-            Some(d) if o.eta_kind == "estimated" => format!("expected around {}", date_in_words(d)),
+        match o.promised_eta {
+            Some(d) if o.eta_kind == EtaKind::Estimated => {
+                format!("expected around {}", date_in_words(d))
+            }
             Some(d) => format!("now expected {}", date_in_words(d)),
             None => "date not yet known".to_string(),
         }
@@ -670,7 +684,7 @@ pub async fn preview(app: &App, moved: &[crate::app::promise::MovedEta]) -> AppR
             })
             .collect();
         let recipient = Recipient {
-            channel: who.channel.clone(),
+            channel: who.channel,
             phone: who.phone.clone(),
             email: who.email.clone(),
             sms_opt_out: who.sms_opt_out,

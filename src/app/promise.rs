@@ -3,10 +3,10 @@
 
 use super::{App, AppResult};
 use crate::domain::priority::PriorityInput;
-use crate::domain::promise::{plan, Demand, Eta, EtaKind, Inbound, PlanInput};
-use crate::domain::Tier;
+use crate::domain::promise::{plan, Demand, Eta, Inbound, PlanInput};
+use crate::domain::{BackorderStatus, UpdateKind};
 use crate::store::backorders::{EtaChange, QueueRow};
-use crate::store::{self, parse_day, parse_ts, Conn};
+use crate::store::{self, Conn};
 use serde_json::json;
 
 /// Why promises are being recomputed (stored in ETA history).
@@ -95,8 +95,8 @@ impl Settled {
 
 fn stored_eta(row: &QueueRow) -> Eta {
     Eta {
-        date: row.promised_eta.as_deref().and_then(parse_day),
-        kind: EtaKind::parse(&row.eta_kind),
+        date: row.promised_eta,
+        kind: row.eta_kind,
     }
 }
 
@@ -104,9 +104,9 @@ fn stored_eta(row: &QueueRow) -> Eta {
 pub fn priority_input(row: &QueueRow) -> PriorityInput {
     PriorityInput {
         id: row.id,
-        tier: Tier::parse(&row.tier).unwrap_or(Tier::Standard),
+        tier: row.tier,
         value_minor: row.qty * row.unit_price_minor,
-        ordered_at: parse_ts(&row.ordered_at),
+        ordered_at: row.ordered_at,
         manual: row.manual_priority,
     }
 }
@@ -167,7 +167,7 @@ async fn settle_one(
         inbound: inbound
             .iter()
             .map(|l| Inbound {
-                eta: l.eta_date(),
+                eta: l.eta,
                 qty: l.remaining(),
             })
             .collect(),
@@ -191,7 +191,9 @@ async fn settle_one(
         let mut fully_allocated = false;
         if p.allocate_now > 0 {
             out.units_allocated += p.allocate_now;
-            fully_allocated = row.qty_allocated + p.allocate_now >= row.qty;
+            let status =
+                BackorderStatus::after_allocation(row.qty, row.qty_allocated + p.allocate_now);
+            fully_allocated = status == BackorderStatus::Allocated;
             if !dry_run {
                 store::orders::insert_reservation(
                     conn,
@@ -203,7 +205,7 @@ async fn settle_one(
                 )
                 .await?;
                 store::stock::change_allocated(conn, product_id, p.allocate_now).await?;
-                store::backorders::add_allocation(conn, row.id, p.allocate_now).await?;
+                store::backorders::add_allocation(conn, row.id, p.allocate_now, status).await?;
             }
             if fully_allocated {
                 out.allocated.push(row.id);
@@ -216,7 +218,7 @@ async fn settle_one(
                         conn,
                         row.id,
                         row.customer_id,
-                        "allocated",
+                        UpdateKind::Allocated,
                         &payload.to_string(),
                         now,
                     )
@@ -256,9 +258,9 @@ async fn settle_one(
         changes.push(EtaChange {
             backorder_id: row.id,
             old_eta: old.date,
-            old_kind: old.kind.as_str(),
+            old_kind: old.kind,
             new_eta: p.eta.date,
-            new_kind: p.eta.kind.as_str(),
+            new_kind: p.eta.kind,
             payload,
         });
     }

@@ -4,6 +4,7 @@ use super::promise::{settle, Cause, Settled};
 use super::stock::non_empty;
 use super::{field, Actor, App, AppError, AppResult};
 use crate::domain::date::check_eta_window;
+use crate::domain::{MovementKind, PoStatus};
 use crate::store::purchasing::{PoLineRow, PoRow};
 use crate::store::{self, audit, stock::Movement, Conn};
 use chrono::NaiveDate;
@@ -11,9 +12,7 @@ use chrono::NaiveDate;
 /// A PO with its lines.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoView {
-    /// Header.
     pub po: PoRow,
-    /// Lines.
     pub lines: Vec<PoLineRow>,
 }
 
@@ -100,16 +99,16 @@ pub async fn set_eta(
     let mut products = Vec::new();
     let mut changed = 0;
     for l in &lines {
-        if l.eta_date() == Some(date) {
+        if l.eta == Some(date) {
             continue;
         }
         changed += 1;
         products.push(l.product_id);
-        store::purchasing::update_line(&mut tx, l.id, l.qty_ordered, Some(date), &l.status).await?;
+        store::purchasing::update_line(&mut tx, l.id, l.qty_ordered, Some(date), l.status).await?;
         store::purchasing::record_line_eta_change(
             &mut tx,
             l.id,
-            l.eta_date(),
+            l.eta,
             Some(date),
             &actor.name,
             &reason,
@@ -183,7 +182,7 @@ pub async fn receive(
     }
     let mut tx = app.store.begin_write().await?;
     let po = po(&mut tx, po_number).await?;
-    if po.status == "cancelled" || po.status == "received" {
+    if !po.status.expects_more() {
         return Err(AppError::Refused(format!(
             "{} is {}",
             po.po_number, po.status
@@ -205,17 +204,13 @@ pub async fn receive(
                 ),
             ));
         }
-        let status = if units == l.remaining() {
-            "received"
-        } else {
-            "partially_received"
-        };
+        let status = PoStatus::of_line(l.qty_ordered, l.qty_received + units, false);
         store::purchasing::add_received(&mut tx, l.id, units, status).await?;
         store::stock::record_movement(
             &mut tx,
             &Movement {
                 product_id: l.product_id,
-                kind: "receipt",
+                kind: MovementKind::Receipt,
                 qty: units,
                 actor: &actor.name,
                 reason: "purchase order receipt",
@@ -264,14 +259,12 @@ pub async fn receive(
 /// One PO line to create or update (CSV import and ingest API).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoLineInput {
-    /// Product id.
     pub product_id: i64,
     /// Units ordered.
     pub qty: i64,
-    /// ETA.
     pub eta: Option<NaiveDate>,
-    /// open | cancelled (received states come from receipts).
-    pub status: String,
+    /// No more units expected (the received states follow from receipts).
+    pub cancelled: bool,
 }
 
 /// Creates or updates a PO line inside the caller's transaction; returns whether it changed.
@@ -292,7 +285,7 @@ pub async fn upsert_po_line(
                 input.product_id,
                 input.qty,
                 input.eta,
-                &input.status,
+                PoStatus::of_line(input.qty, 0, input.cancelled),
             )
             .await?;
             Ok(true)
@@ -307,28 +300,19 @@ pub async fn upsert_po_line(
                     ),
                 ));
             }
-            let status = if input.status == "cancelled" {
-                "cancelled".to_string()
-            } else if existing.qty_received >= input.qty {
-                "received".to_string()
-            } else if existing.qty_received > 0 {
-                "partially_received".to_string()
-            } else {
-                "open".to_string()
-            };
+            let status = PoStatus::of_line(input.qty, existing.qty_received, input.cancelled);
             let same = existing.qty_ordered == input.qty
-                && existing.eta_date() == input.eta
+                && existing.eta == input.eta
                 && existing.status == status;
             if same {
                 return Ok(false);
             }
-            store::purchasing::update_line(conn, existing.id, input.qty, input.eta, &status)
-                .await?;
-            if existing.eta_date() != input.eta {
+            store::purchasing::update_line(conn, existing.id, input.qty, input.eta, status).await?;
+            if existing.eta != input.eta {
                 store::purchasing::record_line_eta_change(
                     conn,
                     existing.id,
-                    existing.eta_date(),
+                    existing.eta,
                     input.eta,
                     actor,
                     "import",
@@ -451,35 +435,27 @@ pub async fn save_po(
         if let Some(eta) = eta {
             field(&format!("lines[{i}].eta"), check_eta_window(*eta, today))?;
         }
-        let eta = eta
-            .or(input.eta)
-            .or_else(|| before.and_then(|b| b.eta_date()));
-        let status = if *cancelled || input.cancel {
-            "cancelled"
-        } else {
-            "open"
-        };
+        let eta = eta.or(input.eta).or_else(|| before.and_then(|b| b.eta));
         wanted.push((
             product.id,
             PoLineInput {
                 product_id: product.id,
                 qty,
                 eta,
-                status: status.to_string(),
+                cancelled: *cancelled || input.cancel,
             },
         ));
     }
     if input.eta.is_some() || input.cancel {
         for l in current.iter().filter(|l| l.remaining() > 0) {
             if !wanted.iter().any(|(pid, _)| *pid == l.product_id) {
-                let status = if input.cancel { "cancelled" } else { "open" };
                 wanted.push((
                     l.product_id,
                     PoLineInput {
                         product_id: l.product_id,
                         qty: l.qty_ordered,
-                        eta: input.eta.or(l.eta_date()),
-                        status: status.to_string(),
+                        eta: input.eta.or(l.eta),
+                        cancelled: input.cancel,
                     },
                 ));
             }
@@ -529,9 +505,6 @@ pub struct PoQuery<'a> {
     pub page: u32,
 }
 
-/// Statuses `/pos status:` accepts (besides `all`).
-pub const PO_STATUSES: [&str; 4] = ["open", "partially_received", "received", "cancelled"];
-
 /// A page of purchase orders.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoPage {
@@ -562,16 +535,22 @@ pub async fn list_pos(app: &App, q: &PoQuery<'_>) -> AppResult<PoPage> {
         filter.supplier_id = Some(supplier.id);
     }
     match q.status.map(|s| s.trim().to_ascii_lowercase()) {
-        None => filter.statuses = vec!["open".into(), "partially_received".into()],
+        None => {
+            filter.statuses = PoStatus::ALL
+                .into_iter()
+                .filter(|s| s.expects_more())
+                .collect()
+        }
         Some(s) if s == "all" => {}
-        Some(s) if PO_STATUSES.contains(&s.as_str()) => filter.statuses = vec![s],
         Some(s) => {
-            return Err(AppError::invalid(
-                "status",
-                format!(
-                    "\"{s}\" is not a status (open, partially_received, received, cancelled or all)"
-                ),
-            ))
+            filter.statuses = vec![PoStatus::parse(&s).map_err(|_| {
+                AppError::invalid(
+                    "status",
+                    format!(
+                        "\"{s}\" is not a status (open, partially_received, received, cancelled or all)"
+                    ),
+                )
+            })?]
         }
     }
     let size = i64::from(app.settings.console.page_size);

@@ -3,7 +3,7 @@
 use super::promise::{settle, Cause, Settled};
 use super::{field, Actor, App, AppError, AppResult};
 use crate::domain::stock::InboundLine;
-use crate::domain::{Sku, StockPosition};
+use crate::domain::{MovementKind, Sku, StockPosition};
 use crate::store::products::{Alternative, ProductRow};
 use crate::store::{self, audit, stock::Movement};
 
@@ -42,7 +42,7 @@ fn inbound_lines(lines: &[store::purchasing::PoLineRow]) -> Vec<InboundLine> {
         .map(|l| InboundLine {
             po_number: l.po_number.clone(),
             qty: l.remaining(),
-            eta: l.eta_date(),
+            eta: l.eta,
         })
         .collect()
 }
@@ -160,7 +160,7 @@ pub async fn adjust(
         &mut tx,
         &Movement {
             product_id: product.id,
-            kind: "adjustment",
+            kind: MovementKind::Adjustment,
             qty: delta,
             actor: &actor.name,
             reason: &reason,

@@ -17,7 +17,7 @@ pub const SPEC: CommandSpec = CommandSpec {
         ),
         choices(
             opt("status", "Backorder status", OptionKind::Text, false),
-            &["open", "allocated", "fulfilled", "cancelled", "all"],
+            &crate::domain::BackorderStatus::FILTER_CHOICES,
         ),
         choices(
             opt(

@@ -284,8 +284,7 @@ pub async fn run(app: &App, actor: &Actor, inv: &Invocation) -> (Reply, Outcome)
     match execute(app, actor, inv).await {
         Ok(reply) => (reply.within_limits(), Outcome::Ok),
         Err(AppError::Unexpected(e)) => {
-            let reference = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-            tracing::error!(reference, command = %inv.command, error = ?e, "command failed");
+            let reference = crate::app::report_unexpected(&e, &format!("command /{}", inv.command));
             (
                 Reply::error(format!("Something went wrong on our side (reference {reference}). Nothing was changed; please try again or tell the team.")),
                 Outcome::Internal,

@@ -18,7 +18,7 @@ pub const SPEC: CommandSpec = CommandSpec {
                 OptionKind::Text,
                 false,
             ),
-            &["open", "partially_received", "received", "cancelled", "all"],
+            &crate::domain::PoStatus::FILTER_CHOICES,
         ),
         opt(
             "late",

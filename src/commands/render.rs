@@ -9,9 +9,8 @@ use crate::app::purchasing::{EtaSet, PoPage, PoView, Received};
 use crate::app::stock::{Adjusted, StockReport};
 use crate::domain::contact::{mask_email, mask_name, mask_phone};
 use crate::domain::promise::{Eta, EtaKind};
-use crate::domain::{Money, StockStatus};
-use crate::store::{parse_day, parse_ts};
-use chrono::{DateTime, Utc};
+use crate::domain::{BackorderStatus, Money, PoStatus, StockStatus};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
 /// `/help`
 pub fn help() -> Reply {
@@ -27,12 +26,13 @@ pub fn help() -> Reply {
     r
 }
 
-fn eta_of(date: Option<&str>, kind: &str) -> String {
-    Eta {
-        date: date.and_then(parse_day),
-        kind: EtaKind::parse(kind),
-    }
-    .describe()
+fn eta_of(date: Option<NaiveDate>, kind: EtaKind) -> String {
+    Eta { date, kind }.describe()
+}
+
+/// `2026-11-26T09:30:00Z`
+fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// `/stock`
@@ -122,8 +122,8 @@ pub fn search(query: &str, hits: &[(String, String)]) -> Reply {
     r
 }
 
-fn age(ordered_at: &str, now: DateTime<Utc>) -> String {
-    let days = (now - parse_ts(ordered_at)).num_days().max(0);
+fn age(ordered_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let days = (now - ordered_at).num_days().max(0);
     format!("{days}d")
 }
 
@@ -153,7 +153,7 @@ pub fn backorders(page: &BackorderPage, inv: &Invocation, now: DateTime<Utc>) ->
         .map(|l| {
             let b = &l.row;
             let place = l.place.map_or(String::new(), |p| format!("{p}. "));
-            let status = if b.status == "open" {
+            let status = if b.status == BackorderStatus::Open {
                 String::new()
             } else {
                 format!(" — {}", b.status)
@@ -167,8 +167,8 @@ pub fn backorders(page: &BackorderPage, inv: &Invocation, now: DateTime<Utc>) ->
                 b.customer_external_id,
                 b.tier,
                 l.score,
-                eta_of(b.promised_eta.as_deref(), &b.eta_kind),
-                age(&b.ordered_at, now),
+                eta_of(b.promised_eta, b.eta_kind),
+                age(b.ordered_at, now),
             )
         })
         .collect();
@@ -211,8 +211,8 @@ pub fn pos(page: &PoPage, inv: &Invocation) -> Reply {
                 p.po_number,
                 p.lines,
                 p.units_open,
-                p.next_eta.as_deref().unwrap_or("none"),
-                if p.status == "open" {
+                p.next_eta.map_or("none".to_string(), |d| d.to_string()),
+                if p.status == PoStatus::Open {
                     String::new()
                 } else {
                     format!(" — {}", p.status)
@@ -242,8 +242,8 @@ pub fn customer(v: &CustomerView, currency: &str) -> Reply {
         format!("Customer {} — {}", c.external_id, mask_name(&c.name)),
         Severity::Info,
     )
-    .field("Tier", c.tier.clone(), true)
-    .field("Channel", c.channel.clone(), true)
+    .field("Tier", c.tier.to_string(), true)
+    .field("Channel", c.channel.to_string(), true)
     .field(
         "Opted out of",
         if opt_outs.is_empty() {
@@ -277,7 +277,7 @@ pub fn customer(v: &CustomerView, currency: &str) -> Reply {
                     b.qty,
                     b.sku,
                     Money(b.qty * b.unit_price_minor).format(currency),
-                    eta_of(b.promised_eta.as_deref(), &b.eta_kind),
+                    eta_of(b.promised_eta, b.eta_kind),
                     o.place
                         .map_or("no queue place".to_string(), |(p, n)| format!(
                             "place {p} of {n}"
@@ -303,7 +303,7 @@ pub fn backorder(d: &BackorderDetail, currency: &str) -> Reply {
         format!("{} ({} of {} allocated)", b.status, b.qty_allocated, b.qty),
         true,
     )
-    .field("ETA", eta_of(b.promised_eta.as_deref(), &b.eta_kind), true)
+    .field("ETA", eta_of(b.promised_eta, b.eta_kind), true)
     .field(
         "Customer",
         format!(
@@ -316,7 +316,7 @@ pub fn backorder(d: &BackorderDetail, currency: &str) -> Reply {
     )
     .field(
         "Order",
-        format!("{} · {}", b.order_number, b.ordered_at),
+        format!("{} · {}", b.order_number, timestamp(b.ordered_at)),
         true,
     )
     .field(
@@ -347,15 +347,18 @@ pub fn backorder(d: &BackorderDetail, currency: &str) -> Reply {
         .iter()
         .rev()
         .take(8)
-        .map(|(old, new, cause, actor, reason, at)| {
+        .map(|h| {
             format!(
-                "{at}: {} → {} ({cause}, by {actor}{})",
-                old.as_deref().unwrap_or("none"),
-                new.as_deref().unwrap_or("unknown"),
-                if reason.is_empty() {
+                "{}: {} → {} ({}, by {}{})",
+                timestamp(h.created_at),
+                h.old_eta.map_or("none".to_string(), |d| d.to_string()),
+                h.new_eta.map_or("unknown".to_string(), |d| d.to_string()),
+                h.cause,
+                h.actor,
+                if h.reason.is_empty() {
                     String::new()
                 } else {
-                    format!(": {reason}")
+                    format!(": {}", h.reason)
                 }
             )
         })
@@ -409,12 +412,8 @@ fn settled_lines(r: &mut Reply, s: &Settled) {
 /// A change to one backorder.
 pub fn changed(title: &str, c: &Changed) -> Reply {
     let mut r = Reply::new(format!("{title}: #{}", c.row.id), Severity::Success)
-        .field("Status", c.row.status.clone(), true)
-        .field(
-            "ETA",
-            eta_of(c.row.promised_eta.as_deref(), &c.row.eta_kind),
-            true,
-        );
+        .field("Status", c.row.status.to_string(), true)
+        .field("ETA", eta_of(c.row.promised_eta, c.row.eta_kind), true);
     settled_lines(&mut r, &c.settled);
     r
 }
@@ -429,7 +428,7 @@ pub fn po(v: &PoView) -> Reply {
                 .unwrap_or_else(|| "—".to_string()),
             true,
         )
-        .field("Status", v.po.status.clone(), true);
+        .field("Status", v.po.status.to_string(), true);
     r.lines = v
         .lines
         .iter()
@@ -439,7 +438,7 @@ pub fn po(v: &PoView) -> Reply {
                 l.sku,
                 l.qty_ordered,
                 l.qty_received,
-                l.eta.as_deref().unwrap_or("none"),
+                l.eta.map_or("none".to_string(), |d| d.to_string()),
                 l.status
             )
         })

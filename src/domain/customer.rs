@@ -51,17 +51,21 @@ impl fmt::Display for Tier {
 }
 
 /// How a customer wants to hear about their backorders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Channel {
     /// Text message.
     Sms,
-    /// E-mail.
+    /// E-mail (the default, as in the schema).
+    #[default]
     Email,
     /// Not at all.
     None,
 }
 
 impl Channel {
+    /// Every channel.
+    pub const ALL: [Channel; 3] = [Channel::Sms, Channel::Email, Channel::None];
+
     /// Parses `sms|email|none` (any case).
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         match raw.trim().to_ascii_lowercase().as_str() {
@@ -81,6 +85,12 @@ impl Channel {
             Channel::Email => "email",
             Channel::None => "none",
         }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -4,20 +4,30 @@
 //! good afterwards.
 
 pub mod alerts;
+pub mod backorder;
 pub mod contact;
 pub mod customer;
 pub mod date;
+pub mod ledger;
 pub mod money;
 pub mod notify;
+pub mod outbox;
 pub mod priority;
 pub mod promise;
+pub mod purchasing;
 pub mod schedule;
 pub mod sku;
 pub mod stock;
 
+pub use backorder::{BackorderStatus, ReservationStatus};
 pub use contact::{EmailAddress, PhoneNumber};
 pub use customer::{Channel, Tier};
+pub use ledger::MovementKind;
 pub use money::Money;
+pub use notify::UpdateKind;
+pub use outbox::OutboxStatus;
+pub use promise::EtaKind;
+pub use purchasing::PoStatus;
 pub use sku::Sku;
 pub use stock::{StockPosition, StockStatus};
 

@@ -173,8 +173,8 @@ pub fn group_by_kind(news: Vec<News>) -> Vec<(UpdateKind, Vec<News>)> {
 /// A customer's contact details and preferences, as stored.
 #[derive(Debug, Clone, Default)]
 pub struct Recipient {
-    /// Preferred channel (`sms`, `email`, `none`).
-    pub channel: String,
+    /// Preferred channel.
+    pub channel: Channel,
     /// E.164 phone.
     pub phone: Option<String>,
     /// E-mail.
@@ -201,20 +201,19 @@ pub enum Route {
 /// The customer's channel and opt-outs decide the route; there is no fallback to another channel
 /// (a customer who chose SMS and opted out does not want e-mail instead).
 pub fn route(r: &Recipient) -> Route {
-    match Channel::parse(&r.channel) {
-        Ok(Channel::Sms) if r.sms_opt_out => Route::Skip("opted out of SMS"),
-        Ok(Channel::Sms) if r.phone_flagged => Route::Skip("phone number flagged"),
-        Ok(Channel::Sms) => match r.phone.as_deref().map(PhoneNumber::parse) {
+    match r.channel {
+        Channel::Sms if r.sms_opt_out => Route::Skip("opted out of SMS"),
+        Channel::Sms if r.phone_flagged => Route::Skip("phone number flagged"),
+        Channel::Sms => match r.phone.as_deref().map(PhoneNumber::parse) {
             Some(Ok(p)) => Route::Sms(p),
             _ => Route::Skip("no valid phone number"),
         },
-        Ok(Channel::Email) if r.email_opt_out => Route::Skip("opted out of e-mail"),
-        Ok(Channel::Email) => match r.email.as_deref().map(EmailAddress::parse) {
+        Channel::Email if r.email_opt_out => Route::Skip("opted out of e-mail"),
+        Channel::Email => match r.email.as_deref().map(EmailAddress::parse) {
             Some(Ok(e)) => Route::Email(e),
             _ => Route::Skip("no valid e-mail address"),
         },
-        Ok(Channel::None) => Route::Skip("channel is none"),
-        Err(_) => Route::Skip("unknown channel"),
+        Channel::None => Route::Skip("channel is none"),
     }
 }
 
@@ -514,7 +513,7 @@ mod tests {
     #[test]
     fn route_follows_channel_and_opt_outs() {
         let mut r = Recipient {
-            channel: "sms".into(),
+            channel: Channel::Sms,
             phone: Some("+4915112345678".into()),
             email: Some("jane@example.com".into()),
             ..Default::default()
@@ -522,14 +521,14 @@ mod tests {
         assert!(matches!(route(&r), Route::Sms(_)));
         r.sms_opt_out = true;
         assert_eq!(route(&r), Route::Skip("opted out of SMS"));
-        r.channel = "email".into();
+        r.channel = Channel::Email;
         assert!(matches!(route(&r), Route::Email(_)));
         r.email_opt_out = true;
         assert!(matches!(route(&r), Route::Skip(_)));
-        r.channel = "none".into();
+        r.channel = Channel::None;
         assert_eq!(route(&r), Route::Skip("channel is none"));
         let flagged = Recipient {
-            channel: "sms".into(),
+            channel: Channel::Sms,
             phone: Some("+4915112345678".into()),
             phone_flagged: true,
             ..Default::default()

@@ -8,7 +8,7 @@
 use chrono::{Days, NaiveDate};
 
 /// How sure an ETA is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EtaKind {
     /// From stock on hand or a supplier's confirmed PO date.
     Confirmed,
@@ -28,14 +28,8 @@ impl EtaKind {
         }
     }
 
-    /// Parses the stored spelling.
-    pub fn parse(raw: &str) -> Self {
-        match raw {
-            "confirmed" => EtaKind::Confirmed,
-            "estimated" => EtaKind::Estimated,
-            _ => EtaKind::Unknown,
-        }
-    }
+    /// Every kind.
+    pub const ALL: [EtaKind; 3] = [EtaKind::Confirmed, EtaKind::Estimated, EtaKind::Unknown];
 }
 
 /// A promised date and how sure it is.

@@ -1,7 +1,7 @@
 //! Low-stock alerts: the set-based evaluation query, per-(rule, SKU) state, runs, snoozes and
 //! the scheduler lease.
 
-use super::{parse_day, parse_ts, ts, Conn};
+use super::{ts, Conn, StoredOptDay, StoredTs};
 use crate::domain::alerts::{AlertState, Scope, Severity, SkuFigures};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
@@ -102,7 +102,7 @@ pub async fn evaluation_figures(
         .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let next_eta: Option<String> = r.try_get("next_eta")?;
+        let next_eta: Option<NaiveDate> = r.try_get::<StoredOptDay, _>("next_eta")?.into();
         out.push((
             SkuFigures {
                 product_id: r.try_get("id")?,
@@ -115,7 +115,7 @@ pub async fn evaluation_figures(
                 backorder_units: r.try_get("bo_units")?,
                 inbound_within_lead: r.try_get("within")?,
                 inbound_total: r.try_get("inbound")?,
-                next_eta: next_eta.as_deref().and_then(parse_day),
+                next_eta,
                 reorder_point: r.try_get("reorder_point")?,
                 safety_stock: r.try_get("safety_stock")?,
                 reorder_qty: r.try_get("reorder_qty")?,
@@ -132,7 +132,7 @@ fn sev(s: Option<String>) -> Option<Severity> {
     s.as_deref().and_then(|s| Severity::parse(s).ok())
 }
 
-type StateTuple = (i64, String, String, Option<String>, Option<String>);
+type StateTuple = (i64, String, StoredTs, Option<StoredTs>, Option<String>);
 
 /// The alert state of every SKU for a rule.
 pub async fn states(conn: &mut Conn, rule: &str) -> anyhow::Result<HashMap<i64, AlertState>> {
@@ -150,8 +150,8 @@ pub async fn states(conn: &mut Conn, rule: &str) -> anyhow::Result<HashMap<i64, 
                 id,
                 AlertState {
                     severity: Severity::parse(&s).ok()?,
-                    since: parse_ts(&since),
-                    last_notified: last.as_deref().map(parse_ts),
+                    since: since.into(),
+                    last_notified: last.map(Into::into),
                     notified_severity: sev(notified),
                 },
             ))
@@ -388,13 +388,13 @@ pub async fn finish_run(
 
 /// The latest cron time a rule was run for (by schedule or catch-up).
 pub async fn last_scheduled(conn: &mut Conn, rule: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
-    let t: Option<String> = sqlx::query_scalar(
+    let t: Option<StoredTs> = sqlx::query_scalar(
         "SELECT MAX(scheduled_for) FROM alert_runs WHERE rule = $1 AND scheduled_for IS NOT NULL",
     )
     .bind(rule)
     .fetch_one(conn)
     .await?;
-    Ok(t.as_deref().map(parse_ts))
+    Ok(t.map(Into::into))
 }
 
 /// A recorded run.
@@ -423,9 +423,9 @@ pub struct RunRow {
 type RunTuple = (
     i64,
     String,
-    Option<String>,
-    String,
-    Option<String>,
+    Option<StoredTs>,
+    StoredTs,
+    Option<StoredTs>,
     String,
     i64,
     i64,
@@ -439,9 +439,9 @@ fn run_row(t: RunTuple) -> RunRow {
     RunRow {
         id: t.0,
         rule: t.1,
-        scheduled_for: t.2.as_deref().map(parse_ts),
-        started_at: parse_ts(&t.3),
-        finished_at: t.4.as_deref().map(parse_ts),
+        scheduled_for: t.2.map(Into::into),
+        started_at: t.3.into(),
+        finished_at: t.4.map(Into::into),
         status: t.5,
         counts: RunCounts {
             evaluated: t.6,

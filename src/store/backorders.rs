@@ -2,46 +2,39 @@
 
 use super::{ts, Conn};
 use crate::domain::priority::PriorityWeights;
+use crate::domain::{BackorderStatus, EtaKind, Tier, UpdateKind};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A backorder as listed.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct BackorderRow {
-    /// Backorder id.
     pub id: i64,
-    /// Product.
     pub product_id: i64,
-    /// SKU.
     pub sku: String,
     /// Customer row id.
     pub customer_id: i64,
-    /// Shop's customer id.
+    /// The shop's customer id.
     pub customer_external_id: String,
-    /// Customer name (mask before showing).
+    /// Mask before showing.
     pub customer_name: String,
-    /// Customer tier.
-    pub tier: String,
-    /// Order number.
+    pub tier: Tier,
     pub order_number: String,
-    /// Order line.
     pub order_line_id: i64,
     /// When the order was placed.
-    pub ordered_at: String,
+    #[sqlx(try_from = "super::StoredTs")]
+    pub ordered_at: DateTime<Utc>,
     /// Units backordered.
     pub qty: i64,
     /// Units allocated so far.
     pub qty_allocated: i64,
     /// Unit price of the line, minor units.
     pub unit_price_minor: i64,
-    /// open | allocated | fulfilled | cancelled
-    pub status: String,
-    /// Promised date.
-    pub promised_eta: Option<String>,
-    /// confirmed | estimated | unknown
-    pub eta_kind: String,
+    pub status: BackorderStatus,
+    #[sqlx(try_from = "super::StoredOptDay")]
+    pub promised_eta: Option<NaiveDate>,
+    pub eta_kind: EtaKind,
     /// Manual priority points.
     pub manual_priority: f64,
-    /// Closing reason.
     pub close_reason: Option<String>,
 }
 
@@ -57,12 +50,10 @@ const SELECT: &str = "SELECT b.id, b.product_id, p.sku, b.customer_id, c.externa
 /// What `/backorders` filters by.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// Product.
     pub product_id: Option<i64>,
     /// Customer row id.
     pub customer_id: Option<i64>,
-    /// Status.
-    pub status: Option<String>,
+    pub status: Option<BackorderStatus>,
 }
 
 fn where_clause(f: &Filter) -> (String, Vec<String>) {
@@ -76,8 +67,8 @@ fn where_clause(f: &Filter) -> (String, Vec<String>) {
         binds.push(c.to_string());
         parts.push(format!("b.customer_id = CAST(${} AS INTEGER)", binds.len()));
     }
-    if let Some(s) = &f.status {
-        binds.push(s.clone());
+    if let Some(s) = f.status {
+        binds.push(s.as_str().to_string());
         parts.push(format!("b.status = ${}", binds.len()));
     }
     if parts.is_empty() {
@@ -187,7 +178,7 @@ pub async fn by_ids(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<Backorde
 pub async fn of_customer(
     conn: &mut Conn,
     customer_id: i64,
-    status: &str,
+    status: BackorderStatus,
     limit: i64,
 ) -> anyhow::Result<Vec<BackorderRow>> {
     Ok(sqlx::query_as(&format!(
@@ -215,24 +206,22 @@ pub struct QueueRow {
     pub id: i64,
     /// Customer row id.
     pub customer_id: i64,
-    /// Order line.
     pub order_line_id: i64,
     /// Units backordered.
     pub qty: i64,
     /// Units allocated so far.
     pub qty_allocated: i64,
-    /// Customer tier.
-    pub tier: String,
+    pub tier: Tier,
     /// Unit price of the line, minor units.
     pub unit_price_minor: i64,
     /// When the order was placed.
-    pub ordered_at: String,
+    #[sqlx(try_from = "super::StoredTs")]
+    pub ordered_at: DateTime<Utc>,
     /// Manual priority points.
     pub manual_priority: f64,
-    /// Promised date.
-    pub promised_eta: Option<String>,
-    /// confirmed | estimated | unknown
-    pub eta_kind: String,
+    #[sqlx(try_from = "super::StoredOptDay")]
+    pub promised_eta: Option<NaiveDate>,
+    pub eta_kind: EtaKind,
 }
 
 impl From<&BackorderRow> for QueueRow {
@@ -243,12 +232,12 @@ impl From<&BackorderRow> for QueueRow {
             order_line_id: b.order_line_id,
             qty: b.qty,
             qty_allocated: b.qty_allocated,
-            tier: b.tier.clone(),
+            tier: b.tier,
             unit_price_minor: b.unit_price_minor,
-            ordered_at: b.ordered_at.clone(),
+            ordered_at: b.ordered_at,
             manual_priority: b.manual_priority,
-            promised_eta: b.promised_eta.clone(),
-            eta_kind: b.eta_kind.clone(),
+            promised_eta: b.promised_eta,
+            eta_kind: b.eta_kind,
         }
     }
 }
@@ -336,25 +325,30 @@ pub async fn set_manual_priority(conn: &mut Conn, id: i64, points: f64) -> anyho
     Ok(())
 }
 
-/// Adds allocated units; an entirely allocated backorder becomes `allocated`.
-pub async fn add_allocation(conn: &mut Conn, id: i64, qty: i64) -> anyhow::Result<bool> {
-    let status: String = sqlx::query_scalar(
-        "UPDATE backorders SET qty_allocated = qty_allocated + $1,
-            status = CASE WHEN qty_allocated + $1 >= qty THEN 'allocated' ELSE status END
-         WHERE id = $2 RETURNING status",
+/// Adds allocated units and sets the status the caller derived
+/// ([`BackorderStatus::after_allocation`]).
+pub async fn add_allocation(
+    conn: &mut Conn,
+    id: i64,
+    qty: i64,
+    status: BackorderStatus,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE backorders SET qty_allocated = qty_allocated + $1, status = $2 WHERE id = $3",
     )
     .bind(qty)
+    .bind(status)
     .bind(id)
-    .fetch_one(conn)
+    .execute(conn)
     .await?;
-    Ok(status == "allocated")
+    Ok(())
 }
 
 /// Closes a backorder as fulfilled or cancelled.
 pub async fn close(
     conn: &mut Conn,
     id: i64,
-    status: &str,
+    status: BackorderStatus,
     reason: &str,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
@@ -373,16 +367,11 @@ pub async fn close(
 /// One backorder's new promise, for [`apply_eta_changes`].
 #[derive(Debug, Clone)]
 pub struct EtaChange {
-    /// Backorder.
     pub backorder_id: i64,
-    /// Previous date.
     pub old_eta: Option<NaiveDate>,
-    /// Previous kind.
-    pub old_kind: &'static str,
-    /// New date.
+    pub old_kind: EtaKind,
     pub new_eta: Option<NaiveDate>,
-    /// New kind.
-    pub new_kind: &'static str,
+    pub new_kind: EtaKind,
     /// The customer update to queue (JSON), if any; the sender reads the backorder for the rest.
     pub payload: Option<String>,
 }
@@ -400,9 +389,9 @@ pub async fn apply_eta_changes(
 ) -> anyhow::Result<()> {
     type Key<'a> = (
         Option<NaiveDate>,
-        &'a str,
+        EtaKind,
         Option<NaiveDate>,
-        &'a str,
+        EtaKind,
         Option<&'a str>,
     );
     let mut groups: std::collections::BTreeMap<Key<'_>, Vec<i64>> = Default::default();
@@ -452,9 +441,10 @@ pub async fn apply_eta_changes(
         if let Some(payload) = payload {
             sqlx::query(
                 "INSERT INTO outbox (backorder_id, customer_id, kind, payload, next_attempt_at, created_at)
-                 SELECT b.id, b.customer_id, 'eta_changed', $1, $2, $2
-                 FROM json_each($3) j JOIN backorders b ON b.id = j.value",
+                 SELECT b.id, b.customer_id, $1, $2, $3, $3
+                 FROM json_each($4) j JOIN backorders b ON b.id = j.value",
             )
+            .bind(UpdateKind::EtaChanged)
             .bind(payload)
             .bind(&now)
             .bind(&ids_json)
@@ -465,15 +455,20 @@ pub async fn apply_eta_changes(
     Ok(())
 }
 
-/// One ETA-history row: (old, new, cause, actor, reason, when).
-pub type EtaHistoryRow = (
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-);
+/// One change of a backorder's promise.
+#[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
+pub struct EtaHistoryRow {
+    #[sqlx(try_from = "super::StoredOptDay")]
+    pub old_eta: Option<NaiveDate>,
+    #[sqlx(try_from = "super::StoredOptDay")]
+    pub new_eta: Option<NaiveDate>,
+    /// What moved it (`po_eta_changed`, `received`, …).
+    pub cause: String,
+    pub actor: String,
+    pub reason: String,
+    #[sqlx(try_from = "super::StoredTs")]
+    pub created_at: DateTime<Utc>,
+}
 
 /// A backorder's ETA history, oldest first.
 pub async fn eta_history(conn: &mut Conn, id: i64) -> anyhow::Result<Vec<EtaHistoryRow>> {

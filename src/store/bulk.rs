@@ -4,18 +4,24 @@
 use super::{ts, Conn};
 use chrono::{DateTime, Utc};
 
+/// Rows of a synthetic shop already in the database: (synthetic products, ledger rows).
+pub async fn synthetic_sizes(conn: &mut Conn) -> anyhow::Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM products WHERE sku_key LIKE 'SYN-%'),
+            (SELECT COUNT(*) FROM stock_movements)",
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
 /// Rows in a synthetic shop.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SynthCounts {
-    /// Products.
     pub products: i64,
-    /// Customers.
     pub customers: i64,
     /// Ledger rows.
     pub movements: i64,
-    /// PO lines.
     pub po_lines: i64,
-    /// Backorders.
     pub backorders: i64,
 }
 

@@ -1,6 +1,7 @@
 //! Customers.
 
 use super::Conn;
+use crate::domain::{Channel, Tier};
 
 /// A customer as stored.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
@@ -9,21 +10,16 @@ pub struct CustomerRow {
     pub id: i64,
     /// The shop's customer id.
     pub external_id: String,
-    /// Name.
     pub name: String,
-    /// E-mail.
     pub email: Option<String>,
-    /// E.164 phone.
+    /// E.164.
     pub phone: Option<String>,
-    /// Loyalty tier.
-    pub tier: String,
+    pub tier: Tier,
     /// Preferred channel.
-    pub channel: String,
+    pub channel: Channel,
     /// IANA time zone.
     pub timezone: String,
-    /// Opted out of SMS.
     pub sms_opt_out: bool,
-    /// Opted out of e-mail.
     pub email_opt_out: bool,
 }
 
@@ -78,8 +74,8 @@ pub async fn upsert(conn: &mut Conn, c: &CustomerRow) -> anyhow::Result<(i64, bo
     .bind(&c.name)
     .bind(&c.email)
     .bind(&c.phone)
-    .bind(&c.tier)
-    .bind(&c.channel)
+    .bind(c.tier)
+    .bind(c.channel)
     .bind(&c.timezone)
     .execute(&mut *conn)
     .await?

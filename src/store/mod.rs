@@ -20,18 +20,45 @@ pub mod products;
 pub mod purchasing;
 pub mod stock;
 pub mod suppliers;
+pub mod types;
 
 use crate::config::DatabaseSettings;
 use anyhow::Context;
-use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Sqlite, SqlitePool, Transaction};
 use std::str::FromStr;
 
 pub use sqlx::SqliteConnection as Conn;
+pub use types::{day, parse_day, ts, StoredDay, StoredOptDay, StoredTs};
 
-/// A write transaction.
-pub type Tx = Transaction<'static, Sqlite>;
+/// A write transaction; use it wherever a `&mut Conn` is wanted. Dropping it rolls back.
+#[derive(Debug)]
+pub struct Tx<'c>(Transaction<'c, Sqlite>);
+
+impl Tx<'_> {
+    /// Makes the transaction's writes permanent.
+    pub async fn commit(self) -> anyhow::Result<()> {
+        self.0.commit().await.context("cannot commit")
+    }
+
+    /// Undoes the transaction's writes.
+    pub async fn rollback(self) -> anyhow::Result<()> {
+        self.0.rollback().await.context("cannot roll back")
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Tx<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.0
+    }
+}
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
@@ -89,9 +116,18 @@ impl Store {
         Ok(self.pool.acquire().await?)
     }
 
+    /// Checks that the database answers (`/healthz`).
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .context("database ping failed")?;
+        Ok(())
+    }
+
     /// Starts a write transaction that holds the write lock from its first statement.
-    pub async fn begin_write(&self) -> anyhow::Result<Tx> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    pub async fn begin_write(&self) -> anyhow::Result<Tx<'static>> {
+        Ok(Tx(self.pool.begin_with("BEGIN IMMEDIATE").await?))
     }
 
     /// Checkpoints the WAL into the database file and closes the pool, so that the `.db` file
@@ -129,24 +165,7 @@ impl Store {
 
 /// Starts a write transaction on a connection the caller already holds (one that has staged
 /// rows in temporary tables, see [`import`]).
-pub async fn begin_write_on(conn: &mut Conn) -> anyhow::Result<Transaction<'_, Sqlite>> {
+pub async fn begin_write_on(conn: &mut Conn) -> anyhow::Result<Tx<'_>> {
     use sqlx::Connection;
-    Ok(conn.begin_with("BEGIN IMMEDIATE").await?)
-}
-
-/// Stored form of a timestamp.
-pub fn ts(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-/// Reads a stored timestamp (tolerating fractional seconds or offsets).
-pub fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
-}
-
-/// Reads a stored date.
-pub fn parse_day(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    Ok(Tx(conn.begin_with("BEGIN IMMEDIATE").await?))
 }

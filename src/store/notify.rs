@@ -4,19 +4,17 @@
 //! Id lists travel as one JSON array bound to `json_each` (SQLite; `= ANY($1)` on PostgreSQL).
 
 use super::{ts, Conn};
-use chrono::{DateTime, Utc};
+use crate::domain::{BackorderStatus, Channel, EtaKind, OutboxStatus, UpdateKind};
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// An outbox row claimed for sending.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Claimed {
     /// Outbox row.
     pub id: i64,
-    /// Backorder.
     pub backorder_id: i64,
-    /// Customer.
     pub customer_id: i64,
-    /// eta_changed | allocated | cancelled
-    pub kind: String,
+    pub kind: UpdateKind,
     /// JSON written with the change.
     pub payload: String,
     /// Attempts including this one.
@@ -69,11 +67,11 @@ pub async fn next_due(conn: &mut Conn) -> anyhow::Result<Option<String>> {
     )
 }
 
-/// Closes rows: `sent`, `skipped` or `failed` (dead letter).
+/// Closes rows: `Sent`, `Skipped` or `Failed` (dead letter).
 pub async fn finish(
     conn: &mut Conn,
     ids: &[i64],
-    status: &str,
+    status: OutboxStatus,
     error: Option<&str>,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
@@ -120,19 +118,14 @@ pub async fn retry_at(
 pub struct RecipientRow {
     /// Customer row id.
     pub id: i64,
-    /// Name.
     pub name: String,
-    /// sms | email | none
-    pub channel: String,
-    /// E.164 phone.
+    pub channel: Channel,
+    /// E.164.
     pub phone: Option<String>,
-    /// E-mail.
     pub email: Option<String>,
     /// IANA zone.
     pub timezone: String,
-    /// Opted out of SMS.
     pub sms_opt_out: bool,
-    /// Opted out of e-mail.
     pub email_opt_out: bool,
     /// The phone number is flagged.
     pub phone_flagged: bool,
@@ -155,14 +148,13 @@ pub async fn recipient(conn: &mut Conn, customer_id: i64) -> anyhow::Result<Opti
 pub struct BackorderFacts {
     /// Backorder id.
     pub id: i64,
-    /// Units.
     pub qty: i64,
     /// Product name.
     pub product: String,
     /// Current promise.
-    pub promised_eta: Option<String>,
-    /// confirmed | estimated | unknown
-    pub eta_kind: String,
+    #[sqlx(try_from = "super::StoredOptDay")]
+    pub promised_eta: Option<NaiveDate>,
+    pub eta_kind: EtaKind,
 }
 
 /// Facts about several backorders.
@@ -181,8 +173,13 @@ pub async fn backorder_facts(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec
 pub async fn last_told(
     conn: &mut Conn,
     backorder_id: i64,
-) -> anyhow::Result<Option<Option<String>>> {
-    let row: Option<(Option<String>,)> = sqlx::query_as(
+) -> anyhow::Result<Option<Option<NaiveDate>>> {
+    #[derive(sqlx::FromRow)]
+    struct Told {
+        #[sqlx(try_from = "super::StoredOptDay")]
+        eta: Option<NaiveDate>,
+    }
+    let row: Option<Told> = sqlx::query_as(
         "SELECT mb.eta FROM message_backorders mb JOIN messages m ON m.id = mb.message_id
          WHERE mb.backorder_id = $1 AND m.kind = 'eta_changed'
          ORDER BY mb.message_id DESC LIMIT 1",
@@ -190,7 +187,7 @@ pub async fn last_told(
     .bind(backorder_id)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|(e,)| e))
+    Ok(row.map(|t| t.eta))
 }
 
 /// A message to record.
@@ -377,14 +374,13 @@ pub struct OpenByPhone {
     pub backorder_id: i64,
     /// Product name.
     pub product: String,
-    /// Units.
     pub qty: i64,
-    /// open | allocated
-    pub status: String,
+    /// Open or allocated.
+    pub status: BackorderStatus,
     /// Current promise.
-    pub promised_eta: Option<String>,
-    /// confirmed | estimated | unknown
-    pub eta_kind: String,
+    #[sqlx(try_from = "super::StoredOptDay")]
+    pub promised_eta: Option<NaiveDate>,
+    pub eta_kind: EtaKind,
 }
 
 /// The open backorders of the customers with this phone number.

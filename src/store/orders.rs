@@ -1,6 +1,7 @@
 //! Orders, order lines and stock reservations.
 
 use super::{ts, Conn};
+use crate::domain::ReservationStatus;
 use chrono::{DateTime, Utc};
 
 /// Finds or creates an order header; returns its id and customer id.
@@ -88,7 +89,7 @@ pub async fn insert_reservation(
 pub async fn close_backorder_reservations(
     conn: &mut Conn,
     backorder_id: i64,
-    status: &str,
+    status: ReservationStatus,
 ) -> anyhow::Result<i64> {
     let units: i64 = sqlx::query_scalar(
         "SELECT COALESCE(SUM(qty), 0) FROM reservations WHERE backorder_id = $1 AND status = 'held'",

@@ -1,6 +1,7 @@
 //! Customer updates waiting to be delivered.
 
 use super::{ts, Conn};
+use crate::domain::UpdateKind;
 use chrono::{DateTime, Utc};
 
 /// Queues one customer update.
@@ -8,7 +9,7 @@ pub async fn enqueue(
     conn: &mut Conn,
     backorder_id: i64,
     customer_id: i64,
-    kind: &str,
+    kind: UpdateKind,
     payload: &str,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {

@@ -1,6 +1,6 @@
 //! The durable queue of Discord channel posts: claim → commit → send → mark.
 
-use super::{parse_ts, ts, Conn};
+use super::{ts, Conn, StoredTs};
 use chrono::{DateTime, Utc};
 
 /// Due at once: earlier than any clock, real or a test's.
@@ -149,11 +149,11 @@ pub async fn mark_retry(
 
 /// The earliest time a pending post is due, if any.
 pub async fn next_due(conn: &mut Conn) -> anyhow::Result<Option<DateTime<Utc>>> {
-    let t: Option<String> = sqlx::query_scalar(
+    let t: Option<StoredTs> = sqlx::query_scalar(
         "SELECT MIN(MAX(next_attempt_at, COALESCE(leased_until, next_attempt_at)))
          FROM channel_posts WHERE status = 'pending'",
     )
     .fetch_one(conn)
     .await?;
-    Ok(t.as_deref().map(parse_ts))
+    Ok(t.map(Into::into))
 }

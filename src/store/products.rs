@@ -1,31 +1,26 @@
 //! Products, substitutes and product search.
 
 use super::Conn;
+use anyhow::Context;
 
 /// A product with its supplier's code and lead time.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct ProductRow {
     /// Row id.
     pub id: i64,
-    /// Shop's spelling.
+    /// The shop's spelling.
     pub sku: String,
-    /// Name.
     pub name: String,
-    /// Category.
     pub category: String,
     /// Unit price, minor units.
     pub unit_price_minor: i64,
-    /// Reorder point.
     pub reorder_point: i64,
-    /// Safety stock.
     pub safety_stock: i64,
-    /// Reorder quantity.
     pub reorder_qty: i64,
     /// Product's own lead time, if set.
     pub lead_time_days: Option<i64>,
     /// Preferred supplier.
     pub supplier_id: Option<i64>,
-    /// Supplier code.
     pub supplier_code: Option<String>,
     /// Supplier's default lead time.
     pub supplier_lead_time_days: Option<i64>,
@@ -56,14 +51,10 @@ pub async fn by_key(conn: &mut Conn, sku_key: &str) -> anyhow::Result<Option<Pro
 /// (`/stock` is the most frequent question).
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct StockSnapshot {
-    /// The product.
     #[sqlx(flatten)]
     pub product: ProductRow,
-    /// Units on hand.
     pub on_hand: i64,
-    /// Units allocated.
     pub allocated: i64,
-    /// Open backorders.
     pub open_backorders: i64,
     /// Units still owed to them.
     pub backordered_units: i64,
@@ -75,14 +66,20 @@ impl StockSnapshot {
     /// The open PO lines, earliest ETA first (undated last).
     pub fn inbound(&self) -> anyhow::Result<Vec<crate::domain::stock::InboundLine>> {
         let raw: Vec<(String, i64, Option<String>)> = serde_json::from_str(&self.inbound_json)?;
-        let mut lines: Vec<crate::domain::stock::InboundLine> = raw
+        let mut lines = raw
             .into_iter()
-            .map(|(po_number, qty, eta)| crate::domain::stock::InboundLine {
-                po_number,
-                qty,
-                eta: eta.as_deref().and_then(super::parse_day),
+            .map(|(po_number, qty, eta)| {
+                Ok(crate::domain::stock::InboundLine {
+                    eta: eta
+                        .as_deref()
+                        .map(super::parse_day)
+                        .transpose()
+                        .with_context(|| format!("po_lines.eta of {po_number}"))?,
+                    po_number,
+                    qty,
+                })
             })
-            .collect();
+            .collect::<anyhow::Result<Vec<_>>>()?;
         lines.sort_by(|a, b| {
             (a.eta.is_none(), a.eta, &a.po_number).cmp(&(b.eta.is_none(), b.eta, &b.po_number))
         });
@@ -191,9 +188,7 @@ pub async fn by_name_words(
 /// A product that can stand in, with what is available of it.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct Alternative {
-    /// SKU.
     pub sku: String,
-    /// Name.
     pub name: String,
     /// On hand less allocated.
     pub available: i64,
@@ -250,21 +245,16 @@ pub async fn alternatives_in_stock(
 /// A product as imported.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewProduct {
-    /// Shop's spelling.
+    /// The shop's spelling.
     pub sku: String,
-    /// Name.
     pub name: String,
-    /// Category.
     pub category: String,
     /// Unit price, minor units.
     pub unit_price_minor: i64,
-    /// Reorder point.
     pub reorder_point: i64,
-    /// Safety stock.
     pub safety_stock: i64,
-    /// Reorder quantity.
     pub reorder_qty: i64,
-    /// Own lead time.
+    /// Own lead time (else the supplier's).
     pub lead_time_days: Option<i64>,
     /// Preferred supplier id.
     pub supplier_id: Option<i64>,

@@ -1,59 +1,41 @@
 //! Purchase orders, their lines and the ETA history of those lines.
 
-use super::{parse_day, ts, Conn};
+use super::{ts, Conn};
+use crate::domain::PoStatus;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A purchase order header.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct PoRow {
-    /// Row id.
     pub id: i64,
-    /// PO number.
     pub po_number: String,
-    /// Supplier code.
     pub supplier_code: Option<String>,
-    /// Supplier name.
     pub supplier_name: Option<String>,
-    /// open | partially_received | received | cancelled
-    pub status: String,
+    /// Derived from the lines by [`PoStatus::of_po`] whenever they change.
+    pub status: PoStatus,
 }
 
 /// A PO line with its SKU.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct PoLineRow {
-    /// Row id.
     pub id: i64,
-    /// PO id.
     pub po_id: i64,
-    /// PO number.
     pub po_number: String,
-    /// Product.
     pub product_id: i64,
-    /// SKU.
     pub sku: String,
-    /// Ordered.
     pub qty_ordered: i64,
     /// Received so far.
     pub qty_received: i64,
-    /// Supplier's date.
-    pub eta: Option<String>,
-    /// Line status.
-    pub status: String,
+    /// The supplier's date.
+    #[sqlx(try_from = "super::StoredOptDay")]
+    pub eta: Option<NaiveDate>,
+    pub status: PoStatus,
 }
 
 impl PoLineRow {
     /// Units still to arrive.
     pub fn remaining(&self) -> i64 {
-        if self.status == "cancelled" {
-            0
-        } else {
-            (self.qty_ordered - self.qty_received).max(0)
-        }
-    }
-
-    /// Parsed ETA.
-    pub fn eta_date(&self) -> Option<NaiveDate> {
-        self.eta.as_deref().and_then(parse_day)
+        self.status.remaining(self.qty_ordered, self.qty_received)
     }
 }
 
@@ -161,7 +143,7 @@ pub async fn insert_line(
     product_id: i64,
     qty: i64,
     eta: Option<NaiveDate>,
-    status: &str,
+    status: PoStatus,
 ) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO po_lines (po_id, product_id, qty_ordered, eta, status) VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -181,7 +163,7 @@ pub async fn update_line(
     line_id: i64,
     qty_ordered: i64,
     eta: Option<NaiveDate>,
-    status: &str,
+    status: PoStatus,
 ) -> anyhow::Result<()> {
     sqlx::query("UPDATE po_lines SET qty_ordered = $1, eta = $2, status = $3 WHERE id = $4")
         .bind(qty_ordered)
@@ -198,7 +180,7 @@ pub async fn add_received(
     conn: &mut Conn,
     line_id: i64,
     qty: i64,
-    status: &str,
+    status: PoStatus,
 ) -> anyhow::Result<()> {
     sqlx::query("UPDATE po_lines SET qty_received = qty_received + $1, status = $2 WHERE id = $3")
         .bind(qty)
@@ -209,20 +191,20 @@ pub async fn add_received(
     Ok(())
 }
 
-/// Sets a PO header's status from its lines.
-pub async fn refresh_po_status(conn: &mut Conn, po_id: i64) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE purchase_orders SET status = CASE
-            WHEN NOT EXISTS (SELECT 1 FROM po_lines WHERE po_id = $1 AND status <> 'cancelled') THEN 'cancelled'
-            WHEN NOT EXISTS (SELECT 1 FROM po_lines WHERE po_id = $1 AND status IN ('open', 'partially_received')) THEN 'received'
-            WHEN EXISTS (SELECT 1 FROM po_lines WHERE po_id = $1 AND qty_received > 0) THEN 'partially_received'
-            ELSE 'open' END
-         WHERE id = $1",
-    )
-    .bind(po_id)
-    .execute(conn)
-    .await?;
-    Ok(())
+/// Sets a PO header's status from its lines ([`PoStatus::of_po`]); returns it.
+pub async fn refresh_po_status(conn: &mut Conn, po_id: i64) -> anyhow::Result<PoStatus> {
+    let lines: Vec<(PoStatus, i64)> =
+        sqlx::query_as("SELECT status, qty_received FROM po_lines WHERE po_id = $1")
+            .bind(po_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let status = PoStatus::of_po(lines);
+    sqlx::query("UPDATE purchase_orders SET status = $1 WHERE id = $2 AND status <> $1")
+        .bind(status)
+        .bind(po_id)
+        .execute(conn)
+        .await?;
+    Ok(status)
 }
 
 /// Records a PO line's ETA change.
@@ -253,20 +235,17 @@ pub async fn record_line_eta_change(
 /// A purchase order as `/pos` lists it.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct PoSummaryRow {
-    /// PO number.
     pub po_number: String,
-    /// Supplier code.
     pub supplier_code: Option<String>,
-    /// Supplier name.
     pub supplier_name: Option<String>,
-    /// open | partially_received | received | cancelled
-    pub status: String,
+    pub status: PoStatus,
     /// Lines on the PO.
     pub lines: i64,
     /// Units still to arrive on open lines.
     pub units_open: i64,
     /// Earliest ETA of a line still expecting units.
-    pub next_eta: Option<String>,
+    #[sqlx(try_from = "super::StoredOptDay")]
+    pub next_eta: Option<NaiveDate>,
     /// That ETA has passed and the line is not received.
     pub late: bool,
 }
@@ -277,7 +256,7 @@ pub struct PoFilter {
     /// Supplier row id.
     pub supplier_id: Option<i64>,
     /// PO statuses (empty: any).
-    pub statuses: Vec<String>,
+    pub statuses: Vec<PoStatus>,
     /// Only POs with a line whose ETA has passed.
     pub late_only: bool,
 }
@@ -311,7 +290,8 @@ pub async fn list_pos(
            AND ($3 = '[]' OR po.status IN (SELECT value FROM json_each($3)))
          GROUP BY po.id, po.po_number, s.code, s.name, po.status{having}"
     );
-    let statuses = serde_json::to_string(&f.statuses)?;
+    let statuses =
+        serde_json::to_string(&f.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>())?;
     let today = today.to_string();
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM ({grouped}) t"))
         .bind(&today)

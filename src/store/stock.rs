@@ -1,14 +1,13 @@
 //! The stock ledger and the position row kept beside it.
 
 use super::{ts, Conn};
+use crate::domain::MovementKind;
 use chrono::{DateTime, Utc};
 
 /// On hand and allocated for one product.
 #[derive(Debug, Clone, Copy, sqlx::FromRow, PartialEq, Eq)]
 pub struct PositionRow {
-    /// Units on hand.
     pub on_hand: i64,
-    /// Units allocated.
     pub allocated: i64,
 }
 
@@ -29,19 +28,14 @@ pub async fn position(conn: &mut Conn, product_id: i64) -> anyhow::Result<Positi
 /// A stock movement to record.
 #[derive(Debug, Clone)]
 pub struct Movement<'a> {
-    /// Product.
     pub product_id: i64,
-    /// receipt | sale | adjustment | return
-    pub kind: &'a str,
+    pub kind: MovementKind,
     /// Signed units.
     pub qty: i64,
-    /// Who.
     pub actor: &'a str,
-    /// Why.
     pub reason: &'a str,
     /// PO number, order number…
     pub reference: Option<&'a str>,
-    /// When.
     pub at: DateTime<Utc>,
 }
 

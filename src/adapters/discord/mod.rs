@@ -12,6 +12,7 @@ pub mod render;
 pub mod slash;
 
 use crate::app::App;
+use anyhow::Context;
 use poise::serenity_prelude as serenity;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::watch;
@@ -106,7 +107,7 @@ async fn connect(
     let mut client = serenity::ClientBuilder::new_with_http(http, intents)
         .framework(framework)
         .await
-        .map_err(|e| anyhow::anyhow!("Discord: cannot create the client: {e}"))?;
+        .context("Discord: cannot create the client")?;
     // Stops the shards even when this future is dropped (the caller may stop waiting first).
     let mut guard = StopOnDrop(Some(client.shard_manager.clone()));
     let mut task = tokio::spawn(async move { client.start().await });
@@ -114,8 +115,8 @@ async fn connect(
         r = &mut task => {
             return match r {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(anyhow::anyhow!("Discord: the gateway connection ended: {e}")),
-                Err(e) => Err(anyhow::anyhow!("Discord: client task failed: {e}")),
+                Ok(Err(e)) => Err(anyhow::Error::new(e).context("Discord: the gateway connection ended")),
+                Err(e) => Err(anyhow::Error::new(e).context("Discord: client task failed")),
             };
         }
         _ = wait_for_shutdown(&mut shutdown) => {}

@@ -27,9 +27,9 @@ pub(super) async fn parse(
         let sku = p.required(row, "sku", Sku::parse);
         let qty = p.required(row, "qty", parse_positive_quantity);
         let eta = p.cell(row, "eta", parse_date);
-        let status = p.cell(row, "status", |s| match s.to_ascii_lowercase().as_str() {
-            "open" | "partially_received" | "received" => Ok("open".to_string()),
-            "cancelled" => Ok("cancelled".to_string()),
+        let cancelled = p.cell(row, "status", |s| match s.to_ascii_lowercase().as_str() {
+            "open" | "partially_received" | "received" => Ok(false),
+            "cancelled" => Ok(true),
             other => Err(format!("\"{other}\" is not a status (open or cancelled)")),
         });
         let supplier_id = look.supplier(conn, p, row).await?;
@@ -45,7 +45,7 @@ pub(super) async fn parse(
                 product_id: product.id,
                 qty,
                 eta,
-                status: status.unwrap_or_else(|| "open".to_string()),
+                cancelled: cancelled.unwrap_or(false),
             },
         });
     }

@@ -1,0 +1,47 @@
+//! Customer updates waiting in the outbox: how far delivery got (what they are about is
+//! [`super::notify::UpdateKind`]).
+
+use std::fmt;
+
+/// How far delivery of one customer update got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutboxStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// Claimed by a sender.
+    Sending,
+    /// Delivered to the provider.
+    Sent,
+    /// Given up on: the dead letter (retries are `Pending` again with a later attempt time).
+    Failed,
+    /// Not sent on purpose (opted out, no usable contact, nothing worth saying).
+    Skipped,
+}
+
+impl OutboxStatus {
+    /// Every status.
+    pub const ALL: [OutboxStatus; 5] = [
+        OutboxStatus::Pending,
+        OutboxStatus::Sending,
+        OutboxStatus::Sent,
+        OutboxStatus::Failed,
+        OutboxStatus::Skipped,
+    ];
+
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Sending => "sending",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Failed => "failed",
+            OutboxStatus::Skipped => "skipped",
+        }
+    }
+}
+
+impl fmt::Display for OutboxStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,119 @@
+//! What comes out of the store is typed: statuses are enums, times are chrono values, and a
+//! stored value that does not read back fails the read instead of turning into a default.
+
+mod common;
+
+use backorder_bot::app::{self, AppError};
+use backorder_bot::commands::Outcome;
+use backorder_bot::domain::{BackorderStatus, EtaKind, PoStatus, Tier};
+use common::{spawn_app, test_now, TestApp};
+
+async fn exec(t: &TestApp, sql: &str) {
+    sqlx::query(sql).execute(t.app.store.pool()).await.unwrap();
+}
+
+fn chain(e: AppError) -> String {
+    match e {
+        AppError::Unexpected(e) => format!("{e:#}"),
+        other => panic!("expected an unexpected error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_bad_stored_timestamp_fails_the_read_instead_of_becoming_1970() {
+    let t = spawn_app(true, &[]).await;
+    exec(
+        &t,
+        "UPDATE orders SET ordered_at = 'last tuesday' WHERE id = (SELECT ol.order_id
+            FROM order_lines ol JOIN backorders b ON b.order_line_id = ol.id WHERE b.id = 2)",
+    )
+    .await;
+    let err = chain(app::backorders::show(&t.app, 2).await.unwrap_err());
+    assert!(
+        err.contains("ordered_at") && err.contains("last tuesday"),
+        "{err}"
+    );
+    let (reply, outcome) = t.ask("/backorder id:2").await;
+    assert_eq!(outcome, Outcome::Internal);
+    let text = reply.to_text();
+    assert!(
+        text.contains("reference") && !text.contains("1970"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_stored_date_fails_the_read_naming_the_column() {
+    let t = spawn_app(true, &[]).await;
+    exec(
+        &t,
+        "UPDATE po_lines SET eta = '2026-13-45' WHERE po_id =
+            (SELECT id FROM purchase_orders WHERE po_number = 'PO-1002')",
+    )
+    .await;
+    let err = chain(
+        app::purchasing::show_po(&t.app, "PO-1002")
+            .await
+            .unwrap_err(),
+    );
+    assert!(err.contains("eta") && err.contains("2026-13-45"), "{err}");
+}
+
+#[tokio::test]
+async fn backorder_rows_come_out_typed() {
+    let t = spawn_app(true, &[]).await;
+    let detail = app::backorders::show(&t.app, 2).await.unwrap();
+    let row = &detail.row;
+    assert_eq!(row.status, BackorderStatus::Open);
+    assert_eq!(row.tier, Tier::Vip);
+    assert!(row.ordered_at < test_now() && row.ordered_at > test_now() - chrono::Days::new(30));
+    assert_ne!(row.eta_kind, EtaKind::Unknown);
+    assert!(row
+        .promised_eta
+        .is_some_and(|d| d >= test_now().date_naive()));
+}
+
+#[tokio::test]
+async fn a_purchase_order_status_follows_its_lines_as_they_arrive() {
+    let t = spawn_app(true, &[]).await;
+    let status = |t: &TestApp| {
+        let app = t.app.clone();
+        async move {
+            app::purchasing::show_po(&app, "PO-1002")
+                .await
+                .unwrap()
+                .po
+                .status
+        }
+    };
+    assert_eq!(status(&t).await, PoStatus::Open);
+    t.ok("/receive po:PO-1002 sku:BAG-DOWN-M qty:4").await;
+    assert_eq!(status(&t).await, PoStatus::PartiallyReceived);
+    let view = app::purchasing::show_po(&t.app, "PO-1002").await.unwrap();
+    let bag = view.lines.iter().find(|l| l.sku == "BAG-DOWN-M").unwrap();
+    assert_eq!(bag.status, PoStatus::PartiallyReceived);
+    assert_eq!(bag.remaining(), 20);
+    t.ok("/receive po:PO-1002").await;
+    assert_eq!(status(&t).await, PoStatus::Received);
+    let text = t.user_error("/receive po:PO-1002").await;
+    assert!(text.contains("PO-1002 is received"), "{text}");
+}
+
+#[tokio::test]
+async fn a_fully_allocated_backorder_is_allocated_and_its_customer_hears_once() {
+    let t = spawn_app(true, &[]).await;
+    let id = t
+        .scalar(
+            "SELECT b.id FROM backorders b JOIN products p ON p.id = b.product_id
+             WHERE p.sku = 'BAG-DOWN-M' AND b.status = 'open'",
+        )
+        .await;
+    let allocated_updates =
+        format!("SELECT COUNT(*) FROM outbox WHERE kind = 'allocated' AND backorder_id = {id}");
+    let before = t.scalar(&allocated_updates).await;
+    t.ok("/receive po:PO-1002 sku:BAG-DOWN-M qty:24").await;
+    let row = app::backorders::show(&t.app, id).await.unwrap().row;
+    assert_eq!(row.status, BackorderStatus::Allocated);
+    assert_eq!(row.qty_allocated, row.qty);
+    assert_eq!(t.scalar(&allocated_updates).await, before + 1);
+}
