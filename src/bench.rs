@@ -432,7 +432,7 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
         let t = Instant::now();
         let e = crate::app::alerts::evaluate(app, &low)
             .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            .context("evaluating the alert rule failed")?;
         times.push(t.elapsed());
         found = e.findings.len();
         println!(
@@ -452,7 +452,7 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
     let t = Instant::now();
     let e = crate::app::alerts::evaluate(app, &at_risk)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .context("evaluating the alert rule failed")?;
     println!(
         "evaluate rule (min_severity at_risk, sales rate for every SKU): {:?}, {} firing",
         t.elapsed(),

@@ -8,7 +8,7 @@ use crate::domain::notify::{
     coalesce, date_in_words, group_by_kind, keyword, route, timezone, Keyword, News, Recipient,
     Route, Update, UpdateKind,
 };
-use crate::domain::{BackorderStatus, EmailAddress, EtaKind, OutboxStatus, PhoneNumber};
+use crate::domain::{BackorderStatus, Channel, EmailAddress, EtaKind, OutboxStatus, PhoneNumber};
 use crate::store::{self, Conn};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -583,11 +583,9 @@ pub struct SentLine {
     /// Message id.
     pub id: i64,
     /// When it was handed over.
-    pub at: String,
-    /// eta_changed | allocated | cancelled
-    pub kind: String,
-    /// sms | email
-    pub channel: String,
+    pub at: DateTime<Utc>,
+    pub kind: UpdateKind,
+    pub channel: Channel,
     /// twilio | smtp | log
     pub transport: String,
     /// Masked recipient.
@@ -600,7 +598,7 @@ fn sent_line(m: store::notify::MessageRow) -> SentLine {
     SentLine {
         id: m.id,
         at: m.created_at,
-        to: if m.channel == "sms" {
+        to: if m.channel == Channel::Sms {
             mask_phone(&m.recipient)
         } else {
             mask_email(&m.recipient)

@@ -41,7 +41,12 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
         .map(|m| {
             format!(
                 "{} · {} · {} ({}) to {} · {}",
-                m.at, m.kind, m.channel, m.transport, m.to, m.status
+                m.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                m.kind,
+                m.channel,
+                m.transport,
+                m.to,
+                m.status
             )
         })
         .collect();

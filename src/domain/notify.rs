@@ -50,6 +50,12 @@ impl UpdateKind {
     }
 }
 
+impl std::fmt::Display for UpdateKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One queued update (an outbox row), as the rules need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Update {

@@ -311,22 +311,23 @@ pub struct MessageRow {
     pub id: i64,
     /// Customer row id.
     pub customer_id: i64,
-    /// eta_changed | allocated | cancelled
-    pub kind: String,
-    /// sms | email
-    pub channel: String,
+    pub kind: UpdateKind,
+    /// SMS or e-mail.
+    pub channel: Channel,
     /// twilio | smtp | log
     pub transport: String,
     /// Phone or address (mask before showing).
     pub recipient: String,
-    /// Provider status.
+    /// The provider's status (free text: queued, delivered, …).
     pub status: String,
-    /// Provider error code.
+    /// The provider's error code.
     pub error_code: Option<String>,
     /// When it was handed over.
-    pub created_at: String,
+    #[sqlx(try_from = "super::StoredTs")]
+    pub created_at: DateTime<Utc>,
     /// Last status change.
-    pub updated_at: String,
+    #[sqlx(try_from = "super::StoredTs")]
+    pub updated_at: DateTime<Utc>,
 }
 
 const MESSAGE_COLUMNS: &str = "m.id, m.customer_id, m.kind, m.channel, m.transport, m.recipient,

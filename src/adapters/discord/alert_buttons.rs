@@ -51,12 +51,11 @@ pub async fn handle(
             tracing::info!(actor = %actor.name, custom_id = %id, "alert snoozed");
             t
         }
-        Err(e) if e.is_user_facing() => e.to_string(),
-        Err(e) => {
-            let reference = uuid::Uuid::new_v4().simple().to_string();
-            tracing::error!(error = ?e, reference = %reference, "alert snooze failed");
-            format!("Something went wrong (reference {}).", &reference[..8])
+        Err(crate::app::AppError::Unexpected(e)) => {
+            let reference = crate::app::report_unexpected(&e, "alert snooze");
+            format!("Something went wrong (reference {reference}).")
         }
+        Err(e) => e.to_string(),
     };
     mci.create_response(
         ctx,
