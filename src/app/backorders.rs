@@ -62,7 +62,6 @@ pub struct ListQuery<'a> {
     pub customer: Option<&'a str>,
     /// A status, `all`, or `None` for open ones.
     pub status: Option<&'a str>,
-    /// The order.
     pub sort: Sort,
     /// 1-based page.
     pub page: u32,

@@ -174,7 +174,6 @@ pub type AppResult<T> = Result<T, AppError>;
 pub struct App {
     /// Database.
     pub store: Store,
-    /// Settings.
     pub settings: Arc<Settings>,
     /// Time source.
     pub clock: Clock,

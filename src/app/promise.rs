@@ -49,17 +49,13 @@ impl Cause {
 /// A backorder whose promise moved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MovedEta {
-    /// Backorder.
     pub backorder_id: i64,
-    /// SKU.
     pub sku: String,
     /// Customer name (mask before showing); filled for the first [`SHOWN_BY_NAME`] only.
     pub customer_name: String,
     /// Customer row id.
     pub customer_id: i64,
-    /// Before.
     pub old: Eta,
-    /// After.
     pub new: Eta,
 }
 

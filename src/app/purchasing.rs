@@ -70,7 +70,6 @@ pub async fn show_po(app: &App, number: &str) -> AppResult<PoView> {
 /// What `/eta` did (or would do, in preview).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EtaSet {
-    /// PO number.
     pub po_number: String,
     /// Lines whose ETA changed.
     pub lines_changed: usize,
@@ -153,7 +152,6 @@ pub async fn set_eta(
 /// What `/receive` did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Received {
-    /// PO number.
     pub po_number: String,
     /// (SKU, units) received.
     pub lines: Vec<(String, i64)>,

@@ -10,9 +10,7 @@ use crate::store::{self, audit, stock::Movement};
 /// The answer to `/stock`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StockReport {
-    /// The product.
     pub product: ProductRow,
-    /// Its position.
     pub position: StockPosition,
     /// Substitutes with stock (when nothing is available).
     pub substitutes: Vec<Alternative>,
@@ -119,7 +117,6 @@ pub async fn search(app: &App, query: &str) -> AppResult<Vec<(String, String)>> 
 /// What `/adjust` did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Adjusted {
-    /// SKU.
     pub sku: String,
     /// New position.
     pub position: StockPosition,

@@ -371,7 +371,6 @@ pub struct OpenByPhone {
     pub customer_id: i64,
     /// Shop's customer id.
     pub customer_external_id: String,
-    /// Backorder id.
     pub backorder_id: i64,
     /// Product name.
     pub product: String,
