@@ -126,6 +126,16 @@ impl Bot {
     }
 }
 
+#[test]
+fn the_fake_refuses_limits_on_the_wrong_option_type() {
+    let bad = json!([{"name": "x", "description": "X", "options": [
+        {"name": "a", "description": "A", "type": 3, "min_value": 1},
+        {"name": "b", "description": "B", "type": 4, "max_length": 5},
+        {"name": "c", "description": "C", "type": 3, "max_length": 0}
+    ]}]);
+    assert_eq!(validate_registration(&bad).len(), 3);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ready_registers_every_command_from_the_spec() {
     let bot = boot(&[]).await;
@@ -160,6 +170,26 @@ async fn ready_registers_every_command_from_the_spec() {
         let d = c["description"].as_str().unwrap();
         assert!(!d.is_empty() && d.len() <= 100, "{c:#}");
     }
+    assert_eq!(validate_registration(cmds), Vec::<String>::new());
+    // Discord itself refuses nonsense: limits travel with the options.
+    let page = find(cmds, "backorders")["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "page")
+        .unwrap()
+        .clone();
+    assert_eq!(page["min_value"], 1, "{page:#}");
+    let sku = &find(cmds, "stock")["options"][0];
+    assert_eq!(sku["max_length"], 100, "{sku:#}");
+    let qty = find(cmds, "receive")["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "qty")
+        .unwrap()
+        .clone();
+    assert_eq!(qty["min_value"], 1, "{qty:#}");
     let stock = find(cmds, "stock");
     assert!(stock["description"]
         .as_str()

@@ -1,7 +1,7 @@
 //! `/alerts list|run|snooze|unsnooze`: the scheduled low-stock alert rules.
 
 use super::reply::Severity;
-use super::spec::{opt, CommandSpec, OptionKind, SKU};
+use super::spec::{opt, range, CommandSpec, OptionKind, SKU};
 use super::{Args, Ctx, Reply};
 use crate::app::alerts::{self, RunOutcome};
 use crate::app::AppError;
@@ -99,7 +99,11 @@ pub const SNOOZE: CommandSpec = CommandSpec {
     description: "Keep a SKU out of alerts for some days",
     options: &[
         SKU,
-        opt("days", "How many days (1-365)", OptionKind::Integer, true),
+        range(
+            opt("days", "How many days (1-365)", OptionKind::Integer, true),
+            Some(1),
+            Some(365),
+        ),
     ],
     mutating: true,
     defer: false,

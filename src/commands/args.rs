@@ -75,6 +75,24 @@ impl Args {
                 }
                 _ => {}
             }
+            if let Ok(n) = v.parse::<i64>() {
+                if o.kind == OptionKind::Integer {
+                    if let Some(min) = o.min_value.filter(|min| n < *min) {
+                        return Err(AppError::invalid(o.name, format!("must be at least {min}")));
+                    }
+                    if let Some(max) = o.max_value.filter(|max| n > *max) {
+                        return Err(AppError::invalid(o.name, format!("must be at most {max}")));
+                    }
+                }
+            }
+            if let Some(max) = o.max_length {
+                if v.chars().count() > usize::from(max) {
+                    return Err(AppError::invalid(
+                        o.name,
+                        format!("is longer than {max} characters"),
+                    ));
+                }
+            }
             if !o.choices.is_empty() && !o.choices.contains(&v.to_ascii_lowercase().as_str()) {
                 return Err(AppError::invalid(
                     o.name,
@@ -251,12 +269,7 @@ mod tests {
             "day"
         );
         assert_eq!(
-            field(
-                args(&[("name", "x"), ("page", "0")])
-                    .unwrap()
-                    .page()
-                    .unwrap_err()
-            ),
+            field(args(&[("name", "x"), ("page", "0")]).unwrap_err()),
             "page"
         );
         assert_eq!(
@@ -267,6 +280,16 @@ mod tests {
             field(args(&[("name", "x"), ("colour", "red")]).unwrap_err()),
             "colour"
         );
+    }
+
+    #[test]
+    fn limits_from_the_spec_are_enforced_naming_the_option() {
+        let e = args(&[("name", "x"), ("page", "0")]).unwrap_err();
+        assert_eq!(e.to_string(), "page: must be at least 1");
+        let long = "x".repeat(usize::from(crate::commands::spec::TEXT_MAX_LENGTH) + 1);
+        let e = args(&[("name", &long)]).unwrap_err();
+        assert_eq!(e.to_string(), "name: is longer than 100 characters");
+        assert!(args(&[("name", &long[1..]), ("page", "1")]).is_ok());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! `/backorder show|prioritize|cancel|fulfil id:`: one backorder.
 
-use super::spec::{choices, opt, CommandSpec, OptionKind, BACKORDER_ID, REASON};
+use super::spec::{
+    choices, max_length, opt, CommandSpec, OptionKind, BACKORDER_ID, REASON, REASON_MAX_LENGTH,
+};
 use super::{render, Args, Ctx, Reply};
 use crate::app::{self, AppError};
 
@@ -28,11 +30,14 @@ pub const PRIORITIZE: CommandSpec = CommandSpec {
             opt("position", "Where to move it", OptionKind::Text, true),
             &["top", "up", "down", "reset"],
         ),
-        opt(
-            "reason",
-            "Why (kept in the audit log)",
-            OptionKind::Text,
-            false,
+        max_length(
+            opt(
+                "reason",
+                "Why (kept in the audit log)",
+                OptionKind::Text,
+                false,
+            ),
+            REASON_MAX_LENGTH,
         ),
     ],
     mutating: true,

@@ -1,6 +1,6 @@
 //! `/notifications backorder:`: what a backorder's customer was sent, when, how, and its status.
 
-use super::spec::{opt, suggest, CommandSpec, OptionKind, Suggest};
+use super::spec::{at_least, opt, suggest, CommandSpec, OptionKind, Suggest};
 use super::{Args, Ctx, Reply, Severity};
 use crate::app::{self, AppError};
 
@@ -9,7 +9,10 @@ pub const SPEC: CommandSpec = CommandSpec {
     sub: None,
     description: "Messages sent to the customer about a backorder (newest first)",
     options: &[suggest(
-        opt("backorder", "Backorder id", OptionKind::Integer, true),
+        at_least(
+            opt("backorder", "Backorder id", OptionKind::Integer, true),
+            1,
+        ),
         Suggest::Backorder,
     )],
     mutating: false,

@@ -1,6 +1,6 @@
 //! `/receive po: [sku:] [qty:]`
 
-use super::spec::{opt, CommandSpec, OptionKind, PO, SKU_OPT};
+use super::spec::{at_least, opt, CommandSpec, OptionKind, PO, SKU_OPT};
 use super::{render, Args, Ctx, Reply};
 use crate::app::{self, AppError};
 
@@ -11,11 +11,14 @@ pub const SPEC: CommandSpec = CommandSpec {
     options: &[
         PO,
         SKU_OPT,
-        opt(
-            "qty",
-            "Units received (default: all remaining)",
-            OptionKind::Integer,
-            false,
+        at_least(
+            opt(
+                "qty",
+                "Units received (default: all remaining)",
+                OptionKind::Integer,
+                false,
+            ),
+            1,
         ),
     ],
     mutating: true,

@@ -42,6 +42,12 @@ pub struct OptionSpec {
     pub choices: &'static [&'static str],
     /// Autocomplete source, if any.
     pub suggest: Option<Suggest>,
+    /// Smallest value an integer option takes (Discord's `min_value`).
+    pub min_value: Option<i64>,
+    /// Largest value an integer option takes (Discord's `max_value`).
+    pub max_value: Option<i64>,
+    /// Most characters a text or date option takes (Discord's `max_length`).
+    pub max_length: Option<u16>,
 }
 
 /// One command (or subcommand).
@@ -61,7 +67,11 @@ pub struct CommandSpec {
     pub defer: bool,
 }
 
-/// An option without choices or autocomplete.
+/// Characters a text option takes unless it says otherwise (SKUs, PO numbers, customer ids…).
+pub const TEXT_MAX_LENGTH: u16 = 100;
+
+/// An option without choices or autocomplete; text takes at most [`TEXT_MAX_LENGTH`] characters,
+/// a date 10 (`YYYY-MM-DD`).
 pub const fn opt(
     name: &'static str,
     description: &'static str,
@@ -75,7 +85,33 @@ pub const fn opt(
         required,
         choices: &[],
         suggest: None,
+        min_value: None,
+        max_value: None,
+        max_length: match kind {
+            OptionKind::Text => Some(TEXT_MAX_LENGTH),
+            OptionKind::Date => Some(10),
+            OptionKind::Integer | OptionKind::Boolean => None,
+        },
     }
+}
+
+/// The integer option restricted to `min..=max` (Discord refuses other values before they reach
+/// the bot; the console checks the same).
+pub const fn range(mut o: OptionSpec, min: Option<i64>, max: Option<i64>) -> OptionSpec {
+    o.min_value = min;
+    o.max_value = max;
+    o
+}
+
+/// The integer option restricted to at least `min`.
+pub const fn at_least(o: OptionSpec, min: i64) -> OptionSpec {
+    range(o, Some(min), None)
+}
+
+/// The text option taking at most `n` characters.
+pub const fn max_length(mut o: OptionSpec, n: u16) -> OptionSpec {
+    o.max_length = Some(n);
+    o
 }
 
 /// The option with autocomplete from `s`.
@@ -101,18 +137,28 @@ pub const PO: OptionSpec = suggest(
 );
 /// `id:` of a backorder (required, autocompleted).
 pub const BACKORDER_ID: OptionSpec = suggest(
-    opt("id", "Backorder id", OptionKind::Integer, true),
+    at_least(opt("id", "Backorder id", OptionKind::Integer, true), 1),
     Suggest::Backorder,
 );
 /// `page:` of a list reply.
-pub const PAGE: OptionSpec = opt("page", "Page number", OptionKind::Integer, false);
-/// `reason:` (required; kept in the audit log).
-pub const REASON: OptionSpec = opt(
-    "reason",
-    "Why (kept in the audit log)",
-    OptionKind::Text,
-    true,
+pub const PAGE: OptionSpec = range(
+    opt("page", "Page number", OptionKind::Integer, false),
+    Some(1),
+    Some(100_000),
 );
+/// `reason:` (required; kept in the audit log).
+pub const REASON: OptionSpec = max_length(
+    opt(
+        "reason",
+        "Why (kept in the audit log)",
+        OptionKind::Text,
+        true,
+    ),
+    REASON_MAX_LENGTH,
+);
+
+/// Characters a reason takes.
+pub const REASON_MAX_LENGTH: u16 = 300;
 
 /// The option restricted to fixed `choices` (Discord shows them as a list).
 pub const fn choices(mut o: OptionSpec, choices: &'static [&'static str]) -> OptionSpec {

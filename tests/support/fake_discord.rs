@@ -670,6 +670,16 @@ fn route(shared: &Shared, req: &RestRequest) -> Response {
         ("GET", ["users", "@me"]) => ok(user_json(BOT_ID, "fakebot", true)),
         ("PUT", ["applications", _, "commands"])
         | ("PUT", ["applications", _, "guilds", _, "commands"]) => {
+            let problems = validate_registration(&req.body);
+            if !problems.is_empty() {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(
+                        json!({"message": "Invalid Form Body", "code": 50035, "errors": problems}),
+                    ),
+                )
+                    .into_response();
+            }
             let guild_id = segs.get(3).copied();
             let cmds = req.body.as_array().cloned().unwrap_or_default();
             let out: Vec<Value> = cmds
@@ -707,4 +717,92 @@ fn route(shared: &Shared, req: &RestRequest) -> Response {
         )
             .into_response(),
     }
+}
+
+/// What Discord would refuse in a command registration (the fields of
+/// `/work/shared/discord/openapi.json` the bot uses): names, descriptions, option order, choices,
+/// and limits that only exist on their own option type (`min_value`/`max_value` on integers,
+/// `min_length`/`max_length` on strings).
+pub fn validate_registration(body: &Value) -> Vec<String> {
+    fn name_ok(n: &str) -> bool {
+        (1..=32).contains(&n.chars().count())
+            && n.chars()
+                .all(|c| c == '-' || c == '_' || c.is_lowercase() || c.is_numeric())
+    }
+    fn description_ok(d: Option<&str>) -> bool {
+        d.is_some_and(|d| (1..=100).contains(&d.chars().count()))
+    }
+    fn options(path: &str, opts: Option<&Value>, out: &mut Vec<String>) {
+        let Some(opts) = opts.and_then(|o| o.as_array()) else {
+            return;
+        };
+        if opts.len() > 25 {
+            out.push(format!("{path}: more than 25 options"));
+        }
+        let mut seen_optional = false;
+        for o in opts {
+            let name = o["name"].as_str().unwrap_or("");
+            let p = format!("{path}.{name}");
+            if !name_ok(name) {
+                out.push(format!("{p}: bad name"));
+            }
+            if !description_ok(o["description"].as_str()) {
+                out.push(format!("{p}: description must be 1-100 characters"));
+            }
+            let kind = o["type"].as_u64().unwrap_or(0);
+            if !(1..=11).contains(&kind) {
+                out.push(format!("{p}: bad type {kind}"));
+            }
+            if kind == 1 || kind == 2 {
+                options(&p, o.get("options"), out);
+                continue;
+            }
+            let required = o["required"].as_bool().unwrap_or(false);
+            if required && seen_optional {
+                out.push(format!("{p}: required options must come first"));
+            }
+            seen_optional |= !required;
+            if o["choices"].as_array().is_some_and(|c| c.len() > 25) {
+                out.push(format!("{p}: more than 25 choices"));
+            }
+            for key in ["min_value", "max_value"] {
+                if let Some(v) = o.get(key).filter(|v| !v.is_null()) {
+                    if kind != 4 && kind != 10 {
+                        out.push(format!("{p}: {key} only exists on number options"));
+                    } else if kind == 4 && !v.is_i64() {
+                        out.push(format!("{p}: {key} must be an integer"));
+                    }
+                }
+            }
+            if let (Some(min), Some(max)) = (o["min_value"].as_f64(), o["max_value"].as_f64()) {
+                if min > max {
+                    out.push(format!("{p}: min_value above max_value"));
+                }
+            }
+            for (key, lowest) in [("min_length", 0), ("max_length", 1)] {
+                if let Some(v) = o.get(key).filter(|v| !v.is_null()) {
+                    if kind != 3 {
+                        out.push(format!("{p}: {key} only exists on string options"));
+                    } else if !v.as_u64().is_some_and(|n| (lowest..=6000).contains(&n)) {
+                        out.push(format!("{p}: {key} must be {lowest}-6000"));
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let Some(cmds) = body.as_array() else {
+        return vec!["body: not an array".to_string()];
+    };
+    for c in cmds {
+        let name = c["name"].as_str().unwrap_or("");
+        if !name_ok(name) {
+            out.push(format!("{name}: bad name"));
+        }
+        if !description_ok(c["description"].as_str()) {
+            out.push(format!("{name}: description must be 1-100 characters"));
+        }
+        options(name, c.get("options"), &mut out);
+    }
+    out
 }

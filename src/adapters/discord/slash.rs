@@ -21,6 +21,9 @@ const DESCRIPTION_MAX: usize = 100;
 /// Discord's option type for a string option.
 const STRING_OPTION: u64 = 3;
 
+/// Discord's option type for a subcommand.
+const SUB_COMMAND: u64 = 1;
+
 /// Top-level command names in table order (`backorder` once).
 fn top_level_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Vec::new();
@@ -153,8 +156,39 @@ pub fn registration(commands: &[poise::Command<Data, Error>]) -> serde_json::Val
             text_choices(o.get_mut("options"));
         }
     }
+    // poise's parameters have no place for limits: add each option's from its spec.
+    fn limits(options: Option<&mut serde_json::Value>, spec: Option<&CommandSpec>, name: &str) {
+        for o in options.and_then(|o| o.as_array_mut()).into_iter().flatten() {
+            let Some(opt_name) = o["name"].as_str().map(str::to_string) else {
+                continue;
+            };
+            if o.get("type").and_then(|t| t.as_u64()) == Some(SUB_COMMAND) {
+                let sub = commands::find(name, Some(&opt_name)).map(|c| c.spec);
+                limits(o.get_mut("options"), sub, name);
+                continue;
+            }
+            let Some(spec) = spec.and_then(|s| s.options.iter().find(|x| x.name == opt_name))
+            else {
+                continue;
+            };
+            if let Some(v) = spec.min_value {
+                o["min_value"] = v.into();
+            }
+            if let Some(v) = spec.max_value {
+                o["max_value"] = v.into();
+            }
+            if let Some(v) = spec.max_length {
+                if spec.choices.is_empty() {
+                    o["max_length"] = v.into();
+                }
+            }
+        }
+    }
     for c in payload.as_array_mut().into_iter().flatten() {
         text_choices(c.get_mut("options"));
+        let name = c["name"].as_str().unwrap_or_default().to_string();
+        let spec = commands::find(&name, None).map(|c| c.spec);
+        limits(c.get_mut("options"), spec, &name);
     }
     payload
 }
@@ -441,6 +475,18 @@ mod tests {
         let show = &cmd("backorder")["options"][0];
         assert_eq!(show["type"], 1);
         assert_eq!(show["options"][0]["type"], 4);
+        assert_eq!(show["options"][0]["min_value"], 1);
+        let backorders = cmd("backorders");
+        let page = backorders["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == "page")
+            .unwrap();
+        assert_eq!(page["min_value"], 1);
+        assert_eq!(backorders["options"][0]["max_length"], 100);
+        assert!(status["max_length"].is_null(), "choices need no length");
+        assert_eq!(eta["options"][2]["max_length"], 300);
         assert_eq!(show["options"][0]["autocomplete"], true);
         for c in reg.as_array().unwrap() {
             assert!(c["description"].as_str().unwrap().len() <= DESCRIPTION_MAX);
