@@ -149,40 +149,63 @@ impl Invocation {
         }
     }
 
-    /// Parses a console line: `/eta po:PO-1 date:2026-12-10 reason:"carrier delay"`.
+    /// Parses a console line. The leading `/` is optional; values go in the order of the
+    /// command's options ([`positional_order`]: required ones first) or as `name:value`, which may
+    /// follow positional ones: `/eta PO-1001 2027-02-17 "carrier delay" sku:TENT-2P`.
     pub fn parse_line(line: &str) -> Result<Self, AppError> {
         let tokens = tokenize(line)?;
         let mut iter = tokens.into_iter();
         let first = iter.next().ok_or_else(|| {
-            AppError::invalid(
-                "command",
-                "type a command, e.g. /stock sku:ABC-1 (or /help)",
-            )
+            AppError::invalid("command", "type a command, e.g. /stock TENT-2P (or /help)")
         })?;
         let command = first.trim_start_matches('/').to_ascii_lowercase();
         let mut rest: Vec<String> = iter.collect();
         let mut sub = None;
         let subs = subcommands(&command);
         if !subs.is_empty() {
-            if rest.first().is_some_and(|t| !t.contains(':')) {
-                sub = Some(rest.remove(0).to_ascii_lowercase());
+            let named_sub = rest.first().filter(|t| {
+                let t = t.to_ascii_lowercase();
+                subs.iter().any(|c| c.sub == Some(t.as_str()))
+                    || !(t.contains(':') || t.parse::<i64>().is_ok() || has_show(&subs))
+            });
+            if let Some(t) = named_sub {
+                sub = Some(t.to_ascii_lowercase());
+                rest.remove(0);
             } else {
-                // `/backorder id:5` is `/backorder show id:5`.
+                // `/backorder 5` and `/backorder id:5` are `/backorder show id:5`.
                 sub = Some("show".to_string());
             }
         }
-        let mut options = Vec::new();
+        let spec = find(&command, sub.as_deref()).map(|c| c.spec);
+        let mut options: Vec<(String, String)> = Vec::new();
+        let mut positional = Vec::new();
         for t in rest {
             match t.split_once(':') {
-                Some((k, v)) if !k.is_empty() => options.push((k.to_ascii_lowercase(), v.to_string())),
-                _ => {
-                    return Err(AppError::invalid(
-                        "input",
-                        format!("expected name:value, got \"{t}\" (quote values with spaces: reason:\"carrier delay\")"),
-                    ))
+                Some((k, v)) if is_option_name(spec, k) => {
+                    options.push((k.to_ascii_lowercase(), v.to_string()))
                 }
+                _ => positional.push(t),
             }
         }
+        if let (Some(spec), false) = (spec, positional.is_empty()) {
+            let named: Vec<String> = options.iter().map(|(k, _)| k.clone()).collect();
+            let mut free = positional_order(spec)
+                .into_iter()
+                .filter(|o| !named.iter().any(|k| k == o.name));
+            for value in positional {
+                let Some(o) = free.next() else {
+                    return Err(AppError::invalid(
+                        "input",
+                        format!(
+                            "too many values: \"{value}\" has no option left ({}); quote values with spaces: \"carrier delay\"",
+                            usage(spec)
+                        ),
+                    ));
+                };
+                options.push((o.name.to_string(), value));
+            }
+        }
+        // An unknown command keeps no positional values: `execute` names the command.
         Ok(Self {
             command,
             sub,
@@ -214,6 +237,29 @@ impl Invocation {
         next.options.push(("page".to_string(), page.to_string()));
         next
     }
+}
+
+fn has_show(subs: &[&CommandSpec]) -> bool {
+    subs.iter().any(|c| c.sub == Some("show"))
+}
+
+fn is_option_name(spec: Option<&CommandSpec>, name: &str) -> bool {
+    match spec {
+        Some(spec) => spec
+            .options
+            .iter()
+            .any(|o| o.name.eq_ignore_ascii_case(name)),
+        // Unknown command: keep `name:value` as typed so the error can name it.
+        None => !name.is_empty(),
+    }
+}
+
+/// The order positional values fill a command's options in: required ones first, then the
+/// optional ones, each group in spec order (the order Discord shows them in, too).
+pub fn positional_order(spec: &CommandSpec) -> Vec<&'static OptionSpec> {
+    let mut opts: Vec<&'static OptionSpec> = spec.options.iter().collect();
+    opts.sort_by_key(|o| !o.required);
+    opts
 }
 
 fn tokenize(line: &str) -> Result<Vec<String>, AppError> {
@@ -257,7 +303,7 @@ pub(crate) fn usage_name(spec: &CommandSpec) -> String {
 /// `/eta po: date: [sku:] …`
 pub fn usage(spec: &CommandSpec) -> String {
     let mut out = usage_name(spec);
-    for o in spec.options {
+    for o in positional_order(spec) {
         if o.required {
             out.push_str(&format!(" {}:", o.name));
         } else {
@@ -355,6 +401,16 @@ async fn suggest_inner(
     kind: Suggest,
     partial: &str,
 ) -> anyhow::Result<Vec<(String, String)>> {
+    if kind == Suggest::Command {
+        let partial = partial.trim_start_matches('/').to_ascii_lowercase();
+        let mut names: Vec<&str> = specs().map(|c| c.name).collect();
+        names.dedup();
+        return Ok(names
+            .into_iter()
+            .filter(|n| n.starts_with(&partial))
+            .map(|n| (format!("/{n}"), n.to_string()))
+            .collect());
+    }
     let mut conn = app.store.conn().await?;
     let out = match kind {
         Suggest::Sku => {
@@ -382,6 +438,7 @@ async fn suggest_inner(
             .into_iter()
             .map(|(id, sku, qty)| (format!("#{id} — {qty} × {sku}"), id.to_string()))
             .collect(),
+        Suggest::Command => Vec::new(),
         Suggest::Customer => store::customers::with_prefix(&mut conn, partial, 25)
             .await?
             .into_iter()
@@ -440,6 +497,90 @@ mod tests {
         for (line, c) in help.lines.iter().zip(COMMANDS) {
             assert!(line.starts_with(&usage(c.spec)), "{line}");
         }
+    }
+
+    fn parsed(line: &str) -> (String, Option<String>, Vec<(String, String)>) {
+        let inv = Invocation::parse_line(line).unwrap();
+        (inv.command, inv.sub, inv.options)
+    }
+
+    fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn positional_values_fill_the_options_in_order_and_the_slash_is_optional() {
+        assert_eq!(
+            parsed("/stock KB-101"),
+            ("stock".into(), None, opts(&[("sku", "KB-101")]))
+        );
+        assert_eq!(parsed("stock KB-101"), parsed("/stock sku:KB-101"));
+        // Required options first: po, date, reason, then sku and preview.
+        assert_eq!(
+            parsed("/eta PO-1001 2027-02-17 \"carrier delay\"").2,
+            opts(&[
+                ("po", "PO-1001"),
+                ("date", "2027-02-17"),
+                ("reason", "carrier delay")
+            ])
+        );
+    }
+
+    #[test]
+    fn named_options_may_follow_or_precede_positional_values() {
+        assert_eq!(
+            parsed("/eta PO-1001 2027-02-17 \"carrier delay\" sku:TENT-2P preview:true").2,
+            opts(&[
+                ("sku", "TENT-2P"),
+                ("preview", "true"),
+                ("po", "PO-1001"),
+                ("date", "2027-02-17"),
+                ("reason", "carrier delay")
+            ])
+        );
+        // A named option is skipped by the positional ones.
+        assert_eq!(
+            parsed("/eta date:2027-02-17 PO-1001 late").2,
+            opts(&[
+                ("date", "2027-02-17"),
+                ("po", "PO-1001"),
+                ("reason", "late")
+            ])
+        );
+        // A colon in a value that is not an option name keeps it positional.
+        assert_eq!(
+            parsed("/adjust TENT-2P -1 \"note: found damaged\"").2,
+            opts(&[
+                ("sku", "TENT-2P"),
+                ("delta", "-1"),
+                ("reason", "note: found damaged")
+            ])
+        );
+    }
+
+    #[test]
+    fn subcommands_take_positional_values_too() {
+        assert_eq!(
+            parsed("/backorder 5"),
+            (
+                "backorder".into(),
+                Some("show".into()),
+                opts(&[("id", "5")])
+            )
+        );
+        assert_eq!(
+            parsed("backorder cancel 5 \"customer asked\""),
+            (
+                "backorder".into(),
+                Some("cancel".into()),
+                opts(&[("id", "5"), ("reason", "customer asked")])
+            )
+        );
+        let e = Invocation::parse_line("/stock KB-101 KB-102").unwrap_err();
+        assert!(e.to_string().contains("too many values"), "{e}");
     }
 
     #[test]

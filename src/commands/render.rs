@@ -1,12 +1,14 @@
 //! Use-case results → [`Reply`]. Customer names are shortened and contacts never shown.
 
 use super::reply::{Paging, Reply, Severity};
+use super::spec::{CommandSpec, OptionKind, OptionSpec, Suggest};
 use super::{usage, Invocation};
 use crate::app::backorders::{BackorderDetail, BackorderPage, Changed, Sort};
 use crate::app::customers::CustomerView;
 use crate::app::promise::Settled;
 use crate::app::purchasing::{EtaSet, PoPage, PoView, Received};
 use crate::app::stock::{Adjusted, StockReport};
+use crate::app::AppError;
 use crate::domain::contact::{mask_email, mask_name, mask_phone};
 use crate::domain::promise::{Eta, EtaKind};
 use crate::domain::{BackorderStatus, Money, PoStatus, StockStatus};
@@ -20,10 +22,102 @@ pub fn help() -> Reply {
         r.lines
             .push(format!("{} — {}{lock}", usage(c), c.description));
     }
-    r.footer = Some(
-        "Options are name:value; quote values with spaces: reason:\"carrier delay\"".to_string(),
-    );
+    r.footer = Some(HOW_TO_TYPE.to_string());
     r
+}
+
+const HOW_TO_TYPE: &str =
+    "Values go in order (/stock TENT-2P) or as name:value, which may follow them; \
+     quote values with spaces: \"carrier delay\". /help stock shows one command.";
+
+/// A plausible value for an option, for examples (the demo shop's names).
+fn example_value(o: &OptionSpec) -> String {
+    if let Some(c) = o.choices.first() {
+        return (*c).to_string();
+    }
+    match (o.suggest, o.kind) {
+        (Some(Suggest::Sku), _) => "TENT-2P".to_string(),
+        (Some(Suggest::Po), _) => "PO-1001".to_string(),
+        (Some(Suggest::Customer), _) => "C-1001".to_string(),
+        (Some(Suggest::Command), _) => "stock".to_string(),
+        (Some(Suggest::Backorder), _) => "1".to_string(),
+        (None, OptionKind::Date) => "2027-02-17".to_string(),
+        (None, OptionKind::Boolean) => "true".to_string(),
+        (None, OptionKind::Integer) => o.min_value.unwrap_or(1).max(1).to_string(),
+        (None, OptionKind::Text) if o.name == "reason" => "\"carrier delay\"".to_string(),
+        (None, OptionKind::Text) => "…".to_string(),
+    }
+}
+
+/// An example line: the required options in order, or the first optional one by name.
+pub fn example(spec: &CommandSpec) -> String {
+    let mut out = super::usage_name(spec);
+    let order = super::positional_order(spec);
+    let required: Vec<_> = order.iter().filter(|o| o.required).collect();
+    for o in &required {
+        out.push(' ');
+        out.push_str(&example_value(o));
+    }
+    if required.is_empty() {
+        if let Some(o) = order.first() {
+            out.push_str(&format!(" {}:{}", o.name, example_value(o)));
+        }
+    }
+    out
+}
+
+/// `/help command:`: one command (each subcommand of a group) with options, choices, limits and
+/// an example.
+pub fn help_for(name: &str) -> Result<Reply, AppError> {
+    let name = name.trim().trim_start_matches('/').to_ascii_lowercase();
+    let mut parts = name.split_whitespace();
+    let top = parts.next().unwrap_or_default().to_string();
+    let sub = parts.next();
+    let specs: Vec<&CommandSpec> = super::specs()
+        .filter(|c| c.name == top && (sub.is_none() || c.sub == sub))
+        .collect();
+    if specs.is_empty() {
+        return Err(AppError::invalid(
+            "command",
+            format!("unknown command /{name}; type /help for the list"),
+        ));
+    }
+    let mut r = Reply::new(format!("/{name}"), Severity::Info);
+    for spec in specs {
+        let mut text = vec![spec.description.to_string()];
+        if spec.mutating {
+            text.push("Changes data: needs the ops role in Discord.".to_string());
+        }
+        for o in super::positional_order(spec) {
+            let mut line = format!(
+                "{}{} — {} ({}",
+                o.name,
+                if o.required { "" } else { " (optional)" },
+                o.description,
+                match o.kind {
+                    OptionKind::Text => "text",
+                    OptionKind::Integer => "whole number",
+                    OptionKind::Boolean => "true or false",
+                    OptionKind::Date => "YYYY-MM-DD",
+                }
+            );
+            match (o.min_value, o.max_value) {
+                (Some(min), Some(max)) => line.push_str(&format!(", {min}–{max}")),
+                (Some(min), None) => line.push_str(&format!(", at least {min}")),
+                (None, Some(max)) => line.push_str(&format!(", at most {max}")),
+                (None, None) => {}
+            }
+            line.push(')');
+            if !o.choices.is_empty() {
+                line.push_str(&format!(": {}", o.choices.join(" | ")));
+            }
+            text.push(format!("  {line}"));
+        }
+        text.push(format!("Example: {}", example(spec)));
+        r = r.field(usage(spec), text.join("\n"), false);
+    }
+    r.footer = Some(HOW_TO_TYPE.to_string());
+    Ok(r)
 }
 
 fn eta_of(date: Option<NaiveDate>, kind: EtaKind) -> String {

@@ -25,6 +25,8 @@ pub enum Suggest {
     Backorder,
     /// Customers.
     Customer,
+    /// Command names (`/help command:`).
+    Command,
 }
 
 /// One option of a command.

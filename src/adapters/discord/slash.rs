@@ -49,11 +49,9 @@ fn describe(text: &str) -> String {
     commands::reply::truncate(text, DESCRIPTION_MAX)
 }
 
-/// Discord wants required options before optional ones; the order is otherwise kept.
+/// Discord wants required options before optional ones: the console's positional order.
 fn ordered_options(c: &CommandSpec) -> Vec<&'static OptionSpec> {
-    let mut opts: Vec<&'static OptionSpec> = c.options.iter().collect();
-    opts.sort_by_key(|o| !o.required);
-    opts
+    commands::positional_order(c)
 }
 
 fn parent_description(name: &str) -> String {

@@ -1,0 +1,80 @@
+//! The console as people type in it: positional values, `/help command`, plain replies.
+
+mod common;
+
+use common::spawn_app;
+
+#[tokio::test]
+async fn positional_values_answer_like_named_ones() {
+    let t = spawn_app(true, &[]).await;
+    let named = t.ok("/stock sku:TENT-2P").await;
+    assert_eq!(t.ok("stock TENT-2P").await, named);
+    assert!(named.contains("TENT-2P"), "{named}");
+    let preview = t
+        .ok("/eta PO-1001 2026-12-20 \"carrier delay\" preview:true")
+        .await;
+    assert!(preview.contains("Preview — ETA of PO-1001"), "{preview}");
+}
+
+#[tokio::test]
+async fn help_for_one_command_shows_its_options_choices_and_an_example() {
+    let t = spawn_app(false, &[]).await;
+    let stock = t.ok("/help stock").await;
+    assert!(stock.starts_with("/stock"), "{stock}");
+    assert!(stock.contains("sku — Product SKU (text)"), "{stock}");
+    assert!(stock.contains("Example: /stock TENT-2P"), "{stock}");
+    let backorders = t.ok("/help backorders").await;
+    assert!(
+        backorders.contains("sort (optional) — ")
+            && backorders.contains("priority | age | eta | value"),
+        "{backorders}"
+    );
+    assert!(
+        backorders.contains("page (optional) — Page number (whole number, 1–100000)"),
+        "{backorders}"
+    );
+    let eta = t.ok("/help eta").await;
+    assert!(
+        eta.contains("Example: /eta PO-1001 2027-02-17 \"carrier delay\""),
+        "{eta}"
+    );
+    let group = t.ok("/help backorder").await;
+    for sub in [
+        "/backorder show",
+        "/backorder cancel",
+        "/backorder prioritize",
+    ] {
+        assert!(group.contains(sub), "{group}");
+    }
+    assert!(t
+        .user_error("/help nope")
+        .await
+        .contains("unknown command /nope"));
+}
+
+#[tokio::test]
+async fn the_same_limits_as_discord_apply_in_the_console() {
+    let t = spawn_app(true, &[]).await;
+    assert!(t
+        .user_error("/backorders page:0")
+        .await
+        .contains("page: must be at least 1"));
+    assert!(t
+        .user_error("/receive PO-1001 qty:0")
+        .await
+        .contains("qty: must be at least 1"));
+    let long = "X".repeat(101);
+    assert!(t
+        .user_error(&format!("/stock {long}"))
+        .await
+        .contains("longer than 100 characters"));
+}
+
+#[tokio::test]
+async fn replies_never_show_bold_markup() {
+    let t = spawn_app(true, &[]).await;
+    for line in ["/stock TENT-2P", "/pos", "/backorders", "/help"] {
+        let text = t.ok(line).await;
+        assert!(!text.contains("**"), "{line}: {text}");
+    }
+}
