@@ -166,7 +166,7 @@ impl Invocation {
             let named_sub = rest.first().filter(|t| {
                 let t = t.to_ascii_lowercase();
                 subs.iter().any(|c| c.sub == Some(t.as_str()))
-                    || !(t.contains(':') || t.parse::<i64>().is_ok() || has_show(&subs))
+                    || !(t.contains(':') || t.parse::<i64>().is_ok())
             });
             if let Some(t) = named_sub {
                 sub = Some(t.to_ascii_lowercase());
@@ -181,7 +181,7 @@ impl Invocation {
         let mut positional = Vec::new();
         for t in rest {
             match t.split_once(':') {
-                Some((k, v)) if is_option_name(spec, k) => {
+                Some((k, v)) if is_option_name(spec, k) || looks_named(k, v) => {
                     options.push((k.to_ascii_lowercase(), v.to_string()))
                 }
                 _ => positional.push(t),
@@ -239,8 +239,12 @@ impl Invocation {
     }
 }
 
-fn has_show(subs: &[&CommandSpec]) -> bool {
-    subs.iter().any(|c| c.sub == Some("show"))
+/// `colour:red` is meant as an option (and refused as unknown, naming it), while
+/// `"note: found damaged"` is a value.
+fn looks_named(k: &str, v: &str) -> bool {
+    !k.is_empty()
+        && k.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
+        && !v.starts_with(char::is_whitespace)
 }
 
 fn is_option_name(spec: Option<&CommandSpec>, name: &str) -> bool {
