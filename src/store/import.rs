@@ -292,7 +292,9 @@ pub async fn apply_products(
     })
 }
 
-/// Whether the database holds no rows at all (demo data may only go into such a one).
+/// Whether the database holds no rows at all (demo data may only go into such a one). Every
+/// table counts, including ones later migrations add; only the migration bookkeeping does not.
+/// (SQLite: `sqlite_schema`; PostgreSQL would read `information_schema.tables`.)
 pub async fn database_is_empty(conn: &mut Conn) -> anyhow::Result<bool> {
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_schema WHERE type = 'table'
@@ -536,4 +538,159 @@ pub async fn apply_order_lines(
         backorders_created,
         backordered_products,
     })
+}
+
+/// Loads checked rows of a simple upsert (suppliers, customers) into `temp.<table>`: one column
+/// per value, all text or integer, in file order.
+async fn stage_rows<'a>(
+    conn: &mut Conn,
+    table: &str,
+    columns: &[&str],
+    rows: impl ExactSizeIterator<Item = Vec<Value<'a>>>,
+) -> anyhow::Result<()> {
+    sqlx::query(&format!("DROP TABLE IF EXISTS temp.{table}"))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(&format!(
+        "CREATE TEMP TABLE {table} ({})",
+        columns.join(", ")
+    ))
+    .execute(&mut *conn)
+    .await?;
+    let rows: Vec<Vec<Value<'a>>> = rows.collect();
+    let per_chunk = 30_000 / columns.len().max(1);
+    for chunk in rows.chunks(per_chunk) {
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        values_list(&mut sql, chunk.len(), columns.len());
+        let mut q = sqlx::query(&sql);
+        for row in chunk {
+            for v in row {
+                q = match v {
+                    Value::Text(s) => q.bind(*s),
+                    Value::Int(i) => q.bind(*i),
+                };
+            }
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// A staged cell.
+#[derive(Debug, Clone, Copy)]
+pub enum Value<'a> {
+    Text(Option<&'a str>),
+    Int(Option<i64>),
+}
+
+/// Stages checked supplier rows (no write lock needed).
+pub async fn stage_suppliers(
+    conn: &mut Conn,
+    rows: &[super::suppliers::SupplierRow],
+) -> anyhow::Result<()> {
+    stage_rows(
+        conn,
+        "import_suppliers",
+        &["code", "name", "email", "phone", "lead_time_days"],
+        rows.iter().map(|s| {
+            vec![
+                Value::Text(Some(&s.code)),
+                Value::Text(Some(&s.name)),
+                Value::Text(s.email.as_deref()),
+                Value::Text(s.phone.as_deref()),
+                Value::Int(Some(s.lead_time_days)),
+            ]
+        }),
+    )
+    .await
+}
+
+/// Upserts the staged suppliers by code; returns how many rows created or changed one.
+pub async fn apply_suppliers(conn: &mut Conn) -> anyhow::Result<usize> {
+    let changed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM import_suppliers s LEFT JOIN suppliers x ON x.code = s.code
+         WHERE x.id IS NULL OR x.name IS NOT s.name OR x.email IS NOT s.email
+            OR x.phone IS NOT s.phone OR x.lead_time_days IS NOT s.lead_time_days",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO suppliers (code, name, email, phone, lead_time_days)
+         SELECT code, name, email, phone, lead_time_days FROM import_suppliers WHERE true ORDER BY rowid
+         ON CONFLICT (code) DO UPDATE SET name = excluded.name, email = excluded.email,
+           phone = excluded.phone, lead_time_days = excluded.lead_time_days
+         WHERE suppliers.name IS DISTINCT FROM excluded.name OR suppliers.email IS DISTINCT FROM excluded.email
+           OR suppliers.phone IS DISTINCT FROM excluded.phone OR suppliers.lead_time_days IS DISTINCT FROM excluded.lead_time_days",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(changed as usize)
+}
+
+/// Stages checked customer rows (no write lock needed).
+pub async fn stage_customers(
+    conn: &mut Conn,
+    rows: &[super::customers::CustomerRow],
+) -> anyhow::Result<()> {
+    stage_rows(
+        conn,
+        "import_customers",
+        &[
+            "external_id",
+            "name",
+            "email",
+            "phone",
+            "tier",
+            "channel",
+            "timezone",
+        ],
+        rows.iter().map(|c| {
+            vec![
+                Value::Text(Some(&c.external_id)),
+                Value::Text(Some(&c.name)),
+                Value::Text(c.email.as_deref()),
+                Value::Text(c.phone.as_deref()),
+                Value::Text(Some(&c.tier)),
+                Value::Text(Some(&c.channel)),
+                Value::Text(Some(&c.timezone)),
+            ]
+        }),
+    )
+    .await
+}
+
+/// Upserts the staged customers by their id; returns how many rows created or changed one, and
+/// the products of open backorders whose customer changed tier (their queues re-rank).
+pub async fn apply_customers(conn: &mut Conn) -> anyhow::Result<(usize, Vec<i64>)> {
+    let changed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM import_customers s LEFT JOIN customers x ON x.external_id = s.external_id
+         WHERE x.id IS NULL OR x.name IS NOT s.name OR x.email IS NOT s.email
+            OR x.phone IS NOT s.phone OR x.tier IS NOT s.tier OR x.channel IS NOT s.channel
+            OR x.timezone IS NOT s.timezone",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let retiered: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT b.product_id FROM import_customers s
+         JOIN customers x ON x.external_id = s.external_id AND x.tier <> s.tier
+         JOIN backorders b ON b.customer_id = x.id AND b.status = 'open'
+         ORDER BY b.product_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO customers (external_id, name, email, phone, tier, channel, timezone)
+         SELECT external_id, name, email, phone, tier, channel, timezone FROM import_customers
+         WHERE true ORDER BY rowid
+         ON CONFLICT (external_id) DO UPDATE SET name = excluded.name, email = excluded.email,
+            phone = excluded.phone, tier = excluded.tier, channel = excluded.channel,
+            timezone = excluded.timezone
+         WHERE customers.name IS DISTINCT FROM excluded.name OR customers.email IS DISTINCT FROM excluded.email
+            OR customers.phone IS DISTINCT FROM excluded.phone OR customers.tier IS DISTINCT FROM excluded.tier
+            OR customers.channel IS DISTINCT FROM excluded.channel
+            OR customers.timezone IS DISTINCT FROM excluded.timezone",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok((changed as usize, retiered))
 }

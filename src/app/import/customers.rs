@@ -1,6 +1,7 @@
-//! Customers: upserted by the shop's id; a tier change re-ranks their open backorders.
+//! Customers: upserted by the shop's id, in one statement; a tier change re-ranks their open
+//! backorders.
 
-use super::{count, ImportReport, Problems, Row};
+use super::{ImportReport, Problems, Row};
 use crate::app::AppResult;
 use crate::domain::customer::parse_timezone;
 use crate::domain::{Channel, EmailAddress, PhoneNumber, Tier};
@@ -47,19 +48,15 @@ pub(super) fn parse(rows: &[Row], p: &mut Problems) -> Vec<Customer> {
     out
 }
 
+pub(super) async fn stage(conn: &mut Conn, rows: &[Customer]) -> AppResult<()> {
+    store::import::stage_customers(conn, rows).await?;
+    Ok(())
+}
+
 /// Returns the products of open backorders whose customer changed tier.
-pub(super) async fn apply(
-    conn: &mut Conn,
-    rows: &[Customer],
-    report: &mut ImportReport,
-) -> AppResult<Vec<i64>> {
-    let mut touched = Vec::new();
-    for c in rows {
-        let (cid, changed, tier_changed) = store::customers::upsert(conn, c).await?;
-        count(report, changed);
-        if tier_changed {
-            touched.extend(store::backorders::open_products_of_customer(conn, cid).await?);
-        }
-    }
-    Ok(touched)
+pub(super) async fn apply(conn: &mut Conn, report: &mut ImportReport) -> AppResult<Vec<i64>> {
+    let (changed, retiered) = store::import::apply_customers(conn).await?;
+    report.changed = changed;
+    report.unchanged = report.rows - changed;
+    Ok(retiered)
 }

@@ -410,10 +410,10 @@ pub struct Staged {
 enum Data {
     /// Products wait in temporary tables of the staging connection.
     Products,
-    Suppliers(Vec<suppliers::Supplier>),
-    Customers(Vec<customers::Customer>),
+    /// Suppliers, customers and order lines wait in temporary tables likewise.
+    Suppliers,
+    Customers,
     PurchaseOrders(Vec<purchase_orders::PoLine>),
-    /// Order lines wait in a temporary table of the staging connection.
     Orders,
 }
 
@@ -439,8 +439,20 @@ pub async fn stage(conn: &mut Conn, kind: ImportKind, input: impl Read) -> AppRe
             products::stage(conn, &rows, &mut p, &mut look).await?;
             Data::Products
         }
-        ImportKind::Suppliers => Data::Suppliers(suppliers::parse(&rows, &mut p)),
-        ImportKind::Customers => Data::Customers(customers::parse(&rows, &mut p)),
+        ImportKind::Suppliers => {
+            let checked = suppliers::parse(&rows, &mut p);
+            if p.0.is_empty() {
+                suppliers::stage(conn, &checked).await?;
+            }
+            Data::Suppliers
+        }
+        ImportKind::Customers => {
+            let checked = customers::parse(&rows, &mut p);
+            if p.0.is_empty() {
+                customers::stage(conn, &checked).await?;
+            }
+            Data::Customers
+        }
         ImportKind::PurchaseOrders => {
             Data::PurchaseOrders(purchase_orders::parse(conn, &rows, &mut p, &mut look).await?)
         }
@@ -478,12 +490,9 @@ pub async fn apply(
             products::apply(app, conn, actor, &mut report, &mut p).await?,
             Cause::StockAdjusted,
         ),
-        Data::Suppliers(rows) => (
-            suppliers::apply(conn, &rows, &mut report).await?,
-            Cause::PoChanged,
-        ),
-        Data::Customers(rows) => (
-            customers::apply(conn, &rows, &mut report).await?,
+        Data::Suppliers => (suppliers::apply(conn, &mut report).await?, Cause::PoChanged),
+        Data::Customers => (
+            customers::apply(conn, &mut report).await?,
             Cause::TierChanged,
         ),
         Data::PurchaseOrders(rows) => (

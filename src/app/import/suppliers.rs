@@ -1,6 +1,6 @@
-//! Suppliers: upserted by code.
+//! Suppliers: upserted by code, in one statement.
 
-use super::{count, ImportReport, Problems, Row};
+use super::{ImportReport, Problems, Row};
 use crate::app::AppResult;
 use crate::domain::{EmailAddress, PhoneNumber};
 use crate::store::{self, suppliers::SupplierRow, Conn};
@@ -32,13 +32,13 @@ pub(super) fn parse(rows: &[Row], p: &mut Problems) -> Vec<Supplier> {
     out
 }
 
-pub(super) async fn apply(
-    conn: &mut Conn,
-    rows: &[Supplier],
-    report: &mut ImportReport,
-) -> AppResult<Vec<i64>> {
-    for s in rows {
-        count(report, store::suppliers::upsert(conn, s).await?);
-    }
+pub(super) async fn stage(conn: &mut Conn, rows: &[Supplier]) -> AppResult<()> {
+    store::import::stage_suppliers(conn, rows).await?;
+    Ok(())
+}
+
+pub(super) async fn apply(conn: &mut Conn, report: &mut ImportReport) -> AppResult<Vec<i64>> {
+    report.changed = store::import::apply_suppliers(conn).await?;
+    report.unchanged = report.rows - report.changed;
     Ok(Vec::new())
 }
