@@ -650,8 +650,8 @@ pub async fn stage_customers(
                 Value::Text(Some(&c.name)),
                 Value::Text(c.email.as_deref()),
                 Value::Text(c.phone.as_deref()),
-                Value::Text(Some(&c.tier)),
-                Value::Text(Some(&c.channel)),
+                Value::Text(Some(c.tier.as_str())),
+                Value::Text(Some(c.channel.as_str())),
                 Value::Text(Some(&c.timezone)),
             ]
         }),
