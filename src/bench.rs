@@ -25,7 +25,10 @@ pub async fn run(app: &App, which: &str, n: u64) -> anyhow::Result<()> {
         "eta" => eta(app, n).await,
         "import" => import(app, ImportKind::Products, n).await,
         "alerts" => alerts(app, n).await,
-        other => anyhow::bail!("unknown benchmark \"{other}\" (stock, eta, import or alerts)"),
+        "notify" => notify(app, n).await,
+        other => anyhow::bail!(
+            "unknown benchmark \"{other}\" (stock, eta, import, alerts or notify)"
+        ),
     }
 }
 
@@ -501,4 +504,147 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
         times[0].as_secs_f64() / best.as_secs_f64().max(1e-9)
     );
     Ok(())
+}
+
+/// Customer-update delivery through the real dispatcher and SMS client to a Twilio-compatible
+/// stub on 127.0.0.1: `n` messages with no rate limit (messages per second end to end: claim,
+/// render, send, record), then 100 with `sms.per_second = 20` (the rate the stub sees).
+pub async fn notify(app: &App, n: u64) -> anyhow::Result<()> {
+    let stub = SmsStub::start().await?;
+    let scratch = Scratch::new(app)?;
+    let unlimited = notify_app(&scratch, app, &stub.base_url, 0, "unlimited.db").await?;
+    seed_updates(&unlimited, n).await?;
+    let dispatcher = crate::adapters::dispatcher::Dispatcher::new(&unlimited)?;
+    let started = Instant::now();
+    let mut sent = 0;
+    loop {
+        let round = dispatcher.run_once(&unlimited).await?;
+        if round.claimed == 0 {
+            break;
+        }
+        sent += round.sent;
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "notify, no rate limit: {sent} messages in {elapsed:.2?} = {:.0} messages/s (stub received {})",
+        sent as f64 / elapsed.as_secs_f64(),
+        stub.arrivals().len()
+    );
+
+    let stub = SmsStub::start().await?;
+    let limited = notify_app(&scratch, app, &stub.base_url, 20, "limited.db").await?;
+    let m = 100;
+    seed_updates(&limited, m).await?;
+    let dispatcher = crate::adapters::dispatcher::Dispatcher::new(&limited)?;
+    while dispatcher.run_once(&limited).await?.claimed > 0 {}
+    let arrivals = stub.arrivals();
+    anyhow::ensure!(arrivals.len() as u64 == m, "stub saw {} of {m}", arrivals.len());
+    let span = arrivals[arrivals.len() - 1] - arrivals[0];
+    let rate = (arrivals.len() - 1) as f64 / span.as_secs_f64();
+    println!(
+        "notify, sms.per_second = 20: {m} messages, measured {rate:.2} messages/s ({:+.1}% from 20)",
+        (rate / 20.0 - 1.0) * 100.0
+    );
+    Ok(())
+}
+
+async fn notify_app(
+    scratch: &Scratch,
+    app: &App,
+    base_url: &str,
+    per_second: u32,
+    file: &str,
+) -> anyhow::Result<App> {
+    let mut settings = (*app.settings).clone();
+    settings.database.path = scratch.dir.join(file);
+    settings.sms.base_url = base_url.to_string();
+    settings.sms.from = Some("+15005550006".into());
+    settings.sms.messaging_service_sid = None;
+    settings.sms.per_second = per_second;
+    settings.notify.quiet_hours = None;
+    settings.notify.coalesce = Duration::ZERO;
+    settings.notify.batch_size = 500;
+    settings.secrets.twilio_account_sid = Some("AC00000000000000000000000000000000".into());
+    settings.secrets.twilio_auth_token = Some(secrecy::SecretString::from("bench".to_string()));
+    settings.secrets.twilio_api_key = None;
+    settings.http.public_url = None;
+    let store = store::Store::open(&settings.database).await?;
+    Ok(App::new(
+        store,
+        std::sync::Arc::new(settings),
+        crate::app::Clock::System,
+    ))
+}
+
+/// `n` SMS customers, each with one backorder and one queued "on its way" update.
+async fn seed_updates(app: &App, n: u64) -> anyhow::Result<()> {
+    let mut tx = app.store.begin_write().await?;
+    let now = store::ts(chrono::Utc::now());
+    for sql in [
+        "INSERT INTO products (sku, sku_key, name) VALUES ('BENCH-1', 'BENCH-1', 'Bench lamp')",
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+         INSERT INTO customers (external_id, name, phone, channel, timezone)
+         SELECT 'BN-' || i, 'Bench ' || i, '+491510' || printf('%07d', i), 'sms', 'UTC' FROM n",
+        "INSERT INTO orders (order_number, customer_id, ordered_at)
+         SELECT 'BO-' || id, id, $2 FROM customers",
+        "INSERT INTO order_lines (order_id, product_id, qty, unit_price_minor)
+         SELECT o.id, p.id, 1, 100 FROM orders o, products p",
+        "INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
+         SELECT l.id, l.product_id, o.customer_id, 1, $2 FROM order_lines l JOIN orders o ON o.id = l.order_id",
+        "INSERT INTO outbox (backorder_id, customer_id, kind, payload, next_attempt_at, created_at)
+         SELECT id, customer_id, 'allocated', '{\"product\": \"Bench lamp\", \"qty\": 1}', $2, $2 FROM backorders",
+    ] {
+        sqlx::query(sql)
+            .bind(n as i64)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A Twilio-compatible Messages endpoint on 127.0.0.1 that accepts everything and notes when.
+struct SmsStub {
+    base_url: String,
+    arrivals: std::sync::Arc<std::sync::Mutex<Vec<Instant>>>,
+}
+
+impl SmsStub {
+    async fn start() -> anyhow::Result<Self> {
+        use axum::routing::post;
+        let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = arrivals.clone();
+        let router = axum::Router::new().route(
+            "/2010-04-01/Accounts/{sid}/Messages.json",
+            post(move || {
+                let seen = seen.clone();
+                async move {
+                    let n = {
+                        let mut a = seen.lock().expect("stub lock");
+                        a.push(Instant::now());
+                        a.len()
+                    };
+                    (
+                        axum::http::StatusCode::CREATED,
+                        [("content-type", "application/json")],
+                        format!(r#"{{"sid": "SM{n:032x}", "status": "queued"}}"#),
+                    )
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Ok(Self {
+            base_url: format!("http://{addr}"),
+            arrivals,
+        })
+    }
+
+    fn arrivals(&self) -> Vec<Instant> {
+        self.arrivals.lock().expect("stub lock").clone()
+    }
 }
