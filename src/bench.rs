@@ -538,7 +538,11 @@ pub async fn notify(app: &App, n: u64) -> anyhow::Result<()> {
     let dispatcher = crate::adapters::dispatcher::Dispatcher::new(&limited)?;
     while dispatcher.run_once(&limited).await?.claimed > 0 {}
     let arrivals = stub.arrivals();
-    anyhow::ensure!(arrivals.len() as u64 == m, "stub saw {} of {m}", arrivals.len());
+    anyhow::ensure!(
+        arrivals.len() as u64 == m,
+        "stub saw {} of {m}",
+        arrivals.len()
+    );
     let span = arrivals[arrivals.len() - 1] - arrivals[0];
     let rate = (arrivals.len() - 1) as f64 / span.as_secs_f64();
     println!(

@@ -479,3 +479,36 @@ async fn notifications_lists_what_was_sent_about_a_backorder_with_contacts_maske
     assert!(!text.contains("+447700900001"), "{text}");
     t.user_error("/notifications backorder:99999").await;
 }
+
+#[tokio::test]
+async fn an_api_key_and_a_messaging_service_are_used_when_configured() {
+    let mock = MockTwilio::start().await;
+    let mut env = sms_env(&mock);
+    env.retain(|(k, _)| *k != "BACKORDER_BOT__SMS__FROM");
+    env.push(("TWILIO_API_KEY", "SK0123".to_string()));
+    env.push(("TWILIO_API_SECRET", "api-secret".to_string()));
+    env.push((
+        "BACKORDER_BOT__SMS__MESSAGING_SERVICE_SID",
+        "MG0123".to_string(),
+    ));
+    env.push(("BACKORDER_BOT__HTTP__PUBLIC_URL", String::new()));
+    let t = app_with(&env, &[]).await;
+    clear_outbox(&t).await;
+    let bo = ada_backorder(&t).await;
+    queue_eta(&t, bo, "2026-12-02", "2027-02-17").await;
+    assert_eq!(round(&t).await.sent, 1);
+    let req = &mock.received()[0];
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode("SK0123:api-secret");
+    assert_eq!(
+        req.authorization.as_deref(),
+        Some(format!("Basic {basic}").as_str())
+    );
+    assert_eq!(
+        req.path,
+        format!("/2010-04-01/Accounts/{SID}/Messages.json")
+    );
+    assert_eq!(req.field("MessagingServiceSid"), Some("MG0123"));
+    assert_eq!(req.field("From"), None);
+    assert_eq!(req.field("StatusCallback"), None);
+}

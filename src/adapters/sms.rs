@@ -205,3 +205,27 @@ impl SmsClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_rate_limiter_spaces_sends_evenly() {
+        // 11 sends at 200 per second: the last one 50 ms after the first.
+        let limiter = RateLimiter::new(200);
+        let start = Instant::now();
+        for _ in 0..11 {
+            limiter.acquire().await;
+        }
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(50), "{took:?}");
+        assert!(took < Duration::from_millis(500), "{took:?}");
+        let free = RateLimiter::new(0);
+        let start = Instant::now();
+        for _ in 0..1000 {
+            free.acquire().await;
+        }
+        assert!(start.elapsed() < Duration::from_millis(50));
+    }
+}
