@@ -26,9 +26,9 @@ pub async fn run(app: &App, which: &str, n: u64) -> anyhow::Result<()> {
         "import" => import(app, ImportKind::Products, n).await,
         "alerts" => alerts(app, n).await,
         "notify" => notify(app, n).await,
-        other => anyhow::bail!(
-            "unknown benchmark \"{other}\" (stock, eta, import, alerts or notify)"
-        ),
+        other => {
+            anyhow::bail!("unknown benchmark \"{other}\" (stock, eta, import, alerts or notify)")
+        }
     }
 }
 

@@ -73,7 +73,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Benchmarks that print figures: `stock`, `eta`, `import` or `alerts`.
+    /// Benchmarks that print figures: `stock`, `eta`, `import`, `alerts` or `notify`.
     Bench {
         /// Which benchmark.
         which: String,
