@@ -217,7 +217,10 @@ async fn server_errors_back_off_and_are_dead_lettered_after_max_attempts() {
     let mock = MockTwilio::start().await;
     let t = app_with(
         &sms_env(&mock),
-        &[("BACKORDER_BOT__NOTIFY__MAX_ATTEMPTS", "3")],
+        &[
+            ("BACKORDER_BOT__NOTIFY__MAX_ATTEMPTS", "3"),
+            ("BACKORDER_BOT__DISCORD__ALERT_CHANNEL_ID", "4242"),
+        ],
     )
     .await;
     clear_outbox(&t).await;
@@ -251,6 +254,15 @@ async fn server_errors_back_off_and_are_dead_lettered_after_max_attempts() {
         .unwrap();
     assert_eq!(status, "failed");
     assert!(error.contains("3 attempts"), "{error}");
+    let posts: Vec<String> = sqlx::query_scalar("SELECT content FROM channel_posts")
+        .fetch_all(t.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(
+        posts[0].contains("1 dead-lettered after 3 attempts"),
+        "{posts:?}"
+    );
     advance(&t, Duration::hours(2));
     assert_eq!(round(&t).await.claimed, 0);
 }
@@ -511,4 +523,21 @@ async fn an_api_key_and_a_messaging_service_are_used_when_configured() {
     assert_eq!(req.field("MessagingServiceSid"), Some("MG0123"));
     assert_eq!(req.field("From"), None);
     assert_eq!(req.field("StatusCallback"), None);
+}
+
+#[tokio::test]
+async fn customer_shows_the_last_messages_with_contacts_masked() {
+    let mock = MockTwilio::start().await;
+    let t = app_with(&sms_env(&mock), &[]).await;
+    clear_outbox(&t).await;
+    let bo = ada_backorder(&t).await;
+    queue_eta(&t, bo, "2026-12-02", "2027-02-17").await;
+    round(&t).await;
+    let text = t.ok("/customer id:C-1001").await;
+    assert!(text.contains("Last messages"), "{text}");
+    assert!(
+        text.contains("eta_changed · sms (twilio) to +44••••••••01 · queued"),
+        "{text}"
+    );
+    assert!(!text.contains("+447700900001"), "{text}");
 }

@@ -22,6 +22,7 @@ async fn start() -> Hook {
         &[
             ("TWILIO_AUTH_TOKEN", TOKEN),
             ("BACKORDER_BOT__HTTP__PUBLIC_URL", PUBLIC),
+            ("BACKORDER_BOT__DISCORD__ALERT_CHANNEL_ID", "4242"),
         ],
     )
     .await;
@@ -156,6 +157,17 @@ async fn an_inquiry_is_answered_with_the_current_promise_and_recorded() {
         .await,
         1
     );
+    // Posted with its context to the ops channel, the number masked.
+    let (channel, post): (String, String) =
+        sqlx::query_as("SELECT channel_id, content FROM channel_posts")
+            .fetch_one(h.t.app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(channel, "4242");
+    assert!(post.contains("SMS inquiry from customer C-1001"), "{post}");
+    assert!(post.contains("when will it come?"), "{post}");
+    assert!(post.contains(&format!("#{bo}")), "{post}");
+    assert!(!post.contains(ADA), "{post}");
 }
 
 #[tokio::test]

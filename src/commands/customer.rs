@@ -4,6 +4,9 @@ use super::spec::{opt, suggest, CommandSpec, OptionKind, Suggest};
 use super::{render, Args, Ctx, Reply};
 use crate::app::{self, AppError};
 
+/// Messages shown under "Last messages".
+const LAST_MESSAGES: usize = 5;
+
 pub const SPEC: CommandSpec = CommandSpec {
     name: "customer",
     sub: None,
@@ -19,5 +22,20 @@ pub const SPEC: CommandSpec = CommandSpec {
 
 pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
     let view = app::customers::show(cx.app, args.req("id")?).await?;
-    Ok(render::customer(&view, &cx.app.settings.shop.currency))
+    let mut reply = render::customer(&view, &cx.app.settings.shop.currency);
+    let sent = app::notify::for_customer(cx.app, view.customer.id).await?;
+    if !sent.is_empty() {
+        let lines: Vec<String> = sent
+            .iter()
+            .take(LAST_MESSAGES)
+            .map(|m| {
+                format!(
+                    "{} · {} · {} ({}) to {} · {}",
+                    m.at, m.kind, m.channel, m.transport, m.to, m.status
+                )
+            })
+            .collect();
+        reply = reply.field("Last messages", lines.join("\n"), false);
+    }
+    Ok(reply)
 }
