@@ -583,27 +583,7 @@ async fn notify_app(
 /// `n` SMS customers, each with one backorder and one queued "on its way" update.
 async fn seed_updates(app: &App, n: u64) -> anyhow::Result<()> {
     let mut tx = app.store.begin_write().await?;
-    let now = store::ts(chrono::Utc::now());
-    for sql in [
-        "INSERT INTO products (sku, sku_key, name) VALUES ('BENCH-1', 'BENCH-1', 'Bench lamp')",
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
-         INSERT INTO customers (external_id, name, phone, channel, timezone)
-         SELECT 'BN-' || i, 'Bench ' || i, '+491510' || printf('%07d', i), 'sms', 'UTC' FROM n",
-        "INSERT INTO orders (order_number, customer_id, ordered_at)
-         SELECT 'BO-' || id, id, $2 FROM customers",
-        "INSERT INTO order_lines (order_id, product_id, qty, unit_price_minor)
-         SELECT o.id, p.id, 1, 100 FROM orders o, products p",
-        "INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
-         SELECT l.id, l.product_id, o.customer_id, 1, $2 FROM order_lines l JOIN orders o ON o.id = l.order_id",
-        "INSERT INTO outbox (backorder_id, customer_id, kind, payload, next_attempt_at, created_at)
-         SELECT id, customer_id, 'allocated', '{\"product\": \"Bench lamp\", \"qty\": 1}', $2, $2 FROM backorders",
-    ] {
-        sqlx::query(sql)
-            .bind(n as i64)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-    }
+    store::notify::seed_bench_updates(&mut tx, n as i64, chrono::Utc::now()).await?;
     tx.commit().await?;
     Ok(())
 }

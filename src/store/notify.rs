@@ -454,3 +454,30 @@ pub async fn customer_external_id(conn: &mut Conn, id: i64) -> anyhow::Result<Op
             .await?,
     )
 }
+
+/// Benchmarks only: `n` SMS customers, each with one backorder and one queued "on its way" update,
+/// in an empty database.
+pub async fn seed_bench_updates(conn: &mut Conn, n: i64, at: DateTime<Utc>) -> anyhow::Result<()> {
+    let now = ts(at);
+    for sql in [
+        "INSERT INTO products (sku, sku_key, name) VALUES ('BENCH-1', 'BENCH-1', 'Bench lamp')",
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+         INSERT INTO customers (external_id, name, phone, channel, timezone)
+         SELECT 'BN-' || i, 'Bench ' || i, '+491510' || printf('%07d', i), 'sms', 'UTC' FROM n",
+        "INSERT INTO orders (order_number, customer_id, ordered_at)
+         SELECT 'BO-' || id, id, $2 FROM customers",
+        "INSERT INTO order_lines (order_id, product_id, qty, unit_price_minor)
+         SELECT o.id, p.id, 1, 100 FROM orders o, products p",
+        "INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
+         SELECT l.id, l.product_id, o.customer_id, 1, $2 FROM order_lines l JOIN orders o ON o.id = l.order_id",
+        "INSERT INTO outbox (backorder_id, customer_id, kind, payload, next_attempt_at, created_at)
+         SELECT id, customer_id, 'allocated', '{\"product\": \"Bench lamp\", \"qty\": 1}', $2, $2 FROM backorders",
+    ] {
+        sqlx::query(sql)
+            .bind(n)
+            .bind(&now)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
