@@ -541,3 +541,94 @@ async fn customer_shows_the_last_messages_with_contacts_masked() {
     );
     assert!(!text.contains("+447700900001"), "{text}");
 }
+
+#[tokio::test]
+async fn the_dispatcher_task_wakes_at_once_for_updates_its_own_process_wrote() {
+    let mock = MockTwilio::start().await;
+    // A poll interval far longer than the test: only the wake-up can deliver in time.
+    let t = app_with(
+        &sms_env(&mock),
+        &[("BACKORDER_BOT__NOTIFY__POLL_MS", "600000")],
+    )
+    .await;
+    clear_outbox(&t).await;
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(backorder_bot::adapters::dispatcher::run(
+        t.app.clone(),
+        stop,
+    ));
+    // Let the first (empty) round pass, so the task is waiting.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let bo = ada_backorder(&t).await;
+    t.ok(&format!(
+        "/backorder cancel id:{bo} reason:\"customer asked\""
+    ))
+    .await;
+    let start = std::time::Instant::now();
+    while mock.count() == 0 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(3),
+            "not woken"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    stop_tx.send(true).unwrap();
+    task.await.unwrap().unwrap();
+    assert!(mock.received()[0]
+        .field("Body")
+        .unwrap()
+        .contains("cancelled"));
+}
+
+#[tokio::test]
+async fn email_is_not_held_in_quiet_hours_and_other_4xx_are_dead_lettered() {
+    let mock = MockTwilio::start().await;
+    let smtp = SmtpServer::start().await;
+    let port = smtp.port.to_string();
+    let mut env = sms_env(&mock);
+    env.retain(|(k, _)| *k != "BACKORDER_BOT__NOTIFY__QUIET_HOURS");
+    let t = app_with(
+        &env,
+        &[
+            ("BACKORDER_BOT__EMAIL__HOST", "127.0.0.1"),
+            ("BACKORDER_BOT__EMAIL__PORT", &port),
+            ("BACKORDER_BOT__EMAIL__TLS", "none"),
+        ],
+    )
+    .await;
+    clear_outbox(&t).await;
+    // 23:00 in London and New York's evening: quiet for SMS, not for e-mail.
+    t.app
+        .clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 26, 23, 0, 0).unwrap());
+    let grace = t
+        .scalar(
+            "SELECT b.id FROM backorders b JOIN customers c ON c.id = b.customer_id
+             WHERE c.external_id = 'C-1002' ORDER BY b.id LIMIT 1",
+        )
+        .await;
+    queue_eta(&t, grace, "2026-12-02", "2027-02-17").await;
+    let r = round(&t).await;
+    assert_eq!((r.sent, r.held), (1, 0));
+    assert_eq!(smtp.messages().len(), 1);
+
+    // Daytime: a 400 that is neither an opt-out nor a bad number is a dead letter.
+    t.app
+        .clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap());
+    let bo = ada_backorder(&t).await;
+    queue_eta(&t, bo, "2026-12-02", "2027-02-17").await;
+    mock.script([Answer::error(400, 21602)]);
+    assert_eq!(round(&t).await.failed, 1);
+    let (status, error): (String, String) =
+        sqlx::query_as("SELECT status, last_error FROM outbox WHERE backorder_id = $1")
+            .bind(bo)
+            .fetch_one(t.app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(status, "failed");
+    assert!(error.contains("21602"), "{error}");
+    advance(&t, Duration::hours(1));
+    assert_eq!(round(&t).await.claimed, 0);
+    assert_eq!(mock.count(), 1);
+}
