@@ -415,13 +415,13 @@ impl Settings {
     ) -> Result<Self, ConfigError> {
         let mut table: toml::Table = DEFAULT_TOML
             .parse()
-            .map_err(|e| err("config/default.toml", format!("{e}")))?;
+            .map_err(|e| syntax_error("config/default.toml", DEFAULT_TOML, &e))?;
         if let Some(path) = config_file {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| err(path.display().to_string(), format!("cannot read: {e}")))?;
             let overlay: toml::Table = text
                 .parse()
-                .map_err(|e| err(path.display().to_string(), format!("{e}")))?;
+                .map_err(|e| syntax_error(&path.display().to_string(), &text, &e))?;
             merge(&mut table, overlay, "")?;
         }
         for (name, value) in vars {
@@ -430,8 +430,13 @@ impl Settings {
             }
         }
         let text = toml::to_string(&table).map_err(|e| err("config", e.to_string()))?;
-        let raw: Raw =
-            toml::from_str(&text).map_err(|e| err(key_of(&e), e.message().to_string()))?;
+        let raw: Raw = toml::from_str(&text).map_err(|e| {
+            let key = e
+                .span()
+                .and_then(|span| locate(&text, span.start).1)
+                .unwrap_or_else(|| "config".to_string());
+            err(key, without_values(e.message()))
+        })?;
         Self::from_raw(raw, Secrets::from_env(get))
     }
 
@@ -446,7 +451,7 @@ impl Settings {
         if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
             return Err(err(
                 "shop.currency",
-                format!("\"{currency}\" is not a three-letter ISO 4217 code like EUR"),
+                "is not a three-letter ISO 4217 code like EUR",
             ));
         }
         if raw.console.page_size == 0 || raw.console.page_size > 25 {
@@ -459,20 +464,14 @@ impl Settings {
             .trim_end_matches('/')
             .to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() < 10 {
-            return Err(err(
-                "discord.api_base_url",
-                format!("\"{base}\" is not an http(s) URL"),
-            ));
+            return Err(err("discord.api_base_url", "is not an http(s) URL"));
         }
-        let bind: SocketAddr = raw.http.bind.trim().parse().map_err(|_| {
-            err(
-                "http.bind",
-                format!(
-                    "\"{}\" is not an address like 127.0.0.1:8080",
-                    raw.http.bind
-                ),
-            )
-        })?;
+        let bind: SocketAddr = raw
+            .http
+            .bind
+            .trim()
+            .parse()
+            .map_err(|_| err("http.bind", "is not an address like 127.0.0.1:8080"))?;
         if raw.http.max_body_bytes < 1024 {
             return Err(err("http.max_body_bytes", "must be at least 1024"));
         }
@@ -496,7 +495,7 @@ impl Settings {
             ("priority.per_day", p.per_day),
         ] {
             if !v.is_finite() || v < 0.0 {
-                return Err(err(key, format!("{v} must be a non-negative number")));
+                return Err(err(key, "must be a non-negative number"));
             }
         }
         if raw.shutdown.grace_seconds > 600 {
@@ -724,16 +723,70 @@ fn alert_settings(
     Ok(AlertSettings { catch_up, rules })
 }
 
-/// The key a TOML error is about, from its message (`… for key `http.bind``) when present.
-fn key_of(e: &toml::de::Error) -> String {
-    let msg = e.to_string();
-    if let Some(start) = msg.find("key `") {
-        let rest = &msg[start + 5..];
-        if let Some(end) = rest.find('`') {
-            return rest[..end].to_string();
+/// A TOML syntax error as "FILE line N (key K): what", never the offending text: the line may
+/// hold a secret (toml's own `Display` prints the source line).
+fn syntax_error(file: &str, text: &str, e: &toml::de::Error) -> ConfigError {
+    let (line, key) = e
+        .span()
+        .map(|span| locate(text, span.start))
+        .unwrap_or((0, None));
+    let mut at = file.to_string();
+    if line > 0 {
+        at.push_str(&format!(" line {line}"));
+    }
+    if let Some(key) = key {
+        at.push_str(&format!(" (key {key})"));
+    }
+    err(at, without_values(e.message()))
+}
+
+/// The 1-based line of byte `offset` in `text`, and the dotted key set on that line if one can
+/// be read from it (`[section]` headers above, `key =` on the line).
+fn locate(text: &str, offset: usize) -> (usize, Option<String>) {
+    let before = &text[..offset.min(text.len())];
+    let line_no = before.matches('\n').count() + 1;
+    let mut section = String::new();
+    let mut key = None;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if i + 1 == line_no {
+            key = t
+                .split_once('=')
+                .map(|(k, _)| k.trim().trim_matches('"').to_string())
+                .filter(|k| !k.is_empty() && !k.contains(char::is_whitespace));
+            break;
+        }
+        if t.starts_with('[') {
+            section = t.trim_matches(|c| c == '[' || c == ']').trim().to_string();
         }
     }
-    "config".to_string()
+    let key = key.map(|k| {
+        if section.is_empty() {
+            k
+        } else {
+            format!("{section}.{k}")
+        }
+    });
+    (line_no, key)
+}
+
+/// A TOML/serde message without the value it quotes (`invalid type: string "…", expected u32`
+/// becomes `has the wrong type, expected u32`).
+fn without_values(msg: &str) -> String {
+    let msg = msg.trim();
+    if let Some((_, expected)) = msg.split_once(", expected ") {
+        if msg.starts_with("invalid type") {
+            return format!("has the wrong type, expected {expected}");
+        }
+        if msg.starts_with("invalid value") || msg.starts_with("invalid length") {
+            return format!("is not valid, expected {expected}");
+        }
+    }
+    if msg.contains('"') || msg.contains('\'') {
+        "is not valid TOML here".to_string()
+    } else {
+        msg.to_string()
+    }
 }
 
 fn merge(base: &mut toml::Table, overlay: toml::Table, prefix: &str) -> Result<(), ConfigError> {
@@ -767,10 +820,11 @@ fn apply_env(
         .and_then(|s| s.as_table_mut())
         .and_then(|s| s.get_mut(key.as_str()))
         .ok_or_else(|| err(var, format!("unknown setting {section}.{key}")))?;
+    // The value is never echoed: a misplaced secret must not reach a log.
     let bad = |what: &str| {
         err(
             format!("{section}.{key} (from {var})"),
-            format!("\"{value}\" is not {what}"),
+            format!("is not {what}"),
         )
     };
     let v = value.trim();
@@ -935,6 +989,53 @@ mod tests {
         );
         let e = load_file("[alerts]\ncatch_up = \"later\"\n").unwrap_err();
         assert!(e.to_string().contains("alerts.catch_up"), "{e}");
+    }
+
+    #[test]
+    fn a_malformed_config_line_names_file_line_and_key_but_never_the_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("local.toml");
+        std::fs::write(
+            &file,
+            "[shop]\nname = \"Mine\"\n\n[discord]\napi_base_url = sk_live_5up3r53cr3t\n",
+        )
+        .unwrap();
+        let e = Settings::load_from(Some(&file), &[], &|_| None).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("line 5"), "{text}");
+        assert!(text.contains("discord.api_base_url"), "{text}");
+        assert!(!text.contains("sk_live"), "{text}");
+
+        std::fs::write(
+            &file,
+            "[database]\nmax_connections = \"sk_live_5up3r53cr3t\"\n",
+        )
+        .unwrap();
+        let text = Settings::load_from(Some(&file), &[], &|_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("database.max_connections"), "{text}");
+        assert!(!text.contains("sk_live"), "{text}");
+    }
+
+    #[test]
+    fn bad_values_from_the_environment_are_not_echoed() {
+        for (var, value) in [
+            (
+                "BACKORDER_BOT__DATABASE__MAX_CONNECTIONS",
+                "sk_live_5up3r53cr3t",
+            ),
+            ("BACKORDER_BOT__HTTP__BIND", "sk_live_5up3r53cr3t"),
+            ("BACKORDER_BOT__SHOP__CURRENCY", "sk_live_5up3r53cr3t"),
+            (
+                "BACKORDER_BOT__DISCORD__API_BASE_URL",
+                "sk_live_5up3r53cr3t",
+            ),
+            ("BACKORDER_BOT__PRIORITY__GOLD", "-1"),
+        ] {
+            let text = load(&[(var, value)]).unwrap_err().to_string();
+            assert!(!text.contains(value), "{var}: {text}");
+        }
     }
 
     #[test]

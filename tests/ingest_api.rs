@@ -7,6 +7,7 @@ use backorder_bot::startup::Application;
 use serde_json::{json, Value};
 
 struct Api {
+    app: backorder_bot::app::App,
     base: String,
     client: reqwest::Client,
     db: sqlx::SqlitePool,
@@ -30,9 +31,11 @@ async fn spawn_api(token: Option<&str>) -> Api {
         .unwrap();
     let addr = application.bind_http().await.unwrap();
     let db = application.app.store.pool().clone();
+    let app = application.app.clone();
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(application.run_until_stopped(false, rx));
     Api {
+        app,
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),
         db,
@@ -62,6 +65,35 @@ impl Api {
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Sends a body as given, with the content type given (none if `None`).
+    async fn send_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &str,
+        content_type: Option<&str>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth("s3cret")
+            .body(body.to_string());
+        if let Some(ct) = content_type {
+            req = req.header("Content-Type", ct);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        let json = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{status}: the body is not JSON: {text:?}"));
+        (status, json)
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, Some(body), None)
+            .await
     }
 
     async fn count(&self, sql: &str) -> i64 {
@@ -247,4 +279,417 @@ async fn without_a_token_the_api_is_disabled_but_health_answers() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_requests_with_one_key_adjust_stock_once() {
+    let api = std::sync::Arc::new(spawn_api(Some("s3cret")).await);
+    let before = api
+        .count("SELECT COALESCE(SUM(qty), 0) FROM stock_movements m JOIN products p ON p.id = m.product_id WHERE p.sku_key = 'LAMP-HEAD'")
+        .await;
+    let body = json!({"sku": "LAMP-HEAD", "delta": 5, "reason": "recount"});
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (api, body) = (api.clone(), body.clone());
+            tokio::spawn(async move {
+                api.send(
+                    reqwest::Method::POST,
+                    "/api/v1/stock/adjustments",
+                    Some(body),
+                    Some("adj-20"),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    let first = answers
+        .iter()
+        .find(|(s, _)| *s == 201)
+        .expect("one succeeded")
+        .1
+        .clone();
+    for (status, body) in &answers {
+        assert!(
+            (*status == 201 && *body == first) || *status == 409,
+            "{status} {body}"
+        );
+    }
+    let after = api
+        .count("SELECT COALESCE(SUM(qty), 0) FROM stock_movements m JOIN products p ON p.id = m.product_id WHERE p.sku_key = 'LAMP-HEAD'")
+        .await;
+    assert_eq!(
+        after,
+        before + 5,
+        "applied once, not {} times",
+        (after - before) / 5
+    );
+    assert_eq!(
+        api.count("SELECT COUNT(*) FROM idempotency_keys WHERE key = 'adj-20'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_key_reused_with_a_different_body_is_refused_naming_the_header() {
+    let api = spawn_api(Some("s3cret")).await;
+    let first = json!({"sku": "LAMP-HEAD", "delta": 1, "reason": "found one"});
+    let (status, _) = api
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/stock/adjustments",
+            Some(first.clone()),
+            Some("k-9"),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, body) = api
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/stock/adjustments",
+            Some(json!({"sku": "LAMP-HEAD", "delta": 7, "reason": "found seven"})),
+            Some("k-9"),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["field"], "Idempotency-Key", "{body}");
+    assert_eq!(
+        api.count("SELECT COUNT(*) FROM stock_movements WHERE reason = 'found seven'")
+            .await,
+        0,
+        "the second request was not applied"
+    );
+    let (status, body) = api
+        .send(reqwest::Method::POST, "/api/v1/orders", Some(json!({"order": "W-9", "customer": "C-1005", "lines": [{"sku": "TENT-3P", "qty": 1}]})), Some("k-9"))
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("Idempotency-Key")),
+        "{body}"
+    );
+    let (status, _) = api
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/stock/adjustments",
+            Some(first),
+            Some("k-9"),
+        )
+        .await;
+    assert_eq!(status, 201, "the same request is still replayed");
+    assert_eq!(
+        api.count("SELECT COUNT(*) FROM stock_movements WHERE reason = 'found one'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_refused_and_every_error_is_json() {
+    let api = spawn_api(Some("s3cret")).await;
+    let order =
+        r#"{"order": "W-2", "customer": "C-1005", "lines": [{"sku": "TENT-3P", "qty": 1}]}"#;
+    let json_ct = Some("application/json");
+    for (body, status, field) in [
+        (format!("{order}{order}"), 400, "body"),
+        (format!("{order} DROP TABLE orders"), 400, "body"),
+        ("{\"order\": ".to_string(), 400, "body"),
+        (
+            r#"["W-2", "C-1005", [["TENT-3P", 1]]]"#.to_string(),
+            422,
+            "body",
+        ),
+        (
+            r#"{"order": "W-2", "customer": "C-1005", "lines": [["TENT-3P", 1]]}"#.to_string(),
+            422,
+            "lines[0]",
+        ),
+    ] {
+        let (got, json) = api
+            .send_raw(reqwest::Method::POST, "/api/v1/orders", &body, json_ct)
+            .await;
+        assert_eq!(
+            (got, json["field"].as_str()),
+            (status, Some(field)),
+            "{body}: {json}"
+        );
+        assert!(json["error"].is_string(), "{json}");
+    }
+    for ct in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let (got, json) = api
+            .send_raw(reqwest::Method::POST, "/api/v1/orders", order, ct)
+            .await;
+        assert_eq!(got, 415, "{ct:?}: {json}");
+        assert_eq!(json["field"], "Content-Type");
+    }
+    let (got, json) = api
+        .send_raw(
+            reqwest::Method::POST,
+            "/api/v1/orders",
+            order,
+            Some("application/json; charset=utf-8"),
+        )
+        .await;
+    assert_eq!(got, 201, "{json}");
+    assert_eq!(
+        api.count("SELECT COUNT(*) FROM orders WHERE order_number = 'W-2'")
+            .await,
+        1,
+        "only the well-formed request was stored"
+    );
+    let (got, json) = api
+        .send_raw(reqwest::Method::DELETE, "/api/v1/orders", "", None)
+        .await;
+    assert_eq!(got, 405);
+    assert!(json["error"].is_string());
+    let (got, json) = api
+        .send_raw(reqwest::Method::GET, "/api/v1/nothing-here", "", None)
+        .await;
+    assert_eq!(got, 404);
+    assert!(json["error"].is_string());
+    let big = format!(
+        r#"{{"order": "{}", "customer": "C-1", "lines": []}}"#,
+        "X".repeat(10_000)
+    );
+    let (got, json) = api
+        .send_raw(reqwest::Method::POST, "/api/v1/orders", &big, json_ct)
+        .await;
+    assert_eq!((got, json["field"].as_str()), (413, Some("body")), "{json}");
+}
+
+#[tokio::test]
+async fn every_input_error_names_its_field_path() {
+    let api = spawn_api(Some("s3cret")).await;
+    let cases = [
+        (
+            json!({"order": "W-3", "customer": "C-404", "lines": [{"sku": "TENT-3P", "qty": 1}]}),
+            422,
+            "customer",
+        ),
+        (
+            json!({"customer": "C-1005", "lines": [{"sku": "TENT-3P", "qty": 1}]}),
+            422,
+            "order",
+        ),
+        (
+            json!({"order": "W-3", "customer": "C-1005", "lines": [{"sku": "TENT-3P"}]}),
+            422,
+            "lines[0].qty",
+        ),
+        (
+            json!({"order": "W-3", "customer": "C-1005", "lines": [{"sku": "TENT-3P", "qty": 1, "colour": "red"}]}),
+            422,
+            "lines[0].colour",
+        ),
+        (
+            json!({"order": "W-3", "customer": "C-1005", "lines": []}),
+            422,
+            "lines",
+        ),
+        (
+            json!({"order": "W-3", "customer": "C-1005", "lines": [{"sku": "TENT-3P", "qty": 0}]}),
+            422,
+            "lines[0].qty",
+        ),
+    ];
+    for (body, status, field) in cases {
+        let (got, json) = api.post("/api/v1/orders", body.clone()).await;
+        assert_eq!(
+            (got, json["field"].as_str()),
+            (status, Some(field)),
+            "{body}: {json}"
+        );
+    }
+    let actor = backorder_bot::app::Actor::operator("tester");
+    backorder_bot::app::purchasing::receive(&api.app, &actor, "PO-1001", Some("TENT-2P"), Some(5))
+        .await
+        .unwrap();
+    let (got, json) = api
+        .send(
+            reqwest::Method::PATCH,
+            "/api/v1/purchase-orders/PO-1001",
+            Some(json!({"lines": [{"sku": "TENT-2P", "qty": 2}]})),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (got, json["field"].as_str()),
+        (422, Some("lines[0].qty")),
+        "{json}"
+    );
+    let (got, json) = api
+        .send(
+            reqwest::Method::PATCH,
+            "/api/v1/purchase-orders/PO-404",
+            Some(json!({"eta": "2026-12-24"})),
+            None,
+        )
+        .await;
+    assert_eq!((got, json["field"].as_str()), (404, Some("po")), "{json}");
+    let (got, json) = api
+        .send(
+            reqwest::Method::PATCH,
+            "/api/v1/purchase-orders/PO-1001",
+            Some(json!({"status": "received"})),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (got, json["field"].as_str()),
+        (422, Some("status")),
+        "{json}"
+    );
+}
+
+#[tokio::test]
+async fn values_that_would_break_the_queue_are_refused() {
+    let api = spawn_api(Some("s3cret")).await;
+    let line = |extra: Value| {
+        let mut l = json!({"sku": "TENT-3P", "qty": 1});
+        l.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        l
+    };
+    let cases = [
+        (
+            json!({"order": "W-4", "customer": "C-1005", "ordered_at": "0001-01-01T00:00:00Z", "lines": [line(json!({}))]}),
+            "ordered_at",
+        ),
+        (
+            json!({"order": "W-4", "customer": "C-1005", "ordered_at": "+10000-01-01T00:00:00Z", "lines": [line(json!({}))]}),
+            "ordered_at",
+        ),
+        (
+            json!({"order": "W-4", "customer": "C-1005", "ordered_at": "2026-11-28T12:00:00Z", "lines": [line(json!({}))]}),
+            "ordered_at",
+        ),
+        (
+            json!({"order": "W-4", "customer": "C-1005", "lines": [line(json!({"unit_price_minor": i64::MAX}))]}),
+            "lines[0].unit_price_minor",
+        ),
+        (
+            json!({"order": "W-4", "customer": "C-1005", "lines": [line(json!({"unit_price_minor": -1}))]}),
+            "lines[0].unit_price_minor",
+        ),
+        (
+            json!({"order": "W-4", "customer": "C-1005", "lines": [line(json!({"qty": 1_000_001}))]}),
+            "lines[0].qty",
+        ),
+    ];
+    for (body, field) in cases {
+        let (got, json) = api.post("/api/v1/orders", body.clone()).await;
+        assert_eq!(
+            (got, json["field"].as_str()),
+            (422, Some(field)),
+            "{body}: {json}"
+        );
+    }
+    assert_eq!(
+        api.count("SELECT COUNT(*) FROM orders WHERE order_number = 'W-4'")
+            .await,
+        0
+    );
+    let (got, json) = api
+        .post(
+            "/api/v1/stock/adjustments",
+            json!({"sku": "LAMP-HEAD", "delta": i64::MIN, "reason": "wrap"}),
+        )
+        .await;
+    assert_eq!(
+        (got, json["field"].as_str()),
+        (422, Some("delta")),
+        "{json}"
+    );
+    let (got, json) = api
+        .send(
+            reqwest::Method::PATCH,
+            "/api/v1/purchase-orders/PO-1002",
+            Some(json!({"eta": "+10000-01-01"})),
+            None,
+        )
+        .await;
+    assert_eq!((got, json["field"].as_str()), (422, Some("eta")), "{json}");
+    let (got, json) = api
+        .post("/api/v1/orders", json!({"order": "W-5", "customer": "C-1005", "ordered_at": "2026-11-20", "lines": [line(json!({"qty": 2, "unit_price_minor": 1_000_000_000_000i64}))]}))
+        .await;
+    assert_eq!(
+        got, 201,
+        "the largest price times a quantity still fits: {json}"
+    );
+}
+
+#[tokio::test]
+async fn two_lines_for_one_sku_are_refused_not_merged() {
+    let api = spawn_api(Some("s3cret")).await;
+    let (got, json) = api
+        .post("/api/v1/orders", json!({"order": "W-6", "customer": "C-1005", "lines": [{"sku": "TENT-3P", "qty": 1}, {"sku": "tent-3p", "qty": 2}]}))
+        .await;
+    assert_eq!(
+        (got, json["field"].as_str()),
+        (422, Some("lines[1].sku")),
+        "{json}"
+    );
+    assert_eq!(
+        api.count("SELECT COUNT(*) FROM orders WHERE order_number = 'W-6'")
+            .await,
+        0
+    );
+    let (got, json) = api
+        .post("/api/v1/purchase-orders", json!({"po": "PO-7", "supplier": "ACME", "lines": [{"sku": "STOVE-GAS", "qty": 1}, {"sku": "Stove-Gas", "qty": 2}]}))
+        .await;
+    assert_eq!(
+        (got, json["field"].as_str()),
+        (422, Some("lines[1].sku")),
+        "{json}"
+    );
+}
+
+#[tokio::test]
+async fn invisible_characters_are_refused_in_identifiers_and_stripped_from_reasons() {
+    let api = spawn_api(Some("s3cret")).await;
+    for (body, field) in [
+        (
+            json!({"order": "W-\u{202E}7", "customer": "C-1005", "lines": [{"sku": "TENT-3P", "qty": 1}]}),
+            "order",
+        ),
+        (
+            json!({"order": "W-7\u{0}", "customer": "C-1005", "lines": [{"sku": "TENT-3P", "qty": 1}]}),
+            "order",
+        ),
+        (
+            json!({"order": "W-7", "customer": "C-1005", "lines": [{"sku": "\u{FEFF}TENT-3P", "qty": 1}]}),
+            "lines[0].sku",
+        ),
+    ] {
+        let (got, json) = api.post("/api/v1/orders", body.clone()).await;
+        assert_eq!(
+            (got, json["field"].as_str()),
+            (422, Some(field)),
+            "{body}: {json}"
+        );
+    }
+    let (got, json) = api
+        .post("/api/v1/purchase-orders", json!({"po": "PO-\u{2066}8", "supplier": "ACME", "lines": [{"sku": "STOVE-GAS", "qty": 1}]}))
+        .await;
+    assert_eq!((got, json["field"].as_str()), (422, Some("po")), "{json}");
+    let (got, json) = api
+        .post(
+            "/api/v1/stock/adjustments",
+            json!({"sku": "LAMP-HEAD", "delta": 1, "reason": "found\u{202E} one\u{0}"}),
+        )
+        .await;
+    assert_eq!(got, 201, "{json}");
+    assert_eq!(
+        api.count("SELECT COUNT(*) FROM stock_movements WHERE reason = 'found one'")
+            .await,
+        1
+    );
 }

@@ -1,26 +1,29 @@
 //! The HTTP ingest API (axum): the shop's systems feed orders, purchase orders and stock
-//! adjustments in real time. Bearer token from `INGEST_API_TOKEN`; `Idempotency-Key` replays.
+//! adjustments in real time. Bearer token from `INGEST_API_TOKEN`; bodies are one JSON object
+//! (`Content-Type: application/json`); every error is JSON `{"error", "field"?}`, and every 4xx
+//! about input names the field path. `Idempotency-Key` makes a change happen once
+//! ([`crate::app::idempotency`]).
 
-use crate::app::orders::{place_order, NewOrder};
-use crate::app::purchasing::{save_po, PoInput};
-use crate::app::stock::{adjust, query_stock};
+use crate::app::idempotency::{self, Work};
+use crate::app::orders::{place_order_in, NewOrder};
+use crate::app::purchasing::{save_po_in, PoInput};
+use crate::app::stock::{adjust_in, query_stock};
 use crate::app::{Actor, App, AppError};
-use crate::domain::date::parse_date;
-use crate::store;
+use crate::domain::date::{parse_date, parse_ordered_at};
+use crate::domain::{IdempotencyKey, RequestedStatus};
+use crate::store::Conn;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-
 /// Serves the API on `listener` until shutdown.
 pub async fn serve(
     app: App,
@@ -54,6 +57,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/skus/{sku}", get(get_sku))
         .merge(crate::adapters::webhooks::routes())
         .with_state(app)
+        .layer(axum::middleware::map_response(json_errors))
 }
 
 /// An API error: status and a JSON body naming the field.
@@ -76,15 +80,23 @@ impl From<AppError> for ApiError {
                 StatusCode::NOT_FOUND,
                 json!({"error": e.to_string(), "field": "sku"}),
             ),
-            AppError::NotFound { .. } => {
-                ApiError(StatusCode::NOT_FOUND, json!({"error": e.to_string()}))
+            AppError::NotFound { what, .. } => {
+                let field = match what {
+                    "purchase order" => Some("po"),
+                    "customer" => Some("customer"),
+                    _ => None,
+                };
+                ApiError(
+                    StatusCode::NOT_FOUND,
+                    json!({"error": e.to_string(), "field": field}),
+                )
             }
             AppError::Refused(_) | AppError::Forbidden(_) => {
                 ApiError(StatusCode::CONFLICT, json!({"error": e.to_string()}))
             }
             AppError::Import(_) => ApiError(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                json!({"error": e.to_string()}),
+                json!({"error": e.to_string(), "field": "body"}),
             ),
             AppError::Unexpected(err) => {
                 let reference = crate::app::report_unexpected(&err, "ingest API request");
@@ -104,17 +116,115 @@ fn bad(field: &str, reason: impl std::fmt::Display) -> ApiError {
     )
 }
 
-/// Parses a JSON body, naming the path of a bad field (`lines[0].qty`).
-fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+/// Turns the framework's own plain-text errors (404, 405, 413, a 400 from an extractor) into the
+/// API's JSON shape; the `Allow` header of a 405 is kept.
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let body = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            json!({"error": "body: the request body is larger than http.max_body_bytes", "field": "body"})
+        }
+        StatusCode::METHOD_NOT_ALLOWED => json!({"error": "method not allowed on this path"}),
+        StatusCode::NOT_FOUND => json!({"error": "no such endpoint"}),
+        s if s.is_client_error() => {
+            json!({"error": "body: the request could not be read", "field": "body"})
+        }
+        _ => json!({"error": "internal error"}),
+    };
+    let mut out = (status, Json(body)).into_response();
+    if let Some(allow) = resp.headers().get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    out
+}
+
+/// Requires a JSON content type (`application/json`, any parameters).
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    if mime.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        Err(ApiError(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            json!({"error": "Content-Type: must be application/json", "field": "Content-Type"}),
+        ))
+    }
+}
+
+/// Reads a body as exactly one JSON object. Trailing input (`{…}{…}`, `{…} DROP TABLE`) is a
+/// syntax error (400); a positional array where an object belongs is refused (422) with its path.
+fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            json!({"error": format!("body: not one JSON object: {e}"), "field": "body"}),
+        )
+    })?;
+    if !value.is_object() {
+        return Err(bad("body", "must be a JSON object with named fields"));
+    }
+    if let Some(path) = positional(&value, "") {
+        return Err(bad(
+            &path,
+            "must be an object with named fields, not an array",
+        ));
+    }
+    Ok(value)
+}
+
+/// The path of the first array inside an array: in our bodies arrays hold objects (lines).
+fn positional(v: &Value, path: &str) -> Option<String> {
+    match v {
+        Value::Object(m) => m.iter().find_map(|(k, v)| {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            positional(v, &p)
+        }),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let p = format!("{path}[{i}]");
+            if item.is_array() {
+                Some(p)
+            } else {
+                positional(item, &p)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Reads a parsed body into its typed form, naming the path of a bad field (`lines[0].qty`),
+/// including a missing or unknown one.
+fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." {
-            "body".to_string()
-        } else {
-            path
+        let parent = if path == "." { String::new() } else { path };
+        let msg = e.inner().to_string();
+        // serde reports a missing field at its parent: name the field itself.
+        let named = msg
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let field = match (named, parent.is_empty()) {
+            (Some(name), true) => name.to_string(),
+            (Some(name), false) => format!("{parent}.{name}"),
+            (None, true) => "body".to_string(),
+            (None, false) => parent,
         };
-        bad(&field, e.inner())
+        bad(&field, msg)
     })
 }
 
@@ -145,79 +255,59 @@ fn authorize(app: &App, headers: &HeaderMap) -> Result<Actor, ApiError> {
     }
 }
 
-/// Runs a mutating handler for an authorized caller, once per `Idempotency-Key`: a repeat gets
-/// the first response.
-async fn mutate<F, Fut>(
-    app: &App,
-    headers: &HeaderMap,
-    method: &Method,
-    uri: &Uri,
-    work: F,
-) -> Response
-where
-    F: FnOnce(Actor) -> Fut,
-    Fut: std::future::Future<Output = Result<(StatusCode, Value), ApiError>>,
-{
-    let actor = match authorize(app, headers) {
-        Ok(a) => a,
-        Err(e) => return e.into_response(),
-    };
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty());
-    if let Some(key) = key {
-        if key.len() > 200 {
-            return bad("Idempotency-Key", "is longer than 200 characters").into_response();
-        }
-        match stored(app, key).await {
-            Ok(Some((m, p, status, body))) => {
-                if m != method.as_str() || p != uri.path() {
-                    return ApiError(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        json!({"error": format!("Idempotency-Key was already used for {m} {p}")}),
-                    )
-                    .into_response();
-                }
-                let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
-                let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                return (status, [("idempotent-replayed", "true")], Json(body)).into_response();
-            }
-            Ok(None) => {}
-            Err(e) => return ApiError::from(AppError::Unexpected(e)).into_response(),
-        }
-    }
-    match work(actor).await {
-        Ok((status, body)) => {
-            if let Some(key) = key {
-                let mut conn = match app.store.conn().await {
-                    Ok(c) => c,
-                    Err(e) => return ApiError::from(AppError::Unexpected(e)).into_response(),
-                };
-                if let Err(e) = store::idempotency::put(
-                    &mut conn,
-                    key,
-                    method.as_str(),
-                    uri.path(),
-                    status.as_u16(),
-                    &body.to_string(),
-                    app.clock.now(),
-                )
-                .await
-                {
-                    tracing::error!(error = ?e, "could not store idempotency key");
-                }
-            }
-            (status, Json(body)).into_response()
-        }
-        Err(e) => e.into_response(),
-    }
+/// A checked, authorized change request: who, the parsed body and the optional key.
+struct Change {
+    actor: Actor,
+    body: Value,
+    key: Option<IdempotencyKey>,
 }
 
-async fn stored(app: &App, key: &str) -> anyhow::Result<Option<(String, String, i64, String)>> {
-    let mut conn = app.store.conn().await?;
-    store::idempotency::get(&mut conn, key).await
+/// Authorizes and reads a change request: token, content type, one JSON object, key.
+fn accept(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Change, ApiError> {
+    let actor = authorize(app, headers)?;
+    require_json(headers)?;
+    let body = parse_json(body)?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let raw = v
+                .to_str()
+                .map_err(|_| bad("Idempotency-Key", "may hold only visible ASCII characters"))?;
+            Some(IdempotencyKey::parse(raw).map_err(|e| bad("Idempotency-Key", e))?)
+        }
+    };
+    Ok(Change { actor, body, key })
+}
+
+/// Runs a change once per `Idempotency-Key` and answers with its (possibly replayed) response.
+async fn respond<F>(app: &App, method: &Method, uri: &Uri, change: &Change, work: F) -> Response
+where
+    F: for<'c> FnOnce(&'c mut Conn) -> Work<'c>,
+{
+    // The parsed body re-serialized: the same request always hashes the same.
+    let canonical = change.body.to_string();
+    let req = idempotency::Request {
+        key: change.key.as_ref(),
+        method: method.as_str(),
+        path: uri.path(),
+        body: canonical.as_bytes(),
+    };
+    match idempotency::once(app, req, work).await {
+        Ok(r) => {
+            let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
+            let mut resp = (status, r.body).into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            if r.replayed {
+                resp.headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            }
+            resp
+        }
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }
 
 async fn healthz(State(app): State<App>) -> Response {
@@ -239,7 +329,7 @@ async fn healthz(State(app): State<App>) -> Response {
 struct OrderBody {
     order: String,
     customer: String,
-    ordered_at: Option<DateTime<Utc>>,
+    ordered_at: Option<String>,
     lines: Vec<OrderLineBody>,
 }
 
@@ -258,21 +348,40 @@ async fn post_order(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    mutate(&app.clone(), &headers, &method, &uri, |actor| async move {
-        let b: OrderBody = parse_body(&body)?;
+    let (change, order) = match accept(&app, &headers, &body).and_then(|c| {
+        let b: OrderBody = typed(&c.body)?;
+        let ordered_at = b
+            .ordered_at
+            .as_deref()
+            .map(|raw| parse_ordered_at(raw, app.clock.now()))
+            .transpose()
+            .map_err(|e| bad("ordered_at", e))?;
         let order = NewOrder {
             order: b.order,
             customer: b.customer,
-            ordered_at: b.ordered_at,
-            lines: b.lines.into_iter().map(|l| (l.sku, l.qty, l.unit_price_minor)).collect(),
+            ordered_at,
+            lines: b
+                .lines
+                .into_iter()
+                .map(|l| (l.sku, l.qty, l.unit_price_minor))
+                .collect(),
         };
-        let placed = place_order(&app, &actor, &order).await?;
-        let lines: Vec<Value> = placed
-            .lines
-            .iter()
-            .map(|(sku, o)| json!({"sku": sku, "reserved": o.reserved, "backordered": o.backordered, "backorder_id": o.backorder_id, "unchanged": o.unchanged}))
-            .collect();
-        Ok((StatusCode::CREATED, json!({"order": placed.order, "lines": lines})))
+        Ok((c, order))
+    }) {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let (a, actor) = (app.clone(), change.actor.clone());
+    respond(&app, &method, &uri, &change, move |tx| -> Work<'_> {
+        Box::pin(async move {
+            let placed = place_order_in(&a, tx, &actor, &order).await?;
+            let lines: Vec<Value> = placed
+                .lines
+                .iter()
+                .map(|(sku, o)| json!({"sku": sku, "reserved": o.reserved, "backordered": o.backordered, "backorder_id": o.backorder_id, "unchanged": o.unchanged}))
+                .collect();
+            Ok((201, json!({"order": placed.order, "lines": lines}).to_string()))
+        })
     })
     .await
 }
@@ -297,6 +406,13 @@ struct PoLineBody {
     status: Option<String>,
 }
 
+fn cancelled(raw: Option<&str>, field: &str) -> Result<bool, ApiError> {
+    raw.map(RequestedStatus::parse)
+        .transpose()
+        .map(|s| s.is_some_and(RequestedStatus::is_cancelled))
+        .map_err(|e| bad(field, e))
+}
+
 fn po_input(po: String, b: PoBody) -> Result<PoInput, ApiError> {
     let eta = b
         .eta
@@ -304,16 +420,7 @@ fn po_input(po: String, b: PoBody) -> Result<PoInput, ApiError> {
         .map(parse_date)
         .transpose()
         .map_err(|e| bad("eta", e))?;
-    let cancel = match b.status.as_deref() {
-        None | Some("open") => false,
-        Some("cancelled") => true,
-        Some(other) => {
-            return Err(bad(
-                "status",
-                format!("\"{other}\" is not open or cancelled"),
-            ))
-        }
-    };
+    let cancel = cancelled(b.status.as_deref(), "status")?;
     let mut lines = Vec::new();
     for (i, l) in b.lines.into_iter().enumerate() {
         let eta = l
@@ -322,16 +429,7 @@ fn po_input(po: String, b: PoBody) -> Result<PoInput, ApiError> {
             .map(parse_date)
             .transpose()
             .map_err(|e| bad(&format!("lines[{i}].eta"), e))?;
-        let cancelled = match l.status.as_deref() {
-            None | Some("open") => false,
-            Some("cancelled") => true,
-            Some(other) => {
-                return Err(bad(
-                    &format!("lines[{i}].status"),
-                    format!("\"{other}\" is not open or cancelled"),
-                ))
-            }
-        };
+        let cancelled = cancelled(l.status.as_deref(), &format!("lines[{i}].status"))?;
         lines.push((l.sku, l.qty, eta, cancelled));
     }
     Ok(PoInput {
@@ -343,7 +441,7 @@ fn po_input(po: String, b: PoBody) -> Result<PoInput, ApiError> {
     })
 }
 
-fn po_response(saved: crate::app::purchasing::PoSaved) -> Value {
+fn po_response(saved: crate::app::purchasing::PoSaved) -> String {
     json!({
         "po": saved.po,
         "lines_changed": saved.lines_changed,
@@ -351,6 +449,7 @@ fn po_response(saved: crate::app::purchasing::PoSaved) -> Value {
         "customers_with_new_eta": saved.settled.customers(),
         "backorders_allocated": saved.settled.allocated,
     })
+    .to_string()
 }
 
 async fn post_po(
@@ -360,16 +459,23 @@ async fn post_po(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    mutate(&app.clone(), &headers, &method, &uri, |actor| async move {
-        let b: PoBody = parse_body(&body)?;
+    let (change, input) = match accept(&app, &headers, &body).and_then(|c| {
+        let b: PoBody = typed(&c.body)?;
         let Some(po) = b.po.clone() else {
             return Err(bad("po", "is required"));
         };
         let input = po_input(po, b)?;
-        Ok((
-            StatusCode::CREATED,
-            po_response(save_po(&app, &actor, &input, false).await?),
-        ))
+        Ok((c, input))
+    }) {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let (a, actor) = (app.clone(), change.actor.clone());
+    respond(&app, &method, &uri, &change, move |tx| -> Work<'_> {
+        Box::pin(async move {
+            let saved = save_po_in(&a, tx, &actor, &input, false).await?;
+            Ok((201, po_response(saved)))
+        })
     })
     .await
 }
@@ -382,19 +488,26 @@ async fn patch_po(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    mutate(&app.clone(), &headers, &method, &uri, |actor| async move {
-        let b: PoBody = parse_body(&body)?;
+    let (change, input) = match accept(&app, &headers, &body).and_then(|c| {
+        let b: PoBody = typed(&c.body)?;
         if b.po
             .as_deref()
-            .is_some_and(|p| !p.eq_ignore_ascii_case(&po))
+            .is_some_and(|p| !p.trim().eq_ignore_ascii_case(po.trim()))
         {
             return Err(bad("po", "differs from the PO in the path"));
         }
         let input = po_input(po, b)?;
-        Ok((
-            StatusCode::OK,
-            po_response(save_po(&app, &actor, &input, true).await?),
-        ))
+        Ok((c, input))
+    }) {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let (a, actor) = (app.clone(), change.actor.clone());
+    respond(&app, &method, &uri, &change, move |tx| -> Work<'_> {
+        Box::pin(async move {
+            let saved = save_po_in(&a, tx, &actor, &input, true).await?;
+            Ok((200, po_response(saved)))
+        })
     })
     .await
 }
@@ -414,14 +527,24 @@ async fn post_adjustment(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    mutate(&app.clone(), &headers, &method, &uri, |actor| async move {
-        let b: AdjustmentBody = parse_body(&body)?;
-        let done = adjust(&app, &actor, &b.sku, b.delta, &b.reason).await?;
-        Ok((
-            StatusCode::CREATED,
-            json!({"sku": done.sku, "on_hand": done.position.on_hand, "allocated": done.position.allocated,
-                   "available": done.position.available(), "backorders_allocated": done.settled.allocated}),
-        ))
+    let (change, b) = match accept(&app, &headers, &body).and_then(|c| {
+        let b: AdjustmentBody = typed(&c.body)?;
+        Ok((c, b))
+    }) {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let (a, actor) = (app.clone(), change.actor.clone());
+    respond(&app, &method, &uri, &change, move |tx| -> Work<'_> {
+        Box::pin(async move {
+            let done = adjust_in(&a, tx, &actor, &b.sku, b.delta, &b.reason).await?;
+            Ok((
+                201,
+                json!({"sku": done.sku, "on_hand": done.position.on_hand, "allocated": done.position.allocated,
+                       "available": done.position.available(), "backorders_allocated": done.settled.allocated})
+                .to_string(),
+            ))
+        })
     })
     .await
 }

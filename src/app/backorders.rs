@@ -1,10 +1,9 @@
 //! Backorder questions and the changes ops make to single backorders.
 
 use super::promise::{priority_input, ranked_queue, settle, Cause, Settled};
-use super::stock::non_empty;
 use super::{field, Actor, App, AppError, AppResult};
 use crate::domain::priority::{manual_points_for, PriorityScore, Reprioritize};
-use crate::domain::{BackorderStatus, MovementKind, ReservationStatus};
+use crate::domain::{text, BackorderStatus, Money, MovementKind, ReservationStatus};
 use crate::store::backorders::{BackorderRow, Filter, ListOrder};
 use crate::store::{self, audit, stock::Movement};
 use chrono::NaiveDate;
@@ -166,7 +165,9 @@ pub async fn list(app: &App, q: &ListQuery<'_>) -> AppResult<BackorderPage> {
                     queue.sort_by(|a, b| a.ordered_at.cmp(&b.ordered_at).then(a.id.cmp(&b.id)))
                 }
                 Sort::Eta => queue.sort_by_key(|b| b.promised_eta.unwrap_or(NaiveDate::MAX)),
-                Sort::Value => queue.sort_by_key(|b| std::cmp::Reverse(b.qty * b.unit_price_minor)),
+                Sort::Value => {
+                    queue.sort_by_key(|b| std::cmp::Reverse(Money(b.unit_price_minor).times(b.qty)))
+                }
             }
             let total = queue.len() as i64;
             let (pages, offset) = page_window(q.page, total, size)?;
@@ -298,6 +299,9 @@ pub async fn prioritize(
     reason: &str,
 ) -> AppResult<Changed> {
     let moves = field("position", Reprioritize::parse(position))?;
+    // Optional here, but cleaned like every reason.
+    let reason = text::clean(reason);
+    let reason = reason.trim();
     let mut tx = app.store.begin_write().await?;
     let target = row(&mut tx, id).await?;
     if target.status != BackorderStatus::Open {
@@ -342,7 +346,7 @@ pub async fn prioritize(
 
 /// `/backorder cancel id: reason:` — releases any allocation and records a lost sale.
 pub async fn cancel(app: &App, actor: &Actor, id: i64, reason: &str) -> AppResult<Changed> {
-    let reason = field("reason", non_empty(reason))?;
+    let reason = field("reason", text::reason(reason))?;
     let mut tx = app.store.begin_write().await?;
     let target = row(&mut tx, id).await?;
     if !target.status.is_active() {
@@ -365,7 +369,7 @@ pub async fn cancel(app: &App, actor: &Actor, id: i64, reason: &str) -> AppResul
         .unwrap_or_else(|| target.sku.clone());
     crate::app::notify::queue_cancelled(&mut tx, &target, &product, now).await?;
     app.wake_dispatcher();
-    let lost = target.qty * target.unit_price_minor;
+    let lost = Money(target.unit_price_minor).times(target.qty).0;
     audit::record(
         &mut tx,
         &actor.name,

@@ -1,6 +1,9 @@
 //! Orders coming in: reserve what is free, backorder the shortfall.
 
-use super::{App, AppError, AppResult};
+use super::{field, App, AppError, AppResult};
+use crate::domain::date::check_ordered_at;
+use crate::domain::order::repeated_sku;
+use crate::domain::{CustomerRef, Money, OrderNumber, Quantity, Sku, StockPosition};
 use crate::store::{self, Conn};
 use chrono::{DateTime, Utc};
 
@@ -71,7 +74,13 @@ pub async fn place_line(
     .await?;
     let pos = store::stock::position(conn, line.product_id).await?;
     let (_, waiting) = store::backorders::open_summary(conn, line.product_id).await?;
-    let free = (pos.on_hand - pos.allocated - waiting).max(0);
+    let free = StockPosition {
+        on_hand: pos.on_hand,
+        allocated: pos.allocated,
+        backordered_units: waiting,
+        ..StockPosition::default()
+    }
+    .available_to_sell();
     let reserved = free.min(line.qty);
     let now = app.clock.now();
     if reserved > 0 {
@@ -131,50 +140,86 @@ pub async fn place_order(
     actor: &super::Actor,
     order: &NewOrder,
 ) -> AppResult<PlacedOrder> {
-    let number = order.order.trim();
-    if number.is_empty() || number.len() > 64 {
-        return Err(AppError::invalid("order", "must be 1 to 64 characters"));
-    }
+    let mut tx = app.store.begin_write().await?;
+    let placed = place_order_in(app, &mut tx, actor, order).await?;
+    tx.commit().await?;
+    Ok(placed)
+}
+
+/// Checks every field of an order before anything is read, naming the field path on error.
+fn check_order(
+    app: &App,
+    order: &NewOrder,
+) -> AppResult<(
+    OrderNumber,
+    CustomerRef,
+    DateTime<Utc>,
+    Vec<(Sku, Quantity, Option<Money>)>,
+)> {
+    let number = field("order", OrderNumber::parse(&order.order))?;
+    let customer = field("customer", CustomerRef::parse(&order.customer))?;
+    let now = app.clock.now();
+    let at = match order.ordered_at {
+        Some(at) => field("ordered_at", check_ordered_at(at, now))?,
+        None => now,
+    };
     if order.lines.is_empty() {
         return Err(AppError::invalid(
             "lines",
             "an order needs at least one line",
         ));
     }
-    let mut tx = app.store.begin_write().await?;
-    let customer = store::customers::by_external_id(&mut tx, order.customer.trim())
+    let mut lines = Vec::with_capacity(order.lines.len());
+    for (i, (sku, qty, price)) in order.lines.iter().enumerate() {
+        let sku = field(&format!("lines[{i}].sku"), Sku::parse(sku))?;
+        let qty = field(&format!("lines[{i}].qty"), Quantity::new(*qty))?;
+        let price = price
+            .map(Money::from_minor)
+            .transpose()
+            .map_err(|e| AppError::invalid(format!("lines[{i}].unit_price_minor"), e))?;
+        lines.push((sku, qty, price));
+    }
+    if let Some((first, again)) = repeated_sku(lines.iter().map(|(s, _, _)| s)) {
+        return Err(AppError::invalid(
+            format!("lines[{again}].sku"),
+            format!(
+                "{} is already on lines[{first}]; put its whole quantity on one line",
+                lines[again].0
+            ),
+        ));
+    }
+    Ok((number, customer, at, lines))
+}
+
+/// [`place_order`] inside the caller's write transaction (the ingest API commits it together
+/// with the idempotency record).
+pub async fn place_order_in(
+    app: &App,
+    tx: &mut Conn,
+    actor: &super::Actor,
+    order: &NewOrder,
+) -> AppResult<PlacedOrder> {
+    let (number, customer_ref, at, lines) = check_order(app, order)?;
+    let number = number.as_str();
+    let customer = store::customers::by_external_id(tx, customer_ref.as_str())
         .await?
-        .ok_or_else(|| AppError::NotFound {
-            what: "customer",
-            id: order.customer.trim().to_string(),
+        .ok_or_else(|| {
+            AppError::invalid("customer", format!("unknown customer \"{customer_ref}\""))
         })?;
-    let at = order.ordered_at.unwrap_or_else(|| app.clock.now());
     let mut out = Vec::new();
     let mut touched = Vec::new();
-    for (i, (sku, qty, price)) in order.lines.iter().enumerate() {
+    for (i, (sku, qty, price)) in lines.iter().enumerate() {
         let product = app
-            .product(&mut tx, sku)
+            .product(tx, sku.as_str())
             .await
             .map_err(|e| e.within(&format!("lines[{i}]")))?;
-        if *qty <= 0 || *qty > 1_000_000 {
-            return Err(AppError::invalid(
-                format!("lines[{i}].qty"),
-                "must be between 1 and 1,000,000",
-            ));
-        }
-        if price.is_some_and(|p| p < 0) {
-            return Err(AppError::invalid(
-                format!("lines[{i}].unit_price_minor"),
-                "must not be negative",
-            ));
-        }
         let line = OrderLineInput {
             product_id: product.id,
             sku: product.sku.clone(),
-            qty: *qty,
-            unit_price_minor: price.unwrap_or(product.unit_price_minor),
+            qty: qty.get(),
+            unit_price_minor: price.map_or(product.unit_price_minor, |p| p.0),
         };
-        let outcome = place_line(app, &mut tx, number, customer.id, at, &line)
+        let outcome = place_line(app, tx, number, customer.id, at, &line)
             .await
             .map_err(|e| e.within(&format!("lines[{i}]")))?;
         if outcome.backorder_id.is_some() {
@@ -184,7 +229,7 @@ pub async fn place_order(
     }
     super::promise::settle(
         app,
-        &mut tx,
+        tx,
         &touched,
         super::promise::Cause::BackorderCreated,
         &actor.name,
@@ -193,7 +238,7 @@ pub async fn place_order(
     )
     .await?;
     store::audit::record(
-        &mut tx,
+        tx,
         &actor.name,
         "place_order",
         number,
@@ -202,7 +247,6 @@ pub async fn place_order(
         app.clock.now(),
     )
     .await?;
-    tx.commit().await?;
     Ok(PlacedOrder {
         order: number.to_string(),
         lines: out,

@@ -4,7 +4,7 @@
 use super::{App, AppResult};
 use crate::domain::priority::PriorityInput;
 use crate::domain::promise::{plan, Demand, Eta, Inbound, PlanInput};
-use crate::domain::{BackorderStatus, UpdateKind};
+use crate::domain::{BackorderStatus, Money, UpdateKind};
 use crate::store::backorders::{EtaChange, QueueRow};
 use crate::store::{self, Conn};
 use serde_json::json;
@@ -101,7 +101,7 @@ pub fn priority_input(row: &QueueRow) -> PriorityInput {
     PriorityInput {
         id: row.id,
         tier: row.tier,
-        value_minor: row.qty * row.unit_price_minor,
+        value_minor: Money(row.unit_price_minor).times(row.qty).0,
         ordered_at: row.ordered_at,
         manual: row.manual_priority,
     }

@@ -1,10 +1,11 @@
 //! Purchase orders: looking them up, moving their ETAs, receiving them.
 
 use super::promise::{settle, Cause, Settled};
-use super::stock::non_empty;
 use super::{field, Actor, App, AppError, AppResult};
 use crate::domain::date::check_eta_window;
-use crate::domain::{MovementKind, PoStatus};
+use crate::domain::order::repeated_sku;
+use crate::domain::text;
+use crate::domain::{MovementKind, PoNumber, PoStatus, Quantity, Sku};
 use crate::store::purchasing::{PoLineRow, PoRow};
 use crate::store::{self, audit, stock::Movement, Conn};
 use chrono::NaiveDate;
@@ -17,10 +18,8 @@ pub struct PoView {
 }
 
 async fn po(conn: &mut Conn, number: &str) -> AppResult<PoRow> {
-    let n = number.trim();
-    if n.is_empty() {
-        return Err(AppError::invalid("po", "cannot be empty"));
-    }
+    let n = field("po", PoNumber::parse(number))?;
+    let n = n.as_str();
     store::purchasing::po_by_number(conn, n)
         .await?
         .ok_or_else(|| AppError::NotFound {
@@ -90,7 +89,7 @@ pub async fn set_eta(
     preview: bool,
 ) -> AppResult<EtaSet> {
     let date = field("date", check_eta_window(date, app.clock.today()))?;
-    let reason = field("reason", non_empty(reason))?;
+    let reason = field("reason", text::reason(reason))?;
     let mut tx = app.store.begin_write().await?;
     let po = po(&mut tx, po_number).await?;
     let lines = open_lines(app, &mut tx, &po, sku, "arrive").await?;
@@ -174,9 +173,7 @@ pub async fn receive(
         ));
     }
     if let Some(q) = qty {
-        if q <= 0 {
-            return Err(AppError::invalid("qty", "must be at least 1"));
-        }
+        field("qty", Quantity::new(q))?;
     }
     let mut tx = app.store.begin_write().await?;
     let po = po(&mut tx, po_number).await?;
@@ -357,16 +354,47 @@ pub async fn save_po(
     input: &PoInput,
     must_exist: bool,
 ) -> AppResult<PoSaved> {
-    let number = input.po.trim();
-    if number.is_empty() || number.len() > 64 {
-        return Err(AppError::invalid("po", "must be 1 to 64 characters"));
-    }
+    let mut tx = app.store.begin_write().await?;
+    let saved = save_po_in(app, &mut tx, actor, input, must_exist).await?;
+    tx.commit().await?;
+    Ok(saved)
+}
+
+/// [`save_po`] inside the caller's write transaction (the ingest API commits it together with
+/// the idempotency record).
+pub async fn save_po_in(
+    app: &App,
+    tx: &mut Conn,
+    actor: &Actor,
+    input: &PoInput,
+    must_exist: bool,
+) -> AppResult<PoSaved> {
+    let number = field("po", PoNumber::parse(&input.po))?;
+    let number = number.as_str();
     let today = app.clock.today();
     if let Some(eta) = input.eta {
         field("eta", check_eta_window(eta, today))?;
     }
-    let mut tx = app.store.begin_write().await?;
-    let existing = store::purchasing::po_by_number(&mut tx, number).await?;
+    let mut skus = Vec::with_capacity(input.lines.len());
+    for (i, (sku, qty, eta, _)) in input.lines.iter().enumerate() {
+        skus.push(field(&format!("lines[{i}].sku"), Sku::parse(sku))?);
+        if let Some(q) = qty {
+            field(&format!("lines[{i}].qty"), Quantity::new(*q))?;
+        }
+        if let Some(eta) = eta {
+            field(&format!("lines[{i}].eta"), check_eta_window(*eta, today))?;
+        }
+    }
+    if let Some((first, again)) = repeated_sku(&skus) {
+        return Err(AppError::invalid(
+            format!("lines[{again}].sku"),
+            format!(
+                "{} is already on lines[{first}]; a PO names each SKU once",
+                skus[again]
+            ),
+        ));
+    }
+    let existing = store::purchasing::po_by_number(&mut *tx, number).await?;
     if must_exist && existing.is_none() {
         return Err(AppError::NotFound {
             what: "purchase order",
@@ -381,7 +409,7 @@ pub async fn save_po(
     }
     let supplier_id = match &input.supplier {
         Some(code) => Some(
-            store::suppliers::by_code(&mut tx, code.trim())
+            store::suppliers::by_code(&mut *tx, code.trim())
                 .await?
                 .ok_or_else(|| {
                     AppError::invalid("supplier", format!("unknown supplier \"{}\"", code.trim()))
@@ -395,7 +423,7 @@ pub async fn save_po(
         Some(po) if input.supplier.is_none() => (po.id, false),
         _ => {
             store::purchasing::upsert_po(
-                &mut tx,
+                &mut *tx,
                 existing.as_ref().map_or(number, |p| p.po_number.as_str()),
                 supplier_id,
                 now,
@@ -403,24 +431,18 @@ pub async fn save_po(
             .await?
         }
     };
-    let current = store::purchasing::lines_of_po(&mut tx, po_id).await?;
+    let current = store::purchasing::lines_of_po(&mut *tx, po_id).await?;
     let mut changed = 0;
     let mut products = Vec::new();
     // Lines named in the body, plus — for a PO-wide ETA or cancel — every other open line.
-    let mut wanted: Vec<(i64, PoLineInput)> = Vec::new();
+    let mut wanted: Vec<(i64, PoLineInput, Option<usize>)> = Vec::new();
     for (i, (sku, qty, eta, cancelled)) in input.lines.iter().enumerate() {
         let product = app
-            .product(&mut tx, sku)
+            .product(&mut *tx, sku)
             .await
             .map_err(|e| e.within(&format!("lines[{i}]")))?;
         let before = current.iter().find(|l| l.product_id == product.id);
         let qty = match (qty, before) {
-            (Some(q), _) if *q <= 0 || *q > 1_000_000 => {
-                return Err(AppError::invalid(
-                    format!("lines[{i}].qty"),
-                    "must be between 1 and 1,000,000",
-                ))
-            }
             (Some(q), _) => *q,
             (None, Some(b)) => b.qty_ordered,
             (None, None) => {
@@ -430,9 +452,6 @@ pub async fn save_po(
                 ))
             }
         };
-        if let Some(eta) = eta {
-            field(&format!("lines[{i}].eta"), check_eta_window(*eta, today))?;
-        }
         let eta = eta.or(input.eta).or_else(|| before.and_then(|b| b.eta));
         wanted.push((
             product.id,
@@ -442,11 +461,12 @@ pub async fn save_po(
                 eta,
                 cancelled: *cancelled || input.cancel,
             },
+            Some(i),
         ));
     }
     if input.eta.is_some() || input.cancel {
         for l in current.iter().filter(|l| l.remaining() > 0) {
-            if !wanted.iter().any(|(pid, _)| *pid == l.product_id) {
+            if !wanted.iter().any(|(pid, _, _)| *pid == l.product_id) {
                 wanted.push((
                     l.product_id,
                     PoLineInput {
@@ -455,17 +475,24 @@ pub async fn save_po(
                         eta: input.eta.or(l.eta),
                         cancelled: input.cancel,
                     },
+                    None,
                 ));
             }
         }
     }
-    for (pid, line) in &wanted {
-        if upsert_po_line(app, &mut tx, &actor.name, po_id, line).await? {
+    for (pid, line, index) in &wanted {
+        let line_changed = upsert_po_line(app, &mut *tx, &actor.name, po_id, line)
+            .await
+            .map_err(|e| match index {
+                Some(i) => e.within(&format!("lines[{i}]")),
+                None => e,
+            })?;
+        if line_changed {
             changed += 1;
             products.push(*pid);
         }
     }
-    store::purchasing::refresh_po_status(&mut tx, po_id).await?;
+    store::purchasing::refresh_po_status(&mut *tx, po_id).await?;
     let cause = if input.eta.is_some() || input.lines.iter().any(|l| l.2.is_some()) {
         Cause::PoEtaChanged
     } else {
@@ -473,7 +500,7 @@ pub async fn save_po(
     };
     let settled = settle(
         app,
-        &mut tx,
+        &mut *tx,
         &products,
         cause,
         &actor.name,
@@ -481,8 +508,7 @@ pub async fn save_po(
         false,
     )
     .await?;
-    audit::record(&mut tx, &actor.name, "save_po", number, "", "ok", now).await?;
-    tx.commit().await?;
+    audit::record(&mut *tx, &actor.name, "save_po", number, "", "ok", now).await?;
     Ok(PoSaved {
         po: number.to_string(),
         lines_changed: changed,

@@ -3,7 +3,7 @@
 use super::promise::{settle, Cause, Settled};
 use super::{field, Actor, App, AppError, AppResult};
 use crate::domain::stock::InboundLine;
-use crate::domain::{MovementKind, Sku, StockPosition};
+use crate::domain::{text, MovementKind, Sku, StockDelta, StockPosition};
 use crate::store::products::{Alternative, ProductRow};
 use crate::store::{self, audit, stock::Movement};
 
@@ -132,16 +132,26 @@ pub async fn adjust(
     delta: i64,
     reason: &str,
 ) -> AppResult<Adjusted> {
-    if delta == 0 {
-        return Err(AppError::invalid("delta", "must not be 0"));
-    }
-    if delta.abs() > 1_000_000 {
-        return Err(AppError::invalid("delta", "is larger than 1,000,000 units"));
-    }
-    let reason = field("reason", non_empty(reason))?;
     let mut tx = app.store.begin_write().await?;
-    let product = app.product(&mut tx, sku).await?;
-    let pos = store::stock::position(&mut tx, product.id).await?;
+    let done = adjust_in(app, &mut tx, actor, sku, delta, reason).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// [`adjust`] inside the caller's write transaction (the ingest API commits it together with the
+/// idempotency record).
+pub async fn adjust_in(
+    app: &App,
+    tx: &mut store::Conn,
+    actor: &Actor,
+    sku: &str,
+    delta: i64,
+    reason: &str,
+) -> AppResult<Adjusted> {
+    let delta = field("delta", StockDelta::new(delta))?.get();
+    let reason = field("reason", text::reason(reason))?;
+    let product = app.product(&mut *tx, sku).await?;
+    let pos = store::stock::position(&mut *tx, product.id).await?;
     if pos.on_hand + delta < pos.allocated {
         return Err(AppError::Refused(format!(
             "refused: {} has {} on hand of which {} are allocated; on hand cannot go below {} (the most you can remove is {})",
@@ -154,7 +164,7 @@ pub async fn adjust(
     }
     let now = app.clock.now();
     store::stock::record_movement(
-        &mut tx,
+        &mut *tx,
         &Movement {
             product_id: product.id,
             kind: MovementKind::Adjustment,
@@ -167,7 +177,7 @@ pub async fn adjust(
     )
     .await?;
     audit::record(
-        &mut tx,
+        &mut *tx,
         &actor.name,
         "adjust",
         &format!("{} {delta:+}", product.sku),
@@ -178,7 +188,7 @@ pub async fn adjust(
     .await?;
     let settled = settle(
         app,
-        &mut tx,
+        &mut *tx,
         &[product.id],
         Cause::StockAdjusted,
         &actor.name,
@@ -186,25 +196,10 @@ pub async fn adjust(
         false,
     )
     .await?;
-    let position = position_of(&mut tx, &product).await?;
-    tx.commit().await?;
+    let position = position_of(&mut *tx, &product).await?;
     Ok(Adjusted {
         sku: product.sku,
         position,
         settled,
     })
-}
-
-/// Rejects an empty reason.
-pub fn non_empty(raw: &str) -> Result<String, crate::domain::ParseError> {
-    let s = raw.trim();
-    if s.is_empty() {
-        Err(crate::domain::ParseError::new("cannot be empty"))
-    } else if s.chars().count() > 500 {
-        Err(crate::domain::ParseError::new(
-            "is longer than 500 characters",
-        ))
-    } else {
-        Ok(s.to_string())
-    }
 }

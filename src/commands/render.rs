@@ -370,7 +370,7 @@ pub fn customer(v: &CustomerView, currency: &str) -> Reply {
                     b.id,
                     b.qty,
                     b.sku,
-                    Money(b.qty * b.unit_price_minor).format(currency),
+                    Money(b.unit_price_minor).times(b.qty).format(currency),
                     eta_of(b.promised_eta, b.eta_kind),
                     o.place
                         .map_or("no queue place".to_string(), |(p, n)| format!(
@@ -415,7 +415,7 @@ pub fn backorder(d: &BackorderDetail, currency: &str) -> Reply {
     )
     .field(
         "Value",
-        Money(b.qty * b.unit_price_minor).format(currency),
+        Money(b.unit_price_minor).times(b.qty).format(currency),
         true,
     )
     .field(

@@ -8,26 +8,33 @@ pub mod backorder;
 pub mod contact;
 pub mod customer;
 pub mod date;
+pub mod ident;
 pub mod ledger;
 pub mod money;
 pub mod notify;
+pub mod order;
 pub mod outbox;
 pub mod priority;
 pub mod promise;
 pub mod purchasing;
+pub mod quantity;
 pub mod schedule;
 pub mod sku;
 pub mod stock;
+pub mod text;
 
 pub use backorder::{BackorderStatus, ReservationStatus};
 pub use contact::{EmailAddress, PhoneNumber};
 pub use customer::{Channel, Tier};
+pub use ident::{CustomerRef, IdempotencyKey, OrderNumber, PoNumber};
 pub use ledger::MovementKind;
 pub use money::Money;
 pub use notify::UpdateKind;
+pub use order::RequestedStatus;
 pub use outbox::OutboxStatus;
 pub use promise::EtaKind;
 pub use purchasing::PoStatus;
+pub use quantity::{Quantity, StockDelta};
 pub use sku::Sku;
 pub use stock::{StockPosition, StockStatus};
 
@@ -43,26 +50,12 @@ impl ParseError {
     }
 }
 
-/// Parses a whole, non-negative quantity such as `12`.
+/// Parses a stock count (on hand, reorder point…): a whole number from 0 to 1,000,000,000.
 pub fn parse_quantity(raw: &str) -> Result<i64, ParseError> {
-    let raw = raw.trim();
-    let n: i64 = raw
-        .parse()
-        .map_err(|_| ParseError::new(format!("\"{raw}\" is not a whole number")))?;
-    if n < 0 {
-        return Err(ParseError::new(format!("{n} is negative")));
-    }
-    if n > 1_000_000_000 {
-        return Err(ParseError::new(format!("{n} is too large")));
-    }
-    Ok(n)
+    quantity::parse_count(raw)
 }
 
-/// Parses a strictly positive quantity.
+/// Parses the units of one order or PO line: 1 to 1,000,000 ([`Quantity`]).
 pub fn parse_positive_quantity(raw: &str) -> Result<i64, ParseError> {
-    let n = parse_quantity(raw)?;
-    if n == 0 {
-        return Err(ParseError::new("must be at least 1"));
-    }
-    Ok(n)
+    Quantity::parse(raw).map(Quantity::get)
 }

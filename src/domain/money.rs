@@ -7,6 +7,30 @@ use super::ParseError;
 pub struct Money(pub i64);
 
 impl Money {
+    /// The largest amount accepted anywhere: 10^12 minor units (ten billion in a two-decimal
+    /// currency). Bounded so that a line value (`qty` up to a million) cannot overflow an `i64`.
+    pub const MAX_MINOR: i64 = 1_000_000_000_000;
+
+    /// Checks an amount already in minor units (JSON `unit_price_minor`).
+    pub fn from_minor(minor: i64) -> Result<Self, ParseError> {
+        if minor < 0 {
+            return Err(ParseError::new(format!("{minor} is negative")));
+        }
+        if minor > Self::MAX_MINOR {
+            return Err(ParseError::new(format!(
+                "{minor} is more than {} minor units",
+                Self::MAX_MINOR
+            )));
+        }
+        Ok(Money(minor))
+    }
+
+    /// The value of `qty` units at this price; saturates instead of wrapping for values stored
+    /// before the bound existed.
+    pub fn times(self, qty: i64) -> Money {
+        Money(self.0.saturating_mul(qty))
+    }
+
     /// Parses `12`, `12.5` or `12.34` (a dot, at most two decimals, not negative).
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let s = raw.trim();
@@ -31,6 +55,7 @@ impl Money {
         whole
             .checked_mul(100)
             .and_then(|w| w.checked_add(frac_minor))
+            .filter(|m| *m <= Self::MAX_MINOR)
             .map(Money)
             .ok_or_else(|| ParseError::new(format!("\"{s}\" is too large")))
     }
@@ -59,6 +84,20 @@ mod tests {
         for bad in ["-1", "1.234", "1,50", "", "abc", ".5"] {
             assert!(Money::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn amounts_are_bounded_and_line_values_do_not_wrap() {
+        assert!(Money::parse("10000000000.00").is_ok());
+        assert!(Money::parse("10000000000.01").is_err());
+        assert!(Money::parse("99999999999999999999").is_err());
+        assert!(Money::from_minor(i64::MAX).is_err());
+        assert!(Money::from_minor(-1).is_err());
+        assert_eq!(Money(i64::MAX).times(2), Money(i64::MAX));
+        assert_eq!(
+            Money(Money::MAX_MINOR).times(1_000_000).0,
+            1_000_000_000_000_000_000
+        );
     }
 
     #[test]

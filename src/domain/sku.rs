@@ -13,6 +13,7 @@ impl Sku {
 
     /// Accepts 1–64 characters of letters, digits and `-_./`.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        super::ident::refuse_hidden(raw)?;
         let s = raw.trim();
         if s.is_empty() {
             return Err(ParseError::new("a SKU cannot be empty"));
@@ -84,6 +85,13 @@ mod tests {
         assert!(Sku::parse("").is_err());
         assert!(Sku::parse("AB C").unwrap_err().0.contains("' '"));
         assert!(Sku::parse(&"A".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn sku_refuses_invisible_characters_without_echoing_them() {
+        let e = Sku::parse("HAT\u{202E}-GRN").unwrap_err();
+        assert!(e.0.contains("U+202E") && !e.0.contains('\u{202E}'), "{e}");
+        assert!(Sku::parse("\u{FEFF}HAT-GRN").is_err());
     }
 
     #[test]

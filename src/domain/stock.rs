@@ -14,7 +14,7 @@ pub struct InboundLine {
 }
 
 /// Everything the team asks about a SKU's stock.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StockPosition {
     /// Units physically on hand (the ledger's sum).
     pub on_hand: i64,

@@ -3,38 +3,49 @@
 use super::{ts, Conn};
 use chrono::{DateTime, Utc};
 
-/// The stored response for a key: (method, path, status, body).
-pub async fn get(
-    conn: &mut Conn,
-    key: &str,
-) -> anyhow::Result<Option<(String, String, i64, String)>> {
+/// A key's stored request and first response.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredResponse {
+    /// Method of the first request.
+    pub method: String,
+    /// Path of the first request.
+    pub path: String,
+    /// SHA-256 (hex) of the first request; empty for keys stored before hashes were kept.
+    pub request_hash: String,
+    /// HTTP status of the first response.
+    pub status_code: i64,
+    /// JSON body of the first response.
+    pub body: String,
+}
+
+/// The stored response for a key.
+pub async fn get(conn: &mut Conn, key: &str) -> anyhow::Result<Option<StoredResponse>> {
     Ok(sqlx::query_as(
-        "SELECT method, path, status_code, body FROM idempotency_keys WHERE key = $1",
+        "SELECT method, path, request_hash, status_code, body FROM idempotency_keys WHERE key = $1",
     )
     .bind(key)
     .fetch_optional(conn)
     .await?)
 }
 
-/// Stores the first response for a key.
+/// Claims a key with its response, inside the transaction that did the work: both commit or
+/// neither does. Fails if the key is taken (the caller holds the write lock and looked first).
 pub async fn put(
     conn: &mut Conn,
     key: &str,
-    method: &str,
-    path: &str,
-    status: u16,
-    body: &str,
+    stored: &StoredResponse,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "INSERT INTO idempotency_keys (key, method, path, status_code, body, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key) DO NOTHING",
+        "INSERT INTO idempotency_keys (key, method, path, request_hash, status_code, body, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(key)
-    .bind(method)
-    .bind(path)
-    .bind(i64::from(status))
-    .bind(body)
+    .bind(&stored.method)
+    .bind(&stored.path)
+    .bind(&stored.request_hash)
+    .bind(stored.status_code)
+    .bind(&stored.body)
     .bind(ts(at))
     .execute(conn)
     .await?;

@@ -283,27 +283,49 @@ fn read_rows(kind: ImportKind, input: impl Read) -> Result<(Vec<Row>, Vec<String
         .collect();
     let mut rows = Vec::new();
     let mut errors = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
-        match record {
-            Ok(rec) => {
+    loop {
+        // Physical lines, not record numbers: a quoted field may span several lines.
+        let starts_at = reader.position().line() as usize;
+        let mut rec = csv::StringRecord::new();
+        match reader.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
                 rows.push(Row {
-                    line: rec.position().map_or(line, |p| p.line() as usize),
+                    line: rec.position().map_or(starts_at, |p| p.line() as usize),
                     record: rec,
                     columns: columns.clone(),
                 });
             }
-            Err(e) => errors.push(RowError {
-                line,
-                column: None,
-                reason: format!("not a valid CSV row: {e}"),
-            }),
+            Err(e) => {
+                let line = e.position().map_or(starts_at, |p| p.line() as usize);
+                let fatal = !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. });
+                errors.push(RowError {
+                    line,
+                    column: None,
+                    reason: format!("not a valid CSV row: {}", csv_reason(&e)),
+                });
+                if fatal {
+                    // The reader cannot resynchronise after an I/O or UTF-8 error.
+                    break;
+                }
+            }
         }
     }
     if !errors.is_empty() {
         return Err(ImportErrors { errors });
     }
     Ok((rows, warnings))
+}
+
+/// What is wrong with a record, without the csv crate's own (record-numbered) position.
+fn csv_reason(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("it has {len} fields where the header has {expected_len}"),
+        csv::ErrorKind::Utf8 { .. } => "it is not valid UTF-8".to_string(),
+        _ => e.to_string(),
+    }
 }
 
 pub(super) fn lead_time(raw: &str) -> Result<i64, String> {

@@ -1,0 +1,53 @@
+//! One parser per rule: CSV import and chat commands refuse the same values the API refuses.
+
+mod common;
+
+use common::spawn_app;
+
+#[tokio::test]
+async fn csv_errors_name_the_physical_line_after_a_multi_line_field() {
+    let t = spawn_app(false, &[]).await;
+    let csv = "sku,name,unit_price\nOK-1,\"Two\nline name\",1.00\nBAD-2,Broken,abc\n";
+    let err = t.import("products", csv).await.unwrap_err().to_string();
+    assert!(err.contains("line 4, column unit_price"), "{err}");
+    let csv = "sku,name,unit_price\nOK-1,\"Two\nline\nname\",1.00\nBAD-3,only-two\n";
+    let err = t.import("products", csv).await.unwrap_err().to_string();
+    assert!(err.contains("line 5:"), "{err}");
+    assert!(err.contains("2 fields where the header has 3"), "{err}");
+}
+
+#[tokio::test]
+async fn csv_amounts_and_quantities_are_bounded_like_the_api() {
+    let t = spawn_app(false, &[]).await;
+    let err = t
+        .import(
+            "products",
+            "sku,name,unit_price\nBIG-1,Big,10000000000.01\n",
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 2, column unit_price"), "{err}");
+    t.import("products", "sku,name,unit_price\nOK-1,Fine,1.00\n")
+        .await
+        .unwrap();
+    let err = t
+        .import("purchase-orders", "po,sku,qty\nPO-1,OK-1,1000001\n")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("line 2, column qty"), "{err}");
+}
+
+#[tokio::test]
+async fn a_delta_of_the_smallest_integer_is_refused_in_chat_too() {
+    let t = spawn_app(true, &[]).await;
+    let err = t
+        .user_error("/adjust sku:LAMP-HEAD delta:-9223372036854775808 reason:wrap")
+        .await;
+    assert!(err.contains("delta"), "{err}");
+    let err = t
+        .user_error("/adjust sku:LAMP-HEAD delta:1 reason:\"\u{202E}\u{0}\"")
+        .await;
+    assert!(err.contains("reason: cannot be empty"), "{err}");
+}
