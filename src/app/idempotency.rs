@@ -73,7 +73,7 @@ where
             return replay(stored, &req, &hash);
         }
     }
-    let (status, body) = work(&mut *tx).await?;
+    let (status, body) = work(&mut tx).await?;
     if let Some(key) = req.key {
         let stored = StoredResponse {
             method: req.method.to_string(),

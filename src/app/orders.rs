@@ -146,16 +146,16 @@ pub async fn place_order(
     Ok(placed)
 }
 
+/// An order whose every field passed its parser.
+struct CheckedOrder {
+    number: OrderNumber,
+    customer: CustomerRef,
+    at: DateTime<Utc>,
+    lines: Vec<(Sku, Quantity, Option<Money>)>,
+}
+
 /// Checks every field of an order before anything is read, naming the field path on error.
-fn check_order(
-    app: &App,
-    order: &NewOrder,
-) -> AppResult<(
-    OrderNumber,
-    CustomerRef,
-    DateTime<Utc>,
-    Vec<(Sku, Quantity, Option<Money>)>,
-)> {
+fn check_order(app: &App, order: &NewOrder) -> AppResult<CheckedOrder> {
     let number = field("order", OrderNumber::parse(&order.order))?;
     let customer = field("customer", CustomerRef::parse(&order.customer))?;
     let now = app.clock.now();
@@ -188,7 +188,12 @@ fn check_order(
             ),
         ));
     }
-    Ok((number, customer, at, lines))
+    Ok(CheckedOrder {
+        number,
+        customer,
+        at,
+        lines,
+    })
 }
 
 /// [`place_order`] inside the caller's write transaction (the ingest API commits it together
@@ -199,7 +204,12 @@ pub async fn place_order_in(
     actor: &super::Actor,
     order: &NewOrder,
 ) -> AppResult<PlacedOrder> {
-    let (number, customer_ref, at, lines) = check_order(app, order)?;
+    let CheckedOrder {
+        number,
+        customer: customer_ref,
+        at,
+        lines,
+    } = check_order(app, order)?;
     let number = number.as_str();
     let customer = store::customers::by_external_id(tx, customer_ref.as_str())
         .await?
