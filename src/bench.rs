@@ -257,7 +257,7 @@ async fn timed_import(
     let mut conn = app.store.conn().await?;
     let started = Instant::now();
     let file = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
-    let staged = csv_import::stage(&mut conn, kind, file)
+    let staged = csv_import::stage(&mut conn, kind, file, app.clock.now())
         .await
         .context("cannot stage the file")?;
     let staged_in = started.elapsed();

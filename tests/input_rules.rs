@@ -51,3 +51,58 @@ async fn a_delta_of_the_smallest_integer_is_refused_in_chat_too() {
         .await;
     assert!(err.contains("reason: cannot be empty"), "{err}");
 }
+
+#[tokio::test]
+async fn csv_orders_and_purchase_orders_use_the_api_parsers() {
+    let t = spawn_app(true, &[]).await;
+    for (kind, csv, expected) in [
+        (
+            "orders",
+            "order,customer,sku,qty,ordered_at\nSO-9,C-1005,TENT-3P,1,0001-01-01\n",
+            "line 2, column ordered_at",
+        ),
+        (
+            "orders",
+            "order,customer,sku,qty,ordered_at\nSO-9,C-1005,TENT-3P,1,+10000-01-01T00:00:00Z\n",
+            "line 2, column ordered_at",
+        ),
+        (
+            "orders",
+            "order,customer,sku,qty,ordered_at\nSO-9,C-1005,TENT-3P,1,2026-11-28T12:00:00Z\n",
+            "line 2, column ordered_at: 2026-11-28T12:00:00Z is more than a day in the future",
+        ),
+        (
+            "orders",
+            "order,customer,sku,qty\nSO-\u{202E}9,C-1005,TENT-3P,1\n",
+            "line 2, column order: contains an invisible or control character (U+202E)",
+        ),
+        (
+            "purchase-orders",
+            "po,sku,qty,status\nPO-9,TENT-3P,1,received\n",
+            "line 2, column status",
+        ),
+        (
+            "purchase-orders",
+            "po,sku,qty\n\u{2066}PO-9,TENT-3P,1\n",
+            "line 2, column po",
+        ),
+        (
+            "purchase-orders",
+            "po,sku,qty,eta\nPO-9,TENT-3P,1,2026-11-01\n",
+            "line 2, column eta: 2026-11-01 is in the past",
+        ),
+        (
+            "purchase-orders",
+            "po,sku,qty,eta\nPO-9,TENT-3P,1,+10000-01-01\n",
+            "line 2, column eta",
+        ),
+    ] {
+        let err = t.import(kind, csv).await.unwrap_err().to_string();
+        assert!(err.contains(expected), "{kind} {csv:?}: {err}");
+    }
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM orders WHERE order_number = 'SO-9'")
+            .await,
+        0
+    );
+}

@@ -75,25 +75,32 @@ pub fn check_ordered_at(
     Ok(at)
 }
 
-/// Parses when an order was placed: RFC 3339 (`2026-11-26T10:00:00Z`) or a date (midnight UTC),
-/// then [`check_ordered_at`].
-pub fn parse_ordered_at(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ParseError> {
+/// Parses a point in time: RFC 3339 (`2026-11-26T10:00:00Z`) or a date (midnight UTC), not
+/// before 2000-01-01.
+pub fn parse_timestamp(raw: &str) -> Result<DateTime<Utc>, ParseError> {
     let s = raw.trim();
-    let at = if s.len() == 10 {
-        parse_date(s)?
+    if s.len() == 10 {
+        return Ok(parse_date(s)?
             .and_hms_opt(0, 0, 0)
             .unwrap_or_default()
-            .and_utc()
-    } else {
-        DateTime::parse_from_rfc3339(s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| {
-                ParseError::new(format!(
-                    "\"{s}\" is not a date (2026-11-26) or time (2026-11-26T10:00:00Z)"
-                ))
-            })?
-    };
-    check_ordered_at(at, now)
+            .and_utc());
+    }
+    let at = DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            ParseError::new(format!(
+                "\"{s}\" is not a date (2026-11-26) or time (2026-11-26T10:00:00Z)"
+            ))
+        })?;
+    if at.date_naive() < earliest() {
+        return Err(ParseError::new(format!("{s} is before {}", earliest())));
+    }
+    Ok(at)
+}
+
+/// Parses when an order was placed ([`parse_timestamp`]), then [`check_ordered_at`].
+pub fn parse_ordered_at(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ParseError> {
+    check_ordered_at(parse_timestamp(raw)?, now)
 }
 
 #[cfg(test)]

@@ -452,7 +452,12 @@ impl Problems {
 
 /// Reads and checks a file without taking the write lock. Products are staged on `conn`, so
 /// [`apply`] must run on the same connection.
-pub async fn stage(conn: &mut Conn, kind: ImportKind, input: impl Read) -> AppResult<Staged> {
+pub async fn stage(
+    conn: &mut Conn,
+    kind: ImportKind,
+    input: impl Read,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Staged> {
     let (rows, warnings) = read_rows(kind, input)?;
     let mut p = Problems::default();
     let mut look = Lookups::default();
@@ -479,7 +484,7 @@ pub async fn stage(conn: &mut Conn, kind: ImportKind, input: impl Read) -> AppRe
             Data::PurchaseOrders(purchase_orders::parse(conn, &rows, &mut p, &mut look).await?)
         }
         ImportKind::Orders => {
-            orders::stage(conn, &rows, &mut p, &mut look).await?;
+            orders::stage(conn, &rows, &mut p, &mut look, now).await?;
             Data::Orders
         }
     };
@@ -566,7 +571,7 @@ async fn stage_and_apply(
     kind: ImportKind,
     input: impl Read,
 ) -> AppResult<ImportReport> {
-    let staged = stage(conn, kind, input).await?;
+    let staged = stage(conn, kind, input, app.clock.now()).await?;
     let mut tx = store::begin_write_on(conn).await?;
     let report = apply(app, &mut tx, actor, staged).await?;
     tx.commit().await?;

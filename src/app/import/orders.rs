@@ -4,37 +4,35 @@
 
 use super::{ImportReport, Lookups, Problems, Row};
 use crate::app::{App, AppResult};
-use crate::domain::{parse_positive_quantity, Money, Sku};
+use crate::domain::date::{check_ordered_at, parse_timestamp};
+use crate::domain::{parse_positive_quantity, Money, OrderNumber, Sku};
 use crate::store::{self, import::OrderLineIn, Conn};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
-fn ordered_at(raw: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
-        .map_err(|_| format!("\"{raw}\" is not a date (2026-11-26) or time (2026-11-26T10:00:00Z)"))
-}
-
 /// Checks every row and stages the good ones on `conn` (nothing is staged when a row is bad).
+/// `now` bounds `ordered_at` (at most a day ahead).
 pub(super) async fn stage(
     conn: &mut Conn,
     rows: &[Row],
     p: &mut Problems,
     look: &mut Lookups,
+    now: DateTime<Utc>,
 ) -> AppResult<()> {
     let mut out = Vec::with_capacity(rows.len());
     let mut orders: HashMap<String, i64> = HashMap::new();
     let mut lines: HashMap<(String, i64), i64> = HashMap::new();
     for row in rows {
-        let order = p.required(row, "order", |s| Ok::<_, String>(s.to_string()));
+        let order = p.required(row, "order", |s| {
+            OrderNumber::parse(s).map(|n| n.to_string())
+        });
         let customer = look.customer(conn, p, row).await?;
         let sku = p.required(row, "sku", Sku::parse);
         let qty = p.required(row, "qty", parse_positive_quantity);
         let price = p.cell(row, "unit_price", Money::parse);
-        let at = p.cell(row, "ordered_at", ordered_at);
+        let at = p.cell(row, "ordered_at", |raw| {
+            parse_timestamp(raw).and_then(|at| check_ordered_at(at, now))
+        });
         let product = look.product(conn, p, row.line, sku.as_ref()).await?;
         let (Some(order), Some(customer), Some(product), Some(qty)) =
             (order, customer, product, qty)

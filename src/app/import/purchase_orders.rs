@@ -3,8 +3,8 @@
 use super::{count, ImportReport, Lookups, Problems, Row};
 use crate::app::purchasing::{upsert_po_line, PoLineInput};
 use crate::app::{Actor, App, AppError, AppResult};
-use crate::domain::date::parse_date;
-use crate::domain::{parse_positive_quantity, Sku};
+use crate::domain::date::{check_eta_window, parse_date};
+use crate::domain::{parse_positive_quantity, PoNumber, RequestedStatus, Sku};
 use crate::store::{self, Conn};
 
 /// A checked PO line row.
@@ -23,15 +23,11 @@ pub(super) async fn parse(
 ) -> AppResult<Vec<PoLine>> {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let po = p.required(row, "po", |s| Ok::<_, String>(s.to_string()));
+        let po = p.required(row, "po", |s| PoNumber::parse(s).map(|n| n.to_string()));
         let sku = p.required(row, "sku", Sku::parse);
         let qty = p.required(row, "qty", parse_positive_quantity);
         let eta = p.cell(row, "eta", parse_date);
-        let cancelled = p.cell(row, "status", |s| match s.to_ascii_lowercase().as_str() {
-            "open" | "partially_received" | "received" => Ok(false),
-            "cancelled" => Ok(true),
-            other => Err(format!("\"{other}\" is not a status (open or cancelled)")),
-        });
+        let status = p.cell(row, "status", RequestedStatus::parse);
         let supplier_id = look.supplier(conn, p, row).await?;
         let product = look.product(conn, p, row.line, sku.as_ref()).await?;
         let (Some(po), Some(product), Some(qty)) = (po, product, qty) else {
@@ -45,7 +41,7 @@ pub(super) async fn parse(
                 product_id: product.id,
                 qty,
                 eta,
-                cancelled: cancelled.unwrap_or(false),
+                cancelled: status.is_some_and(RequestedStatus::is_cancelled),
             },
         });
     }
@@ -62,7 +58,13 @@ pub(super) async fn apply(
     p: &mut Problems,
 ) -> AppResult<Vec<i64>> {
     let mut touched = Vec::new();
+    let today = app.clock.today();
     for row in rows {
+        // The ETA window moves with the day the file is applied, so it is checked here.
+        if let Some(Err(e)) = row.input.eta.map(|eta| check_eta_window(eta, today)) {
+            p.add(row.line, "eta", e);
+            continue;
+        }
         let (po_id, header_changed) =
             store::purchasing::upsert_po(conn, &row.po, row.supplier_id, app.clock.now()).await?;
         match upsert_po_line(app, conn, &actor.name, po_id, &row.input).await {
