@@ -46,18 +46,22 @@ pub async fn serve(
     Ok(())
 }
 
-/// The routes.
+/// The routes. The API's own routes answer every error as JSON; the Twilio webhooks keep the
+/// plain and TwiML answers Twilio expects.
 pub fn router(app: App) -> Router {
-    Router::new()
+    let api = Router::new()
         .route("/healthz", get(healthz))
         .route("/api/v1/orders", post(post_order))
         .route("/api/v1/purchase-orders", post(post_po))
         .route("/api/v1/purchase-orders/{po}", patch(patch_po))
         .route("/api/v1/stock/adjustments", post(post_adjustment))
         .route("/api/v1/skus/{sku}", get(get_sku))
-        .merge(crate::adapters::webhooks::routes())
+        .layer(axum::middleware::map_response(json_errors));
+    api.merge(crate::adapters::webhooks::routes())
+        .fallback(|| async {
+            ApiError(StatusCode::NOT_FOUND, json!({"error": "no such endpoint"}))
+        })
         .with_state(app)
-        .layer(axum::middleware::map_response(json_errors))
 }
 
 /// An API error: status and a JSON body naming the field.
