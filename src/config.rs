@@ -656,7 +656,8 @@ fn alert_settings(
     raw: &RawAlerts,
     default_channel: Option<u64>,
 ) -> Result<AlertSettings, ConfigError> {
-    let catch_up = parse_duration(&raw.catch_up).map_err(|e| err("alerts.catch_up", e))?;
+    let catch_up = parse_duration(&raw.catch_up)
+        .map_err(|e| err("alerts.catch_up", redact(e, &raw.catch_up)))?;
     let mut rules: Vec<AlertRule> = Vec::new();
     for (i, r) in raw.rules.iter().enumerate() {
         let name = r
@@ -670,14 +671,15 @@ fn alert_settings(
         if rules.iter().any(|o| o.name.eq_ignore_ascii_case(&name)) {
             return Err(err(key("name"), "another rule has this name"));
         }
-        let schedule = CronSchedule::parse(
-            r.schedule
-                .as_deref()
-                .ok_or_else(|| err(key("schedule"), "is required"))?,
-        )
-        .map_err(|e| err(key("schedule"), e))?;
-        let timezone = parse_timezone(r.timezone.as_deref().unwrap_or("UTC"))
-            .map_err(|e| err(key("timezone"), e))?;
+        let raw_schedule = r
+            .schedule
+            .as_deref()
+            .ok_or_else(|| err(key("schedule"), "is required"))?;
+        let schedule = CronSchedule::parse(raw_schedule)
+            .map_err(|e| err(key("schedule"), redact(e, raw_schedule)))?;
+        let raw_tz = r.timezone.as_deref().unwrap_or("UTC");
+        let timezone =
+            parse_timezone(raw_tz).map_err(|e| err(key("timezone"), redact(e, raw_tz)))?;
         let channel_id = r
             .channel_id
             .filter(|c| *c != 0)
@@ -688,10 +690,12 @@ fn alert_settings(
                     "no channel: set it or discord.alert_channel_id",
                 )
             })?;
-        let min_severity = Severity::parse(r.min_severity.as_deref().unwrap_or("at_risk"))
-            .map_err(|e| err(key("min_severity"), e))?;
-        let repeat_interval = parse_duration(r.repeat_interval.as_deref().unwrap_or("24h"))
-            .map_err(|e| err(key("repeat_interval"), e))?;
+        let raw_severity = r.min_severity.as_deref().unwrap_or("at_risk");
+        let min_severity = Severity::parse(raw_severity)
+            .map_err(|e| err(key("min_severity"), redact(e, raw_severity)))?;
+        let raw_repeat = r.repeat_interval.as_deref().unwrap_or("24h");
+        let repeat_interval = parse_duration(raw_repeat)
+            .map_err(|e| err(key("repeat_interval"), redact(e, raw_repeat)))?;
         let resolve_margin = match &r.resolve_margin {
             None => Ok(0.1),
             Some(toml::Value::String(s)) => parse_margin(s),
@@ -699,7 +703,12 @@ fn alert_settings(
             Some(toml::Value::Integer(n)) => parse_margin(&format!("{n}%")),
             Some(_) => Err("is not a margin like \"10%\"".to_string()),
         }
-        .map_err(|e| err(key("resolve_margin"), e))?;
+        .map_err(|_| {
+            err(
+                key("resolve_margin"),
+                "is not a margin from 0% to 1000% like \"10%\"",
+            )
+        })?;
         rules.push(AlertRule {
             name,
             schedule,
@@ -721,6 +730,18 @@ fn alert_settings(
         });
     }
     Ok(AlertSettings { catch_up, rules })
+}
+
+/// A parser's message with the value it quotes replaced: config errors name the key, never the
+/// value (it may be a misplaced secret).
+fn redact(msg: impl std::fmt::Display, raw: &str) -> String {
+    let msg = msg.to_string();
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return msg;
+    }
+    msg.replace(&format!("\"{raw}\""), "the value")
+        .replace(raw, "…")
 }
 
 /// A TOML syntax error as "FILE line N (key K): what", never the offending text: the line may
@@ -1016,6 +1037,40 @@ mod tests {
             .to_string();
         assert!(text.contains("database.max_connections"), "{text}");
         assert!(!text.contains("sk_live"), "{text}");
+    }
+
+    #[test]
+    fn a_bad_alert_rule_value_is_named_by_key_not_echoed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("alerts.toml");
+        for (field, value) in [
+            ("schedule", "sk_live_5up3r53cr3t"),
+            ("timezone", "sk_live_5up3r53cr3t"),
+            ("repeat_interval", "sk_live_5up3r53cr3t"),
+            ("min_severity", "sk_live_5up3r53cr3t"),
+            ("resolve_margin", "sk_live_5up3r53cr3t"),
+        ] {
+            let mut rule = vec![
+                ("name", "low"),
+                ("schedule", "0 0 8 * * *"),
+                ("channel_id", "1"),
+            ];
+            rule.retain(|(k, _)| *k != field);
+            let mut text = String::from("[[alerts.rules]]\n");
+            for (k, v) in rule {
+                if k == "channel_id" {
+                    text.push_str(&format!("{k} = {v}\n"));
+                } else {
+                    text.push_str(&format!("{k} = \"{v}\"\n"));
+                }
+            }
+            text.push_str(&format!("{field} = \"{value}\"\n"));
+            std::fs::write(&file, text).unwrap();
+            let e = Settings::load_from(Some(&file), &[], &|_| None).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains(field), "{field}: {msg}");
+            assert!(!msg.contains("sk_live"), "{field}: {msg}");
+        }
     }
 
     #[test]
