@@ -241,13 +241,13 @@ impl Invocation {
 
 /// `colour:red` is meant as an option (and refused as unknown, naming it), while
 /// `"note: found damaged"` is a value.
-fn looks_named(k: &str, v: &str) -> bool {
+pub(crate) fn looks_named(k: &str, v: &str) -> bool {
     !k.is_empty()
         && k.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
         && !v.starts_with(char::is_whitespace)
 }
 
-fn is_option_name(spec: Option<&CommandSpec>, name: &str) -> bool {
+pub(crate) fn is_option_name(spec: Option<&CommandSpec>, name: &str) -> bool {
     match spec {
         Some(spec) => spec
             .options

@@ -1,4 +1,8 @@
-//! The console: the same commands as Discord, typed in a terminal.
+//! The console: the same commands as Discord, typed in a terminal. At a terminal it is a line
+//! editor ([`line_editor`]); from a pipe it reads plain lines.
+
+pub mod complete;
+mod line_editor;
 
 use crate::app::{Actor, App};
 use crate::commands::{self, Invocation, Outcome, Reply};
@@ -14,8 +18,18 @@ pub async fn ask(app: &App, actor: &Actor, line: &str) -> (Reply, Outcome) {
     }
 }
 
-/// Reads commands from stdin until `exit`, end of input, or shutdown.
-pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+/// Reads commands until `exit`, end of input (Ctrl-D), or shutdown: with line editing, history
+/// and completion when stdin is a terminal.
+pub async fn run(app: App, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    if std::io::stdin().is_terminal() {
+        line_editor::run(app, shutdown).await
+    } else {
+        plain(app, shutdown).await
+    }
+}
+
+/// Reads plain lines from stdin (a pipe or a file).
+async fn plain(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
     let actor = Actor::operator(app.settings.console.actor.clone());
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut out = tokio::io::stdout();

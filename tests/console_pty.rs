@@ -1,0 +1,90 @@
+//! The real binary's console in a pseudo-terminal: Tab completion, history recall, positional
+//! values, and replies without Markdown. (rexpect reads bytes as Latin-1: needles stay ASCII.)
+
+use rexpect::reader::Options;
+use rexpect::session::spawn_with_options;
+use std::process::Command;
+
+const PRODUCTS: &str =
+    "sku,name,unit_price,on_hand\nKB-101,Keyboard,49.00,3\nMS-200,Mouse,19.00,0\n";
+
+fn bot(db: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
+    c.arg("--db")
+        .arg(db)
+        .env("BACKORDER_BOT__HTTP__BIND", "127.0.0.1:0")
+        .env("BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START", "false")
+        .env("TERM", "xterm")
+        .env_remove("RUST_LOG")
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("INGEST_API_TOKEN");
+    c
+}
+
+#[test]
+fn tab_completes_up_recalls_and_positional_values_answer_in_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("console.db");
+    let csv = dir.path().join("products.csv");
+    std::fs::write(&csv, PRODUCTS).unwrap();
+    let out = bot(&db)
+        .args(["import", "products"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    let mut console = bot(&db);
+    console.arg("console");
+    let mut p = spawn_with_options(
+        console,
+        Options::default()
+            .timeout_ms(Some(30_000))
+            .strip_ansi_escape_codes(true),
+    )
+    .unwrap();
+    let mut seen = p.exp_string("Logs go to").unwrap();
+    seen += &p.exp_string("> ").unwrap();
+
+    // `/sto` Tab → `/stock `, `KB-1` Tab → `KB-101 `: the line that runs is `/stock KB-101`.
+    p.send("/sto").unwrap();
+    p.send("\t").unwrap();
+    p.flush().unwrap();
+    seen += &p.exp_string("/stock ").unwrap();
+    p.send("KB-1").unwrap();
+    p.send("\t").unwrap();
+    p.flush().unwrap();
+    seen += &p.exp_string("KB-101 ").unwrap();
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    seen += &p.exp_string("Keyboard").unwrap();
+    seen += &p.exp_string("Available: 3").unwrap();
+    seen += &p.exp_string("> ").unwrap();
+
+    // Up recalls the previous command; Enter runs it again.
+    p.send("\x1b[A").unwrap();
+    p.flush().unwrap();
+    seen += &p.exp_string("/stock KB-101").unwrap();
+    p.send("\r").unwrap();
+    p.flush().unwrap();
+    seen += &p.exp_string("Keyboard").unwrap();
+    seen += &p.exp_string("> ").unwrap();
+
+    // Typed in full, positional, without the slash.
+    p.send("stock MS-200\r").unwrap();
+    p.flush().unwrap();
+    seen += &p.exp_string("Mouse").unwrap();
+    seen += &p.exp_string("Status: ").unwrap();
+    seen += &p.exp_string("> ").unwrap();
+
+    // Ctrl-D quits.
+    p.send_control('d').unwrap();
+    seen += &p.exp_eof().unwrap();
+    assert!(!seen.contains("**"), "{seen}");
+    assert!(!seen.contains("unknown command"), "{seen}");
+
+    let history = std::fs::read_to_string(dir.path().join("console_history")).unwrap();
+    assert!(history.contains("/stock KB-101"), "{history}");
+    assert!(history.contains("stock MS-200"), "{history}");
+    assert!(dir.path().join("backorder-bot.log").exists());
+}
