@@ -70,6 +70,12 @@ fn tab_completes_up_recalls_and_positional_values_answer_in_a_terminal() {
     seen += &p.exp_string("Keyboard").unwrap();
     seen += &p.exp_string("> ").unwrap();
 
+    // Ctrl-C clears the half-typed line: what runs next is only what follows.
+    p.send("/adjust nonsense").unwrap();
+    p.send_control('c').unwrap();
+    p.flush().unwrap();
+    seen += &p.exp_string("> ").unwrap();
+
     // Typed in full, positional, without the slash.
     p.send("stock MS-200\r").unwrap();
     p.flush().unwrap();
