@@ -1,8 +1,9 @@
 //! `/adjust sku: delta: reason:`
 
-use super::spec::{opt, CommandSpec, OptionKind, REASON, SKU};
+use super::spec::{opt, range, CommandSpec, OptionKind, REASON, SKU};
 use super::{render, Args, Ctx, Reply};
 use crate::app::{self, AppError};
+use crate::domain::Quantity;
 
 pub const SPEC: CommandSpec = CommandSpec {
     name: "adjust",
@@ -10,11 +11,16 @@ pub const SPEC: CommandSpec = CommandSpec {
     description: "Correct on-hand stock (written to the ledger)",
     options: &[
         SKU,
-        opt(
-            "delta",
-            "Units to add (negative to remove)",
-            OptionKind::Integer,
-            true,
+        // The same bound as the domain's `StockDelta`.
+        range(
+            opt(
+                "delta",
+                "Units to add (negative to remove)",
+                OptionKind::Integer,
+                true,
+            ),
+            Some(-Quantity::MAX),
+            Some(Quantity::MAX),
         ),
         REASON,
     ],

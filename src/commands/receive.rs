@@ -1,8 +1,9 @@
 //! `/receive po: [sku:] [qty:]`
 
-use super::spec::{at_least, opt, CommandSpec, OptionKind, PO, SKU_OPT};
+use super::spec::{opt, range, CommandSpec, OptionKind, PO, SKU_OPT};
 use super::{render, Args, Ctx, Reply};
 use crate::app::{self, AppError};
+use crate::domain::Quantity;
 
 pub const SPEC: CommandSpec = CommandSpec {
     name: "receive",
@@ -11,14 +12,15 @@ pub const SPEC: CommandSpec = CommandSpec {
     options: &[
         PO,
         SKU_OPT,
-        at_least(
+        range(
             opt(
                 "qty",
                 "Units received (default: all remaining)",
                 OptionKind::Integer,
                 false,
             ),
-            1,
+            Some(1),
+            Some(Quantity::MAX),
         ),
     ],
     mutating: true,

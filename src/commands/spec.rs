@@ -132,10 +132,13 @@ pub const SKU_OPT: OptionSpec = suggest(
     opt("sku", "Product SKU", OptionKind::Text, false),
     Suggest::Sku,
 );
-/// `po:` (required, autocompleted).
-pub const PO: OptionSpec = suggest(
-    opt("po", "Purchase order number", OptionKind::Text, true),
-    Suggest::Po,
+/// `po:` (required, autocompleted; as long as a PO number may be).
+pub const PO: OptionSpec = max_length(
+    suggest(
+        opt("po", "Purchase order number", OptionKind::Text, true),
+        Suggest::Po,
+    ),
+    crate::domain::ident::MAX_LEN as u16,
 );
 /// `id:` of a backorder (required, autocompleted).
 pub const BACKORDER_ID: OptionSpec = suggest(
