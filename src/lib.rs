@@ -1,14 +1,22 @@
 //! backorder-bot: chat-ops for e-commerce backorders.
 //!
 //! # Layout
-//! - [`domain`]: pure types and rules (SKU, money, contacts, stock position, priority, ETA promise).
-//! - [`store`]: the only place with SQL (sqlx on SQLite), one function per query.
-//! - [`app`]: use cases, one function per thing a user does, each one transaction.
-//! - [`commands`]: the command layer Discord and the console share: parse → use case → [`commands::Reply`].
-//! - [`adapters`]: console, Discord, HTTP ingest API, scheduler: they translate, they hold no rules.
+//! - [`domain`]: pure types and rules (SKU, quantities, money, contacts, stock position, priority,
+//!   ETA promise, purchasing and backorder status, alert severity and state, cron schedules,
+//!   customer-update decisions and SMS segments). No I/O.
+//! - [`store`]: the only place with SQL (sqlx on SQLite), one function per query; rows come out typed.
+//! - [`app`]: use cases, one function per thing a user does, each one transaction (stock, orders,
+//!   purchasing, backorders, imports, alerts, customer updates, Discord channel posts, idempotency).
+//! - [`commands`]: one file per command (spec + handler) in one table that the console and Discord
+//!   share: parse → use case → [`commands::Reply`].
+//! - [`adapters`]: they translate, they hold no rules. Long-running ones are `run(app, shutdown)`:
+//!   console, Discord (gateway + channel poster), HTTP (ingest API, Twilio webhooks, health),
+//!   alert scheduler, customer-update dispatcher (SMS, e-mail); plus the `check` command.
 //! - [`config`]: typed settings from `config/default.toml`, a file and the environment.
-//! - [`startup`]: [`startup::Application`], built the same way by `main` and by the tests.
+//! - [`startup`]: [`startup::Application`], built the same way by `main` and by the tests; it
+//!   supervises the long-running tasks and shuts them down gracefully.
 //! - [`telemetry`]: tracing set-up.
+//! - [`bench`]: benchmarks that print figures (`backorder-bot bench …`).
 
 pub mod adapters;
 pub mod app;
