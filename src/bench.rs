@@ -191,6 +191,7 @@ impl Scratch {
         let mut settings = (*app.settings).clone();
         settings.database.path = self.dir.join("bench.db");
         let store = store::Store::open(&settings.database).await?;
+        store.sync_priority_weights(&settings.priority).await?;
         Ok(App::new(
             store,
             std::sync::Arc::new(settings),

@@ -23,6 +23,7 @@ impl Application {
     /// Opens and migrates the database and, on first start, loads the demo shop.
     pub async fn build(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let store = Store::open(&settings.database).await?;
+        store.sync_priority_weights(&settings.priority).await?;
         // A template that does not compile stops the start, like a bad setting.
         crate::app::templates::Templates::load(settings.notify.templates_dir.as_deref())?;
         let app = App::new(store, Arc::new(settings), clock);

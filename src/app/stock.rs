@@ -86,34 +86,6 @@ pub async fn query_stock(app: &App, sku: &str) -> AppResult<StockReport> {
     })
 }
 
-/// `/search query:` — SKU prefix matches first, then name matches; at most 10.
-pub async fn search(app: &App, query: &str) -> AppResult<Vec<(String, String)>> {
-    let q = query.trim();
-    if q.is_empty() {
-        return Err(AppError::invalid("query", "cannot be empty"));
-    }
-    if q.chars().count() > 100 {
-        return Err(AppError::invalid("query", "is longer than 100 characters"));
-    }
-    let mut conn = app.store.conn().await?;
-    let mut found = Vec::new();
-    if let Ok(sku) = Sku::parse(q) {
-        found = store::products::skus_with_prefix(&mut conn, &sku.key(), 10).await?;
-    }
-    if found.len() < 10 {
-        let words: Vec<String> = q.split_whitespace().map(str::to_string).take(5).collect();
-        for hit in store::products::by_name_words(&mut conn, &words, 10).await? {
-            if found.len() >= 10 {
-                break;
-            }
-            if !found.contains(&hit) {
-                found.push(hit);
-            }
-        }
-    }
-    Ok(found)
-}
-
 /// What `/adjust` did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Adjusted {

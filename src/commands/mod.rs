@@ -52,7 +52,7 @@ pub use args::{Args, Ctx};
 pub use reply::{Field, Paging, Reply, Severity};
 pub use spec::{CommandSpec, OptionKind, OptionSpec, Suggest};
 
-use crate::app::{Actor, App, AppError};
+use crate::app::{self, Actor, App, AppError};
 use crate::store;
 use std::future::Future;
 use std::pin::Pin;
@@ -415,44 +415,37 @@ async fn suggest_inner(
             .map(|n| (format!("/{n}"), n.to_string()))
             .collect());
     }
-    let mut conn = app.store.conn().await?;
+    let label = |s: String| reply::truncate(&s, 100);
     let out = match kind {
-        Suggest::Sku => {
-            let key = partial.to_ascii_uppercase();
-            let mut hits = store::products::skus_with_prefix(&mut conn, &key, 25).await?;
-            if hits.len() < 25 && !partial.is_empty() {
-                let words = vec![partial.to_string()];
-                for h in store::products::by_name_words(&mut conn, &words, 25).await? {
-                    if hits.len() < 25 && !hits.contains(&h) {
-                        hits.push(h);
-                    }
-                }
-            }
-            hits.into_iter()
-                .map(|(sku, name)| (reply::truncate(&format!("{sku} — {name}"), 100), sku))
-                .collect()
-        }
-        Suggest::Po => store::purchasing::po_numbers_with_prefix(&mut conn, partial, 25)
+        Suggest::Sku => app::search::suggest_products(app, partial)
             .await?
             .into_iter()
-            .map(|p| (p.clone(), p))
+            .map(|p| (label(format!("{} — {}", p.sku, p.name)), p.sku))
             .collect(),
-        Suggest::Backorder => store::backorders::ids_with_prefix(&mut conn, partial, 25)
+        Suggest::Po => app::search::suggest_pos(app, partial)
             .await?
             .into_iter()
-            .map(|(id, sku, qty)| (format!("#{id} — {qty} × {sku}"), id.to_string()))
+            .map(|(po, sku)| match sku {
+                Some(sku) => (label(format!("{po} — brings {sku}")), po),
+                None => (po.clone(), po),
+            })
             .collect(),
         Suggest::Command => Vec::new(),
-        Suggest::Customer => store::customers::with_prefix(&mut conn, partial, 25)
+        Suggest::Backorder => app::search::suggest_backorders(app, partial)
+            .await?
+            .into_iter()
+            .map(|(id, sku, qty)| (label(format!("#{id} — {qty} × {sku}")), id.to_string()))
+            .collect(),
+        Suggest::Customer => app::search::suggest_customers(app, partial)
             .await?
             .into_iter()
             .map(|c| {
                 (
-                    format!(
+                    label(format!(
                         "{} — {}",
                         c.external_id,
                         crate::domain::contact::mask_name(&c.name)
-                    ),
+                    )),
                     c.external_id,
                 )
             })

@@ -203,16 +203,27 @@ pub fn stock(s: &StockReport, currency: &str) -> Reply {
     r
 }
 
-/// `/search`
-pub fn search(query: &str, hits: &[(String, String)]) -> Reply {
+/// `/search`: matches best first (in stock marked), or the closest products as "did you mean".
+pub fn search(query: &str, result: &crate::app::search::SearchResult) -> Reply {
     let mut r = Reply::new(format!("Products matching \"{query}\""), Severity::Info);
-    if hits.is_empty() {
-        r.description = Some("No product matches.".to_string());
+    let line = |p: &crate::store::search::ProductHit| {
+        let stock = if p.available > 0 {
+            format!("{} available", p.available)
+        } else {
+            "out of stock".to_string()
+        };
+        format!("{} — {} ({stock})", p.sku, p.name)
+    };
+    if result.hits.is_empty() {
+        if result.did_you_mean.is_empty() {
+            r.description = Some("No product matches.".to_string());
+        } else {
+            r.description = Some("No product matches. Did you mean:".to_string());
+            r.lines = result.did_you_mean.iter().map(line).collect();
+        }
+    } else {
+        r.lines = result.hits.iter().map(|h| line(&h.product)).collect();
     }
-    r.lines = hits
-        .iter()
-        .map(|(sku, name)| format!("{sku} — {name}"))
-        .collect();
     r
 }
 

@@ -7,10 +7,10 @@ use crate::app::{self, AppError};
 pub const SPEC: CommandSpec = CommandSpec {
     name: "search",
     sub: None,
-    description: "Find products by SKU prefix or name words",
+    description: "Find products by SKU prefix, name words or any part of either",
     options: &[opt(
         "query",
-        "SKU prefix or words of the name",
+        "SKU prefix, words of the name, or any part of either",
         OptionKind::Text,
         true,
     )],
@@ -22,6 +22,6 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
     let query = args.req("query")?;
     Ok(render::search(
         query,
-        &app::stock::search(cx.app, query).await?,
+        &app::search::products(cx.app, query).await?,
     ))
 }

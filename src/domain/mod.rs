@@ -19,6 +19,7 @@ pub mod promise;
 pub mod purchasing;
 pub mod quantity;
 pub mod schedule;
+pub mod search;
 pub mod sku;
 pub mod stock;
 pub mod text;

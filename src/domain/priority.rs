@@ -74,11 +74,26 @@ impl PriorityWeights {
         }
     }
 
-    /// Highest priority first: score, then earlier order, then lower id. Deterministic.
-    pub fn compare(&self, a: &PriorityInput, b: &PriorityInput, now: DateTime<Utc>) -> Ordering {
-        let sa = self.score(a, now).total();
-        let sb = self.score(b, now).total();
-        sb.total_cmp(&sa)
+    /// The score without its age term, minus `per_day` × the order time in days since 1970:
+    /// `score(now) = sort_key + per_day × now` in days for any `now` not before the order, so
+    /// the key orders backorders exactly as the score does at every moment, and a stored,
+    /// indexed key gives the queue without scoring rows. The database computes the same
+    /// double with the same operations in the same order (migration 0009,
+    /// `backorder_sort_keys`).
+    pub fn sort_key(&self, input: &PriorityInput) -> f64 {
+        let tier_index = Tier::ALL.iter().position(|t| *t == input.tier).unwrap_or(0);
+        let days = input.ordered_at.timestamp() as f64 / 86_400.0;
+        ((self.tier_points[tier_index] + self.per_currency_unit * input.value_minor as f64 / 100.0)
+            + input.manual)
+            - self.per_day * days
+    }
+
+    /// Highest priority first: score (by its [`Self::sort_key`], so that memory and the index
+    /// agree to the last bit), then earlier order, then lower id. Deterministic; `now` is
+    /// kept for callers (orders placed after `now` would score their age as 0).
+    pub fn compare(&self, a: &PriorityInput, b: &PriorityInput, _now: DateTime<Utc>) -> Ordering {
+        self.sort_key(b)
+            .total_cmp(&self.sort_key(a))
             .then(a.ordered_at.cmp(&b.ordered_at))
             .then(a.id.cmp(&b.id))
     }
@@ -90,12 +105,12 @@ impl PriorityWeights {
 
     /// Ranks items by their priority inputs, in the same order as [`Self::compare`], scoring
     /// each item once (a SKU can have 100,000 backorders).
-    pub fn rank<T>(&self, items: Vec<(PriorityInput, T)>, now: DateTime<Utc>) -> Vec<T> {
+    pub fn rank<T>(&self, items: Vec<(PriorityInput, T)>, _now: DateTime<Utc>) -> Vec<T> {
         let mut keyed: Vec<(f64, DateTime<Utc>, i64, T)> = items
             .into_iter()
             .map(|(input, item)| {
                 (
-                    self.score(&input, now).total(),
+                    self.sort_key(&input),
                     input.ordered_at,
                     input.id,
                     item,
@@ -236,6 +251,50 @@ mod tests {
         let ranked = w.rank(q.iter().map(|i| (i.clone(), i.id)).collect(), now);
         w.sort(&mut q, now);
         assert_eq!(ranked, q.iter().map(|i| i.id).collect::<Vec<_>>());
+    }
+
+    proptest::proptest! {
+        /// For any two backorders and any moment after both orders, the key orders them as
+        /// the score does (beyond float noise), and `compare` is the key's order.
+        #[test]
+        fn key_order_is_score_order_at_any_time(
+            a in (0usize..4, 0i64..10_000_000, 0i64..90 * 86_400, -500i64..500),
+            b in (0usize..4, 0i64..10_000_000, 0i64..90 * 86_400, -500i64..500),
+            later in 0i64..3_650 * 86_400,
+            per_day in 0.0f64..50.0,
+        ) {
+            let w = PriorityWeights { per_day, ..PriorityWeights::default() };
+            let start = at(1);
+            let mk = |id: i64, (tier, value, secs, manual): (usize, i64, i64, i64)| PriorityInput {
+                id,
+                tier: Tier::ALL[tier],
+                value_minor: value,
+                ordered_at: start + chrono::Duration::seconds(secs),
+                manual: manual as f64 / 4.0,
+            };
+            let (a, b) = (mk(1, a), mk(2, b));
+            let now = a.ordered_at.max(b.ordered_at) + chrono::Duration::seconds(later);
+            let score_gap = w.score(&a, now).total() - w.score(&b, now).total();
+            let key_gap = w.sort_key(&a) - w.sort_key(&b);
+            if score_gap.abs() > 1e-6 {
+                proptest::prop_assert_eq!(score_gap > 0.0, key_gap > 0.0);
+                let expected = if score_gap > 0.0 { Ordering::Less } else { Ordering::Greater };
+                proptest::prop_assert_eq!(w.compare(&a, &b, now), expected);
+            }
+            proptest::prop_assert!((score_gap - key_gap).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn the_key_is_the_score_less_the_moment_of_asking() {
+        let w = PriorityWeights::default();
+        let b = input(1, Tier::Gold, 10_000, 20);
+        for day in [20, 25, 30] {
+            let now = at(day);
+            let now_days = now.timestamp() as f64 / 86_400.0;
+            let score = w.score(&b, now).total();
+            assert!((score - (w.sort_key(&b) + w.per_day * now_days)).abs() < 1e-6);
+        }
     }
 
     #[test]

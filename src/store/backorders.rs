@@ -481,18 +481,34 @@ pub async fn eta_history(conn: &mut Conn, id: i64) -> anyhow::Result<Vec<EtaHist
     .await?)
 }
 
-/// Ids of backorders starting with a number prefix (autocomplete).
-pub async fn ids_with_prefix(
-    conn: &mut Conn,
-    prefix: &str,
-    limit: i64,
-) -> anyhow::Result<Vec<(i64, String, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT b.id, p.sku, b.qty FROM backorders b JOIN products p ON p.id = b.product_id
-         WHERE CAST(b.id AS TEXT) LIKE $1 || '%' AND b.status = 'open' ORDER BY b.id LIMIT $2",
+/// Makes the stored sort keys use `w`: when the weights the keys were computed with differ,
+/// stores `w` and every key is recomputed (a trigger of migration 0009). Returns whether they
+/// differed.
+pub async fn sync_priority_weights(conn: &mut Conn, w: &PriorityWeights) -> anyhow::Result<bool> {
+    let changed = sqlx::query(
+        "UPDATE priority_weights SET standard = $1, silver = $2, gold = $3, vip = $4,
+            per_currency_unit = $5, per_day = $6
+         WHERE id = 1 AND (standard IS NOT $1 OR silver IS NOT $2 OR gold IS NOT $3
+            OR vip IS NOT $4 OR per_currency_unit IS NOT $5 OR per_day IS NOT $6)",
     )
-    .bind(prefix)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+    .bind(w.tier_points[0])
+    .bind(w.tier_points[1])
+    .bind(w.tier_points[2])
+    .bind(w.tier_points[3])
+    .bind(w.per_currency_unit)
+    .bind(w.per_day)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(changed > 0)
+}
+
+/// A backorder's stored sort key and order time (seconds since 1970).
+pub async fn sort_key(conn: &mut Conn, id: i64) -> anyhow::Result<Option<(f64, i64)>> {
+    Ok(
+        sqlx::query_as("SELECT sort_key, ordered_epoch FROM backorders WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?,
+    )
 }

@@ -39,22 +39,6 @@ pub async fn by_external_id(
     )
 }
 
-/// Customers whose id or name starts with a prefix (autocomplete).
-pub async fn with_prefix(
-    conn: &mut Conn,
-    prefix: &str,
-    limit: i64,
-) -> anyhow::Result<Vec<CustomerRow>> {
-    Ok(sqlx::query_as(&format!(
-        "{SELECT} WHERE UPPER(external_id) LIKE UPPER($1) || '%' OR UPPER(name) LIKE UPPER($1) || '%'
-         ORDER BY name LIMIT $2"
-    ))
-    .bind(prefix)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
-}
-
 /// Inserts or updates by external id; returns the id, whether anything changed and whether the
 /// tier changed (which re-ranks that customer's backorders).
 pub async fn upsert(conn: &mut Conn, c: &CustomerRow) -> anyhow::Result<(i64, bool, bool)> {

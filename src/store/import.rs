@@ -296,9 +296,12 @@ pub async fn apply_products(
 /// table counts, including ones later migrations add; only the migration bookkeeping does not.
 /// (SQLite: `sqlite_schema`; PostgreSQL would read `information_schema.tables`.)
 pub async fn database_is_empty(conn: &mut Conn) -> anyhow::Result<bool> {
+    // Ordinary tables only: the search indexes' virtual and shadow tables hold bookkeeping
+    // rows even when empty, and `priority_weights` is configuration, not data. (SQLite-only.)
     let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_schema WHERE type = 'table'
-         AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx_%' ORDER BY name",
+        "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table'
+         AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx_%' AND name <> 'priority_weights'
+         ORDER BY name",
     )
     .fetch_all(&mut *conn)
     .await?;

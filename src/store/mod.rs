@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod posts;
 pub mod products;
 pub mod purchasing;
+pub mod search;
 pub mod stock;
 pub mod suppliers;
 pub mod types;
@@ -96,6 +97,20 @@ impl Store {
         let store = Self { pool };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Makes the stored backorder sort keys use the configured weights (recomputing them all,
+    /// in one transaction, when the weights changed since they were computed).
+    pub async fn sync_priority_weights(
+        &self,
+        weights: &crate::domain::priority::PriorityWeights,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.begin_write().await?;
+        if backorders::sync_priority_weights(&mut tx, weights).await? {
+            tracing::info!("priority weights changed: backorder sort keys recomputed");
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Runs the forward-only migrations in `migrations/`.

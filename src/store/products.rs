@@ -156,35 +156,6 @@ pub async fn near_keys(conn: &mut Conn, sku_key: &str, limit: i64) -> anyhow::Re
     Ok(Vec::new())
 }
 
-/// Products whose name contains every word (case-insensitive), in SKU order.
-pub async fn by_name_words(
-    conn: &mut Conn,
-    words: &[String],
-    limit: i64,
-) -> anyhow::Result<Vec<(String, String)>> {
-    if words.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut sql = String::from("SELECT sku, name FROM products WHERE ");
-    for i in 0..words.len() {
-        if i > 0 {
-            sql.push_str(" AND ");
-        }
-        sql.push_str(&format!("LOWER(name) LIKE ${} ESCAPE '\\'", i + 1));
-    }
-    sql.push_str(&format!(" ORDER BY sku_key LIMIT ${}", words.len() + 1));
-    let mut q = sqlx::query_as(&sql);
-    for w in words {
-        let escaped = w
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        q = q.bind(format!("%{escaped}%"));
-    }
-    Ok(q.bind(limit).fetch_all(conn).await?)
-}
-
 /// A product that can stand in, with what is available of it.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct Alternative {

@@ -55,22 +55,6 @@ pub async fn po_by_number(conn: &mut Conn, po_number: &str) -> anyhow::Result<Op
     .await?)
 }
 
-/// PO numbers starting with a prefix (autocomplete).
-pub async fn po_numbers_with_prefix(
-    conn: &mut Conn,
-    prefix: &str,
-    limit: i64,
-) -> anyhow::Result<Vec<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT po_number FROM purchase_orders WHERE UPPER(po_number) LIKE UPPER($1) || '%'
-         AND status IN ('open', 'partially_received') ORDER BY po_number LIMIT $2",
-    )
-    .bind(prefix)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
-}
-
 /// The lines of a PO, in SKU order.
 pub async fn lines_of_po(conn: &mut Conn, po_id: i64) -> anyhow::Result<Vec<PoLineRow>> {
     Ok(sqlx::query_as(&format!(

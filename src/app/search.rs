@@ -1,0 +1,197 @@
+//! `/search` and autocomplete: candidates from the trigram index, ranked by `domain::search`.
+
+use super::{field, App, AppResult};
+use crate::domain::search::{self, MatchRank, SearchQuery};
+use crate::store::search::{BackorderHit, CustomerHit, ProductHit};
+use crate::store::{self, Conn};
+
+/// Candidates read per source (SKU prefix, words). A query matching more than this ranks the
+/// first ones found (by SKU key, by id): narrow it to see the others.
+pub const CANDIDATES: i64 = 500;
+
+/// Results `/search` shows.
+pub const RESULTS: usize = 10;
+
+/// Suggestions autocomplete offers (Discord's limit).
+pub const SUGGESTIONS: usize = 25;
+
+/// A product found, with how it matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchHit {
+    /// The product.
+    pub product: ProductHit,
+    /// How well.
+    pub rank: MatchRank,
+}
+
+/// The answer to `/search`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchResult {
+    /// Matches, best first.
+    pub hits: Vec<SearchHit>,
+    /// When nothing matched: the closest products, closest first.
+    pub did_you_mean: Vec<ProductHit>,
+}
+
+/// `/search query:` — the best [`RESULTS`] matches, or "did you mean" when there are none.
+pub async fn products(app: &App, raw: &str) -> AppResult<SearchResult> {
+    let q = field("query", SearchQuery::parse(raw))?;
+    let mut conn = app.store.conn().await?;
+    let hits = ranked(&mut conn, &q, RESULTS, CANDIDATES).await?;
+    let did_you_mean = if hits.is_empty() {
+        near(&mut conn, &q, 5).await?
+    } else {
+        Vec::new()
+    };
+    Ok(SearchResult { hits, did_you_mean })
+}
+
+/// The matches of `q`, best first, at most `limit`, ranking at most `cap` candidates per source.
+pub async fn ranked(
+    conn: &mut Conn,
+    q: &SearchQuery,
+    limit: usize,
+    cap: i64,
+) -> anyhow::Result<Vec<SearchHit>> {
+    let mut hits: Vec<SearchHit> = store::search::product_candidates(conn, q, cap)
+        .await?
+        .into_iter()
+        .filter_map(|product| {
+            search::rank(q, &product.sku, &product.name).map(|rank| SearchHit { product, rank })
+        })
+        .collect();
+    hits.sort_by(|a, b| {
+        search::order(
+            (a.rank, a.product.available > 0, &a.product.sku),
+            (b.rank, b.product.available > 0, &b.product.sku),
+        )
+    });
+    hits.truncate(limit);
+    Ok(hits)
+}
+
+/// Products closest to a query that matched nothing: at least [`search::SUGGEST_AT`] similar,
+/// closest first, at most `limit`.
+pub async fn near(conn: &mut Conn, q: &SearchQuery, limit: usize) -> anyhow::Result<Vec<ProductHit>> {
+    let (trigrams, prefixes) = search::typo_seeds(q);
+    let mut scored: Vec<(f64, ProductHit)> =
+        store::search::near_candidates(conn, &trigrams, &prefixes, CANDIDATES)
+            .await?
+            .into_iter()
+            .map(|p| (search::similarity(q, &p.sku, &p.name), p))
+            .filter(|(s, _)| *s >= search::SUGGEST_AT)
+            .collect();
+    scored.sort_by(|a, b| {
+        b.0.total_cmp(&a.0)
+            .then_with(|| a.1.sku.to_ascii_uppercase().cmp(&b.1.sku.to_ascii_uppercase()))
+    });
+    Ok(scored.into_iter().take(limit).map(|(_, p)| p).collect())
+}
+
+/// Autocomplete for SKUs: the search's matches (SKU prefix first, then names).
+pub async fn suggest_products(app: &App, partial: &str) -> anyhow::Result<Vec<ProductHit>> {
+    let mut conn = app.store.conn().await?;
+    products_matching(&mut conn, partial, SUGGESTIONS).await
+}
+
+async fn products_matching(
+    conn: &mut Conn,
+    partial: &str,
+    limit: usize,
+) -> anyhow::Result<Vec<ProductHit>> {
+    let Ok(q) = SearchQuery::parse(partial) else {
+        // Nothing typed yet: the first SKUs.
+        return store::search::product_candidates(
+            conn,
+            &SearchQuery {
+                text: String::new(),
+                sku_key: Some(String::new()),
+                terms: Vec::new(),
+            },
+            limit as i64,
+        )
+        .await;
+    };
+    Ok(ranked(conn, &q, limit, CANDIDATES)
+        .await?
+        .into_iter()
+        .map(|h| h.product)
+        .collect())
+}
+
+/// Autocomplete for customers: by id prefix, then by words of the id or name.
+pub async fn suggest_customers(app: &App, partial: &str) -> anyhow::Result<Vec<CustomerHit>> {
+    let mut conn = app.store.conn().await?;
+    store::search::customers(&mut conn, partial, SUGGESTIONS as i64).await
+}
+
+/// Autocomplete for open purchase orders: by number prefix, then those bringing products whose
+/// SKU or name matches (`mouse` offers the POs of MS-200 and MS-201). Pairs of (PO, SKU it
+/// brings, when found by product).
+pub async fn suggest_pos(
+    app: &App,
+    partial: &str,
+) -> anyhow::Result<Vec<(String, Option<String>)>> {
+    let mut conn = app.store.conn().await?;
+    let mut out: Vec<(String, Option<String>)> =
+        store::search::po_numbers(&mut conn, partial, SUGGESTIONS as i64)
+            .await?
+            .into_iter()
+            .map(|po| (po, None))
+            .collect();
+    if out.len() < SUGGESTIONS && !partial.trim().is_empty() {
+        let ids: Vec<i64> = products_matching(&mut conn, partial, SUGGESTIONS)
+            .await?
+            .iter()
+            .map(|p| p.id)
+            .collect();
+        for (po, sku) in
+            store::search::pos_of_products(&mut conn, &ids, SUGGESTIONS as i64).await?
+        {
+            if out.len() < SUGGESTIONS && !out.iter().any(|(p, _)| *p == po) {
+                out.push((po, Some(sku)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Autocomplete for open backorders: by id prefix, then those of products matching the text
+/// (in service order), then those of customers matching it.
+pub async fn suggest_backorders(app: &App, partial: &str) -> anyhow::Result<Vec<BackorderHit>> {
+    let mut conn = app.store.conn().await?;
+    let text = partial.trim().trim_start_matches('#');
+    let mut out = match text.parse::<u64>() {
+        Ok(n) => store::search::backorder_ids(&mut conn, n, SUGGESTIONS as i64).await?,
+        Err(_) if text.is_empty() => {
+            store::search::backorder_ids(&mut conn, 1, SUGGESTIONS as i64).await?
+        }
+        Err(_) => Vec::new(),
+    };
+    if out.len() < SUGGESTIONS && !text.is_empty() && text.parse::<u64>().is_err() {
+        let products: Vec<i64> = products_matching(&mut conn, text, SUGGESTIONS)
+            .await?
+            .iter()
+            .map(|p| p.id)
+            .collect();
+        let customers: Vec<i64> = store::search::customers(&mut conn, text, 5)
+            .await?
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        for b in store::search::backorders_of(
+            &mut conn,
+            &products,
+            &customers,
+            (SUGGESTIONS - out.len()) as i64,
+        )
+        .await?
+        {
+            if !out.iter().any(|o| o.0 == b.0) {
+                out.push(b);
+            }
+        }
+    }
+    out.truncate(SUGGESTIONS);
+    Ok(out)
+}

@@ -1,0 +1,317 @@
+//! Product search rules: what a query matches, how hits rank, and how close a near miss is.
+//!
+//! A query is a SKU prefix and/or words. A product matches when its SKU starts with the whole
+//! query, or when every word occurs in its SKU or its name (case-insensitive, anywhere). Words
+//! of fewer than [`MIN_TERM`] characters narrow a search but cannot start one: the index is
+//! made of trigrams, so a query of only such words matches SKU prefixes only.
+
+use super::ParseError;
+use std::cmp::Ordering;
+
+/// Shortest word the trigram index can look up.
+pub const MIN_TERM: usize = 3;
+
+/// Most words a query may have.
+pub const MAX_TERMS: usize = 8;
+
+/// Longest query accepted, in characters.
+pub const MAX_LEN: usize = 100;
+
+/// Lowest [`similarity`] offered as "did you mean".
+pub const SUGGEST_AT: f64 = 0.6;
+
+/// A checked search query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// The query as typed, trimmed.
+    pub text: String,
+    /// Upper-case SKU key the query is a prefix of, when it could be one (no spaces).
+    pub sku_key: Option<String>,
+    /// Lower-case words, in order, without repeats.
+    pub terms: Vec<String>,
+}
+
+impl SearchQuery {
+    /// Checks a query: not empty, at most [`MAX_LEN`] characters and [`MAX_TERMS`] words.
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let text = raw.trim();
+        if text.is_empty() {
+            return Err(ParseError::new("cannot be empty"));
+        }
+        if text.chars().count() > MAX_LEN {
+            return Err(ParseError::new(format!(
+                "is longer than {MAX_LEN} characters"
+            )));
+        }
+        let mut terms: Vec<String> = Vec::new();
+        for w in text.split_whitespace() {
+            let w = w.to_lowercase();
+            if !terms.contains(&w) {
+                terms.push(w);
+            }
+        }
+        if terms.len() > MAX_TERMS {
+            return Err(ParseError::new(format!("has more than {MAX_TERMS} words")));
+        }
+        let sku_key = super::Sku::parse(text).ok().map(|s| s.key());
+        Ok(Self {
+            text: text.to_string(),
+            sku_key,
+            terms,
+        })
+    }
+
+    /// Words the trigram index can look up.
+    pub fn long_terms(&self) -> impl Iterator<Item = &str> {
+        self.terms
+            .iter()
+            .filter(|t| t.chars().count() >= MIN_TERM)
+            .map(String::as_str)
+    }
+
+    /// Words too short for the index: they only filter.
+    pub fn short_terms(&self) -> impl Iterator<Item = &str> {
+        self.terms
+            .iter()
+            .filter(|t| t.chars().count() < MIN_TERM)
+            .map(String::as_str)
+    }
+
+    /// Whether words can match at all (at least one is long enough for the index).
+    pub fn searches_words(&self) -> bool {
+        self.long_terms().next().is_some()
+    }
+}
+
+/// How well a product matches, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MatchRank {
+    /// The SKU is the query.
+    ExactSku,
+    /// The SKU starts with the query.
+    SkuPrefix,
+    /// Every word starts a word of the name.
+    NameWords,
+    /// Every word occurs somewhere in the SKU or the name.
+    Substring,
+}
+
+/// Whether `word` starts a word of `text` (both lower case): at the start or after a character
+/// that is not a letter or digit.
+fn starts_a_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(i, _)| {
+        text[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric())
+    })
+}
+
+/// How a product matches the query, if it does.
+pub fn rank(q: &SearchQuery, sku: &str, name: &str) -> Option<MatchRank> {
+    if let Some(key) = &q.sku_key {
+        let sku_key = sku.to_ascii_uppercase();
+        if sku_key == *key {
+            return Some(MatchRank::ExactSku);
+        }
+        if sku_key.starts_with(key.as_str()) {
+            return Some(MatchRank::SkuPrefix);
+        }
+    }
+    if !q.searches_words() {
+        return None;
+    }
+    let (sku, name) = (sku.to_lowercase(), name.to_lowercase());
+    if !q
+        .terms
+        .iter()
+        .all(|t| name.contains(t.as_str()) || sku.contains(t.as_str()))
+    {
+        return None;
+    }
+    if q.terms.iter().all(|t| starts_a_word(&name, t)) {
+        Some(MatchRank::NameWords)
+    } else {
+        Some(MatchRank::Substring)
+    }
+}
+
+/// Result order: rank, then in stock before out of stock, then SKU key.
+pub fn order(a: (MatchRank, bool, &str), b: (MatchRank, bool, &str)) -> Ordering {
+    a.0.cmp(&b.0)
+        .then(b.1.cmp(&a.1))
+        .then_with(|| a.2.to_ascii_uppercase().cmp(&b.2.to_ascii_uppercase()))
+}
+
+/// Edit distance counting a swap of two neighbours as one edit (optimal string alignment).
+pub fn typo_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
+}
+
+/// 1 for equal strings, towards 0 the more edits they are apart relative to their length.
+fn closeness(a: &str, b: &str) -> f64 {
+    let len = a.chars().count().max(b.chars().count());
+    if len == 0 {
+        return 0.0;
+    }
+    1.0 - typo_distance(a, b) as f64 / len as f64
+}
+
+/// How close a product is to a query that matched nothing, 0..=1: each word against the
+/// closest word of the name (or the SKU), averaged; or the whole query against the SKU,
+/// whichever is closer.
+pub fn similarity(q: &SearchQuery, sku: &str, name: &str) -> f64 {
+    let sku = sku.to_lowercase();
+    let name = name.to_lowercase();
+    let words: Vec<&str> = name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .chain(std::iter::once(sku.as_str()))
+        .collect();
+    let per_term: f64 = q
+        .terms
+        .iter()
+        .map(|t| {
+            words
+                .iter()
+                .map(|w| closeness(t, w))
+                .fold(0.0, f64::max)
+        })
+        .sum::<f64>()
+        / q.terms.len().max(1) as f64;
+    per_term.max(closeness(&q.text.to_lowercase(), &sku))
+}
+
+/// The trigrams of each word (lower case), where "did you mean" starts looking, and each word's
+/// first two characters (to widen the start to trigrams that begin the same way: a swap in a
+/// short word changes all of its own trigrams).
+pub fn typo_seeds(q: &SearchQuery) -> (Vec<String>, Vec<String>) {
+    let mut trigrams = Vec::new();
+    let mut prefixes = Vec::new();
+    for t in &q.terms {
+        let chars: Vec<char> = t.chars().collect();
+        for w in chars.windows(3) {
+            let tri: String = w.iter().collect();
+            if !trigrams.contains(&tri) {
+                trigrams.push(tri);
+            }
+        }
+        if chars.len() >= 2 {
+            let p: String = chars[..2].iter().collect();
+            if !prefixes.contains(&p) {
+                prefixes.push(p);
+            }
+        }
+    }
+    (trigrams, prefixes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(s: &str) -> SearchQuery {
+        SearchQuery::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_query_is_checked_and_split_into_lower_case_words() {
+        let query = q("  Wireless  MOUSE wireless ");
+        assert_eq!(query.terms, vec!["wireless", "mouse"]);
+        assert_eq!(query.sku_key, None);
+        assert_eq!(q("ms-2").sku_key.as_deref(), Some("MS-2"));
+        assert!(SearchQuery::parse("   ").is_err());
+        assert!(SearchQuery::parse(&"x".repeat(101)).is_err());
+        assert!(SearchQuery::parse("a b c d e f g h i").is_err());
+    }
+
+    #[test]
+    fn ranks_follow_sku_then_name_words_then_substrings() {
+        assert_eq!(rank(&q("ms-200"), "MS-200", "Mouse"), Some(MatchRank::ExactSku));
+        assert_eq!(rank(&q("ms-2"), "MS-200", "Mouse"), Some(MatchRank::SkuPrefix));
+        assert_eq!(
+            rank(&q("wire mou"), "MS-200", "Wireless Mouse"),
+            Some(MatchRank::NameWords)
+        );
+        assert_eq!(
+            rank(&q("less"), "MS-200", "Wireless Mouse"),
+            Some(MatchRank::Substring)
+        );
+        // A word found only in the SKU is a substring match.
+        assert_eq!(
+            rank(&q("200 mouse"), "MS-200", "Wireless Mouse"),
+            Some(MatchRank::Substring)
+        );
+        assert_eq!(rank(&q("keyboard"), "MS-200", "Wireless Mouse"), None);
+    }
+
+    #[test]
+    fn short_words_filter_but_never_match_alone() {
+        assert_eq!(rank(&q("ms"), "KB-1", "Ms keyboard"), None);
+        assert_eq!(rank(&q("ms"), "MS-200", "Mouse"), Some(MatchRank::SkuPrefix));
+        assert_eq!(
+            rank(&q("keyboard ms"), "KB-1", "Ms keyboard"),
+            Some(MatchRank::NameWords)
+        );
+        assert_eq!(rank(&q("keyboard zz"), "KB-1", "Ms keyboard"), None);
+    }
+
+    #[test]
+    fn in_stock_comes_first_within_a_rank_only() {
+        let mut v = vec![
+            (MatchRank::Substring, true, "A"),
+            (MatchRank::NameWords, false, "C"),
+            (MatchRank::NameWords, true, "D"),
+            (MatchRank::NameWords, false, "B"),
+        ];
+        v.sort_by(|a, b| order(*a, *b));
+        let skus: Vec<&str> = v.iter().map(|x| x.2).collect();
+        assert_eq!(skus, vec!["D", "B", "C", "A"]);
+    }
+
+    #[test]
+    fn typo_distance_counts_a_swap_as_one_edit() {
+        assert_eq!(typo_distance("mosue", "mouse"), 1);
+        assert_eq!(typo_distance("mouse", "mouse"), 0);
+        assert_eq!(typo_distance("keybord", "keyboard"), 1);
+        assert_eq!(typo_distance("", "abc"), 3);
+    }
+
+    #[test]
+    fn similarity_finds_the_closest_word_or_the_sku() {
+        let s = similarity(&q("mosue"), "MS-200", "Wireless Mouse");
+        assert!((s - 0.8).abs() < 1e-9, "{s}");
+        let s = similarity(&q("ms-20o"), "MS-200", "Wireless Mouse");
+        assert!((s - 5.0 / 6.0).abs() < 1e-9, "{s}");
+        assert!(similarity(&q("zzzz"), "MS-200", "Wireless Mouse") < SUGGEST_AT);
+    }
+
+    #[test]
+    fn typo_seeds_are_the_trigrams_and_first_two_letters_of_each_word() {
+        let (tri, pre) = typo_seeds(&q("mosue ab"));
+        assert_eq!(tri, vec!["mos", "osu", "sue"]);
+        assert_eq!(pre, vec!["mo", "ab"]);
+    }
+}

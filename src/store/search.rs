@@ -1,0 +1,313 @@
+//! Search candidates from the trigram indexes (`products_fts`, `customers_fts`) and the
+//! ordered id indexes. The store finds candidates; `domain::search` decides what matches and
+//! in which order.
+
+use super::Conn;
+use crate::domain::search::SearchQuery;
+
+/// A product as search shows it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProductHit {
+    /// Row id.
+    pub id: i64,
+    /// Shop's spelling.
+    pub sku: String,
+    /// Name.
+    pub name: String,
+    /// On hand less allocated.
+    pub available: i64,
+}
+
+const HIT: &str = "SELECT p.id, p.sku, p.name, COALESCE(sp.on_hand - sp.allocated, 0) AS available
+    FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id";
+
+/// The exclusive upper bound of keys starting with `prefix`, for index range scans.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
+/// An FTS5 query that every word must match, each as a literal substring (a quoted string is
+/// a phrase of its trigrams). SQLite-only syntax.
+fn fts_all(words: &[&str]) -> String {
+    words
+        .iter()
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// Products that may match `q`: up to `cap` whose SKU starts with the query (in key order),
+/// and up to `cap` whose SKU or name holds every word (in id order). The caller ranks them.
+pub async fn product_candidates(
+    conn: &mut Conn,
+    q: &SearchQuery,
+    cap: i64,
+) -> anyhow::Result<Vec<ProductHit>> {
+    let mut out: Vec<ProductHit> = Vec::new();
+    if let Some(key) = &q.sku_key {
+        out = sqlx::query_as(&format!(
+            "{HIT} WHERE p.sku_key >= $1 AND p.sku_key < $2 ORDER BY p.sku_key LIMIT $3"
+        ))
+        .bind(key)
+        .bind(prefix_end(key))
+        .bind(cap)
+        .fetch_all(&mut *conn)
+        .await?;
+    }
+    let long: Vec<&str> = q.long_terms().collect();
+    if long.is_empty() {
+        return Ok(out);
+    }
+    // Words too short for trigrams filter the index's hits (`lower` folds ASCII only).
+    let mut sql = format!(
+        "{HIT} WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH $1)"
+    );
+    let short: Vec<&str> = q.short_terms().collect();
+    for i in 0..short.len() {
+        let n = i + 3;
+        sql.push_str(&format!(
+            " AND (instr(lower(p.sku), ${n}) > 0 OR instr(lower(p.name), ${n}) > 0)"
+        ));
+    }
+    sql.push_str(" ORDER BY p.id LIMIT $2");
+    let mut query = sqlx::query_as(&sql).bind(fts_all(&long)).bind(cap);
+    for s in &short {
+        query = query.bind(*s);
+    }
+    let found: Vec<ProductHit> = query.fetch_all(&mut *conn).await?;
+    for hit in found {
+        if !out.iter().any(|h| h.id == hit.id) {
+            out.push(hit);
+        }
+    }
+    Ok(out)
+}
+
+/// Products that share trigrams with a query that matched nothing, for "did you mean": the
+/// rarest of `trigrams` first (and of the trigrams that start with one of `prefixes`), up to
+/// `cap` products.
+pub async fn near_candidates(
+    conn: &mut Conn,
+    trigrams: &[String],
+    prefixes: &[String],
+    cap: i64,
+) -> anyhow::Result<Vec<ProductHit>> {
+    let mut seeds: Vec<(i64, String)> = Vec::new();
+    for t in trigrams {
+        let doc: Option<i64> =
+            sqlx::query_scalar("SELECT doc FROM products_fts_vocab WHERE term = $1")
+                .bind(t)
+                .fetch_optional(&mut *conn)
+                .await?;
+        if let Some(doc) = doc {
+            seeds.push((doc, t.clone()));
+        }
+    }
+    for p in prefixes {
+        let found: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT term, doc FROM products_fts_vocab WHERE term >= $1 AND term < $2 LIMIT 40",
+        )
+        .bind(p)
+        .bind(prefix_end(p))
+        .fetch_all(&mut *conn)
+        .await?;
+        for (term, doc) in found {
+            if !seeds.iter().any(|(_, s)| *s == term) {
+                seeds.push((doc, term));
+            }
+        }
+    }
+    seeds.sort();
+    let mut ids: Vec<i64> = Vec::new();
+    for (_, tri) in seeds {
+        if ids.len() as i64 >= cap {
+            break;
+        }
+        let found: Vec<i64> = sqlx::query_scalar(
+            "SELECT rowid FROM products_fts WHERE products_fts MATCH $1 ORDER BY rowid LIMIT $2",
+        )
+        .bind(fts_all(&[tri.as_str()]))
+        .bind(cap - ids.len() as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+        for id in found {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    by_ids(conn, &ids).await
+}
+
+/// Products by id (one bound JSON array; `= ANY($1)` on PostgreSQL).
+async fn by_ids(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<ProductHit>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_as(&format!(
+        "{HIT} WHERE p.id IN (SELECT value FROM json_each($1)) ORDER BY p.id"
+    ))
+    .bind(serde_json::to_string(ids)?)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Every product, for checks against a brute-force scan (tests and small shops).
+pub async fn all_products(conn: &mut Conn) -> anyhow::Result<Vec<ProductHit>> {
+    Ok(sqlx::query_as(&format!("{HIT} ORDER BY p.id"))
+        .fetch_all(conn)
+        .await?)
+}
+
+/// A customer as autocomplete shows it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CustomerHit {
+    /// Row id.
+    pub id: i64,
+    /// The shop's customer id.
+    pub external_id: String,
+    /// Name (mask before showing).
+    pub name: String,
+}
+
+/// Customers whose id starts with `text` (case-insensitive, in id order), then customers whose
+/// id or name holds every word of three or more characters; at most `limit`.
+pub async fn customers(conn: &mut Conn, text: &str, limit: i64) -> anyhow::Result<Vec<CustomerHit>> {
+    let key = text.trim().to_uppercase();
+    let mut out: Vec<CustomerHit> = sqlx::query_as(
+        "SELECT id, external_id, name FROM customers
+         WHERE UPPER(external_id) >= $1 AND UPPER(external_id) < $2
+         ORDER BY UPPER(external_id) LIMIT $3",
+    )
+    .bind(&key)
+    .bind(prefix_end(&key))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let words: Vec<String> = text
+        .split_whitespace()
+        .filter(|w| w.chars().count() >= crate::domain::search::MIN_TERM)
+        .map(str::to_lowercase)
+        .collect();
+    if (out.len() as i64) < limit && !words.is_empty() {
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let found: Vec<CustomerHit> = sqlx::query_as(
+            "SELECT c.id, c.external_id, c.name FROM customers c
+             WHERE c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH $1)
+             ORDER BY c.id LIMIT $2",
+        )
+        .bind(fts_all(&words))
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+        for c in found {
+            if (out.len() as i64) < limit && !out.iter().any(|o| o.id == c.id) {
+                out.push(c);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Open purchase orders whose number starts with `text` (case-insensitive), in number order.
+pub async fn po_numbers(conn: &mut Conn, text: &str, limit: i64) -> anyhow::Result<Vec<String>> {
+    let key = text.trim().to_uppercase();
+    Ok(sqlx::query_scalar(
+        "SELECT po_number FROM purchase_orders
+         WHERE UPPER(po_number) >= $1 AND UPPER(po_number) < $2
+           AND status IN ('open', 'partially_received')
+         ORDER BY UPPER(po_number) LIMIT $3",
+    )
+    .bind(&key)
+    .bind(prefix_end(&key))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Open purchase orders bringing any of `product_ids`, with the SKU they bring.
+pub async fn pos_of_products(
+    conn: &mut Conn,
+    product_ids: &[i64],
+    limit: i64,
+) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT po.po_number, p.sku FROM json_each($1) j
+         JOIN po_lines l ON l.product_id = j.value AND l.status IN ('open', 'partially_received')
+         JOIN purchase_orders po ON po.id = l.po_id
+         JOIN products p ON p.id = l.product_id
+         ORDER BY j.key, po.po_number LIMIT $2",
+    )
+    .bind(serde_json::to_string(product_ids)?)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// An open backorder as autocomplete shows it: id, SKU, units.
+pub type BackorderHit = (i64, String, i64);
+
+/// Open backorders whose id starts with the digits `prefix`: the id itself, then ids one,
+/// two, … digits longer, each an index range (never a scan of every id).
+pub async fn backorder_ids(
+    conn: &mut Conn,
+    prefix: u64,
+    limit: i64,
+) -> anyhow::Result<Vec<BackorderHit>> {
+    let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM backorders")
+        .fetch_one(&mut *conn)
+        .await?;
+    let mut out = Vec::new();
+    let (mut lo, mut width) = (prefix as i128, 1i128);
+    while lo <= i128::from(max) && (out.len() as i64) < limit {
+        let hi = lo + width - 1;
+        let found: Vec<BackorderHit> = sqlx::query_as(
+            "SELECT b.id, p.sku, b.qty FROM backorders b JOIN products p ON p.id = b.product_id
+             WHERE b.id BETWEEN $1 AND $2 AND b.status = 'open' ORDER BY b.id LIMIT $3",
+        )
+        .bind(lo as i64)
+        .bind(hi.min(i128::from(i64::MAX)) as i64)
+        .bind(limit - out.len() as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+        out.extend(found);
+        if lo == 0 {
+            break;
+        }
+        lo *= 10;
+        width *= 10;
+    }
+    Ok(out)
+}
+
+/// Open backorders of any of `product_ids` (in that order), then of any of `customer_ids`.
+pub async fn backorders_of(
+    conn: &mut Conn,
+    product_ids: &[i64],
+    customer_ids: &[i64],
+    limit: i64,
+) -> anyhow::Result<Vec<BackorderHit>> {
+    let mut out: Vec<BackorderHit> = Vec::new();
+    for (column, ids) in [("product_id", product_ids), ("customer_id", customer_ids)] {
+        for id in ids {
+            if out.len() as i64 >= limit {
+                return Ok(out);
+            }
+            let found: Vec<BackorderHit> = sqlx::query_as(&format!(
+                "SELECT b.id, p.sku, b.qty FROM backorders b JOIN products p ON p.id = b.product_id
+                 WHERE b.{column} = $1 AND b.status = 'open'
+                 ORDER BY b.sort_key DESC, b.ordered_epoch, b.id LIMIT $2"
+            ))
+            .bind(id)
+            .bind(limit - out.len() as i64)
+            .fetch_all(&mut *conn)
+            .await?;
+            for f in found {
+                if !out.iter().any(|o| o.0 == f.0) {
+                    out.push(f);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
