@@ -72,7 +72,11 @@ pub async fn ranked(
 
 /// Products closest to a query that matched nothing: at least [`search::SUGGEST_AT`] similar,
 /// closest first, at most `limit`.
-pub async fn near(conn: &mut Conn, q: &SearchQuery, limit: usize) -> anyhow::Result<Vec<ProductHit>> {
+pub async fn near(
+    conn: &mut Conn,
+    q: &SearchQuery,
+    limit: usize,
+) -> anyhow::Result<Vec<ProductHit>> {
     let (trigrams, prefixes) = search::typo_seeds(q);
     let mut scored: Vec<(f64, ProductHit)> =
         store::search::near_candidates(conn, &trigrams, &prefixes, CANDIDATES)
@@ -82,8 +86,11 @@ pub async fn near(conn: &mut Conn, q: &SearchQuery, limit: usize) -> anyhow::Res
             .filter(|(s, _)| *s >= search::SUGGEST_AT)
             .collect();
     scored.sort_by(|a, b| {
-        b.0.total_cmp(&a.0)
-            .then_with(|| a.1.sku.to_ascii_uppercase().cmp(&b.1.sku.to_ascii_uppercase()))
+        b.0.total_cmp(&a.0).then_with(|| {
+            a.1.sku
+                .to_ascii_uppercase()
+                .cmp(&b.1.sku.to_ascii_uppercase())
+        })
     });
     Ok(scored.into_iter().take(limit).map(|(_, p)| p).collect())
 }
@@ -145,8 +152,7 @@ pub async fn suggest_pos(
             .iter()
             .map(|p| p.id)
             .collect();
-        for (po, sku) in
-            store::search::pos_of_products(&mut conn, &ids, SUGGESTIONS as i64).await?
+        for (po, sku) in store::search::pos_of_products(&mut conn, &ids, SUGGESTIONS as i64).await?
         {
             if out.len() < SUGGESTIONS && !out.iter().any(|(p, _)| *p == po) {
                 out.push((po, Some(sku)));
@@ -162,9 +168,9 @@ pub async fn suggest_backorders(app: &App, partial: &str) -> anyhow::Result<Vec<
     let mut conn = app.store.conn().await?;
     let text = partial.trim().trim_start_matches('#');
     let mut out = match text.parse::<u64>() {
-        Ok(n) => store::search::backorder_ids(&mut conn, n, SUGGESTIONS as i64).await?,
+        Ok(n) => store::search::backorder_ids(&mut conn, Some(n), SUGGESTIONS as i64).await?,
         Err(_) if text.is_empty() => {
-            store::search::backorder_ids(&mut conn, 1, SUGGESTIONS as i64).await?
+            store::search::backorder_ids(&mut conn, None, SUGGESTIONS as i64).await?
         }
         Err(_) => Vec::new(),
     };

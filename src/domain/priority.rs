@@ -108,14 +108,7 @@ impl PriorityWeights {
     pub fn rank<T>(&self, items: Vec<(PriorityInput, T)>, _now: DateTime<Utc>) -> Vec<T> {
         let mut keyed: Vec<(f64, DateTime<Utc>, i64, T)> = items
             .into_iter()
-            .map(|(input, item)| {
-                (
-                    self.sort_key(&input),
-                    input.ordered_at,
-                    input.id,
-                    item,
-                )
-            })
+            .map(|(input, item)| (self.sort_key(&input), input.ordered_at, input.id, item))
             .collect();
         keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
         keyed.into_iter().map(|(_, _, _, item)| item).collect()

@@ -103,7 +103,7 @@ fn starts_a_word(text: &str, word: &str) -> bool {
         text[..i]
             .chars()
             .next_back()
-            .is_none_or(|c| !c.is_alphanumeric())
+            .map_or(true, |c| !c.is_alphanumeric())
     })
 }
 
@@ -193,12 +193,7 @@ pub fn similarity(q: &SearchQuery, sku: &str, name: &str) -> f64 {
     let per_term: f64 = q
         .terms
         .iter()
-        .map(|t| {
-            words
-                .iter()
-                .map(|w| closeness(t, w))
-                .fold(0.0, f64::max)
-        })
+        .map(|t| words.iter().map(|w| closeness(t, w)).fold(0.0, f64::max))
         .sum::<f64>()
         / q.terms.len().max(1) as f64;
     per_term.max(closeness(&q.text.to_lowercase(), &sku))
@@ -249,8 +244,14 @@ mod tests {
 
     #[test]
     fn ranks_follow_sku_then_name_words_then_substrings() {
-        assert_eq!(rank(&q("ms-200"), "MS-200", "Mouse"), Some(MatchRank::ExactSku));
-        assert_eq!(rank(&q("ms-2"), "MS-200", "Mouse"), Some(MatchRank::SkuPrefix));
+        assert_eq!(
+            rank(&q("ms-200"), "MS-200", "Mouse"),
+            Some(MatchRank::ExactSku)
+        );
+        assert_eq!(
+            rank(&q("ms-2"), "MS-200", "Mouse"),
+            Some(MatchRank::SkuPrefix)
+        );
         assert_eq!(
             rank(&q("wire mou"), "MS-200", "Wireless Mouse"),
             Some(MatchRank::NameWords)
@@ -270,7 +271,10 @@ mod tests {
     #[test]
     fn short_words_filter_but_never_match_alone() {
         assert_eq!(rank(&q("ms"), "KB-1", "Ms keyboard"), None);
-        assert_eq!(rank(&q("ms"), "MS-200", "Mouse"), Some(MatchRank::SkuPrefix));
+        assert_eq!(
+            rank(&q("ms"), "MS-200", "Mouse"),
+            Some(MatchRank::SkuPrefix)
+        );
         assert_eq!(
             rank(&q("keyboard ms"), "KB-1", "Ms keyboard"),
             Some(MatchRank::NameWords)
@@ -280,7 +284,7 @@ mod tests {
 
     #[test]
     fn in_stock_comes_first_within_a_rank_only() {
-        let mut v = vec![
+        let mut v = [
             (MatchRank::Substring, true, "A"),
             (MatchRank::NameWords, false, "C"),
             (MatchRank::NameWords, true, "D"),

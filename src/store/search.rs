@@ -59,9 +59,8 @@ pub async fn product_candidates(
         return Ok(out);
     }
     // Words too short for trigrams filter the index's hits (`lower` folds ASCII only).
-    let mut sql = format!(
-        "{HIT} WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH $1)"
-    );
+    let mut sql =
+        format!("{HIT} WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH $1)");
     let short: Vec<&str> = q.short_terms().collect();
     for i in 0..short.len() {
         let n = i + 3;
@@ -172,7 +171,11 @@ pub struct CustomerHit {
 
 /// Customers whose id starts with `text` (case-insensitive, in id order), then customers whose
 /// id or name holds every word of three or more characters; at most `limit`.
-pub async fn customers(conn: &mut Conn, text: &str, limit: i64) -> anyhow::Result<Vec<CustomerHit>> {
+pub async fn customers(
+    conn: &mut Conn,
+    text: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<CustomerHit>> {
     let key = text.trim().to_uppercase();
     let mut out: Vec<CustomerHit> = sqlx::query_as(
         "SELECT id, external_id, name FROM customers
@@ -248,12 +251,22 @@ pub async fn pos_of_products(
 pub type BackorderHit = (i64, String, i64);
 
 /// Open backorders whose id starts with the digits `prefix`: the id itself, then ids one,
-/// two, … digits longer, each an index range (never a scan of every id).
+/// two, … digits longer, each an index range (never a scan of every id). Without a prefix,
+/// the lowest ids.
 pub async fn backorder_ids(
     conn: &mut Conn,
-    prefix: u64,
+    prefix: Option<u64>,
     limit: i64,
 ) -> anyhow::Result<Vec<BackorderHit>> {
+    let Some(prefix) = prefix else {
+        return Ok(sqlx::query_as(
+            "SELECT b.id, p.sku, b.qty FROM backorders b JOIN products p ON p.id = b.product_id
+             WHERE b.status = 'open' ORDER BY b.id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(conn)
+        .await?);
+    };
     let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM backorders")
         .fetch_one(&mut *conn)
         .await?;
