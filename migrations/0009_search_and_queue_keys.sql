@@ -9,7 +9,7 @@
 -- triggers keep the index in step with every write (upsert, set-based import, demo data).
 -- SQLite-only (FTS5).
 CREATE VIRTUAL TABLE products_fts USING fts5(
-    sku, name, content = 'products', content_rowid = 'id', tokenize = 'trigram', columnsize = 0
+    sku, name, content = 'products', content_rowid = 'id', tokenize = 'trigram', detail = 'none', columnsize = 0
 );
 -- Trigram document counts, to start "did you mean" from the rarest trigrams.
 CREATE VIRTUAL TABLE products_fts_vocab USING fts5vocab(products_fts, row);
@@ -28,7 +28,7 @@ END;
 
 -- Customers by id or name, the same way (autocomplete). SQLite-only (FTS5).
 CREATE VIRTUAL TABLE customers_fts USING fts5(
-    external_id, name, content = 'customers', content_rowid = 'id', tokenize = 'trigram', columnsize = 0
+    external_id, name, content = 'customers', content_rowid = 'id', tokenize = 'trigram', detail = 'none', columnsize = 0
 );
 INSERT INTO customers_fts (customers_fts) VALUES ('rebuild');
 

@@ -26,12 +26,24 @@ fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
 }
 
-/// An FTS5 query that every word must match, each as a literal substring (a quoted string is
-/// a phrase of its trigrams). SQLite-only syntax.
+/// An FTS5 query for rows holding every trigram of every word. The index keeps no positions
+/// (`detail = 'none'`: half the size, and a bulk import's write lock is held for less time), so
+/// a row may hold the trigrams without the word; `domain::search::rank` checks the words
+/// themselves. SQLite-only syntax.
 fn fts_all(words: &[&str]) -> String {
-    words
+    let mut trigrams: Vec<String> = Vec::new();
+    for w in words {
+        let chars: Vec<char> = w.to_lowercase().chars().collect();
+        for t in chars.windows(3) {
+            let t: String = t.iter().collect();
+            if !trigrams.contains(&t) {
+                trigrams.push(t);
+            }
+        }
+    }
+    trigrams
         .iter()
-        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
         .collect::<Vec<_>>()
         .join(" AND ")
 }
@@ -204,7 +216,12 @@ pub async fn customers(
         .fetch_all(&mut *conn)
         .await?;
         for c in found {
-            if (out.len() as i64) < limit && !out.iter().any(|o| o.id == c.id) {
+            // The index finds rows with every trigram; keep those with every word.
+            let (id, name) = (c.external_id.to_lowercase(), c.name.to_lowercase());
+            if (out.len() as i64) < limit
+                && words.iter().all(|w| id.contains(w) || name.contains(w))
+                && !out.iter().any(|o| o.id == c.id)
+            {
                 out.push(c);
             }
         }
