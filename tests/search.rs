@@ -354,7 +354,7 @@ async fn stored_sort_keys_follow_manual_points_tier_and_weights() {
                 id,
                 tier,
                 value_minor: row.qty * row.unit_price_minor,
-                ordered_at: store::parse_ts(&row.ordered_at),
+                ordered_at: row.ordered_at,
                 manual,
             };
             assert_eq!(epoch, input.ordered_at.timestamp());
