@@ -3,7 +3,7 @@
 //! # Layout
 //! - [`domain`]: pure types and rules (SKU, quantities, money, contacts, stock position, priority,
 //!   ETA promise, purchasing and backorder status, alert severity and state, cron schedules,
-//!   customer-update decisions and SMS segments). No I/O.
+//!   customer-update decisions and SMS segments, search ranking and typo distance). No I/O.
 //! - [`store`]: the only place with SQL (sqlx on SQLite), one function per query; rows come out typed.
 //! - [`app`]: use cases, one function per thing a user does, each one transaction (stock, orders,
 //!   purchasing, backorders, imports, alerts, customer updates, Discord channel posts, idempotency).

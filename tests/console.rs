@@ -2,11 +2,11 @@
 
 mod common;
 
-use common::spawn_app;
+use common::{spawn_app, spawn_demo_app};
 
 #[tokio::test]
 async fn positional_values_answer_like_named_ones() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     let named = t.ok("/stock sku:TENT-2P").await;
     assert_eq!(t.ok("stock TENT-2P").await, named);
     assert!(named.contains("TENT-2P"), "{named}");
@@ -18,7 +18,7 @@ async fn positional_values_answer_like_named_ones() {
 
 #[tokio::test]
 async fn help_for_one_command_shows_its_options_choices_and_an_example() {
-    let t = spawn_app(false, &[]).await;
+    let t = spawn_app().await;
     let stock = t.ok("/help stock").await;
     assert!(stock.starts_with("/stock"), "{stock}");
     assert!(stock.contains("sku — Product SKU (text)"), "{stock}");
@@ -54,7 +54,7 @@ async fn help_for_one_command_shows_its_options_choices_and_an_example() {
 
 #[tokio::test]
 async fn the_same_limits_as_discord_apply_in_the_console() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     assert!(t
         .user_error("/backorders page:0")
         .await
@@ -72,7 +72,7 @@ async fn the_same_limits_as_discord_apply_in_the_console() {
 
 #[tokio::test]
 async fn replies_never_show_bold_markup() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     for line in ["/stock TENT-2P", "/pos", "/backorders", "/help"] {
         let text = t.ok(line).await;
         assert!(!text.contains("**"), "{line}: {text}");

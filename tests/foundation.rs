@@ -3,7 +3,7 @@
 mod common;
 
 use backorder_bot::app::AppError;
-use common::spawn_app;
+use common::{spawn_app, spawn_demo_app, spawn_demo_app_with};
 
 const SUPPLIERS: &str =
     "code,name,email,phone,lead_time_days\nACME,Acme,o@acme.example,+4930123456,10\n";
@@ -14,7 +14,7 @@ const CUSTOMERS: &str = "id,name,email,phone,tier,channel,timezone\nC1,Jane Doe,
 
 #[tokio::test]
 async fn migrations_run_on_an_empty_file() {
-    let t = spawn_app(false, &[]).await;
+    let t = spawn_app().await;
     assert_eq!(t.scalar("SELECT COUNT(*) FROM products").await, 0);
     assert!(t.scalar("SELECT COUNT(*) FROM _sqlx_migrations").await >= 1);
     assert_eq!(t.scalar("PRAGMA foreign_keys").await, 1);
@@ -27,7 +27,7 @@ async fn migrations_run_on_an_empty_file() {
 
 #[tokio::test]
 async fn each_import_kind_loads_and_reimport_changes_nothing() {
-    let t = spawn_app(false, &[]).await;
+    let t = spawn_app().await;
     let r = t.import("suppliers", SUPPLIERS).await.unwrap();
     assert_eq!((r.rows, r.changed), (1, 1));
     let r = t.import("products", PRODUCTS).await.unwrap();
@@ -74,7 +74,7 @@ async fn each_import_kind_loads_and_reimport_changes_nothing() {
 
 #[tokio::test]
 async fn order_import_reserves_stock_and_backorders_the_shortfall() {
-    let t = spawn_app(false, &[]).await;
+    let t = spawn_app().await;
     t.import("suppliers", SUPPLIERS).await.unwrap();
     t.import("products", PRODUCTS).await.unwrap();
     t.import("customers", CUSTOMERS).await.unwrap();
@@ -99,7 +99,7 @@ async fn order_import_reserves_stock_and_backorders_the_shortfall() {
 
 #[tokio::test]
 async fn a_bad_file_writes_nothing_and_names_each_bad_row_and_column() {
-    let t = spawn_app(false, &[]).await;
+    let t = spawn_app().await;
     t.import("suppliers", SUPPLIERS).await.unwrap();
     let bad = "sku,name,unit_price,on_hand,supplier\nGOOD-1,Fine,1.00,3,ACME\nBAD 2,Space,1.00,1,ACME\nBAD-3,Price,12.345,1,ACME\nBAD-4,Supplier,1.00,-1,NOPE\n";
     let err = t.import("products", bad).await.unwrap_err();
@@ -148,7 +148,7 @@ async fn a_bad_file_writes_nothing_and_names_each_bad_row_and_column() {
 
 #[tokio::test]
 async fn stock_shows_the_position_and_alternatives_when_out() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     let text = t.ok("/stock sku:tent-2p").await;
     for expected in [
         "TENT-2P — Trailhead 2-person tent",
@@ -168,7 +168,7 @@ async fn stock_shows_the_position_and_alternatives_when_out() {
 
 #[tokio::test]
 async fn unknown_sku_names_it_and_suggests_the_closest() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     let text = t.user_error("/stock sku:TENT-2X").await;
     assert!(text.contains("unknown SKU \"TENT-2X\""), "{text}");
     assert!(text.contains("did you mean TENT-2P"), "{text}");
@@ -176,7 +176,7 @@ async fn unknown_sku_names_it_and_suggests_the_closest() {
 
 #[tokio::test]
 async fn read_commands_answer() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     let text = t.ok("/search query:tent").await;
     assert!(
         text.contains("TENT-2P") && text.contains("TENT-3P"),
@@ -213,7 +213,7 @@ async fn read_commands_answer() {
 
 #[tokio::test]
 async fn lists_page_within_discords_limits() {
-    let t = spawn_app(true, &[("BACKORDER_BOT__CONSOLE__PAGE_SIZE", "3")]).await;
+    let t = spawn_demo_app_with(&[("BACKORDER_BOT__CONSOLE__PAGE_SIZE", "3")]).await;
     let (reply, _) = t.ask("/backorders").await;
     let paging = reply.paging.clone().expect("paged");
     assert_eq!((paging.page, paging.pages), (1, 3));
@@ -227,7 +227,7 @@ async fn lists_page_within_discords_limits() {
 
 #[tokio::test]
 async fn wrong_input_for_each_option_is_a_user_error_with_a_reason() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     for (line, expected) in [
         ("/stock", "sku: is required"),
         ("/stock sku:\"A B\"", "sku: \"A B\" has a character"),
@@ -286,7 +286,7 @@ async fn wrong_input_for_each_option_is_a_user_error_with_a_reason() {
 
 #[tokio::test]
 async fn adjust_writes_the_ledger_and_the_audit_log() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     let text = t
         .ok("/adjust sku:LAMP-HEAD delta:-5 reason:\"damaged in store\"")
         .await;
@@ -311,7 +311,7 @@ async fn adjust_writes_the_ledger_and_the_audit_log() {
 
 #[tokio::test]
 async fn a_member_without_the_ops_role_is_refused_and_audited() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     let viewer = backorder_bot::app::Actor {
         name: "discord:42".into(),
         may_change: false,

@@ -3,7 +3,7 @@
 mod common;
 
 use backorder_bot::app::AppError;
-use common::spawn_app;
+use common::{spawn_app, spawn_demo_app};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,7 +18,7 @@ ABC-3,Green widget,14.00,,,ABC-1;ABC-2\n";
 
 #[tokio::test]
 async fn products_write_one_ledger_row_per_changed_count_and_replace_substitutes() {
-    let t = spawn_app(false, &[]).await;
+    let t = spawn_app().await;
     t.import("suppliers", SUPPLIERS).await.unwrap();
     let r = t.import("products", PRODUCTS).await.unwrap();
     assert_eq!((r.rows, r.changed, r.unchanged), (3, 3, 0));
@@ -70,7 +70,7 @@ ABC-3,Green widget XL,14.00,,,ABC-1;ABC-2\n";
 
 #[tokio::test]
 async fn a_count_below_what_is_allocated_or_an_unknown_substitute_refuses_the_file() {
-    let t = spawn_app(false, &[]).await;
+    let t = spawn_app().await;
     t.import("suppliers", SUPPLIERS).await.unwrap();
     t.import("products", PRODUCTS).await.unwrap();
     t.import("customers", "id,name,email\nC1,Jane Doe,jane@example.com\n")
@@ -119,7 +119,7 @@ async fn a_count_below_what_is_allocated_or_an_unknown_substitute_refuses_the_fi
 
 #[tokio::test]
 async fn a_counted_restock_allocates_to_open_backorders() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     let before = t
         .scalar("SELECT COALESCE(SUM(b.qty_allocated), 0) FROM backorders b JOIN products p ON p.id = b.product_id WHERE p.sku = 'TENT-2P'")
         .await;
@@ -408,13 +408,13 @@ async fn an_orders_file_reserves_and_backorders_as_if_its_lines_were_placed_one_
         lines[0].0, lines[0].1
     ));
 
-    let file = spawn_app(true, &[]).await;
+    let file = spawn_demo_app().await;
     let r = file.import("orders", &csv).await.unwrap();
     let rows: usize = orders.iter().map(|o| o.2.len()).sum();
     assert_eq!((r.rows, r.changed, r.unchanged), (rows + 1, rows, 1));
     assert!(r.backorders_created > 0);
 
-    let one_by_one = spawn_app(true, &[]).await;
+    let one_by_one = spawn_demo_app().await;
     for (order, customer, lines) in &orders {
         place_order(
             &one_by_one.app,

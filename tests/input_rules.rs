@@ -2,11 +2,11 @@
 
 mod common;
 
-use common::spawn_app;
+use common::{spawn_app, spawn_demo_app};
 
 #[tokio::test]
 async fn csv_errors_name_the_physical_line_after_a_multi_line_field() {
-    let t = spawn_app(false, &[]).await;
+    let t = spawn_app().await;
     let csv = "sku,name,unit_price\nOK-1,\"Two\nline name\",1.00\nBAD-2,Broken,abc\n";
     let err = t.import("products", csv).await.unwrap_err().to_string();
     assert!(err.contains("line 4, column unit_price"), "{err}");
@@ -18,7 +18,7 @@ async fn csv_errors_name_the_physical_line_after_a_multi_line_field() {
 
 #[tokio::test]
 async fn csv_amounts_and_quantities_are_bounded_like_the_api() {
-    let t = spawn_app(false, &[]).await;
+    let t = spawn_app().await;
     let err = t
         .import(
             "products",
@@ -41,7 +41,7 @@ async fn csv_amounts_and_quantities_are_bounded_like_the_api() {
 
 #[tokio::test]
 async fn a_delta_of_the_smallest_integer_is_refused_in_chat_too() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     let err = t
         .user_error("/adjust sku:LAMP-HEAD delta:-9223372036854775808 reason:wrap")
         .await;
@@ -54,7 +54,7 @@ async fn a_delta_of_the_smallest_integer_is_refused_in_chat_too() {
 
 #[tokio::test]
 async fn csv_orders_and_purchase_orders_use_the_api_parsers() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     for (kind, csv, expected) in [
         (
             "orders",

@@ -4,7 +4,7 @@
 mod common;
 
 use chrono::{TimeZone, Utc};
-use common::{spawn_app, test_now, TestApp};
+use common::{spawn_app_with, test_now, TestApp};
 
 /// Today is 2026-11-26 12:00 UTC. Weights: standard 0, silver 30, gold 60, vip 100; 0.1 point per
 /// currency unit of the backordered line; 2 points per day waited. MS-200 costs 50.00, LAMP-1 20.00.
@@ -19,7 +19,7 @@ use common::{spawn_app, test_now, TestApp};
 /// Service order of MS-200: Ada, Kat, Alan, Grace. Age: Grace, Alan, Kat, Ada.
 /// Value: Kat (500), Grace (100), then Ada and Alan (50 each) in priority order.
 async fn shop(extra: &[(&str, &str)]) -> TestApp {
-    let t = spawn_app(false, extra).await;
+    let t = spawn_app_with(extra).await;
     // The purchase orders are placed a while ago, so one of them can be late today.
     t.app
         .clock

@@ -10,7 +10,7 @@ mod smtp_server;
 use backorder_bot::adapters::dispatcher::{Dispatcher, Round};
 use backorder_bot::store;
 use chrono::{Duration, TimeZone, Utc};
-use common::{spawn_app, test_now, TestApp};
+use common::{spawn_demo_app, spawn_demo_app_with, test_now, TestApp};
 use mock_twilio::{Answer, MockTwilio};
 use smtp_server::SmtpServer;
 
@@ -37,7 +37,7 @@ fn sms_env(mock: &MockTwilio) -> Vec<(&'static str, String)> {
 async fn app_with(env: &[(&'static str, String)], extra: &[(&'static str, &str)]) -> TestApp {
     let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     all.extend_from_slice(extra);
-    spawn_app(true, &all).await
+    spawn_demo_app_with(&all).await
 }
 
 /// Demo customer C-1001 (Ada, SMS, Europe/London) waits for TENT-2P.
@@ -407,17 +407,14 @@ async fn cancelling_a_backorder_queues_and_sends_a_cancellation() {
 async fn an_email_arrives_at_a_loopback_smtp_server_as_multipart_mime() {
     let smtp = SmtpServer::start().await;
     let port = smtp.port.to_string();
-    let t = spawn_app(
-        true,
-        &[
-            ("BACKORDER_BOT__EMAIL__HOST", "127.0.0.1"),
-            ("BACKORDER_BOT__EMAIL__PORT", &port),
-            ("BACKORDER_BOT__EMAIL__TLS", "none"),
-            ("BACKORDER_BOT__EMAIL__FROM", "shop@example.com"),
-            ("BACKORDER_BOT__EMAIL__REPLY_TO", "help@example.com"),
-            ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0"),
-        ],
-    )
+    let t = spawn_demo_app_with(&[
+        ("BACKORDER_BOT__EMAIL__HOST", "127.0.0.1"),
+        ("BACKORDER_BOT__EMAIL__PORT", &port),
+        ("BACKORDER_BOT__EMAIL__TLS", "none"),
+        ("BACKORDER_BOT__EMAIL__FROM", "shop@example.com"),
+        ("BACKORDER_BOT__EMAIL__REPLY_TO", "help@example.com"),
+        ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0"),
+    ])
     .await;
     clear_outbox(&t).await;
     // Grace (C-1002) prefers e-mail.
@@ -457,7 +454,7 @@ async fn an_email_arrives_at_a_loopback_smtp_server_as_multipart_mime() {
 
 #[tokio::test]
 async fn eta_preview_shows_the_rendered_messages_of_the_first_customers() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     let text = t
         .ok("/eta po:PO-1001 sku:TENT-2P date:2027-02-17 reason:\"carrier delay\" preview:true")
         .await;

@@ -48,7 +48,7 @@ async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dispatcher_killed_mid_batch_delivers_everything_after_restart_with_bounded_duplicates() {
-    let t = common::spawn_app(false, &[]).await;
+    let t = common::spawn_app().await;
     let mut products = String::from("sku,name,unit_price,on_hand\nWIDGET,Widget,10.00,0\n");
     products.push('\n');
     t.import("products", &products).await.unwrap();

@@ -3,7 +3,7 @@
 mod common;
 
 use backorder_bot::commands::Outcome;
-use common::{spawn_app, TestApp};
+use common::{spawn_demo_app, spawn_demo_app_with, TestApp};
 
 async fn outbox(t: &TestApp, kind: &str) -> i64 {
     t.scalar(&format!(
@@ -30,7 +30,7 @@ async fn eta_of(t: &TestApp, id: i64) -> Option<String> {
 
 #[tokio::test]
 async fn every_backorder_gets_a_promise_when_it_is_created() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     assert_eq!(
         t.scalar("SELECT COUNT(*) FROM backorders WHERE status = 'open' AND promised_eta IS NULL")
             .await,
@@ -47,7 +47,7 @@ async fn every_backorder_gets_a_promise_when_it_is_created() {
 
 #[tokio::test]
 async fn eta_change_notifies_each_customer_once() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     let before_history = t
         .scalar("SELECT COUNT(*) FROM eta_history WHERE backorder_id IS NOT NULL")
         .await;
@@ -76,7 +76,7 @@ async fn eta_change_notifies_each_customer_once() {
 
 #[tokio::test]
 async fn eta_preview_changes_nothing() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     let before = outbox(&t, "eta_changed").await;
     let text = t
         .ok("/eta po:PO-1002 date:2026-12-20 sku:BAG-DOWN-M reason:x preview:true")
@@ -96,7 +96,7 @@ async fn eta_preview_changes_nothing() {
 
 #[tokio::test]
 async fn receipt_allocates_by_priority_and_queues_on_its_way_updates() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     // TENT-2P: #1 Alan (standard, 1), #2 Ada (vip, 2), #3 Grace (gold, 1). Three arrive.
     let text = t.ok("/receive po:PO-1001 sku:TENT-2P qty:3").await;
     assert!(
@@ -130,7 +130,7 @@ async fn receipt_allocates_by_priority_and_queues_on_its_way_updates() {
 
 #[tokio::test]
 async fn strict_rules_keep_a_small_backorder_behind_a_large_one() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     // #2 (vip, 2 units) is ahead of #3 (gold, 1). One unit arrives: nobody is served.
     t.ok("/receive po:PO-1001 sku:TENT-2P qty:1").await;
     assert_eq!(status_of(&t, 2).await, "open");
@@ -139,7 +139,7 @@ async fn strict_rules_keep_a_small_backorder_behind_a_large_one() {
 
 #[tokio::test]
 async fn skipping_serves_a_small_backorder_when_it_delays_nobody() {
-    let t = spawn_app(true, &[("BACKORDER_BOT__FULFILMENT__SKIP_BLOCKED", "true")]).await;
+    let t = spawn_demo_app_with(&[("BACKORDER_BOT__FULFILMENT__SKIP_BLOCKED", "true")]).await;
     t.ok("/receive po:PO-1001 sku:TENT-2P qty:1").await;
     assert_eq!(status_of(&t, 2).await, "open");
     assert_eq!(
@@ -152,11 +152,7 @@ async fn skipping_serves_a_small_backorder_when_it_delays_nobody() {
 
 #[tokio::test]
 async fn partial_rules_give_the_head_what_there_is() {
-    let t = spawn_app(
-        true,
-        &[("BACKORDER_BOT__FULFILMENT__ALLOW_PARTIAL", "true")],
-    )
-    .await;
+    let t = spawn_demo_app_with(&[("BACKORDER_BOT__FULFILMENT__ALLOW_PARTIAL", "true")]).await;
     t.ok("/receive po:PO-1001 sku:TENT-2P qty:1").await;
     assert_eq!(
         t.scalar("SELECT qty_allocated FROM backorders WHERE id = 2")
@@ -168,7 +164,7 @@ async fn partial_rules_give_the_head_what_there_is() {
 
 #[tokio::test]
 async fn prioritize_moves_a_backorder_and_its_promise() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     // JACKET-RAIN-M: Mei (#6, gold, 4) is covered by PO-1002's 5; Jonas (#7, standard, 3) is not.
     let text = t
         .ok("/backorder prioritize id:7 position:top reason:\"complained twice\"")
@@ -195,7 +191,7 @@ async fn prioritize_moves_a_backorder_and_its_promise() {
 
 #[tokio::test]
 async fn cancel_releases_stock_and_records_a_lost_sale() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     t.ok("/receive po:PO-1001 sku:TENT-2P qty:3").await;
     t.ok("/backorder cancel id:2 reason:\"customer gave up\"")
         .await;
@@ -209,14 +205,14 @@ async fn cancel_releases_stock_and_records_a_lost_sale() {
 
 #[tokio::test]
 async fn stock_adjusted_up_allocates_waiting_backorders() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     t.ok("/adjust sku:STOVE-GAS delta:2 reason:found").await;
     assert_eq!(status_of(&t, 5).await, "allocated");
 }
 
 #[tokio::test]
 async fn a_tier_change_reranks_that_customers_backorders() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     assert!(t
         .ok("/backorder id:1")
         .await
@@ -313,7 +309,7 @@ async fn state(t: &TestApp) -> Vec<String> {
 }
 
 async fn replay(seed: u64) -> Vec<String> {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     let mut rng = Rng(seed);
     let skus = ["TENT-2P", "BAG-DOWN-M", "STOVE-GAS", "JACKET-RAIN-M"];
     let customers = ["C-1001", "C-1002", "C-1003", "C-1004", "C-1005"];

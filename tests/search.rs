@@ -38,7 +38,7 @@ SO-2,C-1,MS-200,1,19.00,2026-11-22\n\
 SO-3,C-2,CAB-MS,1,5.00,2026-11-21\n";
 
 async fn shop() -> TestApp {
-    let t = spawn_app(false, &[]).await;
+    let t = spawn_app().await;
     for (kind, csv) in [
         ("suppliers", SUPPLIERS),
         ("products", PRODUCTS),
@@ -316,7 +316,7 @@ proptest! {
     ) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
-            let t = spawn_app(false, &[]).await;
+            let t = spawn_app().await;
             for s in &steps {
                 apply(&t, s).await;
             }

@@ -56,19 +56,16 @@ async fn the_sms_client_speaks_twilios_published_contract() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let t = common::spawn_app(
-        true,
-        &[
-            ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
-            ("TWILIO_AUTH_TOKEN", "contract-token"),
-            ("BACKORDER_BOT__SMS__BASE_URL", &base),
-            ("BACKORDER_BOT__SMS__FROM", "+15005550006"),
-            ("BACKORDER_BOT__HTTP__PUBLIC_URL", "https://bot.example.com"),
-            ("BACKORDER_BOT__NOTIFY__QUIET_HOURS", ""),
-            ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0"),
-            ("BACKORDER_BOT__SMS__TIMEOUT_MS", "5000"),
-        ],
-    )
+    let t = common::spawn_demo_app_with(&[
+        ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+        ("TWILIO_AUTH_TOKEN", "contract-token"),
+        ("BACKORDER_BOT__SMS__BASE_URL", &base),
+        ("BACKORDER_BOT__SMS__FROM", "+15005550006"),
+        ("BACKORDER_BOT__HTTP__PUBLIC_URL", "https://bot.example.com"),
+        ("BACKORDER_BOT__NOTIFY__QUIET_HOURS", ""),
+        ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0"),
+        ("BACKORDER_BOT__SMS__TIMEOUT_MS", "5000"),
+    ])
     .await;
     // Ada (C-1001) prefers SMS.
     t.ok("/eta po:PO-1001 sku:TENT-2P date:2027-02-17 reason:\"carrier delay\"")

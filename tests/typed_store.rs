@@ -6,7 +6,7 @@ mod common;
 use backorder_bot::app::{self, AppError};
 use backorder_bot::commands::Outcome;
 use backorder_bot::domain::{BackorderStatus, EtaKind, PoStatus, Tier};
-use common::{spawn_app, test_now, TestApp};
+use common::{spawn_demo_app, test_now, TestApp};
 
 async fn exec(t: &TestApp, sql: &str) {
     sqlx::query(sql).execute(t.app.store.pool()).await.unwrap();
@@ -21,7 +21,7 @@ fn chain(e: AppError) -> String {
 
 #[tokio::test]
 async fn a_bad_stored_timestamp_fails_the_read_instead_of_becoming_1970() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     exec(
         &t,
         "UPDATE orders SET ordered_at = 'last tuesday' WHERE id = (SELECT ol.order_id
@@ -44,7 +44,7 @@ async fn a_bad_stored_timestamp_fails_the_read_instead_of_becoming_1970() {
 
 #[tokio::test]
 async fn a_bad_stored_date_fails_the_read_naming_the_column() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     exec(
         &t,
         "UPDATE po_lines SET eta = '2026-13-45' WHERE po_id =
@@ -61,7 +61,7 @@ async fn a_bad_stored_date_fails_the_read_naming_the_column() {
 
 #[tokio::test]
 async fn backorder_rows_come_out_typed() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     let detail = app::backorders::show(&t.app, 2).await.unwrap();
     let row = &detail.row;
     assert_eq!(row.status, BackorderStatus::Open);
@@ -75,7 +75,7 @@ async fn backorder_rows_come_out_typed() {
 
 #[tokio::test]
 async fn a_purchase_order_status_follows_its_lines_as_they_arrive() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     let status = |t: &TestApp| {
         let app = t.app.clone();
         async move {
@@ -101,7 +101,7 @@ async fn a_purchase_order_status_follows_its_lines_as_they_arrive() {
 
 #[tokio::test]
 async fn a_fully_allocated_backorder_is_allocated_and_its_customer_hears_once() {
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     let id = t
         .scalar(
             "SELECT b.id FROM backorders b JOIN products p ON p.id = b.product_id
@@ -159,7 +159,7 @@ async fn every_enum_spelling_is_one_the_schema_accepts_and_reads_back() {
     use backorder_bot::domain::{
         Channel, MovementKind, OutboxStatus, ReservationStatus, UpdateKind,
     };
-    let t = spawn_app(true, &[]).await;
+    let t = spawn_demo_app().await;
     assert!(t.scalar("SELECT COUNT(*) FROM outbox").await > 0);
     assert!(t.scalar("SELECT COUNT(*) FROM reservations").await > 0);
     round_trip!(t, "backorders", "status", BackorderStatus);

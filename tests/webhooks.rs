@@ -5,7 +5,7 @@ mod common;
 
 use backorder_bot::adapters::webhooks::{signature, INBOUND_PATH, STATUS_PATH};
 use backorder_bot::domain::notify::date_in_words;
-use common::{spawn_app, TestApp};
+use common::{spawn_demo_app_with, TestApp};
 
 const TOKEN: &str = "webhook-test-token";
 const PUBLIC: &str = "https://bot.example.com";
@@ -17,14 +17,11 @@ struct Hook {
 }
 
 async fn start() -> Hook {
-    let t = spawn_app(
-        true,
-        &[
-            ("TWILIO_AUTH_TOKEN", TOKEN),
-            ("BACKORDER_BOT__HTTP__PUBLIC_URL", PUBLIC),
-            ("BACKORDER_BOT__DISCORD__ALERT_CHANNEL_ID", "4242"),
-        ],
-    )
+    let t = spawn_demo_app_with(&[
+        ("TWILIO_AUTH_TOKEN", TOKEN),
+        ("BACKORDER_BOT__HTTP__PUBLIC_URL", PUBLIC),
+        ("BACKORDER_BOT__DISCORD__ALERT_CHANNEL_ID", "4242"),
+    ])
     .await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -34,8 +34,27 @@ pub fn test_now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
 }
 
-/// An application on a fresh database; `demo` loads the bundled demo shop.
-pub async fn spawn_app(demo: bool, extra: &[(&str, &str)]) -> TestApp {
+/// An application on a fresh, empty database.
+pub async fn spawn_app() -> TestApp {
+    spawn(false, &[]).await
+}
+
+/// An application on a fresh database holding the bundled demo shop.
+pub async fn spawn_demo_app() -> TestApp {
+    spawn(true, &[]).await
+}
+
+/// [`spawn_app`] with settings overridden (`BACKORDER_BOT__…` names).
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    spawn(false, extra).await
+}
+
+/// [`spawn_demo_app`] with settings overridden (`BACKORDER_BOT__…` names).
+pub async fn spawn_demo_app_with(extra: &[(&str, &str)]) -> TestApp {
+    spawn(true, extra).await
+}
+
+async fn spawn(demo: bool, extra: &[(&str, &str)]) -> TestApp {
     backorder_bot::telemetry::init_for_tests();
     let dir = tempfile::tempdir().unwrap();
     let demo_flag = if demo { "true" } else { "false" };
