@@ -129,27 +129,21 @@ async fn real_main() -> anyhow::Result<ExitCode> {
     ) {
         settings.shop.demo_data_on_first_start = false;
     }
+    // The service listens for SIGINT/SIGTERM before it starts anything, so a signal during
+    // start-up stops it cleanly.
+    let service = matches!(command, Command::Run | Command::Console);
+    let signals = service.then(shutdown_on_signals).transpose()?;
     let mut application = Application::build(settings, Clock::System).await?;
-    if matches!(command, Command::Run | Command::Console) {
+    if service {
         application.bind_http().await?;
     }
     let app = application.app.clone();
-    let code = match command {
-        Command::Run => {
-            let interactive = std::io::stdin().is_terminal();
-            application
-                .run_until_stopped(interactive, shutdown_on_signals())
-                .await?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        Command::Console => {
-            application
-                .run_until_stopped(true, shutdown_on_signals())
-                .await?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        one_shot => run_once(&app, one_shot).await,
-    };
+    if let Some(signals) = signals {
+        let console = matches!(command, Command::Console) || std::io::stdin().is_terminal();
+        application.run_until_stopped(console, signals).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let code = run_once(&app, command).await;
     // One-shot commands leave the database file complete (WAL checkpointed) when they end.
     app.store.close().await;
     code

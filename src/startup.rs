@@ -156,20 +156,24 @@ pub async fn wait_for(rx: &mut watch::Receiver<bool>) {
 }
 
 /// A channel that turns true on SIGINT or SIGTERM.
-pub fn shutdown_on_signals() -> watch::Receiver<bool> {
+pub fn shutdown_on_signals() -> anyhow::Result<watch::Receiver<bool>> {
     let (tx, rx) = watch::channel(false);
+    // The handlers are installed here, before any task starts: a signal that arrives while the
+    // service is still starting must stop it cleanly, not kill it with the default action.
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        tokio::spawn(async move {
+            tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+            let _ = tx.send(true);
+        });
+    }
+    #[cfg(not(unix))]
     tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    .expect("SIGTERM handler");
-            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-        }
-        #[cfg(not(unix))]
-        let _ = ctrl_c.await;
+        let _ = tokio::signal::ctrl_c().await;
         let _ = tx.send(true);
     });
-    rx
+    Ok(rx)
 }
