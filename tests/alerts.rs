@@ -672,3 +672,39 @@ async fn alert_commands_list_run_snooze_and_show_low_stock_in_the_console() {
         .await
         .contains("was not snoozed"));
 }
+
+#[tokio::test]
+async fn a_long_alert_reaches_discord_with_the_full_list_attached_as_csv() {
+    let fake = FakeDiscord::start().await;
+    let t = alerts_app_with_discord(&fake).await;
+    let mut csv = String::from("sku,name,category,unit_price,on_hand,reorder_point,safety_stock,reorder_qty,lead_time_days,supplier,substitutes\n");
+    for i in 0..500 {
+        csv.push_str(&format!(
+            "BULK-{i:04},Bulk item {i},bulk,1.00,1,5,0,10,,ACME,\n"
+        ));
+    }
+    t.import("products", &csv).await.unwrap();
+    run_now(&t).await.unwrap();
+    assert_eq!(
+        poster::deliver_due(&t.app, &Sender::from_app(&t.app))
+            .await
+            .unwrap(),
+        1
+    );
+    let sent = fake.channel_messages();
+    let body = &sent[0].body;
+    assert!(body["content"]
+        .as_str()
+        .unwrap()
+        .contains("more (full list attached)"));
+    assert_eq!(body["files"][0]["name"], "lowstock-nightly.csv");
+    let text = body["files"][0]["text"].as_str().unwrap();
+    assert_eq!(text.lines().count(), 502, "{}", &text[..200]);
+    assert_eq!(
+        body["components"][1]["components"][0]["options"]
+            .as_array()
+            .unwrap()
+            .len(),
+        25
+    );
+}
