@@ -176,10 +176,15 @@ impl SkuFigures {
         self.available() - self.backorder_units + self.inbound_within_lead
     }
 
-    /// Days the free stock lasts at the sales rate (`None` without sales).
+    /// Days the free stock (available − backorder units) lasts at the sales rate: 0 when none is
+    /// left, `None` with stock but no sales.
     pub fn days_of_cover(&self) -> Option<f64> {
-        (self.daily_sales > 0.0)
-            .then(|| (self.available() - self.backorder_units).max(0) as f64 / self.daily_sales)
+        let free = self.available() - self.backorder_units;
+        if free <= 0 {
+            Some(0.0)
+        } else {
+            (self.daily_sales > 0.0).then(|| free as f64 / self.daily_sales)
+        }
     }
 
     /// Units to order to get back up to reorder point + reorder quantity.

@@ -17,7 +17,8 @@ pub struct Candidates {
 /// The figures of every SKU in `scope` that may fire or resolve for `rule`: at or below its
 /// reorder point or safety stock, nothing available, or with alert state for the rule (or, with
 /// `candidates.all`, every SKU in scope). One statement; the open backorders and inbound lines
-/// are aggregated once each, not per SKU. Sales are summed only for the rows returned.
+/// are aggregated once each, not per SKU. Sales are summed only for returned rows that need them
+/// (`sold` is 0 for a SKU whose free stock is gone because backorders hold it).
 ///
 /// SQLite-only spots: `json_each` for the scope lists, `date(…, '+N days')`.
 pub async fn evaluation_figures(
@@ -73,23 +74,28 @@ pub async fn evaluation_figures(
                 inb.next_eta, p.reorder_point, p.safety_stock, p.reorder_qty,
                 COALESCE(p.lead_time_days, s.lead_time_days, 14) AS lead
             FROM products p
-            LEFT JOIN suppliers s ON s.id = p.supplier_id
             LEFT JOIN stock_positions sp ON sp.product_id = p.id
             LEFT JOIN bo ON bo.product_id = p.id
             LEFT JOIN inb ON inb.product_id = p.id
+            -- Joined last: the stock filter below runs first, so only candidates look it up.
+            LEFT JOIN suppliers s ON s.id = p.supplier_id
             WHERE ($2 = '[]' OR p.category IN (SELECT value FROM json_each($2)))
               AND ($3 = '[]' OR upper(s.code) IN (SELECT value FROM json_each($3)))
               AND ($4 = '' OR p.sku_key LIKE $4 ESCAPE '\\')
         )
         SELECT fig.*,
-            (SELECT COALESCE(-SUM(m.qty), 0) FROM stock_movements m
-              WHERE m.product_id = fig.id AND m.kind = 'sale' AND m.created_at >= $5) AS sold
+            -- Sales matter only with free stock left (days of cover, AT_RISK) or nothing available
+            -- and no backorders (OUT by demand); elsewhere cover is 0 whatever the rate.
+            CASE WHEN $6 OR on_hand - allocated - bo_units > 0 OR (on_hand - allocated <= 0 AND bo_n = 0)
+            THEN (SELECT COALESCE(-SUM(m.qty), 0) FROM stock_movements m
+                  WHERE m.product_id = fig.id AND m.kind = 'sale' AND m.created_at >= $5)
+            ELSE 0 END AS sold
         FROM fig
         WHERE $6
            OR on_hand - allocated - bo_units + within <= reorder_point
            OR on_hand - allocated - bo_units + within < safety_stock
            OR on_hand - allocated <= 0
-           OR EXISTS (SELECT 1 FROM alert_states a WHERE a.rule = $7 AND a.product_id = fig.id)";
+           OR fig.id IN (SELECT product_id FROM alert_states WHERE rule = $7)";
     let rows = sqlx::query(sql)
         .bind(today.to_string())
         .bind(categories)
