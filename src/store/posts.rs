@@ -41,6 +41,19 @@ pub async fn enqueue(
     .await?)
 }
 
+/// Whether any post is due: a plain read, so an idle poster never takes the write lock.
+pub async fn any_due(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM channel_posts
+         WHERE status = 'pending' AND next_attempt_at <= $1
+           AND (leased_until IS NULL OR leased_until <= $1) LIMIT 1)",
+    )
+    .bind(ts(now))
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}
+
 /// A claimed post.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostRow {

@@ -148,6 +148,11 @@ pub fn components(c: &Components) -> Vec<serenity::CreateActionRow> {
 /// Sends every due post once; returns how many were sent.
 pub async fn deliver_due(app: &App, sender: &Sender) -> anyhow::Result<usize> {
     let now = app.clock.now();
+    let mut conn = app.store.conn().await?;
+    if !posts::any_due(&mut conn, now).await? {
+        return Ok(0);
+    }
+    drop(conn);
     let mut tx = app.store.begin_write().await?;
     let batch = posts::claim_due(&mut tx, now, now + Duration::seconds(LEASE_SECS), BATCH).await?;
     tx.commit().await?;
