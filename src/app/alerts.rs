@@ -22,12 +22,20 @@ pub struct Evaluation {
     pub findings: Vec<Finding>,
 }
 
+/// The figures of the SKUs that fire for the rule now, plus those in `with_state` (which may
+/// resolve).
 async fn figures(
-    app: &App,
     conn: &mut Conn,
     rule: &AlertRule,
     now: DateTime<Utc>,
+    with_state: &std::collections::HashSet<i64>,
 ) -> anyhow::Result<Vec<crate::domain::alerts::SkuFigures>> {
+    let today = now.date_naive();
+    let keep = |f: &mut crate::domain::alerts::SkuFigures, sold: i64| {
+        f.daily_sales = daily_sales_rate(sold, SALES_WINDOW_DAYS);
+        with_state.contains(&f.product_id)
+            || f.severity(today).is_some_and(|s| s >= rule.min_severity)
+    };
     let rows = store::evaluation_figures(
         conn,
         &rule.name,
@@ -35,25 +43,19 @@ async fn figures(
         Candidates {
             all: rule.min_severity == Severity::AtRisk,
         },
-        now.date_naive(),
+        today,
         now - Duration::days(SALES_WINDOW_DAYS),
+        &keep,
     )
     .await?;
-    let _ = app;
-    Ok(rows
-        .into_iter()
-        .map(|(mut f, sold)| {
-            f.daily_sales = daily_sales_rate(sold, SALES_WINDOW_DAYS);
-            f
-        })
-        .collect())
+    Ok(rows.into_iter().map(|(f, _)| f).collect())
 }
 
 /// Evaluates a rule now, changing no state (`/lowstock`, `backorder-bot check`).
 pub async fn evaluate(app: &App, rule: &AlertRule) -> AppResult<Evaluation> {
     let now = app.clock.now();
     let mut conn = app.store.conn().await?;
-    let figs = figures(app, &mut conn, rule, now).await?;
+    let figs = figures(&mut conn, rule, now, &Default::default()).await?;
     let evaluated = figs.len();
     let mut findings: Vec<Finding> = figs
         .into_iter()
@@ -196,8 +198,9 @@ pub struct Plan {
 pub async fn plan(app: &App, rule: &AlertRule, now: DateTime<Utc>) -> AppResult<Plan> {
     let today = now.date_naive();
     let mut conn = app.store.conn().await?;
-    let figs = figures(app, &mut conn, rule, now).await?;
     let mut states = store::states(&mut conn, &rule.name).await?;
+    let with_state = states.keys().copied().collect();
+    let figs = figures(&mut conn, rule, now, &with_state).await?;
     let snoozed = store::snoozed(&mut conn, &rule.name, now).await?;
     drop(conn);
 

@@ -17,7 +17,8 @@ pub struct Candidates {
 /// The figures of every SKU in `scope` that may fire or resolve for `rule`: at or below its
 /// reorder point or safety stock, nothing available, or with alert state for the rule (or, with
 /// `candidates.all`, every SKU in scope). One statement; the open backorders and inbound lines
-/// are aggregated once each, not per SKU. Sales are summed only for returned rows that need them
+/// are aggregated once each, not per SKU. `keep` sees each row (it may fill in derived
+/// figures) and says whether to return it. Sales are summed only for returned rows that need them
 /// (`sold` is 0 for a SKU whose free stock is gone because backorders hold it).
 ///
 /// SQLite-only spots: `json_each` for the scope lists, `date(…, '+N days')`.
@@ -28,6 +29,7 @@ pub async fn evaluation_figures(
     candidates: Candidates,
     today: NaiveDate,
     sales_since: DateTime<Utc>,
+    keep: &(dyn Fn(&mut SkuFigures, i64) -> bool + Send + Sync),
 ) -> anyhow::Result<Vec<(SkuFigures, i64)>> {
     let categories = serde_json::to_string(&scope.categories)?;
     let suppliers = serde_json::to_string(
@@ -96,7 +98,9 @@ pub async fn evaluation_figures(
            OR on_hand - allocated - bo_units + within < safety_stock
            OR on_hand - allocated <= 0
            OR fig.id IN (SELECT product_id FROM alert_states WHERE rule = $7)";
-    let rows = sqlx::query(sql)
+    // Rows are turned into figures as they stream in and only the kept ones are held (a
+    // dropped row costs one empty slot), so memory follows the findings, not the shop.
+    let rows: Vec<Option<Box<(SkuFigures, i64)>>> = sqlx::query(sql)
         .bind(today.to_string())
         .bind(categories)
         .bind(suppliers)
@@ -104,13 +108,9 @@ pub async fn evaluation_figures(
         .bind(ts(sales_since))
         .bind(candidates.all)
         .bind(rule)
-        .fetch_all(conn)
-        .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let next_eta: Option<NaiveDate> = r.try_get::<StoredOptDay, _>("next_eta")?.into();
-        out.push((
-            SkuFigures {
+        .try_map(|r: sqlx::sqlite::SqliteRow| {
+            let next_eta: Option<NaiveDate> = r.try_get::<StoredOptDay, _>("next_eta")?.into();
+            let mut f = SkuFigures {
                 product_id: r.try_get("id")?,
                 sku: r.try_get("sku")?,
                 name: r.try_get("name")?,
@@ -127,11 +127,13 @@ pub async fn evaluation_figures(
                 reorder_qty: r.try_get("reorder_qty")?,
                 lead_time_days: r.try_get("lead")?,
                 daily_sales: 0.0,
-            },
-            r.try_get::<i64, _>("sold")?,
-        ));
-    }
-    Ok(out)
+            };
+            let sold: i64 = r.try_get("sold")?;
+            Ok(keep(&mut f, sold).then(|| Box::new((f, sold))))
+        })
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().flatten().map(|b| *b).collect())
 }
 
 fn sev(s: Option<String>) -> Option<Severity> {
