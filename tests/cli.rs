@@ -1,22 +1,9 @@
 //! The binary: `ask` exit codes, `import` errors, and two processes on one database file.
 
-use std::process::Command;
+mod common;
 
-fn bot(db: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .env_remove("DISCORD_TOKEN")
-        .output()
-        .expect("binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::run_bot as bot;
+use std::process::Command;
 
 #[test]
 fn ask_exits_0_on_success_and_2_on_wrong_input() {

@@ -1,26 +1,13 @@
 //! The process around the features: clean shutdown on SIGTERM, a complete database file after
 //! one-shot commands, and online backups.
 
+mod common;
+
+use common::run_bot as bot;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn bot(db: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .env_remove("DISCORD_TOKEN")
-        .output()
-        .expect("binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// Counts products in a database file through a read-only connection of its own.
 async fn products_in(file: &Path) -> i64 {

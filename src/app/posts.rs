@@ -7,20 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Queues a plain text post to a channel (ops notices, alerts without buttons). The text is cut
 /// to Discord's 2000-character limit.
 pub async fn enqueue(conn: &mut Conn, channel_id: u64, text: &str) -> anyhow::Result<()> {
-    let content: String = text
-        .chars()
-        .take(crate::domain::alerts::CONTENT_LIMIT)
-        .collect();
-    posts::enqueue(
-        conn,
-        &NewPost {
-            channel_id,
-            content: &content,
-            ..NewPost::default()
-        },
-        chrono::Utc::now(),
-    )
-    .await?;
+    enqueue_with(conn, channel_id, text, None, None).await?;
     Ok(())
 }
 

@@ -114,3 +114,21 @@ impl TestApp {
         backorder_bot::app::import::import(&self.app, &Self::ops(), kind, csv.as_bytes()).await
     }
 }
+
+/// Runs the real binary on a database file (no Discord, warnings only) and returns its exit
+/// code, stdout and stderr.
+pub fn run_bot(db: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("DISCORD_TOKEN")
+        .output()
+        .expect("binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
