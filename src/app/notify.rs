@@ -197,14 +197,7 @@ pub async fn plan(
             plan.skipped
                 .push((merged.silent.clone(), "no change worth a message".into()));
         }
-        let recipient = Recipient {
-            channel: who.channel,
-            phone: who.phone.clone(),
-            email: who.email.clone(),
-            sms_opt_out: who.sms_opt_out,
-            email_opt_out: who.email_opt_out,
-            phone_flagged: who.phone_flagged,
-        };
+        let recipient = recipient_of(&who);
         let attempts_of = |ids: &[i64]| {
             rows.iter()
                 .filter(|r| ids.contains(&r.id))
@@ -681,14 +674,7 @@ pub async fn preview(app: &App, moved: &[crate::app::promise::MovedEta]) -> AppR
                 outbox_ids: vec![],
             })
             .collect();
-        let recipient = Recipient {
-            channel: who.channel,
-            phone: who.phone.clone(),
-            email: who.email.clone(),
-            sms_opt_out: who.sms_opt_out,
-            email_opt_out: who.email_opt_out,
-            phone_flagged: who.phone_flagged,
-        };
+        let recipient = recipient_of(&who);
         let cx = context(app, &who.name, &news, &HashMap::new());
         lines.push(match route(&recipient) {
             Route::Skip(why) => format!("{label}: no message ({why})"),
@@ -704,4 +690,16 @@ pub async fn preview(app: &App, moved: &[crate::app::promise::MovedEta]) -> AppR
         });
     }
     Ok(lines)
+}
+
+/// What routing needs of a customer's stored contact details.
+fn recipient_of(who: &store::notify::RecipientRow) -> Recipient {
+    Recipient {
+        channel: who.channel,
+        phone: who.phone.clone(),
+        email: who.email.clone(),
+        sms_opt_out: who.sms_opt_out,
+        email_opt_out: who.email_opt_out,
+        phone_flagged: who.phone_flagged,
+    }
 }
