@@ -16,6 +16,57 @@ ABC-1,Blue widget,12.50,5,ACME,abc-2\n\
 ABC-2,Red widget,13.00,8,ACME,\n\
 ABC-3,Green widget,14.00,,,ABC-1;ABC-2\n";
 
+/// Products files are checked by a thread while earlier rows are already being staged: a bad
+/// row far down a long file still refuses the whole file, every bad row is reported (also ones
+/// after the first), and nothing is written.
+#[tokio::test]
+async fn a_bad_row_after_thousands_of_staged_ones_refuses_the_file_and_all_problems_are_listed() {
+    let t = spawn_app().await;
+    t.import("suppliers", SUPPLIERS).await.unwrap();
+    let mut csv = String::from("sku,name,unit_price,on_hand,supplier\n");
+    for i in 0..9000 {
+        let line = i + 2;
+        match line {
+            5001 => csv.push_str("LONG-5001,Lamp,1.00,three,ACME\n"),
+            7002 => csv.push_str("LONG-7002,Lamp,1.00,1,NOPE\n"),
+            8003 => csv.push_str("LONG-0002,Lamp,1.00,1,ACME\n"),
+            _ => csv.push_str(&format!("LONG-{line:04},Lamp,1.00,1,ACME\n")),
+        }
+    }
+    let err = t.import("products", &csv).await.unwrap_err();
+    let AppError::Import(e) = err else {
+        panic!("expected an import error, got {err:?}")
+    };
+    let found: Vec<(usize, Option<&str>)> = e
+        .errors
+        .iter()
+        .map(|e| (e.line, e.column.as_deref()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (5001, Some("on_hand")),
+            (7002, Some("supplier")),
+            (8003, Some("sku"))
+        ]
+    );
+    assert!(e.errors[2].reason.contains("already on line 2"), "{e}");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM products").await, 0);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM stock_movements").await, 0);
+
+    // The same file without its bad rows (the header is line 1) goes in whole.
+    let good: String = csv
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| ![5001, 7002, 8003].contains(&(i + 1)))
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let r = t.import("products", &good).await.unwrap();
+    assert_eq!(r.rows, 8997);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM products").await, 8997);
+    assert_eq!(t.scalar("SELECT SUM(on_hand) FROM stock_positions").await, 8997);
+}
+
 #[tokio::test]
 async fn products_write_one_ledger_row_per_changed_count_and_replace_substitutes() {
     let t = spawn_app().await;

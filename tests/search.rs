@@ -399,3 +399,42 @@ async fn stored_sort_keys_follow_manual_points_tier_and_weights() {
     assert_eq!(t2.app.settings.priority.per_day, 7.5);
     check(&t2, id, Tier::Gold, manual).await;
 }
+
+/// A products import indexes its new rows in one statement with the per-row trigger held off
+/// inside its transaction; the trigger must be on again for every later write.
+#[tokio::test]
+async fn an_import_indexes_its_products_and_later_single_writes_are_indexed_too() {
+    let t = shop().await;
+    assert_eq!(
+        t.scalar("SELECT deferred FROM search_sync").await,
+        0,
+        "the flag is back to 0 once the import has committed"
+    );
+    t.import(
+        "products",
+        "sku,name,unit_price\nZB-1,Zebra lamp,3.00\nZB-2,Zebra rug,4.00\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(skus(&found(&t, "zebra").await), ["ZB-1", "ZB-2"]);
+    let mut conn = t.app.store.conn().await.unwrap();
+    store::products::upsert(
+        &mut conn,
+        &store::products::NewProduct {
+            sku: "QX-9".into(),
+            name: "Quokka figurine".into(),
+            category: String::new(),
+            unit_price_minor: 100,
+            reorder_point: 0,
+            safety_stock: 0,
+            reorder_qty: 0,
+            lead_time_days: None,
+            supplier_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    assert_eq!(skus(&found(&t, "quokka").await), ["QX-9"]);
+    assert_eq!(skus(&found(&t, "okka fig").await), ["QX-9"]);
+}

@@ -73,7 +73,13 @@ pub async fn load_bundled(
         let mut reports = Vec::new();
         for (kind, text) in DEMO {
             let text = relative_dates(text, today);
-            let staged = stage(&mut tx, kind, text.as_bytes(), app.clock.now()).await?;
+            let staged = stage(
+                &mut tx,
+                kind,
+                std::io::Cursor::new(text.into_bytes()),
+                app.clock.now(),
+            )
+            .await?;
             reports.push((kind, apply(app, &mut tx, actor, staged).await?));
         }
         tx.commit().await?;

@@ -14,6 +14,8 @@ pub struct ProductIn {
     pub line: i64,
     /// Shop's spelling.
     pub sku: String,
+    /// Upper-case key.
+    pub sku_key: String,
     pub name: String,
     pub category: String,
     pub unit_price_minor: i64,
@@ -63,9 +65,9 @@ pub async fn clear(conn: &mut Conn) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads checked rows into temporary tables; writes nothing to the database itself, so it
-/// needs no write lock.
-pub async fn stage_products(conn: &mut Conn, rows: &[ProductIn]) -> anyhow::Result<()> {
+/// Creates this connection's empty staging tables for products (dropping earlier ones); writes
+/// nothing to the database itself, so it needs no write lock.
+pub async fn begin_products(conn: &mut Conn) -> anyhow::Result<()> {
     clear(conn).await?;
     // `pid` etc. are filled inside the write transaction; a rowid table in file order.
     sqlx::query(
@@ -93,19 +95,23 @@ pub async fn stage_products(conn: &mut Conn, rows: &[ProductIn]) -> anyhow::Resu
     sqlx::query("CREATE TEMP TABLE import_subs_changed (product_id INTEGER PRIMARY KEY)")
         .execute(&mut *conn)
         .await?;
-    let keys: Vec<String> = rows.iter().map(|r| r.sku.to_ascii_uppercase()).collect();
-    for (chunk, keys) in rows.chunks(CHUNK).zip(keys.chunks(CHUNK)) {
+    Ok(())
+}
+
+/// Appends checked rows, in file order, to the staging tables made by [`begin_products`].
+pub async fn stage_products(conn: &mut Conn, rows: &[ProductIn]) -> anyhow::Result<()> {
+    for chunk in rows.chunks(CHUNK) {
         let mut sql = String::from(
             "INSERT INTO import_products (line, sku, sku_key, name, category, unit_price_minor,
                 on_hand, reorder_point, safety_stock, reorder_qty, lead_time_days, supplier_id) VALUES ",
         );
         values_list(&mut sql, chunk.len(), 12);
         let mut q = sqlx::query(&sql);
-        for (r, key) in chunk.iter().zip(keys) {
+        for r in chunk {
             q = q
                 .bind(r.line)
                 .bind(r.sku.as_str())
-                .bind(key.as_str())
+                .bind(r.sku_key.as_str())
                 .bind(r.name.as_str())
                 .bind(r.category.as_str())
                 .bind(r.unit_price_minor)
@@ -120,8 +126,11 @@ pub async fn stage_products(conn: &mut Conn, rows: &[ProductIn]) -> anyhow::Resu
     }
     let pairs: Vec<(&str, &str)> = rows
         .iter()
-        .zip(&keys)
-        .flat_map(|(r, k)| r.substitutes.iter().map(move |s| (k.as_str(), s.as_str())))
+        .flat_map(|r| {
+            r.substitutes
+                .iter()
+                .map(move |s| (r.sku_key.as_str(), s.as_str()))
+        })
         .collect();
     for chunk in pairs.chunks(CHUNK) {
         let mut sql = String::from("INSERT INTO import_substitutes (prod_key, sub_key) VALUES ");
@@ -194,6 +203,12 @@ pub async fn apply_products(
     )
     .execute(&mut *conn)
     .await?;
+    // New products are indexed for search by one statement after they are all in, not row by
+    // row by the insert trigger (see migrations/0012_bulk_search_index.sql); the flag is back
+    // to 0 before this transaction can commit.
+    sqlx::query("UPDATE search_sync SET deferred = 1 WHERE id = 1")
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(
         "INSERT INTO products (id, sku, sku_key, name, category, unit_price_minor, reorder_point,
             safety_stock, reorder_qty, lead_time_days, supplier_id)
@@ -204,6 +219,16 @@ pub async fn apply_products(
     .bind(base)
     .execute(&mut *conn)
     .await?;
+    sqlx::query(
+        "INSERT INTO products_fts (rowid, sku, name)
+         SELECT id, sku, name FROM products WHERE id > $1 ORDER BY id",
+    )
+    .bind(base)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE search_sync SET deferred = 0 WHERE id = 1")
+        .execute(&mut *conn)
+        .await?;
     // A new product starts at its counted stock (the ledger row below says why).
     sqlx::query(
         "INSERT INTO stock_positions (product_id, on_hand)
@@ -297,10 +322,11 @@ pub async fn apply_products(
 /// (SQLite: `sqlite_schema`; PostgreSQL would read `information_schema.tables`.)
 pub async fn database_is_empty(conn: &mut Conn) -> anyhow::Result<bool> {
     // Ordinary tables only: the search indexes' virtual and shadow tables hold bookkeeping
-    // rows even when empty, and `priority_weights` is configuration, not data. (SQLite-only.)
+    // rows even when empty, and `priority_weights` and `search_sync` are bookkeeping, not
+    // data. (SQLite-only.)
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table'
-         AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx_%' AND name <> 'priority_weights'
+         AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx_%' AND name NOT IN ('priority_weights', 'search_sync')
          ORDER BY name",
     )
     .fetch_all(&mut *conn)

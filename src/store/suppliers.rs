@@ -19,6 +19,16 @@ pub struct SupplierRow {
     pub lead_time_days: i64,
 }
 
+/// Every supplier's id by its code.
+pub async fn ids_by_code(
+    conn: &mut Conn,
+) -> anyhow::Result<std::collections::HashMap<String, i64>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT code, id FROM suppliers")
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Looks a supplier up by code.
 pub async fn by_code(conn: &mut Conn, code: &str) -> anyhow::Result<Option<SupplierRow>> {
     Ok(sqlx::query_as(

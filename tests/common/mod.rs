@@ -111,7 +111,13 @@ impl TestApp {
         csv: &str,
     ) -> Result<backorder_bot::app::import::ImportReport, backorder_bot::app::AppError> {
         let kind = backorder_bot::app::import::ImportKind::parse(kind).unwrap();
-        backorder_bot::app::import::import(&self.app, &Self::ops(), kind, csv.as_bytes()).await
+        backorder_bot::app::import::import(
+            &self.app,
+            &Self::ops(),
+            kind,
+            std::io::Cursor::new(csv.as_bytes().to_vec()),
+        )
+        .await
     }
 }
 

@@ -227,85 +227,117 @@ impl Problems {
     }
 }
 
-fn read_rows(kind: ImportKind, input: impl Read) -> Result<(Vec<Row>, Vec<String>), ImportErrors> {
-    let fail = |line: usize, reason: String| ImportErrors {
-        errors: vec![RowError {
-            line,
-            column: None,
-            reason,
-        }],
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .trim(csv::Trim::All)
-        .from_reader(input);
-    let headers = reader
-        .headers()
-        .map_err(|e| fail(1, format!("cannot read the header row: {e}")))?
-        .clone();
-    let header: Vec<String> = headers
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
-        .collect();
-    let known = kind.columns();
-    let missing: Vec<&str> = known
-        .iter()
-        .filter(|(c, req)| *req && !header.iter().any(|h| h == c))
-        .map(|(c, _)| *c)
-        .collect();
-    if !missing.is_empty() {
-        return Err(fail(
-            1,
-            format!(
+/// A file's rows one at a time, after its header was checked: a million-row file is never held
+/// in memory as records.
+struct RowReader<R: Read> {
+    reader: csv::Reader<R>,
+    columns: Arc<[(&'static str, usize)]>,
+    /// Unknown columns, said once.
+    warnings: Vec<String>,
+}
+
+impl<R: Read> RowReader<R> {
+    /// Reads and checks the header row.
+    fn open(kind: ImportKind, input: R) -> Result<Self, ImportErrors> {
+        let fail = |reason: String| ImportErrors {
+            errors: vec![RowError {
+                line: 1,
+                column: None,
+                reason,
+            }],
+        };
+        // Cells are trimmed where they are read (`Row::get`), not copied here.
+        let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+        let headers = reader
+            .headers()
+            .map_err(|e| fail(format!("cannot read the header row: {e}")))?
+            .clone();
+        let header: Vec<String> = headers
+            .iter()
+            .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+            .collect();
+        let known = kind.columns();
+        let missing: Vec<&str> = known
+            .iter()
+            .filter(|(c, req)| *req && !header.iter().any(|h| h == c))
+            .map(|(c, _)| *c)
+            .collect();
+        if !missing.is_empty() {
+            return Err(fail(format!(
                 "the header row lacks required column(s): {}",
                 missing.join(", ")
-            ),
-        ));
+            )));
+        }
+        let unknown: Vec<&str> = header
+            .iter()
+            .filter(|h| !known.iter().any(|(c, _)| c == h))
+            .map(String::as_str)
+            .collect();
+        let mut warnings = Vec::new();
+        if !unknown.is_empty() {
+            warnings.push(format!("ignored unknown column(s): {}", unknown.join(", ")));
+        }
+        let columns: Arc<[(&'static str, usize)]> = known
+            .iter()
+            .filter_map(|(c, _)| header.iter().position(|h| h == c).map(|i| (*c, i)))
+            .collect();
+        Ok(Self {
+            reader,
+            columns,
+            warnings,
+        })
     }
-    let unknown: Vec<&String> = header
-        .iter()
-        .filter(|h| !known.iter().any(|(c, _)| c == h))
-        .collect();
-    let mut warnings = Vec::new();
-    if !unknown.is_empty() {
-        warnings.push(format!(
-            "ignored unknown column(s): {}",
-            unknown
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+
+    /// An empty row to read into (its record is reused from row to row).
+    fn blank(&self) -> Row {
+        Row {
+            line: 1,
+            record: csv::StringRecord::new(),
+            columns: self.columns.clone(),
+        }
     }
-    let columns: Arc<[(&'static str, usize)]> = known
-        .iter()
-        .filter_map(|(c, _)| header.iter().position(|h| h == c).map(|i| (*c, i)))
-        .collect();
-    let mut rows = Vec::new();
-    let mut errors = Vec::new();
-    loop {
+
+    /// Reads the next row into `row`: `Ok(false)` at the end. An `Err` that is `fatal` ends the
+    /// file (the reader cannot resynchronise after an I/O or UTF-8 error); otherwise reading
+    /// may go on with the next row.
+    fn read_into(&mut self, row: &mut Row) -> Result<bool, (RowError, bool)> {
         // Physical lines, not record numbers: a quoted field may span several lines.
-        let starts_at = reader.position().line() as usize;
-        let mut rec = csv::StringRecord::new();
-        match reader.read_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {
-                rows.push(Row {
-                    line: rec.position().map_or(starts_at, |p| p.line() as usize),
-                    record: rec,
-                    columns: columns.clone(),
-                });
+        let starts_at = self.reader.position().line() as usize;
+        match self.reader.read_record(&mut row.record) {
+            Ok(more) => {
+                row.line = row
+                    .record
+                    .position()
+                    .map_or(starts_at, |p| p.line() as usize);
+                Ok(more)
             }
             Err(e) => {
                 let line = e.position().map_or(starts_at, |p| p.line() as usize);
                 let fatal = !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. });
-                errors.push(RowError {
+                let error = RowError {
                     line,
                     column: None,
                     reason: format!("not a valid CSV row: {}", csv_reason(&e)),
-                });
+                };
+                Err((error, fatal))
+            }
+        }
+    }
+}
+
+/// Every row of a file (the kinds whose files are small enough to hold).
+fn read_rows(kind: ImportKind, input: impl Read) -> Result<(Vec<Row>, Vec<String>), ImportErrors> {
+    let mut reader = RowReader::open(kind, input)?;
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    loop {
+        let mut row = reader.blank();
+        match reader.read_into(&mut row) {
+            Ok(false) => break,
+            Ok(true) => rows.push(row),
+            Err((e, fatal)) => {
+                errors.push(e);
                 if fatal {
-                    // The reader cannot resynchronise after an I/O or UTF-8 error.
                     break;
                 }
             }
@@ -314,7 +346,7 @@ fn read_rows(kind: ImportKind, input: impl Read) -> Result<(Vec<Row>, Vec<String
     if !errors.is_empty() {
         return Err(ImportErrors { errors });
     }
-    Ok((rows, warnings))
+    Ok((rows, reader.warnings))
 }
 
 /// What is wrong with a record, without the csv crate's own (record-numbered) position.
@@ -450,50 +482,70 @@ impl Problems {
     }
 }
 
-/// Reads and checks a file without taking the write lock. Products are staged on `conn`, so
+/// Reads and checks a file without taking the write lock. Rows are staged on `conn`, so
 /// [`apply`] must run on the same connection.
 pub async fn stage(
     conn: &mut Conn,
     kind: ImportKind,
-    input: impl Read,
+    input: impl Read + Send + 'static,
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<Staged> {
-    let (rows, warnings) = read_rows(kind, input)?;
     let mut p = Problems::default();
-    let mut look = Lookups::default();
-    let data = match kind {
+    let (rows, warnings, data) = match kind {
+        // Products files are the big ones: read as a stream, checked beside the staging.
         ImportKind::Products => {
-            products::stage(conn, &rows, &mut p, &mut look).await?;
-            Data::Products
+            let (rows, warnings) = products::stage(conn, input, &mut p).await?;
+            (rows, warnings, Data::Products)
+        }
+        _ => {
+            let (rows, warnings) = read_rows(kind, input)?;
+            let data = stage_rows(conn, kind, &rows, &mut p, now).await?;
+            (rows.len(), warnings, data)
+        }
+    };
+    p.into_result()?;
+    Ok(Staged {
+        kind,
+        rows,
+        warnings,
+        data,
+    })
+}
+
+/// Checks and stages the rows of a file read whole (every kind but products).
+async fn stage_rows(
+    conn: &mut Conn,
+    kind: ImportKind,
+    rows: &[Row],
+    p: &mut Problems,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Data> {
+    let mut look = Lookups::default();
+    Ok(match kind {
+        ImportKind::Products => {
+            return Err(anyhow::anyhow!("products files are staged as a stream, not whole").into())
         }
         ImportKind::Suppliers => {
-            let checked = suppliers::parse(&rows, &mut p);
+            let checked = suppliers::parse(rows, p);
             if p.0.is_empty() {
                 suppliers::stage(conn, &checked).await?;
             }
             Data::Suppliers
         }
         ImportKind::Customers => {
-            let checked = customers::parse(&rows, &mut p);
+            let checked = customers::parse(rows, p);
             if p.0.is_empty() {
                 customers::stage(conn, &checked).await?;
             }
             Data::Customers
         }
         ImportKind::PurchaseOrders => {
-            Data::PurchaseOrders(purchase_orders::parse(conn, &rows, &mut p, &mut look).await?)
+            Data::PurchaseOrders(purchase_orders::parse(conn, rows, p, &mut look).await?)
         }
         ImportKind::Orders => {
-            orders::stage(conn, &rows, &mut p, &mut look, now).await?;
+            orders::stage(conn, rows, p, &mut look, now).await?;
             Data::Orders
         }
-    };
-    p.into_result()?;
-    Ok(Staged {
-        kind,
-        rows: rows.len(),
-        warnings,
-        data,
     })
 }
 
@@ -555,7 +607,7 @@ pub async fn import(
     app: &App,
     actor: &Actor,
     kind: ImportKind,
-    input: impl Read,
+    input: impl Read + Send + 'static,
 ) -> AppResult<ImportReport> {
     let mut conn = app.store.conn().await?;
     let result = stage_and_apply(app, &mut conn, actor, kind, input).await;
@@ -569,7 +621,7 @@ async fn stage_and_apply(
     conn: &mut Conn,
     actor: &Actor,
     kind: ImportKind,
-    input: impl Read,
+    input: impl Read + Send + 'static,
 ) -> AppResult<ImportReport> {
     let staged = stage(conn, kind, input, app.clock.now()).await?;
     let mut tx = store::begin_write_on(conn).await?;

@@ -1,86 +1,187 @@
 //! Products: upserted by SKU, `on_hand` counted into the ledger, substitutes replaced. Applied
 //! set-based (see [`crate::store::import`]): a million rows are a handful of statements.
 
-use super::{Lookups, Problems, Row};
+use super::{Lookups, Problems, Row, RowReader};
 use crate::app::{Actor, App, AppResult};
 use crate::domain::{parse_quantity, Money, Sku};
 use crate::store::{self, import::ProductIn, Conn};
 use std::collections::HashMap;
+use std::io::Read;
 
-/// Checks every row and stages the good ones on `conn` (nothing is staged when a row is bad).
+/// Rows a parsing thread hands to the staging connection at a time.
+const CHUNK: usize = 2000;
+
+/// What the parsing thread found, besides the rows it handed over.
+struct Parsed {
+    rows: usize,
+    problems: Problems,
+    warnings: Vec<String>,
+    /// `(line, key)` of substitutes not found among the file's own SKUs.
+    outside_substitutes: Vec<(usize, String)>,
+}
+
+/// Reads, checks and stages a products file on `conn`. A thread parses and checks the rows while
+/// the connection stages the previous ones, so the two overlap; once any row is bad nothing more
+/// is staged (and the caller writes nothing) but every row is still checked, so the error list
+/// is whole. Returns the number of data rows and the warnings.
 pub(super) async fn stage(
     conn: &mut Conn,
-    rows: &[Row],
+    input: impl Read + Send + 'static,
     p: &mut Problems,
-    look: &mut Lookups,
-) -> AppResult<()> {
-    let mut staged: Vec<ProductIn> = Vec::with_capacity(rows.len());
-    let mut seen: HashMap<String, usize> = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let sku = p.required(row, "sku", Sku::parse);
-        let name = p.required(row, "name", |s| Ok::<_, String>(s.to_string()));
-        let price = p.required(row, "unit_price", Money::parse);
-        let on_hand = p.cell(row, "on_hand", parse_quantity);
-        let rp = p.cell(row, "reorder_point", parse_quantity).unwrap_or(0);
-        let ss = p.cell(row, "safety_stock", parse_quantity).unwrap_or(0);
-        let rq = p.cell(row, "reorder_qty", parse_quantity).unwrap_or(0);
-        let lead = p.cell(row, "lead_time_days", super::lead_time);
-        let supplier_id = look.supplier(conn, p, row).await?;
-        let substitutes: Vec<Sku> = row
-            .get("substitutes")
-            .map(|s| {
-                s.split(';')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .filter_map(|s| p.cell_sku(row.line, s))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let (Some(sku), Some(name), Some(price)) = (sku, name, price) else {
-            continue;
-        };
-        if let Some(first) = seen.insert(sku.key(), row.line) {
-            p.add(row.line, "sku", format!("{sku} is already on line {first}"));
-            continue;
-        }
-        staged.push(ProductIn {
-            line: row.line as i64,
-            sku: sku.to_string(),
-            name,
-            category: row.get("category").unwrap_or("").to_string(),
-            unit_price_minor: price.0,
-            on_hand,
-            reorder_point: rp,
-            safety_stock: ss,
-            reorder_qty: rq,
-            lead_time_days: lead,
-            supplier_id,
-            substitutes: substitutes.iter().map(Sku::key).collect(),
-        });
-    }
-    // Substitutes may name products further down the same file, or ones already stored.
-    for row in &staged {
-        for key in &row.substitutes {
-            if seen.contains_key(key) {
-                continue;
+) -> AppResult<(usize, Vec<String>)> {
+    let reader = RowReader::open(super::ImportKind::Products, input)?;
+    // Suppliers are few and never deleted: look them all up once.
+    let suppliers = store::suppliers::ids_by_code(conn).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<ProductIn>>(4);
+    let parser = tokio::task::spawn_blocking(move || parse(reader, &suppliers, &tx));
+    store::import::begin_products(conn).await?;
+    let mut staging: AppResult<()> = Ok(());
+    while let Some(chunk) = rx.recv().await {
+        if staging.is_ok() {
+            staging = store::import::stage_products(conn, &chunk)
+                .await
+                .map_err(Into::into);
+            if staging.is_err() {
+                // Dropping the receiver stops the parser at its next chunk.
+                rx.close();
             }
+        }
+    }
+    let parsed = parser
+        .await
+        .map_err(|e| anyhow::anyhow!("the import's parsing thread failed: {e}"))?;
+    staging?;
+    p.0.extend(parsed.problems.0);
+    if p.0.is_empty() {
+        // Substitutes may also name products already stored.
+        let mut look = Lookups::default();
+        for (line, key) in &parsed.outside_substitutes {
             let known = match Sku::parse(key) {
                 Ok(sku) => look.product_by_key(conn, &sku).await?.is_some(),
                 Err(_) => false,
             };
             if !known {
-                p.add(
-                    row.line as usize,
-                    "substitutes",
-                    format!("unknown SKU \"{key}\""),
-                );
+                p.add(*line, "substitutes", format!("unknown SKU \"{key}\""));
             }
         }
     }
-    if p.0.is_empty() {
-        store::import::stage_products(conn, &staged).await?;
+    Ok((parsed.rows, parsed.warnings))
+}
+
+/// Parses and checks every row, sending good rows on in chunks until the first problem.
+fn parse(
+    mut reader: RowReader<impl Read>,
+    suppliers: &HashMap<String, i64>,
+    tx: &tokio::sync::mpsc::Sender<Vec<ProductIn>>,
+) -> Parsed {
+    let mut p = Problems::default();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut chunk: Vec<ProductIn> = Vec::with_capacity(CHUNK);
+    let mut substitutes_of: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut sending = true;
+    let mut rows = 0;
+    let mut row = reader.blank();
+    loop {
+        match reader.read_into(&mut row) {
+            Ok(false) => break,
+            Ok(true) => rows += 1,
+            Err((e, fatal)) => {
+                p.0.push(e);
+                if fatal {
+                    break;
+                }
+                continue;
+            }
+        }
+        let Some(product) = check(&row, suppliers, &mut p, &mut seen) else {
+            continue;
+        };
+        if !product.substitutes.is_empty() {
+            substitutes_of.push((row.line, product.substitutes.clone()));
+        }
+        sending &= p.0.is_empty();
+        if sending {
+            chunk.push(product);
+            if chunk.len() == CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                // The receiver is gone only when staging failed; its error is reported.
+                sending = tx.blocking_send(full).is_ok();
+            }
+        }
     }
-    Ok(())
+    if sending && p.0.is_empty() && !chunk.is_empty() {
+        let _ = tx.blocking_send(chunk);
+    }
+    let outside_substitutes = substitutes_of
+        .into_iter()
+        .flat_map(|(line, keys)| keys.into_iter().map(move |k| (line, k)))
+        .filter(|(_, k)| !seen.contains_key(k))
+        .collect();
+    Parsed {
+        rows,
+        problems: p,
+        warnings: reader.warnings,
+        outside_substitutes,
+    }
+}
+
+/// One row's checks; `None` when it is bad (its problems recorded) or repeats a SKU.
+fn check(
+    row: &Row,
+    suppliers: &HashMap<String, i64>,
+    p: &mut Problems,
+    seen: &mut HashMap<String, usize>,
+) -> Option<ProductIn> {
+    let sku = p.required(row, "sku", Sku::parse);
+    let name = p.required(row, "name", |s| Ok::<_, String>(s.to_string()));
+    let price = p.required(row, "unit_price", Money::parse);
+    let on_hand = p.cell(row, "on_hand", parse_quantity);
+    let rp = p.cell(row, "reorder_point", parse_quantity).unwrap_or(0);
+    let ss = p.cell(row, "safety_stock", parse_quantity).unwrap_or(0);
+    let rq = p.cell(row, "reorder_qty", parse_quantity).unwrap_or(0);
+    let lead = p.cell(row, "lead_time_days", super::lead_time);
+    let supplier_id = row.get("supplier").and_then(|code| {
+        let id = suppliers.get(code).copied();
+        if id.is_none() {
+            p.add(row.line, "supplier", format!("unknown supplier \"{code}\""));
+        }
+        id
+    });
+    let substitutes: Vec<String> = row
+        .get("substitutes")
+        .map(|s| {
+            s.split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .filter_map(|s| p.cell_sku(row.line, s))
+                .map(|s| s.key())
+                .collect()
+        })
+        .unwrap_or_default();
+    let (Some(sku), Some(name), Some(price)) = (sku, name, price) else {
+        return None;
+    };
+    let sku_key = sku.key();
+    if let Some(first) = seen.get(&sku_key) {
+        p.add(row.line, "sku", format!("{sku} is already on line {first}"));
+        return None;
+    }
+    seen.insert(sku_key.clone(), row.line);
+    Some(ProductIn {
+        line: row.line as i64,
+        sku: sku.to_string(),
+        sku_key,
+        name,
+        category: row.get("category").unwrap_or("").to_string(),
+        unit_price_minor: price.0,
+        on_hand,
+        reorder_point: rp,
+        safety_stock: ss,
+        reorder_qty: rq,
+        lead_time_days: lead,
+        supplier_id,
+        substitutes,
+    })
 }
 
 /// Writes the staged products; returns the products to settle (stock moved, backorders open).
