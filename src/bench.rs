@@ -309,7 +309,7 @@ fn per_second(rows: usize, d: Duration) -> f64 {
     rows as f64 / d.as_secs_f64().max(1e-9)
 }
 
-/// `bench import --rows N [--kind products|orders]`: a generated file of N rows imported into a
+/// `bench import --rows N [--kind products|orders|purchase-orders]`: a generated file of N rows imported into a
 /// fresh database, beside the `sqlite3` CLI's `.import` of the same file into a plain table.
 pub async fn import(app: &App, kind: ImportKind, rows: u64) -> anyhow::Result<()> {
     let scratch = Scratch::new(app)?;
@@ -354,7 +354,30 @@ pub async fn import(app: &App, kind: ImportKind, rows: u64) -> anyhow::Result<()
                 },
             )?;
         }
-        other => anyhow::bail!("bench import covers products and orders, not {other:?}"),
+        ImportKind::PurchaseOrders => {
+            // A product per ten lines (at least 100); ten lines per PO, each PO one supplier.
+            let products = scratch.dir.join("products.csv");
+            let skus = (rows / 10).max(100);
+            products_csv(&products, skus)?;
+            timed_import(&bench_app, ImportKind::Products, &products).await?;
+            let today = app.clock.today();
+            let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+            write_csv(&file, "po,supplier,sku,qty,eta,status", rows, |i, out| {
+                let r = rng.next();
+                let po = (i - 1) / 10;
+                let eta = today + chrono::Days::new(7 + r % 120);
+                writeln!(
+                    out,
+                    "PO-B{po},BENCH-SUP-{},IMP-{:07},{},{eta},open",
+                    1 + po % 20,
+                    1 + (i - 1) % skus,
+                    1 + (r >> 8) % 200,
+                )
+            })?;
+        }
+        other => {
+            anyhow::bail!("bench import covers products, orders and purchase-orders, not {other:?}")
+        }
     }
     let size = std::fs::metadata(&file)?.len();
     let cpu_before = cpu_times();

@@ -246,7 +246,7 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
         } => {
             if which == "import" {
                 let Some(kind) = ImportKind::parse(&kind) else {
-                    eprintln!("error: unknown import kind \"{kind}\" (products or orders)");
+                    eprintln!("error: unknown import kind \"{kind}\" (products, orders or purchase-orders)");
                     return Ok(ExitCode::from(2));
                 };
                 bench::import(app, kind, rows).await?;

@@ -64,7 +64,10 @@ async fn a_bad_row_after_thousands_of_staged_ones_refuses_the_file_and_all_probl
     let r = t.import("products", &good).await.unwrap();
     assert_eq!(r.rows, 8997);
     assert_eq!(t.scalar("SELECT COUNT(*) FROM products").await, 8997);
-    assert_eq!(t.scalar("SELECT SUM(on_hand) FROM stock_positions").await, 8997);
+    assert_eq!(
+        t.scalar("SELECT SUM(on_hand) FROM stock_positions").await,
+        8997
+    );
 }
 
 #[tokio::test]
@@ -507,4 +510,108 @@ async fn an_orders_file_reserves_and_backorders_as_if_its_lines_were_placed_one_
         text.contains("line 3, column customer: order SO-F00 belongs to another customer"),
         "{text}"
     );
+}
+
+/// Purchase-order lines are applied set-based: new POs and lines, a changed ETA recorded in the
+/// ETA history, statuses from the domain's rules, received quantities respected, and rows that
+/// would silently overwrite each other refused.
+#[tokio::test]
+async fn purchase_order_lines_apply_as_a_set_with_history_statuses_and_checks() {
+    let t = spawn_app().await;
+    t.import("suppliers", "code,name\nACME,Acme\nBOLT,Bolt\n")
+        .await
+        .unwrap();
+    t.import("products", PRODUCTS).await.unwrap();
+    let file = "po,supplier,sku,qty,eta,status\n\
+PO-1,ACME,ABC-1,10,2026-12-10,open\n\
+PO-1,ACME,ABC-2,5,2026-12-10,open\n\
+PO-2,BOLT,ABC-1,4,,open\n\
+PO-3,,ABC-3,2,2026-12-20,cancelled\n";
+    let r = t.import("purchase-orders", file).await.unwrap();
+    assert_eq!((r.rows, r.changed, r.unchanged), (4, 4, 0));
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM purchase_orders").await, 3);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM po_lines").await, 4);
+    let status = |po: &'static str| {
+        let t = &t;
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT status FROM purchase_orders WHERE po_number = $1",
+            )
+            .bind(po)
+            .fetch_one(t.app.store.pool())
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(status("PO-1").await, "open");
+    assert_eq!(status("PO-3").await, "cancelled");
+    let again = t.import("purchase-orders", file).await.unwrap();
+    assert_eq!((again.changed, again.unchanged), (0, 4));
+
+    // Half of PO-1's ABC-1 arrives; the file then moves its ETA and changes PO-2's supplier.
+    backorder_bot::app::purchasing::receive(
+        &t.app,
+        &common::TestApp::ops(),
+        "PO-1",
+        Some("ABC-1"),
+        Some(6),
+    )
+    .await
+    .unwrap();
+    let changed = "po,supplier,sku,qty,eta,status\n\
+PO-1,ACME,ABC-1,10,2026-12-15,open\n\
+PO-1,ACME,ABC-2,5,2026-12-10,open\n\
+PO-2,ACME,ABC-1,4,,open\n";
+    let r = t.import("purchase-orders", changed).await.unwrap();
+    assert_eq!(
+        (r.changed, r.unchanged),
+        (2, 1),
+        "ETA moved; PO-2's supplier changed"
+    );
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM eta_history WHERE po_line_id IS NOT NULL AND new_eta = '2026-12-15' AND old_eta = '2026-12-10'")
+            .await,
+        1
+    );
+    assert_eq!(
+        t.scalar("SELECT s.id = po.supplier_id FROM purchase_orders po, suppliers s WHERE po.po_number = 'PO-2' AND s.code = 'ACME'")
+            .await,
+        1
+    );
+    assert_eq!(status("PO-1").await, "partially_received");
+
+    // A repeated PO and SKU, and a PO whose rows disagree on the supplier: found while reading.
+    let bad = "po,supplier,sku,qty,eta,status\n\
+PO-4,ACME,ABC-2,1,,open\n\
+PO-4,ACME,abc-2,2,,open\n\
+PO-5,ACME,ABC-1,1,,open\n\
+PO-5,BOLT,ABC-2,1,,open\n";
+    let before = t.scalar("SELECT COUNT(*) FROM po_lines").await;
+    let refused = |csv: &'static str| {
+        let t = &t;
+        async move {
+            match t.import("purchase-orders", csv).await.unwrap_err() {
+                AppError::Import(e) => e,
+                other => panic!("expected an import error, got {other:?}"),
+            }
+        }
+    };
+    let e = refused(bad).await;
+    let found: Vec<(usize, Option<&str>)> = e
+        .errors
+        .iter()
+        .map(|e| (e.line, e.column.as_deref()))
+        .collect();
+    assert_eq!(found, [(3, Some("sku")), (5, Some("supplier"))], "{e}");
+    assert!(e.errors[0].reason.contains("on line 2"), "{e}");
+    // Fewer than already received: found against the stored line, inside the write.
+    let e = refused("po,supplier,sku,qty\nPO-1,ACME,ABC-2,5\nPO-1,ACME,ABC-1,5\n").await;
+    assert_eq!(e.errors.len(), 1, "{e}");
+    assert_eq!(
+        (e.errors[0].line, e.errors[0].column.as_deref()),
+        (3, Some("qty"))
+    );
+    assert!(e.errors[0].reason.contains("6 already received"), "{e}");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM po_lines").await, before);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM purchase_orders").await, 3);
 }

@@ -5,7 +5,8 @@
 //! run on the same connection (the apply inside a write transaction begun on it).
 
 use super::{ts, Conn};
-use chrono::{DateTime, Utc};
+use crate::domain::PoStatus;
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// A checked product row of a file.
 #[derive(Debug, Clone, PartialEq)]
@@ -722,4 +723,244 @@ pub async fn apply_customers(conn: &mut Conn) -> anyhow::Result<(usize, Vec<i64>
     .execute(&mut *conn)
     .await?;
     Ok((changed as usize, retiered))
+}
+
+// ---- Purchase-order lines: read what the file touches in a few statements, decide in the app
+// (the status rules live in `domain`), write with multi-row statements. ----
+
+/// Rows per multi-row statement of the purchase-order writes (at most 5 parameters a row).
+const PO_CHUNK: usize = 1000;
+
+/// A stored purchase order named by a file.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredPo {
+    pub po_number: String,
+    pub id: i64,
+    pub supplier_id: Option<i64>,
+}
+
+/// The stored purchase orders among `numbers` (exact spelling, as the file's rows are matched).
+pub async fn pos_by_number(conn: &mut Conn, numbers: &[&str]) -> anyhow::Result<Vec<StoredPo>> {
+    let mut out = Vec::with_capacity(numbers.len());
+    for chunk in numbers.chunks(PO_CHUNK) {
+        let sql = format!(
+            "SELECT po_number, id, supplier_id FROM purchase_orders WHERE po_number IN ({})",
+            vec!["?"; chunk.len()].join(", ")
+        );
+        let mut q = sqlx::query_as(&sql);
+        for n in chunk {
+            q = q.bind(*n);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+/// Creates purchase orders `(number, supplier)`; returns their ids by number.
+pub async fn insert_pos(
+    conn: &mut Conn,
+    pos: &[(&str, Option<i64>)],
+    at: DateTime<Utc>,
+) -> anyhow::Result<Vec<(String, i64)>> {
+    let mut out = Vec::with_capacity(pos.len());
+    let at = ts(at);
+    for chunk in pos.chunks(PO_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO purchase_orders (po_number, supplier_id, created_at) VALUES ",
+        );
+        values_list(&mut sql, chunk.len(), 3);
+        sql.push_str(" RETURNING po_number, id");
+        let mut q = sqlx::query_as(&sql);
+        for (number, supplier) in chunk {
+            q = q.bind(*number).bind(*supplier).bind(at.as_str());
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+/// Sets the supplier of purchase orders `(id, supplier)`.
+pub async fn set_po_suppliers(conn: &mut Conn, rows: &[(i64, Option<i64>)]) -> anyhow::Result<()> {
+    for chunk in rows.chunks(PO_CHUNK) {
+        let mut sql =
+            String::from("UPDATE purchase_orders SET supplier_id = v.column2 FROM (VALUES ");
+        values_list(&mut sql, chunk.len(), 2);
+        sql.push_str(") AS v WHERE purchase_orders.id = v.column1");
+        let mut q = sqlx::query(&sql);
+        for (id, supplier) in chunk {
+            q = q.bind(*id).bind(*supplier);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// A stored purchase-order line, as an import compares it with a file's row.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct StoredPoLine {
+    pub id: i64,
+    pub po_id: i64,
+    pub product_id: i64,
+    pub qty_ordered: i64,
+    pub qty_received: i64,
+    #[sqlx(try_from = "super::StoredOptDay")]
+    pub eta: Option<NaiveDate>,
+    pub status: PoStatus,
+}
+
+/// The stored lines among `(po_id, product_id)` pairs.
+pub async fn po_lines_of(
+    conn: &mut Conn,
+    pairs: &[(i64, i64)],
+) -> anyhow::Result<Vec<StoredPoLine>> {
+    let mut out = Vec::new();
+    for chunk in pairs.chunks(PO_CHUNK) {
+        let mut sql = String::from(
+            "SELECT l.id, l.po_id, l.product_id, l.qty_ordered, l.qty_received, l.eta, l.status
+             FROM (VALUES ",
+        );
+        values_list(&mut sql, chunk.len(), 2);
+        sql.push_str(") AS v JOIN po_lines l ON l.po_id = v.column1 AND l.product_id = v.column2");
+        let mut q = sqlx::query_as(&sql);
+        for (po, product) in chunk {
+            q = q.bind(*po).bind(*product);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+/// A line to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPoLine {
+    pub po_id: i64,
+    pub product_id: i64,
+    pub qty: i64,
+    pub eta: Option<NaiveDate>,
+    pub status: PoStatus,
+}
+
+/// Creates lines.
+pub async fn insert_po_lines(conn: &mut Conn, rows: &[NewPoLine]) -> anyhow::Result<()> {
+    for chunk in rows.chunks(PO_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO po_lines (po_id, product_id, qty_ordered, eta, status) VALUES ",
+        );
+        values_list(&mut sql, chunk.len(), 5);
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(r.po_id)
+                .bind(r.product_id)
+                .bind(r.qty)
+                .bind(r.eta.map(super::day))
+                .bind(r.status);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// A stored line's new quantity, ETA and status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoLineChange {
+    pub id: i64,
+    pub qty: i64,
+    pub eta: Option<NaiveDate>,
+    pub status: PoStatus,
+}
+
+/// Updates lines.
+pub async fn update_po_lines(conn: &mut Conn, rows: &[PoLineChange]) -> anyhow::Result<()> {
+    for chunk in rows.chunks(PO_CHUNK) {
+        let mut sql = String::from(
+            "UPDATE po_lines SET qty_ordered = v.column2, eta = v.column3, status = v.column4
+             FROM (VALUES ",
+        );
+        values_list(&mut sql, chunk.len(), 4);
+        sql.push_str(") AS v WHERE po_lines.id = v.column1");
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(r.id)
+                .bind(r.qty)
+                .bind(r.eta.map(super::day))
+                .bind(r.status);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Records ETA changes of lines `(line_id, old, new)` in the ETA history.
+pub async fn record_po_eta_changes(
+    conn: &mut Conn,
+    rows: &[(i64, Option<NaiveDate>, Option<NaiveDate>)],
+    actor: &str,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let at = ts(at);
+    for chunk in rows.chunks(PO_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO eta_history (po_line_id, old_eta, new_eta, cause, actor, reason, created_at)
+             VALUES ",
+        );
+        let one = "(?, ?, ?, 'po_eta_changed', ?, ?, ?)";
+        sql.push_str(&vec![one; chunk.len()].join(", "));
+        let mut q = sqlx::query(&sql);
+        for (line, old, new) in chunk {
+            q = q
+                .bind(*line)
+                .bind(old.map(super::day))
+                .bind(new.map(super::day))
+                .bind(actor)
+                .bind(reason)
+                .bind(at.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Every line's `(po_id, status, received)` of the given purchase orders, and each order's
+/// stored status.
+pub async fn po_states(
+    conn: &mut Conn,
+    po_ids: &[i64],
+) -> anyhow::Result<(Vec<(i64, PoStatus, i64)>, Vec<(i64, PoStatus)>)> {
+    let mut lines = Vec::new();
+    let mut pos = Vec::new();
+    for chunk in po_ids.chunks(PO_CHUNK) {
+        let list = vec!["?"; chunk.len()].join(", ");
+        let sql =
+            format!("SELECT po_id, status, qty_received FROM po_lines WHERE po_id IN ({list})");
+        let mut q = sqlx::query_as::<_, (i64, PoStatus, i64)>(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        lines.extend(q.fetch_all(&mut *conn).await?);
+        let sql = format!("SELECT id, status FROM purchase_orders WHERE id IN ({list})");
+        let mut q = sqlx::query_as::<_, (i64, PoStatus)>(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        pos.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok((lines, pos))
+}
+
+/// Sets purchase orders' statuses `(id, status)`.
+pub async fn set_po_statuses(conn: &mut Conn, rows: &[(i64, PoStatus)]) -> anyhow::Result<()> {
+    for chunk in rows.chunks(PO_CHUNK) {
+        let mut sql = String::from("UPDATE purchase_orders SET status = v.column2 FROM (VALUES ");
+        values_list(&mut sql, chunk.len(), 2);
+        sql.push_str(") AS v WHERE purchase_orders.id = v.column1");
+        let mut q = sqlx::query(&sql);
+        for (id, status) in chunk {
+            q = q.bind(*id).bind(*status);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }

@@ -1,20 +1,27 @@
-//! Purchase-order lines: one row per line; the PO is created on its first line.
+//! Purchase-order lines: one row per line; the PO is created on its first line. Applied
+//! set-based: what the file touches is read in a few statements, compared here with the domain's
+//! status rules, and written with multi-row statements (see [`crate::store::import`]).
 
 use super::{count, ImportReport, Lookups, Problems, Row};
-use crate::app::purchasing::{upsert_po_line, PoLineInput};
-use crate::app::{Actor, App, AppError, AppResult};
+use crate::app::{Actor, App, AppResult};
 use crate::domain::date::{check_eta_window, parse_date};
-use crate::domain::{parse_positive_quantity, PoNumber, RequestedStatus, Sku};
-use crate::store::{self, Conn};
+use crate::domain::{parse_positive_quantity, PoNumber, PoStatus, RequestedStatus, Sku};
+use crate::store::{import as bulk, Conn};
+use std::collections::HashMap;
 
 /// A checked PO line row.
 pub(super) struct PoLine {
     line: usize,
     po: String,
     supplier_id: Option<i64>,
-    input: PoLineInput,
+    product_id: i64,
+    qty: i64,
+    eta: Option<chrono::NaiveDate>,
+    cancelled: bool,
 }
 
+/// Checks every row. One PO names one supplier (or none) on all its rows, and a file has at
+/// most one row per PO and SKU: a second would silently overwrite the first.
 pub(super) async fn parse(
     conn: &mut Conn,
     rows: &[Row],
@@ -22,6 +29,9 @@ pub(super) async fn parse(
     look: &mut Lookups,
 ) -> AppResult<Vec<PoLine>> {
     let mut out = Vec::with_capacity(rows.len());
+    // PO → (its first line, supplier cell there, supplier id).
+    let mut headers: HashMap<String, (usize, Option<String>, Option<i64>)> = HashMap::new();
+    let mut lines_of: HashMap<(String, i64), usize> = HashMap::new();
     for row in rows {
         let po = p.required(row, "po", |s| PoNumber::parse(s).map(|n| n.to_string()));
         let sku = p.required(row, "sku", Sku::parse);
@@ -33,22 +43,51 @@ pub(super) async fn parse(
         let (Some(po), Some(product), Some(qty)) = (po, product, qty) else {
             continue;
         };
+        let cell = row.get("supplier").map(str::to_string);
+        match headers.get(&po) {
+            None => {
+                headers.insert(po.clone(), (row.line, cell, supplier_id));
+            }
+            Some((first, first_cell, first_id)) if *first_id != supplier_id => {
+                let named = match first_cell {
+                    Some(code) => format!("supplier \"{code}\""),
+                    None => "no supplier".to_string(),
+                };
+                p.add(
+                    row.line,
+                    "supplier",
+                    format!("{po} names {named} on line {first}; all its rows must agree"),
+                );
+                continue;
+            }
+            Some(_) => {}
+        }
+        if let Some(first) = lines_of.insert((po.clone(), product.id), row.line) {
+            p.add(
+                row.line,
+                "sku",
+                format!(
+                    "{po} already has a line for {} on line {first}",
+                    product.sku
+                ),
+            );
+            continue;
+        }
         out.push(PoLine {
             line: row.line,
             po,
             supplier_id,
-            input: PoLineInput {
-                product_id: product.id,
-                qty,
-                eta,
-                cancelled: status.is_some_and(RequestedStatus::is_cancelled),
-            },
+            product_id: product.id,
+            qty,
+            eta,
+            cancelled: status.is_some_and(RequestedStatus::is_cancelled),
         });
     }
     Ok(out)
 }
 
-/// Returns the products whose inbound changed.
+/// Writes the lines; returns the products whose inbound changed. Everything is checked before
+/// the first write, so a refused file has written nothing even before its rollback.
 pub(super) async fn apply(
     app: &App,
     conn: &mut Conn,
@@ -57,27 +96,156 @@ pub(super) async fn apply(
     report: &mut ImportReport,
     p: &mut Problems,
 ) -> AppResult<Vec<i64>> {
-    let mut touched = Vec::new();
+    // The ETA window moves with the day the file is applied, so it is checked here.
     let today = app.clock.today();
     for row in rows {
-        // The ETA window moves with the day the file is applied, so it is checked here.
-        if let Some(Err(e)) = row.input.eta.map(|eta| check_eta_window(eta, today)) {
+        if let Some(Err(e)) = row.eta.map(|eta| check_eta_window(eta, today)) {
             p.add(row.line, "eta", e);
-            continue;
-        }
-        let (po_id, header_changed) =
-            store::purchasing::upsert_po(conn, &row.po, row.supplier_id, app.clock.now()).await?;
-        match upsert_po_line(app, conn, &actor.name, po_id, &row.input).await {
-            Ok(changed) => {
-                store::purchasing::refresh_po_status(conn, po_id).await?;
-                count(report, changed || header_changed);
-                if changed {
-                    touched.push(row.input.product_id);
-                }
-            }
-            Err(AppError::Invalid { field, reason }) => p.add(row.line, &field, reason),
-            Err(e) => return Err(e),
         }
     }
+    // Headers in file order, each with the supplier its rows name.
+    let mut numbers: Vec<&str> = Vec::new();
+    let mut supplier_of: HashMap<&str, Option<i64>> = HashMap::new();
+    for row in rows {
+        if supplier_of.insert(&row.po, row.supplier_id).is_none() {
+            numbers.push(&row.po);
+        }
+    }
+    let stored: HashMap<String, bulk::StoredPo> = bulk::pos_by_number(conn, &numbers)
+        .await?
+        .into_iter()
+        .map(|po| (po.po_number.clone(), po))
+        .collect();
+    let pairs: Vec<(i64, i64)> = rows
+        .iter()
+        .filter_map(|r| stored.get(&r.po).map(|po| (po.id, r.product_id)))
+        .collect();
+    let existing: HashMap<(i64, i64), bulk::StoredPoLine> = bulk::po_lines_of(conn, &pairs)
+        .await?
+        .into_iter()
+        .map(|l| ((l.po_id, l.product_id), l))
+        .collect();
+
+    // Decide every row against what is stored.
+    enum Plan {
+        Create,
+        Change(bulk::PoLineChange, Option<(i64, Option<chrono::NaiveDate>)>),
+        Keep,
+    }
+    let mut plans = Vec::with_capacity(rows.len());
+    for row in rows {
+        let found = stored
+            .get(&row.po)
+            .and_then(|po| existing.get(&(po.id, row.product_id)));
+        let plan = match found {
+            None => Plan::Create,
+            Some(line) if row.qty < line.qty_received => {
+                p.add(
+                    row.line,
+                    "qty",
+                    format!(
+                        "{} is less than the {} already received",
+                        row.qty, line.qty_received
+                    ),
+                );
+                Plan::Keep
+            }
+            Some(line) => {
+                let status = PoStatus::of_line(row.qty, line.qty_received, row.cancelled);
+                if line.qty_ordered == row.qty && line.eta == row.eta && line.status == status {
+                    Plan::Keep
+                } else {
+                    let moved = (line.eta != row.eta).then_some((line.id, line.eta));
+                    let change = bulk::PoLineChange {
+                        id: line.id,
+                        qty: row.qty,
+                        eta: row.eta,
+                        status,
+                    };
+                    Plan::Change(change, moved)
+                }
+            }
+        };
+        plans.push(plan);
+    }
+    if !p.0.is_empty() {
+        return Ok(Vec::new());
+    }
+
+    // Headers: create the new ones, set changed suppliers.
+    let new_pos: Vec<(&str, Option<i64>)> = numbers
+        .iter()
+        .filter(|n| !stored.contains_key(**n))
+        .map(|n| (*n, supplier_of[n]))
+        .collect();
+    let created: HashMap<String, i64> = bulk::insert_pos(conn, &new_pos, app.clock.now())
+        .await?
+        .into_iter()
+        .collect();
+    let supplier_changes: Vec<(i64, Option<i64>)> = stored
+        .values()
+        .filter(|po| po.supplier_id != supplier_of[po.po_number.as_str()])
+        .map(|po| (po.id, supplier_of[po.po_number.as_str()]))
+        .collect();
+    bulk::set_po_suppliers(conn, &supplier_changes).await?;
+    let header_changed = |po: &str| {
+        stored
+            .get(po)
+            .map_or(true, |s| s.supplier_id != supplier_of[po])
+    };
+    let po_id = |po: &str| stored.get(po).map_or_else(|| created[po], |s| s.id);
+
+    // Lines.
+    let mut inserts = Vec::new();
+    let mut updates = Vec::new();
+    let mut moved = Vec::new();
+    let mut touched = Vec::new();
+    for (row, plan) in rows.iter().zip(plans) {
+        let changed = match plan {
+            Plan::Create => {
+                inserts.push(bulk::NewPoLine {
+                    po_id: po_id(&row.po),
+                    product_id: row.product_id,
+                    qty: row.qty,
+                    eta: row.eta,
+                    status: PoStatus::of_line(row.qty, 0, row.cancelled),
+                });
+                true
+            }
+            Plan::Change(change, eta_moved) => {
+                if let Some((line_id, old)) = eta_moved {
+                    moved.push((line_id, old, row.eta));
+                }
+                updates.push(change);
+                true
+            }
+            Plan::Keep => false,
+        };
+        count(report, changed || header_changed(&row.po));
+        if changed {
+            touched.push(row.product_id);
+        }
+    }
+    bulk::insert_po_lines(conn, &inserts).await?;
+    bulk::update_po_lines(conn, &updates).await?;
+    bulk::record_po_eta_changes(conn, &moved, &actor.name, "import", app.clock.now()).await?;
+
+    // Each PO's status follows from its lines.
+    let ids: Vec<i64> = numbers.iter().map(|n| po_id(n)).collect();
+    let (lines, current) = bulk::po_states(conn, &ids).await?;
+    let mut lines_by_po: HashMap<i64, Vec<(PoStatus, i64)>> = HashMap::new();
+    for (po, status, received) in lines {
+        lines_by_po.entry(po).or_default().push((status, received));
+    }
+    let statuses: Vec<(i64, PoStatus)> = current
+        .into_iter()
+        .filter_map(|(id, status)| {
+            let now = PoStatus::of_po(lines_by_po.remove(&id).unwrap_or_default());
+            (now != status).then_some((id, now))
+        })
+        .collect();
+    bulk::set_po_statuses(conn, &statuses).await?;
+    touched.sort_unstable();
+    touched.dedup();
     Ok(touched)
 }
