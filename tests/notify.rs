@@ -260,9 +260,48 @@ async fn server_errors_back_off_and_are_dead_lettered_after_max_attempts() {
         .unwrap();
     assert_eq!(posts.len(), 1, "{posts:?}");
     assert!(
-        posts[0].contains("1 dead-lettered after 3 attempts"),
+        posts[0].contains("1 dead-lettered (after 3 attempts"),
         "{posts:?}"
     );
+    advance(&t, Duration::hours(2));
+    assert_eq!(round(&t).await.claimed, 0);
+}
+
+/// A shop's own template that fails on a message (here: adding a number to a name) cannot
+/// succeed on a retry: its updates are dead-lettered at once with the template's error, the
+/// team is told, nothing is sent, and the next round does not claim them again.
+#[tokio::test]
+async fn a_template_that_fails_dead_letters_its_updates_at_once() {
+    let mock = MockTwilio::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("eta_changed.sms.txt"), "Hi {{ name + 1 }}").unwrap();
+    let templates = dir.path().to_str().unwrap().to_string();
+    let t = app_with(
+        &sms_env(&mock),
+        &[
+            ("BACKORDER_BOT__NOTIFY__TEMPLATES_DIR", templates.as_str()),
+            ("BACKORDER_BOT__DISCORD__ALERT_CHANNEL_ID", "4242"),
+        ],
+    )
+    .await;
+    clear_outbox(&t).await;
+    let bo = ada_backorder(&t).await;
+    queue_eta(&t, bo, "2026-12-02", "2027-02-17").await;
+    let r = round(&t).await;
+    assert_eq!((r.claimed, r.failed, r.sent), (1, 1, 0));
+    assert_eq!(mock.count(), 0, "nothing was sent");
+    let (status, error): (String, String) = sqlx::query_as("SELECT status, last_error FROM outbox")
+        .fetch_one(t.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(status, "failed");
+    assert!(error.contains("eta_changed.sms.txt"), "{error}");
+    let posts: Vec<String> = sqlx::query_scalar("SELECT content FROM channel_posts")
+        .fetch_all(t.app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(posts[0].contains("1 dead-lettered"), "{posts:?}");
     advance(&t, Duration::hours(2));
     assert_eq!(round(&t).await.claimed, 0);
 }

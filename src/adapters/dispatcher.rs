@@ -76,15 +76,17 @@ impl Dispatcher {
         if claimed.is_empty() {
             return Ok(Round::default());
         }
-        let plan = {
+        let mut plan = {
             let mut conn = app.store.conn().await?;
             notify::plan(app, &mut conn, &self.templates, &claimed).await?
         };
-        let results = self.deliver(plan.outgoing).await;
+        let outgoing = std::mem::take(&mut plan.outgoing);
+        let results = self.deliver(outgoing).await;
         let mut round = Round {
             claimed: claimed.len(),
             skipped: plan.skipped.iter().map(|(ids, _)| ids.len()).sum(),
             held: plan.held.iter().map(|(ids, _)| ids.len()).sum(),
+            failed: plan.failed.len(),
             ..Round::default()
         };
         for (out, d) in &results {
@@ -94,7 +96,7 @@ impl Dispatcher {
                 _ => round.failed += 1,
             }
         }
-        notify::record(app, &plan.skipped, &plan.held, &results).await?;
+        notify::record(app, &plan, &results).await?;
         Ok(round)
     }
 

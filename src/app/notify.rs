@@ -76,6 +76,9 @@ pub struct Plan {
     pub skipped: Vec<(Vec<i64>, String)>,
     /// Rows held (SMS quiet hours) until a time.
     pub held: Vec<(Vec<i64>, DateTime<Utc>)>,
+    /// Rows whose message cannot be written (a template fails on them), and why: dead-lettered
+    /// now, since a retry would fail the same way.
+    pub failed: Vec<(Vec<i64>, String)>,
 }
 
 /// What a channel did with a message.
@@ -220,15 +223,22 @@ pub async fn plan(
             }
             let cx = context(app, &who.name, &news, &facts);
             let content = match route {
-                Route::Sms(to) => Content::Sms {
-                    to,
-                    body: templates.sms(kind, &cx, app.settings.sms.max_segments)?,
-                },
-                Route::Email(to) => Content::Email {
-                    to,
-                    body: templates.email(kind, &cx)?,
-                },
+                Route::Sms(to) => templates
+                    .sms(kind, &cx, app.settings.sms.max_segments)
+                    .map(|body| Content::Sms { to, body }),
+                Route::Email(to) => templates
+                    .email(kind, &cx)
+                    .map(|body| Content::Email { to, body }),
                 Route::Skip(_) => unreachable!("skipped above"),
+            };
+            let content = match content {
+                Ok(content) => content,
+                Err(e) => {
+                    // The template's own error (names the template and the line), no values.
+                    plan.failed
+                        .push((ids, format!("cannot write the message: {e:#}")));
+                    continue;
+                }
             };
             plan.outgoing.push(Outgoing {
                 customer_id,
@@ -277,21 +287,25 @@ fn context(
 /// channel when rows were dead-lettered.
 pub async fn record(
     app: &App,
-    plan_skipped: &[(Vec<i64>, String)],
-    held: &[(Vec<i64>, DateTime<Utc>)],
+    plan: &Plan,
     results: &[(Outgoing, Delivery)],
 ) -> anyhow::Result<()> {
     let now = app.clock.now();
     let max_attempts = app.settings.notify.max_attempts;
     let mut tx = app.store.begin_write().await?;
-    for (ids, why) in plan_skipped {
+    for (ids, why) in &plan.skipped {
         store::notify::finish(&mut tx, ids, OutboxStatus::Skipped, Some(why), now).await?;
     }
-    for (ids, until) in held {
+    for (ids, until) in &plan.held {
         store::notify::retry_at(&mut tx, ids, *until, Some("quiet hours"), false).await?;
     }
     let mut dead = 0usize;
     let mut last_dead_error = String::new();
+    for (ids, why) in &plan.failed {
+        store::notify::finish(&mut tx, ids, OutboxStatus::Failed, Some(why), now).await?;
+        dead += ids.len();
+        last_dead_error = why.clone();
+    }
     for (out, delivery) in results {
         let (recipient, body) = match &out.content {
             Content::Sms { to, body } => (to.expose().to_string(), body.clone()),
@@ -396,7 +410,7 @@ pub async fn record(
         tracing::error!(updates = dead, error = %last_dead_error, "customer updates dead-lettered");
         if let Some(channel) = app.settings.discord.alert_channel_id {
             let line = format!(
-                "Customer updates: {dead} dead-lettered after {max_attempts} attempts (last error: {last_dead_error})"
+                "Customer updates: {dead} dead-lettered (after {max_attempts} attempts, or a message that cannot be written; last error: {last_dead_error})"
             );
             crate::app::posts::enqueue(&mut tx, channel, &line).await?;
         }
