@@ -94,3 +94,40 @@ fn tab_completes_up_recalls_and_positional_values_answer_in_a_terminal() {
     assert!(history.contains("stock MS-200"), "{history}");
     assert!(dir.path().join("backorder-bot.log").exists());
 }
+
+/// A SIGTERM while the prompt waits for a key (the line editor has the terminal in raw mode)
+/// ends the service, and the terminal gets its echo and line editing back.
+#[test]
+fn a_signal_at_the_prompt_gives_the_terminal_back_as_it_was() {
+    use nix::sys::termios::{tcgetattr, LocalFlags};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("console.db");
+    let mut console = bot(&db);
+    console.arg("console");
+    let mut p = spawn_with_options(
+        console,
+        Options::default()
+            .timeout_ms(Some(30_000))
+            .strip_ansi_escape_codes(true),
+    )
+    .unwrap();
+    let before = tcgetattr(&p.process.pty).unwrap();
+    p.exp_string("> ").unwrap();
+    let waiting = tcgetattr(&p.process.pty).unwrap();
+    assert!(
+        !waiting.local_flags.contains(LocalFlags::ICANON),
+        "the prompt reads keys in raw mode"
+    );
+    p.process.signal(nix::sys::signal::Signal::SIGTERM).unwrap();
+    p.exp_eof().unwrap();
+    let after = tcgetattr(&p.process.pty).unwrap();
+    // (rexpect turns echo off in the child itself, so only the line discipline is compared.)
+    assert!(
+        before.local_flags.contains(LocalFlags::ICANON),
+        "the terminal starts in canonical mode"
+    );
+    assert!(
+        after.local_flags.contains(LocalFlags::ICANON),
+        "canonical mode is back after the signal"
+    );
+}

@@ -144,6 +144,8 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Resul
     if to_file {
         println!("Logs go to {}", log_path.display());
     }
+    // Put back when the console ends, however it ends (see `TerminalSettings`).
+    let _terminal = TerminalSettings::save();
     let (tx, mut rx) = mpsc::channel(1);
     let (answered_tx, answered_rx) = std::sync::mpsc::channel();
     let helper = Completion {
@@ -183,4 +185,28 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Resul
         crate::telemetry::log_to_stderr();
     }
     result
+}
+
+/// The terminal's settings from before the line editor switched it to raw mode, put back when
+/// the console ends. On a shutdown signal the editor thread is left blocked in its read and never
+/// restores them itself: without this the shell would be left without echo or line editing.
+struct TerminalSettings(#[cfg(unix)] Option<nix::sys::termios::Termios>);
+
+impl TerminalSettings {
+    fn save() -> Self {
+        #[cfg(unix)]
+        return Self(nix::sys::termios::tcgetattr(std::io::stdin()).ok());
+        #[cfg(not(unix))]
+        Self()
+    }
+}
+
+impl Drop for TerminalSettings {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(saved) = &self.0 {
+            use nix::sys::termios::{tcsetattr, SetArg};
+            let _ = tcsetattr(std::io::stdin(), SetArg::TCSANOW, saved);
+        }
+    }
 }
