@@ -192,7 +192,8 @@ impl Invocation {
             let mut free = positional_order(spec)
                 .into_iter()
                 .filter(|o| !named.iter().any(|k| k == o.name));
-            for value in positional {
+            let mut values = positional.into_iter();
+            while let Some(mut value) = values.next() {
                 let Some(o) = free.next() else {
                     return Err(AppError::invalid(
                         "input",
@@ -202,6 +203,12 @@ impl Invocation {
                         ),
                     ));
                 };
+                if o.suggest == Some(Suggest::Command) {
+                    // A command name may have two words: `/help backorder show`.
+                    for more in values.by_ref() {
+                        value = format!("{value} {more}");
+                    }
+                }
                 options.push((o.name.to_string(), value));
             }
         }
@@ -578,6 +585,11 @@ mod tests {
         );
         let e = Invocation::parse_line("/stock KB-101 KB-102").unwrap_err();
         assert!(e.to_string().contains("too many values"), "{e}");
+        // A command name for /help may be two words, unquoted.
+        assert_eq!(
+            parsed("/help backorder show"),
+            ("help".into(), None, opts(&[("command", "backorder show")]))
+        );
     }
 
     #[test]
