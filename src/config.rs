@@ -484,6 +484,16 @@ impl Settings {
         }
         let notify = notify_settings(&raw.notify)?;
         let sms = sms_settings(&raw.sms)?;
+        // A claimed batch must be sent well inside its lease, or another dispatcher would claim
+        // the rows still waiting for the pacing and send them twice.
+        if sms.per_second > 0
+            && u64::from(notify.batch_size) * 2 > notify.lease.as_secs() * u64::from(sms.per_second)
+        {
+            return Err(err(
+                "notify.batch_size",
+                "a batch paced at sms.per_second takes more than half of notify.lease_seconds: lower the batch, or raise the lease or the rate",
+            ));
+        }
         let email = email_settings(&raw.email)?;
         let p = &raw.priority;
         for (key, v) in [
@@ -928,6 +938,14 @@ mod tests {
         assert!(e.to_string().contains("notify.quiet_hours"), "{e}");
         let e = load(&[("BACKORDER_BOT__EMAIL__TLS", "ssl3")]).unwrap_err();
         assert!(e.to_string().contains("email.tls"), "{e}");
+        // 50 messages at 1 a second need 50 s of a 60 s lease.
+        let e = load(&[("BACKORDER_BOT__SMS__PER_SECOND", "1")]).unwrap_err();
+        assert!(e.to_string().contains("notify.batch_size"), "{e}");
+        assert!(load(&[
+            ("BACKORDER_BOT__SMS__PER_SECOND", "1"),
+            ("BACKORDER_BOT__NOTIFY__BATCH_SIZE", "30"),
+        ])
+        .is_ok());
         let e = load(&[("BACKORDER_BOT__SMS__FROM", "12345")]).unwrap_err();
         assert!(e.to_string().contains("sms.from"), "{e}");
         assert!(!e.to_string().contains("12345"), "{e}");
