@@ -4,9 +4,10 @@ use super::promise::{priority_input, ranked_queue, settle, Cause, Settled};
 use super::{field, Actor, App, AppError, AppResult};
 use crate::domain::priority::{manual_points_for, PriorityScore, Reprioritize};
 use crate::domain::{text, BackorderStatus, Money, MovementKind, ReservationStatus};
+use crate::domain::page::{PageKey, Seek};
 use crate::store::backorders::{BackorderRow, Filter, ListOrder};
+use crate::store::keyset::Keyed;
 use crate::store::{self, audit, stock::Movement};
-use chrono::NaiveDate;
 use std::collections::HashMap;
 
 /// How `/backorders` orders its rows (`sort:`).
@@ -62,8 +63,12 @@ pub struct ListQuery<'a> {
     /// A status, `all`, or `None` for open ones.
     pub status: Option<&'a str>,
     pub sort: Sort,
-    /// 1-based page.
+    /// 1-based page (shown; with no key, the page to skip to).
     pub page: u32,
+    /// The key of a row shown: the page starts right after it (Next) ...
+    pub after: Option<&'a str>,
+    /// ... or ends right before it (Prev).
+    pub before: Option<&'a str>,
 }
 
 /// One listed backorder with what the list shows beside it.
@@ -77,30 +82,72 @@ pub struct ListedBackorder {
     pub place: Option<usize>,
 }
 
-/// A page of backorders.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BackorderPage {
-    /// Rows on this page.
-    pub rows: Vec<ListedBackorder>,
-    /// 1-based page.
+/// Where a keyset page is and how to reach its neighbours.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PageNav {
+    /// 1-based page shown.
     pub page: u32,
     /// Number of pages (at least 1).
     pub pages: u32,
     /// Rows in all.
     pub total: i64,
+    /// Key to page back from (`before:`), when there are rows before.
+    pub prev: Option<String>,
+    /// Key to page on from (`after:`), when there are rows after.
+    pub next: Option<String>,
+}
+
+/// A page of backorders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackorderPage {
+    /// Rows on this page.
+    pub rows: Vec<ListedBackorder>,
+    /// Page number, count and neighbours.
+    pub nav: PageNav,
     /// The order of the rows.
     pub sort: Sort,
     /// The SKU whose queue this is (`sku:` given), as the shop spells it.
     pub sku: Option<String>,
 }
 
-/// Pages: (offset, limit) of `page`, or an error naming the last page.
-pub(crate) fn page_window(page: u32, total: i64, size: i64) -> AppResult<(u32, i64)> {
+/// Where a page starts: after/before a key (buttons), or `page:` skipped to from the top.
+pub(crate) fn seek_of(
+    page: u32,
+    after: Option<&str>,
+    before: Option<&str>,
+    size: i64,
+    shape: &str,
+) -> AppResult<Seek> {
     if page == 0 {
         return Err(AppError::invalid("page", "pages start at 1"));
     }
+    let key = |name: &'static str, raw: &str| {
+        PageKey::parse(raw)
+            .ok()
+            .filter(|k| k.has_shape(shape))
+            .ok_or_else(|| {
+                AppError::invalid(
+                    name,
+                    "is not a key of this list (use the buttons, or page:N)",
+                )
+            })
+    };
+    Ok(match (after, before) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::invalid("after", "give after: or before:, not both"))
+        }
+        (Some(a), None) => Seek::After(key("after", a)?),
+        (None, Some(b)) => Seek::Before(key("before", b)?),
+        (None, None) if page == 1 => Seek::First,
+        (None, None) => Seek::Skip((i64::from(page) - 1) * size),
+    })
+}
+
+/// Page number, count and neighbour keys of a keyset page; a `page:` past the end is the
+/// user's error naming the last page.
+pub(crate) fn nav_of(page: u32, seek: &Seek, keyed: &Keyed, total: i64, size: i64) -> AppResult<PageNav> {
     let pages = ((total + size - 1) / size).max(1) as u32;
-    if page > pages {
+    if matches!(seek, Seek::Skip(_)) && page > pages {
         return Err(AppError::invalid(
             "page",
             format!(
@@ -109,14 +156,33 @@ pub(crate) fn page_window(page: u32, total: i64, size: i64) -> AppResult<(u32, i
             ),
         ));
     }
-    Ok((pages, (i64::from(page) - 1) * size))
+    let page = match seek {
+        Seek::First => 1,
+        // Rows added or removed meanwhile can shift the count: keep the number within it.
+        _ if !keyed.more_before => 1,
+        _ if !keyed.more_after => pages,
+        _ => page.clamp(1, pages),
+    };
+    Ok(PageNav {
+        page,
+        pages,
+        total,
+        prev: keyed
+            .more_before
+            .then(|| keyed.first_key().map(PageKey::encode))
+            .flatten(),
+        next: keyed
+            .more_after
+            .then(|| keyed.last_key().map(PageKey::encode))
+            .flatten(),
+    })
 }
 
 /// `/backorders [sku:] [customer:] [status:] [sort:] [page:]`
 ///
-/// With `sku:` and open backorders the rows come from the same ranked queue that allocation and
-/// promises walk, so place 1 is the one served next; other lists are ordered in SQL by the same
-/// score.
+/// Every order pages by keyset from an index (`store::backorders::ListOrder`). A `sku:` list of
+/// open backorders is that SKU's queue: its places are counted in the same index allocation and
+/// promises rank by (the stored sort key), so place 1 is the one served next.
 pub async fn list(app: &App, q: &ListQuery<'_>) -> AppResult<BackorderPage> {
     let mut conn = app.store.conn().await?;
     let mut filter = Filter::default();
@@ -144,78 +210,35 @@ pub async fn list(app: &App, q: &ListQuery<'_>) -> AppResult<BackorderPage> {
         }
     }
     let size = i64::from(app.settings.console.page_size);
+    let order = match q.sort {
+        Sort::Priority => ListOrder::Priority,
+        Sort::Age => ListOrder::Age,
+        Sort::Eta => ListOrder::Eta,
+        Sort::Value => ListOrder::Value,
+    };
+    let shape: String = order.columns().iter().map(|c| c.kind).collect();
+    let seek = seek_of(q.page, q.after, q.before, size, &shape)?;
+    let (rows, keyed, total) = store::backorders::list(&mut conn, &filter, order, &seek, size).await?;
+    let nav = nav_of(q.page, &seek, &keyed, total, size)?;
+    let places = if filter.product_id.is_some() && filter.status == Some(BackorderStatus::Open) {
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        store::backorders::queue_places(&mut conn, &ids).await?
+    } else {
+        HashMap::new()
+    };
     let now = app.clock.now();
     let weights = &app.settings.priority;
-    let score = |r: &BackorderRow| weights.score(&priority_input(&r.into()), now).total();
-    let (rows, total, pages) = match filter.product_id {
-        Some(product_id) if filter.status == Some(BackorderStatus::Open) => {
-            let mut queue = ranked_queue(app, &mut conn, product_id).await?;
-            let places: HashMap<i64, usize> = queue
-                .iter()
-                .enumerate()
-                .map(|(i, b)| (b.id, i + 1))
-                .collect();
-            if let Some(c) = filter.customer_id {
-                queue.retain(|b| b.customer_id == c);
-            }
-            // Stable sorts over the ranked queue: ties stay in service order.
-            match q.sort {
-                Sort::Priority => {}
-                Sort::Age => {
-                    queue.sort_by(|a, b| a.ordered_at.cmp(&b.ordered_at).then(a.id.cmp(&b.id)))
-                }
-                Sort::Eta => queue.sort_by_key(|b| b.promised_eta.unwrap_or(NaiveDate::MAX)),
-                Sort::Value => {
-                    queue.sort_by_key(|b| std::cmp::Reverse(Money(b.unit_price_minor).times(b.qty)))
-                }
-            }
-            let total = queue.len() as i64;
-            let (pages, offset) = page_window(q.page, total, size)?;
-            let ids: Vec<i64> = queue
-                .iter()
-                .skip(offset as usize)
-                .take(size as usize)
-                .map(|b| b.id)
-                .collect();
-            let rows = store::backorders::by_ids(&mut conn, &ids)
-                .await?
-                .into_iter()
-                .map(|row| ListedBackorder {
-                    score: score(&row),
-                    place: places.get(&row.id).copied(),
-                    row,
-                })
-                .collect();
-            (rows, total, pages)
-        }
-        _ => {
-            let order = match q.sort {
-                Sort::Priority => ListOrder::Priority(weights.clone()),
-                Sort::Age => ListOrder::Age,
-                Sort::Eta => ListOrder::Eta(weights.clone()),
-                Sort::Value => ListOrder::Value(weights.clone()),
-            };
-            let page = q.page.max(1);
-            let offset = (i64::from(page) - 1) * size;
-            let (rows, total) =
-                store::backorders::list(&mut conn, &filter, &order, offset, size).await?;
-            let (pages, _) = page_window(q.page, total, size)?;
-            let rows = rows
-                .into_iter()
-                .map(|row| ListedBackorder {
-                    score: score(&row),
-                    place: None,
-                    row,
-                })
-                .collect();
-            (rows, total, pages)
-        }
-    };
+    let rows = rows
+        .into_iter()
+        .map(|row| ListedBackorder {
+            score: weights.score(&priority_input(&(&row).into()), now).total(),
+            place: places.get(&row.id).map(|(p, _)| *p),
+            row,
+        })
+        .collect();
     Ok(BackorderPage {
         rows,
-        page: q.page,
-        pages,
-        total,
+        nav,
         sort: q.sort,
         sku,
     })

@@ -1,16 +1,11 @@
 //! One customer at a glance.
 
-use super::backorders::customer_by_external_id;
-use super::promise::ranked_queue;
+use super::backorders::{customer_by_external_id, nav_of, seek_of, PageNav};
 use super::{App, AppResult};
 use crate::domain::BackorderStatus;
-use crate::store::backorders::BackorderRow;
+use crate::store::backorders::{BackorderRow, Filter, ListOrder};
 use crate::store::customers::CustomerRow;
 use crate::store::{self};
-use std::collections::HashMap;
-
-/// At most this many open backorders are shown.
-const OPEN_SHOWN: i64 = 25;
 
 /// An open backorder of the customer with its place in its SKU's queue.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,31 +21,44 @@ pub struct OpenBackorder {
 pub struct CustomerView {
     /// The customer (contacts are masked when shown).
     pub customer: CustomerRow,
-    /// Open backorders, oldest order first.
+    /// One page of open backorders, oldest order first.
     pub open: Vec<OpenBackorder>,
+    /// Page number, count (all open backorders) and neighbours.
+    pub nav: PageNav,
 }
 
-/// `/customer id:`: the customer, and their open backorders with ETA and queue place.
-pub async fn show(app: &App, external_id: &str) -> AppResult<CustomerView> {
+/// What `/customer` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerQuery<'a> {
+    /// The shop's customer id.
+    pub id: &'a str,
+    /// 1-based page of open backorders (shown; with no key, the page to skip to).
+    pub page: u32,
+    /// Key of a row shown: the page starts right after it ...
+    pub after: Option<&'a str>,
+    /// ... or ends right before it.
+    pub before: Option<&'a str>,
+}
+
+/// `/customer id:`: the customer, and a page of their open backorders (oldest order first, by
+/// keyset from `backorders_customer_age`) with ETA and queue place.
+pub async fn show(app: &App, q: &CustomerQuery<'_>) -> AppResult<CustomerView> {
     let mut conn = app.store.conn().await?;
-    let customer = customer_by_external_id(&mut conn, external_id).await?;
-    let rows =
-        store::backorders::of_customer(&mut conn, customer.id, BackorderStatus::Open, OPEN_SHOWN)
-            .await?;
-    // One ranked queue per SKU the customer waits for (a customer waits for few SKUs).
-    let mut places: HashMap<i64, (usize, usize)> = HashMap::new();
-    let mut products: Vec<i64> = rows.iter().map(|r| r.product_id).collect();
-    products.sort_unstable();
-    products.dedup();
-    for product_id in products {
-        let queue = ranked_queue(app, &mut conn, product_id).await?;
-        let n = queue.len();
-        for (i, b) in queue.iter().enumerate() {
-            if b.customer_id == customer.id {
-                places.insert(b.id, (i + 1, n));
-            }
-        }
-    }
+    let customer = customer_by_external_id(&mut conn, q.id).await?;
+    let size = i64::from(app.settings.console.page_size);
+    let order = ListOrder::Age;
+    let shape: String = order.columns().iter().map(|c| c.kind).collect();
+    let seek = seek_of(q.page, q.after, q.before, size, &shape)?;
+    let filter = Filter {
+        customer_id: Some(customer.id),
+        status: Some(BackorderStatus::Open),
+        ..Filter::default()
+    };
+    let (rows, keyed, total) =
+        store::backorders::list(&mut conn, &filter, order, &seek, size).await?;
+    let nav = nav_of(q.page, &seek, &keyed, total, size)?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let places = store::backorders::queue_places(&mut conn, &ids).await?;
     let open = rows
         .into_iter()
         .map(|row| OpenBackorder {
@@ -58,5 +66,9 @@ pub async fn show(app: &App, external_id: &str) -> AppResult<CustomerView> {
             row,
         })
         .collect();
-    Ok(CustomerView { customer, open })
+    Ok(CustomerView {
+        customer,
+        open,
+        nav,
+    })
 }

@@ -525,8 +525,12 @@ pub struct PoQuery<'a> {
     pub status: Option<&'a str>,
     /// Only late ones.
     pub late: bool,
-    /// 1-based page.
+    /// 1-based page (shown; with no key, the page to skip to).
     pub page: u32,
+    /// The key of a row shown: the page starts right after it (Next) ...
+    pub after: Option<&'a str>,
+    /// ... or ends right before it (Prev).
+    pub before: Option<&'a str>,
 }
 
 /// A page of purchase orders.
@@ -534,12 +538,8 @@ pub struct PoQuery<'a> {
 pub struct PoPage {
     /// Rows on this page.
     pub rows: Vec<store::purchasing::PoSummaryRow>,
-    /// 1-based page.
-    pub page: u32,
-    /// Number of pages (at least 1).
-    pub pages: u32,
-    /// Rows in all.
-    pub total: i64,
+    /// Page number, count and neighbours.
+    pub nav: super::backorders::PageNav,
 }
 
 /// `/pos [supplier:] [status:] [late:] [page:]`
@@ -578,20 +578,9 @@ pub async fn list_pos(app: &App, q: &PoQuery<'_>) -> AppResult<PoPage> {
         }
     }
     let size = i64::from(app.settings.console.page_size);
-    let page = q.page.max(1);
-    let (rows, total) = store::purchasing::list_pos(
-        &mut conn,
-        &filter,
-        app.clock.today(),
-        (i64::from(page) - 1) * size,
-        size,
-    )
-    .await?;
-    let (pages, _) = super::backorders::page_window(q.page, total, size)?;
-    Ok(PoPage {
-        rows,
-        page,
-        pages,
-        total,
-    })
+    let seek = super::backorders::seek_of(q.page, q.after, q.before, size, "tt")?;
+    let (rows, keyed, total) =
+        store::purchasing::list_pos(&mut conn, &filter, app.clock.today(), &seek, size).await?;
+    let nav = super::backorders::nav_of(q.page, &seek, &keyed, total, size)?;
+    Ok(PoPage { rows, nav })
 }

@@ -38,6 +38,7 @@ impl Args {
                 let known: Vec<String> = spec
                     .options
                     .iter()
+                    .filter(|o| !o.hidden)
                     .map(|o| format!("{}:", o.name))
                     .collect();
                 return Err(AppError::invalid(

@@ -1,6 +1,8 @@
 //! `/backorders [sku:] [customer:] [status:] [sort:] [page:]`
 
-use super::spec::{choices, opt, suggest, CommandSpec, OptionKind, Suggest, PAGE, SKU_OPT};
+use super::spec::{
+    choices, opt, suggest, CommandSpec, OptionKind, Suggest, AFTER, BEFORE, PAGE, SKU_OPT,
+};
 use super::{render, Args, Ctx, Reply};
 use crate::app::backorders::{ListQuery, Sort};
 use crate::app::{self, AppError};
@@ -29,6 +31,8 @@ pub const SPEC: CommandSpec = CommandSpec {
             &Sort::CHOICES,
         ),
         PAGE,
+        AFTER,
+        BEFORE,
     ],
     mutating: false,
     defer: true,
@@ -44,6 +48,8 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
             status: args.text("status")?,
             sort: sort.unwrap_or_default(),
             page: args.page()?,
+            after: args.text("after")?,
+            before: args.text("before")?,
         },
     )
     .await?;

@@ -1,6 +1,6 @@
-//! `/customer id:`
+//! `/customer id: [page:]`
 
-use super::spec::{opt, suggest, CommandSpec, OptionKind, Suggest};
+use super::spec::{opt, suggest, CommandSpec, OptionKind, Suggest, AFTER, BEFORE, PAGE};
 use super::{render, Args, Ctx, Reply};
 use crate::app::{self, AppError};
 
@@ -12,17 +12,31 @@ pub const SPEC: CommandSpec = CommandSpec {
     sub: None,
     description:
         "One customer: tier, channel, opt-outs, open backorders with ETAs and queue places",
-    options: &[suggest(
-        opt("id", "Customer id", OptionKind::Text, true),
-        Suggest::Customer,
-    )],
+    options: &[
+        suggest(
+            opt("id", "Customer id", OptionKind::Text, true),
+            Suggest::Customer,
+        ),
+        PAGE,
+        AFTER,
+        BEFORE,
+    ],
     mutating: false,
     defer: true,
 };
 
 pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
-    let view = app::customers::show(cx.app, args.req("id")?).await?;
-    let mut reply = render::customer(&view, &cx.app.settings.shop.currency);
+    let view = app::customers::show(
+        cx.app,
+        &app::customers::CustomerQuery {
+            id: args.req("id")?,
+            page: args.page()?,
+            after: args.text("after")?,
+            before: args.text("before")?,
+        },
+    )
+    .await?;
+    let mut reply = render::customer(&view, &cx.app.settings.shop.currency, cx.inv);
     let sent = app::notify::for_customer(cx.app, view.customer.id).await?;
     if !sent.is_empty() {
         let lines: Vec<String> = sent

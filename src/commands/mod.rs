@@ -237,11 +237,22 @@ impl Invocation {
         out
     }
 
-    /// The same invocation with `page:` set.
+    /// The same invocation with `page:` set (and no page key).
     pub fn with_page(&self, page: u32) -> Self {
         let mut next = self.clone();
-        next.options.retain(|(k, _)| k != "page");
+        next.options
+            .retain(|(k, _)| !matches!(k.as_str(), "page" | "after" | "before"));
         next.options.push(("page".to_string(), page.to_string()));
+        next
+    }
+
+    /// The same invocation starting after (`after:`) or ending before (`before:`) a row's key,
+    /// without `page:` (a paging button carries the page number beside it).
+    pub fn with_key(&self, option: &str, key: &str) -> Self {
+        let mut next = self.clone();
+        next.options
+            .retain(|(k, _)| !matches!(k.as_str(), "page" | "after" | "before"));
+        next.options.push((option.to_string(), key.to_string()));
         next
     }
 }
@@ -268,7 +279,7 @@ pub(crate) fn is_option_name(spec: Option<&CommandSpec>, name: &str) -> bool {
 /// The order positional values fill a command's options in: required ones first, then the
 /// optional ones, each group in spec order (the order Discord shows them in, too).
 pub fn positional_order(spec: &CommandSpec) -> Vec<&'static OptionSpec> {
-    let mut opts: Vec<&'static OptionSpec> = spec.options.iter().collect();
+    let mut opts: Vec<&'static OptionSpec> = spec.options.iter().filter(|o| !o.hidden).collect();
     opts.sort_by_key(|o| !o.required);
     opts
 }

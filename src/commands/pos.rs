@@ -1,6 +1,6 @@
 //! `/pos [supplier:] [status:] [late:] [page:]`
 
-use super::spec::{choices, opt, CommandSpec, OptionKind, PAGE};
+use super::spec::{choices, opt, CommandSpec, OptionKind, AFTER, BEFORE, PAGE};
 use super::{render, Args, Ctx, Reply};
 use crate::app::purchasing::PoQuery;
 use crate::app::{self, AppError};
@@ -27,6 +27,8 @@ pub const SPEC: CommandSpec = CommandSpec {
             false,
         ),
         PAGE,
+        AFTER,
+        BEFORE,
     ],
     mutating: false,
     defer: true,
@@ -40,6 +42,8 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
             status: args.text("status")?,
             late: args.flag("late")?,
             page: args.page()?,
+            after: args.text("after")?,
+            before: args.text("before")?,
         },
     )
     .await?;

@@ -3,7 +3,7 @@
 use super::reply::{Paging, Reply, Severity};
 use super::spec::{CommandSpec, OptionKind, OptionSpec, Suggest};
 use super::{usage, Invocation};
-use crate::app::backorders::{BackorderDetail, BackorderPage, Changed, Sort};
+use crate::app::backorders::{BackorderDetail, BackorderPage, Changed, PageNav, Sort};
 use crate::app::customers::CustomerView;
 use crate::app::promise::Settled;
 use crate::app::purchasing::{EtaSet, PoPage, PoView, Received};
@@ -236,9 +236,9 @@ fn age(ordered_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
 pub fn backorders(page: &BackorderPage, inv: &Invocation, now: DateTime<Utc>) -> Reply {
     let queue = page.sku.is_some() && page.rows.iter().any(|b| b.place.is_some());
     let title = match &page.sku {
-        Some(sku) if queue => format!("Queue of {sku} ({} open)", page.total),
-        Some(sku) => format!("Backorders of {sku} ({})", page.total),
-        None => format!("Backorders ({})", page.total),
+        Some(sku) if queue => format!("Queue of {sku} ({} open)", page.nav.total),
+        Some(sku) => format!("Backorders of {sku} ({})", page.nav.total),
+        None => format!("Backorders ({})", page.nav.total),
     };
     let mut r = Reply::new(title, Severity::Info).describe(format!(
         "Order: {}{}",
@@ -277,21 +277,26 @@ pub fn backorders(page: &BackorderPage, inv: &Invocation, now: DateTime<Utc>) ->
             )
         })
         .collect();
-    if page.pages > 1 {
-        r.paging = Some(Paging {
-            page: page.page,
-            pages: page.pages,
-            invocation: inv.with_page(page.page),
-        });
-    }
+    r.paging = paging(&page.nav, inv);
     r
+}
+
+/// Paging of a list reply with more than one page.
+fn paging(nav: &PageNav, inv: &Invocation) -> Option<Paging> {
+    (nav.pages > 1 || nav.prev.is_some() || nav.next.is_some()).then(|| Paging {
+        page: nav.page,
+        pages: nav.pages,
+        invocation: inv.with_page(nav.page),
+        prev_key: nav.prev.clone(),
+        next_key: nav.next.clone(),
+    })
 }
 
 /// `/pos`
 pub fn pos(page: &PoPage, inv: &Invocation) -> Reply {
     let late = page.rows.iter().filter(|p| p.late).count();
     let mut r = Reply::new(
-        format!("Purchase orders ({})", page.total),
+        format!("Purchase orders ({})", page.nav.total),
         if late > 0 {
             Severity::Warning
         } else {
@@ -325,18 +330,12 @@ pub fn pos(page: &PoPage, inv: &Invocation) -> Reply {
             )
         })
         .collect();
-    if page.pages > 1 {
-        r.paging = Some(Paging {
-            page: page.page,
-            pages: page.pages,
-            invocation: inv.with_page(page.page),
-        });
-    }
+    r.paging = paging(&page.nav, inv);
     r
 }
 
 /// `/customer id:`: contacts masked.
-pub fn customer(v: &CustomerView, currency: &str) -> Reply {
+pub fn customer(v: &CustomerView, currency: &str, inv: &Invocation) -> Reply {
     let c = &v.customer;
     let opt_outs: Vec<&str> = [(c.sms_opt_out, "SMS"), (c.email_opt_out, "e-mail")]
         .iter()
@@ -392,7 +391,8 @@ pub fn customer(v: &CustomerView, currency: &str) -> Reply {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    r = r.field(format!("Open backorders ({})", v.open.len()), open, false);
+    r = r.field(format!("Open backorders ({})", v.nav.total), open, false);
+    r.paging = paging(&v.nav, inv);
     r
 }
 

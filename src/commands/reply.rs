@@ -34,8 +34,12 @@ pub struct Paging {
     pub page: u32,
     /// Number of pages.
     pub pages: u32,
-    /// The command that produced it (re-run with another `page:` to move).
+    /// The command that produced it (re-run with another `page:`, or a key, to move).
     pub invocation: Invocation,
+    /// Key of the first row, when there are rows before it (Prev re-runs with `before:`).
+    pub prev_key: Option<String>,
+    /// Key of the last row, when there are rows after it (Next re-runs with `after:`).
+    pub next_key: Option<String>,
 }
 
 /// A command's answer.

@@ -50,6 +50,9 @@ pub struct OptionSpec {
     pub max_value: Option<i64>,
     /// Most characters a text or date option takes (Discord's `max_length`).
     pub max_length: Option<u16>,
+    /// Set by the program, not offered to people: not registered with Discord, not in help,
+    /// completion or positional values (the keys paging buttons carry).
+    pub hidden: bool,
 }
 
 /// One command (or subcommand).
@@ -94,6 +97,7 @@ pub const fn opt(
             OptionKind::Date => Some(10),
             OptionKind::Integer | OptionKind::Boolean => None,
         },
+        hidden: false,
     }
 }
 
@@ -151,6 +155,23 @@ pub const PAGE: OptionSpec = range(
     Some(1),
     Some(100_000),
 );
+/// `after:` of a list reply: the key of the row the page starts after (the Next button's).
+pub const AFTER: OptionSpec = hidden(max_length(
+    opt("after", "Key of the row the page starts after", OptionKind::Text, false),
+    200,
+));
+/// `before:` of a list reply: the key of the row the page ends before (the Prev button's).
+pub const BEFORE: OptionSpec = hidden(max_length(
+    opt("before", "Key of the row the page ends before", OptionKind::Text, false),
+    200,
+));
+
+/// The option, set by the program only ([`OptionSpec::hidden`]).
+pub const fn hidden(mut o: OptionSpec) -> OptionSpec {
+    o.hidden = true;
+    o
+}
+
 /// `reason:` (required; kept in the audit log).
 pub const REASON: OptionSpec = max_length(
     opt(

@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod money;
 pub mod notify;
 pub mod order;
+pub mod page;
 pub mod outbox;
 pub mod priority;
 pub mod promise;

@@ -1,6 +1,8 @@
 //! Backorders: the shortfall of order lines, their priority inputs and promised ETAs.
 
+use super::keyset::{self, asc, desc, KeyColumn, Keyed, Source};
 use super::{ts, Conn};
+use crate::domain::page::{KeyPart, Seek};
 use crate::domain::priority::PriorityWeights;
 use crate::domain::{BackorderStatus, EtaKind, Tier, UpdateKind};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -56,108 +58,121 @@ pub struct Filter {
     pub status: Option<BackorderStatus>,
 }
 
-fn where_clause(f: &Filter) -> (String, Vec<String>) {
-    let mut parts = Vec::new();
-    let mut binds = Vec::new();
-    if let Some(p) = f.product_id {
-        binds.push(p.to_string());
-        parts.push(format!("b.product_id = CAST(${} AS INTEGER)", binds.len()));
-    }
-    if let Some(c) = f.customer_id {
-        binds.push(c.to_string());
-        parts.push(format!("b.customer_id = CAST(${} AS INTEGER)", binds.len()));
-    }
-    if let Some(s) = f.status {
-        binds.push(s.as_str().to_string());
-        parts.push(format!("b.status = ${}", binds.len()));
-    }
-    if parts.is_empty() {
-        (String::new(), binds)
-    } else {
-        (format!(" WHERE {}", parts.join(" AND ")), binds)
-    }
-}
-
-/// The order of a backorder list.
-#[derive(Debug, Clone, PartialEq)]
+/// The order of a backorder list. Each is an index (migrations 0009 and 0010) when the list is
+/// of one status, alone or with one product or customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListOrder {
-    /// Highest priority score first (the service order), with these weights.
-    Priority(PriorityWeights),
+    /// Highest priority score first (the service order: stored sort key, then earlier order,
+    /// then id).
+    Priority,
     /// Oldest order first.
     Age,
     /// Earliest promised date first, unknown last; ties by priority.
-    Eta(PriorityWeights),
+    Eta,
     /// Largest backordered value first; ties by priority.
-    Value(PriorityWeights),
+    Value,
 }
 
-/// `ORDER BY` for priority, matching `PriorityWeights::rank`: score, then earlier order, then id.
-/// The age part is `per_day × (now − ordered_at)`; `now` is the same for every row, so it is left
-/// out and `− per_day × julianday(ordered_at)` orders the same (julianday is SQLite's; on
-/// PostgreSQL `EXTRACT(EPOCH FROM ordered_at) / 86400`).
-fn priority_order(w: &PriorityWeights) -> String {
-    let n = |x: f64| {
-        if x.is_finite() {
-            format!("{x:?}")
-        } else {
-            "0.0".to_string()
-        }
-    };
-    format!(
-        "(CASE c.tier WHEN 'silver' THEN {} WHEN 'gold' THEN {} WHEN 'vip' THEN {} ELSE {} END
-          + {} * b.qty * ol.unit_price_minor / 100.0 + b.manual_priority
-          - {} * julianday(o.ordered_at)) DESC, o.ordered_at, b.id",
-        n(w.tier_points[1]),
-        n(w.tier_points[2]),
-        n(w.tier_points[3]),
-        n(w.tier_points[0]),
-        n(w.per_currency_unit),
-        n(w.per_day),
-    )
-}
+const PRIORITY: [KeyColumn; 3] = [
+    desc("b.sort_key", 'r'),
+    asc("b.ordered_epoch", 'i'),
+    asc("b.id", 'i'),
+];
+const AGE: [KeyColumn; 2] = [asc("b.ordered_epoch", 'i'), asc("b.id", 'i')];
+const ETA: [KeyColumn; 4] = [
+    asc("COALESCE(b.promised_eta, '9999-12-31')", 't'),
+    desc("b.sort_key", 'r'),
+    asc("b.ordered_epoch", 'i'),
+    asc("b.id", 'i'),
+];
+const VALUE: [KeyColumn; 4] = [
+    desc("b.value_minor", 'i'),
+    desc("b.sort_key", 'r'),
+    asc("b.ordered_epoch", 'i'),
+    asc("b.id", 'i'),
+];
 
 impl ListOrder {
-    fn sql(&self) -> String {
+    /// The key columns.
+    pub fn columns(self) -> &'static [KeyColumn] {
         match self {
-            Self::Priority(w) => priority_order(w),
-            Self::Age => "o.ordered_at, b.id".to_string(),
-            Self::Eta(w) => format!(
-                "b.promised_eta IS NULL, b.promised_eta, {}",
-                priority_order(w)
-            ),
-            Self::Value(w) => format!("b.qty * ol.unit_price_minor DESC, {}", priority_order(w)),
+            Self::Priority => &PRIORITY,
+            Self::Age => &AGE,
+            Self::Eta => &ETA,
+            Self::Value => &VALUE,
         }
     }
 }
 
-/// One page of backorders in the given order, and the total count.
+/// The backorders `f` selects, in `order`, as a keyset source.
+pub fn source(f: &Filter, order: ListOrder) -> Source<'static> {
+    let mut filter = Vec::new();
+    let mut binds = Vec::new();
+    if let Some(p) = f.product_id {
+        binds.push(KeyPart::Int(p));
+        filter.push(format!("b.product_id = ${}", binds.len()));
+    }
+    if let Some(c) = f.customer_id {
+        binds.push(KeyPart::Int(c));
+        filter.push(format!("b.customer_id = ${}", binds.len()));
+    }
+    if let Some(s) = f.status {
+        binds.push(KeyPart::Text(s.as_str().to_string()));
+        filter.push(format!("b.status = ${}", binds.len()));
+    }
+    Source {
+        from: "backorders b",
+        id: "b.id",
+        filter,
+        binds,
+        order: order.columns(),
+    }
+}
+
+/// One page of backorders from `seek` in the given order (ids and keys read from an index, then
+/// the page's rows joined), and the number of rows the filter selects.
 pub async fn list(
     conn: &mut Conn,
     f: &Filter,
-    order: &ListOrder,
-    offset: i64,
+    order: ListOrder,
+    seek: &Seek,
     limit: i64,
-) -> anyhow::Result<(Vec<BackorderRow>, i64)> {
-    let (clause, binds) = where_clause(f);
-    let count_sql = format!("SELECT COUNT(*) FROM backorders b{clause}");
-    let mut count_q = sqlx::query_scalar(&count_sql);
-    for b in &binds {
-        count_q = count_q.bind(b);
-    }
-    let total: i64 = count_q.fetch_one(&mut *conn).await?;
-    let n = binds.len();
-    let sql = format!(
-        "{SELECT}{clause} ORDER BY {} LIMIT ${} OFFSET ${}",
-        order.sql(),
-        n + 1,
-        n + 2
-    );
-    let mut q = sqlx::query_as(&sql);
-    for b in &binds {
-        q = q.bind(b);
-    }
-    let rows = q.bind(limit).bind(offset).fetch_all(conn).await?;
-    Ok((rows, total))
+) -> anyhow::Result<(Vec<BackorderRow>, Keyed, i64)> {
+    let src = source(f, order);
+    let total = keyset::count(&mut *conn, &src).await?;
+    let keyed = keyset::page(&mut *conn, &src, seek, limit).await?;
+    let rows = by_ids(conn, &keyed.ids()).await?;
+    Ok((rows, keyed, total))
+}
+
+/// Places in their SKU's queue of open backorders (1 = served next) and the queue's length,
+/// by backorder id, counted in the queue index (`backorders_product_queue`). Rows that are not
+/// open have none.
+pub async fn queue_places(
+    conn: &mut Conn,
+    ids: &[i64],
+) -> anyhow::Result<std::collections::HashMap<i64, (usize, usize)>> {
+    // One bound JSON array (on PostgreSQL `= ANY($1)`). The leading `a.sort_key >= b.sort_key`
+    // makes each count a range of the index.
+    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT b.id,
+            1 + (SELECT COUNT(*) FROM backorders a
+                 WHERE a.product_id = b.product_id AND a.status = 'open'
+                   AND a.sort_key >= b.sort_key
+                   AND (a.sort_key > b.sort_key OR (a.sort_key = b.sort_key
+                        AND (a.ordered_epoch < b.ordered_epoch
+                             OR (a.ordered_epoch = b.ordered_epoch AND a.id < b.id))))),
+            (SELECT COUNT(*) FROM backorders a WHERE a.product_id = b.product_id AND a.status = 'open')
+         FROM backorders b
+         WHERE b.id IN (SELECT value FROM json_each($1)) AND b.status = 'open'",
+    )
+    .bind(serde_json::to_string(ids)?)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, place, len)| (id, (place as usize, len as usize)))
+        .collect())
 }
 
 /// Backorders by id, in the order of `ids`.
@@ -172,23 +187,6 @@ pub async fn by_ids(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<Backorde
     let mut by_id: std::collections::HashMap<i64, BackorderRow> =
         rows.into_iter().map(|r| (r.id, r)).collect();
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
-}
-
-/// A customer's backorders with the given status, oldest order first.
-pub async fn of_customer(
-    conn: &mut Conn,
-    customer_id: i64,
-    status: BackorderStatus,
-    limit: i64,
-) -> anyhow::Result<Vec<BackorderRow>> {
-    Ok(sqlx::query_as(&format!(
-        "{SELECT} WHERE b.customer_id = $1 AND b.status = $2 ORDER BY o.ordered_at, b.id LIMIT $3"
-    ))
-    .bind(customer_id)
-    .bind(status)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
 }
 
 /// One backorder.

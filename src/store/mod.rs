@@ -12,6 +12,7 @@ pub mod bulk;
 pub mod customers;
 pub mod idempotency;
 pub mod import;
+pub mod keyset;
 pub mod notify;
 pub mod orders;
 pub mod outbox;

@@ -1,6 +1,8 @@
 //! Purchase orders, their lines and the ETA history of those lines.
 
+use super::keyset::{self, asc, KeyColumn, Keyed, Source};
 use super::{ts, Conn};
+use crate::domain::page::{KeyPart, Seek};
 use crate::domain::PoStatus;
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -219,6 +221,7 @@ pub async fn record_line_eta_change(
 /// A purchase order as `/pos` lists it.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct PoSummaryRow {
+    pub id: i64,
     pub po_number: String,
     pub supplier_code: Option<String>,
     pub supplier_name: Option<String>,
@@ -245,53 +248,99 @@ pub struct PoFilter {
     pub late_only: bool,
 }
 
-/// One page of purchase orders, next ETA first (undated last), and the total count. A PO is late
-/// when a line still expecting units has an ETA before `today`.
+/// `/pos`'s order: next ETA first (stored on the header, migration 0010), undated last, then PO
+/// number.
+const PO_ORDER: [KeyColumn; 2] = [
+    asc("COALESCE(po.next_eta, '9999-12-31')", 't'),
+    asc("po.po_number", 't'),
+];
+
+/// The purchase orders `f` selects, next ETA first, as a keyset source. A PO is late when its
+/// next ETA is before `today`.
+pub fn pos_source(f: &PoFilter, today: NaiveDate) -> Source<'static> {
+    let mut filter = Vec::new();
+    let mut binds = Vec::new();
+    let expecting: Vec<PoStatus> = PoStatus::ALL
+        .into_iter()
+        .filter(|s| s.expects_more())
+        .collect();
+    if f.statuses.len() == 1 {
+        binds.push(KeyPart::Text(f.statuses[0].as_str().to_string()));
+        filter.push(format!("po.status = ${}", binds.len()));
+    } else if !f.statuses.is_empty() {
+        let mut wanted = f.statuses.clone();
+        wanted.sort_by_key(|s| s.as_str());
+        let mut expecting_sorted = expecting.clone();
+        expecting_sorted.sort_by_key(|s| s.as_str());
+        if wanted == expecting_sorted {
+            // Written out (not bound) so the partial index `purchase_orders_expecting_eta`
+            // applies: its WHERE must appear in the query as it is.
+            filter.push("po.status IN ('open', 'partially_received')".to_string());
+        } else {
+            let list: Vec<String> = f
+                .statuses
+                .iter()
+                .map(|s| {
+                    binds.push(KeyPart::Text(s.as_str().to_string()));
+                    format!("${}", binds.len())
+                })
+                .collect();
+            filter.push(format!("po.status IN ({})", list.join(", ")));
+        }
+    }
+    if let Some(s) = f.supplier_id {
+        binds.push(KeyPart::Int(s));
+        filter.push(format!("po.supplier_id = ${}", binds.len()));
+    }
+    if f.late_only {
+        binds.push(KeyPart::Text(today.to_string()));
+        filter.push(format!(
+            "COALESCE(po.next_eta, '9999-12-31') < ${}",
+            binds.len()
+        ));
+    }
+    Source {
+        from: "purchase_orders po",
+        id: "po.id",
+        filter,
+        binds,
+        order: &PO_ORDER,
+    }
+}
+
+/// One page of purchase orders from `seek` (next ETA first, undated last), its keys and the
+/// number the filter selects. A PO is late when a line still expecting units has an ETA before
+/// `today`.
 pub async fn list_pos(
     conn: &mut Conn,
     f: &PoFilter,
     today: NaiveDate,
-    offset: i64,
+    seek: &Seek,
     limit: i64,
-) -> anyhow::Result<(Vec<PoSummaryRow>, i64)> {
-    let having = if f.late_only {
-        " HAVING MIN(CASE WHEN l.status IN ('open', 'partially_received') THEN l.eta END) < $1"
-    } else {
-        ""
-    };
-    // $1 today, $2 supplier, $3 statuses (JSON array; on PostgreSQL `= ANY($3)`).
-    let grouped = format!(
-        "SELECT po.po_number, s.code AS supplier_code, s.name AS supplier_name, po.status,
+) -> anyhow::Result<(Vec<PoSummaryRow>, Keyed, i64)> {
+    let src = pos_source(f, today);
+    let total = keyset::count(&mut *conn, &src).await?;
+    let keyed = keyset::page(&mut *conn, &src, seek, limit).await?;
+    // The page's POs summed over their lines (on PostgreSQL `= ANY($2)`).
+    let rows: Vec<PoSummaryRow> = sqlx::query_as(
+        "SELECT po.id, po.po_number, s.code AS supplier_code, s.name AS supplier_name, po.status,
             COUNT(l.id) AS lines,
             COALESCE(SUM(CASE WHEN l.status IN ('open', 'partially_received')
                 THEN l.qty_ordered - l.qty_received ELSE 0 END), 0) AS units_open,
-            MIN(CASE WHEN l.status IN ('open', 'partially_received') THEN l.eta END) AS next_eta,
-            COALESCE(MIN(CASE WHEN l.status IN ('open', 'partially_received') THEN l.eta END) < $1, FALSE) AS late
+            po.next_eta,
+            COALESCE(po.next_eta < $1, FALSE) AS late
          FROM purchase_orders po
          LEFT JOIN suppliers s ON s.id = po.supplier_id
          LEFT JOIN po_lines l ON l.po_id = po.id
-         WHERE ($2 IS NULL OR po.supplier_id = $2)
-           AND ($3 = '[]' OR po.status IN (SELECT value FROM json_each($3)))
-         GROUP BY po.id, po.po_number, s.code, s.name, po.status{having}"
-    );
-    let statuses =
-        serde_json::to_string(&f.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>())?;
-    let today = today.to_string();
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM ({grouped}) t"))
-        .bind(&today)
-        .bind(f.supplier_id)
-        .bind(&statuses)
-        .fetch_one(&mut *conn)
-        .await?;
-    let rows = sqlx::query_as(&format!(
-        "SELECT * FROM ({grouped}) t ORDER BY next_eta IS NULL, next_eta, po_number LIMIT $4 OFFSET $5"
-    ))
-    .bind(&today)
-    .bind(f.supplier_id)
-    .bind(&statuses)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(conn)
+         WHERE po.id IN (SELECT value FROM json_each($2))
+         GROUP BY po.id, po.po_number, s.code, s.name, po.status, po.next_eta",
+    )
+    .bind(today.to_string())
+    .bind(serde_json::to_string(&keyed.ids())?)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok((rows, total))
+    let mut by_id: std::collections::HashMap<i64, PoSummaryRow> =
+        rows.into_iter().map(|r| (r.id, r)).collect();
+    let rows = keyed.ids().iter().filter_map(|id| by_id.remove(id)).collect();
+    Ok((rows, keyed, total))
 }

@@ -203,7 +203,7 @@ pub fn plan(line: &str) -> Plan {
     plan.fixed.extend(
         spec.options
             .iter()
-            .filter(|o| !named.iter().any(|n| n == o.name))
+            .filter(|o| !o.hidden && !named.iter().any(|n| n == o.name))
             .filter(|o| !current.is_empty() && o.name.starts_with(&current.to_ascii_lowercase()))
             .map(|o| Candidate {
                 display: format!("{}:", o.name),

@@ -1,7 +1,8 @@
 //! A [`Reply`] as a Discord embed, plus the Prev/Next buttons of paged replies.
 //!
 //! Button custom ids carry everything a click needs, so paging survives restarts:
-//! `pg|<asker user id>|<target page>|<invocation line>`. When the line is too long for
+//! `pg|<asker user id>|<target page>|<invocation line>`; the line of a keyset list holds the key
+//! of the row to continue from (`/backorders after:r…​.i….i…`). When the line is too long for
 //! Discord's 100-character limit (or does not survive a round trip through
 //! [`Invocation::parse_line`]), the invocation is kept in memory instead and the id is
 //! `pk|<asker>|<page>|<key>` ([`PageStore`]).
@@ -176,26 +177,48 @@ pub fn parse_custom_id(store: &PageStore, id: &str) -> Option<PageClick> {
     })
 }
 
-/// Prev/Next buttons for a paged reply (none for single-page replies).
+/// Prev/Next buttons for a paged reply (none for single-page replies). A list that pages by
+/// keyset gives the keys of its first and last rows: Next re-runs it `after:` the last, Prev
+/// `before:` the first, so any page costs what the first does; the page number travels beside.
 pub fn components(store: &PageStore, asker: u64, reply: &Reply) -> Vec<serenity::CreateActionRow> {
-    let Some(p) = reply.paging.as_ref().filter(|p| p.pages > 1) else {
+    let Some(p) = reply
+        .paging
+        .as_ref()
+        .filter(|p| p.pages > 1 || p.prev_key.is_some() || p.next_key.is_some())
+    else {
         return Vec::new();
+    };
+    let keyed = p.prev_key.is_some() || p.next_key.is_some();
+    let (prev_ok, next_ok) = if keyed {
+        (p.prev_key.is_some(), p.next_key.is_some())
+    } else {
+        (p.page > 1, p.page < p.pages)
     };
     // With two or more pages the targets differ, so the ids (unique per message) do too.
     let prev = p.page.saturating_sub(1).max(1);
-    let next = (p.page + 1).min(p.pages);
+    let next = if keyed {
+        p.page + 1
+    } else {
+        (p.page + 1).min(p.pages)
+    };
     let prev = if prev == next { next - 1 } else { prev };
-    let prev_id = page_custom_id(store, asker, prev, &p.invocation.with_page(prev));
-    let next_id = page_custom_id(store, asker, next, &p.invocation.with_page(next));
+    let target = |page: u32, key: Option<(&str, &String)>| match key {
+        Some((option, k)) => p.invocation.with_key(option, k),
+        None => p.invocation.with_page(page),
+    };
+    let prev_inv = target(prev, p.prev_key.as_ref().map(|k| ("before", k)));
+    let next_inv = target(next, p.next_key.as_ref().map(|k| ("after", k)));
+    let prev_id = page_custom_id(store, asker, prev, &prev_inv);
+    let next_id = page_custom_id(store, asker, next, &next_inv);
     vec![serenity::CreateActionRow::Buttons(vec![
         serenity::CreateButton::new(prev_id)
             .label("◀ Prev")
             .style(serenity::ButtonStyle::Secondary)
-            .disabled(p.page <= 1),
+            .disabled(!prev_ok),
         serenity::CreateButton::new(next_id)
             .label("Next ▶")
             .style(serenity::ButtonStyle::Secondary)
-            .disabled(p.page >= p.pages),
+            .disabled(!next_ok),
     ])]
 }
 
@@ -252,6 +275,8 @@ mod tests {
             page: 1,
             pages: 4,
             invocation: Invocation::new("backorders", None, &[]),
+            prev_key: None,
+            next_key: None,
         });
         assert_eq!(description(&r).unwrap(), "Top\none\ntwo");
         assert_eq!(footer(&r).unwrap(), "Page 1/4");

@@ -370,7 +370,19 @@ pub async fn handle_component(
         mci.member.as_ref(),
         &data.app.settings.discord.ops_role_ids,
     );
-    let inv = inv.with_page(click.page);
+    // A keyed line (`after:`/`before:`) keeps its key; the page number only labels it.
+    let inv = if inv
+        .options
+        .iter()
+        .any(|(k, _)| k == "after" || k == "before")
+    {
+        let mut inv = inv;
+        inv.options.retain(|(k, _)| k != "page");
+        inv.options.push(("page".to_string(), click.page.to_string()));
+        inv
+    } else {
+        inv.with_page(click.page)
+    };
     tracing::info!(actor = %actor.name, command = %inv.to_line(), "discord page");
     let (reply, _) = commands::run(&data.app, &actor, &inv).await;
     let response = if reply.ephemeral {
