@@ -59,13 +59,62 @@ CREATE TRIGGER po_lines_next_eta_delete AFTER DELETE ON po_lines BEGIN
     WHERE id = old.po_id;
 END;
 
--- `/pos` orders: by status (one status asked for), still expecting units (the default: open and
--- partly received; a partial index the query names literally), over all, and by supplier.
-CREATE INDEX purchase_orders_eta ON purchase_orders
-    (status, COALESCE(next_eta, '9999-12-31'), po_number);
+-- `/pos` orders. Partial indexes by the statuses a list asks for: still expecting units (the
+-- default: open and partly received), received, cancelled; the query writes the status
+-- condition out exactly as the index does, which is how a partial index is chosen. Then over
+-- all POs, and by supplier.
 CREATE INDEX purchase_orders_expecting_eta ON purchase_orders
     (COALESCE(next_eta, '9999-12-31'), po_number)
     WHERE status IN ('open', 'partially_received');
+CREATE INDEX purchase_orders_received_eta ON purchase_orders
+    (COALESCE(next_eta, '9999-12-31'), po_number)
+    WHERE status = 'received';
+CREATE INDEX purchase_orders_cancelled_eta ON purchase_orders
+    (COALESCE(next_eta, '9999-12-31'), po_number)
+    WHERE status = 'cancelled';
 CREATE INDEX purchase_orders_all_eta ON purchase_orders (COALESCE(next_eta, '9999-12-31'), po_number);
 CREATE INDEX purchase_orders_supplier_eta ON purchase_orders
     (supplier_id, COALESCE(next_eta, '9999-12-31'), po_number);
+
+-- Rows per status, kept by triggers, so the title of a list over a whole status ("Backorders
+-- (200000)") is one row read instead of counting an index range on every page.
+CREATE TABLE backorder_counts (
+    status TEXT PRIMARY KEY,
+    n      INTEGER NOT NULL
+);
+INSERT INTO backorder_counts (status, n)
+    SELECT s.status, (SELECT COUNT(*) FROM backorders b WHERE b.status = s.status)
+    FROM (SELECT 'open' AS status UNION ALL SELECT 'allocated' UNION ALL SELECT 'fulfilled'
+          UNION ALL SELECT 'cancelled') s;
+CREATE TABLE po_counts (
+    status TEXT PRIMARY KEY,
+    n      INTEGER NOT NULL
+);
+INSERT INTO po_counts (status, n)
+    SELECT s.status, (SELECT COUNT(*) FROM purchase_orders po WHERE po.status = s.status)
+    FROM (SELECT 'open' AS status UNION ALL SELECT 'partially_received' UNION ALL SELECT 'received'
+          UNION ALL SELECT 'cancelled') s;
+
+-- SQLite-only (trigger syntax).
+CREATE TRIGGER backorder_counts_insert AFTER INSERT ON backorders BEGIN
+    UPDATE backorder_counts SET n = n + 1 WHERE status = new.status;
+END;
+CREATE TRIGGER backorder_counts_delete AFTER DELETE ON backorders BEGIN
+    UPDATE backorder_counts SET n = n - 1 WHERE status = old.status;
+END;
+CREATE TRIGGER backorder_counts_status AFTER UPDATE OF status ON backorders
+WHEN old.status IS NOT new.status BEGIN
+    UPDATE backorder_counts SET n = n - 1 WHERE status = old.status;
+    UPDATE backorder_counts SET n = n + 1 WHERE status = new.status;
+END;
+CREATE TRIGGER po_counts_insert AFTER INSERT ON purchase_orders BEGIN
+    UPDATE po_counts SET n = n + 1 WHERE status = new.status;
+END;
+CREATE TRIGGER po_counts_delete AFTER DELETE ON purchase_orders BEGIN
+    UPDATE po_counts SET n = n - 1 WHERE status = old.status;
+END;
+CREATE TRIGGER po_counts_status AFTER UPDATE OF status ON purchase_orders
+WHEN old.status IS NOT new.status BEGIN
+    UPDATE po_counts SET n = n - 1 WHERE status = old.status;
+    UPDATE po_counts SET n = n + 1 WHERE status = new.status;
+END;

@@ -1,4 +1,4 @@
-//! Benchmarks that print figures (`backorder-bot bench stock|eta`); never timed tests.
+//! Benchmarks that print figures (`backorder-bot bench stock|eta|…`); never timed tests.
 
 use crate::app::import::{self as csv_import, ImportKind};
 use crate::app::{Actor, App};
@@ -26,9 +26,15 @@ pub async fn run(app: &App, which: &str, n: u64) -> anyhow::Result<()> {
         "import" => import(app, ImportKind::Products, n).await,
         "alerts" => alerts(app, n).await,
         "notify" => notify(app, n).await,
-        other => {
-            anyhow::bail!("unknown benchmark \"{other}\" (stock, eta, import, alerts or notify)")
+        "search" => {
+            index_sizes(app);
+            search(app, n).await
         }
+        "autocomplete" => autocomplete(app, n).await,
+        "lists" => lists(app, n).await,
+        other => anyhow::bail!(
+            "unknown benchmark \"{other}\" (stock, eta, import, alerts, notify, search, autocomplete or lists)"
+        ),
     }
 }
 
@@ -686,4 +692,392 @@ fn cpu_time() -> (Duration, Duration) {
     let tick = |n: u64| Duration::from_millis(n * 10);
     let get = |i: usize| fields.get(i).copied().unwrap_or(0);
     (tick(get(11) + get(12)), tick(get(13) + get(14)))
+}
+
+/// Concurrent clients of the read benchmarks (a team asking at once).
+const CLIENTS: u64 = 8;
+
+/// Runs `op(i)` for i in 0..n from [`CLIENTS`] concurrent tasks; returns every duration, sorted.
+async fn concurrent<F, Fut>(n: u64, op: F) -> anyhow::Result<Vec<Duration>>
+where
+    F: Fn(u64) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in 0..CLIENTS {
+        let op = op.clone();
+        tasks.spawn(async move {
+            let mut times = Vec::new();
+            let mut i = c;
+            while i < n {
+                let t = Instant::now();
+                op(i).await?;
+                times.push(t.elapsed());
+                i += CLIENTS;
+            }
+            anyhow::Ok(times)
+        });
+    }
+    let mut all = Vec::with_capacity(n as usize);
+    while let Some(r) = tasks.join_next().await {
+        all.extend(r??);
+    }
+    all.sort();
+    Ok(all)
+}
+
+fn print_times(label: &str, times: &[Duration]) {
+    println!(
+        "  {label:<46} n {:>5}  p50 {:>9.3?}  p99 {:>9.3?}  max {:>9.3?}",
+        times.len(),
+        percentile(times, 0.5),
+        percentile(times, 0.99),
+        times.last().copied().unwrap_or_default()
+    );
+}
+
+/// Mean time per statement group of `groups` run by the sqlite3 CLI on the same database,
+/// process start-up subtracted.
+fn sqlite3_mean(app: &App, groups: &[String]) -> Option<Duration> {
+    let path = &app.settings.database.path;
+    let run = |script: &str| -> Option<Duration> {
+        let t = Instant::now();
+        let mut child = std::process::Command::new("sqlite3")
+            .arg(path)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        child.stdin.take()?.write_all(script.as_bytes()).ok()?;
+        child.wait().ok()?;
+        Some(t.elapsed())
+    };
+    let script = format!(".output /dev/null\n{}\n", groups.join("\n"));
+    let empty = run(".output /dev/null\nSELECT 1;\n")?;
+    let full = run(&script)?;
+    Some(full.saturating_sub(empty) / groups.len().max(1) as u32)
+}
+
+fn sqlite3_line(label: &str, app: &App, groups: &[String]) {
+    match sqlite3_mean(app, groups) {
+        Some(d) => println!(
+            "  {:<46} sqlite3 CLI, same statements: mean {d:.3?} over {}",
+            label,
+            groups.len()
+        ),
+        None => println!("  sqlite3 CLI not found: no reference figure"),
+    }
+}
+
+/// A SQL literal of a bound value.
+fn literal(v: &crate::domain::page::KeyPart) -> String {
+    use crate::domain::page::KeyPart;
+    match v {
+        KeyPart::Int(n) => n.to_string(),
+        KeyPart::Real(x) => format!("{x:?}"),
+        KeyPart::Text(t) => format!("'{}'", t.replace('\'', "''")),
+    }
+}
+
+/// `sql` with its `$n` placeholders replaced by literals (highest first, so `$1` never eats `$10`).
+fn inline(sql: &str, binds: &[crate::domain::page::KeyPart]) -> String {
+    let mut out = sql.to_string();
+    for (i, v) in binds.iter().enumerate().rev() {
+        out = out.replace(&format!("${}", i + 1), &literal(v));
+    }
+    out
+}
+
+async fn synthetic_count(app: &App) -> anyhow::Result<u64> {
+    let mut conn = app.store.conn().await?;
+    let (count, _) = store::bulk::synthetic_sizes(&mut conn).await?;
+    anyhow::ensure!(
+        count > 0,
+        "no synthetic SKUs: run `backorder-bot demo-data --skus N` on this database first"
+    );
+    Ok(count as u64)
+}
+
+/// Runs `inv` (made from a random number) through the command layer from 8 clients; every
+/// reply must be an answer.
+async fn commands_timed(
+    app: &App,
+    n: u64,
+    seed: u64,
+    make: impl Fn(u64) -> Invocation + Send + Sync + 'static,
+) -> anyhow::Result<Vec<Duration>> {
+    let make = std::sync::Arc::new(make);
+    let app = app.clone();
+    concurrent(n, move |i| {
+        let app = app.clone();
+        let inv = make(Rng(seed ^ (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)).next());
+        async move {
+            let actor = Actor::operator("bench");
+            let (reply, outcome) = commands::run(&app, &actor, &inv).await;
+            anyhow::ensure!(
+                outcome == Outcome::Ok,
+                "{} failed: {}",
+                inv.to_line(),
+                reply.to_text()
+            );
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// The trigram FTS query the store builds for `words` (SQLite-only syntax).
+fn fts_and(words: &[&str]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for w in words {
+        let chars: Vec<char> = w.to_lowercase().chars().collect();
+        for t in chars.windows(3) {
+            let t = format!("\"{}\"", t.iter().collect::<String>());
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+    }
+    out.join(" AND ")
+}
+
+const HIT_SQL: &str = "SELECT p.id, p.sku, p.name, COALESCE(sp.on_hand - sp.allocated, 0) FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id";
+
+/// `/search` through the command layer from 8 clients, by kind of query, beside the sqlite3 CLI
+/// running the candidate statements of the store.
+pub async fn search(app: &App, n: u64) -> anyhow::Result<()> {
+    let count = synthetic_count(app).await?;
+    println!("/search through the command layer, {CLIENTS} concurrent clients, {count} products");
+    let kinds: [(&str, fn(u64, u64) -> String); 5] = [
+        ("hit: name words (product 4321)", |r, c| format!("product {}", 1 + r % c)),
+        ("hit: SKU prefix (SYN-00123)", |r, c| format!("SYN-{:05}", (r % c) / 100)),
+        ("hit: substring (thetic 98 blu)", |r, _| format!("thetic {} blu", r % 1000)),
+        ("no match (zzzz)", |_, _| "zzzz".to_string()),
+        ("typo, did you mean (prodcut 4321)", |r, c| {
+            format!("{} {}", ["prodcut", "synthetci", "prodcuct"][(r % 3) as usize], 1 + r % c)
+        }),
+    ];
+    for (i, (label, make)) in kinds.into_iter().enumerate() {
+        let times = commands_timed(app, n, 0x5EA2 + i as u64, move |r| {
+            Invocation::new("search", None, &[("query", &make(r, count))])
+        })
+        .await?;
+        print_times(label, &times);
+    }
+    let hit: Vec<String> = (0..100u64)
+        .map(|i| {
+            let word = (1 + i * 7919 % count).to_string();
+            format!(
+                "{HIT_SQL} WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH '{}') ORDER BY p.id LIMIT 500;",
+                fts_and(&["product", &word])
+            )
+        })
+        .collect();
+    sqlite3_line("hit: name words (product N)", app, &hit);
+    let none = vec![format!(
+        "{HIT_SQL} WHERE p.sku_key >= 'ZZZZ' AND p.sku_key < 'ZZZZ~' ORDER BY p.sku_key LIMIT 500;\n{HIT_SQL} WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH '\"zzz\"') ORDER BY p.id LIMIT 500;"
+    ); 20];
+    sqlite3_line("no match (zzzz)", app, &none);
+    let like = vec!["SELECT id FROM products WHERE name LIKE '%zzzz%';".to_string(); 3];
+    sqlite3_line("no match by LIKE scan (what the index replaces)", app, &like);
+    Ok(())
+}
+
+/// Autocomplete as Discord asks for it (SKU, customer, backorder, PO), from 8 clients.
+pub async fn autocomplete(app: &App, n: u64) -> anyhow::Result<()> {
+    use commands::Suggest;
+    let count = synthetic_count(app).await?;
+    println!("autocomplete through commands::suggest, {CLIENTS} concurrent clients, {count} products");
+    let kinds: [(&str, Suggest, fn(u64, u64) -> String); 8] = [
+        ("SKU by SKU prefix (SYN-0012)", Suggest::Sku, |r, c| format!("SYN-{:04}", (r % c) / 1000)),
+        ("SKU by name (product 77)", Suggest::Sku, |r, _| format!("product {}", r % 1000)),
+        ("SKU by name word (blue)", Suggest::Sku, |_, _| "blue".to_string()),
+        ("customer by id (SYN-C12)", Suggest::Customer, |r, _| format!("SYN-C{}", r % 500)),
+        ("customer by name (customer 33)", Suggest::Customer, |r, _| format!("customer {}", r % 5000)),
+        ("backorder by id (123)", Suggest::Backorder, |r, _| format!("{}", 1 + r % 20000)),
+        ("backorder by product (product 550)", Suggest::Backorder, |r, _| format!("product {}0", r % 10000)),
+        ("PO by number (PO-SYN-12)", Suggest::Po, |r, _| format!("PO-SYN-{}", r % 1000)),
+    ];
+    for (i, (label, kind, make)) in kinds.into_iter().enumerate() {
+        let app2 = app.clone();
+        let times = concurrent(n, move |r| {
+            let app = app2.clone();
+            let q = make(Rng((0xA076 + i as u64) ^ (r + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)).next(), count);
+            async move {
+                commands::suggest(&app, kind, &q).await;
+                Ok(())
+            }
+        })
+        .await?;
+        print_times(label, &times);
+    }
+    let prefix: Vec<String> = (0..200u64)
+        .map(|i| format!("{HIT_SQL} WHERE p.sku_key >= 'SYN-{0:04}' AND p.sku_key < 'SYN-{0:04}~' ORDER BY p.sku_key LIMIT 25;", i * 7))
+        .collect();
+    sqlite3_line("SKU by SKU prefix", app, &prefix);
+    let name: Vec<String> = (0..200u64)
+        .map(|i| format!("{HIT_SQL} WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH '{}') ORDER BY p.id LIMIT 25;", fts_and(&["product", &(i * 7).to_string()])))
+        .collect();
+    sqlite3_line("SKU by name (FTS candidates)", app, &name);
+    Ok(())
+}
+
+/// The statements one page of a list runs (count, keyset page, the page's rows), with literals.
+fn page_statements(
+    src: &store::keyset::Source<'_>,
+    seek: &crate::domain::page::Seek,
+    size: i64,
+    rows_sql: &str,
+) -> String {
+    let (sql, binds) = store::keyset::page_sql(src, seek, size);
+    format!(
+        "{};\n{};\n{rows_sql};",
+        inline(&format!("SELECT COUNT(*) FROM {}{}", src.from, if src.filter.is_empty() { String::new() } else { format!(" WHERE {}", src.filter.join(" AND ")) }), &src.binds),
+        inline(&sql, &binds)
+    )
+}
+
+/// `/backorders` (every order, page 1 and a deep page ~19,000 by its key, and `page:` typed),
+/// `/pos` and `/customer`, through the command layer from 8 clients, beside the sqlite3 CLI
+/// running the same statements; and the query plan of each order.
+pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
+    use crate::domain::page::Seek;
+    use crate::store::backorders::{Filter, ListOrder};
+    use crate::domain::BackorderStatus;
+    synthetic_count(app).await?;
+    let size = i64::from(app.settings.console.page_size);
+    let mut conn = app.store.conn().await?;
+    let open = Filter {
+        status: Some(BackorderStatus::Open),
+        ..Filter::default()
+    };
+    let total = store::keyset::count(&mut conn, &store::backorders::source(&open, ListOrder::Priority)).await?;
+    let last = ((total + size - 1) / size).max(1);
+    let deep = last.min(19_000).max(1);
+    println!(
+        "lists through the command layer, {CLIENTS} concurrent clients, page size {size}; {total} open backorders ({last} pages), deep page {deep}"
+    );
+    // The key a Next button on page deep - 1 carries (its last row's).
+    let key_before_page = |keyed: &store::keyset::Keyed| keyed.last_key().map(|k| k.encode()).unwrap_or_default();
+    let rows_sql = "SELECT b.id, p.sku, c.external_id, o.order_number FROM backorders b JOIN products p ON p.id = b.product_id JOIN customers c ON c.id = b.customer_id JOIN order_lines ol ON ol.id = b.order_line_id JOIN orders o ON o.id = ol.order_id WHERE b.id IN (SELECT value FROM json_each('[1,2,3,4,5,6,7,8,9,10]'))";
+    for (sort, order) in [
+        ("priority", ListOrder::Priority),
+        ("age", ListOrder::Age),
+        ("eta", ListOrder::Eta),
+        ("value", ListOrder::Value),
+    ] {
+        let src = store::backorders::source(&open, order);
+        let plan = store::keyset::explain(&mut conn, &src, &Seek::First).await?;
+        println!("  sort:{sort} plan: {}", plan.join(" / "));
+        let prior = store::keyset::page(&mut conn, &src, &Seek::Skip((deep - 2).max(0) * size), size).await?;
+        let key = key_before_page(&prior);
+        let page1 = commands_timed(app, n, 1, move |_| {
+            Invocation::new("backorders", None, &[("sort", sort)])
+        })
+        .await?;
+        print_times(&format!("/backorders sort:{sort} page 1"), &page1);
+        let k2 = key.clone();
+        let keyed = commands_timed(app, n, 2, move |_| {
+            Invocation::new("backorders", None, &[("sort", sort), ("after", &k2), ("page", &deep.to_string())])
+        })
+        .await?;
+        print_times(&format!("/backorders sort:{sort} page {deep} (Next key)"), &keyed);
+        let first = page_statements(&src, &Seek::First, size, rows_sql);
+        sqlite3_line(&format!("/backorders sort:{sort} page 1"), app, &vec![first; 20]);
+        let seek = Seek::After(crate::domain::page::PageKey::parse(&key).map_err(|e| anyhow::anyhow!(e))?);
+        let deep_sql = page_statements(&src, &seek, size, rows_sql);
+        sqlite3_line(&format!("/backorders sort:{sort} page {deep} (Next key)"), app, &vec![deep_sql; 20]);
+    }
+    let typed = commands_timed(app, n.min(200), 3, move |_| {
+        Invocation::new("backorders", None, &[("page", &deep.to_string())])
+    })
+    .await?;
+    print_times(&format!("/backorders page:{deep} typed (skips the index)"), &typed);
+    let src = store::backorders::source(&open, ListOrder::Priority);
+    let skip = page_statements(&src, &Seek::Skip((deep - 1) * size), size, rows_sql);
+    sqlite3_line(&format!("/backorders page:{deep} typed"), app, &vec![skip; 10]);
+
+    // A SKU's queue: the product with most open backorders.
+    let (sku, queue): (String, i64) = sqlx::query_as(
+        "SELECT p.sku, COUNT(*) AS n FROM backorders b JOIN products p ON p.id = b.product_id
+         WHERE b.status = 'open' GROUP BY b.product_id ORDER BY n DESC, p.id LIMIT 1",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let s2 = sku.clone();
+    let times = commands_timed(app, n, 4, move |_| Invocation::new("backorders", None, &[("sku", &s2)])).await?;
+    print_times(&format!("/backorders sku:{sku} ({queue} open)"), &times);
+
+    // /pos: page 1 and a deep page by key.
+    let pos_src = store::purchasing::pos_source(
+        &store::purchasing::PoFilter {
+            statuses: crate::domain::PoStatus::ALL.into_iter().filter(|s| s.expects_more()).collect(),
+            ..Default::default()
+        },
+        app.clock.today(),
+    );
+    let pos_total = store::keyset::count(&mut conn, &pos_src).await?;
+    let pos_deep = ((pos_total + size - 1) / size).clamp(1, 9_000);
+    println!(
+        "  /pos plan: {}",
+        store::keyset::explain(&mut conn, &pos_src, &Seek::First).await?.join(" / ")
+    );
+    let prior = store::keyset::page(&mut conn, &pos_src, &Seek::Skip((pos_deep - 2).max(0) * size), size).await?;
+    let pos_key = key_before_page(&prior);
+    let times = commands_timed(app, n, 5, |_| Invocation::new("pos", None, &[])).await?;
+    print_times(&format!("/pos page 1 ({pos_total} POs)"), &times);
+    let k2 = pos_key.clone();
+    let times = commands_timed(app, n, 6, move |_| {
+        Invocation::new("pos", None, &[("after", &k2), ("page", &pos_deep.to_string())])
+    })
+    .await?;
+    print_times(&format!("/pos page {pos_deep} (Next key)"), &times);
+    let po_rows = "SELECT po.id, po.po_number, s.code, s.name, po.status, COUNT(l.id), COALESCE(SUM(CASE WHEN l.status IN ('open', 'partially_received') THEN l.qty_ordered - l.qty_received ELSE 0 END), 0), po.next_eta FROM purchase_orders po LEFT JOIN suppliers s ON s.id = po.supplier_id LEFT JOIN po_lines l ON l.po_id = po.id WHERE po.id IN (SELECT value FROM json_each('[1,2,3,4,5,6,7,8,9,10]')) GROUP BY po.id";
+    sqlite3_line("/pos page 1", app, &vec![page_statements(&pos_src, &Seek::First, size, po_rows); 20]);
+    let seek = Seek::After(crate::domain::page::PageKey::parse(&pos_key).map_err(|e| anyhow::anyhow!(e))?);
+    sqlite3_line(&format!("/pos page {pos_deep} (Next key)"), app, &vec![page_statements(&pos_src, &seek, size, po_rows); 20]);
+
+    // /customer: the customer with most open backorders.
+    let (customer, many): (String, i64) = sqlx::query_as(
+        "SELECT c.external_id, COUNT(*) AS n FROM backorders b JOIN customers c ON c.id = b.customer_id
+         WHERE b.status = 'open' GROUP BY b.customer_id ORDER BY n DESC, c.id LIMIT 1",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    drop(conn);
+    let c2 = customer.clone();
+    let times = commands_timed(app, n, 7, move |_| Invocation::new("customer", None, &[("id", &c2)])).await?;
+    print_times(&format!("/customer id:{customer} ({many} open)"), &times);
+    Ok(())
+}
+
+/// Sizes by the sqlite3 CLI's `dbstat`: the whole database, the trigram search indexes
+/// (migration 0009) and the list indexes, so "before the index" is the total less them.
+pub fn index_sizes(app: &App) {
+    let path = &app.settings.database.path;
+    let out = std::process::Command::new("sqlite3")
+        .arg(path)
+        .arg(
+            "SELECT SUM(CASE WHEN name LIKE 'products_fts%' OR name LIKE 'customers_fts%' THEN pgsize ELSE 0 END),
+                SUM(CASE WHEN name LIKE 'backorders_%' OR name LIKE 'purchase_orders_%' THEN pgsize ELSE 0 END),
+                SUM(pgsize) FROM dbstat;",
+        )
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            let parts: Vec<u64> = text.trim().split('|').filter_map(|p| p.parse().ok()).collect();
+            if let [fts, lists, total] = parts[..] {
+                let mb = |b: u64| b as f64 / 1_048_576.0;
+                println!(
+                    "database {:.1} MB: trigram search indexes {:.1} MB (without them {:.1} MB); backorder and PO list indexes {:.1} MB",
+                    mb(total),
+                    mb(fts),
+                    mb(total - fts),
+                    mb(lists)
+                );
+            }
+        }
+        _ => println!("sqlite3 CLI without dbstat: no size figures"),
+    }
 }

@@ -73,7 +73,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Benchmarks that print figures: `stock`, `eta`, `import`, `alerts` or `notify`.
+    /// Benchmarks that print figures: `stock`, `eta`, `import`, `alerts`, `notify`, `search`, `autocomplete` or `lists`.
     Bench {
         /// Which benchmark.
         which: String,

@@ -411,16 +411,103 @@ async fn lists_page_with_buttons_only_the_asker_may_press() {
         embed["description"], answer["embeds"][0]["description"],
         "other rows"
     );
+    // The buttons carry the keys of the rows shown: Prev before the first, Next after the last.
     let buttons = &cb["data"]["components"][0]["components"];
     assert_eq!(buttons[0]["disabled"], false, "{cb:#}");
-    assert!(
-        buttons[0]["custom_id"].as_str().unwrap().contains("page:1"),
-        "{cb:#}"
-    );
-    assert!(
-        buttons[1]["custom_id"].as_str().unwrap().contains("page:3"),
-        "{cb:#}"
-    );
+    let prev = buttons[0]["custom_id"].as_str().unwrap();
+    let next = buttons[1]["custom_id"].as_str().unwrap();
+    assert!(prev.starts_with(&format!("pg|{USER_ID}|1|/backorders before:")), "{cb:#}");
+    assert!(next.starts_with(&format!("pg|{USER_ID}|3|/backorders after:")), "{cb:#}");
+    assert!(prev.len() <= 100 && next.len() <= 100, "{prev} {next}");
+}
+
+/// The `#id` of each row of an embed's description.
+fn row_ids(embed: &Value) -> Vec<String> {
+    embed["description"]
+        .as_str()
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_buttons_walk_a_list_by_keys_to_the_end_and_prev_walks_back() {
+    let bot = boot(&[("BACKORDER_BOT__CONSOLE__PAGE_SIZE", "2")]).await;
+    let asker = member(vec![]);
+    let i = bot
+        .fake
+        .send_command("backorders", json!([{"name": "sort", "type": 3, "value": "age"}]), &asker)
+        .await;
+    bot.fake.wait_callback(&i).await;
+    let answer = bot.wait_answer(&i).await.body;
+    let mut embed = answer["embeds"][0].clone();
+    let mut components = answer["components"].clone();
+    let mut forward = vec![row_ids(&embed)];
+    let mut footers = vec![embed["footer"]["text"].as_str().unwrap().to_string()];
+    // Next until it is disabled: every click is one more page, by the key in the button.
+    loop {
+        let next = &components[0]["components"][1];
+        if next["disabled"] == true {
+            break;
+        }
+        let id = next["custom_id"].as_str().unwrap().to_string();
+        assert!(id.contains(" after:") && id.len() <= 100, "{id}");
+        let msg = message_json(43, "", json!({"embeds": [embed], "components": components}));
+        let click = bot.fake.send_button_click(&id, msg, &asker).await;
+        let cb = bot.fake.wait_callback(&click).await;
+        assert_eq!(cb["type"], 7, "UPDATE_MESSAGE: {cb:#}");
+        embed = cb["data"]["embeds"][0].clone();
+        components = cb["data"]["components"].clone();
+        forward.push(row_ids(&embed));
+        footers.push(embed["footer"]["text"].as_str().unwrap().to_string());
+        assert!(forward.len() <= 4, "more pages than rows: {footers:?}");
+    }
+    assert_eq!(footers, ["Page 1/4", "Page 2/4", "Page 3/4", "Page 4/4"]);
+    let all: Vec<String> = forward.concat();
+    assert_eq!(all.len(), 7, "{forward:?}");
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 7, "each row once: {forward:?}");
+    // The same order as the whole list in one console reply.
+    let text = {
+        let inv = backorder_bot::commands::Invocation::new("backorders", None, &[("sort", "age")]);
+        let mut app = bot.app.clone();
+        let mut settings = (*app.settings).clone();
+        settings.console.page_size = 25;
+        app.settings = std::sync::Arc::new(settings);
+        let actor = backorder_bot::app::Actor::operator("t");
+        backorder_bot::commands::run(&app, &actor, &inv).await.0.to_text()
+    };
+    let console: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with('#'))
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert_eq!(all, console);
+    // Prev from the last page walks back through the same pages.
+    let mut backward = vec![row_ids(&embed)];
+    loop {
+        let prev = &components[0]["components"][0];
+        if prev["disabled"] == true {
+            break;
+        }
+        let id = prev["custom_id"].as_str().unwrap().to_string();
+        assert!(id.contains(" before:"), "{id}");
+        let msg = message_json(43, "", json!({"embeds": [embed], "components": components}));
+        let click = bot.fake.send_button_click(&id, msg, &asker).await;
+        let cb = bot.fake.wait_callback(&click).await;
+        embed = cb["data"]["embeds"][0].clone();
+        components = cb["data"]["components"].clone();
+        backward.push(row_ids(&embed));
+        assert!(backward.len() <= 4, "{backward:?}");
+    }
+    backward.reverse();
+    assert_eq!(backward, forward);
+    assert_eq!(embed["footer"]["text"], "Page 1/4");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,11 @@
 
 mod common;
 
+use backorder_bot::commands::Outcome;
+use backorder_bot::domain::page::Seek;
+use backorder_bot::domain::{BackorderStatus, PoStatus};
+use backorder_bot::store::backorders::{self, Filter, ListOrder};
+use backorder_bot::store::{keyset, purchasing};
 use chrono::{TimeZone, Utc};
 use common::{spawn_app_with, test_now, TestApp};
 
@@ -247,4 +252,316 @@ async fn customer_shows_tier_channel_and_open_backorders_with_places_contacts_ma
         .user_error("/customer id:C-NOBODY")
         .await
         .contains("C-NOBODY"));
+}
+
+/// The `#id` tokens of a reply, in order.
+fn ids_in(text: &str) -> Vec<i64> {
+    text.split_whitespace()
+        .filter_map(|w| w.strip_prefix('#'))
+        .filter_map(|w| w.parse().ok())
+        .collect()
+}
+
+/// The PO numbers of a `/pos` reply, in order.
+fn pos_in(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.split_whitespace().find(|w| w.starts_with("PO-")))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Three products without stock, each from its own supplier (estimated ETAs differ by lead
+/// time), and `n` backorders of customers of every tier, ordered on different days.
+async fn busy_shop(page_size: &str, n: usize) -> TestApp {
+    let t = spawn_app_with(&[("BACKORDER_BOT__CONSOLE__PAGE_SIZE", page_size)]).await;
+    t.import(
+        "suppliers",
+        "code,name,lead_time_days\nS10,Ten,10\nS20,Twenty,20\nS15,Fifteen,15\n",
+    )
+    .await
+    .unwrap();
+    t.import(
+        "products",
+        "sku,name,unit_price,on_hand,supplier\nA-1,Alpha,10.00,0,S10\nB-1,Beta,25.00,0,S20\nC-1,Gamma,7.50,0,S15\n",
+    )
+    .await
+    .unwrap();
+    let mut customers = String::from("id,name,tier,channel\n");
+    for (i, tier) in ["standard", "silver", "gold", "vip", "standard", "silver"]
+        .iter()
+        .enumerate()
+    {
+        customers.push_str(&format!("K{i},Customer {i},{tier},none\n"));
+    }
+    t.import("customers", &customers).await.unwrap();
+    for i in 0..n {
+        order(&t, &format!("O-{i}"), i).await;
+    }
+    t
+}
+
+/// One order of 1–4 units of A-1, B-1 or C-1 by customer K0–K5, placed 1–29 days ago (so it
+/// lands anywhere in each order); wholly backordered.
+async fn order(t: &TestApp, number: &str, i: usize) {
+    let sku = ["A-1", "B-1", "C-1"][i % 3];
+    let day = 1 + (i * 7) % 29;
+    t.import(
+        "orders",
+        &format!(
+            "order,customer,sku,qty,ordered_at\n{number},K{},{sku},{},2026-10-{day:02}T{:02}:00:00Z\n",
+            i % 6,
+            1 + i % 4,
+            (i * 5) % 24
+        ),
+    )
+    .await
+    .unwrap();
+}
+
+/// Every row of the list as the store orders it now, by id.
+async fn full_order(t: &TestApp, order: ListOrder, filter: &Filter) -> Vec<i64> {
+    let mut conn = t.app.store.conn().await.unwrap();
+    let (rows, _, _) = backorders::list(&mut conn, filter, order, &Seek::First, 100_000)
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.id).collect()
+}
+
+/// `seen` holds every id of `before` exactly once, no id twice, and follows `now`'s order.
+fn assert_walk(seen: &[i64], before: &[i64], now: &[i64], what: &str) {
+    let mut unique = seen.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "{what}: a row twice: {seen:?}");
+    for id in before {
+        assert!(seen.contains(id), "{what}: #{id} skipped: {seen:?}");
+    }
+    let places: Vec<usize> = seen
+        .iter()
+        .map(|id| now.iter().position(|x| x == id).unwrap())
+        .collect();
+    assert!(
+        places.windows(2).all(|w| w[0] < w[1]),
+        "{what}: out of order: {seen:?} vs {now:?}"
+    );
+}
+
+#[tokio::test]
+async fn keyset_pages_cover_every_row_once_in_order_while_backorders_are_added() {
+    let t = busy_shop("4", 18).await;
+    let open = Filter {
+        status: Some(BackorderStatus::Open),
+        ..Filter::default()
+    };
+    let mut added = 0;
+    for (sort, order_of) in [
+        ("priority", ListOrder::Priority),
+        ("age", ListOrder::Age),
+        ("eta", ListOrder::Eta),
+        ("value", ListOrder::Value),
+    ] {
+        let before = full_order(&t, order_of, &open).await;
+        let mut seen = Vec::new();
+        let mut line = format!("/backorders sort:{sort}");
+        let mut pages = 0;
+        loop {
+            let (reply, outcome) = t.ask(&line).await;
+            assert_eq!(outcome, Outcome::Ok, "{line}: {}", reply.to_text());
+            seen.extend(ids_in(&reply.to_text()));
+            pages += 1;
+            assert!(pages < 50, "{sort}: never ends");
+            // Someone orders between two page requests: rows land before and after the key.
+            order(&t, &format!("N-{added}"), 100 + added * 5).await;
+            added += 1;
+            let paging = reply.paging.expect("a paged list");
+            let Some(key) = paging.next_key else { break };
+            line = format!("/backorders sort:{sort} after:{key}");
+        }
+        let now = full_order(&t, order_of, &open).await;
+        assert!(now.len() > before.len());
+        assert_walk(&seen, &before, &now, sort);
+    }
+}
+
+#[tokio::test]
+async fn prev_keys_walk_back_through_the_same_pages() {
+    let t = busy_shop("4", 14).await;
+    let mut forward: Vec<Vec<i64>> = Vec::new();
+    let mut line = "/backorders sort:value".to_string();
+    let last = loop {
+        let (reply, _) = t.ask(&line).await;
+        forward.push(ids_in(&reply.to_text()));
+        match reply.paging.as_ref().unwrap().next_key.clone() {
+            Some(k) => line = format!("/backorders sort:value after:{k}"),
+            None => break Some(reply),
+        }
+    };
+    assert_eq!(forward.len(), 4, "{forward:?}");
+    assert_eq!(last.as_ref().unwrap().paging.as_ref().unwrap().page, 4);
+    let mut backward = vec![forward.last().unwrap().clone()];
+    let mut reply = last.unwrap();
+    while let Some(k) = reply.paging.as_ref().unwrap().prev_key.clone() {
+        reply = t.ask(&format!("/backorders sort:value before:{k}")).await.0;
+        backward.push(ids_in(&reply.to_text()));
+        assert!(backward.len() <= 4);
+    }
+    backward.reverse();
+    assert_eq!(backward, forward);
+    assert_eq!(reply.paging.unwrap().page, 1);
+}
+
+#[tokio::test]
+async fn a_skus_queue_pages_by_key_with_places_counted_in_the_index() {
+    let t = busy_shop("2", 15).await;
+    let (first, _) = t.ask("/backorders sku:A-1").await;
+    let key = first.paging.unwrap().next_key.unwrap();
+    let text = t.ok(&format!("/backorders sku:A-1 after:{key}")).await;
+    assert!(text.contains("3. #") && text.contains("4. #"), "{text}");
+    // The place a page shows is the one `/backorder id:` gives.
+    let id = ids_in(&text)[0];
+    let detail = t.ok(&format!("/backorder id:{id}")).await;
+    assert!(detail.contains("3 of 5"), "{detail}");
+}
+
+#[tokio::test]
+async fn pos_pages_by_key_while_purchase_orders_are_added() {
+    let t = busy_shop("3", 0).await;
+    let mut csv = String::from("po,supplier,sku,qty,eta\n");
+    for i in 0..11 {
+        let eta = if i % 4 == 3 {
+            String::new()
+        } else {
+            format!("2026-12-{:02}", 1 + (i * 5) % 28)
+        };
+        csv.push_str(&format!("PO-{i:02},S10,A-1,5,{eta}\n"));
+    }
+    t.import("purchase-orders", &csv).await.unwrap();
+    let all = |t: &TestApp| {
+        let app = t.app.clone();
+        async move {
+            let mut conn = app.store.conn().await.unwrap();
+            let f = purchasing::PoFilter {
+                statuses: vec![PoStatus::Open, PoStatus::PartiallyReceived],
+                ..Default::default()
+            };
+            let (rows, _, _) = purchasing::list_pos(&mut conn, &f, app.clock.today(), &Seek::First, 1000)
+                .await
+                .unwrap();
+            rows.into_iter().map(|r| r.po_number).collect::<Vec<_>>()
+        }
+    };
+    let before = all(&t).await;
+    assert_eq!(before.len(), 11);
+    // Undated last, then by number.
+    assert_eq!(&before[8..], ["PO-05", "PO-03", "PO-07"]);
+    let mut seen: Vec<String> = Vec::new();
+    let mut line = "/pos".to_string();
+    for added in 0.. {
+        let (reply, _) = t.ask(&line).await;
+        seen.extend(pos_in(&reply.to_text()));
+        let eta = if added % 2 == 0 { "2026-12-02".to_string() } else { String::new() };
+        t.import(
+            "purchase-orders",
+            &format!("po,supplier,sku,qty,eta\nPO-N{added},S20,B-1,5,{eta}\n"),
+        )
+        .await
+        .unwrap();
+        match reply.paging.and_then(|p| p.next_key) {
+            Some(k) => line = format!("/pos after:{k}"),
+            None => break,
+        }
+        assert!(added < 20);
+    }
+    let now = all(&t).await;
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "{seen:?}");
+    assert!(before.iter().all(|p| seen.contains(p)), "{seen:?}");
+    let places: Vec<usize> = seen
+        .iter()
+        .map(|p| now.iter().position(|x| x == p).unwrap())
+        .collect();
+    assert!(places.windows(2).all(|w| w[0] < w[1]), "{seen:?} vs {now:?}");
+}
+
+#[tokio::test]
+async fn customer_pages_through_all_open_backorders_oldest_first() {
+    let t = busy_shop("3", 30).await;
+    let filter = Filter {
+        customer_id: Some(t.scalar("SELECT id FROM customers WHERE external_id = 'K2'").await),
+        status: Some(BackorderStatus::Open),
+        ..Filter::default()
+    };
+    let before = full_order(&t, ListOrder::Age, &filter).await;
+    assert_eq!(before.len(), 5);
+    let (first, _) = t.ask("/customer id:K2").await;
+    let text = first.to_text();
+    assert!(text.contains("Open backorders (5)"), "{text}");
+    let mut seen = ids_in(&text);
+    assert_eq!(seen.len(), 3, "{text}");
+    // An order of K2 placed before the others lands on the page already seen.
+    t.import(
+        "orders",
+        "order,customer,sku,qty,ordered_at\nEARLY,K2,A-1,1,2026-09-01T00:00:00Z\n",
+    )
+    .await
+    .unwrap();
+    let key = first.paging.unwrap().next_key.unwrap();
+    let (second, _) = t.ask(&format!("/customer id:K2 after:{key}")).await;
+    seen.extend(ids_in(&second.to_text()));
+    assert!(second.paging.unwrap().next_key.is_none());
+    assert_eq!(seen, before);
+    assert!(t.ok("/customer id:K2 page:2").await.contains("Open backorders (6)"));
+}
+
+#[tokio::test]
+async fn a_key_that_is_not_one_of_the_lists_is_the_users_error() {
+    let t = busy_shop("2", 3).await;
+    let text = t.user_error("/backorders after:hello").await;
+    assert!(text.contains("after") && text.contains("not a key"), "{text}");
+    // A /pos key does not fit /backorders.
+    let pos_key = backorder_bot::domain::page::PageKey(vec![
+        backorder_bot::domain::page::KeyPart::Text("2026-12-01".into()),
+        backorder_bot::domain::page::KeyPart::Text("PO-1".into()),
+    ])
+    .encode();
+    assert!(t
+        .user_error(&format!("/backorders before:{pos_key}"))
+        .await
+        .contains("not a key"));
+    // The options stay out of help.
+    assert!(!t.ok("/help backorders").await.contains("after"));
+}
+
+#[tokio::test]
+async fn every_list_order_reads_an_index_without_sorting() {
+    let t = busy_shop("2", 3).await;
+    let mut conn = t.app.store.conn().await.unwrap();
+    let key = |n| backorder_bot::domain::page::PageKey(n);
+    use backorder_bot::domain::page::KeyPart::{Int, Real, Text};
+    let status = Some(BackorderStatus::Open);
+    let cases: Vec<(&str, keyset::Source<'static>, backorder_bot::domain::page::PageKey)> = vec![
+        ("open by priority", backorders::source(&Filter { status, ..Default::default() }, ListOrder::Priority), key(vec![Real(-1.0), Int(1), Int(1)])),
+        ("open by age", backorders::source(&Filter { status, ..Default::default() }, ListOrder::Age), key(vec![Int(1), Int(1)])),
+        ("open by eta", backorders::source(&Filter { status, ..Default::default() }, ListOrder::Eta), key(vec![Text("2026-12-01".into()), Real(-1.0), Int(1), Int(1)])),
+        ("open by value", backorders::source(&Filter { status, ..Default::default() }, ListOrder::Value), key(vec![Int(100), Real(-1.0), Int(1), Int(1)])),
+        ("a SKU's queue", backorders::source(&Filter { status, product_id: Some(1), ..Default::default() }, ListOrder::Priority), key(vec![Real(-1.0), Int(1), Int(1)])),
+        ("a customer's by priority", backorders::source(&Filter { status, customer_id: Some(1), ..Default::default() }, ListOrder::Priority), key(vec![Real(-1.0), Int(1), Int(1)])),
+        ("a customer's by age (/customer)", backorders::source(&Filter { status, customer_id: Some(1), ..Default::default() }, ListOrder::Age), key(vec![Int(1), Int(1)])),
+        ("all statuses by priority", backorders::source(&Filter::default(), ListOrder::Priority), key(vec![Real(-1.0), Int(1), Int(1)])),
+        ("POs expecting units", purchasing::pos_source(&purchasing::PoFilter { statuses: vec![PoStatus::Open, PoStatus::PartiallyReceived], ..Default::default() }, t.app.clock.today()), key(vec![Text("2026-12-01".into()), Text("PO-1".into())])),
+        ("POs of one status", purchasing::pos_source(&purchasing::PoFilter { statuses: vec![PoStatus::Received], ..Default::default() }, t.app.clock.today()), key(vec![Text("2026-12-01".into()), Text("PO-1".into())])),
+        ("all POs", purchasing::pos_source(&purchasing::PoFilter::default(), t.app.clock.today()), key(vec![Text("2026-12-01".into()), Text("PO-1".into())])),
+        ("late POs", purchasing::pos_source(&purchasing::PoFilter { statuses: vec![PoStatus::Open, PoStatus::PartiallyReceived], late_only: true, ..Default::default() }, t.app.clock.today()), key(vec![Text("2026-12-01".into()), Text("PO-1".into())])),
+        ("a supplier's POs", purchasing::pos_source(&purchasing::PoFilter { supplier_id: Some(1), ..Default::default() }, t.app.clock.today()), key(vec![Text("2026-12-01".into()), Text("PO-1".into())])),
+    ];
+    for (what, src, k) in cases {
+        for seek in [Seek::First, Seek::After(k.clone()), Seek::Before(k)] {
+            let plan = keyset::explain(&mut conn, &src, &seek).await.unwrap().join(" / ");
+            assert!(plan.contains("USING") && plan.contains("INDEX"), "{what} {seek:?}: {plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{what} {seek:?}: {plan}");
+            assert!(!plan.starts_with("SCAN b ") || plan.contains("INDEX"), "{what}: {plan}");
+        }
+    }
 }

@@ -139,7 +139,17 @@ pub async fn list(
     limit: i64,
 ) -> anyhow::Result<(Vec<BackorderRow>, Keyed, i64)> {
     let src = source(f, order);
-    let total = keyset::count(&mut *conn, &src).await?;
+    let total = if f.product_id.is_none() && f.customer_id.is_none() {
+        // A whole status: the count the triggers keep (migration 0010), not an index range.
+        sqlx::query_scalar(
+            "SELECT COALESCE(SUM(n), 0) FROM backorder_counts WHERE $1 IS NULL OR status = $1",
+        )
+        .bind(f.status.map(|s| s.as_str()))
+        .fetch_one(&mut *conn)
+        .await?
+    } else {
+        keyset::count(&mut *conn, &src).await?
+    };
     let keyed = keyset::page(&mut *conn, &src, seek, limit).await?;
     let rows = by_ids(conn, &keyed.ids()).await?;
     Ok((rows, keyed, total))

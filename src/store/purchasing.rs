@@ -260,31 +260,29 @@ const PO_ORDER: [KeyColumn; 2] = [
 pub fn pos_source(f: &PoFilter, today: NaiveDate) -> Source<'static> {
     let mut filter = Vec::new();
     let mut binds = Vec::new();
-    let expecting: Vec<PoStatus> = PoStatus::ALL
-        .into_iter()
-        .filter(|s| s.expects_more())
-        .collect();
-    if f.statuses.len() == 1 {
-        binds.push(KeyPart::Text(f.statuses[0].as_str().to_string()));
-        filter.push(format!("po.status = ${}", binds.len()));
-    } else if !f.statuses.is_empty() {
-        let mut wanted = f.statuses.clone();
-        wanted.sort_by_key(|s| s.as_str());
-        let mut expecting_sorted = expecting.clone();
-        expecting_sorted.sort_by_key(|s| s.as_str());
-        if wanted == expecting_sorted {
-            // Written out (not bound) so the partial index `purchase_orders_expecting_eta`
-            // applies: its WHERE must appear in the query as it is.
+    // Statuses are written out (they are the enum's fixed spellings, never user text) as the
+    // partial indexes of migration 0010 write them, so the database picks those indexes.
+    let mut wanted: Vec<PoStatus> = f.statuses.clone();
+    wanted.sort_by_key(|s| s.as_str());
+    wanted.dedup();
+    let quoted = |s: &PoStatus| format!("'{}'", s.as_str());
+    if !wanted.is_empty() && wanted.len() < PoStatus::ALL.len() {
+        let expecting = wanted.iter().all(|s| s.expects_more());
+        let all_expecting = expecting
+            && PoStatus::ALL
+                .into_iter()
+                .filter(|s| s.expects_more())
+                .all(|s| wanted.contains(&s));
+        if expecting {
             filter.push("po.status IN ('open', 'partially_received')".to_string());
+            if !all_expecting {
+                // One of the two: the expecting index, filtered.
+                filter.push(format!("po.status = {}", quoted(&wanted[0])));
+            }
+        } else if wanted.len() == 1 {
+            filter.push(format!("po.status = {}", quoted(&wanted[0])));
         } else {
-            let list: Vec<String> = f
-                .statuses
-                .iter()
-                .map(|s| {
-                    binds.push(KeyPart::Text(s.as_str().to_string()));
-                    format!("${}", binds.len())
-                })
-                .collect();
+            let list: Vec<String> = wanted.iter().map(quoted).collect();
             filter.push(format!("po.status IN ({})", list.join(", ")));
         }
     }
@@ -319,7 +317,19 @@ pub async fn list_pos(
     limit: i64,
 ) -> anyhow::Result<(Vec<PoSummaryRow>, Keyed, i64)> {
     let src = pos_source(f, today);
-    let total = keyset::count(&mut *conn, &src).await?;
+    let total = if f.supplier_id.is_none() && !f.late_only {
+        // Whole statuses: the counts the triggers keep (migration 0010), not an index range.
+        let statuses: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
+        sqlx::query_scalar(
+            "SELECT COALESCE(SUM(n), 0) FROM po_counts
+             WHERE $1 = '[]' OR status IN (SELECT value FROM json_each($1))",
+        )
+        .bind(serde_json::to_string(&statuses)?)
+        .fetch_one(&mut *conn)
+        .await?
+    } else {
+        keyset::count(&mut *conn, &src).await?
+    };
     let keyed = keyset::page(&mut *conn, &src, seek, limit).await?;
     // The page's POs summed over their lines (on PostgreSQL `= ANY($2)`).
     let rows: Vec<PoSummaryRow> = sqlx::query_as(
