@@ -77,27 +77,23 @@ CREATE INDEX purchase_orders_supplier_eta ON purchase_orders
     (supplier_id, COALESCE(next_eta, '9999-12-31'), po_number);
 
 -- Rows per status, kept by triggers, so the title of a list over a whole status ("Backorders
--- (200000)") is one row read instead of counting an index range on every page.
+-- (200000)") is one row read instead of counting an index range on every page. A status gets
+-- its row with its first backorder (an empty database stays without rows).
 CREATE TABLE backorder_counts (
     status TEXT PRIMARY KEY,
     n      INTEGER NOT NULL
 );
-INSERT INTO backorder_counts (status, n)
-    SELECT s.status, (SELECT COUNT(*) FROM backorders b WHERE b.status = s.status)
-    FROM (SELECT 'open' AS status UNION ALL SELECT 'allocated' UNION ALL SELECT 'fulfilled'
-          UNION ALL SELECT 'cancelled') s;
+INSERT INTO backorder_counts (status, n) SELECT status, COUNT(*) FROM backorders GROUP BY status;
 CREATE TABLE po_counts (
     status TEXT PRIMARY KEY,
     n      INTEGER NOT NULL
 );
-INSERT INTO po_counts (status, n)
-    SELECT s.status, (SELECT COUNT(*) FROM purchase_orders po WHERE po.status = s.status)
-    FROM (SELECT 'open' AS status UNION ALL SELECT 'partially_received' UNION ALL SELECT 'received'
-          UNION ALL SELECT 'cancelled') s;
+INSERT INTO po_counts (status, n) SELECT status, COUNT(*) FROM purchase_orders GROUP BY status;
 
 -- SQLite-only (trigger syntax).
 CREATE TRIGGER backorder_counts_insert AFTER INSERT ON backorders BEGIN
-    UPDATE backorder_counts SET n = n + 1 WHERE status = new.status;
+    INSERT INTO backorder_counts (status, n) VALUES (new.status, 1)
+        ON CONFLICT (status) DO UPDATE SET n = n + 1;
 END;
 CREATE TRIGGER backorder_counts_delete AFTER DELETE ON backorders BEGIN
     UPDATE backorder_counts SET n = n - 1 WHERE status = old.status;
@@ -105,10 +101,12 @@ END;
 CREATE TRIGGER backorder_counts_status AFTER UPDATE OF status ON backorders
 WHEN old.status IS NOT new.status BEGIN
     UPDATE backorder_counts SET n = n - 1 WHERE status = old.status;
-    UPDATE backorder_counts SET n = n + 1 WHERE status = new.status;
+    INSERT INTO backorder_counts (status, n) VALUES (new.status, 1)
+        ON CONFLICT (status) DO UPDATE SET n = n + 1;
 END;
 CREATE TRIGGER po_counts_insert AFTER INSERT ON purchase_orders BEGIN
-    UPDATE po_counts SET n = n + 1 WHERE status = new.status;
+    INSERT INTO po_counts (status, n) VALUES (new.status, 1)
+        ON CONFLICT (status) DO UPDATE SET n = n + 1;
 END;
 CREATE TRIGGER po_counts_delete AFTER DELETE ON purchase_orders BEGIN
     UPDATE po_counts SET n = n - 1 WHERE status = old.status;
@@ -116,5 +114,6 @@ END;
 CREATE TRIGGER po_counts_status AFTER UPDATE OF status ON purchase_orders
 WHEN old.status IS NOT new.status BEGIN
     UPDATE po_counts SET n = n - 1 WHERE status = old.status;
-    UPDATE po_counts SET n = n + 1 WHERE status = new.status;
+    INSERT INTO po_counts (status, n) VALUES (new.status, 1)
+        ON CONFLICT (status) DO UPDATE SET n = n + 1;
 END;

@@ -565,3 +565,33 @@ async fn every_list_order_reads_an_index_without_sorting() {
         }
     }
 }
+
+#[tokio::test]
+async fn list_titles_count_what_they_list_after_cancels_receipts_and_new_orders() {
+    let t = busy_shop("3", 9).await;
+    t.import(
+        "purchase-orders",
+        "po,supplier,sku,qty,eta\nPO-A,S10,A-1,2,2026-12-05\nPO-B,S20,B-1,1,2026-12-09\n",
+    )
+    .await
+    .unwrap();
+    let first = ids_in(&t.ok("/backorders").await)[0];
+    t.ok(&format!("/backorder cancel id:{first} reason:\"customer asked\""))
+        .await;
+    t.ok("/receive po:PO-A").await;
+    order(&t, "LATE-1", 3).await;
+    for (line, sql) in [
+        ("/backorders", "SELECT COUNT(*) FROM backorders WHERE status = 'open'"),
+        ("/backorders status:cancelled", "SELECT COUNT(*) FROM backorders WHERE status = 'cancelled'"),
+        ("/backorders status:allocated", "SELECT COUNT(*) FROM backorders WHERE status = 'allocated'"),
+        ("/backorders status:all", "SELECT COUNT(*) FROM backorders"),
+        ("/pos", "SELECT COUNT(*) FROM purchase_orders WHERE status IN ('open', 'partially_received')"),
+        ("/pos status:received", "SELECT COUNT(*) FROM purchase_orders WHERE status = 'received'"),
+        ("/pos status:all", "SELECT COUNT(*) FROM purchase_orders"),
+    ] {
+        let want = t.scalar(sql).await;
+        let text = t.ok(line).await;
+        assert!(text.contains(&format!("({want}")), "{line}: {want} → {text}");
+    }
+    assert!(t.scalar("SELECT COUNT(*) FROM backorders WHERE status <> 'open'").await >= 2);
+}
