@@ -694,6 +694,9 @@ fn cpu_time() -> (Duration, Duration) {
     (tick(get(11) + get(12)), tick(get(13) + get(14)))
 }
 
+/// A benchmark query made from a random number and the number of synthetic products.
+type Query = fn(u64, u64) -> String;
+
 /// Concurrent clients of the read benchmarks (a team asking at once).
 const CLIENTS: u64 = 8;
 
@@ -848,13 +851,23 @@ const HIT_SQL: &str = "SELECT p.id, p.sku, p.name, COALESCE(sp.on_hand - sp.allo
 pub async fn search(app: &App, n: u64) -> anyhow::Result<()> {
     let count = synthetic_count(app).await?;
     println!("/search through the command layer, {CLIENTS} concurrent clients, {count} products");
-    let kinds: [(&str, fn(u64, u64) -> String); 5] = [
-        ("hit: name words (product 4321)", |r, c| format!("product {}", 1 + r % c)),
-        ("hit: SKU prefix (SYN-00123)", |r, c| format!("SYN-{:05}", (r % c) / 100)),
-        ("hit: substring (thetic 98 blu)", |r, _| format!("thetic {} blu", r % 1000)),
+    let kinds: [(&str, Query); 5] = [
+        ("hit: name words (product 4321)", |r, c| {
+            format!("product {}", 1 + r % c)
+        }),
+        ("hit: SKU prefix (SYN-00123)", |r, c| {
+            format!("SYN-{:05}", (r % c) / 100)
+        }),
+        ("hit: substring (thetic 98 blu)", |r, _| {
+            format!("thetic {} blu", r % 1000)
+        }),
         ("no match (zzzz)", |_, _| "zzzz".to_string()),
         ("typo, did you mean (prodcut 4321)", |r, c| {
-            format!("{} {}", ["prodcut", "synthetci", "prodcuct"][(r % 3) as usize], 1 + r % c)
+            format!(
+                "{} {}",
+                ["prodcut", "synthetci", "prodcuct"][(r % 3) as usize],
+                1 + r % c
+            )
         }),
     ];
     for (i, (label, make)) in kinds.into_iter().enumerate() {
@@ -879,7 +892,11 @@ pub async fn search(app: &App, n: u64) -> anyhow::Result<()> {
     ); 20];
     sqlite3_line("no match (zzzz)", app, &none);
     let like = vec!["SELECT id FROM products WHERE name LIKE '%zzzz%';".to_string(); 3];
-    sqlite3_line("no match by LIKE scan (what the index replaces)", app, &like);
+    sqlite3_line(
+        "no match by LIKE scan (what the index replaces)",
+        app,
+        &like,
+    );
     Ok(())
 }
 
@@ -887,22 +904,47 @@ pub async fn search(app: &App, n: u64) -> anyhow::Result<()> {
 pub async fn autocomplete(app: &App, n: u64) -> anyhow::Result<()> {
     use commands::Suggest;
     let count = synthetic_count(app).await?;
-    println!("autocomplete through commands::suggest, {CLIENTS} concurrent clients, {count} products");
-    let kinds: [(&str, Suggest, fn(u64, u64) -> String); 8] = [
-        ("SKU by SKU prefix (SYN-0012)", Suggest::Sku, |r, c| format!("SYN-{:04}", (r % c) / 1000)),
-        ("SKU by name (product 77)", Suggest::Sku, |r, _| format!("product {}", r % 1000)),
-        ("SKU by name word (blue)", Suggest::Sku, |_, _| "blue".to_string()),
-        ("customer by id (SYN-C12)", Suggest::Customer, |r, _| format!("SYN-C{}", r % 500)),
-        ("customer by name (customer 33)", Suggest::Customer, |r, _| format!("customer {}", r % 5000)),
-        ("backorder by id (123)", Suggest::Backorder, |r, _| format!("{}", 1 + r % 20000)),
-        ("backorder by product (product 550)", Suggest::Backorder, |r, _| format!("product {}0", r % 10000)),
-        ("PO by number (PO-SYN-12)", Suggest::Po, |r, _| format!("PO-SYN-{}", r % 1000)),
+    println!(
+        "autocomplete through commands::suggest, {CLIENTS} concurrent clients, {count} products"
+    );
+    let kinds: [(&str, Suggest, Query); 8] = [
+        ("SKU by SKU prefix (SYN-0012)", Suggest::Sku, |r, c| {
+            format!("SYN-{:04}", (r % c) / 1000)
+        }),
+        ("SKU by name (product 77)", Suggest::Sku, |r, _| {
+            format!("product {}", r % 1000)
+        }),
+        ("SKU by name word (blue)", Suggest::Sku, |_, _| {
+            "blue".to_string()
+        }),
+        ("customer by id (SYN-C12)", Suggest::Customer, |r, _| {
+            format!("SYN-C{}", r % 500)
+        }),
+        (
+            "customer by name (customer 33)",
+            Suggest::Customer,
+            |r, _| format!("customer {}", r % 5000),
+        ),
+        ("backorder by id (123)", Suggest::Backorder, |r, _| {
+            format!("{}", 1 + r % 20000)
+        }),
+        (
+            "backorder by product (product 550)",
+            Suggest::Backorder,
+            |r, _| format!("product {}0", r % 10000),
+        ),
+        ("PO by number (PO-SYN-12)", Suggest::Po, |r, _| {
+            format!("PO-SYN-{}", r % 1000)
+        }),
     ];
     for (i, (label, kind, make)) in kinds.into_iter().enumerate() {
         let app2 = app.clone();
         let times = concurrent(n, move |r| {
             let app = app2.clone();
-            let q = make(Rng((0xA076 + i as u64) ^ (r + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)).next(), count);
+            let q = make(
+                Rng((0xA076 + i as u64) ^ (r + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)).next(),
+                count,
+            );
             async move {
                 commands::suggest(&app, kind, &q).await;
                 Ok(())
@@ -932,7 +974,18 @@ fn page_statements(
     let (sql, binds) = store::keyset::page_sql(src, seek, size);
     format!(
         "{};\n{};\n{rows_sql};",
-        inline(&format!("SELECT COUNT(*) FROM {}{}", src.from, if src.filter.is_empty() { String::new() } else { format!(" WHERE {}", src.filter.join(" AND ")) }), &src.binds),
+        inline(
+            &format!(
+                "SELECT COUNT(*) FROM {}{}",
+                src.from,
+                if src.filter.is_empty() {
+                    String::new()
+                } else {
+                    format!(" WHERE {}", src.filter.join(" AND "))
+                }
+            ),
+            &src.binds
+        ),
         inline(&sql, &binds)
     )
 }
@@ -942,8 +995,8 @@ fn page_statements(
 /// running the same statements; and the query plan of each order.
 pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
     use crate::domain::page::Seek;
-    use crate::store::backorders::{Filter, ListOrder};
     use crate::domain::BackorderStatus;
+    use crate::store::backorders::{Filter, ListOrder};
     synthetic_count(app).await?;
     let size = i64::from(app.settings.console.page_size);
     let mut conn = app.store.conn().await?;
@@ -951,14 +1004,19 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
         status: Some(BackorderStatus::Open),
         ..Filter::default()
     };
-    let total = store::keyset::count(&mut conn, &store::backorders::source(&open, ListOrder::Priority)).await?;
+    let total = store::keyset::count(
+        &mut conn,
+        &store::backorders::source(&open, ListOrder::Priority),
+    )
+    .await?;
     let last = ((total + size - 1) / size).max(1);
-    let deep = last.min(19_000).max(1);
+    let deep = last.clamp(1, 19_000);
     println!(
         "lists through the command layer, {CLIENTS} concurrent clients, page size {size}; {total} open backorders ({last} pages), deep page {deep}"
     );
     // The key a Next button on page deep - 1 carries (its last row's).
-    let key_before_page = |keyed: &store::keyset::Keyed| keyed.last_key().map(|k| k.encode()).unwrap_or_default();
+    let key_before_page =
+        |keyed: &store::keyset::Keyed| keyed.last_key().map(|k| k.encode()).unwrap_or_default();
     let rows_sql = "SELECT b.id, p.sku, c.external_id, o.order_number FROM backorders b JOIN products p ON p.id = b.product_id JOIN customers c ON c.id = b.customer_id JOIN order_lines ol ON ol.id = b.order_line_id JOIN orders o ON o.id = ol.order_id WHERE b.id IN (SELECT value FROM json_each('[1,2,3,4,5,6,7,8,9,10]'))";
     for (sort, order) in [
         ("priority", ListOrder::Priority),
@@ -969,7 +1027,9 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
         let src = store::backorders::source(&open, order);
         let plan = store::keyset::explain(&mut conn, &src, &Seek::First).await?;
         println!("  sort:{sort} plan: {}", plan.join(" / "));
-        let prior = store::keyset::page(&mut conn, &src, &Seek::Skip((deep - 2).max(0) * size), size).await?;
+        let prior =
+            store::keyset::page(&mut conn, &src, &Seek::Skip((deep - 2).max(0) * size), size)
+                .await?;
         let key = key_before_page(&prior);
         let page1 = commands_timed(app, n, 1, move |_| {
             Invocation::new("backorders", None, &[("sort", sort)])
@@ -978,24 +1038,47 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
         print_times(&format!("/backorders sort:{sort} page 1"), &page1);
         let k2 = key.clone();
         let keyed = commands_timed(app, n, 2, move |_| {
-            Invocation::new("backorders", None, &[("sort", sort), ("after", &k2), ("page", &deep.to_string())])
+            Invocation::new(
+                "backorders",
+                None,
+                &[("sort", sort), ("after", &k2), ("page", &deep.to_string())],
+            )
         })
         .await?;
-        print_times(&format!("/backorders sort:{sort} page {deep} (Next key)"), &keyed);
+        print_times(
+            &format!("/backorders sort:{sort} page {deep} (Next key)"),
+            &keyed,
+        );
         let first = page_statements(&src, &Seek::First, size, rows_sql);
-        sqlite3_line(&format!("/backorders sort:{sort} page 1"), app, &vec![first; 20]);
-        let seek = Seek::After(crate::domain::page::PageKey::parse(&key).map_err(|e| anyhow::anyhow!(e))?);
+        sqlite3_line(
+            &format!("/backorders sort:{sort} page 1"),
+            app,
+            &vec![first; 20],
+        );
+        let seek =
+            Seek::After(crate::domain::page::PageKey::parse(&key).map_err(|e| anyhow::anyhow!(e))?);
         let deep_sql = page_statements(&src, &seek, size, rows_sql);
-        sqlite3_line(&format!("/backorders sort:{sort} page {deep} (Next key)"), app, &vec![deep_sql; 20]);
+        sqlite3_line(
+            &format!("/backorders sort:{sort} page {deep} (Next key)"),
+            app,
+            &vec![deep_sql; 20],
+        );
     }
     let typed = commands_timed(app, n.min(200), 3, move |_| {
         Invocation::new("backorders", None, &[("page", &deep.to_string())])
     })
     .await?;
-    print_times(&format!("/backorders page:{deep} typed (skips the index)"), &typed);
+    print_times(
+        &format!("/backorders page:{deep} typed (skips the index)"),
+        &typed,
+    );
     let src = store::backorders::source(&open, ListOrder::Priority);
     let skip = page_statements(&src, &Seek::Skip((deep - 1) * size), size, rows_sql);
-    sqlite3_line(&format!("/backorders page:{deep} typed"), app, &vec![skip; 10]);
+    sqlite3_line(
+        &format!("/backorders page:{deep} typed"),
+        app,
+        &vec![skip; 10],
+    );
 
     // A SKU's queue: the product with most open backorders.
     let (sku, queue): (String, i64) = sqlx::query_as(
@@ -1005,13 +1088,19 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
     .fetch_one(&mut *conn)
     .await?;
     let s2 = sku.clone();
-    let times = commands_timed(app, n, 4, move |_| Invocation::new("backorders", None, &[("sku", &s2)])).await?;
+    let times = commands_timed(app, n, 4, move |_| {
+        Invocation::new("backorders", None, &[("sku", &s2)])
+    })
+    .await?;
     print_times(&format!("/backorders sku:{sku} ({queue} open)"), &times);
 
     // /pos: page 1 and a deep page by key.
     let pos_src = store::purchasing::pos_source(
         &store::purchasing::PoFilter {
-            statuses: crate::domain::PoStatus::ALL.into_iter().filter(|s| s.expects_more()).collect(),
+            statuses: crate::domain::PoStatus::ALL
+                .into_iter()
+                .filter(|s| s.expects_more())
+                .collect(),
             ..Default::default()
         },
         app.clock.today(),
@@ -1020,22 +1109,43 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
     let pos_deep = ((pos_total + size - 1) / size).clamp(1, 9_000);
     println!(
         "  /pos plan: {}",
-        store::keyset::explain(&mut conn, &pos_src, &Seek::First).await?.join(" / ")
+        store::keyset::explain(&mut conn, &pos_src, &Seek::First)
+            .await?
+            .join(" / ")
     );
-    let prior = store::keyset::page(&mut conn, &pos_src, &Seek::Skip((pos_deep - 2).max(0) * size), size).await?;
+    let prior = store::keyset::page(
+        &mut conn,
+        &pos_src,
+        &Seek::Skip((pos_deep - 2).max(0) * size),
+        size,
+    )
+    .await?;
     let pos_key = key_before_page(&prior);
     let times = commands_timed(app, n, 5, |_| Invocation::new("pos", None, &[])).await?;
     print_times(&format!("/pos page 1 ({pos_total} POs)"), &times);
     let k2 = pos_key.clone();
     let times = commands_timed(app, n, 6, move |_| {
-        Invocation::new("pos", None, &[("after", &k2), ("page", &pos_deep.to_string())])
+        Invocation::new(
+            "pos",
+            None,
+            &[("after", &k2), ("page", &pos_deep.to_string())],
+        )
     })
     .await?;
     print_times(&format!("/pos page {pos_deep} (Next key)"), &times);
     let po_rows = "SELECT po.id, po.po_number, s.code, s.name, po.status, COUNT(l.id), COALESCE(SUM(CASE WHEN l.status IN ('open', 'partially_received') THEN l.qty_ordered - l.qty_received ELSE 0 END), 0), po.next_eta FROM purchase_orders po LEFT JOIN suppliers s ON s.id = po.supplier_id LEFT JOIN po_lines l ON l.po_id = po.id WHERE po.id IN (SELECT value FROM json_each('[1,2,3,4,5,6,7,8,9,10]')) GROUP BY po.id";
-    sqlite3_line("/pos page 1", app, &vec![page_statements(&pos_src, &Seek::First, size, po_rows); 20]);
-    let seek = Seek::After(crate::domain::page::PageKey::parse(&pos_key).map_err(|e| anyhow::anyhow!(e))?);
-    sqlite3_line(&format!("/pos page {pos_deep} (Next key)"), app, &vec![page_statements(&pos_src, &seek, size, po_rows); 20]);
+    sqlite3_line(
+        "/pos page 1",
+        app,
+        &vec![page_statements(&pos_src, &Seek::First, size, po_rows); 20],
+    );
+    let seek =
+        Seek::After(crate::domain::page::PageKey::parse(&pos_key).map_err(|e| anyhow::anyhow!(e))?);
+    sqlite3_line(
+        &format!("/pos page {pos_deep} (Next key)"),
+        app,
+        &vec![page_statements(&pos_src, &seek, size, po_rows); 20],
+    );
 
     // /customer: the customer with most open backorders.
     let (customer, many): (String, i64) = sqlx::query_as(
@@ -1046,7 +1156,10 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
     .await?;
     drop(conn);
     let c2 = customer.clone();
-    let times = commands_timed(app, n, 7, move |_| Invocation::new("customer", None, &[("id", &c2)])).await?;
+    let times = commands_timed(app, n, 7, move |_| {
+        Invocation::new("customer", None, &[("id", &c2)])
+    })
+    .await?;
     print_times(&format!("/customer id:{customer} ({many} open)"), &times);
     Ok(())
 }
@@ -1066,7 +1179,11 @@ pub fn index_sizes(app: &App) {
     match out {
         Ok(o) if o.status.success() => {
             let text = String::from_utf8_lossy(&o.stdout);
-            let parts: Vec<u64> = text.trim().split('|').filter_map(|p| p.parse().ok()).collect();
+            let parts: Vec<u64> = text
+                .trim()
+                .split('|')
+                .filter_map(|p| p.parse().ok())
+                .collect();
             if let [fts, lists, total] = parts[..] {
                 let mb = |b: u64| b as f64 / 1_048_576.0;
                 println!(

@@ -416,8 +416,14 @@ async fn lists_page_with_buttons_only_the_asker_may_press() {
     assert_eq!(buttons[0]["disabled"], false, "{cb:#}");
     let prev = buttons[0]["custom_id"].as_str().unwrap();
     let next = buttons[1]["custom_id"].as_str().unwrap();
-    assert!(prev.starts_with(&format!("pg|{USER_ID}|1|/backorders before:")), "{cb:#}");
-    assert!(next.starts_with(&format!("pg|{USER_ID}|3|/backorders after:")), "{cb:#}");
+    assert!(
+        prev.starts_with(&format!("pg|{USER_ID}|1|/backorders before:")),
+        "{cb:#}"
+    );
+    assert!(
+        next.starts_with(&format!("pg|{USER_ID}|3|/backorders after:")),
+        "{cb:#}"
+    );
     assert!(prev.len() <= 100 && next.len() <= 100, "{prev} {next}");
 }
 
@@ -438,7 +444,11 @@ async fn next_buttons_walk_a_list_by_keys_to_the_end_and_prev_walks_back() {
     let asker = member(vec![]);
     let i = bot
         .fake
-        .send_command("backorders", json!([{"name": "sort", "type": 3, "value": "age"}]), &asker)
+        .send_command(
+            "backorders",
+            json!([{"name": "sort", "type": 3, "value": "age"}]),
+            &asker,
+        )
         .await;
     bot.fake.wait_callback(&i).await;
     let answer = bot.wait_answer(&i).await.body;
@@ -479,7 +489,10 @@ async fn next_buttons_walk_a_list_by_keys_to_the_end_and_prev_walks_back() {
         settings.console.page_size = 25;
         app.settings = std::sync::Arc::new(settings);
         let actor = backorder_bot::app::Actor::operator("t");
-        backorder_bot::commands::run(&app, &actor, &inv).await.0.to_text()
+        backorder_bot::commands::run(&app, &actor, &inv)
+            .await
+            .0
+            .to_text()
     };
     let console: Vec<String> = text
         .lines()

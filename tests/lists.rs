@@ -444,9 +444,10 @@ async fn pos_pages_by_key_while_purchase_orders_are_added() {
                 statuses: vec![PoStatus::Open, PoStatus::PartiallyReceived],
                 ..Default::default()
             };
-            let (rows, _, _) = purchasing::list_pos(&mut conn, &f, app.clock.today(), &Seek::First, 1000)
-                .await
-                .unwrap();
+            let (rows, _, _) =
+                purchasing::list_pos(&mut conn, &f, app.clock.today(), &Seek::First, 1000)
+                    .await
+                    .unwrap();
             rows.into_iter().map(|r| r.po_number).collect::<Vec<_>>()
         }
     };
@@ -459,7 +460,11 @@ async fn pos_pages_by_key_while_purchase_orders_are_added() {
     for added in 0.. {
         let (reply, _) = t.ask(&line).await;
         seen.extend(pos_in(&reply.to_text()));
-        let eta = if added % 2 == 0 { "2026-12-02".to_string() } else { String::new() };
+        let eta = if added % 2 == 0 {
+            "2026-12-02".to_string()
+        } else {
+            String::new()
+        };
         t.import(
             "purchase-orders",
             &format!("po,supplier,sku,qty,eta\nPO-N{added},S20,B-1,5,{eta}\n"),
@@ -482,14 +487,20 @@ async fn pos_pages_by_key_while_purchase_orders_are_added() {
         .iter()
         .map(|p| now.iter().position(|x| x == p).unwrap())
         .collect();
-    assert!(places.windows(2).all(|w| w[0] < w[1]), "{seen:?} vs {now:?}");
+    assert!(
+        places.windows(2).all(|w| w[0] < w[1]),
+        "{seen:?} vs {now:?}"
+    );
 }
 
 #[tokio::test]
 async fn customer_pages_through_all_open_backorders_oldest_first() {
     let t = busy_shop("3", 30).await;
     let filter = Filter {
-        customer_id: Some(t.scalar("SELECT id FROM customers WHERE external_id = 'K2'").await),
+        customer_id: Some(
+            t.scalar("SELECT id FROM customers WHERE external_id = 'K2'")
+                .await,
+        ),
         status: Some(BackorderStatus::Open),
         ..Filter::default()
     };
@@ -512,14 +523,20 @@ async fn customer_pages_through_all_open_backorders_oldest_first() {
     seen.extend(ids_in(&second.to_text()));
     assert!(second.paging.unwrap().next_key.is_none());
     assert_eq!(seen, before);
-    assert!(t.ok("/customer id:K2 page:2").await.contains("Open backorders (6)"));
+    assert!(t
+        .ok("/customer id:K2 page:2")
+        .await
+        .contains("Open backorders (6)"));
 }
 
 #[tokio::test]
 async fn a_key_that_is_not_one_of_the_lists_is_the_users_error() {
     let t = busy_shop("2", 3).await;
     let text = t.user_error("/backorders after:hello").await;
-    assert!(text.contains("after") && text.contains("not a key"), "{text}");
+    assert!(
+        text.contains("after") && text.contains("not a key"),
+        "{text}"
+    );
     // A /pos key does not fit /backorders.
     let pos_key = backorder_bot::domain::page::PageKey(vec![
         backorder_bot::domain::page::KeyPart::Text("2026-12-01".into()),
@@ -541,27 +558,162 @@ async fn every_list_order_reads_an_index_without_sorting() {
     let key = |n| backorder_bot::domain::page::PageKey(n);
     use backorder_bot::domain::page::KeyPart::{Int, Real, Text};
     let status = Some(BackorderStatus::Open);
-    let cases: Vec<(&str, keyset::Source<'static>, backorder_bot::domain::page::PageKey)> = vec![
-        ("open by priority", backorders::source(&Filter { status, ..Default::default() }, ListOrder::Priority), key(vec![Real(-1.0), Int(1), Int(1)])),
-        ("open by age", backorders::source(&Filter { status, ..Default::default() }, ListOrder::Age), key(vec![Int(1), Int(1)])),
-        ("open by eta", backorders::source(&Filter { status, ..Default::default() }, ListOrder::Eta), key(vec![Text("2026-12-01".into()), Real(-1.0), Int(1), Int(1)])),
-        ("open by value", backorders::source(&Filter { status, ..Default::default() }, ListOrder::Value), key(vec![Int(100), Real(-1.0), Int(1), Int(1)])),
-        ("a SKU's queue", backorders::source(&Filter { status, product_id: Some(1), ..Default::default() }, ListOrder::Priority), key(vec![Real(-1.0), Int(1), Int(1)])),
-        ("a customer's by priority", backorders::source(&Filter { status, customer_id: Some(1), ..Default::default() }, ListOrder::Priority), key(vec![Real(-1.0), Int(1), Int(1)])),
-        ("a customer's by age (/customer)", backorders::source(&Filter { status, customer_id: Some(1), ..Default::default() }, ListOrder::Age), key(vec![Int(1), Int(1)])),
-        ("all statuses by priority", backorders::source(&Filter::default(), ListOrder::Priority), key(vec![Real(-1.0), Int(1), Int(1)])),
-        ("POs expecting units", purchasing::pos_source(&purchasing::PoFilter { statuses: vec![PoStatus::Open, PoStatus::PartiallyReceived], ..Default::default() }, t.app.clock.today()), key(vec![Text("2026-12-01".into()), Text("PO-1".into())])),
-        ("POs of one status", purchasing::pos_source(&purchasing::PoFilter { statuses: vec![PoStatus::Received], ..Default::default() }, t.app.clock.today()), key(vec![Text("2026-12-01".into()), Text("PO-1".into())])),
-        ("all POs", purchasing::pos_source(&purchasing::PoFilter::default(), t.app.clock.today()), key(vec![Text("2026-12-01".into()), Text("PO-1".into())])),
-        ("late POs", purchasing::pos_source(&purchasing::PoFilter { statuses: vec![PoStatus::Open, PoStatus::PartiallyReceived], late_only: true, ..Default::default() }, t.app.clock.today()), key(vec![Text("2026-12-01".into()), Text("PO-1".into())])),
-        ("a supplier's POs", purchasing::pos_source(&purchasing::PoFilter { supplier_id: Some(1), ..Default::default() }, t.app.clock.today()), key(vec![Text("2026-12-01".into()), Text("PO-1".into())])),
+    let cases: Vec<(
+        &str,
+        keyset::Source<'static>,
+        backorder_bot::domain::page::PageKey,
+    )> = vec![
+        (
+            "open by priority",
+            backorders::source(
+                &Filter {
+                    status,
+                    ..Default::default()
+                },
+                ListOrder::Priority,
+            ),
+            key(vec![Real(-1.0), Int(1), Int(1)]),
+        ),
+        (
+            "open by age",
+            backorders::source(
+                &Filter {
+                    status,
+                    ..Default::default()
+                },
+                ListOrder::Age,
+            ),
+            key(vec![Int(1), Int(1)]),
+        ),
+        (
+            "open by eta",
+            backorders::source(
+                &Filter {
+                    status,
+                    ..Default::default()
+                },
+                ListOrder::Eta,
+            ),
+            key(vec![Text("2026-12-01".into()), Real(-1.0), Int(1), Int(1)]),
+        ),
+        (
+            "open by value",
+            backorders::source(
+                &Filter {
+                    status,
+                    ..Default::default()
+                },
+                ListOrder::Value,
+            ),
+            key(vec![Int(100), Real(-1.0), Int(1), Int(1)]),
+        ),
+        (
+            "a SKU's queue",
+            backorders::source(
+                &Filter {
+                    status,
+                    product_id: Some(1),
+                    ..Default::default()
+                },
+                ListOrder::Priority,
+            ),
+            key(vec![Real(-1.0), Int(1), Int(1)]),
+        ),
+        (
+            "a customer's by priority",
+            backorders::source(
+                &Filter {
+                    status,
+                    customer_id: Some(1),
+                    ..Default::default()
+                },
+                ListOrder::Priority,
+            ),
+            key(vec![Real(-1.0), Int(1), Int(1)]),
+        ),
+        (
+            "a customer's by age (/customer)",
+            backorders::source(
+                &Filter {
+                    status,
+                    customer_id: Some(1),
+                    ..Default::default()
+                },
+                ListOrder::Age,
+            ),
+            key(vec![Int(1), Int(1)]),
+        ),
+        (
+            "all statuses by priority",
+            backorders::source(&Filter::default(), ListOrder::Priority),
+            key(vec![Real(-1.0), Int(1), Int(1)]),
+        ),
+        (
+            "POs expecting units",
+            purchasing::pos_source(
+                &purchasing::PoFilter {
+                    statuses: vec![PoStatus::Open, PoStatus::PartiallyReceived],
+                    ..Default::default()
+                },
+                t.app.clock.today(),
+            ),
+            key(vec![Text("2026-12-01".into()), Text("PO-1".into())]),
+        ),
+        (
+            "POs of one status",
+            purchasing::pos_source(
+                &purchasing::PoFilter {
+                    statuses: vec![PoStatus::Received],
+                    ..Default::default()
+                },
+                t.app.clock.today(),
+            ),
+            key(vec![Text("2026-12-01".into()), Text("PO-1".into())]),
+        ),
+        (
+            "all POs",
+            purchasing::pos_source(&purchasing::PoFilter::default(), t.app.clock.today()),
+            key(vec![Text("2026-12-01".into()), Text("PO-1".into())]),
+        ),
+        (
+            "late POs",
+            purchasing::pos_source(
+                &purchasing::PoFilter {
+                    statuses: vec![PoStatus::Open, PoStatus::PartiallyReceived],
+                    late_only: true,
+                    ..Default::default()
+                },
+                t.app.clock.today(),
+            ),
+            key(vec![Text("2026-12-01".into()), Text("PO-1".into())]),
+        ),
+        (
+            "a supplier's POs",
+            purchasing::pos_source(
+                &purchasing::PoFilter {
+                    supplier_id: Some(1),
+                    ..Default::default()
+                },
+                t.app.clock.today(),
+            ),
+            key(vec![Text("2026-12-01".into()), Text("PO-1".into())]),
+        ),
     ];
     for (what, src, k) in cases {
         for seek in [Seek::First, Seek::After(k.clone()), Seek::Before(k)] {
-            let plan = keyset::explain(&mut conn, &src, &seek).await.unwrap().join(" / ");
-            assert!(plan.contains("USING") && plan.contains("INDEX"), "{what} {seek:?}: {plan}");
+            let plan = keyset::explain(&mut conn, &src, &seek)
+                .await
+                .unwrap()
+                .join(" / ");
+            assert!(
+                plan.contains("USING") && plan.contains("INDEX"),
+                "{what} {seek:?}: {plan}"
+            );
             assert!(!plan.contains("TEMP B-TREE"), "{what} {seek:?}: {plan}");
-            assert!(!plan.starts_with("SCAN b ") || plan.contains("INDEX"), "{what}: {plan}");
+            assert!(
+                !plan.starts_with("SCAN b ") || plan.contains("INDEX"),
+                "{what}: {plan}"
+            );
         }
     }
 }
@@ -576,22 +728,46 @@ async fn list_titles_count_what_they_list_after_cancels_receipts_and_new_orders(
     .await
     .unwrap();
     let first = ids_in(&t.ok("/backorders").await)[0];
-    t.ok(&format!("/backorder cancel id:{first} reason:\"customer asked\""))
-        .await;
+    t.ok(&format!(
+        "/backorder cancel id:{first} reason:\"customer asked\""
+    ))
+    .await;
     t.ok("/receive po:PO-A").await;
     order(&t, "LATE-1", 3).await;
     for (line, sql) in [
-        ("/backorders", "SELECT COUNT(*) FROM backorders WHERE status = 'open'"),
-        ("/backorders status:cancelled", "SELECT COUNT(*) FROM backorders WHERE status = 'cancelled'"),
-        ("/backorders status:allocated", "SELECT COUNT(*) FROM backorders WHERE status = 'allocated'"),
+        (
+            "/backorders",
+            "SELECT COUNT(*) FROM backorders WHERE status = 'open'",
+        ),
+        (
+            "/backorders status:cancelled",
+            "SELECT COUNT(*) FROM backorders WHERE status = 'cancelled'",
+        ),
+        (
+            "/backorders status:allocated",
+            "SELECT COUNT(*) FROM backorders WHERE status = 'allocated'",
+        ),
         ("/backorders status:all", "SELECT COUNT(*) FROM backorders"),
-        ("/pos", "SELECT COUNT(*) FROM purchase_orders WHERE status IN ('open', 'partially_received')"),
-        ("/pos status:received", "SELECT COUNT(*) FROM purchase_orders WHERE status = 'received'"),
+        (
+            "/pos",
+            "SELECT COUNT(*) FROM purchase_orders WHERE status IN ('open', 'partially_received')",
+        ),
+        (
+            "/pos status:received",
+            "SELECT COUNT(*) FROM purchase_orders WHERE status = 'received'",
+        ),
         ("/pos status:all", "SELECT COUNT(*) FROM purchase_orders"),
     ] {
         let want = t.scalar(sql).await;
         let text = t.ok(line).await;
-        assert!(text.contains(&format!("({want}")), "{line}: {want} → {text}");
+        assert!(
+            text.contains(&format!("({want}")),
+            "{line}: {want} → {text}"
+        );
     }
-    assert!(t.scalar("SELECT COUNT(*) FROM backorders WHERE status <> 'open'").await >= 2);
+    assert!(
+        t.scalar("SELECT COUNT(*) FROM backorders WHERE status <> 'open'")
+            .await
+            >= 2
+    );
 }

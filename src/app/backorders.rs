@@ -2,9 +2,9 @@
 
 use super::promise::{priority_input, ranked_queue, settle, Cause, Settled};
 use super::{field, Actor, App, AppError, AppResult};
+use crate::domain::page::{PageKey, Seek};
 use crate::domain::priority::{manual_points_for, PriorityScore, Reprioritize};
 use crate::domain::{text, BackorderStatus, Money, MovementKind, ReservationStatus};
-use crate::domain::page::{PageKey, Seek};
 use crate::store::backorders::{BackorderRow, Filter, ListOrder};
 use crate::store::keyset::Keyed;
 use crate::store::{self, audit, stock::Movement};
@@ -134,7 +134,10 @@ pub(crate) fn seek_of(
     };
     Ok(match (after, before) {
         (Some(_), Some(_)) => {
-            return Err(AppError::invalid("after", "give after: or before:, not both"))
+            return Err(AppError::invalid(
+                "after",
+                "give after: or before:, not both",
+            ))
         }
         (Some(a), None) => Seek::After(key("after", a)?),
         (None, Some(b)) => Seek::Before(key("before", b)?),
@@ -145,7 +148,13 @@ pub(crate) fn seek_of(
 
 /// Page number, count and neighbour keys of a keyset page; a `page:` past the end is the
 /// user's error naming the last page.
-pub(crate) fn nav_of(page: u32, seek: &Seek, keyed: &Keyed, total: i64, size: i64) -> AppResult<PageNav> {
+pub(crate) fn nav_of(
+    page: u32,
+    seek: &Seek,
+    keyed: &Keyed,
+    total: i64,
+    size: i64,
+) -> AppResult<PageNav> {
     let pages = ((total + size - 1) / size).max(1) as u32;
     if matches!(seek, Seek::Skip(_)) && page > pages {
         return Err(AppError::invalid(
@@ -218,7 +227,8 @@ pub async fn list(app: &App, q: &ListQuery<'_>) -> AppResult<BackorderPage> {
     };
     let shape: String = order.columns().iter().map(|c| c.kind).collect();
     let seek = seek_of(q.page, q.after, q.before, size, &shape)?;
-    let (rows, keyed, total) = store::backorders::list(&mut conn, &filter, order, &seek, size).await?;
+    let (rows, keyed, total) =
+        store::backorders::list(&mut conn, &filter, order, &seek, size).await?;
     let nav = nav_of(q.page, &seek, &keyed, total, size)?;
     let places = if filter.product_id.is_some() && filter.status == Some(BackorderStatus::Open) {
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();

@@ -157,12 +157,22 @@ pub const PAGE: OptionSpec = range(
 );
 /// `after:` of a list reply: the key of the row the page starts after (the Next button's).
 pub const AFTER: OptionSpec = hidden(max_length(
-    opt("after", "Key of the row the page starts after", OptionKind::Text, false),
+    opt(
+        "after",
+        "Key of the row the page starts after",
+        OptionKind::Text,
+        false,
+    ),
     200,
 ));
 /// `before:` of a list reply: the key of the row the page ends before (the Prev button's).
 pub const BEFORE: OptionSpec = hidden(max_length(
-    opt("before", "Key of the row the page ends before", OptionKind::Text, false),
+    opt(
+        "before",
+        "Key of the row the page ends before",
+        OptionKind::Text,
+        false,
+    ),
     200,
 ));
 

@@ -163,7 +163,16 @@ mod tests {
 
     #[test]
     fn foreign_text_is_not_a_key() {
-        for bad in ["", "x1", "i", "i!", "r", "tA=", "i1..i2", &"i1.".repeat(100)] {
+        for bad in [
+            "",
+            "x1",
+            "i",
+            "i!",
+            "r",
+            "tA=",
+            "i1..i2",
+            &"i1.".repeat(100),
+        ] {
             assert_eq!(PageKey::parse(bad), Err(BadKey), "{bad}");
         }
     }

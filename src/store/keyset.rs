@@ -226,7 +226,11 @@ pub async fn page(
 
 /// Rows matching the source's filter.
 pub async fn count(conn: &mut Conn, src: &Source<'_>) -> anyhow::Result<i64> {
-    let sql = format!("SELECT COUNT(*) FROM {}{}", src.from, where_sql(&src.filter));
+    let sql = format!(
+        "SELECT COUNT(*) FROM {}{}",
+        src.from,
+        where_sql(&src.filter)
+    );
     let row = bind_all(sqlx::query(&sql), &src.binds)
         .fetch_one(conn)
         .await?;
@@ -234,7 +238,11 @@ pub async fn count(conn: &mut Conn, src: &Source<'_>) -> anyhow::Result<i64> {
 }
 
 /// `EXPLAIN QUERY PLAN` of a page (its detail lines), to check that an order reads an index.
-pub async fn explain(conn: &mut Conn, src: &Source<'_>, seek: &Seek) -> anyhow::Result<Vec<String>> {
+pub async fn explain(
+    conn: &mut Conn,
+    src: &Source<'_>,
+    seek: &Seek,
+) -> anyhow::Result<Vec<String>> {
     let (sql, binds) = page_sql(src, seek, 10);
     let rows = bind_all(sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}")), &binds)
         .fetch_all(conn)
@@ -250,7 +258,11 @@ mod tests {
 
     #[test]
     fn after_a_key_leads_with_a_range_on_the_first_column() {
-        let order = [desc("b.sort_key", 'r'), asc("b.ordered_epoch", 'i'), asc("b.id", 'i')];
+        let order = [
+            desc("b.sort_key", 'r'),
+            asc("b.ordered_epoch", 'i'),
+            asc("b.id", 'i'),
+        ];
         assert_eq!(
             seek_condition(&order, true, 3),
             "b.sort_key <= $3 AND (b.sort_key < $3 OR (b.sort_key = $3 AND (b.ordered_epoch > $4 OR (b.ordered_epoch = $4 AND (b.id > $5)))))"

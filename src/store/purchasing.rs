@@ -351,6 +351,10 @@ pub async fn list_pos(
     .await?;
     let mut by_id: std::collections::HashMap<i64, PoSummaryRow> =
         rows.into_iter().map(|r| (r.id, r)).collect();
-    let rows = keyed.ids().iter().filter_map(|id| by_id.remove(id)).collect();
+    let rows = keyed
+        .ids()
+        .iter()
+        .filter_map(|id| by_id.remove(id))
+        .collect();
     Ok((rows, keyed, total))
 }

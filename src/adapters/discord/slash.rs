@@ -378,7 +378,8 @@ pub async fn handle_component(
     {
         let mut inv = inv;
         inv.options.retain(|(k, _)| k != "page");
-        inv.options.push(("page".to_string(), click.page.to_string()));
+        inv.options
+            .push(("page".to_string(), click.page.to_string()));
         inv
     } else {
         inv.with_page(click.page)
