@@ -31,6 +31,13 @@ CREATE INDEX backorders_eta ON backorders
     (status, COALESCE(promised_eta, '9999-12-31'), sort_key DESC, ordered_epoch, id);
 -- Value: largest first, ties in service order.
 CREATE INDEX backorders_value ON backorders (status, value_minor DESC, sort_key DESC, ordered_epoch, id);
+-- The same over every status (`status:all`; priority's is migration 0009's backorders_all_queue).
+CREATE INDEX backorders_all_age ON backorders (ordered_epoch, id);
+CREATE INDEX backorders_all_eta ON backorders
+    (COALESCE(promised_eta, '9999-12-31'), sort_key DESC, ordered_epoch, id);
+CREATE INDEX backorders_all_value ON backorders (value_minor DESC, sort_key DESC, ordered_epoch, id);
+-- A product's or customer's list in another order reads that column's index and sorts its few
+-- rows (`store::backorders::source`).
 
 -- A purchase order's next ETA (earliest ETA of a line still expecting units), stored so `/pos`
 -- (next ETA first, undated last, then PO number) is an index instead of a grouped scan.

@@ -716,6 +716,74 @@ async fn every_list_order_reads_an_index_without_sorting() {
             );
         }
     }
+    // Every order over all statuses has its own index too.
+    for order in [ListOrder::Age, ListOrder::Eta, ListOrder::Value] {
+        let src = backorders::source(&Filter::default(), order);
+        let plan = keyset::explain(&mut conn, &src, &Seek::First)
+            .await
+            .unwrap()
+            .join(" / ");
+        assert!(
+            plan.contains("INDEX backorders_all_") && !plan.contains("TEMP B-TREE"),
+            "{order:?}: {plan}"
+        );
+    }
+    // A product's or customer's list in an order without its own index reads that column's
+    // index and sorts its few rows, never walking a whole status in order.
+    for (filter, order, index) in [
+        (
+            Filter {
+                status,
+                product_id: Some(1),
+                ..Default::default()
+            },
+            ListOrder::Age,
+            "backorders_product_queue (product_id=?",
+        ),
+        (
+            Filter {
+                status,
+                product_id: Some(1),
+                ..Default::default()
+            },
+            ListOrder::Eta,
+            "backorders_product_queue (product_id=?",
+        ),
+        (
+            Filter {
+                status,
+                product_id: Some(1),
+                ..Default::default()
+            },
+            ListOrder::Value,
+            "backorders_product_queue (product_id=?",
+        ),
+        (
+            Filter {
+                status,
+                customer_id: Some(1),
+                ..Default::default()
+            },
+            ListOrder::Eta,
+            "(customer_id=?",
+        ),
+        (
+            Filter {
+                status,
+                customer_id: Some(1),
+                ..Default::default()
+            },
+            ListOrder::Value,
+            "(customer_id=?",
+        ),
+    ] {
+        let src = backorders::source(&filter, order);
+        let plan = keyset::explain(&mut conn, &src, &Seek::First)
+            .await
+            .unwrap()
+            .join(" / ");
+        assert!(plan.contains(index), "{filter:?} {order:?}: {plan}");
+    }
 }
 
 #[tokio::test]
