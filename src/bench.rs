@@ -964,31 +964,23 @@ pub async fn autocomplete(app: &App, n: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The statements one page of a list runs (count, keyset page, the page's rows), with literals.
+/// The statements one page of a list runs (its count, the keyset page, the page's rows), with
+/// literals.
 fn page_statements(
+    count_sql: &str,
     src: &store::keyset::Source<'_>,
     seek: &crate::domain::page::Seek,
     size: i64,
     rows_sql: &str,
 ) -> String {
     let (sql, binds) = store::keyset::page_sql(src, seek, size);
-    format!(
-        "{};\n{};\n{rows_sql};",
-        inline(
-            &format!(
-                "SELECT COUNT(*) FROM {}{}",
-                src.from,
-                if src.filter.is_empty() {
-                    String::new()
-                } else {
-                    format!(" WHERE {}", src.filter.join(" AND "))
-                }
-            ),
-            &src.binds
-        ),
-        inline(&sql, &binds)
-    )
+    format!("{count_sql};\n{};\n{rows_sql};", inline(&sql, &binds))
 }
+
+/// The title counts of `/backorders` and `/pos` (kept by triggers, migration 0010).
+const BO_COUNT: &str = "SELECT COALESCE(SUM(n), 0) FROM backorder_counts WHERE status = 'open'";
+const PO_COUNT: &str =
+    "SELECT COALESCE(SUM(n), 0) FROM po_counts WHERE status IN ('open', 'partially_received')";
 
 /// `/backorders` (every order, page 1 and a deep page ~19,000 by its key, and `page:` typed),
 /// `/pos` and `/customer`, through the command layer from 8 clients, beside the sqlite3 CLI
@@ -1049,7 +1041,7 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
             &format!("/backorders sort:{sort} page {deep} (Next key)"),
             &keyed,
         );
-        let first = page_statements(&src, &Seek::First, size, rows_sql);
+        let first = page_statements(BO_COUNT, &src, &Seek::First, size, rows_sql);
         sqlite3_line(
             &format!("/backorders sort:{sort} page 1"),
             app,
@@ -1057,7 +1049,7 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
         );
         let seek =
             Seek::After(crate::domain::page::PageKey::parse(&key).map_err(|e| anyhow::anyhow!(e))?);
-        let deep_sql = page_statements(&src, &seek, size, rows_sql);
+        let deep_sql = page_statements(BO_COUNT, &src, &seek, size, rows_sql);
         sqlite3_line(
             &format!("/backorders sort:{sort} page {deep} (Next key)"),
             app,
@@ -1073,7 +1065,13 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
         &typed,
     );
     let src = store::backorders::source(&open, ListOrder::Priority);
-    let skip = page_statements(&src, &Seek::Skip((deep - 1) * size), size, rows_sql);
+    let skip = page_statements(
+        BO_COUNT,
+        &src,
+        &Seek::Skip((deep - 1) * size),
+        size,
+        rows_sql,
+    );
     sqlite3_line(
         &format!("/backorders page:{deep} typed"),
         app,
@@ -1137,14 +1135,14 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
     sqlite3_line(
         "/pos page 1",
         app,
-        &vec![page_statements(&pos_src, &Seek::First, size, po_rows); 20],
+        &vec![page_statements(PO_COUNT, &pos_src, &Seek::First, size, po_rows); 20],
     );
     let seek =
         Seek::After(crate::domain::page::PageKey::parse(&pos_key).map_err(|e| anyhow::anyhow!(e))?);
     sqlite3_line(
         &format!("/pos page {pos_deep} (Next key)"),
         app,
-        &vec![page_statements(&pos_src, &seek, size, po_rows); 20],
+        &vec![page_statements(PO_COUNT, &pos_src, &seek, size, po_rows); 20],
     );
 
     // /customer: the customer with most open backorders.

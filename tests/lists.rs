@@ -701,19 +701,26 @@ async fn every_list_order_reads_an_index_without_sorting() {
     ];
     for (what, src, k) in cases {
         for seek in [Seek::First, Seek::After(k.clone()), Seek::Before(k)] {
-            let plan = keyset::explain(&mut conn, &src, &seek)
-                .await
-                .unwrap()
-                .join(" / ");
-            assert!(
-                plan.contains("USING") && plan.contains("INDEX"),
-                "{what} {seek:?}: {plan}"
-            );
-            assert!(!plan.contains("TEMP B-TREE"), "{what} {seek:?}: {plan}");
-            assert!(
-                !plan.starts_with("SCAN b ") || plan.contains("INDEX"),
-                "{what}: {plan}"
-            );
+            let lines = keyset::explain(&mut conn, &src, &seek).await.unwrap();
+            let plan = lines.join(" / ");
+            // Every read of the table is an index seek or an index walk in order ...
+            let reads: Vec<&String> = lines
+                .iter()
+                .filter(|l| {
+                    (l.starts_with("SEARCH ") || l.starts_with("SCAN ")) && !l.contains("(subquery")
+                })
+                .collect();
+            assert!(!reads.is_empty(), "{what} {seek:?}: {plan}");
+            for r in reads {
+                assert!(r.contains("INDEX"), "{what} {seek:?}: {plan}");
+            }
+            // ... and the only sorting is of the branches' few rows (at most a page each).
+            let sorts = lines.iter().filter(|l| l.contains("TEMP B-TREE")).count();
+            let branches = lines
+                .iter()
+                .filter(|l| l.starts_with("SCAN (subquery"))
+                .count();
+            assert!(sorts <= branches, "{what} {seek:?}: {plan}");
         }
     }
     // Every order over all statuses has its own index too.

@@ -180,8 +180,10 @@ pub async fn queue_places(
 ) -> anyhow::Result<std::collections::HashMap<i64, (usize, usize)>> {
     // One bound JSON array (on PostgreSQL `= ANY($1)`). The leading `a.sort_key >= b.sort_key`
     // makes each count a range of the index.
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT b.id,
+    // The status is checked in Rust: `b.status = 'open'` here could lead the database to
+    // walk every open backorder looking for these few ids.
+    let rows: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT b.id, b.status,
             1 + (SELECT COUNT(*) FROM backorders a
                  WHERE a.product_id = b.product_id AND a.status = 'open'
                    AND a.sort_key >= b.sort_key
@@ -190,14 +192,15 @@ pub async fn queue_places(
                              OR (a.ordered_epoch = b.ordered_epoch AND a.id < b.id))))),
             (SELECT COUNT(*) FROM backorders a WHERE a.product_id = b.product_id AND a.status = 'open')
          FROM backorders b
-         WHERE b.id IN (SELECT value FROM json_each($1)) AND b.status = 'open'",
+         WHERE b.id IN (SELECT value FROM json_each($1))",
     )
     .bind(serde_json::to_string(ids)?)
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, place, len)| (id, (place as usize, len as usize)))
+        .filter(|(_, status, _, _)| status == BackorderStatus::Open.as_str())
+        .map(|(id, _, place, len)| (id, (place as usize, len as usize)))
         .collect())
 }
 
