@@ -48,6 +48,35 @@ fn fts_all(words: &[&str]) -> String {
         .join(" AND ")
 }
 
+/// Products counted per trigram when looking for the rarest (a bounded read of its entries).
+const PROBE: i64 = 5_000;
+
+/// The trigrams of a word, lower-cased.
+fn word_trigrams(w: &str) -> Vec<String> {
+    let chars: Vec<char> = w.to_lowercase().chars().collect();
+    chars.windows(3).map(|t| t.iter().collect()).collect()
+}
+
+/// An FTS5 query for rows holding every one of `trigrams`. SQLite-only syntax.
+fn fts_terms(trigrams: &[&str]) -> String {
+    trigrams
+        .iter()
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// How many products hold `trigram`, counted up to `probe`.
+async fn trigram_count(conn: &mut Conn, trigram: &str, probe: i64) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT rowid FROM products_fts WHERE products_fts MATCH $1 LIMIT $2)",
+    )
+    .bind(fts_terms(&[trigram]))
+    .bind(probe)
+    .fetch_one(conn)
+    .await?)
+}
+
 /// Products that may match `q`: up to `cap` whose SKU starts with the query (in key order),
 /// and up to `cap` whose SKU or name holds every word (in id order). The caller ranks them.
 pub async fn product_candidates(
@@ -70,19 +99,61 @@ pub async fn product_candidates(
     if long.is_empty() {
         return Ok(out);
     }
-    // Words too short for trigrams filter the index's hits (`lower` folds ASCII only).
-    let mut sql =
-        format!("{HIT} WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH $1)");
-    let short: Vec<&str> = q.short_terms().collect();
-    for i in 0..short.len() {
+    // The index is asked for the rarest trigrams only; every word is then checked on the
+    // rows it gives (`instr`, `lower` folds ASCII only: a word with other letters keeps all
+    // its trigrams in the index query instead). Intersecting trigrams that most products hold
+    // ("pro", "uct" in a shop where every name says "product") costs tens of milliseconds
+    // at a million products; one rare trigram narrows as much.
+    let mut trigrams: Vec<String> = Vec::new();
+    let mut unchecked: Vec<&str> = Vec::new();
+    for w in &long {
+        if w.is_ascii() {
+            for t in word_trigrams(w) {
+                if !trigrams.contains(&t) {
+                    trigrams.push(t);
+                }
+            }
+        } else {
+            unchecked.push(w);
+        }
+    }
+    let mut counted: Vec<(i64, String)> = Vec::with_capacity(trigrams.len());
+    for t in trigrams {
+        counted.push((trigram_count(conn, &t, PROBE).await?, t));
+    }
+    counted.sort();
+    let mut terms: Vec<String> = match counted.first() {
+        // Rarer than the probe: the two rarest narrow enough.
+        Some((n, _)) if *n < PROBE => counted.iter().take(2).map(|(_, t)| t.clone()).collect(),
+        // Every trigram is common: all of them (the matches are many, the first come soon).
+        _ => counted.into_iter().map(|(_, t)| t).collect(),
+    };
+    for w in &unchecked {
+        terms.extend(word_trigrams(w));
+    }
+    let mut sql = String::from(
+        "SELECT p.id, p.sku, p.name, COALESCE(sp.on_hand - sp.allocated, 0) AS available
+         FROM products_fts f JOIN products p ON p.id = f.rowid
+         LEFT JOIN stock_positions sp ON sp.product_id = p.id
+         WHERE f.products_fts MATCH $1",
+    );
+    let checked: Vec<&str> = long
+        .iter()
+        .copied()
+        .filter(|w| w.is_ascii())
+        .chain(q.short_terms())
+        .collect();
+    for i in 0..checked.len() {
         let n = i + 3;
         sql.push_str(&format!(
             " AND (instr(lower(p.sku), ${n}) > 0 OR instr(lower(p.name), ${n}) > 0)"
         ));
     }
-    sql.push_str(" ORDER BY p.id LIMIT $2");
-    let mut query = sqlx::query_as(&sql).bind(fts_all(&long)).bind(cap);
-    for s in &short {
+    // In rowid order, which the index gives as it is: the first `cap` end the read.
+    sql.push_str(" ORDER BY f.rowid LIMIT $2");
+    let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
+    let mut query = sqlx::query_as(&sql).bind(fts_terms(&terms)).bind(cap);
+    for s in &checked {
         query = query.bind(*s);
     }
     let found: Vec<ProductHit> = query.fetch_all(&mut *conn).await?;
@@ -103,28 +174,25 @@ pub async fn near_candidates(
     prefixes: &[String],
     cap: i64,
 ) -> anyhow::Result<Vec<ProductHit>> {
+    // Counted by bounded reads of the index, not `products_fts_vocab` (which reads every entry
+    // of a trigram: a million for "pro" in the synthetic shop). A prefix is widened by the
+    // letters, digits, space and `-` (not other characters), counted up to a tenth as far.
     let mut seeds: Vec<(i64, String)> = Vec::new();
     for t in trigrams {
-        let doc: Option<i64> =
-            sqlx::query_scalar("SELECT doc FROM products_fts_vocab WHERE term = $1")
-                .bind(t)
-                .fetch_optional(&mut *conn)
-                .await?;
-        if let Some(doc) = doc {
-            seeds.push((doc, t.clone()));
+        let n = trigram_count(conn, t, PROBE).await?;
+        if n > 0 {
+            seeds.push((n, t.clone()));
         }
     }
     for p in prefixes {
-        let found: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT term, doc FROM products_fts_vocab WHERE term >= $1 AND term < $2 LIMIT 40",
-        )
-        .bind(p)
-        .bind(prefix_end(p))
-        .fetch_all(&mut *conn)
-        .await?;
-        for (term, doc) in found {
-            if !seeds.iter().any(|(_, s)| *s == term) {
-                seeds.push((doc, term));
+        for c in "abcdefghijklmnopqrstuvwxyz0123456789 -".chars() {
+            let t = format!("{p}{c}");
+            if seeds.iter().any(|(_, s)| *s == t) {
+                continue;
+            }
+            let n = trigram_count(conn, &t, PROBE / 10).await?;
+            if n > 0 {
+                seeds.push((if n == PROBE / 10 { PROBE } else { n }, t));
             }
         }
     }
@@ -206,10 +274,12 @@ pub async fn customers(
         .collect();
     if (out.len() as i64) < limit && !words.is_empty() {
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        // In rowid order, which the index gives as it is: the first `limit` end the read.
         let found: Vec<CustomerHit> = sqlx::query_as(
-            "SELECT c.id, c.external_id, c.name FROM customers c
-             WHERE c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH $1)
-             ORDER BY c.id LIMIT $2",
+            "SELECT c.id, c.external_id, c.name FROM customers_fts f
+             JOIN customers c ON c.id = f.rowid
+             WHERE f.customers_fts MATCH $1
+             ORDER BY f.rowid LIMIT $2",
         )
         .bind(fts_all(&words))
         .bind(limit)
@@ -292,8 +362,10 @@ pub async fn backorder_ids(
     while lo <= i128::from(max) && (out.len() as i64) < limit {
         let hi = lo + width - 1;
         let found: Vec<BackorderHit> = sqlx::query_as(
+            // The status as an expression: compared plainly, it leads SQLite to walk a
+            // status-first index over every open backorder instead of this id range.
             "SELECT b.id, p.sku, b.qty FROM backorders b JOIN products p ON p.id = b.product_id
-             WHERE b.id BETWEEN $1 AND $2 AND b.status = 'open' ORDER BY b.id LIMIT $3",
+             WHERE b.id BETWEEN $1 AND $2 AND b.status || '' = 'open' ORDER BY b.id LIMIT $3",
         )
         .bind(lo as i64)
         .bind(hi.min(i128::from(i64::MAX)) as i64)
