@@ -66,15 +66,27 @@ fn fts_terms(trigrams: &[&str]) -> String {
         .join(" AND ")
 }
 
-/// How many products hold `trigram`, counted up to `probe`.
-async fn trigram_count(conn: &mut Conn, trigram: &str, probe: i64) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT rowid FROM products_fts WHERE products_fts MATCH $1 LIMIT $2)",
+/// How many products hold each of `trigrams`, counted up to `probe`: one statement (each count
+/// is a bounded read of the index; the round trips would cost more than the reads).
+async fn trigram_counts(
+    conn: &mut Conn,
+    trigrams: &[String],
+    probe: i64,
+) -> anyhow::Result<Vec<(i64, String)>> {
+    if trigrams.is_empty() {
+        return Ok(Vec::new());
+    }
+    let queries: Vec<String> = trigrams.iter().map(|t| fts_terms(&[t])).collect();
+    let counts: Vec<i64> = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM (SELECT rowid FROM products_fts
+                 WHERE products_fts MATCH j.value LIMIT $2))
+         FROM json_each($1) j ORDER BY j.key",
     )
-    .bind(fts_terms(&[trigram]))
+    .bind(serde_json::to_string(&queries)?)
     .bind(probe)
-    .fetch_one(conn)
-    .await?)
+    .fetch_all(conn)
+    .await?;
+    Ok(counts.into_iter().zip(trigrams.iter().cloned()).collect())
 }
 
 /// Products that may match `q`: up to `cap` whose SKU starts with the query (in key order),
@@ -117,10 +129,7 @@ pub async fn product_candidates(
             unchecked.push(w);
         }
     }
-    let mut counted: Vec<(i64, String)> = Vec::with_capacity(trigrams.len());
-    for t in trigrams {
-        counted.push((trigram_count(conn, &t, PROBE).await?, t));
-    }
+    let mut counted = trigram_counts(conn, &trigrams, PROBE).await?;
     counted.sort();
     let mut terms: Vec<String> = match counted.first() {
         // Rarer than the probe: the two rarest narrow enough.
@@ -177,39 +186,50 @@ pub async fn near_candidates(
     // Counted by bounded reads of the index, not `products_fts_vocab` (which reads every entry
     // of a trigram: a million for "pro" in the synthetic shop). A prefix is widened by the
     // letters, digits, space and `-` (not other characters), counted up to a tenth as far.
-    let mut seeds: Vec<(i64, String)> = Vec::new();
-    for t in trigrams {
-        let n = trigram_count(conn, t, PROBE).await?;
-        if n > 0 {
-            seeds.push((n, t.clone()));
-        }
-    }
+    let mut seeds: Vec<(i64, String)> = trigram_counts(conn, trigrams, PROBE)
+        .await?
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .collect();
+    let mut widened: Vec<String> = Vec::new();
     for p in prefixes {
         for c in "abcdefghijklmnopqrstuvwxyz0123456789 -".chars() {
             let t = format!("{p}{c}");
-            if seeds.iter().any(|(_, s)| *s == t) {
-                continue;
-            }
-            let n = trigram_count(conn, &t, PROBE / 10).await?;
-            if n > 0 {
-                seeds.push((if n == PROBE / 10 { PROBE } else { n }, t));
+            if !trigrams.contains(&t) && !widened.contains(&t) {
+                widened.push(t);
             }
         }
     }
+    for (n, t) in trigram_counts(conn, &widened, PROBE / 10).await? {
+        if n > 0 {
+            seeds.push((if n == PROBE / 10 { PROBE } else { n }, t));
+        }
+    }
     seeds.sort();
+    // Each seed's first rowids, all in one statement (a round trip per seed would cost more
+    // than the reads); taken in seed order as if each were asked for what is still missing.
+    let queries: Vec<String> = seeds.iter().map(|(_, t)| fts_terms(&[t])).collect();
+    let lists: Vec<String> = if queries.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_scalar(
+            "SELECT (SELECT json_group_array(rowid) FROM (SELECT rowid FROM products_fts
+                     WHERE products_fts MATCH j.value ORDER BY rowid LIMIT $2))
+             FROM json_each($1) j ORDER BY j.key",
+        )
+        .bind(serde_json::to_string(&queries)?)
+        .bind(cap)
+        .fetch_all(&mut *conn)
+        .await?
+    };
     let mut ids: Vec<i64> = Vec::new();
-    for (_, tri) in seeds {
+    for list in lists {
         if ids.len() as i64 >= cap {
             break;
         }
-        let found: Vec<i64> = sqlx::query_scalar(
-            "SELECT rowid FROM products_fts WHERE products_fts MATCH $1 ORDER BY rowid LIMIT $2",
-        )
-        .bind(fts_all(&[tri.as_str()]))
-        .bind(cap - ids.len() as i64)
-        .fetch_all(&mut *conn)
-        .await?;
-        for id in found {
+        let found: Vec<i64> = serde_json::from_str(&list)?;
+        let wanted = (cap - ids.len() as i64) as usize;
+        for id in found.into_iter().take(wanted) {
             if !ids.contains(&id) {
                 ids.push(id);
             }
