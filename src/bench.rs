@@ -434,10 +434,14 @@ pub async fn import(app: &App, kind: ImportKind, rows: u64) -> anyhow::Result<()
     Ok(())
 }
 
-/// Evaluates one alert rule over the whole shop (`n` timed runs, at most 10), next to the sqlite3
-/// CLI running the equivalent projected-stock query.
+/// Evaluates alert rules over the whole shop (`n` timed runs each, at most 10): a `low` rule and
+/// an `at_risk` rule, each run followed by the `sqlite3` CLI running the very statement the bot
+/// runs for it (same text, parameters written in, same cache size, rows written to /dev/null),
+/// so both are measured side by side under the same load. Then the issue's own reference, the
+/// projected-stock count over the raw tables, once.
 pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
-    use crate::domain::alerts::{AlertRule, Scope, Severity};
+    use crate::domain::alerts::{AlertRule, Scope, Severity, SALES_WINDOW_DAYS};
+    use store::alerts::{Candidates, SalesWindow};
     let mut conn = app.store.conn().await?;
     let products = store::products::count(&mut conn).await?;
     drop(conn);
@@ -457,51 +461,12 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
         repeat_interval: chrono::Duration::hours(24),
         resolve_margin: 0.1,
     };
-    let low: AlertRule = rule(Severity::Low);
-    let runs = n.clamp(1, 10);
-    let mut times = Vec::new();
-    let mut found = 0;
-    let mut cpus = Vec::new();
-    for _ in 0..runs {
+    let path = app.settings.database.path.clone();
+    let sqlite3 = |script: &str| -> Option<(Duration, Duration, String)> {
         let t = Instant::now();
-        let c = cpu_time().0;
-        let e = crate::app::alerts::evaluate(app, &low)
-            .await
-            .context("evaluating the alert rule failed")?;
-        times.push(t.elapsed());
-        cpus.push(cpu_time().0.saturating_sub(c));
-        found = e.findings.len();
-        println!(
-            "evaluate rule (min_severity low): wall {:?}, CPU {:?}, {} firing",
-            times.last().unwrap(),
-            cpus.last().unwrap(),
-            found
-        );
-    }
-    cpus.sort();
-    times.sort();
-    println!(
-        "alerts over {products} products: best {:?}, median {:?}, {found} firing (min_severity low)",
-        times[0],
-        percentile(&times, 0.5)
-    );
-    let at_risk: AlertRule = rule(Severity::AtRisk);
-    let t = Instant::now();
-    let e = crate::app::alerts::evaluate(app, &at_risk)
-        .await
-        .context("evaluating the alert rule failed")?;
-    println!(
-        "evaluate rule (min_severity at_risk, sales rate for every SKU): {:?}, {} firing",
-        t.elapsed(),
-        e.findings.len()
-    );
-    let sql = store::alerts::reference_projected_sql(app.clock.today());
-    let path = &app.settings.database.path;
-    let run = |script: &str| -> Option<(Duration, String)> {
-        use std::io::Write;
-        let t = Instant::now();
+        let c = cpu_time().1;
         let mut child = std::process::Command::new("sqlite3")
-            .arg(path)
+            .arg(&path)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -510,42 +475,119 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
         let out = child.wait_with_output().ok()?;
         Some((
             t.elapsed(),
+            cpu_time().1.saturating_sub(c),
             String::from_utf8_lossy(&out.stdout).trim().to_string(),
         ))
     };
-    let empty = run("SELECT 1;\n").map(|r| r.0).unwrap_or_default();
-    let mut best: Option<Duration> = None;
-    let mut best_cpu: Option<Duration> = None;
-    let mut count = String::new();
-    for _ in 0..3 {
-        let c = cpu_time().1;
-        let r = run(&sql);
-        let cpu = cpu_time().1.saturating_sub(c);
-        best_cpu = Some(best_cpu.map_or(cpu, |b| b.min(cpu)));
-        match r {
-            Some((d, out)) => {
-                let d = d.saturating_sub(empty);
-                best = Some(best.map_or(d, |b| b.min(d)));
-                count = out;
+    let startup = sqlite3("SELECT 1;\n").map(|r| r.0).unwrap_or_default();
+    if sqlite3("SELECT 1;\n").is_none() {
+        println!("sqlite3 CLI not found: no side-by-side figures (install sqlite3 to get them)");
+    }
+    let runs = n.clamp(1, 10);
+    let today = app.clock.today();
+    let window = SalesWindow {
+        last: today,
+        days: SALES_WINDOW_DAYS,
+    };
+    for severity in [Severity::Low, Severity::AtRisk] {
+        let r: AlertRule = rule(severity);
+        let sql = store::alerts::reference_evaluation_sql(
+            &r.name,
+            today,
+            window,
+            Candidates {
+                at_risk: severity == Severity::AtRisk,
+            },
+        );
+        let counted = sqlite3(&format!(
+            "SELECT COUNT(*) FROM ({});\n",
+            sql.trim_end().trim_end_matches(';')
+        ))
+        .map(|r| r.2);
+        let script = format!("PRAGMA cache_size = -65536;\n.output /dev/null\n{sql}");
+        let (mut walls, mut cpus, mut ref_walls, mut ref_cpus) = (vec![], vec![], vec![], vec![]);
+        let mut found = (0, 0);
+        for _ in 0..runs {
+            let t = Instant::now();
+            let c = cpu_time().0;
+            let e = crate::app::alerts::evaluate(app, &r)
+                .await
+                .context("evaluating the alert rule failed")?;
+            walls.push(t.elapsed());
+            cpus.push(cpu_time().0.saturating_sub(c));
+            found = (e.evaluated, e.findings.len());
+            let reference = sqlite3(&script);
+            print!(
+                "evaluate rule (min_severity {}): wall {:?}, CPU {:?}, {} rows read, {} firing",
+                severity.as_str(),
+                walls.last().unwrap(),
+                cpus.last().unwrap(),
+                found.0,
+                found.1
+            );
+            if let Some((wall, cpu, _)) = reference {
+                ref_walls.push(wall.saturating_sub(startup));
+                ref_cpus.push(cpu);
+                print!(
+                    "; sqlite3 CLI, same statement: wall {:?} (start-up {startup:?} subtracted), CPU {cpu:?}",
+                    ref_walls.last().unwrap()
+                );
             }
-            None => {
-                println!("sqlite3 CLI not found: no reference figure");
-                return Ok(());
-            }
+            println!();
+        }
+        for v in [&mut walls, &mut cpus, &mut ref_walls, &mut ref_cpus] {
+            v.sort();
+        }
+        println!(
+            "alerts over {products} products, min_severity {}: best {:?}, median {:?} wall; CPU best {:?}, median {:?}; {} rows read, {} firing",
+            severity.as_str(),
+            walls[0],
+            percentile(&walls, 0.5),
+            cpus[0],
+            percentile(&cpus, 0.5),
+            found.0,
+            found.1
+        );
+        if !ref_walls.is_empty() {
+            let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+            println!(
+                "  sqlite3 CLI, same statement ({} rows): best {:?}, median {:?} wall; CPU best {:?} (start-up included), median {:?}",
+                counted.unwrap_or_default(),
+                ref_walls[0],
+                percentile(&ref_walls, 0.5),
+                ref_cpus[0],
+                percentile(&ref_cpus, 0.5)
+            );
+            println!(
+                "  ratio bot / sqlite3: wall best {:.2}, median {:.2}; CPU best {:.2}, median {:.2}",
+                ratio(walls[0], ref_walls[0]),
+                ratio(percentile(&walls, 0.5), percentile(&ref_walls, 0.5)),
+                ratio(cpus[0], ref_cpus[0]),
+                ratio(percentile(&cpus, 0.5), percentile(&ref_cpus, 0.5))
+            );
         }
     }
-    let best = best.unwrap_or_default();
-    println!(
-        "sqlite3 CLI, projected-stock query: best of 3 {best:?} ({count} SKUs at or below reorder point; process start-up subtracted)"
-    );
-    let best_cpu = best_cpu.unwrap_or_default();
-    println!("sqlite3 CLI CPU (user + sys, best of 3, start-up included): {best_cpu:?}");
-    println!(
-        "ratio wall (best evaluate / best sqlite3): {:.2}; ratio CPU: {:.2}",
-        times[0].as_secs_f64() / best.as_secs_f64().max(1e-9),
-        cpus[0].as_secs_f64() / best_cpu.as_secs_f64().max(1e-9)
-    );
+    let raw = store::alerts::reference_projected_sql(today);
+    if let Some((wall, cpu, count)) = sqlite3(&format!("PRAGMA cache_size = -65536;\n{raw}")) {
+        println!(
+            "sqlite3 CLI, the issue's projected-stock count over the raw tables (no stored aggregates): {:?} wall (start-up subtracted), CPU {cpu:?}, {count} SKUs at or below reorder point",
+            wall.saturating_sub(startup)
+        );
+    }
+    println!("peak RSS of this process so far: {}", peak_rss());
     Ok(())
+}
+
+/// This process's peak resident set (Linux `VmHWM`), as written in `/proc/self/status`.
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Customer-update delivery through the real dispatcher and SMS client to a Twilio-compatible

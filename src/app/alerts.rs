@@ -7,7 +7,9 @@ use crate::domain::alerts::{
     build_message, daily_sales_rate, step, AlertLine, AlertMessage, AlertRule, Change, Finding,
     Severity, CONTENT_LIMIT, SALES_WINDOW_DAYS,
 };
-use crate::store::alerts::{self as store, Candidates, NotStarted, RunCounts, Trigger};
+use crate::store::alerts::{
+    self as store, Candidates, NotStarted, RunCounts, SalesWindow, Trigger,
+};
 use crate::store::{audit, Conn};
 use chrono::{DateTime, Duration, Utc};
 
@@ -41,10 +43,13 @@ async fn figures(
         &rule.name,
         &rule.scope,
         Candidates {
-            all: rule.min_severity == Severity::AtRisk,
+            at_risk: rule.min_severity == Severity::AtRisk,
         },
         today,
-        now - Duration::days(SALES_WINDOW_DAYS),
+        SalesWindow {
+            last: today,
+            days: SALES_WINDOW_DAYS,
+        },
         &keep,
     )
     .await?;

@@ -116,7 +116,11 @@ pub fn parse_margin(raw: &str) -> Result<f64, String> {
 }
 
 /// The daily sales rate used for AT_RISK and days of cover: a trailing average of the ledger's
-/// sales. This is the one seam the forecasting work replaces.
+/// sales over the last `window_days` UTC days, today included (the store sums them from its
+/// per-day totals). This is the one seam the forecasting work replaces; the store's AT_RISK
+/// prefilter (`store::alerts::EVALUATION_SQL`) relies on rate = units / days and no rate
+/// without sales, so a replacement changes that filter too (`tests/alert_aggregates.rs`
+/// compares the evaluation with a brute-force one and catches a mismatch).
 pub fn daily_sales_rate(units_sold: i64, window_days: i64) -> f64 {
     if window_days <= 0 || units_sold <= 0 {
         0.0
@@ -125,7 +129,7 @@ pub fn daily_sales_rate(units_sold: i64, window_days: i64) -> f64 {
     }
 }
 
-/// Days of sales history behind [`daily_sales_rate`].
+/// Days of sales history behind [`daily_sales_rate`] (whole UTC days, today included).
 pub const SALES_WINDOW_DAYS: i64 = 28;
 
 /// The figures of one SKU an evaluation needs, as read from the store.

@@ -7,28 +7,54 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 
-/// What the evaluation query must return besides SKUs at or below their reorder point.
+/// What the evaluation query must return besides SKUs that are LOW or worse.
 #[derive(Debug, Clone, Copy)]
 pub struct Candidates {
-    /// Every SKU in scope (needed for AT_RISK, which can fire above the reorder point).
-    pub all: bool,
+    /// Also SKUs that may be AT_RISK (which can fire above the reorder point).
+    pub at_risk: bool,
 }
 
-/// The figures of every SKU in `scope` that may fire or resolve for `rule`: at or below its
-/// reorder point or safety stock, nothing available, or with alert state for the rule (or, with
-/// `candidates.all`, every SKU in scope). One statement; the open backorders and inbound lines
-/// are aggregated once each, not per SKU. `keep` sees each row (it may fill in derived
-/// figures) and says whether to return it. Sales are summed only for returned rows that need them
-/// (`sold` is 0 for a SKU whose free stock is gone because backorders hold it).
+/// The trailing sales behind the daily rate: the units sold on the `days` UTC days up to and
+/// including `last` (see [`crate::domain::alerts::daily_sales_rate`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SalesWindow {
+    /// The latest day counted (today).
+    pub last: NaiveDate,
+    /// How many days are counted.
+    pub days: i64,
+}
+
+/// The figures of every SKU in `scope` that may fire or resolve for `rule`: LOW or worse, OUT,
+/// with alert state for the rule, or (with `candidates.at_risk`) possibly AT_RISK. Everything
+/// else is filtered out inside SQLite, so only those rows cross into Rust.
 ///
-/// SQLite-only spots: `json_each` for the scope lists, `date(…, '+N days')`.
+/// How it stays cheap on a million SKUs (`EXPLAIN QUERY PLAN`-checked; `bench alerts`):
+/// - `cand` is one pass over `products` joined to its `stock_positions` row, whose stored open
+///   backorder totals (migration 0011) replace aggregating the backorders. Inbound only adds to
+///   projected stock, so a SKU whose free stock is above both thresholds cannot be LOW or
+///   CRITICAL whatever is inbound: only SKUs at or below them go on.
+/// - AT_RISK needs the sales rate. Its SQL bound mirrors `daily_sales_rate` = sold / days
+///   (change both together): cover < horizon ⇔ free × days < sold × horizon. The first pass
+///   uses the stored all-time `units_sold` and the longest horizon any SKU can have, so no
+///   per-SKU sales read happens for SKUs that could not run out whatever the window held; the
+///   final filter uses the window's sales (`sales_daily`) and the SKU's own horizon. Both are
+///   inclusive, so float rounding in Rust cannot lose a SKU: Rust decides the severity.
+/// - Inbound figures come from the covering `po_lines_inbound` index, for candidates only.
+///
+/// `keep` sees each row's figures (it may fill in derived ones; `sku`, `name` and `supplier` are
+/// still empty) and says whether to keep it; only kept rows have their text decoded. Sales are
+/// summed only where they change the outcome (`sold` is 0 for a SKU whose free stock is gone
+/// because backorders hold it).
+///
+/// SQLite-only spots: `json_each` for the scope lists, `date(…, '+N days')`, `julianday`,
+/// two-argument `max`.
 pub async fn evaluation_figures(
     conn: &mut Conn,
     rule: &str,
     scope: &Scope,
     candidates: Candidates,
     today: NaiveDate,
-    sales_since: DateTime<Utc>,
+    sales: SalesWindow,
     keep: &(dyn Fn(&mut SkuFigures, i64) -> bool + Send + Sync),
 ) -> anyhow::Result<Vec<(SkuFigures, i64)>> {
     let categories = serde_json::to_string(&scope.categories)?;
@@ -52,69 +78,25 @@ pub async fn evaluation_figures(
             )
         })
         .unwrap_or_default();
-    let sql = "
-        WITH bo AS (
-            SELECT product_id, COUNT(*) AS n, SUM(qty - qty_allocated) AS units
-            FROM backorders WHERE status = 'open' GROUP BY product_id
-        ), inb AS (
-            SELECT l.product_id,
-                SUM(l.qty_ordered - l.qty_received) AS total,
-                MIN(l.eta) AS next_eta,
-                SUM(CASE WHEN l.eta IS NOT NULL AND l.eta <= date($1, '+' ||
-                        COALESCE(p.lead_time_days, s.lead_time_days, 14) || ' days')
-                    THEN l.qty_ordered - l.qty_received ELSE 0 END) AS within
-            FROM po_lines l
-            JOIN products p ON p.id = l.product_id
-            LEFT JOIN suppliers s ON s.id = p.supplier_id
-            WHERE l.status IN ('open', 'partially_received')
-            GROUP BY l.product_id
-        ), fig AS (
-            SELECT p.id, p.sku, p.name, s.code AS supplier,
-                COALESCE(sp.on_hand, 0) AS on_hand, COALESCE(sp.allocated, 0) AS allocated,
-                COALESCE(bo.n, 0) AS bo_n, COALESCE(bo.units, 0) AS bo_units,
-                COALESCE(inb.within, 0) AS within, COALESCE(inb.total, 0) AS inbound,
-                inb.next_eta, p.reorder_point, p.safety_stock, p.reorder_qty,
-                COALESCE(p.lead_time_days, s.lead_time_days, 14) AS lead
-            FROM products p
-            LEFT JOIN stock_positions sp ON sp.product_id = p.id
-            LEFT JOIN bo ON bo.product_id = p.id
-            LEFT JOIN inb ON inb.product_id = p.id
-            -- Joined last: the stock filter below runs first, so only candidates look it up.
-            LEFT JOIN suppliers s ON s.id = p.supplier_id
-            WHERE ($2 = '[]' OR p.category IN (SELECT value FROM json_each($2)))
-              AND ($3 = '[]' OR upper(s.code) IN (SELECT value FROM json_each($3)))
-              AND ($4 = '' OR p.sku_key LIKE $4 ESCAPE '\\')
-        )
-        SELECT fig.*,
-            -- Sales matter only with free stock left (days of cover, AT_RISK) or nothing available
-            -- and no backorders (OUT by demand); elsewhere cover is 0 whatever the rate.
-            CASE WHEN $6 OR on_hand - allocated - bo_units > 0 OR (on_hand - allocated <= 0 AND bo_n = 0)
-            THEN (SELECT COALESCE(-SUM(m.qty), 0) FROM stock_movements m
-                  WHERE m.product_id = fig.id AND m.kind = 'sale' AND m.created_at >= $5)
-            ELSE 0 END AS sold
-        FROM fig
-        WHERE $6
-           OR on_hand - allocated - bo_units + within <= reorder_point
-           OR on_hand - allocated - bo_units + within < safety_stock
-           OR on_hand - allocated <= 0
-           OR fig.id IN (SELECT product_id FROM alert_states WHERE rule = $7)";
+    let since = sales.last - chrono::Duration::days(sales.days.max(1) - 1);
     // Rows are turned into figures as they stream in and only the kept ones are held (a
     // dropped row costs one empty slot), so memory follows the findings, not the shop.
-    let rows: Vec<Option<Box<(SkuFigures, i64)>>> = sqlx::query(sql)
+    let rows: Vec<Option<Box<(SkuFigures, i64)>>> = sqlx::query(EVALUATION_SQL)
         .bind(today.to_string())
         .bind(categories)
         .bind(suppliers)
         .bind(prefix)
-        .bind(ts(sales_since))
-        .bind(candidates.all)
+        .bind(since.to_string())
+        .bind(candidates.at_risk)
         .bind(rule)
+        .bind(sales.days)
         .try_map(|r: sqlx::sqlite::SqliteRow| {
             let next_eta: Option<NaiveDate> = r.try_get::<StoredOptDay, _>("next_eta")?.into();
             let mut f = SkuFigures {
                 product_id: r.try_get("id")?,
-                sku: r.try_get("sku")?,
-                name: r.try_get("name")?,
-                supplier: r.try_get("supplier")?,
+                sku: String::new(),
+                name: String::new(),
+                supplier: None,
                 on_hand: r.try_get("on_hand")?,
                 allocated: r.try_get("allocated")?,
                 open_backorders: r.try_get("bo_n")?,
@@ -129,12 +111,81 @@ pub async fn evaluation_figures(
                 daily_sales: 0.0,
             };
             let sold: i64 = r.try_get("sold")?;
-            Ok(keep(&mut f, sold).then(|| Box::new((f, sold))))
+            if !keep(&mut f, sold) {
+                return Ok(None);
+            }
+            f.sku = r.try_get("sku")?;
+            f.name = r.try_get("name")?;
+            f.supplier = r.try_get("supplier")?;
+            Ok(Some(Box::new((f, sold))))
         })
         .fetch_all(conn)
         .await?;
     Ok(rows.into_iter().flatten().map(|b| *b).collect())
 }
+
+/// The evaluation statement of [`evaluation_figures`]: $1 today, $2 categories (JSON), $3
+/// supplier codes (JSON, upper case), $4 SKU prefix pattern, $5 first day of the sales window,
+/// $6 AT_RISK wanted, $7 rule, $8 days in the sales window. `bench alerts` hands the same text
+/// to the `sqlite3` CLI.
+pub const EVALUATION_SQL: &str = "
+    WITH horizon AS (
+        -- The longest wait for the next inbound any SKU can have (its lead time, or the latest
+        -- open ETA): a bound for the AT_RISK skip in `cand`.
+        SELECT max(14,
+            COALESCE((SELECT MAX(lead_time_days) FROM suppliers), 0),
+            COALESCE((SELECT CAST(julianday(MAX(eta)) - julianday($1) AS INTEGER) FROM po_lines
+                      WHERE status IN ('open', 'partially_received')), 0)) AS days
+    ), cand AS (
+        SELECT p.id, COALESCE(sp.on_hand, 0) AS on_hand, COALESCE(sp.allocated, 0) AS allocated,
+            COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) AS available,
+            COALESCE(sp.open_backorders, 0) AS bo_n, COALESCE(sp.backorder_units, 0) AS bo_units
+        FROM products p
+        LEFT JOIN stock_positions sp ON sp.product_id = p.id
+        WHERE ($2 = '[]' OR p.category IN (SELECT value FROM json_each($2)))
+          AND ($3 = '[]' OR p.supplier_id IN (SELECT id FROM suppliers
+                WHERE upper(code) IN (SELECT value FROM json_each($3))))
+          AND ($4 = '' OR p.sku_key LIKE $4 ESCAPE '\\')
+          AND (COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) - COALESCE(sp.backorder_units, 0)
+                  <= max(p.reorder_point, p.safety_stock - 1)
+            OR COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) <= 0
+            OR p.id IN (SELECT product_id FROM alert_states WHERE rule = $7)
+            OR ($6 AND (COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0)
+                    - COALESCE(sp.backorder_units, 0)) * $8
+                <= COALESCE(sp.units_sold, 0)
+                    * max(COALESCE(p.lead_time_days, 0), (SELECT days FROM horizon))))
+    ), fig AS MATERIALIZED (
+        SELECT c.*, p.sku, p.name, s.code AS supplier,
+            p.reorder_point, p.safety_stock, p.reorder_qty,
+            COALESCE(p.lead_time_days, s.lead_time_days, 14) AS lead,
+            COALESCE((SELECT SUM(l.qty_ordered - l.qty_received) FROM po_lines l
+                WHERE l.product_id = c.id AND l.status IN ('open', 'partially_received')), 0) AS inbound,
+            (SELECT MIN(l.eta) FROM po_lines l
+                WHERE l.product_id = c.id AND l.status IN ('open', 'partially_received')) AS next_eta,
+            COALESCE((SELECT SUM(l.qty_ordered - l.qty_received) FROM po_lines l
+                WHERE l.product_id = c.id AND l.status IN ('open', 'partially_received')
+                  AND l.eta <= date($1, '+' || COALESCE(p.lead_time_days, s.lead_time_days, 14)
+                      || ' days')), 0) AS within
+        FROM cand c
+        JOIN products p ON p.id = c.id
+        LEFT JOIN suppliers s ON s.id = p.supplier_id
+    ), figs AS MATERIALIZED (
+        SELECT fig.*,
+            -- Sales matter only with free stock left (days of cover, AT_RISK) or nothing
+            -- available and no backorders (OUT by demand); elsewhere cover is 0 whatever the rate.
+            CASE WHEN available - bo_units > 0 OR (available <= 0 AND bo_n = 0)
+            THEN COALESCE((SELECT SUM(d.units) FROM sales_daily d
+                           WHERE d.product_id = fig.id AND d.day >= $5), 0)
+            ELSE 0 END AS sold
+        FROM fig
+    )
+    SELECT * FROM figs
+    WHERE available - bo_units + within <= reorder_point
+       OR available - bo_units + within < safety_stock
+       OR (available <= 0 AND (bo_n > 0 OR sold > 0))
+       OR id IN (SELECT product_id FROM alert_states WHERE rule = $7)
+       OR ($6 AND (available - bo_units) * $8 <= sold * CASE WHEN next_eta IS NULL THEN lead
+            ELSE max(CAST(julianday(next_eta) - julianday($1) AS INTEGER), 0) END)";
 
 fn sev(s: Option<String>) -> Option<Severity> {
     s.as_deref().and_then(|s| Severity::parse(s).ok())
@@ -521,9 +572,37 @@ pub async fn release_lease(conn: &mut Conn, name: &str, holder: &str) -> anyhow:
     Ok(())
 }
 
-/// The projected-stock query for the `sqlite3` CLI (the benchmark's reference): counts SKUs at
-/// or below their reorder point, aggregating backorders and inbound lines the same way as
-/// [`evaluation_figures`].
+/// [`EVALUATION_SQL`] with its parameters written in, for the `sqlite3` CLI (the benchmark's
+/// side-by-side reference runs exactly what the bot runs, for an unscoped rule).
+pub fn reference_evaluation_sql(
+    rule: &str,
+    today: NaiveDate,
+    sales: SalesWindow,
+    candidates: Candidates,
+) -> String {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let since = sales.last - chrono::Duration::days(sales.days.max(1) - 1);
+    // Highest number first, so `$1` does not match inside `$10`-style names (there are 8).
+    let values = [
+        ("$8", sales.days.to_string()),
+        ("$7", quote(rule)),
+        ("$6", i64::from(candidates.at_risk).to_string()),
+        ("$5", quote(&since.to_string())),
+        ("$4", "''".to_string()),
+        ("$3", "'[]'".to_string()),
+        ("$2", "'[]'".to_string()),
+        ("$1", quote(&today.to_string())),
+    ];
+    let mut sql = EVALUATION_SQL.to_string();
+    for (name, value) in values {
+        sql = sql.replace(name, &value);
+    }
+    sql + ";\n"
+}
+
+/// The projected-stock query as the issue states it, over the raw tables (no stored
+/// aggregates): counts SKUs at or below their reorder point. Kept beside
+/// [`reference_evaluation_sql`] in `bench alerts` as the issue's own yardstick.
 pub fn reference_projected_sql(today: NaiveDate) -> String {
     format!(
         "WITH bo AS (
