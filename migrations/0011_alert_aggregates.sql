@@ -23,9 +23,10 @@ CREATE TABLE sales_daily (
     PRIMARY KEY (product_id, day)
 ) WITHOUT ROWID;
 
--- Inbound units by product and ETA without reading the PO lines themselves.
-CREATE INDEX po_lines_inbound ON po_lines (product_id, eta, qty_ordered, qty_received)
-    WHERE status IN ('open', 'partially_received');
+-- Inbound units by product, status and ETA without reading the PO lines themselves. It has the
+-- leading columns of `po_lines_product`, which it replaces.
+CREATE INDEX po_lines_inbound ON po_lines (product_id, status, eta, qty_ordered, qty_received);
+DROP INDEX po_lines_product;
 
 -- Fill them for the rows already there. A product with open backorders or sales gets a position
 -- row if it had none (zero on hand, as a missing row already meant).

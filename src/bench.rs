@@ -436,7 +436,7 @@ pub async fn import(app: &App, kind: ImportKind, rows: u64) -> anyhow::Result<()
 
 /// Evaluates alert rules over the whole shop (`n` timed runs each, at most 10): a `low` rule and
 /// an `at_risk` rule, each run followed by the `sqlite3` CLI running the very statement the bot
-/// runs for it (same text, parameters written in, same cache size, rows written to /dev/null),
+/// runs for it (same text, parameters written in, same page cache size, rows written to /dev/null),
 /// so both are measured side by side under the same load. Then the issue's own reference, the
 /// projected-stock count over the raw tables, once.
 pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
@@ -484,6 +484,7 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
         println!("sqlite3 CLI not found: no side-by-side figures (install sqlite3 to get them)");
     }
     let runs = n.clamp(1, 10);
+    println!("RSS before the first evaluation: {}", rss("VmRSS:"));
     let today = app.clock.today();
     let window = SalesWindow {
         last: today,
@@ -504,7 +505,10 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
             sql.trim_end().trim_end_matches(';')
         ))
         .map(|r| r.2);
-        let script = format!("PRAGMA cache_size = -65536;\n.output /dev/null\n{sql}");
+        let script = format!(
+            "PRAGMA cache_size = -{};\n.output /dev/null\n{sql}",
+            store::alerts::EVALUATION_CACHE_KIB
+        );
         let (mut walls, mut cpus, mut ref_walls, mut ref_cpus) = (vec![], vec![], vec![], vec![]);
         let mut found = (0, 0);
         for _ in 0..runs {
@@ -516,9 +520,11 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
             walls.push(t.elapsed());
             cpus.push(cpu_time().0.saturating_sub(c));
             found = (e.evaluated, e.findings.len());
+            let rss_with_findings = rss("VmRSS:");
+            drop(e);
             let reference = sqlite3(&script);
             print!(
-                "evaluate rule (min_severity {}): wall {:?}, CPU {:?}, {} rows read, {} firing",
+                "evaluate rule (min_severity {}): wall {:?}, CPU {:?}, {} rows read, {} firing, RSS holding them {rss_with_findings}",
                 severity.as_str(),
                 walls.last().unwrap(),
                 cpus.last().unwrap(),
@@ -566,6 +572,7 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
                 ratio(percentile(&cpus, 0.5), percentile(&ref_cpus, 0.5))
             );
         }
+        println!("  peak RSS of this process so far: {}", rss("VmHWM:"));
     }
     let raw = store::alerts::reference_projected_sql(today);
     if let Some((wall, cpu, count)) = sqlite3(&format!("PRAGMA cache_size = -65536;\n{raw}")) {
@@ -574,18 +581,18 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
             wall.saturating_sub(startup)
         );
     }
-    println!("peak RSS of this process so far: {}", peak_rss());
+    println!("peak RSS of this process: {}", rss("VmHWM:"));
     Ok(())
 }
 
-/// This process's peak resident set (Linux `VmHWM`), as written in `/proc/self/status`.
-fn peak_rss() -> String {
+/// A line of `/proc/self/status` (Linux): `VmRSS:` resident now, `VmHWM:` the peak.
+fn rss(field: &str) -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(|l| l.trim_start_matches("VmHWM:").trim().to_string())
+                .find(|l| l.starts_with(field))
+                .map(|l| l.trim_start_matches(field).trim().to_string())
         })
         .unwrap_or_else(|| "unknown".into())
 }

@@ -363,6 +363,34 @@ async fn a_run_missed_while_down_is_caught_up_once_within_the_window() {
 }
 
 #[tokio::test]
+async fn shutdown_starts_no_further_rule_and_the_next_start_catches_them_up() {
+    let two = format!("{RULES}\n[[alerts.rules]]\nname = \"kitchen\"\nschedule = \"0 7 * * *\"\ntimezone = \"Europe/Berlin\"\ncategories = [\"kitchen\"]\n");
+    let t = alerts_app(&two, &[]).await;
+    let mut s = Scheduler::new(&t.app);
+    t.app.clock.set(at("2026-11-27T06:00:01Z"));
+    assert_eq!(s.tick(&t.app).await.unwrap().ran.len(), 2);
+    s.release(&t.app).await.unwrap();
+    // The next morning both are due, but shutdown has been asked for: neither starts.
+    t.app.clock.set(at("2026-11-28T06:00:01Z"));
+    let (stop, shutdown) = watch::channel(false);
+    stop.send(true).unwrap();
+    let mut s = Scheduler::new(&t.app);
+    let pass = s.tick_until(&t.app, Some(&shutdown)).await.unwrap();
+    assert!(pass.interrupted && pass.ran.is_empty(), "{pass:?}");
+    s.release(&t.app).await.unwrap();
+    // Started again an hour later: both are caught up, once.
+    t.app.clock.set(at("2026-11-28T07:00:00Z"));
+    let mut s = Scheduler::new(&t.app);
+    let pass = s.tick(&t.app).await.unwrap();
+    assert!(!pass.interrupted);
+    let ran: Vec<(&str, Trigger)> = pass.ran.iter().map(|(r, _, k)| (r.as_str(), *k)).collect();
+    assert_eq!(
+        ran,
+        vec![("nightly", Trigger::CatchUp), ("kitchen", Trigger::CatchUp)]
+    );
+}
+
+#[tokio::test]
 async fn only_the_lease_holder_schedules() {
     let t = alerts_app(RULES, &[]).await;
     let mut a = Scheduler::new(&t.app);
@@ -422,6 +450,57 @@ async fn check_prints_each_rules_alerts_as_json_and_changes_nothing() {
         backorder_bot::adapters::check::run(&t.app, Some("nope"), false)
             .await
             .is_err()
+    );
+}
+
+#[tokio::test]
+async fn check_through_the_real_binary_prints_json_per_rule_and_changes_nothing() {
+    let t = alerts_app(RULES, &[]).await;
+    set_on_hand(&t, "MUG", 0).await;
+    let db = t.dir.path().join("alerts.db");
+    let config = t.dir.path().join("config.toml");
+    let config = config.to_str().unwrap();
+    let (code, out, err) = common::run_bot(&db, &["--config", config, "check", "--json"]);
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let rules = v.as_array().unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0]["rule"], "nightly");
+    let alerts = rules[0]["alerts"].as_array().unwrap();
+    // The binary reads the real clock, so only what holds on any day is asserted: a SKU with
+    // nothing on hand and no inbound is below its safety stock.
+    let mug = alerts
+        .iter()
+        .find(|a| a["sku"] == "MUG")
+        .unwrap_or_else(|| panic!("MUG missing: {out}"));
+    assert_eq!(mug["severity"], "critical");
+    assert_eq!(mug["projected"], 0);
+    assert_eq!(mug["suggested_order"], 15);
+    assert_eq!(mug["would_post"], "new");
+    for a in alerts {
+        assert!(
+            ["out", "critical", "low", "at_risk"].contains(&a["severity"].as_str().unwrap()),
+            "{a}"
+        );
+        assert!(a["sku"].is_string(), "{a}");
+        assert!(
+            a["days_of_cover"].is_number() || a["days_of_cover"].is_null(),
+            "{a}"
+        );
+    }
+    assert!(alerts.iter().all(|a| a["sku"] != "PLENTY"), "{out}");
+
+    let (code, out, _) = common::run_bot(&db, &["--config", config, "check", "--rule", "NIGHTLY"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("CRITICAL MUG"), "{out}");
+    let (code, _, err) = common::run_bot(&db, &["--config", config, "check", "--rule", "nope"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nightly"), "the error lists the rules: {err}");
+    assert_eq!(
+        t.scalar("SELECT (SELECT COUNT(*) FROM alert_runs) + (SELECT COUNT(*) FROM alert_states) + (SELECT COUNT(*) FROM channel_posts)")
+            .await,
+        0,
+        "check changes no state"
     );
 }
 

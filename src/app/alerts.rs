@@ -38,7 +38,7 @@ async fn figures(
         with_state.contains(&f.product_id)
             || f.severity(today).is_some_and(|s| s >= rule.min_severity)
     };
-    let rows = store::evaluation_figures(
+    let figs = store::evaluation_figures(
         conn,
         &rule.name,
         &rule.scope,
@@ -53,7 +53,7 @@ async fn figures(
         &keep,
     )
     .await?;
-    Ok(rows.into_iter().map(|(f, _)| f).collect())
+    Ok(figs)
 }
 
 /// Evaluates a rule now, changing no state (`/lowstock`, `backorder-bot check`).

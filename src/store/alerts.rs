@@ -39,7 +39,8 @@ pub struct SalesWindow {
 ///   per-SKU sales read happens for SKUs that could not run out whatever the window held; the
 ///   final filter uses the window's sales (`sales_daily`) and the SKU's own horizon. Both are
 ///   inclusive, so float rounding in Rust cannot lose a SKU: Rust decides the severity.
-/// - Inbound figures come from the covering `po_lines_inbound` index, for candidates only.
+/// - Inbound figures come from the covering `po_lines_inbound` index, for candidates only, in
+///   one grouped pass (and sales from `sales_daily` only where they matter).
 ///
 /// `keep` sees each row's figures (it may fill in derived ones; `sku`, `name` and `supplier` are
 /// still empty) and says whether to keep it; only kept rows have their text decoded. Sales are
@@ -56,7 +57,41 @@ pub async fn evaluation_figures(
     today: NaiveDate,
     sales: SalesWindow,
     keep: &(dyn Fn(&mut SkuFigures, i64) -> bool + Send + Sync),
-) -> anyhow::Result<Vec<(SkuFigures, i64)>> {
+) -> anyhow::Result<Vec<SkuFigures>> {
+    // The statement reads every product once: in the connection's usual page cache (64 MB) those
+    // pages would only push out what other queries reuse and stay resident after the run, on
+    // each pooled connection that ever ran it. With a small cache it runs as fast (the OS caches
+    // the file); afterwards the connection gives back what the run left (`shrink_memory`: cached
+    // and temporary pages) and gets its usual size back, whatever the outcome.
+    let usual: i64 = sqlx::query_scalar("PRAGMA cache_size")
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query(&format!("PRAGMA cache_size = -{EVALUATION_CACHE_KIB}"))
+        .execute(&mut *conn)
+        .await?;
+    let rows = evaluation_rows(&mut *conn, rule, scope, candidates, today, sales, keep).await;
+    sqlx::query("PRAGMA shrink_memory")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(&format!("PRAGMA cache_size = {usual}"))
+        .execute(&mut *conn)
+        .await?;
+    rows
+}
+
+/// Page cache (KiB) of the connection while it runs [`EVALUATION_SQL`]; `bench alerts` gives the
+/// `sqlite3` CLI the same.
+pub const EVALUATION_CACHE_KIB: i64 = 8192;
+
+async fn evaluation_rows(
+    conn: &mut Conn,
+    rule: &str,
+    scope: &Scope,
+    candidates: Candidates,
+    today: NaiveDate,
+    sales: SalesWindow,
+    keep: &(dyn Fn(&mut SkuFigures, i64) -> bool + Send + Sync),
+) -> anyhow::Result<Vec<SkuFigures>> {
     let categories = serde_json::to_string(&scope.categories)?;
     let suppliers = serde_json::to_string(
         &scope
@@ -79,9 +114,10 @@ pub async fn evaluation_figures(
         })
         .unwrap_or_default();
     let since = sales.last - chrono::Duration::days(sales.days.max(1) - 1);
-    // Rows are turned into figures as they stream in and only the kept ones are held (a
-    // dropped row costs one empty slot), so memory follows the findings, not the shop.
-    let rows: Vec<Option<Box<(SkuFigures, i64)>>> = sqlx::query(EVALUATION_SQL)
+    // Rows are turned into figures as they stream in and only the kept ones are held, so memory
+    // follows the findings, not the shop (`Option<SkuFigures>` is no bigger than the figures,
+    // and the final collect reuses the same allocation).
+    let rows: Vec<Option<SkuFigures>> = sqlx::query(EVALUATION_SQL)
         .bind(today.to_string())
         .bind(categories)
         .bind(suppliers)
@@ -117,11 +153,11 @@ pub async fn evaluation_figures(
             f.sku = r.try_get("sku")?;
             f.name = r.try_get("name")?;
             f.supplier = r.try_get("supplier")?;
-            Ok(Some(Box::new((f, sold))))
+            Ok(Some(f))
         })
         .fetch_all(conn)
         .await?;
-    Ok(rows.into_iter().flatten().map(|b| *b).collect())
+    Ok(rows.into_iter().flatten().collect())
 }
 
 /// The evaluation statement of [`evaluation_figures`]: $1 today, $2 categories (JSON), $3
@@ -137,7 +173,9 @@ pub const EVALUATION_SQL: &str = "
             COALESCE((SELECT CAST(julianday(MAX(eta)) - julianday($1) AS INTEGER) FROM po_lines
                       WHERE status IN ('open', 'partially_received')), 0)) AS days
     ), cand AS (
-        SELECT p.id, COALESCE(sp.on_hand, 0) AS on_hand, COALESCE(sp.allocated, 0) AS allocated,
+        SELECT p.id, p.sku, p.name, p.supplier_id, p.reorder_point, p.safety_stock, p.reorder_qty,
+            p.lead_time_days,
+            COALESCE(sp.on_hand, 0) AS on_hand, COALESCE(sp.allocated, 0) AS allocated,
             COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) AS available,
             COALESCE(sp.open_backorders, 0) AS bo_n, COALESCE(sp.backorder_units, 0) AS bo_units
         FROM products p
@@ -155,31 +193,29 @@ pub const EVALUATION_SQL: &str = "
                 <= COALESCE(sp.units_sold, 0)
                     * max(COALESCE(p.lead_time_days, 0), (SELECT days FROM horizon))))
     ), fig AS MATERIALIZED (
-        SELECT c.*, p.sku, p.name, s.code AS supplier,
-            p.reorder_point, p.safety_stock, p.reorder_qty,
-            COALESCE(p.lead_time_days, s.lead_time_days, 14) AS lead,
-            COALESCE((SELECT SUM(l.qty_ordered - l.qty_received) FROM po_lines l
-                WHERE l.product_id = c.id AND l.status IN ('open', 'partially_received')), 0) AS inbound,
-            (SELECT MIN(l.eta) FROM po_lines l
-                WHERE l.product_id = c.id AND l.status IN ('open', 'partially_received')) AS next_eta,
-            COALESCE((SELECT SUM(l.qty_ordered - l.qty_received) FROM po_lines l
-                WHERE l.product_id = c.id AND l.status IN ('open', 'partially_received')
-                  AND l.eta <= date($1, '+' || COALESCE(p.lead_time_days, s.lead_time_days, 14)
-                      || ' days')), 0) AS within
-        FROM cand c
-        JOIN products p ON p.id = c.id
-        LEFT JOIN suppliers s ON s.id = p.supplier_id
-    ), figs AS MATERIALIZED (
-        SELECT fig.*,
+        -- One pass over each candidate's open PO lines (covering index `po_lines_inbound`).
+        SELECT c.id, c.sku, c.name, s.code AS supplier, c.on_hand, c.allocated, c.available,
+            c.bo_n, c.bo_units, c.reorder_point, c.safety_stock, c.reorder_qty,
+            COALESCE(c.lead_time_days, s.lead_time_days, 14) AS lead,
+            COALESCE(SUM(l.qty_ordered - l.qty_received), 0) AS inbound,
+            MIN(l.eta) AS next_eta,
+            COALESCE(SUM(CASE WHEN l.eta <= date($1, '+'
+                    || COALESCE(c.lead_time_days, s.lead_time_days, 14) || ' days')
+                THEN l.qty_ordered - l.qty_received END), 0) AS within,
             -- Sales matter only with free stock left (days of cover, AT_RISK) or nothing
             -- available and no backorders (OUT by demand); elsewhere cover is 0 whatever the rate.
-            CASE WHEN available - bo_units > 0 OR (available <= 0 AND bo_n = 0)
+            CASE WHEN c.available - c.bo_units > 0 OR (c.available <= 0 AND c.bo_n = 0)
             THEN COALESCE((SELECT SUM(d.units) FROM sales_daily d
-                           WHERE d.product_id = fig.id AND d.day >= $5), 0)
+                           WHERE d.product_id = c.id AND d.day >= $5), 0)
             ELSE 0 END AS sold
-        FROM fig
+        FROM cand c
+        LEFT JOIN suppliers s ON s.id = c.supplier_id
+        LEFT JOIN po_lines l ON l.product_id = c.id AND l.status IN ('open', 'partially_received')
+        GROUP BY c.id, c.sku, c.name, s.code, c.on_hand, c.allocated, c.available, c.bo_n,
+            c.bo_units, c.reorder_point, c.safety_stock, c.reorder_qty, c.lead_time_days,
+            s.lead_time_days
     )
-    SELECT * FROM figs
+    SELECT * FROM fig
     WHERE available - bo_units + within <= reorder_point
        OR available - bo_units + within < safety_stock
        OR (available <= 0 AND (bo_n > 0 OR sold > 0))
