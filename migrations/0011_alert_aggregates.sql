@@ -4,7 +4,8 @@
 -- set-based imports, demo data); `tests/alert_aggregates.rs` compares them with a recomputation.
 --
 -- SQLite-only parts: the triggers' dialect (PostgreSQL: trigger functions doing the same
--- upserts) and `WITHOUT ROWID` (PostgreSQL: a plain table with that primary key).
+-- upserts), `WITHOUT ROWID` (PostgreSQL: a plain table with that primary key) and two-argument
+-- `max` (PostgreSQL: `GREATEST`).
 
 -- Open backorders of the product (status 'open'): how many, and the units still owed to them
 -- (qty − qty_allocated). `units_sold`: every unit ever sold (the sum of −qty over the product's
