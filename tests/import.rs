@@ -545,6 +545,16 @@ PO-3,,ABC-3,2,2026-12-20,cancelled\n";
     };
     assert_eq!(status("PO-1").await, "open");
     assert_eq!(status("PO-3").await, "cancelled");
+    // The stored next ETA (kept by triggers for `/pos`) is the earliest of the lines still
+    // expecting units.
+    let next_eta_wrong = "SELECT COUNT(*) FROM purchase_orders po WHERE po.next_eta IS NOT
+        (SELECT MIN(l.eta) FROM po_lines l WHERE l.po_id = po.id AND l.status IN ('open', 'partially_received'))";
+    assert_eq!(t.scalar(next_eta_wrong).await, 0);
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM purchase_orders WHERE po_number = 'PO-1' AND next_eta = '2026-12-10'")
+            .await,
+        1
+    );
     let again = t.import("purchase-orders", file).await.unwrap();
     assert_eq!((again.changed, again.unchanged), (0, 4));
 
@@ -579,6 +589,7 @@ PO-2,ACME,ABC-1,4,,open\n";
         1
     );
     assert_eq!(status("PO-1").await, "partially_received");
+    assert_eq!(t.scalar(next_eta_wrong).await, 0);
 
     // A repeated PO and SKU, and a PO whose rows disagree on the supplier: found while reading.
     let bad = "po,supplier,sku,qty,eta,status\n\
@@ -614,4 +625,22 @@ PO-5,BOLT,ABC-2,1,,open\n";
     assert!(e.errors[0].reason.contains("6 already received"), "{e}");
     assert_eq!(t.scalar("SELECT COUNT(*) FROM po_lines").await, before);
     assert_eq!(t.scalar("SELECT COUNT(*) FROM purchase_orders").await, 3);
+
+    // Lines in any ETA order, one undated: the next ETA is the earliest date.
+    t.import(
+        "purchase-orders",
+        "po,sku,qty,eta
+PO-6,ABC-1,1,2026-12-20
+PO-6,ABC-2,1,2026-12-05
+PO-6,ABC-3,1,
+",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM purchase_orders WHERE po_number = 'PO-6' AND next_eta = '2026-12-05'")
+            .await,
+        1
+    );
+    assert_eq!(t.scalar(next_eta_wrong).await, 0);
 }
