@@ -501,7 +501,7 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
             },
         );
         let counted = sqlite3(&format!(
-            "SELECT COUNT(*) FROM ({});\n",
+            "SELECT SUM(json_array_length(batch)) FROM ({});\n",
             sql.trim_end().trim_end_matches(';')
         ))
         .map(|r| r.2);

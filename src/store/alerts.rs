@@ -1,10 +1,9 @@
 //! Low-stock alerts: the set-based evaluation query, per-(rule, SKU) state, runs, snoozes and
 //! the scheduler lease.
 
-use super::{ts, Conn, StoredOptDay, StoredTs};
+use super::{ts, Conn, StoredTs};
 use crate::domain::alerts::{AlertState, Scope, Severity, SkuFigures};
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 
 /// What the evaluation query must return besides SKUs that are LOW or worse.
@@ -114,10 +113,7 @@ async fn evaluation_rows(
         })
         .unwrap_or_default();
     let since = sales.last - chrono::Duration::days(sales.days.max(1) - 1);
-    // Rows are turned into figures as they stream in and only the kept ones are held, so memory
-    // follows the findings, not the shop (`Option<SkuFigures>` is no bigger than the figures,
-    // and the final collect reuses the same allocation).
-    let rows: Vec<Option<SkuFigures>> = sqlx::query(EVALUATION_SQL)
+    let batches: Vec<String> = sqlx::query_scalar(EVALUATION_SQL)
         .bind(today.to_string())
         .bind(categories)
         .bind(suppliers)
@@ -126,38 +122,40 @@ async fn evaluation_rows(
         .bind(candidates.at_risk)
         .bind(rule)
         .bind(sales.days)
-        .try_map(|r: sqlx::sqlite::SqliteRow| {
-            let next_eta: Option<NaiveDate> = r.try_get::<StoredOptDay, _>("next_eta")?.into();
-            let mut f = SkuFigures {
-                product_id: r.try_get("id")?,
-                sku: String::new(),
-                name: String::new(),
-                supplier: None,
-                on_hand: r.try_get("on_hand")?,
-                allocated: r.try_get("allocated")?,
-                open_backorders: r.try_get("bo_n")?,
-                backorder_units: r.try_get("bo_units")?,
-                inbound_within_lead: r.try_get("within")?,
-                inbound_total: r.try_get("inbound")?,
-                next_eta,
-                reorder_point: r.try_get("reorder_point")?,
-                safety_stock: r.try_get("safety_stock")?,
-                reorder_qty: r.try_get("reorder_qty")?,
-                lead_time_days: r.try_get("lead")?,
-                daily_sales: 0.0,
-            };
-            let sold: i64 = r.try_get("sold")?;
-            if !keep(&mut f, sold) {
-                return Ok(None);
-            }
-            f.sku = r.try_get("sku")?;
-            f.name = r.try_get("name")?;
-            f.supplier = r.try_get("supplier")?;
-            Ok(Some(f))
-        })
         .fetch_all(conn)
         .await?;
-    Ok(rows.into_iter().flatten().collect())
+    // Rows are turned into figures batch by batch and only the kept ones are held, so memory
+    // follows the findings, not the shop.
+    let mut kept = Vec::new();
+    for batch in batches {
+        let rows: Vec<Packed> = serde_json::from_str(&batch)
+            .map_err(|e| anyhow::anyhow!("alert evaluation: unreadable batch: {e}"))?;
+        for r in rows {
+            let next_eta = r.7.as_deref().map(super::parse_day).transpose()?;
+            let mut f = SkuFigures {
+                product_id: r.0,
+                sku: r.13,
+                name: r.14,
+                supplier: r.15,
+                on_hand: r.1,
+                allocated: r.2,
+                open_backorders: r.3,
+                backorder_units: r.4,
+                inbound_within_lead: r.5,
+                inbound_total: r.6,
+                next_eta,
+                reorder_point: r.8,
+                safety_stock: r.9,
+                reorder_qty: r.10,
+                lead_time_days: r.11,
+                daily_sales: 0.0,
+            };
+            if keep(&mut f, r.12) {
+                kept.push(f);
+            }
+        }
+    }
+    Ok(kept)
 }
 
 /// The evaluation statement of [`evaluation_figures`]: $1 today, $2 categories (JSON), $3
@@ -215,13 +213,42 @@ pub const EVALUATION_SQL: &str = "
             c.bo_units, c.reorder_point, c.safety_stock, c.reorder_qty, c.lead_time_days,
             s.lead_time_days
     )
-    SELECT * FROM fig
+    -- Rows leave in batches (one JSON array per block of 4,096 product ids): a hundred
+    -- thousand firing SKUs are a few hundred rows for the driver to hand over, not a hundred
+    -- thousand. (SQLite-only: json_array/group_concat; PostgreSQL: json_agg.)
+    SELECT '[' || group_concat(json_array(id, on_hand, allocated, bo_n, bo_units, within, inbound,
+            next_eta, reorder_point, safety_stock, reorder_qty, lead, sold, sku, name, supplier),
+        ',') || ']' AS batch
+    FROM fig
     WHERE available - bo_units + within <= reorder_point
        OR available - bo_units + within < safety_stock
        OR (available <= 0 AND (bo_n > 0 OR sold > 0))
        OR id IN (SELECT product_id FROM alert_states WHERE rule = $7)
        OR ($6 AND (available - bo_units) * $8 <= sold * CASE WHEN next_eta IS NULL THEN lead
-            ELSE max(CAST(julianday(next_eta) - julianday($1) AS INTEGER), 0) END)";
+            ELSE max(CAST(julianday(next_eta) - julianday($1) AS INTEGER), 0) END)
+    GROUP BY id / 4096";
+
+/// One evaluated SKU as [`EVALUATION_SQL`] packs it: id, on hand, allocated, open backorders,
+/// backorder units, inbound within lead time, inbound, next ETA, reorder point, safety stock,
+/// reorder quantity, lead time, units sold in the window, SKU, name, supplier code.
+type Packed = (
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+);
 
 fn sev(s: Option<String>) -> Option<Severity> {
     s.as_deref().and_then(|s| Severity::parse(s).ok())
