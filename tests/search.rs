@@ -174,12 +174,18 @@ async fn autocomplete_matches_names_as_well_as_ids() {
 /// What the app's search returns for `q` with room for every match.
 async fn via_index(t: &TestApp, q: &SearchQuery) -> Vec<(String, MatchRank)> {
     let mut conn = t.app.store.conn().await.unwrap();
-    search::ranked(&mut conn, q, usize::MAX, i64::MAX)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|h| (h.product.sku, h.rank))
-        .collect()
+    search::ranked(
+        &mut conn,
+        t.app.store.common_trigrams(),
+        q,
+        usize::MAX,
+        i64::MAX,
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|h| (h.product.sku, h.rank))
+    .collect()
 }
 
 /// The same by reading every product and applying the rules.
@@ -437,4 +443,46 @@ async fn an_import_indexes_its_products_and_later_single_writes_are_indexed_too(
     drop(conn);
     assert_eq!(skus(&found(&t, "quokka").await), ["QX-9"]);
     assert_eq!(skus(&found(&t, "okka fig").await), ["QX-9"]);
+}
+
+/// Trigrams remembered as common only steer which ones the index is asked for: even when every
+/// trigram of the fixture is (wrongly) remembered as common, search finds exactly what it found.
+#[tokio::test]
+async fn remembered_common_trigrams_change_no_result() {
+    let t = shop().await;
+    let queries = [
+        "mouse",
+        "ms-20",
+        "wireless mouse",
+        "pad",
+        "ouse pa",
+        "keybaord",
+    ];
+    let mut before = Vec::new();
+    for q in queries {
+        let r = found(&t, q).await;
+        before.push((skus(&r).join(","), r.did_you_mean.len()));
+    }
+    for name in [
+        "mouse",
+        "ms-200",
+        "wireless",
+        "pad",
+        "keyboard",
+        "cable",
+        "trackball",
+        "ergonomic",
+    ] {
+        let chars: Vec<char> = name.chars().collect();
+        for w in chars.windows(3) {
+            t.app
+                .store
+                .common_trigrams()
+                .remember_everywhere(&w.iter().collect::<String>());
+        }
+    }
+    for (q, expected) in queries.iter().zip(before) {
+        let r = found(&t, q).await;
+        assert_eq!((skus(&r).join(","), r.did_you_mean.len()), expected, "{q}");
+    }
 }

@@ -2,7 +2,7 @@
 
 use super::{field, App, AppResult};
 use crate::domain::search::{self, MatchRank, SearchQuery};
-use crate::store::search::{BackorderHit, CustomerHit, ProductHit};
+use crate::store::search::{BackorderHit, CommonTrigrams, CustomerHit, ProductHit};
 use crate::store::{self, Conn};
 
 /// Candidates read per source (SKU prefix, words). A query matching more than this ranks the
@@ -37,9 +37,10 @@ pub struct SearchResult {
 pub async fn products(app: &App, raw: &str) -> AppResult<SearchResult> {
     let q = field("query", SearchQuery::parse(raw))?;
     let mut conn = app.store.conn().await?;
-    let hits = ranked(&mut conn, &q, RESULTS, CANDIDATES).await?;
+    let common = app.store.common_trigrams();
+    let hits = ranked(&mut conn, common, &q, RESULTS, CANDIDATES).await?;
     let did_you_mean = if hits.is_empty() {
-        near(&mut conn, &q, 5).await?
+        near(&mut conn, common, &q, 5).await?
     } else {
         Vec::new()
     };
@@ -49,11 +50,12 @@ pub async fn products(app: &App, raw: &str) -> AppResult<SearchResult> {
 /// The matches of `q`, best first, at most `limit`, ranking at most `cap` candidates per source.
 pub async fn ranked(
     conn: &mut Conn,
+    common: &CommonTrigrams,
     q: &SearchQuery,
     limit: usize,
     cap: i64,
 ) -> anyhow::Result<Vec<SearchHit>> {
-    let mut hits: Vec<SearchHit> = store::search::product_candidates(conn, q, cap)
+    let mut hits: Vec<SearchHit> = store::search::product_candidates(conn, common, q, cap)
         .await?
         .into_iter()
         .filter_map(|product| {
@@ -74,12 +76,13 @@ pub async fn ranked(
 /// closest first, at most `limit`.
 pub async fn near(
     conn: &mut Conn,
+    common: &CommonTrigrams,
     q: &SearchQuery,
     limit: usize,
 ) -> anyhow::Result<Vec<ProductHit>> {
     let (trigrams, prefixes) = search::typo_seeds(q);
     let mut scored: Vec<(f64, ProductHit)> =
-        store::search::near_candidates(conn, &trigrams, &prefixes, CANDIDATES)
+        store::search::near_candidates(conn, common, &trigrams, &prefixes, CANDIDATES)
             .await?
             .into_iter()
             .map(|p| (search::similarity(q, &p.sku, &p.name), p))
@@ -98,11 +101,12 @@ pub async fn near(
 /// Autocomplete for SKUs: the search's matches (SKU prefix first, then names).
 pub async fn suggest_products(app: &App, partial: &str) -> anyhow::Result<Vec<ProductHit>> {
     let mut conn = app.store.conn().await?;
-    products_matching(&mut conn, partial, SUGGESTIONS).await
+    products_matching(&mut conn, app.store.common_trigrams(), partial, SUGGESTIONS).await
 }
 
 async fn products_matching(
     conn: &mut Conn,
+    common: &CommonTrigrams,
     partial: &str,
     limit: usize,
 ) -> anyhow::Result<Vec<ProductHit>> {
@@ -110,6 +114,7 @@ async fn products_matching(
         // Nothing typed yet: the first SKUs.
         return store::search::product_candidates(
             conn,
+            common,
             &SearchQuery {
                 text: String::new(),
                 sku_key: Some(String::new()),
@@ -119,7 +124,7 @@ async fn products_matching(
         )
         .await;
     };
-    Ok(ranked(conn, &q, limit, CANDIDATES)
+    Ok(ranked(conn, common, &q, limit, CANDIDATES)
         .await?
         .into_iter()
         .map(|h| h.product)
@@ -147,11 +152,12 @@ pub async fn suggest_pos(
             .map(|po| (po, None))
             .collect();
     if out.len() < SUGGESTIONS && !partial.trim().is_empty() {
-        let ids: Vec<i64> = products_matching(&mut conn, partial, SUGGESTIONS)
-            .await?
-            .iter()
-            .map(|p| p.id)
-            .collect();
+        let ids: Vec<i64> =
+            products_matching(&mut conn, app.store.common_trigrams(), partial, SUGGESTIONS)
+                .await?
+                .iter()
+                .map(|p| p.id)
+                .collect();
         for (po, sku) in store::search::pos_of_products(&mut conn, &ids, SUGGESTIONS as i64).await?
         {
             if out.len() < SUGGESTIONS && !out.iter().any(|(p, _)| *p == po) {
@@ -175,11 +181,12 @@ pub async fn suggest_backorders(app: &App, partial: &str) -> anyhow::Result<Vec<
         Err(_) => Vec::new(),
     };
     if out.len() < SUGGESTIONS && !text.is_empty() && text.parse::<u64>().is_err() {
-        let products: Vec<i64> = products_matching(&mut conn, text, SUGGESTIONS)
-            .await?
-            .iter()
-            .map(|p| p.id)
-            .collect();
+        let products: Vec<i64> =
+            products_matching(&mut conn, app.store.common_trigrams(), text, SUGGESTIONS)
+                .await?
+                .iter()
+                .map(|p| p.id)
+                .collect();
         let customers: Vec<i64> = store::search::customers(&mut conn, text, 5)
             .await?
             .iter()

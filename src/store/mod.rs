@@ -66,9 +66,16 @@ impl std::ops::DerefMut for Tx<'_> {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// Trigrams search has found in many products, shared by the store's connections.
+    common_trigrams: std::sync::Arc<search::CommonTrigrams>,
 }
 
 impl Store {
+    /// Trigrams known to be held by many products (see [`search::CommonTrigrams`]).
+    pub fn common_trigrams(&self) -> &search::CommonTrigrams {
+        &self.common_trigrams
+    }
+
     /// Opens (creating the file and its folder if needed) and migrates the database.
     #[tracing::instrument(skip_all, fields(path = %settings.path.display()), err)]
     pub async fn open(settings: &DatabaseSettings) -> anyhow::Result<Self> {
@@ -95,7 +102,10 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open database {}", settings.path.display()))?;
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            common_trigrams: Default::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }

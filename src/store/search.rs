@@ -68,31 +68,82 @@ fn fts_terms(trigrams: &[&str]) -> String {
 
 /// How many products hold each of `trigrams`, counted up to `probe`: one statement (each count
 /// is a bounded read of the index; the round trips would cost more than the reads).
+/// Trigrams whose bounded count reached its probe (held by at least that many products),
+/// remembered so the next search does not read thousands of index entries to learn it again
+/// ("pro" in a shop where every name says "product"). Products are never deleted, so a trigram
+/// stays common; the set only steers which trigrams the index is asked for, never what matches
+/// (every word is checked on the rows), so a stale entry costs time, not correctness.
+#[derive(Debug, Default)]
+pub struct CommonTrigrams(std::sync::Mutex<std::collections::HashSet<(String, i64)>>);
+
+impl CommonTrigrams {
+    /// Most remembered; beyond this the set starts over.
+    const MAX: usize = 100_000;
+
+    /// Remembers that `trigram` reached the probe `probe`.
+    pub fn remember(&self, trigram: &str, probe: i64) {
+        let mut set = self.lock();
+        if set.len() >= Self::MAX {
+            set.clear();
+        }
+        set.insert((trigram.to_string(), probe));
+    }
+
+    /// Remembers `trigram` as common at every probe the search uses (a warm-up, or a test of
+    /// what a stale entry does).
+    pub fn remember_everywhere(&self, trigram: &str) {
+        for probe in [PROBE, PROBE / 10] {
+            self.remember(trigram, probe);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<(String, i64)>> {
+        // A panic while holding the lock leaves a valid set: keep using it.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 async fn trigram_counts(
     conn: &mut Conn,
+    common: &CommonTrigrams,
     trigrams: &[String],
     probe: i64,
 ) -> anyhow::Result<Vec<(i64, String)>> {
-    if trigrams.is_empty() {
-        return Ok(Vec::new());
+    let (known, unknown): (Vec<&String>, Vec<&String>) = {
+        let set = common.lock();
+        trigrams
+            .iter()
+            .partition(|t| set.contains(&((*t).clone(), probe)))
+    };
+    let mut out: Vec<(i64, String)> = known.into_iter().map(|t| (probe, t.clone())).collect();
+    if !unknown.is_empty() {
+        let queries: Vec<String> = unknown.iter().map(|t| fts_terms(&[t])).collect();
+        let counts: Vec<i64> = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM (SELECT rowid FROM products_fts
+                     WHERE products_fts MATCH j.value LIMIT $2))
+             FROM json_each($1) j ORDER BY j.key",
+        )
+        .bind(serde_json::to_string(&queries)?)
+        .bind(probe)
+        .fetch_all(conn)
+        .await?;
+        for (n, t) in counts.into_iter().zip(unknown) {
+            if n >= probe {
+                common.remember(t, probe);
+            }
+            out.push((n, t.clone()));
+        }
     }
-    let queries: Vec<String> = trigrams.iter().map(|t| fts_terms(&[t])).collect();
-    let counts: Vec<i64> = sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM (SELECT rowid FROM products_fts
-                 WHERE products_fts MATCH j.value LIMIT $2))
-         FROM json_each($1) j ORDER BY j.key",
-    )
-    .bind(serde_json::to_string(&queries)?)
-    .bind(probe)
-    .fetch_all(conn)
-    .await?;
-    Ok(counts.into_iter().zip(trigrams.iter().cloned()).collect())
+    // In the order asked.
+    out.sort_by_key(|(_, t)| trigrams.iter().position(|x| x == t));
+    Ok(out)
 }
 
 /// Products that may match `q`: up to `cap` whose SKU starts with the query (in key order),
 /// and up to `cap` whose SKU or name holds every word (in id order). The caller ranks them.
 pub async fn product_candidates(
     conn: &mut Conn,
+    common: &CommonTrigrams,
     q: &SearchQuery,
     cap: i64,
 ) -> anyhow::Result<Vec<ProductHit>> {
@@ -129,7 +180,7 @@ pub async fn product_candidates(
             unchecked.push(w);
         }
     }
-    let mut counted = trigram_counts(conn, &trigrams, PROBE).await?;
+    let mut counted = trigram_counts(conn, common, &trigrams, PROBE).await?;
     counted.sort();
     let mut terms: Vec<String> = match counted.first() {
         // Rarer than the probe: the two rarest narrow enough.
@@ -179,6 +230,7 @@ pub async fn product_candidates(
 /// `cap` products.
 pub async fn near_candidates(
     conn: &mut Conn,
+    common: &CommonTrigrams,
     trigrams: &[String],
     prefixes: &[String],
     cap: i64,
@@ -186,7 +238,7 @@ pub async fn near_candidates(
     // Counted by bounded reads of the index, not `products_fts_vocab` (which reads every entry
     // of a trigram: a million for "pro" in the synthetic shop). A prefix is widened by the
     // letters, digits, space and `-` (not other characters), counted up to a tenth as far.
-    let mut seeds: Vec<(i64, String)> = trigram_counts(conn, trigrams, PROBE)
+    let mut seeds: Vec<(i64, String)> = trigram_counts(conn, common, trigrams, PROBE)
         .await?
         .into_iter()
         .filter(|(n, _)| *n > 0)
@@ -200,7 +252,7 @@ pub async fn near_candidates(
             }
         }
     }
-    for (n, t) in trigram_counts(conn, &widened, PROBE / 10).await? {
+    for (n, t) in trigram_counts(conn, common, &widened, PROBE / 10).await? {
         if n > 0 {
             seeds.push((if n == PROBE / 10 { PROBE } else { n }, t));
         }
