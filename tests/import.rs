@@ -76,6 +76,18 @@ async fn products_write_one_ledger_row_per_changed_count_and_replace_substitutes
     t.import("suppliers", SUPPLIERS).await.unwrap();
     let r = t.import("products", PRODUCTS).await.unwrap();
     assert_eq!((r.rows, r.changed, r.unchanged), (3, 3, 0));
+    // A file that more than doubles the catalogue rebuilds the plain indexes of `products`
+    // after its insert: they are all there again, and used.
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND name = 'products_category'")
+            .await,
+        1
+    );
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM products INDEXED BY products_category WHERE category = ''")
+            .await,
+        3
+    );
     assert_eq!(t.scalar("SELECT COUNT(*) FROM stock_movements").await, 2);
     assert_eq!(t.scalar("SELECT COUNT(*) FROM stock_positions").await, 3);
     assert_eq!(

@@ -210,6 +210,18 @@ pub async fn apply_products(
     sqlx::query("UPDATE search_sync SET deferred = 1 WHERE id = 1")
         .execute(&mut *conn)
         .await?;
+    // When the file at least doubles the catalogue, the secondary indexes of `products` are
+    // dropped and built again after the insert (a sort instead of a million scattered index
+    // inserts), inside this transaction: other connections never see them missing.
+    let new_rows: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM import_products WHERE pid IS NULL")
+            .fetch_one(&mut *conn)
+            .await?;
+    let rebuilt = if new_rows > base {
+        drop_secondary_indexes(conn, "products").await?
+    } else {
+        Vec::new()
+    };
     sqlx::query(
         "INSERT INTO products (id, sku, sku_key, name, category, unit_price_minor, reorder_point,
             safety_stock, reorder_qty, lead_time_days, supplier_id)
@@ -220,6 +232,9 @@ pub async fn apply_products(
     .bind(base)
     .execute(&mut *conn)
     .await?;
+    for sql in rebuilt {
+        sqlx::query(&sql).execute(&mut *conn).await?;
+    }
     sqlx::query(
         "INSERT INTO products_fts (rowid, sku, name)
          SELECT id, sku, name FROM products WHERE id > $1 ORDER BY id",
@@ -316,6 +331,28 @@ pub async fn apply_products(
         changed: changed as usize,
         restocked_with_backorders,
     })
+}
+
+/// Drops the plain (non-unique, named) indexes of `table`; returns the statements that build
+/// them again. Unique indexes stay: they check the insert. (SQLite-only: `sqlite_schema`;
+/// PostgreSQL would read `pg_indexes`.)
+async fn drop_secondary_indexes(conn: &mut Conn, table: &str) -> anyhow::Result<Vec<String>> {
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT s.name, s.sql FROM sqlite_schema s
+         JOIN pragma_index_list($1) il ON il.name = s.name
+         WHERE s.type = 'index' AND s.sql IS NOT NULL AND il.\"unique\" = 0 AND il.partial = 0",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut rebuild = Vec::with_capacity(indexes.len());
+    for (name, sql) in indexes {
+        sqlx::query(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))
+            .execute(&mut *conn)
+            .await?;
+        rebuild.push(sql);
+    }
+    Ok(rebuild)
 }
 
 /// Whether the database holds no rows at all (demo data may only go into such a one). Every

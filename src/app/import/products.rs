@@ -162,14 +162,19 @@ fn check(
         return None;
     };
     let sku_key = sku.key();
-    if let Some(first) = seen.get(&sku_key) {
-        p.add(row.line, "sku", format!("{sku} is already on line {first}"));
-        return None;
+    match seen.entry(sku_key.clone()) {
+        std::collections::hash_map::Entry::Occupied(first) => {
+            let first = *first.get();
+            p.add(row.line, "sku", format!("{sku} is already on line {first}"));
+            return None;
+        }
+        std::collections::hash_map::Entry::Vacant(slot) => {
+            slot.insert(row.line);
+        }
     }
-    seen.insert(sku_key.clone(), row.line);
     Some(ProductIn {
         line: row.line as i64,
-        sku: sku.to_string(),
+        sku: sku.as_str().to_owned(),
         sku_key,
         name,
         category: row.get("category").unwrap_or("").to_string(),
