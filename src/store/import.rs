@@ -99,9 +99,20 @@ pub async fn begin_products(conn: &mut Conn) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Appends checked rows, in file order, to the staging tables made by [`begin_products`].
-pub async fn stage_products(conn: &mut Conn, rows: &[ProductIn]) -> anyhow::Result<()> {
-    for chunk in rows.chunks(CHUNK) {
+/// Appends checked rows, in file order, to the staging tables made by [`begin_products`]. The
+/// rows are moved into the statement (the driver would otherwise copy every text value).
+pub async fn stage_products(conn: &mut Conn, rows: Vec<ProductIn>) -> anyhow::Result<()> {
+    let pairs: Vec<(String, String)> = rows
+        .iter()
+        .flat_map(|r| {
+            r.substitutes
+                .iter()
+                .map(move |s| (r.sku_key.clone(), s.clone()))
+        })
+        .collect();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<ProductIn> = rows.by_ref().take(CHUNK).collect();
         let mut sql = String::from(
             "INSERT INTO import_products (line, sku, sku_key, name, category, unit_price_minor,
                 on_hand, reorder_point, safety_stock, reorder_qty, lead_time_days, supplier_id) VALUES ",
@@ -111,10 +122,10 @@ pub async fn stage_products(conn: &mut Conn, rows: &[ProductIn]) -> anyhow::Resu
         for r in chunk {
             q = q
                 .bind(r.line)
-                .bind(r.sku.as_str())
-                .bind(r.sku_key.as_str())
-                .bind(r.name.as_str())
-                .bind(r.category.as_str())
+                .bind(r.sku)
+                .bind(r.sku_key)
+                .bind(r.name)
+                .bind(r.category)
                 .bind(r.unit_price_minor)
                 .bind(r.on_hand)
                 .bind(r.reorder_point)
@@ -125,20 +136,12 @@ pub async fn stage_products(conn: &mut Conn, rows: &[ProductIn]) -> anyhow::Resu
         }
         q.execute(&mut *conn).await?;
     }
-    let pairs: Vec<(&str, &str)> = rows
-        .iter()
-        .flat_map(|r| {
-            r.substitutes
-                .iter()
-                .map(move |s| (r.sku_key.as_str(), s.as_str()))
-        })
-        .collect();
     for chunk in pairs.chunks(CHUNK) {
         let mut sql = String::from("INSERT INTO import_substitutes (prod_key, sub_key) VALUES ");
         values_list(&mut sql, chunk.len(), 2);
         let mut q = sqlx::query(&sql);
         for (p, s) in chunk {
-            q = q.bind(*p).bind(*s);
+            q = q.bind(p.as_str()).bind(s.as_str());
         }
         q.execute(&mut *conn).await?;
     }

@@ -38,7 +38,7 @@ pub(super) async fn stage(
     let mut staging: AppResult<()> = Ok(());
     while let Some(chunk) = rx.recv().await {
         if staging.is_ok() {
-            staging = store::import::stage_products(conn, &chunk)
+            staging = store::import::stage_products(conn, chunk)
                 .await
                 .map_err(Into::into);
             if staging.is_err() {
