@@ -3,7 +3,7 @@
 use crate::app::import::{self as csv_import, ImportKind};
 use crate::app::{Actor, App};
 use crate::commands::{self, Invocation, Outcome};
-use crate::store;
+use crate::store::{self, reference};
 use anyhow::Context;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -111,13 +111,7 @@ fn sqlite3_reference(app: &App, skus: &[String]) {
     let path = &app.settings.database.path;
     let mut script = String::from(".output /dev/null\n");
     for sku in skus {
-        script.push_str(&format!(
-            "SELECT p.id, p.sku, p.name, s.code FROM products p LEFT JOIN suppliers s ON s.id = p.supplier_id WHERE p.sku_key = '{sku}';
-SELECT on_hand, allocated FROM stock_positions WHERE product_id = (SELECT id FROM products WHERE sku_key = '{sku}');
-SELECT l.id, po.po_number, l.qty_ordered, l.eta FROM po_lines l JOIN purchase_orders po ON po.id = l.po_id WHERE l.product_id = (SELECT id FROM products WHERE sku_key = '{sku}') AND l.status IN ('open', 'partially_received');
-SELECT COUNT(*), COALESCE(SUM(qty - qty_allocated), 0) FROM backorders WHERE product_id = (SELECT id FROM products WHERE sku_key = '{sku}') AND status = 'open';
-"
-        ));
+        script.push_str(&reference::stock_lookups(&sku.to_ascii_uppercase()));
     }
     let run = |script: &str| -> Option<Duration> {
         use std::io::Write;
@@ -500,14 +494,10 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
                 at_risk: severity == Severity::AtRisk,
             },
         );
-        let counted = sqlite3(&format!(
-            "SELECT SUM(json_array_length(batch)) FROM ({});\n",
-            sql.trim_end().trim_end_matches(';')
-        ))
-        .map(|r| r.2);
+        let counted = sqlite3(&store::alerts::reference_row_count_sql(&sql)).map(|r| r.2);
         let script = format!(
-            "PRAGMA cache_size = -{};\n.output /dev/null\n{sql}",
-            store::alerts::EVALUATION_CACHE_KIB
+            "{}.output /dev/null\n{sql}",
+            store::alerts::reference_cache_sql()
         );
         let (mut walls, mut cpus, mut ref_walls, mut ref_cpus) = (vec![], vec![], vec![], vec![]);
         let mut found = (0, 0);
@@ -821,25 +811,6 @@ fn sqlite3_line(label: &str, app: &App, groups: &[String]) {
     }
 }
 
-/// A SQL literal of a bound value.
-fn literal(v: &crate::domain::page::KeyPart) -> String {
-    use crate::domain::page::KeyPart;
-    match v {
-        KeyPart::Int(n) => n.to_string(),
-        KeyPart::Real(x) => format!("{x:?}"),
-        KeyPart::Text(t) => format!("'{}'", t.replace('\'', "''")),
-    }
-}
-
-/// `sql` with its `$n` placeholders replaced by literals (highest first, so `$1` never eats `$10`).
-fn inline(sql: &str, binds: &[crate::domain::page::KeyPart]) -> String {
-    let mut out = sql.to_string();
-    for (i, v) in binds.iter().enumerate().rev() {
-        out = out.replace(&format!("${}", i + 1), &literal(v));
-    }
-    out
-}
-
 async fn synthetic_count(app: &App) -> anyhow::Result<u64> {
     let mut conn = app.store.conn().await?;
     let (count, _) = store::bulk::synthetic_sizes(&mut conn).await?;
@@ -879,22 +850,6 @@ async fn commands_timed(
 }
 
 /// The trigram FTS query the store builds for `words` (SQLite-only syntax).
-fn fts_and(words: &[&str]) -> String {
-    let mut out: Vec<String> = Vec::new();
-    for w in words {
-        let chars: Vec<char> = w.to_lowercase().chars().collect();
-        for t in chars.windows(3) {
-            let t = format!("\"{}\"", t.iter().collect::<String>());
-            if !out.contains(&t) {
-                out.push(t);
-            }
-        }
-    }
-    out.join(" AND ")
-}
-
-const HIT_SQL: &str = "SELECT p.id, p.sku, p.name, COALESCE(sp.on_hand - sp.allocated, 0) FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id";
-
 /// `/search` through the command layer from 8 clients, by kind of query, beside the sqlite3 CLI
 /// running the candidate statements of the store.
 pub async fn search(app: &App, n: u64) -> anyhow::Result<()> {
@@ -929,18 +884,20 @@ pub async fn search(app: &App, n: u64) -> anyhow::Result<()> {
     let hit: Vec<String> = (0..100u64)
         .map(|i| {
             let word = (1 + i * 7919 % count).to_string();
-            format!(
-                "{HIT_SQL} WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH '{}') ORDER BY p.id LIMIT 500;",
-                fts_and(&["product", &word])
-            )
+            reference::hits_matching(&reference::all_trigrams(&["product", &word]), 500)
         })
         .collect();
     sqlite3_line("hit: name words (product N)", app, &hit);
-    let none = vec![format!(
-        "{HIT_SQL} WHERE p.sku_key >= 'ZZZZ' AND p.sku_key < 'ZZZZ~' ORDER BY p.sku_key LIMIT 500;\n{HIT_SQL} WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH '\"zzz\"') ORDER BY p.id LIMIT 500;"
-    ); 20];
+    let none = vec![
+        format!(
+            "{}\n{}",
+            reference::hits_by_sku_prefix("ZZZZ", 500),
+            reference::hits_matching("\"zzz\"", 500)
+        );
+        20
+    ];
     sqlite3_line("no match (zzzz)", app, &none);
-    let like = vec!["SELECT id FROM products WHERE name LIKE '%zzzz%';".to_string(); 3];
+    let like = vec![reference::name_scan("zzzz"); 3];
     sqlite3_line(
         "no match by LIKE scan (what the index replaces)",
         app,
@@ -1003,33 +960,18 @@ pub async fn autocomplete(app: &App, n: u64) -> anyhow::Result<()> {
         print_times(label, &times);
     }
     let prefix: Vec<String> = (0..200u64)
-        .map(|i| format!("{HIT_SQL} WHERE p.sku_key >= 'SYN-{0:04}' AND p.sku_key < 'SYN-{0:04}~' ORDER BY p.sku_key LIMIT 25;", i * 7))
+        .map(|i| reference::hits_by_sku_prefix(&format!("SYN-{:04}", i * 7), 25))
         .collect();
     sqlite3_line("SKU by SKU prefix", app, &prefix);
     let name: Vec<String> = (0..200u64)
-        .map(|i| format!("{HIT_SQL} WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH '{}') ORDER BY p.id LIMIT 25;", fts_and(&["product", &(i * 7).to_string()])))
+        .map(|i| {
+            let words = reference::all_trigrams(&["product", &(i * 7).to_string()]);
+            reference::hits_matching(&words, 25)
+        })
         .collect();
     sqlite3_line("SKU by name (FTS candidates)", app, &name);
     Ok(())
 }
-
-/// The statements one page of a list runs (its count, the keyset page, the page's rows), with
-/// literals.
-fn page_statements(
-    count_sql: &str,
-    src: &store::keyset::Source<'_>,
-    seek: &crate::domain::page::Seek,
-    size: i64,
-    rows_sql: &str,
-) -> String {
-    let (sql, binds) = store::keyset::page_sql(src, seek, size);
-    format!("{count_sql};\n{};\n{rows_sql};", inline(&sql, &binds))
-}
-
-/// The title counts of `/backorders` and `/pos` (kept by triggers, migration 0010).
-const BO_COUNT: &str = "SELECT COALESCE(SUM(n), 0) FROM backorder_counts WHERE status = 'open'";
-const PO_COUNT: &str =
-    "SELECT COALESCE(SUM(n), 0) FROM po_counts WHERE status IN ('open', 'partially_received')";
 
 /// `/backorders` (every order, page 1 and a deep page ~19,000 by its key, and `page:` typed),
 /// `/pos` and `/customer`, through the command layer from 8 clients, beside the sqlite3 CLI
@@ -1058,7 +1000,7 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
     // The key a Next button on page deep - 1 carries (its last row's).
     let key_before_page =
         |keyed: &store::keyset::Keyed| keyed.last_key().map(|k| k.encode()).unwrap_or_default();
-    let rows_sql = "SELECT b.id, p.sku, c.external_id, o.order_number FROM backorders b JOIN products p ON p.id = b.product_id JOIN customers c ON c.id = b.customer_id JOIN order_lines ol ON ol.id = b.order_line_id JOIN orders o ON o.id = ol.order_id WHERE b.id IN (SELECT value FROM json_each('[1,2,3,4,5,6,7,8,9,10]'))";
+    let rows_sql = reference::BACKORDER_ROWS;
     for (sort, order) in [
         ("priority", ListOrder::Priority),
         ("age", ListOrder::Age),
@@ -1090,7 +1032,13 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
             &format!("/backorders sort:{sort} page {deep} (Next key)"),
             &keyed,
         );
-        let first = page_statements(BO_COUNT, &src, &Seek::First, size, rows_sql);
+        let first = reference::page_statements(
+            reference::BACKORDER_COUNT,
+            &src,
+            &Seek::First,
+            size,
+            rows_sql,
+        );
         sqlite3_line(
             &format!("/backorders sort:{sort} page 1"),
             app,
@@ -1098,7 +1046,8 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
         );
         let seek =
             Seek::After(crate::domain::page::PageKey::parse(&key).map_err(|e| anyhow::anyhow!(e))?);
-        let deep_sql = page_statements(BO_COUNT, &src, &seek, size, rows_sql);
+        let deep_sql =
+            reference::page_statements(reference::BACKORDER_COUNT, &src, &seek, size, rows_sql);
         sqlite3_line(
             &format!("/backorders sort:{sort} page {deep} (Next key)"),
             app,
@@ -1114,8 +1063,8 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
         &typed,
     );
     let src = store::backorders::source(&open, ListOrder::Priority);
-    let skip = page_statements(
-        BO_COUNT,
+    let skip = reference::page_statements(
+        reference::BACKORDER_COUNT,
         &src,
         &Seek::Skip((deep - 1) * size),
         size,
@@ -1128,12 +1077,7 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
     );
 
     // A SKU's queue: the product with most open backorders.
-    let (sku, queue): (String, i64) = sqlx::query_as(
-        "SELECT p.sku, COUNT(*) AS n FROM backorders b JOIN products p ON p.id = b.product_id
-         WHERE b.status = 'open' GROUP BY b.product_id ORDER BY n DESC, p.id LIMIT 1",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+    let (sku, queue) = store::bulk::busiest_sku(&mut conn).await?;
     let s2 = sku.clone();
     let times = commands_timed(app, n, 4, move |_| {
         Invocation::new("backorders", None, &[("sku", &s2)])
@@ -1180,27 +1124,25 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
     })
     .await?;
     print_times(&format!("/pos page {pos_deep} (Next key)"), &times);
-    let po_rows = "SELECT po.id, po.po_number, s.code, s.name, po.status, COUNT(l.id), COALESCE(SUM(CASE WHEN l.status IN ('open', 'partially_received') THEN l.qty_ordered - l.qty_received ELSE 0 END), 0), po.next_eta FROM purchase_orders po LEFT JOIN suppliers s ON s.id = po.supplier_id LEFT JOIN po_lines l ON l.po_id = po.id WHERE po.id IN (SELECT value FROM json_each('[1,2,3,4,5,6,7,8,9,10]')) GROUP BY po.id";
+    let po_rows = reference::PO_ROWS;
     sqlite3_line(
         "/pos page 1",
         app,
-        &vec![page_statements(PO_COUNT, &pos_src, &Seek::First, size, po_rows); 20],
+        &vec![
+            reference::page_statements(reference::PO_COUNT, &pos_src, &Seek::First, size, po_rows);
+            20
+        ],
     );
     let seek =
         Seek::After(crate::domain::page::PageKey::parse(&pos_key).map_err(|e| anyhow::anyhow!(e))?);
     sqlite3_line(
         &format!("/pos page {pos_deep} (Next key)"),
         app,
-        &vec![page_statements(PO_COUNT, &pos_src, &seek, size, po_rows); 20],
+        &vec![reference::page_statements(reference::PO_COUNT, &pos_src, &seek, size, po_rows); 20],
     );
 
     // /customer: the customer with most open backorders.
-    let (customer, many): (String, i64) = sqlx::query_as(
-        "SELECT c.external_id, COUNT(*) AS n FROM backorders b JOIN customers c ON c.id = b.customer_id
-         WHERE b.status = 'open' GROUP BY b.customer_id ORDER BY n DESC, c.id LIMIT 1",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+    let (customer, many) = store::bulk::busiest_customer(&mut conn).await?;
     drop(conn);
     let c2 = customer.clone();
     let times = commands_timed(app, n, 7, move |_| {
@@ -1217,11 +1159,7 @@ pub fn index_sizes(app: &App) {
     let path = &app.settings.database.path;
     let out = std::process::Command::new("sqlite3")
         .arg(path)
-        .arg(
-            "SELECT SUM(CASE WHEN name LIKE 'products_fts%' OR name LIKE 'customers_fts%' THEN pgsize ELSE 0 END),
-                SUM(CASE WHEN name LIKE 'backorders_%' OR name LIKE 'purchase_orders_%' THEN pgsize ELSE 0 END),
-                SUM(pgsize) FROM dbstat;",
-        )
+        .arg(reference::INDEX_SIZES)
         .output();
     match out {
         Ok(o) if o.status.success() => {

@@ -41,8 +41,8 @@ pub struct SalesWindow {
 /// - Inbound figures come from the covering `po_lines_inbound` index, for candidates only, in
 ///   one grouped pass (and sales from `sales_daily` only where they matter).
 ///
-/// `keep` sees each row's figures (it may fill in derived ones; `sku`, `name` and `supplier` are
-/// still empty) and says whether to keep it; only kept rows have their text decoded. Sales are
+/// `keep` sees each row's figures (it may fill in derived ones) and the units sold in the window,
+/// and says whether to keep it; only kept rows are held. Sales are
 /// summed only where they change the outcome (`sold` is 0 for a SKU whose free stock is gone
 /// because backorders hold it).
 ///
@@ -80,7 +80,7 @@ pub async fn evaluation_figures(
 
 /// Page cache (KiB) of the connection while it runs [`EVALUATION_SQL`]; `bench alerts` gives the
 /// `sqlite3` CLI the same.
-pub const EVALUATION_CACHE_KIB: i64 = 8192;
+const EVALUATION_CACHE_KIB: i64 = 8192;
 
 async fn evaluation_rows(
     conn: &mut Conn,
@@ -633,6 +633,19 @@ pub async fn release_lease(conn: &mut Conn, name: &str, holder: &str) -> anyhow:
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The number of SKUs a [`reference_evaluation_sql`] statement yields (its rows are batches).
+pub fn reference_row_count_sql(evaluation: &str) -> String {
+    format!(
+        "SELECT SUM(json_array_length(batch)) FROM ({});\n",
+        evaluation.trim_end().trim_end_matches(';')
+    )
+}
+
+/// The page cache the evaluation runs with, for the `sqlite3` CLI.
+pub fn reference_cache_sql() -> String {
+    format!("PRAGMA cache_size = -{EVALUATION_CACHE_KIB};\n")
 }
 
 /// [`EVALUATION_SQL`] with its parameters written in, for the `sqlite3` CLI (the benchmark's

@@ -224,3 +224,23 @@ pub async fn bench_backorders(
         .await?;
     Ok(po)
 }
+
+/// The SKU with the most open backorders, and how many (`bench lists`).
+pub async fn busiest_sku(conn: &mut Conn) -> anyhow::Result<(String, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT p.sku, COUNT(*) AS n FROM backorders b JOIN products p ON p.id = b.product_id
+         WHERE b.status = 'open' GROUP BY b.product_id ORDER BY n DESC, p.id LIMIT 1",
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The customer with the most open backorders, and how many (`bench lists`).
+pub async fn busiest_customer(conn: &mut Conn) -> anyhow::Result<(String, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT c.external_id, COUNT(*) AS n FROM backorders b JOIN customers c ON c.id = b.customer_id
+         WHERE b.status = 'open' GROUP BY b.customer_id ORDER BY n DESC, c.id LIMIT 1",
+    )
+    .fetch_one(conn)
+    .await?)
+}

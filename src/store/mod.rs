@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod posts;
 pub mod products;
 pub mod purchasing;
+pub mod reference;
 pub mod search;
 pub mod stock;
 pub mod suppliers;

@@ -1,0 +1,109 @@
+//! SQL text the benchmarks hand to the `sqlite3` CLI, so each figure has a side-by-side
+//! reference: kept here, beside the statements of the store it mirrors, because this is where the
+//! SQL lives. Values are written in as literals (the CLI takes no parameters).
+
+use super::keyset::{page_sql, Source};
+use crate::domain::page::{KeyPart, Seek};
+
+/// A SQL string literal.
+fn quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The lookups `/stock` makes for one SKU key: product, position, inbound lines, backorders.
+pub fn stock_lookups(sku_key: &str) -> String {
+    let k = quoted(sku_key);
+    format!(
+        "SELECT p.id, p.sku, p.name, s.code FROM products p LEFT JOIN suppliers s ON s.id = p.supplier_id WHERE p.sku_key = {k};
+SELECT on_hand, allocated FROM stock_positions WHERE product_id = (SELECT id FROM products WHERE sku_key = {k});
+SELECT l.id, po.po_number, l.qty_ordered, l.eta FROM po_lines l JOIN purchase_orders po ON po.id = l.po_id WHERE l.product_id = (SELECT id FROM products WHERE sku_key = {k}) AND l.status IN ('open', 'partially_received');
+SELECT COUNT(*), COALESCE(SUM(qty - qty_allocated), 0) FROM backorders WHERE product_id = (SELECT id FROM products WHERE sku_key = {k}) AND status = 'open';
+"
+    )
+}
+
+/// The product columns a search hit reads.
+const HIT: &str = "SELECT p.id, p.sku, p.name, COALESCE(sp.on_hand - sp.allocated, 0) FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id";
+
+/// An FTS5 query that every trigram of `words` must match (the earlier, all-trigrams form of the
+/// search's index query).
+pub fn all_trigrams(words: &[&str]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for w in words {
+        let chars: Vec<char> = w.to_lowercase().chars().collect();
+        for t in chars.windows(3) {
+            let t = format!("\"{}\"", t.iter().collect::<String>());
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+    }
+    out.join(" AND ")
+}
+
+/// Products whose trigram index matches `fts_query`, in id order, at most `limit`.
+pub fn hits_matching(fts_query: &str, limit: i64) -> String {
+    format!(
+        "{HIT} WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH {}) ORDER BY p.id LIMIT {limit};",
+        quoted(fts_query)
+    )
+}
+
+/// Products whose SKU key starts with `prefix`, in key order, at most `limit`.
+pub fn hits_by_sku_prefix(prefix: &str, limit: i64) -> String {
+    format!(
+        "{HIT} WHERE p.sku_key >= {} AND p.sku_key < {} ORDER BY p.sku_key LIMIT {limit};",
+        quoted(prefix),
+        quoted(&format!("{prefix}~"))
+    )
+}
+
+/// A scan of every name for `text` (what the trigram index replaces).
+pub fn name_scan(text: &str) -> String {
+    format!(
+        "SELECT id FROM products WHERE name LIKE {};",
+        quoted(&format!("%{text}%"))
+    )
+}
+
+/// The title count of `/backorders` (open).
+pub const BACKORDER_COUNT: &str =
+    "SELECT COALESCE(SUM(n), 0) FROM backorder_counts WHERE status = 'open'";
+/// The title count of `/pos` (still expecting units).
+pub const PO_COUNT: &str =
+    "SELECT COALESCE(SUM(n), 0) FROM po_counts WHERE status IN ('open', 'partially_received')";
+/// The rows of a `/backorders` page once its ids are known (ten fixed ids).
+pub const BACKORDER_ROWS: &str = "SELECT b.id, p.sku, c.external_id, o.order_number FROM backorders b JOIN products p ON p.id = b.product_id JOIN customers c ON c.id = b.customer_id JOIN order_lines ol ON ol.id = b.order_line_id JOIN orders o ON o.id = ol.order_id WHERE b.id IN (SELECT value FROM json_each('[1,2,3,4,5,6,7,8,9,10]'))";
+/// The rows of a `/pos` page once its ids are known (ten fixed ids).
+pub const PO_ROWS: &str = "SELECT po.id, po.po_number, s.code, s.name, po.status, COUNT(l.id), COALESCE(SUM(CASE WHEN l.status IN ('open', 'partially_received') THEN l.qty_ordered - l.qty_received ELSE 0 END), 0), po.next_eta FROM purchase_orders po LEFT JOIN suppliers s ON s.id = po.supplier_id LEFT JOIN po_lines l ON l.po_id = po.id WHERE po.id IN (SELECT value FROM json_each('[1,2,3,4,5,6,7,8,9,10]')) GROUP BY po.id";
+
+/// The statements one page of a list runs: its count, the keyset page, the page's rows.
+pub fn page_statements(
+    count_sql: &str,
+    src: &Source<'_>,
+    seek: &Seek,
+    size: i64,
+    rows_sql: &str,
+) -> String {
+    let (sql, binds) = page_sql(src, seek, size);
+    format!("{count_sql};\n{};\n{rows_sql};", inline(&sql, &binds))
+}
+
+/// `sql` with its `$n` placeholders replaced by literals (highest first, so `$1` never eats `$10`).
+fn inline(sql: &str, binds: &[KeyPart]) -> String {
+    let mut out = sql.to_string();
+    for (i, v) in binds.iter().enumerate().rev() {
+        let literal = match v {
+            KeyPart::Int(n) => n.to_string(),
+            KeyPart::Real(x) => format!("{x:?}"),
+            KeyPart::Text(t) => quoted(t),
+        };
+        out = out.replace(&format!("${}", i + 1), &literal);
+    }
+    out
+}
+
+/// Bytes by `dbstat`: the trigram search indexes, the list indexes, the whole database.
+pub const INDEX_SIZES: &str = "SELECT SUM(CASE WHEN name LIKE 'products_fts%' OR name LIKE 'customers_fts%' THEN pgsize ELSE 0 END),
+    SUM(CASE WHEN name LIKE 'backorders_%' OR name LIKE 'purchase_orders_%' THEN pgsize ELSE 0 END),
+    SUM(pgsize) FROM dbstat;";
