@@ -21,6 +21,19 @@ fn bot(db: &std::path::Path) -> Command {
     c
 }
 
+/// The real binary's console in a pseudo-terminal.
+fn console(db: &std::path::Path) -> rexpect::session::PtySession {
+    let mut console = bot(db);
+    console.arg("console");
+    spawn_with_options(
+        console,
+        Options::default()
+            .timeout_ms(Some(30_000))
+            .strip_ansi_escape_codes(true),
+    )
+    .unwrap()
+}
+
 #[test]
 fn tab_completes_up_recalls_and_positional_values_answer_in_a_terminal() {
     let dir = tempfile::tempdir().unwrap();
@@ -34,15 +47,7 @@ fn tab_completes_up_recalls_and_positional_values_answer_in_a_terminal() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
 
-    let mut console = bot(&db);
-    console.arg("console");
-    let mut p = spawn_with_options(
-        console,
-        Options::default()
-            .timeout_ms(Some(30_000))
-            .strip_ansi_escape_codes(true),
-    )
-    .unwrap();
+    let mut p = console(&db);
     let mut seen = p.exp_string("Logs go to").unwrap();
     seen += &p.exp_string("> ").unwrap();
 
@@ -102,15 +107,7 @@ fn a_signal_at_the_prompt_gives_the_terminal_back_as_it_was() {
     use nix::sys::termios::{tcgetattr, LocalFlags};
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("console.db");
-    let mut console = bot(&db);
-    console.arg("console");
-    let mut p = spawn_with_options(
-        console,
-        Options::default()
-            .timeout_ms(Some(30_000))
-            .strip_ansi_escape_codes(true),
-    )
-    .unwrap();
+    let mut p = console(&db);
     let before = tcgetattr(&p.process.pty).unwrap();
     p.exp_string("> ").unwrap();
     let waiting = tcgetattr(&p.process.pty).unwrap();

@@ -260,6 +260,27 @@ const QUERIES: [&str; 16] = [
     "1 2",
 ];
 
+/// A product written one at a time, as the API and commands write it.
+async fn upsert(t: &TestApp, sku: &str, name: &str) {
+    let mut conn = t.app.store.conn().await.unwrap();
+    store::products::upsert(
+        &mut conn,
+        &store::products::NewProduct {
+            sku: sku.to_string(),
+            name: name.to_string(),
+            category: String::new(),
+            unit_price_minor: 100,
+            reorder_point: 0,
+            safety_stock: 0,
+            reorder_qty: 0,
+            lead_time_days: None,
+            supplier_id: None,
+        },
+    )
+    .await
+    .unwrap();
+}
+
 async fn apply(t: &TestApp, step: &Step) {
     match step {
         Step::Import(rows) => {
@@ -273,25 +294,7 @@ async fn apply(t: &TestApp, step: &Step) {
             }
             t.import("products", &csv).await.unwrap();
         }
-        Step::Upsert(n, name) => {
-            let mut conn = t.app.store.conn().await.unwrap();
-            store::products::upsert(
-                &mut conn,
-                &store::products::NewProduct {
-                    sku: sku(*n).to_lowercase(),
-                    name: name.clone(),
-                    category: String::new(),
-                    unit_price_minor: 100,
-                    reorder_point: 0,
-                    safety_stock: 0,
-                    reorder_qty: 0,
-                    lead_time_days: None,
-                    supplier_id: None,
-                },
-            )
-            .await
-            .unwrap();
-        }
+        Step::Upsert(n, name) => upsert(t, &sku(*n).to_lowercase(), name).await,
         Step::Delete(n) => {
             // The app never deletes products; the trigger must follow a delete all the same.
             let key = sku(*n);
@@ -423,24 +426,7 @@ async fn an_import_indexes_its_products_and_later_single_writes_are_indexed_too(
     .await
     .unwrap();
     assert_eq!(skus(&found(&t, "zebra").await), ["ZB-1", "ZB-2"]);
-    let mut conn = t.app.store.conn().await.unwrap();
-    store::products::upsert(
-        &mut conn,
-        &store::products::NewProduct {
-            sku: "QX-9".into(),
-            name: "Quokka figurine".into(),
-            category: String::new(),
-            unit_price_minor: 100,
-            reorder_point: 0,
-            safety_stock: 0,
-            reorder_qty: 0,
-            lead_time_days: None,
-            supplier_id: None,
-        },
-    )
-    .await
-    .unwrap();
-    drop(conn);
+    upsert(&t, "QX-9", "Quokka figurine").await;
     assert_eq!(skus(&found(&t, "quokka").await), ["QX-9"]);
     assert_eq!(skus(&found(&t, "okka fig").await), ["QX-9"]);
 }
