@@ -61,9 +61,31 @@ async fn a_bad_row_after_thousands_of_staged_ones_refuses_the_file_and_all_probl
         .filter(|(i, _)| ![5001, 7002, 8003].contains(&(i + 1)))
         .map(|(_, l)| format!("{l}\n"))
         .collect();
+    let triggers = "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'trigger'
+        AND name IN ('stock_movements_sales_insert', 'products_fts_insert')";
+    let before = t.scalar(triggers).await;
     let r = t.import("products", &good).await.unwrap();
     assert_eq!(r.rows, 8997);
     assert_eq!(t.scalar("SELECT COUNT(*) FROM products").await, 8997);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM stock_movements").await, 8997);
+    // The triggers suspended for this many rows are back.
+    assert_eq!(before, 2);
+    assert_eq!(t.scalar(triggers).await, before);
+    // and working: a product inserted on its own is indexed for search, the bulk ones too.
+    t.scalar(
+        "INSERT INTO products (sku, sku_key, name) VALUES ('ZZ-1', 'ZZ-1', 'Zebra') RETURNING id",
+    )
+    .await;
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM products_fts WHERE products_fts MATCH '\"zeb\"'")
+            .await,
+        1
+    );
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM products_fts WHERE products_fts MATCH '\"lam\"'")
+            .await,
+        8997
+    );
     assert_eq!(
         t.scalar("SELECT SUM(on_hand) FROM stock_positions").await,
         8997

@@ -55,7 +55,7 @@ pub async fn ranked(
     limit: usize,
     cap: i64,
 ) -> anyhow::Result<Vec<SearchHit>> {
-    let mut hits: Vec<SearchHit> = store::search::product_candidates(conn, common, q, cap)
+    let mut hits: Vec<SearchHit> = store::search::product_candidates(conn, common, q, cap, limit)
         .await?
         .into_iter()
         .filter_map(|product| {
@@ -121,6 +121,7 @@ async fn products_matching(
                 terms: Vec::new(),
             },
             limit as i64,
+            limit,
         )
         .await;
     };

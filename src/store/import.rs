@@ -225,6 +225,13 @@ pub async fn apply_products(
     } else {
         Vec::new()
     };
+    // Held off by the flag above, the search trigger would still be run once per row to
+    // read it.
+    let search_trigger = if new_rows >= BULK_ROWS {
+        suspend_triggers(conn, &["products_fts_insert"]).await?
+    } else {
+        Vec::new()
+    };
     sqlx::query(
         "INSERT INTO products (id, sku, sku_key, name, category, unit_price_minor, reorder_point,
             safety_stock, reorder_qty, lead_time_days, supplier_id)
@@ -235,7 +242,7 @@ pub async fn apply_products(
     .bind(base)
     .execute(&mut *conn)
     .await?;
-    for sql in rebuilt {
+    for sql in rebuilt.into_iter().chain(search_trigger) {
         sqlx::query(&sql).execute(&mut *conn).await?;
     }
     sqlx::query(
@@ -258,6 +265,12 @@ pub async fn apply_products(
     .bind(base)
     .execute(&mut *conn)
     .await?;
+    // Adjustments only: the ledger's sales trigger would run (to do nothing) once per row.
+    let suspended = if new_rows >= BULK_ROWS {
+        suspend_triggers(conn, &["stock_movements_sales_insert"]).await?
+    } else {
+        Vec::new()
+    };
     sqlx::query(&format!(
         "INSERT INTO stock_movements (product_id, kind, qty, actor, reason, reference, created_at)
          SELECT {id}, 'adjustment', s.on_hand - COALESCE(s.cur_on_hand, 0), $2, 'import: on_hand', NULL, $3
@@ -269,6 +282,9 @@ pub async fn apply_products(
     .bind(ts(at))
     .execute(&mut *conn)
     .await?;
+    for sql in suspended {
+        sqlx::query(&sql).execute(&mut *conn).await?;
+    }
     sqlx::query(
         "UPDATE stock_positions SET on_hand = s.on_hand FROM import_products s
          WHERE s.pid = stock_positions.product_id AND s.on_hand IS NOT NULL AND s.on_hand <> s.cur_on_hand",
@@ -356,6 +372,34 @@ async fn drop_secondary_indexes(conn: &mut Conn, table: &str) -> anyhow::Result<
         rebuild.push(sql);
     }
     Ok(rebuild)
+}
+
+/// New products from which an import suspends the per-row triggers it does the work of
+/// (below this, running them costs less than dropping and creating them again).
+const BULK_ROWS: i64 = 5_000;
+
+/// Drops the named triggers inside the caller's write transaction (other connections never see
+/// them missing) and returns the statements that create them again, to run before the
+/// transaction ends. The caller does, set-based, what they would have done row by row, or
+/// writes no row they act on. A trigger not found (renamed by a later migration) is simply
+/// left to run: that costs time, never correctness. (SQLite-only: `sqlite_schema`.)
+async fn suspend_triggers(conn: &mut Conn, names: &[&str]) -> anyhow::Result<Vec<String>> {
+    let mut create = Vec::with_capacity(names.len());
+    for name in names {
+        let sql: Option<String> = sqlx::query_scalar(
+            "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(sql) = sql {
+            sqlx::query(&format!("DROP TRIGGER \"{}\"", name.replace('"', "\"\"")))
+                .execute(&mut *conn)
+                .await?;
+            create.push(sql);
+        }
+    }
+    Ok(create)
 }
 
 /// Whether the database holds no rows at all (demo data may only go into such a one). Every

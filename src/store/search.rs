@@ -21,6 +21,28 @@ pub struct ProductHit {
 const HIT: &str = "SELECT p.id, p.sku, p.name, COALESCE(sp.on_hand - sp.allocated, 0) AS available
     FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id";
 
+/// `inner` (a statement selecting `id, sku, name, available`, in order) as one row holding a
+/// JSON array of its rows: the driver hands each row from its SQLite thread to the caller
+/// separately, which costs more than the search's reads when hundreds of candidates come
+/// back. (SQLite `json_group_array`; PostgreSQL would use `json_agg`.)
+fn packed(inner: &str) -> String {
+    format!("SELECT json_group_array(json_array(id, sku, name, available)) FROM ({inner})")
+}
+
+/// Decodes the row of a [`packed`] statement.
+fn unpack(json: &str) -> anyhow::Result<Vec<ProductHit>> {
+    let rows: Vec<(i64, String, String, i64)> = serde_json::from_str(json)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, sku, name, available)| ProductHit {
+            id,
+            sku,
+            name,
+            available,
+        })
+        .collect())
+}
+
 /// The exclusive upper bound of keys starting with `prefix`, for index range scans.
 fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
@@ -140,26 +162,31 @@ async fn trigram_counts(
 }
 
 /// Products that may match `q`: up to `cap` whose SKU starts with the query (in key order),
-/// and up to `cap` whose SKU or name holds every word (in id order). The caller ranks them.
+/// and up to `cap` whose SKU or name holds every word (in id order), unless the SKU prefix
+/// alone gave `enough` (the caller shows that many at most). The caller ranks them.
 pub async fn product_candidates(
     conn: &mut Conn,
     common: &CommonTrigrams,
     q: &SearchQuery,
     cap: i64,
+    enough: usize,
 ) -> anyhow::Result<Vec<ProductHit>> {
     let mut out: Vec<ProductHit> = Vec::new();
     if let Some(key) = &q.sku_key {
-        out = sqlx::query_as(&format!(
+        let json: String = sqlx::query_scalar(&packed(&format!(
             "{HIT} WHERE p.sku_key >= $1 AND p.sku_key < $2 ORDER BY p.sku_key LIMIT $3"
-        ))
+        )))
         .bind(key)
         .bind(prefix_end(key))
         .bind(cap)
-        .fetch_all(&mut *conn)
+        .fetch_one(&mut *conn)
         .await?;
+        out = unpack(&json)?;
     }
     let long: Vec<&str> = q.long_terms().collect();
-    if long.is_empty() {
+    // SKU-prefix matches outrank every match by words: when there are `enough` of them (and
+    // fewer than the cap, so none was left out), the words cannot change the first `enough`.
+    if long.is_empty() || (out.len() >= enough && (out.len() as i64) < cap) {
         return Ok(out);
     }
     // The index is asked for the rarest trigrams only; every word is then checked on the
@@ -192,7 +219,8 @@ pub async fn product_candidates(
         terms.extend(word_trigrams(w));
     }
     let mut sql = String::from(
-        "SELECT p.id, p.sku, p.name, COALESCE(sp.on_hand - sp.allocated, 0) AS available
+        "SELECT p.id AS id, p.sku AS sku, p.name AS name,
+            COALESCE(sp.on_hand - sp.allocated, 0) AS available
          FROM products_fts f JOIN products p ON p.id = f.rowid
          LEFT JOIN stock_positions sp ON sp.product_id = p.id
          WHERE f.products_fts MATCH $1",
@@ -212,11 +240,13 @@ pub async fn product_candidates(
     // In rowid order, which the index gives as it is: the first `cap` end the read.
     sql.push_str(" ORDER BY f.rowid LIMIT $2");
     let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
-    let mut query = sqlx::query_as(&sql).bind(fts_terms(&terms)).bind(cap);
+    let sql = packed(&sql);
+    let mut query = sqlx::query_scalar(&sql).bind(fts_terms(&terms)).bind(cap);
     for s in &checked {
         query = query.bind(*s);
     }
-    let found: Vec<ProductHit> = query.fetch_all(&mut *conn).await?;
+    let json: String = query.fetch_one(&mut *conn).await?;
+    let found = unpack(&json)?;
     for hit in found {
         if !out.iter().any(|h| h.id == hit.id) {
             out.push(hit);
@@ -295,12 +325,13 @@ async fn by_ids(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<ProductHit>>
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(sqlx::query_as(&format!(
+    let json: String = sqlx::query_scalar(&packed(&format!(
         "{HIT} WHERE p.id IN (SELECT value FROM json_each($1)) ORDER BY p.id"
-    ))
+    )))
     .bind(serde_json::to_string(ids)?)
-    .fetch_all(conn)
-    .await?)
+    .fetch_one(conn)
+    .await?;
+    unpack(&json)
 }
 
 /// Every product, for checks against a brute-force scan (tests and small shops).
