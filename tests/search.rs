@@ -176,7 +176,7 @@ async fn via_index(t: &TestApp, q: &SearchQuery) -> Vec<(String, MatchRank)> {
     let mut conn = t.app.store.conn().await.unwrap();
     search::ranked(
         &mut conn,
-        t.app.store.common_trigrams(),
+        t.app.store.trigram_counts(),
         q,
         usize::MAX,
         i64::MAX,
@@ -431,10 +431,10 @@ async fn an_import_indexes_its_products_and_later_single_writes_are_indexed_too(
     assert_eq!(skus(&found(&t, "okka fig").await), ["QX-9"]);
 }
 
-/// Trigrams remembered as common only steer which ones the index is asked for: even when every
+/// Remembered trigram counts only steer which trigrams the index is asked for: even when every
 /// trigram of the fixture is (wrongly) remembered as common, search finds exactly what it found.
 #[tokio::test]
-async fn remembered_common_trigrams_change_no_result() {
+async fn remembered_trigram_counts_change_no_result() {
     let t = shop().await;
     let queries = [
         "mouse",
@@ -463,7 +463,7 @@ async fn remembered_common_trigrams_change_no_result() {
         for w in chars.windows(3) {
             t.app
                 .store
-                .common_trigrams()
+                .trigram_counts()
                 .remember_everywhere(&w.iter().collect::<String>());
         }
     }
@@ -471,4 +471,34 @@ async fn remembered_common_trigrams_change_no_result() {
         let r = found(&t, q).await;
         assert_eq!((skus(&r).join(","), r.did_you_mean.len()), expected, "{q}");
     }
+}
+
+/// A search matching more products than it shows says so; one whose words the index cannot
+/// narrow (only common trigrams and a word of two characters) still answers, from the first
+/// products holding them.
+#[tokio::test]
+async fn a_search_matching_more_than_it_shows_says_so() {
+    let t = spawn_app().await;
+    t.import("suppliers", SUPPLIERS).await.unwrap();
+    let mut csv = String::from("sku,name,unit_price,on_hand,supplier\n");
+    for i in 1..=3000 {
+        csv.push_str(&format!("LMP-{i:04},Desk lamp {i},10.00,1,ACME\n"));
+    }
+    t.import("products", &csv).await.unwrap();
+    let r = found(&t, "desk lamp").await;
+    assert_eq!(r.hits.len(), search::RESULTS);
+    assert!(r.more);
+    let reply = backorder_bot::commands::render::search("desk lamp", &r).to_text();
+    assert!(reply.contains("add a word"), "{reply}");
+    // "7" narrows nothing in the index: matches come from the first products holding the rest.
+    let r = found(&t, "lamp 7").await;
+    assert!(!r.hits.is_empty());
+    assert!(r
+        .hits
+        .iter()
+        .all(|h| h.product.name.contains('7') && h.product.name.contains("lamp")));
+    // Few enough to show them all: no "more".
+    let r = found(&t, "lamp 2999").await;
+    assert_eq!(skus(&r), ["LMP-2999"]);
+    assert!(!r.more);
 }

@@ -2,12 +2,15 @@
 
 use super::{field, App, AppResult};
 use crate::domain::search::{self, MatchRank, SearchQuery};
-use crate::store::search::{BackorderHit, CommonTrigrams, CustomerHit, ProductHit};
+use crate::store::search::{BackorderHit, CustomerHit, ProductHit, TrigramCounts};
 use crate::store::{self, Conn};
 
 /// Candidates read per source (SKU prefix, words). A query matching more than this ranks the
 /// first ones found (by SKU key, by id): narrow it to see the others.
-pub const CANDIDATES: i64 = 500;
+pub const CANDIDATES: i64 = 100;
+
+/// Products "did you mean" scores (the rarest shared trigrams first).
+pub const NEAR_CANDIDATES: i64 = 100;
 
 /// Results `/search` shows.
 pub const RESULTS: usize = 10;
@@ -31,26 +34,35 @@ pub struct SearchResult {
     pub hits: Vec<SearchHit>,
     /// When nothing matched: the closest products, closest first.
     pub did_you_mean: Vec<ProductHit>,
+    /// More products matched than `hits` shows.
+    pub more: bool,
 }
 
 /// `/search query:` — the best [`RESULTS`] matches, or "did you mean" when there are none.
 pub async fn products(app: &App, raw: &str) -> AppResult<SearchResult> {
     let q = field("query", SearchQuery::parse(raw))?;
     let mut conn = app.store.conn().await?;
-    let common = app.store.common_trigrams();
-    let hits = ranked(&mut conn, common, &q, RESULTS, CANDIDATES).await?;
+    let common = app.store.trigram_counts();
+    // One more than shown, to know whether there are more.
+    let mut hits = ranked(&mut conn, common, &q, RESULTS + 1, CANDIDATES).await?;
+    let more = hits.len() > RESULTS;
+    hits.truncate(RESULTS);
     let did_you_mean = if hits.is_empty() {
         near(&mut conn, common, &q, 5).await?
     } else {
         Vec::new()
     };
-    Ok(SearchResult { hits, did_you_mean })
+    Ok(SearchResult {
+        hits,
+        did_you_mean,
+        more,
+    })
 }
 
 /// The matches of `q`, best first, at most `limit`, ranking at most `cap` candidates per source.
 pub async fn ranked(
     conn: &mut Conn,
-    common: &CommonTrigrams,
+    common: &TrigramCounts,
     q: &SearchQuery,
     limit: usize,
     cap: i64,
@@ -76,13 +88,13 @@ pub async fn ranked(
 /// closest first, at most `limit`.
 pub async fn near(
     conn: &mut Conn,
-    common: &CommonTrigrams,
+    common: &TrigramCounts,
     q: &SearchQuery,
     limit: usize,
 ) -> anyhow::Result<Vec<ProductHit>> {
     let (trigrams, prefixes) = search::typo_seeds(q);
     let mut scored: Vec<(f64, ProductHit)> =
-        store::search::near_candidates(conn, common, &trigrams, &prefixes, CANDIDATES)
+        store::search::near_candidates(conn, common, &trigrams, &prefixes, NEAR_CANDIDATES)
             .await?
             .into_iter()
             .map(|p| (search::similarity(q, &p.sku, &p.name), p))
@@ -101,12 +113,12 @@ pub async fn near(
 /// Autocomplete for SKUs: the search's matches (SKU prefix first, then names).
 pub async fn suggest_products(app: &App, partial: &str) -> anyhow::Result<Vec<ProductHit>> {
     let mut conn = app.store.conn().await?;
-    products_matching(&mut conn, app.store.common_trigrams(), partial, SUGGESTIONS).await
+    products_matching(&mut conn, app.store.trigram_counts(), partial, SUGGESTIONS).await
 }
 
 async fn products_matching(
     conn: &mut Conn,
-    common: &CommonTrigrams,
+    common: &TrigramCounts,
     partial: &str,
     limit: usize,
 ) -> anyhow::Result<Vec<ProductHit>> {
@@ -135,7 +147,13 @@ async fn products_matching(
 /// Autocomplete for customers: by id prefix, then by words of the id or name.
 pub async fn suggest_customers(app: &App, partial: &str) -> anyhow::Result<Vec<CustomerHit>> {
     let mut conn = app.store.conn().await?;
-    store::search::customers(&mut conn, partial, SUGGESTIONS as i64).await
+    store::search::customers(
+        &mut conn,
+        app.store.trigram_counts(),
+        partial,
+        SUGGESTIONS as i64,
+    )
+    .await
 }
 
 /// Autocomplete for open purchase orders: by number prefix, then those bringing products whose
@@ -154,7 +172,7 @@ pub async fn suggest_pos(
             .collect();
     if out.len() < SUGGESTIONS && !partial.trim().is_empty() {
         let ids: Vec<i64> =
-            products_matching(&mut conn, app.store.common_trigrams(), partial, SUGGESTIONS)
+            products_matching(&mut conn, app.store.trigram_counts(), partial, SUGGESTIONS)
                 .await?
                 .iter()
                 .map(|p| p.id)
@@ -183,16 +201,17 @@ pub async fn suggest_backorders(app: &App, partial: &str) -> anyhow::Result<Vec<
     };
     if out.len() < SUGGESTIONS && !text.is_empty() && text.parse::<u64>().is_err() {
         let products: Vec<i64> =
-            products_matching(&mut conn, app.store.common_trigrams(), text, SUGGESTIONS)
+            products_matching(&mut conn, app.store.trigram_counts(), text, SUGGESTIONS)
                 .await?
                 .iter()
                 .map(|p| p.id)
                 .collect();
-        let customers: Vec<i64> = store::search::customers(&mut conn, text, 5)
-            .await?
-            .iter()
-            .map(|c| c.id)
-            .collect();
+        let customers: Vec<i64> =
+            store::search::customers(&mut conn, app.store.trigram_counts(), text, 5)
+                .await?
+                .iter()
+                .map(|c| c.id)
+                .collect();
         for b in store::search::backorders_of(
             &mut conn,
             &products,

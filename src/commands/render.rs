@@ -223,6 +223,12 @@ pub fn search(query: &str, result: &crate::app::search::SearchResult) -> Reply {
         }
     } else {
         r.lines = result.hits.iter().map(|h| line(&h.product)).collect();
+        if result.more {
+            r.description = Some(format!(
+                "The best {} of more: add a word or more of the SKU to narrow it.",
+                result.hits.len()
+            ));
+        }
     }
     r
 }

@@ -245,9 +245,11 @@ pub async fn apply_products(
     for sql in rebuilt.into_iter().chain(search_trigger) {
         sqlx::query(&sql).execute(&mut *conn).await?;
     }
+    // From the staging table (in memory) rather than the rows just written: the same ids.
     sqlx::query(
         "INSERT INTO products_fts (rowid, sku, name)
-         SELECT id, sku, name FROM products WHERE id > $1 ORDER BY id",
+         SELECT $1 + s.rowid, s.sku, s.name FROM import_products s WHERE s.pid IS NULL
+         ORDER BY s.rowid",
     )
     .bind(base)
     .execute(&mut *conn)

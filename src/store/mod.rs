@@ -67,14 +67,14 @@ impl std::ops::DerefMut for Tx<'_> {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
-    /// Trigrams search has found in many products, shared by the store's connections.
-    common_trigrams: std::sync::Arc<search::CommonTrigrams>,
+    /// How many rows hold the trigrams search has looked up, shared by the store's connections.
+    trigram_counts: std::sync::Arc<search::TrigramCounts>,
 }
 
 impl Store {
-    /// Trigrams known to be held by many products (see [`search::CommonTrigrams`]).
-    pub fn common_trigrams(&self) -> &search::CommonTrigrams {
-        &self.common_trigrams
+    /// Remembered trigram counts (see [`search::TrigramCounts`]).
+    pub fn trigram_counts(&self) -> &search::TrigramCounts {
+        &self.trigram_counts
     }
 
     /// Opens (creating the file and its folder if needed) and migrates the database.
@@ -105,7 +105,7 @@ impl Store {
             .with_context(|| format!("cannot open database {}", settings.path.display()))?;
         let store = Self {
             pool,
-            common_trigrams: Default::default(),
+            trigram_counts: Default::default(),
         };
         store.migrate().await?;
         Ok(store)
