@@ -51,6 +51,12 @@ fn prefix_end(prefix: &str) -> String {
 /// Products counted per trigram when looking for the rarest (a bounded read of its entries).
 const PROBE: i64 = 5_000;
 
+/// Products counted per trigram when "did you mean" widens a word's start (dozens of trigrams).
+const WIDEN_PROBE: i64 = 500;
+
+/// About how many index entries cost as much as one row looked up and checked.
+const ENTRIES_PER_ROW: i64 = 64;
+
 /// Most index entries one product search reads. A search whose words the index narrows
 /// less than this (the usual case: a rare trigram) sees every match; one that the index
 /// cannot narrow (only trigrams most products hold, or words of one or two characters) ranks
@@ -115,7 +121,7 @@ impl TrigramCounts {
     /// warm-up, or a test of what a stale count does).
     pub fn remember_everywhere(&self, trigram: &str) {
         for index in [Index::Products, Index::Customers] {
-            for probe in [PROBE, PROBE / 10] {
+            for probe in [PROBE, WIDEN_PROBE] {
                 self.remember(index, trigram, probe, probe);
             }
         }
@@ -203,9 +209,13 @@ async fn index_terms(
     let mut rarest = counted.into_iter();
     if let Some((first, t)) = rarest.next() {
         terms.push(t);
-        // A common trigram beside a rare one only slows the read: the index walks its long
-        // list to keep up with the short one.
-        if let Some((_, t)) = rarest.next().filter(|(n, _)| *n < PROBE || first >= PROBE) {
+        // The next rarest narrows the rows to look up, at the cost of the index walking its
+        // list to keep up with the first: worth it unless that list is far longer than the
+        // rows it saves looking up (a common trigram beside a rare one only slows the read).
+        // (A count that reached the probe says nothing of how long the list is.)
+        let worth =
+            |n: i64| first >= PROBE || (n < PROBE && n <= ENTRIES_PER_ROW * first.min(BUDGET));
+        if let Some((_, t)) = rarest.next().filter(|(n, _)| worth(*n)) {
             terms.push(t);
         }
     }
@@ -319,7 +329,7 @@ pub async fn near_candidates(
 ) -> anyhow::Result<Vec<ProductHit>> {
     // Counted by bounded reads of the index, not `products_fts_vocab` (which reads every entry
     // of a trigram: a million for "pro" in the synthetic shop). A prefix is widened by the
-    // letters, digits, space and `-` (not other characters), counted up to a tenth as far.
+    // letters, digits, space and `-` (not other characters), counted up to WIDEN_PROBE.
     let mut seeds: Vec<(i64, String)> =
         trigram_counts(conn, counts, Index::Products, trigrams, PROBE)
             .await?
@@ -338,9 +348,9 @@ pub async fn near_candidates(
             }
         }
     }
-    for (n, t) in trigram_counts(conn, counts, Index::Products, &widened, PROBE / 10).await? {
+    for (n, t) in trigram_counts(conn, counts, Index::Products, &widened, WIDEN_PROBE).await? {
         if n > 0 {
-            seeds.push((if n == PROBE / 10 { PROBE } else { n }, t));
+            seeds.push((if n == WIDEN_PROBE { PROBE } else { n }, t));
         }
     }
     seeds.sort();
