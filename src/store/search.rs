@@ -185,8 +185,9 @@ async fn trigram_counts(
 }
 
 /// The trigrams to ask `index` for, for rows holding every one of `words`. Of the ASCII words
-/// (checked on the rows with `instr`; SQL `lower` folds ASCII only): the two rarest of their
-/// trigrams, or the rarest alone when the next is common. Intersecting trigrams that most rows
+/// (checked on the rows with `instr`; SQL `lower` folds ASCII only): the rarest of their
+/// trigrams and, unless the others are common, the next rarest, preferring one that does not
+/// overlap it. Intersecting trigrams that most rows
 /// hold ("pro", "uct" in a shop where every name says "product") costs milliseconds at a
 /// million rows; the rarest narrow as much, and when even they are common the matches are many
 /// and the first come soon. Of the other words: every trigram.
@@ -197,17 +198,27 @@ async fn index_terms(
     words: &[&str],
 ) -> anyhow::Result<Vec<String>> {
     let (ascii, other): (Vec<&str>, Vec<&str>) = words.iter().partition(|w| w.is_ascii());
+    // Each trigram with where it starts: (word, character).
     let mut trigrams: Vec<String> = Vec::new();
-    for t in ascii.iter().flat_map(|w| word_trigrams(w)) {
-        if !trigrams.contains(&t) {
-            trigrams.push(t);
+    let mut at: Vec<(usize, usize)> = Vec::new();
+    for (w, word) in ascii.iter().enumerate() {
+        for (i, t) in word_trigrams(word).into_iter().enumerate() {
+            if !trigrams.contains(&t) {
+                trigrams.push(t);
+                at.push((w, i));
+            }
         }
     }
-    let mut counted = trigram_counts(conn, counts, index, &trigrams, PROBE).await?;
+    let mut counted: Vec<(i64, (usize, usize), String)> =
+        trigram_counts(conn, counts, index, &trigrams, PROBE)
+            .await?
+            .into_iter()
+            .zip(at)
+            .map(|((n, t), place)| (n, place, t))
+            .collect();
     counted.sort();
     let mut terms: Vec<String> = Vec::new();
-    let mut rarest = counted.into_iter();
-    if let Some((first, t)) = rarest.next() {
+    if let Some((first, place, t)) = counted.first().cloned() {
         terms.push(t);
         // The next rarest narrows the rows to look up, at the cost of the index walking its
         // list to keep up with the first: worth it unless that list is far longer than the
@@ -215,8 +226,12 @@ async fn index_terms(
         // (A count that reached the probe says nothing of how long the list is.)
         let worth =
             |n: i64| first >= PROBE || (n < PROBE && n <= ENTRIES_PER_ROW * first.min(BUDGET));
-        if let Some((_, t)) = rarest.next().filter(|(n, _)| worth(*n)) {
-            terms.push(t);
+        // Of those, one that does not overlap the first: "123" and "234" of "123456" are
+        // mostly held together ("1234"), "123" and "456" narrow each other far more.
+        let apart = |(w, i): (usize, usize)| w != place.0 || i.abs_diff(place.1) >= 3;
+        let rest = || counted[1..].iter().filter(|(n, _, _)| worth(*n));
+        if let Some((_, _, t)) = rest().find(|(_, p, _)| apart(*p)).or_else(|| rest().next()) {
+            terms.push(t.clone());
         }
     }
     for w in &other {
