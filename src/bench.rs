@@ -1,6 +1,7 @@
 //! Benchmarks that print figures (`backorder-bot bench stock|eta|…`); never timed tests.
 
 use crate::app::import::{self as csv_import, ImportKind};
+use crate::app::search::CANDIDATES;
 use crate::app::{Actor, App};
 use crate::commands::{self, Invocation, Outcome};
 use crate::store::{self, reference};
@@ -897,22 +898,25 @@ pub async fn search(app: &App, n: u64) -> anyhow::Result<()> {
         .await?;
         print_times(label, &times);
     }
-    let hit: Vec<String> = (0..100u64)
-        .map(|i| {
-            let word = (1 + i * 7919 % count).to_string();
-            reference::hits_matching(&reference::all_trigrams(&["product", &word]), 500)
-        })
-        .collect();
+    let mut conn = app.store.conn().await?;
+    let counts = app.store.trigram_counts();
+    let mut hit: Vec<String> = Vec::new();
+    for i in 0..100u64 {
+        let query = format!("product {}", 1 + i * 7919 % count);
+        hit.extend(reference::word_search(&mut conn, counts, &query, CANDIDATES).await?);
+    }
     sqlite3_line("hit: name words (product N)", app, &hit);
+    let zzzz = reference::word_search(&mut conn, counts, "zzzz", CANDIDATES)
+        .await?
+        .unwrap_or_default();
     let none = vec![
         format!(
-            "{}\n{}",
-            reference::hits_by_sku_prefix("ZZZZ", 500),
-            reference::hits_matching("\"zzz\"", 500)
+            "{}\n{zzzz}",
+            reference::hits_by_sku_prefix("ZZZZ", CANDIDATES),
         );
         20
     ];
-    sqlite3_line("no match (zzzz)", app, &none);
+    sqlite3_line("no match (zzzz), words and SKU prefix", app, &none);
     let like = vec![reference::name_scan("zzzz"); 3];
     sqlite3_line(
         "no match by LIKE scan (what the index replaces)",
@@ -977,16 +981,19 @@ pub async fn autocomplete(app: &App, n: u64) -> anyhow::Result<()> {
         print_times(label, &times);
     }
     let prefix: Vec<String> = (0..200u64)
-        .map(|i| reference::hits_by_sku_prefix(&format!("SYN-{:04}", i * 7), 25))
+        .map(|i| reference::hits_by_sku_prefix(&format!("SYN-{:04}", i * 7), CANDIDATES))
         .collect();
     sqlite3_line("SKU by SKU prefix", app, &prefix);
-    let name: Vec<String> = (0..200u64)
-        .map(|i| {
-            let words = reference::all_trigrams(&["product", &(i * 7).to_string()]);
-            reference::hits_matching(&words, 25)
-        })
-        .collect();
-    sqlite3_line("SKU by name (FTS candidates)", app, &name);
+    let mut conn = app.store.conn().await?;
+    let mut name: Vec<String> = Vec::new();
+    for i in 0..200u64 {
+        let query = format!("product {}", i * 7 % 1000);
+        name.extend(
+            reference::word_search(&mut conn, app.store.trigram_counts(), &query, CANDIDATES)
+                .await?,
+        );
+    }
+    sqlite3_line("SKU by name (product N)", app, &name);
     Ok(())
 }
 

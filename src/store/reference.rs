@@ -25,28 +25,20 @@ SELECT COUNT(*), COALESCE(SUM(qty - qty_allocated), 0) FROM backorders WHERE pro
 /// The product columns a search hit reads.
 const HIT: &str = "SELECT p.id, p.sku, p.name, COALESCE(sp.on_hand - sp.allocated, 0) FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id";
 
-/// An FTS5 query that every trigram of `words` must match (the earlier, all-trigrams form of the
-/// search's index query).
-pub fn all_trigrams(words: &[&str]) -> String {
-    let mut out: Vec<String> = Vec::new();
-    for w in words {
-        let chars: Vec<char> = w.to_lowercase().chars().collect();
-        for t in chars.windows(3) {
-            let t = format!("\"{}\"", t.iter().collect::<String>());
-            if !out.contains(&t) {
-                out.push(t);
-            }
-        }
-    }
-    out.join(" AND ")
-}
-
-/// Products whose trigram index matches `fts_query`, in id order, at most `limit`.
-pub fn hits_matching(fts_query: &str, limit: i64) -> String {
-    format!(
-        "{HIT} WHERE p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH {}) ORDER BY p.id LIMIT {limit};",
-        quoted(fts_query)
-    )
+/// The search by words `/search` runs for `query` (the trigrams chosen as the store's remembered
+/// counts choose them), at most `cap` candidates, with its values written in; `None` when the
+/// query has no word the index can look up.
+pub async fn word_search(
+    conn: &mut super::Conn,
+    counts: &super::search::TrigramCounts,
+    query: &str,
+    cap: i64,
+) -> anyhow::Result<Option<String>> {
+    let q = crate::domain::search::SearchQuery::parse(query)
+        .map_err(|e| anyhow::anyhow!("query {e}"))?;
+    Ok(super::search::word_statement(conn, counts, &q, cap)
+        .await?
+        .map(|(sql, values)| format!("{};", inline(&sql, &values))))
 }
 
 /// Products whose SKU key starts with `prefix`, in key order, at most `limit`.

@@ -3,6 +3,7 @@
 //! in which order.
 
 use super::Conn;
+use crate::domain::page::KeyPart;
 use crate::domain::search::SearchQuery;
 
 /// A product as search shows it.
@@ -272,6 +273,42 @@ fn checked_rows(
     sql
 }
 
+/// The statement of the search by words for `q` (its rows packed as one JSON array) and the
+/// values it binds, in order; `None` when `q` has no word the index can look up. The index is
+/// asked for the narrowing trigrams only ([`index_terms`]); every word is then checked on the
+/// rows it gives (`instr`, `lower` folds ASCII only: a word with other letters keeps all its
+/// trigrams in the index query instead).
+pub async fn word_statement(
+    conn: &mut Conn,
+    counts: &TrigramCounts,
+    q: &SearchQuery,
+    cap: i64,
+) -> anyhow::Result<Option<(String, Vec<KeyPart>)>> {
+    let long: Vec<&str> = q.long_terms().collect();
+    if long.is_empty() {
+        return Ok(None);
+    }
+    let terms = index_terms(conn, counts, Index::Products, &long).await?;
+    let checked: Vec<&str> = long
+        .iter()
+        .copied()
+        .filter(|w| w.is_ascii())
+        .chain(q.short_terms())
+        .collect();
+    let sql = checked_rows(
+        "p.id AS id, p.sku AS sku, p.name AS name,
+            COALESCE(sp.on_hand - sp.allocated, 0) AS available",
+        Index::Products,
+        "JOIN products p ON p.id = f.rowid LEFT JOIN stock_positions sp ON sp.product_id = p.id",
+        ("p.sku", "p.name"),
+        checked.len(),
+    );
+    let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
+    let mut values = vec![KeyPart::Text(fts_terms(&terms)), KeyPart::Int(cap)];
+    values.extend(checked.iter().map(|w| KeyPart::Text(w.to_string())));
+    Ok(Some((packed(&sql), values)))
+}
+
 /// Products that may match `q`: up to `cap` whose SKU starts with the query (in key order),
 /// and up to `cap` whose SKU or name holds every word (in id order), unless the SKU prefix
 /// alone gave `enough` (the caller shows that many at most). The caller ranks them.
@@ -294,35 +331,21 @@ pub async fn product_candidates(
         .await?;
         out = unpack(&json)?;
     }
-    let long: Vec<&str> = q.long_terms().collect();
     // SKU-prefix matches outrank every match by words: when there are `enough` of them, the
     // words cannot change the first `enough`.
-    if long.is_empty() || out.len() >= enough {
+    if out.len() >= enough {
         return Ok(out);
     }
-    // The index is asked for the rarest trigrams only; every word is then checked on the
-    // rows it gives (`instr`, `lower` folds ASCII only: a word with other letters keeps all
-    // its trigrams in the index query instead).
-    let terms = index_terms(conn, counts, Index::Products, &long).await?;
-    let checked: Vec<&str> = long
-        .iter()
-        .copied()
-        .filter(|w| w.is_ascii())
-        .chain(q.short_terms())
-        .collect();
-    let sql = checked_rows(
-        "p.id AS id, p.sku AS sku, p.name AS name,
-            COALESCE(sp.on_hand - sp.allocated, 0) AS available",
-        Index::Products,
-        "JOIN products p ON p.id = f.rowid LEFT JOIN stock_positions sp ON sp.product_id = p.id",
-        ("p.sku", "p.name"),
-        checked.len(),
-    );
-    let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
-    let sql = packed(&sql);
-    let mut query = sqlx::query_scalar(&sql).bind(fts_terms(&terms)).bind(cap);
-    for s in &checked {
-        query = query.bind(*s);
+    let Some((sql, values)) = word_statement(conn, counts, q, cap).await? else {
+        return Ok(out);
+    };
+    let mut query = sqlx::query_scalar(&sql);
+    for v in &values {
+        query = match v {
+            KeyPart::Int(n) => query.bind(*n),
+            KeyPart::Real(x) => query.bind(*x),
+            KeyPart::Text(t) => query.bind(t.as_str()),
+        };
     }
     let json: String = query.fetch_one(&mut *conn).await?;
     let found = unpack(&json)?;
