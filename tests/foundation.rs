@@ -25,6 +25,20 @@ async fn migrations_run_on_an_empty_file() {
     assert_eq!(mode, "wal");
 }
 
+/// `.cargo/config.toml` builds the bundled SQLite with a page cache per connection and no
+/// global allocation counters (both take a process-wide mutex on every page or allocation,
+/// which concurrent reads queue on).
+#[tokio::test]
+async fn sqlite_is_built_without_process_wide_locks_on_reads() {
+    let t = spawn_app().await;
+    let option = |name: &str| {
+        format!("SELECT COUNT(*) FROM pragma_compile_options WHERE compile_options = '{name}'")
+    };
+    assert_eq!(t.scalar(&option("ENABLE_MEMORY_MANAGEMENT")).await, 0);
+    assert_eq!(t.scalar(&option("DEFAULT_MEMSTATUS=0")).await, 1);
+    assert_eq!(t.scalar(&option("ENABLE_FTS5")).await, 1);
+}
+
 #[tokio::test]
 async fn each_import_kind_loads_and_reimport_changes_nothing() {
     let t = spawn_app().await;
