@@ -85,7 +85,10 @@ fn fts_terms(trigrams: &[&str]) -> String {
 /// trigrams the index is asked for, never what matches (every word is checked on the rows), so
 /// a count gone stale since costs time, not correctness.
 #[derive(Debug, Default)]
-pub struct TrigramCounts(std::sync::Mutex<std::collections::HashMap<(Index, String, i64), i64>>);
+pub struct TrigramCounts(std::sync::Mutex<CountMap>);
+
+/// Bounded count of (index, trigram, probe), and when it was read.
+type CountMap = std::collections::HashMap<(Index, String, i64), (i64, std::time::Instant)>;
 
 /// A trigram index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -109,13 +112,20 @@ impl TrigramCounts {
     /// Most remembered; beyond this the memory starts over.
     const MAX: usize = 100_000;
 
+    /// How long a count of zero is trusted: a trigram no row holds may be held by the next
+    /// product added, and "did you mean" starts only from trigrams some row holds.
+    const ZERO_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
     /// Remembers that `count` rows of `index` hold `trigram`, counted up to `probe`.
     pub fn remember(&self, index: Index, trigram: &str, probe: i64, count: i64) {
         let mut map = self.lock();
         if map.len() >= Self::MAX {
             map.clear();
         }
-        map.insert((index, trigram.to_string(), probe), count);
+        map.insert(
+            (index, trigram.to_string(), probe),
+            (count, std::time::Instant::now()),
+        );
     }
 
     /// Remembers `trigram` as held by as many rows as any probe counts, in every index (a
@@ -129,14 +139,14 @@ impl TrigramCounts {
     }
 
     fn get(&self, index: Index, trigram: &str, probe: i64) -> Option<i64> {
-        self.lock()
-            .get(&(index, trigram.to_string(), probe))
-            .copied()
+        match self.lock().get(&(index, trigram.to_string(), probe)) {
+            Some((0, at)) if at.elapsed() > Self::ZERO_FOR => None,
+            Some((n, _)) => Some(*n),
+            None => None,
+        }
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<(Index, String, i64), i64>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CountMap> {
         // A panic while holding the lock leaves a valid map: keep using it.
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -173,11 +183,7 @@ async fn trigram_counts(
         .fetch_all(&mut *conn)
         .await?;
         for (n, t) in found.into_iter().zip(unknown) {
-            // Not a zero: a trigram no row holds yet may be the one a product added next
-            // holds, and "did you mean" starts only from trigrams some row holds.
-            if n > 0 {
-                counts.remember(index, t, probe, n);
-            }
+            counts.remember(index, t, probe, n);
             out.push((n, t.clone()));
         }
     }
