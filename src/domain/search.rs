@@ -204,10 +204,21 @@ pub fn similarity(q: &SearchQuery, sku: &str, name: &str) -> f64 {
     let per_term: f64 = q
         .terms
         .iter()
-        .map(|t| words.iter().map(|w| closeness(t, w)).fold(0.0, f64::max))
+        .map(|t| words.iter().fold(0.0, |best, w| closer(t, w, best)))
         .sum::<f64>()
         / q.terms.len().max(1) as f64;
-    per_term.max(closeness(&q.text.to_lowercase(), &sku))
+    closer(&q.text.to_lowercase(), &sku, per_term)
+}
+
+/// The larger of `best` and the [`closeness`] of `a` and `b`, skipping the edit distance when
+/// their lengths alone keep them from beating `best` (every length difference is an edit).
+fn closer(a: &str, b: &str, best: f64) -> f64 {
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    let len = la.max(lb);
+    if len == 0 || 1.0 - la.abs_diff(lb) as f64 / len as f64 <= best {
+        return best;
+    }
+    best.max(closeness(a, b))
 }
 
 /// The trigrams of each word (lower case), where "did you mean" starts looking, and each word's
@@ -367,6 +378,50 @@ mod tests {
         let s = similarity(&q("ms-20o"), "MS-200", "Wireless Mouse");
         assert!((s - 5.0 / 6.0).abs() < 1e-9, "{s}");
         assert!(similarity(&q("zzzz"), "MS-200", "Wireless Mouse") < SUGGEST_AT);
+    }
+
+    #[test]
+    fn similarity_skipping_hopeless_lengths_equals_scoring_every_word() {
+        let naive = |q: &SearchQuery, sku: &str, name: &str| {
+            let (sku, name) = (sku.to_lowercase(), name.to_lowercase());
+            let words: Vec<&str> = name
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .chain(std::iter::once(sku.as_str()))
+                .collect();
+            let per_term = q
+                .terms
+                .iter()
+                .map(|t| words.iter().map(|w| closeness(t, w)).fold(0.0, f64::max))
+                .sum::<f64>()
+                / q.terms.len() as f64;
+            per_term.max(closeness(&q.text.to_lowercase(), &sku))
+        };
+        let names = [
+            "Synthetic product 4321 red",
+            "Wireless Mouse",
+            "Ergonomic mouse pad XL",
+            "Café crème",
+            "a",
+        ];
+        let queries = [
+            "prodcut 4321",
+            "mosue",
+            "ms-20o",
+            "synthetci",
+            "cafe creme",
+            "xl",
+            "z",
+        ];
+        for name in names {
+            for sku in ["SYN-0004321", "MS-200", "C"] {
+                for text in queries {
+                    let query = q(text);
+                    let (got, want) = (similarity(&query, sku, name), naive(&query, sku, name));
+                    assert!((got - want).abs() < 1e-12, "{text} / {sku} / {name}");
+                }
+            }
+        }
     }
 
     #[test]
