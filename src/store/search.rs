@@ -50,7 +50,7 @@ fn prefix_end(prefix: &str) -> String {
 }
 
 /// Products counted per trigram when looking for the rarest (a bounded read of its entries).
-const PROBE: i64 = 5_000;
+const PROBE: i64 = 20_000;
 
 /// Products counted per trigram when "did you mean" widens a word's start (dozens of trigrams).
 const WIDEN_PROBE: i64 = 500;
@@ -236,9 +236,12 @@ async fn index_terms(
         // Of those, one that does not overlap the first: "123" and "234" of "123456" are
         // mostly held together ("1234"), "123" and "456" narrow each other far more.
         let apart = |(w, i): (usize, usize)| w != place.0 || i.abs_diff(place.1) >= 3;
+        // When every one overlaps it, all of them: "550", "500" and "000" of "55000" together
+        // leave little but "55000", any two of them much more.
         let rest = || counted[1..].iter().filter(|(n, _, _)| worth(*n));
-        if let Some((_, _, t)) = rest().find(|(_, p, _)| apart(*p)).or_else(|| rest().next()) {
-            terms.push(t.clone());
+        match rest().find(|(_, p, _)| apart(*p)) {
+            Some((_, _, t)) => terms.push(t.clone()),
+            None => terms.extend(rest().map(|(_, _, t)| t.clone())),
         }
     }
     for w in &other {
