@@ -109,30 +109,13 @@ pub async fn stock(app: &App, iterations: u64) -> anyhow::Result<()> {
 
 /// The same lookups (product, position, inbound, backorder summary) by the sqlite3 CLI.
 fn sqlite3_reference(app: &App, skus: &[String]) {
-    let path = &app.settings.database.path;
-    let mut script = String::from(".output /dev/null\n");
-    for sku in skus {
-        script.push_str(&reference::stock_lookups(&sku.to_ascii_uppercase()));
-    }
-    let run = |script: &str| -> Option<Duration> {
-        use std::io::Write;
-        let t = Instant::now();
-        let mut child = std::process::Command::new("sqlite3")
-            .arg(path)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .ok()?;
-        child.stdin.take()?.write_all(script.as_bytes()).ok()?;
-        child.wait().ok()?;
-        Some(t.elapsed())
-    };
-    match (run(".output /dev/null\nSELECT 1;\n"), run(&script)) {
-        (Some(empty), Some(full)) => {
-            let per = full.saturating_sub(empty) / skus.len().max(1) as u32;
-            println!("sqlite3 CLI, same lookups: mean {per:?} per /stock over {} lookups (process start-up subtracted)", skus.len());
-        }
-        _ => println!("sqlite3 CLI not found: no reference figure"),
+    let groups: Vec<String> = skus
+        .iter()
+        .map(|sku| reference::stock_lookups(&sku.to_ascii_uppercase()))
+        .collect();
+    match sqlite3_mean(app, &groups) {
+        Some(per) => println!("sqlite3 CLI, same lookups: mean {per:?} per /stock over {} lookups (process start-up subtracted)", skus.len()),
+        None => println!("sqlite3 CLI not found: no reference figure"),
     }
 }
 

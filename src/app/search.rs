@@ -42,13 +42,13 @@ pub struct SearchResult {
 pub async fn products(app: &App, raw: &str) -> AppResult<SearchResult> {
     let q = field("query", SearchQuery::parse(raw))?;
     let mut conn = app.store.conn().await?;
-    let common = app.store.trigram_counts();
+    let counts = app.store.trigram_counts();
     // One more than shown, to know whether there are more.
-    let mut hits = ranked(&mut conn, common, &q, RESULTS + 1, CANDIDATES).await?;
+    let mut hits = ranked(&mut conn, counts, &q, RESULTS + 1, CANDIDATES).await?;
     let more = hits.len() > RESULTS;
     hits.truncate(RESULTS);
     let did_you_mean = if hits.is_empty() {
-        near(&mut conn, common, &q, 5).await?
+        near(&mut conn, counts, &q, 5).await?
     } else {
         Vec::new()
     };
@@ -62,12 +62,12 @@ pub async fn products(app: &App, raw: &str) -> AppResult<SearchResult> {
 /// The matches of `q`, best first, at most `limit`, ranking at most `cap` candidates per source.
 pub async fn ranked(
     conn: &mut Conn,
-    common: &TrigramCounts,
+    counts: &TrigramCounts,
     q: &SearchQuery,
     limit: usize,
     cap: i64,
 ) -> anyhow::Result<Vec<SearchHit>> {
-    let mut hits: Vec<SearchHit> = store::search::product_candidates(conn, common, q, cap, limit)
+    let mut hits: Vec<SearchHit> = store::search::product_candidates(conn, counts, q, cap, limit)
         .await?
         .into_iter()
         .filter_map(|product| {
@@ -88,13 +88,13 @@ pub async fn ranked(
 /// closest first, at most `limit`.
 pub async fn near(
     conn: &mut Conn,
-    common: &TrigramCounts,
+    counts: &TrigramCounts,
     q: &SearchQuery,
     limit: usize,
 ) -> anyhow::Result<Vec<ProductHit>> {
     let (trigrams, prefixes) = search::typo_seeds(q);
     let mut scored: Vec<(f64, ProductHit)> =
-        store::search::near_candidates(conn, common, &trigrams, &prefixes, NEAR_CANDIDATES)
+        store::search::near_candidates(conn, counts, &trigrams, &prefixes, NEAR_CANDIDATES)
             .await?
             .into_iter()
             .map(|p| (search::similarity(q, &p.sku, &p.name), p))
@@ -118,7 +118,7 @@ pub async fn suggest_products(app: &App, partial: &str) -> anyhow::Result<Vec<Pr
 
 async fn products_matching(
     conn: &mut Conn,
-    common: &TrigramCounts,
+    counts: &TrigramCounts,
     partial: &str,
     limit: usize,
 ) -> anyhow::Result<Vec<ProductHit>> {
@@ -126,7 +126,7 @@ async fn products_matching(
         // Nothing typed yet: the first SKUs.
         return store::search::product_candidates(
             conn,
-            common,
+            counts,
             &SearchQuery {
                 text: String::new(),
                 sku_key: Some(String::new()),
@@ -137,11 +137,23 @@ async fn products_matching(
         )
         .await;
     };
-    Ok(ranked(conn, common, &q, limit, CANDIDATES)
+    Ok(ranked(conn, counts, &q, limit, CANDIDATES)
         .await?
         .into_iter()
         .map(|h| h.product)
         .collect())
+}
+
+/// The ids of the first products matching `text`, best first (what POs and backorders are
+/// offered by).
+async fn matching_product_ids(app: &App, conn: &mut Conn, text: &str) -> anyhow::Result<Vec<i64>> {
+    Ok(
+        products_matching(conn, app.store.trigram_counts(), text, SUGGESTIONS)
+            .await?
+            .iter()
+            .map(|p| p.id)
+            .collect(),
+    )
 }
 
 /// Autocomplete for customers: by id prefix, then by words of the id or name.
@@ -171,12 +183,7 @@ pub async fn suggest_pos(
             .map(|po| (po, None))
             .collect();
     if out.len() < SUGGESTIONS && !partial.trim().is_empty() {
-        let ids: Vec<i64> =
-            products_matching(&mut conn, app.store.trigram_counts(), partial, SUGGESTIONS)
-                .await?
-                .iter()
-                .map(|p| p.id)
-                .collect();
+        let ids = matching_product_ids(app, &mut conn, partial).await?;
         for (po, sku) in store::search::pos_of_products(&mut conn, &ids, SUGGESTIONS as i64).await?
         {
             if out.len() < SUGGESTIONS && !out.iter().any(|(p, _)| *p == po) {
@@ -200,12 +207,7 @@ pub async fn suggest_backorders(app: &App, partial: &str) -> anyhow::Result<Vec<
         Err(_) => Vec::new(),
     };
     if out.len() < SUGGESTIONS && !text.is_empty() && text.parse::<u64>().is_err() {
-        let products: Vec<i64> =
-            products_matching(&mut conn, app.store.trigram_counts(), text, SUGGESTIONS)
-                .await?
-                .iter()
-                .map(|p| p.id)
-                .collect();
+        let products = matching_product_ids(app, &mut conn, text).await?;
         let customers: Vec<i64> =
             store::search::customers(&mut conn, app.store.trigram_counts(), text, 5)
                 .await?

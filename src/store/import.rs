@@ -225,10 +225,15 @@ pub async fn apply_products(
     } else {
         Vec::new()
     };
-    // Held off by the flag above, the search trigger would still be run once per row to
-    // read it.
-    let search_trigger = if new_rows >= BULK_ROWS {
-        suspend_triggers(conn, &["products_fts_insert"]).await?
+    // Many rows: the per-row triggers whose work this function does (search index; held off
+    // by the flag above, it would still run once per row to read it) or that act on none of
+    // its rows (the ledger's sales totals: it writes adjustments) are dropped until the end.
+    let suspended = if new_rows >= BULK_ROWS {
+        suspend_triggers(
+            conn,
+            &["products_fts_insert", "stock_movements_sales_insert"],
+        )
+        .await?
     } else {
         Vec::new()
     };
@@ -242,7 +247,7 @@ pub async fn apply_products(
     .bind(base)
     .execute(&mut *conn)
     .await?;
-    for sql in rebuilt.into_iter().chain(search_trigger) {
+    for sql in rebuilt {
         sqlx::query(&sql).execute(&mut *conn).await?;
     }
     // From the staging table (in memory) rather than the rows just written: the same ids.
@@ -267,12 +272,6 @@ pub async fn apply_products(
     .bind(base)
     .execute(&mut *conn)
     .await?;
-    // Adjustments only: the ledger's sales trigger would run (to do nothing) once per row.
-    let suspended = if new_rows >= BULK_ROWS {
-        suspend_triggers(conn, &["stock_movements_sales_insert"]).await?
-    } else {
-        Vec::new()
-    };
     sqlx::query(&format!(
         "INSERT INTO stock_movements (product_id, kind, qty, actor, reason, reference, created_at)
          SELECT {id}, 'adjustment', s.on_hand - COALESCE(s.cur_on_hand, 0), $2, 'import: on_hand', NULL, $3

@@ -102,7 +102,8 @@ fn where_sql(filter: &[String]) -> String {
     }
 }
 
-fn bind_all<'q>(
+/// `q` with `parts` bound in order.
+pub(super) fn bind_all<'q>(
     mut q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
     parts: &'q [KeyPart],
 ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {

@@ -5,6 +5,7 @@
 use super::Conn;
 use crate::domain::page::KeyPart;
 use crate::domain::search::SearchQuery;
+use sqlx::Row;
 
 /// A product as search shows it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -61,7 +62,7 @@ const ENTRIES_PER_ROW: i64 = 64;
 /// Most index entries one product search reads. A search whose words the index narrows
 /// less than this (the usual case: a rare trigram) sees every match; one that the index
 /// cannot narrow (only trigrams most products hold, or words of one or two characters) ranks
-/// the matches among the first this many products holding its trigrams, and says to narrow it.
+/// the matches among the first this many products holding its trigrams.
 pub const BUDGET: i64 = 500;
 
 /// The trigrams of a word, lower-cased.
@@ -193,11 +194,11 @@ async fn trigram_counts(
 
 /// The trigrams to ask `index` for, for rows holding every one of `words`. Of the ASCII words
 /// (checked on the rows with `instr`; SQL `lower` folds ASCII only): the rarest of their
-/// trigrams and, unless the others are common, the next rarest, preferring one that does not
-/// overlap it. Intersecting trigrams that most rows
-/// hold ("pro", "uct" in a shop where every name says "product") costs milliseconds at a
-/// million rows; the rarest narrow as much, and when even they are common the matches are many
-/// and the first come soon. Of the other words: every trigram.
+/// trigrams, and the next rarest that does not overlap it (or, when all overlap it, every one
+/// of them), leaving out those whose lists are too long to pay for themselves. Intersecting
+/// trigrams that most rows hold ("pro", "uct" in a shop where every name says "product") costs
+/// milliseconds at a million rows; the rarest narrow as much, and when even they are common the
+/// matches are many and the first come soon. Of the other words: every trigram.
 async fn index_terms(
     conn: &mut Conn,
     counts: &TrigramCounts,
@@ -284,9 +285,8 @@ fn checked_rows(
 
 /// The statement of the search by words for `q` (its rows packed as one JSON array) and the
 /// values it binds, in order; `None` when `q` has no word the index can look up. The index is
-/// asked for the narrowing trigrams only ([`index_terms`]); every word is then checked on the
-/// rows it gives (`instr`, `lower` folds ASCII only: a word with other letters keeps all its
-/// trigrams in the index query instead).
+/// asked for [`index_terms`]; every ASCII word, and every word too short for the index, is
+/// then checked on the rows it gives.
 pub async fn word_statement(
     conn: &mut Conn,
     counts: &TrigramCounts,
@@ -348,15 +348,10 @@ pub async fn product_candidates(
     let Some((sql, values)) = word_statement(conn, counts, q, cap).await? else {
         return Ok(out);
     };
-    let mut query = sqlx::query_scalar(&sql);
-    for v in &values {
-        query = match v {
-            KeyPart::Int(n) => query.bind(*n),
-            KeyPart::Real(x) => query.bind(*x),
-            KeyPart::Text(t) => query.bind(t.as_str()),
-        };
-    }
-    let json: String = query.fetch_one(&mut *conn).await?;
+    let json: String = super::keyset::bind_all(sqlx::query(&sql), &values)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
     let found = unpack(&json)?;
     for hit in found {
         if !out.iter().any(|h| h.id == hit.id) {
