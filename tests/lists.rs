@@ -321,9 +321,16 @@ async fn order(t: &TestApp, number: &str, i: usize) {
 /// Every row of the list as the store orders it now, by id.
 async fn full_order(t: &TestApp, order: ListOrder, filter: &Filter) -> Vec<i64> {
     let mut conn = t.app.store.conn().await.unwrap();
-    let (rows, _, _) = backorders::list(&mut conn, filter, order, &Seek::First, 100_000)
-        .await
-        .unwrap();
+    let (rows, _, _) = backorders::list(
+        &mut conn,
+        t.app.store.landmarks(),
+        filter,
+        order,
+        &Seek::First,
+        100_000,
+    )
+    .await
+    .unwrap();
     rows.iter().map(|r| r.id).collect()
 }
 
@@ -444,10 +451,16 @@ async fn pos_pages_by_key_while_purchase_orders_are_added() {
                 statuses: vec![PoStatus::Open, PoStatus::PartiallyReceived],
                 ..Default::default()
             };
-            let (rows, _, _) =
-                purchasing::list_pos(&mut conn, &f, app.clock.today(), &Seek::First, 1000)
-                    .await
-                    .unwrap();
+            let (rows, _, _) = purchasing::list_pos(
+                &mut conn,
+                app.store.landmarks(),
+                &f,
+                app.clock.today(),
+                &Seek::First,
+                1000,
+            )
+            .await
+            .unwrap();
             rows.into_iter().map(|r| r.po_number).collect::<Vec<_>>()
         }
     };
@@ -845,4 +858,133 @@ async fn list_titles_count_what_they_list_after_cancels_receipts_and_new_orders(
             .await
             >= 2
     );
+}
+
+/// Every row of a list, a page at a time, skipping rows the slow way (`OFFSET`).
+async fn pages_by_offset(t: &TestApp, src: &keyset::Source<'_>, size: i64) -> Vec<Vec<i64>> {
+    let mut conn = t.app.store.conn().await.unwrap();
+    let mut pages = Vec::new();
+    for n in 0.. {
+        let page = keyset::page(&mut conn, src, &Seek::Skip(n * size), size)
+            .await
+            .unwrap();
+        if page.rows.is_empty() {
+            break;
+        }
+        pages.push(page.ids());
+    }
+    pages
+}
+
+/// Typed `page:N` of every list order, page by page: the same rows as skipping N·size rows.
+async fn typed_pages_agree(t: &TestApp, what: &str) {
+    let open = Filter {
+        status: Some(BackorderStatus::Open),
+        ..Filter::default()
+    };
+    for (sort, order_of) in [
+        ("priority", ListOrder::Priority),
+        ("age", ListOrder::Age),
+        ("eta", ListOrder::Eta),
+        ("value", ListOrder::Value),
+    ] {
+        let expected = pages_by_offset(t, &backorders::source(&open, order_of), 4).await;
+        assert!(expected.len() > 5, "{what}: {expected:?}");
+        // Deepest first (every landmark taken at once), then every page from the top.
+        for page in (1..=expected.len()).rev().take(1).chain(1..=expected.len()) {
+            let (reply, outcome) = t.ask(&format!("/backorders sort:{sort} page:{page}")).await;
+            assert_eq!(outcome, Outcome::Ok, "{what}: {}", reply.to_text());
+            assert_eq!(
+                ids_in(&reply.to_text()),
+                expected[page - 1],
+                "{what}: sort:{sort} page:{page}"
+            );
+            let paging = reply.paging.unwrap();
+            assert_eq!(paging.next_key.is_some(), page < expected.len(), "{what}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn typed_pages_start_from_landmarks_and_agree_with_skipping_rows_after_every_change() {
+    let t = busy_shop("4", 30).await;
+    // A landmark every 3 rows: a page of 4 starts past one from page 2 on.
+    t.app.store.landmarks().set_every(3);
+    typed_pages_agree(&t, "at first").await;
+    // Each change below moves rows across the landmarks taken before it.
+    order(&t, "N-1", 7).await;
+    typed_pages_agree(&t, "after a new order").await;
+    let (_, ids, _) = {
+        let mut conn = t.app.store.conn().await.unwrap();
+        let open = Filter {
+            status: Some(BackorderStatus::Open),
+            ..Filter::default()
+        };
+        backorders::list(
+            &mut conn,
+            t.app.store.landmarks(),
+            &open,
+            ListOrder::Priority,
+            &Seek::First,
+            100,
+        )
+        .await
+        .unwrap()
+    };
+    let ids = ids.ids();
+    t.ok(&format!(
+        "/backorder cancel id:{} reason:\"customer asked\"",
+        ids[1]
+    ))
+    .await;
+    typed_pages_agree(&t, "after a cancel").await;
+    t.ok(&format!(
+        "/backorder prioritize id:{} position:top reason:\"complained\"",
+        ids[ids.len() - 1]
+    ))
+    .await;
+    typed_pages_agree(&t, "after a manual priority").await;
+    t.import(
+        "purchase-orders",
+        "po,supplier,sku,qty,eta\nPO-B,S20,B-1,50,2026-12-03\n",
+    )
+    .await
+    .unwrap();
+    typed_pages_agree(&t, "after promises moved").await;
+
+    // /pos too, after a PO's next ETA moved.
+    let mut csv = String::from("po,supplier,sku,qty,eta\n");
+    for i in 0..20 {
+        csv.push_str(&format!(
+            "PO-{i:02},S10,A-1,5,2026-12-{:02}\n",
+            1 + (i * 5) % 28
+        ));
+    }
+    t.import("purchase-orders", &csv).await.unwrap();
+    let f = purchasing::PoFilter {
+        statuses: vec![PoStatus::Open, PoStatus::PartiallyReceived],
+        ..Default::default()
+    };
+    for round in 0..2 {
+        let src = purchasing::pos_source(&f, t.app.clock.today());
+        let expected = pages_by_offset(&t, &src, 4).await;
+        assert!(expected.len() >= 5, "{expected:?}");
+        for page in (1..=expected.len()).rev().take(1).chain(1..=expected.len()) {
+            let text = t.ok(&format!("/pos page:{page}")).await;
+            let mut conn = t.app.store.conn().await.unwrap();
+            let mut shown = Vec::new();
+            for po in pos_in(&text) {
+                let id: i64 =
+                    sqlx::query_scalar("SELECT id FROM purchase_orders WHERE po_number = $1")
+                        .bind(&po)
+                        .fetch_one(&mut *conn)
+                        .await
+                        .unwrap();
+                shown.push(id);
+            }
+            assert_eq!(shown, expected[page - 1], "round {round} page {page}");
+        }
+        t.ok("/eta po:PO-00 date:2026-12-30 reason:\"carrier delay\"")
+            .await;
+    }
 }

@@ -227,8 +227,15 @@ pub async fn list(app: &App, q: &ListQuery<'_>) -> AppResult<BackorderPage> {
     };
     let shape: String = order.columns().iter().map(|c| c.kind).collect();
     let seek = seek_of(q.page, q.after, q.before, size, &shape)?;
-    let (rows, keyed, total) =
-        store::backorders::list(&mut conn, &filter, order, &seek, size).await?;
+    let (rows, keyed, total) = store::backorders::list(
+        &mut conn,
+        app.store.landmarks(),
+        &filter,
+        order,
+        &seek,
+        size,
+    )
+    .await?;
     let nav = nav_of(q.page, &seek, &keyed, total, size)?;
     let places = if filter.product_id.is_some() && filter.status == Some(BackorderStatus::Open) {
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();

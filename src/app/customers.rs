@@ -54,8 +54,15 @@ pub async fn show(app: &App, q: &CustomerQuery<'_>) -> AppResult<CustomerView> {
         status: Some(BackorderStatus::Open),
         ..Filter::default()
     };
-    let (rows, keyed, total) =
-        store::backorders::list(&mut conn, &filter, order, &seek, size).await?;
+    let (rows, keyed, total) = store::backorders::list(
+        &mut conn,
+        app.store.landmarks(),
+        &filter,
+        order,
+        &seek,
+        size,
+    )
+    .await?;
     let nav = nav_of(q.page, &seek, &keyed, total, size)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let places = store::backorders::queue_places(&mut conn, &ids).await?;

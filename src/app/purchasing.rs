@@ -579,8 +579,15 @@ pub async fn list_pos(app: &App, q: &PoQuery<'_>) -> AppResult<PoPage> {
     }
     let size = i64::from(app.settings.console.page_size);
     let seek = super::backorders::seek_of(q.page, q.after, q.before, size, "tt")?;
-    let (rows, keyed, total) =
-        store::purchasing::list_pos(&mut conn, &filter, app.clock.today(), &seek, size).await?;
+    let (rows, keyed, total) = store::purchasing::list_pos(
+        &mut conn,
+        app.store.landmarks(),
+        &filter,
+        app.clock.today(),
+        &seek,
+        size,
+    )
+    .await?;
     let nav = super::backorders::nav_of(q.page, &seek, &keyed, total, size)?;
     Ok(PoPage { rows, nav })
 }

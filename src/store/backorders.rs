@@ -145,10 +145,14 @@ pub fn source(f: &Filter, order: ListOrder) -> Source<'static> {
     }
 }
 
+/// The change counter of every backorder list (migration 0014).
+const CHANGES: &str = "SELECT COALESCE(SUM(changes), 0) FROM backorder_counts";
+
 /// One page of backorders from `seek` in the given order (ids and keys read from an index, then
 /// the page's rows joined), and the number of rows the filter selects.
 pub async fn list(
     conn: &mut Conn,
+    marks: &keyset::Landmarks,
     f: &Filter,
     order: ListOrder,
     seek: &Seek,
@@ -166,7 +170,10 @@ pub async fn list(
     } else {
         keyset::count(&mut *conn, &src).await?
     };
-    let keyed = keyset::page(&mut *conn, &src, seek, limit).await?;
+    let keyed = match seek {
+        Seek::Skip(n) => keyset::skip_page(&mut *conn, marks, &src, CHANGES, *n, limit).await?,
+        _ => keyset::page(&mut *conn, &src, seek, limit).await?,
+    };
     let rows = by_ids(conn, &keyed.ids()).await?;
     Ok((rows, keyed, total))
 }

@@ -157,21 +157,12 @@ pub fn page_sql(src: &Source<'_>, seek: &Seek, limit: i64) -> (String, Vec<KeyPa
     let branches: Vec<String> = (0..src.order.len())
         .rev()
         .map(|i| {
-            let mut filter = src.filter.clone();
-            for (j, c) in src.order[..i].iter().enumerate() {
-                filter.push(format!("{} = ${}", c.expr, base + 1 + j));
-            }
-            let c = &src.order[i];
-            let op = if c.desc != reverse { "<" } else { ">" };
-            filter.push(format!("{} {op} ${}", c.expr, base + 1 + i));
+            let (filter, order) = branch(src, i, reverse, base);
             format!(
-                "SELECT * FROM (SELECT {} FROM {}{} ORDER BY {} LIMIT {})",
+                "SELECT * FROM (SELECT {} FROM {}{} ORDER BY {order} LIMIT {})",
                 columns.join(", "),
                 src.from,
                 where_sql(&filter),
-                // The columns held equal are left out: with them, SQLite does not see that
-                // the index already gives this order and sorts every matching row.
-                order_by(&src.order[i..], reverse),
                 limit + 1
             )
         })
@@ -193,6 +184,131 @@ pub fn page_sql(src: &Source<'_>, seek: &Seek, limit: i64) -> (String, Vec<KeyPa
     )
 }
 
+/// Branch `i` of the rows past a key (after it, or before it when `reverse`) whose parts are
+/// bound from `$base + 1`: the rows equal to the key on the columns before column i and past
+/// it on column i. Its conditions, and its order as the index gives it.
+///
+/// The branches are consecutive stretches of the list: every row of branch i comes before
+/// every row of branch i − 1 (it differs from the key on a later column).
+fn branch(src: &Source<'_>, i: usize, reverse: bool, base: usize) -> (Vec<String>, String) {
+    let mut filter = src.filter.clone();
+    for (j, c) in src.order[..i].iter().enumerate() {
+        filter.push(format!("{} = ${}", c.expr, base + 1 + j));
+    }
+    let c = &src.order[i];
+    let op = if c.desc != reverse { "<" } else { ">" };
+    filter.push(format!("{} {op} ${}", c.expr, base + 1 + i));
+    // The columns held equal are left out: with them, SQLite does not see that the index
+    // already gives this order and sorts every matching row.
+    (filter, order_by(&src.order[i..], reverse))
+}
+
+/// At most `limit` rows after `key` once `skip` rows after it are passed, walking the branches
+/// ([`branch`]) in list order: each statement is an index range read in its own order, where
+/// one `UNION ALL … ORDER BY … OFFSET` would sort every branch's `skip` rows first.
+async fn rows_after(
+    conn: &mut Conn,
+    src: &Source<'_>,
+    key: &PageKey,
+    mut skip: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<(i64, PageKey)>> {
+    let mut binds = src.binds.clone();
+    let base = binds.len();
+    binds.extend(key.0.iter().cloned());
+    let keys: Vec<&str> = src.order.iter().map(|c| c.expr).collect();
+    let mut out = Vec::new();
+    // LIMIT and OFFSET are bound, so each branch is one prepared statement whatever the skip.
+    let (limit_at, offset_at) = (binds.len() + 1, binds.len() + 2);
+    binds.extend([KeyPart::Int(0), KeyPart::Int(0)]);
+    for i in (0..src.order.len()).rev() {
+        let want = limit - out.len() as i64;
+        if want <= 0 {
+            break;
+        }
+        let (filter, order) = branch(src, i, false, base);
+        let sql = format!(
+            "SELECT {}, {} FROM {}{} ORDER BY {order} LIMIT ${limit_at} OFFSET ${offset_at}",
+            src.id,
+            keys.join(", "),
+            src.from,
+            where_sql(&filter),
+        );
+        binds[limit_at - 1] = KeyPart::Int(want);
+        binds[offset_at - 1] = KeyPart::Int(skip.max(0));
+        let rows = keyed_rows(conn, src, &sql, &binds).await?;
+        if rows.is_empty() && skip > 0 {
+            // The whole branch was skipped: how many rows that was.
+            let sql = format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM {}{} LIMIT ${limit_at})",
+                src.from,
+                where_sql(&filter)
+            );
+            binds[limit_at - 1] = KeyPart::Int(skip);
+            let passed: i64 = bind_all(sqlx::query(&sql), &binds[..limit_at])
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
+            skip -= passed;
+        } else {
+            skip = 0;
+            out.extend(rows);
+        }
+    }
+    Ok(out)
+}
+
+/// At most `limit` rows once `skip` rows from the top are passed (LIMIT and OFFSET bound, so
+/// one prepared statement serves every skip).
+async fn rows_from_top(
+    conn: &mut Conn,
+    src: &Source<'_>,
+    skip: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<(i64, PageKey)>> {
+    let mut binds = src.binds.clone();
+    binds.extend([KeyPart::Int(limit), KeyPart::Int(skip.max(0))]);
+    let sql = format!(
+        "SELECT {}, {} FROM {}{} ORDER BY {} LIMIT ${} OFFSET ${}",
+        src.id,
+        src.order
+            .iter()
+            .map(|c| c.expr)
+            .collect::<Vec<_>>()
+            .join(", "),
+        src.from,
+        where_sql(&src.filter),
+        order_by(src.order, false),
+        binds.len() - 1,
+        binds.len()
+    );
+    keyed_rows(conn, src, &sql, &binds).await
+}
+
+/// The rows of a page's statement: (row id, key).
+async fn keyed_rows(
+    conn: &mut Conn,
+    src: &Source<'_>,
+    sql: &str,
+    binds: &[KeyPart],
+) -> anyhow::Result<Vec<(i64, PageKey)>> {
+    let rows = bind_all(sqlx::query(sql), binds).fetch_all(conn).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: i64 = row.try_get(0)?;
+        let mut key = Vec::with_capacity(src.order.len());
+        for (i, c) in src.order.iter().enumerate() {
+            key.push(match c.kind {
+                'i' => KeyPart::Int(row.try_get(i + 1)?),
+                'r' => KeyPart::Real(row.try_get(i + 1)?),
+                _ => KeyPart::Text(row.try_get(i + 1)?),
+            });
+        }
+        out.push((id, PageKey(key)));
+    }
+    Ok(out)
+}
+
 /// One page of at most `limit` rows from `seek`.
 pub async fn page(
     conn: &mut Conn,
@@ -208,20 +324,7 @@ pub async fn page(
         "page key does not fit the order"
     );
     let (sql, binds) = page_sql(src, seek, limit);
-    let rows = bind_all(sqlx::query(&sql), &binds).fetch_all(conn).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let id: i64 = row.try_get(0)?;
-        let mut key = Vec::with_capacity(src.order.len());
-        for (i, c) in src.order.iter().enumerate() {
-            key.push(match c.kind {
-                'i' => KeyPart::Int(row.try_get(i + 1)?),
-                'r' => KeyPart::Real(row.try_get(i + 1)?),
-                _ => KeyPart::Text(row.try_get(i + 1)?),
-            });
-        }
-        out.push((id, PageKey(key)));
-    }
+    let mut out = keyed_rows(conn, src, &sql, &binds).await?;
     let more = out.len() as i64 > limit;
     out.truncate(limit.max(0) as usize);
     let mut keyed = Keyed::default();
@@ -243,6 +346,149 @@ pub async fn page(
     }
     keyed.rows = out;
     Ok(keyed)
+}
+
+/// Rows between two landmarks unless set otherwise ([`Landmarks::set_every`]).
+pub const LANDMARK_ROWS: i64 = 500;
+
+/// Lists remembered at once; one more forgets them all.
+const LANDMARK_LISTS: usize = 64;
+
+/// Keys of every [`LANDMARK_ROWS`]-th row of the lists a typed `page:N` went deep into, so the
+/// next such page starts from the landmark before row N and skips fewer than that many rows,
+/// instead of skipping N rows of the index (`OFFSET`, which SQLite walks row by row).
+///
+/// A list's landmarks are taken and read at one value of its change counter (migration 0014:
+/// rows added, removed or moved in any order of the list's table), inside one read
+/// transaction, so they are never used after a change could have moved a row past one.
+#[derive(Debug)]
+pub struct Landmarks {
+    every: std::sync::atomic::AtomicI64,
+    /// By source ([`Source::identity`]): (change counter, keys of rows every·k − 1, k ≥ 1).
+    lists: std::sync::Mutex<std::collections::HashMap<String, (i64, Vec<PageKey>)>>,
+}
+
+impl Default for Landmarks {
+    fn default() -> Self {
+        Self {
+            every: std::sync::atomic::AtomicI64::new(LANDMARK_ROWS),
+            lists: Default::default(),
+        }
+    }
+}
+
+impl Landmarks {
+    /// Rows between two landmarks.
+    pub fn every(&self) -> i64 {
+        self.every.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets the rows between two landmarks (tests use a few) and forgets those taken.
+    pub fn set_every(&self, rows: i64) {
+        self.every
+            .store(rows.max(1), std::sync::atomic::Ordering::Relaxed);
+        self.lists.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// The landmarks of `list` taken at change counter `version` (none if it changed since).
+    fn get(&self, list: &str, version: i64) -> Vec<PageKey> {
+        let lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
+        match lists.get(list) {
+            Some((v, keys)) if *v == version => keys.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn put(&self, list: String, version: i64, keys: Vec<PageKey>) {
+        let mut lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
+        if lists.len() >= LANDMARK_LISTS && !lists.contains_key(&list) {
+            lists.clear();
+        }
+        match lists.get(&list) {
+            // Another request took more of them at the same counter: keep those.
+            Some((v, known)) if *v == version && known.len() >= keys.len() => {}
+            _ => {
+                lists.insert(list, (version, keys));
+            }
+        }
+    }
+}
+
+impl Source<'_> {
+    /// What tells two sources' lists apart: table, filter, values and order.
+    fn identity(&self) -> String {
+        format!(
+            "{}|{}|{:?}|{}",
+            self.from,
+            self.filter.join(" AND "),
+            self.binds,
+            order_by(self.order, false)
+        )
+    }
+}
+
+/// The page `skip` rows from the top (`page:N` typed), started from the nearest landmark
+/// before it ([`Landmarks`]); `changes_sql` reads the list's change counter. The landmarks
+/// missing up to there are taken on the way, each a seek from the one before.
+pub async fn skip_page(
+    conn: &mut Conn,
+    marks: &Landmarks,
+    src: &Source<'_>,
+    changes_sql: &str,
+    skip: i64,
+    limit: i64,
+) -> anyhow::Result<Keyed> {
+    use sqlx::Connection;
+    let every = marks.every();
+    let keyed = |mut rows: Vec<(i64, PageKey)>| {
+        let more_after = rows.len() as i64 > limit;
+        rows.truncate(limit.max(0) as usize);
+        Keyed {
+            rows,
+            more_after,
+            more_before: skip > 0,
+        }
+    };
+    if skip < every {
+        return Ok(keyed(rows_from_top(conn, src, skip, limit + 1).await?));
+    }
+    // One snapshot for the counter, the landmarks and the page.
+    let mut tx = conn.begin().await?;
+    let version: i64 = sqlx::query_scalar(changes_sql).fetch_one(&mut *tx).await?;
+    let list = src.identity();
+    let mut keys = marks.get(&list, version);
+    let wanted = skip / every;
+    let known = keys.len();
+    while (keys.len() as i64) < wanted {
+        // Landmark k is row every·k − 1: every − 1 rows past the one before (or the top).
+        let next = match keys.last() {
+            Some(k) => rows_after(&mut tx, src, k, every - 1, 1).await?,
+            None => rows_from_top(&mut tx, src, every - 1, 1).await?,
+        };
+        match next.into_iter().next() {
+            Some((_, key)) => keys.push(key),
+            None => break,
+        }
+    }
+    let near = (keys.len() as i64).min(wanted);
+    let rows = match near {
+        0 => rows_from_top(&mut tx, src, skip, limit + 1).await?,
+        k => {
+            rows_after(
+                &mut tx,
+                src,
+                &keys[k as usize - 1],
+                skip - k * every,
+                limit + 1,
+            )
+            .await?
+        }
+    };
+    tx.commit().await?;
+    if keys.len() > known {
+        marks.put(list, version, keys);
+    }
+    Ok(keyed(rows))
 }
 
 /// Rows matching the source's filter.

@@ -69,12 +69,19 @@ pub struct Store {
     pool: SqlitePool,
     /// How many rows hold the trigrams search has looked up, shared by the store's connections.
     trigram_counts: std::sync::Arc<search::TrigramCounts>,
+    /// Keys deep into the lists typed pages reached, shared by the store's connections.
+    landmarks: std::sync::Arc<keyset::Landmarks>,
 }
 
 impl Store {
     /// Remembered trigram counts (see [`search::TrigramCounts`]).
     pub fn trigram_counts(&self) -> &search::TrigramCounts {
         &self.trigram_counts
+    }
+
+    /// Remembered keys deep into lists (see [`keyset::Landmarks`]).
+    pub fn landmarks(&self) -> &keyset::Landmarks {
+        &self.landmarks
     }
 
     /// Opens (creating the file and its folder if needed) and migrates the database.
@@ -106,6 +113,7 @@ impl Store {
         let store = Self {
             pool,
             trigram_counts: Default::default(),
+            landmarks: Default::default(),
         };
         store.migrate().await?;
         Ok(store)

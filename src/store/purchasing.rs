@@ -311,6 +311,7 @@ pub fn pos_source(f: &PoFilter, today: NaiveDate) -> Source<'static> {
 /// `today`.
 pub async fn list_pos(
     conn: &mut Conn,
+    marks: &keyset::Landmarks,
     f: &PoFilter,
     today: NaiveDate,
     seek: &Seek,
@@ -330,7 +331,13 @@ pub async fn list_pos(
     } else {
         keyset::count(&mut *conn, &src).await?
     };
-    let keyed = keyset::page(&mut *conn, &src, seek, limit).await?;
+    let keyed = match seek {
+        Seek::Skip(n) => {
+            let changes = "SELECT COALESCE(SUM(changes), 0) FROM po_counts";
+            keyset::skip_page(&mut *conn, marks, &src, changes, *n, limit).await?
+        }
+        _ => keyset::page(&mut *conn, &src, seek, limit).await?,
+    };
     // The page's POs summed over their lines (on PostgreSQL `= ANY($2)`).
     let rows: Vec<PoSummaryRow> = sqlx::query_as(
         "SELECT po.id, po.po_number, s.code AS supplier_code, s.name AS supplier_name, po.status,
