@@ -502,3 +502,44 @@ async fn a_search_matching_more_than_it_shows_says_so() {
     assert_eq!(skus(&r), ["LMP-2999"]);
     assert!(!r.more);
 }
+
+#[tokio::test]
+async fn percent_underscore_and_backslash_in_a_word_match_only_themselves() {
+    let t = spawn_app().await;
+    t.import("suppliers", SUPPLIERS).await.unwrap();
+    t.import(
+        "products",
+        "sku,name,unit_price,on_hand,supplier\n\
+         TS-1,Tee 100% cotton,9.00,1,ACME\n\
+         TS-2,Tee 1000 cotton,9.00,1,ACME\n\
+         BX-1,Promo_box large,9.00,1,ACME\n\
+         BX-2,Promo-box large,9.00,1,ACME\n\
+         PT-1,Path a\\b fitting,9.00,1,ACME\n\
+         PT-2,Path ab fitting,9.00,1,ACME\n",
+    )
+    .await
+    .unwrap();
+    t.import(
+        "customers",
+        "id,name,tier,channel\nK_1,Shop_one,standard,none\nK-1,Shop-one,standard,none\n",
+    )
+    .await
+    .unwrap();
+    // Each query's words are checked on the rows (a two-character word always is).
+    for (query, want) in [
+        ("0% cotton", vec!["TS-1"]),
+        ("o_b large", vec!["BX-1"]),
+        ("a\\b fitting", vec!["PT-1"]),
+        ("cotton", vec!["TS-1", "TS-2"]),
+    ] {
+        let r = found(&t, query).await;
+        let mut got = skus(&r);
+        got.sort();
+        assert_eq!(got, want, "{query}");
+        let q = SearchQuery::parse(query).unwrap();
+        assert_eq!(via_index(&t, &q).await, by_scan(&t, &q).await, "{query}");
+    }
+    let customers = search::suggest_customers(&t.app, "p_one").await.unwrap();
+    let ids: Vec<&str> = customers.iter().map(|c| c.external_id.as_str()).collect();
+    assert_eq!(ids, ["K_1"]);
+}

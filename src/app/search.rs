@@ -93,11 +93,12 @@ pub async fn near(
     limit: usize,
 ) -> anyhow::Result<Vec<ProductHit>> {
     let (trigrams, prefixes) = search::typo_seeds(q);
+    let mut scorer = search::Similarity::new(q);
     let mut scored: Vec<(f64, ProductHit)> =
         store::search::near_candidates(conn, counts, &trigrams, &prefixes, NEAR_CANDIDATES)
             .await?
             .into_iter()
-            .map(|p| (search::similarity(q, &p.sku, &p.name), p))
+            .map(|p| (scorer.of(&p.sku, &p.name), p))
             .filter(|(s, _)| *s >= search::SUGGEST_AT)
             .collect();
     scored.sort_by(|a, b| {

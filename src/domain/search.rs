@@ -194,28 +194,72 @@ fn closeness(a: &str, b: &str) -> f64 {
 /// closest word of the name (or the SKU), averaged; or the whole query against the SKU,
 /// whichever is closer.
 pub fn similarity(q: &SearchQuery, sku: &str, name: &str) -> f64 {
-    let sku = sku.to_lowercase();
-    let name = name.to_lowercase();
-    let words: Vec<&str> = name
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .chain(std::iter::once(sku.as_str()))
-        .collect();
-    let per_term: f64 = q
-        .terms
-        .iter()
-        .map(|t| words.iter().fold(0.0, |best, w| closer(t, w, best)))
-        .sum::<f64>()
-        / q.terms.len().max(1) as f64;
-    closer(&q.text.to_lowercase(), &sku, per_term)
+    Similarity::new(q).of(sku, name)
+}
+
+/// [`similarity`] to one query of many products, remembering the closeness of each query word
+/// to each word met: the products "did you mean" scores share most of their words
+/// ("synthetic", "product", a colour), and the edit distance is most of the work.
+#[derive(Debug)]
+pub struct Similarity<'q> {
+    q: &'q SearchQuery,
+    text: String,
+    /// By query word: the closeness of each word met.
+    memo: Vec<std::collections::HashMap<String, f64>>,
+}
+
+impl<'q> Similarity<'q> {
+    /// A scorer for `q`.
+    pub fn new(q: &'q SearchQuery) -> Self {
+        Self {
+            q,
+            text: q.text.to_lowercase(),
+            memo: vec![Default::default(); q.terms.len()],
+        }
+    }
+
+    /// [`similarity`] of a product.
+    pub fn of(&mut self, sku: &str, name: &str) -> f64 {
+        let sku = sku.to_lowercase();
+        let name = name.to_lowercase();
+        let words: Vec<&str> = name
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .chain(std::iter::once(sku.as_str()))
+            .collect();
+        let mut sum = 0.0;
+        for (t, memo) in self.q.terms.iter().zip(&mut self.memo) {
+            sum += words.iter().fold(0.0, |best, w| {
+                if !may_beat(t, w, best) {
+                    return best;
+                }
+                let c = match memo.get(*w) {
+                    Some(c) => *c,
+                    None => {
+                        let c = closeness(t, w);
+                        memo.insert((*w).to_string(), c);
+                        c
+                    }
+                };
+                best.max(c)
+            });
+        }
+        let per_term = sum / self.q.terms.len().max(1) as f64;
+        closer(&self.text, &sku, per_term)
+    }
+}
+
+/// Whether `a` and `b` may be closer than `best`: every difference of length is an edit.
+fn may_beat(a: &str, b: &str, best: f64) -> bool {
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    let len = la.max(lb);
+    len > 0 && 1.0 - la.abs_diff(lb) as f64 / len as f64 > best
 }
 
 /// The larger of `best` and the [`closeness`] of `a` and `b`, skipping the edit distance when
 /// their lengths alone keep them from beating `best` (every length difference is an edit).
 fn closer(a: &str, b: &str, best: f64) -> f64 {
-    let (la, lb) = (a.chars().count(), b.chars().count());
-    let len = la.max(lb);
-    if len == 0 || 1.0 - la.abs_diff(lb) as f64 / len as f64 <= best {
+    if !may_beat(a, b, best) {
         return best;
     }
     best.max(closeness(a, b))
@@ -381,7 +425,7 @@ mod tests {
     }
 
     #[test]
-    fn similarity_skipping_hopeless_lengths_equals_scoring_every_word() {
+    fn similarity_skipping_hopeless_lengths_and_remembering_words_equals_scoring_every_word() {
         let naive = |q: &SearchQuery, sku: &str, name: &str| {
             let (sku, name) = (sku.to_lowercase(), name.to_lowercase());
             let words: Vec<&str> = name
@@ -413,12 +457,20 @@ mod tests {
             "xl",
             "z",
         ];
-        for name in names {
-            for sku in ["SYN-0004321", "MS-200", "C"] {
-                for text in queries {
-                    let query = q(text);
-                    let (got, want) = (similarity(&query, sku, name), naive(&query, sku, name));
-                    assert!((got - want).abs() < 1e-12, "{text} / {sku} / {name}");
+        for text in queries {
+            let query = q(text);
+            // One scorer for every product, as "did you mean" scores them: what it remembers
+            // of one product changes nothing for the next.
+            let mut scorer = Similarity::new(&query);
+            for _ in 0..2 {
+                for name in names {
+                    for sku in ["SYN-0004321", "MS-200", "C"] {
+                        let want = naive(&query, sku, name);
+                        let got = similarity(&query, sku, name);
+                        assert!((got - want).abs() < 1e-12, "{text} / {sku} / {name}");
+                        let shared = scorer.of(sku, name);
+                        assert!((shared - want).abs() < 1e-12, "{text} / {sku} / {name}");
+                    }
                 }
             }
         }

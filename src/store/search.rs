@@ -193,7 +193,7 @@ async fn trigram_counts(
 }
 
 /// The trigrams to ask `index` for, for rows holding every one of `words`. Of the ASCII words
-/// (checked on the rows with `instr`; SQL `lower` folds ASCII only): the rarest of their
+/// (checked on the rows with `LIKE`, which folds ASCII case only): the rarest of their
 /// trigrams, and the next rarest that does not overlap it (or, when all overlap it, every one
 /// of them), leaving out those whose lists are too long to pay for themselves. Intersecting
 /// trigrams that most rows hold ("pro", "uct" in a shop where every name says "product") costs
@@ -251,9 +251,45 @@ async fn index_terms(
     Ok(terms)
 }
 
+/// `word` for `LIKE '%' || word || '%' ESCAPE '\'`: `%`, `_` and `\` match only themselves.
+fn like_escaped(word: &str) -> String {
+    let mut p = String::with_capacity(word.len() + 2);
+    for c in word.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p
+}
+
+/// `words` in the order the rows should check them, least often held first, so most rows fail
+/// at the first check: long words by the count of their rarest trigram (as remembered by
+/// [`index_terms`]), a word of two characters before the words most rows hold, a word of one
+/// character with them.
+fn checking_order<'w>(counts: &TrigramCounts, index: Index, words: &[&'w str]) -> Vec<&'w str> {
+    let mut ranked: Vec<(i64, &str)> = words
+        .iter()
+        .map(|w| {
+            let rarest = match w.chars().count() {
+                0 | 1 => PROBE,
+                2 => PROBE - 1,
+                _ => word_trigrams(w)
+                    .iter()
+                    .map(|t| counts.get(index, t, PROBE).unwrap_or(PROBE))
+                    .min()
+                    .unwrap_or(PROBE),
+            };
+            (rarest, *w)
+        })
+        .collect();
+    ranked.sort_by_key(|(n, _)| *n);
+    ranked.into_iter().map(|(_, w)| w).collect()
+}
+
 /// `SELECT select` from the rows of `index` holding the trigrams bound as `$1`, `join`ed, where
-/// each of the `checks` words bound from `$3` on occurs in one of `columns` (ASCII
-/// case-insensitive), in rowid order, at most `$2`. At most [`BUDGET`] index entries are read:
+/// each of the `checks` words bound from `$3` on (as [`like_escaped`]) occurs in one of
+/// `columns` (ASCII case-insensitive), in rowid order, at most `$2`. At most [`BUDGET`] index entries are read:
 /// words too short for the index, or trigrams that many rows hold, could otherwise send the
 /// read through most of the table looking for rows that pass the word checks.
 fn checked_rows(
@@ -271,9 +307,15 @@ fn checked_rows(
          {join}
          WHERE true"
     );
+    // `LIKE` folds ASCII case as SQL `lower` does, without making a lowered copy of each
+    // column for each word (PostgreSQL: `ILIKE`). The words are bound [`like_escaped`], most
+    // likely to fail first. The pattern is an expression, not the bound value itself: SQLite
+    // prepares a statement again whenever a value bound as a whole `LIKE` pattern changes
+    // (in case an index could serve it), which costs more than the checks save.
     for n in 3..3 + checks {
         sql.push_str(&format!(
-            " AND (instr(lower({a}), ${n}) > 0 OR instr(lower({b}), ${n}) > 0)"
+            " AND ({a} LIKE ('%' || ${n} || '%') ESCAPE '\\'
+                  OR {b} LIKE ('%' || ${n} || '%') ESCAPE '\\')"
         ));
     }
     // In rowid order, which the index gives as it is, and the join keeps (the subquery, which
@@ -304,6 +346,7 @@ pub async fn word_statement(
         .filter(|w| w.is_ascii())
         .chain(q.short_terms())
         .collect();
+    let checked = checking_order(counts, Index::Products, &checked);
     let sql = checked_rows(
         "p.id AS id, p.sku AS sku, p.name AS name,
             COALESCE(sp.on_hand - sp.allocated, 0) AS available",
@@ -314,7 +357,7 @@ pub async fn word_statement(
     );
     let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
     let mut values = vec![KeyPart::Text(fts_terms(&terms)), KeyPart::Int(cap)];
-    values.extend(checked.iter().map(|w| KeyPart::Text(w.to_string())));
+    values.extend(checked.iter().map(|w| KeyPart::Text(like_escaped(w))));
     Ok(Some((packed(&sql), values)))
 }
 
@@ -398,13 +441,26 @@ pub async fn near_candidates(
         }
     }
     seeds.sort();
-    // Each seed's first rowids, all in one statement (a round trip per seed would cost more
-    // than the reads); taken in seed order as if each were asked for what is still missing.
-    let queries: Vec<String> = seeds.iter().map(|(_, t)| fts_terms(&[t])).collect();
-    let lists: Vec<String> = if queries.is_empty() {
-        Vec::new()
-    } else {
-        sqlx::query_scalar(
+    // Each seed's first rowids, in seed order, as if each were asked for what is still
+    // missing: several seeds per statement (a round trip per seed would cost more than the
+    // reads), only as many as their counts say can fill the cap, and more only if rows held
+    // by several seeds left it short.
+    let mut ids: Vec<i64> = Vec::new();
+    let mut rest = &seeds[..];
+    while (ids.len() as i64) < cap && !rest.is_empty() {
+        let mut reach = cap - ids.len() as i64;
+        let take = rest
+            .iter()
+            .take_while(|(n, _)| {
+                let more = reach > 0;
+                reach -= (*n).min(cap);
+                more
+            })
+            .count();
+        let (batch, after) = rest.split_at(take);
+        rest = after;
+        let queries: Vec<String> = batch.iter().map(|(_, t)| fts_terms(&[t])).collect();
+        let lists: Vec<String> = sqlx::query_scalar(
             "SELECT (SELECT json_group_array(rowid) FROM (SELECT rowid FROM products_fts
                      WHERE products_fts MATCH j.value ORDER BY rowid LIMIT $2))
              FROM json_each($1) j ORDER BY j.key",
@@ -412,18 +468,17 @@ pub async fn near_candidates(
         .bind(serde_json::to_string(&queries)?)
         .bind(cap)
         .fetch_all(&mut *conn)
-        .await?
-    };
-    let mut ids: Vec<i64> = Vec::new();
-    for list in lists {
-        if ids.len() as i64 >= cap {
-            break;
-        }
-        let found: Vec<i64> = serde_json::from_str(&list)?;
-        let wanted = (cap - ids.len() as i64) as usize;
-        for id in found.into_iter().take(wanted) {
-            if !ids.contains(&id) {
-                ids.push(id);
+        .await?;
+        for list in lists {
+            if ids.len() as i64 >= cap {
+                break;
+            }
+            let found: Vec<i64> = serde_json::from_str(&list)?;
+            let wanted = (cap - ids.len() as i64) as usize;
+            for id in found.into_iter().take(wanted) {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
             }
         }
     }
@@ -501,8 +556,8 @@ pub async fn customers(
         );
         let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
         let mut query = sqlx::query_as(&sql).bind(fts_terms(&terms)).bind(limit);
-        for w in &ascii {
-            query = query.bind(*w);
+        for w in checking_order(counts, Index::Customers, &ascii) {
+            query = query.bind(like_escaped(w));
         }
         let found: Vec<CustomerHit> = query.fetch_all(&mut *conn).await?;
         for c in found {
