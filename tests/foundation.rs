@@ -39,6 +39,32 @@ async fn sqlite_is_built_without_process_wide_locks_on_reads() {
     assert_eq!(t.scalar(&option("ENABLE_FTS5")).await, 1);
 }
 
+/// The reads people wait on map the database file; other connections (writes, imports, alert
+/// evaluations) do not, so what they read once does not stay mapped in the process.
+#[tokio::test]
+async fn only_reader_connections_map_the_database_file() {
+    let t = spawn_app().await;
+    let mmap = "PRAGMA mmap_size";
+    let mut reader = t.app.store.reader().await.unwrap();
+    let mapped: i64 = sqlx::query_scalar(mmap)
+        .fetch_one(&mut *reader)
+        .await
+        .unwrap();
+    assert_eq!(mapped, backorder_bot::store::READER_MAP_BYTES);
+    let mut conn = t.app.store.conn().await.unwrap();
+    let plain: i64 = sqlx::query_scalar(mmap)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(plain, 0);
+    // Both see the same data.
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
+        .fetch_one(&mut *reader)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
 #[tokio::test]
 async fn each_import_kind_loads_and_reimport_changes_nothing() {
     let t = spawn_app().await;

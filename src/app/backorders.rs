@@ -193,7 +193,7 @@ pub(crate) fn nav_of(
 /// open backorders is that SKU's queue: its places are counted in the same index allocation and
 /// promises rank by (the stored sort key), so place 1 is the one served next.
 pub async fn list(app: &App, q: &ListQuery<'_>) -> AppResult<BackorderPage> {
-    let mut conn = app.store.conn().await?;
+    let mut conn = app.store.reader().await?;
     let mut filter = Filter::default();
     let mut sku = None;
     if let Some(s) = q.sku {
@@ -297,7 +297,7 @@ async fn row(conn: &mut store::Conn, id: i64) -> AppResult<BackorderRow> {
 
 /// `/backorder id:`
 pub async fn show(app: &App, id: i64) -> AppResult<BackorderDetail> {
-    let mut conn = app.store.conn().await?;
+    let mut conn = app.store.reader().await?;
     let row = row(&mut conn, id).await?;
     let score = app
         .settings

@@ -43,7 +43,7 @@ pub struct CustomerQuery<'a> {
 /// `/customer id:`: the customer, and a page of their open backorders (oldest order first, by
 /// keyset from `backorders_customer_age`) with ETA and queue place.
 pub async fn show(app: &App, q: &CustomerQuery<'_>) -> AppResult<CustomerView> {
-    let mut conn = app.store.conn().await?;
+    let mut conn = app.store.reader().await?;
     let customer = customer_by_external_id(&mut conn, q.id).await?;
     let size = i64::from(app.settings.console.page_size);
     let order = ListOrder::Age;

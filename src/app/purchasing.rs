@@ -60,7 +60,7 @@ async fn open_lines(
 
 /// `/po id:`
 pub async fn show_po(app: &App, number: &str) -> AppResult<PoView> {
-    let mut conn = app.store.conn().await?;
+    let mut conn = app.store.reader().await?;
     let po = po(&mut conn, number).await?;
     let lines = store::purchasing::lines_of_po(&mut conn, po.id).await?;
     Ok(PoView { po, lines })
@@ -544,7 +544,7 @@ pub struct PoPage {
 
 /// `/pos [supplier:] [status:] [late:] [page:]`
 pub async fn list_pos(app: &App, q: &PoQuery<'_>) -> AppResult<PoPage> {
-    let mut conn = app.store.conn().await?;
+    let mut conn = app.store.reader().await?;
     let mut filter = store::purchasing::PoFilter {
         late_only: q.late,
         ..Default::default()

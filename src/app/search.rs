@@ -41,7 +41,7 @@ pub struct SearchResult {
 /// `/search query:` — the best [`RESULTS`] matches, or "did you mean" when there are none.
 pub async fn products(app: &App, raw: &str) -> AppResult<SearchResult> {
     let q = field("query", SearchQuery::parse(raw))?;
-    let mut conn = app.store.conn().await?;
+    let mut conn = app.store.reader().await?;
     let counts = app.store.trigram_counts();
     // One more than shown, to know whether there are more.
     let mut hits = ranked(&mut conn, counts, &q, RESULTS + 1, CANDIDATES).await?;
@@ -113,7 +113,7 @@ pub async fn near(
 
 /// Autocomplete for SKUs: the search's matches (SKU prefix first, then names).
 pub async fn suggest_products(app: &App, partial: &str) -> anyhow::Result<Vec<ProductHit>> {
-    let mut conn = app.store.conn().await?;
+    let mut conn = app.store.reader().await?;
     products_matching(&mut conn, app.store.trigram_counts(), partial, SUGGESTIONS).await
 }
 
@@ -159,7 +159,7 @@ async fn matching_product_ids(app: &App, conn: &mut Conn, text: &str) -> anyhow:
 
 /// Autocomplete for customers: by id prefix, then by words of the id or name.
 pub async fn suggest_customers(app: &App, partial: &str) -> anyhow::Result<Vec<CustomerHit>> {
-    let mut conn = app.store.conn().await?;
+    let mut conn = app.store.reader().await?;
     store::search::customers(
         &mut conn,
         app.store.trigram_counts(),
@@ -176,7 +176,7 @@ pub async fn suggest_pos(
     app: &App,
     partial: &str,
 ) -> anyhow::Result<Vec<(String, Option<String>)>> {
-    let mut conn = app.store.conn().await?;
+    let mut conn = app.store.reader().await?;
     let mut out: Vec<(String, Option<String>)> =
         store::search::po_numbers(&mut conn, partial, SUGGESTIONS as i64)
             .await?
@@ -198,7 +198,7 @@ pub async fn suggest_pos(
 /// Autocomplete for open backorders: by id prefix, then those of products matching the text
 /// (in service order), then those of customers matching it.
 pub async fn suggest_backorders(app: &App, partial: &str) -> anyhow::Result<Vec<BackorderHit>> {
-    let mut conn = app.store.conn().await?;
+    let mut conn = app.store.reader().await?;
     let text = partial.trim().trim_start_matches('#');
     let mut out = match text.parse::<u64>() {
         Ok(n) => store::search::backorder_ids(&mut conn, Some(n), SUGGESTIONS as i64).await?,
@@ -208,24 +208,32 @@ pub async fn suggest_backorders(app: &App, partial: &str) -> anyhow::Result<Vec<
         Err(_) => Vec::new(),
     };
     if out.len() < SUGGESTIONS && !text.is_empty() && text.parse::<u64>().is_err() {
+        // Those of the products first; the customers are looked up only if room is left.
         let products = matching_product_ids(app, &mut conn, text).await?;
-        let customers: Vec<i64> =
-            store::search::customers(&mut conn, app.store.trigram_counts(), text, 5)
-                .await?
-                .iter()
-                .map(|c| c.id)
-                .collect();
-        for b in store::search::backorders_of(
-            &mut conn,
-            &products,
-            &customers,
-            (SUGGESTIONS - out.len()) as i64,
-        )
-        .await?
-        {
-            if !out.iter().any(|o| o.0 == b.0) {
-                out.push(b);
+        let add = |found: Vec<BackorderHit>, out: &mut Vec<BackorderHit>| {
+            for b in found {
+                if !out.iter().any(|o| o.0 == b.0) {
+                    out.push(b);
+                }
             }
+        };
+        let room = (SUGGESTIONS - out.len()) as i64;
+        add(
+            store::search::backorders_of(&mut conn, &products, &[], room).await?,
+            &mut out,
+        );
+        if out.len() < SUGGESTIONS {
+            let customers: Vec<i64> =
+                store::search::customers(&mut conn, app.store.trigram_counts(), text, 5)
+                    .await?
+                    .iter()
+                    .map(|c| c.id)
+                    .collect();
+            let room = (SUGGESTIONS - out.len()) as i64;
+            add(
+                store::search::backorders_of(&mut conn, &[], &customers, room).await?,
+                &mut out,
+            );
         }
     }
     out.truncate(SUGGESTIONS);

@@ -47,7 +47,7 @@ fn inbound_lines(lines: &[store::purchasing::PoLineRow]) -> Vec<InboundLine> {
 
 /// `/stock sku:`
 pub async fn query_stock(app: &App, sku: &str) -> AppResult<StockReport> {
-    let mut conn = app.store.conn().await?;
+    let mut conn = app.store.reader().await?;
     let key = field("sku", Sku::parse(sku))?.key();
     let Some(snap) = store::products::stock_snapshot(&mut conn, &key).await? else {
         // Not there: let the shared lookup build the error with its suggestions.

@@ -235,6 +235,9 @@ impl<'q> Similarity<'q> {
                 }
                 let c = match memo.get(*w) {
                     Some(c) => *c,
+                    // Characters one word has more of than the other each take an edit: when
+                    // those alone keep it from beating `best`, the table is not worth filling.
+                    None if !may_beat_by(t, w, bag_distance(t, w), best) => return best,
                     None => {
                         let c = closeness(t, w);
                         memo.insert((*w).to_string(), c);
@@ -252,8 +255,40 @@ impl<'q> Similarity<'q> {
 /// Whether `a` and `b` may be closer than `best`: every difference of length is an edit.
 fn may_beat(a: &str, b: &str, best: f64) -> bool {
     let (la, lb) = (a.chars().count(), b.chars().count());
-    let len = la.max(lb);
-    len > 0 && 1.0 - la.abs_diff(lb) as f64 / len as f64 > best
+    may_beat_by(a, b, la.abs_diff(lb), best)
+}
+
+/// Whether `a` and `b`, at least `edits` apart, may be closer than `best`.
+fn may_beat_by(a: &str, b: &str, edits: usize, best: f64) -> bool {
+    let len = a.chars().count().max(b.chars().count());
+    len > 0 && 1.0 - edits as f64 / len as f64 > best
+}
+
+/// A lower bound of [`typo_distance`]: the larger of the counts of characters one word has
+/// more of than the other (an insertion, deletion or substitution evens out at most one on
+/// each side, a swap none). For other than ASCII words, the difference of their lengths.
+fn bag_distance(a: &str, b: &str) -> usize {
+    if !(a.is_ascii() && b.is_ascii()) {
+        return a.chars().count().abs_diff(b.chars().count());
+    }
+    let mut held = [0i32; 128];
+    for c in a.bytes() {
+        held[usize::from(c)] += 1;
+    }
+    for c in b.bytes() {
+        held[usize::from(c)] -= 1;
+    }
+    let (more, fewer) = held.iter().fold(
+        (0, 0),
+        |(m, f), &n| {
+            if n > 0 {
+                (m + n, f)
+            } else {
+                (m, f - n)
+            }
+        },
+    );
+    more.max(fewer) as usize
 }
 
 /// The larger of `best` and the [`closeness`] of `a` and `b`, skipping the edit distance when
@@ -411,7 +446,9 @@ mod tests {
         };
         for _ in 0..5000 {
             let (a, b) = (word(&mut seed), word(&mut seed));
-            assert_eq!(typo_distance(&a, &b), full_table(&a, &b), "{a:?} {b:?}");
+            let d = typo_distance(&a, &b);
+            assert_eq!(d, full_table(&a, &b), "{a:?} {b:?}");
+            assert!(bag_distance(&a, &b) <= d, "{a:?} {b:?}");
         }
     }
 

@@ -71,7 +71,13 @@ pub struct Store {
     trigram_counts: std::sync::Arc<search::TrigramCounts>,
     /// Keys deep into the lists typed pages reached, shared by the store's connections.
     landmarks: std::sync::Arc<keyset::Landmarks>,
+    /// Connections for the reads people wait on ([`Store::reader`]), opened when first asked.
+    readers: SqlitePool,
 }
+
+/// Bytes of the database file a [`Store::reader`] connection maps: SQLite's largest map unless
+/// built otherwise (2 GiB); the rest of a larger file is read as usual.
+pub const READER_MAP_BYTES: i64 = 0x7fff_0000;
 
 impl Store {
     /// Remembered trigram counts (see [`search::TrigramCounts`]).
@@ -102,6 +108,15 @@ impl Store {
             .pragma("temp_store", "memory")
             // Bulk loads (demo-data) legitimately run statements for seconds.
             .log_slow_statements(log::LevelFilter::Debug, std::time::Duration::from_secs(1));
+        let readers = SqlitePoolOptions::new()
+            .max_connections(settings.max_connections)
+            .min_connections(0)
+            .test_before_acquire(false)
+            .connect_lazy_with(
+                options
+                    .clone()
+                    .pragma("mmap_size", READER_MAP_BYTES.to_string()),
+            );
         let pool = SqlitePoolOptions::new()
             .max_connections(settings.max_connections)
             .min_connections(1)
@@ -114,6 +129,7 @@ impl Store {
             pool,
             trigram_counts: Default::default(),
             landmarks: Default::default(),
+            readers,
         };
         store.migrate().await?;
         Ok(store)
@@ -151,6 +167,19 @@ impl Store {
         Ok(self.pool.acquire().await?)
     }
 
+    /// A connection for the reads people wait on (a command's answer, an autocomplete), from
+    /// a pool of its own whose connections map the database file ([`READER_MAP_BYTES`]): their
+    /// pages are read straight from the OS's cache of the file instead of copied into each
+    /// connection's own cache. With eight connections, each missing the pages the others had
+    /// read, copying pages cost more than the statements; mapped, the p99 of `/search` and of
+    /// typed deep pages fell by a quarter to a half at eight concurrent clients. The pool is
+    /// opened when first asked, so a process that never answers people (an import, a
+    /// scheduled alert run) maps nothing, and a whole-catalogue scan (an alert evaluation)
+    /// runs on [`Store::conn`], where pages it reads once are not kept mapped.
+    pub async fn reader(&self) -> anyhow::Result<sqlx::pool::PoolConnection<Sqlite>> {
+        Ok(self.readers.acquire().await?)
+    }
+
     /// Checks that the database answers (`/healthz`).
     pub async fn ping(&self) -> anyhow::Result<()> {
         sqlx::query("SELECT 1")
@@ -168,6 +197,7 @@ impl Store {
     /// Checkpoints the WAL into the database file and closes the pool, so that the `.db` file
     /// alone holds everything once the process ends (one-shot commands copy cleanly).
     pub async fn close(&self) {
+        self.readers.close().await;
         // TRUNCATE waits (busy timeout) for readers of other processes; if they keep the WAL
         // busy, the next closer checkpoints instead: nothing is lost either way.
         if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -194,8 +194,8 @@ async fn trigram_counts(
 
 /// The trigrams to ask `index` for, for rows holding every one of `words`. Of the ASCII words
 /// (checked on the rows with `LIKE`, which folds ASCII case only): the rarest of their
-/// trigrams, and the next rarest that does not overlap it (or, when all overlap it, every one
-/// of them), leaving out those whose lists are too long to pay for themselves. Intersecting
+/// trigrams, and the next rarest that does not overlap it (or, when all overlap it, the fewest
+/// that hold every character of its word with it), leaving out those whose lists are too long to pay for themselves. Intersecting
 /// trigrams that most rows hold ("pro", "uct" in a shop where every name says "product") costs
 /// milliseconds at a million rows; the rarest narrow as much, and when even they are common the
 /// matches are many and the first come soon. Of the other words: every trigram.
@@ -237,12 +237,20 @@ async fn index_terms(
         // Of those, one that does not overlap the first: "123" and "234" of "123456" are
         // mostly held together ("1234"), "123" and "456" narrow each other far more.
         let apart = |(w, i): (usize, usize)| w != place.0 || i.abs_diff(place.1) >= 3;
-        // When every one overlaps it, all of them: "550", "500" and "000" of "55000" together
-        // leave little but "55000", any two of them much more.
+        // When every one overlaps it, enough of them to hold every character of its word:
+        // "432" and "210" of "43210" leave little but "43210", and each list more costs the
+        // index a walk of it ("321" would add nothing); "550" and "000" of "55000".
         let rest = || counted[1..].iter().filter(|(n, _, _)| worth(*n));
         match rest().find(|(_, p, _)| apart(*p)) {
             Some((_, _, t)) => terms.push(t.clone()),
-            None => terms.extend(rest().map(|(_, _, t)| t.clone())),
+            None => {
+                let len = ascii[place.0].chars().count();
+                let others: Vec<(i64, usize, &String)> = rest()
+                    .filter(|(_, p, _)| p.0 == place.0)
+                    .map(|(n, p, t)| (*n, p.1, t))
+                    .collect();
+                terms.extend(covering(len, place.1, &others).into_iter().cloned());
+            }
         }
     }
     for w in &other {
@@ -285,6 +293,35 @@ fn checking_order<'w>(counts: &TrigramCounts, index: Index, words: &[&'w str]) -
         .collect();
     ranked.sort_by_key(|(n, _)| *n);
     ranked.into_iter().map(|(_, w)| w).collect()
+}
+
+/// Of the trigrams (count, start) of a word of `len` characters overlapping the one starting
+/// at `first`, the fewest that hold every character of the word with it: each time the one
+/// holding most characters not yet held, the rarer of equals.
+fn covering<'t>(len: usize, first: usize, others: &[(i64, usize, &'t String)]) -> Vec<&'t String> {
+    let mut held = vec![false; len];
+    let new = |i: usize, held: &[bool]| {
+        held[i.min(len)..(i + 3).min(len)]
+            .iter()
+            .filter(|h| !**h)
+            .count()
+    };
+    let hold = |i: usize, held: &mut [bool]| {
+        held[i.min(len)..(i + 3).min(len)]
+            .iter_mut()
+            .for_each(|h| *h = true)
+    };
+    hold(first, &mut held);
+    let mut out = Vec::new();
+    while let Some((_, i, t)) = others
+        .iter()
+        .filter(|(_, i, _)| new(*i, &held) > 0)
+        .max_by_key(|(n, i, _)| (new(*i, &held), std::cmp::Reverse(*n)))
+    {
+        hold(*i, &mut held);
+        out.push(*t);
+    }
+    out
 }
 
 /// `SELECT select` from the rows of `index` holding the trigrams bound as `$1`, `join`ed, where
@@ -696,4 +733,32 @@ pub async fn backorders_of(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_trigrams_asked_for_are_the_fewest_holding_the_whole_word() {
+        let t = |s: &str| s.to_string();
+        let (t321, t210, t432) = (t("321"), t("210"), t("432"));
+        // "43210" from its rarest "432": "210" holds both characters left, "321" only one.
+        let others = [(4000, 1, &t321), (4000, 2, &t210)];
+        assert_eq!(covering(5, 0, &others), [&t210]);
+        // From the middle one: both ends are needed.
+        let others = [(4000, 0, &t432), (4000, 2, &t210)];
+        let mut both = covering(5, 1, &others);
+        both.sort();
+        assert_eq!(both, [&t210, &t432]);
+        // "55000" from "550": "000" holds what is left, however many rows hold it.
+        let (t500, t000) = (t("500"), t("000"));
+        let others = [(4000, 1, &t500), (12_700, 2, &t000)];
+        assert_eq!(covering(5, 0, &others), [&t000]);
+        // "1234": from "123", only "234" adds a character; of equals, the rarer.
+        let (t234, t12x) = (t("234"), t("23x"));
+        let others = [(900, 1, &t234), (100, 1, &t12x)];
+        assert_eq!(covering(4, 0, &others), [&t12x]);
+        assert!(covering(3, 0, &[]).is_empty());
+    }
 }
