@@ -69,7 +69,7 @@ pub struct Settings {
 pub struct DatabaseSettings {
     /// SQLite file.
     pub path: PathBuf,
-    /// Pool size.
+    /// Size of each pool (writes and background work; the reads people wait on).
     pub max_connections: u32,
     /// Busy timeout.
     pub busy_timeout: std::time::Duration,
