@@ -183,7 +183,7 @@ fn osa<T: PartialEq>(a: &[T], b: &[T]) -> usize {
 
 /// 1 for equal strings, towards 0 the more edits they are apart relative to their length.
 fn closeness(a: &str, b: &str) -> f64 {
-    let len = a.chars().count().max(b.chars().count());
+    let len = char_len(a).max(char_len(b));
     if len == 0 {
         return 0.0;
     }
@@ -222,25 +222,30 @@ impl<'q> Similarity<'q> {
     pub fn of(&mut self, sku: &str, name: &str) -> f64 {
         let sku = sku.to_lowercase();
         let name = name.to_lowercase();
-        let words: Vec<&str> = name
+        // Each word with its length in characters, counted once for every query word.
+        let words: Vec<(&str, usize)> = name
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
             .chain(std::iter::once(sku.as_str()))
+            .map(|w| (w, char_len(w)))
             .collect();
         let mut sum = 0.0;
         for (t, memo) in self.q.terms.iter().zip(&mut self.memo) {
-            sum += words.iter().fold(0.0, |best, w| {
-                if !may_beat(t, w, best) {
+            let lt = char_len(t);
+            sum += words.iter().fold(0.0, |best, &(w, lw)| {
+                let len = lt.max(lw);
+                let beats = |edits: usize| len > 0 && 1.0 - edits as f64 / len as f64 > best;
+                if !beats(lt.abs_diff(lw)) {
                     return best;
                 }
-                let c = match memo.get(*w) {
+                let c = match memo.get(w) {
                     Some(c) => *c,
                     // Characters one word has more of than the other each take an edit: when
                     // those alone keep it from beating `best`, the table is not worth filling.
-                    None if !may_beat_by(t, w, bag_distance(t, w), best) => return best,
+                    None if !beats(bag_distance(t, w)) => return best,
                     None => {
                         let c = closeness(t, w);
-                        memo.insert((*w).to_string(), c);
+                        memo.insert(w.to_string(), c);
                         c
                     }
                 };
@@ -252,16 +257,20 @@ impl<'q> Similarity<'q> {
     }
 }
 
-/// Whether `a` and `b` may be closer than `best`: every difference of length is an edit.
-fn may_beat(a: &str, b: &str, best: f64) -> bool {
-    let (la, lb) = (a.chars().count(), b.chars().count());
-    may_beat_by(a, b, la.abs_diff(lb), best)
+/// Characters in `s` (its length when ASCII).
+fn char_len(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
 }
 
-/// Whether `a` and `b`, at least `edits` apart, may be closer than `best`.
-fn may_beat_by(a: &str, b: &str, edits: usize, best: f64) -> bool {
-    let len = a.chars().count().max(b.chars().count());
-    len > 0 && 1.0 - edits as f64 / len as f64 > best
+/// Whether `a` and `b` may be closer than `best`: every difference of length is an edit.
+fn may_beat(a: &str, b: &str, best: f64) -> bool {
+    let (la, lb) = (char_len(a), char_len(b));
+    let len = la.max(lb);
+    len > 0 && 1.0 - la.abs_diff(lb) as f64 / len as f64 > best
 }
 
 /// A lower bound of [`typo_distance`]: the larger of the counts of characters one word has
@@ -269,7 +278,7 @@ fn may_beat_by(a: &str, b: &str, edits: usize, best: f64) -> bool {
 /// each side, a swap none). For other than ASCII words, the difference of their lengths.
 fn bag_distance(a: &str, b: &str) -> usize {
     if !(a.is_ascii() && b.is_ascii()) {
-        return a.chars().count().abs_diff(b.chars().count());
+        return char_len(a).abs_diff(char_len(b));
     }
     let mut held = [0i32; 128];
     for c in a.bytes() {

@@ -482,10 +482,10 @@ pub async fn near_candidates(
     // missing: several seeds per statement (a round trip per seed would cost more than the
     // reads), only as many as their counts say can fill the cap, and more only if rows held
     // by several seeds left it short.
-    let mut ids: Vec<i64> = Vec::new();
+    let mut hits: Vec<ProductHit> = Vec::new();
     let mut rest = &seeds[..];
-    while (ids.len() as i64) < cap && !rest.is_empty() {
-        let mut reach = cap - ids.len() as i64;
+    while (hits.len() as i64) < cap && !rest.is_empty() {
+        let mut reach = cap - hits.len() as i64;
         let take = rest
             .iter()
             .take_while(|(n, _)| {
@@ -497,9 +497,14 @@ pub async fn near_candidates(
         let (batch, after) = rest.split_at(take);
         rest = after;
         let queries: Vec<String> = batch.iter().map(|(_, t)| fts_terms(&[t])).collect();
+        // Each seed's products come with its rowids: no second statement to read them by id.
         let lists: Vec<String> = sqlx::query_scalar(
-            "SELECT (SELECT json_group_array(rowid) FROM (SELECT rowid FROM products_fts
-                     WHERE products_fts MATCH j.value ORDER BY rowid LIMIT $2))
+            "SELECT (SELECT json_group_array(json_array(p.id, p.sku, p.name,
+                            COALESCE(sp.on_hand - sp.allocated, 0)))
+                     FROM (SELECT rowid FROM products_fts
+                           WHERE products_fts MATCH j.value ORDER BY rowid LIMIT $2) f
+                     JOIN products p ON p.id = f.rowid
+                     LEFT JOIN stock_positions sp ON sp.product_id = p.id)
              FROM json_each($1) j ORDER BY j.key",
         )
         .bind(serde_json::to_string(&queries)?)
@@ -507,33 +512,18 @@ pub async fn near_candidates(
         .fetch_all(&mut *conn)
         .await?;
         for list in lists {
-            if ids.len() as i64 >= cap {
+            if hits.len() as i64 >= cap {
                 break;
             }
-            let found: Vec<i64> = serde_json::from_str(&list)?;
-            let wanted = (cap - ids.len() as i64) as usize;
-            for id in found.into_iter().take(wanted) {
-                if !ids.contains(&id) {
-                    ids.push(id);
+            let wanted = (cap - hits.len() as i64) as usize;
+            for hit in unpack(&list)?.into_iter().take(wanted) {
+                if !hits.iter().any(|h| h.id == hit.id) {
+                    hits.push(hit);
                 }
             }
         }
     }
-    by_ids(conn, &ids).await
-}
-
-/// Products by id (one bound JSON array; `= ANY($1)` on PostgreSQL).
-async fn by_ids(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<ProductHit>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let json: String = sqlx::query_scalar(&packed(&format!(
-        "{HIT} WHERE p.id IN (SELECT value FROM json_each($1)) ORDER BY p.id"
-    )))
-    .bind(serde_json::to_string(ids)?)
-    .fetch_one(conn)
-    .await?;
-    unpack(&json)
+    Ok(hits)
 }
 
 /// Every product, for checks against a brute-force scan (tests and small shops).
