@@ -170,10 +170,7 @@ pub async fn list(
     } else {
         keyset::count(&mut *conn, &src).await?
     };
-    let keyed = match seek {
-        Seek::Skip(n) => keyset::skip_page(&mut *conn, marks, &src, CHANGES, *n, limit).await?,
-        _ => keyset::page(&mut *conn, &src, seek, limit).await?,
-    };
+    let keyed = keyset::page_from_landmarks(&mut *conn, marks, &src, CHANGES, seek, limit).await?;
     let rows = by_ids(conn, &keyed.ids()).await?;
     Ok((rows, keyed, total))
 }

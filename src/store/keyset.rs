@@ -135,18 +135,9 @@ pub fn page_sql(src: &Source<'_>, seek: &Seek, limit: i64) -> (String, Vec<KeyPa
                 Seek::Skip(n) => format!(" OFFSET {}", (*n).max(0)),
                 _ => String::new(),
             };
-            return (
-                format!(
-                    "SELECT {}, {} FROM {}{} ORDER BY {} LIMIT {}{offset}",
-                    src.id,
-                    keys.join(", "),
-                    src.from,
-                    where_sql(&src.filter),
-                    order_by(src.order, false),
-                    limit + 1
-                ),
-                binds,
-            );
+            let order = order_by(src.order, false);
+            let tail = format!("LIMIT {}{offset}", limit + 1);
+            return (keys_sql(src, &src.filter, &order, &tail), binds);
         }
     };
     let base = binds.len();
@@ -184,6 +175,19 @@ pub fn page_sql(src: &Source<'_>, seek: &Seek, limit: i64) -> (String, Vec<KeyPa
     )
 }
 
+/// `SELECT <id>, <key columns> FROM <table> WHERE <filter> ORDER BY <order> <tail>`: the ids
+/// and keys of a list's rows, read as the index gives them.
+fn keys_sql(src: &Source<'_>, filter: &[String], order: &str, tail: &str) -> String {
+    let keys: Vec<&str> = src.order.iter().map(|c| c.expr).collect();
+    format!(
+        "SELECT {}, {} FROM {}{} ORDER BY {order} {tail}",
+        src.id,
+        keys.join(", "),
+        src.from,
+        where_sql(filter)
+    )
+}
+
 /// Branch `i` of the rows past a key (after it, or before it when `reverse`) whose parts are
 /// bound from `$base + 1`: the rows equal to the key on the columns before column i and past
 /// it on column i. Its conditions, and its order as the index gives it.
@@ -216,7 +220,6 @@ async fn rows_after(
     let mut binds = src.binds.clone();
     let base = binds.len();
     binds.extend(key.0.iter().cloned());
-    let keys: Vec<&str> = src.order.iter().map(|c| c.expr).collect();
     let mut out = Vec::new();
     // LIMIT and OFFSET are bound, so each branch is one prepared statement whatever the skip.
     let (limit_at, offset_at) = (binds.len() + 1, binds.len() + 2);
@@ -227,12 +230,11 @@ async fn rows_after(
             break;
         }
         let (filter, order) = branch(src, i, false, base);
-        let sql = format!(
-            "SELECT {}, {} FROM {}{} ORDER BY {order} LIMIT ${limit_at} OFFSET ${offset_at}",
-            src.id,
-            keys.join(", "),
-            src.from,
-            where_sql(&filter),
+        let sql = keys_sql(
+            src,
+            &filter,
+            &order,
+            &format!("LIMIT ${limit_at} OFFSET ${offset_at}"),
         );
         binds[limit_at - 1] = KeyPart::Int(want);
         binds[offset_at - 1] = KeyPart::Int(skip.max(0));
@@ -268,19 +270,11 @@ async fn rows_from_top(
 ) -> anyhow::Result<Vec<(i64, PageKey)>> {
     let mut binds = src.binds.clone();
     binds.extend([KeyPart::Int(limit), KeyPart::Int(skip.max(0))]);
-    let sql = format!(
-        "SELECT {}, {} FROM {}{} ORDER BY {} LIMIT ${} OFFSET ${}",
-        src.id,
-        src.order
-            .iter()
-            .map(|c| c.expr)
-            .collect::<Vec<_>>()
-            .join(", "),
-        src.from,
-        where_sql(&src.filter),
-        order_by(src.order, false),
-        binds.len() - 1,
-        binds.len()
+    let sql = keys_sql(
+        src,
+        &src.filter,
+        &order_by(src.order, false),
+        &format!("LIMIT ${} OFFSET ${}", binds.len() - 1, binds.len()),
     );
     keyed_rows(conn, src, &sql, &binds).await
 }
@@ -427,10 +421,26 @@ impl Source<'_> {
     }
 }
 
+/// [`page`], a typed page (`Seek::Skip`) started from the list's landmarks ([`skip_page`]);
+/// `changes_sql` reads the list's change counter (migration 0014).
+pub async fn page_from_landmarks(
+    conn: &mut Conn,
+    marks: &Landmarks,
+    src: &Source<'_>,
+    changes_sql: &str,
+    seek: &Seek,
+    limit: i64,
+) -> anyhow::Result<Keyed> {
+    match seek {
+        Seek::Skip(n) => skip_page(conn, marks, src, changes_sql, *n, limit).await,
+        _ => page(conn, src, seek, limit).await,
+    }
+}
+
 /// The page `skip` rows from the top (`page:N` typed), started from the nearest landmark
-/// before it ([`Landmarks`]); `changes_sql` reads the list's change counter. The landmarks
-/// missing up to there are taken on the way, each a seek from the one before.
-pub async fn skip_page(
+/// before it ([`Landmarks`]). The landmarks missing up to there are taken on the way, each a
+/// seek from the one before.
+async fn skip_page(
     conn: &mut Conn,
     marks: &Landmarks,
     src: &Source<'_>,

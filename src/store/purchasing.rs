@@ -306,6 +306,9 @@ pub fn pos_source(f: &PoFilter, today: NaiveDate) -> Source<'static> {
     }
 }
 
+/// The change counter of every purchase-order list (migration 0014).
+const CHANGES: &str = "SELECT COALESCE(SUM(changes), 0) FROM po_counts";
+
 /// One page of purchase orders from `seek` (next ETA first, undated last), its keys and the
 /// number the filter selects. A PO is late when a line still expecting units has an ETA before
 /// `today`.
@@ -331,13 +334,7 @@ pub async fn list_pos(
     } else {
         keyset::count(&mut *conn, &src).await?
     };
-    let keyed = match seek {
-        Seek::Skip(n) => {
-            let changes = "SELECT COALESCE(SUM(changes), 0) FROM po_counts";
-            keyset::skip_page(&mut *conn, marks, &src, changes, *n, limit).await?
-        }
-        _ => keyset::page(&mut *conn, &src, seek, limit).await?,
-    };
+    let keyed = keyset::page_from_landmarks(&mut *conn, marks, &src, CHANGES, seek, limit).await?;
     // The page's POs summed over their lines (on PostgreSQL `= ANY($2)`).
     let rows: Vec<PoSummaryRow> = sqlx::query_as(
         "SELECT po.id, po.po_number, s.code AS supplier_code, s.name AS supplier_name, po.status,
