@@ -171,8 +171,9 @@ impl Store {
     /// a pool of its own whose connections map the database file ([`READER_MAP_BYTES`]): their
     /// pages are read straight from the OS's cache of the file instead of copied into each
     /// connection's own cache. With eight connections, each missing the pages the others had
-    /// read, copying pages cost more than the statements; mapped, the p99 of `/search` and of
-    /// typed deep pages fell by a quarter to a half at eight concurrent clients. The pool is
+    /// read, finding and copying pages led the profiles; mapped, the p99 of a substring
+    /// `/search` and of typed deep pages fell by a fifth and by half at eight concurrent
+    /// clients. The pool is
     /// opened when first asked, so a process that never answers people (an import, a
     /// scheduled alert run) maps nothing, and a whole-catalogue scan (an alert evaluation)
     /// runs on [`Store::conn`], where pages it reads once are not kept mapped.

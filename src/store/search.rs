@@ -195,10 +195,11 @@ async fn trigram_counts(
 /// The trigrams to ask `index` for, for rows holding every one of `words`. Of the ASCII words
 /// (checked on the rows with `LIKE`, which folds ASCII case only): the rarest of their
 /// trigrams, and the next rarest that does not overlap it (or, when all overlap it, the fewest
-/// that hold every character of its word with it), leaving out those whose lists are too long to pay for themselves. Intersecting
-/// trigrams that most rows hold ("pro", "uct" in a shop where every name says "product") costs
-/// milliseconds at a million rows; the rarest narrow as much, and when even they are common the
-/// matches are many and the first come soon. Of the other words: every trigram.
+/// that hold every character of its word with it), leaving out those whose lists are too long
+/// to pay for themselves. Intersecting trigrams that most rows hold ("pro", "uct" in a shop
+/// where every name says "product") costs milliseconds at a million rows; the rarest narrow as
+/// much, and when even they are common the matches are many and the first come soon. Of the
+/// other words: every trigram.
 async fn index_terms(
     conn: &mut Conn,
     counts: &TrigramCounts,
@@ -326,9 +327,10 @@ fn covering<'t>(len: usize, first: usize, others: &[(i64, usize, &'t String)]) -
 
 /// `SELECT select` from the rows of `index` holding the trigrams bound as `$1`, `join`ed, where
 /// each of the `checks` words bound from `$3` on (as [`like_escaped`]) occurs in one of
-/// `columns` (ASCII case-insensitive), in rowid order, at most `$2`. At most [`BUDGET`] index entries are read:
-/// words too short for the index, or trigrams that many rows hold, could otherwise send the
-/// read through most of the table looking for rows that pass the word checks.
+/// `columns` (ASCII case-insensitive), in rowid order, at most `$2`. At most [`BUDGET`] index
+/// entries are read: words too short for the index, or trigrams that many rows hold, could
+/// otherwise send the read through most of the table looking for rows that pass the word
+/// checks.
 fn checked_rows(
     select: &str,
     index: Index,
@@ -498,15 +500,14 @@ pub async fn near_candidates(
         rest = after;
         let queries: Vec<String> = batch.iter().map(|(_, t)| fts_terms(&[t])).collect();
         // Each seed's products come with its rowids: no second statement to read them by id.
-        let lists: Vec<String> = sqlx::query_scalar(
-            "SELECT (SELECT json_group_array(json_array(p.id, p.sku, p.name,
-                            COALESCE(sp.on_hand - sp.allocated, 0)))
-                     FROM (SELECT rowid FROM products_fts
-                           WHERE products_fts MATCH j.value ORDER BY rowid LIMIT $2) f
-                     JOIN products p ON p.id = f.rowid
-                     LEFT JOIN stock_positions sp ON sp.product_id = p.id)
-             FROM json_each($1) j ORDER BY j.key",
-        )
+        let seed_hits = packed(&format!(
+            "{HIT} WHERE p.id IN (SELECT rowid FROM products_fts
+                                  WHERE products_fts MATCH j.value ORDER BY rowid LIMIT $2)
+             ORDER BY p.id"
+        ));
+        let lists: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT ({seed_hits}) FROM json_each($1) j ORDER BY j.key"
+        ))
         .bind(serde_json::to_string(&queries)?)
         .bind(cap)
         .fetch_all(&mut *conn)
