@@ -89,6 +89,10 @@ impl Application {
             );
         }
         spawn(
+            "search-counts",
+            Box::pin(read_trigram_counts(app.clone(), stop.clone())),
+        );
+        spawn(
             "dispatcher",
             Box::pin(adapters::dispatcher::run(app.clone(), stop.clone())),
         );
@@ -135,6 +139,26 @@ impl Application {
             None => Ok(()),
         }
     }
+}
+
+/// Reads the search indexes' trigram counts once (in the background: the other tasks serve
+/// meanwhile, and a search before it ends counts what it needs itself), then waits for the
+/// stop. A failure is logged, not fatal: searches count trigrams as they meet them.
+async fn read_trigram_counts(app: App, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    tokio::select! {
+        read = crate::app::search::read_trigram_counts(&app) => match read {
+            Ok(trigrams) => tracing::info!(
+                trigrams,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "search trigram counts read"
+            ),
+            Err(e) => tracing::warn!(error = ?e, "cannot read the search trigram counts"),
+        },
+        _ = wait_for(&mut stop) => return Ok(()),
+    }
+    wait_for(&mut stop).await;
+    Ok(())
 }
 
 fn flatten(

@@ -473,6 +473,97 @@ async fn remembered_trigram_counts_change_no_result() {
     }
 }
 
+/// Counts read from the indexes' vocabularies (as a long-running process does at start) are
+/// what counting each trigram gives, bounded the same way, in both indexes; a trigram no row
+/// holds is left to be counted; and searches find what they found without them.
+#[tokio::test]
+async fn trigram_counts_read_from_the_vocabularies_are_those_counted_one_by_one() {
+    use store::search::{read_trigram_counts, trigram_counts, Index, TrigramCounts, PROBE};
+    let t = shop().await;
+    let queries = [
+        "mouse",
+        "ms-20",
+        "wireless mouse",
+        "ouse pa",
+        "keybaord",
+        "lovelace",
+    ];
+    let mut before = Vec::new();
+    for q in queries {
+        let r = found(&t, q).await;
+        before.push((skus(&r).join(","), r.did_you_mean.len()));
+    }
+    let mut conn = t.app.store.conn().await.unwrap();
+    let read = TrigramCounts::default();
+    let n = read_trigram_counts(&mut conn, &read).await.unwrap();
+    let mut held: Vec<String> = Vec::new();
+    let texts = PRODUCTS.lines().chain(CUSTOMERS.lines()).skip(1);
+    for text in texts.flat_map(|l| l.split(',').take(2)) {
+        let chars: Vec<char> = text.to_lowercase().chars().collect();
+        for w in chars.windows(3) {
+            let t: String = w.iter().collect();
+            if !held.contains(&t) {
+                held.push(t);
+            }
+        }
+    }
+    assert!(n >= held.len() / 2, "{n} trigrams read of {}", held.len());
+    for index in [Index::Products, Index::Customers] {
+        for probe in [PROBE, 2] {
+            let counted = trigram_counts(&mut conn, &TrigramCounts::default(), index, &held, probe)
+                .await
+                .unwrap();
+            for (n, t) in counted {
+                let known = read.known(index, &t, probe);
+                if n == 0 {
+                    assert_eq!(known, None, "{index:?} {t}: held by no row, to be counted");
+                } else {
+                    assert_eq!(known, Some(n), "{index:?} {t} up to {probe}");
+                }
+            }
+        }
+    }
+    assert_eq!(read.known(Index::Products, "mou", PROBE), Some(7));
+    assert_eq!(read.known(Index::Customers, "lov", PROBE), Some(1));
+    drop(conn);
+    search::read_trigram_counts(&t.app).await.unwrap();
+    for (q, expected) in queries.iter().zip(before) {
+        let r = found(&t, q).await;
+        assert_eq!((skus(&r).join(","), r.did_you_mean.len()), expected, "{q}");
+    }
+}
+
+/// The running service reads the counts once started, with the real start-up path.
+#[tokio::test]
+async fn the_service_reads_the_trigram_counts_once_started() {
+    use backorder_bot::app::Clock;
+    use backorder_bot::startup::Application;
+    use store::search::{Index, PROBE};
+    let dir = tempfile::tempdir().unwrap();
+    let built = Application::build(
+        common::settings(&dir, &[]),
+        Clock::fixed(common::test_now()),
+    )
+    .await
+    .unwrap();
+    let app = built.app.clone();
+    let mut conn = app.store.conn().await.unwrap();
+    let product = store::search::all_products(&mut conn).await.unwrap()[0].clone();
+    drop(conn);
+    let trigram: String = product.name.to_lowercase().chars().take(3).collect();
+    let counts = app.store.trigram_counts();
+    assert_eq!(counts.known(Index::Products, &trigram, PROBE), None);
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(built.run_until_stopped(false, rx));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while counts.known(Index::Products, &trigram, PROBE).is_none() {
+        assert!(std::time::Instant::now() < deadline, "{trigram} never read");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+}
+
 /// A search matching more products than it shows says so; one whose words the index cannot
 /// narrow (only common trigrams and a word of two characters) still answers, from the first
 /// products holding them.

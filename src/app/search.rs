@@ -38,6 +38,14 @@ pub struct SearchResult {
     pub more: bool,
 }
 
+/// Reads how many products and customers hold each trigram, in one pass over each search index
+/// (what a long-running process does once it has started; see
+/// [`store::search::read_trigram_counts`]). Returns how many trigrams were read.
+pub async fn read_trigram_counts(app: &App) -> anyhow::Result<usize> {
+    let mut conn = app.store.reader().await?;
+    store::search::read_trigram_counts(&mut conn, app.store.trigram_counts()).await
+}
+
 /// `/search query:` — the best [`RESULTS`] matches, or "did you mean" when there are none.
 pub async fn products(app: &App, raw: &str) -> AppResult<SearchResult> {
     let q = field("query", SearchQuery::parse(raw))?;
