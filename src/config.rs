@@ -69,8 +69,10 @@ pub struct Settings {
 pub struct DatabaseSettings {
     /// SQLite file.
     pub path: PathBuf,
-    /// Size of each pool (writes and background work; the reads people wait on).
+    /// Size of the pool for writes and background work.
     pub max_connections: u32,
+    /// Size of the pool for the reads people wait on (`Store::reader`).
+    pub reader_connections: u32,
     /// Busy timeout.
     pub busy_timeout: std::time::Duration,
 }
@@ -341,6 +343,7 @@ struct RawRule {
 struct RawDatabase {
     path: String,
     max_connections: u32,
+    reader_connections: u32,
     busy_timeout_ms: u64,
 }
 
@@ -523,6 +526,10 @@ impl Settings {
             database: DatabaseSettings {
                 path: PathBuf::from(raw.database.path.trim()),
                 max_connections: raw.database.max_connections,
+                reader_connections: match raw.database.reader_connections {
+                    0 => auto_reader_connections(),
+                    n => n,
+                },
                 busy_timeout: std::time::Duration::from_millis(raw.database.busy_timeout_ms),
             },
             shop: ShopSettings {
@@ -836,6 +843,16 @@ fn merge(base: &mut toml::Table, overlay: toml::Table, prefix: &str) -> Result<(
     Ok(())
 }
 
+/// `database.reader_connections = 0`: twice the cores the machine offers this process. The
+/// reads people wait on are CPU work on a file the OS caches: beyond a few per core, more
+/// connections only make more threads wait in the OS's scheduler (at random) instead of in
+/// the pool's queue (in turn). Measured on 2 cores at 8 concurrent clients: 4 connections
+/// gave the lowest p99 of 2, 3, 4, 6 and 8.
+fn auto_reader_connections() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (2 * cores).clamp(2, 64) as u32
+}
+
 fn apply_env(
     table: &mut toml::Table,
     var: &str,
@@ -922,6 +939,16 @@ mod tests {
         assert_eq!(s.http.bind.port(), 9000);
         assert_eq!(s.discord.guild_ids, vec![1, 2]);
         assert!(s.fulfilment.allow_partial);
+    }
+
+    #[test]
+    fn reader_connections_default_to_twice_the_cores() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        let s = load(&[]).unwrap();
+        assert_eq!(s.database.reader_connections, (2 * cores).max(2));
+        assert_eq!(s.database.max_connections, 8);
+        let s = load(&[("BACKORDER_BOT__DATABASE__READER_CONNECTIONS", "3")]).unwrap();
+        assert_eq!(s.database.reader_connections, 3);
     }
 
     #[test]

@@ -109,7 +109,7 @@ impl Store {
             // Bulk loads (demo-data) legitimately run statements for seconds.
             .log_slow_statements(log::LevelFilter::Debug, std::time::Duration::from_secs(1));
         let readers = SqlitePoolOptions::new()
-            .max_connections(settings.max_connections)
+            .max_connections(settings.reader_connections)
             .min_connections(0)
             .test_before_acquire(false)
             .connect_lazy_with(
@@ -173,7 +173,8 @@ impl Store {
     /// connection's own cache. With eight connections, each missing the pages the others had
     /// read, finding and copying pages led the profiles; mapped, the p99 of a substring
     /// `/search` and of typed deep pages fell by a fifth and by half at eight concurrent
-    /// clients. The pool is
+    /// clients. The pool holds `database.reader_connections` (by default twice the cores:
+    /// more only make requests wait in the OS's scheduler instead of the pool's queue). It is
     /// opened when first asked, so a process that never answers people (an import, a
     /// scheduled alert run) maps nothing, and a whole-catalogue scan (an alert evaluation)
     /// runs on [`Store::conn`], where pages it reads once are not kept mapped.
