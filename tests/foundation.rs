@@ -3,7 +3,7 @@
 mod common;
 
 use backorder_bot::app::AppError;
-use common::{spawn_app, spawn_demo_app, spawn_demo_app_with};
+use common::{spawn_app, spawn_app_with, spawn_demo_app, spawn_demo_app_with};
 
 const SUPPLIERS: &str =
     "code,name,email,phone,lead_time_days\nACME,Acme,o@acme.example,+4930123456,10\n";
@@ -66,6 +66,74 @@ async fn only_reader_connections_map_the_database_file() {
         .await
         .unwrap();
     assert_eq!(n, 2);
+}
+
+/// Reader connections are reused, never more than `database.reader_connections` at once, the
+/// longest waiting request served first; a request dropped inside a read transaction leaves
+/// no old snapshot behind for the next one on its connection.
+#[tokio::test]
+async fn readers_are_shared_in_turn_and_a_dropped_request_leaves_no_snapshot() {
+    use std::time::Duration;
+    let t = spawn_app_with(&[("BACKORDER_BOT__DATABASE__READER_CONNECTIONS", "2")]).await;
+    let store = t.app.store.clone();
+    let mut a = store.reader().await.unwrap();
+    sqlx::query("CREATE TEMP TABLE marker (x)")
+        .execute(&mut *a)
+        .await
+        .unwrap();
+    let b = store.reader().await.unwrap();
+    // A third waits for one of the two.
+    let waiting = tokio::spawn({
+        let store = store.clone();
+        async move { store.reader().await.unwrap() }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!waiting.is_finished(), "a third connection was opened");
+    drop(a);
+    let mut c = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the waiting request gets the connection handed back")
+        .unwrap();
+    // The same connection (its temporary table is there), not a new one.
+    sqlx::query("SELECT COUNT(*) FROM marker")
+        .execute(&mut *c)
+        .await
+        .unwrap();
+    drop((b, c));
+    // A request dropped half-way through a read transaction on it.
+    let request = tokio::spawn({
+        let store = store.clone();
+        async move {
+            let mut r = store.reader().await.unwrap();
+            sqlx::query("DROP TABLE temp.marker")
+                .execute(&mut *r)
+                .await
+                .unwrap();
+            let mut tx = sqlx::Connection::begin(&mut *r).await.unwrap();
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            assert_eq!(n, 0);
+            std::future::pending::<()>().await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    request.abort();
+    assert!(request.await.unwrap_err().is_cancelled());
+    t.import("suppliers", SUPPLIERS).await.unwrap();
+    t.import("products", PRODUCTS).await.unwrap();
+    for _ in 0..2 {
+        let mut r = store.reader().await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
+            .fetch_one(&mut *r)
+            .await
+            .unwrap();
+        assert_eq!(n, 2, "a reader still in the dropped request's snapshot");
+    }
+    // Closed: no more readers.
+    store.close().await;
+    assert!(store.reader().await.is_err());
 }
 
 #[tokio::test]

@@ -157,14 +157,32 @@ pub fn typo_distance(a: &str, b: &str) -> usize {
     }
 }
 
-/// [`typo_distance`] over characters (or bytes of ASCII text), keeping three rows of the table:
-/// "did you mean" scores hundreds of products per query.
+/// [`typo_distance`] over characters (or bytes of ASCII text), keeping three rows of the table
+/// (on the stack for words of up to 47 characters): "did you mean" scores hundreds of products
+/// per query.
 fn osa<T: PartialEq>(a: &[T], b: &[T]) -> usize {
+    const ON_STACK: usize = 48;
     let w = b.len() + 1;
-    // Rows i-2, i-1 and i of the table.
-    let mut before: Vec<usize> = vec![0; w];
-    let mut prev: Vec<usize> = (0..w).collect();
-    let mut cur: Vec<usize> = vec![0; w];
+    if w <= ON_STACK {
+        let mut rows = [[0usize; ON_STACK]; 3];
+        let [before, prev, cur] = &mut rows;
+        osa_in(a, b, &mut before[..w], &mut prev[..w], &mut cur[..w])
+    } else {
+        osa_in(a, b, &mut vec![0; w], &mut vec![0; w], &mut vec![0; w])
+    }
+}
+
+/// [`osa`] in rows i-2, i-1 and i of the table, each `b.len() + 1` long.
+fn osa_in<'r, T: PartialEq>(
+    a: &[T],
+    b: &[T],
+    mut before: &'r mut [usize],
+    mut prev: &'r mut [usize],
+    mut cur: &'r mut [usize],
+) -> usize {
+    for (j, p) in prev.iter_mut().enumerate() {
+        *p = j;
+    }
     for i in 1..=a.len() {
         cur[0] = i;
         for j in 1..=b.len() {
@@ -206,6 +224,11 @@ pub struct Similarity<'q> {
     text: String,
     /// By query word: the closeness of each word met.
     memo: Vec<std::collections::HashMap<String, f64>>,
+    /// The product being scored, lower-cased, and where its name's words are (kept between
+    /// products: no allocation per product).
+    sku: String,
+    name: String,
+    words: Vec<(usize, usize)>,
 }
 
 impl<'q> Similarity<'q> {
@@ -215,24 +238,49 @@ impl<'q> Similarity<'q> {
             q,
             text: q.text.to_lowercase(),
             memo: vec![Default::default(); q.terms.len()],
+            sku: String::new(),
+            name: String::new(),
+            words: Vec::new(),
         }
     }
 
     /// [`similarity`] of a product.
     pub fn of(&mut self, sku: &str, name: &str) -> f64 {
-        let sku = sku.to_lowercase();
-        let name = name.to_lowercase();
+        let Self {
+            q,
+            text,
+            memo,
+            sku: sku_lower,
+            name: name_lower,
+            words: spans,
+        } = self;
+        lower_into(sku_lower, sku);
+        lower_into(name_lower, name);
+        spans.clear();
+        let mut start = None;
+        for (i, c) in name_lower.char_indices() {
+            match (c.is_alphanumeric(), start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    spans.push((s, i));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(s) = start {
+            spans.push((s, name_lower.len()));
+        }
         // Each word with its length in characters, counted once for every query word.
-        let words: Vec<(&str, usize)> = name
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .chain(std::iter::once(sku.as_str()))
-            .map(|w| (w, char_len(w)))
-            .collect();
+        let words = spans
+            .iter()
+            .map(|&(a, b)| &name_lower[a..b])
+            .chain(std::iter::once(sku_lower.as_str()))
+            .map(|w| (w, char_len(w)));
         let mut sum = 0.0;
-        for (t, memo) in self.q.terms.iter().zip(&mut self.memo) {
+        for (t, memo) in q.terms.iter().zip(memo.iter_mut()) {
             let lt = char_len(t);
-            sum += words.iter().fold(0.0, |best, &(w, lw)| {
+            sum += words.clone().fold(0.0, |best, (w, lw)| {
                 let len = lt.max(lw);
                 let beats = |edits: usize| len > 0 && 1.0 - edits as f64 / len as f64 > best;
                 if !beats(lt.abs_diff(lw)) {
@@ -252,8 +300,19 @@ impl<'q> Similarity<'q> {
                 best.max(c)
             });
         }
-        let per_term = sum / self.q.terms.len().max(1) as f64;
-        closer(&self.text, &sku, per_term)
+        let per_term = sum / q.terms.len().max(1) as f64;
+        closer(text, sku_lower, per_term)
+    }
+}
+
+/// `s` lower-cased into `buf` (as `str::to_lowercase`).
+fn lower_into(buf: &mut String, s: &str) {
+    buf.clear();
+    if s.is_ascii() {
+        buf.push_str(s);
+        buf.make_ascii_lowercase();
+    } else {
+        buf.push_str(&s.to_lowercase());
     }
 }
 
@@ -266,11 +325,10 @@ fn char_len(s: &str) -> usize {
     }
 }
 
-/// Whether `a` and `b` may be closer than `best`: every difference of length is an edit.
+/// Whether `a` and `b` may be closer than `best`, at least [`bag_distance`] edits apart.
 fn may_beat(a: &str, b: &str, best: f64) -> bool {
-    let (la, lb) = (char_len(a), char_len(b));
-    let len = la.max(lb);
-    len > 0 && 1.0 - la.abs_diff(lb) as f64 / len as f64 > best
+    let len = char_len(a).max(char_len(b));
+    len > 0 && 1.0 - bag_distance(a, b) as f64 / len as f64 > best
 }
 
 /// A lower bound of [`typo_distance`]: the larger of the counts of characters one word has
@@ -287,21 +345,21 @@ fn bag_distance(a: &str, b: &str) -> usize {
     for c in b.bytes() {
         held[usize::from(c)] -= 1;
     }
-    let (more, fewer) = held.iter().fold(
-        (0, 0),
-        |(m, f), &n| {
-            if n > 0 {
-                (m + n, f)
-            } else {
-                (m, f - n)
-            }
-        },
-    );
+    // Summed over the characters the words hold (each once: taken when met), not all 128.
+    let (mut more, mut fewer) = (0, 0);
+    for c in a.bytes().chain(b.bytes()) {
+        let n = std::mem::take(&mut held[usize::from(c)]);
+        if n > 0 {
+            more += n;
+        } else {
+            fewer -= n;
+        }
+    }
     more.max(fewer) as usize
 }
 
 /// The larger of `best` and the [`closeness`] of `a` and `b`, skipping the edit distance when
-/// their lengths alone keep them from beating `best` (every length difference is an edit).
+/// their length or character counts alone keep them from beating `best` ([`may_beat`]).
 fn closer(a: &str, b: &str, best: f64) -> f64 {
     if !may_beat(a, b, best) {
         return best;
@@ -458,6 +516,28 @@ mod tests {
             let d = typo_distance(&a, &b);
             assert_eq!(d, full_table(&a, &b), "{a:?} {b:?}");
             assert!(bag_distance(&a, &b) <= d, "{a:?} {b:?}");
+        }
+        // Long enough for the rows to leave the stack (48 entries and more), and around it.
+        let long = |n: usize, seed: &mut u64| -> String {
+            (0..n)
+                .map(|_| letters[((word(seed).len() as u64 + *seed) % 5) as usize])
+                .collect()
+        };
+        for (la, lb) in [
+            (47, 47),
+            (46, 47),
+            (47, 48),
+            (48, 47),
+            (60, 3),
+            (3, 60),
+            (52, 49),
+        ] {
+            for _ in 0..20 {
+                let (a, b) = (long(la, &mut seed), long(lb, &mut seed));
+                let d = typo_distance(&a, &b);
+                assert_eq!(d, full_table(&a, &b), "{a:?} {b:?}");
+                assert!(bag_distance(&a, &b) <= d, "{a:?} {b:?}");
+            }
         }
     }
 

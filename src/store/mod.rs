@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod posts;
 pub mod products;
 pub mod purchasing;
+pub mod readers;
 pub mod reference;
 pub mod search;
 pub mod stock;
@@ -72,7 +73,7 @@ pub struct Store {
     /// Keys deep into the lists typed pages reached, shared by the store's connections.
     landmarks: std::sync::Arc<keyset::Landmarks>,
     /// Connections for the reads people wait on ([`Store::reader`]), opened when first asked.
-    readers: SqlitePool,
+    readers: std::sync::Arc<readers::Readers>,
 }
 
 /// Bytes of the database file a [`Store::reader`] connection maps: SQLite's largest map unless
@@ -108,15 +109,12 @@ impl Store {
             .pragma("temp_store", "memory")
             // Bulk loads (demo-data) legitimately run statements for seconds.
             .log_slow_statements(log::LevelFilter::Debug, std::time::Duration::from_secs(1));
-        let readers = SqlitePoolOptions::new()
-            .max_connections(settings.reader_connections)
-            .min_connections(0)
-            .test_before_acquire(false)
-            .connect_lazy_with(
-                options
-                    .clone()
-                    .pragma("mmap_size", READER_MAP_BYTES.to_string()),
-            );
+        let readers = readers::Readers::new(
+            options
+                .clone()
+                .pragma("mmap_size", READER_MAP_BYTES.to_string()),
+            settings.reader_connections,
+        );
         let pool = SqlitePoolOptions::new()
             .max_connections(settings.max_connections)
             .min_connections(1)
@@ -168,18 +166,19 @@ impl Store {
     }
 
     /// A connection for the reads people wait on (a command's answer, an autocomplete), from
-    /// a pool of its own whose connections map the database file ([`READER_MAP_BYTES`]): their
+    /// a pool of its own ([`readers`]: no round trip to the connection's thread when handed
+    /// back) whose connections map the database file ([`READER_MAP_BYTES`]): their
     /// pages are read straight from the OS's cache of the file instead of copied into each
     /// connection's own cache. With eight connections, each missing the pages the others had
     /// read, finding and copying pages led the profiles; mapped, the p99 of a substring
     /// `/search` and of typed deep pages fell by a fifth and by half at eight concurrent
     /// clients. The pool holds `database.reader_connections` (by default twice the cores:
-    /// more only make requests wait in the OS's scheduler instead of the pool's queue). It is
-    /// opened when first asked, so a process that never answers people (an import, a
+    /// more only make requests wait in the OS's scheduler instead of the pool's queue). Its
+    /// connections are opened when first asked, so a process that never answers people (an import, a
     /// scheduled alert run) maps nothing, and a whole-catalogue scan (an alert evaluation)
     /// runs on [`Store::conn`], where pages it reads once are not kept mapped.
-    pub async fn reader(&self) -> anyhow::Result<sqlx::pool::PoolConnection<Sqlite>> {
-        Ok(self.readers.acquire().await?)
+    pub async fn reader(&self) -> anyhow::Result<readers::Reader> {
+        self.readers.acquire().await
     }
 
     /// Checks that the database answers (`/healthz`).
