@@ -374,9 +374,10 @@ fn covering<'t>(len: usize, first: usize, others: &[(i64, usize, &'t String)]) -
     out
 }
 
-/// `SELECT select` from the rows of `index` holding the trigrams bound as `$1`, `join`ed, where
-/// each of the `checks` words bound from `$3` on (as [`like_escaped`]) occurs in one of
-/// `columns` (ASCII case-insensitive), in rowid order, at most `$2`. At most [`BUDGET`] index
+/// `SELECT select` from the rows of `index` holding the trigrams bound as `$first`, `join`ed,
+/// where each of the `checks` words bound from `$first + 2` on (as [`like_escaped`]) occurs in
+/// one of `columns` (ASCII case-insensitive), in rowid order, at most `$first + 1`. At most
+/// [`BUDGET`] index
 /// entries are read: words too short for the index, or trigrams that many rows hold, could
 /// otherwise send the read through most of the table looking for rows that pass the word
 /// checks.
@@ -385,13 +386,16 @@ fn checked_rows(
     index: Index,
     join: &str,
     columns: (&str, &str),
+    first: usize,
     checks: usize,
 ) -> String {
     let table = index.table();
     let (a, b) = columns;
+    let (terms, limit) = (first, first + 1);
     let mut sql = format!(
         "SELECT {select}
-         FROM (SELECT rowid FROM {table} WHERE {table} MATCH $1 ORDER BY rowid LIMIT {BUDGET}) f
+         FROM (SELECT rowid FROM {table} WHERE {table} MATCH ${terms} ORDER BY rowid
+               LIMIT {BUDGET}) f
          {join}
          WHERE true"
     );
@@ -400,16 +404,17 @@ fn checked_rows(
     // likely to fail first. The pattern is an expression, not the bound value itself: SQLite
     // prepares a statement again whenever a value bound as a whole `LIKE` pattern changes
     // (in case an index could serve it), which costs more than the checks save.
-    for n in 3..3 + checks {
+    for n in first + 2..first + 2 + checks {
         sql.push_str(&format!(
             " AND ({a} LIKE ('%' || ${n} || '%') ESCAPE '\\'
                   OR {b} LIKE ('%' || ${n} || '%') ESCAPE '\\')"
         ));
     }
     // In rowid order, which the index gives as it is, and the join keeps (the subquery, which
-    // cannot be searched by key, is the outer loop): the first `$2` end the read. Written as
-    // an `ORDER BY f.rowid`, SQLite would sort every row the budget allows before taking them.
-    sql.push_str(" LIMIT $2");
+    // cannot be searched by key, is the outer loop): the first `limit` end the read. Written
+    // as an `ORDER BY f.rowid`, SQLite would sort every row the budget allows before taking
+    // them.
+    sql.push_str(&format!(" LIMIT ${limit}"));
     sql
 }
 
@@ -441,6 +446,7 @@ pub async fn word_statement(
         Index::Products,
         "JOIN products p ON p.id = f.rowid LEFT JOIN stock_positions sp ON sp.product_id = p.id",
         ("p.sku", "p.name"),
+        1,
         checked.len(),
     );
     let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
@@ -595,7 +601,7 @@ pub struct CustomerHit {
 }
 
 /// Customers whose id starts with `text` (case-insensitive, in id order), then customers whose
-/// id or name holds every word of three or more characters; at most `limit`.
+/// id or name holds every word of three or more characters; at most `limit`. One statement.
 pub async fn customers(
     conn: &mut Conn,
     counts: &TrigramCounts,
@@ -603,49 +609,76 @@ pub async fn customers(
     limit: i64,
 ) -> anyhow::Result<Vec<CustomerHit>> {
     let key = text.trim().to_uppercase();
-    let mut out: Vec<CustomerHit> = sqlx::query_as(
-        "SELECT id, external_id, name FROM customers
-         WHERE UPPER(external_id) >= $1 AND UPPER(external_id) < $2
-         ORDER BY UPPER(external_id) LIMIT $3",
-    )
-    .bind(&key)
-    .bind(prefix_end(&key))
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
     let words: Vec<String> = text
         .split_whitespace()
         .filter(|w| w.chars().count() >= crate::domain::search::MIN_TERM)
         .map(str::to_lowercase)
         .collect();
-    if (out.len() as i64) < limit && !words.is_empty() {
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let (ascii, other): (Vec<&str>, Vec<&str>) = words.iter().partition(|w| w.is_ascii());
+    let pack = |inner: &str| {
+        format!("(SELECT json_group_array(json_array(id, external_id, name)) FROM ({inner}))")
+    };
+    // $1, $2: the id prefix's range; $3: the FTS query; $4: the limit; $5…: the words. The
+    // words are looked up only when the id prefix leaves room (`CASE` runs one branch only).
+    let by_id = pack("SELECT id, external_id, name FROM by_id");
+    let mut values = vec![KeyPart::Text(key.clone()), KeyPart::Text(prefix_end(&key))];
+    let by_words = if words.is_empty() {
+        "NULL".to_string()
+    } else {
         // As for products: the rarest trigrams of the ASCII words, every word checked on the
         // rows, at most BUDGET index entries read.
-        let words: Vec<&str> = words.iter().map(String::as_str).collect();
-        let (ascii, other): (Vec<&str>, Vec<&str>) = words.iter().partition(|w| w.is_ascii());
         let terms = index_terms(conn, counts, Index::Customers, &words).await?;
-        let sql = checked_rows(
-            "c.id, c.external_id, c.name",
-            Index::Customers,
-            "JOIN customers c ON c.id = f.rowid",
-            ("c.external_id", "c.name"),
-            ascii.len(),
-        );
         let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
-        let mut query = sqlx::query_as(&sql).bind(fts_terms(&terms)).bind(limit);
-        for w in checking_order(counts, Index::Customers, &ascii) {
-            query = query.bind(like_escaped(w));
-        }
-        let found: Vec<CustomerHit> = query.fetch_all(&mut *conn).await?;
-        for c in found {
-            // Words with other letters than ASCII are checked here.
-            let (id, name) = (c.external_id.to_lowercase(), c.name.to_lowercase());
-            if (out.len() as i64) < limit
-                && other.iter().all(|w| id.contains(w) || name.contains(w))
-                && !out.iter().any(|o| o.id == c.id)
-            {
-                out.push(c);
-            }
+        values.push(KeyPart::Text(fts_terms(&terms)));
+        format!(
+            "CASE WHEN (SELECT COUNT(*) FROM by_id) < $4 THEN {} END",
+            pack(&checked_rows(
+                "c.id, c.external_id, c.name",
+                Index::Customers,
+                "JOIN customers c ON c.id = f.rowid",
+                ("c.external_id", "c.name"),
+                3,
+                ascii.len(),
+            ))
+        )
+    };
+    if values.len() == 2 {
+        values.push(KeyPart::Text(String::new()));
+    }
+    values.push(KeyPart::Int(limit));
+    for w in checking_order(counts, Index::Customers, &ascii) {
+        values.push(KeyPart::Text(like_escaped(w)));
+    }
+    let sql = format!(
+        "WITH by_id AS (SELECT id, external_id, name FROM customers
+                        WHERE UPPER(external_id) >= $1 AND UPPER(external_id) < $2
+                        ORDER BY UPPER(external_id) LIMIT $4)
+         SELECT {by_id}, {by_words}"
+    );
+    let row = super::keyset::bind_all(sqlx::query(&sql), &values)
+        .fetch_one(&mut *conn)
+        .await?;
+    let (by_id, by_words): (String, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
+    let hits = |json: &str| -> anyhow::Result<Vec<CustomerHit>> {
+        Ok(serde_json::from_str::<Vec<(i64, String, String)>>(json)?
+            .into_iter()
+            .map(|(id, external_id, name)| CustomerHit {
+                id,
+                external_id,
+                name,
+            })
+            .collect())
+    };
+    let mut out = hits(&by_id)?;
+    for c in hits(by_words.as_deref().unwrap_or("[]"))? {
+        // Words with other letters than ASCII are checked here.
+        let (id, name) = (c.external_id.to_lowercase(), c.name.to_lowercase());
+        if (out.len() as i64) < limit
+            && other.iter().all(|w| id.contains(w) || name.contains(w))
+            && !out.iter().any(|o| o.id == c.id)
+        {
+            out.push(c);
         }
     }
     Ok(out)
