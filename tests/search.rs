@@ -154,6 +154,11 @@ async fn autocomplete_matches_names_as_well_as_ids() {
         values(suggest(&t.app, Suggest::Customer, "c-").await),
         ["C-1", "C-2"]
     );
+    // Found by its id's prefix and by the id as a word: offered once.
+    assert_eq!(
+        values(suggest(&t.app, Suggest::Customer, "c-2").await),
+        ["C-2"]
+    );
     let by_name = suggest(&t.app, Suggest::Customer, "turing").await;
     assert_eq!(values(by_name.clone()), ["C-2"]);
     assert!(!by_name[0].0.contains("Turing"), "{}", by_name[0].0);
