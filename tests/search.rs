@@ -169,6 +169,18 @@ async fn autocomplete_matches_names_as_well_as_ids() {
     assert_eq!(by_product.len(), 2, "the two MS-200 backorders");
     let by_customer = values(suggest(&t.app, Suggest::Backorder, "lovelace").await);
     assert_eq!(by_customer.len(), 1);
+    // In the products' order (as `/search mouse` ranks them: names, in stock first, by SKU):
+    // CAB-MS's one, then MS-200's two in service order (the VIP's first).
+    let labels: Vec<String> = suggest(&t.app, Suggest::Backorder, "mouse")
+        .await
+        .into_iter()
+        .map(|(label, _)| label)
+        .collect();
+    assert_eq!(labels.len(), 3, "{labels:?}");
+    assert!(labels[0].contains("× CAB-MS"), "{labels:?}");
+    assert!(labels[1..].iter().all(|l| l.contains("× MS-200")), "{labels:?}");
+    let vip = values(suggest(&t.app, Suggest::Backorder, "lovelace").await);
+    assert!(labels[1].starts_with(&format!("#{} ", vip[0])), "{labels:?}");
     let first = &all[0];
     assert_eq!(
         values(suggest(&t.app, Suggest::Backorder, first).await)[0],

@@ -216,8 +216,19 @@ pub async fn suggest_backorders(app: &App, partial: &str) -> anyhow::Result<Vec<
         Err(_) => Vec::new(),
     };
     if out.len() < SUGGESTIONS && !text.is_empty() && text.parse::<u64>().is_err() {
-        // Those of the products first; the customers are looked up only if room is left.
+        // Those of the products first, then those of the customers; the customers matching
+        // the text come in the same statement as the products' backorders.
         let products = matching_product_ids(app, &mut conn, text).await?;
+        let room = (SUGGESTIONS - out.len()) as i64;
+        let (of_products, customers) = store::search::backorders_and_customers(
+            &mut conn,
+            app.store.trigram_counts(),
+            &products,
+            room,
+            text,
+            5,
+        )
+        .await?;
         let add = |found: Vec<BackorderHit>, out: &mut Vec<BackorderHit>| {
             for b in found {
                 if !out.iter().any(|o| o.0 == b.0) {
@@ -225,21 +236,12 @@ pub async fn suggest_backorders(app: &App, partial: &str) -> anyhow::Result<Vec<
                 }
             }
         };
-        let room = (SUGGESTIONS - out.len()) as i64;
-        add(
-            store::search::backorders_of(&mut conn, &products, &[], room).await?,
-            &mut out,
-        );
-        if out.len() < SUGGESTIONS {
-            let customers: Vec<i64> =
-                store::search::customers(&mut conn, app.store.trigram_counts(), text, 5)
-                    .await?
-                    .iter()
-                    .map(|c| c.id)
-                    .collect();
+        add(of_products, &mut out);
+        if out.len() < SUGGESTIONS && !customers.is_empty() {
+            let customers: Vec<i64> = customers.iter().map(|c| c.id).collect();
             let room = (SUGGESTIONS - out.len()) as i64;
             add(
-                store::search::backorders_of(&mut conn, &[], &customers, room).await?,
+                store::search::backorders_of_customers(&mut conn, &customers, room).await?,
                 &mut out,
             );
         }

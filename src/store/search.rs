@@ -608,80 +608,121 @@ pub async fn customers(
     text: &str,
     limit: i64,
 ) -> anyhow::Result<Vec<CustomerHit>> {
-    let key = text.trim().to_uppercase();
-    let words: Vec<String> = text
-        .split_whitespace()
-        .filter(|w| w.chars().count() >= crate::domain::search::MIN_TERM)
-        .map(str::to_lowercase)
-        .collect();
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    let (ascii, other): (Vec<&str>, Vec<&str>) = words.iter().partition(|w| w.is_ascii());
-    let pack = |inner: &str| {
-        format!("(SELECT json_group_array(json_array(id, external_id, name)) FROM ({inner}))")
-    };
-    // $1, $2: the id prefix's range; $3: the FTS query; $4: the limit; $5…: the words. The
-    // words are looked up only when the id prefix leaves room (`CASE` runs one branch only).
-    let by_id = pack("SELECT id, external_id, name FROM by_id");
-    let mut values = vec![KeyPart::Text(key.clone()), KeyPart::Text(prefix_end(&key))];
-    let by_words = if words.is_empty() {
-        "NULL".to_string()
-    } else {
-        // As for products: the rarest trigrams of the ASCII words, every word checked on the
-        // rows, at most BUDGET index entries read.
-        let terms = index_terms(conn, counts, Index::Customers, &words).await?;
-        let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
-        values.push(KeyPart::Text(fts_terms(&terms)));
-        format!(
-            "CASE WHEN (SELECT COUNT(*) FROM by_id) < $4 THEN {} END",
-            pack(&checked_rows(
-                "c.id, c.external_id, c.name",
-                Index::Customers,
-                "JOIN customers c ON c.id = f.rowid",
-                ("c.external_id", "c.name"),
-                3,
-                ascii.len(),
-            ))
-        )
-    };
-    if values.len() == 2 {
-        values.push(KeyPart::Text(String::new()));
-    }
-    values.push(KeyPart::Int(limit));
-    for w in checking_order(counts, Index::Customers, &ascii) {
-        values.push(KeyPart::Text(like_escaped(w)));
-    }
-    let sql = format!(
-        "WITH by_id AS (SELECT id, external_id, name FROM customers
-                        WHERE UPPER(external_id) >= $1 AND UPPER(external_id) < $2
-                        ORDER BY UPPER(external_id) LIMIT $4)
-         SELECT {by_id}, {by_words}"
-    );
-    let row = super::keyset::bind_all(sqlx::query(&sql), &values)
+    let lookup = CustomerLookup::new(conn, counts, text, limit, 1).await?;
+    let sql = format!("WITH {} SELECT {}", lookup.with, lookup.columns);
+    let row = super::keyset::bind_all(sqlx::query(&sql), &lookup.values)
         .fetch_one(&mut *conn)
         .await?;
-    let (by_id, by_words): (String, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
-    let hits = |json: &str| -> anyhow::Result<Vec<CustomerHit>> {
-        Ok(serde_json::from_str::<Vec<(i64, String, String)>>(json)?
-            .into_iter()
-            .map(|(id, external_id, name)| CustomerHit {
-                id,
-                external_id,
-                name,
-            })
-            .collect())
-    };
-    let mut out = hits(&by_id)?;
-    for c in hits(by_words.as_deref().unwrap_or("[]"))? {
-        // Words with other letters than ASCII are checked here.
-        let (id, name) = (c.external_id.to_lowercase(), c.name.to_lowercase());
-        if (out.len() as i64) < limit
-            && other.iter().all(|w| id.contains(w) || name.contains(w))
-            && !out.iter().any(|o| o.id == c.id)
-        {
-            out.push(c);
+    lookup.hits(&row, 0)
+}
+
+/// The customer lookup of [`customers`] as parts of a statement binding from `$first` on.
+struct CustomerLookup {
+    /// `by_id AS (…)`, for the statement's `WITH`.
+    with: String,
+    /// Two columns: the customers by id prefix, and by words (or NULL), each as JSON.
+    columns: String,
+    /// What to bind from `$first` on.
+    values: Vec<KeyPart>,
+    /// Words with other letters than ASCII, checked on the rows found (`LIKE` folds ASCII only).
+    other: Vec<String>,
+    limit: i64,
+}
+
+impl CustomerLookup {
+    async fn new(
+        conn: &mut Conn,
+        counts: &TrigramCounts,
+        text: &str,
+        limit: i64,
+        first: usize,
+    ) -> anyhow::Result<Self> {
+        let key = text.trim().to_uppercase();
+        let words: Vec<String> = text
+            .split_whitespace()
+            .filter(|w| w.chars().count() >= crate::domain::search::MIN_TERM)
+            .map(str::to_lowercase)
+            .collect();
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let (ascii, other): (Vec<&str>, Vec<&str>) = words.iter().partition(|w| w.is_ascii());
+        let pack = |inner: &str| {
+            format!("(SELECT json_group_array(json_array(id, external_id, name)) FROM ({inner}))")
+        };
+        // From `$first`: the id prefix's range (two), the FTS query, the limit, the words.
+        let (from, to, terms, most) = (first, first + 1, first + 2, first + 3);
+        let with = format!(
+            "by_id AS (SELECT id, external_id, name FROM customers
+                       WHERE UPPER(external_id) >= ${from} AND UPPER(external_id) < ${to}
+                       ORDER BY UPPER(external_id) LIMIT ${most})"
+        );
+        let mut values = vec![KeyPart::Text(key.clone()), KeyPart::Text(prefix_end(&key))];
+        // The words are looked up only when the id prefix leaves room (`CASE` runs one
+        // branch only).
+        let by_words = if words.is_empty() {
+            values.push(KeyPart::Text(String::new()));
+            "NULL".to_string()
+        } else {
+            // As for products: the rarest trigrams of the ASCII words, every word checked on
+            // the rows, at most BUDGET index entries read.
+            let found = index_terms(conn, counts, Index::Customers, &words).await?;
+            let found: Vec<&str> = found.iter().map(String::as_str).collect();
+            values.push(KeyPart::Text(fts_terms(&found)));
+            format!(
+                "CASE WHEN (SELECT COUNT(*) FROM by_id) < ${most} THEN {} END",
+                pack(&checked_rows(
+                    "c.id, c.external_id, c.name",
+                    Index::Customers,
+                    "JOIN customers c ON c.id = f.rowid",
+                    ("c.external_id", "c.name"),
+                    terms,
+                    ascii.len(),
+                ))
+            )
+        };
+        values.push(KeyPart::Int(limit));
+        for w in checking_order(counts, Index::Customers, &ascii) {
+            values.push(KeyPart::Text(like_escaped(w)));
         }
+        Ok(Self {
+            with,
+            columns: format!(
+                "{}, {by_words}",
+                pack("SELECT id, external_id, name FROM by_id")
+            ),
+            values,
+            other: other.into_iter().map(String::from).collect(),
+            limit,
+        })
     }
-    Ok(out)
+
+    /// The customers found, from the row's columns `at` and `at + 1`.
+    fn hits(&self, row: &sqlx::sqlite::SqliteRow, at: usize) -> anyhow::Result<Vec<CustomerHit>> {
+        let (by_id, by_words): (String, Option<String>) = (row.try_get(at)?, row.try_get(at + 1)?);
+        let hits = |json: &str| -> anyhow::Result<Vec<CustomerHit>> {
+            Ok(serde_json::from_str::<Vec<(i64, String, String)>>(json)?
+                .into_iter()
+                .map(|(id, external_id, name)| CustomerHit {
+                    id,
+                    external_id,
+                    name,
+                })
+                .collect())
+        };
+        let mut out = hits(&by_id)?;
+        for c in hits(by_words.as_deref().unwrap_or("[]"))? {
+            let (id, name) = (c.external_id.to_lowercase(), c.name.to_lowercase());
+            if (out.len() as i64) < self.limit
+                && self
+                    .other
+                    .iter()
+                    .all(|w| id.contains(w) || name.contains(w))
+                && !out.iter().any(|o| o.id == c.id)
+            {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Open purchase orders whose number starts with `text` (case-insensitive), in number order.
@@ -767,45 +808,85 @@ pub async fn backorder_ids(
     Ok(out)
 }
 
-/// Open backorders of any of `product_ids` (in that order), then of any of `customer_ids`; each
-/// one's in service order. One statement per kind of id: each id's first `limit` are read
-/// (an index range), packed as JSON, so a hot SKU with thousands open costs no more.
-/// (SQLite `json_each` / `json_group_array`; PostgreSQL would use a LATERAL join.)
-pub async fn backorders_of(
+/// Open backorders of any of `customer_ids` (in that order), each one's in service order: each
+/// customer's first `limit` are read (an index range), packed as JSON, so a customer with
+/// thousands open costs no more. (SQLite `json_each` / `json_group_array`; PostgreSQL would
+/// use a LATERAL join.)
+pub async fn backorders_of_customers(
     conn: &mut Conn,
-    product_ids: &[i64],
     customer_ids: &[i64],
     limit: i64,
 ) -> anyhow::Result<Vec<BackorderHit>> {
-    let mut out: Vec<BackorderHit> = Vec::new();
-    for (column, ids) in [("product_id", product_ids), ("customer_id", customer_ids)] {
-        if ids.is_empty() || out.len() as i64 >= limit {
-            continue;
-        }
-        let lists: Vec<String> = sqlx::query_scalar(&format!(
-            "SELECT (SELECT json_group_array(json_array(x.id, p.sku, x.qty))
-                     FROM (SELECT b.id, b.product_id, b.qty FROM backorders b
-                           WHERE b.{column} = j.value AND b.status = 'open'
-                           ORDER BY b.sort_key DESC, b.ordered_epoch, b.id LIMIT $2) x
-                     JOIN products p ON p.id = x.product_id)
-             FROM json_each($1) j ORDER BY j.key"
-        ))
-        .bind(serde_json::to_string(ids)?)
+    let lists: Vec<String> = sqlx::query_scalar(&lists_of("customer_id"))
+        .bind(serde_json::to_string(customer_ids)?)
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
-        for list in lists {
-            for f in serde_json::from_str::<Vec<BackorderHit>>(&list)? {
-                if out.len() as i64 >= limit {
-                    return Ok(out);
-                }
-                if !out.iter().any(|o| o.0 == f.0) {
-                    out.push(f);
-                }
-            }
-        }
+    let mut out: Vec<BackorderHit> = Vec::new();
+    for list in lists {
+        take(&mut out, serde_json::from_str(&list)?, limit);
     }
     Ok(out)
+}
+
+/// Open backorders of any of `product_ids` (in that order, each one's in service order, as
+/// [`backorders_of_customers`] reads them) and the customers matching `text` (as
+/// [`customers`], at most `customers_limit`), in one statement: what backorder autocomplete
+/// needs before it knows whether the products leave room for customers.
+pub async fn backorders_and_customers(
+    conn: &mut Conn,
+    counts: &TrigramCounts,
+    product_ids: &[i64],
+    limit: i64,
+    text: &str,
+    customers_limit: i64,
+) -> anyhow::Result<(Vec<BackorderHit>, Vec<CustomerHit>)> {
+    let lookup = CustomerLookup::new(conn, counts, text, customers_limit, 3).await?;
+    let sql = format!(
+        "WITH {} SELECT (SELECT json_group_array(json(list)) FROM ({})), {}",
+        lookup.with,
+        lists_of("product_id"),
+        lookup.columns
+    );
+    let mut values = vec![
+        KeyPart::Text(serde_json::to_string(product_ids)?),
+        KeyPart::Int(limit),
+    ];
+    values.extend(lookup.values.iter().cloned());
+    let row = super::keyset::bind_all(sqlx::query(&sql), &values)
+        .fetch_one(&mut *conn)
+        .await?;
+    let lists: Vec<Vec<BackorderHit>> = serde_json::from_str(&row.try_get::<String, _>(0)?)?;
+    let mut out = Vec::new();
+    for list in lists {
+        take(&mut out, list, limit);
+    }
+    Ok((out, lookup.hits(&row, 1)?))
+}
+
+/// Rows (`list`), one per id of `$1` in its order: the JSON of that id's first `$2` open
+/// backorders by `column`, in service order.
+fn lists_of(column: &str) -> String {
+    format!(
+        "SELECT (SELECT json_group_array(json_array(x.id, p.sku, x.qty))
+                 FROM (SELECT b.id, b.product_id, b.qty FROM backorders b
+                       WHERE b.{column} = j.value AND b.status = 'open'
+                       ORDER BY b.sort_key DESC, b.ordered_epoch, b.id LIMIT $2) x
+                 JOIN products p ON p.id = x.product_id) AS list
+         FROM json_each($1) j ORDER BY j.key"
+    )
+}
+
+/// Adds to `out` those of `found` not in it yet, up to `limit` in all.
+fn take(out: &mut Vec<BackorderHit>, found: Vec<BackorderHit>, limit: i64) {
+    for f in found {
+        if out.len() as i64 >= limit {
+            return;
+        }
+        if !out.iter().any(|o| o.0 == f.0) {
+            out.push(f);
+        }
+    }
 }
 
 #[cfg(test)]
