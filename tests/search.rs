@@ -178,9 +178,15 @@ async fn autocomplete_matches_names_as_well_as_ids() {
         .collect();
     assert_eq!(labels.len(), 3, "{labels:?}");
     assert!(labels[0].contains("× CAB-MS"), "{labels:?}");
-    assert!(labels[1..].iter().all(|l| l.contains("× MS-200")), "{labels:?}");
+    assert!(
+        labels[1..].iter().all(|l| l.contains("× MS-200")),
+        "{labels:?}"
+    );
     let vip = values(suggest(&t.app, Suggest::Backorder, "lovelace").await);
-    assert!(labels[1].starts_with(&format!("#{} ", vip[0])), "{labels:?}");
+    assert!(
+        labels[1].starts_with(&format!("#{} ", vip[0])),
+        "{labels:?}"
+    );
     let first = &all[0];
     assert_eq!(
         values(suggest(&t.app, Suggest::Backorder, first).await)[0],
