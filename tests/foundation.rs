@@ -70,7 +70,7 @@ async fn only_reader_connections_map_the_database_file() {
 
 /// Reader connections are reused, never more than `database.reader_connections` at once, the
 /// longest waiting request served first; a request dropped inside a read transaction leaves
-/// no old snapshot behind for the next one on its connection.
+/// no old snapshot behind, and a connection still inside a transaction is not handed back.
 #[tokio::test]
 async fn readers_are_shared_in_turn_and_a_dropped_request_leaves_no_snapshot() {
     use std::time::Duration;
@@ -130,6 +130,25 @@ async fn readers_are_shared_in_turn_and_a_dropped_request_leaves_no_snapshot() {
             .await
             .unwrap();
         assert_eq!(n, 2, "a reader still in the dropped request's snapshot");
+    }
+    // A connection dropped while still inside a transaction is closed, not handed back.
+    {
+        let mut r = store.reader().await.unwrap();
+        sqlx::query("CREATE TEMP TABLE marker (x)")
+            .execute(&mut *r)
+            .await
+            .unwrap();
+        std::mem::forget(sqlx::Connection::begin(&mut *r).await.unwrap());
+    }
+    for _ in 0..2 {
+        let mut r = store.reader().await.unwrap();
+        let marker = sqlx::query("SELECT COUNT(*) FROM marker")
+            .execute(&mut *r)
+            .await;
+        assert!(
+            marker.is_err(),
+            "the connection left in a transaction came back"
+        );
     }
     // Closed: no more readers.
     store.close().await;

@@ -6,8 +6,10 @@
 //! concurrent clients on 2 cores, three such round trips more cost a backorder autocomplete
 //! 0.1–0.5 ms at p50 and 0.2–1.7 ms at p99. These connections go back to the idle list as they
 //! are dropped. Nothing is left behind by a request dropped half-way: the driver runs each
-//! connection's commands in order on its thread, and a transaction dropped unfinished queues
-//! its rollback there before the connection can serve anyone else.
+//! connection's commands in order on its thread, and a connection dropped inside a transaction
+//! (a request cancelled before its transaction ended) is closed instead of handed back, so no
+//! later request can find it in an old snapshot, or broken by a rollback that failed (the
+//! driver then stops the connection's thread).
 
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
@@ -87,9 +89,10 @@ impl Readers {
 impl Drop for Reader {
     fn drop(&mut self) {
         // Handed back before the permit is released (fields drop after this), so the next
-        // request finds it; after `close`, dropped (its thread closes it).
+        // request finds it; inside a transaction or after `close`, dropped (its thread rolls
+        // back and closes it).
         if let Some(conn) = self.conn.take() {
-            if !self.readers.permits.is_closed() {
+            if !self.readers.permits.is_closed() && !conn.is_in_transaction() {
                 self.readers.lock().push(conn);
             }
         }
