@@ -229,21 +229,13 @@ pub async fn suggest_backorders(app: &App, partial: &str) -> anyhow::Result<Vec<
             5,
         )
         .await?;
-        let add = |found: Vec<BackorderHit>, out: &mut Vec<BackorderHit>| {
-            for b in found {
-                if !out.iter().any(|o| o.0 == b.0) {
-                    out.push(b);
-                }
-            }
-        };
-        add(of_products, &mut out);
+        let most = SUGGESTIONS as i64;
+        store::search::take(&mut out, of_products, most);
         if out.len() < SUGGESTIONS && !customers.is_empty() {
             let customers: Vec<i64> = customers.iter().map(|c| c.id).collect();
             let room = (SUGGESTIONS - out.len()) as i64;
-            add(
-                store::search::backorders_of_customers(&mut conn, &customers, room).await?,
-                &mut out,
-            );
+            let found = store::search::backorders_of_customers(&mut conn, &customers, room).await?;
+            store::search::take(&mut out, found, most);
         }
     }
     out.truncate(SUGGESTIONS);

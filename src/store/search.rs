@@ -878,7 +878,7 @@ fn lists_of(column: &str) -> String {
 }
 
 /// Adds to `out` those of `found` not in it yet, up to `limit` in all.
-fn take(out: &mut Vec<BackorderHit>, found: Vec<BackorderHit>, limit: i64) {
+pub fn take(out: &mut Vec<BackorderHit>, found: Vec<BackorderHit>, limit: i64) {
     for f in found {
         if out.len() as i64 >= limit {
             return;
