@@ -216,7 +216,7 @@ pub async fn trigram_counts(
 }
 
 /// Reads how many rows hold each trigram of both indexes from their vocabularies (one pass over
-/// each index: 0.65 s at a million products) into `counts`, replacing what was read before;
+/// each index: 0.51–0.55 s at a million products) into `counts`, replacing what was read before;
 /// at most [`TrigramCounts::READ_MAX`] trigrams per index. Returns how many were read.
 /// (SQLite-only: `fts5vocab`.)
 pub async fn read_trigram_counts(conn: &mut Conn, counts: &TrigramCounts) -> anyhow::Result<usize> {
