@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod page;
 pub mod priority;
 pub mod promise;
+pub mod queue;
 pub mod purchasing;
 pub mod quantity;
 pub mod schedule;

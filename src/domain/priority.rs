@@ -88,14 +88,19 @@ impl PriorityWeights {
             - self.per_day * days
     }
 
-    /// Highest priority first: score (by its [`Self::sort_key`], so that memory and the index
-    /// agree to the last bit), then earlier order, then lower id. Deterministic; `now` is
-    /// kept for callers (orders placed after `now` would score their age as 0).
+    /// Where a backorder stands in its queue: compare two keys to rank them ([`RankKey`]).
+    pub fn rank_key(&self, input: &PriorityInput) -> RankKey {
+        RankKey {
+            sort_key: self.sort_key(input),
+            ordered_at: input.ordered_at,
+            id: input.id,
+        }
+    }
+
+    /// Highest priority first, as [`RankKey`] orders. Deterministic; `now` is kept for callers
+    /// (orders placed after `now` would score their age as 0).
     pub fn compare(&self, a: &PriorityInput, b: &PriorityInput, _now: DateTime<Utc>) -> Ordering {
-        self.sort_key(b)
-            .total_cmp(&self.sort_key(a))
-            .then(a.ordered_at.cmp(&b.ordered_at))
-            .then(a.id.cmp(&b.id))
+        self.rank_key(a).cmp(&self.rank_key(b))
     }
 
     /// Sorts a queue into priority order.
@@ -106,12 +111,43 @@ impl PriorityWeights {
     /// Ranks items by their priority inputs, in the same order as [`Self::compare`], scoring
     /// each item once (a SKU can have 100,000 backorders).
     pub fn rank<T>(&self, items: Vec<(PriorityInput, T)>, _now: DateTime<Utc>) -> Vec<T> {
-        let mut keyed: Vec<(f64, DateTime<Utc>, i64, T)> = items
+        let mut keyed: Vec<(RankKey, T)> = items
             .into_iter()
-            .map(|(input, item)| (self.sort_key(&input), input.ordered_at, input.id, item))
+            .map(|(input, item)| (self.rank_key(&input), item))
             .collect();
-        keyed.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        keyed.into_iter().map(|(_, _, _, item)| item).collect()
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        keyed.into_iter().map(|(_, item)| item).collect()
+    }
+}
+
+/// A backorder's place in its SKU's queue. Keys order highest priority first: score (by its
+/// [`PriorityWeights::sort_key`], so that memory and the index agree to the last bit), then
+/// earlier order, then lower id.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankKey {
+    /// [`PriorityWeights::sort_key`].
+    pub sort_key: f64,
+    /// When the order was placed.
+    pub ordered_at: DateTime<Utc>,
+    /// Backorder id.
+    pub id: i64,
+}
+
+impl Eq for RankKey {}
+
+impl Ord for RankKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .sort_key
+            .total_cmp(&self.sort_key)
+            .then(self.ordered_at.cmp(&other.ordered_at))
+            .then(self.id.cmp(&other.id))
+    }
+}
+
+impl PartialOrd for RankKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 

@@ -5,6 +5,7 @@
 //! the ones allocated now, and every other backorder's ETA is the date of the supply lot that the
 //! same rules would serve it from.
 
+use super::queue::{RankedQueue, Waiting};
 use chrono::{Days, NaiveDate};
 
 /// How sure an ETA is.
@@ -235,6 +236,101 @@ pub fn plan(input: &PlanInput) -> Vec<Planned> {
         }
     }
     result
+}
+
+/// Whether backorders are served strictly in priority order, so that each one's promise
+/// follows from the units owed ahead of it alone. Only `skip_blocked` without `allow_partial`
+/// lets a later backorder pass a waiting one.
+pub fn served_in_order(rules: FulfilmentRules) -> bool {
+    !rules.skip_blocked || rules.allow_partial
+}
+
+/// What one backorder joining a queue does: its own allocation and promise, and the promises
+/// behind it that it pushes to a later lot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Joined {
+    /// Units to allocate to it now from free stock.
+    pub allocate_now: i64,
+    /// Its promise.
+    pub eta: Eta,
+    /// Backorders behind it whose promise moves: (id, old, new).
+    pub moved: Vec<(i64, Eta, Eta)>,
+}
+
+/// [`plan`] for a queue that was planned and settled before (every promise in `queue` is the
+/// one `plan` gives, and nothing `plan` would allocate now is still waiting) when one more
+/// backorder joins it: the same answer as planning the whole queue again, found without
+/// walking it. `input` gives the supply (its `queue` is not read). `None` when the rules may
+/// serve out of order; the caller plans the whole queue then.
+///
+/// In order, a backorder is served from the first lot whose running supply covers the units
+/// owed through it. Joining with `q` units adds `q` to the running total of everyone behind,
+/// so only those whose total ends within `q` past a lot boundary can move.
+pub fn join(input: &PlanInput, queue: &mut RankedQueue, mut new: Waiting) -> Option<Joined> {
+    if !served_in_order(input.rules) {
+        return None;
+    }
+    let lots = lots(input);
+    let mut bounds = Vec::with_capacity(lots.len());
+    let mut supply = 0i64;
+    for lot in &lots {
+        supply = supply.saturating_add(lot.qty);
+        bounds.push(supply);
+    }
+    let eta_at = |total: i64| -> Eta {
+        let j = bounds.partition_point(|&b| b < total).min(lots.len() - 1);
+        lots[j].eta
+    };
+    let q = new.remaining.max(0);
+    new.remaining = q;
+    let ahead = queue.insert(new);
+    let through = ahead + q;
+    let free = lots[0].qty;
+    let allocate_now = if through <= free {
+        q
+    } else if input.rules.allow_partial && ahead < free {
+        free - ahead
+    } else {
+        0
+    };
+    let eta = eta_at(through);
+    let mut moved = Vec::new();
+    if q > 0 {
+        // Totals behind the newcomer now include its q units: a backorder whose total lies in
+        // (bound, bound + q] was within the lot ending at `bound` before.
+        let mut ranges: Vec<(i64, i64)> = Vec::new();
+        for &b in &bounds[..bounds.len() - 1] {
+            let (lo, hi) = (b.max(through), b.saturating_add(q));
+            if lo >= hi {
+                continue;
+            }
+            match ranges.last_mut() {
+                Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+                _ => ranges.push((lo, hi)),
+            }
+        }
+        for (lo, hi) in ranges {
+            queue.visit_totals(&new.key, lo, hi, |w, total| {
+                let now = eta_at(total);
+                if now != w.eta {
+                    moved.push((w.key.id, w.eta, now));
+                    w.eta = now;
+                }
+            });
+        }
+    }
+    let left = q - allocate_now;
+    if left == 0 {
+        queue.remove(&new.key);
+    } else {
+        queue.set_remaining(&new.key, left);
+        queue.set_eta(&new.key, eta);
+    }
+    Some(Joined {
+        allocate_now,
+        eta,
+        moved,
+    })
 }
 
 /// Serving `take` units now is safe when every blocked (higher-priority) backorder would still
@@ -471,4 +567,90 @@ mod tests {
             prop_assert_eq!(plan(&input), plan(&input));
         }
     }
+
+    fn ranked(i: usize) -> super::super::priority::RankKey {
+        super::super::priority::RankKey {
+            sort_key: -(i as f64),
+            ordered_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            id: i as i64,
+        }
+    }
+
+    proptest! {
+        /// One backorder joining a settled queue anywhere gets what planning the whole queue
+        /// again gives it, and exactly the promises that plan moves are reported moved.
+        #[test]
+        fn joining_a_settled_queue_agrees_with_planning_it_again(
+            free in 0i64..30,
+            inbound in proptest::collection::vec((0u64..40, 0i64..40), 0..4),
+            queue in proptest::collection::vec(1i64..15, 0..60),
+            place in 0usize..61,
+            q in 1i64..25,
+            allow_partial in any::<bool>(),
+            skip_blocked in any::<bool>(),
+            lead in proptest::option::of(0i64..60),
+        ) {
+            let rules = FulfilmentRules { allow_partial, skip_blocked };
+            prop_assume!(served_in_order(rules));
+            let today = d("2026-11-26");
+            let inbound: Vec<Inbound> = inbound
+                .iter()
+                .map(|(days, qty)| Inbound { eta: today.checked_add_days(Days::new(*days)), qty: *qty })
+                .collect();
+            let base = |free_stock: i64, queue: Vec<Demand>| PlanInput {
+                today, free_stock, inbound: inbound.clone(), lead_time_days: lead, queue, rules,
+            };
+            // Settle the queue as it stands: what plan allocates now leaves it.
+            let demands: Vec<Demand> = queue
+                .iter()
+                .enumerate()
+                .map(|(i, r)| Demand { id: (i as i64 + 1) * 10, remaining: *r })
+                .collect();
+            let first = plan(&base(free, demands.clone()));
+            let mut free_after = free;
+            let mut settled: Vec<Waiting> = Vec::new();
+            for (dm, p) in demands.iter().zip(&first) {
+                free_after -= p.allocate_now;
+                let left = dm.remaining - p.allocate_now;
+                if left > 0 {
+                    settled.push(Waiting { key: ranked(dm.id as usize), remaining: left, eta: p.eta });
+                }
+            }
+            // The newcomer ranks before the settled entry at `place` (or last).
+            let place = place.min(settled.len());
+            let new_rank = if place < settled.len() { settled[place].key.id - 5 } else { 100_000 };
+            let newcomer = Waiting { key: ranked(new_rank as usize), remaining: q, eta: Eta::UNKNOWN };
+            let mut rq = RankedQueue::from_ranked(settled.clone());
+            let joined = join(&base(free_after, vec![]), &mut rq, newcomer).expect("in order");
+            let mut all = settled.clone();
+            all.insert(place, newcomer);
+            let again = plan(&base(
+                free_after,
+                all.iter().map(|w| Demand { id: w.key.id, remaining: w.remaining }).collect(),
+            ));
+            let mut want_moved = Vec::new();
+            for (w, p) in all.iter().zip(&again) {
+                if w.key.id == new_rank {
+                    prop_assert_eq!(joined.allocate_now, p.allocate_now);
+                    prop_assert_eq!(joined.eta, p.eta);
+                } else {
+                    prop_assert_eq!(p.allocate_now, 0);
+                    if p.eta != w.eta {
+                        want_moved.push((w.key.id, w.eta, p.eta));
+                    }
+                }
+            }
+            prop_assert_eq!(&joined.moved, &want_moved);
+            // The queue now holds every promise plan gives, and what is left to owe.
+            let held: Vec<(i64, i64, Eta)> = rq.iter().map(|w| (w.key.id, w.remaining, w.eta)).collect();
+            let want: Vec<(i64, i64, Eta)> = all
+                .iter()
+                .zip(&again)
+                .filter(|(w, p)| w.remaining > p.allocate_now)
+                .map(|(w, p)| (w.key.id, w.remaining - p.allocate_now, p.eta))
+                .collect();
+            prop_assert_eq!(held, want);
+        }
+    }
+
 }
