@@ -181,6 +181,8 @@ pub struct App {
     pub clock: Clock,
     /// Wakes this process's dispatcher when a use case queued customer updates.
     pub outbox_written: Arc<tokio::sync::Notify>,
+    /// Settled queues of hot SKUs kept between orders.
+    pub queues: Arc<promise::Queues>,
 }
 
 impl App {
@@ -191,6 +193,7 @@ impl App {
             settings,
             clock,
             outbox_written: Arc::new(tokio::sync::Notify::new()),
+            queues: Arc::default(),
         }
     }
 

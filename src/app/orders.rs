@@ -72,8 +72,7 @@ pub async fn place_line(
         line.unit_price_minor,
     )
     .await?;
-    let pos = store::stock::position(conn, line.product_id).await?;
-    let (_, waiting) = store::backorders::open_summary(conn, line.product_id).await?;
+    let (pos, _, waiting) = store::stock::position_with_backorders(conn, line.product_id).await?;
     let free = StockPosition {
         on_hand: pos.on_hand,
         allocated: pos.allocated,
@@ -229,11 +228,25 @@ pub async fn place_order_in(
             qty: qty.get(),
             unit_price_minor: price.map_or(product.unit_price_minor, |p| p.0),
         };
+        let token = super::promise::token_before(app, tx, product.id).await?;
         let outcome = place_line(app, tx, number, customer.id, at, &line)
             .await
             .map_err(|e| e.within(&format!("lines[{i}]")))?;
-        if outcome.backorder_id.is_some() {
-            touched.push(product.id);
+        if let Some(backorder_id) = outcome.backorder_id {
+            if token.is_some() {
+                super::promise::join_new_backorder(
+                    app,
+                    tx,
+                    product.id,
+                    backorder_id,
+                    token,
+                    &actor.name,
+                    "order",
+                )
+                .await?;
+            } else {
+                touched.push(product.id);
+            }
         }
         out.push((product.sku, outcome));
     }

@@ -3,10 +3,16 @@
 
 use super::{App, AppResult};
 use crate::domain::priority::PriorityInput;
-use crate::domain::promise::{plan, Demand, Eta, Inbound, PlanInput};
+use crate::domain::promise::{
+    join, plan, served_in_order, Demand, Eta, Inbound, PlanInput, Planned,
+};
+use crate::domain::queue::{RankedQueue, Waiting};
 use crate::domain::{BackorderStatus, Money, UpdateKind};
 use crate::store::backorders::{EtaChange, QueueRow};
+use crate::store::products::ProductRow;
 use crate::store::{self, Conn};
+use chrono::NaiveDate;
+use std::collections::HashMap;
 use serde_json::json;
 
 /// Why promises are being recomputed (stored in ETA history).
@@ -154,11 +160,29 @@ async fn settle_one(
     if queue.is_empty() {
         return Ok(Settled::default());
     }
-    let position = store::stock::position(conn, product_id).await?;
-    let inbound = store::purchasing::inbound_for_product(conn, product_id).await?;
-    let now = app.clock.now();
-    let input = PlanInput {
-        today: now.date_naive(),
+    let mut input = supply(app, conn, &product).await?;
+    input.queue = queue
+        .iter()
+        .map(|b| Demand {
+            id: b.id,
+            remaining: b.qty - b.qty_allocated,
+        })
+        .collect();
+    let planned = plan(&input);
+    let steps: Vec<(&QueueRow, Planned)> = queue.iter().zip(planned).collect();
+    let out = apply(app, conn, &product, &steps, cause, actor, reason, dry_run).await?;
+    if !dry_run {
+        keep(app, conn, &product, &input, &steps).await?;
+    }
+    Ok(out)
+}
+
+/// Everything [`plan`] needs of a product but its queue: free stock, inbound, lead time.
+async fn supply(app: &App, conn: &mut Conn, product: &ProductRow) -> AppResult<PlanInput> {
+    let position = store::stock::position(conn, product.id).await?;
+    let inbound = store::purchasing::inbound_for_product(conn, product.id).await?;
+    Ok(PlanInput {
+        today: app.clock.now().date_naive(),
         free_stock: position.on_hand - position.allocated,
         inbound: inbound
             .iter()
@@ -168,21 +192,31 @@ async fn settle_one(
             })
             .collect(),
         lead_time_days: product.effective_lead_time(),
-        queue: queue
-            .iter()
-            .map(|b| Demand {
-                id: b.id,
-                remaining: b.qty - b.qty_allocated,
-            })
-            .collect(),
+        queue: Vec::new(),
         rules: app.settings.fulfilment,
-    };
-    let planned = plan(&input);
+    })
+}
+
+/// Writes what a plan says for some backorders: allocations (and "on its way" updates), new
+/// promises with their history and customer updates.
+#[allow(clippy::too_many_arguments)]
+async fn apply(
+    app: &App,
+    conn: &mut Conn,
+    product: &ProductRow,
+    steps: &[(&QueueRow, Planned)],
+    cause: Cause,
+    actor: &str,
+    reason: &str,
+    dry_run: bool,
+) -> AppResult<Settled> {
+    let product_id = product.id;
+    let now = app.clock.now();
     let mut out = Settled::default();
     let mut changes = Vec::new();
     let mut payloads: std::collections::HashMap<(Eta, Eta), String> =
         std::collections::HashMap::new();
-    for (row, p) in queue.iter().zip(&planned) {
+    for (row, p) in steps {
         let old = stored_eta(row);
         let mut fully_allocated = false;
         if p.allocate_now > 0 {
@@ -267,6 +301,176 @@ async fn settle_one(
     if !dry_run && !changes.is_empty() {
         store::backorders::apply_eta_changes(conn, &changes, cause.as_str(), actor, reason, now)
             .await?;
+    }
+    Ok(out)
+}
+
+/// Settled queues of SKUs with many open backorders, kept between writes so that an order
+/// joining one costs the promises it moves rather than a read of the whole queue
+/// ([`join_new_backorder`]). Each is used only while its product's token (migration 0017) is
+/// the one its writer left and its day is today; otherwise it is dropped and the next write
+/// plans the whole queue again.
+#[derive(Debug, Default)]
+pub struct Queues(std::sync::Mutex<HashMap<i64, Kept>>);
+
+#[derive(Debug)]
+struct Kept {
+    token: i64,
+    today: NaiveDate,
+    queue: RankedQueue,
+}
+
+/// Queues shorter than this are planned whole: reading them costs less than keeping them.
+const KEEP_FROM: usize = 64;
+/// Most queues kept at once (the hot SKUs).
+const KEEP_MAX: usize = 64;
+
+impl Queues {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Kept>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a queue is kept for the product.
+    pub fn holds(&self, product_id: i64) -> bool {
+        self.lock().contains_key(&product_id)
+    }
+
+    /// Takes the product's queue out if it is still the database's (same token, same day).
+    fn take(&self, product_id: i64, token: Option<i64>, today: NaiveDate) -> Option<RankedQueue> {
+        let kept = self.lock().remove(&product_id)?;
+        (Some(kept.token) == token && kept.today == today).then_some(kept.queue)
+    }
+
+    fn put(&self, product_id: i64, kept: Kept) {
+        let mut map = self.lock();
+        if map.len() >= KEEP_MAX && !map.contains_key(&product_id) {
+            map.clear();
+        }
+        map.insert(product_id, kept);
+    }
+
+    /// Forgets every kept queue.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+}
+
+/// Keeps a product's queue as settled by `steps` (the whole queue in rank order), with the
+/// token its writes left, when the rules serve in order and the queue is long.
+async fn keep(
+    app: &App,
+    conn: &mut Conn,
+    product: &ProductRow,
+    input: &PlanInput,
+    steps: &[(&QueueRow, Planned)],
+) -> AppResult<()> {
+    if !served_in_order(input.rules) || steps.len() < KEEP_FROM {
+        app.queues.lock().remove(&product.id);
+        return Ok(());
+    }
+    let waiting = steps
+        .iter()
+        .filter(|(row, p)| row.qty - row.qty_allocated > p.allocate_now)
+        .map(|(row, p)| Waiting {
+            key: app.settings.priority.rank_key(&priority_input(row)),
+            remaining: row.qty - row.qty_allocated - p.allocate_now,
+            eta: p.eta,
+        })
+        .collect();
+    let Some(token) = store::backorders::queue_token(conn, product.id).await? else {
+        return Ok(());
+    };
+    app.queues.put(
+        product.id,
+        Kept {
+            token,
+            today: input.today,
+            queue: RankedQueue::from_ranked(waiting),
+        },
+    );
+    Ok(())
+}
+
+/// The product's token before a write, when its queue is kept (read it in the write
+/// transaction before changing anything of the product; pass it to [`join_new_backorder`]).
+pub async fn token_before(app: &App, conn: &mut Conn, product_id: i64) -> AppResult<Option<i64>> {
+    if !app.queues.holds(product_id) {
+        return Ok(None);
+    }
+    Ok(store::backorders::queue_token(conn, product_id).await?)
+}
+
+/// Settles a product after one new backorder joined its queue (an order): with the kept queue,
+/// only the new backorder and the promises it moves are read and written; without one (or
+/// with one another write made stale), the whole queue is planned, as [`settle`] does.
+/// `token` is [`token_before`]'s answer.
+pub async fn join_new_backorder(
+    app: &App,
+    conn: &mut Conn,
+    product_id: i64,
+    backorder_id: i64,
+    token: Option<i64>,
+    actor: &str,
+    reason: &str,
+) -> AppResult<Settled> {
+    let cause = Cause::BackorderCreated;
+    let today = app.clock.now().date_naive();
+    let kept = token.and_then(|t| app.queues.take(product_id, Some(t), today));
+    let (Some(mut queue), Some(product)) = (kept, store::products::by_id(conn, product_id).await?)
+    else {
+        return settle(app, conn, &[product_id], cause, actor, reason, false).await;
+    };
+    let Some(row) = store::backorders::queue_rows(conn, &[backorder_id])
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return settle(app, conn, &[product_id], cause, actor, reason, false).await;
+    };
+    let input = supply(app, conn, &product).await?;
+    let newcomer = Waiting {
+        key: app.settings.priority.rank_key(&priority_input(&row)),
+        remaining: row.qty - row.qty_allocated,
+        eta: stored_eta(&row),
+    };
+    let Some(joined) = join(&input, &mut queue, newcomer) else {
+        return settle(app, conn, &[product_id], cause, actor, reason, false).await;
+    };
+    let moved_ids: Vec<i64> = joined.moved.iter().map(|(id, _, _)| *id).collect();
+    let mut rows = store::backorders::queue_rows(conn, &moved_ids).await?;
+    let new_eta: HashMap<i64, Eta> = joined.moved.iter().map(|(id, _, e)| (*id, *e)).collect();
+    rows.sort_by_key(|r| r.id);
+    let mut steps: Vec<(&QueueRow, Planned)> = vec![(
+        &row,
+        Planned {
+            id: row.id,
+            allocate_now: joined.allocate_now,
+            eta: joined.eta,
+        },
+    )];
+    steps.extend(rows.iter().map(|r| {
+        (
+            r,
+            Planned {
+                id: r.id,
+                allocate_now: 0,
+                eta: new_eta.get(&r.id).copied().unwrap_or_else(|| stored_eta(r)),
+            },
+        )
+    }));
+    let out = apply(app, conn, &product, &steps, cause, actor, reason, false).await?;
+    if let Some(token) = store::backorders::queue_token(conn, product_id).await? {
+        app.queues.put(
+            product_id,
+            Kept {
+                token,
+                today,
+                queue,
+            },
+        );
+    }
+    if !out.moved.is_empty() || !out.allocated.is_empty() {
+        app.wake_dispatcher();
     }
     Ok(out)
 }

@@ -273,20 +273,42 @@ impl From<&BackorderRow> for QueueRow {
     }
 }
 
+const QUEUE_SELECT: &str = "SELECT b.id, b.customer_id, b.order_line_id, b.qty, b.qty_allocated, c.tier,
+    ol.unit_price_minor, o.ordered_at, b.manual_priority, b.promised_eta, b.eta_kind
+    FROM backorders b
+    JOIN customers c ON c.id = b.customer_id
+    JOIN order_lines ol ON ol.id = b.order_line_id
+    JOIN orders o ON o.id = ol.order_id";
+
 /// The open backorders of a product as queue rows (unsorted; the caller ranks them).
 pub async fn open_queue(conn: &mut Conn, product_id: i64) -> anyhow::Result<Vec<QueueRow>> {
-    Ok(sqlx::query_as(
-        "SELECT b.id, b.customer_id, b.order_line_id, b.qty, b.qty_allocated, c.tier,
-            ol.unit_price_minor, o.ordered_at, b.manual_priority, b.promised_eta, b.eta_kind
-         FROM backorders b
-         JOIN customers c ON c.id = b.customer_id
-         JOIN order_lines ol ON ol.id = b.order_line_id
-         JOIN orders o ON o.id = ol.order_id
-         WHERE b.product_id = $1 AND b.status = 'open'",
-    )
+    Ok(sqlx::query_as(&format!(
+        "{QUEUE_SELECT} WHERE b.product_id = $1 AND b.status = 'open'"
+    ))
     .bind(product_id)
     .fetch_all(conn)
     .await?)
+}
+
+/// Some backorders as queue rows (unsorted).
+pub async fn queue_rows(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<QueueRow>> {
+    Ok(sqlx::query_as(&format!(
+        "{QUEUE_SELECT} WHERE b.id IN (SELECT value FROM json_each($1))"
+    ))
+    .bind(serde_json::to_string(ids)?)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The token that changes with every write a product's promises are planned from (migration
+/// 0017); `None` before the first such write.
+pub async fn queue_token(conn: &mut Conn, product_id: i64) -> anyhow::Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT token FROM queue_tokens WHERE product_id = $1")
+            .bind(product_id)
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
 /// Customer names by id (for showing the first few moved promises).
@@ -310,17 +332,6 @@ pub async fn open_products_of_customer(
     )
     .bind(customer_id)
     .fetch_all(conn)
-    .await?)
-}
-
-/// Count and units still owed of a product's open backorders.
-pub async fn open_summary(conn: &mut Conn, product_id: i64) -> anyhow::Result<(i64, i64)> {
-    Ok(sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(qty - qty_allocated), 0) FROM backorders
-         WHERE product_id = $1 AND status = 'open'",
-    )
-    .bind(product_id)
-    .fetch_one(conn)
     .await?)
 }
 

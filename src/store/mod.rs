@@ -36,31 +36,36 @@ pub use sqlx::SqliteConnection as Conn;
 pub use types::{day, parse_day, ts, StoredDay, StoredOptDay, StoredTs};
 
 /// A write transaction; use it wherever a `&mut Conn` is wanted. Dropping it rolls back.
+/// One from [`Store::begin_write`] holds this process's writer turn until it ends.
 #[derive(Debug)]
-pub struct Tx<'c>(Transaction<'c, Sqlite>);
+pub struct Tx<'c> {
+    tx: Transaction<'c, Sqlite>,
+    /// Held until the transaction ends (declared after it, so dropped after its rollback).
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
 
 impl Tx<'_> {
     /// Makes the transaction's writes permanent.
     pub async fn commit(self) -> anyhow::Result<()> {
-        self.0.commit().await.context("cannot commit")
+        self.tx.commit().await.context("cannot commit")
     }
 
     /// Undoes the transaction's writes.
     pub async fn rollback(self) -> anyhow::Result<()> {
-        self.0.rollback().await.context("cannot roll back")
+        self.tx.rollback().await.context("cannot roll back")
     }
 }
 
 impl std::ops::Deref for Tx<'_> {
     type Target = Conn;
     fn deref(&self) -> &Conn {
-        &self.0
+        &self.tx
     }
 }
 
 impl std::ops::DerefMut for Tx<'_> {
     fn deref_mut(&mut self) -> &mut Conn {
-        &mut self.0
+        &mut self.tx
     }
 }
 
@@ -74,6 +79,11 @@ pub struct Store {
     landmarks: std::sync::Arc<keyset::Landmarks>,
     /// Connections for the reads people wait on ([`Store::reader`]), opened when first asked.
     readers: std::sync::Arc<readers::Readers>,
+    /// This process's writers take turns here, first come first served, before asking SQLite
+    /// for the write lock: waiting in SQLite's busy handler instead, they poll, and a newcomer
+    /// can take the lock ahead of one that has waited for seconds. The busy timeout is left
+    /// for other processes.
+    writer_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Bytes of the database file a [`Store::reader`] connection maps: SQLite's largest map unless
@@ -128,6 +138,7 @@ impl Store {
             trigram_counts: Default::default(),
             landmarks: Default::default(),
             readers,
+            writer_turn: Default::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -192,7 +203,11 @@ impl Store {
 
     /// Starts a write transaction that holds the write lock from its first statement.
     pub async fn begin_write(&self) -> anyhow::Result<Tx<'static>> {
-        Ok(Tx(self.pool.begin_with("BEGIN IMMEDIATE").await?))
+        let turn = self.writer_turn.clone().lock_owned().await;
+        Ok(Tx {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            _turn: Some(turn),
+        })
     }
 
     /// Checkpoints the WAL into the database file and closes the pool, so that the `.db` file
@@ -233,5 +248,8 @@ impl Store {
 /// rows in temporary tables, see [`import`]).
 pub async fn begin_write_on(conn: &mut Conn) -> anyhow::Result<Tx<'_>> {
     use sqlx::Connection;
-    Ok(Tx(conn.begin_with("BEGIN IMMEDIATE").await?))
+    Ok(Tx {
+        tx: conn.begin_with("BEGIN IMMEDIATE").await?,
+        _turn: None,
+    })
 }

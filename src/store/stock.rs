@@ -82,17 +82,15 @@ pub async fn change_allocated(conn: &mut Conn, product_id: i64, delta: i64) -> a
     Ok(())
 }
 
-/// On hand, allocated, and the count and units still owed of open backorders, in one read.
+/// On hand, allocated, and the count and units still owed of open backorders (the totals
+/// migration 0011's triggers keep), in one read of one row.
 pub async fn position_with_backorders(
     conn: &mut Conn,
     product_id: i64,
 ) -> anyhow::Result<(PositionRow, i64, i64)> {
     let row: Option<(i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT sp.on_hand, sp.allocated,
-            (SELECT COUNT(*) FROM backorders b WHERE b.product_id = sp.product_id AND b.status = 'open'),
-            (SELECT COALESCE(SUM(b.qty - b.qty_allocated), 0) FROM backorders b
-              WHERE b.product_id = sp.product_id AND b.status = 'open')
-         FROM stock_positions sp WHERE sp.product_id = $1",
+        "SELECT on_hand, allocated, open_backorders, backorder_units
+         FROM stock_positions WHERE product_id = $1",
     )
     .bind(product_id)
     .fetch_optional(conn)
