@@ -365,3 +365,137 @@ async fn random_event_sequences_keep_the_invariants_and_replay_identically() {
         assert_eq!(first, second, "seed {seed} replays differently");
     }
 }
+
+/// Every open backorder of `sku` holds exactly the promise, and nothing waits that could be
+/// allocated, that planning its whole queue from scratch gives now.
+async fn promises_match_a_recomputation(t: &TestApp, sku: &str, step: &str) -> usize {
+    use backorder_bot::domain::promise::{plan, Demand, Inbound, PlanInput};
+    let mut conn = t.app.store.conn().await.unwrap();
+    let product = t.app.product(&mut conn, sku).await.unwrap();
+    let queue = backorder_bot::app::promise::ranked_queue(&t.app, &mut conn, product.id)
+        .await
+        .unwrap();
+    let (on_hand, allocated): (i64, i64) =
+        sqlx::query_as("SELECT on_hand, allocated FROM stock_positions WHERE product_id = $1")
+            .bind(product.id)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    let inbound: Vec<(Option<String>, i64)> = sqlx::query_as(
+        "SELECT eta, qty_ordered - qty_received FROM po_lines
+         WHERE product_id = $1 AND status IN ('open', 'partially_received')",
+    )
+    .bind(product.id)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let input = PlanInput {
+        today: t.app.clock.now().date_naive(),
+        free_stock: on_hand - allocated,
+        inbound: inbound
+            .iter()
+            .map(|(eta, qty)| Inbound {
+                eta: eta.as_deref().map(|d| d.parse().unwrap()),
+                qty: *qty,
+            })
+            .collect(),
+        lead_time_days: product.effective_lead_time(),
+        queue: queue
+            .iter()
+            .map(|b| Demand {
+                id: b.id,
+                remaining: b.qty - b.qty_allocated,
+            })
+            .collect(),
+        rules: t.app.settings.fulfilment,
+    };
+    for (row, p) in queue.iter().zip(plan(&input)) {
+        assert_eq!(
+            p.allocate_now, 0,
+            "#{} could be allocated after {step}",
+            row.id
+        );
+        assert_eq!(
+            (row.promised_eta, row.eta_kind),
+            (p.eta.date, p.eta.kind),
+            "#{} promise after {step}",
+            row.id
+        );
+    }
+    queue.len()
+}
+
+#[tokio::test]
+async fn a_viral_sku_keeps_every_promise_exact_while_orders_join_its_kept_queue() {
+    let t = spawn_demo_app().await;
+    t.import(
+        "products",
+        "sku,name,unit_price,on_hand,supplier\nVIRAL-1,Viral gadget,20.00,0,ACME\n",
+    )
+    .await
+    .unwrap();
+    t.import(
+        "purchase-orders",
+        "po,supplier,sku,qty,eta,status\nPO-V1,ACME,VIRAL-1,300,2026-12-04,open\nPO-V2,ACME,VIRAL-1,250,2026-12-11,open\n",
+    )
+    .await
+    .unwrap();
+    // A second process on the same file: its writes must make the first one's kept queue stale.
+    let other = backorder_bot::startup::Application::build(
+        common::settings(&t.dir, &[]),
+        backorder_bot::app::Clock::fixed(common::test_now()),
+    )
+    .await
+    .unwrap()
+    .app;
+    let customers = ["C-1001", "C-1002", "C-1003", "C-1004"];
+    let mut rng = Rng(7);
+    let mut joined_before = 0;
+    for i in 0..420u64 {
+        let order = backorder_bot::app::orders::NewOrder {
+            order: format!("V-{i}"),
+            customer: customers[rng.next(4) as usize].to_string(),
+            ordered_at: Some(common::test_now() - chrono::Duration::minutes(rng.next(3000) as i64)),
+            lines: vec![(
+                "VIRAL-1".to_string(),
+                1 + rng.next(4) as i64,
+                Some(500 + 100 * rng.next(40) as i64),
+            )],
+        };
+        let by = if i % 97 == 50 { &other } else { &t.app };
+        backorder_bot::app::orders::place_order(by, &TestApp::ops(), &order)
+            .await
+            .unwrap();
+        match i {
+            150 => {
+                t.ok("/eta po:PO-V1 date:2026-12-06 reason:late").await;
+            }
+            220 => {
+                t.ok("/backorder cancel id:20 reason:test").await;
+            }
+            300 => {
+                t.ok("/receive po:PO-V1 sku:VIRAL-1 qty:40").await;
+            }
+            _ => {}
+        }
+        if i % 70 == 69 {
+            let waiting =
+                promises_match_a_recomputation(&t, "VIRAL-1", &format!("order {i}")).await;
+            assert!(
+                waiting > 64,
+                "the queue is long enough to be kept: {waiting}"
+            );
+        }
+        if i == 140 {
+            joined_before = t.app.queues.joins();
+        }
+    }
+    promises_match_a_recomputation(&t, "VIRAL-1", "the spike").await;
+    check_invariants(&t, "the spike").await;
+    assert!(
+        joined_before > 50 && t.app.queues.joins() > joined_before + 200,
+        "most orders joined the kept queue: {} then {}",
+        joined_before,
+        t.app.queues.joins()
+    );
+}

@@ -12,8 +12,8 @@ use crate::store::backorders::{EtaChange, QueueRow};
 use crate::store::products::ProductRow;
 use crate::store::{self, Conn};
 use chrono::NaiveDate;
-use std::collections::HashMap;
 use serde_json::json;
+use std::collections::HashMap;
 
 /// Why promises are being recomputed (stored in ETA history).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,7 +311,10 @@ async fn apply(
 /// the one its writer left and its day is today; otherwise it is dropped and the next write
 /// plans the whole queue again.
 #[derive(Debug, Default)]
-pub struct Queues(std::sync::Mutex<HashMap<i64, Kept>>);
+pub struct Queues {
+    kept: std::sync::Mutex<HashMap<i64, Kept>>,
+    joins: std::sync::atomic::AtomicU64,
+}
 
 #[derive(Debug)]
 struct Kept {
@@ -327,7 +330,12 @@ const KEEP_MAX: usize = 64;
 
 impl Queues {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Kept>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.kept.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Backorders that joined a kept queue since start.
+    pub fn joins(&self) -> u64 {
+        self.joins.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether a queue is kept for the product.
@@ -459,6 +467,9 @@ pub async fn join_new_backorder(
         )
     }));
     let out = apply(app, conn, &product, &steps, cause, actor, reason, false).await?;
+    app.queues
+        .joins
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if let Some(token) = store::backorders::queue_token(conn, product_id).await? {
         app.queues.put(
             product_id,

@@ -652,5 +652,4 @@ mod tests {
             prop_assert_eq!(held, want);
         }
     }
-
 }

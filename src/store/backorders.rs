@@ -273,7 +273,8 @@ impl From<&BackorderRow> for QueueRow {
     }
 }
 
-const QUEUE_SELECT: &str = "SELECT b.id, b.customer_id, b.order_line_id, b.qty, b.qty_allocated, c.tier,
+const QUEUE_SELECT: &str =
+    "SELECT b.id, b.customer_id, b.order_line_id, b.qty, b.qty_allocated, c.tier,
     ol.unit_price_minor, o.ordered_at, b.manual_priority, b.promised_eta, b.eta_kind
     FROM backorders b
     JOIN customers c ON c.id = b.customer_id
