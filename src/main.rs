@@ -73,12 +73,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Benchmarks that print figures: `stock`, `eta`, `import`, `alerts`, `notify`, `search`, `autocomplete` or `lists`.
+    /// Benchmarks that print figures: `stock`, `eta`, `import`, `alerts`, `notify`, `search`, `autocomplete`, `lists` or `spike`.
     Bench {
         /// Which benchmark.
         which: String,
-        /// Iterations (stock) or backorders (eta).
-        #[arg(long, default_value_t = 10_000)]
+        /// Iterations (stock), backorders (eta) or orders (spike).
+        #[arg(long, visible_alias = "orders", default_value_t = 10_000)]
         n: u64,
         /// Rows of the generated file (import).
         #[arg(long, default_value_t = 100_000)]

@@ -99,3 +99,43 @@ fn inline(sql: &str, binds: &[KeyPart]) -> String {
 pub const INDEX_SIZES: &str = "SELECT SUM(CASE WHEN name LIKE 'products_fts%' OR name LIKE 'customers_fts%' THEN pgsize ELSE 0 END),
     SUM(CASE WHEN name LIKE 'backorders_%' OR name LIKE 'purchase_orders_%' THEN pgsize ELSE 0 END),
     SUM(pgsize) FROM dbstat;";
+
+/// One order of one line that all becomes a backorder, as the ingest API writes its rows:
+/// the order, its line, and the backorder with its promise. (Numbers and dates as literals.)
+pub struct SpikeOrder<'a> {
+    /// Order number.
+    pub number: &'a str,
+    /// Customer row id.
+    pub customer_id: i64,
+    /// Product row id.
+    pub product_id: i64,
+    /// Units.
+    pub qty: i64,
+    /// Unit price, minor units.
+    pub unit_price_minor: i64,
+    /// RFC 3339 time.
+    pub at: &'a str,
+    /// Promised date.
+    pub eta: &'a str,
+}
+
+/// The rows of many [`SpikeOrder`]s in one transaction: what `bench spike` compares the ingest
+/// API with.
+pub fn spike_orders(orders: &[SpikeOrder<'_>]) -> String {
+    let mut sql = String::from("BEGIN IMMEDIATE;\n");
+    for o in orders {
+        let (n, at, eta) = (quoted(o.number), quoted(o.at), quoted(o.eta));
+        sql.push_str(&format!(
+            "INSERT INTO orders (order_number, customer_id, ordered_at) VALUES ({n}, {c}, {at});
+INSERT INTO order_lines (order_id, product_id, qty, unit_price_minor) VALUES (last_insert_rowid(), {p}, {q}, {price});
+INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at, promised_eta, eta_kind) VALUES (last_insert_rowid(), {p}, {c}, {q}, {at}, {eta}, 'confirmed');
+",
+            c = o.customer_id,
+            p = o.product_id,
+            q = o.qty,
+            price = o.unit_price_minor,
+        ));
+    }
+    sql.push_str("COMMIT;\n");
+    sql
+}
