@@ -397,6 +397,13 @@ async fn updates_within_the_coalescing_window_become_one_message_with_the_latest
     let r = round(&t).await;
     assert_eq!((r.claimed, r.superseded, r.sent), (2, 2, 0));
     assert_eq!(mock.count(), 1);
+    let text = t.ok(&format!("/notifications backorder:{bo}")).await;
+    assert_eq!(
+        text.matches("eta_changed update · not sent: superseded by a newer update")
+            .count(),
+        2,
+        "{text}"
+    );
 }
 
 #[tokio::test]
