@@ -211,12 +211,9 @@ pub async fn plan(
         }
         let mut told: HashMap<i64, Option<Standing>> = HashMap::new();
         for u in &updates {
-            if !told.contains_key(&u.backorder_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = told.entry(u.backorder_id) {
                 let t = store::notify::last_told(conn, u.backorder_id).await?;
-                told.insert(
-                    u.backorder_id,
-                    t.map(|(kind, eta)| Standing::told(kind, eta)),
-                );
+                slot.insert(t.map(|(kind, eta)| Standing::told(kind, eta)));
             }
         }
         let merged = coalesce(
