@@ -56,7 +56,15 @@ async fn clear_outbox(t: &TestApp) {
         .unwrap();
 }
 
+/// Moves a backorder's promise to `new` and queues the update, as a re-promise does in one
+/// transaction (messages state the promise as it stands, not the update's dates).
 async fn queue_eta(t: &TestApp, backorder: i64, old: &str, new: &str) {
+    sqlx::query("UPDATE backorders SET promised_eta = $1, eta_kind = 'confirmed' WHERE id = $2")
+        .bind(new)
+        .bind(backorder)
+        .execute(t.app.store.pool())
+        .await
+        .unwrap();
     let customer: i64 = t
         .scalar(&format!(
             "SELECT customer_id FROM backorders WHERE id = {backorder}"
@@ -274,7 +282,14 @@ async fn server_errors_back_off_and_are_dead_lettered_after_max_attempts() {
 async fn a_template_that_fails_dead_letters_its_updates_at_once() {
     let mock = MockTwilio::start().await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("eta_changed.sms.txt"), "Hi {{ name + 1 }}").unwrap();
+    // The first message about a backorder is `backordered`; both kinds fail.
+    for kind in ["backordered", "eta_changed"] {
+        std::fs::write(
+            dir.path().join(format!("{kind}.sms.txt")),
+            "Hi {{ name + 1 }}",
+        )
+        .unwrap();
+    }
     let templates = dir.path().to_str().unwrap().to_string();
     let t = app_with(
         &sms_env(&mock),
@@ -295,7 +310,7 @@ async fn a_template_that_fails_dead_letters_its_updates_at_once() {
         .await
         .unwrap();
     assert_eq!(status, "failed");
-    assert!(error.contains("eta_changed.sms.txt"), "{error}");
+    assert!(error.contains("backordered.sms.txt"), "{error}");
     let posts: Vec<String> = sqlx::query_scalar("SELECT content FROM channel_posts")
         .fetch_all(t.app.store.pool())
         .await
@@ -373,14 +388,22 @@ async fn updates_within_the_coalescing_window_become_one_message_with_the_latest
     assert!(got[0].field("Body").unwrap().contains("Wed 17 Feb"));
     assert!(!got[0].field("Body").unwrap().contains("10 Feb"));
 
-    // Back and forth within a window ends where the customer was told: nothing is sent.
+    // Back and forth within a window ends where the customer was told: nothing is sent, and
+    // both updates are closed as superseded.
     queue_eta(&t, bo, "2027-02-17", "2027-02-24").await;
     advance(&t, Duration::minutes(2));
     queue_eta(&t, bo, "2027-02-24", "2027-02-17").await;
     advance(&t, Duration::minutes(11));
     let r = round(&t).await;
-    assert_eq!((r.claimed, r.skipped, r.sent), (2, 2, 0));
+    assert_eq!((r.claimed, r.superseded, r.sent), (2, 2, 0));
     assert_eq!(mock.count(), 1);
+    let text = t.ok(&format!("/notifications backorder:{bo}")).await;
+    assert_eq!(
+        text.matches("eta_changed update · not sent: superseded by a newer update")
+            .count(),
+        2,
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -487,7 +510,8 @@ async fn an_email_arrives_at_a_loopback_smtp_server_as_multipart_mime() {
     let html = msg.body_html(0).unwrap();
     assert!(text.contains("Wed 17 Feb"), "{text}");
     assert!(html.contains("<strong>Wed 17 Feb</strong>"), "{html}");
-    assert!(msg.subject().unwrap().contains("new date"));
+    // The first message about the backorder.
+    assert!(msg.subject().unwrap().contains("is on backorder"));
     let _ = test_now();
 }
 
@@ -521,7 +545,7 @@ async fn notifications_lists_what_was_sent_about_a_backorder_with_contacts_maske
     round(&t).await;
     let text = t.ok(&format!("/notifications backorder:{bo}")).await;
     assert!(
-        text.contains("eta_changed · sms (twilio) to +44••••••••01 · queued"),
+        text.contains("backordered · sms (twilio) to +44••••••••01 · queued"),
         "{text}"
     );
     assert!(!text.contains("+447700900001"), "{text}");
@@ -572,7 +596,7 @@ async fn customer_shows_the_last_messages_with_contacts_masked() {
     let text = t.ok("/customer id:C-1001").await;
     assert!(text.contains("Last messages"), "{text}");
     assert!(
-        text.contains("eta_changed · sms (twilio) to +44••••••••01 · queued"),
+        text.contains("backordered · sms (twilio) to +44••••••••01 · queued"),
         "{text}"
     );
     assert!(!text.contains("+447700900001"), "{text}");

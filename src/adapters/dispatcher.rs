@@ -2,7 +2,9 @@
 //!
 //! Each round claims a batch with a lease (`UPDATE … RETURNING`, status `sending`) and commits,
 //! then renders and sends with no transaction open, then records every outcome in one
-//! transaction. A process that dies mid-batch leaves its rows claimed; another dispatcher takes
+//! transaction. A message states each backorder's promise as it stands when it is written, and
+//! is handed over only if that promise still stands just before the send: otherwise its updates
+//! go back to the queue to be written again. A process that dies mid-batch leaves its rows claimed; another dispatcher takes
 //! them again once the lease has expired, so delivery is at-least-once and a crash can repeat at
 //! most the batch that was in flight.
 
@@ -34,6 +36,24 @@ pub struct Round {
     pub skipped: usize,
     /// Rows held for quiet hours.
     pub held: usize,
+    /// Rows closed unsent because a newer update made them pointless.
+    pub superseded: usize,
+    /// Messages not sent because a promise they state changed after they were written.
+    pub stale: usize,
+}
+
+/// A claimed batch and what to do with it, before anything is sent.
+#[derive(Debug)]
+pub struct Batch {
+    claimed: usize,
+    plan: notify::Plan,
+}
+
+impl Batch {
+    /// Outbox rows claimed.
+    pub fn claimed(&self) -> usize {
+        self.claimed
+    }
 }
 
 /// The channels and templates; SMS or e-mail without credentials go to the log.
@@ -64,6 +84,14 @@ impl Dispatcher {
 
     /// Claims, sends and records one batch.
     pub async fn run_once(&self, app: &App) -> anyhow::Result<Round> {
+        match self.prepare(app).await? {
+            Some(batch) => self.finish(app, batch).await,
+            None => Ok(Round::default()),
+        }
+    }
+
+    /// Claims a batch (committed) and writes its messages; `None` when nothing is due.
+    pub async fn prepare(&self, app: &App) -> anyhow::Result<Option<Batch>> {
         let n = &app.settings.notify;
         let now = app.clock.now();
         let lease_until = now + chrono::Duration::from_std(n.lease)?;
@@ -74,41 +102,54 @@ impl Dispatcher {
                 .await?;
         tx.commit().await?;
         if claimed.is_empty() {
-            return Ok(Round::default());
+            return Ok(None);
         }
-        let mut plan = {
+        let plan = {
             let mut conn = app.store.conn().await?;
             notify::plan(app, &mut conn, &self.templates, &claimed).await?
         };
-        let outgoing = std::mem::take(&mut plan.outgoing);
-        let results = self.deliver(outgoing).await;
-        let mut round = Round {
+        Ok(Some(Batch {
             claimed: claimed.len(),
+            plan,
+        }))
+    }
+
+    /// Sends a prepared batch and records every outcome.
+    pub async fn finish(&self, app: &App, mut batch: Batch) -> anyhow::Result<Round> {
+        let n = &app.settings.notify;
+        let plan = &mut batch.plan;
+        let outgoing = std::mem::take(&mut plan.outgoing);
+        let results = self.deliver(app, outgoing).await;
+        let mut round = Round {
+            claimed: batch.claimed,
             skipped: plan.skipped.iter().map(|(ids, _)| ids.len()).sum(),
             held: plan.held.iter().map(|(ids, _)| ids.len()).sum(),
             failed: plan.failed.len(),
+            superseded: plan.superseded.len(),
             ..Round::default()
         };
         for (out, d) in &results {
             match d {
                 Delivery::Sent { .. } => round.sent += 1,
+                Delivery::Stale => round.stale += 1,
                 Delivery::Retry { .. } if out.attempts < n.max_attempts => round.retried += 1,
                 _ => round.failed += 1,
             }
         }
-        notify::record(app, &plan, &results).await?;
+        notify::record(app, plan, &results).await?;
         Ok(round)
     }
 
-    async fn deliver(&self, outgoing: Vec<Outgoing>) -> Vec<(Outgoing, Delivery)> {
+    async fn deliver(&self, app: &App, outgoing: Vec<Outgoing>) -> Vec<(Outgoing, Delivery)> {
         let gate = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
         let mut tasks = tokio::task::JoinSet::new();
         for (i, out) in outgoing.into_iter().enumerate() {
             let this = self.clone();
+            let app = app.clone();
             let gate = gate.clone();
             tasks.spawn(async move {
                 let _permit = gate.acquire_owned().await;
-                let d = this.send(&out).await;
+                let d = this.send_if_current(&app, &out).await;
                 (i, out, d)
             });
         }
@@ -121,6 +162,29 @@ impl Dispatcher {
         }
         results.sort_by_key(|(i, _, _)| *i);
         results.into_iter().map(|(_, o, d)| (o, d)).collect()
+    }
+
+    /// Waits for the channel's turn, then sends only if the promises the message states still
+    /// stand: the last look at them comes right before the hand-over.
+    async fn send_if_current(&self, app: &App, out: &Outgoing) -> Delivery {
+        if let (Content::Sms { .. }, Some(sms)) = (&out.content, &self.sms) {
+            sms.wait_turn().await;
+        }
+        match notify::still_current(app, out).await {
+            Ok(true) => {}
+            Ok(false) => return Delivery::Stale,
+            Err(e) => {
+                tracing::error!(error = ?e, "cannot read the promises before sending");
+                return Delivery::Retry {
+                    error: "cannot read the promises before sending".into(),
+                    retry_after: None,
+                };
+            }
+        }
+        match (&out.content, &self.sms) {
+            (Content::Sms { to, body }, Some(sms)) => sms.send_now(to, body).await,
+            _ => self.send(out).await,
+        }
     }
 
     /// Sends one message by its channel, or writes it to the log.
@@ -168,7 +232,8 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Resul
                 if round.claimed > 0 {
                     tracing::debug!(?round, "dispatch round");
                 }
-                round.claimed >= batch
+                // Messages held back for a changed promise are written again at once.
+                round.claimed >= batch || round.stale > 0
             }
             Err(e) => {
                 tracing::error!(error = ?e, "dispatch round failed");

@@ -6,11 +6,11 @@ use super::{App, AppError, AppResult};
 use crate::domain::contact::{mask_email, mask_phone};
 use crate::domain::notify::{
     coalesce, date_in_words, group_by_kind, keyword, route, timezone, Keyword, News, Recipient,
-    Route, Update, UpdateKind,
+    Route, Standing, Update, UpdateKind,
 };
 use crate::domain::{BackorderStatus, Channel, EmailAddress, EtaKind, OutboxStatus, PhoneNumber};
 use crate::store::{self, Conn};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 
 /// What a message carries, ready for a channel.
@@ -61,6 +61,8 @@ pub struct Outgoing {
     pub outbox_ids: Vec<i64>,
     /// The backorders and the date told for each.
     pub told: Vec<(i64, Option<String>)>,
+    /// The promises it was written from: if one has changed when its turn comes, it is not sent.
+    pub promises: Vec<(i64, Promise)>,
     /// Highest attempt count of its rows (this attempt included).
     pub attempts: u32,
     /// Rendered message.
@@ -74,6 +76,9 @@ pub struct Plan {
     pub outgoing: Vec<Outgoing>,
     /// Rows that need no message, and why.
     pub skipped: Vec<(Vec<i64>, String)>,
+    /// Rows made pointless by a newer update: the customer was already told where the backorder
+    /// stands.
+    pub superseded: Vec<i64>,
     /// Rows held (SMS quiet hours) until a time.
     pub held: Vec<(Vec<i64>, DateTime<Utc>)>,
     /// Rows whose message cannot be written (a template fails on them), and why: dead-lettered
@@ -117,18 +122,42 @@ pub enum Delivery {
         /// What went wrong (no PII).
         error: String,
     },
+    /// Not handed over: a promise it states changed after it was written. Its updates go back to
+    /// the queue, due at once and without counting an attempt, to be written again.
+    Stale,
 }
 
-#[derive(Debug, Clone, serde::Deserialize)]
-struct Payload {
-    #[serde(default)]
-    product: Option<String>,
-    #[serde(default)]
-    qty: Option<i64>,
-    #[serde(default)]
-    old_eta: Option<NaiveDate>,
-    #[serde(default)]
-    new_eta: Option<NaiveDate>,
+/// A backorder's promise as a message states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Promise {
+    /// Where it stands.
+    pub standing: Standing,
+    /// The date is an estimate.
+    pub estimated: bool,
+}
+
+fn promise_of(f: &store::notify::BackorderFacts) -> Promise {
+    let standing = match f.status {
+        BackorderStatus::Open => Standing::Expected(f.promised_eta),
+        BackorderStatus::Allocated | BackorderStatus::Fulfilled => Standing::OnItsWay,
+        BackorderStatus::Cancelled => Standing::Cancelled,
+    };
+    Promise {
+        standing,
+        estimated: f.eta_kind == EtaKind::Estimated,
+    }
+}
+
+/// Whether every promise a message states still stands, read just before it is handed over.
+pub async fn still_current(app: &App, out: &Outgoing) -> anyhow::Result<bool> {
+    let ids: Vec<i64> = out.promises.iter().map(|(id, _)| *id).collect();
+    let mut conn = app.store.conn().await?;
+    let now: HashMap<i64, Promise> = store::notify::backorder_facts(&mut conn, &ids)
+        .await?
+        .iter()
+        .map(|f| (f.id, promise_of(f)))
+        .collect();
+    Ok(out.promises.iter().all(|(id, p)| now.get(id) == Some(p)))
 }
 
 fn first_name(name: &str) -> String {
@@ -168,31 +197,28 @@ pub async fn plan(
                 .collect();
         let mut updates = Vec::new();
         for r in &rows {
-            let kind = r.kind;
-            let payload: Option<Payload> = serde_json::from_str(&r.payload).ok();
-            let (Some(p), Some(f)) = (payload, facts.get(&r.backorder_id)) else {
-                plan.skipped.push((vec![r.id], "unreadable update".into()));
+            let Some(f) = facts.get(&r.backorder_id) else {
+                plan.skipped.push((vec![r.id], "no such backorder".into()));
                 continue;
             };
             updates.push(Update {
                 outbox_id: r.id,
                 backorder_id: r.backorder_id,
-                kind,
-                product: p.product.unwrap_or_else(|| f.product.clone()),
-                qty: p.qty.unwrap_or(f.qty),
-                old_eta: p.old_eta,
-                new_eta: p.new_eta,
+                kind: r.kind,
+                product: f.product.clone(),
+                qty: f.qty,
             });
         }
-        let mut told: HashMap<i64, Option<Option<NaiveDate>>> = HashMap::new();
+        let mut told: HashMap<i64, Option<Standing>> = HashMap::new();
         for u in &updates {
-            if u.kind == UpdateKind::EtaChanged && !told.contains_key(&u.backorder_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = told.entry(u.backorder_id) {
                 let t = store::notify::last_told(conn, u.backorder_id).await?;
-                told.insert(u.backorder_id, t);
+                slot.insert(t.map(|(kind, eta)| Standing::told(kind, eta)));
             }
         }
         let merged = coalesce(
             &updates,
+            &|b| facts.get(&b).map(|f| promise_of(f).standing),
             &|b| told.get(&b).copied().flatten(),
             n.min_eta_shift_days,
         );
@@ -200,6 +226,7 @@ pub async fn plan(
             plan.skipped
                 .push((merged.silent.clone(), "no change worth a message".into()));
         }
+        plan.superseded.extend(merged.superseded.iter().copied());
         let recipient = recipient_of(&who);
         let attempts_of = |ids: &[i64]| {
             rows.iter()
@@ -243,6 +270,11 @@ pub async fn plan(
             plan.outgoing.push(Outgoing {
                 customer_id,
                 kind,
+                promises: news
+                    .iter()
+                    .filter_map(|x| facts.get(&x.backorder_id))
+                    .map(|f| (f.id, promise_of(f)))
+                    .collect(),
                 attempts: attempts_of(&ids),
                 outbox_ids: ids,
                 told: news
@@ -282,6 +314,9 @@ fn context(
     }
 }
 
+/// Why a superseded update was not sent.
+pub const SUPERSEDED: &str = "superseded by a newer update: the customer was already told this";
+
 /// Writes what happened to a batch, in one transaction: rows sent, skipped, held, retried or
 /// dead-lettered; messages recorded; opt-outs and flagged numbers applied; one line to the alert
 /// channel when rows were dead-lettered.
@@ -295,6 +330,16 @@ pub async fn record(
     let mut tx = app.store.begin_write().await?;
     for (ids, why) in &plan.skipped {
         store::notify::finish(&mut tx, ids, OutboxStatus::Skipped, Some(why), now).await?;
+    }
+    if !plan.superseded.is_empty() {
+        store::notify::finish(
+            &mut tx,
+            &plan.superseded,
+            OutboxStatus::Superseded,
+            Some(SUPERSEDED),
+            now,
+        )
+        .await?;
     }
     for (ids, until) in &plan.held {
         store::notify::retry_at(&mut tx, ids, *until, Some("quiet hours"), false).await?;
@@ -331,6 +376,16 @@ pub async fn record(
             backorders: &out.told,
         };
         match delivery {
+            Delivery::Stale => {
+                store::notify::retry_at(
+                    &mut tx,
+                    &out.outbox_ids,
+                    now,
+                    Some("the promise changed before sending; written again"),
+                    false,
+                )
+                .await?;
+            }
             Delivery::Sent {
                 transport,
                 sid,
@@ -625,6 +680,27 @@ pub async fn for_backorder(app: &App, backorder_id: i64) -> AppResult<Vec<SentLi
     let mut conn = app.store.conn().await?;
     let rows = store::notify::messages_for_backorder(&mut conn, backorder_id, 20).await?;
     Ok(rows.into_iter().map(sent_line).collect())
+}
+
+/// An update closed without a message because a newer one made it pointless.
+#[derive(Debug, Clone)]
+pub struct SupersededLine {
+    /// When it was queued.
+    pub at: DateTime<Utc>,
+    pub kind: UpdateKind,
+}
+
+/// The updates about a backorder closed as superseded, newest first.
+pub async fn superseded_for(app: &App, backorder_id: i64) -> AppResult<Vec<SupersededLine>> {
+    let mut conn = app.store.conn().await?;
+    let rows = store::notify::superseded_for_backorder(&mut conn, backorder_id, 20).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| SupersededLine {
+            at: r.created_at,
+            kind: r.kind,
+        })
+        .collect())
 }
 
 /// The messages sent to a customer, newest first.

@@ -8,7 +8,23 @@ use serde::Serialize;
 use std::path::Path;
 
 /// Built-in templates: (file name, source).
-pub const BUILT_IN: [(&str, &str); 12] = [
+pub const BUILT_IN: [(&str, &str); 16] = [
+    (
+        "backordered.sms.txt",
+        include_str!("../../config/templates/backordered.sms.txt"),
+    ),
+    (
+        "backordered.subject.txt",
+        include_str!("../../config/templates/backordered.subject.txt"),
+    ),
+    (
+        "backordered.email.txt",
+        include_str!("../../config/templates/backordered.email.txt"),
+    ),
+    (
+        "backordered.email.html",
+        include_str!("../../config/templates/backordered.email.html"),
+    ),
     (
         "eta_changed.sms.txt",
         include_str!("../../config/templates/eta_changed.sms.txt"),
@@ -200,6 +216,13 @@ mod tests {
         assert_eq!(
             sms,
             "Demo Shop: your Wireless Mouse: now expected Wed 17 Feb. Reply STOP to opt out."
+        );
+        let sms = t
+            .sms(UpdateKind::Backordered, &cx(&["Wireless Mouse"]), 2)
+            .unwrap();
+        assert_eq!(
+            sms,
+            "Demo Shop: your Wireless Mouse is on backorder, expected Wed 17 Feb. Reply STOP to opt out."
         );
     }
 

@@ -7,7 +7,8 @@ use crate::app::{self, AppError};
 pub const SPEC: CommandSpec = CommandSpec {
     name: "notifications",
     sub: None,
-    description: "Messages sent to the customer about a backorder (newest first)",
+    description:
+        "Messages sent about a backorder (newest first), and updates superseded before sending",
     options: &[suggest(
         at_least(
             opt("backorder", "Backorder id", OptionKind::Integer, true),
@@ -32,7 +33,8 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
     // Unknown ids are an error, not an empty list.
     app::backorders::show(cx.app, id).await?;
     let sent = app::notify::for_backorder(cx.app, id).await?;
-    if sent.is_empty() {
+    let superseded = app::notify::superseded_for(cx.app, id).await?;
+    if sent.is_empty() && superseded.is_empty() {
         return Ok(Reply::new(
             format!("No messages about backorder {id} yet"),
             Severity::Info,
@@ -53,5 +55,12 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
             )
         })
         .collect();
+    r.lines.extend(superseded.iter().map(|u| {
+        format!(
+            "{} · {} update · not sent: superseded by a newer update",
+            u.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            u.kind
+        )
+    }));
     Ok(r)
 }

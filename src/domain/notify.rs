@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 /// What happened to a backorder that the customer should hear about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum UpdateKind {
+    /// It is on backorder, expected then (the first message about a backorder).
+    Backordered,
     /// Its promised date moved.
     EtaChanged,
     /// Stock was set aside: it is on its way.
@@ -22,7 +24,8 @@ pub enum UpdateKind {
 
 impl UpdateKind {
     /// Every kind.
-    pub const ALL: [UpdateKind; 3] = [
+    pub const ALL: [UpdateKind; 4] = [
+        UpdateKind::Backordered,
         UpdateKind::EtaChanged,
         UpdateKind::Allocated,
         UpdateKind::Cancelled,
@@ -31,6 +34,7 @@ impl UpdateKind {
     /// Stored spelling (the outbox `kind`, the template name).
     pub fn as_str(self) -> &'static str {
         match self {
+            UpdateKind::Backordered => "backordered",
             UpdateKind::EtaChanged => "eta_changed",
             UpdateKind::Allocated => "allocated",
             UpdateKind::Cancelled => "cancelled",
@@ -40,6 +44,7 @@ impl UpdateKind {
     /// Parses the stored spelling.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         match raw {
+            "backordered" => Ok(UpdateKind::Backordered),
             "eta_changed" => Ok(UpdateKind::EtaChanged),
             "allocated" => Ok(UpdateKind::Allocated),
             "cancelled" => Ok(UpdateKind::Cancelled),
@@ -56,7 +61,39 @@ impl std::fmt::Display for UpdateKind {
     }
 }
 
-/// One queued update (an outbox row), as the rules need it.
+/// What a customer can be told about a backorder: where it stands now, or what a message told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Waiting for stock, expected on this date (`None`: not yet known).
+    Expected(Option<NaiveDate>),
+    /// Stock is set aside (or it has shipped): on its way.
+    OnItsWay,
+    /// Cancelled.
+    Cancelled,
+}
+
+impl Standing {
+    /// What a message of `kind` telling `eta` said.
+    pub fn told(kind: UpdateKind, eta: Option<NaiveDate>) -> Self {
+        match kind {
+            UpdateKind::Backordered | UpdateKind::EtaChanged => Standing::Expected(eta),
+            UpdateKind::Allocated => Standing::OnItsWay,
+            UpdateKind::Cancelled => Standing::Cancelled,
+        }
+    }
+
+    /// The date a message states (only while waiting).
+    pub fn eta(self) -> Option<NaiveDate> {
+        match self {
+            Standing::Expected(d) => d,
+            _ => None,
+        }
+    }
+}
+
+/// One queued update (an outbox row), as the rules need it. It only says that something
+/// happened to the backorder: what the customer is told is where the backorder stands when the
+/// message is written, never a date the update carried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Update {
     /// Outbox row.
@@ -69,10 +106,6 @@ pub struct Update {
     pub product: String,
     /// Units.
     pub qty: i64,
-    /// Promise before this update (ETA changes).
-    pub old_eta: Option<NaiveDate>,
-    /// Promise after this update (ETA changes).
-    pub new_eta: Option<NaiveDate>,
 }
 
 /// What one backorder's customer is told after coalescing its pending updates.
@@ -86,7 +119,7 @@ pub struct News {
     pub product: String,
     /// Units.
     pub qty: i64,
-    /// The date to tell (ETA changes): the latest promise.
+    /// The date to tell (backordered, ETA changes): the promise as it stands.
     pub eta: Option<NaiveDate>,
     /// The outbox rows this news answers.
     pub outbox_ids: Vec<i64>,
@@ -97,19 +130,24 @@ pub struct News {
 pub struct Coalesced {
     /// One per backorder with something worth saying.
     pub news: Vec<News>,
-    /// Rows that merged into nothing (the date came back, or moved too little).
+    /// Rows whose change is too small to tell (a date moved less than the minimum).
     pub silent: Vec<i64>,
+    /// Rows made pointless by what the customer was already told: the backorder stands where the
+    /// last message left it (a newer update was delivered first, or the date came back).
+    pub superseded: Vec<i64>,
 }
 
-/// Merges every pending update of each backorder into at most one piece of news.
+/// Merges every pending update of each backorder into at most one piece of news about where it
+/// stands now (`standing`; a backorder without one is passed over).
 ///
-/// A cancellation wins over everything, then "on its way", then the latest date. A date change is
-/// news only when it differs from what the customer was last told (`last_told`; before any
-/// message, the promise before the first pending update) by at least `min_shift_days`; a date
-/// appearing or disappearing is always news.
+/// The news is measured against what the customer was last told (`last_told`): nothing new is
+/// superseded; a date moving less than `min_shift_days` is silent; a date appearing or
+/// disappearing is always news. A backorder its customer was never told about is `Backordered`
+/// while it waits, whatever its updates say.
 pub fn coalesce(
     updates: &[Update],
-    last_told: &dyn Fn(i64) -> Option<Option<NaiveDate>>,
+    standing: &dyn Fn(i64) -> Option<Standing>,
+    last_told: &dyn Fn(i64) -> Option<Standing>,
     min_shift_days: i64,
 ) -> Coalesced {
     let mut by_backorder: BTreeMap<i64, Vec<&Update>> = BTreeMap::new();
@@ -121,33 +159,36 @@ pub fn coalesce(
         ups.sort_by_key(|u| u.outbox_id);
         let ids: Vec<i64> = ups.iter().map(|u| u.outbox_id).collect();
         let last = ups[ups.len() - 1];
-        let winner = [UpdateKind::Cancelled, UpdateKind::Allocated]
-            .into_iter()
-            .find_map(|k| ups.iter().rev().find(|u| u.kind == k).copied());
-        if let Some(w) = winner {
-            out.news.push(News {
-                backorder_id,
-                kind: w.kind,
-                product: w.product.clone(),
-                qty: w.qty,
-                eta: None,
-                outbox_ids: ids,
-            });
+        let Some(now) = standing(backorder_id) else {
+            out.silent.extend(ids);
+            continue;
+        };
+        let told = last_told(backorder_id);
+        if told == Some(now) {
+            out.superseded.extend(ids);
             continue;
         }
-        let told = last_told(backorder_id).unwrap_or(ups[0].old_eta);
-        if eta_shift_is_news(told, last.new_eta, min_shift_days) {
-            out.news.push(News {
-                backorder_id,
-                kind: UpdateKind::EtaChanged,
-                product: last.product.clone(),
-                qty: last.qty,
-                eta: last.new_eta,
-                outbox_ids: ids,
-            });
-        } else {
-            out.silent.extend(ids);
-        }
+        let kind = match (now, told) {
+            (Standing::Cancelled, _) => UpdateKind::Cancelled,
+            (Standing::OnItsWay, _) => UpdateKind::Allocated,
+            (Standing::Expected(_), None) => UpdateKind::Backordered,
+            (Standing::Expected(d), Some(Standing::Expected(t))) => {
+                if !eta_shift_is_news(t, d, min_shift_days) {
+                    out.silent.extend(ids);
+                    continue;
+                }
+                UpdateKind::EtaChanged
+            }
+            (Standing::Expected(_), Some(_)) => UpdateKind::EtaChanged,
+        };
+        out.news.push(News {
+            backorder_id,
+            kind,
+            product: last.product.clone(),
+            qty: last.qty,
+            eta: now.eta(),
+            outbox_ids: ids,
+        });
     }
     out
 }
@@ -413,95 +454,106 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
-    fn eta(id: i64, bo: i64, old: &str, new: &str) -> Update {
+    fn up(id: i64, bo: i64) -> Update {
         Update {
             outbox_id: id,
             backorder_id: bo,
             kind: UpdateKind::EtaChanged,
             product: "Wireless Mouse".into(),
             qty: 1,
-            old_eta: (!old.is_empty()).then(|| d(old)),
-            new_eta: (!new.is_empty()).then(|| d(new)),
         }
     }
 
-    fn never_told(_: i64) -> Option<Option<NaiveDate>> {
+    fn never_told(_: i64) -> Option<Standing> {
         None
     }
 
-    #[test]
-    fn updates_of_one_backorder_merge_into_the_latest_date() {
-        let c = coalesce(
-            &[
-                eta(1, 7, "2027-02-10", "2027-02-14"),
-                eta(2, 7, "2027-02-14", "2027-02-17"),
-            ],
-            &never_told,
-            1,
-        );
-        assert_eq!(c.news.len(), 1);
-        assert_eq!(c.news[0].eta, Some(d("2027-02-17")));
-        assert_eq!(c.news[0].outbox_ids, vec![1, 2]);
-        assert!(c.silent.is_empty());
+    fn expected(s: &str) -> Standing {
+        Standing::Expected(Some(d(s)))
     }
 
     #[test]
-    fn a_date_that_comes_back_to_what_was_told_sends_nothing() {
-        let c = coalesce(
-            &[
-                eta(1, 7, "2027-02-10", "2027-02-14"),
-                eta(2, 7, "2027-02-14", "2027-02-10"),
-            ],
-            &never_told,
-            1,
-        );
+    fn updates_of_one_backorder_merge_into_the_promise_as_it_stands() {
+        let now = |_| Some(expected("2027-02-17"));
+        let told = |_| Some(expected("2027-02-10"));
+        let c = coalesce(&[up(1, 7), up(2, 7)], &now, &told, 1);
+        assert_eq!(c.news.len(), 1);
+        assert_eq!(c.news[0].kind, UpdateKind::EtaChanged);
+        assert_eq!(c.news[0].eta, Some(d("2027-02-17")));
+        assert_eq!(c.news[0].outbox_ids, vec![1, 2]);
+        assert!(c.silent.is_empty() && c.superseded.is_empty());
+    }
+
+    #[test]
+    fn the_first_news_about_a_backorder_says_it_is_backordered() {
+        let now = |_| Some(expected("2027-02-10"));
+        let c = coalesce(&[up(1, 7)], &now, &never_told, 1);
+        assert_eq!(c.news[0].kind, UpdateKind::Backordered);
+        assert_eq!(c.news[0].eta, Some(d("2027-02-10")));
+        // Still the first news when its date moves before anything was sent.
+        let unknown = |_| Some(Standing::Expected(None));
+        let c = coalesce(&[up(1, 7), up(2, 7)], &unknown, &never_told, 1);
+        assert_eq!(c.news[0].kind, UpdateKind::Backordered);
+        assert_eq!(c.news[0].eta, None);
+    }
+
+    #[test]
+    fn an_update_whose_promise_was_already_told_is_superseded() {
+        // The retry of an old update after the newer date went out: nothing new to say.
+        let now = |_| Some(expected("2027-02-17"));
+        let c = coalesce(&[up(1, 7)], &now, &now, 1);
         assert!(c.news.is_empty());
-        assert_eq!(c.silent, vec![1, 2]);
-        // Measured against the last message, not the row's own old date.
-        let told = |_| Some(Some(d("2027-02-14")));
-        let c = coalesce(&[eta(3, 7, "2027-02-10", "2027-02-14")], &told, 1);
-        assert!(c.news.is_empty());
+        assert_eq!(c.superseded, vec![1]);
+        // A date that comes back to what was told.
+        let c = coalesce(&[up(2, 7), up(3, 7)], &now, &now, 1);
+        assert_eq!(c.superseded, vec![2, 3]);
+        let gone = |_| Some(Standing::Cancelled);
+        let c = coalesce(&[up(4, 7)], &gone, &gone, 1);
+        assert_eq!(c.superseded, vec![4]);
     }
 
     #[test]
     fn shifts_below_the_minimum_are_not_news() {
-        let c = coalesce(&[eta(1, 7, "2027-02-10", "2027-02-12")], &never_told, 3);
+        let told = |_| Some(expected("2027-02-10"));
+        let c = coalesce(&[up(1, 7)], &|_| Some(expected("2027-02-12")), &told, 3);
         assert!(c.news.is_empty());
-        let c = coalesce(&[eta(1, 7, "2027-02-10", "2027-02-13")], &never_told, 3);
+        assert_eq!(c.silent, vec![1]);
+        let c = coalesce(&[up(1, 7)], &|_| Some(expected("2027-02-13")), &told, 3);
         assert_eq!(c.news.len(), 1);
         assert!(eta_shift_is_news(None, Some(d("2027-02-10")), 5));
         assert!(eta_shift_is_news(Some(d("2027-02-10")), None, 5));
     }
 
     #[test]
-    fn cancellation_and_allocation_win_over_date_changes() {
-        let mut cancel = eta(3, 7, "", "");
+    fn where_the_backorder_stands_decides_the_kind_not_the_updates() {
+        let told = |_| Some(expected("2027-02-10"));
+        let mut cancel = up(3, 7);
         cancel.kind = UpdateKind::Cancelled;
-        let mut alloc = eta(2, 7, "", "");
-        alloc.kind = UpdateKind::Allocated;
         let c = coalesce(
-            &[eta(1, 7, "2027-02-10", "2027-02-14"), alloc.clone(), cancel],
-            &never_told,
+            &[up(1, 7), up(2, 7), cancel],
+            &|_| Some(Standing::Cancelled),
+            &told,
             1,
         );
         assert_eq!(c.news[0].kind, UpdateKind::Cancelled);
+        assert_eq!(c.news[0].eta, None);
         assert_eq!(c.news[0].outbox_ids, vec![1, 2, 3]);
-        let c = coalesce(
-            &[eta(1, 7, "2027-02-10", "2027-02-14"), alloc],
-            &never_told,
-            1,
-        );
+        // Allocated after its date updates were queued: on its way, no date.
+        let c = coalesce(&[up(1, 7)], &|_| Some(Standing::OnItsWay), &told, 1);
         assert_eq!(c.news[0].kind, UpdateKind::Allocated);
+        assert_eq!(c.news[0].eta, None);
+        // A backorder that is gone is passed over.
+        let c = coalesce(&[up(1, 7)], &|_| None, &told, 1);
+        assert_eq!(c.silent, vec![1]);
     }
 
     #[test]
     fn several_backorders_of_one_customer_become_one_message_per_kind() {
+        let told = |_| Some(expected("2027-02-10"));
         let c = coalesce(
-            &[
-                eta(1, 8, "2027-02-10", "2027-02-14"),
-                eta(2, 7, "2027-02-10", "2027-02-15"),
-            ],
-            &never_told,
+            &[up(1, 8), up(2, 7)],
+            &|b| Some(expected(if b == 7 { "2027-02-15" } else { "2027-02-14" })),
+            &told,
             1,
         );
         let groups = group_by_kind(c.news);
@@ -646,23 +698,23 @@ mod tests {
         }
 
         #[test]
-        fn coalescing_accounts_for_every_row_once(
-            moves in proptest::collection::vec((0i64..4, 0i64..20), 1..20),
+        fn coalescing_accounts_for_every_row_once_and_tells_only_where_things_stand(
+            rows in proptest::collection::vec(0i64..4, 1..20),
+            now in proptest::collection::vec(0i64..20, 4),
+            told in proptest::collection::vec(proptest::option::of(0i64..20), 4),
         ) {
             let base = d("2027-02-01");
-            let ups: Vec<Update> = moves.iter().enumerate().map(|(i, (bo, days))| Update {
-                outbox_id: i as i64,
-                backorder_id: *bo,
-                kind: UpdateKind::EtaChanged,
-                product: "P".into(),
-                qty: 1,
-                old_eta: Some(base),
-                new_eta: Some(base + Duration::days(*days)),
-            }).collect();
-            let c = coalesce(&ups, &never_told, 1);
-            let mut seen: Vec<i64> = c.news.iter().flat_map(|n| n.outbox_ids.clone()).chain(c.silent.clone()).collect();
+            let ups: Vec<Update> = rows.iter().enumerate().map(|(i, bo)| up(i as i64, *bo)).collect();
+            let standing = |b: i64| Some(Standing::Expected(Some(base + Duration::days(now[b as usize]))));
+            let last_told = |b: i64| told[b as usize].map(|t| Standing::Expected(Some(base + Duration::days(t))));
+            let c = coalesce(&ups, &standing, &last_told, 1);
+            let mut seen: Vec<i64> = c.news.iter().flat_map(|n| n.outbox_ids.clone())
+                .chain(c.silent.clone()).chain(c.superseded.clone()).collect();
             seen.sort();
             prop_assert_eq!(seen, (0..ups.len() as i64).collect::<Vec<_>>());
+            for n in &c.news {
+                prop_assert_eq!(Some(Standing::Expected(n.eta)), standing(n.backorder_id));
+            }
         }
     }
 }

@@ -16,16 +16,20 @@ pub enum OutboxStatus {
     Failed,
     /// Not sent on purpose (opted out, no usable contact, nothing worth saying).
     Skipped,
+    /// Not sent because a newer update made it pointless: the customer was already told the
+    /// promise as it stands.
+    Superseded,
 }
 
 impl OutboxStatus {
     /// Every status.
-    pub const ALL: [OutboxStatus; 5] = [
+    pub const ALL: [OutboxStatus; 6] = [
         OutboxStatus::Pending,
         OutboxStatus::Sending,
         OutboxStatus::Sent,
         OutboxStatus::Failed,
         OutboxStatus::Skipped,
+        OutboxStatus::Superseded,
     ];
 
     /// The stored spelling.
@@ -36,6 +40,7 @@ impl OutboxStatus {
             OutboxStatus::Sent => "sent",
             OutboxStatus::Failed => "failed",
             OutboxStatus::Skipped => "skipped",
+            OutboxStatus::Superseded => "superseded",
         }
     }
 }

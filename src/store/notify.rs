@@ -25,6 +25,11 @@ pub struct Claimed {
 /// updates travel together): status `sending` with a lease until `lease_until`. A row is due when
 /// it is pending and its time has come — an ETA change only once `coalesce_cutoff` has passed its
 /// creation, so later changes of the same backorder can merge into it — or when its lease expired.
+///
+/// One customer is in one dispatcher's hands at a time: a customer with a row whose lease is still
+/// running is not claimed. With a customer's due rows come the pending rows of the same
+/// backorders that are not yet due (an update waiting for a retry): the message about a backorder
+/// answers every update of it, so an older one is never sent on its own after a newer one.
 /// Run it in a write transaction and commit before sending.
 pub async fn claim(
     conn: &mut Conn,
@@ -34,18 +39,30 @@ pub async fn claim(
     limit: i64,
 ) -> anyhow::Result<Vec<Claimed>> {
     let mut rows: Vec<Claimed> = sqlx::query_as(
-        "UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1
-         WHERE id IN (
-            SELECT o.id FROM outbox o
-            WHERE o.customer_id IN (
-                SELECT customer_id FROM outbox
-                WHERE (status = 'pending' AND next_attempt_at <= $2
-                       AND (kind <> 'eta_changed' OR created_at <= $3))
-                   OR (status = 'sending' AND lease_until <= $2)
-                GROUP BY customer_id ORDER BY MIN(id) LIMIT $4)
+        "WITH busy AS (
+            SELECT DISTINCT customer_id FROM outbox WHERE status = 'sending' AND lease_until > $2
+         ),
+         chosen AS (
+            SELECT customer_id FROM outbox
+            WHERE ((status = 'pending' AND next_attempt_at <= $2
+                    AND (kind <> 'eta_changed' OR created_at <= $3))
+                OR (status = 'sending' AND lease_until <= $2))
+              AND customer_id NOT IN (SELECT customer_id FROM busy)
+            GROUP BY customer_id ORDER BY MIN(id) LIMIT $4
+         ),
+         due AS (
+            SELECT o.id, o.backorder_id FROM outbox o
+            WHERE o.customer_id IN (SELECT customer_id FROM chosen)
               AND ((o.status = 'pending' AND o.next_attempt_at <= $2)
                    OR (o.status = 'sending' AND o.lease_until <= $2))
-            ORDER BY o.id LIMIT $4 * 4)
+         )
+         UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1
+         WHERE id IN (
+            SELECT id FROM due
+            UNION
+            SELECT o.id FROM outbox o
+            WHERE o.status = 'pending' AND o.backorder_id IN (SELECT backorder_id FROM due)
+            ORDER BY 1 LIMIT $4 * 4)
          RETURNING id, backorder_id, customer_id, kind, payload, attempts",
     )
     .bind(ts(lease_until))
@@ -67,7 +84,7 @@ pub async fn next_due(conn: &mut Conn) -> anyhow::Result<Option<String>> {
     )
 }
 
-/// Closes rows: `Sent`, `Skipped` or `Failed` (dead letter).
+/// Closes rows: `Sent`, `Skipped`, `Superseded` or `Failed` (dead letter).
 pub async fn finish(
     conn: &mut Conn,
     ids: &[i64],
@@ -155,12 +172,13 @@ pub struct BackorderFacts {
     #[sqlx(try_from = "super::StoredOptDay")]
     pub promised_eta: Option<NaiveDate>,
     pub eta_kind: EtaKind,
+    pub status: BackorderStatus,
 }
 
-/// Facts about several backorders.
+/// Facts about several backorders, as they stand.
 pub async fn backorder_facts(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<BackorderFacts>> {
     Ok(sqlx::query_as(
-        "SELECT b.id, b.qty, p.name AS product, b.promised_eta, b.eta_kind
+        "SELECT b.id, b.qty, p.name AS product, b.promised_eta, b.eta_kind, b.status
          FROM json_each($1) j JOIN backorders b ON b.id = j.value JOIN products p ON p.id = b.product_id",
     )
     .bind(serde_json::to_string(ids)?)
@@ -168,26 +186,55 @@ pub async fn backorder_facts(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec
     .await?)
 }
 
-/// The date the customer was last told for a backorder: `None` if never told by a message,
-/// `Some(None)` if told "not yet known".
+/// What the last message about a backorder that reached the provider said: its kind and the
+/// date it told; `None` if no message did. A message the provider refused or could not deliver
+/// (`failed`, `undelivered`) told nothing.
 pub async fn last_told(
     conn: &mut Conn,
     backorder_id: i64,
-) -> anyhow::Result<Option<Option<NaiveDate>>> {
+) -> anyhow::Result<Option<(UpdateKind, Option<NaiveDate>)>> {
     #[derive(sqlx::FromRow)]
     struct Told {
+        kind: UpdateKind,
         #[sqlx(try_from = "super::StoredOptDay")]
         eta: Option<NaiveDate>,
     }
     let row: Option<Told> = sqlx::query_as(
-        "SELECT mb.eta FROM message_backorders mb JOIN messages m ON m.id = mb.message_id
-         WHERE mb.backorder_id = $1 AND m.kind = 'eta_changed'
+        "SELECT m.kind, mb.eta FROM message_backorders mb JOIN messages m ON m.id = mb.message_id
+         WHERE mb.backorder_id = $1 AND m.status NOT IN ('failed', 'undelivered')
          ORDER BY mb.message_id DESC LIMIT 1",
     )
     .bind(backorder_id)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|t| t.eta))
+    Ok(row.map(|t| (t.kind, t.eta)))
+}
+
+/// An update closed without a message because a newer one made it pointless.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SupersededRow {
+    /// Outbox row.
+    pub id: i64,
+    pub kind: UpdateKind,
+    /// When it was queued.
+    #[sqlx(try_from = "super::StoredTs")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// The latest superseded updates of a backorder, newest first.
+pub async fn superseded_for_backorder(
+    conn: &mut Conn,
+    backorder_id: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<SupersededRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, kind, created_at FROM outbox
+         WHERE backorder_id = $1 AND status = 'superseded' ORDER BY id DESC LIMIT $2",
+    )
+    .bind(backorder_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// A message to record.
@@ -195,7 +242,7 @@ pub async fn last_told(
 pub struct NewMessage<'a> {
     /// Customer row id.
     pub customer_id: i64,
-    /// eta_changed | allocated | cancelled
+    /// backordered | eta_changed | allocated | cancelled
     pub kind: &'a str,
     /// sms | email
     pub channel: &'a str,

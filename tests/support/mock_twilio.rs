@@ -18,6 +18,10 @@ pub struct Received {
     pub path: String,
     pub authorization: Option<String>,
     pub form: Vec<(String, String)>,
+    /// The status it was answered with.
+    pub status: u16,
+    /// The answer waited (a client with a shorter timeout never saw it).
+    pub delayed: bool,
 }
 
 impl Received {
@@ -55,6 +59,8 @@ impl Answer {
 struct Inner {
     received: Vec<Received>,
     script: VecDeque<Answer>,
+    /// Answers for one recipient (`To`), used before the shared script.
+    by_number: std::collections::HashMap<String, VecDeque<Answer>>,
     /// Delay of every default answer.
     delay: Duration,
 }
@@ -87,6 +93,24 @@ impl MockTwilio {
         self.inner.lock().unwrap().script.extend(answers);
     }
 
+    /// Answers the next request(s) to this number with these, in order.
+    pub fn script_for(&self, to: &str, answers: impl IntoIterator<Item = Answer>) {
+        self.inner
+            .lock()
+            .unwrap()
+            .by_number
+            .entry(to.to_string())
+            .or_default()
+            .extend(answers);
+    }
+
+    /// Answers the first request to this number with 429 and `Retry-After: seconds`.
+    pub fn rate_limit_first(&self, to: &str, seconds: u64) {
+        let mut limited = Answer::error(429, 20429);
+        limited.retry_after = Some(seconds);
+        self.script_for(to, [limited]);
+    }
+
     /// Every default answer waits this long.
     pub fn set_delay(&self, d: Duration) {
         self.inner.lock().unwrap().delay = d;
@@ -109,8 +133,25 @@ async fn handle(
     body: String,
 ) -> Response {
     let form: Vec<(String, String)> = url_decode_form(&body);
-    let (answer, n, delay) = {
+    let answer = {
         let mut i = inner.lock().unwrap();
+        let to = form
+            .iter()
+            .find(|(k, _)| k == "To")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let n = i.received.len() + 1;
+        let delay = i.delay;
+        let scripted = match i.by_number.get_mut(&to).and_then(VecDeque::pop_front) {
+            Some(a) => Some(a),
+            None => i.script.pop_front(),
+        };
+        let answer = scripted.unwrap_or_else(|| Answer {
+            status: 201,
+            body: format!(r#"{{"sid": "SM{n:032x}", "status": "queued", "body": "..."}}"#),
+            retry_after: None,
+            delay,
+        });
         i.received.push(Received {
             method: method.to_string(),
             path: format!("/{path}"),
@@ -119,15 +160,11 @@ async fn handle(
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
             form,
+            status: answer.status,
+            delayed: !answer.delay.is_zero(),
         });
-        (i.script.pop_front(), i.received.len(), i.delay)
+        answer
     };
-    let answer = answer.unwrap_or_else(|| Answer {
-        status: 201,
-        body: format!(r#"{{"sid": "SM{n:032x}", "status": "queued", "body": "..."}}"#),
-        retry_after: None,
-        delay,
-    });
     if !answer.delay.is_zero() {
         tokio::time::sleep(answer.delay).await;
     }
