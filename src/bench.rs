@@ -5,6 +5,7 @@ use crate::app::search::CANDIDATES;
 use crate::app::{Actor, App};
 use crate::commands::{self, Invocation, Outcome};
 use crate::store::{self, reference};
+use crate::{out, outln};
 use anyhow::Context;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -28,7 +29,7 @@ pub async fn run(app: &App, which: &str, n: u64) -> anyhow::Result<()> {
         "alerts" => alerts(app, n).await,
         "notify" => notify(app, n).await,
         "search" => {
-            index_sizes(app);
+            index_sizes(app)?;
             search(app, n).await
         }
         "autocomplete" => autocomplete(app, n).await,
@@ -91,33 +92,34 @@ pub async fn stock(app: &App, iterations: u64) -> anyhow::Result<()> {
     }
     let total = started.elapsed();
     times.sort();
-    println!(
+    outln!(
         "/stock via command layer: {} products, {} ledger rows, {} lookups",
         count,
         ledger,
         skus.len()
-    );
-    println!(
+    )?;
+    outln!(
         "  p50 {:?}  p99 {:?}  max {:?}  mean {:?}",
         percentile(&times, 0.5),
         percentile(&times, 0.99),
         times.last().copied().unwrap_or_default(),
         total / skus.len().max(1) as u32
-    );
-    sqlite3_reference(app, &skus[..skus.len().min(2000)]);
+    )?;
+    sqlite3_reference(app, &skus[..skus.len().min(2000)])?;
     Ok(())
 }
 
 /// The same lookups (product, position, inbound, backorder summary) by the sqlite3 CLI.
-fn sqlite3_reference(app: &App, skus: &[String]) {
+fn sqlite3_reference(app: &App, skus: &[String]) -> anyhow::Result<()> {
     let groups: Vec<String> = skus
         .iter()
         .map(|sku| reference::stock_lookups(&sku.to_ascii_uppercase()))
         .collect();
     match sqlite3_mean(app, &groups) {
-        Some(per) => println!("sqlite3 CLI, same lookups: mean {per:?} per /stock over {} lookups (process start-up subtracted)", skus.len()),
-        None => println!("sqlite3 CLI not found: no reference figure"),
+        Some(per) => outln!("sqlite3 CLI, same lookups: mean {per:?} per /stock over {} lookups (process start-up subtracted)", skus.len())?,
+        None => outln!("sqlite3 CLI not found: no reference figure")?,
     }
+    Ok(())
 }
 
 /// One PO whose ETA change moves `n` backorders' ETAs: command to commit.
@@ -145,11 +147,11 @@ pub async fn eta(app: &App, n: u64) -> anyhow::Result<()> {
         let (reply, outcome) = commands::run(app, &actor, &inv).await;
         let took = t.elapsed();
         anyhow::ensure!(outcome == Outcome::Ok, "eta failed: {}", reply.to_text());
-        println!(
+        outln!(
             "run {}: /eta on {po}: {} Command to commit: {took:?}",
             i + 1,
             reply.description.unwrap_or_default()
-        );
+        )?;
     }
     Ok(())
 }
@@ -371,43 +373,43 @@ pub async fn import(app: &App, kind: ImportKind, rows: u64) -> anyhow::Result<()
     let cpu_import = cpu_times()
         .zip(cpu_before)
         .map(|((after, _), (before, _))| after.saturating_sub(before));
-    println!(
+    outln!(
         "import {kind:?}: {} rows ({:.1} MB) in {total:.2?}: {:.0} rows/s (read and check {staged_in:.2?}, write lock held {locked_for:.2?}); {} changed, {} backorders created",
         first.rows,
         size as f64 / 1e6,
         per_second(first.rows, total),
         first.changed,
         first.backorders_created,
-    );
+    )?;
     let (again, staged_again, locked_again) = timed_import(&bench_app, kind, &file).await?;
-    println!(
+    outln!(
         "same file again: {:.2?} ({:.0} rows/s, write lock held {locked_again:.2?}); {} changed",
         staged_again + locked_again,
         per_second(again.rows, staged_again + locked_again),
         again.changed,
-    );
+    )?;
     bench_app.store.close().await;
     let cpu_before = cpu_times();
     match sqlite3_import(&scratch.dir, &file) {
         Some(cli) => {
-            println!(
+            outln!(
                 "sqlite3 CLI .import of the same file into a plain table: {cli:.2?} ({:.0} rows/s); import takes {:.1}× as long",
                 per_second(first.rows, cli),
                 total.as_secs_f64() / cli.as_secs_f64().max(1e-9),
-            );
+            )?;
             let cpu_cli = cpu_times()
                 .zip(cpu_before)
                 .map(|((_, after), (_, before))| after.saturating_sub(before));
             if let (Some(ours), Some(theirs)) = (cpu_import, cpu_cli) {
-                println!(
+                outln!(
                     "CPU time: import {ours:.2?} ({:.0} rows/s), sqlite3 CLI {theirs:.2?}; {:.1}×",
                     per_second(first.rows, ours),
                     ours.as_secs_f64() / theirs.as_secs_f64().max(0.01),
-                );
+                )?;
             }
         }
         None => {
-            println!("sqlite3 CLI not found: no side-by-side figure (install sqlite3 to get one)")
+            outln!("sqlite3 CLI not found: no side-by-side figure (install sqlite3 to get one)")?
         }
     }
     Ok(())
@@ -416,8 +418,9 @@ pub async fn import(app: &App, kind: ImportKind, rows: u64) -> anyhow::Result<()
 /// Evaluates alert rules over the whole shop (`n` timed runs each, at most 10): a `low` rule and
 /// an `at_risk` rule, each run followed by the `sqlite3` CLI running the very statement the bot
 /// runs for it (same text, parameters written in, same page cache size, rows written to /dev/null),
-/// so both are measured side by side under the same load. Then the issue's own reference, the
-/// projected-stock count over the raw tables, once.
+/// so both are measured side by side under the same load; then `check` and `check --json` of
+/// each rule as a user runs them, output included, beside that sqlite3 figure. Then the issue's
+/// own reference, the projected-stock count over the raw tables, once.
 pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
     use crate::domain::alerts::{AlertRule, Scope, Severity, SALES_WINDOW_DAYS};
     use store::alerts::{Candidates, SalesWindow};
@@ -460,10 +463,10 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
     };
     let startup = sqlite3("SELECT 1;\n").map(|r| r.0).unwrap_or_default();
     if sqlite3("SELECT 1;\n").is_none() {
-        println!("sqlite3 CLI not found: no side-by-side figures (install sqlite3 to get them)");
+        outln!("sqlite3 CLI not found: no side-by-side figures (install sqlite3 to get them)")?;
     }
     let runs = n.clamp(1, 10);
-    println!("RSS before the first evaluation: {}", rss("VmRSS:"));
+    outln!("RSS before the first evaluation: {}", rss("VmRSS:"))?;
     let today = app.clock.today();
     let window = SalesWindow {
         last: today,
@@ -498,28 +501,28 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
             let rss_with_findings = rss("VmRSS:");
             drop(e);
             let reference = sqlite3(&script);
-            print!(
+            out!(
                 "evaluate rule (min_severity {}): wall {:?}, CPU {:?}, {} rows read, {} firing, RSS holding them {rss_with_findings}",
                 severity.as_str(),
                 walls.last().unwrap(),
                 cpus.last().unwrap(),
                 found.0,
                 found.1
-            );
+            )?;
             if let Some((wall, cpu, _)) = reference {
                 ref_walls.push(wall.saturating_sub(startup));
                 ref_cpus.push(cpu);
-                print!(
+                out!(
                     "; sqlite3 CLI, same statement: wall {:?} (start-up {startup:?} subtracted), CPU {cpu:?}",
                     ref_walls.last().unwrap()
-                );
+                )?;
             }
-            println!();
+            outln!()?;
         }
         for v in [&mut walls, &mut cpus, &mut ref_walls, &mut ref_cpus] {
             v.sort();
         }
-        println!(
+        outln!(
             "alerts over {products} products, min_severity {}: best {:?}, median {:?} wall; CPU best {:?}, median {:?}; {} rows read, {} firing",
             severity.as_str(),
             walls[0],
@@ -528,35 +531,86 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
             percentile(&cpus, 0.5),
             found.0,
             found.1
-        );
+        )?;
         if !ref_walls.is_empty() {
             let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
-            println!(
+            outln!(
                 "  sqlite3 CLI, same statement ({} rows): best {:?}, median {:?} wall; CPU best {:?} (start-up included), median {:?}",
                 counted.unwrap_or_default(),
                 ref_walls[0],
                 percentile(&ref_walls, 0.5),
                 ref_cpus[0],
                 percentile(&ref_cpus, 0.5)
-            );
-            println!(
+            )?;
+            outln!(
                 "  ratio bot / sqlite3: wall best {:.2}, median {:.2}; CPU best {:.2}, median {:.2}",
                 ratio(walls[0], ref_walls[0]),
                 ratio(percentile(&walls, 0.5), percentile(&ref_walls, 0.5)),
                 ratio(cpus[0], ref_cpus[0]),
                 ratio(percentile(&cpus, 0.5), percentile(&ref_cpus, 0.5))
-            );
+            )?;
         }
-        println!("  peak RSS of this process so far: {}", rss("VmHWM:"));
+        let sqlite3_median = (!ref_walls.is_empty()).then(|| percentile(&ref_walls, 0.5));
+        check_command(app, &r, runs, sqlite3_median).await?;
+        outln!("  peak RSS of this process so far: {}", rss("VmHWM:"))?;
     }
     let raw = store::alerts::reference_projected_sql(today);
     if let Some((wall, cpu, count)) = sqlite3(&format!("PRAGMA cache_size = -65536;\n{raw}")) {
-        println!(
+        outln!(
             "sqlite3 CLI, the issue's projected-stock count over the raw tables (no stored aggregates): {:?} wall (start-up subtracted), CPU {cpu:?}, {count} SKUs at or below reorder point",
             wall.saturating_sub(startup)
-        );
+        )?;
     }
-    println!("peak RSS of this process: {}", rss("VmHWM:"));
+    outln!("peak RSS of this process: {}", rss("VmHWM:"))?;
+    Ok(())
+}
+
+/// `backorder-bot check` and `check --json` for `rule` as a user runs them: the rule evaluated
+/// against its alert state, the output built and written out (to /dev/null), `runs` times each.
+/// Prints the medians, `--json` over text, and each over the sqlite3 CLI's median for the same
+/// statement.
+async fn check_command(
+    app: &App,
+    rule: &crate::domain::alerts::AlertRule,
+    runs: u64,
+    sqlite3_median: Option<Duration>,
+) -> anyhow::Result<()> {
+    let mut sink = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
+    let mut medians = Vec::new();
+    for as_json in [false, true] {
+        let mut walls = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..runs {
+            let t = Instant::now();
+            let out = crate::adapters::check::report(app, std::slice::from_ref(rule), as_json)
+                .await
+                .context("check failed")?;
+            sink.write_all(out.trim_end().as_bytes())?;
+            sink.write_all(b"\n")?;
+            walls.push(t.elapsed());
+            bytes = out.len();
+        }
+        walls.sort();
+        let median = percentile(&walls, 0.5);
+        medians.push(median);
+        out!(
+            "  check{}: best {:?}, median {median:?} wall, {:.1} MB of output",
+            if as_json { " --json" } else { "" },
+            walls[0],
+            bytes as f64 / 1e6
+        )?;
+        match sqlite3_median {
+            Some(floor) => outln!(
+                "; {:.2}× the sqlite3 CLI's median",
+                median.as_secs_f64() / floor.as_secs_f64().max(1e-9)
+            )?,
+            None => outln!()?,
+        }
+    }
+    outln!(
+        "  check --json / check: {:.2}× (median over median)",
+        medians[1].as_secs_f64() / medians[0].as_secs_f64().max(1e-9)
+    )?;
     Ok(())
 }
 
@@ -591,11 +645,11 @@ pub async fn notify(app: &App, n: u64) -> anyhow::Result<()> {
         sent += round.sent;
     }
     let elapsed = started.elapsed();
-    println!(
+    outln!(
         "notify, no rate limit: {sent} messages in {elapsed:.2?} = {:.0} messages/s (stub received {})",
         sent as f64 / elapsed.as_secs_f64(),
         stub.arrivals().len()
-    );
+    )?;
 
     let stub = SmsStub::start().await?;
     let limited = notify_app(&scratch, app, &stub.base_url, 20, "limited.db").await?;
@@ -611,10 +665,10 @@ pub async fn notify(app: &App, n: u64) -> anyhow::Result<()> {
     );
     let span = arrivals[arrivals.len() - 1] - arrivals[0];
     let rate = (arrivals.len() - 1) as f64 / span.as_secs_f64();
-    println!(
+    outln!(
         "notify, sms.per_second = 20: {m} messages, measured {rate:.2} messages/s ({:+.1}% from 20)",
         (rate / 20.0 - 1.0) * 100.0
-    );
+    )?;
     Ok(())
 }
 
@@ -769,14 +823,15 @@ where
     Ok(all)
 }
 
-fn print_times(label: &str, times: &[Duration]) {
-    println!(
+fn print_times(label: &str, times: &[Duration]) -> anyhow::Result<()> {
+    outln!(
         "  {label:<46} n {:>5}  p50 {:>9.3?}  p99 {:>9.3?}  max {:>9.3?}",
         times.len(),
         percentile(times, 0.5),
         percentile(times, 0.99),
         times.last().copied().unwrap_or_default()
-    );
+    )?;
+    Ok(())
 }
 
 /// Mean time per statement group of `groups` run by the sqlite3 CLI on the same database,
@@ -801,15 +856,16 @@ fn sqlite3_mean(app: &App, groups: &[String]) -> Option<Duration> {
     Some(full.saturating_sub(empty) / groups.len().max(1) as u32)
 }
 
-fn sqlite3_line(label: &str, app: &App, groups: &[String]) {
+fn sqlite3_line(label: &str, app: &App, groups: &[String]) -> anyhow::Result<()> {
     match sqlite3_mean(app, groups) {
-        Some(d) => println!(
+        Some(d) => outln!(
             "  {:<46} sqlite3 CLI, same statements: mean {d:.3?} over {}",
             label,
             groups.len()
-        ),
-        None => println!("  sqlite3 CLI not found: no reference figure"),
+        )?,
+        None => outln!("  sqlite3 CLI not found: no reference figure")?,
     }
+    Ok(())
 }
 
 async fn synthetic_count(app: &App) -> anyhow::Result<u64> {
@@ -854,10 +910,10 @@ async fn commands_timed(
 async fn read_trigram_counts(app: &App) -> anyhow::Result<()> {
     let t = Instant::now();
     let trigrams = crate::app::search::read_trigram_counts(app).await?;
-    println!(
+    outln!(
         "  trigram counts read from the index vocabularies (as the service does at start): {trigrams} trigrams in {:.0?}",
         t.elapsed()
-    );
+    )?;
     Ok(())
 }
 
@@ -865,7 +921,7 @@ async fn read_trigram_counts(app: &App) -> anyhow::Result<()> {
 /// running the candidate statements of the store.
 pub async fn search(app: &App, n: u64) -> anyhow::Result<()> {
     let count = synthetic_count(app).await?;
-    println!("/search through the command layer, {CLIENTS} concurrent clients, {count} products; each kind timed after {} untimed requests", n / WARM_UP_SHARE);
+    outln!("/search through the command layer, {CLIENTS} concurrent clients, {count} products; each kind timed after {} untimed requests", n / WARM_UP_SHARE)?;
     read_trigram_counts(app).await?;
     let kinds: [(&str, Query); 5] = [
         ("hit: name words (product 4321)", |r, c| {
@@ -891,7 +947,7 @@ pub async fn search(app: &App, n: u64) -> anyhow::Result<()> {
             Invocation::new("search", None, &[("query", &make(r, count))])
         })
         .await?;
-        print_times(label, &times);
+        print_times(label, &times)?;
     }
     let mut conn = app.store.conn().await?;
     let counts = app.store.trigram_counts();
@@ -900,7 +956,7 @@ pub async fn search(app: &App, n: u64) -> anyhow::Result<()> {
         let query = format!("product {}", 1 + i * 7919 % count);
         hit.extend(reference::word_search(&mut conn, counts, &query, CANDIDATES).await?);
     }
-    sqlite3_line("hit: name words (product N)", app, &hit);
+    sqlite3_line("hit: name words (product N)", app, &hit)?;
     let zzzz = reference::word_search(&mut conn, counts, "zzzz", CANDIDATES)
         .await?
         .unwrap_or_default();
@@ -911,13 +967,13 @@ pub async fn search(app: &App, n: u64) -> anyhow::Result<()> {
         );
         20
     ];
-    sqlite3_line("no match (zzzz), words and SKU prefix", app, &none);
+    sqlite3_line("no match (zzzz), words and SKU prefix", app, &none)?;
     let like = vec![reference::name_scan("zzzz"); 3];
     sqlite3_line(
         "no match by LIKE scan (what the index replaces)",
         app,
         &like,
-    );
+    )?;
     Ok(())
 }
 
@@ -925,10 +981,10 @@ pub async fn search(app: &App, n: u64) -> anyhow::Result<()> {
 pub async fn autocomplete(app: &App, n: u64) -> anyhow::Result<()> {
     use commands::Suggest;
     let count = synthetic_count(app).await?;
-    println!(
+    outln!(
         "autocomplete through commands::suggest, {CLIENTS} concurrent clients, {count} products; each kind timed after {} untimed requests",
         n / WARM_UP_SHARE
-    );
+    )?;
     read_trigram_counts(app).await?;
     let kinds: [(&str, Suggest, Query); 8] = [
         ("SKU by SKU prefix (SYN-0012)", Suggest::Sku, |r, c| {
@@ -974,12 +1030,12 @@ pub async fn autocomplete(app: &App, n: u64) -> anyhow::Result<()> {
             }
         })
         .await?;
-        print_times(label, &times);
+        print_times(label, &times)?;
     }
     let prefix: Vec<String> = (0..200u64)
         .map(|i| reference::hits_by_sku_prefix(&format!("SYN-{:04}", i * 7), CANDIDATES))
         .collect();
-    sqlite3_line("SKU by SKU prefix", app, &prefix);
+    sqlite3_line("SKU by SKU prefix", app, &prefix)?;
     let mut conn = app.store.conn().await?;
     let mut name: Vec<String> = Vec::new();
     for i in 0..200u64 {
@@ -989,7 +1045,7 @@ pub async fn autocomplete(app: &App, n: u64) -> anyhow::Result<()> {
                 .await?,
         );
     }
-    sqlite3_line("SKU by name (product N)", app, &name);
+    sqlite3_line("SKU by name (product N)", app, &name)?;
     Ok(())
 }
 
@@ -1014,9 +1070,9 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
     .await?;
     let last = ((total + size - 1) / size).max(1);
     let deep = last.clamp(1, 19_000);
-    println!(
+    outln!(
         "lists through the command layer, {CLIENTS} concurrent clients, page size {size}; {total} open backorders ({last} pages), deep page {deep}; each kind timed after a quarter as many untimed requests"
-    );
+    )?;
     // The key a Next button on page deep - 1 carries (its last row's).
     let key_before_page =
         |keyed: &store::keyset::Keyed| keyed.last_key().map(|k| k.encode()).unwrap_or_default();
@@ -1029,7 +1085,7 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
     ] {
         let src = store::backorders::source(&open, order);
         let plan = store::keyset::explain(&mut conn, &src, &Seek::First).await?;
-        println!("  sort:{sort} plan: {}", plan.join(" / "));
+        outln!("  sort:{sort} plan: {}", plan.join(" / "))?;
         let prior =
             store::keyset::page(&mut conn, &src, &Seek::Skip((deep - 2).max(0) * size), size)
                 .await?;
@@ -1038,7 +1094,7 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
             Invocation::new("backorders", None, &[("sort", sort)])
         })
         .await?;
-        print_times(&format!("/backorders sort:{sort} page 1"), &page1);
+        print_times(&format!("/backorders sort:{sort} page 1"), &page1)?;
         let k2 = key.clone();
         let keyed = commands_timed(app, n, 2, move |_| {
             Invocation::new(
@@ -1051,7 +1107,7 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
         print_times(
             &format!("/backorders sort:{sort} page {deep} (Next key)"),
             &keyed,
-        );
+        )?;
         let first = reference::page_statements(
             reference::BACKORDER_COUNT,
             &src,
@@ -1063,7 +1119,7 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
             &format!("/backorders sort:{sort} page 1"),
             app,
             &vec![first; 20],
-        );
+        )?;
         let seek =
             Seek::After(crate::domain::page::PageKey::parse(&key).map_err(|e| anyhow::anyhow!(e))?);
         let deep_sql =
@@ -1072,7 +1128,7 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
             &format!("/backorders sort:{sort} page {deep} (Next key)"),
             app,
             &vec![deep_sql; 20],
-        );
+        )?;
     }
     // Typed pages: the first one deep into the list takes its landmarks on the way, the
     // others start from the landmark before their row.
@@ -1080,11 +1136,11 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
     let inv = Invocation::new("backorders", None, &[("page", &deep.to_string())]);
     let (reply, outcome) = commands::run(app, &Actor::operator("bench"), &inv).await;
     anyhow::ensure!(outcome == Outcome::Ok, "{}", reply.to_text());
-    println!(
+    outln!(
         "  /backorders page:{deep} typed, first since start (takes {} landmarks): {:.1?}",
         (deep - 1) * size / app.store.landmarks().every(),
         started.elapsed()
-    );
+    )?;
     let typed = commands_timed(app, n, 3, move |r| {
         Invocation::new(
             "backorders",
@@ -1096,7 +1152,7 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
     print_times(
         &format!("/backorders page:N typed, N in 1..={deep}"),
         &typed,
-    );
+    )?;
     let src = store::backorders::source(&open, ListOrder::Priority);
     let skip = reference::page_statements(
         reference::BACKORDER_COUNT,
@@ -1109,7 +1165,7 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
         &format!("/backorders page:{deep} by OFFSET"),
         app,
         &vec![skip; 10],
-    );
+    )?;
 
     // A SKU's queue: the product with most open backorders.
     let (sku, queue) = store::bulk::busiest_sku(&mut conn).await?;
@@ -1118,7 +1174,7 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
         Invocation::new("backorders", None, &[("sku", &s2)])
     })
     .await?;
-    print_times(&format!("/backorders sku:{sku} ({queue} open)"), &times);
+    print_times(&format!("/backorders sku:{sku} ({queue} open)"), &times)?;
 
     // /pos: page 1 and a deep page by key.
     let pos_src = store::purchasing::pos_source(
@@ -1133,12 +1189,12 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
     );
     let pos_total = store::keyset::count(&mut conn, &pos_src).await?;
     let pos_deep = ((pos_total + size - 1) / size).clamp(1, 9_000);
-    println!(
+    outln!(
         "  /pos plan: {}",
         store::keyset::explain(&mut conn, &pos_src, &Seek::First)
             .await?
             .join(" / ")
-    );
+    )?;
     let prior = store::keyset::page(
         &mut conn,
         &pos_src,
@@ -1148,7 +1204,7 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
     .await?;
     let pos_key = key_before_page(&prior);
     let times = commands_timed(app, n, 5, |_| Invocation::new("pos", None, &[])).await?;
-    print_times(&format!("/pos page 1 ({pos_total} POs)"), &times);
+    print_times(&format!("/pos page 1 ({pos_total} POs)"), &times)?;
     let k2 = pos_key.clone();
     let times = commands_timed(app, n, 6, move |_| {
         Invocation::new(
@@ -1158,7 +1214,7 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
         )
     })
     .await?;
-    print_times(&format!("/pos page {pos_deep} (Next key)"), &times);
+    print_times(&format!("/pos page {pos_deep} (Next key)"), &times)?;
     let po_rows = reference::PO_ROWS;
     sqlite3_line(
         "/pos page 1",
@@ -1167,14 +1223,14 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
             reference::page_statements(reference::PO_COUNT, &pos_src, &Seek::First, size, po_rows);
             20
         ],
-    );
+    )?;
     let seek =
         Seek::After(crate::domain::page::PageKey::parse(&pos_key).map_err(|e| anyhow::anyhow!(e))?);
     sqlite3_line(
         &format!("/pos page {pos_deep} (Next key)"),
         app,
         &vec![reference::page_statements(reference::PO_COUNT, &pos_src, &seek, size, po_rows); 20],
-    );
+    )?;
 
     // /customer: the customer with most open backorders.
     let (customer, many) = store::bulk::busiest_customer(&mut conn).await?;
@@ -1184,13 +1240,13 @@ pub async fn lists(app: &App, n: u64) -> anyhow::Result<()> {
         Invocation::new("customer", None, &[("id", &c2)])
     })
     .await?;
-    print_times(&format!("/customer id:{customer} ({many} open)"), &times);
+    print_times(&format!("/customer id:{customer} ({many} open)"), &times)?;
     Ok(())
 }
 
 /// Sizes by the sqlite3 CLI's `dbstat`: the whole database, the trigram search indexes
 /// (migration 0009) and the list indexes, so "before the index" is the total less them.
-pub fn index_sizes(app: &App) {
+pub fn index_sizes(app: &App) -> anyhow::Result<()> {
     let path = &app.settings.database.path;
     let out = std::process::Command::new("sqlite3")
         .arg(path)
@@ -1206,17 +1262,18 @@ pub fn index_sizes(app: &App) {
                 .collect();
             if let [fts, lists, total] = parts[..] {
                 let mb = |b: u64| b as f64 / 1_048_576.0;
-                println!(
+                outln!(
                     "database {:.1} MB: trigram search indexes {:.1} MB (without them {:.1} MB); backorder and PO list indexes {:.1} MB",
                     mb(total),
                     mb(fts),
                     mb(total - fts),
                     mb(lists)
-                );
+                )?;
             }
         }
-        _ => println!("sqlite3 CLI without dbstat: no size figures"),
+        _ => outln!("sqlite3 CLI without dbstat: no size figures")?,
     }
+    Ok(())
 }
 
 /// `bench spike --n ORDERS`: a SKU goes viral. A fresh database holds one product with no stock,

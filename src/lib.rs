@@ -13,7 +13,8 @@
 //!   share: parse → use case → [`commands::Reply`].
 //! - [`adapters`]: they translate, they hold no rules. Long-running ones are `run(app, shutdown)`:
 //!   console, Discord (gateway + channel poster), HTTP (ingest API, Twilio webhooks, health),
-//!   alert scheduler, customer-update dispatcher (SMS, e-mail); plus the `check` command.
+//!   alert scheduler, customer-update dispatcher (SMS, e-mail); plus the `check` command and
+//!   `stdout`, the printing of commands that stop quietly when their reader goes away.
 //! - [`config`]: typed settings from `config/default.toml`, a file and the environment.
 //! - [`startup`]: [`startup::Application`], built the same way by `main` and by the tests; it
 //!   supervises the long-running tasks and shuts them down gracefully.

@@ -2,12 +2,13 @@
 
 use anyhow::Context;
 use backorder_bot::adapters::console;
+use backorder_bot::adapters::stdout;
 use backorder_bot::app::import::{import, ImportKind};
 use backorder_bot::app::{demo, Actor, Clock};
 use backorder_bot::commands::Outcome;
 use backorder_bot::config::Settings;
 use backorder_bot::startup::{shutdown_on_signals, Application};
-use backorder_bot::{bench, store, telemetry};
+use backorder_bot::{bench, outln, store, telemetry};
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -94,6 +95,8 @@ async fn main() -> ExitCode {
     telemetry::init("info,sqlx=warn,serenity=warn,tracing::span=warn");
     match real_main().await {
         Ok(code) => code,
+        // The reader of stdout went away (`| head`): stop as a Unix tool does, without a word.
+        Err(e) if stdout::is_closed(&e) => ExitCode::from(stdout::CLOSED_EXIT),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
@@ -111,7 +114,7 @@ async fn real_main() -> anyhow::Result<ExitCode> {
     if let Command::Migrate = command {
         let store = store::Store::open(&settings.database).await?;
         store.close().await;
-        println!("database {} is migrated", settings.database.path.display());
+        outln!("database {} is migrated", settings.database.path.display())?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Backup { file } = &command {
@@ -119,7 +122,7 @@ async fn real_main() -> anyhow::Result<ExitCode> {
         let result = store.backup(file).await;
         store.close().await;
         result?;
-        println!("backup written to {}", file.display());
+        outln!("backup written to {}", file.display())?;
         return Ok(ExitCode::SUCCESS);
     }
     // Only the chat surfaces seed the demo shop on an empty database.
@@ -158,7 +161,9 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
         }
         Command::Ask { line } => {
             let (reply, outcome) = console::ask(app, &operator, &line).await;
-            println!("{}", reply.to_text());
+            // The reply is printed after the command's transaction committed: a reader gone by
+            // then cuts the reply short, never the write.
+            outln!("{}", reply.to_text())?;
             return Ok(match outcome {
                 Outcome::Ok => ExitCode::SUCCESS,
                 Outcome::UserError => ExitCode::from(2),
@@ -171,10 +176,10 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
                 let c = demo::synthetic(app, n, seed)
                     .await
                     .context("cannot build the synthetic shop")?;
-                println!(
+                outln!(
                     "synthetic shop: {} products, {} customers, {} ledger rows, {} PO lines, {} backorders added in {:.1?}",
                     c.products, c.customers, c.movements, c.po_lines, c.backorders, started.elapsed()
-                );
+                )?;
             }
             None => {
                 match demo::load_bundled(app, &operator)
@@ -183,15 +188,17 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
                 {
                     Some(reports) => {
                         for (kind, r) in reports {
-                            println!(
+                            outln!(
                                 "{kind:?}: {} rows, {} changed, {} unchanged",
-                                r.rows, r.changed, r.unchanged
-                            );
+                                r.rows,
+                                r.changed,
+                                r.unchanged
+                            )?;
                         }
                     }
-                    None => println!(
+                    None => outln!(
                         "the database is not empty: the demo shop is only loaded into an empty one"
-                    ),
+                    )?,
                 }
             }
         },
@@ -212,14 +219,14 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
                     for w in &r.warnings {
                         eprintln!("warning: {w}");
                     }
-                    println!(
+                    outln!(
                         "{}: {} rows, {} changed, {} unchanged, {} backorders created",
                         file.display(),
                         r.rows,
                         r.changed,
                         r.unchanged,
                         r.backorders_created
-                    );
+                    )?;
                 }
                 Err(e) if e.is_user_facing() => {
                     eprintln!("error: {}: {e}", file.display());
@@ -230,7 +237,7 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
         }
         Command::Check { rule, json } => {
             match backorder_bot::adapters::check::run(app, rule.as_deref(), json).await {
-                Ok(out) => println!("{}", out.trim_end()),
+                Ok(out) => outln!("{}", out.trim_end())?,
                 Err(e) if e.is_user_facing() => {
                     eprintln!("error: {e}");
                     return Ok(ExitCode::from(2));

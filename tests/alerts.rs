@@ -530,6 +530,102 @@ async fn thousands_of_firing_skus_make_one_message_within_limits_with_a_csv() {
     assert_eq!(r.counts.posted_lines, 3001);
 }
 
+/// `check --json` lists every firing SKU once, with its own figures and what a run would post
+/// about it: posted already (null), got worse (escalated) or new. Thousands of SKUs, so a
+/// figure or a change taken from another SKU's line would show.
+#[tokio::test]
+async fn check_json_has_each_firing_sku_once_with_its_own_figures_and_change() {
+    let t = alerts_app(RULES, &[]).await;
+    let mut csv = String::from("sku,name,category,unit_price,on_hand,reorder_point,safety_stock,reorder_qty,lead_time_days,supplier,substitutes\n");
+    // On hand 0–4 of reorder point 5, safety stock 2: critical below 2, low from 2.
+    for i in 0..2000 {
+        csv.push_str(&format!(
+            "BULK-{i:04},Bulk item {i},bulk,1.00,{},5,2,10,,ACME,\n",
+            i % 5
+        ));
+    }
+    t.import("products", &csv).await.unwrap();
+    let RunOutcome::Done(_) = alerts::run_rule(&t.app, &rule(&t), Trigger::Manual, None)
+        .await
+        .unwrap()
+    else {
+        panic!("the first run ran")
+    };
+    // After the run: every tenth low SKU drops to nothing (critical: escalated), and new SKUs
+    // start firing; the rest were posted already (within the repeat interval).
+    let escalated: Vec<usize> = (0..2000)
+        .filter(|i| i % 5 >= 2 && i % 10 < 5)
+        .step_by(10)
+        .collect();
+    for i in &escalated {
+        set_on_hand(&t, &format!("BULK-{i:04}"), 0).await;
+    }
+    let mut csv = String::from("sku,name,category,unit_price,on_hand,reorder_point,safety_stock,reorder_qty,lead_time_days,supplier,substitutes\n");
+    for i in 0..500 {
+        csv.push_str(&format!(
+            "FRESH-{i:04},Fresh item {i},bulk,1.00,3,5,2,10,,ACME,\n"
+        ));
+    }
+    t.import("products", &csv).await.unwrap();
+
+    let out = backorder_bot::adapters::check::run(&t.app, None, true)
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let alerts = v[0]["alerts"].as_array().unwrap();
+    let mut seen = std::collections::HashSet::new();
+    let mut checked = 0;
+    for a in alerts {
+        let sku = a["sku"].as_str().unwrap();
+        assert!(seen.insert(sku.to_string()), "{sku} is listed twice");
+        let (name, on_hand, want_post) = if let Some(n) = sku.strip_prefix("BULK-") {
+            let i: usize = n.parse().unwrap();
+            let name = format!("Bulk item {i}");
+            if escalated.contains(&i) {
+                (name, 0, Value::from("escalated"))
+            } else {
+                (name, (i % 5) as i64, Value::Null)
+            }
+        } else if let Some(n) = sku.strip_prefix("FRESH-") {
+            let i: usize = n.parse().unwrap();
+            (format!("Fresh item {i}"), 3, Value::from("new"))
+        } else {
+            continue;
+        };
+        let severity = if on_hand < 2 { "critical" } else { "low" };
+        assert_eq!(a["on_hand"], on_hand, "{a}");
+        assert_eq!(a["available"], on_hand, "{a}");
+        assert_eq!(a["projected"], on_hand, "{a}");
+        assert_eq!(a["suggested_order"], 15 - on_hand, "{a}");
+        assert_eq!(a["severity"], severity, "{a}");
+        assert_eq!(a["would_post"], want_post, "{a}");
+        assert_eq!(a["name"], name, "{a}");
+        checked += 1;
+    }
+    assert_eq!(checked, 2500, "every BULK and FRESH SKU fires, once each");
+    assert_eq!(v[0]["firing"].as_i64().unwrap() as usize, alerts.len());
+    // Most severe first, then by SKU.
+    let keys: Vec<(u8, &str)> = alerts
+        .iter()
+        .map(|a| {
+            let rank = match a["severity"].as_str().unwrap() {
+                "out" => 0,
+                "critical" => 1,
+                "low" => 2,
+                _ => 3,
+            };
+            (rank, a["sku"].as_str().unwrap())
+        })
+        .collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] <= w[1]),
+        "sorted most severe first, then by SKU"
+    );
+    // The message and its CSV hold exactly what would be posted: the escalated and the new.
+    let attached = v[0]["attachment"].as_str().unwrap();
+    assert_eq!(attached.lines().count(), 1 + escalated.len() + 500);
+}
+
 /// Settings pointing the poster at a fake Discord with a token.
 fn discord_vars(fake: &FakeDiscord) -> Vec<(&'static str, String)> {
     vec![

@@ -1,9 +1,11 @@
-//! The binary: `ask` exit codes, `import` errors, and two processes on one database file.
+//! The binary: `ask` exit codes, `import` errors, two processes on one database file, and output
+//! into a pipe whose reader goes away.
 
 mod common;
 
 use common::run_bot as bot;
-use std::process::Command;
+use std::io::Read;
+use std::process::{Command, Stdio};
 
 #[test]
 fn ask_exits_0_on_success_and_2_on_wrong_input() {
@@ -115,4 +117,113 @@ fn demo_data_goes_only_into_a_database_without_rows_and_never_overwrites() {
     let fresh = dir.path().join("fresh.db");
     let (code, out, _) = bot(&fresh, &["ask", "/stock sku:TENT-2P"]);
     assert_eq!(code, 0, "{out}");
+}
+
+/// The binary with its stdout on a pipe (stderr captured), for a reader that goes away early.
+fn spawn_piped(db: &std::path::Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env("RUST_BACKTRACE", "1")
+        .env_remove("DISCORD_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for the child; returns its exit code and stderr.
+fn finish(mut child: std::process::Child) -> (Option<i32>, String) {
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (child.wait().unwrap().code(), err)
+}
+
+/// `check --json | head -c 100`: megabytes of JSON into a pipe whose reader stops after the first
+/// bytes. The command stops quietly, as a Unix tool does: no panic, no backtrace, no error text,
+/// exit status 141 (128 + SIGPIPE) so a pipeline knows the output was cut short.
+#[test]
+fn check_json_into_a_pipe_closed_early_stops_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[discord]\nalert_channel_id = 1500000000000000001\n\n[[alerts.rules]]\nname = \"nightly\"\nschedule = \"0 7 * * *\"\nmin_severity = \"low\"\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let csv = dir.path().join("products.csv");
+    let mut rows =
+        String::from("sku,name,unit_price,on_hand,reorder_point,safety_stock,reorder_qty\n");
+    for i in 0..4000 {
+        rows.push_str(&format!("LOW-{i:04},Low item {i},1.00,1,5,0,10\n"));
+    }
+    std::fs::write(&csv, rows).unwrap();
+    let (code, out, err) = bot(&db, &["import", "products", csv.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = bot(&db, &["--config", config, "check", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.len() > 1 << 20,
+        "the output ({} bytes) is far more than a pipe holds",
+        out.len()
+    );
+
+    let mut child = spawn_piped(&db, &["--config", config, "check", "--json"]);
+    let mut head = [0u8; 100];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut head)
+        .unwrap();
+    assert!(head.starts_with(b"["), "{}", String::from_utf8_lossy(&head));
+    drop(child.stdout.take());
+    let (code, err) = finish(child);
+    assert_eq!(code, Some(141), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!err.contains("backtrace"), "{err}");
+    assert!(err.trim().is_empty(), "nothing on stderr: {err}");
+}
+
+/// `ask` with a command that writes, its reader gone before the reply: the write is applied
+/// once and in full (it committed before the reply was printed), and the command stops quietly.
+#[test]
+fn a_write_whose_reply_meets_a_closed_pipe_is_applied_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    assert_eq!(bot(&db, &["ask", "/help"]).0, 0);
+    let mut child = spawn_piped(
+        &db,
+        &[
+            "ask",
+            "/adjust sku:LAMP-HEAD delta:1 reason:\"pipe closed\"",
+        ],
+    );
+    drop(child.stdout.take());
+    let (code, err) = finish(child);
+    assert_eq!(code, Some(141), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.trim().is_empty(), "nothing on stderr: {err}");
+    let (_, out, _) = bot(&db, &["ask", "/stock sku:LAMP-HEAD"]);
+    assert!(out.contains("On hand: 56"), "55 + 1, once: {out}");
+
+    // The same for an import: its rows are in, once.
+    let csv = dir.path().join("products.csv");
+    std::fs::write(&csv, "sku,name,unit_price,on_hand\nPIPE-1,Piped,1.00,7\n").unwrap();
+    let mut child = spawn_piped(&db, &["import", "products", csv.to_str().unwrap()]);
+    drop(child.stdout.take());
+    let (code, err) = finish(child);
+    assert_eq!(code, Some(141), "stderr: {err}");
+    assert!(err.trim().is_empty(), "nothing on stderr: {err}");
+    let (_, out, _) = bot(&db, &["ask", "/stock sku:PIPE-1"]);
+    assert!(out.contains("On hand: 7"), "{out}");
 }

@@ -52,6 +52,40 @@ async fn help_for_one_command_shows_its_options_choices_and_an_example() {
         .contains("unknown command /nope"));
 }
 
+/// `/help backorder show` needs no quotes, positional or named, with or without slashes; every
+/// spelling answers with the one subcommand. Discord's autocomplete offers the second word too.
+#[tokio::test]
+async fn help_for_a_subcommand_needs_no_quotes() {
+    let t = spawn_app().await;
+    let quoted = t.ok("/help \"backorder show\"").await;
+    assert!(quoted.starts_with("/backorder show"), "{quoted}");
+    assert!(!quoted.contains("/backorder cancel"), "{quoted}");
+    for line in [
+        "/help backorder show",
+        "help backorder show",
+        "/help /backorder show",
+        "/help command:backorder show",
+        "/help   backorder   show",
+    ] {
+        assert_eq!(t.ok(line).await, quoted, "{line}");
+    }
+    let snooze = t.ok("/help alerts snooze").await;
+    assert!(snooze.starts_with("/alerts snooze"), "{snooze}");
+    let offered = backorder_bot::commands::suggest(
+        &t.app,
+        backorder_bot::commands::Suggest::Command,
+        "backorder pr",
+    )
+    .await;
+    assert_eq!(
+        offered,
+        vec![(
+            "/backorder prioritize".to_string(),
+            "backorder prioritize".to_string()
+        )]
+    );
+}
+
 #[tokio::test]
 async fn the_same_limits_as_discord_apply_in_the_console() {
     let t = spawn_demo_app().await;

@@ -10,15 +10,18 @@ const PRODUCTS: &str =
 
 fn bot(db: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
-    c.arg("--db")
-        .arg(db)
-        .env("BACKORDER_BOT__HTTP__BIND", "127.0.0.1:0")
+    c.arg("--db").arg(db);
+    with_env(&mut c);
+    c
+}
+
+fn with_env(c: &mut Command) {
+    c.env("BACKORDER_BOT__HTTP__BIND", "127.0.0.1:0")
         .env("BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START", "false")
         .env("TERM", "xterm")
         .env_remove("RUST_LOG")
         .env_remove("DISCORD_TOKEN")
         .env_remove("INGEST_API_TOKEN");
-    c
 }
 
 /// The real binary's console in a pseudo-terminal.
@@ -101,30 +104,56 @@ fn tab_completes_up_recalls_and_positional_values_answer_in_a_terminal() {
 }
 
 /// A SIGTERM while the prompt waits for a key (the line editor has the terminal in raw mode)
-/// ends the service, and the terminal gets its echo and line editing back.
+/// ends the service, and the terminal is as it was before: line editing, echo, signal keys,
+/// input and output processing. (A SIGINT at the prompt is the line editor's: like Ctrl-C, it
+/// clears the line.)
 #[test]
 fn a_signal_at_the_prompt_gives_the_terminal_back_as_it_was() {
-    use nix::sys::termios::{tcgetattr, LocalFlags};
+    use nix::sys::signal::Signal;
+    use nix::sys::termios::{tcgetattr, InputFlags, LocalFlags, OutputFlags};
+    let cooked = LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG | LocalFlags::IEXTEN;
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("console.db");
-    let mut p = console(&db);
-    let before = tcgetattr(&p.process.pty).unwrap();
+    // rexpect turns echo off in the child before it starts the program: `stty echo` turns
+    // it back on, so the console starts on a terminal in the usual cooked mode.
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg("stty echo && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_backorder-bot"))
+        .arg("--db")
+        .arg(dir.path().join("console.db"))
+        .arg("console");
+    with_env(&mut c);
+    let mut p = spawn_with_options(
+        c,
+        Options::default()
+            .timeout_ms(Some(30_000))
+            .strip_ansi_escape_codes(true),
+    )
+    .unwrap();
     p.exp_string("> ").unwrap();
     let waiting = tcgetattr(&p.process.pty).unwrap();
     assert!(
-        !waiting.local_flags.contains(LocalFlags::ICANON),
+        !waiting
+            .local_flags
+            .intersects(LocalFlags::ICANON | LocalFlags::ECHO),
         "the prompt reads keys in raw mode"
     );
-    p.process.signal(nix::sys::signal::Signal::SIGTERM).unwrap();
+    p.process.signal(Signal::SIGTERM).unwrap();
     p.exp_eof().unwrap();
     let after = tcgetattr(&p.process.pty).unwrap();
-    // (rexpect turns echo off in the child itself, so only the line discipline is compared.)
     assert!(
-        before.local_flags.contains(LocalFlags::ICANON),
-        "the terminal starts in canonical mode"
+        after.local_flags.contains(cooked),
+        "line editing, echo and signal keys are back: {:?}",
+        after.local_flags
     );
     assert!(
-        after.local_flags.contains(LocalFlags::ICANON),
-        "canonical mode is back after the signal"
+        after.input_flags.contains(InputFlags::ICRNL),
+        "{:?}",
+        after.input_flags
+    );
+    assert!(
+        after.output_flags.contains(OutputFlags::OPOST),
+        "{:?}",
+        after.output_flags
     );
 }

@@ -1,31 +1,82 @@
 //! `backorder-bot check [--rule NAME] [--json]`: evaluates the alert rules now and prints what
 //! a run would post, changing no state.
 
-use crate::app::alerts::{self, Plan};
+use crate::app::alerts::{self, Firing, Plan};
 use crate::app::{App, AppError};
-use crate::domain::alerts::{build_message, Change, SkuFigures, CONTENT_LIMIT};
-use serde_json::{json, Value};
+use crate::domain::alerts::{build_message, AlertRule, Change, SkuFigures, CONTENT_LIMIT};
+use serde::Serialize;
 
-fn figures_json(f: &SkuFigures) -> Value {
-    json!({
-        "sku": f.sku,
-        "name": f.name,
-        "supplier": f.supplier,
-        "on_hand": f.on_hand,
-        "allocated": f.allocated,
-        "available": f.available(),
-        "open_backorders": f.open_backorders,
-        "backorder_units": f.backorder_units,
-        "inbound": f.inbound_total,
-        "inbound_within_lead_time": f.inbound_within_lead,
-        "next_eta": f.next_eta.map(|d| d.to_string()),
-        "projected": f.projected(),
-        "reorder_point": f.reorder_point,
-        "safety_stock": f.safety_stock,
-        "daily_sales": f.daily_sales,
-        "days_of_cover": f.days_of_cover().map(|d| (d * 10.0).round() / 10.0),
-        "suggested_order": f.suggested_order(),
-    })
+/// One SKU in the JSON output. Fields in alphabetical order: the order the output always had.
+#[derive(Serialize)]
+struct SkuJson<'a> {
+    allocated: i64,
+    available: i64,
+    daily_sales: f64,
+    days_of_cover: Option<f64>,
+    inbound: i64,
+    inbound_within_lead_time: i64,
+    name: &'a str,
+    next_eta: Option<String>,
+    on_hand: i64,
+    open_backorders: i64,
+    projected: i64,
+    reorder_point: i64,
+    safety_stock: i64,
+    /// Firing SKUs only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    severity: Option<&'static str>,
+    sku: &'a str,
+    suggested_order: i64,
+    supplier: Option<&'a str>,
+    /// Firing SKUs only: what a run would post, or null.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    would_post: Option<Option<&'static str>>,
+}
+
+impl<'a> SkuJson<'a> {
+    fn new(f: &'a SkuFigures) -> Self {
+        Self {
+            allocated: f.allocated,
+            available: f.available(),
+            daily_sales: f.daily_sales,
+            days_of_cover: f.days_of_cover().map(|d| (d * 10.0).round() / 10.0),
+            inbound: f.inbound_total,
+            inbound_within_lead_time: f.inbound_within_lead,
+            name: &f.name,
+            next_eta: f.next_eta.map(|d| d.to_string()),
+            on_hand: f.on_hand,
+            open_backorders: f.open_backorders,
+            projected: f.projected(),
+            reorder_point: f.reorder_point,
+            safety_stock: f.safety_stock,
+            severity: None,
+            sku: &f.sku,
+            suggested_order: f.suggested_order(),
+            supplier: f.supplier.as_deref(),
+            would_post: None,
+        }
+    }
+
+    fn firing(f: &'a Firing) -> Self {
+        Self {
+            severity: Some(f.severity.as_str()),
+            would_post: Some(f.post.map(change_str)),
+            ..Self::new(&f.figures)
+        }
+    }
+}
+
+/// One rule in the JSON output.
+#[derive(Serialize)]
+struct RuleJson<'a> {
+    alerts: Vec<SkuJson<'a>>,
+    attachment: Option<&'a str>,
+    channel_id: String,
+    evaluated: i64,
+    firing: i64,
+    message: Option<&'a str>,
+    resolved: Vec<SkuJson<'a>>,
+    rule: &'a str,
 }
 
 fn change_str(c: Change) -> &'static str {
@@ -37,80 +88,89 @@ fn change_str(c: Change) -> &'static str {
     }
 }
 
-/// The check's output: one JSON array (one object per rule) or text.
+/// The check's output for the configured rules (or the one named): one JSON array (one object
+/// per rule) or text.
 pub async fn run(app: &App, rule: Option<&str>, as_json: bool) -> Result<String, AppError> {
     let rules = match rule {
         Some(name) => vec![alerts::rule(app, name)?.clone()],
         None => app.settings.alerts.rules.clone(),
     };
+    report(app, &rules, as_json).await
+}
+
+/// The check's output for these rules (`bench alerts` passes its own).
+pub async fn report(app: &App, rules: &[AlertRule], as_json: bool) -> Result<String, AppError> {
     let now = app.clock.now();
-    let mut objects = Vec::new();
-    let mut text = String::new();
-    if rules.is_empty() {
-        text.push_str("no alert rules configured ([[alerts.rules]] in the config file)\n");
+    let mut planned = Vec::with_capacity(rules.len());
+    for r in rules {
+        let plan = alerts::plan(app, r, now).await?;
+        let message =
+            (!plan.lines.is_empty()).then(|| build_message(&r.name, &plan.lines, CONTENT_LIMIT));
+        planned.push((r, plan, message));
     }
-    for r in &rules {
-        let Plan {
-            counts,
-            lines,
-            firing,
-            ..
-        } = alerts::plan(app, r, now).await?;
-        let message = (!lines.is_empty()).then(|| build_message(&r.name, &lines, CONTENT_LIMIT));
-        if as_json {
-            let post_of = |sku: &str| {
-                lines
-                    .iter()
-                    .find(|l| l.figures.sku == sku && l.change != Change::Resolved)
-                    .map(|l| change_str(l.change))
-            };
-            let alerts: Vec<Value> = firing
-                .iter()
-                .map(|f| {
-                    let mut v = figures_json(&f.figures);
-                    v["severity"] = json!(f.severity.map(|s| s.as_str()));
-                    v["would_post"] = json!(post_of(&f.figures.sku));
-                    v
-                })
-                .collect();
-            let resolved: Vec<Value> = lines
-                .iter()
-                .filter(|l| l.change == Change::Resolved)
-                .map(|l| figures_json(&l.figures))
-                .collect();
-            objects.push(json!({
-                "rule": r.name,
-                "channel_id": r.channel_id.to_string(),
-                "evaluated": counts.evaluated,
-                "firing": counts.firing,
-                "alerts": alerts,
-                "resolved": resolved,
-                "message": message.as_ref().map(|m| m.content.clone()),
-                "attachment": message.as_ref().and_then(|m| m.attachment.as_ref().map(|a| a.0.clone())),
-            }));
-        } else {
-            text.push_str(&format!(
-                "rule {} → channel {}: {} firing of {} evaluated\n",
-                r.name, r.channel_id, counts.firing, counts.evaluated
-            ));
-            match &message {
-                Some(m) => {
-                    text.push_str(&m.content);
-                    text.push('\n');
-                    if let Some((name, csv)) = &m.attachment {
-                        text.push_str(&format!(
-                            "(attachment {name}: {} lines)\n",
-                            csv.lines().count().saturating_sub(1)
-                        ));
-                    }
-                }
-                None => text.push_str("nothing would be posted\n"),
+    if as_json {
+        let objects: Vec<RuleJson> = planned
+            .iter()
+            .map(|(r, plan, message)| rule_json(r, plan, message.as_ref()))
+            .collect();
+        return Ok(serde_json::to_string_pretty(&objects).map_err(anyhow::Error::from)?);
+    }
+    let mut out = String::new();
+    if rules.is_empty() {
+        out.push_str("no alert rules configured ([[alerts.rules]] in the config file)\n");
+    }
+    for (r, plan, message) in &planned {
+        text(&mut out, r, plan, message.as_ref());
+    }
+    Ok(out)
+}
+
+fn rule_json<'a>(
+    r: &'a AlertRule,
+    plan: &'a Plan,
+    message: Option<&'a crate::domain::alerts::AlertMessage>,
+) -> RuleJson<'a> {
+    RuleJson {
+        alerts: plan.firing.iter().map(SkuJson::firing).collect(),
+        attachment: message.and_then(|m| m.attachment.as_ref().map(|a| a.1.as_str())),
+        channel_id: r.channel_id.to_string(),
+        evaluated: plan.counts.evaluated,
+        firing: plan.counts.firing,
+        message: message.map(|m| m.content.as_str()),
+        resolved: plan
+            .lines
+            .iter()
+            .filter(|l| l.change == Change::Resolved)
+            .map(|l| SkuJson::new(&l.figures))
+            .collect(),
+        rule: &r.name,
+    }
+}
+
+fn text(
+    out: &mut String,
+    r: &AlertRule,
+    plan: &Plan,
+    message: Option<&crate::domain::alerts::AlertMessage>,
+) {
+    use std::fmt::Write;
+    // Writing into a String cannot fail.
+    let _ = writeln!(
+        out,
+        "rule {} → channel {}: {} firing of {} evaluated",
+        r.name, r.channel_id, plan.counts.firing, plan.counts.evaluated
+    );
+    match message {
+        Some(m) => {
+            let _ = writeln!(out, "{}", m.content);
+            if let Some((name, csv)) = &m.attachment {
+                let _ = writeln!(
+                    out,
+                    "(attachment {name}: {} lines)",
+                    csv.lines().count().saturating_sub(1)
+                );
             }
         }
+        None => out.push_str("nothing would be posted\n"),
     }
-    Ok(if as_json {
-        serde_json::to_string_pretty(&Value::Array(objects)).map_err(anyhow::Error::from)?
-    } else {
-        text
-    })
 }

@@ -9,4 +9,5 @@ pub mod email;
 pub mod http;
 pub mod scheduler;
 pub mod sms;
+pub mod stdout;
 pub mod webhooks;

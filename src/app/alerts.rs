@@ -209,7 +209,18 @@ pub struct Plan {
     /// Lines to post.
     pub lines: Vec<AlertLine>,
     /// Firing SKUs at or above the minimum (posted or not), most severe first.
-    pub firing: Vec<Finding>,
+    pub firing: Vec<Firing>,
+}
+
+/// A SKU firing at or above a rule's minimum, and the line a run now would post for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Firing {
+    /// The figures.
+    pub figures: crate::domain::alerts::SkuFigures,
+    /// Severity now.
+    pub severity: Severity,
+    /// What a run would post about it (`None`: already posted, or snoozed); never `Resolved`.
+    pub post: Option<Change>,
 }
 
 /// Evaluates a rule against its stored alert state: what a run now would post. Changes nothing.
@@ -262,11 +273,14 @@ pub async fn plan(app: &App, rule: &AlertRule, now: DateTime<Utc>) -> AppResult<
                 figures: f.clone(),
             });
         }
-        if firing.is_some() {
+        if let Some(severity) = firing {
             counts.firing += 1;
-            firing_list.push(Finding {
+            // Carried here rather than found again among the lines: the caller needs it for
+            // every firing SKU, and a lookup per SKU made `check --json` quadratic.
+            firing_list.push(Firing {
                 figures: f,
-                severity: firing,
+                severity,
+                post: s.post,
             });
         }
     }

@@ -718,13 +718,17 @@ pub const PREVIEW_CUSTOMERS: usize = 3;
 pub async fn preview(app: &App, moved: &[crate::app::promise::MovedEta]) -> AppResult<Vec<String>> {
     let templates = Templates::load(app.settings.notify.templates_dir.as_deref())?;
     let min_shift = app.settings.notify.min_eta_shift_days;
-    let mut customers: Vec<i64> = Vec::new();
+    // The first few distinct customers: stop once there are enough (a PO's ETA change may move
+    // thousands of promises, and each is compared only with the few kept).
+    let mut customers: Vec<i64> = Vec::with_capacity(PREVIEW_CUSTOMERS);
     for m in moved {
+        if customers.len() == PREVIEW_CUSTOMERS {
+            break;
+        }
         if !customers.contains(&m.customer_id) {
             customers.push(m.customer_id);
         }
     }
-    customers.truncate(PREVIEW_CUSTOMERS);
     let mut conn = app.store.conn().await?;
     let mut lines = Vec::new();
     for customer_id in customers {

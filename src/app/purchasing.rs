@@ -9,6 +9,7 @@ use crate::domain::{MovementKind, PoNumber, PoStatus, Quantity, Sku};
 use crate::store::purchasing::{PoLineRow, PoRow};
 use crate::store::{self, audit, stock::Movement, Conn};
 use chrono::NaiveDate;
+use std::collections::{HashMap, HashSet};
 
 /// A PO with its lines.
 #[derive(Debug, Clone, PartialEq)]
@@ -432,6 +433,8 @@ pub async fn save_po_in(
         }
     };
     let current = store::purchasing::lines_of_po(&mut *tx, po_id).await?;
+    // By product: a PO may have thousands of lines, each looked up once per line of the body.
+    let current_of: HashMap<i64, &PoLineRow> = current.iter().map(|l| (l.product_id, l)).collect();
     let mut changed = 0;
     let mut products = Vec::new();
     // Lines named in the body, plus — for a PO-wide ETA or cancel — every other open line.
@@ -441,7 +444,7 @@ pub async fn save_po_in(
             .product(&mut *tx, sku)
             .await
             .map_err(|e| e.within(&format!("lines[{i}]")))?;
-        let before = current.iter().find(|l| l.product_id == product.id);
+        let before = current_of.get(&product.id).copied();
         let qty = match (qty, before) {
             (Some(q), _) => *q,
             (None, Some(b)) => b.qty_ordered,
@@ -465,8 +468,9 @@ pub async fn save_po_in(
         ));
     }
     if input.eta.is_some() || input.cancel {
+        let named: HashSet<i64> = wanted.iter().map(|(pid, _, _)| *pid).collect();
         for l in current.iter().filter(|l| l.remaining() > 0) {
-            if !wanted.iter().any(|(pid, _, _)| *pid == l.product_id) {
+            if !named.contains(&l.product_id) {
                 wanted.push((
                     l.product_id,
                     PoLineInput {

@@ -179,12 +179,22 @@ impl Invocation {
         let spec = find(&command, sub.as_deref()).map(|c| c.spec);
         let mut options: Vec<(String, String)> = Vec::new();
         let mut positional = Vec::new();
+        // A named command-name option takes the words after it: `/help command:backorder show`.
+        let mut command_name: Option<usize> = None;
         for t in rest {
             match t.split_once(':') {
                 Some((k, v)) if is_option_name(spec, k) || looks_named(k, v) => {
+                    command_name = names_a_command(spec, k).then_some(options.len());
                     options.push((k.to_ascii_lowercase(), v.to_string()))
                 }
-                _ => positional.push(t),
+                _ => match command_name {
+                    Some(i) => {
+                        let value = &mut options[i].1;
+                        value.push(' ');
+                        value.push_str(&t);
+                    }
+                    None => positional.push(t),
+                },
             }
         }
         if let (Some(spec), false) = (spec, positional.is_empty()) {
@@ -263,6 +273,15 @@ pub(crate) fn looks_named(k: &str, v: &str) -> bool {
     !k.is_empty()
         && k.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
         && !v.starts_with(char::is_whitespace)
+}
+
+/// Whether option `name` of `spec` takes a command name, which may have two words.
+fn names_a_command(spec: Option<&CommandSpec>, name: &str) -> bool {
+    spec.is_some_and(|spec| {
+        spec.options
+            .iter()
+            .any(|o| o.name.eq_ignore_ascii_case(name) && o.suggest == Some(Suggest::Command))
+    })
 }
 
 pub(crate) fn is_option_name(spec: Option<&CommandSpec>, name: &str) -> bool {
@@ -425,6 +444,16 @@ async fn suggest_inner(
 ) -> anyhow::Result<Vec<(String, String)>> {
     if kind == Suggest::Command {
         let partial = partial.trim_start_matches('/').to_ascii_lowercase();
+        // `backorder s`: the second word is one of the command's subcommands.
+        if let Some((top, sub)) = partial.split_once(char::is_whitespace) {
+            let sub = sub.trim_start();
+            return Ok(subcommands(top)
+                .iter()
+                .filter_map(|c| c.sub)
+                .filter(|s| s.starts_with(sub))
+                .map(|s| (format!("/{top} {s}"), format!("{top} {s}")))
+                .collect());
+        }
         let mut names: Vec<&str> = specs().map(|c| c.name).collect();
         names.dedup();
         return Ok(names
@@ -600,6 +629,15 @@ mod tests {
         assert_eq!(
             parsed("/help backorder show"),
             ("help".into(), None, opts(&[("command", "backorder show")]))
+        );
+        // Named, too: the words after it belong to it.
+        assert_eq!(
+            parsed("/help command:backorder show"),
+            ("help".into(), None, opts(&[("command", "backorder show")]))
+        );
+        assert_eq!(
+            parsed("help command:/alerts   snooze"),
+            ("help".into(), None, opts(&[("command", "/alerts snooze")]))
         );
     }
 

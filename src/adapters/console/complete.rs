@@ -177,7 +177,7 @@ pub fn plan(line: &str) -> Plan {
         };
     }
     let mut named = Vec::new();
-    let mut positional = 0;
+    let mut positional = Vec::new();
     for w in rest {
         match w.split_once(':') {
             Some((k, v))
@@ -185,15 +185,36 @@ pub fn plan(line: &str) -> Plan {
             {
                 named.push(k.to_ascii_lowercase())
             }
-            _ => positional += 1,
+            _ => positional.push(w.as_str()),
+        }
+    }
+    let free = || {
+        commands::positional_order(spec)
+            .into_iter()
+            .filter(|o| !named.iter().any(|n| n == o.name))
+    };
+    // `/help backorder sh`: the second word of a command name is one of its subcommands.
+    if let ([top], Some(o)) = (&positional[..], free().next()) {
+        let subs = commands::subcommands(&top.trim_start_matches('/').to_ascii_lowercase());
+        if o.suggest == Some(Suggest::Command) && !subs.is_empty() {
+            let fixed = subs
+                .iter()
+                .filter_map(|c| c.sub)
+                .filter(|s| s.starts_with(&current.to_ascii_lowercase()))
+                .map(|s| Candidate {
+                    display: s.to_string(),
+                    replacement: format!("{s} "),
+                })
+                .collect();
+            return Plan {
+                start,
+                fixed,
+                lookup: None,
+            };
         }
     }
     // The next positional slot's values, and the option names not given yet.
-    let mut plan = match commands::positional_order(spec)
-        .into_iter()
-        .filter(|o| !named.iter().any(|n| n == o.name))
-        .nth(positional)
-    {
+    let mut plan = match free().nth(positional.len()) {
         Some(o) => value_plan(o, start, &current, ""),
         None => Plan {
             start,
@@ -244,6 +265,10 @@ mod tests {
         assert_eq!(plan("/backorders sort:a").start, "/backorders ".len());
         assert_eq!(replacements("/pos late:t"), ["late:true "]);
         assert_eq!(replacements("/backorder prioritize 5 t"), ["top "]);
+        // A command name's second word for /help.
+        assert_eq!(replacements("/help backorder sh"), ["show "]);
+        assert_eq!(replacements("help /alerts un"), ["unsnooze "]);
+        assert_eq!(plan("/help backorder sh").start, "/help backorder ".len());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! from [`super::complete`].
 
 use super::complete::{self, Candidate};
+use crate::adapters::stdout;
 use crate::app::{Actor, App};
 use crate::commands;
 use rustyline::completion::{Completer, Pair};
@@ -137,12 +138,12 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Resul
     // Logs would interleave with the prompt: into a file unless the operator asked for them.
     let to_file =
         std::env::var_os("RUST_LOG").is_none() && crate::telemetry::log_to_file(&log_path).is_ok();
-    println!(
+    crate::outln!(
         "backorder-bot console — {}. Type /help; Tab completes, ↑ recalls, Ctrl-C clears the line, Ctrl-D quits.",
         app.settings.shop.name
-    );
+    )?;
     if to_file {
-        println!("Logs go to {}", log_path.display());
+        crate::outln!("Logs go to {}", log_path.display())?;
     }
     // Put back when the console ends, however it ends (see `TerminalSettings`).
     let _terminal = TerminalSettings::save();
@@ -170,7 +171,12 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Resul
                 }
                 if !line.is_empty() {
                     let (reply, _) = super::ask(&app, &actor, line).await;
-                    println!("{}", reply.to_terminal(styled));
+                    match crate::outln!("{}", reply.to_terminal(styled)) {
+                        Ok(()) => {}
+                        // Nobody reads the replies any more: the console ends as at Ctrl-D.
+                        Err(e) if stdout::is_closed(&e) => break Ok(()),
+                        Err(e) => break Err(e),
+                    }
                 }
                 if answered_tx.send(()).is_err() {
                     break Ok(());

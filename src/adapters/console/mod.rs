@@ -28,8 +28,16 @@ pub async fn run(app: App, shutdown: watch::Receiver<bool>) -> anyhow::Result<()
     }
 }
 
-/// Reads plain lines from stdin (a pipe or a file).
-async fn plain(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+/// Reads plain lines from stdin (a pipe or a file) until its end, or until the reader of stdout
+/// goes away (`… | head`), which ends the console as the end of input does.
+async fn plain(app: App, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    match plain_lines(app, shutdown).await {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+async fn plain_lines(app: App, mut shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
     let actor = Actor::operator(app.settings.console.actor.clone());
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut out = tokio::io::stdout();

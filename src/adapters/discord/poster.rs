@@ -65,12 +65,20 @@ impl Sender {
     pub async fn send(&self, post: &PostRow) -> Result<Option<u64>, SendError> {
         match self {
             Sender::Console => {
-                println!(
+                let printed = crate::outln!(
                     "── post to channel {} ──\n{}",
-                    post.channel_id, post.content
-                );
-                if let Some((name, bytes)) = &post.attachment {
-                    println!("(attachment {name}, {} bytes)", bytes.len());
+                    post.channel_id,
+                    post.content
+                )
+                .and_then(|()| match &post.attachment {
+                    Some((name, bytes)) => {
+                        crate::outln!("(attachment {name}, {} bytes)", bytes.len())
+                    }
+                    None => Ok(()),
+                });
+                // The console stands in for Discord: a post nobody reads is still done with.
+                if let Err(e) = printed {
+                    tracing::warn!(error = %e, post_id = post.id, "post not printed");
                 }
                 Ok(None)
             }
