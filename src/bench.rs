@@ -1349,16 +1349,17 @@ pub async fn spike(app: &App, n: u64) -> anyhow::Result<()> {
         let _ = axum::serve(listener, router).await;
     });
     let order = move |i: u64| {
+        let (qty, price) = spike_line(i);
         serde_json::json!({
             "order": format!("S-{i}"),
-            "customer": format!("SC-{}", (i * 7919) % customers),
-            "lines": [{"sku": "VIRAL-1", "qty": 1 + i % 3, "unit_price_minor": 1500 + (i * 31) % 2000}],
+            "customer": format!("SC-{}", spike_customer(i, customers)),
+            "lines": [{"sku": "VIRAL-1", "qty": qty, "unit_price_minor": price}],
         })
         .to_string()
     };
-    println!(
+    outln!(
         "spike: {n} orders for VIRAL-1 (no stock; POs of {third} and {third} units) from {CLIENTS} HTTP clients"
-    );
+    )?;
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for c in 0..CLIENTS {
@@ -1392,11 +1393,11 @@ pub async fn spike(app: &App, n: u64) -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed();
     server.abort();
-    println!(
+    outln!(
         "  {n} orders in {elapsed:.2?} = {:.0} orders/s ({} joined the kept queue)",
         n as f64 / elapsed.as_secs_f64(),
         spike_app.queues.joins()
-    );
+    )?;
     // Orders go out in number order, so order i meets a queue of about i backorders.
     let mut marks: Vec<u64> = [1_000, 10_000].into_iter().filter(|&m| m < n).collect();
     marks.push(n);
@@ -1408,14 +1409,14 @@ pub async fn spike(app: &App, n: u64) -> anyhow::Result<()> {
             .map(|(_, d)| *d)
             .collect();
         window.sort();
-        print_times(&format!("queue {}..{m}", m.saturating_sub(1_000)), &window);
+        print_times(&format!("queue {}..{m}", m.saturating_sub(1_000)), &window)?;
         p99s.push(percentile(&window, 0.99));
     }
     if let (Some(first), Some(last)) = (p99s.first(), p99s.last()) {
-        println!(
+        outln!(
             "  p99 at {n} / p99 at the first mark: {:.2}",
             last.as_secs_f64() / first.as_secs_f64().max(1e-9)
-        );
+        )?;
     }
     // Every promise as a plan of the whole queue gives it now.
     let mut tx = spike_app.store.begin_write().await?;
@@ -1434,29 +1435,31 @@ pub async fn spike(app: &App, n: u64) -> anyhow::Result<()> {
     )
     .await?;
     tx.rollback().await?;
-    println!(
+    outln!(
         "  promises checked against a plan of the whole queue: {open} open backorders, {} would move, {} units would be allocated",
         check.moved.len(),
         check.units_allocated
-    );
+    )?;
     anyhow::ensure!(
         check.moved.is_empty() && check.units_allocated == 0,
         "promises differ from a plan of the whole queue"
     );
-    spike_floor(&spike_app, &floor_db, n, customers, &order_rows(n)).await;
-    Ok(())
+    spike_floor(&spike_app, &floor_db, n, customers).await
 }
 
-/// (qty, unit price) of order i, as [`spike`] sends it.
-fn order_rows(n: u64) -> Vec<(i64, i64)> {
-    (0..n)
-        .map(|i| (1 + (i % 3) as i64, 1500 + ((i * 31) % 2000) as i64))
-        .collect()
+/// (qty, unit price) of order i of [`spike`].
+fn spike_line(i: u64) -> (i64, i64) {
+    (1 + (i % 3) as i64, 1500 + ((i * 31) % 2000) as i64)
+}
+
+/// The customer (number) of order i of [`spike`].
+fn spike_customer(i: u64, customers: u64) -> u64 {
+    (i * 7919) % customers
 }
 
 /// The `sqlite3` CLI writing the spike's rows in one transaction on a copy of the database as
 /// it stood before the spike.
-async fn spike_floor(app: &App, floor_db: &Path, n: u64, customers: u64, rows: &[(i64, i64)]) {
+async fn spike_floor(app: &App, floor_db: &Path, n: u64, customers: u64) -> anyhow::Result<()> {
     let ids = async {
         let mut conn = app.store.conn().await?;
         let product = app.product(&mut conn, "VIRAL-1").await?.id;
@@ -1468,29 +1471,28 @@ async fn spike_floor(app: &App, floor_db: &Path, n: u64, customers: u64, rows: &
     }
     .await;
     let Ok((product_id, first_customer)) = ids else {
-        println!("  sqlite3 floor: cannot read ids");
-        return;
+        return outln!("  sqlite3 floor: cannot read ids");
     };
     let at = chrono::Utc::now().to_rfc3339();
     let eta = (chrono::Utc::now().date_naive() + chrono::Days::new(7)).to_string();
     let numbers: Vec<String> = (0..n).map(|i| format!("S-{i}")).collect();
-    let orders: Vec<store::reference::SpikeOrder<'_>> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, (qty, price))| store::reference::SpikeOrder {
-            number: &numbers[i],
-            customer_id: first_customer + ((i as u64 * 7919) % customers) as i64,
-            product_id,
-            qty: *qty,
-            unit_price_minor: *price,
-            at: &at,
-            eta: &eta,
+    let orders: Vec<store::reference::SpikeOrder<'_>> = (0..n)
+        .map(|i| {
+            let (qty, price) = spike_line(i);
+            store::reference::SpikeOrder {
+                number: &numbers[i as usize],
+                customer_id: first_customer + spike_customer(i, customers) as i64,
+                product_id,
+                qty,
+                unit_price_minor: price,
+                at: &at,
+                eta: &eta,
+            }
         })
         .collect();
     let script = floor_db.with_extension("sql");
     if std::fs::write(&script, store::reference::spike_orders(&orders)).is_err() {
-        println!("  sqlite3 floor: cannot write the script");
-        return;
+        return outln!("  sqlite3 floor: cannot write the script");
     }
     let started = Instant::now();
     let status = std::process::Command::new("sqlite3")
@@ -1500,10 +1502,11 @@ async fn spike_floor(app: &App, floor_db: &Path, n: u64, customers: u64, rows: &
         .status();
     let took = started.elapsed();
     match status {
-        Ok(s) if s.success() => println!(
+        Ok(s) if s.success() => outln!(
             "  sqlite3 CLI, the same {n} orders' rows in one transaction: {took:.2?} = {:.0} orders/s",
             n as f64 / took.as_secs_f64()
-        ),
-        _ => println!("  sqlite3 CLI not found or failed: no floor figure"),
+        )?,
+        _ => outln!("  sqlite3 CLI not found or failed: no floor figure")?,
     }
+    Ok(())
 }

@@ -115,7 +115,7 @@ impl PriorityWeights {
             .into_iter()
             .map(|(input, item)| (self.rank_key(&input), item))
             .collect();
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        keyed.sort_by_key(|k| k.0);
         keyed.into_iter().map(|(_, item)| item).collect()
     }
 }

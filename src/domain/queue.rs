@@ -240,7 +240,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, (s, r))| waiting(*s, i as i64, *r))
                 .collect();
-            plain.sort_by(|a, b| a.key.cmp(&b.key));
+            plain.sort_by_key(|w| w.key);
             let mut q = RankedQueue::from_ranked(plain.clone());
             let mut next_id = 10_000;
             for (op, score, rem, x) in ops {
