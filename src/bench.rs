@@ -567,6 +567,21 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
 
 /// `backorder-bot check` and `check --json` for `rule` as a user runs them: the rule evaluated
 /// against its alert state, the output built and written out (to /dev/null), `runs` times each.
+/// A writer that counts the bytes through it.
+struct Counted<W>(W, usize);
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.0.write(buf)?;
+        self.1 += n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// Prints the medians, `--json` over text, and each over the sqlite3 CLI's median for the same
 /// statement.
 async fn check_command(
@@ -582,13 +597,12 @@ async fn check_command(
         let mut bytes = 0;
         for _ in 0..runs {
             let t = Instant::now();
-            let out = crate::adapters::check::report(app, std::slice::from_ref(rule), as_json)
+            let mut out = Counted(std::io::BufWriter::new(&mut sink), 0);
+            crate::adapters::check::report(app, std::slice::from_ref(rule), as_json, &mut out)
                 .await
                 .context("check failed")?;
-            sink.write_all(out.trim_end().as_bytes())?;
-            sink.write_all(b"\n")?;
             walls.push(t.elapsed());
-            bytes = out.len();
+            bytes = out.1;
         }
         walls.sort();
         let median = percentile(&walls, 0.5);

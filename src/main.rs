@@ -236,12 +236,14 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
             }
         }
         Command::Check { rule, json } => {
-            match backorder_bot::adapters::check::run(app, rule.as_deref(), json).await {
-                Ok(out) => outln!("{}", out.trim_end())?,
+            let mut out = std::io::BufWriter::new(std::io::stdout());
+            match backorder_bot::adapters::check::run(app, rule.as_deref(), json, &mut out).await {
+                Ok(()) => {}
                 Err(e) if e.is_user_facing() => {
                     eprintln!("error: {e}");
                     return Ok(ExitCode::from(2));
                 }
+                Err(backorder_bot::app::AppError::Unexpected(e)) => return Err(e),
                 Err(e) => return Err(e.into()),
             }
         }

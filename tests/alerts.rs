@@ -410,9 +410,7 @@ async fn only_the_lease_holder_schedules() {
 async fn check_prints_each_rules_alerts_as_json_and_changes_nothing() {
     let t = alerts_app(RULES, &[]).await;
     set_on_hand(&t, "MUG", 0).await;
-    let out = backorder_bot::adapters::check::run(&t.app, None, true)
-        .await
-        .unwrap();
+    let out = check_output(&t.app, None, true).await.unwrap();
     let v: Value = serde_json::from_str(&out).unwrap();
     let rules = v.as_array().unwrap();
     assert_eq!(rules.len(), 1);
@@ -442,15 +440,9 @@ async fn check_prints_each_rules_alerts_as_json_and_changes_nothing() {
             .await,
         0
     );
-    let text = backorder_bot::adapters::check::run(&t.app, Some("NIGHTLY"), false)
-        .await
-        .unwrap();
+    let text = check_output(&t.app, Some("NIGHTLY"), false).await.unwrap();
     assert!(text.contains("CRITICAL MUG"), "{text}");
-    assert!(
-        backorder_bot::adapters::check::run(&t.app, Some("nope"), false)
-            .await
-            .is_err()
-    );
+    assert!(check_output(&t.app, Some("nope"), false).await.is_err());
 }
 
 #[tokio::test]
@@ -568,9 +560,7 @@ async fn check_json_has_each_firing_sku_once_with_its_own_figures_and_change() {
     }
     t.import("products", &csv).await.unwrap();
 
-    let out = backorder_bot::adapters::check::run(&t.app, None, true)
-        .await
-        .unwrap();
+    let out = check_output(&t.app, None, true).await.unwrap();
     let v: Value = serde_json::from_str(&out).unwrap();
     let alerts = v[0]["alerts"].as_array().unwrap();
     let mut seen = std::collections::HashSet::new();
@@ -882,4 +872,15 @@ async fn a_long_alert_reaches_discord_with_the_full_list_attached_as_csv() {
             .len(),
         25
     );
+}
+
+/// What `check` prints, as a string.
+async fn check_output(
+    app: &backorder_bot::app::App,
+    rule: Option<&str>,
+    json: bool,
+) -> Result<String, backorder_bot::app::AppError> {
+    let mut out = Vec::new();
+    backorder_bot::adapters::check::run(app, rule, json, &mut out).await?;
+    Ok(String::from_utf8(out).expect("UTF-8 output"))
 }

@@ -27,10 +27,17 @@ pub fn is_closed(e: &anyhow::Error) -> bool {
 /// as an error naming stdout.
 pub fn write(args: fmt::Arguments<'_>) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
-    match out.write_fmt(args).and_then(|()| out.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(Closed.into()),
-        Err(e) => Err(anyhow::Error::new(e).context("cannot write to standard output")),
+    out.write_fmt(args)
+        .and_then(|()| out.flush())
+        .map_err(write_error)
+}
+
+/// A failed write to stdout as an error: [`Closed`] when the reader went away.
+pub fn write_error(e: io::Error) -> anyhow::Error {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Closed.into()
+    } else {
+        anyhow::Error::new(e).context("cannot write to standard output")
     }
 }
 
