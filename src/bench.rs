@@ -568,7 +568,10 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
             wall.saturating_sub(startup)
         )?;
     }
-    outln!("peak RSS of this process (check included): {}", rss("VmHWM:"))?;
+    outln!(
+        "peak RSS of this process (check included): {}",
+        rss("VmHWM:")
+    )?;
     Ok(())
 }
 

@@ -237,7 +237,7 @@ pub async fn place_order_in(
                 super::promise::join_new_backorder(
                     app,
                     tx,
-                    product.id,
+                    &product,
                     backorder_id,
                     token,
                     &actor.name,

@@ -415,17 +415,16 @@ pub async fn token_before(app: &App, conn: &mut Conn, product_id: i64) -> AppRes
 pub async fn join_new_backorder(
     app: &App,
     conn: &mut Conn,
-    product_id: i64,
+    product: &ProductRow,
     backorder_id: i64,
     token: Option<i64>,
     actor: &str,
     reason: &str,
 ) -> AppResult<Settled> {
     let cause = Cause::BackorderCreated;
+    let product_id = product.id;
     let today = app.clock.now().date_naive();
-    let kept = token.and_then(|t| app.queues.take(product_id, Some(t), today));
-    let (Some(mut queue), Some(product)) = (kept, store::products::by_id(conn, product_id).await?)
-    else {
+    let Some(mut queue) = token.and_then(|t| app.queues.take(product_id, Some(t), today)) else {
         return settle(app, conn, &[product_id], cause, actor, reason, false).await;
     };
     let Some(row) = store::backorders::queue_rows(conn, &[backorder_id])
@@ -435,7 +434,7 @@ pub async fn join_new_backorder(
     else {
         return settle(app, conn, &[product_id], cause, actor, reason, false).await;
     };
-    let input = supply(app, conn, &product).await?;
+    let input = supply(app, conn, product).await?;
     let newcomer = Waiting {
         key: app.settings.priority.rank_key(&priority_input(&row)),
         remaining: row.qty - row.qty_allocated,
@@ -466,7 +465,7 @@ pub async fn join_new_backorder(
             },
         )
     }));
-    let out = apply(app, conn, &product, &steps, cause, actor, reason, false).await?;
+    let out = apply(app, conn, product, &steps, cause, actor, reason, false).await?;
     app.queues
         .joins
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
