@@ -1056,6 +1056,9 @@ mod tests {
         );
         let e = load_file("[alerts]\ncatch_up = \"later\"\n").unwrap_err();
         assert!(e.to_string().contains("alerts.catch_up"), "{e}");
+        // Too long for the date arithmetic: an error naming the key, not a panic at start-up.
+        let e = load_file("[alerts]\ncatch_up = \"2000000000000d\"\n").unwrap_err();
+        assert!(e.to_string().contains("alerts.catch_up"), "{e}");
     }
 
     #[test]

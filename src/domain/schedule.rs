@@ -164,13 +164,17 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
         }
         let n: i64 = digits.parse().map_err(|_| bad())?;
         digits.clear();
-        total += match c {
-            'd' => Duration::days(n),
-            'h' => Duration::hours(n),
-            'm' => Duration::minutes(n),
-            's' => Duration::seconds(n),
+        let part = match c {
+            'd' => Duration::try_days(n),
+            'h' => Duration::try_hours(n),
+            'm' => Duration::try_minutes(n),
+            's' => Duration::try_seconds(n),
             _ => return Err(bad()),
         };
+        total = part
+            .and_then(|p| total.checked_add(&p))
+            .filter(|t| *t <= Duration::days(MAX_DURATION_DAYS))
+            .ok_or_else(|| format!("\"{raw}\" is longer than {MAX_DURATION_DAYS} days"))?;
     }
     if !digits.is_empty() {
         return Err(bad());
@@ -178,8 +182,21 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
+/// Longest duration a setting may hold: ten years (any longer is a typo, and times that far
+/// away overflow the date arithmetic).
+pub const MAX_DURATION_DAYS: i64 = 3650;
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_duration_too_long_to_be_meant_is_refused_not_a_panic() {
+        for raw in ["2000000000000d", "99999999999999999h", "3651d", "3650d1s"] {
+            let e = parse_duration(raw).unwrap_err();
+            assert!(e.contains("longer than 3650 days"), "{raw}: {e}");
+        }
+        assert_eq!(parse_duration("3650d").unwrap(), Duration::days(3650));
+    }
+
     use super::*;
     use chrono_tz::Europe::Berlin;
 
