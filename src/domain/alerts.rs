@@ -1,7 +1,6 @@
 //! Low-stock alerts: projected stock, severity, suggestions, and the per-(rule, SKU) state
 //! machine that decides what a run posts (first fire, escalation, repeat, resolve, snooze).
 
-use super::csv_file::{self, Cell};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::collections::BTreeMap;
 
@@ -519,6 +518,7 @@ fn slug(s: &str) -> String {
 /// Every line as CSV ([`csv_file::write`]), including the draft PO quantities: names and codes
 /// are text cells, figures are numbers.
 pub fn to_csv(lines: &[AlertLine]) -> String {
+    use super::csv_file::{self, Cell};
     const HEADER: [&str; 12] = [
         "change",
         "severity",
