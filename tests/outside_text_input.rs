@@ -134,6 +134,21 @@ async fn a_name_a_terminal_would_obey_is_refused_with_row_and_column_and_nothing
             "line 2, column name: contains a control character (U+009B)",
         ),
         (
+            "products",
+            "sku,name,unit_price,supplier\nP-1,Pen,1.00,AC\u{1b}[8mME\n",
+            "line 2, column supplier: contains an invisible or control character (U+001B)",
+        ),
+        (
+            "purchase-orders",
+            "po,supplier,sku,qty\nPO-1,\u{1b}]0;pwned\u{7},P-1,1\n",
+            "line 2, column supplier: contains an invisible or control character (U+001B)",
+        ),
+        (
+            "orders",
+            "order,customer,sku,qty\nSO-1,C-\u{1b}[2J,P-1,1\n",
+            "line 2, column customer: contains an invisible or control character (U+001B)",
+        ),
+        (
             "suppliers",
             "code,name\nAC\u{7f}ME,Acme\n",
             "line 2, column code: contains an invisible or control character (U+007F)",
@@ -141,6 +156,10 @@ async fn a_name_a_terminal_would_obey_is_refused_with_row_and_column_and_nothing
     ] {
         let err = t.import(kind, csv).await.unwrap_err().to_string();
         assert!(err.contains(expected), "{kind} {csv:?}: {err}");
+        assert!(
+            !err.contains(['\u{1b}', '\u{7}', '\u{7f}', '\u{9b}']),
+            "{err:?}"
+        );
     }
     assert_eq!(
         t.scalar(

@@ -3,7 +3,7 @@
 
 use super::{Lookups, Problems, Row, RowReader};
 use crate::app::{Actor, App, AppResult};
-use crate::domain::{parse_quantity, text, Money, Sku};
+use crate::domain::{ident, parse_quantity, text, Money, Sku};
 use crate::store::{self, import::ProductIn, Conn};
 use std::collections::HashMap;
 use std::io::Read;
@@ -142,6 +142,11 @@ fn check(
     let lead = p.cell(row, "lead_time_days", super::lead_time);
     let category = p.cell(row, "category", text::optional_name);
     let supplier_id = row.get("supplier").and_then(|code| {
+        // Checked before the lookup so that "unknown supplier" never echoes a control character.
+        if let Err(e) = ident::identifier(code) {
+            p.add(row.line, "supplier", e);
+            return None;
+        }
         let id = suppliers.get(code).copied();
         if id.is_none() {
             p.add(row.line, "supplier", format!("unknown supplier \"{code}\""));
