@@ -3,7 +3,7 @@
 
 use crate::domain::notify::{fit_sms, UpdateKind};
 use anyhow::Context;
-use minijinja::Environment;
+use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 use std::path::Path;
 
@@ -110,6 +110,15 @@ pub struct EmailBody {
     pub html: String,
 }
 
+/// How a template's values are escaped, by its file name: HTML for `.html`, none otherwise.
+pub fn auto_escape(name: &str) -> AutoEscape {
+    if name.ends_with(".html") {
+        AutoEscape::Html
+    } else {
+        AutoEscape::None
+    }
+}
+
 /// The compiled templates.
 #[derive(Debug)]
 pub struct Templates {
@@ -120,6 +129,9 @@ impl Templates {
     /// Compiles the built-in templates, each replaced by a same-named file in `dir` if present.
     pub fn load(dir: Option<&Path>) -> anyhow::Result<Self> {
         let mut env = Environment::new();
+        // Said here rather than left to minijinja's default: the HTML part escapes every value
+        // (names come from outside), the text parts, subjects and SMS bodies show it as typed.
+        env.set_auto_escape_callback(auto_escape);
         for (name, source) in BUILT_IN {
             let custom = match dir {
                 Some(d) if d.join(name).is_file() => Some(
@@ -234,6 +246,32 @@ mod tests {
             .unwrap();
         assert!(mail.html.contains("&lt;b&gt;Mouse"), "{}", mail.html);
         assert!(mail.text.contains("<b>Mouse</b>"));
+        let hostile = "<script>alert(1)</script> O'Brien & Sons";
+        let mut c = cx(&[hostile]);
+        c.name = "<script>alert(1)</script>".into();
+        let mail = t.email(UpdateKind::Backordered, &c).unwrap();
+        assert!(!mail.html.contains("<script>"), "{}", mail.html);
+        assert!(
+            mail.html
+                .contains("Hello &lt;script&gt;alert(1)&lt;&#x2f;script&gt;,"),
+            "{}",
+            mail.html
+        );
+        assert!(
+            mail.html.contains("O&#x27;Brien &amp; Sons"),
+            "{}",
+            mail.html
+        );
+        assert!(mail.text.contains(hostile), "{}", mail.text);
+        assert!(mail.subject.contains(hostile), "{}", mail.subject);
+    }
+
+    #[test]
+    fn only_html_templates_escape() {
+        for (name, _) in BUILT_IN {
+            let html = matches!(auto_escape(name), AutoEscape::Html);
+            assert_eq!(html, name.ends_with(".email.html"), "{name}");
+        }
     }
 
     #[test]

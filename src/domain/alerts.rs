@@ -515,44 +515,50 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// Every line as CSV, including the draft PO quantities.
+/// Every line as CSV ([`csv_file::write`]), including the draft PO quantities: names and codes
+/// are text cells, figures are numbers.
 pub fn to_csv(lines: &[AlertLine]) -> String {
-    let mut out = String::from(
-        "change,severity,sku,name,supplier,available,projected,inbound,next_eta,open_backorders,days_of_cover,suggested_order\n",
-    );
-    for l in lines {
-        let f = &l.figures;
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            l.change.label(),
-            l.severity.as_str(),
-            csv_field(&f.sku),
-            csv_field(&f.name),
-            csv_field(f.supplier.as_deref().unwrap_or("")),
-            f.available(),
-            f.projected(),
-            f.inbound_total,
-            f.next_eta.map(|d| d.to_string()).unwrap_or_default(),
-            f.open_backorders,
-            f.days_of_cover()
-                .map(|d| format!("{d:.1}"))
-                .unwrap_or_default(),
-            if l.change == Change::Resolved {
-                0
-            } else {
-                f.suggested_order()
-            }
-        ));
-    }
-    out
+    use super::csv_file::{self, Cell};
+    const HEADER: [&str; 12] = [
+        "change",
+        "severity",
+        "sku",
+        "name",
+        "supplier",
+        "available",
+        "projected",
+        "inbound",
+        "next_eta",
+        "open_backorders",
+        "days_of_cover",
+        "suggested_order",
+    ];
+    csv_file::write(
+        &HEADER,
+        lines.iter().map(|l| {
+            let f = &l.figures;
+            vec![
+                Cell::text(l.change.label()),
+                Cell::text(l.severity.as_str()),
+                Cell::text(f.sku.as_str()),
+                Cell::text(f.name.as_str()),
+                Cell::text(f.supplier.as_deref().unwrap_or("")),
+                Cell::int(f.available()),
+                Cell::int(f.projected()),
+                Cell::int(f.inbound_total),
+                f.next_eta
+                    .map_or_else(Cell::empty, |d| Cell::text(d.to_string())),
+                Cell::int(f.open_backorders),
+                f.days_of_cover()
+                    .map_or_else(Cell::empty, |d| Cell::decimal(d, 1)),
+                Cell::int(if l.change == Change::Resolved {
+                    0
+                } else {
+                    f.suggested_order()
+                }),
+            ]
+        }),
+    )
 }
 
 #[cfg(test)]

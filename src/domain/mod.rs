@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod backorder;
 pub mod contact;
+pub mod csv_file;
 pub mod customer;
 pub mod date;
 pub mod ident;

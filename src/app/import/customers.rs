@@ -4,7 +4,7 @@
 use super::{ImportReport, Problems, Row};
 use crate::app::AppResult;
 use crate::domain::customer::parse_timezone;
-use crate::domain::{Channel, EmailAddress, PhoneNumber, Tier};
+use crate::domain::{text, Channel, CustomerRef, EmailAddress, PhoneNumber, Tier};
 use crate::store::{self, customers::CustomerRow, Conn};
 
 /// A checked customer row.
@@ -13,8 +13,8 @@ pub(super) type Customer = CustomerRow;
 pub(super) fn parse(rows: &[Row], p: &mut Problems) -> Vec<Customer> {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let id = p.required(row, "id", |s| Ok::<_, String>(s.to_string()));
-        let name = p.required(row, "name", |s| Ok::<_, String>(s.to_string()));
+        let id = p.required(row, "id", |s| CustomerRef::parse(s).map(|r| r.to_string()));
+        let name = p.required(row, "name", text::name);
         let email = p.cell(row, "email", EmailAddress::parse);
         let phone = p.cell(row, "phone", PhoneNumber::parse);
         let tier = p.cell(row, "tier", Tier::parse).unwrap_or(Tier::Standard);

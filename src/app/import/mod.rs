@@ -14,7 +14,7 @@ mod suppliers;
 
 use super::promise::{settle, Cause};
 use super::{Actor, App, AppResult};
-use crate::domain::{parse_quantity, Sku};
+use crate::domain::{ident, parse_quantity, CustomerRef, Sku};
 use crate::store::{self, audit, customers::CustomerRow, products::ProductRow, Conn};
 use std::collections::HashMap;
 use std::fmt;
@@ -388,6 +388,11 @@ impl Lookups {
         let Some(code) = row.get("supplier") else {
             return Ok(None);
         };
+        // Checked before the lookup so that "unknown supplier" never echoes a control character.
+        if let Err(e) = ident::identifier(code) {
+            p.add(row.line, "supplier", e);
+            return Ok(None);
+        }
         if !self.suppliers.contains_key(code) {
             let found = store::suppliers::by_code(conn, code).await?.map(|s| s.id);
             self.suppliers.insert(code.to_string(), found);
@@ -440,6 +445,10 @@ impl Lookups {
             p.add(row.line, "customer", "is empty");
             return Ok(None);
         };
+        if let Err(e) = CustomerRef::parse(id) {
+            p.add(row.line, "customer", e);
+            return Ok(None);
+        }
         let key = id.to_uppercase();
         if !self.customers.contains_key(&key) {
             let found = store::customers::by_external_id(conn, id).await?;

@@ -3,7 +3,7 @@
 
 use super::{Lookups, Problems, Row, RowReader};
 use crate::app::{Actor, App, AppResult};
-use crate::domain::{parse_quantity, Money, Sku};
+use crate::domain::{ident, parse_quantity, text, Money, Sku};
 use crate::store::{self, import::ProductIn, Conn};
 use std::collections::HashMap;
 use std::io::Read;
@@ -133,14 +133,20 @@ fn check(
     seen: &mut HashMap<String, usize>,
 ) -> Option<ProductIn> {
     let sku = p.required(row, "sku", Sku::parse);
-    let name = p.required(row, "name", |s| Ok::<_, String>(s.to_string()));
+    let name = p.required(row, "name", text::name);
     let price = p.required(row, "unit_price", Money::parse);
     let on_hand = p.cell(row, "on_hand", parse_quantity);
     let rp = p.cell(row, "reorder_point", parse_quantity).unwrap_or(0);
     let ss = p.cell(row, "safety_stock", parse_quantity).unwrap_or(0);
     let rq = p.cell(row, "reorder_qty", parse_quantity).unwrap_or(0);
     let lead = p.cell(row, "lead_time_days", super::lead_time);
+    let category = p.cell(row, "category", text::optional_name);
     let supplier_id = row.get("supplier").and_then(|code| {
+        // Checked before the lookup so that "unknown supplier" never echoes a control character.
+        if let Err(e) = ident::identifier(code) {
+            p.add(row.line, "supplier", e);
+            return None;
+        }
         let id = suppliers.get(code).copied();
         if id.is_none() {
             p.add(row.line, "supplier", format!("unknown supplier \"{code}\""));
@@ -177,7 +183,7 @@ fn check(
         sku: sku.as_str().to_owned(),
         sku_key,
         name,
-        category: row.get("category").unwrap_or("").to_string(),
+        category: category.unwrap_or_default(),
         unit_price_minor: price.0,
         on_hand,
         reorder_point: rp,

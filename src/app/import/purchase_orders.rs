@@ -5,7 +5,7 @@
 use super::{count, ImportReport, Lookups, Problems, Row};
 use crate::app::{Actor, App, AppResult};
 use crate::domain::date::{check_eta_window, parse_date};
-use crate::domain::{parse_positive_quantity, PoNumber, PoStatus, RequestedStatus, Sku};
+use crate::domain::{ident, parse_positive_quantity, PoNumber, PoStatus, RequestedStatus, Sku};
 use crate::store::{import as bulk, Conn};
 use std::collections::HashMap;
 
@@ -43,7 +43,11 @@ pub(super) async fn parse(
         let (Some(po), Some(product), Some(qty)) = (po, product, qty) else {
             continue;
         };
-        let cell = row.get("supplier").map(str::to_string);
+        // A refused code is not quoted back in a later row's message.
+        let cell = row
+            .get("supplier")
+            .filter(|c| ident::identifier(c).is_ok())
+            .map(str::to_string);
         match headers.get(&po) {
             None => {
                 headers.insert(po.clone(), (row.line, cell, supplier_id));

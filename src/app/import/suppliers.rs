@@ -2,7 +2,7 @@
 
 use super::{ImportReport, Problems, Row};
 use crate::app::AppResult;
-use crate::domain::{EmailAddress, PhoneNumber};
+use crate::domain::{ident, text, EmailAddress, PhoneNumber};
 use crate::store::{self, suppliers::SupplierRow, Conn};
 
 /// A checked supplier row.
@@ -11,8 +11,8 @@ pub(super) type Supplier = SupplierRow;
 pub(super) fn parse(rows: &[Row], p: &mut Problems) -> Vec<Supplier> {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let code = p.required(row, "code", |s| Ok::<_, String>(s.to_string()));
-        let name = p.required(row, "name", |s| Ok::<_, String>(s.to_string()));
+        let code = p.required(row, "code", ident::identifier);
+        let name = p.required(row, "name", text::name);
         let email = p.cell(row, "email", EmailAddress::parse);
         let phone = p.cell(row, "phone", PhoneNumber::parse);
         let lead = p
