@@ -4,10 +4,11 @@
 //! post waits (backoff) and is sent once when it returns; a process dying mid-send resends it at
 //! most once after the lease. Without `DISCORD_TOKEN` posts are printed on the console instead.
 
-use super::DISCORD_API;
+use super::{render, DISCORD_API};
 use crate::app::posts::Components;
 use crate::app::App;
 use crate::config::DiscordSettings;
+use crate::domain::markup;
 use crate::store::posts::{self, PostRow};
 use chrono::Duration;
 use poise::serenity_prelude as serenity;
@@ -68,7 +69,7 @@ impl Sender {
                 let printed = crate::outln!(
                     "── post to channel {} ──\n{}",
                     post.channel_id,
-                    post.content
+                    markup::to_console(&post.content, None)
                 )
                 .and_then(|()| match &post.attachment {
                     Some((name, bytes)) => {
@@ -83,7 +84,9 @@ impl Sender {
                 Ok(None)
             }
             Sender::Discord(http) => {
-                let mut msg = serenity::CreateMessage::new().content(post.content.clone());
+                let mut msg = serenity::CreateMessage::new()
+                    .content(post.content.clone())
+                    .allowed_mentions(render::allowed_mentions(&[]));
                 if let Some((name, bytes)) = &post.attachment {
                     msg = msg.add_file(serenity::CreateAttachment::bytes(
                         bytes.clone(),
