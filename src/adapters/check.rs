@@ -162,7 +162,12 @@ fn text(
     );
     match message {
         Some(m) => {
-            let _ = writeln!(out, "{}", m.content);
+            // The message as the console shows it: names as typed, control characters escaped.
+            let _ = writeln!(
+                out,
+                "{}",
+                crate::domain::markup::to_console(&m.content, None)
+            );
             if let Some((name, csv)) = &m.attachment {
                 let _ = writeln!(
                     out,

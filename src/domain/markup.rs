@@ -62,10 +62,11 @@ pub fn data(raw: &str) -> String {
         if INLINE.contains(&c) || (c == '(' && i > 0 && chars[i - 1] == ']') {
             out.push('\\');
             out.push(c);
-        } else if c == '@' || c == '<' {
-            out.push(c);
-            out.push(BREAK);
-        } else if c == ':' && chars.get(i + 1) == Some(&'/') && chars.get(i + 2) == Some(&'/') {
+        } else if c == '@'
+            || c == '<'
+            || (c == ':' && chars.get(i + 1) == Some(&'/') && chars.get(i + 2) == Some(&'/'))
+        {
+            // `@everyone`, `<@…>`, `<#…>`, `<t:…>`, `https://…`: broken right after the sign.
             out.push(c);
             out.push(BREAK);
         } else {
@@ -325,7 +326,7 @@ mod tests {
                 prop_assert_eq!(plain(&m), s.clone());
                 prop_assert_eq!(to_console(&format!("**{m}**"), None), s);
             } else {
-                prop_assert!(!plain(&m).chars().any(|c| is_hidden(c)));
+                prop_assert!(!plain(&m).chars().any(is_hidden));
             }
         }
     }
