@@ -20,6 +20,8 @@ use tokio::sync::watch;
 const GUILD: u64 = 1_300_000_000_000_000_001;
 const OPS_ROLE: u64 = 1_400_000_000_000_000_001;
 const ALERT_CHANNEL: u64 = 1_500_000_000_000_000_001;
+/// `[alerts] mention_role`: the one mention the config asks for.
+const ALERT_ROLE: u64 = 1_400_000_000_000_000_099;
 
 const EVIL_PRODUCT: &str = "@here Wireless Mouse <@222> **FREE** [claim](https://evil.example)";
 const EVIL_CUSTOMER: &str =
@@ -103,7 +105,9 @@ async fn boot() -> Bot {
     let config = dir.path().join("config.toml");
     std::fs::write(
         &config,
-        format!("[discord]\nalert_channel_id = {ALERT_CHANNEL}\n{RULES}"),
+        format!(
+            "[discord]\nalert_channel_id = {ALERT_CHANNEL}\n[alerts]\ncatch_up = \"6h\"\nmention_role = {ALERT_ROLE}\n{RULES}"
+        ),
     )
     .unwrap();
     let vars: Vec<(String, String)> = vec![
@@ -262,6 +266,15 @@ async fn hostile_names_reach_discord_as_text_and_nothing_pings() {
         .unwrap();
     let alert = bot.post("Low stock").await;
     let content = alert["content"].as_str().unwrap();
+    let ping = format!("<@&{ALERT_ROLE}> ");
+    assert!(
+        content.starts_with(&ping),
+        "the configured role, on purpose: {content}"
+    );
+    assert_eq!(
+        alert["allowed_mentions"]["roles"],
+        json!([ALERT_ROLE.to_string()])
+    );
     assert!(content.contains(REAL_NAME), "{content}");
     assert!(
         markup::to_console(content, None).contains(EVIL_PRODUCT),
@@ -362,8 +375,8 @@ async fn hostile_names_reach_discord_as_text_and_nothing_pings() {
         assert!(!name.contains('\u{202E}'), "{name:?}");
     }
 
-    // Every request that shows something: allowed_mentions parses nothing (no mention is
-    // configured), and no text holds an active mention or link.
+    // Every request that shows something: allowed_mentions parses nothing and allows at most the
+    // configured role, and no text holds an active mention or link (but that role's ping).
     let mut checked = 0;
     for r in bot.fake.requests() {
         let Some(message) = message_of(&r.body) else {
@@ -380,7 +393,9 @@ async fn hostile_names_reach_discord_as_text_and_nothing_pings() {
             r.body
         );
         assert!(
-            allowed.get("roles").is_none_or(|v| v == &json!([])),
+            allowed
+                .get("roles")
+                .is_none_or(|v| v == &json!([]) || v == &json!([ALERT_ROLE.to_string()])),
             "{allowed}"
         );
         assert!(
@@ -390,7 +405,8 @@ async fn hostile_names_reach_discord_as_text_and_nothing_pings() {
         let mut texts = Vec::new();
         shown_texts(message, &mut texts);
         for t in texts {
-            assert_eq!(active(&t), None, "{} {}: {t}", r.method, r.path);
+            let t = t.strip_prefix(&ping).unwrap_or(&t);
+            assert_eq!(active(t), None, "{} {}: {t}", r.method, r.path);
             assert!(
                 !t.chars().any(
                     |c| (c.is_control() && c != '\n') || ('\u{202A}'..='\u{202E}').contains(&c)

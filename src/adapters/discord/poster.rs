@@ -62,8 +62,9 @@ impl Sender {
         }
     }
 
-    /// Sends one post; returns the Discord message id.
-    pub async fn send(&self, post: &PostRow) -> Result<Option<u64>, SendError> {
+    /// Sends one post; returns the Discord message id. `may_ping`: the roles it may mention
+    /// (the config's; nothing else pings).
+    pub async fn send(&self, post: &PostRow, may_ping: &[u64]) -> Result<Option<u64>, SendError> {
         match self {
             Sender::Console => {
                 let printed = crate::outln!(
@@ -86,7 +87,9 @@ impl Sender {
             Sender::Discord(http) => {
                 let mut msg = serenity::CreateMessage::new()
                     .content(post.content.clone())
-                    .allowed_mentions(render::allowed_mentions(&[]));
+                    // Only the alert role from the config may ping; outside text never
+                    // carries a live mention (`markup::data`), so it reaches no one else.
+                    .allowed_mentions(render::allowed_mentions(may_ping));
                 if let Some((name, bytes)) = &post.attachment {
                     msg = msg.add_file(serenity::CreateAttachment::bytes(
                         bytes.clone(),
@@ -169,7 +172,8 @@ pub async fn deliver_due(app: &App, sender: &Sender) -> anyhow::Result<usize> {
     tx.commit().await?;
     let mut sent = 0;
     for post in batch {
-        let result = sender.send(&post).await;
+        let may_ping: Vec<u64> = app.settings.alerts.mention_role.into_iter().collect();
+        let result = sender.send(&post, &may_ping).await;
         let mut conn = app.store.conn().await?;
         match result {
             Ok(message_id) => {
