@@ -117,6 +117,8 @@ pub struct AlertSettings {
     pub catch_up: chrono::Duration,
     /// `[[alerts.rules]]`, names unique.
     pub rules: Vec<AlertRule>,
+    /// The role alert posts mention, the one mention the bot's posts may ping.
+    pub mention_role: Option<u64>,
 }
 
 impl AlertSettings {
@@ -317,6 +319,7 @@ struct RawEmail {
 #[serde(deny_unknown_fields)]
 struct RawAlerts {
     catch_up: String,
+    mention_role: u64,
     #[serde(default)]
     rules: Vec<RawRule>,
 }
@@ -746,7 +749,11 @@ fn alert_settings(
             resolve_margin,
         });
     }
-    Ok(AlertSettings { catch_up, rules })
+    Ok(AlertSettings {
+        catch_up,
+        rules,
+        mention_role: (raw.mention_role != 0).then_some(raw.mention_role),
+    })
 }
 
 /// A parser's message with the value it quotes replaced: config errors name the key, never the

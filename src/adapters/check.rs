@@ -180,7 +180,12 @@ fn text(
     )?;
     match message {
         Some(m) => {
-            writeln!(out, "{}", m.content)?;
+            // The message as the console shows it: names as typed, control characters escaped.
+            writeln!(
+                out,
+                "{}",
+                crate::domain::markup::to_console(&m.content, None)
+            )?;
             if let Some((name, csv)) = &m.attachment {
                 writeln!(
                     out,

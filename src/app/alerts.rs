@@ -314,7 +314,16 @@ async fn execute(
         lines,
         ..
     } = plan(app, rule, now).await?;
-    let message = (!lines.is_empty()).then(|| build_message(&rule.name, &lines, CONTENT_LIMIT));
+    let message = (!lines.is_empty()).then(|| match app.settings.alerts.mention_role {
+        // The configured role, pinged on purpose (the poster allows exactly this mention).
+        Some(role) => {
+            let ping = format!("<@&{role}> ");
+            let mut m = build_message(&rule.name, &lines, CONTENT_LIMIT - ping.chars().count());
+            m.content.insert_str(0, &ping);
+            m
+        }
+        None => build_message(&rule.name, &lines, CONTENT_LIMIT),
+    });
     let posted: Vec<i64> = lines
         .iter()
         .filter(|l| l.change != Change::Resolved)

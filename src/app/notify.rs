@@ -4,6 +4,7 @@
 use super::templates::{EmailBody, Item, MessageContext, Templates};
 use super::{App, AppError, AppResult};
 use crate::domain::contact::{mask_email, mask_phone};
+use crate::domain::markup::data;
 use crate::domain::notify::{
     coalesce, date_in_words, group_by_kind, keyword, route, timezone, Keyword, News, Recipient,
     Route, Standing, Update, UpdateKind,
@@ -465,7 +466,8 @@ pub async fn record(
         tracing::error!(updates = dead, error = %last_dead_error, "customer updates dead-lettered");
         if let Some(channel) = app.settings.discord.alert_channel_id {
             let line = format!(
-                "Customer updates: {dead} dead-lettered (after {max_attempts} attempts, or a message that cannot be written; last error: {last_dead_error})"
+                "Customer updates: {dead} dead-lettered (after {max_attempts} attempts, or a message that cannot be written; last error: {})",
+                data(&last_dead_error)
             );
             crate::app::posts::enqueue(&mut tx, channel, &line).await?;
         }
@@ -580,7 +582,7 @@ pub async fn inbound(
                     let ids: Vec<String> = backorders.iter().map(|b| format!("#{b}")).collect();
                     format!(
                         "customer {} ({}), open backorders: {}",
-                        customer_label(&mut tx, customer_id).await?,
+                        data(&customer_label(&mut tx, customer_id).await?),
                         phone.masked(),
                         if ids.is_empty() {
                             "none".to_string()
@@ -591,8 +593,13 @@ pub async fn inbound(
                 }
                 None => format!("unknown number {}", phone.masked()),
             };
+            // Shortened raw, then escaped: the customer's words read as typed and never ping.
             let text: String = body.chars().take(500).collect();
-            let line = format!("SMS inquiry from {who}: \"{text}\" — replied: \"{reply}\"");
+            let line = format!(
+                "SMS inquiry from {who}: \"{}\" — replied: \"{}\"",
+                data(&text),
+                data(&reply)
+            );
             crate::app::posts::enqueue(&mut tx, channel, &line).await?;
         }
     }
@@ -735,7 +742,7 @@ pub async fn preview(app: &App, moved: &[crate::app::promise::MovedEta]) -> AppR
         let Some(who) = store::notify::recipient(&mut conn, customer_id).await? else {
             continue;
         };
-        let label = crate::domain::contact::mask_name(&who.name);
+        let label = data(&crate::domain::contact::mask_name(&who.name));
         let mine: Vec<&crate::app::promise::MovedEta> = moved
             .iter()
             .filter(|m| m.customer_id == customer_id)
@@ -774,12 +781,16 @@ pub async fn preview(app: &App, moved: &[crate::app::promise::MovedEta]) -> AppR
             Route::Skip(why) => format!("{label}: no message ({why})"),
             Route::Sms(to) => format!(
                 "{label} by SMS to {}: {}",
-                to.masked(),
-                templates.sms(UpdateKind::EtaChanged, &cx, app.settings.sms.max_segments)?
+                data(&to.masked()),
+                data(&templates.sms(UpdateKind::EtaChanged, &cx, app.settings.sms.max_segments)?)
             ),
             Route::Email(to) => {
                 let mail = templates.email(UpdateKind::EtaChanged, &cx)?;
-                format!("{label} by e-mail to {}: {}", to.masked(), mail.subject)
+                format!(
+                    "{label} by e-mail to {}: {}",
+                    data(&to.masked()),
+                    data(&mail.subject)
+                )
             }
         });
     }

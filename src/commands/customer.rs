@@ -1,5 +1,6 @@
 //! `/customer id: [page:]`
 
+use super::reply::data;
 use super::spec::{opt, suggest, CommandSpec, OptionKind, Suggest, AFTER, BEFORE, PAGE};
 use super::{render, Args, Ctx, Reply};
 use crate::app::{self, AppError};
@@ -45,7 +46,12 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
             .map(|m| {
                 format!(
                     "{} · {} · {} ({}) to {} · {}",
-                    m.at, m.kind, m.channel, m.transport, m.to, m.status
+                    m.at,
+                    m.kind,
+                    m.channel,
+                    m.transport,
+                    data(&m.to),
+                    data(&m.status)
                 )
             })
             .collect();

@@ -1,5 +1,6 @@
 //! `/notifications backorder:`: what a backorder's customer was sent, when, how, and its status.
 
+use super::reply::data;
 use super::spec::{at_least, opt, suggest, CommandSpec, OptionKind, Suggest};
 use super::{Args, Ctx, Reply, Severity};
 use crate::app::{self, AppError};
@@ -50,8 +51,8 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
                 m.kind,
                 m.channel,
                 m.transport,
-                m.to,
-                m.status
+                data(&m.to),
+                data(&m.status)
             )
         })
         .collect();

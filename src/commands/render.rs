@@ -1,6 +1,8 @@
-//! Use-case results → [`Reply`]. Customer names are shortened and contacts never shown.
+//! Use-case results → [`Reply`]. Customer names are shortened and contacts never shown. Every
+//! value that came from outside (names, identifiers, reasons, notes) enters the reply through
+//! [`data`], after any shortening.
 
-use super::reply::{Paging, Reply, Severity};
+use super::reply::{data, Paging, Reply, Severity};
 use super::spec::{CommandSpec, OptionKind, OptionSpec, Suggest};
 use super::{usage, Invocation};
 use crate::app::backorders::{BackorderDetail, BackorderPage, Changed, PageNav, Sort};
@@ -137,18 +139,21 @@ pub fn stock(s: &StockReport, currency: &str) -> Reply {
         StockStatus::Ok => Severity::Info,
         _ => Severity::Warning,
     };
-    let mut r = Reply::new(format!("{} — {}", s.product.sku, s.product.name), severity)
-        .describe(format!("Status: **{}**", status.as_str()))
-        .field("On hand", p.on_hand.to_string(), true)
-        .field("Allocated", p.allocated.to_string(), true)
-        .field("Available", p.available().to_string(), true)
-        .field(
-            "Open backorders",
-            format!("{} ({} units)", p.open_backorders, p.backordered_units),
-            true,
-        )
-        .field("Reorder point", p.reorder_point.to_string(), true)
-        .field("Safety stock", p.safety_stock.to_string(), true);
+    let mut r = Reply::new(
+        format!("{} — {}", s.product.sku, data(&s.product.name)),
+        severity,
+    )
+    .describe(format!("Status: **{}**", status.as_str()))
+    .field("On hand", p.on_hand.to_string(), true)
+    .field("Allocated", p.allocated.to_string(), true)
+    .field("Available", p.available().to_string(), true)
+    .field(
+        "Open backorders",
+        format!("{} ({} units)", p.open_backorders, p.backordered_units),
+        true,
+    )
+    .field("Reorder point", p.reorder_point.to_string(), true)
+    .field("Safety stock", p.safety_stock.to_string(), true);
     let inbound = if p.inbound.is_empty() {
         "none".to_string()
     } else {
@@ -158,7 +163,7 @@ pub fn stock(s: &StockReport, currency: &str) -> Reply {
             .map(|l| {
                 format!(
                     "{}: {} due {}",
-                    l.po_number,
+                    data(&l.po_number),
                     l.qty,
                     l.eta.map_or("no ETA".to_string(), |d| d.to_string())
                 )
@@ -178,13 +183,17 @@ pub fn stock(s: &StockReport, currency: &str) -> Reply {
             .map(|a| {
                 format!(
                     "{} — {} ({} available, substitute)",
-                    a.sku, a.name, a.available
+                    a.sku,
+                    data(&a.name),
+                    a.available
                 )
             })
             .chain(s.same_category.iter().map(|a| {
                 format!(
                     "{} — {} ({} available, same category)",
-                    a.sku, a.name, a.available
+                    a.sku,
+                    data(&a.name),
+                    a.available
                 )
             }))
             .collect();
@@ -193,26 +202,32 @@ pub fn stock(s: &StockReport, currency: &str) -> Reply {
     r.footer = Some(format!(
         "Category {} · {} · supplier {}",
         if s.product.category.is_empty() {
-            "—"
+            "—".to_string()
         } else {
-            &s.product.category
+            data(&s.product.category)
         },
         Money(s.product.unit_price_minor).format(currency),
-        s.product.supplier_code.as_deref().unwrap_or("—")
+        s.product
+            .supplier_code
+            .as_deref()
+            .map_or("—".to_string(), data)
     ));
     r
 }
 
 /// `/search`: matches best first (in stock marked), or the closest products as "did you mean".
 pub fn search(query: &str, result: &crate::app::search::SearchResult) -> Reply {
-    let mut r = Reply::new(format!("Products matching \"{query}\""), Severity::Info);
+    let mut r = Reply::new(
+        format!("Products matching \"{}\"", data(query)),
+        Severity::Info,
+    );
     let line = |p: &crate::store::search::ProductHit| {
         let stock = if p.available > 0 {
             format!("{} available", p.available)
         } else {
             "out of stock".to_string()
         };
-        format!("{} — {} ({stock})", p.sku, p.name)
+        format!("{} — {} ({stock})", p.sku, data(&p.name))
     };
     if result.hits.is_empty() {
         if result.did_you_mean.is_empty() {
@@ -274,8 +289,8 @@ pub fn backorders(page: &BackorderPage, inv: &Invocation, now: DateTime<Utc>) ->
                 b.id,
                 b.qty,
                 b.sku,
-                mask_name(&b.customer_name),
-                b.customer_external_id,
+                data(&mask_name(&b.customer_name)),
+                data(&b.customer_external_id),
                 b.tier,
                 l.score,
                 eta_of(b.promised_eta, b.eta_kind),
@@ -318,13 +333,13 @@ pub fn pos(page: &PoPage, inv: &Invocation) -> Reply {
         .iter()
         .map(|p| {
             let supplier = match (&p.supplier_code, &p.supplier_name) {
-                (Some(code), Some(name)) => format!("{name} ({code})"),
+                (Some(code), Some(name)) => format!("{} ({})", data(name), data(code)),
                 _ => "no supplier".to_string(),
             };
             format!(
                 "{}{} — {supplier} — {} line(s), {} unit(s) to come — next ETA {}{}",
                 if p.late { "**LATE** " } else { "" },
-                p.po_number,
+                data(&p.po_number),
                 p.lines,
                 p.units_open,
                 p.next_eta.map_or("none".to_string(), |d| d.to_string()),
@@ -349,7 +364,11 @@ pub fn customer(v: &CustomerView, currency: &str, inv: &Invocation) -> Reply {
         .map(|(_, what)| *what)
         .collect();
     let mut r = Reply::new(
-        format!("Customer {} — {}", c.external_id, mask_name(&c.name)),
+        format!(
+            "Customer {} — {}",
+            data(&c.external_id),
+            data(&mask_name(&c.name))
+        ),
         Severity::Info,
     )
     .field("Tier", c.tier.to_string(), true)
@@ -365,15 +384,19 @@ pub fn customer(v: &CustomerView, currency: &str, inv: &Invocation) -> Reply {
     )
     .field(
         "Phone",
-        c.phone.as_deref().map_or("—".to_string(), mask_phone),
+        c.phone
+            .as_deref()
+            .map_or("—".to_string(), |p| data(&mask_phone(p))),
         true,
     )
     .field(
         "E-mail",
-        c.email.as_deref().map_or("—".to_string(), mask_email),
+        c.email
+            .as_deref()
+            .map_or("—".to_string(), |e| data(&mask_email(e))),
         true,
     )
-    .field("Time zone", c.timezone.clone(), true);
+    .field("Time zone", data(&c.timezone), true);
     let open = if v.open.is_empty() {
         "none".to_string()
     } else {
@@ -419,15 +442,15 @@ pub fn backorder(d: &BackorderDetail, currency: &str) -> Reply {
         "Customer",
         format!(
             "{} ({}, {})",
-            mask_name(&b.customer_name),
-            b.customer_external_id,
+            data(&mask_name(&b.customer_name)),
+            data(&b.customer_external_id),
             b.tier
         ),
         true,
     )
     .field(
         "Order",
-        format!("{} · {}", b.order_number, timestamp(b.ordered_at)),
+        format!("{} · {}", data(&b.order_number), timestamp(b.ordered_at)),
         true,
     )
     .field(
@@ -451,7 +474,7 @@ pub fn backorder(d: &BackorderDetail, currency: &str) -> Reply {
         r = r.field("Queue place", format!("{rank} of {of} for {}", b.sku), true);
     }
     if let Some(reason) = &b.close_reason {
-        r = r.field("Closed", reason.clone(), true);
+        r = r.field("Closed", data(reason), true);
     }
     let history: Vec<String> = d
         .history
@@ -464,12 +487,12 @@ pub fn backorder(d: &BackorderDetail, currency: &str) -> Reply {
                 timestamp(h.created_at),
                 h.old_eta.map_or("none".to_string(), |d| d.to_string()),
                 h.new_eta.map_or("unknown".to_string(), |d| d.to_string()),
-                h.cause,
-                h.actor,
+                data(&h.cause),
+                data(&h.actor),
                 if h.reason.is_empty() {
                     String::new()
                 } else {
-                    format!(": {}", h.reason)
+                    format!(": {}", data(&h.reason))
                 }
             )
         })
@@ -509,7 +532,7 @@ fn settled_lines(r: &mut Reply, s: &Settled) {
                 "#{} {} — {}: {} → {}",
                 m.backorder_id,
                 m.sku,
-                mask_name(&m.customer_name),
+                data(&mask_name(&m.customer_name)),
                 m.old.describe(),
                 m.new.describe()
             )
@@ -531,15 +554,16 @@ pub fn changed(title: &str, c: &Changed) -> Reply {
 
 /// `/po id:`
 pub fn po(v: &PoView) -> Reply {
-    let mut r = Reply::new(format!("Purchase order {}", v.po.po_number), Severity::Info)
-        .field(
-            "Supplier",
-            v.po.supplier_name
-                .clone()
-                .unwrap_or_else(|| "—".to_string()),
-            true,
-        )
-        .field("Status", v.po.status.to_string(), true);
+    let mut r = Reply::new(
+        format!("Purchase order {}", data(&v.po.po_number)),
+        Severity::Info,
+    )
+    .field(
+        "Supplier",
+        v.po.supplier_name.as_deref().map_or("—".to_string(), data),
+        true,
+    )
+    .field("Status", v.po.status.to_string(), true);
     r.lines = v
         .lines
         .iter()
@@ -570,9 +594,9 @@ pub fn adjusted(a: &Adjusted) -> Reply {
 /// `/eta`
 pub fn eta(e: &EtaSet) -> Reply {
     let title = if e.preview {
-        format!("Preview — ETA of {} (nothing changed)", e.po_number)
+        format!("Preview — ETA of {} (nothing changed)", data(&e.po_number))
     } else {
-        format!("ETA set: {}", e.po_number)
+        format!("ETA set: {}", data(&e.po_number))
     };
     let mut r = Reply::new(
         title,
@@ -595,7 +619,11 @@ pub fn eta(e: &EtaSet) -> Reply {
 
 /// `/receive`
 pub fn received(x: &Received) -> Reply {
-    let mut r = Reply::new(format!("Received on {}", x.po_number), Severity::Success).field(
+    let mut r = Reply::new(
+        format!("Received on {}", data(&x.po_number)),
+        Severity::Success,
+    )
+    .field(
         "Lines",
         x.lines
             .iter()

@@ -1,7 +1,12 @@
 //! The structured reply every command returns; the console renders it as text, Discord as an
 //! embed with buttons.
+//!
+//! Its strings are markup (`crate::domain::markup`): `**bold**`, and outside text (names, SMS
+//! replies, reasons, notes) only ever as [`data`]`(raw)`, so Discord shows it as typed and never
+//! as a mention or link, and the console shows it as typed with control characters escaped.
 
 use super::Invocation;
+pub use crate::domain::markup::data;
 
 /// How a reply should look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +92,10 @@ pub fn truncate(s: &str, max: usize) -> String {
         return s.to_string();
     }
     let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    // A cut right after an escaping backslash would escape the `…` instead.
+    if out.chars().rev().take_while(|c| *c == '\\').count() % 2 == 1 {
+        out.pop();
+    }
     out.push('…');
     out
 }
@@ -246,25 +255,10 @@ const BOLD: &str = "\x1b[1m";
 const DIM: &str = "\x1b[2m";
 const RESET: &str = "\x1b[0m";
 
-/// `**bold**` → terminal bold (`styled`) or nothing; an unpaired `**` is dropped too.
+/// Markup → terminal text: `**bold**` → terminal bold (`styled`) or nothing (an unpaired `**`
+/// is dropped too), outside text read back as typed, control characters shown as escapes.
 fn markup(s: &str, styled: bool) -> String {
-    if !s.contains("**") {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    let parts: Vec<&str> = s.split("**").collect();
-    let paired = parts.len() % 2 == 1;
-    for (i, part) in parts.iter().enumerate() {
-        let inside = i % 2 == 1 && (paired || i + 1 < parts.len());
-        if inside && styled {
-            out.push_str(BOLD);
-            out.push_str(part);
-            out.push_str(RESET);
-        } else {
-            out.push_str(part);
-        }
-    }
-    out
+    crate::domain::markup::to_console(s, styled.then_some((BOLD, RESET)))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Low-stock alerts: projected stock, severity, suggestions, and the per-(rule, SKU) state
 //! machine that decides what a run posts (first fire, escalation, repeat, resolve, snooze).
 
+use super::markup::data;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::collections::BTreeMap;
 
@@ -360,7 +361,7 @@ impl AlertLine {
             return format!(
                 "✅ resolved {} {} — projected {} (reorder point {})",
                 f.sku,
-                f.name,
+                data(&f.name),
                 f.projected(),
                 f.reorder_point
             );
@@ -378,7 +379,7 @@ impl AlertLine {
             self.severity.marker(),
             self.severity.label(),
             f.sku,
-            f.name,
+            data(&f.name),
             f.available(),
             f.inbound_total,
             eta,
@@ -469,7 +470,7 @@ pub fn build_message(rule: &str, lines: &[AlertLine], limit: usize) -> AlertMess
             .iter()
             .map(|(sup, items)| {
                 let units: i64 = items.iter().map(|(_, q)| q).sum();
-                format!("{sup} {} SKUs / {units} units", items.len())
+                format!("{} {} SKUs / {units} units", data(sup), items.len())
             })
             .collect();
         t.push_str(&parts.join("; "));

@@ -11,6 +11,7 @@ pub mod customer;
 pub mod date;
 pub mod ident;
 pub mod ledger;
+pub mod markup;
 pub mod money;
 pub mod notify;
 pub mod order;

@@ -3,6 +3,7 @@
 use super::poster::{SNOOZE_RUN, SNOOZE_SKUS};
 use super::{slash, Data, Error};
 use crate::app::alerts;
+use crate::domain::markup;
 use poise::serenity_prelude as serenity;
 
 /// Days a click snoozes for.
@@ -40,7 +41,7 @@ pub async fn handle(
         match run.parse::<i64>() {
             Ok(run) => alerts::snooze_run_skus(&data.app, &actor, run, &skus, DAYS)
                 .await
-                .map(|s| format!("Snoozed {} for {DAYS} days.", s.join(", "))),
+                .map(|s| format!("Snoozed {} for {DAYS} days.", markup::data(&s.join(", ")))),
             Err(_) => return Ok(()),
         }
     } else {
@@ -62,7 +63,8 @@ pub async fn handle(
         serenity::CreateInteractionResponse::Message(
             serenity::CreateInteractionResponseMessage::new()
                 .content(text)
-                .ephemeral(true),
+                .ephemeral(true)
+                .allowed_mentions(super::render::allowed_mentions(&[])),
         ),
     )
     .await?;

@@ -89,6 +89,8 @@ async fn connect(
             event_handler: |fw, event| Box::pin(event_handler(fw, event)),
             on_error: |error| Box::pin(on_error(error)),
             initialize_owners: false,
+            // Anything poise sends itself (error notes) pings no one either.
+            allowed_mentions: Some(render::allowed_mentions(&[])),
             ..Default::default()
         })
         .setup(move |ctx, ready, framework| {

@@ -4,10 +4,11 @@
 //! post waits (backoff) and is sent once when it returns; a process dying mid-send resends it at
 //! most once after the lease. Without `DISCORD_TOKEN` posts are printed on the console instead.
 
-use super::DISCORD_API;
+use super::{render, DISCORD_API};
 use crate::app::posts::Components;
 use crate::app::App;
 use crate::config::DiscordSettings;
+use crate::domain::markup;
 use crate::store::posts::{self, PostRow};
 use chrono::Duration;
 use poise::serenity_prelude as serenity;
@@ -61,14 +62,15 @@ impl Sender {
         }
     }
 
-    /// Sends one post; returns the Discord message id.
-    pub async fn send(&self, post: &PostRow) -> Result<Option<u64>, SendError> {
+    /// Sends one post; returns the Discord message id. `may_ping`: the roles it may mention
+    /// (the config's; nothing else pings).
+    pub async fn send(&self, post: &PostRow, may_ping: &[u64]) -> Result<Option<u64>, SendError> {
         match self {
             Sender::Console => {
                 let printed = crate::outln!(
                     "── post to channel {} ──\n{}",
                     post.channel_id,
-                    post.content
+                    markup::to_console(&post.content, None)
                 )
                 .and_then(|()| match &post.attachment {
                     Some((name, bytes)) => {
@@ -83,7 +85,11 @@ impl Sender {
                 Ok(None)
             }
             Sender::Discord(http) => {
-                let mut msg = serenity::CreateMessage::new().content(post.content.clone());
+                let mut msg = serenity::CreateMessage::new()
+                    .content(post.content.clone())
+                    // Only the alert role from the config may ping; outside text never
+                    // carries a live mention (`markup::data`), so it reaches no one else.
+                    .allowed_mentions(render::allowed_mentions(may_ping));
                 if let Some((name, bytes)) = &post.attachment {
                     msg = msg.add_file(serenity::CreateAttachment::bytes(
                         bytes.clone(),
@@ -166,7 +172,8 @@ pub async fn deliver_due(app: &App, sender: &Sender) -> anyhow::Result<usize> {
     tx.commit().await?;
     let mut sent = 0;
     for post in batch {
-        let result = sender.send(&post).await;
+        let may_ping: Vec<u64> = app.settings.alerts.mention_role.into_iter().collect();
+        let result = sender.send(&post, &may_ping).await;
         let mut conn = app.store.conn().await?;
         match result {
             Ok(message_id) => {

@@ -1,4 +1,5 @@
-//! A [`Reply`] as a Discord embed, plus the Prev/Next buttons of paged replies.
+//! A [`Reply`] as a Discord embed, plus the Prev/Next buttons of paged replies, and what every
+//! request the bot sends may ping ([`allowed_mentions`]).
 //!
 //! Button custom ids carry everything a click needs, so paging survives restarts:
 //! `pg|<asker user id>|<target page>|<invocation line>`; the line of a keyset list holds the key
@@ -9,6 +10,7 @@
 
 use crate::commands::reply::{limits, truncate};
 use crate::commands::{Invocation, Reply, Severity};
+use crate::domain::markup;
 use poise::serenity_prelude as serenity;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -17,6 +19,18 @@ use std::sync::Mutex;
 pub const CUSTOM_ID_MAX: usize = 100;
 /// Invocations kept for long custom ids; the oldest are forgotten first.
 const STORE_CAPACITY: usize = 2048;
+
+/// What a message, edit, interaction response or follow-up may ping: nothing, except the roles
+/// the config names by id (`roles`). Outside text is escaped by `data` as well; this makes sure
+/// that even a mention that got through would not notify anyone.
+pub fn allowed_mentions(roles: &[u64]) -> serenity::CreateAllowedMentions {
+    let none = serenity::CreateAllowedMentions::new();
+    if roles.is_empty() {
+        none
+    } else {
+        none.roles(roles.iter().map(|&r| serenity::RoleId::new(r.max(1))))
+    }
+}
 
 /// Embed colour of a severity.
 pub fn colour(severity: Severity) -> u32 {
@@ -87,7 +101,10 @@ pub fn embed(reply: &Reply) -> serenity::CreateEmbed {
             .map(|f| (f.name.clone(), f.value.clone(), f.inline)),
     );
     if let Some(f) = footer {
-        e = e.footer(serenity::CreateEmbedFooter::new(f));
+        // Footers show no Markdown: the markup's escapes would show as backslashes.
+        e = e.footer(serenity::CreateEmbedFooter::new(markup::to_discord_plain(
+            &f,
+        )));
     }
     e
 }

@@ -10,6 +10,7 @@
 use super::{render, Data, Error};
 use crate::app::Actor;
 use crate::commands::{self, CommandSpec, Invocation, OptionKind, OptionSpec, Reply};
+use crate::domain::markup::visible;
 use poise::serenity_prelude as serenity;
 use std::sync::atomic::Ordering;
 
@@ -282,7 +283,8 @@ async fn handle_command(ctx: Ctx<'_>) -> Result<(), Error> {
         let msg = serenity::CreateInteractionResponseMessage::new()
             .embed(embed)
             .components(components)
-            .ephemeral(reply.ephemeral);
+            .ephemeral(reply.ephemeral)
+            .allowed_mentions(render::allowed_mentions(&[]));
         interaction
             .create_response(http, serenity::CreateInteractionResponse::Message(msg))
             .await?;
@@ -292,12 +294,14 @@ async fn handle_command(ctx: Ctx<'_>) -> Result<(), Error> {
         interaction.delete_response(http).await?;
         let follow = serenity::CreateInteractionResponseFollowup::new()
             .embed(embed)
-            .ephemeral(true);
+            .ephemeral(true)
+            .allowed_mentions(render::allowed_mentions(&[]));
         interaction.create_followup(http, follow).await?;
     } else {
         let edit = serenity::EditInteractionResponse::new()
             .embed(embed)
-            .components(components);
+            .components(components)
+            .allowed_mentions(render::allowed_mentions(&[]));
         interaction.edit_response(http, edit).await?;
     }
     Ok(())
@@ -322,7 +326,8 @@ fn autocomplete<'a>(
             .into_iter()
             .take(25)
             .filter_map(|(label, value)| {
-                let label = commands::reply::truncate(&label, 100);
+                // Choice names show no Markdown: readable as typed, control characters escaped.
+                let label = commands::reply::truncate(&visible(&label), 100);
                 match option.kind {
                     OptionKind::Integer => value
                         .parse::<i64>()
@@ -352,7 +357,8 @@ pub async fn handle_component(
         serenity::CreateInteractionResponse::Message(
             serenity::CreateInteractionResponseMessage::new()
                 .embed(render::embed(&Reply::error(text.to_string())))
-                .ephemeral(true),
+                .ephemeral(true)
+                .allowed_mentions(render::allowed_mentions(&[])),
         )
     };
     if click.asker != mci.user.id.get() {
@@ -390,13 +396,15 @@ pub async fn handle_component(
         serenity::CreateInteractionResponse::Message(
             serenity::CreateInteractionResponseMessage::new()
                 .embed(render::embed(&reply))
-                .ephemeral(true),
+                .ephemeral(true)
+                .allowed_mentions(render::allowed_mentions(&[])),
         )
     } else {
         serenity::CreateInteractionResponse::UpdateMessage(
             serenity::CreateInteractionResponseMessage::new()
                 .embed(render::embed(&reply))
-                .components(render::components(&data.pages, click.asker, &reply)),
+                .components(render::components(&data.pages, click.asker, &reply))
+                .allowed_mentions(render::allowed_mentions(&[])),
         )
     };
     mci.create_response(ctx, response).await?;
