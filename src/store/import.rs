@@ -213,14 +213,18 @@ pub async fn apply_products(
     sqlx::query("UPDATE search_sync SET deferred = 1 WHERE id = 1")
         .execute(&mut *conn)
         .await?;
-    // When the file at least doubles the catalogue, the secondary indexes of `products` are
-    // dropped and built again after the insert (a sort instead of a million scattered index
-    // inserts), inside this transaction: other connections never see them missing.
+    // When a large file (`BULK_ROWS` new products or more) at least doubles the catalogue, the
+    // secondary indexes of `products` are dropped and built again after the insert (a sort
+    // instead of a million scattered index inserts), inside this transaction: other
+    // connections never see them missing. Not for small files, where it saves nothing: after a
+    // commit that dropped and built them again, another connection's next `DELETE FROM
+    // products` sometimes failed with "no such table: products" (the search property test
+    // deletes products; the app never does).
     let new_rows: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM import_products WHERE pid IS NULL")
             .fetch_one(&mut *conn)
             .await?;
-    let rebuilt = if new_rows > base {
+    let rebuilt = if new_rows > base && new_rows >= BULK_ROWS {
         drop_secondary_indexes(conn, "products").await?
     } else {
         Vec::new()
