@@ -2,7 +2,9 @@
 //! description (`../shared/twilio/twilio_api_v2010.json`) as a validating mock. Prism answers 201
 //! only to a request that matches the schema (path, form encoding, Basic auth, required fields).
 //!
-//! Needs `PRISM_BIN` (CI installs Prism in `.ci/run`); without it the test says so and passes.
+//! Needs `PRISM_BIN` (CI installs Prism in `.ci/run`). Without it the test says so and passes on
+//! a developer's machine, but fails under `CI=true`: a contract test that CI skips silently
+//! checks nothing.
 
 mod common;
 
@@ -26,10 +28,21 @@ fn spec() -> Option<std::path::PathBuf> {
     p.is_file().then_some(p)
 }
 
+/// Prism's executable, from `PRISM_BIN`, if it exists.
+fn prism_bin() -> Option<std::path::PathBuf> {
+    let bin = std::path::PathBuf::from(std::env::var_os("PRISM_BIN")?);
+    bin.is_file().then_some(bin)
+}
+
 #[tokio::test]
 async fn the_sms_client_speaks_twilios_published_contract() {
-    let (Some(bin), Some(spec)) = (std::env::var_os("PRISM_BIN"), spec()) else {
-        eprintln!("PRISM_BIN or ../shared/twilio not available: contract test not run");
+    let (Some(bin), Some(spec)) = (prism_bin(), spec()) else {
+        let why = "PRISM_BIN (an existing Prism executable) or ../shared/twilio not available";
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{why}: under CI=true the contract test must run (.ci/run installs Prism)"
+        );
+        eprintln!("{why}: contract test not run");
         return;
     };
     let port = std::net::TcpListener::bind("127.0.0.1:0")
