@@ -853,9 +853,7 @@ fn merge(base: &mut toml::Table, overlay: toml::Table, prefix: &str) -> Result<(
 /// `database.reader_connections = 0`: twice the cores the machine offers this process. The
 /// reads people wait on are CPU work on a file the OS caches: beyond a few per core, more
 /// connections only make more threads wait in the OS's scheduler (at random) instead of in
-/// the pool's queue (in turn). Measured on 2 cores at 8 concurrent clients, of 2, 3, 4, 6
-/// and 8 connections: 3 and 4 gave the lowest p99s (did you mean 2.5–3.1 ms against 4.0–4.9
-/// with 6 or 8; 2 made requests queue, backorder autocomplete 3.9 ms).
+/// the pool's queue (in turn); fewer make requests queue (docs/performance.md).
 fn auto_reader_connections() -> u32 {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     (2 * cores).clamp(2, 64) as u32

@@ -90,7 +90,7 @@ pub async fn evaluate(app: &App, rule: &AlertRule) -> AppResult<Evaluation> {
 /// Hands memory freed since the last evaluation back to the OS before this one allocates its
 /// findings (a hundred thousand rows at a million SKUs). The allocator keeps freed memory per
 /// thread arena; an evaluation landing on another runtime thread than the last one found the
-/// last one's memory still held: peak RSS of ten evaluations in a row went from 131 to 150 MB.
+/// last one's memory still held, and the peaks added up (docs/performance.md).
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `malloc_trim` only returns free pages of the allocator's own arenas to the OS.

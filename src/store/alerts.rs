@@ -215,7 +215,7 @@ pub const EVALUATION_SQL: &str = "
     )
     -- Rows leave in batches (one JSON array per block of 4,096 product ids): a hundred
     -- thousand firing SKUs are a few hundred rows for the driver to hand over, not a hundred
-    -- thousand. (SQLite-only: json_array/group_concat; PostgreSQL: json_agg.)
+    -- thousand.
     SELECT '[' || group_concat(json_array(id, on_hand, allocated, bo_n, bo_units, within, inbound,
             next_eta, reorder_point, safety_stock, reorder_qty, lead, sold, sku, name, supplier),
         ',') || ']' AS batch

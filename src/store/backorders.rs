@@ -182,7 +182,7 @@ pub async fn queue_places(
     conn: &mut Conn,
     ids: &[i64],
 ) -> anyhow::Result<std::collections::HashMap<i64, (usize, usize)>> {
-    // One bound JSON array (on PostgreSQL `= ANY($1)`). The leading `a.sort_key >= b.sort_key`
+    // One bound JSON array. The leading `a.sort_key >= b.sort_key`
     // makes each count a range of the index.
     // The status is checked in Rust: `b.status = 'open'` here could lead the database to
     // walk every open backorder looking for these few ids.
@@ -210,7 +210,7 @@ pub async fn queue_places(
 
 /// Backorders by id, in the order of `ids`.
 pub async fn by_ids(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<BackorderRow>> {
-    // One bound JSON array (on PostgreSQL `= ANY($1)`).
+    // One bound JSON array.
     let rows: Vec<BackorderRow> = sqlx::query_as(&format!(
         "{SELECT} WHERE b.id IN (SELECT value FROM json_each($1))"
     ))
@@ -455,7 +455,6 @@ pub async fn apply_eta_changes(
         let old_eta = old_eta.map(|d| d.to_string());
         let new_eta = new_eta.map(|d| d.to_string());
         // The ids travel as one JSON array: one bound value per statement, however many rows.
-        // (On PostgreSQL this is `= ANY($1)` with an array.)
         let ids_json = serde_json::to_string(&ids)?;
         sqlx::query(
             "UPDATE backorders SET promised_eta = $1, eta_kind = $2

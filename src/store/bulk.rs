@@ -1,5 +1,5 @@
 //! Set-based generation of synthetic shops, for benchmarks. Rows are made by recursive CTEs
-//! (standard SQL, also valid on PostgreSQL) so a million SKUs take seconds, not minutes.
+//! (set-based, not row by row) so a million SKUs take seconds, not minutes.
 
 use super::{ts, Conn};
 use chrono::{DateTime, Utc};

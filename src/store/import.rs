@@ -192,8 +192,7 @@ pub async fn apply_products(
     at: DateTime<Utc>,
 ) -> anyhow::Result<ProductsApplied> {
     // New products get ids after the current largest, offset by their staging row, so later
-    // statements know them without looking each one up again. (SQLite: explicit INTEGER PRIMARY
-    // KEY values; PostgreSQL would draw them from the sequence.)
+    // statements know them without looking each one up again.
     let base: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM products")
         .fetch_one(&mut *conn)
         .await?;
@@ -358,8 +357,7 @@ pub async fn apply_products(
 }
 
 /// Drops the plain (non-unique, named) indexes of `table`; returns the statements that build
-/// them again. Unique indexes stay: they check the insert. (SQLite-only: `sqlite_schema`;
-/// PostgreSQL would read `pg_indexes`.)
+/// them again. Unique indexes stay: they check the insert.
 async fn drop_secondary_indexes(conn: &mut Conn, table: &str) -> anyhow::Result<Vec<String>> {
     let indexes: Vec<(String, String)> = sqlx::query_as(
         "SELECT s.name, s.sql FROM sqlite_schema s
@@ -409,7 +407,6 @@ async fn suspend_triggers(conn: &mut Conn, names: &[&str]) -> anyhow::Result<Vec
 
 /// Whether the database holds no rows at all (demo data may only go into such a one). Every
 /// table counts, including ones later migrations add; only the migration bookkeeping does not.
-/// (SQLite: `sqlite_schema`; PostgreSQL would read `information_schema.tables`.)
 pub async fn database_is_empty(conn: &mut Conn) -> anyhow::Result<bool> {
     // Ordinary tables only: the search indexes' virtual and shadow tables hold bookkeeping
     // rows even when empty, and `priority_weights` and `search_sync` are bookkeeping, not

@@ -180,11 +180,10 @@ impl Store {
     /// a pool of its own ([`readers`]: no round trip to the connection's thread when handed
     /// back) whose connections map the database file ([`READER_MAP_BYTES`]): their
     /// pages are read straight from the OS's cache of the file instead of copied into each
-    /// connection's own cache. With eight connections, each missing the pages the others had
-    /// read, finding and copying pages led the profiles; mapped, the p99 of a substring
-    /// `/search` and of typed deep pages fell by a fifth and by half at eight concurrent
-    /// clients. The pool holds `database.reader_connections` (by default twice the cores:
-    /// more only make requests wait in the OS's scheduler instead of the pool's queue). Its
+    /// connection's own cache, where each connection would miss the pages the others had
+    /// read (docs/performance.md). The pool holds `database.reader_connections` (by default
+    /// twice the cores: more only make requests wait in the OS's scheduler instead of the
+    /// pool's queue). Its
     /// connections are opened when first asked, so a process that never answers people (an import, a
     /// scheduled alert run) maps nothing, and a whole-catalogue scan (an alert evaluation)
     /// runs on [`Store::conn`], where pages it reads once are not kept mapped.
@@ -234,7 +233,6 @@ impl Store {
         let path = target
             .to_str()
             .context("the backup path must be valid UTF-8")?;
-        // SQLite-only: PostgreSQL backs up with pg_dump instead.
         sqlx::query("VACUUM INTO $1")
             .bind(path)
             .execute(&self.pool)

@@ -1,7 +1,7 @@
 //! Customer notifications: claiming outbox rows with a lease, what was sent, opt-outs, flagged
 //! numbers and replies.
 //!
-//! Id lists travel as one JSON array bound to `json_each` (SQLite; `= ANY($1)` on PostgreSQL).
+//! Id lists travel as one JSON array bound to `json_each`: one bound value however many ids.
 
 use super::{ts, Conn};
 use crate::domain::{BackorderStatus, Channel, EtaKind, OutboxStatus, UpdateKind};

@@ -335,7 +335,7 @@ pub async fn list_pos(
         keyset::count(&mut *conn, &src).await?
     };
     let keyed = keyset::page_from_landmarks(&mut *conn, marks, &src, CHANGES, seek, limit).await?;
-    // The page's POs summed over their lines (on PostgreSQL `= ANY($2)`).
+    // The page's POs summed over their lines.
     let rows: Vec<PoSummaryRow> = sqlx::query_as(
         "SELECT po.id, po.po_number, s.code AS supplier_code, s.name AS supplier_name, po.status,
             COUNT(l.id) AS lines,

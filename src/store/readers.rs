@@ -2,10 +2,9 @@
 //!
 //! The driver's pool tests every connection handed back to it: it sends a ping to the
 //! connection's thread and waits for the answer before the next request may have it. For a
-//! read of a millisecond that is one more round trip between threads per request; at 8
-//! concurrent clients on 2 cores, three such round trips more cost a backorder autocomplete
-//! 0.1–0.5 ms at p50 and 0.2–1.7 ms at p99. These connections go back to the idle list as they
-//! are dropped. Nothing is left behind by a request dropped half-way: the driver runs each
+//! read of a millisecond that is one more round trip between threads per request, a cost that
+//! shows at p99 under load (docs/performance.md). These connections go back to the idle list
+//! as they are dropped. Nothing is left behind by a request dropped half-way: the driver runs each
 //! connection's commands in order on its thread, and a connection dropped inside a transaction
 //! (a request cancelled before its transaction ended) is closed instead of handed back, so no
 //! later request can find it in an old snapshot, or broken by a rollback that failed (the

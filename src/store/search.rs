@@ -26,7 +26,7 @@ const HIT: &str = "SELECT p.id, p.sku, p.name, COALESCE(sp.on_hand - sp.allocate
 /// `inner` (a statement selecting `id, sku, name, available`, in order) as one row holding a
 /// JSON array of its rows: the driver hands each row from its SQLite thread to the caller
 /// separately, which costs more than the search's reads when hundreds of candidates come
-/// back. (SQLite `json_group_array`; PostgreSQL would use `json_agg`.)
+/// back.
 fn packed(inner: &str) -> String {
     format!("SELECT json_group_array(json_array(id, sku, name, available)) FROM ({inner})")
 }
@@ -216,7 +216,7 @@ pub async fn trigram_counts(
 }
 
 /// Reads how many rows hold each trigram of both indexes from their vocabularies (one pass over
-/// each index: 0.51–0.55 s at a million products) into `counts`, replacing what was read before;
+/// each index) into `counts`, replacing what was read before;
 /// at most [`TrigramCounts::READ_MAX`] trigrams per index. Returns how many were read.
 /// (SQLite-only: `fts5vocab`.)
 pub async fn read_trigram_counts(conn: &mut Conn, counts: &TrigramCounts) -> anyhow::Result<usize> {
@@ -400,7 +400,7 @@ fn checked_rows(
          WHERE true"
     );
     // `LIKE` folds ASCII case as SQL `lower` does, without making a lowered copy of each
-    // column for each word (PostgreSQL: `ILIKE`). The words are bound [`like_escaped`], most
+    // column for each word. The words are bound [`like_escaped`], most
     // likely to fail first. The pattern is an expression, not the bound value itself: SQLite
     // prepares a statement again whenever a value bound as a whole `LIKE` pattern changes
     // (in case an index could serve it), which costs more than the checks save.
@@ -810,8 +810,7 @@ pub async fn backorder_ids(
 
 /// Open backorders of any of `customer_ids` (in that order), each one's in service order: each
 /// customer's first `limit` are read (an index range), packed as JSON, so a customer with
-/// thousands open costs no more. (SQLite `json_each` / `json_group_array`; PostgreSQL would
-/// use a LATERAL join.)
+/// thousands open costs no more.
 pub async fn backorders_of_customers(
     conn: &mut Conn,
     customer_ids: &[i64],
