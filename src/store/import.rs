@@ -584,6 +584,7 @@ pub async fn apply_order_lines(
     // New lines (neither stored nor repeated in the file) in file order; per product, what is
     // free before the file minus the file's earlier new lines is what a line can reserve.
     let new = "stored_qty IS NULL AND earlier_qty IS NULL";
+    let free = super::stock::FREE_TO_PROMISE;
     sqlx::query(&format!(
         "UPDATE import_order_lines SET reserved = x.reserved FROM (
             SELECT s.rowid AS rid,
@@ -591,10 +592,7 @@ pub async fn apply_order_lines(
                      WHEN f.free - (SUM(s.qty) OVER w - s.qty) >= s.qty THEN s.qty
                      ELSE f.free - (SUM(s.qty) OVER w - s.qty) END AS reserved
             FROM import_order_lines s
-            JOIN (SELECT p.product_id,
-                    COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0)
-                    - COALESCE((SELECT SUM(b.qty - b.qty_allocated) FROM backorders b
-                        WHERE b.product_id = p.product_id AND b.status = 'open'), 0) AS free
+            JOIN (SELECT p.product_id, {free} AS free
                   FROM (SELECT DISTINCT product_id FROM import_order_lines WHERE {new}) p
                   LEFT JOIN stock_positions sp ON sp.product_id = p.product_id) f
               ON f.product_id = s.product_id

@@ -23,7 +23,11 @@ SELECT COUNT(*), COALESCE(SUM(qty - qty_allocated), 0) FROM backorders WHERE pro
 }
 
 /// The product columns a search hit reads.
-const HIT: &str = "SELECT p.id, p.sku, p.name, COALESCE(sp.on_hand - sp.allocated, 0) FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id";
+const HIT: &str = concat!(
+    "SELECT p.id, p.sku, p.name, ",
+    super::stock::available_sql!(),
+    " FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id"
+);
 
 /// The search by words `/search` runs for `query` (the trigrams chosen as the store's remembered
 /// counts choose them), at most `cap` candidates, with its values written in; `None` when the

@@ -20,8 +20,11 @@ pub struct ProductHit {
     pub available: i64,
 }
 
-const HIT: &str = "SELECT p.id, p.sku, p.name, COALESCE(sp.on_hand - sp.allocated, 0) AS available
-    FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id";
+const HIT: &str = concat!(
+    "SELECT p.id, p.sku, p.name, ",
+    super::stock::available_sql!(),
+    " AS available FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id"
+);
 
 /// `inner` (a statement selecting `id, sku, name, available`, in order) as one row holding a
 /// JSON array of its rows: the driver hands each row from its SQLite thread to the caller
@@ -441,8 +444,11 @@ pub async fn word_statement(
         .collect();
     let checked = checking_order(counts, Index::Products, &checked);
     let sql = checked_rows(
-        "p.id AS id, p.sku AS sku, p.name AS name,
-            COALESCE(sp.on_hand - sp.allocated, 0) AS available",
+        concat!(
+            "p.id AS id, p.sku AS sku, p.name AS name, ",
+            super::stock::available_sql!(),
+            " AS available"
+        ),
         Index::Products,
         "JOIN products p ON p.id = f.rowid LEFT JOIN stock_positions sp ON sp.product_id = p.id",
         ("p.sku", "p.name"),
