@@ -92,7 +92,8 @@ pub async fn stock_snapshot(
     conn: &mut Conn,
     sku_key: &str,
 ) -> anyhow::Result<Option<StockSnapshot>> {
-    Ok(sqlx::query_as(
+    let expecting = super::purchasing::EXPECTING_UNITS;
+    Ok(sqlx::query_as(&format!(
         "SELECT p.id, p.sku, p.name, p.category, p.unit_price_minor, p.reorder_point,
             p.safety_stock, p.reorder_qty, p.lead_time_days, p.supplier_id,
             s.code AS supplier_code, s.lead_time_days AS supplier_lead_time_days,
@@ -101,13 +102,13 @@ pub async fn stock_snapshot(
             COALESCE(sp.backorder_units, 0) AS backordered_units,
             (SELECT json_group_array(json_array(po.po_number, l.qty_ordered - l.qty_received, l.eta))
               FROM po_lines l JOIN purchase_orders po ON po.id = l.po_id
-              WHERE l.product_id = p.id AND l.status IN ('open', 'partially_received')
+              WHERE l.product_id = p.id AND l.status IN {expecting}
                 AND l.qty_ordered > l.qty_received) AS inbound_json
          FROM products p
          LEFT JOIN suppliers s ON s.id = p.supplier_id
          LEFT JOIN stock_positions sp ON sp.product_id = p.id
          WHERE p.sku_key = $1",
-    )
+    ))
     .bind(sku_key)
     .fetch_optional(conn)
     .await?)
