@@ -120,6 +120,13 @@ pub const fn max_length(mut o: OptionSpec, n: u16) -> OptionSpec {
     o
 }
 
+/// A limit the domain states in characters, as an option's `max_length` (refused at compile time
+/// if it does not fit).
+const fn chars(n: usize) -> u16 {
+    assert!(n <= u16::MAX as usize);
+    n as u16
+}
+
 /// The option with autocomplete from `s`.
 pub const fn suggest(mut o: OptionSpec, s: Suggest) -> OptionSpec {
     o.suggest = Some(s);
@@ -127,14 +134,20 @@ pub const fn suggest(mut o: OptionSpec, s: Suggest) -> OptionSpec {
 }
 
 /// `sku:` (required, autocompleted).
-pub const SKU: OptionSpec = suggest(
-    opt("sku", "Product SKU", OptionKind::Text, true),
-    Suggest::Sku,
+pub const SKU: OptionSpec = max_length(
+    suggest(
+        opt("sku", "Product SKU", OptionKind::Text, true),
+        Suggest::Sku,
+    ),
+    chars(crate::domain::Sku::MAX_LEN),
 );
 /// `sku:` (optional, autocompleted).
-pub const SKU_OPT: OptionSpec = suggest(
-    opt("sku", "Product SKU", OptionKind::Text, false),
-    Suggest::Sku,
+pub const SKU_OPT: OptionSpec = max_length(
+    suggest(
+        opt("sku", "Product SKU", OptionKind::Text, false),
+        Suggest::Sku,
+    ),
+    chars(crate::domain::Sku::MAX_LEN),
 );
 /// `po:` (required, autocompleted; as long as a PO number may be).
 pub const PO: OptionSpec = max_length(
@@ -142,7 +155,7 @@ pub const PO: OptionSpec = max_length(
         opt("po", "Purchase order number", OptionKind::Text, true),
         Suggest::Po,
     ),
-    crate::domain::ident::MAX_LEN as u16,
+    chars(crate::domain::ident::MAX_LEN),
 );
 /// `id:` of a backorder (required, autocompleted).
 pub const BACKORDER_ID: OptionSpec = suggest(
@@ -163,7 +176,7 @@ pub const AFTER: OptionSpec = hidden(max_length(
         OptionKind::Text,
         false,
     ),
-    200,
+    chars(crate::domain::page::MAX_LEN),
 ));
 /// `before:` of a list reply: the key of the row the page ends before (the Prev button's).
 pub const BEFORE: OptionSpec = hidden(max_length(
@@ -173,7 +186,7 @@ pub const BEFORE: OptionSpec = hidden(max_length(
         OptionKind::Text,
         false,
     ),
-    200,
+    chars(crate::domain::page::MAX_LEN),
 ));
 
 /// The option, set by the program only ([`OptionSpec::hidden`]).
@@ -193,8 +206,8 @@ pub const REASON: OptionSpec = max_length(
     REASON_MAX_LENGTH,
 );
 
-/// Characters a reason takes.
-pub const REASON_MAX_LENGTH: u16 = 300;
+/// Characters a reason takes: the domain's limit, so chat, console and API agree.
+pub const REASON_MAX_LENGTH: u16 = chars(crate::domain::text::MAX_REASON_CHARS);
 
 /// The option restricted to fixed `choices` (Discord shows them as a list).
 pub const fn choices(mut o: OptionSpec, choices: &'static [&'static str]) -> OptionSpec {

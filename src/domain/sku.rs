@@ -19,8 +19,9 @@ impl Sku {
             return Err(ParseError::new("a SKU cannot be empty"));
         }
         if s.chars().count() > Self::MAX_LEN {
+            // Worded as the command spec's length check words it: chat and API read alike.
             return Err(ParseError::new(format!(
-                "a SKU is at most {} characters",
+                "is longer than {} characters",
                 Self::MAX_LEN
             )));
         }
