@@ -779,12 +779,11 @@ pub async fn stage_customers(
 /// Upserts the staged customers by their id; returns how many rows created or changed one, and
 /// the products of open backorders whose customer changed tier (their queues re-rank).
 pub async fn apply_customers(conn: &mut Conn) -> anyhow::Result<(usize, Vec<i64>)> {
-    let changed: i64 = sqlx::query_scalar(
+    let changed: i64 = sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM import_customers s LEFT JOIN customers x ON x.external_id = s.external_id
-         WHERE x.id IS NULL OR x.name IS NOT s.name OR x.email IS NOT s.email
-            OR x.phone IS NOT s.phone OR x.tier IS NOT s.tier OR x.channel IS NOT s.channel
-            OR x.timezone IS NOT s.timezone",
-    )
+         WHERE x.id IS NULL OR {}",
+        super::customers::differs("x", "s")
+    ))
     .fetch_one(&mut *conn)
     .await?;
     let retiered: Vec<i64> = sqlx::query_scalar(
@@ -795,18 +794,11 @@ pub async fn apply_customers(conn: &mut Conn) -> anyhow::Result<(usize, Vec<i64>
     )
     .fetch_all(&mut *conn)
     .await?;
-    sqlx::query(
-        "INSERT INTO customers (external_id, name, email, phone, tier, channel, timezone)
-         SELECT external_id, name, email, phone, tier, channel, timezone FROM import_customers
-         WHERE true ORDER BY rowid
-         ON CONFLICT (external_id) DO UPDATE SET name = excluded.name, email = excluded.email,
-            phone = excluded.phone, tier = excluded.tier, channel = excluded.channel,
-            timezone = excluded.timezone
-         WHERE customers.name IS DISTINCT FROM excluded.name OR customers.email IS DISTINCT FROM excluded.email
-            OR customers.phone IS DISTINCT FROM excluded.phone OR customers.tier IS DISTINCT FROM excluded.tier
-            OR customers.channel IS DISTINCT FROM excluded.channel
-            OR customers.timezone IS DISTINCT FROM excluded.timezone",
-    )
+    // `WHERE true`: SQLite reads an ON CONFLICT after a bare SELECT's FROM as a join constraint.
+    sqlx::query(&super::customers::upsert_sql(
+        "SELECT external_id, name, email, phone, tier, channel, timezone FROM import_customers
+         WHERE true ORDER BY rowid",
+    ))
     .execute(&mut *conn)
     .await?;
     Ok((changed as usize, retiered))
