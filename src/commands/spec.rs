@@ -133,22 +133,20 @@ pub const fn suggest(mut o: OptionSpec, s: Suggest) -> OptionSpec {
     o
 }
 
-/// `sku:` (required, autocompleted).
-pub const SKU: OptionSpec = max_length(
-    suggest(
-        opt("sku", "Product SKU", OptionKind::Text, true),
-        Suggest::Sku,
-    ),
-    chars(crate::domain::Sku::MAX_LEN),
-);
-/// `sku:` (optional, autocompleted).
-pub const SKU_OPT: OptionSpec = max_length(
-    suggest(
-        opt("sku", "Product SKU", OptionKind::Text, false),
-        Suggest::Sku,
-    ),
-    chars(crate::domain::Sku::MAX_LEN),
-);
+/// `sku:`, autocompleted, as long as a SKU may be.
+const fn sku(required: bool) -> OptionSpec {
+    max_length(
+        suggest(
+            opt("sku", "Product SKU", OptionKind::Text, required),
+            Suggest::Sku,
+        ),
+        chars(crate::domain::Sku::MAX_LEN),
+    )
+}
+/// `sku:` (required).
+pub const SKU: OptionSpec = sku(true);
+/// `sku:` (optional).
+pub const SKU_OPT: OptionSpec = sku(false);
 /// `po:` (required, autocompleted; as long as a PO number may be).
 pub const PO: OptionSpec = max_length(
     suggest(
