@@ -177,7 +177,9 @@ pub const EVALUATION_SQL: &str = concat!(
         SELECT p.id, p.sku, p.name, p.supplier_id, p.reorder_point, p.safety_stock, p.reorder_qty,
             p.lead_time_days,
             COALESCE(sp.on_hand, 0) AS on_hand, COALESCE(sp.allocated, 0) AS allocated,
-            COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) AS available,
+            ",
+    super::stock::available_sql!(),
+    " AS available,
             COALESCE(sp.open_backorders, 0) AS bo_n, COALESCE(sp.backorder_units, 0) AS bo_units
         FROM products p
         LEFT JOIN stock_positions sp ON sp.product_id = p.id
