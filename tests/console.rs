@@ -97,11 +97,12 @@ async fn the_same_limits_as_discord_apply_in_the_console() {
         .user_error("/receive PO-1001 qty:0")
         .await
         .contains("qty: must be at least 1"));
-    let long = "X".repeat(101);
+    let max = backorder_bot::domain::Sku::MAX_LEN;
+    let long = "X".repeat(max + 1);
     assert!(t
         .user_error(&format!("/stock {long}"))
         .await
-        .contains("longer than 100 characters"));
+        .contains(&format!("longer than {max} characters")));
 }
 
 #[tokio::test]

@@ -181,7 +181,11 @@ async fn ready_registers_every_command_from_the_spec() {
         .clone();
     assert_eq!(page["min_value"], 1, "{page:#}");
     let sku = &find(cmds, "stock")["options"][0];
-    assert_eq!(sku["max_length"], 100, "{sku:#}");
+    assert_eq!(
+        sku["max_length"],
+        backorder_bot::domain::Sku::MAX_LEN,
+        "{sku:#}"
+    );
     let qty = find(cmds, "receive")["options"]
         .as_array()
         .unwrap()

@@ -297,6 +297,38 @@ async fn stock_shows_the_position_and_alternatives_when_out() {
 }
 
 #[tokio::test]
+async fn stock_does_not_offer_an_alternative_whose_free_units_are_owed_to_backorders() {
+    let t = spawn_app_with(&[("BACKORDER_BOT__FULFILMENT__ALLOW_PARTIAL", "false")]).await;
+    t.import("suppliers", SUPPLIERS).await.unwrap();
+    t.import(
+        "products",
+        "sku,name,category,unit_price,on_hand,reorder_point,safety_stock,reorder_qty,lead_time_days,supplier,substitutes\n\
+         MS-200,Mouse,mice,10.00,0,2,1,10,,ACME,MS-201\n\
+         MS-201,Mouse two,mice,10.00,0,2,1,10,,ACME,\n\
+         MS-202,Mouse three,mice,10.00,3,2,1,10,,ACME,\n",
+    )
+    .await
+    .unwrap();
+    t.import("customers", CUSTOMERS).await.unwrap();
+    t.import(
+        "orders",
+        "order,customer,sku,qty,unit_price,ordered_at\nSO-1,C1,MS-201,45,10.00,2026-11-20\n",
+    )
+    .await
+    .unwrap();
+    t.ok("/adjust sku:MS-201 delta:40 reason:restock").await;
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM backorders WHERE status = 'open' AND qty_allocated = 0")
+            .await,
+        1,
+        "without partial allocation the 45 stay open and the 40 stay owed"
+    );
+    let text = t.ok("/stock sku:MS-200").await;
+    assert!(!text.contains("MS-201"), "all of MS-201 is owed: {text}");
+    assert!(text.contains("MS-202 — Mouse three (3 available"), "{text}");
+}
+
+#[tokio::test]
 async fn unknown_sku_names_it_and_suggests_the_closest() {
     let t = spawn_demo_app().await;
     let text = t.user_error("/stock sku:TENT-2X").await;

@@ -693,3 +693,83 @@ async fn invisible_characters_are_refused_in_identifiers_and_stripped_from_reaso
         1
     );
 }
+
+/// Runs a console line as an operator; returns its text and whether it was a user error.
+async fn console(app: &backorder_bot::app::App, line: &str) -> (String, bool) {
+    use backorder_bot::commands::{self, Invocation, Outcome};
+    let inv = Invocation::parse_line(line).unwrap();
+    let actor = backorder_bot::app::Actor::operator("tester");
+    let (reply, outcome) = commands::run(app, &actor, &inv).await;
+    (reply.to_text(), outcome == Outcome::UserError)
+}
+
+/// The `max_length` Discord is told for `option` of command `name`.
+fn discord_max_length(name: &str, option: &str) -> Value {
+    use backorder_bot::adapters::discord::slash;
+    let reg = slash::registration(&slash::framework_commands());
+    let cmd = reg
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap();
+    let opt = cmd["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == option)
+        .unwrap();
+    opt["max_length"].clone()
+}
+
+#[tokio::test]
+async fn reason_and_sku_limits_agree_between_discord_console_and_api() {
+    use backorder_bot::domain::{text::MAX_REASON_CHARS, Sku};
+    let api = spawn_api(Some("s3cret")).await;
+    assert_eq!(
+        discord_max_length("adjust", "reason"),
+        json!(MAX_REASON_CHARS)
+    );
+    assert_eq!(discord_max_length("adjust", "sku"), json!(Sku::MAX_LEN));
+    assert_eq!(discord_max_length("stock", "sku"), json!(Sku::MAX_LEN));
+
+    // A reason as long as the domain allows goes through everywhere.
+    let longest = "r".repeat(MAX_REASON_CHARS);
+    let (text, refused) = console(
+        &api.app,
+        &format!("/adjust sku:LAMP-HEAD delta:1 reason:{longest}"),
+    )
+    .await;
+    assert!(!refused, "{text}");
+    let (got, json) = api
+        .post(
+            "/api/v1/stock/adjustments",
+            json!({"sku": "LAMP-HEAD", "delta": 1, "reason": longest}),
+        )
+        .await;
+    assert_eq!(got, 201, "{json}");
+
+    // One more character, or a SKU one longer than a SKU may be, is refused the same way.
+    for (sku, reason, field) in [
+        ("LAMP-HEAD".to_string(), format!("{longest}r"), "reason"),
+        ("S".repeat(Sku::MAX_LEN + 1), "why".to_string(), "sku"),
+    ] {
+        let (got, json) = api
+            .post(
+                "/api/v1/stock/adjustments",
+                json!({"sku": sku, "delta": 1, "reason": reason}),
+            )
+            .await;
+        assert_eq!((got, json["field"].as_str()), (422, Some(field)), "{json}");
+        let error = json["error"].as_str().unwrap();
+        let (text, refused) = console(
+            &api.app,
+            &format!("/adjust sku:{sku} delta:1 reason:{reason}"),
+        )
+        .await;
+        assert!(
+            refused && text.contains(error),
+            "API: {error}; console: {text}"
+        );
+    }
+}

@@ -214,7 +214,7 @@ impl App {
             Some(p) => Ok(p),
             None => {
                 let mut near = crate::store::products::near_keys(conn, &sku.key(), 50).await?;
-                near.sort_by_key(|s| crate::domain::sku::edit_distance(s, sku.as_str()));
+                near.sort_by_cached_key(|s| sku.distance_to(s));
                 near.truncate(3);
                 Err(AppError::UnknownSku {
                     sku: sku.to_string(),

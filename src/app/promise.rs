@@ -183,7 +183,7 @@ async fn supply(app: &App, conn: &mut Conn, product: &ProductRow) -> AppResult<P
     let inbound = store::purchasing::inbound_for_product(conn, product.id).await?;
     Ok(PlanInput {
         today: app.clock.now().date_naive(),
-        free_stock: position.on_hand - position.allocated,
+        free_stock: crate::domain::stock::available(position.on_hand, position.allocated),
         inbound: inbound
             .iter()
             .map(|l| Inbound {

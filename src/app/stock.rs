@@ -131,7 +131,7 @@ pub async fn adjust_in(
             pos.on_hand,
             pos.allocated,
             pos.allocated,
-            pos.on_hand - pos.allocated
+            crate::domain::stock::available(pos.on_hand, pos.allocated)
         )));
     }
     let now = app.clock.now();

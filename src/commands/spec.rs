@@ -120,29 +120,40 @@ pub const fn max_length(mut o: OptionSpec, n: u16) -> OptionSpec {
     o
 }
 
+/// A limit the domain states in characters, as an option's `max_length` (refused at compile time
+/// if it does not fit).
+const fn chars(n: usize) -> u16 {
+    assert!(n <= u16::MAX as usize);
+    n as u16
+}
+
 /// The option with autocomplete from `s`.
 pub const fn suggest(mut o: OptionSpec, s: Suggest) -> OptionSpec {
     o.suggest = Some(s);
     o
 }
 
-/// `sku:` (required, autocompleted).
-pub const SKU: OptionSpec = suggest(
-    opt("sku", "Product SKU", OptionKind::Text, true),
-    Suggest::Sku,
-);
-/// `sku:` (optional, autocompleted).
-pub const SKU_OPT: OptionSpec = suggest(
-    opt("sku", "Product SKU", OptionKind::Text, false),
-    Suggest::Sku,
-);
+/// `sku:`, autocompleted, as long as a SKU may be.
+const fn sku(required: bool) -> OptionSpec {
+    max_length(
+        suggest(
+            opt("sku", "Product SKU", OptionKind::Text, required),
+            Suggest::Sku,
+        ),
+        chars(crate::domain::Sku::MAX_LEN),
+    )
+}
+/// `sku:` (required).
+pub const SKU: OptionSpec = sku(true);
+/// `sku:` (optional).
+pub const SKU_OPT: OptionSpec = sku(false);
 /// `po:` (required, autocompleted; as long as a PO number may be).
 pub const PO: OptionSpec = max_length(
     suggest(
         opt("po", "Purchase order number", OptionKind::Text, true),
         Suggest::Po,
     ),
-    crate::domain::ident::MAX_LEN as u16,
+    chars(crate::domain::ident::MAX_LEN),
 );
 /// `id:` of a backorder (required, autocompleted).
 pub const BACKORDER_ID: OptionSpec = suggest(
@@ -163,7 +174,7 @@ pub const AFTER: OptionSpec = hidden(max_length(
         OptionKind::Text,
         false,
     ),
-    200,
+    chars(crate::domain::page::MAX_LEN),
 ));
 /// `before:` of a list reply: the key of the row the page ends before (the Prev button's).
 pub const BEFORE: OptionSpec = hidden(max_length(
@@ -173,7 +184,7 @@ pub const BEFORE: OptionSpec = hidden(max_length(
         OptionKind::Text,
         false,
     ),
-    200,
+    chars(crate::domain::page::MAX_LEN),
 ));
 
 /// The option, set by the program only ([`OptionSpec::hidden`]).
@@ -193,8 +204,8 @@ pub const REASON: OptionSpec = max_length(
     REASON_MAX_LENGTH,
 );
 
-/// Characters a reason takes.
-pub const REASON_MAX_LENGTH: u16 = 300;
+/// Characters a reason takes: the domain's limit, so chat, console and API agree.
+pub const REASON_MAX_LENGTH: u16 = chars(crate::domain::text::MAX_REASON_CHARS);
 
 /// The option restricted to fixed `choices` (Discord shows them as a list).
 pub const fn choices(mut o: OptionSpec, choices: &'static [&'static str]) -> OptionSpec {

@@ -171,9 +171,9 @@ pub struct SkuFigures {
 }
 
 impl SkuFigures {
-    /// On hand − allocated.
+    /// On hand − allocated: see [`super::stock::available`].
     pub fn available(&self) -> i64 {
-        self.on_hand - self.allocated
+        super::stock::available(self.on_hand, self.allocated)
     }
 
     /// On hand − allocated − open backorder units + inbound within the lead time.
@@ -184,8 +184,9 @@ impl SkuFigures {
     /// Days the free stock (available − backorder units) lasts at the sales rate: 0 when none is
     /// left, `None` with stock but no sales.
     pub fn days_of_cover(&self) -> Option<f64> {
-        let free = self.available() - self.backorder_units;
-        if free <= 0 {
+        let free =
+            super::stock::free_to_promise(self.on_hand, self.allocated, self.backorder_units);
+        if free == 0 {
             Some(0.0)
         } else {
             (self.daily_sales > 0.0).then(|| free as f64 / self.daily_sales)

@@ -26,7 +26,7 @@ pub struct PageKey(pub Vec<KeyPart>);
 pub struct BadKey;
 
 /// Longest key text accepted.
-const MAX_LEN: usize = 200;
+pub const MAX_LEN: usize = 200;
 
 fn base36(mut n: u64) -> String {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";

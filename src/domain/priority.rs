@@ -77,9 +77,14 @@ impl PriorityWeights {
     /// The score without its age term, minus `per_day` × the order time in days since 1970:
     /// `score(now) = sort_key + per_day × now` in days for any `now` not before the order, so
     /// the key orders backorders exactly as the score does at every moment, and a stored,
-    /// indexed key gives the queue without scoring rows. The database computes the same
-    /// double with the same operations in the same order (migration 0009,
-    /// `backorder_sort_keys`).
+    /// indexed key gives the queue without scoring rows.
+    ///
+    /// The database mirrors this function: migration 0009's `backorder_sort_keys` view computes
+    /// the same double with the same operations in the same order, and its triggers keep the
+    /// stored key in step with every write, set-based imports included. The mirror exists
+    /// because a trigger cannot call Rust; `tests/search.rs`
+    /// (`stored_sort_keys_follow_manual_points_tier_and_weights`) holds the two equal to the bit,
+    /// so a change here needs a migration that redefines the view.
     pub fn sort_key(&self, input: &PriorityInput) -> f64 {
         let tier_index = Tier::ALL.iter().position(|t| *t == input.tier).unwrap_or(0);
         let days = input.ordered_at.timestamp() as f64 / 86_400.0;

@@ -57,15 +57,29 @@ impl StockStatus {
     }
 }
 
+/// Units on hand that nothing holds: on hand less allocated. The schema keeps allocated within
+/// on hand, so the floor at 0 only matters for figures put together by hand. The store's
+/// `stock::AVAILABLE` is this rule in SQL.
+pub fn available(on_hand: i64, allocated: i64) -> i64 {
+    (on_hand - allocated).max(0)
+}
+
+/// Units a new order can be promised: [`available`] less the units owed to open backorders,
+/// which have first claim on free stock; never below 0. The store's `stock::FREE_TO_PROMISE` is
+/// this rule in SQL.
+pub fn free_to_promise(on_hand: i64, allocated: i64, owed_to_backorders: i64) -> i64 {
+    (available(on_hand, allocated) - owed_to_backorders).max(0)
+}
+
 impl StockPosition {
-    /// On hand less allocated.
+    /// See [`available`].
     pub fn available(&self) -> i64 {
-        (self.on_hand - self.allocated).max(0)
+        available(self.on_hand, self.allocated)
     }
 
-    /// Units that new orders can take: open backorders have first claim on free stock.
+    /// Units that new orders can take: see [`free_to_promise`].
     pub fn available_to_sell(&self) -> i64 {
-        (self.available() - self.backordered_units).max(0)
+        free_to_promise(self.on_hand, self.allocated, self.backordered_units)
     }
 
     /// Units on open purchase orders.

@@ -162,19 +162,24 @@ async fn evaluation_rows(
 /// supplier codes (JSON, upper case), $4 SKU prefix pattern, $5 first day of the sales window,
 /// $6 AT_RISK wanted, $7 rule, $8 days in the sales window. `bench alerts` hands the same text
 /// to the `sqlite3` CLI.
-pub const EVALUATION_SQL: &str = "
+pub const EVALUATION_SQL: &str = concat!(
+    "
     WITH horizon AS (
         -- The longest wait for the next inbound any SKU can have (its lead time, or the latest
         -- open ETA): a bound for the AT_RISK skip in `cand`.
         SELECT max(14,
             COALESCE((SELECT MAX(lead_time_days) FROM suppliers), 0),
             COALESCE((SELECT CAST(julianday(MAX(eta)) - julianday($1) AS INTEGER) FROM po_lines
-                      WHERE status IN ('open', 'partially_received')), 0)) AS days
+                      WHERE status IN ",
+    super::purchasing::expecting_units_sql!(),
+    "), 0)) AS days
     ), cand AS (
         SELECT p.id, p.sku, p.name, p.supplier_id, p.reorder_point, p.safety_stock, p.reorder_qty,
             p.lead_time_days,
             COALESCE(sp.on_hand, 0) AS on_hand, COALESCE(sp.allocated, 0) AS allocated,
-            COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) AS available,
+            ",
+    super::stock::available_sql!(),
+    " AS available,
             COALESCE(sp.open_backorders, 0) AS bo_n, COALESCE(sp.backorder_units, 0) AS bo_units
         FROM products p
         LEFT JOIN stock_positions sp ON sp.product_id = p.id
@@ -208,7 +213,9 @@ pub const EVALUATION_SQL: &str = "
             ELSE 0 END AS sold
         FROM cand c
         LEFT JOIN suppliers s ON s.id = c.supplier_id
-        LEFT JOIN po_lines l ON l.product_id = c.id AND l.status IN ('open', 'partially_received')
+        LEFT JOIN po_lines l ON l.product_id = c.id AND l.status IN ",
+    super::purchasing::expecting_units_sql!(),
+    "
         GROUP BY c.id, c.sku, c.name, s.code, c.on_hand, c.allocated, c.available, c.bo_n,
             c.bo_units, c.reorder_point, c.safety_stock, c.reorder_qty, c.lead_time_days,
             s.lead_time_days
@@ -226,7 +233,8 @@ pub const EVALUATION_SQL: &str = "
        OR id IN (SELECT product_id FROM alert_states WHERE rule = $7)
        OR ($6 AND (available - bo_units) * $8 <= sold * CASE WHEN next_eta IS NULL THEN lead
             ELSE max(CAST(julianday(next_eta) - julianday($1) AS INTEGER), 0) END)
-    GROUP BY id / 4096";
+    GROUP BY id / 4096"
+);
 
 /// One evaluated SKU as [`EVALUATION_SQL`] packs it: id, on hand, allocated, open backorders,
 /// backorder units, inbound within lead time, inbound, next ETA, reorder point, safety stock,
@@ -680,6 +688,7 @@ pub fn reference_evaluation_sql(
 /// aggregates): counts SKUs at or below their reorder point. Kept beside
 /// [`reference_evaluation_sql`] in `bench alerts` as the issue's own yardstick.
 pub fn reference_projected_sql(today: NaiveDate) -> String {
+    let expecting = super::purchasing::EXPECTING_UNITS;
     format!(
         "WITH bo AS (
             SELECT product_id, SUM(qty - qty_allocated) AS units
@@ -692,7 +701,7 @@ pub fn reference_projected_sql(today: NaiveDate) -> String {
             FROM po_lines l
             JOIN products p ON p.id = l.product_id
             LEFT JOIN suppliers s ON s.id = p.supplier_id
-            WHERE l.status IN ('open', 'partially_received')
+            WHERE l.status IN {expecting}
             GROUP BY l.product_id
         )
         SELECT COUNT(*) FROM products p

@@ -39,31 +39,51 @@ pub async fn by_external_id(
     )
 }
 
+/// What an upsert may change of a stored customer (the external id is its key).
+const UPDATABLE: [&str; 6] = ["name", "email", "phone", "tier", "channel", "timezone"];
+
+/// SQL true when customer `a` differs from `b` in any [`UPDATABLE`] column (`a`, `b`: table
+/// aliases).
+pub(crate) fn differs(a: &str, b: &str) -> String {
+    UPDATABLE
+        .iter()
+        .map(|c| format!("{a}.{c} IS DISTINCT FROM {b}.{c}"))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+/// The upsert by external id of the customers `source` gives (`VALUES (…)` or a `SELECT`, with
+/// the external id then the [`UPDATABLE`] columns): a stored customer is written only when a
+/// value differs. The one statement for a single customer and for an import.
+pub(crate) fn upsert_sql(source: &str) -> String {
+    let set = UPDATABLE
+        .iter()
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO customers (external_id, {}) {source}
+         ON CONFLICT (external_id) DO UPDATE SET {set} WHERE {}",
+        UPDATABLE.join(", "),
+        differs("customers", "excluded")
+    )
+}
+
 /// Inserts or updates by external id; returns the id, whether anything changed and whether the
 /// tier changed (which re-ranks that customer's backorders).
 pub async fn upsert(conn: &mut Conn, c: &CustomerRow) -> anyhow::Result<(i64, bool, bool)> {
     let before = by_external_id(conn, &c.external_id).await?;
-    let changed = sqlx::query(
-        "INSERT INTO customers (external_id, name, email, phone, tier, channel, timezone)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (external_id) DO UPDATE SET name = excluded.name, email = excluded.email,
-            phone = excluded.phone, tier = excluded.tier, channel = excluded.channel,
-            timezone = excluded.timezone
-         WHERE customers.name IS DISTINCT FROM excluded.name OR customers.email IS DISTINCT FROM excluded.email
-            OR customers.phone IS DISTINCT FROM excluded.phone OR customers.tier IS DISTINCT FROM excluded.tier
-            OR customers.channel IS DISTINCT FROM excluded.channel
-            OR customers.timezone IS DISTINCT FROM excluded.timezone",
-    )
-    .bind(&c.external_id)
-    .bind(&c.name)
-    .bind(&c.email)
-    .bind(&c.phone)
-    .bind(c.tier)
-    .bind(c.channel)
-    .bind(&c.timezone)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
+    let changed = sqlx::query(&upsert_sql("VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+        .bind(&c.external_id)
+        .bind(&c.name)
+        .bind(&c.email)
+        .bind(&c.phone)
+        .bind(c.tier)
+        .bind(c.channel)
+        .bind(&c.timezone)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
         > 0;
     let id = sqlx::query_scalar("SELECT id FROM customers WHERE external_id = $1")
         .bind(&c.external_id)

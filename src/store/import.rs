@@ -581,6 +581,7 @@ pub async fn apply_order_lines(
     // New lines (neither stored nor repeated in the file) in file order; per product, what is
     // free before the file minus the file's earlier new lines is what a line can reserve.
     let new = "stored_qty IS NULL AND earlier_qty IS NULL";
+    let free = super::stock::FREE_TO_PROMISE;
     sqlx::query(&format!(
         "UPDATE import_order_lines SET reserved = x.reserved FROM (
             SELECT s.rowid AS rid,
@@ -588,10 +589,7 @@ pub async fn apply_order_lines(
                      WHEN f.free - (SUM(s.qty) OVER w - s.qty) >= s.qty THEN s.qty
                      ELSE f.free - (SUM(s.qty) OVER w - s.qty) END AS reserved
             FROM import_order_lines s
-            JOIN (SELECT p.product_id,
-                    COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0)
-                    - COALESCE((SELECT SUM(b.qty - b.qty_allocated) FROM backorders b
-                        WHERE b.product_id = p.product_id AND b.status = 'open'), 0) AS free
+            JOIN (SELECT p.product_id, {free} AS free
                   FROM (SELECT DISTINCT product_id FROM import_order_lines WHERE {new}) p
                   LEFT JOIN stock_positions sp ON sp.product_id = p.product_id) f
               ON f.product_id = s.product_id
@@ -778,12 +776,11 @@ pub async fn stage_customers(
 /// Upserts the staged customers by their id; returns how many rows created or changed one, and
 /// the products of open backorders whose customer changed tier (their queues re-rank).
 pub async fn apply_customers(conn: &mut Conn) -> anyhow::Result<(usize, Vec<i64>)> {
-    let changed: i64 = sqlx::query_scalar(
+    let changed: i64 = sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM import_customers s LEFT JOIN customers x ON x.external_id = s.external_id
-         WHERE x.id IS NULL OR x.name IS NOT s.name OR x.email IS NOT s.email
-            OR x.phone IS NOT s.phone OR x.tier IS NOT s.tier OR x.channel IS NOT s.channel
-            OR x.timezone IS NOT s.timezone",
-    )
+         WHERE x.id IS NULL OR {}",
+        super::customers::differs("x", "s")
+    ))
     .fetch_one(&mut *conn)
     .await?;
     let retiered: Vec<i64> = sqlx::query_scalar(
@@ -794,18 +791,11 @@ pub async fn apply_customers(conn: &mut Conn) -> anyhow::Result<(usize, Vec<i64>
     )
     .fetch_all(&mut *conn)
     .await?;
-    sqlx::query(
-        "INSERT INTO customers (external_id, name, email, phone, tier, channel, timezone)
-         SELECT external_id, name, email, phone, tier, channel, timezone FROM import_customers
-         WHERE true ORDER BY rowid
-         ON CONFLICT (external_id) DO UPDATE SET name = excluded.name, email = excluded.email,
-            phone = excluded.phone, tier = excluded.tier, channel = excluded.channel,
-            timezone = excluded.timezone
-         WHERE customers.name IS DISTINCT FROM excluded.name OR customers.email IS DISTINCT FROM excluded.email
-            OR customers.phone IS DISTINCT FROM excluded.phone OR customers.tier IS DISTINCT FROM excluded.tier
-            OR customers.channel IS DISTINCT FROM excluded.channel
-            OR customers.timezone IS DISTINCT FROM excluded.timezone",
-    )
+    // `WHERE true`: SQLite reads an ON CONFLICT after a bare SELECT's FROM as a join constraint.
+    sqlx::query(&super::customers::upsert_sql(
+        "SELECT external_id, name, email, phone, tier, channel, timezone FROM import_customers
+         WHERE true ORDER BY rowid",
+    ))
     .execute(&mut *conn)
     .await?;
     Ok((changed as usize, retiered))

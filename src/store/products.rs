@@ -92,23 +92,23 @@ pub async fn stock_snapshot(
     conn: &mut Conn,
     sku_key: &str,
 ) -> anyhow::Result<Option<StockSnapshot>> {
-    Ok(sqlx::query_as(
+    let expecting = super::purchasing::EXPECTING_UNITS;
+    Ok(sqlx::query_as(&format!(
         "SELECT p.id, p.sku, p.name, p.category, p.unit_price_minor, p.reorder_point,
             p.safety_stock, p.reorder_qty, p.lead_time_days, p.supplier_id,
             s.code AS supplier_code, s.lead_time_days AS supplier_lead_time_days,
             COALESCE(sp.on_hand, 0) AS on_hand, COALESCE(sp.allocated, 0) AS allocated,
-            (SELECT COUNT(*) FROM backorders b WHERE b.product_id = p.id AND b.status = 'open') AS open_backorders,
-            (SELECT COALESCE(SUM(b.qty - b.qty_allocated), 0) FROM backorders b
-              WHERE b.product_id = p.id AND b.status = 'open') AS backordered_units,
+            COALESCE(sp.open_backorders, 0) AS open_backorders,
+            COALESCE(sp.backorder_units, 0) AS backordered_units,
             (SELECT json_group_array(json_array(po.po_number, l.qty_ordered - l.qty_received, l.eta))
               FROM po_lines l JOIN purchase_orders po ON po.id = l.po_id
-              WHERE l.product_id = p.id AND l.status IN ('open', 'partially_received')
+              WHERE l.product_id = p.id AND l.status IN {expecting}
                 AND l.qty_ordered > l.qty_received) AS inbound_json
          FROM products p
          LEFT JOIN suppliers s ON s.id = p.supplier_id
          LEFT JOIN stock_positions sp ON sp.product_id = p.id
          WHERE p.sku_key = $1",
-    )
+    ))
     .bind(sku_key)
     .fetch_optional(conn)
     .await?)
@@ -156,12 +156,12 @@ pub async fn near_keys(conn: &mut Conn, sku_key: &str, limit: i64) -> anyhow::Re
     Ok(Vec::new())
 }
 
-/// A product that can stand in, with what is available of it.
+/// A product that can stand in, with what a new order could get of it.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct Alternative {
     pub sku: String,
     pub name: String,
-    /// On hand less allocated.
+    /// Free to promise ([`super::stock::FREE_TO_PROMISE`]).
     pub available: i64,
 }
 
@@ -173,26 +173,27 @@ pub async fn alternatives_in_stock(
     category: &str,
     limit: i64,
 ) -> anyhow::Result<Vec<(Alternative, bool)>> {
-    let rows: Vec<(String, String, i64, bool)> = sqlx::query_as(
+    let free = super::stock::FREE_TO_PROMISE;
+    let rows: Vec<(String, String, i64, bool)> = sqlx::query_as(&format!(
         // The category side looks at a bounded number of products: a category sold out
         // everywhere must not turn /stock into a scan of thousands of rows.
         "SELECT * FROM (
-            SELECT p.sku, p.name, sp.on_hand - sp.allocated AS available, TRUE AS substitute
+            SELECT p.sku, p.name, {free} AS available, TRUE AS substitute
             FROM product_substitutes ps
             JOIN products p ON p.id = ps.substitute_id
             JOIN stock_positions sp ON sp.product_id = p.id
-            WHERE ps.product_id = $1 AND sp.on_hand - sp.allocated > 0
+            WHERE ps.product_id = $1 AND {free} > 0
             ORDER BY available DESC, p.sku_key LIMIT $3)
          UNION ALL
          SELECT * FROM (
-            SELECT p.sku, p.name, sp.on_hand - sp.allocated AS available, FALSE AS substitute
+            SELECT p.sku, p.name, {free} AS available, FALSE AS substitute
             FROM (SELECT id FROM products WHERE category = $2 AND category <> '' AND id <> $1 LIMIT 200) c
             JOIN products p ON p.id = c.id
             JOIN stock_positions sp ON sp.product_id = p.id
-            WHERE sp.on_hand - sp.allocated > 0
+            WHERE {free} > 0
               AND p.id NOT IN (SELECT substitute_id FROM product_substitutes WHERE product_id = $1)
             LIMIT $3)",
-    )
+    ))
     .bind(product_id)
     .bind(category)
     .bind(limit)

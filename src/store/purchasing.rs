@@ -67,13 +67,25 @@ pub async fn lines_of_po(conn: &mut Conn, po_id: i64) -> anyhow::Result<Vec<PoLi
     .await?)
 }
 
+/// [`EXPECTING_UNITS`]'s text, as a macro so that `concat!` can build constant statements from it.
+macro_rules! expecting_units_sql {
+    () => {
+        "('open', 'partially_received')"
+    };
+}
+pub(crate) use expecting_units_sql;
+
+/// The statuses of a purchase order or PO line still expecting units
+/// ([`PoStatus::expects_more`]) as a SQL list: `l.status IN {EXPECTING_UNITS}`.
+pub const EXPECTING_UNITS: &str = expecting_units_sql!();
+
 /// Open and partially received lines of a product, earliest ETA first (undated last).
 pub async fn inbound_for_product(
     conn: &mut Conn,
     product_id: i64,
 ) -> anyhow::Result<Vec<PoLineRow>> {
     Ok(sqlx::query_as(&format!(
-        "{LINE_SELECT} WHERE l.product_id = $1 AND l.status IN ('open', 'partially_received')
+        "{LINE_SELECT} WHERE l.product_id = $1 AND l.status IN {EXPECTING_UNITS}
          ORDER BY l.eta IS NULL, l.eta, l.id"
     ))
     .bind(product_id)
@@ -274,7 +286,7 @@ pub fn pos_source(f: &PoFilter, today: NaiveDate) -> Source<'static> {
                 .filter(|s| s.expects_more())
                 .all(|s| wanted.contains(&s));
         if expecting {
-            filter.push("po.status IN ('open', 'partially_received')".to_string());
+            filter.push(format!("po.status IN {EXPECTING_UNITS}"));
             if !all_expecting {
                 // One of the two: the expecting index, filtered.
                 filter.push(format!("po.status = {}", quoted(&wanted[0])));
@@ -336,10 +348,10 @@ pub async fn list_pos(
     };
     let keyed = keyset::page_from_landmarks(&mut *conn, marks, &src, CHANGES, seek, limit).await?;
     // The page's POs summed over their lines.
-    let rows: Vec<PoSummaryRow> = sqlx::query_as(
+    let rows: Vec<PoSummaryRow> = sqlx::query_as(&format!(
         "SELECT po.id, po.po_number, s.code AS supplier_code, s.name AS supplier_name, po.status,
             COUNT(l.id) AS lines,
-            COALESCE(SUM(CASE WHEN l.status IN ('open', 'partially_received')
+            COALESCE(SUM(CASE WHEN l.status IN {EXPECTING_UNITS}
                 THEN l.qty_ordered - l.qty_received ELSE 0 END), 0) AS units_open,
             po.next_eta,
             COALESCE(po.next_eta < $1, FALSE) AS late
@@ -347,8 +359,8 @@ pub async fn list_pos(
          LEFT JOIN suppliers s ON s.id = po.supplier_id
          LEFT JOIN po_lines l ON l.po_id = po.id
          WHERE po.id IN (SELECT value FROM json_each($2))
-         GROUP BY po.id, po.po_number, s.code, s.name, po.status, po.next_eta",
-    )
+         GROUP BY po.id, po.po_number, s.code, s.name, po.status, po.next_eta"
+    ))
     .bind(today.to_string())
     .bind(serde_json::to_string(&keyed.ids())?)
     .fetch_all(&mut *conn)
@@ -361,4 +373,19 @@ pub async fn list_pos(
         .filter_map(|id| by_id.remove(id))
         .collect();
     Ok((rows, keyed, total))
+}
+
+#[cfg(test)]
+mod expecting_units_tests {
+    use super::{PoStatus, EXPECTING_UNITS};
+
+    #[test]
+    fn the_sql_list_holds_the_statuses_that_expect_more() {
+        let statuses: Vec<String> = PoStatus::ALL
+            .into_iter()
+            .filter(|s| s.expects_more())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        assert_eq!(EXPECTING_UNITS, format!("({})", statuses.join(", ")));
+    }
 }

@@ -13,17 +13,22 @@ fn quoted(s: &str) -> String {
 /// The lookups `/stock` makes for one SKU key: product, position, inbound lines, backorders.
 pub fn stock_lookups(sku_key: &str) -> String {
     let k = quoted(sku_key);
+    let expecting = super::purchasing::EXPECTING_UNITS;
     format!(
         "SELECT p.id, p.sku, p.name, s.code FROM products p LEFT JOIN suppliers s ON s.id = p.supplier_id WHERE p.sku_key = {k};
 SELECT on_hand, allocated FROM stock_positions WHERE product_id = (SELECT id FROM products WHERE sku_key = {k});
-SELECT l.id, po.po_number, l.qty_ordered, l.eta FROM po_lines l JOIN purchase_orders po ON po.id = l.po_id WHERE l.product_id = (SELECT id FROM products WHERE sku_key = {k}) AND l.status IN ('open', 'partially_received');
+SELECT l.id, po.po_number, l.qty_ordered, l.eta FROM po_lines l JOIN purchase_orders po ON po.id = l.po_id WHERE l.product_id = (SELECT id FROM products WHERE sku_key = {k}) AND l.status IN {expecting};
 SELECT COUNT(*), COALESCE(SUM(qty - qty_allocated), 0) FROM backorders WHERE product_id = (SELECT id FROM products WHERE sku_key = {k}) AND status = 'open';
 "
     )
 }
 
 /// The product columns a search hit reads.
-const HIT: &str = "SELECT p.id, p.sku, p.name, COALESCE(sp.on_hand - sp.allocated, 0) FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id";
+const HIT: &str = concat!(
+    "SELECT p.id, p.sku, p.name, ",
+    super::stock::available_sql!(),
+    " FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id"
+);
 
 /// The search by words `/search` runs for `query` (the trigrams chosen as the store's remembered
 /// counts choose them), at most `cap` candidates, with its values written in; `None` when the
@@ -62,12 +67,14 @@ pub fn name_scan(text: &str) -> String {
 pub const BACKORDER_COUNT: &str =
     "SELECT COALESCE(SUM(n), 0) FROM backorder_counts WHERE status = 'open'";
 /// The title count of `/pos` (still expecting units).
-pub const PO_COUNT: &str =
-    "SELECT COALESCE(SUM(n), 0) FROM po_counts WHERE status IN ('open', 'partially_received')";
+pub const PO_COUNT: &str = concat!(
+    "SELECT COALESCE(SUM(n), 0) FROM po_counts WHERE status IN ",
+    super::purchasing::expecting_units_sql!()
+);
 /// The rows of a `/backorders` page once its ids are known (ten fixed ids).
 pub const BACKORDER_ROWS: &str = "SELECT b.id, p.sku, c.external_id, o.order_number FROM backorders b JOIN products p ON p.id = b.product_id JOIN customers c ON c.id = b.customer_id JOIN order_lines ol ON ol.id = b.order_line_id JOIN orders o ON o.id = ol.order_id WHERE b.id IN (SELECT value FROM json_each('[1,2,3,4,5,6,7,8,9,10]'))";
 /// The rows of a `/pos` page once its ids are known (ten fixed ids).
-pub const PO_ROWS: &str = "SELECT po.id, po.po_number, s.code, s.name, po.status, COUNT(l.id), COALESCE(SUM(CASE WHEN l.status IN ('open', 'partially_received') THEN l.qty_ordered - l.qty_received ELSE 0 END), 0), po.next_eta FROM purchase_orders po LEFT JOIN suppliers s ON s.id = po.supplier_id LEFT JOIN po_lines l ON l.po_id = po.id WHERE po.id IN (SELECT value FROM json_each('[1,2,3,4,5,6,7,8,9,10]')) GROUP BY po.id";
+pub const PO_ROWS: &str = concat!("SELECT po.id, po.po_number, s.code, s.name, po.status, COUNT(l.id), COALESCE(SUM(CASE WHEN l.status IN ", super::purchasing::expecting_units_sql!(), " THEN l.qty_ordered - l.qty_received ELSE 0 END), 0), po.next_eta FROM purchase_orders po LEFT JOIN suppliers s ON s.id = po.supplier_id LEFT JOIN po_lines l ON l.po_id = po.id WHERE po.id IN (SELECT value FROM json_each('[1,2,3,4,5,6,7,8,9,10]')) GROUP BY po.id");
 
 /// The statements one page of a list runs: its count, the keyset page, the page's rows.
 pub fn page_statements(

@@ -2,6 +2,7 @@
 //! ordered id indexes. The store finds candidates; `domain::search` decides what matches and
 //! in which order.
 
+use super::purchasing::EXPECTING_UNITS;
 use super::Conn;
 use crate::domain::page::KeyPart;
 use crate::domain::search::SearchQuery;
@@ -20,8 +21,11 @@ pub struct ProductHit {
     pub available: i64,
 }
 
-const HIT: &str = "SELECT p.id, p.sku, p.name, COALESCE(sp.on_hand - sp.allocated, 0) AS available
-    FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id";
+const HIT: &str = concat!(
+    "SELECT p.id, p.sku, p.name, ",
+    super::stock::available_sql!(),
+    " AS available FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id"
+);
 
 /// `inner` (a statement selecting `id, sku, name, available`, in order) as one row holding a
 /// JSON array of its rows: the driver hands each row from its SQLite thread to the caller
@@ -441,8 +445,11 @@ pub async fn word_statement(
         .collect();
     let checked = checking_order(counts, Index::Products, &checked);
     let sql = checked_rows(
-        "p.id AS id, p.sku AS sku, p.name AS name,
-            COALESCE(sp.on_hand - sp.allocated, 0) AS available",
+        concat!(
+            "p.id AS id, p.sku AS sku, p.name AS name, ",
+            super::stock::available_sql!(),
+            " AS available"
+        ),
         Index::Products,
         "JOIN products p ON p.id = f.rowid LEFT JOIN stock_positions sp ON sp.product_id = p.id",
         ("p.sku", "p.name"),
@@ -728,12 +735,12 @@ impl CustomerLookup {
 /// Open purchase orders whose number starts with `text` (case-insensitive), in number order.
 pub async fn po_numbers(conn: &mut Conn, text: &str, limit: i64) -> anyhow::Result<Vec<String>> {
     let key = text.trim().to_uppercase();
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar(&format!(
         "SELECT po_number FROM purchase_orders
          WHERE UPPER(po_number) >= $1 AND UPPER(po_number) < $2
-           AND status IN ('open', 'partially_received')
+           AND status IN {EXPECTING_UNITS}
          ORDER BY UPPER(po_number) LIMIT $3",
-    )
+    ))
     .bind(&key)
     .bind(prefix_end(&key))
     .bind(limit)
@@ -747,13 +754,13 @@ pub async fn pos_of_products(
     product_ids: &[i64],
     limit: i64,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(&format!(
         "SELECT po.po_number, p.sku FROM json_each($1) j
-         JOIN po_lines l ON l.product_id = j.value AND l.status IN ('open', 'partially_received')
+         JOIN po_lines l ON l.product_id = j.value AND l.status IN {EXPECTING_UNITS}
          JOIN purchase_orders po ON po.id = l.po_id
          JOIN products p ON p.id = l.product_id
          ORDER BY j.key, po.po_number LIMIT $2",
-    )
+    ))
     .bind(serde_json::to_string(product_ids)?)
     .bind(limit)
     .fetch_all(conn)

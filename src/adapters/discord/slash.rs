@@ -503,9 +503,15 @@ mod tests {
             .find(|o| o["name"] == "page")
             .unwrap();
         assert_eq!(page["min_value"], 1);
-        assert_eq!(backorders["options"][0]["max_length"], 100);
+        assert_eq!(
+            backorders["options"][0]["max_length"],
+            crate::domain::Sku::MAX_LEN
+        );
         assert!(status["max_length"].is_null(), "choices need no length");
-        assert_eq!(eta["options"][2]["max_length"], 300);
+        assert_eq!(
+            eta["options"][2]["max_length"],
+            crate::domain::text::MAX_REASON_CHARS
+        );
         assert_eq!(show["options"][0]["autocomplete"], true);
         for c in reg.as_array().unwrap() {
             assert!(c["description"].as_str().unwrap().len() <= DESCRIPTION_MAX);
