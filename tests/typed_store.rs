@@ -173,3 +173,43 @@ async fn every_enum_spelling_is_one_the_schema_accepts_and_reads_back() {
     round_trip!(t, "reservations", "status", ReservationStatus);
     round_trip!(t, "stock_movements", "kind", MovementKind);
 }
+
+#[tokio::test]
+async fn alert_message_and_history_enums_read_back_what_they_wrote() {
+    use backorder_bot::domain::alerts::{RunStatus, Severity};
+    use backorder_bot::domain::notify::{MessageStatus, Transport};
+    use backorder_bot::domain::promise::Cause;
+    let t = spawn_demo_app().await;
+    exec(
+        &t,
+        "INSERT INTO alert_states (rule, product_id, severity, since)
+         SELECT 'r', MIN(id), 'low', '2026-11-26T12:00:00Z' FROM products",
+    )
+    .await;
+    exec(
+        &t,
+        "INSERT INTO alert_runs (rule, trigger, started_at) VALUES ('r', 'manual', '2026-11-26T12:00:00Z')",
+    )
+    .await;
+    exec(
+        &t,
+        "INSERT INTO messages (customer_id, kind, channel, transport, recipient, body, status,
+            created_at, updated_at)
+         SELECT MIN(id), 'allocated', 'sms', 'twilio', '+15550001111', 'x', 'queued',
+            '2026-11-26T12:00:00Z', '2026-11-26T12:00:00Z' FROM customers",
+    )
+    .await;
+    exec(
+        &t,
+        "INSERT INTO eta_history (backorder_id, old_eta, new_eta, cause, actor, reason, created_at)
+         SELECT MIN(id), NULL, NULL, 'received', 'test', '', '2026-11-26T12:00:00Z' FROM backorders",
+    )
+    .await;
+    round_trip!(t, "alert_states", "severity", Severity);
+    round_trip!(t, "alert_states", "notified_severity", Severity);
+    round_trip!(t, "alert_runs", "status", RunStatus);
+    round_trip!(t, "messages", "transport", Transport);
+    round_trip!(t, "messages", "status", MessageStatus);
+    round_trip!(t, "messages", "kind", backorder_bot::domain::UpdateKind);
+    round_trip!(t, "eta_history", "cause", Cause);
+}

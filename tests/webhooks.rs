@@ -216,3 +216,31 @@ async fn status_callbacks_update_the_message_record() {
     assert_eq!(st, "undelivered");
     assert_eq!(code.as_deref(), Some("30003"));
 }
+
+#[tokio::test]
+async fn a_status_report_with_an_unknown_status_is_refused_and_changes_nothing() {
+    let h = start().await;
+    let customer =
+        h.t.scalar("SELECT id FROM customers WHERE external_id = 'C-1001'")
+            .await;
+    sqlx::query(
+        "INSERT INTO messages (customer_id, kind, channel, transport, recipient, body, provider_sid,
+            status, created_at, updated_at)
+         VALUES ($1, 'eta_changed', 'sms', 'twilio', $2, 'hi', 'SMabc', 'queued', 'x', 'x')",
+    )
+    .bind(customer)
+    .bind(ADA)
+    .execute(h.t.app.store.pool())
+    .await
+    .unwrap();
+    let (status, body) = h
+        .signed(
+            STATUS_PATH,
+            &[("MessageSid", "SMabc"), ("MessageStatus", "vanished")],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("MessageStatus"), "{body}");
+    let queued = "SELECT COUNT(*) FROM messages WHERE provider_sid = 'SMabc' AND status = 'queued'";
+    assert_eq!(h.t.scalar(queued).await, 1);
+}

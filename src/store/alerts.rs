@@ -2,7 +2,7 @@
 //! the scheduler lease.
 
 use super::{ts, Conn, StoredTs};
-use crate::domain::alerts::{AlertState, Scope, Severity, SkuFigures};
+use crate::domain::alerts::{AlertState, RunStatus, Scope, Severity, SkuFigures};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
 
@@ -421,20 +421,22 @@ pub async fn start_run(
     stale_before: DateTime<Utc>,
 ) -> anyhow::Result<Result<i64, NotStarted>> {
     sqlx::query(
-        "UPDATE alert_runs SET status = 'abandoned', finished_at = $3
-         WHERE rule = $1 AND status = 'running' AND started_at < $2",
+        "UPDATE alert_runs SET status = $4, finished_at = $3
+         WHERE rule = $1 AND status = $5 AND started_at < $2",
     )
     .bind(rule)
     .bind(ts(stale_before))
     .bind(ts(now))
+    .bind(RunStatus::Abandoned)
+    .bind(RunStatus::Running)
     .execute(&mut *conn)
     .await?;
-    let running: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM alert_runs WHERE rule = $1 AND status = 'running'",
-    )
-    .bind(rule)
-    .fetch_one(&mut *conn)
-    .await?;
+    let running: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM alert_runs WHERE rule = $1 AND status = $2")
+            .bind(rule)
+            .bind(RunStatus::Running)
+            .fetch_one(&mut *conn)
+            .await?;
     if running > 0 {
         return Ok(Err(NotStarted::Running));
     }
@@ -494,7 +496,11 @@ pub async fn finish_run(
          WHERE id = $1",
     )
     .bind(id)
-    .bind(if ok { "done" } else { "failed" })
+    .bind(if ok {
+        RunStatus::Done
+    } else {
+        RunStatus::Failed
+    })
     .bind(ts(now))
     .bind(counts.evaluated)
     .bind(counts.firing)
@@ -532,8 +538,7 @@ pub struct RunRow {
     pub started_at: DateTime<Utc>,
     /// Finished.
     pub finished_at: Option<DateTime<Utc>>,
-    /// running | done | failed | abandoned
-    pub status: String,
+    pub status: RunStatus,
     /// Counts.
     pub counts: RunCounts,
     /// The posted text, or why nothing was posted.
@@ -548,7 +553,7 @@ type RunTuple = (
     Option<StoredTs>,
     StoredTs,
     Option<StoredTs>,
-    String,
+    RunStatus,
     i64,
     i64,
     i64,

@@ -4,6 +4,7 @@
 //! Id lists travel as one JSON array bound to `json_each` (SQLite; `= ANY($1)` on PostgreSQL).
 
 use super::{ts, Conn};
+use crate::domain::notify::{MessageStatus, Transport};
 use crate::domain::{BackorderStatus, Channel, EtaKind, OutboxStatus, UpdateKind};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -242,12 +243,9 @@ pub async fn superseded_for_backorder(
 pub struct NewMessage<'a> {
     /// Customer row id.
     pub customer_id: i64,
-    /// backordered | eta_changed | allocated | cancelled
-    pub kind: &'a str,
-    /// sms | email
-    pub channel: &'a str,
-    /// twilio | smtp | log
-    pub transport: &'a str,
+    pub kind: UpdateKind,
+    pub channel: Channel,
+    pub transport: Transport,
     /// Phone or address.
     pub recipient: &'a str,
     /// What was sent (the SMS body, or the e-mail's subject and text).
@@ -255,7 +253,7 @@ pub struct NewMessage<'a> {
     /// Provider's id.
     pub provider_sid: Option<&'a str>,
     /// Provider's status.
-    pub status: &'a str,
+    pub status: MessageStatus,
     /// Provider's error code.
     pub error_code: Option<&'a str>,
     /// The backorders and the date told for each.
@@ -302,7 +300,7 @@ pub async fn record_message(
 pub async fn update_message_status(
     conn: &mut Conn,
     provider_sid: &str,
-    status: &str,
+    status: MessageStatus,
     error_code: Option<&str>,
     at: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
@@ -361,12 +359,11 @@ pub struct MessageRow {
     pub kind: UpdateKind,
     /// SMS or e-mail.
     pub channel: Channel,
-    /// twilio | smtp | log
-    pub transport: String,
+    pub transport: Transport,
     /// Phone or address (mask before showing).
     pub recipient: String,
-    /// The provider's status (free text: queued, delivered, …).
-    pub status: String,
+    /// The provider's status.
+    pub status: MessageStatus,
     /// The provider's error code.
     pub error_code: Option<String>,
     /// When it was handed over.

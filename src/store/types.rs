@@ -2,6 +2,9 @@
 //! UTC text, dates as `YYYY-MM-DD` text. A stored value that does not read back is a decode
 //! error naming its column (sqlx's `ColumnDecode`), never a silent default.
 
+use crate::domain::alerts::{RunStatus, Severity};
+use crate::domain::notify::{MessageStatus, Transport};
+use crate::domain::promise::Cause;
 use crate::domain::{
     BackorderStatus, Channel, EtaKind, MovementKind, OutboxStatus, PoStatus, ReservationStatus,
     Tier, UpdateKind,
@@ -66,6 +69,11 @@ text_enum!(
     OutboxStatus => "an outbox status",
     UpdateKind => "an update kind",
     MovementKind => "a movement kind",
+    Severity => "a severity",
+    RunStatus => "an alert run status",
+    Cause => "an ETA change cause",
+    Transport => "a message transport",
+    MessageStatus => "a message status",
 );
 
 /// Stored form of a timestamp: RFC 3339 UTC, whole seconds (text order is time order).
