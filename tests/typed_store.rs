@@ -213,3 +213,77 @@ async fn alert_message_and_history_enums_read_back_what_they_wrote() {
     round_trip!(t, "messages", "kind", backorder_bot::domain::UpdateKind);
     round_trip!(t, "eta_history", "cause", Cause);
 }
+
+/// The error chain of a store read that must fail.
+fn store_error<T: std::fmt::Debug>(r: anyhow::Result<T>) -> String {
+    format!(
+        "{:#}",
+        r.expect_err("a bad stored value must fail the read")
+    )
+}
+
+#[tokio::test]
+async fn a_bad_stored_channel_id_fails_the_claim_naming_the_column_instead_of_becoming_0() {
+    let t = spawn_demo_app().await;
+    exec(
+        &t,
+        "INSERT INTO channel_posts (channel_id, content, next_attempt_at, created_at)
+         VALUES ('#general', 'hello', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+    )
+    .await;
+    let mut conn = t.app.store.pool().acquire().await.unwrap();
+    let now = test_now();
+    let err = store_error(
+        backorder_bot::store::posts::claim_due(
+            &mut conn,
+            now,
+            now + chrono::Duration::minutes(1),
+            10,
+        )
+        .await,
+    );
+    assert!(
+        err.contains("channel_id") && err.contains("#general"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_stored_severity_fails_the_read_naming_the_column_instead_of_dropping_the_row() {
+    let t = spawn_demo_app().await;
+    let mut conn = t.app.store.pool().acquire().await.unwrap();
+    for sql in [
+        "PRAGMA ignore_check_constraints = ON",
+        "INSERT INTO alert_states (rule, product_id, severity, since)
+         SELECT 'r', MIN(id), 'extreme', '2026-11-26T12:00:00Z' FROM products",
+        "INSERT INTO alert_states (rule, product_id, severity, since, notified_severity)
+         SELECT 's', MIN(id), 'low', '2026-11-26T12:00:00Z', 'dire' FROM products",
+        "PRAGMA ignore_check_constraints = OFF",
+    ] {
+        sqlx::query(sql).execute(&mut *conn).await.unwrap();
+    }
+    let err = store_error(backorder_bot::store::alerts::states(&mut conn, "r").await);
+    assert!(err.contains("severity") && err.contains("extreme"), "{err}");
+    let err = store_error(backorder_bot::store::alerts::states(&mut conn, "s").await);
+    assert!(
+        err.contains("notified_severity") && err.contains("dire"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn bad_stored_posted_products_fail_the_read_naming_the_column_instead_of_becoming_empty() {
+    let t = spawn_demo_app().await;
+    exec(
+        &t,
+        "INSERT INTO alert_runs (rule, trigger, started_at, posted_products)
+         VALUES ('r', 'manual', '2026-11-26T12:00:00Z', '[1, 2')",
+    )
+    .await;
+    let mut conn = t.app.store.pool().acquire().await.unwrap();
+    let err = store_error(backorder_bot::store::alerts::last_run(&mut conn, "r").await);
+    assert!(
+        err.contains("posted_products") && err.contains("[1, 2"),
+        "{err}"
+    );
+}

@@ -1,7 +1,7 @@
 //! Low-stock alerts: the set-based evaluation query, per-(rule, SKU) state, runs, snoozes and
 //! the scheduler lease.
 
-use super::{ts, Conn, StoredTs};
+use super::{ts, Conn, StoredIds, StoredOptTs, StoredTs};
 use crate::domain::alerts::{AlertState, RunStatus, Scope, Severity, SkuFigures};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
@@ -250,15 +250,21 @@ type Packed = (
     Option<String>,
 );
 
-fn sev(s: Option<String>) -> Option<Severity> {
-    s.as_deref().and_then(|s| Severity::parse(s).ok())
+/// A rule's alert state for one SKU, as stored.
+#[derive(sqlx::FromRow)]
+struct StateRow {
+    product_id: i64,
+    severity: Severity,
+    #[sqlx(try_from = "StoredTs")]
+    since: DateTime<Utc>,
+    #[sqlx(try_from = "StoredOptTs")]
+    last_notified: Option<DateTime<Utc>>,
+    notified_severity: Option<Severity>,
 }
-
-type StateTuple = (i64, String, StoredTs, Option<StoredTs>, Option<String>);
 
 /// The alert state of every SKU for a rule.
 pub async fn states(conn: &mut Conn, rule: &str) -> anyhow::Result<HashMap<i64, AlertState>> {
-    let rows: Vec<StateTuple> = sqlx::query_as(
+    let rows: Vec<StateRow> = sqlx::query_as(
         "SELECT product_id, severity, since, last_notified, notified_severity
          FROM alert_states WHERE rule = $1",
     )
@@ -267,16 +273,16 @@ pub async fn states(conn: &mut Conn, rule: &str) -> anyhow::Result<HashMap<i64, 
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, s, since, last, notified)| {
-            Some((
-                id,
+        .map(|r| {
+            (
+                r.product_id,
                 AlertState {
-                    severity: Severity::parse(&s).ok()?,
-                    since: since.into(),
-                    last_notified: last.map(Into::into),
-                    notified_severity: sev(notified),
+                    severity: r.severity,
+                    since: r.since,
+                    last_notified: r.last_notified,
+                    notified_severity: r.notified_severity,
                 },
-            ))
+            )
         })
         .collect())
 }
@@ -466,7 +472,7 @@ pub async fn start_run(
 }
 
 /// What a finished run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct RunCounts {
     /// SKUs evaluated.
     pub evaluated: i64,
@@ -526,59 +532,30 @@ pub async fn last_scheduled(conn: &mut Conn, rule: &str) -> anyhow::Result<Optio
 }
 
 /// A recorded run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RunRow {
     /// Id.
     pub id: i64,
     /// Rule name.
     pub rule: String,
     /// Cron time, if scheduled.
+    #[sqlx(try_from = "StoredOptTs")]
     pub scheduled_for: Option<DateTime<Utc>>,
     /// Started.
+    #[sqlx(try_from = "StoredTs")]
     pub started_at: DateTime<Utc>,
     /// Finished.
+    #[sqlx(try_from = "StoredOptTs")]
     pub finished_at: Option<DateTime<Utc>>,
     pub status: RunStatus,
     /// Counts.
+    #[sqlx(flatten)]
     pub counts: RunCounts,
     /// The posted text, or why nothing was posted.
     pub summary: String,
     /// Products listed in its post.
+    #[sqlx(try_from = "StoredIds")]
     pub posted_products: Vec<i64>,
-}
-
-type RunTuple = (
-    i64,
-    String,
-    Option<StoredTs>,
-    StoredTs,
-    Option<StoredTs>,
-    RunStatus,
-    i64,
-    i64,
-    i64,
-    i64,
-    String,
-    String,
-);
-
-fn run_row(t: RunTuple) -> RunRow {
-    RunRow {
-        id: t.0,
-        rule: t.1,
-        scheduled_for: t.2.map(Into::into),
-        started_at: t.3.into(),
-        finished_at: t.4.map(Into::into),
-        status: t.5,
-        counts: RunCounts {
-            evaluated: t.6,
-            firing: t.7,
-            posted_lines: t.8,
-            resolved: t.9,
-        },
-        summary: t.10,
-        posted_products: serde_json::from_str(&t.11).unwrap_or_default(),
-    }
 }
 
 const RUN_COLUMNS: &str = "id, rule, scheduled_for, started_at, finished_at, status, evaluated,
@@ -586,24 +563,22 @@ const RUN_COLUMNS: &str = "id, rule, scheduled_for, started_at, finished_at, sta
 
 /// The latest run of a rule.
 pub async fn last_run(conn: &mut Conn, rule: &str) -> anyhow::Result<Option<RunRow>> {
-    let t: Option<RunTuple> = sqlx::query_as(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {RUN_COLUMNS} FROM alert_runs WHERE rule = $1 ORDER BY id DESC LIMIT 1"
     ))
     .bind(rule)
     .fetch_optional(conn)
-    .await?;
-    Ok(t.map(run_row))
+    .await?)
 }
 
 /// A run by id.
 pub async fn run_by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<RunRow>> {
-    let t: Option<RunTuple> = sqlx::query_as(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {RUN_COLUMNS} FROM alert_runs WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(conn)
-    .await?;
-    Ok(t.map(run_row))
+    .await?)
 }
 
 /// Takes or renews the named lease for `holder` until `until`; false while another holder's

@@ -1,6 +1,6 @@
 //! The durable queue of Discord channel posts: claim → commit → send → mark.
 
-use super::{ts, Conn, StoredTs};
+use super::{ts, Conn, StoredDiscordId, StoredTs};
 use chrono::{DateTime, Utc};
 
 /// Due at once: earlier than any clock, real or a test's.
@@ -71,15 +71,18 @@ pub struct PostRow {
     pub attempts: i64,
 }
 
-type PostTuple = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<Vec<u8>>,
-    Option<String>,
-    i64,
-);
+/// A claimed post as stored.
+#[derive(sqlx::FromRow)]
+struct StoredPost {
+    id: i64,
+    #[sqlx(try_from = "StoredDiscordId")]
+    channel_id: u64,
+    content: String,
+    attachment_name: Option<String>,
+    attachment: Option<Vec<u8>>,
+    components: Option<String>,
+    attempts: i64,
+}
 
 /// Leases up to `limit` due posts until `lease_until` (oldest first). A post whose lease ran
 /// out (the process died mid-send) is due again: that is the at-most-one duplicate.
@@ -89,7 +92,7 @@ pub async fn claim_due(
     lease_until: DateTime<Utc>,
     limit: i64,
 ) -> anyhow::Result<Vec<PostRow>> {
-    let rows: Vec<PostTuple> = sqlx::query_as(
+    let rows: Vec<StoredPost> = sqlx::query_as(
         "UPDATE channel_posts SET leased_until = $1, attempts = attempts + 1
          WHERE id IN (SELECT id FROM channel_posts
                       WHERE status = 'pending' AND next_attempt_at <= $2
@@ -104,16 +107,16 @@ pub async fn claim_due(
     .await?;
     let mut out: Vec<PostRow> = rows
         .into_iter()
-        .map(|t| PostRow {
-            id: t.0,
-            channel_id: t.1.parse().unwrap_or_default(),
-            content: t.2,
-            attachment: match (t.3, t.4) {
+        .map(|p| PostRow {
+            id: p.id,
+            channel_id: p.channel_id,
+            content: p.content,
+            attachment: match (p.attachment_name, p.attachment) {
                 (Some(n), Some(b)) => Some((n, b)),
                 _ => None,
             },
-            components: t.5,
-            attempts: t.6,
+            components: p.components,
+            attempts: p.attempts,
         })
         .collect();
     out.sort_by_key(|p| p.id);

@@ -137,6 +137,11 @@ macro_rules! text_newtype {
 #[derive(Debug)]
 pub struct StoredTs(DateTime<Utc>);
 
+/// A stored timestamp or NULL, for `#[sqlx(try_from = "StoredOptTs")]` on an
+/// `Option<DateTime<Utc>>` field.
+#[derive(Debug)]
+pub struct StoredOptTs(Option<DateTime<Utc>>);
+
 /// A stored date, for `#[sqlx(try_from = "StoredDay")]` on a `NaiveDate` field.
 #[derive(Debug)]
 pub struct StoredDay(NaiveDate);
@@ -144,6 +149,29 @@ pub struct StoredDay(NaiveDate);
 /// A stored date or NULL, for `#[sqlx(try_from = "StoredOptDay")]` on an `Option<NaiveDate>`.
 #[derive(Debug)]
 pub struct StoredOptDay(Option<NaiveDate>);
+
+/// A Discord id (a snowflake, stored as decimal text), for `#[sqlx(try_from = "StoredDiscordId")]`
+/// on a `u64` field.
+#[derive(Debug)]
+pub struct StoredDiscordId(u64);
+
+/// A JSON array of row ids, for `#[sqlx(try_from = "StoredIds")]` on a `Vec<i64>` field.
+#[derive(Debug)]
+pub struct StoredIds(Vec<i64>);
+
+fn parse_discord_id(raw: &str) -> Result<u64, BadStoredValue> {
+    raw.parse().map_err(|_| BadStoredValue {
+        value: raw.to_string(),
+        expected: "a Discord id",
+    })
+}
+
+fn parse_ids(raw: &str) -> Result<Vec<i64>, BadStoredValue> {
+    serde_json::from_str(raw).map_err(|_| BadStoredValue {
+        value: raw.to_string(),
+        expected: "a JSON array of ids",
+    })
+}
 
 fn not_null(raw: Option<&str>) -> Result<&str, BadStoredValue> {
     raw.ok_or(BadStoredValue {
@@ -154,8 +182,11 @@ fn not_null(raw: Option<&str>) -> Result<&str, BadStoredValue> {
 
 text_newtype! {
     StoredTs(DateTime<Utc>) => |raw| not_null(raw).and_then(parse_ts);
+    StoredOptTs(Option<DateTime<Utc>>) => |raw| raw.map(parse_ts).transpose();
     StoredDay(NaiveDate) => |raw| not_null(raw).and_then(parse_day);
     StoredOptDay(Option<NaiveDate>) => |raw| raw.map(parse_day).transpose();
+    StoredDiscordId(u64) => |raw| not_null(raw).and_then(parse_discord_id);
+    StoredIds(Vec<i64>) => |raw| not_null(raw).and_then(parse_ids);
 }
 
 #[cfg(test)]
