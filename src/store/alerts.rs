@@ -131,26 +131,31 @@ async fn evaluation_rows(
         let rows: Vec<Packed> = serde_json::from_str(&batch)
             .map_err(|e| anyhow::anyhow!("alert evaluation: unreadable batch: {e}"))?;
         for r in rows {
-            let next_eta = r.7.as_deref().map(super::parse_day).transpose()?;
+            let next_eta = r
+                .next_eta
+                .as_deref()
+                .map(super::parse_day)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("alert evaluation: next_eta: {e}"))?;
             let mut f = SkuFigures {
-                product_id: r.0,
-                sku: r.13,
-                name: r.14,
-                supplier: r.15,
-                on_hand: r.1,
-                allocated: r.2,
-                open_backorders: r.3,
-                backorder_units: r.4,
-                inbound_within_lead: r.5,
-                inbound_total: r.6,
+                product_id: r.id,
+                sku: r.sku,
+                name: r.name,
+                supplier: r.supplier,
+                on_hand: r.on_hand,
+                allocated: r.allocated,
+                open_backorders: r.bo_n,
+                backorder_units: r.bo_units,
+                inbound_within_lead: r.within,
+                inbound_total: r.inbound,
                 next_eta,
-                reorder_point: r.8,
-                safety_stock: r.9,
-                reorder_qty: r.10,
-                lead_time_days: r.11,
+                reorder_point: r.reorder_point,
+                safety_stock: r.safety_stock,
+                reorder_qty: r.reorder_qty,
+                lead_time_days: r.lead,
                 daily_sales: 0.0,
             };
-            if keep(&mut f, r.12) {
+            if keep(&mut f, r.sold) {
                 kept.push(f);
             }
         }
@@ -228,27 +233,27 @@ pub const EVALUATION_SQL: &str = "
             ELSE max(CAST(julianday(next_eta) - julianday($1) AS INTEGER), 0) END)
     GROUP BY id / 4096";
 
-/// One evaluated SKU as [`EVALUATION_SQL`] packs it: id, on hand, allocated, open backorders,
-/// backorder units, inbound within lead time, inbound, next ETA, reorder point, safety stock,
-/// reorder quantity, lead time, units sold in the window, SKU, name, supplier code.
-type Packed = (
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    Option<String>,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    String,
-    String,
-    Option<String>,
-);
+/// One evaluated SKU as [`EVALUATION_SQL`] packs it: a JSON array whose elements are these
+/// fields in this order (serde reads a struct from an array by position).
+#[derive(serde::Deserialize)]
+struct Packed {
+    id: i64,
+    on_hand: i64,
+    allocated: i64,
+    bo_n: i64,
+    bo_units: i64,
+    within: i64,
+    inbound: i64,
+    next_eta: Option<String>,
+    reorder_point: i64,
+    safety_stock: i64,
+    reorder_qty: i64,
+    lead: i64,
+    sold: i64,
+    sku: String,
+    name: String,
+    supplier: Option<String>,
+}
 
 /// A rule's alert state for one SKU, as stored.
 #[derive(sqlx::FromRow)]
