@@ -212,6 +212,30 @@ async fn alert_message_and_history_enums_read_back_what_they_wrote() {
     round_trip!(t, "messages", "status", MessageStatus);
     round_trip!(t, "messages", "kind", backorder_bot::domain::UpdateKind);
     round_trip!(t, "eta_history", "cause", Cause);
+    exec(
+        &t,
+        "INSERT INTO inbound_messages (from_phone, body, kind, reply, created_at)
+         VALUES ('+15550001111', 'hi', 'help', '', '2026-11-26T12:00:00Z')",
+    )
+    .await;
+    exec(
+        &t,
+        "INSERT INTO channel_posts (channel_id, content, next_attempt_at, created_at)
+         VALUES ('1', 'hello', '2026-11-26T12:00:00Z', '2026-11-26T12:00:00Z')",
+    )
+    .await;
+    round_trip!(
+        t,
+        "inbound_messages",
+        "kind",
+        backorder_bot::domain::notify::InboundKind
+    );
+    round_trip!(
+        t,
+        "channel_posts",
+        "status",
+        backorder_bot::domain::outbox::PostStatus
+    );
 }
 
 /// The error chain of a store read that must fail.

@@ -5,6 +5,7 @@ use super::templates::{EmailBody, Item, MessageContext, Templates};
 use super::{App, AppError, AppResult};
 use crate::domain::contact::{mask_email, mask_phone};
 use crate::domain::markup::data;
+pub use crate::domain::notify::InboundKind;
 use crate::domain::notify::{
     coalesce, date_in_words, group_by_kind, keyword, route, timezone, Keyword, MessageStatus, News,
     Recipient, Route, Standing, Transport, Update, UpdateKind,
@@ -496,19 +497,6 @@ pub async fn queue_cancelled(
     .await
 }
 
-/// What a customer's text was taken as.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InboundKind {
-    /// STOP and friends.
-    OptOut,
-    /// START and friends.
-    OptIn,
-    /// HELP, INFO.
-    Help,
-    /// Anything else.
-    Inquiry,
-}
-
 /// Handles a text a customer sent; returns the reply to send back (empty: none).
 pub async fn inbound(
     app: &App,
@@ -556,18 +544,12 @@ pub async fn inbound(
             )
         }
     };
-    let kind_str = match kind {
-        InboundKind::OptOut => "opt_out",
-        InboundKind::OptIn => "opt_in",
-        InboundKind::Help => "help",
-        InboundKind::Inquiry => "inquiry",
-    };
     store::notify::record_inbound(
         &mut tx,
         phone.expose(),
         customer_id,
         body,
-        kind_str,
+        kind,
         sid,
         &reply,
         &backorders,

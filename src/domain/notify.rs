@@ -163,6 +163,39 @@ impl std::fmt::Display for MessageStatus {
     }
 }
 
+/// What a customer's text was taken as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundKind {
+    /// STOP and friends.
+    OptOut,
+    /// START and friends.
+    OptIn,
+    /// HELP, INFO.
+    Help,
+    /// Anything else.
+    Inquiry,
+}
+
+impl InboundKind {
+    /// Every kind.
+    pub const ALL: [InboundKind; 4] = [
+        InboundKind::OptOut,
+        InboundKind::OptIn,
+        InboundKind::Help,
+        InboundKind::Inquiry,
+    ];
+
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboundKind::OptOut => "opt_out",
+            InboundKind::OptIn => "opt_in",
+            InboundKind::Help => "help",
+            InboundKind::Inquiry => "inquiry",
+        }
+    }
+}
+
 /// What a customer can be told about a backorder: where it stands now, or what a message told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Standing {

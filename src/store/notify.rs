@@ -4,7 +4,7 @@
 //! Id lists travel as one JSON array bound to `json_each` (SQLite; `= ANY($1)` on PostgreSQL).
 
 use super::{ts, Conn};
-use crate::domain::notify::{MessageStatus, Transport};
+use crate::domain::notify::{InboundKind, MessageStatus, Transport};
 use crate::domain::{BackorderStatus, Channel, EtaKind, OutboxStatus, UpdateKind};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -460,7 +460,7 @@ pub async fn record_inbound(
     from_phone: &str,
     customer_id: Option<i64>,
     body: &str,
-    kind: &str,
+    kind: InboundKind,
     provider_sid: Option<&str>,
     reply: &str,
     backorder_ids: &[i64],

@@ -1,6 +1,7 @@
 //! The durable queue of Discord channel posts: claim → commit → send → mark.
 
 use super::{ts, Conn, StoredDiscordId, StoredTs};
+use crate::domain::outbox::PostStatus;
 use chrono::{DateTime, Utc};
 
 /// Due at once: earlier than any clock, real or a test's.
@@ -131,12 +132,13 @@ pub async fn mark_sent(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE channel_posts SET status = 'sent', sent_at = $2, message_id = $3, leased_until = NULL
+        "UPDATE channel_posts SET status = $4, sent_at = $2, message_id = $3, leased_until = NULL
          WHERE id = $1",
     )
     .bind(id)
     .bind(ts(now))
     .bind(message_id.map(|m| m.to_string()))
+    .bind(PostStatus::Sent)
     .execute(conn)
     .await?;
     Ok(())
@@ -155,7 +157,11 @@ pub async fn mark_retry(
             leased_until = NULL WHERE id = $1",
     )
     .bind(id)
-    .bind(if give_up { "failed" } else { "pending" })
+    .bind(if give_up {
+        PostStatus::Failed
+    } else {
+        PostStatus::Pending
+    })
     .bind(ts(next))
     .bind(error)
     .execute(conn)

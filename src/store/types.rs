@@ -3,7 +3,8 @@
 //! error naming its column (sqlx's `ColumnDecode`), never a silent default.
 
 use crate::domain::alerts::{RunStatus, Severity};
-use crate::domain::notify::{MessageStatus, Transport};
+use crate::domain::notify::{InboundKind, MessageStatus, Transport};
+use crate::domain::outbox::PostStatus;
 use crate::domain::promise::Cause;
 use crate::domain::{
     BackorderStatus, Channel, EtaKind, MovementKind, OutboxStatus, PoStatus, ReservationStatus,
@@ -74,6 +75,8 @@ text_enum!(
     Cause => "an ETA change cause",
     Transport => "a message transport",
     MessageStatus => "a message status",
+    InboundKind => "an inbound message kind",
+    PostStatus => "a channel post status",
 );
 
 /// Stored form of a timestamp: RFC 3339 UTC, whole seconds (text order is time order).
