@@ -311,3 +311,31 @@ async fn bad_stored_posted_products_fail_the_read_naming_the_column_instead_of_b
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn row_ids_read_and_bind_as_their_own_types() {
+    use backorder_bot::domain::{BackorderId, CustomerId, ProductId};
+    let t = spawn_demo_app().await;
+    let pool = t.app.store.pool();
+    let product: ProductId = sqlx::query_scalar("SELECT MIN(id) FROM products")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let sku: String = sqlx::query_scalar("SELECT sku FROM products WHERE id = $1")
+        .bind(product)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(!sku.is_empty());
+    let (backorder, customer): (BackorderId, CustomerId) =
+        sqlx::query_as("SELECT id, customer_id FROM backorders ORDER BY id LIMIT 1")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    let n = t
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM backorders WHERE id = {backorder} AND customer_id = {customer}"
+        ))
+        .await;
+    assert_eq!(n, 1);
+}

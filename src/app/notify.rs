@@ -10,7 +10,9 @@ use crate::domain::notify::{
     coalesce, date_in_words, group_by_kind, keyword, route, timezone, Keyword, MessageStatus, News,
     Recipient, Route, Standing, Transport, Update, UpdateKind,
 };
-use crate::domain::{BackorderStatus, Channel, EmailAddress, EtaKind, OutboxStatus, PhoneNumber};
+use crate::domain::{
+    BackorderStatus, Channel, CustomerId, EmailAddress, EtaKind, OutboxStatus, PhoneNumber,
+};
 use crate::store::{self, Conn};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -588,7 +590,7 @@ pub async fn inbound(
     Ok((kind, reply))
 }
 
-async fn customer_label(conn: &mut Conn, id: Option<i64>) -> anyhow::Result<String> {
+async fn customer_label(conn: &mut Conn, id: Option<CustomerId>) -> anyhow::Result<String> {
     let Some(id) = id else {
         return Ok(String::new());
     };

@@ -5,7 +5,9 @@
 
 use super::{ts, Conn};
 use crate::domain::notify::{InboundKind, MessageStatus, Transport};
-use crate::domain::{BackorderStatus, Channel, EtaKind, OutboxStatus, UpdateKind};
+use crate::domain::{
+    BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, OutboxStatus, UpdateKind,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// An outbox row claimed for sending.
@@ -411,11 +413,10 @@ pub async fn messages_for_customer(
 /// An open backorder of a phone number's customers, for answering an inquiry.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OpenByPhone {
-    /// Customer row id.
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     /// Shop's customer id.
     pub customer_external_id: String,
-    pub backorder_id: i64,
+    pub backorder_id: BackorderId,
     /// Product name.
     pub product: String,
     pub qty: i64,
@@ -444,7 +445,10 @@ pub async fn open_backorders_by_phone(
 }
 
 /// Customers with this phone number.
-pub async fn customer_ids_by_phone(conn: &mut Conn, phone: &str) -> anyhow::Result<Vec<i64>> {
+pub async fn customer_ids_by_phone(
+    conn: &mut Conn,
+    phone: &str,
+) -> anyhow::Result<Vec<CustomerId>> {
     Ok(
         sqlx::query_scalar("SELECT id FROM customers WHERE phone = $1 ORDER BY id")
             .bind(phone)
@@ -458,12 +462,12 @@ pub async fn customer_ids_by_phone(conn: &mut Conn, phone: &str) -> anyhow::Resu
 pub async fn record_inbound(
     conn: &mut Conn,
     from_phone: &str,
-    customer_id: Option<i64>,
+    customer_id: Option<CustomerId>,
     body: &str,
     kind: InboundKind,
     provider_sid: Option<&str>,
     reply: &str,
-    backorder_ids: &[i64],
+    backorder_ids: &[BackorderId],
     at: DateTime<Utc>,
 ) -> anyhow::Result<i64> {
     let id: i64 = sqlx::query_scalar(
@@ -490,7 +494,10 @@ pub async fn record_inbound(
 }
 
 /// The shop's id of a customer.
-pub async fn customer_external_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<String>> {
+pub async fn customer_external_id(
+    conn: &mut Conn,
+    id: CustomerId,
+) -> anyhow::Result<Option<String>> {
     Ok(
         sqlx::query_scalar("SELECT external_id FROM customers WHERE id = $1")
             .bind(id)

@@ -7,8 +7,8 @@ use crate::domain::notify::{InboundKind, MessageStatus, Transport};
 use crate::domain::outbox::PostStatus;
 use crate::domain::promise::Cause;
 use crate::domain::{
-    BackorderStatus, Channel, EtaKind, MovementKind, OutboxStatus, PoStatus, ReservationStatus,
-    Tier, UpdateKind,
+    BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, MovementKind, OutboxStatus,
+    PoStatus, ProductId, ReservationStatus, Tier, UpdateKind,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::encode::IsNull;
@@ -78,6 +78,37 @@ text_enum!(
     InboundKind => "an inbound message kind",
     PostStatus => "a channel post status",
 );
+
+/// Implements `Type`, `Encode` and `Decode` for a row id newtype, stored as its INTEGER.
+macro_rules! row_id {
+    ($($ty:ty),* $(,)?) => {$(
+        impl Type<Sqlite> for $ty {
+            fn type_info() -> SqliteTypeInfo {
+                <i64 as Type<Sqlite>>::type_info()
+            }
+            fn compatible(ty: &SqliteTypeInfo) -> bool {
+                <i64 as Type<Sqlite>>::compatible(ty)
+            }
+        }
+
+        impl<'q> Encode<'q, Sqlite> for $ty {
+            fn encode_by_ref(
+                &self,
+                buf: &mut Vec<SqliteArgumentValue<'q>>,
+            ) -> Result<IsNull, BoxDynError> {
+                <i64 as Encode<'q, Sqlite>>::encode(self.0, buf)
+            }
+        }
+
+        impl<'r> Decode<'r, Sqlite> for $ty {
+            fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+                <i64 as Decode<'r, Sqlite>>::decode(value).map(Self)
+            }
+        }
+    )*};
+}
+
+row_id!(ProductId, CustomerId, BackorderId);
 
 /// Stored form of a timestamp: RFC 3339 UTC, whole seconds (text order is time order).
 pub fn ts(t: DateTime<Utc>) -> String {
