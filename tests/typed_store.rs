@@ -238,38 +238,40 @@ async fn alert_message_and_history_enums_read_back_what_they_wrote() {
     );
 }
 
-/// The error chain of a store read that must fail.
-fn store_error<T: std::fmt::Debug>(r: anyhow::Result<T>) -> String {
-    format!(
+/// Asserts that a store read failed, naming the column and the bad value.
+#[track_caller]
+fn fails_naming<T: std::fmt::Debug>(r: anyhow::Result<T>, column: &str, value: &str) {
+    let err = format!(
         "{:#}",
         r.expect_err("a bad stored value must fail the read")
-    )
+    );
+    assert!(err.contains(column) && err.contains(value), "{err}");
+}
+
+/// The demo shop after one raw statement.
+async fn demo_app_with(sql: &str) -> TestApp {
+    let t = spawn_demo_app().await;
+    exec(&t, sql).await;
+    t
 }
 
 #[tokio::test]
 async fn a_bad_stored_channel_id_fails_the_claim_naming_the_column_instead_of_becoming_0() {
-    let t = spawn_demo_app().await;
-    exec(
-        &t,
+    let t = demo_app_with(
         "INSERT INTO channel_posts (channel_id, content, next_attempt_at, created_at)
          VALUES ('#general', 'hello', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
     )
     .await;
     let mut conn = t.app.store.pool().acquire().await.unwrap();
     let now = test_now();
-    let err = store_error(
-        backorder_bot::store::posts::claim_due(
-            &mut conn,
-            now,
-            now + chrono::Duration::minutes(1),
-            10,
-        )
-        .await,
-    );
-    assert!(
-        err.contains("channel_id") && err.contains("#general"),
-        "{err}"
-    );
+    let claimed = backorder_bot::store::posts::claim_due(
+        &mut conn,
+        now,
+        now + chrono::Duration::minutes(1),
+        10,
+    )
+    .await;
+    fails_naming(claimed, "channel_id", "#general");
 }
 
 #[tokio::test]
@@ -286,30 +288,22 @@ async fn an_unknown_stored_severity_fails_the_read_naming_the_column_instead_of_
     ] {
         sqlx::query(sql).execute(&mut *conn).await.unwrap();
     }
-    let err = store_error(backorder_bot::store::alerts::states(&mut conn, "r").await);
-    assert!(err.contains("severity") && err.contains("extreme"), "{err}");
-    let err = store_error(backorder_bot::store::alerts::states(&mut conn, "s").await);
-    assert!(
-        err.contains("notified_severity") && err.contains("dire"),
-        "{err}"
-    );
+    let states = backorder_bot::store::alerts::states(&mut conn, "r").await;
+    fails_naming(states, "severity", "extreme");
+    let states = backorder_bot::store::alerts::states(&mut conn, "s").await;
+    fails_naming(states, "notified_severity", "dire");
 }
 
 #[tokio::test]
 async fn bad_stored_posted_products_fail_the_read_naming_the_column_instead_of_becoming_empty() {
-    let t = spawn_demo_app().await;
-    exec(
-        &t,
+    let t = demo_app_with(
         "INSERT INTO alert_runs (rule, trigger, started_at, posted_products)
          VALUES ('r', 'manual', '2026-11-26T12:00:00Z', '[1, 2')",
     )
     .await;
     let mut conn = t.app.store.pool().acquire().await.unwrap();
-    let err = store_error(backorder_bot::store::alerts::last_run(&mut conn, "r").await);
-    assert!(
-        err.contains("posted_products") && err.contains("[1, 2"),
-        "{err}"
-    );
+    let run = backorder_bot::store::alerts::last_run(&mut conn, "r").await;
+    fails_naming(run, "posted_products", "[1, 2");
 }
 
 #[tokio::test]
