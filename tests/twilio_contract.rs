@@ -103,6 +103,9 @@ async fn the_sms_client_speaks_twilios_published_contract() {
         .await
         .unwrap();
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].transport, "twilio");
+    assert_eq!(
+        sent[0].transport,
+        backorder_bot::domain::notify::Transport::Twilio
+    );
     assert!(sent[0].error_code.is_none(), "{sent:?}");
 }

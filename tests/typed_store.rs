@@ -173,3 +173,163 @@ async fn every_enum_spelling_is_one_the_schema_accepts_and_reads_back() {
     round_trip!(t, "reservations", "status", ReservationStatus);
     round_trip!(t, "stock_movements", "kind", MovementKind);
 }
+
+#[tokio::test]
+async fn alert_message_and_history_enums_read_back_what_they_wrote() {
+    use backorder_bot::domain::alerts::{RunStatus, Severity};
+    use backorder_bot::domain::notify::{MessageStatus, Transport};
+    use backorder_bot::domain::promise::Cause;
+    let t = spawn_demo_app().await;
+    exec(
+        &t,
+        "INSERT INTO alert_states (rule, product_id, severity, since)
+         SELECT 'r', MIN(id), 'low', '2026-11-26T12:00:00Z' FROM products",
+    )
+    .await;
+    exec(
+        &t,
+        "INSERT INTO alert_runs (rule, trigger, started_at) VALUES ('r', 'manual', '2026-11-26T12:00:00Z')",
+    )
+    .await;
+    exec(
+        &t,
+        "INSERT INTO messages (customer_id, kind, channel, transport, recipient, body, status,
+            created_at, updated_at)
+         SELECT MIN(id), 'allocated', 'sms', 'twilio', '+15550001111', 'x', 'queued',
+            '2026-11-26T12:00:00Z', '2026-11-26T12:00:00Z' FROM customers",
+    )
+    .await;
+    exec(
+        &t,
+        "INSERT INTO eta_history (backorder_id, old_eta, new_eta, cause, actor, reason, created_at)
+         SELECT MIN(id), NULL, NULL, 'received', 'test', '', '2026-11-26T12:00:00Z' FROM backorders",
+    )
+    .await;
+    round_trip!(t, "alert_states", "severity", Severity);
+    round_trip!(t, "alert_states", "notified_severity", Severity);
+    round_trip!(t, "alert_runs", "status", RunStatus);
+    round_trip!(t, "messages", "transport", Transport);
+    round_trip!(t, "messages", "status", MessageStatus);
+    round_trip!(t, "messages", "kind", backorder_bot::domain::UpdateKind);
+    round_trip!(t, "eta_history", "cause", Cause);
+    exec(
+        &t,
+        "INSERT INTO inbound_messages (from_phone, body, kind, reply, created_at)
+         VALUES ('+15550001111', 'hi', 'help', '', '2026-11-26T12:00:00Z')",
+    )
+    .await;
+    exec(
+        &t,
+        "INSERT INTO channel_posts (channel_id, content, next_attempt_at, created_at)
+         VALUES ('1', 'hello', '2026-11-26T12:00:00Z', '2026-11-26T12:00:00Z')",
+    )
+    .await;
+    round_trip!(
+        t,
+        "inbound_messages",
+        "kind",
+        backorder_bot::domain::notify::InboundKind
+    );
+    round_trip!(
+        t,
+        "channel_posts",
+        "status",
+        backorder_bot::domain::outbox::PostStatus
+    );
+}
+
+/// Asserts that a store read failed, naming the column and the bad value.
+#[track_caller]
+fn fails_naming<T: std::fmt::Debug>(r: anyhow::Result<T>, column: &str, value: &str) {
+    let err = format!(
+        "{:#}",
+        r.expect_err("a bad stored value must fail the read")
+    );
+    assert!(err.contains(column) && err.contains(value), "{err}");
+}
+
+/// The demo shop after one raw statement.
+async fn demo_app_with(sql: &str) -> TestApp {
+    let t = spawn_demo_app().await;
+    exec(&t, sql).await;
+    t
+}
+
+#[tokio::test]
+async fn a_bad_stored_channel_id_fails_the_claim_naming_the_column_instead_of_becoming_0() {
+    let t = demo_app_with(
+        "INSERT INTO channel_posts (channel_id, content, next_attempt_at, created_at)
+         VALUES ('#general', 'hello', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+    )
+    .await;
+    let mut conn = t.app.store.pool().acquire().await.unwrap();
+    let now = test_now();
+    let claimed = backorder_bot::store::posts::claim_due(
+        &mut conn,
+        now,
+        now + chrono::Duration::minutes(1),
+        10,
+    )
+    .await;
+    fails_naming(claimed, "channel_id", "#general");
+}
+
+#[tokio::test]
+async fn an_unknown_stored_severity_fails_the_read_naming_the_column_instead_of_dropping_the_row() {
+    let t = spawn_demo_app().await;
+    let mut conn = t.app.store.pool().acquire().await.unwrap();
+    for sql in [
+        "PRAGMA ignore_check_constraints = ON",
+        "INSERT INTO alert_states (rule, product_id, severity, since)
+         SELECT 'r', MIN(id), 'extreme', '2026-11-26T12:00:00Z' FROM products",
+        "INSERT INTO alert_states (rule, product_id, severity, since, notified_severity)
+         SELECT 's', MIN(id), 'low', '2026-11-26T12:00:00Z', 'dire' FROM products",
+        "PRAGMA ignore_check_constraints = OFF",
+    ] {
+        sqlx::query(sql).execute(&mut *conn).await.unwrap();
+    }
+    let states = backorder_bot::store::alerts::states(&mut conn, "r").await;
+    fails_naming(states, "severity", "extreme");
+    let states = backorder_bot::store::alerts::states(&mut conn, "s").await;
+    fails_naming(states, "notified_severity", "dire");
+}
+
+#[tokio::test]
+async fn bad_stored_posted_products_fail_the_read_naming_the_column_instead_of_becoming_empty() {
+    let t = demo_app_with(
+        "INSERT INTO alert_runs (rule, trigger, started_at, posted_products)
+         VALUES ('r', 'manual', '2026-11-26T12:00:00Z', '[1, 2')",
+    )
+    .await;
+    let mut conn = t.app.store.pool().acquire().await.unwrap();
+    let run = backorder_bot::store::alerts::last_run(&mut conn, "r").await;
+    fails_naming(run, "posted_products", "[1, 2");
+}
+
+#[tokio::test]
+async fn row_ids_read_and_bind_as_their_own_types() {
+    use backorder_bot::domain::{BackorderId, CustomerId, ProductId};
+    let t = spawn_demo_app().await;
+    let pool = t.app.store.pool();
+    let product: ProductId = sqlx::query_scalar("SELECT MIN(id) FROM products")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let sku: String = sqlx::query_scalar("SELECT sku FROM products WHERE id = $1")
+        .bind(product)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(!sku.is_empty());
+    let (backorder, customer): (BackorderId, CustomerId) =
+        sqlx::query_as("SELECT id, customer_id FROM backorders ORDER BY id LIMIT 1")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    let n = t
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM backorders WHERE id = {backorder} AND customer_id = {customer}"
+        ))
+        .await;
+    assert_eq!(n, 1);
+}

@@ -181,22 +181,28 @@ async fn unknown_numbers_get_a_neutral_reply_without_data() {
     assert!(!body.contains("expected"), "{body}");
 }
 
-#[tokio::test]
-async fn status_callbacks_update_the_message_record() {
-    let h = start().await;
+/// A text to Ada the provider has queued under `sid`.
+async fn queued_message_to_ada(h: &Hook, sid: &str) {
     let customer =
         h.t.scalar("SELECT id FROM customers WHERE external_id = 'C-1001'")
             .await;
     sqlx::query(
         "INSERT INTO messages (customer_id, kind, channel, transport, recipient, body, provider_sid,
             status, created_at, updated_at)
-         VALUES ($1, 'eta_changed', 'sms', 'twilio', $2, 'hi', 'SMabc', 'queued', 'x', 'x')",
+         VALUES ($1, 'eta_changed', 'sms', 'twilio', $2, 'hi', $3, 'queued', 'x', 'x')",
     )
     .bind(customer)
     .bind(ADA)
+    .bind(sid)
     .execute(h.t.app.store.pool())
     .await
     .unwrap();
+}
+
+#[tokio::test]
+async fn status_callbacks_update_the_message_record() {
+    let h = start().await;
+    queued_message_to_ada(&h, "SMabc").await;
     let (status, _) = h
         .signed(
             STATUS_PATH,
@@ -215,4 +221,20 @@ async fn status_callbacks_update_the_message_record() {
             .unwrap();
     assert_eq!(st, "undelivered");
     assert_eq!(code.as_deref(), Some("30003"));
+}
+
+#[tokio::test]
+async fn a_status_report_with_an_unknown_status_is_refused_and_changes_nothing() {
+    let h = start().await;
+    queued_message_to_ada(&h, "SMabc").await;
+    let (status, body) = h
+        .signed(
+            STATUS_PATH,
+            &[("MessageSid", "SMabc"), ("MessageStatus", "vanished")],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("MessageStatus"), "{body}");
+    let queued = "SELECT COUNT(*) FROM messages WHERE provider_sid = 'SMabc' AND status = 'queued'";
+    assert_eq!(h.t.scalar(queued).await, 1);
 }

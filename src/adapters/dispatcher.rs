@@ -11,6 +11,7 @@
 use crate::app::notify::{self, Content, Delivery, Outgoing};
 use crate::app::templates::Templates;
 use crate::app::App;
+use crate::domain::notify::{MessageStatus, Transport};
 use crate::store;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -206,9 +207,9 @@ impl Dispatcher {
 
 fn logged() -> Delivery {
     Delivery::Sent {
-        transport: "log",
+        transport: Transport::Log,
         sid: None,
-        status: "logged".into(),
+        status: MessageStatus::Logged,
     }
 }
 

@@ -3,6 +3,7 @@
 use crate::app::notify::Delivery;
 use crate::app::templates::EmailBody;
 use crate::config::{Settings, SmtpTls};
+use crate::domain::notify::{MessageStatus, Transport};
 use crate::domain::EmailAddress;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -89,9 +90,9 @@ impl EmailClient {
         };
         match self.transport.send(message).await {
             Ok(_) => Delivery::Sent {
-                transport: "smtp",
+                transport: Transport::Smtp,
                 sid: None,
-                status: "sent".into(),
+                status: MessageStatus::Sent,
             },
             Err(e) if e.is_permanent() => Delivery::Dead {
                 code: e.status().map(|c| c.to_string()),

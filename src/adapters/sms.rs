@@ -2,6 +2,7 @@
 
 use crate::app::notify::Delivery;
 use crate::config::Settings;
+use crate::domain::notify::{MessageStatus, Transport};
 use crate::domain::PhoneNumber;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
@@ -175,15 +176,18 @@ impl SmsClient {
         if status.is_success() {
             return match serde_json::from_str::<Accepted>(&text) {
                 Ok(a) => Delivery::Sent {
-                    transport: "twilio",
+                    transport: Transport::Twilio,
                     sid: Some(a.sid),
-                    status: a.status.unwrap_or_else(|| "queued".into()),
+                    status: a
+                        .status
+                        .and_then(|s| MessageStatus::parse(&s).ok())
+                        .unwrap_or(MessageStatus::Queued),
                 },
                 // Accepted but unreadable: it was sent, so do not send it again.
                 Err(_) => Delivery::Sent {
-                    transport: "twilio",
+                    transport: Transport::Twilio,
                     sid: None,
-                    status: "queued".into(),
+                    status: MessageStatus::Queued,
                 },
             };
         }

@@ -157,6 +157,7 @@ async fn status(
             }
             StatusCode::NO_CONTENT.into_response()
         }
+        Err(e) if e.is_user_facing() => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
         Err(e) => {
             tracing::error!(error = ?e, "SMS status report failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()

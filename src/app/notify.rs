@@ -5,11 +5,14 @@ use super::templates::{EmailBody, Item, MessageContext, Templates};
 use super::{App, AppError, AppResult};
 use crate::domain::contact::{mask_email, mask_phone};
 use crate::domain::markup::data;
+pub use crate::domain::notify::InboundKind;
 use crate::domain::notify::{
-    coalesce, date_in_words, group_by_kind, keyword, route, timezone, Keyword, News, Recipient,
-    Route, Standing, Update, UpdateKind,
+    coalesce, date_in_words, group_by_kind, keyword, route, timezone, Keyword, MessageStatus, News,
+    Recipient, Route, Standing, Transport, Update, UpdateKind,
 };
-use crate::domain::{BackorderStatus, Channel, EmailAddress, EtaKind, OutboxStatus, PhoneNumber};
+use crate::domain::{
+    BackorderStatus, Channel, CustomerId, EmailAddress, EtaKind, OutboxStatus, PhoneNumber,
+};
 use crate::store::{self, Conn};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -35,10 +38,10 @@ pub enum Content {
 
 impl Content {
     /// `sms` or `email`.
-    pub fn channel(&self) -> &'static str {
+    pub fn channel(&self) -> Channel {
         match self {
-            Content::Sms { .. } => "sms",
-            Content::Email { .. } => "email",
+            Content::Sms { .. } => Channel::Sms,
+            Content::Email { .. } => Channel::Email,
         }
     }
 
@@ -92,12 +95,11 @@ pub struct Plan {
 pub enum Delivery {
     /// Accepted (or written to the log).
     Sent {
-        /// `twilio`, `smtp` or `log`.
-        transport: &'static str,
+        transport: Transport,
         /// Provider's id.
         sid: Option<String>,
         /// Provider's status (`queued`, `sent`, `logged`).
-        status: String,
+        status: MessageStatus,
     },
     /// A passing failure: try again later (not before `retry_after`).
     Retry {
@@ -362,17 +364,17 @@ pub async fn record(
         };
         let mut message = store::notify::NewMessage {
             customer_id: out.customer_id,
-            kind: out.kind.as_str(),
+            kind: out.kind,
             channel: out.content.channel(),
-            transport: if out.content.channel() == "sms" {
-                "twilio"
+            transport: if out.content.channel() == Channel::Sms {
+                Transport::Twilio
             } else {
-                "smtp"
+                Transport::Smtp
             },
             recipient: &recipient,
             body: &body,
             provider_sid: None,
-            status: "failed",
+            status: MessageStatus::Failed,
             error_code: None,
             backorders: &out.told,
         };
@@ -392,9 +394,9 @@ pub async fn record(
                 sid,
                 status,
             } => {
-                message.transport = transport;
+                message.transport = *transport;
                 message.provider_sid = sid.as_deref();
-                message.status = status;
+                message.status = *status;
                 store::notify::record_message(&mut tx, &message, now).await?;
                 store::notify::finish(&mut tx, &out.outbox_ids, OutboxStatus::Sent, None, now)
                     .await?;
@@ -497,19 +499,6 @@ pub async fn queue_cancelled(
     .await
 }
 
-/// What a customer's text was taken as.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InboundKind {
-    /// STOP and friends.
-    OptOut,
-    /// START and friends.
-    OptIn,
-    /// HELP, INFO.
-    Help,
-    /// Anything else.
-    Inquiry,
-}
-
 /// Handles a text a customer sent; returns the reply to send back (empty: none).
 pub async fn inbound(
     app: &App,
@@ -557,18 +546,12 @@ pub async fn inbound(
             )
         }
     };
-    let kind_str = match kind {
-        InboundKind::OptOut => "opt_out",
-        InboundKind::OptIn => "opt_in",
-        InboundKind::Help => "help",
-        InboundKind::Inquiry => "inquiry",
-    };
     store::notify::record_inbound(
         &mut tx,
         phone.expose(),
         customer_id,
         body,
-        kind_str,
+        kind,
         sid,
         &reply,
         &backorders,
@@ -607,7 +590,7 @@ pub async fn inbound(
     Ok((kind, reply))
 }
 
-async fn customer_label(conn: &mut Conn, id: Option<i64>) -> anyhow::Result<String> {
+async fn customer_label(conn: &mut Conn, id: Option<CustomerId>) -> anyhow::Result<String> {
     let Some(id) = id else {
         return Ok(String::new());
     };
@@ -631,13 +614,15 @@ fn promise_line(o: &store::notify::OpenByPhone) -> String {
     format!("Your {}: {when}", o.product)
 }
 
-/// Applies a provider's delivery report; returns whether the message was known.
+/// Applies a provider's delivery report; returns whether the message was known. A status word
+/// that is not one of the provider's is refused.
 pub async fn status_callback(
     app: &App,
     sid: &str,
     status: &str,
     error_code: Option<&str>,
 ) -> AppResult<bool> {
+    let status = super::field("MessageStatus", MessageStatus::parse(status))?;
     let mut tx = app.store.begin_write().await?;
     let known =
         store::notify::update_message_status(&mut tx, sid, status, error_code, app.clock.now())
@@ -655,8 +640,7 @@ pub struct SentLine {
     pub at: DateTime<Utc>,
     pub kind: UpdateKind,
     pub channel: Channel,
-    /// twilio | smtp | log
-    pub transport: String,
+    pub transport: Transport,
     /// Masked recipient.
     pub to: String,
     /// Provider status (and error code).
@@ -674,7 +658,7 @@ fn sent_line(m: store::notify::MessageRow) -> SentLine {
         },
         status: match m.error_code {
             Some(c) => format!("{} ({c})", m.status),
-            None => m.status,
+            None => m.status.to_string(),
         },
         kind: m.kind,
         channel: m.channel,

@@ -3,6 +3,7 @@
 
 use super::{App, AppResult};
 use crate::domain::priority::PriorityInput;
+pub use crate::domain::promise::Cause;
 use crate::domain::promise::{
     join, plan, served_in_order, Demand, Eta, Inbound, PlanInput, Planned,
 };
@@ -14,43 +15,6 @@ use crate::store::{self, Conn};
 use chrono::NaiveDate;
 use serde_json::json;
 use std::collections::HashMap;
-
-/// Why promises are being recomputed (stored in ETA history).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cause {
-    /// A PO line's ETA moved.
-    PoEtaChanged,
-    /// A PO line was created or its quantity changed.
-    PoChanged,
-    /// Stock arrived.
-    Received,
-    /// A backorder was created.
-    BackorderCreated,
-    /// A backorder was cancelled or fulfilled.
-    BackorderClosed,
-    /// A backorder was re-prioritised.
-    Reprioritized,
-    /// Stock was adjusted.
-    StockAdjusted,
-    /// A customer's tier changed.
-    TierChanged,
-}
-
-impl Cause {
-    /// Stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Cause::PoEtaChanged => "po_eta_changed",
-            Cause::PoChanged => "po_changed",
-            Cause::Received => "received",
-            Cause::BackorderCreated => "backorder_created",
-            Cause::BackorderClosed => "backorder_closed",
-            Cause::Reprioritized => "reprioritized",
-            Cause::StockAdjusted => "stock_adjusted",
-            Cause::TierChanged => "tier_changed",
-        }
-    }
-}
 
 /// A backorder whose promise moved.
 #[derive(Debug, Clone, PartialEq)]
@@ -299,8 +263,7 @@ async fn apply(
         m.customer_name = store::backorders::customer_name(conn, m.customer_id).await?;
     }
     if !dry_run && !changes.is_empty() {
-        store::backorders::apply_eta_changes(conn, &changes, cause.as_str(), actor, reason, now)
-            .await?;
+        store::backorders::apply_eta_changes(conn, &changes, cause, actor, reason, now).await?;
     }
     Ok(out)
 }

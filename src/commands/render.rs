@@ -487,7 +487,7 @@ pub fn backorder(d: &BackorderDetail, currency: &str) -> Reply {
                 timestamp(h.created_at),
                 h.old_eta.map_or("none".to_string(), |d| d.to_string()),
                 h.new_eta.map_or("unknown".to_string(), |d| d.to_string()),
-                data(&h.cause),
+                h.cause,
                 data(&h.actor),
                 if h.reason.is_empty() {
                     String::new()

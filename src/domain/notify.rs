@@ -61,6 +61,141 @@ impl std::fmt::Display for UpdateKind {
     }
 }
 
+/// How a message left: the SMS provider, the mail server, or the log (no transport configured).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Twilio,
+    Smtp,
+    Log,
+}
+
+impl Transport {
+    /// Every transport.
+    pub const ALL: [Transport; 3] = [Transport::Twilio, Transport::Smtp, Transport::Log];
+
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Twilio => "twilio",
+            Transport::Smtp => "smtp",
+            Transport::Log => "log",
+        }
+    }
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A sent message's last known state: the provider's word (Twilio's message statuses; the mail
+/// server only ever says `sent`), or `logged` for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageStatus {
+    Accepted,
+    Scheduled,
+    Queued,
+    Sending,
+    Sent,
+    Delivered,
+    Undelivered,
+    Failed,
+    Receiving,
+    Received,
+    Read,
+    PartiallyDelivered,
+    Canceled,
+    Logged,
+}
+
+impl MessageStatus {
+    /// Every status.
+    pub const ALL: [MessageStatus; 14] = [
+        MessageStatus::Accepted,
+        MessageStatus::Scheduled,
+        MessageStatus::Queued,
+        MessageStatus::Sending,
+        MessageStatus::Sent,
+        MessageStatus::Delivered,
+        MessageStatus::Undelivered,
+        MessageStatus::Failed,
+        MessageStatus::Receiving,
+        MessageStatus::Received,
+        MessageStatus::Read,
+        MessageStatus::PartiallyDelivered,
+        MessageStatus::Canceled,
+        MessageStatus::Logged,
+    ];
+
+    /// Stored spelling (the provider's).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageStatus::Accepted => "accepted",
+            MessageStatus::Scheduled => "scheduled",
+            MessageStatus::Queued => "queued",
+            MessageStatus::Sending => "sending",
+            MessageStatus::Sent => "sent",
+            MessageStatus::Delivered => "delivered",
+            MessageStatus::Undelivered => "undelivered",
+            MessageStatus::Failed => "failed",
+            MessageStatus::Receiving => "receiving",
+            MessageStatus::Received => "received",
+            MessageStatus::Read => "read",
+            MessageStatus::PartiallyDelivered => "partially_delivered",
+            MessageStatus::Canceled => "canceled",
+            MessageStatus::Logged => "logged",
+        }
+    }
+
+    /// Reads a provider's status word.
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| ParseError::new(format!("\"{raw}\" is not a message status")))
+    }
+}
+
+impl std::fmt::Display for MessageStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a customer's text was taken as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundKind {
+    /// STOP and friends.
+    OptOut,
+    /// START and friends.
+    OptIn,
+    /// HELP, INFO.
+    Help,
+    /// Anything else.
+    Inquiry,
+}
+
+impl InboundKind {
+    /// Every kind.
+    pub const ALL: [InboundKind; 4] = [
+        InboundKind::OptOut,
+        InboundKind::OptIn,
+        InboundKind::Help,
+        InboundKind::Inquiry,
+    ];
+
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InboundKind::OptOut => "opt_out",
+            InboundKind::OptIn => "opt_in",
+            InboundKind::Help => "help",
+            InboundKind::Inquiry => "inquiry",
+        }
+    }
+}
+
 /// What a customer can be told about a backorder: where it stands now, or what a message told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Standing {

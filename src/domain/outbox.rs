@@ -45,6 +45,30 @@ impl OutboxStatus {
     }
 }
 
+/// How far delivery of one queued Discord channel post got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PostStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    Sent,
+    /// Given up on.
+    Failed,
+}
+
+impl PostStatus {
+    /// Every status.
+    pub const ALL: [PostStatus; 3] = [PostStatus::Pending, PostStatus::Sent, PostStatus::Failed];
+
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostStatus::Pending => "pending",
+            PostStatus::Sent => "sent",
+            PostStatus::Failed => "failed",
+        }
+    }
+}
+
 impl fmt::Display for OutboxStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -8,6 +8,61 @@
 use super::queue::{RankedQueue, Waiting};
 use chrono::{Days, NaiveDate};
 
+/// Why promises are being recomputed (stored in ETA history).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// A PO line's ETA moved.
+    PoEtaChanged,
+    /// A PO line was created or its quantity changed.
+    PoChanged,
+    /// Stock arrived.
+    Received,
+    /// A backorder was created.
+    BackorderCreated,
+    /// A backorder was cancelled or fulfilled.
+    BackorderClosed,
+    /// A backorder was re-prioritised.
+    Reprioritized,
+    /// Stock was adjusted.
+    StockAdjusted,
+    /// A customer's tier changed.
+    TierChanged,
+}
+
+impl Cause {
+    /// Every cause.
+    pub const ALL: [Cause; 8] = [
+        Cause::PoEtaChanged,
+        Cause::PoChanged,
+        Cause::Received,
+        Cause::BackorderCreated,
+        Cause::BackorderClosed,
+        Cause::Reprioritized,
+        Cause::StockAdjusted,
+        Cause::TierChanged,
+    ];
+
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::PoEtaChanged => "po_eta_changed",
+            Cause::PoChanged => "po_changed",
+            Cause::Received => "received",
+            Cause::BackorderCreated => "backorder_created",
+            Cause::BackorderClosed => "backorder_closed",
+            Cause::Reprioritized => "reprioritized",
+            Cause::StockAdjusted => "stock_adjusted",
+            Cause::TierChanged => "tier_changed",
+        }
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How sure an ETA is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EtaKind {

@@ -1,8 +1,8 @@
 //! Low-stock alerts: the set-based evaluation query, per-(rule, SKU) state, runs, snoozes and
 //! the scheduler lease.
 
-use super::{ts, Conn, StoredTs};
-use crate::domain::alerts::{AlertState, Scope, Severity, SkuFigures};
+use super::{ts, Conn, StoredIds, StoredOptTs, StoredTs};
+use crate::domain::alerts::{AlertState, RunStatus, Scope, Severity, SkuFigures};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
 
@@ -131,26 +131,31 @@ async fn evaluation_rows(
         let rows: Vec<Packed> = serde_json::from_str(&batch)
             .map_err(|e| anyhow::anyhow!("alert evaluation: unreadable batch: {e}"))?;
         for r in rows {
-            let next_eta = r.7.as_deref().map(super::parse_day).transpose()?;
+            let next_eta = r
+                .next_eta
+                .as_deref()
+                .map(super::parse_day)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("alert evaluation: next_eta: {e}"))?;
             let mut f = SkuFigures {
-                product_id: r.0,
-                sku: r.13,
-                name: r.14,
-                supplier: r.15,
-                on_hand: r.1,
-                allocated: r.2,
-                open_backorders: r.3,
-                backorder_units: r.4,
-                inbound_within_lead: r.5,
-                inbound_total: r.6,
+                product_id: r.id,
+                sku: r.sku,
+                name: r.name,
+                supplier: r.supplier,
+                on_hand: r.on_hand,
+                allocated: r.allocated,
+                open_backorders: r.bo_n,
+                backorder_units: r.bo_units,
+                inbound_within_lead: r.within,
+                inbound_total: r.inbound,
                 next_eta,
-                reorder_point: r.8,
-                safety_stock: r.9,
-                reorder_qty: r.10,
-                lead_time_days: r.11,
+                reorder_point: r.reorder_point,
+                safety_stock: r.safety_stock,
+                reorder_qty: r.reorder_qty,
+                lead_time_days: r.lead,
                 daily_sales: 0.0,
             };
-            if keep(&mut f, r.12) {
+            if keep(&mut f, r.sold) {
                 kept.push(f);
             }
         }
@@ -236,37 +241,43 @@ pub const EVALUATION_SQL: &str = concat!(
     GROUP BY id / 4096"
 );
 
-/// One evaluated SKU as [`EVALUATION_SQL`] packs it: id, on hand, allocated, open backorders,
-/// backorder units, inbound within lead time, inbound, next ETA, reorder point, safety stock,
-/// reorder quantity, lead time, units sold in the window, SKU, name, supplier code.
-type Packed = (
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    Option<String>,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    String,
-    String,
-    Option<String>,
-);
-
-fn sev(s: Option<String>) -> Option<Severity> {
-    s.as_deref().and_then(|s| Severity::parse(s).ok())
+/// One evaluated SKU as [`EVALUATION_SQL`] packs it: a JSON array whose elements are these
+/// fields in this order (serde reads a struct from an array by position).
+#[derive(serde::Deserialize)]
+struct Packed {
+    id: i64,
+    on_hand: i64,
+    allocated: i64,
+    bo_n: i64,
+    bo_units: i64,
+    within: i64,
+    inbound: i64,
+    next_eta: Option<String>,
+    reorder_point: i64,
+    safety_stock: i64,
+    reorder_qty: i64,
+    lead: i64,
+    sold: i64,
+    sku: String,
+    name: String,
+    supplier: Option<String>,
 }
 
-type StateTuple = (i64, String, StoredTs, Option<StoredTs>, Option<String>);
+/// A rule's alert state for one SKU, as stored.
+#[derive(sqlx::FromRow)]
+struct StateRow {
+    product_id: i64,
+    severity: Severity,
+    #[sqlx(try_from = "StoredTs")]
+    since: DateTime<Utc>,
+    #[sqlx(try_from = "StoredOptTs")]
+    last_notified: Option<DateTime<Utc>>,
+    notified_severity: Option<Severity>,
+}
 
 /// The alert state of every SKU for a rule.
 pub async fn states(conn: &mut Conn, rule: &str) -> anyhow::Result<HashMap<i64, AlertState>> {
-    let rows: Vec<StateTuple> = sqlx::query_as(
+    let rows: Vec<StateRow> = sqlx::query_as(
         "SELECT product_id, severity, since, last_notified, notified_severity
          FROM alert_states WHERE rule = $1",
     )
@@ -275,16 +286,16 @@ pub async fn states(conn: &mut Conn, rule: &str) -> anyhow::Result<HashMap<i64, 
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, s, since, last, notified)| {
-            Some((
-                id,
+        .map(|r| {
+            (
+                r.product_id,
                 AlertState {
-                    severity: Severity::parse(&s).ok()?,
-                    since: since.into(),
-                    last_notified: last.map(Into::into),
-                    notified_severity: sev(notified),
+                    severity: r.severity,
+                    since: r.since,
+                    last_notified: r.last_notified,
+                    notified_severity: r.notified_severity,
                 },
-            ))
+            )
         })
         .collect())
 }
@@ -429,20 +440,22 @@ pub async fn start_run(
     stale_before: DateTime<Utc>,
 ) -> anyhow::Result<Result<i64, NotStarted>> {
     sqlx::query(
-        "UPDATE alert_runs SET status = 'abandoned', finished_at = $3
-         WHERE rule = $1 AND status = 'running' AND started_at < $2",
+        "UPDATE alert_runs SET status = $4, finished_at = $3
+         WHERE rule = $1 AND status = $5 AND started_at < $2",
     )
     .bind(rule)
     .bind(ts(stale_before))
     .bind(ts(now))
+    .bind(RunStatus::Abandoned)
+    .bind(RunStatus::Running)
     .execute(&mut *conn)
     .await?;
-    let running: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM alert_runs WHERE rule = $1 AND status = 'running'",
-    )
-    .bind(rule)
-    .fetch_one(&mut *conn)
-    .await?;
+    let running: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM alert_runs WHERE rule = $1 AND status = $2")
+            .bind(rule)
+            .bind(RunStatus::Running)
+            .fetch_one(&mut *conn)
+            .await?;
     if running > 0 {
         return Ok(Err(NotStarted::Running));
     }
@@ -472,7 +485,7 @@ pub async fn start_run(
 }
 
 /// What a finished run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct RunCounts {
     /// SKUs evaluated.
     pub evaluated: i64,
@@ -502,7 +515,11 @@ pub async fn finish_run(
          WHERE id = $1",
     )
     .bind(id)
-    .bind(if ok { "done" } else { "failed" })
+    .bind(if ok {
+        RunStatus::Done
+    } else {
+        RunStatus::Failed
+    })
     .bind(ts(now))
     .bind(counts.evaluated)
     .bind(counts.firing)
@@ -528,60 +545,30 @@ pub async fn last_scheduled(conn: &mut Conn, rule: &str) -> anyhow::Result<Optio
 }
 
 /// A recorded run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RunRow {
     /// Id.
     pub id: i64,
     /// Rule name.
     pub rule: String,
     /// Cron time, if scheduled.
+    #[sqlx(try_from = "StoredOptTs")]
     pub scheduled_for: Option<DateTime<Utc>>,
     /// Started.
+    #[sqlx(try_from = "StoredTs")]
     pub started_at: DateTime<Utc>,
     /// Finished.
+    #[sqlx(try_from = "StoredOptTs")]
     pub finished_at: Option<DateTime<Utc>>,
-    /// running | done | failed | abandoned
-    pub status: String,
+    pub status: RunStatus,
     /// Counts.
+    #[sqlx(flatten)]
     pub counts: RunCounts,
     /// The posted text, or why nothing was posted.
     pub summary: String,
     /// Products listed in its post.
+    #[sqlx(try_from = "StoredIds")]
     pub posted_products: Vec<i64>,
-}
-
-type RunTuple = (
-    i64,
-    String,
-    Option<StoredTs>,
-    StoredTs,
-    Option<StoredTs>,
-    String,
-    i64,
-    i64,
-    i64,
-    i64,
-    String,
-    String,
-);
-
-fn run_row(t: RunTuple) -> RunRow {
-    RunRow {
-        id: t.0,
-        rule: t.1,
-        scheduled_for: t.2.map(Into::into),
-        started_at: t.3.into(),
-        finished_at: t.4.map(Into::into),
-        status: t.5,
-        counts: RunCounts {
-            evaluated: t.6,
-            firing: t.7,
-            posted_lines: t.8,
-            resolved: t.9,
-        },
-        summary: t.10,
-        posted_products: serde_json::from_str(&t.11).unwrap_or_default(),
-    }
 }
 
 const RUN_COLUMNS: &str = "id, rule, scheduled_for, started_at, finished_at, status, evaluated,
@@ -589,24 +576,22 @@ const RUN_COLUMNS: &str = "id, rule, scheduled_for, started_at, finished_at, sta
 
 /// The latest run of a rule.
 pub async fn last_run(conn: &mut Conn, rule: &str) -> anyhow::Result<Option<RunRow>> {
-    let t: Option<RunTuple> = sqlx::query_as(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {RUN_COLUMNS} FROM alert_runs WHERE rule = $1 ORDER BY id DESC LIMIT 1"
     ))
     .bind(rule)
     .fetch_optional(conn)
-    .await?;
-    Ok(t.map(run_row))
+    .await?)
 }
 
 /// A run by id.
 pub async fn run_by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<RunRow>> {
-    let t: Option<RunTuple> = sqlx::query_as(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {RUN_COLUMNS} FROM alert_runs WHERE id = $1"
     ))
     .bind(id)
     .fetch_optional(conn)
-    .await?;
-    Ok(t.map(run_row))
+    .await?)
 }
 
 /// Takes or renews the named lease for `holder` until `until`; false while another holder's

@@ -4,6 +4,7 @@ use super::keyset::{self, asc, desc, KeyColumn, Keyed, Source};
 use super::{ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
 use crate::domain::priority::PriorityWeights;
+use crate::domain::promise::Cause;
 use crate::domain::{BackorderStatus, EtaKind, Tier, UpdateKind};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -425,7 +426,7 @@ pub struct EtaChange {
 pub async fn apply_eta_changes(
     conn: &mut Conn,
     changes: &[EtaChange],
-    cause: &str,
+    cause: Cause,
     actor: &str,
     reason: &str,
     at: DateTime<Utc>,
@@ -504,8 +505,8 @@ pub struct EtaHistoryRow {
     pub old_eta: Option<NaiveDate>,
     #[sqlx(try_from = "super::StoredOptDay")]
     pub new_eta: Option<NaiveDate>,
-    /// What moved it (`po_eta_changed`, `received`, …).
-    pub cause: String,
+    /// What moved it.
+    pub cause: Cause,
     pub actor: String,
     pub reason: String,
     #[sqlx(try_from = "super::StoredTs")]

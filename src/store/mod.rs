@@ -33,7 +33,9 @@ use sqlx::{ConnectOptions, Sqlite, SqlitePool, Transaction};
 use std::str::FromStr;
 
 pub use sqlx::SqliteConnection as Conn;
-pub use types::{day, parse_day, ts, StoredDay, StoredOptDay, StoredTs};
+pub use types::{
+    day, parse_day, ts, StoredDay, StoredDiscordId, StoredIds, StoredOptDay, StoredOptTs, StoredTs,
+};
 
 /// A write transaction; use it wherever a `&mut Conn` is wanted. Dropping it rolls back.
 /// One from [`Store::begin_write`] holds this process's writer turn until it ends.

@@ -4,7 +4,10 @@
 //! Id lists travel as one JSON array bound to `json_each`: one bound value however many ids.
 
 use super::{ts, Conn};
-use crate::domain::{BackorderStatus, Channel, EtaKind, OutboxStatus, UpdateKind};
+use crate::domain::notify::{InboundKind, MessageStatus, Transport};
+use crate::domain::{
+    BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, OutboxStatus, UpdateKind,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// An outbox row claimed for sending.
@@ -242,12 +245,9 @@ pub async fn superseded_for_backorder(
 pub struct NewMessage<'a> {
     /// Customer row id.
     pub customer_id: i64,
-    /// backordered | eta_changed | allocated | cancelled
-    pub kind: &'a str,
-    /// sms | email
-    pub channel: &'a str,
-    /// twilio | smtp | log
-    pub transport: &'a str,
+    pub kind: UpdateKind,
+    pub channel: Channel,
+    pub transport: Transport,
     /// Phone or address.
     pub recipient: &'a str,
     /// What was sent (the SMS body, or the e-mail's subject and text).
@@ -255,7 +255,7 @@ pub struct NewMessage<'a> {
     /// Provider's id.
     pub provider_sid: Option<&'a str>,
     /// Provider's status.
-    pub status: &'a str,
+    pub status: MessageStatus,
     /// Provider's error code.
     pub error_code: Option<&'a str>,
     /// The backorders and the date told for each.
@@ -302,7 +302,7 @@ pub async fn record_message(
 pub async fn update_message_status(
     conn: &mut Conn,
     provider_sid: &str,
-    status: &str,
+    status: MessageStatus,
     error_code: Option<&str>,
     at: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
@@ -361,12 +361,11 @@ pub struct MessageRow {
     pub kind: UpdateKind,
     /// SMS or e-mail.
     pub channel: Channel,
-    /// twilio | smtp | log
-    pub transport: String,
+    pub transport: Transport,
     /// Phone or address (mask before showing).
     pub recipient: String,
-    /// The provider's status (free text: queued, delivered, …).
-    pub status: String,
+    /// The provider's status.
+    pub status: MessageStatus,
     /// The provider's error code.
     pub error_code: Option<String>,
     /// When it was handed over.
@@ -414,11 +413,10 @@ pub async fn messages_for_customer(
 /// An open backorder of a phone number's customers, for answering an inquiry.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OpenByPhone {
-    /// Customer row id.
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     /// Shop's customer id.
     pub customer_external_id: String,
-    pub backorder_id: i64,
+    pub backorder_id: BackorderId,
     /// Product name.
     pub product: String,
     pub qty: i64,
@@ -447,7 +445,10 @@ pub async fn open_backorders_by_phone(
 }
 
 /// Customers with this phone number.
-pub async fn customer_ids_by_phone(conn: &mut Conn, phone: &str) -> anyhow::Result<Vec<i64>> {
+pub async fn customer_ids_by_phone(
+    conn: &mut Conn,
+    phone: &str,
+) -> anyhow::Result<Vec<CustomerId>> {
     Ok(
         sqlx::query_scalar("SELECT id FROM customers WHERE phone = $1 ORDER BY id")
             .bind(phone)
@@ -461,12 +462,12 @@ pub async fn customer_ids_by_phone(conn: &mut Conn, phone: &str) -> anyhow::Resu
 pub async fn record_inbound(
     conn: &mut Conn,
     from_phone: &str,
-    customer_id: Option<i64>,
+    customer_id: Option<CustomerId>,
     body: &str,
-    kind: &str,
+    kind: InboundKind,
     provider_sid: Option<&str>,
     reply: &str,
-    backorder_ids: &[i64],
+    backorder_ids: &[BackorderId],
     at: DateTime<Utc>,
 ) -> anyhow::Result<i64> {
     let id: i64 = sqlx::query_scalar(
@@ -493,7 +494,10 @@ pub async fn record_inbound(
 }
 
 /// The shop's id of a customer.
-pub async fn customer_external_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<String>> {
+pub async fn customer_external_id(
+    conn: &mut Conn,
+    id: CustomerId,
+) -> anyhow::Result<Option<String>> {
     Ok(
         sqlx::query_scalar("SELECT external_id FROM customers WHERE id = $1")
             .bind(id)

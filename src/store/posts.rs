@@ -1,6 +1,7 @@
 //! The durable queue of Discord channel posts: claim → commit → send → mark.
 
-use super::{ts, Conn, StoredTs};
+use super::{ts, Conn, StoredDiscordId, StoredTs};
+use crate::domain::outbox::PostStatus;
 use chrono::{DateTime, Utc};
 
 /// Due at once: earlier than any clock, real or a test's.
@@ -71,15 +72,18 @@ pub struct PostRow {
     pub attempts: i64,
 }
 
-type PostTuple = (
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<Vec<u8>>,
-    Option<String>,
-    i64,
-);
+/// A claimed post as stored.
+#[derive(sqlx::FromRow)]
+struct StoredPost {
+    id: i64,
+    #[sqlx(try_from = "StoredDiscordId")]
+    channel_id: u64,
+    content: String,
+    attachment_name: Option<String>,
+    attachment: Option<Vec<u8>>,
+    components: Option<String>,
+    attempts: i64,
+}
 
 /// Leases up to `limit` due posts until `lease_until` (oldest first). A post whose lease ran
 /// out (the process died mid-send) is due again: that is the at-most-one duplicate.
@@ -89,7 +93,7 @@ pub async fn claim_due(
     lease_until: DateTime<Utc>,
     limit: i64,
 ) -> anyhow::Result<Vec<PostRow>> {
-    let rows: Vec<PostTuple> = sqlx::query_as(
+    let rows: Vec<StoredPost> = sqlx::query_as(
         "UPDATE channel_posts SET leased_until = $1, attempts = attempts + 1
          WHERE id IN (SELECT id FROM channel_posts
                       WHERE status = 'pending' AND next_attempt_at <= $2
@@ -104,16 +108,16 @@ pub async fn claim_due(
     .await?;
     let mut out: Vec<PostRow> = rows
         .into_iter()
-        .map(|t| PostRow {
-            id: t.0,
-            channel_id: t.1.parse().unwrap_or_default(),
-            content: t.2,
-            attachment: match (t.3, t.4) {
+        .map(|p| PostRow {
+            id: p.id,
+            channel_id: p.channel_id,
+            content: p.content,
+            attachment: match (p.attachment_name, p.attachment) {
                 (Some(n), Some(b)) => Some((n, b)),
                 _ => None,
             },
-            components: t.5,
-            attempts: t.6,
+            components: p.components,
+            attempts: p.attempts,
         })
         .collect();
     out.sort_by_key(|p| p.id);
@@ -128,12 +132,13 @@ pub async fn mark_sent(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE channel_posts SET status = 'sent', sent_at = $2, message_id = $3, leased_until = NULL
+        "UPDATE channel_posts SET status = $4, sent_at = $2, message_id = $3, leased_until = NULL
          WHERE id = $1",
     )
     .bind(id)
     .bind(ts(now))
     .bind(message_id.map(|m| m.to_string()))
+    .bind(PostStatus::Sent)
     .execute(conn)
     .await?;
     Ok(())
@@ -152,7 +157,11 @@ pub async fn mark_retry(
             leased_until = NULL WHERE id = $1",
     )
     .bind(id)
-    .bind(if give_up { "failed" } else { "pending" })
+    .bind(if give_up {
+        PostStatus::Failed
+    } else {
+        PostStatus::Pending
+    })
     .bind(ts(next))
     .bind(error)
     .execute(conn)

@@ -2,9 +2,13 @@
 //! UTC text, dates as `YYYY-MM-DD` text. A stored value that does not read back is a decode
 //! error naming its column (sqlx's `ColumnDecode`), never a silent default.
 
+use crate::domain::alerts::{RunStatus, Severity};
+use crate::domain::notify::{InboundKind, MessageStatus, Transport};
+use crate::domain::outbox::PostStatus;
+use crate::domain::promise::Cause;
 use crate::domain::{
-    BackorderStatus, Channel, EtaKind, MovementKind, OutboxStatus, PoStatus, ReservationStatus,
-    Tier, UpdateKind,
+    BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, MovementKind, OutboxStatus,
+    PoStatus, ProductId, ReservationStatus, Tier, UpdateKind,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::encode::IsNull;
@@ -66,7 +70,45 @@ text_enum!(
     OutboxStatus => "an outbox status",
     UpdateKind => "an update kind",
     MovementKind => "a movement kind",
+    Severity => "a severity",
+    RunStatus => "an alert run status",
+    Cause => "an ETA change cause",
+    Transport => "a message transport",
+    MessageStatus => "a message status",
+    InboundKind => "an inbound message kind",
+    PostStatus => "a channel post status",
 );
+
+/// Implements `Type`, `Encode` and `Decode` for a row id newtype, stored as its INTEGER.
+macro_rules! row_id {
+    ($($ty:ty),* $(,)?) => {$(
+        impl Type<Sqlite> for $ty {
+            fn type_info() -> SqliteTypeInfo {
+                <i64 as Type<Sqlite>>::type_info()
+            }
+            fn compatible(ty: &SqliteTypeInfo) -> bool {
+                <i64 as Type<Sqlite>>::compatible(ty)
+            }
+        }
+
+        impl<'q> Encode<'q, Sqlite> for $ty {
+            fn encode_by_ref(
+                &self,
+                buf: &mut Vec<SqliteArgumentValue<'q>>,
+            ) -> Result<IsNull, BoxDynError> {
+                <i64 as Encode<'q, Sqlite>>::encode(self.0, buf)
+            }
+        }
+
+        impl<'r> Decode<'r, Sqlite> for $ty {
+            fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+                <i64 as Decode<'r, Sqlite>>::decode(value).map(Self)
+            }
+        }
+    )*};
+}
+
+row_id!(ProductId, CustomerId, BackorderId);
 
 /// Stored form of a timestamp: RFC 3339 UTC, whole seconds (text order is time order).
 pub fn ts(t: DateTime<Utc>) -> String {
@@ -129,6 +171,11 @@ macro_rules! text_newtype {
 #[derive(Debug)]
 pub struct StoredTs(DateTime<Utc>);
 
+/// A stored timestamp or NULL, for `#[sqlx(try_from = "StoredOptTs")]` on an
+/// `Option<DateTime<Utc>>` field.
+#[derive(Debug)]
+pub struct StoredOptTs(Option<DateTime<Utc>>);
+
 /// A stored date, for `#[sqlx(try_from = "StoredDay")]` on a `NaiveDate` field.
 #[derive(Debug)]
 pub struct StoredDay(NaiveDate);
@@ -136,6 +183,29 @@ pub struct StoredDay(NaiveDate);
 /// A stored date or NULL, for `#[sqlx(try_from = "StoredOptDay")]` on an `Option<NaiveDate>`.
 #[derive(Debug)]
 pub struct StoredOptDay(Option<NaiveDate>);
+
+/// A Discord id (a snowflake, stored as decimal text), for `#[sqlx(try_from = "StoredDiscordId")]`
+/// on a `u64` field.
+#[derive(Debug)]
+pub struct StoredDiscordId(u64);
+
+/// A JSON array of row ids, for `#[sqlx(try_from = "StoredIds")]` on a `Vec<i64>` field.
+#[derive(Debug)]
+pub struct StoredIds(Vec<i64>);
+
+fn parse_discord_id(raw: &str) -> Result<u64, BadStoredValue> {
+    raw.parse().map_err(|_| BadStoredValue {
+        value: raw.to_string(),
+        expected: "a Discord id",
+    })
+}
+
+fn parse_ids(raw: &str) -> Result<Vec<i64>, BadStoredValue> {
+    serde_json::from_str(raw).map_err(|_| BadStoredValue {
+        value: raw.to_string(),
+        expected: "a JSON array of ids",
+    })
+}
 
 fn not_null(raw: Option<&str>) -> Result<&str, BadStoredValue> {
     raw.ok_or(BadStoredValue {
@@ -146,8 +216,11 @@ fn not_null(raw: Option<&str>) -> Result<&str, BadStoredValue> {
 
 text_newtype! {
     StoredTs(DateTime<Utc>) => |raw| not_null(raw).and_then(parse_ts);
+    StoredOptTs(Option<DateTime<Utc>>) => |raw| raw.map(parse_ts).transpose();
     StoredDay(NaiveDate) => |raw| not_null(raw).and_then(parse_day);
     StoredOptDay(Option<NaiveDate>) => |raw| raw.map(parse_day).transpose();
+    StoredDiscordId(u64) => |raw| not_null(raw).and_then(parse_discord_id);
+    StoredIds(Vec<i64>) => |raw| not_null(raw).and_then(parse_ids);
 }
 
 #[cfg(test)]

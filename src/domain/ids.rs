@@ -1,0 +1,25 @@
+//! Row ids as their own types, so a customer id cannot be passed where a backorder id belongs.
+//! The store gives them out and takes them back; nothing else makes one up.
+
+macro_rules! row_id {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )*};
+}
+
+row_id! {
+    /// A product's row id.
+    ProductId;
+    /// A customer's row id (the shop's own id is [`super::CustomerRef`]).
+    CustomerId;
+    /// A backorder's row id.
+    BackorderId;
+}
