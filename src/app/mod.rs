@@ -11,6 +11,7 @@ pub mod orders;
 pub mod posts;
 pub mod promise;
 pub mod purchasing;
+pub mod schedule;
 pub mod search;
 pub mod stock;
 pub mod templates;

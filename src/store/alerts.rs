@@ -379,26 +379,7 @@ pub async fn unsnooze(conn: &mut Conn, product_id: i64) -> anyhow::Result<u64> {
     )
 }
 
-/// How a run was started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    /// Its cron time came.
-    Schedule,
-    /// Made up on start for a cron time missed while down.
-    CatchUp,
-    /// Asked for (`/alerts run`).
-    Manual,
-}
-
-impl Trigger {
-    fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Schedule => "schedule",
-            Trigger::CatchUp => "catch_up",
-            Trigger::Manual => "manual",
-        }
-    }
-}
+pub use crate::domain::schedule::Trigger;
 
 /// Why a run could not start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
