@@ -11,6 +11,7 @@
 use crate::app::notify::{self, Content, Delivery, Outgoing};
 use crate::app::templates::Templates;
 use crate::app::App;
+use crate::domain::notify::Settle;
 use crate::store;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -129,11 +130,11 @@ impl Dispatcher {
             ..Round::default()
         };
         for (out, d) in &results {
-            match d {
-                Delivery::Sent { .. } => round.sent += 1,
-                Delivery::Stale => round.stale += 1,
-                Delivery::Retry { .. } if out.attempts < n.max_attempts => round.retried += 1,
-                _ => round.failed += 1,
+            match d.settle(out.attempts, n.max_attempts) {
+                Settle::Sent => round.sent += 1,
+                Settle::Stale => round.stale += 1,
+                Settle::Retry => round.retried += 1,
+                Settle::DeadLetter => round.failed += 1,
             }
         }
         notify::record(app, plan, &results).await?;

@@ -6,8 +6,8 @@ use super::{App, AppError, AppResult};
 use crate::domain::contact::{mask_email, mask_phone};
 use crate::domain::markup::data;
 use crate::domain::notify::{
-    coalesce, date_in_words, group_by_kind, keyword, route, timezone, Keyword, News, Recipient,
-    Route, Standing, Update, UpdateKind,
+    coalesce, date_in_words, group_by_kind, keyword, route, settle, timezone, Attempt, Keyword,
+    News, Recipient, Route, Settle, Standing, Update, UpdateKind,
 };
 use crate::domain::{BackorderStatus, Channel, EmailAddress, EtaKind, OutboxStatus, PhoneNumber};
 use crate::store::{self, Conn};
@@ -126,6 +126,22 @@ pub enum Delivery {
     /// Not handed over: a promise it states changed after it was written. Its updates go back to
     /// the queue, due at once and without counting an attempt, to be written again.
     Stale,
+}
+
+impl Delivery {
+    /// What becomes of the message's updates after this attempt, its `attempts`-th
+    /// (`domain::notify::settle`).
+    pub fn settle(&self, attempts: u32, max_attempts: u32) -> Settle {
+        let attempt = match self {
+            Delivery::Sent { .. } => Attempt::Sent,
+            Delivery::Stale => Attempt::Stale,
+            Delivery::Retry { .. } => Attempt::Retryable,
+            Delivery::OptedOut { .. } | Delivery::Flagged { .. } | Delivery::Dead { .. } => {
+                Attempt::Final
+            }
+        };
+        settle(attempt, attempts, max_attempts)
+    }
 }
 
 /// A backorder's promise as a message states it.
@@ -399,7 +415,9 @@ pub async fn record(
                 store::notify::finish(&mut tx, &out.outbox_ids, OutboxStatus::Sent, None, now)
                     .await?;
             }
-            Delivery::Retry { error, retry_after } if out.attempts < max_attempts => {
+            Delivery::Retry { error, retry_after }
+                if delivery.settle(out.attempts, max_attempts) == Settle::Retry =>
+            {
                 let wait = crate::domain::notify::backoff(
                     out.attempts,
                     *retry_after,
