@@ -397,13 +397,7 @@ async fn execute(
 }
 
 fn require_ops(actor: &Actor) -> AppResult<()> {
-    if actor.may_change {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
-            "only the ops role may snooze alerts".into(),
-        ))
-    }
+    actor.require_ops(|| "only the ops role may snooze alerts".into())
 }
 
 fn snooze_days(days: i64) -> AppResult<Duration> {

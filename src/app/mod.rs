@@ -76,6 +76,20 @@ impl Actor {
             may_change: true,
         }
     }
+
+    /// The one permission rule: anyone may read, only the ops role may change data.
+    pub fn may(&self, changes_data: bool) -> bool {
+        !changes_data || self.may_change
+    }
+
+    /// Refuses a change by an actor without the ops role, saying `refusal`.
+    pub fn require_ops(&self, refusal: impl FnOnce() -> String) -> AppResult<()> {
+        if self.may(true) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(refusal()))
+        }
+    }
 }
 
 /// What a use case can fail with: user-facing variants, then the unexpected.

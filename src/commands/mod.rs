@@ -407,7 +407,7 @@ async fn execute(app: &App, actor: &Actor, inv: &Invocation) -> Result<Reply, Ap
     })?;
     let spec = command.spec;
     let args = Args::parse(spec, inv)?;
-    if spec.mutating && !actor.may_change {
+    if !actor.may(spec.mutating) {
         let mut conn = app.store.conn().await?;
         store::audit::record(
             &mut conn,
