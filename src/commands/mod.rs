@@ -53,6 +53,7 @@ pub use reply::{Field, Paging, Reply, Severity};
 pub use spec::{CommandSpec, OptionKind, OptionSpec, Suggest};
 
 use crate::app::{self, Actor, App, AppError};
+use crate::domain::audit::AuditEntry;
 use crate::store;
 use std::future::Future;
 use std::pin::Pin;
@@ -411,11 +412,8 @@ async fn execute(app: &App, actor: &Actor, inv: &Invocation) -> Result<Reply, Ap
         let mut conn = app.store.conn().await?;
         store::audit::record(
             &mut conn,
-            &actor.name,
-            &usage_name(spec),
-            &inv.to_line(),
-            "no ops role",
-            "refused",
+            &AuditEntry::refused(&actor.name, &usage_name(spec), &inv.to_line())
+                .because("no ops role"),
             app.clock.now(),
         )
         .await?;
