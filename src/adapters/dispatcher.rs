@@ -12,7 +12,6 @@ use crate::app::notify::{self, Content, Delivery, Outgoing};
 use crate::app::templates::Templates;
 use crate::app::App;
 use crate::domain::notify::Settle;
-use crate::store;
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -93,15 +92,7 @@ impl Dispatcher {
 
     /// Claims a batch (committed) and writes its messages; `None` when nothing is due.
     pub async fn prepare(&self, app: &App) -> anyhow::Result<Option<Batch>> {
-        let n = &app.settings.notify;
-        let now = app.clock.now();
-        let lease_until = now + chrono::Duration::from_std(n.lease)?;
-        let cutoff = now - chrono::Duration::from_std(n.coalesce)?;
-        let mut tx = app.store.begin_write().await?;
-        let claimed =
-            store::notify::claim(&mut tx, now, lease_until, cutoff, i64::from(n.batch_size))
-                .await?;
-        tx.commit().await?;
+        let claimed = notify::claim(app).await?;
         if claimed.is_empty() {
             return Ok(None);
         }

@@ -17,6 +17,7 @@ pub mod stock;
 pub mod templates;
 
 use crate::config::Settings;
+use crate::domain::audit::AuditEntry;
 use crate::domain::{ParseError, Sku};
 use crate::store::Store;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -57,6 +58,26 @@ impl Clock {
             *t.lock().expect("clock lock poisoned") = to;
         }
     }
+}
+
+/// Lets `actor` do `action` to `subject` when they may (`changes_data` needs the ops role); a
+/// refusal is written to the audit log.
+pub async fn authorize(
+    app: &App,
+    actor: &Actor,
+    changes_data: bool,
+    action: &str,
+    subject: &str,
+) -> AppResult<()> {
+    if actor.may(changes_data) {
+        return Ok(());
+    }
+    let mut conn = app.store.conn().await?;
+    let entry = AuditEntry::refused(&actor.name, action, subject).because("no ops role");
+    crate::store::audit::record(&mut conn, &entry, app.clock.now()).await?;
+    Err(AppError::Forbidden(format!(
+        "{action} changes data and needs the ops role; ask someone with it"
+    )))
 }
 
 /// Who is acting, for the audit log and permission checks.

@@ -334,6 +334,20 @@ fn context(
 /// Why a superseded update was not sent.
 pub const SUPERSEDED: &str = "superseded by a newer update: the customer was already told this";
 
+/// Leases a batch of due updates (claim → commit) for one dispatch round: at most
+/// `[notify] batch_size`, each held for `[notify] lease`.
+pub async fn claim(app: &App) -> anyhow::Result<Vec<store::notify::Claimed>> {
+    let n = &app.settings.notify;
+    let now = app.clock.now();
+    let lease_until = now + chrono::Duration::from_std(n.lease)?;
+    let cutoff = now - chrono::Duration::from_std(n.coalesce)?;
+    let mut tx = app.store.begin_write().await?;
+    let claimed =
+        store::notify::claim(&mut tx, now, lease_until, cutoff, i64::from(n.batch_size)).await?;
+    tx.commit().await?;
+    Ok(claimed)
+}
+
 /// Writes what happened to a batch, in one transaction: rows sent, skipped, held, retried or
 /// dead-lettered; messages recorded; opt-outs and flagged numbers applied; one line to the alert
 /// channel when rows were dead-lettered.

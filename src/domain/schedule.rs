@@ -120,6 +120,15 @@ impl Trigger {
     }
 }
 
+/// Why a run could not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotStarted {
+    /// Another run of the rule is in progress.
+    Running,
+    /// This cron time has been run already.
+    AlreadyRun,
+}
+
 /// A scheduler lease lasts this long unless renewed.
 pub const LEASE_SECS: i64 = 90;
 /// Longest sleep between scheduler passes (the lease is renewed every pass).

@@ -379,16 +379,7 @@ pub async fn unsnooze(conn: &mut Conn, product_id: i64) -> anyhow::Result<u64> {
     )
 }
 
-pub use crate::domain::schedule::Trigger;
-
-/// Why a run could not start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotStarted {
-    /// Another run of the rule is in progress.
-    Running,
-    /// This cron time has been run already.
-    AlreadyRun,
-}
+pub use crate::domain::schedule::{NotStarted, Trigger};
 
 /// Records the start of a run unless the rule is running (a run older than `stale_before` is
 /// taken for dead and marked abandoned) or this cron time was run already. Call in a

@@ -7,18 +7,7 @@ use crate::domain::page::KeyPart;
 use crate::domain::search::SearchQuery;
 use sqlx::Row;
 
-/// A product as search shows it.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct ProductHit {
-    /// Row id.
-    pub id: i64,
-    /// Shop's spelling.
-    pub sku: String,
-    /// Name.
-    pub name: String,
-    /// On hand less allocated.
-    pub available: i64,
-}
+pub use crate::domain::search::ProductHit;
 
 const HIT: &str = "SELECT p.id, p.sku, p.name, COALESCE(sp.on_hand - sp.allocated, 0) AS available
     FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id";
@@ -584,9 +573,18 @@ pub async fn near_candidates(
 
 /// Every product, for checks against a brute-force scan (tests and small shops).
 pub async fn all_products(conn: &mut Conn) -> anyhow::Result<Vec<ProductHit>> {
-    Ok(sqlx::query_as(&format!("{HIT} ORDER BY p.id"))
+    let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(&format!("{HIT} ORDER BY p.id"))
         .fetch_all(conn)
-        .await?)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, sku, name, available)| ProductHit {
+            id,
+            sku,
+            name,
+            available,
+        })
+        .collect())
 }
 
 /// A customer as autocomplete shows it.
