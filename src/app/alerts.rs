@@ -513,7 +513,7 @@ pub async fn snooze_run_skus(
     store::snooze(&mut tx, &run.rule, &ids, now + span, &actor.name, now).await?;
     audit::record(
         &mut tx,
-        &AuditEntry::ok(&actor.name, "alerts.snooze", &names.join(","))
+        &AuditEntry::ok(&actor.name, "alerts.snooze", names.join(","))
             .because(format!("rule {}, {days} days", run.rule)),
         now,
     )
