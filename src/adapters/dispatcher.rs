@@ -12,8 +12,8 @@ use crate::app::notify::{self, Content, Delivery, Outgoing};
 use crate::app::templates::Templates;
 use crate::app::App;
 use crate::domain::notify::Settle;
+use crate::shutdown::Shutdown;
 use std::sync::Arc;
-use tokio::sync::watch;
 
 use super::email::EmailClient;
 use super::sms::SmsClient;
@@ -206,17 +206,12 @@ fn logged() -> Delivery {
 
 /// The dispatcher task: a round whenever this process queued updates, every `[notify] poll_ms`
 /// for rows other processes wrote, and at once again while rounds come back full. Finishes the
-/// round in hand when `shutdown` turns true.
-pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-    if !app.settings.notify.enabled {
-        tracing::info!("notify.enabled = false: customer updates are queued but not sent");
-        let _ = shutdown.wait_for(|stop| *stop).await;
-        return Ok(());
-    }
+/// round in hand at shutdown. Not started with `notify.enabled = false`.
+pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
     let dispatcher = Dispatcher::new(&app)?;
     let batch = app.settings.notify.batch_size as usize;
     loop {
-        if *shutdown.borrow() {
+        if shutdown.is_shutdown() {
             return Ok(());
         }
         let full = match dispatcher.run_once(&app).await {
@@ -238,7 +233,7 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Resul
         tokio::select! {
             _ = tokio::time::sleep(app.settings.notify.poll) => {}
             _ = app.outbox_written.notified() => {}
-            _ = shutdown.changed() => {}
+            _ = shutdown.recv() => {}
         }
     }
 }

@@ -8,24 +8,15 @@
 pub use crate::app::schedule::{Pass, Scheduler, LEASE};
 use crate::app::App;
 use crate::domain::schedule::MAX_WAIT_SECS;
-use tokio::sync::watch;
+use crate::shutdown::Shutdown;
 
 /// Schedules the alert rules until shutdown; the run in progress finishes first, and no other
 /// rule starts after shutdown.
-pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-    if app.settings.alerts.rules.is_empty() {
-        // Ending early would read as a stopped task to the supervisor: idle until shutdown.
-        tracing::info!("no [[alerts.rules]]: the alert scheduler is idle");
-        while !*shutdown.borrow() {
-            if shutdown.changed().await.is_err() {
-                break;
-            }
-        }
-        return Ok(());
-    }
+/// Not started without `[[alerts.rules]]`.
+pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
     let mut scheduler = Scheduler::new(&app);
     loop {
-        if *shutdown.borrow() {
+        if shutdown.is_shutdown() {
             break;
         }
         let wait = match scheduler.tick_until(&app, Some(&shutdown)).await {
@@ -39,7 +30,7 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Resul
         let wait = wait + std::time::Duration::from_millis(250);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            r = shutdown.changed() => if r.is_err() { break },
+            _ = shutdown.recv() => break,
         }
     }
     if let Err(e) = scheduler.release(&app).await {

@@ -11,9 +11,9 @@
 use crate::app::alerts::{run_rule, RunOutcome};
 use crate::app::App;
 use crate::domain::schedule::{self, Trigger};
+use crate::shutdown::Shutdown;
 use crate::store::alerts as store;
 use chrono::{DateTime, Utc};
-use tokio::sync::watch;
 
 /// Name of the lease row.
 pub const LEASE: &str = "alert-scheduler";
@@ -61,7 +61,7 @@ impl Scheduler {
     pub async fn tick_until(
         &mut self,
         app: &App,
-        shutdown: Option<&watch::Receiver<bool>>,
+        shutdown: Option<&Shutdown>,
     ) -> anyhow::Result<Pass> {
         let now = app.clock.now();
         let mut conn = app.store.conn().await?;
@@ -84,7 +84,7 @@ impl Scheduler {
         let mut ran = Vec::new();
         let mut interrupted = false;
         for rule in &app.settings.alerts.rules {
-            if shutdown.is_some_and(|s| *s.borrow()) {
+            if shutdown.is_some_and(Shutdown::is_shutdown) {
                 interrupted = true;
                 break;
             }

@@ -10,10 +10,10 @@ use crate::app::posts::{self, Components, Post};
 use crate::app::App;
 use crate::config::DiscordSettings;
 use crate::domain::markup;
+use crate::shutdown::Shutdown;
 use poise::serenity_prelude as serenity;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
-use tokio::sync::watch;
 
 /// Where posts go.
 #[derive(Clone)]
@@ -156,10 +156,10 @@ pub async fn deliver_due(app: &App, sender: &Sender) -> anyhow::Result<usize> {
 }
 
 /// Delivers queued posts until shutdown (finishing the post being sent).
-pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
     let sender = Sender::from_app(&app);
     loop {
-        if *shutdown.borrow() {
+        if shutdown.is_shutdown() {
             break;
         }
         let wait = match deliver_due(&app, &sender).await {
@@ -172,7 +172,7 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Resul
         };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            r = shutdown.changed() => if r.is_err() { break },
+            _ = shutdown.recv() => break,
         }
     }
     Ok(())
