@@ -1,8 +1,9 @@
 //! The poster task: sends queued channel posts (`channel_posts`) through Discord's REST API.
 //!
-//! Claim → commit → send → mark: a post is leased before the request, so when Discord fails the
-//! post waits (the domain's backoff, `app::posts::record`) and is sent once when it returns; a process dying mid-send resends it at
-//! most once after the lease. Without `DISCORD_TOKEN` posts are printed on the console instead.
+//! Claim → commit → send → mark (`app::posts`): a post is leased before the request, so when
+//! Discord fails the post waits (the domain's backoff) and is sent once when it returns; a
+//! process dying mid-send resends it at most once after the lease. Without `DISCORD_TOKEN` posts
+//! are printed on the console instead.
 
 use super::{render, DISCORD_API};
 pub use crate::app::posts::SendError;
