@@ -208,6 +208,9 @@ fn logged() -> Delivery {
 /// for rows other processes wrote, and at once again while rounds come back full. Finishes the
 /// round in hand at shutdown. Not started with `notify.enabled = false`.
 pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
+    if !app.settings.notify.enabled {
+        return Ok(());
+    }
     let dispatcher = Dispatcher::new(&app)?;
     let batch = app.settings.notify.batch_size as usize;
     loop {

@@ -14,6 +14,9 @@ use crate::shutdown::Shutdown;
 /// rule starts after shutdown.
 /// Not started without `[[alerts.rules]]`.
 pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
+    if app.settings.alerts.rules.is_empty() {
+        return Ok(());
+    }
     let mut scheduler = Scheduler::new(&app);
     loop {
         if shutdown.is_shutdown() {
