@@ -16,6 +16,7 @@
 //!   alert scheduler, customer-update dispatcher (SMS, e-mail); plus the `check` command and
 //!   `stdout`, the printing of commands that stop quietly when their reader goes away.
 //! - [`config`]: typed settings from `config/default.toml`, a file and the environment.
+//! - [`shutdown`]: [`shutdown::Shutdown`], the one signal every long-running task stops on.
 //! - [`startup`]: [`startup::Application`], built the same way by `main` and by the tests; it
 //!   supervises the long-running tasks and shuts them down gracefully.
 //! - [`telemetry`]: tracing set-up.
@@ -27,6 +28,7 @@ pub mod bench;
 pub mod commands;
 pub mod config;
 pub mod domain;
+pub mod shutdown;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -3,14 +3,13 @@
 use crate::adapters;
 use crate::app::{demo, Actor, App, Clock};
 use crate::config::Settings;
+use crate::shutdown::Shutdown;
 use crate::store::Store;
 use anyhow::Context;
+use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
-use tokio::sync::watch;
 use tokio::task::JoinSet;
-
-/// A long-running task: `run(app, shutdown)` of an adapter.
-type Task = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>;
 
 /// A built application, ready to run its long-running tasks.
 pub struct Application {
@@ -51,73 +50,86 @@ impl Application {
 
     /// Runs the long-running tasks until shutdown is signalled, or until one of them ends (the
     /// console closing ends the service), then lets each finish its current unit of work for up
-    /// to `[shutdown] grace_seconds` and closes the store.
+    /// to `[shutdown] grace_seconds` and closes the store. A task with nothing to do is not
+    /// started.
     pub async fn run_until_stopped(
         self,
         console: bool,
-        shutdown: watch::Receiver<bool>,
+        shutdown: impl Into<Shutdown>,
     ) -> anyhow::Result<()> {
         let app = self.app.clone();
-        // The tasks watch `stop`, which turns true on the caller's signal or when a task ends.
-        let (stop_tx, stop) = watch::channel(false);
-        let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
-        let mut spawn = |name: &'static str, task: Task| {
-            tasks.spawn(async move { (name, task.await) });
-        };
+        // The tasks listen to `stop`, fired on the caller's signal or when a task ends.
+        let (signal, stop) = Shutdown::new();
+        let mut tasks = Tasks::default();
         if console {
-            spawn(
-                "console",
-                Box::pin(adapters::console::run(app.clone(), stop.clone())),
+            tasks.spawn("console", adapters::console::run(app.clone(), stop.clone()));
+        }
+        if app.settings.secrets.discord_token.is_some() {
+            tasks.spawn("discord", adapters::discord::run(app.clone(), stop.clone()));
+        } else {
+            tracing::info!(
+                "DISCORD_TOKEN not set: Discord is off, the console is the chat surface"
             );
         }
-        spawn(
-            "discord",
-            Box::pin(adapters::discord::run(app.clone(), stop.clone())),
-        );
-        spawn(
-            "alert-scheduler",
-            Box::pin(adapters::scheduler::run(app.clone(), stop.clone())),
-        );
-        spawn(
+        if app.settings.alerts.rules.is_empty() {
+            tracing::info!("no [[alerts.rules]]: the alert scheduler is not started");
+        } else {
+            tasks.spawn(
+                "alert-scheduler",
+                adapters::scheduler::run(app.clone(), stop.clone()),
+            );
+        }
+        tasks.spawn(
             "discord-poster",
-            Box::pin(adapters::discord::poster::run(app.clone(), stop.clone())),
+            adapters::discord::poster::run(app.clone(), stop.clone()),
         );
         if let Some(listener) = self.http {
-            spawn(
+            tasks.spawn(
                 "http",
-                Box::pin(adapters::http::serve(app.clone(), listener, stop.clone())),
+                adapters::http::serve(app.clone(), listener, stop.clone()),
             );
         }
-        spawn(
+        // Done once the counts are read; its end stops nothing.
+        tasks.spawn_once(
             "search-counts",
-            Box::pin(read_trigram_counts(app.clone(), stop.clone())),
+            read_trigram_counts(app.clone(), stop.clone()),
         );
-        spawn(
-            "dispatcher",
-            Box::pin(adapters::dispatcher::run(app.clone(), stop.clone())),
-        );
+        if app.settings.notify.enabled {
+            tasks.spawn(
+                "dispatcher",
+                adapters::dispatcher::run(app.clone(), stop.clone()),
+            );
+        } else {
+            tracing::info!("notify.enabled = false: customer updates are queued but not sent");
+        }
 
         let mut failure = None;
-        let mut requested = shutdown;
-        tokio::select! {
-            _ = wait_for(&mut requested) => tracing::info!("shutdown requested"),
-            Some(ended) = tasks.join_next() => {
-                let (name, result) = flatten(ended);
-                match result {
-                    Ok(()) => tracing::info!(task = name, "task finished; stopping the others"),
+        let mut requested = shutdown.into();
+        loop {
+            tokio::select! {
+                _ = requested.recv() => {
+                    tracing::info!("shutdown requested");
+                    break;
+                }
+                Some((name, once, result)) = tasks.join_next() => match result {
+                    Ok(()) if once => tracing::info!(task = name, "task done"),
+                    Ok(()) => {
+                        tracing::info!(task = name, "task finished; stopping the others");
+                        break;
+                    }
                     Err(e) => {
                         tracing::error!(task = name, error = ?e, "task failed; stopping the others");
                         failure = Some(e.context(format!("{name} failed")));
+                        break;
                     }
-                }
+                },
             }
         }
-        let _ = stop_tx.send(true);
+        signal.fire();
 
         let grace = app.settings.shutdown.grace;
         let drained = tokio::time::timeout(grace, async {
-            while let Some(ended) = tasks.join_next().await {
-                let (name, result) = flatten(ended);
+            while let Some((name, _, result)) = tasks.join_next().await {
                 match result {
                     Ok(()) => tracing::info!(task = name, "stopped"),
                     Err(e) => tracing::warn!(task = name, error = ?e, "stopped with an error"),
@@ -128,10 +140,10 @@ impl Application {
         if drained.is_err() {
             tracing::warn!(
                 grace_seconds = grace.as_secs(),
-                unfinished = tasks.len(),
+                unfinished = tasks.set.len(),
                 "tasks did not stop within the grace period; aborting them"
             );
-            tasks.shutdown().await;
+            tasks.set.shutdown().await;
         }
         self.app.store.close().await;
         match failure {
@@ -141,10 +153,55 @@ impl Application {
     }
 }
 
-/// Reads the search indexes' trigram counts once (in the background: the other tasks serve
-/// meanwhile, and a search before it ends counts what it needs itself), then waits for the
-/// stop. A failure is logged, not fatal: searches count trigrams as they meet them.
-async fn read_trigram_counts(app: App, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
+/// The supervised tasks, each known by its name, so that a panic is reported by it too.
+#[derive(Default)]
+struct Tasks {
+    set: JoinSet<anyhow::Result<()>>,
+    /// Name and whether the task is a one-off whose end stops nothing, by task id.
+    names: HashMap<tokio::task::Id, (&'static str, bool)>,
+}
+
+impl Tasks {
+    /// A long-running task: its end stops the service.
+    fn spawn<F>(&mut self, name: &'static str, task: F)
+    where
+        F: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let id = self.set.spawn(task).id();
+        self.names.insert(id, (name, false));
+    }
+
+    /// A one-off task: its end stops nothing, unless it fails.
+    fn spawn_once<F>(&mut self, name: &'static str, task: F)
+    where
+        F: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let id = self.set.spawn(task).id();
+        self.names.insert(id, (name, true));
+    }
+
+    /// The next task to end: its name, whether it was a one-off, and how it ended (a panic is
+    /// an error).
+    async fn join_next(&mut self) -> Option<(&'static str, bool, anyhow::Result<()>)> {
+        let (id, result) = match self.set.join_next_with_id().await? {
+            Ok((id, result)) => (id, result),
+            Err(e) => {
+                let id = e.id();
+                (
+                    id,
+                    Err(anyhow::Error::new(e).context("task panicked or was cancelled")),
+                )
+            }
+        };
+        let (name, once) = self.names.remove(&id).unwrap_or(("task", false));
+        Some((name, once, result))
+    }
+}
+
+/// Reads the search indexes' trigram counts once, in the background: the other tasks serve
+/// meanwhile, and a search before it ends counts what it needs itself. A failure is logged,
+/// not fatal: searches count trigrams as they meet them.
+async fn read_trigram_counts(app: App, mut stop: Shutdown) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     tokio::select! {
         read = crate::app::search::read_trigram_counts(&app) => match read {
@@ -155,33 +212,14 @@ async fn read_trigram_counts(app: App, mut stop: watch::Receiver<bool>) -> anyho
             ),
             Err(e) => tracing::warn!(error = ?e, "cannot read the search trigram counts"),
         },
-        _ = wait_for(&mut stop) => return Ok(()),
+        _ = stop.recv() => {}
     }
-    wait_for(&mut stop).await;
     Ok(())
 }
 
-fn flatten(
-    joined: Result<(&'static str, anyhow::Result<()>), tokio::task::JoinError>,
-) -> (&'static str, anyhow::Result<()>) {
-    joined.unwrap_or_else(|e| {
-        (
-            "task",
-            Err(anyhow::Error::new(e).context("task panicked or was cancelled")),
-        )
-    })
-}
-
-/// Resolves once `rx` is true; never if its sender is gone without saying so.
-pub async fn wait_for(rx: &mut watch::Receiver<bool>) {
-    if rx.wait_for(|stop| *stop).await.is_err() {
-        std::future::pending::<()>().await;
-    }
-}
-
-/// A channel that turns true on SIGINT or SIGTERM.
-pub fn shutdown_on_signals() -> anyhow::Result<watch::Receiver<bool>> {
-    let (tx, rx) = watch::channel(false);
+/// A shutdown that fires on SIGINT or SIGTERM.
+pub fn shutdown_on_signals() -> anyhow::Result<Shutdown> {
+    let (stop, shutdown) = Shutdown::new();
     // The handlers are installed here, before any task starts: a signal that arrives while the
     // service is still starting must stop it cleanly, not kill it with the default action.
     #[cfg(unix)]
@@ -191,13 +229,28 @@ pub fn shutdown_on_signals() -> anyhow::Result<watch::Receiver<bool>> {
         let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
         tokio::spawn(async move {
             tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
-            let _ = tx.send(true);
+            stop.fire();
         });
     }
     #[cfg(not(unix))]
     tokio::spawn(async move {
         let _ = tokio::signal::ctrl_c().await;
-        let _ = tx.send(true);
+        stop.fire();
     });
-    Ok(rx)
+    Ok(shutdown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicked_task_is_reported_by_its_name() {
+        let mut tasks = Tasks::default();
+        tasks.spawn("dispatcher", async { panic!("boom") });
+        let (name, once, result) = tasks.join_next().await.unwrap();
+        assert_eq!((name, once), ("dispatcher", false));
+        assert!(format!("{:?}", result.unwrap_err()).contains("panicked"));
+        assert!(tasks.join_next().await.is_none());
+    }
 }

@@ -375,7 +375,7 @@ async fn shutdown_starts_no_further_rule_and_the_next_start_catches_them_up() {
     let (stop, shutdown) = watch::channel(false);
     stop.send(true).unwrap();
     let mut s = Scheduler::new(&t.app);
-    let pass = s.tick_until(&t.app, Some(&shutdown)).await.unwrap();
+    let pass = s.tick_until(&t.app, Some(&shutdown.into())).await.unwrap();
     assert!(pass.interrupted && pass.ran.is_empty(), "{pass:?}");
     s.release(&t.app).await.unwrap();
     // Started again an hour later: both are caught up, once.

@@ -615,7 +615,7 @@ async fn the_dispatcher_task_wakes_at_once_for_updates_its_own_process_wrote() {
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(backorder_bot::adapters::dispatcher::run(
         t.app.clone(),
-        stop,
+        stop.into(),
     ));
     // Let the first (empty) round pass, so the task is waiting.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;

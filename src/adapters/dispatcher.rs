@@ -11,10 +11,9 @@
 use crate::app::notify::{self, Content, Delivery, Outgoing};
 use crate::app::templates::Templates;
 use crate::app::App;
-use crate::domain::notify::{MessageStatus, Transport};
-use crate::store;
+use crate::domain::notify::{MessageStatus, Settle, Transport};
+use crate::shutdown::Shutdown;
 use std::sync::Arc;
-use tokio::sync::watch;
 
 use super::email::EmailClient;
 use super::sms::SmsClient;
@@ -93,15 +92,7 @@ impl Dispatcher {
 
     /// Claims a batch (committed) and writes its messages; `None` when nothing is due.
     pub async fn prepare(&self, app: &App) -> anyhow::Result<Option<Batch>> {
-        let n = &app.settings.notify;
-        let now = app.clock.now();
-        let lease_until = now + chrono::Duration::from_std(n.lease)?;
-        let cutoff = now - chrono::Duration::from_std(n.coalesce)?;
-        let mut tx = app.store.begin_write().await?;
-        let claimed =
-            store::notify::claim(&mut tx, now, lease_until, cutoff, i64::from(n.batch_size))
-                .await?;
-        tx.commit().await?;
+        let claimed = notify::claim(app).await?;
         if claimed.is_empty() {
             return Ok(None);
         }
@@ -130,11 +121,11 @@ impl Dispatcher {
             ..Round::default()
         };
         for (out, d) in &results {
-            match d {
-                Delivery::Sent { .. } => round.sent += 1,
-                Delivery::Stale => round.stale += 1,
-                Delivery::Retry { .. } if out.attempts < n.max_attempts => round.retried += 1,
-                _ => round.failed += 1,
+            match d.settle(out.attempts, n.max_attempts) {
+                Settle::Sent => round.sent += 1,
+                Settle::Stale => round.stale += 1,
+                Settle::Retry => round.retried += 1,
+                Settle::DeadLetter => round.failed += 1,
             }
         }
         notify::record(app, plan, &results).await?;
@@ -215,17 +206,15 @@ fn logged() -> Delivery {
 
 /// The dispatcher task: a round whenever this process queued updates, every `[notify] poll_ms`
 /// for rows other processes wrote, and at once again while rounds come back full. Finishes the
-/// round in hand when `shutdown` turns true.
-pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+/// round in hand at shutdown. Not started with `notify.enabled = false`.
+pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
     if !app.settings.notify.enabled {
-        tracing::info!("notify.enabled = false: customer updates are queued but not sent");
-        let _ = shutdown.wait_for(|stop| *stop).await;
         return Ok(());
     }
     let dispatcher = Dispatcher::new(&app)?;
     let batch = app.settings.notify.batch_size as usize;
     loop {
-        if *shutdown.borrow() {
+        if shutdown.is_shutdown() {
             return Ok(());
         }
         let full = match dispatcher.run_once(&app).await {
@@ -247,7 +236,7 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Resul
         tokio::select! {
             _ = tokio::time::sleep(app.settings.notify.poll) => {}
             _ = app.outbox_written.notified() => {}
-            _ = shutdown.changed() => {}
+            _ = shutdown.recv() => {}
         }
     }
 }

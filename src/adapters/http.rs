@@ -11,6 +11,7 @@ use crate::app::stock::{adjust_in, query_stock};
 use crate::app::{Actor, App, AppError};
 use crate::domain::date::{parse_date, parse_ordered_at};
 use crate::domain::{IdempotencyKey, RequestedStatus};
+use crate::shutdown::Shutdown;
 use crate::store::Conn;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -23,13 +24,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 /// Serves the API on `listener` until shutdown.
-pub async fn serve(
-    app: App,
-    listener: TcpListener,
-    mut shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<()> {
+pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> anyhow::Result<()> {
     if app.settings.secrets.ingest_api_token.is_none() {
         tracing::warn!(
             "INGEST_API_TOKEN not set: the ingest API is disabled (only /healthz answers)"
@@ -39,9 +35,7 @@ pub async fn serve(
     let router = router(app).layer(DefaultBodyLimit::max(limit));
     tracing::info!(addr = %listener.local_addr()?, "HTTP listening");
     axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.changed().await;
-        })
+        .with_graceful_shutdown(async move { shutdown.recv().await })
         .await?;
     Ok(())
 }

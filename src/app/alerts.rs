@@ -7,6 +7,7 @@ use crate::domain::alerts::{
     build_message, daily_sales_rate, step, AlertLine, AlertMessage, AlertRule, Change, Finding,
     Severity, CONTENT_LIMIT, SALES_WINDOW_DAYS,
 };
+use crate::domain::audit::AuditEntry;
 use crate::store::alerts::{
     self as store, Candidates, NotStarted, RunCounts, SalesWindow, Trigger,
 };
@@ -397,13 +398,7 @@ async fn execute(
 }
 
 fn require_ops(actor: &Actor) -> AppResult<()> {
-    if actor.may_change {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
-            "only the ops role may snooze alerts".into(),
-        ))
-    }
+    actor.require_ops(|| "only the ops role may snooze alerts".into())
 }
 
 fn snooze_days(days: i64) -> AppResult<Duration> {
@@ -429,11 +424,7 @@ pub async fn snooze_sku(
     store::snooze(&mut tx, "*", &[p.id], until, &actor.name, now).await?;
     audit::record(
         &mut tx,
-        &actor.name,
-        "alerts.snooze",
-        &p.sku,
-        &format!("{days} days"),
-        "ok",
+        &AuditEntry::ok(&actor.name, "alerts.snooze", &p.sku).because(format!("{days} days")),
         now,
     )
     .await?;
@@ -450,11 +441,7 @@ pub async fn unsnooze_sku(app: &App, actor: &Actor, sku: &str) -> AppResult<(Str
     let n = store::unsnooze(&mut tx, p.id).await?;
     audit::record(
         &mut tx,
-        &actor.name,
-        "alerts.unsnooze",
-        &p.sku,
-        "",
-        "ok",
+        &AuditEntry::ok(&actor.name, "alerts.unsnooze", &p.sku),
         now,
     )
     .await?;
@@ -485,11 +472,12 @@ pub async fn snooze_run(app: &App, actor: &Actor, run_id: i64, days: i64) -> App
     .await?;
     audit::record(
         &mut tx,
-        &actor.name,
-        "alerts.snooze",
-        &format!("run {run_id} ({})", run.rule),
-        &format!("{} SKUs, {days} days", run.posted_products.len()),
-        "ok",
+        &AuditEntry::ok(
+            &actor.name,
+            "alerts.snooze",
+            format!("run {run_id} ({})", run.rule),
+        )
+        .because(format!("{} SKUs, {days} days", run.posted_products.len())),
         now,
     )
     .await?;
@@ -525,11 +513,8 @@ pub async fn snooze_run_skus(
     store::snooze(&mut tx, &run.rule, &ids, now + span, &actor.name, now).await?;
     audit::record(
         &mut tx,
-        &actor.name,
-        "alerts.snooze",
-        &names.join(","),
-        &format!("rule {}, {days} days", run.rule),
-        "ok",
+        &AuditEntry::ok(&actor.name, "alerts.snooze", names.join(","))
+            .because(format!("rule {}, {days} days", run.rule)),
         now,
     )
     .await?;

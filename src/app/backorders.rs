@@ -2,6 +2,7 @@
 
 use super::promise::{priority_input, ranked_queue, settle, Cause, Settled};
 use super::{field, Actor, App, AppError, AppResult};
+use crate::domain::audit::AuditEntry;
 use crate::domain::page::{PageKey, Seek};
 use crate::domain::priority::{manual_points_for, PriorityScore, Reprioritize};
 use crate::domain::{text, BackorderStatus, Money, MovementKind, ReservationStatus};
@@ -361,11 +362,12 @@ pub async fn prioritize(
     store::backorders::set_manual_priority(&mut tx, id, points).await?;
     audit::record(
         &mut tx,
-        &actor.name,
-        "prioritize",
-        &format!("backorder {id} {position}"),
-        reason,
-        "ok",
+        &AuditEntry::ok(
+            &actor.name,
+            "prioritize",
+            format!("backorder {id} {position}"),
+        )
+        .because(reason),
         now,
     )
     .await?;
@@ -412,14 +414,15 @@ pub async fn cancel(app: &App, actor: &Actor, id: i64, reason: &str) -> AppResul
     let lost = Money(target.unit_price_minor).times(target.qty).0;
     audit::record(
         &mut tx,
-        &actor.name,
-        "cancel_backorder",
-        &format!(
-            "backorder {id} ({} × {}, lost sale {lost} minor units)",
-            target.qty, target.sku
-        ),
-        &reason,
-        "ok",
+        &AuditEntry::ok(
+            &actor.name,
+            "cancel_backorder",
+            format!(
+                "backorder {id} ({} × {}, lost sale {lost} minor units)",
+                target.qty, target.sku
+            ),
+        )
+        .because(&reason),
         now,
     )
     .await?;
@@ -470,11 +473,7 @@ pub async fn fulfil(app: &App, actor: &Actor, id: i64) -> AppResult<Changed> {
     store::backorders::close(&mut tx, id, BackorderStatus::Fulfilled, "shipped", now).await?;
     audit::record(
         &mut tx,
-        &actor.name,
-        "fulfil_backorder",
-        &reference,
-        "",
-        "ok",
+        &AuditEntry::ok(&actor.name, "fulfil_backorder", &reference),
         now,
     )
     .await?;

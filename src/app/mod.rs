@@ -11,11 +11,13 @@ pub mod orders;
 pub mod posts;
 pub mod promise;
 pub mod purchasing;
+pub mod schedule;
 pub mod search;
 pub mod stock;
 pub mod templates;
 
 use crate::config::Settings;
+use crate::domain::audit::AuditEntry;
 use crate::domain::{ParseError, Sku};
 use crate::store::Store;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -58,6 +60,26 @@ impl Clock {
     }
 }
 
+/// Lets `actor` do `action` to `subject` when they may (`changes_data` needs the ops role); a
+/// refusal is written to the audit log.
+pub async fn authorize(
+    app: &App,
+    actor: &Actor,
+    changes_data: bool,
+    action: &str,
+    subject: &str,
+) -> AppResult<()> {
+    if actor.may(changes_data) {
+        return Ok(());
+    }
+    let mut conn = app.store.conn().await?;
+    let entry = AuditEntry::refused(&actor.name, action, subject).because("no ops role");
+    crate::store::audit::record(&mut conn, &entry, app.clock.now()).await?;
+    Err(AppError::Forbidden(format!(
+        "{action} changes data and needs the ops role; ask someone with it"
+    )))
+}
+
 /// Who is acting, for the audit log and permission checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
@@ -73,6 +95,20 @@ impl Actor {
         Self {
             name: name.into(),
             may_change: true,
+        }
+    }
+
+    /// The one permission rule: anyone may read, only the ops role may change data.
+    pub fn may(&self, changes_data: bool) -> bool {
+        !changes_data || self.may_change
+    }
+
+    /// Refuses a change by an actor without the ops role, saying `refusal`.
+    pub fn require_ops(&self, refusal: impl FnOnce() -> String) -> AppResult<()> {
+        if self.may(true) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(refusal()))
         }
     }
 }

@@ -7,8 +7,8 @@ use crate::domain::contact::{mask_email, mask_phone};
 use crate::domain::markup::data;
 pub use crate::domain::notify::InboundKind;
 use crate::domain::notify::{
-    coalesce, date_in_words, group_by_kind, keyword, route, timezone, Keyword, MessageStatus, News,
-    Recipient, Route, Standing, Transport, Update, UpdateKind,
+    coalesce, date_in_words, group_by_kind, keyword, route, settle, timezone, Attempt, Keyword,
+    MessageStatus, News, Recipient, Route, Settle, Standing, Transport, Update, UpdateKind,
 };
 use crate::domain::{
     BackorderStatus, Channel, CustomerId, EmailAddress, EtaKind, OutboxStatus, PhoneNumber,
@@ -128,6 +128,22 @@ pub enum Delivery {
     /// Not handed over: a promise it states changed after it was written. Its updates go back to
     /// the queue, due at once and without counting an attempt, to be written again.
     Stale,
+}
+
+impl Delivery {
+    /// What becomes of the message's updates after this attempt, its `attempts`-th
+    /// (`domain::notify::settle`).
+    pub fn settle(&self, attempts: u32, max_attempts: u32) -> Settle {
+        let attempt = match self {
+            Delivery::Sent { .. } => Attempt::Sent,
+            Delivery::Stale => Attempt::Stale,
+            Delivery::Retry { .. } => Attempt::Retryable,
+            Delivery::OptedOut { .. } | Delivery::Flagged { .. } | Delivery::Dead { .. } => {
+                Attempt::Final
+            }
+        };
+        settle(attempt, attempts, max_attempts)
+    }
 }
 
 /// A backorder's promise as a message states it.
@@ -320,6 +336,20 @@ fn context(
 /// Why a superseded update was not sent.
 pub const SUPERSEDED: &str = "superseded by a newer update: the customer was already told this";
 
+/// Leases a batch of due updates (claim → commit) for one dispatch round: at most
+/// `[notify] batch_size`, each held for `[notify] lease`.
+pub async fn claim(app: &App) -> anyhow::Result<Vec<store::notify::Claimed>> {
+    let n = &app.settings.notify;
+    let now = app.clock.now();
+    let lease_until = now + chrono::Duration::from_std(n.lease)?;
+    let cutoff = now - chrono::Duration::from_std(n.coalesce)?;
+    let mut tx = app.store.begin_write().await?;
+    let claimed =
+        store::notify::claim(&mut tx, now, lease_until, cutoff, i64::from(n.batch_size)).await?;
+    tx.commit().await?;
+    Ok(claimed)
+}
+
 /// Writes what happened to a batch, in one transaction: rows sent, skipped, held, retried or
 /// dead-lettered; messages recorded; opt-outs and flagged numbers applied; one line to the alert
 /// channel when rows were dead-lettered.
@@ -401,7 +431,9 @@ pub async fn record(
                 store::notify::finish(&mut tx, &out.outbox_ids, OutboxStatus::Sent, None, now)
                     .await?;
             }
-            Delivery::Retry { error, retry_after } if out.attempts < max_attempts => {
+            Delivery::Retry { error, retry_after }
+                if delivery.settle(out.attempts, max_attempts) == Settle::Retry =>
+            {
                 let wait = crate::domain::notify::backoff(
                     out.attempts,
                     *retry_after,

@@ -1,6 +1,7 @@
 //! Orders coming in: reserve what is free, backorder the shortfall.
 
 use super::{field, App, AppError, AppResult};
+use crate::domain::audit::AuditEntry;
 use crate::domain::date::check_ordered_at;
 use crate::domain::order::repeated_sku;
 use crate::domain::{CustomerRef, Money, OrderNumber, Quantity, Sku, StockPosition};
@@ -262,11 +263,7 @@ pub async fn place_order_in(
     .await?;
     store::audit::record(
         tx,
-        &actor.name,
-        "place_order",
-        number,
-        "",
-        "ok",
+        &AuditEntry::ok(&actor.name, "place_order", number),
         app.clock.now(),
     )
     .await?;

@@ -1,7 +1,10 @@
 //! Discord channel posts, queued in the caller's transaction and sent by the poster task.
 
+use crate::app::App;
+use crate::domain::notify::backoff;
 use crate::store::posts::{self, NewPost};
 use crate::store::Conn;
+use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
 /// Queues a plain text post to a channel (ops notices, alerts without buttons). The text is cut
@@ -43,4 +46,81 @@ pub async fn enqueue_with(
         chrono::Utc::now(),
     )
     .await
+}
+
+/// Posts claimed per round.
+const BATCH: i64 = 10;
+/// How long a claimed post is reserved for one send.
+const LEASE_SECS: i64 = 120;
+
+/// A post claimed for sending, as the poster receives it.
+pub use crate::store::posts::PostRow as Post;
+
+/// Why a send failed, as the transport reports it.
+#[derive(Debug)]
+pub enum SendError {
+    /// Worth another try later (network, 5xx, 429).
+    Retry(String),
+    /// Will never work (unknown channel, missing access): give up.
+    Permanent(String),
+}
+
+/// Leases the due posts for one send each (claim → commit); empty without a write when none is
+/// due, so an idle poster never takes the write lock.
+pub async fn claim_due(app: &App) -> anyhow::Result<Vec<Post>> {
+    let now = app.clock.now();
+    let mut conn = app.store.conn().await?;
+    if !posts::any_due(&mut conn, now).await? {
+        return Ok(Vec::new());
+    }
+    drop(conn);
+    let mut tx = app.store.begin_write().await?;
+    let batch = posts::claim_due(&mut tx, now, now + Duration::seconds(LEASE_SECS), BATCH).await?;
+    tx.commit().await?;
+    Ok(batch)
+}
+
+/// Records how one send went: sent, due again after the domain's backoff, or given up.
+/// Returns whether the post was sent.
+pub async fn record(
+    app: &App,
+    post: &Post,
+    result: Result<Option<u64>, SendError>,
+) -> anyhow::Result<bool> {
+    let mut conn = app.store.conn().await?;
+    let now = app.clock.now();
+    match result {
+        Ok(message_id) => {
+            posts::mark_sent(&mut conn, post.id, message_id, now).await?;
+            Ok(true)
+        }
+        Err(SendError::Retry(e)) => {
+            let attempt = u32::try_from(post.attempts).unwrap_or(u32::MAX);
+            let wait = backoff(attempt, None, 0.5 + fastrand::f64() / 2.0);
+            tracing::warn!(post = post.id, attempts = post.attempts, error = %e, retry_in_secs = wait.as_secs(), "channel post failed; will retry");
+            let next = now + Duration::from_std(wait).unwrap_or_default();
+            posts::mark_retry(&mut conn, post.id, next, &e, false).await?;
+            Ok(false)
+        }
+        Err(SendError::Permanent(e)) => {
+            tracing::error!(post = post.id, channel = post.channel_id, error = %e, "channel post refused; giving up");
+            posts::mark_retry(&mut conn, post.id, now, &e, true).await?;
+            Ok(false)
+        }
+    }
+}
+
+/// How long the poster may sleep before a post is due: until the earliest one, between 200 ms
+/// and 2 s.
+pub async fn next_wait(app: &App) -> anyhow::Result<std::time::Duration> {
+    let mut conn = app.store.conn().await?;
+    let due = posts::next_due(&mut conn).await?;
+    let now = app.clock.now();
+    Ok(due
+        .map(|d| (d - now).to_std().unwrap_or_default())
+        .unwrap_or(std::time::Duration::from_secs(2))
+        .clamp(
+            std::time::Duration::from_millis(200),
+            std::time::Duration::from_secs(2),
+        ))
 }

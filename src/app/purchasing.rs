@@ -2,6 +2,7 @@
 
 use super::promise::{settle, Cause, Settled};
 use super::{field, Actor, App, AppError, AppResult};
+use crate::domain::audit::AuditEntry;
 use crate::domain::date::check_eta_window;
 use crate::domain::order::repeated_sku;
 use crate::domain::text;
@@ -131,11 +132,8 @@ pub async fn set_eta(
     } else {
         audit::record(
             &mut tx,
-            &actor.name,
-            "set_eta",
-            &format!("{} → {date}", po.po_number),
-            &reason,
-            "ok",
+            &AuditEntry::ok(&actor.name, "set_eta", format!("{} → {date}", po.po_number))
+                .because(reason),
             now,
         )
         .await?;
@@ -226,11 +224,11 @@ pub async fn receive(
         .join(", ");
     audit::record(
         &mut tx,
-        &actor.name,
-        "receive",
-        &format!("{} {summary}", po.po_number),
-        "",
-        "ok",
+        &AuditEntry::ok(
+            &actor.name,
+            "receive",
+            format!("{} {summary}", po.po_number),
+        ),
         now,
     )
     .await?;
@@ -512,7 +510,12 @@ pub async fn save_po_in(
         false,
     )
     .await?;
-    audit::record(&mut *tx, &actor.name, "save_po", number, "", "ok", now).await?;
+    audit::record(
+        &mut *tx,
+        &AuditEntry::ok(&actor.name, "save_po", number),
+        now,
+    )
+    .await?;
     Ok(PoSaved {
         po: number.to_string(),
         lines_changed: changed,

@@ -1,8 +1,8 @@
 //! `/search` and autocomplete: candidates from the trigram index, ranked by `domain::search`.
 
 use super::{field, App, AppResult};
-use crate::domain::search::{self, MatchRank, SearchQuery};
-use crate::store::search::{BackorderHit, CustomerHit, ProductHit, TrigramCounts};
+use crate::domain::search::{self, MatchRank, ProductHit, SearchQuery};
+use crate::store::search::{BackorderHit, CustomerHit, TrigramCounts};
 use crate::store::{self, Conn};
 
 /// Candidates read per source (SKU prefix, words). A query matching more than this ranks the

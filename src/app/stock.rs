@@ -2,6 +2,7 @@
 
 use super::promise::{settle, Cause, Settled};
 use super::{field, Actor, App, AppError, AppResult};
+use crate::domain::audit::AuditEntry;
 use crate::domain::stock::InboundLine;
 use crate::domain::{text, MovementKind, Sku, StockDelta, StockPosition};
 use crate::store::products::{Alternative, ProductRow};
@@ -150,11 +151,8 @@ pub async fn adjust_in(
     .await?;
     audit::record(
         &mut *tx,
-        &actor.name,
-        "adjust",
-        &format!("{} {delta:+}", product.sku),
-        &reason,
-        "ok",
+        &AuditEntry::ok(&actor.name, "adjust", format!("{} {delta:+}", product.sku))
+            .because(&reason),
         now,
     )
     .await?;

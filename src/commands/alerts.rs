@@ -5,7 +5,7 @@ use super::spec::{opt, range, CommandSpec, OptionKind, SKU};
 use super::{Args, Ctx, Reply};
 use crate::app::alerts::{self, RunOutcome};
 use crate::app::AppError;
-use crate::store::alerts::{NotStarted, Trigger};
+use crate::domain::schedule::{NotStarted, Trigger};
 
 const RULE: super::OptionSpec = opt("rule", "Alert rule name", OptionKind::Text, true);
 

@@ -53,7 +53,6 @@ pub use reply::{Field, Paging, Reply, Severity};
 pub use spec::{CommandSpec, OptionKind, OptionSpec, Suggest};
 
 use crate::app::{self, Actor, App, AppError};
-use crate::store;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -407,23 +406,7 @@ async fn execute(app: &App, actor: &Actor, inv: &Invocation) -> Result<Reply, Ap
     })?;
     let spec = command.spec;
     let args = Args::parse(spec, inv)?;
-    if spec.mutating && !actor.may_change {
-        let mut conn = app.store.conn().await?;
-        store::audit::record(
-            &mut conn,
-            &actor.name,
-            &usage_name(spec),
-            &inv.to_line(),
-            "no ops role",
-            "refused",
-            app.clock.now(),
-        )
-        .await?;
-        return Err(AppError::Forbidden(format!(
-            "{} changes data and needs the ops role; ask someone with it",
-            usage_name(spec)
-        )));
-    }
+    app::authorize(app, actor, spec.mutating, &usage_name(spec), &inv.to_line()).await?;
     let cx = Ctx { app, actor, inv };
     (command.run)(&cx, &args).await
 }

@@ -221,7 +221,7 @@ pub fn search(query: &str, result: &crate::app::search::SearchResult) -> Reply {
         format!("Products matching \"{}\"", data(query)),
         Severity::Info,
     );
-    let line = |p: &crate::store::search::ProductHit| {
+    let line = |p: &crate::domain::search::ProductHit| {
         let stock = if p.available > 0 {
             format!("{} available", p.available)
         } else {

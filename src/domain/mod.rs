@@ -4,6 +4,7 @@
 //! good afterwards.
 
 pub mod alerts;
+pub mod audit;
 pub mod backorder;
 pub mod contact;
 pub mod csv_file;

@@ -564,6 +564,43 @@ pub fn keyword(body: &str) -> Option<Keyword> {
     }
 }
 
+/// How one attempt to send a message ended, as far as retrying goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Handed over.
+    Sent,
+    /// Not handed over because a promise it states changed; written again without counting.
+    Stale,
+    /// A passing failure.
+    Retryable,
+    /// A failure no retry can mend (refused, opted out, flagged number).
+    Final,
+}
+
+/// What becomes of a message's updates after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    /// Done: sent.
+    Sent,
+    /// Back to the queue at once, to be written again.
+    Stale,
+    /// Due again after [`backoff`].
+    Retry,
+    /// Given up: dead letter.
+    DeadLetter,
+}
+
+/// The retry versus dead-letter rule: a passing failure is retried while fewer than
+/// `max_attempts` attempts (this one included) were made.
+pub fn settle(attempt: Attempt, attempts: u32, max_attempts: u32) -> Settle {
+    match attempt {
+        Attempt::Sent => Settle::Sent,
+        Attempt::Stale => Settle::Stale,
+        Attempt::Retryable if attempts < max_attempts => Settle::Retry,
+        Attempt::Retryable | Attempt::Final => Settle::DeadLetter,
+    }
+}
+
 /// How long to wait before attempt `attempt + 1` after `attempt` failed (1-based): exponential
 /// from 2 s, capped at 10 minutes, scaled by `jitter` in [0.5, 1.0]; a server's `Retry-After` is
 /// a floor.
@@ -806,6 +843,16 @@ mod tests {
         assert_eq!(keyword("info"), Some(Keyword::Help));
         assert_eq!(keyword("stop it"), None);
         assert_eq!(keyword("when will it come?"), None);
+    }
+
+    #[test]
+    fn a_passing_failure_is_retried_until_the_last_attempt_then_dead_lettered() {
+        assert_eq!(settle(Attempt::Retryable, 1, 3), Settle::Retry);
+        assert_eq!(settle(Attempt::Retryable, 2, 3), Settle::Retry);
+        assert_eq!(settle(Attempt::Retryable, 3, 3), Settle::DeadLetter);
+        assert_eq!(settle(Attempt::Final, 1, 3), Settle::DeadLetter);
+        assert_eq!(settle(Attempt::Sent, 9, 3), Settle::Sent);
+        assert_eq!(settle(Attempt::Stale, 9, 3), Settle::Stale);
     }
 
     #[test]

@@ -98,6 +98,85 @@ impl CronSchedule {
     }
 }
 
+/// How a run was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// Its cron time came.
+    Schedule,
+    /// Made up on start for a cron time missed while down.
+    CatchUp,
+    /// Asked for (`/alerts run`).
+    Manual,
+}
+
+impl Trigger {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::CatchUp => "catch_up",
+            Trigger::Manual => "manual",
+        }
+    }
+}
+
+/// Why a run could not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotStarted {
+    /// Another run of the rule is in progress.
+    Running,
+    /// This cron time has been run already.
+    AlreadyRun,
+}
+
+/// A scheduler lease lasts this long unless renewed.
+pub const LEASE_SECS: i64 = 90;
+/// Longest sleep between scheduler passes (the lease is renewed every pass).
+pub const MAX_WAIT_SECS: i64 = 30;
+/// A cron time reached this late still counts as on time, not as a catch-up.
+pub const GRACE_SECS: i64 = 120;
+
+/// When a lease taken or renewed at `now` runs out.
+pub fn lease_until(now: DateTime<Utc>) -> DateTime<Utc> {
+    now + Duration::seconds(LEASE_SECS)
+}
+
+/// The cron time a rule is due to run for at `now`, and how it is started: its latest fire time
+/// after its last scheduled run (or after `started`, for a rule that never ran), never older than
+/// the catch-up window (`catch_up`, at least the on-time grace). A time reached more than the
+/// grace late is a catch-up.
+pub fn due_run(
+    schedule: &CronSchedule,
+    tz: Tz,
+    last: Option<DateTime<Utc>>,
+    started: DateTime<Utc>,
+    now: DateTime<Utc>,
+    catch_up: Duration,
+) -> Option<(DateTime<Utc>, Trigger)> {
+    let window = catch_up.max(Duration::seconds(GRACE_SECS));
+    // Never earlier than the catch-up window; a rule that never ran starts with the process.
+    let from = last
+        .unwrap_or(started - Duration::seconds(1))
+        .max(now - window);
+    let due = schedule.latest_between(tz, from, now)?;
+    let trigger = if now - due > Duration::seconds(GRACE_SECS) {
+        Trigger::CatchUp
+    } else {
+        Trigger::Schedule
+    };
+    Some((due, trigger))
+}
+
+/// How long to sleep before the next pass: until the next fire time, at most
+/// [`MAX_WAIT_SECS`].
+pub fn wait_until(next: Option<DateTime<Utc>>, now: DateTime<Utc>) -> std::time::Duration {
+    let max = Duration::seconds(MAX_WAIT_SECS);
+    next.map(|n| (n - now).min(max))
+        .unwrap_or(max)
+        .to_std()
+        .unwrap_or_default()
+}
+
 /// The one instant a wall time stands for (see the module comment).
 fn instant_of(tz: Tz, wall: NaiveDateTime) -> DateTime<Utc> {
     match tz.from_local_datetime(&wall) {
@@ -198,6 +277,51 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn a_due_time_within_the_grace_is_on_time_and_an_older_one_is_caught_up() {
+        let daily = CronSchedule::parse("0 6 * * *").unwrap();
+        let at = |h: u32, m: u32| Utc.with_ymd_and_hms(2026, 3, 10, h, m, 0).unwrap();
+        let started = at(0, 0);
+        let window = Duration::hours(12);
+        assert_eq!(
+            due_run(&daily, Tz::UTC, None, started, at(6, 1), window),
+            Some((at(6, 0), Trigger::Schedule))
+        );
+        assert_eq!(
+            due_run(&daily, Tz::UTC, Some(at(0, 0)), started, at(9, 0), window),
+            Some((at(6, 0), Trigger::CatchUp))
+        );
+        // Already run, or older than the window: nothing to do.
+        assert_eq!(
+            due_run(&daily, Tz::UTC, Some(at(6, 0)), started, at(9, 0), window),
+            None
+        );
+        assert_eq!(
+            due_run(
+                &daily,
+                Tz::UTC,
+                Some(at(0, 0)),
+                started,
+                at(9, 0),
+                Duration::hours(1)
+            ),
+            None
+        );
+        // A rule that never ran is not caught up for a time before the start.
+        assert_eq!(
+            due_run(&daily, Tz::UTC, None, at(7, 0), at(9, 0), window),
+            None
+        );
+        assert_eq!(
+            wait_until(Some(at(6, 0)), at(5, 59)),
+            std::time::Duration::from_secs(30)
+        );
+        assert_eq!(
+            wait_until(Some(at(6, 0)), at(5, 59) + Duration::seconds(50)),
+            std::time::Duration::from_secs(10)
+        );
+    }
     use chrono_tz::Europe::Berlin;
 
     fn utc(s: &str) -> DateTime<Utc> {

@@ -8,6 +8,19 @@
 use super::ParseError;
 use std::cmp::Ordering;
 
+/// A product as search shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductHit {
+    /// Row id.
+    pub id: i64,
+    /// Shop's spelling.
+    pub sku: String,
+    /// Name.
+    pub name: String,
+    /// On hand less allocated.
+    pub available: i64,
+}
+
 /// Shortest word the trigram index can look up.
 pub const MIN_TERM: usize = 3;
 

@@ -398,35 +398,7 @@ pub async fn unsnooze(conn: &mut Conn, product_id: i64) -> anyhow::Result<u64> {
     )
 }
 
-/// How a run was started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    /// Its cron time came.
-    Schedule,
-    /// Made up on start for a cron time missed while down.
-    CatchUp,
-    /// Asked for (`/alerts run`).
-    Manual,
-}
-
-impl Trigger {
-    fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Schedule => "schedule",
-            Trigger::CatchUp => "catch_up",
-            Trigger::Manual => "manual",
-        }
-    }
-}
-
-/// Why a run could not start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotStarted {
-    /// Another run of the rule is in progress.
-    Running,
-    /// This cron time has been run already.
-    AlreadyRun,
-}
+pub use crate::domain::schedule::{NotStarted, Trigger};
 
 /// Records the start of a run unless the rule is running (a run older than `stale_before` is
 /// taken for dead and marked abandoned) or this cron time was run already. Call in a

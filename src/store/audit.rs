@@ -1,26 +1,19 @@
 //! The audit log: who did what, to what, when and why.
 
 use super::{ts, Conn};
+use crate::domain::audit::AuditEntry;
 use chrono::{DateTime, Utc};
 
 /// Records one action.
-pub async fn record(
-    conn: &mut Conn,
-    actor: &str,
-    action: &str,
-    subject: &str,
-    reason: &str,
-    outcome: &str,
-    at: DateTime<Utc>,
-) -> anyhow::Result<()> {
+pub async fn record(conn: &mut Conn, entry: &AuditEntry, at: DateTime<Utc>) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (actor, action, subject, reason, outcome, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(actor)
-    .bind(action)
-    .bind(subject)
-    .bind(reason)
-    .bind(outcome)
+    .bind(&entry.actor)
+    .bind(&entry.action)
+    .bind(&entry.subject)
+    .bind(&entry.reason)
+    .bind(entry.outcome.as_str())
     .bind(ts(at))
     .execute(conn)
     .await?;

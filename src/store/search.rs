@@ -8,18 +8,7 @@ use crate::domain::page::KeyPart;
 use crate::domain::search::SearchQuery;
 use sqlx::Row;
 
-/// A product as search shows it.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct ProductHit {
-    /// Row id.
-    pub id: i64,
-    /// Shop's spelling.
-    pub sku: String,
-    /// Name.
-    pub name: String,
-    /// On hand less allocated.
-    pub available: i64,
-}
+pub use crate::domain::search::ProductHit;
 
 const HIT: &str = concat!(
     "SELECT p.id, p.sku, p.name, ",
@@ -35,18 +24,22 @@ fn packed(inner: &str) -> String {
     format!("SELECT json_group_array(json_array(id, sku, name, available)) FROM ({inner})")
 }
 
+/// A product as [`HIT`] selects it.
+type HitRow = (i64, String, String, i64);
+
+fn hit((id, sku, name, available): HitRow) -> ProductHit {
+    ProductHit {
+        id,
+        sku,
+        name,
+        available,
+    }
+}
+
 /// Decodes the row of a [`packed`] statement.
 fn unpack(json: &str) -> anyhow::Result<Vec<ProductHit>> {
-    let rows: Vec<(i64, String, String, i64)> = serde_json::from_str(json)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, sku, name, available)| ProductHit {
-            id,
-            sku,
-            name,
-            available,
-        })
-        .collect())
+    let rows: Vec<HitRow> = serde_json::from_str(json)?;
+    Ok(rows.into_iter().map(hit).collect())
 }
 
 /// The exclusive upper bound of keys starting with `prefix`, for index range scans.
@@ -591,9 +584,10 @@ pub async fn near_candidates(
 
 /// Every product, for checks against a brute-force scan (tests and small shops).
 pub async fn all_products(conn: &mut Conn) -> anyhow::Result<Vec<ProductHit>> {
-    Ok(sqlx::query_as(&format!("{HIT} ORDER BY p.id"))
+    let rows: Vec<HitRow> = sqlx::query_as(&format!("{HIT} ORDER BY p.id"))
         .fetch_all(conn)
-        .await?)
+        .await?;
+    Ok(rows.into_iter().map(hit).collect())
 }
 
 /// A customer as autocomplete shows it.

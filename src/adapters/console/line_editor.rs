@@ -6,6 +6,7 @@ use super::complete::{self, Candidate};
 use crate::adapters::stdout;
 use crate::app::{Actor, App};
 use crate::commands;
+use crate::shutdown::Shutdown;
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
@@ -15,7 +16,7 @@ use rustyline::validate::Validator;
 use rustyline::{CompletionType, Config, Context, Editor, Helper};
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 /// Lines of history kept between runs.
 const HISTORY_LINES: usize = 1000;
@@ -124,7 +125,7 @@ fn read_lines(
 }
 
 /// The interactive console.
-pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
     let actor = Actor::operator(app.settings.console.actor.clone());
     let styled = std::io::stdout().is_terminal();
     let data_dir = app
@@ -161,7 +162,7 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Resul
     let result = loop {
         let input = tokio::select! {
             input = rx.recv() => input,
-            _ = shutdown.changed() => break Ok(()),
+            _ = shutdown.recv() => break Ok(()),
         };
         match input {
             Some(Input::Line(line)) => {

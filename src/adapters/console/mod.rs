@@ -6,9 +6,9 @@ mod line_editor;
 
 use crate::app::{Actor, App};
 use crate::commands::{self, Invocation, Outcome, Reply};
+use crate::shutdown::Shutdown;
 use std::io::IsTerminal;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::watch;
 
 /// Runs one line and returns the reply text and outcome.
 pub async fn ask(app: &App, actor: &Actor, line: &str) -> (Reply, Outcome) {
@@ -20,7 +20,7 @@ pub async fn ask(app: &App, actor: &Actor, line: &str) -> (Reply, Outcome) {
 
 /// Reads commands until `exit`, end of input (Ctrl-D), or shutdown: with line editing, history
 /// and completion when stdin is a terminal.
-pub async fn run(app: App, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn run(app: App, shutdown: Shutdown) -> anyhow::Result<()> {
     if std::io::stdin().is_terminal() {
         line_editor::run(app, shutdown).await
     } else {
@@ -30,14 +30,14 @@ pub async fn run(app: App, shutdown: watch::Receiver<bool>) -> anyhow::Result<()
 
 /// Reads plain lines from stdin (a pipe or a file) until its end, or until the reader of stdout
 /// goes away (`… | head`), which ends the console as the end of input does.
-async fn plain(app: App, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+async fn plain(app: App, shutdown: Shutdown) -> anyhow::Result<()> {
     match plain_lines(app, shutdown).await {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }
 }
 
-async fn plain_lines(app: App, mut shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
+async fn plain_lines(app: App, mut shutdown: Shutdown) -> std::io::Result<()> {
     let actor = Actor::operator(app.settings.console.actor.clone());
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut out = tokio::io::stdout();
@@ -55,7 +55,7 @@ async fn plain_lines(app: App, mut shutdown: watch::Receiver<bool>) -> std::io::
         out.flush().await?;
         let line = tokio::select! {
             line = lines.next_line() => line?,
-            _ = shutdown.changed() => break,
+            _ = shutdown.recv() => break,
         };
         let Some(line) = line else { break };
         let line = line.trim();

@@ -12,10 +12,10 @@ pub mod render;
 pub mod slash;
 
 use crate::app::App;
+use crate::shutdown::Shutdown;
 use anyhow::Context;
 use poise::serenity_prelude as serenity;
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::watch;
 
 /// The real Discord API root; anything else (a test fake) is reached through serenity's proxy.
 pub const DISCORD_API: &str = "https://discord.com";
@@ -31,20 +31,18 @@ pub struct Data {
     pub pages: render::PageStore,
 }
 
-/// Serves Discord until shutdown when `DISCORD_TOKEN` is set; otherwise waits for shutdown.
+/// Serves Discord until shutdown; not started without `DISCORD_TOKEN`.
 ///
 /// Discord being unreachable must not stop the console, the API or the scheduler: a connection
 /// that ends or cannot be made is retried with backoff (5 s doubling to 5 min) until shutdown.
-pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
     let Some(token) = app.settings.secrets.discord_token.clone() else {
-        tracing::info!("DISCORD_TOKEN not set: Discord is off, the console is the chat surface");
-        wait_for_shutdown(&mut shutdown).await;
         return Ok(());
     };
     let mut delay = std::time::Duration::from_secs(5);
     loop {
         let ended = connect(app.clone(), token.clone(), shutdown.clone()).await;
-        if *shutdown.borrow() {
+        if shutdown.is_shutdown() {
             return Ok(());
         }
         match ended {
@@ -55,18 +53,14 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Resul
         }
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
-            _ = wait_for_shutdown(&mut shutdown) => return Ok(()),
+            _ = shutdown.recv() => return Ok(()),
         }
         delay = (delay * 2).min(std::time::Duration::from_secs(300));
     }
 }
 
 /// One connection: connects to Discord and serves the commands until shutdown or disconnection.
-async fn connect(
-    app: App,
-    token: SecretString,
-    mut shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<()> {
+async fn connect(app: App, token: SecretString, mut shutdown: Shutdown) -> anyhow::Result<()> {
     let settings = app.settings.discord.clone();
     let mut http = serenity::HttpBuilder::new(token.expose_secret());
     if settings.api_base_url != DISCORD_API {
@@ -121,7 +115,7 @@ async fn connect(
                 Err(e) => Err(anyhow::Error::new(e).context("Discord: client task failed")),
             };
         }
-        _ = wait_for_shutdown(&mut shutdown) => {}
+        _ = shutdown.recv() => {}
     }
     tracing::info!("Discord: shutting down");
     if let Some(shards) = guard.0.take() {
@@ -142,15 +136,6 @@ impl Drop for StopOnDrop {
     fn drop(&mut self) {
         if let (Some(shards), Ok(rt)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
             rt.spawn(async move { shards.shutdown_all().await });
-        }
-    }
-}
-
-async fn wait_for_shutdown(shutdown: &mut watch::Receiver<bool>) {
-    while !*shutdown.borrow() {
-        if shutdown.changed().await.is_err() {
-            // Sender gone: nobody can ask us to stop any more; keep serving.
-            std::future::pending::<()>().await;
         }
     }
 }

@@ -1,27 +1,20 @@
 //! The poster task: sends queued channel posts (`channel_posts`) through Discord's REST API.
 //!
-//! Claim → commit → send → mark: a post is leased before the request, so when Discord fails the
-//! post waits (backoff) and is sent once when it returns; a process dying mid-send resends it at
-//! most once after the lease. Without `DISCORD_TOKEN` posts are printed on the console instead.
+//! Claim → commit → send → mark (`app::posts`): a post is leased before the request, so when
+//! Discord fails the post waits (the domain's backoff) and is sent once when it returns; a
+//! process dying mid-send resends it at most once after the lease. Without `DISCORD_TOKEN` posts
+//! are printed on the console instead.
 
 use super::{render, DISCORD_API};
-use crate::app::posts::Components;
+pub use crate::app::posts::SendError;
+use crate::app::posts::{self, Components, Post};
 use crate::app::App;
 use crate::config::DiscordSettings;
 use crate::domain::markup;
-use crate::store::posts::{self, PostRow};
-use chrono::Duration;
+use crate::shutdown::Shutdown;
 use poise::serenity_prelude as serenity;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
-use tokio::sync::watch;
-
-/// Posts claimed per round.
-const BATCH: i64 = 10;
-/// How long a claimed post is reserved for one send.
-const LEASE_SECS: i64 = 120;
-/// Longest wait between attempts.
-const MAX_BACKOFF_SECS: i64 = 300;
 
 /// Where posts go.
 #[derive(Clone)]
@@ -30,15 +23,6 @@ pub enum Sender {
     Discord(Arc<serenity::Http>),
     /// Standard output (no token).
     Console,
-}
-
-/// Why a send failed.
-#[derive(Debug)]
-pub enum SendError {
-    /// Worth another try later (network, 5xx, 429).
-    Retry(String),
-    /// Will never work (unknown channel, missing access): give up.
-    Permanent(String),
 }
 
 impl Sender {
@@ -64,7 +48,7 @@ impl Sender {
 
     /// Sends one post; returns the Discord message id. `may_ping`: the roles it may mention
     /// (the config's; nothing else pings).
-    pub async fn send(&self, post: &PostRow, may_ping: &[u64]) -> Result<Option<u64>, SendError> {
+    pub async fn send(&self, post: &Post, may_ping: &[u64]) -> Result<Option<u64>, SendError> {
         match self {
             Sender::Console => {
                 let printed = crate::outln!(
@@ -161,66 +145,27 @@ pub fn components(c: &Components) -> Vec<serenity::CreateActionRow> {
 
 /// Sends every due post once; returns how many were sent.
 pub async fn deliver_due(app: &App, sender: &Sender) -> anyhow::Result<usize> {
-    let now = app.clock.now();
-    let mut conn = app.store.conn().await?;
-    if !posts::any_due(&mut conn, now).await? {
-        return Ok(0);
-    }
-    drop(conn);
-    let mut tx = app.store.begin_write().await?;
-    let batch = posts::claim_due(&mut tx, now, now + Duration::seconds(LEASE_SECS), BATCH).await?;
-    tx.commit().await?;
+    let may_ping: Vec<u64> = app.settings.alerts.mention_role.into_iter().collect();
     let mut sent = 0;
-    for post in batch {
-        let may_ping: Vec<u64> = app.settings.alerts.mention_role.into_iter().collect();
+    for post in posts::claim_due(app).await? {
         let result = sender.send(&post, &may_ping).await;
-        let mut conn = app.store.conn().await?;
-        match result {
-            Ok(message_id) => {
-                posts::mark_sent(&mut conn, post.id, message_id, app.clock.now()).await?;
-                sent += 1;
-            }
-            Err(SendError::Retry(e)) => {
-                let backoff = (5i64 << post.attempts.clamp(0, 8)).min(MAX_BACKOFF_SECS);
-                tracing::warn!(post = post.id, attempts = post.attempts, error = %e, retry_in_secs = backoff, "channel post failed; will retry");
-                posts::mark_retry(
-                    &mut conn,
-                    post.id,
-                    app.clock.now() + Duration::seconds(backoff),
-                    &e,
-                    false,
-                )
-                .await?;
-            }
-            Err(SendError::Permanent(e)) => {
-                tracing::error!(post = post.id, channel = post.channel_id, error = %e, "channel post refused; giving up");
-                posts::mark_retry(&mut conn, post.id, app.clock.now(), &e, true).await?;
-            }
+        if posts::record(app, &post, result).await? {
+            sent += 1;
         }
     }
     Ok(sent)
 }
 
 /// Delivers queued posts until shutdown (finishing the post being sent).
-pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
     let sender = Sender::from_app(&app);
     loop {
-        if *shutdown.borrow() {
+        if shutdown.is_shutdown() {
             break;
         }
         let wait = match deliver_due(&app, &sender).await {
             Ok(n) if n > 0 => std::time::Duration::ZERO,
-            Ok(_) => {
-                let mut conn = app.store.conn().await?;
-                let due = posts::next_due(&mut conn).await?;
-                let now = app.clock.now();
-                due.map(|d| (d - now).to_std().unwrap_or_default())
-                    .unwrap_or(std::time::Duration::from_secs(2))
-                    .clamp(
-                        std::time::Duration::from_millis(200),
-                        std::time::Duration::from_secs(2),
-                    )
-            }
+            Ok(_) => posts::next_wait(&app).await?,
             Err(e) => {
                 tracing::error!(error = %e, "poster: delivery round failed");
                 std::time::Duration::from_secs(5)
@@ -228,7 +173,7 @@ pub async fn run(app: App, mut shutdown: watch::Receiver<bool>) -> anyhow::Resul
         };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            r = shutdown.changed() => if r.is_err() { break },
+            _ = shutdown.recv() => break,
         }
     }
     Ok(())

@@ -265,7 +265,7 @@ async fn handle_command(ctx: Ctx<'_>) -> Result<(), Error> {
     );
     tracing::info!(actor = %actor.name, command = %inv.to_line(), "discord command");
     // A change by someone without the role is refused: defer privately so the refusal stays private.
-    let refused = invoked_spec(ctx).is_some_and(|s| s.mutating) && !actor.may_change;
+    let refused = invoked_spec(ctx).is_some_and(|s| !actor.may(s.mutating));
     let deferred = invoked_spec(ctx).is_some_and(|s| s.defer);
     if deferred {
         if refused {

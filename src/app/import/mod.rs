@@ -14,6 +14,7 @@ mod suppliers;
 
 use super::promise::{settle, Cause};
 use super::{Actor, App, AppResult};
+use crate::domain::audit::AuditEntry;
 use crate::domain::{ident, parse_quantity, CustomerRef, Sku};
 use crate::store::{self, audit, customers::CustomerRow, products::ProductRow, Conn};
 use std::collections::HashMap;
@@ -596,14 +597,14 @@ pub async fn apply(
     settle(app, conn, &touched, cause, &actor.name, "import", false).await?;
     audit::record(
         conn,
-        &actor.name,
-        "import",
-        &format!(
-            "{:?}: {} rows, {} changed",
-            staged.kind, report.rows, report.changed
+        &AuditEntry::ok(
+            &actor.name,
+            "import",
+            format!(
+                "{:?}: {} rows, {} changed",
+                staged.kind, report.rows, report.changed
+            ),
         ),
-        "",
-        "ok",
         app.clock.now(),
     )
     .await?;

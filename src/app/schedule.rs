@@ -1,0 +1,133 @@
+//! The alert schedule's use case: one pass of the scheduler.
+//!
+//! Only the process holding the `alert-scheduler` lease row schedules (several processes may
+//! share one database). Each pass runs every rule whose latest cron time has come and was not
+//! run yet; on the first pass that includes a time missed while the bot was down, if it is at
+//! most `alerts.catch_up` old (a rule that never ran is not caught up). Runs are recorded, and
+//! the store refuses a second run of a rule while one is in progress or of a cron time already
+//! run. Shutdown is looked at between rules: the rule being run finishes, the rules after it are
+//! left to the next start's catch-up.
+
+use crate::app::alerts::{run_rule, RunOutcome};
+use crate::app::App;
+use crate::domain::schedule::{self, Trigger};
+use crate::shutdown::Shutdown;
+use crate::store::alerts as store;
+use chrono::{DateTime, Utc};
+
+/// Name of the lease row.
+pub const LEASE: &str = "alert-scheduler";
+
+/// The scheduler's state between passes.
+#[derive(Debug)]
+pub struct Scheduler {
+    holder: String,
+    started: DateTime<Utc>,
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Pass {
+    /// Whether this process holds the lease.
+    pub leader: bool,
+    /// `(rule, cron time, trigger)` of the runs started.
+    pub ran: Vec<(String, DateTime<Utc>, Trigger)>,
+    /// How long to wait before the next pass.
+    pub wait: std::time::Duration,
+    /// Shutdown came during the pass: rules still due were left for the next start.
+    pub interrupted: bool,
+}
+
+impl Scheduler {
+    /// A scheduler whose process started now.
+    pub fn new(app: &App) -> Self {
+        Self {
+            holder: format!("{}:{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            started: app.clock.now(),
+        }
+    }
+
+    /// This process's lease holder id.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    /// One pass: take or renew the lease, run the rules that are due, say when to come back.
+    pub async fn tick(&mut self, app: &App) -> anyhow::Result<Pass> {
+        self.tick_until(app, None).await
+    }
+
+    /// [`Self::tick`] that starts no further rule once `shutdown` is true.
+    pub async fn tick_until(
+        &mut self,
+        app: &App,
+        shutdown: Option<&Shutdown>,
+    ) -> anyhow::Result<Pass> {
+        let now = app.clock.now();
+        let mut conn = app.store.conn().await?;
+        let leader = store::try_lease(
+            &mut conn,
+            LEASE,
+            &self.holder,
+            now,
+            schedule::lease_until(now),
+        )
+        .await?;
+        if !leader {
+            return Ok(Pass {
+                leader,
+                ran: vec![],
+                wait: schedule::wait_until(None, now),
+                interrupted: false,
+            });
+        }
+        let mut ran = Vec::new();
+        let mut interrupted = false;
+        for rule in &app.settings.alerts.rules {
+            if shutdown.is_some_and(Shutdown::is_shutdown) {
+                interrupted = true;
+                break;
+            }
+            let last = store::last_scheduled(&mut conn, &rule.name).await?;
+            let Some((due, trigger)) = schedule::due_run(
+                &rule.schedule,
+                rule.timezone,
+                last,
+                self.started,
+                now,
+                app.settings.alerts.catch_up,
+            ) else {
+                continue;
+            };
+            drop(conn);
+            match run_rule(app, rule, trigger, Some(due)).await {
+                Ok(RunOutcome::Done(_)) => ran.push((rule.name.clone(), due, trigger)),
+                Ok(RunOutcome::Skipped(why)) => {
+                    tracing::info!(rule = %rule.name, ?why, "alert run skipped")
+                }
+                Err(e) => tracing::error!(rule = %rule.name, error = ?e, "alert run failed"),
+            }
+            conn = app.store.conn().await?;
+        }
+        let now = app.clock.now();
+        let next = app
+            .settings
+            .alerts
+            .rules
+            .iter()
+            .filter_map(|r| r.schedule.next_after(r.timezone, now))
+            .min();
+        Ok(Pass {
+            leader,
+            ran,
+            wait: schedule::wait_until(next, now),
+            interrupted,
+        })
+    }
+
+    /// Gives the lease up so another process can take over at once.
+    pub async fn release(&self, app: &App) -> anyhow::Result<()> {
+        let mut conn = app.store.conn().await?;
+        store::release_lease(&mut conn, LEASE, &self.holder).await
+    }
+}
