@@ -1,7 +1,7 @@
 //! Tab completion for the console: command and subcommand names, option names, fixed choices,
 //! and values from [`commands::suggest`] — the source Discord's autocomplete uses.
 
-use crate::commands::{self, OptionKind, OptionSpec, Suggest};
+use crate::commands::{self, CommandSpec, OptionKind, OptionSpec, Suggest};
 
 /// One completion: what the list shows and what replaces the word.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +94,25 @@ fn choice_candidates(o: &OptionSpec, partial: &str, prefix: &str) -> Vec<Candida
         .collect()
 }
 
+/// A command's subcommands that start with `partial`.
+fn subcommand_plan(subs: &[&CommandSpec], start: usize, partial: &str) -> Plan {
+    let partial = partial.to_ascii_lowercase();
+    let fixed = subs
+        .iter()
+        .filter_map(|c| c.sub)
+        .filter(|s| s.starts_with(&partial))
+        .map(|s| Candidate {
+            display: s.to_string(),
+            replacement: format!("{s} "),
+        })
+        .collect();
+    Plan {
+        start,
+        fixed,
+        lookup: None,
+    }
+}
+
 fn value_plan(o: &OptionSpec, start: usize, partial: &str, prefix: &str) -> Plan {
     Plan {
         start,
@@ -134,22 +153,7 @@ pub fn plan(line: &str) -> Plan {
     let mut sub = None;
     if !subs.is_empty() {
         match rest.first() {
-            None if !current.contains(':') => {
-                let fixed = subs
-                    .iter()
-                    .filter_map(|c| c.sub)
-                    .filter(|s| s.starts_with(&current.to_ascii_lowercase()))
-                    .map(|s| Candidate {
-                        display: s.to_string(),
-                        replacement: format!("{s} "),
-                    })
-                    .collect();
-                return Plan {
-                    start,
-                    fixed,
-                    lookup: None,
-                };
-            }
+            None if !current.contains(':') => return subcommand_plan(&subs, start, &current),
             Some(w)
                 if subs
                     .iter()
@@ -197,20 +201,7 @@ pub fn plan(line: &str) -> Plan {
     if let ([top], Some(o)) = (&positional[..], free().next()) {
         let subs = commands::subcommands(&top.trim_start_matches('/').to_ascii_lowercase());
         if o.suggest == Some(Suggest::Command) && !subs.is_empty() {
-            let fixed = subs
-                .iter()
-                .filter_map(|c| c.sub)
-                .filter(|s| s.starts_with(&current.to_ascii_lowercase()))
-                .map(|s| Candidate {
-                    display: s.to_string(),
-                    replacement: format!("{s} "),
-                })
-                .collect();
-            return Plan {
-                start,
-                fixed,
-                lookup: None,
-            };
+            return subcommand_plan(&subs, start, &current);
         }
     }
     // The next positional slot's values, and the option names not given yet.
