@@ -11,7 +11,7 @@ use backorder_bot::startup::{shutdown_on_signals, Application};
 use backorder_bot::{bench, outln, store, telemetry};
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -33,9 +33,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The long-running service (default): console when stdin is a terminal.
+    /// The service (default): HTTP, Discord, alerts, customer updates; a console when stdin is a terminal.
     Run,
-    /// Interactive prompt.
+    /// Interactive prompt beside the data; what it queues is sent by `run`.
     Console,
     /// Run one command, print the reply: exit 0 ok, 2 wrong input, 1 internal error.
     Ask {
@@ -110,6 +110,21 @@ async fn real_main() -> anyhow::Result<ExitCode> {
     if let Some(db) = cli.db {
         settings.database.path = db;
     }
+    // The terminal is the user's: at one, log lines go to a file beside the database, from
+    // here to exit. From a pipe or under a service manager they go to stderr.
+    if telemetry::at_terminal() {
+        let dir = settings.database.path.parent().unwrap_or(Path::new(""));
+        let log = dir.join("backorder-bot.log");
+        let opened = std::fs::create_dir_all(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        })
+        .and_then(|()| telemetry::log_to_file(&log));
+        if let Err(e) = opened {
+            eprintln!("warning: cannot write the log to {}: {e}", log.display());
+        }
+    }
     let command = cli.command.unwrap_or(Command::Run);
     if let Command::Migrate = command {
         let store = store::Store::open(&settings.database).await?;
@@ -132,20 +147,27 @@ async fn real_main() -> anyhow::Result<ExitCode> {
     ) {
         settings.shop.demo_data_on_first_start = false;
     }
-    // The service listens for SIGINT/SIGTERM before it starts anything, so a signal during
-    // start-up stops it cleanly.
-    let service = matches!(command, Command::Run | Command::Console);
-    let signals = service.then(shutdown_on_signals).transpose()?;
+    // `run` and `console` listen for SIGINT/SIGTERM before they start anything, so a signal
+    // during start-up stops them cleanly.
+    let interactive = matches!(command, Command::Run | Command::Console);
+    let signals = interactive.then(shutdown_on_signals).transpose()?;
     let mut application = Application::build(settings, Clock::System).await?;
-    if service {
-        application.bind_http().await?;
+    match (&command, signals) {
+        // The service: the only process that listens on HTTP, talks to Discord and sends.
+        (Command::Run, Some(signals)) => {
+            application.bind_http().await?;
+            let console = std::io::stdin().is_terminal();
+            application.run_until_stopped(console, signals).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        // Beside the service: acts on the data only.
+        (Command::Console, Some(signals)) => {
+            application.run_console(signals).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     let app = application.app.clone();
-    if let Some(signals) = signals {
-        let console = matches!(command, Command::Console) || std::io::stdin().is_terminal();
-        application.run_until_stopped(console, signals).await?;
-        return Ok(ExitCode::SUCCESS);
-    }
     let code = run_once(&app, command).await;
     // One-shot commands leave the database file complete (WAL checkpointed) when they end.
     app.store.close().await;
@@ -160,10 +182,16 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
             unreachable!("handled by the caller")
         }
         Command::Ask { line } => {
-            let (reply, outcome) = console::ask(app, &operator, &line).await;
+            let (reply, outcome, queued) = console::QueuedNote::default()
+                .ask(app, &operator, &line)
+                .await;
             // The reply is printed after the command's transaction committed: a reader gone by
             // then cuts the reply short, never the write.
             outln!("{}", reply.to_text())?;
+            // A notice, not part of the reply: scripts reading stdout see the reply alone.
+            if let Some(queued) = queued {
+                eprintln!("{queued}");
+            }
             return Ok(match outcome {
                 Outcome::Ok => ExitCode::SUCCESS,
                 Outcome::UserError => ExitCode::from(2),

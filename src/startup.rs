@@ -48,10 +48,12 @@ impl Application {
         Ok(local)
     }
 
-    /// Runs the long-running tasks until shutdown is signalled, or until one of them ends (the
-    /// console closing ends the service), then lets each finish its current unit of work for up
-    /// to `[shutdown] grace_seconds` and closes the store. A task with nothing to do is not
-    /// started.
+    /// Runs the service until shutdown is signalled, or until one of its tasks ends (the console
+    /// closing ends the service): HTTP (when bound), Discord, the alert scheduler, the posters,
+    /// the dispatcher and the `service` lease that tells other processes a service is running,
+    /// plus the console when `console` is true. Then lets each task finish its current unit of
+    /// work for up to `[shutdown] grace_seconds` and closes the store. A task with nothing to do
+    /// is not started.
     pub async fn run_until_stopped(
         self,
         console: bool,
@@ -61,15 +63,21 @@ impl Application {
         // The tasks listen to `stop`, fired on the caller's signal or when a task ends.
         let (signal, stop) = Shutdown::new();
         let mut tasks = Tasks::default();
+        tasks.spawn(
+            "service-lease",
+            keep_service_lease(app.clone(), stop.clone()),
+        );
         if console {
             tasks.spawn("console", adapters::console::run(app.clone(), stop.clone()));
         }
         if app.settings.secrets.discord_token.is_some() {
             tasks.spawn("discord", adapters::discord::run(app.clone(), stop.clone()));
-        } else {
+        } else if console {
             tracing::info!(
                 "DISCORD_TOKEN not set: Discord is off, the console is the chat surface"
             );
+        } else {
+            tracing::info!("DISCORD_TOKEN not set: Discord is off");
         }
         if app.settings.alerts.rules.is_empty() {
             tracing::info!("no [[alerts.rules]]: the alert scheduler is not started");
@@ -102,55 +110,99 @@ impl Application {
         } else {
             tracing::info!("notify.enabled = false: customer updates are queued but not sent");
         }
+        supervise(app, tasks, signal, shutdown.into()).await
+    }
 
-        let mut failure = None;
-        let mut requested = shutdown.into();
-        loop {
-            tokio::select! {
-                _ = requested.recv() => {
-                    tracing::info!("shutdown requested");
+    /// Runs the console alone beside the data, until it closes or shutdown is signalled: no HTTP
+    /// listener, no Discord, no scheduler, no dispatcher. What it queues is sent by the service
+    /// (`run`), in this process or another one on the same database.
+    pub async fn run_console(self, shutdown: impl Into<Shutdown>) -> anyhow::Result<()> {
+        let app = self.app.clone();
+        let (signal, stop) = Shutdown::new();
+        let mut tasks = Tasks::default();
+        tasks.spawn("console", adapters::console::run(app.clone(), stop.clone()));
+        tasks.spawn_once(
+            "search-counts",
+            read_trigram_counts(app.clone(), stop.clone()),
+        );
+        supervise(app, tasks, signal, shutdown.into()).await
+    }
+}
+
+/// Waits for the caller's shutdown or the end of a long-running task, stops the others, gives
+/// them `[shutdown] grace_seconds` to finish their current unit of work, and closes the store.
+async fn supervise(
+    app: App,
+    mut tasks: Tasks,
+    signal: crate::shutdown::Signal,
+    mut requested: Shutdown,
+) -> anyhow::Result<()> {
+    let mut failure = None;
+    loop {
+        tokio::select! {
+            _ = requested.recv() => {
+                tracing::info!("shutdown requested");
+                break;
+            }
+            Some((name, once, result)) = tasks.join_next() => match result {
+                Ok(()) if once => tracing::info!(task = name, "task done"),
+                Ok(()) => {
+                    tracing::info!(task = name, "task finished; stopping the others");
                     break;
                 }
-                Some((name, once, result)) = tasks.join_next() => match result {
-                    Ok(()) if once => tracing::info!(task = name, "task done"),
-                    Ok(()) => {
-                        tracing::info!(task = name, "task finished; stopping the others");
-                        break;
-                    }
-                    Err(e) => {
-                        tracing::error!(task = name, error = ?e, "task failed; stopping the others");
-                        failure = Some(e.context(format!("{name} failed")));
-                        break;
-                    }
-                },
-            }
-        }
-        signal.fire();
-
-        let grace = app.settings.shutdown.grace;
-        let drained = tokio::time::timeout(grace, async {
-            while let Some((name, _, result)) = tasks.join_next().await {
-                match result {
-                    Ok(()) => tracing::info!(task = name, "stopped"),
-                    Err(e) => tracing::warn!(task = name, error = ?e, "stopped with an error"),
+                Err(e) => {
+                    tracing::error!(task = name, error = ?e, "task failed; stopping the others");
+                    failure = Some(e.context(format!("{name} failed")));
+                    break;
                 }
-            }
-        })
-        .await;
-        if drained.is_err() {
-            tracing::warn!(
-                grace_seconds = grace.as_secs(),
-                unfinished = tasks.set.len(),
-                "tasks did not stop within the grace period; aborting them"
-            );
-            tasks.set.shutdown().await;
-        }
-        self.app.store.close().await;
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(()),
+            },
         }
     }
+    signal.fire();
+
+    let grace = app.settings.shutdown.grace;
+    let drained = tokio::time::timeout(grace, async {
+        while let Some((name, _, result)) = tasks.join_next().await {
+            match result {
+                Ok(()) => tracing::info!(task = name, "stopped"),
+                Err(e) => tracing::warn!(task = name, error = ?e, "stopped with an error"),
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            grace_seconds = grace.as_secs(),
+            unfinished = tasks.set.len(),
+            "tasks did not stop within the grace period; aborting them"
+        );
+        tasks.set.shutdown().await;
+    }
+    app.store.close().await;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Keeps the `service` lease fresh while the service runs, so that consoles and `ask` beside it
+/// know their customer updates will be sent; gives it up on shutdown. A failed renewal is
+/// logged, not fatal: the service goes on sending whether or not others can see it.
+async fn keep_service_lease(app: App, mut stop: Shutdown) -> anyhow::Result<()> {
+    let heartbeat = crate::app::service::Heartbeat::new();
+    loop {
+        if let Err(e) = heartbeat.beat(&app).await {
+            tracing::warn!(error = ?e, "cannot renew the service lease");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(crate::app::service::RENEW_EVERY) => {}
+            _ = stop.recv() => break,
+        }
+    }
+    if let Err(e) = heartbeat.release(&app).await {
+        tracing::warn!(error = ?e, "cannot release the service lease");
+    }
+    Ok(())
 }
 
 /// The supervised tasks, each known by its name, so that a panic is reported by it too.

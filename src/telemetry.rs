@@ -1,16 +1,25 @@
 //! Tracing set-up: `RUST_LOG` filters; logs go to stderr so replies on stdout stay clean — or,
-//! while the interactive console runs, to a file ([`log_to_file`]) so they never interleave with
-//! the prompt.
+//! when the process runs at a terminal ([`at_terminal`]), to a file ([`log_to_file`]): the
+//! terminal is the user's, and no log line reaches it from start to exit.
 
 use std::fs::File;
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
 /// Where log lines go instead of stderr, if anywhere.
 static LOG_FILE: Mutex<Option<File>> = Mutex::new(None);
+/// That file's path.
+static LOG_PATH: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Whether a person may be watching: stdin, stdout or stderr is a terminal.
+pub fn at_terminal() -> bool {
+    std::io::stdin().is_terminal()
+        || std::io::stdout().is_terminal()
+        || std::io::stderr().is_terminal()
+}
 
 /// Installs the global subscriber once (later calls are ignored, which tests rely on).
 pub fn init(default_filter: &str) {
@@ -39,12 +48,19 @@ pub fn log_to_file(path: &Path) -> std::io::Result<()> {
         .append(true)
         .open(path)?;
     *LOG_FILE.lock().unwrap_or_else(|e| e.into_inner()) = Some(file);
+    *LOG_PATH.lock().unwrap_or_else(|e| e.into_inner()) = Some(path.to_path_buf());
     Ok(())
 }
 
 /// Sends log lines to stderr again.
 pub fn log_to_stderr() {
     *LOG_FILE.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    *LOG_PATH.lock().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
+/// The file log lines go to, if not stderr.
+pub fn log_file() -> Option<PathBuf> {
+    LOG_PATH.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// The subscriber's writer: the log file when one is set, else stderr.

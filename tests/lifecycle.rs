@@ -135,3 +135,202 @@ fn sigterm_stops_the_service_cleanly_and_says_so_at_info() {
         "no colour codes in a piped log: {text}"
     );
 }
+
+/// A port nobody listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `backorder-bot` on `db` with the HTTP listener on `port`.
+fn bot_on(db: &Path, port: u16) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
+    c.arg("--db")
+        .arg(db)
+        .env("RUST_LOG", "info")
+        .env("BACKORDER_BOT__HTTP__BIND", format!("127.0.0.1:{port}"))
+        // Updates go out at once, at any hour.
+        .env("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0")
+        .env("BACKORDER_BOT__NOTIFY__QUIET_HOURS", "")
+        .env_remove("DISCORD_TOKEN");
+    c
+}
+
+/// Customer messages recorded as sent to the log (no SMS or e-mail credentials).
+fn logged_messages(file: &Path) -> i64 {
+    use sqlx::ConnectOptions;
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(file)
+            .read_only(true)
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE transport = 'log'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    })
+}
+
+/// An ETA a few weeks ahead, as `/eta` takes it.
+fn weeks_ahead() -> String {
+    (chrono::Utc::now().date_naive() + chrono::Days::new(40)).to_string()
+}
+
+/// The service (`run`, stdin not a terminal) on `db`, once it listens; its log lines arrive on
+/// the receiver.
+fn start_service(db: &Path, port: u16) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = bot_on(db, port)
+        .arg("run")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut log = Vec::new();
+    while !log.iter().any(|l: &String| l.contains("HTTP listening")) {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("service did not start: {log:#?}"));
+        log.push(line);
+    }
+    (child, rx)
+}
+
+/// Stops the service with SIGTERM and returns its remaining log.
+fn stop_service(mut child: std::process::Child, rx: std::sync::mpsc::Receiver<String>) -> String {
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "service did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut log = Vec::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(300)) {
+        log.push(line);
+    }
+    log.join("\n")
+}
+
+/// `console` with `input` on a pipe; its exit code, stdout and stderr.
+fn console_with(db: &Path, port: u16, input: &str) -> (Option<i32>, String, String) {
+    use std::io::Write;
+    let mut child = bot_on(db, port)
+        .arg("console")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `ask` on the HTTP port given; its exit code, stdout and stderr.
+fn ask_on(db: &Path, port: u16, line: &str) -> (Option<i32>, String, String) {
+    let out = bot_on(db, port).args(["ask", line]).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const QUEUED_NOTE: &str = "customer messages queued; start `backorder-bot run` to send them";
+
+#[test]
+fn consoles_and_asks_work_beside_the_running_service_which_sends_what_they_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let port = free_port();
+    let (service, log) = start_service(&db, port);
+
+    // Same database, same `http.bind`: neither listens, both answer.
+    let (code, out, err) = console_with(&db, port, "/stock TENT-2P\nexit\n");
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("Available:"), "{out}{err}");
+    assert!(!err.contains("Address already in use"), "{err}");
+    let (code, out, err) = ask_on(&db, port, "/stock sku:TENT-2P");
+    assert_eq!(code, Some(0), "{out}{err}");
+
+    // What they queue is the service's to send: no note.
+    let (code, out, err) = ask_on(&db, port, "/receive po:PO-1001");
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("Allocated to backorders"), "{out}");
+    assert!(!err.contains(QUEUED_NOTE), "{err}");
+    let eta = format!("/eta PO-1002 {} \"carrier delay\"\n", weeks_ahead());
+    let (code, out, err) = console_with(&db, port, &eta);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("get a new ETA"), "{out}");
+    assert!(
+        !out.contains(QUEUED_NOTE) && !err.contains(QUEUED_NOTE),
+        "{out}{err}"
+    );
+
+    // …and sends it: no credentials, so to its log and the messages table.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while logged_messages(&db) == 0 {
+        assert!(Instant::now() < deadline, "the service sent nothing");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let log = stop_service(service, log);
+    assert!(log.contains("customer update (log only)"), "{log}");
+    assert!(
+        !log.contains("the console is the chat surface"),
+        "no console without a terminal: {log}"
+    );
+}
+
+#[test]
+fn what_is_queued_with_no_service_running_is_said_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let port = free_port();
+    let (code, _, err) = ask_on(&db, port, "/help");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains(QUEUED_NOTE), "/help queues nothing: {err}");
+
+    let (code, out, err) = ask_on(&db, port, "/receive po:PO-1001");
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(err.contains(QUEUED_NOTE), "{err}");
+    assert!(
+        !out.contains(QUEUED_NOTE),
+        "the note is not part of the reply: {out}"
+    );
+
+    // Two commands that queue: one note, after the first.
+    let input = format!(
+        "/eta PO-1002 {} \"carrier delay\"\n/receive po:PO-1002\n",
+        weeks_ahead()
+    );
+    let (code, out, err) = console_with(&db, port, &input);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("Ready to ship"), "{out}");
+    assert_eq!(out.matches(QUEUED_NOTE).count(), 1, "{out}{err}");
+}

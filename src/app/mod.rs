@@ -13,6 +13,7 @@ pub mod promise;
 pub mod purchasing;
 pub mod schedule;
 pub mod search;
+pub mod service;
 pub mod stock;
 pub mod templates;
 

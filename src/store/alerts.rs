@@ -669,3 +669,14 @@ pub fn reference_projected_sql(today: NaiveDate) -> String {
             + COALESCE(inb.within, 0) <= p.reorder_point;\n"
     )
 }
+
+/// Whether someone holds the named lease at `now` (an expired row counts as no one).
+pub async fn lease_held(conn: &mut Conn, name: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM leases WHERE name = $1 AND expires_at > $2)",
+    )
+    .bind(name)
+    .bind(ts(now))
+    .fetch_one(conn)
+    .await?)
+}

@@ -532,3 +532,12 @@ pub async fn seed_bench_updates(conn: &mut Conn, n: i64, at: DateTime<Utc>) -> a
     }
     Ok(())
 }
+
+/// Customer updates not yet sent: pending or being sent.
+pub async fn unsent_count(conn: &mut Conn) -> anyhow::Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')")
+            .fetch_one(conn)
+            .await?,
+    )
+}

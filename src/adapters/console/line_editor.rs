@@ -135,16 +135,12 @@ pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
         .parent()
         .map(PathBuf::from)
         .unwrap_or_default();
-    let log_path = data_dir.join("backorder-bot.log");
-    // Logs would interleave with the prompt: into a file unless the operator asked for them.
-    let to_file =
-        std::env::var_os("RUST_LOG").is_none() && crate::telemetry::log_to_file(&log_path).is_ok();
     crate::outln!(
         "backorder-bot console — {}. Type /help; Tab completes, ↑ recalls, Ctrl-C clears the line, Ctrl-D quits.",
         app.settings.shop.name
     )?;
-    if to_file {
-        crate::outln!("Logs go to {}", log_path.display())?;
+    if let Some(log) = crate::telemetry::log_file() {
+        crate::outln!("Logs go to {}", log.display())?;
     }
     // Put back when the console ends, however it ends (see `TerminalSettings`).
     let _terminal = TerminalSettings::save();
@@ -159,7 +155,8 @@ pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
     std::thread::Builder::new()
         .name("console-editor".into())
         .spawn(move || read_lines(helper, history, tx, answered_rx))?;
-    let result = loop {
+    let mut note = super::QueuedNote::default();
+    loop {
         let input = tokio::select! {
             input = rx.recv() => input,
             _ = shutdown.recv() => break Ok(()),
@@ -171,8 +168,14 @@ pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
                     break Ok(());
                 }
                 if !line.is_empty() {
-                    let (reply, _) = super::ask(&app, &actor, line).await;
-                    match crate::outln!("{}", reply.to_terminal(styled)) {
+                    let (reply, _, queued) = note.ask(&app, &actor, line).await;
+                    let shown = match queued {
+                        Some(queued) => {
+                            crate::outln!("{}\n{queued}", reply.to_terminal(styled))
+                        }
+                        None => crate::outln!("{}", reply.to_terminal(styled)),
+                    };
+                    match shown {
                         Ok(()) => {}
                         // Nobody reads the replies any more: the console ends as at Ctrl-D.
                         Err(e) if stdout::is_closed(&e) => break Ok(()),
@@ -187,11 +190,7 @@ pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
             // Ctrl-D.
             None => break Ok(()),
         }
-    };
-    if to_file {
-        crate::telemetry::log_to_stderr();
     }
-    result
 }
 
 /// The terminal's settings from before the line editor switched it to raw mode, put back when

@@ -4,7 +4,7 @@
 pub mod complete;
 mod line_editor;
 
-use crate::app::{Actor, App};
+use crate::app::{service, Actor, App};
 use crate::commands::{self, Invocation, Outcome, Reply};
 use crate::shutdown::Shutdown;
 use std::io::IsTerminal;
@@ -15,6 +15,44 @@ pub async fn ask(app: &App, actor: &Actor, line: &str) -> (Reply, Outcome) {
     match Invocation::parse_line(line) {
         Ok(inv) => commands::run(app, actor, &inv).await,
         Err(e) => (Reply::error(e.to_string()), Outcome::UserError),
+    }
+}
+
+/// Says once per session when commands queued customer updates that no running service will
+/// send (`console` and `ask` only act on the data; the service, `run`, sends).
+#[derive(Debug, Default)]
+pub struct QueuedNote {
+    said: bool,
+}
+
+impl QueuedNote {
+    /// Runs one line like [`ask`]; the third value is the note to show after the reply, if the
+    /// line queued customer updates while no service runs and the note was not shown yet.
+    pub async fn ask(
+        &mut self,
+        app: &App,
+        actor: &Actor,
+        line: &str,
+    ) -> (Reply, Outcome, Option<String>) {
+        let before = if self.said {
+            None
+        } else {
+            service::unsent_updates(app)
+                .await
+                .map_err(|e| tracing::warn!(error = ?e, "cannot count unsent customer updates"))
+                .ok()
+        };
+        let (reply, outcome) = ask(app, actor, line).await;
+        let Some(before) = before else {
+            return (reply, outcome, None);
+        };
+        let note = service::queued_note(app, before)
+            .await
+            .map_err(|e| tracing::warn!(error = ?e, "cannot tell whether a service runs"))
+            .ok()
+            .flatten();
+        self.said |= note.is_some();
+        (reply, outcome, note)
     }
 }
 
@@ -39,6 +77,7 @@ async fn plain(app: App, shutdown: Shutdown) -> anyhow::Result<()> {
 
 async fn plain_lines(app: App, mut shutdown: Shutdown) -> std::io::Result<()> {
     let actor = Actor::operator(app.settings.console.actor.clone());
+    let mut note = QueuedNote::default();
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut out = tokio::io::stdout();
     let styled = std::io::stdout().is_terminal();
@@ -65,9 +104,12 @@ async fn plain_lines(app: App, mut shutdown: Shutdown) -> std::io::Result<()> {
         if matches!(line, "exit" | "quit" | "/exit" | "/quit") {
             break;
         }
-        let (reply, _) = ask(&app, &actor, line).await;
+        let (reply, _, queued) = note.ask(&app, &actor, line).await;
         out.write_all(format!("{}\n", reply.to_terminal(styled)).as_bytes())
             .await?;
+        if let Some(queued) = queued {
+            out.write_all(format!("{queued}\n").as_bytes()).await?;
+        }
     }
     Ok(())
 }
