@@ -157,3 +157,40 @@ fn a_signal_at_the_prompt_gives_the_terminal_back_as_it_was() {
         after.output_flags
     );
 }
+
+/// From start (the demo shop loaded on first start) to exit (every task stopped), `console`
+/// and `run` at a terminal print no log line, even with `RUST_LOG=info`: the lines are in
+/// `backorder-bot.log` beside the database.
+#[test]
+fn no_log_line_reaches_the_terminal_from_start_to_exit() {
+    for command in ["console", "run"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = bot(&dir.path().join("shop.db"));
+        c.arg(command)
+            .env("RUST_LOG", "info")
+            .env("BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START", "true");
+        let mut p = spawn_with_options(
+            c,
+            Options::default()
+                .timeout_ms(Some(30_000))
+                .strip_ansi_escape_codes(true),
+        )
+        .unwrap();
+        let mut seen = p.exp_string("> ").unwrap();
+        p.send("/stock TENT-2P\r").unwrap();
+        p.flush().unwrap();
+        seen += &p.exp_string("Available:").unwrap();
+        seen += &p.exp_string("> ").unwrap();
+        p.send_control('d').unwrap();
+        seen += &p.exp_eof().unwrap();
+        for level in ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"] {
+            assert!(
+                !seen.contains(level),
+                "{command}: {level} on screen: {seen}"
+            );
+        }
+        let log = std::fs::read_to_string(dir.path().join("backorder-bot.log")).unwrap();
+        assert!(log.contains("loaded the demo shop"), "{command}: {log}");
+        assert!(log.contains("task=\"console\""), "{command}: {log}");
+    }
+}
