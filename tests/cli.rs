@@ -227,3 +227,22 @@ fn a_write_whose_reply_meets_a_closed_pipe_is_applied_exactly_once() {
     let (_, out, _) = bot(&db, &["ask", "/stock sku:PIPE-1"]);
     assert!(out.contains("On hand: 7"), "{out}");
 }
+
+#[test]
+fn ask_takes_input_as_people_type_it_and_import_names_a_semicolon_separator() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    let (code, out, _) = bot(&db, &["ask", "/search rain jacket"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("JACKET-RAIN-M"), "{out}");
+    let (code, out, _) = bot(&db, &["ask", "/backorder #2"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = bot(&db, &["ask", "/backorders page:99999999999999999999"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("is too large (at most 100000)"), "{out}");
+    let csv = dir.path().join("suppliers.csv");
+    std::fs::write(&csv, "code;name\nACME;Acme\n").unwrap();
+    let (code, _, err) = bot(&db, &["import", "suppliers", csv.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("the separator must be a comma"), "{err}");
+}

@@ -678,3 +678,80 @@ PO-6,ABC-3,1,
     );
     assert_eq!(t.scalar(next_eta_wrong).await, 0);
 }
+
+/// Row checks, references and rules of the stored state are one pass: a file lists every bad row
+/// at once, whatever the kind of problem, and writes nothing.
+#[tokio::test]
+async fn every_bad_row_of_every_kind_is_listed_in_one_refusal() {
+    let t = spawn_app().await;
+    t.import("suppliers", SUPPLIERS).await.unwrap();
+    t.import("products", PRODUCTS).await.unwrap();
+    let err = t
+        .import(
+            "purchase-orders",
+            "po,supplier,sku,qty,eta\n\
+             PO-1,ACME,ABC-1,10,2030-01-10\n\
+             PO-2,NOPE,ABC-2,5,\n\
+             PO-3,ACME,ABC-1,-4,\n\
+             PO-4,ACME,ABC-2,5,\n",
+        )
+        .await
+        .unwrap_err();
+    let AppError::Import(e) = err else {
+        panic!("expected an import error, got {err:?}")
+    };
+    let found: Vec<(usize, Option<&str>)> = e
+        .errors
+        .iter()
+        .map(|e| (e.line, e.column.as_deref()))
+        .collect();
+    assert_eq!(
+        found,
+        [(2, Some("eta")), (3, Some("supplier")), (4, Some("qty"))],
+        "{e}"
+    );
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM purchase_orders").await, 0);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM po_lines").await, 0);
+
+    // Products: a bad cell and a count below what is allocated, together.
+    t.import("customers", "id,name,email\nC1,Jane Doe,jane@example.com\n")
+        .await
+        .unwrap();
+    t.import("orders", "order,customer,sku,qty\nSO-1,C1,ABC-1,4\n")
+        .await
+        .unwrap();
+    let ledger = t.scalar("SELECT COUNT(*) FROM stock_movements").await;
+    let err = t
+        .import(
+            "products",
+            "sku,name,unit_price,on_hand\nABC-1,Blue widget,12.50,3\nABC-2,Red widget,abc,1\n",
+        )
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("line 2, column on_hand: 3 is below the 4 units already allocated"),
+        "{text}"
+    );
+    assert!(text.contains("line 3, column unit_price"), "{text}");
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM stock_movements").await,
+        ledger
+    );
+}
+
+/// The list is capped; the rest are counted.
+#[tokio::test]
+async fn a_refusal_shows_the_first_fifty_problems_and_counts_the_rest() {
+    let t = spawn_app().await;
+    let mut csv = String::from("code,name\n");
+    for i in 0..60 {
+        csv.push_str(&format!("S{i},\n"));
+    }
+    let text = t.import("suppliers", &csv).await.unwrap_err().to_string();
+    assert!(text.contains("60 problem(s)"), "{text}");
+    assert!(text.contains("line 51, column name"), "{text}");
+    assert!(!text.contains("line 52, column name"), "{text}");
+    assert!(text.contains("… and 10 more"), "{text}");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM suppliers").await, 0);
+}

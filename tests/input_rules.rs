@@ -106,3 +106,45 @@ async fn csv_orders_and_purchase_orders_use_the_api_parsers() {
         0
     );
 }
+
+#[tokio::test]
+async fn the_last_text_option_takes_the_rest_of_the_line_and_ids_may_be_written_as_listed() {
+    let t = spawn_demo_app().await;
+    let out = t.ok("/search rain jacket").await;
+    assert!(out.contains("JACKET-RAIN-M"), "{out}");
+    let out = t.ok("/backorder #2").await;
+    assert!(out.contains("#2"), "{out}");
+    let out = t.ok("/backorder cancel #4 customer changed mind").await;
+    assert!(out.contains("#4"), "{out}");
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM audit_log WHERE reason = 'customer changed mind'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn each_error_names_what_was_typed_wrong() {
+    let t = spawn_demo_app().await;
+    let err = t
+        .user_error("/eta PO-1002 2027-01-10 reason:late date:2027-01-11")
+        .await;
+    assert!(
+        err.contains("date: is given twice: \"2027-01-10\" by position, then date:2027-01-11"),
+        "{err}"
+    );
+    let err = t.user_error("/backorders page:99999999999999999999").await;
+    assert!(
+        err.contains("page: 99999999999999999999 is too large (at most 100000)"),
+        "{err}"
+    );
+    let err = t
+        .import("suppliers", "code;name\nACME;Acme\n")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("line 1: the separator must be a comma"),
+        "{err}"
+    );
+}

@@ -1,6 +1,6 @@
 //! What a handler gets: who runs it ([`Ctx`]) and the options checked against its spec ([`Args`]).
 
-use super::spec::{CommandSpec, OptionKind};
+use super::spec::{CommandSpec, OptionKind, OptionSpec, Suggest};
 use super::Invocation;
 use crate::app::{Actor, App, AppError};
 use crate::domain::date::parse_date;
@@ -58,12 +58,16 @@ impl Args {
                 return Err(AppError::invalid(o.name, "is given twice"));
             }
             let v = value.trim();
+            // Ids may be written as lists print them: `#4`.
+            let v = match v.strip_prefix('#') {
+                Some(digits) if is_id(o) && digits.starts_with(|c: char| c.is_ascii_digit()) => {
+                    digits
+                }
+                _ => v,
+            };
             match o.kind {
                 OptionKind::Integer if v.parse::<i64>().is_err() => {
-                    return Err(AppError::invalid(
-                        o.name,
-                        format!("\"{v}\" is not a whole number"),
-                    ))
+                    return Err(AppError::invalid(o.name, not_a_number(o, v)))
                 }
                 OptionKind::Boolean if parse_bool(v).is_none() => {
                     return Err(AppError::invalid(
@@ -174,6 +178,31 @@ impl Args {
                 super::usage_name(self.spec)
             )))
         }
+    }
+}
+
+/// An option naming a backorder by its id.
+fn is_id(o: &OptionSpec) -> bool {
+    o.kind == OptionKind::Integer
+        && (o.suggest == Some(Suggest::Backorder) || o.name == "backorder")
+}
+
+/// Why `v` is not a value of integer option `o`: too large or small to be one, or no number.
+fn not_a_number(o: &OptionSpec, v: &str) -> String {
+    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return format!("\"{v}\" is not a whole number");
+    }
+    if v.starts_with('-') {
+        format!(
+            "{v} is too small (at least {})",
+            o.min_value.unwrap_or(i64::MIN)
+        )
+    } else {
+        format!(
+            "{v} is too large (at most {})",
+            o.max_value.unwrap_or(i64::MAX)
+        )
     }
 }
 
@@ -291,6 +320,25 @@ mod tests {
         let e = args(&[("name", &long)]).unwrap_err();
         assert_eq!(e.to_string(), "name: is longer than 100 characters");
         assert!(args(&[("name", &long[1..]), ("page", "1")]).is_ok());
+    }
+
+    #[test]
+    fn a_number_too_large_or_small_says_so_with_the_limit() {
+        let e = args(&[("name", "x"), ("page", "99999999999999999999")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "page: 99999999999999999999 is too large (at most 100000)"
+        );
+        let e = args(&[("name", "x"), ("n", "-99999999999999999999")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "n: -99999999999999999999 is too small (at least {})",
+                i64::MIN
+            )
+        );
+        let e = args(&[("name", "x"), ("n", "12a")]).unwrap_err();
+        assert_eq!(e.to_string(), "n: \"12a\" is not a whole number");
     }
 
     #[test]

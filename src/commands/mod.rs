@@ -149,8 +149,11 @@ impl Invocation {
     }
 
     /// Parses a console line. The leading `/` is optional; values go in the order of the
-    /// command's options ([`positional_order`]: required ones first) or as `name:value`, which may
-    /// follow positional ones: `/eta PO-1001 2027-02-17 "carrier delay" sku:TENT-2P`.
+    /// command's options ([`positional_order`]: required ones first, those named earlier on the
+    /// line skipped) or as `name:value`, before or after positional ones:
+    /// `/eta PO-1001 2027-02-17 carrier delay sku:TENT-2P`. The command's last text option
+    /// ([`rest_option`]) takes the rest of the line: `/search rain jacket`. An id may be written
+    /// as lists print it: `/backorder #2`.
     pub fn parse_line(line: &str) -> Result<Self, AppError> {
         let tokens = tokenize(line)?;
         let mut iter = tokens.into_iter();
@@ -165,63 +168,79 @@ impl Invocation {
             let named_sub = rest.first().filter(|t| {
                 let t = t.to_ascii_lowercase();
                 subs.iter().any(|c| c.sub == Some(t.as_str()))
-                    || !(t.contains(':') || t.parse::<i64>().is_ok())
+                    || !(t.contains(':') || t.trim_start_matches('#').parse::<i64>().is_ok())
             });
             if let Some(t) = named_sub {
                 sub = Some(t.to_ascii_lowercase());
                 rest.remove(0);
             } else {
-                // `/backorder 5` and `/backorder id:5` are `/backorder show id:5`.
+                // `/backorder 5`, `/backorder #5` and `/backorder id:5` are `/backorder show id:5`.
                 sub = Some("show".to_string());
             }
         }
         let spec = find(&command, sub.as_deref()).map(|c| c.spec);
+        let rest_option = spec.and_then(rest_option);
         let mut options: Vec<(String, String)> = Vec::new();
-        let mut positional = Vec::new();
-        // A named command-name option takes the words after it: `/help command:backorder show`.
-        let mut command_name: Option<usize> = None;
+        // Options filled by position (the others in `options` were named).
+        let mut by_position: Vec<&'static str> = Vec::new();
+        // The entry of `options` that words may still join: the rest option, just given.
+        let mut open: Option<usize> = None;
         for t in rest {
             match t.split_once(':') {
                 Some((k, v)) if is_option_name(spec, k) || looks_named(k, v) => {
-                    command_name = names_a_command(spec, k).then_some(options.len());
-                    options.push((k.to_ascii_lowercase(), v.to_string()))
+                    let k = k.to_ascii_lowercase();
+                    if let Some(name) = by_position.iter().find(|n| **n == k) {
+                        let given = options
+                            .iter()
+                            .find(|(n, _)| n == name)
+                            .map_or("", |(_, v)| v.as_str());
+                        return Err(AppError::invalid(
+                            k.clone(),
+                            format!(
+                                "is given twice: \"{given}\" by position, then {k}:{v}; give it once{}",
+                                spec.map(|s| format!(" ({})", usage(s))).unwrap_or_default()
+                            ),
+                        ));
+                    }
+                    open = rest_option.filter(|o| o.name == k).map(|_| options.len());
+                    options.push((k, v.to_string()));
                 }
-                _ => match command_name {
-                    Some(i) => {
+                _ => {
+                    let Some(spec) = spec else {
+                        // An unknown command keeps no positional values: `execute` names it.
+                        continue;
+                    };
+                    let free = positional_order(spec)
+                        .into_iter()
+                        .find(|o| !options.iter().any(|(k, _)| k == o.name));
+                    let joins = open.filter(|i| {
+                        // A named rest option takes the words after it only when no option is
+                        // left for them: `/eta reason:late PO-1001 2027-02-17` stays as typed.
+                        free.is_none() || by_position.contains(&options[*i].0.as_str())
+                    });
+                    if let Some(i) = joins {
                         let value = &mut options[i].1;
                         value.push(' ');
                         value.push_str(&t);
+                        continue;
                     }
-                    None => positional.push(t),
-                },
-            }
-        }
-        if let (Some(spec), false) = (spec, positional.is_empty()) {
-            let named: Vec<String> = options.iter().map(|(k, _)| k.clone()).collect();
-            let mut free = positional_order(spec)
-                .into_iter()
-                .filter(|o| !named.iter().any(|k| k == o.name));
-            let mut values = positional.into_iter();
-            while let Some(mut value) = values.next() {
-                let Some(o) = free.next() else {
-                    return Err(AppError::invalid(
-                        "input",
-                        format!(
-                            "too many values: \"{value}\" has no option left ({}); quote values with spaces: \"carrier delay\"",
-                            usage(spec)
-                        ),
-                    ));
-                };
-                if o.suggest == Some(Suggest::Command) {
-                    // A command name may have two words: `/help backorder show`.
-                    for more in values.by_ref() {
-                        value = format!("{value} {more}");
-                    }
+                    let Some(o) = free else {
+                        return Err(AppError::invalid(
+                            "input",
+                            format!(
+                                "too many values: \"{t}\" has no option left ({}); quote values with spaces: \"carrier delay\"",
+                                usage(spec)
+                            ),
+                        ));
+                    };
+                    open = rest_option
+                        .filter(|r| r.name == o.name)
+                        .map(|_| options.len());
+                    by_position.push(o.name);
+                    options.push((o.name.to_string(), t));
                 }
-                options.push((o.name.to_string(), value));
             }
         }
-        // An unknown command keeps no positional values: `execute` names the command.
         Ok(Self {
             command,
             sub,
@@ -274,12 +293,17 @@ pub(crate) fn looks_named(k: &str, v: &str) -> bool {
         && !v.starts_with(char::is_whitespace)
 }
 
-/// Whether option `name` of `spec` takes a command name, which may have two words.
-fn names_a_command(spec: Option<&CommandSpec>, name: &str) -> bool {
-    spec.is_some_and(|spec| {
-        spec.options
-            .iter()
-            .any(|o| o.name.eq_ignore_ascii_case(name) && o.suggest == Some(Suggest::Command))
+/// The option that takes the rest of a console line: the command's last free-text option (not
+/// a SKU, PO or customer id, not a choice) when it is required or the last option: a reason, a
+/// search query, a command name for `/help`. After it, other options can only be named.
+pub fn rest_option(spec: &CommandSpec) -> Option<&'static OptionSpec> {
+    let order = positional_order(spec);
+    let last = order.last().map(|o| o.name);
+    order.into_iter().rev().find(|o| {
+        o.kind == OptionKind::Text
+            && o.choices.is_empty()
+            && matches!(o.suggest, None | Some(Suggest::Command))
+            && (o.required || Some(o.name) == last)
     })
 }
 
@@ -561,11 +585,11 @@ mod tests {
         assert_eq!(
             parsed("/eta PO-1001 2027-02-17 \"carrier delay\" sku:TENT-2P preview:true").2,
             opts(&[
-                ("sku", "TENT-2P"),
-                ("preview", "true"),
                 ("po", "PO-1001"),
                 ("date", "2027-02-17"),
-                ("reason", "carrier delay")
+                ("reason", "carrier delay"),
+                ("sku", "TENT-2P"),
+                ("preview", "true"),
             ])
         );
         // A named option is skipped by the positional ones.
@@ -621,6 +645,79 @@ mod tests {
         assert_eq!(
             parsed("help command:/alerts   snooze"),
             ("help".into(), None, opts(&[("command", "/alerts snooze")]))
+        );
+    }
+
+    #[test]
+    fn the_last_text_option_takes_the_rest_of_the_line() {
+        assert_eq!(
+            parsed("/search rain jacket").2,
+            opts(&[("query", "rain jacket")])
+        );
+        assert_eq!(parsed("/search mouse ms").2, opts(&[("query", "mouse ms")]));
+        assert_eq!(
+            parsed("/search query:rain jacket").2,
+            opts(&[("query", "rain jacket")])
+        );
+        assert_eq!(
+            parsed("/backorder cancel 4 customer changed mind"),
+            (
+                "backorder".into(),
+                Some("cancel".into()),
+                opts(&[("id", "4"), ("reason", "customer changed mind")])
+            )
+        );
+        // Options after it are named; a named reason does not swallow the values still owed.
+        assert_eq!(
+            parsed("/eta PO-1001 2027-02-17 carrier delay sku:TENT-2P").2,
+            opts(&[
+                ("po", "PO-1001"),
+                ("date", "2027-02-17"),
+                ("reason", "carrier delay"),
+                ("sku", "TENT-2P"),
+            ])
+        );
+        assert_eq!(
+            parsed("/eta reason:late PO-1001 2027-02-17").2,
+            opts(&[
+                ("reason", "late"),
+                ("po", "PO-1001"),
+                ("date", "2027-02-17")
+            ])
+        );
+        // An identifier is not prose: two SKUs are still too many values.
+        assert!(Invocation::parse_line("/stock KB-101 KB-102").is_err());
+        assert_eq!(
+            rest_option(&pos::SPEC),
+            None,
+            "a supplier is followed by other options"
+        );
+    }
+
+    #[test]
+    fn an_id_may_be_written_as_lists_print_it() {
+        assert_eq!(
+            parsed("/backorder #2"),
+            (
+                "backorder".into(),
+                Some("show".into()),
+                opts(&[("id", "#2")])
+            )
+        );
+        assert_eq!(
+            parsed("/backorder cancel #4 changed mind").2,
+            opts(&[("id", "#4"), ("reason", "changed mind")])
+        );
+    }
+
+    #[test]
+    fn a_named_option_already_given_by_position_is_refused_naming_it() {
+        let e = Invocation::parse_line("/eta PO-1002 2027-01-10 reason:late date:2027-01-11")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "date: is given twice: \"2027-01-10\" by position, then date:2027-01-11; give it \
+             once (/eta po: date: reason: [sku:] [preview:])"
         );
     }
 

@@ -5,6 +5,10 @@
 //! with plain reads; [`apply`] then writes everything in one short `BEGIN IMMEDIATE`
 //! transaction. Rows and lookups are the same for every kind; each kind's own rules live in its
 //! file.
+//!
+//! A bad row does not stop the checks: the good rows are still staged and checked against the
+//! stored state by [`apply`], so one refusal lists every bad row of every kind (a cell, a
+//! reference, a rule of the stored state) and the caller's transaction is rolled back.
 
 mod customers;
 mod orders;
@@ -113,7 +117,10 @@ pub struct RowError {
     pub reason: String,
 }
 
-/// Why a file was refused: every problem found, the first 20 shown.
+/// Problems a refusal shows; the rest are counted.
+pub const SHOWN_PROBLEMS: usize = 50;
+
+/// Why a file was refused: every problem found, the first [`SHOWN_PROBLEMS`] shown.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ImportErrors {
     /// Problems in file order.
@@ -127,14 +134,14 @@ impl fmt::Display for ImportErrors {
             "import refused, nothing was written: {} problem(s)",
             self.errors.len()
         )?;
-        for e in self.errors.iter().take(20) {
+        for e in self.errors.iter().take(SHOWN_PROBLEMS) {
             match &e.column {
                 Some(c) => write!(f, "\n  line {}, column {c}: {}", e.line, e.reason)?,
                 None => write!(f, "\n  line {}: {}", e.line, e.reason)?,
             }
         }
-        if self.errors.len() > 20 {
-            write!(f, "\n  … and {} more", self.errors.len() - 20)?;
+        if self.errors.len() > SHOWN_PROBLEMS {
+            write!(f, "\n  … and {} more", self.errors.len() - SHOWN_PROBLEMS)?;
         }
         Ok(())
     }
@@ -253,6 +260,13 @@ impl<R: Read> RowReader<R> {
             .headers()
             .map_err(|e| fail(format!("cannot read the header row: {e}")))?
             .clone();
+        if headers.len() == 1 && headers[0].contains(';') {
+            return Err(fail(
+                "the separator must be a comma: the header row is separated by semicolons (\";\"); \
+                 save the file as CSV with commas"
+                    .to_string(),
+            ));
+        }
         let header: Vec<String> = headers
             .iter()
             .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
@@ -326,26 +340,27 @@ impl<R: Read> RowReader<R> {
     }
 }
 
-/// Every row of a file (the kinds whose files are small enough to hold).
-fn read_rows(kind: ImportKind, input: impl Read) -> Result<(Vec<Row>, Vec<String>), ImportErrors> {
+/// Every row of a file (the kinds whose files are small enough to hold); rows that are not valid
+/// CSV are recorded in `p` and left out.
+fn read_rows(
+    kind: ImportKind,
+    input: impl Read,
+    p: &mut Problems,
+) -> Result<(Vec<Row>, Vec<String>), ImportErrors> {
     let mut reader = RowReader::open(kind, input)?;
     let mut rows = Vec::new();
-    let mut errors = Vec::new();
     loop {
         let mut row = reader.blank();
         match reader.read_into(&mut row) {
             Ok(false) => break,
             Ok(true) => rows.push(row),
             Err((e, fatal)) => {
-                errors.push(e);
+                p.0.push(e);
                 if fatal {
                     break;
                 }
             }
         }
-    }
-    if !errors.is_empty() {
-        return Err(ImportErrors { errors });
     }
     Ok((rows, reader.warnings))
 }
@@ -463,12 +478,15 @@ impl Lookups {
     }
 }
 
-/// A file read and checked, ready to be written by [`apply`].
+/// A file read and checked, ready to be written by [`apply`]: its good rows, and the problems
+/// of its bad ones (then [`apply`] only checks the good rows against the stored state and
+/// refuses the file with every problem).
 pub struct Staged {
     kind: ImportKind,
     rows: usize,
     warnings: Vec<String>,
     data: Data,
+    problems: Problems,
 }
 
 enum Data {
@@ -492,8 +510,10 @@ impl Problems {
     }
 }
 
-/// Reads and checks a file without taking the write lock. Rows are staged on `conn`, so
-/// [`apply`] must run on the same connection.
+/// Reads and checks a file without taking the write lock. Good rows are staged on `conn`, so
+/// [`apply`] must run on the same connection; bad rows' problems wait in the result for
+/// [`apply`], which adds those of the stored state (only a file that cannot be read at all, or
+/// whose header is wrong, is refused here).
 pub async fn stage(
     conn: &mut Conn,
     kind: ImportKind,
@@ -508,17 +528,17 @@ pub async fn stage(
             (rows, warnings, Data::Products)
         }
         _ => {
-            let (rows, warnings) = read_rows(kind, input)?;
+            let (rows, warnings) = read_rows(kind, input, &mut p)?;
             let data = stage_rows(conn, kind, &rows, &mut p, now).await?;
             (rows.len(), warnings, data)
         }
     };
-    p.into_result()?;
     Ok(Staged {
         kind,
         rows,
         warnings,
         data,
+        problems: p,
     })
 }
 
@@ -537,16 +557,12 @@ async fn stage_rows(
         }
         ImportKind::Suppliers => {
             let checked = suppliers::parse(rows, p);
-            if p.0.is_empty() {
-                suppliers::stage(conn, &checked).await?;
-            }
+            suppliers::stage(conn, &checked).await?;
             Data::Suppliers
         }
         ImportKind::Customers => {
             let checked = customers::parse(rows, p);
-            if p.0.is_empty() {
-                customers::stage(conn, &checked).await?;
-            }
+            customers::stage(conn, &checked).await?;
             Data::Customers
         }
         ImportKind::PurchaseOrders => {
@@ -560,8 +576,8 @@ async fn stage_rows(
 }
 
 /// Writes a staged file inside the caller's write transaction, then settles the promises it
-/// touched and records it in the audit log. Any problem found here (rules that depend on the
-/// stored state) refuses the whole file.
+/// touched and records it in the audit log. Any problem, staged or found here (rules that depend
+/// on the stored state), refuses the whole file: the caller must then roll its transaction back.
 pub async fn apply(
     app: &App,
     conn: &mut Conn,
@@ -573,7 +589,7 @@ pub async fn apply(
         warnings: staged.warnings,
         ..ImportReport::default()
     };
-    let mut p = Problems::default();
+    let mut p = staged.problems;
     let (touched, cause) = match staged.data {
         Data::Products => (
             products::apply(app, conn, actor, &mut report, &mut p).await?,

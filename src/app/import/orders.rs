@@ -10,7 +10,7 @@ use crate::store::{self, import::OrderLineIn, Conn};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
-/// Checks every row and stages the good ones on `conn` (nothing is staged when a row is bad).
+/// Checks every row and stages the good ones on `conn`.
 /// `now` bounds `ordered_at` (at most a day ahead).
 pub(super) async fn stage(
     conn: &mut Conn,
@@ -59,9 +59,7 @@ pub(super) async fn stage(
             earlier_qty,
         });
     }
-    if p.0.is_empty() {
-        store::import::stage_order_lines(conn, &out).await?;
-    }
+    store::import::stage_order_lines(conn, &out).await?;
     Ok(())
 }
 

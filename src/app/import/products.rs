@@ -21,9 +21,9 @@ struct Parsed {
 }
 
 /// Reads, checks and stages a products file on `conn`. A thread parses and checks the rows while
-/// the connection stages the previous ones, so the two overlap; once any row is bad nothing more
-/// is staged (and the caller writes nothing) but every row is still checked, so the error list
-/// is whole. Returns the number of data rows and the warnings.
+/// the connection stages the previous ones, so the two overlap; bad rows are left out and their
+/// problems recorded, and the good ones are still staged so that [`apply`] can check them against
+/// the stored state: the error list is whole. Returns the number of data rows and the warnings.
 pub(super) async fn stage(
     conn: &mut Conn,
     input: impl Read + Send + 'static,
@@ -52,23 +52,21 @@ pub(super) async fn stage(
         .map_err(|e| anyhow::anyhow!("the import's parsing thread failed: {e}"))?;
     staging?;
     p.0.extend(parsed.problems.0);
-    if p.0.is_empty() {
-        // Substitutes may also name products already stored.
-        let mut look = Lookups::default();
-        for (line, key) in &parsed.outside_substitutes {
-            let known = match Sku::parse(key) {
-                Ok(sku) => look.product_by_key(conn, &sku).await?.is_some(),
-                Err(_) => false,
-            };
-            if !known {
-                p.add(*line, "substitutes", format!("unknown SKU \"{key}\""));
-            }
+    // Substitutes may also name products already stored.
+    let mut look = Lookups::default();
+    for (line, key) in &parsed.outside_substitutes {
+        let known = match Sku::parse(key) {
+            Ok(sku) => look.product_by_key(conn, &sku).await?.is_some(),
+            Err(_) => false,
+        };
+        if !known {
+            p.add(*line, "substitutes", format!("unknown SKU \"{key}\""));
         }
     }
     Ok((parsed.rows, parsed.warnings))
 }
 
-/// Parses and checks every row, sending good rows on in chunks until the first problem.
+/// Parses and checks every row, sending the good ones on in chunks.
 fn parse(
     mut reader: RowReader<impl Read>,
     suppliers: &HashMap<String, i64>,
@@ -78,6 +76,7 @@ fn parse(
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut chunk: Vec<ProductIn> = Vec::with_capacity(CHUNK);
     let mut substitutes_of: Vec<(usize, Vec<String>)> = Vec::new();
+    // False once the receiver is gone (staging failed; its error is reported).
     let mut sending = true;
     let mut rows = 0;
     let mut row = reader.blank();
@@ -99,7 +98,6 @@ fn parse(
         if !product.substitutes.is_empty() {
             substitutes_of.push((row.line, product.substitutes.clone()));
         }
-        sending &= p.0.is_empty();
         if sending {
             chunk.push(product);
             if chunk.len() == CHUNK {
@@ -109,7 +107,7 @@ fn parse(
             }
         }
     }
-    if sending && p.0.is_empty() && !chunk.is_empty() {
+    if sending && !chunk.is_empty() {
         let _ = tx.blocking_send(chunk);
     }
     let outside_substitutes = substitutes_of
@@ -215,6 +213,8 @@ pub(super) async fn apply(
                 ),
             );
         }
+    }
+    if !p.0.is_empty() {
         return Ok(Vec::new());
     }
     let applied = store::import::apply_products(conn, &actor.name, app.clock.now()).await?;
