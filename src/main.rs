@@ -7,6 +7,7 @@ use backorder_bot::app::import::{import, ImportKind};
 use backorder_bot::app::{demo, Actor, Clock};
 use backorder_bot::commands::Outcome;
 use backorder_bot::config::Settings;
+use backorder_bot::domain::text::plural;
 use backorder_bot::startup::{shutdown_on_signals, Application};
 use backorder_bot::{bench, outln, store, telemetry};
 use clap::{Parser, Subcommand};
@@ -248,12 +249,12 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
                         eprintln!("warning: {w}");
                     }
                     outln!(
-                        "{}: {} rows, {} changed, {} unchanged, {} backorders created",
+                        "{}: {}, {} changed, {} unchanged, {} created",
                         file.display(),
-                        r.rows,
+                        plural(r.rows as i64, "row", "rows"),
                         r.changed,
                         r.unchanged,
-                        r.backorders_created
+                        plural(r.backorders_created as i64, "backorder", "backorders")
                     )?;
                 }
                 Err(e) if e.is_user_facing() => {

@@ -884,3 +884,23 @@ async fn check_output(
     backorder_bot::adapters::check::run(app, rule, json, &mut out).await?;
     Ok(String::from_utf8(out).expect("UTF-8 output"))
 }
+
+#[tokio::test]
+async fn alerts_list_and_check_at_the_console_show_no_chat_markup() {
+    let t = alerts_app(RULES, &[]).await;
+    set_on_hand(&t, "MUG", 0).await;
+    let text = t.ok("/alerts list").await;
+    assert!(text.contains("nightly"), "{text}");
+    assert!(
+        text.contains(&format!("channel {ALERT_CHANNEL}")),
+        "the channel is named in words: {text}"
+    );
+    for markup in ["**", "<#", "`"] {
+        assert!(!text.contains(markup), "{markup} in {text}");
+    }
+    let text = check_output(&t.app, Some("nightly"), false).await.unwrap();
+    assert!(text.contains("Low stock: nightly"), "{text}");
+    for markup in ["**", "<#", "`"] {
+        assert!(!text.contains(markup), "{markup} in {text}");
+    }
+}

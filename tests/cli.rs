@@ -22,6 +22,19 @@ fn ask_exits_0_on_success_and_2_on_wrong_input() {
 }
 
 #[test]
+fn import_reports_counts_with_plurals_that_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    let csv = dir.path().join("products.csv");
+    std::fs::write(&csv, "sku,name,unit_price\nONE-1,Only one,1.00\n").unwrap();
+    let (code, out, err) = bot(&db, &["import", "products", csv.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(": 1 row, 1 changed"), "{out}");
+    assert!(out.contains("0 backorders created"), "{out}");
+    assert!(!out.contains("1 rows"), "{out}");
+}
+
+#[test]
 fn import_of_a_bad_file_exits_2_and_names_the_row() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cli.db");
@@ -111,7 +124,7 @@ fn demo_data_goes_only_into_a_database_without_rows_and_never_overwrites() {
     // ACME is as imported: re-importing the same file changes nothing.
     let (code, out, _) = bot(&db, &["import", "suppliers", csv.to_str().unwrap()]);
     assert_eq!(code, 0);
-    assert!(out.contains("1 rows, 0 changed, 1 unchanged"), "{out}");
+    assert!(out.contains("1 row, 0 changed, 1 unchanged"), "{out}");
 
     // An empty database still gets the demo shop on first start.
     let fresh = dir.path().join("fresh.db");

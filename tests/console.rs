@@ -35,7 +35,8 @@ async fn help_for_one_command_shows_its_options_choices_and_an_example() {
     );
     let eta = t.ok("/help eta").await;
     assert!(
-        eta.contains("Example: /eta PO-1001 2027-02-17 \"carrier delay\""),
+        // Two weeks after the tests' today, 2026-11-26.
+        eta.contains("Example: /eta PO-1001 2026-12-10 \"carrier delay\""),
         "{eta}"
     );
     let group = t.ok("/help backorder").await;

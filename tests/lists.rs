@@ -205,7 +205,7 @@ async fn pos_lists_open_purchase_orders_next_eta_first_and_flags_late_ones() {
         "{text}"
     );
     assert!(
-        rows[2].contains("1 line(s), 3 unit(s) to come — next ETA 2026-12-10"),
+        rows[2].contains("1 line, 3 units to come — next ETA 2026-12-10"),
         "{text}"
     );
     assert!(!text.contains("**"), "{text}");
@@ -987,4 +987,121 @@ async fn typed_pages_start_from_landmarks_and_agree_with_skipping_rows_after_eve
         t.ok("/eta po:PO-00 date:2026-12-30 reason:\"carrier delay\"")
             .await;
     }
+}
+
+/// The backorder id of an order number.
+async fn backorder_of(t: &TestApp, order: &str) -> i64 {
+    t.scalar(&format!(
+        "SELECT b.id FROM backorders b JOIN order_lines ol ON ol.id = b.order_line_id
+         JOIN orders o ON o.id = ol.order_id WHERE o.order_number = '{order}'"
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn notifications_show_updates_still_queued_or_retrying_with_due_time_and_attempts() {
+    let t = shop(&[]).await;
+    let id = backorder_of(&t, "O-2").await;
+    sqlx::query("DELETE FROM outbox")
+        .execute(t.app.store.pool())
+        .await
+        .unwrap();
+    // Ada, first in the queue, hears of a later date; the update waits in the queue.
+    t.ok("/eta PO-1 2026-12-20 reason:\"carrier delay\"").await;
+    let queued = t
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM outbox WHERE backorder_id = {id} AND status = 'pending'"
+        ))
+        .await;
+    assert!(queued > 0, "the ETA change queues an update");
+    let text = t.ok(&format!("/notifications backorder:{id}")).await;
+    assert!(!text.contains("No messages"), "{text}");
+    assert!(
+        text.contains("eta_changed update") && text.contains("not sent yet: queued"),
+        "{text}"
+    );
+    assert!(text.contains("due 2026-"), "{text}");
+    // A failed attempt: it waits to retry, and says how often it was tried.
+    sqlx::query("UPDATE outbox SET attempts = 2, last_error = 'gateway timeout'")
+        .execute(t.app.store.pool())
+        .await
+        .unwrap();
+    let text = t.ok(&format!("/notifications backorder:{id}")).await;
+    assert!(
+        text.contains("retrying after 2 attempts") && text.contains("gateway timeout"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn customer_shows_allocated_unshipped_backorders_as_ready_to_ship() {
+    let t = shop(&[]).await;
+    let id = backorder_of(&t, "O-2").await;
+    // One mouse arrives: Ada, first in the queue, gets it.
+    t.ok("/adjust MS-200 1 reason:\"stock count\"").await;
+    let text = t.ok("/customer C-ADA").await;
+    assert!(text.contains("Ready to ship (1)"), "{text}");
+    assert!(
+        text.contains(&format!("#{id} 1 × MS-200")) && text.contains("ready to ship"),
+        "{text}"
+    );
+    assert!(text.contains("Open backorders (0)"), "{text}");
+}
+
+#[tokio::test]
+async fn completion_after_fulfil_offers_allocated_backorders_and_cancel_offers_both() {
+    use backorder_bot::commands::{suggest, Suggest};
+    let t = shop(&[]).await;
+    let allocated = backorder_of(&t, "O-2").await;
+    let open = backorder_of(&t, "O-4").await;
+    t.ok("/adjust MS-200 1 reason:\"stock count\"").await;
+    let ids = |found: Vec<(String, String)>| -> Vec<String> {
+        found.into_iter().map(|(_, v)| v).collect()
+    };
+    let spec = |sub: &str| {
+        backorder_bot::commands::find("backorder", Some(sub))
+            .unwrap()
+            .spec
+            .options[0]
+            .suggest
+            .unwrap()
+    };
+    let fulfil = ids(suggest(&t.app, spec("fulfil"), "").await);
+    assert_eq!(fulfil, [allocated.to_string()]);
+    assert_eq!(
+        ids(suggest(&t.app, spec("fulfil"), "lovelace").await),
+        [allocated.to_string()]
+    );
+    let cancel = ids(suggest(&t.app, spec("cancel"), "").await);
+    assert!(
+        cancel.contains(&allocated.to_string()) && cancel.contains(&open.to_string()),
+        "{cancel:?}"
+    );
+    let prioritize = ids(suggest(&t.app, spec("prioritize"), "").await);
+    assert!(
+        !prioritize.contains(&allocated.to_string()) && prioritize.contains(&open.to_string()),
+        "{prioritize:?}"
+    );
+    assert_eq!(spec("prioritize"), Suggest::Backorder);
+}
+
+#[tokio::test]
+async fn closed_backorders_show_no_eta() {
+    let t = shop(&[]).await;
+    let id = backorder_of(&t, "O-3").await;
+    let text = t
+        .ok(&format!(
+            "/backorder cancel {id} reason:\"customer changed mind\""
+        ))
+        .await;
+    assert!(!text.contains("ETA"), "{text}");
+    let text = t.ok(&format!("/backorder {id}")).await;
+    assert!(text.contains("cancelled"), "{text}");
+    assert!(!text.contains("ETA:"), "{text}");
+    let text = t.ok("/backorders status:cancelled").await;
+    assert!(text.contains(&format!("#{id} ")), "{text}");
+    assert!(!text.contains("ETA"), "{text}");
+    // Open ones keep theirs.
+    let text = t.ok("/backorders sku:MS-200").await;
+    assert!(text.contains("ETA"), "{text}");
 }

@@ -110,19 +110,17 @@ pub fn rule<'a>(app: &'a App, name: &str) -> AppResult<&'a AlertRule> {
             .iter()
             .map(|r| r.name.as_str())
             .collect();
-        AppError::NotFound {
-            what: "alert rule",
-            id: format!(
-                "{name}\" (rules: {})",
+        AppError::invalid(
+            "rule",
+            format!(
+                "\"{name}\" is not an alert rule ({})",
                 if names.is_empty() {
-                    "none configured".to_string()
+                    "none are configured".to_string()
                 } else {
-                    names.join(", ")
+                    format!("the rules are {}", names.join(", "))
                 }
-            )
-            .trim_end_matches('"')
-            .to_string(),
-        }
+            ),
+        )
     })
 }
 

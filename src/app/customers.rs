@@ -25,6 +25,10 @@ pub struct CustomerView {
     pub open: Vec<OpenBackorder>,
     /// Page number, count (all open backorders) and neighbours.
     pub nav: PageNav,
+    /// Allocated backorders not shipped yet, oldest order first (at most a page of them).
+    pub ready: Vec<BackorderRow>,
+    /// How many allocated backorders there are in all.
+    pub ready_total: i64,
 }
 
 /// What `/customer` asks for.
@@ -73,9 +77,26 @@ pub async fn show(app: &App, q: &CustomerQuery<'_>) -> AppResult<CustomerView> {
             row,
         })
         .collect();
+    // Stock is set aside for these: they wait only for someone to ship them.
+    let ready_filter = Filter {
+        status: Some(BackorderStatus::Allocated),
+        ..filter
+    };
+    let first = seek_of(1, None, None, size, &shape)?;
+    let (ready, _, ready_total) = store::backorders::list(
+        &mut conn,
+        app.store.landmarks(),
+        &ready_filter,
+        order,
+        &first,
+        size,
+    )
+    .await?;
     Ok(CustomerView {
         customer,
         open,
         nav,
+        ready,
+        ready_total,
     })
 }

@@ -726,6 +726,35 @@ pub async fn superseded_for(app: &App, backorder_id: i64) -> AppResult<Vec<Super
         .collect())
 }
 
+/// An update about a backorder not sent yet: queued, being sent, or waiting to retry.
+#[derive(Debug, Clone)]
+pub struct QueuedLine {
+    pub kind: UpdateKind,
+    pub status: OutboxStatus,
+    /// Attempts made so far (more than 0: it is retrying).
+    pub attempts: i64,
+    /// When the next attempt is due.
+    pub due: DateTime<Utc>,
+    /// Why the last attempt failed (outside text: a provider's words).
+    pub last_error: Option<String>,
+}
+
+/// The updates about a backorder still on their way, soonest due first.
+pub async fn queued_for(app: &App, backorder_id: i64) -> AppResult<Vec<QueuedLine>> {
+    let mut conn = app.store.conn().await?;
+    let rows = store::notify::queued_for_backorder(&mut conn, backorder_id, 20).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| QueuedLine {
+            kind: r.kind,
+            status: r.status,
+            attempts: r.attempts,
+            due: r.next_attempt_at,
+            last_error: r.last_error,
+        })
+        .collect())
+}
+
 /// The messages sent to a customer, newest first.
 pub async fn for_customer(app: &App, customer_id: i64) -> AppResult<Vec<SentLine>> {
     let mut conn = app.store.conn().await?;

@@ -203,6 +203,29 @@ pub async fn suggest_pos(
     Ok(out)
 }
 
+/// Autocomplete for allocated backorders (what `/backorder fulfil` takes): by id prefix, SKU,
+/// product name, or customer id or name, lowest id first.
+pub async fn suggest_allocated_backorders(
+    app: &App,
+    partial: &str,
+) -> anyhow::Result<Vec<BackorderHit>> {
+    let mut conn = app.store.reader().await?;
+    let text = partial.trim().trim_start_matches('#');
+    store::search::allocated_backorders(&mut conn, text, SUGGESTIONS as i64).await
+}
+
+/// Autocomplete for backorders that can be cancelled: open ones as [`suggest_backorders`] finds
+/// them, then allocated ones.
+pub async fn suggest_active_backorders(
+    app: &App,
+    partial: &str,
+) -> anyhow::Result<Vec<BackorderHit>> {
+    let mut out = suggest_backorders(app, partial).await?;
+    let allocated = suggest_allocated_backorders(app, partial).await?;
+    store::search::take(&mut out, allocated, SUGGESTIONS as i64);
+    Ok(out)
+}
+
 /// Autocomplete for open backorders: by id prefix, then those of products matching the text
 /// (in service order), then those of customers matching it.
 pub async fn suggest_backorders(app: &App, partial: &str) -> anyhow::Result<Vec<BackorderHit>> {

@@ -1,7 +1,8 @@
 //! `/backorder show|prioritize|cancel|fulfil id:`: one backorder.
 
 use super::spec::{
-    choices, max_length, opt, CommandSpec, OptionKind, BACKORDER_ID, REASON, REASON_MAX_LENGTH,
+    choices, max_length, opt, CommandSpec, OptionKind, ACTIVE_BACKORDER_ID, ALLOCATED_BACKORDER_ID,
+    BACKORDER_ID, REASON, REASON_MAX_LENGTH,
 };
 use super::{render, Args, Ctx, Reply};
 use crate::app::{self, AppError};
@@ -60,7 +61,7 @@ pub const CANCEL: CommandSpec = CommandSpec {
     name: "backorder",
     sub: Some("cancel"),
     description: "Cancel a backorder (records a lost sale, releases its stock)",
-    options: &[BACKORDER_ID, REASON],
+    options: &[ACTIVE_BACKORDER_ID, REASON],
     mutating: true,
     defer: true,
 };
@@ -75,7 +76,7 @@ pub const FULFIL: CommandSpec = CommandSpec {
     name: "backorder",
     sub: Some("fulfil"),
     description: "Mark an allocated backorder shipped",
-    options: &[BACKORDER_ID],
+    options: &[ALLOCATED_BACKORDER_ID],
     mutating: true,
     defer: true,
 };

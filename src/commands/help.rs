@@ -16,9 +16,9 @@ pub const SPEC: CommandSpec = CommandSpec {
     defer: false,
 };
 
-pub async fn run(_cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
+pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
     match args.text("command")? {
         None => Ok(render::help()),
-        Some(name) => render::help_for(name),
+        Some(name) => render::help_for(name, cx.app.clock.now().date_naive()),
     }
 }

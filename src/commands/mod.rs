@@ -408,6 +408,14 @@ pub async fn run(app: &App, actor: &Actor, inv: &Invocation) -> (Reply, Outcome)
 }
 
 async fn execute(app: &App, actor: &Actor, inv: &Invocation) -> Result<Reply, AppError> {
+    let implied_show = inv.sub.as_deref() == Some("show");
+    if implied_show && inv.options.is_empty() && find(&inv.command, Some("show")).is_none() {
+        // A group named alone (`/alerts`): what it can do, not a subcommand it lacks.
+        let subs = subcommands(&inv.command);
+        if !subs.is_empty() {
+            return render::help_for(&inv.command, app.clock.now().date_naive());
+        }
+    }
     let command = find(&inv.command, inv.sub.as_deref()).ok_or_else(|| {
         let subs = subcommands(&inv.command);
         if subs.is_empty() {
@@ -485,11 +493,19 @@ async fn suggest_inner(
             })
             .collect(),
         Suggest::Command => Vec::new(),
-        Suggest::Backorder => app::search::suggest_backorders(app, partial)
-            .await?
-            .into_iter()
-            .map(|(id, sku, qty)| (label(format!("#{id} — {qty} × {sku}")), id.to_string()))
-            .collect(),
+        Suggest::Backorder | Suggest::ActiveBackorder | Suggest::AllocatedBackorder => {
+            let found = match kind {
+                Suggest::Backorder => app::search::suggest_backorders(app, partial).await?,
+                Suggest::AllocatedBackorder => {
+                    app::search::suggest_allocated_backorders(app, partial).await?
+                }
+                _ => app::search::suggest_active_backorders(app, partial).await?,
+            };
+            found
+                .into_iter()
+                .map(|(id, sku, qty)| (label(format!("#{id} — {qty} × {sku}")), id.to_string()))
+                .collect()
+        }
         Suggest::Customer => app::search::suggest_customers(app, partial)
             .await?
             .into_iter()

@@ -2,7 +2,7 @@
 //! value that came from outside (names, identifiers, reasons, notes) enters the reply through
 //! [`data`], after any shortening.
 
-use super::reply::{data, Paging, Reply, Severity};
+use super::reply::{data, plural, Paging, Reply, Severity};
 use super::spec::{CommandSpec, OptionKind, OptionSpec, Suggest};
 use super::{usage, Invocation};
 use crate::app::backorders::{BackorderDetail, BackorderPage, Changed, PageNav, Sort};
@@ -32,8 +32,19 @@ const HOW_TO_TYPE: &str =
     "Values go in order (/stock TENT-2P) or as name:value, which may follow them; \
      quote values with spaces: \"carrier delay\". /help stock shows one command.";
 
-/// A plausible value for an option, for examples (the demo shop's names).
-fn example_value(o: &OptionSpec) -> String {
+/// A reason that fits the command, for examples.
+fn example_reason(spec: &CommandSpec) -> &'static str {
+    match (spec.name, spec.sub) {
+        ("adjust", _) => "\"stock count\"",
+        ("backorder", Some("cancel")) => "\"customer changed mind\"",
+        ("backorder", Some("prioritize")) => "\"VIP customer\"",
+        _ => "\"carrier delay\"",
+    }
+}
+
+/// A plausible value for an option, for examples (the demo shop's names; dates two weeks from
+/// `today`, so an example never names a day that has passed).
+fn example_value(spec: &CommandSpec, o: &OptionSpec, today: NaiveDate) -> String {
     if let Some(c) = o.choices.first() {
         return (*c).to_string();
     }
@@ -42,35 +53,37 @@ fn example_value(o: &OptionSpec) -> String {
         (Some(Suggest::Po), _) => "PO-1001".to_string(),
         (Some(Suggest::Customer), _) => "C-1001".to_string(),
         (Some(Suggest::Command), _) => "stock".to_string(),
-        (Some(Suggest::Backorder), _) => "1".to_string(),
-        (None, OptionKind::Date) => "2027-02-17".to_string(),
+        (Some(Suggest::Backorder | Suggest::ActiveBackorder | Suggest::AllocatedBackorder), _) => {
+            "1".to_string()
+        }
+        (None, OptionKind::Date) => (today + chrono::Days::new(14)).to_string(),
         (None, OptionKind::Boolean) => "true".to_string(),
         (None, OptionKind::Integer) => o.min_value.unwrap_or(1).max(1).to_string(),
-        (None, OptionKind::Text) if o.name == "reason" => "\"carrier delay\"".to_string(),
+        (None, OptionKind::Text) if o.name == "reason" => example_reason(spec).to_string(),
         (None, OptionKind::Text) => "…".to_string(),
     }
 }
 
 /// An example line: the required options in order, or the first optional one by name.
-pub fn example(spec: &CommandSpec) -> String {
+pub fn example(spec: &CommandSpec, today: NaiveDate) -> String {
     let mut out = super::usage_name(spec);
     let order = super::positional_order(spec);
     let required: Vec<_> = order.iter().filter(|o| o.required).collect();
     for o in &required {
         out.push(' ');
-        out.push_str(&example_value(o));
+        out.push_str(&example_value(spec, o, today));
     }
     if required.is_empty() {
         if let Some(o) = order.first() {
-            out.push_str(&format!(" {}:{}", o.name, example_value(o)));
+            out.push_str(&format!(" {}:{}", o.name, example_value(spec, o, today)));
         }
     }
     out
 }
 
 /// `/help command:`: one command (each subcommand of a group) with options, choices, limits and
-/// an example.
-pub fn help_for(name: &str) -> Result<Reply, AppError> {
+/// an example (dates in it relative to `today`).
+pub fn help_for(name: &str, today: NaiveDate) -> Result<Reply, AppError> {
     let name = name.trim().trim_start_matches('/').to_ascii_lowercase();
     let mut parts = name.split_whitespace();
     let top = parts.next().unwrap_or_default().to_string();
@@ -115,7 +128,7 @@ pub fn help_for(name: &str) -> Result<Reply, AppError> {
             }
             text.push(format!("  {line}"));
         }
-        text.push(format!("Example: {}", example(spec)));
+        text.push(format!("Example: {}", example(spec, today)));
         r = r.field(usage(spec), text.join("\n"), false);
     }
     r.footer = Some(HOW_TO_TYPE.to_string());
@@ -124,6 +137,15 @@ pub fn help_for(name: &str) -> Result<Reply, AppError> {
 
 fn eta_of(date: Option<NaiveDate>, kind: EtaKind) -> String {
     Eta { date, kind }.describe()
+}
+
+/// A backorder's ETA, or `None` once it is closed (fulfilled or cancelled): nothing is due then.
+fn eta_while_active(
+    status: BackorderStatus,
+    date: Option<NaiveDate>,
+    kind: EtaKind,
+) -> Option<String> {
+    status.is_active().then(|| eta_of(date, kind))
 }
 
 /// `2026-11-26T09:30:00Z`
@@ -149,7 +171,11 @@ pub fn stock(s: &StockReport, currency: &str) -> Reply {
     .field("Available", p.available().to_string(), true)
     .field(
         "Open backorders",
-        format!("{} ({} units)", p.open_backorders, p.backordered_units),
+        format!(
+            "{} ({})",
+            p.open_backorders,
+            plural(p.backordered_units, "unit", "units")
+        ),
         true,
     )
     .field("Reorder point", p.reorder_point.to_string(), true)
@@ -172,7 +198,7 @@ pub fn stock(s: &StockReport, currency: &str) -> Reply {
             .join("\n")
     };
     r = r.field(
-        format!("Inbound ({} units)", p.inbound_units()),
+        format!("Inbound ({})", plural(p.inbound_units(), "unit", "units")),
         inbound,
         false,
     );
@@ -284,8 +310,10 @@ pub fn backorders(page: &BackorderPage, inv: &Invocation, now: DateTime<Utc>) ->
             } else {
                 format!(" — {}", b.status)
             };
+            let eta = eta_while_active(b.status, b.promised_eta, b.eta_kind)
+                .map_or(String::new(), |e| format!(" — ETA {e}"));
             format!(
-                "{place}#{} {} × {} — {} ({}, {}) — score {:.1} — ETA {} — age {}{status}",
+                "{place}#{} {} × {} — {} ({}, {}) — score {:.1}{eta} — age {}{status}",
                 b.id,
                 b.qty,
                 b.sku,
@@ -293,7 +321,6 @@ pub fn backorders(page: &BackorderPage, inv: &Invocation, now: DateTime<Utc>) ->
                 data(&b.customer_external_id),
                 b.tier,
                 l.score,
-                eta_of(b.promised_eta, b.eta_kind),
                 age(b.ordered_at, now),
             )
         })
@@ -337,16 +364,16 @@ pub fn pos(page: &PoPage, inv: &Invocation) -> Reply {
                 _ => "no supplier".to_string(),
             };
             format!(
-                "{}{} — {supplier} — {} line(s), {} unit(s) to come — next ETA {}{}",
+                "{}{} — {supplier} — {}, {} to come — next ETA {}{}",
                 if p.late { "**LATE** " } else { "" },
                 data(&p.po_number),
-                p.lines,
-                p.units_open,
+                plural(p.lines, "line", "lines"),
+                plural(p.units_open, "unit", "units"),
                 p.next_eta.map_or("none".to_string(), |d| d.to_string()),
                 if p.status == PoStatus::Open {
                     String::new()
                 } else {
-                    format!(" — {}", p.status)
+                    format!(" — {}", p.status.words())
                 }
             )
         })
@@ -421,6 +448,30 @@ pub fn customer(v: &CustomerView, currency: &str, inv: &Invocation) -> Reply {
             .join("\n")
     };
     r = r.field(format!("Open backorders ({})", v.nav.total), open, false);
+    if v.ready_total > 0 {
+        let mut ready: Vec<String> = v
+            .ready
+            .iter()
+            .map(|b| {
+                format!(
+                    "#{} {} × {} ({}) — stock set aside, ready to ship",
+                    b.id,
+                    b.qty,
+                    b.sku,
+                    Money(b.unit_price_minor).times(b.qty).format(currency),
+                )
+            })
+            .collect();
+        let more = v.ready_total - ready.len() as i64;
+        if more > 0 {
+            ready.push(format!("… and {more} more (/backorders status:allocated)"));
+        }
+        r = r.field(
+            format!("Ready to ship ({})", v.ready_total),
+            ready.join("\n"),
+            false,
+        );
+    }
     r.paging = paging(&v.nav, inv);
     r
 }
@@ -436,40 +487,43 @@ pub fn backorder(d: &BackorderDetail, currency: &str) -> Reply {
         "Status",
         format!("{} ({} of {} allocated)", b.status, b.qty_allocated, b.qty),
         true,
-    )
-    .field("ETA", eta_of(b.promised_eta, b.eta_kind), true)
-    .field(
-        "Customer",
-        format!(
-            "{} ({}, {})",
-            data(&mask_name(&b.customer_name)),
-            data(&b.customer_external_id),
-            b.tier
-        ),
-        true,
-    )
-    .field(
-        "Order",
-        format!("{} · {}", data(&b.order_number), timestamp(b.ordered_at)),
-        true,
-    )
-    .field(
-        "Value",
-        Money(b.unit_price_minor).times(b.qty).format(currency),
-        true,
-    )
-    .field(
-        "Priority",
-        format!(
-            "{:.1} = tier {:.1} + value {:.1} + age {:.1} + manual {:.1}",
-            d.score.total(),
-            d.score.tier,
-            d.score.value,
-            d.score.age,
-            d.score.manual
-        ),
-        false,
     );
+    if let Some(eta) = eta_while_active(b.status, b.promised_eta, b.eta_kind) {
+        r = r.field("ETA", eta, true);
+    }
+    r = r
+        .field(
+            "Customer",
+            format!(
+                "{} ({}, {})",
+                data(&mask_name(&b.customer_name)),
+                data(&b.customer_external_id),
+                b.tier
+            ),
+            true,
+        )
+        .field(
+            "Order",
+            format!("{} · {}", data(&b.order_number), timestamp(b.ordered_at)),
+            true,
+        )
+        .field(
+            "Value",
+            Money(b.unit_price_minor).times(b.qty).format(currency),
+            true,
+        )
+        .field(
+            "Priority",
+            format!(
+                "{:.1} points = tier {:.1} + value {:.1} + age points {:.1} + manual {:.1}",
+                d.score.total(),
+                d.score.tier,
+                d.score.value,
+                d.score.age,
+                d.score.manual
+            ),
+            false,
+        );
     if let Some((rank, of)) = d.rank {
         r = r.field("Queue place", format!("{rank} of {of} for {}", b.sku), true);
     }
@@ -545,9 +599,14 @@ fn settled_lines(r: &mut Reply, s: &Settled) {
 
 /// A change to one backorder.
 pub fn changed(title: &str, c: &Changed) -> Reply {
-    let mut r = Reply::new(format!("{title}: #{}", c.row.id), Severity::Success)
-        .field("Status", c.row.status.to_string(), true)
-        .field("ETA", eta_of(c.row.promised_eta, c.row.eta_kind), true);
+    let mut r = Reply::new(format!("{title}: #{}", c.row.id), Severity::Success).field(
+        "Status",
+        c.row.status.to_string(),
+        true,
+    );
+    if let Some(eta) = eta_while_active(c.row.status, c.row.promised_eta, c.row.eta_kind) {
+        r = r.field("ETA", eta, true);
+    }
     settled_lines(&mut r, &c.settled);
     r
 }
@@ -563,7 +622,7 @@ pub fn po(v: &PoView) -> Reply {
         v.po.supplier_name.as_deref().map_or("—".to_string(), data),
         true,
     )
-    .field("Status", v.po.status.to_string(), true);
+    .field("Status", v.po.status.words(), true);
     r.lines = v
         .lines
         .iter()
@@ -574,7 +633,7 @@ pub fn po(v: &PoView) -> Reply {
                 l.qty_ordered,
                 l.qty_received,
                 l.eta.map_or("none".to_string(), |d| d.to_string()),
-                l.status
+                l.status.words()
             )
         })
         .collect();

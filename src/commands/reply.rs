@@ -7,6 +7,7 @@
 
 use super::Invocation;
 pub use crate::domain::markup::data;
+pub use crate::domain::text::plural;
 
 /// How a reply should look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

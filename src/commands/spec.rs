@@ -23,6 +23,10 @@ pub enum Suggest {
     Po,
     /// Open backorders.
     Backorder,
+    /// Backorders that can still be cancelled: open or allocated.
+    ActiveBackorder,
+    /// Allocated backorders: stock set aside, waiting to be shipped.
+    AllocatedBackorder,
     /// Customers.
     Customer,
     /// Command names (`/help command:`).
@@ -159,6 +163,16 @@ pub const PO: OptionSpec = max_length(
 pub const BACKORDER_ID: OptionSpec = suggest(
     at_least(opt("id", "Backorder id", OptionKind::Integer, true), 1),
     Suggest::Backorder,
+);
+/// `id:` of a backorder that can be cancelled (open or allocated; autocompleted).
+pub const ACTIVE_BACKORDER_ID: OptionSpec = suggest(
+    at_least(opt("id", "Backorder id", OptionKind::Integer, true), 1),
+    Suggest::ActiveBackorder,
+);
+/// `id:` of an allocated backorder (autocompleted).
+pub const ALLOCATED_BACKORDER_ID: OptionSpec = suggest(
+    at_least(opt("id", "Backorder id", OptionKind::Integer, true), 1),
+    Suggest::AllocatedBackorder,
 );
 /// `page:` of a list reply.
 pub const PAGE: OptionSpec = range(

@@ -391,7 +391,7 @@ pub struct AlertLine {
 }
 
 impl AlertLine {
-    /// `⛔ OUT TENT-2P Tent 2P — avail 0 · inbound 20 (ETA 2026-12-01) · 3 BO · cover 0.0d · order 40 [new]`
+    /// `⛔ OUT TENT-2P Tent 2P — avail 0 · inbound 20 (ETA 2026-12-01) · 3 BO · cover 0.0d · suggested order 40 [new]`
     pub fn text(&self) -> String {
         let f = &self.figures;
         if self.change == Change::Resolved {
@@ -412,7 +412,7 @@ impl AlertLine {
             .map(|d| format!("{d:.1}d"))
             .unwrap_or_else(|| "n/a".into());
         format!(
-            "{} {} {} {} — avail {} · inbound {}{} · {} BO · cover {} · order {} [{}]",
+            "{} {} {} {} — avail {} · inbound {}{} · {} BO · cover {} · suggested order {} [{}]",
             self.severity.marker(),
             self.severity.label(),
             f.sku,

@@ -126,6 +126,26 @@ fn tokens(markup: &str) -> Vec<Token> {
                 }
                 out.push(Token::Bold);
             }
+            // Code spans are the markup's own (outside text has its backticks escaped).
+            '`' => {}
+            // A channel mention `<#123>` (outside text never makes one: `data` breaks it).
+            '<' if chars.peek() == Some(&'#') => {
+                let rest: String = chars
+                    .clone()
+                    .skip(1)
+                    .take_while(|d| d.is_ascii_digit())
+                    .collect();
+                let mut after = chars.clone().skip(1 + rest.len());
+                if !rest.is_empty() && after.next() == Some('>') {
+                    text.push_str("channel ");
+                    text.push_str(&rest);
+                    for _ in 0..rest.len() + 2 {
+                        chars.next();
+                    }
+                } else {
+                    text.push(c);
+                }
+            }
             BREAK => {}
             // Line breaks are the markup's own (rows, field lines); data never carries them raw.
             '\n' => text.push('\n'),
@@ -140,7 +160,8 @@ fn tokens(markup: &str) -> Vec<Token> {
 }
 
 /// Markup → text for a terminal or a plain-text surface: escapes and breaks removed (outside
-/// text reads as typed), `**bold**` wrapped in `bold` (`(on, off)` terminal codes) or dropped,
+/// text reads as typed), code backticks dropped, a channel mention `<#123>` as `channel 123`,
+/// `**bold**` wrapped in `bold` (`(on, off)` terminal codes) or dropped,
 /// an unpaired `**` dropped too, and any control or bidi character left shown as an escape.
 pub fn to_console(markup: &str, bold: Option<(&str, &str)>) -> String {
     let tokens = tokens(markup);
@@ -249,6 +270,19 @@ mod tests {
             to_console(&format!("**{}**", data("*x*")), Some(("<", ">"))),
             "<*x*>"
         );
+    }
+
+    #[test]
+    fn the_console_shows_no_code_marks_or_channel_mentions() {
+        let m = format!(
+            "**nightly** `0 8 * * *` → <#123456789012345678>, {}",
+            data("`x` <#1>")
+        );
+        assert_eq!(
+            plain(&m),
+            "nightly 0 8 * * * → channel 123456789012345678, `x` <#1>"
+        );
+        assert_eq!(plain("a <#12 b <#> c <"), "a <#12 b <#> c <");
     }
 
     #[test]

@@ -91,6 +91,16 @@ impl PoStatus {
         }
     }
 
+    /// The status as people say it: `partly received`.
+    pub const fn words(self) -> &'static str {
+        match self {
+            PoStatus::Open => "open",
+            PoStatus::PartiallyReceived => "partly received",
+            PoStatus::Received => "received",
+            PoStatus::Cancelled => "cancelled",
+        }
+    }
+
     /// Whether units are still to arrive.
     pub fn expects_more(self) -> bool {
         matches!(self, PoStatus::Open | PoStatus::PartiallyReceived)

@@ -12,6 +12,11 @@
 use super::ident::is_hidden;
 use super::ParseError;
 
+/// `n` with its noun in agreement: `1 unit`, `2 units`, `0 units`.
+pub fn plural(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Whether a character in a name would be obeyed rather than shown: C0 controls (tab, CR and LF
 /// too: a name is one line), DEL, C1 controls (ESC among them, and the 8-bit CSI), and the bidi
 /// embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069). Zero-width joiners stay:

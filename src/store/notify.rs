@@ -240,6 +240,39 @@ pub async fn superseded_for_backorder(
     .await?)
 }
 
+/// An update still on its way: queued, being sent, or waiting to retry.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueuedRow {
+    /// Outbox row.
+    pub id: i64,
+    pub kind: UpdateKind,
+    pub status: OutboxStatus,
+    /// Attempts made so far.
+    pub attempts: i64,
+    /// When the next attempt is due.
+    #[sqlx(try_from = "super::StoredTs")]
+    pub next_attempt_at: DateTime<Utc>,
+    /// Why the last attempt failed, if one did.
+    pub last_error: Option<String>,
+}
+
+/// The updates of a backorder not yet sent (pending or sending), soonest due first.
+pub async fn queued_for_backorder(
+    conn: &mut Conn,
+    backorder_id: i64,
+    limit: i64,
+) -> anyhow::Result<Vec<QueuedRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, kind, status, attempts, next_attempt_at, last_error FROM outbox
+         WHERE backorder_id = $1 AND status IN ('pending', 'sending')
+         ORDER BY next_attempt_at, id LIMIT $2",
+    )
+    .bind(backorder_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// A message to record.
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {

@@ -866,6 +866,31 @@ pub async fn backorders_and_customers(
 
 /// Rows (`list`), one per id of `$1` in its order: the JSON of that id's first `$2` open
 /// backorders by `column`, in service order.
+/// Allocated backorders whose id starts with `text`, or whose SKU, product name, customer id or
+/// customer name holds it (any case), lowest id first. Few backorders wait allocated at a time,
+/// so reading them all through the status index is cheap.
+pub async fn allocated_backorders(
+    conn: &mut Conn,
+    text: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<BackorderHit>> {
+    Ok(sqlx::query_as(
+        "SELECT b.id, p.sku, b.qty FROM backorders b
+         JOIN products p ON p.id = b.product_id
+         JOIN customers c ON c.id = b.customer_id
+         WHERE b.status = 'allocated'
+           AND ($1 = '' OR substr(CAST(b.id AS TEXT), 1, length($1)) = $1
+                OR instr(lower(p.sku), lower($1)) > 0 OR instr(lower(p.name), lower($1)) > 0
+                OR instr(lower(c.external_id), lower($1)) > 0
+                OR instr(lower(c.name), lower($1)) > 0)
+         ORDER BY b.id LIMIT $2",
+    )
+    .bind(text)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
 fn lists_of(column: &str) -> String {
     format!(
         "SELECT (SELECT json_group_array(json_array(x.id, p.sku, x.qty))

@@ -263,6 +263,17 @@ mod tests {
     }
 
     #[test]
+    fn backorder_ids_complete_from_what_the_subcommand_accepts() {
+        let kind = |line: &str| plan(line).lookup.map(|(k, _, _)| k);
+        assert_eq!(
+            kind("/backorder fulfil "),
+            Some(Suggest::AllocatedBackorder)
+        );
+        assert_eq!(kind("/backorder cancel "), Some(Suggest::ActiveBackorder));
+        assert_eq!(kind("/backorder prioritize "), Some(Suggest::Backorder));
+    }
+
+    #[test]
     fn positional_and_named_values_ask_the_suggestion_source() {
         let p = plan("/stock KB-1");
         assert_eq!(p.lookup, Some((Suggest::Sku, "KB-1".into(), String::new())));
