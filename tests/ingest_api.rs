@@ -147,7 +147,9 @@ async fn the_same_order_again_without_a_key_answers_200_with_what_it_did() {
         json!({"order": "WEB-2", "customer": "C-1005", "lines": [{"sku": "TENT-3P", "qty": 10}]});
     let (status, first) = api.post("/api/v1/orders", order.clone()).await;
     assert_eq!(status, 201, "{first}");
-    let backorder_id = first["lines"][0]["backorder_id"].as_i64().expect("a backorder");
+    let backorder_id = first["lines"][0]["backorder_id"]
+        .as_i64()
+        .expect("a backorder");
     let backorders = api.count("SELECT COUNT(*) FROM backorders").await;
     let (status, again) = api.post("/api/v1/orders", order).await;
     assert_eq!(status, 200, "{again}");
@@ -171,10 +173,16 @@ async fn a_number_sent_as_text_is_refused_in_plain_words() {
             json!({"order": "W", "customer": "C-1005", "lines": [{"sku": "TENT-3P", "qty": "2"}]}),
         )
         .await;
-    assert_eq!((status, body["field"].as_str()), (422, Some("lines[0].qty")));
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("lines[0].qty"))
+    );
     let error = body["error"].as_str().unwrap();
     assert!(!error.contains("i64"), "{error}");
-    assert!(error.contains("whole number") && error.contains("\"2\""), "{error}");
+    assert!(
+        error.contains("whole number") && error.contains("\"2\""),
+        "{error}"
+    );
 }
 
 #[tokio::test]

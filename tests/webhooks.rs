@@ -122,13 +122,21 @@ async fn without_a_public_url_the_webhooks_answer_503_naming_the_setting() {
             None,
         )
         .await;
-    assert_eq!((status, body.contains("http.public_url")), (503, true), "{body}");
+    assert_eq!(
+        (status, body.contains("http.public_url")),
+        (503, true),
+        "{body}"
+    );
     assert_eq!(h.t.scalar("SELECT COUNT(*) FROM inbound_messages").await, 0);
 
     // Without the auth token, that is the key named.
     let h = start_with(&[("BACKORDER_BOT__HTTP__PUBLIC_URL", PUBLIC)]).await;
     let (status, body) = h.post(INBOUND_PATH, &params, None).await;
-    assert_eq!((status, body.contains("TWILIO_AUTH_TOKEN")), (503, true), "{body}");
+    assert_eq!(
+        (status, body.contains("TWILIO_AUTH_TOKEN")),
+        (503, true),
+        "{body}"
+    );
 }
 
 #[tokio::test]
