@@ -250,9 +250,11 @@ fn plain_type_error(msg: &str) -> String {
     let (got, hint) = if let Some(text) = got.strip_prefix("string ") {
         let inner = text.trim_matches('"');
         let numeric = inner.parse::<f64>().is_ok();
-        let hint = (numeric && wanted.contains("number"))
-            .then(|| format!(" (write {inner} without quotes)"))
-            .unwrap_or_default();
+        let hint = if numeric && wanted.contains("number") {
+            format!(" (write {inner} without quotes)")
+        } else {
+            String::new()
+        };
         (format!("the text {text}"), hint)
     } else if let Some(n) = got
         .strip_prefix("integer ")
