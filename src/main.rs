@@ -64,7 +64,7 @@ enum Command {
     /// Load the bundled demo shop, or a synthetic one of N SKUs.
     DemoData {
         /// Synthetic shop size (at least 1).
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        #[arg(long, value_parser = at_least_one)]
         skus: Option<u64>,
         /// Synthetic shop seed.
         #[arg(long, default_value_t = 1)]
@@ -170,6 +170,15 @@ async fn real_main() -> anyhow::Result<ExitCode> {
     // One-shot commands leave the database file complete (WAL checkpointed) when they end.
     app.store.close().await;
     code
+}
+
+/// A count of at least 1, refused in plain words otherwise.
+fn at_least_one(raw: &str) -> Result<u64, String> {
+    match raw.parse::<u64>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("must be a whole number of at least 1".to_string()),
+    }
 }
 
 /// What loading the demo shop added, in words.
