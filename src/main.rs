@@ -43,6 +43,18 @@ enum Command {
         /// The command, e.g. "/stock sku:TENT-2P".
         line: String,
     },
+    /// Start a shop: create the database and load the demo shop, or nothing with --empty.
+    Init {
+        /// A shop for your own data: no demo data, now or on any later start.
+        #[arg(long)]
+        empty: bool,
+        /// Delete the database first (at a terminal, asks for its file name).
+        #[arg(long)]
+        reset: bool,
+        /// With --reset: delete without asking (scripts, no terminal).
+        #[arg(long, requires = "reset")]
+        yes: bool,
+    },
     /// Create or migrate the database.
     Migrate,
     /// Write a consistent copy of the database to FILE while the service keeps running.
@@ -52,8 +64,8 @@ enum Command {
     },
     /// Load the bundled demo shop, or a synthetic one of N SKUs.
     DemoData {
-        /// Synthetic shop size.
-        #[arg(long)]
+        /// Synthetic shop size (at least 1).
+        #[arg(long, value_parser = at_least_one)]
         skus: Option<u64>,
         /// Synthetic shop seed.
         #[arg(long, default_value_t = 1)]
@@ -141,6 +153,14 @@ async fn real_main() -> anyhow::Result<ExitCode> {
         outln!("backup written to {}", file.display())?;
         return Ok(ExitCode::SUCCESS);
     }
+    if let Command::Init {
+        reset: true, yes, ..
+    } = &command
+    {
+        if let Some(code) = reset_database(&settings.database.path, *yes)? {
+            return Ok(code);
+        }
+    }
     // Only the chat surfaces seed the demo shop on an empty database.
     if !matches!(
         command,
@@ -175,12 +195,98 @@ async fn real_main() -> anyhow::Result<ExitCode> {
     code
 }
 
+/// A count of at least 1, refused in plain words otherwise.
+fn at_least_one(raw: &str) -> Result<u64, String> {
+    match raw.parse::<u64>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("must be a whole number of at least 1".to_string()),
+    }
+}
+
+/// What loading the demo shop added, in words.
+fn added_in_words(c: &demo::ShopCounts) -> String {
+    format!(
+        "{} suppliers, {} products, {} customers, {} purchase orders ({} lines), {} orders, {} backorders added; no customer messages queued",
+        c.suppliers, c.products, c.customers, c.purchase_orders, c.po_lines, c.orders, c.backorders
+    )
+}
+
+/// `init --reset`: deletes the database file (and its WAL) once the user confirmed by typing
+/// its file name, or at once with `--yes`. Returns an exit code when it refused.
+fn reset_database(path: &std::path::Path, yes: bool) -> anyhow::Result<Option<ExitCode>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            eprintln!(
+                "error: `init --reset` deletes {} and everything in it; it asks first at a terminal, or add --yes",
+                path.display()
+            );
+            return Ok(Some(ExitCode::from(2)));
+        }
+        eprintln!(
+            "This deletes {} and everything in it (stop the service first; `backorder-bot backup FILE` keeps a copy).",
+            path.display()
+        );
+        eprint!("Type the database file name ({name}) to confirm: ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if answer.trim() != name {
+            eprintln!("not confirmed: nothing deleted");
+            return Ok(Some(ExitCode::from(2)));
+        }
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot delete {}", path.display()));
+            }
+        }
+    }
+    eprintln!("deleted {}", path.display());
+    Ok(None)
+}
+
 /// A command that does its work and ends.
 async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Result<ExitCode> {
     let operator = Actor::operator(app.settings.console.actor.clone());
     match command {
         Command::Run | Command::Console | Command::Migrate | Command::Backup { .. } => {
             unreachable!("handled by the caller")
+        }
+        Command::Init { empty, .. } => {
+            let path = app.settings.database.path.display();
+            if empty {
+                if !demo::start_empty(app, &operator).await? {
+                    eprintln!(
+                        "error: {path} already holds a shop; `init --reset --empty` starts over"
+                    );
+                    return Ok(ExitCode::from(2));
+                }
+                outln!("{path}: an empty shop, ready for your data (no demo data, now or later)")?;
+                outln!("import it in this order: suppliers, products, customers, purchase-orders, orders")?;
+                outln!("  backorder-bot import suppliers suppliers.csv   (formats: docs/csv-formats.md, samples: examples/)")?;
+            } else {
+                let Some(added) = demo::load_bundled(app, &operator)
+                    .await
+                    .context("cannot load the demo shop")?
+                else {
+                    eprintln!("error: {path} already holds a shop; `init --reset` starts over");
+                    return Ok(ExitCode::from(2));
+                };
+                outln!("{path}: the demo shop, {}", added_in_words(&added))?;
+            }
+            outln!("next: `backorder-bot` (or `backorder-bot console`)")?;
         }
         Command::Ask { line } => {
             let (reply, outcome, queued) = console::QueuedNote::default()
@@ -215,19 +321,11 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
                     .await
                     .context("cannot load the demo shop")?
                 {
-                    Some(reports) => {
-                        for (kind, r) in reports {
-                            outln!(
-                                "{kind:?}: {} rows, {} changed, {} unchanged",
-                                r.rows,
-                                r.changed,
-                                r.unchanged
-                            )?;
-                        }
+                    Some(added) => outln!("demo shop loaded: {}", added_in_words(&added))?,
+                    None => {
+                        eprintln!("error: the database is not empty: the demo shop is only loaded into an empty one (`init --reset` starts over)");
+                        return Ok(ExitCode::from(2));
                     }
-                    None => outln!(
-                        "the database is not empty: the demo shop is only loaded into an empty one"
-                    )?,
                 }
             }
         },

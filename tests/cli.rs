@@ -116,9 +116,9 @@ fn demo_data_goes_only_into_a_database_without_rows_and_never_overwrites() {
     assert_eq!(code, 0, "{out}");
     let (code, out, _) = bot(&db, &["ask", "/stock sku:TENT-2P"]);
     assert_eq!(code, 2, "the demo shop was not loaded: {out}");
-    let (code, out, _) = bot(&db, &["demo-data"]);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("not empty"), "{out}");
+    let (code, out, err) = bot(&db, &["demo-data"]);
+    assert_eq!(code, 2, "a refusal is a failure: {out}{err}");
+    assert!(err.contains("not empty"), "{err}");
     let (code, out, _) = bot(&db, &["ask", "/stock sku:TENT-2P"]);
     assert_eq!(code, 2, "demo-data refuses a database with rows: {out}");
     // ACME is as imported: re-importing the same file changes nothing.
@@ -130,6 +130,78 @@ fn demo_data_goes_only_into_a_database_without_rows_and_never_overwrites() {
     let fresh = dir.path().join("fresh.db");
     let (code, out, _) = bot(&fresh, &["ask", "/stock sku:TENT-2P"]);
     assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn demo_data_reports_what_it_added_and_refuses_zero_skus() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    assert_eq!(bot(&db, &["migrate"]).0, 0);
+    let (code, out, err) = bot(&db, &["demo-data"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains(
+            "3 suppliers, 13 products, 7 customers, 3 purchase orders (5 lines), 9 orders"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("no customer messages queued"), "{out}");
+
+    let synth = dir.path().join("synth.db");
+    let (code, out, err) = bot(&synth, &["demo-data", "--skus", "0"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("--skus"), "{err}");
+    let (code, out, _) = bot(&synth, &["ask", "/stock SYN-0000001"]);
+    assert_ne!(code, 0, "nothing was created: {out}");
+}
+
+#[tokio::test]
+async fn loading_the_demo_shop_queues_no_customer_messages() {
+    let t = common::spawn_demo_app().await;
+    assert!(t.scalar("SELECT COUNT(*) FROM backorders").await > 0);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM outbox").await, 0);
+}
+
+#[test]
+fn init_empty_starts_a_shop_that_never_gets_the_demo_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("own.db");
+    let (code, out, err) = bot(&db, &["init", "--empty"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("empty shop"), "{out}");
+    // First start of a chat surface: still no demo shop.
+    let (code, out, _) = bot(&db, &["ask", "/stock TENT-2P"]);
+    assert_eq!(code, 2, "no demo shop: {out}");
+    let (code, _, err) = bot(&db, &["demo-data"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = bot(&db, &["init"]);
+    assert_eq!(code, 2, "init refuses a database that holds a shop: {err}");
+    assert!(err.contains("--reset"), "{err}");
+}
+
+#[test]
+fn init_reset_asks_first_and_without_a_terminal_needs_yes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    let (code, out, err) = bot(&db, &["init"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("the demo shop"), "{out}");
+    // No terminal on stdin: refused, nothing deleted.
+    let (code, _, err) = bot(&db, &["init", "--reset", "--empty"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--yes"), "{err}");
+    assert_eq!(
+        bot(&db, &["ask", "/stock TENT-2P"]).0,
+        0,
+        "the shop is intact"
+    );
+    let (code, out, err) = bot(&db, &["init", "--reset", "--yes", "--empty"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        bot(&db, &["ask", "/stock TENT-2P"]).0,
+        2,
+        "the shop is gone"
+    );
 }
 
 /// The binary with its stdout on a pipe (stderr captured), for a reader that goes away early.

@@ -755,3 +755,54 @@ async fn a_refusal_shows_the_first_fifty_problems_and_counts_the_rest() {
     assert!(text.contains("… and 10 more"), "{text}");
     assert_eq!(t.scalar("SELECT COUNT(*) FROM suppliers").await, 0);
 }
+
+/// The sample files in `examples/`, in import order.
+const EXAMPLES: [&str; 5] = [
+    "suppliers",
+    "products",
+    "customers",
+    "purchase-orders",
+    "orders",
+];
+
+#[tokio::test]
+async fn the_example_csvs_import_cleanly_into_an_empty_shop_in_order() {
+    let t = spawn_app().await;
+    for kind in EXAMPLES {
+        let path = format!("{}/examples/{kind}.csv", env!("CARGO_MANIFEST_DIR"));
+        let csv = std::fs::read_to_string(&path).unwrap();
+        assert!(!csv.contains("{today"), "{path} holds real dates");
+        let report = t
+            .import(kind, &csv)
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert!(report.warnings.is_empty(), "{path}: {:?}", report.warnings);
+        assert_eq!(report.rows, csv.lines().count() - 1, "{path}");
+    }
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM orders").await, 9);
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM po_lines").await, 5);
+    assert!(t.scalar("SELECT COUNT(*) FROM backorders").await > 0);
+}
+
+#[test]
+fn the_example_csvs_are_the_demo_shop_with_fixed_dates() {
+    // Orders placed before the tests' day, PO ETAs inside the next two years from it: each file
+    // is importable as it stands, and stays the demo shop's.
+    let orders_day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    let eta_day = chrono::NaiveDate::from_ymd_opt(2028, 10, 1).unwrap();
+    for kind in EXAMPLES {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let demo = std::fs::read_to_string(format!("{root}/config/demo/{kind}.csv")).unwrap();
+        let example = std::fs::read_to_string(format!("{root}/examples/{kind}.csv")).unwrap();
+        let day = if kind == "purchase-orders" {
+            eta_day
+        } else {
+            orders_day
+        };
+        assert_eq!(
+            example,
+            backorder_bot::app::demo::relative_dates(&demo, day),
+            "examples/{kind}.csv is config/demo/{kind}.csv with {{today}} = {day}"
+        );
+    }
+}

@@ -141,6 +141,51 @@ async fn an_order_reserves_and_backorders_and_a_repeated_key_changes_nothing() {
 }
 
 #[tokio::test]
+async fn the_same_order_again_without_a_key_answers_200_with_what_it_did() {
+    let api = spawn_api(Some("s3cret")).await;
+    let order =
+        json!({"order": "WEB-2", "customer": "C-1005", "lines": [{"sku": "TENT-3P", "qty": 10}]});
+    let (status, first) = api.post("/api/v1/orders", order.clone()).await;
+    assert_eq!(status, 201, "{first}");
+    let backorder_id = first["lines"][0]["backorder_id"]
+        .as_i64()
+        .expect("a backorder");
+    let backorders = api.count("SELECT COUNT(*) FROM backorders").await;
+    let (status, again) = api.post("/api/v1/orders", order).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["order"], "WEB-2");
+    assert_eq!(again["lines"][0]["backorder_id"], backorder_id, "{again}");
+    assert_eq!(again["lines"][0]["reserved"], 6, "{again}");
+    assert_eq!(again["lines"][0]["backordered"], 4, "{again}");
+    assert_eq!(again["lines"][0]["unchanged"], true, "{again}");
+    assert_eq!(
+        api.count("SELECT COUNT(*) FROM backorders").await,
+        backorders
+    );
+}
+
+#[tokio::test]
+async fn a_number_sent_as_text_is_refused_in_plain_words() {
+    let api = spawn_api(Some("s3cret")).await;
+    let (status, body) = api
+        .post(
+            "/api/v1/orders",
+            json!({"order": "W", "customer": "C-1005", "lines": [{"sku": "TENT-3P", "qty": "2"}]}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("lines[0].qty"))
+    );
+    let error = body["error"].as_str().unwrap();
+    assert!(!error.contains("i64"), "{error}");
+    assert!(
+        error.contains("whole number") && error.contains("\"2\""),
+        "{error}"
+    );
+}
+
+#[tokio::test]
 async fn bad_bodies_name_the_field_path() {
     let api = spawn_api(Some("s3cret")).await;
     let (status, body) = api

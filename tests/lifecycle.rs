@@ -334,3 +334,68 @@ fn what_is_queued_with_no_service_running_is_said_once() {
     assert!(out.contains("Ready to ship"), "{out}");
     assert_eq!(out.matches(QUEUED_NOTE).count(), 1, "{out}{err}");
 }
+
+#[test]
+fn sigterm_stops_the_service_within_a_second_while_discord_does_not_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    // Accepts connections (the kernel's backlog) and never answers: a Discord API that hangs.
+    let blackhole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let api = format!("http://{}", blackhole.local_addr().unwrap());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
+        .arg("--db")
+        .arg(dir.path().join("svc.db"))
+        .arg("run")
+        .env("RUST_LOG", "info")
+        .env("BACKORDER_BOT__HTTP__BIND", "127.0.0.1:0")
+        .env("INGEST_API_TOKEN", "lifecycle-test-token")
+        .env("DISCORD_TOKEN", "not-a-real-token")
+        .env("BACKORDER_BOT__DISCORD__API_BASE_URL", &api)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut log = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !log.iter().any(|l: &String| l.contains("HTTP listening")) {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("service did not start: {log:#?}"));
+        log.push(line);
+    }
+    // Give the Discord task time to be waiting on the silent API.
+    std::thread::sleep(Duration::from_millis(300));
+    let signalled = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s.code();
+        }
+        if signalled.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("service did not stop: {log:#?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = signalled.elapsed();
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+        log.push(line);
+    }
+    assert_eq!(code, Some(0), "{log:#?}");
+    assert!(
+        took < Duration::from_secs(1),
+        "shutdown took {took:?}: {log:#?}"
+    );
+    drop(blackhole);
+}

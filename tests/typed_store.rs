@@ -160,6 +160,8 @@ async fn every_enum_spelling_is_one_the_schema_accepts_and_reads_back() {
         Channel, MovementKind, OutboxStatus, ReservationStatus, UpdateKind,
     };
     let t = spawn_demo_app().await;
+    // The demo shop queues nothing for its customers: a later ETA does.
+    t.ok("/eta PO-1001 2027-02-17 \"carrier delay\"").await;
     assert!(t.scalar("SELECT COUNT(*) FROM outbox").await > 0);
     assert!(t.scalar("SELECT COUNT(*) FROM reservations").await > 0);
     round_trip!(t, "backorders", "status", BackorderStatus);

@@ -17,12 +17,16 @@ struct Hook {
 }
 
 async fn start() -> Hook {
-    let t = spawn_demo_app_with(&[
+    start_with(&[
         ("TWILIO_AUTH_TOKEN", TOKEN),
         ("BACKORDER_BOT__HTTP__PUBLIC_URL", PUBLIC),
         ("BACKORDER_BOT__DISCORD__ALERT_CHANNEL_ID", "4242"),
     ])
-    .await;
+    .await
+}
+
+async fn start_with(settings: &[(&str, &str)]) -> Hook {
+    let t = spawn_demo_app_with(settings).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = backorder_bot::adapters::http::router(t.app.clone());
@@ -95,6 +99,43 @@ async fn a_forged_or_missing_signature_is_refused_and_nothing_is_recorded() {
         h.t.scalar("SELECT COUNT(*) FROM customers WHERE sms_opt_out = 1")
             .await,
         0
+    );
+}
+
+#[tokio::test]
+async fn without_a_public_url_the_webhooks_answer_503_naming_the_setting() {
+    // Signed as Twilio would sign it: the request may well be genuine, so it is not "forged".
+    let h = start_with(&[("TWILIO_AUTH_TOKEN", TOKEN)]).await;
+    let params = [("From", ADA), ("Body", "STOP"), ("MessageSid", "SM1")];
+    let owned: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let sig = signature(TOKEN, &format!("{PUBLIC}{INBOUND_PATH}"), &owned);
+    let (status, body) = h.post(INBOUND_PATH, &params, Some(sig)).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("http.public_url"), "{body}");
+    let (status, body) = h
+        .post(
+            STATUS_PATH,
+            &[("MessageSid", "SM1"), ("MessageStatus", "failed")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body.contains("http.public_url")),
+        (503, true),
+        "{body}"
+    );
+    assert_eq!(h.t.scalar("SELECT COUNT(*) FROM inbound_messages").await, 0);
+
+    // Without the auth token, that is the key named.
+    let h = start_with(&[("BACKORDER_BOT__HTTP__PUBLIC_URL", PUBLIC)]).await;
+    let (status, body) = h.post(INBOUND_PATH, &params, None).await;
+    assert_eq!(
+        (status, body.contains("TWILIO_AUTH_TOKEN")),
+        (503, true),
+        "{body}"
     );
 }
 

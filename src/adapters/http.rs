@@ -211,7 +211,7 @@ fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let parent = if path == "." { String::new() } else { path };
-        let msg = e.inner().to_string();
+        let msg = plain_type_error(&e.inner().to_string());
         // serde reports a missing field at its parent: name the field itself.
         let named = msg
             .strip_prefix("missing field `")
@@ -224,6 +224,55 @@ fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, ApiError> {
         };
         bad(&field, msg)
     })
+}
+
+/// serde's "invalid type: string \"2\", expected i64" in plain words: "must be a whole number,
+/// not the text "2" (write 2 without quotes)". Other messages pass through.
+fn plain_type_error(msg: &str) -> String {
+    let Some((got, wanted)) = msg
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.rsplit_once(", expected "))
+    else {
+        return msg.to_string();
+    };
+    let wanted = match wanted {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" | "isize" => {
+            "a whole number"
+        }
+        "f32" | "f64" => "a number",
+        "a string" => "text in quotes",
+        "a boolean" => "true or false",
+        "a sequence" => "a list",
+        w if w.starts_with("struct ") || w == "a map" => "an object",
+        w => w,
+    };
+    let unquote = |s: &str| s.trim_matches('`').to_string();
+    let (got, hint) = if let Some(text) = got.strip_prefix("string ") {
+        let inner = text.trim_matches('"');
+        let numeric = inner.parse::<f64>().is_ok();
+        let hint = if numeric && wanted.contains("number") {
+            format!(" (write {inner} without quotes)")
+        } else {
+            String::new()
+        };
+        (format!("the text {text}"), hint)
+    } else if let Some(n) = got
+        .strip_prefix("integer ")
+        .or_else(|| got.strip_prefix("floating point "))
+    {
+        (format!("the number {}", unquote(n)), String::new())
+    } else if let Some(b) = got.strip_prefix("boolean ") {
+        (unquote(b), String::new())
+    } else {
+        let got = match got {
+            "map" => "an object",
+            "sequence" => "a list",
+            "null" => "null",
+            g => g,
+        };
+        (got.to_string(), String::new())
+    };
+    format!("must be {wanted}, not {got}{hint}")
 }
 
 fn authorize(app: &App, headers: &HeaderMap) -> Result<Actor, ApiError> {
@@ -378,7 +427,14 @@ async fn post_order(
                 .iter()
                 .map(|(sku, o)| json!({"sku": sku, "reserved": o.reserved, "backordered": o.backordered, "backorder_id": o.backorder_id, "unchanged": o.unchanged}))
                 .collect();
-            Ok((201, json!({"order": placed.order, "lines": lines}).to_string()))
+            // The same order again (a retry without an idempotency key) creates nothing: it is
+            // answered with what the first one did.
+            let status = if placed.lines.iter().all(|(_, o)| o.unchanged) {
+                200
+            } else {
+                201
+            };
+            Ok((status, json!({"order": placed.order, "lines": lines}).to_string()))
         })
     })
     .await
@@ -568,5 +624,27 @@ async fn get_sku(State(app): State<App>, Path(sku): Path<String>, headers: Heade
             .into_response()
         }
         Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_errors_read_as_plain_words() {
+        assert_eq!(
+            plain_type_error("invalid type: string \"2\", expected i64"),
+            "must be a whole number, not the text \"2\" (write 2 without quotes)"
+        );
+        assert_eq!(
+            plain_type_error("invalid type: integer `5`, expected a string"),
+            "must be text in quotes, not the number 5"
+        );
+        assert_eq!(
+            plain_type_error("invalid type: map, expected a sequence"),
+            "must be a list, not an object"
+        );
+        assert_eq!(plain_type_error("unknown field `x`"), "unknown field `x`");
     }
 }

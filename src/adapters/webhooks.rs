@@ -46,14 +46,51 @@ fn signed_text(url: &str, params: &[(String, String)]) -> String {
     text
 }
 
+/// Why a webhook request was not accepted.
+enum Refused {
+    /// Nothing can be verified without this setting: the request may be genuine.
+    Unconfigured(&'static str),
+    /// The signature is missing or does not match.
+    Forged,
+}
+
+impl Refused {
+    /// Logs the refusal, naming `hook`, and answers it: 503 while a setting is missing (Twilio
+    /// retries, and the operator has something to fix), 403 for a bad signature.
+    fn respond(self, hook: &str) -> Response {
+        match self {
+            Refused::Unconfigured(key) => {
+                tracing::error!(
+                    missing = key,
+                    "{hook} webhook refused: {key} is not set, so its signature cannot be verified"
+                );
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("cannot verify the signature: {key} is not set"),
+                )
+                    .into_response()
+            }
+            Refused::Forged => {
+                tracing::warn!("{hook} webhook with a missing or forged signature");
+                (StatusCode::FORBIDDEN, "invalid signature").into_response()
+            }
+        }
+    }
+}
+
 /// Whether the request is signed with our auth token for `[http] public_url` + `path`.
 /// Without a public URL or auth token nothing can be verified, so nothing is accepted.
-fn verified(app: &App, path: &str, headers: &HeaderMap, params: &[(String, String)]) -> bool {
-    let (Some(base), Some(token)) = (
-        app.settings.http.public_url.as_deref(),
-        app.settings.secrets.twilio_auth_token.as_ref(),
-    ) else {
-        return false;
+fn verified(
+    app: &App,
+    path: &str,
+    headers: &HeaderMap,
+    params: &[(String, String)],
+) -> Result<(), Refused> {
+    let Some(base) = app.settings.http.public_url.as_deref() else {
+        return Err(Refused::Unconfigured("http.public_url"));
+    };
+    let Some(token) = app.settings.secrets.twilio_auth_token.as_ref() else {
+        return Err(Refused::Unconfigured("TWILIO_AUTH_TOKEN"));
     };
     let Some(given) = headers
         .get("x-twilio-signature")
@@ -64,13 +101,13 @@ fn verified(app: &App, path: &str, headers: &HeaderMap, params: &[(String, Strin
                 .ok()
         })
     else {
-        return false;
+        return Err(Refused::Forged);
     };
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.expose_secret().as_bytes())
         .expect("HMAC takes any key length");
     mac.update(signed_text(&format!("{base}{path}"), params).as_bytes());
     // Constant-time comparison.
-    mac.verify_slice(&given).is_ok()
+    mac.verify_slice(&given).map_err(|_| Refused::Forged)
 }
 
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -78,10 +115,6 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
-}
-
-fn forbidden() -> Response {
-    (StatusCode::FORBIDDEN, "invalid signature").into_response()
 }
 
 fn twiml(reply: &str) -> Response {
@@ -109,9 +142,8 @@ async fn inbound(
     headers: HeaderMap,
     Form(params): Form<Params>,
 ) -> Response {
-    if !verified(&app, INBOUND_PATH, &headers, &params) {
-        tracing::warn!("inbound SMS webhook with a missing or forged signature");
-        return forbidden();
+    if let Err(refused) = verified(&app, INBOUND_PATH, &headers, &params) {
+        return refused.respond("inbound SMS");
     }
     let from = param(&params, "From").unwrap_or_default();
     let body = param(&params, "Body").unwrap_or_default();
@@ -135,9 +167,8 @@ async fn status(
     headers: HeaderMap,
     Form(params): Form<Params>,
 ) -> Response {
-    if !verified(&app, STATUS_PATH, &headers, &params) {
-        tracing::warn!("SMS status webhook with a missing or forged signature");
-        return forbidden();
+    if let Err(refused) = verified(&app, STATUS_PATH, &headers, &params) {
+        return refused.respond("SMS status");
     }
     let (Some(sid), Some(state)) = (
         param(&params, "MessageSid"),

@@ -1,7 +1,8 @@
 //! Demo data: the bundled demo shop, and deterministic synthetic shops for benchmarks.
 
-use super::import::{apply, stage, ImportKind, ImportReport};
-use super::{Actor, App, AppResult};
+use super::import::{apply, stage, ImportKind};
+use super::{Actor, App, AppError, AppResult};
+pub use crate::store::import::ShopCounts;
 use chrono::{Days, NaiveDate};
 
 /// The bundled demo shop, in import order. Dates are written relative to today
@@ -52,25 +53,22 @@ pub fn relative_dates(text: &str, today: NaiveDate) -> String {
 }
 
 /// Loads the bundled demo shop, but only into a database with no rows in any table: it never
-/// overwrites anything. The check is repeated inside the one write transaction that loads all
+/// overwrites anything. Its customers are made up, so the updates loading it would queue for
+/// them (new backorders, promises) are dropped in the same transaction: nothing is sent. The check is repeated inside the one write transaction that loads all
 /// five files, so a process writing at the same moment cannot be overwritten either. Returns
-/// `None` when the database was not empty.
-pub async fn load_bundled(
-    app: &App,
-    actor: &Actor,
-) -> AppResult<Option<Vec<(ImportKind, ImportReport)>>> {
+/// what it added, or `None` when the database was not empty.
+pub async fn load_bundled(app: &App, actor: &Actor) -> AppResult<Option<ShopCounts>> {
     let mut conn = app.store.conn().await?;
     // A plain read first: a database in use is not worth taking the write lock for.
     if !crate::store::import::database_is_empty(&mut conn).await? {
         return Ok(None);
     }
     let today = app.clock.today();
-    let result: AppResult<Option<Vec<(ImportKind, ImportReport)>>> = async {
+    let result: AppResult<Option<ShopCounts>> = async {
         let mut tx = crate::store::begin_write_on(&mut conn).await?;
         if !crate::store::import::database_is_empty(&mut tx).await? {
             return Ok(None);
         }
-        let mut reports = Vec::new();
         for (kind, text) in DEMO {
             let text = relative_dates(text, today);
             let staged = stage(
@@ -80,14 +78,39 @@ pub async fn load_bundled(
                 app.clock.now(),
             )
             .await?;
-            reports.push((kind, apply(app, &mut tx, actor, staged).await?));
+            apply(app, &mut tx, actor, staged).await?;
         }
+        crate::store::outbox::discard_all(&mut tx).await?;
+        // The database was empty: what it holds now is what was added.
+        let added = crate::store::import::shop_counts(&mut tx).await?;
         tx.commit().await?;
-        Ok(Some(reports))
+        Ok(Some(added))
     }
     .await;
     crate::store::import::clear(&mut conn).await?;
     result
+}
+
+/// Marks an empty database as a shop that starts from its own data: an audit entry, so the
+/// database is no longer empty and the demo shop is never loaded into it on first start.
+/// Returns `false` (and changes nothing) when the database was not empty.
+pub async fn start_empty(app: &App, actor: &Actor) -> AppResult<bool> {
+    let mut tx = app.store.begin_write().await?;
+    if !crate::store::import::database_is_empty(&mut tx).await? {
+        return Ok(false);
+    }
+    crate::store::audit::record(
+        &mut tx,
+        &crate::domain::audit::AuditEntry::ok(
+            &actor.name,
+            "init",
+            "an empty shop for its own data: no demo data",
+        ),
+        app.clock.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// What a synthetic shop holds.
@@ -95,6 +118,9 @@ pub use crate::store::bulk::SynthCounts;
 
 /// Creates (or tops up to) a deterministic synthetic shop of `skus` products.
 pub async fn synthetic(app: &App, skus: u64, seed: u64) -> AppResult<SynthCounts> {
+    if skus == 0 {
+        return Err(AppError::invalid("--skus", "must be at least 1"));
+    }
     let mut tx = app.store.begin_write().await?;
     let counts =
         crate::store::bulk::synthesize(&mut tx, skus as i64, seed as i64, app.clock.now()).await?;

@@ -30,7 +30,8 @@ pub struct LineOutcome {
     pub backordered: i64,
     /// The backorder created, if any.
     pub backorder_id: Option<i64>,
-    /// The line existed already with the same quantity: nothing done.
+    /// The line existed already with the same quantity: nothing done, and the figures above are
+    /// what placing it did then.
     pub unchanged: bool,
 }
 
@@ -53,11 +54,14 @@ pub async fn place_line(
             format!("order {order_number} belongs to another customer"),
         ));
     }
-    if let Some((_, qty)) = store::orders::line(conn, order_id, line.product_id).await? {
+    if let Some((line_id, qty)) = store::orders::line(conn, order_id, line.product_id).await? {
         if qty == line.qty {
+            let (reserved, backorder) = store::orders::line_placement(conn, line_id).await?;
             return Ok(LineOutcome {
+                reserved,
+                backordered: backorder.map_or(0, |(_, qty)| qty),
+                backorder_id: backorder.map(|(id, _)| id),
                 unchanged: true,
-                ..LineOutcome::default()
             });
         }
         return Err(AppError::invalid(
@@ -233,7 +237,7 @@ pub async fn place_order_in(
         let outcome = place_line(app, tx, number, customer.id, at, &line)
             .await
             .map_err(|e| e.within(&format!("lines[{i}]")))?;
-        if let Some(backorder_id) = outcome.backorder_id {
+        if let Some(backorder_id) = outcome.backorder_id.filter(|_| !outcome.unchanged) {
             if token.is_some() {
                 super::promise::join_new_backorder(
                     app,

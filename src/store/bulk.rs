@@ -78,14 +78,14 @@ pub async fn synthesize(
     ))
     .execute(&mut *conn)
     .await?;
-    let customers = (n / 20).max(10);
-    exec(conn, &m("INSERT INTO customers (external_id, name, email, phone, tier, channel)
+    // What was added, not the target: a top-up adds only the customers missing.
+    let customers = exec(conn, &m("INSERT INTO customers (external_id, name, email, phone, tier, channel)
         SELECT 'SYN-C' || i, 'Customer ' || i || ' Synthetic', 'customer' || i || '@example.com',
             '+1555' || substr('0000000' || i, -7),
             CASE i % 10 WHEN 9 THEN 'vip' WHEN 8 THEN 'gold' WHEN 7 THEN 'silver' WHEN 6 THEN 'silver' ELSE 'standard' END,
             CASE i % 2 WHEN 0 THEN 'sms' ELSE 'email' END
         FROM seq WHERE $2 IS NOT NULL AND $3 IS NOT NULL
-        ON CONFLICT (external_id) DO NOTHING"), customers, seed, &now_s).await?;
+        ON CONFLICT (external_id) DO NOTHING"), (n / 20).max(10), seed, &now_s).await? as i64;
     // One PO per ten new products; lines for the products that sell out and their neighbours.
     sqlx::query(&format!(
         "INSERT INTO purchase_orders (po_number, supplier_id, created_at)

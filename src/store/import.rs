@@ -405,6 +405,43 @@ async fn suspend_triggers(conn: &mut Conn, names: &[&str]) -> anyhow::Result<Vec
     Ok(create)
 }
 
+/// How many of each thing a shop holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ShopCounts {
+    pub suppliers: i64,
+    pub products: i64,
+    pub customers: i64,
+    pub purchase_orders: i64,
+    pub po_lines: i64,
+    pub orders: i64,
+    pub backorders: i64,
+    /// Customer updates waiting to be sent.
+    pub queued_updates: i64,
+}
+
+/// Counts what the shop holds.
+pub async fn shop_counts(conn: &mut Conn) -> anyhow::Result<ShopCounts> {
+    let row: (i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM suppliers), (SELECT COUNT(*) FROM products),
+                (SELECT COUNT(*) FROM customers), (SELECT COUNT(*) FROM purchase_orders),
+                (SELECT COUNT(*) FROM po_lines), (SELECT COUNT(*) FROM orders),
+                (SELECT COUNT(*) FROM backorders),
+                (SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending'))",
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(ShopCounts {
+        suppliers: row.0,
+        products: row.1,
+        customers: row.2,
+        purchase_orders: row.3,
+        po_lines: row.4,
+        orders: row.5,
+        backorders: row.6,
+        queued_updates: row.7,
+    })
+}
+
 /// Whether the database holds no rows at all (demo data may only go into such a one). Every
 /// table counts, including ones later migrations add; only the migration bookkeeping does not.
 pub async fn database_is_empty(conn: &mut Conn) -> anyhow::Result<bool> {

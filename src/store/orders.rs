@@ -43,6 +43,26 @@ pub async fn line(
     )
 }
 
+/// What an order line got when it was placed: the units reserved from stock then, and its
+/// backorder (id, units) if it has one.
+pub async fn line_placement(
+    conn: &mut Conn,
+    line_id: i64,
+) -> anyhow::Result<(i64, Option<(i64, i64)>)> {
+    let reserved: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(qty), 0) FROM reservations
+         WHERE order_line_id = $1 AND backorder_id IS NULL",
+    )
+    .bind(line_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let backorder = sqlx::query_as("SELECT id, qty FROM backorders WHERE order_line_id = $1")
+        .bind(line_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok((reserved, backorder))
+}
+
 /// Inserts an order line.
 pub async fn insert_line(
     conn: &mut Conn,

@@ -4,6 +4,15 @@ use super::{ts, Conn};
 use crate::domain::UpdateKind;
 use chrono::{DateTime, Utc};
 
+/// Drops every queued customer update: the demo shop's customers are made up and must never be
+/// written to. Only for a database that held nothing before this transaction.
+pub async fn discard_all(conn: &mut Conn) -> anyhow::Result<u64> {
+    Ok(sqlx::query("DELETE FROM outbox")
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
 /// Queues one customer update.
 pub async fn enqueue(
     conn: &mut Conn,

@@ -31,6 +31,9 @@ pub struct Data {
     pub pages: render::PageStore,
 }
 
+/// How long shutdown waits for the gateway connection to close.
+const GATEWAY_CLOSE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Serves Discord until shutdown; not started without `DISCORD_TOKEN`.
 ///
 /// Discord being unreachable must not stop the console, the API or the scheduler: a connection
@@ -100,10 +103,13 @@ async fn connect(app: App, token: SecretString, mut shutdown: Shutdown) -> anyho
         .build();
 
     let intents = serenity::GatewayIntents::GUILDS;
-    let mut client = serenity::ClientBuilder::new_with_http(http, intents)
-        .framework(framework)
-        .await
-        .context("Discord: cannot create the client")?;
+    // Building the client asks the API who the bot is: an API that does not answer must not
+    // hold up shutdown.
+    let building = serenity::ClientBuilder::new_with_http(http, intents).framework(framework);
+    let mut client = tokio::select! {
+        built = building => built.context("Discord: cannot create the client")?,
+        _ = shutdown.recv() => return Ok(()),
+    };
     // Stops the shards even when this future is dropped (the caller may stop waiting first).
     let mut guard = StopOnDrop(Some(client.shard_manager.clone()));
     let mut task = tokio::spawn(async move { client.start().await });
@@ -118,14 +124,17 @@ async fn connect(app: App, token: SecretString, mut shutdown: Shutdown) -> anyho
         _ = shutdown.recv() => {}
     }
     tracing::info!("Discord: shutting down");
-    if let Some(shards) = guard.0.take() {
-        shards.shutdown_all().await;
-    }
-    if tokio::time::timeout(std::time::Duration::from_secs(5), task)
-        .await
-        .is_err()
-    {
-        tracing::warn!("Discord: client did not stop within 5s");
+    // Closing the gateway politely is worth a moment, not more: Discord drops a silent session
+    // itself, and nothing unsaved waits on it (commands run in their own tasks).
+    let closing = async {
+        if let Some(shards) = guard.0.take() {
+            shards.shutdown_all().await;
+        }
+        let _ = (&mut task).await;
+    };
+    if tokio::time::timeout(GATEWAY_CLOSE, closing).await.is_err() {
+        tracing::info!("Discord: the gateway did not close at once; leaving it");
+        task.abort();
     }
     Ok(())
 }
