@@ -184,7 +184,7 @@ impl Args {
 /// An option naming a backorder by its id.
 fn is_id(o: &OptionSpec) -> bool {
     o.kind == OptionKind::Integer
-        && (o.suggest == Some(Suggest::Backorder) || o.name == "backorder")
+        && (o.suggest.is_some_and(Suggest::is_backorder) || o.name == "backorder")
 }
 
 /// Why `v` is not a value of integer option `o`: too large or small to be one, or no number.

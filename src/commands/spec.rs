@@ -33,6 +33,16 @@ pub enum Suggest {
     Command,
 }
 
+impl Suggest {
+    /// Whether it suggests backorders (whose ids may be written `#4`, as lists print them).
+    pub fn is_backorder(self) -> bool {
+        matches!(
+            self,
+            Suggest::Backorder | Suggest::ActiveBackorder | Suggest::AllocatedBackorder
+        )
+    }
+}
+
 /// One option of a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OptionSpec {
