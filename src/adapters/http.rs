@@ -4,7 +4,7 @@
 //! about input names the field path. `Idempotency-Key` makes a change happen once
 //! ([`crate::app::idempotency`]).
 
-use crate::app::idempotency::{self, Work};
+use crate::app::idempotency::{self, Unit, Work};
 use crate::app::orders::{place_order_in, NewOrder};
 use crate::app::purchasing::{save_po_in, PoInput};
 use crate::app::stock::{adjust_in, query_stock};
@@ -12,7 +12,6 @@ use crate::app::{Actor, App, AppError};
 use crate::domain::date::{parse_date, parse_ordered_at};
 use crate::domain::{IdempotencyKey, RequestedStatus};
 use crate::shutdown::Shutdown;
-use crate::store::Conn;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -329,7 +328,7 @@ fn accept(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Change, ApiErro
 /// Runs a change once per `Idempotency-Key` and answers with its (possibly replayed) response.
 async fn respond<F>(app: &App, method: &Method, uri: &Uri, change: &Change, work: F) -> Response
 where
-    F: for<'c> FnOnce(&'c mut Conn) -> Work<'c>,
+    F: for<'c> FnOnce(Unit<'c>) -> Work<'c>,
 {
     // The parsed body re-serialized: the same request always hashes the same.
     let canonical = change.body.to_string();

@@ -48,6 +48,11 @@ pub struct Response {
     pub replayed: bool,
 }
 
+/// The write transaction an idempotent change runs in, handed to its work. Above `app` it is
+/// opaque: the work passes it on to a use case (`place_order_in`, `save_po_in`, `adjust_in`),
+/// which alone reaches the connection.
+pub struct Unit<'c>(pub(crate) &'c mut Conn);
+
 /// The work a request does inside the write transaction: its status and JSON body.
 pub type Work<'c> = Pin<Box<dyn Future<Output = AppResult<(u16, String)>> + Send + 'c>>;
 
@@ -56,7 +61,7 @@ pub type Work<'c> = Pin<Box<dyn Future<Output = AppResult<(u16, String)>> + Send
 /// Failed work stores nothing: the key stays free for a corrected retry.
 pub async fn once<F>(app: &App, req: Request<'_>, work: F) -> AppResult<Response>
 where
-    F: for<'c> FnOnce(&'c mut Conn) -> Work<'c>,
+    F: for<'c> FnOnce(Unit<'c>) -> Work<'c>,
 {
     let hash = req.hash();
     if let Some(key) = req.key {
@@ -73,7 +78,7 @@ where
             return replay(stored, &req, &hash);
         }
     }
-    let (status, body) = work(&mut tx).await?;
+    let (status, body) = work(Unit(&mut tx)).await?;
     if let Some(key) = req.key {
         let stored = StoredResponse {
             method: req.method.to_string(),

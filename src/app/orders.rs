@@ -145,7 +145,7 @@ pub async fn place_order(
     order: &NewOrder,
 ) -> AppResult<PlacedOrder> {
     let mut tx = app.store.begin_write().await?;
-    let placed = place_order_in(app, &mut tx, actor, order).await?;
+    let placed = place_order_in(app, super::idempotency::Unit(&mut tx), actor, order).await?;
     tx.commit().await?;
     Ok(placed)
 }
@@ -204,10 +204,11 @@ fn check_order(app: &App, order: &NewOrder) -> AppResult<CheckedOrder> {
 /// with the idempotency record).
 pub async fn place_order_in(
     app: &App,
-    tx: &mut Conn,
+    tx: super::idempotency::Unit<'_>,
     actor: &super::Actor,
     order: &NewOrder,
 ) -> AppResult<PlacedOrder> {
+    let tx = tx.0;
     let CheckedOrder {
         number,
         customer: customer_ref,

@@ -354,7 +354,14 @@ pub async fn save_po(
     must_exist: bool,
 ) -> AppResult<PoSaved> {
     let mut tx = app.store.begin_write().await?;
-    let saved = save_po_in(app, &mut tx, actor, input, must_exist).await?;
+    let saved = save_po_in(
+        app,
+        super::idempotency::Unit(&mut tx),
+        actor,
+        input,
+        must_exist,
+    )
+    .await?;
     tx.commit().await?;
     Ok(saved)
 }
@@ -363,11 +370,12 @@ pub async fn save_po(
 /// the idempotency record).
 pub async fn save_po_in(
     app: &App,
-    tx: &mut Conn,
+    tx: super::idempotency::Unit<'_>,
     actor: &Actor,
     input: &PoInput,
     must_exist: bool,
 ) -> AppResult<PoSaved> {
+    let tx = tx.0;
     let number = field("po", PoNumber::parse(&input.po))?;
     let number = number.as_str();
     let today = app.clock.today();

@@ -106,7 +106,15 @@ pub async fn adjust(
     reason: &str,
 ) -> AppResult<Adjusted> {
     let mut tx = app.store.begin_write().await?;
-    let done = adjust_in(app, &mut tx, actor, sku, delta, reason).await?;
+    let done = adjust_in(
+        app,
+        super::idempotency::Unit(&mut tx),
+        actor,
+        sku,
+        delta,
+        reason,
+    )
+    .await?;
     tx.commit().await?;
     Ok(done)
 }
@@ -115,12 +123,13 @@ pub async fn adjust(
 /// idempotency record).
 pub async fn adjust_in(
     app: &App,
-    tx: &mut store::Conn,
+    tx: super::idempotency::Unit<'_>,
     actor: &Actor,
     sku: &str,
     delta: i64,
     reason: &str,
 ) -> AppResult<Adjusted> {
+    let tx = tx.0;
     let delta = field("delta", StockDelta::new(delta))?.get();
     let reason = field("reason", text::reason(reason))?;
     let product = app.product(&mut *tx, sku).await?;
