@@ -71,34 +71,15 @@ async fn backup_writes_a_consistent_copy_and_never_overwrites() {
 #[test]
 fn sigterm_stops_the_service_cleanly_and_says_so_at_info() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
-        .arg("--db")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
+    cmd.arg("--db")
         .arg(dir.path().join("svc.db"))
         .arg("run")
         .env("RUST_LOG", "info")
         .env("BACKORDER_BOT__HTTP__BIND", "127.0.0.1:0")
         .env("INGEST_API_TOKEN", "lifecycle-test-token")
-        .env_remove("DISCORD_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut log = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !log.iter().any(|l: &String| l.contains("HTTP listening")) {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| panic!("service did not start: {log:#?}"));
-        log.push(line);
-    }
+        .env_remove("DISCORD_TOKEN");
+    let (mut child, rx, mut log) = listening(cmd);
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -184,8 +165,22 @@ fn weeks_ahead() -> String {
 /// The service (`run`, stdin not a terminal) on `db`, once it listens; its log lines arrive on
 /// the receiver.
 fn start_service(db: &Path, port: u16) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
-    let mut child = bot_on(db, port)
-        .arg("run")
+    let mut cmd = bot_on(db, port);
+    cmd.arg("run");
+    let (child, rx, _) = listening(cmd);
+    (child, rx)
+}
+
+/// Spawns `cmd` (stdin closed, stderr read line by line) and waits until it logs that HTTP is
+/// listening; returns the process, the rest of its log, and the lines read so far.
+fn listening(
+    mut cmd: Command,
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<String>,
+    Vec<String>,
+) {
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -198,15 +193,15 @@ fn start_service(db: &Path, port: u16) -> (std::process::Child, std::sync::mpsc:
             let _ = tx.send(line);
         }
     });
-    let deadline = Instant::now() + Duration::from_secs(30);
     let mut log = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
     while !log.iter().any(|l: &String| l.contains("HTTP listening")) {
         let line = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .unwrap_or_else(|_| panic!("service did not start: {log:#?}"));
         log.push(line);
     }
-    (child, rx)
+    (child, rx, log)
 }
 
 /// Stops the service with SIGTERM and returns its remaining log.
@@ -341,35 +336,16 @@ fn sigterm_stops_the_service_within_a_second_while_discord_does_not_answer() {
     // Accepts connections (the kernel's backlog) and never answers: a Discord API that hangs.
     let blackhole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let api = format!("http://{}", blackhole.local_addr().unwrap());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
-        .arg("--db")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
+    cmd.arg("--db")
         .arg(dir.path().join("svc.db"))
         .arg("run")
         .env("RUST_LOG", "info")
         .env("BACKORDER_BOT__HTTP__BIND", "127.0.0.1:0")
         .env("INGEST_API_TOKEN", "lifecycle-test-token")
         .env("DISCORD_TOKEN", "not-a-real-token")
-        .env("BACKORDER_BOT__DISCORD__API_BASE_URL", &api)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut log = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !log.iter().any(|l: &String| l.contains("HTTP listening")) {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| panic!("service did not start: {log:#?}"));
-        log.push(line);
-    }
+        .env("BACKORDER_BOT__DISCORD__API_BASE_URL", &api);
+    let (mut child, rx, mut log) = listening(cmd);
     // Give the Discord task time to be waiting on the silent API.
     std::thread::sleep(Duration::from_millis(300));
     let signalled = Instant::now();
