@@ -3,7 +3,7 @@
 mod common;
 
 use backorder_bot::app::AppError;
-use common::{spawn_app, spawn_demo_app};
+use common::{spawn_app, spawn_demo_app, TestApp};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -161,12 +161,7 @@ async fn a_count_below_what_is_allocated_or_an_unknown_substitute_refuses_the_fi
     let t = spawn_app().await;
     t.import("suppliers", SUPPLIERS).await.unwrap();
     t.import("products", PRODUCTS).await.unwrap();
-    t.import("customers", "id,name,email\nC1,Jane Doe,jane@example.com\n")
-        .await
-        .unwrap();
-    t.import("orders", "order,customer,sku,qty\nSO-1,C1,ABC-1,4\n")
-        .await
-        .unwrap();
+    order_four_of_abc1(&t).await;
     let ledger = t.scalar("SELECT COUNT(*) FROM stock_movements").await;
     let err = t
         .import(
@@ -714,12 +709,7 @@ async fn every_bad_row_of_every_kind_is_listed_in_one_refusal() {
     assert_eq!(t.scalar("SELECT COUNT(*) FROM po_lines").await, 0);
 
     // Products: a bad cell and a count below what is allocated, together.
-    t.import("customers", "id,name,email\nC1,Jane Doe,jane@example.com\n")
-        .await
-        .unwrap();
-    t.import("orders", "order,customer,sku,qty\nSO-1,C1,ABC-1,4\n")
-        .await
-        .unwrap();
+    order_four_of_abc1(&t).await;
     let ledger = t.scalar("SELECT COUNT(*) FROM stock_movements").await;
     let err = t
         .import(
@@ -805,4 +795,14 @@ fn the_example_csvs_are_the_demo_shop_with_fixed_dates() {
             "examples/{kind}.csv is config/demo/{kind}.csv with {{today}} = {day}"
         );
     }
+}
+
+/// Customer C1 orders 4 × ABC-1 (allocated from its stock).
+async fn order_four_of_abc1(t: &TestApp) {
+    t.import("customers", "id,name,email\nC1,Jane Doe,jane@example.com\n")
+        .await
+        .unwrap();
+    t.import("orders", "order,customer,sku,qty\nSO-1,C1,ABC-1,4\n")
+        .await
+        .unwrap();
 }
