@@ -14,13 +14,15 @@
 
 #[path = "../tests/support/fake_discord.rs"]
 mod fake_discord;
+#[path = "../src/bench/stats.rs"]
+mod stats;
 
 use backorder_bot::app::{demo, Clock};
-use backorder_bot::bench::{percentile, Rng};
 use backorder_bot::config::Settings;
 use backorder_bot::startup::Application;
 use fake_discord::{FakeDiscord, Invoker, APP_ID};
 use serde_json::json;
+use stats::percentile;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -142,9 +144,9 @@ async fn main() -> anyhow::Result<()> {
 
     let who = Invoker::guild(GUILD, vec![]);
     let n = env_num("BENCH_INTERACTIONS", 1_000);
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = fastrand::Rng::with_seed(0x9E37_79B9_7F4A_7C15);
     let skus: Vec<String> = (0..WARM_UP + n)
-        .map(|_| format!("SYN-{:07}", 1 + rng.next() % count as u64))
+        .map(|_| format!("SYN-{:07}", rng.u64(1..=count as u64)))
         .collect();
     let (warm, measured) = skus.split_at(WARM_UP as usize);
 

@@ -20,11 +20,9 @@
 //! - [`startup`]: [`startup::Application`], built the same way by `main` and by the tests; it
 //!   supervises the long-running tasks and shuts them down gracefully.
 //! - [`telemetry`]: tracing set-up.
-//! - [`bench`]: benchmarks that print figures (`backorder-bot bench …`).
 
 pub mod adapters;
 pub mod app;
-pub mod bench;
 pub mod commands;
 pub mod config;
 pub mod domain;

@@ -1,4 +1,7 @@
-//! backorder-bot: telemetry → config → build → run. Everything else lives in the library.
+//! backorder-bot: telemetry → config → build → run. Everything else lives in the library, but
+//! for the benchmarks (`bench`), which belong to this binary.
+
+mod bench;
 
 use anyhow::Context;
 use backorder_bot::adapters::console;
@@ -9,7 +12,7 @@ use backorder_bot::commands::Outcome;
 use backorder_bot::config::Settings;
 use backorder_bot::domain::text::plural;
 use backorder_bot::startup::{shutdown_on_signals, Application};
-use backorder_bot::{bench, outln, store, telemetry};
+use backorder_bot::{outln, store, telemetry};
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

@@ -20,7 +20,6 @@ pub mod posts;
 pub mod products;
 pub mod purchasing;
 pub mod readers;
-pub mod reference;
 pub mod search;
 pub mod stock;
 pub mod suppliers;

@@ -1,5 +1,6 @@
 //! A Twilio-compatible Messages API on 127.0.0.1 that records every request and answers from a
-//! script (default: 201 with a fresh `sid`).
+//! script (default: 201 with a fresh `sid`). The tests' stub, and `bench notify`'s (the binary
+//! includes this file as a `#[path]` module).
 #![allow(dead_code)]
 
 use axum::extract::{Path, State};
@@ -9,7 +10,7 @@ use axum::routing::any;
 use axum::Router;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One request as received.
 #[derive(Debug, Clone)]
@@ -22,6 +23,8 @@ pub struct Received {
     pub status: u16,
     /// The answer waited (a client with a shorter timeout never saw it).
     pub delayed: bool,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 impl Received {
@@ -162,6 +165,7 @@ async fn handle(
             form,
             status: answer.status,
             delayed: !answer.delay.is_zero(),
+            at: Instant::now(),
         });
         answer
     };

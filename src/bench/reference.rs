@@ -1,9 +1,15 @@
 //! SQL text the benchmarks hand to the `sqlite3` CLI, so each figure has a side-by-side
-//! reference: kept here, beside the statements of the store it mirrors, because this is where the
-//! SQL lives. Values are written in as literals (the CLI takes no parameters).
+//! reference. The bot never runs it: where a figure must compare the very statement the bot
+//! runs, the text comes from the store (`store::keyset::page_sql`, `store::search::
+//! word_statement`, its SQL fragments) and only its values are written in here, as literals (the
+//! CLI takes no parameters).
 
-use super::keyset::{page_sql, Source};
-use crate::domain::page::{KeyPart, Seek};
+use backorder_bot::domain::page::{KeyPart, Seek};
+use backorder_bot::store::keyset::{page_sql, Source};
+use backorder_bot::store::purchasing::EXPECTING_UNITS;
+use backorder_bot::store::search::TrigramCounts;
+use backorder_bot::store::stock::AVAILABLE;
+use backorder_bot::store::Conn;
 
 /// A SQL string literal.
 fn quoted(s: &str) -> String {
@@ -13,7 +19,7 @@ fn quoted(s: &str) -> String {
 /// The lookups `/stock` makes for one SKU key: product, position, inbound lines, backorders.
 pub fn stock_lookups(sku_key: &str) -> String {
     let k = quoted(sku_key);
-    let expecting = super::purchasing::EXPECTING_UNITS;
+    let expecting = EXPECTING_UNITS;
     format!(
         "SELECT p.id, p.sku, p.name, s.code FROM products p LEFT JOIN suppliers s ON s.id = p.supplier_id WHERE p.sku_key = {k};
 SELECT on_hand, allocated FROM stock_positions WHERE product_id = (SELECT id FROM products WHERE sku_key = {k});
@@ -24,32 +30,35 @@ SELECT COUNT(*), COALESCE(SUM(qty - qty_allocated), 0) FROM backorders WHERE pro
 }
 
 /// The product columns a search hit reads.
-const HIT: &str = concat!(
-    "SELECT p.id, p.sku, p.name, ",
-    super::stock::available_sql!(),
-    " FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id"
-);
+fn hit() -> String {
+    format!(
+        "SELECT p.id, p.sku, p.name, {AVAILABLE} FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id"
+    )
+}
 
 /// The search by words `/search` runs for `query` (the trigrams chosen as the store's remembered
 /// counts choose them), at most `cap` candidates, with its values written in; `None` when the
 /// query has no word the index can look up.
 pub async fn word_search(
-    conn: &mut super::Conn,
-    counts: &super::search::TrigramCounts,
+    conn: &mut Conn,
+    counts: &TrigramCounts,
     query: &str,
     cap: i64,
 ) -> anyhow::Result<Option<String>> {
-    let q = crate::domain::search::SearchQuery::parse(query)
+    let q = backorder_bot::domain::search::SearchQuery::parse(query)
         .map_err(|e| anyhow::anyhow!("query {e}"))?;
-    Ok(super::search::word_statement(conn, counts, &q, cap)
-        .await?
-        .map(|(sql, values)| format!("{};", inline(&sql, &values))))
+    Ok(
+        backorder_bot::store::search::word_statement(conn, counts, &q, cap)
+            .await?
+            .map(|(sql, values)| format!("{};", inline(&sql, &values))),
+    )
 }
 
 /// Products whose SKU key starts with `prefix`, in key order, at most `limit`.
 pub fn hits_by_sku_prefix(prefix: &str, limit: i64) -> String {
     format!(
-        "{HIT} WHERE p.sku_key >= {} AND p.sku_key < {} ORDER BY p.sku_key LIMIT {limit};",
+        "{} WHERE p.sku_key >= {} AND p.sku_key < {} ORDER BY p.sku_key LIMIT {limit};",
+        hit(),
         quoted(prefix),
         quoted(&format!("{prefix}~"))
     )
@@ -67,14 +76,15 @@ pub fn name_scan(text: &str) -> String {
 pub const BACKORDER_COUNT: &str =
     "SELECT COALESCE(SUM(n), 0) FROM backorder_counts WHERE status = 'open'";
 /// The title count of `/pos` (still expecting units).
-pub const PO_COUNT: &str = concat!(
-    "SELECT COALESCE(SUM(n), 0) FROM po_counts WHERE status IN ",
-    super::purchasing::expecting_units_sql!()
-);
+pub fn po_count() -> String {
+    format!("SELECT COALESCE(SUM(n), 0) FROM po_counts WHERE status IN {EXPECTING_UNITS}")
+}
 /// The rows of a `/backorders` page once its ids are known (ten fixed ids).
 pub const BACKORDER_ROWS: &str = "SELECT b.id, p.sku, c.external_id, o.order_number FROM backorders b JOIN products p ON p.id = b.product_id JOIN customers c ON c.id = b.customer_id JOIN order_lines ol ON ol.id = b.order_line_id JOIN orders o ON o.id = ol.order_id WHERE b.id IN (SELECT value FROM json_each('[1,2,3,4,5,6,7,8,9,10]'))";
 /// The rows of a `/pos` page once its ids are known (ten fixed ids).
-pub const PO_ROWS: &str = concat!("SELECT po.id, po.po_number, s.code, s.name, po.status, COUNT(l.id), COALESCE(SUM(CASE WHEN l.status IN ", super::purchasing::expecting_units_sql!(), " THEN l.qty_ordered - l.qty_received ELSE 0 END), 0), po.next_eta FROM purchase_orders po LEFT JOIN suppliers s ON s.id = po.supplier_id LEFT JOIN po_lines l ON l.po_id = po.id WHERE po.id IN (SELECT value FROM json_each('[1,2,3,4,5,6,7,8,9,10]')) GROUP BY po.id");
+pub fn po_rows() -> String {
+    format!("SELECT po.id, po.po_number, s.code, s.name, po.status, COUNT(l.id), COALESCE(SUM(CASE WHEN l.status IN {EXPECTING_UNITS} THEN l.qty_ordered - l.qty_received ELSE 0 END), 0), po.next_eta FROM purchase_orders po LEFT JOIN suppliers s ON s.id = po.supplier_id LEFT JOIN po_lines l ON l.po_id = po.id WHERE po.id IN (SELECT value FROM json_each('[1,2,3,4,5,6,7,8,9,10]')) GROUP BY po.id")
+}
 
 /// The statements one page of a list runs: its count, the keyset page, the page's rows.
 pub fn page_statements(
