@@ -12,22 +12,21 @@
 //!
 //! This prints figures; it asserts nothing about time.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
 #[path = "../tests/support/fake_discord.rs"]
 mod fake_discord;
 #[path = "../src/bench/stats.rs"]
 mod stats;
 
 use backorder_bot::app::{demo, Clock};
-use backorder_bot::config::Settings;
 use backorder_bot::startup::Application;
-use fake_discord::{FakeDiscord, Invoker, APP_ID};
+use fake_discord::{FakeDiscord, Invoker, APP_ID, GUILD};
 use serde_json::json;
 use stats::percentile;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-const GUILD: u64 = 1_300_000_000_000_000_001;
-const OPS_ROLE: u64 = 1_400_000_000_000_000_001;
 const STOCK_COMMAND_ID: &str = "1300000000000000100";
 const WARM_UP: u64 = 50;
 const CALLBACK_TIMEOUT: Duration = Duration::from_secs(30);
@@ -71,33 +70,12 @@ async fn main() -> anyhow::Result<()> {
     };
 
     let fake = FakeDiscord::start().await;
-    let vars: Vec<(String, String)> = vec![
-        ("BACKORDER_BOT__DATABASE__PATH".into(), db.clone()),
-        (
-            "BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START".into(),
-            "false".into(),
-        ),
-        (
-            "BACKORDER_BOT__DISCORD__API_BASE_URL".into(),
-            fake.base_url(),
-        ),
-        (
-            "BACKORDER_BOT__DISCORD__GUILD_IDS".into(),
-            GUILD.to_string(),
-        ),
-        (
-            "BACKORDER_BOT__DISCORD__OPS_ROLE_IDS".into(),
-            OPS_ROLE.to_string(),
-        ),
-        ("DISCORD_TOKEN".into(), "fake-token".into()),
-    ];
-    let lookup = vars.clone();
-    let settings = Settings::load_from(None, &vars, &move |name| {
-        lookup
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    })?;
+    let mut vars = common::vars(&[
+        ("BACKORDER_BOT__DATABASE__PATH", &db),
+        ("BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START", "false"),
+    ]);
+    vars.extend(fake.settings_vars());
+    let settings = common::load_settings(None, &vars);
     let built = Application::build(settings, Clock::System).await?;
     let app = built.app.clone();
 

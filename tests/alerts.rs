@@ -8,62 +8,28 @@ use backorder_bot::adapters::discord::poster::{self, Sender};
 use backorder_bot::adapters::scheduler::Scheduler;
 use backorder_bot::app::alerts::{self, RunOutcome};
 use backorder_bot::app::{Actor, Clock};
-use backorder_bot::config::Settings;
 use backorder_bot::startup::Application;
 use backorder_bot::store::alerts::{NotStarted, Trigger};
 use backorder_bot::store::stock::{record_movement, Movement};
 use chrono::{DateTime, Duration, Utc};
-use common::{test_now, TestApp};
+use common::{test_now, TestApp, NIGHTLY_RULE};
 use serde_json::{json, Value};
 use support::fake_discord::*;
 use tokio::sync::watch;
 
 const ALERT_CHANNEL: u64 = 1_500_000_000_000_000_001;
-const GUILD: u64 = 1_300_000_000_000_000_001;
-const OPS_ROLE: u64 = 1_400_000_000_000_000_001;
-
-const RULES: &str = r#"
-[[alerts.rules]]
-name = "nightly"
-schedule = "0 7 * * *"
-timezone = "Europe/Berlin"
-min_severity = "low"
-repeat_interval = "24h"
-resolve_margin = "10%"
-"#;
 
 /// An application with alert rules from a config file, on a fresh database with a small shop.
-async fn alerts_app(rules: &str, extra: &[(&str, &str)]) -> TestApp {
-    backorder_bot::telemetry::init_for_tests();
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!("[discord]\nalert_channel_id = {ALERT_CHANNEL}\n{rules}"),
+async fn alerts_app(rules: &str, extra: &[(String, String)]) -> TestApp {
+    let (built, dir) = common::build(
+        Some(&format!(
+            "[discord]\nalert_channel_id = {ALERT_CHANNEL}\n{rules}"
+        )),
+        false,
+        extra,
+        Clock::fixed(test_now()),
     )
-    .unwrap();
-    let mut vars: Vec<(String, String)> = vec![
-        (
-            "BACKORDER_BOT__DATABASE__PATH".into(),
-            dir.path().join("alerts.db").display().to_string(),
-        ),
-        (
-            "BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START".into(),
-            "false".into(),
-        ),
-    ];
-    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let lookup = vars.clone();
-    let settings = Settings::load_from(Some(&config), &vars, &move |name| {
-        lookup
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    })
-    .expect("settings");
-    let built = Application::build(settings, Clock::fixed(test_now()))
-        .await
-        .expect("app builds");
+    .await;
     let t = TestApp {
         app: built.app,
         dir,
@@ -141,7 +107,7 @@ fn at(s: &str) -> DateTime<Utc> {
 
 #[tokio::test]
 async fn projected_stock_counts_inbound_only_within_the_supplier_lead_time() {
-    let t = alerts_app(RULES, &[]).await;
+    let t = alerts_app(NIGHTLY_RULE, &[]).await;
     let e = alerts::evaluate(&t.app, &rule(&t)).await.unwrap();
     let skus: Vec<&str> = e.findings.iter().map(|f| f.figures.sku.as_str()).collect();
     // NEAR: 2 on hand + 10 arriving in 6 days (lead time 14) = 12 > 5. FAR's PO is 55 days out.
@@ -155,7 +121,7 @@ async fn projected_stock_counts_inbound_only_within_the_supplier_lead_time() {
 
 #[tokio::test]
 async fn first_fire_repeat_escalation_and_resolve_over_simulated_days() {
-    let t = alerts_app(RULES, &[]).await;
+    let t = alerts_app(NIGHTLY_RULE, &[]).await;
     let day0 = run_now(&t).await.expect("first run posts");
     assert!(day0.contains("1 LOW"), "{day0}");
     assert!(day0.contains("FAR") && day0.contains("[new]"), "{day0}");
@@ -211,7 +177,7 @@ async fn first_fire_repeat_escalation_and_resolve_over_simulated_days() {
 
 #[tokio::test]
 async fn hysteresis_keeps_a_sku_bouncing_around_its_reorder_point_quiet() {
-    let rules = RULES.replace("resolve_margin = \"10%\"", "resolve_margin = \"50%\"");
+    let rules = NIGHTLY_RULE.replace("resolve_margin = \"10%\"", "resolve_margin = \"50%\"");
     let t = alerts_app(&rules, &[]).await;
     set_on_hand(&t, "MUG", 5).await;
     assert!(run_now(&t).await.unwrap().contains("MUG"));
@@ -227,7 +193,7 @@ async fn hysteresis_keeps_a_sku_bouncing_around_its_reorder_point_quiet() {
 
 #[tokio::test]
 async fn a_snoozed_sku_stays_quiet_until_unsnoozed() {
-    let t = alerts_app(RULES, &[]).await;
+    let t = alerts_app(NIGHTLY_RULE, &[]).await;
     let ops = Actor::operator("tester");
     alerts::snooze_sku(&t.app, &ops, "far", 7).await.unwrap();
     assert_eq!(run_now(&t).await, None);
@@ -243,7 +209,7 @@ async fn a_snoozed_sku_stays_quiet_until_unsnoozed() {
 
 #[tokio::test]
 async fn the_snooze_button_snoozes_every_sku_of_its_message() {
-    let t = alerts_app(RULES, &[]).await;
+    let t = alerts_app(NIGHTLY_RULE, &[]).await;
     set_on_hand(&t, "MUG", 3).await;
     let RunOutcome::Done(report) = alerts::run_rule(&t.app, &rule(&t), Trigger::Manual, None)
         .await
@@ -264,7 +230,7 @@ async fn the_snooze_button_snoozes_every_sku_of_its_message() {
 
 #[tokio::test]
 async fn a_rule_never_runs_twice_at_once_and_a_cron_time_runs_once() {
-    let t = alerts_app(RULES, &[]).await;
+    let t = alerts_app(NIGHTLY_RULE, &[]).await;
     let r = rule(&t);
     let mut tx = t.app.store.begin_write().await.unwrap();
     let started = backorder_bot::store::alerts::start_run(
@@ -307,7 +273,7 @@ async fn a_rule_never_runs_twice_at_once_and_a_cron_time_runs_once() {
 
 #[tokio::test]
 async fn the_scheduler_runs_each_cron_time_once_in_the_rules_timezone() {
-    let t = alerts_app(RULES, &[]).await;
+    let t = alerts_app(NIGHTLY_RULE, &[]).await;
     let mut s = Scheduler::new(&t.app);
     // 2026-11-26 12:00 UTC: today's 07:00 Berlin (06:00 UTC) passed before we started.
     let pass = s.tick(&t.app).await.unwrap();
@@ -332,7 +298,7 @@ async fn the_scheduler_runs_each_cron_time_once_in_the_rules_timezone() {
 
 #[tokio::test]
 async fn a_run_missed_while_down_is_caught_up_once_within_the_window() {
-    let t = alerts_app(RULES, &[]).await;
+    let t = alerts_app(NIGHTLY_RULE, &[]).await;
     let mut s = Scheduler::new(&t.app);
     t.app.clock.set(at("2026-11-27T06:00:01Z"));
     assert_eq!(s.tick(&t.app).await.unwrap().ran.len(), 1);
@@ -364,7 +330,7 @@ async fn a_run_missed_while_down_is_caught_up_once_within_the_window() {
 
 #[tokio::test]
 async fn shutdown_starts_no_further_rule_and_the_next_start_catches_them_up() {
-    let two = format!("{RULES}\n[[alerts.rules]]\nname = \"kitchen\"\nschedule = \"0 7 * * *\"\ntimezone = \"Europe/Berlin\"\ncategories = [\"kitchen\"]\n");
+    let two = format!("{NIGHTLY_RULE}\n[[alerts.rules]]\nname = \"kitchen\"\nschedule = \"0 7 * * *\"\ntimezone = \"Europe/Berlin\"\ncategories = [\"kitchen\"]\n");
     let t = alerts_app(&two, &[]).await;
     let mut s = Scheduler::new(&t.app);
     t.app.clock.set(at("2026-11-27T06:00:01Z"));
@@ -392,7 +358,7 @@ async fn shutdown_starts_no_further_rule_and_the_next_start_catches_them_up() {
 
 #[tokio::test]
 async fn only_the_lease_holder_schedules() {
-    let t = alerts_app(RULES, &[]).await;
+    let t = alerts_app(NIGHTLY_RULE, &[]).await;
     let mut a = Scheduler::new(&t.app);
     let mut b = Scheduler::new(&t.app);
     t.app.clock.set(at("2026-11-27T06:00:01Z"));
@@ -408,7 +374,7 @@ async fn only_the_lease_holder_schedules() {
 
 #[tokio::test]
 async fn check_prints_each_rules_alerts_as_json_and_changes_nothing() {
-    let t = alerts_app(RULES, &[]).await;
+    let t = alerts_app(NIGHTLY_RULE, &[]).await;
     set_on_hand(&t, "MUG", 0).await;
     let out = check_output(&t.app, None, true).await.unwrap();
     let v: Value = serde_json::from_str(&out).unwrap();
@@ -447,9 +413,9 @@ async fn check_prints_each_rules_alerts_as_json_and_changes_nothing() {
 
 #[tokio::test]
 async fn check_through_the_real_binary_prints_json_per_rule_and_changes_nothing() {
-    let t = alerts_app(RULES, &[]).await;
+    let t = alerts_app(NIGHTLY_RULE, &[]).await;
     set_on_hand(&t, "MUG", 0).await;
-    let db = t.dir.path().join("alerts.db");
+    let db = t.app.settings.database.path.clone();
     let config = t.dir.path().join("config.toml");
     let config = config.to_str().unwrap();
     let (code, out, err) = common::run_bot(&db, &["--config", config, "check", "--json"]);
@@ -498,7 +464,7 @@ async fn check_through_the_real_binary_prints_json_per_rule_and_changes_nothing(
 
 #[tokio::test]
 async fn thousands_of_firing_skus_make_one_message_within_limits_with_a_csv() {
-    let t = alerts_app(RULES, &[]).await;
+    let t = alerts_app(NIGHTLY_RULE, &[]).await;
     let mut csv = String::from("sku,name,category,unit_price,on_hand,reorder_point,safety_stock,reorder_qty,lead_time_days,supplier,substitutes\n");
     for i in 0..3000 {
         csv.push_str(&format!(
@@ -527,7 +493,7 @@ async fn thousands_of_firing_skus_make_one_message_within_limits_with_a_csv() {
 /// figure or a change taken from another SKU's line would show.
 #[tokio::test]
 async fn check_json_has_each_firing_sku_once_with_its_own_figures_and_change() {
-    let t = alerts_app(RULES, &[]).await;
+    let t = alerts_app(NIGHTLY_RULE, &[]).await;
     let mut csv = String::from("sku,name,category,unit_price,on_hand,reorder_point,safety_stock,reorder_qty,lead_time_days,supplier,substitutes\n");
     // On hand 0–4 of reorder point 5, safety stock 2: critical below 2, low from 2.
     for i in 0..2000 {
@@ -616,18 +582,8 @@ async fn check_json_has_each_firing_sku_once_with_its_own_figures_and_change() {
     assert_eq!(attached.lines().count(), 1 + escalated.len() + 500);
 }
 
-/// Settings pointing the poster at a fake Discord with a token.
-fn discord_vars(fake: &FakeDiscord) -> Vec<(&'static str, String)> {
-    vec![
-        ("BACKORDER_BOT__DISCORD__API_BASE_URL", fake.base_url()),
-        ("DISCORD_TOKEN", "fake-token".into()),
-    ]
-}
-
 async fn alerts_app_with_discord(fake: &FakeDiscord) -> TestApp {
-    let vars = discord_vars(fake);
-    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    alerts_app(RULES, &refs).await
+    alerts_app(NIGHTLY_RULE, &fake.settings_vars()).await
 }
 
 #[tokio::test]
@@ -745,13 +701,7 @@ async fn ops_channel_messages_queue_through_the_same_poster() {
 #[tokio::test]
 async fn the_snooze_button_is_refused_for_a_member_without_the_ops_role() {
     let fake = FakeDiscord::start().await;
-    let vars = discord_vars(&fake);
-    let mut refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let guild = GUILD.to_string();
-    let ops = OPS_ROLE.to_string();
-    refs.push(("BACKORDER_BOT__DISCORD__GUILD_IDS", &guild));
-    refs.push(("BACKORDER_BOT__DISCORD__OPS_ROLE_IDS", &ops));
-    let t = alerts_app(RULES, &refs).await;
+    let t = alerts_app_with_discord(&fake).await;
     let RunOutcome::Done(report) = alerts::run_rule(&t.app, &rule(&t), Trigger::Manual, None)
         .await
         .unwrap()
@@ -798,7 +748,7 @@ async fn the_snooze_button_is_refused_for_a_member_without_the_ops_role() {
 
 #[tokio::test]
 async fn alert_commands_list_run_snooze_and_show_low_stock_in_the_console() {
-    let t = alerts_app(RULES, &[]).await;
+    let t = alerts_app(NIGHTLY_RULE, &[]).await;
     let low = t.ok("/lowstock").await;
     assert!(low.contains("FAR") && !low.contains("NEAR"), "{low}");
     let low = t.ok("/lowstock rule:nightly").await;
@@ -887,7 +837,7 @@ async fn check_output(
 
 #[tokio::test]
 async fn alerts_list_and_check_at_the_console_show_no_chat_markup() {
-    let t = alerts_app(RULES, &[]).await;
+    let t = alerts_app(NIGHTLY_RULE, &[]).await;
     set_on_hand(&t, "MUG", 0).await;
     let text = t.ok("/alerts list").await;
     assert!(text.contains("nightly"), "{text}");

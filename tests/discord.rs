@@ -1,19 +1,16 @@
 //! The Discord adapter end to end: the real start-up path (`Application::build` +
 //! `run_until_stopped`) with serenity/poise talking to an in-process fake Discord.
 
+mod common;
 mod support;
 
 use backorder_bot::app::{App, Clock};
-use backorder_bot::config::Settings;
-use backorder_bot::startup::Application;
 use backorder_bot::store::audit;
 use serde_json::{json, Value};
 use std::time::Duration;
 use support::fake_discord::*;
 use tokio::sync::watch;
 
-const GUILD: u64 = 1_300_000_000_000_000_001;
-const OPS_ROLE: u64 = 1_400_000_000_000_000_001;
 const OTHER_ROLE: u64 = 1_400_000_000_000_000_002;
 const OTHER_USER: u64 = USER_ID + 1;
 
@@ -30,40 +27,10 @@ struct Bot {
 /// Starts the fake, then the application exactly as `main` does (Discord on, console off),
 /// completes IDENTIFY/READY and waits for the guild command registration.
 async fn boot(extra: &[(&str, &str)]) -> Bot {
-    backorder_bot::telemetry::init_for_tests();
     let fake = FakeDiscord::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut vars: Vec<(String, String)> = vec![
-        (
-            "BACKORDER_BOT__DATABASE__PATH".into(),
-            dir.path().join("discord.db").display().to_string(),
-        ),
-        (
-            "BACKORDER_BOT__DISCORD__API_BASE_URL".into(),
-            fake.base_url(),
-        ),
-        (
-            "BACKORDER_BOT__DISCORD__GUILD_IDS".into(),
-            GUILD.to_string(),
-        ),
-        (
-            "BACKORDER_BOT__DISCORD__OPS_ROLE_IDS".into(),
-            OPS_ROLE.to_string(),
-        ),
-        ("DISCORD_TOKEN".into(), "fake-token".into()),
-    ];
-    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let lookup = vars.clone();
-    let settings = Settings::load_from(None, &vars, &move |name| {
-        lookup
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    })
-    .expect("settings");
-    let built = Application::build(settings, Clock::System)
-        .await
-        .expect("app builds");
+    let mut vars = fake.settings_vars();
+    vars.extend(common::vars(extra));
+    let (built, dir) = common::build(None, true, &vars, Clock::System).await;
     let app = built.app.clone();
     let (stop, rx) = watch::channel(false);
     let task = tokio::spawn(built.run_until_stopped(false, rx));

@@ -7,18 +7,14 @@ mod support;
 
 use backorder_bot::app::alerts;
 use backorder_bot::app::Clock;
-use backorder_bot::config::Settings;
 use backorder_bot::domain::markup;
-use backorder_bot::startup::Application;
 use backorder_bot::store::alerts::Trigger;
-use common::TestApp;
+use common::{TestApp, NIGHTLY_RULE};
 use serde_json::{json, Value};
 use std::time::Duration;
 use support::fake_discord::*;
 use tokio::sync::watch;
 
-const GUILD: u64 = 1_300_000_000_000_000_001;
-const OPS_ROLE: u64 = 1_400_000_000_000_000_001;
 const ALERT_CHANNEL: u64 = 1_500_000_000_000_000_001;
 /// `[alerts] mention_role`: the one mention the config asks for.
 const ALERT_ROLE: u64 = 1_400_000_000_000_000_099;
@@ -30,16 +26,6 @@ const MARKDOWN_NAME: &str = "```rust *** __x__ ~~gone~~ ||spoiler|| `code` # Hea
 const RTL_NAME: &str = "Invoice \u{202E}fdp.exe";
 const REAL_NAME: &str = "O'Brien & Sons — Café 東京 🙂";
 const PHONE: &str = "+15551234567";
-
-const RULES: &str = r#"
-[[alerts.rules]]
-name = "nightly"
-schedule = "0 7 * * *"
-timezone = "Europe/Berlin"
-min_severity = "low"
-repeat_interval = "24h"
-resolve_margin = "10%"
-"#;
 
 /// Products, customers and orders with hostile names: CSV where import takes them, SQL for the
 /// bidi override (import refuses it).
@@ -99,51 +85,12 @@ struct Bot {
 /// The application as `main` runs it, Discord on, with an alert channel and rule, on the
 /// hostile shop.
 async fn boot() -> Bot {
-    backorder_bot::telemetry::init_for_tests();
     let fake = FakeDiscord::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[discord]\nalert_channel_id = {ALERT_CHANNEL}\n[alerts]\ncatch_up = \"6h\"\nmention_role = {ALERT_ROLE}\n{RULES}"
-        ),
-    )
-    .unwrap();
-    let vars: Vec<(String, String)> = vec![
-        (
-            "BACKORDER_BOT__DATABASE__PATH".into(),
-            dir.path().join("outside.db").display().to_string(),
-        ),
-        (
-            "BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START".into(),
-            "false".into(),
-        ),
-        (
-            "BACKORDER_BOT__DISCORD__API_BASE_URL".into(),
-            fake.base_url(),
-        ),
-        (
-            "BACKORDER_BOT__DISCORD__GUILD_IDS".into(),
-            GUILD.to_string(),
-        ),
-        (
-            "BACKORDER_BOT__DISCORD__OPS_ROLE_IDS".into(),
-            OPS_ROLE.to_string(),
-        ),
-        ("DISCORD_TOKEN".into(), "fake-token".into()),
-    ];
-    let lookup = vars.clone();
-    let settings = Settings::load_from(Some(&config), &vars, &move |name| {
-        lookup
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    })
-    .expect("settings");
-    let built = Application::build(settings, Clock::System)
-        .await
-        .expect("app builds");
+    let config = format!(
+        "[discord]\nalert_channel_id = {ALERT_CHANNEL}\n[alerts]\ncatch_up = \"6h\"\nmention_role = {ALERT_ROLE}\n{NIGHTLY_RULE}"
+    );
+    let (built, dir) =
+        common::build(Some(&config), false, &fake.settings_vars(), Clock::System).await;
     let t = TestApp {
         app: built.app.clone(),
         dir,

@@ -10,10 +10,9 @@ mod smtp_server;
 use backorder_bot::adapters::dispatcher::Dispatcher;
 use backorder_bot::app::alerts::{self, RunOutcome};
 use backorder_bot::app::Clock;
-use backorder_bot::config::Settings;
 use backorder_bot::startup::Application;
 use backorder_bot::store::alerts::Trigger;
-use common::{spawn_app, spawn_app_with, test_now, TestApp};
+use common::{spawn_app, spawn_app_with, test_now, TestApp, NIGHTLY_RULE};
 use serde_json::{json, Value};
 use smtp_server::SmtpServer;
 
@@ -277,37 +276,8 @@ async fn the_order_api_refuses_control_characters_naming_the_field() {
 
 /// An application with one alert rule, on an empty database.
 async fn alerts_app() -> TestApp {
-    backorder_bot::telemetry::init_for_tests();
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        "[discord]\nalert_channel_id = 1500000000000000001\n\
-         [[alerts.rules]]\nname = \"nightly\"\nschedule = \"0 7 * * *\"\ntimezone = \"Europe/Berlin\"\n\
-         min_severity = \"low\"\nrepeat_interval = \"24h\"\nresolve_margin = \"10%\"\n",
-    )
-    .unwrap();
-    let vars = vec![
-        (
-            "BACKORDER_BOT__DATABASE__PATH".to_string(),
-            dir.path().join("alerts.db").display().to_string(),
-        ),
-        (
-            "BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START".to_string(),
-            "false".to_string(),
-        ),
-    ];
-    let lookup = vars.clone();
-    let settings = Settings::load_from(Some(&config), &vars, &move |name| {
-        lookup
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    })
-    .unwrap();
-    let built = Application::build(settings, Clock::fixed(test_now()))
-        .await
-        .unwrap();
+    let config = format!("[discord]\nalert_channel_id = 1500000000000000001\n{NIGHTLY_RULE}");
+    let (built, dir) = common::build(Some(&config), false, &[], Clock::fixed(test_now())).await;
     TestApp {
         app: built.app,
         dir,

@@ -12,21 +12,51 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
 }
 
-/// Settings for a test: a temp database plus any overrides.
-pub fn settings(dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> Settings {
-    let mut vars: Vec<(String, String)> = vec![(
-        "BACKORDER_BOT__DATABASE__PATH".to_string(),
-        dir.path().join("test.db").display().to_string(),
-    )];
-    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let lookup = vars.clone();
-    Settings::load_from(None, &vars, &move |name| {
+/// The nightly alert rule the alert tests configure, as a settings file holds it.
+pub const NIGHTLY_RULE: &str = r#"
+[[alerts.rules]]
+name = "nightly"
+schedule = "0 7 * * *"
+timezone = "Europe/Berlin"
+min_severity = "low"
+repeat_interval = "24h"
+resolve_margin = "10%"
+"#;
+
+/// `(name, value)` pairs, owned.
+pub fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Settings from a settings file (if any) and `BACKORDER_BOT__…` variables, as `main` loads
+/// them from the environment.
+pub fn load_settings(config: Option<&std::path::Path>, vars: &[(String, String)]) -> Settings {
+    let lookup = vars.to_vec();
+    Settings::load_from(config, vars, &move |name| {
         lookup
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     })
     .expect("test settings")
+}
+
+/// Settings for a test: a temp database plus any overrides.
+pub fn settings(dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> Settings {
+    let mut all = vec![database_var(dir)];
+    all.extend(vars(extra));
+    load_settings(None, &all)
+}
+
+/// The variable that puts the database in `dir`.
+fn database_var(dir: &tempfile::TempDir) -> (String, String) {
+    (
+        "BACKORDER_BOT__DATABASE__PATH".to_string(),
+        dir.path().join("test.db").display().to_string(),
+    )
 }
 
 /// 2026-11-26 12:00 UTC, the day the tests live in.
@@ -55,19 +85,40 @@ pub async fn spawn_demo_app_with(extra: &[(&str, &str)]) -> TestApp {
 }
 
 async fn spawn(demo: bool, extra: &[(&str, &str)]) -> TestApp {
-    backorder_bot::telemetry::init_for_tests();
-    let dir = tempfile::tempdir().unwrap();
-    let demo_flag = if demo { "true" } else { "false" };
-    let mut all = vec![("BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START", demo_flag)];
-    all.extend_from_slice(extra);
-    let settings = settings(&dir, &all);
-    let built = Application::build(settings, Clock::fixed(test_now()))
-        .await
-        .expect("app builds");
+    let (built, dir) = build(None, demo, &vars(extra), Clock::fixed(test_now())).await;
     TestApp {
         app: built.app,
         dir,
     }
+}
+
+/// The application as `main` builds it, in a new temp dir: a fresh database (with the demo shop
+/// or none), a settings file `config.toml` holding `config` (if any), and variables `extra`.
+pub async fn build(
+    config: Option<&str>,
+    demo: bool,
+    extra: &[(String, String)],
+    clock: Clock,
+) -> (Application, tempfile::TempDir) {
+    backorder_bot::telemetry::init_for_tests();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config.map(|text| {
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    });
+    let demo_flag = if demo { "true" } else { "false" };
+    let mut all = vec![database_var(&dir)];
+    all.extend(vars(&[(
+        "BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START",
+        demo_flag,
+    )]));
+    all.extend_from_slice(extra);
+    let settings = load_settings(config.as_deref(), &all);
+    let built = Application::build(settings, clock)
+        .await
+        .expect("app builds");
+    (built, dir)
 }
 
 impl TestApp {

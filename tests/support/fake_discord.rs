@@ -41,6 +41,9 @@ pub const BOT_ID: u64 = APP_ID;
 pub const CHANNEL_ID: u64 = 1_100_000_000_000_000_002;
 pub const USER_ID: u64 = 1_100_000_000_000_000_003;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The guild the bot serves in [`FakeDiscord::settings_vars`], and its ops role there.
+pub const GUILD: u64 = 1_300_000_000_000_000_001;
+pub const OPS_ROLE: u64 = 1_400_000_000_000_000_001;
 const TIMESTAMP: &str = "2024-01-01T00:00:00.000000+00:00";
 
 /// One recorded REST call. `body` is the parsed JSON (or a JSON string for non-JSON bodies,
@@ -232,6 +235,19 @@ impl FakeDiscord {
     /// `http://127.0.0.1:PORT`, for `HttpBuilder::proxy`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.rest_addr)
+    }
+    /// The settings, as `BACKORDER_BOT__…` variables and the token, that point the bot at this
+    /// fake and have it serve [`GUILD`] with [`OPS_ROLE`] as the ops role.
+    pub fn settings_vars(&self) -> Vec<(String, String)> {
+        [
+            ("BACKORDER_BOT__DISCORD__API_BASE_URL", self.base_url()),
+            ("BACKORDER_BOT__DISCORD__GUILD_IDS", GUILD.to_string()),
+            ("BACKORDER_BOT__DISCORD__OPS_ROLE_IDS", OPS_ROLE.to_string()),
+            ("DISCORD_TOKEN", "fake-token".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
     }
     pub fn gateway_url(&self) -> &str {
         &self.shared.gateway_url
