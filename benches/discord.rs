@@ -21,7 +21,7 @@ mod stats;
 
 use backorder_bot::app::{demo, Clock};
 use backorder_bot::startup::Application;
-use fake_discord::{FakeDiscord, Invoker, APP_ID, GUILD};
+use fake_discord::{FakeDiscord, Invoker, GUILD};
 use serde_json::json;
 use stats::percentile;
 use std::time::{Duration, Instant};
@@ -71,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
 
     let fake = FakeDiscord::start().await;
     let mut vars = common::vars(&[
-        ("BACKORDER_BOT__DATABASE__PATH", &db),
+        ("BACKORDER_BOT__DATABASE__PATH", db.as_str()),
         ("BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START", "false"),
     ]);
     vars.extend(fake.settings_vars());
@@ -106,13 +106,7 @@ async fn main() -> anyhow::Result<()> {
 
     let (stop, rx) = watch::channel(false);
     let task = tokio::spawn(built.run_until_stopped(false, rx));
-    fake.identify_and_ready().await;
-    let put = fake
-        .wait_for(
-            "PUT",
-            &format!("/api/v10/applications/{APP_ID}/guilds/{GUILD}/commands"),
-        )
-        .await;
+    let (_, put) = fake.connect_bot().await;
     anyhow::ensure!(
         put.body
             .as_array()

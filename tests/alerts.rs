@@ -715,12 +715,7 @@ async fn the_snooze_button_is_refused_for_a_member_without_the_ops_role() {
         .unwrap();
     let (stop, rx) = watch::channel(false);
     let task = tokio::spawn(built.run_until_stopped(false, rx));
-    fake.identify_and_ready().await;
-    fake.wait_for(
-        "PUT",
-        &format!("/api/v10/applications/{APP_ID}/guilds/{GUILD}/commands"),
-    )
-    .await;
+    fake.connect_bot().await;
     let message = message_json(1, "alert", json!({"components": []}));
     let custom_id = format!("alerts:snooze:{}", report.run_id);
     let click = fake

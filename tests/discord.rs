@@ -34,14 +34,8 @@ async fn boot(extra: &[(&str, &str)]) -> Bot {
     let app = built.app.clone();
     let (stop, rx) = watch::channel(false);
     let task = tokio::spawn(built.run_until_stopped(false, rx));
-    let identify = fake.identify_and_ready().await;
+    let (identify, put) = fake.connect_bot().await;
     assert_eq!(identify["token"], "Bot fake-token");
-    let put = fake
-        .wait_for(
-            "PUT",
-            &format!("/api/v10/applications/{APP_ID}/guilds/{GUILD}/commands"),
-        )
-        .await;
     Bot {
         fake,
         app,

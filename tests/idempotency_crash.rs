@@ -2,29 +2,20 @@
 //! restarted: every request, retried with its key, is applied exactly once, and no write that was
 //! acknowledged before the kill is lost.
 
+mod common;
+
+use common::free_port;
 use serde_json::json;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const REQUESTS: usize = 80;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn start(db: &Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
-        .arg("--db")
-        .arg(db)
+    common::bot_command(db)
         .arg("run")
-        .env("RUST_LOG", "warn")
-        .env_remove("DISCORD_TOKEN")
         .env("INGEST_API_TOKEN", "s3cret")
         .env("BACKORDER_BOT__HTTP__BIND", format!("127.0.0.1:{port}"))
         .stdin(Stdio::null())

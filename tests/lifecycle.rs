@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::run_bot as bot;
+use common::{bot_command, free_port, run_bot as bot};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -71,14 +71,7 @@ async fn backup_writes_a_consistent_copy_and_never_overwrites() {
 #[test]
 fn sigterm_stops_the_service_cleanly_and_says_so_at_info() {
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
-    cmd.arg("--db")
-        .arg(dir.path().join("svc.db"))
-        .arg("run")
-        .env("RUST_LOG", "info")
-        .env("BACKORDER_BOT__HTTP__BIND", "127.0.0.1:0")
-        .env("INGEST_API_TOKEN", "lifecycle-test-token")
-        .env_remove("DISCORD_TOKEN");
+    let cmd = service(&dir.path().join("svc.db"));
     let (mut child, rx, mut log) = listening(cmd);
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -117,26 +110,24 @@ fn sigterm_stops_the_service_cleanly_and_says_so_at_info() {
     );
 }
 
-/// A port nobody listens on now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `backorder-bot` on `db` with the HTTP listener on `port`.
+/// `backorder-bot` on `db`, logging at info, with the HTTP listener on `port`.
 fn bot_on(db: &Path, port: u16) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
-    c.arg("--db")
-        .arg(db)
-        .env("RUST_LOG", "info")
+    let mut c = bot_command(db);
+    c.env("RUST_LOG", "info")
         .env("BACKORDER_BOT__HTTP__BIND", format!("127.0.0.1:{port}"))
         // Updates go out at once, at any hour.
         .env("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0")
-        .env("BACKORDER_BOT__NOTIFY__QUIET_HOURS", "")
-        .env_remove("DISCORD_TOKEN");
+        .env("BACKORDER_BOT__NOTIFY__QUIET_HOURS", "");
+    c
+}
+
+/// `backorder-bot run` on `db`, logging at info, with the ingest API on a port of its choice.
+fn service(db: &Path) -> Command {
+    let mut c = bot_command(db);
+    c.arg("run")
+        .env("RUST_LOG", "info")
+        .env("BACKORDER_BOT__HTTP__BIND", "127.0.0.1:0")
+        .env("INGEST_API_TOKEN", "lifecycle-test-token");
     c
 }
 
@@ -336,14 +327,8 @@ fn sigterm_stops_the_service_within_a_second_while_discord_does_not_answer() {
     // Accepts connections (the kernel's backlog) and never answers: a Discord API that hangs.
     let blackhole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let api = format!("http://{}", blackhole.local_addr().unwrap());
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
-    cmd.arg("--db")
-        .arg(dir.path().join("svc.db"))
-        .arg("run")
-        .env("RUST_LOG", "info")
-        .env("BACKORDER_BOT__HTTP__BIND", "127.0.0.1:0")
-        .env("INGEST_API_TOKEN", "lifecycle-test-token")
-        .env("DISCORD_TOKEN", "not-a-real-token")
+    let mut cmd = service(&dir.path().join("svc.db"));
+    cmd.env("DISCORD_TOKEN", "not-a-real-token")
         .env("BACKORDER_BOT__DISCORD__API_BASE_URL", &api);
     let (mut child, rx, mut log) = listening(cmd);
     // Give the Discord task time to be waiting on the silent API.

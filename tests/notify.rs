@@ -11,32 +11,25 @@ use backorder_bot::adapters::dispatcher::{Dispatcher, Round};
 use backorder_bot::store;
 use chrono::{Duration, TimeZone, Utc};
 use common::{spawn_demo_app, spawn_demo_app_with, test_now, TestApp};
-use mock_twilio::{Answer, MockTwilio};
+use mock_twilio::{Answer, MockTwilio, ACCOUNT_SID as SID, AUTH_TOKEN as TOKEN};
 use smtp_server::SmtpServer;
 
-const SID: &str = "AC0123456789abcdef0123456789abcdef";
-const TOKEN: &str = "test-auth-token";
-
-fn sms_env(mock: &MockTwilio) -> Vec<(&'static str, String)> {
-    vec![
-        ("TWILIO_ACCOUNT_SID", SID.to_string()),
-        ("TWILIO_AUTH_TOKEN", TOKEN.to_string()),
-        ("BACKORDER_BOT__SMS__BASE_URL", mock.base_url.clone()),
-        ("BACKORDER_BOT__SMS__FROM", "+15005550006".to_string()),
-        ("BACKORDER_BOT__SMS__PER_SECOND", "0".to_string()),
-        ("BACKORDER_BOT__SMS__TIMEOUT_MS", "300".to_string()),
-        (
-            "BACKORDER_BOT__HTTP__PUBLIC_URL",
-            "https://bot.example.com".to_string(),
-        ),
-        ("BACKORDER_BOT__NOTIFY__QUIET_HOURS", String::new()),
-        ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0".to_string()),
-    ]
+/// SMS through `mock` (300 ms timeout), status callbacks to a public URL, updates sent at once
+/// at any hour.
+fn sms_env(mock: &MockTwilio) -> Vec<(String, String)> {
+    let mut env = mock.settings_vars();
+    env.extend(common::vars(&[
+        ("BACKORDER_BOT__SMS__TIMEOUT_MS", "300"),
+        ("BACKORDER_BOT__HTTP__PUBLIC_URL", "https://bot.example.com"),
+        ("BACKORDER_BOT__NOTIFY__QUIET_HOURS", ""),
+        ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0"),
+    ]));
+    env
 }
 
-async fn app_with(env: &[(&'static str, String)], extra: &[(&'static str, &str)]) -> TestApp {
-    let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    all.extend_from_slice(extra);
+async fn app_with(env: &[(String, String)], extra: &[(&str, &str)]) -> TestApp {
+    let mut all = env.to_vec();
+    all.extend(common::vars(extra));
     spawn_demo_app_with(&all).await
 }
 
@@ -342,7 +335,7 @@ async fn a_timeout_is_retried() {
 async fn quiet_hours_hold_texts_until_morning_in_the_customers_zone() {
     let mock = MockTwilio::start().await;
     let mut env = sms_env(&mock);
-    env.retain(|(k, _)| *k != "BACKORDER_BOT__NOTIFY__QUIET_HOURS");
+    env.retain(|(k, _)| k != "BACKORDER_BOT__NOTIFY__QUIET_HOURS");
     let t = app_with(&env, &[]).await;
     clear_outbox(&t).await;
     // 22:30 in London (UTC in November).
@@ -556,14 +549,13 @@ async fn notifications_lists_what_was_sent_about_a_backorder_with_contacts_maske
 async fn an_api_key_and_a_messaging_service_are_used_when_configured() {
     let mock = MockTwilio::start().await;
     let mut env = sms_env(&mock);
-    env.retain(|(k, _)| *k != "BACKORDER_BOT__SMS__FROM");
-    env.push(("TWILIO_API_KEY", "SK0123".to_string()));
-    env.push(("TWILIO_API_SECRET", "api-secret".to_string()));
-    env.push((
-        "BACKORDER_BOT__SMS__MESSAGING_SERVICE_SID",
-        "MG0123".to_string(),
-    ));
-    env.push(("BACKORDER_BOT__HTTP__PUBLIC_URL", String::new()));
+    env.retain(|(k, _)| k != "BACKORDER_BOT__SMS__FROM");
+    env.extend(common::vars(&[
+        ("TWILIO_API_KEY", "SK0123"),
+        ("TWILIO_API_SECRET", "api-secret"),
+        ("BACKORDER_BOT__SMS__MESSAGING_SERVICE_SID", "MG0123"),
+        ("BACKORDER_BOT__HTTP__PUBLIC_URL", ""),
+    ]));
     let t = app_with(&env, &[]).await;
     clear_outbox(&t).await;
     let bo = ada_backorder(&t).await;
@@ -646,7 +638,7 @@ async fn email_is_not_held_in_quiet_hours_and_other_4xx_are_dead_lettered() {
     let smtp = SmtpServer::start().await;
     let port = smtp.port.to_string();
     let mut env = sms_env(&mock);
-    env.retain(|(k, _)| *k != "BACKORDER_BOT__NOTIFY__QUIET_HOURS");
+    env.retain(|(k, _)| k != "BACKORDER_BOT__NOTIFY__QUIET_HOURS");
     let t = app_with(
         &env,
         &[

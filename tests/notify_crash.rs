@@ -7,24 +7,16 @@ mod mock_twilio;
 
 use mock_twilio::MockTwilio;
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 const CUSTOMERS: usize = 60;
 const BATCH: usize = 10;
 
 fn start_bot(db: &std::path::Path, mock: &MockTwilio) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
-        .arg("--db")
-        .arg(db)
+    common::bot_command(db)
         .arg("run")
-        .env("RUST_LOG", "warn")
-        .env_remove("DISCORD_TOKEN")
-        .env("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef")
-        .env("TWILIO_AUTH_TOKEN", "crash-test-token")
-        .env("BACKORDER_BOT__SMS__BASE_URL", &mock.base_url)
-        .env("BACKORDER_BOT__SMS__FROM", "+15005550006")
-        .env("BACKORDER_BOT__SMS__PER_SECOND", "0")
+        .envs(mock.settings_vars())
         .env("BACKORDER_BOT__NOTIFY__BATCH_SIZE", BATCH.to_string())
         .env("BACKORDER_BOT__NOTIFY__LEASE_SECONDS", "1")
         .env("BACKORDER_BOT__NOTIFY__POLL_MS", "100")

@@ -19,23 +19,17 @@ use std::collections::HashMap;
 const C001: &str = "+4915100000001";
 const C002: &str = "+4915100000002";
 
-fn env(mock: &MockTwilio, timeout_ms: &str) -> Vec<(&'static str, String)> {
-    vec![
-        (
-            "TWILIO_ACCOUNT_SID",
-            "AC0123456789abcdef0123456789abcdef".into(),
-        ),
-        ("TWILIO_AUTH_TOKEN", "test-auth-token".into()),
-        ("BACKORDER_BOT__SMS__BASE_URL", mock.base_url.clone()),
-        ("BACKORDER_BOT__SMS__FROM", "+15005550006".into()),
-        ("BACKORDER_BOT__SMS__PER_SECOND", "0".into()),
-        ("BACKORDER_BOT__SMS__TIMEOUT_MS", timeout_ms.into()),
-        ("BACKORDER_BOT__NOTIFY__QUIET_HOURS", String::new()),
-        ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0".into()),
-        ("BACKORDER_BOT__NOTIFY__MIN_ETA_SHIFT_DAYS", "1".into()),
-        ("BACKORDER_BOT__NOTIFY__MAX_ATTEMPTS", "1000".into()),
-        ("BACKORDER_BOT__NOTIFY__LEASE_SECONDS", "60".into()),
-    ]
+fn env(mock: &MockTwilio, timeout_ms: &str) -> Vec<(String, String)> {
+    let mut env = mock.settings_vars();
+    env.extend(common::vars(&[
+        ("BACKORDER_BOT__SMS__TIMEOUT_MS", timeout_ms),
+        ("BACKORDER_BOT__NOTIFY__QUIET_HOURS", ""),
+        ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0"),
+        ("BACKORDER_BOT__NOTIFY__MIN_ETA_SHIFT_DAYS", "1"),
+        ("BACKORDER_BOT__NOTIFY__MAX_ATTEMPTS", "1000"),
+        ("BACKORDER_BOT__NOTIFY__LEASE_SECONDS", "60"),
+    ]));
+    env
 }
 
 /// The fixtures: C001 (vip, SMS) waits for MS-200 (Wireless Mouse) on PO-1001, ETA
@@ -46,9 +40,7 @@ async fn shop(mock: &MockTwilio) -> TestApp {
 
 /// [`shop`] with the SMS client's timeout (ms).
 async fn shop_with_timeout(mock: &MockTwilio, timeout_ms: &str) -> TestApp {
-    let env = env(mock, timeout_ms);
-    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let t = spawn_app_with(&vars).await;
+    let t = spawn_app_with(&env(mock, timeout_ms)).await;
     t.import("suppliers", "code,name,lead_time_days\nACME,Acme,30\n")
         .await
         .unwrap();

@@ -98,12 +98,7 @@ async fn boot() -> Bot {
     hostile_shop(&t).await;
     let (stop, rx) = watch::channel(false);
     let task = tokio::spawn(built.run_until_stopped(false, rx));
-    fake.identify_and_ready().await;
-    fake.wait_for(
-        "PUT",
-        &format!("/api/v10/applications/{APP_ID}/guilds/{GUILD}/commands"),
-    )
-    .await;
+    fake.connect_bot().await;
     Bot {
         fake,
         t,

@@ -24,10 +24,10 @@ resolve_margin = "10%"
 "#;
 
 /// `(name, value)` pairs, owned.
-pub fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+pub fn vars<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Vec<(String, String)> {
     pairs
         .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string()))
         .collect()
 }
 
@@ -66,25 +66,25 @@ pub fn test_now() -> chrono::DateTime<Utc> {
 
 /// An application on a fresh, empty database.
 pub async fn spawn_app() -> TestApp {
-    spawn(false, &[]).await
+    spawn::<&str, &str>(false, &[]).await
 }
 
 /// An application on a fresh database holding the bundled demo shop.
 pub async fn spawn_demo_app() -> TestApp {
-    spawn(true, &[]).await
+    spawn::<&str, &str>(true, &[]).await
 }
 
 /// [`spawn_app`] with settings overridden (`BACKORDER_BOT__…` names).
-pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+pub async fn spawn_app_with<K: AsRef<str>, V: AsRef<str>>(extra: &[(K, V)]) -> TestApp {
     spawn(false, extra).await
 }
 
 /// [`spawn_demo_app`] with settings overridden (`BACKORDER_BOT__…` names).
-pub async fn spawn_demo_app_with(extra: &[(&str, &str)]) -> TestApp {
+pub async fn spawn_demo_app_with<K: AsRef<str>, V: AsRef<str>>(extra: &[(K, V)]) -> TestApp {
     spawn(true, extra).await
 }
 
-async fn spawn(demo: bool, extra: &[(&str, &str)]) -> TestApp {
+async fn spawn<K: AsRef<str>, V: AsRef<str>>(demo: bool, extra: &[(K, V)]) -> TestApp {
     let (built, dir) = build(None, demo, &vars(extra), Clock::fixed(test_now())).await;
     TestApp {
         app: built.app,
@@ -172,20 +172,33 @@ impl TestApp {
     }
 }
 
+/// The real binary on a database file, without Discord, logging warnings only; a test adds
+/// its arguments and environment.
+pub fn bot_command(db: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
+    c.arg("--db")
+        .arg(db)
+        .env("RUST_LOG", "warn")
+        .env_remove("DISCORD_TOKEN");
+    c
+}
+
 /// Runs the real binary on a database file (no Discord, warnings only) and returns its exit
 /// code, stdout and stderr.
 pub fn run_bot(db: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .env_remove("DISCORD_TOKEN")
-        .output()
-        .expect("binary runs");
+    let out = bot_command(db).args(args).output().expect("binary runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A port nobody listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

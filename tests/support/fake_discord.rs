@@ -337,6 +337,19 @@ impl FakeDiscord {
         identify["d"].clone()
     }
 
+    /// [`Self::identify_and_ready`], then wait for the bot's command registration in [`GUILD`].
+    /// Returns the IDENTIFY `d` and the registration PUT.
+    pub async fn connect_bot(&self) -> (Value, RestRequest) {
+        let identify = self.identify_and_ready().await;
+        let put = self
+            .wait_for(
+                "PUT",
+                &format!("/api/v10/applications/{APP_ID}/guilds/{GUILD}/commands"),
+            )
+            .await;
+        (identify, put)
+    }
+
     /// Close the live gateway socket with `code` (4000 "unknown error" → serenity RESUMEs
     /// immediately; a TCP drop without close frame is only noticed at the next heartbeat, and
     /// a re-IDENTIFY goes through serenity's shard queuer, which waits 5s between identifies).

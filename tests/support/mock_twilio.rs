@@ -12,6 +12,10 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The account the tests' SMS settings name, and its auth token.
+pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
+pub const AUTH_TOKEN: &str = "test-auth-token";
+
 /// One request as received.
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -89,6 +93,21 @@ impl MockTwilio {
             inner,
             base_url: format!("http://{addr}"),
         }
+    }
+
+    /// The settings, as variables, that send SMS through this mock from a fixed number, with
+    /// no rate limit.
+    pub fn settings_vars(&self) -> Vec<(String, String)> {
+        [
+            ("TWILIO_ACCOUNT_SID", ACCOUNT_SID),
+            ("TWILIO_AUTH_TOKEN", AUTH_TOKEN),
+            ("BACKORDER_BOT__SMS__BASE_URL", &self.base_url),
+            ("BACKORDER_BOT__SMS__FROM", "+15005550006"),
+            ("BACKORDER_BOT__SMS__PER_SECOND", "0"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
     }
 
     /// Answers the next request(s) with these, in order.
