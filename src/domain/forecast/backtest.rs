@@ -167,6 +167,9 @@ pub fn backtest_series(
     if opts.step == 0 {
         return Err(ForecastError::ZeroStep);
     }
+    if series.is_empty() {
+        return Err(ForecastError::EmptySeries);
+    }
     let y = series.values();
     let h = opts.horizon as usize;
     let first_weekday = super::weekday_number(series.start());
@@ -315,9 +318,9 @@ mod tests {
         DemandSeries::from_daily(monday(), values).unwrap()
     }
 
+    #[track_caller]
     fn close(got: Option<f64>, want: f64, tol: f64) {
-        let got = got.expect("a figure");
-        assert!((got - want).abs() < tol, "got {got}, want {want}");
+        crate::domain::forecast::assert_close(got.expect("a figure"), want, tol);
     }
 
     fn fixed(alpha: f64) -> AlphaChoice {

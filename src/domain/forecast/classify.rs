@@ -109,48 +109,50 @@ mod tests {
     use crate::domain::forecast::Method;
 
     fn close(got: f64, want: f64) {
-        assert!((got - want).abs() < 1e-12, "got {got}, want {want}");
+        crate::domain::forecast::assert_close(got, want, 1e-12);
     }
 
     #[test]
-    fn smooth() {
-        // 10 days, demand on all: ADI 10/10 = 1. Sizes 4,6 ×5: mean 5, variance 1, CV² 1/25.
-        let y = [4.0, 6.0, 4.0, 6.0, 4.0, 6.0, 4.0, 6.0, 4.0, 6.0];
-        let c = classify(&y);
-        assert_eq!(c.class, Class::Smooth);
-        close(c.adi, 1.0);
-        close(c.cv2, 0.04);
-    }
-
-    #[test]
-    fn erratic() {
-        // 8 days, 7 with demand: ADI 8/7 ≈ 1.14. Sizes 1,1,1,1,1,1,8: mean 2,
-        // variance (6·1 + 36)/7 = 6, CV² 6/4 = 1.5.
-        let y = [1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 8.0];
-        let c = classify(&y);
-        assert_eq!(c.class, Class::Erratic);
-        close(c.adi, 8.0 / 7.0);
-        close(c.cv2, 1.5);
-    }
-
-    #[test]
-    fn intermittent() {
-        // 12 days, 4 with demand: ADI 3. Sizes 3,3,3,3: CV² 0.
-        let y = [3.0, 0.0, 0.0, 3.0, 0.0, 0.0, 3.0, 0.0, 0.0, 3.0, 0.0, 0.0];
-        let c = classify(&y);
-        assert_eq!(c.class, Class::Intermittent);
-        close(c.adi, 3.0);
-        close(c.cv2, 0.0);
-    }
-
-    #[test]
-    fn lumpy() {
-        // 10 days, 2 with demand: ADI 5. Sizes 1 and 9: mean 5, variance 16, CV² 16/25 = 0.64.
-        let y = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 9.0, 0.0, 0.0, 0.0];
-        let c = classify(&y);
-        assert_eq!(c.class, Class::Lumpy);
-        close(c.adi, 5.0);
-        close(c.cv2, 0.64);
+    fn four_hand_made_series() {
+        let cases: [(&[f64], Class, f64, f64); 4] = [
+            // 10 days, demand on all: ADI 10/10 = 1. Sizes 4,6 ×5: mean 5, variance 1,
+            // CV² 1/25 = 0.04.
+            (
+                &[4.0, 6.0, 4.0, 6.0, 4.0, 6.0, 4.0, 6.0, 4.0, 6.0],
+                Class::Smooth,
+                1.0,
+                0.04,
+            ),
+            // 8 days, 7 with demand: ADI 8/7 ≈ 1.14. Sizes 1 ×6 and 8: mean 2,
+            // variance (6·1 + 36)/7 = 6, CV² 6/4 = 1.5.
+            (
+                &[1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 8.0],
+                Class::Erratic,
+                8.0 / 7.0,
+                1.5,
+            ),
+            // 12 days, 4 with demand: ADI 3. Sizes all 3: CV² 0.
+            (
+                &[3.0, 0.0, 0.0, 3.0, 0.0, 0.0, 3.0, 0.0, 0.0, 3.0, 0.0, 0.0],
+                Class::Intermittent,
+                3.0,
+                0.0,
+            ),
+            // 10 days, 2 with demand: ADI 5. Sizes 1 and 9: mean 5, variance 16,
+            // CV² 16/25 = 0.64.
+            (
+                &[1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 9.0, 0.0, 0.0, 0.0],
+                Class::Lumpy,
+                5.0,
+                0.64,
+            ),
+        ];
+        for (y, class, adi, cv2) in cases {
+            let c = classify(y);
+            assert_eq!(c.class, class, "{y:?}");
+            close(c.adi, adi);
+            close(c.cv2, cv2);
+        }
     }
 
     #[test]

@@ -183,9 +183,7 @@ mod tests {
         }
     }
 
-    fn close(got: f64, want: f64, tol: f64) {
-        assert!((got - want).abs() < tol, "got {got}, want {want}");
-    }
+    use crate::domain::forecast::assert_close as close;
 
     #[test]
     fn inverse_normal_cdf_known_values() {

@@ -77,26 +77,24 @@ pub(super) fn optimize(
     }
 }
 
-/// Walks the days with their weekday factor.
-#[inline]
-fn next_weekday(wd: usize) -> usize {
-    if wd == 6 {
-        0
-    } else {
-        wd + 1
-    }
+/// The days `index` leaves open (factor above 0), as (demand, factor).
+fn open_days<'a>(
+    values: &'a [f64],
+    first_weekday: usize,
+    index: &'a WeekdayIndex,
+) -> impl Iterator<Item = (f64, f64)> + 'a {
+    let factors = index.0.iter().cycle().skip(first_weekday % 7);
+    values
+        .iter()
+        .zip(factors)
+        .filter(|&(_, &s)| s != 0.0)
+        .map(|(&y, &s)| (y, s))
 }
 
 fn ses(values: &[f64], first_weekday: usize, index: &WeekdayIndex, alpha: f64) -> Fit {
-    let mut wd = first_weekday % 7;
     let mut level: Option<f64> = None;
     let (mut sse, mut errors) = (0.0, 0u32);
-    for &y in values {
-        let s = index.0[wd];
-        wd = next_weekday(wd);
-        if s == 0.0 {
-            continue;
-        }
+    for (y, s) in open_days(values, first_weekday, index) {
         let adjusted = y / s;
         level = Some(match level {
             None => adjusted,
@@ -123,18 +121,12 @@ fn croston(
     alpha: f64,
     factor: f64,
 ) -> Fit {
-    let mut wd = first_weekday % 7;
     // (size z, interval p) once the first demand is seen.
     let mut est: Option<(f64, f64)> = None;
     // Days since the last demand, or since the day before the history for the first one.
     let mut q = 0.0;
     let (mut sse, mut errors) = (0.0, 0u32);
-    for &y in values {
-        let s = index.0[wd];
-        wd = next_weekday(wd);
-        if s == 0.0 {
-            continue;
-        }
+    for (y, s) in open_days(values, first_weekday, index) {
         q += 1.0;
         if let Some((z, p)) = est {
             let e = y - s * factor * z / p;
@@ -170,7 +162,17 @@ mod tests {
     }
 
     fn close(got: f64, want: f64) {
-        assert!((got - want).abs() < 1e-12, "got {got}, want {want}");
+        crate::domain::forecast::assert_close(got, want, 1e-12);
+    }
+
+    /// Runs `m` and checks its final level, SSE and number of errors.
+    #[track_caller]
+    fn check(y: &[f64], m: Method, alpha: f64, level: f64, sse: f64, errors: u32) -> Fit {
+        let f = run(y, m, alpha);
+        close(f.level, level);
+        close(f.sse, sse);
+        assert_eq!(f.errors, errors);
+        f
     }
 
     #[test]
@@ -181,10 +183,7 @@ mod tests {
         // day 2: forecast 4, error 0;   ℓ2 = 4
         // day 3: forecast 4, error −4;  ℓ3 = 4 + 0.5·(0 − 4) = 2
         // SSE = 4 + 0 + 16 = 20 over 3 errors, MSE 20/3, forecast 2.
-        let f = run(&[3.0, 5.0, 4.0, 0.0], Method::Ses, 0.5);
-        close(f.level, 2.0);
-        close(f.sse, 20.0);
-        assert_eq!(f.errors, 3);
+        let f = check(&[3.0, 5.0, 4.0, 0.0], Method::Ses, 0.5, 2.0, 20.0, 3);
         close(f.rmse(), (20.0f64 / 3.0).sqrt());
     }
 
@@ -201,10 +200,7 @@ mod tests {
         //        z = 5 + 0.5·(2 − 5) = 3.5, p = 2 + 0.5·(2 − 2) = 2.
         // Forecast 3.5/2 = 1.75; SSE = 16 + 16 + 4 + 6.25 + 0.25 = 42.5 over 5 errors.
         let y = [4.0, 0.0, 0.0, 6.0, 0.0, 2.0];
-        let f = run(&y, Method::Croston, 0.5);
-        close(f.level, 1.75);
-        close(f.sse, 42.5);
-        assert_eq!(f.errors, 5);
+        check(&y, Method::Croston, 0.5, 1.75, 42.5, 5);
         // Zero days at the end change nothing: the estimate is only updated on demand days.
         let mut longer = y.to_vec();
         longer.extend([0.0; 5]);
@@ -216,9 +212,8 @@ mod tests {
         // Same series: Croston 1.75, SBA factor 1 − 0.5/2 = 0.75 → 1.3125.
         // In-sample forecasts are 3, 3, 3, 1.875, 1.875; errors −3, −3, 3, −1.875, 0.125;
         // SSE = 9 + 9 + 9 + 3.515625 + 0.015625 = 30.53125.
-        let f = run(&[4.0, 0.0, 0.0, 6.0, 0.0, 2.0], Method::Sba, 0.5);
-        close(f.level, 1.3125);
-        close(f.sse, 30.53125);
+        let y = [4.0, 0.0, 0.0, 6.0, 0.0, 2.0];
+        check(&y, Method::Sba, 0.5, 1.3125, 30.53125, 5);
         // α = 0.1: factor 0.95.
         let y = [2.0, 0.0, 3.0, 0.0, 0.0, 1.0, 4.0];
         let c = run(&y, Method::Croston, 0.1).level;
@@ -231,10 +226,7 @@ mod tests {
         // day 2: first demand z = 3, p = 3 (third day from the start).
         // day 3: forecast 3/3 = 1, error 2; demand after an interval of 1:
         //        z = 3, p = 3 + 0.5·(1 − 3) = 2. Forecast 1.5.
-        let f = run(&[0.0, 0.0, 3.0, 3.0], Method::Croston, 0.5);
-        close(f.level, 1.5);
-        close(f.sse, 4.0);
-        assert_eq!(f.errors, 1);
+        check(&[0.0, 0.0, 3.0, 3.0], Method::Croston, 0.5, 1.5, 4.0, 1);
     }
 
     #[test]

@@ -14,9 +14,10 @@
 //! - `cover`: days of cover, stock-out date, safety stock, reorder point, inverse normal CDF.
 //! - `backtest`: rolling-origin evaluation with WAPE and MASE.
 //!
-//! Everything here is allocation-free per day: a forecast allocates its `per_day` vector and
-//! nothing else, and the backtest reuses nothing but stack values, so a million SKUs cost a
-//! million small vectors, not ninety million.
+//! Nothing allocates per day: a forecast allocates its `per_day` vector and nothing else (α
+//! search included), a [`DemandSeries`] can be refilled for the next SKU, and the backtest
+//! allocates nothing per series, so a million SKUs cost a million small vectors, not ninety
+//! million.
 
 mod backtest;
 mod classify;
@@ -268,6 +269,9 @@ pub fn forecast(series: &DemandSeries, opts: &ForecastOptions) -> Result<Forecas
     if opts.horizon == 0 || opts.horizon > MAX_HORIZON {
         return Err(ForecastError::BadHorizon(opts.horizon));
     }
+    if series.is_empty() {
+        return Err(ForecastError::EmptySeries);
+    }
     let model = Model::fit(
         series.values(),
         weekday_number(series.start()),
@@ -355,6 +359,13 @@ impl Model {
             None => self.level,
         }
     }
+}
+
+/// Asserts `got` is within `tol` of `want`, for the tests of every part.
+#[cfg(test)]
+#[track_caller]
+fn assert_close(got: f64, want: f64, tol: f64) {
+    assert!((got - want).abs() <= tol, "got {got}, want {want}");
 }
 
 #[cfg(test)]

@@ -72,6 +72,7 @@ impl WeekdayIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::forecast::assert_close;
 
     #[test]
     fn indices_are_weekday_means_over_their_average() {
@@ -82,9 +83,9 @@ mod tests {
         let ix = WeekdayIndex::estimate(&values, 0).unwrap();
         let want = [1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 0.0];
         for (got, want) in ix.factors().iter().zip(want) {
-            assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+            assert_close(*got, want, 1e-12);
         }
-        assert!((ix.factors().iter().sum::<f64>() - 7.0).abs() < 1e-12);
+        assert_close(ix.factors().iter().sum::<f64>(), 7.0, 1e-12);
     }
 
     #[test]
@@ -93,12 +94,12 @@ mod tests {
         let week = [20.0, 0.0, 10.0, 10.0, 10.0, 10.0, 10.0];
         let values: Vec<f64> = week.iter().copied().cycle().take(56).collect();
         let ix = WeekdayIndex::estimate(&values, 5).unwrap();
-        assert!((ix.factor(5) - 2.0).abs() < 1e-12);
+        assert_close(ix.factor(5), 2.0, 1e-12);
         assert_eq!(ix.factor(6), 0.0);
-        assert!((ix.factor(0) - 1.0).abs() < 1e-12);
+        assert_close(ix.factor(0), 1.0, 1e-12);
         // Saturday + 1 day = Sunday, + 9 days = Monday.
         assert_eq!(ix.factor_at(5, 1), 0.0);
-        assert!((ix.factor_at(5, 9) - 1.0).abs() < 1e-12);
+        assert_close(ix.factor_at(5, 9), 1.0, 1e-12);
     }
 
     #[test]

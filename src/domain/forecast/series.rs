@@ -168,6 +168,14 @@ mod tests {
         s.refill(&[(d("2026-12-08"), 4)], today).unwrap();
         assert_eq!(s.values(), &[4.0, 0.0]);
         assert_eq!(s.start(), d("2026-12-08"));
+        // A failed refill leaves an empty series, which nothing forecasts.
+        assert_eq!(s.refill(&[], today), Err(ForecastError::EmptySeries));
+        assert!(s.is_empty());
+        let opts = crate::domain::forecast::ForecastOptions::default();
+        assert_eq!(
+            crate::domain::forecast::forecast(&s, &opts),
+            Err(ForecastError::EmptySeries)
+        );
     }
 
     #[test]

@@ -79,7 +79,7 @@ fn an_intermittent_sku_gets_croston_from_today() {
     assert_eq!(s.len(), 13);
     let f = forecast(&s, &ForecastOptions::default()).unwrap();
     assert_eq!(f.classification.class, Class::Intermittent);
-    assert!((f.classification.adi - 2.6).abs() < 1e-12);
+    assert_close(f.classification.adi, 2.6, 1e-12);
     assert_eq!(f.method, Method::Croston);
     assert_eq!(f.alpha, Alpha::DEFAULT);
     assert_eq!(f.start, today);
@@ -89,9 +89,9 @@ fn an_intermittent_sku_gets_croston_from_today() {
     let p = p + 0.1 * (3.0 - p);
     let p = p + 0.1 * (3.0 - p);
     let p = p + 0.1 * (3.0 - p);
-    assert!((p - 1.6878).abs() < 1e-12);
+    assert_close(p, 1.6878, 1e-12);
     for v in &f.per_day {
-        assert!((v - 3.0 / p).abs() < 1e-12, "{v}");
+        assert_close(*v, 3.0 / p, 1e-12);
     }
 }
 
@@ -102,12 +102,12 @@ fn a_fixed_method_overrides_the_classification() {
     // As worked out in `methods`: SES ℓ = 4 → 2 → 1 → 3.5 → 1.75 → 1.875.
     let ses = forecast(&s, &opts(MethodChoice::Fixed(Method::Ses), a)).unwrap();
     assert_eq!(ses.method, Method::Ses);
-    assert!((ses.level - 1.875).abs() < 1e-12);
+    assert_close(ses.level, 1.875, 1e-12);
     let sba = forecast(&s, &opts(MethodChoice::Fixed(Method::Sba), a)).unwrap();
-    assert!((sba.per_day[0] - 1.3125).abs() < 1e-12);
+    assert_close(sba.per_day[0], 1.3125, 1e-12);
     // Croston's one-step errors −4, −4, 2, −2.5, −0.5: σ = √(42.5/5).
     let cro = forecast(&s, &opts(MethodChoice::Fixed(Method::Croston), a)).unwrap();
-    assert!((cro.sigma - 8.5f64.sqrt()).abs() < 1e-12);
+    assert_close(cro.sigma, 8.5f64.sqrt(), 1e-12);
 }
 
 #[test]
@@ -138,7 +138,7 @@ fn eight_weeks_bring_weekday_indices_into_the_forecast() {
     assert!(f.weekday_index.is_some());
     for (i, v) in f.per_day.iter().enumerate() {
         let want = week[i % 7];
-        assert!((v - want).abs() < 1e-9, "day {i}: {v} vs {want}");
+        assert_close(*v, want, 1e-9);
     }
     assert!(f.sigma < 1e-9);
     // One day less: no indices, a flat forecast.
