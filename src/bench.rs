@@ -493,6 +493,7 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
         for _ in 0..runs {
             let t = Instant::now();
             let c = cpu_time().0;
+            crate::memory::release_freed();
             let e = crate::app::alerts::evaluate(app, &r)
                 .await
                 .context("evaluating the alert rule failed")?;

@@ -20,6 +20,7 @@
 //! - [`startup`]: [`startup::Application`], built the same way by `main` and by the tests; it
 //!   supervises the long-running tasks and shuts them down gracefully.
 //! - [`telemetry`]: tracing set-up.
+//! - [`memory`]: allocator tuning (freed memory handed back before an alert evaluation).
 //! - [`bench`]: benchmarks that print figures (`backorder-bot bench …`).
 
 pub mod adapters;
@@ -28,6 +29,7 @@ pub mod bench;
 pub mod commands;
 pub mod config;
 pub mod domain;
+pub mod memory;
 pub mod shutdown;
 pub mod startup;
 pub mod store;
