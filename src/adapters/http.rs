@@ -385,7 +385,7 @@ impl Change {
             path: &self.path,
             body: self.canonical.as_bytes(),
         };
-        let (a, actor) = (app.clone(), self.actor.clone());
+        let (a, actor) = (app.clone(), self.actor);
         match idempotency::once(app, req, move |tx| work(tx, a, actor)).await {
             Ok(r) => {
                 let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
