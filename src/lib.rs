@@ -20,12 +20,14 @@
 //! - [`startup`]: [`startup::Application`], built the same way by `main` and by the tests; it
 //!   supervises the long-running tasks and shuts them down gracefully.
 //! - [`telemetry`]: tracing set-up.
+//! - [`memory`]: allocator tuning (freed memory handed back before an alert evaluation).
 
 pub mod adapters;
 pub mod app;
 pub mod commands;
 pub mod config;
 pub mod domain;
+pub mod memory;
 pub mod shutdown;
 pub mod startup;
 pub mod store;

@@ -13,8 +13,9 @@ use crate::domain::date::{parse_date, parse_ordered_at};
 use crate::domain::{IdempotencyKey, RequestedStatus};
 use crate::shutdown::Shutdown;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
@@ -51,9 +52,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/skus/{sku}", get(get_sku))
         .layer(axum::middleware::map_response(json_errors));
     api.merge(crate::adapters::webhooks::routes())
-        .fallback(|| async {
-            ApiError(StatusCode::NOT_FOUND, json!({"error": "no such endpoint"}))
-        })
+        .fallback(|| async { ApiError::framework(StatusCode::NOT_FOUND) })
         .with_state(app)
 }
 
@@ -106,6 +105,25 @@ impl From<AppError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The answer to a request the framework refused before a handler saw it (404, 405, 413, a
+    /// body that could not be read).
+    fn framework(status: StatusCode) -> Self {
+        let body = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                json!({"error": "body: the request body is larger than http.max_body_bytes", "field": "body"})
+            }
+            StatusCode::METHOD_NOT_ALLOWED => json!({"error": "method not allowed on this path"}),
+            StatusCode::NOT_FOUND => json!({"error": "no such endpoint"}),
+            s if s.is_client_error() => {
+                json!({"error": "body: the request could not be read", "field": "body"})
+            }
+            _ => json!({"error": "internal error"}),
+        };
+        ApiError(status, body)
+    }
+}
+
 fn bad(field: &str, reason: impl std::fmt::Display) -> ApiError {
     ApiError(
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -125,18 +143,7 @@ async fn json_errors(resp: Response) -> Response {
     if is_json || !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
-    let body = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            json!({"error": "body: the request body is larger than http.max_body_bytes", "field": "body"})
-        }
-        StatusCode::METHOD_NOT_ALLOWED => json!({"error": "method not allowed on this path"}),
-        StatusCode::NOT_FOUND => json!({"error": "no such endpoint"}),
-        s if s.is_client_error() => {
-            json!({"error": "body: the request could not be read", "field": "body"})
-        }
-        _ => json!({"error": "internal error"}),
-    };
-    let mut out = (status, Json(body)).into_response();
+    let mut out = ApiError::framework(status).into_response();
     if let Some(allow) = resp.headers().get(header::ALLOW) {
         out.headers_mut().insert(header::ALLOW, allow.clone());
     }
@@ -301,58 +308,100 @@ fn authorize(app: &App, headers: &HeaderMap) -> Result<Actor, ApiError> {
     }
 }
 
-/// A checked, authorized change request: who, the parsed body and the optional key.
+/// A reading request with the bearer token.
+struct Authorized;
+
+impl FromRequestParts<App> for Authorized {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
+        authorize(app, &parts.headers).map(|_| Authorized)
+    }
+}
+
+/// A change request, read: its body typed as `T`, and what running it once needs.
+///
+/// Extracting one checks, in this order: the body can be read (its size), the bearer token, the
+/// content type, one JSON object, the `Idempotency-Key`, and the body's fields; the first that
+/// fails is the answer, naming its field.
+struct Ingest<T> {
+    body: T,
+    change: Change,
+}
+
+/// An authorized change, as far as running it once cares.
 struct Change {
     actor: Actor,
-    body: Value,
+    method: Method,
+    path: String,
+    /// The parsed body re-serialized: the same request always hashes the same.
+    canonical: String,
     key: Option<IdempotencyKey>,
 }
 
-/// Authorizes and reads a change request: token, content type, one JSON object, key.
-fn accept(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Change, ApiError> {
-    let actor = authorize(app, headers)?;
-    require_json(headers)?;
-    let body = parse_json(body)?;
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => {
-            let raw = v
-                .to_str()
-                .map_err(|_| bad("Idempotency-Key", "may hold only visible ASCII characters"))?;
-            Some(IdempotencyKey::parse(raw).map_err(|e| bad("Idempotency-Key", e))?)
-        }
-    };
-    Ok(Change { actor, body, key })
+impl<T: DeserializeOwned> FromRequest<App> for Ingest<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, app: &App) -> Result<Self, ApiError> {
+        let (method, path) = (req.method().clone(), req.uri().path().to_string());
+        let headers = req.headers().clone();
+        let bytes = Bytes::from_request(req, app)
+            .await
+            .map_err(|e| ApiError::framework(e.status()))?;
+        let actor = authorize(app, &headers)?;
+        require_json(&headers)?;
+        let value = parse_json(&bytes)?;
+        let key = match headers.get("idempotency-key") {
+            None => None,
+            Some(v) => {
+                let raw = v.to_str().map_err(|_| {
+                    bad("Idempotency-Key", "may hold only visible ASCII characters")
+                })?;
+                Some(IdempotencyKey::parse(raw).map_err(|e| bad("Idempotency-Key", e))?)
+            }
+        };
+        let body = typed(&value)?;
+        let change = Change {
+            actor,
+            method,
+            path,
+            canonical: value.to_string(),
+            key,
+        };
+        Ok(Ingest { body, change })
+    }
 }
 
-/// Runs a change once per `Idempotency-Key` and answers with its (possibly replayed) response.
-async fn respond<F>(app: &App, method: &Method, uri: &Uri, change: &Change, work: F) -> Response
-where
-    F: for<'c> FnOnce(Unit<'c>) -> Work<'c>,
-{
-    // The parsed body re-serialized: the same request always hashes the same.
-    let canonical = change.body.to_string();
-    let req = idempotency::Request {
-        key: change.key.as_ref(),
-        method: method.as_str(),
-        path: uri.path(),
-        body: canonical.as_bytes(),
-    };
-    match idempotency::once(app, req, work).await {
-        Ok(r) => {
-            let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
-            let mut resp = (status, r.body).into_response();
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            if r.replayed {
-                resp.headers_mut()
-                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+impl Change {
+    /// Runs `work` once per `Idempotency-Key`, as the operator, and answers with its (possibly
+    /// replayed) status and JSON body.
+    async fn respond<F>(self, app: &App, work: F) -> Response
+    where
+        F: for<'c> FnOnce(Unit<'c>, App, Actor) -> Work<'c>,
+    {
+        let req = idempotency::Request {
+            key: self.key.as_ref(),
+            method: self.method.as_str(),
+            path: &self.path,
+            body: self.canonical.as_bytes(),
+        };
+        let (a, actor) = (app.clone(), self.actor);
+        match idempotency::once(app, req, move |tx| work(tx, a, actor)).await {
+            Ok(r) => {
+                let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
+                let mut resp = (status, r.body).into_response();
+                resp.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                if r.replayed {
+                    resp.headers_mut()
+                        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                }
+                resp
             }
-            resp
+            Err(e) => ApiError::from(e).into_response(),
         }
-        Err(e) => ApiError::from(e).into_response(),
     }
 }
 
@@ -389,54 +438,44 @@ struct OrderLineBody {
 
 async fn post_order(
     State(app): State<App>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (change, order) = match accept(&app, &headers, &body).and_then(|c| {
-        let b: OrderBody = typed(&c.body)?;
-        let ordered_at = b
-            .ordered_at
-            .as_deref()
-            .map(|raw| parse_ordered_at(raw, app.clock.now()))
-            .transpose()
-            .map_err(|e| bad("ordered_at", e))?;
-        let order = NewOrder {
-            order: b.order,
-            customer: b.customer,
-            ordered_at,
-            lines: b
-                .lines
-                .into_iter()
-                .map(|l| (l.sku, l.qty, l.unit_price_minor))
-                .collect(),
-        };
-        Ok((c, order))
-    }) {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
+    Ingest { body: b, change }: Ingest<OrderBody>,
+) -> Result<Response, ApiError> {
+    let ordered_at = b
+        .ordered_at
+        .as_deref()
+        .map(|raw| parse_ordered_at(raw, app.clock.now()))
+        .transpose()
+        .map_err(|e| bad("ordered_at", e))?;
+    let order = NewOrder {
+        order: b.order,
+        customer: b.customer,
+        ordered_at,
+        lines: b
+            .lines
+            .into_iter()
+            .map(|l| (l.sku, l.qty, l.unit_price_minor))
+            .collect(),
     };
-    let (a, actor) = (app.clone(), change.actor.clone());
-    respond(&app, &method, &uri, &change, move |tx| -> Work<'_> {
-        Box::pin(async move {
-            let placed = place_order_in(&a, tx, &actor, &order).await?;
-            let lines: Vec<Value> = placed
-                .lines
-                .iter()
-                .map(|(sku, o)| json!({"sku": sku, "reserved": o.reserved, "backordered": o.backordered, "backorder_id": o.backorder_id, "unchanged": o.unchanged}))
-                .collect();
-            // The same order again (a retry without an idempotency key) creates nothing: it is
-            // answered with what the first one did.
-            let status = if placed.lines.iter().all(|(_, o)| o.unchanged) {
-                200
-            } else {
-                201
-            };
-            Ok((status, json!({"order": placed.order, "lines": lines}).to_string()))
+    Ok(change
+        .respond(&app, move |tx, app, actor| {
+            Box::pin(async move {
+                let placed = place_order_in(&app, tx, &actor, &order).await?;
+                let lines: Vec<Value> = placed
+                    .lines
+                    .iter()
+                    .map(|(sku, o)| json!({"sku": sku, "reserved": o.reserved, "backordered": o.backordered, "backorder_id": o.backorder_id, "unchanged": o.unchanged}))
+                    .collect();
+                // The same order again (a retry without an idempotency key) creates nothing: it
+                // is answered with what the first one did.
+                let status = if placed.lines.iter().all(|(_, o)| o.unchanged) {
+                    200
+                } else {
+                    201
+                };
+                Ok((status, json!({"order": placed.order, "lines": lines}).to_string()))
+            })
         })
-    })
-    .await
+        .await)
 }
 
 #[derive(Deserialize)]
@@ -494,75 +533,49 @@ fn po_input(po: String, b: PoBody) -> Result<PoInput, ApiError> {
     })
 }
 
-fn po_response(saved: crate::app::purchasing::PoSaved) -> String {
-    json!({
-        "po": saved.po,
-        "lines_changed": saved.lines_changed,
-        "backorders_with_new_eta": saved.settled.moved.len(),
-        "customers_with_new_eta": saved.settled.customers(),
-        "backorders_allocated": saved.settled.allocated,
-    })
-    .to_string()
+/// Saves a PO (`update`: the PATCH of an existing one) and answers with `status`.
+async fn save_po(app: &App, change: Change, input: PoInput, update: bool, status: u16) -> Response {
+    change
+        .respond(app, move |tx, app, actor| {
+            Box::pin(async move {
+                let saved = save_po_in(&app, tx, &actor, &input, update).await?;
+                let body = json!({
+                    "po": saved.po,
+                    "lines_changed": saved.lines_changed,
+                    "backorders_with_new_eta": saved.settled.moved.len(),
+                    "customers_with_new_eta": saved.settled.customers(),
+                    "backorders_allocated": saved.settled.allocated,
+                });
+                Ok((status, body.to_string()))
+            })
+        })
+        .await
 }
 
 async fn post_po(
     State(app): State<App>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (change, input) = match accept(&app, &headers, &body).and_then(|c| {
-        let b: PoBody = typed(&c.body)?;
-        let Some(po) = b.po.clone() else {
-            return Err(bad("po", "is required"));
-        };
-        let input = po_input(po, b)?;
-        Ok((c, input))
-    }) {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
+    Ingest { body: b, change }: Ingest<PoBody>,
+) -> Result<Response, ApiError> {
+    let Some(po) = b.po.clone() else {
+        return Err(bad("po", "is required"));
     };
-    let (a, actor) = (app.clone(), change.actor.clone());
-    respond(&app, &method, &uri, &change, move |tx| -> Work<'_> {
-        Box::pin(async move {
-            let saved = save_po_in(&a, tx, &actor, &input, false).await?;
-            Ok((201, po_response(saved)))
-        })
-    })
-    .await
+    let input = po_input(po, b)?;
+    Ok(save_po(&app, change, input, false, 201).await)
 }
 
 async fn patch_po(
     State(app): State<App>,
     Path(po): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let (change, input) = match accept(&app, &headers, &body).and_then(|c| {
-        let b: PoBody = typed(&c.body)?;
-        if b.po
-            .as_deref()
-            .is_some_and(|p| !p.trim().eq_ignore_ascii_case(po.trim()))
-        {
-            return Err(bad("po", "differs from the PO in the path"));
-        }
-        let input = po_input(po, b)?;
-        Ok((c, input))
-    }) {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
-    let (a, actor) = (app.clone(), change.actor.clone());
-    respond(&app, &method, &uri, &change, move |tx| -> Work<'_> {
-        Box::pin(async move {
-            let saved = save_po_in(&a, tx, &actor, &input, true).await?;
-            Ok((200, po_response(saved)))
-        })
-    })
-    .await
+    Ingest { body: b, change }: Ingest<PoBody>,
+) -> Result<Response, ApiError> {
+    if b.po
+        .as_deref()
+        .is_some_and(|p| !p.trim().eq_ignore_ascii_case(po.trim()))
+    {
+        return Err(bad("po", "differs from the PO in the path"));
+    }
+    let input = po_input(po, b)?;
+    Ok(save_po(&app, change, input, true, 200).await)
 }
 
 #[derive(Deserialize)]
@@ -575,55 +588,41 @@ struct AdjustmentBody {
 
 async fn post_adjustment(
     State(app): State<App>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    Ingest { body: b, change }: Ingest<AdjustmentBody>,
 ) -> Response {
-    let (change, b) = match accept(&app, &headers, &body).and_then(|c| {
-        let b: AdjustmentBody = typed(&c.body)?;
-        Ok((c, b))
-    }) {
-        Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
-    let (a, actor) = (app.clone(), change.actor.clone());
-    respond(&app, &method, &uri, &change, move |tx| -> Work<'_> {
-        Box::pin(async move {
-            let done = adjust_in(&a, tx, &actor, &b.sku, b.delta, &b.reason).await?;
-            Ok((
-                201,
-                json!({"sku": done.sku, "on_hand": done.position.on_hand, "allocated": done.position.allocated,
-                       "available": done.position.available(), "backorders_allocated": done.settled.allocated})
-                .to_string(),
-            ))
+    change
+        .respond(&app, move |tx, app, actor| {
+            Box::pin(async move {
+                let done = adjust_in(&app, tx, &actor, &b.sku, b.delta, &b.reason).await?;
+                Ok((
+                    201,
+                    json!({"sku": done.sku, "on_hand": done.position.on_hand, "allocated": done.position.allocated,
+                           "available": done.position.available(), "backorders_allocated": done.settled.allocated})
+                    .to_string(),
+                ))
+            })
         })
-    })
-    .await
+        .await
 }
 
-async fn get_sku(State(app): State<App>, Path(sku): Path<String>, headers: HeaderMap) -> Response {
-    if let Err(e) = authorize(&app, &headers) {
-        return e.into_response();
-    }
-    match query_stock(&app, &sku).await {
-        Ok(r) => {
-            let p = &r.position;
-            let inbound: Vec<Value> = p
-                .inbound
-                .iter()
-                .map(|l| json!({"po": l.po_number, "qty": l.qty, "eta": l.eta}))
-                .collect();
-            Json(json!({
-                "sku": r.product.sku, "name": r.product.name, "status": p.status().as_str(),
-                "on_hand": p.on_hand, "allocated": p.allocated, "available": p.available(),
-                "open_backorders": p.open_backorders, "backordered_units": p.backordered_units,
-                "reorder_point": p.reorder_point, "safety_stock": p.safety_stock, "inbound": inbound,
-            }))
-            .into_response()
-        }
-        Err(e) => ApiError::from(e).into_response(),
-    }
+async fn get_sku(
+    State(app): State<App>,
+    Path(sku): Path<String>,
+    _: Authorized,
+) -> Result<Json<Value>, ApiError> {
+    let r = query_stock(&app, &sku).await?;
+    let p = &r.position;
+    let inbound: Vec<Value> = p
+        .inbound
+        .iter()
+        .map(|l| json!({"po": l.po_number, "qty": l.qty, "eta": l.eta}))
+        .collect();
+    Ok(Json(json!({
+        "sku": r.product.sku, "name": r.product.name, "status": p.status().as_str(),
+        "on_hand": p.on_hand, "allocated": p.allocated, "available": p.available(),
+        "open_backorders": p.open_backorders, "backordered_units": p.backordered_units,
+        "reorder_point": p.reorder_point, "safety_stock": p.safety_stock, "inbound": inbound,
+    })))
 }
 
 #[cfg(test)]

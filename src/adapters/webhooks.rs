@@ -2,8 +2,8 @@
 //! (`/webhooks/twilio/status`). Every request must carry a valid `X-Twilio-Signature`.
 
 use crate::app::notify::{self, InboundKind};
-use crate::app::App;
-use axum::extract::{Form, State};
+use crate::app::{App, AppError};
+use axum::extract::{Form, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -137,14 +137,40 @@ fn xml_escape(s: &str) -> String {
         .replace('\'', "&apos;")
 }
 
-async fn inbound(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Form(params): Form<Params>,
-) -> Response {
-    if let Err(refused) = verified(&app, INBOUND_PATH, &headers, &params) {
-        return refused.respond("inbound SMS");
+/// A webhook's form parameters, signed by Twilio for `[http] public_url` + the request's path.
+/// A refusal is answered as [`Refused::respond`] says.
+struct Signed(Params);
+
+impl FromRequest<App> for Signed {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, app: &App) -> Result<Self, Response> {
+        let path = req.uri().path().to_string();
+        let headers = req.headers().clone();
+        let Form(params) = Form::<Params>::from_request(req, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let hook = if path == INBOUND_PATH {
+            "inbound SMS"
+        } else {
+            "SMS status"
+        };
+        verified(app, &path, &headers, &params).map_err(|refused| refused.respond(hook))?;
+        Ok(Signed(params))
     }
+}
+
+/// A use case's error: 400 with its text when the request is at fault, else a logged 500.
+fn failed(e: AppError, hook: &str) -> Response {
+    if e.is_user_facing() {
+        (StatusCode::BAD_REQUEST, e.to_string()).into_response()
+    } else {
+        tracing::error!(error = ?e, "{hook} failed");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    }
+}
+
+async fn inbound(State(app): State<App>, Signed(params): Signed) -> Response {
     let from = param(&params, "From").unwrap_or_default();
     let body = param(&params, "Body").unwrap_or_default();
     match notify::inbound(&app, from, body, param(&params, "MessageSid")).await {
@@ -154,22 +180,11 @@ async fn inbound(
             }
             twiml(&reply)
         }
-        Err(e) if e.is_user_facing() => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
-        Err(e) => {
-            tracing::error!(error = ?e, "inbound SMS failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+        Err(e) => failed(e, "inbound SMS"),
     }
 }
 
-async fn status(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Form(params): Form<Params>,
-) -> Response {
-    if let Err(refused) = verified(&app, STATUS_PATH, &headers, &params) {
-        return refused.respond("SMS status");
-    }
+async fn status(State(app): State<App>, Signed(params): Signed) -> Response {
     let (Some(sid), Some(state)) = (
         param(&params, "MessageSid"),
         param(&params, "MessageStatus"),
@@ -188,11 +203,7 @@ async fn status(
             }
             StatusCode::NO_CONTENT.into_response()
         }
-        Err(e) if e.is_user_facing() => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
-        Err(e) => {
-            tracing::error!(error = ?e, "SMS status report failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+        Err(e) => failed(e, "SMS status report"),
     }
 }
 

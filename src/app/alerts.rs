@@ -59,7 +59,6 @@ async fn figures(
 
 /// Evaluates a rule now, changing no state (`/lowstock`, `backorder-bot check`).
 pub async fn evaluate(app: &App, rule: &AlertRule) -> AppResult<Evaluation> {
-    release_freed_memory();
     let now = app.clock.now();
     let mut conn = app.store.conn().await?;
     let figs = figures(&mut conn, rule, now, &Default::default()).await?;
@@ -86,18 +85,6 @@ pub async fn evaluate(app: &App, rule: &AlertRule) -> AppResult<Evaluation> {
         evaluated,
         findings,
     })
-}
-
-/// Hands memory freed since the last evaluation back to the OS before this one allocates its
-/// findings (a hundred thousand rows at a million SKUs). The allocator keeps freed memory per
-/// thread arena; an evaluation landing on another runtime thread than the last one found the
-/// last one's memory still held, and the peaks added up (docs/performance.md).
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `malloc_trim` only returns free pages of the allocator's own arenas to the OS.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// The rule of this name, or a user-facing error listing the rules.

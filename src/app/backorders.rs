@@ -1,13 +1,12 @@
 //! Backorder questions and the changes ops make to single backorders.
 
+use super::page::{paged, PageRequest, Paged};
 use super::promise::{priority_input, ranked_queue, settle, Cause, Settled};
 use super::{field, Actor, App, AppError, AppResult};
 use crate::domain::audit::AuditEntry;
-use crate::domain::page::{PageKey, Seek};
 use crate::domain::priority::{manual_points_for, PriorityScore, Reprioritize};
 use crate::domain::{text, BackorderStatus, Money, MovementKind, ReservationStatus};
 use crate::store::backorders::{BackorderRow, Filter, ListOrder};
-use crate::store::keyset::Keyed;
 use crate::store::{self, audit, stock::Movement};
 use std::collections::HashMap;
 
@@ -64,12 +63,7 @@ pub struct ListQuery<'a> {
     /// A status, `all`, or `None` for open ones.
     pub status: Option<&'a str>,
     pub sort: Sort,
-    /// 1-based page (shown; with no key, the page to skip to).
-    pub page: u32,
-    /// The key of a row shown: the page starts right after it (Next) ...
-    pub after: Option<&'a str>,
-    /// ... or ends right before it (Prev).
-    pub before: Option<&'a str>,
+    pub page: PageRequest<'a>,
 }
 
 /// One listed backorder with what the list shows beside it.
@@ -83,109 +77,14 @@ pub struct ListedBackorder {
     pub place: Option<usize>,
 }
 
-/// Where a keyset page is and how to reach its neighbours.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct PageNav {
-    /// 1-based page shown.
-    pub page: u32,
-    /// Number of pages (at least 1).
-    pub pages: u32,
-    /// Rows in all.
-    pub total: i64,
-    /// Key to page back from (`before:`), when there are rows before.
-    pub prev: Option<String>,
-    /// Key to page on from (`after:`), when there are rows after.
-    pub next: Option<String>,
-}
-
 /// A page of backorders.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackorderPage {
-    /// Rows on this page.
-    pub rows: Vec<ListedBackorder>,
-    /// Page number, count and neighbours.
-    pub nav: PageNav,
+    pub list: Paged<ListedBackorder>,
     /// The order of the rows.
     pub sort: Sort,
     /// The SKU whose queue this is (`sku:` given), as the shop spells it.
     pub sku: Option<String>,
-}
-
-/// Where a page starts: after/before a key (buttons), or `page:` skipped to from the top.
-pub(crate) fn seek_of(
-    page: u32,
-    after: Option<&str>,
-    before: Option<&str>,
-    size: i64,
-    shape: &str,
-) -> AppResult<Seek> {
-    if page == 0 {
-        return Err(AppError::invalid("page", "pages start at 1"));
-    }
-    let key = |name: &'static str, raw: &str| {
-        PageKey::parse(raw)
-            .ok()
-            .filter(|k| k.has_shape(shape))
-            .ok_or_else(|| {
-                AppError::invalid(
-                    name,
-                    "is not a key of this list (use the buttons, or page:N)",
-                )
-            })
-    };
-    Ok(match (after, before) {
-        (Some(_), Some(_)) => {
-            return Err(AppError::invalid(
-                "after",
-                "give after: or before:, not both",
-            ))
-        }
-        (Some(a), None) => Seek::After(key("after", a)?),
-        (None, Some(b)) => Seek::Before(key("before", b)?),
-        (None, None) if page == 1 => Seek::First,
-        (None, None) => Seek::Skip((i64::from(page) - 1) * size),
-    })
-}
-
-/// Page number, count and neighbour keys of a keyset page; a `page:` past the end is the
-/// user's error naming the last page.
-pub(crate) fn nav_of(
-    page: u32,
-    seek: &Seek,
-    keyed: &Keyed,
-    total: i64,
-    size: i64,
-) -> AppResult<PageNav> {
-    let pages = ((total + size - 1) / size).max(1) as u32;
-    if matches!(seek, Seek::Skip(_)) && page > pages {
-        return Err(AppError::invalid(
-            "page",
-            format!(
-                "there {} only {pages}",
-                if pages == 1 { "is" } else { "are" }
-            ),
-        ));
-    }
-    let page = match seek {
-        Seek::First => 1,
-        // Rows added or removed meanwhile can shift the count: keep the number within it.
-        _ if !keyed.more_before => 1,
-        _ if !keyed.more_after => pages,
-        _ => page.clamp(1, pages),
-    };
-    Ok(PageNav {
-        page,
-        pages,
-        total,
-        prev: keyed
-            .more_before
-            .then(|| keyed.first_key().map(PageKey::encode))
-            .flatten(),
-        next: keyed
-            .more_after
-            .then(|| keyed.last_key().map(PageKey::encode))
-            .flatten(),
-    })
 }
 
 /// `/backorders [sku:] [customer:] [status:] [sort:] [page:]`
@@ -219,44 +118,32 @@ pub async fn list(app: &App, q: &ListQuery<'_>) -> AppResult<BackorderPage> {
             })?)
         }
     }
-    let size = i64::from(app.settings.console.page_size);
     let order = match q.sort {
         Sort::Priority => ListOrder::Priority,
         Sort::Age => ListOrder::Age,
         Sort::Eta => ListOrder::Eta,
         Sort::Value => ListOrder::Value,
     };
-    let shape: String = order.columns().iter().map(|c| c.kind).collect();
-    let seek = seek_of(q.page, q.after, q.before, size, &shape)?;
-    let (rows, keyed, total) = store::backorders::list(
-        &mut conn,
-        app.store.landmarks(),
-        &filter,
-        order,
-        &seek,
-        size,
-    )
+    let marks = app.store.landmarks();
+    let page = paged(app, &q.page, order.columns(), async |seek, size| {
+        store::backorders::list(&mut conn, marks, &filter, order, seek, size).await
+    })
     .await?;
-    let nav = nav_of(q.page, &seek, &keyed, total, size)?;
     let places = if filter.product_id.is_some() && filter.status == Some(BackorderStatus::Open) {
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
         store::backorders::queue_places(&mut conn, &ids).await?
     } else {
         HashMap::new()
     };
     let now = app.clock.now();
     let weights = &app.settings.priority;
-    let rows = rows
-        .into_iter()
-        .map(|row| ListedBackorder {
-            score: weights.score(&priority_input(&(&row).into()), now).total(),
-            place: places.get(&row.id).map(|(p, _)| *p),
-            row,
-        })
-        .collect();
+    let list = page.map(|row| ListedBackorder {
+        score: weights.score(&priority_input(&(&row).into()), now).total(),
+        place: places.get(&row.id).map(|(p, _)| *p),
+        row,
+    });
     Ok(BackorderPage {
-        rows,
-        nav,
+        list,
         sort: q.sort,
         sku,
     })

@@ -1,7 +1,9 @@
 //! One customer at a glance.
 
-use super::backorders::{customer_by_external_id, nav_of, seek_of, PageNav};
+use super::backorders::customer_by_external_id;
+use super::page::{paged, PageRequest, Paged};
 use super::{App, AppResult};
+use crate::domain::page::Seek;
 use crate::domain::BackorderStatus;
 use crate::store::backorders::{BackorderRow, Filter, ListOrder};
 use crate::store::customers::CustomerRow;
@@ -21,10 +23,8 @@ pub struct OpenBackorder {
 pub struct CustomerView {
     /// The customer (contacts are masked when shown).
     pub customer: CustomerRow,
-    /// One page of open backorders, oldest order first.
-    pub open: Vec<OpenBackorder>,
-    /// Page number, count (all open backorders) and neighbours.
-    pub nav: PageNav,
+    /// One page of open backorders, oldest order first (its count: all open backorders).
+    pub open: Paged<OpenBackorder>,
     /// Allocated backorders not shipped yet, oldest order first (at most a page of them).
     pub ready: Vec<BackorderRow>,
     /// How many allocated backorders there are in all.
@@ -36,12 +36,8 @@ pub struct CustomerView {
 pub struct CustomerQuery<'a> {
     /// The shop's customer id.
     pub id: &'a str,
-    /// 1-based page of open backorders (shown; with no key, the page to skip to).
-    pub page: u32,
-    /// Key of a row shown: the page starts right after it ...
-    pub after: Option<&'a str>,
-    /// ... or ends right before it.
-    pub before: Option<&'a str>,
+    /// The page of open backorders.
+    pub page: PageRequest<'a>,
 }
 
 /// `/customer id:`: the customer, and a page of their open backorders (oldest order first, by
@@ -49,53 +45,40 @@ pub struct CustomerQuery<'a> {
 pub async fn show(app: &App, q: &CustomerQuery<'_>) -> AppResult<CustomerView> {
     let mut conn = app.store.reader().await?;
     let customer = customer_by_external_id(&mut conn, q.id).await?;
-    let size = i64::from(app.settings.console.page_size);
     let order = ListOrder::Age;
-    let shape: String = order.columns().iter().map(|c| c.kind).collect();
-    let seek = seek_of(q.page, q.after, q.before, size, &shape)?;
     let filter = Filter {
         customer_id: Some(customer.id),
         status: Some(BackorderStatus::Open),
         ..Filter::default()
     };
-    let (rows, keyed, total) = store::backorders::list(
-        &mut conn,
-        app.store.landmarks(),
-        &filter,
-        order,
-        &seek,
-        size,
-    )
+    let marks = app.store.landmarks();
+    let page = paged(app, &q.page, order.columns(), async |seek, size| {
+        store::backorders::list(&mut conn, marks, &filter, order, seek, size).await
+    })
     .await?;
-    let nav = nav_of(q.page, &seek, &keyed, total, size)?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
     let places = store::backorders::queue_places(&mut conn, &ids).await?;
-    let open = rows
-        .into_iter()
-        .map(|row| OpenBackorder {
-            place: places.get(&row.id).copied(),
-            row,
-        })
-        .collect();
+    let open = page.map(|row| OpenBackorder {
+        place: places.get(&row.id).copied(),
+        row,
+    });
     // Stock is set aside for these: they wait only for someone to ship them.
     let ready_filter = Filter {
         status: Some(BackorderStatus::Allocated),
         ..filter
     };
-    let first = seek_of(1, None, None, size, &shape)?;
     let (ready, _, ready_total) = store::backorders::list(
         &mut conn,
-        app.store.landmarks(),
+        marks,
         &ready_filter,
         order,
-        &first,
-        size,
+        &Seek::First,
+        i64::from(app.settings.console.page_size),
     )
     .await?;
     Ok(CustomerView {
         customer,
         open,
-        nav,
         ready,
         ready_total,
     })

@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod import;
 pub mod notify;
 pub mod orders;
+pub mod page;
 pub mod posts;
 pub mod promise;
 pub mod purchasing;

@@ -1,5 +1,6 @@
 //! Purchase orders: looking them up, moving their ETAs, receiving them.
 
+use super::page::{paged, PageRequest, Paged};
 use super::promise::{settle, Cause, Settled};
 use super::{field, Actor, App, AppError, AppResult};
 use crate::domain::audit::AuditEntry;
@@ -7,7 +8,7 @@ use crate::domain::date::check_eta_window;
 use crate::domain::order::repeated_sku;
 use crate::domain::text;
 use crate::domain::{MovementKind, PoNumber, PoStatus, Quantity, Sku};
-use crate::store::purchasing::{PoLineRow, PoRow};
+use crate::store::purchasing::{PoLineRow, PoRow, PoSummaryRow, PO_ORDER};
 use crate::store::{self, audit, stock::Movement, Conn};
 use chrono::NaiveDate;
 use std::collections::{HashMap, HashSet};
@@ -540,22 +541,11 @@ pub struct PoQuery<'a> {
     pub status: Option<&'a str>,
     /// Only late ones.
     pub late: bool,
-    /// 1-based page (shown; with no key, the page to skip to).
-    pub page: u32,
-    /// The key of a row shown: the page starts right after it (Next) ...
-    pub after: Option<&'a str>,
-    /// ... or ends right before it (Prev).
-    pub before: Option<&'a str>,
+    pub page: PageRequest<'a>,
 }
 
 /// A page of purchase orders.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PoPage {
-    /// Rows on this page.
-    pub rows: Vec<store::purchasing::PoSummaryRow>,
-    /// Page number, count and neighbours.
-    pub nav: super::backorders::PageNav,
-}
+pub type PoPage = Paged<PoSummaryRow>;
 
 /// `/pos [supplier:] [status:] [late:] [page:]`
 pub async fn list_pos(app: &App, q: &PoQuery<'_>) -> AppResult<PoPage> {
@@ -592,17 +582,9 @@ pub async fn list_pos(app: &App, q: &PoQuery<'_>) -> AppResult<PoPage> {
             })?]
         }
     }
-    let size = i64::from(app.settings.console.page_size);
-    let seek = super::backorders::seek_of(q.page, q.after, q.before, size, "tt")?;
-    let (rows, keyed, total) = store::purchasing::list_pos(
-        &mut conn,
-        app.store.landmarks(),
-        &filter,
-        app.clock.today(),
-        &seek,
-        size,
-    )
-    .await?;
-    let nav = super::backorders::nav_of(q.page, &seek, &keyed, total, size)?;
-    Ok(PoPage { rows, nav })
+    let (marks, today) = (app.store.landmarks(), app.clock.today());
+    paged(app, &q.page, &PO_ORDER, async |seek, size| {
+        store::purchasing::list_pos(&mut conn, marks, &filter, today, seek, size).await
+    })
+    .await
 }

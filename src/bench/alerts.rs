@@ -88,6 +88,7 @@ pub async fn alerts(app: &App, n: u64) -> anyhow::Result<()> {
         for _ in 0..runs {
             let t = Instant::now();
             let c = cpu_time().unwrap_or_default().own;
+            backorder_bot::memory::release_freed();
             let e = backorder_bot::app::alerts::evaluate(app, &r)
                 .await
                 .context("evaluating the alert rule failed")?;

@@ -2,6 +2,7 @@
 
 use super::spec::{CommandSpec, OptionKind, OptionSpec, Suggest};
 use super::Invocation;
+use crate::app::page::PageRequest;
 use crate::app::{Actor, App, AppError};
 use crate::domain::date::parse_date;
 use chrono::NaiveDate;
@@ -167,6 +168,15 @@ impl Args {
                 format!("{p} is not a page number"),
             )),
         }
+    }
+
+    /// Which page of a list: `page:`, or the row key of `after:` or `before:` (a paging button's).
+    pub fn paging(&self) -> Result<PageRequest<'_>, AppError> {
+        Ok(PageRequest {
+            page: self.page()?,
+            after: self.text("after")?,
+            before: self.text("before")?,
+        })
     }
 
     fn declared(&self, name: &str) -> Result<(), AppError> {

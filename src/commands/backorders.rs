@@ -1,8 +1,6 @@
 //! `/backorders [sku:] [customer:] [status:] [sort:] [page:]`
 
-use super::spec::{
-    choices, opt, suggest, CommandSpec, OptionKind, Suggest, AFTER, BEFORE, PAGE, SKU_OPT,
-};
+use super::spec::{choices, list_options, opt, suggest, CommandSpec, OptionKind, Suggest, SKU_OPT};
 use super::{render, Args, Ctx, Reply};
 use crate::app::backorders::{ListQuery, Sort};
 use crate::app::{self, AppError};
@@ -11,7 +9,7 @@ pub const SPEC: CommandSpec = CommandSpec {
     name: "backorders",
     sub: None,
     description: "List backorders: a SKU's queue in service order, or by customer or status",
-    options: &[
+    options: list_options![
         SKU_OPT,
         suggest(
             opt("customer", "Customer id", OptionKind::Text, false),
@@ -30,9 +28,6 @@ pub const SPEC: CommandSpec = CommandSpec {
             ),
             &Sort::CHOICES,
         ),
-        PAGE,
-        AFTER,
-        BEFORE,
     ],
     mutating: false,
     defer: true,
@@ -47,9 +42,7 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
             customer: args.text("customer")?,
             status: args.text("status")?,
             sort: sort.unwrap_or_default(),
-            page: args.page()?,
-            after: args.text("after")?,
-            before: args.text("before")?,
+            page: args.paging()?,
         },
     )
     .await?;

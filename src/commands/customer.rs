@@ -1,7 +1,7 @@
 //! `/customer id: [page:]`
 
 use super::reply::data;
-use super::spec::{opt, suggest, CommandSpec, OptionKind, Suggest, AFTER, BEFORE, PAGE};
+use super::spec::{list_options, opt, suggest, CommandSpec, OptionKind, Suggest};
 use super::{render, Args, Ctx, Reply};
 use crate::app::{self, AppError};
 
@@ -13,15 +13,10 @@ pub const SPEC: CommandSpec = CommandSpec {
     sub: None,
     description:
         "One customer: tier, channel, opt-outs, open backorders with ETAs and queue places",
-    options: &[
-        suggest(
-            opt("id", "Customer id", OptionKind::Text, true),
-            Suggest::Customer,
-        ),
-        PAGE,
-        AFTER,
-        BEFORE,
-    ],
+    options: list_options![suggest(
+        opt("id", "Customer id", OptionKind::Text, true),
+        Suggest::Customer,
+    ),],
     mutating: false,
     defer: true,
 };
@@ -31,9 +26,7 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
         cx.app,
         &app::customers::CustomerQuery {
             id: args.req("id")?,
-            page: args.page()?,
-            after: args.text("after")?,
-            before: args.text("before")?,
+            page: args.paging()?,
         },
     )
     .await?;

@@ -30,6 +30,7 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
         Some(name) => alerts::rule(cx.app, name)?.clone(),
         None => everything(cx.app.settings.discord.alert_channel_id.unwrap_or(0))?,
     };
+    crate::memory::release_freed();
     let e = alerts::evaluate(cx.app, &rule).await?;
     let mut counts = [0usize; 4];
     for f in &e.findings {

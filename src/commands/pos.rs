@@ -1,6 +1,6 @@
 //! `/pos [supplier:] [status:] [late:] [page:]`
 
-use super::spec::{choices, opt, CommandSpec, OptionKind, AFTER, BEFORE, PAGE};
+use super::spec::{choices, list_options, opt, CommandSpec, OptionKind};
 use super::{render, Args, Ctx, Reply};
 use crate::app::purchasing::PoQuery;
 use crate::app::{self, AppError};
@@ -9,7 +9,7 @@ pub const SPEC: CommandSpec = CommandSpec {
     name: "pos",
     sub: None,
     description: "Open purchase orders: supplier, lines, next ETA, late ones flagged",
-    options: &[
+    options: list_options![
         opt("supplier", "Supplier code or name", OptionKind::Text, false),
         choices(
             opt(
@@ -26,9 +26,6 @@ pub const SPEC: CommandSpec = CommandSpec {
             OptionKind::Boolean,
             false,
         ),
-        PAGE,
-        AFTER,
-        BEFORE,
     ],
     mutating: false,
     defer: true,
@@ -41,9 +38,7 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
             supplier: args.text("supplier")?,
             status: args.text("status")?,
             late: args.flag("late")?,
-            page: args.page()?,
-            after: args.text("after")?,
-            before: args.text("before")?,
+            page: args.paging()?,
         },
     )
     .await?;

@@ -5,8 +5,9 @@
 use super::reply::{data, plural, Paging, Reply, Severity};
 use super::spec::{CommandSpec, OptionKind, OptionSpec, Suggest};
 use super::{usage, Invocation};
-use crate::app::backorders::{BackorderDetail, BackorderPage, Changed, PageNav, Sort};
+use crate::app::backorders::{BackorderDetail, BackorderPage, Changed, Sort};
 use crate::app::customers::CustomerView;
+use crate::app::page::Paged;
 use crate::app::promise::Settled;
 use crate::app::purchasing::{EtaSet, PoPage, PoView, Received};
 use crate::app::stock::{Adjusted, StockReport};
@@ -281,13 +282,14 @@ fn age(ordered_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
 
 /// `/backorders`
 pub fn backorders(page: &BackorderPage, inv: &Invocation, now: DateTime<Utc>) -> Reply {
-    let queue = page.sku.is_some() && page.rows.iter().any(|b| b.place.is_some());
+    let list = &page.list;
+    let queue = page.sku.is_some() && list.rows.iter().any(|b| b.place.is_some());
     let title = match &page.sku {
-        Some(sku) if queue => format!("Queue of {sku} ({} open)", page.nav.total),
-        Some(sku) => format!("Backorders of {sku} ({})", page.nav.total),
-        None => format!("Backorders ({})", page.nav.total),
+        Some(sku) if queue => format!("Queue of {sku} ({} open)", list.nav.total),
+        Some(sku) => format!("Backorders of {sku} ({})", list.nav.total),
+        None => format!("Backorders ({})", list.nav.total),
     };
-    let mut r = Reply::new(title, Severity::Info).describe(format!(
+    let r = Reply::new(title, Severity::Info).describe(format!(
         "Order: {}{}",
         page.sort.describe(),
         if page.sort == Sort::Priority {
@@ -296,41 +298,48 @@ pub fn backorders(page: &BackorderPage, inv: &Invocation, now: DateTime<Utc>) ->
             ""
         }
     ));
+    listed(r, list, inv, |l| {
+        let b = &l.row;
+        let place = l.place.map_or(String::new(), |p| format!("{p}. "));
+        let status = if b.status == BackorderStatus::Open {
+            String::new()
+        } else {
+            format!(" — {}", b.status)
+        };
+        let eta = eta_while_active(b.status, b.promised_eta, b.eta_kind)
+            .map_or(String::new(), |e| format!(" — ETA {e}"));
+        format!(
+            "{place}#{} {} × {} — {} ({}, {}) — score {:.1}{eta} — age {}{status}",
+            b.id,
+            b.qty,
+            b.sku,
+            data(&mask_name(&b.customer_name)),
+            data(&b.customer_external_id),
+            b.tier,
+            l.score,
+            age(b.ordered_at, now),
+        )
+    })
+}
+
+/// A list reply: a line a row ("None match." when there are none), and its paging.
+fn listed<T>(
+    mut r: Reply,
+    page: &Paged<T>,
+    inv: &Invocation,
+    line: impl Fn(&T) -> String,
+) -> Reply {
     if page.rows.is_empty() {
         r.description = Some("None match.".to_string());
     }
-    r.lines = page
-        .rows
-        .iter()
-        .map(|l| {
-            let b = &l.row;
-            let place = l.place.map_or(String::new(), |p| format!("{p}. "));
-            let status = if b.status == BackorderStatus::Open {
-                String::new()
-            } else {
-                format!(" — {}", b.status)
-            };
-            let eta = eta_while_active(b.status, b.promised_eta, b.eta_kind)
-                .map_or(String::new(), |e| format!(" — ETA {e}"));
-            format!(
-                "{place}#{} {} × {} — {} ({}, {}) — score {:.1}{eta} — age {}{status}",
-                b.id,
-                b.qty,
-                b.sku,
-                data(&mask_name(&b.customer_name)),
-                data(&b.customer_external_id),
-                b.tier,
-                l.score,
-                age(b.ordered_at, now),
-            )
-        })
-        .collect();
-    r.paging = paging(&page.nav, inv);
+    r.lines = page.rows.iter().map(line).collect();
+    r.paging = paging(page, inv);
     r
 }
 
 /// Paging of a list reply with more than one page.
-fn paging(nav: &PageNav, inv: &Invocation) -> Option<Paging> {
+fn paging<T>(page: &Paged<T>, inv: &Invocation) -> Option<Paging> {
+    let nav = &page.nav;
     (nav.pages > 1 || nav.prev.is_some() || nav.next.is_some()).then(|| Paging {
         page: nav.page,
         pages: nav.pages,
@@ -343,7 +352,7 @@ fn paging(nav: &PageNav, inv: &Invocation) -> Option<Paging> {
 /// `/pos`
 pub fn pos(page: &PoPage, inv: &Invocation) -> Reply {
     let late = page.rows.iter().filter(|p| p.late).count();
-    let mut r = Reply::new(
+    let r = Reply::new(
         format!("Purchase orders ({})", page.nav.total),
         if late > 0 {
             Severity::Warning
@@ -352,34 +361,25 @@ pub fn pos(page: &PoPage, inv: &Invocation) -> Reply {
         },
     )
     .describe("Next ETA first; **LATE** = an ETA has passed and the line is not received.");
-    if page.rows.is_empty() {
-        r.description = Some("None match.".to_string());
-    }
-    r.lines = page
-        .rows
-        .iter()
-        .map(|p| {
-            let supplier = match (&p.supplier_code, &p.supplier_name) {
-                (Some(code), Some(name)) => format!("{} ({})", data(name), data(code)),
-                _ => "no supplier".to_string(),
-            };
-            format!(
-                "{}{} — {supplier} — {}, {} to come — next ETA {}{}",
-                if p.late { "**LATE** " } else { "" },
-                data(&p.po_number),
-                plural(p.lines, "line", "lines"),
-                plural(p.units_open, "unit", "units"),
-                p.next_eta.map_or("none".to_string(), |d| d.to_string()),
-                if p.status == PoStatus::Open {
-                    String::new()
-                } else {
-                    format!(" — {}", p.status.words())
-                }
-            )
-        })
-        .collect();
-    r.paging = paging(&page.nav, inv);
-    r
+    listed(r, page, inv, |p| {
+        let supplier = match (&p.supplier_code, &p.supplier_name) {
+            (Some(code), Some(name)) => format!("{} ({})", data(name), data(code)),
+            _ => "no supplier".to_string(),
+        };
+        format!(
+            "{}{} — {supplier} — {}, {} to come — next ETA {}{}",
+            if p.late { "**LATE** " } else { "" },
+            data(&p.po_number),
+            plural(p.lines, "line", "lines"),
+            plural(p.units_open, "unit", "units"),
+            p.next_eta.map_or("none".to_string(), |d| d.to_string()),
+            if p.status == PoStatus::Open {
+                String::new()
+            } else {
+                format!(" — {}", p.status.words())
+            }
+        )
+    })
 }
 
 /// `/customer id:`: contacts masked.
@@ -424,10 +424,11 @@ pub fn customer(v: &CustomerView, currency: &str, inv: &Invocation) -> Reply {
         true,
     )
     .field("Time zone", data(&c.timezone), true);
-    let open = if v.open.is_empty() {
+    let open = if v.open.rows.is_empty() {
         "none".to_string()
     } else {
         v.open
+            .rows
             .iter()
             .map(|o| {
                 let b = &o.row;
@@ -447,7 +448,11 @@ pub fn customer(v: &CustomerView, currency: &str, inv: &Invocation) -> Reply {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    r = r.field(format!("Open backorders ({})", v.nav.total), open, false);
+    r = r.field(
+        format!("Open backorders ({})", v.open.nav.total),
+        open,
+        false,
+    );
     if v.ready_total > 0 {
         let mut ready: Vec<String> = v
             .ready
@@ -472,7 +477,7 @@ pub fn customer(v: &CustomerView, currency: &str, inv: &Invocation) -> Reply {
             false,
         );
     }
-    r.paging = paging(&v.nav, inv);
+    r.paging = paging(&v.open, inv);
     r
 }
 

@@ -211,6 +211,20 @@ pub const BEFORE: OptionSpec = hidden(max_length(
     chars(crate::domain::page::MAX_LEN),
 ));
 
+/// The options of a list command: its own, then [`PAGE`], [`AFTER`] and [`BEFORE`], which
+/// `Args::paging` reads.
+macro_rules! list_options {
+    ($($option:expr),* $(,)?) => {
+        &[
+            $($option,)*
+            $crate::commands::spec::PAGE,
+            $crate::commands::spec::AFTER,
+            $crate::commands::spec::BEFORE,
+        ]
+    };
+}
+pub(crate) use list_options;
+
 /// The option, set by the program only ([`OptionSpec::hidden`]).
 pub const fn hidden(mut o: OptionSpec) -> OptionSpec {
     o.hidden = true;

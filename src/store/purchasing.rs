@@ -262,7 +262,7 @@ pub struct PoFilter {
 
 /// `/pos`'s order: next ETA first (stored on the header, migration 0010), undated last, then PO
 /// number.
-const PO_ORDER: [KeyColumn; 2] = [
+pub const PO_ORDER: [KeyColumn; 2] = [
     asc("COALESCE(po.next_eta, '9999-12-31')", 't'),
     asc("po.po_number", 't'),
 ];
