@@ -1394,6 +1394,12 @@ mod tests {
         // Too long for the date arithmetic: an error naming the key, not a panic at start-up.
         let e = load_file("[alerts]\ncatch_up = \"2000000000000d\"\n").unwrap_err();
         assert!(e.to_string().contains("alerts.catch_up"), "{e}");
+        assert!(e.to_string().contains("longer than 3650 days"), "{e}");
+        let e = load(&[("BACKORDER_BOT__SMS__TIMEOUT", "2000000000000d")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config: sms.timeout (from BACKORDER_BOT__SMS__TIMEOUT): is longer than 3650 days"
+        );
     }
 
     #[test]
@@ -1475,6 +1481,234 @@ mod tests {
             let text = load(&[(var, value)]).unwrap_err().to_string();
             assert!(!text.contains(value), "{var}: {text}");
         }
+    }
+
+    /// Runs `f` with a subscriber that keeps what is logged.
+    fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .without_time()
+            .finish();
+        let out = tracing::subscriber::with_default(subscriber, f);
+        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        (out, text)
+    }
+
+    fn load_both(file: &str, vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("local.toml");
+        std::fs::write(&path, file).unwrap();
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::load_from(Some(&path), &vars, &|_| None)
+    }
+
+    #[test]
+    fn the_file_overrides_the_defaults_and_the_environment_overrides_both() {
+        let s = load_both(
+            "[http]\nbind = \"127.0.0.1:9000\"\n[console]\npage_size = 5\n",
+            &[("BACKORDER_BOT__HTTP__BIND", "0.0.0.0:9100")],
+        )
+        .unwrap();
+        assert_eq!(s.http.bind.to_string(), "0.0.0.0:9100");
+        assert_eq!(s.console.page_size, 5);
+        assert_eq!(s.console.actor, "console");
+        assert_eq!(s.http.max_body_bytes, 65536);
+    }
+
+    #[test]
+    fn a_bad_value_names_the_file_or_variable_it_came_from() {
+        let e = load_both("[console]\npage_size = 99\n", &[]).unwrap_err();
+        assert!(e.key == "console.page_size", "{e}");
+        let origin = e.origin.as_deref().unwrap();
+        assert!(
+            origin.starts_with("in ") && origin.ends_with("local.toml"),
+            "{e}"
+        );
+        let e = load_both(
+            "[console]\npage_size = 99\n",
+            &[("BACKORDER_BOT__CONSOLE__PAGE_SIZE", "0")],
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config: console.page_size (from BACKORDER_BOT__CONSOLE__PAGE_SIZE): must be between 1 and 25"
+        );
+        let e = load_both("[notify]\nlease = \"soon\"\n", &[]).unwrap_err();
+        assert_eq!(e.key, "notify.lease");
+        assert!(e.to_string().contains("is not a duration like 90s"), "{e}");
+        let e = load_both("[shop]\nnope = 1\n", &[]).unwrap_err();
+        assert_eq!(e.key, "shop.nope");
+        assert!(
+            e.to_string().ends_with("local.toml): unknown setting"),
+            "{e}"
+        );
+        let e = load(&[("BACKORDER_BOT__DISCORD__GUILD_IDS", "1,two")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config: discord.guild_ids (from BACKORDER_BOT__DISCORD__GUILD_IDS): is not a comma-separated list of ids"
+        );
+    }
+
+    #[test]
+    fn durations_are_humantime() {
+        let s = load(&[
+            ("BACKORDER_BOT__DATABASE__BUSY_TIMEOUT", "1m 30s"),
+            ("BACKORDER_BOT__SHUTDOWN__GRACE", "90s"),
+            ("BACKORDER_BOT__NOTIFY__POLL", "250ms"),
+            ("BACKORDER_BOT__NOTIFY__LEASE", "2m"),
+            ("BACKORDER_BOT__NOTIFY__COALESCE", "1h30m"),
+            ("BACKORDER_BOT__SMS__TIMEOUT", "5s"),
+            ("BACKORDER_BOT__EMAIL__TIMEOUT", "2s"),
+            ("BACKORDER_BOT__ALERTS__CATCH_UP", "2d"),
+        ])
+        .unwrap();
+        assert_eq!(s.database.busy_timeout, Duration::from_secs(90));
+        assert_eq!(s.shutdown.grace, Duration::from_secs(90));
+        assert_eq!(s.notify.poll, Duration::from_millis(250));
+        assert_eq!(s.notify.lease, Duration::from_secs(120));
+        assert_eq!(s.notify.coalesce, Duration::from_secs(5400));
+        assert_eq!(s.sms.timeout, Duration::from_secs(5));
+        assert_eq!(s.email.timeout, Duration::from_secs(2));
+        assert_eq!(s.alerts.catch_up, chrono::Duration::days(2));
+        let s = load(&[("BACKORDER_BOT__ALERTS__CATCH_UP", "3650d")]).unwrap();
+        assert_eq!(s.alerts.catch_up, chrono::Duration::days(3650));
+        let d = load(&[]).unwrap();
+        assert_eq!(d.database.busy_timeout, Duration::from_secs(30));
+        assert_eq!(d.shutdown.grace, Duration::from_secs(10));
+        assert_eq!(d.notify.poll, Duration::from_secs(1));
+        assert_eq!(d.notify.lease, Duration::from_secs(60));
+        assert_eq!(d.notify.coalesce, Duration::from_secs(600));
+        assert_eq!(d.sms.timeout, Duration::from_secs(10));
+        assert_eq!(d.email.timeout, Duration::from_secs(10));
+        for (var, value) in [
+            ("BACKORDER_BOT__NOTIFY__POLL", "1000"),
+            ("BACKORDER_BOT__NOTIFY__POLL", "0s"),
+            ("BACKORDER_BOT__NOTIFY__LEASE", "500ms"),
+            ("BACKORDER_BOT__SHUTDOWN__GRACE", "11m"),
+            ("BACKORDER_BOT__ALERTS__CATCH_UP", "24"),
+            ("BACKORDER_BOT__ALERTS__CATCH_UP", "soon"),
+            ("BACKORDER_BOT__ALERTS__CATCH_UP", "3650d 1s"),
+        ] {
+            let e = load(&[(var, value)]).unwrap_err();
+            assert_eq!(e.origin.as_deref(), Some(&*format!("from {var}")), "{e}");
+        }
+    }
+
+    #[test]
+    fn each_deprecated_key_is_read_as_its_replacement_with_a_warning() {
+        for (var, old, new, check) in [
+            (
+                "BACKORDER_BOT__DATABASE__BUSY_TIMEOUT_MS",
+                "database.busy_timeout_ms",
+                "database.busy_timeout = \"1500ms\"",
+                (|s: &Settings| s.database.busy_timeout == Duration::from_millis(1500))
+                    as fn(&Settings) -> bool,
+            ),
+            (
+                "BACKORDER_BOT__SHUTDOWN__GRACE_SECONDS",
+                "shutdown.grace_seconds",
+                "shutdown.grace = \"1500s\"",
+                |s| s.shutdown.grace == Duration::from_secs(1500),
+            ),
+            (
+                "BACKORDER_BOT__NOTIFY__POLL_MS",
+                "notify.poll_ms",
+                "notify.poll = \"1500ms\"",
+                |s| s.notify.poll == Duration::from_millis(1500),
+            ),
+            (
+                "BACKORDER_BOT__NOTIFY__LEASE_SECONDS",
+                "notify.lease_seconds",
+                "notify.lease = \"1500s\"",
+                |s| s.notify.lease == Duration::from_secs(1500),
+            ),
+            (
+                "BACKORDER_BOT__NOTIFY__COALESCE_MINUTES",
+                "notify.coalesce_minutes",
+                "notify.coalesce = \"1500m\"",
+                |s| s.notify.coalesce == Duration::from_secs(1500 * 60),
+            ),
+            (
+                "BACKORDER_BOT__SMS__TIMEOUT_MS",
+                "sms.timeout_ms",
+                "sms.timeout = \"1500ms\"",
+                |s| s.sms.timeout == Duration::from_millis(1500),
+            ),
+            (
+                "BACKORDER_BOT__EMAIL__TIMEOUT_MS",
+                "email.timeout_ms",
+                "email.timeout = \"1500ms\"",
+                |s| s.email.timeout == Duration::from_millis(1500),
+            ),
+        ] {
+            // The grace may not pass 10m: that is checked on the value read from the old key.
+            let value = if old == "shutdown.grace_seconds" {
+                "600"
+            } else {
+                "1500"
+            };
+            let (settings, log) = logged(|| load(&[(var, value)]));
+            let settings = settings.unwrap();
+            if old == "shutdown.grace_seconds" {
+                assert_eq!(settings.shutdown.grace, Duration::from_secs(600));
+                let e = load(&[(var, "1500")]).unwrap_err();
+                assert_eq!(
+                    e.to_string(),
+                    format!("config: {old} (from {var}): must be at most 10m")
+                );
+            } else {
+                assert!(check(&settings), "{old}");
+            }
+            let new = new.replace("1500", value);
+            assert_eq!(log.matches("WARN").count(), 1, "{log}");
+            assert!(
+                log.contains(&format!(
+                    "config: {old} (from {var}) is deprecated: set {new} instead"
+                )),
+                "{log}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_deprecated_key_in_a_file_is_overridden_by_its_replacement_in_the_environment() {
+        let file = "[notify]\ncoalesce_minutes = 3\n";
+        let (s, log) = logged(|| load_both(file, &[]));
+        assert_eq!(s.unwrap().notify.coalesce, Duration::from_secs(180));
+        assert!(log.contains("notify.coalesce_minutes (in "), "{log}");
+        assert!(
+            log.contains("set notify.coalesce = \"3m\" instead"),
+            "{log}"
+        );
+        let s = load_both(file, &[("BACKORDER_BOT__NOTIFY__COALESCE", "0s")]).unwrap();
+        assert_eq!(s.notify.coalesce, Duration::ZERO);
+        // Both in one place: which was meant is unclear, so start-up stops.
+        let e = load_both("[notify]\ncoalesce_minutes = 3\ncoalesce = \"5m\"\n", &[]).unwrap_err();
+        assert_eq!(e.key, "notify.coalesce_minutes");
+        assert!(e.to_string().contains("keep only notify.coalesce"), "{e}");
+        let e = load(&[("BACKORDER_BOT__NOTIFY__LEASE_SECONDS", "soon")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config: notify.lease_seconds (from BACKORDER_BOT__NOTIFY__LEASE_SECONDS): is not a whole number"
+        );
     }
 
     #[test]
