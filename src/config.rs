@@ -471,8 +471,6 @@ impl Layer {
                 .map(|o| format!(" ({o})"))
                 .unwrap_or_default();
             tracing::warn!(
-                deprecated = %old_key,
-                replacement = %new_key,
                 "config: {old_key}{at} is deprecated: set {new_key} = \"{duration}\" instead"
             );
             table.insert(new.to_string(), Value::from(duration));
@@ -520,9 +518,13 @@ impl Layered {
             Kind::UnknownField(f, _) => (field(f), "unknown setting".to_string()),
             Kind::MissingField(f) => (field(f), "is required".to_string()),
             Kind::InvalidType(_, expected) => (path, format!("is not {}", in_words(expected))),
-            Kind::InvalidValue(_, expected) | Kind::InvalidLength(_, expected) => {
-                (path, format!("is not valid, expected {expected}"))
+            Kind::InvalidValue(_, expected) if in_words(expected) == "a whole number" => {
+                (path, "is out of range".to_string())
             }
+            Kind::InvalidValue(_, expected) | Kind::InvalidLength(_, expected) => (
+                path,
+                format!("is not valid, expected {}", in_words(expected)),
+            ),
             Kind::UnknownVariant(..) => (path, "is not one of the accepted values".to_string()),
             Kind::ISizeOutOfRange(_) | Kind::USizeOutOfRange(_) => {
                 (path, "is out of range".to_string())
@@ -699,62 +701,35 @@ impl TryFrom<RawDiscord> for DiscordSettings {
     type Error = ConfigError;
 
     fn try_from(raw: RawDiscord) -> Result<Self, ConfigError> {
-        let base = raw.api_base_url.trim().trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() < 10 {
-            return Err(err("discord.api_base_url", "is not an http(s) URL"));
-        }
         Ok(Self {
-            api_base_url: base,
-            guild_ids: raw.guild_ids.0,
-            ops_role_ids: raw.ops_role_ids.0,
+            api_base_url: http_url("discord.api_base_url", &raw.api_base_url)?,
+            guild_ids: raw.guild_ids.parse("discord.guild_ids")?,
+            ops_role_ids: raw.ops_role_ids.parse("discord.ops_role_ids")?,
             alert_channel_id: (raw.alert_channel_id != 0).then_some(raw.alert_channel_id),
         })
     }
 }
 
 /// Discord ids: a TOML array, or `123,456` from an environment variable.
-struct Ids(Vec<u64>);
+#[derive(Deserialize)]
+#[serde(untagged, expecting = "is not a list of ids")]
+enum Ids {
+    List(Vec<u64>),
+    Text(String),
+}
 
-impl<'de> Deserialize<'de> for Ids {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        const NOT_IDS: &str = "is not a comma-separated list of ids";
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Ids;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a list of ids")
-            }
-
-            fn visit_u64<E: serde::de::Error>(self, id: u64) -> Result<Ids, E> {
-                Ok(Ids(vec![id]))
-            }
-
-            fn visit_i64<E: serde::de::Error>(self, id: i64) -> Result<Ids, E> {
-                u64::try_from(id)
-                    .map(|id| Ids(vec![id]))
-                    .map_err(|_| E::custom(NOT_IDS))
-            }
-
-            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Ids, E> {
-                text.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::parse)
-                    .collect::<Result<_, _>>()
-                    .map(Ids)
-                    .map_err(|_| E::custom(NOT_IDS))
-            }
-
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Ids, A::Error> {
-                let mut ids = Vec::new();
-                while let Some(id) = seq.next_element()? {
-                    ids.push(id);
-                }
-                Ok(Ids(ids))
-            }
+impl Ids {
+    fn parse(self, key: &str) -> Result<Vec<u64>, ConfigError> {
+        match self {
+            Ids::List(ids) => Ok(ids),
+            Ids::Text(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .map_err(|_| err(key, "is not a comma-separated list of ids")),
         }
-        d.deserialize_any(Visitor)
     }
 }
 
@@ -778,12 +753,9 @@ impl TryFrom<RawHttp> for HttpSettings {
         if raw.max_body_bytes < 1024 {
             return Err(err("http.max_body_bytes", "must be at least 1024"));
         }
-        let public_url = non_empty(&raw.public_url).map(|u| u.trim_end_matches('/').to_string());
-        if let Some(u) = &public_url {
-            if !is_http_url(u) {
-                return Err(err("http.public_url", "is not an http(s) URL"));
-            }
-        }
+        let public_url = non_empty(&raw.public_url)
+            .map(|u| http_url("http.public_url", &u))
+            .transpose()?;
         Ok(Self {
             bind,
             max_body_bytes: raw.max_body_bytes,
@@ -932,10 +904,7 @@ impl TryFrom<RawSms> for SmsSettings {
     type Error = ConfigError;
 
     fn try_from(raw: RawSms) -> Result<Self, ConfigError> {
-        let base_url = raw.base_url.trim().trim_end_matches('/').to_string();
-        if !is_http_url(&base_url) {
-            return Err(err("sms.base_url", "is not an http(s) URL"));
-        }
+        let base_url = http_url("sms.base_url", &raw.base_url)?;
         let from = non_empty(&raw.from);
         if let Some(f) = &from {
             crate::domain::PhoneNumber::parse(f)
@@ -1153,8 +1122,14 @@ fn non_empty(s: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
-fn is_http_url(u: &str) -> bool {
-    (u.starts_with("http://") || u.starts_with("https://")) && u.len() > 10
+/// An http(s) URL without its trailing slash, ready for paths to be appended.
+fn http_url(key: &str, raw: &str) -> Result<String, ConfigError> {
+    let url = raw.trim().trim_end_matches('/');
+    if (url.starts_with("http://") || url.starts_with("https://")) && url.len() >= 10 {
+        Ok(url.to_string())
+    } else {
+        Err(err(key, "is not an http(s) URL"))
+    }
 }
 
 /// A parser's message with the value it quotes replaced: config errors name the key, never the
@@ -1174,7 +1149,7 @@ fn redact(msg: impl std::fmt::Display, raw: &str) -> String {
 fn syntax_error(file: &str, text: &str, e: &toml::de::Error) -> ConfigError {
     let (line, key) = e
         .span()
-        .map(|span| locate(text, span.start))
+        .map(|span| line_and_key(text, span.start))
         .unwrap_or((0, None));
     let mut at = file.to_string();
     if line > 0 {
@@ -1188,7 +1163,7 @@ fn syntax_error(file: &str, text: &str, e: &toml::de::Error) -> ConfigError {
 
 /// The 1-based line of byte `offset` in `text`, and the dotted key set on that line if one can
 /// be read from it (`[section]` headers above, `key =` on the line).
-fn locate(text: &str, offset: usize) -> (usize, Option<String>) {
+fn line_and_key(text: &str, offset: usize) -> (usize, Option<String>) {
     let before = &text[..offset.min(text.len())];
     let line_no = before.matches('\n').count() + 1;
     let mut section = String::new();
@@ -1559,6 +1534,18 @@ mod tests {
         assert!(
             e.to_string().ends_with("local.toml): unknown setting"),
             "{e}"
+        );
+        let e =
+            load_both("[discord]\nops_role_ids = [\"sk_live_5up3r53cr3t\"]\n", &[]).unwrap_err();
+        assert_eq!(e.key, "discord.ops_role_ids");
+        assert!(
+            e.to_string().ends_with("local.toml): is not a list of ids"),
+            "{e}"
+        );
+        let e = load(&[("BACKORDER_BOT__EMAIL__PORT", "70000")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config: email.port (from BACKORDER_BOT__EMAIL__PORT): is out of range"
         );
         let e = load(&[("BACKORDER_BOT__DISCORD__GUILD_IDS", "1,two")]).unwrap_err();
         assert_eq!(
