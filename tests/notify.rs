@@ -24,13 +24,13 @@ fn sms_env(mock: &MockTwilio) -> Vec<(&'static str, String)> {
         ("BACKORDER_BOT__SMS__BASE_URL", mock.base_url.clone()),
         ("BACKORDER_BOT__SMS__FROM", "+15005550006".to_string()),
         ("BACKORDER_BOT__SMS__PER_SECOND", "0".to_string()),
-        ("BACKORDER_BOT__SMS__TIMEOUT", "300ms".to_string()),
+        ("BACKORDER_BOT__SMS__TIMEOUT_MS", "300".to_string()),
         (
             "BACKORDER_BOT__HTTP__PUBLIC_URL",
             "https://bot.example.com".to_string(),
         ),
         ("BACKORDER_BOT__NOTIFY__QUIET_HOURS", String::new()),
-        ("BACKORDER_BOT__NOTIFY__COALESCE", "0s".to_string()),
+        ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0".to_string()),
     ]
 }
 
@@ -370,7 +370,7 @@ async fn updates_within_the_coalescing_window_become_one_message_with_the_latest
     let mock = MockTwilio::start().await;
     let t = app_with(
         &sms_env(&mock),
-        &[("BACKORDER_BOT__NOTIFY__COALESCE", "10m")],
+        &[("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "10")],
     )
     .await;
     clear_outbox(&t).await;
@@ -475,7 +475,7 @@ async fn an_email_arrives_at_a_loopback_smtp_server_as_multipart_mime() {
         ("BACKORDER_BOT__EMAIL__TLS", "none"),
         ("BACKORDER_BOT__EMAIL__FROM", "shop@example.com"),
         ("BACKORDER_BOT__EMAIL__REPLY_TO", "help@example.com"),
-        ("BACKORDER_BOT__NOTIFY__COALESCE", "0s"),
+        ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0"),
     ])
     .await;
     clear_outbox(&t).await;
@@ -606,7 +606,11 @@ async fn customer_shows_the_last_messages_with_contacts_masked() {
 async fn the_dispatcher_task_wakes_at_once_for_updates_its_own_process_wrote() {
     let mock = MockTwilio::start().await;
     // A poll interval far longer than the test: only the wake-up can deliver in time.
-    let t = app_with(&sms_env(&mock), &[("BACKORDER_BOT__NOTIFY__POLL", "10m")]).await;
+    let t = app_with(
+        &sms_env(&mock),
+        &[("BACKORDER_BOT__NOTIFY__POLL_MS", "600000")],
+    )
+    .await;
     clear_outbox(&t).await;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(backorder_bot::adapters::dispatcher::run(

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 const C001: &str = "+4915100000001";
 const C002: &str = "+4915100000002";
 
-fn env(mock: &MockTwilio, timeout: &str) -> Vec<(&'static str, String)> {
+fn env(mock: &MockTwilio, timeout_ms: &str) -> Vec<(&'static str, String)> {
     vec![
         (
             "TWILIO_ACCOUNT_SID",
@@ -29,24 +29,24 @@ fn env(mock: &MockTwilio, timeout: &str) -> Vec<(&'static str, String)> {
         ("BACKORDER_BOT__SMS__BASE_URL", mock.base_url.clone()),
         ("BACKORDER_BOT__SMS__FROM", "+15005550006".into()),
         ("BACKORDER_BOT__SMS__PER_SECOND", "0".into()),
-        ("BACKORDER_BOT__SMS__TIMEOUT", timeout.into()),
+        ("BACKORDER_BOT__SMS__TIMEOUT_MS", timeout_ms.into()),
         ("BACKORDER_BOT__NOTIFY__QUIET_HOURS", String::new()),
-        ("BACKORDER_BOT__NOTIFY__COALESCE", "0s".into()),
+        ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0".into()),
         ("BACKORDER_BOT__NOTIFY__MIN_ETA_SHIFT_DAYS", "1".into()),
         ("BACKORDER_BOT__NOTIFY__MAX_ATTEMPTS", "1000".into()),
-        ("BACKORDER_BOT__NOTIFY__LEASE", "60s".into()),
+        ("BACKORDER_BOT__NOTIFY__LEASE_SECONDS", "60".into()),
     ]
 }
 
 /// The fixtures: C001 (vip, SMS) waits for MS-200 (Wireless Mouse) on PO-1001, ETA
 /// 10 Feb; C002 waits for MS-200 too, and for KB-1 on PO-1002, ETA 12 Feb.
 async fn shop(mock: &MockTwilio) -> TestApp {
-    shop_with_timeout(mock, "2s").await
+    shop_with_timeout(mock, "2000").await
 }
 
 /// [`shop`] with the SMS client's timeout (ms).
-async fn shop_with_timeout(mock: &MockTwilio, timeout: &str) -> TestApp {
-    let env = env(mock, timeout);
+async fn shop_with_timeout(mock: &MockTwilio, timeout_ms: &str) -> TestApp {
+    let env = env(mock, timeout_ms);
     let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let t = spawn_app_with(&vars).await;
     t.import("suppliers", "code,name,lead_time_days\nACME,Acme,30\n")
@@ -457,7 +457,7 @@ mod property {
     async fn run(ops: Vec<Op>) {
         let mock = MockTwilio::start().await;
         // Short, so a scripted slow answer is a timeout.
-        let t = shop_with_timeout(&mock, "100ms").await;
+        let t = shop_with_timeout(&mock, "100").await;
         let backorders = [
             backorder_of(&t, "C001", "MS-200").await,
             backorder_of(&t, "C002", "MS-200").await,
