@@ -48,32 +48,20 @@ fn err(key: impl Into<String>, reason: impl Into<String>) -> ConfigError {
     }
 }
 
-/// All settings, typed.
+/// All settings, typed. What each one means is documented once, in `config/default.toml`.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `[database]`
     pub database: DatabaseSettings,
-    /// `[shop]`
     pub shop: ShopSettings,
-    /// `[console]`
     pub console: ConsoleSettings,
-    /// `[discord]`
     pub discord: DiscordSettings,
-    /// `[http]`
     pub http: HttpSettings,
-    /// `[priority]`
     pub priority: PriorityWeights,
-    /// `[fulfilment]`
     pub fulfilment: FulfilmentRules,
-    /// `[shutdown]`
     pub shutdown: ShutdownSettings,
-    /// `[notify]`
     pub notify: NotifySettings,
-    /// `[sms]`
     pub sms: SmsSettings,
-    /// `[email]`
     pub email: EmailSettings,
-    /// `[alerts]`
     pub alerts: AlertSettings,
     /// Secrets, from their own environment variables only.
     pub secrets: Secrets,
@@ -82,33 +70,25 @@ pub struct Settings {
 /// `[database]`
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
-    /// SQLite file.
     pub path: PathBuf,
-    /// Size of the pool for writes and background work.
     pub max_connections: u32,
-    /// Size of the pool for the reads people wait on (`Store::reader`).
+    /// Never 0: the file's 0 is resolved to a count here.
     pub reader_connections: u32,
-    /// Busy timeout.
-    pub busy_timeout: std::time::Duration,
+    pub busy_timeout: Duration,
 }
 
 /// `[shop]`
 #[derive(Debug, Clone)]
 pub struct ShopSettings {
-    /// Shop name.
     pub name: String,
-    /// ISO 4217 code.
     pub currency: String,
-    /// Seed the demo shop into an empty database.
     pub demo_data_on_first_start: bool,
 }
 
 /// `[console]`
 #[derive(Debug, Clone)]
 pub struct ConsoleSettings {
-    /// Audit name of the console operator.
     pub actor: String,
-    /// Rows per page.
     pub page_size: u32,
 }
 
@@ -117,22 +97,17 @@ pub struct ConsoleSettings {
 pub struct DiscordSettings {
     /// API root (no trailing slash).
     pub api_base_url: String,
-    /// Guilds to register commands in.
     pub guild_ids: Vec<u64>,
-    /// Roles allowed to change data.
     pub ops_role_ids: Vec<u64>,
-    /// Alert channel.
     pub alert_channel_id: Option<u64>,
 }
 
 /// `[alerts]`
 #[derive(Debug, Clone, Default)]
 pub struct AlertSettings {
-    /// A run missed while the bot was down is made up on start if it is at most this old.
     pub catch_up: chrono::Duration,
     /// `[[alerts.rules]]`, names unique.
     pub rules: Vec<AlertRule>,
-    /// The role alert posts mention, the one mention the bot's posts may ping.
     pub mention_role: Option<u64>,
 }
 
@@ -148,9 +123,7 @@ impl AlertSettings {
 /// `[http]`
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
-    /// Listen address.
     pub bind: SocketAddr,
-    /// Body size limit.
     pub max_body_bytes: usize,
     /// Public base URL as Twilio reaches it (no trailing slash).
     pub public_url: Option<String>,
@@ -159,23 +132,15 @@ pub struct HttpSettings {
 /// `[notify]`
 #[derive(Debug, Clone)]
 pub struct NotifySettings {
-    /// Run the dispatcher.
     pub enabled: bool,
-    /// Poll interval for rows written by other processes.
-    pub poll: std::time::Duration,
-    /// Rows claimed per round.
+    pub poll: Duration,
     pub batch_size: u32,
-    /// How long a claim lasts.
-    pub lease: std::time::Duration,
-    /// Attempts before dead-lettering.
+    pub lease: Duration,
     pub max_attempts: u32,
-    /// Smallest ETA shift worth a message.
     pub min_eta_shift_days: i64,
-    /// Window in which one backorder's updates merge.
-    pub coalesce: std::time::Duration,
+    pub coalesce: Duration,
     /// SMS quiet hours; `None` = off.
     pub quiet_hours: Option<crate::domain::notify::QuietHours>,
-    /// Template overrides.
     pub templates_dir: Option<PathBuf>,
 }
 
@@ -184,16 +149,11 @@ pub struct NotifySettings {
 pub struct SmsSettings {
     /// API root (no trailing slash).
     pub base_url: String,
-    /// Sender number.
     pub from: Option<String>,
-    /// Messaging service SID (used instead of `from` when set).
     pub messaging_service_sid: Option<String>,
-    /// Rate limit; 0 = none.
     pub per_second: u32,
-    /// Most segments per SMS.
     pub max_segments: u32,
-    /// Request time limit.
-    pub timeout: std::time::Duration,
+    pub timeout: Duration,
 }
 
 /// How the SMTP connection is secured.
@@ -212,25 +172,18 @@ pub enum SmtpTls {
 pub struct EmailSettings {
     /// SMTP host; `None` = log only.
     pub host: Option<String>,
-    /// SMTP port.
     pub port: u16,
-    /// Transport security.
     pub tls: SmtpTls,
-    /// Login name.
     pub username: Option<String>,
-    /// Sender.
     pub from: String,
-    /// Reply-To.
     pub reply_to: Option<String>,
-    /// Delivery time limit.
-    pub timeout: std::time::Duration,
+    pub timeout: Duration,
 }
 
 /// `[shutdown]`
 #[derive(Debug, Clone)]
 pub struct ShutdownSettings {
-    /// How long the tasks get to finish their current unit of work after SIGINT/SIGTERM.
-    pub grace: std::time::Duration,
+    pub grace: Duration,
 }
 
 /// Secrets; `Debug` never prints them.
