@@ -52,7 +52,7 @@ impl Application {
     /// closing ends the service): HTTP (when bound), Discord, the alert scheduler, the posters,
     /// the dispatcher and the `service` lease that tells other processes a service is running,
     /// plus the console when `console` is true. Then lets each task finish its current unit of
-    /// work for up to `[shutdown] grace_seconds` and closes the store. A task with nothing to do
+    /// work for up to `[shutdown] grace` and closes the store. A task with nothing to do
     /// is not started.
     pub async fn run_until_stopped(
         self,
@@ -130,7 +130,7 @@ impl Application {
 }
 
 /// Waits for the caller's shutdown or the end of a long-running task, stops the others, gives
-/// them `[shutdown] grace_seconds` to finish their current unit of work, and closes the store.
+/// them `[shutdown] grace` to finish their current unit of work, and closes the store.
 async fn supervise(
     app: App,
     mut tasks: Tasks,

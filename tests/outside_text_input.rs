@@ -363,7 +363,7 @@ async fn the_email_html_part_escapes_names_and_the_text_part_keeps_them_as_typed
         ("BACKORDER_BOT__EMAIL__PORT", &port),
         ("BACKORDER_BOT__EMAIL__TLS", "none"),
         ("BACKORDER_BOT__EMAIL__FROM", "shop@example.com"),
-        ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0"),
+        ("BACKORDER_BOT__NOTIFY__COALESCE", "0s"),
     ])
     .await;
     let product = format!("{REAL} {SCRIPT}");

@@ -76,8 +76,8 @@ async fn the_sms_client_speaks_twilios_published_contract() {
         ("BACKORDER_BOT__SMS__FROM", "+15005550006"),
         ("BACKORDER_BOT__HTTP__PUBLIC_URL", "https://bot.example.com"),
         ("BACKORDER_BOT__NOTIFY__QUIET_HOURS", ""),
-        ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0"),
-        ("BACKORDER_BOT__SMS__TIMEOUT_MS", "5000"),
+        ("BACKORDER_BOT__NOTIFY__COALESCE", "0s"),
+        ("BACKORDER_BOT__SMS__TIMEOUT", "5s"),
     ])
     .await;
     // Ada (C-1001) prefers SMS.

@@ -204,7 +204,7 @@ fn logged() -> Delivery {
     }
 }
 
-/// The dispatcher task: a round whenever this process queued updates, every `[notify] poll_ms`
+/// The dispatcher task: a round whenever this process queued updates, every `[notify] poll`
 /// for rows other processes wrote, and at once again while rounds come back full. Finishes the
 /// round in hand at shutdown. Not started with `notify.enabled = false`.
 pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {

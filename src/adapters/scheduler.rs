@@ -2,7 +2,7 @@
 //!
 //! The task only loops: each pass is [`Scheduler::tick_until`] (`app::schedule`), which takes
 //! the lease and runs the rules that are due. Shutdown is looked at between rules: the rule being
-//! run finishes (about a second over a million SKUs, well inside `shutdown.grace_seconds`), the
+//! run finishes (about a second over a million SKUs, well inside `shutdown.grace`), the
 //! rules after it are left to the next start's catch-up.
 
 pub use crate::app::schedule::{Pass, Scheduler, LEASE};

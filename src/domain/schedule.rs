@@ -227,55 +227,8 @@ pub fn parse_timezone(raw: &str) -> Result<Tz, String> {
         .map_err(|_| format!("\"{raw}\" is not an IANA timezone like Europe/Berlin"))
 }
 
-/// Parses a duration such as `24h`, `90m`, `7d`, `30s` or `1h30m`.
-pub fn parse_duration(raw: &str) -> Result<Duration, String> {
-    let s = raw.trim();
-    let bad = || format!("\"{raw}\" is not a duration like 24h, 90m or 7d");
-    if s.is_empty() {
-        return Err(bad());
-    }
-    let mut total = Duration::zero();
-    let mut digits = String::new();
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let n: i64 = digits.parse().map_err(|_| bad())?;
-        digits.clear();
-        let part = match c {
-            'd' => Duration::try_days(n),
-            'h' => Duration::try_hours(n),
-            'm' => Duration::try_minutes(n),
-            's' => Duration::try_seconds(n),
-            _ => return Err(bad()),
-        };
-        total = part
-            .and_then(|p| total.checked_add(&p))
-            .filter(|t| *t <= Duration::days(MAX_DURATION_DAYS))
-            .ok_or_else(|| format!("\"{raw}\" is longer than {MAX_DURATION_DAYS} days"))?;
-    }
-    if !digits.is_empty() {
-        return Err(bad());
-    }
-    Ok(total)
-}
-
-/// Longest duration a setting may hold: ten years (any longer is a typo, and times that far
-/// away overflow the date arithmetic).
-pub const MAX_DURATION_DAYS: i64 = 3650;
-
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn a_duration_too_long_to_be_meant_is_refused_not_a_panic() {
-        for raw in ["2000000000000d", "99999999999999999h", "3651d", "3650d1s"] {
-            let e = parse_duration(raw).unwrap_err();
-            assert!(e.contains("longer than 3650 days"), "{raw}: {e}");
-        }
-        assert_eq!(parse_duration("3650d").unwrap(), Duration::days(3650));
-    }
-
     use super::*;
 
     #[test]
@@ -455,12 +408,7 @@ mod tests {
     }
 
     #[test]
-    fn durations_and_timezones_parse() {
-        assert_eq!(parse_duration("24h").unwrap(), Duration::hours(24));
-        assert_eq!(parse_duration("1h30m").unwrap(), Duration::minutes(90));
-        assert_eq!(parse_duration("7d").unwrap(), Duration::days(7));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("24").is_err());
+    fn timezones_parse() {
         assert!(parse_timezone("Europe/Berlin").is_ok());
         assert!(parse_timezone("Mars/Olympus").is_err());
     }
