@@ -116,7 +116,7 @@ fn bot_on(db: &Path, port: u16) -> Command {
     c.env("RUST_LOG", "info")
         .env("BACKORDER_BOT__HTTP__BIND", format!("127.0.0.1:{port}"))
         // Updates go out at once, at any hour.
-        .env("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0")
+        .env("BACKORDER_BOT__NOTIFY__COALESCE", "0s")
         .env("BACKORDER_BOT__NOTIFY__QUIET_HOURS", "");
     c
 }

@@ -19,10 +19,10 @@ use smtp_server::SmtpServer;
 fn sms_env(mock: &MockTwilio) -> Vec<(String, String)> {
     let mut env = mock.settings_vars();
     env.extend(common::vars(&[
-        ("BACKORDER_BOT__SMS__TIMEOUT_MS", "300"),
+        ("BACKORDER_BOT__SMS__TIMEOUT", "300ms"),
         ("BACKORDER_BOT__HTTP__PUBLIC_URL", "https://bot.example.com"),
         ("BACKORDER_BOT__NOTIFY__QUIET_HOURS", ""),
-        ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0"),
+        ("BACKORDER_BOT__NOTIFY__COALESCE", "0s"),
     ]));
     env
 }
@@ -363,7 +363,7 @@ async fn updates_within_the_coalescing_window_become_one_message_with_the_latest
     let mock = MockTwilio::start().await;
     let t = app_with(
         &sms_env(&mock),
-        &[("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "10")],
+        &[("BACKORDER_BOT__NOTIFY__COALESCE", "10m")],
     )
     .await;
     clear_outbox(&t).await;
@@ -468,7 +468,7 @@ async fn an_email_arrives_at_a_loopback_smtp_server_as_multipart_mime() {
         ("BACKORDER_BOT__EMAIL__TLS", "none"),
         ("BACKORDER_BOT__EMAIL__FROM", "shop@example.com"),
         ("BACKORDER_BOT__EMAIL__REPLY_TO", "help@example.com"),
-        ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0"),
+        ("BACKORDER_BOT__NOTIFY__COALESCE", "0s"),
     ])
     .await;
     clear_outbox(&t).await;
@@ -600,7 +600,7 @@ async fn the_dispatcher_task_wakes_at_once_for_updates_its_own_process_wrote() {
     // A poll interval far longer than the test: only the wake-up can deliver in time.
     let t = app_with(
         &sms_env(&mock),
-        &[("BACKORDER_BOT__NOTIFY__POLL_MS", "600000")],
+        &[("BACKORDER_BOT__NOTIFY__POLL", "10m")],
     )
     .await;
     clear_outbox(&t).await;

@@ -19,15 +19,15 @@ use std::collections::HashMap;
 const C001: &str = "+4915100000001";
 const C002: &str = "+4915100000002";
 
-fn env(mock: &MockTwilio, timeout_ms: &str) -> Vec<(String, String)> {
+fn env(mock: &MockTwilio, timeout: &str) -> Vec<(String, String)> {
     let mut env = mock.settings_vars();
     env.extend(common::vars(&[
-        ("BACKORDER_BOT__SMS__TIMEOUT_MS", timeout_ms),
+        ("BACKORDER_BOT__SMS__TIMEOUT", timeout),
         ("BACKORDER_BOT__NOTIFY__QUIET_HOURS", ""),
-        ("BACKORDER_BOT__NOTIFY__COALESCE_MINUTES", "0"),
+        ("BACKORDER_BOT__NOTIFY__COALESCE", "0s"),
         ("BACKORDER_BOT__NOTIFY__MIN_ETA_SHIFT_DAYS", "1"),
         ("BACKORDER_BOT__NOTIFY__MAX_ATTEMPTS", "1000"),
-        ("BACKORDER_BOT__NOTIFY__LEASE_SECONDS", "60"),
+        ("BACKORDER_BOT__NOTIFY__LEASE", "60s"),
     ]));
     env
 }
@@ -35,12 +35,12 @@ fn env(mock: &MockTwilio, timeout_ms: &str) -> Vec<(String, String)> {
 /// The fixtures: C001 (vip, SMS) waits for MS-200 (Wireless Mouse) on PO-1001, ETA
 /// 10 Feb; C002 waits for MS-200 too, and for KB-1 on PO-1002, ETA 12 Feb.
 async fn shop(mock: &MockTwilio) -> TestApp {
-    shop_with_timeout(mock, "2000").await
+    shop_with_timeout(mock, "2s").await
 }
 
-/// [`shop`] with the SMS client's timeout (ms).
-async fn shop_with_timeout(mock: &MockTwilio, timeout_ms: &str) -> TestApp {
-    let t = spawn_app_with(&env(mock, timeout_ms)).await;
+/// [`shop`] with the SMS client's timeout (a duration: "100ms").
+async fn shop_with_timeout(mock: &MockTwilio, timeout: &str) -> TestApp {
+    let t = spawn_app_with(&env(mock, timeout)).await;
     t.import("suppliers", "code,name,lead_time_days\nACME,Acme,30\n")
         .await
         .unwrap();
@@ -449,7 +449,7 @@ mod property {
     async fn run(ops: Vec<Op>) {
         let mock = MockTwilio::start().await;
         // Short, so a scripted slow answer is a timeout.
-        let t = shop_with_timeout(&mock, "100").await;
+        let t = shop_with_timeout(&mock, "100ms").await;
         let backorders = [
             backorder_of(&t, "C001", "MS-200").await,
             backorder_of(&t, "C002", "MS-200").await,
