@@ -71,7 +71,7 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Import a CSV file: products, suppliers, customers, purchase-orders or orders.
+    /// Import a CSV file: products, suppliers, customers, purchase-orders, orders or sales.
     Import {
         /// What the file holds.
         kind: String,
@@ -331,7 +331,7 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
         },
         Command::Import { kind, file } => {
             let Some(kind) = ImportKind::parse(&kind) else {
-                eprintln!("error: unknown import kind \"{kind}\" (products, suppliers, customers, purchase-orders or orders)");
+                eprintln!("error: unknown import kind \"{kind}\" (products, suppliers, customers, purchase-orders, orders or sales)");
                 return Ok(ExitCode::from(2));
             };
             let f = match std::fs::File::open(&file) {

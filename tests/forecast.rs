@@ -1,0 +1,198 @@
+//! Sales history and forecasts through the binary: `import sales`, `forecast --sku`,
+//! `forecast --backtest`, against a temp database.
+
+mod common;
+
+use chrono::{Days, NaiveDate, Utc};
+use common::run_bot as bot;
+use std::path::{Path, PathBuf};
+
+/// An empty shop with the given products (`sku,name,unit_price,on_hand,lead_time_days` rows).
+fn shop(dir: &Path, products: &str) -> PathBuf {
+    let db = dir.join("forecast.db");
+    let (code, _, err) = bot(&db, &["init", "--empty"]);
+    assert_eq!(code, 0, "{err}");
+    let csv = dir.join("products.csv");
+    std::fs::write(
+        &csv,
+        format!("sku,name,unit_price,on_hand,lead_time_days\n{products}"),
+    )
+    .unwrap();
+    let (code, _, err) = bot(&db, &["import", "products", csv.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    db
+}
+
+/// Imports `body` (rows after the sales header) as a sales file: (exit code, stdout, stderr).
+fn import_sales(db: &Path, body: &str) -> (i32, String, String) {
+    let csv = db.with_file_name("sales.csv");
+    std::fs::write(&csv, format!("sku,qty,sold_at,order,customer\n{body}")).unwrap();
+    bot(db, &["import", "sales", csv.to_str().unwrap()])
+}
+
+fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+/// `days` days before today.
+fn ago(days: u64) -> NaiveDate {
+    today() - Days::new(days)
+}
+
+/// One integer from the database, read as another process would.
+fn query(db: &Path, sql: &str) -> i64 {
+    use sqlx::Connection;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let url = format!("sqlite://{}", db.display());
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+    })
+}
+
+#[test]
+fn importing_the_same_sales_file_twice_changes_nothing_the_second_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path(), "ABC-1,Widget,1.00,10,\nXYZ-2,Gadget,2.00,5,\n");
+    let body = format!(
+        "ABC-1,2,{d1},W-1,C1\nABC-1,3,{d1},W-1,C1\nABC-1,1,{d2}T10:00:00Z,,\nABC-1,1,{d2}T10:00:00Z,,\nXYZ-2,4,{d2},W-2,\n",
+        d1 = ago(3),
+        d2 = ago(2)
+    );
+    let (code, out, err) = import_sales(&db, &body);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("5 rows, 5 changed, 0 unchanged"), "{out}");
+    let demand = "SELECT COALESCE(SUM(units), 0) FROM demand_daily";
+    let history = "SELECT COUNT(*) FROM sales_history";
+    // W-1's two rows of ABC-1 add up; the two identical rows without an order are two sales.
+    assert_eq!(query(&db, demand), 2 + 3 + 1 + 1 + 4);
+    assert_eq!(query(&db, history), 4);
+    let (code, out, err) = import_sales(&db, &body);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("5 rows, 0 changed, 5 unchanged"), "{out}");
+    assert_eq!(query(&db, demand), 11);
+    assert_eq!(query(&db, history), 4);
+    // On-hand never moves: the stock count already reflects past sales.
+    assert_eq!(
+        query(&db, "SELECT SUM(on_hand) FROM stock_positions"),
+        15,
+        "on-hand unchanged"
+    );
+    // A later file with another quantity for a stored (order, SKU) updates it.
+    let (code, out, err) = import_sales(&db, &format!("XYZ-2,1,{},W-2,\n", ago(2)));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 row, 1 changed"), "{out}");
+    assert_eq!(query(&db, demand), 8);
+}
+
+#[test]
+fn a_bad_sales_row_is_named_by_line_and_column_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path(), "ABC-1,Widget,1.00,10,\n");
+    let body = format!(
+        "ABC-1,2,{},W-1,\nABC-1,0,{},W-2,\nNOPE-9,1,{},,\nABC-1,1,yesterday,,\n",
+        ago(3),
+        ago(2),
+        ago(2)
+    );
+    let (code, _, err) = import_sales(&db, &body);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nothing was written"), "{err}");
+    assert!(err.contains("line 3, column qty"), "{err}");
+    assert!(
+        err.contains("line 4, column sku: unknown SKU \"NOPE-9\""),
+        "{err}"
+    );
+    assert!(err.contains("line 5, column sold_at"), "{err}");
+    assert!(!err.contains("line 2"), "{err}");
+    assert_eq!(query(&db, "SELECT COUNT(*) FROM sales_history"), 0);
+    assert_eq!(query(&db, "SELECT COUNT(*) FROM demand_daily"), 0);
+    // A header without a required column is refused at line 1.
+    let csv = db.with_file_name("short.csv");
+    std::fs::write(&csv, "sku,qty\nABC-1,1\n").unwrap();
+    let (code, _, err) = bot(&db, &["import", "sales", csv.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("line 1: the header row lacks required column(s): sold_at"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_imported_sale_of_an_order_the_bot_holds_is_not_counted_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(dir.path(), "ABC-1,Widget,1.00,2,\n");
+    let customers = db.with_file_name("customers.csv");
+    std::fs::write(&customers, "id,name,email\nC1,Jane Doe,jane@example.com\n").unwrap();
+    assert_eq!(
+        bot(&db, &["import", "customers", customers.to_str().unwrap()]).0,
+        0
+    );
+    let orders = db.with_file_name("orders.csv");
+    // 5 ordered with 2 on hand: 2 reserved, 3 backordered; all 5 are that day's demand.
+    std::fs::write(
+        &orders,
+        format!(
+            "order,customer,sku,qty,ordered_at\nSO-1,C1,ABC-1,5,{}\n",
+            ago(4)
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = bot(&db, &["import", "orders", orders.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let demand = "SELECT COALESCE(SUM(units), 0) FROM demand_daily";
+    assert_eq!(query(&db, demand), 5);
+    // The shop's export holds the same order: kept, not counted again.
+    let (code, _, err) = import_sales(&db, &format!("ABC-1,5,{},SO-1,C1\n", ago(4)));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(query(&db, demand), 5);
+    // An imported order the bot learns of later stops counting once the bot's line arrives.
+    let (code, _, err) = import_sales(&db, &format!("ABC-1,3,{},SO-2,C1\n", ago(6)));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(query(&db, demand), 8);
+    std::fs::write(
+        &orders,
+        format!(
+            "order,customer,sku,qty,ordered_at\nSO-2,C1,ABC-1,3,{}\n",
+            ago(5)
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = bot(&db, &["import", "orders", orders.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(query(&db, demand), 8);
+    assert_eq!(
+        query(
+            &db,
+            &format!("SELECT units FROM demand_daily WHERE day = '{}'", ago(5))
+        ),
+        3,
+        "counted on the bot's order day"
+    );
+}
+
+#[test]
+fn the_example_sales_file_imports_after_the_other_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("examples.db");
+    assert_eq!(bot(&db, &["init", "--empty"]).0, 0);
+    let root = env!("CARGO_MANIFEST_DIR");
+    for kind in [
+        "suppliers",
+        "products",
+        "customers",
+        "purchase-orders",
+        "orders",
+        "sales",
+    ] {
+        let path = format!("{root}/examples/{kind}.csv");
+        let (code, out, err) = bot(&db, &["import", kind, &path]);
+        assert_eq!(code, 0, "{path}: {err}");
+        assert!(err.is_empty(), "{path}: {err}");
+        if kind == "sales" {
+            assert!(out.contains("12 rows, 12 changed"), "{out}");
+        }
+    }
+}
