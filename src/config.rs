@@ -60,6 +60,8 @@ pub struct Settings {
     pub email: EmailSettings,
     /// `[alerts]`
     pub alerts: AlertSettings,
+    /// `[forecast]`
+    pub forecast: ForecastSettings,
     /// Secrets, from their own environment variables only.
     pub secrets: Secrets,
 }
@@ -276,6 +278,8 @@ struct Raw {
     notify: RawNotify,
     sms: RawSms,
     email: RawEmail,
+    #[serde(default)]
+    forecast: RawForecast,
 }
 
 #[derive(Deserialize)]
@@ -521,8 +525,10 @@ impl Settings {
             &raw.alerts,
             (raw.discord.alert_channel_id != 0).then_some(raw.discord.alert_channel_id),
         )?;
+        let forecast = forecast_settings(&raw.forecast)?;
         Ok(Self {
             alerts,
+            forecast,
             shutdown: ShutdownSettings {
                 grace: std::time::Duration::from_secs(raw.shutdown.grace_seconds),
             },
@@ -906,6 +912,64 @@ fn apply_env(
         _ => return Err(err(var, "cannot be set from the environment")),
     };
     Ok(())
+}
+
+/// `[forecast]`: how demand forecasts are made (issue 20).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ForecastSettings {
+    /// Smoothing constant of every method, or the grid search.
+    pub alpha: crate::domain::forecast::AlphaChoice,
+    /// The service level safety stock is set for.
+    pub service_level: crate::domain::forecast::ServiceLevel,
+}
+
+impl Default for ForecastSettings {
+    fn default() -> Self {
+        Self {
+            alpha: crate::domain::forecast::AlphaChoice::default(),
+            service_level: crate::domain::forecast::ServiceLevel::DEFAULT,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawForecast {
+    alpha: RawAlpha,
+    service_level: f64,
+}
+
+impl Default for RawForecast {
+    fn default() -> Self {
+        let d = ForecastSettings::default();
+        Self {
+            alpha: RawAlpha::Number(crate::domain::forecast::Alpha::DEFAULT.get()),
+            service_level: d.service_level.get(),
+        }
+    }
+}
+
+/// `alpha = 0.2` or `alpha = "optimize"` (or `"0.2"`, as an environment variable gives it).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawAlpha {
+    Number(f64),
+    Text(String),
+}
+
+fn forecast_settings(raw: &RawForecast) -> Result<ForecastSettings, ConfigError> {
+    use crate::domain::forecast::{Alpha, AlphaChoice, ServiceLevel};
+    let alpha = match &raw.alpha {
+        RawAlpha::Number(v) => Alpha::new(*v).map(AlphaChoice::Fixed),
+        RawAlpha::Text(t) => AlphaChoice::parse(t),
+    }
+    .map_err(|e| err("forecast.alpha", e.to_string()))?;
+    let service_level = ServiceLevel::new(raw.service_level)
+        .map_err(|e| err("forecast.service_level", e.to_string()))?;
+    Ok(ForecastSettings {
+        alpha,
+        service_level,
+    })
 }
 
 #[cfg(test)]

@@ -196,3 +196,188 @@ fn the_example_sales_file_imports_after_the_other_examples() {
         }
     }
 }
+
+/// A shop whose ABC-1 (20 on hand, lead time 9 days) sold 2 a day for the 30 days before today.
+fn steady_seller(dir: &Path) -> PathBuf {
+    let db = shop(dir, "ABC-1,Widget,1.00,20,9\nIDLE-1,Never sold,1.00,5,\n");
+    let body: String = (1..=30)
+        .map(|d| format!("ABC-1,2,{},,\n", ago(d)))
+        .collect();
+    let (code, _, err) = import_sales(&db, &body);
+    assert_eq!(code, 0, "{err}");
+    db
+}
+
+fn forecast_json(db: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["forecast", "--sku", "ABC-1", "--json"];
+    args.extend_from_slice(extra);
+    let (code, out, err) = bot(db, &args);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn a_steady_seller_is_forecast_at_its_rate_with_cover_worked_out_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = steady_seller(dir.path());
+    let v = forecast_json(&db, &[]);
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut want = vec![
+        "sku",
+        "method",
+        "alpha",
+        "classification",
+        "per_day",
+        "horizon",
+        "days_of_cover",
+        "stockout_date",
+        "safety_stock",
+        "reorder_point",
+    ];
+    want.sort_unstable();
+    let mut got = keys.clone();
+    got.sort_unstable();
+    assert_eq!(got, want);
+    // Every day the same: SES stays at 2 (any α), the one-step errors are 0, and the class is
+    // smooth (ADI 1, CV² 0), so auto picks SES.
+    assert_eq!(v["sku"], "ABC-1");
+    assert_eq!(v["method"], "ses");
+    assert_eq!(v["alpha"], 0.1);
+    assert_eq!(v["classification"], "smooth");
+    assert_eq!(v["horizon"], 14);
+    let per_day = v["per_day"].as_array().unwrap();
+    assert_eq!(per_day.len(), 14);
+    assert!(per_day.iter().all(|d| d.as_f64() == Some(2.0)), "{v}");
+    // 20 free at 2 a day: 10 days of cover, out on the 11th forecast day (today + 10).
+    assert_eq!(v["days_of_cover"], 10.0);
+    assert_eq!(v["stockout_date"], (today() + Days::new(10)).to_string());
+    // σ 0: no safety stock; the reorder point is the 9 days of lead time × 2.
+    assert_eq!(v["safety_stock"], 0.0);
+    assert_eq!(v["reorder_point"], 18.0);
+
+    // 10 units arriving in 5 days push the stock-out 5 days on; days of cover leave inbound out.
+    let po = db.with_file_name("po.csv");
+    std::fs::write(
+        &po,
+        format!("po,sku,qty,eta\nPO-1,ABC-1,10,{}\n", today() + Days::new(5)),
+    )
+    .unwrap();
+    assert_eq!(
+        bot(&db, &["import", "purchase-orders", po.to_str().unwrap()]).0,
+        0
+    );
+    let v = forecast_json(&db, &["--method", "sba", "--horizon", "3"]);
+    // SBA on a series with a sale every day: Croston's size 2 and interval 1, × (1 − 0.1/2).
+    assert_eq!(v["method"], "sba");
+    let sba = 2.0 * (1.0 - 0.1 / 2.0);
+    assert_eq!(v["per_day"].as_array().unwrap().len(), 3);
+    assert!(
+        (v["per_day"][0].as_f64().unwrap() - sba).abs() < 1e-12,
+        "{v}"
+    );
+    // 20 + 10 units at 1.9 a day run out on day ⌊30 / 1.9⌋ = 15.
+    assert_eq!(v["stockout_date"], (today() + Days::new(15)).to_string());
+    let (code, out, err) = bot(&db, &["forecast", "--sku", "ABC-1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("method ses (auto), alpha 0.10, classification smooth"),
+        "{out}"
+    );
+    assert!(
+        out.contains("free to promise 20: covers 10.0 days"),
+        "{out}"
+    );
+    assert!(out.contains("inbound 10 units on"), "{out}");
+    assert!(
+        out.contains("lead time 9 days: safety stock 0.0, reorder point 18.0"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_forecast_options_are_refused_naming_the_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = steady_seller(dir.path());
+    for (args, want) in [
+        (&["--sku", "NOPE-1"][..], "unknown SKU \"NOPE-1\""),
+        (
+            &["--sku", "ABC-1", "--method", "holt"],
+            "--method: \"holt\" is not a method",
+        ),
+        (
+            &["--sku", "ABC-1", "--horizon", "0"],
+            "--horizon: a horizon of 0 days",
+        ),
+        (
+            &["--sku", "ABC-1", "--horizon", "5000"],
+            "--horizon: a horizon of 5000 days",
+        ),
+        (&["--backtest", "--horizon", "0"], "--horizon"),
+        (
+            &["--sku", "IDLE-1"],
+            "IDLE-1 has no demand recorded before today",
+        ),
+        (&["--sku", "ABC-1", "--horizon", "x"], "--horizon"),
+        (&[], "--sku"),
+    ] {
+        let mut all = vec!["forecast"];
+        all.extend_from_slice(args);
+        let (code, out, err) = bot(&db, &all);
+        assert_eq!(code, 2, "{args:?}: {out} {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn forecast_settings_come_from_the_forecast_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = steady_seller(dir.path());
+    let config = dir.path().join("forecast.toml");
+    std::fs::write(
+        &config,
+        "[forecast]\nalpha = \"optimize\"\nservice_level = 0.9\n",
+    )
+    .unwrap();
+    let (code, out, err) = bot(
+        &db,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "forecast",
+            "--sku",
+            "ABC-1",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    // Constant demand: every α of the grid fits it exactly; the first, 0.05, is kept.
+    assert_eq!(v["alpha"], 0.05);
+    std::fs::write(&config, "[forecast]\nalpha = 1.5\n").unwrap();
+    let (code, _, err) = bot(
+        &db,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "forecast",
+            "--sku",
+            "ABC-1",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("forecast.alpha"), "{err}");
+    std::fs::write(&config, "[forecast]\nservice_level = 1\n").unwrap();
+    let (code, _, err) = bot(
+        &db,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "forecast",
+            "--sku",
+            "ABC-1",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("forecast.service_level"), "{err}");
+}
