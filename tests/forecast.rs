@@ -381,3 +381,82 @@ fn forecast_settings_come_from_the_forecast_section() {
     assert_eq!(code, 1);
     assert!(err.contains("forecast.service_level"), "{err}");
 }
+
+/// The overall row of `method` in a backtest's output: its WAPE and MASE cells.
+fn overall(out: &str, method: &str) -> (String, String) {
+    let line = out
+        .lines()
+        .skip_while(|l| !l.starts_with("overall"))
+        .find(|l| l.split_whitespace().next() == Some(method))
+        .unwrap_or_else(|| panic!("no overall row for {method}: {out}"));
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    (cells[1].to_string(), cells[2].to_string())
+}
+
+#[test]
+fn the_backtest_scores_a_generated_history_as_worked_out_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop(
+        dir.path(),
+        "FLAT-1,Flat,1.00,0,\nFLAT-2,Flat,1.00,0,\nALT-1,Alternating,1.00,0,\nSHORT-1,Short,1.00,0,\n",
+    );
+    // 60 days of 3 a day for the FLAT SKUs; 10 days for SHORT-1, too few for one origin
+    // (28 days of training + 14 ahead). Origins fall on days 28, 35 and 42.
+    let mut body = String::new();
+    for d in 1..=60 {
+        body += &format!("FLAT-1,3,{},,\nFLAT-2,3,{},,\n", ago(d), ago(d));
+    }
+    for d in 1..=10 {
+        body += &format!("SHORT-1,1,{},,\n", ago(d));
+    }
+    assert_eq!(import_sales(&db, &body).0, 0);
+    let (code, out, err) = bot(&db, &["forecast", "--backtest"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("2 SKUs scored, 1 too short"), "{out}");
+    // A flat history is forecast exactly by naive, SES and Croston (auto picks SES for a smooth
+    // one); SBA's factor 1 − α/2 leaves 5 % of every day's demand out. No SKU has a MASE: the
+    // naive in-sample error it divides by is 0.
+    for (m, wape) in [
+        ("naive", "0.00"),
+        ("ses", "0.00"),
+        ("croston", "0.00"),
+        ("sba", "0.05"),
+        ("auto", "0.00"),
+    ] {
+        assert_eq!(
+            overall(&out, m),
+            (wape.to_string(), "-".to_string()),
+            "{out}"
+        );
+    }
+
+    // 2, 4, 2, 4 … for 60 days: the naive forecast repeats the last day, so it is off by 2 on
+    // every other day of the horizon: WAPE 7 × 2 / (14 × 3) = 0.33; its in-sample naive error
+    // is 2 a day, so MASE = mean(error / 2) = 0.50.
+    let alt: String = (1..=60)
+        .map(|d| format!("ALT-1,{},{},,\n", if d % 2 == 0 { 2 } else { 4 }, ago(d)))
+        .collect();
+    assert_eq!(import_sales(&db, &alt).0, 0);
+    let (code, out, err) = bot(&db, &["forecast", "--backtest", "--horizon", "14"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("3 SKUs scored, 1 too short"), "{out}");
+    assert_eq!(
+        overall(&out, "naive").1,
+        "0.50",
+        "only ALT-1 has a MASE: {out}"
+    );
+    let worst: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.contains("worst SKUs"))
+        .skip(2)
+        .collect();
+    assert_eq!(worst.len(), 1, "only ALT-1 has a MASE to rank by: {out}");
+    let cells: Vec<&str> = worst[0].split_whitespace().collect();
+    assert_eq!(cells[0], "ALT-1");
+    assert_eq!(cells[1], "0.33/0.50", "naive: {out}");
+    // SES, Croston and SBA settle near the mean 3, off by about 1 every day: MASE near 0.5.
+    for cell in &cells[2..] {
+        let mase: f64 = cell.split('/').nth(1).unwrap().parse().unwrap();
+        assert!((0.4..0.6).contains(&mase), "{out}");
+    }
+}
