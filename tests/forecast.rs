@@ -354,32 +354,24 @@ fn forecast_settings_come_from_the_forecast_section() {
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     // Constant demand: every α of the grid fits it exactly; the first, 0.05, is kept.
     assert_eq!(v["alpha"], 0.05);
-    std::fs::write(&config, "[forecast]\nalpha = 1.5\n").unwrap();
-    let (code, _, err) = bot(
-        &db,
-        &[
+    // A bad value stops start-up naming its key.
+    for (toml, key) in [
+        ("alpha = 1.5", "forecast.alpha"),
+        ("alpha = \"sometimes\"", "forecast.alpha"),
+        ("service_level = 1.0", "forecast.service_level"),
+    ] {
+        std::fs::write(&config, format!("[forecast]\n{toml}\n")).unwrap();
+        let args = [
             "--config",
             config.to_str().unwrap(),
             "forecast",
             "--sku",
             "ABC-1",
-        ],
-    );
-    assert_eq!(code, 1);
-    assert!(err.contains("forecast.alpha"), "{err}");
-    std::fs::write(&config, "[forecast]\nservice_level = 1\n").unwrap();
-    let (code, _, err) = bot(
-        &db,
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "forecast",
-            "--sku",
-            "ABC-1",
-        ],
-    );
-    assert_eq!(code, 1);
-    assert!(err.contains("forecast.service_level"), "{err}");
+        ];
+        let (code, _, err) = bot(&db, &args);
+        assert_eq!(code, 1, "{toml}");
+        assert!(err.contains(key), "{toml}: {err}");
+    }
 }
 
 /// The overall row of `method` in a backtest's output: its WAPE and MASE cells.

@@ -2,7 +2,7 @@
 //! `backorder-bot forecast --backtest [--horizon N]`: print what `app::forecast` computed.
 
 use crate::app::forecast::{self, BacktestReport, SkuForecast, WORST_BY};
-use crate::app::{App, AppResult};
+use crate::app::{App, AppError, AppResult};
 use crate::domain::forecast::{Contender, Scores};
 use serde::Serialize;
 use std::io::Write;
@@ -33,14 +33,21 @@ pub async fn run_sku(
 ) -> AppResult<()> {
     let method = method.map_or(Ok(Default::default()), forecast::method)?;
     let f = forecast::forecast_sku(app, sku, method, horizon).await?;
-    if json {
-        serde_json::to_writer(&mut *out, &as_json(&f)).map_err(anyhow::Error::new)?;
-        writeln!(out).map_err(anyhow::Error::new)?;
+    let written = if json {
+        serde_json::to_writer(&mut *out, &as_json(&f))
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
     } else {
-        write_text(&f, out).map_err(anyhow::Error::new)?;
-    }
-    out.flush().map_err(anyhow::Error::new)?;
-    Ok(())
+        write_text(&f, out)
+    };
+    flushed(written, out)
+}
+
+/// The end of a printout: flushed, a reader gone away reported as `stdout::Closed` (quiet exit).
+fn flushed(written: std::io::Result<()>, out: &mut impl Write) -> AppResult<()> {
+    written
+        .and_then(|()| out.flush())
+        .map_err(|e| AppError::Unexpected(crate::adapters::stdout::write_error(e)))
 }
 
 fn as_json(f: &SkuForecast) -> ForecastJson<'_> {
@@ -139,9 +146,8 @@ fn write_text(f: &SkuForecast, out: &mut impl Write) -> std::io::Result<()> {
 /// Runs the backtest and prints its figures.
 pub async fn run_backtest(app: &App, horizon: u32, out: &mut impl Write) -> AppResult<()> {
     let report = forecast::backtest(app, horizon).await?;
-    write_backtest(&report, out).map_err(anyhow::Error::new)?;
-    out.flush().map_err(anyhow::Error::new)?;
-    Ok(())
+    let written = write_backtest(&report, out);
+    flushed(written, out)
 }
 
 /// A figure with two decimals, or `-` when there is none.

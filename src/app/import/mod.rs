@@ -351,6 +351,24 @@ impl<R: Read> RowReader<R> {
     }
 }
 
+impl<R: Read> RowReader<R> {
+    /// Reads the next valid CSV row into `row`: `false` at the end of the file. A row that is not
+    /// valid CSV is recorded in `p` and skipped; one the reader cannot get past ends the file.
+    fn next_valid(&mut self, row: &mut Row, p: &mut Problems) -> bool {
+        loop {
+            match self.read_into(row) {
+                Ok(more) => return more,
+                Err((e, fatal)) => {
+                    p.0.push(e);
+                    if fatal {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Every row of a file (the kinds whose files are small enough to hold); rows that are not valid
 /// CSV are recorded in `p` and left out.
 fn read_rows(
@@ -360,18 +378,9 @@ fn read_rows(
 ) -> Result<(Vec<Row>, Vec<String>), ImportErrors> {
     let mut reader = RowReader::open(kind, input)?;
     let mut rows = Vec::new();
-    loop {
-        let mut row = reader.blank();
-        match reader.read_into(&mut row) {
-            Ok(false) => break,
-            Ok(true) => rows.push(row),
-            Err((e, fatal)) => {
-                p.0.push(e);
-                if fatal {
-                    break;
-                }
-            }
-        }
+    let mut row = reader.blank();
+    while reader.next_valid(&mut row, p) {
+        rows.push(std::mem::replace(&mut row, reader.blank()));
     }
     Ok((rows, reader.warnings))
 }

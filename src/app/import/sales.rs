@@ -43,18 +43,8 @@ pub(super) async fn stage(
     let mut out: Vec<SaleIn> = Vec::new();
     let mut by_order: HashMap<(String, i64), usize> = HashMap::new();
     let mut repeats: HashMap<(i64, String, i64, Option<String>), i64> = HashMap::new();
-    loop {
-        match reader.read_into(&mut row) {
-            Ok(false) => break,
-            Ok(true) => rows += 1,
-            Err((e, fatal)) => {
-                p.0.push(e);
-                if fatal {
-                    break;
-                }
-                continue;
-            }
-        }
+    while reader.next_valid(&mut row, p) {
+        rows += 1;
         if let Some(sale) = check(conn, &row, p, &mut look, now).await? {
             add(&mut out, &mut by_order, &mut repeats, sale);
         }
