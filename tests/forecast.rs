@@ -144,6 +144,22 @@ fn an_imported_sale_of_an_order_the_bot_holds_is_not_counted_twice() {
     assert_eq!(code, 0, "{err}");
     let demand = "SELECT COALESCE(SUM(units), 0) FROM demand_daily";
     assert_eq!(query(&db, demand), 5);
+    // Shipping the backorder writes a ledger sale for SO-1: the units were counted when ordered.
+    for line in [
+        "/adjust sku:ABC-1 delta:3 reason:count",
+        "/backorder fulfil id:1",
+    ] {
+        let (code, out, err) = bot(&db, &["ask", line]);
+        assert_eq!(code, 0, "{line}: {out} {err}");
+    }
+    assert_eq!(
+        query(
+            &db,
+            "SELECT COUNT(*) FROM stock_movements WHERE kind = 'sale' AND reference = 'SO-1'"
+        ),
+        1
+    );
+    assert_eq!(query(&db, demand), 5);
     // The shop's export holds the same order: kept, not counted again.
     let (code, _, err) = import_sales(&db, &format!("ABC-1,5,{},SO-1,C1\n", ago(4)));
     assert_eq!(code, 0, "{err}");
