@@ -63,6 +63,8 @@ pub struct Settings {
     pub sms: SmsSettings,
     pub email: EmailSettings,
     pub alerts: AlertSettings,
+    /// `[forecast]`
+    pub forecast: ForecastSettings,
     /// Secrets, from their own environment variables only.
     pub secrets: Secrets,
 }
@@ -296,6 +298,7 @@ impl Settings {
             notify,
             sms,
             email: raw.email.try_into()?,
+            forecast: raw.forecast.try_into()?,
             secrets,
         })
     }
@@ -551,6 +554,7 @@ struct Raw {
     notify: RawNotify,
     sms: RawSms,
     email: RawEmail,
+    forecast: RawForecast,
 }
 
 #[derive(Deserialize)]
@@ -1163,6 +1167,56 @@ fn without_values(msg: &str) -> String {
     }
 }
 
+/// `[forecast]`: how demand forecasts are made (issue 20).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ForecastSettings {
+    pub alpha: crate::domain::forecast::AlphaChoice,
+    pub service_level: crate::domain::forecast::ServiceLevel,
+}
+
+impl Default for ForecastSettings {
+    fn default() -> Self {
+        Self {
+            alpha: crate::domain::forecast::AlphaChoice::default(),
+            service_level: crate::domain::forecast::ServiceLevel::DEFAULT,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawForecast {
+    alpha: RawAlpha,
+    service_level: f64,
+}
+
+/// `alpha = 0.2` or `alpha = "optimize"` (or `"0.2"`, as an environment variable gives it).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawAlpha {
+    Number(f64),
+    Text(String),
+}
+
+impl TryFrom<RawForecast> for ForecastSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawForecast) -> Result<Self, ConfigError> {
+        use crate::domain::forecast::{Alpha, AlphaChoice, ServiceLevel};
+        let alpha = match &raw.alpha {
+            RawAlpha::Number(v) => Alpha::new(*v).map(AlphaChoice::Fixed),
+            RawAlpha::Text(t) => AlphaChoice::parse(t),
+        }
+        .map_err(|e| err("forecast.alpha", e.to_string()))?;
+        let service_level = ServiceLevel::new(raw.service_level)
+            .map_err(|e| err("forecast.service_level", e.to_string()))?;
+        Ok(Self {
+            alpha,
+            service_level,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1505,6 +1559,19 @@ mod tests {
             e.to_string(),
             "config: discord.guild_ids (from BACKORDER_BOT__DISCORD__GUILD_IDS): is not a comma-separated list of ids"
         );
+    }
+
+    #[test]
+    fn forecast_alpha_is_a_number_or_optimize_from_the_environment_too() {
+        use crate::domain::forecast::AlphaChoice;
+        let s = load(&[("BACKORDER_BOT__FORECAST__ALPHA", "optimize")]).unwrap();
+        assert_eq!(s.forecast.alpha, AlphaChoice::Optimize);
+        let s = load(&[("BACKORDER_BOT__FORECAST__ALPHA", "0.3")]).unwrap();
+        assert!(matches!(s.forecast.alpha, AlphaChoice::Fixed(a) if (a.get() - 0.3).abs() < 1e-12));
+        let e = load(&[("BACKORDER_BOT__FORECAST__ALPHA", "1.5")]).unwrap_err();
+        assert_eq!(e.key, "forecast.alpha");
+        let e = load(&[("BACKORDER_BOT__FORECAST__SERVICE_LEVEL", "1")]).unwrap_err();
+        assert_eq!(e.key, "forecast.service_level");
     }
 
     #[test]

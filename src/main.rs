@@ -5,6 +5,7 @@ mod bench;
 
 use anyhow::Context;
 use backorder_bot::adapters::console;
+use backorder_bot::adapters::forecast;
 use backorder_bot::adapters::stdout;
 use backorder_bot::app::import::{import, ImportKind};
 use backorder_bot::app::{demo, Actor, Clock};
@@ -74,7 +75,7 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Import a CSV file: products, suppliers, customers, purchase-orders or orders.
+    /// Import a CSV file: products, suppliers, customers, purchase-orders, orders or sales.
     Import {
         /// What the file holds.
         kind: String,
@@ -89,6 +90,28 @@ enum Command {
         /// One JSON object per rule.
         #[arg(long)]
         json: bool,
+    },
+    /// Forecast one SKU's demand (--sku), or backtest the methods over the shop's history (--backtest).
+    Forecast {
+        /// The SKU to forecast.
+        #[arg(
+            long,
+            required_unless_present = "backtest",
+            conflicts_with = "backtest"
+        )]
+        sku: Option<String>,
+        /// ses, croston, sba or auto (picked by the SKU's demand pattern).
+        #[arg(long)]
+        method: Option<String>,
+        /// Days ahead (1 to 3660).
+        #[arg(long, default_value_t = 14)]
+        horizon: u32,
+        /// One JSON object.
+        #[arg(long, conflicts_with = "backtest")]
+        json: bool,
+        /// Rolling-origin backtest of every SKU: WAPE and MASE per method against naive.
+        #[arg(long, conflicts_with = "method")]
+        backtest: bool,
     },
     /// Benchmarks that print figures: `stock`, `eta`, `import`, `alerts`, `notify`, `search`, `autocomplete`, `lists` or `spike`.
     Bench {
@@ -334,7 +357,7 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
         },
         Command::Import { kind, file } => {
             let Some(kind) = ImportKind::parse(&kind) else {
-                eprintln!("error: unknown import kind \"{kind}\" (products, suppliers, customers, purchase-orders or orders)");
+                eprintln!("error: unknown import kind \"{kind}\" (products, suppliers, customers, purchase-orders, orders or sales)");
                 return Ok(ExitCode::from(2));
             };
             let f = match std::fs::File::open(&file) {
@@ -374,6 +397,30 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
                     return Ok(ExitCode::from(2));
                 }
                 Err(backorder_bot::app::AppError::Unexpected(e)) => return Err(e),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Command::Forecast {
+            sku,
+            method,
+            horizon,
+            json,
+            backtest,
+        } => {
+            let mut out = std::io::BufWriter::new(std::io::stdout());
+            let done = match (backtest, sku) {
+                (true, _) => forecast::run_backtest(app, horizon, &mut out).await,
+                (false, Some(sku)) => {
+                    forecast::run_sku(app, &sku, method.as_deref(), horizon, json, &mut out).await
+                }
+                (false, None) => unreachable!("clap requires --sku without --backtest"),
+            };
+            match done {
+                Ok(()) => {}
+                Err(e) if e.is_user_facing() => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
                 Err(e) => return Err(e.into()),
             }
         }

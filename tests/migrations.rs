@@ -30,6 +30,7 @@ const RELEASED: &[&str] = &[
     "0015_customers_trigram_vocabulary.sql",
     "0016_superseded_and_backordered.sql",
     "0017_queue_tokens.sql",
+    "0018_demand_history.sql",
 ];
 
 /// The version sqlx reads from a migration file name, or `None` for a file sqlx ignores

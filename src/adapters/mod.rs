@@ -6,6 +6,7 @@ pub mod console;
 pub mod discord;
 pub mod dispatcher;
 pub mod email;
+pub mod forecast;
 pub mod http;
 pub mod scheduler;
 pub mod sms;

@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod backorders;
 pub mod customers;
 pub mod demo;
+pub mod forecast;
 pub mod idempotency;
 pub mod import;
 pub mod notify;

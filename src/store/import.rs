@@ -58,6 +58,7 @@ pub async fn clear(conn: &mut Conn) -> anyhow::Result<()> {
         "import_substitutes",
         "import_pairs",
         "import_subs_changed",
+        "import_sales",
     ] {
         sqlx::query(&format!("DROP TABLE IF EXISTS temp.{t}"))
             .execute(&mut *conn)
@@ -693,7 +694,7 @@ pub async fn apply_order_lines(
 
 /// Loads checked rows of a simple upsert (suppliers, customers) into `temp.<table>`: one column
 /// per value, all text or integer, in file order.
-async fn stage_rows<'a>(
+pub(super) async fn stage_rows<'a>(
     conn: &mut Conn,
     table: &str,
     columns: &[&str],

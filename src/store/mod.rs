@@ -10,6 +10,7 @@ pub mod backorders;
 pub mod bulk;
 
 pub mod customers;
+pub mod demand;
 pub mod idempotency;
 pub mod import;
 pub mod keyset;

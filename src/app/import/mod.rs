@@ -14,6 +14,7 @@ mod customers;
 mod orders;
 mod products;
 mod purchase_orders;
+mod sales;
 mod suppliers;
 
 use super::promise::{settle, Cause};
@@ -39,6 +40,8 @@ pub enum ImportKind {
     PurchaseOrders,
     /// Order lines.
     Orders,
+    /// Past sales: demand history, on-hand unchanged.
+    Sales,
 }
 
 impl ImportKind {
@@ -50,6 +53,7 @@ impl ImportKind {
             "customers" => Self::Customers,
             "purchase-orders" => Self::PurchaseOrders,
             "orders" => Self::Orders,
+            "sales" => Self::Sales,
             _ => return None,
         })
     }
@@ -101,6 +105,13 @@ impl ImportKind {
                 ("qty", true),
                 ("unit_price", false),
                 ("ordered_at", false),
+            ],
+            Self::Sales => &[
+                ("sku", true),
+                ("qty", true),
+                ("sold_at", true),
+                ("order", false),
+                ("customer", false),
             ],
         }
     }
@@ -340,6 +351,24 @@ impl<R: Read> RowReader<R> {
     }
 }
 
+impl<R: Read> RowReader<R> {
+    /// Reads the next valid CSV row into `row`: `false` at the end of the file. A row that is not
+    /// valid CSV is recorded in `p` and skipped; one the reader cannot get past ends the file.
+    fn next_valid(&mut self, row: &mut Row, p: &mut Problems) -> bool {
+        loop {
+            match self.read_into(row) {
+                Ok(more) => return more,
+                Err((e, fatal)) => {
+                    p.0.push(e);
+                    if fatal {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Every row of a file (the kinds whose files are small enough to hold); rows that are not valid
 /// CSV are recorded in `p` and left out.
 fn read_rows(
@@ -349,18 +378,9 @@ fn read_rows(
 ) -> Result<(Vec<Row>, Vec<String>), ImportErrors> {
     let mut reader = RowReader::open(kind, input)?;
     let mut rows = Vec::new();
-    loop {
-        let mut row = reader.blank();
-        match reader.read_into(&mut row) {
-            Ok(false) => break,
-            Ok(true) => rows.push(row),
-            Err((e, fatal)) => {
-                p.0.push(e);
-                if fatal {
-                    break;
-                }
-            }
-        }
+    let mut row = reader.blank();
+    while reader.next_valid(&mut row, p) {
+        rows.push(std::mem::replace(&mut row, reader.blank()));
     }
     Ok((rows, reader.warnings))
 }
@@ -497,6 +517,8 @@ enum Data {
     Customers,
     PurchaseOrders(Vec<purchase_orders::PoLine>),
     Orders,
+    /// Sales wait in a temporary table likewise.
+    Sales,
 }
 
 impl Problems {
@@ -527,6 +549,10 @@ pub async fn stage(
             let (rows, warnings) = products::stage(conn, input, &mut p).await?;
             (rows, warnings, Data::Products)
         }
+        ImportKind::Sales => {
+            let (rows, warnings) = sales::stage(conn, input, &mut p, now).await?;
+            (rows, warnings, Data::Sales)
+        }
         _ => {
             let (rows, warnings) = read_rows(kind, input, &mut p)?;
             let data = stage_rows(conn, kind, &rows, &mut p, now).await?;
@@ -552,8 +578,8 @@ async fn stage_rows(
 ) -> AppResult<Data> {
     let mut look = Lookups::default();
     Ok(match kind {
-        ImportKind::Products => {
-            return Err(anyhow::anyhow!("products files are staged as a stream, not whole").into())
+        ImportKind::Products | ImportKind::Sales => {
+            return Err(anyhow::anyhow!("{kind:?} files are staged as a stream, not whole").into())
         }
         ImportKind::Suppliers => {
             let checked = suppliers::parse(rows, p);
@@ -608,6 +634,11 @@ pub async fn apply(
             orders::apply(app, conn, &mut report, &mut p).await?,
             Cause::BackorderCreated,
         ),
+        // Demand history only: no stock, backorder or promise moves.
+        Data::Sales => {
+            sales::apply(conn, &mut report, app.clock.now()).await?;
+            (Vec::new(), Cause::StockAdjusted)
+        }
     };
     p.into_result()?;
     settle(app, conn, &touched, cause, &actor.name, "import", false).await?;

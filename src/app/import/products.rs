@@ -80,18 +80,8 @@ fn parse(
     let mut sending = true;
     let mut rows = 0;
     let mut row = reader.blank();
-    loop {
-        match reader.read_into(&mut row) {
-            Ok(false) => break,
-            Ok(true) => rows += 1,
-            Err((e, fatal)) => {
-                p.0.push(e);
-                if fatal {
-                    break;
-                }
-                continue;
-            }
-        }
+    while reader.next_valid(&mut row, &mut p) {
+        rows += 1;
         let Some(product) = check(&row, suppliers, &mut p, &mut seen) else {
             continue;
         };

@@ -1,0 +1,188 @@
+//! Demand forecasts (issue 20): one SKU's forecast with what it means for its stock, and a
+//! rolling-origin backtest of the methods over the whole shop's history. Reads only.
+//!
+//! The history is `demand_daily` (migration 0018: order lines, ledger sales and imported sales),
+//! whole UTC days from the SKU's first demand up to and including yesterday.
+
+use super::{App, AppError, AppResult};
+use crate::domain::date::earliest;
+use crate::domain::forecast::{
+    self, backtest_series, cover, reorder_point, safety_stock, Backtest, BacktestOptions,
+    Contender, Cover, DemandSeries, Forecast, ForecastError, ForecastOptions, Method, MethodChoice,
+    Metric, MAX_HORIZON,
+};
+use crate::domain::stock::free_to_promise;
+use crate::store;
+use chrono::NaiveDate;
+
+/// Lead time of a product whose product and supplier have none, as the alerts assume.
+pub const DEFAULT_LEAD_TIME_DAYS: u32 = 14;
+
+/// SKUs the backtest lists as its worst.
+pub const WORST_SKUS: usize = 10;
+
+/// Days between backtest origins: a week, so each origin meets every weekday once in between
+/// and a shop's history costs a handful of fits per SKU rather than one per day.
+pub const BACKTEST_STEP_DAYS: usize = 7;
+
+/// Checks `--horizon`.
+pub fn horizon(days: u32) -> AppResult<u32> {
+    if days == 0 || days > MAX_HORIZON {
+        return Err(AppError::invalid(
+            "--horizon",
+            ForecastError::BadHorizon(days),
+        ));
+    }
+    Ok(days)
+}
+
+/// Reads `--method` (`ses|croston|sba|auto`).
+pub fn method(raw: &str) -> AppResult<MethodChoice> {
+    MethodChoice::parse(raw).map_err(|e| AppError::invalid("--method", e))
+}
+
+/// A PO line still to arrive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inbound {
+    pub po_number: String,
+    pub units: i64,
+    /// `None`: no ETA, so it cannot be placed in time and the stock-out date leaves it out.
+    pub eta: Option<NaiveDate>,
+}
+
+/// One SKU's forecast and what follows for its stock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkuForecast {
+    pub sku: String,
+    /// The first and last day of the history.
+    pub history: (NaiveDate, NaiveDate),
+    /// Whether the method was picked by the classification.
+    pub auto: bool,
+    pub forecast: Forecast,
+    /// On hand less allocated and owed to open backorders.
+    pub free_stock: i64,
+    pub inbound: Vec<Inbound>,
+    pub lead_time_days: u32,
+    /// The lead time is [`DEFAULT_LEAD_TIME_DAYS`], neither product nor supplier having one.
+    pub lead_time_assumed: bool,
+    pub cover: Cover,
+    pub safety_stock: f64,
+    pub reorder_point: f64,
+}
+
+impl SkuForecast {
+    pub fn method(&self) -> Method {
+        self.forecast.method
+    }
+}
+
+/// `backorder-bot forecast --sku`: forecasts `sku` over `horizon` days from today.
+pub async fn forecast_sku(
+    app: &App,
+    sku: &str,
+    method: MethodChoice,
+    horizon_days: u32,
+) -> AppResult<SkuForecast> {
+    let horizon_days = horizon(horizon_days)?;
+    let mut conn = app.store.reader().await?;
+    let product = app.product(&mut conn, sku).await?;
+    let today = app.clock.now().date_naive();
+    let points = store::demand::demand_of_product(&mut conn, product.id, earliest(), today).await?;
+    let series = match DemandSeries::from_points(&points, today) {
+        Ok(s) => s,
+        Err(ForecastError::EmptySeries) => {
+            return Err(AppError::Refused(format!(
+                "{} has no demand recorded before today: nothing to forecast from (`backorder-bot import sales` loads past sales)",
+                product.sku
+            )))
+        }
+        Err(e) => return Err(anyhow::Error::new(e).into()),
+    };
+    let opts = ForecastOptions {
+        method,
+        alpha: app.settings.forecast.alpha,
+        horizon: horizon_days,
+        seasonality: true,
+    };
+    let f = forecast::forecast(&series, &opts).map_err(anyhow::Error::new)?;
+    let (pos, _, owed) = store::stock::position_with_backorders(&mut conn, product.id).await?;
+    let free_stock = free_to_promise(pos.on_hand, pos.allocated, owed);
+    let inbound: Vec<Inbound> = store::purchasing::inbound_for_product(&mut conn, product.id)
+        .await?
+        .into_iter()
+        .map(|l| Inbound {
+            units: l.remaining(),
+            po_number: l.po_number,
+            eta: l.eta,
+        })
+        .filter(|i| i.units > 0)
+        .collect();
+    let dated: Vec<(NaiveDate, i64)> = inbound
+        .iter()
+        .filter_map(|i| i.eta.map(|d| (d, i.units)))
+        .collect();
+    let c = cover(&f, free_stock, &dated).map_err(anyhow::Error::new)?;
+    let lead = product
+        .effective_lead_time()
+        .and_then(|d| u32::try_from(d).ok());
+    let lead_time_days = lead.unwrap_or(DEFAULT_LEAD_TIME_DAYS);
+    let level = app.settings.forecast.service_level;
+    Ok(SkuForecast {
+        sku: product.sku,
+        history: (series.start(), series.end()),
+        auto: method == MethodChoice::Auto,
+        safety_stock: safety_stock(&f, level, lead_time_days),
+        reorder_point: reorder_point(&f, level, lead_time_days),
+        forecast: f,
+        free_stock,
+        inbound,
+        lead_time_days,
+        lead_time_assumed: lead.is_none(),
+        cover: c,
+    })
+}
+
+/// What the backtest found.
+#[derive(Debug, Clone)]
+pub struct BacktestReport {
+    pub options: BacktestOptions,
+    /// Pooled figures per contender and the worst SKUs by [`WORST_BY`].
+    pub results: Backtest<String>,
+}
+
+/// The contender and metric the worst SKUs are ranked by: the MASE of the method each SKU would
+/// get, which compares SKUs of any volume.
+pub const WORST_BY: (Contender, Metric) = (Contender::Auto, Metric::Mase);
+
+/// `backorder-bot forecast --backtest`: a rolling-origin backtest of every SKU with demand,
+/// origins [`BACKTEST_STEP_DAYS`] apart from day 28 of its history, `horizon_days` ahead.
+pub async fn backtest(app: &App, horizon_days: u32) -> AppResult<BacktestReport> {
+    let options = BacktestOptions {
+        horizon: horizon(horizon_days)?,
+        step: BACKTEST_STEP_DAYS,
+        alpha: app.settings.forecast.alpha,
+        ..BacktestOptions::default()
+    };
+    let today = app.clock.now().date_naive();
+    let mut results = Backtest::new(WORST_SKUS, WORST_BY.0, WORST_BY.1);
+    let mut series = DemandSeries::from_daily(today, &[1.0]).map_err(anyhow::Error::new)?;
+    let mut failed: Option<ForecastError> = None;
+    let mut conn = app.store.reader().await?;
+    store::demand::for_each_product_demand(&mut conn, today, |sku, points| {
+        if failed.is_some() {
+            return;
+        }
+        let scored = series
+            .refill(points, today)
+            .and_then(|()| backtest_series(&series, &options));
+        match scored {
+            Ok(scores) => results.add(sku.to_string(), scores),
+            Err(e) => failed = Some(e),
+        }
+    })
+    .await?;
+    if let Some(e) = failed {
+        return Err(anyhow::Error::new(e).into());
+    }
+    Ok(BacktestReport { options, results })
+}

@@ -1,0 +1,171 @@
+//! Demand history: imported past sales (`sales_history`) and the units demanded per product and
+//! day (`demand_daily`), both from migration 0018, whose triggers keep `demand_daily` in step
+//! with order lines, ledger sales and imported sales.
+
+use super::import::{stage_rows, Value};
+use super::{day, ts, Conn};
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// A checked row of a sales file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleIn {
+    pub product_id: i64,
+    pub order_number: Option<String>,
+    pub customer: Option<String>,
+    pub qty: i64,
+    /// Stored form: `YYYY-MM-DD` or an RFC 3339 UTC time.
+    pub sold_at: String,
+    /// The UTC day of `sold_at`.
+    pub day: NaiveDate,
+    /// 1, 2, … among identical rows without an order in one file.
+    pub nth: i64,
+    /// File rows it holds (rows of one order and SKU add up).
+    pub rows: i64,
+}
+
+/// Loads checked sales into `temp.import_sales` (no write lock needed).
+pub async fn stage_sales(conn: &mut Conn, rows: &[SaleIn]) -> anyhow::Result<()> {
+    let days: Vec<String> = rows.iter().map(|r| day(r.day)).collect();
+    stage_rows(
+        conn,
+        "import_sales",
+        &[
+            "product_id",
+            "order_number",
+            "customer",
+            "qty",
+            "sold_at",
+            "day",
+            "nth",
+            "rows",
+        ],
+        rows.iter().zip(&days).map(|(r, d)| {
+            vec![
+                Value::Int(Some(r.product_id)),
+                Value::Text(r.order_number.as_deref()),
+                Value::Text(r.customer.as_deref()),
+                Value::Int(Some(r.qty)),
+                Value::Text(Some(&r.sold_at)),
+                Value::Text(Some(d)),
+                Value::Int(Some(r.nth)),
+                Value::Int(Some(r.rows)),
+            ]
+        }),
+    )
+    .await
+}
+
+/// Whether the staged row `s` is stored as it is in `sales_history` read as `h`.
+const SAME_SALE: &str = "h.product_id = s.product_id AND h.qty = s.qty AND h.sold_at = s.sold_at
+    AND h.customer IS s.customer AND (h.order_number = s.order_number
+        OR (h.order_number IS NULL AND s.order_number IS NULL AND h.nth = s.nth))";
+
+/// Writes the staged sales inside the write transaction: new keys inserted, stored orders whose
+/// quantity, time or customer differ updated. Returns how many file rows created or changed one.
+pub async fn apply_sales(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    let changed: i64 = sqlx::query_scalar(&format!(
+        "SELECT COALESCE(SUM(s.rows), 0) FROM import_sales s
+         WHERE NOT EXISTS (SELECT 1 FROM sales_history h WHERE {SAME_SALE})"
+    ))
+    .fetch_one(&mut *conn)
+    .await?;
+    // `WHERE true`: SQLite reads an ON CONFLICT after a bare SELECT's FROM as a join constraint.
+    sqlx::query(
+        "INSERT INTO sales_history (product_id, order_number, customer, qty, sold_at, day, nth, imported_at)
+         SELECT product_id, order_number, customer, qty, sold_at, day, nth, $1 FROM import_sales
+         WHERE order_number IS NOT NULL ORDER BY rowid
+         ON CONFLICT (order_number, product_id) WHERE order_number IS NOT NULL DO UPDATE SET
+           customer = excluded.customer, qty = excluded.qty, sold_at = excluded.sold_at,
+           day = excluded.day, imported_at = excluded.imported_at
+         WHERE sales_history.customer IS NOT excluded.customer OR sales_history.qty <> excluded.qty
+           OR sales_history.sold_at <> excluded.sold_at",
+    )
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO sales_history (product_id, order_number, customer, qty, sold_at, day, nth, imported_at)
+         SELECT s.product_id, NULL, s.customer, s.qty, s.sold_at, s.day, s.nth, $1 FROM import_sales s
+         WHERE s.order_number IS NULL AND NOT EXISTS (
+             SELECT 1 FROM sales_history h WHERE h.order_number IS NULL
+               AND h.product_id = s.product_id AND h.sold_at = s.sold_at AND h.qty = s.qty
+               AND COALESCE(h.customer, '') = COALESCE(s.customer, '') AND h.nth = s.nth)
+         ORDER BY s.rowid",
+    )
+    .bind(ts(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(changed as usize)
+}
+
+/// One product's demand per day from `from` (inclusive) to `to` (exclusive), days with demand only.
+pub async fn demand_of_product(
+    conn: &mut Conn,
+    product_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> anyhow::Result<Vec<(NaiveDate, i64)>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT day, units FROM demand_daily
+         WHERE product_id = $1 AND day >= $2 AND day < $3 AND units > 0 ORDER BY day",
+    )
+    .bind(product_id)
+    .bind(day(from))
+    .bind(day(to))
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(d, u)| Ok((super::parse_day(&d)?, u)))
+        .collect()
+}
+
+/// Products per page of [`for_each_product_demand`].
+const PRODUCTS_PER_PAGE: i64 = 2000;
+
+/// Every product's demand before `to`, in product order: calls `each(sku, points)` once per
+/// product with demand. Reads a page of products at a time (keyset on the product id), so
+/// memory holds one page whatever the shop's size.
+pub async fn for_each_product_demand(
+    conn: &mut Conn,
+    to: NaiveDate,
+    mut each: impl FnMut(&str, &[(NaiveDate, i64)]),
+) -> anyhow::Result<()> {
+    let mut after = 0i64;
+    let mut points: Vec<(NaiveDate, i64)> = Vec::new();
+    loop {
+        let upto: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(id) FROM (SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2)",
+        )
+        .bind(after)
+        .bind(PRODUCTS_PER_PAGE)
+        .fetch_one(&mut *conn)
+        .await?;
+        let Some(upto) = upto else { return Ok(()) };
+        let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
+            "SELECT d.product_id, p.sku, d.day, d.units FROM demand_daily d
+             JOIN products p ON p.id = d.product_id
+             WHERE d.product_id > $1 AND d.product_id <= $2 AND d.day < $3 AND d.units > 0
+             ORDER BY d.product_id, d.day",
+        )
+        .bind(after)
+        .bind(upto)
+        .bind(day(to))
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut start = 0;
+        while start < rows.len() {
+            let pid = rows[start].0;
+            let end = rows[start..]
+                .iter()
+                .position(|r| r.0 != pid)
+                .map_or(rows.len(), |n| start + n);
+            points.clear();
+            for (_, _, d, units) in &rows[start..end] {
+                points.push((super::parse_day(d)?, *units));
+            }
+            each(&rows[start].1, &points);
+            start = end;
+        }
+        after = upto;
+    }
+}
