@@ -210,6 +210,12 @@ async fn alert_message_and_history_enums_read_back_what_they_wrote() {
     round_trip!(t, "alert_states", "severity", Severity);
     round_trip!(t, "alert_states", "notified_severity", Severity);
     round_trip!(t, "alert_runs", "status", RunStatus);
+    round_trip!(
+        t,
+        "alert_runs",
+        "trigger",
+        backorder_bot::domain::schedule::Trigger
+    );
     round_trip!(t, "messages", "transport", Transport);
     round_trip!(t, "messages", "status", MessageStatus);
     round_trip!(t, "messages", "kind", backorder_bot::domain::UpdateKind);
@@ -334,4 +340,34 @@ async fn row_ids_read_and_bind_as_their_own_types() {
         ))
         .await;
     assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn the_next_due_update_reads_back_as_a_time_and_a_bad_one_fails_naming_the_column() {
+    use chrono::TimeZone;
+    let t = spawn_demo_app().await;
+    t.ok("/eta PO-1001 2027-02-17 \"carrier delay\"").await;
+    let mut conn = t.app.store.pool().acquire().await.unwrap();
+    exec(
+        &t,
+        "UPDATE outbox SET status = 'pending', next_attempt_at = '2026-11-26T09:30:00Z'",
+    )
+    .await;
+    let due = backorder_bot::store::notify::next_due(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        due,
+        Some(
+            chrono::Utc
+                .with_ymd_and_hms(2026, 11, 26, 9, 30, 0)
+                .unwrap()
+        )
+    );
+    exec(&t, "UPDATE outbox SET next_attempt_at = 'soon'").await;
+    fails_naming(
+        backorder_bot::store::notify::next_due(&mut conn).await,
+        "next_attempt_at",
+        "soon",
+    );
 }

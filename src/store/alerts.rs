@@ -1,6 +1,7 @@
 //! Low-stock alerts: the set-based evaluation query, per-(rule, SKU) state, runs, snoozes and
 //! the scheduler lease.
 
+use super::types::sql_word;
 use super::{ts, Conn, StoredIds, StoredOptTs, StoredTs};
 use crate::domain::alerts::{AlertState, RunStatus, Scope, Severity, SkuFigures};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -449,7 +450,7 @@ pub async fn start_run(
     )
     .bind(rule)
     .bind(scheduled_for.map(ts))
-    .bind(trigger.as_str())
+    .bind(trigger)
     .bind(ts(now))
     .fetch_one(conn)
     .await?;
@@ -649,7 +650,7 @@ pub fn reference_projected_sql(today: NaiveDate) -> String {
     format!(
         "WITH bo AS (
             SELECT product_id, SUM(qty - qty_allocated) AS units
-            FROM backorders WHERE status = 'open' GROUP BY product_id
+            FROM backorders WHERE status = {open} GROUP BY product_id
         ), inb AS (
             SELECT l.product_id,
                 SUM(CASE WHEN l.eta IS NOT NULL AND l.eta <= date('{today}', '+' ||
@@ -666,7 +667,8 @@ pub fn reference_projected_sql(today: NaiveDate) -> String {
         LEFT JOIN bo ON bo.product_id = p.id
         LEFT JOIN inb ON inb.product_id = p.id
         WHERE COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) - COALESCE(bo.units, 0)
-            + COALESCE(inb.within, 0) <= p.reorder_point;\n"
+            + COALESCE(inb.within, 0) <= p.reorder_point;\n",
+        open = sql_word!(backorder open)
     )
 }
 

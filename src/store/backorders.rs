@@ -1,6 +1,7 @@
 //! Backorders: the shortfall of order lines, their priority inputs and promised ETAs.
 
 use super::keyset::{self, asc, desc, KeyColumn, Keyed, Source};
+use super::types::sql_word;
 use super::{ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
 use crate::domain::priority::PriorityWeights;
@@ -187,18 +188,22 @@ pub async fn queue_places(
     // makes each count a range of the index.
     // The status is checked in Rust: `b.status = 'open'` here could lead the database to
     // walk every open backorder looking for these few ids.
-    let rows: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(i64, String, i64, i64)> = sqlx::query_as(concat!(
         "SELECT b.id, b.status,
             1 + (SELECT COUNT(*) FROM backorders a
-                 WHERE a.product_id = b.product_id AND a.status = 'open'
+                 WHERE a.product_id = b.product_id AND a.status = ",
+        sql_word!(backorder open),
+        "
                    AND a.sort_key >= b.sort_key
                    AND (a.sort_key > b.sort_key OR (a.sort_key = b.sort_key
                         AND (a.ordered_epoch < b.ordered_epoch
                              OR (a.ordered_epoch = b.ordered_epoch AND a.id < b.id))))),
-            (SELECT COUNT(*) FROM backorders a WHERE a.product_id = b.product_id AND a.status = 'open')
+            (SELECT COUNT(*) FROM backorders a WHERE a.product_id = b.product_id AND a.status = ",
+        sql_word!(backorder open),
+        ")
          FROM backorders b
-         WHERE b.id IN (SELECT value FROM json_each($1))",
-    )
+         WHERE b.id IN (SELECT value FROM json_each($1))"
+    ))
     .bind(serde_json::to_string(ids)?)
     .fetch_all(conn)
     .await?;
@@ -285,7 +290,8 @@ const QUEUE_SELECT: &str =
 /// The open backorders of a product as queue rows (unsorted; the caller ranks them).
 pub async fn open_queue(conn: &mut Conn, product_id: i64) -> anyhow::Result<Vec<QueueRow>> {
     Ok(sqlx::query_as(&format!(
-        "{QUEUE_SELECT} WHERE b.product_id = $1 AND b.status = 'open'"
+        "{QUEUE_SELECT} WHERE b.product_id = $1 AND b.status = {open}",
+        open = sql_word!(backorder open)
     ))
     .bind(product_id)
     .fetch_all(conn)
@@ -329,9 +335,10 @@ pub async fn open_products_of_customer(
     conn: &mut Conn,
     customer_id: i64,
 ) -> anyhow::Result<Vec<i64>> {
-    Ok(sqlx::query_scalar(
-        "SELECT DISTINCT product_id FROM backorders WHERE customer_id = $1 AND status = 'open'",
-    )
+    Ok(sqlx::query_scalar(concat!(
+        "SELECT DISTINCT product_id FROM backorders WHERE customer_id = $1 AND status = ",
+        sql_word!(backorder open)
+    ))
     .bind(customer_id)
     .fetch_all(conn)
     .await?)

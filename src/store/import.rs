@@ -4,6 +4,7 @@
 //! Temporary tables belong to one connection, so [`stage_products`] and [`apply_products`] must
 //! run on the same connection (the apply inside a write transaction begun on it).
 
+use super::types::sql_word;
 use super::{ts, Conn};
 use crate::domain::PoStatus;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -341,13 +342,15 @@ pub async fn apply_products(
     )
     .fetch_one(&mut *conn)
     .await?;
-    let restocked_with_backorders = sqlx::query_scalar(
+    let restocked_with_backorders = sqlx::query_scalar(concat!(
         "SELECT DISTINCT b.product_id FROM backorders b
-         WHERE b.status = 'open' AND b.product_id IN (
+         WHERE b.status = ",
+        sql_word!(backorder open),
+        " AND b.product_id IN (
             SELECT s.pid FROM import_products s
             WHERE s.pid IS NOT NULL AND s.on_hand IS NOT NULL AND s.on_hand <> s.cur_on_hand)
-         ORDER BY b.product_id",
-    )
+         ORDER BY b.product_id"
+    ))
     .fetch_all(&mut *conn)
     .await?;
     Ok(ProductsApplied {
@@ -421,13 +424,15 @@ pub struct ShopCounts {
 
 /// Counts what the shop holds.
 pub async fn shop_counts(conn: &mut Conn) -> anyhow::Result<ShopCounts> {
-    let row: (i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+    let row: (i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(concat!(
         "SELECT (SELECT COUNT(*) FROM suppliers), (SELECT COUNT(*) FROM products),
                 (SELECT COUNT(*) FROM customers), (SELECT COUNT(*) FROM purchase_orders),
                 (SELECT COUNT(*) FROM po_lines), (SELECT COUNT(*) FROM orders),
                 (SELECT COUNT(*) FROM backorders),
-                (SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending'))",
-    )
+                (SELECT COUNT(*) FROM outbox WHERE status IN ",
+        sql_word!(outbox unsent),
+        ")"
+    ))
     .fetch_one(conn)
     .await?;
     Ok(ShopCounts {
@@ -820,12 +825,14 @@ pub async fn apply_customers(conn: &mut Conn) -> anyhow::Result<(usize, Vec<i64>
     ))
     .fetch_one(&mut *conn)
     .await?;
-    let retiered: Vec<i64> = sqlx::query_scalar(
+    let retiered: Vec<i64> = sqlx::query_scalar(concat!(
         "SELECT DISTINCT b.product_id FROM import_customers s
          JOIN customers x ON x.external_id = s.external_id AND x.tier <> s.tier
-         JOIN backorders b ON b.customer_id = x.id AND b.status = 'open'
-         ORDER BY b.product_id",
-    )
+         JOIN backorders b ON b.customer_id = x.id AND b.status = ",
+        sql_word!(backorder open),
+        "
+         ORDER BY b.product_id"
+    ))
     .fetch_all(&mut *conn)
     .await?;
     // `WHERE true`: SQLite reads an ON CONFLICT after a bare SELECT's FROM as a join constraint.
@@ -1019,7 +1026,7 @@ pub async fn record_po_eta_changes(
             "INSERT INTO eta_history (po_line_id, old_eta, new_eta, cause, actor, reason, created_at)
              VALUES ",
         );
-        let one = "(?, ?, ?, 'po_eta_changed', ?, ?, ?)";
+        let one = concat!("(?, ?, ?, ", sql_word!(cause po_eta_changed), ", ?, ?, ?)");
         sql.push_str(&vec![one; chunk.len()].join(", "));
         let mut q = sqlx::query(&sql);
         for (line, old, new) in chunk {

@@ -3,6 +3,8 @@
 //!
 //! Id lists travel as one JSON array bound to `json_each`: one bound value however many ids.
 
+use super::types::sql_word;
+use super::types::NextAttempt;
 use super::{ts, Conn};
 use crate::domain::notify::{InboundKind, MessageStatus, Transport};
 use crate::domain::{
@@ -41,33 +43,49 @@ pub async fn claim(
     coalesce_cutoff: DateTime<Utc>,
     limit: i64,
 ) -> anyhow::Result<Vec<Claimed>> {
-    let mut rows: Vec<Claimed> = sqlx::query_as(
+    let mut rows: Vec<Claimed> = sqlx::query_as(concat!(
         "WITH busy AS (
-            SELECT DISTINCT customer_id FROM outbox WHERE status = 'sending' AND lease_until > $2
+            SELECT DISTINCT customer_id FROM outbox WHERE status = ",
+        sql_word!(outbox sending),
+        " AND lease_until > $2
          ),
          chosen AS (
             SELECT customer_id FROM outbox
-            WHERE ((status = 'pending' AND next_attempt_at <= $2
-                    AND (kind <> 'eta_changed' OR created_at <= $3))
-                OR (status = 'sending' AND lease_until <= $2))
+            WHERE ((status = ",
+        sql_word!(outbox pending),
+        " AND next_attempt_at <= $2
+                    AND (kind <> ",
+        sql_word!(update eta_changed),
+        " OR created_at <= $3))
+                OR (status = ",
+        sql_word!(outbox sending),
+        " AND lease_until <= $2))
               AND customer_id NOT IN (SELECT customer_id FROM busy)
             GROUP BY customer_id ORDER BY MIN(id) LIMIT $4
          ),
          due AS (
             SELECT o.id, o.backorder_id FROM outbox o
             WHERE o.customer_id IN (SELECT customer_id FROM chosen)
-              AND ((o.status = 'pending' AND o.next_attempt_at <= $2)
-                   OR (o.status = 'sending' AND o.lease_until <= $2))
+              AND ((o.status = ",
+        sql_word!(outbox pending),
+        " AND o.next_attempt_at <= $2)
+                   OR (o.status = ",
+        sql_word!(outbox sending),
+        " AND o.lease_until <= $2))
          )
-         UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1
+         UPDATE outbox SET status = ",
+        sql_word!(outbox sending),
+        ", lease_until = $1, attempts = attempts + 1
          WHERE id IN (
             SELECT id FROM due
             UNION
             SELECT o.id FROM outbox o
-            WHERE o.status = 'pending' AND o.backorder_id IN (SELECT backorder_id FROM due)
+            WHERE o.status = ",
+        sql_word!(outbox pending),
+        " AND o.backorder_id IN (SELECT backorder_id FROM due)
             ORDER BY 1 LIMIT $4 * 4)
-         RETURNING id, backorder_id, customer_id, kind, payload, attempts",
-    )
+         RETURNING id, backorder_id, customer_id, kind, payload, attempts"
+    ))
     .bind(ts(lease_until))
     .bind(ts(now))
     .bind(ts(coalesce_cutoff))
@@ -79,12 +97,14 @@ pub async fn claim(
 }
 
 /// When the next pending row falls due (for a dispatcher deciding how long to sleep).
-pub async fn next_due(conn: &mut Conn) -> anyhow::Result<Option<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")
-            .fetch_one(conn)
-            .await?,
-    )
+pub async fn next_due(conn: &mut Conn) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let due: NextAttempt = sqlx::query_as(concat!(
+        "SELECT MIN(next_attempt_at) AS next_attempt_at FROM outbox WHERE status = ",
+        sql_word!(outbox pending)
+    ))
+    .fetch_one(conn)
+    .await?;
+    Ok(due.next_attempt_at)
 }
 
 /// Closes rows: `Sent`, `Skipped`, `Superseded` or `Failed` (dead letter).
@@ -95,11 +115,13 @@ pub async fn finish(
     error: Option<&str>,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    sqlx::query(concat!(
         "UPDATE outbox SET status = $1, last_error = $2, lease_until = NULL,
-            sent_at = CASE WHEN $1 = 'sent' THEN $3 ELSE sent_at END
-         WHERE id IN (SELECT value FROM json_each($4))",
-    )
+            sent_at = CASE WHEN $1 = ",
+        sql_word!(outbox sent),
+        " THEN $3 ELSE sent_at END
+         WHERE id IN (SELECT value FROM json_each($4))"
+    ))
     .bind(status)
     .bind(error)
     .bind(ts(at))
@@ -118,12 +140,14 @@ pub async fn retry_at(
     error: Option<&str>,
     attempted: bool,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET status = 'pending', next_attempt_at = $1, lease_until = NULL,
+    sqlx::query(concat!(
+        "UPDATE outbox SET status = ",
+        sql_word!(outbox pending),
+        ", next_attempt_at = $1, lease_until = NULL,
             last_error = COALESCE($2, last_error),
             attempts = CASE WHEN $3 THEN attempts ELSE MAX(attempts - 1, 0) END
-         WHERE id IN (SELECT value FROM json_each($4))",
-    )
+         WHERE id IN (SELECT value FROM json_each($4))"
+    ))
     .bind(ts(at))
     .bind(error)
     .bind(attempted)
@@ -202,11 +226,13 @@ pub async fn last_told(
         #[sqlx(try_from = "super::StoredOptDay")]
         eta: Option<NaiveDate>,
     }
-    let row: Option<Told> = sqlx::query_as(
+    let row: Option<Told> = sqlx::query_as(concat!(
         "SELECT m.kind, mb.eta FROM message_backorders mb JOIN messages m ON m.id = mb.message_id
-         WHERE mb.backorder_id = $1 AND m.status NOT IN ('failed', 'undelivered')
-         ORDER BY mb.message_id DESC LIMIT 1",
-    )
+         WHERE mb.backorder_id = $1 AND m.status NOT IN ",
+        sql_word!(message failed),
+        "
+         ORDER BY mb.message_id DESC LIMIT 1"
+    ))
     .bind(backorder_id)
     .fetch_optional(conn)
     .await?;
@@ -230,10 +256,12 @@ pub async fn superseded_for_backorder(
     backorder_id: i64,
     limit: i64,
 ) -> anyhow::Result<Vec<SupersededRow>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(concat!(
         "SELECT id, kind, created_at FROM outbox
-         WHERE backorder_id = $1 AND status = 'superseded' ORDER BY id DESC LIMIT $2",
-    )
+         WHERE backorder_id = $1 AND status = ",
+        sql_word!(outbox superseded),
+        " ORDER BY id DESC LIMIT $2"
+    ))
     .bind(backorder_id)
     .bind(limit)
     .fetch_all(conn)
@@ -262,11 +290,13 @@ pub async fn queued_for_backorder(
     backorder_id: i64,
     limit: i64,
 ) -> anyhow::Result<Vec<QueuedRow>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(concat!(
         "SELECT id, kind, status, attempts, next_attempt_at, last_error FROM outbox
-         WHERE backorder_id = $1 AND status IN ('pending', 'sending')
-         ORDER BY next_attempt_at, id LIMIT $2",
-    )
+         WHERE backorder_id = $1 AND status IN ",
+        sql_word!(outbox unsent),
+        "
+         ORDER BY next_attempt_at, id LIMIT $2"
+    ))
     .bind(backorder_id)
     .bind(limit)
     .fetch_all(conn)
@@ -467,10 +497,10 @@ pub async fn open_backorders_by_phone(
     phone: &str,
 ) -> anyhow::Result<Vec<OpenByPhone>> {
     Ok(sqlx::query_as(
-        "SELECT c.id AS customer_id, c.external_id AS customer_external_id, b.id AS backorder_id,
+        concat!("SELECT c.id AS customer_id, c.external_id AS customer_external_id, b.id AS backorder_id,
             p.name AS product, b.qty, b.status, b.promised_eta, b.eta_kind
          FROM customers c JOIN backorders b ON b.customer_id = c.id JOIN products p ON p.id = b.product_id
-         WHERE c.phone = $1 AND b.status IN ('open', 'allocated') ORDER BY b.id",
+         WHERE c.phone = $1 AND b.status IN ", sql_word!(backorder active), " ORDER BY b.id"),
     )
     .bind(phone)
     .fetch_all(conn)
@@ -568,9 +598,10 @@ pub async fn seed_bench_updates(conn: &mut Conn, n: i64, at: DateTime<Utc>) -> a
 
 /// Customer updates not yet sent: pending or being sent.
 pub async fn unsent_count(conn: &mut Conn) -> anyhow::Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')")
-            .fetch_one(conn)
-            .await?,
-    )
+    Ok(sqlx::query_scalar(concat!(
+        "SELECT COUNT(*) FROM outbox WHERE status IN ",
+        sql_word!(outbox unsent)
+    ))
+    .fetch_one(conn)
+    .await?)
 }

@@ -1,5 +1,6 @@
 //! Orders, order lines and stock reservations.
 
+use super::types::sql_word;
 use super::{ts, Conn};
 use crate::domain::ReservationStatus;
 use chrono::{DateTime, Utc};
@@ -111,16 +112,20 @@ pub async fn close_backorder_reservations(
     backorder_id: i64,
     status: ReservationStatus,
 ) -> anyhow::Result<i64> {
-    let units: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(SUM(qty), 0) FROM reservations WHERE backorder_id = $1 AND status = 'held'",
-    )
+    let units: i64 = sqlx::query_scalar(concat!(
+        "SELECT COALESCE(SUM(qty), 0) FROM reservations WHERE backorder_id = $1 AND status = ",
+        sql_word!(reservation held)
+    ))
     .bind(backorder_id)
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query("UPDATE reservations SET status = $1 WHERE backorder_id = $2 AND status = 'held'")
-        .bind(status)
-        .bind(backorder_id)
-        .execute(conn)
-        .await?;
+    sqlx::query(concat!(
+        "UPDATE reservations SET status = $1 WHERE backorder_id = $2 AND status = ",
+        sql_word!(reservation held)
+    ))
+    .bind(status)
+    .bind(backorder_id)
+    .execute(conn)
+    .await?;
     Ok(units)
 }

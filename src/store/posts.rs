@@ -1,6 +1,7 @@
 //! The durable queue of Discord channel posts: claim → commit → send → mark.
 
-use super::{ts, Conn, StoredDiscordId, StoredTs};
+use super::types::{sql_word, NextAttempt};
+use super::{ts, Conn, StoredDiscordId};
 use crate::domain::outbox::PostStatus;
 use chrono::{DateTime, Utc};
 
@@ -44,11 +45,13 @@ pub async fn enqueue(
 
 /// Whether any post is due: a plain read, so an idle poster never takes the write lock.
 pub async fn any_due(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<bool> {
-    let n: i64 = sqlx::query_scalar(
+    let n: i64 = sqlx::query_scalar(concat!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM channel_posts
-         WHERE status = 'pending' AND next_attempt_at <= $1
-           AND (leased_until IS NULL OR leased_until <= $1) LIMIT 1)",
-    )
+         WHERE status = ",
+        sql_word!(post pending),
+        " AND next_attempt_at <= $1
+           AND (leased_until IS NULL OR leased_until <= $1) LIMIT 1)"
+    ))
     .bind(ts(now))
     .fetch_one(conn)
     .await?;
@@ -93,14 +96,16 @@ pub async fn claim_due(
     lease_until: DateTime<Utc>,
     limit: i64,
 ) -> anyhow::Result<Vec<PostRow>> {
-    let rows: Vec<StoredPost> = sqlx::query_as(
+    let rows: Vec<StoredPost> = sqlx::query_as(concat!(
         "UPDATE channel_posts SET leased_until = $1, attempts = attempts + 1
          WHERE id IN (SELECT id FROM channel_posts
-                      WHERE status = 'pending' AND next_attempt_at <= $2
+                      WHERE status = ",
+        sql_word!(post pending),
+        " AND next_attempt_at <= $2
                         AND (leased_until IS NULL OR leased_until <= $2)
                       ORDER BY id LIMIT $3)
-         RETURNING id, channel_id, content, attachment_name, attachment, components, attempts",
-    )
+         RETURNING id, channel_id, content, attachment_name, attachment, components, attempts"
+    ))
     .bind(ts(lease_until))
     .bind(ts(now))
     .bind(limit)
@@ -171,11 +176,13 @@ pub async fn mark_retry(
 
 /// The earliest time a pending post is due, if any.
 pub async fn next_due(conn: &mut Conn) -> anyhow::Result<Option<DateTime<Utc>>> {
-    let t: Option<StoredTs> = sqlx::query_scalar(
+    let due: NextAttempt = sqlx::query_as(concat!(
         "SELECT MIN(MAX(next_attempt_at, COALESCE(leased_until, next_attempt_at)))
-         FROM channel_posts WHERE status = 'pending'",
-    )
+            AS next_attempt_at
+         FROM channel_posts WHERE status = ",
+        sql_word!(post pending)
+    ))
     .fetch_one(conn)
     .await?;
-    Ok(t.map(Into::into))
+    Ok(due.next_attempt_at)
 }

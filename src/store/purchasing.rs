@@ -1,6 +1,7 @@
 //! Purchase orders, their lines and the ETA history of those lines.
 
 use super::keyset::{self, asc, KeyColumn, Keyed, Source};
+use super::types::sql_word;
 use super::{ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
 use crate::domain::PoStatus;
@@ -215,10 +216,12 @@ pub async fn record_line_eta_change(
     reason: &str,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    sqlx::query(concat!(
         "INSERT INTO eta_history (po_line_id, old_eta, new_eta, cause, actor, reason, created_at)
-         VALUES ($1, $2, $3, 'po_eta_changed', $4, $5, $6)",
-    )
+         VALUES ($1, $2, $3, ",
+        sql_word!(cause po_eta_changed),
+        ", $4, $5, $6)"
+    ))
     .bind(line_id)
     .bind(old.map(|d| d.to_string()))
     .bind(new.map(|d| d.to_string()))

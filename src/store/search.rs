@@ -3,6 +3,7 @@
 //! in which order.
 
 use super::purchasing::EXPECTING_UNITS;
+use super::types::sql_word;
 use super::Conn;
 use crate::domain::page::KeyPart;
 use crate::domain::search::SearchQuery;
@@ -773,10 +774,12 @@ pub async fn backorder_ids(
     limit: i64,
 ) -> anyhow::Result<Vec<BackorderHit>> {
     let Some(prefix) = prefix else {
-        return Ok(sqlx::query_as(
+        return Ok(sqlx::query_as(concat!(
             "SELECT b.id, p.sku, b.qty FROM backorders b JOIN products p ON p.id = b.product_id
-             WHERE b.status = 'open' ORDER BY b.id LIMIT $1",
-        )
+             WHERE b.status = ",
+            sql_word!(backorder open),
+            " ORDER BY b.id LIMIT $1"
+        ))
         .bind(limit)
         .fetch_all(conn)
         .await?);
@@ -791,8 +794,12 @@ pub async fn backorder_ids(
         let found: Vec<BackorderHit> = sqlx::query_as(
             // The status as an expression: compared plainly, it leads SQLite to walk a
             // status-first index over every open backorder instead of this id range.
-            "SELECT b.id, p.sku, b.qty FROM backorders b JOIN products p ON p.id = b.product_id
-             WHERE b.id BETWEEN $1 AND $2 AND b.status || '' = 'open' ORDER BY b.id LIMIT $3",
+            concat!(
+                "SELECT b.id, p.sku, b.qty FROM backorders b JOIN products p ON p.id = b.product_id
+             WHERE b.id BETWEEN $1 AND $2 AND b.status || '' = ",
+                sql_word!(backorder open),
+                " ORDER BY b.id LIMIT $3"
+            ),
         )
         .bind(lo as i64)
         .bind(hi.min(i128::from(i64::MAX)) as i64)
@@ -874,17 +881,19 @@ pub async fn allocated_backorders(
     text: &str,
     limit: i64,
 ) -> anyhow::Result<Vec<BackorderHit>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(concat!(
         "SELECT b.id, p.sku, b.qty FROM backorders b
          JOIN products p ON p.id = b.product_id
          JOIN customers c ON c.id = b.customer_id
-         WHERE b.status = 'allocated'
+         WHERE b.status = ",
+        sql_word!(backorder allocated),
+        "
            AND ($1 = '' OR substr(CAST(b.id AS TEXT), 1, length($1)) = $1
                 OR instr(lower(p.sku), lower($1)) > 0 OR instr(lower(p.name), lower($1)) > 0
                 OR instr(lower(c.external_id), lower($1)) > 0
                 OR instr(lower(c.name), lower($1)) > 0)
-         ORDER BY b.id LIMIT $2",
-    )
+         ORDER BY b.id LIMIT $2"
+    ))
     .bind(text)
     .bind(limit)
     .fetch_all(conn)
@@ -895,10 +904,11 @@ fn lists_of(column: &str) -> String {
     format!(
         "SELECT (SELECT json_group_array(json_array(x.id, p.sku, x.qty))
                  FROM (SELECT b.id, b.product_id, b.qty FROM backorders b
-                       WHERE b.{column} = j.value AND b.status = 'open'
+                       WHERE b.{column} = j.value AND b.status = {open}
                        ORDER BY b.sort_key DESC, b.ordered_epoch, b.id LIMIT $2) x
                  JOIN products p ON p.id = x.product_id) AS list
-         FROM json_each($1) j ORDER BY j.key"
+         FROM json_each($1) j ORDER BY j.key",
+        open = sql_word!(backorder open)
     )
 }
 

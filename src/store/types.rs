@@ -6,6 +6,7 @@ use crate::domain::alerts::{RunStatus, Severity};
 use crate::domain::notify::{InboundKind, MessageStatus, Transport};
 use crate::domain::outbox::PostStatus;
 use crate::domain::promise::Cause;
+use crate::domain::schedule::Trigger;
 use crate::domain::{
     BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, MovementKind, OutboxStatus,
     PoStatus, ProductId, ReservationStatus, Tier, UpdateKind,
@@ -77,7 +78,55 @@ text_enum!(
     MessageStatus => "a message status",
     InboundKind => "an inbound message kind",
     PostStatus => "a channel post status",
+    Trigger => "an alert run trigger",
 );
+
+/// The SQL spelling of a stored status (or a kind, or a set of them as an `IN` list), where a
+/// statement names it rather than binding it: a partial index is only used when the query holds
+/// its literal. A macro so that `concat!` can build constant statements from it; the tests below
+/// check each against its enum's `as_str`.
+macro_rules! sql_word {
+    (backorder open) => {
+        "'open'"
+    };
+    (backorder allocated) => {
+        "'allocated'"
+    };
+    (backorder active) => {
+        "('open', 'allocated')"
+    };
+    (reservation held) => {
+        "'held'"
+    };
+    (outbox pending) => {
+        "'pending'"
+    };
+    (outbox sending) => {
+        "'sending'"
+    };
+    (outbox sent) => {
+        "'sent'"
+    };
+    (outbox superseded) => {
+        "'superseded'"
+    };
+    (outbox unsent) => {
+        "('pending', 'sending')"
+    };
+    (update eta_changed) => {
+        "'eta_changed'"
+    };
+    (cause po_eta_changed) => {
+        "'po_eta_changed'"
+    };
+    (post pending) => {
+        "'pending'"
+    };
+    (message failed) => {
+        "('undelivered', 'failed')"
+    };
+}
+pub(crate) use sql_word;
 
 /// Implements `Type`, `Encode` and `Decode` for a row id newtype, stored as its INTEGER.
 macro_rules! row_id {
@@ -184,6 +233,14 @@ pub struct StoredDay(NaiveDate);
 #[derive(Debug)]
 pub struct StoredOptDay(Option<NaiveDate>);
 
+/// When the next of some queued rows is due (`SELECT MIN(…) AS next_attempt_at`), named so that
+/// a bad stored time fails the read naming its column.
+#[derive(sqlx::FromRow)]
+pub(crate) struct NextAttempt {
+    #[sqlx(try_from = "StoredOptTs")]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
 /// A Discord id (a snowflake, stored as decimal text), for `#[sqlx(try_from = "StoredDiscordId")]`
 /// on a `u64` field.
 #[derive(Debug)]
@@ -236,5 +293,86 @@ mod tests {
         assert_eq!(parse_ts(&ts(t)).unwrap(), t);
         assert!(parse_ts("yesterday").is_err());
         assert!(parse_day("2026-02-30").is_err());
+    }
+
+    fn word(s: &str) -> String {
+        format!("'{s}'")
+    }
+
+    fn list<T: Copy>(
+        all: &[T],
+        keep: impl Fn(T) -> bool,
+        spell: impl Fn(T) -> &'static str,
+    ) -> String {
+        let words: Vec<String> = all
+            .iter()
+            .copied()
+            .filter(|v| keep(*v))
+            .map(|v| word(spell(v)))
+            .collect();
+        format!("({})", words.join(", "))
+    }
+
+    #[test]
+    fn sql_words_are_the_enums_spellings() {
+        use crate::domain::notify::MessageStatus as M;
+        assert_eq!(
+            sql_word!(backorder open),
+            word(BackorderStatus::Open.as_str())
+        );
+        assert_eq!(
+            sql_word!(backorder allocated),
+            word(BackorderStatus::Allocated.as_str())
+        );
+        assert_eq!(
+            sql_word!(backorder active),
+            list(
+                &BackorderStatus::ALL,
+                BackorderStatus::is_active,
+                BackorderStatus::as_str
+            )
+        );
+        assert_eq!(
+            sql_word!(reservation held),
+            word(ReservationStatus::Held.as_str())
+        );
+        assert_eq!(
+            sql_word!(outbox pending),
+            word(OutboxStatus::Pending.as_str())
+        );
+        assert_eq!(
+            sql_word!(outbox sending),
+            word(OutboxStatus::Sending.as_str())
+        );
+        assert_eq!(sql_word!(outbox sent), word(OutboxStatus::Sent.as_str()));
+        assert_eq!(
+            sql_word!(outbox superseded),
+            word(OutboxStatus::Superseded.as_str())
+        );
+        assert_eq!(
+            sql_word!(outbox unsent),
+            list(
+                &OutboxStatus::ALL,
+                |s| matches!(s, OutboxStatus::Pending | OutboxStatus::Sending),
+                OutboxStatus::as_str
+            )
+        );
+        assert_eq!(
+            sql_word!(update eta_changed),
+            word(UpdateKind::EtaChanged.as_str())
+        );
+        assert_eq!(
+            sql_word!(cause po_eta_changed),
+            word(Cause::PoEtaChanged.as_str())
+        );
+        assert_eq!(sql_word!(post pending), word(PostStatus::Pending.as_str()));
+        assert_eq!(
+            sql_word!(message failed),
+            list(
+                &M::ALL,
+                |s| matches!(s, M::Failed | M::Undelivered),
+                M::as_str
+            )
+        );
     }
 }
