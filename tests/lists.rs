@@ -331,7 +331,7 @@ async fn full_order(t: &TestApp, order: ListOrder, filter: &Filter) -> Vec<i64> 
     )
     .await
     .unwrap();
-    rows.iter().map(|r| r.id).collect()
+    rows.iter().map(|r| r.id.0).collect()
 }
 
 /// `seen` holds every id of `before` exactly once, no id twice, and follows `now`'s order.

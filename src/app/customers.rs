@@ -2,7 +2,7 @@
 
 use super::backorders::{customer_by_external_id, nav_of, seek_of, PageNav};
 use super::{App, AppResult};
-use crate::domain::BackorderStatus;
+use crate::domain::{BackorderId, BackorderStatus};
 use crate::store::backorders::{BackorderRow, Filter, ListOrder};
 use crate::store::customers::CustomerRow;
 use crate::store::{self};
@@ -68,7 +68,7 @@ pub async fn show(app: &App, q: &CustomerQuery<'_>) -> AppResult<CustomerView> {
     )
     .await?;
     let nav = nav_of(q.page, &seek, &keyed, total, size)?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<BackorderId> = rows.iter().map(|r| r.id).collect();
     let places = store::backorders::queue_places(&mut conn, &ids).await?;
     let open = rows
         .into_iter()

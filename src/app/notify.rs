@@ -11,7 +11,8 @@ use crate::domain::notify::{
     MessageStatus, News, Recipient, Route, Settle, Standing, Transport, Update, UpdateKind,
 };
 use crate::domain::{
-    BackorderStatus, Channel, CustomerId, EmailAddress, EtaKind, OutboxStatus, PhoneNumber,
+    BackorderId, BackorderStatus, Channel, CustomerId, EmailAddress, EtaKind, OutboxStatus,
+    PhoneNumber,
 };
 use crate::store::{self, Conn};
 use chrono::{DateTime, Utc};
@@ -64,9 +65,9 @@ pub struct Outgoing {
     /// The outbox rows it answers.
     pub outbox_ids: Vec<i64>,
     /// The backorders and the date told for each.
-    pub told: Vec<(i64, Option<String>)>,
+    pub told: Vec<(BackorderId, Option<String>)>,
     /// The promises it was written from: if one has changed when its turn comes, it is not sent.
-    pub promises: Vec<(i64, Promise)>,
+    pub promises: Vec<(BackorderId, Promise)>,
     /// Highest attempt count of its rows (this attempt included).
     pub attempts: u32,
     /// Rendered message.
@@ -169,9 +170,9 @@ fn promise_of(f: &store::notify::BackorderFacts) -> Promise {
 
 /// Whether every promise a message states still stands, read just before it is handed over.
 pub async fn still_current(app: &App, out: &Outgoing) -> anyhow::Result<bool> {
-    let ids: Vec<i64> = out.promises.iter().map(|(id, _)| *id).collect();
+    let ids: Vec<BackorderId> = out.promises.iter().map(|(id, _)| *id).collect();
     let mut conn = app.store.conn().await?;
-    let now: HashMap<i64, Promise> = store::notify::backorder_facts(&mut conn, &ids)
+    let now: HashMap<BackorderId, Promise> = store::notify::backorder_facts(&mut conn, &ids)
         .await?
         .iter()
         .map(|f| (f.id, promise_of(f)))
@@ -207,8 +208,8 @@ pub async fn plan(
             ));
             continue;
         };
-        let bo_ids: Vec<i64> = rows.iter().map(|r| r.backorder_id).collect();
-        let facts: HashMap<i64, store::notify::BackorderFacts> =
+        let bo_ids: Vec<BackorderId> = rows.iter().map(|r| r.backorder_id).collect();
+        let facts: HashMap<BackorderId, store::notify::BackorderFacts> =
             store::notify::backorder_facts(conn, &bo_ids)
                 .await?
                 .into_iter()
@@ -228,7 +229,7 @@ pub async fn plan(
                 qty: f.qty,
             });
         }
-        let mut told: HashMap<i64, Option<Standing>> = HashMap::new();
+        let mut told: HashMap<BackorderId, Option<Standing>> = HashMap::new();
         for u in &updates {
             if let std::collections::hash_map::Entry::Vacant(slot) = told.entry(u.backorder_id) {
                 let t = store::notify::last_told(conn, u.backorder_id).await?;
@@ -311,7 +312,7 @@ fn context(
     app: &App,
     name: &str,
     news: &[News],
-    facts: &HashMap<i64, store::notify::BackorderFacts>,
+    facts: &HashMap<BackorderId, store::notify::BackorderFacts>,
 ) -> MessageContext {
     MessageContext {
         shop: app.settings.shop.name.clone(),
@@ -699,7 +700,7 @@ fn sent_line(m: store::notify::MessageRow) -> SentLine {
 }
 
 /// The messages sent about a backorder, newest first.
-pub async fn for_backorder(app: &App, backorder_id: i64) -> AppResult<Vec<SentLine>> {
+pub async fn for_backorder(app: &App, backorder_id: BackorderId) -> AppResult<Vec<SentLine>> {
     let mut conn = app.store.conn().await?;
     let rows = store::notify::messages_for_backorder(&mut conn, backorder_id, 20).await?;
     Ok(rows.into_iter().map(sent_line).collect())
@@ -714,7 +715,10 @@ pub struct SupersededLine {
 }
 
 /// The updates about a backorder closed as superseded, newest first.
-pub async fn superseded_for(app: &App, backorder_id: i64) -> AppResult<Vec<SupersededLine>> {
+pub async fn superseded_for(
+    app: &App,
+    backorder_id: BackorderId,
+) -> AppResult<Vec<SupersededLine>> {
     let mut conn = app.store.conn().await?;
     let rows = store::notify::superseded_for_backorder(&mut conn, backorder_id, 20).await?;
     Ok(rows
@@ -740,7 +744,7 @@ pub struct QueuedLine {
 }
 
 /// The updates about a backorder still on their way, soonest due first.
-pub async fn queued_for(app: &App, backorder_id: i64) -> AppResult<Vec<QueuedLine>> {
+pub async fn queued_for(app: &App, backorder_id: BackorderId) -> AppResult<Vec<QueuedLine>> {
     let mut conn = app.store.conn().await?;
     let rows = store::notify::queued_for_backorder(&mut conn, backorder_id, 20).await?;
     Ok(rows
@@ -799,8 +803,8 @@ pub async fn preview(app: &App, moved: &[crate::app::promise::MovedEta]) -> AppR
             ));
             continue;
         }
-        let ids: Vec<i64> = mine.iter().map(|m| m.backorder_id).collect();
-        let facts: HashMap<i64, store::notify::BackorderFacts> =
+        let ids: Vec<BackorderId> = mine.iter().map(|m| m.backorder_id).collect();
+        let facts: HashMap<BackorderId, store::notify::BackorderFacts> =
             store::notify::backorder_facts(&mut conn, &ids)
                 .await?
                 .into_iter()

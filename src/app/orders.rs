@@ -4,7 +4,7 @@ use super::{field, App, AppError, AppResult};
 use crate::domain::audit::AuditEntry;
 use crate::domain::date::check_ordered_at;
 use crate::domain::order::repeated_sku;
-use crate::domain::{CustomerRef, Money, OrderNumber, Quantity, Sku, StockPosition};
+use crate::domain::{BackorderId, CustomerRef, Money, OrderNumber, Quantity, Sku, StockPosition};
 use crate::store::{self, Conn};
 use chrono::{DateTime, Utc};
 
@@ -29,7 +29,7 @@ pub struct LineOutcome {
     /// Units backordered.
     pub backordered: i64,
     /// The backorder created, if any.
-    pub backorder_id: Option<i64>,
+    pub backorder_id: Option<BackorderId>,
     /// The line existed already with the same quantity: nothing done, and the figures above are
     /// what placing it did then.
     pub unchanged: bool,

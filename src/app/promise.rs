@@ -8,7 +8,7 @@ use crate::domain::promise::{
     join, plan, served_in_order, Demand, Eta, Inbound, PlanInput, Planned,
 };
 use crate::domain::queue::{RankedQueue, Waiting};
-use crate::domain::{BackorderStatus, Money, UpdateKind};
+use crate::domain::{BackorderId, BackorderStatus, Money, UpdateKind};
 use crate::store::backorders::{EtaChange, QueueRow};
 use crate::store::products::ProductRow;
 use crate::store::{self, Conn};
@@ -19,7 +19,7 @@ use std::collections::HashMap;
 /// A backorder whose promise moved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MovedEta {
-    pub backorder_id: i64,
+    pub backorder_id: BackorderId,
     pub sku: String,
     /// Customer name (mask before showing); filled for the first [`SHOWN_BY_NAME`] only.
     pub customer_name: String,
@@ -38,7 +38,7 @@ pub struct Settled {
     /// Promises that moved.
     pub moved: Vec<MovedEta>,
     /// Backorders now entirely allocated (ready to ship).
-    pub allocated: Vec<i64>,
+    pub allocated: Vec<BackorderId>,
     /// Units allocated in all.
     pub units_allocated: i64,
 }
@@ -379,7 +379,7 @@ pub async fn join_new_backorder(
     app: &App,
     conn: &mut Conn,
     product: &ProductRow,
-    backorder_id: i64,
+    backorder_id: BackorderId,
     token: Option<i64>,
     actor: &str,
     reason: &str,
@@ -406,9 +406,10 @@ pub async fn join_new_backorder(
     let Some(joined) = join(&input, &mut queue, newcomer) else {
         return settle(app, conn, &[product_id], cause, actor, reason, false).await;
     };
-    let moved_ids: Vec<i64> = joined.moved.iter().map(|(id, _, _)| *id).collect();
+    let moved_ids: Vec<BackorderId> = joined.moved.iter().map(|(id, _, _)| *id).collect();
     let mut rows = store::backorders::queue_rows(conn, &moved_ids).await?;
-    let new_eta: HashMap<i64, Eta> = joined.moved.iter().map(|(id, _, e)| (*id, *e)).collect();
+    let new_eta: HashMap<BackorderId, Eta> =
+        joined.moved.iter().map(|(id, _, e)| (*id, *e)).collect();
     rows.sort_by_key(|r| r.id);
     let mut steps: Vec<(&QueueRow, Planned)> = vec![(
         &row,

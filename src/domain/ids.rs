@@ -1,10 +1,12 @@
 //! Row ids as their own types, so a customer id cannot be passed where a backorder id belongs.
-//! The store gives them out and takes them back; nothing else makes one up.
+//! The store gives them out and takes them back; nothing else makes one up. They serialize as
+//! their number, so a JSON payload or API response reads as before.
 
 macro_rules! row_id {
     ($($(#[$doc:meta])* $name:ident;)*) => {$(
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
         pub struct $name(pub i64);
 
         impl std::fmt::Display for $name {

@@ -4,7 +4,7 @@
 //! the answer.
 
 use super::customer::Channel;
-use super::{EmailAddress, ParseError, PhoneNumber};
+use super::{BackorderId, EmailAddress, ParseError, PhoneNumber};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
@@ -234,7 +234,7 @@ pub struct Update {
     /// Outbox row.
     pub outbox_id: i64,
     /// The backorder it is about.
-    pub backorder_id: i64,
+    pub backorder_id: BackorderId,
     /// What happened.
     pub kind: UpdateKind,
     /// Product name.
@@ -247,7 +247,7 @@ pub struct Update {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct News {
     /// The backorder.
-    pub backorder_id: i64,
+    pub backorder_id: BackorderId,
     /// What the message says.
     pub kind: UpdateKind,
     /// Product name.
@@ -281,11 +281,11 @@ pub struct Coalesced {
 /// while it waits, whatever its updates say.
 pub fn coalesce(
     updates: &[Update],
-    standing: &dyn Fn(i64) -> Option<Standing>,
-    last_told: &dyn Fn(i64) -> Option<Standing>,
+    standing: &dyn Fn(BackorderId) -> Option<Standing>,
+    last_told: &dyn Fn(BackorderId) -> Option<Standing>,
     min_shift_days: i64,
 ) -> Coalesced {
-    let mut by_backorder: BTreeMap<i64, Vec<&Update>> = BTreeMap::new();
+    let mut by_backorder: BTreeMap<BackorderId, Vec<&Update>> = BTreeMap::new();
     for u in updates {
         by_backorder.entry(u.backorder_id).or_default().push(u);
     }
@@ -629,14 +629,14 @@ mod tests {
     fn up(id: i64, bo: i64) -> Update {
         Update {
             outbox_id: id,
-            backorder_id: bo,
+            backorder_id: BackorderId(bo),
             kind: UpdateKind::EtaChanged,
             product: "Wireless Mouse".into(),
             qty: 1,
         }
     }
 
-    fn never_told(_: i64) -> Option<Standing> {
+    fn never_told(_: BackorderId) -> Option<Standing> {
         None
     }
 
@@ -724,7 +724,13 @@ mod tests {
         let told = |_| Some(expected("2027-02-10"));
         let c = coalesce(
             &[up(1, 8), up(2, 7)],
-            &|b| Some(expected(if b == 7 { "2027-02-15" } else { "2027-02-14" })),
+            &|b| {
+                Some(expected(if b == BackorderId(7) {
+                    "2027-02-15"
+                } else {
+                    "2027-02-14"
+                }))
+            },
             &told,
             1,
         );
@@ -736,7 +742,7 @@ mod tests {
                 .iter()
                 .map(|n| n.backorder_id)
                 .collect::<Vec<_>>(),
-            vec![7, 8]
+            vec![BackorderId(7), BackorderId(8)]
         );
     }
 
@@ -887,8 +893,8 @@ mod tests {
         ) {
             let base = d("2027-02-01");
             let ups: Vec<Update> = rows.iter().enumerate().map(|(i, bo)| up(i as i64, *bo)).collect();
-            let standing = |b: i64| Some(Standing::Expected(Some(base + Duration::days(now[b as usize]))));
-            let last_told = |b: i64| told[b as usize].map(|t| Standing::Expected(Some(base + Duration::days(t))));
+            let standing = |b: BackorderId| Some(Standing::Expected(Some(base + Duration::days(now[b.0 as usize]))));
+            let last_told = |b: BackorderId| told[b.0 as usize].map(|t| Standing::Expected(Some(base + Duration::days(t))));
             let c = coalesce(&ups, &standing, &last_told, 1);
             let mut seen: Vec<i64> = c.news.iter().flat_map(|n| n.outbox_ids.clone())
                 .chain(c.silent.clone()).chain(c.superseded.clone()).collect();

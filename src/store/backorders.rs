@@ -2,17 +2,17 @@
 
 use super::keyset::{self, asc, desc, KeyColumn, Keyed, Source};
 use super::types::sql_word;
-use super::{ts, Conn};
+use super::{id_json, ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
 use crate::domain::priority::PriorityWeights;
 use crate::domain::promise::Cause;
-use crate::domain::{BackorderStatus, EtaKind, Tier, UpdateKind};
+use crate::domain::{BackorderId, BackorderStatus, EtaKind, Tier, UpdateKind};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A backorder as listed.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct BackorderRow {
-    pub id: i64,
+    pub id: BackorderId,
     pub product_id: i64,
     pub sku: String,
     /// Customer row id.
@@ -173,7 +173,7 @@ pub async fn list(
         keyset::count(&mut *conn, &src).await?
     };
     let keyed = keyset::page_from_landmarks(&mut *conn, marks, &src, CHANGES, seek, limit).await?;
-    let rows = by_ids(conn, &keyed.ids()).await?;
+    let rows = by_ids(conn, &keyed.row_ids()).await?;
     Ok((rows, keyed, total))
 }
 
@@ -182,13 +182,13 @@ pub async fn list(
 /// open have none.
 pub async fn queue_places(
     conn: &mut Conn,
-    ids: &[i64],
-) -> anyhow::Result<std::collections::HashMap<i64, (usize, usize)>> {
+    ids: &[BackorderId],
+) -> anyhow::Result<std::collections::HashMap<BackorderId, (usize, usize)>> {
     // One bound JSON array. The leading `a.sort_key >= b.sort_key`
     // makes each count a range of the index.
     // The status is checked in Rust: `b.status = 'open'` here could lead the database to
     // walk every open backorder looking for these few ids.
-    let rows: Vec<(i64, String, i64, i64)> = sqlx::query_as(concat!(
+    let rows: Vec<(BackorderId, String, i64, i64)> = sqlx::query_as(concat!(
         "SELECT b.id, b.status,
             1 + (SELECT COUNT(*) FROM backorders a
                  WHERE a.product_id = b.product_id AND a.status = ",
@@ -204,7 +204,7 @@ pub async fn queue_places(
          FROM backorders b
          WHERE b.id IN (SELECT value FROM json_each($1))"
     ))
-    .bind(serde_json::to_string(ids)?)
+    .bind(id_json(ids))
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -215,21 +215,21 @@ pub async fn queue_places(
 }
 
 /// Backorders by id, in the order of `ids`.
-pub async fn by_ids(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<BackorderRow>> {
+pub async fn by_ids(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<Vec<BackorderRow>> {
     // One bound JSON array.
     let rows: Vec<BackorderRow> = sqlx::query_as(&format!(
         "{SELECT} WHERE b.id IN (SELECT value FROM json_each($1))"
     ))
-    .bind(serde_json::to_string(ids)?)
+    .bind(id_json(ids))
     .fetch_all(conn)
     .await?;
-    let mut by_id: std::collections::HashMap<i64, BackorderRow> =
+    let mut by_id: std::collections::HashMap<BackorderId, BackorderRow> =
         rows.into_iter().map(|r| (r.id, r)).collect();
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 /// One backorder.
-pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<BackorderRow>> {
+pub async fn by_id(conn: &mut Conn, id: BackorderId) -> anyhow::Result<Option<BackorderRow>> {
     Ok(sqlx::query_as(&format!("{SELECT} WHERE b.id = $1"))
         .bind(id)
         .fetch_optional(conn)
@@ -240,7 +240,7 @@ pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<BackorderR
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct QueueRow {
     /// Backorder id.
-    pub id: i64,
+    pub id: BackorderId,
     /// Customer row id.
     pub customer_id: i64,
     pub order_line_id: i64,
@@ -299,11 +299,11 @@ pub async fn open_queue(conn: &mut Conn, product_id: i64) -> anyhow::Result<Vec<
 }
 
 /// Some backorders as queue rows (unsorted).
-pub async fn queue_rows(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<QueueRow>> {
+pub async fn queue_rows(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<Vec<QueueRow>> {
     Ok(sqlx::query_as(&format!(
         "{QUEUE_SELECT} WHERE b.id IN (SELECT value FROM json_each($1))"
     ))
-    .bind(serde_json::to_string(ids)?)
+    .bind(id_json(ids))
     .fetch_all(conn)
     .await?)
 }
@@ -352,7 +352,7 @@ pub async fn insert(
     customer_id: i64,
     qty: i64,
     at: DateTime<Utc>,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<BackorderId> {
     Ok(sqlx::query_scalar(
         "INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -367,7 +367,11 @@ pub async fn insert(
 }
 
 /// Sets the manual priority points.
-pub async fn set_manual_priority(conn: &mut Conn, id: i64, points: f64) -> anyhow::Result<()> {
+pub async fn set_manual_priority(
+    conn: &mut Conn,
+    id: BackorderId,
+    points: f64,
+) -> anyhow::Result<()> {
     sqlx::query("UPDATE backorders SET manual_priority = $1 WHERE id = $2")
         .bind(points)
         .bind(id)
@@ -380,7 +384,7 @@ pub async fn set_manual_priority(conn: &mut Conn, id: i64, points: f64) -> anyho
 /// ([`BackorderStatus::after_allocation`]).
 pub async fn add_allocation(
     conn: &mut Conn,
-    id: i64,
+    id: BackorderId,
     qty: i64,
     status: BackorderStatus,
 ) -> anyhow::Result<()> {
@@ -398,7 +402,7 @@ pub async fn add_allocation(
 /// Closes a backorder as fulfilled or cancelled.
 pub async fn close(
     conn: &mut Conn,
-    id: i64,
+    id: BackorderId,
     status: BackorderStatus,
     reason: &str,
     at: DateTime<Utc>,
@@ -418,7 +422,7 @@ pub async fn close(
 /// One backorder's new promise, for [`apply_eta_changes`].
 #[derive(Debug, Clone)]
 pub struct EtaChange {
-    pub backorder_id: i64,
+    pub backorder_id: BackorderId,
     pub old_eta: Option<NaiveDate>,
     pub old_kind: EtaKind,
     pub new_eta: Option<NaiveDate>,
@@ -445,7 +449,7 @@ pub async fn apply_eta_changes(
         EtaKind,
         Option<&'a str>,
     );
-    let mut groups: std::collections::BTreeMap<Key<'_>, Vec<i64>> = Default::default();
+    let mut groups: std::collections::BTreeMap<Key<'_>, Vec<BackorderId>> = Default::default();
     for c in changes {
         groups
             .entry((
@@ -463,7 +467,7 @@ pub async fn apply_eta_changes(
         let old_eta = old_eta.map(|d| d.to_string());
         let new_eta = new_eta.map(|d| d.to_string());
         // The ids travel as one JSON array: one bound value per statement, however many rows.
-        let ids_json = serde_json::to_string(&ids)?;
+        let ids_json = id_json(&ids);
         sqlx::query(
             "UPDATE backorders SET promised_eta = $1, eta_kind = $2
              WHERE id IN (SELECT value FROM json_each($3))",
@@ -521,7 +525,7 @@ pub struct EtaHistoryRow {
 }
 
 /// A backorder's ETA history, oldest first.
-pub async fn eta_history(conn: &mut Conn, id: i64) -> anyhow::Result<Vec<EtaHistoryRow>> {
+pub async fn eta_history(conn: &mut Conn, id: BackorderId) -> anyhow::Result<Vec<EtaHistoryRow>> {
     Ok(sqlx::query_as(
         "SELECT old_eta, new_eta, cause, actor, reason, created_at FROM eta_history
          WHERE backorder_id = $1 ORDER BY id",
@@ -554,7 +558,7 @@ pub async fn sync_priority_weights(conn: &mut Conn, w: &PriorityWeights) -> anyh
 }
 
 /// A backorder's stored sort key and order time (seconds since 1970).
-pub async fn sort_key(conn: &mut Conn, id: i64) -> anyhow::Result<Option<(f64, i64)>> {
+pub async fn sort_key(conn: &mut Conn, id: BackorderId) -> anyhow::Result<Option<(f64, i64)>> {
     Ok(
         sqlx::query_as("SELECT sort_key, ordered_epoch FROM backorders WHERE id = $1")
             .bind(id)

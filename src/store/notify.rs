@@ -5,7 +5,7 @@
 
 use super::types::sql_word;
 use super::types::NextAttempt;
-use super::{ts, Conn};
+use super::{id_json, ts, Conn};
 use crate::domain::notify::{InboundKind, MessageStatus, Transport};
 use crate::domain::{
     BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, OutboxStatus, UpdateKind,
@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 pub struct Claimed {
     /// Outbox row.
     pub id: i64,
-    pub backorder_id: i64,
+    pub backorder_id: BackorderId,
     pub customer_id: i64,
     pub kind: UpdateKind,
     /// JSON written with the change.
@@ -191,7 +191,7 @@ pub async fn recipient(conn: &mut Conn, customer_id: i64) -> anyhow::Result<Opti
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BackorderFacts {
     /// Backorder id.
-    pub id: i64,
+    pub id: BackorderId,
     pub qty: i64,
     /// Product name.
     pub product: String,
@@ -203,12 +203,15 @@ pub struct BackorderFacts {
 }
 
 /// Facts about several backorders, as they stand.
-pub async fn backorder_facts(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<BackorderFacts>> {
+pub async fn backorder_facts(
+    conn: &mut Conn,
+    ids: &[BackorderId],
+) -> anyhow::Result<Vec<BackorderFacts>> {
     Ok(sqlx::query_as(
         "SELECT b.id, b.qty, p.name AS product, b.promised_eta, b.eta_kind, b.status
          FROM json_each($1) j JOIN backorders b ON b.id = j.value JOIN products p ON p.id = b.product_id",
     )
-    .bind(serde_json::to_string(ids)?)
+    .bind(id_json(ids))
     .fetch_all(conn)
     .await?)
 }
@@ -218,7 +221,7 @@ pub async fn backorder_facts(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec
 /// (`failed`, `undelivered`) told nothing.
 pub async fn last_told(
     conn: &mut Conn,
-    backorder_id: i64,
+    backorder_id: BackorderId,
 ) -> anyhow::Result<Option<(UpdateKind, Option<NaiveDate>)>> {
     #[derive(sqlx::FromRow)]
     struct Told {
@@ -253,7 +256,7 @@ pub struct SupersededRow {
 /// The latest superseded updates of a backorder, newest first.
 pub async fn superseded_for_backorder(
     conn: &mut Conn,
-    backorder_id: i64,
+    backorder_id: BackorderId,
     limit: i64,
 ) -> anyhow::Result<Vec<SupersededRow>> {
     Ok(sqlx::query_as(concat!(
@@ -287,7 +290,7 @@ pub struct QueuedRow {
 /// The updates of a backorder not yet sent (pending or sending), soonest due first.
 pub async fn queued_for_backorder(
     conn: &mut Conn,
-    backorder_id: i64,
+    backorder_id: BackorderId,
     limit: i64,
 ) -> anyhow::Result<Vec<QueuedRow>> {
     Ok(sqlx::query_as(concat!(
@@ -322,7 +325,7 @@ pub struct NewMessage<'a> {
     /// Provider's error code.
     pub error_code: Option<&'a str>,
     /// The backorders and the date told for each.
-    pub backorders: &'a [(i64, Option<String>)],
+    pub backorders: &'a [(BackorderId, Option<String>)],
 }
 
 /// Records a message and the backorders it was about; returns its id.
@@ -445,7 +448,7 @@ const MESSAGE_COLUMNS: &str = "m.id, m.customer_id, m.kind, m.channel, m.transpo
 /// The latest messages about a backorder, newest first.
 pub async fn messages_for_backorder(
     conn: &mut Conn,
-    backorder_id: i64,
+    backorder_id: BackorderId,
     limit: i64,
 ) -> anyhow::Result<Vec<MessageRow>> {
     Ok(sqlx::query_as(&format!(

@@ -2,7 +2,7 @@
 
 use super::types::sql_word;
 use super::{ts, Conn};
-use crate::domain::ReservationStatus;
+use crate::domain::{BackorderId, ReservationStatus};
 use chrono::{DateTime, Utc};
 
 /// Finds or creates an order header; returns its id and customer id.
@@ -49,7 +49,7 @@ pub async fn line(
 pub async fn line_placement(
     conn: &mut Conn,
     line_id: i64,
-) -> anyhow::Result<(i64, Option<(i64, i64)>)> {
+) -> anyhow::Result<(i64, Option<(BackorderId, i64)>)> {
     let reserved: i64 = sqlx::query_scalar(
         "SELECT COALESCE(SUM(qty), 0) FROM reservations
          WHERE order_line_id = $1 AND backorder_id IS NULL",
@@ -87,7 +87,7 @@ pub async fn insert_line(
 pub async fn insert_reservation(
     conn: &mut Conn,
     order_line_id: i64,
-    backorder_id: Option<i64>,
+    backorder_id: Option<BackorderId>,
     product_id: i64,
     qty: i64,
     at: DateTime<Utc>,
@@ -109,7 +109,7 @@ pub async fn insert_reservation(
 /// Marks a backorder's held reservations shipped or released; returns the units.
 pub async fn close_backorder_reservations(
     conn: &mut Conn,
-    backorder_id: i64,
+    backorder_id: BackorderId,
     status: ReservationStatus,
 ) -> anyhow::Result<i64> {
     let units: i64 = sqlx::query_scalar(concat!(

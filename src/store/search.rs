@@ -7,6 +7,7 @@ use super::types::sql_word;
 use super::Conn;
 use crate::domain::page::KeyPart;
 use crate::domain::search::SearchQuery;
+use crate::domain::BackorderId;
 use sqlx::Row;
 
 pub use crate::domain::search::ProductHit;
@@ -763,7 +764,20 @@ pub async fn pos_of_products(
 }
 
 /// An open backorder as autocomplete shows it: id, SKU, units.
-pub type BackorderHit = (i64, String, i64);
+pub type BackorderHit = (BackorderId, String, i64);
+
+/// A [`BackorderHit`] as a JSON list holds it.
+type RawHit = (i64, String, i64);
+
+fn hit_of((id, sku, qty): RawHit) -> BackorderHit {
+    (BackorderId(id), sku, qty)
+}
+
+/// A JSON array of [`RawHit`]s, as backorder hits.
+fn hits_of(json: &str) -> anyhow::Result<Vec<BackorderHit>> {
+    let raw: Vec<RawHit> = serde_json::from_str(json)?;
+    Ok(raw.into_iter().map(hit_of).collect())
+}
 
 /// Open backorders whose id starts with the digits `prefix`: the id itself, then ids one,
 /// two, … digits longer, each an index range (never a scan of every id). Without a prefix,
@@ -831,7 +845,7 @@ pub async fn backorders_of_customers(
         .await?;
     let mut out: Vec<BackorderHit> = Vec::new();
     for list in lists {
-        take(&mut out, serde_json::from_str(&list)?, limit);
+        take(&mut out, hits_of(&list)?, limit);
     }
     Ok(out)
 }
@@ -863,10 +877,10 @@ pub async fn backorders_and_customers(
     let row = super::keyset::bind_all(sqlx::query(&sql), &values)
         .fetch_one(&mut *conn)
         .await?;
-    let lists: Vec<Vec<BackorderHit>> = serde_json::from_str(&row.try_get::<String, _>(0)?)?;
+    let lists: Vec<Vec<RawHit>> = serde_json::from_str(&row.try_get::<String, _>(0)?)?;
     let mut out = Vec::new();
     for list in lists {
-        take(&mut out, list, limit);
+        take(&mut out, list.into_iter().map(hit_of).collect(), limit);
     }
     Ok((out, lookup.hits(&row, 1)?))
 }

@@ -128,9 +128,33 @@ macro_rules! sql_word {
 }
 pub(crate) use sql_word;
 
-/// Implements `Type`, `Encode` and `Decode` for a row id newtype, stored as its INTEGER.
+/// A row id newtype, as the store binds it.
+pub trait RowId: Copy {
+    /// The INTEGER the row holds.
+    fn raw(self) -> i64;
+    /// The id an INTEGER of its kind of row is.
+    fn from_raw(raw: i64) -> Self;
+}
+
+/// Ids as one JSON array, bound to `json_each`: one bound value however many ids.
+pub fn id_json<T: RowId>(ids: &[T]) -> String {
+    let raw: Vec<i64> = ids.iter().map(|id| id.raw()).collect();
+    serde_json::Value::from(raw).to_string()
+}
+
+/// Implements [`RowId`], `Type`, `Encode` and `Decode` for a row id newtype, stored as its
+/// INTEGER.
 macro_rules! row_id {
     ($($ty:ty),* $(,)?) => {$(
+        impl RowId for $ty {
+            fn raw(self) -> i64 {
+                self.0
+            }
+            fn from_raw(raw: i64) -> Self {
+                Self(raw)
+            }
+        }
+
         impl Type<Sqlite> for $ty {
             fn type_info() -> SqliteTypeInfo {
                 <i64 as Type<Sqlite>>::type_info()
