@@ -263,7 +263,7 @@ async fn brute_force(t: &TestApp, min: Severity) -> Vec<(String, Severity, i64, 
         .into_iter()
         .filter_map(|r| {
             let f = SkuFigures {
-                product_id: 0,
+                product_id: backorder_bot::domain::ProductId(0),
                 sku: r.0,
                 name: String::new(),
                 supplier: None,

@@ -5,7 +5,7 @@ mod common;
 
 use backorder_bot::commands::Outcome;
 use backorder_bot::domain::page::Seek;
-use backorder_bot::domain::{BackorderStatus, PoStatus};
+use backorder_bot::domain::{BackorderStatus, PoStatus, ProductId};
 use backorder_bot::store::backorders::{self, Filter, ListOrder};
 use backorder_bot::store::{keyset, purchasing};
 use chrono::{TimeZone, Utc};
@@ -625,7 +625,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
             backorders::source(
                 &Filter {
                     status,
-                    product_id: Some(1),
+                    product_id: Some(ProductId(1)),
                     ..Default::default()
                 },
                 ListOrder::Priority,
@@ -754,7 +754,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
         (
             Filter {
                 status,
-                product_id: Some(1),
+                product_id: Some(ProductId(1)),
                 ..Default::default()
             },
             ListOrder::Age,
@@ -763,7 +763,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
         (
             Filter {
                 status,
-                product_id: Some(1),
+                product_id: Some(ProductId(1)),
                 ..Default::default()
             },
             ListOrder::Eta,
@@ -772,7 +772,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
         (
             Filter {
                 status,
-                product_id: Some(1),
+                product_id: Some(ProductId(1)),
                 ..Default::default()
             },
             ListOrder::Value,

@@ -8,6 +8,7 @@ use crate::domain::alerts::{
     Severity, CONTENT_LIMIT, SALES_WINDOW_DAYS,
 };
 use crate::domain::audit::AuditEntry;
+use crate::domain::ProductId;
 use crate::store::alerts::{
     self as store, Candidates, NotStarted, RunCounts, SalesWindow, Trigger,
 };
@@ -31,7 +32,7 @@ async fn figures(
     conn: &mut Conn,
     rule: &AlertRule,
     now: DateTime<Utc>,
-    with_state: &std::collections::HashSet<i64>,
+    with_state: &std::collections::HashSet<ProductId>,
 ) -> anyhow::Result<Vec<crate::domain::alerts::SkuFigures>> {
     let today = now.date_naive();
     let keep = |f: &mut crate::domain::alerts::SkuFigures, sold: i64| {
@@ -202,9 +203,9 @@ pub struct Plan {
     /// Counts.
     pub counts: RunCounts,
     /// States to write.
-    pub upserts: Vec<(i64, crate::domain::alerts::AlertState)>,
+    pub upserts: Vec<(ProductId, crate::domain::alerts::AlertState)>,
     /// States to delete.
-    pub deletes: Vec<i64>,
+    pub deletes: Vec<ProductId>,
     /// Lines to post.
     pub lines: Vec<AlertLine>,
     /// Firing SKUs at or above the minimum (posted or not), most severe first.
@@ -323,7 +324,7 @@ async fn execute(
         }
         None => build_message(&rule.name, &lines, CONTENT_LIMIT),
     });
-    let posted: Vec<i64> = lines
+    let posted: Vec<ProductId> = lines
         .iter()
         .filter(|l| l.change != Change::Resolved)
         .map(|l| l.figures.product_id)

@@ -4,7 +4,9 @@ use super::{field, App, AppError, AppResult};
 use crate::domain::audit::AuditEntry;
 use crate::domain::date::check_ordered_at;
 use crate::domain::order::repeated_sku;
-use crate::domain::{BackorderId, CustomerRef, Money, OrderNumber, Quantity, Sku, StockPosition};
+use crate::domain::{
+    BackorderId, CustomerRef, Money, OrderNumber, ProductId, Quantity, Sku, StockPosition,
+};
 use crate::store::{self, Conn};
 use chrono::{DateTime, Utc};
 
@@ -12,7 +14,7 @@ use chrono::{DateTime, Utc};
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderLineInput {
     /// Product id.
-    pub product_id: i64,
+    pub product_id: ProductId,
     /// SKU (for messages).
     pub sku: String,
     /// Units.

@@ -8,7 +8,7 @@ use crate::domain::promise::{
     join, plan, served_in_order, Demand, Eta, Inbound, PlanInput, Planned,
 };
 use crate::domain::queue::{RankedQueue, Waiting};
-use crate::domain::{BackorderId, BackorderStatus, Money, UpdateKind};
+use crate::domain::{BackorderId, BackorderStatus, Money, ProductId, UpdateKind};
 use crate::store::backorders::{EtaChange, QueueRow};
 use crate::store::products::ProductRow;
 use crate::store::{self, Conn};
@@ -78,7 +78,11 @@ pub fn priority_input(row: &QueueRow) -> PriorityInput {
 }
 
 /// A product's open backorders in priority order.
-pub async fn ranked_queue(app: &App, conn: &mut Conn, product_id: i64) -> AppResult<Vec<QueueRow>> {
+pub async fn ranked_queue(
+    app: &App,
+    conn: &mut Conn,
+    product_id: ProductId,
+) -> AppResult<Vec<QueueRow>> {
     let rows = store::backorders::open_queue(conn, product_id).await?;
     let keyed = rows.into_iter().map(|r| (priority_input(&r), r)).collect();
     Ok(app.settings.priority.rank(keyed, app.clock.now()))
@@ -89,7 +93,7 @@ pub async fn ranked_queue(app: &App, conn: &mut Conn, product_id: i64) -> AppRes
 pub async fn settle(
     app: &App,
     conn: &mut Conn,
-    product_ids: &[i64],
+    product_ids: &[ProductId],
     cause: Cause,
     actor: &str,
     reason: &str,
@@ -111,7 +115,7 @@ pub async fn settle(
 async fn settle_one(
     app: &App,
     conn: &mut Conn,
-    product_id: i64,
+    product_id: ProductId,
     cause: Cause,
     actor: &str,
     reason: &str,
@@ -275,7 +279,7 @@ async fn apply(
 /// plans the whole queue again.
 #[derive(Debug, Default)]
 pub struct Queues {
-    kept: std::sync::Mutex<HashMap<i64, Kept>>,
+    kept: std::sync::Mutex<HashMap<ProductId, Kept>>,
     joins: std::sync::atomic::AtomicU64,
 }
 
@@ -292,7 +296,7 @@ const KEEP_FROM: usize = 64;
 const KEEP_MAX: usize = 64;
 
 impl Queues {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Kept>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ProductId, Kept>> {
         self.kept.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -302,17 +306,22 @@ impl Queues {
     }
 
     /// Whether a queue is kept for the product.
-    pub fn holds(&self, product_id: i64) -> bool {
+    pub fn holds(&self, product_id: ProductId) -> bool {
         self.lock().contains_key(&product_id)
     }
 
     /// Takes the product's queue out if it is still the database's (same token, same day).
-    fn take(&self, product_id: i64, token: Option<i64>, today: NaiveDate) -> Option<RankedQueue> {
+    fn take(
+        &self,
+        product_id: ProductId,
+        token: Option<i64>,
+        today: NaiveDate,
+    ) -> Option<RankedQueue> {
         let kept = self.lock().remove(&product_id)?;
         (Some(kept.token) == token && kept.today == today).then_some(kept.queue)
     }
 
-    fn put(&self, product_id: i64, kept: Kept) {
+    fn put(&self, product_id: ProductId, kept: Kept) {
         let mut map = self.lock();
         if map.len() >= KEEP_MAX && !map.contains_key(&product_id) {
             map.clear();
@@ -364,7 +373,11 @@ async fn keep(
 
 /// The product's token before a write, when its queue is kept (read it in the write
 /// transaction before changing anything of the product; pass it to [`join_new_backorder`]).
-pub async fn token_before(app: &App, conn: &mut Conn, product_id: i64) -> AppResult<Option<i64>> {
+pub async fn token_before(
+    app: &App,
+    conn: &mut Conn,
+    product_id: ProductId,
+) -> AppResult<Option<i64>> {
     if !app.queues.holds(product_id) {
         return Ok(None);
     }

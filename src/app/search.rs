@@ -2,6 +2,7 @@
 
 use super::{field, App, AppResult};
 use crate::domain::search::{self, MatchRank, ProductHit, SearchQuery};
+use crate::domain::ProductId;
 use crate::store::search::{BackorderHit, CustomerHit, TrigramCounts};
 use crate::store::{self, Conn};
 
@@ -155,7 +156,11 @@ async fn products_matching(
 
 /// The ids of the first products matching `text`, best first (what POs and backorders are
 /// offered by).
-async fn matching_product_ids(app: &App, conn: &mut Conn, text: &str) -> anyhow::Result<Vec<i64>> {
+async fn matching_product_ids(
+    app: &App,
+    conn: &mut Conn,
+    text: &str,
+) -> anyhow::Result<Vec<ProductId>> {
     Ok(
         products_matching(conn, app.store.trigram_counts(), text, SUGGESTIONS)
             .await?

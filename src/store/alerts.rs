@@ -2,8 +2,9 @@
 //! the scheduler lease.
 
 use super::types::sql_word;
-use super::{ts, Conn, StoredIds, StoredOptTs, StoredTs};
+use super::{id_json, ts, Conn, StoredIds, StoredOptTs, StoredTs};
 use crate::domain::alerts::{AlertState, RunStatus, Scope, Severity, SkuFigures};
+use crate::domain::ProductId;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
 
@@ -139,7 +140,7 @@ async fn evaluation_rows(
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("alert evaluation: next_eta: {e}"))?;
             let mut f = SkuFigures {
-                product_id: r.id,
+                product_id: ProductId(r.id),
                 sku: r.sku,
                 name: r.name,
                 supplier: r.supplier,
@@ -267,7 +268,7 @@ struct Packed {
 /// A rule's alert state for one SKU, as stored.
 #[derive(sqlx::FromRow)]
 struct StateRow {
-    product_id: i64,
+    product_id: ProductId,
     severity: Severity,
     #[sqlx(try_from = "StoredTs")]
     since: DateTime<Utc>,
@@ -277,7 +278,7 @@ struct StateRow {
 }
 
 /// The alert state of every SKU for a rule.
-pub async fn states(conn: &mut Conn, rule: &str) -> anyhow::Result<HashMap<i64, AlertState>> {
+pub async fn states(conn: &mut Conn, rule: &str) -> anyhow::Result<HashMap<ProductId, AlertState>> {
     let rows: Vec<StateRow> = sqlx::query_as(
         "SELECT product_id, severity, since, last_notified, notified_severity
          FROM alert_states WHERE rule = $1",
@@ -305,8 +306,8 @@ pub async fn states(conn: &mut Conn, rule: &str) -> anyhow::Result<HashMap<i64, 
 pub async fn save_states(
     conn: &mut Conn,
     rule: &str,
-    upserts: &[(i64, AlertState)],
-    deletes: &[i64],
+    upserts: &[(ProductId, AlertState)],
+    deletes: &[ProductId],
 ) -> anyhow::Result<()> {
     if !upserts.is_empty() {
         let rows: Vec<serde_json::Value> = upserts
@@ -340,7 +341,7 @@ pub async fn save_states(
              AND product_id IN (SELECT value FROM json_each($2))",
         )
         .bind(rule)
-        .bind(serde_json::to_string(deletes)?)
+        .bind(id_json(deletes))
         .execute(conn)
         .await?;
     }
@@ -352,8 +353,8 @@ pub async fn snoozed(
     conn: &mut Conn,
     rule: &str,
     now: DateTime<Utc>,
-) -> anyhow::Result<HashSet<i64>> {
-    let ids: Vec<i64> = sqlx::query_scalar(
+) -> anyhow::Result<HashSet<ProductId>> {
+    let ids: Vec<ProductId> = sqlx::query_scalar(
         "SELECT product_id FROM alert_snoozes WHERE (rule = $1 OR rule = '*') AND until > $2",
     )
     .bind(rule)
@@ -367,7 +368,7 @@ pub async fn snoozed(
 pub async fn snooze(
     conn: &mut Conn,
     rule: &str,
-    product_ids: &[i64],
+    product_ids: &[ProductId],
     until: DateTime<Utc>,
     actor: &str,
     now: DateTime<Utc>,
@@ -382,14 +383,14 @@ pub async fn snooze(
     .bind(ts(until))
     .bind(actor)
     .bind(ts(now))
-    .bind(serde_json::to_string(product_ids)?)
+    .bind(id_json(product_ids))
     .execute(conn)
     .await?
     .rows_affected())
 }
 
 /// Ends every snooze of a product; returns how many there were.
-pub async fn unsnooze(conn: &mut Conn, product_id: i64) -> anyhow::Result<u64> {
+pub async fn unsnooze(conn: &mut Conn, product_id: ProductId) -> anyhow::Result<u64> {
     Ok(
         sqlx::query("DELETE FROM alert_snoozes WHERE product_id = $1")
             .bind(product_id)
@@ -479,7 +480,7 @@ pub async fn finish_run(
     counts: &RunCounts,
     summary: &str,
     post_id: Option<i64>,
-    posted_products: &[i64],
+    posted_products: &[ProductId],
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     sqlx::query(
@@ -500,7 +501,7 @@ pub async fn finish_run(
     .bind(counts.resolved)
     .bind(summary)
     .bind(post_id)
-    .bind(serde_json::to_string(posted_products)?)
+    .bind(id_json(posted_products))
     .execute(conn)
     .await?;
     Ok(())
@@ -540,8 +541,8 @@ pub struct RunRow {
     /// The posted text, or why nothing was posted.
     pub summary: String,
     /// Products listed in its post.
-    #[sqlx(try_from = "StoredIds")]
-    pub posted_products: Vec<i64>,
+    #[sqlx(try_from = "StoredIds<ProductId>")]
+    pub posted_products: Vec<ProductId>,
 }
 
 const RUN_COLUMNS: &str = "id, rule, scheduled_for, started_at, finished_at, status, evaluated,

@@ -6,14 +6,14 @@ use super::{id_json, ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
 use crate::domain::priority::PriorityWeights;
 use crate::domain::promise::Cause;
-use crate::domain::{BackorderId, BackorderStatus, EtaKind, Tier, UpdateKind};
+use crate::domain::{BackorderId, BackorderStatus, EtaKind, ProductId, Tier, UpdateKind};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A backorder as listed.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct BackorderRow {
     pub id: BackorderId,
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub sku: String,
     /// Customer row id.
     pub customer_id: i64,
@@ -54,7 +54,7 @@ const SELECT: &str = "SELECT b.id, b.product_id, p.sku, b.customer_id, c.externa
 /// What `/backorders` filters by.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    pub product_id: Option<i64>,
+    pub product_id: Option<ProductId>,
     /// Customer row id.
     pub customer_id: Option<i64>,
     pub status: Option<BackorderStatus>,
@@ -111,7 +111,7 @@ pub fn source(f: &Filter, order: ListOrder) -> Source<'static> {
     let mut filter = Vec::new();
     let mut binds = Vec::new();
     if let Some(p) = f.product_id {
-        binds.push(KeyPart::Int(p));
+        binds.push(KeyPart::Int(p.0));
         filter.push(format!("b.product_id = ${}", binds.len()));
     }
     if let Some(c) = f.customer_id {
@@ -288,7 +288,7 @@ const QUEUE_SELECT: &str =
     JOIN orders o ON o.id = ol.order_id";
 
 /// The open backorders of a product as queue rows (unsorted; the caller ranks them).
-pub async fn open_queue(conn: &mut Conn, product_id: i64) -> anyhow::Result<Vec<QueueRow>> {
+pub async fn open_queue(conn: &mut Conn, product_id: ProductId) -> anyhow::Result<Vec<QueueRow>> {
     Ok(sqlx::query_as(&format!(
         "{QUEUE_SELECT} WHERE b.product_id = $1 AND b.status = {open}",
         open = sql_word!(backorder open)
@@ -310,7 +310,7 @@ pub async fn queue_rows(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<
 
 /// The token that changes with every write a product's promises are planned from (migration
 /// 0017); `None` before the first such write.
-pub async fn queue_token(conn: &mut Conn, product_id: i64) -> anyhow::Result<Option<i64>> {
+pub async fn queue_token(conn: &mut Conn, product_id: ProductId) -> anyhow::Result<Option<i64>> {
     Ok(
         sqlx::query_scalar("SELECT token FROM queue_tokens WHERE product_id = $1")
             .bind(product_id)
@@ -334,7 +334,7 @@ pub async fn customer_name(conn: &mut Conn, customer_id: i64) -> anyhow::Result<
 pub async fn open_products_of_customer(
     conn: &mut Conn,
     customer_id: i64,
-) -> anyhow::Result<Vec<i64>> {
+) -> anyhow::Result<Vec<ProductId>> {
     Ok(sqlx::query_scalar(concat!(
         "SELECT DISTINCT product_id FROM backorders WHERE customer_id = $1 AND status = ",
         sql_word!(backorder open)
@@ -348,7 +348,7 @@ pub async fn open_products_of_customer(
 pub async fn insert(
     conn: &mut Conn,
     order_line_id: i64,
-    product_id: i64,
+    product_id: ProductId,
     customer_id: i64,
     qty: i64,
     at: DateTime<Utc>,

@@ -6,7 +6,7 @@
 
 use super::types::sql_word;
 use super::{ts, Conn};
-use crate::domain::PoStatus;
+use crate::domain::{PoStatus, ProductId};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A checked product row of a file.
@@ -46,7 +46,7 @@ pub struct ProductsApplied {
     /// Rows that created or changed a product, its stock or its substitutes.
     pub changed: usize,
     /// Products whose on-hand moved and that have open backorders (to be settled).
-    pub restocked_with_backorders: Vec<i64>,
+    pub restocked_with_backorders: Vec<ProductId>,
 }
 
 /// Rows per multi-row `INSERT` (13 parameters each, under SQLite's 32,766-parameter limit).
@@ -484,7 +484,7 @@ pub struct OrderLineIn {
     pub first_of_order: bool,
     /// `None`: the time of the import.
     pub ordered_at: Option<DateTime<Utc>>,
-    pub product_id: i64,
+    pub product_id: ProductId,
     /// For messages.
     pub sku: String,
     pub qty: i64,
@@ -505,7 +505,7 @@ pub struct OrdersApplied {
     pub created: usize,
     pub backorders_created: usize,
     /// Products that got a backorder (to be settled).
-    pub backordered_products: Vec<i64>,
+    pub backordered_products: Vec<ProductId>,
 }
 
 /// Loads checked order lines into a temporary table (no write lock needed).
@@ -817,7 +817,7 @@ pub async fn stage_customers(
 
 /// Upserts the staged customers by their id; returns how many rows created or changed one, and
 /// the products of open backorders whose customer changed tier (their queues re-rank).
-pub async fn apply_customers(conn: &mut Conn) -> anyhow::Result<(usize, Vec<i64>)> {
+pub async fn apply_customers(conn: &mut Conn) -> anyhow::Result<(usize, Vec<ProductId>)> {
     let changed: i64 = sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM import_customers s LEFT JOIN customers x ON x.external_id = s.external_id
          WHERE x.id IS NULL OR {}",
@@ -825,7 +825,7 @@ pub async fn apply_customers(conn: &mut Conn) -> anyhow::Result<(usize, Vec<i64>
     ))
     .fetch_one(&mut *conn)
     .await?;
-    let retiered: Vec<i64> = sqlx::query_scalar(concat!(
+    let retiered: Vec<ProductId> = sqlx::query_scalar(concat!(
         "SELECT DISTINCT b.product_id FROM import_customers s
          JOIN customers x ON x.external_id = s.external_id AND x.tier <> s.tier
          JOIN backorders b ON b.customer_id = x.id AND b.status = ",
@@ -920,7 +920,7 @@ pub async fn set_po_suppliers(conn: &mut Conn, rows: &[(i64, Option<i64>)]) -> a
 pub struct StoredPoLine {
     pub id: i64,
     pub po_id: i64,
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub qty_ordered: i64,
     pub qty_received: i64,
     #[sqlx(try_from = "super::StoredOptDay")]
@@ -931,7 +931,7 @@ pub struct StoredPoLine {
 /// The stored lines among `(po_id, product_id)` pairs.
 pub async fn po_lines_of(
     conn: &mut Conn,
-    pairs: &[(i64, i64)],
+    pairs: &[(i64, ProductId)],
 ) -> anyhow::Result<Vec<StoredPoLine>> {
     let mut out = Vec::new();
     for chunk in pairs.chunks(PO_CHUNK) {
@@ -954,7 +954,7 @@ pub async fn po_lines_of(
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewPoLine {
     pub po_id: i64,
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub qty: i64,
     pub eta: Option<NaiveDate>,
     pub status: PoStatus,

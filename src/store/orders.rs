@@ -2,7 +2,7 @@
 
 use super::types::sql_word;
 use super::{ts, Conn};
-use crate::domain::{BackorderId, ReservationStatus};
+use crate::domain::{BackorderId, ProductId, ReservationStatus};
 use chrono::{DateTime, Utc};
 
 /// Finds or creates an order header; returns its id and customer id.
@@ -33,7 +33,7 @@ pub async fn upsert_order(
 pub async fn line(
     conn: &mut Conn,
     order_id: i64,
-    product_id: i64,
+    product_id: ProductId,
 ) -> anyhow::Result<Option<(i64, i64)>> {
     Ok(
         sqlx::query_as("SELECT id, qty FROM order_lines WHERE order_id = $1 AND product_id = $2")
@@ -68,7 +68,7 @@ pub async fn line_placement(
 pub async fn insert_line(
     conn: &mut Conn,
     order_id: i64,
-    product_id: i64,
+    product_id: ProductId,
     qty: i64,
     unit_price_minor: i64,
 ) -> anyhow::Result<i64> {
@@ -88,7 +88,7 @@ pub async fn insert_reservation(
     conn: &mut Conn,
     order_line_id: i64,
     backorder_id: Option<BackorderId>,
-    product_id: i64,
+    product_id: ProductId,
     qty: i64,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {

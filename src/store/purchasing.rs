@@ -4,7 +4,7 @@ use super::keyset::{self, asc, KeyColumn, Keyed, Source};
 use super::types::sql_word;
 use super::{ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
-use crate::domain::PoStatus;
+use crate::domain::{PoStatus, ProductId};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A purchase order header.
@@ -24,7 +24,7 @@ pub struct PoLineRow {
     pub id: i64,
     pub po_id: i64,
     pub po_number: String,
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub sku: String,
     pub qty_ordered: i64,
     /// Received so far.
@@ -83,7 +83,7 @@ pub const EXPECTING_UNITS: &str = expecting_units_sql!();
 /// Open and partially received lines of a product, earliest ETA first (undated last).
 pub async fn inbound_for_product(
     conn: &mut Conn,
-    product_id: i64,
+    product_id: ProductId,
 ) -> anyhow::Result<Vec<PoLineRow>> {
     Ok(sqlx::query_as(&format!(
         "{LINE_SELECT} WHERE l.product_id = $1 AND l.status IN {EXPECTING_UNITS}
@@ -124,7 +124,7 @@ pub async fn upsert_po(
 pub async fn line(
     conn: &mut Conn,
     po_id: i64,
-    product_id: i64,
+    product_id: ProductId,
 ) -> anyhow::Result<Option<PoLineRow>> {
     Ok(sqlx::query_as(&format!(
         "{LINE_SELECT} WHERE l.po_id = $1 AND l.product_id = $2"
@@ -139,7 +139,7 @@ pub async fn line(
 pub async fn insert_line(
     conn: &mut Conn,
     po_id: i64,
-    product_id: i64,
+    product_id: ProductId,
     qty: i64,
     eta: Option<NaiveDate>,
     status: PoStatus,

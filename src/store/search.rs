@@ -4,10 +4,10 @@
 
 use super::purchasing::EXPECTING_UNITS;
 use super::types::sql_word;
-use super::Conn;
+use super::{id_json, Conn};
 use crate::domain::page::KeyPart;
 use crate::domain::search::SearchQuery;
-use crate::domain::BackorderId;
+use crate::domain::{BackorderId, ProductId};
 use sqlx::Row;
 
 pub use crate::domain::search::ProductHit;
@@ -31,7 +31,7 @@ type HitRow = (i64, String, String, i64);
 
 fn hit((id, sku, name, available): HitRow) -> ProductHit {
     ProductHit {
-        id,
+        id: ProductId(id),
         sku,
         name,
         available,
@@ -747,7 +747,7 @@ pub async fn po_numbers(conn: &mut Conn, text: &str, limit: i64) -> anyhow::Resu
 /// Open purchase orders bringing any of `product_ids`, with the SKU they bring.
 pub async fn pos_of_products(
     conn: &mut Conn,
-    product_ids: &[i64],
+    product_ids: &[ProductId],
     limit: i64,
 ) -> anyhow::Result<Vec<(String, String)>> {
     Ok(sqlx::query_as(&format!(
@@ -757,7 +757,7 @@ pub async fn pos_of_products(
          JOIN products p ON p.id = l.product_id
          ORDER BY j.key, po.po_number LIMIT $2",
     ))
-    .bind(serde_json::to_string(product_ids)?)
+    .bind(id_json(product_ids))
     .bind(limit)
     .fetch_all(conn)
     .await?)
@@ -857,7 +857,7 @@ pub async fn backorders_of_customers(
 pub async fn backorders_and_customers(
     conn: &mut Conn,
     counts: &TrigramCounts,
-    product_ids: &[i64],
+    product_ids: &[ProductId],
     limit: i64,
     text: &str,
     customers_limit: i64,
@@ -869,10 +869,7 @@ pub async fn backorders_and_customers(
         lists_of("product_id"),
         lookup.columns
     );
-    let mut values = vec![
-        KeyPart::Text(serde_json::to_string(product_ids)?),
-        KeyPart::Int(limit),
-    ];
+    let mut values = vec![KeyPart::Text(id_json(product_ids)), KeyPart::Int(limit)];
     values.extend(lookup.values.iter().cloned());
     let row = super::keyset::bind_all(sqlx::query(&sql), &values)
         .fetch_one(&mut *conn)

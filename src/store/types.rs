@@ -270,9 +270,33 @@ pub(crate) struct NextAttempt {
 #[derive(Debug)]
 pub struct StoredDiscordId(u64);
 
-/// A JSON array of row ids, for `#[sqlx(try_from = "StoredIds")]` on a `Vec<i64>` field.
+/// A JSON array of row ids, for `#[sqlx(try_from = "StoredIds<ProductId>")]` on a
+/// `Vec<ProductId>` field.
 #[derive(Debug)]
-pub struct StoredIds(Vec<i64>);
+pub struct StoredIds<T>(Vec<T>);
+
+impl<T> Type<Sqlite> for StoredIds<T> {
+    fn type_info() -> SqliteTypeInfo {
+        <str as Type<Sqlite>>::type_info()
+    }
+    fn compatible(ty: &SqliteTypeInfo) -> bool {
+        <str as Type<Sqlite>>::compatible(ty)
+    }
+}
+
+impl<'r, T: RowId> Decode<'r, Sqlite> for StoredIds<T> {
+    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+        let raw = <Option<&str> as Decode<'r, Sqlite>>::decode(value)?;
+        let ids = not_null(raw).and_then(parse_ids)?;
+        Ok(StoredIds(ids.into_iter().map(T::from_raw).collect()))
+    }
+}
+
+impl<T> From<StoredIds<T>> for Vec<T> {
+    fn from(v: StoredIds<T>) -> Self {
+        v.0
+    }
+}
 
 fn parse_discord_id(raw: &str) -> Result<u64, BadStoredValue> {
     raw.parse().map_err(|_| BadStoredValue {
@@ -301,7 +325,6 @@ text_newtype! {
     StoredDay(NaiveDate) => |raw| not_null(raw).and_then(parse_day);
     StoredOptDay(Option<NaiveDate>) => |raw| raw.map(parse_day).transpose();
     StoredDiscordId(u64) => |raw| not_null(raw).and_then(parse_discord_id);
-    StoredIds(Vec<i64>) => |raw| not_null(raw).and_then(parse_ids);
 }
 
 #[cfg(test)]

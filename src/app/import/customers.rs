@@ -4,7 +4,7 @@
 use super::{ImportReport, Problems, Row};
 use crate::app::AppResult;
 use crate::domain::customer::parse_timezone;
-use crate::domain::{text, Channel, CustomerRef, EmailAddress, PhoneNumber, Tier};
+use crate::domain::{text, Channel, CustomerRef, EmailAddress, PhoneNumber, ProductId, Tier};
 use crate::store::{self, customers::CustomerRow, Conn};
 
 /// A checked customer row.
@@ -54,7 +54,7 @@ pub(super) async fn stage(conn: &mut Conn, rows: &[Customer]) -> AppResult<()> {
 }
 
 /// Returns the products of open backorders whose customer changed tier.
-pub(super) async fn apply(conn: &mut Conn, report: &mut ImportReport) -> AppResult<Vec<i64>> {
+pub(super) async fn apply(conn: &mut Conn, report: &mut ImportReport) -> AppResult<Vec<ProductId>> {
     let (changed, retiered) = store::import::apply_customers(conn).await?;
     report.changed = changed;
     report.unchanged = report.rows - changed;

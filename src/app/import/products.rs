@@ -3,7 +3,7 @@
 
 use super::{Lookups, Problems, Row, RowReader};
 use crate::app::{Actor, App, AppResult};
-use crate::domain::{ident, parse_quantity, text, Money, Sku};
+use crate::domain::{ident, parse_quantity, text, Money, ProductId, Sku};
 use crate::store::{self, import::ProductIn, Conn};
 use std::collections::HashMap;
 use std::io::Read;
@@ -200,7 +200,7 @@ pub(super) async fn apply(
     actor: &Actor,
     report: &mut super::ImportReport,
     p: &mut Problems,
-) -> AppResult<Vec<i64>> {
+) -> AppResult<Vec<ProductId>> {
     let below = store::import::check_products(conn).await?;
     if !below.is_empty() {
         for b in below {

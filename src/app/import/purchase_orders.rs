@@ -5,7 +5,9 @@
 use super::{count, ImportReport, Lookups, Problems, Row};
 use crate::app::{Actor, App, AppResult};
 use crate::domain::date::{check_eta_window, parse_date};
-use crate::domain::{ident, parse_positive_quantity, PoNumber, PoStatus, RequestedStatus, Sku};
+use crate::domain::{
+    ident, parse_positive_quantity, PoNumber, PoStatus, ProductId, RequestedStatus, Sku,
+};
 use crate::store::{import as bulk, Conn};
 use std::collections::HashMap;
 
@@ -14,7 +16,7 @@ pub(super) struct PoLine {
     line: usize,
     po: String,
     supplier_id: Option<i64>,
-    product_id: i64,
+    product_id: ProductId,
     qty: i64,
     eta: Option<chrono::NaiveDate>,
     cancelled: bool,
@@ -31,7 +33,7 @@ pub(super) async fn parse(
     let mut out = Vec::with_capacity(rows.len());
     // PO → (its first line, supplier cell there, supplier id).
     let mut headers: HashMap<String, (usize, Option<String>, Option<i64>)> = HashMap::new();
-    let mut lines_of: HashMap<(String, i64), usize> = HashMap::new();
+    let mut lines_of: HashMap<(String, ProductId), usize> = HashMap::new();
     for row in rows {
         let po = p.required(row, "po", |s| PoNumber::parse(s).map(|n| n.to_string()));
         let sku = p.required(row, "sku", Sku::parse);
@@ -99,7 +101,7 @@ pub(super) async fn apply(
     rows: &[PoLine],
     report: &mut ImportReport,
     p: &mut Problems,
-) -> AppResult<Vec<i64>> {
+) -> AppResult<Vec<ProductId>> {
     // The ETA window moves with the day the file is applied, so it is checked here.
     let today = app.clock.today();
     for row in rows {
@@ -120,11 +122,11 @@ pub(super) async fn apply(
         .into_iter()
         .map(|po| (po.po_number.clone(), po))
         .collect();
-    let pairs: Vec<(i64, i64)> = rows
+    let pairs: Vec<(i64, ProductId)> = rows
         .iter()
         .filter_map(|r| stored.get(&r.po).map(|po| (po.id, r.product_id)))
         .collect();
-    let existing: HashMap<(i64, i64), bulk::StoredPoLine> = bulk::po_lines_of(conn, &pairs)
+    let existing: HashMap<(i64, ProductId), bulk::StoredPoLine> = bulk::po_lines_of(conn, &pairs)
         .await?
         .into_iter()
         .map(|l| ((l.po_id, l.product_id), l))
