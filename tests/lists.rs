@@ -5,7 +5,7 @@ mod common;
 
 use backorder_bot::commands::Outcome;
 use backorder_bot::domain::page::Seek;
-use backorder_bot::domain::{BackorderStatus, PoStatus, ProductId};
+use backorder_bot::domain::{BackorderStatus, CustomerId, PoStatus, ProductId};
 use backorder_bot::store::backorders::{self, Filter, ListOrder};
 use backorder_bot::store::{keyset, purchasing};
 use chrono::{TimeZone, Utc};
@@ -510,10 +510,10 @@ async fn pos_pages_by_key_while_purchase_orders_are_added() {
 async fn customer_pages_through_all_open_backorders_oldest_first() {
     let t = busy_shop("3", 30).await;
     let filter = Filter {
-        customer_id: Some(
+        customer_id: Some(CustomerId(
             t.scalar("SELECT id FROM customers WHERE external_id = 'K2'")
                 .await,
-        ),
+        )),
         status: Some(BackorderStatus::Open),
         ..Filter::default()
     };
@@ -637,7 +637,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
             backorders::source(
                 &Filter {
                     status,
-                    customer_id: Some(1),
+                    customer_id: Some(CustomerId(1)),
                     ..Default::default()
                 },
                 ListOrder::Priority,
@@ -649,7 +649,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
             backorders::source(
                 &Filter {
                     status,
-                    customer_id: Some(1),
+                    customer_id: Some(CustomerId(1)),
                     ..Default::default()
                 },
                 ListOrder::Age,
@@ -781,7 +781,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
         (
             Filter {
                 status,
-                customer_id: Some(1),
+                customer_id: Some(CustomerId(1)),
                 ..Default::default()
             },
             ListOrder::Eta,
@@ -790,7 +790,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
         (
             Filter {
                 status,
-                customer_id: Some(1),
+                customer_id: Some(CustomerId(1)),
                 ..Default::default()
             },
             ListOrder::Value,

@@ -78,7 +78,7 @@ async fn queue_eta(t: &TestApp, backorder: i64, old: &str, new: &str) {
     store::outbox::enqueue(
         &mut conn,
         backorder_bot::domain::BackorderId(backorder),
-        customer,
+        backorder_bot::domain::CustomerId(customer),
         backorder_bot::domain::UpdateKind::EtaChanged,
         &payload.to_string(),
         t.app.clock.now(),

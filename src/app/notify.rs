@@ -59,7 +59,7 @@ impl Content {
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     /// Customer row id.
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     /// What it is about.
     pub kind: UpdateKind,
     /// The outbox rows it answers.
@@ -196,7 +196,7 @@ pub async fn plan(
     let now = app.clock.now();
     let n = &app.settings.notify;
     let mut plan = Plan::default();
-    let mut by_customer: BTreeMap<i64, Vec<&store::notify::Claimed>> = BTreeMap::new();
+    let mut by_customer: BTreeMap<CustomerId, Vec<&store::notify::Claimed>> = BTreeMap::new();
     for c in claimed {
         by_customer.entry(c.customer_id).or_default().push(c);
     }
@@ -760,7 +760,7 @@ pub async fn queued_for(app: &App, backorder_id: BackorderId) -> AppResult<Vec<Q
 }
 
 /// The messages sent to a customer, newest first.
-pub async fn for_customer(app: &App, customer_id: i64) -> AppResult<Vec<SentLine>> {
+pub async fn for_customer(app: &App, customer_id: CustomerId) -> AppResult<Vec<SentLine>> {
     let mut conn = app.store.conn().await?;
     let rows = store::notify::messages_for_customer(&mut conn, customer_id, 20).await?;
     Ok(rows.into_iter().map(sent_line).collect())
@@ -776,7 +776,7 @@ pub async fn preview(app: &App, moved: &[crate::app::promise::MovedEta]) -> AppR
     let min_shift = app.settings.notify.min_eta_shift_days;
     // The first few distinct customers: stop once there are enough (a PO's ETA change may move
     // thousands of promises, and each is compared only with the few kept).
-    let mut customers: Vec<i64> = Vec::with_capacity(PREVIEW_CUSTOMERS);
+    let mut customers: Vec<CustomerId> = Vec::with_capacity(PREVIEW_CUSTOMERS);
     for m in moved {
         if customers.len() == PREVIEW_CUSTOMERS {
             break;

@@ -5,7 +5,8 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::date::check_ordered_at;
 use crate::domain::order::repeated_sku;
 use crate::domain::{
-    BackorderId, CustomerRef, Money, OrderNumber, ProductId, Quantity, Sku, StockPosition,
+    BackorderId, CustomerId, CustomerRef, Money, OrderNumber, ProductId, Quantity, Sku,
+    StockPosition,
 };
 use crate::store::{self, Conn};
 use chrono::{DateTime, Utc};
@@ -44,7 +45,7 @@ pub async fn place_line(
     app: &App,
     conn: &mut Conn,
     order_number: &str,
-    customer_id: i64,
+    customer_id: CustomerId,
     ordered_at: DateTime<Utc>,
     line: &OrderLineInput,
 ) -> AppResult<LineOutcome> {

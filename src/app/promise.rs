@@ -8,7 +8,7 @@ use crate::domain::promise::{
     join, plan, served_in_order, Demand, Eta, Inbound, PlanInput, Planned,
 };
 use crate::domain::queue::{RankedQueue, Waiting};
-use crate::domain::{BackorderId, BackorderStatus, Money, ProductId, UpdateKind};
+use crate::domain::{BackorderId, BackorderStatus, CustomerId, Money, ProductId, UpdateKind};
 use crate::store::backorders::{EtaChange, QueueRow};
 use crate::store::products::ProductRow;
 use crate::store::{self, Conn};
@@ -24,7 +24,7 @@ pub struct MovedEta {
     /// Customer name (mask before showing); filled for the first [`SHOWN_BY_NAME`] only.
     pub customer_name: String,
     /// Customer row id.
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub old: Eta,
     pub new: Eta,
 }
@@ -46,7 +46,7 @@ pub struct Settled {
 impl Settled {
     /// Distinct customers with a moved promise.
     pub fn customers(&self) -> usize {
-        let mut ids: Vec<i64> = self.moved.iter().map(|m| m.customer_id).collect();
+        let mut ids: Vec<CustomerId> = self.moved.iter().map(|m| m.customer_id).collect();
         ids.sort_unstable();
         ids.dedup();
         ids.len()

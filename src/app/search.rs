@@ -2,7 +2,7 @@
 
 use super::{field, App, AppResult};
 use crate::domain::search::{self, MatchRank, ProductHit, SearchQuery};
-use crate::domain::ProductId;
+use crate::domain::{CustomerId, ProductId};
 use crate::store::search::{BackorderHit, CustomerHit, TrigramCounts};
 use crate::store::{self, Conn};
 
@@ -260,7 +260,7 @@ pub async fn suggest_backorders(app: &App, partial: &str) -> anyhow::Result<Vec<
         let most = SUGGESTIONS as i64;
         store::search::take(&mut out, of_products, most);
         if out.len() < SUGGESTIONS && !customers.is_empty() {
-            let customers: Vec<i64> = customers.iter().map(|c| c.id).collect();
+            let customers: Vec<CustomerId> = customers.iter().map(|c| c.id).collect();
             let room = (SUGGESTIONS - out.len()) as i64;
             let found = store::search::backorders_of_customers(&mut conn, &customers, room).await?;
             store::search::take(&mut out, found, most);

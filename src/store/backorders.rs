@@ -6,7 +6,9 @@ use super::{id_json, ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
 use crate::domain::priority::PriorityWeights;
 use crate::domain::promise::Cause;
-use crate::domain::{BackorderId, BackorderStatus, EtaKind, ProductId, Tier, UpdateKind};
+use crate::domain::{
+    BackorderId, BackorderStatus, CustomerId, EtaKind, ProductId, Tier, UpdateKind,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A backorder as listed.
@@ -16,7 +18,7 @@ pub struct BackorderRow {
     pub product_id: ProductId,
     pub sku: String,
     /// Customer row id.
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     /// The shop's customer id.
     pub customer_external_id: String,
     /// Mask before showing.
@@ -56,7 +58,7 @@ const SELECT: &str = "SELECT b.id, b.product_id, p.sku, b.customer_id, c.externa
 pub struct Filter {
     pub product_id: Option<ProductId>,
     /// Customer row id.
-    pub customer_id: Option<i64>,
+    pub customer_id: Option<CustomerId>,
     pub status: Option<BackorderStatus>,
 }
 
@@ -115,7 +117,7 @@ pub fn source(f: &Filter, order: ListOrder) -> Source<'static> {
         filter.push(format!("b.product_id = ${}", binds.len()));
     }
     if let Some(c) = f.customer_id {
-        binds.push(KeyPart::Int(c));
+        binds.push(KeyPart::Int(c.0));
         filter.push(format!("b.customer_id = ${}", binds.len()));
     }
     if let Some(s) = f.status {
@@ -242,7 +244,7 @@ pub struct QueueRow {
     /// Backorder id.
     pub id: BackorderId,
     /// Customer row id.
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub order_line_id: i64,
     /// Units backordered.
     pub qty: i64,
@@ -320,7 +322,7 @@ pub async fn queue_token(conn: &mut Conn, product_id: ProductId) -> anyhow::Resu
 }
 
 /// Customer names by id (for showing the first few moved promises).
-pub async fn customer_name(conn: &mut Conn, customer_id: i64) -> anyhow::Result<String> {
+pub async fn customer_name(conn: &mut Conn, customer_id: CustomerId) -> anyhow::Result<String> {
     Ok(
         sqlx::query_scalar("SELECT name FROM customers WHERE id = $1")
             .bind(customer_id)
@@ -333,7 +335,7 @@ pub async fn customer_name(conn: &mut Conn, customer_id: i64) -> anyhow::Result<
 /// Products with open backorders of a customer.
 pub async fn open_products_of_customer(
     conn: &mut Conn,
-    customer_id: i64,
+    customer_id: CustomerId,
 ) -> anyhow::Result<Vec<ProductId>> {
     Ok(sqlx::query_scalar(concat!(
         "SELECT DISTINCT product_id FROM backorders WHERE customer_id = $1 AND status = ",
@@ -349,7 +351,7 @@ pub async fn insert(
     conn: &mut Conn,
     order_line_id: i64,
     product_id: ProductId,
-    customer_id: i64,
+    customer_id: CustomerId,
     qty: i64,
     at: DateTime<Utc>,
 ) -> anyhow::Result<BackorderId> {

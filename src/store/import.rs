@@ -6,7 +6,7 @@
 
 use super::types::sql_word;
 use super::{ts, Conn};
-use crate::domain::{PoStatus, ProductId};
+use crate::domain::{CustomerId, PoStatus, ProductId};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A checked product row of a file.
@@ -477,9 +477,9 @@ pub async fn database_is_empty(conn: &mut Conn) -> anyhow::Result<bool> {
 pub struct OrderLineIn {
     pub line: i64,
     pub order_number: String,
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     /// The customer of the order's first row in the file.
-    pub file_customer: i64,
+    pub file_customer: CustomerId,
     /// The first row of its order in the file (it creates the order if need be).
     pub first_of_order: bool,
     /// `None`: the time of the import.

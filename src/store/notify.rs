@@ -18,7 +18,7 @@ pub struct Claimed {
     /// Outbox row.
     pub id: i64,
     pub backorder_id: BackorderId,
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub kind: UpdateKind,
     /// JSON written with the change.
     pub payload: String,
@@ -161,7 +161,7 @@ pub async fn retry_at(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RecipientRow {
     /// Customer row id.
-    pub id: i64,
+    pub id: CustomerId,
     pub name: String,
     pub channel: Channel,
     /// E.164.
@@ -176,7 +176,10 @@ pub struct RecipientRow {
 }
 
 /// The customer as routing needs it.
-pub async fn recipient(conn: &mut Conn, customer_id: i64) -> anyhow::Result<Option<RecipientRow>> {
+pub async fn recipient(
+    conn: &mut Conn,
+    customer_id: CustomerId,
+) -> anyhow::Result<Option<RecipientRow>> {
     Ok(sqlx::query_as(
         "SELECT c.id, c.name, c.channel, c.phone, c.email, c.timezone, c.sms_opt_out, c.email_opt_out,
             EXISTS (SELECT 1 FROM flagged_numbers f WHERE f.phone = c.phone) AS phone_flagged
@@ -310,7 +313,7 @@ pub async fn queued_for_backorder(
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
     /// Customer row id.
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub kind: UpdateKind,
     pub channel: Channel,
     pub transport: Transport,
@@ -423,7 +426,7 @@ pub struct MessageRow {
     /// Message id.
     pub id: i64,
     /// Customer row id.
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub kind: UpdateKind,
     /// SMS or e-mail.
     pub channel: Channel,
@@ -464,7 +467,7 @@ pub async fn messages_for_backorder(
 /// The latest messages to a customer, newest first.
 pub async fn messages_for_customer(
     conn: &mut Conn,
-    customer_id: i64,
+    customer_id: CustomerId,
     limit: i64,
 ) -> anyhow::Result<Vec<MessageRow>> {
     Ok(sqlx::query_as(&format!(

@@ -2,16 +2,16 @@
 
 use super::types::sql_word;
 use super::{ts, Conn};
-use crate::domain::{BackorderId, ProductId, ReservationStatus};
+use crate::domain::{BackorderId, CustomerId, ProductId, ReservationStatus};
 use chrono::{DateTime, Utc};
 
 /// Finds or creates an order header; returns its id and customer id.
 pub async fn upsert_order(
     conn: &mut Conn,
     order_number: &str,
-    customer_id: i64,
+    customer_id: CustomerId,
     ordered_at: DateTime<Utc>,
-) -> anyhow::Result<(i64, i64)> {
+) -> anyhow::Result<(i64, CustomerId)> {
     sqlx::query(
         "INSERT INTO orders (order_number, customer_id, ordered_at) VALUES ($1, $2, $3)
          ON CONFLICT (order_number) DO NOTHING",

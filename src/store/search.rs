@@ -7,7 +7,7 @@ use super::types::sql_word;
 use super::{id_json, Conn};
 use crate::domain::page::KeyPart;
 use crate::domain::search::SearchQuery;
-use crate::domain::{BackorderId, ProductId};
+use crate::domain::{BackorderId, CustomerId, ProductId};
 use sqlx::Row;
 
 pub use crate::domain::search::ProductHit;
@@ -596,7 +596,7 @@ pub async fn all_products(conn: &mut Conn) -> anyhow::Result<Vec<ProductHit>> {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CustomerHit {
     /// Row id.
-    pub id: i64,
+    pub id: CustomerId,
     /// The shop's customer id.
     pub external_id: String,
     /// Name (mask before showing).
@@ -705,7 +705,7 @@ impl CustomerLookup {
             Ok(serde_json::from_str::<Vec<(i64, String, String)>>(json)?
                 .into_iter()
                 .map(|(id, external_id, name)| CustomerHit {
-                    id,
+                    id: CustomerId(id),
                     external_id,
                     name,
                 })
@@ -835,11 +835,11 @@ pub async fn backorder_ids(
 /// thousands open costs no more.
 pub async fn backorders_of_customers(
     conn: &mut Conn,
-    customer_ids: &[i64],
+    customer_ids: &[CustomerId],
     limit: i64,
 ) -> anyhow::Result<Vec<BackorderHit>> {
     let lists: Vec<String> = sqlx::query_scalar(&lists_of("customer_id"))
-        .bind(serde_json::to_string(customer_ids)?)
+        .bind(id_json(customer_ids))
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
