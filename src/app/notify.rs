@@ -11,8 +11,8 @@ use crate::domain::notify::{
     MessageStatus, News, Recipient, Route, Settle, Standing, Transport, Update, UpdateKind,
 };
 use crate::domain::{
-    BackorderId, BackorderStatus, Channel, CustomerId, EmailAddress, EtaKind, OutboxStatus,
-    PhoneNumber,
+    BackorderId, BackorderStatus, Channel, CustomerId, EmailAddress, EtaKind, OutboxId,
+    OutboxStatus, PhoneNumber,
 };
 use crate::store::{self, Conn};
 use chrono::{DateTime, Utc};
@@ -63,7 +63,7 @@ pub struct Outgoing {
     /// What it is about.
     pub kind: UpdateKind,
     /// The outbox rows it answers.
-    pub outbox_ids: Vec<i64>,
+    pub outbox_ids: Vec<OutboxId>,
     /// The backorders and the date told for each.
     pub told: Vec<(BackorderId, Option<String>)>,
     /// The promises it was written from: if one has changed when its turn comes, it is not sent.
@@ -80,15 +80,15 @@ pub struct Plan {
     /// Messages to send.
     pub outgoing: Vec<Outgoing>,
     /// Rows that need no message, and why.
-    pub skipped: Vec<(Vec<i64>, String)>,
+    pub skipped: Vec<(Vec<OutboxId>, String)>,
     /// Rows made pointless by a newer update: the customer was already told where the backorder
     /// stands.
-    pub superseded: Vec<i64>,
+    pub superseded: Vec<OutboxId>,
     /// Rows held (SMS quiet hours) until a time.
-    pub held: Vec<(Vec<i64>, DateTime<Utc>)>,
+    pub held: Vec<(Vec<OutboxId>, DateTime<Utc>)>,
     /// Rows whose message cannot be written (a template fails on them), and why: dead-lettered
     /// now, since a retry would fail the same way.
-    pub failed: Vec<(Vec<i64>, String)>,
+    pub failed: Vec<(Vec<OutboxId>, String)>,
 }
 
 /// What a channel did with a message.
@@ -248,7 +248,7 @@ pub async fn plan(
         }
         plan.superseded.extend(merged.superseded.iter().copied());
         let recipient = recipient_of(&who);
-        let attempts_of = |ids: &[i64]| {
+        let attempts_of = |ids: &[OutboxId]| {
             rows.iter()
                 .filter(|r| ids.contains(&r.id))
                 .map(|r| r.attempts.max(0) as u32)
@@ -256,7 +256,7 @@ pub async fn plan(
                 .unwrap_or(1)
         };
         for (kind, news) in group_by_kind(merged.news) {
-            let ids: Vec<i64> = news.iter().flat_map(|x| x.outbox_ids.clone()).collect();
+            let ids: Vec<OutboxId> = news.iter().flat_map(|x| x.outbox_ids.clone()).collect();
             let route = route(&recipient);
             if let Route::Skip(why) = route {
                 plan.skipped.push((ids, why.to_string()));

@@ -24,4 +24,6 @@ row_id! {
     CustomerId;
     /// A backorder's row id.
     BackorderId;
+    /// A queued customer update's row id (the outbox).
+    OutboxId;
 }

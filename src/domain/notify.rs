@@ -4,7 +4,7 @@
 //! the answer.
 
 use super::customer::Channel;
-use super::{BackorderId, EmailAddress, ParseError, PhoneNumber};
+use super::{BackorderId, EmailAddress, OutboxId, ParseError, PhoneNumber};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
@@ -232,7 +232,7 @@ impl Standing {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Update {
     /// Outbox row.
-    pub outbox_id: i64,
+    pub outbox_id: OutboxId,
     /// The backorder it is about.
     pub backorder_id: BackorderId,
     /// What happened.
@@ -257,7 +257,7 @@ pub struct News {
     /// The date to tell (backordered, ETA changes): the promise as it stands.
     pub eta: Option<NaiveDate>,
     /// The outbox rows this news answers.
-    pub outbox_ids: Vec<i64>,
+    pub outbox_ids: Vec<OutboxId>,
 }
 
 /// The outcome of coalescing: news to send, and outbox rows that need no message.
@@ -266,10 +266,10 @@ pub struct Coalesced {
     /// One per backorder with something worth saying.
     pub news: Vec<News>,
     /// Rows whose change is too small to tell (a date moved less than the minimum).
-    pub silent: Vec<i64>,
+    pub silent: Vec<OutboxId>,
     /// Rows made pointless by what the customer was already told: the backorder stands where the
     /// last message left it (a newer update was delivered first, or the date came back).
-    pub superseded: Vec<i64>,
+    pub superseded: Vec<OutboxId>,
 }
 
 /// Merges every pending update of each backorder into at most one piece of news about where it
@@ -292,7 +292,7 @@ pub fn coalesce(
     let mut out = Coalesced::default();
     for (backorder_id, mut ups) in by_backorder {
         ups.sort_by_key(|u| u.outbox_id);
-        let ids: Vec<i64> = ups.iter().map(|u| u.outbox_id).collect();
+        let ids: Vec<OutboxId> = ups.iter().map(|u| u.outbox_id).collect();
         let last = ups[ups.len() - 1];
         let Some(now) = standing(backorder_id) else {
             out.silent.extend(ids);
@@ -626,9 +626,13 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
+    fn outbox_ids(raw: &[i64]) -> Vec<OutboxId> {
+        raw.iter().copied().map(OutboxId).collect()
+    }
+
     fn up(id: i64, bo: i64) -> Update {
         Update {
-            outbox_id: id,
+            outbox_id: OutboxId(id),
             backorder_id: BackorderId(bo),
             kind: UpdateKind::EtaChanged,
             product: "Wireless Mouse".into(),
@@ -652,7 +656,7 @@ mod tests {
         assert_eq!(c.news.len(), 1);
         assert_eq!(c.news[0].kind, UpdateKind::EtaChanged);
         assert_eq!(c.news[0].eta, Some(d("2027-02-17")));
-        assert_eq!(c.news[0].outbox_ids, vec![1, 2]);
+        assert_eq!(c.news[0].outbox_ids, outbox_ids(&[1, 2]));
         assert!(c.silent.is_empty() && c.superseded.is_empty());
     }
 
@@ -675,13 +679,13 @@ mod tests {
         let now = |_| Some(expected("2027-02-17"));
         let c = coalesce(&[up(1, 7)], &now, &now, 1);
         assert!(c.news.is_empty());
-        assert_eq!(c.superseded, vec![1]);
+        assert_eq!(c.superseded, outbox_ids(&[1]));
         // A date that comes back to what was told.
         let c = coalesce(&[up(2, 7), up(3, 7)], &now, &now, 1);
-        assert_eq!(c.superseded, vec![2, 3]);
+        assert_eq!(c.superseded, outbox_ids(&[2, 3]));
         let gone = |_| Some(Standing::Cancelled);
         let c = coalesce(&[up(4, 7)], &gone, &gone, 1);
-        assert_eq!(c.superseded, vec![4]);
+        assert_eq!(c.superseded, outbox_ids(&[4]));
     }
 
     #[test]
@@ -689,7 +693,7 @@ mod tests {
         let told = |_| Some(expected("2027-02-10"));
         let c = coalesce(&[up(1, 7)], &|_| Some(expected("2027-02-12")), &told, 3);
         assert!(c.news.is_empty());
-        assert_eq!(c.silent, vec![1]);
+        assert_eq!(c.silent, outbox_ids(&[1]));
         let c = coalesce(&[up(1, 7)], &|_| Some(expected("2027-02-13")), &told, 3);
         assert_eq!(c.news.len(), 1);
         assert!(eta_shift_is_news(None, Some(d("2027-02-10")), 5));
@@ -709,14 +713,14 @@ mod tests {
         );
         assert_eq!(c.news[0].kind, UpdateKind::Cancelled);
         assert_eq!(c.news[0].eta, None);
-        assert_eq!(c.news[0].outbox_ids, vec![1, 2, 3]);
+        assert_eq!(c.news[0].outbox_ids, outbox_ids(&[1, 2, 3]));
         // Allocated after its date updates were queued: on its way, no date.
         let c = coalesce(&[up(1, 7)], &|_| Some(Standing::OnItsWay), &told, 1);
         assert_eq!(c.news[0].kind, UpdateKind::Allocated);
         assert_eq!(c.news[0].eta, None);
         // A backorder that is gone is passed over.
         let c = coalesce(&[up(1, 7)], &|_| None, &told, 1);
-        assert_eq!(c.silent, vec![1]);
+        assert_eq!(c.silent, outbox_ids(&[1]));
     }
 
     #[test]
@@ -897,7 +901,7 @@ mod tests {
             let last_told = |b: BackorderId| told[b.0 as usize].map(|t| Standing::Expected(Some(base + Duration::days(t))));
             let c = coalesce(&ups, &standing, &last_told, 1);
             let mut seen: Vec<i64> = c.news.iter().flat_map(|n| n.outbox_ids.clone())
-                .chain(c.silent.clone()).chain(c.superseded.clone()).collect();
+                .chain(c.silent.clone()).chain(c.superseded.clone()).map(|id| id.0).collect();
             seen.sort();
             prop_assert_eq!(seen, (0..ups.len() as i64).collect::<Vec<_>>());
             for n in &c.news {

@@ -8,7 +8,7 @@ use super::types::NextAttempt;
 use super::{id_json, ts, Conn};
 use crate::domain::notify::{InboundKind, MessageStatus, Transport};
 use crate::domain::{
-    BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, OutboxStatus, UpdateKind,
+    BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, OutboxId, OutboxStatus, UpdateKind,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Claimed {
     /// Outbox row.
-    pub id: i64,
+    pub id: OutboxId,
     pub backorder_id: BackorderId,
     pub customer_id: CustomerId,
     pub kind: UpdateKind,
@@ -110,7 +110,7 @@ pub async fn next_due(conn: &mut Conn) -> anyhow::Result<Option<DateTime<Utc>>> 
 /// Closes rows: `Sent`, `Skipped`, `Superseded` or `Failed` (dead letter).
 pub async fn finish(
     conn: &mut Conn,
-    ids: &[i64],
+    ids: &[OutboxId],
     status: OutboxStatus,
     error: Option<&str>,
     at: DateTime<Utc>,
@@ -125,7 +125,7 @@ pub async fn finish(
     .bind(status)
     .bind(error)
     .bind(ts(at))
-    .bind(serde_json::to_string(ids)?)
+    .bind(id_json(ids))
     .execute(conn)
     .await?;
     Ok(())
@@ -135,7 +135,7 @@ pub async fn finish(
 /// as an attempt.
 pub async fn retry_at(
     conn: &mut Conn,
-    ids: &[i64],
+    ids: &[OutboxId],
     at: DateTime<Utc>,
     error: Option<&str>,
     attempted: bool,
@@ -151,7 +151,7 @@ pub async fn retry_at(
     .bind(ts(at))
     .bind(error)
     .bind(attempted)
-    .bind(serde_json::to_string(ids)?)
+    .bind(id_json(ids))
     .execute(conn)
     .await?;
     Ok(())
@@ -249,7 +249,7 @@ pub async fn last_told(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SupersededRow {
     /// Outbox row.
-    pub id: i64,
+    pub id: OutboxId,
     pub kind: UpdateKind,
     /// When it was queued.
     #[sqlx(try_from = "super::StoredTs")]
@@ -278,7 +278,7 @@ pub async fn superseded_for_backorder(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct QueuedRow {
     /// Outbox row.
-    pub id: i64,
+    pub id: OutboxId,
     pub kind: UpdateKind,
     pub status: OutboxStatus,
     /// Attempts made so far.

@@ -8,8 +8,8 @@ use crate::domain::outbox::PostStatus;
 use crate::domain::promise::Cause;
 use crate::domain::schedule::Trigger;
 use crate::domain::{
-    BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, MovementKind, OutboxStatus,
-    PoStatus, ProductId, ReservationStatus, Tier, UpdateKind,
+    BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, MovementKind, OutboxId,
+    OutboxStatus, PoStatus, ProductId, ReservationStatus, Tier, UpdateKind,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::encode::IsNull;
@@ -181,7 +181,7 @@ macro_rules! row_id {
     )*};
 }
 
-row_id!(ProductId, CustomerId, BackorderId);
+row_id!(ProductId, CustomerId, BackorderId, OutboxId);
 
 /// Stored form of a timestamp: RFC 3339 UTC, whole seconds (text order is time order).
 pub fn ts(t: DateTime<Utc>) -> String {
