@@ -6,7 +6,7 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::date::check_eta_window;
 use crate::domain::order::repeated_sku;
 use crate::domain::text;
-use crate::domain::{MovementKind, PoNumber, PoStatus, ProductId, Quantity, Sku};
+use crate::domain::{MovementKind, PoNumber, PoStatus, ProductId, PurchaseOrderId, Quantity, Sku};
 use crate::store::purchasing::{PoLineRow, PoRow};
 use crate::store::{self, audit, stock::Movement, Conn};
 use chrono::NaiveDate;
@@ -267,7 +267,7 @@ pub async fn upsert_po_line(
     app: &App,
     conn: &mut Conn,
     actor: &str,
-    po_id: i64,
+    po_id: PurchaseOrderId,
     input: &PoLineInput,
 ) -> AppResult<bool> {
     let now = app.clock.now();

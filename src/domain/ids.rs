@@ -26,4 +26,8 @@ row_id! {
     BackorderId;
     /// A queued customer update's row id (the outbox).
     OutboxId;
+    /// A purchase order's row id (the supplier's number is [`super::PoNumber`]).
+    PurchaseOrderId;
+    /// A purchase-order line's row id.
+    PoLineId;
 }

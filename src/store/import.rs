@@ -6,7 +6,7 @@
 
 use super::types::sql_word;
 use super::{ts, Conn};
-use crate::domain::{CustomerId, PoStatus, ProductId};
+use crate::domain::{CustomerId, PoLineId, PoStatus, ProductId, PurchaseOrderId};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A checked product row of a file.
@@ -855,7 +855,7 @@ const PO_CHUNK: usize = 1000;
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredPo {
     pub po_number: String,
-    pub id: i64,
+    pub id: PurchaseOrderId,
     pub supplier_id: Option<i64>,
 }
 
@@ -881,7 +881,7 @@ pub async fn insert_pos(
     conn: &mut Conn,
     pos: &[(&str, Option<i64>)],
     at: DateTime<Utc>,
-) -> anyhow::Result<Vec<(String, i64)>> {
+) -> anyhow::Result<Vec<(String, PurchaseOrderId)>> {
     let mut out = Vec::with_capacity(pos.len());
     let at = ts(at);
     for chunk in pos.chunks(PO_CHUNK) {
@@ -900,7 +900,10 @@ pub async fn insert_pos(
 }
 
 /// Sets the supplier of purchase orders `(id, supplier)`.
-pub async fn set_po_suppliers(conn: &mut Conn, rows: &[(i64, Option<i64>)]) -> anyhow::Result<()> {
+pub async fn set_po_suppliers(
+    conn: &mut Conn,
+    rows: &[(PurchaseOrderId, Option<i64>)],
+) -> anyhow::Result<()> {
     for chunk in rows.chunks(PO_CHUNK) {
         let mut sql =
             String::from("UPDATE purchase_orders SET supplier_id = v.column2 FROM (VALUES ");
@@ -918,8 +921,8 @@ pub async fn set_po_suppliers(conn: &mut Conn, rows: &[(i64, Option<i64>)]) -> a
 /// A stored purchase-order line, as an import compares it with a file's row.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct StoredPoLine {
-    pub id: i64,
-    pub po_id: i64,
+    pub id: PoLineId,
+    pub po_id: PurchaseOrderId,
     pub product_id: ProductId,
     pub qty_ordered: i64,
     pub qty_received: i64,
@@ -931,7 +934,7 @@ pub struct StoredPoLine {
 /// The stored lines among `(po_id, product_id)` pairs.
 pub async fn po_lines_of(
     conn: &mut Conn,
-    pairs: &[(i64, ProductId)],
+    pairs: &[(PurchaseOrderId, ProductId)],
 ) -> anyhow::Result<Vec<StoredPoLine>> {
     let mut out = Vec::new();
     for chunk in pairs.chunks(PO_CHUNK) {
@@ -953,7 +956,7 @@ pub async fn po_lines_of(
 /// A line to create.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewPoLine {
-    pub po_id: i64,
+    pub po_id: PurchaseOrderId,
     pub product_id: ProductId,
     pub qty: i64,
     pub eta: Option<NaiveDate>,
@@ -984,7 +987,7 @@ pub async fn insert_po_lines(conn: &mut Conn, rows: &[NewPoLine]) -> anyhow::Res
 /// A stored line's new quantity, ETA and status.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoLineChange {
-    pub id: i64,
+    pub id: PoLineId,
     pub qty: i64,
     pub eta: Option<NaiveDate>,
     pub status: PoStatus,
@@ -1015,7 +1018,7 @@ pub async fn update_po_lines(conn: &mut Conn, rows: &[PoLineChange]) -> anyhow::
 /// Records ETA changes of lines `(line_id, old, new)` in the ETA history.
 pub async fn record_po_eta_changes(
     conn: &mut Conn,
-    rows: &[(i64, Option<NaiveDate>, Option<NaiveDate>)],
+    rows: &[(PoLineId, Option<NaiveDate>, Option<NaiveDate>)],
     actor: &str,
     reason: &str,
     at: DateTime<Utc>,
@@ -1047,21 +1050,24 @@ pub async fn record_po_eta_changes(
 /// stored status.
 pub async fn po_states(
     conn: &mut Conn,
-    po_ids: &[i64],
-) -> anyhow::Result<(Vec<(i64, PoStatus, i64)>, Vec<(i64, PoStatus)>)> {
+    po_ids: &[PurchaseOrderId],
+) -> anyhow::Result<(
+    Vec<(PurchaseOrderId, PoStatus, i64)>,
+    Vec<(PurchaseOrderId, PoStatus)>,
+)> {
     let mut lines = Vec::new();
     let mut pos = Vec::new();
     for chunk in po_ids.chunks(PO_CHUNK) {
         let list = vec!["?"; chunk.len()].join(", ");
         let sql =
             format!("SELECT po_id, status, qty_received FROM po_lines WHERE po_id IN ({list})");
-        let mut q = sqlx::query_as::<_, (i64, PoStatus, i64)>(&sql);
+        let mut q = sqlx::query_as::<_, (PurchaseOrderId, PoStatus, i64)>(&sql);
         for id in chunk {
             q = q.bind(*id);
         }
         lines.extend(q.fetch_all(&mut *conn).await?);
         let sql = format!("SELECT id, status FROM purchase_orders WHERE id IN ({list})");
-        let mut q = sqlx::query_as::<_, (i64, PoStatus)>(&sql);
+        let mut q = sqlx::query_as::<_, (PurchaseOrderId, PoStatus)>(&sql);
         for id in chunk {
             q = q.bind(*id);
         }
@@ -1071,7 +1077,10 @@ pub async fn po_states(
 }
 
 /// Sets purchase orders' statuses `(id, status)`.
-pub async fn set_po_statuses(conn: &mut Conn, rows: &[(i64, PoStatus)]) -> anyhow::Result<()> {
+pub async fn set_po_statuses(
+    conn: &mut Conn,
+    rows: &[(PurchaseOrderId, PoStatus)],
+) -> anyhow::Result<()> {
     for chunk in rows.chunks(PO_CHUNK) {
         let mut sql = String::from("UPDATE purchase_orders SET status = v.column2 FROM (VALUES ");
         values_list(&mut sql, chunk.len(), 2);

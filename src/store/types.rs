@@ -9,7 +9,8 @@ use crate::domain::promise::Cause;
 use crate::domain::schedule::Trigger;
 use crate::domain::{
     BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, MovementKind, OutboxId,
-    OutboxStatus, PoStatus, ProductId, ReservationStatus, Tier, UpdateKind,
+    OutboxStatus, PoLineId, PoStatus, ProductId, PurchaseOrderId, ReservationStatus, Tier,
+    UpdateKind,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::encode::IsNull;
@@ -181,7 +182,14 @@ macro_rules! row_id {
     )*};
 }
 
-row_id!(ProductId, CustomerId, BackorderId, OutboxId);
+row_id!(
+    ProductId,
+    CustomerId,
+    BackorderId,
+    OutboxId,
+    PurchaseOrderId,
+    PoLineId,
+);
 
 /// Stored form of a timestamp: RFC 3339 UTC, whole seconds (text order is time order).
 pub fn ts(t: DateTime<Utc>) -> String {

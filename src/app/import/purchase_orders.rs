@@ -6,7 +6,8 @@ use super::{count, ImportReport, Lookups, Problems, Row};
 use crate::app::{Actor, App, AppResult};
 use crate::domain::date::{check_eta_window, parse_date};
 use crate::domain::{
-    ident, parse_positive_quantity, PoNumber, PoStatus, ProductId, RequestedStatus, Sku,
+    ident, parse_positive_quantity, PoLineId, PoNumber, PoStatus, ProductId, PurchaseOrderId,
+    RequestedStatus, Sku,
 };
 use crate::store::{import as bulk, Conn};
 use std::collections::HashMap;
@@ -122,20 +123,24 @@ pub(super) async fn apply(
         .into_iter()
         .map(|po| (po.po_number.clone(), po))
         .collect();
-    let pairs: Vec<(i64, ProductId)> = rows
+    let pairs: Vec<(PurchaseOrderId, ProductId)> = rows
         .iter()
         .filter_map(|r| stored.get(&r.po).map(|po| (po.id, r.product_id)))
         .collect();
-    let existing: HashMap<(i64, ProductId), bulk::StoredPoLine> = bulk::po_lines_of(conn, &pairs)
-        .await?
-        .into_iter()
-        .map(|l| ((l.po_id, l.product_id), l))
-        .collect();
+    let existing: HashMap<(PurchaseOrderId, ProductId), bulk::StoredPoLine> =
+        bulk::po_lines_of(conn, &pairs)
+            .await?
+            .into_iter()
+            .map(|l| ((l.po_id, l.product_id), l))
+            .collect();
 
     // Decide every row against what is stored.
     enum Plan {
         Create,
-        Change(bulk::PoLineChange, Option<(i64, Option<chrono::NaiveDate>)>),
+        Change(
+            bulk::PoLineChange,
+            Option<(PoLineId, Option<chrono::NaiveDate>)>,
+        ),
         Keep,
     }
     let mut plans = Vec::with_capacity(rows.len());
@@ -184,11 +189,12 @@ pub(super) async fn apply(
         .filter(|n| !stored.contains_key(**n))
         .map(|n| (*n, supplier_of[n]))
         .collect();
-    let created: HashMap<String, i64> = bulk::insert_pos(conn, &new_pos, app.clock.now())
-        .await?
-        .into_iter()
-        .collect();
-    let supplier_changes: Vec<(i64, Option<i64>)> = stored
+    let created: HashMap<String, PurchaseOrderId> =
+        bulk::insert_pos(conn, &new_pos, app.clock.now())
+            .await?
+            .into_iter()
+            .collect();
+    let supplier_changes: Vec<(PurchaseOrderId, Option<i64>)> = stored
         .values()
         .filter(|po| po.supplier_id != supplier_of[po.po_number.as_str()])
         .map(|po| (po.id, supplier_of[po.po_number.as_str()]))
@@ -237,13 +243,13 @@ pub(super) async fn apply(
     bulk::record_po_eta_changes(conn, &moved, &actor.name, "import", app.clock.now()).await?;
 
     // Each PO's status follows from its lines.
-    let ids: Vec<i64> = numbers.iter().map(|n| po_id(n)).collect();
+    let ids: Vec<PurchaseOrderId> = numbers.iter().map(|n| po_id(n)).collect();
     let (lines, current) = bulk::po_states(conn, &ids).await?;
-    let mut lines_by_po: HashMap<i64, Vec<(PoStatus, i64)>> = HashMap::new();
+    let mut lines_by_po: HashMap<PurchaseOrderId, Vec<(PoStatus, i64)>> = HashMap::new();
     for (po, status, received) in lines {
         lines_by_po.entry(po).or_default().push((status, received));
     }
-    let statuses: Vec<(i64, PoStatus)> = current
+    let statuses: Vec<(PurchaseOrderId, PoStatus)> = current
         .into_iter()
         .filter_map(|(id, status)| {
             let now = PoStatus::of_po(lines_by_po.remove(&id).unwrap_or_default());
