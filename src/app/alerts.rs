@@ -8,7 +8,7 @@ use crate::domain::alerts::{
     Severity, CONTENT_LIMIT, SALES_WINDOW_DAYS,
 };
 use crate::domain::audit::AuditEntry;
-use crate::domain::ProductId;
+use crate::domain::{AlertRunId, ProductId};
 use crate::store::alerts::{
     self as store, Candidates, NotStarted, RunCounts, SalesWindow, Trigger,
 };
@@ -129,7 +129,7 @@ pub fn rule<'a>(app: &'a App, name: &str) -> AppResult<&'a AlertRule> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunReport {
     /// Run id.
-    pub run_id: i64,
+    pub run_id: AlertRunId,
     /// Counts.
     pub counts: RunCounts,
     /// The queued post, if anything was worth posting.
@@ -304,7 +304,7 @@ pub async fn plan(app: &App, rule: &AlertRule, now: DateTime<Utc>) -> AppResult<
 async fn execute(
     app: &App,
     rule: &AlertRule,
-    run_id: i64,
+    run_id: AlertRunId,
     now: DateTime<Utc>,
 ) -> AppResult<RunReport> {
     let Plan {
@@ -381,7 +381,7 @@ async fn execute(
     .await?;
     tx.commit().await?;
     tracing::info!(
-        run_id,
+        run_id = run_id.0,
         evaluated = counts.evaluated,
         firing = counts.firing,
         posted = counts.posted_lines,
@@ -449,7 +449,12 @@ pub async fn unsnooze_sku(app: &App, actor: &Actor, sku: &str) -> AppResult<(Str
 }
 
 /// The "Snooze 7 days" button: snoozes every SKU a run posted, for that run's rule.
-pub async fn snooze_run(app: &App, actor: &Actor, run_id: i64, days: i64) -> AppResult<usize> {
+pub async fn snooze_run(
+    app: &App,
+    actor: &Actor,
+    run_id: AlertRunId,
+    days: i64,
+) -> AppResult<usize> {
     require_ops(actor)?;
     let span = snooze_days(days)?;
     let now = app.clock.now();
@@ -488,7 +493,7 @@ pub async fn snooze_run(app: &App, actor: &Actor, run_id: i64, days: i64) -> App
 pub async fn snooze_run_skus(
     app: &App,
     actor: &Actor,
-    run_id: i64,
+    run_id: AlertRunId,
     skus: &[String],
     days: i64,
 ) -> AppResult<Vec<String>> {

@@ -2,6 +2,7 @@
 
 use crate::app::App;
 use crate::domain::notify::backoff;
+use crate::domain::AlertRunId;
 use crate::store::posts::{self, NewPost};
 use crate::store::Conn;
 use chrono::Duration;
@@ -18,7 +19,7 @@ pub async fn enqueue(conn: &mut Conn, channel_id: u64, text: &str) -> anyhow::Re
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Components {
     /// The run whose SKUs "Snooze 7 days" snoozes.
-    pub snooze_run: i64,
+    pub snooze_run: AlertRunId,
     /// SKUs offered in the snooze select menu (at most 25, Discord's limit).
     pub skus: Vec<String>,
 }

@@ -1,13 +1,26 @@
 //! Row ids as their own types, so a customer id cannot be passed where a backorder id belongs.
 //! The store gives them out and takes them back; nothing else makes one up. They serialize as
-//! their number, so a JSON payload or API response reads as before.
+//! their number, so a JSON payload, a stored post's components or an API response reads as
+//! before.
 
 macro_rules! row_id {
     ($($(#[$doc:meta])* $name:ident;)*) => {$(
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize,
+            serde::Deserialize,
+        )]
         #[serde(transparent)]
         pub struct $name(pub i64);
+
+        /// Reads the id back from its decimal text (a button's custom id).
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map(Self)
+            }
+        }
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30,4 +43,6 @@ row_id! {
     PurchaseOrderId;
     /// A purchase-order line's row id.
     PoLineId;
+    /// An alert run's row id.
+    AlertRunId;
 }

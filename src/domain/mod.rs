@@ -34,7 +34,9 @@ pub use backorder::{BackorderStatus, ReservationStatus};
 pub use contact::{EmailAddress, PhoneNumber};
 pub use customer::{Channel, Tier};
 pub use ident::{CustomerRef, IdempotencyKey, OrderNumber, PoNumber};
-pub use ids::{BackorderId, CustomerId, OutboxId, PoLineId, ProductId, PurchaseOrderId};
+pub use ids::{
+    AlertRunId, BackorderId, CustomerId, OutboxId, PoLineId, ProductId, PurchaseOrderId,
+};
 pub use ledger::MovementKind;
 pub use money::Money;
 pub use notify::UpdateKind;

@@ -4,7 +4,7 @@
 use super::types::sql_word;
 use super::{id_json, ts, Conn, StoredIds, StoredOptTs, StoredTs};
 use crate::domain::alerts::{AlertState, RunStatus, Scope, Severity, SkuFigures};
-use crate::domain::ProductId;
+use crate::domain::{AlertRunId, ProductId};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
 
@@ -412,7 +412,7 @@ pub async fn start_run(
     trigger: Trigger,
     now: DateTime<Utc>,
     stale_before: DateTime<Utc>,
-) -> anyhow::Result<Result<i64, NotStarted>> {
+) -> anyhow::Result<Result<AlertRunId, NotStarted>> {
     sqlx::query(
         "UPDATE alert_runs SET status = $4, finished_at = $3
          WHERE rule = $1 AND status = $5 AND started_at < $2",
@@ -445,7 +445,7 @@ pub async fn start_run(
             return Ok(Err(NotStarted::AlreadyRun));
         }
     }
-    let id: i64 = sqlx::query_scalar(
+    let id: AlertRunId = sqlx::query_scalar(
         "INSERT INTO alert_runs (rule, scheduled_for, trigger, started_at)
          VALUES ($1, $2, $3, $4) RETURNING id",
     )
@@ -475,7 +475,7 @@ pub struct RunCounts {
 #[allow(clippy::too_many_arguments)]
 pub async fn finish_run(
     conn: &mut Conn,
-    id: i64,
+    id: AlertRunId,
     ok: bool,
     counts: &RunCounts,
     summary: &str,
@@ -522,7 +522,7 @@ pub async fn last_scheduled(conn: &mut Conn, rule: &str) -> anyhow::Result<Optio
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RunRow {
     /// Id.
-    pub id: i64,
+    pub id: AlertRunId,
     /// Rule name.
     pub rule: String,
     /// Cron time, if scheduled.
@@ -559,7 +559,7 @@ pub async fn last_run(conn: &mut Conn, rule: &str) -> anyhow::Result<Option<RunR
 }
 
 /// A run by id.
-pub async fn run_by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<RunRow>> {
+pub async fn run_by_id(conn: &mut Conn, id: AlertRunId) -> anyhow::Result<Option<RunRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {RUN_COLUMNS} FROM alert_runs WHERE id = $1"
     ))

@@ -8,7 +8,7 @@ use crate::domain::outbox::PostStatus;
 use crate::domain::promise::Cause;
 use crate::domain::schedule::Trigger;
 use crate::domain::{
-    BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, MovementKind, OutboxId,
+    AlertRunId, BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, MovementKind, OutboxId,
     OutboxStatus, PoLineId, PoStatus, ProductId, PurchaseOrderId, ReservationStatus, Tier,
     UpdateKind,
 };
@@ -189,6 +189,7 @@ row_id!(
     OutboxId,
     PurchaseOrderId,
     PoLineId,
+    AlertRunId,
 );
 
 /// Stored form of a timestamp: RFC 3339 UTC, whole seconds (text order is time order).
