@@ -8,7 +8,7 @@ use crate::domain::alerts::{
     Severity, CONTENT_LIMIT, SALES_WINDOW_DAYS,
 };
 use crate::domain::audit::AuditEntry;
-use crate::domain::{AlertRunId, ProductId};
+use crate::domain::{AlertRunId, PostId, ProductId};
 use crate::store::alerts::{
     self as store, Candidates, NotStarted, RunCounts, SalesWindow, Trigger,
 };
@@ -133,7 +133,7 @@ pub struct RunReport {
     /// Counts.
     pub counts: RunCounts,
     /// The queued post, if anything was worth posting.
-    pub post_id: Option<i64>,
+    pub post_id: Option<PostId>,
     /// Its message.
     pub message: Option<AlertMessage>,
 }

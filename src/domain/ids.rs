@@ -45,4 +45,6 @@ row_id! {
     PoLineId;
     /// An alert run's row id.
     AlertRunId;
+    /// A queued channel post's row id.
+    PostId;
 }

@@ -4,7 +4,7 @@
 use super::types::sql_word;
 use super::{id_json, ts, Conn, StoredIds, StoredOptTs, StoredTs};
 use crate::domain::alerts::{AlertState, RunStatus, Scope, Severity, SkuFigures};
-use crate::domain::{AlertRunId, ProductId};
+use crate::domain::{AlertRunId, PostId, ProductId};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
 
@@ -479,7 +479,7 @@ pub async fn finish_run(
     ok: bool,
     counts: &RunCounts,
     summary: &str,
-    post_id: Option<i64>,
+    post_id: Option<PostId>,
     posted_products: &[ProductId],
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 use super::types::{sql_word, NextAttempt};
 use super::{ts, Conn, StoredDiscordId};
 use crate::domain::outbox::PostStatus;
+use crate::domain::PostId;
 use chrono::{DateTime, Utc};
 
 /// Due at once: earlier than any clock, real or a test's.
@@ -26,7 +27,7 @@ pub async fn enqueue(
     conn: &mut Conn,
     post: &NewPost<'_>,
     now: DateTime<Utc>,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<PostId> {
     Ok(sqlx::query_scalar(
         "INSERT INTO channel_posts (channel_id, content, attachment_name, attachment, components,
             next_attempt_at, created_at)
@@ -62,7 +63,7 @@ pub async fn any_due(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<bool
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostRow {
     /// Id.
-    pub id: i64,
+    pub id: PostId,
     /// Discord channel.
     pub channel_id: u64,
     /// Message text.
@@ -78,7 +79,7 @@ pub struct PostRow {
 /// A claimed post as stored.
 #[derive(sqlx::FromRow)]
 struct StoredPost {
-    id: i64,
+    id: PostId,
     #[sqlx(try_from = "StoredDiscordId")]
     channel_id: u64,
     content: String,
@@ -132,7 +133,7 @@ pub async fn claim_due(
 /// Marks a post sent.
 pub async fn mark_sent(
     conn: &mut Conn,
-    id: i64,
+    id: PostId,
     message_id: Option<u64>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
@@ -152,7 +153,7 @@ pub async fn mark_sent(
 /// Puts a post back for another attempt at `next`, or gives up (`failed`) when `give_up`.
 pub async fn mark_retry(
     conn: &mut Conn,
-    id: i64,
+    id: PostId,
     next: DateTime<Utc>,
     error: &str,
     give_up: bool,

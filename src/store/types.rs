@@ -9,7 +9,7 @@ use crate::domain::promise::Cause;
 use crate::domain::schedule::Trigger;
 use crate::domain::{
     AlertRunId, BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, MovementKind, OutboxId,
-    OutboxStatus, PoLineId, PoStatus, ProductId, PurchaseOrderId, ReservationStatus, Tier,
+    OutboxStatus, PoLineId, PoStatus, PostId, ProductId, PurchaseOrderId, ReservationStatus, Tier,
     UpdateKind,
 };
 use chrono::{DateTime, NaiveDate, Utc};
@@ -190,6 +190,7 @@ row_id!(
     PurchaseOrderId,
     PoLineId,
     AlertRunId,
+    PostId,
 );
 
 /// Stored form of a timestamp: RFC 3339 UTC, whole seconds (text order is time order).
