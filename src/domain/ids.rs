@@ -47,4 +47,8 @@ row_id! {
     AlertRunId;
     /// A queued channel post's row id.
     PostId;
+    /// A customer order's row id (the shop's number is [`super::OrderNumber`]).
+    OrderId;
+    /// An order line's row id.
+    OrderLineId;
 }

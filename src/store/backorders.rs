@@ -7,7 +7,7 @@ use crate::domain::page::{KeyPart, Seek};
 use crate::domain::priority::PriorityWeights;
 use crate::domain::promise::Cause;
 use crate::domain::{
-    BackorderId, BackorderStatus, CustomerId, EtaKind, ProductId, Tier, UpdateKind,
+    BackorderId, BackorderStatus, CustomerId, EtaKind, OrderLineId, ProductId, Tier, UpdateKind,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -25,7 +25,7 @@ pub struct BackorderRow {
     pub customer_name: String,
     pub tier: Tier,
     pub order_number: String,
-    pub order_line_id: i64,
+    pub order_line_id: OrderLineId,
     /// When the order was placed.
     #[sqlx(try_from = "super::StoredTs")]
     pub ordered_at: DateTime<Utc>,
@@ -245,7 +245,7 @@ pub struct QueueRow {
     pub id: BackorderId,
     /// Customer row id.
     pub customer_id: CustomerId,
-    pub order_line_id: i64,
+    pub order_line_id: OrderLineId,
     /// Units backordered.
     pub qty: i64,
     /// Units allocated so far.
@@ -349,7 +349,7 @@ pub async fn open_products_of_customer(
 /// Creates an open backorder.
 pub async fn insert(
     conn: &mut Conn,
-    order_line_id: i64,
+    order_line_id: OrderLineId,
     product_id: ProductId,
     customer_id: CustomerId,
     qty: i64,

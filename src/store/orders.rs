@@ -2,7 +2,7 @@
 
 use super::types::sql_word;
 use super::{ts, Conn};
-use crate::domain::{BackorderId, CustomerId, ProductId, ReservationStatus};
+use crate::domain::{BackorderId, CustomerId, OrderId, OrderLineId, ProductId, ReservationStatus};
 use chrono::{DateTime, Utc};
 
 /// Finds or creates an order header; returns its id and customer id.
@@ -11,7 +11,7 @@ pub async fn upsert_order(
     order_number: &str,
     customer_id: CustomerId,
     ordered_at: DateTime<Utc>,
-) -> anyhow::Result<(i64, CustomerId)> {
+) -> anyhow::Result<(OrderId, CustomerId)> {
     sqlx::query(
         "INSERT INTO orders (order_number, customer_id, ordered_at) VALUES ($1, $2, $3)
          ON CONFLICT (order_number) DO NOTHING",
@@ -32,9 +32,9 @@ pub async fn upsert_order(
 /// An existing order line: (id, qty).
 pub async fn line(
     conn: &mut Conn,
-    order_id: i64,
+    order_id: OrderId,
     product_id: ProductId,
-) -> anyhow::Result<Option<(i64, i64)>> {
+) -> anyhow::Result<Option<(OrderLineId, i64)>> {
     Ok(
         sqlx::query_as("SELECT id, qty FROM order_lines WHERE order_id = $1 AND product_id = $2")
             .bind(order_id)
@@ -48,7 +48,7 @@ pub async fn line(
 /// backorder (id, units) if it has one.
 pub async fn line_placement(
     conn: &mut Conn,
-    line_id: i64,
+    line_id: OrderLineId,
 ) -> anyhow::Result<(i64, Option<(BackorderId, i64)>)> {
     let reserved: i64 = sqlx::query_scalar(
         "SELECT COALESCE(SUM(qty), 0) FROM reservations
@@ -67,11 +67,11 @@ pub async fn line_placement(
 /// Inserts an order line.
 pub async fn insert_line(
     conn: &mut Conn,
-    order_id: i64,
+    order_id: OrderId,
     product_id: ProductId,
     qty: i64,
     unit_price_minor: i64,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<OrderLineId> {
     Ok(sqlx::query_scalar(
         "INSERT INTO order_lines (order_id, product_id, qty, unit_price_minor) VALUES ($1, $2, $3, $4) RETURNING id",
     )
@@ -86,7 +86,7 @@ pub async fn insert_line(
 /// Sets stock aside for an order line, or for its backorder.
 pub async fn insert_reservation(
     conn: &mut Conn,
-    order_line_id: i64,
+    order_line_id: OrderLineId,
     backorder_id: Option<BackorderId>,
     product_id: ProductId,
     qty: i64,
