@@ -11,7 +11,7 @@ use crate::domain::notify::{
     MessageStatus, News, Recipient, Route, Settle, Standing, Transport, Update, UpdateKind,
 };
 use crate::domain::{
-    BackorderId, BackorderStatus, Channel, CustomerId, EmailAddress, EtaKind, OutboxId,
+    BackorderId, BackorderStatus, Channel, CustomerId, EmailAddress, EtaKind, MessageId, OutboxId,
     OutboxStatus, PhoneNumber,
 };
 use crate::store::{self, Conn};
@@ -668,7 +668,7 @@ pub async fn status_callback(
 #[derive(Debug, Clone)]
 pub struct SentLine {
     /// Message id.
-    pub id: i64,
+    pub id: MessageId,
     /// When it was handed over.
     pub at: DateTime<Utc>,
     pub kind: UpdateKind,

@@ -51,4 +51,8 @@ row_id! {
     OrderId;
     /// An order line's row id.
     OrderLineId;
+    /// A message handed to a provider (SMS or e-mail).
+    MessageId;
+    /// A text a customer sent us.
+    InboundId;
 }

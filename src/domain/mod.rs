@@ -35,8 +35,8 @@ pub use contact::{EmailAddress, PhoneNumber};
 pub use customer::{Channel, Tier};
 pub use ident::{CustomerRef, IdempotencyKey, OrderNumber, PoNumber};
 pub use ids::{
-    AlertRunId, BackorderId, CustomerId, OrderId, OrderLineId, OutboxId, PoLineId, PostId,
-    ProductId, PurchaseOrderId,
+    AlertRunId, BackorderId, CustomerId, InboundId, MessageId, OrderId, OrderLineId, OutboxId,
+    PoLineId, PostId, ProductId, PurchaseOrderId,
 };
 pub use ledger::MovementKind;
 pub use money::Money;

@@ -8,7 +8,8 @@ use super::types::NextAttempt;
 use super::{id_json, ts, Conn};
 use crate::domain::notify::{InboundKind, MessageStatus, Transport};
 use crate::domain::{
-    BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, OutboxId, OutboxStatus, UpdateKind,
+    BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, InboundId, MessageId, OutboxId,
+    OutboxStatus, UpdateKind,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -336,8 +337,8 @@ pub async fn record_message(
     conn: &mut Conn,
     m: &NewMessage<'_>,
     at: DateTime<Utc>,
-) -> anyhow::Result<i64> {
-    let id: i64 = sqlx::query_scalar(
+) -> anyhow::Result<MessageId> {
+    let id: MessageId = sqlx::query_scalar(
         "INSERT INTO messages (customer_id, kind, channel, transport, recipient, body, provider_sid,
             status, error_code, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
@@ -424,7 +425,7 @@ pub async fn flag_number(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MessageRow {
     /// Message id.
-    pub id: i64,
+    pub id: MessageId,
     /// Customer row id.
     pub customer_id: CustomerId,
     pub kind: UpdateKind,
@@ -538,8 +539,8 @@ pub async fn record_inbound(
     reply: &str,
     backorder_ids: &[BackorderId],
     at: DateTime<Utc>,
-) -> anyhow::Result<i64> {
-    let id: i64 = sqlx::query_scalar(
+) -> anyhow::Result<InboundId> {
+    let id: InboundId = sqlx::query_scalar(
         "INSERT INTO inbound_messages (from_phone, customer_id, body, kind, provider_sid, reply, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )

@@ -8,9 +8,9 @@ use crate::domain::outbox::PostStatus;
 use crate::domain::promise::Cause;
 use crate::domain::schedule::Trigger;
 use crate::domain::{
-    AlertRunId, BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, MovementKind, OrderId,
-    OrderLineId, OutboxId, OutboxStatus, PoLineId, PoStatus, PostId, ProductId, PurchaseOrderId,
-    ReservationStatus, Tier, UpdateKind,
+    AlertRunId, BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, InboundId, MessageId,
+    MovementKind, OrderId, OrderLineId, OutboxId, OutboxStatus, PoLineId, PoStatus, PostId,
+    ProductId, PurchaseOrderId, ReservationStatus, Tier, UpdateKind,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::encode::IsNull;
@@ -193,6 +193,8 @@ row_id!(
     PostId,
     OrderId,
     OrderLineId,
+    MessageId,
+    InboundId,
 );
 
 /// Stored form of a timestamp: RFC 3339 UTC, whole seconds (text order is time order).
