@@ -5,7 +5,7 @@ mod common;
 
 use backorder_bot::commands::Outcome;
 use backorder_bot::domain::page::Seek;
-use backorder_bot::domain::{BackorderStatus, CustomerId, PoStatus, ProductId};
+use backorder_bot::domain::{BackorderStatus, CustomerId, PoStatus, ProductId, SupplierId};
 use backorder_bot::store::backorders::{self, Filter, ListOrder};
 use backorder_bot::store::{keyset, purchasing};
 use chrono::{TimeZone, Utc};
@@ -704,7 +704,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
             "a supplier's POs",
             purchasing::pos_source(
                 &purchasing::PoFilter {
-                    supplier_id: Some(1),
+                    supplier_id: Some(SupplierId(1)),
                     ..Default::default()
                 },
                 t.app.clock.today(),

@@ -55,4 +55,6 @@ row_id! {
     MessageId;
     /// A text a customer sent us.
     InboundId;
+    /// A supplier's row id (the shop's code is its key in files).
+    SupplierId;
 }

@@ -36,7 +36,7 @@ pub use customer::{Channel, Tier};
 pub use ident::{CustomerRef, IdempotencyKey, OrderNumber, PoNumber};
 pub use ids::{
     AlertRunId, BackorderId, CustomerId, InboundId, MessageId, OrderId, OrderLineId, OutboxId,
-    PoLineId, PostId, ProductId, PurchaseOrderId,
+    PoLineId, PostId, ProductId, PurchaseOrderId, SupplierId,
 };
 pub use ledger::MovementKind;
 pub use money::Money;

@@ -6,7 +6,7 @@
 
 use super::types::sql_word;
 use super::{ts, Conn};
-use crate::domain::{CustomerId, PoLineId, PoStatus, ProductId, PurchaseOrderId};
+use crate::domain::{CustomerId, PoLineId, PoStatus, ProductId, PurchaseOrderId, SupplierId};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A checked product row of a file.
@@ -27,7 +27,7 @@ pub struct ProductIn {
     pub safety_stock: i64,
     pub reorder_qty: i64,
     pub lead_time_days: Option<i64>,
-    pub supplier_id: Option<i64>,
+    pub supplier_id: Option<SupplierId>,
     /// Upper-case keys of the substitutes (every one known: checked before staging).
     pub substitutes: Vec<String>,
 }
@@ -856,7 +856,7 @@ const PO_CHUNK: usize = 1000;
 pub struct StoredPo {
     pub po_number: String,
     pub id: PurchaseOrderId,
-    pub supplier_id: Option<i64>,
+    pub supplier_id: Option<SupplierId>,
 }
 
 /// The stored purchase orders among `numbers` (exact spelling, as the file's rows are matched).
@@ -879,7 +879,7 @@ pub async fn pos_by_number(conn: &mut Conn, numbers: &[&str]) -> anyhow::Result<
 /// Creates purchase orders `(number, supplier)`; returns their ids by number.
 pub async fn insert_pos(
     conn: &mut Conn,
-    pos: &[(&str, Option<i64>)],
+    pos: &[(&str, Option<SupplierId>)],
     at: DateTime<Utc>,
 ) -> anyhow::Result<Vec<(String, PurchaseOrderId)>> {
     let mut out = Vec::with_capacity(pos.len());
@@ -902,7 +902,7 @@ pub async fn insert_pos(
 /// Sets the supplier of purchase orders `(id, supplier)`.
 pub async fn set_po_suppliers(
     conn: &mut Conn,
-    rows: &[(PurchaseOrderId, Option<i64>)],
+    rows: &[(PurchaseOrderId, Option<SupplierId>)],
 ) -> anyhow::Result<()> {
     for chunk in rows.chunks(PO_CHUNK) {
         let mut sql =

@@ -1,7 +1,7 @@
 //! Products, substitutes and product search.
 
 use super::Conn;
-use crate::domain::ProductId;
+use crate::domain::{ProductId, SupplierId};
 use anyhow::Context;
 
 /// A product with its supplier's code and lead time.
@@ -21,7 +21,7 @@ pub struct ProductRow {
     /// Product's own lead time, if set.
     pub lead_time_days: Option<i64>,
     /// Preferred supplier.
-    pub supplier_id: Option<i64>,
+    pub supplier_id: Option<SupplierId>,
     pub supplier_code: Option<String>,
     /// Supplier's default lead time.
     pub supplier_lead_time_days: Option<i64>,
@@ -230,7 +230,7 @@ pub struct NewProduct {
     /// Own lead time (else the supplier's).
     pub lead_time_days: Option<i64>,
     /// Preferred supplier id.
-    pub supplier_id: Option<i64>,
+    pub supplier_id: Option<SupplierId>,
 }
 
 /// Inserts or updates by SKU key; returns the id and whether anything changed. A new product

@@ -4,7 +4,7 @@ use super::keyset::{self, asc, KeyColumn, Keyed, Source};
 use super::types::sql_word;
 use super::{id_json, ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
-use crate::domain::{PoLineId, PoStatus, ProductId, PurchaseOrderId};
+use crate::domain::{PoLineId, PoStatus, ProductId, PurchaseOrderId, SupplierId};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A purchase order header.
@@ -101,7 +101,7 @@ pub async fn inbound_for_product(
 pub async fn upsert_po(
     conn: &mut Conn,
     po_number: &str,
-    supplier_id: Option<i64>,
+    supplier_id: Option<SupplierId>,
     at: DateTime<Utc>,
 ) -> anyhow::Result<(PurchaseOrderId, bool)> {
     let changed = sqlx::query(
@@ -262,7 +262,7 @@ pub struct PoSummaryRow {
 #[derive(Debug, Clone, Default)]
 pub struct PoFilter {
     /// Supplier row id.
-    pub supplier_id: Option<i64>,
+    pub supplier_id: Option<SupplierId>,
     /// PO statuses (empty: any).
     pub statuses: Vec<PoStatus>,
     /// Only POs with a line whose ETA has passed.
@@ -308,7 +308,7 @@ pub fn pos_source(f: &PoFilter, today: NaiveDate) -> Source<'static> {
         }
     }
     if let Some(s) = f.supplier_id {
-        binds.push(KeyPart::Int(s));
+        binds.push(KeyPart::Int(s.0));
         filter.push(format!("po.supplier_id = ${}", binds.len()));
     }
     if f.late_only {

@@ -10,7 +10,7 @@ use crate::domain::schedule::Trigger;
 use crate::domain::{
     AlertRunId, BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, InboundId, MessageId,
     MovementKind, OrderId, OrderLineId, OutboxId, OutboxStatus, PoLineId, PoStatus, PostId,
-    ProductId, PurchaseOrderId, ReservationStatus, Tier, UpdateKind,
+    ProductId, PurchaseOrderId, ReservationStatus, SupplierId, Tier, UpdateKind,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::encode::IsNull;
@@ -195,6 +195,7 @@ row_id!(
     OrderLineId,
     MessageId,
     InboundId,
+    SupplierId,
 );
 
 /// Stored form of a timestamp: RFC 3339 UTC, whole seconds (text order is time order).

@@ -7,7 +7,7 @@ use crate::app::{Actor, App, AppResult};
 use crate::domain::date::{check_eta_window, parse_date};
 use crate::domain::{
     ident, parse_positive_quantity, PoLineId, PoNumber, PoStatus, ProductId, PurchaseOrderId,
-    RequestedStatus, Sku,
+    RequestedStatus, Sku, SupplierId,
 };
 use crate::store::{import as bulk, Conn};
 use std::collections::HashMap;
@@ -16,7 +16,7 @@ use std::collections::HashMap;
 pub(super) struct PoLine {
     line: usize,
     po: String,
-    supplier_id: Option<i64>,
+    supplier_id: Option<SupplierId>,
     product_id: ProductId,
     qty: i64,
     eta: Option<chrono::NaiveDate>,
@@ -33,7 +33,7 @@ pub(super) async fn parse(
 ) -> AppResult<Vec<PoLine>> {
     let mut out = Vec::with_capacity(rows.len());
     // PO → (its first line, supplier cell there, supplier id).
-    let mut headers: HashMap<String, (usize, Option<String>, Option<i64>)> = HashMap::new();
+    let mut headers: HashMap<String, (usize, Option<String>, Option<SupplierId>)> = HashMap::new();
     let mut lines_of: HashMap<(String, ProductId), usize> = HashMap::new();
     for row in rows {
         let po = p.required(row, "po", |s| PoNumber::parse(s).map(|n| n.to_string()));
@@ -112,7 +112,7 @@ pub(super) async fn apply(
     }
     // Headers in file order, each with the supplier its rows name.
     let mut numbers: Vec<&str> = Vec::new();
-    let mut supplier_of: HashMap<&str, Option<i64>> = HashMap::new();
+    let mut supplier_of: HashMap<&str, Option<SupplierId>> = HashMap::new();
     for row in rows {
         if supplier_of.insert(&row.po, row.supplier_id).is_none() {
             numbers.push(&row.po);
@@ -184,7 +184,7 @@ pub(super) async fn apply(
     }
 
     // Headers: create the new ones, set changed suppliers.
-    let new_pos: Vec<(&str, Option<i64>)> = numbers
+    let new_pos: Vec<(&str, Option<SupplierId>)> = numbers
         .iter()
         .filter(|n| !stored.contains_key(**n))
         .map(|n| (*n, supplier_of[n]))
@@ -194,7 +194,7 @@ pub(super) async fn apply(
             .await?
             .into_iter()
             .collect();
-    let supplier_changes: Vec<(PurchaseOrderId, Option<i64>)> = stored
+    let supplier_changes: Vec<(PurchaseOrderId, Option<SupplierId>)> = stored
         .values()
         .filter(|po| po.supplier_id != supplier_of[po.po_number.as_str()])
         .map(|po| (po.id, supplier_of[po.po_number.as_str()]))

@@ -2,7 +2,7 @@
 
 use super::{ImportReport, Problems, Row};
 use crate::app::AppResult;
-use crate::domain::{ident, text, EmailAddress, PhoneNumber, ProductId};
+use crate::domain::{ident, text, EmailAddress, PhoneNumber, ProductId, SupplierId};
 use crate::store::{self, suppliers::SupplierRow, Conn};
 
 /// A checked supplier row.
@@ -20,7 +20,7 @@ pub(super) fn parse(rows: &[Row], p: &mut Problems) -> Vec<Supplier> {
             .unwrap_or(14);
         if let (Some(code), Some(name)) = (code, name) {
             out.push(SupplierRow {
-                id: 0,
+                id: SupplierId(0),
                 code,
                 name,
                 email: email.map(|e| e.expose().to_string()),
