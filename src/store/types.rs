@@ -378,63 +378,59 @@ mod tests {
     #[test]
     fn sql_words_are_the_enums_spellings() {
         use crate::domain::notify::MessageStatus as M;
-        assert_eq!(
-            sql_word!(backorder open),
-            word(BackorderStatus::Open.as_str())
-        );
-        assert_eq!(
-            sql_word!(backorder allocated),
-            word(BackorderStatus::Allocated.as_str())
-        );
-        assert_eq!(
-            sql_word!(backorder active),
-            list(
-                &BackorderStatus::ALL,
-                BackorderStatus::is_active,
-                BackorderStatus::as_str
-            )
-        );
-        assert_eq!(
-            sql_word!(reservation held),
-            word(ReservationStatus::Held.as_str())
-        );
-        assert_eq!(
-            sql_word!(outbox pending),
-            word(OutboxStatus::Pending.as_str())
-        );
-        assert_eq!(
-            sql_word!(outbox sending),
-            word(OutboxStatus::Sending.as_str())
-        );
-        assert_eq!(sql_word!(outbox sent), word(OutboxStatus::Sent.as_str()));
-        assert_eq!(
-            sql_word!(outbox superseded),
-            word(OutboxStatus::Superseded.as_str())
-        );
-        assert_eq!(
-            sql_word!(outbox unsent),
-            list(
-                &OutboxStatus::ALL,
-                |s| matches!(s, OutboxStatus::Pending | OutboxStatus::Sending),
-                OutboxStatus::as_str
-            )
-        );
-        assert_eq!(
-            sql_word!(update eta_changed),
-            word(UpdateKind::EtaChanged.as_str())
-        );
-        assert_eq!(
-            sql_word!(cause po_eta_changed),
-            word(Cause::PoEtaChanged.as_str())
-        );
-        assert_eq!(sql_word!(post pending), word(PostStatus::Pending.as_str()));
-        assert_eq!(
-            sql_word!(message failed),
-            list(
-                &M::ALL,
-                |s| matches!(s, M::Failed | M::Undelivered),
-                M::as_str
-            )
-        );
+        let unsent = |s| matches!(s, OutboxStatus::Pending | OutboxStatus::Sending);
+        let failed = |s| matches!(s, M::Failed | M::Undelivered);
+        let cases = [
+            (
+                sql_word!(backorder open),
+                word(BackorderStatus::Open.as_str()),
+            ),
+            (
+                sql_word!(backorder allocated),
+                word(BackorderStatus::Allocated.as_str()),
+            ),
+            (
+                sql_word!(backorder active),
+                list(
+                    &BackorderStatus::ALL,
+                    BackorderStatus::is_active,
+                    BackorderStatus::as_str,
+                ),
+            ),
+            (
+                sql_word!(reservation held),
+                word(ReservationStatus::Held.as_str()),
+            ),
+            (
+                sql_word!(outbox pending),
+                word(OutboxStatus::Pending.as_str()),
+            ),
+            (
+                sql_word!(outbox sending),
+                word(OutboxStatus::Sending.as_str()),
+            ),
+            (sql_word!(outbox sent), word(OutboxStatus::Sent.as_str())),
+            (
+                sql_word!(outbox superseded),
+                word(OutboxStatus::Superseded.as_str()),
+            ),
+            (
+                sql_word!(outbox unsent),
+                list(&OutboxStatus::ALL, unsent, OutboxStatus::as_str),
+            ),
+            (
+                sql_word!(update eta_changed),
+                word(UpdateKind::EtaChanged.as_str()),
+            ),
+            (
+                sql_word!(cause po_eta_changed),
+                word(Cause::PoEtaChanged.as_str()),
+            ),
+            (sql_word!(post pending), word(PostStatus::Pending.as_str())),
+            (sql_word!(message failed), list(&M::ALL, failed, M::as_str)),
+        ];
+        for (sql, spelled) in cases {
+            assert_eq!(sql, spelled);
+        }
     }
 }
