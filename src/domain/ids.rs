@@ -1,7 +1,7 @@
 //! Row ids as their own types, so a customer id cannot be passed where a backorder id belongs.
-//! The store gives them out and takes them back; nothing else makes one up. They serialize as
-//! their number, so a JSON payload, a stored post's components or an API response reads as
-//! before.
+//! The store gives them out and takes them back; otherwise one is only read from text a user or
+//! a button gave (`/backorder show 42`, a button's custom id). They serialize as their number,
+//! so a JSON payload, a stored post's components or an API response reads as before.
 
 macro_rules! row_id {
     ($($(#[$doc:meta])* $name:ident;)*) => {$(
