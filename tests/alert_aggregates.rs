@@ -10,7 +10,7 @@ use backorder_bot::app::{self, Actor};
 use backorder_bot::domain::alerts::{
     daily_sales_rate, AlertRule, Scope, Severity, SkuFigures, SALES_WINDOW_DAYS,
 };
-use backorder_bot::domain::MovementKind;
+use backorder_bot::domain::{BackorderId, MovementKind};
 use backorder_bot::store::stock::{record_movement, Movement};
 use chrono::{Duration, NaiveDate};
 use common::{spawn_app, TestApp};
@@ -157,14 +157,15 @@ async fn random_write(t: &TestApp, rng: &mut fastrand::Rng, step: usize) {
             let open = open_backorders(t, "open").await;
             if !open.is_empty() {
                 let id = open[rng.usize(..open.len())];
-                let _ = app::backorders::cancel(&t.app, &ops, id, "customer gave up").await;
+                let _ = app::backorders::cancel(&t.app, &ops, BackorderId(id), "customer gave up")
+                    .await;
             }
         }
         7 => {
             let allocated = open_backorders(t, "allocated").await;
             if !allocated.is_empty() {
                 let id = allocated[rng.usize(..allocated.len())];
-                let _ = app::backorders::fulfil(&t.app, &ops, id).await;
+                let _ = app::backorders::fulfil(&t.app, &ops, BackorderId(id)).await;
             }
         }
         8 => {
@@ -262,7 +263,7 @@ async fn brute_force(t: &TestApp, min: Severity) -> Vec<(String, Severity, i64, 
         .into_iter()
         .filter_map(|r| {
             let f = SkuFigures {
-                product_id: 0,
+                product_id: backorder_bot::domain::ProductId(0),
                 sku: r.0,
                 name: String::new(),
                 supplier: None,

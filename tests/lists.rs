@@ -5,7 +5,7 @@ mod common;
 
 use backorder_bot::commands::Outcome;
 use backorder_bot::domain::page::Seek;
-use backorder_bot::domain::{BackorderStatus, PoStatus};
+use backorder_bot::domain::{BackorderStatus, CustomerId, PoStatus, ProductId, SupplierId};
 use backorder_bot::store::backorders::{self, Filter, ListOrder};
 use backorder_bot::store::{keyset, purchasing};
 use chrono::{TimeZone, Utc};
@@ -331,7 +331,7 @@ async fn full_order(t: &TestApp, order: ListOrder, filter: &Filter) -> Vec<i64> 
     )
     .await
     .unwrap();
-    rows.iter().map(|r| r.id).collect()
+    rows.iter().map(|r| r.id.0).collect()
 }
 
 /// `seen` holds every id of `before` exactly once, no id twice, and follows `now`'s order.
@@ -510,10 +510,10 @@ async fn pos_pages_by_key_while_purchase_orders_are_added() {
 async fn customer_pages_through_all_open_backorders_oldest_first() {
     let t = busy_shop("3", 30).await;
     let filter = Filter {
-        customer_id: Some(
+        customer_id: Some(CustomerId(
             t.scalar("SELECT id FROM customers WHERE external_id = 'K2'")
                 .await,
-        ),
+        )),
         status: Some(BackorderStatus::Open),
         ..Filter::default()
     };
@@ -625,7 +625,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
             backorders::source(
                 &Filter {
                     status,
-                    product_id: Some(1),
+                    product_id: Some(ProductId(1)),
                     ..Default::default()
                 },
                 ListOrder::Priority,
@@ -637,7 +637,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
             backorders::source(
                 &Filter {
                     status,
-                    customer_id: Some(1),
+                    customer_id: Some(CustomerId(1)),
                     ..Default::default()
                 },
                 ListOrder::Priority,
@@ -649,7 +649,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
             backorders::source(
                 &Filter {
                     status,
-                    customer_id: Some(1),
+                    customer_id: Some(CustomerId(1)),
                     ..Default::default()
                 },
                 ListOrder::Age,
@@ -704,7 +704,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
             "a supplier's POs",
             purchasing::pos_source(
                 &purchasing::PoFilter {
-                    supplier_id: Some(1),
+                    supplier_id: Some(SupplierId(1)),
                     ..Default::default()
                 },
                 t.app.clock.today(),
@@ -754,7 +754,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
         (
             Filter {
                 status,
-                product_id: Some(1),
+                product_id: Some(ProductId(1)),
                 ..Default::default()
             },
             ListOrder::Age,
@@ -763,7 +763,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
         (
             Filter {
                 status,
-                product_id: Some(1),
+                product_id: Some(ProductId(1)),
                 ..Default::default()
             },
             ListOrder::Eta,
@@ -772,7 +772,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
         (
             Filter {
                 status,
-                product_id: Some(1),
+                product_id: Some(ProductId(1)),
                 ..Default::default()
             },
             ListOrder::Value,
@@ -781,7 +781,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
         (
             Filter {
                 status,
-                customer_id: Some(1),
+                customer_id: Some(CustomerId(1)),
                 ..Default::default()
             },
             ListOrder::Eta,
@@ -790,7 +790,7 @@ async fn every_list_order_reads_an_index_without_sorting() {
         (
             Filter {
                 status,
-                customer_id: Some(1),
+                customer_id: Some(CustomerId(1)),
                 ..Default::default()
             },
             ListOrder::Value,

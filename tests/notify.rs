@@ -70,8 +70,8 @@ async fn queue_eta(t: &TestApp, backorder: i64, old: &str, new: &str) {
     let mut conn = t.app.store.conn().await.unwrap();
     store::outbox::enqueue(
         &mut conn,
-        backorder,
-        customer,
+        backorder_bot::domain::BackorderId(backorder),
+        backorder_bot::domain::CustomerId(customer),
         backorder_bot::domain::UpdateKind::EtaChanged,
         &payload.to_string(),
         t.app.clock.now(),

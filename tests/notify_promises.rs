@@ -10,7 +10,7 @@ mod mock_twilio;
 use backorder_bot::adapters::dispatcher::{Dispatcher, Round};
 use backorder_bot::app::{backorders, purchasing};
 use backorder_bot::domain::notify::{date_in_words, Standing};
-use backorder_bot::domain::{BackorderStatus, UpdateKind};
+use backorder_bot::domain::{BackorderId, BackorderStatus, UpdateKind};
 use chrono::{Duration, NaiveDate};
 use common::{spawn_app_with, TestApp};
 use mock_twilio::{Answer, MockTwilio};
@@ -464,8 +464,13 @@ mod property {
                     let _ = purchasing::receive(&t.app, &TestApp::ops(), POS[p], None, None).await;
                 }
                 Op::Cancel(b) => {
-                    let _ =
-                        backorders::cancel(&t.app, &TestApp::ops(), backorders[b], "asked").await;
+                    let _ = backorders::cancel(
+                        &t.app,
+                        &TestApp::ops(),
+                        BackorderId(backorders[b]),
+                        "asked",
+                    )
+                    .await;
                 }
                 Op::Answer(c, f) => mock.script_for(PHONES[c], [answer(f)]),
                 Op::Round => observed_round(&t, &d, &mock, None, &mut in_force).await,

@@ -367,10 +367,11 @@ proptest! {
 #[tokio::test]
 async fn stored_sort_keys_follow_manual_points_tier_and_weights() {
     let t = shop().await;
-    let id: i64 = t
+    let id = t
         .scalar("SELECT b.id FROM backorders b JOIN orders o ON o.id = (SELECT order_id FROM order_lines WHERE id = b.order_line_id) WHERE o.order_number = 'SO-1'")
         .await;
-    let check = |t: &TestApp, id: i64, tier: Tier, manual: f64| {
+    let id = backorder_bot::domain::BackorderId(id);
+    let check = |t: &TestApp, id: backorder_bot::domain::BackorderId, tier: Tier, manual: f64| {
         let app = t.app.clone();
         async move {
             let mut conn = app.store.conn().await.unwrap();

@@ -99,9 +99,13 @@ async fn the_sms_client_speaks_twilios_published_contract() {
              WHERE c.external_id = 'C-1001'",
         )
         .await;
-    let sent = store::notify::messages_for_backorder(&mut conn, ada, 5)
-        .await
-        .unwrap();
+    let sent = store::notify::messages_for_backorder(
+        &mut conn,
+        backorder_bot::domain::BackorderId(ada),
+        5,
+    )
+    .await
+    .unwrap();
     assert_eq!(sent.len(), 1);
     assert_eq!(
         sent[0].transport,

@@ -5,7 +5,7 @@ mod common;
 
 use backorder_bot::app::{self, AppError};
 use backorder_bot::commands::Outcome;
-use backorder_bot::domain::{BackorderStatus, EtaKind, PoStatus, Tier};
+use backorder_bot::domain::{BackorderId, BackorderStatus, EtaKind, PoStatus, Tier};
 use common::{spawn_demo_app, test_now, TestApp};
 
 async fn exec(t: &TestApp, sql: &str) {
@@ -28,7 +28,11 @@ async fn a_bad_stored_timestamp_fails_the_read_instead_of_becoming_1970() {
             FROM order_lines ol JOIN backorders b ON b.order_line_id = ol.id WHERE b.id = 2)",
     )
     .await;
-    let err = chain(app::backorders::show(&t.app, 2).await.unwrap_err());
+    let err = chain(
+        app::backorders::show(&t.app, BackorderId(2))
+            .await
+            .unwrap_err(),
+    );
     assert!(
         err.contains("ordered_at") && err.contains("last tuesday"),
         "{err}"
@@ -62,7 +66,7 @@ async fn a_bad_stored_date_fails_the_read_naming_the_column() {
 #[tokio::test]
 async fn backorder_rows_come_out_typed() {
     let t = spawn_demo_app().await;
-    let detail = app::backorders::show(&t.app, 2).await.unwrap();
+    let detail = app::backorders::show(&t.app, BackorderId(2)).await.unwrap();
     let row = &detail.row;
     assert_eq!(row.status, BackorderStatus::Open);
     assert_eq!(row.tier, Tier::Vip);
@@ -112,7 +116,10 @@ async fn a_fully_allocated_backorder_is_allocated_and_its_customer_hears_once() 
         format!("SELECT COUNT(*) FROM outbox WHERE kind = 'allocated' AND backorder_id = {id}");
     let before = t.scalar(&allocated_updates).await;
     t.ok("/receive po:PO-1002 sku:BAG-DOWN-M qty:24").await;
-    let row = app::backorders::show(&t.app, id).await.unwrap().row;
+    let row = app::backorders::show(&t.app, BackorderId(id))
+        .await
+        .unwrap()
+        .row;
     assert_eq!(row.status, BackorderStatus::Allocated);
     assert_eq!(row.qty_allocated, row.qty);
     assert_eq!(t.scalar(&allocated_updates).await, before + 1);
@@ -210,6 +217,12 @@ async fn alert_message_and_history_enums_read_back_what_they_wrote() {
     round_trip!(t, "alert_states", "severity", Severity);
     round_trip!(t, "alert_states", "notified_severity", Severity);
     round_trip!(t, "alert_runs", "status", RunStatus);
+    round_trip!(
+        t,
+        "alert_runs",
+        "trigger",
+        backorder_bot::domain::schedule::Trigger
+    );
     round_trip!(t, "messages", "transport", Transport);
     round_trip!(t, "messages", "status", MessageStatus);
     round_trip!(t, "messages", "kind", backorder_bot::domain::UpdateKind);
@@ -310,7 +323,7 @@ async fn bad_stored_posted_products_fail_the_read_naming_the_column_instead_of_b
 
 #[tokio::test]
 async fn row_ids_read_and_bind_as_their_own_types() {
-    use backorder_bot::domain::{BackorderId, CustomerId, ProductId};
+    use backorder_bot::domain::{CustomerId, ProductId};
     let t = spawn_demo_app().await;
     let pool = t.app.store.pool();
     let product: ProductId = sqlx::query_scalar("SELECT MIN(id) FROM products")
@@ -334,4 +347,34 @@ async fn row_ids_read_and_bind_as_their_own_types() {
         ))
         .await;
     assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn the_next_due_update_reads_back_as_a_time_and_a_bad_one_fails_naming_the_column() {
+    use chrono::TimeZone;
+    let t = spawn_demo_app().await;
+    t.ok("/eta PO-1001 2027-02-17 \"carrier delay\"").await;
+    let mut conn = t.app.store.pool().acquire().await.unwrap();
+    exec(
+        &t,
+        "UPDATE outbox SET status = 'pending', next_attempt_at = '2026-11-26T09:30:00Z'",
+    )
+    .await;
+    let due = backorder_bot::store::notify::next_due(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        due,
+        Some(
+            chrono::Utc
+                .with_ymd_and_hms(2026, 11, 26, 9, 30, 0)
+                .unwrap()
+        )
+    );
+    exec(&t, "UPDATE outbox SET next_attempt_at = 'soon'").await;
+    fails_naming(
+        backorder_bot::store::notify::next_due(&mut conn).await,
+        "next_attempt_at",
+        "soon",
+    );
 }

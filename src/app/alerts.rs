@@ -8,6 +8,7 @@ use crate::domain::alerts::{
     Severity, CONTENT_LIMIT, SALES_WINDOW_DAYS,
 };
 use crate::domain::audit::AuditEntry;
+use crate::domain::{AlertRunId, PostId, ProductId};
 use crate::store::alerts::{
     self as store, Candidates, NotStarted, RunCounts, SalesWindow, Trigger,
 };
@@ -31,7 +32,7 @@ async fn figures(
     conn: &mut Conn,
     rule: &AlertRule,
     now: DateTime<Utc>,
-    with_state: &std::collections::HashSet<i64>,
+    with_state: &std::collections::HashSet<ProductId>,
 ) -> anyhow::Result<Vec<crate::domain::alerts::SkuFigures>> {
     let today = now.date_naive();
     let keep = |f: &mut crate::domain::alerts::SkuFigures, sold: i64| {
@@ -115,11 +116,11 @@ pub fn rule<'a>(app: &'a App, name: &str) -> AppResult<&'a AlertRule> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunReport {
     /// Run id.
-    pub run_id: i64,
+    pub run_id: AlertRunId,
     /// Counts.
     pub counts: RunCounts,
     /// The queued post, if anything was worth posting.
-    pub post_id: Option<i64>,
+    pub post_id: Option<PostId>,
     /// Its message.
     pub message: Option<AlertMessage>,
 }
@@ -189,9 +190,9 @@ pub struct Plan {
     /// Counts.
     pub counts: RunCounts,
     /// States to write.
-    pub upserts: Vec<(i64, crate::domain::alerts::AlertState)>,
+    pub upserts: Vec<(ProductId, crate::domain::alerts::AlertState)>,
     /// States to delete.
-    pub deletes: Vec<i64>,
+    pub deletes: Vec<ProductId>,
     /// Lines to post.
     pub lines: Vec<AlertLine>,
     /// Firing SKUs at or above the minimum (posted or not), most severe first.
@@ -290,7 +291,7 @@ pub async fn plan(app: &App, rule: &AlertRule, now: DateTime<Utc>) -> AppResult<
 async fn execute(
     app: &App,
     rule: &AlertRule,
-    run_id: i64,
+    run_id: AlertRunId,
     now: DateTime<Utc>,
 ) -> AppResult<RunReport> {
     let Plan {
@@ -310,7 +311,7 @@ async fn execute(
         }
         None => build_message(&rule.name, &lines, CONTENT_LIMIT),
     });
-    let posted: Vec<i64> = lines
+    let posted: Vec<ProductId> = lines
         .iter()
         .filter(|l| l.change != Change::Resolved)
         .map(|l| l.figures.product_id)
@@ -367,7 +368,7 @@ async fn execute(
     .await?;
     tx.commit().await?;
     tracing::info!(
-        run_id,
+        run_id = run_id.0,
         evaluated = counts.evaluated,
         firing = counts.firing,
         posted = counts.posted_lines,
@@ -435,7 +436,12 @@ pub async fn unsnooze_sku(app: &App, actor: &Actor, sku: &str) -> AppResult<(Str
 }
 
 /// The "Snooze 7 days" button: snoozes every SKU a run posted, for that run's rule.
-pub async fn snooze_run(app: &App, actor: &Actor, run_id: i64, days: i64) -> AppResult<usize> {
+pub async fn snooze_run(
+    app: &App,
+    actor: &Actor,
+    run_id: AlertRunId,
+    days: i64,
+) -> AppResult<usize> {
     require_ops(actor)?;
     let span = snooze_days(days)?;
     let now = app.clock.now();
@@ -474,7 +480,7 @@ pub async fn snooze_run(app: &App, actor: &Actor, run_id: i64, days: i64) -> App
 pub async fn snooze_run_skus(
     app: &App,
     actor: &Actor,
-    run_id: i64,
+    run_id: AlertRunId,
     skus: &[String],
     days: i64,
 ) -> AppResult<Vec<String>> {

@@ -5,7 +5,7 @@ use super::promise::{priority_input, ranked_queue, settle, Cause, Settled};
 use super::{field, Actor, App, AppError, AppResult};
 use crate::domain::audit::AuditEntry;
 use crate::domain::priority::{manual_points_for, PriorityScore, Reprioritize};
-use crate::domain::{text, BackorderStatus, Money, MovementKind, ReservationStatus};
+use crate::domain::{text, BackorderId, BackorderStatus, Money, MovementKind, ReservationStatus};
 use crate::store::backorders::{BackorderRow, Filter, ListOrder};
 use crate::store::{self, audit, stock::Movement};
 use std::collections::HashMap;
@@ -130,7 +130,7 @@ pub async fn list(app: &App, q: &ListQuery<'_>) -> AppResult<BackorderPage> {
     })
     .await?;
     let places = if filter.product_id.is_some() && filter.status == Some(BackorderStatus::Open) {
-        let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
+        let ids: Vec<BackorderId> = page.rows.iter().map(|r| r.id).collect();
         store::backorders::queue_places(&mut conn, &ids).await?
     } else {
         HashMap::new()
@@ -174,7 +174,7 @@ pub struct BackorderDetail {
     pub history: Vec<store::backorders::EtaHistoryRow>,
 }
 
-async fn row(conn: &mut store::Conn, id: i64) -> AppResult<BackorderRow> {
+async fn row(conn: &mut store::Conn, id: BackorderId) -> AppResult<BackorderRow> {
     store::backorders::by_id(conn, id)
         .await?
         .ok_or_else(|| AppError::NotFound {
@@ -184,7 +184,7 @@ async fn row(conn: &mut store::Conn, id: i64) -> AppResult<BackorderRow> {
 }
 
 /// `/backorder id:`
-pub async fn show(app: &App, id: i64) -> AppResult<BackorderDetail> {
+pub async fn show(app: &App, id: BackorderId) -> AppResult<BackorderDetail> {
     let mut conn = app.store.reader().await?;
     let row = row(&mut conn, id).await?;
     let score = app
@@ -222,7 +222,7 @@ pub struct Changed {
 pub async fn prioritize(
     app: &App,
     actor: &Actor,
-    id: i64,
+    id: BackorderId,
     position: &str,
     reason: &str,
 ) -> AppResult<Changed> {
@@ -274,7 +274,7 @@ pub async fn prioritize(
 }
 
 /// `/backorder cancel id: reason:` — releases any allocation and records a lost sale.
-pub async fn cancel(app: &App, actor: &Actor, id: i64, reason: &str) -> AppResult<Changed> {
+pub async fn cancel(app: &App, actor: &Actor, id: BackorderId, reason: &str) -> AppResult<Changed> {
     let reason = field("reason", text::reason(reason))?;
     let mut tx = app.store.begin_write().await?;
     let target = row(&mut tx, id).await?;
@@ -329,7 +329,7 @@ pub async fn cancel(app: &App, actor: &Actor, id: i64, reason: &str) -> AppResul
 }
 
 /// `/backorder fulfil id:` — ships an allocated backorder: a sale in the ledger.
-pub async fn fulfil(app: &App, actor: &Actor, id: i64) -> AppResult<Changed> {
+pub async fn fulfil(app: &App, actor: &Actor, id: BackorderId) -> AppResult<Changed> {
     let mut tx = app.store.begin_write().await?;
     let target = row(&mut tx, id).await?;
     if target.status != BackorderStatus::Allocated {

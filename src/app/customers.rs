@@ -4,7 +4,7 @@ use super::backorders::customer_by_external_id;
 use super::page::{paged, PageRequest, Paged};
 use super::{App, AppResult};
 use crate::domain::page::Seek;
-use crate::domain::BackorderStatus;
+use crate::domain::{BackorderId, BackorderStatus};
 use crate::store::backorders::{BackorderRow, Filter, ListOrder};
 use crate::store::customers::CustomerRow;
 use crate::store::{self};
@@ -56,7 +56,7 @@ pub async fn show(app: &App, q: &CustomerQuery<'_>) -> AppResult<CustomerView> {
         store::backorders::list(&mut conn, marks, &filter, order, seek, size).await
     })
     .await?;
-    let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
+    let ids: Vec<BackorderId> = page.rows.iter().map(|r| r.id).collect();
     let places = store::backorders::queue_places(&mut conn, &ids).await?;
     let open = page.map(|row| OpenBackorder {
         place: places.get(&row.id).copied(),

@@ -11,7 +11,8 @@ use crate::domain::notify::{
     MessageStatus, News, Recipient, Route, Settle, Standing, Transport, Update, UpdateKind,
 };
 use crate::domain::{
-    BackorderStatus, Channel, CustomerId, EmailAddress, EtaKind, OutboxStatus, PhoneNumber,
+    BackorderId, BackorderStatus, Channel, CustomerId, EmailAddress, EtaKind, MessageId, OutboxId,
+    OutboxStatus, PhoneNumber,
 };
 use crate::store::{self, Conn};
 use chrono::{DateTime, Utc};
@@ -58,15 +59,15 @@ impl Content {
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     /// Customer row id.
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     /// What it is about.
     pub kind: UpdateKind,
     /// The outbox rows it answers.
-    pub outbox_ids: Vec<i64>,
+    pub outbox_ids: Vec<OutboxId>,
     /// The backorders and the date told for each.
-    pub told: Vec<(i64, Option<String>)>,
+    pub told: Vec<(BackorderId, Option<String>)>,
     /// The promises it was written from: if one has changed when its turn comes, it is not sent.
-    pub promises: Vec<(i64, Promise)>,
+    pub promises: Vec<(BackorderId, Promise)>,
     /// Highest attempt count of its rows (this attempt included).
     pub attempts: u32,
     /// Rendered message.
@@ -79,15 +80,15 @@ pub struct Plan {
     /// Messages to send.
     pub outgoing: Vec<Outgoing>,
     /// Rows that need no message, and why.
-    pub skipped: Vec<(Vec<i64>, String)>,
+    pub skipped: Vec<(Vec<OutboxId>, String)>,
     /// Rows made pointless by a newer update: the customer was already told where the backorder
     /// stands.
-    pub superseded: Vec<i64>,
+    pub superseded: Vec<OutboxId>,
     /// Rows held (SMS quiet hours) until a time.
-    pub held: Vec<(Vec<i64>, DateTime<Utc>)>,
+    pub held: Vec<(Vec<OutboxId>, DateTime<Utc>)>,
     /// Rows whose message cannot be written (a template fails on them), and why: dead-lettered
     /// now, since a retry would fail the same way.
-    pub failed: Vec<(Vec<i64>, String)>,
+    pub failed: Vec<(Vec<OutboxId>, String)>,
 }
 
 /// What a channel did with a message.
@@ -169,9 +170,9 @@ fn promise_of(f: &store::notify::BackorderFacts) -> Promise {
 
 /// Whether every promise a message states still stands, read just before it is handed over.
 pub async fn still_current(app: &App, out: &Outgoing) -> anyhow::Result<bool> {
-    let ids: Vec<i64> = out.promises.iter().map(|(id, _)| *id).collect();
+    let ids: Vec<BackorderId> = out.promises.iter().map(|(id, _)| *id).collect();
     let mut conn = app.store.conn().await?;
-    let now: HashMap<i64, Promise> = store::notify::backorder_facts(&mut conn, &ids)
+    let now: HashMap<BackorderId, Promise> = store::notify::backorder_facts(&mut conn, &ids)
         .await?
         .iter()
         .map(|f| (f.id, promise_of(f)))
@@ -195,7 +196,7 @@ pub async fn plan(
     let now = app.clock.now();
     let n = &app.settings.notify;
     let mut plan = Plan::default();
-    let mut by_customer: BTreeMap<i64, Vec<&store::notify::Claimed>> = BTreeMap::new();
+    let mut by_customer: BTreeMap<CustomerId, Vec<&store::notify::Claimed>> = BTreeMap::new();
     for c in claimed {
         by_customer.entry(c.customer_id).or_default().push(c);
     }
@@ -207,8 +208,8 @@ pub async fn plan(
             ));
             continue;
         };
-        let bo_ids: Vec<i64> = rows.iter().map(|r| r.backorder_id).collect();
-        let facts: HashMap<i64, store::notify::BackorderFacts> =
+        let bo_ids: Vec<BackorderId> = rows.iter().map(|r| r.backorder_id).collect();
+        let facts: HashMap<BackorderId, store::notify::BackorderFacts> =
             store::notify::backorder_facts(conn, &bo_ids)
                 .await?
                 .into_iter()
@@ -228,7 +229,7 @@ pub async fn plan(
                 qty: f.qty,
             });
         }
-        let mut told: HashMap<i64, Option<Standing>> = HashMap::new();
+        let mut told: HashMap<BackorderId, Option<Standing>> = HashMap::new();
         for u in &updates {
             if let std::collections::hash_map::Entry::Vacant(slot) = told.entry(u.backorder_id) {
                 let t = store::notify::last_told(conn, u.backorder_id).await?;
@@ -247,7 +248,7 @@ pub async fn plan(
         }
         plan.superseded.extend(merged.superseded.iter().copied());
         let recipient = recipient_of(&who);
-        let attempts_of = |ids: &[i64]| {
+        let attempts_of = |ids: &[OutboxId]| {
             rows.iter()
                 .filter(|r| ids.contains(&r.id))
                 .map(|r| r.attempts.max(0) as u32)
@@ -255,7 +256,7 @@ pub async fn plan(
                 .unwrap_or(1)
         };
         for (kind, news) in group_by_kind(merged.news) {
-            let ids: Vec<i64> = news.iter().flat_map(|x| x.outbox_ids.clone()).collect();
+            let ids: Vec<OutboxId> = news.iter().flat_map(|x| x.outbox_ids.clone()).collect();
             let route = route(&recipient);
             if let Route::Skip(why) = route {
                 plan.skipped.push((ids, why.to_string()));
@@ -311,7 +312,7 @@ fn context(
     app: &App,
     name: &str,
     news: &[News],
-    facts: &HashMap<i64, store::notify::BackorderFacts>,
+    facts: &HashMap<BackorderId, store::notify::BackorderFacts>,
 ) -> MessageContext {
     MessageContext {
         shop: app.settings.shop.name.clone(),
@@ -667,7 +668,7 @@ pub async fn status_callback(
 #[derive(Debug, Clone)]
 pub struct SentLine {
     /// Message id.
-    pub id: i64,
+    pub id: MessageId,
     /// When it was handed over.
     pub at: DateTime<Utc>,
     pub kind: UpdateKind,
@@ -699,7 +700,7 @@ fn sent_line(m: store::notify::MessageRow) -> SentLine {
 }
 
 /// The messages sent about a backorder, newest first.
-pub async fn for_backorder(app: &App, backorder_id: i64) -> AppResult<Vec<SentLine>> {
+pub async fn for_backorder(app: &App, backorder_id: BackorderId) -> AppResult<Vec<SentLine>> {
     let mut conn = app.store.conn().await?;
     let rows = store::notify::messages_for_backorder(&mut conn, backorder_id, 20).await?;
     Ok(rows.into_iter().map(sent_line).collect())
@@ -714,7 +715,10 @@ pub struct SupersededLine {
 }
 
 /// The updates about a backorder closed as superseded, newest first.
-pub async fn superseded_for(app: &App, backorder_id: i64) -> AppResult<Vec<SupersededLine>> {
+pub async fn superseded_for(
+    app: &App,
+    backorder_id: BackorderId,
+) -> AppResult<Vec<SupersededLine>> {
     let mut conn = app.store.conn().await?;
     let rows = store::notify::superseded_for_backorder(&mut conn, backorder_id, 20).await?;
     Ok(rows
@@ -740,7 +744,7 @@ pub struct QueuedLine {
 }
 
 /// The updates about a backorder still on their way, soonest due first.
-pub async fn queued_for(app: &App, backorder_id: i64) -> AppResult<Vec<QueuedLine>> {
+pub async fn queued_for(app: &App, backorder_id: BackorderId) -> AppResult<Vec<QueuedLine>> {
     let mut conn = app.store.conn().await?;
     let rows = store::notify::queued_for_backorder(&mut conn, backorder_id, 20).await?;
     Ok(rows
@@ -756,7 +760,7 @@ pub async fn queued_for(app: &App, backorder_id: i64) -> AppResult<Vec<QueuedLin
 }
 
 /// The messages sent to a customer, newest first.
-pub async fn for_customer(app: &App, customer_id: i64) -> AppResult<Vec<SentLine>> {
+pub async fn for_customer(app: &App, customer_id: CustomerId) -> AppResult<Vec<SentLine>> {
     let mut conn = app.store.conn().await?;
     let rows = store::notify::messages_for_customer(&mut conn, customer_id, 20).await?;
     Ok(rows.into_iter().map(sent_line).collect())
@@ -772,7 +776,7 @@ pub async fn preview(app: &App, moved: &[crate::app::promise::MovedEta]) -> AppR
     let min_shift = app.settings.notify.min_eta_shift_days;
     // The first few distinct customers: stop once there are enough (a PO's ETA change may move
     // thousands of promises, and each is compared only with the few kept).
-    let mut customers: Vec<i64> = Vec::with_capacity(PREVIEW_CUSTOMERS);
+    let mut customers: Vec<CustomerId> = Vec::with_capacity(PREVIEW_CUSTOMERS);
     for m in moved {
         if customers.len() == PREVIEW_CUSTOMERS {
             break;
@@ -799,8 +803,8 @@ pub async fn preview(app: &App, moved: &[crate::app::promise::MovedEta]) -> AppR
             ));
             continue;
         }
-        let ids: Vec<i64> = mine.iter().map(|m| m.backorder_id).collect();
-        let facts: HashMap<i64, store::notify::BackorderFacts> =
+        let ids: Vec<BackorderId> = mine.iter().map(|m| m.backorder_id).collect();
+        let facts: HashMap<BackorderId, store::notify::BackorderFacts> =
             store::notify::backorder_facts(&mut conn, &ids)
                 .await?
                 .into_iter()

@@ -4,7 +4,10 @@ use super::{field, App, AppError, AppResult};
 use crate::domain::audit::AuditEntry;
 use crate::domain::date::check_ordered_at;
 use crate::domain::order::repeated_sku;
-use crate::domain::{CustomerRef, Money, OrderNumber, Quantity, Sku, StockPosition};
+use crate::domain::{
+    BackorderId, CustomerId, CustomerRef, Money, OrderNumber, ProductId, Quantity, Sku,
+    StockPosition,
+};
 use crate::store::{self, Conn};
 use chrono::{DateTime, Utc};
 
@@ -12,7 +15,7 @@ use chrono::{DateTime, Utc};
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderLineInput {
     /// Product id.
-    pub product_id: i64,
+    pub product_id: ProductId,
     /// SKU (for messages).
     pub sku: String,
     /// Units.
@@ -29,7 +32,7 @@ pub struct LineOutcome {
     /// Units backordered.
     pub backordered: i64,
     /// The backorder created, if any.
-    pub backorder_id: Option<i64>,
+    pub backorder_id: Option<BackorderId>,
     /// The line existed already with the same quantity: nothing done, and the figures above are
     /// what placing it did then.
     pub unchanged: bool,
@@ -42,7 +45,7 @@ pub async fn place_line(
     app: &App,
     conn: &mut Conn,
     order_number: &str,
-    customer_id: i64,
+    customer_id: CustomerId,
     ordered_at: DateTime<Utc>,
     line: &OrderLineInput,
 ) -> AppResult<LineOutcome> {

@@ -2,6 +2,7 @@
 
 use crate::app::App;
 use crate::domain::notify::backoff;
+use crate::domain::{AlertRunId, PostId};
 use crate::store::posts::{self, NewPost};
 use crate::store::Conn;
 use chrono::Duration;
@@ -18,7 +19,7 @@ pub async fn enqueue(conn: &mut Conn, channel_id: u64, text: &str) -> anyhow::Re
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Components {
     /// The run whose SKUs "Snooze 7 days" snoozes.
-    pub snooze_run: i64,
+    pub snooze_run: AlertRunId,
     /// SKUs offered in the snooze select menu (at most 25, Discord's limit).
     pub skus: Vec<String>,
 }
@@ -30,7 +31,7 @@ pub async fn enqueue_with(
     text: &str,
     attachment: Option<(&str, &[u8])>,
     components: Option<&Components>,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<PostId> {
     let content: String = text
         .chars()
         .take(crate::domain::alerts::CONTENT_LIMIT)
@@ -97,13 +98,13 @@ pub async fn record(
         Err(SendError::Retry(e)) => {
             let attempt = u32::try_from(post.attempts).unwrap_or(u32::MAX);
             let wait = backoff(attempt, None, 0.5 + fastrand::f64() / 2.0);
-            tracing::warn!(post = post.id, attempts = post.attempts, error = %e, retry_in_secs = wait.as_secs(), "channel post failed; will retry");
+            tracing::warn!(post = post.id.0, attempts = post.attempts, error = %e, retry_in_secs = wait.as_secs(), "channel post failed; will retry");
             let next = now + Duration::from_std(wait).unwrap_or_default();
             posts::mark_retry(&mut conn, post.id, next, &e, false).await?;
             Ok(false)
         }
         Err(SendError::Permanent(e)) => {
-            tracing::error!(post = post.id, channel = post.channel_id, error = %e, "channel post refused; giving up");
+            tracing::error!(post = post.id.0, channel = post.channel_id, error = %e, "channel post refused; giving up");
             posts::mark_retry(&mut conn, post.id, now, &e, true).await?;
             Ok(false)
         }

@@ -8,7 +8,7 @@ use crate::domain::promise::{
     join, plan, served_in_order, Demand, Eta, Inbound, PlanInput, Planned,
 };
 use crate::domain::queue::{RankedQueue, Waiting};
-use crate::domain::{BackorderStatus, Money, UpdateKind};
+use crate::domain::{BackorderId, BackorderStatus, CustomerId, Money, ProductId, UpdateKind};
 use crate::store::backorders::{EtaChange, QueueRow};
 use crate::store::products::ProductRow;
 use crate::store::{self, Conn};
@@ -19,12 +19,12 @@ use std::collections::HashMap;
 /// A backorder whose promise moved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MovedEta {
-    pub backorder_id: i64,
+    pub backorder_id: BackorderId,
     pub sku: String,
     /// Customer name (mask before showing); filled for the first [`SHOWN_BY_NAME`] only.
     pub customer_name: String,
     /// Customer row id.
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub old: Eta,
     pub new: Eta,
 }
@@ -38,7 +38,7 @@ pub struct Settled {
     /// Promises that moved.
     pub moved: Vec<MovedEta>,
     /// Backorders now entirely allocated (ready to ship).
-    pub allocated: Vec<i64>,
+    pub allocated: Vec<BackorderId>,
     /// Units allocated in all.
     pub units_allocated: i64,
 }
@@ -46,7 +46,7 @@ pub struct Settled {
 impl Settled {
     /// Distinct customers with a moved promise.
     pub fn customers(&self) -> usize {
-        let mut ids: Vec<i64> = self.moved.iter().map(|m| m.customer_id).collect();
+        let mut ids: Vec<CustomerId> = self.moved.iter().map(|m| m.customer_id).collect();
         ids.sort_unstable();
         ids.dedup();
         ids.len()
@@ -78,7 +78,11 @@ pub fn priority_input(row: &QueueRow) -> PriorityInput {
 }
 
 /// A product's open backorders in priority order.
-pub async fn ranked_queue(app: &App, conn: &mut Conn, product_id: i64) -> AppResult<Vec<QueueRow>> {
+pub async fn ranked_queue(
+    app: &App,
+    conn: &mut Conn,
+    product_id: ProductId,
+) -> AppResult<Vec<QueueRow>> {
     let rows = store::backorders::open_queue(conn, product_id).await?;
     let keyed = rows.into_iter().map(|r| (priority_input(&r), r)).collect();
     Ok(app.settings.priority.rank(keyed, app.clock.now()))
@@ -89,7 +93,7 @@ pub async fn ranked_queue(app: &App, conn: &mut Conn, product_id: i64) -> AppRes
 pub async fn settle(
     app: &App,
     conn: &mut Conn,
-    product_ids: &[i64],
+    product_ids: &[ProductId],
     cause: Cause,
     actor: &str,
     reason: &str,
@@ -111,7 +115,7 @@ pub async fn settle(
 async fn settle_one(
     app: &App,
     conn: &mut Conn,
-    product_id: i64,
+    product_id: ProductId,
     cause: Cause,
     actor: &str,
     reason: &str,
@@ -275,7 +279,7 @@ async fn apply(
 /// plans the whole queue again.
 #[derive(Debug, Default)]
 pub struct Queues {
-    kept: std::sync::Mutex<HashMap<i64, Kept>>,
+    kept: std::sync::Mutex<HashMap<ProductId, Kept>>,
     joins: std::sync::atomic::AtomicU64,
 }
 
@@ -292,7 +296,7 @@ const KEEP_FROM: usize = 64;
 const KEEP_MAX: usize = 64;
 
 impl Queues {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Kept>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ProductId, Kept>> {
         self.kept.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -302,17 +306,22 @@ impl Queues {
     }
 
     /// Whether a queue is kept for the product.
-    pub fn holds(&self, product_id: i64) -> bool {
+    pub fn holds(&self, product_id: ProductId) -> bool {
         self.lock().contains_key(&product_id)
     }
 
     /// Takes the product's queue out if it is still the database's (same token, same day).
-    fn take(&self, product_id: i64, token: Option<i64>, today: NaiveDate) -> Option<RankedQueue> {
+    fn take(
+        &self,
+        product_id: ProductId,
+        token: Option<i64>,
+        today: NaiveDate,
+    ) -> Option<RankedQueue> {
         let kept = self.lock().remove(&product_id)?;
         (Some(kept.token) == token && kept.today == today).then_some(kept.queue)
     }
 
-    fn put(&self, product_id: i64, kept: Kept) {
+    fn put(&self, product_id: ProductId, kept: Kept) {
         let mut map = self.lock();
         if map.len() >= KEEP_MAX && !map.contains_key(&product_id) {
             map.clear();
@@ -364,7 +373,11 @@ async fn keep(
 
 /// The product's token before a write, when its queue is kept (read it in the write
 /// transaction before changing anything of the product; pass it to [`join_new_backorder`]).
-pub async fn token_before(app: &App, conn: &mut Conn, product_id: i64) -> AppResult<Option<i64>> {
+pub async fn token_before(
+    app: &App,
+    conn: &mut Conn,
+    product_id: ProductId,
+) -> AppResult<Option<i64>> {
     if !app.queues.holds(product_id) {
         return Ok(None);
     }
@@ -379,7 +392,7 @@ pub async fn join_new_backorder(
     app: &App,
     conn: &mut Conn,
     product: &ProductRow,
-    backorder_id: i64,
+    backorder_id: BackorderId,
     token: Option<i64>,
     actor: &str,
     reason: &str,
@@ -406,9 +419,10 @@ pub async fn join_new_backorder(
     let Some(joined) = join(&input, &mut queue, newcomer) else {
         return settle(app, conn, &[product_id], cause, actor, reason, false).await;
     };
-    let moved_ids: Vec<i64> = joined.moved.iter().map(|(id, _, _)| *id).collect();
+    let moved_ids: Vec<BackorderId> = joined.moved.iter().map(|(id, _, _)| *id).collect();
     let mut rows = store::backorders::queue_rows(conn, &moved_ids).await?;
-    let new_eta: HashMap<i64, Eta> = joined.moved.iter().map(|(id, _, e)| (*id, *e)).collect();
+    let new_eta: HashMap<BackorderId, Eta> =
+        joined.moved.iter().map(|(id, _, e)| (*id, *e)).collect();
     rows.sort_by_key(|r| r.id);
     let mut steps: Vec<(&QueueRow, Planned)> = vec![(
         &row,

@@ -7,7 +7,7 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::date::check_eta_window;
 use crate::domain::order::repeated_sku;
 use crate::domain::text;
-use crate::domain::{MovementKind, PoNumber, PoStatus, Quantity, Sku};
+use crate::domain::{MovementKind, PoNumber, PoStatus, ProductId, PurchaseOrderId, Quantity, Sku};
 use crate::store::purchasing::{PoLineRow, PoRow, PoSummaryRow, PO_ORDER};
 use crate::store::{self, audit, stock::Movement, Conn};
 use chrono::NaiveDate;
@@ -217,7 +217,7 @@ pub async fn receive(
         received.push((l.sku.clone(), units));
     }
     store::purchasing::refresh_po_status(&mut tx, po.id).await?;
-    let products: Vec<i64> = lines.iter().map(|l| l.product_id).collect();
+    let products: Vec<ProductId> = lines.iter().map(|l| l.product_id).collect();
     let summary = received
         .iter()
         .map(|(s, q)| format!("{s}×{q}"))
@@ -254,7 +254,7 @@ pub async fn receive(
 /// One PO line to create or update (CSV import and ingest API).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoLineInput {
-    pub product_id: i64,
+    pub product_id: ProductId,
     /// Units ordered.
     pub qty: i64,
     pub eta: Option<NaiveDate>,
@@ -268,7 +268,7 @@ pub async fn upsert_po_line(
     app: &App,
     conn: &mut Conn,
     actor: &str,
-    po_id: i64,
+    po_id: PurchaseOrderId,
     input: &PoLineInput,
 ) -> AppResult<bool> {
     let now = app.clock.now();
@@ -441,11 +441,12 @@ pub async fn save_po_in(
     };
     let current = store::purchasing::lines_of_po(&mut *tx, po_id).await?;
     // By product: a PO may have thousands of lines, each looked up once per line of the body.
-    let current_of: HashMap<i64, &PoLineRow> = current.iter().map(|l| (l.product_id, l)).collect();
+    let current_of: HashMap<ProductId, &PoLineRow> =
+        current.iter().map(|l| (l.product_id, l)).collect();
     let mut changed = 0;
     let mut products = Vec::new();
     // Lines named in the body, plus — for a PO-wide ETA or cancel — every other open line.
-    let mut wanted: Vec<(i64, PoLineInput, Option<usize>)> = Vec::new();
+    let mut wanted: Vec<(ProductId, PoLineInput, Option<usize>)> = Vec::new();
     for (i, (sku, qty, eta, cancelled)) in input.lines.iter().enumerate() {
         let product = app
             .product(&mut *tx, sku)
@@ -475,7 +476,7 @@ pub async fn save_po_in(
         ));
     }
     if input.eta.is_some() || input.cancel {
-        let named: HashSet<i64> = wanted.iter().map(|(pid, _, _)| *pid).collect();
+        let named: HashSet<ProductId> = wanted.iter().map(|(pid, _, _)| *pid).collect();
         for l in current.iter().filter(|l| l.remaining() > 0) {
             if !named.contains(&l.product_id) {
                 wanted.push((

@@ -2,6 +2,7 @@
 
 use super::{field, App, AppResult};
 use crate::domain::search::{self, MatchRank, ProductHit, SearchQuery};
+use crate::domain::{CustomerId, ProductId};
 use crate::store::search::{BackorderHit, CustomerHit, TrigramCounts};
 use crate::store::{self, Conn};
 
@@ -155,7 +156,11 @@ async fn products_matching(
 
 /// The ids of the first products matching `text`, best first (what POs and backorders are
 /// offered by).
-async fn matching_product_ids(app: &App, conn: &mut Conn, text: &str) -> anyhow::Result<Vec<i64>> {
+async fn matching_product_ids(
+    app: &App,
+    conn: &mut Conn,
+    text: &str,
+) -> anyhow::Result<Vec<ProductId>> {
     Ok(
         products_matching(conn, app.store.trigram_counts(), text, SUGGESTIONS)
             .await?
@@ -255,7 +260,7 @@ pub async fn suggest_backorders(app: &App, partial: &str) -> anyhow::Result<Vec<
         let most = SUGGESTIONS as i64;
         store::search::take(&mut out, of_products, most);
         if out.len() < SUGGESTIONS && !customers.is_empty() {
-            let customers: Vec<i64> = customers.iter().map(|c| c.id).collect();
+            let customers: Vec<CustomerId> = customers.iter().map(|c| c.id).collect();
             let room = (SUGGESTIONS - out.len()) as i64;
             let found = store::search::backorders_of_customers(&mut conn, &customers, room).await?;
             store::search::take(&mut out, found, most);

@@ -194,10 +194,10 @@ fn spike_customer(i: u64, customers: u64) -> u64 {
 async fn spike_floor(app: &App, floor_db: &Path, n: u64, customers: u64) -> anyhow::Result<()> {
     let ids = async {
         let mut conn = app.store.conn().await?;
-        let product = app.product(&mut conn, "VIRAL-1").await?.id;
+        let product = app.product(&mut conn, "VIRAL-1").await?.id.0;
         let first_customer = store::customers::by_external_id(&mut conn, "SC-0")
             .await?
-            .map(|c| c.id)
+            .map(|c| c.id.0)
             .unwrap_or(1);
         anyhow::Ok((product, first_customer))
     }

@@ -6,6 +6,7 @@ use super::spec::{
 };
 use super::{render, Args, Ctx, Reply};
 use crate::app::{self, AppError};
+use crate::domain::BackorderId;
 
 pub const SHOW: CommandSpec = CommandSpec {
     name: "backorder",
@@ -86,9 +87,9 @@ pub async fn fulfil(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
     Ok(render::changed("Backorder fulfilled", &r))
 }
 
-fn backorder_id(args: &Args) -> Result<i64, AppError> {
+fn backorder_id(args: &Args) -> Result<BackorderId, AppError> {
     match args.int("id")? {
-        Some(id) if id > 0 => Ok(id),
+        Some(id) if id > 0 => Ok(BackorderId(id)),
         _ => Err(AppError::invalid(
             "id",
             "must be a backorder number like 42",

@@ -4,7 +4,7 @@ use super::reply::{data, plural, truncate};
 use super::spec::{at_least, opt, suggest, CommandSpec, OptionKind, Suggest};
 use super::{Args, Ctx, Reply, Severity};
 use crate::app::{self, AppError};
-use crate::domain::OutboxStatus;
+use crate::domain::{BackorderId, OutboxStatus};
 
 pub const SPEC: CommandSpec = CommandSpec {
     name: "notifications",
@@ -24,7 +24,7 @@ pub const SPEC: CommandSpec = CommandSpec {
 
 pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
     let id = match args.int("backorder")? {
-        Some(id) if id > 0 => id,
+        Some(id) if id > 0 => BackorderId(id),
         _ => {
             return Err(AppError::invalid(
                 "backorder",

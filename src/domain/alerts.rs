@@ -2,6 +2,7 @@
 //! machine that decides what a run posts (first fire, escalation, repeat, resolve, snooze).
 
 use super::markup::data;
+use super::ProductId;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::collections::BTreeMap;
 
@@ -173,7 +174,7 @@ pub const SALES_WINDOW_DAYS: i64 = 28;
 #[derive(Debug, Clone, PartialEq)]
 pub struct SkuFigures {
     /// Product id.
-    pub product_id: i64,
+    pub product_id: ProductId,
     /// As the shop spells it.
     pub sku: String,
     /// Product name.
@@ -610,7 +611,7 @@ mod tests {
 
     pub(crate) fn figures(sku: &str, on_hand: i64) -> SkuFigures {
         SkuFigures {
-            product_id: 1,
+            product_id: ProductId(1),
             sku: sku.into(),
             name: format!("Product {sku}"),
             supplier: Some("ACME".into()),

@@ -35,7 +35,10 @@ pub use backorder::{BackorderStatus, ReservationStatus};
 pub use contact::{EmailAddress, PhoneNumber};
 pub use customer::{Channel, Tier};
 pub use ident::{CustomerRef, IdempotencyKey, OrderNumber, PoNumber};
-pub use ids::{BackorderId, CustomerId, ProductId};
+pub use ids::{
+    AlertRunId, BackorderId, CustomerId, InboundId, MessageId, OrderId, OrderLineId, OutboxId,
+    PoLineId, PostId, ProductId, PurchaseOrderId, SupplierId,
+};
 pub use ledger::MovementKind;
 pub use money::Money;
 pub use notify::UpdateKind;

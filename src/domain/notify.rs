@@ -4,7 +4,7 @@
 //! the answer.
 
 use super::customer::Channel;
-use super::{EmailAddress, ParseError, PhoneNumber};
+use super::{BackorderId, EmailAddress, OutboxId, ParseError, PhoneNumber};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
@@ -232,9 +232,9 @@ impl Standing {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Update {
     /// Outbox row.
-    pub outbox_id: i64,
+    pub outbox_id: OutboxId,
     /// The backorder it is about.
-    pub backorder_id: i64,
+    pub backorder_id: BackorderId,
     /// What happened.
     pub kind: UpdateKind,
     /// Product name.
@@ -247,7 +247,7 @@ pub struct Update {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct News {
     /// The backorder.
-    pub backorder_id: i64,
+    pub backorder_id: BackorderId,
     /// What the message says.
     pub kind: UpdateKind,
     /// Product name.
@@ -257,7 +257,7 @@ pub struct News {
     /// The date to tell (backordered, ETA changes): the promise as it stands.
     pub eta: Option<NaiveDate>,
     /// The outbox rows this news answers.
-    pub outbox_ids: Vec<i64>,
+    pub outbox_ids: Vec<OutboxId>,
 }
 
 /// The outcome of coalescing: news to send, and outbox rows that need no message.
@@ -266,10 +266,10 @@ pub struct Coalesced {
     /// One per backorder with something worth saying.
     pub news: Vec<News>,
     /// Rows whose change is too small to tell (a date moved less than the minimum).
-    pub silent: Vec<i64>,
+    pub silent: Vec<OutboxId>,
     /// Rows made pointless by what the customer was already told: the backorder stands where the
     /// last message left it (a newer update was delivered first, or the date came back).
-    pub superseded: Vec<i64>,
+    pub superseded: Vec<OutboxId>,
 }
 
 /// Merges every pending update of each backorder into at most one piece of news about where it
@@ -281,18 +281,18 @@ pub struct Coalesced {
 /// while it waits, whatever its updates say.
 pub fn coalesce(
     updates: &[Update],
-    standing: &dyn Fn(i64) -> Option<Standing>,
-    last_told: &dyn Fn(i64) -> Option<Standing>,
+    standing: &dyn Fn(BackorderId) -> Option<Standing>,
+    last_told: &dyn Fn(BackorderId) -> Option<Standing>,
     min_shift_days: i64,
 ) -> Coalesced {
-    let mut by_backorder: BTreeMap<i64, Vec<&Update>> = BTreeMap::new();
+    let mut by_backorder: BTreeMap<BackorderId, Vec<&Update>> = BTreeMap::new();
     for u in updates {
         by_backorder.entry(u.backorder_id).or_default().push(u);
     }
     let mut out = Coalesced::default();
     for (backorder_id, mut ups) in by_backorder {
         ups.sort_by_key(|u| u.outbox_id);
-        let ids: Vec<i64> = ups.iter().map(|u| u.outbox_id).collect();
+        let ids: Vec<OutboxId> = ups.iter().map(|u| u.outbox_id).collect();
         let last = ups[ups.len() - 1];
         let Some(now) = standing(backorder_id) else {
             out.silent.extend(ids);
@@ -626,17 +626,21 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
+    fn outbox_ids(raw: &[i64]) -> Vec<OutboxId> {
+        raw.iter().copied().map(OutboxId).collect()
+    }
+
     fn up(id: i64, bo: i64) -> Update {
         Update {
-            outbox_id: id,
-            backorder_id: bo,
+            outbox_id: OutboxId(id),
+            backorder_id: BackorderId(bo),
             kind: UpdateKind::EtaChanged,
             product: "Wireless Mouse".into(),
             qty: 1,
         }
     }
 
-    fn never_told(_: i64) -> Option<Standing> {
+    fn never_told(_: BackorderId) -> Option<Standing> {
         None
     }
 
@@ -652,7 +656,7 @@ mod tests {
         assert_eq!(c.news.len(), 1);
         assert_eq!(c.news[0].kind, UpdateKind::EtaChanged);
         assert_eq!(c.news[0].eta, Some(d("2027-02-17")));
-        assert_eq!(c.news[0].outbox_ids, vec![1, 2]);
+        assert_eq!(c.news[0].outbox_ids, outbox_ids(&[1, 2]));
         assert!(c.silent.is_empty() && c.superseded.is_empty());
     }
 
@@ -675,13 +679,13 @@ mod tests {
         let now = |_| Some(expected("2027-02-17"));
         let c = coalesce(&[up(1, 7)], &now, &now, 1);
         assert!(c.news.is_empty());
-        assert_eq!(c.superseded, vec![1]);
+        assert_eq!(c.superseded, outbox_ids(&[1]));
         // A date that comes back to what was told.
         let c = coalesce(&[up(2, 7), up(3, 7)], &now, &now, 1);
-        assert_eq!(c.superseded, vec![2, 3]);
+        assert_eq!(c.superseded, outbox_ids(&[2, 3]));
         let gone = |_| Some(Standing::Cancelled);
         let c = coalesce(&[up(4, 7)], &gone, &gone, 1);
-        assert_eq!(c.superseded, vec![4]);
+        assert_eq!(c.superseded, outbox_ids(&[4]));
     }
 
     #[test]
@@ -689,7 +693,7 @@ mod tests {
         let told = |_| Some(expected("2027-02-10"));
         let c = coalesce(&[up(1, 7)], &|_| Some(expected("2027-02-12")), &told, 3);
         assert!(c.news.is_empty());
-        assert_eq!(c.silent, vec![1]);
+        assert_eq!(c.silent, outbox_ids(&[1]));
         let c = coalesce(&[up(1, 7)], &|_| Some(expected("2027-02-13")), &told, 3);
         assert_eq!(c.news.len(), 1);
         assert!(eta_shift_is_news(None, Some(d("2027-02-10")), 5));
@@ -709,14 +713,14 @@ mod tests {
         );
         assert_eq!(c.news[0].kind, UpdateKind::Cancelled);
         assert_eq!(c.news[0].eta, None);
-        assert_eq!(c.news[0].outbox_ids, vec![1, 2, 3]);
+        assert_eq!(c.news[0].outbox_ids, outbox_ids(&[1, 2, 3]));
         // Allocated after its date updates were queued: on its way, no date.
         let c = coalesce(&[up(1, 7)], &|_| Some(Standing::OnItsWay), &told, 1);
         assert_eq!(c.news[0].kind, UpdateKind::Allocated);
         assert_eq!(c.news[0].eta, None);
         // A backorder that is gone is passed over.
         let c = coalesce(&[up(1, 7)], &|_| None, &told, 1);
-        assert_eq!(c.silent, vec![1]);
+        assert_eq!(c.silent, outbox_ids(&[1]));
     }
 
     #[test]
@@ -724,7 +728,13 @@ mod tests {
         let told = |_| Some(expected("2027-02-10"));
         let c = coalesce(
             &[up(1, 8), up(2, 7)],
-            &|b| Some(expected(if b == 7 { "2027-02-15" } else { "2027-02-14" })),
+            &|b| {
+                Some(expected(if b == BackorderId(7) {
+                    "2027-02-15"
+                } else {
+                    "2027-02-14"
+                }))
+            },
             &told,
             1,
         );
@@ -736,7 +746,7 @@ mod tests {
                 .iter()
                 .map(|n| n.backorder_id)
                 .collect::<Vec<_>>(),
-            vec![7, 8]
+            vec![BackorderId(7), BackorderId(8)]
         );
     }
 
@@ -887,11 +897,11 @@ mod tests {
         ) {
             let base = d("2027-02-01");
             let ups: Vec<Update> = rows.iter().enumerate().map(|(i, bo)| up(i as i64, *bo)).collect();
-            let standing = |b: i64| Some(Standing::Expected(Some(base + Duration::days(now[b as usize]))));
-            let last_told = |b: i64| told[b as usize].map(|t| Standing::Expected(Some(base + Duration::days(t))));
+            let standing = |b: BackorderId| Some(Standing::Expected(Some(base + Duration::days(now[b.0 as usize]))));
+            let last_told = |b: BackorderId| told[b.0 as usize].map(|t| Standing::Expected(Some(base + Duration::days(t))));
             let c = coalesce(&ups, &standing, &last_told, 1);
             let mut seen: Vec<i64> = c.news.iter().flat_map(|n| n.outbox_ids.clone())
-                .chain(c.silent.clone()).chain(c.superseded.clone()).collect();
+                .chain(c.silent.clone()).chain(c.superseded.clone()).map(|id| id.0).collect();
             seen.sort();
             prop_assert_eq!(seen, (0..ups.len() as i64).collect::<Vec<_>>());
             for n in &c.news {

@@ -1,6 +1,6 @@
 //! Backorder priority: loyalty, order value, age and a manual adjustment.
 
-use super::Tier;
+use super::{BackorderId, Tier};
 use chrono::{DateTime, Utc};
 use std::cmp::Ordering;
 
@@ -29,7 +29,7 @@ impl Default for PriorityWeights {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriorityInput {
     /// Backorder id (last tie-break).
-    pub id: i64,
+    pub id: BackorderId,
     /// Customer's tier.
     pub tier: Tier,
     /// Backordered units × unit price, minor units.
@@ -135,7 +135,7 @@ pub struct RankKey {
     /// When the order was placed.
     pub ordered_at: DateTime<Utc>,
     /// Backorder id.
-    pub id: i64,
+    pub id: BackorderId,
 }
 
 impl Eq for RankKey {}
@@ -189,7 +189,7 @@ impl Reprioritize {
 pub fn manual_points_for(
     weights: &PriorityWeights,
     queue: &[PriorityInput],
-    target: i64,
+    target: BackorderId,
     moves: Reprioritize,
     now: DateTime<Utc>,
 ) -> Option<f64> {
@@ -241,7 +241,7 @@ mod tests {
 
     fn input(id: i64, tier: Tier, value: i64, day: u32) -> PriorityInput {
         PriorityInput {
-            id,
+            id: BackorderId(id),
             tier,
             value_minor: value,
             ordered_at: at(day),
@@ -268,7 +268,7 @@ mod tests {
             input(1, Tier::Vip, 0, 21),
         ];
         w.sort(&mut q, at(21));
-        let ids: Vec<i64> = q.iter().map(|b| b.id).collect();
+        let ids: Vec<i64> = q.iter().map(|b| b.id.0).collect();
         assert_eq!(ids, vec![1, 2, 3]);
     }
 
@@ -300,7 +300,7 @@ mod tests {
             let w = PriorityWeights { per_day, ..PriorityWeights::default() };
             let start = at(1);
             let mk = |id: i64, (tier, value, secs, manual): (usize, i64, i64, i64)| PriorityInput {
-                id,
+                id: BackorderId(id),
                 tier: Tier::ALL[tier],
                 value_minor: value,
                 ordered_at: start + chrono::Duration::seconds(secs),
@@ -348,13 +348,22 @@ mod tests {
             (1, Reprioritize::Down, vec![2, 1, 3, 4]),
         ] {
             let mut q2 = q.clone();
-            let points = manual_points_for(&w, &q2, target, mv, now).unwrap();
-            q2.iter_mut().find(|b| b.id == target).unwrap().manual = points;
+            let points = manual_points_for(&w, &q2, BackorderId(target), mv, now).unwrap();
+            q2.iter_mut()
+                .find(|b| b.id == BackorderId(target))
+                .unwrap()
+                .manual = points;
             w.sort(&mut q2, now);
-            let ids: Vec<i64> = q2.iter().map(|b| b.id).collect();
+            let ids: Vec<i64> = q2.iter().map(|b| b.id.0).collect();
             assert_eq!(ids, expected, "{mv:?} {target}");
         }
-        assert_eq!(manual_points_for(&w, &q, 1, Reprioritize::Top, now), None);
-        assert_eq!(manual_points_for(&w, &q, 4, Reprioritize::Down, now), None);
+        assert_eq!(
+            manual_points_for(&w, &q, BackorderId(1), Reprioritize::Top, now),
+            None
+        );
+        assert_eq!(
+            manual_points_for(&w, &q, BackorderId(4), Reprioritize::Down, now),
+            None
+        );
     }
 }

@@ -6,6 +6,7 @@
 //! same rules would serve it from.
 
 use super::queue::{RankedQueue, Waiting};
+use super::BackorderId;
 use chrono::{Days, NaiveDate};
 
 /// Why promises are being recomputed (stored in ETA history).
@@ -133,7 +134,7 @@ pub struct FulfilmentRules {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Demand {
     /// Backorder id.
-    pub id: i64,
+    pub id: BackorderId,
     /// Units still to allocate.
     pub remaining: i64,
 }
@@ -168,7 +169,7 @@ pub struct PlanInput {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Planned {
     /// Backorder id.
-    pub id: i64,
+    pub id: BackorderId,
     /// Units to allocate now from free stock.
     pub allocate_now: i64,
     /// When the whole backorder will be served.
@@ -309,7 +310,7 @@ pub struct Joined {
     /// Its promise.
     pub eta: Eta,
     /// Backorders behind it whose promise moves: (id, old, new).
-    pub moved: Vec<(i64, Eta, Eta)>,
+    pub moved: Vec<(BackorderId, Eta, Eta)>,
 }
 
 /// [`plan`] for a queue that was planned and settled before (every promise in `queue` is the
@@ -450,7 +451,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, q)| Demand {
-                    id: i as i64 + 1,
+                    id: BackorderId(i as i64 + 1),
                     remaining: *q,
                 })
                 .collect(),
@@ -573,7 +574,7 @@ mod tests {
                         .into_iter()
                         .enumerate()
                         .map(|(i, q)| Demand {
-                            id: i as i64,
+                            id: BackorderId(i as i64),
                             remaining: q,
                         })
                         .collect(),
@@ -627,7 +628,7 @@ mod tests {
         super::super::priority::RankKey {
             sort_key: -(i as f64),
             ordered_at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-            id: i as i64,
+            id: BackorderId(i as i64),
         }
     }
 
@@ -659,7 +660,7 @@ mod tests {
             let demands: Vec<Demand> = queue
                 .iter()
                 .enumerate()
-                .map(|(i, r)| Demand { id: (i as i64 + 1) * 10, remaining: *r })
+                .map(|(i, r)| Demand { id: BackorderId((i as i64 + 1) * 10), remaining: *r })
                 .collect();
             let first = plan(&base(free, demands.clone()));
             let mut free_after = free;
@@ -668,12 +669,12 @@ mod tests {
                 free_after -= p.allocate_now;
                 let left = dm.remaining - p.allocate_now;
                 if left > 0 {
-                    settled.push(Waiting { key: ranked(dm.id as usize), remaining: left, eta: p.eta });
+                    settled.push(Waiting { key: ranked(dm.id.0 as usize), remaining: left, eta: p.eta });
                 }
             }
             // The newcomer ranks before the settled entry at `place` (or last).
             let place = place.min(settled.len());
-            let new_rank = if place < settled.len() { settled[place].key.id - 5 } else { 100_000 };
+            let new_rank = if place < settled.len() { settled[place].key.id.0 - 5 } else { 100_000 };
             let newcomer = Waiting { key: ranked(new_rank as usize), remaining: q, eta: Eta::UNKNOWN };
             let mut rq = RankedQueue::from_ranked(settled.clone());
             let joined = join(&base(free_after, vec![]), &mut rq, newcomer).expect("in order");
@@ -685,7 +686,7 @@ mod tests {
             ));
             let mut want_moved = Vec::new();
             for (w, p) in all.iter().zip(&again) {
-                if w.key.id == new_rank {
+                if w.key.id.0 == new_rank {
                     prop_assert_eq!(joined.allocate_now, p.allocate_now);
                     prop_assert_eq!(joined.eta, p.eta);
                 } else {
@@ -697,8 +698,8 @@ mod tests {
             }
             prop_assert_eq!(&joined.moved, &want_moved);
             // The queue now holds every promise plan gives, and what is left to owe.
-            let held: Vec<(i64, i64, Eta)> = rq.iter().map(|w| (w.key.id, w.remaining, w.eta)).collect();
-            let want: Vec<(i64, i64, Eta)> = all
+            let held: Vec<(BackorderId, i64, Eta)> = rq.iter().map(|w| (w.key.id, w.remaining, w.eta)).collect();
+            let want: Vec<(BackorderId, i64, Eta)> = all
                 .iter()
                 .zip(&again)
                 .filter(|(w, p)| w.remaining > p.allocate_now)

@@ -206,6 +206,7 @@ impl RankedQueue {
 mod tests {
     use super::*;
     use crate::domain::promise::EtaKind;
+    use crate::domain::BackorderId;
     use chrono::{TimeZone, Utc};
     use proptest::prelude::*;
 
@@ -213,7 +214,7 @@ mod tests {
         RankKey {
             sort_key: score as f64,
             ordered_at: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
-            id,
+            id: BackorderId(id),
         }
     }
 
@@ -277,8 +278,8 @@ mod tests {
                 }
                 prop_assert_eq!(q.len(), plain.len());
                 prop_assert_eq!(q.units(), plain.iter().map(|p| p.remaining).sum::<i64>());
-                let ids: Vec<i64> = q.iter().map(|w| w.key.id).collect();
-                let want: Vec<i64> = plain.iter().map(|w| w.key.id).collect();
+                let ids: Vec<i64> = q.iter().map(|w| w.key.id.0).collect();
+                let want: Vec<i64> = plain.iter().map(|w| w.key.id.0).collect();
                 prop_assert_eq!(ids, want);
             }
         }

@@ -110,6 +110,9 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// Every trigger.
+    pub const ALL: [Trigger; 3] = [Trigger::Schedule, Trigger::CatchUp, Trigger::Manual];
+
     /// As stored.
     pub fn as_str(self) -> &'static str {
         match self {

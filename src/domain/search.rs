@@ -5,14 +5,14 @@
 //! of fewer than [`MIN_TERM`] characters narrow a search but cannot start one: the index is
 //! made of trigrams, so a query of only such words matches SKU prefixes only.
 
-use super::ParseError;
+use super::{ParseError, ProductId};
 use std::cmp::Ordering;
 
 /// A product as search shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProductHit {
     /// Row id.
-    pub id: i64,
+    pub id: ProductId,
     /// Shop's spelling.
     pub sku: String,
     /// Name.

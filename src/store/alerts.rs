@@ -1,8 +1,10 @@
 //! Low-stock alerts: the set-based evaluation query, per-(rule, SKU) state, runs, snoozes and
 //! the scheduler lease.
 
-use super::{ts, Conn, StoredIds, StoredOptTs, StoredTs};
+use super::types::sql_word;
+use super::{id_json, ts, Conn, StoredIds, StoredOptTs, StoredTs};
 use crate::domain::alerts::{AlertState, RunStatus, Scope, Severity, SkuFigures};
+use crate::domain::{AlertRunId, PostId, ProductId};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
 
@@ -138,7 +140,7 @@ async fn evaluation_rows(
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("alert evaluation: next_eta: {e}"))?;
             let mut f = SkuFigures {
-                product_id: r.id,
+                product_id: ProductId(r.id),
                 sku: r.sku,
                 name: r.name,
                 supplier: r.supplier,
@@ -266,7 +268,7 @@ struct Packed {
 /// A rule's alert state for one SKU, as stored.
 #[derive(sqlx::FromRow)]
 struct StateRow {
-    product_id: i64,
+    product_id: ProductId,
     severity: Severity,
     #[sqlx(try_from = "StoredTs")]
     since: DateTime<Utc>,
@@ -276,7 +278,7 @@ struct StateRow {
 }
 
 /// The alert state of every SKU for a rule.
-pub async fn states(conn: &mut Conn, rule: &str) -> anyhow::Result<HashMap<i64, AlertState>> {
+pub async fn states(conn: &mut Conn, rule: &str) -> anyhow::Result<HashMap<ProductId, AlertState>> {
     let rows: Vec<StateRow> = sqlx::query_as(
         "SELECT product_id, severity, since, last_notified, notified_severity
          FROM alert_states WHERE rule = $1",
@@ -304,8 +306,8 @@ pub async fn states(conn: &mut Conn, rule: &str) -> anyhow::Result<HashMap<i64, 
 pub async fn save_states(
     conn: &mut Conn,
     rule: &str,
-    upserts: &[(i64, AlertState)],
-    deletes: &[i64],
+    upserts: &[(ProductId, AlertState)],
+    deletes: &[ProductId],
 ) -> anyhow::Result<()> {
     if !upserts.is_empty() {
         let rows: Vec<serde_json::Value> = upserts
@@ -339,7 +341,7 @@ pub async fn save_states(
              AND product_id IN (SELECT value FROM json_each($2))",
         )
         .bind(rule)
-        .bind(serde_json::to_string(deletes)?)
+        .bind(id_json(deletes))
         .execute(conn)
         .await?;
     }
@@ -351,8 +353,8 @@ pub async fn snoozed(
     conn: &mut Conn,
     rule: &str,
     now: DateTime<Utc>,
-) -> anyhow::Result<HashSet<i64>> {
-    let ids: Vec<i64> = sqlx::query_scalar(
+) -> anyhow::Result<HashSet<ProductId>> {
+    let ids: Vec<ProductId> = sqlx::query_scalar(
         "SELECT product_id FROM alert_snoozes WHERE (rule = $1 OR rule = '*') AND until > $2",
     )
     .bind(rule)
@@ -366,7 +368,7 @@ pub async fn snoozed(
 pub async fn snooze(
     conn: &mut Conn,
     rule: &str,
-    product_ids: &[i64],
+    product_ids: &[ProductId],
     until: DateTime<Utc>,
     actor: &str,
     now: DateTime<Utc>,
@@ -381,14 +383,14 @@ pub async fn snooze(
     .bind(ts(until))
     .bind(actor)
     .bind(ts(now))
-    .bind(serde_json::to_string(product_ids)?)
+    .bind(id_json(product_ids))
     .execute(conn)
     .await?
     .rows_affected())
 }
 
 /// Ends every snooze of a product; returns how many there were.
-pub async fn unsnooze(conn: &mut Conn, product_id: i64) -> anyhow::Result<u64> {
+pub async fn unsnooze(conn: &mut Conn, product_id: ProductId) -> anyhow::Result<u64> {
     Ok(
         sqlx::query("DELETE FROM alert_snoozes WHERE product_id = $1")
             .bind(product_id)
@@ -410,7 +412,7 @@ pub async fn start_run(
     trigger: Trigger,
     now: DateTime<Utc>,
     stale_before: DateTime<Utc>,
-) -> anyhow::Result<Result<i64, NotStarted>> {
+) -> anyhow::Result<Result<AlertRunId, NotStarted>> {
     sqlx::query(
         "UPDATE alert_runs SET status = $4, finished_at = $3
          WHERE rule = $1 AND status = $5 AND started_at < $2",
@@ -443,13 +445,13 @@ pub async fn start_run(
             return Ok(Err(NotStarted::AlreadyRun));
         }
     }
-    let id: i64 = sqlx::query_scalar(
+    let id: AlertRunId = sqlx::query_scalar(
         "INSERT INTO alert_runs (rule, scheduled_for, trigger, started_at)
          VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(rule)
     .bind(scheduled_for.map(ts))
-    .bind(trigger.as_str())
+    .bind(trigger)
     .bind(ts(now))
     .fetch_one(conn)
     .await?;
@@ -473,12 +475,12 @@ pub struct RunCounts {
 #[allow(clippy::too_many_arguments)]
 pub async fn finish_run(
     conn: &mut Conn,
-    id: i64,
+    id: AlertRunId,
     ok: bool,
     counts: &RunCounts,
     summary: &str,
-    post_id: Option<i64>,
-    posted_products: &[i64],
+    post_id: Option<PostId>,
+    posted_products: &[ProductId],
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     sqlx::query(
@@ -499,7 +501,7 @@ pub async fn finish_run(
     .bind(counts.resolved)
     .bind(summary)
     .bind(post_id)
-    .bind(serde_json::to_string(posted_products)?)
+    .bind(id_json(posted_products))
     .execute(conn)
     .await?;
     Ok(())
@@ -520,7 +522,7 @@ pub async fn last_scheduled(conn: &mut Conn, rule: &str) -> anyhow::Result<Optio
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RunRow {
     /// Id.
-    pub id: i64,
+    pub id: AlertRunId,
     /// Rule name.
     pub rule: String,
     /// Cron time, if scheduled.
@@ -539,8 +541,8 @@ pub struct RunRow {
     /// The posted text, or why nothing was posted.
     pub summary: String,
     /// Products listed in its post.
-    #[sqlx(try_from = "StoredIds")]
-    pub posted_products: Vec<i64>,
+    #[sqlx(try_from = "StoredIds<ProductId>")]
+    pub posted_products: Vec<ProductId>,
 }
 
 const RUN_COLUMNS: &str = "id, rule, scheduled_for, started_at, finished_at, status, evaluated,
@@ -557,7 +559,7 @@ pub async fn last_run(conn: &mut Conn, rule: &str) -> anyhow::Result<Option<RunR
 }
 
 /// A run by id.
-pub async fn run_by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<RunRow>> {
+pub async fn run_by_id(conn: &mut Conn, id: AlertRunId) -> anyhow::Result<Option<RunRow>> {
     Ok(sqlx::query_as(&format!(
         "SELECT {RUN_COLUMNS} FROM alert_runs WHERE id = $1"
     ))
@@ -649,7 +651,7 @@ pub fn reference_projected_sql(today: NaiveDate) -> String {
     format!(
         "WITH bo AS (
             SELECT product_id, SUM(qty - qty_allocated) AS units
-            FROM backorders WHERE status = 'open' GROUP BY product_id
+            FROM backorders WHERE status = {open} GROUP BY product_id
         ), inb AS (
             SELECT l.product_id,
                 SUM(CASE WHEN l.eta IS NOT NULL AND l.eta <= date('{today}', '+' ||
@@ -666,7 +668,8 @@ pub fn reference_projected_sql(today: NaiveDate) -> String {
         LEFT JOIN bo ON bo.product_id = p.id
         LEFT JOIN inb ON inb.product_id = p.id
         WHERE COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) - COALESCE(bo.units, 0)
-            + COALESCE(inb.within, 0) <= p.reorder_point;\n"
+            + COALESCE(inb.within, 0) <= p.reorder_point;\n",
+        open = sql_word!(backorder open)
     )
 }
 

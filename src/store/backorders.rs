@@ -1,28 +1,31 @@
 //! Backorders: the shortfall of order lines, their priority inputs and promised ETAs.
 
 use super::keyset::{self, asc, desc, KeyColumn, Keyed, Source};
-use super::{ts, Conn};
+use super::types::sql_word;
+use super::{id_json, ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
 use crate::domain::priority::PriorityWeights;
 use crate::domain::promise::Cause;
-use crate::domain::{BackorderStatus, EtaKind, Tier, UpdateKind};
+use crate::domain::{
+    BackorderId, BackorderStatus, CustomerId, EtaKind, OrderLineId, ProductId, Tier, UpdateKind,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A backorder as listed.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct BackorderRow {
-    pub id: i64,
-    pub product_id: i64,
+    pub id: BackorderId,
+    pub product_id: ProductId,
     pub sku: String,
     /// Customer row id.
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     /// The shop's customer id.
     pub customer_external_id: String,
     /// Mask before showing.
     pub customer_name: String,
     pub tier: Tier,
     pub order_number: String,
-    pub order_line_id: i64,
+    pub order_line_id: OrderLineId,
     /// When the order was placed.
     #[sqlx(try_from = "super::StoredTs")]
     pub ordered_at: DateTime<Utc>,
@@ -53,9 +56,9 @@ const SELECT: &str = "SELECT b.id, b.product_id, p.sku, b.customer_id, c.externa
 /// What `/backorders` filters by.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    pub product_id: Option<i64>,
+    pub product_id: Option<ProductId>,
     /// Customer row id.
-    pub customer_id: Option<i64>,
+    pub customer_id: Option<CustomerId>,
     pub status: Option<BackorderStatus>,
 }
 
@@ -110,11 +113,11 @@ pub fn source(f: &Filter, order: ListOrder) -> Source<'static> {
     let mut filter = Vec::new();
     let mut binds = Vec::new();
     if let Some(p) = f.product_id {
-        binds.push(KeyPart::Int(p));
+        binds.push(KeyPart::Int(p.0));
         filter.push(format!("b.product_id = ${}", binds.len()));
     }
     if let Some(c) = f.customer_id {
-        binds.push(KeyPart::Int(c));
+        binds.push(KeyPart::Int(c.0));
         filter.push(format!("b.customer_id = ${}", binds.len()));
     }
     if let Some(s) = f.status {
@@ -172,7 +175,7 @@ pub async fn list(
         keyset::count(&mut *conn, &src).await?
     };
     let keyed = keyset::page_from_landmarks(&mut *conn, marks, &src, CHANGES, seek, limit).await?;
-    let rows = by_ids(conn, &keyed.ids()).await?;
+    let rows = by_ids(conn, &keyed.row_ids()).await?;
     Ok((rows, keyed, total))
 }
 
@@ -181,25 +184,29 @@ pub async fn list(
 /// open have none.
 pub async fn queue_places(
     conn: &mut Conn,
-    ids: &[i64],
-) -> anyhow::Result<std::collections::HashMap<i64, (usize, usize)>> {
+    ids: &[BackorderId],
+) -> anyhow::Result<std::collections::HashMap<BackorderId, (usize, usize)>> {
     // One bound JSON array. The leading `a.sort_key >= b.sort_key`
     // makes each count a range of the index.
     // The status is checked in Rust: `b.status = 'open'` here could lead the database to
     // walk every open backorder looking for these few ids.
-    let rows: Vec<(i64, String, i64, i64)> = sqlx::query_as(
+    let rows: Vec<(BackorderId, String, i64, i64)> = sqlx::query_as(concat!(
         "SELECT b.id, b.status,
             1 + (SELECT COUNT(*) FROM backorders a
-                 WHERE a.product_id = b.product_id AND a.status = 'open'
+                 WHERE a.product_id = b.product_id AND a.status = ",
+        sql_word!(backorder open),
+        "
                    AND a.sort_key >= b.sort_key
                    AND (a.sort_key > b.sort_key OR (a.sort_key = b.sort_key
                         AND (a.ordered_epoch < b.ordered_epoch
                              OR (a.ordered_epoch = b.ordered_epoch AND a.id < b.id))))),
-            (SELECT COUNT(*) FROM backorders a WHERE a.product_id = b.product_id AND a.status = 'open')
+            (SELECT COUNT(*) FROM backorders a WHERE a.product_id = b.product_id AND a.status = ",
+        sql_word!(backorder open),
+        ")
          FROM backorders b
-         WHERE b.id IN (SELECT value FROM json_each($1))",
-    )
-    .bind(serde_json::to_string(ids)?)
+         WHERE b.id IN (SELECT value FROM json_each($1))"
+    ))
+    .bind(id_json(ids))
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -210,21 +217,21 @@ pub async fn queue_places(
 }
 
 /// Backorders by id, in the order of `ids`.
-pub async fn by_ids(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<BackorderRow>> {
+pub async fn by_ids(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<Vec<BackorderRow>> {
     // One bound JSON array.
     let rows: Vec<BackorderRow> = sqlx::query_as(&format!(
         "{SELECT} WHERE b.id IN (SELECT value FROM json_each($1))"
     ))
-    .bind(serde_json::to_string(ids)?)
+    .bind(id_json(ids))
     .fetch_all(conn)
     .await?;
-    let mut by_id: std::collections::HashMap<i64, BackorderRow> =
+    let mut by_id: std::collections::HashMap<BackorderId, BackorderRow> =
         rows.into_iter().map(|r| (r.id, r)).collect();
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 /// One backorder.
-pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<BackorderRow>> {
+pub async fn by_id(conn: &mut Conn, id: BackorderId) -> anyhow::Result<Option<BackorderRow>> {
     Ok(sqlx::query_as(&format!("{SELECT} WHERE b.id = $1"))
         .bind(id)
         .fetch_optional(conn)
@@ -235,10 +242,10 @@ pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<BackorderR
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct QueueRow {
     /// Backorder id.
-    pub id: i64,
+    pub id: BackorderId,
     /// Customer row id.
-    pub customer_id: i64,
-    pub order_line_id: i64,
+    pub customer_id: CustomerId,
+    pub order_line_id: OrderLineId,
     /// Units backordered.
     pub qty: i64,
     /// Units allocated so far.
@@ -283,9 +290,10 @@ const QUEUE_SELECT: &str =
     JOIN orders o ON o.id = ol.order_id";
 
 /// The open backorders of a product as queue rows (unsorted; the caller ranks them).
-pub async fn open_queue(conn: &mut Conn, product_id: i64) -> anyhow::Result<Vec<QueueRow>> {
+pub async fn open_queue(conn: &mut Conn, product_id: ProductId) -> anyhow::Result<Vec<QueueRow>> {
     Ok(sqlx::query_as(&format!(
-        "{QUEUE_SELECT} WHERE b.product_id = $1 AND b.status = 'open'"
+        "{QUEUE_SELECT} WHERE b.product_id = $1 AND b.status = {open}",
+        open = sql_word!(backorder open)
     ))
     .bind(product_id)
     .fetch_all(conn)
@@ -293,18 +301,18 @@ pub async fn open_queue(conn: &mut Conn, product_id: i64) -> anyhow::Result<Vec<
 }
 
 /// Some backorders as queue rows (unsorted).
-pub async fn queue_rows(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<QueueRow>> {
+pub async fn queue_rows(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<Vec<QueueRow>> {
     Ok(sqlx::query_as(&format!(
         "{QUEUE_SELECT} WHERE b.id IN (SELECT value FROM json_each($1))"
     ))
-    .bind(serde_json::to_string(ids)?)
+    .bind(id_json(ids))
     .fetch_all(conn)
     .await?)
 }
 
 /// The token that changes with every write a product's promises are planned from (migration
 /// 0017); `None` before the first such write.
-pub async fn queue_token(conn: &mut Conn, product_id: i64) -> anyhow::Result<Option<i64>> {
+pub async fn queue_token(conn: &mut Conn, product_id: ProductId) -> anyhow::Result<Option<i64>> {
     Ok(
         sqlx::query_scalar("SELECT token FROM queue_tokens WHERE product_id = $1")
             .bind(product_id)
@@ -314,7 +322,7 @@ pub async fn queue_token(conn: &mut Conn, product_id: i64) -> anyhow::Result<Opt
 }
 
 /// Customer names by id (for showing the first few moved promises).
-pub async fn customer_name(conn: &mut Conn, customer_id: i64) -> anyhow::Result<String> {
+pub async fn customer_name(conn: &mut Conn, customer_id: CustomerId) -> anyhow::Result<String> {
     Ok(
         sqlx::query_scalar("SELECT name FROM customers WHERE id = $1")
             .bind(customer_id)
@@ -327,11 +335,12 @@ pub async fn customer_name(conn: &mut Conn, customer_id: i64) -> anyhow::Result<
 /// Products with open backorders of a customer.
 pub async fn open_products_of_customer(
     conn: &mut Conn,
-    customer_id: i64,
-) -> anyhow::Result<Vec<i64>> {
-    Ok(sqlx::query_scalar(
-        "SELECT DISTINCT product_id FROM backorders WHERE customer_id = $1 AND status = 'open'",
-    )
+    customer_id: CustomerId,
+) -> anyhow::Result<Vec<ProductId>> {
+    Ok(sqlx::query_scalar(concat!(
+        "SELECT DISTINCT product_id FROM backorders WHERE customer_id = $1 AND status = ",
+        sql_word!(backorder open)
+    ))
     .bind(customer_id)
     .fetch_all(conn)
     .await?)
@@ -340,12 +349,12 @@ pub async fn open_products_of_customer(
 /// Creates an open backorder.
 pub async fn insert(
     conn: &mut Conn,
-    order_line_id: i64,
-    product_id: i64,
-    customer_id: i64,
+    order_line_id: OrderLineId,
+    product_id: ProductId,
+    customer_id: CustomerId,
     qty: i64,
     at: DateTime<Utc>,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<BackorderId> {
     Ok(sqlx::query_scalar(
         "INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -360,7 +369,11 @@ pub async fn insert(
 }
 
 /// Sets the manual priority points.
-pub async fn set_manual_priority(conn: &mut Conn, id: i64, points: f64) -> anyhow::Result<()> {
+pub async fn set_manual_priority(
+    conn: &mut Conn,
+    id: BackorderId,
+    points: f64,
+) -> anyhow::Result<()> {
     sqlx::query("UPDATE backorders SET manual_priority = $1 WHERE id = $2")
         .bind(points)
         .bind(id)
@@ -373,7 +386,7 @@ pub async fn set_manual_priority(conn: &mut Conn, id: i64, points: f64) -> anyho
 /// ([`BackorderStatus::after_allocation`]).
 pub async fn add_allocation(
     conn: &mut Conn,
-    id: i64,
+    id: BackorderId,
     qty: i64,
     status: BackorderStatus,
 ) -> anyhow::Result<()> {
@@ -391,7 +404,7 @@ pub async fn add_allocation(
 /// Closes a backorder as fulfilled or cancelled.
 pub async fn close(
     conn: &mut Conn,
-    id: i64,
+    id: BackorderId,
     status: BackorderStatus,
     reason: &str,
     at: DateTime<Utc>,
@@ -411,7 +424,7 @@ pub async fn close(
 /// One backorder's new promise, for [`apply_eta_changes`].
 #[derive(Debug, Clone)]
 pub struct EtaChange {
-    pub backorder_id: i64,
+    pub backorder_id: BackorderId,
     pub old_eta: Option<NaiveDate>,
     pub old_kind: EtaKind,
     pub new_eta: Option<NaiveDate>,
@@ -438,7 +451,7 @@ pub async fn apply_eta_changes(
         EtaKind,
         Option<&'a str>,
     );
-    let mut groups: std::collections::BTreeMap<Key<'_>, Vec<i64>> = Default::default();
+    let mut groups: std::collections::BTreeMap<Key<'_>, Vec<BackorderId>> = Default::default();
     for c in changes {
         groups
             .entry((
@@ -456,7 +469,7 @@ pub async fn apply_eta_changes(
         let old_eta = old_eta.map(|d| d.to_string());
         let new_eta = new_eta.map(|d| d.to_string());
         // The ids travel as one JSON array: one bound value per statement, however many rows.
-        let ids_json = serde_json::to_string(&ids)?;
+        let ids_json = id_json(&ids);
         sqlx::query(
             "UPDATE backorders SET promised_eta = $1, eta_kind = $2
              WHERE id IN (SELECT value FROM json_each($3))",
@@ -514,7 +527,7 @@ pub struct EtaHistoryRow {
 }
 
 /// A backorder's ETA history, oldest first.
-pub async fn eta_history(conn: &mut Conn, id: i64) -> anyhow::Result<Vec<EtaHistoryRow>> {
+pub async fn eta_history(conn: &mut Conn, id: BackorderId) -> anyhow::Result<Vec<EtaHistoryRow>> {
     Ok(sqlx::query_as(
         "SELECT old_eta, new_eta, cause, actor, reason, created_at FROM eta_history
          WHERE backorder_id = $1 ORDER BY id",
@@ -547,7 +560,7 @@ pub async fn sync_priority_weights(conn: &mut Conn, w: &PriorityWeights) -> anyh
 }
 
 /// A backorder's stored sort key and order time (seconds since 1970).
-pub async fn sort_key(conn: &mut Conn, id: i64) -> anyhow::Result<Option<(f64, i64)>> {
+pub async fn sort_key(conn: &mut Conn, id: BackorderId) -> anyhow::Result<Option<(f64, i64)>> {
     Ok(
         sqlx::query_as("SELECT sort_key, ordered_epoch FROM backorders WHERE id = $1")
             .bind(id)

@@ -1,13 +1,13 @@
 //! Customers.
 
 use super::Conn;
-use crate::domain::{Channel, Tier};
+use crate::domain::{Channel, CustomerId, Tier};
 
 /// A customer as stored.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct CustomerRow {
     /// Row id.
-    pub id: i64,
+    pub id: CustomerId,
     /// The shop's customer id.
     pub external_id: String,
     pub name: String,
@@ -71,7 +71,7 @@ pub(crate) fn upsert_sql(source: &str) -> String {
 
 /// Inserts or updates by external id; returns the id, whether anything changed and whether the
 /// tier changed (which re-ranks that customer's backorders).
-pub async fn upsert(conn: &mut Conn, c: &CustomerRow) -> anyhow::Result<(i64, bool, bool)> {
+pub async fn upsert(conn: &mut Conn, c: &CustomerRow) -> anyhow::Result<(CustomerId, bool, bool)> {
     let before = by_external_id(conn, &c.external_id).await?;
     let changed = sqlx::query(&upsert_sql("VALUES ($1, $2, $3, $4, $5, $6, $7)"))
         .bind(&c.external_id)

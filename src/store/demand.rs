@@ -4,12 +4,13 @@
 
 use super::import::{stage_rows, Value};
 use super::{day, ts, Conn};
+use crate::domain::ProductId;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A checked row of a sales file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SaleIn {
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub order_number: Option<String>,
     pub customer: Option<String>,
     pub qty: i64,
@@ -41,7 +42,7 @@ pub async fn stage_sales(conn: &mut Conn, rows: &[SaleIn]) -> anyhow::Result<()>
         ],
         rows.iter().zip(&days).map(|(r, d)| {
             vec![
-                Value::Int(Some(r.product_id)),
+                Value::Int(Some(r.product_id.0)),
                 Value::Text(r.order_number.as_deref()),
                 Value::Text(r.customer.as_deref()),
                 Value::Int(Some(r.qty)),
@@ -101,7 +102,7 @@ pub async fn apply_sales(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<
 /// One product's demand per day from `from` (inclusive) to `to` (exclusive), days with demand only.
 pub async fn demand_of_product(
     conn: &mut Conn,
-    product_id: i64,
+    product_id: ProductId,
     from: NaiveDate,
     to: NaiveDate,
 ) -> anyhow::Result<Vec<(NaiveDate, i64)>> {

@@ -4,8 +4,9 @@
 //! Temporary tables belong to one connection, so [`stage_products`] and [`apply_products`] must
 //! run on the same connection (the apply inside a write transaction begun on it).
 
+use super::types::sql_word;
 use super::{ts, Conn};
-use crate::domain::PoStatus;
+use crate::domain::{CustomerId, PoLineId, PoStatus, ProductId, PurchaseOrderId, SupplierId};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A checked product row of a file.
@@ -26,7 +27,7 @@ pub struct ProductIn {
     pub safety_stock: i64,
     pub reorder_qty: i64,
     pub lead_time_days: Option<i64>,
-    pub supplier_id: Option<i64>,
+    pub supplier_id: Option<SupplierId>,
     /// Upper-case keys of the substitutes (every one known: checked before staging).
     pub substitutes: Vec<String>,
 }
@@ -45,7 +46,7 @@ pub struct ProductsApplied {
     /// Rows that created or changed a product, its stock or its substitutes.
     pub changed: usize,
     /// Products whose on-hand moved and that have open backorders (to be settled).
-    pub restocked_with_backorders: Vec<i64>,
+    pub restocked_with_backorders: Vec<ProductId>,
 }
 
 /// Rows per multi-row `INSERT` (13 parameters each, under SQLite's 32,766-parameter limit).
@@ -342,13 +343,15 @@ pub async fn apply_products(
     )
     .fetch_one(&mut *conn)
     .await?;
-    let restocked_with_backorders = sqlx::query_scalar(
+    let restocked_with_backorders = sqlx::query_scalar(concat!(
         "SELECT DISTINCT b.product_id FROM backorders b
-         WHERE b.status = 'open' AND b.product_id IN (
+         WHERE b.status = ",
+        sql_word!(backorder open),
+        " AND b.product_id IN (
             SELECT s.pid FROM import_products s
             WHERE s.pid IS NOT NULL AND s.on_hand IS NOT NULL AND s.on_hand <> s.cur_on_hand)
-         ORDER BY b.product_id",
-    )
+         ORDER BY b.product_id"
+    ))
     .fetch_all(&mut *conn)
     .await?;
     Ok(ProductsApplied {
@@ -422,13 +425,15 @@ pub struct ShopCounts {
 
 /// Counts what the shop holds.
 pub async fn shop_counts(conn: &mut Conn) -> anyhow::Result<ShopCounts> {
-    let row: (i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+    let row: (i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(concat!(
         "SELECT (SELECT COUNT(*) FROM suppliers), (SELECT COUNT(*) FROM products),
                 (SELECT COUNT(*) FROM customers), (SELECT COUNT(*) FROM purchase_orders),
                 (SELECT COUNT(*) FROM po_lines), (SELECT COUNT(*) FROM orders),
                 (SELECT COUNT(*) FROM backorders),
-                (SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending'))",
-    )
+                (SELECT COUNT(*) FROM outbox WHERE status IN ",
+        sql_word!(outbox unsent),
+        ")"
+    ))
     .fetch_one(conn)
     .await?;
     Ok(ShopCounts {
@@ -473,14 +478,14 @@ pub async fn database_is_empty(conn: &mut Conn) -> anyhow::Result<bool> {
 pub struct OrderLineIn {
     pub line: i64,
     pub order_number: String,
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     /// The customer of the order's first row in the file.
-    pub file_customer: i64,
+    pub file_customer: CustomerId,
     /// The first row of its order in the file (it creates the order if need be).
     pub first_of_order: bool,
     /// `None`: the time of the import.
     pub ordered_at: Option<DateTime<Utc>>,
-    pub product_id: i64,
+    pub product_id: ProductId,
     /// For messages.
     pub sku: String,
     pub qty: i64,
@@ -501,7 +506,7 @@ pub struct OrdersApplied {
     pub created: usize,
     pub backorders_created: usize,
     /// Products that got a backorder (to be settled).
-    pub backordered_products: Vec<i64>,
+    pub backordered_products: Vec<ProductId>,
 }
 
 /// Loads checked order lines into a temporary table (no write lock needed).
@@ -813,7 +818,7 @@ pub async fn stage_customers(
 
 /// Upserts the staged customers by their id; returns how many rows created or changed one, and
 /// the products of open backorders whose customer changed tier (their queues re-rank).
-pub async fn apply_customers(conn: &mut Conn) -> anyhow::Result<(usize, Vec<i64>)> {
+pub async fn apply_customers(conn: &mut Conn) -> anyhow::Result<(usize, Vec<ProductId>)> {
     let changed: i64 = sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM import_customers s LEFT JOIN customers x ON x.external_id = s.external_id
          WHERE x.id IS NULL OR {}",
@@ -821,12 +826,14 @@ pub async fn apply_customers(conn: &mut Conn) -> anyhow::Result<(usize, Vec<i64>
     ))
     .fetch_one(&mut *conn)
     .await?;
-    let retiered: Vec<i64> = sqlx::query_scalar(
+    let retiered: Vec<ProductId> = sqlx::query_scalar(concat!(
         "SELECT DISTINCT b.product_id FROM import_customers s
          JOIN customers x ON x.external_id = s.external_id AND x.tier <> s.tier
-         JOIN backorders b ON b.customer_id = x.id AND b.status = 'open'
-         ORDER BY b.product_id",
-    )
+         JOIN backorders b ON b.customer_id = x.id AND b.status = ",
+        sql_word!(backorder open),
+        "
+         ORDER BY b.product_id"
+    ))
     .fetch_all(&mut *conn)
     .await?;
     // `WHERE true`: SQLite reads an ON CONFLICT after a bare SELECT's FROM as a join constraint.
@@ -849,8 +856,8 @@ const PO_CHUNK: usize = 1000;
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredPo {
     pub po_number: String,
-    pub id: i64,
-    pub supplier_id: Option<i64>,
+    pub id: PurchaseOrderId,
+    pub supplier_id: Option<SupplierId>,
 }
 
 /// The stored purchase orders among `numbers` (exact spelling, as the file's rows are matched).
@@ -873,9 +880,9 @@ pub async fn pos_by_number(conn: &mut Conn, numbers: &[&str]) -> anyhow::Result<
 /// Creates purchase orders `(number, supplier)`; returns their ids by number.
 pub async fn insert_pos(
     conn: &mut Conn,
-    pos: &[(&str, Option<i64>)],
+    pos: &[(&str, Option<SupplierId>)],
     at: DateTime<Utc>,
-) -> anyhow::Result<Vec<(String, i64)>> {
+) -> anyhow::Result<Vec<(String, PurchaseOrderId)>> {
     let mut out = Vec::with_capacity(pos.len());
     let at = ts(at);
     for chunk in pos.chunks(PO_CHUNK) {
@@ -894,7 +901,10 @@ pub async fn insert_pos(
 }
 
 /// Sets the supplier of purchase orders `(id, supplier)`.
-pub async fn set_po_suppliers(conn: &mut Conn, rows: &[(i64, Option<i64>)]) -> anyhow::Result<()> {
+pub async fn set_po_suppliers(
+    conn: &mut Conn,
+    rows: &[(PurchaseOrderId, Option<SupplierId>)],
+) -> anyhow::Result<()> {
     for chunk in rows.chunks(PO_CHUNK) {
         let mut sql =
             String::from("UPDATE purchase_orders SET supplier_id = v.column2 FROM (VALUES ");
@@ -912,9 +922,9 @@ pub async fn set_po_suppliers(conn: &mut Conn, rows: &[(i64, Option<i64>)]) -> a
 /// A stored purchase-order line, as an import compares it with a file's row.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct StoredPoLine {
-    pub id: i64,
-    pub po_id: i64,
-    pub product_id: i64,
+    pub id: PoLineId,
+    pub po_id: PurchaseOrderId,
+    pub product_id: ProductId,
     pub qty_ordered: i64,
     pub qty_received: i64,
     #[sqlx(try_from = "super::StoredOptDay")]
@@ -925,7 +935,7 @@ pub struct StoredPoLine {
 /// The stored lines among `(po_id, product_id)` pairs.
 pub async fn po_lines_of(
     conn: &mut Conn,
-    pairs: &[(i64, i64)],
+    pairs: &[(PurchaseOrderId, ProductId)],
 ) -> anyhow::Result<Vec<StoredPoLine>> {
     let mut out = Vec::new();
     for chunk in pairs.chunks(PO_CHUNK) {
@@ -947,8 +957,8 @@ pub async fn po_lines_of(
 /// A line to create.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewPoLine {
-    pub po_id: i64,
-    pub product_id: i64,
+    pub po_id: PurchaseOrderId,
+    pub product_id: ProductId,
     pub qty: i64,
     pub eta: Option<NaiveDate>,
     pub status: PoStatus,
@@ -978,7 +988,7 @@ pub async fn insert_po_lines(conn: &mut Conn, rows: &[NewPoLine]) -> anyhow::Res
 /// A stored line's new quantity, ETA and status.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoLineChange {
-    pub id: i64,
+    pub id: PoLineId,
     pub qty: i64,
     pub eta: Option<NaiveDate>,
     pub status: PoStatus,
@@ -1009,7 +1019,7 @@ pub async fn update_po_lines(conn: &mut Conn, rows: &[PoLineChange]) -> anyhow::
 /// Records ETA changes of lines `(line_id, old, new)` in the ETA history.
 pub async fn record_po_eta_changes(
     conn: &mut Conn,
-    rows: &[(i64, Option<NaiveDate>, Option<NaiveDate>)],
+    rows: &[(PoLineId, Option<NaiveDate>, Option<NaiveDate>)],
     actor: &str,
     reason: &str,
     at: DateTime<Utc>,
@@ -1020,7 +1030,7 @@ pub async fn record_po_eta_changes(
             "INSERT INTO eta_history (po_line_id, old_eta, new_eta, cause, actor, reason, created_at)
              VALUES ",
         );
-        let one = "(?, ?, ?, 'po_eta_changed', ?, ?, ?)";
+        let one = concat!("(?, ?, ?, ", sql_word!(cause po_eta_changed), ", ?, ?, ?)");
         sql.push_str(&vec![one; chunk.len()].join(", "));
         let mut q = sqlx::query(&sql);
         for (line, old, new) in chunk {
@@ -1041,21 +1051,24 @@ pub async fn record_po_eta_changes(
 /// stored status.
 pub async fn po_states(
     conn: &mut Conn,
-    po_ids: &[i64],
-) -> anyhow::Result<(Vec<(i64, PoStatus, i64)>, Vec<(i64, PoStatus)>)> {
+    po_ids: &[PurchaseOrderId],
+) -> anyhow::Result<(
+    Vec<(PurchaseOrderId, PoStatus, i64)>,
+    Vec<(PurchaseOrderId, PoStatus)>,
+)> {
     let mut lines = Vec::new();
     let mut pos = Vec::new();
     for chunk in po_ids.chunks(PO_CHUNK) {
         let list = vec!["?"; chunk.len()].join(", ");
         let sql =
             format!("SELECT po_id, status, qty_received FROM po_lines WHERE po_id IN ({list})");
-        let mut q = sqlx::query_as::<_, (i64, PoStatus, i64)>(&sql);
+        let mut q = sqlx::query_as::<_, (PurchaseOrderId, PoStatus, i64)>(&sql);
         for id in chunk {
             q = q.bind(*id);
         }
         lines.extend(q.fetch_all(&mut *conn).await?);
         let sql = format!("SELECT id, status FROM purchase_orders WHERE id IN ({list})");
-        let mut q = sqlx::query_as::<_, (i64, PoStatus)>(&sql);
+        let mut q = sqlx::query_as::<_, (PurchaseOrderId, PoStatus)>(&sql);
         for id in chunk {
             q = q.bind(*id);
         }
@@ -1065,7 +1078,10 @@ pub async fn po_states(
 }
 
 /// Sets purchase orders' statuses `(id, status)`.
-pub async fn set_po_statuses(conn: &mut Conn, rows: &[(i64, PoStatus)]) -> anyhow::Result<()> {
+pub async fn set_po_statuses(
+    conn: &mut Conn,
+    rows: &[(PurchaseOrderId, PoStatus)],
+) -> anyhow::Result<()> {
     for chunk in rows.chunks(PO_CHUNK) {
         let mut sql = String::from("UPDATE purchase_orders SET status = v.column2 FROM (VALUES ");
         values_list(&mut sql, chunk.len(), 2);

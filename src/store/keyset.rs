@@ -5,7 +5,7 @@
 //! number). "After key k" is one index seek per key column ([`page_sql`]), in portable SQL
 //! (row-value comparisons cannot mix directions).
 
-use super::Conn;
+use super::{Conn, RowId};
 use crate::domain::page::{KeyPart, PageKey, Seek};
 use sqlx::Row;
 
@@ -79,6 +79,11 @@ impl Keyed {
     /// The ids, in list order.
     pub fn ids(&self) -> Vec<i64> {
         self.rows.iter().map(|(id, _)| *id).collect()
+    }
+
+    /// The ids as their own type, in list order.
+    pub fn row_ids<T: RowId>(&self) -> Vec<T> {
+        self.rows.iter().map(|(id, _)| T::from_raw(*id)).collect()
     }
 }
 

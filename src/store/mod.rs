@@ -34,7 +34,8 @@ use std::str::FromStr;
 
 pub use sqlx::SqliteConnection as Conn;
 pub use types::{
-    day, parse_day, ts, StoredDay, StoredDiscordId, StoredIds, StoredOptDay, StoredOptTs, StoredTs,
+    day, id_json, parse_day, ts, RowId, StoredDay, StoredDiscordId, StoredIds, StoredOptDay,
+    StoredOptTs, StoredTs,
 };
 
 /// A write transaction; use it wherever a `&mut Conn` is wanted. Dropping it rolls back.

@@ -3,10 +3,13 @@
 //!
 //! Id lists travel as one JSON array bound to `json_each`: one bound value however many ids.
 
-use super::{ts, Conn};
+use super::types::sql_word;
+use super::types::NextAttempt;
+use super::{id_json, ts, Conn};
 use crate::domain::notify::{InboundKind, MessageStatus, Transport};
 use crate::domain::{
-    BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, OutboxStatus, UpdateKind,
+    BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, InboundId, MessageId, OutboxId,
+    OutboxStatus, UpdateKind,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -14,9 +17,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Claimed {
     /// Outbox row.
-    pub id: i64,
-    pub backorder_id: i64,
-    pub customer_id: i64,
+    pub id: OutboxId,
+    pub backorder_id: BackorderId,
+    pub customer_id: CustomerId,
     pub kind: UpdateKind,
     /// JSON written with the change.
     pub payload: String,
@@ -41,33 +44,49 @@ pub async fn claim(
     coalesce_cutoff: DateTime<Utc>,
     limit: i64,
 ) -> anyhow::Result<Vec<Claimed>> {
-    let mut rows: Vec<Claimed> = sqlx::query_as(
+    let mut rows: Vec<Claimed> = sqlx::query_as(concat!(
         "WITH busy AS (
-            SELECT DISTINCT customer_id FROM outbox WHERE status = 'sending' AND lease_until > $2
+            SELECT DISTINCT customer_id FROM outbox WHERE status = ",
+        sql_word!(outbox sending),
+        " AND lease_until > $2
          ),
          chosen AS (
             SELECT customer_id FROM outbox
-            WHERE ((status = 'pending' AND next_attempt_at <= $2
-                    AND (kind <> 'eta_changed' OR created_at <= $3))
-                OR (status = 'sending' AND lease_until <= $2))
+            WHERE ((status = ",
+        sql_word!(outbox pending),
+        " AND next_attempt_at <= $2
+                    AND (kind <> ",
+        sql_word!(update eta_changed),
+        " OR created_at <= $3))
+                OR (status = ",
+        sql_word!(outbox sending),
+        " AND lease_until <= $2))
               AND customer_id NOT IN (SELECT customer_id FROM busy)
             GROUP BY customer_id ORDER BY MIN(id) LIMIT $4
          ),
          due AS (
             SELECT o.id, o.backorder_id FROM outbox o
             WHERE o.customer_id IN (SELECT customer_id FROM chosen)
-              AND ((o.status = 'pending' AND o.next_attempt_at <= $2)
-                   OR (o.status = 'sending' AND o.lease_until <= $2))
+              AND ((o.status = ",
+        sql_word!(outbox pending),
+        " AND o.next_attempt_at <= $2)
+                   OR (o.status = ",
+        sql_word!(outbox sending),
+        " AND o.lease_until <= $2))
          )
-         UPDATE outbox SET status = 'sending', lease_until = $1, attempts = attempts + 1
+         UPDATE outbox SET status = ",
+        sql_word!(outbox sending),
+        ", lease_until = $1, attempts = attempts + 1
          WHERE id IN (
             SELECT id FROM due
             UNION
             SELECT o.id FROM outbox o
-            WHERE o.status = 'pending' AND o.backorder_id IN (SELECT backorder_id FROM due)
+            WHERE o.status = ",
+        sql_word!(outbox pending),
+        " AND o.backorder_id IN (SELECT backorder_id FROM due)
             ORDER BY 1 LIMIT $4 * 4)
-         RETURNING id, backorder_id, customer_id, kind, payload, attempts",
-    )
+         RETURNING id, backorder_id, customer_id, kind, payload, attempts"
+    ))
     .bind(ts(lease_until))
     .bind(ts(now))
     .bind(ts(coalesce_cutoff))
@@ -79,31 +98,35 @@ pub async fn claim(
 }
 
 /// When the next pending row falls due (for a dispatcher deciding how long to sleep).
-pub async fn next_due(conn: &mut Conn) -> anyhow::Result<Option<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")
-            .fetch_one(conn)
-            .await?,
-    )
+pub async fn next_due(conn: &mut Conn) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let due: NextAttempt = sqlx::query_as(concat!(
+        "SELECT MIN(next_attempt_at) AS next_attempt_at FROM outbox WHERE status = ",
+        sql_word!(outbox pending)
+    ))
+    .fetch_one(conn)
+    .await?;
+    Ok(due.next_attempt_at)
 }
 
 /// Closes rows: `Sent`, `Skipped`, `Superseded` or `Failed` (dead letter).
 pub async fn finish(
     conn: &mut Conn,
-    ids: &[i64],
+    ids: &[OutboxId],
     status: OutboxStatus,
     error: Option<&str>,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    sqlx::query(concat!(
         "UPDATE outbox SET status = $1, last_error = $2, lease_until = NULL,
-            sent_at = CASE WHEN $1 = 'sent' THEN $3 ELSE sent_at END
-         WHERE id IN (SELECT value FROM json_each($4))",
-    )
+            sent_at = CASE WHEN $1 = ",
+        sql_word!(outbox sent),
+        " THEN $3 ELSE sent_at END
+         WHERE id IN (SELECT value FROM json_each($4))"
+    ))
     .bind(status)
     .bind(error)
     .bind(ts(at))
-    .bind(serde_json::to_string(ids)?)
+    .bind(id_json(ids))
     .execute(conn)
     .await?;
     Ok(())
@@ -113,21 +136,23 @@ pub async fn finish(
 /// as an attempt.
 pub async fn retry_at(
     conn: &mut Conn,
-    ids: &[i64],
+    ids: &[OutboxId],
     at: DateTime<Utc>,
     error: Option<&str>,
     attempted: bool,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET status = 'pending', next_attempt_at = $1, lease_until = NULL,
+    sqlx::query(concat!(
+        "UPDATE outbox SET status = ",
+        sql_word!(outbox pending),
+        ", next_attempt_at = $1, lease_until = NULL,
             last_error = COALESCE($2, last_error),
             attempts = CASE WHEN $3 THEN attempts ELSE MAX(attempts - 1, 0) END
-         WHERE id IN (SELECT value FROM json_each($4))",
-    )
+         WHERE id IN (SELECT value FROM json_each($4))"
+    ))
     .bind(ts(at))
     .bind(error)
     .bind(attempted)
-    .bind(serde_json::to_string(ids)?)
+    .bind(id_json(ids))
     .execute(conn)
     .await?;
     Ok(())
@@ -137,7 +162,7 @@ pub async fn retry_at(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RecipientRow {
     /// Customer row id.
-    pub id: i64,
+    pub id: CustomerId,
     pub name: String,
     pub channel: Channel,
     /// E.164.
@@ -152,7 +177,10 @@ pub struct RecipientRow {
 }
 
 /// The customer as routing needs it.
-pub async fn recipient(conn: &mut Conn, customer_id: i64) -> anyhow::Result<Option<RecipientRow>> {
+pub async fn recipient(
+    conn: &mut Conn,
+    customer_id: CustomerId,
+) -> anyhow::Result<Option<RecipientRow>> {
     Ok(sqlx::query_as(
         "SELECT c.id, c.name, c.channel, c.phone, c.email, c.timezone, c.sms_opt_out, c.email_opt_out,
             EXISTS (SELECT 1 FROM flagged_numbers f WHERE f.phone = c.phone) AS phone_flagged
@@ -167,7 +195,7 @@ pub async fn recipient(conn: &mut Conn, customer_id: i64) -> anyhow::Result<Opti
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BackorderFacts {
     /// Backorder id.
-    pub id: i64,
+    pub id: BackorderId,
     pub qty: i64,
     /// Product name.
     pub product: String,
@@ -179,12 +207,15 @@ pub struct BackorderFacts {
 }
 
 /// Facts about several backorders, as they stand.
-pub async fn backorder_facts(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec<BackorderFacts>> {
+pub async fn backorder_facts(
+    conn: &mut Conn,
+    ids: &[BackorderId],
+) -> anyhow::Result<Vec<BackorderFacts>> {
     Ok(sqlx::query_as(
         "SELECT b.id, b.qty, p.name AS product, b.promised_eta, b.eta_kind, b.status
          FROM json_each($1) j JOIN backorders b ON b.id = j.value JOIN products p ON p.id = b.product_id",
     )
-    .bind(serde_json::to_string(ids)?)
+    .bind(id_json(ids))
     .fetch_all(conn)
     .await?)
 }
@@ -194,7 +225,7 @@ pub async fn backorder_facts(conn: &mut Conn, ids: &[i64]) -> anyhow::Result<Vec
 /// (`failed`, `undelivered`) told nothing.
 pub async fn last_told(
     conn: &mut Conn,
-    backorder_id: i64,
+    backorder_id: BackorderId,
 ) -> anyhow::Result<Option<(UpdateKind, Option<NaiveDate>)>> {
     #[derive(sqlx::FromRow)]
     struct Told {
@@ -202,11 +233,13 @@ pub async fn last_told(
         #[sqlx(try_from = "super::StoredOptDay")]
         eta: Option<NaiveDate>,
     }
-    let row: Option<Told> = sqlx::query_as(
+    let row: Option<Told> = sqlx::query_as(concat!(
         "SELECT m.kind, mb.eta FROM message_backorders mb JOIN messages m ON m.id = mb.message_id
-         WHERE mb.backorder_id = $1 AND m.status NOT IN ('failed', 'undelivered')
-         ORDER BY mb.message_id DESC LIMIT 1",
-    )
+         WHERE mb.backorder_id = $1 AND m.status NOT IN ",
+        sql_word!(message failed),
+        "
+         ORDER BY mb.message_id DESC LIMIT 1"
+    ))
     .bind(backorder_id)
     .fetch_optional(conn)
     .await?;
@@ -217,7 +250,7 @@ pub async fn last_told(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SupersededRow {
     /// Outbox row.
-    pub id: i64,
+    pub id: OutboxId,
     pub kind: UpdateKind,
     /// When it was queued.
     #[sqlx(try_from = "super::StoredTs")]
@@ -227,13 +260,15 @@ pub struct SupersededRow {
 /// The latest superseded updates of a backorder, newest first.
 pub async fn superseded_for_backorder(
     conn: &mut Conn,
-    backorder_id: i64,
+    backorder_id: BackorderId,
     limit: i64,
 ) -> anyhow::Result<Vec<SupersededRow>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(concat!(
         "SELECT id, kind, created_at FROM outbox
-         WHERE backorder_id = $1 AND status = 'superseded' ORDER BY id DESC LIMIT $2",
-    )
+         WHERE backorder_id = $1 AND status = ",
+        sql_word!(outbox superseded),
+        " ORDER BY id DESC LIMIT $2"
+    ))
     .bind(backorder_id)
     .bind(limit)
     .fetch_all(conn)
@@ -244,7 +279,7 @@ pub async fn superseded_for_backorder(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct QueuedRow {
     /// Outbox row.
-    pub id: i64,
+    pub id: OutboxId,
     pub kind: UpdateKind,
     pub status: OutboxStatus,
     /// Attempts made so far.
@@ -259,14 +294,16 @@ pub struct QueuedRow {
 /// The updates of a backorder not yet sent (pending or sending), soonest due first.
 pub async fn queued_for_backorder(
     conn: &mut Conn,
-    backorder_id: i64,
+    backorder_id: BackorderId,
     limit: i64,
 ) -> anyhow::Result<Vec<QueuedRow>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(concat!(
         "SELECT id, kind, status, attempts, next_attempt_at, last_error FROM outbox
-         WHERE backorder_id = $1 AND status IN ('pending', 'sending')
-         ORDER BY next_attempt_at, id LIMIT $2",
-    )
+         WHERE backorder_id = $1 AND status IN ",
+        sql_word!(outbox unsent),
+        "
+         ORDER BY next_attempt_at, id LIMIT $2"
+    ))
     .bind(backorder_id)
     .bind(limit)
     .fetch_all(conn)
@@ -277,7 +314,7 @@ pub async fn queued_for_backorder(
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
     /// Customer row id.
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub kind: UpdateKind,
     pub channel: Channel,
     pub transport: Transport,
@@ -292,7 +329,7 @@ pub struct NewMessage<'a> {
     /// Provider's error code.
     pub error_code: Option<&'a str>,
     /// The backorders and the date told for each.
-    pub backorders: &'a [(i64, Option<String>)],
+    pub backorders: &'a [(BackorderId, Option<String>)],
 }
 
 /// Records a message and the backorders it was about; returns its id.
@@ -300,8 +337,8 @@ pub async fn record_message(
     conn: &mut Conn,
     m: &NewMessage<'_>,
     at: DateTime<Utc>,
-) -> anyhow::Result<i64> {
-    let id: i64 = sqlx::query_scalar(
+) -> anyhow::Result<MessageId> {
+    let id: MessageId = sqlx::query_scalar(
         "INSERT INTO messages (customer_id, kind, channel, transport, recipient, body, provider_sid,
             status, error_code, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
@@ -388,9 +425,9 @@ pub async fn flag_number(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MessageRow {
     /// Message id.
-    pub id: i64,
+    pub id: MessageId,
     /// Customer row id.
-    pub customer_id: i64,
+    pub customer_id: CustomerId,
     pub kind: UpdateKind,
     /// SMS or e-mail.
     pub channel: Channel,
@@ -415,7 +452,7 @@ const MESSAGE_COLUMNS: &str = "m.id, m.customer_id, m.kind, m.channel, m.transpo
 /// The latest messages about a backorder, newest first.
 pub async fn messages_for_backorder(
     conn: &mut Conn,
-    backorder_id: i64,
+    backorder_id: BackorderId,
     limit: i64,
 ) -> anyhow::Result<Vec<MessageRow>> {
     Ok(sqlx::query_as(&format!(
@@ -431,7 +468,7 @@ pub async fn messages_for_backorder(
 /// The latest messages to a customer, newest first.
 pub async fn messages_for_customer(
     conn: &mut Conn,
-    customer_id: i64,
+    customer_id: CustomerId,
     limit: i64,
 ) -> anyhow::Result<Vec<MessageRow>> {
     Ok(sqlx::query_as(&format!(
@@ -467,10 +504,10 @@ pub async fn open_backorders_by_phone(
     phone: &str,
 ) -> anyhow::Result<Vec<OpenByPhone>> {
     Ok(sqlx::query_as(
-        "SELECT c.id AS customer_id, c.external_id AS customer_external_id, b.id AS backorder_id,
+        concat!("SELECT c.id AS customer_id, c.external_id AS customer_external_id, b.id AS backorder_id,
             p.name AS product, b.qty, b.status, b.promised_eta, b.eta_kind
          FROM customers c JOIN backorders b ON b.customer_id = c.id JOIN products p ON p.id = b.product_id
-         WHERE c.phone = $1 AND b.status IN ('open', 'allocated') ORDER BY b.id",
+         WHERE c.phone = $1 AND b.status IN ", sql_word!(backorder active), " ORDER BY b.id"),
     )
     .bind(phone)
     .fetch_all(conn)
@@ -502,8 +539,8 @@ pub async fn record_inbound(
     reply: &str,
     backorder_ids: &[BackorderId],
     at: DateTime<Utc>,
-) -> anyhow::Result<i64> {
-    let id: i64 = sqlx::query_scalar(
+) -> anyhow::Result<InboundId> {
+    let id: InboundId = sqlx::query_scalar(
         "INSERT INTO inbound_messages (from_phone, customer_id, body, kind, provider_sid, reply, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -568,9 +605,10 @@ pub async fn seed_bench_updates(conn: &mut Conn, n: i64, at: DateTime<Utc>) -> a
 
 /// Customer updates not yet sent: pending or being sent.
 pub async fn unsent_count(conn: &mut Conn) -> anyhow::Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')")
-            .fetch_one(conn)
-            .await?,
-    )
+    Ok(sqlx::query_scalar(concat!(
+        "SELECT COUNT(*) FROM outbox WHERE status IN ",
+        sql_word!(outbox unsent)
+    ))
+    .fetch_one(conn)
+    .await?)
 }

@@ -1,16 +1,17 @@
 //! Orders, order lines and stock reservations.
 
+use super::types::sql_word;
 use super::{ts, Conn};
-use crate::domain::ReservationStatus;
+use crate::domain::{BackorderId, CustomerId, OrderId, OrderLineId, ProductId, ReservationStatus};
 use chrono::{DateTime, Utc};
 
 /// Finds or creates an order header; returns its id and customer id.
 pub async fn upsert_order(
     conn: &mut Conn,
     order_number: &str,
-    customer_id: i64,
+    customer_id: CustomerId,
     ordered_at: DateTime<Utc>,
-) -> anyhow::Result<(i64, i64)> {
+) -> anyhow::Result<(OrderId, CustomerId)> {
     sqlx::query(
         "INSERT INTO orders (order_number, customer_id, ordered_at) VALUES ($1, $2, $3)
          ON CONFLICT (order_number) DO NOTHING",
@@ -31,9 +32,9 @@ pub async fn upsert_order(
 /// An existing order line: (id, qty).
 pub async fn line(
     conn: &mut Conn,
-    order_id: i64,
-    product_id: i64,
-) -> anyhow::Result<Option<(i64, i64)>> {
+    order_id: OrderId,
+    product_id: ProductId,
+) -> anyhow::Result<Option<(OrderLineId, i64)>> {
     Ok(
         sqlx::query_as("SELECT id, qty FROM order_lines WHERE order_id = $1 AND product_id = $2")
             .bind(order_id)
@@ -47,8 +48,8 @@ pub async fn line(
 /// backorder (id, units) if it has one.
 pub async fn line_placement(
     conn: &mut Conn,
-    line_id: i64,
-) -> anyhow::Result<(i64, Option<(i64, i64)>)> {
+    line_id: OrderLineId,
+) -> anyhow::Result<(i64, Option<(BackorderId, i64)>)> {
     let reserved: i64 = sqlx::query_scalar(
         "SELECT COALESCE(SUM(qty), 0) FROM reservations
          WHERE order_line_id = $1 AND backorder_id IS NULL",
@@ -66,11 +67,11 @@ pub async fn line_placement(
 /// Inserts an order line.
 pub async fn insert_line(
     conn: &mut Conn,
-    order_id: i64,
-    product_id: i64,
+    order_id: OrderId,
+    product_id: ProductId,
     qty: i64,
     unit_price_minor: i64,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<OrderLineId> {
     Ok(sqlx::query_scalar(
         "INSERT INTO order_lines (order_id, product_id, qty, unit_price_minor) VALUES ($1, $2, $3, $4) RETURNING id",
     )
@@ -85,9 +86,9 @@ pub async fn insert_line(
 /// Sets stock aside for an order line, or for its backorder.
 pub async fn insert_reservation(
     conn: &mut Conn,
-    order_line_id: i64,
-    backorder_id: Option<i64>,
-    product_id: i64,
+    order_line_id: OrderLineId,
+    backorder_id: Option<BackorderId>,
+    product_id: ProductId,
     qty: i64,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
@@ -108,19 +109,23 @@ pub async fn insert_reservation(
 /// Marks a backorder's held reservations shipped or released; returns the units.
 pub async fn close_backorder_reservations(
     conn: &mut Conn,
-    backorder_id: i64,
+    backorder_id: BackorderId,
     status: ReservationStatus,
 ) -> anyhow::Result<i64> {
-    let units: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(SUM(qty), 0) FROM reservations WHERE backorder_id = $1 AND status = 'held'",
-    )
+    let units: i64 = sqlx::query_scalar(concat!(
+        "SELECT COALESCE(SUM(qty), 0) FROM reservations WHERE backorder_id = $1 AND status = ",
+        sql_word!(reservation held)
+    ))
     .bind(backorder_id)
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query("UPDATE reservations SET status = $1 WHERE backorder_id = $2 AND status = 'held'")
-        .bind(status)
-        .bind(backorder_id)
-        .execute(conn)
-        .await?;
+    sqlx::query(concat!(
+        "UPDATE reservations SET status = $1 WHERE backorder_id = $2 AND status = ",
+        sql_word!(reservation held)
+    ))
+    .bind(status)
+    .bind(backorder_id)
+    .execute(conn)
+    .await?;
     Ok(units)
 }

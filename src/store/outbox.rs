@@ -1,7 +1,7 @@
 //! Customer updates waiting to be delivered.
 
 use super::{ts, Conn};
-use crate::domain::UpdateKind;
+use crate::domain::{BackorderId, CustomerId, UpdateKind};
 use chrono::{DateTime, Utc};
 
 /// Drops every queued customer update: the demo shop's customers are made up and must never be
@@ -16,8 +16,8 @@ pub async fn discard_all(conn: &mut Conn) -> anyhow::Result<u64> {
 /// Queues one customer update.
 pub async fn enqueue(
     conn: &mut Conn,
-    backorder_id: i64,
-    customer_id: i64,
+    backorder_id: BackorderId,
+    customer_id: CustomerId,
     kind: UpdateKind,
     payload: &str,
     at: DateTime<Utc>,

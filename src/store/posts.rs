@@ -1,7 +1,9 @@
 //! The durable queue of Discord channel posts: claim → commit → send → mark.
 
-use super::{ts, Conn, StoredDiscordId, StoredTs};
+use super::types::{sql_word, NextAttempt};
+use super::{ts, Conn, StoredDiscordId};
 use crate::domain::outbox::PostStatus;
+use crate::domain::PostId;
 use chrono::{DateTime, Utc};
 
 /// Due at once: earlier than any clock, real or a test's.
@@ -25,7 +27,7 @@ pub async fn enqueue(
     conn: &mut Conn,
     post: &NewPost<'_>,
     now: DateTime<Utc>,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<PostId> {
     Ok(sqlx::query_scalar(
         "INSERT INTO channel_posts (channel_id, content, attachment_name, attachment, components,
             next_attempt_at, created_at)
@@ -44,11 +46,13 @@ pub async fn enqueue(
 
 /// Whether any post is due: a plain read, so an idle poster never takes the write lock.
 pub async fn any_due(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<bool> {
-    let n: i64 = sqlx::query_scalar(
+    let n: i64 = sqlx::query_scalar(concat!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM channel_posts
-         WHERE status = 'pending' AND next_attempt_at <= $1
-           AND (leased_until IS NULL OR leased_until <= $1) LIMIT 1)",
-    )
+         WHERE status = ",
+        sql_word!(post pending),
+        " AND next_attempt_at <= $1
+           AND (leased_until IS NULL OR leased_until <= $1) LIMIT 1)"
+    ))
     .bind(ts(now))
     .fetch_one(conn)
     .await?;
@@ -59,7 +63,7 @@ pub async fn any_due(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<bool
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostRow {
     /// Id.
-    pub id: i64,
+    pub id: PostId,
     /// Discord channel.
     pub channel_id: u64,
     /// Message text.
@@ -75,7 +79,7 @@ pub struct PostRow {
 /// A claimed post as stored.
 #[derive(sqlx::FromRow)]
 struct StoredPost {
-    id: i64,
+    id: PostId,
     #[sqlx(try_from = "StoredDiscordId")]
     channel_id: u64,
     content: String,
@@ -93,14 +97,16 @@ pub async fn claim_due(
     lease_until: DateTime<Utc>,
     limit: i64,
 ) -> anyhow::Result<Vec<PostRow>> {
-    let rows: Vec<StoredPost> = sqlx::query_as(
+    let rows: Vec<StoredPost> = sqlx::query_as(concat!(
         "UPDATE channel_posts SET leased_until = $1, attempts = attempts + 1
          WHERE id IN (SELECT id FROM channel_posts
-                      WHERE status = 'pending' AND next_attempt_at <= $2
+                      WHERE status = ",
+        sql_word!(post pending),
+        " AND next_attempt_at <= $2
                         AND (leased_until IS NULL OR leased_until <= $2)
                       ORDER BY id LIMIT $3)
-         RETURNING id, channel_id, content, attachment_name, attachment, components, attempts",
-    )
+         RETURNING id, channel_id, content, attachment_name, attachment, components, attempts"
+    ))
     .bind(ts(lease_until))
     .bind(ts(now))
     .bind(limit)
@@ -127,7 +133,7 @@ pub async fn claim_due(
 /// Marks a post sent.
 pub async fn mark_sent(
     conn: &mut Conn,
-    id: i64,
+    id: PostId,
     message_id: Option<u64>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
@@ -147,7 +153,7 @@ pub async fn mark_sent(
 /// Puts a post back for another attempt at `next`, or gives up (`failed`) when `give_up`.
 pub async fn mark_retry(
     conn: &mut Conn,
-    id: i64,
+    id: PostId,
     next: DateTime<Utc>,
     error: &str,
     give_up: bool,
@@ -171,11 +177,13 @@ pub async fn mark_retry(
 
 /// The earliest time a pending post is due, if any.
 pub async fn next_due(conn: &mut Conn) -> anyhow::Result<Option<DateTime<Utc>>> {
-    let t: Option<StoredTs> = sqlx::query_scalar(
+    let due: NextAttempt = sqlx::query_as(concat!(
         "SELECT MIN(MAX(next_attempt_at, COALESCE(leased_until, next_attempt_at)))
-         FROM channel_posts WHERE status = 'pending'",
-    )
+            AS next_attempt_at
+         FROM channel_posts WHERE status = ",
+        sql_word!(post pending)
+    ))
     .fetch_one(conn)
     .await?;
-    Ok(t.map(Into::into))
+    Ok(due.next_attempt_at)
 }

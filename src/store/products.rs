@@ -1,13 +1,14 @@
 //! Products, substitutes and product search.
 
 use super::Conn;
+use crate::domain::{ProductId, SupplierId};
 use anyhow::Context;
 
 /// A product with its supplier's code and lead time.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct ProductRow {
     /// Row id.
-    pub id: i64,
+    pub id: ProductId,
     /// The shop's spelling.
     pub sku: String,
     pub name: String,
@@ -20,7 +21,7 @@ pub struct ProductRow {
     /// Product's own lead time, if set.
     pub lead_time_days: Option<i64>,
     /// Preferred supplier.
-    pub supplier_id: Option<i64>,
+    pub supplier_id: Option<SupplierId>,
     pub supplier_code: Option<String>,
     /// Supplier's default lead time.
     pub supplier_lead_time_days: Option<i64>,
@@ -115,7 +116,7 @@ pub async fn stock_snapshot(
 }
 
 /// Looks a product up by id.
-pub async fn by_id(conn: &mut Conn, id: i64) -> anyhow::Result<Option<ProductRow>> {
+pub async fn by_id(conn: &mut Conn, id: ProductId) -> anyhow::Result<Option<ProductRow>> {
     Ok(sqlx::query_as(&format!("{SELECT} WHERE p.id = $1"))
         .bind(id)
         .fetch_optional(conn)
@@ -169,7 +170,7 @@ pub struct Alternative {
 /// products of its category (`false`), each list at most `limit` long.
 pub async fn alternatives_in_stock(
     conn: &mut Conn,
-    product_id: i64,
+    product_id: ProductId,
     category: &str,
     limit: i64,
 ) -> anyhow::Result<Vec<(Alternative, bool)>> {
@@ -229,12 +230,12 @@ pub struct NewProduct {
     /// Own lead time (else the supplier's).
     pub lead_time_days: Option<i64>,
     /// Preferred supplier id.
-    pub supplier_id: Option<i64>,
+    pub supplier_id: Option<SupplierId>,
 }
 
 /// Inserts or updates by SKU key; returns the id and whether anything changed. A new product
 /// gets an empty stock position.
-pub async fn upsert(conn: &mut Conn, p: &NewProduct) -> anyhow::Result<(i64, bool)> {
+pub async fn upsert(conn: &mut Conn, p: &NewProduct) -> anyhow::Result<(ProductId, bool)> {
     let key = p.sku.to_ascii_uppercase();
     let changed = sqlx::query(
         "INSERT INTO products (sku, sku_key, name, category, unit_price_minor, reorder_point,
@@ -268,7 +269,7 @@ pub async fn upsert(conn: &mut Conn, p: &NewProduct) -> anyhow::Result<(i64, boo
     .await?
     .rows_affected()
         > 0;
-    let (id,): (i64,) = sqlx::query_as("SELECT id FROM products WHERE sku_key = $1")
+    let (id,): (ProductId,) = sqlx::query_as("SELECT id FROM products WHERE sku_key = $1")
         .bind(&key)
         .fetch_one(&mut *conn)
         .await?;
@@ -284,16 +285,16 @@ pub async fn upsert(conn: &mut Conn, p: &NewProduct) -> anyhow::Result<(i64, boo
 /// Replaces a product's substitutes; returns whether they changed.
 pub async fn set_substitutes(
     conn: &mut Conn,
-    product_id: i64,
-    substitutes: &[i64],
+    product_id: ProductId,
+    substitutes: &[ProductId],
 ) -> anyhow::Result<bool> {
-    let mut current: Vec<i64> = sqlx::query_scalar(
+    let mut current: Vec<ProductId> = sqlx::query_scalar(
         "SELECT substitute_id FROM product_substitutes WHERE product_id = $1 ORDER BY substitute_id",
     )
     .bind(product_id)
     .fetch_all(&mut *conn)
     .await?;
-    let mut wanted: Vec<i64> = substitutes
+    let mut wanted: Vec<ProductId> = substitutes
         .iter()
         .copied()
         .filter(|s| *s != product_id)
@@ -319,11 +320,14 @@ pub async fn set_substitutes(
 }
 
 /// Ids of products by key, for the keys that exist.
-pub async fn ids_by_keys(conn: &mut Conn, keys: &[String]) -> anyhow::Result<Vec<(String, i64)>> {
+pub async fn ids_by_keys(
+    conn: &mut Conn,
+    keys: &[String],
+) -> anyhow::Result<Vec<(String, ProductId)>> {
     let mut out = Vec::with_capacity(keys.len());
     for key in keys {
         if let Some((id,)) =
-            sqlx::query_as::<_, (i64,)>("SELECT id FROM products WHERE sku_key = $1")
+            sqlx::query_as::<_, (ProductId,)>("SELECT id FROM products WHERE sku_key = $1")
                 .bind(key)
                 .fetch_optional(&mut *conn)
                 .await?

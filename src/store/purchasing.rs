@@ -1,15 +1,16 @@
 //! Purchase orders, their lines and the ETA history of those lines.
 
 use super::keyset::{self, asc, KeyColumn, Keyed, Source};
-use super::{ts, Conn};
+use super::types::sql_word;
+use super::{id_json, ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
-use crate::domain::PoStatus;
+use crate::domain::{PoLineId, PoStatus, ProductId, PurchaseOrderId, SupplierId};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A purchase order header.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct PoRow {
-    pub id: i64,
+    pub id: PurchaseOrderId,
     pub po_number: String,
     pub supplier_code: Option<String>,
     pub supplier_name: Option<String>,
@@ -20,10 +21,10 @@ pub struct PoRow {
 /// A PO line with its SKU.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct PoLineRow {
-    pub id: i64,
-    pub po_id: i64,
+    pub id: PoLineId,
+    pub po_id: PurchaseOrderId,
     pub po_number: String,
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub sku: String,
     pub qty_ordered: i64,
     /// Received so far.
@@ -58,7 +59,10 @@ pub async fn po_by_number(conn: &mut Conn, po_number: &str) -> anyhow::Result<Op
 }
 
 /// The lines of a PO, in SKU order.
-pub async fn lines_of_po(conn: &mut Conn, po_id: i64) -> anyhow::Result<Vec<PoLineRow>> {
+pub async fn lines_of_po(
+    conn: &mut Conn,
+    po_id: PurchaseOrderId,
+) -> anyhow::Result<Vec<PoLineRow>> {
     Ok(sqlx::query_as(&format!(
         "{LINE_SELECT} WHERE l.po_id = $1 ORDER BY p.sku_key"
     ))
@@ -82,7 +86,7 @@ pub const EXPECTING_UNITS: &str = expecting_units_sql!();
 /// Open and partially received lines of a product, earliest ETA first (undated last).
 pub async fn inbound_for_product(
     conn: &mut Conn,
-    product_id: i64,
+    product_id: ProductId,
 ) -> anyhow::Result<Vec<PoLineRow>> {
     Ok(sqlx::query_as(&format!(
         "{LINE_SELECT} WHERE l.product_id = $1 AND l.status IN {EXPECTING_UNITS}
@@ -97,9 +101,9 @@ pub async fn inbound_for_product(
 pub async fn upsert_po(
     conn: &mut Conn,
     po_number: &str,
-    supplier_id: Option<i64>,
+    supplier_id: Option<SupplierId>,
     at: DateTime<Utc>,
-) -> anyhow::Result<(i64, bool)> {
+) -> anyhow::Result<(PurchaseOrderId, bool)> {
     let changed = sqlx::query(
         "INSERT INTO purchase_orders (po_number, supplier_id, created_at) VALUES ($1, $2, $3)
          ON CONFLICT (po_number) DO UPDATE SET supplier_id = excluded.supplier_id
@@ -122,8 +126,8 @@ pub async fn upsert_po(
 /// A line's state by PO and product, if it exists.
 pub async fn line(
     conn: &mut Conn,
-    po_id: i64,
-    product_id: i64,
+    po_id: PurchaseOrderId,
+    product_id: ProductId,
 ) -> anyhow::Result<Option<PoLineRow>> {
     Ok(sqlx::query_as(&format!(
         "{LINE_SELECT} WHERE l.po_id = $1 AND l.product_id = $2"
@@ -137,12 +141,12 @@ pub async fn line(
 /// Inserts a new line.
 pub async fn insert_line(
     conn: &mut Conn,
-    po_id: i64,
-    product_id: i64,
+    po_id: PurchaseOrderId,
+    product_id: ProductId,
     qty: i64,
     eta: Option<NaiveDate>,
     status: PoStatus,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<PoLineId> {
     Ok(sqlx::query_scalar(
         "INSERT INTO po_lines (po_id, product_id, qty_ordered, eta, status) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
@@ -158,7 +162,7 @@ pub async fn insert_line(
 /// Updates a line's ordered quantity, ETA and status.
 pub async fn update_line(
     conn: &mut Conn,
-    line_id: i64,
+    line_id: PoLineId,
     qty_ordered: i64,
     eta: Option<NaiveDate>,
     status: PoStatus,
@@ -176,7 +180,7 @@ pub async fn update_line(
 /// Adds received units to a line and sets its status.
 pub async fn add_received(
     conn: &mut Conn,
-    line_id: i64,
+    line_id: PoLineId,
     qty: i64,
     status: PoStatus,
 ) -> anyhow::Result<()> {
@@ -190,7 +194,10 @@ pub async fn add_received(
 }
 
 /// Sets a PO header's status from its lines ([`PoStatus::of_po`]); returns it.
-pub async fn refresh_po_status(conn: &mut Conn, po_id: i64) -> anyhow::Result<PoStatus> {
+pub async fn refresh_po_status(
+    conn: &mut Conn,
+    po_id: PurchaseOrderId,
+) -> anyhow::Result<PoStatus> {
     let lines: Vec<(PoStatus, i64)> =
         sqlx::query_as("SELECT status, qty_received FROM po_lines WHERE po_id = $1")
             .bind(po_id)
@@ -208,17 +215,19 @@ pub async fn refresh_po_status(conn: &mut Conn, po_id: i64) -> anyhow::Result<Po
 /// Records a PO line's ETA change.
 pub async fn record_line_eta_change(
     conn: &mut Conn,
-    line_id: i64,
+    line_id: PoLineId,
     old: Option<NaiveDate>,
     new: Option<NaiveDate>,
     actor: &str,
     reason: &str,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    sqlx::query(concat!(
         "INSERT INTO eta_history (po_line_id, old_eta, new_eta, cause, actor, reason, created_at)
-         VALUES ($1, $2, $3, 'po_eta_changed', $4, $5, $6)",
-    )
+         VALUES ($1, $2, $3, ",
+        sql_word!(cause po_eta_changed),
+        ", $4, $5, $6)"
+    ))
     .bind(line_id)
     .bind(old.map(|d| d.to_string()))
     .bind(new.map(|d| d.to_string()))
@@ -233,7 +242,7 @@ pub async fn record_line_eta_change(
 /// A purchase order as `/pos` lists it.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct PoSummaryRow {
-    pub id: i64,
+    pub id: PurchaseOrderId,
     pub po_number: String,
     pub supplier_code: Option<String>,
     pub supplier_name: Option<String>,
@@ -253,7 +262,7 @@ pub struct PoSummaryRow {
 #[derive(Debug, Clone, Default)]
 pub struct PoFilter {
     /// Supplier row id.
-    pub supplier_id: Option<i64>,
+    pub supplier_id: Option<SupplierId>,
     /// PO statuses (empty: any).
     pub statuses: Vec<PoStatus>,
     /// Only POs with a line whose ETA has passed.
@@ -299,7 +308,7 @@ pub fn pos_source(f: &PoFilter, today: NaiveDate) -> Source<'static> {
         }
     }
     if let Some(s) = f.supplier_id {
-        binds.push(KeyPart::Int(s));
+        binds.push(KeyPart::Int(s.0));
         filter.push(format!("po.supplier_id = ${}", binds.len()));
     }
     if f.late_only {
@@ -362,13 +371,13 @@ pub async fn list_pos(
          GROUP BY po.id, po.po_number, s.code, s.name, po.status, po.next_eta"
     ))
     .bind(today.to_string())
-    .bind(serde_json::to_string(&keyed.ids())?)
+    .bind(id_json(&keyed.row_ids::<PurchaseOrderId>()))
     .fetch_all(&mut *conn)
     .await?;
-    let mut by_id: std::collections::HashMap<i64, PoSummaryRow> =
+    let mut by_id: std::collections::HashMap<PurchaseOrderId, PoSummaryRow> =
         rows.into_iter().map(|r| (r.id, r)).collect();
     let rows = keyed
-        .ids()
+        .row_ids::<PurchaseOrderId>()
         .iter()
         .filter_map(|id| by_id.remove(id))
         .collect();

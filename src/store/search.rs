@@ -3,9 +3,11 @@
 //! in which order.
 
 use super::purchasing::EXPECTING_UNITS;
-use super::Conn;
+use super::types::sql_word;
+use super::{id_json, Conn};
 use crate::domain::page::KeyPart;
 use crate::domain::search::SearchQuery;
+use crate::domain::{BackorderId, CustomerId, ProductId};
 use sqlx::Row;
 
 pub use crate::domain::search::ProductHit;
@@ -29,7 +31,7 @@ type HitRow = (i64, String, String, i64);
 
 fn hit((id, sku, name, available): HitRow) -> ProductHit {
     ProductHit {
-        id,
+        id: ProductId(id),
         sku,
         name,
         available,
@@ -594,7 +596,7 @@ pub async fn all_products(conn: &mut Conn) -> anyhow::Result<Vec<ProductHit>> {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct CustomerHit {
     /// Row id.
-    pub id: i64,
+    pub id: CustomerId,
     /// The shop's customer id.
     pub external_id: String,
     /// Name (mask before showing).
@@ -703,7 +705,7 @@ impl CustomerLookup {
             Ok(serde_json::from_str::<Vec<(i64, String, String)>>(json)?
                 .into_iter()
                 .map(|(id, external_id, name)| CustomerHit {
-                    id,
+                    id: CustomerId(id),
                     external_id,
                     name,
                 })
@@ -745,7 +747,7 @@ pub async fn po_numbers(conn: &mut Conn, text: &str, limit: i64) -> anyhow::Resu
 /// Open purchase orders bringing any of `product_ids`, with the SKU they bring.
 pub async fn pos_of_products(
     conn: &mut Conn,
-    product_ids: &[i64],
+    product_ids: &[ProductId],
     limit: i64,
 ) -> anyhow::Result<Vec<(String, String)>> {
     Ok(sqlx::query_as(&format!(
@@ -755,14 +757,27 @@ pub async fn pos_of_products(
          JOIN products p ON p.id = l.product_id
          ORDER BY j.key, po.po_number LIMIT $2",
     ))
-    .bind(serde_json::to_string(product_ids)?)
+    .bind(id_json(product_ids))
     .bind(limit)
     .fetch_all(conn)
     .await?)
 }
 
 /// An open backorder as autocomplete shows it: id, SKU, units.
-pub type BackorderHit = (i64, String, i64);
+pub type BackorderHit = (BackorderId, String, i64);
+
+/// A [`BackorderHit`] as a JSON list holds it.
+type RawHit = (i64, String, i64);
+
+fn hit_of((id, sku, qty): RawHit) -> BackorderHit {
+    (BackorderId(id), sku, qty)
+}
+
+/// A JSON array of [`RawHit`]s, as backorder hits.
+fn hits_of(json: &str) -> anyhow::Result<Vec<BackorderHit>> {
+    let raw: Vec<RawHit> = serde_json::from_str(json)?;
+    Ok(raw.into_iter().map(hit_of).collect())
+}
 
 /// Open backorders whose id starts with the digits `prefix`: the id itself, then ids one,
 /// two, … digits longer, each an index range (never a scan of every id). Without a prefix,
@@ -773,10 +788,12 @@ pub async fn backorder_ids(
     limit: i64,
 ) -> anyhow::Result<Vec<BackorderHit>> {
     let Some(prefix) = prefix else {
-        return Ok(sqlx::query_as(
+        return Ok(sqlx::query_as(concat!(
             "SELECT b.id, p.sku, b.qty FROM backorders b JOIN products p ON p.id = b.product_id
-             WHERE b.status = 'open' ORDER BY b.id LIMIT $1",
-        )
+             WHERE b.status = ",
+            sql_word!(backorder open),
+            " ORDER BY b.id LIMIT $1"
+        ))
         .bind(limit)
         .fetch_all(conn)
         .await?);
@@ -791,8 +808,12 @@ pub async fn backorder_ids(
         let found: Vec<BackorderHit> = sqlx::query_as(
             // The status as an expression: compared plainly, it leads SQLite to walk a
             // status-first index over every open backorder instead of this id range.
-            "SELECT b.id, p.sku, b.qty FROM backorders b JOIN products p ON p.id = b.product_id
-             WHERE b.id BETWEEN $1 AND $2 AND b.status || '' = 'open' ORDER BY b.id LIMIT $3",
+            concat!(
+                "SELECT b.id, p.sku, b.qty FROM backorders b JOIN products p ON p.id = b.product_id
+             WHERE b.id BETWEEN $1 AND $2 AND b.status || '' = ",
+                sql_word!(backorder open),
+                " ORDER BY b.id LIMIT $3"
+            ),
         )
         .bind(lo as i64)
         .bind(hi.min(i128::from(i64::MAX)) as i64)
@@ -814,17 +835,17 @@ pub async fn backorder_ids(
 /// thousands open costs no more.
 pub async fn backorders_of_customers(
     conn: &mut Conn,
-    customer_ids: &[i64],
+    customer_ids: &[CustomerId],
     limit: i64,
 ) -> anyhow::Result<Vec<BackorderHit>> {
     let lists: Vec<String> = sqlx::query_scalar(&lists_of("customer_id"))
-        .bind(serde_json::to_string(customer_ids)?)
+        .bind(id_json(customer_ids))
         .bind(limit)
         .fetch_all(&mut *conn)
         .await?;
     let mut out: Vec<BackorderHit> = Vec::new();
     for list in lists {
-        take(&mut out, serde_json::from_str(&list)?, limit);
+        take(&mut out, hits_of(&list)?, limit);
     }
     Ok(out)
 }
@@ -836,7 +857,7 @@ pub async fn backorders_of_customers(
 pub async fn backorders_and_customers(
     conn: &mut Conn,
     counts: &TrigramCounts,
-    product_ids: &[i64],
+    product_ids: &[ProductId],
     limit: i64,
     text: &str,
     customers_limit: i64,
@@ -848,18 +869,15 @@ pub async fn backorders_and_customers(
         lists_of("product_id"),
         lookup.columns
     );
-    let mut values = vec![
-        KeyPart::Text(serde_json::to_string(product_ids)?),
-        KeyPart::Int(limit),
-    ];
+    let mut values = vec![KeyPart::Text(id_json(product_ids)), KeyPart::Int(limit)];
     values.extend(lookup.values.iter().cloned());
     let row = super::keyset::bind_all(sqlx::query(&sql), &values)
         .fetch_one(&mut *conn)
         .await?;
-    let lists: Vec<Vec<BackorderHit>> = serde_json::from_str(&row.try_get::<String, _>(0)?)?;
+    let lists: Vec<Vec<RawHit>> = serde_json::from_str(&row.try_get::<String, _>(0)?)?;
     let mut out = Vec::new();
     for list in lists {
-        take(&mut out, list, limit);
+        take(&mut out, list.into_iter().map(hit_of).collect(), limit);
     }
     Ok((out, lookup.hits(&row, 1)?))
 }
@@ -874,17 +892,19 @@ pub async fn allocated_backorders(
     text: &str,
     limit: i64,
 ) -> anyhow::Result<Vec<BackorderHit>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(concat!(
         "SELECT b.id, p.sku, b.qty FROM backorders b
          JOIN products p ON p.id = b.product_id
          JOIN customers c ON c.id = b.customer_id
-         WHERE b.status = 'allocated'
+         WHERE b.status = ",
+        sql_word!(backorder allocated),
+        "
            AND ($1 = '' OR substr(CAST(b.id AS TEXT), 1, length($1)) = $1
                 OR instr(lower(p.sku), lower($1)) > 0 OR instr(lower(p.name), lower($1)) > 0
                 OR instr(lower(c.external_id), lower($1)) > 0
                 OR instr(lower(c.name), lower($1)) > 0)
-         ORDER BY b.id LIMIT $2",
-    )
+         ORDER BY b.id LIMIT $2"
+    ))
     .bind(text)
     .bind(limit)
     .fetch_all(conn)
@@ -895,10 +915,11 @@ fn lists_of(column: &str) -> String {
     format!(
         "SELECT (SELECT json_group_array(json_array(x.id, p.sku, x.qty))
                  FROM (SELECT b.id, b.product_id, b.qty FROM backorders b
-                       WHERE b.{column} = j.value AND b.status = 'open'
+                       WHERE b.{column} = j.value AND b.status = {open}
                        ORDER BY b.sort_key DESC, b.ordered_epoch, b.id LIMIT $2) x
                  JOIN products p ON p.id = x.product_id) AS list
-         FROM json_each($1) j ORDER BY j.key"
+         FROM json_each($1) j ORDER BY j.key",
+        open = sql_word!(backorder open)
     )
 }
 

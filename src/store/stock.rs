@@ -1,7 +1,7 @@
 //! The stock ledger and the position row kept beside it.
 
 use super::{ts, Conn};
-use crate::domain::MovementKind;
+use crate::domain::{MovementKind, ProductId};
 use chrono::{DateTime, Utc};
 
 /// [`AVAILABLE`]'s text, as a macro so that `concat!` can build constant statements from it.
@@ -28,7 +28,7 @@ pub struct PositionRow {
 }
 
 /// Reads a product's position (zero when it has none yet).
-pub async fn position(conn: &mut Conn, product_id: i64) -> anyhow::Result<PositionRow> {
+pub async fn position(conn: &mut Conn, product_id: ProductId) -> anyhow::Result<PositionRow> {
     Ok(
         sqlx::query_as("SELECT on_hand, allocated FROM stock_positions WHERE product_id = $1")
             .bind(product_id)
@@ -44,7 +44,7 @@ pub async fn position(conn: &mut Conn, product_id: i64) -> anyhow::Result<Positi
 /// A stock movement to record.
 #[derive(Debug, Clone)]
 pub struct Movement<'a> {
-    pub product_id: i64,
+    pub product_id: ProductId,
     pub kind: MovementKind,
     /// Signed units.
     pub qty: i64,
@@ -89,7 +89,11 @@ pub async fn record_movement(conn: &mut Conn, m: &Movement<'_>) -> anyhow::Resul
 }
 
 /// Moves the allocated count (positive to allocate, negative to release or ship).
-pub async fn change_allocated(conn: &mut Conn, product_id: i64, delta: i64) -> anyhow::Result<()> {
+pub async fn change_allocated(
+    conn: &mut Conn,
+    product_id: ProductId,
+    delta: i64,
+) -> anyhow::Result<()> {
     sqlx::query("UPDATE stock_positions SET allocated = allocated + $1 WHERE product_id = $2")
         .bind(delta)
         .bind(product_id)
@@ -102,7 +106,7 @@ pub async fn change_allocated(conn: &mut Conn, product_id: i64, delta: i64) -> a
 /// migration 0011's triggers keep), in one read of one row.
 pub async fn position_with_backorders(
     conn: &mut Conn,
-    product_id: i64,
+    product_id: ProductId,
 ) -> anyhow::Result<(PositionRow, i64, i64)> {
     let row: Option<(i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT on_hand, allocated, open_backorders, backorder_units

@@ -1,12 +1,13 @@
 //! Suppliers.
 
 use super::Conn;
+use crate::domain::SupplierId;
 
 /// A supplier as stored.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct SupplierRow {
     /// Row id.
-    pub id: i64,
+    pub id: SupplierId,
     /// Shop's code.
     pub code: String,
     /// Name.
@@ -22,8 +23,8 @@ pub struct SupplierRow {
 /// Every supplier's id by its code.
 pub async fn ids_by_code(
     conn: &mut Conn,
-) -> anyhow::Result<std::collections::HashMap<String, i64>> {
-    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT code, id FROM suppliers")
+) -> anyhow::Result<std::collections::HashMap<String, SupplierId>> {
+    let rows: Vec<(String, SupplierId)> = sqlx::query_as("SELECT code, id FROM suppliers")
         .fetch_all(conn)
         .await?;
     Ok(rows.into_iter().collect())

@@ -6,9 +6,11 @@ use crate::domain::alerts::{RunStatus, Severity};
 use crate::domain::notify::{InboundKind, MessageStatus, Transport};
 use crate::domain::outbox::PostStatus;
 use crate::domain::promise::Cause;
+use crate::domain::schedule::Trigger;
 use crate::domain::{
-    BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, MovementKind, OutboxStatus,
-    PoStatus, ProductId, ReservationStatus, Tier, UpdateKind,
+    AlertRunId, BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, InboundId, MessageId,
+    MovementKind, OrderId, OrderLineId, OutboxId, OutboxStatus, PoLineId, PoStatus, PostId,
+    ProductId, PurchaseOrderId, ReservationStatus, SupplierId, Tier, UpdateKind,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::encode::IsNull;
@@ -77,11 +79,83 @@ text_enum!(
     MessageStatus => "a message status",
     InboundKind => "an inbound message kind",
     PostStatus => "a channel post status",
+    Trigger => "an alert run trigger",
 );
 
-/// Implements `Type`, `Encode` and `Decode` for a row id newtype, stored as its INTEGER.
+/// The SQL spelling of a stored status (or a kind, or a set of them as an `IN` list), where a
+/// statement names it rather than binding it: a partial index is only used when the query holds
+/// its literal. A macro so that `concat!` can build constant statements from it; the tests below
+/// check each against its enum's `as_str`.
+macro_rules! sql_word {
+    (backorder open) => {
+        "'open'"
+    };
+    (backorder allocated) => {
+        "'allocated'"
+    };
+    (backorder active) => {
+        "('open', 'allocated')"
+    };
+    (reservation held) => {
+        "'held'"
+    };
+    (outbox pending) => {
+        "'pending'"
+    };
+    (outbox sending) => {
+        "'sending'"
+    };
+    (outbox sent) => {
+        "'sent'"
+    };
+    (outbox superseded) => {
+        "'superseded'"
+    };
+    (outbox unsent) => {
+        "('pending', 'sending')"
+    };
+    (update eta_changed) => {
+        "'eta_changed'"
+    };
+    (cause po_eta_changed) => {
+        "'po_eta_changed'"
+    };
+    (post pending) => {
+        "'pending'"
+    };
+    (message failed) => {
+        "('undelivered', 'failed')"
+    };
+}
+pub(crate) use sql_word;
+
+/// A row id newtype, as the store binds it.
+pub trait RowId: Copy {
+    /// The INTEGER the row holds.
+    fn raw(self) -> i64;
+    /// The id an INTEGER of its kind of row is.
+    fn from_raw(raw: i64) -> Self;
+}
+
+/// Ids as one JSON array, bound to `json_each`: one bound value however many ids.
+pub fn id_json<T: RowId>(ids: &[T]) -> String {
+    let raw: Vec<i64> = ids.iter().map(|id| id.raw()).collect();
+    serde_json::Value::from(raw).to_string()
+}
+
+/// Implements [`RowId`], `Type`, `Encode` and `Decode` for a row id newtype, stored as its
+/// INTEGER.
 macro_rules! row_id {
     ($($ty:ty),* $(,)?) => {$(
+        impl RowId for $ty {
+            fn raw(self) -> i64 {
+                self.0
+            }
+            fn from_raw(raw: i64) -> Self {
+                Self(raw)
+            }
+        }
+
         impl Type<Sqlite> for $ty {
             fn type_info() -> SqliteTypeInfo {
                 <i64 as Type<Sqlite>>::type_info()
@@ -108,7 +182,21 @@ macro_rules! row_id {
     )*};
 }
 
-row_id!(ProductId, CustomerId, BackorderId);
+row_id!(
+    ProductId,
+    CustomerId,
+    BackorderId,
+    OutboxId,
+    PurchaseOrderId,
+    PoLineId,
+    AlertRunId,
+    PostId,
+    OrderId,
+    OrderLineId,
+    MessageId,
+    InboundId,
+    SupplierId,
+);
 
 /// Stored form of a timestamp: RFC 3339 UTC, whole seconds (text order is time order).
 pub fn ts(t: DateTime<Utc>) -> String {
@@ -184,14 +272,46 @@ pub struct StoredDay(NaiveDate);
 #[derive(Debug)]
 pub struct StoredOptDay(Option<NaiveDate>);
 
+/// When the next of some queued rows is due (`SELECT MIN(…) AS next_attempt_at`), named so that
+/// a bad stored time fails the read naming its column.
+#[derive(sqlx::FromRow)]
+pub(crate) struct NextAttempt {
+    #[sqlx(try_from = "StoredOptTs")]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
 /// A Discord id (a snowflake, stored as decimal text), for `#[sqlx(try_from = "StoredDiscordId")]`
 /// on a `u64` field.
 #[derive(Debug)]
 pub struct StoredDiscordId(u64);
 
-/// A JSON array of row ids, for `#[sqlx(try_from = "StoredIds")]` on a `Vec<i64>` field.
+/// A JSON array of row ids, for `#[sqlx(try_from = "StoredIds<ProductId>")]` on a
+/// `Vec<ProductId>` field.
 #[derive(Debug)]
-pub struct StoredIds(Vec<i64>);
+pub struct StoredIds<T>(Vec<T>);
+
+impl<T> Type<Sqlite> for StoredIds<T> {
+    fn type_info() -> SqliteTypeInfo {
+        <str as Type<Sqlite>>::type_info()
+    }
+    fn compatible(ty: &SqliteTypeInfo) -> bool {
+        <str as Type<Sqlite>>::compatible(ty)
+    }
+}
+
+impl<'r, T: RowId> Decode<'r, Sqlite> for StoredIds<T> {
+    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+        let raw = <Option<&str> as Decode<'r, Sqlite>>::decode(value)?;
+        let ids = not_null(raw).and_then(parse_ids)?;
+        Ok(StoredIds(ids.into_iter().map(T::from_raw).collect()))
+    }
+}
+
+impl<T> From<StoredIds<T>> for Vec<T> {
+    fn from(v: StoredIds<T>) -> Self {
+        v.0
+    }
+}
 
 fn parse_discord_id(raw: &str) -> Result<u64, BadStoredValue> {
     raw.parse().map_err(|_| BadStoredValue {
@@ -220,7 +340,6 @@ text_newtype! {
     StoredDay(NaiveDate) => |raw| not_null(raw).and_then(parse_day);
     StoredOptDay(Option<NaiveDate>) => |raw| raw.map(parse_day).transpose();
     StoredDiscordId(u64) => |raw| not_null(raw).and_then(parse_discord_id);
-    StoredIds(Vec<i64>) => |raw| not_null(raw).and_then(parse_ids);
 }
 
 #[cfg(test)]
@@ -236,5 +355,82 @@ mod tests {
         assert_eq!(parse_ts(&ts(t)).unwrap(), t);
         assert!(parse_ts("yesterday").is_err());
         assert!(parse_day("2026-02-30").is_err());
+    }
+
+    fn word(s: &str) -> String {
+        format!("'{s}'")
+    }
+
+    fn list<T: Copy>(
+        all: &[T],
+        keep: impl Fn(T) -> bool,
+        spell: impl Fn(T) -> &'static str,
+    ) -> String {
+        let words: Vec<String> = all
+            .iter()
+            .copied()
+            .filter(|v| keep(*v))
+            .map(|v| word(spell(v)))
+            .collect();
+        format!("({})", words.join(", "))
+    }
+
+    #[test]
+    fn sql_words_are_the_enums_spellings() {
+        use crate::domain::notify::MessageStatus as M;
+        let unsent = |s| matches!(s, OutboxStatus::Pending | OutboxStatus::Sending);
+        let failed = |s| matches!(s, M::Failed | M::Undelivered);
+        let cases = [
+            (
+                sql_word!(backorder open),
+                word(BackorderStatus::Open.as_str()),
+            ),
+            (
+                sql_word!(backorder allocated),
+                word(BackorderStatus::Allocated.as_str()),
+            ),
+            (
+                sql_word!(backorder active),
+                list(
+                    &BackorderStatus::ALL,
+                    BackorderStatus::is_active,
+                    BackorderStatus::as_str,
+                ),
+            ),
+            (
+                sql_word!(reservation held),
+                word(ReservationStatus::Held.as_str()),
+            ),
+            (
+                sql_word!(outbox pending),
+                word(OutboxStatus::Pending.as_str()),
+            ),
+            (
+                sql_word!(outbox sending),
+                word(OutboxStatus::Sending.as_str()),
+            ),
+            (sql_word!(outbox sent), word(OutboxStatus::Sent.as_str())),
+            (
+                sql_word!(outbox superseded),
+                word(OutboxStatus::Superseded.as_str()),
+            ),
+            (
+                sql_word!(outbox unsent),
+                list(&OutboxStatus::ALL, unsent, OutboxStatus::as_str),
+            ),
+            (
+                sql_word!(update eta_changed),
+                word(UpdateKind::EtaChanged.as_str()),
+            ),
+            (
+                sql_word!(cause po_eta_changed),
+                word(Cause::PoEtaChanged.as_str()),
+            ),
+            (sql_word!(post pending), word(PostStatus::Pending.as_str())),
+            (sql_word!(message failed), list(&M::ALL, failed, M::as_str)),
+        ];
+        for (sql, spelled) in cases {
+            assert_eq!(sql, spelled);
+        }
     }
 }

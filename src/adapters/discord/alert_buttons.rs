@@ -3,7 +3,7 @@
 use super::poster::{SNOOZE_RUN, SNOOZE_SKUS};
 use super::{slash, Data, Error};
 use crate::app::alerts;
-use crate::domain::markup;
+use crate::domain::{markup, AlertRunId};
 use poise::serenity_prelude as serenity;
 
 /// Days a click snoozes for.
@@ -27,7 +27,7 @@ pub async fn handle(
     );
     let id = &mci.data.custom_id;
     let result = if let Some(run) = id.strip_prefix(SNOOZE_RUN) {
-        match run.parse::<i64>() {
+        match run.parse::<AlertRunId>() {
             Ok(run) => alerts::snooze_run(&data.app, &actor, run, DAYS)
                 .await
                 .map(|n| format!("Snoozed {n} SKUs of this alert for {DAYS} days.")),
@@ -38,7 +38,7 @@ pub async fn handle(
             serenity::ComponentInteractionDataKind::StringSelect { values } => values.clone(),
             _ => Vec::new(),
         };
-        match run.parse::<i64>() {
+        match run.parse::<AlertRunId>() {
             Ok(run) => alerts::snooze_run_skus(&data.app, &actor, run, &skus, DAYS)
                 .await
                 .map(|s| format!("Snoozed {} for {DAYS} days.", markup::data(&s.join(", ")))),

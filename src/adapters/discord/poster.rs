@@ -64,7 +64,7 @@ impl Sender {
                 });
                 // The console stands in for Discord: a post nobody reads is still done with.
                 if let Err(e) = printed {
-                    tracing::warn!(error = %e, post_id = post.id, "post not printed");
+                    tracing::warn!(error = %e, post_id = post.id.0, "post not printed");
                 }
                 Ok(None)
             }

@@ -4,7 +4,9 @@
 use super::{ImportReport, Problems, Row};
 use crate::app::AppResult;
 use crate::domain::customer::parse_timezone;
-use crate::domain::{text, Channel, CustomerRef, EmailAddress, PhoneNumber, Tier};
+use crate::domain::{
+    text, Channel, CustomerId, CustomerRef, EmailAddress, PhoneNumber, ProductId, Tier,
+};
 use crate::store::{self, customers::CustomerRow, Conn};
 
 /// A checked customer row.
@@ -32,7 +34,7 @@ pub(super) fn parse(rows: &[Row], p: &mut Problems) -> Vec<Customer> {
         }
         if let (Some(external_id), Some(name)) = (id, name) {
             out.push(CustomerRow {
-                id: 0,
+                id: CustomerId(0),
                 external_id,
                 name,
                 email: email.map(|e| e.expose().to_string()),
@@ -54,7 +56,7 @@ pub(super) async fn stage(conn: &mut Conn, rows: &[Customer]) -> AppResult<()> {
 }
 
 /// Returns the products of open backorders whose customer changed tier.
-pub(super) async fn apply(conn: &mut Conn, report: &mut ImportReport) -> AppResult<Vec<i64>> {
+pub(super) async fn apply(conn: &mut Conn, report: &mut ImportReport) -> AppResult<Vec<ProductId>> {
     let (changed, retiered) = store::import::apply_customers(conn).await?;
     report.changed = changed;
     report.unchanged = report.rows - changed;

@@ -20,7 +20,7 @@ mod suppliers;
 use super::promise::{settle, Cause};
 use super::{Actor, App, AppResult};
 use crate::domain::audit::AuditEntry;
-use crate::domain::{ident, parse_quantity, CustomerRef, Sku};
+use crate::domain::{ident, parse_quantity, CustomerRef, Sku, SupplierId};
 use crate::store::{self, audit, customers::CustomerRow, products::ProductRow, Conn};
 use std::collections::HashMap;
 use std::fmt;
@@ -408,7 +408,7 @@ pub(super) fn lead_time(raw: &str) -> Result<i64, String> {
 /// suppliers, products and customers are never deleted, so what was found stays valid).
 #[derive(Default)]
 struct Lookups {
-    suppliers: HashMap<String, Option<i64>>,
+    suppliers: HashMap<String, Option<SupplierId>>,
     products: HashMap<String, Option<ProductRow>>,
     customers: HashMap<String, Option<CustomerRow>>,
 }
@@ -420,7 +420,7 @@ impl Lookups {
         conn: &mut Conn,
         p: &mut Problems,
         row: &Row,
-    ) -> AppResult<Option<i64>> {
+    ) -> AppResult<Option<SupplierId>> {
         let Some(code) = row.get("supplier") else {
             return Ok(None);
         };

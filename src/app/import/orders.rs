@@ -5,7 +5,7 @@
 use super::{ImportReport, Lookups, Problems, Row};
 use crate::app::{App, AppResult};
 use crate::domain::date::{check_ordered_at, parse_timestamp};
-use crate::domain::{parse_positive_quantity, Money, OrderNumber, Sku};
+use crate::domain::{parse_positive_quantity, CustomerId, Money, OrderNumber, ProductId, Sku};
 use crate::store::{self, import::OrderLineIn, Conn};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -20,8 +20,8 @@ pub(super) async fn stage(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let mut out = Vec::with_capacity(rows.len());
-    let mut orders: HashMap<String, i64> = HashMap::new();
-    let mut lines: HashMap<(String, i64), i64> = HashMap::new();
+    let mut orders: HashMap<String, CustomerId> = HashMap::new();
+    let mut lines: HashMap<(String, ProductId), i64> = HashMap::new();
     for row in rows {
         let order = p.required(row, "order", |s| {
             OrderNumber::parse(s).map(|n| n.to_string())
@@ -69,7 +69,7 @@ pub(super) async fn apply(
     conn: &mut Conn,
     report: &mut ImportReport,
     p: &mut Problems,
-) -> AppResult<Vec<i64>> {
+) -> AppResult<Vec<ProductId>> {
     let applied = store::import::apply_order_lines(conn, app.clock.now()).await?;
     for (line, column, reason) in applied.problems {
         p.add(line as usize, column, reason);

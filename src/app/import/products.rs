@@ -3,7 +3,7 @@
 
 use super::{Lookups, Problems, Row, RowReader};
 use crate::app::{Actor, App, AppResult};
-use crate::domain::{ident, parse_quantity, text, Money, Sku};
+use crate::domain::{ident, parse_quantity, text, Money, ProductId, Sku, SupplierId};
 use crate::store::{self, import::ProductIn, Conn};
 use std::collections::HashMap;
 use std::io::Read;
@@ -69,7 +69,7 @@ pub(super) async fn stage(
 /// Parses and checks every row, sending the good ones on in chunks.
 fn parse(
     mut reader: RowReader<impl Read>,
-    suppliers: &HashMap<String, i64>,
+    suppliers: &HashMap<String, SupplierId>,
     tx: &tokio::sync::mpsc::Sender<Vec<ProductIn>>,
 ) -> Parsed {
     let mut p = Problems::default();
@@ -116,7 +116,7 @@ fn parse(
 /// One row's checks; `None` when it is bad (its problems recorded) or repeats a SKU.
 fn check(
     row: &Row,
-    suppliers: &HashMap<String, i64>,
+    suppliers: &HashMap<String, SupplierId>,
     p: &mut Problems,
     seen: &mut HashMap<String, usize>,
 ) -> Option<ProductIn> {
@@ -190,7 +190,7 @@ pub(super) async fn apply(
     actor: &Actor,
     report: &mut super::ImportReport,
     p: &mut Problems,
-) -> AppResult<Vec<i64>> {
+) -> AppResult<Vec<ProductId>> {
     let below = store::import::check_products(conn).await?;
     if !below.is_empty() {
         for b in below {

@@ -5,7 +5,10 @@
 use super::{count, ImportReport, Lookups, Problems, Row};
 use crate::app::{Actor, App, AppResult};
 use crate::domain::date::{check_eta_window, parse_date};
-use crate::domain::{ident, parse_positive_quantity, PoNumber, PoStatus, RequestedStatus, Sku};
+use crate::domain::{
+    ident, parse_positive_quantity, PoLineId, PoNumber, PoStatus, ProductId, PurchaseOrderId,
+    RequestedStatus, Sku, SupplierId,
+};
 use crate::store::{import as bulk, Conn};
 use std::collections::HashMap;
 
@@ -13,8 +16,8 @@ use std::collections::HashMap;
 pub(super) struct PoLine {
     line: usize,
     po: String,
-    supplier_id: Option<i64>,
-    product_id: i64,
+    supplier_id: Option<SupplierId>,
+    product_id: ProductId,
     qty: i64,
     eta: Option<chrono::NaiveDate>,
     cancelled: bool,
@@ -30,8 +33,8 @@ pub(super) async fn parse(
 ) -> AppResult<Vec<PoLine>> {
     let mut out = Vec::with_capacity(rows.len());
     // PO → (its first line, supplier cell there, supplier id).
-    let mut headers: HashMap<String, (usize, Option<String>, Option<i64>)> = HashMap::new();
-    let mut lines_of: HashMap<(String, i64), usize> = HashMap::new();
+    let mut headers: HashMap<String, (usize, Option<String>, Option<SupplierId>)> = HashMap::new();
+    let mut lines_of: HashMap<(String, ProductId), usize> = HashMap::new();
     for row in rows {
         let po = p.required(row, "po", |s| PoNumber::parse(s).map(|n| n.to_string()));
         let sku = p.required(row, "sku", Sku::parse);
@@ -99,7 +102,7 @@ pub(super) async fn apply(
     rows: &[PoLine],
     report: &mut ImportReport,
     p: &mut Problems,
-) -> AppResult<Vec<i64>> {
+) -> AppResult<Vec<ProductId>> {
     // The ETA window moves with the day the file is applied, so it is checked here.
     let today = app.clock.today();
     for row in rows {
@@ -109,7 +112,7 @@ pub(super) async fn apply(
     }
     // Headers in file order, each with the supplier its rows name.
     let mut numbers: Vec<&str> = Vec::new();
-    let mut supplier_of: HashMap<&str, Option<i64>> = HashMap::new();
+    let mut supplier_of: HashMap<&str, Option<SupplierId>> = HashMap::new();
     for row in rows {
         if supplier_of.insert(&row.po, row.supplier_id).is_none() {
             numbers.push(&row.po);
@@ -120,20 +123,24 @@ pub(super) async fn apply(
         .into_iter()
         .map(|po| (po.po_number.clone(), po))
         .collect();
-    let pairs: Vec<(i64, i64)> = rows
+    let pairs: Vec<(PurchaseOrderId, ProductId)> = rows
         .iter()
         .filter_map(|r| stored.get(&r.po).map(|po| (po.id, r.product_id)))
         .collect();
-    let existing: HashMap<(i64, i64), bulk::StoredPoLine> = bulk::po_lines_of(conn, &pairs)
-        .await?
-        .into_iter()
-        .map(|l| ((l.po_id, l.product_id), l))
-        .collect();
+    let existing: HashMap<(PurchaseOrderId, ProductId), bulk::StoredPoLine> =
+        bulk::po_lines_of(conn, &pairs)
+            .await?
+            .into_iter()
+            .map(|l| ((l.po_id, l.product_id), l))
+            .collect();
 
     // Decide every row against what is stored.
     enum Plan {
         Create,
-        Change(bulk::PoLineChange, Option<(i64, Option<chrono::NaiveDate>)>),
+        Change(
+            bulk::PoLineChange,
+            Option<(PoLineId, Option<chrono::NaiveDate>)>,
+        ),
         Keep,
     }
     let mut plans = Vec::with_capacity(rows.len());
@@ -177,16 +184,17 @@ pub(super) async fn apply(
     }
 
     // Headers: create the new ones, set changed suppliers.
-    let new_pos: Vec<(&str, Option<i64>)> = numbers
+    let new_pos: Vec<(&str, Option<SupplierId>)> = numbers
         .iter()
         .filter(|n| !stored.contains_key(**n))
         .map(|n| (*n, supplier_of[n]))
         .collect();
-    let created: HashMap<String, i64> = bulk::insert_pos(conn, &new_pos, app.clock.now())
-        .await?
-        .into_iter()
-        .collect();
-    let supplier_changes: Vec<(i64, Option<i64>)> = stored
+    let created: HashMap<String, PurchaseOrderId> =
+        bulk::insert_pos(conn, &new_pos, app.clock.now())
+            .await?
+            .into_iter()
+            .collect();
+    let supplier_changes: Vec<(PurchaseOrderId, Option<SupplierId>)> = stored
         .values()
         .filter(|po| po.supplier_id != supplier_of[po.po_number.as_str()])
         .map(|po| (po.id, supplier_of[po.po_number.as_str()]))
@@ -235,13 +243,13 @@ pub(super) async fn apply(
     bulk::record_po_eta_changes(conn, &moved, &actor.name, "import", app.clock.now()).await?;
 
     // Each PO's status follows from its lines.
-    let ids: Vec<i64> = numbers.iter().map(|n| po_id(n)).collect();
+    let ids: Vec<PurchaseOrderId> = numbers.iter().map(|n| po_id(n)).collect();
     let (lines, current) = bulk::po_states(conn, &ids).await?;
-    let mut lines_by_po: HashMap<i64, Vec<(PoStatus, i64)>> = HashMap::new();
+    let mut lines_by_po: HashMap<PurchaseOrderId, Vec<(PoStatus, i64)>> = HashMap::new();
     for (po, status, received) in lines {
         lines_by_po.entry(po).or_default().push((status, received));
     }
-    let statuses: Vec<(i64, PoStatus)> = current
+    let statuses: Vec<(PurchaseOrderId, PoStatus)> = current
         .into_iter()
         .filter_map(|(id, status)| {
             let now = PoStatus::of_po(lines_by_po.remove(&id).unwrap_or_default());

@@ -5,7 +5,7 @@
 use super::{ImportKind, ImportReport, Lookups, Problems, Row, RowReader};
 use crate::app::AppResult;
 use crate::domain::date::{check_ordered_at, parse_date, parse_timestamp};
-use crate::domain::{parse_positive_quantity, CustomerRef, OrderNumber, ParseError, Sku};
+use crate::domain::{parse_positive_quantity, CustomerRef, OrderNumber, ParseError, ProductId, Sku};
 use crate::store::{self, demand::SaleIn, Conn};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use std::collections::HashMap;
@@ -41,8 +41,8 @@ pub(super) async fn stage(
     let mut row = reader.blank();
     let mut rows = 0;
     let mut out: Vec<SaleIn> = Vec::new();
-    let mut by_order: HashMap<(String, i64), usize> = HashMap::new();
-    let mut repeats: HashMap<(i64, String, i64, Option<String>), i64> = HashMap::new();
+    let mut by_order: HashMap<(String, ProductId), usize> = HashMap::new();
+    let mut repeats: HashMap<(ProductId, String, i64, Option<String>), i64> = HashMap::new();
     while reader.next_valid(&mut row, p) {
         rows += 1;
         if let Some(sale) = check(conn, &row, p, &mut look, now).await? {
@@ -95,8 +95,8 @@ async fn check(
 /// SKU, or numbered among identical rows without an order.
 fn add(
     out: &mut Vec<SaleIn>,
-    by_order: &mut HashMap<(String, i64), usize>,
-    repeats: &mut HashMap<(i64, String, i64, Option<String>), i64>,
+    by_order: &mut HashMap<(String, ProductId), usize>,
+    repeats: &mut HashMap<(ProductId, String, i64, Option<String>), i64>,
     mut sale: SaleIn,
 ) {
     match &sale.order_number {
@@ -163,7 +163,7 @@ mod tests {
 
     fn sale(order: Option<&str>, qty: i64) -> SaleIn {
         SaleIn {
-            product_id: 7,
+            product_id: ProductId(7),
             order_number: order.map(str::to_string),
             customer: None,
             qty,

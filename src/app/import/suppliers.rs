@@ -2,7 +2,7 @@
 
 use super::{ImportReport, Problems, Row};
 use crate::app::AppResult;
-use crate::domain::{ident, text, EmailAddress, PhoneNumber};
+use crate::domain::{ident, text, EmailAddress, PhoneNumber, ProductId, SupplierId};
 use crate::store::{self, suppliers::SupplierRow, Conn};
 
 /// A checked supplier row.
@@ -20,7 +20,7 @@ pub(super) fn parse(rows: &[Row], p: &mut Problems) -> Vec<Supplier> {
             .unwrap_or(14);
         if let (Some(code), Some(name)) = (code, name) {
             out.push(SupplierRow {
-                id: 0,
+                id: SupplierId(0),
                 code,
                 name,
                 email: email.map(|e| e.expose().to_string()),
@@ -37,7 +37,7 @@ pub(super) async fn stage(conn: &mut Conn, rows: &[Supplier]) -> AppResult<()> {
     Ok(())
 }
 
-pub(super) async fn apply(conn: &mut Conn, report: &mut ImportReport) -> AppResult<Vec<i64>> {
+pub(super) async fn apply(conn: &mut Conn, report: &mut ImportReport) -> AppResult<Vec<ProductId>> {
     report.changed = store::import::apply_suppliers(conn).await?;
     report.unchanged = report.rows - report.changed;
     Ok(Vec::new())
