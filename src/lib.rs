@@ -4,7 +4,7 @@
 //! - [`domain`]: pure types and rules (SKU, quantities, money, contacts, stock position, priority,
 //!   ETA promise, purchasing and backorder status, alert severity and state, cron schedules,
 //!   customer-update decisions and SMS segments, search ranking and typo distance, the keys
-//!   lists page by, demand forecasts). No I/O.
+//!   lists page by, demand forecasts, the backorder report's figures). No I/O.
 //! - [`store`]: the only place with SQL (sqlx on SQLite), one function per query; rows come out typed;
 //!   lists page by keyset from an index (`store::keyset`).
 //! - [`app`]: use cases, one function per thing a user does, each one transaction (stock, orders,

@@ -123,6 +123,7 @@ async fn ready_registers_every_command_from_the_spec() {
             "po",
             "pos",
             "receive",
+            "report",
             "search",
             "stock"
         ]
@@ -248,6 +249,45 @@ async fn stock_answers_with_an_embed_from_the_database() {
         cb["data"]["components"],
         json!([]),
         "no buttons on a single page"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_is_deferred_then_answers_with_its_figures_and_window() {
+    let bot = boot(&[]).await;
+    let days = find(&find(&bot.commands, "report")["options"], "days");
+    assert_eq!(
+        (days["min_value"].as_i64(), days["max_value"].as_i64()),
+        (Some(1), Some(365))
+    );
+    let i = bot
+        .fake
+        .send_command(
+            "report",
+            json!([{"name": "days", "type": 4, "value": 90}]),
+            &member(vec![]),
+        )
+        .await;
+    assert_eq!(bot.fake.wait_callback(&i).await["type"], 5, "deferred");
+    let answer = bot.wait_answer(&i).await;
+    let embed = &answer.body["embeds"][0];
+    assert_eq!(embed["title"], "Backorder report — last 90 days");
+    assert!(
+        embed["description"]
+            .as_str()
+            .unwrap()
+            .ends_with("UTC; open backorders as of now"),
+        "{embed:#}"
+    );
+    // The demo shop: 7 open backorders of 14 units; 3 of its 10 order lines filled from stock.
+    assert_eq!(field(embed, "Open backorders"), "7 (14 units, 2388.50 EUR)");
+    assert_eq!(field(embed, "Fill rate"), "30.0% (3 of 10 lines)");
+    assert!(
+        field(embed, "Top backordered SKUs")
+            .as_str()
+            .unwrap()
+            .starts_with("1. JACKET-RAIN-M — Rain jacket M: 7 units"),
+        "{embed:#}"
     );
 }
 

@@ -13,6 +13,7 @@ pub mod page;
 pub mod posts;
 pub mod promise;
 pub mod purchasing;
+pub mod report;
 pub mod schedule;
 pub mod search;
 pub mod service;

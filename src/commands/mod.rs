@@ -45,6 +45,7 @@ pub mod notifications;
 pub mod po;
 pub mod pos;
 pub mod receive;
+pub mod report;
 pub mod search;
 pub mod stock;
 
@@ -97,6 +98,7 @@ pub static COMMANDS: &[Command] = &[
     command!(eta::SPEC, eta::run),
     command!(receive::SPEC, receive::run),
     command!(lowstock::SPEC, lowstock::run),
+    command!(report::SPEC, report::run),
     command!(alerts::LIST, alerts::list),
     command!(alerts::RUN, alerts::run),
     command!(alerts::SNOOZE, alerts::snooze),

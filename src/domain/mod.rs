@@ -25,6 +25,7 @@ pub mod promise;
 pub mod purchasing;
 pub mod quantity;
 pub mod queue;
+pub mod report;
 pub mod schedule;
 pub mod search;
 pub mod sku;

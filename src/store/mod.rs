@@ -21,6 +21,7 @@ pub mod posts;
 pub mod products;
 pub mod purchasing;
 pub mod readers;
+pub mod report;
 pub mod search;
 pub mod stock;
 pub mod suppliers;

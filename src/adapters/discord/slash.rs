@@ -438,6 +438,7 @@ mod tests {
                 "eta",
                 "receive",
                 "lowstock",
+                "report",
                 "alerts",
                 "notifications",
                 "help"

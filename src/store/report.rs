@@ -1,0 +1,256 @@
+//! `/report`'s counts: read-only aggregates over backorders, order lines, messages and PO
+//! receipts. The rules that turn them into figures are in `domain::report`.
+
+use super::{ts, Conn};
+use crate::domain::notify::MessageStatus;
+use crate::domain::ProductId;
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// A time window, both ends included.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// When a backorder stopped being open: when its allocation completed (the newest of its
+/// reservations, for one allocated, fulfilled, or cancelled after being allocated in full), or
+/// when it was cancelled while still short. NULL while open.
+const LEFT_OPEN_AT: &str = "CASE
+    WHEN b.status = 'open' THEN NULL
+    WHEN b.status <> 'cancelled'
+      OR (SELECT COALESCE(SUM(r.qty), 0) FROM reservations r WHERE r.backorder_id = b.id) >= b.qty
+    THEN COALESCE((SELECT MAX(r.created_at) FROM reservations r WHERE r.backorder_id = b.id), b.closed_at)
+    ELSE b.closed_at
+END";
+
+/// Open backorders grouped by age at `now`: whole days since their order was placed.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AgeRow {
+    pub age_days: i64,
+    pub count: i64,
+    /// Units still short.
+    pub units: i64,
+    /// Those units at the line's price, minor units.
+    pub value_minor: i64,
+}
+
+pub async fn open_backorders_by_age(
+    conn: &mut Conn,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<AgeRow>> {
+    Ok(sqlx::query_as(
+        "SELECT (CAST(strftime('%s', $1) AS INTEGER) - CAST(strftime('%s', o.ordered_at) AS INTEGER)) / 86400 AS age_days,
+                COUNT(*) AS count,
+                SUM(b.qty - b.qty_allocated) AS units,
+                SUM((b.qty - b.qty_allocated) * ol.unit_price_minor) AS value_minor
+         FROM backorders b
+         JOIN order_lines ol ON ol.id = b.order_line_id
+         JOIN orders o ON o.id = ol.order_id
+         WHERE b.status = 'open'
+         GROUP BY age_days",
+    )
+    .bind(ts(now))
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Order lines of orders placed in `span`: (all, those with a backorder).
+pub async fn order_lines_in(conn: &mut Conn, span: Span) -> anyhow::Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT COUNT(*), COUNT(b.id)
+         FROM orders o
+         JOIN order_lines l ON l.order_id = o.id
+         LEFT JOIN backorders b ON b.order_line_id = l.id
+         WHERE o.ordered_at >= $1 AND o.ordered_at <= $2",
+    )
+    .bind(ts(span.from))
+    .bind(ts(span.to))
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Backorders whose allocation completed in `span` (and not cancelled since), by whole hours
+/// from their order to that moment: (hours, backorders).
+pub async fn hours_to_allocation(conn: &mut Conn, span: Span) -> anyhow::Result<Vec<(i64, i64)>> {
+    let sql = format!(
+        "SELECT (CAST(strftime('%s', x.done_at) AS INTEGER) - CAST(strftime('%s', x.ordered_at) AS INTEGER)) / 3600 AS hours,
+                COUNT(*)
+         FROM (SELECT {LEFT_OPEN_AT} AS done_at, o.ordered_at
+               FROM backorders b
+               JOIN order_lines l ON l.id = b.order_line_id
+               JOIN orders o ON o.id = l.order_id
+               WHERE b.status IN ('allocated', 'fulfilled')) x
+         WHERE x.done_at >= $1 AND x.done_at <= $2
+         GROUP BY hours"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(ts(span.from))
+        .bind(ts(span.to))
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Backorders cancelled in `span`: (count, units, value in minor units at the line's price).
+pub async fn cancelled_in(conn: &mut Conn, span: Span) -> anyhow::Result<(i64, i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(b.qty), 0), COALESCE(SUM(b.qty * ol.unit_price_minor), 0)
+         FROM backorders b JOIN order_lines ol ON ol.id = b.order_line_id
+         WHERE b.status = 'cancelled' AND b.closed_at >= $1 AND b.closed_at <= $2",
+    )
+    .bind(ts(span.from))
+    .bind(ts(span.to))
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Customer texts taken as inquiries in `span`.
+pub async fn inquiries_in(conn: &mut Conn, span: Span) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM inbound_messages
+         WHERE kind = 'inquiry' AND created_at >= $1 AND created_at <= $2",
+    )
+    .bind(ts(span.from))
+    .bind(ts(span.to))
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Messages handed to a channel in `span`, by their last status.
+pub async fn messages_by_status(
+    conn: &mut Conn,
+    span: Span,
+) -> anyhow::Result<Vec<(MessageStatus, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT status, COUNT(*) FROM messages
+         WHERE created_at >= $1 AND created_at <= $2 GROUP BY status",
+    )
+    .bind(ts(span.from))
+    .bind(ts(span.to))
+    .fetch_all(conn)
+    .await?)
+}
+
+/// A SKU's backorders created in the window.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SkuRow {
+    pub product_id: ProductId,
+    pub sku: String,
+    pub name: String,
+    pub backorders: i64,
+    pub units: i64,
+    pub value_minor: i64,
+}
+
+/// The `limit` SKUs with the most units backordered in `span` (ties: by SKU).
+pub async fn top_backordered_skus(
+    conn: &mut Conn,
+    span: Span,
+    limit: i64,
+) -> anyhow::Result<Vec<SkuRow>> {
+    Ok(sqlx::query_as(
+        "SELECT b.product_id, p.sku, p.name, COUNT(*) AS backorders, SUM(b.qty) AS units,
+                SUM(b.qty * ol.unit_price_minor) AS value_minor
+         FROM backorders b
+         JOIN products p ON p.id = b.product_id
+         JOIN order_lines ol ON ol.id = b.order_line_id
+         WHERE b.created_at >= $1 AND b.created_at <= $2
+         GROUP BY b.product_id
+         ORDER BY units DESC, p.sku_key
+         LIMIT $3",
+    )
+    .bind(ts(span.from))
+    .bind(ts(span.to))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// PO lines received in full in `span` that had an ETA, grouped by supplier, first promised
+/// ETA and day of the last receipt.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ReceiptRow {
+    /// The supplier's name; none for a PO without a supplier.
+    pub supplier: Option<String>,
+    #[sqlx(try_from = "super::StoredDay")]
+    pub first_eta: NaiveDate,
+    #[sqlx(try_from = "super::StoredDay")]
+    pub received: NaiveDate,
+    pub lines: i64,
+}
+
+/// The first promised ETA of a line is the one it had before its first ETA change (or the one
+/// that change gave, when it had none), else its ETA now; the receipt is the ledger's newest
+/// receipt of the line's product referring to its PO.
+pub async fn receipts_in(conn: &mut Conn, span: Span) -> anyhow::Result<Vec<ReceiptRow>> {
+    Ok(sqlx::query_as(
+        "SELECT s.name AS supplier, x.first_eta, substr(x.received_at, 1, 10) AS received,
+                COUNT(*) AS lines
+         FROM (SELECT po.supplier_id,
+                      COALESCE((SELECT COALESCE(h.old_eta, h.new_eta) FROM eta_history h
+                                WHERE h.po_line_id = l.id ORDER BY h.id LIMIT 1), l.eta) AS first_eta,
+                      (SELECT MAX(m.created_at) FROM stock_movements m
+                       WHERE m.product_id = l.product_id AND m.kind = 'receipt'
+                         AND m.reference = po.po_number) AS received_at
+               FROM po_lines l JOIN purchase_orders po ON po.id = l.po_id
+               WHERE l.status = 'received') x
+         LEFT JOIN suppliers s ON s.id = x.supplier_id
+         WHERE x.first_eta IS NOT NULL AND x.received_at >= $1 AND x.received_at <= $2
+         GROUP BY x.supplier_id, x.first_eta, received
+         ORDER BY s.name IS NULL, s.name, x.supplier_id, x.first_eta, received",
+    )
+    .bind(ts(span.from))
+    .bind(ts(span.to))
+    .fetch_all(conn)
+    .await?)
+}
+
+/// What the backorders-over-time series is built from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OpenEvents {
+    /// Backorders open just before `span.from`.
+    pub open_before: i64,
+    /// Backorders created in the span, per UTC day.
+    pub opened: Vec<(NaiveDate, i64)>,
+    /// Backorders that stopped being open in the span, per UTC day.
+    pub closed: Vec<(NaiveDate, i64)>,
+}
+
+pub async fn open_events(conn: &mut Conn, span: Span) -> anyhow::Result<OpenEvents> {
+    let (from, to) = (ts(span.from), ts(span.to));
+    let open_before = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM (SELECT b.created_at, {LEFT_OPEN_AT} AS left_at FROM backorders b
+                               WHERE b.created_at < $1) x
+         WHERE x.left_at IS NULL OR x.left_at >= $1"
+    ))
+    .bind(&from)
+    .fetch_one(&mut *conn)
+    .await?;
+    let opened: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT substr(created_at, 1, 10) AS day, COUNT(*) FROM backorders
+         WHERE created_at >= $1 AND created_at <= $2 GROUP BY day",
+    )
+    .bind(&from)
+    .bind(&to)
+    .fetch_all(&mut *conn)
+    .await?;
+    let closed: Vec<(String, i64)> = sqlx::query_as(&format!(
+        "SELECT substr(x.left_at, 1, 10) AS day, COUNT(*)
+         FROM (SELECT {LEFT_OPEN_AT} AS left_at FROM backorders b WHERE b.status <> 'open') x
+         WHERE x.left_at >= $1 AND x.left_at <= $2 GROUP BY day"
+    ))
+    .bind(&from)
+    .bind(&to)
+    .fetch_all(&mut *conn)
+    .await?;
+    let days = |rows: Vec<(String, i64)>| -> anyhow::Result<Vec<(NaiveDate, i64)>> {
+        rows.into_iter()
+            .map(|(d, n)| Ok((super::parse_day(&d)?, n)))
+            .collect()
+    };
+    Ok(OpenEvents {
+        open_before,
+        opened: days(opened)?,
+        closed: days(closed)?,
+    })
+}
