@@ -9,7 +9,7 @@ use backorder_bot::adapters::dispatcher::Dispatcher;
 use backorder_bot::app::orders::{place_order, NewOrder};
 use backorder_bot::app::report::report;
 use backorder_bot::domain::report::{ReportDays, Tally};
-use backorder_bot::domain::Money;
+use backorder_bot::domain::{BackorderId, Money};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use common::{spawn_app_with, test_now, TestApp};
 use mock_twilio::MockTwilio;
@@ -30,7 +30,7 @@ struct Shop {
     t: TestApp,
     _sms: MockTwilio,
     /// Backorder ids in the order they were made.
-    backorders: Vec<i64>,
+    backorders: Vec<BackorderId>,
 }
 
 impl Shop {
