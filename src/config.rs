@@ -129,6 +129,7 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Public base URL as Twilio reaches it (no trailing slash).
     pub public_url: Option<String>,
+    pub metrics: bool,
 }
 
 /// `[notify]`
@@ -696,6 +697,7 @@ struct RawHttp {
     bind: String,
     max_body_bytes: usize,
     public_url: String,
+    metrics: bool,
 }
 
 impl TryFrom<RawHttp> for HttpSettings {
@@ -717,6 +719,7 @@ impl TryFrom<RawHttp> for HttpSettings {
             bind,
             max_body_bytes: raw.max_body_bytes,
             public_url,
+            metrics: raw.metrics,
         })
     }
 }
