@@ -1242,6 +1242,7 @@ mod tests {
     fn defaults_load() {
         let s = load(&[]).unwrap();
         assert_eq!(s.http.bind.to_string(), "127.0.0.1:8080");
+        assert!(s.http.metrics);
         assert_eq!(s.discord.alert_channel_id, None);
         assert!(s.secrets.discord_token.is_none());
     }
@@ -1252,9 +1253,11 @@ mod tests {
             ("BACKORDER_BOT__HTTP__BIND", "0.0.0.0:9000"),
             ("BACKORDER_BOT__DISCORD__GUILD_IDS", "1,2"),
             ("BACKORDER_BOT__FULFILMENT__ALLOW_PARTIAL", "true"),
+            ("BACKORDER_BOT__HTTP__METRICS", "false"),
         ])
         .unwrap();
         assert_eq!(s.http.bind.port(), 9000);
+        assert!(!s.http.metrics);
         assert_eq!(s.discord.guild_ids, vec![1, 2]);
         assert!(s.fulfilment.allow_partial);
     }
