@@ -8,16 +8,13 @@ use crate::store::figures as store;
 
 /// Reads the shop's figures on one reader connection. Alerts are counted for each configured
 /// rule and every severity, zeros included (the states of a rule no longer configured are
-/// left out); each counted queue status is there, zero or not.
+/// left out).
 pub async fn read(app: &App) -> AppResult<ShopFigures> {
     let mut conn = app.store.reader().await?;
     let (open_backorders, open_units, open_value) = store::open_backorders(&mut conn).await?;
     let firing = store::alerts_firing(&mut conn).await?;
-    let [pending, sending] = ShopFigures::UPDATES_WAITING;
-    let updates =
-        store::customer_updates(&mut conn, &[pending, sending, OutboxStatus::Failed]).await?;
-    let [pending] = ShopFigures::POSTS_WAITING;
-    let posts = store::channel_posts(&mut conn, &[pending, PostStatus::Failed]).await?;
+    let ([pending, sending, failed], [posts_pending, posts_failed]) =
+        store::queues(&mut conn).await?;
     let alerts_firing = app
         .settings
         .alerts
@@ -38,24 +35,15 @@ pub async fn read(app: &App) -> AppResult<ShopFigures> {
         open_value,
         alerts_firing,
         customer_updates: QueueFigures {
-            waiting: ShopFigures::UPDATES_WAITING
-                .map(|s| (s.as_str(), count(&updates, s)))
-                .to_vec(),
-            failed: count(&updates, OutboxStatus::Failed),
+            waiting: vec![
+                (OutboxStatus::Pending.as_str(), pending),
+                (OutboxStatus::Sending.as_str(), sending),
+            ],
+            failed,
         },
         channel_posts: QueueFigures {
-            waiting: ShopFigures::POSTS_WAITING
-                .map(|s| (s.as_str(), count(&posts, s)))
-                .to_vec(),
-            failed: count(&posts, PostStatus::Failed),
+            waiting: vec![(PostStatus::Pending.as_str(), posts_pending)],
+            failed: posts_failed,
         },
     })
-}
-
-/// The count `found` holds for `status`; 0 when it holds none.
-fn count<S: PartialEq>(found: &[(S, i64)], status: S) -> i64 {
-    found
-        .iter()
-        .find(|(s, _)| *s == status)
-        .map_or(0, |(_, n)| *n)
 }

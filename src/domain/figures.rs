@@ -1,7 +1,6 @@
 //! The figures operators watch (`GET /metrics`), as they stand when asked for.
 
 use super::alerts::Severity;
-use super::outbox::{OutboxStatus, PostStatus};
 use super::Money;
 
 /// The shop's state in numbers: open backorders, alerts firing and the queues waiting to go out.
@@ -30,12 +29,4 @@ pub struct QueueFigures {
     pub waiting: Vec<(&'static str, i64)>,
     /// Messages given up on (dead letters).
     pub failed: i64,
-}
-
-impl ShopFigures {
-    /// The customer-update statuses still to deliver (the others only grow with history).
-    pub const UPDATES_WAITING: [OutboxStatus; 2] = [OutboxStatus::Pending, OutboxStatus::Sending];
-
-    /// The channel-post statuses still to deliver.
-    pub const POSTS_WAITING: [PostStatus; 1] = [PostStatus::Pending];
 }

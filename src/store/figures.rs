@@ -32,31 +32,22 @@ pub async fn alerts_firing(conn: &mut Conn) -> anyhow::Result<Vec<(String, Sever
     )
 }
 
-/// Customer updates in `statuses` (at most three), by status; statuses with none are left out.
-pub async fn customer_updates(
-    conn: &mut Conn,
-    statuses: &[OutboxStatus; 3],
-) -> anyhow::Result<Vec<(OutboxStatus, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT status, COUNT(*) FROM outbox WHERE status IN ($1, $2, $3) GROUP BY status",
+/// Messages to deliver: customer updates pending, sending and failed, then Discord channel
+/// posts pending and failed. Each count reads its queue's status index.
+pub async fn queues(conn: &mut Conn) -> anyhow::Result<([i64; 3], [i64; 2])> {
+    let (p, s, f, posts_p, posts_f): (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE status = $1),
+                (SELECT COUNT(*) FROM outbox WHERE status = $2),
+                (SELECT COUNT(*) FROM outbox WHERE status = $3),
+                (SELECT COUNT(*) FROM channel_posts WHERE status = $4),
+                (SELECT COUNT(*) FROM channel_posts WHERE status = $5)",
     )
-    .bind(statuses[0])
-    .bind(statuses[1])
-    .bind(statuses[2])
-    .fetch_all(conn)
-    .await?)
-}
-
-/// Discord channel posts in `statuses` (two), by status; statuses with none are left out.
-pub async fn channel_posts(
-    conn: &mut Conn,
-    statuses: &[PostStatus; 2],
-) -> anyhow::Result<Vec<(PostStatus, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT status, COUNT(*) FROM channel_posts WHERE status IN ($1, $2) GROUP BY status",
-    )
-    .bind(statuses[0])
-    .bind(statuses[1])
-    .fetch_all(conn)
-    .await?)
+    .bind(OutboxStatus::Pending)
+    .bind(OutboxStatus::Sending)
+    .bind(OutboxStatus::Failed)
+    .bind(PostStatus::Pending)
+    .bind(PostStatus::Failed)
+    .fetch_one(conn)
+    .await?;
+    Ok(([p, s, f], [posts_p, posts_f]))
 }
