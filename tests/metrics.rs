@@ -369,3 +369,43 @@ async fn metrics_set_to_false_answers_404() {
     let (status, _, _) = get(&s.base, "/healthz").await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn the_schedulers_runs_are_counted_per_rule() {
+    use backorder_bot::adapters::scheduler::{self, Scheduler};
+    let s = serve(&[]).await;
+    load_shop(&s.t).await;
+    let app = &s.t.app;
+    let mut sched = Scheduler::new(app);
+    let pass = sched.tick(app).await.unwrap();
+    scheduler::record(app, &pass);
+    let (_, m) = scrape(&s).await;
+    let runs = |m: &[Sample], outcome| {
+        value(
+            m,
+            "backorderbot_scheduler_runs_total",
+            &[("rule", "nightly"), ("outcome", outcome)],
+        )
+    };
+    assert_eq!(
+        runs(&m, "done"),
+        0.0,
+        "today's 07:00 passed before the start"
+    );
+    // 07:00:05 Berlin the next day.
+    app.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2026-11-27T06:00:05Z")
+            .unwrap()
+            .to_utc(),
+    );
+    let pass = sched.tick(app).await.unwrap();
+    scheduler::record(app, &pass);
+    let (_, m) = scrape(&s).await;
+    assert_eq!(runs(&m, "done"), 1.0);
+    assert_eq!(runs(&m, "failed"), 0.0);
+    assert_eq!(
+        value(&m, "backorderbot_alerts_firing", &[("severity", "out")]),
+        s.t.scalar("SELECT COUNT(*) FROM alert_states WHERE severity = 'out'")
+            .await as f64
+    );
+}
