@@ -129,6 +129,7 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
     /// Public base URL as Twilio reaches it (no trailing slash).
     pub public_url: Option<String>,
+    pub metrics: bool,
 }
 
 /// `[notify]`
@@ -696,6 +697,7 @@ struct RawHttp {
     bind: String,
     max_body_bytes: usize,
     public_url: String,
+    metrics: bool,
 }
 
 impl TryFrom<RawHttp> for HttpSettings {
@@ -717,6 +719,7 @@ impl TryFrom<RawHttp> for HttpSettings {
             bind,
             max_body_bytes: raw.max_body_bytes,
             public_url,
+            metrics: raw.metrics,
         })
     }
 }
@@ -1239,6 +1242,7 @@ mod tests {
     fn defaults_load() {
         let s = load(&[]).unwrap();
         assert_eq!(s.http.bind.to_string(), "127.0.0.1:8080");
+        assert!(s.http.metrics);
         assert_eq!(s.discord.alert_channel_id, None);
         assert!(s.secrets.discord_token.is_none());
     }
@@ -1249,9 +1253,11 @@ mod tests {
             ("BACKORDER_BOT__HTTP__BIND", "0.0.0.0:9000"),
             ("BACKORDER_BOT__DISCORD__GUILD_IDS", "1,2"),
             ("BACKORDER_BOT__FULFILMENT__ALLOW_PARTIAL", "true"),
+            ("BACKORDER_BOT__HTTP__METRICS", "false"),
         ])
         .unwrap();
         assert_eq!(s.http.bind.port(), 9000);
+        assert!(!s.http.metrics);
         assert_eq!(s.discord.guild_ids, vec![1, 2]);
         assert!(s.fulfilment.allow_partial);
     }

@@ -20,7 +20,8 @@
 //! - [`shutdown`]: [`shutdown::Shutdown`], the one signal every long-running task stops on.
 //! - [`startup`]: [`startup::Application`], built the same way by `main` and by the tests; it
 //!   supervises the long-running tasks and shuts them down gracefully.
-//! - [`telemetry`]: tracing set-up.
+//! - [`telemetry`]: tracing set-up, and the metrics registry `GET /metrics` exposes
+//!   ([`telemetry::metrics`]).
 //! - [`memory`]: allocator tuning (freed memory handed back before an alert evaluation).
 
 pub mod adapters;

@@ -2,6 +2,8 @@
 //! when the process runs at a terminal ([`at_terminal`]), to a file ([`log_to_file`]): the
 //! terminal is the user's, and no log line reaches it from start to exit.
 
+pub mod metrics;
+
 use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

@@ -121,11 +121,15 @@ impl Dispatcher {
             ..Round::default()
         };
         for (out, d) in &results {
-            match d.settle(out.attempts, n.max_attempts) {
+            let settle = d.settle(out.attempts, n.max_attempts);
+            match settle {
                 Settle::Sent => round.sent += 1,
                 Settle::Stale => round.stale += 1,
                 Settle::Retry => round.retried += 1,
                 Settle::DeadLetter => round.failed += 1,
+            }
+            if matches!(settle, Settle::Retry | Settle::DeadLetter) {
+                app.metrics.delivery_failed(out.content.channel().as_str());
             }
         }
         notify::record(app, plan, &results).await?;

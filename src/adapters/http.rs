@@ -2,7 +2,7 @@
 //! adjustments in real time. Bearer token from `INGEST_API_TOKEN`; bodies are one JSON object
 //! (`Content-Type: application/json`); every error is JSON `{"error", "field"?}`, and every 4xx
 //! about input names the field path. `Idempotency-Key` makes a change happen once
-//! ([`crate::app::idempotency`]).
+//! ([`crate::app::idempotency`]). `GET /metrics` (Prometheus text) and `/healthz` need no token.
 
 use crate::app::idempotency::{self, Unit, Work};
 use crate::app::orders::{place_order_in, NewOrder};
@@ -12,6 +12,7 @@ use crate::app::{Actor, App, AppError};
 use crate::domain::date::{parse_date, parse_ordered_at};
 use crate::domain::{IdempotencyKey, RequestedStatus};
 use crate::shutdown::Shutdown;
+use crate::telemetry::metrics;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
@@ -41,10 +42,13 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
 }
 
 /// The routes. The API's own routes answer every error as JSON; the Twilio webhooks keep the
-/// plain and TwiML answers Twilio expects.
+/// plain and TwiML answers Twilio expects. `/metrics` is there unless `http.metrics = false`.
 pub fn router(app: App) -> Router {
-    let api = Router::new()
-        .route("/healthz", get(healthz))
+    let mut api = Router::new().route("/healthz", get(healthz));
+    if app.settings.http.metrics {
+        api = api.route("/metrics", get(metrics));
+    }
+    let api = api
         .route("/api/v1/orders", post(post_order))
         .route("/api/v1/purchase-orders", post(post_po))
         .route("/api/v1/purchase-orders/{po}", patch(patch_po))
@@ -417,6 +421,14 @@ async fn healthz(State(app): State<App>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// The Prometheus text of the recorded counters and the shop's figures read now. No token: the
+/// server binds to an internal address, and no figure names a customer.
+async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
+    let figures = crate::app::figures::read(&app).await?;
+    let text = app.metrics.encode(&figures, &app.settings.shop.currency);
+    Ok(([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response())
 }
 
 #[derive(Deserialize)]

@@ -9,6 +9,7 @@ pub use crate::app::schedule::{Pass, Scheduler, LEASE};
 use crate::app::App;
 use crate::domain::schedule::MAX_WAIT_SECS;
 use crate::shutdown::Shutdown;
+use crate::telemetry::metrics::JobOutcome;
 
 /// Schedules the alert rules until shutdown; the run in progress finishes first, and no other
 /// rule starts after shutdown.
@@ -23,7 +24,10 @@ pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
             break;
         }
         let wait = match scheduler.tick_until(&app, Some(&shutdown)).await {
-            Ok(pass) => pass.wait,
+            Ok(pass) => {
+                record(&app, &pass);
+                pass.wait
+            }
             Err(e) => {
                 tracing::error!(error = ?e, "alert scheduler pass failed");
                 std::time::Duration::from_secs(MAX_WAIT_SECS as u64)
@@ -40,4 +44,15 @@ pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
         tracing::warn!(error = %e, "alert scheduler: releasing the lease failed");
     }
     Ok(())
+}
+
+/// Counts the pass's rule runs in the metrics.
+pub fn record(app: &App, pass: &Pass) {
+    let runs = pass.ran.iter().map(|(rule, _, _)| (rule, JobOutcome::Done));
+    let runs = runs
+        .chain(pass.failed.iter().map(|rule| (rule, JobOutcome::Failed)))
+        .chain(pass.skipped.iter().map(|rule| (rule, JobOutcome::Skipped)));
+    for (rule, outcome) in runs {
+        app.metrics.scheduler_run(rule, outcome);
+    }
 }

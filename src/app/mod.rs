@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod backorders;
 pub mod customers;
 pub mod demo;
+pub mod figures;
 pub mod forecast;
 pub mod idempotency;
 pub mod import;
@@ -223,12 +224,17 @@ pub struct App {
     pub outbox_written: Arc<tokio::sync::Notify>,
     /// Settled queues of hot SKUs kept between orders.
     pub queues: Arc<promise::Queues>,
+    /// What adapters record for `GET /metrics`.
+    pub metrics: Arc<crate::telemetry::metrics::Metrics>,
 }
 
 impl App {
     /// Builds the application.
     pub fn new(store: Store, settings: Arc<Settings>, clock: Clock) -> Self {
         Self {
+            metrics: Arc::new(crate::telemetry::metrics::Metrics::new(
+                settings.alerts.rules.iter().map(|r| r.name.as_str()),
+            )),
             store,
             settings,
             clock,

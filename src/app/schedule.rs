@@ -30,8 +30,12 @@ pub struct Scheduler {
 pub struct Pass {
     /// Whether this process holds the lease.
     pub leader: bool,
-    /// `(rule, cron time, trigger)` of the runs started.
+    /// `(rule, cron time, trigger)` of the runs done.
     pub ran: Vec<(String, DateTime<Utc>, Trigger)>,
+    /// Rules whose run failed (the error is logged).
+    pub failed: Vec<String>,
+    /// Rules whose run was not started (another process ran it, or is running it).
+    pub skipped: Vec<String>,
     /// How long to wait before the next pass.
     pub wait: std::time::Duration,
     /// Shutdown came during the pass: rules still due were left for the next start.
@@ -77,11 +81,13 @@ impl Scheduler {
             return Ok(Pass {
                 leader,
                 ran: vec![],
+                failed: vec![],
+                skipped: vec![],
                 wait: schedule::wait_until(None, now),
                 interrupted: false,
             });
         }
-        let mut ran = Vec::new();
+        let (mut ran, mut failed, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
         let mut interrupted = false;
         for rule in &app.settings.alerts.rules {
             if shutdown.is_some_and(Shutdown::is_shutdown) {
@@ -103,9 +109,13 @@ impl Scheduler {
             match run_rule(app, rule, trigger, Some(due)).await {
                 Ok(RunOutcome::Done(_)) => ran.push((rule.name.clone(), due, trigger)),
                 Ok(RunOutcome::Skipped(why)) => {
-                    tracing::info!(rule = %rule.name, ?why, "alert run skipped")
+                    tracing::info!(rule = %rule.name, ?why, "alert run skipped");
+                    skipped.push(rule.name.clone());
                 }
-                Err(e) => tracing::error!(rule = %rule.name, error = ?e, "alert run failed"),
+                Err(e) => {
+                    tracing::error!(rule = %rule.name, error = ?e, "alert run failed");
+                    failed.push(rule.name.clone());
+                }
             }
             conn = app.store.conn().await?;
         }
@@ -120,6 +130,8 @@ impl Scheduler {
         Ok(Pass {
             leader,
             ran,
+            failed,
+            skipped,
             wait: schedule::wait_until(next, now),
             interrupted,
         })

@@ -390,9 +390,40 @@ pub enum Outcome {
     Internal,
 }
 
+impl Outcome {
+    /// The metrics label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::UserError => "user_error",
+            Outcome::Internal => "internal",
+        }
+    }
+}
+
 /// Runs a command for an actor and always returns a reply; internal errors are logged with a
-/// reference id and the user sees only that id.
+/// reference id and the user sees only that id. Each run is counted and timed in `app.metrics`.
 pub async fn run(app: &App, actor: &Actor, inv: &Invocation) -> (Reply, Outcome) {
+    let started = std::time::Instant::now();
+    let (reply, outcome) = answer(app, actor, inv).await;
+    app.metrics
+        .command(&metrics_name(inv), outcome.as_str(), started.elapsed());
+    (reply, outcome)
+}
+
+/// The command's name in the table (`backorder cancel`, a group named alone `alerts`), or
+/// `unknown`: never text as typed.
+fn metrics_name(inv: &Invocation) -> String {
+    if let Some(c) = find(&inv.command, inv.sub.as_deref()) {
+        return usage_name(c.spec).trim_start_matches('/').to_string();
+    }
+    specs()
+        .find(|s| s.name == inv.command)
+        .map_or("unknown", |s| s.name)
+        .to_string()
+}
+
+async fn answer(app: &App, actor: &Actor, inv: &Invocation) -> (Reply, Outcome) {
     match execute(app, actor, inv).await {
         Ok(reply) => (reply.within_limits(), Outcome::Ok),
         Err(AppError::Unexpected(e)) => {

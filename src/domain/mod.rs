@@ -10,6 +10,7 @@ pub mod contact;
 pub mod csv_file;
 pub mod customer;
 pub mod date;
+pub mod figures;
 pub mod forecast;
 pub mod ident;
 pub mod ids;

@@ -11,6 +11,7 @@ pub mod bulk;
 
 pub mod customers;
 pub mod demand;
+pub mod figures;
 pub mod idempotency;
 pub mod import;
 pub mod keyset;

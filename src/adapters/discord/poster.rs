@@ -149,6 +149,9 @@ pub async fn deliver_due(app: &App, sender: &Sender) -> anyhow::Result<usize> {
     let mut sent = 0;
     for post in posts::claim_due(app).await? {
         let result = sender.send(&post, &may_ping).await;
+        if result.is_err() {
+            app.metrics.delivery_failed("discord");
+        }
         if posts::record(app, &post, result).await? {
             sent += 1;
         }

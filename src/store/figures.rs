@@ -1,0 +1,53 @@
+//! The figures `GET /metrics` reads at scrape time. Each is one read of an index or of the
+//! per-product aggregates, cheap enough to run on every scrape of a million-SKU shop
+//! (docs/http-api.md has the timings).
+
+use super::Conn;
+use crate::domain::alerts::Severity;
+use crate::domain::outbox::{OutboxStatus, PostStatus};
+use crate::domain::{BackorderStatus, Money};
+
+/// Open backorders: how many, the units still owed to them, and their order-line value.
+///
+/// The count and value read the `backorders_value` index (status, value_minor, …) alone; the
+/// units are the `stock_positions` aggregates the triggers of migration 0011 keep.
+pub async fn open_backorders(conn: &mut Conn) -> anyhow::Result<(i64, i64, Money)> {
+    let (count, units, value): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), (SELECT COALESCE(SUM(backorder_units), 0) FROM stock_positions),
+                COALESCE(SUM(value_minor), 0)
+         FROM backorders WHERE status = $1",
+    )
+    .bind(BackorderStatus::Open)
+    .fetch_one(conn)
+    .await?;
+    Ok((count, units, Money(value)))
+}
+
+/// SKUs in alert by rule and severity, as the alert runs left them.
+pub async fn alerts_firing(conn: &mut Conn) -> anyhow::Result<Vec<(String, Severity, i64)>> {
+    Ok(
+        sqlx::query_as("SELECT rule, severity, COUNT(*) FROM alert_states GROUP BY rule, severity")
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+/// Messages to deliver: customer updates pending, sending and failed, then Discord channel
+/// posts pending and failed. Each count reads its queue's status index.
+pub async fn queues(conn: &mut Conn) -> anyhow::Result<([i64; 3], [i64; 2])> {
+    let (p, s, f, posts_p, posts_f): (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE status = $1),
+                (SELECT COUNT(*) FROM outbox WHERE status = $2),
+                (SELECT COUNT(*) FROM outbox WHERE status = $3),
+                (SELECT COUNT(*) FROM channel_posts WHERE status = $4),
+                (SELECT COUNT(*) FROM channel_posts WHERE status = $5)",
+    )
+    .bind(OutboxStatus::Pending)
+    .bind(OutboxStatus::Sending)
+    .bind(OutboxStatus::Failed)
+    .bind(PostStatus::Pending)
+    .bind(PostStatus::Failed)
+    .fetch_one(conn)
+    .await?;
+    Ok(([p, s, f], [posts_p, posts_f]))
+}
