@@ -60,6 +60,11 @@ impl Money {
             .ok_or_else(|| ParseError::new(format!("\"{s}\" is too large")))
     }
 
+    /// Whole currency units as a number (`12.34`), for figures a machine reads, such as metrics.
+    pub fn in_units(self) -> f64 {
+        self.0 as f64 / 100.0
+    }
+
     /// Formats as `12.34`.
     pub fn format(self, currency: &str) -> String {
         let sign = if self.0 < 0 { "-" } else { "" };

@@ -11,6 +11,16 @@ use crate::domain::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
+/// The value still owed to a backorder `b`: its units not yet allocated at its line's price
+/// (`value_minor` is the line's backordered quantity × price, kept by migration 0010's triggers,
+/// so no join to the order line is needed). `/report` and `GET /metrics` both read it.
+macro_rules! owed_value_sql {
+    () => {
+        "((b.qty - b.qty_allocated) * b.value_minor / b.qty)"
+    };
+}
+pub(crate) use owed_value_sql;
+
 /// A backorder as listed.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct BackorderRow {

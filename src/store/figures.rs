@@ -2,21 +2,23 @@
 //! per-product aggregates, cheap enough to run on every scrape of a million-SKU shop
 //! (docs/http-api.md has the timings).
 
+use super::backorders::owed_value_sql;
 use super::Conn;
 use crate::domain::alerts::Severity;
 use crate::domain::outbox::{OutboxStatus, PostStatus};
 use crate::domain::{BackorderStatus, Money};
 
-/// Open backorders: how many, the units still owed to them, and their order-line value.
-///
-/// The count and value read the `backorders_value` index (status, value_minor, …) alone; the
-/// units are the `stock_positions` aggregates the triggers of migration 0011 keep.
+/// Open backorders: how many, the units still owed to them, and the value of those units (the
+/// same figures `/report` shows). The units are the `stock_positions` aggregates the triggers of
+/// migration 0011 keep; the value reads the open backorders' rows.
 pub async fn open_backorders(conn: &mut Conn) -> anyhow::Result<(i64, i64, Money)> {
-    let (count, units, value): (i64, i64, i64) = sqlx::query_as(
+    let (count, units, value): (i64, i64, i64) = sqlx::query_as(concat!(
         "SELECT COUNT(*), (SELECT COALESCE(SUM(backorder_units), 0) FROM stock_positions),
-                COALESCE(SUM(value_minor), 0)
-         FROM backorders WHERE status = $1",
-    )
+                COALESCE(SUM(",
+        owed_value_sql!(),
+        "), 0)
+         FROM backorders b WHERE b.status = $1"
+    ))
     .bind(BackorderStatus::Open)
     .fetch_one(conn)
     .await?;

@@ -1,6 +1,8 @@
 //! `/report`'s counts: read-only aggregates over backorders, order lines, messages and PO
 //! receipts. The rules that turn them into figures are in `domain::report`.
 
+use super::backorders::owed_value_sql;
+use super::types::sql_word;
 use super::{ts, Conn};
 use crate::domain::notify::MessageStatus;
 use crate::domain::ProductId;
@@ -16,13 +18,19 @@ pub struct Span {
 /// When a backorder stopped being open: when its allocation completed (the newest of its
 /// reservations, for one allocated, fulfilled, or cancelled after being allocated in full), or
 /// when it was cancelled while still short. NULL while open.
-const LEFT_OPEN_AT: &str = "CASE
-    WHEN b.status = 'open' THEN NULL
-    WHEN b.status <> 'cancelled'
+const LEFT_OPEN_AT: &str = concat!(
+    "CASE
+    WHEN b.status = ",
+    sql_word!(backorder open),
+    " THEN NULL
+    WHEN b.status <> ",
+    sql_word!(backorder cancelled),
+    "
       OR (SELECT COALESCE(SUM(r.qty), 0) FROM reservations r WHERE r.backorder_id = b.id) >= b.qty
     THEN COALESCE((SELECT MAX(r.created_at) FROM reservations r WHERE r.backorder_id = b.id), b.closed_at)
     ELSE b.closed_at
-END";
+END"
+);
 
 /// Open backorders grouped by age at `now`: whole days since their order was placed.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -39,17 +47,21 @@ pub async fn open_backorders_by_age(
     conn: &mut Conn,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<AgeRow>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(concat!(
         "SELECT (CAST(strftime('%s', $1) AS INTEGER) - CAST(strftime('%s', o.ordered_at) AS INTEGER)) / 86400 AS age_days,
                 COUNT(*) AS count,
                 SUM(b.qty - b.qty_allocated) AS units,
-                SUM((b.qty - b.qty_allocated) * ol.unit_price_minor) AS value_minor
+                SUM(",
+        owed_value_sql!(),
+        ") AS value_minor
          FROM backorders b
          JOIN order_lines ol ON ol.id = b.order_line_id
          JOIN orders o ON o.id = ol.order_id
-         WHERE b.status = 'open'
-         GROUP BY age_days",
-    )
+         WHERE b.status = ",
+        sql_word!(backorder open),
+        "
+         GROUP BY age_days"
+    ))
     .bind(ts(now))
     .fetch_all(conn)
     .await?)
@@ -80,9 +92,10 @@ pub async fn hours_to_allocation(conn: &mut Conn, span: Span) -> anyhow::Result<
                FROM backorders b
                JOIN order_lines l ON l.id = b.order_line_id
                JOIN orders o ON o.id = l.order_id
-               WHERE b.status IN ('allocated', 'fulfilled')) x
+               WHERE b.status IN {served}) x
          WHERE x.done_at >= $1 AND x.done_at <= $2
-         GROUP BY hours"
+         GROUP BY hours",
+        served = sql_word!(backorder served)
     );
     Ok(sqlx::query_as(&sql)
         .bind(ts(span.from))
@@ -93,11 +106,13 @@ pub async fn hours_to_allocation(conn: &mut Conn, span: Span) -> anyhow::Result<
 
 /// Backorders cancelled in `span`: (count, units, value in minor units at the line's price).
 pub async fn cancelled_in(conn: &mut Conn, span: Span) -> anyhow::Result<(i64, i64, i64)> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(concat!(
         "SELECT COUNT(*), COALESCE(SUM(b.qty), 0), COALESCE(SUM(b.qty * ol.unit_price_minor), 0)
          FROM backorders b JOIN order_lines ol ON ol.id = b.order_line_id
-         WHERE b.status = 'cancelled' AND b.closed_at >= $1 AND b.closed_at <= $2",
-    )
+         WHERE b.status = ",
+        sql_word!(backorder cancelled),
+        " AND b.closed_at >= $1 AND b.closed_at <= $2"
+    ))
     .bind(ts(span.from))
     .bind(ts(span.to))
     .fetch_one(conn)
@@ -106,10 +121,11 @@ pub async fn cancelled_in(conn: &mut Conn, span: Span) -> anyhow::Result<(i64, i
 
 /// Customer texts taken as inquiries in `span`.
 pub async fn inquiries_in(conn: &mut Conn, span: Span) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM inbound_messages
-         WHERE kind = 'inquiry' AND created_at >= $1 AND created_at <= $2",
-    )
+    Ok(sqlx::query_scalar(concat!(
+        "SELECT COUNT(*) FROM inbound_messages WHERE kind = ",
+        sql_word!(inbound inquiry),
+        " AND created_at >= $1 AND created_at <= $2"
+    ))
     .bind(ts(span.from))
     .bind(ts(span.to))
     .fetch_one(conn)
@@ -183,22 +199,26 @@ pub struct ReceiptRow {
 /// that change gave, when it had none), else its ETA now; the receipt is the ledger's newest
 /// receipt of the line's product referring to its PO.
 pub async fn receipts_in(conn: &mut Conn, span: Span) -> anyhow::Result<Vec<ReceiptRow>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(concat!(
         "SELECT s.name AS supplier, x.first_eta, substr(x.received_at, 1, 10) AS received,
                 COUNT(*) AS lines
          FROM (SELECT po.supplier_id,
                       COALESCE((SELECT COALESCE(h.old_eta, h.new_eta) FROM eta_history h
                                 WHERE h.po_line_id = l.id ORDER BY h.id LIMIT 1), l.eta) AS first_eta,
                       (SELECT MAX(m.created_at) FROM stock_movements m
-                       WHERE m.product_id = l.product_id AND m.kind = 'receipt'
+                       WHERE m.product_id = l.product_id AND m.kind = ",
+        sql_word!(movement receipt),
+        "
                          AND m.reference = po.po_number) AS received_at
                FROM po_lines l JOIN purchase_orders po ON po.id = l.po_id
-               WHERE l.status = 'received') x
+               WHERE l.status = ",
+        sql_word!(po received),
+        ") x
          LEFT JOIN suppliers s ON s.id = x.supplier_id
          WHERE x.first_eta IS NOT NULL AND x.received_at >= $1 AND x.received_at <= $2
          GROUP BY x.supplier_id, x.first_eta, received
-         ORDER BY s.name IS NULL, s.name, x.supplier_id, x.first_eta, received",
-    )
+         ORDER BY s.name IS NULL, s.name, x.supplier_id, x.first_eta, received"
+    ))
     .bind(ts(span.from))
     .bind(ts(span.to))
     .fetch_all(conn)
@@ -236,8 +256,9 @@ pub async fn open_events(conn: &mut Conn, span: Span) -> anyhow::Result<OpenEven
     .await?;
     let closed: Vec<(String, i64)> = sqlx::query_as(&format!(
         "SELECT substr(x.left_at, 1, 10) AS day, COUNT(*)
-         FROM (SELECT {LEFT_OPEN_AT} AS left_at FROM backorders b WHERE b.status <> 'open') x
-         WHERE x.left_at >= $1 AND x.left_at <= $2 GROUP BY day"
+         FROM (SELECT {LEFT_OPEN_AT} AS left_at FROM backorders b WHERE b.status <> {open}) x
+         WHERE x.left_at >= $1 AND x.left_at <= $2 GROUP BY day",
+        open = sql_word!(backorder open)
     ))
     .bind(&from)
     .bind(&to)

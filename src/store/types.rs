@@ -96,6 +96,21 @@ macro_rules! sql_word {
     (backorder active) => {
         "('open', 'allocated')"
     };
+    (backorder cancelled) => {
+        "'cancelled'"
+    };
+    (backorder served) => {
+        "('allocated', 'fulfilled')"
+    };
+    (po received) => {
+        "'received'"
+    };
+    (movement receipt) => {
+        "'receipt'"
+    };
+    (inbound inquiry) => {
+        "'inquiry'"
+    };
     (reservation held) => {
         "'held'"
     };
@@ -396,6 +411,27 @@ mod tests {
                     BackorderStatus::is_active,
                     BackorderStatus::as_str,
                 ),
+            ),
+            (
+                sql_word!(backorder cancelled),
+                word(BackorderStatus::Cancelled.as_str()),
+            ),
+            (
+                sql_word!(backorder served),
+                list(
+                    &BackorderStatus::ALL,
+                    |s| matches!(s, BackorderStatus::Allocated | BackorderStatus::Fulfilled),
+                    BackorderStatus::as_str,
+                ),
+            ),
+            (sql_word!(po received), word(PoStatus::Received.as_str())),
+            (
+                sql_word!(movement receipt),
+                word(MovementKind::Receipt.as_str()),
+            ),
+            (
+                sql_word!(inbound inquiry),
+                word(crate::domain::notify::InboundKind::Inquiry.as_str()),
             ),
             (
                 sql_word!(reservation held),

@@ -207,10 +207,10 @@ impl Metrics {
             .get_or_create(&CurrencyLabels {
                 currency: currency.to_string(),
             })
-            .set(figures.open_value.0 as f64 / 100.0);
+            .set(figures.open_value.in_units());
         r.register(
             "backorders_open_value",
-            "Order-line value of the open backorders (backordered quantity times unit price), in currency units",
+            "Value of the units still owed to the open backorders (at their order lines' prices), in currency units",
             value,
         );
         let firing = Family::<AlertLabels, Gauge>::default();

@@ -5,7 +5,9 @@
 use super::{ImportKind, ImportReport, Lookups, Problems, Row, RowReader};
 use crate::app::AppResult;
 use crate::domain::date::{check_ordered_at, parse_date, parse_timestamp};
-use crate::domain::{parse_positive_quantity, CustomerRef, OrderNumber, ParseError, ProductId, Sku};
+use crate::domain::{
+    parse_positive_quantity, CustomerRef, OrderNumber, ParseError, ProductId, Sku,
+};
 use crate::store::{self, demand::SaleIn, Conn};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use std::collections::HashMap;
