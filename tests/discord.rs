@@ -117,6 +117,7 @@ async fn ready_registers_every_command_from_the_spec() {
             "backorders",
             "customer",
             "eta",
+            "forecast",
             "help",
             "lowstock",
             "notifications",
@@ -689,4 +690,82 @@ async fn shutdown_stops_the_bot() {
         .expect("clean stop");
     // The shards were shut down too: serenity closed the websocket.
     bot.fake.wait_disconnected(DEFAULT_TIMEOUT).await;
+}
+
+/// `/forecast` answers its deferral with the chart as a multipart upload: `payload_json` valid
+/// against the `multipart/form-data` schema Discord publishes for the edit of `@original`, one
+/// `files[0]` part holding a PNG, the embed showing it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forecast_sends_its_chart_as_a_multipart_attachment_valid_against_the_openapi_description()
+{
+    let bot = boot(&[]).await;
+    let i = bot
+        .fake
+        .send_command(
+            "forecast",
+            json!([
+                {"name": "sku", "type": 3, "value": "TENT-3P"},
+                {"name": "days", "type": 4, "value": 30}
+            ]),
+            &member(vec![]),
+        )
+        .await;
+    let cb = bot.fake.wait_callback(&i).await;
+    assert_eq!(cb["type"], 5, "deferred: {cb:#}");
+    let answer = bot.wait_answer(&i).await;
+    assert_eq!(answer.method, "PATCH");
+    assert!(answer.multipart, "sent as multipart/form-data");
+    assert_eq!(validate_multipart(&answer), Vec::<String>::new());
+    let files = answer.body["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0]["field"], "files[0]");
+    assert_eq!(files[0]["name"], "forecast-TENT-3P.png");
+    assert_eq!(files[0]["png"], true, "PNG signature");
+    assert!(files[0]["len"].as_u64().unwrap() > 1_000);
+    assert_eq!(
+        answer.body["attachments"][0]["filename"],
+        "forecast-TENT-3P.png"
+    );
+    let embed = &answer.body["embeds"][0];
+    assert_eq!(embed["image"]["url"], "attachment://forecast-TENT-3P.png");
+    let title = embed["title"].as_str().unwrap();
+    assert!(title.starts_with("Forecast — TENT-3P — "), "{title}");
+    assert!(field(embed, "Reorder point").is_string(), "{embed:#}");
+    // What the fake checks is what Discord refuses: a title over 256 characters, a file part
+    // the payload does not list.
+    let mut long = answer.clone();
+    long.body["embeds"][0]["title"] = json!("x".repeat(257));
+    assert!(!validate_multipart(&long).is_empty());
+    let mut unlisted = answer.clone();
+    unlisted.body["attachments"] = json!([]);
+    assert_eq!(
+        validate_multipart(&unlisted),
+        ["part files[0] is not among the payload's attachments"]
+    );
+}
+
+/// The schema check itself, on a JSON answer: `/stock`'s interaction callback is valid against
+/// the `application/json` schema of the callback route.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_callback_is_valid_against_the_openapi_description() {
+    let bot = boot(&[]).await;
+    let i = bot
+        .fake
+        .send_command(
+            "stock",
+            json!([{"name": "sku", "type": 3, "value": "TENT-2P"}]),
+            &member(vec![]),
+        )
+        .await;
+    let cb = bot.fake.wait_callback(&i).await;
+    let path = i.callback_path();
+    assert_eq!(
+        support::openapi::validate_request("POST", &path, "application/json", &cb),
+        Vec::<String>::new()
+    );
+    let mut bad = cb.clone();
+    bad["type"] = json!(42);
+    assert!(
+        !support::openapi::validate_request("POST", &path, "application/json", &bad).is_empty()
+    );
 }

@@ -598,11 +598,7 @@ async fn customer_shows_the_last_messages_with_contacts_masked() {
 async fn the_dispatcher_task_wakes_at_once_for_updates_its_own_process_wrote() {
     let mock = MockTwilio::start().await;
     // A poll interval far longer than the test: only the wake-up can deliver in time.
-    let t = app_with(
-        &sms_env(&mock),
-        &[("BACKORDER_BOT__NOTIFY__POLL", "10m")],
-    )
-    .await;
+    let t = app_with(&sms_env(&mock), &[("BACKORDER_BOT__NOTIFY__POLL", "10m")]).await;
     clear_outbox(&t).await;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(backorder_bot::adapters::dispatcher::run(

@@ -1,6 +1,7 @@
 //! Adapters: each translates one outside world into invocations of the command layer or the
 //! use cases. They hold no business rules.
 
+pub mod chart;
 pub mod check;
 pub mod console;
 pub mod discord;

@@ -39,6 +39,7 @@ pub mod backorder;
 pub mod backorders;
 pub mod customer;
 pub mod eta;
+pub mod forecast;
 pub mod help;
 pub mod lowstock;
 pub mod notifications;
@@ -49,7 +50,7 @@ pub mod search;
 pub mod stock;
 
 pub use args::{Args, Ctx};
-pub use reply::{Field, Paging, Reply, Severity};
+pub use reply::{Attachment, Field, Paging, Reply, Severity};
 pub use spec::{CommandSpec, OptionKind, OptionSpec, Suggest};
 
 use crate::app::{self, Actor, App, AppError};
@@ -97,6 +98,7 @@ pub static COMMANDS: &[Command] = &[
     command!(eta::SPEC, eta::run),
     command!(receive::SPEC, receive::run),
     command!(lowstock::SPEC, lowstock::run),
+    command!(forecast::SPEC, forecast::run),
     command!(alerts::LIST, alerts::list),
     command!(alerts::RUN, alerts::run),
     command!(alerts::SNOOZE, alerts::snooze),
