@@ -107,7 +107,6 @@ async fn forecast_replies_with_the_figures_and_a_chart_of_the_chart_size() {
     let file = reply.attachment.expect("a chart is attached");
     assert_eq!(file.filename, "forecast-TENT-2P.png");
     assert_eq!(png_size(&file.bytes), (chart::WIDTH, chart::HEIGHT));
-    assert!(chart::WIDTH >= 800 && chart::HEIGHT >= 450);
     let inked = inked_pixels_in_plot_area(&file.bytes);
     assert!(inked > 5_000, "only {inked} pixels drawn in the plot area");
 }

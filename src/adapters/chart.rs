@@ -16,6 +16,8 @@ use std::sync::Once;
 pub const WIDTH: u32 = 1000;
 /// Height of every chart, in pixels.
 pub const HEIGHT: u32 = 560;
+// Readable on a phone: at least 800×450.
+const _: () = assert!(WIDTH >= 800 && HEIGHT >= 450);
 
 /// The family the bundled font is registered as; plotters' `sans-serif` resolves to it.
 const FONT: &str = "sans-serif";
@@ -318,7 +320,6 @@ mod tests {
             .collect();
         let png = backorders_over_time(&series, "Open backorders").unwrap();
         assert_eq!(png_size(&png), (WIDTH, HEIGHT));
-        assert!(WIDTH >= 800 && HEIGHT >= 450);
         let inked = inked_pixels_in_plot_area(&png);
         assert!(inked > 2_000, "only {inked} pixels drawn in the plot area");
     }
