@@ -1,10 +1,12 @@
-//! `/forecast sku: [days:]`: the figures, the chart attached (a PNG of the chart size with a plot
-//! drawn), the console writing it to `charts/` beside the database and printing its path.
+//! Charts: `/forecast sku: [days:]` (the figures, the chart attached: a PNG of the chart size with
+//! a plot drawn; the console writing it to `charts/` beside the database and printing its path),
+//! and the backorders-over-time chart `/report` attaches.
 
 mod common;
 
 use backorder_bot::adapters::{chart, console};
 use backorder_bot::commands::Outcome;
+use chrono::{Days, NaiveDate};
 use common::{spawn_demo_app, test_now, TestApp};
 
 /// 60 days of sales of `sku` before the tests' today (1 to 4 units a day, none on Sundays), and
@@ -56,12 +58,9 @@ async fn with_history(t: &TestApp, sku: &str) {
     }
 }
 
-/// Width and height from the IHDR chunk, after checking the PNG signature.
+/// Width and height of a PNG (after its signature and IHDR chunk).
 fn png_size(png: &[u8]) -> (u32, u32) {
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
-    assert_eq!(&png[12..16], b"IHDR");
-    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    (be(&png[16..20]), be(&png[20..24]))
+    chart::png_dimensions(png).expect("a PNG")
 }
 
 /// Pixels that are not white in the middle three fifths of the image (the plot area).
@@ -147,4 +146,16 @@ async fn a_days_value_out_of_range_is_refused_naming_the_option() {
     );
     let (reply, outcome) = t.ask("/forecast TENT-2P days:365").await;
     assert_eq!(outcome, Outcome::Ok, "{}", reply.to_text());
+}
+
+#[test]
+fn backorders_over_time_is_a_png_of_the_chart_size_with_a_line_in_the_plot_area() {
+    let start: NaiveDate = "2026-10-28".parse().unwrap();
+    let series: Vec<(NaiveDate, u32)> = (0..30u32)
+        .map(|i| (start + Days::new(u64::from(i)), (i * 7) % 23))
+        .collect();
+    let png = chart::backorders_over_time(&series, "Open backorders, last 30 days").unwrap();
+    assert_eq!(png_size(&png), (chart::WIDTH, chart::HEIGHT));
+    let inked = inked_pixels_in_plot_area(&png);
+    assert!(inked > 2_000, "only {inked} pixels drawn in the plot area");
 }

@@ -67,7 +67,6 @@ fn as_json(f: &SkuForecast) -> ForecastJson<'_> {
 
 fn write_text(f: &SkuForecast, out: &mut impl Write) -> std::io::Result<()> {
     let fc = &f.forecast;
-    let c = &fc.classification;
     writeln!(
         out,
         "{}: history {} to {} ({} days)",
@@ -76,21 +75,7 @@ fn write_text(f: &SkuForecast, out: &mut impl Write) -> std::io::Result<()> {
         f.history.1,
         (f.history.1 - f.history.0).num_days() + 1
     )?;
-    writeln!(
-        out,
-        "method {}{}, alpha {:.2}, classification {} (ADI {:.2}, CV² {:.2}){}",
-        f.method(),
-        if f.auto { " (auto)" } else { "" },
-        fc.alpha.get(),
-        c.class.as_str(),
-        c.adi,
-        c.cv2,
-        if fc.weekday_index.is_some() {
-            ", weekday seasonality"
-        } else {
-            ""
-        }
-    )?;
+    writeln!(out, "{}", method_summary(f))?;
     writeln!(out, "forecast per day:")?;
     for (i, units) in fc.per_day.iter().enumerate() {
         let day = fc.start + chrono::Days::new(i as u64);
@@ -113,22 +98,7 @@ fn write_text(f: &SkuForecast, out: &mut impl Write) -> std::io::Result<()> {
             )?,
         }
     }
-    let stockout = match f.cover.stockout_date {
-        Some(d) => {
-            let next = f
-                .inbound
-                .iter()
-                .filter_map(|i| i.eta)
-                .filter(|e| *e > d)
-                .min();
-            match next {
-                Some(eta) => format!("{d}, before the inbound of {eta}"),
-                None => d.to_string(),
-            }
-        }
-        None => "none within ten years".to_string(),
-    };
-    writeln!(out, "projected stock-out: {stockout}")?;
+    writeln!(out, "projected stock-out: {}", stockout_summary(f))?;
     writeln!(
         out,
         "lead time {} days{}: safety stock {:.1}, reorder point {:.1}",
@@ -141,6 +111,44 @@ fn write_text(f: &SkuForecast, out: &mut impl Write) -> std::io::Result<()> {
         f.safety_stock,
         f.reorder_point
     )
+}
+
+/// `method ses (auto), alpha 0.10, classification smooth (ADI 1.00, CV² 0.12)`, and whether
+/// weekday seasonality applies: the printout's line, `/forecast`'s too.
+pub fn method_summary(f: &SkuForecast) -> String {
+    let fc = &f.forecast;
+    let c = &fc.classification;
+    format!(
+        "method {}{}, alpha {:.2}, classification {} (ADI {:.2}, CV² {:.2}){}",
+        f.method(),
+        if f.auto { " (auto)" } else { "" },
+        fc.alpha.get(),
+        c.class.as_str(),
+        c.adi,
+        c.cv2,
+        if fc.weekday_index.is_some() {
+            ", weekday seasonality"
+        } else {
+            ""
+        }
+    )
+}
+
+/// The projected stock-out date, saying when it comes before an inbound that would cover it.
+pub fn stockout_summary(f: &SkuForecast) -> String {
+    let Some(d) = f.cover.stockout_date else {
+        return "none within ten years".to_string();
+    };
+    let next = f
+        .inbound
+        .iter()
+        .filter_map(|i| i.eta)
+        .filter(|e| *e > d)
+        .min();
+    match next {
+        Some(eta) => format!("{d}, before the inbound of {eta}"),
+        None => d.to_string(),
+    }
 }
 
 /// Runs the backtest and prints its figures.

@@ -5,6 +5,7 @@
 use super::reply::{data, plural, Attachment};
 use super::spec::{opt, range, CommandSpec, OptionKind, SKU};
 use super::{Args, Ctx, Reply, Severity};
+use crate::adapters::forecast as summary;
 use crate::app::forecast::{self, ForecastChart, MAX_CHART_DAYS};
 use crate::app::AppError;
 
@@ -66,7 +67,6 @@ fn file_safe(sku: &str) -> String {
 fn figures(c: &ForecastChart, days: i64) -> Reply {
     let f = &c.figures;
     let fc = &f.forecast;
-    let class = &fc.classification;
     let severity = if f.cover.stockout_date.is_some_and(|d| {
         // A stock-out within the lead time cannot be fixed by an order placed today.
         (d - fc.start).num_days() < i64::from(f.lead_time_days)
@@ -80,21 +80,11 @@ fn figures(c: &ForecastChart, days: i64) -> Reply {
         severity,
     )
     .describe(format!(
-        "History {} to {} ({}). Method **{}**{}, α {:.2}, classification {} (ADI {:.2}, CV² {:.2}){}.",
+        "History {} to {} ({}); {}.",
         f.history.0,
         f.history.1,
         plural((f.history.1 - f.history.0).num_days() + 1, "day", "days"),
-        f.method(),
-        if f.auto { " (auto)" } else { "" },
-        fc.alpha.get(),
-        class.class.as_str(),
-        class.adi,
-        class.cv2,
-        if fc.weekday_index.is_some() {
-            ", weekday seasonality"
-        } else {
-            ""
-        }
+        summary::method_summary(f)
     ))
     .field("Free to promise", f.free_stock.to_string(), true)
     .field(
@@ -104,7 +94,7 @@ fn figures(c: &ForecastChart, days: i64) -> Reply {
             .map_or("more than ten years".to_string(), |d| format!("{d:.1}")),
         true,
     )
-    .field("Projected stock-out", stockout(c), true)
+    .field("Projected stock-out", summary::stockout_summary(f), true)
     .field(
         "Lead time",
         format!(
@@ -154,24 +144,6 @@ fn figures(c: &ForecastChart, days: i64) -> Reply {
         c.service_level * 100.0
     ));
     r
-}
-
-/// The stock-out date, and whether it comes before an inbound that would have covered it.
-fn stockout(c: &ForecastChart) -> String {
-    let f = &c.figures;
-    let Some(d) = f.cover.stockout_date else {
-        return "none within ten years".to_string();
-    };
-    let next = f
-        .inbound
-        .iter()
-        .filter_map(|i| i.eta)
-        .filter(|e| *e > d)
-        .min();
-    match next {
-        Some(eta) => format!("{d}, before the inbound of {eta}"),
-        None => d.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -178,16 +178,14 @@ fn check(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
                     check(item, v, &format!("{path}[{i}]"), out);
                 }
             }
-            if let Some(min) = s.get("minItems").and_then(Value::as_u64) {
-                if (items.len() as u64) < min {
-                    out.push(format!("{path}: fewer than {min} items"));
-                }
-            }
-            if let Some(max) = s.get("maxItems").and_then(Value::as_u64) {
-                if items.len() as u64 > max {
-                    out.push(format!("{path}: more than {max} items"));
-                }
-            }
+            let n = items.len() as f64;
+            bounds(
+                s,
+                ("minItems", "maxItems"),
+                n,
+                &format!("{path}: {n} items"),
+                out,
+            );
             if s.get("uniqueItems") == Some(&Value::Bool(true)) {
                 for (i, a) in items.iter().enumerate() {
                     if items[i + 1..].contains(a) {
@@ -197,17 +195,14 @@ fn check(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
             }
         }
         Value::String(text) => {
-            let n = text.chars().count() as u64;
-            if let Some(min) = s.get("minLength").and_then(Value::as_u64) {
-                if n < min {
-                    out.push(format!("{path}: shorter than {min} characters"));
-                }
-            }
-            if let Some(max) = s.get("maxLength").and_then(Value::as_u64) {
-                if n > max {
-                    out.push(format!("{path}: longer than {max} characters"));
-                }
-            }
+            let n = text.chars().count() as f64;
+            bounds(
+                s,
+                ("minLength", "maxLength"),
+                n,
+                &format!("{path}: {n} characters"),
+                out,
+            );
             if let Some(p) = s.get("pattern").and_then(Value::as_str) {
                 let re = regex::Regex::new(p).unwrap_or_else(|e| panic!("pattern {p}: {e}"));
                 if !re.is_match(text) {
@@ -217,18 +212,33 @@ fn check(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
         }
         Value::Number(n) => {
             let n = n.as_f64().unwrap_or(f64::NAN);
-            if let Some(min) = s.get("minimum").and_then(Value::as_f64) {
-                if n < min {
-                    out.push(format!("{path}: {n} is below {min}"));
-                }
-            }
-            if let Some(max) = s.get("maximum").and_then(Value::as_f64) {
-                if n > max {
-                    out.push(format!("{path}: {n} is above {max}"));
-                }
-            }
+            bounds(s, ("minimum", "maximum"), n, &format!("{path}: {n}"), out);
         }
         _ => {}
+    }
+}
+
+/// `n` against the schema's lower and upper bound keywords `keys`; `what` says what was counted.
+fn bounds(
+    s: &serde_json::Map<String, Value>,
+    (min_key, max_key): (&str, &str),
+    n: f64,
+    what: &str,
+    out: &mut Vec<String>,
+) {
+    if let Some(min) = s
+        .get(min_key)
+        .and_then(Value::as_f64)
+        .filter(|min| n < *min)
+    {
+        out.push(format!("{what}, below the {min_key} of {min}"));
+    }
+    if let Some(max) = s
+        .get(max_key)
+        .and_then(Value::as_f64)
+        .filter(|max| n > *max)
+    {
+        out.push(format!("{what}, above the {max_key} of {max}"));
     }
 }
 
