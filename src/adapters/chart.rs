@@ -81,14 +81,18 @@ fn date_label(origin: NaiveDate, x: f64) -> String {
     day.map_or_else(String::new, |d| d.format("%b %d").to_string())
 }
 
-/// The y range that holds `values` and 0, with some room above and below.
-fn y_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+/// The y range that holds `values` and 0, with some room below and `headroom` (a fraction of
+/// the values' span) above.
+fn y_range(values: impl Iterator<Item = f64>, headroom: f64) -> std::ops::Range<f64> {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
         .fold((0.0f64, 1.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let pad = (hi - lo) * 0.08;
-    (if lo < 0.0 { lo - pad } else { 0.0 })..(hi + pad)
+    let span = hi - lo;
+    (if lo < 0.0 { lo - span * 0.08 } else { 0.0 })..(hi + span * headroom)
 }
+
+/// Room above the forecast chart's lines for its legend, so the legend covers none of them.
+const LEGEND_HEADROOM: f64 = 0.6;
 
 type DatedChart<'a, 'b> =
     ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
@@ -150,7 +154,7 @@ pub fn forecast(c: &ForecastChart) -> anyhow::Result<Vec<u8>> {
         .map(|(_, u)| *u as f64)
         .chain(c.projection.iter().flat_map(|p| [p.low, p.high]))
         .chain([c.figures.reorder_point, c.figures.safety_stock]);
-    let y = y_range(ys);
+    let y = y_range(ys, LEGEND_HEADROOM);
     let title = format!("{} — stock and forecast", c.figures.sku);
     render(|root| {
         let mut chart = dated_chart(root, &title, today, x_min..x_max, y.clone(), "Units")?;
@@ -262,7 +266,7 @@ pub fn backorders_over_time(series: &[(NaiveDate, u32)], title: &str) -> anyhow:
     );
     let x_of = |d: NaiveDate| (d - origin).num_days() as f64;
     let x_max = series.last().map_or(1.0, |(d, _)| x_of(*d)).max(1.0);
-    let y = y_range(series.iter().map(|(_, n)| f64::from(*n)));
+    let y = y_range(series.iter().map(|(_, n)| f64::from(*n)), 0.08);
     render(|root| {
         let mut chart = dated_chart(root, title, origin, 0.0..x_max, y, "Open backorders")?;
         chart
