@@ -81,6 +81,15 @@ impl Bot {
             .await
     }
 
+    /// Runs a command whose spec defers: checks Discord is told to wait (callback type 5), then
+    /// returns the answer that follows.
+    async fn deferred(&self, name: &str, options: Value, who: &Invoker) -> RestRequest {
+        let i = self.fake.send_command(name, options, who).await;
+        let cb = self.fake.wait_callback(&i).await;
+        assert_eq!(cb["type"], 5, "DEFERRED_CHANNEL_MESSAGE: {cb:#}");
+        self.wait_answer(&i).await
+    }
+
     async fn audit(&self) -> Vec<audit::AuditRow> {
         let mut conn = self.app.store.conn().await.unwrap();
         audit::latest(&mut conn, 5).await.unwrap()
@@ -117,6 +126,7 @@ async fn ready_registers_every_command_from_the_spec() {
             "backorders",
             "customer",
             "eta",
+            "forecast",
             "help",
             "lowstock",
             "notifications",
@@ -233,6 +243,13 @@ async fn stock_answers_with_an_embed_from_the_database() {
     let cb = bot.fake.wait_callback(&i).await;
     assert_eq!(cb["type"], 4, "{cb:#}");
     assert_ne!(cb["data"]["flags"], 64, "public: {cb:#}");
+    // Valid against the schema Discord publishes for the callback (which refuses a bad type).
+    let path = i.callback_path();
+    let check = |body: &Value| openapi::validate_request("POST", &path, "application/json", body);
+    assert_eq!(check(&cb), Vec::<String>::new());
+    let mut bad = cb.clone();
+    bad["type"] = json!(42);
+    assert!(!check(&bad).is_empty());
     let embed = &cb["data"]["embeds"][0];
     assert_eq!(embed["title"], "TENT-2P — Trailhead 2-person tent");
     assert_eq!(field(embed, "Open backorders"), "3 (4 units)");
@@ -585,17 +602,8 @@ async fn adjust_needs_the_ops_role() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_commands_are_deferred_then_edited() {
     let bot = boot(&[]).await;
-    let i = bot
-        .fake
-        .send_command(
-            "search",
-            json!([{"name": "query", "type": 3, "value": "tent"}]),
-            &member(vec![]),
-        )
-        .await;
-    let cb = bot.fake.wait_callback(&i).await;
-    assert_eq!(cb["type"], 5, "DEFERRED_CHANNEL_MESSAGE: {cb:#}");
-    let answer = bot.wait_answer(&i).await;
+    let query = json!([{"name": "query", "type": 3, "value": "tent"}]);
+    let answer = bot.deferred("search", query, &member(vec![])).await;
     assert_eq!(answer.method, "PATCH");
     let text = answer.body["embeds"][0].to_string();
     assert!(
@@ -729,4 +737,47 @@ async fn shutdown_stops_the_bot() {
         .expect("clean stop");
     // The shards were shut down too: serenity closed the websocket.
     bot.fake.wait_disconnected(DEFAULT_TIMEOUT).await;
+}
+
+/// `/forecast` answers its deferral with the chart as a multipart upload: `payload_json` valid
+/// against the `multipart/form-data` schema Discord publishes for the edit of `@original`, one
+/// `files[0]` part holding a PNG, the embed showing it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forecast_sends_its_chart_as_a_multipart_attachment_valid_against_the_openapi_description()
+{
+    let bot = boot(&[]).await;
+    let options = json!([
+        {"name": "sku", "type": 3, "value": "TENT-3P"},
+        {"name": "days", "type": 4, "value": 30}
+    ]);
+    let answer = bot.deferred("forecast", options, &member(vec![])).await;
+    assert_eq!(answer.method, "PATCH");
+    assert!(answer.multipart, "sent as multipart/form-data");
+    assert_eq!(validate_multipart(&answer), Vec::<String>::new());
+    let files = answer.body["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0]["field"], "files[0]");
+    assert_eq!(files[0]["name"], "forecast-TENT-3P.png");
+    assert_eq!(files[0]["png"], true, "PNG signature");
+    assert!(files[0]["len"].as_u64().unwrap() > 1_000);
+    assert_eq!(
+        answer.body["attachments"][0]["filename"],
+        "forecast-TENT-3P.png"
+    );
+    let embed = &answer.body["embeds"][0];
+    assert_eq!(embed["image"]["url"], "attachment://forecast-TENT-3P.png");
+    let title = embed["title"].as_str().unwrap();
+    assert!(title.starts_with("Forecast — TENT-3P — "), "{title}");
+    assert!(field(embed, "Reorder point").is_string(), "{embed:#}");
+    // What the fake checks is what Discord refuses: a title over 256 characters, a file part
+    // the payload does not list.
+    let mut long = answer.clone();
+    long.body["embeds"][0]["title"] = json!("x".repeat(257));
+    assert!(!validate_multipart(&long).is_empty());
+    let mut unlisted = answer.clone();
+    unlisted.body["attachments"] = json!([]);
+    assert_eq!(
+        validate_multipart(&unlisted),
+        ["part files[0] is not among the payload's attachments"]
+    );
 }

@@ -399,3 +399,31 @@ async fn a_bad_days_value_is_refused_naming_the_option() {
     );
     assert!(text.contains("Fill rate: — (no lines)"), "{text}");
 }
+
+#[tokio::test]
+async fn the_report_attaches_a_chart_of_open_backorders_and_the_console_writes_it() {
+    use backorder_bot::adapters::console;
+    use backorder_bot::commands::{chart, Outcome};
+    let s = shop().await;
+    let (reply, outcome) = s.t.ask("/report days:7").await;
+    assert_eq!(outcome, Outcome::Ok, "{}", reply.to_text());
+    let file = reply.attachment.expect("a chart is attached");
+    assert_eq!(file.filename, "report-backorders.png");
+    assert_eq!(
+        chart::png_dimensions(&file.bytes),
+        Some((chart::WIDTH, chart::HEIGHT))
+    );
+    let (reply, outcome) = console::ask(&s.t.app, &TestApp::ops(), "/report").await;
+    assert_eq!(outcome, Outcome::Ok, "{}", reply.to_text());
+    let path = s.t.dir.path().join("charts").join("report-backorders.png");
+    let text = reply.to_text();
+    assert!(
+        text.contains(&format!("Chart written to {}", path.display())),
+        "{text}"
+    );
+    let png = std::fs::read(&path).unwrap();
+    assert_eq!(
+        chart::png_dimensions(&png),
+        Some((chart::WIDTH, chart::HEIGHT))
+    );
+}

@@ -3,6 +3,7 @@
 
 use crate::app::forecast::{self, BacktestReport, SkuForecast, WORST_BY};
 use crate::app::{App, AppError, AppResult};
+use crate::commands::forecast::{method_summary, stockout_summary};
 use crate::domain::forecast::{Contender, Scores};
 use serde::Serialize;
 use std::io::Write;
@@ -67,7 +68,6 @@ fn as_json(f: &SkuForecast) -> ForecastJson<'_> {
 
 fn write_text(f: &SkuForecast, out: &mut impl Write) -> std::io::Result<()> {
     let fc = &f.forecast;
-    let c = &fc.classification;
     writeln!(
         out,
         "{}: history {} to {} ({} days)",
@@ -76,21 +76,7 @@ fn write_text(f: &SkuForecast, out: &mut impl Write) -> std::io::Result<()> {
         f.history.1,
         (f.history.1 - f.history.0).num_days() + 1
     )?;
-    writeln!(
-        out,
-        "method {}{}, alpha {:.2}, classification {} (ADI {:.2}, CV² {:.2}){}",
-        f.method(),
-        if f.auto { " (auto)" } else { "" },
-        fc.alpha.get(),
-        c.class.as_str(),
-        c.adi,
-        c.cv2,
-        if fc.weekday_index.is_some() {
-            ", weekday seasonality"
-        } else {
-            ""
-        }
-    )?;
+    writeln!(out, "{}", method_summary(f))?;
     writeln!(out, "forecast per day:")?;
     for (i, units) in fc.per_day.iter().enumerate() {
         let day = fc.start + chrono::Days::new(i as u64);
@@ -113,22 +99,7 @@ fn write_text(f: &SkuForecast, out: &mut impl Write) -> std::io::Result<()> {
             )?,
         }
     }
-    let stockout = match f.cover.stockout_date {
-        Some(d) => {
-            let next = f
-                .inbound
-                .iter()
-                .filter_map(|i| i.eta)
-                .filter(|e| *e > d)
-                .min();
-            match next {
-                Some(eta) => format!("{d}, before the inbound of {eta}"),
-                None => d.to_string(),
-            }
-        }
-        None => "none within ten years".to_string(),
-    };
-    writeln!(out, "projected stock-out: {stockout}")?;
+    writeln!(out, "projected stock-out: {}", stockout_summary(f))?;
     writeln!(
         out,
         "lead time {} days{}: safety stock {:.1}, reorder point {:.1}",

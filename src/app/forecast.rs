@@ -186,3 +186,86 @@ pub async fn backtest(app: &App, horizon_days: u32) -> AppResult<BacktestReport>
     }
     Ok(BacktestReport { options, results })
 }
+
+/// The most days of history a chart draws.
+pub const MAX_CHART_DAYS: u32 = 365;
+
+/// Days a chart projects free stock ahead when no inbound arrives later.
+pub const CHART_AHEAD_DAYS: u32 = 28;
+
+/// The furthest a chart projects, to show a late ETA.
+pub const MAX_CHART_AHEAD_DAYS: u32 = 90;
+
+/// Everything `/forecast` shows: the figures, and what its chart draws.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForecastChart {
+    pub figures: SkuForecast,
+    pub product_name: String,
+    /// On hand at the end of each day of the window, oldest first; the last is today's.
+    pub on_hand: Vec<(NaiveDate, i64)>,
+    /// Free stock projected from today with its band ([`forecast::project_free_stock`]).
+    pub projection: Vec<forecast::Projected>,
+    /// The z of the band: the service level's, as the safety stock uses.
+    pub band_z: f64,
+    pub service_level: f64,
+}
+
+/// Checks `days:` of `/forecast` (the history drawn).
+pub fn chart_days(days: i64) -> AppResult<u32> {
+    match u32::try_from(days) {
+        Ok(d) if (1..=MAX_CHART_DAYS).contains(&d) => Ok(d),
+        _ => Err(AppError::invalid(
+            "days",
+            format!("{days} is not a number of days between 1 and {MAX_CHART_DAYS}"),
+        )),
+    }
+}
+
+/// `/forecast sku: days:`: the forecast of `sku` (automatic method, `horizon_days` ahead), its
+/// on-hand over the last `history_days` days and its free stock projected ahead, far enough to
+/// show every dated inbound up to [`MAX_CHART_AHEAD_DAYS`].
+pub async fn forecast_chart(
+    app: &App,
+    sku: &str,
+    history_days: i64,
+    horizon_days: u32,
+) -> AppResult<ForecastChart> {
+    let history_days = chart_days(history_days)?;
+    let figures = forecast_sku(app, sku, MethodChoice::Auto, horizon_days).await?;
+    let today = app.clock.now().date_naive();
+    let from = today - chrono::Days::new(u64::from(history_days));
+    let mut conn = app.store.reader().await?;
+    let product = app.product(&mut conn, &figures.sku).await?;
+    let net = store::stock::net_movements_by_day(&mut conn, product.id, from).await?;
+    let on_hand_now = store::stock::position(&mut conn, product.id).await?.on_hand;
+    drop(conn);
+    let dated: Vec<(NaiveDate, i64)> = figures
+        .inbound
+        .iter()
+        .filter_map(|i| i.eta.map(|d| (d, i.units)))
+        .collect();
+    let last_eta = dated
+        .iter()
+        .map(|(d, _)| (*d - figures.forecast.start).num_days() + 1)
+        .max()
+        .unwrap_or(0);
+    let ahead = u32::try_from(last_eta)
+        .unwrap_or(0)
+        .clamp(CHART_AHEAD_DAYS, MAX_CHART_AHEAD_DAYS);
+    let level = app.settings.forecast.service_level;
+    let projection = forecast::project_free_stock(
+        &figures.forecast,
+        figures.free_stock,
+        &dated,
+        ahead,
+        level.z(),
+    );
+    Ok(ForecastChart {
+        on_hand: forecast::on_hand_history(on_hand_now, &net, from, today),
+        projection,
+        band_z: level.z(),
+        service_level: level.get(),
+        product_name: product.name,
+        figures,
+    })
+}

@@ -37,8 +37,10 @@ pub mod adjust;
 pub mod alerts;
 pub mod backorder;
 pub mod backorders;
+pub mod chart;
 pub mod customer;
 pub mod eta;
+pub mod forecast;
 pub mod help;
 pub mod lowstock;
 pub mod notifications;
@@ -50,7 +52,7 @@ pub mod search;
 pub mod stock;
 
 pub use args::{Args, Ctx};
-pub use reply::{Field, Paging, Reply, Severity};
+pub use reply::{Attachment, Field, Paging, Reply, Severity};
 pub use spec::{CommandSpec, OptionKind, OptionSpec, Suggest};
 
 use crate::app::{self, Actor, App, AppError};
@@ -99,6 +101,7 @@ pub static COMMANDS: &[Command] = &[
     command!(receive::SPEC, receive::run),
     command!(lowstock::SPEC, lowstock::run),
     command!(report::SPEC, report::run),
+    command!(forecast::SPEC, forecast::run),
     command!(alerts::LIST, alerts::list),
     command!(alerts::RUN, alerts::run),
     command!(alerts::SNOOZE, alerts::snooze),

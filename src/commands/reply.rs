@@ -67,6 +67,26 @@ pub struct Reply {
     pub ephemeral: bool,
     /// Set on list replies with more than one page.
     pub paging: Option<Paging>,
+    /// A file sent with the reply (a chart): attached on Discord, written to a file by the console.
+    pub attachment: Option<Attachment>,
+}
+
+/// A file a reply carries.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// File name without folders (`forecast-TENT-2P.png`).
+    pub filename: String,
+    /// Its bytes (a PNG image).
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attachment")
+            .field("filename", &self.filename)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
 }
 
 /// Discord's hard limits, kept by every reply.
@@ -113,6 +133,7 @@ impl Reply {
             severity,
             ephemeral: false,
             paging: None,
+            attachment: None,
         }
     }
 

@@ -1,6 +1,6 @@
 //! `/report [days:]`: what backorders cost and how the backorder process is doing.
 
-use super::reply::{data, plural, Severity};
+use super::reply::{data, plural, Attachment, Severity};
 use super::spec::{opt, range, CommandSpec, OptionKind};
 use super::{Args, Ctx, Reply};
 use crate::app::report::BackorderReport;
@@ -33,7 +33,18 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
         None => ReportDays::DEFAULT,
     };
     let report = app::report::report(cx.app, days).await?;
-    Ok(render(&report, &cx.app.settings.shop.currency))
+    let mut reply = render(&report, &cx.app.settings.shop.currency);
+    let series: Vec<_> = report
+        .open_over_time
+        .iter()
+        .map(|&(day, n)| (day, u32::try_from(n).unwrap_or(0)))
+        .collect();
+    let title = format!("Open backorders, last {} days", days.get());
+    reply.attachment = Some(Attachment {
+        filename: "report-backorders.png".to_string(),
+        bytes: super::chart::backorders_over_time(&series, &title)?,
+    });
+    Ok(reply)
 }
 
 /// The report as a reply: the window first, then one field per figure.

@@ -119,6 +119,26 @@ pub async fn position_with_backorders(
     Ok((PositionRow { on_hand, allocated }, open, units))
 }
 
+/// One product's net stock movement per UTC day from `from` on (inclusive), days with movements
+/// only, oldest first: what on-hand history is rebuilt from, backwards from today's on hand.
+pub async fn net_movements_by_day(
+    conn: &mut Conn,
+    product_id: ProductId,
+    from: chrono::NaiveDate,
+) -> anyhow::Result<Vec<(chrono::NaiveDate, i64)>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT substr(created_at, 1, 10) AS d, SUM(qty) FROM stock_movements
+         WHERE product_id = $1 AND created_at >= $2 GROUP BY d ORDER BY d",
+    )
+    .bind(product_id)
+    .bind(super::day(from))
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(d, qty)| Ok((super::parse_day(&d)?, qty)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::{AVAILABLE, FREE_TO_PROMISE};

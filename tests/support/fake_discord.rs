@@ -17,6 +17,11 @@
 //! handlers.
 #![allow(dead_code)]
 
+/// Bodies checked against Discord's OpenAPI description (its own file, so the benchmarks that
+/// include this one by path get it too).
+#[path = "openapi.rs"]
+pub mod openapi;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -46,14 +51,18 @@ pub const GUILD: u64 = 1_300_000_000_000_000_001;
 pub const OPS_ROLE: u64 = 1_400_000_000_000_000_001;
 const TIMESTAMP: &str = "2024-01-01T00:00:00.000000+00:00";
 
-/// One recorded REST call. `body` is the parsed JSON (or a JSON string for non-JSON bodies,
-/// e.g. multipart uploads; `Null` when empty).
+/// One recorded REST call. `body` is the parsed JSON, a multipart upload as [`multipart_json`]
+/// reads it, a JSON string for other bodies, `Null` when empty. A multipart body to an
+/// interaction or webhook route is checked with [`validate_multipart`] and refused with 400 as
+/// Discord would.
 #[derive(Clone, Debug)]
 pub struct RestRequest {
     pub method: String,
     pub path: String,
     pub query: Option<String>,
     pub body: Value,
+    /// The body was `multipart/form-data` (files attached).
+    pub multipart: bool,
 }
 
 /// Who triggers an interaction. `guild_id: Some(..)` → guild interaction with `member`,
@@ -605,29 +614,36 @@ async fn gateway_conn(shared: Arc<Shared>, tcp: tokio::net::TcpStream) {
     writer.abort();
 }
 
-/// A multipart upload as `{"payload_json": …, "files": [{"name", "text"}]}`; anything else as a
-/// JSON string.
-fn multipart_json(body: &[u8]) -> Value {
-    let text = String::from_utf8_lossy(body).to_string();
-    let Some(boundary) = text.lines().next().map(|l| l.trim().to_string()) else {
-        return Value::String(text);
-    };
-    if !boundary.starts_with("--") {
-        return Value::String(text);
+/// A multipart upload (`multipart/form-data`, as serenity sends files) as
+/// `{…payload_json…, "files": [{"field", "name", "len", "png", "text"}]}`: `field` the part's
+/// name (`files[0]`), `name` its file name, `png` whether it starts with the PNG signature,
+/// `text` its bytes read as UTF-8 (lossy). `None` when the body is not multipart.
+fn multipart_json(body: &[u8]) -> Option<Value> {
+    let first_line = body.split(|b| *b == b'\n').next()?;
+    let boundary = first_line.strip_suffix(b"\r").unwrap_or(first_line);
+    if !boundary.starts_with(b"--") || boundary.len() < 3 {
+        return None;
     }
     let mut payload = Value::Null;
     let mut files = Vec::new();
-    for part in text.split(boundary.as_str()) {
-        let Some((head, content)) = part.split_once("\r\n\r\n") else {
-            continue;
+    for part in split_bytes(body, boundary).into_iter().skip(1) {
+        let Some(head_end) = find_bytes(part, b"\r\n\r\n") else {
+            continue; // the closing `--` after the last boundary
         };
-        let content = content.trim_end_matches("\r\n").to_string();
-        if head.contains("name=\"payload_json\"") {
-            payload = serde_json::from_str(&content).unwrap_or(Value::Null);
-        } else if let Some(i) = head.find("filename=\"") {
-            let rest = &head[i + 10..];
-            let name = rest.split('"').next().unwrap_or("").to_string();
-            files.push(json!({"name": name, "text": content}));
+        let head = String::from_utf8_lossy(&part[..head_end]);
+        let content = &part[head_end + 4..];
+        let content = content.strip_suffix(b"\r\n").unwrap_or(content);
+        let field = header_param(&head, "name").unwrap_or_default();
+        if field == "payload_json" {
+            payload = serde_json::from_slice(content).unwrap_or(Value::Null);
+        } else if let Some(name) = header_param(&head, "filename") {
+            files.push(json!({
+                "field": field,
+                "name": name,
+                "len": content.len(),
+                "png": content.starts_with(b"\x89PNG\r\n\x1a\n"),
+                "text": String::from_utf8_lossy(content),
+            }));
         }
     }
     let mut out = if payload.is_object() {
@@ -636,7 +652,76 @@ fn multipart_json(body: &[u8]) -> Value {
         json!({})
     };
     out["files"] = Value::Array(files);
+    Some(out)
+}
+
+/// `name="x"` of a part's `Content-Disposition`.
+fn header_param(head: &str, key: &str) -> Option<String> {
+    let needle = format!(" {key}=\"");
+    let i = head
+        .find(&needle)
+        .or_else(|| head.find(&needle[1..]).filter(|i| *i == 0))?;
+    let rest = &head[i + needle.len()..];
+    rest.split('"').next().map(str::to_string)
+}
+
+fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn split_bytes<'a>(mut hay: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
+    let mut out = Vec::new();
+    while let Some(i) = find_bytes(hay, sep) {
+        out.push(&hay[..i]);
+        hay = &hay[i + sep.len()..];
+    }
+    out.push(hay);
     out
+}
+
+/// What Discord would refuse in a multipart message body: `payload_json` against the
+/// operation's `multipart/form-data` schema in `openapi.json`, and each attachment of the payload
+/// matched by a `files[id]` part (and no part without one).
+pub fn validate_multipart(req: &RestRequest) -> Vec<String> {
+    let mut payload = req.body.clone();
+    let files = payload
+        .as_object_mut()
+        .and_then(|m| m.remove("files"))
+        .unwrap_or(Value::Null);
+    let mut problems =
+        openapi::validate_request(&req.method, &req.path, "multipart/form-data", &payload);
+    let fields: Vec<String> = files
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["field"].as_str().map(str::to_string))
+        .collect();
+    // A callback carries its message under `data`.
+    let message = if payload.get("data").is_some() {
+        &payload["data"]
+    } else {
+        &payload
+    };
+    let ids: Vec<String> = message["attachments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| match &a["id"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect();
+    for id in &ids {
+        if !fields.contains(&format!("files[{id}]")) {
+            problems.push(format!("attachment {id} has no files[{id}] part"));
+        }
+    }
+    for f in &fields {
+        if !ids.iter().any(|id| *f == format!("files[{id}]")) {
+            problems.push(format!("part {f} is not among the payload's attachments"));
+        }
+    }
+    problems
 }
 
 /// Catch-all REST handler: record, then route on (method, path segments after /api/v10).
@@ -646,16 +731,26 @@ async fn rest_handler(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let body: Value = if body.is_empty() {
-        Value::Null
+    let (body, multipart): (Value, bool) = if body.is_empty() {
+        (Value::Null, false)
     } else {
-        serde_json::from_slice(&body).unwrap_or_else(|_| multipart_json(&body))
+        match serde_json::from_slice(&body) {
+            Ok(v) => (v, false),
+            Err(_) => match multipart_json(&body) {
+                Some(v) => (v, true),
+                None => (
+                    Value::String(String::from_utf8_lossy(&body).to_string()),
+                    false,
+                ),
+            },
+        }
     };
     let req = RestRequest {
         method: method.to_string(),
         path: uri.path().to_string(),
         query: uri.query().map(String::from),
         body,
+        multipart,
     };
     let mut req = req;
     let is_post = req.method == "POST" && req.path.starts_with("/api/v10/channels/");
@@ -668,6 +763,19 @@ async fn rest_handler(
             Json(json!({"message": "Internal Server Error", "code": 0})),
         )
             .into_response();
+    }
+    let to_interaction = req.path.starts_with("/api/v10/interactions/")
+        || req.path.starts_with("/api/v10/webhooks/");
+    if req.multipart && to_interaction {
+        let problems = validate_multipart(&req);
+        if !problems.is_empty() {
+            shared.requests.push(req);
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"message": "Invalid Form Body", "code": 50035, "errors": problems})),
+            )
+                .into_response();
+        }
     }
     let resp = route(&shared, &req);
     shared.requests.push(req);

@@ -6,16 +6,45 @@ mod line_editor;
 
 use crate::app::{service, Actor, App};
 use crate::commands::{self, Invocation, Outcome, Reply};
+use crate::domain::markup::data;
 use crate::shutdown::Shutdown;
 use std::io::IsTerminal;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-/// Runs one line and returns the reply text and outcome.
+/// Runs one line and returns the reply text and outcome. A file the reply carries (a chart) is
+/// written to [`charts_dir`] and its path added to the reply's lines.
 pub async fn ask(app: &App, actor: &Actor, line: &str) -> (Reply, Outcome) {
-    match Invocation::parse_line(line) {
+    let (mut reply, outcome) = match Invocation::parse_line(line) {
         Ok(inv) => commands::run(app, actor, &inv).await,
         Err(e) => (Reply::error(e.to_string()), Outcome::UserError),
+    };
+    if let Some(file) = reply.attachment.take() {
+        let dir = charts_dir(app);
+        let path = dir.join(&file.filename);
+        let written =
+            std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &file.bytes));
+        reply.lines.push(match written {
+            Ok(()) => format!("Chart written to {}", data(&path.display().to_string())),
+            Err(e) => {
+                tracing::warn!(error = %e, path = %path.display(), "cannot write the chart");
+                format!(
+                    "The chart could not be written to {}: {}",
+                    data(&path.display().to_string()),
+                    data(&e.to_string())
+                )
+            }
+        });
     }
+    (reply, outcome)
+}
+
+/// Where the console writes charts: `charts/` beside the database file.
+pub fn charts_dir(app: &App) -> std::path::PathBuf {
+    let db = &app.settings.database.path;
+    db.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."))
+        .join("charts")
 }
 
 /// Says once per session when commands queued customer updates that no running service will

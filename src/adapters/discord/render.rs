@@ -106,7 +106,19 @@ pub fn embed(reply: &Reply) -> serenity::CreateEmbed {
             &f,
         )));
     }
+    if let Some(a) = &reply.attachment {
+        // The attached chart shown inside the embed rather than below it.
+        e = e.image(format!("attachment://{}", a.filename));
+    }
     e
+}
+
+/// The file a reply carries, as a Discord attachment (sent as multipart).
+pub fn attachment(reply: &Reply) -> Option<serenity::CreateAttachment> {
+    reply
+        .attachment
+        .as_ref()
+        .map(|a| serenity::CreateAttachment::bytes(a.bytes.clone(), a.filename.clone()))
 }
 
 /// Invocations too long to fit a custom id, by key.

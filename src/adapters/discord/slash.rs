@@ -279,12 +279,16 @@ async fn handle_command(ctx: Ctx<'_>) -> Result<(), Error> {
     tracing::debug!(?outcome, "discord command answered");
     let embed = render::embed(&reply);
     let components = render::components(&data.pages, interaction.user.id.get(), &reply);
+    let file = render::attachment(&reply);
     if !deferred {
-        let msg = serenity::CreateInteractionResponseMessage::new()
+        let mut msg = serenity::CreateInteractionResponseMessage::new()
             .embed(embed)
             .components(components)
             .ephemeral(reply.ephemeral)
             .allowed_mentions(render::allowed_mentions(&[]));
+        if let Some(file) = file {
+            msg = msg.add_file(file);
+        }
         interaction
             .create_response(http, serenity::CreateInteractionResponse::Message(msg))
             .await?;
@@ -292,16 +296,22 @@ async fn handle_command(ctx: Ctx<'_>) -> Result<(), Error> {
     } else if reply.ephemeral && !refused {
         // The deferred "thinking…" message is public; answer privately instead.
         interaction.delete_response(http).await?;
-        let follow = serenity::CreateInteractionResponseFollowup::new()
+        let mut follow = serenity::CreateInteractionResponseFollowup::new()
             .embed(embed)
             .ephemeral(true)
             .allowed_mentions(render::allowed_mentions(&[]));
+        if let Some(file) = file {
+            follow = follow.add_file(file);
+        }
         interaction.create_followup(http, follow).await?;
     } else {
-        let edit = serenity::EditInteractionResponse::new()
+        let mut edit = serenity::EditInteractionResponse::new()
             .embed(embed)
             .components(components)
             .allowed_mentions(render::allowed_mentions(&[]));
+        if let Some(file) = file {
+            edit = edit.new_attachment(file);
+        }
         interaction.edit_response(http, edit).await?;
     }
     Ok(())
@@ -439,6 +449,7 @@ mod tests {
                 "receive",
                 "lowstock",
                 "report",
+                "forecast",
                 "alerts",
                 "notifications",
                 "help"

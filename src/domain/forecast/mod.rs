@@ -13,6 +13,8 @@
 //! - `season`: weekday indices.
 //! - `cover`: days of cover, stock-out date, safety stock, reorder point, inverse normal CDF.
 //! - `backtest`: rolling-origin evaluation with WAPE and MASE.
+//! - `projection`: what a forecast chart draws: on-hand history rebuilt from the ledger, free stock
+//!   projected with its error band.
 //!
 //! Nothing allocates per day: a forecast allocates its `per_day` vector and nothing else (α
 //! search included), a [`DemandSeries`] can be refilled for the next SKU, and the backtest
@@ -23,6 +25,7 @@ mod backtest;
 mod classify;
 mod cover;
 mod methods;
+mod projection;
 mod season;
 mod series;
 
@@ -31,6 +34,7 @@ pub use backtest::{
 };
 pub use classify::{classify, Class, Classification, ADI_CUTOFF, CV2_CUTOFF};
 pub use cover::{cover, inverse_normal_cdf, reorder_point, safety_stock, Cover, COVER_LIMIT_DAYS};
+pub use projection::{on_hand_history, project_free_stock, Projected};
 pub use season::{WeekdayIndex, SEASONAL_MIN_DAYS};
 pub use series::DemandSeries;
 
