@@ -145,17 +145,6 @@ fn figures(c: &ForecastChart, days: i64) -> Reply {
     r
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_names_keep_only_safe_characters() {
-        assert_eq!(file_safe("TENT-2P"), "TENT-2P");
-        assert_eq!(file_safe("a/b c"), "a_b_c");
-    }
-}
-
 /// `method ses (auto), alpha 0.10, classification smooth (ADI 1.00, CV² 0.12)`, and whether
 /// weekday seasonality applies: the printout's line, `/forecast`'s too.
 pub fn method_summary(f: &SkuForecast) -> String {
@@ -191,5 +180,16 @@ pub fn stockout_summary(f: &SkuForecast) -> String {
     match next {
         Some(eta) => format!("{d}, before the inbound of {eta}"),
         None => d.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_keep_only_safe_characters() {
+        assert_eq!(file_safe("TENT-2P"), "TENT-2P");
+        assert_eq!(file_safe("a/b c"), "a_b_c");
     }
 }
