@@ -1168,10 +1168,12 @@ fn without_values(msg: &str) -> String {
 }
 
 /// `[forecast]`: how demand forecasts are made (issue 20).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ForecastSettings {
     pub alpha: crate::domain::forecast::AlphaChoice,
     pub service_level: crate::domain::forecast::ServiceLevel,
+    /// When the stored forecasts are refreshed (UTC); `None` (`schedule = ""`): never by itself.
+    pub schedule: Option<CronSchedule>,
 }
 
 impl Default for ForecastSettings {
@@ -1179,15 +1181,20 @@ impl Default for ForecastSettings {
         Self {
             alpha: crate::domain::forecast::AlphaChoice::default(),
             service_level: crate::domain::forecast::ServiceLevel::DEFAULT,
+            schedule: CronSchedule::parse(DEFAULT_FORECAST_SCHEDULE).ok(),
         }
     }
 }
+
+/// `[forecast] schedule` when not configured: nightly at 03:00 UTC.
+const DEFAULT_FORECAST_SCHEDULE: &str = "0 3 * * *";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawForecast {
     alpha: RawAlpha,
     service_level: f64,
+    schedule: String,
 }
 
 /// `alpha = 0.2` or `alpha = "optimize"` (or `"0.2"`, as an environment variable gives it).
@@ -1210,9 +1217,17 @@ impl TryFrom<RawForecast> for ForecastSettings {
         .map_err(|e| err("forecast.alpha", e.to_string()))?;
         let service_level = ServiceLevel::new(raw.service_level)
             .map_err(|e| err("forecast.service_level", e.to_string()))?;
+        let schedule = match raw.schedule.trim() {
+            "" => None,
+            cron => Some(
+                CronSchedule::parse(cron)
+                    .map_err(|e| err("forecast.schedule", redact(e, &raw.schedule)))?,
+            ),
+        };
         Ok(Self {
             alpha,
             service_level,
+            schedule,
         })
     }
 }

@@ -91,13 +91,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Forecast one SKU's demand (--sku), or backtest the methods over the shop's history (--backtest).
+    /// Forecast one SKU's demand (--sku), backtest the methods over the shop's history (--backtest), or refresh the stored forecasts the alerts use (--refresh).
     Forecast {
         /// The SKU to forecast.
         #[arg(
             long,
-            required_unless_present = "backtest",
-            conflicts_with = "backtest"
+            required_unless_present_any = ["backtest", "refresh"],
+            conflicts_with_all = ["backtest", "refresh"]
         )]
         sku: Option<String>,
         /// ses, croston, sba or auto (picked by the SKU's demand pattern).
@@ -112,6 +112,9 @@ enum Command {
         /// Rolling-origin backtest of every SKU: WAPE and MASE per method against naive.
         #[arg(long, conflicts_with = "method")]
         backtest: bool,
+        /// Forecast every SKU now and store the forecasts, as the nightly job does.
+        #[arg(long, conflicts_with_all = ["method", "backtest", "json"])]
+        refresh: bool,
     },
     /// Benchmarks that print figures: `stock`, `eta`, `import`, `alerts`, `notify`, `search`, `autocomplete`, `lists` or `spike`.
     Bench {
@@ -406,9 +409,11 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
             horizon,
             json,
             backtest,
+            refresh,
         } => {
             let mut out = std::io::BufWriter::new(std::io::stdout());
             let done = match (backtest, sku) {
+                _ if refresh => forecast::run_refresh(app, &mut out).await,
                 (true, _) => forecast::run_backtest(app, horizon, &mut out).await,
                 (false, Some(sku)) => {
                     forecast::run_sku(app, &sku, method.as_deref(), horizon, json, &mut out).await

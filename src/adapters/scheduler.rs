@@ -41,3 +41,31 @@ pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Refreshes the stored forecasts at `[forecast] schedule` until shutdown (a refresh in
+/// progress stops after the page it is writing). Not started when the schedule is off.
+pub async fn run_forecasts(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
+    use crate::app::forecast_job::ForecastScheduler;
+    let mut scheduler = ForecastScheduler::new(&app);
+    loop {
+        if shutdown.is_shutdown() {
+            break;
+        }
+        let wait = match scheduler.tick(&app, Some(&shutdown)).await {
+            Ok(pass) => pass.wait,
+            Err(e) => {
+                tracing::error!(error = ?e, "forecast scheduler pass failed");
+                std::time::Duration::from_secs(MAX_WAIT_SECS as u64)
+            }
+        };
+        let wait = wait + std::time::Duration::from_millis(250);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.recv() => break,
+        }
+    }
+    if let Err(e) = scheduler.release(&app).await {
+        tracing::warn!(error = %e, "forecast scheduler: releasing the lease failed");
+    }
+    Ok(())
+}

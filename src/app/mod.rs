@@ -5,6 +5,7 @@ pub mod backorders;
 pub mod customers;
 pub mod demo;
 pub mod forecast;
+pub mod forecast_job;
 pub mod idempotency;
 pub mod import;
 pub mod notify;

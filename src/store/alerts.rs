@@ -2,7 +2,8 @@
 //! the scheduler lease.
 
 use super::{ts, Conn, StoredIds, StoredOptTs, StoredTs};
-use crate::domain::alerts::{AlertState, RunStatus, Scope, Severity, SkuFigures};
+use crate::domain::alerts::{AlertState, RateSource, RunStatus, Scope, Severity, SkuFigures};
+use crate::domain::forecast::Method;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
 
@@ -32,12 +33,15 @@ pub struct SalesWindow {
 ///   backorder totals (migration 0011) replace aggregating the backorders. Inbound only adds to
 ///   projected stock, so a SKU whose free stock is above both thresholds cannot be LOW or
 ///   CRITICAL whatever is inbound: only SKUs at or below them go on.
-/// - AT_RISK needs the sales rate. Its SQL bound mirrors `daily_sales_rate` = sold / days
-///   (change both together): cover < horizon ⇔ free × days < sold × horizon. The first pass
-///   uses the stored all-time `units_sold` and the longest horizon any SKU can have, so no
-///   per-SKU sales read happens for SKUs that could not run out whatever the window held; the
-///   final filter uses the window's sales (`sales_daily`) and the SKU's own horizon. Both are
-///   inclusive, so float rounding in Rust cannot lose a SKU: Rust decides the severity.
+/// - AT_RISK needs the sales rate: the stored forecast's (`stock_positions.forecast_rate`,
+///   migration 0019) where there is one, else `daily_sales_rate` = sold / days. The SQL bounds
+///   mirror both (change them together): cover < horizon ⇔ free < rate × horizon, or
+///   free × days < sold × horizon. The first pass uses the forecast rate or, without one, the
+///   stored all-time `units_sold`, and the longest horizon any SKU can have, so no per-SKU
+///   sales read happens for SKUs that could not run out whatever the window held; the final
+///   filter uses the forecast or the window's sales (`sales_daily`) and the SKU's own horizon.
+///   Both are inclusive, and the forecast's side a millionth wider, so float rounding in Rust
+///   cannot lose a SKU: Rust decides the severity.
 /// - Inbound figures come from the covering `po_lines_inbound` index, for candidates only, in
 ///   one grouped pass (and sales from `sales_daily` only where they matter).
 ///
@@ -153,7 +157,14 @@ async fn evaluation_rows(
                 safety_stock: r.safety_stock,
                 reorder_qty: r.reorder_qty,
                 lead_time_days: r.lead,
-                daily_sales: 0.0,
+                daily_sales: r.rate.unwrap_or(0.0),
+                rate_source: match (r.rate, r.method.as_deref()) {
+                    (Some(_), Some(m)) => RateSource::Forecast(
+                        stored_method(m)
+                            .ok_or_else(|| anyhow::anyhow!("alert evaluation: method {m:?}"))?,
+                    ),
+                    _ => RateSource::SalesMean,
+                },
             };
             if keep(&mut f, r.sold) {
                 kept.push(f);
@@ -185,7 +196,8 @@ pub const EVALUATION_SQL: &str = concat!(
             ",
     super::stock::available_sql!(),
     " AS available,
-            COALESCE(sp.open_backorders, 0) AS bo_n, COALESCE(sp.backorder_units, 0) AS bo_units
+            COALESCE(sp.open_backorders, 0) AS bo_n, COALESCE(sp.backorder_units, 0) AS bo_units,
+            sp.forecast_rate AS rate, sp.forecast_method AS method
         FROM products p
         LEFT JOIN stock_positions sp ON sp.product_id = p.id
         WHERE ($2 = '[]' OR p.category IN (SELECT value FROM json_each($2)))
@@ -198,12 +210,13 @@ pub const EVALUATION_SQL: &str = concat!(
             OR p.id IN (SELECT product_id FROM alert_states WHERE rule = $7)
             OR ($6 AND (COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0)
                     - COALESCE(sp.backorder_units, 0)) * $8
-                <= COALESCE(sp.units_sold, 0)
+                <= CASE WHEN sp.forecast_rate IS NULL THEN COALESCE(sp.units_sold, 0)
+                        ELSE sp.forecast_rate * $8 * 1.000001 END
                     * max(COALESCE(p.lead_time_days, 0), (SELECT days FROM horizon))))
     ), fig AS MATERIALIZED (
         -- One pass over each candidate's open PO lines (covering index `po_lines_inbound`).
         SELECT c.id, c.sku, c.name, s.code AS supplier, c.on_hand, c.allocated, c.available,
-            c.bo_n, c.bo_units, c.reorder_point, c.safety_stock, c.reorder_qty,
+            c.bo_n, c.bo_units, c.reorder_point, c.safety_stock, c.reorder_qty, c.rate, c.method,
             COALESCE(c.lead_time_days, s.lead_time_days, 14) AS lead,
             COALESCE(SUM(l.qty_ordered - l.qty_received), 0) AS inbound,
             MIN(l.eta) AS next_eta,
@@ -212,7 +225,9 @@ pub const EVALUATION_SQL: &str = concat!(
                 THEN l.qty_ordered - l.qty_received END), 0) AS within,
             -- Sales matter only with free stock left (days of cover, AT_RISK) or nothing
             -- available and no backorders (OUT by demand); elsewhere cover is 0 whatever the rate.
-            CASE WHEN c.available - c.bo_units > 0 OR (c.available <= 0 AND c.bo_n = 0)
+            -- A SKU with a stored forecast uses its rate instead.
+            CASE WHEN c.rate IS NULL
+                AND (c.available - c.bo_units > 0 OR (c.available <= 0 AND c.bo_n = 0))
             THEN COALESCE((SELECT SUM(d.units) FROM sales_daily d
                            WHERE d.product_id = c.id AND d.day >= $5), 0)
             ELSE 0 END AS sold
@@ -222,21 +237,24 @@ pub const EVALUATION_SQL: &str = concat!(
     super::purchasing::expecting_units_sql!(),
     "
         GROUP BY c.id, c.sku, c.name, s.code, c.on_hand, c.allocated, c.available, c.bo_n,
-            c.bo_units, c.reorder_point, c.safety_stock, c.reorder_qty, c.lead_time_days,
-            s.lead_time_days
+            c.bo_units, c.reorder_point, c.safety_stock, c.reorder_qty, c.rate, c.method,
+            c.lead_time_days, s.lead_time_days
     )
     -- Rows leave in batches (one JSON array per block of 4,096 product ids): a hundred
     -- thousand firing SKUs are a few hundred rows for the driver to hand over, not a hundred
     -- thousand.
     SELECT '[' || group_concat(json_array(id, on_hand, allocated, bo_n, bo_units, within, inbound,
-            next_eta, reorder_point, safety_stock, reorder_qty, lead, sold, sku, name, supplier),
+            next_eta, reorder_point, safety_stock, reorder_qty, lead, sold, sku, name, supplier,
+            rate, method),
         ',') || ']' AS batch
     FROM fig
     WHERE available - bo_units + within <= reorder_point
        OR available - bo_units + within < safety_stock
-       OR (available <= 0 AND (bo_n > 0 OR sold > 0))
+       OR (available <= 0 AND (bo_n > 0 OR sold > 0 OR rate > 0))
        OR id IN (SELECT product_id FROM alert_states WHERE rule = $7)
-       OR ($6 AND (available - bo_units) * $8 <= sold * CASE WHEN next_eta IS NULL THEN lead
+       OR ($6 AND (available - bo_units) * $8
+            <= CASE WHEN rate IS NULL THEN sold ELSE rate * $8 * 1.000001 END
+            * CASE WHEN next_eta IS NULL THEN lead
             ELSE max(CAST(julianday(next_eta) - julianday($1) AS INTEGER), 0) END)
     GROUP BY id / 4096"
 );
@@ -261,6 +279,13 @@ struct Packed {
     sku: String,
     name: String,
     supplier: Option<String>,
+    rate: Option<f64>,
+    method: Option<String>,
+}
+
+/// A method as `forecasts` and `stock_positions` store it.
+fn stored_method(raw: &str) -> Option<Method> {
+    Method::ALL.into_iter().find(|m| m.as_str() == raw)
 }
 
 /// A rule's alert state for one SKU, as stored.

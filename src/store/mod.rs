@@ -11,6 +11,7 @@ pub mod bulk;
 
 pub mod customers;
 pub mod demand;
+pub mod forecasts;
 pub mod idempotency;
 pub mod import;
 pub mod keyset;
