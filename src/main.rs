@@ -74,6 +74,9 @@ enum Command {
         /// Synthetic shop seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Also give each synthetic SKU this many days of daily sales history (smooth, erratic, intermittent and lumpy SKUs), up to yesterday.
+        #[arg(long, requires = "skus")]
+        sales_days: Option<u64>,
     },
     /// Import a CSV file: products, suppliers, customers, purchase-orders, orders or sales.
     Import {
@@ -334,7 +337,11 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
                 Outcome::Internal => ExitCode::from(1),
             });
         }
-        Command::DemoData { skus, seed } => match skus {
+        Command::DemoData {
+            skus,
+            seed,
+            sales_days,
+        } => match skus {
             Some(n) => {
                 let started = std::time::Instant::now();
                 let c = demo::synthetic(app, n, seed)
@@ -344,6 +351,20 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
                     "synthetic shop: {} products, {} customers, {} ledger rows, {} PO lines, {} backorders added in {:.1?}",
                     c.products, c.customers, c.movements, c.po_lines, c.backorders, started.elapsed()
                 )?;
+                if let Some(days) = sales_days {
+                    let started = std::time::Instant::now();
+                    match demo::synthetic_sales(app, days, seed).await {
+                        Ok(rows) => outln!(
+                            "sales history: {rows} daily sales over {days} days added in {:.1?}",
+                            started.elapsed()
+                        )?,
+                        Err(e) if e.is_user_facing() => {
+                            eprintln!("error: {e}");
+                            return Ok(ExitCode::from(2));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
             }
             None => {
                 match demo::load_bundled(app, &operator)

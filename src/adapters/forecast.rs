@@ -164,10 +164,11 @@ pub async fn run_refresh(app: &App, out: &mut impl Write) -> AppResult<()> {
     };
     let written = writeln!(
         out,
-        "forecasts refreshed: {} SKUs in {:.1?} ({} writes, the longest {:.0?})",
+        "forecasts refreshed: {} SKUs in {:.1?} ({} {}, the longest {:.0?})",
         report.forecasts,
         started.elapsed(),
         report.writes,
+        if report.writes == 1 { "write" } else { "writes" },
         report.longest_write
     );
     flushed(written, out)
