@@ -119,7 +119,7 @@ enum Command {
         #[arg(long, conflicts_with_all = ["method", "backtest", "json"])]
         refresh: bool,
     },
-    /// Benchmarks that print figures: `stock`, `eta`, `import`, `alerts`, `notify`, `search`, `autocomplete`, `lists` or `spike`.
+    /// Benchmarks that print figures: `stock`, `eta`, `import`, `alerts`, `forecast`, `notify`, `search`, `autocomplete`, `lists` or `spike`.
     Bench {
         /// Which benchmark.
         which: String,
@@ -434,7 +434,7 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
         } => {
             let mut out = std::io::BufWriter::new(std::io::stdout());
             let done = match (backtest, sku) {
-                _ if refresh => forecast::run_refresh(app, &mut out).await,
+                _ if refresh => forecast::run_refresh(app, &mut out).await.map(|_| ()),
                 (true, _) => forecast::run_backtest(app, horizon, &mut out).await,
                 (false, Some(sku)) => {
                     forecast::run_sku(app, &sku, method.as_deref(), horizon, json, &mut out).await

@@ -151,7 +151,10 @@ pub async fn run_backtest(app: &App, horizon: u32, out: &mut impl Write) -> AppR
 }
 
 /// Refreshes every stored forecast now (as the nightly job does) and says what it did.
-pub async fn run_refresh(app: &App, out: &mut impl Write) -> AppResult<()> {
+pub async fn run_refresh(
+    app: &App,
+    out: &mut impl Write,
+) -> AppResult<crate::app::forecast::RefreshReport> {
     use crate::app::forecast_job::{run_job, JobOutcome};
     let started = std::time::Instant::now();
     let report = match run_job(app, crate::domain::schedule::Trigger::Manual, None, None).await? {
@@ -171,7 +174,7 @@ pub async fn run_refresh(app: &App, out: &mut impl Write) -> AppResult<()> {
         if report.writes == 1 { "write" } else { "writes" },
         report.longest_write
     );
-    flushed(written, out)
+    flushed(written, out).map(|()| report)
 }
 
 /// A figure with two decimals, or `-` when there is none.
