@@ -468,3 +468,37 @@ fn the_backtest_scores_a_generated_history_as_worked_out_by_hand() {
         assert!((0.4..0.6).contains(&mase), "{out}");
     }
 }
+
+#[test]
+fn a_synthetic_shop_with_sales_history_is_refreshed_by_hand_into_every_demand_pattern() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("synthetic.db");
+    let (code, _, err) = bot(&db, &["init", "--empty"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = bot(&db, &["demo-data", "--skus", "200", "--sales-days", "90"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("daily sales over 90 days"), "{out}");
+    // Up to yesterday, from 90 days back.
+    assert_eq!(
+        query(&db, "SELECT COUNT(*) FROM sales_history WHERE day >= date('now') OR day < date('now', '-90 days')"),
+        0
+    );
+    // Again: SKUs with history are left alone.
+    let rows = query(&db, "SELECT COUNT(*) FROM sales_history");
+    let (code, _, err) = bot(&db, &["demo-data", "--skus", "200", "--sales-days", "90"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(query(&db, "SELECT COUNT(*) FROM sales_history"), rows);
+    let (code, out, err) = bot(&db, &["forecast", "--refresh"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("forecasts refreshed: 200 SKUs in "), "{out}");
+    assert_eq!(query(&db, "SELECT COUNT(*) FROM forecasts"), 200);
+    assert_eq!(
+        query(&db, "SELECT COUNT(DISTINCT classification) FROM forecasts"),
+        4,
+        "smooth, erratic, intermittent and lumpy SKUs"
+    );
+    assert_eq!(
+        query(&db, "SELECT COUNT(*) FROM forecast_runs WHERE trigger = 'manual' AND status = 'done'"),
+        1
+    );
+}
