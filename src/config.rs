@@ -1590,6 +1590,20 @@ mod tests {
     }
 
     #[test]
+    fn the_forecast_refresh_runs_nightly_unless_its_schedule_is_empty() {
+        let s = load(&[]).unwrap();
+        assert_eq!(
+            s.forecast.schedule.as_ref().map(|c| c.as_str()),
+            Some("0 3 * * *")
+        );
+        assert_eq!(s.forecast, ForecastSettings::default());
+        let s = load(&[("BACKORDER_BOT__FORECAST__SCHEDULE", "")]).unwrap();
+        assert_eq!(s.forecast.schedule, None);
+        let e = load(&[("BACKORDER_BOT__FORECAST__SCHEDULE", "nightly")]).unwrap_err();
+        assert_eq!(e.key, "forecast.schedule");
+    }
+
+    #[test]
     fn durations_are_humantime() {
         let s = load(&[
             ("BACKORDER_BOT__DATABASE__BUSY_TIMEOUT", "1m 30s"),

@@ -490,7 +490,10 @@ fn a_synthetic_shop_with_sales_history_is_refreshed_by_hand_into_every_demand_pa
     assert_eq!(query(&db, "SELECT COUNT(*) FROM sales_history"), rows);
     let (code, out, err) = bot(&db, &["forecast", "--refresh"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("forecasts refreshed: 200 SKUs in "), "{out}");
+    assert!(
+        out.starts_with("forecasts refreshed: 200 SKUs in "),
+        "{out}"
+    );
     assert_eq!(query(&db, "SELECT COUNT(*) FROM forecasts"), 200);
     assert_eq!(
         query(&db, "SELECT COUNT(DISTINCT classification) FROM forecasts"),
@@ -498,7 +501,10 @@ fn a_synthetic_shop_with_sales_history_is_refreshed_by_hand_into_every_demand_pa
         "smooth, erratic, intermittent and lumpy SKUs"
     );
     assert_eq!(
-        query(&db, "SELECT COUNT(*) FROM forecast_runs WHERE trigger = 'manual' AND status = 'done'"),
+        query(
+            &db,
+            "SELECT COUNT(*) FROM forecast_runs WHERE trigger = 'manual' AND status = 'done'"
+        ),
         1
     );
 }

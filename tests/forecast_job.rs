@@ -36,10 +36,16 @@ async fn shop(t: &TestApp) {
     .unwrap();
     let mut csv = String::from("sku,qty,sold_at,order,customer\n");
     for d in 0..30 {
-        csv.push_str(&format!("STEADY,2,{},,\n", day("2026-10-27") + Days::new(d)));
+        csv.push_str(&format!(
+            "STEADY,2,{},,\n",
+            day("2026-10-27") + Days::new(d)
+        ));
     }
     for d in (0..=24).step_by(4) {
-        csv.push_str(&format!("SPARSE,4,{},,\n", day("2026-10-30") + Days::new(d)));
+        csv.push_str(&format!(
+            "SPARSE,4,{},,\n",
+            day("2026-10-30") + Days::new(d)
+        ));
     }
     t.import("sales", &csv).await.unwrap();
     // 28 sold at the till today: 1 a day over the 28-day window, 10 left.
@@ -90,9 +96,15 @@ async fn a_refresh_stores_each_skus_forecast_as_worked_out_by_hand() {
     // stays 4; the interval starts at 1 and moves a tenth of the way to 4 on each of the 6 later
     // demand days: p = 4 − 3 × 0.9⁶ = 2.405677; forecast 4 / p.
     let (method, class, rate, level, _, _) = stored(&t, "SPARSE").await.unwrap();
-    assert_eq!((method.as_str(), class.as_str()), ("croston", "intermittent"));
+    assert_eq!(
+        (method.as_str(), class.as_str()),
+        ("croston", "intermittent")
+    );
     let want = 4.0 / (4.0 - 3.0 * 0.9f64.powi(6));
-    assert!((rate - want).abs() < 1e-9 && (level - want).abs() < 1e-9, "{rate} vs {want}");
+    assert!(
+        (rate - want).abs() < 1e-9 && (level - want).abs() < 1e-9,
+        "{rate} vs {want}"
+    );
     // MEAN sold only today, which is not over: nothing to forecast from.
     assert_eq!(stored(&t, "MEAN").await, None);
     // The alerts' copy of rate and method.
@@ -149,7 +161,9 @@ async fn the_alerts_use_the_stored_forecast_and_say_which_rate_they_used() {
     assert_eq!(before.len(), 1, "{before:?}");
     assert_eq!(before[0].0, "MEAN");
     assert!(
-        before[0].1.contains("cover 10.0d · 28-day mean · suggested order 2 [new]"),
+        before[0]
+            .1
+            .contains("cover 10.0d · 28-day mean · suggested order 2 [new]"),
         "{}",
         before[0].1
     );

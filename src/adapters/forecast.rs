@@ -171,7 +171,11 @@ pub async fn run_refresh(
         report.forecasts,
         started.elapsed(),
         report.writes,
-        if report.writes == 1 { "write" } else { "writes" },
+        if report.writes == 1 {
+            "write"
+        } else {
+            "writes"
+        },
         report.longest_write
     );
     flushed(written, out).map(|()| report)

@@ -269,8 +269,7 @@ pub async fn refresh_all(
             .collect();
         let mut w = app.store.begin_write().await?;
         let held = std::time::Instant::now();
-        report.forecasts +=
-            store::forecasts::save_page(&mut w, after, upto, &rows, now).await?;
+        report.forecasts += store::forecasts::save_page(&mut w, after, upto, &rows, now).await?;
         w.commit().await?;
         report.longest_write = report.longest_write.max(held.elapsed());
         report.writes += 1;

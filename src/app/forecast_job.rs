@@ -86,7 +86,11 @@ impl ForecastScheduler {
     /// One pass: take or renew the lease, run the refresh if its cron time (UTC) has come, say
     /// when to come back. A time missed while down is caught up within `alerts.catch_up`, as
     /// the alert rules are.
-    pub async fn tick(&mut self, app: &App, shutdown: Option<&Shutdown>) -> anyhow::Result<JobPass> {
+    pub async fn tick(
+        &mut self,
+        app: &App,
+        shutdown: Option<&Shutdown>,
+    ) -> anyhow::Result<JobPass> {
         let Some(cron) = &app.settings.forecast.schedule else {
             return Ok(JobPass {
                 leader: false,
@@ -96,9 +100,14 @@ impl ForecastScheduler {
         };
         let now = app.clock.now();
         let mut conn = app.store.conn().await?;
-        let leader =
-            leases::try_lease(&mut conn, store::LEASE, &self.holder, now, schedule::lease_until(now))
-                .await?;
+        let leader = leases::try_lease(
+            &mut conn,
+            store::LEASE,
+            &self.holder,
+            now,
+            schedule::lease_until(now),
+        )
+        .await?;
         let mut ran = None;
         if leader {
             let last = store::last_scheduled(&mut conn).await?;
@@ -113,7 +122,11 @@ impl ForecastScheduler {
             ) {
                 match run_job(app, trigger, Some(due), shutdown).await {
                     Ok(JobOutcome::Done { report, .. }) => {
-                        tracing::info!(forecasts = report.forecasts, longest_write_ms = report.longest_write.as_millis() as u64, "forecasts refreshed");
+                        tracing::info!(
+                            forecasts = report.forecasts,
+                            longest_write_ms = report.longest_write.as_millis() as u64,
+                            "forecasts refreshed"
+                        );
                         ran = Some((due, trigger));
                     }
                     Ok(JobOutcome::Skipped(why)) => {

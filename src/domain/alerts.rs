@@ -711,6 +711,31 @@ mod tests {
     }
 
     #[test]
+    fn a_forecast_rate_sets_cover_and_the_lead_time_demand_floors_the_order_target() {
+        let mut f = figures("A", 30);
+        f.daily_sales = 2.5;
+        assert_eq!(f.days_of_cover(), Some(12.0));
+        // Without a forecast: reorder point 10 + reorder qty 20 − projected 30.
+        assert_eq!(f.suggested_order(), 0);
+        f.rate_source = RateSource::Forecast(Method::Sba);
+        // With one: the reorder point counts as at least 2.5 × 14 = 35 → 35 + 20 − 30.
+        assert_eq!(f.suggested_order(), 25);
+        let line = AlertLine {
+            change: Change::New,
+            severity: Severity::AtRisk,
+            figures: f,
+        };
+        assert!(
+            line.text()
+                .ends_with("cover 12.0d · forecast: sba · suggested order 25 [new]"),
+            "{}",
+            line.text()
+        );
+        assert_eq!(RateSource::SalesMean.label(), "28-day mean");
+        assert!(to_csv(&[line]).lines().nth(1).unwrap().ends_with(",25,sba"));
+    }
+
+    #[test]
     fn sales_rate_is_a_trailing_average() {
         assert_eq!(daily_sales_rate(56, 28), 2.0);
         assert_eq!(daily_sales_rate(0, 28), 0.0);

@@ -425,6 +425,44 @@ pub async fn unsnooze(conn: &mut Conn, product_id: i64) -> anyhow::Result<u64> {
 
 pub use crate::domain::schedule::{NotStarted, Trigger};
 
+/// Whose runs: an alert rule's (`alert_runs`) or the forecast refresh's (`forecast_runs`, one
+/// job). The two tables keep runs alike; only the rule column differs.
+#[derive(Debug, Clone, Copy)]
+pub enum RunsOf<'a> {
+    Rule(&'a str),
+    ForecastRefresh,
+}
+
+impl RunsOf<'_> {
+    fn table(self) -> &'static str {
+        match self {
+            RunsOf::Rule(_) => "alert_runs",
+            RunsOf::ForecastRefresh => "forecast_runs",
+        }
+    }
+
+    /// The condition picking these runs, with the rule as the last parameter `$n`.
+    fn only(self, n: usize) -> String {
+        match self {
+            RunsOf::Rule(_) => format!("rule = ${n}"),
+            RunsOf::ForecastRefresh => "true".into(),
+        }
+    }
+
+    fn bind<'q>(
+        self,
+        q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>
+    where
+        Self: 'q,
+    {
+        match self {
+            RunsOf::Rule(rule) => q.bind(rule),
+            RunsOf::ForecastRefresh => q,
+        }
+    }
+}
+
 /// Records the start of a run unless the rule is running (a run older than `stale_before` is
 /// taken for dead and marked abandoned) or this cron time was run already. Call in a
 /// `BEGIN IMMEDIATE` transaction.
@@ -436,48 +474,87 @@ pub async fn start_run(
     now: DateTime<Utc>,
     stale_before: DateTime<Utc>,
 ) -> anyhow::Result<Result<i64, NotStarted>> {
-    sqlx::query(
-        "UPDATE alert_runs SET status = $4, finished_at = $3
-         WHERE rule = $1 AND status = $5 AND started_at < $2",
+    start_run_of(
+        conn,
+        RunsOf::Rule(rule),
+        scheduled_for,
+        trigger,
+        now,
+        stale_before,
     )
-    .bind(rule)
-    .bind(ts(stale_before))
-    .bind(ts(now))
-    .bind(RunStatus::Abandoned)
-    .bind(RunStatus::Running)
+    .await
+}
+
+/// [`start_run`] for any [`RunsOf`].
+pub async fn start_run_of(
+    conn: &mut Conn,
+    of: RunsOf<'_>,
+    scheduled_for: Option<DateTime<Utc>>,
+    trigger: Trigger,
+    now: DateTime<Utc>,
+    stale_before: DateTime<Utc>,
+) -> anyhow::Result<Result<i64, NotStarted>> {
+    let table = of.table();
+    of.bind(
+        sqlx::query(&format!(
+            "UPDATE {table} SET status = $3, finished_at = $2
+             WHERE {} AND status = $4 AND started_at < $1",
+            of.only(5)
+        ))
+        .bind(ts(stale_before))
+        .bind(ts(now))
+        .bind(RunStatus::Abandoned)
+        .bind(RunStatus::Running),
+    )
     .execute(&mut *conn)
     .await?;
-    let running: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM alert_runs WHERE rule = $1 AND status = $2")
-            .bind(rule)
-            .bind(RunStatus::Running)
-            .fetch_one(&mut *conn)
-            .await?;
-    if running > 0 {
+    let running: bool = of
+        .bind(
+            sqlx::query(&format!(
+                "SELECT EXISTS (SELECT 1 FROM {table} WHERE {} AND status = $1)",
+                of.only(2)
+            ))
+            .bind(RunStatus::Running),
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .and_then(|row| sqlx::Row::try_get(&row, 0))?;
+    if running {
         return Ok(Err(NotStarted::Running));
     }
     if let Some(t) = scheduled_for {
-        let done: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM alert_runs WHERE rule = $1 AND scheduled_for = $2",
-        )
-        .bind(rule)
-        .bind(ts(t))
-        .fetch_one(&mut *conn)
-        .await?;
-        if done > 0 {
+        let done: bool = of
+            .bind(
+                sqlx::query(&format!(
+                    "SELECT EXISTS (SELECT 1 FROM {table} WHERE {} AND scheduled_for = $1)",
+                    of.only(2)
+                ))
+                .bind(ts(t)),
+            )
+            .fetch_one(&mut *conn)
+            .await
+            .and_then(|row| sqlx::Row::try_get(&row, 0))?;
+        if done {
             return Ok(Err(NotStarted::AlreadyRun));
         }
     }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO alert_runs (rule, scheduled_for, trigger, started_at)
-         VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(rule)
-    .bind(scheduled_for.map(ts))
-    .bind(trigger.as_str())
-    .bind(ts(now))
-    .fetch_one(conn)
-    .await?;
+    let (rule_column, rule_value) = match of {
+        RunsOf::Rule(_) => (", rule", ", $4"),
+        RunsOf::ForecastRefresh => ("", ""),
+    };
+    let id: i64 = of
+        .bind(
+            sqlx::query(&format!(
+                "INSERT INTO {table} (scheduled_for, trigger, started_at{rule_column})
+                 VALUES ($1, $2, $3{rule_value}) RETURNING id"
+            ))
+            .bind(scheduled_for.map(ts))
+            .bind(trigger.as_str())
+            .bind(ts(now)),
+        )
+        .fetch_one(conn)
+        .await
+        .and_then(|row| sqlx::Row::try_get(&row, 0))?;
     Ok(Ok(id))
 }
 
@@ -532,12 +609,23 @@ pub async fn finish_run(
 
 /// The latest cron time a rule was run for (by schedule or catch-up).
 pub async fn last_scheduled(conn: &mut Conn, rule: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
-    let t: Option<StoredTs> = sqlx::query_scalar(
-        "SELECT MAX(scheduled_for) FROM alert_runs WHERE rule = $1 AND scheduled_for IS NOT NULL",
-    )
-    .bind(rule)
-    .fetch_one(conn)
-    .await?;
+    last_scheduled_of(conn, RunsOf::Rule(rule)).await
+}
+
+/// [`last_scheduled`] for any [`RunsOf`].
+pub async fn last_scheduled_of(
+    conn: &mut Conn,
+    of: RunsOf<'_>,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let t: Option<StoredTs> = of
+        .bind(sqlx::query(&format!(
+            "SELECT MAX(scheduled_for) FROM {} WHERE {} AND scheduled_for IS NOT NULL",
+            of.table(),
+            of.only(1)
+        )))
+        .fetch_one(conn)
+        .await
+        .and_then(|row| sqlx::Row::try_get(&row, 0))?;
     Ok(t.map(Into::into))
 }
 

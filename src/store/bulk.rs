@@ -296,14 +296,3 @@ pub async fn synthesize_sales(
         .await?
         .rows_affected())
 }
-
-/// The last product id of the next `limit` products after `after`, if any.
-pub async fn product_page_end(conn: &mut Conn, after: i64, limit: i64) -> anyhow::Result<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "SELECT MAX(id) FROM (SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2)",
-    )
-    .bind(after)
-    .bind(limit)
-    .fetch_one(conn)
-    .await?)
-}

@@ -2,6 +2,7 @@
 //! method in `stock_positions` that the alert evaluation reads, the job's runs, and the paged
 //! read of `demand_daily` the job fits from.
 
+use super::alerts::RunsOf;
 use super::{day, parse_day, ts, Conn};
 use crate::domain::alerts::RunStatus;
 use crate::domain::forecast::Forecast;
@@ -30,14 +31,9 @@ pub async fn demand_page(
     limit: i64,
     to: NaiveDate,
 ) -> anyhow::Result<Option<(i64, Vec<ProductDemand>)>> {
-    let upto: Option<i64> = sqlx::query_scalar(
-        "SELECT MAX(id) FROM (SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2)",
-    )
-    .bind(after)
-    .bind(limit)
-    .fetch_one(&mut *conn)
-    .await?;
-    let Some(upto) = upto else { return Ok(None) };
+    let Some(upto) = super::demand::page_end(conn, after, limit).await? else {
+        return Ok(None);
+    };
     let packed: Option<String> = sqlx::query_scalar(DEMAND_PAGE_SQL)
         .bind(after)
         .bind(upto)
@@ -50,7 +46,8 @@ pub async fn demand_page(
 /// The demand rows of a page, packed `product_id day units` per row, rows joined by `,`, in
 /// primary-key order: $1 after this product id, $2 up to this one, $3 before this day.
 /// `bench forecast` gives the `sqlite3` CLI the same statement over the whole table.
-pub const DEMAND_PAGE_SQL: &str = "SELECT group_concat(product_id || ' ' || day || ' ' || units, ',')
+pub const DEMAND_PAGE_SQL: &str =
+    "SELECT group_concat(product_id || ' ' || day || ' ' || units, ',')
     FROM (SELECT product_id, day, units FROM demand_daily
           WHERE product_id > $1 AND product_id <= $2 AND day < $3 AND units > 0
           ORDER BY product_id, day)";
@@ -219,44 +216,15 @@ pub async fn start_run(
     now: DateTime<Utc>,
     stale_before: DateTime<Utc>,
 ) -> anyhow::Result<Result<i64, NotStarted>> {
-    sqlx::query(
-        "UPDATE forecast_runs SET status = $3, finished_at = $2 WHERE status = $4 AND started_at < $1",
+    super::alerts::start_run_of(
+        conn,
+        RunsOf::ForecastRefresh,
+        scheduled_for,
+        trigger,
+        now,
+        stale_before,
     )
-    .bind(ts(stale_before))
-    .bind(ts(now))
-    .bind(RunStatus::Abandoned)
-    .bind(RunStatus::Running)
-    .execute(&mut *conn)
-    .await?;
-    let running: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM forecast_runs WHERE status = $1)")
-            .bind(RunStatus::Running)
-            .fetch_one(&mut *conn)
-            .await?;
-    if running {
-        return Ok(Err(NotStarted::Running));
-    }
-    if let Some(t) = scheduled_for {
-        let done: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM forecast_runs WHERE scheduled_for = $1)",
-        )
-        .bind(ts(t))
-        .fetch_one(&mut *conn)
-        .await?;
-        if done {
-            return Ok(Err(NotStarted::AlreadyRun));
-        }
-    }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO forecast_runs (scheduled_for, trigger, started_at) VALUES ($1, $2, $3)
-         RETURNING id",
-    )
-    .bind(scheduled_for.map(ts))
-    .bind(trigger.as_str())
-    .bind(ts(now))
-    .fetch_one(conn)
-    .await?;
-    Ok(Ok(id))
+    .await
 }
 
 /// Records the end of a refresh.
@@ -279,10 +247,5 @@ pub async fn finish_run(
 
 /// The latest cron time a refresh was run for.
 pub async fn last_scheduled(conn: &mut Conn) -> anyhow::Result<Option<DateTime<Utc>>> {
-    let t: Option<super::StoredTs> = sqlx::query_scalar(
-        "SELECT MAX(scheduled_for) FROM forecast_runs WHERE scheduled_for IS NOT NULL",
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(t.map(Into::into))
+    super::alerts::last_scheduled_of(conn, RunsOf::ForecastRefresh).await
 }
