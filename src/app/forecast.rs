@@ -230,8 +230,9 @@ pub async fn refresh_all(
     let (tx, mut rx) = tokio::sync::mpsc::channel(1);
     let store = app.store.clone();
     let reader = tokio::spawn(async move {
+        let mut conn = store.conn().await?;
+        let usual = store::forecasts::begin_demand_read(&mut conn).await?;
         let read = async {
-            let mut conn = store.conn().await?;
             let mut after = 0;
             while let Some((upto, page)) =
                 store::forecasts::demand_page(&mut conn, after, REFRESH_PAGE, today).await?
@@ -243,7 +244,9 @@ pub async fn refresh_all(
             }
             anyhow::Ok(())
         };
-        read.await
+        let read = read.await;
+        store::forecasts::end_demand_read(&mut conn, usual).await?;
+        read
     });
     let mut report = RefreshReport::default();
     let mut series = DemandSeries::from_daily(today, &[1.0]).map_err(anyhow::Error::new)?;

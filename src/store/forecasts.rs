@@ -25,6 +25,32 @@ pub struct ProductDemand {
 /// page (`None` past the last product) and the demand before `to` of those with any, as one
 /// packed text row so a page of thousands of SKUs costs one row for the driver, not ninety per
 /// SKU.
+/// Page cache (KiB) of the connection reading the pages: each page is read once, in key order.
+const READ_CACHE_KIB: i64 = 4096;
+
+/// Readies `conn` for a run of [`demand_page`] calls: a small page cache (a whole-history read
+/// would only push out what other queries reuse). [`end_demand_read`] gives it back.
+pub async fn begin_demand_read(conn: &mut Conn) -> anyhow::Result<i64> {
+    let usual: i64 = sqlx::query_scalar("PRAGMA cache_size")
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query(&format!("PRAGMA cache_size = -{READ_CACHE_KIB}"))
+        .execute(&mut *conn)
+        .await?;
+    Ok(usual)
+}
+
+/// Frees what the read left in `conn`'s cache and sets its usual size back.
+pub async fn end_demand_read(conn: &mut Conn, usual: i64) -> anyhow::Result<()> {
+    sqlx::query("PRAGMA shrink_memory")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(&format!("PRAGMA cache_size = {usual}"))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn demand_page(
     conn: &mut Conn,
     after: i64,
@@ -124,6 +150,12 @@ pub async fn save_page(
     }
     json.push(']');
     let now = ts(now);
+    // The refresh walks the whole table once: pages written by the last page's transaction are
+    // not needed again, and kept they would grow this pooled connection's cache to its full size
+    // (64 MB) over a big shop and stay there. Clean pages only: nothing is lost.
+    sqlx::query("PRAGMA shrink_memory")
+        .execute(&mut *conn)
+        .await?;
     // `WHERE true`: SQLite reads an ON CONFLICT after a bare SELECT's FROM as a join constraint.
     sqlx::query(
         "INSERT INTO forecasts (product_id, method, alpha, classification, level, weekday_index,
