@@ -212,33 +212,6 @@ fn finite(v: f64) -> String {
     }
 }
 
-/// A stored forecast, as the alerts and `forecast` read it back.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct StoredForecast {
-    pub method: String,
-    pub alpha: f64,
-    pub classification: String,
-    pub level: f64,
-    pub rate: f64,
-    pub sigma: f64,
-    pub start: String,
-    pub computed_at: String,
-}
-
-/// The stored forecast of a product, if any.
-pub async fn forecast_of(
-    conn: &mut Conn,
-    product_id: ProductId,
-) -> anyhow::Result<Option<StoredForecast>> {
-    Ok(sqlx::query_as(
-        "SELECT method, alpha, classification, level, rate, sigma, start, computed_at
-         FROM forecasts WHERE product_id = $1",
-    )
-    .bind(product_id.0)
-    .fetch_optional(conn)
-    .await?)
-}
-
 /// Records the start of a refresh unless one is running (one older than `stale_before` is taken
 /// for dead) or this cron time was run already. Call in a write transaction.
 pub async fn start_run(
