@@ -192,6 +192,9 @@ pub async fn backtest(app: &App, horizon_days: u32) -> AppResult<BacktestReport>
 /// second the service's writes may wait.
 pub const REFRESH_PAGE: i64 = 5000;
 
+/// Tasks reading pages for [`refresh_all`]: one per core of the machine it was sized for.
+const READERS: usize = 2;
+
 /// Days behind a stored forecast's rate: two whole weeks, so the weekday index averages out.
 pub const RATE_DAYS: u32 = 14;
 
@@ -204,14 +207,14 @@ pub struct RefreshReport {
     pub writes: u64,
     /// The longest time one write held the writer's turn.
     pub longest_write: std::time::Duration,
-    /// Shutdown came before the last page: the pages after it keep their previous forecasts.
+    /// Shutdown came before the last page: the pages not written keep their previous forecasts.
     pub interrupted: bool,
 }
 
 /// `backorder-bot forecast --refresh` and the nightly job: forecasts every SKU with demand
 /// (method by classification, `[forecast] alpha`, weekday seasonality) from today and stores
-/// each one's forecast, a page of products at a time: the next page is read while this one is
-/// fitted, and each page is written in its own short transaction, so the service's writes wait
+/// each one's forecast, a page of products at a time: [`READERS`] tasks read pages ahead of the
+/// fitting, and each page is written in its own short transaction, so the service's writes wait
 /// at most one page. Stops between pages once `shutdown` is set.
 #[tracing::instrument(skip_all, err)]
 pub async fn refresh_all(
@@ -226,28 +229,39 @@ pub async fn refresh_all(
         horizon: RATE_DAYS,
         seasonality: true,
     };
-    // Pages are read on their own task, one ahead of the fitting and writing here.
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
-    let store = app.store.clone();
-    let reader = tokio::spawn(async move {
-        let mut conn = store.conn().await?;
-        let usual = store::forecasts::begin_demand_read(&mut conn).await?;
-        let read = async {
-            let mut after = 0;
-            while let Some((upto, page)) =
-                store::forecasts::demand_page(&mut conn, after, REFRESH_PAGE, today).await?
-            {
-                if tx.send((after, upto, page)).await.is_err() {
-                    break;
+    // Pages are read by tasks of their own, each on its own connection and taking every
+    // READERS-th page, ahead of the fitting and writing here: reading is most of the work, and
+    // this way it uses both cores. Pages are written in the order they come; each write covers
+    // its own range of ids.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(READERS);
+    let mut readers = tokio::task::JoinSet::new();
+    for r in 0..READERS {
+        let (store, tx) = (app.store.clone(), tx.clone());
+        readers.spawn(async move {
+            let mut conn = store.conn().await?;
+            let usual = store::forecasts::begin_demand_read(&mut conn).await?;
+            let read = async {
+                let (mut after, mut n) = (0, 0);
+                while let Some(upto) =
+                    store::demand::page_end(&mut conn, after, REFRESH_PAGE).await?
+                {
+                    if n % READERS == r {
+                        let page =
+                            store::forecasts::demand_page(&mut conn, after, upto, today).await?;
+                        if tx.send((after, upto, page)).await.is_err() {
+                            break;
+                        }
+                    }
+                    (after, n) = (upto, n + 1);
                 }
-                after = upto;
-            }
-            anyhow::Ok(())
-        };
-        let read = read.await;
-        store::forecasts::end_demand_read(&mut conn, usual).await?;
-        read
-    });
+                anyhow::Ok(())
+            };
+            let read = read.await;
+            store::forecasts::end_demand_read(&mut conn, usual).await?;
+            read
+        });
+    }
+    drop(tx);
     let mut report = RefreshReport::default();
     let mut series = DemandSeries::from_daily(today, &[1.0]).map_err(anyhow::Error::new)?;
     let mut fitted: Vec<(crate::domain::ids::ProductId, Forecast, NaiveDate)> = Vec::new();
@@ -282,8 +296,8 @@ pub async fn refresh_all(
         }
     }
     drop(rx);
-    reader
-        .await
-        .map_err(|e| anyhow::anyhow!("forecast page reader: {e}"))??;
+    while let Some(read) = readers.join_next().await {
+        read.map_err(|e| anyhow::anyhow!("forecast page reader: {e}"))??;
+    }
     Ok(report)
 }

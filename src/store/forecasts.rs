@@ -21,10 +21,6 @@ pub struct ProductDemand {
     pub points: Vec<(NaiveDate, i64)>,
 }
 
-/// The next page of products after `after` (at most `limit` of them, by id): the last id of the
-/// page (`None` past the last product) and the demand before `to` of those with any, as one
-/// packed text row so a page of thousands of SKUs costs one row for the driver, not ninety per
-/// SKU.
 /// Page cache (KiB) of the connection reading the pages: each page is read once, in key order.
 const READ_CACHE_KIB: i64 = 4096;
 
@@ -51,22 +47,21 @@ pub async fn end_demand_read(conn: &mut Conn, usual: i64) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// The demand before `to` of the products in `(after, upto]` that have any, read as one packed
+/// text row, so a page of thousands of SKUs costs the driver one row, not ninety per SKU.
 pub async fn demand_page(
     conn: &mut Conn,
     after: i64,
-    limit: i64,
+    upto: i64,
     to: NaiveDate,
-) -> anyhow::Result<Option<(i64, Vec<ProductDemand>)>> {
-    let Some(upto) = super::demand::page_end(conn, after, limit).await? else {
-        return Ok(None);
-    };
+) -> anyhow::Result<Vec<ProductDemand>> {
     let packed: Option<String> = sqlx::query_scalar(DEMAND_PAGE_SQL)
         .bind(after)
         .bind(upto)
         .bind(day(to))
         .fetch_one(&mut *conn)
         .await?;
-    Ok(Some((upto, unpack(packed.as_deref().unwrap_or(""))?)))
+    unpack(packed.as_deref().unwrap_or(""))
 }
 
 /// The demand rows of a page, packed `product_id day units` per row, rows joined by `,`, in
