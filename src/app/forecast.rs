@@ -257,7 +257,7 @@ pub async fn refresh_all(
                 anyhow::Ok(())
             };
             let read = read.await;
-            store::forecasts::end_demand_read(&mut conn, usual).await?;
+            store::restore_cache(&mut conn, usual).await?;
             read
         });
     }

@@ -66,19 +66,9 @@ pub async fn evaluation_figures(
     // each pooled connection that ever ran it. With a small cache it runs as fast (the OS caches
     // the file); afterwards the connection gives back what the run left (`shrink_memory`: cached
     // and temporary pages) and gets its usual size back, whatever the outcome.
-    let usual: i64 = sqlx::query_scalar("PRAGMA cache_size")
-        .fetch_one(&mut *conn)
-        .await?;
-    sqlx::query(&format!("PRAGMA cache_size = -{EVALUATION_CACHE_KIB}"))
-        .execute(&mut *conn)
-        .await?;
+    let usual = super::scan_cache(conn, EVALUATION_CACHE_KIB).await?;
     let rows = evaluation_rows(&mut *conn, rule, scope, candidates, today, sales, keep).await;
-    sqlx::query("PRAGMA shrink_memory")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(&format!("PRAGMA cache_size = {usual}"))
-        .execute(&mut *conn)
-        .await?;
+    super::restore_cache(conn, usual).await?;
     rows
 }
 

@@ -24,27 +24,10 @@ pub struct ProductDemand {
 /// Page cache (KiB) of the connection reading the pages: each page is read once, in key order.
 const READ_CACHE_KIB: i64 = 4096;
 
-/// Readies `conn` for a run of [`demand_page`] calls: a small page cache (a whole-history read
-/// would only push out what other queries reuse). [`end_demand_read`] gives it back.
+/// Readies `conn` for a run of [`demand_page`] calls: a small page cache
+/// ([`super::scan_cache`]); [`super::restore_cache`] gives the usual one back.
 pub async fn begin_demand_read(conn: &mut Conn) -> anyhow::Result<i64> {
-    let usual: i64 = sqlx::query_scalar("PRAGMA cache_size")
-        .fetch_one(&mut *conn)
-        .await?;
-    sqlx::query(&format!("PRAGMA cache_size = -{READ_CACHE_KIB}"))
-        .execute(&mut *conn)
-        .await?;
-    Ok(usual)
-}
-
-/// Frees what the read left in `conn`'s cache and sets its usual size back.
-pub async fn end_demand_read(conn: &mut Conn, usual: i64) -> anyhow::Result<()> {
-    sqlx::query("PRAGMA shrink_memory")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(&format!("PRAGMA cache_size = {usual}"))
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    super::scan_cache(conn, READ_CACHE_KIB).await
 }
 
 /// The demand before `to` of the products in `(after, upto]` that have any, read as one packed
