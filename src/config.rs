@@ -1171,10 +1171,12 @@ fn without_values(msg: &str) -> String {
 }
 
 /// `[forecast]`: how demand forecasts are made (issue 20).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ForecastSettings {
     pub alpha: crate::domain::forecast::AlphaChoice,
     pub service_level: crate::domain::forecast::ServiceLevel,
+    /// When the stored forecasts are refreshed (UTC); `None` (`schedule = ""`): never by itself.
+    pub schedule: Option<CronSchedule>,
 }
 
 impl Default for ForecastSettings {
@@ -1182,15 +1184,20 @@ impl Default for ForecastSettings {
         Self {
             alpha: crate::domain::forecast::AlphaChoice::default(),
             service_level: crate::domain::forecast::ServiceLevel::DEFAULT,
+            schedule: CronSchedule::parse(DEFAULT_FORECAST_SCHEDULE).ok(),
         }
     }
 }
+
+/// `[forecast] schedule` when not configured: nightly at 03:00 UTC.
+const DEFAULT_FORECAST_SCHEDULE: &str = "0 3 * * *";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawForecast {
     alpha: RawAlpha,
     service_level: f64,
+    schedule: String,
 }
 
 /// `alpha = 0.2` or `alpha = "optimize"` (or `"0.2"`, as an environment variable gives it).
@@ -1213,9 +1220,17 @@ impl TryFrom<RawForecast> for ForecastSettings {
         .map_err(|e| err("forecast.alpha", e.to_string()))?;
         let service_level = ServiceLevel::new(raw.service_level)
             .map_err(|e| err("forecast.service_level", e.to_string()))?;
+        let schedule = match raw.schedule.trim() {
+            "" => None,
+            cron => Some(
+                CronSchedule::parse(cron)
+                    .map_err(|e| err("forecast.schedule", redact(e, &raw.schedule)))?,
+            ),
+        };
         Ok(Self {
             alpha,
             service_level,
+            schedule,
         })
     }
 }
@@ -1578,6 +1593,20 @@ mod tests {
         assert_eq!(e.key, "forecast.alpha");
         let e = load(&[("BACKORDER_BOT__FORECAST__SERVICE_LEVEL", "1")]).unwrap_err();
         assert_eq!(e.key, "forecast.service_level");
+    }
+
+    #[test]
+    fn the_forecast_refresh_runs_nightly_unless_its_schedule_is_empty() {
+        let s = load(&[]).unwrap();
+        assert_eq!(
+            s.forecast.schedule.as_ref().map(|c| c.as_str()),
+            Some("0 3 * * *")
+        );
+        assert_eq!(s.forecast, ForecastSettings::default());
+        let s = load(&[("BACKORDER_BOT__FORECAST__SCHEDULE", "")]).unwrap();
+        assert_eq!(s.forecast.schedule, None);
+        let e = load(&[("BACKORDER_BOT__FORECAST__SCHEDULE", "nightly")]).unwrap_err();
+        assert_eq!(e.key, "forecast.schedule");
     }
 
     #[test]

@@ -74,6 +74,9 @@ enum Command {
         /// Synthetic shop seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Also give each synthetic SKU this many days of daily sales history (smooth, erratic, intermittent and lumpy SKUs), up to yesterday.
+        #[arg(long, requires = "skus")]
+        sales_days: Option<u64>,
     },
     /// Import a CSV file: products, suppliers, customers, purchase-orders, orders or sales.
     Import {
@@ -91,13 +94,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Forecast one SKU's demand (--sku), or backtest the methods over the shop's history (--backtest).
+    /// Forecast one SKU's demand (--sku), backtest the methods over the shop's history (--backtest), or refresh the stored forecasts the alerts use (--refresh).
     Forecast {
         /// The SKU to forecast.
         #[arg(
             long,
-            required_unless_present = "backtest",
-            conflicts_with = "backtest"
+            required_unless_present_any = ["backtest", "refresh"],
+            conflicts_with_all = ["backtest", "refresh"]
         )]
         sku: Option<String>,
         /// ses, croston, sba or auto (picked by the SKU's demand pattern).
@@ -112,8 +115,11 @@ enum Command {
         /// Rolling-origin backtest of every SKU: WAPE and MASE per method against naive.
         #[arg(long, conflicts_with = "method")]
         backtest: bool,
+        /// Forecast every SKU now and store the forecasts, as the nightly job does.
+        #[arg(long, conflicts_with_all = ["method", "backtest", "json"])]
+        refresh: bool,
     },
-    /// Benchmarks that print figures: `stock`, `eta`, `import`, `alerts`, `notify`, `search`, `autocomplete`, `lists` or `spike`.
+    /// Benchmarks that print figures: `stock`, `eta`, `import`, `alerts`, `forecast`, `notify`, `search`, `autocomplete`, `lists` or `spike`.
     Bench {
         /// Which benchmark.
         which: String,
@@ -331,7 +337,11 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
                 Outcome::Internal => ExitCode::from(1),
             });
         }
-        Command::DemoData { skus, seed } => match skus {
+        Command::DemoData {
+            skus,
+            seed,
+            sales_days,
+        } => match skus {
             Some(n) => {
                 let started = std::time::Instant::now();
                 let c = demo::synthetic(app, n, seed)
@@ -341,6 +351,20 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
                     "synthetic shop: {} products, {} customers, {} ledger rows, {} PO lines, {} backorders added in {:.1?}",
                     c.products, c.customers, c.movements, c.po_lines, c.backorders, started.elapsed()
                 )?;
+                if let Some(days) = sales_days {
+                    let started = std::time::Instant::now();
+                    match demo::synthetic_sales(app, days, seed).await {
+                        Ok(rows) => outln!(
+                            "sales history: {rows} daily sales over {days} days added in {:.1?}",
+                            started.elapsed()
+                        )?,
+                        Err(e) if e.is_user_facing() => {
+                            eprintln!("error: {e}");
+                            return Ok(ExitCode::from(2));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
             }
             None => {
                 match demo::load_bundled(app, &operator)
@@ -406,9 +430,11 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
             horizon,
             json,
             backtest,
+            refresh,
         } => {
             let mut out = std::io::BufWriter::new(std::io::stdout());
             let done = match (backtest, sku) {
+                _ if refresh => forecast::run_refresh(app, &mut out).await.map(|_| ()),
                 (true, _) => forecast::run_backtest(app, horizon, &mut out).await,
                 (false, Some(sku)) => {
                     forecast::run_sku(app, &sku, method.as_deref(), horizon, json, &mut out).await

@@ -87,6 +87,12 @@ impl Application {
                 adapters::scheduler::run(app.clone(), stop.clone()),
             );
         }
+        if app.settings.forecast.schedule.is_some() {
+            tasks.spawn(
+                "forecast-scheduler",
+                adapters::scheduler::run_forecasts(app.clone(), stop.clone()),
+            );
+        }
         tasks.spawn(
             "discord-poster",
             adapters::discord::poster::run(app.clone(), stop.clone()),

@@ -8,8 +8,9 @@ mod common;
 use backorder_bot::app::orders::NewOrder;
 use backorder_bot::app::{self, Actor};
 use backorder_bot::domain::alerts::{
-    daily_sales_rate, AlertRule, Scope, Severity, SkuFigures, SALES_WINDOW_DAYS,
+    daily_sales_rate, AlertRule, RateSource, Scope, Severity, SkuFigures, SALES_WINDOW_DAYS,
 };
+use backorder_bot::domain::forecast::Method;
 use backorder_bot::domain::{BackorderId, MovementKind};
 use backorder_bot::store::stock::{record_movement, Movement};
 use chrono::{Duration, NaiveDate};
@@ -228,6 +229,8 @@ type Raw = (
     i64,
     i64,
     i64,
+    Option<f64>,
+    Option<String>,
 );
 
 /// Every SKU's figures straight from the raw tables (no stored aggregate), judged by the domain.
@@ -249,7 +252,9 @@ async fn brute_force(t: &TestApp, min: Severity) -> Vec<(String, Severity, i64, 
             p.reorder_point, p.safety_stock, p.reorder_qty,
             COALESCE(p.lead_time_days, s.lead_time_days, 14),
             (SELECT COALESCE(-SUM(m.qty), 0) FROM stock_movements m
-              WHERE m.product_id = p.id AND m.kind = 'sale' AND substr(m.created_at, 1, 10) >= $2)
+              WHERE m.product_id = p.id AND m.kind = 'sale' AND substr(m.created_at, 1, 10) >= $2),
+            (SELECT f.rate FROM forecasts f WHERE f.product_id = p.id),
+            (SELECT f.method FROM forecasts f WHERE f.product_id = p.id)
          FROM products p
          LEFT JOIN stock_positions sp ON sp.product_id = p.id
          LEFT JOIN suppliers s ON s.id = p.supplier_id",
@@ -278,7 +283,13 @@ async fn brute_force(t: &TestApp, min: Severity) -> Vec<(String, Severity, i64, 
                 safety_stock: r.9,
                 reorder_qty: r.10,
                 lead_time_days: r.11,
-                daily_sales: daily_sales_rate(r.12, SALES_WINDOW_DAYS),
+                daily_sales: r.13.unwrap_or(daily_sales_rate(r.12, SALES_WINDOW_DAYS)),
+                rate_source: match r.14.as_deref() {
+                    Some(m) => RateSource::Forecast(
+                        Method::ALL.into_iter().find(|x| x.as_str() == m).unwrap(),
+                    ),
+                    None => RateSource::SalesMean,
+                },
             };
             let sev = f.severity(today).filter(|s| *s >= min)?;
             Some(summary(&f, sev))
@@ -353,6 +364,15 @@ async fn the_evaluation_finds_what_a_brute_force_evaluation_of_every_sku_finds()
         let mut rng = fastrand::Rng::with_seed(seed);
         for step in 0..120 {
             random_write(&t, &mut rng, step).await;
+            // From half-way on, some SKUs have stored forecasts and the rest the 28-day mean.
+            if step % 60 == 59 {
+                app::forecast::refresh_all(&t.app, None).await.unwrap();
+                assert!(t.scalar("SELECT COUNT(*) FROM forecasts").await > 0);
+                let copies_astray = "SELECT COUNT(*) FROM stock_positions sp
+                    LEFT JOIN forecasts f ON f.product_id = sp.product_id
+                    WHERE sp.forecast_rate IS NOT f.rate OR sp.forecast_method IS NOT f.method";
+                assert_eq!(t.scalar(copies_astray).await, 0);
+            }
             if step % 15 == 14 {
                 for min in [Severity::AtRisk, Severity::Low, Severity::Out] {
                     let want = brute_force(&t, min).await;
@@ -366,7 +386,8 @@ async fn the_evaluation_finds_what_a_brute_force_evaluation_of_every_sku_finds()
             }
         }
     }
-    // Every severity came up, so each branch of the SQL filter was compared.
+    // Every severity came up, so each branch of the SQL filter was compared, with and without
+    // forecasts.
     assert_eq!(seen.len(), 4, "{seen:?}");
 }
 

@@ -468,3 +468,58 @@ fn the_backtest_scores_a_generated_history_as_worked_out_by_hand() {
         assert!((0.4..0.6).contains(&mase), "{out}");
     }
 }
+
+#[test]
+fn a_synthetic_shop_with_sales_history_is_refreshed_by_hand_into_every_demand_pattern() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("synthetic.db");
+    let (code, _, err) = bot(&db, &["init", "--empty"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = bot(&db, &["demo-data", "--skus", "10500", "--sales-days", "30"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("daily sales over 30 days"), "{out}");
+    // Up to yesterday, from 30 days back.
+    assert_eq!(
+        query(&db, "SELECT COUNT(*) FROM sales_history WHERE day >= date('now') OR day < date('now', '-30 days')"),
+        0
+    );
+    // Again: SKUs with history are left alone.
+    let rows = query(&db, "SELECT COUNT(*) FROM sales_history");
+    let (code, _, err) = bot(&db, &["demo-data", "--skus", "10500", "--sales-days", "30"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(query(&db, "SELECT COUNT(*) FROM sales_history"), rows);
+    let (code, out, err) = bot(&db, &["forecast", "--refresh"]);
+    assert_eq!(code, 0, "{err}");
+    // Every SKU with demand before today (imported history, and the synthetic backordered
+    // orders), written in pages of 5,000 (read by two tasks, in any order).
+    let with_history = query(
+        &db,
+        "SELECT COUNT(DISTINCT product_id) FROM demand_daily WHERE day < date('now') AND units > 0",
+    );
+    assert!(with_history > 10_000, "{with_history}");
+    assert!(
+        out.starts_with(&format!("forecasts refreshed: {with_history} SKUs in ")),
+        "{out}"
+    );
+    assert!(out.contains("(3 writes, the longest "), "{out}");
+    assert_eq!(query(&db, "SELECT COUNT(*) FROM forecasts"), with_history);
+    assert_eq!(
+        query(
+            &db,
+            "SELECT COUNT(*) FROM stock_positions WHERE forecast_rate IS NOT NULL"
+        ),
+        with_history
+    );
+    assert_eq!(
+        query(&db, "SELECT COUNT(DISTINCT classification) FROM forecasts"),
+        4,
+        "smooth, erratic, intermittent and lumpy SKUs"
+    );
+    assert_eq!(
+        query(
+            &db,
+            "SELECT COUNT(*) FROM forecast_runs WHERE trigger = 'manual' AND status = 'done'"
+        ),
+        1
+    );
+}

@@ -31,6 +31,7 @@ const RELEASED: &[&str] = &[
     "0016_superseded_and_backordered.sql",
     "0017_queue_tokens.sql",
     "0018_demand_history.sql",
+    "0019_forecasts.sql",
 ];
 
 /// The version sqlx reads from a migration file name, or `None` for a file sqlx ignores

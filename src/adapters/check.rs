@@ -13,6 +13,8 @@ struct SkuJson<'a> {
     allocated: i64,
     available: i64,
     daily_sales: f64,
+    /// Where `daily_sales` comes from: the stored forecast's method, or `mean_28d`.
+    daily_sales_source: &'static str,
     days_of_cover: Option<f64>,
     inbound: i64,
     inbound_within_lead_time: i64,
@@ -40,6 +42,7 @@ impl<'a> SkuJson<'a> {
             allocated: f.allocated,
             available: f.available(),
             daily_sales: f.daily_sales,
+            daily_sales_source: f.rate_source.as_str(),
             days_of_cover: f.days_of_cover().map(|d| (d * 10.0).round() / 10.0),
             inbound: f.inbound_total,
             inbound_within_lead_time: f.inbound_within_lead,

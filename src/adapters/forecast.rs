@@ -121,6 +121,37 @@ pub async fn run_backtest(app: &App, horizon: u32, out: &mut impl Write) -> AppR
     flushed(written, out)
 }
 
+/// Refreshes every stored forecast now (as the nightly job does) and says what it did.
+pub async fn run_refresh(
+    app: &App,
+    out: &mut impl Write,
+) -> AppResult<crate::app::forecast::RefreshReport> {
+    use crate::app::forecast_job::{run_job, JobOutcome};
+    let started = std::time::Instant::now();
+    let report = match run_job(app, crate::domain::schedule::Trigger::Manual, None, None).await? {
+        JobOutcome::Done { report, .. } => report,
+        JobOutcome::Skipped(_) => {
+            return Err(AppError::Refused(
+                "a forecast refresh is running already; try again when it has finished".into(),
+            ))
+        }
+    };
+    let written = writeln!(
+        out,
+        "forecasts refreshed: {} SKUs in {:.1?} ({} {}, the longest {:.0?})",
+        report.forecasts,
+        started.elapsed(),
+        report.writes,
+        if report.writes == 1 {
+            "write"
+        } else {
+            "writes"
+        },
+        report.longest_write
+    );
+    flushed(written, out).map(|()| report)
+}
+
 /// A figure with two decimals, or `-` when there is none.
 fn figure(v: Option<f64>) -> String {
     v.map_or("-".to_string(), |v| format!("{v:.2}"))

@@ -5,7 +5,7 @@ use super::posts::{self, Components};
 use super::{Actor, App, AppError, AppResult};
 use crate::domain::alerts::{
     build_message, daily_sales_rate, step, AlertLine, AlertMessage, AlertRule, Change, Finding,
-    Severity, CONTENT_LIMIT, SALES_WINDOW_DAYS,
+    RateSource, Severity, CONTENT_LIMIT, SALES_WINDOW_DAYS,
 };
 use crate::domain::audit::AuditEntry;
 use crate::domain::{AlertRunId, PostId, ProductId};
@@ -36,7 +36,9 @@ async fn figures(
 ) -> anyhow::Result<Vec<crate::domain::alerts::SkuFigures>> {
     let today = now.date_naive();
     let keep = |f: &mut crate::domain::alerts::SkuFigures, sold: i64| {
-        f.daily_sales = daily_sales_rate(sold, SALES_WINDOW_DAYS);
+        if f.rate_source == RateSource::SalesMean {
+            f.daily_sales = daily_sales_rate(sold, SALES_WINDOW_DAYS);
+        }
         with_state.contains(&f.product_id)
             || f.severity(today).is_some_and(|s| s >= rule.min_severity)
     };

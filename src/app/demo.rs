@@ -128,6 +128,42 @@ pub async fn synthetic(app: &App, skus: u64, seed: u64) -> AppResult<SynthCounts
     Ok(counts)
 }
 
+/// Products per write of [`synthetic_sales`]: about a million history rows, a second or two.
+const SALES_PAGE: i64 = 20_000;
+
+/// Gives every synthetic SKU without sales history `days` days of it, up to yesterday (see
+/// [`crate::store::bulk::synthesize_sales`] for the demand patterns). Returns the rows added.
+pub async fn synthetic_sales(app: &App, days: u64, seed: u64) -> AppResult<u64> {
+    if days == 0 || days > 3660 {
+        return Err(AppError::invalid(
+            "--sales-days",
+            "must be between 1 and 3660",
+        ));
+    }
+    let now = app.clock.now();
+    let mut added = 0;
+    let mut after = 0;
+    loop {
+        let mut tx = app.store.begin_write().await?;
+        let Some(upto) = crate::store::demand::page_end(&mut tx, after, SALES_PAGE).await? else {
+            break;
+        };
+        added += crate::store::bulk::synthesize_sales(
+            &mut tx,
+            after,
+            upto,
+            days as i64,
+            seed as i64,
+            now.date_naive(),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        after = upto;
+    }
+    Ok(added)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -269,3 +269,118 @@ pub async fn forecast_chart(
         figures,
     })
 }
+
+/// Products per page of [`refresh_all`]: one read and one write transaction each. A page's write
+/// (a few thousand upserts) holds the writer's turn for tens of milliseconds, far under the
+/// second the service's writes may wait.
+pub const REFRESH_PAGE: i64 = 5000;
+
+/// Tasks reading pages for [`refresh_all`]: one per core of the machine it was sized for.
+const READERS: usize = 2;
+
+/// Days behind a stored forecast's rate: two whole weeks, so the weekday index averages out.
+pub const RATE_DAYS: u32 = 14;
+
+/// What a refresh did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RefreshReport {
+    /// SKUs forecast and stored.
+    pub forecasts: u64,
+    /// Write transactions.
+    pub writes: u64,
+    /// The longest time one write held the writer's turn.
+    pub longest_write: std::time::Duration,
+    /// Shutdown came before the last page: the pages not written keep their previous forecasts.
+    pub interrupted: bool,
+}
+
+/// `backorder-bot forecast --refresh` and the nightly job: forecasts every SKU with demand
+/// (method by classification, `[forecast] alpha`, weekday seasonality) from today and stores
+/// each one's forecast, a page of products at a time: [`READERS`] tasks read pages ahead of the
+/// fitting, and each page is written in its own short transaction, so the service's writes wait
+/// at most one page. Stops between pages once `shutdown` is set.
+#[tracing::instrument(skip_all, err)]
+pub async fn refresh_all(
+    app: &App,
+    shutdown: Option<&crate::shutdown::Shutdown>,
+) -> AppResult<RefreshReport> {
+    let now = app.clock.now();
+    let today = now.date_naive();
+    let opts = ForecastOptions {
+        method: MethodChoice::Auto,
+        alpha: app.settings.forecast.alpha,
+        horizon: RATE_DAYS,
+        seasonality: true,
+    };
+    // Pages are read by tasks of their own, each on its own connection and taking every
+    // READERS-th page, ahead of the fitting and writing here: reading is most of the work, and
+    // this way it uses both cores. Pages are written in the order they come; each write covers
+    // its own range of ids.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(READERS);
+    let mut readers = tokio::task::JoinSet::new();
+    for r in 0..READERS {
+        let (store, tx) = (app.store.clone(), tx.clone());
+        readers.spawn(async move {
+            let mut conn = store.conn().await?;
+            let usual = store::forecasts::begin_demand_read(&mut conn).await?;
+            let read = async {
+                let (mut after, mut n) = (0, 0);
+                while let Some(upto) =
+                    store::demand::page_end(&mut conn, after, REFRESH_PAGE).await?
+                {
+                    if n % READERS == r {
+                        let page =
+                            store::forecasts::demand_page(&mut conn, after, upto, today).await?;
+                        if tx.send((after, upto, page)).await.is_err() {
+                            break;
+                        }
+                    }
+                    (after, n) = (upto, n + 1);
+                }
+                anyhow::Ok(())
+            };
+            let read = read.await;
+            store::restore_cache(&mut conn, usual).await?;
+            read
+        });
+    }
+    drop(tx);
+    let mut report = RefreshReport::default();
+    let mut series = DemandSeries::from_daily(today, &[1.0]).map_err(anyhow::Error::new)?;
+    let mut fitted: Vec<(crate::domain::ids::ProductId, Forecast, NaiveDate)> = Vec::new();
+    while let Some((after, upto, page)) = rx.recv().await {
+        fitted.clear();
+        for p in &page {
+            // A history with nothing before today has nothing to fit (its stored forecast goes).
+            if series.refill(&p.points, today).is_err() {
+                continue;
+            }
+            let f = forecast::forecast(&series, &opts).map_err(anyhow::Error::new)?;
+            fitted.push((p.product_id, f, series.start()));
+        }
+        let rows: Vec<store::forecasts::ForecastRow<'_>> = fitted
+            .iter()
+            .map(|(id, f, start)| store::forecasts::ForecastRow {
+                product_id: *id,
+                rate: f.per_day.iter().sum::<f64>() / f64::from(RATE_DAYS),
+                forecast: f,
+                history_start: *start,
+            })
+            .collect();
+        let mut w = app.store.begin_write().await?;
+        let held = std::time::Instant::now();
+        report.forecasts += store::forecasts::save_page(&mut w, after, upto, &rows, now).await?;
+        w.commit().await?;
+        report.longest_write = report.longest_write.max(held.elapsed());
+        report.writes += 1;
+        if shutdown.is_some_and(crate::shutdown::Shutdown::is_shutdown) {
+            report.interrupted = true;
+            break;
+        }
+    }
+    drop(rx);
+    while let Some(read) = readers.join_next().await {
+        read.map_err(|e| anyhow::anyhow!("forecast page reader: {e}"))??;
+    }
+    Ok(report)
+}

@@ -6,6 +6,7 @@ pub mod customers;
 pub mod demo;
 pub mod figures;
 pub mod forecast;
+pub mod forecast_job;
 pub mod idempotency;
 pub mod import;
 pub mod notify;

@@ -5,6 +5,7 @@
 
 mod alerts;
 mod eta;
+mod forecast;
 mod import;
 mod lists;
 mod notify;
@@ -32,6 +33,7 @@ pub async fn run(app: &App, which: &str, n: u64) -> anyhow::Result<()> {
         "eta" => eta::eta(app, n).await,
         "import" => import(app, backorder_bot::app::import::ImportKind::Products, n).await,
         "alerts" => alerts::alerts(app, n).await,
+        "forecast" => forecast::forecast(app).await,
         "notify" => notify::notify(app, n).await,
         "search" => {
             search::index_sizes(app)?;
@@ -41,7 +43,7 @@ pub async fn run(app: &App, which: &str, n: u64) -> anyhow::Result<()> {
         "lists" => lists::lists(app, n).await,
         "spike" => spike::spike(app, n).await,
         other => anyhow::bail!(
-            "unknown benchmark \"{other}\" (stock, eta, import, alerts, notify, search, autocomplete or lists)"
+            "unknown benchmark \"{other}\" (stock, eta, import, alerts, forecast, notify, search, autocomplete, lists or spike)"
         ),
     }
 }

@@ -48,3 +48,43 @@ pub fn memory(field: &str) -> String {
         })
         .unwrap_or_else(|| "unknown".into())
 }
+
+/// Samples `RssAnon:` of `/proc/self/status` (heap and other anonymous pages, not the mapped
+/// database file) every few milliseconds on a thread of its own, keeping the highest value, until
+/// [`AnonPeak::stop`]. The kernel keeps no peak of it as it does of `VmHWM`.
+pub struct AnonPeak {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<u64>,
+}
+
+impl AnonPeak {
+    pub fn start() -> Self {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut peak = 0;
+            while !flag.load(Ordering::Relaxed) {
+                peak = peak.max(anon_kib().unwrap_or(0));
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            peak.max(anon_kib().unwrap_or(0))
+        });
+        Self { stop, thread }
+    }
+
+    /// The peak in KiB (0 where `/proc` is unavailable).
+    pub fn stop(self) -> u64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or(0)
+    }
+}
+
+/// `RssAnon:` now, in KiB.
+pub fn anon_kib() -> Option<u64> {
+    memory("RssAnon:")
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}

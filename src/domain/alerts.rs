@@ -1,6 +1,7 @@
 //! Low-stock alerts: projected stock, severity, suggestions, and the per-(rule, SKU) state
 //! machine that decides what a run posts (first fire, escalation, repeat, resolve, snooze).
 
+use super::forecast::Method;
 use super::markup::data;
 use super::ProductId;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -153,12 +154,14 @@ pub fn parse_margin(raw: &str) -> Result<f64, String> {
     Ok(v)
 }
 
-/// The daily sales rate used for AT_RISK and days of cover: a trailing average of the ledger's
-/// sales over the last `window_days` UTC days, today included (the store sums them from its
-/// per-day totals). This is the one seam the forecasting work replaces; the store's AT_RISK
-/// prefilter (`store::alerts::EVALUATION_SQL`) relies on rate = units / days and no rate
-/// without sales, so a replacement changes that filter too (`tests/alert_aggregates.rs`
-/// compares the evaluation with a brute-force one and catches a mismatch).
+/// The daily sales rate used for AT_RISK and days of cover of a SKU without a stored forecast
+/// ([`RateSource::SalesMean`]): a trailing average of the ledger's sales over the last
+/// `window_days` UTC days, today included (the store sums them from its per-day totals). A SKU
+/// with a stored forecast uses the forecast's units per day instead. The store's AT_RISK
+/// prefilter (`store::alerts::EVALUATION_SQL`) mirrors both: rate = units / days and no rate
+/// without sales here, the stored rate there, so a change to either changes that filter too
+/// (`tests/alert_aggregates.rs` compares the evaluation with a brute-force one and catches a
+/// mismatch).
 pub fn daily_sales_rate(units_sold: i64, window_days: i64) -> f64 {
     if window_days <= 0 || units_sold <= 0 {
         0.0
@@ -203,8 +206,37 @@ pub struct SkuFigures {
     pub reorder_qty: i64,
     /// Supplier (or product) lead time in days.
     pub lead_time_days: i64,
-    /// Average units sold per day (see [`daily_sales_rate`]).
+    /// Units per day expected: the stored forecast's, or the recent average (see
+    /// [`daily_sales_rate`]), as `rate_source` says.
     pub daily_sales: f64,
+    pub rate_source: RateSource,
+}
+
+/// Where a SKU's daily rate comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateSource {
+    /// The stored forecast (`forecast --refresh`, the nightly job) and its method.
+    Forecast(Method),
+    /// The [`SALES_WINDOW_DAYS`]-day mean of the ledger's sales: no stored forecast.
+    SalesMean,
+}
+
+impl RateSource {
+    /// As an alert line says it: `forecast: croston`, `28-day mean`.
+    pub fn label(self) -> String {
+        match self {
+            RateSource::Forecast(m) => format!("forecast: {m}"),
+            RateSource::SalesMean => format!("{SALES_WINDOW_DAYS}-day mean"),
+        }
+    }
+
+    /// JSON and CSV form: the method (`ses|croston|sba`) or `mean_28d`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateSource::Forecast(m) => m.as_str(),
+            RateSource::SalesMean => "mean_28d",
+        }
+    }
 }
 
 impl SkuFigures {
@@ -230,9 +262,18 @@ impl SkuFigures {
         }
     }
 
-    /// Units to order to get back up to reorder point + reorder quantity.
+    /// Units to order to get back up to reorder point + reorder quantity. With a forecast, the
+    /// reorder point counts as at least the demand it forecasts over the lead time, so a SKU
+    /// selling faster than its reorder point was set for is ordered enough to last until the
+    /// order can arrive.
     pub fn suggested_order(&self) -> i64 {
-        (self.reorder_point + self.reorder_qty - self.projected()).max(0)
+        let point = match self.rate_source {
+            RateSource::Forecast(_) => self
+                .reorder_point
+                .max((self.daily_sales * self.lead_time_days as f64).ceil() as i64),
+            RateSource::SalesMean => self.reorder_point,
+        };
+        (point + self.reorder_qty - self.projected()).max(0)
     }
 
     /// The severity, if any, at `today`.
@@ -392,7 +433,7 @@ pub struct AlertLine {
 }
 
 impl AlertLine {
-    /// `⛔ OUT TENT-2P Tent 2P — avail 0 · inbound 20 (ETA 2026-12-01) · 3 BO · cover 0.0d · suggested order 40 [new]`
+    /// `⛔ OUT TENT-2P Tent 2P — avail 0 · inbound 20 (ETA 2026-12-01) · 3 BO · cover 0.0d · 28-day mean · suggested order 40 [new]`
     pub fn text(&self) -> String {
         let f = &self.figures;
         if self.change == Change::Resolved {
@@ -413,7 +454,7 @@ impl AlertLine {
             .map(|d| format!("{d:.1}d"))
             .unwrap_or_else(|| "n/a".into());
         format!(
-            "{} {} {} {} — avail {} · inbound {}{} · {} BO · cover {} · suggested order {} [{}]",
+            "{} {} {} {} — avail {} · inbound {}{} · {} BO · cover {} · {} · suggested order {} [{}]",
             self.severity.marker(),
             self.severity.label(),
             f.sku,
@@ -423,6 +464,7 @@ impl AlertLine {
             eta,
             f.open_backorders,
             cover,
+            f.rate_source.label(),
             f.suggested_order(),
             self.change.label()
         )
@@ -558,7 +600,7 @@ fn slug(s: &str) -> String {
 /// are text cells, figures are numbers.
 pub fn to_csv(lines: &[AlertLine]) -> String {
     use super::csv_file::{self, Cell};
-    const HEADER: [&str; 12] = [
+    const HEADER: [&str; 13] = [
         "change",
         "severity",
         "sku",
@@ -571,6 +613,7 @@ pub fn to_csv(lines: &[AlertLine]) -> String {
         "open_backorders",
         "days_of_cover",
         "suggested_order",
+        "daily_sales_source",
     ];
     csv_file::write(
         &HEADER,
@@ -595,6 +638,7 @@ pub fn to_csv(lines: &[AlertLine]) -> String {
                 } else {
                     f.suggested_order()
                 }),
+                Cell::text(f.rate_source.as_str()),
             ]
         }),
     )
@@ -627,6 +671,7 @@ mod tests {
             reorder_qty: 20,
             lead_time_days: 14,
             daily_sales: 0.0,
+            rate_source: RateSource::SalesMean,
         }
     }
 
@@ -664,6 +709,31 @@ mod tests {
         assert_eq!(f.severity(today), None);
         assert_eq!(f.days_of_cover(), Some(10.0));
         assert!(Severity::Out > Severity::Critical && Severity::Low > Severity::AtRisk);
+    }
+
+    #[test]
+    fn a_forecast_rate_sets_cover_and_the_lead_time_demand_floors_the_order_target() {
+        let mut f = figures("A", 30);
+        f.daily_sales = 2.5;
+        assert_eq!(f.days_of_cover(), Some(12.0));
+        // Without a forecast: reorder point 10 + reorder qty 20 − projected 30.
+        assert_eq!(f.suggested_order(), 0);
+        f.rate_source = RateSource::Forecast(Method::Sba);
+        // With one: the reorder point counts as at least 2.5 × 14 = 35 → 35 + 20 − 30.
+        assert_eq!(f.suggested_order(), 25);
+        let line = AlertLine {
+            change: Change::New,
+            severity: Severity::AtRisk,
+            figures: f,
+        };
+        assert!(
+            line.text()
+                .ends_with("cover 12.0d · forecast: sba · suggested order 25 [new]"),
+            "{}",
+            line.text()
+        );
+        assert_eq!(RateSource::SalesMean.label(), "28-day mean");
+        assert!(to_csv(&[line]).lines().nth(1).unwrap().ends_with(",25,sba"));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use super::types::sql_word;
 use super::{id_json, ts, Conn, StoredIds, StoredOptTs, StoredTs};
-use crate::domain::alerts::{AlertState, RunStatus, Scope, Severity, SkuFigures};
+use crate::domain::alerts::{AlertState, RateSource, RunStatus, Scope, Severity, SkuFigures};
+use crate::domain::forecast::Method;
 use crate::domain::{AlertRunId, PostId, ProductId};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
@@ -34,12 +35,15 @@ pub struct SalesWindow {
 ///   backorder totals (migration 0011) replace aggregating the backorders. Inbound only adds to
 ///   projected stock, so a SKU whose free stock is above both thresholds cannot be LOW or
 ///   CRITICAL whatever is inbound: only SKUs at or below them go on.
-/// - AT_RISK needs the sales rate. Its SQL bound mirrors `daily_sales_rate` = sold / days
-///   (change both together): cover < horizon ⇔ free × days < sold × horizon. The first pass
-///   uses the stored all-time `units_sold` and the longest horizon any SKU can have, so no
-///   per-SKU sales read happens for SKUs that could not run out whatever the window held; the
-///   final filter uses the window's sales (`sales_daily`) and the SKU's own horizon. Both are
-///   inclusive, so float rounding in Rust cannot lose a SKU: Rust decides the severity.
+/// - AT_RISK needs the sales rate: the stored forecast's (`stock_positions.forecast_rate`,
+///   migration 0019) where there is one, else `daily_sales_rate` = sold / days. The SQL bounds
+///   mirror both (change them together): cover < horizon ⇔ free < rate × horizon, or
+///   free × days < sold × horizon. The first pass uses the forecast rate or, without one, the
+///   stored all-time `units_sold`, and the longest horizon any SKU can have, so no per-SKU
+///   sales read happens for SKUs that could not run out whatever the window held; the final
+///   filter uses the forecast or the window's sales (`sales_daily`) and the SKU's own horizon.
+///   Both are inclusive, and the forecast's side a millionth wider, so float rounding in Rust
+///   cannot lose a SKU: Rust decides the severity.
 /// - Inbound figures come from the covering `po_lines_inbound` index, for candidates only, in
 ///   one grouped pass (and sales from `sales_daily` only where they matter).
 ///
@@ -64,19 +68,9 @@ pub async fn evaluation_figures(
     // each pooled connection that ever ran it. With a small cache it runs as fast (the OS caches
     // the file); afterwards the connection gives back what the run left (`shrink_memory`: cached
     // and temporary pages) and gets its usual size back, whatever the outcome.
-    let usual: i64 = sqlx::query_scalar("PRAGMA cache_size")
-        .fetch_one(&mut *conn)
-        .await?;
-    sqlx::query(&format!("PRAGMA cache_size = -{EVALUATION_CACHE_KIB}"))
-        .execute(&mut *conn)
-        .await?;
+    let usual = super::scan_cache(conn, EVALUATION_CACHE_KIB).await?;
     let rows = evaluation_rows(&mut *conn, rule, scope, candidates, today, sales, keep).await;
-    sqlx::query("PRAGMA shrink_memory")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(&format!("PRAGMA cache_size = {usual}"))
-        .execute(&mut *conn)
-        .await?;
+    super::restore_cache(conn, usual).await?;
     rows
 }
 
@@ -155,7 +149,14 @@ async fn evaluation_rows(
                 safety_stock: r.safety_stock,
                 reorder_qty: r.reorder_qty,
                 lead_time_days: r.lead,
-                daily_sales: 0.0,
+                daily_sales: r.rate.unwrap_or(0.0),
+                rate_source: match (r.rate, r.method.as_deref()) {
+                    (Some(_), Some(m)) => RateSource::Forecast(
+                        stored_method(m)
+                            .ok_or_else(|| anyhow::anyhow!("alert evaluation: method {m:?}"))?,
+                    ),
+                    _ => RateSource::SalesMean,
+                },
             };
             if keep(&mut f, r.sold) {
                 kept.push(f);
@@ -187,7 +188,8 @@ pub const EVALUATION_SQL: &str = concat!(
             ",
     super::stock::available_sql!(),
     " AS available,
-            COALESCE(sp.open_backorders, 0) AS bo_n, COALESCE(sp.backorder_units, 0) AS bo_units
+            COALESCE(sp.open_backorders, 0) AS bo_n, COALESCE(sp.backorder_units, 0) AS bo_units,
+            sp.forecast_rate AS rate, sp.forecast_method AS method
         FROM products p
         LEFT JOIN stock_positions sp ON sp.product_id = p.id
         WHERE ($2 = '[]' OR p.category IN (SELECT value FROM json_each($2)))
@@ -200,12 +202,13 @@ pub const EVALUATION_SQL: &str = concat!(
             OR p.id IN (SELECT product_id FROM alert_states WHERE rule = $7)
             OR ($6 AND (COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0)
                     - COALESCE(sp.backorder_units, 0)) * $8
-                <= COALESCE(sp.units_sold, 0)
+                <= CASE WHEN sp.forecast_rate IS NULL THEN COALESCE(sp.units_sold, 0)
+                        ELSE sp.forecast_rate * $8 * 1.000001 END
                     * max(COALESCE(p.lead_time_days, 0), (SELECT days FROM horizon))))
     ), fig AS MATERIALIZED (
         -- One pass over each candidate's open PO lines (covering index `po_lines_inbound`).
         SELECT c.id, c.sku, c.name, s.code AS supplier, c.on_hand, c.allocated, c.available,
-            c.bo_n, c.bo_units, c.reorder_point, c.safety_stock, c.reorder_qty,
+            c.bo_n, c.bo_units, c.reorder_point, c.safety_stock, c.reorder_qty, c.rate, c.method,
             COALESCE(c.lead_time_days, s.lead_time_days, 14) AS lead,
             COALESCE(SUM(l.qty_ordered - l.qty_received), 0) AS inbound,
             MIN(l.eta) AS next_eta,
@@ -214,7 +217,9 @@ pub const EVALUATION_SQL: &str = concat!(
                 THEN l.qty_ordered - l.qty_received END), 0) AS within,
             -- Sales matter only with free stock left (days of cover, AT_RISK) or nothing
             -- available and no backorders (OUT by demand); elsewhere cover is 0 whatever the rate.
-            CASE WHEN c.available - c.bo_units > 0 OR (c.available <= 0 AND c.bo_n = 0)
+            -- A SKU with a stored forecast uses its rate instead.
+            CASE WHEN c.rate IS NULL
+                AND (c.available - c.bo_units > 0 OR (c.available <= 0 AND c.bo_n = 0))
             THEN COALESCE((SELECT SUM(d.units) FROM sales_daily d
                            WHERE d.product_id = c.id AND d.day >= $5), 0)
             ELSE 0 END AS sold
@@ -224,21 +229,24 @@ pub const EVALUATION_SQL: &str = concat!(
     super::purchasing::expecting_units_sql!(),
     "
         GROUP BY c.id, c.sku, c.name, s.code, c.on_hand, c.allocated, c.available, c.bo_n,
-            c.bo_units, c.reorder_point, c.safety_stock, c.reorder_qty, c.lead_time_days,
-            s.lead_time_days
+            c.bo_units, c.reorder_point, c.safety_stock, c.reorder_qty, c.rate, c.method,
+            c.lead_time_days, s.lead_time_days
     )
     -- Rows leave in batches (one JSON array per block of 4,096 product ids): a hundred
     -- thousand firing SKUs are a few hundred rows for the driver to hand over, not a hundred
     -- thousand.
     SELECT '[' || group_concat(json_array(id, on_hand, allocated, bo_n, bo_units, within, inbound,
-            next_eta, reorder_point, safety_stock, reorder_qty, lead, sold, sku, name, supplier),
+            next_eta, reorder_point, safety_stock, reorder_qty, lead, sold, sku, name, supplier,
+            rate, method),
         ',') || ']' AS batch
     FROM fig
     WHERE available - bo_units + within <= reorder_point
        OR available - bo_units + within < safety_stock
-       OR (available <= 0 AND (bo_n > 0 OR sold > 0))
+       OR (available <= 0 AND (bo_n > 0 OR sold > 0 OR rate > 0))
        OR id IN (SELECT product_id FROM alert_states WHERE rule = $7)
-       OR ($6 AND (available - bo_units) * $8 <= sold * CASE WHEN next_eta IS NULL THEN lead
+       OR ($6 AND (available - bo_units) * $8
+            <= CASE WHEN rate IS NULL THEN sold ELSE rate * $8 * 1.000001 END
+            * CASE WHEN next_eta IS NULL THEN lead
             ELSE max(CAST(julianday(next_eta) - julianday($1) AS INTEGER), 0) END)
     GROUP BY id / 4096"
 );
@@ -263,6 +271,13 @@ struct Packed {
     sku: String,
     name: String,
     supplier: Option<String>,
+    rate: Option<f64>,
+    method: Option<String>,
+}
+
+/// A method as `forecasts` and `stock_positions` store it.
+fn stored_method(raw: &str) -> Option<Method> {
+    Method::ALL.into_iter().find(|m| m.as_str() == raw)
 }
 
 /// A rule's alert state for one SKU, as stored.
@@ -402,6 +417,44 @@ pub async fn unsnooze(conn: &mut Conn, product_id: ProductId) -> anyhow::Result<
 
 pub use crate::domain::schedule::{NotStarted, Trigger};
 
+/// Whose runs: an alert rule's (`alert_runs`) or the forecast refresh's (`forecast_runs`, one
+/// job). The two tables keep runs alike; only the rule column differs.
+#[derive(Debug, Clone, Copy)]
+pub enum RunsOf<'a> {
+    Rule(&'a str),
+    ForecastRefresh,
+}
+
+impl RunsOf<'_> {
+    fn table(self) -> &'static str {
+        match self {
+            RunsOf::Rule(_) => "alert_runs",
+            RunsOf::ForecastRefresh => "forecast_runs",
+        }
+    }
+
+    /// The condition picking these runs, with the rule as the last parameter `$n`.
+    fn only(self, n: usize) -> String {
+        match self {
+            RunsOf::Rule(_) => format!("rule = ${n}"),
+            RunsOf::ForecastRefresh => "true".into(),
+        }
+    }
+
+    fn bind<'q>(
+        self,
+        q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>
+    where
+        Self: 'q,
+    {
+        match self {
+            RunsOf::Rule(rule) => q.bind(rule),
+            RunsOf::ForecastRefresh => q,
+        }
+    }
+}
+
 /// Records the start of a run unless the rule is running (a run older than `stale_before` is
 /// taken for dead and marked abandoned) or this cron time was run already. Call in a
 /// `BEGIN IMMEDIATE` transaction.
@@ -413,48 +466,88 @@ pub async fn start_run(
     now: DateTime<Utc>,
     stale_before: DateTime<Utc>,
 ) -> anyhow::Result<Result<AlertRunId, NotStarted>> {
-    sqlx::query(
-        "UPDATE alert_runs SET status = $4, finished_at = $3
-         WHERE rule = $1 AND status = $5 AND started_at < $2",
+    let started = start_run_of(
+        conn,
+        RunsOf::Rule(rule),
+        scheduled_for,
+        trigger,
+        now,
+        stale_before,
     )
-    .bind(rule)
-    .bind(ts(stale_before))
-    .bind(ts(now))
-    .bind(RunStatus::Abandoned)
-    .bind(RunStatus::Running)
+    .await?;
+    Ok(started.map(AlertRunId))
+}
+
+/// [`start_run`] for any [`RunsOf`].
+pub async fn start_run_of(
+    conn: &mut Conn,
+    of: RunsOf<'_>,
+    scheduled_for: Option<DateTime<Utc>>,
+    trigger: Trigger,
+    now: DateTime<Utc>,
+    stale_before: DateTime<Utc>,
+) -> anyhow::Result<Result<i64, NotStarted>> {
+    let table = of.table();
+    of.bind(
+        sqlx::query(&format!(
+            "UPDATE {table} SET status = $3, finished_at = $2
+             WHERE {} AND status = $4 AND started_at < $1",
+            of.only(5)
+        ))
+        .bind(ts(stale_before))
+        .bind(ts(now))
+        .bind(RunStatus::Abandoned)
+        .bind(RunStatus::Running),
+    )
     .execute(&mut *conn)
     .await?;
-    let running: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM alert_runs WHERE rule = $1 AND status = $2")
-            .bind(rule)
-            .bind(RunStatus::Running)
-            .fetch_one(&mut *conn)
-            .await?;
-    if running > 0 {
+    let running: bool = of
+        .bind(
+            sqlx::query(&format!(
+                "SELECT EXISTS (SELECT 1 FROM {table} WHERE {} AND status = $1)",
+                of.only(2)
+            ))
+            .bind(RunStatus::Running),
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .and_then(|row| sqlx::Row::try_get(&row, 0))?;
+    if running {
         return Ok(Err(NotStarted::Running));
     }
     if let Some(t) = scheduled_for {
-        let done: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM alert_runs WHERE rule = $1 AND scheduled_for = $2",
-        )
-        .bind(rule)
-        .bind(ts(t))
-        .fetch_one(&mut *conn)
-        .await?;
-        if done > 0 {
+        let done: bool = of
+            .bind(
+                sqlx::query(&format!(
+                    "SELECT EXISTS (SELECT 1 FROM {table} WHERE {} AND scheduled_for = $1)",
+                    of.only(2)
+                ))
+                .bind(ts(t)),
+            )
+            .fetch_one(&mut *conn)
+            .await
+            .and_then(|row| sqlx::Row::try_get(&row, 0))?;
+        if done {
             return Ok(Err(NotStarted::AlreadyRun));
         }
     }
-    let id: AlertRunId = sqlx::query_scalar(
-        "INSERT INTO alert_runs (rule, scheduled_for, trigger, started_at)
-         VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(rule)
-    .bind(scheduled_for.map(ts))
-    .bind(trigger)
-    .bind(ts(now))
-    .fetch_one(conn)
-    .await?;
+    let (rule_column, rule_value) = match of {
+        RunsOf::Rule(_) => (", rule", ", $4"),
+        RunsOf::ForecastRefresh => ("", ""),
+    };
+    let id: i64 = of
+        .bind(
+            sqlx::query(&format!(
+                "INSERT INTO {table} (scheduled_for, trigger, started_at{rule_column})
+                 VALUES ($1, $2, $3{rule_value}) RETURNING id"
+            ))
+            .bind(scheduled_for.map(ts))
+            .bind(trigger)
+            .bind(ts(now)),
+        )
+        .fetch_one(conn)
+        .await
+        .and_then(|row| sqlx::Row::try_get(&row, 0))?;
     Ok(Ok(id))
 }
 
@@ -509,12 +602,23 @@ pub async fn finish_run(
 
 /// The latest cron time a rule was run for (by schedule or catch-up).
 pub async fn last_scheduled(conn: &mut Conn, rule: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
-    let t: Option<StoredTs> = sqlx::query_scalar(
-        "SELECT MAX(scheduled_for) FROM alert_runs WHERE rule = $1 AND scheduled_for IS NOT NULL",
-    )
-    .bind(rule)
-    .fetch_one(conn)
-    .await?;
+    last_scheduled_of(conn, RunsOf::Rule(rule)).await
+}
+
+/// [`last_scheduled`] for any [`RunsOf`].
+pub async fn last_scheduled_of(
+    conn: &mut Conn,
+    of: RunsOf<'_>,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let t: Option<StoredTs> = of
+        .bind(sqlx::query(&format!(
+            "SELECT MAX(scheduled_for) FROM {} WHERE {} AND scheduled_for IS NOT NULL",
+            of.table(),
+            of.only(1)
+        )))
+        .fetch_one(conn)
+        .await
+        .and_then(|row| sqlx::Row::try_get(&row, 0))?;
     Ok(t.map(Into::into))
 }
 

@@ -244,3 +244,55 @@ pub async fn busiest_customer(conn: &mut Conn) -> anyhow::Result<(String, i64)> 
     .fetch_one(conn)
     .await?)
 }
+
+/// Adds `days` days of sales history (`sales_history`, one row per product and day with demand,
+/// up to yesterday) to the synthetic products in `(after, upto]` that have none, set-based.
+/// Deterministic for a seed. The SKUs mix the four demand patterns by id: 15 % smooth (sales
+/// most days, steady sizes, busier Saturdays), 15 % erratic (four days in five, sizes varying), 40 %
+/// intermittent (one day in eight, steady sizes) and 30 % lumpy (one day in twelve, sizes
+/// varying). Returns the rows added; `migration 0018`'s trigger adds them to `demand_daily`.
+pub async fn synthesize_sales(
+    conn: &mut Conn,
+    after: i64,
+    upto: i64,
+    days: i64,
+    seed: i64,
+    today: chrono::NaiveDate,
+    now: DateTime<Utc>,
+) -> anyhow::Result<u64> {
+    use chrono::Datelike;
+    let first = today - chrono::Days::new(days as u64);
+    // `h` is a hash of (product, day, seed) below 2³¹ (a square modulo a prime); its low digits decide whether
+    // the day has demand, `h2`'s the size. Products drive the outer loop (CROSS JOIN) so rows
+    // arrive in key order and every index and `demand_daily` take them as appends.
+    let sql = "WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < $3 - 1),
+        d AS MATERIALIZED (SELECT j, date($4, '+' || j || ' days') AS day, (j + $5) % 7 AS wd FROM k),
+        g AS (SELECT p.id AS pid, d.day, d.wd, p.id % 20 AS cls, 2 + p.id % 8 AS base,
+                (p.id * 48271 + d.j * 16807 + $6 * 69621) % 2147483647 AS x
+              FROM products p CROSS JOIN d
+              WHERE p.id > $1 AND p.id <= $2 AND p.sku_key LIKE 'SYN-%'
+                AND NOT EXISTS (SELECT 1 FROM sales_history s WHERE s.product_id = p.id)),
+        r AS (SELECT pid, day, wd, cls, base, (x * x) % 2147483647 AS h FROM g),
+        s AS (SELECT pid, day, wd, cls, base, h, (h * 16807) % 2147483647 AS h2 FROM r
+              WHERE h % 1000 < CASE WHEN cls < 3 THEN 900 WHEN cls < 6 THEN 800
+                                    WHEN cls < 14 THEN 125 ELSE 85 END)
+        INSERT INTO sales_history (product_id, order_number, customer, qty, sold_at, day, nth, imported_at)
+        SELECT pid, NULL, NULL,
+            CASE WHEN cls < 3 THEN base + h2 % 3 + CASE WHEN wd = 5 THEN base / 2 ELSE 0 END
+                 WHEN cls < 6 THEN 1 + (h2 % 7) * (h2 % 7) * base / 4
+                 WHEN cls < 14 THEN 2 + h2 % 3
+                 ELSE 1 + (h2 % 7) * (h2 % 7) END,
+            day, day, 1, $7
+        FROM s WHERE true";
+    Ok(sqlx::query(sql)
+        .bind(after)
+        .bind(upto)
+        .bind(days)
+        .bind(first.to_string())
+        .bind(i64::from(first.weekday().num_days_from_monday()))
+        .bind(seed)
+        .bind(ts(now))
+        .execute(conn)
+        .await?
+        .rows_affected())
+}

@@ -120,6 +120,18 @@ pub async fn demand_of_product(
         .collect()
 }
 
+/// The last product id of the next `limit` products after id `after` (keyset on the id), or
+/// `None` past the last product.
+pub async fn page_end(conn: &mut Conn, after: i64, limit: i64) -> anyhow::Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT MAX(id) FROM (SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2)",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_one(conn)
+    .await?)
+}
+
 /// Products per page of [`for_each_product_demand`].
 const PRODUCTS_PER_PAGE: i64 = 2000;
 
@@ -134,14 +146,9 @@ pub async fn for_each_product_demand(
     let mut after = 0i64;
     let mut points: Vec<(NaiveDate, i64)> = Vec::new();
     loop {
-        let upto: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(id) FROM (SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2)",
-        )
-        .bind(after)
-        .bind(PRODUCTS_PER_PAGE)
-        .fetch_one(&mut *conn)
-        .await?;
-        let Some(upto) = upto else { return Ok(()) };
+        let Some(upto) = page_end(conn, after, PRODUCTS_PER_PAGE).await? else {
+            return Ok(());
+        };
         let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
             "SELECT d.product_id, p.sku, d.day, d.units FROM demand_daily d
              JOIN products p ON p.id = d.product_id

@@ -12,6 +12,7 @@ pub mod bulk;
 pub mod customers;
 pub mod demand;
 pub mod figures;
+pub mod forecasts;
 pub mod idempotency;
 pub mod import;
 pub mod keyset;
@@ -245,6 +246,31 @@ impl Store {
             .with_context(|| format!("cannot write backup {}", target.display()))?;
         Ok(())
     }
+}
+
+/// Gives `conn` a page cache of `kib` KiB for a scan that reads its pages once (in the usual
+/// cache they would only push out what other queries reuse); returns the usual size for
+/// [`restore_cache`].
+pub async fn scan_cache(conn: &mut Conn, kib: i64) -> anyhow::Result<i64> {
+    let usual: i64 = sqlx::query_scalar("PRAGMA cache_size")
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query(&format!("PRAGMA cache_size = -{kib}"))
+        .execute(&mut *conn)
+        .await?;
+    Ok(usual)
+}
+
+/// After [`scan_cache`]: frees what the scan left (`shrink_memory`: cached and temporary pages)
+/// and sets the usual size back.
+pub async fn restore_cache(conn: &mut Conn, usual: i64) -> anyhow::Result<()> {
+    sqlx::query("PRAGMA shrink_memory")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(&format!("PRAGMA cache_size = {usual}"))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Starts a write transaction on a connection the caller already holds (one that has staged
