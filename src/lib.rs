@@ -15,8 +15,8 @@
 //! - [`adapters`]: they translate, they hold no rules. Long-running ones are `run(app, shutdown)`:
 //!   console, Discord (gateway + channel poster), HTTP (ingest API, Twilio webhooks, health),
 //!   alert scheduler, customer-update dispatcher (SMS, e-mail); plus the `check` and `forecast`
-//!   commands, `stdout`, the printing of commands that stop quietly when their reader goes away,
-//!   and `chart`, PNG charts drawn in process (plotters, bundled font) that replies attach.
+//!   commands, and `stdout`, the printing of commands that stop quietly when their reader goes
+//!   away. (`commands::chart` draws the PNG charts replies attach: plotters, bundled font.)
 //! - [`config`]: typed settings from `config/default.toml`, a file and the environment.
 //! - [`shutdown`]: [`shutdown::Shutdown`], the one signal every long-running task stops on.
 //! - [`startup`]: [`startup::Application`], built the same way by `main` and by the tests; it
