@@ -45,6 +45,9 @@ CREATE UNIQUE INDEX sales_history_order ON sales_history (order_number, product_
     WHERE order_number IS NOT NULL;
 CREATE UNIQUE INDEX sales_history_row ON sales_history (product_id, sold_at, qty, COALESCE(customer, ''), nth)
     WHERE order_number IS NULL;
+-- A product's imported sales, whichever key they have (the synthetic history looks a product up
+-- here once per product; without it each lookup would read the whole table).
+CREATE INDEX sales_history_product ON sales_history (product_id);
 
 CREATE TABLE demand_daily (
     product_id INTEGER NOT NULL REFERENCES products (id),
