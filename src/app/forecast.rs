@@ -166,24 +166,26 @@ pub async fn backtest(app: &App, horizon_days: u32) -> AppResult<BacktestReport>
     let today = app.clock.now().date_naive();
     let mut results = Backtest::new(WORST_SKUS, WORST_BY.0, WORST_BY.1);
     let mut series = DemandSeries::from_daily(today, &[1.0]).map_err(anyhow::Error::new)?;
-    let mut failed: Option<ForecastError> = None;
     let mut conn = app.store.reader().await?;
-    store::demand::for_each_product_demand(&mut conn, today, |sku, points| {
-        if failed.is_some() {
-            return;
+    let mut after = 0;
+    while let Some(upto) = store::demand::page_end(&mut conn, after, REFRESH_PAGE).await? {
+        for d in store::forecasts::demand_page(&mut conn, after, upto, today).await? {
+            series
+                .refill(&d.points, today)
+                .map_err(anyhow::Error::new)?;
+            let scores = backtest_series(&series, &options).map_err(anyhow::Error::new)?;
+            results.add(d.product_id, scores);
         }
-        let scored = series
-            .refill(points, today)
-            .and_then(|()| backtest_series(&series, &options));
-        match scored {
-            Ok(scores) => results.add(sku.to_string(), scores),
-            Err(e) => failed = Some(e),
-        }
-    })
-    .await?;
-    if let Some(e) = failed {
-        return Err(anyhow::Error::new(e).into());
+        after = upto;
     }
+    // Only the worst SKUs are shown: their SKUs are looked up, not every one's.
+    let mut skus = std::collections::HashMap::new();
+    for (id, _) in results.worst() {
+        if let Some(p) = store::products::by_id(&mut conn, *id).await? {
+            skus.insert(*id, p.sku);
+        }
+    }
+    let results = results.map_keys(|id| skus.remove(&id).unwrap_or_else(|| id.0.to_string()));
     Ok(BacktestReport { options, results })
 }
 

@@ -17,15 +17,9 @@ const WRITE_LIMIT: Duration = Duration::from_secs(1);
 /// same pages (the floor: reading the rows, no fitting or writing) and the ratio.
 pub async fn forecast(app: &App) -> anyhow::Result<()> {
     let today = app.clock.today();
-    let (products, rows, max_id): (i64, i64, i64) = {
+    let (products, rows, max_id) = {
         let mut conn = app.store.conn().await?;
-        sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM products), (SELECT COUNT(*) FROM demand_daily
-                WHERE day < $1 AND units > 0), (SELECT COALESCE(MAX(id), 0) FROM products)",
-        )
-        .bind(today.to_string())
-        .fetch_one(&mut *conn)
-        .await?
+        store::demand::history_size(&mut conn, today).await?
     };
     anyhow::ensure!(
         rows > 0,
@@ -74,7 +68,7 @@ pub async fn forecast(app: &App) -> anyhow::Result<()> {
         script.push_str(";\n");
         after = upto;
     }
-    match sqlite3(app, &script) {
+    match super::sqlite3_wall(app, &script) {
         Some(floor) => outln!(
             "  sqlite3 CLI reading the same demand rows (the job's page statement over every page): {floor:.2?} wall (start-up subtracted); bot / sqlite3 {:.2}×",
             wall.as_secs_f64() / floor.as_secs_f64().max(1e-9)
@@ -82,22 +76,4 @@ pub async fn forecast(app: &App) -> anyhow::Result<()> {
         None => outln!("  sqlite3 CLI not found: no reference figure")?,
     }
     Ok(())
-}
-
-/// Wall time of the `sqlite3` CLI running `script` on the shop, its start-up subtracted.
-fn sqlite3(app: &App, script: &str) -> Option<Duration> {
-    let run = |s: &str| -> Option<Duration> {
-        let t = Instant::now();
-        let mut child = std::process::Command::new("sqlite3")
-            .arg(&app.settings.database.path)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .ok()?;
-        child.stdin.take()?.write_all(s.as_bytes()).ok()?;
-        child.wait().ok()?.success().then_some(())?;
-        Some(t.elapsed())
-    };
-    let startup = run("SELECT 1;\n")?;
-    Some(run(script)?.saturating_sub(startup))
 }

@@ -156,11 +156,17 @@ fn print_times(label: &str, times: &[Duration]) -> anyhow::Result<()> {
 /// Mean time per statement group of `groups` run by the sqlite3 CLI on the same database,
 /// process start-up subtracted.
 fn sqlite3_mean(app: &App, groups: &[String]) -> Option<Duration> {
-    let path = &app.settings.database.path;
+    let script = format!(".output /dev/null\n{}\n", groups.join("\n"));
+    Some(sqlite3_wall(app, &script)? / groups.len().max(1) as u32)
+}
+
+/// Wall time of the sqlite3 CLI running `script` on the shop's database (its output discarded),
+/// process start-up subtracted; `None` without the CLI.
+fn sqlite3_wall(app: &App, script: &str) -> Option<Duration> {
     let run = |script: &str| -> Option<Duration> {
         let t = Instant::now();
         let mut child = std::process::Command::new("sqlite3")
-            .arg(path)
+            .arg(&app.settings.database.path)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
             .spawn()
@@ -169,10 +175,8 @@ fn sqlite3_mean(app: &App, groups: &[String]) -> Option<Duration> {
         child.wait().ok()?;
         Some(t.elapsed())
     };
-    let script = format!(".output /dev/null\n{}\n", groups.join("\n"));
     let empty = run(".output /dev/null\nSELECT 1;\n")?;
-    let full = run(&script)?;
-    Some(full.saturating_sub(empty) / groups.len().max(1) as u32)
+    Some(run(script)?.saturating_sub(empty))
 }
 
 fn sqlite3_line(label: &str, app: &App, groups: &[String]) -> anyhow::Result<()> {

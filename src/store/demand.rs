@@ -132,48 +132,15 @@ pub async fn page_end(conn: &mut Conn, after: i64, limit: i64) -> anyhow::Result
     .await?)
 }
 
-/// Products per page of [`for_each_product_demand`].
-const PRODUCTS_PER_PAGE: i64 = 2000;
-
-/// Every product's demand before `to`, in product order: calls `each(sku, points)` once per
-/// product with demand. Reads a page of products at a time (keyset on the product id), so
-/// memory holds one page whatever the shop's size.
-pub async fn for_each_product_demand(
-    conn: &mut Conn,
-    to: NaiveDate,
-    mut each: impl FnMut(&str, &[(NaiveDate, i64)]),
-) -> anyhow::Result<()> {
-    let mut after = 0i64;
-    let mut points: Vec<(NaiveDate, i64)> = Vec::new();
-    loop {
-        let Some(upto) = page_end(conn, after, PRODUCTS_PER_PAGE).await? else {
-            return Ok(());
-        };
-        let rows: Vec<(i64, String, String, i64)> = sqlx::query_as(
-            "SELECT d.product_id, p.sku, d.day, d.units FROM demand_daily d
-             JOIN products p ON p.id = d.product_id
-             WHERE d.product_id > $1 AND d.product_id <= $2 AND d.day < $3 AND d.units > 0
-             ORDER BY d.product_id, d.day",
-        )
-        .bind(after)
-        .bind(upto)
-        .bind(day(to))
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut start = 0;
-        while start < rows.len() {
-            let pid = rows[start].0;
-            let end = rows[start..]
-                .iter()
-                .position(|r| r.0 != pid)
-                .map_or(rows.len(), |n| start + n);
-            points.clear();
-            for (_, _, d, units) in &rows[start..end] {
-                points.push((super::parse_day(d)?, *units));
-            }
-            each(&rows[start].1, &points);
-            start = end;
-        }
-        after = upto;
-    }
+/// How much history a shop holds: its products, the (product, day) rows with demand before
+/// `before`, and the highest product id.
+pub async fn history_size(conn: &mut Conn, before: NaiveDate) -> anyhow::Result<(i64, i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM products),
+                (SELECT COUNT(*) FROM demand_daily WHERE day < $1 AND units > 0),
+                (SELECT COALESCE(MAX(id), 0) FROM products)",
+    )
+    .bind(day(before))
+    .fetch_one(conn)
+    .await?)
 }

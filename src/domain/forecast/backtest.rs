@@ -295,6 +295,24 @@ impl<K> Backtest<K> {
         (n > 0).then(|| self.mase_sum[c.slot()] / f64::from(n))
     }
 
+    /// The same figures with each kept series' key mapped by `f` (a product id to its SKU).
+    pub fn map_keys<L>(self, mut f: impl FnMut(K) -> L) -> Backtest<L> {
+        Backtest {
+            total: self.total,
+            mase_sum: self.mase_sum,
+            mase_series: self.mase_series,
+            scored: self.scored,
+            skipped: self.skipped,
+            worst_n: self.worst_n,
+            rank_by: self.rank_by,
+            worst: self
+                .worst
+                .into_iter()
+                .map(|(k, s, v)| (f(k), s, v))
+                .collect(),
+        }
+    }
+
     /// The worst series kept, worst first (ties in the order they were added).
     pub fn worst(&self) -> Vec<(&K, &SeriesScores)> {
         let mut w: Vec<_> = self.worst.iter().collect();
