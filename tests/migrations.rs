@@ -32,6 +32,7 @@ const RELEASED: &[&str] = &[
     "0017_queue_tokens.sql",
     "0018_demand_history.sql",
     "0019_forecasts.sql",
+    "0020_people_in_the_loop.sql",
 ];
 
 /// The version sqlx reads from a migration file name, or `None` for a file sqlx ignores
