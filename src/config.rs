@@ -65,6 +65,8 @@ pub struct Settings {
     pub alerts: AlertSettings,
     /// `[forecast]`
     pub forecast: ForecastSettings,
+    /// `[portal]`
+    pub portal: PortalSettings,
     /// Secrets, from their own environment variables only.
     pub secrets: Secrets,
 }
@@ -130,6 +132,26 @@ pub struct HttpSettings {
     /// Public base URL as Twilio reaches it (no trailing slash).
     pub public_url: Option<String>,
     pub metrics: bool,
+}
+
+impl HttpSettings {
+    /// The base of links customers follow: `public_url`, or `http://{bind}` when it is empty
+    /// (a local run then links to a page that works on this machine).
+    pub fn link_base(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.clone(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+}
+
+/// `[portal]`: the customer's own page `/b/<token>` (issue 21).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalSettings {
+    /// Days a link works after the message that carried it.
+    pub link_days: u32,
+    /// Requests to `/b/` per client address per minute.
+    pub per_minute: u32,
 }
 
 /// `[notify]`
@@ -300,6 +322,7 @@ impl Settings {
             sms,
             email: raw.email.try_into()?,
             forecast: raw.forecast.try_into()?,
+            portal: raw.portal.try_into()?,
             secrets,
         })
     }
@@ -556,6 +579,7 @@ struct Raw {
     sms: RawSms,
     email: RawEmail,
     forecast: RawForecast,
+    portal: RawPortal,
 }
 
 #[derive(Deserialize)]
@@ -1231,6 +1255,30 @@ impl TryFrom<RawForecast> for ForecastSettings {
             alpha,
             service_level,
             schedule,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPortal {
+    link_days: u32,
+    per_minute: u32,
+}
+
+impl TryFrom<RawPortal> for PortalSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawPortal) -> Result<Self, ConfigError> {
+        if !(1..=365).contains(&raw.link_days) {
+            return Err(err("portal.link_days", "must be 1 to 365 (days)"));
+        }
+        if raw.per_minute == 0 {
+            return Err(err("portal.per_minute", "must be at least 1"));
+        }
+        Ok(Self {
+            link_days: raw.link_days,
+            per_minute: raw.per_minute,
         })
     }
 }

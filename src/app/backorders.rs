@@ -275,9 +275,22 @@ pub async fn prioritize(
 
 /// `/backorder cancel id: reason:` — releases any allocation and records a lost sale.
 pub async fn cancel(app: &App, actor: &Actor, id: BackorderId, reason: &str) -> AppResult<Changed> {
-    let reason = field("reason", text::reason(reason))?;
     let mut tx = app.store.begin_write().await?;
-    let target = row(&mut tx, id).await?;
+    let changed = cancel_in(app, &mut tx, actor, id, reason).await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// [`cancel`] inside the caller's write transaction (a customer cancelling on their page).
+pub async fn cancel_in(
+    app: &App,
+    tx: &mut store::Conn,
+    actor: &Actor,
+    id: BackorderId,
+    reason: &str,
+) -> AppResult<Changed> {
+    let reason = field("reason", text::reason(reason))?;
+    let target = row(tx, id).await?;
     if !target.status.is_active() {
         return Err(AppError::Refused(format!(
             "backorder {id} is already {}",
@@ -285,22 +298,16 @@ pub async fn cancel(app: &App, actor: &Actor, id: BackorderId, reason: &str) -> 
         )));
     }
     let now = app.clock.now();
-    let released =
-        store::orders::close_backorder_reservations(&mut tx, id, ReservationStatus::Released)
-            .await?;
-    if released > 0 {
-        store::stock::change_allocated(&mut tx, target.product_id, -released).await?;
-    }
-    store::backorders::close(&mut tx, id, BackorderStatus::Cancelled, &reason, now).await?;
-    let product = store::products::by_id(&mut tx, target.product_id)
+    release_and_close(tx, &target, &reason, now).await?;
+    let product = store::products::by_id(tx, target.product_id)
         .await?
         .map(|p| p.name)
         .unwrap_or_else(|| target.sku.clone());
-    crate::app::notify::queue_cancelled(&mut tx, &target, &product, now).await?;
+    crate::app::notify::queue_cancelled(tx, &target, &product, now).await?;
     app.wake_dispatcher();
     let lost = Money(target.unit_price_minor).times(target.qty).0;
     audit::record(
-        &mut tx,
+        tx,
         &AuditEntry::ok(
             &actor.name,
             "cancel_backorder",
@@ -315,7 +322,7 @@ pub async fn cancel(app: &App, actor: &Actor, id: BackorderId, reason: &str) -> 
     .await?;
     let settled = settle(
         app,
-        &mut tx,
+        tx,
         &[target.product_id],
         Cause::BackorderClosed,
         &actor.name,
@@ -323,9 +330,24 @@ pub async fn cancel(app: &App, actor: &Actor, id: BackorderId, reason: &str) -> 
         false,
     )
     .await?;
-    let row = row(&mut tx, id).await?;
-    tx.commit().await?;
+    let row = row(tx, id).await?;
     Ok(Changed { row, settled })
+}
+
+/// Releases what a backorder holds and closes it as cancelled (the caller settles its product).
+pub(crate) async fn release_and_close(
+    tx: &mut store::Conn,
+    target: &BackorderRow,
+    reason: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    let released =
+        store::orders::close_backorder_reservations(tx, target.id, ReservationStatus::Released)
+            .await?;
+    if released > 0 {
+        store::stock::change_allocated(tx, target.product_id, -released).await?;
+    }
+    store::backorders::close(tx, target.id, BackorderStatus::Cancelled, reason, now).await
 }
 
 /// `/backorder fulfil id:` — ships an allocated backorder: a sale in the ledger.

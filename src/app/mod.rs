@@ -12,6 +12,7 @@ pub mod import;
 pub mod notify;
 pub mod orders;
 pub mod page;
+pub mod portal;
 pub mod posts;
 pub mod promise;
 pub mod purchasing;

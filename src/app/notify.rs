@@ -7,7 +7,8 @@ use crate::domain::contact::{mask_email, mask_phone};
 use crate::domain::markup::data;
 pub use crate::domain::notify::InboundKind;
 use crate::domain::notify::{
-    coalesce, date_in_words, group_by_kind, keyword, route, settle, timezone, Attempt, Keyword,
+    coalesce, date_in_words, group_by_kind, keyword, route, settle, shorten, timezone, Attempt,
+    Keyword,
     MessageStatus, News, Recipient, Route, Settle, Standing, Transport, Update, UpdateKind,
 };
 use crate::domain::{
@@ -70,6 +71,8 @@ pub struct Outgoing {
     pub promises: Vec<(BackorderId, Promise)>,
     /// Highest attempt count of its rows (this attempt included).
     pub attempts: u32,
+    /// The customer's page link it carries (`portal_links` row).
+    pub link_id: Option<i64>,
     /// Rendered message.
     pub content: Content,
 }
@@ -268,7 +271,40 @@ pub async fn plan(
                     continue;
                 }
             }
-            let cx = context(app, &who.name, &news, &facts);
+            let mut cx = context(app, &who.name, &news, &facts);
+            let link_id = match &route {
+                Route::Sms(_) | Route::Email(_) => {
+                    let channel = if matches!(route, Route::Sms(_)) {
+                        Channel::Sms
+                    } else {
+                        Channel::Email
+                    };
+                    // Only an SMS about one waiting backorder can offer "reply 1".
+                    let offer = match news.as_slice() {
+                        [one]
+                            if channel == Channel::Sms
+                                && matches!(kind, UpdateKind::Backordered | UpdateKind::EtaChanged) =>
+                        {
+                            crate::app::portal::offer_for(conn, one.backorder_id)
+                                .await?
+                                .map(|(product, name)| (one.backorder_id, product, name))
+                        }
+                        _ => None,
+                    };
+                    let link = crate::app::portal::new_link(
+                        app,
+                        conn,
+                        customer_id,
+                        channel,
+                        offer.as_ref().map(|(b, p, _)| (*b, *p)),
+                    )
+                    .await?;
+                    cx.link = link.url;
+                    cx.offer = offer.map(|(_, _, name)| shorten(&name, OFFER_CHARS));
+                    Some(link.link_id)
+                }
+                Route::Skip(_) => None,
+            };
             let content = match route {
                 Route::Sms(to) => templates
                     .sms(kind, &cx, app.settings.sms.max_segments)
@@ -296,6 +332,7 @@ pub async fn plan(
                     .map(|f| (f.id, promise_of(f)))
                     .collect(),
                 attempts: attempts_of(&ids),
+                link_id,
                 outbox_ids: ids,
                 told: news
                     .iter()
@@ -328,11 +365,19 @@ fn context(
                     qty: x.qty,
                     eta: x.eta.map(date_in_words),
                     estimated,
+                    instead: facts
+                        .get(&x.backorder_id)
+                        .and_then(|f| f.instead.clone()),
                 }
             })
             .collect(),
+        link: String::new(),
+        offer: None,
     }
 }
+
+/// Longest product name a "reply 1" offer shows in an SMS.
+const OFFER_CHARS: usize = 24;
 
 /// Why a superseded update was not sent.
 pub const SUPERSEDED: &str = "superseded by a newer update: the customer was already told this";
@@ -428,7 +473,10 @@ pub async fn record(
                 message.transport = *transport;
                 message.provider_sid = sid.as_deref();
                 message.status = *status;
-                store::notify::record_message(&mut tx, &message, now).await?;
+                let message_id = store::notify::record_message(&mut tx, &message, now).await?;
+                if let Some(link_id) = out.link_id {
+                    store::portal::link_sent(&mut tx, link_id, message_id).await?;
+                }
                 store::notify::finish(&mut tx, &out.outbox_ids, OutboxStatus::Sent, None, now)
                     .await?;
             }
@@ -825,7 +873,13 @@ pub async fn preview(app: &App, moved: &[crate::app::promise::MovedEta]) -> AppR
             })
             .collect();
         let recipient = recipient_of(&who);
-        let cx = context(app, &who.name, &news, &HashMap::new());
+        let mut cx = context(app, &who.name, &news, &HashMap::new());
+        // The length of a real link, so the preview counts the SMS as it will be sent.
+        cx.link = format!(
+            "{}/b/{}",
+            app.settings.http.link_base(),
+            "x".repeat(crate::domain::portal::TOKEN_CHARS)
+        );
         lines.push(match route(&recipient) {
             Route::Skip(why) => format!("{label}: no message ({why})"),
             Route::Sms(to) => format!(

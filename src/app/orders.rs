@@ -5,7 +5,7 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::date::check_ordered_at;
 use crate::domain::order::repeated_sku;
 use crate::domain::{
-    BackorderId, CustomerId, CustomerRef, Money, OrderNumber, ProductId, Quantity, Sku,
+    BackorderId, CustomerId, CustomerRef, Money, OrderLineId, OrderNumber, ProductId, Quantity, Sku,
     StockPosition,
 };
 use crate::store::{self, Conn};
@@ -33,6 +33,8 @@ pub struct LineOutcome {
     pub backordered: i64,
     /// The backorder created, if any.
     pub backorder_id: Option<BackorderId>,
+    /// The order line.
+    pub line_id: Option<OrderLineId>,
     /// The line existed already with the same quantity: nothing done, and the figures above are
     /// what placing it did then.
     pub unchanged: bool,
@@ -64,6 +66,7 @@ pub async fn place_line(
                 reserved,
                 backordered: backorder.map_or(0, |(_, qty)| qty),
                 backorder_id: backorder.map(|(id, _)| id),
+                line_id: Some(line_id),
                 unchanged: true,
             });
         }
@@ -115,6 +118,7 @@ pub async fn place_line(
         reserved,
         backordered,
         backorder_id,
+        line_id: Some(line_id),
         unchanged: false,
     })
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::path::Path;
 
 /// Built-in templates: (file name, source).
-pub const BUILT_IN: [(&str, &str); 16] = [
+pub const BUILT_IN: [(&str, &str); 24] = [
     (
         "backordered.sms.txt",
         include_str!("../../config/templates/backordered.sms.txt"),
@@ -73,6 +73,38 @@ pub const BUILT_IN: [(&str, &str); 16] = [
         "cancelled.email.html",
         include_str!("../../config/templates/cancelled.email.html"),
     ),
+    (
+        "switched.sms.txt",
+        include_str!("../../config/templates/switched.sms.txt"),
+    ),
+    (
+        "switched.subject.txt",
+        include_str!("../../config/templates/switched.subject.txt"),
+    ),
+    (
+        "switched.email.txt",
+        include_str!("../../config/templates/switched.email.txt"),
+    ),
+    (
+        "switched.email.html",
+        include_str!("../../config/templates/switched.email.html"),
+    ),
+    (
+        "kept_waiting.sms.txt",
+        include_str!("../../config/templates/kept_waiting.sms.txt"),
+    ),
+    (
+        "kept_waiting.subject.txt",
+        include_str!("../../config/templates/kept_waiting.subject.txt"),
+    ),
+    (
+        "kept_waiting.email.txt",
+        include_str!("../../config/templates/kept_waiting.email.txt"),
+    ),
+    (
+        "kept_waiting.email.html",
+        include_str!("../../config/templates/kept_waiting.email.html"),
+    ),
 ];
 
 /// One backorder in a message.
@@ -86,6 +118,8 @@ pub struct Item {
     pub eta: Option<String>,
     /// The date is an estimate.
     pub estimated: bool,
+    /// The product taken instead (a `switched` confirmation).
+    pub instead: Option<String>,
 }
 
 /// What a template sees.
@@ -97,6 +131,10 @@ pub struct MessageContext {
     pub name: String,
     /// The backorders, in id order.
     pub items: Vec<Item>,
+    /// The customer's page, `{http.public_url}/b/<token>` (empty: no link).
+    pub link: String,
+    /// An SMS's "reply 1" offer: the in-stock product a reply `1` switches to.
+    pub offer: Option<String>,
 }
 
 /// A rendered e-mail.
@@ -205,8 +243,11 @@ mod tests {
                     qty: 2,
                     eta: Some("Wed 17 Feb".into()),
                     estimated: false,
+                    instead: Some("Basecamp Tent".into()),
                 })
                 .collect(),
+            link: String::new(),
+            offer: None,
         }
     }
 

@@ -21,6 +21,7 @@ pub mod notify;
 pub mod order;
 pub mod outbox;
 pub mod page;
+pub mod portal;
 pub mod priority;
 pub mod promise;
 pub mod purchasing;

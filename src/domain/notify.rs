@@ -20,16 +20,27 @@ pub enum UpdateKind {
     Allocated,
     /// It was cancelled.
     Cancelled,
+    /// The customer took an in-stock alternative on their page: a confirmation.
+    Switched,
+    /// The customer chose to keep waiting on their page: a confirmation.
+    KeptWaiting,
 }
 
 impl UpdateKind {
     /// Every kind.
-    pub const ALL: [UpdateKind; 4] = [
+    pub const ALL: [UpdateKind; 6] = [
         UpdateKind::Backordered,
         UpdateKind::EtaChanged,
         UpdateKind::Allocated,
         UpdateKind::Cancelled,
+        UpdateKind::Switched,
+        UpdateKind::KeptWaiting,
     ];
+
+    /// A confirmation of what the customer chose: sent whatever they were told before.
+    pub fn is_confirmation(self) -> bool {
+        matches!(self, UpdateKind::Switched | UpdateKind::KeptWaiting)
+    }
 
     /// Stored spelling (the outbox `kind`, the template name).
     pub fn as_str(self) -> &'static str {
@@ -38,6 +49,8 @@ impl UpdateKind {
             UpdateKind::EtaChanged => "eta_changed",
             UpdateKind::Allocated => "allocated",
             UpdateKind::Cancelled => "cancelled",
+            UpdateKind::Switched => "switched",
+            UpdateKind::KeptWaiting => "kept_waiting",
         }
     }
 
@@ -48,6 +61,8 @@ impl UpdateKind {
             "eta_changed" => Ok(UpdateKind::EtaChanged),
             "allocated" => Ok(UpdateKind::Allocated),
             "cancelled" => Ok(UpdateKind::Cancelled),
+            "switched" => Ok(UpdateKind::Switched),
+            "kept_waiting" => Ok(UpdateKind::KeptWaiting),
             other => Err(ParseError::new(format!(
                 "\"{other}\" is not an update kind"
             ))),
@@ -211,9 +226,11 @@ impl Standing {
     /// What a message of `kind` telling `eta` said.
     pub fn told(kind: UpdateKind, eta: Option<NaiveDate>) -> Self {
         match kind {
-            UpdateKind::Backordered | UpdateKind::EtaChanged => Standing::Expected(eta),
+            UpdateKind::Backordered | UpdateKind::EtaChanged | UpdateKind::KeptWaiting => {
+                Standing::Expected(eta)
+            }
             UpdateKind::Allocated => Standing::OnItsWay,
-            UpdateKind::Cancelled => Standing::Cancelled,
+            UpdateKind::Cancelled | UpdateKind::Switched => Standing::Cancelled,
         }
     }
 
@@ -298,6 +315,18 @@ pub fn coalesce(
             out.silent.extend(ids);
             continue;
         };
+        if last.kind.is_confirmation() {
+            // What the customer just chose is confirmed even when the promise did not move.
+            out.news.push(News {
+                backorder_id,
+                kind: last.kind,
+                product: last.product.clone(),
+                qty: last.qty,
+                eta: now.eta(),
+                outbox_ids: ids,
+            });
+            continue;
+        }
         let told = last_told(backorder_id);
         if told == Some(now) {
             out.superseded.extend(ids);

@@ -52,6 +52,14 @@ pub(crate) fn differs(a: &str, b: &str) -> String {
         .join(" OR ")
 }
 
+/// A customer by row id.
+pub async fn by_id(conn: &mut Conn, id: CustomerId) -> anyhow::Result<Option<CustomerRow>> {
+    Ok(sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
+}
+
 /// The upsert by external id of the customers `source` gives (`VALUES (…)` or a `SELECT`, with
 /// the external id then the [`UPDATABLE`] columns): a stored customer is written only when a
 /// value differs. The one statement for a single customer and for an import.

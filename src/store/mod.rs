@@ -19,6 +19,7 @@ pub mod keyset;
 pub mod notify;
 pub mod orders;
 pub mod outbox;
+pub mod portal;
 pub mod posts;
 pub mod products;
 pub mod purchasing;

@@ -204,6 +204,8 @@ pub struct BackorderFacts {
     pub promised_eta: Option<NaiveDate>,
     pub eta_kind: EtaKind,
     pub status: BackorderStatus,
+    /// The product the customer switched to, if they did.
+    pub instead: Option<String>,
 }
 
 /// Facts about several backorders, as they stand.
@@ -212,8 +214,11 @@ pub async fn backorder_facts(
     ids: &[BackorderId],
 ) -> anyhow::Result<Vec<BackorderFacts>> {
     Ok(sqlx::query_as(
-        "SELECT b.id, b.qty, p.name AS product, b.promised_eta, b.eta_kind, b.status
-         FROM json_each($1) j JOIN backorders b ON b.id = j.value JOIN products p ON p.id = b.product_id",
+        "SELECT b.id, b.qty, p.name AS product, b.promised_eta, b.eta_kind, b.status,
+            sp.name AS instead
+         FROM json_each($1) j JOIN backorders b ON b.id = j.value JOIN products p ON p.id = b.product_id
+         LEFT JOIN order_lines sl ON sl.id = b.switched_to_line_id
+         LEFT JOIN products sp ON sp.id = sl.product_id",
     )
     .bind(id_json(ids))
     .fetch_all(conn)

@@ -160,10 +160,13 @@ pub async fn near_keys(conn: &mut Conn, sku_key: &str, limit: i64) -> anyhow::Re
 /// A product that can stand in, with what a new order could get of it.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
 pub struct Alternative {
+    pub id: ProductId,
     pub sku: String,
     pub name: String,
     /// Free to promise ([`super::stock::FREE_TO_PROMISE`]).
     pub available: i64,
+    /// Unit price, minor units.
+    pub unit_price_minor: i64,
 }
 
 /// In-stock alternatives of a product in one read: its substitutes (`true`) first, then other
@@ -175,11 +178,11 @@ pub async fn alternatives_in_stock(
     limit: i64,
 ) -> anyhow::Result<Vec<(Alternative, bool)>> {
     let free = super::stock::FREE_TO_PROMISE;
-    let rows: Vec<(String, String, i64, bool)> = sqlx::query_as(&format!(
+    let rows: Vec<(ProductId, String, String, i64, i64, bool)> = sqlx::query_as(&format!(
         // The category side looks at a bounded number of products: a category sold out
         // everywhere must not turn /stock into a scan of thousands of rows.
         "SELECT * FROM (
-            SELECT p.sku, p.name, {free} AS available, TRUE AS substitute
+            SELECT p.id, p.sku, p.name, {free} AS available, p.unit_price_minor, TRUE AS substitute
             FROM product_substitutes ps
             JOIN products p ON p.id = ps.substitute_id
             JOIN stock_positions sp ON sp.product_id = p.id
@@ -187,7 +190,7 @@ pub async fn alternatives_in_stock(
             ORDER BY available DESC, p.sku_key LIMIT $3)
          UNION ALL
          SELECT * FROM (
-            SELECT p.sku, p.name, {free} AS available, FALSE AS substitute
+            SELECT p.id, p.sku, p.name, {free} AS available, p.unit_price_minor, FALSE AS substitute
             FROM (SELECT id FROM products WHERE category = $2 AND category <> '' AND id <> $1 LIMIT 200) c
             JOIN products p ON p.id = c.id
             JOIN stock_positions sp ON sp.product_id = p.id
@@ -202,12 +205,14 @@ pub async fn alternatives_in_stock(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(sku, name, available, sub)| {
+        .map(|(id, sku, name, available, unit_price_minor, sub)| {
             (
                 Alternative {
+                    id,
                     sku,
                     name,
                     available,
+                    unit_price_minor,
                 },
                 sub,
             )

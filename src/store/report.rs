@@ -104,14 +104,15 @@ pub async fn hours_to_allocation(conn: &mut Conn, span: Span) -> anyhow::Result<
         .await?)
 }
 
-/// Backorders cancelled in `span`: (count, units, value in minor units at the line's price).
+/// Backorders cancelled in `span`: (count, units, value in minor units at the line's price). One
+/// the customer switched to an in-stock alternative is not a lost sale and is left out.
 pub async fn cancelled_in(conn: &mut Conn, span: Span) -> anyhow::Result<(i64, i64, i64)> {
     Ok(sqlx::query_as(concat!(
         "SELECT COUNT(*), COALESCE(SUM(b.qty), 0), COALESCE(SUM(b.qty * ol.unit_price_minor), 0)
          FROM backorders b JOIN order_lines ol ON ol.id = b.order_line_id
          WHERE b.status = ",
         sql_word!(backorder cancelled),
-        " AND b.closed_at >= $1 AND b.closed_at <= $2"
+        " AND b.switched_to_line_id IS NULL AND b.closed_at >= $1 AND b.closed_at <= $2"
     ))
     .bind(ts(span.from))
     .bind(ts(span.to))
