@@ -35,7 +35,9 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     let limit = app.settings.http.max_body_bytes;
     let router = router(app).layer(DefaultBodyLimit::max(limit));
     tracing::info!(addr = %listener.local_addr()?, "HTTP listening");
-    axum::serve(listener, router)
+    // The peer address reaches handlers: the customer page limits requests per address.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async move { shutdown.recv().await })
         .await?;
     Ok(())
@@ -56,6 +58,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/skus/{sku}", get(get_sku))
         .layer(axum::middleware::map_response(json_errors));
     api.merge(crate::adapters::webhooks::routes())
+        .merge(crate::adapters::portal::routes(&app))
         .fallback(|| async { ApiError::framework(StatusCode::NOT_FOUND) })
         .with_state(app)
 }

@@ -8,6 +8,8 @@ pub mod dispatcher;
 pub mod email;
 pub mod forecast;
 pub mod http;
+pub mod portal;
+pub mod portal_html;
 pub mod scheduler;
 pub mod sms;
 pub mod stdout;

@@ -593,6 +593,17 @@ pub async fn inbound(
     let mut tx = app.store.begin_write().await?;
     let customers = store::notify::customer_ids_by_phone(&mut tx, phone.expose()).await?;
     let customer_id = customers.first().copied();
+    if let (Some(customer_id), "1") = (customer_id, body.trim()) {
+        // A reply 1 takes the switch the last SMS offered; it is recorded as the customer's
+        // choice (and posted to the ops channel), not as an inquiry.
+        if let Some(outcome) =
+            crate::app::portal::sms_reply_switch(app, &mut tx, customer_id).await?
+        {
+            tx.commit().await?;
+            app.wake_dispatcher();
+            return Ok((InboundKind::Inquiry, format!("{shop}: {}", outcome.text())));
+        }
+    }
     let (kind, reply, backorders) = match keyword(body) {
         Some(Keyword::OptOut) => {
             store::notify::set_sms_opt_out(&mut tx, phone.expose(), true).await?;

@@ -167,6 +167,9 @@ pub struct PageBackorder {
     pub eta_kind: EtaKind,
     /// Oldest first.
     pub history: Vec<Moved>,
+    /// Lines shown under the promise (plain text, escaped when drawn): the place for news such
+    /// as an incentive offered with this backorder.
+    pub notes: Vec<String>,
     /// Alternatives with enough free stock to take the whole backorder.
     pub offers: Vec<Offer>,
     pub switch_form: Form,
@@ -255,6 +258,7 @@ pub async fn page(app: &App, raw_token: &str) -> Result<Page, PortalError> {
             eta: b.promised_eta,
             eta_kind: b.eta_kind,
             history,
+            notes: Vec::new(),
             offers,
             switch_form: form(&token)?,
             cancel_form: form(&token)?,
@@ -275,13 +279,16 @@ pub async fn page(app: &App, raw_token: &str) -> Result<Page, PortalError> {
     })
 }
 
-/// A form posted from the page.
-#[derive(Debug, Clone)]
+/// A form posted from the page, as sent: nothing in it is trusted before the link is found.
+#[derive(Debug, Clone, Default)]
 pub struct Posted<'a> {
     pub nonce: &'a str,
     pub csrf: &'a str,
-    pub backorder_id: BackorderId,
-    pub choice: Choice,
+    pub backorder: &'a str,
+    /// `switch`, `cancel` or `wait`.
+    pub action: &'a str,
+    pub sku: Option<&'a str>,
+    pub reason: Option<&'a str>,
 }
 
 /// What a choice did, as the customer reads it.
@@ -315,8 +322,16 @@ pub async fn act(app: &App, raw_token: &str, posted: &Posted<'_>) -> Result<Outc
     {
         return Err(PortalError::BadForm);
     }
-    let outcome = act_in(app, &mut tx, &link, posted.nonce, posted.backorder_id, &posted.choice)
-        .await?;
+    let choice = choice(posted.action, posted.sku, posted.reason)?;
+    let backorder_id = super::field(
+        "backorder",
+        posted
+            .backorder
+            .trim()
+            .parse::<BackorderId>()
+            .map_err(|_| crate::domain::ParseError::new("is not a backorder number")),
+    )?;
+    let outcome = act_in(app, &mut tx, &link, posted.nonce, backorder_id, &choice).await?;
     tx.commit().await?;
     if matches!(outcome, Outcome::Done(_)) {
         app.wake_dispatcher();
@@ -571,9 +586,9 @@ pub fn choice(kind: &str, sku: Option<&str>, reason: Option<&str>) -> AppResult<
             CancelReason::parse(reason.unwrap_or("")),
         )?)),
         "wait" => Ok(Choice::KeepWaiting),
-        other => Err(AppError::invalid(
+        _ => Err(AppError::invalid(
             "action",
-            format!("\"{}\" is not a choice", data(other)),
+            "must be switch, cancel or wait",
         )),
     }
 }

@@ -260,7 +260,12 @@ mod tests {
             assert!(sms.contains("Wireless Mouse"), "{sms}");
             let mail = t.email(kind, &cx(&["Wireless Mouse", "USB Hub"])).unwrap();
             assert!(mail.text.contains("Hello Jane"), "{}", mail.text);
-            assert!(mail.html.contains("<li>2 × USB Hub"), "{}", mail.html);
+            let line = if kind == UpdateKind::Switched {
+                "<li>2 × Basecamp Tent instead of USB Hub"
+            } else {
+                "<li>2 × USB Hub"
+            };
+            assert!(mail.html.contains(line), "{}", mail.html);
             assert!(!mail.subject.contains('\n'));
         }
         let sms = t
@@ -276,6 +281,32 @@ mod tests {
         assert_eq!(
             sms,
             "Demo Shop: your Wireless Mouse is on backorder, expected Wed 17 Feb. Reply STOP to opt out."
+        );
+    }
+
+    #[test]
+    fn every_message_carries_the_link_whole_and_names_shorten_first() {
+        let t = Templates::load(None).unwrap();
+        let link = "https://bot.example.com/b/AAAAAAAAAAAAAAAAAAAAAA";
+        let long = "Professional Noise Cancelling Over-Ear Studio Headphones Deluxe Edition";
+        for kind in UpdateKind::ALL {
+            let mut c = cx(&[long, long, long]);
+            c.link = link.into();
+            let sms = t.sms(kind, &c, 2).unwrap();
+            assert!(sms.contains(link), "{kind}: {sms}");
+            assert!(sms_segments(&sms).1 <= 2, "{kind}: {sms}");
+            assert!(!sms.contains(long), "{kind}: names shortened: {sms}");
+            let mail = t.email(kind, &c).unwrap();
+            assert!(mail.text.contains(link), "{kind}: {}", mail.text);
+            assert!(mail.html.contains(&format!("href=\"{link}\"")), "{kind}: {}", mail.html);
+        }
+        let mut c = cx(&["Trailhead Tent"]);
+        c.link = link.into();
+        c.offer = Some("Basecamp Tent".into());
+        let sms = t.sms(UpdateKind::EtaChanged, &c, 2).unwrap();
+        assert_eq!(
+            sms,
+            format!("Demo Shop: your Trailhead Tent: now expected Wed 17 Feb. Reply 1 to take Basecamp Tent instead. Your orders: {link} Reply STOP to opt out.")
         );
     }
 
