@@ -117,8 +117,9 @@ async fn post(url: &str, form: &HashMap<String, String>) -> (u16, String) {
 /// The page's forms: each form's fields (hidden inputs, the first radio's value, and the action
 /// URL under `_url`), by their `action` field.
 fn forms(html: &str) -> HashMap<String, HashMap<String, String>> {
-    let input = regex::Regex::new(r#"<input type="(hidden|radio)" name="([a-z]+)" value="([^"]*)""#)
-        .unwrap();
+    let input =
+        regex::Regex::new(r#"<input type="(hidden|radio)" name="([a-z]+)" value="([^"]*)""#)
+            .unwrap();
     let action = regex::Regex::new(r#"<form method="post" action="([^"]+)""#).unwrap();
     let mut out = HashMap::new();
     for part in html.split("<form").skip(1) {
@@ -177,8 +178,7 @@ fn link_in_last_sms(mock: &MockTwilio, to: &str) -> (String, String) {
     let sms = mock
         .received()
         .into_iter()
-        .filter(|r| r.field("To") == Some(to))
-        .last()
+        .rfind(|r| r.field("To") == Some(to))
         .expect("an SMS was sent");
     let text = sms.field("Body").unwrap().to_string();
     let link = regex::Regex::new(r"http://127\.0\.0\.1:\d+/b/[A-Za-z0-9_-]{22}")
@@ -246,7 +246,11 @@ async fn assert_switched(s: &Served, mock: &MockTwilio, fake: &FakeDiscord, bo: 
     .fetch_all(t.app.store.pool())
     .await
     .unwrap();
-    assert_eq!(kinds.last().map(String::as_str), Some("switched"), "{kinds:?}");
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("switched"),
+        "{kinds:?}"
+    );
 }
 
 /// A WebDriver session on Debian's Chromium, or `None` (printed why) when the browser is not
@@ -349,6 +353,10 @@ async fn a_customer_opens_the_link_from_an_sms_and_switches_in_a_real_browser() 
     assert!(text.contains("Hello Ada"), "{text}");
     assert!(text.contains("2 × Trailhead 2-person tent"), "{text}");
     assert!(!text.contains("Grace"), "another customer shows: {text}");
+    // PORTAL_SCREENSHOT=file.png keeps a picture of the page as a phone shows it.
+    if let Ok(path) = std::env::var("PORTAL_SCREENSHOT") {
+        std::fs::write(path, c.screenshot().await.unwrap()).unwrap();
+    }
     // Keyboard-reachable radio for the alternative, then the switch button of its form.
     c.find(fantoccini::Locator::Css(
         "input[type=radio][name=sku][value='TENT-3P']",
@@ -402,16 +410,24 @@ async fn the_page_shows_only_the_customers_open_backorders_first_name_and_masked
     assert!(html.contains("•"), "masked contacts: {html}");
     assert!(html.contains("2 × Trailhead 2-person tent"), "{html}");
     assert!(!html.contains("Grace") && !html.contains("Alan"), "{html}");
-    assert!(html.contains("Wed 17 Feb 2027"), "the current promise: {html}");
+    assert!(
+        html.contains("Wed 17 Feb 2027"),
+        "the current promise: {html}"
+    );
     assert!(html.contains("How the date moved"), "{html}");
     assert!(html.contains("→ Wed 17 Feb 2027"), "{html}");
     assert!(html.contains("Basecamp 3-person tent — 299.00"), "{html}");
     let f = forms(&html);
     assert_eq!(
-        f.keys().map(String::as_str).collect::<std::collections::BTreeSet<_>>(),
+        f.keys()
+            .map(String::as_str)
+            .collect::<std::collections::BTreeSet<_>>(),
         ["cancel", "switch", "wait"].into()
     );
-    assert_ne!(f["cancel"]["nonce"], f["wait"]["nonce"], "one nonce per form");
+    assert_ne!(
+        f["cancel"]["nonce"], f["wait"]["nonce"],
+        "one nonce per form"
+    );
 }
 
 #[tokio::test]
@@ -431,7 +447,10 @@ async fn unknown_tampered_and_expired_links_reveal_nothing() {
     ] {
         let (status, html) = get(&format!("{}{path}", s.base)).await;
         assert_eq!(status, 404, "{path}: {html}");
-        assert!(!html.contains("Ada") && !html.contains("Trailhead"), "{html}");
+        assert!(
+            !html.contains("Ada") && !html.contains("Trailhead"),
+            "{html}"
+        );
     }
     let (status, _) = get(&link).await;
     assert_eq!(status, 200);
@@ -441,7 +460,10 @@ async fn unknown_tampered_and_expired_links_reveal_nothing() {
     let (status, html) = get(&link).await;
     assert_eq!(status, 410, "{html}");
     assert!(html.contains("expired"), "{html}");
-    assert!(!html.contains("Ada") && !html.contains("Trailhead"), "{html}");
+    assert!(
+        !html.contains("Ada") && !html.contains("Trailhead"),
+        "{html}"
+    );
     // A form posted on an expired link is 410 too, and changes nothing.
     let (status, _) = post(&link, &HashMap::from([("action".into(), "wait".into())])).await;
     assert_eq!(status, 410);
@@ -456,7 +478,10 @@ async fn a_form_without_or_with_a_wrong_form_token_is_refused_with_403() {
     let mut missing = body(&wait);
     missing.remove("csrf");
     let mut wrong = body(&wait);
-    wrong.insert("csrf".into(), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into());
+    wrong.insert(
+        "csrf".into(),
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
+    );
     // Another link's form token for the same nonce.
     let other = link_for(&s.t, "C-1001").await;
     let (_, other_html) = get(&other).await;
@@ -507,10 +532,12 @@ async fn a_replayed_form_applies_once() {
         &HashMap::from([
             ("action".into(), "wait".into()),
             ("backorder".into(), bo.to_string()),
-            ("nonce".into(), forms(&first).get("wait").map_or_else(
-                || switch["nonce"].replace('A', "B"),
-                |f| f["nonce"].clone(),
-            )),
+            (
+                "nonce".into(),
+                forms(&first)
+                    .get("wait")
+                    .map_or_else(|| switch["nonce"].replace('A', "B"), |f| f["nonce"].clone()),
+            ),
             ("csrf".into(), "x".into()),
         ]),
     )
@@ -537,8 +564,10 @@ async fn another_customers_backorder_is_refused() {
     let (status, _) = post(&link, &cancel).await;
     assert_eq!(status, 409);
     assert_eq!(
-        s.t.scalar(&format!("SELECT COUNT(*) FROM backorders WHERE id = {ada} AND status = 'open'"))
-            .await,
+        s.t.scalar(&format!(
+            "SELECT COUNT(*) FROM backorders WHERE id = {ada} AND status = 'open'"
+        ))
+        .await,
         1
     );
     assert_eq!(s.t.scalar("SELECT COUNT(*) FROM portal_actions").await, 0);
@@ -554,7 +583,11 @@ async fn requests_beyond_per_minute_get_429_with_retry_after() {
     }
     let r = client().get(&link).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 429);
-    let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
     // Unknown tokens count too: guessing is limited the same way.
     let (status, _) = get(&format!("{}/b/AAAAAAAAAAAAAAAAAAAAAA", s.base)).await;
@@ -571,10 +604,19 @@ async fn cancelling_on_the_page_is_a_lost_sale_and_a_switch_is_not() {
     let link = link_for(&s.t, "C-1001").await;
     let (_, html) = get(&link).await;
     let switch = body(&forms(&html)["switch"]);
-    let lost = |r: &str| r.lines().find(|l| l.contains("Lost sales")).unwrap().to_string();
+    let lost = |r: &str| {
+        r.lines()
+            .find(|l| l.contains("Lost sales"))
+            .unwrap()
+            .to_string()
+    };
     let before = lost(&s.t.ok("/report days:7").await);
     assert_eq!(post(&link, &switch).await.0, 200);
-    assert_eq!(lost(&s.t.ok("/report days:7").await), before, "a switch is no lost sale");
+    assert_eq!(
+        lost(&s.t.ok("/report days:7").await),
+        before,
+        "a switch is no lost sale"
+    );
     // Grace cancels: a lost sale, a cancelled confirmation and an ops line.
     let link = link_for(&s.t, "C-1002").await;
     let (_, html) = get(&link).await;
@@ -605,8 +647,12 @@ async fn cancelling_on_the_page_is_a_lost_sale_and_a_switch_is_not() {
         .fetch_all(s.t.app.store.pool())
         .await
         .unwrap();
-    assert!(posts.iter().any(|p| p.contains(&format!("#{ada}")) && p.contains("switched")));
-    assert!(posts.iter().any(|p| p.contains("cancelled") && p.contains("I found it elsewhere")));
+    assert!(posts
+        .iter()
+        .any(|p| p.contains(&format!("#{ada}")) && p.contains("switched")));
+    assert!(posts
+        .iter()
+        .any(|p| p.contains("cancelled") && p.contains("I found it elsewhere")));
 }
 
 #[tokio::test]
@@ -619,7 +665,10 @@ async fn keep_waiting_is_recorded_and_confirmed() {
     let (status, html) = post(&link, &body(&forms(&html)["wait"])).await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("we keep your backorder"), "{html}");
-    assert!(html.contains("2 × Trailhead 2-person tent"), "still open: {html}");
+    assert!(
+        html.contains("2 × Trailhead 2-person tent"),
+        "still open: {html}"
+    );
     dispatch(&s.t).await;
     let (new_link, text) = link_in_last_sms(&mock, "+447700900001");
     assert!(text.contains("thank you for waiting"), "{text}");
@@ -646,20 +695,30 @@ async fn a_reply_1_switches_when_the_last_sms_offered_it() {
         backorder_bot::domain::notify::sms_segments(&text).1 <= s.t.app.settings.sms.max_segments,
         "{text}"
     );
-    let (_, reply) = backorder_bot::app::notify::inbound(&s.t.app, "+447700900001", " 1 ", Some("SM1"))
-        .await
-        .unwrap();
-    assert!(reply.contains("2 × Basecamp 3-person tent set aside"), "{reply}");
+    let (_, reply) =
+        backorder_bot::app::notify::inbound(&s.t.app, "+447700900001", " 1 ", Some("SM1"))
+            .await
+            .unwrap();
+    assert!(
+        reply.contains("2 × Basecamp 3-person tent set aside"),
+        "{reply}"
+    );
     assert_eq!(
-        s.t.scalar(&format!("SELECT COUNT(*) FROM backorders WHERE id = {bo} AND switched_to_line_id IS NOT NULL"))
-            .await,
+        s.t.scalar(&format!(
+            "SELECT COUNT(*) FROM backorders WHERE id = {bo} AND switched_to_line_id IS NOT NULL"
+        ))
+        .await,
         1
     );
     // Twilio retrying the webhook, or the customer sending 1 again: nothing more happens.
-    let (_, again) = backorder_bot::app::notify::inbound(&s.t.app, "+447700900001", "1", Some("SM1"))
-        .await
-        .unwrap();
-    assert!(again.contains("already") || again.contains("set aside"), "{again}");
+    let (_, again) =
+        backorder_bot::app::notify::inbound(&s.t.app, "+447700900001", "1", Some("SM1"))
+            .await
+            .unwrap();
+    assert!(
+        again.contains("already") || again.contains("set aside"),
+        "{again}"
+    );
     assert_eq!(free(&s.t, "TENT-3P").await, 4);
     // A customer whose last SMS offered nothing gets the usual answer.
     let (_, other) = backorder_bot::app::notify::inbound(&s.t.app, "+12025550104", "1", None)
@@ -676,7 +735,11 @@ async fn with_no_public_url_links_point_at_the_bind_address() {
     let link = portal::new_link(&t.app, &mut conn, id, Channel::Sms, None)
         .await
         .unwrap();
-    assert!(link.url.starts_with("http://127.0.0.1:8099/b/"), "{}", link.url);
+    assert!(
+        link.url.starts_with("http://127.0.0.1:8099/b/"),
+        "{}",
+        link.url
+    );
     let token = link.url.rsplit('/').next().unwrap();
     assert_eq!(token.len(), 22);
     // Only the hash is kept.
@@ -691,7 +754,9 @@ async fn with_no_public_url_links_point_at_the_bind_address() {
 /// Customers `n` each wait for 1 × A; A's substitute B has `stock` units; all switch at once.
 async fn race(n: usize, stock: i64) -> (i64, i64, i64) {
     let t = common::spawn_app().await;
-    t.import("suppliers", "code,name\nACME,Acme\n").await.unwrap();
+    t.import("suppliers", "code,name\nACME,Acme\n")
+        .await
+        .unwrap();
     t.import(
         "products",
         &format!(
@@ -705,7 +770,9 @@ async fn race(n: usize, stock: i64) -> (i64, i64, i64) {
     let mut customers = String::from("id,name,email,phone,tier,channel,timezone\n");
     let mut orders = String::from("order,customer,sku,qty,unit_price,ordered_at\n");
     for i in 0..n {
-        customers.push_str(&format!("C-{i},Cust {i},c{i}@example.com,,standard,email,\n"));
+        customers.push_str(&format!(
+            "C-{i},Cust {i},c{i}@example.com,,standard,email,\n"
+        ));
         orders.push_str(&format!("O-{i},C-{i},A,1,100.00,2026-11-20\n"));
     }
     t.import("customers", &customers).await.unwrap();
@@ -713,8 +780,19 @@ async fn race(n: usize, stock: i64) -> (i64, i64, i64) {
     let mut tasks = Vec::new();
     for i in 0..n {
         let app = t.app.clone();
-        let cid = CustomerId(t.scalar(&format!("SELECT id FROM customers WHERE external_id = 'C-{i}'")).await);
-        let bo = BackorderId(t.scalar(&format!("SELECT id FROM backorders WHERE customer_id = {}", cid.0)).await);
+        let cid = CustomerId(
+            t.scalar(&format!(
+                "SELECT id FROM customers WHERE external_id = 'C-{i}'"
+            ))
+            .await,
+        );
+        let bo = BackorderId(
+            t.scalar(&format!(
+                "SELECT id FROM backorders WHERE customer_id = {}",
+                cid.0
+            ))
+            .await,
+        );
         let mut conn = t.app.store.conn().await.unwrap();
         let url = portal::new_link(&app, &mut conn, cid, Channel::Email, None)
             .await

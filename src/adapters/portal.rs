@@ -25,10 +25,12 @@ pub fn routes(app: &App) -> Router<App> {
         .route("/b/{token}", get(show).post(act))
         .route("/b", get(unknown))
         .route("/b/", get(unknown))
-        .layer(axum::middleware::from_fn(move |req: Request, next: Next| {
-            let limit = limit.clone();
-            async move { limited(limit, req, next).await }
-        }))
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| {
+                let limit = limit.clone();
+                async move { limited(limit, req, next).await }
+            },
+        ))
 }
 
 /// The client's address: the TCP peer (a proxy in front makes every customer share its own).
@@ -48,10 +50,7 @@ async fn limited(limit: Arc<Mutex<RateLimit>>, req: Request, next: Next) -> Resp
         Err(wait) => {
             let mut r = html(
                 StatusCode::TOO_MANY_REQUESTS,
-                portal_html::message(
-                    "Too many requests",
-                    "Please wait a minute and try again.",
-                ),
+                portal_html::message("Too many requests", "Please wait a minute and try again."),
             );
             let secs = wait.as_secs().max(1);
             r.headers_mut()
@@ -66,7 +65,10 @@ async fn limited(limit: Arc<Mutex<RateLimit>>, req: Request, next: Next) -> Resp
             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
@@ -171,7 +173,10 @@ async fn act(
         _ => StatusCode::OK,
     };
     match portal::page(&app, &token).await {
-        Ok(page) => html(status, portal_html::page(&page, Some(Notice { text: &text }))),
+        Ok(page) => html(
+            status,
+            portal_html::page(&page, Some(Notice { text: &text })),
+        ),
         Err(e) => failed(e),
     }
 }

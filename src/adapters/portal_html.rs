@@ -77,11 +77,7 @@ pub fn page(p: &Page, notice: Option<Notice<'_>>) -> String {
         esc(&p.first_name)
     );
     if let Some(n) = notice {
-        let _ = writeln!(
-            b,
-            "<p class=\"notice\" role=\"status\">{}</p>",
-            esc(n.text)
-        );
+        let _ = writeln!(b, "<p class=\"notice\" role=\"status\">{}</p>", esc(n.text));
     }
     if !p.contacts.is_empty() {
         let _ = writeln!(
@@ -120,8 +116,14 @@ fn backorder(b: &mut String, token: &str, bo: &PageBackorder) {
         esc(&bo.product)
     );
     let promise = match (bo.eta, bo.eta_kind) {
-        (Some(d), EtaKind::Confirmed) => format!("Expected <strong>{}</strong> (confirmed by the supplier).", date(d)),
-        (Some(d), _) => format!("Expected around <strong>{}</strong> (our estimate).", date(d)),
+        (Some(d), EtaKind::Confirmed) => format!(
+            "Expected <strong>{}</strong> (confirmed by the supplier).",
+            date(d)
+        ),
+        (Some(d), _) => format!(
+            "Expected around <strong>{}</strong> (our estimate).",
+            date(d)
+        ),
         (None, _) => "The date is not known yet; we will tell you as soon as it is.".to_string(),
     };
     let _ = writeln!(b, "<p>{promise}</p>");
@@ -145,10 +147,9 @@ fn backorder(b: &mut String, token: &str, bo: &PageBackorder) {
     if !bo.offers.is_empty() {
         let _ = write!(b, "<form method=\"post\" action=\"{action}\">");
         hidden(b, id, &bo.switch_form);
-        let _ = write!(
-            b,
+        b.push_str(
             "<input type=\"hidden\" name=\"action\" value=\"switch\">\
-<fieldset><legend>Take one in stock instead</legend>\n"
+<fieldset><legend>Take one in stock instead</legend>\n",
         );
         for (i, o) in bo.offers.iter().enumerate() {
             let _ = writeln!(
@@ -158,7 +159,11 @@ fn backorder(b: &mut String, token: &str, bo: &PageBackorder) {
                 if i == 0 { " checked" } else { "" },
                 esc(&o.name),
                 esc(&o.price),
-                if o.substitute { " (recommended substitute)" } else { "" }
+                if o.substitute {
+                    " (recommended substitute)"
+                } else {
+                    ""
+                }
             );
         }
         let _ = writeln!(
@@ -176,7 +181,12 @@ fn backorder(b: &mut String, token: &str, bo: &PageBackorder) {
 <select id=\"reason{id}\" name=\"reason\" required><option value=\"\">Choose a reason</option>"
     );
     for r in CancelReason::ALL {
-        let _ = write!(b, "<option value=\"{}\">{}</option>", r.as_str(), esc(r.label()));
+        let _ = write!(
+            b,
+            "<option value=\"{}\">{}</option>",
+            r.as_str(),
+            esc(r.label())
+        );
     }
     b.push_str("</select>\n<button type=\"submit\" class=\"quiet\">Cancel the backorder</button></fieldset></form>\n");
     let _ = write!(b, "<form method=\"post\" action=\"{action}\">");
@@ -233,7 +243,8 @@ mod tests {
         };
         let html = page(&p, Some(Notice { text: hostile }));
         assert!(!html.contains("<script>"), "{html}");
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; O&#39;Brien &amp; &quot;Sons&quot;"));
+        assert!(html
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt; O&#39;Brien &amp; &quot;Sons&quot;"));
         assert!(html.contains("<html lang=\"en\">"));
         assert!(html.contains("name=\"viewport\""));
         assert!(html.contains("Expected around <strong>Wed 17 Feb 2027</strong>"));

@@ -8,8 +8,8 @@ use crate::domain::markup::data;
 pub use crate::domain::notify::InboundKind;
 use crate::domain::notify::{
     coalesce, date_in_words, group_by_kind, keyword, route, settle, shorten, timezone, Attempt,
-    Keyword,
-    MessageStatus, News, Recipient, Route, Settle, Standing, Transport, Update, UpdateKind,
+    Keyword, MessageStatus, News, Recipient, Route, Settle, Standing, Transport, Update,
+    UpdateKind,
 };
 use crate::domain::{
     BackorderId, BackorderStatus, Channel, CustomerId, EmailAddress, EtaKind, MessageId, OutboxId,
@@ -283,7 +283,10 @@ pub async fn plan(
                     let offer = match news.as_slice() {
                         [one]
                             if channel == Channel::Sms
-                                && matches!(kind, UpdateKind::Backordered | UpdateKind::EtaChanged) =>
+                                && matches!(
+                                    kind,
+                                    UpdateKind::Backordered | UpdateKind::EtaChanged
+                                ) =>
                         {
                             crate::app::portal::offer_for(conn, one.backorder_id)
                                 .await?
@@ -365,9 +368,7 @@ fn context(
                     qty: x.qty,
                     eta: x.eta.map(date_in_words),
                     estimated,
-                    instead: facts
-                        .get(&x.backorder_id)
-                        .and_then(|f| f.instead.clone()),
+                    instead: facts.get(&x.backorder_id).and_then(|f| f.instead.clone()),
                 }
             })
             .collect(),

@@ -5,8 +5,8 @@ use crate::domain::audit::AuditEntry;
 use crate::domain::date::check_ordered_at;
 use crate::domain::order::repeated_sku;
 use crate::domain::{
-    BackorderId, CustomerId, CustomerRef, Money, OrderLineId, OrderNumber, ProductId, Quantity, Sku,
-    StockPosition,
+    BackorderId, CustomerId, CustomerRef, Money, OrderLineId, OrderNumber, ProductId, Quantity,
+    Sku, StockPosition,
 };
 use crate::store::{self, Conn};
 use chrono::{DateTime, Utc};

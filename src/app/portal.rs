@@ -267,12 +267,7 @@ pub async fn page(app: &App, raw_token: &str) -> Result<Page, PortalError> {
     }
     Ok(Page {
         shop: app.settings.shop.name.clone(),
-        first_name: who
-            .name
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .to_string(),
+        first_name: who.name.split_whitespace().next().unwrap_or("").to_string(),
         contacts,
         backorders,
         token: token.as_str().to_string(),
@@ -391,7 +386,11 @@ pub async fn act_in(
             let Some(alt) = alt.filter(|a| a.available >= target.qty) else {
                 return Ok(Outcome::NotDone(format!(
                     "Sorry, {} just sold out. Your backorder is unchanged.",
-                    if sku.trim().is_empty() { "that alternative" } else { sku.trim() }
+                    if sku.trim().is_empty() {
+                        "that alternative"
+                    } else {
+                        sku.trim()
+                    }
                 )));
             };
             let placed = place_line(

@@ -298,7 +298,11 @@ mod tests {
             assert!(!sms.contains(long), "{kind}: names shortened: {sms}");
             let mail = t.email(kind, &c).unwrap();
             assert!(mail.text.contains(link), "{kind}: {}", mail.text);
-            assert!(mail.html.contains(&format!("href=\"{link}\"")), "{kind}: {}", mail.html);
+            assert!(
+                mail.html.contains(&format!("href=\"{link}\"")),
+                "{kind}: {}",
+                mail.html
+            );
         }
         let mut c = cx(&["Trailhead Tent"]);
         c.link = link.into();

@@ -171,11 +171,11 @@ pub async fn action_outcome(
     link_id: i64,
     nonce: &str,
 ) -> anyhow::Result<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT outcome FROM portal_actions WHERE link_id = $1 AND nonce = $2",
+    Ok(
+        sqlx::query_scalar("SELECT outcome FROM portal_actions WHERE link_id = $1 AND nonce = $2")
+            .bind(link_id)
+            .bind(nonce)
+            .fetch_optional(conn)
+            .await?,
     )
-    .bind(link_id)
-    .bind(nonce)
-    .fetch_optional(conn)
-    .await?)
 }
