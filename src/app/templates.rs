@@ -205,11 +205,26 @@ impl Templates {
         let name = format!("{}.sms.txt", kind.as_str());
         // Render once to surface template errors; the fitting closure cannot return them.
         self.render(&name, cx)?;
-        let names: Vec<String> = cx.items.iter().map(|i| i.product.clone()).collect();
+        // Every name an item shows shortens: the product, then the one taken instead (a
+        // `switched` confirmation); the link never does.
+        let n = cx.items.len();
+        let names: Vec<String> = cx
+            .items
+            .iter()
+            .map(|i| i.product.clone())
+            .chain(
+                cx.items
+                    .iter()
+                    .map(|i| i.instead.clone().unwrap_or_default()),
+            )
+            .collect();
         let render = |names: &[String]| {
             let mut short = cx.clone();
-            for (item, n) in short.items.iter_mut().zip(names) {
-                item.product = n.clone();
+            for (i, item) in short.items.iter_mut().enumerate() {
+                item.product = names[i].clone();
+                if item.instead.is_some() {
+                    item.instead = Some(names[n + i].clone());
+                }
             }
             self.render(&name, &short).unwrap_or_default()
         };
@@ -299,7 +314,9 @@ mod tests {
             let mail = t.email(kind, &c).unwrap();
             assert!(mail.text.contains(link), "{kind}: {}", mail.text);
             assert!(
-                mail.html.contains(&format!("href=\"{link}\"")),
+                // minijinja writes `/` as `&#x2f;` in HTML; a browser reads the same link.
+                mail.html
+                    .contains(&format!("href=\"{}\"", link.replace('/', "&#x2f;"))),
                 "{kind}: {}",
                 mail.html
             );
