@@ -567,6 +567,17 @@ pub async fn queue_cancelled(
     product: &str,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    queue_update(conn, row, UpdateKind::Cancelled, product, at).await
+}
+
+/// Queues an update of `kind` for a backorder, inside the caller's transaction.
+pub async fn queue_update(
+    conn: &mut Conn,
+    row: &store::backorders::BackorderRow,
+    kind: UpdateKind,
+    product: &str,
+    at: DateTime<Utc>,
+) -> anyhow::Result<()> {
     let payload = serde_json::json!({
         "backorder_id": row.id, "sku": row.sku, "product": product, "qty": row.qty,
     });
@@ -574,7 +585,7 @@ pub async fn queue_cancelled(
         conn,
         row.id,
         row.customer_id,
-        UpdateKind::Cancelled,
+        kind,
         &payload.to_string(),
         at,
     )

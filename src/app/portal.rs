@@ -3,6 +3,7 @@
 //! or by replying `1` to an SMS that offered a switch.
 
 use super::backorders::{cancel_in, release_and_close};
+use super::notify::queue_update;
 use super::orders::{place_line, OrderLineInput};
 use super::promise::{settle, Cause};
 use super::{Actor, App, AppError, AppResult};
@@ -421,7 +422,7 @@ pub async fn act_in(
             let reason = format!("switched to {} by the customer", alt.sku);
             release_and_close(tx, &target, &reason, now).await?;
             store::portal::mark_switched(tx, target.id, line_id).await?;
-            queue(tx, &target, UpdateKind::Switched, &product, now).await?;
+            queue_update(tx, &target, UpdateKind::Switched, &product, now).await?;
             audit::record(
                 tx,
                 &AuditEntry::ok(
@@ -474,7 +475,7 @@ pub async fn act_in(
             )
         }
         Choice::KeepWaiting => {
-            queue(tx, &target, UpdateKind::KeptWaiting, &product, now).await?;
+            queue_update(tx, &target, UpdateKind::KeptWaiting, &product, now).await?;
             audit::record(
                 tx,
                 &AuditEntry::ok(ACTOR, "keep_waiting", format!("backorder {}", target.id)),
@@ -509,28 +510,6 @@ pub async fn act_in(
         crate::app::posts::enqueue(tx, channel, &post).await?;
     }
     Ok(Outcome::Done(text))
-}
-
-/// Queues a confirmation to the customer (the normal dispatcher sends it).
-async fn queue(
-    tx: &mut Conn,
-    target: &store::backorders::BackorderRow,
-    kind: UpdateKind,
-    product: &str,
-    at: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    let payload = serde_json::json!({
-        "backorder_id": target.id, "sku": target.sku, "product": product, "qty": target.qty,
-    });
-    store::outbox::enqueue(
-        tx,
-        target.id,
-        target.customer_id,
-        kind,
-        &payload.to_string(),
-        at,
-    )
-    .await
 }
 
 /// The nonce of a reply `1`: once per SMS offer.
