@@ -690,6 +690,35 @@ mod tests {
     }
 
     #[test]
+    fn a_customers_choice_is_confirmed_even_when_the_promise_did_not_move() {
+        let now = |_| Some(expected("2027-02-17"));
+        let told = |_| Some(expected("2027-02-17"));
+        let wait = Update {
+            kind: UpdateKind::KeptWaiting,
+            ..up(2, 7)
+        };
+        let c = coalesce(&[up(1, 7), wait], &now, &told, 1);
+        assert_eq!(c.news.len(), 1, "{c:?}");
+        assert_eq!(c.news[0].kind, UpdateKind::KeptWaiting);
+        assert_eq!(c.news[0].eta, Some(d("2027-02-17")));
+        assert_eq!(c.news[0].outbox_ids, outbox_ids(&[1, 2]));
+        // Without the choice the same update is superseded.
+        let c = coalesce(&[up(1, 7)], &now, &told, 1);
+        assert!(c.news.is_empty() && c.superseded == outbox_ids(&[1]));
+        let closed = |_| Some(Standing::Cancelled);
+        let switched = Update {
+            kind: UpdateKind::Switched,
+            ..up(3, 7)
+        };
+        let c = coalesce(&[switched], &closed, &never_told, 1);
+        assert_eq!(c.news[0].kind, UpdateKind::Switched);
+        assert_eq!(
+            Standing::told(UpdateKind::Switched, None),
+            Standing::Cancelled
+        );
+    }
+
+    #[test]
     fn the_first_news_about_a_backorder_says_it_is_backordered() {
         let now = |_| Some(expected("2027-02-10"));
         let c = coalesce(&[up(1, 7)], &now, &never_told, 1);
