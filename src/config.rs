@@ -65,6 +65,8 @@ pub struct Settings {
     pub alerts: AlertSettings,
     /// `[forecast]`
     pub forecast: ForecastSettings,
+    /// `[incentives]`: when a backorder earns a discount code.
+    pub incentives: crate::domain::incentive::IncentiveRules,
     /// Secrets, from their own environment variables only.
     pub secrets: Secrets,
 }
@@ -300,6 +302,7 @@ impl Settings {
             sms,
             email: raw.email.try_into()?,
             forecast: raw.forecast.try_into()?,
+            incentives: raw.incentives.try_into()?,
             secrets,
         })
     }
@@ -556,6 +559,7 @@ struct Raw {
     sms: RawSms,
     email: RawEmail,
     forecast: RawForecast,
+    incentives: RawIncentives,
 }
 
 #[derive(Deserialize)]
@@ -1231,6 +1235,30 @@ impl TryFrom<RawForecast> for ForecastSettings {
             alpha,
             service_level,
             schedule,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIncentives {
+    after_days: i64,
+    slip_days: i64,
+}
+
+impl TryFrom<RawIncentives> for crate::domain::incentive::IncentiveRules {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawIncentives) -> Result<Self, ConfigError> {
+        let days = |key: &str, v: i64| {
+            u32::try_from(v)
+                .ok()
+                .filter(|d| *d <= 3650)
+                .ok_or_else(|| err(key, "must be a whole number of days from 0 (off) to 3650"))
+        };
+        Ok(Self {
+            after_days: days("incentives.after_days", raw.after_days)?,
+            slip_days: days("incentives.slip_days", raw.slip_days)?,
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod forecast;
 pub mod forecast_job;
 pub mod idempotency;
 pub mod import;
+pub mod incentives;
 pub mod notify;
 pub mod orders;
 pub mod page;

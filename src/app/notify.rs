@@ -1,7 +1,7 @@
 //! Customer updates: turning claimed outbox rows into messages, recording what happened to them,
 //! and answering texts customers send back.
 
-use super::templates::{EmailBody, Item, MessageContext, Templates};
+use super::templates::{CodeLine, EmailBody, Item, MessageContext, Templates};
 use super::{App, AppError, AppResult};
 use crate::domain::contact::{mask_email, mask_phone};
 use crate::domain::markup::data;
@@ -72,6 +72,8 @@ pub struct Outgoing {
     pub attempts: u32,
     /// Rendered message.
     pub content: Content,
+    /// The discount codes it offers: recorded as told by it once it reaches the provider.
+    pub codes: Vec<crate::domain::ids::DiscountCodeId>,
 }
 
 /// What to do with a claimed batch.
@@ -196,6 +198,7 @@ pub async fn plan(
     let now = app.clock.now();
     let n = &app.settings.notify;
     let mut plan = Plan::default();
+    let mut incentives = super::incentives::Ledger::open(app, conn).await?;
     let mut by_customer: BTreeMap<CustomerId, Vec<&store::notify::Claimed>> = BTreeMap::new();
     for c in claimed {
         by_customer.entry(c.customer_id).or_default().push(c);
@@ -215,6 +218,7 @@ pub async fn plan(
                 .into_iter()
                 .map(|f| (f.id, f))
                 .collect();
+        incentives.read(conn, &bo_ids).await?;
         let mut updates = Vec::new();
         for r in &rows {
             let Some(f) = facts.get(&r.backorder_id) else {
@@ -268,7 +272,9 @@ pub async fn plan(
                     continue;
                 }
             }
-            let cx = context(app, &who.name, &news, &facts);
+            let backorders: Vec<BackorderId> = news.iter().map(|x| x.backorder_id).collect();
+            let offers = incentives.offers(app, kind, &backorders).await?;
+            let cx = context(app, &who.name, &news, &facts, &offers);
             let content = match route {
                 Route::Sms(to) => templates
                     .sms(kind, &cx, app.settings.sms.max_segments)
@@ -302,6 +308,7 @@ pub async fn plan(
                     .map(|x| (x.backorder_id, x.eta.map(|d| d.to_string())))
                     .collect(),
                 content,
+                codes: offers.iter().map(|o| o.code_id).collect(),
             });
         }
     }
@@ -313,8 +320,16 @@ fn context(
     name: &str,
     news: &[News],
     facts: &HashMap<BackorderId, store::notify::BackorderFacts>,
+    offers: &[super::incentives::Offer],
 ) -> MessageContext {
     MessageContext {
+        codes: offers
+            .iter()
+            .map(|o| CodeLine {
+                code: o.code.clone(),
+                offer: o.value.in_words(),
+            })
+            .collect(),
         shop: app.settings.shop.name.clone(),
         name: first_name(name),
         items: news
@@ -428,7 +443,10 @@ pub async fn record(
                 message.transport = *transport;
                 message.provider_sid = sid.as_deref();
                 message.status = *status;
-                store::notify::record_message(&mut tx, &message, now).await?;
+                let id = store::notify::record_message(&mut tx, &message, now).await?;
+                if !out.codes.is_empty() {
+                    store::incentives::mark_told(&mut tx, &out.codes, id, now).await?;
+                }
                 store::notify::finish(&mut tx, &out.outbox_ids, OutboxStatus::Sent, None, now)
                     .await?;
             }
@@ -825,7 +843,7 @@ pub async fn preview(app: &App, moved: &[crate::app::promise::MovedEta]) -> AppR
             })
             .collect();
         let recipient = recipient_of(&who);
-        let cx = context(app, &who.name, &news, &HashMap::new());
+        let cx = context(app, &who.name, &news, &HashMap::new(), &[]);
         lines.push(match route(&recipient) {
             Route::Skip(why) => format!("{label}: no message ({why})"),
             Route::Sms(to) => format!(

@@ -88,6 +88,15 @@ pub struct Item {
     pub estimated: bool,
 }
 
+/// A discount code a message offers (`[incentives]`, docs/incentives.md).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CodeLine {
+    /// The code, as imported: never shortened.
+    pub code: String,
+    /// What it gives, in words: `10% off your next order`.
+    pub offer: String,
+}
+
 /// What a template sees.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageContext {
@@ -97,6 +106,8 @@ pub struct MessageContext {
     pub name: String,
     /// The backorders, in id order.
     pub items: Vec<Item>,
+    /// Discount codes offered for the wait (usually none).
+    pub codes: Vec<CodeLine>,
 }
 
 /// A rendered e-mail.
@@ -157,7 +168,8 @@ impl Templates {
             .to_string())
     }
 
-    /// The SMS body, with item names shortened until it fits in `max_segments`.
+    /// The SMS body, with item names shortened until it fits in `max_segments`. Everything else
+    /// the template writes (dates, discount codes) counts in full and is never cut.
     pub fn sms(
         &self,
         kind: UpdateKind,
@@ -207,6 +219,7 @@ mod tests {
                     estimated: false,
                 })
                 .collect(),
+            codes: vec![],
         }
     }
 

@@ -14,6 +14,7 @@ pub mod figures;
 pub mod forecast;
 pub mod ident;
 pub mod ids;
+pub mod incentive;
 pub mod ledger;
 pub mod markup;
 pub mod money;

@@ -15,6 +15,7 @@ pub mod figures;
 pub mod forecasts;
 pub mod idempotency;
 pub mod import;
+pub mod incentives;
 pub mod keyset;
 pub mod notify;
 pub mod orders;

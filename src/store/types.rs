@@ -80,6 +80,7 @@ text_enum!(
     InboundKind => "an inbound message kind",
     PostStatus => "a channel post status",
     Trigger => "an alert run trigger",
+    crate::domain::incentive::CodeKind => "a discount code kind",
 );
 
 /// The SQL spelling of a stored status (or a kind, or a set of them as an `IN` list), where a
@@ -211,6 +212,7 @@ row_id!(
     MessageId,
     InboundId,
     SupplierId,
+    crate::domain::ids::DiscountCodeId,
 );
 
 /// Stored form of a timestamp: RFC 3339 UTC, whole seconds (text order is time order).
