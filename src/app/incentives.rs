@@ -79,7 +79,7 @@ impl Ledger {
         );
         app.settings.incentives.earned(
             &Waiting {
-                since: f.created_at.date_naive(),
+                since: f.ordered_at.date_naive(),
                 first_promise: first,
                 promise: f.promised_eta,
             },

@@ -298,6 +298,79 @@ mod tests {
         assert_eq!(body.matches("Wed 17 Feb").count(), 4, "{body}");
     }
 
+    fn with_code(mut c: MessageContext, code: &str) -> MessageContext {
+        c.codes.push(CodeLine {
+            code: code.into(),
+            offer: "10% off your next order".into(),
+        });
+        c
+    }
+
+    #[test]
+    fn a_code_is_offered_by_news_kinds_and_counts_in_full_when_an_sms_is_fitted() {
+        let t = Templates::load(None).unwrap();
+        let sms = t
+            .sms(
+                UpdateKind::EtaChanged,
+                &with_code(cx(&["Wireless Mouse"]), "SORRY-7F3K"),
+                2,
+            )
+            .unwrap();
+        assert_eq!(
+            sms,
+            "Demo Shop: your Wireless Mouse: now expected Wed 17 Feb. Thanks for waiting: code SORRY-7F3K gives 10% off your next order. Reply STOP to opt out."
+        );
+        for kind in [UpdateKind::Backordered, UpdateKind::Allocated] {
+            let c = with_code(cx(&["Wireless Mouse"]), "SORRY-7F3K");
+            assert!(t
+                .sms(kind, &c, 2)
+                .unwrap()
+                .contains("code SORRY-7F3K gives 10% off"));
+            let mail = t.email(kind, &c).unwrap();
+            assert!(
+                mail.text.contains(
+                    "\n\nThanks for waiting: code SORRY-7F3K gives 10% off your next order.\n\n"
+                ),
+                "{}",
+                mail.text
+            );
+            assert!(
+                mail.html.contains("code <strong>SORRY-7F3K</strong>"),
+                "{}",
+                mail.html
+            );
+        }
+        // One segment without the code, two with it: the names shorten, the code stays whole.
+        let long = "Professional Noise Cancelling Over-Ear Studio Headphones";
+        let plain = t.sms(UpdateKind::EtaChanged, &cx(&[long]), 1).unwrap();
+        assert_eq!(sms_segments(&plain).1, 1, "{plain}");
+        assert!(plain.contains(long));
+        let code = "WAIT-ABCDEFGHIJKLMNOPQRSTUV";
+        let fitted = t
+            .sms(UpdateKind::EtaChanged, &with_code(cx(&[long]), code), 1)
+            .unwrap();
+        assert_eq!(sms_segments(&fitted).1, 1, "{fitted}");
+        assert!(fitted.contains(code), "{fitted}");
+        assert!(fitted.contains("Wed 17 Feb"), "{fitted}");
+        assert!(!fitted.contains(long), "the name was shortened: {fitted}");
+    }
+
+    #[test]
+    fn a_code_is_outside_text_escaped_in_html_and_as_typed_elsewhere() {
+        let t = Templates::load(None).unwrap();
+        let c = with_code(cx(&["Mouse"]), "<b>&X'");
+        let mail = t.email(UpdateKind::EtaChanged, &c).unwrap();
+        assert!(
+            mail.html.contains("<strong>&lt;b&gt;&amp;X&#x27;</strong>"),
+            "{}",
+            mail.html
+        );
+        assert!(!mail.html.contains("<b>&X"), "{}", mail.html);
+        assert!(mail.text.contains("code <b>&X' gives"), "{}", mail.text);
+        // Cancellations offer nothing even if handed a code.
+        assert!(!t.sms(UpdateKind::Cancelled, &c, 2).unwrap().contains("<b>"));
+    }
+
     #[test]
     fn a_templates_dir_overrides_single_files() {
         let dir = tempfile::tempdir().unwrap();

@@ -160,7 +160,7 @@ impl CodeValue {
 /// `[incentives]`: when a backorder earns a code. 0 turns a rule off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct IncentiveRules {
-    /// Days a backorder has waited since it was created.
+    /// Days a backorder has waited since the customer ordered.
     pub after_days: u32,
     /// Days its promised date has moved past the first promise.
     pub slip_days: u32,
@@ -169,7 +169,7 @@ pub struct IncentiveRules {
 /// A backorder's wait, as the rule reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Waiting {
-    /// The day it was created.
+    /// The day the customer ordered.
     pub since: NaiveDate,
     /// The first date promised ([`first_promise`]).
     pub first_promise: Option<NaiveDate>,

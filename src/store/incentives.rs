@@ -103,8 +103,9 @@ pub struct CodeRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Facts {
     pub backorder_id: BackorderId,
+    /// When the customer ordered: the wait starts there.
     #[sqlx(try_from = "super::StoredTs")]
-    pub created_at: DateTime<Utc>,
+    pub ordered_at: DateTime<Utc>,
     /// The promise now.
     #[sqlx(try_from = "super::StoredOptDay")]
     pub promised_eta: Option<NaiveDate>,
@@ -127,10 +128,11 @@ pub struct Facts {
 /// The facts of several backorders.
 pub async fn facts(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<Vec<Facts>> {
     Ok(sqlx::query_as(
-        "SELECT b.id AS backorder_id, b.created_at, b.promised_eta,
+        "SELECT b.id AS backorder_id, o.ordered_at, b.promised_eta,
                 h.id IS NOT NULL AS dated_change, h.old_eta AS first_old, h.new_eta AS first_new,
                 d.id AS code_id, d.code, d.kind, d.percent, d.message_id IS NOT NULL AS told
          FROM json_each($1) j JOIN backorders b ON b.id = j.value
+         JOIN order_lines l ON l.id = b.order_line_id JOIN orders o ON o.id = l.order_id
          LEFT JOIN eta_history h ON h.id = (
              SELECT x.id FROM eta_history x
              WHERE x.backorder_id = b.id AND (x.old_eta IS NOT NULL OR x.new_eta IS NOT NULL)
