@@ -8,8 +8,8 @@
 //! - [`store`]: the only place with SQL (sqlx on SQLite), one function per query; rows come out typed;
 //!   lists page by keyset from an index (`store::keyset`).
 //! - [`app`]: use cases, one function per thing a user does, each one transaction (stock, orders,
-//!   purchasing, backorders, imports, alerts, forecasts, customer updates, Discord channel posts,
-//!   idempotency).
+//!   purchasing, backorders, imports, alerts, forecasts, customer updates, discount-code
+//!   incentives, Discord channel posts, idempotency).
 //! - [`commands`]: one file per command (spec + handler) in one table that the console and Discord
 //!   share: parse → use case → [`commands::Reply`].
 //! - [`adapters`]: they translate, they hold no rules. Long-running ones are `run(app, shutdown)`:

@@ -145,6 +145,12 @@ async fn import_adds_codes_names_a_bad_row_by_line_and_column_and_is_idempotent(
         e.contains("line 1: the header row lacks required column(s): code"),
         "{e}"
     );
+
+    // The sample file imports cleanly.
+    let sample = include_str!("../examples/discount-codes.csv");
+    let r = t.import("discount-codes", sample).await.unwrap();
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert_eq!(r.changed, sample.lines().count() - 1);
 }
 
 #[test]

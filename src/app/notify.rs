@@ -307,12 +307,33 @@ pub async fn plan(
                     .iter()
                     .map(|x| (x.backorder_id, x.eta.map(|d| d.to_string())))
                     .collect(),
+                codes: shown_codes(&content, &offers),
                 content,
-                codes: offers.iter().map(|o| o.code_id).collect(),
             });
         }
     }
     Ok(plan)
+}
+
+/// The offered codes a rendered message shows. A shop's own template that leaves `codes` out
+/// shows none: those stay untold (offered again by the next message), and the log says so.
+fn shown_codes(
+    content: &Content,
+    offers: &[super::incentives::Offer],
+) -> Vec<crate::domain::ids::DiscountCodeId> {
+    let text = match content {
+        Content::Sms { body, .. } => body.as_str(),
+        Content::Email { body, .. } => body.text.as_str(),
+    };
+    let (shown, missing): (Vec<_>, Vec<_>) =
+        offers.iter().partition(|o| text.contains(o.code.as_str()));
+    if !missing.is_empty() {
+        tracing::warn!(
+            codes = missing.len(),
+            "a customer message template does not show the discount codes offered (`codes`)"
+        );
+    }
+    shown.into_iter().map(|o| o.code_id).collect()
 }
 
 fn context(
