@@ -35,6 +35,18 @@ fn env(mock: &MockTwilio, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     env
 }
 
+/// The demo shop with SMS through `mock`, `after_days = 3` (Ada and Alan, who ordered 4 and 9
+/// days ago, earn a code; Grace, 2 days, does not) and an empty outbox.
+async fn demo_waiting_3_days(mock: &MockTwilio) -> TestApp {
+    let t = spawn_demo_app_with(&env(
+        mock,
+        &[("BACKORDER_BOT__INCENTIVES__AFTER_DAYS", "3")],
+    ))
+    .await;
+    clear_outbox(&t).await;
+    t
+}
+
 async fn round(app: &App) -> Round {
     Dispatcher::new(app).unwrap().run_once(app).await.unwrap()
 }
@@ -185,12 +197,7 @@ fn the_import_command_reports_the_pool_and_exits_2_naming_a_bad_row() {
 async fn a_message_that_earns_a_code_carries_it_once_and_records_which_message() {
     let mock = MockTwilio::start().await;
     // Ada ordered 4 days ago: with after_days = 3 her next message earns a code.
-    let t = spawn_demo_app_with(&env(
-        &mock,
-        &[("BACKORDER_BOT__INCENTIVES__AFTER_DAYS", "3")],
-    ))
-    .await;
-    clear_outbox(&t).await;
+    let t = demo_waiting_3_days(&mock).await;
     t.import(
         "discount-codes",
         "code,kind,value\nSORRY-A1,discount,10\nSORRY-A2,free_shipping,\n",
@@ -345,12 +352,7 @@ async fn a_slipped_date_earns_a_code_and_an_email_carries_it_escaped() {
 #[tokio::test]
 async fn a_send_that_fails_keeps_the_code_for_the_retry_and_issues_no_second() {
     let mock = MockTwilio::start().await;
-    let t = spawn_demo_app_with(&env(
-        &mock,
-        &[("BACKORDER_BOT__INCENTIVES__AFTER_DAYS", "3")],
-    ))
-    .await;
-    clear_outbox(&t).await;
+    let t = demo_waiting_3_days(&mock).await;
     t.import(
         "discount-codes",
         "code,value\nRETRY-1,10\nRETRY-2,10\nRETRY-3,10\n",
@@ -384,17 +386,47 @@ async fn a_send_that_fails_keeps_the_code_for_the_retry_and_issues_no_second() {
             .await,
         1
     );
+
+    // The provider later reports that message undelivered: it told nothing, so the next message
+    // carries the same code again and is recorded as the one that told it.
+    let sid: String = sqlx::query_scalar(
+        "SELECT m.provider_sid FROM discount_codes d JOIN messages m ON m.id = d.message_id
+         WHERE d.backorder_id = $1",
+    )
+    .bind(ada)
+    .fetch_one(t.app.store.pool())
+    .await
+    .unwrap();
+    backorder_bot::app::notify::status_callback(&t.app, &sid, "undelivered", Some("30003"))
+        .await
+        .unwrap();
+    t.ok("/eta po:PO-1001 sku:TENT-2P date:2027-03-10 reason:\"later still\"")
+        .await;
+    drain(&t.app).await;
+    let sms = bodies_to(&mock, ADA);
+    assert_eq!(sms.len(), 3, "{sms:?}");
+    assert_eq!(codes_in(&sms[2]), vec![issued.0.clone()], "{}", sms[2]);
+    let told_by: String = sqlx::query_scalar(
+        "SELECT m.body FROM discount_codes d JOIN messages m ON m.id = d.message_id
+         WHERE d.backorder_id = $1",
+    )
+    .bind(ada)
+    .fetch_one(t.app.store.pool())
+    .await
+    .unwrap();
+    assert!(told_by.contains("Wed 10 Mar"), "{told_by}");
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM discount_codes WHERE backorder_id IS NOT NULL")
+            .await,
+        2,
+        "Ada's one code and Alan's"
+    );
 }
 
 #[tokio::test]
 async fn an_empty_pool_warns_the_ops_channel_once_per_time_it_runs_dry_and_still_sends() {
     let mock = MockTwilio::start().await;
-    let t = spawn_demo_app_with(&env(
-        &mock,
-        &[("BACKORDER_BOT__INCENTIVES__AFTER_DAYS", "3")],
-    ))
-    .await;
-    clear_outbox(&t).await;
+    let t = demo_waiting_3_days(&mock).await;
     // No pool yet: nothing offered, nothing warned about.
     t.ok("/eta po:PO-1001 sku:TENT-2P date:2027-02-17 reason:\"carrier delay\"")
         .await;
@@ -451,12 +483,7 @@ async fn an_empty_pool_warns_the_ops_channel_once_per_time_it_runs_dry_and_still
 #[tokio::test]
 async fn customer_lists_the_codes_issued_to_their_backorders_escaped() {
     let mock = MockTwilio::start().await;
-    let t = spawn_demo_app_with(&env(
-        &mock,
-        &[("BACKORDER_BOT__INCENTIVES__AFTER_DAYS", "3")],
-    ))
-    .await;
-    clear_outbox(&t).await;
+    let t = demo_waiting_3_days(&mock).await;
     t.import("discount-codes", "code,value\n**<@1>_X,10\n")
         .await
         .unwrap();

@@ -241,7 +241,8 @@ pub enum Holding {
     None,
     /// Issued, but no message carrying it has reached the provider yet.
     Untold,
-    /// Issued and carried by a message that reached the provider.
+    /// Issued and carried by a message that reached the provider (and was not reported
+    /// undelivered afterwards).
     Told,
 }
 

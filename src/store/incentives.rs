@@ -1,6 +1,7 @@
 //! The discount-code pool: importing codes, issuing one to a backorder, recording the message that
 //! told it, and the one warning when the pool runs dry.
 
+use super::types::sql_word;
 use super::{id_json, ts, Conn};
 use crate::domain::ids::DiscountCodeId;
 use crate::domain::incentive::CodeKind;
@@ -121,24 +122,28 @@ pub struct Facts {
     pub code: Option<String>,
     pub kind: Option<CodeKind>,
     pub percent: Option<i64>,
-    /// A message carrying its code reached the provider.
+    /// A message carrying its code reached the provider (and was not reported undelivered).
     pub told: bool,
 }
 
 /// The facts of several backorders.
 pub async fn facts(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<Vec<Facts>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(concat!(
         "SELECT b.id AS backorder_id, o.ordered_at, b.promised_eta,
                 h.id IS NOT NULL AS dated_change, h.old_eta AS first_old, h.new_eta AS first_new,
-                d.id AS code_id, d.code, d.kind, d.percent, d.message_id IS NOT NULL AS told
+                d.id AS code_id, d.code, d.kind, d.percent,
+                d.message_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM messages m
+                    WHERE m.id = d.message_id AND m.status IN ",
+        sql_word!(message failed),
+        ") AS told
          FROM json_each($1) j JOIN backorders b ON b.id = j.value
          JOIN order_lines l ON l.id = b.order_line_id JOIN orders o ON o.id = l.order_id
          LEFT JOIN eta_history h ON h.id = (
              SELECT x.id FROM eta_history x
              WHERE x.backorder_id = b.id AND (x.old_eta IS NOT NULL OR x.new_eta IS NOT NULL)
              ORDER BY x.id LIMIT 1)
-         LEFT JOIN discount_codes d ON d.backorder_id = b.id",
-    )
+         LEFT JOIN discount_codes d ON d.backorder_id = b.id"
+    ))
     .bind(id_json(ids))
     .fetch_all(conn)
     .await?)
@@ -201,17 +206,21 @@ pub async fn clear_dry(conn: &mut Conn) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Records the message that carried codes to the customer, for the codes not told before.
+/// Records the message that carried codes to the customer, for the codes not told before (or
+/// told by a message the provider later reported undelivered).
 pub async fn mark_told(
     conn: &mut Conn,
     codes: &[DiscountCodeId],
     message_id: MessageId,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    sqlx::query(concat!(
         "UPDATE discount_codes SET message_id = $1, told_at = $2
-         WHERE id IN (SELECT value FROM json_each($3)) AND message_id IS NULL",
-    )
+         WHERE id IN (SELECT value FROM json_each($3))
+           AND (message_id IS NULL OR message_id IN (SELECT id FROM messages WHERE status IN ",
+        sql_word!(message failed),
+        "))"
+    ))
     .bind(message_id)
     .bind(ts(at))
     .bind(id_json(codes))
