@@ -104,6 +104,8 @@ pub struct DiscordSettings {
     pub alert_channel_id: Option<u64>,
     /// Open the gateway connection (with `DISCORD_TOKEN`); false: interactions come over HTTP only.
     pub gateway: bool,
+    /// How long a command over HTTP may run before its answer is deferred (under Discord's 3 s).
+    pub answer_within: Duration,
     /// `DISCORD_PUBLIC_KEY`: verifies the signatures of interactions sent over HTTP.
     pub public_key: Option<ed25519_dalek::VerifyingKey>,
 }
@@ -669,6 +671,7 @@ struct RawDiscord {
     ops_role_ids: Ids,
     alert_channel_id: u64,
     gateway: bool,
+    answer_within: String,
 }
 
 impl TryFrom<RawDiscord> for DiscordSettings {
@@ -681,6 +684,16 @@ impl TryFrom<RawDiscord> for DiscordSettings {
             ops_role_ids: raw.ops_role_ids.parse("discord.ops_role_ids")?,
             alert_channel_id: (raw.alert_channel_id != 0).then_some(raw.alert_channel_id),
             gateway: raw.gateway,
+            answer_within: {
+                let d = duration("discord.answer_within", &raw.answer_within)?;
+                if d > Duration::from_millis(2500) {
+                    return Err(err(
+                        "discord.answer_within",
+                        "must be at most 2500ms: Discord waits 3s for the first answer",
+                    ));
+                }
+                d
+            },
             public_key: None,
         })
     }
@@ -1290,6 +1303,9 @@ mod tests {
     fn discord_public_key_and_gateway_are_read_and_checked() {
         let s = load(&[]).unwrap();
         assert!(s.discord.gateway, "on by default");
+        assert_eq!(s.discord.answer_within, Duration::from_secs(2));
+        let e = load(&[("BACKORDER_BOT__DISCORD__ANSWER_WITHIN", "3s")]).unwrap_err();
+        assert_eq!(e.key, "discord.answer_within");
         assert!(s.discord.public_key.is_none());
         // The public key of the secret key 32 × 0x01 (RFC 8032 style test vector).
         let hex = "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c";

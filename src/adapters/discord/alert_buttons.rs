@@ -1,7 +1,7 @@
 //! Clicks on an alert message: "Snooze 7 days" and the SKU select menu. Ops role only.
 
-use super::poster::{SNOOZE_RUN, SNOOZE_SKUS};
 use super::components::Click;
+use super::poster::{SNOOZE_RUN, SNOOZE_SKUS};
 use super::{Data, Error};
 use crate::app::alerts;
 use crate::domain::{markup, AlertRunId};

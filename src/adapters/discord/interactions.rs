@@ -9,7 +9,7 @@
 //! Then the same code as the gateway's: commands run through [`commands::run`] with the same
 //! options ([`slash::invocation_of`]), the same ops-role check and rendering; clicks and modals
 //! go through [`components::answer`]. A command answers in the HTTP response when it is done
-//! within [`DIRECT_BUDGET`] (Discord allows 3 s); otherwise, or when its spec defers or its reply
+//! within `discord.answer_within` (Discord allows 3 s); otherwise, or when its spec defers or its reply
 //! carries a file, the response defers and the answer follows over REST (edit of `@original`).
 
 use super::components::{self, Click};
@@ -32,8 +32,6 @@ use std::time::Duration;
 pub const PATH: &str = "/discord/interactions";
 /// How far (seconds) a request's timestamp may be from this machine's clock.
 pub const MAX_SKEW: i64 = 300;
-/// How long a command that does not defer by its spec may run before the response defers.
-pub const DIRECT_BUDGET: Duration = Duration::from_millis(2000);
 /// Waits before retrying an edit of a deferred response that Discord does not know yet (the
 /// deferral, sent as the HTTP answer, may still be on its way).
 const EDIT_RETRIES: [Duration; 3] = [
@@ -240,7 +238,8 @@ async fn command(endpoint: Arc<Endpoint>, ci: serenity::CommandInteraction) -> R
         })
     };
     if !plan.deferred {
-        match tokio::time::timeout(DIRECT_BUDGET, &mut running).await {
+        let budget = data.app.settings.discord.answer_within;
+        match tokio::time::timeout(budget, &mut running).await {
             Ok(Ok(reply)) if reply.attachment.is_none() => {
                 let msg = slash::message(data, asker, &reply);
                 return respond(&serenity::CreateInteractionResponse::Message(msg));
@@ -284,15 +283,9 @@ async fn command(endpoint: Arc<Endpoint>, ci: serenity::CommandInteraction) -> R
 async fn finish(endpoint: &Endpoint, token: &str, asker: u64, reply: &Reply, refused: bool) {
     let mut waits = EDIT_RETRIES.iter();
     loop {
-        let sent = slash::finish_deferred(
-            &endpoint.rest,
-            token,
-            &endpoint.data,
-            asker,
-            reply,
-            refused,
-        )
-        .await;
+        let sent =
+            slash::finish_deferred(&endpoint.rest, token, &endpoint.data, asker, reply, refused)
+                .await;
         let unknown = matches!(&sent, Err(serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(r))) if r.status_code.as_u16() == 404);
         match (sent, waits.next()) {
             (Ok(()), _) => return,
@@ -340,13 +333,19 @@ mod tests {
             Err(Unverified::BadSignature)
         );
         let mut other_ts = h.clone();
-        other_ts.insert("x-signature-timestamp", (now + 1).to_string().parse().unwrap());
+        other_ts.insert(
+            "x-signature-timestamp",
+            (now + 1).to_string().parse().unwrap(),
+        );
         assert_eq!(
             verify(&public, &other_ts, body, now),
             Err(Unverified::BadSignature)
         );
         let stranger = SigningKey::from_bytes(&[8; 32]).verifying_key();
-        assert_eq!(verify(&stranger, &h, body, now), Err(Unverified::BadSignature));
+        assert_eq!(
+            verify(&stranger, &h, body, now),
+            Err(Unverified::BadSignature)
+        );
         assert_eq!(
             verify(&public, &h, body, now + MAX_SKEW + 1),
             Err(Unverified::Stale)

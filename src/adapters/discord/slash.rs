@@ -310,7 +310,15 @@ async fn handle_command(ctx: Ctx<'_>) -> Result<(), Error> {
             .await?;
         ctx.has_sent_initial_response.store(true, Ordering::SeqCst);
     } else {
-        finish_deferred(&http.http, &interaction.token, data, asker, &reply, plan.refused).await?;
+        finish_deferred(
+            &http.http,
+            &interaction.token,
+            data,
+            asker,
+            &reply,
+            plan.refused,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -337,7 +345,11 @@ impl Plan {
 
 /// A reply as an interaction message: the embed, paging buttons `asker` may press, the attached
 /// file if any; private when the reply is.
-pub fn message(data: &Data, asker: u64, reply: &Reply) -> serenity::CreateInteractionResponseMessage {
+pub fn message(
+    data: &Data,
+    asker: u64,
+    reply: &Reply,
+) -> serenity::CreateInteractionResponseMessage {
     let mut msg = serenity::CreateInteractionResponseMessage::new()
         .embed(render::embed(reply))
         .components(render::components(&data.pages, asker, reply))
@@ -396,7 +408,13 @@ fn autocomplete<'a>(
             serenity::ResolvedValue::Autocomplete { .. } => Some(o.name),
             _ => None,
         });
-        suggestions(&ctx.framework.user_data.app, invoked_spec(ctx), focused, partial).await
+        suggestions(
+            &ctx.framework.user_data.app,
+            invoked_spec(ctx),
+            focused,
+            partial,
+        )
+        .await
     })
 }
 
@@ -466,7 +484,8 @@ pub async fn page_response(
     {
         let mut inv = inv;
         inv.options.retain(|(k, _)| k != "page");
-        inv.options.push(("page".to_string(), page.page.to_string()));
+        inv.options
+            .push(("page".to_string(), page.page.to_string()));
         inv
     } else {
         inv.with_page(page.page)
