@@ -85,9 +85,15 @@ fn field<'a>(embed: &'a Value, name: &str) -> &'a Value {
 }
 
 impl Bot {
-    /// The edit of `i`'s deferred response, checked against the schema of that PATCH.
+    /// The edit of `i`'s deferred response that Discord accepted, checked against the schema of that PATCH.
     async fn patched(&self, i: &SentInteraction) -> Value {
-        let req = self.fake.wait_for("PATCH", &i.original_path()).await;
+        let path = i.original_path();
+        let req = self
+            .fake
+            .wait_request("the edit of @original that lands", DEFAULT_TIMEOUT, |r| {
+                r.method == "PATCH" && r.path == path && r.query.is_none()
+            })
+            .await;
         let problems = if req.multipart {
             validate_multipart(&req)
         } else {
@@ -281,6 +287,27 @@ async fn a_deferred_command_is_answered_by_patching_the_original_response() {
     let edit = bot.patched(&i).await;
     let embed = &edit["embeds"][0];
     assert_eq!(embed["title"], "Backorder report — last 90 days");
+    assert!(bot.fake.requests().iter().all(|r| r.query.is_none()));
+
+    // An edit that reaches Discord before the deferral is retried until it lands.
+    bot.fake.unknown_originals(2);
+    let (i, _, answer) = bot
+        .fake
+        .post_command(&bot.url, "report", json!([]), &member(vec![]))
+        .await;
+    assert_eq!(answer["type"], 5, "{answer:#}");
+    let edit = bot.patched(&i).await;
+    assert!(edit["embeds"][0]["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("Backorder report"));
+    let tries = bot
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == i.original_path())
+        .count();
+    assert_eq!(tries, 3, "two refused, the third lands");
     assert_eq!(field(embed, "Open backorders"), "7 (14 units, 2388.50 EUR)");
     bot.stop().await;
 }
@@ -308,6 +335,30 @@ async fn a_command_slower_than_answer_within_is_deferred_then_patched_with_the_s
     assert_eq!(edit["embeds"], direct["data"]["embeds"]);
     assert_eq!(edit["components"], direct["data"]["components"]);
     slow.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_follows_a_deferral_as_a_multipart_edit() {
+    let bot = boot_http_only(&[]).await;
+    let options = json!([
+        {"name": "sku", "type": 3, "value": "TENT-3P"},
+        {"name": "days", "type": 4, "value": 30}
+    ]);
+    let (i, _, answer) = bot
+        .fake
+        .post_command(&bot.url, "forecast", options, &member(vec![]))
+        .await;
+    assert_eq!(answer["type"], 5, "{answer:#}");
+    let edit = bot.patched(&i).await;
+    let files = edit["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{edit:#}");
+    assert_eq!(files[0]["name"], "forecast-TENT-3P.png");
+    assert_eq!(files[0]["png"], true);
+    assert_eq!(
+        edit["embeds"][0]["image"]["url"],
+        "attachment://forecast-TENT-3P.png"
+    );
+    bot.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -189,6 +189,9 @@ struct Shared {
     command_ids: Mutex<Vec<(String, u64)>>,
     /// While set, channel message POSTs answer 500 (a Discord outage).
     fail_channel_posts: std::sync::atomic::AtomicBool,
+    /// How many edits of `@original` still answer 404 Unknown Webhook (a deferral Discord has
+    /// not seen yet).
+    unknown_originals: AtomicU64,
 }
 
 impl Shared {
@@ -230,6 +233,7 @@ impl FakeDiscord {
             next_id: AtomicU64::new(1_200_000_000_000_000_000),
             command_ids: Mutex::new(Vec::new()),
             fail_channel_posts: std::sync::atomic::AtomicBool::new(false),
+            unknown_originals: AtomicU64::new(0),
         });
         let app = Router::new()
             .fallback(rest_handler)
@@ -345,6 +349,10 @@ impl FakeDiscord {
         self.shared
             .fail_channel_posts
             .store(failing, Ordering::SeqCst);
+    }
+    /// Makes the next `n` edits of an `@original` response answer 404 Unknown Webhook.
+    pub fn unknown_originals(&self, n: u64) {
+        self.shared.unknown_originals.store(n, Ordering::SeqCst);
     }
     /// Channel message POSTs answered 200 so far (`path` names the channel), oldest first.
     pub fn channel_messages(&self) -> Vec<RestRequest> {
@@ -828,6 +836,21 @@ async fn rest_handler(
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
             Json(json!({"message": "Internal Server Error", "code": 0})),
+        )
+            .into_response();
+    }
+    let original_edit = req.method == "PATCH" && req.path.ends_with("/messages/@original");
+    if original_edit
+        && shared
+            .unknown_originals
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    {
+        req.query = Some("unknown".into());
+        shared.requests.push(req);
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"message": "Unknown Webhook", "code": 10015})),
         )
             .into_response();
     }

@@ -237,8 +237,8 @@ async fn command(endpoint: Arc<Endpoint>, ci: serenity::CommandInteraction) -> R
             reply
         })
     };
-    if !plan.deferred {
-        let budget = data.app.settings.discord.answer_within;
+    let budget = data.app.settings.discord.answer_within;
+    if !plan.deferred && !budget.is_zero() {
         match tokio::time::timeout(budget, &mut running).await {
             Ok(Ok(reply)) if reply.attachment.is_none() => {
                 let msg = slash::message(data, asker, &reply);
