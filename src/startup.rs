@@ -76,6 +76,9 @@ impl Application {
             tracing::info!(
                 "discord.gateway = false: no gateway connection; commands come over HTTP only, alerts go out over REST"
             );
+            if app.settings.discord.public_key.is_none() {
+                tracing::warn!("discord.gateway = false without DISCORD_PUBLIC_KEY: Discord cannot reach the bot's commands at all");
+            }
             tasks.spawn_once(
                 "discord-commands",
                 adapters::discord::register_over_rest(app.clone(), stop.clone()),

@@ -100,6 +100,58 @@ pub async fn answer(data: &Data, click: &Click) -> Answer {
 mod tests {
     use super::*;
 
+    fn interaction(kind: u8, data: serde_json::Value, roles: &[&str]) -> serde_json::Value {
+        serde_json::json!({
+            "id": "10", "application_id": "11", "type": kind, "token": "t", "version": 1,
+            "channel_id": "12", "guild_id": "13", "locale": "en-US", "entitlements": [],
+            "attachment_size_limit": 8_388_608,
+            "app_permissions": "0", "authorizing_integration_owners": {}, "data": data,
+            "member": {"user": {"id": "14", "username": "u", "discriminator": "0"},
+                       "roles": roles, "joined_at": "2024-01-01T00:00:00+00:00",
+                       "deaf": false, "mute": false, "flags": 0, "permissions": "0"},
+        })
+    }
+
+    #[test]
+    fn a_modal_becomes_a_click_with_its_text_inputs_and_the_actor_by_role() {
+        let data = serde_json::json!({"custom_id": "approve:7", "components": [
+            {"type": 1, "components": [{"type": 4, "custom_id": "note", "value": "ok <@1>"}]},
+            {"type": 1, "components": [{"type": 4, "custom_id": "empty"}]},
+        ]});
+        let m: serenity::ModalInteraction =
+            serde_json::from_value(interaction(5, data, &["99"])).unwrap();
+        let click = Click::modal(&m, &[99]);
+        assert_eq!(click.custom_id, "approve:7");
+        assert_eq!(click.user_id, 14);
+        assert_eq!(click.actor.name, "discord:14");
+        assert!(click.actor.may_change);
+        assert_eq!(
+            click.fields,
+            [
+                ("note".to_string(), "ok <@1>".to_string()),
+                ("empty".to_string(), String::new())
+            ]
+        );
+        assert!(!Click::modal(&m, &[98]).actor.may_change);
+    }
+
+    #[test]
+    fn a_select_menu_click_carries_its_values() {
+        let data = serde_json::json!({"custom_id": "alerts:snoozesku:3", "component_type": 3,
+                                      "values": ["FAR", "NEAR"]});
+        let mut payload = interaction(3, data, &[]);
+        payload["message"] = serde_json::json!({
+            "id": "15", "channel_id": "12", "author": {"id": "11", "username": "bot", "discriminator": "0"},
+            "content": "", "timestamp": "2024-01-01T00:00:00+00:00", "edited_timestamp": null,
+            "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
+            "attachments": [], "embeds": [], "pinned": false, "type": 0,
+        });
+        let mci: serenity::ComponentInteraction = serde_json::from_value(payload).unwrap();
+        let click = Click::component(&mci, &[99]);
+        assert_eq!(click.values, ["FAR", "NEAR"]);
+        assert!(!click.actor.may_change);
+    }
+
     #[test]
     fn prefixes_do_not_shadow_each_other() {
         // A prefix that starts another would take its clicks.
