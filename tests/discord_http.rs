@@ -148,6 +148,15 @@ async fn a_ping_gets_a_pong_and_only_a_fresh_request_signed_by_the_key_gets_in()
         401,
         "timestamp without a signature"
     );
+    assert_eq!(
+        post(
+            body.clone(),
+            vec![("X-Signature-Ed25519", signature.clone())]
+        )
+        .await,
+        401,
+        "signature without its timestamp"
+    );
     let later = (now_seconds() + 1).to_string();
     assert_eq!(
         post(

@@ -25,6 +25,7 @@ use axum::{Json, Router};
 use ed25519_dalek::{Signature, VerifyingKey};
 use poise::serenity_prelude as serenity;
 use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,17 +53,15 @@ struct Endpoint {
     data: Data,
     key: Option<VerifyingKey>,
     rest: serenity::Http,
+    /// The missing key has been reported (once per process, at the first request).
+    said_unconfigured: AtomicBool,
 }
 
 /// The interaction route, merged into the HTTP router. Without `DISCORD_PUBLIC_KEY` it answers
-/// 503 (said once in the log here): requests may be genuine, but none can be verified.
+/// 503, and says why in the log at the first request: requests may be genuine, but none can be
+/// verified (a shop that does not use the endpoint never sees the line).
 pub fn routes(app: &App) -> Router<App> {
     let key = app.settings.discord.public_key;
-    if key.is_none() {
-        tracing::info!(
-            "DISCORD_PUBLIC_KEY not set: {PATH} answers 503 (Discord interactions over HTTP are off)"
-        );
-    }
     let token = app.settings.secrets.discord_token.as_ref();
     let endpoint = Endpoint {
         data: Data {
@@ -71,6 +70,7 @@ pub fn routes(app: &App) -> Router<App> {
         },
         key,
         rest: super::http_builder(&app.settings.discord, token).build(),
+        said_unconfigured: AtomicBool::new(false),
     };
     Router::new()
         .route(PATH, post(interaction))
@@ -126,6 +126,11 @@ async fn interaction(
     body: Bytes,
 ) -> Response {
     let Some(key) = endpoint.key else {
+        if !endpoint.said_unconfigured.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                "Discord interaction refused with 503: DISCORD_PUBLIC_KEY is not set, so its signature cannot be verified (said once)"
+            );
+        }
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             "cannot verify the signature: DISCORD_PUBLIC_KEY is not set",
