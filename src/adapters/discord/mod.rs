@@ -3,8 +3,9 @@
 //! The slash commands are generated from [`crate::commands::COMMANDS`] ([`slash`]); every
 //! one builds an [`crate::commands::Invocation`], runs it through [`crate::commands::run`] as
 //! `discord:<user id>` and renders the [`crate::commands::Reply`] as an embed ([`render`]).
-//! Paged replies get Prev/Next buttons handled in [`event_handler`]. Gateway reconnects
-//! (RESUME / re-IDENTIFY) are serenity's own.
+//! Paged replies get Prev/Next buttons; every click and modal goes through [`components`],
+//! whichever way it came. Gateway reconnects (RESUME / re-IDENTIFY) are serenity's own. The same
+//! commands and clicks also arrive over HTTP, without the gateway ([`interactions`]).
 
 pub mod alert_buttons;
 pub mod components;
