@@ -539,3 +539,57 @@ async fn without_the_gateway_commands_come_over_http_and_alerts_still_post_over_
     );
     bot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_binary_without_the_gateway_answers_interactions_over_http() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let mut command = common::bot_command(&dir.path().join("bot.db"));
+    command
+        .arg("run")
+        .envs(fake.settings_vars())
+        .env("BACKORDER_BOT__DISCORD__GATEWAY", "false")
+        .env("BACKORDER_BOT__HTTP__BIND", format!("127.0.0.1:{port}"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = command.spawn().expect("binary starts");
+    let url = format!("http://127.0.0.1:{port}/discord/interactions");
+    let ping = json!({"id": "1", "application_id": APP_ID.to_string(), "type": 1, "token": "t", "version": 1});
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let up = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await;
+        if up.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bot did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, pong) = fake.post_interaction(&url, &ping).await;
+    assert_eq!((status, pong["type"].as_u64()), (200, Some(1)));
+    let (_, status, answer) = fake
+        .post_command(
+            &url,
+            "stock",
+            json!([{"name": "sku", "type": 3, "value": "TENT-2P"}]),
+            &member(vec![]),
+        )
+        .await;
+    assert_eq!((status, answer["type"].as_u64()), (200, Some(4)));
+    assert_eq!(
+        answer["data"]["embeds"][0]["title"],
+        "TENT-2P — Trailhead 2-person tent"
+    );
+    fake.wait_for(
+        "PUT",
+        &format!("/api/v10/applications/{APP_ID}/guilds/{GUILD}/commands"),
+    )
+    .await;
+    assert_eq!(fake.connections(), 0, "no gateway connection");
+    let _ = child.kill();
+    let _ = child.wait();
+}
