@@ -13,7 +13,8 @@
 //! - [`commands`]: one file per command (spec + handler) in one table that the console and Discord
 //!   share: parse → use case → [`commands::Reply`].
 //! - [`adapters`]: they translate, they hold no rules. Long-running ones are `run(app, shutdown)`:
-//!   console, Discord (gateway + channel poster), HTTP (ingest API, Twilio webhooks, health),
+//!   console, Discord (gateway + channel poster), HTTP (ingest API, Twilio webhooks, Discord
+//!   interactions, health),
 //!   alert scheduler, customer-update dispatcher (SMS, e-mail); plus the `check` and `forecast`
 //!   commands, and `stdout`, the printing of commands that stop quietly when their reader goes
 //!   away. (`commands::chart` draws the PNG charts replies attach: plotters, bundled font.)

@@ -56,6 +56,7 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/skus/{sku}", get(get_sku))
         .layer(axum::middleware::map_response(json_errors));
     api.merge(crate::adapters::webhooks::routes())
+        .merge(crate::adapters::discord::interactions::routes(&app))
         .fallback(|| async { ApiError::framework(StatusCode::NOT_FOUND) })
         .with_state(app)
 }

@@ -5,7 +5,7 @@
 //! process dying mid-send resends it at most once after the lease. Without `DISCORD_TOKEN` posts
 //! are printed on the console instead.
 
-use super::{render, DISCORD_API};
+use super::render;
 pub use crate::app::posts::SendError;
 use crate::app::posts::{self, Components, Post};
 use crate::app::App;
@@ -13,7 +13,7 @@ use crate::config::DiscordSettings;
 use crate::domain::markup;
 use crate::shutdown::Shutdown;
 use poise::serenity_prelude as serenity;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use std::sync::Arc;
 
 /// Where posts go.
@@ -28,14 +28,7 @@ pub enum Sender {
 impl Sender {
     /// The REST client, built like the gateway client's (`discord.api_base_url`).
     pub fn discord(settings: &DiscordSettings, token: &SecretString) -> Self {
-        let mut http = serenity::HttpBuilder::new(token.expose_secret());
-        if settings.api_base_url != DISCORD_API {
-            // serenity ignores the proxy while its rate limiter is on.
-            http = http
-                .proxy(settings.api_base_url.clone())
-                .ratelimiter_disabled(true);
-        }
-        Sender::Discord(Arc::new(http.build()))
+        Sender::Discord(Arc::new(super::http_builder(settings, Some(token)).build()))
     }
 
     /// From the settings: Discord with a token, the console without.
