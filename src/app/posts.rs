@@ -2,7 +2,7 @@
 
 use crate::app::App;
 use crate::domain::notify::backoff;
-use crate::domain::{AlertRunId, PostId};
+use crate::domain::{AlertRunId, ApprovalId, PostId};
 use crate::store::posts::{self, NewPost};
 use crate::store::Conn;
 use chrono::Duration;
@@ -43,10 +43,56 @@ pub async fn enqueue_with(
             content: &content,
             attachment,
             components: components.map(serde_json::to_string).transpose()?,
+            edits_post: None,
         },
         chrono::Utc::now(),
     )
     .await
+}
+
+/// The buttons of an approval batch's post (Approve, Add note…, Withhold), stored with the post
+/// and drawn by the Discord adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalButtons {
+    /// The batch the buttons decide.
+    pub approval: ApprovalId,
+}
+
+/// Queues an approval post (with its buttons, or without once decided). With `edits`, the post
+/// replaces the text and buttons of that earlier post's message instead of posting anew.
+pub async fn enqueue_approval(
+    conn: &mut Conn,
+    channel_id: u64,
+    text: &str,
+    buttons: Option<ApprovalButtons>,
+    edits: Option<PostId>,
+) -> anyhow::Result<PostId> {
+    let content: String = text
+        .chars()
+        .take(crate::domain::alerts::CONTENT_LIMIT)
+        .collect();
+    posts::enqueue(
+        conn,
+        &NewPost {
+            channel_id,
+            content: &content,
+            attachment: None,
+            components: buttons.as_ref().map(serde_json::to_string).transpose()?,
+            edits_post: edits,
+        },
+        chrono::Utc::now(),
+    )
+    .await
+}
+
+/// The Discord message an edit post changes: `Ok(None)` while that post is not sent yet, `Err`
+/// when it never will be.
+pub async fn edited_message(app: &App, post: &Post) -> anyhow::Result<Result<Option<u64>, String>> {
+    let Some(target) = post.edits_post else {
+        return Ok(Ok(None));
+    };
+    let mut conn = app.store.conn().await?;
+    posts::message_of(&mut conn, target).await
 }
 
 /// Posts claimed per round.

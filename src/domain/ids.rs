@@ -57,4 +57,6 @@ row_id! {
     InboundId;
     /// A supplier's row id (the shop's code is its key in files).
     SupplierId;
+    /// A batch of customer updates held for ops approval.
+    ApprovalId;
 }

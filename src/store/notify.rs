@@ -25,6 +25,8 @@ pub struct Claimed {
     pub payload: String,
     /// Attempts including this one.
     pub attempts: i64,
+    /// The approval batch it was held in, if it was.
+    pub approval_id: Option<crate::domain::ApprovalId>,
 }
 
 /// Claims up to `limit` due rows (all due rows of up to `limit` customers, so one customer's
@@ -85,7 +87,7 @@ pub async fn claim(
         sql_word!(outbox pending),
         " AND o.backorder_id IN (SELECT backorder_id FROM due)
             ORDER BY 1 LIMIT $4 * 4)
-         RETURNING id, backorder_id, customer_id, kind, payload, attempts"
+         RETURNING id, backorder_id, customer_id, kind, payload, attempts, approval_id"
     ))
     .bind(ts(lease_until))
     .bind(ts(now))
