@@ -47,7 +47,7 @@ pub async fn moved_since(conn: &mut Conn, mark: i64) -> anyhow::Result<Vec<Moved
     .await?)
 }
 
-/// The held batches with an update about a backorder that the rows above `mark` are about.
+/// The held batches with an update about a backorder whose promise the rows above `mark` moved.
 pub async fn held_batches_touched_since(
     conn: &mut Conn,
     mark: i64,
@@ -57,7 +57,9 @@ pub async fn held_batches_touched_since(
          WHERE status = ",
         sql_word!(outbox held),
         " AND approval_id IS NOT NULL
-           AND backorder_id IN (SELECT backorder_id FROM outbox WHERE id > $1)
+           AND backorder_id IN (SELECT backorder_id FROM outbox WHERE id > $1 AND kind = ",
+        sql_word!(update eta_changed),
+        ")
          ORDER BY approval_id"
     ))
     .bind(mark)
