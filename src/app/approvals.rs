@@ -353,16 +353,47 @@ pub async fn approve(
     batch: i64,
     note: Option<&str>,
 ) -> AppResult<Decided> {
-    decide(app, actor, batch, ApprovalStatus::Approved, note).await
+    let mut tx = app.store.begin_write().await?;
+    let d = decide(app, &mut tx, actor, batch, ApprovalStatus::Approved, note).await?;
+    tx.commit().await?;
+    app.wake_dispatcher();
+    Ok(d)
 }
 
 /// `/withhold batch:`: closes a held batch's updates as withheld; no customer is told.
 pub async fn withhold(app: &App, actor: &Actor, batch: i64) -> AppResult<Decided> {
-    decide(app, actor, batch, ApprovalStatus::Withheld, None).await
+    let mut tx = app.store.begin_write().await?;
+    let d = decide(app, &mut tx, actor, batch, ApprovalStatus::Withheld, None).await?;
+    tx.commit().await?;
+    Ok(d)
+}
+
+/// [`approve`] or [`withhold`] inside the caller's write transaction (the API commits it
+/// together with the idempotency record).
+pub async fn decide_in(
+    app: &App,
+    tx: super::idempotency::Unit<'_>,
+    actor: &Actor,
+    batch: i64,
+    approve: bool,
+    note: Option<&str>,
+) -> AppResult<Decided> {
+    let status = if approve {
+        ApprovalStatus::Approved
+    } else {
+        ApprovalStatus::Withheld
+    };
+    let d = decide(app, tx.0, actor, batch, status, note).await?;
+    if approve {
+        // Before the commit is fine: the dispatcher's claim waits for the write lock.
+        app.wake_dispatcher();
+    }
+    Ok(d)
 }
 
 async fn decide(
     app: &App,
+    tx: &mut Conn,
     actor: &Actor,
     batch: i64,
     status: ApprovalStatus,
@@ -375,22 +406,21 @@ async fn decide(
         .map(|n| super::field("note", approval::note(n)))
         .transpose()?;
     let now = app.clock.now();
-    let mut tx = app.store.begin_write().await?;
-    let row = get(&mut tx, id).await?;
+    let row = get(tx, id).await?;
     if row.status != ApprovalStatus::Held {
         return Err(not_held(&row));
     }
     if let Some(n) = &note {
-        stored::set_note(&mut tx, id, n).await?;
+        stored::set_note(tx, id, n).await?;
     }
-    stored::decide(&mut tx, id, status, &actor.name, now).await?;
+    stored::decide(tx, id, status, &actor.name, now).await?;
     let updates = match status {
         ApprovalStatus::Approved => {
-            stored::settle_rows(&mut tx, id, OutboxStatus::Pending, None, now).await?
+            stored::settle_rows(tx, id, OutboxStatus::Pending, None, now).await?
         }
         _ => {
             stored::settle_rows(
-                &mut tx,
+                tx,
                 id,
                 OutboxStatus::Withheld,
                 Some(&format!("batch #{id} withheld by ops")),
@@ -405,17 +435,13 @@ async fn decide(
         _ => "approvals.withhold",
     };
     store::audit::record(
-        &mut tx,
+        tx,
         &AuditEntry::ok(&actor.name, action, format!("batch #{id}: {updates} updates"))
             .because(note.clone().unwrap_or_default()),
         now,
     )
     .await?;
-    repost(app, &mut tx, id, None).await?;
-    tx.commit().await?;
-    if status == ApprovalStatus::Approved {
-        app.wake_dispatcher();
-    }
+    repost(app, tx, id, None).await?;
     Ok(Decided {
         id,
         status,

@@ -7,6 +7,7 @@
 //! (RESUME / re-IDENTIFY) are serenity's own.
 
 pub mod alert_buttons;
+pub mod approval_buttons;
 pub mod poster;
 pub mod render;
 pub mod slash;
@@ -181,6 +182,16 @@ async fn event_handler(
             interaction: serenity::Interaction::Component(mci),
         } if alert_buttons::is_alert_component(&mci.data.custom_id) => {
             alert_buttons::handle(fw.serenity_context, fw.user_data, mci).await
+        }
+        serenity::FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Component(mci),
+        } if approval_buttons::is_approval_component(&mci.data.custom_id) => {
+            approval_buttons::handle_click(fw.serenity_context, fw.user_data, mci).await
+        }
+        serenity::FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Modal(modal),
+        } if approval_buttons::is_approval_component(&modal.data.custom_id) => {
+            approval_buttons::handle_form(fw.serenity_context, fw.user_data, modal).await
         }
         serenity::FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(mci),
