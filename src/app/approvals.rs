@@ -20,19 +20,21 @@ use chrono::{DateTime, NaiveDate, Utc};
 /// Where a change started in the outbox ([`begin`]); hand it to [`judge`] or [`verdict`].
 #[derive(Debug, Clone, Copy)]
 pub struct Change {
+    /// The highest outbox id before the change.
     mark: i64,
+    /// The highest backorder id before the change.
+    backorders: i64,
 }
 
 /// Call in a change's write transaction before it writes anything.
 pub async fn begin(conn: &mut Conn) -> AppResult<Change> {
-    Ok(Change {
-        mark: stored::outbox_mark(conn).await?,
-    })
+    let (mark, backorders) = stored::marks(conn).await?;
+    Ok(Change { mark, backorders })
 }
 
 /// What the rule says of the change so far (`/eta … preview:true`), without holding anything.
 pub async fn verdict(app: &App, conn: &mut Conn, change: Change) -> AppResult<Verdict> {
-    let moves: Vec<Move> = stored::moved_since(conn, change.mark)
+    let moves: Vec<Move> = stored::moved_since(conn, change.mark, change.backorders)
         .await?
         .iter()
         .map(|m| Move {
@@ -95,7 +97,7 @@ pub async fn judge(
             repost(app, conn, old, Some(what)).await?;
         }
     }
-    let moved = stored::moved_since(conn, change.mark).await?;
+    let moved = stored::moved_since(conn, change.mark, change.backorders).await?;
     let moves: Vec<Move> = moved
         .iter()
         .map(|m| Move {

@@ -11,11 +11,14 @@ use crate::domain::page::Seek;
 use crate::domain::{ApprovalId, BackorderId, Channel, CustomerId, OutboxStatus, PostId};
 use chrono::{DateTime, NaiveDate, Utc};
 
-/// The highest outbox id now: the rows a change writes after this are above it.
-pub async fn outbox_mark(conn: &mut Conn) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM outbox")
-        .fetch_one(conn)
-        .await?)
+/// The highest outbox id and backorder id now: the rows a change writes after this are above
+/// them.
+pub async fn marks(conn: &mut Conn) -> anyhow::Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT (SELECT COALESCE(MAX(id), 0) FROM outbox), (SELECT COALESCE(MAX(id), 0) FROM backorders)",
+    )
+    .fetch_one(conn)
+    .await?)
 }
 
 /// One promise a change moved, from its `eta_changed` update.
@@ -30,19 +33,25 @@ pub struct MovedRow {
     pub new_eta: Option<NaiveDate>,
 }
 
-/// The promises moved by the rows above `mark` (still pending), in id order.
-pub async fn moved_since(conn: &mut Conn, mark: i64) -> anyhow::Result<Vec<MovedRow>> {
+/// The promises moved by the rows above `mark` (still pending), in id order; a backorder above
+/// `backorder_mark` was created by the change, and its first promise moved nothing.
+pub async fn moved_since(
+    conn: &mut Conn,
+    mark: i64,
+    backorder_mark: i64,
+) -> anyhow::Result<Vec<MovedRow>> {
     Ok(sqlx::query_as(concat!(
         "SELECT backorder_id, customer_id, COALESCE(json_extract(payload, '$.sku'), '') AS sku,
             json_extract(payload, '$.old_eta') AS old_eta,
             json_extract(payload, '$.new_eta') AS new_eta
-         FROM outbox WHERE id > $1 AND kind = ",
+         FROM outbox WHERE id > $1 AND backorder_id <= $2 AND kind = ",
         sql_word!(update eta_changed),
         " AND status = ",
         sql_word!(outbox pending),
         " ORDER BY id"
     ))
     .bind(mark)
+    .bind(backorder_mark)
     .fetch_all(conn)
     .await?)
 }
