@@ -452,6 +452,9 @@ mod tests {
                 "forecast",
                 "alerts",
                 "notifications",
+                "approvals",
+                "approve",
+                "withhold",
                 "help"
             ]
         );
