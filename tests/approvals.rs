@@ -7,13 +7,13 @@ mod support;
 
 use backorder_bot::adapters::discord::poster::{self, Sender};
 use backorder_bot::adapters::dispatcher::Dispatcher;
-use backorder_bot::app::{Clock, App};
+use backorder_bot::app::{App, Clock};
 use backorder_bot::startup::Application;
 use chrono::Duration;
 use common::{spawn_app_with, test_now, TestApp};
 use serde_json::{json, Value};
-use support::fake_discord::*;
 use support::fake_discord::openapi;
+use support::fake_discord::*;
 use tokio::sync::watch;
 
 const CHANNEL: u64 = 1_500_000_000_000_000_001;
@@ -67,7 +67,10 @@ async fn shop(app: &App) {
     .unwrap();
     t.import("orders", &orders).await.unwrap();
     let sent = deliver(app).await;
-    assert_eq!(sent, N as usize, "first notices: an order import is not held");
+    assert_eq!(
+        sent, N as usize,
+        "first notices: an order import is not held"
+    );
     assert_eq!(messages(app).await, N);
 }
 
@@ -164,7 +167,10 @@ async fn a_30_customer_eta_is_held_and_approve_in_the_console_sends_30_messages_
 
     let again = t.user_error("/approve batch:1").await;
     assert!(again.contains("batch #1 is approved already"), "{again}");
-    assert!(t.user_error("/withhold batch:99").await.contains("no approval batch \"99\""));
+    assert!(t
+        .user_error("/withhold batch:99")
+        .await
+        .contains("no approval batch \"99\""));
     let audit: (String, String, String) = sqlx::query_as(
         "SELECT actor, subject, reason FROM audit_log WHERE action = 'approvals.approve'",
     )
@@ -294,8 +300,11 @@ async fn a_newer_change_supersedes_the_held_batch_edits_its_post_and_is_judged_o
         N
     );
     assert_eq!(
-        scalar(&t.app, "SELECT COUNT(*) FROM approvals WHERE id = 1 AND status = 'superseded'")
-            .await,
+        scalar(
+            &t.app,
+            "SELECT COUNT(*) FROM approvals WHERE id = 1 AND status = 'superseded'"
+        )
+        .await,
         1
     );
     assert_eq!(poster::deliver_due(&t.app, &sender).await.unwrap(), 1);
@@ -309,7 +318,11 @@ async fn a_newer_change_supersedes_the_held_batch_edits_its_post_and_is_judged_o
     check("PATCH", &edits[0]);
     let edited = edits[0].body["content"].as_str().unwrap();
     assert!(edited.contains("Batch #1 superseded"), "{edited}");
-    assert_eq!(edits[0].body["components"], json!([]), "no buttons once decided");
+    assert_eq!(
+        edits[0].body["components"],
+        json!([]),
+        "no buttons once decided"
+    );
     // The customers hear the newer date only.
     assert_eq!(deliver(&t.app).await, N as usize);
     let told: i64 = scalar(
@@ -319,7 +332,11 @@ async fn a_newer_change_supersedes_the_held_batch_edits_its_post_and_is_judged_o
     .await;
     assert_eq!(told, N);
     assert_eq!(
-        scalar(&t.app, "SELECT COUNT(*) FROM messages WHERE body LIKE '%Mon 1 Mar%'").await,
+        scalar(
+            &t.app,
+            "SELECT COUNT(*) FROM messages WHERE body LIKE '%Mon 1 Mar%'"
+        )
+        .await,
         0
     );
 }
@@ -353,7 +370,11 @@ async fn the_reminder_is_posted_once_after_approval_remind_after_even_across_a_r
         reminder.starts_with("Reminder: batch #1 is still waiting for a decision"),
         "{reminder}"
     );
-    assert_eq!(deliver(&t.app).await, 0, "a reminder sends nothing to customers");
+    assert_eq!(
+        deliver(&t.app).await,
+        0,
+        "a reminder sends nothing to customers"
+    );
 
     let path = t.app.settings.database.path.clone();
     t.app.store.close().await;
@@ -418,7 +439,10 @@ async fn eventually(what: &str, mut ok: impl AsyncFnMut() -> bool) {
 fn private_text(cb: &Value) -> String {
     assert_eq!(cb["type"], 4, "{cb:#}");
     assert_eq!(cb["data"]["flags"], 64, "ephemeral: {cb:#}");
-    cb["data"]["content"].as_str().unwrap_or_default().to_string()
+    cb["data"]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -446,7 +470,10 @@ async fn through_discord_a_held_eta_is_refused_to_non_ops_noted_in_a_form_and_ap
         })
         .await;
     assert!(
-        answer.body.to_string().contains("Held for approval as batch #1"),
+        answer
+            .body
+            .to_string()
+            .contains("Held for approval as batch #1"),
         "{:#}",
         answer.body
     );
@@ -474,7 +501,13 @@ async fn through_discord_a_held_eta_is_refused_to_non_ops_noted_in_a_form_and_ap
         .await;
     let cb = s.fake.wait_callback(&click).await;
     assert!(private_text(&cb).contains("Only the ops role"), "{cb:#}");
-    check("POST", &RestRequest { body: cb, ..rest(&click.callback_path()) });
+    check(
+        "POST",
+        &RestRequest {
+            body: cb,
+            ..rest(&click.callback_path())
+        },
+    );
     assert_eq!(outbox(&s.app, "held").await, N);
     assert_eq!(
         scalar(&s.app, "SELECT COUNT(*) FROM audit_log WHERE action = 'approvals.click' AND outcome = 'refused'").await,
@@ -485,7 +518,13 @@ async fn through_discord_a_held_eta_is_refused_to_non_ops_noted_in_a_form_and_ap
     let click = s.fake.send_button_click(&note, message.clone(), &ops).await;
     let form = s.fake.wait_callback(&click).await;
     assert_eq!(form["type"], 9, "a modal: {form:#}");
-    check("POST", &RestRequest { body: form.clone(), ..rest(&click.callback_path()) });
+    check(
+        "POST",
+        &RestRequest {
+            body: form.clone(),
+            ..rest(&click.callback_path())
+        },
+    );
     let form_id = form["data"]["custom_id"].as_str().unwrap().to_string();
     let field = form["data"]["components"][0]["components"][0]["custom_id"]
         .as_str()
@@ -498,18 +537,29 @@ async fn through_discord_a_held_eta_is_refused_to_non_ops_noted_in_a_form_and_ap
     let cb = s.fake.wait_callback(&sent).await;
     let text = private_text(&cb);
     assert!(text.contains("Note added to batch #1"), "{text}");
-    assert!(!text.contains("@everyone") && !text.contains("<@1>"), "escaped: {text}");
+    assert!(
+        !text.contains("@everyone") && !text.contains("<@1>"),
+        "escaped: {text}"
+    );
     let edit = s
         .fake
         .wait_request("the post edited with the note", DEFAULT_TIMEOUT, |r| {
-            r.method == "PATCH" && r.path.starts_with(&format!("/api/v10/channels/{CHANNEL}/messages/"))
+            r.method == "PATCH"
+                && r.path
+                    .starts_with(&format!("/api/v10/channels/{CHANNEL}/messages/"))
         })
         .await;
     check("PATCH", &edit);
     let edited = edit.body["content"].as_str().unwrap();
     assert!(edited.contains("Note for every message"), "{edited}");
-    assert!(edited.contains("@\u{200B}everyone"), "the note cannot ping: {edited}");
-    assert!(!edited.contains("**sorry**"), "the note cannot format: {edited}");
+    assert!(
+        edited.contains("@\u{200B}everyone"),
+        "the note cannot ping: {edited}"
+    );
+    assert!(
+        !edited.contains("**sorry**"),
+        "the note cannot format: {edited}"
+    );
     assert!(
         edit.body["allowed_mentions"]["parse"]
             .as_array()
@@ -517,7 +567,13 @@ async fn through_discord_a_held_eta_is_refused_to_non_ops_noted_in_a_form_and_ap
         "{:#}",
         edit.body
     );
-    assert_eq!(edit.body["components"][0]["components"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        edit.body["components"][0]["components"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
 
     // Approve: the dispatcher of the running bot sends the 30 messages, each with the note.
     let click = s.fake.send_button_click(&approve, message, &ops).await;
@@ -525,7 +581,11 @@ async fn through_discord_a_held_eta_is_refused_to_non_ops_noted_in_a_form_and_ap
     assert!(private_text(&cb).contains("Batch #1 approved"), "{cb:#}");
     eventually("30 more messages", async || messages(&s.app).await == 2 * N).await;
     assert_eq!(
-        scalar(&s.app, &format!("SELECT COUNT(*) FROM messages WHERE id > {N} AND body LIKE '%held in port%'")).await,
+        scalar(
+            &s.app,
+            &format!("SELECT COUNT(*) FROM messages WHERE id > {N} AND body LIKE '%held in port%'")
+        )
+        .await,
         N
     );
     let decided = s
@@ -575,7 +635,8 @@ async fn the_api_lists_approves_and_withholds_with_the_ingest_conventions() {
         dir: tempfile::tempdir().unwrap(),
     };
     t.ok(BIG_ETA).await;
-    t.ok("/eta PO-1001 2027-06-01 sku:MS-200 second thoughts").await;
+    t.ok("/eta PO-1001 2027-06-01 sku:MS-200 second thoughts")
+        .await;
     // The second change superseded the first and is held itself.
     let (stop, rx) = watch::channel(false);
     let task = tokio::spawn(application.run_until_stopped(false, rx));
@@ -606,13 +667,23 @@ async fn the_api_lists_approves_and_withholds_with_the_ingest_conventions() {
     assert_eq!((status, e["field"].as_str()), (422, Some("batch")), "{e}");
     let (status, e) = send("/api/v1/approvals/9/approve", Some(json!({})), None).await;
     assert_eq!((status, e["field"].as_str()), (404, Some("batch")), "{e}");
-    let (status, e) = send("/api/v1/approvals/2/approve", Some(json!({"nota": "x"})), None).await;
+    let (status, e) = send(
+        "/api/v1/approvals/2/approve",
+        Some(json!({"nota": "x"})),
+        None,
+    )
+    .await;
     assert_eq!((status, e["field"].as_str()), (422, Some("nota")), "{e}");
     let long = json!({"note": "x".repeat(201)});
     let (status, e) = send("/api/v1/approvals/2/approve", Some(long), None).await;
     assert_eq!((status, e["field"].as_str()), (422, Some("note")), "{e}");
     let body = json!({"note": "Sorry for the wait."});
-    let (status, first) = send("/api/v1/approvals/2/approve", Some(body.clone()), Some("k-a")).await;
+    let (status, first) = send(
+        "/api/v1/approvals/2/approve",
+        Some(body.clone()),
+        Some("k-a"),
+    )
+    .await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["status"], "approved");
     assert_eq!(first["updates"], N);

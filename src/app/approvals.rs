@@ -34,8 +34,12 @@ pub async fn begin(conn: &mut Conn) -> AppResult<Change> {
 
 /// What the rule says of the change so far (`/eta … preview:true`), without holding anything.
 pub async fn verdict(app: &App, conn: &mut Conn, change: Change) -> AppResult<Verdict> {
-    let moves: Vec<Move> = stored::moved_since(conn, change.mark, change.backorders)
-        .await?
+    let moved = stored::moved_since(conn, change.mark, change.backorders).await?;
+    Ok(weigh(app, &moved))
+}
+
+fn weigh(app: &App, moved: &[stored::MovedRow]) -> Verdict {
+    let moves: Vec<Move> = moved
         .iter()
         .map(|m| Move {
             customer: m.customer_id,
@@ -43,7 +47,7 @@ pub async fn verdict(app: &App, conn: &mut Conn, change: Change) -> AppResult<Ve
             new: m.new_eta,
         })
         .collect();
-    Ok(approval::judge(&app.settings.notify.approval, &moves))
+    approval::judge(&app.settings.notify.approval, &moves)
 }
 
 /// A change whose updates are held.
@@ -98,15 +102,7 @@ pub async fn judge(
         }
     }
     let moved = stored::moved_since(conn, change.mark, change.backorders).await?;
-    let moves: Vec<Move> = moved
-        .iter()
-        .map(|m| Move {
-            customer: m.customer_id,
-            old: m.old_eta,
-            new: m.new_eta,
-        })
-        .collect();
-    let verdict = approval::judge(&app.settings.notify.approval, &moves);
+    let verdict = weigh(app, &moved);
     if !verdict.holds() {
         return Ok(None);
     }
@@ -126,8 +122,12 @@ pub async fn judge(
     stored::set_post(conn, id, None, &body).await?;
     store::audit::record(
         conn,
-        &AuditEntry::ok(actor, "approvals.hold", format!("batch #{id}: {held} updates"))
-            .because(what),
+        &AuditEntry::ok(
+            actor,
+            "approvals.hold",
+            format!("batch #{id}: {held} updates"),
+        )
+        .because(what),
         now,
     )
     .await?;
@@ -144,7 +144,11 @@ pub async fn judge(
         .await?;
         stored::set_post(conn, id, Some(post), &body).await?;
     }
-    tracing::info!(approval = id.0, updates = held, "customer updates held for approval");
+    tracing::info!(
+        approval = id.0,
+        updates = held,
+        "customer updates held for approval"
+    );
     Ok(Some(Held { id, verdict }))
 }
 
@@ -157,7 +161,8 @@ async fn summary(
     app: &App,
 ) -> AppResult<String> {
     // (SKU, old, new) → backorders, in first-seen order.
-    let mut groups: Vec<((String, Option<NaiveDate>, Option<NaiveDate>), usize)> = Vec::new();
+    type SkuMove = (String, Option<NaiveDate>, Option<NaiveDate>);
+    let mut groups: Vec<(SkuMove, usize)> = Vec::new();
     for m in moved {
         let key = (m.sku.clone(), m.old_eta, m.new_eta);
         match groups.iter_mut().find(|(k, _)| *k == key) {
@@ -215,10 +220,12 @@ fn channel_word(c: Channel) -> &'static str {
 }
 
 async fn get(conn: &mut Conn, id: ApprovalId) -> AppResult<ApprovalRow> {
-    stored::get(conn, id).await?.ok_or_else(|| AppError::NotFound {
-        what: "approval batch",
-        id: id.to_string(),
-    })
+    stored::get(conn, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound {
+            what: "approval batch",
+            id: id.to_string(),
+        })
 }
 
 /// The whole post of a batch as it stands: a status line, the change, the summary, the note
@@ -249,11 +256,7 @@ async fn post_text(
     };
     let mut lines = vec![
         head,
-        format!(
-            "Change: {} (by {})",
-            data(&row.change),
-            data(&row.actor)
-        ),
+        format!("Change: {} (by {})", data(&row.change), data(&row.actor)),
         row.summary.clone(),
     ];
     if let Some(note) = &row.note {
@@ -290,9 +293,8 @@ async fn repost(
         return Ok(());
     };
     let text = post_text(app, conn, &row, superseded_by).await?;
-    let buttons = (row.status == ApprovalStatus::Held).then_some(posts::ApprovalButtons {
-        approval: id,
-    });
+    let buttons =
+        (row.status == ApprovalStatus::Held).then_some(posts::ApprovalButtons { approval: id });
     posts::enqueue_approval(conn, channel, &text, buttons, Some(post)).await?;
     Ok(())
 }
@@ -331,7 +333,10 @@ impl Decided {
 
 fn parse_id(raw: i64) -> AppResult<ApprovalId> {
     if raw < 1 {
-        return Err(AppError::invalid("batch", "must be a batch number from /approvals"));
+        return Err(AppError::invalid(
+            "batch",
+            "must be a batch number from /approvals",
+        ));
     }
     Ok(ApprovalId(raw))
 }
@@ -438,8 +443,12 @@ async fn decide(
     };
     store::audit::record(
         tx,
-        &AuditEntry::ok(&actor.name, action, format!("batch #{id}: {updates} updates"))
-            .because(note.clone().unwrap_or_default()),
+        &AuditEntry::ok(
+            &actor.name,
+            action,
+            format!("batch #{id}: {updates} updates"),
+        )
+        .because(note.clone().unwrap_or_default()),
         now,
     )
     .await?;
@@ -629,16 +638,16 @@ pub async fn interact(
                 )
             })
         }
-        Action::Approve => approve(app, actor, batch, None)
-            .await
-            .map(|d| d.describe()),
+        Action::Approve => approve(app, actor, batch, None).await.map(|d| d.describe()),
         Action::Withhold => withhold(app, actor, batch).await.map(|d| d.describe()),
     };
     Some(InteractionReply::Private(match result {
         Ok(text) => text,
         Err(AppError::Unexpected(e)) => {
             let reference = super::report_unexpected(&e, "approval click");
-            format!("Something went wrong on our side (reference {reference}). Nothing was changed.")
+            format!(
+                "Something went wrong on our side (reference {reference}). Nothing was changed."
+            )
         }
         Err(e) => e.to_string(),
     }))

@@ -375,7 +375,12 @@ pub async fn sample(
         ),
         Route::Email(to) => {
             let mail = templates.email(kind, &cx)?;
-            format!("by e-mail to {}: {} — {}", to.masked(), mail.subject, mail.text)
+            format!(
+                "by e-mail to {}: {} — {}",
+                to.masked(),
+                mail.subject,
+                mail.text
+            )
         }
     }))
 }

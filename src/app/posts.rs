@@ -32,6 +32,19 @@ pub async fn enqueue_with(
     attachment: Option<(&str, &[u8])>,
     components: Option<&Components>,
 ) -> anyhow::Result<PostId> {
+    let components = components.map(serde_json::to_string).transpose()?;
+    queue(conn, channel_id, text, attachment, components, None).await
+}
+
+/// Queues a post, its text cut to Discord's 2000-character limit.
+async fn queue(
+    conn: &mut Conn,
+    channel_id: u64,
+    text: &str,
+    attachment: Option<(&str, &[u8])>,
+    components: Option<String>,
+    edits_post: Option<PostId>,
+) -> anyhow::Result<PostId> {
     let content: String = text
         .chars()
         .take(crate::domain::alerts::CONTENT_LIMIT)
@@ -42,8 +55,8 @@ pub async fn enqueue_with(
             channel_id,
             content: &content,
             attachment,
-            components: components.map(serde_json::to_string).transpose()?,
-            edits_post: None,
+            components,
+            edits_post,
         },
         chrono::Utc::now(),
     )
@@ -67,22 +80,8 @@ pub async fn enqueue_approval(
     buttons: Option<ApprovalButtons>,
     edits: Option<PostId>,
 ) -> anyhow::Result<PostId> {
-    let content: String = text
-        .chars()
-        .take(crate::domain::alerts::CONTENT_LIMIT)
-        .collect();
-    posts::enqueue(
-        conn,
-        &NewPost {
-            channel_id,
-            content: &content,
-            attachment: None,
-            components: buttons.as_ref().map(serde_json::to_string).transpose()?,
-            edits_post: edits,
-        },
-        chrono::Utc::now(),
-    )
-    .await
+    let components = buttons.as_ref().map(serde_json::to_string).transpose()?;
+    queue(conn, channel_id, text, None, components, edits).await
 }
 
 /// The Discord message an edit post changes: `Ok(None)` while that post is not sent yet, `Err`

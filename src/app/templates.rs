@@ -252,10 +252,17 @@ mod tests {
         c.note = Some("Our supplier's ship was held in port <b>".into());
         for kind in UpdateKind::ALL {
             let sms = t.sms(kind, &c, 2).unwrap();
-            assert!(sms.contains("Our supplier's ship was held in port <b>"), "{sms}");
+            assert!(
+                sms.contains("Our supplier's ship was held in port <b>"),
+                "{sms}"
+            );
             let mail = t.email(kind, &c).unwrap();
             assert!(mail.text.contains("held in port <b>"), "{}", mail.text);
-            assert!(mail.html.contains("held in port &lt;b&gt;"), "{}", mail.html);
+            assert!(
+                mail.html.contains("held in port &lt;b&gt;"),
+                "{}",
+                mail.html
+            );
         }
         let long = "Professional Noise Cancelling Over-Ear Studio Headphones Deluxe Edition";
         let mut c = cx(&[long, long, long, long]);

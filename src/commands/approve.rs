@@ -18,7 +18,8 @@ pub const BATCH: OptionSpec = at_least(
 pub const SPEC: CommandSpec = CommandSpec {
     name: "approve",
     sub: None,
-    description: "Release a held batch of customer updates, optionally with a note in every message",
+    description:
+        "Release a held batch of customer updates, optionally with a note in every message",
     options: &[
         BATCH,
         max_length(
@@ -35,10 +36,13 @@ pub const SPEC: CommandSpec = CommandSpec {
     defer: false,
 };
 
+/// The `batch:` given.
+pub fn batch(args: &Args) -> Result<i64, AppError> {
+    args.int("batch")?
+        .ok_or_else(|| AppError::invalid("batch", "is required"))
+}
+
 pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
-    let batch = args
-        .int("batch")?
-        .ok_or_else(|| AppError::invalid("batch", "is required"))?;
-    let d = app::approvals::approve(cx.app, cx.actor, batch, args.text("note")?).await?;
+    let d = app::approvals::approve(cx.app, cx.actor, batch(args)?, args.text("note")?).await?;
     Ok(Reply::new(format!("Batch #{} approved", d.id), Severity::Success).describe(d.describe()))
 }

@@ -1,6 +1,6 @@
 //! `/withhold batch:`: closes a held batch of customer updates; no customer is told.
 
-use super::approve::BATCH;
+use super::approve::{batch, BATCH};
 use super::spec::CommandSpec;
 use super::{Args, Ctx, Reply, Severity};
 use crate::app::{self, AppError};
@@ -15,9 +15,6 @@ pub const SPEC: CommandSpec = CommandSpec {
 };
 
 pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
-    let batch = args
-        .int("batch")?
-        .ok_or_else(|| AppError::invalid("batch", "is required"))?;
-    let d = app::approvals::withhold(cx.app, cx.actor, batch).await?;
+    let d = app::approvals::withhold(cx.app, cx.actor, batch(args)?).await?;
     Ok(Reply::new(format!("Batch #{} withheld", d.id), Severity::Success).describe(d.describe()))
 }

@@ -280,8 +280,16 @@ mod tests {
 
     #[test]
     fn a_large_shift_either_way_holds_for_one_customer() {
-        assert!(judge(&RULE, &moves(1, "2027-01-10", "2027-01-24")).why.shift);
-        assert!(judge(&RULE, &moves(1, "2027-01-24", "2027-01-10")).why.shift);
+        assert!(
+            judge(&RULE, &moves(1, "2027-01-10", "2027-01-24"))
+                .why
+                .shift
+        );
+        assert!(
+            judge(&RULE, &moves(1, "2027-01-24", "2027-01-10"))
+                .why
+                .shift
+        );
         assert!(!judge(&RULE, &moves(1, "2027-01-10", "2027-01-23")).holds());
     }
 

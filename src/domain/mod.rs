@@ -39,8 +39,8 @@ pub use contact::{EmailAddress, PhoneNumber};
 pub use customer::{Channel, Tier};
 pub use ident::{CustomerRef, IdempotencyKey, OrderNumber, PoNumber};
 pub use ids::{
-    AlertRunId, ApprovalId, BackorderId, CustomerId, InboundId, MessageId, OrderId, OrderLineId, OutboxId,
-    PoLineId, PostId, ProductId, PurchaseOrderId, SupplierId,
+    AlertRunId, ApprovalId, BackorderId, CustomerId, InboundId, MessageId, OrderId, OrderLineId,
+    OutboxId, PoLineId, PostId, ProductId, PurchaseOrderId, SupplierId,
 };
 pub use ledger::MovementKind;
 pub use money::Money;

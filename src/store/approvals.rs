@@ -273,12 +273,12 @@ const COLUMNS: &str = concat!(
 
 /// One batch.
 pub async fn get(conn: &mut Conn, id: ApprovalId) -> anyhow::Result<Option<ApprovalRow>> {
-    Ok(
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM approvals a WHERE a.id = $1"))
-            .bind(id)
-            .fetch_optional(conn)
-            .await?,
-    )
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM approvals a WHERE a.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// Held batches oldest first.

@@ -48,7 +48,10 @@ pub async fn enqueue(
 }
 
 /// The Discord message id of a post once sent; `Err` text when it never will be (given up).
-pub async fn message_of(conn: &mut Conn, id: PostId) -> anyhow::Result<Result<Option<u64>, String>> {
+pub async fn message_of(
+    conn: &mut Conn,
+    id: PostId,
+) -> anyhow::Result<Result<Option<u64>, String>> {
     #[derive(sqlx::FromRow)]
     struct Sent {
         status: PostStatus,

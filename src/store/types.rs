@@ -8,9 +8,9 @@ use crate::domain::outbox::PostStatus;
 use crate::domain::promise::Cause;
 use crate::domain::schedule::Trigger;
 use crate::domain::{
-    AlertRunId, ApprovalId, BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, InboundId, MessageId,
-    MovementKind, OrderId, OrderLineId, OutboxId, OutboxStatus, PoLineId, PoStatus, PostId,
-    ProductId, PurchaseOrderId, ReservationStatus, SupplierId, Tier, UpdateKind,
+    AlertRunId, ApprovalId, BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, InboundId,
+    MessageId, MovementKind, OrderId, OrderLineId, OutboxId, OutboxStatus, PoLineId, PoStatus,
+    PostId, ProductId, PurchaseOrderId, ReservationStatus, SupplierId, Tier, UpdateKind,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::encode::IsNull;

@@ -3,6 +3,7 @@
 use super::poster::{SNOOZE_RUN, SNOOZE_SKUS};
 use super::{slash, Data, Error};
 use crate::app::alerts;
+use crate::app::approvals::InteractionReply;
 use crate::domain::{markup, AlertRunId};
 use poise::serenity_prelude as serenity;
 
@@ -60,12 +61,7 @@ pub async fn handle(
     };
     mci.create_response(
         ctx,
-        serenity::CreateInteractionResponse::Message(
-            serenity::CreateInteractionResponseMessage::new()
-                .content(text)
-                .ephemeral(true)
-                .allowed_mentions(super::render::allowed_mentions(&[])),
-        ),
+        super::approval_buttons::response(InteractionReply::Private(text)),
     )
     .await?;
     Ok(())
