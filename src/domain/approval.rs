@@ -169,17 +169,7 @@ pub const MAX_NOTE_CHARS: usize = 200;
 /// A note ops add to every message of a batch: cleaned like a reason (hidden characters gone,
 /// line breaks as spaces), 1–200 characters.
 pub fn note(raw: &str) -> Result<String, ParseError> {
-    let s = text::clean(raw);
-    let s = s.trim();
-    if s.is_empty() {
-        Err(ParseError::new("cannot be empty"))
-    } else if s.chars().count() > MAX_NOTE_CHARS {
-        Err(ParseError::new(format!(
-            "is longer than {MAX_NOTE_CHARS} characters (one sentence)"
-        )))
-    } else {
-        Ok(s.to_string())
-    }
+    text::line(raw, MAX_NOTE_CHARS)
 }
 
 /// What a button or the note form on a batch's post asks for.
