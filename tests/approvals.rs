@@ -131,6 +131,9 @@ async fn a_30_customer_eta_is_held_and_approve_in_the_console_sends_30_messages_
     assert!(eta.contains("Held for approval as batch #1"), "{eta}");
     assert_eq!(outbox(&t.app, "held").await, N);
     assert_eq!(deliver(&t.app).await, 0, "nothing is sent while held");
+    let bo = scalar(&t.app, "SELECT MIN(id) FROM backorders").await;
+    let shown = t.ok(&format!("/notifications backorder:{bo}")).await;
+    assert!(shown.contains("held for approval"), "{shown}");
     assert_eq!(messages(&t.app).await, N);
 
     let list = t.ok("/approvals").await;

@@ -293,7 +293,8 @@ pub struct QueuedRow {
     pub last_error: Option<String>,
 }
 
-/// The updates of a backorder not yet sent (pending or sending), soonest due first.
+/// The updates of a backorder not yet sent (pending, sending, or held for approval), soonest due
+/// first.
 pub async fn queued_for_backorder(
     conn: &mut Conn,
     backorder_id: BackorderId,
@@ -301,9 +302,11 @@ pub async fn queued_for_backorder(
 ) -> anyhow::Result<Vec<QueuedRow>> {
     Ok(sqlx::query_as(concat!(
         "SELECT id, kind, status, attempts, next_attempt_at, last_error FROM outbox
-         WHERE backorder_id = $1 AND status IN ",
+         WHERE backorder_id = $1 AND (status IN ",
         sql_word!(outbox unsent),
-        "
+        " OR status = ",
+        sql_word!(outbox held),
+        ")
          ORDER BY next_attempt_at, id LIMIT $2"
     ))
     .bind(backorder_id)

@@ -207,7 +207,10 @@ pub fn approval_components(id: ApprovalId) -> Vec<serenity::CreateActionRow> {
 /// Sends every due post once (after queueing the approval reminders now due); returns how many
 /// were sent.
 pub async fn deliver_due(app: &App, sender: &Sender) -> anyhow::Result<usize> {
-    crate::app::approvals::remind_due(app).await?;
+    // A failing reminder must not hold up the posts.
+    if let Err(e) = crate::app::approvals::remind_due(app).await {
+        tracing::error!(error = ?e, "approval reminders failed");
+    }
     let may_ping: Vec<u64> = app.settings.alerts.mention_role.into_iter().collect();
     let mut sent = 0;
     for post in posts::claim_due(app).await? {
