@@ -706,3 +706,29 @@ async fn the_api_lists_approves_and_withholds_with_the_ingest_conventions() {
     let _ = task.await;
     drop(t);
 }
+
+#[tokio::test]
+async fn an_older_unsent_update_of_a_held_backorder_waits_with_the_batch() {
+    let t = console_shop(&[("BACKORDER_BOT__NOTIFY__APPROVAL_MIN_CUSTOMERS", "31")]).await;
+    // Not held (2 days), and not sent yet when the big change comes.
+    t.ok("/eta PO-1001 2027-02-12 carrier delay").await;
+    assert_eq!(outbox(&t.app, "pending").await, N);
+    t.ok(BIG_ETA).await;
+    assert_eq!(outbox(&t.app, "held").await, 2 * N);
+    assert_eq!(
+        deliver(&t.app).await,
+        0,
+        "the older update would tell the held date"
+    );
+    t.ok("/approve batch:1").await;
+    // One message per customer, stating the date that stands.
+    assert_eq!(deliver(&t.app).await, N as usize);
+    assert_eq!(
+        scalar(
+            &t.app,
+            "SELECT COUNT(*) FROM messages WHERE body LIKE '%Mon 1 Mar%'"
+        )
+        .await,
+        N
+    );
+}
