@@ -153,6 +153,10 @@ pub struct NotifySettings {
     /// SMS quiet hours; `None` = off.
     pub quiet_hours: Option<crate::domain::notify::QuietHours>,
     pub templates_dir: Option<PathBuf>,
+    /// When one change's updates wait for ops (`approval_min_customers`, `approval_min_shift_days`).
+    pub approval: crate::domain::approval::ApprovalRule,
+    /// When a held batch gets its one reminder.
+    pub approval_remind_after: Duration,
 }
 
 /// `[sms]`
@@ -869,6 +873,9 @@ struct RawNotify {
     coalesce: String,
     quiet_hours: String,
     templates_dir: String,
+    approval_min_customers: u32,
+    approval_min_shift_days: i64,
+    approval_remind_after: String,
 }
 
 impl TryFrom<RawNotify> for NotifySettings {
@@ -888,6 +895,9 @@ impl TryFrom<RawNotify> for NotifySettings {
         }
         if raw.max_attempts == 0 {
             return Err(err("notify.max_attempts", "must be at least 1"));
+        }
+        if raw.approval_min_shift_days < 0 {
+            return Err(err("notify.approval_min_shift_days", "cannot be negative"));
         }
         if raw.min_eta_shift_days < 0 {
             return Err(err("notify.min_eta_shift_days", "cannot be negative"));
@@ -909,6 +919,14 @@ impl TryFrom<RawNotify> for NotifySettings {
             coalesce: duration("notify.coalesce", &raw.coalesce)?,
             quiet_hours,
             templates_dir: non_empty(&raw.templates_dir).map(PathBuf::from),
+            approval: crate::domain::approval::ApprovalRule {
+                min_customers: raw.approval_min_customers,
+                min_shift_days: raw.approval_min_shift_days,
+            },
+            approval_remind_after: duration(
+                "notify.approval_remind_after",
+                &raw.approval_remind_after,
+            )?,
         })
     }
 }

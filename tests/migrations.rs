@@ -33,6 +33,7 @@ const RELEASED: &[&str] = &[
     "0018_demand_history.sql",
     "0019_forecasts.sql",
     "0020_people_in_the_loop.sql",
+    "0021_approvals.sql",
     "0023_discount_codes.sql",
 ];
 

@@ -1,6 +1,7 @@
 //! Use cases: one function per thing a user does, each one transaction, returning domain values.
 
 pub mod alerts;
+pub mod approvals;
 pub mod backorders;
 pub mod customers;
 pub mod demo;

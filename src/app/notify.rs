@@ -199,6 +199,7 @@ pub async fn plan(
     let n = &app.settings.notify;
     let mut plan = Plan::default();
     let mut incentives = super::incentives::Ledger::open(app, conn).await?;
+    let notes = approval_notes(conn, claimed).await?;
     let mut by_customer: BTreeMap<CustomerId, Vec<&store::notify::Claimed>> = BTreeMap::new();
     for c in claimed {
         by_customer.entry(c.customer_id).or_default().push(c);
@@ -274,7 +275,11 @@ pub async fn plan(
             }
             let backorders: Vec<BackorderId> = news.iter().map(|x| x.backorder_id).collect();
             let offers = incentives.offers(app, kind, &backorders).await?;
-            let cx = context(app, &who.name, &news, &facts, &offers);
+            let mut cx = context(app, &who.name, &news, &facts, &offers);
+            cx.note = rows
+                .iter()
+                .filter(|r| ids.contains(&r.id))
+                .find_map(|r| r.approval_id.and_then(|a| notes.get(&a)).cloned());
             let content = match route {
                 Route::Sms(to) => templates
                     .sms(kind, &cx, app.settings.sms.max_segments)
@@ -336,6 +341,78 @@ fn shown_codes(
     shown.into_iter().map(|o| o.code_id).collect()
 }
 
+/// The notes ops added to the approval batches some claimed updates came from.
+async fn approval_notes(
+    conn: &mut Conn,
+    claimed: &[store::notify::Claimed],
+) -> anyhow::Result<HashMap<crate::domain::ApprovalId, String>> {
+    let mut ids: Vec<crate::domain::ApprovalId> =
+        claimed.iter().filter_map(|c| c.approval_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(store::approvals::notes(conn, &ids)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// The message one customer will get about some of their backorders as they stand now, with
+/// `note`, rendered by the real templates: "by SMS to …: body" or "by e-mail to …: subject —
+/// text". `None` when the customer does not exist.
+pub async fn sample(
+    app: &App,
+    conn: &mut Conn,
+    customer_id: CustomerId,
+    backorders: &[BackorderId],
+    kind: UpdateKind,
+    note: Option<&str>,
+) -> anyhow::Result<Option<String>> {
+    let Some(who) = store::notify::recipient(conn, customer_id).await? else {
+        return Ok(None);
+    };
+    let templates = Templates::load(app.settings.notify.templates_dir.as_deref())?;
+    let facts: HashMap<BackorderId, store::notify::BackorderFacts> =
+        store::notify::backorder_facts(conn, backorders)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f))
+            .collect();
+    let news: Vec<News> = backorders
+        .iter()
+        .filter_map(|b| facts.get(b))
+        .map(|f| News {
+            backorder_id: f.id,
+            kind,
+            product: f.product.clone(),
+            qty: f.qty,
+            eta: f.promised_eta,
+            outbox_ids: vec![],
+        })
+        .collect();
+    let mut cx = context(app, &who.name, &news, &facts, &[]);
+    cx.note = note.map(str::to_string);
+    Ok(Some(match route(&recipient_of(&who)) {
+        Route::Skip(why) => format!("no message ({why})"),
+        Route::Sms(to) => format!(
+            "by SMS to {}: {}",
+            to.masked(),
+            templates.sms(kind, &cx, app.settings.sms.max_segments)?
+        ),
+        Route::Email(to) => {
+            let mail = templates.email(kind, &cx)?;
+            format!(
+                "by e-mail to {}: {} — {}",
+                to.masked(),
+                mail.subject,
+                mail.text
+            )
+        }
+    }))
+}
+
 fn context(
     app: &App,
     name: &str,
@@ -367,6 +444,7 @@ fn context(
                 }
             })
             .collect(),
+        note: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Customer message templates (minijinja): the files in `config/templates/` are compiled in; a
 //! file of the same name in `[notify] templates_dir` replaces one.
 
-use crate::domain::notify::{fit_sms, UpdateKind};
+use crate::domain::notify::{fit_sms, shorten, sms_segments, UpdateKind};
 use anyhow::Context;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
@@ -108,6 +108,8 @@ pub struct MessageContext {
     pub items: Vec<Item>,
     /// Discount codes offered for the wait (usually none).
     pub codes: Vec<CodeLine>,
+    /// A sentence ops added to the message when approving its batch.
+    pub note: Option<String>,
 }
 
 /// A rendered e-mail.
@@ -168,9 +170,42 @@ impl Templates {
             .to_string())
     }
 
-    /// The SMS body, with item names shortened until it fits in `max_segments`. Everything else
-    /// the template writes (dates, discount codes) counts in full and is never cut.
+    /// The SMS body, with item names shortened until it fits in `max_segments`, and then the
+    /// note, if even the shortest names leave it too long. Everything else the template writes
+    /// (dates, discount codes) counts in full and is never cut.
     pub fn sms(
+        &self,
+        kind: UpdateKind,
+        cx: &MessageContext,
+        max_segments: u32,
+    ) -> anyhow::Result<String> {
+        let body = self.sms_fitting_names(kind, cx, max_segments)?;
+        let Some(note) = cx.note.as_deref() else {
+            return Ok(body);
+        };
+        if sms_segments(&body).1 <= max_segments {
+            return Ok(body);
+        }
+        let mut best = body;
+        for limit in (8..note.chars().count()).rev().step_by(4) {
+            let mut short = cx.clone();
+            short.note = Some(shorten(note, limit));
+            best = self.sms_fitting_names(kind, &short, max_segments)?;
+            if sms_segments(&best).1 <= max_segments {
+                return Ok(best);
+            }
+        }
+        let mut without = cx.clone();
+        without.note = None;
+        let plain = self.sms_fitting_names(kind, &without, max_segments)?;
+        Ok(if sms_segments(&plain).1 < sms_segments(&best).1 {
+            plain
+        } else {
+            best
+        })
+    }
+
+    fn sms_fitting_names(
         &self,
         kind: UpdateKind,
         cx: &MessageContext,
@@ -204,7 +239,6 @@ impl Templates {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::notify::sms_segments;
 
     fn cx(products: &[&str]) -> MessageContext {
         MessageContext {
@@ -220,7 +254,39 @@ mod tests {
                 })
                 .collect(),
             codes: vec![],
+            note: None,
         }
+    }
+
+    #[test]
+    fn a_note_is_in_every_part_and_the_sms_still_fits() {
+        let t = Templates::load(None).unwrap();
+        let mut c = cx(&["Wireless Mouse"]);
+        c.note = Some("Our supplier's ship was held in port <b>".into());
+        for kind in UpdateKind::ALL {
+            let sms = t.sms(kind, &c, 2).unwrap();
+            assert!(
+                sms.contains("Our supplier's ship was held in port <b>"),
+                "{sms}"
+            );
+            let mail = t.email(kind, &c).unwrap();
+            assert!(mail.text.contains("held in port <b>"), "{}", mail.text);
+            assert!(
+                mail.html.contains("held in port &lt;b&gt;"),
+                "{}",
+                mail.html
+            );
+        }
+        let long = "Professional Noise Cancelling Over-Ear Studio Headphones Deluxe Edition";
+        let mut c = cx(&[long, long, long, long]);
+        c.note = Some("x".repeat(200));
+        let body = t.sms(UpdateKind::EtaChanged, &c, 2).unwrap();
+        assert!(sms_segments(&body).1 <= 2, "{body}");
+        assert_eq!(body.matches("Wed 17 Feb").count(), 4, "{body}");
+        c.note = Some("A short note.".into());
+        let body = t.sms(UpdateKind::EtaChanged, &c, 2).unwrap();
+        assert!(body.contains("A short note."), "{body}");
+        assert!(sms_segments(&body).1 <= 2, "{body}");
     }
 
     #[test]

@@ -59,4 +59,6 @@ row_id! {
     SupplierId;
     /// A discount code of the incentives pool.
     DiscountCodeId;
+    /// A batch of customer updates held for ops approval.
+    ApprovalId;
 }

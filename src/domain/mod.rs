@@ -4,6 +4,7 @@
 //! good afterwards.
 
 pub mod alerts;
+pub mod approval;
 pub mod audit;
 pub mod backorder;
 pub mod contact;
@@ -39,8 +40,8 @@ pub use contact::{EmailAddress, PhoneNumber};
 pub use customer::{Channel, Tier};
 pub use ident::{CustomerRef, IdempotencyKey, OrderNumber, PoNumber};
 pub use ids::{
-    AlertRunId, BackorderId, CustomerId, InboundId, MessageId, OrderId, OrderLineId, OutboxId,
-    PoLineId, PostId, ProductId, PurchaseOrderId, SupplierId,
+    AlertRunId, ApprovalId, BackorderId, CustomerId, InboundId, MessageId, OrderId, OrderLineId,
+    OutboxId, PoLineId, PostId, ProductId, PurchaseOrderId, SupplierId,
 };
 pub use ledger::MovementKind;
 pub use money::Money;

@@ -5,6 +5,7 @@
 //! [`Store::begin_write`] (`BEGIN IMMEDIATE`), so two processes never interleave a read-then-write.
 
 pub mod alerts;
+pub mod approvals;
 pub mod audit;
 pub mod backorders;
 pub mod bulk;

@@ -366,6 +366,13 @@ impl FakeDiscord {
             })
             .collect()
     }
+    /// Channel message edits (PATCH of a message the bot posted), oldest first.
+    pub fn channel_edits(&self) -> Vec<RestRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "PATCH" && r.path.starts_with("/api/v10/channels/"))
+            .collect()
+    }
     /// Every non-heartbeat payload the client sent over the gateway.
     pub fn gateway_messages(&self) -> Vec<Value> {
         self.shared.gateway_in.all()
@@ -587,6 +594,28 @@ impl FakeDiscord {
     ) -> SentInteraction {
         let data = json!({"custom_id": custom_id, "component_type": 2});
         let (sent, d) = self.interaction_payload(3, data, who, Some(message));
+        self.dispatch("INTERACTION_CREATE", d).await;
+        sent
+    }
+}
+
+impl FakeDiscord {
+    /// Modal submit (type 5), as Discord sends it when a form the bot opened is sent: the form's
+    /// `custom_id` and each text input as `(custom_id, value)`, one action row each.
+    pub async fn send_modal_submit(
+        &self,
+        custom_id: &str,
+        fields: &[(&str, &str)],
+        who: &Invoker,
+    ) -> SentInteraction {
+        let rows: Vec<Value> = fields
+            .iter()
+            .map(|(id, value)| {
+                json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]})
+            })
+            .collect();
+        let data = json!({"custom_id": custom_id, "components": rows});
+        let (sent, d) = self.interaction_payload(5, data, who, None);
         self.dispatch("INTERACTION_CREATE", d).await;
         sent
     }
@@ -938,6 +967,7 @@ fn route(shared: &Shared, req: &RestRequest) -> Response {
         ("GET", ["webhooks", _, _, "messages", _]) => body_msg("original"),
         ("DELETE", ["webhooks", _, _, "messages", _]) => StatusCode::NO_CONTENT.into_response(),
         ("POST", ["channels", _, "messages"]) => body_msg(""),
+        ("PATCH", ["channels", _, "messages", _]) => body_msg(""),
         _ => (
             StatusCode::NOT_FOUND,
             Json(json!({"message": "unknown", "code": 0})),

@@ -4,7 +4,7 @@
 //! response; the transport sends it (a callback over REST, or the HTTP answer).
 
 use super::poster::{SNOOZE_RUN, SNOOZE_SKUS};
-use super::{alert_buttons, slash, Data, Error};
+use super::{alert_buttons, approval_buttons, slash, Data, Error};
 use crate::app::Actor;
 use poise::serenity_prelude as serenity;
 
@@ -74,10 +74,15 @@ pub static HANDLERS: &[(&str, Handler)] = &[
     (SNOOZE_SKUS, alert),
     ("pg|", page),
     ("pk|", page),
+    (crate::domain::approval::CUSTOM_ID_PREFIX, approval),
 ];
 
 fn alert<'a>(data: &'a Data, click: &'a Click) -> poise::BoxFuture<'a, Answer> {
     Box::pin(alert_buttons::respond(data, click))
+}
+
+fn approval<'a>(data: &'a Data, click: &'a Click) -> poise::BoxFuture<'a, Answer> {
+    Box::pin(approval_buttons::respond(data, click))
 }
 
 fn page<'a>(data: &'a Data, click: &'a Click) -> poise::BoxFuture<'a, Answer> {

@@ -8,6 +8,7 @@
 //! commands and clicks also arrive over HTTP, without the gateway ([`interactions`]).
 
 pub mod alert_buttons;
+pub mod approval_buttons;
 pub mod components;
 pub mod interactions;
 pub mod poster;

@@ -535,6 +535,9 @@ mod tests {
                 "forecast",
                 "alerts",
                 "notifications",
+                "approvals",
+                "approve",
+                "withhold",
                 "help"
             ]
         );

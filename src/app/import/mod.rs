@@ -622,6 +622,7 @@ pub async fn apply(
     actor: &Actor,
     staged: Staged,
 ) -> AppResult<ImportReport> {
+    let change = crate::app::approvals::begin(conn).await?;
     let mut report = ImportReport {
         rows: staged.rows,
         warnings: staged.warnings,
@@ -672,6 +673,8 @@ pub async fn apply(
         app.clock.now(),
     )
     .await?;
+    let what = format!("import of a {:?} file", staged.kind);
+    crate::app::approvals::judge(app, conn, change, &actor.name, &what).await?;
     Ok(report)
 }
 
