@@ -593,3 +593,100 @@ async fn the_real_binary_without_the_gateway_answers_interactions_over_http() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// The approval buttons and the note form work over HTTP too (any replica answers them): a
+/// non-ops click is refused privately, Add note… opens Discord's form, the typed sentence is
+/// kept as typed, and Approve releases the batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_buttons_and_the_note_form_work_over_http() {
+    let alert_channel = ALERT_CHANNEL.to_string();
+    let bot = boot_http_only(&[
+        (
+            "BACKORDER_BOT__DISCORD__ALERT_CHANNEL_ID",
+            alert_channel.as_str(),
+        ),
+        ("BACKORDER_BOT__NOTIFY__APPROVAL_MIN_CUSTOMERS", "1"),
+    ])
+    .await;
+    // Some demo PO with customers waiting moves by 60 days: held.
+    let today = bot.app.clock.today();
+    let ops = backorder_bot::app::Actor {
+        name: "console".into(),
+        may_change: true,
+    };
+    let mut held = None;
+    for po in ["PO-1001", "PO-1002", "PO-1003"] {
+        let r = backorder_bot::app::purchasing::set_eta(
+            &bot.app,
+            &ops,
+            po,
+            today + chrono::Days::new(60),
+            None,
+            "ship held in port",
+            false,
+        )
+        .await
+        .unwrap();
+        if let backorder_bot::app::purchasing::Approval::Held(h) = r.approval {
+            held = Some(h.id);
+            break;
+        }
+    }
+    let batch = held.expect("a demo PO with backorders is held").to_string();
+    let msg = message_json(8, "held", json!({}));
+    let click = |action: &str| format!("approval:{action}:{batch}");
+
+    let (_, refused) = bot
+        .fake
+        .post_button_click(&bot.url, &click("approve"), msg.clone(), &member(vec![]))
+        .await;
+    assert_eq!(refused["type"], 4, "{refused:#}");
+    assert_eq!(refused["data"]["flags"], 64, "private: {refused:#}");
+    assert_eq!(response_problems(&refused), Vec::<String>::new());
+
+    let (_, form) = bot
+        .fake
+        .post_button_click(
+            &bot.url,
+            &click("note"),
+            msg.clone(),
+            &member(vec![OPS_ROLE]),
+        )
+        .await;
+    assert_eq!(form["type"], 9, "MODAL: {form:#}");
+    assert_eq!(response_problems(&form), Vec::<String>::new());
+    let input = &form["data"]["components"][0]["components"][0];
+    let note = "Sorry @everyone, <@1> **storm**";
+    let submit = json!({"custom_id": form["data"]["custom_id"], "components": [{"type": 1,
+        "components": [{"type": 4, "custom_id": input["custom_id"], "value": note}]}]});
+    let (_, d) = bot
+        .fake
+        .interaction_payload(5, submit, &member(vec![OPS_ROLE]), None);
+    let (status, noted) = bot.fake.post_interaction(&bot.url, &d).await;
+    assert_eq!(
+        (status, noted["type"].as_u64()),
+        (200, Some(4)),
+        "{noted:#}"
+    );
+    assert_eq!(response_problems(&noted), Vec::<String>::new());
+
+    let (_, approved) = bot
+        .fake
+        .post_button_click(&bot.url, &click("approve"), msg, &member(vec![OPS_ROLE]))
+        .await;
+    assert_eq!(approved["data"]["flags"], 64, "{approved:#}");
+    let pool = bot.app.store.pool();
+    let (status, kept): (String, Option<String>) =
+        sqlx::query_as("SELECT status, note FROM approvals WHERE id = ?")
+            .bind(batch.parse::<i64>().unwrap())
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), kept.as_deref()), ("approved", Some(note)));
+    let still_held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'held'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(still_held, 0, "approve released every held update");
+    bot.stop().await;
+}
