@@ -67,6 +67,8 @@ pub struct Settings {
     pub forecast: ForecastSettings,
     /// `[portal]`
     pub portal: PortalSettings,
+    /// `[incentives]`: when a backorder earns a discount code.
+    pub incentives: crate::domain::incentive::IncentiveRules,
     /// Secrets, from their own environment variables only.
     pub secrets: Secrets,
 }
@@ -104,6 +106,12 @@ pub struct DiscordSettings {
     pub guild_ids: Vec<u64>,
     pub ops_role_ids: Vec<u64>,
     pub alert_channel_id: Option<u64>,
+    /// Open the gateway connection (with `DISCORD_TOKEN`); false: interactions come over HTTP only.
+    pub gateway: bool,
+    /// How long a command over HTTP may run before its answer is deferred (under Discord's 3 s).
+    pub answer_within: Duration,
+    /// `DISCORD_PUBLIC_KEY`: verifies the signatures of interactions sent over HTTP.
+    pub public_key: Option<ed25519_dalek::VerifyingKey>,
 }
 
 /// `[alerts]`
@@ -167,6 +175,10 @@ pub struct NotifySettings {
     /// SMS quiet hours; `None` = off.
     pub quiet_hours: Option<crate::domain::notify::QuietHours>,
     pub templates_dir: Option<PathBuf>,
+    /// When one change's updates wait for ops (`approval_min_customers`, `approval_min_shift_days`).
+    pub approval: crate::domain::approval::ApprovalRule,
+    /// When a held batch gets its one reminder.
+    pub approval_remind_after: Duration,
 }
 
 /// `[sms]`
@@ -228,6 +240,8 @@ pub struct Secrets {
     pub twilio_api_key: Option<String>,
     /// `TWILIO_API_SECRET`
     pub twilio_api_secret: Option<SecretString>,
+    /// `DISCORD_PUBLIC_KEY` as given (not secret); parsed into `discord.public_key`.
+    pub discord_public_key: Option<String>,
 }
 
 impl Secrets {
@@ -250,6 +264,9 @@ impl Secrets {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty()),
             twilio_api_secret: read("TWILIO_API_SECRET"),
+            discord_public_key: get("DISCORD_PUBLIC_KEY")
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
         }
     }
 }
@@ -308,11 +325,17 @@ impl Settings {
                 "a batch paced at sms.per_second takes more than half of notify.lease: lower the batch, or raise the lease or the rate",
             ));
         }
+        let mut discord = DiscordSettings::try_from(raw.discord)?;
+        discord.public_key = secrets
+            .discord_public_key
+            .as_deref()
+            .map(parse_public_key)
+            .transpose()?;
         Ok(Self {
             database: raw.database.try_into()?,
             shop: raw.shop.try_into()?,
             console: raw.console.try_into()?,
-            discord: raw.discord.try_into()?,
+            discord,
             http: raw.http.try_into()?,
             priority: raw.priority.try_into()?,
             fulfilment: raw.fulfilment.into(),
@@ -323,6 +346,7 @@ impl Settings {
             email: raw.email.try_into()?,
             forecast: raw.forecast.try_into()?,
             portal: raw.portal.try_into()?,
+            incentives: raw.incentives.try_into()?,
             secrets,
         })
     }
@@ -580,6 +604,7 @@ struct Raw {
     email: RawEmail,
     forecast: RawForecast,
     portal: RawPortal,
+    incentives: RawIncentives,
 }
 
 #[derive(Deserialize)]
@@ -677,6 +702,8 @@ struct RawDiscord {
     guild_ids: Ids,
     ops_role_ids: Ids,
     alert_channel_id: u64,
+    gateway: bool,
+    answer_within: String,
 }
 
 impl TryFrom<RawDiscord> for DiscordSettings {
@@ -688,8 +715,49 @@ impl TryFrom<RawDiscord> for DiscordSettings {
             guild_ids: raw.guild_ids.parse("discord.guild_ids")?,
             ops_role_ids: raw.ops_role_ids.parse("discord.ops_role_ids")?,
             alert_channel_id: (raw.alert_channel_id != 0).then_some(raw.alert_channel_id),
+            gateway: raw.gateway,
+            answer_within: {
+                let d = duration("discord.answer_within", &raw.answer_within)?;
+                if d > Duration::from_millis(2500) {
+                    return Err(err(
+                        "discord.answer_within",
+                        "must be at most 2500ms: Discord waits 3s for the first answer",
+                    ));
+                }
+                d
+            },
+            public_key: None,
         })
     }
+}
+
+/// `DISCORD_PUBLIC_KEY`: the application's Ed25519 public key, 64 hex digits as the developer
+/// portal shows it.
+fn parse_public_key(hex: &str) -> Result<ed25519_dalek::VerifyingKey, ConfigError> {
+    const KEY: &str = "DISCORD_PUBLIC_KEY";
+    let bytes = decode_hex::<32>(hex).ok_or_else(|| {
+        err(
+            KEY,
+            "is not 64 hexadecimal digits (the application's public key)",
+        )
+    })?;
+    ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        .map_err(|_| err(KEY, "is not a valid Ed25519 public key"))
+}
+
+/// Exactly `N` bytes written as `2 N` hexadecimal digits (either case); `None` otherwise.
+pub fn decode_hex<const N: usize>(hex: &str) -> Option<[u8; N]> {
+    let digits = hex.as_bytes();
+    if digits.len() != 2 * N {
+        return None;
+    }
+    let mut bytes = [0u8; N];
+    for (b, pair) in bytes.iter_mut().zip(digits.chunks(2)) {
+        let high = (pair[0] as char).to_digit(16)?;
+        let low = (pair[1] as char).to_digit(16)?;
+        *b = (high * 16 + low) as u8;
+    }
+    Some(bytes)
 }
 
 /// Discord ids: a TOML array, or `123,456` from an environment variable.
@@ -829,6 +897,9 @@ struct RawNotify {
     coalesce: String,
     quiet_hours: String,
     templates_dir: String,
+    approval_min_customers: u32,
+    approval_min_shift_days: i64,
+    approval_remind_after: String,
 }
 
 impl TryFrom<RawNotify> for NotifySettings {
@@ -848,6 +919,9 @@ impl TryFrom<RawNotify> for NotifySettings {
         }
         if raw.max_attempts == 0 {
             return Err(err("notify.max_attempts", "must be at least 1"));
+        }
+        if raw.approval_min_shift_days < 0 {
+            return Err(err("notify.approval_min_shift_days", "cannot be negative"));
         }
         if raw.min_eta_shift_days < 0 {
             return Err(err("notify.min_eta_shift_days", "cannot be negative"));
@@ -869,6 +943,14 @@ impl TryFrom<RawNotify> for NotifySettings {
             coalesce: duration("notify.coalesce", &raw.coalesce)?,
             quiet_hours,
             templates_dir: non_empty(&raw.templates_dir).map(PathBuf::from),
+            approval: crate::domain::approval::ApprovalRule {
+                min_customers: raw.approval_min_customers,
+                min_shift_days: raw.approval_min_shift_days,
+            },
+            approval_remind_after: duration(
+                "notify.approval_remind_after",
+                &raw.approval_remind_after,
+            )?,
         })
     }
 }
@@ -1261,6 +1343,30 @@ impl TryFrom<RawForecast> for ForecastSettings {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawIncentives {
+    after_days: i64,
+    slip_days: i64,
+}
+
+impl TryFrom<RawIncentives> for crate::domain::incentive::IncentiveRules {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawIncentives) -> Result<Self, ConfigError> {
+        let days = |key: &str, v: i64| {
+            u32::try_from(v)
+                .ok()
+                .filter(|d| *d <= 3650)
+                .ok_or_else(|| err(key, "must be a whole number of days from 0 (off) to 3650"))
+        };
+        Ok(Self {
+            after_days: days("incentives.after_days", raw.after_days)?,
+            slip_days: days("incentives.slip_days", raw.slip_days)?,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawPortal {
     link_days: u32,
     per_minute: u32,
@@ -1286,6 +1392,44 @@ impl TryFrom<RawPortal> for PortalSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discord_public_key_and_gateway_are_read_and_checked() {
+        let s = load(&[]).unwrap();
+        assert!(s.discord.gateway, "on by default");
+        assert_eq!(s.discord.answer_within, Duration::from_secs(2));
+        let e = load(&[("BACKORDER_BOT__DISCORD__ANSWER_WITHIN", "3s")]).unwrap_err();
+        assert_eq!(e.key, "discord.answer_within");
+        assert!(s.discord.public_key.is_none());
+        // The public key of the secret key 32 × 0x01 (RFC 8032 style test vector).
+        let hex = "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c";
+        let s = load(&[
+            ("DISCORD_PUBLIC_KEY", hex),
+            ("BACKORDER_BOT__DISCORD__GATEWAY", "false"),
+        ])
+        .unwrap();
+        assert!(!s.discord.gateway);
+        assert_eq!(
+            s.discord.public_key.unwrap().to_bytes(),
+            decode_hex::<32>(hex).unwrap()
+        );
+        let upper = hex.to_uppercase();
+        assert!(load(&[("DISCORD_PUBLIC_KEY", upper.as_str())]).is_ok());
+        for bad in ["abc", &hex[..62], &format!("{}zz", &hex[..62])] {
+            let e = load(&[("DISCORD_PUBLIC_KEY", bad)]).unwrap_err();
+            assert_eq!(e.key, "DISCORD_PUBLIC_KEY", "{bad}");
+            assert!(e.reason.contains("64 hexadecimal digits"), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn hex_decodes_exact_lengths_only() {
+        assert_eq!(decode_hex::<2>("0aFf"), Some([0x0a, 0xff]));
+        assert_eq!(decode_hex::<2>("0aF"), None);
+        assert_eq!(decode_hex::<2>("0aFfe"), None);
+        assert_eq!(decode_hex::<1>("g0"), None);
+        assert_eq!(decode_hex::<1>("é"), None);
+    }
 
     fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let vars: Vec<(String, String)> = vars

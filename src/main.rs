@@ -78,7 +78,7 @@ enum Command {
         #[arg(long, requires = "skus")]
         sales_days: Option<u64>,
     },
-    /// Import a CSV file: products, suppliers, customers, purchase-orders, orders or sales.
+    /// Import a CSV file: products, suppliers, customers, purchase-orders, orders, sales or discount-codes.
     Import {
         /// What the file holds.
         kind: String,
@@ -381,7 +381,7 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
         },
         Command::Import { kind, file } => {
             let Some(kind) = ImportKind::parse(&kind) else {
-                eprintln!("error: unknown import kind \"{kind}\" (products, suppliers, customers, purchase-orders, orders or sales)");
+                eprintln!("error: unknown import kind \"{kind}\" (products, suppliers, customers, purchase-orders, orders, sales or discount-codes)");
                 return Ok(ExitCode::from(2));
             };
             let f = match std::fs::File::open(&file) {
@@ -404,6 +404,10 @@ async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Re
                         r.unchanged,
                         plural(r.backorders_created as i64, "backorder", "backorders")
                     )?;
+                    if kind == ImportKind::DiscountCodes {
+                        let (free, issued) = backorder_bot::app::incentives::pool(app).await?;
+                        outln!("discount codes in the pool: {free} free, {issued} issued")?;
+                    }
                 }
                 Err(e) if e.is_user_facing() => {
                     eprintln!("error: {}: {e}", file.display());

@@ -70,8 +70,19 @@ impl Application {
         if console {
             tasks.spawn("console", adapters::console::run(app.clone(), stop.clone()));
         }
-        if app.settings.secrets.discord_token.is_some() {
+        if app.settings.secrets.discord_token.is_some() && app.settings.discord.gateway {
             tasks.spawn("discord", adapters::discord::run(app.clone(), stop.clone()));
+        } else if app.settings.secrets.discord_token.is_some() {
+            tracing::info!(
+                "discord.gateway = false: no gateway connection; commands come over HTTP only, alerts go out over REST"
+            );
+            if app.settings.discord.public_key.is_none() {
+                tracing::warn!("discord.gateway = false without DISCORD_PUBLIC_KEY: Discord cannot reach the bot's commands at all");
+            }
+            tasks.spawn_once(
+                "discord-commands",
+                adapters::discord::register_over_rest(app.clone(), stop.clone()),
+            );
         } else if console {
             tracing::info!(
                 "DISCORD_TOKEN not set: Discord is off, the console is the chat surface"

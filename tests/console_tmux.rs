@@ -70,6 +70,7 @@ fn pane_command(db: &Path, port: u16, command: &str) -> String {
         "env -u RUST_LOG -u DISCORD_TOKEN -u INGEST_API_TOKEN \
          BACKORDER_BOT__HTTP__BIND=127.0.0.1:{port} \
          BACKORDER_BOT__NOTIFY__COALESCE=0s BACKORDER_BOT__NOTIFY__QUIET_HOURS= \
+         BACKORDER_BOT__NOTIFY__APPROVAL_MIN_SHIFT_DAYS=100000 \
          '{}' --db '{}' {command}",
         env!("CARGO_BIN_EXE_backorder-bot"),
         db.display()

@@ -41,6 +41,9 @@ async fn serve(
         ("BACKORDER_BOT__NOTIFY__QUIET_HOURS", ""),
         ("BACKORDER_BOT__NOTIFY__COALESCE", "0s"),
         ("BACKORDER_BOT__SMS__TIMEOUT", "2s"),
+        // The tests' ETA moves go straight to customers (approvals: docs/approvals.md).
+        ("BACKORDER_BOT__NOTIFY__APPROVAL_MIN_SHIFT_DAYS", "3650"),
+        ("BACKORDER_BOT__NOTIFY__APPROVAL_MIN_CUSTOMERS", "100000"),
     ]);
     if let Some(m) = mock {
         vars.extend(m.settings_vars());

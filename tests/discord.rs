@@ -122,6 +122,8 @@ async fn ready_registers_every_command_from_the_spec() {
         [
             "adjust",
             "alerts",
+            "approvals",
+            "approve",
             "backorder",
             "backorders",
             "customer",
@@ -135,7 +137,8 @@ async fn ready_registers_every_command_from_the_spec() {
             "receive",
             "report",
             "search",
-            "stock"
+            "stock",
+            "withhold"
         ]
     );
     for c in cmds.as_array().unwrap() {

@@ -23,6 +23,8 @@ fn sms_env(mock: &MockTwilio) -> Vec<(String, String)> {
         ("BACKORDER_BOT__HTTP__PUBLIC_URL", "https://bot.example.com"),
         ("BACKORDER_BOT__NOTIFY__QUIET_HOURS", ""),
         ("BACKORDER_BOT__NOTIFY__COALESCE", "0s"),
+        // These tests are about delivery: no change waits for approval (tests/approvals.rs).
+        ("BACKORDER_BOT__NOTIFY__APPROVAL_MIN_SHIFT_DAYS", "100000"),
     ]));
     env
 }

@@ -28,6 +28,8 @@ fn env(mock: &MockTwilio, timeout: &str) -> Vec<(String, String)> {
         ("BACKORDER_BOT__NOTIFY__MIN_ETA_SHIFT_DAYS", "1"),
         ("BACKORDER_BOT__NOTIFY__MAX_ATTEMPTS", "1000"),
         ("BACKORDER_BOT__NOTIFY__LEASE", "60s"),
+        // About delivery: no change waits for approval (tests/approvals.rs).
+        ("BACKORDER_BOT__NOTIFY__APPROVAL_MIN_SHIFT_DAYS", "100000"),
     ]));
     env
 }

@@ -56,8 +56,12 @@ pub fn router(app: App) -> Router {
         .route("/api/v1/purchase-orders/{po}", patch(patch_po))
         .route("/api/v1/stock/adjustments", post(post_adjustment))
         .route("/api/v1/skus/{sku}", get(get_sku))
+        .route("/api/v1/approvals", get(get_approvals))
+        .route("/api/v1/approvals/{batch}/approve", post(post_approve))
+        .route("/api/v1/approvals/{batch}/withhold", post(post_withhold))
         .layer(axum::middleware::map_response(json_errors));
     api.merge(crate::adapters::webhooks::routes())
+        .merge(crate::adapters::discord::interactions::routes(&app))
         .merge(crate::adapters::portal::routes(&app))
         .fallback(|| async { ApiError::framework(StatusCode::NOT_FOUND) })
         .with_state(app)
@@ -87,6 +91,7 @@ impl From<AppError> for ApiError {
                 let field = match what {
                     "purchase order" => Some("po"),
                     "customer" => Some("customer"),
+                    "approval batch" => Some("batch"),
                     _ => None,
                 };
                 ApiError(
@@ -638,6 +643,109 @@ async fn get_sku(
         "open_backorders": p.open_backorders, "backordered_units": p.backordered_units,
         "reorder_point": p.reorder_point, "safety_stock": p.safety_stock, "inbound": inbound,
     })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApprovalsQuery {
+    after: Option<String>,
+}
+
+/// The held approval batches, oldest first; `?after=<next>` reads on.
+async fn get_approvals(
+    State(app): State<App>,
+    axum::extract::Query(q): axum::extract::Query<ApprovalsQuery>,
+    _: Authorized,
+) -> Result<Json<Value>, ApiError> {
+    let page = crate::app::approvals::list(
+        &app,
+        &crate::app::page::PageRequest {
+            after: q.after.as_deref(),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        AppError::Invalid { reason, .. } => bad("after", reason),
+        other => other.into(),
+    })?;
+    let batches: Vec<Value> = page
+        .rows
+        .iter()
+        .map(|b| {
+            json!({"batch": b.id, "change": b.change, "by": b.actor, "customers": b.customers,
+                   "largest_shift_days": b.largest_shift_days, "updates": b.updates,
+                   "note": b.note, "since": b.created_at.to_rfc3339()})
+        })
+        .collect();
+    Ok(Json(
+        json!({"batches": batches, "total": page.nav.total, "next": page.nav.next}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    note: Option<String>,
+}
+
+fn batch_number(raw: &str) -> Result<i64, ApiError> {
+    raw.trim()
+        .trim_start_matches('#')
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| bad("batch", "must be a batch number (a whole number from 1)"))
+}
+
+async fn post_approve(
+    State(app): State<App>,
+    Path(batch): Path<String>,
+    Ingest { body: b, change }: Ingest<DecisionBody>,
+) -> Result<Response, ApiError> {
+    decision(app, &batch, change, true, b.note).await
+}
+
+async fn post_withhold(
+    State(app): State<App>,
+    Path(batch): Path<String>,
+    Ingest { body: b, change }: Ingest<DecisionBody>,
+) -> Result<Response, ApiError> {
+    if b.note.is_some() {
+        return Err(bad("note", "only an approval carries a note"));
+    }
+    decision(app, &batch, change, false, None).await
+}
+
+async fn decision(
+    app: App,
+    batch: &str,
+    change: Change,
+    approve: bool,
+    note: Option<String>,
+) -> Result<Response, ApiError> {
+    let batch = batch_number(batch)?;
+    Ok(change
+        .respond(&app, move |tx, app, actor| {
+            Box::pin(async move {
+                let d = crate::app::approvals::decide_in(
+                    &app,
+                    tx,
+                    &actor,
+                    batch,
+                    approve,
+                    note.as_deref(),
+                )
+                .await?;
+                Ok((
+                    200,
+                    json!({"batch": d.id, "status": d.status.as_str(), "updates": d.updates,
+                           "note": d.note})
+                    .to_string(),
+                ))
+            })
+        })
+        .await)
 }
 
 #[cfg(test)]

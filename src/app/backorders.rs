@@ -231,6 +231,7 @@ pub async fn prioritize(
     let reason = text::clean(reason);
     let reason = reason.trim();
     let mut tx = app.store.begin_write().await?;
+    let change = super::approvals::begin(&mut tx).await?;
     let target = row(&mut tx, id).await?;
     if target.status != BackorderStatus::Open {
         return Err(AppError::Refused(format!(
@@ -268,6 +269,8 @@ pub async fn prioritize(
         false,
     )
     .await?;
+    let what = format!("/backorder prioritize {id} {position}");
+    super::approvals::judge(app, &mut tx, change, &actor.name, &what).await?;
     let row = row(&mut tx, id).await?;
     tx.commit().await?;
     Ok(Changed { row, settled })
@@ -275,8 +278,12 @@ pub async fn prioritize(
 
 /// `/backorder cancel id: reason:` — releases any allocation and records a lost sale.
 pub async fn cancel(app: &App, actor: &Actor, id: BackorderId, reason: &str) -> AppResult<Changed> {
+    let reason = field("reason", text::reason(reason))?;
     let mut tx = app.store.begin_write().await?;
-    let changed = cancel_in(app, &mut tx, actor, id, reason).await?;
+    let change = super::approvals::begin(&mut tx).await?;
+    let changed = cancel_in(app, &mut tx, actor, id, &reason).await?;
+    let what = format!("/backorder cancel {id}: {reason}");
+    super::approvals::judge(app, &mut tx, change, &actor.name, &what).await?;
     tx.commit().await?;
     Ok(changed)
 }

@@ -1,6 +1,7 @@
 //! Use cases: one function per thing a user does, each one transaction, returning domain values.
 
 pub mod alerts;
+pub mod approvals;
 pub mod backorders;
 pub mod customers;
 pub mod demo;
@@ -9,6 +10,7 @@ pub mod forecast;
 pub mod forecast_job;
 pub mod idempotency;
 pub mod import;
+pub mod incentives;
 pub mod notify;
 pub mod orders;
 pub mod page;

@@ -1,7 +1,7 @@
 //! Customer updates: turning claimed outbox rows into messages, recording what happened to them,
 //! and answering texts customers send back.
 
-use super::templates::{EmailBody, Item, MessageContext, Templates};
+use super::templates::{CodeLine, EmailBody, Item, MessageContext, Templates};
 use super::{App, AppError, AppResult};
 use crate::domain::contact::{mask_email, mask_phone};
 use crate::domain::markup::data;
@@ -75,6 +75,8 @@ pub struct Outgoing {
     pub link_id: Option<i64>,
     /// Rendered message.
     pub content: Content,
+    /// The discount codes it offers: recorded as told by it once it reaches the provider.
+    pub codes: Vec<crate::domain::ids::DiscountCodeId>,
 }
 
 /// What to do with a claimed batch.
@@ -199,6 +201,8 @@ pub async fn plan(
     let now = app.clock.now();
     let n = &app.settings.notify;
     let mut plan = Plan::default();
+    let mut incentives = super::incentives::Ledger::open(app, conn).await?;
+    let notes = approval_notes(conn, claimed).await?;
     let mut by_customer: BTreeMap<CustomerId, Vec<&store::notify::Claimed>> = BTreeMap::new();
     for c in claimed {
         by_customer.entry(c.customer_id).or_default().push(c);
@@ -218,6 +222,7 @@ pub async fn plan(
                 .into_iter()
                 .map(|f| (f.id, f))
                 .collect();
+        incentives.read(conn, &bo_ids).await?;
         let mut updates = Vec::new();
         for r in &rows {
             let Some(f) = facts.get(&r.backorder_id) else {
@@ -271,7 +276,13 @@ pub async fn plan(
                     continue;
                 }
             }
-            let mut cx = context(app, &who.name, &news, &facts);
+            let backorders: Vec<BackorderId> = news.iter().map(|x| x.backorder_id).collect();
+            let offers = incentives.offers(app, kind, &backorders).await?;
+            let mut cx = context(app, &who.name, &news, &facts, &offers);
+            cx.note = rows
+                .iter()
+                .filter(|r| ids.contains(&r.id))
+                .find_map(|r| r.approval_id.and_then(|a| notes.get(&a)).cloned());
             let link_id = match &route {
                 Route::Sms(_) | Route::Email(_) => {
                     let channel = if matches!(route, Route::Sms(_)) {
@@ -341,6 +352,7 @@ pub async fn plan(
                     .iter()
                     .map(|x| (x.backorder_id, x.eta.map(|d| d.to_string())))
                     .collect(),
+                codes: shown_codes(&content, &offers),
                 content,
             });
         }
@@ -348,13 +360,114 @@ pub async fn plan(
     Ok(plan)
 }
 
+/// The offered codes a rendered message shows. A shop's own template that leaves `codes` out
+/// shows none: those stay untold (offered again by the next message), and the log says so.
+fn shown_codes(
+    content: &Content,
+    offers: &[super::incentives::Offer],
+) -> Vec<crate::domain::ids::DiscountCodeId> {
+    let text = match content {
+        Content::Sms { body, .. } => body.as_str(),
+        Content::Email { body, .. } => body.text.as_str(),
+    };
+    let (shown, missing): (Vec<_>, Vec<_>) =
+        offers.iter().partition(|o| text.contains(o.code.as_str()));
+    if !missing.is_empty() {
+        tracing::warn!(
+            codes = missing.len(),
+            "a customer message template does not show the discount codes offered (`codes`)"
+        );
+    }
+    shown.into_iter().map(|o| o.code_id).collect()
+}
+
+/// The notes ops added to the approval batches some claimed updates came from.
+async fn approval_notes(
+    conn: &mut Conn,
+    claimed: &[store::notify::Claimed],
+) -> anyhow::Result<HashMap<crate::domain::ApprovalId, String>> {
+    let mut ids: Vec<crate::domain::ApprovalId> =
+        claimed.iter().filter_map(|c| c.approval_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(store::approvals::notes(conn, &ids)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// The message one customer will get about some of their backorders as they stand now, with
+/// `note`, rendered by the real templates: "by SMS to …: body" or "by e-mail to …: subject —
+/// text". `None` when the customer does not exist.
+pub async fn sample(
+    app: &App,
+    conn: &mut Conn,
+    customer_id: CustomerId,
+    backorders: &[BackorderId],
+    kind: UpdateKind,
+    note: Option<&str>,
+) -> anyhow::Result<Option<String>> {
+    let Some(who) = store::notify::recipient(conn, customer_id).await? else {
+        return Ok(None);
+    };
+    let templates = Templates::load(app.settings.notify.templates_dir.as_deref())?;
+    let facts: HashMap<BackorderId, store::notify::BackorderFacts> =
+        store::notify::backorder_facts(conn, backorders)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f))
+            .collect();
+    let news: Vec<News> = backorders
+        .iter()
+        .filter_map(|b| facts.get(b))
+        .map(|f| News {
+            backorder_id: f.id,
+            kind,
+            product: f.product.clone(),
+            qty: f.qty,
+            eta: f.promised_eta,
+            outbox_ids: vec![],
+        })
+        .collect();
+    let mut cx = context(app, &who.name, &news, &facts, &[]);
+    cx.note = note.map(str::to_string);
+    Ok(Some(match route(&recipient_of(&who)) {
+        Route::Skip(why) => format!("no message ({why})"),
+        Route::Sms(to) => format!(
+            "by SMS to {}: {}",
+            to.masked(),
+            templates.sms(kind, &cx, app.settings.sms.max_segments)?
+        ),
+        Route::Email(to) => {
+            let mail = templates.email(kind, &cx)?;
+            format!(
+                "by e-mail to {}: {} — {}",
+                to.masked(),
+                mail.subject,
+                mail.text
+            )
+        }
+    }))
+}
+
 fn context(
     app: &App,
     name: &str,
     news: &[News],
     facts: &HashMap<BackorderId, store::notify::BackorderFacts>,
+    offers: &[super::incentives::Offer],
 ) -> MessageContext {
     MessageContext {
+        codes: offers
+            .iter()
+            .map(|o| CodeLine {
+                code: o.code.clone(),
+                offer: o.value.in_words(),
+            })
+            .collect(),
         shop: app.settings.shop.name.clone(),
         name: first_name(name),
         items: news
@@ -374,6 +487,7 @@ fn context(
             .collect(),
         link: String::new(),
         offer: None,
+        note: None,
     }
 }
 
@@ -474,9 +588,12 @@ pub async fn record(
                 message.transport = *transport;
                 message.provider_sid = sid.as_deref();
                 message.status = *status;
-                let message_id = store::notify::record_message(&mut tx, &message, now).await?;
+                let id = store::notify::record_message(&mut tx, &message, now).await?;
+                if !out.codes.is_empty() {
+                    store::incentives::mark_told(&mut tx, &out.codes, id, now).await?;
+                }
                 if let Some(link_id) = out.link_id {
-                    store::portal::link_sent(&mut tx, link_id, message_id).await?;
+                    store::portal::link_sent(&mut tx, link_id, id).await?;
                 }
                 store::notify::finish(&mut tx, &out.outbox_ids, OutboxStatus::Sent, None, now)
                     .await?;
@@ -896,7 +1013,7 @@ pub async fn preview(app: &App, moved: &[crate::app::promise::MovedEta]) -> AppR
             })
             .collect();
         let recipient = recipient_of(&who);
-        let mut cx = context(app, &who.name, &news, &HashMap::new());
+        let mut cx = context(app, &who.name, &news, &HashMap::new(), &[]);
         // The length of a real link, so the preview counts the SMS as it will be sent.
         cx.link = format!(
             "{}/b/{}",

@@ -216,6 +216,7 @@ pub async fn place_order_in(
     order: &NewOrder,
 ) -> AppResult<PlacedOrder> {
     let tx = tx.0;
+    let change = super::approvals::begin(tx).await?;
     let CheckedOrder {
         number,
         customer: customer_ref,
@@ -279,6 +280,7 @@ pub async fn place_order_in(
         app.clock.now(),
     )
     .await?;
+    super::approvals::judge(app, tx, change, &actor.name, &format!("order {number}")).await?;
     Ok(PlacedOrder {
         order: number.to_string(),
         lines: out,

@@ -2,7 +2,7 @@
 
 use crate::app::App;
 use crate::domain::notify::backoff;
-use crate::domain::{AlertRunId, PostId};
+use crate::domain::{AlertRunId, ApprovalId, PostId};
 use crate::store::posts::{self, NewPost};
 use crate::store::Conn;
 use chrono::Duration;
@@ -32,6 +32,19 @@ pub async fn enqueue_with(
     attachment: Option<(&str, &[u8])>,
     components: Option<&Components>,
 ) -> anyhow::Result<PostId> {
+    let components = components.map(serde_json::to_string).transpose()?;
+    queue(conn, channel_id, text, attachment, components, None).await
+}
+
+/// Queues a post, its text cut to Discord's 2000-character limit.
+async fn queue(
+    conn: &mut Conn,
+    channel_id: u64,
+    text: &str,
+    attachment: Option<(&str, &[u8])>,
+    components: Option<String>,
+    edits_post: Option<PostId>,
+) -> anyhow::Result<PostId> {
     let content: String = text
         .chars()
         .take(crate::domain::alerts::CONTENT_LIMIT)
@@ -42,11 +55,43 @@ pub async fn enqueue_with(
             channel_id,
             content: &content,
             attachment,
-            components: components.map(serde_json::to_string).transpose()?,
+            components,
+            edits_post,
         },
         chrono::Utc::now(),
     )
     .await
+}
+
+/// The buttons of an approval batch's post (Approve, Add note…, Withhold), stored with the post
+/// and drawn by the Discord adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalButtons {
+    /// The batch the buttons decide.
+    pub approval: ApprovalId,
+}
+
+/// Queues an approval post (with its buttons, or without once decided). With `edits`, the post
+/// replaces the text and buttons of that earlier post's message instead of posting anew.
+pub async fn enqueue_approval(
+    conn: &mut Conn,
+    channel_id: u64,
+    text: &str,
+    buttons: Option<ApprovalButtons>,
+    edits: Option<PostId>,
+) -> anyhow::Result<PostId> {
+    let components = buttons.as_ref().map(serde_json::to_string).transpose()?;
+    queue(conn, channel_id, text, None, components, edits).await
+}
+
+/// The Discord message an edit post changes: `Ok(None)` while that post is not sent yet, `Err`
+/// when it never will be.
+pub async fn edited_message(app: &App, post: &Post) -> anyhow::Result<Result<Option<u64>, String>> {
+    let Some(target) = post.edits_post else {
+        return Ok(Ok(None));
+    };
+    let mut conn = app.store.conn().await?;
+    posts::message_of(&mut conn, target).await
 }
 
 /// Posts claimed per round.

@@ -2,7 +2,7 @@
 
 use super::page::{paged, PageRequest, Paged};
 use super::promise::{settle, Cause, Settled};
-use super::{field, Actor, App, AppError, AppResult};
+use super::{approvals, field, Actor, App, AppError, AppResult};
 use crate::domain::audit::AuditEntry;
 use crate::domain::date::check_eta_window;
 use crate::domain::order::repeated_sku;
@@ -79,6 +79,19 @@ pub struct EtaSet {
     pub settled: Settled,
     /// Nothing was written.
     pub preview: bool,
+    /// Whether its customer updates wait for ops.
+    pub approval: Approval,
+}
+
+/// What the approval rule made of a change.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Approval {
+    /// The updates go out as usual.
+    NotNeeded,
+    /// The updates wait for ops in this batch.
+    Held(approvals::Held),
+    /// A preview: what the rule would say.
+    Preview(crate::domain::approval::Verdict),
 }
 
 /// `/eta po: date: [sku:] reason: [preview:]`
@@ -94,6 +107,7 @@ pub async fn set_eta(
     let date = field("date", check_eta_window(date, app.clock.today()))?;
     let reason = field("reason", text::reason(reason))?;
     let mut tx = app.store.begin_write().await?;
+    let change = approvals::begin(&mut tx).await?;
     let po = po(&mut tx, po_number).await?;
     let lines = open_lines(app, &mut tx, &po, sku, "arrive").await?;
     let now = app.clock.now();
@@ -127,9 +141,16 @@ pub async fn set_eta(
         false,
     )
     .await?;
-    if preview {
+    let what = format!(
+        "/eta {} {date}{}: {reason}",
+        po.po_number,
+        sku.map(|s| format!(" sku:{s}")).unwrap_or_default()
+    );
+    let approval = if preview {
+        let verdict = approvals::verdict(app, &mut tx, change).await?;
         // Everything above ran for real inside the transaction; dropping it undoes it all.
         tx.rollback().await?;
+        Approval::Preview(verdict)
     } else {
         audit::record(
             &mut tx,
@@ -138,13 +159,16 @@ pub async fn set_eta(
             now,
         )
         .await?;
+        let held = approvals::judge(app, &mut tx, change, &actor.name, &what).await?;
         tx.commit().await?;
-    }
+        held.map_or(Approval::NotNeeded, Approval::Held)
+    };
     Ok(EtaSet {
         po_number: po.po_number,
         lines_changed: changed,
         settled,
         preview,
+        approval,
     })
 }
 
@@ -176,6 +200,7 @@ pub async fn receive(
         field("qty", Quantity::new(q))?;
     }
     let mut tx = app.store.begin_write().await?;
+    let change = approvals::begin(&mut tx).await?;
     let po = po(&mut tx, po_number).await?;
     if !po.status.expects_more() {
         return Err(AppError::Refused(format!(
@@ -241,6 +266,14 @@ pub async fn receive(
         &actor.name,
         "",
         false,
+    )
+    .await?;
+    approvals::judge(
+        app,
+        &mut tx,
+        change,
+        &actor.name,
+        &format!("receipt of {} {summary}", po.po_number),
     )
     .await?;
     tx.commit().await?;
@@ -377,6 +410,7 @@ pub async fn save_po_in(
     must_exist: bool,
 ) -> AppResult<PoSaved> {
     let tx = tx.0;
+    let change = approvals::begin(&mut *tx).await?;
     let number = field("po", PoNumber::parse(&input.po))?;
     let number = number.as_str();
     let today = app.clock.today();
@@ -524,6 +558,14 @@ pub async fn save_po_in(
         &mut *tx,
         &AuditEntry::ok(&actor.name, "save_po", number),
         now,
+    )
+    .await?;
+    approvals::judge(
+        app,
+        &mut *tx,
+        change,
+        &actor.name,
+        &format!("purchase order {number} saved"),
     )
     .await?;
     Ok(PoSaved {

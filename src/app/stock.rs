@@ -130,6 +130,7 @@ pub async fn adjust_in(
     reason: &str,
 ) -> AppResult<Adjusted> {
     let tx = tx.0;
+    let change = super::approvals::begin(&mut *tx).await?;
     let delta = field("delta", StockDelta::new(delta))?.get();
     let reason = field("reason", text::reason(reason))?;
     let product = app.product(&mut *tx, sku).await?;
@@ -175,6 +176,8 @@ pub async fn adjust_in(
         false,
     )
     .await?;
+    let what = format!("stock adjustment {} {delta:+}: {reason}", product.sku);
+    super::approvals::judge(app, &mut *tx, change, &actor.name, &what).await?;
     let position = position_of(&mut *tx, &product).await?;
     Ok(Adjusted {
         sku: product.sku,

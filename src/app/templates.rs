@@ -1,7 +1,7 @@
 //! Customer message templates (minijinja): the files in `config/templates/` are compiled in; a
 //! file of the same name in `[notify] templates_dir` replaces one.
 
-use crate::domain::notify::{fit_sms, UpdateKind};
+use crate::domain::notify::{fit_sms, shorten, sms_segments, UpdateKind};
 use anyhow::Context;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
@@ -122,6 +122,15 @@ pub struct Item {
     pub instead: Option<String>,
 }
 
+/// A discount code a message offers (`[incentives]`, docs/incentives.md).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CodeLine {
+    /// The code, as imported: never shortened.
+    pub code: String,
+    /// What it gives, in words: `10% off your next order`.
+    pub offer: String,
+}
+
 /// What a template sees.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageContext {
@@ -135,6 +144,10 @@ pub struct MessageContext {
     pub link: String,
     /// An SMS's "reply 1" offer: the in-stock product a reply `1` switches to.
     pub offer: Option<String>,
+    /// Discount codes offered for the wait (usually none).
+    pub codes: Vec<CodeLine>,
+    /// A sentence ops added to the message when approving its batch.
+    pub note: Option<String>,
 }
 
 /// A rendered e-mail.
@@ -195,8 +208,42 @@ impl Templates {
             .to_string())
     }
 
-    /// The SMS body, with item names shortened until it fits in `max_segments`.
+    /// The SMS body, with item names shortened until it fits in `max_segments`, and then the
+    /// note, if even the shortest names leave it too long. Everything else the template writes
+    /// (dates, discount codes) counts in full and is never cut.
     pub fn sms(
+        &self,
+        kind: UpdateKind,
+        cx: &MessageContext,
+        max_segments: u32,
+    ) -> anyhow::Result<String> {
+        let body = self.sms_fitting_names(kind, cx, max_segments)?;
+        let Some(note) = cx.note.as_deref() else {
+            return Ok(body);
+        };
+        if sms_segments(&body).1 <= max_segments {
+            return Ok(body);
+        }
+        let mut best = body;
+        for limit in (8..note.chars().count()).rev().step_by(4) {
+            let mut short = cx.clone();
+            short.note = Some(shorten(note, limit));
+            best = self.sms_fitting_names(kind, &short, max_segments)?;
+            if sms_segments(&best).1 <= max_segments {
+                return Ok(best);
+            }
+        }
+        let mut without = cx.clone();
+        without.note = None;
+        let plain = self.sms_fitting_names(kind, &without, max_segments)?;
+        Ok(if sms_segments(&plain).1 < sms_segments(&best).1 {
+            plain
+        } else {
+            best
+        })
+    }
+
+    fn sms_fitting_names(
         &self,
         kind: UpdateKind,
         cx: &MessageContext,
@@ -245,7 +292,6 @@ impl Templates {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::notify::sms_segments;
 
     fn cx(products: &[&str]) -> MessageContext {
         MessageContext {
@@ -263,7 +309,40 @@ mod tests {
                 .collect(),
             link: String::new(),
             offer: None,
+            codes: vec![],
+            note: None,
         }
+    }
+
+    #[test]
+    fn a_note_is_in_every_part_and_the_sms_still_fits() {
+        let t = Templates::load(None).unwrap();
+        let mut c = cx(&["Wireless Mouse"]);
+        c.note = Some("Our supplier's ship was held in port <b>".into());
+        for kind in UpdateKind::ALL {
+            let sms = t.sms(kind, &c, 2).unwrap();
+            assert!(
+                sms.contains("Our supplier's ship was held in port <b>"),
+                "{sms}"
+            );
+            let mail = t.email(kind, &c).unwrap();
+            assert!(mail.text.contains("held in port <b>"), "{}", mail.text);
+            assert!(
+                mail.html.contains("held in port &lt;b&gt;"),
+                "{}",
+                mail.html
+            );
+        }
+        let long = "Professional Noise Cancelling Over-Ear Studio Headphones Deluxe Edition";
+        let mut c = cx(&[long, long, long, long]);
+        c.note = Some("x".repeat(200));
+        let body = t.sms(UpdateKind::EtaChanged, &c, 2).unwrap();
+        assert!(sms_segments(&body).1 <= 2, "{body}");
+        assert_eq!(body.matches("Wed 17 Feb").count(), 4, "{body}");
+        c.note = Some("A short note.".into());
+        let body = t.sms(UpdateKind::EtaChanged, &c, 2).unwrap();
+        assert!(body.contains("A short note."), "{body}");
+        assert!(sms_segments(&body).1 <= 2, "{body}");
     }
 
     #[test]
@@ -376,6 +455,79 @@ mod tests {
             .unwrap();
         assert!(sms_segments(&body).1 <= 2, "{body}");
         assert_eq!(body.matches("Wed 17 Feb").count(), 4, "{body}");
+    }
+
+    fn with_code(mut c: MessageContext, code: &str) -> MessageContext {
+        c.codes.push(CodeLine {
+            code: code.into(),
+            offer: "10% off your next order".into(),
+        });
+        c
+    }
+
+    #[test]
+    fn a_code_is_offered_by_news_kinds_and_counts_in_full_when_an_sms_is_fitted() {
+        let t = Templates::load(None).unwrap();
+        let sms = t
+            .sms(
+                UpdateKind::EtaChanged,
+                &with_code(cx(&["Wireless Mouse"]), "SORRY-7F3K"),
+                2,
+            )
+            .unwrap();
+        assert_eq!(
+            sms,
+            "Demo Shop: your Wireless Mouse: now expected Wed 17 Feb. Thanks for waiting: code SORRY-7F3K gives 10% off your next order. Reply STOP to opt out."
+        );
+        for kind in [UpdateKind::Backordered, UpdateKind::Allocated] {
+            let c = with_code(cx(&["Wireless Mouse"]), "SORRY-7F3K");
+            assert!(t
+                .sms(kind, &c, 2)
+                .unwrap()
+                .contains("code SORRY-7F3K gives 10% off"));
+            let mail = t.email(kind, &c).unwrap();
+            assert!(
+                mail.text.contains(
+                    "\n\nThanks for waiting: code SORRY-7F3K gives 10% off your next order.\n\n"
+                ),
+                "{}",
+                mail.text
+            );
+            assert!(
+                mail.html.contains("code <strong>SORRY-7F3K</strong>"),
+                "{}",
+                mail.html
+            );
+        }
+        // One segment without the code, two with it: the names shorten, the code stays whole.
+        let long = "Professional Noise Cancelling Over-Ear Studio Headphones";
+        let plain = t.sms(UpdateKind::EtaChanged, &cx(&[long]), 1).unwrap();
+        assert_eq!(sms_segments(&plain).1, 1, "{plain}");
+        assert!(plain.contains(long));
+        let code = "WAIT-ABCDEFGHIJKLMNOPQRSTUV";
+        let fitted = t
+            .sms(UpdateKind::EtaChanged, &with_code(cx(&[long]), code), 1)
+            .unwrap();
+        assert_eq!(sms_segments(&fitted).1, 1, "{fitted}");
+        assert!(fitted.contains(code), "{fitted}");
+        assert!(fitted.contains("Wed 17 Feb"), "{fitted}");
+        assert!(!fitted.contains(long), "the name was shortened: {fitted}");
+    }
+
+    #[test]
+    fn a_code_is_outside_text_escaped_in_html_and_as_typed_elsewhere() {
+        let t = Templates::load(None).unwrap();
+        let c = with_code(cx(&["Mouse"]), "<b>&X'");
+        let mail = t.email(UpdateKind::EtaChanged, &c).unwrap();
+        assert!(
+            mail.html.contains("<strong>&lt;b&gt;&amp;X&#x27;</strong>"),
+            "{}",
+            mail.html
+        );
+        assert!(!mail.html.contains("<b>&X"), "{}", mail.html);
+        assert!(mail.text.contains("code <b>&X' gives"), "{}", mail.text);
+        // Cancellations offer nothing even if handed a code.
+        assert!(!t.sms(UpdateKind::Cancelled, &c, 2).unwrap().contains("<b>"));
     }
 
     #[test]

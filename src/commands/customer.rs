@@ -7,6 +7,8 @@ use crate::app::{self, AppError};
 
 /// Messages shown under "Last messages".
 const LAST_MESSAGES: usize = 5;
+/// Codes shown under "Discount codes" (newest first).
+const CODES_SHOWN: usize = 10;
 
 pub const SPEC: CommandSpec = CommandSpec {
     name: "customer",
@@ -50,5 +52,32 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
             .collect();
         reply = reply.field("Last messages", lines.join("\n"), false);
     }
+    let codes = app::incentives::for_customer(cx.app, view.customer.id).await?;
+    if !codes.is_empty() {
+        let mut lines: Vec<String> = codes.iter().take(CODES_SHOWN).map(code_line).collect();
+        if codes.len() > CODES_SHOWN {
+            lines.push(format!("… and {} more", codes.len() - CODES_SHOWN));
+        }
+        reply = reply.field("Discount codes", lines.join("\n"), false);
+    }
     Ok(reply)
+}
+
+/// `#2 TENT-2P: SORRY-1 (10% off your next order) — sent 2026-11-26 12:00 UTC`; code and SKU
+/// are outside text.
+fn code_line(c: &app::incentives::IssuedCode) -> String {
+    let when = match c.told {
+        Some((_, at)) => format!("sent {}", at.format("%Y-%m-%d %H:%M UTC")),
+        None => format!(
+            "issued {}, not sent yet",
+            c.issued_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+    };
+    format!(
+        "#{} {}: {} ({}) — {when}",
+        c.backorder_id,
+        data(&c.sku),
+        data(&c.code),
+        c.value.in_words()
+    )
 }

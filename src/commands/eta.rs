@@ -2,6 +2,7 @@
 
 use super::spec::{opt, CommandSpec, OptionKind, PO, REASON, SKU_OPT};
 use super::{render, Args, Ctx, Reply};
+use crate::app::purchasing::Approval;
 use crate::app::{self, AppError};
 
 pub const SPEC: CommandSpec = CommandSpec {
@@ -39,6 +40,17 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
     )
     .await?;
     let mut reply = render::eta(&r);
+    match &r.approval {
+        Approval::Preview(v) => {
+            reply = reply.field(
+                "Approval",
+                v.explain(&cx.app.settings.notify.approval),
+                false,
+            )
+        }
+        Approval::Held(held) => reply = reply.field("Approval", held.explain(cx.app), false),
+        Approval::NotNeeded => {}
+    }
     if r.preview && !r.settled.moved.is_empty() {
         let messages = app::notify::preview(cx.app, &r.settled.moved).await?;
         reply = reply.field(

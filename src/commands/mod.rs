@@ -35,6 +35,8 @@ pub mod spec;
 
 pub mod adjust;
 pub mod alerts;
+pub mod approvals;
+pub mod approve;
 pub mod backorder;
 pub mod backorders;
 pub mod chart;
@@ -50,6 +52,7 @@ pub mod receive;
 pub mod report;
 pub mod search;
 pub mod stock;
+pub mod withhold;
 
 pub use args::{Args, Ctx};
 pub use reply::{Attachment, Field, Paging, Reply, Severity};
@@ -107,6 +110,9 @@ pub static COMMANDS: &[Command] = &[
     command!(alerts::SNOOZE, alerts::snooze),
     command!(alerts::UNSNOOZE, alerts::unsnooze),
     command!(notifications::SPEC, notifications::run),
+    command!(approvals::SPEC, approvals::run),
+    command!(approve::SPEC, approve::run),
+    command!(withhold::SPEC, withhold::run),
     command!(help::SPEC, help::run),
 ];
 

@@ -49,6 +49,7 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
         .map(|q| {
             let state = match (q.status, q.attempts) {
                 (OutboxStatus::Sending, _) => "being sent".to_string(),
+                (OutboxStatus::Held, _) => "held for approval (/approvals)".to_string(),
                 (_, 0) => "queued".to_string(),
                 (_, n) => format!("retrying after {}", plural(n, "attempt", "attempts")),
             };

@@ -323,7 +323,7 @@ pub fn backorders(page: &BackorderPage, inv: &Invocation, now: DateTime<Utc>) ->
 }
 
 /// A list reply: a line a row ("None match." when there are none), and its paging.
-fn listed<T>(
+pub(crate) fn listed<T>(
     mut r: Reply,
     page: &Paged<T>,
     inv: &Invocation,

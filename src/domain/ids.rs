@@ -57,4 +57,8 @@ row_id! {
     InboundId;
     /// A supplier's row id (the shop's code is its key in files).
     SupplierId;
+    /// A discount code of the incentives pool.
+    DiscountCodeId;
+    /// A batch of customer updates held for ops approval.
+    ApprovalId;
 }

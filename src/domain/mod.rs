@@ -4,6 +4,7 @@
 //! good afterwards.
 
 pub mod alerts;
+pub mod approval;
 pub mod audit;
 pub mod backorder;
 pub mod contact;
@@ -14,6 +15,7 @@ pub mod figures;
 pub mod forecast;
 pub mod ident;
 pub mod ids;
+pub mod incentive;
 pub mod ledger;
 pub mod markup;
 pub mod money;
@@ -39,8 +41,8 @@ pub use contact::{EmailAddress, PhoneNumber};
 pub use customer::{Channel, Tier};
 pub use ident::{CustomerRef, IdempotencyKey, OrderNumber, PoNumber};
 pub use ids::{
-    AlertRunId, BackorderId, CustomerId, InboundId, MessageId, OrderId, OrderLineId, OutboxId,
-    PoLineId, PostId, ProductId, PurchaseOrderId, SupplierId,
+    AlertRunId, ApprovalId, BackorderId, CustomerId, InboundId, MessageId, OrderId, OrderLineId,
+    OutboxId, PoLineId, PostId, ProductId, PurchaseOrderId, SupplierId,
 };
 pub use ledger::MovementKind;
 pub use money::Money;

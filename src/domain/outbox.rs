@@ -19,17 +19,23 @@ pub enum OutboxStatus {
     /// Not sent because a newer update made it pointless: the customer was already told the
     /// promise as it stands.
     Superseded,
+    /// Waiting in an approval batch for ops; the dispatcher never claims it.
+    Held,
+    /// Ops withheld its batch: closed without a message.
+    Withheld,
 }
 
 impl OutboxStatus {
     /// Every status.
-    pub const ALL: [OutboxStatus; 6] = [
+    pub const ALL: [OutboxStatus; 8] = [
         OutboxStatus::Pending,
         OutboxStatus::Sending,
         OutboxStatus::Sent,
         OutboxStatus::Failed,
         OutboxStatus::Skipped,
         OutboxStatus::Superseded,
+        OutboxStatus::Held,
+        OutboxStatus::Withheld,
     ];
 
     /// The stored spelling.
@@ -41,6 +47,8 @@ impl OutboxStatus {
             OutboxStatus::Failed => "failed",
             OutboxStatus::Skipped => "skipped",
             OutboxStatus::Superseded => "superseded",
+            OutboxStatus::Held => "held",
+            OutboxStatus::Withheld => "withheld",
         }
     }
 }

@@ -74,14 +74,17 @@ pub fn clean(raw: &str) -> String {
 
 /// A reason for a change: cleaned, trimmed, 1–500 characters.
 pub fn reason(raw: &str) -> Result<String, ParseError> {
+    line(raw, MAX_REASON_CHARS)
+}
+
+/// One line people type (a reason, a note): cleaned ([`clean`]), trimmed, 1–`max` characters.
+pub fn line(raw: &str, max: usize) -> Result<String, ParseError> {
     let s = clean(raw);
     let s = s.trim();
     if s.is_empty() {
         Err(ParseError::new("cannot be empty"))
-    } else if s.chars().count() > MAX_REASON_CHARS {
-        Err(ParseError::new(format!(
-            "is longer than {MAX_REASON_CHARS} characters"
-        )))
+    } else if s.chars().count() > max {
+        Err(ParseError::new(format!("is longer than {max} characters")))
     } else {
         Ok(s.to_string())
     }

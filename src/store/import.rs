@@ -60,6 +60,7 @@ pub async fn clear(conn: &mut Conn) -> anyhow::Result<()> {
         "import_pairs",
         "import_subs_changed",
         "import_sales",
+        "import_discount_codes",
     ] {
         sqlx::query(&format!("DROP TABLE IF EXISTS temp.{t}"))
             .execute(&mut *conn)

@@ -5,6 +5,7 @@
 //! [`Store::begin_write`] (`BEGIN IMMEDIATE`), so two processes never interleave a read-then-write.
 
 pub mod alerts;
+pub mod approvals;
 pub mod audit;
 pub mod backorders;
 pub mod bulk;
@@ -15,6 +16,7 @@ pub mod figures;
 pub mod forecasts;
 pub mod idempotency;
 pub mod import;
+pub mod incentives;
 pub mod keyset;
 pub mod notify;
 pub mod orders;

@@ -25,6 +25,8 @@ pub struct Claimed {
     pub payload: String,
     /// Attempts including this one.
     pub attempts: i64,
+    /// The approval batch it was held in, if it was.
+    pub approval_id: Option<crate::domain::ApprovalId>,
 }
 
 /// Claims up to `limit` due rows (all due rows of up to `limit` customers, so one customer's
@@ -85,7 +87,7 @@ pub async fn claim(
         sql_word!(outbox pending),
         " AND o.backorder_id IN (SELECT backorder_id FROM due)
             ORDER BY 1 LIMIT $4 * 4)
-         RETURNING id, backorder_id, customer_id, kind, payload, attempts"
+         RETURNING id, backorder_id, customer_id, kind, payload, attempts, approval_id"
     ))
     .bind(ts(lease_until))
     .bind(ts(now))
@@ -296,7 +298,8 @@ pub struct QueuedRow {
     pub last_error: Option<String>,
 }
 
-/// The updates of a backorder not yet sent (pending or sending), soonest due first.
+/// The updates of a backorder not yet sent (pending, sending, or held for approval), soonest due
+/// first.
 pub async fn queued_for_backorder(
     conn: &mut Conn,
     backorder_id: BackorderId,
@@ -304,9 +307,11 @@ pub async fn queued_for_backorder(
 ) -> anyhow::Result<Vec<QueuedRow>> {
     Ok(sqlx::query_as(concat!(
         "SELECT id, kind, status, attempts, next_attempt_at, last_error FROM outbox
-         WHERE backorder_id = $1 AND status IN ",
+         WHERE backorder_id = $1 AND (status IN ",
         sql_word!(outbox unsent),
-        "
+        " OR status = ",
+        sql_word!(outbox held),
+        ")
          ORDER BY next_attempt_at, id LIMIT $2"
     ))
     .bind(backorder_id)

@@ -20,6 +20,8 @@ pub struct NewPost<'a> {
     pub attachment: Option<(&'a str, &'a [u8])>,
     /// Components as JSON (see `app::posts::Components`).
     pub components: Option<String>,
+    /// The earlier post whose Discord message this one edits instead of posting anew.
+    pub edits_post: Option<PostId>,
 }
 
 /// Queues a post, due at once; returns its id.
@@ -30,8 +32,8 @@ pub async fn enqueue(
 ) -> anyhow::Result<PostId> {
     Ok(sqlx::query_scalar(
         "INSERT INTO channel_posts (channel_id, content, attachment_name, attachment, components,
-            next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            next_attempt_at, created_at, edits_post)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(post.channel_id.to_string())
     .bind(post.content)
@@ -40,8 +42,34 @@ pub async fn enqueue(
     .bind(post.components.as_deref())
     .bind(DUE_NOW)
     .bind(ts(now))
+    .bind(post.edits_post)
     .fetch_one(conn)
     .await?)
+}
+
+/// The Discord message id of a post once sent; `Err` text when it never will be (given up).
+pub async fn message_of(
+    conn: &mut Conn,
+    id: PostId,
+) -> anyhow::Result<Result<Option<u64>, String>> {
+    #[derive(sqlx::FromRow)]
+    struct Sent {
+        status: PostStatus,
+        message_id: Option<String>,
+    }
+    let row: Option<Sent> =
+        sqlx::query_as("SELECT status, message_id FROM channel_posts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(match row {
+        None => Err(format!("post {id} does not exist")),
+        Some(Sent {
+            status: PostStatus::Failed,
+            ..
+        }) => Err(format!("post {id} was never sent")),
+        Some(s) => Ok(s.message_id.and_then(|m| m.parse().ok())),
+    })
 }
 
 /// Whether any post is due: a plain read, so an idle poster never takes the write lock.
@@ -74,6 +102,8 @@ pub struct PostRow {
     pub components: Option<String>,
     /// Attempts so far, this one included.
     pub attempts: i64,
+    /// The post whose message this one edits.
+    pub edits_post: Option<PostId>,
 }
 
 /// A claimed post as stored.
@@ -87,6 +117,7 @@ struct StoredPost {
     attachment: Option<Vec<u8>>,
     components: Option<String>,
     attempts: i64,
+    edits_post: Option<PostId>,
 }
 
 /// Leases up to `limit` due posts until `lease_until` (oldest first). A post whose lease ran
@@ -105,7 +136,8 @@ pub async fn claim_due(
         " AND next_attempt_at <= $2
                         AND (leased_until IS NULL OR leased_until <= $2)
                       ORDER BY id LIMIT $3)
-         RETURNING id, channel_id, content, attachment_name, attachment, components, attempts"
+         RETURNING id, channel_id, content, attachment_name, attachment, components, attempts,
+            edits_post"
     ))
     .bind(ts(lease_until))
     .bind(ts(now))
@@ -124,6 +156,7 @@ pub async fn claim_due(
             },
             components: p.components,
             attempts: p.attempts,
+            edits_post: p.edits_post,
         })
         .collect();
     out.sort_by_key(|p| p.id);

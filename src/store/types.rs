@@ -8,9 +8,9 @@ use crate::domain::outbox::PostStatus;
 use crate::domain::promise::Cause;
 use crate::domain::schedule::Trigger;
 use crate::domain::{
-    AlertRunId, BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, InboundId, MessageId,
-    MovementKind, OrderId, OrderLineId, OutboxId, OutboxStatus, PoLineId, PoStatus, PostId,
-    ProductId, PurchaseOrderId, ReservationStatus, SupplierId, Tier, UpdateKind,
+    AlertRunId, ApprovalId, BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, InboundId,
+    MessageId, MovementKind, OrderId, OrderLineId, OutboxId, OutboxStatus, PoLineId, PoStatus,
+    PostId, ProductId, PurchaseOrderId, ReservationStatus, SupplierId, Tier, UpdateKind,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::encode::IsNull;
@@ -80,6 +80,8 @@ text_enum!(
     InboundKind => "an inbound message kind",
     PostStatus => "a channel post status",
     Trigger => "an alert run trigger",
+    crate::domain::incentive::CodeKind => "a discount code kind",
+    crate::domain::approval::ApprovalStatus => "an approval status",
 );
 
 /// The SQL spelling of a stored status (or a kind, or a set of them as an `IN` list), where a
@@ -125,6 +127,12 @@ macro_rules! sql_word {
     };
     (outbox superseded) => {
         "'superseded'"
+    };
+    (outbox held) => {
+        "'held'"
+    };
+    (approval held) => {
+        "'held'"
     };
     (outbox unsent) => {
         "('pending', 'sending')"
@@ -211,6 +219,8 @@ row_id!(
     MessageId,
     InboundId,
     SupplierId,
+    crate::domain::ids::DiscountCodeId,
+    ApprovalId,
 );
 
 /// Stored form of a timestamp: RFC 3339 UTC, whole seconds (text order is time order).
@@ -449,6 +459,11 @@ mod tests {
             (
                 sql_word!(outbox superseded),
                 word(OutboxStatus::Superseded.as_str()),
+            ),
+            (sql_word!(outbox held), word(OutboxStatus::Held.as_str())),
+            (
+                sql_word!(approval held),
+                word(crate::domain::approval::ApprovalStatus::Held.as_str()),
             ),
             (
                 sql_word!(outbox unsent),

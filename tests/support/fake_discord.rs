@@ -189,6 +189,9 @@ struct Shared {
     command_ids: Mutex<Vec<(String, u64)>>,
     /// While set, channel message POSTs answer 500 (a Discord outage).
     fail_channel_posts: std::sync::atomic::AtomicBool,
+    /// How many edits of `@original` still answer 404 Unknown Webhook (a deferral Discord has
+    /// not seen yet).
+    unknown_originals: AtomicU64,
 }
 
 impl Shared {
@@ -201,6 +204,9 @@ impl Shared {
 pub struct FakeDiscord {
     rest_addr: std::net::SocketAddr,
     shared: Arc<Shared>,
+    /// The application's Ed25519 key pair, made for this fake: it signs the interactions it
+    /// POSTs to the bot ([`FakeDiscord::post_interaction`]).
+    signing_key: ed25519_dalek::SigningKey,
 }
 
 impl FakeDiscord {
@@ -227,6 +233,7 @@ impl FakeDiscord {
             next_id: AtomicU64::new(1_200_000_000_000_000_000),
             command_ids: Mutex::new(Vec::new()),
             fail_channel_posts: std::sync::atomic::AtomicBool::new(false),
+            unknown_originals: AtomicU64::new(0),
         });
         let app = Router::new()
             .fallback(rest_handler)
@@ -238,7 +245,12 @@ impl FakeDiscord {
                 tokio::spawn(gateway_conn(s.clone(), tcp));
             }
         });
-        Self { rest_addr, shared }
+        let seed: [u8; 32] = std::array::from_fn(|_| fastrand::u8(..));
+        Self {
+            rest_addr,
+            shared,
+            signing_key: ed25519_dalek::SigningKey::from_bytes(&seed),
+        }
     }
 
     /// `http://127.0.0.1:PORT`, for `HttpBuilder::proxy`.
@@ -253,11 +265,70 @@ impl FakeDiscord {
             ("BACKORDER_BOT__DISCORD__GUILD_IDS", GUILD.to_string()),
             ("BACKORDER_BOT__DISCORD__OPS_ROLE_IDS", OPS_ROLE.to_string()),
             ("DISCORD_TOKEN", "fake-token".to_string()),
+            ("DISCORD_PUBLIC_KEY", self.public_key_hex()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect()
     }
+    /// The public key of the interactions this fake signs, in hex (the portal's "Public Key").
+    pub fn public_key_hex(&self) -> String {
+        hex(&self.signing_key.verifying_key().to_bytes())
+    }
+
+    /// `X-Signature-Ed25519` for `timestamp` + `body`, as Discord computes it.
+    pub fn sign(&self, timestamp: &str, body: &[u8]) -> String {
+        use ed25519_dalek::Signer;
+        let mut message = timestamp.as_bytes().to_vec();
+        message.extend_from_slice(body);
+        hex(&self.signing_key.sign(&message).to_bytes())
+    }
+
+    /// POSTs an interaction `d` (see [`Self::interaction_payload`]) to the bot's Interactions
+    /// Endpoint `url`, signed now, as Discord does; returns the status and the JSON answer
+    /// (`Null` when the body is not JSON).
+    pub async fn post_interaction(&self, url: &str, d: &Value) -> (u16, Value) {
+        let body = d.to_string();
+        let timestamp = now_seconds().to_string();
+        let signature = self.sign(&timestamp, body.as_bytes());
+        post_raw(
+            url,
+            body.into_bytes(),
+            &[
+                ("X-Signature-Ed25519", signature.as_str()),
+                ("X-Signature-Timestamp", timestamp.as_str()),
+            ],
+        )
+        .await
+    }
+
+    /// An application command (type 2) POSTed to `url`: the interaction and the bot's answer.
+    pub async fn post_command(
+        &self,
+        url: &str,
+        name: &str,
+        options: Value,
+        who: &Invoker,
+    ) -> (SentInteraction, u16, Value) {
+        let data = json!({"id": self.command_id(name).to_string(), "name": name, "type": 1, "options": options});
+        let (sent, d) = self.interaction_payload(2, data, who, None);
+        let (status, answer) = self.post_interaction(url, &d).await;
+        (sent, status, answer)
+    }
+
+    /// A button click (type 3) on `message` POSTed to `url`: the bot's status and answer.
+    pub async fn post_button_click(
+        &self,
+        url: &str,
+        custom_id: &str,
+        message: Value,
+        who: &Invoker,
+    ) -> (u16, Value) {
+        let data = json!({"custom_id": custom_id, "component_type": 2});
+        let (_, d) = self.interaction_payload(3, data, who, Some(message));
+        self.post_interaction(url, &d).await
+    }
+
     pub fn gateway_url(&self) -> &str {
         &self.shared.gateway_url
     }
@@ -279,6 +350,10 @@ impl FakeDiscord {
             .fail_channel_posts
             .store(failing, Ordering::SeqCst);
     }
+    /// Makes the next `n` edits of an `@original` response answer 404 Unknown Webhook.
+    pub fn unknown_originals(&self, n: u64) {
+        self.shared.unknown_originals.store(n, Ordering::SeqCst);
+    }
     /// Channel message POSTs answered 200 so far (`path` names the channel), oldest first.
     pub fn channel_messages(&self) -> Vec<RestRequest> {
         self.requests()
@@ -289,6 +364,13 @@ impl FakeDiscord {
                     && r.path.ends_with("/messages")
                     && r.query.as_deref() != Some("failed")
             })
+            .collect()
+    }
+    /// Channel message edits (PATCH of a message the bot posted), oldest first.
+    pub fn channel_edits(&self) -> Vec<RestRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "PATCH" && r.path.starts_with("/api/v10/channels/"))
             .collect()
     }
     /// Every non-heartbeat payload the client sent over the gateway.
@@ -512,6 +594,28 @@ impl FakeDiscord {
     ) -> SentInteraction {
         let data = json!({"custom_id": custom_id, "component_type": 2});
         let (sent, d) = self.interaction_payload(3, data, who, Some(message));
+        self.dispatch("INTERACTION_CREATE", d).await;
+        sent
+    }
+}
+
+impl FakeDiscord {
+    /// Modal submit (type 5), as Discord sends it when a form the bot opened is sent: the form's
+    /// `custom_id` and each text input as `(custom_id, value)`, one action row each.
+    pub async fn send_modal_submit(
+        &self,
+        custom_id: &str,
+        fields: &[(&str, &str)],
+        who: &Invoker,
+    ) -> SentInteraction {
+        let rows: Vec<Value> = fields
+            .iter()
+            .map(|(id, value)| {
+                json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]})
+            })
+            .collect();
+        let data = json!({"custom_id": custom_id, "components": rows});
+        let (sent, d) = self.interaction_payload(5, data, who, None);
         self.dispatch("INTERACTION_CREATE", d).await;
         sent
     }
@@ -764,6 +868,21 @@ async fn rest_handler(
         )
             .into_response();
     }
+    let original_edit = req.method == "PATCH" && req.path.ends_with("/messages/@original");
+    if original_edit
+        && shared
+            .unknown_originals
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    {
+        req.query = Some("unknown".into());
+        shared.requests.push(req);
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"message": "Unknown Webhook", "code": 10015})),
+        )
+            .into_response();
+    }
     let to_interaction = req.path.starts_with("/api/v10/interactions/")
         || req.path.starts_with("/api/v10/webhooks/");
     if req.multipart && to_interaction {
@@ -848,6 +967,7 @@ fn route(shared: &Shared, req: &RestRequest) -> Response {
         ("GET", ["webhooks", _, _, "messages", _]) => body_msg("original"),
         ("DELETE", ["webhooks", _, _, "messages", _]) => StatusCode::NO_CONTENT.into_response(),
         ("POST", ["channels", _, "messages"]) => body_msg(""),
+        ("PATCH", ["channels", _, "messages", _]) => body_msg(""),
         _ => (
             StatusCode::NOT_FOUND,
             Json(json!({"message": "unknown", "code": 0})),
@@ -942,4 +1062,36 @@ pub fn validate_registration(body: &Value) -> Vec<String> {
         options(name, c.get("options"), &mut out);
     }
     out
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Seconds since the Unix epoch, by this machine's clock (Discord's signature timestamp).
+pub fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs() as i64
+}
+
+/// POSTs `body` as JSON to `url` with extra `headers`; returns the status and the JSON answer
+/// (`Null` when it is not JSON). For requests signed wrongly on purpose.
+pub async fn post_raw(url: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("Content-Type", "application/json")
+        .body(body);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.expect("the bot answers HTTP");
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.unwrap_or_default();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }

@@ -1,7 +1,8 @@
 //! Clicks on an alert message: "Snooze 7 days" and the SKU select menu. Ops role only.
 
+use super::components::Click;
 use super::poster::{SNOOZE_RUN, SNOOZE_SKUS};
-use super::{slash, Data, Error};
+use super::{Data, Error};
 use crate::app::alerts;
 use crate::domain::{markup, AlertRunId};
 use poise::serenity_prelude as serenity;
@@ -9,43 +10,29 @@ use poise::serenity_prelude as serenity;
 /// Days a click snoozes for.
 const DAYS: i64 = 7;
 
-/// Whether a custom id belongs to an alert message.
-pub fn is_alert_component(custom_id: &str) -> bool {
-    custom_id.starts_with(SNOOZE_RUN) || custom_id.starts_with(SNOOZE_SKUS)
-}
-
-/// Answers a click privately with what was snoozed, or why not.
-pub async fn handle(
-    ctx: &serenity::Context,
+/// The private answer to a click: what was snoozed, or why not. `None`: not an alert component.
+pub async fn respond(
     data: &Data,
-    mci: &serenity::ComponentInteraction,
-) -> Result<(), Error> {
-    let actor = slash::actor(
-        &mci.user,
-        mci.member.as_ref(),
-        &data.app.settings.discord.ops_role_ids,
-    );
-    let id = &mci.data.custom_id;
+    click: &Click,
+) -> Result<Option<serenity::CreateInteractionResponse>, Error> {
+    let actor = &click.actor;
+    let id = &click.custom_id;
     let result = if let Some(run) = id.strip_prefix(SNOOZE_RUN) {
         match run.parse::<AlertRunId>() {
-            Ok(run) => alerts::snooze_run(&data.app, &actor, run, DAYS)
+            Ok(run) => alerts::snooze_run(&data.app, actor, run, DAYS)
                 .await
                 .map(|n| format!("Snoozed {n} SKUs of this alert for {DAYS} days.")),
-            Err(_) => return Ok(()),
+            Err(_) => return Ok(None),
         }
     } else if let Some(run) = id.strip_prefix(SNOOZE_SKUS) {
-        let skus = match &mci.data.kind {
-            serenity::ComponentInteractionDataKind::StringSelect { values } => values.clone(),
-            _ => Vec::new(),
-        };
         match run.parse::<AlertRunId>() {
-            Ok(run) => alerts::snooze_run_skus(&data.app, &actor, run, &skus, DAYS)
+            Ok(run) => alerts::snooze_run_skus(&data.app, actor, run, &click.values, DAYS)
                 .await
                 .map(|s| format!("Snoozed {} for {DAYS} days.", markup::data(&s.join(", ")))),
-            Err(_) => return Ok(()),
+            Err(_) => return Ok(None),
         }
     } else {
-        return Ok(());
+        return Ok(None);
     };
     let text = match result {
         Ok(t) => {
@@ -58,15 +45,10 @@ pub async fn handle(
         }
         Err(e) => e.to_string(),
     };
-    mci.create_response(
-        ctx,
-        serenity::CreateInteractionResponse::Message(
-            serenity::CreateInteractionResponseMessage::new()
-                .content(text)
-                .ephemeral(true)
-                .allowed_mentions(super::render::allowed_mentions(&[])),
-        ),
-    )
-    .await?;
-    Ok(())
+    Ok(Some(serenity::CreateInteractionResponse::Message(
+        serenity::CreateInteractionResponseMessage::new()
+            .content(text)
+            .ephemeral(true)
+            .allowed_mentions(super::render::allowed_mentions(&[])),
+    )))
 }

@@ -3,10 +3,14 @@
 //! The slash commands are generated from [`crate::commands::COMMANDS`] ([`slash`]); every
 //! one builds an [`crate::commands::Invocation`], runs it through [`crate::commands::run`] as
 //! `discord:<user id>` and renders the [`crate::commands::Reply`] as an embed ([`render`]).
-//! Paged replies get Prev/Next buttons handled in [`event_handler`]. Gateway reconnects
-//! (RESUME / re-IDENTIFY) are serenity's own.
+//! Paged replies get Prev/Next buttons; every click and modal goes through [`components`],
+//! whichever way it came. Gateway reconnects (RESUME / re-IDENTIFY) are serenity's own. The same
+//! commands and clicks also arrive over HTTP, without the gateway ([`interactions`]).
 
 pub mod alert_buttons;
+pub mod approval_buttons;
+pub mod components;
+pub mod interactions;
 pub mod poster;
 pub mod render;
 pub mod slash;
@@ -65,15 +69,10 @@ pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
 /// One connection: connects to Discord and serves the commands until shutdown or disconnection.
 async fn connect(app: App, token: SecretString, mut shutdown: Shutdown) -> anyhow::Result<()> {
     let settings = app.settings.discord.clone();
-    let mut http = serenity::HttpBuilder::new(token.expose_secret());
     if settings.api_base_url != DISCORD_API {
-        // serenity ignores the proxy while its rate limiter is on.
-        http = http
-            .proxy(settings.api_base_url.clone())
-            .ratelimiter_disabled(true);
         tracing::info!(api = %settings.api_base_url, "Discord: using a custom API root");
     }
-    let http = http.build();
+    let http = http_builder(&settings, Some(&token)).build();
 
     let data = Data {
         app,
@@ -96,7 +95,7 @@ async fn connect(app: App, token: SecretString, mut shutdown: Shutdown) -> anyho
             Box::pin(async move {
                 tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "Discord: connected");
                 // A failed setup would stall every later event: log registration errors only.
-                register(ctx, &guild_ids, &commands).await;
+                register(&ctx.http, &guild_ids, &commands).await;
                 Ok(data)
             })
         })
@@ -149,17 +148,59 @@ impl Drop for StopOnDrop {
     }
 }
 
+/// A REST client for `discord.api_base_url`, authorised by the bot token when there is one
+/// (the interaction webhooks need none).
+pub fn http_builder(
+    settings: &crate::config::DiscordSettings,
+    token: Option<&SecretString>,
+) -> serenity::HttpBuilder {
+    let http = serenity::HttpBuilder::new(token.map_or("", |t| t.expose_secret()));
+    if settings.api_base_url == DISCORD_API {
+        http
+    } else {
+        // serenity ignores the proxy while its rate limiter is on.
+        http.proxy(settings.api_base_url.clone())
+            .ratelimiter_disabled(true)
+    }
+}
+
+/// Registers the commands over REST alone, for a bot without a gateway connection
+/// (`discord.gateway = false`): asks Discord for the application id, then registers as the
+/// gateway's setup does. A failure is logged, not fatal, like there.
+pub async fn register_over_rest(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
+    let Some(token) = app.settings.secrets.discord_token.clone() else {
+        return Ok(());
+    };
+    let http = http_builder(&app.settings.discord, Some(&token)).build();
+    let registering = async {
+        match http.get_current_application_info().await {
+            Ok(info) => {
+                http.set_application_id(info.id);
+                let commands = slash::registration(&slash::framework_commands());
+                register(&http, &app.settings.discord.guild_ids, &commands).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "Discord: cannot read the application id; commands not registered")
+            }
+        }
+    };
+    tokio::select! {
+        _ = registering => {}
+        _ = shutdown.recv() => {}
+    }
+    Ok(())
+}
+
 /// Registers the commands in each configured guild (instant), or globally when there are none.
-async fn register(ctx: &serenity::Context, guild_ids: &[u64], commands: &serde_json::Value) {
+async fn register(http: &serenity::Http, guild_ids: &[u64], commands: &serde_json::Value) {
     if guild_ids.is_empty() {
-        match ctx.http.create_global_commands(commands).await {
+        match http.create_global_commands(commands).await {
             Ok(c) => tracing::info!(count = c.len(), "Discord: registered global commands"),
             Err(e) => tracing::error!(error = %e, "Discord: registering global commands failed"),
         }
     } else {
         for &g in guild_ids {
-            match ctx
-                .http
+            match http
                 .create_guild_commands(serenity::GuildId::new(g), commands)
                 .await
             {
@@ -176,15 +217,26 @@ async fn event_handler(
     fw: poise::FrameworkContext<'_, Data, Error>,
     event: &serenity::FullEvent,
 ) -> Result<(), Error> {
+    let ops = &fw.user_data.app.settings.discord.ops_role_ids;
     match event {
         serenity::FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(mci),
-        } if alert_buttons::is_alert_component(&mci.data.custom_id) => {
-            alert_buttons::handle(fw.serenity_context, fw.user_data, mci).await
+        } => {
+            let click = components::Click::component(mci, ops);
+            if let Some(response) = components::answer(fw.user_data, &click).await? {
+                mci.create_response(fw.serenity_context, response).await?;
+            }
+            Ok(())
         }
         serenity::FullEvent::InteractionCreate {
-            interaction: serenity::Interaction::Component(mci),
-        } => slash::handle_component(fw.serenity_context, fw.user_data, mci).await,
+            interaction: serenity::Interaction::Modal(modal),
+        } => {
+            let click = components::Click::modal(modal, ops);
+            if let Some(response) = components::answer(fw.user_data, &click).await? {
+                modal.create_response(fw.serenity_context, response).await?;
+            }
+            Ok(())
+        }
         serenity::FullEvent::Resume { .. } => {
             tracing::info!("Discord: gateway session resumed");
             Ok(())

@@ -5,15 +5,16 @@
 //! process dying mid-send resends it at most once after the lease. Without `DISCORD_TOKEN` posts
 //! are printed on the console instead.
 
-use super::{render, DISCORD_API};
+use super::render;
 pub use crate::app::posts::SendError;
-use crate::app::posts::{self, Components, Post};
+use crate::app::posts::{self, ApprovalButtons, Components, Post};
 use crate::app::App;
 use crate::config::DiscordSettings;
-use crate::domain::markup;
+use crate::domain::approval::Action;
+use crate::domain::{markup, ApprovalId};
 use crate::shutdown::Shutdown;
 use poise::serenity_prelude as serenity;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use std::sync::Arc;
 
 /// Where posts go.
@@ -28,14 +29,7 @@ pub enum Sender {
 impl Sender {
     /// The REST client, built like the gateway client's (`discord.api_base_url`).
     pub fn discord(settings: &DiscordSettings, token: &SecretString) -> Self {
-        let mut http = serenity::HttpBuilder::new(token.expose_secret());
-        if settings.api_base_url != DISCORD_API {
-            // serenity ignores the proxy while its rate limiter is on.
-            http = http
-                .proxy(settings.api_base_url.clone())
-                .ratelimiter_disabled(true);
-        }
-        Sender::Discord(Arc::new(http.build()))
+        Sender::Discord(Arc::new(super::http_builder(settings, Some(token)).build()))
     }
 
     /// From the settings: Discord with a token, the console without.
@@ -47,12 +41,23 @@ impl Sender {
     }
 
     /// Sends one post; returns the Discord message id. `may_ping`: the roles it may mention
-    /// (the config's; nothing else pings).
-    pub async fn send(&self, post: &Post, may_ping: &[u64]) -> Result<Option<u64>, SendError> {
+    /// (the config's; nothing else pings). An edit post (`edits_post`) changes the message
+    /// `edited` instead: its text, and its buttons (none: removed).
+    pub async fn send(
+        &self,
+        post: &Post,
+        edited: Option<u64>,
+        may_ping: &[u64],
+    ) -> Result<Option<u64>, SendError> {
         match self {
             Sender::Console => {
+                let what = if post.edits_post.is_some() {
+                    "edit of a post in"
+                } else {
+                    "post to"
+                };
                 let printed = crate::outln!(
-                    "── post to channel {} ──\n{}",
+                    "── {what} channel {} ──\n{}",
                     post.channel_id,
                     markup::to_console(&post.content, None)
                 )
@@ -67,6 +72,34 @@ impl Sender {
                     tracing::warn!(error = %e, post_id = post.id.0, "post not printed");
                 }
                 Ok(None)
+            }
+            Sender::Discord(http) if post.edits_post.is_some() => {
+                let Some(message) = edited else {
+                    return Err(SendError::Retry(
+                        "the post it edits is not sent yet".to_string(),
+                    ));
+                };
+                let edit = serenity::EditMessage::new()
+                    .content(post.content.clone())
+                    .allowed_mentions(render::allowed_mentions(may_ping))
+                    .components(
+                        post.components
+                            .as_deref()
+                            .and_then(|c| serde_json::from_str::<ApprovalButtons>(c).ok())
+                            .map(|b| approval_components(b.approval))
+                            .unwrap_or_default(),
+                    );
+                match serenity::ChannelId::new(post.channel_id.max(1))
+                    .edit_message(
+                        http.as_ref(),
+                        serenity::MessageId::new(message.max(1)),
+                        edit,
+                    )
+                    .await
+                {
+                    Ok(_) => Ok(Some(message)),
+                    Err(e) => Err(classify(e)),
+                }
             }
             Sender::Discord(http) => {
                 let mut msg = serenity::CreateMessage::new()
@@ -86,6 +119,12 @@ impl Sender {
                     .and_then(|c| serde_json::from_str::<Components>(c).ok())
                 {
                     msg = msg.components(components(&c));
+                } else if let Some(b) = post
+                    .components
+                    .as_deref()
+                    .and_then(|c| serde_json::from_str::<ApprovalButtons>(c).ok())
+                {
+                    msg = msg.components(approval_components(b.approval));
                 }
                 match serenity::ChannelId::new(post.channel_id.max(1))
                     .send_message(http.as_ref(), msg)
@@ -143,12 +182,35 @@ pub fn components(c: &Components) -> Vec<serenity::CreateActionRow> {
     rows
 }
 
-/// Sends every due post once; returns how many were sent.
+/// The buttons of a held batch's post.
+pub fn approval_components(id: ApprovalId) -> Vec<serenity::CreateActionRow> {
+    vec![serenity::CreateActionRow::Buttons(vec![
+        serenity::CreateButton::new(Action::Approve.custom_id(id.0))
+            .label("Approve")
+            .style(serenity::ButtonStyle::Success),
+        serenity::CreateButton::new(Action::AskNote.custom_id(id.0))
+            .label("Add note…")
+            .style(serenity::ButtonStyle::Secondary),
+        serenity::CreateButton::new(Action::Withhold.custom_id(id.0))
+            .label("Withhold")
+            .style(serenity::ButtonStyle::Danger),
+    ])]
+}
+
+/// Sends every due post once (after queueing the approval reminders now due); returns how many
+/// were sent.
 pub async fn deliver_due(app: &App, sender: &Sender) -> anyhow::Result<usize> {
+    // A failing reminder must not hold up the posts.
+    if let Err(e) = crate::app::approvals::remind_due(app).await {
+        tracing::error!(error = ?e, "approval reminders failed");
+    }
     let may_ping: Vec<u64> = app.settings.alerts.mention_role.into_iter().collect();
     let mut sent = 0;
     for post in posts::claim_due(app).await? {
-        let result = sender.send(&post, &may_ping).await;
+        let result = match posts::edited_message(app, &post).await? {
+            Ok(edited) => sender.send(&post, edited, &may_ping).await,
+            Err(never) => Err(SendError::Permanent(never)),
+        };
         if result.is_err() {
             app.metrics.delivery_failed("discord");
         }

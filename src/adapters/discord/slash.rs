@@ -7,6 +7,7 @@
 //! [`slash_action`] (options → [`Invocation`] → [`commands::run`] → embed) and [`autocomplete`]
 //! (→ [`commands::suggest`]).
 
+use super::components::Click;
 use super::{render, Data, Error};
 use crate::app::Actor;
 use crate::commands::{self, CommandSpec, Invocation, OptionKind, OptionSpec, Reply};
@@ -207,8 +208,34 @@ fn invocation(ctx: Ctx<'_>) -> Invocation {
         [only] => (only.name.to_string(), None),
         [] => (ctx.interaction.data.name.clone(), None),
     };
-    let options = ctx
-        .args
+    Invocation {
+        command,
+        sub,
+        options: option_texts(ctx.args),
+    }
+}
+
+/// A command interaction's name, subcommand and options as text: what [`invocation`] makes of
+/// poise's view, read from the interaction itself (the HTTP endpoint has no poise).
+pub fn invocation_of(data: &serenity::CommandData) -> Invocation {
+    let options = data.options();
+    let (sub, leaf) = match options.as_slice() {
+        [serenity::ResolvedOption {
+            name,
+            value: serenity::ResolvedValue::SubCommand(inner),
+            ..
+        }] => (Some(name.to_string()), option_texts(inner)),
+        other => (None, option_texts(other)),
+    };
+    Invocation {
+        command: data.name.clone(),
+        sub,
+        options: leaf,
+    }
+}
+
+fn option_texts(options: &[serenity::ResolvedOption<'_>]) -> Vec<(String, String)> {
+    options
         .iter()
         .filter_map(|o| {
             let v = match &o.value {
@@ -221,12 +248,12 @@ fn invocation(ctx: Ctx<'_>) -> Invocation {
             };
             Some((o.name.to_string(), v))
         })
-        .collect();
-    Invocation {
-        command,
-        sub,
-        options,
-    }
+        .collect()
+}
+
+/// The spec an invocation runs.
+pub fn spec_of(inv: &Invocation) -> Option<&'static CommandSpec> {
+    commands::find(&inv.command, inv.sub.as_deref()).map(|c| c.spec)
 }
 
 /// The acting Discord user: may change data only as a guild member holding an ops role.
@@ -264,11 +291,9 @@ async fn handle_command(ctx: Ctx<'_>) -> Result<(), Error> {
         &data.app.settings.discord.ops_role_ids,
     );
     tracing::info!(actor = %actor.name, command = %inv.to_line(), "discord command");
-    // A change by someone without the role is refused: defer privately so the refusal stays private.
-    let refused = invoked_spec(ctx).is_some_and(|s| !actor.may(s.mutating));
-    let deferred = invoked_spec(ctx).is_some_and(|s| s.defer);
-    if deferred {
-        if refused {
+    let plan = Plan::of(invoked_spec(ctx), &actor);
+    if plan.deferred {
+        if plan.refused {
             interaction.defer_ephemeral(http).await?;
         } else {
             interaction.defer(http).await?;
@@ -277,25 +302,82 @@ async fn handle_command(ctx: Ctx<'_>) -> Result<(), Error> {
     }
     let (reply, outcome) = commands::run(&data.app, &actor, &inv).await;
     tracing::debug!(?outcome, "discord command answered");
-    let embed = render::embed(&reply);
-    let components = render::components(&data.pages, interaction.user.id.get(), &reply);
-    let file = render::attachment(&reply);
-    if !deferred {
-        let mut msg = serenity::CreateInteractionResponseMessage::new()
-            .embed(embed)
-            .components(components)
-            .ephemeral(reply.ephemeral)
-            .allowed_mentions(render::allowed_mentions(&[]));
-        if let Some(file) = file {
-            msg = msg.add_file(file);
-        }
+    let asker = interaction.user.id.get();
+    if !plan.deferred {
+        let msg = message(data, asker, &reply);
         interaction
             .create_response(http, serenity::CreateInteractionResponse::Message(msg))
             .await?;
         ctx.has_sent_initial_response.store(true, Ordering::SeqCst);
-    } else if reply.ephemeral && !refused {
+    } else {
+        finish_deferred(
+            &http.http,
+            &interaction.token,
+            data,
+            asker,
+            &reply,
+            plan.refused,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// How a command is answered, known before it runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    /// A change asked for by someone without the ops role.
+    pub refused: bool,
+    /// Its spec defers (Discord is told to wait first).
+    pub deferred: bool,
+}
+
+impl Plan {
+    /// From the invoked spec and the actor. A refused change is deferred privately, so the
+    /// refusal stays private.
+    pub fn of(spec: Option<&CommandSpec>, actor: &Actor) -> Self {
+        Self {
+            refused: spec.is_some_and(|s| !actor.may(s.mutating)),
+            deferred: spec.is_some_and(|s| s.defer),
+        }
+    }
+}
+
+/// A reply as an interaction message: the embed, paging buttons `asker` may press, the attached
+/// file if any; private when the reply is.
+pub fn message(
+    data: &Data,
+    asker: u64,
+    reply: &Reply,
+) -> serenity::CreateInteractionResponseMessage {
+    let mut msg = serenity::CreateInteractionResponseMessage::new()
+        .embed(render::embed(reply))
+        .components(render::components(&data.pages, asker, reply))
+        .ephemeral(reply.ephemeral)
+        .allowed_mentions(render::allowed_mentions(&[]));
+    if let Some(file) = render::attachment(reply) {
+        msg = msg.add_file(file);
+    }
+    msg
+}
+
+/// Answers a deferred interaction (`token`) with `reply` over REST: edits the original
+/// response, or, when a public deferral meets a private reply, deletes it and follows up
+/// privately. `http` needs the application id set.
+pub async fn finish_deferred(
+    http: &serenity::Http,
+    token: &str,
+    data: &Data,
+    asker: u64,
+    reply: &Reply,
+    refused: bool,
+) -> Result<(), serenity::Error> {
+    use serenity::Builder;
+    let embed = render::embed(reply);
+    let file = render::attachment(reply);
+    if reply.ephemeral && !refused {
         // The deferred "thinking…" message is public; answer privately instead.
-        interaction.delete_response(http).await?;
+        http.delete_original_interaction_response(token).await?;
         let mut follow = serenity::CreateInteractionResponseFollowup::new()
             .embed(embed)
             .ephemeral(true)
@@ -303,16 +385,16 @@ async fn handle_command(ctx: Ctx<'_>) -> Result<(), Error> {
         if let Some(file) = file {
             follow = follow.add_file(file);
         }
-        interaction.create_followup(http, follow).await?;
+        follow.execute(http, (None, token)).await?;
     } else {
         let mut edit = serenity::EditInteractionResponse::new()
             .embed(embed)
-            .components(components)
+            .components(render::components(&data.pages, asker, reply))
             .allowed_mentions(render::allowed_mentions(&[]));
         if let Some(file) = file {
             edit = edit.new_attachment(file);
         }
-        interaction.edit_response(http, edit).await?;
+        edit.execute(http, token).await?;
     }
     Ok(())
 }
@@ -326,66 +408,74 @@ fn autocomplete<'a>(
             serenity::ResolvedValue::Autocomplete { .. } => Some(o.name),
             _ => None,
         });
-        let option =
-            invoked_spec(ctx).and_then(|s| s.options.iter().find(|o| Some(o.name) == focused));
-        let Some((kind, option)) = option.and_then(|o| o.suggest.map(|k| (k, o))) else {
-            return serenity::CreateAutocompleteResponse::new();
-        };
-        let choices = commands::suggest(&ctx.framework.user_data.app, kind, partial)
-            .await
-            .into_iter()
-            .take(25)
-            .filter_map(|(label, value)| {
-                // Choice names show no Markdown: readable as typed, control characters escaped.
-                let label = commands::reply::truncate(&visible(&label), 100);
-                match option.kind {
-                    OptionKind::Integer => value
-                        .parse::<i64>()
-                        .ok()
-                        .map(|n| serenity::AutocompleteChoice::new(label, n)),
-                    _ => Some(serenity::AutocompleteChoice::new(
-                        label,
-                        commands::reply::truncate(&value, 100),
-                    )),
-                }
-            })
-            .collect();
-        serenity::CreateAutocompleteResponse::new().set_choices(choices)
+        suggestions(
+            &ctx.framework.user_data.app,
+            invoked_spec(ctx),
+            focused,
+            partial,
+        )
+        .await
     })
 }
 
-/// Answers a Prev/Next click: only the asker may page; the list is re-run and the message updated.
-pub async fn handle_component(
-    ctx: &serenity::Context,
-    data: &Data,
-    mci: &serenity::ComponentInteraction,
-) -> Result<(), Error> {
-    let Some(click) = render::parse_custom_id(&data.pages, &mci.data.custom_id) else {
-        return Ok(());
+/// The autocomplete choices for option `focused` of `spec`, typed so far as `partial`.
+pub async fn suggestions(
+    app: &crate::app::App,
+    spec: Option<&CommandSpec>,
+    focused: Option<&str>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
+    let option = spec.and_then(|s| s.options.iter().find(|o| Some(o.name) == focused));
+    let Some((kind, option)) = option.and_then(|o| o.suggest.map(|k| (k, o))) else {
+        return serenity::CreateAutocompleteResponse::new();
     };
-    let private = |text: &str| {
+    let choices = commands::suggest(app, kind, partial)
+        .await
+        .into_iter()
+        .take(25)
+        .filter_map(|(label, value)| {
+            // Choice names show no Markdown: readable as typed, control characters escaped.
+            let label = commands::reply::truncate(&visible(&label), 100);
+            match option.kind {
+                OptionKind::Integer => value
+                    .parse::<i64>()
+                    .ok()
+                    .map(|n| serenity::AutocompleteChoice::new(label, n)),
+                _ => Some(serenity::AutocompleteChoice::new(
+                    label,
+                    commands::reply::truncate(&value, 100),
+                )),
+            }
+        })
+        .collect();
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+}
+
+/// The answer to a Prev/Next click (`None`: not a paging button): only the asker may page;
+/// the list is re-run and the message updated.
+pub async fn page_response(
+    data: &Data,
+    click: &Click,
+) -> Result<Option<serenity::CreateInteractionResponse>, Error> {
+    let Some(page) = render::parse_custom_id(&data.pages, &click.custom_id) else {
+        return Ok(None);
+    };
+    let private = |reply: &Reply| {
         serenity::CreateInteractionResponse::Message(
             serenity::CreateInteractionResponseMessage::new()
-                .embed(render::embed(&Reply::error(text.to_string())))
+                .embed(render::embed(reply))
                 .ephemeral(true)
                 .allowed_mentions(render::allowed_mentions(&[])),
         )
     };
-    if click.asker != mci.user.id.get() {
+    if page.asker != click.user_id {
         let text = "Only the person who ran this command can turn its pages; run it yourself to get your own copy.";
-        mci.create_response(ctx, private(text)).await?;
-        return Ok(());
+        return Ok(Some(private(&Reply::error(text.to_string()))));
     }
-    let Some(inv) = click.invocation else {
+    let Some(inv) = page.invocation else {
         let text = "This list has expired; run the command again.";
-        mci.create_response(ctx, private(text)).await?;
-        return Ok(());
+        return Ok(Some(private(&Reply::error(text.to_string()))));
     };
-    let actor = actor(
-        &mci.user,
-        mci.member.as_ref(),
-        &data.app.settings.discord.ops_role_ids,
-    );
     // A keyed line (`after:`/`before:`) keeps its key; the page number only labels it.
     let inv = if inv
         .options
@@ -395,30 +485,23 @@ pub async fn handle_component(
         let mut inv = inv;
         inv.options.retain(|(k, _)| k != "page");
         inv.options
-            .push(("page".to_string(), click.page.to_string()));
+            .push(("page".to_string(), page.page.to_string()));
         inv
     } else {
-        inv.with_page(click.page)
+        inv.with_page(page.page)
     };
-    tracing::info!(actor = %actor.name, command = %inv.to_line(), "discord page");
-    let (reply, _) = commands::run(&data.app, &actor, &inv).await;
-    let response = if reply.ephemeral {
-        serenity::CreateInteractionResponse::Message(
-            serenity::CreateInteractionResponseMessage::new()
-                .embed(render::embed(&reply))
-                .ephemeral(true)
-                .allowed_mentions(render::allowed_mentions(&[])),
-        )
+    tracing::info!(actor = %click.actor.name, command = %inv.to_line(), "discord page");
+    let (reply, _) = commands::run(&data.app, &click.actor, &inv).await;
+    Ok(Some(if reply.ephemeral {
+        private(&reply)
     } else {
         serenity::CreateInteractionResponse::UpdateMessage(
             serenity::CreateInteractionResponseMessage::new()
                 .embed(render::embed(&reply))
-                .components(render::components(&data.pages, click.asker, &reply))
+                .components(render::components(&data.pages, page.asker, &reply))
                 .allowed_mentions(render::allowed_mentions(&[])),
         )
-    };
-    mci.create_response(ctx, response).await?;
-    Ok(())
+    }))
 }
 
 #[cfg(test)]
@@ -452,6 +535,9 @@ mod tests {
                 "forecast",
                 "alerts",
                 "notifications",
+                "approvals",
+                "approve",
+                "withhold",
                 "help"
             ]
         );

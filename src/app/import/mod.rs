@@ -11,6 +11,7 @@
 //! reference, a rule of the stored state) and the caller's transaction is rolled back.
 
 mod customers;
+mod discount_codes;
 mod orders;
 mod products;
 mod purchase_orders;
@@ -42,6 +43,8 @@ pub enum ImportKind {
     Orders,
     /// Past sales: demand history, on-hand unchanged.
     Sales,
+    /// Discount codes for the incentives pool.
+    DiscountCodes,
 }
 
 impl ImportKind {
@@ -54,6 +57,7 @@ impl ImportKind {
             "purchase-orders" => Self::PurchaseOrders,
             "orders" => Self::Orders,
             "sales" => Self::Sales,
+            "discount-codes" => Self::DiscountCodes,
             _ => return None,
         })
     }
@@ -113,6 +117,7 @@ impl ImportKind {
                 ("order", false),
                 ("customer", false),
             ],
+            Self::DiscountCodes => &[("code", true), ("kind", false), ("value", false)],
         }
     }
 }
@@ -519,6 +524,8 @@ enum Data {
     Orders,
     /// Sales wait in a temporary table likewise.
     Sales,
+    /// Discount codes wait in a temporary table likewise.
+    DiscountCodes,
 }
 
 impl Problems {
@@ -598,6 +605,11 @@ async fn stage_rows(
             orders::stage(conn, rows, p, &mut look, now).await?;
             Data::Orders
         }
+        ImportKind::DiscountCodes => {
+            let checked = discount_codes::parse(rows, p);
+            discount_codes::stage(conn, &checked).await?;
+            Data::DiscountCodes
+        }
     })
 }
 
@@ -610,6 +622,7 @@ pub async fn apply(
     actor: &Actor,
     staged: Staged,
 ) -> AppResult<ImportReport> {
+    let change = crate::app::approvals::begin(conn).await?;
     let mut report = ImportReport {
         rows: staged.rows,
         warnings: staged.warnings,
@@ -639,6 +652,11 @@ pub async fn apply(
             sales::apply(conn, &mut report, app.clock.now()).await?;
             (Vec::new(), Cause::StockAdjusted)
         }
+        // The pool only: no stock, backorder or promise moves.
+        Data::DiscountCodes => {
+            discount_codes::apply(conn, &mut report, &mut p, app.clock.now()).await?;
+            (Vec::new(), Cause::StockAdjusted)
+        }
     };
     p.into_result()?;
     settle(app, conn, &touched, cause, &actor.name, "import", false).await?;
@@ -655,6 +673,8 @@ pub async fn apply(
         app.clock.now(),
     )
     .await?;
+    let what = format!("import of a {:?} file", staged.kind);
+    crate::app::approvals::judge(app, conn, change, &actor.name, &what).await?;
     Ok(report)
 }
 
