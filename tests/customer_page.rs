@@ -850,3 +850,32 @@ proptest::proptest! {
         proptest::prop_assert!(allocated <= stock);
     }
 }
+
+/// A code the incentives issued with a message is on the page too, under its backorder, shown
+/// as typed (escaped).
+#[tokio::test]
+async fn the_page_shows_the_discount_code_issued_to_a_backorder() {
+    let mock = MockTwilio::start().await;
+    let s = serve(
+        Some(&mock),
+        None,
+        &[
+            ("BACKORDER_BOT__INCENTIVES__AFTER_DAYS", "0"),
+            ("BACKORDER_BOT__INCENTIVES__SLIP_DAYS", "1"),
+        ],
+    )
+    .await;
+    s.t.import("discount-codes", "code,kind,value\nSORRY<b>7,discount,10\n")
+        .await
+        .unwrap();
+    text_ada(&s.t).await;
+    let (link, text) = link_in_last_sms(&mock, "+447700900001");
+    assert!(text.contains("code SORRY<b>7 gives 10% off"), "{text}");
+    let (status, html) = get(&link).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("code SORRY&lt;b&gt;7 gives 10% off your next order"),
+        "{html}"
+    );
+    assert!(!html.contains("SORRY<b>"), "escaped: {html}");
+}

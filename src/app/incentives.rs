@@ -185,7 +185,7 @@ pub struct IssuedCode {
     pub told: Option<(MessageId, DateTime<Utc>)>,
 }
 
-fn issued(r: store::incentives::IssuedRow) -> Option<IssuedCode> {
+pub(super) fn issued(r: store::incentives::IssuedRow) -> Option<IssuedCode> {
     Some(IssuedCode {
         value: CodeValue::from_stored(r.kind, r.percent)?,
         backorder_id: r.backorder_id,

@@ -252,6 +252,19 @@ pub async fn page(app: &App, raw_token: &str) -> Result<Page, PortalError> {
             substitute,
         })
         .collect();
+        // The code the incentives gave this backorder, once issued (the message carries it too).
+        let notes = store::incentives::issued_to_backorder(&mut conn, b.id)
+            .await?
+            .and_then(super::incentives::issued)
+            .map(|c| {
+                format!(
+                    "Thanks for waiting: code {} gives {}.",
+                    c.code,
+                    c.value.in_words()
+                )
+            })
+            .into_iter()
+            .collect();
         backorders.push(PageBackorder {
             id: b.id,
             product: b.product,
@@ -259,7 +272,7 @@ pub async fn page(app: &App, raw_token: &str) -> Result<Page, PortalError> {
             eta: b.promised_eta,
             eta_kind: b.eta_kind,
             history,
-            notes: Vec::new(),
+            notes,
             offers,
             switch_form: form(&token)?,
             cancel_form: form(&token)?,
