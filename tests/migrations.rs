@@ -52,7 +52,7 @@ fn version(file_name: &str) -> Option<i64> {
 
 #[test]
 fn migrations_are_numbered_in_the_order_they_were_released() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join("sqlite");
     let mut by_version = BTreeMap::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
@@ -76,7 +76,7 @@ fn migrations_are_numbered_in_the_order_they_were_released() {
     assert_eq!(
         on_disk,
         RELEASED,
-        "migrations/ and RELEASED differ: add a new migration at the end of RELEASED, numbered \
+        "migrations/sqlite/ and RELEASED differ: add a new migration at the end of RELEASED, numbered \
          above {}; a released migration is never renamed or removed",
         RELEASED.last().unwrap(),
     );
