@@ -255,7 +255,7 @@ async fn copy_table(
         if let Err(e) = copy_row(&row, &targets, &mut buffer) {
             drop(rows);
             let _ = copy.abort("a value did not convert").await;
-            bail!("table {table}, row {n} ({}): {e}", describe_key(&row, &key));
+            bail!("table {table}, row {n} ({}): {e:#}", describe_key(&row, &key));
         }
         if buffer.len() >= CHUNK {
             if let Err(e) = copy.send(buffer.as_bytes()).await {
