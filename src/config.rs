@@ -1537,6 +1537,56 @@ mod tests {
     }
 
     #[test]
+    fn database_url_chooses_the_engine_and_keeps_database_path_working() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.database.engine, Engine::Sqlite);
+        assert_eq!(s.database.path, PathBuf::from("data/backorder-bot.db"));
+        let s = load(&[("BACKORDER_BOT__DATABASE__PATH", "/srv/shop.db")]).unwrap();
+        assert_eq!(s.database.path, PathBuf::from("/srv/shop.db"));
+        let s = load(&[("BACKORDER_BOT__DATABASE__URL", "sqlite://data/other.db")]).unwrap();
+        assert_eq!(
+            (s.database.engine, s.database.path),
+            (Engine::Sqlite, PathBuf::from("data/other.db"))
+        );
+        let s = load(&[("BACKORDER_BOT__DATABASE__URL", "sqlite:///srv/abs.db")]).unwrap();
+        assert_eq!(s.database.path, PathBuf::from("/srv/abs.db"));
+        let s = load(&[(
+            "BACKORDER_BOT__DATABASE__URL",
+            "postgres://shop:pa55word@db.example:5433/backorders",
+        )])
+        .unwrap();
+        let Engine::Postgres(url) = &s.database.engine else {
+            panic!("{:?}", s.database.engine)
+        };
+        assert_eq!(url.redacted(), "postgres://shop:***@db.example:5433/backorders");
+        assert!(url.expose().contains("pa55word"));
+        assert!(!format!("{s:?}").contains("pa55word"));
+    }
+
+    #[test]
+    fn a_bad_database_url_names_the_key_and_never_the_password() {
+        for (url, reason) in [
+            ("mysql://u:pa55word@h/db", "engine the bot does not know"),
+            ("postgres://u:pa55word@/db", "empty host"),
+            ("postgres://u:pa55word@h", "names no database"),
+            ("postgres://u:pa55word@h/a/b", "names no database"),
+            ("sqlite://", "names no SQLite file"),
+            ("sqlite://x.db?mode=ro", "takes no options"),
+            ("pa55word", "is not a url"),
+            ("postgres://u:pa55word@h:99999/db", "is not a valid postgres:// url"),
+        ] {
+            let e = load(&[("BACKORDER_BOT__DATABASE__URL", url)]).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.starts_with("config: database.url (from BACKORDER_BOT__DATABASE__URL): "),
+                "{url}: {text}"
+            );
+            assert!(text.contains(reason), "{url}: {text}");
+            assert!(!text.contains("pa55word"), "{url}: {text}");
+        }
+    }
+
+    #[test]
     fn reader_connections_default_to_twice_the_cores() {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
         let s = load(&[]).unwrap();

@@ -32,7 +32,7 @@ struct Scratch {
 }
 
 impl Scratch {
-    async fn create(test: &str) -> Option<Self> {
+    async fn create(test: &str, tag: &str) -> Option<Self> {
         let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
             let why = "TEST_DATABASE_URL is not set (a postgres:// url; .ci/with-postgres starts a throwaway server)";
             if std::env::var("CI").as_deref() == Ok("true") {
@@ -43,7 +43,7 @@ impl Scratch {
             let _ = writeln!(std::io::stderr(), "{test}: PostgreSQL half skipped: {why}");
             return None;
         };
-        let name = format!("bb_{}_{}", test, uuid::Uuid::new_v4().simple());
+        let name = format!("bb_{}_{}", tag, uuid::Uuid::new_v4().simple());
         let mut conn = PgConnection::connect(&admin)
             .await
             .expect("TEST_DATABASE_URL accepts connections");
@@ -326,7 +326,7 @@ async fn pg_schema(conn: &mut PgConnection) -> BTreeMap<String, Table> {
 
 #[tokio::test]
 async fn both_engines_reach_the_same_schema_meaning() {
-    let Some(scratch) = Scratch::create("schema").await else {
+    let Some(scratch) = Scratch::create("both_engines_reach_the_same_schema_meaning", "schema").await else {
         return;
     };
     let pool = backorder_bot::store::postgres::connect(&scratch.url, 1)
@@ -452,7 +452,7 @@ async fn every_sqlite_table_has_a_postgres_counterpart() {
 
 #[tokio::test]
 async fn copy_to_moves_the_demo_shop_with_its_values() {
-    let Some(scratch) = Scratch::create("copy").await else {
+    let Some(scratch) = Scratch::create("copy_to_moves_the_demo_shop_with_its_values", "copy").await else {
         return;
     };
     let t = common::spawn_demo_app().await;
@@ -567,7 +567,7 @@ async fn copy_to_moves_the_demo_shop_with_its_values() {
 
 #[tokio::test]
 async fn copy_to_names_the_table_and_row_of_a_value_that_does_not_convert() {
-    let Some(scratch) = Scratch::create("badrow").await else {
+    let Some(scratch) = Scratch::create("copy_to_names_the_table_and_row_of_a_value_that_does_not_convert", "badrow").await else {
         return;
     };
     let t = common::spawn_demo_app().await;
@@ -599,4 +599,41 @@ async fn copy_to_names_the_table_and_row_of_a_value_that_does_not_convert() {
     drop(pg);
     drop(conn);
     scratch.drop_database().await;
+}
+
+#[test]
+fn a_postgres_url_stops_serving_commands_and_never_shows_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["ask", "/stock sku:TENT-2P"][..], &["migrate"][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("BACKORDER_BOT__DATABASE__URL", "postgres://shop:s3cr3t-pw@db.invalid:5432/shop")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {err}");
+        assert!(
+            err.contains("serving from PostgreSQL is not available yet")
+                && err.contains("copy-to")
+                && err.contains("postgres://shop:***@db.invalid:5432/shop"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("s3cr3t"), "{args:?}: {err}");
+        assert!(!dir.path().join("data").exists(), "no SQLite file was made instead");
+    }
+}
+
+#[test]
+fn copy_to_refuses_a_url_that_is_not_postgres_naming_the_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
+        .args(["--db", "shop.db", "copy-to", "mysql://root:pw@localhost/shop"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("copy-to URL") && err.contains("postgres"), "{err}");
+    assert!(!err.contains(":pw@"), "{err}");
 }
