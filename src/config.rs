@@ -605,7 +605,9 @@ impl TryFrom<RawDatabase> for DatabaseSettings {
         let (engine, path) = match DatabaseUrl::parse(&raw.url)? {
             None => (Engine::Sqlite, PathBuf::from(raw.path.trim())),
             Some(DatabaseUrl::Sqlite(path)) => (Engine::Sqlite, path),
-            Some(DatabaseUrl::Postgres(url)) => (Engine::Postgres(url), PathBuf::from(raw.path.trim())),
+            Some(DatabaseUrl::Postgres(url)) => {
+                (Engine::Postgres(url), PathBuf::from(raw.path.trim()))
+            }
         };
         Ok(Self {
             engine,
@@ -646,7 +648,10 @@ impl DatabaseUrl {
             return Ok(None);
         }
         let Some((scheme, _)) = raw.split_once(':') else {
-            return Err(err(KEY, "is not a url: expected sqlite://FILE or postgres://HOST/DATABASE"));
+            return Err(err(
+                KEY,
+                "is not a url: expected sqlite://FILE or postgres://HOST/DATABASE",
+            ));
         };
         match scheme.to_ascii_lowercase().as_str() {
             "sqlite" => {
@@ -1558,7 +1563,10 @@ mod tests {
         let Engine::Postgres(url) = &s.database.engine else {
             panic!("{:?}", s.database.engine)
         };
-        assert_eq!(url.redacted(), "postgres://shop:***@db.example:5433/backorders");
+        assert_eq!(
+            url.redacted(),
+            "postgres://shop:***@db.example:5433/backorders"
+        );
         assert!(url.expose().contains("pa55word"));
         assert!(!format!("{s:?}").contains("pa55word"));
     }
@@ -1573,7 +1581,10 @@ mod tests {
             ("sqlite://", "names no SQLite file"),
             ("sqlite://x.db?mode=ro", "takes no options"),
             ("pa55word", "is not a url"),
-            ("postgres://u:pa55word@h:99999/db", "is not a valid postgres:// url"),
+            (
+                "postgres://u:pa55word@h:99999/db",
+                "is not a valid postgres:// url",
+            ),
         ] {
             let e = load(&[("BACKORDER_BOT__DATABASE__URL", url)]).unwrap_err();
             let text = e.to_string();

@@ -64,7 +64,9 @@ fn postgres_migrations_are_numbered_in_the_order_they_were_released() {
 }
 
 fn check_released(engine: &str, released: &[&str]) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(engine);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(engine);
     let mut by_version = BTreeMap::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();

@@ -117,7 +117,8 @@ fn check_bodies(sql: &str) -> Vec<String> {
     while let Some(at) = upper[from..].find("CHECK") {
         let start = from + at + "CHECK".len();
         let word_ends = sql[start..].starts_with([' ', '(', '\n']);
-        let word_starts = !sql[..from + at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+        let word_starts =
+            !sql[..from + at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
         if !(word_starts && word_ends) {
             from = start;
             continue;
@@ -179,20 +180,20 @@ async fn sqlite_schema(conn: &mut SqliteConnection) -> BTreeMap<String, Table> {
             let name: String = c.get(0);
             let pk: i64 = c.get(3);
             let not_null: bool = c.get::<i64, _>(2) == 1 || pk > 0;
-            table
-                .columns
-                .insert(name.clone(), (not_null, sqlite_class(&c.get::<String, _>(1))));
+            table.columns.insert(
+                name.clone(),
+                (not_null, sqlite_class(&c.get::<String, _>(1))),
+            );
             if pk > 0 {
                 table.primary_key.push(name);
             }
         }
-        for (name, unique, origin) in
-            sqlx::query_as::<_, (String, bool, String)>(&format!(
-                "SELECT name, \"unique\", origin FROM pragma_index_list('{t}')"
-            ))
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap()
+        for (name, unique, origin) in sqlx::query_as::<_, (String, bool, String)>(&format!(
+            "SELECT name, \"unique\", origin FROM pragma_index_list('{t}')"
+        ))
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
         {
             match (unique, origin.as_str()) {
                 (true, "u") => {
@@ -223,9 +224,11 @@ async fn sqlite_schema(conn: &mut SqliteConnection) -> BTreeMap<String, Table> {
             e.2.push(to);
         }
         for (_, (to_table, from, to)) in by_id {
-            table
-                .foreign_keys
-                .insert(format!("{} -> {to_table}({})", from.join(","), to.join(",")));
+            table.foreign_keys.insert(format!(
+                "{} -> {to_table}({})",
+                from.join(","),
+                to.join(",")
+            ));
         }
         let sql: String = sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE name = $1")
             .bind(&t)
@@ -326,13 +329,17 @@ async fn pg_schema(conn: &mut PgConnection) -> BTreeMap<String, Table> {
 
 #[tokio::test]
 async fn both_engines_reach_the_same_schema_meaning() {
-    let Some(scratch) = Scratch::create("both_engines_reach_the_same_schema_meaning", "schema").await else {
+    let Some(scratch) =
+        Scratch::create("both_engines_reach_the_same_schema_meaning", "schema").await
+    else {
         return;
     };
     let pool = backorder_bot::store::postgres::connect(&scratch.url, 1)
         .await
         .unwrap();
-    backorder_bot::store::postgres::migrate(&pool).await.unwrap();
+    backorder_bot::store::postgres::migrate(&pool)
+        .await
+        .unwrap();
     pool.close().await;
     let t = common::spawn_app().await;
     let mut sqlite = t.app.store.conn().await.unwrap();
@@ -446,13 +453,18 @@ async fn every_sqlite_table_has_a_postgres_counterpart() {
          SQLITE_ONLY_TABLES with the reason): {missing:?}"
     );
     for (only, why) in SQLITE_ONLY_TABLES {
-        assert!(!declared.contains_key(*only), "{only} is listed SQLite-only ({why})");
+        assert!(
+            !declared.contains_key(*only),
+            "{only} is listed SQLite-only ({why})"
+        );
     }
 }
 
 #[tokio::test]
 async fn copy_to_moves_the_demo_shop_with_its_values() {
-    let Some(scratch) = Scratch::create("copy_to_moves_the_demo_shop_with_its_values", "copy").await else {
+    let Some(scratch) =
+        Scratch::create("copy_to_moves_the_demo_shop_with_its_values", "copy").await
+    else {
         return;
     };
     let t = common::spawn_demo_app().await;
@@ -501,11 +513,12 @@ async fn copy_to_moves_the_demo_shop_with_its_values() {
             .await
             .unwrap();
     assert_eq!(name, outside);
-    let copied_price: i64 = sqlx::query_scalar("SELECT unit_price_minor FROM order_lines WHERE id = $1")
-        .bind(line_id)
-        .fetch_one(&mut pg)
-        .await
-        .unwrap();
+    let copied_price: i64 =
+        sqlx::query_scalar("SELECT unit_price_minor FROM order_lines WHERE id = $1")
+            .bind(line_id)
+            .fetch_one(&mut pg)
+            .await
+            .unwrap();
     assert_eq!(copied_price, price);
     // Native types: a timestamptz at the same instant, a date of the same day.
     let (epoch, kind): (i64, String) = sqlx::query_as(
@@ -516,7 +529,10 @@ async fn copy_to_moves_the_demo_shop_with_its_values() {
     .await
     .unwrap();
     let expected = chrono::DateTime::parse_from_rfc3339(&ordered_at).unwrap();
-    assert_eq!((epoch, kind.as_str()), (expected.timestamp(), "timestamp with time zone"));
+    assert_eq!(
+        (epoch, kind.as_str()),
+        (expected.timestamp(), "timestamp with time zone")
+    );
     let (day, kind): (String, String) = sqlx::query_as(
         "SELECT to_char(eta, 'YYYY-MM-DD'), pg_typeof(eta)::text FROM po_lines WHERE id = $1",
     )
@@ -537,24 +553,29 @@ async fn copy_to_moves_the_demo_shop_with_its_values() {
     .await
     .unwrap();
     assert_eq!(next, max_id + 1);
-    let open_before: i64 = sqlx::query_scalar("SELECT n FROM backorder_counts WHERE status = 'open'")
-        .fetch_one(&mut pg)
-        .await
-        .unwrap();
+    let open_before: i64 =
+        sqlx::query_scalar("SELECT n FROM backorder_counts WHERE status = 'open'")
+            .fetch_one(&mut pg)
+            .await
+            .unwrap();
     sqlx::query("UPDATE backorders SET status = 'cancelled' WHERE id = (SELECT MIN(id) FROM backorders WHERE status = 'open')")
         .execute(&mut pg)
         .await
         .unwrap();
-    let open_after: i64 = sqlx::query_scalar("SELECT n FROM backorder_counts WHERE status = 'open'")
-        .fetch_one(&mut pg)
-        .await
-        .unwrap();
+    let open_after: i64 =
+        sqlx::query_scalar("SELECT n FROM backorder_counts WHERE status = 'open'")
+            .fetch_one(&mut pg)
+            .await
+            .unwrap();
     assert_eq!(open_after, open_before - 1);
 
     // A second copy refuses the now non-empty target, naming a table with rows, and changes nothing.
     let e = copy_to::copy_to(&mut conn, &scratch.url).await.unwrap_err();
     let text = format!("{e:#}");
-    assert!(text.contains("not empty: table ") && text.contains(" has rows"), "{text}");
+    assert!(
+        text.contains("not empty: table ") && text.contains(" has rows"),
+        "{text}"
+    );
     let customers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers")
         .fetch_one(&mut pg)
         .await
@@ -567,7 +588,12 @@ async fn copy_to_moves_the_demo_shop_with_its_values() {
 
 #[tokio::test]
 async fn copy_to_names_the_table_and_row_of_a_value_that_does_not_convert() {
-    let Some(scratch) = Scratch::create("copy_to_names_the_table_and_row_of_a_value_that_does_not_convert", "badrow").await else {
+    let Some(scratch) = Scratch::create(
+        "copy_to_names_the_table_and_row_of_a_value_that_does_not_convert",
+        "badrow",
+    )
+    .await
+    else {
         return;
     };
     let t = common::spawn_demo_app().await;
@@ -584,7 +610,8 @@ async fn copy_to_names_the_table_and_row_of_a_value_that_does_not_convert() {
     let e = copy_to::copy_to(&mut conn, &scratch.url).await.unwrap_err();
     let text = format!("{e:#}");
     assert!(
-        text.contains(&format!("table orders, row ")) && text.contains(&format!("(id = {id})"))
+        text.contains(&format!("table orders, row "))
+            && text.contains(&format!("(id = {id})"))
             && text.contains("column ordered_at")
             && text.contains("\"last tuesday\" is not an RFC 3339 UTC time"),
         "{text}"
@@ -608,7 +635,10 @@ fn a_postgres_url_stops_serving_commands_and_never_shows_its_password() {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
             .args(args)
             .current_dir(dir.path())
-            .env("BACKORDER_BOT__DATABASE__URL", "postgres://shop:s3cr3t-pw@db.invalid:5432/shop")
+            .env(
+                "BACKORDER_BOT__DATABASE__URL",
+                "postgres://shop:s3cr3t-pw@db.invalid:5432/shop",
+            )
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
@@ -620,7 +650,10 @@ fn a_postgres_url_stops_serving_commands_and_never_shows_its_password() {
             "{args:?}: {err}"
         );
         assert!(!err.contains("s3cr3t"), "{args:?}: {err}");
-        assert!(!dir.path().join("data").exists(), "no SQLite file was made instead");
+        assert!(
+            !dir.path().join("data").exists(),
+            "no SQLite file was made instead"
+        );
     }
 }
 
@@ -628,12 +661,20 @@ fn a_postgres_url_stops_serving_commands_and_never_shows_its_password() {
 fn copy_to_refuses_a_url_that_is_not_postgres_naming_the_argument() {
     let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
-        .args(["--db", "shop.db", "copy-to", "mysql://root:pw@localhost/shop"])
+        .args([
+            "--db",
+            "shop.db",
+            "copy-to",
+            "mysql://root:pw@localhost/shop",
+        ])
         .current_dir(dir.path())
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
-    assert!(err.contains("copy-to URL") && err.contains("postgres"), "{err}");
+    assert!(
+        err.contains("copy-to URL") && err.contains("postgres"),
+        "{err}"
+    );
     assert!(!err.contains(":pw@"), "{err}");
 }

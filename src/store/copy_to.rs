@@ -143,15 +143,20 @@ pub async fn sqlite_tables(conn: &mut SqliteConnection) -> anyhow::Result<Vec<St
 }
 
 /// Tables ordered so that each comes after the tables its foreign keys point to.
-async fn foreign_key_order(pg: &mut PgConnection, tables: &[String]) -> anyhow::Result<Vec<String>> {
+async fn foreign_key_order(
+    pg: &mut PgConnection,
+    tables: &[String],
+) -> anyhow::Result<Vec<String>> {
     let edges: Vec<(String, String)> = sqlx::query_as(
         "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint c
          WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace",
     )
     .fetch_all(pg)
     .await?;
-    let mut needs: BTreeMap<&str, BTreeSet<&str>> =
-        tables.iter().map(|t| (t.as_str(), BTreeSet::new())).collect();
+    let mut needs: BTreeMap<&str, BTreeSet<&str>> = tables
+        .iter()
+        .map(|t| (t.as_str(), BTreeSet::new()))
+        .collect();
     for (from, to) in &edges {
         if from != to {
             if let Some(n) = needs.get_mut(from.as_str()) {
@@ -167,7 +172,10 @@ async fn foreign_key_order(pg: &mut PgConnection, tables: &[String]) -> anyhow::
             .map(|(t, _)| *t)
             .collect();
         if ready.is_empty() {
-            bail!("the PostgreSQL foreign keys form a cycle among {:?}", needs.keys());
+            bail!(
+                "the PostgreSQL foreign keys form a cycle among {:?}",
+                needs.keys()
+            );
         }
         for t in ready {
             needs.remove(t);
@@ -255,7 +263,10 @@ async fn copy_table(
         if let Err(e) = copy_row(&row, &targets, &mut buffer) {
             drop(rows);
             let _ = copy.abort("a value did not convert").await;
-            bail!("table {table}, row {n} ({}): {e:#}", describe_key(&row, &key));
+            bail!(
+                "table {table}, row {n} ({}): {e:#}",
+                describe_key(&row, &key)
+            );
         }
         if buffer.len() >= CHUNK {
             if let Err(e) = copy.send(buffer.as_bytes()).await {
@@ -284,7 +295,12 @@ fn copy_error(table: &str, e: sqlx::Error) -> anyhow::Error {
         .as_database_error()
         .and_then(|d| d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
         .and_then(|d| d.r#where())
-        .map(|w| format!(" (at {}, a line being a row in key order)", w.replace('\n', "; ")))
+        .map(|w| {
+            format!(
+                " (at {}, a line being a row in key order)",
+                w.replace('\n', "; ")
+            )
+        })
         .unwrap_or_default();
     anyhow::anyhow!("table {table}: PostgreSQL refused the copy{at}: {e}")
 }
@@ -368,8 +384,7 @@ fn convert(value: Value, kind: Kind, out: &mut String) -> anyhow::Result<()> {
         }
         (Kind::Float, Value::Real(f)) => write!(out, "{f}")?,
         (Kind::Timestamp, Value::Text(s)) => {
-            let at = timestamp(&s)
-                .with_context(|| format!("{s:?} is not an RFC 3339 UTC time"))?;
+            let at = timestamp(&s).with_context(|| format!("{s:?} is not an RFC 3339 UTC time"))?;
             out.push_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true));
         }
         (Kind::Date, Value::Text(s)) => {
@@ -501,7 +516,10 @@ mod tests {
             "\\\\x00ff"
         );
         let e = converted(Value::Text("next week".into()), Kind::Date).unwrap_err();
-        assert!(format!("{e:#}").contains("\"next week\" is not a YYYY-MM-DD date"), "{e:#}");
+        assert!(
+            format!("{e:#}").contains("\"next week\" is not a YYYY-MM-DD date"),
+            "{e:#}"
+        );
         assert!(converted(Value::Int(2), Kind::Boolean).is_err());
         assert!(converted(Value::Text("7".into()), Kind::Integer).is_err());
     }
