@@ -100,6 +100,24 @@ fn mentioned(expr: &str, columns: &BTreeMap<String, (bool, Class)>) -> String {
     words.into_iter().collect::<Vec<_>>().join(",")
 }
 
+/// Where the parenthesis opened at `open` closes.
+fn closing(sql: &str, open: usize) -> usize {
+    let mut depth = 0;
+    for (i, c) in sql[open..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return open + i;
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("unbalanced parentheses from byte {open}")
+}
+
 /// SQL without its `--` comments.
 fn without_comments(sql: &str) -> String {
     sql.lines()
@@ -126,21 +144,7 @@ fn check_bodies(sql: &str) -> Vec<String> {
         let Some(open) = sql[start..].find('(').map(|i| start + i) else {
             break;
         };
-        let mut depth = 0;
-        let mut end = open;
-        for (i, c) in sql[open..].char_indices() {
-            match c {
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = open + i;
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
+        let end = closing(sql, open);
         bodies.push(sql[open + 1..end].to_string());
         from = end;
     }
@@ -249,16 +253,9 @@ async fn pg_schema(conn: &mut PgConnection) -> BTreeMap<String, Table> {
     let mut schema = BTreeMap::new();
     for t in backorder_bot::store::postgres::tables(conn).await.unwrap() {
         let mut table = Table::default();
-        let key: Vec<String> = sqlx::query_scalar(
-            "SELECT a.attname::text FROM pg_index i
-             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-             WHERE i.indrelid = ('public.' || $1)::regclass AND i.indisprimary
-             ORDER BY array_position(i.indkey::int2[], a.attnum)",
-        )
-        .bind(&t)
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap();
+        let key = backorder_bot::store::postgres::primary_key(&mut *conn, &t)
+            .await
+            .unwrap();
         let cols: Vec<(String, String, String)> = sqlx::query_as(
             "SELECT column_name::text, is_nullable::text, data_type::text
              FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1",
@@ -382,21 +379,7 @@ fn declared_tables(sql: &str) -> BTreeMap<String, BTreeSet<String>> {
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
             .collect();
         let open = start + sql[start..].find('(').unwrap();
-        let mut depth = 0;
-        let mut end = open;
-        for (i, c) in sql[open..].char_indices() {
-            match c {
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = open + i;
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
+        let end = closing(sql, open);
         let mut columns = BTreeSet::new();
         for line in sql[open + 1..end].lines() {
             let line = line.trim();
@@ -610,7 +593,7 @@ async fn copy_to_names_the_table_and_row_of_a_value_that_does_not_convert() {
     let e = copy_to::copy_to(&mut conn, &scratch.url).await.unwrap_err();
     let text = format!("{e:#}");
     assert!(
-        text.contains(&format!("table orders, row "))
+        text.contains("table orders, row ")
             && text.contains(&format!("(id = {id})"))
             && text.contains("column ordered_at")
             && text.contains("\"last tuesday\" is not an RFC 3339 UTC time"),

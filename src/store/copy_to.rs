@@ -230,7 +230,7 @@ async fn copy_table(
             Ok(Target { name, kind })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let key = primary_key(&mut *pg, table).await?;
+    let key = postgres::primary_key(&mut *pg, table).await?;
     let list = targets
         .iter()
         .map(|c| format!("\"{}\"", c.name))
@@ -303,22 +303,6 @@ fn copy_error(table: &str, e: sqlx::Error) -> anyhow::Error {
         })
         .unwrap_or_default();
     anyhow::anyhow!("table {table}: PostgreSQL refused the copy{at}: {e}")
-}
-
-async fn primary_key(pg: &mut PgConnection, table: &str) -> anyhow::Result<Vec<String>> {
-    let key: Vec<String> = sqlx::query_scalar(
-        "SELECT a.attname::text FROM pg_index i
-         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-         WHERE i.indrelid = ('public.' || quote_ident($1))::regclass AND i.indisprimary
-         ORDER BY array_position(i.indkey::int2[], a.attnum)",
-    )
-    .bind(table)
-    .fetch_all(pg)
-    .await?;
-    if key.is_empty() {
-        bail!("table {table} has no primary key in PostgreSQL");
-    }
-    Ok(key)
 }
 
 /// `id = 7`, `product_id = 3, day = 2026-01-05`: which row, by its key.

@@ -50,3 +50,20 @@ pub async fn tables(conn: &mut sqlx::PgConnection) -> anyhow::Result<Vec<String>
     .fetch_all(conn)
     .await?)
 }
+
+/// The primary key's columns of a table, in key order.
+pub async fn primary_key(pg: &mut sqlx::PgConnection, table: &str) -> anyhow::Result<Vec<String>> {
+    let key: Vec<String> = sqlx::query_scalar(
+        "SELECT a.attname::text FROM pg_index i
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+         WHERE i.indrelid = ('public.' || quote_ident($1))::regclass AND i.indisprimary
+         ORDER BY array_position(i.indkey::int2[], a.attnum)",
+    )
+    .bind(table)
+    .fetch_all(pg)
+    .await?;
+    if key.is_empty() {
+        anyhow::bail!("table {table} has no primary key in PostgreSQL");
+    }
+    Ok(key)
+}
