@@ -76,6 +76,9 @@ pub struct Settings {
 /// `[database]`
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
+    /// Which engine `database.url` names.
+    pub engine: Engine,
+    /// The SQLite file: the one a `sqlite://` url names, else `database.path`.
     pub path: PathBuf,
     pub max_connections: u32,
     /// Never 0: the file's 0 is resolved to a count here.
@@ -610,6 +613,7 @@ struct Raw {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDatabase {
+    url: String,
     path: String,
     max_connections: u32,
     reader_connections: u32,
@@ -626,8 +630,16 @@ impl TryFrom<RawDatabase> for DatabaseSettings {
         if raw.max_connections == 0 {
             return Err(err("database.max_connections", "must be at least 1"));
         }
+        let (engine, path) = match DatabaseUrl::parse(&raw.url)? {
+            None => (Engine::Sqlite, PathBuf::from(raw.path.trim())),
+            Some(DatabaseUrl::Sqlite(path)) => (Engine::Sqlite, path),
+            Some(DatabaseUrl::Postgres(url)) => {
+                (Engine::Postgres(url), PathBuf::from(raw.path.trim()))
+            }
+        };
         Ok(Self {
-            path: PathBuf::from(raw.path.trim()),
+            engine,
+            path,
             max_connections: raw.max_connections,
             reader_connections: match raw.reader_connections {
                 0 => auto_reader_connections(),
@@ -637,6 +649,132 @@ impl TryFrom<RawDatabase> for DatabaseSettings {
         })
     }
 }
+
+/// The engine `database.url` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Engine {
+    /// The SQLite file of [`DatabaseSettings::path`].
+    Sqlite,
+    Postgres(PostgresUrl),
+}
+
+/// A parsed `database.url` (empty: none, the SQLite file of `database.path`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(PostgresUrl),
+}
+
+impl DatabaseUrl {
+    /// Reads `sqlite://FILE` (`sqlite:///abs/FILE` for an absolute path) or
+    /// `postgres://[user[:password]@]host[:port]/database[?options]`; `None` for an empty url.
+    /// Errors name `database.url` and never hold the url (it may carry a password).
+    pub fn parse(raw: &str) -> Result<Option<Self>, ConfigError> {
+        const KEY: &str = "database.url";
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        let Some((scheme, _)) = raw.split_once(':') else {
+            return Err(err(
+                KEY,
+                "is not a url: expected sqlite://FILE or postgres://HOST/DATABASE",
+            ));
+        };
+        match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" => {
+                let file = raw["sqlite:".len()..].trim_start_matches("//");
+                if file.contains('?') {
+                    return Err(err(
+                        KEY,
+                        "takes no options after `?` for SQLite: the other database keys set them",
+                    ));
+                }
+                if file.is_empty() {
+                    return Err(err(KEY, "names no SQLite file: expected sqlite://FILE"));
+                }
+                Ok(Some(Self::Sqlite(PathBuf::from(file))))
+            }
+            "postgres" | "postgresql" => {
+                PostgresUrl::parse(KEY, raw).map(|u| Some(Self::Postgres(u)))
+            }
+            _ => Err(err(
+                KEY,
+                "names an engine the bot does not know: expected sqlite:// or postgres://",
+            )),
+        }
+    }
+}
+
+/// A `postgres://` url. It may carry a password, so `Debug` and [`PostgresUrl::redacted`] show
+/// it with the password replaced; [`PostgresUrl::expose`] is for connecting only.
+#[derive(Clone)]
+pub struct PostgresUrl {
+    secret: SecretString,
+    redacted: String,
+}
+
+impl PostgresUrl {
+    /// Checks the parts a connection needs: a host and a database name. `key` names the setting
+    /// or argument in errors.
+    pub fn parse(key: &str, raw: &str) -> Result<Self, ConfigError> {
+        let mut url = url::Url::parse(raw.trim())
+            .map_err(|e| err(key, format!("is not a valid postgres:// url ({e})")))?;
+        if !matches!(url.scheme(), "postgres" | "postgresql") {
+            return Err(err(key, "is not a postgres:// url"));
+        }
+        if url.host_str().map_or(true, str::is_empty) {
+            return Err(err(key, "names no host: expected postgres://HOST/DATABASE"));
+        }
+        let database = url.path().trim_start_matches('/');
+        if database.is_empty() || database.contains('/') {
+            return Err(err(
+                key,
+                "names no database: expected postgres://HOST/DATABASE (one path segment)",
+            ));
+        }
+        let secret = SecretString::from(raw.trim().to_string());
+        if url.password().is_some() {
+            // Infallible for a url with a host.
+            let _ = url.set_password(Some("***"));
+        }
+        Ok(Self {
+            secret,
+            redacted: url.to_string(),
+        })
+    }
+
+    /// The url to connect with.
+    pub fn expose(&self) -> &str {
+        use secrecy::ExposeSecret;
+        self.secret.expose_secret()
+    }
+
+    /// The url with its password (if any) shown as `***`: for messages and logs.
+    pub fn redacted(&self) -> &str {
+        &self.redacted
+    }
+}
+
+impl std::fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted)
+    }
+}
+
+impl std::fmt::Display for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted)
+    }
+}
+
+impl PartialEq for PostgresUrl {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl Eq for PostgresUrl {}
 
 /// `database.reader_connections = 0`: twice the cores the machine offers this process. The
 /// reads people wait on are CPU work on a file the OS caches: beyond a few per core, more
@@ -1467,6 +1605,62 @@ mod tests {
         assert!(!s.http.metrics);
         assert_eq!(s.discord.guild_ids, vec![1, 2]);
         assert!(s.fulfilment.allow_partial);
+    }
+
+    #[test]
+    fn database_url_chooses_the_engine_and_keeps_database_path_working() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.database.engine, Engine::Sqlite);
+        assert_eq!(s.database.path, PathBuf::from("data/backorder-bot.db"));
+        let s = load(&[("BACKORDER_BOT__DATABASE__PATH", "/srv/shop.db")]).unwrap();
+        assert_eq!(s.database.path, PathBuf::from("/srv/shop.db"));
+        let s = load(&[("BACKORDER_BOT__DATABASE__URL", "sqlite://data/other.db")]).unwrap();
+        assert_eq!(
+            (s.database.engine, s.database.path),
+            (Engine::Sqlite, PathBuf::from("data/other.db"))
+        );
+        let s = load(&[("BACKORDER_BOT__DATABASE__URL", "sqlite:///srv/abs.db")]).unwrap();
+        assert_eq!(s.database.path, PathBuf::from("/srv/abs.db"));
+        let s = load(&[(
+            "BACKORDER_BOT__DATABASE__URL",
+            "postgres://shop:pa55word@db.example:5433/backorders",
+        )])
+        .unwrap();
+        let Engine::Postgres(url) = &s.database.engine else {
+            panic!("{:?}", s.database.engine)
+        };
+        assert_eq!(
+            url.redacted(),
+            "postgres://shop:***@db.example:5433/backorders"
+        );
+        assert!(url.expose().contains("pa55word"));
+        assert!(!format!("{s:?}").contains("pa55word"));
+    }
+
+    #[test]
+    fn a_bad_database_url_names_the_key_and_never_the_password() {
+        for (url, reason) in [
+            ("mysql://u:pa55word@h/db", "engine the bot does not know"),
+            ("postgres://u:pa55word@/db", "empty host"),
+            ("postgres://u:pa55word@h", "names no database"),
+            ("postgres://u:pa55word@h/a/b", "names no database"),
+            ("sqlite://", "names no SQLite file"),
+            ("sqlite://x.db?mode=ro", "takes no options"),
+            ("pa55word", "is not a url"),
+            (
+                "postgres://u:pa55word@h:99999/db",
+                "is not a valid postgres:// url",
+            ),
+        ] {
+            let e = load(&[("BACKORDER_BOT__DATABASE__URL", url)]).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.starts_with("config: database.url (from BACKORDER_BOT__DATABASE__URL): "),
+                "{url}: {text}"
+            );
+            assert!(text.contains(reason), "{url}: {text}");
+            assert!(!text.contains("pa55word"), "{url}: {text}");
+        }
     }
 
     #[test]

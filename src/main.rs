@@ -10,7 +10,7 @@ use backorder_bot::adapters::stdout;
 use backorder_bot::app::import::{import, ImportKind};
 use backorder_bot::app::{demo, Actor, Clock};
 use backorder_bot::commands::Outcome;
-use backorder_bot::config::Settings;
+use backorder_bot::config::{Engine, PostgresUrl, Settings};
 use backorder_bot::domain::text::plural;
 use backorder_bot::startup::{shutdown_on_signals, Application};
 use backorder_bot::{outln, store, telemetry};
@@ -29,7 +29,7 @@ struct Cli {
     /// Settings file layered over config/default.toml.
     #[arg(long, global = true)]
     config: Option<PathBuf>,
-    /// SQLite file (overrides database.path).
+    /// SQLite file (overrides database.url and database.path).
     #[arg(long, global = true)]
     db: Option<PathBuf>,
     #[command(subcommand)]
@@ -61,6 +61,11 @@ enum Command {
     },
     /// Create or migrate the database.
     Migrate,
+    /// Copy the SQLite database into an empty PostgreSQL one (migrated first), in one transaction, checking the row counts of every table.
+    CopyTo {
+        /// The target, postgres://USER@HOST:PORT/DATABASE (a password from PGPASSWORD rather than here).
+        url: String,
+    },
     /// Write a consistent copy of the database to FILE while the service keeps running.
     Backup {
         /// The new file (must not exist).
@@ -153,6 +158,7 @@ async fn real_main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let mut settings = Settings::load(cli.config.as_deref())?;
     if let Some(db) = cli.db {
+        settings.database.engine = Engine::Sqlite;
         settings.database.path = db;
     }
     // The terminal is the user's: at one, log lines go to a file beside the database, from
@@ -176,6 +182,9 @@ async fn real_main() -> anyhow::Result<ExitCode> {
         store.close().await;
         outln!("database {} is migrated", settings.database.path.display())?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Command::CopyTo { url } = &command {
+        return copy_to(&settings, url).await;
     }
     if let Command::Backup { file } = &command {
         let store = store::Store::open(&settings.database).await?;
@@ -225,6 +234,39 @@ async fn real_main() -> anyhow::Result<ExitCode> {
     // One-shot commands leave the database file complete (WAL checkpointed) when they end.
     app.store.close().await;
     code
+}
+
+/// `copy-to`: the SQLite file of the settings (`database.path`, a `sqlite://` `database.url`, or
+/// `--db`) into the PostgreSQL database at `url`.
+async fn copy_to(settings: &Settings, url: &str) -> anyhow::Result<ExitCode> {
+    let target = PostgresUrl::parse("copy-to URL", url)?;
+    let mut database = settings.database.clone();
+    database.engine = Engine::Sqlite;
+    if !database.path.exists() {
+        eprintln!(
+            "error: no SQLite database at {} to copy (database.path, database.url or --db)",
+            database.path.display()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let store = store::Store::open(&database).await?;
+    let mut conn = store.conn().await?;
+    let result = store::copy_to::copy_to(&mut conn, &target).await;
+    drop(conn);
+    store.close().await;
+    let copied = result?;
+    let width = copied.iter().map(|c| c.table.len()).max().unwrap_or(0);
+    for c in &copied {
+        outln!("{:<width$}  {:>9}", c.table, c.rows)?;
+    }
+    let total: u64 = copied.iter().map(|c| c.rows).sum();
+    outln!(
+        "copied {} to {target}: {} in {}, row counts checked",
+        database.path.display(),
+        plural(total as i64, "row", "rows"),
+        plural(copied.len() as i64, "table", "tables")
+    )?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A count of at least 1, refused in plain words otherwise.
@@ -293,7 +335,11 @@ fn reset_database(path: &std::path::Path, yes: bool) -> anyhow::Result<Option<Ex
 async fn run_once(app: &backorder_bot::app::App, command: Command) -> anyhow::Result<ExitCode> {
     let operator = Actor::operator(app.settings.console.actor.clone());
     match command {
-        Command::Run | Command::Console | Command::Migrate | Command::Backup { .. } => {
+        Command::Run
+        | Command::Console
+        | Command::Migrate
+        | Command::Backup { .. }
+        | Command::CopyTo { .. } => {
             unreachable!("handled by the caller")
         }
         Command::Init { empty, .. } => {

@@ -55,7 +55,21 @@ fn version(file_name: &str) -> Option<i64> {
 
 #[test]
 fn migrations_are_numbered_in_the_order_they_were_released() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    check_released("sqlite", RELEASED);
+}
+
+/// The PostgreSQL migrations, numbered on their own (docs/postgresql.md): the same rule.
+const POSTGRES_RELEASED: &[&str] = &["0001_schema.sql", "0002_approvals_and_customer_page.sql"];
+
+#[test]
+fn postgres_migrations_are_numbered_in_the_order_they_were_released() {
+    check_released("postgres", POSTGRES_RELEASED);
+}
+
+fn check_released(engine: &str, released: &[&str]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(engine);
     let mut by_version = BTreeMap::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
@@ -66,11 +80,11 @@ fn migrations_are_numbered_in_the_order_they_were_released() {
         }
     }
 
-    for pair in RELEASED.windows(2) {
+    for pair in released.windows(2) {
         assert!(
             version(pair[0]) < version(pair[1]),
             "{} is listed after {} but numbered below it: a new migration takes a number above \
-             every released one and goes at the end of RELEASED",
+             every released one and goes at the end of the released list",
             pair[1],
             pair[0],
         );
@@ -78,9 +92,9 @@ fn migrations_are_numbered_in_the_order_they_were_released() {
     let on_disk: Vec<&str> = by_version.values().map(String::as_str).collect();
     assert_eq!(
         on_disk,
-        RELEASED,
-        "migrations/ and RELEASED differ: add a new migration at the end of RELEASED, numbered \
-         above {}; a released migration is never renamed or removed",
-        RELEASED.last().unwrap(),
+        released,
+        "migrations/{engine}/ and its released list differ: add a new migration at the end of \
+         the list, numbered above {}; a released migration is never renamed or removed",
+        released.last().unwrap(),
     );
 }

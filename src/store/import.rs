@@ -210,7 +210,7 @@ pub async fn apply_products(
     .execute(&mut *conn)
     .await?;
     // New products are indexed for search by one statement after they are all in, not row by
-    // row by the insert trigger (see migrations/0012_bulk_search_index.sql); the flag is back
+    // row by the insert trigger (see migrations/sqlite/0012_bulk_search_index.sql); the flag is back
     // to 0 before this transaction can commit.
     sqlx::query("UPDATE search_sync SET deferred = 1 WHERE id = 1")
         .execute(&mut *conn)

@@ -9,7 +9,7 @@ pub mod approvals;
 pub mod audit;
 pub mod backorders;
 pub mod bulk;
-
+pub mod copy_to;
 pub mod customers;
 pub mod demand;
 pub mod figures;
@@ -22,6 +22,7 @@ pub mod notify;
 pub mod orders;
 pub mod outbox;
 pub mod portal;
+pub mod postgres;
 pub mod posts;
 pub mod products;
 pub mod purchasing;
@@ -113,6 +114,9 @@ impl Store {
     /// Opens (creating the file and its folder if needed) and migrates the database.
     #[tracing::instrument(skip_all, fields(path = %settings.path.display()), err)]
     pub async fn open(settings: &DatabaseSettings) -> anyhow::Result<Self> {
+        if let crate::config::Engine::Postgres(url) = &settings.engine {
+            anyhow::bail!(postgres::not_served_yet(url));
+        }
         if let Some(dir) = settings.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create database folder {}", dir.display()))?;
@@ -167,9 +171,9 @@ impl Store {
         Ok(())
     }
 
-    /// Runs the forward-only migrations in `migrations/`.
+    /// Runs the forward-only migrations in `migrations/sqlite/`.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        sqlx::migrate!("./migrations")
+        sqlx::migrate!("./migrations/sqlite")
             .run(&self.pool)
             .await
             .context("database migration failed")

@@ -1,0 +1,69 @@
+//! PostgreSQL: connecting and migrating (`migrations/postgres/`). The store does not serve from
+//! PostgreSQL yet; what runs on it today is the schema and `copy-to` (docs/postgresql.md).
+
+use crate::config::PostgresUrl;
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres};
+use std::str::FromStr;
+
+/// Why a command other than `copy-to` stops when `database.url` names PostgreSQL.
+pub fn not_served_yet(url: &PostgresUrl) -> String {
+    format!(
+        "database.url names PostgreSQL ({url}): serving from PostgreSQL is not available yet, \
+         only SQLite. What works on PostgreSQL today is `backorder-bot copy-to postgres://…`, which \
+         copies a SQLite database into an empty PostgreSQL one (docs/postgresql.md)"
+    )
+}
+
+/// Connection options from a url, with errors that show the url without its password.
+pub fn options(url: &PostgresUrl) -> anyhow::Result<PgConnectOptions> {
+    PgConnectOptions::from_str(url.expose())
+        .map_err(|_| anyhow::anyhow!("{url} is not a url PostgreSQL connections accept"))
+}
+
+/// A small pool on `url`.
+pub async fn connect(url: &PostgresUrl, max_connections: u32) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .connect_with(options(url)?)
+        .await
+        .with_context(|| format!("cannot connect to {url}"))
+}
+
+/// Runs the forward-only migrations in `migrations/postgres/`.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::migrate!("./migrations/postgres")
+        .run(pool)
+        .await
+        .context("PostgreSQL migration failed")
+}
+
+/// The base tables of the `public` schema but sqlx's bookkeeping, by name.
+pub async fn tables(conn: &mut sqlx::PgConnection) -> anyhow::Result<Vec<String>> {
+    Ok(sqlx::query_scalar::<Postgres, String>(
+        "SELECT table_name::text FROM information_schema.tables
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+           AND table_name <> '_sqlx_migrations'
+         ORDER BY table_name",
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The primary key's columns of a table, in key order.
+pub async fn primary_key(pg: &mut sqlx::PgConnection, table: &str) -> anyhow::Result<Vec<String>> {
+    let key: Vec<String> = sqlx::query_scalar(
+        "SELECT a.attname::text FROM pg_index i
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+         WHERE i.indrelid = ('public.' || quote_ident($1))::regclass AND i.indisprimary
+         ORDER BY array_position(i.indkey::int2[], a.attnum)",
+    )
+    .bind(table)
+    .fetch_all(pg)
+    .await?;
+    if key.is_empty() {
+        anyhow::bail!("table {table} has no primary key in PostgreSQL");
+    }
+    Ok(key)
+}
