@@ -732,3 +732,47 @@ async fn an_older_unsent_update_of_a_held_backorder_waits_with_the_batch() {
         N
     );
 }
+
+/// A receipt is one change too: here a part of the later PO arrives early, is allocated to the
+/// head of the queue, and the earlier PO now covers the 10 customers who were promised the later
+/// date, a shift of 50 days. Their updates are held, and `/receive` says so.
+#[tokio::test]
+async fn a_receipt_that_moves_promises_far_is_held_and_its_reply_says_so() {
+    let t = spawn_app_with(&vars(&[])).await;
+    t.import("suppliers", "code,name,lead_time_days\nACME,Acme,30\n")
+        .await
+        .unwrap();
+    t.import(
+        "products",
+        "sku,name,unit_price,on_hand,supplier\nMS-200,Wireless Mouse,50.00,0,ACME\n",
+    )
+    .await
+    .unwrap();
+    let mut customers = String::from("id,name,phone,email,tier,channel,timezone\n");
+    let mut orders = String::from("order,customer,sku,qty\n");
+    for i in 1..=N {
+        customers.push_str(&format!(
+            "C{i:02},Customer {i:02},+49151000001{i:02},c{i:02}@example.com,standard,sms,UTC\n"
+        ));
+        orders.push_str(&format!("SO-{i},C{i:02},MS-200,1\n"));
+    }
+    t.import("customers", &customers).await.unwrap();
+    t.import(
+        "purchase-orders",
+        "po,supplier,sku,qty,eta\nPO-A,ACME,MS-200,20,2027-02-10\nPO-B,ACME,MS-200,100,2027-04-01\n",
+    )
+    .await
+    .unwrap();
+    t.import("orders", &orders).await.unwrap();
+    assert_eq!(deliver(&t.app).await, N as usize, "first notices");
+    let late = "SELECT COUNT(*) FROM backorders WHERE promised_eta = '2027-04-01'";
+    assert_eq!(scalar(&t.app, late).await, 10);
+
+    let reply = t.ok("/receive po:PO-B sku:MS-200 qty:10").await;
+    assert!(reply.contains("Held for approval as batch #1"), "{reply}");
+    assert_eq!(scalar(&t.app, late).await, 0, "PO-A now covers them");
+    assert_eq!(outbox(&t.app, "held").await, 10);
+    let list = t.ok("/approvals").await;
+    assert!(list.contains("10 customers"), "{list}");
+    assert!(list.contains("largest shift 50 days"), "{list}");
+}

@@ -180,6 +180,9 @@ pub struct Received {
     pub lines: Vec<(String, i64)>,
     /// Allocations and moved promises.
     pub settled: Settled,
+    /// The approval batch holding the customer updates of the moved promises, if the receipt
+    /// moved enough of them (`[notify] approval_*`).
+    pub held: Option<approvals::Held>,
 }
 
 /// `/receive po: [sku:] [qty:]` — books the receipt, then allocates to backorders.
@@ -268,7 +271,7 @@ pub async fn receive(
         false,
     )
     .await?;
-    approvals::judge(
+    let held = approvals::judge(
         app,
         &mut tx,
         change,
@@ -281,6 +284,7 @@ pub async fn receive(
         po_number: po.po_number,
         lines: received,
         settled,
+        held,
     })
 }
 

@@ -36,5 +36,9 @@ pub async fn run(cx: &Ctx<'_>, args: &Args) -> Result<Reply, AppError> {
         args.int("qty")?,
     )
     .await?;
-    Ok(render::received(&r))
+    let reply = render::received(&r);
+    Ok(match &r.held {
+        Some(held) => reply.field("Approval", held.explain(cx.app), false),
+        None => reply,
+    })
 }
