@@ -36,6 +36,15 @@ fn vars(extra: &[(&str, &str)]) -> Vec<(String, String)> {
 /// The shop: MS-200 (Wireless Mouse) out of stock, 30 customers each waiting for one, all
 /// promised PO-1001's 2027-02-10. Their first notices are sent.
 async fn shop(app: &App) {
+    shop_with_pos(
+        app,
+        "po,supplier,sku,qty,eta\nPO-1001,ACME,MS-200,100,2027-02-10\n",
+    )
+    .await
+}
+
+/// The same 30 customers waiting for MS-200, promised by the purchase orders of `pos` (CSV).
+async fn shop_with_pos(app: &App, pos: &str) {
     let t = TestApp {
         app: app.clone(),
         dir: tempfile::tempdir().unwrap(),
@@ -59,12 +68,7 @@ async fn shop(app: &App) {
         orders.push_str(&format!("SO-{i},C{i:02},MS-200,1\n"));
     }
     t.import("customers", &customers).await.unwrap();
-    t.import(
-        "purchase-orders",
-        "po,supplier,sku,qty,eta\nPO-1001,ACME,MS-200,100,2027-02-10\n",
-    )
-    .await
-    .unwrap();
+    t.import("purchase-orders", pos).await.unwrap();
     t.import("orders", &orders).await.unwrap();
     let sent = deliver(app).await;
     assert_eq!(
@@ -739,32 +743,11 @@ async fn an_older_unsent_update_of_a_held_backorder_waits_with_the_batch() {
 #[tokio::test]
 async fn a_receipt_that_moves_promises_far_is_held_and_its_reply_says_so() {
     let t = spawn_app_with(&vars(&[])).await;
-    t.import("suppliers", "code,name,lead_time_days\nACME,Acme,30\n")
-        .await
-        .unwrap();
-    t.import(
-        "products",
-        "sku,name,unit_price,on_hand,supplier\nMS-200,Wireless Mouse,50.00,0,ACME\n",
-    )
-    .await
-    .unwrap();
-    let mut customers = String::from("id,name,phone,email,tier,channel,timezone\n");
-    let mut orders = String::from("order,customer,sku,qty\n");
-    for i in 1..=N {
-        customers.push_str(&format!(
-            "C{i:02},Customer {i:02},+49151000001{i:02},c{i:02}@example.com,standard,sms,UTC\n"
-        ));
-        orders.push_str(&format!("SO-{i},C{i:02},MS-200,1\n"));
-    }
-    t.import("customers", &customers).await.unwrap();
-    t.import(
-        "purchase-orders",
+    shop_with_pos(
+        &t.app,
         "po,supplier,sku,qty,eta\nPO-A,ACME,MS-200,20,2027-02-10\nPO-B,ACME,MS-200,100,2027-04-01\n",
     )
-    .await
-    .unwrap();
-    t.import("orders", &orders).await.unwrap();
-    assert_eq!(deliver(&t.app).await, N as usize, "first notices");
+    .await;
     let late = "SELECT COUNT(*) FROM backorders WHERE promised_eta = '2027-04-01'";
     assert_eq!(scalar(&t.app, late).await, 10);
 
