@@ -759,3 +759,78 @@ async fn a_receipt_that_moves_promises_far_is_held_and_its_reply_says_so() {
     assert!(list.contains("10 customers"), "{list}");
     assert!(list.contains("largest shift 50 days"), "{list}");
 }
+
+/// A customer's own cancel on their page is a change too. Here PO-B slips a month and its 10
+/// customers' updates are held; then one of PO-A's customers cancels on their page, and a PO-B
+/// customer moves up to PO-A's date. That move is judged like any other: it is held (a shift
+/// of 80 days) and supersedes the batch it touches, instead of going out unjudged.
+#[tokio::test]
+async fn a_cancel_on_the_customers_page_is_judged_and_supersedes_the_held_batch() {
+    use backorder_bot::app::portal::{self, Outcome, Posted};
+    use backorder_bot::domain::{Channel, CustomerId};
+    let t = spawn_app_with(&vars(&[])).await;
+    shop_with_pos(
+        &t.app,
+        "po,supplier,sku,qty,eta\nPO-A,ACME,MS-200,20,2027-02-10\nPO-B,ACME,MS-200,100,2027-04-01\n",
+    )
+    .await;
+    let eta = t.ok("/eta PO-B 2027-05-01 supplier delay").await;
+    assert!(eta.contains("Held for approval as batch #1"), "{eta}");
+
+    let early = scalar(
+        &t.app,
+        "SELECT MIN(id) FROM backorders WHERE promised_eta = '2027-02-10'",
+    )
+    .await;
+    let customer = scalar(
+        &t.app,
+        &format!("SELECT customer_id FROM backorders WHERE id = {early}"),
+    )
+    .await;
+    let mut conn = t.app.store.conn().await.unwrap();
+    let link = portal::new_link(
+        &t.app,
+        &mut conn,
+        CustomerId(customer),
+        Channel::Email,
+        None,
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let token = link.url.rsplit('/').next().unwrap().to_string();
+    let page = portal::page(&t.app, &token).await.unwrap();
+    let form = &page.backorders[0].cancel_form;
+    let backorder = early.to_string();
+    let outcome = portal::act(
+        &t.app,
+        &token,
+        &Posted {
+            nonce: &form.nonce,
+            csrf: &form.csrf,
+            backorder: &backorder,
+            action: "cancel",
+            sku: None,
+            reason: Some("too_long"),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(outcome, Outcome::Done(_)), "{outcome:?}");
+
+    let superseded = "SELECT COUNT(*) FROM approvals WHERE id = 1 AND status = 'superseded'";
+    assert_eq!(scalar(&t.app, superseded).await, 1);
+    let unjudged = "SELECT COUNT(*) FROM outbox WHERE kind = 'eta_changed' AND status = 'pending'";
+    assert_eq!(
+        scalar(&t.app, unjudged).await,
+        0,
+        "no move goes out unjudged"
+    );
+    let moved_up = "SELECT COUNT(*) FROM outbox o JOIN backorders b ON b.id = o.backorder_id
+                    WHERE o.status = 'held' AND b.promised_eta = '2027-02-10'";
+    assert_eq!(
+        scalar(&t.app, moved_up).await,
+        1,
+        "the move up is held in a new batch"
+    );
+}

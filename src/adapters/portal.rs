@@ -164,10 +164,7 @@ async fn act(
         Ok(o) => o,
         Err(e) => return failed(e),
     };
-    let text = match &outcome {
-        Outcome::AlreadyDone(t) => format!("You made this choice already: {t}"),
-        o => o.text().to_string(),
-    };
+    let text = outcome.text();
     let status = match outcome {
         Outcome::NotDone(_) => StatusCode::CONFLICT,
         _ => StatusCode::OK,

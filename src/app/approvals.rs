@@ -81,7 +81,7 @@ pub async fn judge(
     what: &str,
 ) -> AppResult<Option<Held>> {
     let now = app.clock.now();
-    for old in stored::held_batches_touched_since(conn, change.mark).await? {
+    for old in stored::held_batches_touched_since(conn, change.mark, change.backorders).await? {
         stored::settle_rows(
             conn,
             old,
@@ -117,7 +117,7 @@ pub async fn judge(
         now,
     )
     .await?;
-    let held = stored::hold_since(conn, id, change.mark).await?;
+    let held = stored::hold_since(conn, id, change.mark, change.backorders).await?;
     let body = summary(conn, id, &moved, &verdict, app).await?;
     stored::set_post(conn, id, None, &body).await?;
     store::audit::record(

@@ -185,10 +185,6 @@ pub async fn still_current(app: &App, out: &Outgoing) -> anyhow::Result<bool> {
     Ok(out.promises.iter().all(|(id, p)| now.get(id) == Some(p)))
 }
 
-fn first_name(name: &str) -> String {
-    name.split_whitespace().next().unwrap_or("").to_string()
-}
-
 /// Decides and renders the messages for a claimed batch: coalesces each backorder's updates,
 /// groups a customer's news into one message per kind, routes by channel and opt-outs, and holds
 /// SMS in quiet hours.
@@ -469,7 +465,7 @@ fn context(
             })
             .collect(),
         shop: app.settings.shop.name.clone(),
-        name: first_name(name),
+        name: crate::domain::contact::first_name(name),
         items: news
             .iter()
             .map(|x| {

@@ -25,7 +25,7 @@ pub struct OrderLineInput {
 }
 
 /// What placing a line did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LineOutcome {
     /// Units reserved from stock.
     pub reserved: i64,
@@ -34,7 +34,7 @@ pub struct LineOutcome {
     /// The backorder created, if any.
     pub backorder_id: Option<BackorderId>,
     /// The order line.
-    pub line_id: Option<OrderLineId>,
+    pub line_id: OrderLineId,
     /// The line existed already with the same quantity: nothing done, and the figures above are
     /// what placing it did then.
     pub unchanged: bool,
@@ -66,7 +66,7 @@ pub async fn place_line(
                 reserved,
                 backordered: backorder.map_or(0, |(_, qty)| qty),
                 backorder_id: backorder.map(|(id, _)| id),
-                line_id: Some(line_id),
+                line_id,
                 unchanged: true,
             });
         }
@@ -118,7 +118,7 @@ pub async fn place_line(
         reserved,
         backordered,
         backorder_id,
-        line_id: Some(line_id),
+        line_id,
         unchanged: false,
     })
 }

@@ -281,7 +281,7 @@ pub async fn page(app: &App, raw_token: &str) -> Result<Page, PortalError> {
     }
     Ok(Page {
         shop: app.settings.shop.name.clone(),
-        first_name: who.name.split_whitespace().next().unwrap_or("").to_string(),
+        first_name: crate::domain::contact::first_name(&who.name),
         contacts,
         backorders,
         token: token.as_str().to_string(),
@@ -312,10 +312,12 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The sentence shown.
-    pub fn text(&self) -> &str {
+    /// The sentence the customer is told, on the page or in the answer to an SMS reply: a
+    /// repeated choice says it was made already.
+    pub fn text(&self) -> String {
         match self {
-            Outcome::Done(t) | Outcome::AlreadyDone(t) | Outcome::NotDone(t) => t,
+            Outcome::AlreadyDone(t) => format!("You made this choice already: {t}"),
+            Outcome::Done(t) | Outcome::NotDone(t) => t.clone(),
         }
     }
 }
@@ -353,7 +355,27 @@ pub const ACTOR: &str = "customer page";
 
 /// Applies a choice inside the caller's write transaction; every check comes before the first
 /// write, so an outcome other than `Done` has written nothing.
+///
+/// It is one change for approvals (docs/approvals.md): a switch or cancel that re-promises
+/// other customers' backorders is judged like any other, and supersedes held batches it touches.
 pub async fn act_in(
+    app: &App,
+    tx: &mut Conn,
+    link: &LinkRow,
+    nonce: &str,
+    backorder_id: BackorderId,
+    choice: &Choice,
+) -> AppResult<Outcome> {
+    let change = super::approvals::begin(tx).await?;
+    let outcome = apply(app, tx, link, nonce, backorder_id, choice).await?;
+    if matches!(outcome, Outcome::Done(_)) {
+        let what = format!("the customer's choice on backorder {backorder_id}");
+        super::approvals::judge(app, tx, change, ACTOR, &what).await?;
+    }
+    Ok(outcome)
+}
+
+async fn apply(
     app: &App,
     tx: &mut Conn,
     link: &LinkRow,
@@ -429,9 +451,7 @@ pub async fn act_in(
                     target.order_number, alt.sku
                 )));
             }
-            let line_id = placed
-                .line_id
-                .ok_or_else(|| anyhow::anyhow!("a placed line has an id"))?;
+            let line_id = placed.line_id;
             let reason = format!("switched to {} by the customer", alt.sku);
             release_and_close(tx, &target, &reason, now).await?;
             store::portal::mark_switched(tx, target.id, line_id).await?;

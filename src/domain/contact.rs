@@ -110,6 +110,11 @@ pub fn mask_email(raw: &str) -> String {
     }
 }
 
+/// The first word of a name, as a message or the customer's page greets them.
+pub fn first_name(name: &str) -> String {
+    name.split_whitespace().next().unwrap_or("").to_string()
+}
+
 /// Masks a person's name for chat: `Jane Doe` → `Jane D.`.
 pub fn mask_name(name: &str) -> String {
     let mut parts = name.split_whitespace();

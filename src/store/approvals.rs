@@ -56,22 +56,34 @@ pub async fn moved_since(
     .await?)
 }
 
-/// The held batches with an update about a backorder whose promise the rows above `mark` moved.
+/// The backorders whose promise the outbox rows above `$1` moved, leaving out those above `$2`
+/// (created by the change: their first promise moved nothing).
+macro_rules! moved_by_change {
+    () => {
+        concat!(
+            "SELECT backorder_id FROM outbox WHERE id > $1 AND backorder_id <= $2 AND kind = ",
+            sql_word!(update eta_changed)
+        )
+    };
+}
+
+/// The held batches with an update about a backorder whose promise the change moved (the rows
+/// above `mark`; backorders above `backorder_mark` are the change's own).
 pub async fn held_batches_touched_since(
     conn: &mut Conn,
     mark: i64,
+    backorder_mark: i64,
 ) -> anyhow::Result<Vec<ApprovalId>> {
     Ok(sqlx::query_scalar(concat!(
         "SELECT DISTINCT approval_id FROM outbox
          WHERE status = ",
         sql_word!(outbox held),
-        " AND approval_id IS NOT NULL
-           AND backorder_id IN (SELECT backorder_id FROM outbox WHERE id > $1 AND kind = ",
-        sql_word!(update eta_changed),
-        ")
-         ORDER BY approval_id"
+        " AND approval_id IS NOT NULL AND backorder_id IN (",
+        moved_by_change!(),
+        ") ORDER BY approval_id"
     ))
     .bind(mark)
+    .bind(backorder_mark)
     .fetch_all(conn)
     .await?)
 }
@@ -105,22 +117,29 @@ pub async fn create(
     .await?)
 }
 
-/// Holds in the batch every pending update of the backorders whose promise the rows above `mark`
-/// moved: this change's, and older ones not sent yet (a message states the promise as it stands,
-/// so an older update sent now would tell the held date). Returns how many.
-pub async fn hold_since(conn: &mut Conn, id: ApprovalId, mark: i64) -> anyhow::Result<u64> {
+/// Holds in the batch every pending update of the backorders whose promise the change moved
+/// (as [`held_batches_touched_since`]): this change's, and older ones not sent yet (a message
+/// states the promise as it stands, so an older update sent now would tell the held date). A
+/// backorder the change created keeps its first notice. Returns how many.
+pub async fn hold_since(
+    conn: &mut Conn,
+    id: ApprovalId,
+    mark: i64,
+    backorder_mark: i64,
+) -> anyhow::Result<u64> {
     Ok(sqlx::query(concat!(
         "UPDATE outbox SET status = ",
         sql_word!(outbox held),
-        ", approval_id = $1
+        ", approval_id = $3
          WHERE status = ",
         sql_word!(outbox pending),
-        " AND backorder_id IN (SELECT backorder_id FROM outbox WHERE id > $2 AND kind = ",
-        sql_word!(update eta_changed),
+        " AND backorder_id IN (",
+        moved_by_change!(),
         ")"
     ))
-    .bind(id)
     .bind(mark)
+    .bind(backorder_mark)
+    .bind(id)
     .execute(conn)
     .await?
     .rows_affected())
