@@ -601,18 +601,23 @@ async fn cancelling_on_the_page_is_a_lost_sale_and_a_switch_is_not() {
     let link = link_for(&s.t, "C-1001").await;
     let (_, html) = get(&link).await;
     let switch = body(&forms(&html)["switch"]);
-    let lost = |r: &str| {
+    let line = |r: &str, label: &str| {
         r.lines()
-            .find(|l| l.contains("Lost sales"))
-            .unwrap()
+            .find(|l| l.contains(label))
+            .unwrap_or_else(|| panic!("{label} in {r}"))
             .to_string()
     };
-    let before = lost(&s.t.ok("/report days:7").await);
+    let lost = |r: &str| line(r, "Lost sales");
+    let report = s.t.ok("/report days:7").await;
+    let before = lost(&report);
+    let fill = line(&report, "Fill rate");
     assert_eq!(post(&link, &switch).await.0, 200);
+    let report = s.t.ok("/report days:7").await;
+    assert_eq!(lost(&report), before, "a switch is no lost sale");
     assert_eq!(
-        lost(&s.t.ok("/report days:7").await),
-        before,
-        "a switch is no lost sale"
+        line(&report, "Fill rate"),
+        fill,
+        "the line switched to replaces the backordered one: no new filled line"
     );
     // Grace cancels: a lost sale, a cancelled confirmation and an ops line.
     let link = link_for(&s.t, "C-1002").await;
@@ -865,7 +870,7 @@ async fn the_page_shows_the_discount_code_issued_to_a_backorder() {
     let (status, html) = get(&link).await;
     assert_eq!(status, 200, "{html}");
     assert!(
-        html.contains("code SORRY&lt;b&gt;7 gives 10% off your next order"),
+        html.contains("code <strong>SORRY&lt;b&gt;7</strong> gives 10% off your next order"),
         "{html}"
     );
     assert!(!html.contains("SORRY<b>"), "escaped: {html}");

@@ -542,14 +542,22 @@ async fn customer_lists_the_codes_issued_to_their_backorders_escaped() {
         text.contains("**<@1>_X (10% off your next order)"),
         "shown as typed: {text}"
     );
-    // The app function the customer page uses.
-    let code = backorder_bot::app::incentives::for_backorder(
+    // The app function /customer reads.
+    let ada_customer = t
+        .scalar(&format!(
+            "SELECT customer_id FROM backorders WHERE id = {ada}"
+        ))
+        .await;
+    let codes = backorder_bot::app::incentives::for_customer(
         &t.app,
-        backorder_bot::domain::BackorderId(ada),
+        backorder_bot::domain::CustomerId(ada_customer),
     )
     .await
-    .unwrap()
-    .expect("issued");
+    .unwrap();
+    let code = codes
+        .iter()
+        .find(|c| c.backorder_id == backorder_bot::domain::BackorderId(ada))
+        .expect("issued");
     assert_eq!(code.code, "**<@1>_X");
     assert!(code.told.is_some());
     // Another customer has none.

@@ -127,8 +127,13 @@ fn backorder(b: &mut String, token: &str, bo: &PageBackorder) {
         (None, _) => "The date is not known yet; we will tell you as soon as it is.".to_string(),
     };
     let _ = writeln!(b, "<p>{promise}</p>");
-    for note in &bo.notes {
-        let _ = writeln!(b, "<p>{}</p>", esc(note));
+    if let Some(c) = &bo.code {
+        let _ = writeln!(
+            b,
+            "<p>Thanks for waiting: code <strong>{}</strong> gives {}.</p>",
+            esc(&c.code),
+            c.value.in_words()
+        );
     }
     if !bo.history.is_empty() {
         b.push_str("<p class=\"muted\">How the date moved:</p>\n<ul class=\"moves\">\n");
@@ -200,7 +205,9 @@ fn backorder(b: &mut String, token: &str, bo: &PageBackorder) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::incentives::IssuedCode;
     use crate::app::portal::{Moved, Offer};
+    use crate::domain::incentive::CodeValue;
     use crate::domain::BackorderId;
 
     fn form() -> Form {
@@ -229,7 +236,14 @@ mod tests {
                     from: None,
                     to: NaiveDate::from_ymd_opt(2027, 2, 17),
                 }],
-                notes: vec![hostile.into()],
+                code: Some(IssuedCode {
+                    backorder_id: BackorderId(7),
+                    sku: hostile.into(),
+                    code: hostile.into(),
+                    value: CodeValue::PercentOff(10),
+                    issued_at: chrono::Utc::now(),
+                    told: None,
+                }),
                 offers: vec![Offer {
                     sku: hostile.into(),
                     name: hostile.into(),

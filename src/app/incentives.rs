@@ -196,18 +196,11 @@ pub(super) fn issued(r: store::incentives::IssuedRow) -> Option<IssuedCode> {
     })
 }
 
-/// The codes issued to a customer's backorders, newest first (`/customer`, the customer's page).
+/// The codes issued to a customer's backorders, newest first (`/customer`).
 pub async fn for_customer(app: &App, customer_id: CustomerId) -> AppResult<Vec<IssuedCode>> {
     let mut conn = app.store.reader().await?;
     let rows = store::incentives::issued_to_customer(&mut conn, customer_id).await?;
     Ok(rows.into_iter().filter_map(issued).collect())
-}
-
-/// The code issued to a backorder, if any (the customer's page).
-pub async fn for_backorder(app: &App, backorder_id: BackorderId) -> AppResult<Option<IssuedCode>> {
-    let mut conn = app.store.reader().await?;
-    let row = store::incentives::issued_to_backorder(&mut conn, backorder_id).await?;
-    Ok(row.and_then(issued))
 }
 
 /// Codes in the pool: (free, issued).

@@ -3,6 +3,7 @@
 //! or by replying `1` to an SMS that offered a switch.
 
 use super::backorders::{cancel_in, release_and_close};
+use super::incentives::IssuedCode;
 use super::notify::queue_update;
 use super::orders::{place_line, OrderLineInput};
 use super::promise::{settle, Cause};
@@ -16,6 +17,7 @@ use crate::domain::{BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, 
 use crate::store::portal::{LinkRow, NewAction, NewLink};
 use crate::store::{self, audit, Conn};
 use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
 
 /// Why a page or an action was not served.
 #[derive(Debug, thiserror::Error)]
@@ -159,7 +161,7 @@ pub struct Moved {
 }
 
 /// One open backorder on the page.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PageBackorder {
     pub id: BackorderId,
     pub product: String,
@@ -168,9 +170,8 @@ pub struct PageBackorder {
     pub eta_kind: EtaKind,
     /// Oldest first.
     pub history: Vec<Moved>,
-    /// Lines shown under the promise (plain text, escaped when drawn): the place for news such
-    /// as an incentive offered with this backorder.
-    pub notes: Vec<String>,
+    /// The discount code the incentives issued to it, if any.
+    pub code: Option<IssuedCode>,
     /// Alternatives with enough free stock to take the whole backorder.
     pub offers: Vec<Offer>,
     pub switch_form: Form,
@@ -179,7 +180,7 @@ pub struct PageBackorder {
 }
 
 /// What the customer's page shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Page {
     pub shop: String,
     /// The customer's first name.
@@ -225,6 +226,14 @@ pub async fn page(app: &App, raw_token: &str) -> Result<Page, PortalError> {
     }
     let currency = &app.settings.shop.currency;
     let mut backorders = Vec::new();
+    // The codes the incentives issued to this customer's backorders (messages carry them too).
+    let mut codes: HashMap<BackorderId, IssuedCode> =
+        store::incentives::issued_to_customer(&mut conn, link.customer_id)
+            .await?
+            .into_iter()
+            .filter_map(super::incentives::issued)
+            .map(|c| (c.backorder_id, c))
+            .collect();
     for b in store::portal::open_backorders(&mut conn, link.customer_id).await? {
         let history = store::backorders::eta_history(&mut conn, b.id)
             .await?
@@ -252,19 +261,6 @@ pub async fn page(app: &App, raw_token: &str) -> Result<Page, PortalError> {
             substitute,
         })
         .collect();
-        // The code the incentives gave this backorder, once issued (the message carries it too).
-        let notes = store::incentives::issued_to_backorder(&mut conn, b.id)
-            .await?
-            .and_then(super::incentives::issued)
-            .map(|c| {
-                format!(
-                    "Thanks for waiting: code {} gives {}.",
-                    c.code,
-                    c.value.in_words()
-                )
-            })
-            .into_iter()
-            .collect();
         backorders.push(PageBackorder {
             id: b.id,
             product: b.product,
@@ -272,7 +268,7 @@ pub async fn page(app: &App, raw_token: &str) -> Result<Page, PortalError> {
             eta: b.promised_eta,
             eta_kind: b.eta_kind,
             history,
-            notes,
+            code: codes.remove(&b.id),
             offers,
             switch_form: form(&token)?,
             cancel_form: form(&token)?,

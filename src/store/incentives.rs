@@ -262,16 +262,3 @@ pub async fn issued_to_customer(
     .fetch_all(conn)
     .await?)
 }
-
-/// The code issued to a backorder.
-pub async fn issued_to_backorder(
-    conn: &mut Conn,
-    backorder_id: BackorderId,
-) -> anyhow::Result<Option<IssuedRow>> {
-    Ok(
-        sqlx::query_as(&format!("{ISSUED} WHERE d.backorder_id = $1"))
-            .bind(backorder_id)
-            .fetch_optional(conn)
-            .await?,
-    )
-}

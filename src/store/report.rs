@@ -67,14 +67,16 @@ pub async fn open_backorders_by_age(
     .await?)
 }
 
-/// Order lines of orders placed in `span`: (all, those with a backorder).
+/// Order lines of orders placed in `span`: (all, those with a backorder). A line a customer
+/// switched a backorder to is not an order line of its own: it replaces the backordered one.
 pub async fn order_lines_in(conn: &mut Conn, span: Span) -> anyhow::Result<(i64, i64)> {
     Ok(sqlx::query_as(
         "SELECT COUNT(*), COUNT(b.id)
          FROM orders o
          JOIN order_lines l ON l.order_id = o.id
          LEFT JOIN backorders b ON b.order_line_id = l.id
-         WHERE o.ordered_at >= $1 AND o.ordered_at <= $2",
+         WHERE o.ordered_at >= $1 AND o.ordered_at <= $2
+           AND NOT EXISTS (SELECT 1 FROM backorders s WHERE s.switched_to_line_id = l.id)",
     )
     .bind(ts(span.from))
     .bind(ts(span.to))
