@@ -426,6 +426,15 @@ async fn lists_page_with_buttons_only_the_asker_may_press() {
         "{cb:#}"
     );
 
+    // A button nobody handles (stale, or another bot's) is acknowledged over the gateway too, as
+    // over HTTP: Discord does not show it as failed.
+    let stale = bot
+        .fake
+        .send_button_click("nobody:1", msg.clone(), &asker)
+        .await;
+    let cb = bot.fake.wait_callback(&stale).await;
+    assert_eq!(cb["type"], 6, "DEFERRED_UPDATE_MESSAGE: {cb:#}");
+
     // The asker presses Next: the message is updated in place with page 2.
     let click = bot.fake.send_button_click(&next, msg, &asker).await;
     let cb = bot.fake.wait_callback(&click).await;

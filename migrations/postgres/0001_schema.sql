@@ -1,7 +1,7 @@
 -- The whole schema on PostgreSQL, consolidated: the meaning SQLite reaches with its migrations
 -- 0001–0020 and 0023 (migrations/sqlite/). Numbered on its own: a later SQLite migration gets a
 -- PostgreSQL one with the next number here, whose header names the SQLite migration it matches
--- (docs/postgresql.md). `tests/schema_parity.rs` checks that both engines have the same tables,
+-- (docs/postgresql.md). `tests/postgres.rs` checks that both engines have the same tables,
 -- columns (name, nullability, type class) and constraints.
 --
 -- Native types: timestamps are `timestamptz` (SQLite: RFC 3339 UTC text), dates `date` (SQLite:

@@ -430,6 +430,7 @@ pub async fn sample(
         .collect();
     let mut cx = context(app, &who.name, &news, &facts, &[]);
     cx.note = note.map(str::to_string);
+    cx.link = placeholder_link(app);
     Ok(Some(match route(&recipient_of(&who)) {
         Route::Skip(why) => format!("no message ({why})"),
         Route::Sms(to) => format!(
@@ -1010,12 +1011,7 @@ pub async fn preview(app: &App, moved: &[crate::app::promise::MovedEta]) -> AppR
             .collect();
         let recipient = recipient_of(&who);
         let mut cx = context(app, &who.name, &news, &HashMap::new(), &[]);
-        // The length of a real link, so the preview counts the SMS as it will be sent.
-        cx.link = format!(
-            "{}/b/{}",
-            app.settings.http.link_base(),
-            "x".repeat(crate::domain::portal::TOKEN_CHARS)
-        );
+        cx.link = placeholder_link(app);
         lines.push(match route(&recipient) {
             Route::Skip(why) => format!("{label}: no message ({why})"),
             Route::Sms(to) => format!(
@@ -1034,6 +1030,16 @@ pub async fn preview(app: &App, moved: &[crate::app::promise::MovedEta]) -> AppR
         });
     }
     Ok(lines)
+}
+
+/// A link to a customer's page as long as a real one, for messages rendered without sending
+/// (previews, the approval post's sample), so an SMS is counted and shortened as it will be sent.
+fn placeholder_link(app: &App) -> String {
+    format!(
+        "{}/b/{}",
+        app.settings.http.link_base(),
+        "x".repeat(crate::domain::portal::TOKEN_CHARS)
+    )
 }
 
 /// What routing needs of a customer's stored contact details.

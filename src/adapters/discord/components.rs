@@ -89,16 +89,38 @@ fn page<'a>(data: &'a Data, click: &'a Click) -> poise::BoxFuture<'a, Answer> {
     Box::pin(slash::page_response(data, click))
 }
 
-/// The answer of the first handler whose prefix the click's custom id carries; `None` for ids
-/// that are nobody's (a stale or foreign component).
-pub async fn answer(data: &Data, click: &Click) -> Answer {
-    for (prefix, handler) in HANDLERS {
-        if click.custom_id.starts_with(prefix) {
-            return handler(data, click).await;
+/// The answer of the first handler whose prefix the click's custom id carries, whichever way
+/// the click came. A click nobody handles (a stale or foreign component) is acknowledged
+/// without a change, so Discord does not show it as failed; a handler's error gets a private
+/// apology with a reference.
+pub async fn answer(data: &Data, click: &Click) -> serenity::CreateInteractionResponse {
+    let answered = match HANDLERS
+        .iter()
+        .find(|(prefix, _)| click.custom_id.starts_with(prefix))
+    {
+        Some((_, handler)) => handler(data, click).await,
+        None => {
+            tracing::debug!(custom_id = %click.custom_id, "discord: component nobody handles");
+            Ok(None)
+        }
+    };
+    match answered {
+        Ok(Some(response)) => response,
+        Ok(None) => serenity::CreateInteractionResponse::Acknowledge,
+        Err(e) => {
+            let reference =
+                crate::app::report_unexpected(&anyhow::anyhow!("{e}"), "Discord component");
+            let reply = crate::commands::Reply::error(format!(
+                "Something went wrong (reference {reference})."
+            ));
+            serenity::CreateInteractionResponse::Message(
+                serenity::CreateInteractionResponseMessage::new()
+                    .embed(super::render::embed(&reply))
+                    .ephemeral(true)
+                    .allowed_mentions(super::render::allowed_mentions(&[])),
+            )
         }
     }
-    tracing::debug!(custom_id = %click.custom_id, "discord: component nobody handles");
-    Ok(None)
 }
 
 #[cfg(test)]

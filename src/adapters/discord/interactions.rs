@@ -199,26 +199,9 @@ fn focused<'a>(options: &'a [serenity::ResolvedOption<'a>]) -> Option<(&'a str, 
     })
 }
 
-/// A click or modal answered by its handler; one nobody handles is acknowledged without a
-/// change, so Discord does not show it as failed.
+/// A click or modal, answered as over the gateway ([`components::answer`]).
 async fn click(data: &Data, click: Click) -> Response {
-    match components::answer(data, &click).await {
-        Ok(Some(response)) => respond(&response),
-        Ok(None) => respond(&serenity::CreateInteractionResponse::Acknowledge),
-        Err(e) => {
-            let reference = crate::app::report_unexpected(
-                &anyhow::anyhow!("{e}"),
-                "Discord component over HTTP",
-            );
-            let reply = Reply::error(format!("Something went wrong (reference {reference})."));
-            respond(&serenity::CreateInteractionResponse::Message(
-                serenity::CreateInteractionResponseMessage::new()
-                    .embed(super::render::embed(&reply))
-                    .ephemeral(true)
-                    .allowed_mentions(super::render::allowed_mentions(&[])),
-            ))
-        }
-    }
+    respond(&components::answer(data, &click).await)
 }
 
 /// Runs a command: answers in the response when it is done in time, else defers and edits the

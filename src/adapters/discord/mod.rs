@@ -223,18 +223,16 @@ async fn event_handler(
             interaction: serenity::Interaction::Component(mci),
         } => {
             let click = components::Click::component(mci, ops);
-            if let Some(response) = components::answer(fw.user_data, &click).await? {
-                mci.create_response(fw.serenity_context, response).await?;
-            }
+            let response = components::answer(fw.user_data, &click).await;
+            mci.create_response(fw.serenity_context, response).await?;
             Ok(())
         }
         serenity::FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Modal(modal),
         } => {
             let click = components::Click::modal(modal, ops);
-            if let Some(response) = components::answer(fw.user_data, &click).await? {
-                modal.create_response(fw.serenity_context, response).await?;
-            }
+            let response = components::answer(fw.user_data, &click).await;
+            modal.create_response(fw.serenity_context, response).await?;
             Ok(())
         }
         serenity::FullEvent::Resume { .. } => {
