@@ -96,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let mut conn = app.store.conn().await?;
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products WHERE sku_key LIKE 'SYN-%'")
-        .fetch_one(&mut *conn)
+        .fetch_one(conn.as_sqlite())
         .await?;
     drop(conn);
     anyhow::ensure!(

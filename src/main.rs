@@ -251,7 +251,7 @@ async fn copy_to(settings: &Settings, url: &str) -> anyhow::Result<ExitCode> {
     }
     let store = store::Store::open(&database).await?;
     let mut conn = store.conn().await?;
-    let result = store::copy_to::copy_to(&mut conn, &target).await;
+    let result = store::copy_to::copy_to(store::sqlite_only(&mut conn, "copy-to")?, &target).await;
     drop(conn);
     store.close().await;
     let copied = result?;

@@ -47,13 +47,13 @@ async fn only_reader_connections_map_the_database_file() {
     let mmap = "PRAGMA mmap_size";
     let mut reader = t.app.store.reader().await.unwrap();
     let mapped: i64 = sqlx::query_scalar(mmap)
-        .fetch_one(&mut *reader)
+        .fetch_one(reader.as_sqlite())
         .await
         .unwrap();
     assert_eq!(mapped, backorder_bot::store::READER_MAP_BYTES);
     let mut conn = t.app.store.conn().await.unwrap();
     let plain: i64 = sqlx::query_scalar(mmap)
-        .fetch_one(&mut *conn)
+        .fetch_one(conn.as_sqlite())
         .await
         .unwrap();
     assert_eq!(plain, 0);
@@ -62,7 +62,7 @@ async fn only_reader_connections_map_the_database_file() {
     t.import("suppliers", SUPPLIERS).await.unwrap();
     t.import("products", PRODUCTS).await.unwrap();
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
-        .fetch_one(&mut *reader)
+        .fetch_one(reader.as_sqlite())
         .await
         .unwrap();
     assert_eq!(n, 2);
@@ -78,7 +78,7 @@ async fn readers_are_shared_in_turn_and_a_dropped_request_leaves_no_snapshot() {
     let store = t.app.store.clone();
     let mut a = store.reader().await.unwrap();
     sqlx::query("CREATE TEMP TABLE marker (x)")
-        .execute(&mut *a)
+        .execute(a.as_sqlite())
         .await
         .unwrap();
     let b = store.reader().await.unwrap();
@@ -96,7 +96,7 @@ async fn readers_are_shared_in_turn_and_a_dropped_request_leaves_no_snapshot() {
         .unwrap();
     // The same connection (its temporary table is there), not a new one.
     sqlx::query("SELECT COUNT(*) FROM marker")
-        .execute(&mut *c)
+        .execute(c.as_sqlite())
         .await
         .unwrap();
     drop((b, c));
@@ -106,10 +106,10 @@ async fn readers_are_shared_in_turn_and_a_dropped_request_leaves_no_snapshot() {
         async move {
             let mut r = store.reader().await.unwrap();
             sqlx::query("DROP TABLE temp.marker")
-                .execute(&mut *r)
+                .execute(r.as_sqlite())
                 .await
                 .unwrap();
-            let mut tx = sqlx::Connection::begin(&mut *r).await.unwrap();
+            let mut tx = sqlx::Connection::begin(r.as_sqlite()).await.unwrap();
             let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
                 .fetch_one(&mut *tx)
                 .await
@@ -126,7 +126,7 @@ async fn readers_are_shared_in_turn_and_a_dropped_request_leaves_no_snapshot() {
     for _ in 0..2 {
         let mut r = store.reader().await.unwrap();
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM products")
-            .fetch_one(&mut *r)
+            .fetch_one(r.as_sqlite())
             .await
             .unwrap();
         assert_eq!(n, 2, "a reader still in the dropped request's snapshot");
@@ -135,15 +135,15 @@ async fn readers_are_shared_in_turn_and_a_dropped_request_leaves_no_snapshot() {
     {
         let mut r = store.reader().await.unwrap();
         sqlx::query("CREATE TEMP TABLE marker (x)")
-            .execute(&mut *r)
+            .execute(r.as_sqlite())
             .await
             .unwrap();
-        std::mem::forget(sqlx::Connection::begin(&mut *r).await.unwrap());
+        std::mem::forget(sqlx::Connection::begin(r.as_sqlite()).await.unwrap());
     }
     for _ in 0..2 {
         let mut r = store.reader().await.unwrap();
         let marker = sqlx::query("SELECT COUNT(*) FROM marker")
-            .execute(&mut *r)
+            .execute(r.as_sqlite())
             .await;
         assert!(
             marker.is_err(),

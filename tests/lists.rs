@@ -977,7 +977,7 @@ async fn typed_pages_start_from_landmarks_and_agree_with_skipping_rows_after_eve
                 let id: i64 =
                     sqlx::query_scalar("SELECT id FROM purchase_orders WHERE po_number = $1")
                         .bind(&po)
-                        .fetch_one(&mut *conn)
+                        .fetch_one(conn.as_sqlite())
                         .await
                         .unwrap();
                 shown.push(id);

@@ -339,7 +339,7 @@ async fn both_engines_reach_the_same_schema_meaning() {
         .unwrap();
     pool.close().await;
     let t = common::spawn_app().await;
-    let mut sqlite = t.app.store.conn().await.unwrap();
+    let mut sqlite = t.app.store.pool().acquire().await.unwrap();
     let lite = sqlite_schema(&mut sqlite).await;
     let mut pg = scratch.connect().await;
     let post = pg_schema(&mut pg).await;
@@ -446,7 +446,7 @@ async fn every_sqlite_table_has_a_postgres_counterpart() {
     }
     assert!(declared.contains_key("backorders"), "{:?}", declared.keys());
     let t = common::spawn_app().await;
-    let mut sqlite = t.app.store.conn().await.unwrap();
+    let mut sqlite = t.app.store.pool().acquire().await.unwrap();
     let mut missing = Vec::new();
     for table in copy_to::sqlite_tables(&mut sqlite).await.unwrap() {
         let columns: Vec<String> =
@@ -508,7 +508,7 @@ async fn copy_to_moves_the_demo_shop_with_its_values() {
             .await
             .unwrap();
 
-    let mut conn = t.app.store.conn().await.unwrap();
+    let mut conn = t.app.store.pool().acquire().await.unwrap();
     let copied = copy_to::copy_to(&mut conn, &scratch.url).await.unwrap();
     let mut pg = scratch.connect().await;
     for c in &copied {
@@ -624,7 +624,7 @@ async fn copy_to_names_the_table_and_row_of_a_value_that_does_not_convert() {
         .execute(t.app.store.pool())
         .await
         .unwrap();
-    let mut conn = t.app.store.conn().await.unwrap();
+    let mut conn = t.app.store.pool().acquire().await.unwrap();
     let e = copy_to::copy_to(&mut conn, &scratch.url).await.unwrap_err();
     let text = format!("{e:#}");
     assert!(

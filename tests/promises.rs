@@ -378,7 +378,7 @@ async fn promises_match_a_recomputation(t: &TestApp, sku: &str, step: &str) -> u
     let (on_hand, allocated): (i64, i64) =
         sqlx::query_as("SELECT on_hand, allocated FROM stock_positions WHERE product_id = $1")
             .bind(product.id)
-            .fetch_one(&mut *conn)
+            .fetch_one(conn.as_sqlite())
             .await
             .unwrap();
     let inbound: Vec<(Option<String>, i64)> = sqlx::query_as(
@@ -386,7 +386,7 @@ async fn promises_match_a_recomputation(t: &TestApp, sku: &str, step: &str) -> u
          WHERE product_id = $1 AND status IN ('open', 'partially_received')",
     )
     .bind(product.id)
-    .fetch_all(&mut *conn)
+    .fetch_all(conn.as_sqlite())
     .await
     .unwrap();
     let input = PlanInput {

@@ -277,7 +277,7 @@ async fn a_bad_stored_channel_id_fails_the_claim_naming_the_column_instead_of_be
          VALUES ('#general', 'hello', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
     )
     .await;
-    let mut conn = t.app.store.pool().acquire().await.unwrap();
+    let mut conn = t.app.store.conn().await.unwrap();
     let now = test_now();
     let claimed = backorder_bot::store::posts::claim_due(
         &mut conn,
@@ -292,7 +292,7 @@ async fn a_bad_stored_channel_id_fails_the_claim_naming_the_column_instead_of_be
 #[tokio::test]
 async fn an_unknown_stored_severity_fails_the_read_naming_the_column_instead_of_dropping_the_row() {
     let t = spawn_demo_app().await;
-    let mut conn = t.app.store.pool().acquire().await.unwrap();
+    let mut conn = t.app.store.conn().await.unwrap();
     for sql in [
         "PRAGMA ignore_check_constraints = ON",
         "INSERT INTO alert_states (rule, product_id, severity, since)
@@ -301,7 +301,7 @@ async fn an_unknown_stored_severity_fails_the_read_naming_the_column_instead_of_
          SELECT 's', MIN(id), 'low', '2026-11-26T12:00:00Z', 'dire' FROM products",
         "PRAGMA ignore_check_constraints = OFF",
     ] {
-        sqlx::query(sql).execute(&mut *conn).await.unwrap();
+        sqlx::query(sql).execute(conn.as_sqlite()).await.unwrap();
     }
     let states = backorder_bot::store::alerts::states(&mut conn, "r").await;
     fails_naming(states, "severity", "extreme");
@@ -316,7 +316,7 @@ async fn bad_stored_posted_products_fail_the_read_naming_the_column_instead_of_b
          VALUES ('r', 'manual', '2026-11-26T12:00:00Z', '[1, 2')",
     )
     .await;
-    let mut conn = t.app.store.pool().acquire().await.unwrap();
+    let mut conn = t.app.store.conn().await.unwrap();
     let run = backorder_bot::store::alerts::last_run(&mut conn, "r").await;
     fails_naming(run, "posted_products", "[1, 2");
 }
@@ -354,7 +354,7 @@ async fn the_next_due_update_reads_back_as_a_time_and_a_bad_one_fails_naming_the
     use chrono::TimeZone;
     let t = spawn_demo_app().await;
     t.ok("/eta PO-1001 2027-02-17 \"carrier delay\"").await;
-    let mut conn = t.app.store.pool().acquire().await.unwrap();
+    let mut conn = t.app.store.conn().await.unwrap();
     exec(
         &t,
         "UPDATE outbox SET status = 'pending', next_attempt_at = '2026-11-26T09:30:00Z'",

@@ -50,9 +50,7 @@ pub async fn report(app: &App, days: ReportDays) -> AppResult<BackorderReport> {
     let from = to - Duration::days(i64::from(days.get()));
     let span = Span { from, to };
     let mut reader = app.store.reader().await?;
-    let mut tx = sqlx::Connection::begin(&mut *reader)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let mut tx = crate::store::begin_on(&mut reader, crate::store::Begin::Snapshot).await?;
     let ages = queries::open_backorders_by_age(&mut tx, to).await?;
     let (lines, backordered) = queries::order_lines_in(&mut tx, span).await?;
     let hours = queries::hours_to_allocation(&mut tx, span).await?;
@@ -76,7 +74,7 @@ pub async fn report(app: &App, days: ReportDays) -> AppResult<BackorderReport> {
         },
     )
     .await?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
+    tx.commit().await?;
     let receipts: Vec<Receipts> = receipts
         .into_iter()
         .map(|r| Receipts {

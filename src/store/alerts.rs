@@ -6,6 +6,7 @@ use super::{id_json, ts, Conn, StoredIds, StoredOptTs, StoredTs};
 use crate::domain::alerts::{AlertState, RateSource, RunStatus, Scope, Severity, SkuFigures};
 use crate::domain::forecast::Method;
 use crate::domain::{AlertRunId, PostId, ProductId};
+use crate::store::run;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
 
@@ -109,17 +110,19 @@ async fn evaluation_rows(
         })
         .unwrap_or_default();
     let since = sales.last - chrono::Duration::days(sales.days.max(1) - 1);
-    let batches: Vec<String> = sqlx::query_scalar(EVALUATION_SQL)
-        .bind(today.to_string())
-        .bind(categories)
-        .bind(suppliers)
-        .bind(prefix)
-        .bind(since.to_string())
-        .bind(candidates.at_risk)
-        .bind(rule)
-        .bind(sales.days)
-        .fetch_all(conn)
-        .await?;
+    let batches: Vec<String> = run!(
+        conn,
+        sqlx::query_scalar(EVALUATION_SQL)
+            .bind(today.to_string())
+            .bind(categories)
+            .bind(suppliers)
+            .bind(prefix)
+            .bind(since.to_string())
+            .bind(candidates.at_risk)
+            .bind(rule)
+            .bind(sales.days),
+        fetch_all
+    )?;
     // Rows are turned into figures batch by batch and only the kept ones are held, so memory
     // follows the findings, not the shop.
     let mut kept = Vec::new();
@@ -294,13 +297,15 @@ struct StateRow {
 
 /// The alert state of every SKU for a rule.
 pub async fn states(conn: &mut Conn, rule: &str) -> anyhow::Result<HashMap<ProductId, AlertState>> {
-    let rows: Vec<StateRow> = sqlx::query_as(
-        "SELECT product_id, severity, since, last_notified, notified_severity
+    let rows: Vec<StateRow> = run!(
+        conn,
+        sqlx::query_as(
+            "SELECT product_id, severity, since, last_notified, notified_severity
          FROM alert_states WHERE rule = $1",
-    )
-    .bind(rule)
-    .fetch_all(conn)
-    .await?;
+        )
+        .bind(rule),
+        fetch_all
+    )?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -337,7 +342,7 @@ pub async fn save_states(
                 ])
             })
             .collect();
-        sqlx::query(
+        run!(conn, sqlx::query(
             "INSERT INTO alert_states (rule, product_id, severity, since, last_notified, notified_severity)
              SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
              FROM json_each($2) WHERE true
@@ -346,19 +351,19 @@ pub async fn save_states(
                 notified_severity = excluded.notified_severity",
         )
         .bind(rule)
-        .bind(serde_json::Value::Array(rows).to_string())
-        .execute(&mut *conn)
-        .await?;
+        .bind(serde_json::Value::Array(rows).to_string()), execute)?;
     }
     if !deletes.is_empty() {
-        sqlx::query(
-            "DELETE FROM alert_states WHERE rule = $1
+        run!(
+            conn,
+            sqlx::query(
+                "DELETE FROM alert_states WHERE rule = $1
              AND product_id IN (SELECT value FROM json_each($2))",
-        )
-        .bind(rule)
-        .bind(id_json(deletes))
-        .execute(conn)
-        .await?;
+            )
+            .bind(rule)
+            .bind(id_json(deletes)),
+            execute
+        )?;
     }
     Ok(())
 }
@@ -369,13 +374,12 @@ pub async fn snoozed(
     rule: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<HashSet<ProductId>> {
-    let ids: Vec<ProductId> = sqlx::query_scalar(
+    let ids: Vec<ProductId> =
+        run!(conn, sqlx::query_scalar(
         "SELECT product_id FROM alert_snoozes WHERE (rule = $1 OR rule = '*') AND until > $2",
     )
     .bind(rule)
-    .bind(ts(now))
-    .fetch_all(conn)
-    .await?;
+    .bind(ts(now)), fetch_all)?;
     Ok(ids.into_iter().collect())
 }
 
@@ -388,31 +392,30 @@ pub async fn snooze(
     actor: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<u64> {
-    Ok(sqlx::query(
-        "INSERT INTO alert_snoozes (rule, product_id, until, actor, created_at)
+    Ok(run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO alert_snoozes (rule, product_id, until, actor, created_at)
          SELECT $1, value, $2, $3, $4 FROM json_each($5) WHERE true
          ON CONFLICT (rule, product_id) DO UPDATE SET until = excluded.until,
             actor = excluded.actor, created_at = excluded.created_at",
-    )
-    .bind(rule)
-    .bind(ts(until))
-    .bind(actor)
-    .bind(ts(now))
-    .bind(id_json(product_ids))
-    .execute(conn)
-    .await?
-    .rows_affected())
+        )
+        .bind(rule)
+        .bind(ts(until))
+        .bind(actor)
+        .bind(ts(now))
+        .bind(id_json(product_ids)),
+        execute
+    )?)
 }
 
 /// Ends every snooze of a product; returns how many there were.
 pub async fn unsnooze(conn: &mut Conn, product_id: ProductId) -> anyhow::Result<u64> {
-    Ok(
-        sqlx::query("DELETE FROM alert_snoozes WHERE product_id = $1")
-            .bind(product_id)
-            .execute(conn)
-            .await?
-            .rows_affected(),
-    )
+    Ok(run!(
+        conn,
+        sqlx::query("DELETE FROM alert_snoozes WHERE product_id = $1").bind(product_id),
+        execute
+    )?)
 }
 
 pub use crate::domain::schedule::{NotStarted, Trigger};
@@ -441,12 +444,13 @@ impl RunsOf<'_> {
         }
     }
 
-    fn bind<'q>(
+    fn bind<'q, DB: sqlx::Database>(
         self,
-        q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>
+        q: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    ) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
     where
         Self: 'q,
+        &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     {
         match self {
             RunsOf::Rule(rule) => q.bind(rule),
@@ -488,45 +492,49 @@ pub async fn start_run_of(
     stale_before: DateTime<Utc>,
 ) -> anyhow::Result<Result<i64, NotStarted>> {
     let table = of.table();
-    of.bind(
-        sqlx::query(&format!(
-            "UPDATE {table} SET status = $3, finished_at = $2
+    run!(
+        conn,
+        of.bind(
+            sqlx::query(&format!(
+                "UPDATE {table} SET status = $3, finished_at = $2
              WHERE {} AND status = $4 AND started_at < $1",
-            of.only(5)
-        ))
-        .bind(ts(stale_before))
-        .bind(ts(now))
-        .bind(RunStatus::Abandoned)
-        .bind(RunStatus::Running),
-    )
-    .execute(&mut *conn)
-    .await?;
-    let running: bool = of
-        .bind(
+                of.only(5)
+            ))
+            .bind(ts(stale_before))
+            .bind(ts(now))
+            .bind(RunStatus::Abandoned)
+            .bind(RunStatus::Running),
+        ),
+        execute
+    )?;
+    let running: bool = run!(
+        conn,
+        of.bind(
             sqlx::query(&format!(
                 "SELECT EXISTS (SELECT 1 FROM {table} WHERE {} AND status = $1)",
                 of.only(2)
             ))
             .bind(RunStatus::Running),
-        )
-        .fetch_one(&mut *conn)
-        .await
-        .and_then(|row| sqlx::Row::try_get(&row, 0))?;
+        ),
+        fetch_one,
+        |row| sqlx::Row::try_get(&row, 0)
+    )?;
     if running {
         return Ok(Err(NotStarted::Running));
     }
     if let Some(t) = scheduled_for {
-        let done: bool = of
-            .bind(
+        let done: bool = run!(
+            conn,
+            of.bind(
                 sqlx::query(&format!(
                     "SELECT EXISTS (SELECT 1 FROM {table} WHERE {} AND scheduled_for = $1)",
                     of.only(2)
                 ))
                 .bind(ts(t)),
-            )
-            .fetch_one(&mut *conn)
-            .await
-            .and_then(|row| sqlx::Row::try_get(&row, 0))?;
+            ),
+            fetch_one,
+            |row| sqlx::Row::try_get(&row, 0)
+        )?;
         if done {
             return Ok(Err(NotStarted::AlreadyRun));
         }
@@ -535,8 +543,9 @@ pub async fn start_run_of(
         RunsOf::Rule(_) => (", rule", ", $4"),
         RunsOf::ForecastRefresh => ("", ""),
     };
-    let id: i64 = of
-        .bind(
+    let id: i64 = run!(
+        conn,
+        of.bind(
             sqlx::query(&format!(
                 "INSERT INTO {table} (scheduled_for, trigger, started_at{rule_column})
                  VALUES ($1, $2, $3{rule_value}) RETURNING id"
@@ -544,10 +553,10 @@ pub async fn start_run_of(
             .bind(scheduled_for.map(ts))
             .bind(trigger)
             .bind(ts(now)),
-        )
-        .fetch_one(conn)
-        .await
-        .and_then(|row| sqlx::Row::try_get(&row, 0))?;
+        ),
+        fetch_one,
+        |row| sqlx::Row::try_get(&row, 0)
+    )?;
     Ok(Ok(id))
 }
 
@@ -576,27 +585,29 @@ pub async fn finish_run(
     posted_products: &[ProductId],
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE alert_runs SET status = $2, finished_at = $3, evaluated = $4, firing = $5,
+    run!(
+        conn,
+        sqlx::query(
+            "UPDATE alert_runs SET status = $2, finished_at = $3, evaluated = $4, firing = $5,
             posted_lines = $6, resolved = $7, summary = $8, post_id = $9, posted_products = $10
          WHERE id = $1",
-    )
-    .bind(id)
-    .bind(if ok {
-        RunStatus::Done
-    } else {
-        RunStatus::Failed
-    })
-    .bind(ts(now))
-    .bind(counts.evaluated)
-    .bind(counts.firing)
-    .bind(counts.posted_lines)
-    .bind(counts.resolved)
-    .bind(summary)
-    .bind(post_id)
-    .bind(id_json(posted_products))
-    .execute(conn)
-    .await?;
+        )
+        .bind(id)
+        .bind(if ok {
+            RunStatus::Done
+        } else {
+            RunStatus::Failed
+        })
+        .bind(ts(now))
+        .bind(counts.evaluated)
+        .bind(counts.firing)
+        .bind(counts.posted_lines)
+        .bind(counts.resolved)
+        .bind(summary)
+        .bind(post_id)
+        .bind(id_json(posted_products)),
+        execute
+    )?;
     Ok(())
 }
 
@@ -610,15 +621,16 @@ pub async fn last_scheduled_of(
     conn: &mut Conn,
     of: RunsOf<'_>,
 ) -> anyhow::Result<Option<DateTime<Utc>>> {
-    let t: Option<StoredTs> = of
-        .bind(sqlx::query(&format!(
+    let t: Option<StoredTs> = run!(
+        conn,
+        of.bind(sqlx::query(&format!(
             "SELECT MAX(scheduled_for) FROM {} WHERE {} AND scheduled_for IS NOT NULL",
             of.table(),
             of.only(1)
-        )))
-        .fetch_one(conn)
-        .await
-        .and_then(|row| sqlx::Row::try_get(&row, 0))?;
+        ))),
+        fetch_one,
+        |row| sqlx::Row::try_get(&row, 0)
+    )?;
     Ok(t.map(Into::into))
 }
 
@@ -654,22 +666,26 @@ const RUN_COLUMNS: &str = "id, rule, scheduled_for, started_at, finished_at, sta
 
 /// The latest run of a rule.
 pub async fn last_run(conn: &mut Conn, rule: &str) -> anyhow::Result<Option<RunRow>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {RUN_COLUMNS} FROM alert_runs WHERE rule = $1 ORDER BY id DESC LIMIT 1"
-    ))
-    .bind(rule)
-    .fetch_optional(conn)
-    .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!(
+            "SELECT {RUN_COLUMNS} FROM alert_runs WHERE rule = $1 ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(rule),
+        fetch_optional
+    )?)
 }
 
 /// A run by id.
 pub async fn run_by_id(conn: &mut Conn, id: AlertRunId) -> anyhow::Result<Option<RunRow>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {RUN_COLUMNS} FROM alert_runs WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!(
+            "SELECT {RUN_COLUMNS} FROM alert_runs WHERE id = $1"
+        ))
+        .bind(id),
+        fetch_optional
+    )?)
 }
 
 /// Takes or renews the named lease for `holder` until `until`; false while another holder's
@@ -681,28 +697,31 @@ pub async fn try_lease(
     now: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
-    let n = sqlx::query(
-        "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
+    let n = run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
          WHERE leases.holder = excluded.holder OR leases.expires_at <= $4",
-    )
-    .bind(name)
-    .bind(holder)
-    .bind(ts(until))
-    .bind(ts(now))
-    .execute(conn)
-    .await?
-    .rows_affected();
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(ts(until))
+        .bind(ts(now)),
+        execute
+    )?;
     Ok(n == 1)
 }
 
 /// Gives a lease up (only if `holder` has it).
 pub async fn release_lease(conn: &mut Conn, name: &str, holder: &str) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
-        .bind(name)
-        .bind(holder)
-        .execute(conn)
-        .await?;
+    run!(
+        conn,
+        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder),
+        execute
+    )?;
     Ok(())
 }
 
@@ -779,11 +798,13 @@ pub fn reference_projected_sql(today: NaiveDate) -> String {
 
 /// Whether someone holds the named lease at `now` (an expired row counts as no one).
 pub async fn lease_held(conn: &mut Conn, name: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM leases WHERE name = $1 AND expires_at > $2)",
-    )
-    .bind(name)
-    .bind(ts(now))
-    .fetch_one(conn)
-    .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM leases WHERE name = $1 AND expires_at > $2)",
+        )
+        .bind(name)
+        .bind(ts(now)),
+        fetch_one
+    )?)
 }

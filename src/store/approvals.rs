@@ -9,16 +9,15 @@ use super::{id_json, ts, Conn, StoredOptDay};
 use crate::domain::approval::ApprovalStatus;
 use crate::domain::page::Seek;
 use crate::domain::{ApprovalId, BackorderId, Channel, CustomerId, OutboxStatus, PostId};
+use crate::store::run;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// The highest outbox id and backorder id now: the rows a change writes after this are above
 /// them.
 pub async fn marks(conn: &mut Conn) -> anyhow::Result<(i64, i64)> {
-    Ok(sqlx::query_as(
+    Ok(run!(conn, sqlx::query_as(
         "SELECT (SELECT COALESCE(MAX(id), 0) FROM outbox), (SELECT COALESCE(MAX(id), 0) FROM backorders)",
-    )
-    .fetch_one(conn)
-    .await?)
+    ), fetch_one)?)
 }
 
 /// One promise a change moved, from its `eta_changed` update.
@@ -40,20 +39,22 @@ pub async fn moved_since(
     mark: i64,
     backorder_mark: i64,
 ) -> anyhow::Result<Vec<MovedRow>> {
-    Ok(sqlx::query_as(concat!(
-        "SELECT backorder_id, customer_id, COALESCE(json_extract(payload, '$.sku'), '') AS sku,
+    Ok(run!(
+        conn,
+        sqlx::query_as(concat!(
+            "SELECT backorder_id, customer_id, COALESCE(json_extract(payload, '$.sku'), '') AS sku,
             json_extract(payload, '$.old_eta') AS old_eta,
             json_extract(payload, '$.new_eta') AS new_eta
          FROM outbox WHERE id > $1 AND backorder_id <= $2 AND kind = ",
-        sql_word!(update eta_changed),
-        " AND status = ",
-        sql_word!(outbox pending),
-        " ORDER BY id"
-    ))
-    .bind(mark)
-    .bind(backorder_mark)
-    .fetch_all(conn)
-    .await?)
+            sql_word!(update eta_changed),
+            " AND status = ",
+            sql_word!(outbox pending),
+            " ORDER BY id"
+        ))
+        .bind(mark)
+        .bind(backorder_mark),
+        fetch_all
+    )?)
 }
 
 /// The backorders whose promise the outbox rows above `$1` moved, leaving out those above `$2`
@@ -74,18 +75,20 @@ pub async fn held_batches_touched_since(
     mark: i64,
     backorder_mark: i64,
 ) -> anyhow::Result<Vec<ApprovalId>> {
-    Ok(sqlx::query_scalar(concat!(
-        "SELECT DISTINCT approval_id FROM outbox
+    Ok(run!(
+        conn,
+        sqlx::query_scalar(concat!(
+            "SELECT DISTINCT approval_id FROM outbox
          WHERE status = ",
-        sql_word!(outbox held),
-        " AND approval_id IS NOT NULL AND backorder_id IN (",
-        moved_by_change!(),
-        ") ORDER BY approval_id"
-    ))
-    .bind(mark)
-    .bind(backorder_mark)
-    .fetch_all(conn)
-    .await?)
+            sql_word!(outbox held),
+            " AND approval_id IS NOT NULL AND backorder_id IN (",
+            moved_by_change!(),
+            ") ORDER BY approval_id"
+        ))
+        .bind(mark)
+        .bind(backorder_mark),
+        fetch_all
+    )?)
 }
 
 /// A batch to create.
@@ -103,7 +106,7 @@ pub async fn create(
     a: &NewApproval<'_>,
     at: DateTime<Utc>,
 ) -> anyhow::Result<ApprovalId> {
-    Ok(sqlx::query_scalar(
+    Ok(run!(conn, sqlx::query_scalar(
         "INSERT INTO approvals (status, created_at, change, actor, customers, largest_shift_days)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -112,9 +115,7 @@ pub async fn create(
     .bind(a.change)
     .bind(a.actor)
     .bind(a.customers)
-    .bind(a.largest_shift_days)
-    .fetch_one(conn)
-    .await?)
+    .bind(a.largest_shift_days), fetch_one)?)
 }
 
 /// Holds in the batch every pending update of the backorders whose promise the change moved
@@ -127,22 +128,23 @@ pub async fn hold_since(
     mark: i64,
     backorder_mark: i64,
 ) -> anyhow::Result<u64> {
-    Ok(sqlx::query(concat!(
-        "UPDATE outbox SET status = ",
-        sql_word!(outbox held),
-        ", approval_id = $3
+    Ok(run!(
+        conn,
+        sqlx::query(concat!(
+            "UPDATE outbox SET status = ",
+            sql_word!(outbox held),
+            ", approval_id = $3
          WHERE status = ",
-        sql_word!(outbox pending),
-        " AND backorder_id IN (",
-        moved_by_change!(),
-        ")"
-    ))
-    .bind(mark)
-    .bind(backorder_mark)
-    .bind(id)
-    .execute(conn)
-    .await?
-    .rows_affected())
+            sql_word!(outbox pending),
+            " AND backorder_id IN (",
+            moved_by_change!(),
+            ")"
+        ))
+        .bind(mark)
+        .bind(backorder_mark)
+        .bind(id),
+        execute
+    )?)
 }
 
 /// Customers of a batch's updates by their channel.
@@ -150,13 +152,11 @@ pub async fn customers_by_channel(
     conn: &mut Conn,
     id: ApprovalId,
 ) -> anyhow::Result<Vec<(Channel, i64)>> {
-    Ok(sqlx::query_as(
+    Ok(run!(conn, sqlx::query_as(
         "SELECT c.channel, COUNT(DISTINCT c.id) FROM outbox o JOIN customers c ON c.id = o.customer_id
          WHERE o.approval_id = $1 GROUP BY c.channel ORDER BY c.channel",
     )
-    .bind(id)
-    .fetch_all(conn)
-    .await?)
+    .bind(id), fetch_all)?)
 }
 
 /// The first customer of a batch (for its sample message) and that customer's held backorders.
@@ -164,23 +164,24 @@ pub async fn sample_customer(
     conn: &mut Conn,
     id: ApprovalId,
 ) -> anyhow::Result<Option<(CustomerId, Vec<BackorderId>)>> {
-    let first: Option<CustomerId> = sqlx::query_scalar(
-        "SELECT customer_id FROM outbox WHERE approval_id = $1 ORDER BY id LIMIT 1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let first: Option<CustomerId> = run!(
+        conn,
+        sqlx::query_scalar(
+            "SELECT customer_id FROM outbox WHERE approval_id = $1 ORDER BY id LIMIT 1",
+        )
+        .bind(id),
+        fetch_optional
+    )?;
     let Some(customer) = first else {
         return Ok(None);
     };
-    let backorders: Vec<BackorderId> = sqlx::query_scalar(
+    let backorders: Vec<BackorderId> =
+        run!(conn, sqlx::query_scalar(
         "SELECT DISTINCT backorder_id FROM outbox WHERE approval_id = $1 AND customer_id = $2
          ORDER BY backorder_id",
     )
     .bind(id)
-    .bind(customer)
-    .fetch_all(conn)
-    .await?;
+    .bind(customer), fetch_all)?;
     Ok(Some((customer, backorders)))
 }
 
@@ -193,21 +194,22 @@ pub async fn settle_rows(
     why: Option<&str>,
     at: DateTime<Utc>,
 ) -> anyhow::Result<u64> {
-    Ok(sqlx::query(concat!(
-        "UPDATE outbox SET status = $2, last_error = COALESCE($3, last_error),
+    Ok(run!(
+        conn,
+        sqlx::query(concat!(
+            "UPDATE outbox SET status = $2, last_error = COALESCE($3, last_error),
             next_attempt_at = CASE WHEN $2 = ",
-        sql_word!(outbox pending),
-        " THEN $4 ELSE next_attempt_at END
+            sql_word!(outbox pending),
+            " THEN $4 ELSE next_attempt_at END
          WHERE approval_id = $1 AND status = ",
-        sql_word!(outbox held)
-    ))
-    .bind(id)
-    .bind(status)
-    .bind(why)
-    .bind(ts(at))
-    .execute(conn)
-    .await?
-    .rows_affected())
+            sql_word!(outbox held)
+        ))
+        .bind(id)
+        .bind(status)
+        .bind(why)
+        .bind(ts(at)),
+        execute
+    )?)
 }
 
 /// Decides a held batch; `false` when it was no longer held (decided or superseded already).
@@ -218,33 +220,33 @@ pub async fn decide(
     by: &str,
     at: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
-    Ok(sqlx::query(concat!(
-        "UPDATE approvals SET status = $2, decided_by = $3, decided_at = $4
+    Ok(run!(
+        conn,
+        sqlx::query(concat!(
+            "UPDATE approvals SET status = $2, decided_by = $3, decided_at = $4
          WHERE id = $1 AND status = ",
-        sql_word!(approval held)
-    ))
-    .bind(id)
-    .bind(status)
-    .bind(by)
-    .bind(ts(at))
-    .execute(conn)
-    .await?
-    .rows_affected()
-        == 1)
+            sql_word!(approval held)
+        ))
+        .bind(id)
+        .bind(status)
+        .bind(by)
+        .bind(ts(at)),
+        execute
+    )? == 1)
 }
 
 /// Sets a held batch's note; `false` when it is no longer held.
 pub async fn set_note(conn: &mut Conn, id: ApprovalId, note: &str) -> anyhow::Result<bool> {
-    Ok(sqlx::query(concat!(
-        "UPDATE approvals SET note = $2 WHERE id = $1 AND status = ",
-        sql_word!(approval held)
-    ))
-    .bind(id)
-    .bind(note)
-    .execute(conn)
-    .await?
-    .rows_affected()
-        == 1)
+    Ok(run!(
+        conn,
+        sqlx::query(concat!(
+            "UPDATE approvals SET note = $2 WHERE id = $1 AND status = ",
+            sql_word!(approval held)
+        ))
+        .bind(id)
+        .bind(note),
+        execute
+    )? == 1)
 }
 
 /// Records the batch's post and the body it shows.
@@ -254,12 +256,14 @@ pub async fn set_post(
     post: Option<PostId>,
     summary: &str,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE approvals SET post_id = $2, summary = $3 WHERE id = $1")
-        .bind(id)
-        .bind(post)
-        .bind(summary)
-        .execute(conn)
-        .await?;
+    run!(
+        conn,
+        sqlx::query("UPDATE approvals SET post_id = $2, summary = $3 WHERE id = $1")
+            .bind(id)
+            .bind(post)
+            .bind(summary),
+        execute
+    )?;
     Ok(())
 }
 
@@ -292,12 +296,14 @@ const COLUMNS: &str = concat!(
 
 /// One batch.
 pub async fn get(conn: &mut Conn, id: ApprovalId) -> anyhow::Result<Option<ApprovalRow>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM approvals a WHERE a.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM approvals a WHERE a.id = $1"
+        ))
+        .bind(id),
+        fetch_optional
+    )?)
 }
 
 /// Held batches oldest first.
@@ -318,12 +324,14 @@ pub async fn held_page(
     };
     let total = keyset::count(&mut *conn, &src).await?;
     let keyed = keyset::page(&mut *conn, &src, seek, limit).await?;
-    let mut rows: Vec<ApprovalRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM approvals a WHERE a.id IN (SELECT value FROM json_each($1))"
-    ))
-    .bind(id_json(&keyed.row_ids::<ApprovalId>()))
-    .fetch_all(&mut *conn)
-    .await?;
+    let mut rows: Vec<ApprovalRow> = run!(
+        conn,
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM approvals a WHERE a.id IN (SELECT value FROM json_each($1))"
+        ))
+        .bind(id_json(&keyed.row_ids::<ApprovalId>())),
+        fetch_all
+    )?;
     rows.sort_by_key(|r| r.id);
     Ok((rows, keyed, total))
 }
@@ -333,17 +341,19 @@ pub async fn due_reminders(
     conn: &mut Conn,
     before: DateTime<Utc>,
 ) -> anyhow::Result<Vec<ApprovalRow>> {
-    Ok(sqlx::query_as(&format!(
-        concat!(
-            "SELECT {} FROM approvals a WHERE a.status = ",
-            sql_word!(approval held),
-            " AND a.created_at <= $1 AND a.reminded_at IS NULL ORDER BY a.id"
-        ),
-        COLUMNS
-    ))
-    .bind(ts(before))
-    .fetch_all(conn)
-    .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!(
+            concat!(
+                "SELECT {} FROM approvals a WHERE a.status = ",
+                sql_word!(approval held),
+                " AND a.created_at <= $1 AND a.reminded_at IS NULL ORDER BY a.id"
+            ),
+            COLUMNS
+        ))
+        .bind(ts(before)),
+        fetch_all
+    )?)
 }
 
 /// Marks a batch reminded; `false` if another process did first.
@@ -352,15 +362,13 @@ pub async fn mark_reminded(
     id: ApprovalId,
     at: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
-    Ok(
+    Ok(run!(
+        conn,
         sqlx::query("UPDATE approvals SET reminded_at = $2 WHERE id = $1 AND reminded_at IS NULL")
             .bind(id)
-            .bind(ts(at))
-            .execute(conn)
-            .await?
-            .rows_affected()
-            == 1,
-    )
+            .bind(ts(at)),
+        execute
+    )? == 1)
 }
 
 /// The notes of batches, by id (batches without a note left out).
@@ -368,11 +376,13 @@ pub async fn notes(
     conn: &mut Conn,
     ids: &[ApprovalId],
 ) -> anyhow::Result<Vec<(ApprovalId, String)>> {
-    Ok(sqlx::query_as(
-        "SELECT a.id, a.note FROM json_each($1) j JOIN approvals a ON a.id = j.value
+    Ok(run!(
+        conn,
+        sqlx::query_as(
+            "SELECT a.id, a.note FROM json_each($1) j JOIN approvals a ON a.id = j.value
          WHERE a.note IS NOT NULL",
-    )
-    .bind(id_json(ids))
-    .fetch_all(conn)
-    .await?)
+        )
+        .bind(id_json(ids)),
+        fetch_all
+    )?)
 }

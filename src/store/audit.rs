@@ -2,11 +2,12 @@
 
 use super::{ts, Conn};
 use crate::domain::audit::AuditEntry;
+use crate::store::run;
 use chrono::{DateTime, Utc};
 
 /// Records one action.
 pub async fn record(conn: &mut Conn, entry: &AuditEntry, at: DateTime<Utc>) -> anyhow::Result<()> {
-    sqlx::query(
+    run!(conn, sqlx::query(
         "INSERT INTO audit_log (actor, action, subject, reason, outcome, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&entry.actor)
@@ -14,9 +15,7 @@ pub async fn record(conn: &mut Conn, entry: &AuditEntry, at: DateTime<Utc>) -> a
     .bind(&entry.subject)
     .bind(&entry.reason)
     .bind(entry.outcome.as_str())
-    .bind(ts(at))
-    .execute(conn)
-    .await?;
+    .bind(ts(at)), execute)?;
     Ok(())
 }
 
@@ -37,10 +36,8 @@ pub struct AuditRow {
 
 /// The latest entries, newest first.
 pub async fn latest(conn: &mut Conn, limit: i64) -> anyhow::Result<Vec<AuditRow>> {
-    Ok(sqlx::query_as(
+    Ok(run!(conn, sqlx::query_as(
         "SELECT actor, action, subject, reason, outcome FROM audit_log ORDER BY id DESC LIMIT $1",
     )
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+    .bind(limit), fetch_all)?)
 }

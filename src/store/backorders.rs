@@ -9,6 +9,7 @@ use crate::domain::promise::Cause;
 use crate::domain::{
     BackorderId, BackorderStatus, CustomerId, EtaKind, OrderLineId, ProductId, Tier, UpdateKind,
 };
+use crate::store::run;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// The value still owed to a backorder `b`: its units not yet allocated at its line's price
@@ -173,17 +174,16 @@ pub async fn list(
     limit: i64,
 ) -> anyhow::Result<(Vec<BackorderRow>, Keyed, i64)> {
     let src = source(f, order);
-    let total = if f.product_id.is_none() && f.customer_id.is_none() {
-        // A whole status: the count the triggers keep (migration 0010), not an index range.
-        sqlx::query_scalar(
+    let total =
+        if f.product_id.is_none() && f.customer_id.is_none() {
+            // A whole status: the count the triggers keep (migration 0010), not an index range.
+            run!(conn, sqlx::query_scalar(
             "SELECT COALESCE(SUM(n), 0) FROM backorder_counts WHERE $1 IS NULL OR status = $1",
         )
-        .bind(f.status.map(|s| s.as_str()))
-        .fetch_one(&mut *conn)
-        .await?
-    } else {
-        keyset::count(&mut *conn, &src).await?
-    };
+        .bind(f.status.map(|s| s.as_str())), fetch_one)?
+        } else {
+            keyset::count(&mut *conn, &src).await?
+        };
     let keyed = keyset::page_from_landmarks(&mut *conn, marks, &src, CHANGES, seek, limit).await?;
     let rows = by_ids(conn, &keyed.row_ids()).await?;
     Ok((rows, keyed, total))
@@ -200,25 +200,27 @@ pub async fn queue_places(
     // makes each count a range of the index.
     // The status is checked in Rust: `b.status = 'open'` here could lead the database to
     // walk every open backorder looking for these few ids.
-    let rows: Vec<(BackorderId, String, i64, i64)> = sqlx::query_as(concat!(
-        "SELECT b.id, b.status,
+    let rows: Vec<(BackorderId, String, i64, i64)> = run!(
+        conn,
+        sqlx::query_as(concat!(
+            "SELECT b.id, b.status,
             1 + (SELECT COUNT(*) FROM backorders a
                  WHERE a.product_id = b.product_id AND a.status = ",
-        sql_word!(backorder open),
-        "
+            sql_word!(backorder open),
+            "
                    AND a.sort_key >= b.sort_key
                    AND (a.sort_key > b.sort_key OR (a.sort_key = b.sort_key
                         AND (a.ordered_epoch < b.ordered_epoch
                              OR (a.ordered_epoch = b.ordered_epoch AND a.id < b.id))))),
             (SELECT COUNT(*) FROM backorders a WHERE a.product_id = b.product_id AND a.status = ",
-        sql_word!(backorder open),
-        ")
+            sql_word!(backorder open),
+            ")
          FROM backorders b
          WHERE b.id IN (SELECT value FROM json_each($1))"
-    ))
-    .bind(id_json(ids))
-    .fetch_all(conn)
-    .await?;
+        ))
+        .bind(id_json(ids)),
+        fetch_all
+    )?;
     Ok(rows
         .into_iter()
         .filter(|(_, status, _, _)| status == BackorderStatus::Open.as_str())
@@ -229,12 +231,14 @@ pub async fn queue_places(
 /// Backorders by id, in the order of `ids`.
 pub async fn by_ids(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<Vec<BackorderRow>> {
     // One bound JSON array.
-    let rows: Vec<BackorderRow> = sqlx::query_as(&format!(
-        "{SELECT} WHERE b.id IN (SELECT value FROM json_each($1))"
-    ))
-    .bind(id_json(ids))
-    .fetch_all(conn)
-    .await?;
+    let rows: Vec<BackorderRow> = run!(
+        conn,
+        sqlx::query_as(&format!(
+            "{SELECT} WHERE b.id IN (SELECT value FROM json_each($1))"
+        ))
+        .bind(id_json(ids)),
+        fetch_all
+    )?;
     let mut by_id: std::collections::HashMap<BackorderId, BackorderRow> =
         rows.into_iter().map(|r| (r.id, r)).collect();
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
@@ -242,10 +246,11 @@ pub async fn by_ids(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<Vec<
 
 /// One backorder.
 pub async fn by_id(conn: &mut Conn, id: BackorderId) -> anyhow::Result<Option<BackorderRow>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE b.id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!("{SELECT} WHERE b.id = $1")).bind(id),
+        fetch_optional
+    )?)
 }
 
 /// What ranking and promising an open backorder needs, and nothing more (a SKU can have 100,000).
@@ -301,45 +306,47 @@ const QUEUE_SELECT: &str =
 
 /// The open backorders of a product as queue rows (unsorted; the caller ranks them).
 pub async fn open_queue(conn: &mut Conn, product_id: ProductId) -> anyhow::Result<Vec<QueueRow>> {
-    Ok(sqlx::query_as(&format!(
-        "{QUEUE_SELECT} WHERE b.product_id = $1 AND b.status = {open}",
-        open = sql_word!(backorder open)
-    ))
-    .bind(product_id)
-    .fetch_all(conn)
-    .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!(
+            "{QUEUE_SELECT} WHERE b.product_id = $1 AND b.status = {open}",
+            open = sql_word!(backorder open)
+        ))
+        .bind(product_id),
+        fetch_all
+    )?)
 }
 
 /// Some backorders as queue rows (unsorted).
 pub async fn queue_rows(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<Vec<QueueRow>> {
-    Ok(sqlx::query_as(&format!(
-        "{QUEUE_SELECT} WHERE b.id IN (SELECT value FROM json_each($1))"
-    ))
-    .bind(id_json(ids))
-    .fetch_all(conn)
-    .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!(
+            "{QUEUE_SELECT} WHERE b.id IN (SELECT value FROM json_each($1))"
+        ))
+        .bind(id_json(ids)),
+        fetch_all
+    )?)
 }
 
 /// The token that changes with every write a product's promises are planned from (migration
 /// 0017); `None` before the first such write.
 pub async fn queue_token(conn: &mut Conn, product_id: ProductId) -> anyhow::Result<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT token FROM queue_tokens WHERE product_id = $1")
-            .bind(product_id)
-            .fetch_optional(conn)
-            .await?,
-    )
+    Ok(run!(
+        conn,
+        sqlx::query_scalar("SELECT token FROM queue_tokens WHERE product_id = $1").bind(product_id),
+        fetch_optional
+    )?)
 }
 
 /// Customer names by id (for showing the first few moved promises).
 pub async fn customer_name(conn: &mut Conn, customer_id: CustomerId) -> anyhow::Result<String> {
-    Ok(
-        sqlx::query_scalar("SELECT name FROM customers WHERE id = $1")
-            .bind(customer_id)
-            .fetch_optional(conn)
-            .await?
-            .unwrap_or_default(),
-    )
+    Ok(run!(
+        conn,
+        sqlx::query_scalar("SELECT name FROM customers WHERE id = $1").bind(customer_id),
+        fetch_optional
+    )?
+    .unwrap_or_default())
 }
 
 /// Products with open backorders of a customer.
@@ -347,13 +354,15 @@ pub async fn open_products_of_customer(
     conn: &mut Conn,
     customer_id: CustomerId,
 ) -> anyhow::Result<Vec<ProductId>> {
-    Ok(sqlx::query_scalar(concat!(
-        "SELECT DISTINCT product_id FROM backorders WHERE customer_id = $1 AND status = ",
-        sql_word!(backorder open)
-    ))
-    .bind(customer_id)
-    .fetch_all(conn)
-    .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_scalar(concat!(
+            "SELECT DISTINCT product_id FROM backorders WHERE customer_id = $1 AND status = ",
+            sql_word!(backorder open)
+        ))
+        .bind(customer_id),
+        fetch_all
+    )?)
 }
 
 /// Creates an open backorder.
@@ -365,17 +374,19 @@ pub async fn insert(
     qty: i64,
     at: DateTime<Utc>,
 ) -> anyhow::Result<BackorderId> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
+    Ok(run!(
+        conn,
+        sqlx::query_scalar(
+            "INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(order_line_id)
-    .bind(product_id)
-    .bind(customer_id)
-    .bind(qty)
-    .bind(ts(at))
-    .fetch_one(conn)
-    .await?)
+        )
+        .bind(order_line_id)
+        .bind(product_id)
+        .bind(customer_id)
+        .bind(qty)
+        .bind(ts(at)),
+        fetch_one
+    )?)
 }
 
 /// Sets the manual priority points.
@@ -384,11 +395,13 @@ pub async fn set_manual_priority(
     id: BackorderId,
     points: f64,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE backorders SET manual_priority = $1 WHERE id = $2")
-        .bind(points)
-        .bind(id)
-        .execute(conn)
-        .await?;
+    run!(
+        conn,
+        sqlx::query("UPDATE backorders SET manual_priority = $1 WHERE id = $2")
+            .bind(points)
+            .bind(id),
+        execute
+    )?;
     Ok(())
 }
 
@@ -400,14 +413,16 @@ pub async fn add_allocation(
     qty: i64,
     status: BackorderStatus,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE backorders SET qty_allocated = qty_allocated + $1, status = $2 WHERE id = $3",
-    )
-    .bind(qty)
-    .bind(status)
-    .bind(id)
-    .execute(conn)
-    .await?;
+    run!(
+        conn,
+        sqlx::query(
+            "UPDATE backorders SET qty_allocated = qty_allocated + $1, status = $2 WHERE id = $3",
+        )
+        .bind(qty)
+        .bind(status)
+        .bind(id),
+        execute
+    )?;
     Ok(())
 }
 
@@ -419,15 +434,13 @@ pub async fn close(
     reason: &str,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    run!(conn, sqlx::query(
         "UPDATE backorders SET status = $1, close_reason = $2, closed_at = $3, qty_allocated = 0 WHERE id = $4",
     )
     .bind(status)
     .bind(reason)
     .bind(ts(at))
-    .bind(id)
-    .execute(conn)
-    .await?;
+    .bind(id), execute)?;
     Ok(())
 }
 
@@ -480,16 +493,18 @@ pub async fn apply_eta_changes(
         let new_eta = new_eta.map(|d| d.to_string());
         // The ids travel as one JSON array: one bound value per statement, however many rows.
         let ids_json = id_json(&ids);
-        sqlx::query(
-            "UPDATE backorders SET promised_eta = $1, eta_kind = $2
+        run!(
+            conn,
+            sqlx::query(
+                "UPDATE backorders SET promised_eta = $1, eta_kind = $2
              WHERE id IN (SELECT value FROM json_each($3))",
-        )
-        .bind(&new_eta)
-        .bind(new_kind)
-        .bind(&ids_json)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
+            )
+            .bind(&new_eta)
+            .bind(new_kind)
+            .bind(&ids_json),
+            execute
+        )?;
+        run!(conn, sqlx::query(
             "INSERT INTO eta_history (backorder_id, old_eta, new_eta, old_kind, new_kind, cause, actor, reason, created_at)
              SELECT value, $1, $2, $3, $4, $5, $6, $7, $8 FROM json_each($9)",
         )
@@ -501,11 +516,9 @@ pub async fn apply_eta_changes(
         .bind(actor)
         .bind(reason)
         .bind(&now)
-        .bind(&ids_json)
-        .execute(&mut *conn)
-        .await?;
+        .bind(&ids_json), execute)?;
         if let Some(payload) = payload {
-            sqlx::query(
+            run!(conn, sqlx::query(
                 "INSERT INTO outbox (backorder_id, customer_id, kind, payload, next_attempt_at, created_at)
                  SELECT b.id, b.customer_id, $1, $2, $3, $3
                  FROM json_each($4) j JOIN backorders b ON b.id = j.value",
@@ -513,9 +526,7 @@ pub async fn apply_eta_changes(
             .bind(UpdateKind::EtaChanged)
             .bind(payload)
             .bind(&now)
-            .bind(&ids_json)
-            .execute(&mut *conn)
-            .await?;
+            .bind(&ids_json), execute)?;
         }
     }
     Ok(())
@@ -538,43 +549,45 @@ pub struct EtaHistoryRow {
 
 /// A backorder's ETA history, oldest first.
 pub async fn eta_history(conn: &mut Conn, id: BackorderId) -> anyhow::Result<Vec<EtaHistoryRow>> {
-    Ok(sqlx::query_as(
-        "SELECT old_eta, new_eta, cause, actor, reason, created_at FROM eta_history
+    Ok(run!(
+        conn,
+        sqlx::query_as(
+            "SELECT old_eta, new_eta, cause, actor, reason, created_at FROM eta_history
          WHERE backorder_id = $1 ORDER BY id",
-    )
-    .bind(id)
-    .fetch_all(conn)
-    .await?)
+        )
+        .bind(id),
+        fetch_all
+    )?)
 }
 
 /// Makes the stored sort keys use `w`: when the weights the keys were computed with differ,
 /// stores `w` and every key is recomputed (a trigger of migration 0009). Returns whether they
 /// differed.
 pub async fn sync_priority_weights(conn: &mut Conn, w: &PriorityWeights) -> anyhow::Result<bool> {
-    let changed = sqlx::query(
-        "UPDATE priority_weights SET standard = $1, silver = $2, gold = $3, vip = $4,
+    let changed = run!(
+        conn,
+        sqlx::query(
+            "UPDATE priority_weights SET standard = $1, silver = $2, gold = $3, vip = $4,
             per_currency_unit = $5, per_day = $6
          WHERE id = 1 AND (standard IS NOT $1 OR silver IS NOT $2 OR gold IS NOT $3
             OR vip IS NOT $4 OR per_currency_unit IS NOT $5 OR per_day IS NOT $6)",
-    )
-    .bind(w.tier_points[0])
-    .bind(w.tier_points[1])
-    .bind(w.tier_points[2])
-    .bind(w.tier_points[3])
-    .bind(w.per_currency_unit)
-    .bind(w.per_day)
-    .execute(conn)
-    .await?
-    .rows_affected();
+        )
+        .bind(w.tier_points[0])
+        .bind(w.tier_points[1])
+        .bind(w.tier_points[2])
+        .bind(w.tier_points[3])
+        .bind(w.per_currency_unit)
+        .bind(w.per_day),
+        execute
+    )?;
     Ok(changed > 0)
 }
 
 /// A backorder's stored sort key and order time (seconds since 1970).
 pub async fn sort_key(conn: &mut Conn, id: BackorderId) -> anyhow::Result<Option<(f64, i64)>> {
-    Ok(
-        sqlx::query_as("SELECT sort_key, ordered_epoch FROM backorders WHERE id = $1")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?,
-    )
+    Ok(run!(
+        conn,
+        sqlx::query_as("SELECT sort_key, ordered_epoch FROM backorders WHERE id = $1").bind(id),
+        fetch_optional
+    )?)
 }

@@ -2,16 +2,19 @@
 //! (set-based, not row by row) so a million SKUs take seconds, not minutes.
 
 use super::{ts, Conn};
+use crate::store::run;
 use chrono::{DateTime, Utc};
 
 /// Rows of a synthetic shop already in the database: (synthetic products, ledger rows).
 pub async fn synthetic_sizes(conn: &mut Conn) -> anyhow::Result<(i64, i64)> {
-    Ok(sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM products WHERE sku_key LIKE 'SYN-%'),
+    Ok(run!(
+        conn,
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM products WHERE sku_key LIKE 'SYN-%'),
             (SELECT COUNT(*) FROM stock_movements)",
-    )
-    .fetch_one(conn)
-    .await?)
+        ),
+        fetch_one
+    )?)
 }
 
 /// Rows in a synthetic shop.
@@ -25,14 +28,18 @@ pub struct SynthCounts {
     pub backorders: i64,
 }
 
-async fn exec(conn: &mut Conn, sql: &str, n: i64, seed: i64, now: &str) -> anyhow::Result<u64> {
-    Ok(sqlx::query(sql)
-        .bind(n)
-        .bind(seed)
-        .bind(now)
-        .execute(conn)
-        .await?
-        .rows_affected())
+async fn exec(
+    conn: &mut Conn,
+    sql: &str,
+    n: i64,
+    seed: i64,
+    now: &super::types::Ts,
+) -> anyhow::Result<u64> {
+    Ok(run!(
+        conn,
+        sqlx::query(sql).bind(n).bind(seed).bind(now),
+        execute
+    )?)
 }
 
 /// Creates `n` synthetic SKUs (`SYN-0000001`…) with suppliers, customers, a five-row sales
@@ -50,9 +57,11 @@ pub async fn synthesize(
     exec(conn, &m("INSERT INTO suppliers (code, name, lead_time_days)
         SELECT 'SYN-SUP-' || i, 'Synthetic supplier ' || i, 5 + ((i * 7 + $2) % 25) FROM seq WHERE i <= 50
         ON CONFLICT (code) DO NOTHING"), n.max(50), seed, &now_s).await?;
-    let first_new: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM products")
-        .fetch_one(&mut *conn)
-        .await?;
+    let first_new: i64 = run!(
+        conn,
+        sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM products"),
+        fetch_one
+    )?;
     let products = exec(conn, &m("INSERT INTO products (sku, sku_key, name, category, unit_price_minor,
             reorder_point, safety_stock, reorder_qty, supplier_id)
         SELECT 'SYN-' || substr('0000000' || i, -7), 'SYN-' || substr('0000000' || i, -7),
@@ -70,14 +79,16 @@ pub async fn synthesize(
                 + 7 + ((p.id + 1) % 3) ELSE -(1 + ((p.id + k.j) % 3)) END,
             'demo-data', 'synthetic history', $3
         FROM products p, k WHERE p.id > {first_new} AND $1 IS NOT NULL"), n, seed, &now_s).await? as i64;
-    sqlx::query(&format!(
-        "INSERT INTO stock_positions (product_id, on_hand)
+    run!(
+        conn,
+        sqlx::query(&format!(
+            "INSERT INTO stock_positions (product_id, on_hand)
         SELECT p.id, COALESCE((SELECT SUM(qty) FROM stock_movements m WHERE m.product_id = p.id), 0)
         FROM products p WHERE p.id > {first_new}
         ON CONFLICT (product_id) DO UPDATE SET on_hand = excluded.on_hand"
-    ))
-    .execute(&mut *conn)
-    .await?;
+        )),
+        execute
+    )?;
     // What was added, not the target: a top-up adds only the customers missing.
     let customers = exec(conn, &m("INSERT INTO customers (external_id, name, email, phone, tier, channel)
         SELECT 'SYN-C' || i, 'Customer ' || i || ' Synthetic', 'customer' || i || '@example.com',
@@ -87,58 +98,60 @@ pub async fn synthesize(
         FROM seq WHERE $2 IS NOT NULL AND $3 IS NOT NULL
         ON CONFLICT (external_id) DO NOTHING"), (n / 20).max(10), seed, &now_s).await? as i64;
     // One PO per ten new products; lines for the products that sell out and their neighbours.
-    sqlx::query(&format!(
-        "INSERT INTO purchase_orders (po_number, supplier_id, created_at)
+    run!(
+        conn,
+        sqlx::query(&format!(
+            "INSERT INTO purchase_orders (po_number, supplier_id, created_at)
         SELECT 'PO-SYN-' || (p.id / 10), MIN(p.supplier_id), $1 FROM products p
         WHERE p.id > {first_new} GROUP BY p.id / 10
         ON CONFLICT (po_number) DO NOTHING"
-    ))
-    .bind(&now_s)
-    .execute(&mut *conn)
-    .await?;
-    let po_lines = sqlx::query(&format!(
-        "INSERT INTO po_lines (po_id, product_id, qty_ordered, eta)
+        ))
+        .bind(&now_s),
+        execute
+    )?;
+    let po_lines = run!(
+        conn,
+        sqlx::query(&format!(
+            "INSERT INTO po_lines (po_id, product_id, qty_ordered, eta)
         SELECT po.id, p.id, 50, date($1, '+' || (3 + (p.id % 40)) || ' days')
         FROM products p JOIN purchase_orders po ON po.po_number = 'PO-SYN-' || (p.id / 10)
         WHERE p.id > {first_new} AND p.id % 10 IN (0, 1)"
-    ))
-    .bind(&now_s)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected() as i64;
+        ))
+        .bind(&now_s),
+        execute
+    )? as i64;
     // Two orders for each product that sold out: each line is wholly backordered.
-    sqlx::query(&format!("WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < 1)
+    run!(conn, sqlx::query(&format!("WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < 1)
         INSERT INTO orders (order_number, customer_id, ordered_at)
         SELECT 'SO-SYN-' || p.id || '-' || k.j,
             (SELECT id FROM customers WHERE external_id = 'SYN-C' || (1 + ((p.id * 7 + k.j * 3) % $1))),
             datetime($2, '-' || ((p.id + k.j) % 30) || ' days')
         FROM products p, k WHERE p.id > {first_new} AND p.id % 10 = 0"))
         .bind(customers)
-        .bind(now.format("%Y-%m-%d %H:%M:%S").to_string())
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(&format!(
-        "WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < 1)
+        .bind(now.format("%Y-%m-%d %H:%M:%S").to_string()), execute)?;
+    run!(
+        conn,
+        sqlx::query(&format!(
+            "WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < 1)
         INSERT INTO order_lines (order_id, product_id, qty, unit_price_minor)
         SELECT o.id, p.id, 1 + ((p.id + k.j) % 4), p.unit_price_minor
         FROM products p, k JOIN orders o ON o.order_number = 'SO-SYN-' || p.id || '-' || k.j
         WHERE p.id > {first_new} AND p.id % 10 = 0"
-    ))
-    .execute(&mut *conn)
-    .await?;
-    let backorders = sqlx::query(&format!(
-        "INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
+        )),
+        execute
+    )?;
+    let backorders = run!(
+        conn,
+        sqlx::query(&format!(
+            "INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
         SELECT ol.id, ol.product_id, o.customer_id, ol.qty, $1
         FROM order_lines ol JOIN orders o ON o.id = ol.order_id
         WHERE ol.product_id > {first_new} AND o.order_number LIKE 'SO-SYN-%'"
-    ))
-    .bind(&now_s)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected() as i64;
-    sqlx::query("UPDATE orders SET ordered_at = replace(ordered_at, ' ', 'T') || 'Z' WHERE ordered_at LIKE '% %'")
-        .execute(&mut *conn)
-        .await?;
+        ))
+        .bind(&now_s),
+        execute
+    )? as i64;
+    run!(conn, sqlx::query("UPDATE orders SET ordered_at = replace(ordered_at, ' ', 'T') || 'Z' WHERE ordered_at LIKE '% %'"), execute)?;
     Ok(SynthCounts {
         products,
         customers,
@@ -158,91 +171,89 @@ pub async fn bench_backorders(
     let now_s = ts(now);
     let sku = format!("BENCH-ETA-{n}");
     let po = format!("PO-BENCH-{n}");
-    sqlx::query("INSERT INTO suppliers (code, name, lead_time_days) VALUES ('BENCH-SUP', 'Bench supplier', 30) ON CONFLICT (code) DO NOTHING")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "INSERT INTO products (sku, sku_key, name, unit_price_minor, supplier_id)
+    run!(conn, sqlx::query("INSERT INTO suppliers (code, name, lead_time_days) VALUES ('BENCH-SUP', 'Bench supplier', 30) ON CONFLICT (code) DO NOTHING"), execute)?;
+    run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO products (sku, sku_key, name, unit_price_minor, supplier_id)
         SELECT $1, $1, 'Benchmark product', 1000, id FROM suppliers WHERE code = 'BENCH-SUP'",
-    )
-    .bind(&sku)
-    .execute(&mut *conn)
-    .await?;
-    let pid: i64 = sqlx::query_scalar("SELECT id FROM products WHERE sku_key = $1")
-        .bind(&sku)
-        .fetch_one(&mut *conn)
-        .await?;
-    sqlx::query("INSERT INTO stock_positions (product_id) VALUES ($1)")
-        .bind(pid)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 1000)
+        )
+        .bind(&sku),
+        execute
+    )?;
+    let pid: i64 = run!(
+        conn,
+        sqlx::query_scalar("SELECT id FROM products WHERE sku_key = $1").bind(&sku),
+        fetch_one
+    )?;
+    run!(
+        conn,
+        sqlx::query("INSERT INTO stock_positions (product_id) VALUES ($1)").bind(pid),
+        execute
+    )?;
+    run!(conn, sqlx::query("WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 1000)
         INSERT INTO customers (external_id, name, email, tier, channel)
         SELECT 'BENCH-C' || i, 'Bench Customer ' || i, 'bench' || i || '@example.com',
             CASE i % 4 WHEN 0 THEN 'vip' WHEN 1 THEN 'gold' WHEN 2 THEN 'silver' ELSE 'standard' END, 'email'
-        FROM seq WHERE 1 = 1 ON CONFLICT (external_id) DO NOTHING")
-        .execute(&mut *conn)
-        .await?;
-    let (po_id,): (i64,) = sqlx::query_as(
-        "INSERT INTO purchase_orders (po_number, supplier_id, created_at)
+        FROM seq WHERE 1 = 1 ON CONFLICT (external_id) DO NOTHING"), execute)?;
+    let (po_id,): (i64,) = run!(
+        conn,
+        sqlx::query_as(
+            "INSERT INTO purchase_orders (po_number, supplier_id, created_at)
         SELECT $1, id, $2 FROM suppliers WHERE code = 'BENCH-SUP' RETURNING id",
-    )
-    .bind(&po)
-    .bind(&now_s)
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query("INSERT INTO po_lines (po_id, product_id, qty_ordered, eta) VALUES ($1, $2, $3, date($4, '+10 days'))")
+        )
+        .bind(&po)
+        .bind(&now_s),
+        fetch_one
+    )?;
+    run!(conn, sqlx::query("INSERT INTO po_lines (po_id, product_id, qty_ordered, eta) VALUES ($1, $2, $3, date($4, '+10 days'))")
         .bind(po_id)
         .bind(pid)
         .bind(n * 3)
-        .bind(&now_s)
-        .execute(&mut *conn)
-        .await?;
+        .bind(&now_s), execute)?;
     let seq = "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < $1)";
-    sqlx::query(&format!("{seq} INSERT INTO orders (order_number, customer_id, ordered_at)
+    run!(conn, sqlx::query(&format!("{seq} INSERT INTO orders (order_number, customer_id, ordered_at)
         SELECT $2 || '-' || i, (SELECT id FROM customers WHERE external_id = 'BENCH-C' || (1 + i % 1000)),
             strftime('%Y-%m-%dT%H:%M:%SZ', $3, '-' || (i % 60) || ' days') FROM seq"))
         .bind(n)
         .bind(format!("SO-{sku}"))
-        .bind(&now_s)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "INSERT INTO order_lines (order_id, product_id, qty, unit_price_minor)
+        .bind(&now_s), execute)?;
+    run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO order_lines (order_id, product_id, qty, unit_price_minor)
         SELECT id, $1, 1 + (id % 3), 1000 FROM orders WHERE order_number LIKE $2 || '-%'",
-    )
-    .bind(pid)
-    .bind(format!("SO-{sku}"))
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
+        )
+        .bind(pid)
+        .bind(format!("SO-{sku}")),
+        execute
+    )?;
+    run!(conn, sqlx::query("INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
         SELECT ol.id, ol.product_id, o.customer_id, ol.qty, $2 FROM order_lines ol JOIN orders o ON o.id = ol.order_id
         WHERE ol.product_id = $1")
         .bind(pid)
-        .bind(&now_s)
-        .execute(&mut *conn)
-        .await?;
+        .bind(&now_s), execute)?;
     Ok(po)
 }
 
 /// The SKU with the most open backorders, and how many (`bench lists`).
 pub async fn busiest_sku(conn: &mut Conn) -> anyhow::Result<(String, i64)> {
-    Ok(sqlx::query_as(
-        "SELECT p.sku, COUNT(*) AS n FROM backorders b JOIN products p ON p.id = b.product_id
+    Ok(run!(
+        conn,
+        sqlx::query_as(
+            "SELECT p.sku, COUNT(*) AS n FROM backorders b JOIN products p ON p.id = b.product_id
          WHERE b.status = 'open' GROUP BY b.product_id ORDER BY n DESC, p.id LIMIT 1",
-    )
-    .fetch_one(conn)
-    .await?)
+        ),
+        fetch_one
+    )?)
 }
 
 /// The customer with the most open backorders, and how many (`bench lists`).
 pub async fn busiest_customer(conn: &mut Conn) -> anyhow::Result<(String, i64)> {
-    Ok(sqlx::query_as(
+    Ok(run!(conn, sqlx::query_as(
         "SELECT c.external_id, COUNT(*) AS n FROM backorders b JOIN customers c ON c.id = b.customer_id
          WHERE b.status = 'open' GROUP BY b.customer_id ORDER BY n DESC, c.id LIMIT 1",
-    )
-    .fetch_one(conn)
-    .await?)
+    ), fetch_one)?)
 }
 
 /// Adds `days` days of sales history (`sales_history`, one row per product and day with demand,
@@ -284,15 +295,16 @@ pub async fn synthesize_sales(
                  ELSE 1 + (h2 % 7) * (h2 % 7) END,
             day, day, 1, $7
         FROM s WHERE true";
-    Ok(sqlx::query(sql)
-        .bind(after)
-        .bind(upto)
-        .bind(days)
-        .bind(first.to_string())
-        .bind(i64::from(first.weekday().num_days_from_monday()))
-        .bind(seed)
-        .bind(ts(now))
-        .execute(conn)
-        .await?
-        .rows_affected())
+    Ok(run!(
+        conn,
+        sqlx::query(sql)
+            .bind(after)
+            .bind(upto)
+            .bind(days)
+            .bind(first.to_string())
+            .bind(i64::from(first.weekday().num_days_from_monday()))
+            .bind(seed)
+            .bind(ts(now)),
+        execute
+    )?)
 }

@@ -2,6 +2,7 @@
 
 use super::Conn;
 use crate::domain::{Channel, CustomerId, Tier};
+use crate::store::run;
 
 /// A customer as stored.
 #[derive(Debug, Clone, sqlx::FromRow, PartialEq)]
@@ -31,12 +32,11 @@ pub async fn by_external_id(
     conn: &mut Conn,
     external_id: &str,
 ) -> anyhow::Result<Option<CustomerRow>> {
-    Ok(
-        sqlx::query_as(&format!("{SELECT} WHERE UPPER(external_id) = UPPER($1)"))
-            .bind(external_id)
-            .fetch_optional(conn)
-            .await?,
-    )
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!("{SELECT} WHERE UPPER(external_id) = UPPER($1)")).bind(external_id),
+        fetch_optional
+    )?)
 }
 
 /// What an upsert may change of a stored customer (the external id is its key).
@@ -54,10 +54,11 @@ pub(crate) fn differs(a: &str, b: &str) -> String {
 
 /// A customer by row id.
 pub async fn by_id(conn: &mut Conn, id: CustomerId) -> anyhow::Result<Option<CustomerRow>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!("{SELECT} WHERE id = $1")).bind(id),
+        fetch_optional
+    )?)
 }
 
 /// The upsert by external id of the customers `source` gives (`VALUES (…)` or a `SELECT`, with
@@ -81,22 +82,23 @@ pub(crate) fn upsert_sql(source: &str) -> String {
 /// tier changed (which re-ranks that customer's backorders).
 pub async fn upsert(conn: &mut Conn, c: &CustomerRow) -> anyhow::Result<(CustomerId, bool, bool)> {
     let before = by_external_id(conn, &c.external_id).await?;
-    let changed = sqlx::query(&upsert_sql("VALUES ($1, $2, $3, $4, $5, $6, $7)"))
-        .bind(&c.external_id)
-        .bind(&c.name)
-        .bind(&c.email)
-        .bind(&c.phone)
-        .bind(c.tier)
-        .bind(c.channel)
-        .bind(&c.timezone)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
-        > 0;
-    let id = sqlx::query_scalar("SELECT id FROM customers WHERE external_id = $1")
-        .bind(&c.external_id)
-        .fetch_one(conn)
-        .await?;
+    let changed = run!(
+        conn,
+        sqlx::query(&upsert_sql("VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+            .bind(&c.external_id)
+            .bind(&c.name)
+            .bind(&c.email)
+            .bind(&c.phone)
+            .bind(c.tier)
+            .bind(c.channel)
+            .bind(&c.timezone),
+        execute
+    )? > 0;
+    let id = run!(
+        conn,
+        sqlx::query_scalar("SELECT id FROM customers WHERE external_id = $1").bind(&c.external_id),
+        fetch_one
+    )?;
     let tier_changed = before.is_some_and(|b| b.tier != c.tier);
     Ok((id, changed, tier_changed))
 }

@@ -5,6 +5,7 @@
 use super::import::{stage_rows, Value};
 use super::{day, ts, Conn};
 use crate::domain::ProductId;
+use crate::store::run;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A checked row of a sales file.
@@ -26,7 +27,7 @@ pub struct SaleIn {
 
 /// Loads checked sales into `temp.import_sales` (no write lock needed).
 pub async fn stage_sales(conn: &mut Conn, rows: &[SaleIn]) -> anyhow::Result<()> {
-    let days: Vec<String> = rows.iter().map(|r| day(r.day)).collect();
+    let days: Vec<String> = rows.iter().map(|r| day(r.day).to_string()).collect();
     stage_rows(
         conn,
         "import_sales",
@@ -64,14 +65,16 @@ const SAME_SALE: &str = "h.product_id = s.product_id AND h.qty = s.qty AND h.sol
 /// Writes the staged sales inside the write transaction: new keys inserted, stored orders whose
 /// quantity, time or customer differ updated. Returns how many file rows created or changed one.
 pub async fn apply_sales(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<usize> {
-    let changed: i64 = sqlx::query_scalar(&format!(
-        "SELECT COALESCE(SUM(s.rows), 0) FROM import_sales s
+    let changed: i64 = run!(
+        conn,
+        sqlx::query_scalar(&format!(
+            "SELECT COALESCE(SUM(s.rows), 0) FROM import_sales s
          WHERE NOT EXISTS (SELECT 1 FROM sales_history h WHERE {SAME_SALE})"
-    ))
-    .fetch_one(&mut *conn)
-    .await?;
+        )),
+        fetch_one
+    )?;
     // `WHERE true`: SQLite reads an ON CONFLICT after a bare SELECT's FROM as a join constraint.
-    sqlx::query(
+    run!(conn, sqlx::query(
         "INSERT INTO sales_history (product_id, order_number, customer, qty, sold_at, day, nth, imported_at)
          SELECT product_id, order_number, customer, qty, sold_at, day, nth, $1 FROM import_sales
          WHERE order_number IS NOT NULL ORDER BY rowid
@@ -81,10 +84,8 @@ pub async fn apply_sales(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<
          WHERE sales_history.customer IS NOT excluded.customer OR sales_history.qty <> excluded.qty
            OR sales_history.sold_at <> excluded.sold_at",
     )
-    .bind(ts(now))
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
+    .bind(ts(now)), execute)?;
+    run!(conn, sqlx::query(
         "INSERT INTO sales_history (product_id, order_number, customer, qty, sold_at, day, nth, imported_at)
          SELECT s.product_id, NULL, s.customer, s.qty, s.sold_at, s.day, s.nth, $1 FROM import_sales s
          WHERE s.order_number IS NULL AND NOT EXISTS (
@@ -93,9 +94,7 @@ pub async fn apply_sales(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<
                AND COALESCE(h.customer, '') = COALESCE(s.customer, '') AND h.nth = s.nth)
          ORDER BY s.rowid",
     )
-    .bind(ts(now))
-    .execute(&mut *conn)
-    .await?;
+    .bind(ts(now)), execute)?;
     Ok(changed as usize)
 }
 
@@ -106,15 +105,17 @@ pub async fn demand_of_product(
     from: NaiveDate,
     to: NaiveDate,
 ) -> anyhow::Result<Vec<(NaiveDate, i64)>> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT day, units FROM demand_daily
+    let rows: Vec<(String, i64)> = run!(
+        conn,
+        sqlx::query_as(
+            "SELECT day, units FROM demand_daily
          WHERE product_id = $1 AND day >= $2 AND day < $3 AND units > 0 ORDER BY day",
-    )
-    .bind(product_id)
-    .bind(day(from))
-    .bind(day(to))
-    .fetch_all(conn)
-    .await?;
+        )
+        .bind(product_id)
+        .bind(day(from))
+        .bind(day(to)),
+        fetch_all
+    )?;
     rows.into_iter()
         .map(|(d, u)| Ok((super::parse_day(&d)?, u)))
         .collect()
@@ -123,24 +124,28 @@ pub async fn demand_of_product(
 /// The last product id of the next `limit` products after id `after` (keyset on the id), or
 /// `None` past the last product.
 pub async fn page_end(conn: &mut Conn, after: i64, limit: i64) -> anyhow::Result<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "SELECT MAX(id) FROM (SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2)",
-    )
-    .bind(after)
-    .bind(limit)
-    .fetch_one(conn)
-    .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_scalar(
+            "SELECT MAX(id) FROM (SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2)",
+        )
+        .bind(after)
+        .bind(limit),
+        fetch_one
+    )?)
 }
 
 /// How much history a shop holds: its products, the (product, day) rows with demand before
 /// `before`, and the highest product id.
 pub async fn history_size(conn: &mut Conn, before: NaiveDate) -> anyhow::Result<(i64, i64, i64)> {
-    Ok(sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM products),
+    Ok(run!(
+        conn,
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM products),
                 (SELECT COUNT(*) FROM demand_daily WHERE day < $1 AND units > 0),
                 (SELECT COALESCE(MAX(id), 0) FROM products)",
-    )
-    .bind(day(before))
-    .fetch_one(conn)
-    .await?)
+        )
+        .bind(day(before)),
+        fetch_one
+    )?)
 }

@@ -8,6 +8,7 @@ use crate::domain::alerts::RunStatus;
 use crate::domain::forecast::Forecast;
 use crate::domain::ids::ProductId;
 use crate::domain::schedule::{NotStarted, Trigger};
+use crate::store::run;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::fmt::Write as _;
 
@@ -38,12 +39,14 @@ pub async fn demand_page(
     upto: i64,
     to: NaiveDate,
 ) -> anyhow::Result<Vec<ProductDemand>> {
-    let packed: Option<String> = sqlx::query_scalar(DEMAND_PAGE_SQL)
-        .bind(after)
-        .bind(upto)
-        .bind(day(to))
-        .fetch_one(&mut *conn)
-        .await?;
+    let packed: Option<String> = run!(
+        conn,
+        sqlx::query_scalar(DEMAND_PAGE_SQL)
+            .bind(after)
+            .bind(upto)
+            .bind(day(to)),
+        fetch_one
+    )?;
     unpack(packed.as_deref().unwrap_or(""))
 }
 
@@ -131,11 +134,9 @@ pub async fn save_page(
     // The refresh walks the whole table once: pages written by the last page's transaction are
     // not needed again, and kept they would grow this pooled connection's cache to its full size
     // (64 MB) over a big shop and stay there. Clean pages only: nothing is lost.
-    sqlx::query("PRAGMA shrink_memory")
-        .execute(&mut *conn)
-        .await?;
+    run!(conn, sqlx::query("PRAGMA shrink_memory"), execute)?;
     // `WHERE true`: SQLite reads an ON CONFLICT after a bare SELECT's FROM as a join constraint.
-    sqlx::query(
+    run!(conn, sqlx::query(
         "INSERT INTO forecasts (product_id, method, alpha, classification, level, weekday_index,
             rate, sigma, start, history_start, computed_at)
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
@@ -148,36 +149,36 @@ pub async fn save_page(
             computed_at = excluded.computed_at",
     )
     .bind(&json)
-    .bind(&now)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
+    .bind(&now), execute)?;
+    run!(conn, sqlx::query(
         "DELETE FROM forecasts WHERE product_id > $1 AND product_id <= $2 AND computed_at <> $3",
     )
     .bind(after)
     .bind(upto)
-    .bind(&now)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO stock_positions (product_id, forecast_rate, forecast_method)
+    .bind(&now), execute)?;
+    run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO stock_positions (product_id, forecast_rate, forecast_method)
          SELECT value ->> 0, value ->> 6, value ->> 1 FROM json_each($1) WHERE true
          ON CONFLICT (product_id) DO UPDATE SET forecast_rate = excluded.forecast_rate,
             forecast_method = excluded.forecast_method",
-    )
-    .bind(&json)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "UPDATE stock_positions SET forecast_rate = NULL, forecast_method = NULL
+        )
+        .bind(&json),
+        execute
+    )?;
+    run!(
+        conn,
+        sqlx::query(
+            "UPDATE stock_positions SET forecast_rate = NULL, forecast_method = NULL
          WHERE product_id > $1 AND product_id <= $2 AND forecast_rate IS NOT NULL
            AND product_id NOT IN (SELECT product_id FROM forecasts
                                   WHERE product_id > $1 AND product_id <= $2)",
-    )
-    .bind(after)
-    .bind(upto)
-    .execute(&mut *conn)
-    .await?;
+        )
+        .bind(after)
+        .bind(upto),
+        execute
+    )?;
     Ok(rows.len() as u64)
 }
 
@@ -218,13 +219,17 @@ pub async fn finish_run(
     skus: u64,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE forecast_runs SET status = $2, finished_at = $3, skus = $4 WHERE id = $1")
+    run!(
+        conn,
+        sqlx::query(
+            "UPDATE forecast_runs SET status = $2, finished_at = $3, skus = $4 WHERE id = $1"
+        )
         .bind(id)
         .bind(status)
         .bind(ts(now))
-        .bind(skus as i64)
-        .execute(conn)
-        .await?;
+        .bind(skus as i64),
+        execute
+    )?;
     Ok(())
 }
 

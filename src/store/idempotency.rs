@@ -1,6 +1,7 @@
 //! Stored responses of the ingest API, by `Idempotency-Key`.
 
 use super::{ts, Conn};
+use crate::store::run;
 use chrono::{DateTime, Utc};
 
 /// A key's stored request and first response.
@@ -20,12 +21,10 @@ pub struct StoredResponse {
 
 /// The stored response for a key.
 pub async fn get(conn: &mut Conn, key: &str) -> anyhow::Result<Option<StoredResponse>> {
-    Ok(sqlx::query_as(
+    Ok(run!(conn, sqlx::query_as(
         "SELECT method, path, request_hash, status_code, body FROM idempotency_keys WHERE key = $1",
     )
-    .bind(key)
-    .fetch_optional(conn)
-    .await?)
+    .bind(key), fetch_optional)?)
 }
 
 /// Claims a key with its response, inside the transaction that did the work: both commit or
@@ -36,7 +35,7 @@ pub async fn put(
     stored: &StoredResponse,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    run!(conn, sqlx::query(
         "INSERT INTO idempotency_keys (key, method, path, request_hash, status_code, body, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -46,8 +45,6 @@ pub async fn put(
     .bind(&stored.request_hash)
     .bind(stored.status_code)
     .bind(&stored.body)
-    .bind(ts(at))
-    .execute(conn)
-    .await?;
+    .bind(ts(at)), execute)?;
     Ok(())
 }

@@ -7,6 +7,7 @@
 use super::types::sql_word;
 use super::{ts, Conn};
 use crate::domain::{CustomerId, PoLineId, PoStatus, ProductId, PurchaseOrderId, SupplierId};
+use crate::store::run;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A checked product row of a file.
@@ -62,9 +63,11 @@ pub async fn clear(conn: &mut Conn) -> anyhow::Result<()> {
         "import_sales",
         "import_discount_codes",
     ] {
-        sqlx::query(&format!("DROP TABLE IF EXISTS temp.{t}"))
-            .execute(&mut *conn)
-            .await?;
+        run!(
+            conn,
+            sqlx::query(&format!("DROP TABLE IF EXISTS temp.{t}")),
+            execute
+        )?;
     }
     Ok(())
 }
@@ -74,31 +77,35 @@ pub async fn clear(conn: &mut Conn) -> anyhow::Result<()> {
 pub async fn begin_products(conn: &mut Conn) -> anyhow::Result<()> {
     clear(conn).await?;
     // `pid` etc. are filled inside the write transaction; a rowid table in file order.
-    sqlx::query(
-        "CREATE TEMP TABLE import_products (
+    run!(
+        conn,
+        sqlx::query(
+            "CREATE TEMP TABLE import_products (
             line INTEGER NOT NULL, sku TEXT NOT NULL, sku_key TEXT NOT NULL, name TEXT NOT NULL,
             category TEXT NOT NULL, unit_price_minor INTEGER NOT NULL, on_hand INTEGER,
             reorder_point INTEGER NOT NULL, safety_stock INTEGER NOT NULL,
             reorder_qty INTEGER NOT NULL, lead_time_days INTEGER, supplier_id INTEGER,
             pid INTEGER, cur_on_hand INTEGER, allocated INTEGER, has_position INTEGER,
             changed INTEGER NOT NULL DEFAULT 0)",
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "CREATE TEMP TABLE import_substitutes (prod_key TEXT NOT NULL, sub_key TEXT NOT NULL)",
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
+        ),
+        execute
+    )?;
+    run!(
+        conn,
+        sqlx::query(
+            "CREATE TEMP TABLE import_substitutes (prod_key TEXT NOT NULL, sub_key TEXT NOT NULL)",
+        ),
+        execute
+    )?;
+    run!(conn, sqlx::query(
         "CREATE TEMP TABLE import_pairs (product_id INTEGER NOT NULL, substitute_id INTEGER NOT NULL,
             PRIMARY KEY (product_id, substitute_id))",
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("CREATE TEMP TABLE import_subs_changed (product_id INTEGER PRIMARY KEY)")
-        .execute(&mut *conn)
-        .await?;
+    ), execute)?;
+    run!(
+        conn,
+        sqlx::query("CREATE TEMP TABLE import_subs_changed (product_id INTEGER PRIMARY KEY)"),
+        execute
+    )?;
     Ok(())
 }
 
@@ -121,32 +128,44 @@ pub async fn stage_products(conn: &mut Conn, rows: Vec<ProductIn>) -> anyhow::Re
                 on_hand, reorder_point, safety_stock, reorder_qty, lead_time_days, supplier_id) VALUES ",
         );
         values_list(&mut sql, chunk.len(), 12);
-        let mut q = sqlx::query(&sql);
-        for r in chunk {
-            q = q
-                .bind(r.line)
-                .bind(r.sku)
-                .bind(r.sku_key)
-                .bind(r.name)
-                .bind(r.category)
-                .bind(r.unit_price_minor)
-                .bind(r.on_hand)
-                .bind(r.reorder_point)
-                .bind(r.safety_stock)
-                .bind(r.reorder_qty)
-                .bind(r.lead_time_days)
-                .bind(r.supplier_id);
-        }
-        q.execute(&mut *conn).await?;
+        run!(
+            conn,
+            {
+                let mut q = sqlx::query(&sql);
+                for r in chunk {
+                    q = q
+                        .bind(r.line)
+                        .bind(r.sku)
+                        .bind(r.sku_key)
+                        .bind(r.name)
+                        .bind(r.category)
+                        .bind(r.unit_price_minor)
+                        .bind(r.on_hand)
+                        .bind(r.reorder_point)
+                        .bind(r.safety_stock)
+                        .bind(r.reorder_qty)
+                        .bind(r.lead_time_days)
+                        .bind(r.supplier_id);
+                }
+                q
+            },
+            execute
+        )?;
     }
     for chunk in pairs.chunks(CHUNK) {
         let mut sql = String::from("INSERT INTO import_substitutes (prod_key, sub_key) VALUES ");
         values_list(&mut sql, chunk.len(), 2);
-        let mut q = sqlx::query(&sql);
-        for (p, s) in chunk {
-            q = q.bind(p.as_str()).bind(s.as_str());
-        }
-        q.execute(&mut *conn).await?;
+        run!(
+            conn,
+            {
+                let mut q = sqlx::query(&sql);
+                for (p, s) in chunk {
+                    q = q.bind(p.as_str()).bind(s.as_str());
+                }
+                q
+            },
+            execute
+        )?;
     }
     Ok(())
 }
@@ -161,8 +180,10 @@ fn values_list(sql: &mut String, rows: usize, cols: usize) {
 /// their stock. Returns the rows whose counted stock is below what is allocated; when there are
 /// none, [`apply_products`] may follow.
 pub async fn check_products(conn: &mut Conn) -> anyhow::Result<Vec<BelowAllocated>> {
-    sqlx::query(
-        "UPDATE import_products SET pid = p.id, cur_on_hand = COALESCE(sp.on_hand, 0),
+    run!(
+        conn,
+        sqlx::query(
+            "UPDATE import_products SET pid = p.id, cur_on_hand = COALESCE(sp.on_hand, 0),
             allocated = COALESCE(sp.allocated, 0), has_position = sp.product_id IS NOT NULL,
             changed = p.sku IS NOT import_products.sku OR p.name IS NOT import_products.name
                 OR p.category IS NOT import_products.category
@@ -174,16 +195,14 @@ pub async fn check_products(conn: &mut Conn) -> anyhow::Result<Vec<BelowAllocate
                 OR p.supplier_id IS NOT import_products.supplier_id
          FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id
          WHERE p.sku_key = import_products.sku_key",
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(sqlx::query_as(
+        ),
+        execute
+    )?;
+    Ok(run!(conn, sqlx::query_as(
         "SELECT line, on_hand, allocated FROM import_products
          WHERE pid IS NOT NULL AND on_hand IS NOT NULL AND on_hand <> cur_on_hand AND on_hand < allocated
          ORDER BY line",
-    )
-    .fetch_all(&mut *conn)
-    .await?)
+    ), fetch_all)?)
 }
 
 /// Writes the staged products after [`check_products`]: changed products updated, new ones
@@ -196,25 +215,31 @@ pub async fn apply_products(
 ) -> anyhow::Result<ProductsApplied> {
     // New products get ids after the current largest, offset by their staging row, so later
     // statements know them without looking each one up again.
-    let base: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM products")
-        .fetch_one(&mut *conn)
-        .await?;
+    let base: i64 = run!(
+        conn,
+        sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM products"),
+        fetch_one
+    )?;
     let id = "COALESCE(s.pid, $1 + s.rowid)";
-    sqlx::query(
-        "UPDATE products SET sku = s.sku, name = s.name, category = s.category,
+    run!(
+        conn,
+        sqlx::query(
+            "UPDATE products SET sku = s.sku, name = s.name, category = s.category,
             unit_price_minor = s.unit_price_minor, reorder_point = s.reorder_point,
             safety_stock = s.safety_stock, reorder_qty = s.reorder_qty,
             lead_time_days = s.lead_time_days, supplier_id = s.supplier_id
          FROM import_products s WHERE s.pid = products.id AND s.changed",
-    )
-    .execute(&mut *conn)
-    .await?;
+        ),
+        execute
+    )?;
     // New products are indexed for search by one statement after they are all in, not row by
     // row by the insert trigger (see migrations/sqlite/0012_bulk_search_index.sql); the flag is back
     // to 0 before this transaction can commit.
-    sqlx::query("UPDATE search_sync SET deferred = 1 WHERE id = 1")
-        .execute(&mut *conn)
-        .await?;
+    run!(
+        conn,
+        sqlx::query("UPDATE search_sync SET deferred = 1 WHERE id = 1"),
+        execute
+    )?;
     // When a large file (`BULK_ROWS` new products or more) at least doubles the catalogue, the
     // secondary indexes of `products` are dropped and built again after the insert (a sort
     // instead of a million scattered index inserts), inside this transaction: other
@@ -222,10 +247,11 @@ pub async fn apply_products(
     // commit that dropped and built them again, another connection's next `DELETE FROM
     // products` sometimes failed with "no such table: products" (the search property test
     // deletes products; the app never does).
-    let new_rows: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM import_products WHERE pid IS NULL")
-            .fetch_one(&mut *conn)
-            .await?;
+    let new_rows: i64 = run!(
+        conn,
+        sqlx::query_scalar("SELECT COUNT(*) FROM import_products WHERE pid IS NULL"),
+        fetch_one
+    )?;
     let rebuilt = if new_rows > base && new_rows >= BULK_ROWS {
         drop_secondary_indexes(conn, "products").await?
     } else {
@@ -243,42 +269,46 @@ pub async fn apply_products(
     } else {
         Vec::new()
     };
-    sqlx::query(
+    run!(conn, sqlx::query(
         "INSERT INTO products (id, sku, sku_key, name, category, unit_price_minor, reorder_point,
             safety_stock, reorder_qty, lead_time_days, supplier_id)
          SELECT $1 + s.rowid, s.sku, s.sku_key, s.name, s.category, s.unit_price_minor,
             s.reorder_point, s.safety_stock, s.reorder_qty, s.lead_time_days, s.supplier_id
          FROM import_products s WHERE s.pid IS NULL ORDER BY s.rowid",
     )
-    .bind(base)
-    .execute(&mut *conn)
-    .await?;
+    .bind(base), execute)?;
     for sql in rebuilt {
-        sqlx::query(&sql).execute(&mut *conn).await?;
+        run!(conn, sqlx::query(&sql), execute)?;
     }
     // From the staging table (in memory) rather than the rows just written: the same ids.
-    sqlx::query(
-        "INSERT INTO products_fts (rowid, sku, name)
+    run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO products_fts (rowid, sku, name)
          SELECT $1 + s.rowid, s.sku, s.name FROM import_products s WHERE s.pid IS NULL
          ORDER BY s.rowid",
-    )
-    .bind(base)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE search_sync SET deferred = 0 WHERE id = 1")
-        .execute(&mut *conn)
-        .await?;
+        )
+        .bind(base),
+        execute
+    )?;
+    run!(
+        conn,
+        sqlx::query("UPDATE search_sync SET deferred = 0 WHERE id = 1"),
+        execute
+    )?;
     // A new product starts at its counted stock (the ledger row below says why).
-    sqlx::query(
-        "INSERT INTO stock_positions (product_id, on_hand)
+    run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO stock_positions (product_id, on_hand)
          SELECT $1 + s.rowid, COALESCE(s.on_hand, 0) FROM import_products s WHERE s.pid IS NULL
          UNION ALL
          SELECT s.pid, 0 FROM import_products s WHERE s.pid IS NOT NULL AND NOT s.has_position",
-    )
-    .bind(base)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(&format!(
+        )
+        .bind(base),
+        execute
+    )?;
+    run!(conn, sqlx::query(&format!(
         "INSERT INTO stock_movements (product_id, kind, qty, actor, reason, reference, created_at)
          SELECT {id}, 'adjustment', s.on_hand - COALESCE(s.cur_on_hand, 0), $2, 'import: on_hand', NULL, $3
          FROM import_products s
@@ -286,30 +316,30 @@ pub async fn apply_products(
     ))
     .bind(base)
     .bind(actor)
-    .bind(ts(at))
-    .execute(&mut *conn)
-    .await?;
+    .bind(ts(at)), execute)?;
     for sql in suspended {
-        sqlx::query(&sql).execute(&mut *conn).await?;
+        run!(conn, sqlx::query(&sql), execute)?;
     }
-    sqlx::query(
+    run!(conn, sqlx::query(
         "UPDATE stock_positions SET on_hand = s.on_hand FROM import_products s
          WHERE s.pid = stock_positions.product_id AND s.on_hand IS NOT NULL AND s.on_hand <> s.cur_on_hand",
-    )
-    .execute(&mut *conn)
-    .await?;
+    ), execute)?;
     // The file's substitutes replace the stored ones (an empty cell clears them).
-    sqlx::query(
-        "INSERT INTO import_pairs (product_id, substitute_id)
+    run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO import_pairs (product_id, substitute_id)
          SELECT p.id, q.id FROM import_substitutes x
          JOIN products p ON p.sku_key = x.prod_key JOIN products q ON q.sku_key = x.sub_key
          WHERE q.id <> p.id
          ON CONFLICT DO NOTHING",
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO import_subs_changed (product_id)
+        ),
+        execute
+    )?;
+    run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO import_subs_changed (product_id)
          SELECT ps.product_id FROM import_products s
          JOIN product_substitutes ps ON ps.product_id = s.pid
          WHERE NOT EXISTS (SELECT 1 FROM import_pairs ip
@@ -318,43 +348,51 @@ pub async fn apply_products(
          SELECT ip.product_id FROM import_pairs ip
          WHERE NOT EXISTS (SELECT 1 FROM product_substitutes ps
             WHERE ps.product_id = ip.product_id AND ps.substitute_id = ip.substitute_id)",
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "DELETE FROM product_substitutes
+        ),
+        execute
+    )?;
+    run!(
+        conn,
+        sqlx::query(
+            "DELETE FROM product_substitutes
          WHERE product_id IN (SELECT product_id FROM import_subs_changed)
            AND NOT EXISTS (SELECT 1 FROM import_pairs ip
             WHERE ip.product_id = product_substitutes.product_id
               AND ip.substitute_id = product_substitutes.substitute_id)",
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO product_substitutes (product_id, substitute_id)
+        ),
+        execute
+    )?;
+    run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO product_substitutes (product_id, substitute_id)
          SELECT product_id, substitute_id FROM import_pairs WHERE true
          ON CONFLICT DO NOTHING",
-    )
-    .execute(&mut *conn)
-    .await?;
-    let changed: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM import_products s
+        ),
+        execute
+    )?;
+    let changed: i64 = run!(
+        conn,
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM import_products s
          WHERE s.pid IS NULL OR s.changed OR (s.on_hand IS NOT NULL AND s.on_hand <> s.cur_on_hand)
             OR s.pid IN (SELECT product_id FROM import_subs_changed)",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let restocked_with_backorders = sqlx::query_scalar(concat!(
-        "SELECT DISTINCT b.product_id FROM backorders b
+        ),
+        fetch_one
+    )?;
+    let restocked_with_backorders = run!(
+        conn,
+        sqlx::query_scalar(concat!(
+            "SELECT DISTINCT b.product_id FROM backorders b
          WHERE b.status = ",
-        sql_word!(backorder open),
-        " AND b.product_id IN (
+            sql_word!(backorder open),
+            " AND b.product_id IN (
             SELECT s.pid FROM import_products s
             WHERE s.pid IS NOT NULL AND s.on_hand IS NOT NULL AND s.on_hand <> s.cur_on_hand)
          ORDER BY b.product_id"
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
+        )),
+        fetch_all
+    )?;
     Ok(ProductsApplied {
         changed: changed as usize,
         restocked_with_backorders,
@@ -364,19 +402,23 @@ pub async fn apply_products(
 /// Drops the plain (non-unique, named) indexes of `table`; returns the statements that build
 /// them again. Unique indexes stay: they check the insert.
 async fn drop_secondary_indexes(conn: &mut Conn, table: &str) -> anyhow::Result<Vec<String>> {
-    let indexes: Vec<(String, String)> = sqlx::query_as(
-        "SELECT s.name, s.sql FROM sqlite_schema s
+    let indexes: Vec<(String, String)> = run!(
+        conn,
+        sqlx::query_as(
+            "SELECT s.name, s.sql FROM sqlite_schema s
          JOIN pragma_index_list($1) il ON il.name = s.name
          WHERE s.type = 'index' AND s.sql IS NOT NULL AND il.\"unique\" = 0 AND il.partial = 0",
-    )
-    .bind(table)
-    .fetch_all(&mut *conn)
-    .await?;
+        )
+        .bind(table),
+        fetch_all
+    )?;
     let mut rebuild = Vec::with_capacity(indexes.len());
     for (name, sql) in indexes {
-        sqlx::query(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))
-            .execute(&mut *conn)
-            .await?;
+        run!(
+            conn,
+            sqlx::query(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\""))),
+            execute
+        )?;
         rebuild.push(sql);
     }
     Ok(rebuild)
@@ -394,16 +436,20 @@ const BULK_ROWS: i64 = 5_000;
 async fn suspend_triggers(conn: &mut Conn, names: &[&str]) -> anyhow::Result<Vec<String>> {
     let mut create = Vec::with_capacity(names.len());
     for name in names {
-        let sql: Option<String> = sqlx::query_scalar(
-            "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = $1",
-        )
-        .bind(name)
-        .fetch_optional(&mut *conn)
-        .await?;
+        let sql: Option<String> = run!(
+            conn,
+            sqlx::query_scalar(
+                "SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND name = $1",
+            )
+            .bind(name),
+            fetch_optional
+        )?;
         if let Some(sql) = sql {
-            sqlx::query(&format!("DROP TRIGGER \"{}\"", name.replace('"', "\"\"")))
-                .execute(&mut *conn)
-                .await?;
+            run!(
+                conn,
+                sqlx::query(&format!("DROP TRIGGER \"{}\"", name.replace('"', "\"\""))),
+                execute
+            )?;
             create.push(sql);
         }
     }
@@ -426,17 +472,19 @@ pub struct ShopCounts {
 
 /// Counts what the shop holds.
 pub async fn shop_counts(conn: &mut Conn) -> anyhow::Result<ShopCounts> {
-    let row: (i64, i64, i64, i64, i64, i64, i64, i64) = sqlx::query_as(concat!(
-        "SELECT (SELECT COUNT(*) FROM suppliers), (SELECT COUNT(*) FROM products),
+    let row: (i64, i64, i64, i64, i64, i64, i64, i64) = run!(
+        conn,
+        sqlx::query_as(concat!(
+            "SELECT (SELECT COUNT(*) FROM suppliers), (SELECT COUNT(*) FROM products),
                 (SELECT COUNT(*) FROM customers), (SELECT COUNT(*) FROM purchase_orders),
                 (SELECT COUNT(*) FROM po_lines), (SELECT COUNT(*) FROM orders),
                 (SELECT COUNT(*) FROM backorders),
                 (SELECT COUNT(*) FROM outbox WHERE status IN ",
-        sql_word!(outbox unsent),
-        ")"
-    ))
-    .fetch_one(conn)
-    .await?;
+            sql_word!(outbox unsent),
+            ")"
+        )),
+        fetch_one
+    )?;
     Ok(ShopCounts {
         suppliers: row.0,
         products: row.1,
@@ -455,17 +503,17 @@ pub async fn database_is_empty(conn: &mut Conn) -> anyhow::Result<bool> {
     // Ordinary tables only: the search indexes' virtual and shadow tables hold bookkeeping
     // rows even when empty, and `priority_weights` and `search_sync` are bookkeeping, not
     // data. (SQLite-only.)
-    let tables: Vec<String> = sqlx::query_scalar(
+    let tables: Vec<String> = run!(conn, sqlx::query_scalar(
         "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table'
          AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx_%' AND name NOT IN ('priority_weights', 'search_sync')
          ORDER BY name",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    ), fetch_all)?;
     for t in tables {
-        let any: bool = sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM \"{t}\")"))
-            .fetch_one(&mut *conn)
-            .await?;
+        let any: bool = run!(
+            conn,
+            sqlx::query_scalar(&format!("SELECT EXISTS (SELECT 1 FROM \"{t}\")")),
+            fetch_one
+        )?;
         if any {
             return Ok(false);
         }
@@ -512,41 +560,51 @@ pub struct OrdersApplied {
 
 /// Loads checked order lines into a temporary table (no write lock needed).
 pub async fn stage_order_lines(conn: &mut Conn, rows: &[OrderLineIn]) -> anyhow::Result<()> {
-    sqlx::query("DROP TABLE IF EXISTS temp.import_order_lines")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "CREATE TEMP TABLE import_order_lines (
+    run!(
+        conn,
+        sqlx::query("DROP TABLE IF EXISTS temp.import_order_lines"),
+        execute
+    )?;
+    run!(
+        conn,
+        sqlx::query(
+            "CREATE TEMP TABLE import_order_lines (
             line INTEGER NOT NULL, order_number TEXT NOT NULL, customer_id INTEGER NOT NULL,
             file_customer INTEGER NOT NULL, first_of_order INTEGER NOT NULL, ordered_at TEXT,
             product_id INTEGER NOT NULL, sku TEXT NOT NULL, qty INTEGER NOT NULL,
             unit_price_minor INTEGER NOT NULL, earlier_qty INTEGER,
             order_id INTEGER, db_customer INTEGER, stored_qty INTEGER, reserved INTEGER)",
-    )
-    .execute(&mut *conn)
-    .await?;
+        ),
+        execute
+    )?;
     for chunk in rows.chunks(CHUNK) {
         let mut sql = String::from(
             "INSERT INTO import_order_lines (line, order_number, customer_id, file_customer,
                 first_of_order, ordered_at, product_id, sku, qty, unit_price_minor, earlier_qty) VALUES ",
         );
         values_list(&mut sql, chunk.len(), 11);
-        let mut q = sqlx::query(&sql);
-        for r in chunk {
-            q = q
-                .bind(r.line)
-                .bind(r.order_number.as_str())
-                .bind(r.customer_id)
-                .bind(r.file_customer)
-                .bind(r.first_of_order)
-                .bind(r.ordered_at.map(ts))
-                .bind(r.product_id)
-                .bind(r.sku.as_str())
-                .bind(r.qty)
-                .bind(r.unit_price_minor)
-                .bind(r.earlier_qty);
-        }
-        q.execute(&mut *conn).await?;
+        run!(
+            conn,
+            {
+                let mut q = sqlx::query(&sql);
+                for r in chunk {
+                    q = q
+                        .bind(r.line)
+                        .bind(r.order_number.as_str())
+                        .bind(r.customer_id)
+                        .bind(r.file_customer)
+                        .bind(r.first_of_order)
+                        .bind(r.ordered_at.map(ts))
+                        .bind(r.product_id)
+                        .bind(r.sku.as_str())
+                        .bind(r.qty)
+                        .bind(r.unit_price_minor)
+                        .bind(r.earlier_qty);
+                }
+                q
+            },
+            execute
+        )?;
     }
     Ok(())
 }
@@ -560,25 +618,27 @@ pub async fn apply_order_lines(
     at: DateTime<Utc>,
 ) -> anyhow::Result<OrdersApplied> {
     let now = ts(at);
-    sqlx::query(
-        "UPDATE import_order_lines SET order_id = o.id, db_customer = o.customer_id
+    run!(
+        conn,
+        sqlx::query(
+            "UPDATE import_order_lines SET order_id = o.id, db_customer = o.customer_id
          FROM orders o WHERE o.order_number = import_order_lines.order_number",
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
+        ),
+        execute
+    )?;
+    run!(conn, sqlx::query(
         "UPDATE import_order_lines SET stored_qty = l.qty FROM order_lines l
          WHERE l.order_id = import_order_lines.order_id AND l.product_id = import_order_lines.product_id",
-    )
-    .execute(&mut *conn)
-    .await?;
+    ), execute)?;
     let mut problems: Vec<RowProblem> = Vec::new();
-    let wrong_customer: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT line, order_number FROM import_order_lines
+    let wrong_customer: Vec<(i64, String)> = run!(
+        conn,
+        sqlx::query_as(
+            "SELECT line, order_number FROM import_order_lines
          WHERE customer_id <> COALESCE(db_customer, file_customer) ORDER BY line",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+        ),
+        fetch_all
+    )?;
     problems.extend(wrong_customer.into_iter().map(|(line, order)| {
         (
             line,
@@ -586,13 +646,11 @@ pub async fn apply_order_lines(
             format!("order {order} belongs to another customer"),
         )
     }));
-    let changed_qty: Vec<(i64, String, String, i64)> = sqlx::query_as(
+    let changed_qty: Vec<(i64, String, String, i64)> = run!(conn, sqlx::query_as(
         "SELECT line, order_number, sku, COALESCE(stored_qty, earlier_qty) FROM import_order_lines
          WHERE customer_id = COALESCE(db_customer, file_customer)
            AND COALESCE(stored_qty, earlier_qty) <> qty ORDER BY line",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    ), fetch_all)?;
     problems.extend(changed_qty.into_iter().map(|(line, order, sku, qty)| {
         (
             line,
@@ -608,26 +666,28 @@ pub async fn apply_order_lines(
             ..OrdersApplied::default()
         });
     }
-    sqlx::query(
-        "INSERT INTO orders (order_number, customer_id, ordered_at)
+    run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO orders (order_number, customer_id, ordered_at)
          SELECT order_number, customer_id, COALESCE(ordered_at, $1) FROM import_order_lines
          WHERE order_id IS NULL AND first_of_order ORDER BY rowid",
-    )
-    .bind(&now)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
+        )
+        .bind(&now),
+        execute
+    )?;
+    run!(conn, sqlx::query(
         "UPDATE import_order_lines SET order_id = o.id FROM orders o
          WHERE import_order_lines.order_id IS NULL AND o.order_number = import_order_lines.order_number",
-    )
-    .execute(&mut *conn)
-    .await?;
+    ), execute)?;
     // New lines (neither stored nor repeated in the file) in file order; per product, what is
     // free before the file minus the file's earlier new lines is what a line can reserve.
     let new = "stored_qty IS NULL AND earlier_qty IS NULL";
     let free = super::stock::FREE_TO_PROMISE;
-    sqlx::query(&format!(
-        "UPDATE import_order_lines SET reserved = x.reserved FROM (
+    run!(
+        conn,
+        sqlx::query(&format!(
+            "UPDATE import_order_lines SET reserved = x.reserved FROM (
             SELECT s.rowid AS rid,
                 CASE WHEN f.free - (SUM(s.qty) OVER w - s.qty) <= 0 THEN 0
                      WHEN f.free - (SUM(s.qty) OVER w - s.qty) >= s.qty THEN s.qty
@@ -640,56 +700,66 @@ pub async fn apply_order_lines(
             WHERE s.{new}
             WINDOW w AS (PARTITION BY s.product_id ORDER BY s.rowid ROWS UNBOUNDED PRECEDING)
          ) x WHERE x.rid = import_order_lines.rowid"
-    ))
-    .execute(&mut *conn)
-    .await?;
+        )),
+        execute
+    )?;
     // New lines get ids after the current largest, offset by their staging row (SQLite:
     // explicit INTEGER PRIMARY KEY values), so reservations and backorders can name them.
-    let base: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM order_lines")
-        .fetch_one(&mut *conn)
-        .await?;
-    let created = sqlx::query(&format!(
-        "INSERT INTO order_lines (id, order_id, product_id, qty, unit_price_minor)
+    let base: i64 = run!(
+        conn,
+        sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM order_lines"),
+        fetch_one
+    )?;
+    let created = run!(
+        conn,
+        sqlx::query(&format!(
+            "INSERT INTO order_lines (id, order_id, product_id, qty, unit_price_minor)
          SELECT $1 + rowid, order_id, product_id, qty, unit_price_minor FROM import_order_lines
          WHERE {new} ORDER BY rowid"
-    ))
-    .bind(base)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected() as usize;
-    sqlx::query(&format!(
-        "INSERT INTO reservations (order_line_id, backorder_id, product_id, qty, created_at)
+        ))
+        .bind(base),
+        execute
+    )? as usize;
+    run!(
+        conn,
+        sqlx::query(&format!(
+            "INSERT INTO reservations (order_line_id, backorder_id, product_id, qty, created_at)
          SELECT $1 + rowid, NULL, product_id, reserved, $2 FROM import_order_lines
          WHERE {new} AND reserved > 0 ORDER BY rowid"
-    ))
-    .bind(base)
-    .bind(&now)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(&format!(
-        "UPDATE stock_positions SET allocated = allocated + r.units
+        ))
+        .bind(base)
+        .bind(&now),
+        execute
+    )?;
+    run!(
+        conn,
+        sqlx::query(&format!(
+            "UPDATE stock_positions SET allocated = allocated + r.units
          FROM (SELECT product_id, SUM(reserved) AS units FROM import_order_lines
                WHERE {new} AND reserved > 0 GROUP BY product_id) r
          WHERE r.product_id = stock_positions.product_id"
-    ))
-    .execute(&mut *conn)
-    .await?;
-    let backorders_created = sqlx::query(&format!(
-        "INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
+        )),
+        execute
+    )?;
+    let backorders_created = run!(
+        conn,
+        sqlx::query(&format!(
+            "INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
          SELECT $1 + rowid, product_id, customer_id, qty - reserved, $2 FROM import_order_lines
          WHERE {new} AND qty > reserved ORDER BY rowid"
-    ))
-    .bind(base)
-    .bind(&now)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected() as usize;
-    let backordered_products = sqlx::query_scalar(&format!(
-        "SELECT DISTINCT product_id FROM import_order_lines WHERE {new} AND qty > reserved
+        ))
+        .bind(base)
+        .bind(&now),
+        execute
+    )? as usize;
+    let backordered_products = run!(
+        conn,
+        sqlx::query_scalar(&format!(
+            "SELECT DISTINCT product_id FROM import_order_lines WHERE {new} AND qty > reserved
          ORDER BY product_id"
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
+        )),
+        fetch_all
+    )?;
     Ok(OrdersApplied {
         problems,
         created,
@@ -706,30 +776,40 @@ pub(super) async fn stage_rows<'a>(
     columns: &[&str],
     rows: impl ExactSizeIterator<Item = Vec<Value<'a>>>,
 ) -> anyhow::Result<()> {
-    sqlx::query(&format!("DROP TABLE IF EXISTS temp.{table}"))
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(&format!(
-        "CREATE TEMP TABLE {table} ({})",
-        columns.join(", ")
-    ))
-    .execute(&mut *conn)
-    .await?;
+    run!(
+        conn,
+        sqlx::query(&format!("DROP TABLE IF EXISTS temp.{table}")),
+        execute
+    )?;
+    run!(
+        conn,
+        sqlx::query(&format!(
+            "CREATE TEMP TABLE {table} ({})",
+            columns.join(", ")
+        )),
+        execute
+    )?;
     let rows: Vec<Vec<Value<'a>>> = rows.collect();
     let per_chunk = 30_000 / columns.len().max(1);
     for chunk in rows.chunks(per_chunk) {
         let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
         values_list(&mut sql, chunk.len(), columns.len());
-        let mut q = sqlx::query(&sql);
-        for row in chunk {
-            for v in row {
-                q = match v {
-                    Value::Text(s) => q.bind(*s),
-                    Value::Int(i) => q.bind(*i),
-                };
-            }
-        }
-        q.execute(&mut *conn).await?;
+        run!(
+            conn,
+            {
+                let mut q = sqlx::query(&sql);
+                for row in chunk {
+                    for v in row {
+                        q = match v {
+                            Value::Text(s) => q.bind(*s),
+                            Value::Int(i) => q.bind(*i),
+                        };
+                    }
+                }
+                q
+            },
+            execute
+        )?;
     }
     Ok(())
 }
@@ -765,23 +845,23 @@ pub async fn stage_suppliers(
 
 /// Upserts the staged suppliers by code; returns how many rows created or changed one.
 pub async fn apply_suppliers(conn: &mut Conn) -> anyhow::Result<usize> {
-    let changed: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM import_suppliers s LEFT JOIN suppliers x ON x.code = s.code
+    let changed: i64 = run!(
+        conn,
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM import_suppliers s LEFT JOIN suppliers x ON x.code = s.code
          WHERE x.id IS NULL OR x.name IS NOT s.name OR x.email IS NOT s.email
             OR x.phone IS NOT s.phone OR x.lead_time_days IS NOT s.lead_time_days",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query(
+        ),
+        fetch_one
+    )?;
+    run!(conn, sqlx::query(
         "INSERT INTO suppliers (code, name, email, phone, lead_time_days)
          SELECT code, name, email, phone, lead_time_days FROM import_suppliers WHERE true ORDER BY rowid
          ON CONFLICT (code) DO UPDATE SET name = excluded.name, email = excluded.email,
            phone = excluded.phone, lead_time_days = excluded.lead_time_days
          WHERE suppliers.name IS DISTINCT FROM excluded.name OR suppliers.email IS DISTINCT FROM excluded.email
            OR suppliers.phone IS DISTINCT FROM excluded.phone OR suppliers.lead_time_days IS DISTINCT FROM excluded.lead_time_days",
-    )
-    .execute(&mut *conn)
-    .await?;
+    ), execute)?;
     Ok(changed as usize)
 }
 
@@ -820,30 +900,32 @@ pub async fn stage_customers(
 /// Upserts the staged customers by their id; returns how many rows created or changed one, and
 /// the products of open backorders whose customer changed tier (their queues re-rank).
 pub async fn apply_customers(conn: &mut Conn) -> anyhow::Result<(usize, Vec<ProductId>)> {
-    let changed: i64 = sqlx::query_scalar(&format!(
+    let changed: i64 = run!(conn, sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM import_customers s LEFT JOIN customers x ON x.external_id = s.external_id
          WHERE x.id IS NULL OR {}",
         super::customers::differs("x", "s")
-    ))
-    .fetch_one(&mut *conn)
-    .await?;
-    let retiered: Vec<ProductId> = sqlx::query_scalar(concat!(
-        "SELECT DISTINCT b.product_id FROM import_customers s
+    )), fetch_one)?;
+    let retiered: Vec<ProductId> = run!(
+        conn,
+        sqlx::query_scalar(concat!(
+            "SELECT DISTINCT b.product_id FROM import_customers s
          JOIN customers x ON x.external_id = s.external_id AND x.tier <> s.tier
          JOIN backorders b ON b.customer_id = x.id AND b.status = ",
-        sql_word!(backorder open),
-        "
+            sql_word!(backorder open),
+            "
          ORDER BY b.product_id"
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
+        )),
+        fetch_all
+    )?;
     // `WHERE true`: SQLite reads an ON CONFLICT after a bare SELECT's FROM as a join constraint.
-    sqlx::query(&super::customers::upsert_sql(
-        "SELECT external_id, name, email, phone, tier, channel, timezone FROM import_customers
+    run!(
+        conn,
+        sqlx::query(&super::customers::upsert_sql(
+            "SELECT external_id, name, email, phone, tier, channel, timezone FROM import_customers
          WHERE true ORDER BY rowid",
-    ))
-    .execute(&mut *conn)
-    .await?;
+        )),
+        execute
+    )?;
     Ok((changed as usize, retiered))
 }
 
@@ -869,11 +951,17 @@ pub async fn pos_by_number(conn: &mut Conn, numbers: &[&str]) -> anyhow::Result<
             "SELECT po_number, id, supplier_id FROM purchase_orders WHERE po_number IN ({})",
             vec!["?"; chunk.len()].join(", ")
         );
-        let mut q = sqlx::query_as(&sql);
-        for n in chunk {
-            q = q.bind(*n);
-        }
-        out.extend(q.fetch_all(&mut *conn).await?);
+        out.extend(run!(
+            conn,
+            {
+                let mut q = sqlx::query_as(&sql);
+                for n in chunk {
+                    q = q.bind(*n);
+                }
+                q
+            },
+            fetch_all
+        )?);
     }
     Ok(out)
 }
@@ -892,11 +980,17 @@ pub async fn insert_pos(
         );
         values_list(&mut sql, chunk.len(), 3);
         sql.push_str(" RETURNING po_number, id");
-        let mut q = sqlx::query_as(&sql);
-        for (number, supplier) in chunk {
-            q = q.bind(*number).bind(*supplier).bind(at.as_str());
-        }
-        out.extend(q.fetch_all(&mut *conn).await?);
+        out.extend(run!(
+            conn,
+            {
+                let mut q = sqlx::query_as(&sql);
+                for (number, supplier) in chunk {
+                    q = q.bind(*number).bind(*supplier).bind(at);
+                }
+                q
+            },
+            fetch_all
+        )?);
     }
     Ok(out)
 }
@@ -911,11 +1005,17 @@ pub async fn set_po_suppliers(
             String::from("UPDATE purchase_orders SET supplier_id = v.column2 FROM (VALUES ");
         values_list(&mut sql, chunk.len(), 2);
         sql.push_str(") AS v WHERE purchase_orders.id = v.column1");
-        let mut q = sqlx::query(&sql);
-        for (id, supplier) in chunk {
-            q = q.bind(*id).bind(*supplier);
-        }
-        q.execute(&mut *conn).await?;
+        run!(
+            conn,
+            {
+                let mut q = sqlx::query(&sql);
+                for (id, supplier) in chunk {
+                    q = q.bind(*id).bind(*supplier);
+                }
+                q
+            },
+            execute
+        )?;
     }
     Ok(())
 }
@@ -946,11 +1046,17 @@ pub async fn po_lines_of(
         );
         values_list(&mut sql, chunk.len(), 2);
         sql.push_str(") AS v JOIN po_lines l ON l.po_id = v.column1 AND l.product_id = v.column2");
-        let mut q = sqlx::query_as(&sql);
-        for (po, product) in chunk {
-            q = q.bind(*po).bind(*product);
-        }
-        out.extend(q.fetch_all(&mut *conn).await?);
+        out.extend(run!(
+            conn,
+            {
+                let mut q = sqlx::query_as(&sql);
+                for (po, product) in chunk {
+                    q = q.bind(*po).bind(*product);
+                }
+                q
+            },
+            fetch_all
+        )?);
     }
     Ok(out)
 }
@@ -972,16 +1078,22 @@ pub async fn insert_po_lines(conn: &mut Conn, rows: &[NewPoLine]) -> anyhow::Res
             "INSERT INTO po_lines (po_id, product_id, qty_ordered, eta, status) VALUES ",
         );
         values_list(&mut sql, chunk.len(), 5);
-        let mut q = sqlx::query(&sql);
-        for r in chunk {
-            q = q
-                .bind(r.po_id)
-                .bind(r.product_id)
-                .bind(r.qty)
-                .bind(r.eta.map(super::day))
-                .bind(r.status);
-        }
-        q.execute(&mut *conn).await?;
+        run!(
+            conn,
+            {
+                let mut q = sqlx::query(&sql);
+                for r in chunk {
+                    q = q
+                        .bind(r.po_id)
+                        .bind(r.product_id)
+                        .bind(r.qty)
+                        .bind(r.eta.map(super::day))
+                        .bind(r.status);
+                }
+                q
+            },
+            execute
+        )?;
     }
     Ok(())
 }
@@ -1004,15 +1116,21 @@ pub async fn update_po_lines(conn: &mut Conn, rows: &[PoLineChange]) -> anyhow::
         );
         values_list(&mut sql, chunk.len(), 4);
         sql.push_str(") AS v WHERE po_lines.id = v.column1");
-        let mut q = sqlx::query(&sql);
-        for r in chunk {
-            q = q
-                .bind(r.id)
-                .bind(r.qty)
-                .bind(r.eta.map(super::day))
-                .bind(r.status);
-        }
-        q.execute(&mut *conn).await?;
+        run!(
+            conn,
+            {
+                let mut q = sqlx::query(&sql);
+                for r in chunk {
+                    q = q
+                        .bind(r.id)
+                        .bind(r.qty)
+                        .bind(r.eta.map(super::day))
+                        .bind(r.status);
+                }
+                q
+            },
+            execute
+        )?;
     }
     Ok(())
 }
@@ -1033,17 +1151,23 @@ pub async fn record_po_eta_changes(
         );
         let one = concat!("(?, ?, ?, ", sql_word!(cause po_eta_changed), ", ?, ?, ?)");
         sql.push_str(&vec![one; chunk.len()].join(", "));
-        let mut q = sqlx::query(&sql);
-        for (line, old, new) in chunk {
-            q = q
-                .bind(*line)
-                .bind(old.map(super::day))
-                .bind(new.map(super::day))
-                .bind(actor)
-                .bind(reason)
-                .bind(at.as_str());
-        }
-        q.execute(&mut *conn).await?;
+        run!(
+            conn,
+            {
+                let mut q = sqlx::query(&sql);
+                for (line, old, new) in chunk {
+                    q = q
+                        .bind(*line)
+                        .bind(old.map(super::day))
+                        .bind(new.map(super::day))
+                        .bind(actor)
+                        .bind(reason)
+                        .bind(at);
+                }
+                q
+            },
+            execute
+        )?;
     }
     Ok(())
 }
@@ -1063,17 +1187,29 @@ pub async fn po_states(
         let list = vec!["?"; chunk.len()].join(", ");
         let sql =
             format!("SELECT po_id, status, qty_received FROM po_lines WHERE po_id IN ({list})");
-        let mut q = sqlx::query_as::<_, (PurchaseOrderId, PoStatus, i64)>(&sql);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        lines.extend(q.fetch_all(&mut *conn).await?);
+        lines.extend(run!(
+            conn,
+            {
+                let mut q = sqlx::query_as::<_, (PurchaseOrderId, PoStatus, i64)>(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q
+            },
+            fetch_all
+        )?);
         let sql = format!("SELECT id, status FROM purchase_orders WHERE id IN ({list})");
-        let mut q = sqlx::query_as::<_, (PurchaseOrderId, PoStatus)>(&sql);
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        pos.extend(q.fetch_all(&mut *conn).await?);
+        pos.extend(run!(
+            conn,
+            {
+                let mut q = sqlx::query_as::<_, (PurchaseOrderId, PoStatus)>(&sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q
+            },
+            fetch_all
+        )?);
     }
     Ok((lines, pos))
 }
@@ -1087,11 +1223,17 @@ pub async fn set_po_statuses(
         let mut sql = String::from("UPDATE purchase_orders SET status = v.column2 FROM (VALUES ");
         values_list(&mut sql, chunk.len(), 2);
         sql.push_str(") AS v WHERE purchase_orders.id = v.column1");
-        let mut q = sqlx::query(&sql);
-        for (id, status) in chunk {
-            q = q.bind(*id).bind(*status);
-        }
-        q.execute(&mut *conn).await?;
+        run!(
+            conn,
+            {
+                let mut q = sqlx::query(&sql);
+                for (id, status) in chunk {
+                    q = q.bind(*id).bind(*status);
+                }
+                q
+            },
+            execute
+        )?;
     }
     Ok(())
 }

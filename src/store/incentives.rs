@@ -6,6 +6,7 @@ use super::{id_json, ts, Conn};
 use crate::domain::ids::DiscountCodeId;
 use crate::domain::incentive::CodeKind;
 use crate::domain::{BackorderId, CustomerId, MessageId};
+use crate::store::run;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A checked row of a codes file.
@@ -49,46 +50,42 @@ pub struct IssuedConflict {
 /// Staged codes whose kind or value differs from a stored code already issued (what the customer
 /// was told cannot change). Run inside the write transaction.
 pub async fn issued_conflicts(conn: &mut Conn) -> anyhow::Result<Vec<IssuedConflict>> {
-    Ok(sqlx::query_as(
-        "SELECT s.line, s.code, d.backorder_id FROM import_discount_codes s
+    Ok(run!(
+        conn,
+        sqlx::query_as(
+            "SELECT s.line, s.code, d.backorder_id FROM import_discount_codes s
          JOIN discount_codes d ON d.code = s.code
          WHERE d.backorder_id IS NOT NULL AND (d.kind IS NOT s.kind OR d.percent IS NOT s.percent)
          ORDER BY s.line",
-    )
-    .fetch_all(conn)
-    .await?)
+        ),
+        fetch_all
+    )?)
 }
 
 /// Adds the staged codes to the pool and updates the kind or value of codes not issued yet;
 /// returns how many rows added or changed a code. Codes match without regard to ASCII case.
 pub async fn apply_codes(conn: &mut Conn, at: DateTime<Utc>) -> anyhow::Result<usize> {
-    let changed: i64 = sqlx::query_scalar(
+    let changed: i64 = run!(conn, sqlx::query_scalar(
         "SELECT COUNT(*) FROM import_discount_codes s LEFT JOIN discount_codes d ON d.code = s.code
          WHERE d.id IS NULL OR d.kind IS NOT s.kind OR d.percent IS NOT s.percent",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query(
+    ), fetch_one)?;
+    run!(conn, sqlx::query(
         "INSERT INTO discount_codes (code, kind, percent, imported_at)
          SELECT code, kind, percent, $1 FROM import_discount_codes WHERE true ORDER BY line
          ON CONFLICT (code) DO UPDATE SET kind = excluded.kind, percent = excluded.percent
          WHERE discount_codes.backorder_id IS NULL
            AND (discount_codes.kind IS NOT excluded.kind OR discount_codes.percent IS NOT excluded.percent)",
     )
-    .bind(ts(at))
-    .execute(&mut *conn)
-    .await?;
+    .bind(ts(at)), execute)?;
     Ok(changed as usize)
 }
 
 /// Codes in the pool: (free, issued).
 pub async fn pool_counts(conn: &mut Conn) -> anyhow::Result<(i64, i64)> {
-    Ok(sqlx::query_as(
+    Ok(run!(conn, sqlx::query_as(
         "SELECT COUNT(*) FILTER (WHERE backorder_id IS NULL), COUNT(*) FILTER (WHERE backorder_id IS NOT NULL)
          FROM discount_codes",
-    )
-    .fetch_one(conn)
-    .await?)
+    ), fetch_one)?)
 }
 
 /// A code as a message or a list shows it.
@@ -128,14 +125,16 @@ pub struct Facts {
 
 /// The facts of several backorders.
 pub async fn facts(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<Vec<Facts>> {
-    Ok(sqlx::query_as(concat!(
-        "SELECT b.id AS backorder_id, o.ordered_at, b.promised_eta,
+    Ok(run!(
+        conn,
+        sqlx::query_as(concat!(
+            "SELECT b.id AS backorder_id, o.ordered_at, b.promised_eta,
                 h.id IS NOT NULL AS dated_change, h.old_eta AS first_old, h.new_eta AS first_new,
                 d.id AS code_id, d.code, d.kind, d.percent,
                 d.message_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM messages m
                     WHERE m.id = d.message_id AND m.status IN ",
-        sql_word!(message failed),
-        ") AS told
+            sql_word!(message failed),
+            ") AS told
          FROM json_each($1) j JOIN backorders b ON b.id = j.value
          JOIN order_lines l ON l.id = b.order_line_id JOIN orders o ON o.id = l.order_id
          LEFT JOIN eta_history h ON h.id = (
@@ -143,10 +142,10 @@ pub async fn facts(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<Vec<F
              WHERE x.backorder_id = b.id AND (x.old_eta IS NOT NULL OR x.new_eta IS NOT NULL)
              ORDER BY x.id LIMIT 1)
          LEFT JOIN discount_codes d ON d.backorder_id = b.id"
-    ))
-    .bind(id_json(ids))
-    .fetch_all(conn)
-    .await?)
+        ))
+        .bind(id_json(ids)),
+        fetch_all
+    )?)
 }
 
 /// The code issued to a backorder, if any.
@@ -154,14 +153,14 @@ pub async fn code_of_backorder(
     conn: &mut Conn,
     backorder_id: BackorderId,
 ) -> anyhow::Result<Option<CodeRow>> {
-    Ok(
+    Ok(run!(
+        conn,
         sqlx::query_as(
             "SELECT id, code, kind, percent FROM discount_codes WHERE backorder_id = $1",
         )
-        .bind(backorder_id)
-        .fetch_optional(conn)
-        .await?,
-    )
+        .bind(backorder_id),
+        fetch_optional
+    )?)
 }
 
 /// Issues the first free code to a backorder that holds none; `None` when the pool has no free
@@ -172,37 +171,41 @@ pub async fn take_free(
     backorder_id: BackorderId,
     at: DateTime<Utc>,
 ) -> anyhow::Result<Option<CodeRow>> {
-    Ok(sqlx::query_as(
-        "UPDATE discount_codes SET backorder_id = $1, issued_at = $2
+    Ok(run!(
+        conn,
+        sqlx::query_as(
+            "UPDATE discount_codes SET backorder_id = $1, issued_at = $2
          WHERE id = (SELECT id FROM discount_codes WHERE backorder_id IS NULL ORDER BY id LIMIT 1)
          RETURNING id, code, kind, percent",
-    )
-    .bind(backorder_id)
-    .bind(ts(at))
-    .fetch_optional(conn)
-    .await?)
+        )
+        .bind(backorder_id)
+        .bind(ts(at)),
+        fetch_optional
+    )?)
 }
 
 /// Records that the pool ran dry; `true` only for the first time since it was last refilled
 /// (then the caller warns).
 pub async fn mark_dry(conn: &mut Conn, at: DateTime<Utc>) -> anyhow::Result<bool> {
-    Ok(sqlx::query(
-        "INSERT INTO discount_pool (id, dry_warned_at) VALUES (1, $1)
+    Ok(run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO discount_pool (id, dry_warned_at) VALUES (1, $1)
          ON CONFLICT (id) DO UPDATE SET dry_warned_at = excluded.dry_warned_at
          WHERE discount_pool.dry_warned_at IS NULL",
-    )
-    .bind(ts(at))
-    .execute(conn)
-    .await?
-    .rows_affected()
-        > 0)
+        )
+        .bind(ts(at)),
+        execute
+    )? > 0)
 }
 
 /// Forgets the dry warning (the pool was refilled): the next time it runs dry warns again.
 pub async fn clear_dry(conn: &mut Conn) -> anyhow::Result<()> {
-    sqlx::query("UPDATE discount_pool SET dry_warned_at = NULL")
-        .execute(conn)
-        .await?;
+    run!(
+        conn,
+        sqlx::query("UPDATE discount_pool SET dry_warned_at = NULL"),
+        execute
+    )?;
     Ok(())
 }
 
@@ -214,18 +217,20 @@ pub async fn mark_told(
     message_id: MessageId,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query(concat!(
-        "UPDATE discount_codes SET message_id = $1, told_at = $2
+    run!(
+        conn,
+        sqlx::query(concat!(
+            "UPDATE discount_codes SET message_id = $1, told_at = $2
          WHERE id IN (SELECT value FROM json_each($3))
            AND (message_id IS NULL OR message_id IN (SELECT id FROM messages WHERE status IN ",
-        sql_word!(message failed),
-        "))"
-    ))
-    .bind(message_id)
-    .bind(ts(at))
-    .bind(id_json(codes))
-    .execute(conn)
-    .await?;
+            sql_word!(message failed),
+            "))"
+        ))
+        .bind(message_id)
+        .bind(ts(at))
+        .bind(id_json(codes)),
+        execute
+    )?;
     Ok(())
 }
 
@@ -255,10 +260,12 @@ pub async fn issued_to_customer(
     conn: &mut Conn,
     customer_id: CustomerId,
 ) -> anyhow::Result<Vec<IssuedRow>> {
-    Ok(sqlx::query_as(&format!(
-        "{ISSUED} WHERE b.customer_id = $1 ORDER BY d.issued_at DESC, d.id DESC"
-    ))
-    .bind(customer_id)
-    .fetch_all(conn)
-    .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!(
+            "{ISSUED} WHERE b.customer_id = $1 ORDER BY d.issued_at DESC, d.id DESC"
+        ))
+        .bind(customer_id),
+        fetch_all
+    )?)
 }

@@ -5,8 +5,9 @@
 //! number). "After key k" is one index seek per key column ([`page_sql`]), in portable SQL
 //! (row-value comparisons cannot mix directions).
 
-use super::{Conn, RowId};
+use super::{Conn, Engine, RowId};
 use crate::domain::page::{KeyPart, PageKey, Seek};
+use crate::store::run;
 use sqlx::Row;
 
 /// One column (or expression) of a list's order.
@@ -108,10 +109,15 @@ fn where_sql(filter: &[String]) -> String {
 }
 
 /// `q` with `parts` bound in order.
-pub(super) fn bind_all<'q>(
-    mut q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+pub(super) fn bind_all<'q, DB: sqlx::Database>(
+    mut q: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
     parts: &'q [KeyPart],
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
     for v in parts {
         q = match v {
             KeyPart::Int(n) => q.bind(*n),
@@ -252,10 +258,12 @@ async fn rows_after(
                 where_sql(&filter)
             );
             binds[limit_at - 1] = KeyPart::Int(skip);
-            let passed: i64 = bind_all(sqlx::query(&sql), &binds[..limit_at])
-                .fetch_one(&mut *conn)
-                .await?
-                .try_get(0)?;
+            let passed: i64 = run!(
+                conn,
+                bind_all(sqlx::query(&sql), &binds[..limit_at]),
+                fetch_one,
+                |row| row.try_get(0)
+            )?;
             skip -= passed;
         } else {
             skip = 0;
@@ -291,9 +299,24 @@ async fn keyed_rows(
     sql: &str,
     binds: &[KeyPart],
 ) -> anyhow::Result<Vec<(i64, PageKey)>> {
-    let rows = bind_all(sqlx::query(sql), binds).fetch_all(conn).await?;
+    Ok(run!(
+        conn,
+        bind_all(sqlx::query(sql), binds),
+        fetch_all,
+        |rows| read_keyed(&rows, src)
+    )?)
+}
+
+/// Row id and key of each row, in the engine's row type.
+fn read_keyed<R: Row>(rows: &[R], src: &Source<'_>) -> Result<Vec<(i64, PageKey)>, sqlx::Error>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
     let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
+    for row in rows {
         let id: i64 = row.try_get(0)?;
         let mut key = Vec::with_capacity(src.order.len());
         for (i, c) in src.order.iter().enumerate() {
@@ -453,7 +476,6 @@ async fn skip_page(
     skip: i64,
     limit: i64,
 ) -> anyhow::Result<Keyed> {
-    use sqlx::Connection;
     let every = marks.every();
     let keyed = |mut rows: Vec<(i64, PageKey)>| {
         let more_after = rows.len() as i64 > limit;
@@ -468,8 +490,8 @@ async fn skip_page(
         return Ok(keyed(rows_from_top(conn, src, skip, limit + 1).await?));
     }
     // One snapshot for the counter, the landmarks and the page.
-    let mut tx = conn.begin().await?;
-    let version: i64 = sqlx::query_scalar(changes_sql).fetch_one(&mut *tx).await?;
+    let mut tx = super::begin_on(conn, super::Begin::Snapshot).await?;
+    let version: i64 = run!(tx, sqlx::query_scalar(changes_sql), fetch_one)?;
     let list = src.identity();
     let mut keys = marks.get(&list, version);
     let wanted = skip / every;
@@ -513,10 +535,12 @@ pub async fn count(conn: &mut Conn, src: &Source<'_>) -> anyhow::Result<i64> {
         src.from,
         where_sql(&src.filter)
     );
-    let row = bind_all(sqlx::query(&sql), &src.binds)
-        .fetch_one(conn)
-        .await?;
-    Ok(row.try_get(0)?)
+    Ok(run!(
+        conn,
+        bind_all(sqlx::query(&sql), &src.binds),
+        fetch_one,
+        |row| row.try_get(0)
+    )?)
 }
 
 /// `EXPLAIN QUERY PLAN` of a page (its detail lines), to check that an order reads an index.
@@ -526,6 +550,9 @@ pub async fn explain(
     seek: &Seek,
 ) -> anyhow::Result<Vec<String>> {
     let (sql, binds) = page_sql(src, seek, 10);
+    let Engine::Sqlite(conn) = conn.engine() else {
+        anyhow::bail!("EXPLAIN QUERY PLAN is SQLite's");
+    };
     let rows = bind_all(sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}")), &binds)
         .fetch_all(conn)
         .await?;

@@ -12,6 +12,7 @@ pub mod bulk;
 pub mod copy_to;
 pub mod customers;
 pub mod demand;
+mod engine;
 pub mod figures;
 pub mod forecasts;
 pub mod idempotency;
@@ -36,59 +37,40 @@ pub mod types;
 use crate::config::DatabaseSettings;
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, Sqlite, SqlitePool, Transaction};
+use sqlx::{ConnectOptions, PgPool, SqlitePool};
 use std::str::FromStr;
 
-pub use sqlx::SqliteConnection as Conn;
+#[allow(unused_imports)]
+pub(crate) use engine::dialect;
+pub(crate) use engine::run;
+pub use engine::{begin_on, sqlite_only, Begin, Conn, Engine, Pooled, Tx};
 pub use types::{
     day, id_json, parse_day, ts, RowId, StoredDay, StoredDiscordId, StoredIds, StoredOptDay,
     StoredOptTs, StoredTs,
 };
 
-/// A write transaction; use it wherever a `&mut Conn` is wanted. Dropping it rolls back.
-/// One from [`Store::begin_write`] holds this process's writer turn until it ends.
-#[derive(Debug)]
-pub struct Tx<'c> {
-    tx: Transaction<'c, Sqlite>,
-    /// Held until the transaction ends (declared after it, so dropped after its rollback).
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
-impl Tx<'_> {
-    /// Makes the transaction's writes permanent.
-    pub async fn commit(self) -> anyhow::Result<()> {
-        self.tx.commit().await.context("cannot commit")
-    }
-
-    /// Undoes the transaction's writes.
-    pub async fn rollback(self) -> anyhow::Result<()> {
-        self.tx.rollback().await.context("cannot roll back")
-    }
-}
-
-impl std::ops::Deref for Tx<'_> {
-    type Target = Conn;
-    fn deref(&self) -> &Conn {
-        &self.tx
-    }
-}
-
-impl std::ops::DerefMut for Tx<'_> {
-    fn deref_mut(&mut self) -> &mut Conn {
-        &mut self.tx
-    }
+/// The engine's pools.
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite {
+        pool: SqlitePool,
+        /// Connections for the reads people wait on ([`Store::reader`]), opened when first
+        /// asked.
+        readers: std::sync::Arc<readers::Readers>,
+    },
+    Postgres {
+        pool: PgPool,
+    },
 }
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    backend: Backend,
     /// How many rows hold the trigrams search has looked up, shared by the store's connections.
     trigram_counts: std::sync::Arc<search::TrigramCounts>,
     /// Keys deep into the lists typed pages reached, shared by the store's connections.
     landmarks: std::sync::Arc<keyset::Landmarks>,
-    /// Connections for the reads people wait on ([`Store::reader`]), opened when first asked.
-    readers: std::sync::Arc<readers::Readers>,
     /// This process's writers take turns here, first come first served, before asking SQLite
     /// for the write lock: waiting in SQLite's busy handler instead, they poll, and a newcomer
     /// can take the lock ahead of one that has waited for seconds. The busy timeout is left
@@ -146,15 +128,36 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open database {}", settings.path.display()))?;
-        let store = Self {
-            pool,
-            trigram_counts: Default::default(),
-            landmarks: Default::default(),
-            readers,
-            writer_turn: Default::default(),
-        };
+        let store = Self::with(Backend::Sqlite { pool, readers });
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Opens and migrates a PostgreSQL database, whichever command is asking. Serving from
+    /// PostgreSQL is not open to users until the whole store runs on it ([`Store::open`]
+    /// refuses a `postgres://` url); the store's tests on PostgreSQL start here.
+    pub async fn open_postgres(
+        url: &crate::config::PostgresUrl,
+        max_connections: u32,
+    ) -> anyhow::Result<Self> {
+        let pool = postgres::connect(url, max_connections).await?;
+        let store = Self::with(Backend::Postgres { pool });
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    fn with(backend: Backend) -> Self {
+        Self {
+            backend,
+            trigram_counts: Default::default(),
+            landmarks: Default::default(),
+            writer_turn: Default::default(),
+        }
+    }
+
+    /// Whether the store is on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend, Backend::Postgres { .. })
     }
 
     /// Makes the stored backorder sort keys use the configured weights (recomputing them all,
@@ -171,22 +174,34 @@ impl Store {
         Ok(())
     }
 
-    /// Runs the forward-only migrations in `migrations/sqlite/`.
+    /// Runs the forward-only migrations (`migrations/sqlite/` or `migrations/postgres/`).
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&self.pool)
-            .await
-            .context("database migration failed")
+        match &self.backend {
+            Backend::Sqlite { pool, .. } => sqlx::migrate!("./migrations/sqlite")
+                .run(pool)
+                .await
+                .context("database migration failed"),
+            Backend::Postgres { pool } => postgres::migrate(pool).await,
+        }
     }
 
-    /// The pool, for reads that need no transaction.
+    /// The SQLite pool, for tests and tools that read the file directly.
+    ///
+    /// # Panics
+    /// On PostgreSQL (a test that reads SQLite's file runs on SQLite only).
     pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+        match &self.backend {
+            Backend::Sqlite { pool, .. } => pool,
+            Backend::Postgres { .. } => panic!("Store::pool is SQLite's; this store is PostgreSQL"),
+        }
     }
 
     /// A connection for a few reads in a row.
-    pub async fn conn(&self) -> anyhow::Result<sqlx::pool::PoolConnection<Sqlite>> {
-        Ok(self.pool.acquire().await?)
+    pub async fn conn(&self) -> anyhow::Result<Pooled> {
+        Ok(Pooled(match &self.backend {
+            Backend::Sqlite { pool, .. } => Conn::Sqlite(pool.acquire().await?),
+            Backend::Postgres { pool } => Conn::Postgres(pool.acquire().await?),
+        }))
     }
 
     /// A connection for the reads people wait on (a command's answer, an autocomplete), from
@@ -199,42 +214,50 @@ impl Store {
     /// pool's queue). Its
     /// connections are opened when first asked, so a process that never answers people (an import, a
     /// scheduled alert run) maps nothing, and a whole-catalogue scan (an alert evaluation)
-    /// runs on [`Store::conn`], where pages it reads once are not kept mapped.
+    /// runs on [`Store::conn`], where pages it reads once are not kept mapped. On PostgreSQL
+    /// it is a connection of the store's pool.
     pub async fn reader(&self) -> anyhow::Result<readers::Reader> {
-        self.readers.acquire().await
+        match &self.backend {
+            Backend::Sqlite { readers, .. } => readers.acquire().await,
+            Backend::Postgres { .. } => Ok(readers::Reader::pooled(self.conn().await?)),
+        }
     }
 
     /// Checks that the database answers (`/healthz`).
     pub async fn ping(&self) -> anyhow::Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .context("database ping failed")?;
+        let mut conn = self.conn().await?;
+        run!(conn, sqlx::query("SELECT 1"), execute).context("database ping failed")?;
         Ok(())
     }
 
-    /// Starts a write transaction that holds the write lock from its first statement.
+    /// Starts a write transaction that holds the write lock from its first statement (on
+    /// PostgreSQL, the writers' advisory lock: see [`Tx`]).
     pub async fn begin_write(&self) -> anyhow::Result<Tx<'static>> {
-        let turn = self.writer_turn.clone().lock_owned().await;
-        Ok(Tx {
-            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            _turn: Some(turn),
-        })
+        let turn = match self.backend {
+            Backend::Sqlite { .. } => Some(self.writer_turn.clone().lock_owned().await),
+            Backend::Postgres { .. } => None,
+        };
+        Tx::owned(self.conn().await?, Begin::Write, turn).await
     }
 
     /// Checkpoints the WAL into the database file and closes the pool, so that the `.db` file
     /// alone holds everything once the process ends (one-shot commands copy cleanly).
     pub async fn close(&self) {
-        self.readers.close().await;
-        // TRUNCATE waits (busy timeout) for readers of other processes; if they keep the WAL
-        // busy, the next closer checkpoints instead: nothing is lost either way.
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await
-        {
-            tracing::debug!(error = %e, "WAL checkpoint skipped");
+        match &self.backend {
+            Backend::Sqlite { pool, readers } => {
+                readers.close().await;
+                // TRUNCATE waits (busy timeout) for readers of other processes; if they keep the
+                // WAL busy, the next closer checkpoints instead: nothing is lost either way.
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(pool)
+                    .await
+                {
+                    tracing::debug!(error = %e, "WAL checkpoint skipped");
+                }
+                pool.close().await;
+            }
+            Backend::Postgres { pool } => pool.close().await,
         }
-        self.pool.close().await;
     }
 
     /// Writes a consistent copy of the live database to `target` (which must not exist yet),
@@ -246,9 +269,12 @@ impl Store {
         let path = target
             .to_str()
             .context("the backup path must be valid UTF-8")?;
+        let Backend::Sqlite { pool, .. } = &self.backend else {
+            anyhow::bail!("backup writes a SQLite file; back PostgreSQL up with pg_dump");
+        };
         sqlx::query("VACUUM INTO $1")
             .bind(path)
-            .execute(&self.pool)
+            .execute(pool)
             .await
             .with_context(|| format!("cannot write backup {}", target.display()))?;
         Ok(())
@@ -257,8 +283,11 @@ impl Store {
 
 /// Gives `conn` a page cache of `kib` KiB for a scan that reads its pages once (in the usual
 /// cache they would only push out what other queries reuse); returns the usual size for
-/// [`restore_cache`].
+/// [`restore_cache`]. Nothing on PostgreSQL, whose buffers are the server's.
 pub async fn scan_cache(conn: &mut Conn, kib: i64) -> anyhow::Result<i64> {
+    let Engine::Sqlite(conn) = conn.engine() else {
+        return Ok(0);
+    };
     let usual: i64 = sqlx::query_scalar("PRAGMA cache_size")
         .fetch_one(&mut *conn)
         .await?;
@@ -271,6 +300,9 @@ pub async fn scan_cache(conn: &mut Conn, kib: i64) -> anyhow::Result<i64> {
 /// After [`scan_cache`]: frees what the scan left (`shrink_memory`: cached and temporary pages)
 /// and sets the usual size back.
 pub async fn restore_cache(conn: &mut Conn, usual: i64) -> anyhow::Result<()> {
+    let Engine::Sqlite(conn) = conn.engine() else {
+        return Ok(());
+    };
     sqlx::query("PRAGMA shrink_memory")
         .execute(&mut *conn)
         .await?;
@@ -283,9 +315,5 @@ pub async fn restore_cache(conn: &mut Conn, usual: i64) -> anyhow::Result<()> {
 /// Starts a write transaction on a connection the caller already holds (one that has staged
 /// rows in temporary tables, see [`import`]).
 pub async fn begin_write_on(conn: &mut Conn) -> anyhow::Result<Tx<'_>> {
-    use sqlx::Connection;
-    Ok(Tx {
-        tx: conn.begin_with("BEGIN IMMEDIATE").await?,
-        _turn: None,
-    })
+    begin_on(conn, Begin::Write).await
 }

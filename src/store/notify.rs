@@ -11,6 +11,7 @@ use crate::domain::{
     BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, InboundId, MessageId, OutboxId,
     OutboxStatus, UpdateKind,
 };
+use crate::store::run;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// An outbox row claimed for sending.
@@ -46,23 +47,25 @@ pub async fn claim(
     coalesce_cutoff: DateTime<Utc>,
     limit: i64,
 ) -> anyhow::Result<Vec<Claimed>> {
-    let mut rows: Vec<Claimed> = sqlx::query_as(concat!(
-        "WITH busy AS (
+    let mut rows: Vec<Claimed> = run!(
+        conn,
+        sqlx::query_as(concat!(
+            "WITH busy AS (
             SELECT DISTINCT customer_id FROM outbox WHERE status = ",
-        sql_word!(outbox sending),
-        " AND lease_until > $2
+            sql_word!(outbox sending),
+            " AND lease_until > $2
          ),
          chosen AS (
             SELECT customer_id FROM outbox
             WHERE ((status = ",
-        sql_word!(outbox pending),
-        " AND next_attempt_at <= $2
+            sql_word!(outbox pending),
+            " AND next_attempt_at <= $2
                     AND (kind <> ",
-        sql_word!(update eta_changed),
-        " OR created_at <= $3))
+            sql_word!(update eta_changed),
+            " OR created_at <= $3))
                 OR (status = ",
-        sql_word!(outbox sending),
-        " AND lease_until <= $2))
+            sql_word!(outbox sending),
+            " AND lease_until <= $2))
               AND customer_id NOT IN (SELECT customer_id FROM busy)
             GROUP BY customer_id ORDER BY MIN(id) LIMIT $4
          ),
@@ -70,43 +73,45 @@ pub async fn claim(
             SELECT o.id, o.backorder_id FROM outbox o
             WHERE o.customer_id IN (SELECT customer_id FROM chosen)
               AND ((o.status = ",
-        sql_word!(outbox pending),
-        " AND o.next_attempt_at <= $2)
+            sql_word!(outbox pending),
+            " AND o.next_attempt_at <= $2)
                    OR (o.status = ",
-        sql_word!(outbox sending),
-        " AND o.lease_until <= $2))
+            sql_word!(outbox sending),
+            " AND o.lease_until <= $2))
          )
          UPDATE outbox SET status = ",
-        sql_word!(outbox sending),
-        ", lease_until = $1, attempts = attempts + 1
+            sql_word!(outbox sending),
+            ", lease_until = $1, attempts = attempts + 1
          WHERE id IN (
             SELECT id FROM due
             UNION
             SELECT o.id FROM outbox o
             WHERE o.status = ",
-        sql_word!(outbox pending),
-        " AND o.backorder_id IN (SELECT backorder_id FROM due)
+            sql_word!(outbox pending),
+            " AND o.backorder_id IN (SELECT backorder_id FROM due)
             ORDER BY 1 LIMIT $4 * 4)
          RETURNING id, backorder_id, customer_id, kind, payload, attempts, approval_id"
-    ))
-    .bind(ts(lease_until))
-    .bind(ts(now))
-    .bind(ts(coalesce_cutoff))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
+        ))
+        .bind(ts(lease_until))
+        .bind(ts(now))
+        .bind(ts(coalesce_cutoff))
+        .bind(limit),
+        fetch_all
+    )?;
     rows.sort_by_key(|r| r.id);
     Ok(rows)
 }
 
 /// When the next pending row falls due (for a dispatcher deciding how long to sleep).
 pub async fn next_due(conn: &mut Conn) -> anyhow::Result<Option<DateTime<Utc>>> {
-    let due: NextAttempt = sqlx::query_as(concat!(
-        "SELECT MIN(next_attempt_at) AS next_attempt_at FROM outbox WHERE status = ",
-        sql_word!(outbox pending)
-    ))
-    .fetch_one(conn)
-    .await?;
+    let due: NextAttempt = run!(
+        conn,
+        sqlx::query_as(concat!(
+            "SELECT MIN(next_attempt_at) AS next_attempt_at FROM outbox WHERE status = ",
+            sql_word!(outbox pending)
+        )),
+        fetch_one
+    )?;
     Ok(due.next_attempt_at)
 }
 
@@ -118,19 +123,21 @@ pub async fn finish(
     error: Option<&str>,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query(concat!(
-        "UPDATE outbox SET status = $1, last_error = $2, lease_until = NULL,
+    run!(
+        conn,
+        sqlx::query(concat!(
+            "UPDATE outbox SET status = $1, last_error = $2, lease_until = NULL,
             sent_at = CASE WHEN $1 = ",
-        sql_word!(outbox sent),
-        " THEN $3 ELSE sent_at END
+            sql_word!(outbox sent),
+            " THEN $3 ELSE sent_at END
          WHERE id IN (SELECT value FROM json_each($4))"
-    ))
-    .bind(status)
-    .bind(error)
-    .bind(ts(at))
-    .bind(id_json(ids))
-    .execute(conn)
-    .await?;
+        ))
+        .bind(status)
+        .bind(error)
+        .bind(ts(at))
+        .bind(id_json(ids)),
+        execute
+    )?;
     Ok(())
 }
 
@@ -143,20 +150,22 @@ pub async fn retry_at(
     error: Option<&str>,
     attempted: bool,
 ) -> anyhow::Result<()> {
-    sqlx::query(concat!(
-        "UPDATE outbox SET status = ",
-        sql_word!(outbox pending),
-        ", next_attempt_at = $1, lease_until = NULL,
+    run!(
+        conn,
+        sqlx::query(concat!(
+            "UPDATE outbox SET status = ",
+            sql_word!(outbox pending),
+            ", next_attempt_at = $1, lease_until = NULL,
             last_error = COALESCE($2, last_error),
             attempts = CASE WHEN $3 THEN attempts ELSE MAX(attempts - 1, 0) END
          WHERE id IN (SELECT value FROM json_each($4))"
-    ))
-    .bind(ts(at))
-    .bind(error)
-    .bind(attempted)
-    .bind(id_json(ids))
-    .execute(conn)
-    .await?;
+        ))
+        .bind(ts(at))
+        .bind(error)
+        .bind(attempted)
+        .bind(id_json(ids)),
+        execute
+    )?;
     Ok(())
 }
 
@@ -183,14 +192,12 @@ pub async fn recipient(
     conn: &mut Conn,
     customer_id: CustomerId,
 ) -> anyhow::Result<Option<RecipientRow>> {
-    Ok(sqlx::query_as(
+    Ok(run!(conn, sqlx::query_as(
         "SELECT c.id, c.name, c.channel, c.phone, c.email, c.timezone, c.sms_opt_out, c.email_opt_out,
             EXISTS (SELECT 1 FROM flagged_numbers f WHERE f.phone = c.phone) AS phone_flagged
          FROM customers c WHERE c.id = $1",
     )
-    .bind(customer_id)
-    .fetch_optional(conn)
-    .await?)
+    .bind(customer_id), fetch_optional)?)
 }
 
 /// A backorder as a message needs it.
@@ -215,16 +222,14 @@ pub async fn backorder_facts(
     conn: &mut Conn,
     ids: &[BackorderId],
 ) -> anyhow::Result<Vec<BackorderFacts>> {
-    Ok(sqlx::query_as(
+    Ok(run!(conn, sqlx::query_as(
         "SELECT b.id, b.qty, p.name AS product, b.promised_eta, b.eta_kind, b.status,
             sp.name AS instead
          FROM json_each($1) j JOIN backorders b ON b.id = j.value JOIN products p ON p.id = b.product_id
          LEFT JOIN order_lines sl ON sl.id = b.switched_to_line_id
          LEFT JOIN products sp ON sp.id = sl.product_id",
     )
-    .bind(id_json(ids))
-    .fetch_all(conn)
-    .await?)
+    .bind(id_json(ids)), fetch_all)?)
 }
 
 /// What the last message about a backorder that reached the provider said: its kind and the
@@ -240,16 +245,18 @@ pub async fn last_told(
         #[sqlx(try_from = "super::StoredOptDay")]
         eta: Option<NaiveDate>,
     }
-    let row: Option<Told> = sqlx::query_as(concat!(
+    let row: Option<Told> = run!(
+        conn,
+        sqlx::query_as(concat!(
         "SELECT m.kind, mb.eta FROM message_backorders mb JOIN messages m ON m.id = mb.message_id
          WHERE mb.backorder_id = $1 AND m.status NOT IN ",
         sql_word!(message failed),
         "
          ORDER BY mb.message_id DESC LIMIT 1"
     ))
-    .bind(backorder_id)
-    .fetch_optional(conn)
-    .await?;
+        .bind(backorder_id),
+        fetch_optional
+    )?;
     Ok(row.map(|t| (t.kind, t.eta)))
 }
 
@@ -270,16 +277,18 @@ pub async fn superseded_for_backorder(
     backorder_id: BackorderId,
     limit: i64,
 ) -> anyhow::Result<Vec<SupersededRow>> {
-    Ok(sqlx::query_as(concat!(
-        "SELECT id, kind, created_at FROM outbox
+    Ok(run!(
+        conn,
+        sqlx::query_as(concat!(
+            "SELECT id, kind, created_at FROM outbox
          WHERE backorder_id = $1 AND status = ",
-        sql_word!(outbox superseded),
-        " ORDER BY id DESC LIMIT $2"
-    ))
-    .bind(backorder_id)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+            sql_word!(outbox superseded),
+            " ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(backorder_id)
+        .bind(limit),
+        fetch_all
+    )?)
 }
 
 /// An update still on its way: queued, being sent, or waiting to retry.
@@ -305,19 +314,21 @@ pub async fn queued_for_backorder(
     backorder_id: BackorderId,
     limit: i64,
 ) -> anyhow::Result<Vec<QueuedRow>> {
-    Ok(sqlx::query_as(concat!(
-        "SELECT id, kind, status, attempts, next_attempt_at, last_error FROM outbox
+    Ok(run!(
+        conn,
+        sqlx::query_as(concat!(
+            "SELECT id, kind, status, attempts, next_attempt_at, last_error FROM outbox
          WHERE backorder_id = $1 AND (status IN ",
-        sql_word!(outbox unsent),
-        " OR status = ",
-        sql_word!(outbox held),
-        ")
+            sql_word!(outbox unsent),
+            " OR status = ",
+            sql_word!(outbox held),
+            ")
          ORDER BY next_attempt_at, id LIMIT $2"
-    ))
-    .bind(backorder_id)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+        ))
+        .bind(backorder_id)
+        .bind(limit),
+        fetch_all
+    )?)
 }
 
 /// A message to record.
@@ -348,7 +359,7 @@ pub async fn record_message(
     m: &NewMessage<'_>,
     at: DateTime<Utc>,
 ) -> anyhow::Result<MessageId> {
-    let id: MessageId = sqlx::query_scalar(
+    let id: MessageId = run!(conn, sqlx::query_scalar(
         "INSERT INTO messages (customer_id, kind, channel, transport, recipient, body, provider_sid,
             status, error_code, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
@@ -362,18 +373,14 @@ pub async fn record_message(
     .bind(m.provider_sid)
     .bind(m.status)
     .bind(m.error_code)
-    .bind(ts(at))
-    .fetch_one(&mut *conn)
-    .await?;
+    .bind(ts(at)), fetch_one)?;
     for (backorder_id, eta) in m.backorders {
-        sqlx::query(
+        run!(conn, sqlx::query(
             "INSERT INTO message_backorders (message_id, backorder_id, eta) VALUES ($1, $2, $3)",
         )
         .bind(id)
         .bind(backorder_id)
-        .bind(eta)
-        .execute(&mut *conn)
-        .await?;
+        .bind(eta), execute)?;
     }
     Ok(id)
 }
@@ -386,30 +393,26 @@ pub async fn update_message_status(
     error_code: Option<&str>,
     at: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
-    Ok(sqlx::query(
+    Ok(run!(conn, sqlx::query(
         "UPDATE messages SET status = $1, error_code = COALESCE($2, error_code), updated_at = $3
          WHERE provider_sid = $4",
     )
     .bind(status)
     .bind(error_code)
     .bind(ts(at))
-    .bind(provider_sid)
-    .execute(conn)
-    .await?
-    .rows_affected()
+    .bind(provider_sid), execute)?
         > 0)
 }
 
 /// Sets or clears the SMS opt-out of every customer with this phone number; returns how many.
 pub async fn set_sms_opt_out(conn: &mut Conn, phone: &str, out: bool) -> anyhow::Result<u64> {
-    Ok(
+    Ok(run!(
+        conn,
         sqlx::query("UPDATE customers SET sms_opt_out = $1 WHERE phone = $2")
             .bind(out)
-            .bind(phone)
-            .execute(conn)
-            .await?
-            .rows_affected(),
-    )
+            .bind(phone),
+        execute
+    )?)
 }
 
 /// Marks a number as refused by the provider.
@@ -419,15 +422,17 @@ pub async fn flag_number(
     code: &str,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO flagged_numbers (phone, error_code, flagged_at) VALUES ($1, $2, $3)
+    run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO flagged_numbers (phone, error_code, flagged_at) VALUES ($1, $2, $3)
          ON CONFLICT (phone) DO UPDATE SET error_code = excluded.error_code",
-    )
-    .bind(phone)
-    .bind(code)
-    .bind(ts(at))
-    .execute(conn)
-    .await?;
+        )
+        .bind(phone)
+        .bind(code)
+        .bind(ts(at)),
+        execute
+    )?;
     Ok(())
 }
 
@@ -465,14 +470,16 @@ pub async fn messages_for_backorder(
     backorder_id: BackorderId,
     limit: i64,
 ) -> anyhow::Result<Vec<MessageRow>> {
-    Ok(sqlx::query_as(&format!(
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM message_backorders mb JOIN messages m ON m.id = mb.message_id
          WHERE mb.backorder_id = $1 ORDER BY m.id DESC LIMIT $2"
     ))
-    .bind(backorder_id)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+        .bind(backorder_id)
+        .bind(limit),
+        fetch_all
+    )?)
 }
 
 /// The latest messages to a customer, newest first.
@@ -481,13 +488,11 @@ pub async fn messages_for_customer(
     customer_id: CustomerId,
     limit: i64,
 ) -> anyhow::Result<Vec<MessageRow>> {
-    Ok(sqlx::query_as(&format!(
+    Ok(run!(conn, sqlx::query_as(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.customer_id = $1 ORDER BY m.id DESC LIMIT $2"
     ))
     .bind(customer_id)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+    .bind(limit), fetch_all)?)
 }
 
 /// An open backorder of a phone number's customers, for answering an inquiry.
@@ -513,15 +518,13 @@ pub async fn open_backorders_by_phone(
     conn: &mut Conn,
     phone: &str,
 ) -> anyhow::Result<Vec<OpenByPhone>> {
-    Ok(sqlx::query_as(
+    Ok(run!(conn, sqlx::query_as(
         concat!("SELECT c.id AS customer_id, c.external_id AS customer_external_id, b.id AS backorder_id,
             p.name AS product, b.qty, b.status, b.promised_eta, b.eta_kind
          FROM customers c JOIN backorders b ON b.customer_id = c.id JOIN products p ON p.id = b.product_id
          WHERE c.phone = $1 AND b.status IN ", sql_word!(backorder active), " ORDER BY b.id"),
     )
-    .bind(phone)
-    .fetch_all(conn)
-    .await?)
+    .bind(phone), fetch_all)?)
 }
 
 /// Customers with this phone number.
@@ -529,12 +532,11 @@ pub async fn customer_ids_by_phone(
     conn: &mut Conn,
     phone: &str,
 ) -> anyhow::Result<Vec<CustomerId>> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM customers WHERE phone = $1 ORDER BY id")
-            .bind(phone)
-            .fetch_all(conn)
-            .await?,
-    )
+    Ok(run!(
+        conn,
+        sqlx::query_scalar("SELECT id FROM customers WHERE phone = $1 ORDER BY id").bind(phone),
+        fetch_all
+    )?)
 }
 
 /// Records a text a customer sent, and the backorders it was answered about.
@@ -550,7 +552,7 @@ pub async fn record_inbound(
     backorder_ids: &[BackorderId],
     at: DateTime<Utc>,
 ) -> anyhow::Result<InboundId> {
-    let id: InboundId = sqlx::query_scalar(
+    let id: InboundId = run!(conn, sqlx::query_scalar(
         "INSERT INTO inbound_messages (from_phone, customer_id, body, kind, provider_sid, reply, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -560,15 +562,17 @@ pub async fn record_inbound(
     .bind(kind)
     .bind(provider_sid)
     .bind(reply)
-    .bind(ts(at))
-    .fetch_one(&mut *conn)
-    .await?;
+    .bind(ts(at)), fetch_one)?;
     for b in backorder_ids {
-        sqlx::query("INSERT INTO inbound_backorders (inbound_id, backorder_id) VALUES ($1, $2)")
+        run!(
+            conn,
+            sqlx::query(
+                "INSERT INTO inbound_backorders (inbound_id, backorder_id) VALUES ($1, $2)"
+            )
             .bind(id)
-            .bind(b)
-            .execute(&mut *conn)
-            .await?;
+            .bind(b),
+            execute
+        )?;
     }
     Ok(id)
 }
@@ -578,12 +582,11 @@ pub async fn customer_external_id(
     conn: &mut Conn,
     id: CustomerId,
 ) -> anyhow::Result<Option<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT external_id FROM customers WHERE id = $1")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?,
-    )
+    Ok(run!(
+        conn,
+        sqlx::query_scalar("SELECT external_id FROM customers WHERE id = $1").bind(id),
+        fetch_optional
+    )?)
 }
 
 /// Benchmarks only: `n` SMS customers, each with one backorder and one queued "on its way" update,
@@ -604,21 +607,21 @@ pub async fn seed_bench_updates(conn: &mut Conn, n: i64, at: DateTime<Utc>) -> a
         "INSERT INTO outbox (backorder_id, customer_id, kind, payload, next_attempt_at, created_at)
          SELECT id, customer_id, 'allocated', '{\"product\": \"Bench lamp\", \"qty\": 1}', $2, $2 FROM backorders",
     ] {
-        sqlx::query(sql)
+        run!(conn, sqlx::query(sql)
             .bind(n)
-            .bind(&now)
-            .execute(&mut *conn)
-            .await?;
+            .bind(&now), execute)?;
     }
     Ok(())
 }
 
 /// Customer updates not yet sent: pending or being sent.
 pub async fn unsent_count(conn: &mut Conn) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar(concat!(
-        "SELECT COUNT(*) FROM outbox WHERE status IN ",
-        sql_word!(outbox unsent)
-    ))
-    .fetch_one(conn)
-    .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_scalar(concat!(
+            "SELECT COUNT(*) FROM outbox WHERE status IN ",
+            sql_word!(outbox unsent)
+        )),
+        fetch_one
+    )?)
 }

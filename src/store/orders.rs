@@ -3,6 +3,7 @@
 use super::types::sql_word;
 use super::{ts, Conn};
 use crate::domain::{BackorderId, CustomerId, OrderId, OrderLineId, ProductId, ReservationStatus};
+use crate::store::run;
 use chrono::{DateTime, Utc};
 
 /// Finds or creates an order header; returns its id and customer id.
@@ -12,21 +13,23 @@ pub async fn upsert_order(
     customer_id: CustomerId,
     ordered_at: DateTime<Utc>,
 ) -> anyhow::Result<(OrderId, CustomerId)> {
-    sqlx::query(
-        "INSERT INTO orders (order_number, customer_id, ordered_at) VALUES ($1, $2, $3)
+    run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO orders (order_number, customer_id, ordered_at) VALUES ($1, $2, $3)
          ON CONFLICT (order_number) DO NOTHING",
-    )
-    .bind(order_number)
-    .bind(customer_id)
-    .bind(ts(ordered_at))
-    .execute(&mut *conn)
-    .await?;
-    Ok(
+        )
+        .bind(order_number)
+        .bind(customer_id)
+        .bind(ts(ordered_at)),
+        execute
+    )?;
+    Ok(run!(
+        conn,
         sqlx::query_as("SELECT id, customer_id FROM orders WHERE order_number = $1")
-            .bind(order_number)
-            .fetch_one(conn)
-            .await?,
-    )
+            .bind(order_number),
+        fetch_one
+    )?)
 }
 
 /// An existing order line: (id, qty).
@@ -35,13 +38,13 @@ pub async fn line(
     order_id: OrderId,
     product_id: ProductId,
 ) -> anyhow::Result<Option<(OrderLineId, i64)>> {
-    Ok(
+    Ok(run!(
+        conn,
         sqlx::query_as("SELECT id, qty FROM order_lines WHERE order_id = $1 AND product_id = $2")
             .bind(order_id)
-            .bind(product_id)
-            .fetch_optional(conn)
-            .await?,
-    )
+            .bind(product_id),
+        fetch_optional
+    )?)
 }
 
 /// What an order line got when it was placed: the units reserved from stock then, and its
@@ -50,17 +53,20 @@ pub async fn line_placement(
     conn: &mut Conn,
     line_id: OrderLineId,
 ) -> anyhow::Result<(i64, Option<(BackorderId, i64)>)> {
-    let reserved: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(SUM(qty), 0) FROM reservations
+    let reserved: i64 = run!(
+        conn,
+        sqlx::query_scalar(
+            "SELECT COALESCE(SUM(qty), 0) FROM reservations
          WHERE order_line_id = $1 AND backorder_id IS NULL",
-    )
-    .bind(line_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let backorder = sqlx::query_as("SELECT id, qty FROM backorders WHERE order_line_id = $1")
-        .bind(line_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+        )
+        .bind(line_id),
+        fetch_one
+    )?;
+    let backorder = run!(
+        conn,
+        sqlx::query_as("SELECT id, qty FROM backorders WHERE order_line_id = $1").bind(line_id),
+        fetch_optional
+    )?;
     Ok((reserved, backorder))
 }
 
@@ -72,15 +78,13 @@ pub async fn insert_line(
     qty: i64,
     unit_price_minor: i64,
 ) -> anyhow::Result<OrderLineId> {
-    Ok(sqlx::query_scalar(
+    Ok(run!(conn, sqlx::query_scalar(
         "INSERT INTO order_lines (order_id, product_id, qty, unit_price_minor) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(order_id)
     .bind(product_id)
     .bind(qty)
-    .bind(unit_price_minor)
-    .fetch_one(conn)
-    .await?)
+    .bind(unit_price_minor), fetch_one)?)
 }
 
 /// Sets stock aside for an order line, or for its backorder.
@@ -92,17 +96,19 @@ pub async fn insert_reservation(
     qty: i64,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO reservations (order_line_id, backorder_id, product_id, qty, created_at)
+    run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO reservations (order_line_id, backorder_id, product_id, qty, created_at)
          VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(order_line_id)
-    .bind(backorder_id)
-    .bind(product_id)
-    .bind(qty)
-    .bind(ts(at))
-    .execute(conn)
-    .await?;
+        )
+        .bind(order_line_id)
+        .bind(backorder_id)
+        .bind(product_id)
+        .bind(qty)
+        .bind(ts(at)),
+        execute
+    )?;
     Ok(())
 }
 
@@ -112,20 +118,24 @@ pub async fn close_backorder_reservations(
     backorder_id: BackorderId,
     status: ReservationStatus,
 ) -> anyhow::Result<i64> {
-    let units: i64 = sqlx::query_scalar(concat!(
-        "SELECT COALESCE(SUM(qty), 0) FROM reservations WHERE backorder_id = $1 AND status = ",
-        sql_word!(reservation held)
-    ))
-    .bind(backorder_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query(concat!(
-        "UPDATE reservations SET status = $1 WHERE backorder_id = $2 AND status = ",
-        sql_word!(reservation held)
-    ))
-    .bind(status)
-    .bind(backorder_id)
-    .execute(conn)
-    .await?;
+    let units: i64 = run!(
+        conn,
+        sqlx::query_scalar(concat!(
+            "SELECT COALESCE(SUM(qty), 0) FROM reservations WHERE backorder_id = $1 AND status = ",
+            sql_word!(reservation held)
+        ))
+        .bind(backorder_id),
+        fetch_one
+    )?;
+    run!(
+        conn,
+        sqlx::query(concat!(
+            "UPDATE reservations SET status = $1 WHERE backorder_id = $2 AND status = ",
+            sql_word!(reservation held)
+        ))
+        .bind(status)
+        .bind(backorder_id),
+        execute
+    )?;
     Ok(units)
 }

@@ -2,15 +2,13 @@
 
 use super::{ts, Conn};
 use crate::domain::{BackorderId, CustomerId, UpdateKind};
+use crate::store::run;
 use chrono::{DateTime, Utc};
 
 /// Drops every queued customer update: the demo shop's customers are made up and must never be
 /// written to. Only for a database that held nothing before this transaction.
 pub async fn discard_all(conn: &mut Conn) -> anyhow::Result<u64> {
-    Ok(sqlx::query("DELETE FROM outbox")
-        .execute(conn)
-        .await?
-        .rows_affected())
+    Ok(run!(conn, sqlx::query("DELETE FROM outbox"), execute)?)
 }
 
 /// Queues one customer update.
@@ -22,7 +20,7 @@ pub async fn enqueue(
     payload: &str,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    run!(conn, sqlx::query(
         "INSERT INTO outbox (backorder_id, customer_id, kind, payload, next_attempt_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $5)",
     )
@@ -30,8 +28,6 @@ pub async fn enqueue(
     .bind(customer_id)
     .bind(kind)
     .bind(payload)
-    .bind(ts(at))
-    .execute(conn)
-    .await?;
+    .bind(ts(at)), execute)?;
     Ok(())
 }

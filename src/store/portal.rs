@@ -5,6 +5,7 @@ use super::{ts, Conn};
 use crate::domain::{
     BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, MessageId, OrderLineId, ProductId,
 };
+use crate::store::run;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A link to store.
@@ -22,29 +23,33 @@ pub struct NewLink<'a> {
 
 /// Stores a link; returns its id.
 pub async fn insert_link(conn: &mut Conn, l: &NewLink<'_>) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO portal_links (customer_id, token_hash, channel, created_at, expires_at,
+    Ok(run!(
+        conn,
+        sqlx::query_scalar(
+            "INSERT INTO portal_links (customer_id, token_hash, channel, created_at, expires_at,
             offer_backorder_id, offer_product_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(l.customer_id)
-    .bind(l.token_hash)
-    .bind(l.channel)
-    .bind(ts(l.created_at))
-    .bind(ts(l.expires_at))
-    .bind(l.offer.map(|o| o.0))
-    .bind(l.offer.map(|o| o.1))
-    .fetch_one(conn)
-    .await?)
+        )
+        .bind(l.customer_id)
+        .bind(l.token_hash)
+        .bind(l.channel)
+        .bind(ts(l.created_at))
+        .bind(ts(l.expires_at))
+        .bind(l.offer.map(|o| o.0))
+        .bind(l.offer.map(|o| o.1)),
+        fetch_one
+    )?)
 }
 
 /// Notes the message that carried a link.
 pub async fn link_sent(conn: &mut Conn, link_id: i64, message_id: MessageId) -> anyhow::Result<()> {
-    sqlx::query("UPDATE portal_links SET message_id = $1 WHERE id = $2")
-        .bind(message_id)
-        .bind(link_id)
-        .execute(conn)
-        .await?;
+    run!(
+        conn,
+        sqlx::query("UPDATE portal_links SET message_id = $1 WHERE id = $2")
+            .bind(message_id)
+            .bind(link_id),
+        execute
+    )?;
     Ok(())
 }
 
@@ -64,10 +69,11 @@ const LINK: &str =
 
 /// The link whose token hashes to `token_hash`.
 pub async fn link_by_hash(conn: &mut Conn, token_hash: &str) -> anyhow::Result<Option<LinkRow>> {
-    Ok(sqlx::query_as(&format!("{LINK} WHERE token_hash = $1"))
-        .bind(token_hash)
-        .fetch_optional(conn)
-        .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!("{LINK} WHERE token_hash = $1")).bind(token_hash),
+        fetch_optional
+    )?)
 }
 
 /// The link of the last SMS handed over to a customer.
@@ -75,13 +81,15 @@ pub async fn last_sms_link(
     conn: &mut Conn,
     customer_id: CustomerId,
 ) -> anyhow::Result<Option<LinkRow>> {
-    Ok(sqlx::query_as(&format!(
-        "{LINK} WHERE customer_id = $1 AND channel = 'sms' AND message_id IS NOT NULL
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!(
+            "{LINK} WHERE customer_id = $1 AND channel = 'sms' AND message_id IS NOT NULL
          ORDER BY id DESC LIMIT 1"
-    ))
-    .bind(customer_id)
-    .fetch_optional(conn)
-    .await?)
+        ))
+        .bind(customer_id),
+        fetch_optional
+    )?)
 }
 
 /// An open backorder as its customer's page shows it.
@@ -105,7 +113,9 @@ pub async fn open_backorders(
     conn: &mut Conn,
     customer_id: CustomerId,
 ) -> anyhow::Result<Vec<OpenBackorderRow>> {
-    Ok(sqlx::query_as(concat!(
+    Ok(run!(
+        conn,
+        sqlx::query_as(concat!(
         "SELECT b.id, b.product_id, p.sku, p.name AS product, p.category, b.qty, b.promised_eta,
             b.eta_kind, b.status, o.order_number
          FROM backorders b JOIN products p ON p.id = b.product_id
@@ -114,9 +124,9 @@ pub async fn open_backorders(
         super::types::sql_word!(backorder open),
         " ORDER BY b.id LIMIT 50"
     ))
-    .bind(customer_id)
-    .fetch_all(conn)
-    .await?)
+        .bind(customer_id),
+        fetch_all
+    )?)
 }
 
 /// Marks a backorder closed by a switch to `line_id` (the alternative's order line).
@@ -125,11 +135,13 @@ pub async fn mark_switched(
     backorder_id: BackorderId,
     line_id: OrderLineId,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE backorders SET switched_to_line_id = $1 WHERE id = $2")
-        .bind(line_id)
-        .bind(backorder_id)
-        .execute(conn)
-        .await?;
+    run!(
+        conn,
+        sqlx::query("UPDATE backorders SET switched_to_line_id = $1 WHERE id = $2")
+            .bind(line_id)
+            .bind(backorder_id),
+        execute
+    )?;
     Ok(())
 }
 
@@ -148,7 +160,7 @@ pub struct NewAction<'a> {
 
 /// Records a choice unless one was recorded for the same link and nonce; returns whether it was.
 pub async fn record_action(conn: &mut Conn, a: &NewAction<'_>) -> anyhow::Result<bool> {
-    let done = sqlx::query(
+    let done = run!(conn, sqlx::query(
         "INSERT INTO portal_actions (link_id, nonce, customer_id, backorder_id, action, outcome,
             created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (link_id, nonce) DO NOTHING",
@@ -159,10 +171,8 @@ pub async fn record_action(conn: &mut Conn, a: &NewAction<'_>) -> anyhow::Result
     .bind(a.backorder_id)
     .bind(a.action)
     .bind(a.outcome)
-    .bind(ts(a.at))
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .bind(ts(a.at)), execute)?;
+    Ok(done == 1)
 }
 
 /// What a form (link, nonce) already did: its outcome.
@@ -171,11 +181,11 @@ pub async fn action_outcome(
     link_id: i64,
     nonce: &str,
 ) -> anyhow::Result<Option<String>> {
-    Ok(
+    Ok(run!(
+        conn,
         sqlx::query_scalar("SELECT outcome FROM portal_actions WHERE link_id = $1 AND nonce = $2")
             .bind(link_id)
-            .bind(nonce)
-            .fetch_optional(conn)
-            .await?,
-    )
+            .bind(nonce),
+        fetch_optional
+    )?)
 }

@@ -4,6 +4,7 @@ use super::types::{sql_word, NextAttempt};
 use super::{ts, Conn, StoredDiscordId};
 use crate::domain::outbox::PostStatus;
 use crate::domain::PostId;
+use crate::store::run;
 use chrono::{DateTime, Utc};
 
 /// Due at once: earlier than any clock, real or a test's.
@@ -30,7 +31,7 @@ pub async fn enqueue(
     post: &NewPost<'_>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<PostId> {
-    Ok(sqlx::query_scalar(
+    Ok(run!(conn, sqlx::query_scalar(
         "INSERT INTO channel_posts (channel_id, content, attachment_name, attachment, components,
             next_attempt_at, created_at, edits_post)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -42,9 +43,7 @@ pub async fn enqueue(
     .bind(post.components.as_deref())
     .bind(DUE_NOW)
     .bind(ts(now))
-    .bind(post.edits_post)
-    .fetch_one(conn)
-    .await?)
+    .bind(post.edits_post), fetch_one)?)
 }
 
 /// The Discord message id of a post once sent; `Err` text when it never will be (given up).
@@ -57,11 +56,11 @@ pub async fn message_of(
         status: PostStatus,
         message_id: Option<String>,
     }
-    let row: Option<Sent> =
-        sqlx::query_as("SELECT status, message_id FROM channel_posts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(conn)
-            .await?;
+    let row: Option<Sent> = run!(
+        conn,
+        sqlx::query_as("SELECT status, message_id FROM channel_posts WHERE id = $1").bind(id),
+        fetch_optional
+    )?;
     Ok(match row {
         None => Err(format!("post {id} does not exist")),
         Some(Sent {
@@ -74,16 +73,18 @@ pub async fn message_of(
 
 /// Whether any post is due: a plain read, so an idle poster never takes the write lock.
 pub async fn any_due(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<bool> {
-    let n: i64 = sqlx::query_scalar(concat!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM channel_posts
+    let n: i64 = run!(
+        conn,
+        sqlx::query_scalar(concat!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM channel_posts
          WHERE status = ",
-        sql_word!(post pending),
-        " AND next_attempt_at <= $1
+            sql_word!(post pending),
+            " AND next_attempt_at <= $1
            AND (leased_until IS NULL OR leased_until <= $1) LIMIT 1)"
-    ))
-    .bind(ts(now))
-    .fetch_one(conn)
-    .await?;
+        ))
+        .bind(ts(now)),
+        fetch_one
+    )?;
     Ok(n > 0)
 }
 
@@ -128,22 +129,24 @@ pub async fn claim_due(
     lease_until: DateTime<Utc>,
     limit: i64,
 ) -> anyhow::Result<Vec<PostRow>> {
-    let rows: Vec<StoredPost> = sqlx::query_as(concat!(
-        "UPDATE channel_posts SET leased_until = $1, attempts = attempts + 1
+    let rows: Vec<StoredPost> = run!(
+        conn,
+        sqlx::query_as(concat!(
+            "UPDATE channel_posts SET leased_until = $1, attempts = attempts + 1
          WHERE id IN (SELECT id FROM channel_posts
                       WHERE status = ",
-        sql_word!(post pending),
-        " AND next_attempt_at <= $2
+            sql_word!(post pending),
+            " AND next_attempt_at <= $2
                         AND (leased_until IS NULL OR leased_until <= $2)
                       ORDER BY id LIMIT $3)
          RETURNING id, channel_id, content, attachment_name, attachment, components, attempts,
             edits_post"
-    ))
-    .bind(ts(lease_until))
-    .bind(ts(now))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
+        ))
+        .bind(ts(lease_until))
+        .bind(ts(now))
+        .bind(limit),
+        fetch_all
+    )?;
     let mut out: Vec<PostRow> = rows
         .into_iter()
         .map(|p| PostRow {
@@ -170,16 +173,14 @@ pub async fn mark_sent(
     message_id: Option<u64>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query(
+    run!(conn, sqlx::query(
         "UPDATE channel_posts SET status = $4, sent_at = $2, message_id = $3, leased_until = NULL
          WHERE id = $1",
     )
     .bind(id)
     .bind(ts(now))
     .bind(message_id.map(|m| m.to_string()))
-    .bind(PostStatus::Sent)
-    .execute(conn)
-    .await?;
+    .bind(PostStatus::Sent), execute)?;
     Ok(())
 }
 
@@ -191,32 +192,36 @@ pub async fn mark_retry(
     error: &str,
     give_up: bool,
 ) -> anyhow::Result<()> {
-    sqlx::query(
-        "UPDATE channel_posts SET status = $2, next_attempt_at = $3, last_error = $4,
+    run!(
+        conn,
+        sqlx::query(
+            "UPDATE channel_posts SET status = $2, next_attempt_at = $3, last_error = $4,
             leased_until = NULL WHERE id = $1",
-    )
-    .bind(id)
-    .bind(if give_up {
-        PostStatus::Failed
-    } else {
-        PostStatus::Pending
-    })
-    .bind(ts(next))
-    .bind(error)
-    .execute(conn)
-    .await?;
+        )
+        .bind(id)
+        .bind(if give_up {
+            PostStatus::Failed
+        } else {
+            PostStatus::Pending
+        })
+        .bind(ts(next))
+        .bind(error),
+        execute
+    )?;
     Ok(())
 }
 
 /// The earliest time a pending post is due, if any.
 pub async fn next_due(conn: &mut Conn) -> anyhow::Result<Option<DateTime<Utc>>> {
-    let due: NextAttempt = sqlx::query_as(concat!(
-        "SELECT MIN(MAX(next_attempt_at, COALESCE(leased_until, next_attempt_at)))
+    let due: NextAttempt = run!(
+        conn,
+        sqlx::query_as(concat!(
+            "SELECT MIN(MAX(next_attempt_at, COALESCE(leased_until, next_attempt_at)))
             AS next_attempt_at
          FROM channel_posts WHERE status = ",
-        sql_word!(post pending)
-    ))
-    .fetch_one(conn)
-    .await?;
+            sql_word!(post pending)
+        )),
+        fetch_one
+    )?;
     Ok(due.next_attempt_at)
 }

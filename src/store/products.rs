@@ -2,6 +2,7 @@
 
 use super::Conn;
 use crate::domain::{ProductId, SupplierId};
+use crate::store::run;
 use anyhow::Context;
 
 /// A product with its supplier's code and lead time.
@@ -41,10 +42,11 @@ const SELECT: &str = "SELECT p.id, p.sku, p.name, p.category, p.unit_price_minor
 
 /// Looks a product up by its upper-case key.
 pub async fn by_key(conn: &mut Conn, sku_key: &str) -> anyhow::Result<Option<ProductRow>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE p.sku_key = $1"))
-        .bind(sku_key)
-        .fetch_optional(conn)
-        .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!("{SELECT} WHERE p.sku_key = $1")).bind(sku_key),
+        fetch_optional
+    )?)
 }
 
 /// A product with its stock position, open-backorder totals and inbound lines, read in one
@@ -94,7 +96,7 @@ pub async fn stock_snapshot(
     sku_key: &str,
 ) -> anyhow::Result<Option<StockSnapshot>> {
     let expecting = super::purchasing::EXPECTING_UNITS;
-    Ok(sqlx::query_as(&format!(
+    Ok(run!(conn, sqlx::query_as(&format!(
         "SELECT p.id, p.sku, p.name, p.category, p.unit_price_minor, p.reorder_point,
             p.safety_stock, p.reorder_qty, p.lead_time_days, p.supplier_id,
             s.code AS supplier_code, s.lead_time_days AS supplier_lead_time_days,
@@ -110,17 +112,16 @@ pub async fn stock_snapshot(
          LEFT JOIN stock_positions sp ON sp.product_id = p.id
          WHERE p.sku_key = $1",
     ))
-    .bind(sku_key)
-    .fetch_optional(conn)
-    .await?)
+    .bind(sku_key), fetch_optional)?)
 }
 
 /// Looks a product up by id.
 pub async fn by_id(conn: &mut Conn, id: ProductId) -> anyhow::Result<Option<ProductRow>> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE p.id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!("{SELECT} WHERE p.id = $1")).bind(id),
+        fetch_optional
+    )?)
 }
 
 /// The exclusive upper bound of keys starting with `prefix`, for index range scans.
@@ -134,14 +135,12 @@ pub async fn skus_with_prefix(
     prefix: &str,
     limit: i64,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    Ok(sqlx::query_as(
+    Ok(run!(conn, sqlx::query_as(
         "SELECT sku, name FROM products WHERE sku_key >= $1 AND sku_key < $2 ORDER BY sku_key LIMIT $3",
     )
     .bind(prefix)
     .bind(prefix_end(prefix))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+    .bind(limit), fetch_all)?)
 }
 
 /// Candidates for "did you mean": SKUs sharing the longest prefix that has any.
@@ -178,7 +177,7 @@ pub async fn alternatives_in_stock(
     limit: i64,
 ) -> anyhow::Result<Vec<(Alternative, bool)>> {
     let free = super::stock::FREE_TO_PROMISE;
-    let rows: Vec<(ProductId, String, String, i64, i64, bool)> = sqlx::query_as(&format!(
+    let rows: Vec<(ProductId, String, String, i64, i64, bool)> = run!(conn, sqlx::query_as(&format!(
         // The category side looks at a bounded number of products: a category sold out
         // everywhere must not turn /stock into a scan of thousands of rows.
         "SELECT * FROM (
@@ -200,9 +199,7 @@ pub async fn alternatives_in_stock(
     ))
     .bind(product_id)
     .bind(category)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
+    .bind(limit), fetch_all)?;
     Ok(rows
         .into_iter()
         .map(|(id, sku, name, available, unit_price_minor, sub)| {
@@ -242,7 +239,7 @@ pub struct NewProduct {
 /// gets an empty stock position.
 pub async fn upsert(conn: &mut Conn, p: &NewProduct) -> anyhow::Result<(ProductId, bool)> {
     let key = p.sku.to_ascii_uppercase();
-    let changed = sqlx::query(
+    let changed = run!(conn, sqlx::query(
         "INSERT INTO products (sku, sku_key, name, category, unit_price_minor, reorder_point,
             safety_stock, reorder_qty, lead_time_days, supplier_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -269,21 +266,17 @@ pub async fn upsert(conn: &mut Conn, p: &NewProduct) -> anyhow::Result<(ProductI
     .bind(p.safety_stock)
     .bind(p.reorder_qty)
     .bind(p.lead_time_days)
-    .bind(p.supplier_id)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
+    .bind(p.supplier_id), execute)?
         > 0;
-    let (id,): (ProductId,) = sqlx::query_as("SELECT id FROM products WHERE sku_key = $1")
-        .bind(&key)
-        .fetch_one(&mut *conn)
-        .await?;
-    sqlx::query(
+    let (id,): (ProductId,) = run!(
+        conn,
+        sqlx::query_as("SELECT id FROM products WHERE sku_key = $1").bind(&key),
+        fetch_one
+    )?;
+    run!(conn, sqlx::query(
         "INSERT INTO stock_positions (product_id) VALUES ($1) ON CONFLICT (product_id) DO NOTHING",
     )
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
+    .bind(id), execute)?;
     Ok((id, changed))
 }
 
@@ -293,12 +286,10 @@ pub async fn set_substitutes(
     product_id: ProductId,
     substitutes: &[ProductId],
 ) -> anyhow::Result<bool> {
-    let mut current: Vec<ProductId> = sqlx::query_scalar(
+    let mut current: Vec<ProductId> = run!(conn, sqlx::query_scalar(
         "SELECT substitute_id FROM product_substitutes WHERE product_id = $1 ORDER BY substitute_id",
     )
-    .bind(product_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    .bind(product_id), fetch_all)?;
     let mut wanted: Vec<ProductId> = substitutes
         .iter()
         .copied()
@@ -310,16 +301,21 @@ pub async fn set_substitutes(
     if current == wanted {
         return Ok(false);
     }
-    sqlx::query("DELETE FROM product_substitutes WHERE product_id = $1")
-        .bind(product_id)
-        .execute(&mut *conn)
-        .await?;
+    run!(
+        conn,
+        sqlx::query("DELETE FROM product_substitutes WHERE product_id = $1").bind(product_id),
+        execute
+    )?;
     for s in wanted {
-        sqlx::query("INSERT INTO product_substitutes (product_id, substitute_id) VALUES ($1, $2)")
+        run!(
+            conn,
+            sqlx::query(
+                "INSERT INTO product_substitutes (product_id, substitute_id) VALUES ($1, $2)"
+            )
             .bind(product_id)
-            .bind(s)
-            .execute(&mut *conn)
-            .await?;
+            .bind(s),
+            execute
+        )?;
     }
     Ok(true)
 }
@@ -331,12 +327,12 @@ pub async fn ids_by_keys(
 ) -> anyhow::Result<Vec<(String, ProductId)>> {
     let mut out = Vec::with_capacity(keys.len());
     for key in keys {
-        if let Some((id,)) =
+        if let Some((id,)) = run!(
+            conn,
             sqlx::query_as::<_, (ProductId,)>("SELECT id FROM products WHERE sku_key = $1")
-                .bind(key)
-                .fetch_optional(&mut *conn)
-                .await?
-        {
+                .bind(key),
+            fetch_optional
+        )? {
             out.push((key.clone(), id));
         }
     }
@@ -345,7 +341,9 @@ pub async fn ids_by_keys(
 
 /// Number of products.
 pub async fn count(conn: &mut Conn) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM products")
-        .fetch_one(conn)
-        .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_scalar("SELECT COUNT(*) FROM products"),
+        fetch_one
+    )?)
 }

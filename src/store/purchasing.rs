@@ -5,6 +5,7 @@ use super::types::sql_word;
 use super::{id_json, ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
 use crate::domain::{PoLineId, PoStatus, ProductId, PurchaseOrderId, SupplierId};
+use crate::store::run;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A purchase order header.
@@ -48,14 +49,12 @@ const LINE_SELECT: &str = "SELECT l.id, l.po_id, po.po_number, l.product_id, p.s
 
 /// Looks a PO up by number (case-insensitive).
 pub async fn po_by_number(conn: &mut Conn, po_number: &str) -> anyhow::Result<Option<PoRow>> {
-    Ok(sqlx::query_as(
+    Ok(run!(conn, sqlx::query_as(
         "SELECT po.id, po.po_number, s.code AS supplier_code, s.name AS supplier_name, po.status
          FROM purchase_orders po LEFT JOIN suppliers s ON s.id = po.supplier_id
          WHERE UPPER(po.po_number) = UPPER($1)",
     )
-    .bind(po_number)
-    .fetch_optional(conn)
-    .await?)
+    .bind(po_number), fetch_optional)?)
 }
 
 /// The lines of a PO, in SKU order.
@@ -63,12 +62,14 @@ pub async fn lines_of_po(
     conn: &mut Conn,
     po_id: PurchaseOrderId,
 ) -> anyhow::Result<Vec<PoLineRow>> {
-    Ok(sqlx::query_as(&format!(
-        "{LINE_SELECT} WHERE l.po_id = $1 ORDER BY p.sku_key"
-    ))
-    .bind(po_id)
-    .fetch_all(conn)
-    .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!(
+            "{LINE_SELECT} WHERE l.po_id = $1 ORDER BY p.sku_key"
+        ))
+        .bind(po_id),
+        fetch_all
+    )?)
 }
 
 /// [`EXPECTING_UNITS`]'s text, as a macro so that `concat!` can build constant statements from it.
@@ -88,13 +89,15 @@ pub async fn inbound_for_product(
     conn: &mut Conn,
     product_id: ProductId,
 ) -> anyhow::Result<Vec<PoLineRow>> {
-    Ok(sqlx::query_as(&format!(
-        "{LINE_SELECT} WHERE l.product_id = $1 AND l.status IN {EXPECTING_UNITS}
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!(
+            "{LINE_SELECT} WHERE l.product_id = $1 AND l.status IN {EXPECTING_UNITS}
          ORDER BY l.eta IS NULL, l.eta, l.id"
-    ))
-    .bind(product_id)
-    .fetch_all(conn)
-    .await?)
+        ))
+        .bind(product_id),
+        fetch_all
+    )?)
 }
 
 /// Creates a PO header or updates its supplier; returns the id and whether it changed.
@@ -104,22 +107,21 @@ pub async fn upsert_po(
     supplier_id: Option<SupplierId>,
     at: DateTime<Utc>,
 ) -> anyhow::Result<(PurchaseOrderId, bool)> {
-    let changed = sqlx::query(
+    let changed =
+        run!(conn, sqlx::query(
         "INSERT INTO purchase_orders (po_number, supplier_id, created_at) VALUES ($1, $2, $3)
          ON CONFLICT (po_number) DO UPDATE SET supplier_id = excluded.supplier_id
          WHERE purchase_orders.supplier_id IS DISTINCT FROM excluded.supplier_id",
     )
     .bind(po_number)
     .bind(supplier_id)
-    .bind(ts(at))
-    .execute(&mut *conn)
-    .await?
-    .rows_affected()
-        > 0;
-    let id = sqlx::query_scalar("SELECT id FROM purchase_orders WHERE po_number = $1")
-        .bind(po_number)
-        .fetch_one(conn)
-        .await?;
+    .bind(ts(at)), execute)?
+            > 0;
+    let id = run!(
+        conn,
+        sqlx::query_scalar("SELECT id FROM purchase_orders WHERE po_number = $1").bind(po_number),
+        fetch_one
+    )?;
     Ok((id, changed))
 }
 
@@ -129,13 +131,15 @@ pub async fn line(
     po_id: PurchaseOrderId,
     product_id: ProductId,
 ) -> anyhow::Result<Option<PoLineRow>> {
-    Ok(sqlx::query_as(&format!(
-        "{LINE_SELECT} WHERE l.po_id = $1 AND l.product_id = $2"
-    ))
-    .bind(po_id)
-    .bind(product_id)
-    .fetch_optional(conn)
-    .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!(
+            "{LINE_SELECT} WHERE l.po_id = $1 AND l.product_id = $2"
+        ))
+        .bind(po_id)
+        .bind(product_id),
+        fetch_optional
+    )?)
 }
 
 /// Inserts a new line.
@@ -147,16 +151,14 @@ pub async fn insert_line(
     eta: Option<NaiveDate>,
     status: PoStatus,
 ) -> anyhow::Result<PoLineId> {
-    Ok(sqlx::query_scalar(
+    Ok(run!(conn, sqlx::query_scalar(
         "INSERT INTO po_lines (po_id, product_id, qty_ordered, eta, status) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(po_id)
     .bind(product_id)
     .bind(qty)
     .bind(eta.map(|d| d.to_string()))
-    .bind(status)
-    .fetch_one(conn)
-    .await?)
+    .bind(status), fetch_one)?)
 }
 
 /// Updates a line's ordered quantity, ETA and status.
@@ -167,13 +169,15 @@ pub async fn update_line(
     eta: Option<NaiveDate>,
     status: PoStatus,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE po_lines SET qty_ordered = $1, eta = $2, status = $3 WHERE id = $4")
-        .bind(qty_ordered)
-        .bind(eta.map(|d| d.to_string()))
-        .bind(status)
-        .bind(line_id)
-        .execute(conn)
-        .await?;
+    run!(
+        conn,
+        sqlx::query("UPDATE po_lines SET qty_ordered = $1, eta = $2, status = $3 WHERE id = $4")
+            .bind(qty_ordered)
+            .bind(eta.map(|d| d.to_string()))
+            .bind(status)
+            .bind(line_id),
+        execute
+    )?;
     Ok(())
 }
 
@@ -184,12 +188,16 @@ pub async fn add_received(
     qty: i64,
     status: PoStatus,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE po_lines SET qty_received = qty_received + $1, status = $2 WHERE id = $3")
+    run!(
+        conn,
+        sqlx::query(
+            "UPDATE po_lines SET qty_received = qty_received + $1, status = $2 WHERE id = $3"
+        )
         .bind(qty)
         .bind(status)
-        .bind(line_id)
-        .execute(conn)
-        .await?;
+        .bind(line_id),
+        execute
+    )?;
     Ok(())
 }
 
@@ -198,17 +206,19 @@ pub async fn refresh_po_status(
     conn: &mut Conn,
     po_id: PurchaseOrderId,
 ) -> anyhow::Result<PoStatus> {
-    let lines: Vec<(PoStatus, i64)> =
-        sqlx::query_as("SELECT status, qty_received FROM po_lines WHERE po_id = $1")
-            .bind(po_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let lines: Vec<(PoStatus, i64)> = run!(
+        conn,
+        sqlx::query_as("SELECT status, qty_received FROM po_lines WHERE po_id = $1").bind(po_id),
+        fetch_all
+    )?;
     let status = PoStatus::of_po(lines);
-    sqlx::query("UPDATE purchase_orders SET status = $1 WHERE id = $2 AND status <> $1")
-        .bind(status)
-        .bind(po_id)
-        .execute(conn)
-        .await?;
+    run!(
+        conn,
+        sqlx::query("UPDATE purchase_orders SET status = $1 WHERE id = $2 AND status <> $1")
+            .bind(status)
+            .bind(po_id),
+        execute
+    )?;
     Ok(status)
 }
 
@@ -222,20 +232,22 @@ pub async fn record_line_eta_change(
     reason: &str,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    sqlx::query(concat!(
+    run!(
+        conn,
+        sqlx::query(concat!(
         "INSERT INTO eta_history (po_line_id, old_eta, new_eta, cause, actor, reason, created_at)
          VALUES ($1, $2, $3, ",
         sql_word!(cause po_eta_changed),
         ", $4, $5, $6)"
     ))
-    .bind(line_id)
-    .bind(old.map(|d| d.to_string()))
-    .bind(new.map(|d| d.to_string()))
-    .bind(actor)
-    .bind(reason)
-    .bind(ts(at))
-    .execute(conn)
-    .await?;
+        .bind(line_id)
+        .bind(old.map(|d| d.to_string()))
+        .bind(new.map(|d| d.to_string()))
+        .bind(actor)
+        .bind(reason)
+        .bind(ts(at)),
+        execute
+    )?;
     Ok(())
 }
 
@@ -345,19 +357,23 @@ pub async fn list_pos(
     let total = if f.supplier_id.is_none() && !f.late_only {
         // Whole statuses: the counts the triggers keep (migration 0010), not an index range.
         let statuses: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
-        sqlx::query_scalar(
-            "SELECT COALESCE(SUM(n), 0) FROM po_counts
+        run!(
+            conn,
+            sqlx::query_scalar(
+                "SELECT COALESCE(SUM(n), 0) FROM po_counts
              WHERE $1 = '[]' OR status IN (SELECT value FROM json_each($1))",
-        )
-        .bind(serde_json::to_string(&statuses)?)
-        .fetch_one(&mut *conn)
-        .await?
+            )
+            .bind(serde_json::to_string(&statuses)?),
+            fetch_one
+        )?
     } else {
         keyset::count(&mut *conn, &src).await?
     };
     let keyed = keyset::page_from_landmarks(&mut *conn, marks, &src, CHANGES, seek, limit).await?;
     // The page's POs summed over their lines.
-    let rows: Vec<PoSummaryRow> = sqlx::query_as(&format!(
+    let rows: Vec<PoSummaryRow> = run!(
+        conn,
+        sqlx::query_as(&format!(
         "SELECT po.id, po.po_number, s.code AS supplier_code, s.name AS supplier_name, po.status,
             COUNT(l.id) AS lines,
             COALESCE(SUM(CASE WHEN l.status IN {EXPECTING_UNITS}
@@ -370,10 +386,10 @@ pub async fn list_pos(
          WHERE po.id IN (SELECT value FROM json_each($2))
          GROUP BY po.id, po.po_number, s.code, s.name, po.status, po.next_eta"
     ))
-    .bind(today.to_string())
-    .bind(id_json(&keyed.row_ids::<PurchaseOrderId>()))
-    .fetch_all(&mut *conn)
-    .await?;
+        .bind(today.to_string())
+        .bind(id_json(&keyed.row_ids::<PurchaseOrderId>())),
+        fetch_all
+    )?;
     let mut by_id: std::collections::HashMap<PurchaseOrderId, PoSummaryRow> =
         rows.into_iter().map(|r| (r.id, r)).collect();
     let rows = keyed

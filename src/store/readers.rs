@@ -10,6 +10,7 @@
 //! later request can find it in an old snapshot, or broken by a rollback that failed (the
 //! driver then stops the connection's thread).
 
+use super::Conn;
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -28,13 +29,23 @@ pub struct Readers {
     permits: Arc<Semaphore>,
 }
 
-/// A connection of [`Readers`]; use it wherever a `&mut Conn` is wanted. Dropping it hands it
-/// back.
+/// A connection of [`Readers`] (on PostgreSQL, of the store's pool); use it wherever a
+/// `&mut Conn` is wanted. Dropping it hands it back.
 #[derive(Debug)]
 pub struct Reader {
-    conn: Option<SqliteConnection>,
-    readers: Arc<Readers>,
-    _permit: OwnedSemaphorePermit,
+    conn: Option<Conn>,
+    /// The pool it goes back to, and its place there (none: a pooled PostgreSQL connection).
+    home: Option<(Arc<Readers>, OwnedSemaphorePermit)>,
+}
+
+impl Reader {
+    /// A connection of the store's pool (PostgreSQL, whose pool needs no detour).
+    pub(super) fn pooled(conn: super::engine::Pooled) -> Self {
+        Reader {
+            conn: Some(conn.0),
+            home: None,
+        }
+    }
 }
 
 impl Readers {
@@ -64,9 +75,8 @@ impl Readers {
                 .context("cannot open a database connection for reads")?,
         };
         Ok(Reader {
-            conn: Some(conn),
-            readers: self.clone(),
-            _permit: permit,
+            conn: Some(Conn::SqliteOwned(conn)),
+            home: Some((self.clone(), permit)),
         })
     }
 
@@ -90,17 +100,18 @@ impl Drop for Reader {
         // Handed back before the permit is released (fields drop after this), so the next
         // request finds it; inside a transaction or after `close`, dropped (its thread rolls
         // back and closes it).
-        if let Some(conn) = self.conn.take() {
-            if !self.readers.permits.is_closed() && !conn.is_in_transaction() {
-                self.readers.lock().push(conn);
+        if let (Some(Conn::SqliteOwned(conn)), Some((readers, _))) = (self.conn.take(), &self.home)
+        {
+            if !readers.permits.is_closed() && !conn.is_in_transaction() {
+                readers.lock().push(conn);
             }
         }
     }
 }
 
 impl std::ops::Deref for Reader {
-    type Target = SqliteConnection;
-    fn deref(&self) -> &SqliteConnection {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
         self.conn
             .as_ref()
             .expect("a reader holds its connection until dropped")
@@ -108,7 +119,7 @@ impl std::ops::Deref for Reader {
 }
 
 impl std::ops::DerefMut for Reader {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
+    fn deref_mut(&mut self) -> &mut Conn {
         self.conn
             .as_mut()
             .expect("a reader holds its connection until dropped")

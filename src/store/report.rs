@@ -6,6 +6,7 @@ use super::types::sql_word;
 use super::{ts, Conn};
 use crate::domain::notify::MessageStatus;
 use crate::domain::ProductId;
+use crate::store::run;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A time window, both ends included.
@@ -47,7 +48,7 @@ pub async fn open_backorders_by_age(
     conn: &mut Conn,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<AgeRow>> {
-    Ok(sqlx::query_as(concat!(
+    Ok(run!(conn, sqlx::query_as(concat!(
         "SELECT (CAST(strftime('%s', $1) AS INTEGER) - CAST(strftime('%s', o.ordered_at) AS INTEGER)) / 86400 AS age_days,
                 COUNT(*) AS count,
                 SUM(b.qty - b.qty_allocated) AS units,
@@ -62,26 +63,26 @@ pub async fn open_backorders_by_age(
         "
          GROUP BY age_days"
     ))
-    .bind(ts(now))
-    .fetch_all(conn)
-    .await?)
+    .bind(ts(now)), fetch_all)?)
 }
 
 /// Order lines of orders placed in `span`: (all, those with a backorder). A line a customer
 /// switched a backorder to is not an order line of its own: it replaces the backordered one.
 pub async fn order_lines_in(conn: &mut Conn, span: Span) -> anyhow::Result<(i64, i64)> {
-    Ok(sqlx::query_as(
-        "SELECT COUNT(*), COUNT(b.id)
+    Ok(run!(
+        conn,
+        sqlx::query_as(
+            "SELECT COUNT(*), COUNT(b.id)
          FROM orders o
          JOIN order_lines l ON l.order_id = o.id
          LEFT JOIN backorders b ON b.order_line_id = l.id
          WHERE o.ordered_at >= $1 AND o.ordered_at <= $2
            AND NOT EXISTS (SELECT 1 FROM backorders s WHERE s.switched_to_line_id = l.id)",
-    )
-    .bind(ts(span.from))
-    .bind(ts(span.to))
-    .fetch_one(conn)
-    .await?)
+        )
+        .bind(ts(span.from))
+        .bind(ts(span.to)),
+        fetch_one
+    )?)
 }
 
 /// Backorders whose allocation completed in `span` (and not cancelled since), by whole hours
@@ -99,40 +100,44 @@ pub async fn hours_to_allocation(conn: &mut Conn, span: Span) -> anyhow::Result<
          GROUP BY hours",
         served = sql_word!(backorder served)
     );
-    Ok(sqlx::query_as(&sql)
-        .bind(ts(span.from))
-        .bind(ts(span.to))
-        .fetch_all(conn)
-        .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_as(&sql).bind(ts(span.from)).bind(ts(span.to)),
+        fetch_all
+    )?)
 }
 
 /// Backorders cancelled in `span`: (count, units, value in minor units at the line's price). One
 /// the customer switched to an in-stock alternative is not a lost sale and is left out.
 pub async fn cancelled_in(conn: &mut Conn, span: Span) -> anyhow::Result<(i64, i64, i64)> {
-    Ok(sqlx::query_as(concat!(
+    Ok(run!(
+        conn,
+        sqlx::query_as(concat!(
         "SELECT COUNT(*), COALESCE(SUM(b.qty), 0), COALESCE(SUM(b.qty * ol.unit_price_minor), 0)
          FROM backorders b JOIN order_lines ol ON ol.id = b.order_line_id
          WHERE b.status = ",
         sql_word!(backorder cancelled),
         " AND b.switched_to_line_id IS NULL AND b.closed_at >= $1 AND b.closed_at <= $2"
     ))
-    .bind(ts(span.from))
-    .bind(ts(span.to))
-    .fetch_one(conn)
-    .await?)
+        .bind(ts(span.from))
+        .bind(ts(span.to)),
+        fetch_one
+    )?)
 }
 
 /// Customer texts taken as inquiries in `span`.
 pub async fn inquiries_in(conn: &mut Conn, span: Span) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar(concat!(
-        "SELECT COUNT(*) FROM inbound_messages WHERE kind = ",
-        sql_word!(inbound inquiry),
-        " AND created_at >= $1 AND created_at <= $2"
-    ))
-    .bind(ts(span.from))
-    .bind(ts(span.to))
-    .fetch_one(conn)
-    .await?)
+    Ok(run!(
+        conn,
+        sqlx::query_scalar(concat!(
+            "SELECT COUNT(*) FROM inbound_messages WHERE kind = ",
+            sql_word!(inbound inquiry),
+            " AND created_at >= $1 AND created_at <= $2"
+        ))
+        .bind(ts(span.from))
+        .bind(ts(span.to)),
+        fetch_one
+    )?)
 }
 
 /// Messages handed to a channel in `span`, by their last status.
@@ -140,14 +145,16 @@ pub async fn messages_by_status(
     conn: &mut Conn,
     span: Span,
 ) -> anyhow::Result<Vec<(MessageStatus, i64)>> {
-    Ok(sqlx::query_as(
-        "SELECT status, COUNT(*) FROM messages
+    Ok(run!(
+        conn,
+        sqlx::query_as(
+            "SELECT status, COUNT(*) FROM messages
          WHERE created_at >= $1 AND created_at <= $2 GROUP BY status",
-    )
-    .bind(ts(span.from))
-    .bind(ts(span.to))
-    .fetch_all(conn)
-    .await?)
+        )
+        .bind(ts(span.from))
+        .bind(ts(span.to)),
+        fetch_all
+    )?)
 }
 
 /// A SKU's backorders created in the window.
@@ -167,8 +174,10 @@ pub async fn top_backordered_skus(
     span: Span,
     limit: i64,
 ) -> anyhow::Result<Vec<SkuRow>> {
-    Ok(sqlx::query_as(
-        "SELECT b.product_id, p.sku, p.name, COUNT(*) AS backorders, SUM(b.qty) AS units,
+    Ok(run!(
+        conn,
+        sqlx::query_as(
+            "SELECT b.product_id, p.sku, p.name, COUNT(*) AS backorders, SUM(b.qty) AS units,
                 SUM(b.qty * ol.unit_price_minor) AS value_minor
          FROM backorders b
          JOIN products p ON p.id = b.product_id
@@ -177,12 +186,12 @@ pub async fn top_backordered_skus(
          GROUP BY b.product_id
          ORDER BY units DESC, p.sku_key
          LIMIT $3",
-    )
-    .bind(ts(span.from))
-    .bind(ts(span.to))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+        )
+        .bind(ts(span.from))
+        .bind(ts(span.to))
+        .bind(limit),
+        fetch_all
+    )?)
 }
 
 /// PO lines received in full in `span` that had an ETA, grouped by supplier, first promised
@@ -202,7 +211,7 @@ pub struct ReceiptRow {
 /// that change gave, when it had none), else its ETA now; the receipt is the ledger's newest
 /// receipt of the line's product referring to its PO.
 pub async fn receipts_in(conn: &mut Conn, span: Span) -> anyhow::Result<Vec<ReceiptRow>> {
-    Ok(sqlx::query_as(concat!(
+    Ok(run!(conn, sqlx::query_as(concat!(
         "SELECT s.name AS supplier, x.first_eta, substr(x.received_at, 1, 10) AS received,
                 COUNT(*) AS lines
          FROM (SELECT po.supplier_id,
@@ -223,9 +232,7 @@ pub async fn receipts_in(conn: &mut Conn, span: Span) -> anyhow::Result<Vec<Rece
          ORDER BY s.name IS NULL, s.name, x.supplier_id, x.first_eta, received"
     ))
     .bind(ts(span.from))
-    .bind(ts(span.to))
-    .fetch_all(conn)
-    .await?)
+    .bind(ts(span.to)), fetch_all)?)
 }
 
 /// What the backorders-over-time series is built from.
@@ -241,32 +248,38 @@ pub struct OpenEvents {
 
 pub async fn open_events(conn: &mut Conn, span: Span) -> anyhow::Result<OpenEvents> {
     let (from, to) = (ts(span.from), ts(span.to));
-    let open_before = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM (SELECT b.created_at, {LEFT_OPEN_AT} AS left_at FROM backorders b
+    let open_before = run!(
+        conn,
+        sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM (SELECT b.created_at, {LEFT_OPEN_AT} AS left_at FROM backorders b
                                WHERE b.created_at < $1) x
          WHERE x.left_at IS NULL OR x.left_at >= $1"
-    ))
-    .bind(&from)
-    .fetch_one(&mut *conn)
-    .await?;
-    let opened: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT substr(created_at, 1, 10) AS day, COUNT(*) FROM backorders
+        ))
+        .bind(&from),
+        fetch_one
+    )?;
+    let opened: Vec<(String, i64)> = run!(
+        conn,
+        sqlx::query_as(
+            "SELECT substr(created_at, 1, 10) AS day, COUNT(*) FROM backorders
          WHERE created_at >= $1 AND created_at <= $2 GROUP BY day",
-    )
-    .bind(&from)
-    .bind(&to)
-    .fetch_all(&mut *conn)
-    .await?;
-    let closed: Vec<(String, i64)> = sqlx::query_as(&format!(
-        "SELECT substr(x.left_at, 1, 10) AS day, COUNT(*)
+        )
+        .bind(&from)
+        .bind(&to),
+        fetch_all
+    )?;
+    let closed: Vec<(String, i64)> = run!(
+        conn,
+        sqlx::query_as(&format!(
+            "SELECT substr(x.left_at, 1, 10) AS day, COUNT(*)
          FROM (SELECT {LEFT_OPEN_AT} AS left_at FROM backorders b WHERE b.status <> {open}) x
          WHERE x.left_at >= $1 AND x.left_at <= $2 GROUP BY day",
-        open = sql_word!(backorder open)
-    ))
-    .bind(&from)
-    .bind(&to)
-    .fetch_all(&mut *conn)
-    .await?;
+            open = sql_word!(backorder open)
+        ))
+        .bind(&from)
+        .bind(&to),
+        fetch_all
+    )?;
     let days = |rows: Vec<(String, i64)>| -> anyhow::Result<Vec<(NaiveDate, i64)>> {
         rows.into_iter()
             .map(|(d, n)| Ok((super::parse_day(&d)?, n)))

@@ -8,6 +8,7 @@ use super::{id_json, Conn};
 use crate::domain::page::KeyPart;
 use crate::domain::search::SearchQuery;
 use crate::domain::{BackorderId, CustomerId, ProductId};
+use crate::store::run;
 use sqlx::Row;
 
 pub use crate::domain::search::ProductHit;
@@ -196,15 +197,17 @@ pub async fn trigram_counts(
     if !unknown.is_empty() {
         let queries: Vec<String> = unknown.iter().map(|t| fts_terms(&[t])).collect();
         let table = index.table();
-        let found: Vec<i64> = sqlx::query_scalar(&format!(
-            "SELECT (SELECT COUNT(*) FROM (SELECT rowid FROM {table}
+        let found: Vec<i64> = run!(
+            conn,
+            sqlx::query_scalar(&format!(
+                "SELECT (SELECT COUNT(*) FROM (SELECT rowid FROM {table}
                      WHERE {table} MATCH j.value LIMIT $2))
              FROM json_each($1) j ORDER BY j.key"
-        ))
-        .bind(serde_json::to_string(&queries)?)
-        .bind(probe)
-        .fetch_all(&mut *conn)
-        .await?;
+            ))
+            .bind(serde_json::to_string(&queries)?)
+            .bind(probe),
+            fetch_all
+        )?;
         for (n, t) in found.into_iter().zip(unknown) {
             counts.remember(index, t, probe, n);
             out.push((n, t.clone()));
@@ -222,14 +225,16 @@ pub async fn read_trigram_counts(conn: &mut Conn, counts: &TrigramCounts) -> any
     let mut total = 0;
     for index in [Index::Products, Index::Customers] {
         // Packed in one row: the driver hands each row over separately.
-        let json: String = sqlx::query_scalar(&format!(
-            "SELECT json_group_array(json_array(term, doc))
+        let json: String = run!(
+            conn,
+            sqlx::query_scalar(&format!(
+                "SELECT json_group_array(json_array(term, doc))
              FROM (SELECT term, doc FROM {}_vocab LIMIT $1)",
-            index.table()
-        ))
-        .bind(TrigramCounts::READ_MAX as i64)
-        .fetch_one(&mut *conn)
-        .await?;
+                index.table()
+            ))
+            .bind(TrigramCounts::READ_MAX as i64),
+            fetch_one
+        )?;
         let map: std::collections::HashMap<String, i64> =
             serde_json::from_str::<Vec<(String, i64)>>(&json)?
                 .into_iter()
@@ -469,14 +474,16 @@ pub async fn product_candidates(
 ) -> anyhow::Result<Vec<ProductHit>> {
     let mut out: Vec<ProductHit> = Vec::new();
     if let Some(key) = &q.sku_key {
-        let json: String = sqlx::query_scalar(&packed(&format!(
-            "{HIT} WHERE p.sku_key >= $1 AND p.sku_key < $2 ORDER BY p.sku_key LIMIT $3"
-        )))
-        .bind(key)
-        .bind(prefix_end(key))
-        .bind(cap)
-        .fetch_one(&mut *conn)
-        .await?;
+        let json: String = run!(
+            conn,
+            sqlx::query_scalar(&packed(&format!(
+                "{HIT} WHERE p.sku_key >= $1 AND p.sku_key < $2 ORDER BY p.sku_key LIMIT $3"
+            )))
+            .bind(key)
+            .bind(prefix_end(key))
+            .bind(cap),
+            fetch_one
+        )?;
         out = unpack(&json)?;
     }
     // SKU-prefix matches outrank every match by words: when there are `enough` of them, the
@@ -487,10 +494,12 @@ pub async fn product_candidates(
     let Some((sql, values)) = word_statement(conn, counts, q, cap).await? else {
         return Ok(out);
     };
-    let json: String = super::keyset::bind_all(sqlx::query(&sql), &values)
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get(0)?;
+    let json: String = run!(
+        conn,
+        super::keyset::bind_all(sqlx::query(&sql), &values),
+        fetch_one,
+        |row| row.try_get(0)
+    )?;
     let found = unpack(&json)?;
     for hit in found {
         if !out.iter().any(|h| h.id == hit.id) {
@@ -562,13 +571,15 @@ pub async fn near_candidates(
                                   WHERE products_fts MATCH j.value ORDER BY rowid LIMIT $2)
              ORDER BY p.id"
         ));
-        let lists: Vec<String> = sqlx::query_scalar(&format!(
-            "SELECT ({seed_hits}) FROM json_each($1) j ORDER BY j.key"
-        ))
-        .bind(serde_json::to_string(&queries)?)
-        .bind(cap)
-        .fetch_all(&mut *conn)
-        .await?;
+        let lists: Vec<String> = run!(
+            conn,
+            sqlx::query_scalar(&format!(
+                "SELECT ({seed_hits}) FROM json_each($1) j ORDER BY j.key"
+            ))
+            .bind(serde_json::to_string(&queries)?)
+            .bind(cap),
+            fetch_all
+        )?;
         for list in lists {
             if hits.len() as i64 >= cap {
                 break;
@@ -586,9 +597,11 @@ pub async fn near_candidates(
 
 /// Every product, for checks against a brute-force scan (tests and small shops).
 pub async fn all_products(conn: &mut Conn) -> anyhow::Result<Vec<ProductHit>> {
-    let rows: Vec<HitRow> = sqlx::query_as(&format!("{HIT} ORDER BY p.id"))
-        .fetch_all(conn)
-        .await?;
+    let rows: Vec<HitRow> = run!(
+        conn,
+        sqlx::query_as(&format!("{HIT} ORDER BY p.id")),
+        fetch_all
+    )?;
     Ok(rows.into_iter().map(hit).collect())
 }
 
@@ -614,7 +627,7 @@ pub async fn customers(
     let lookup = CustomerLookup::new(conn, counts, text, limit, 1).await?;
     let sql = format!("WITH {} SELECT {}", lookup.with, lookup.columns);
     let row = super::keyset::bind_all(sqlx::query(&sql), &lookup.values)
-        .fetch_one(&mut *conn)
+        .fetch_one(super::sqlite_only(conn, "customer search")?)
         .await?;
     lookup.hits(&row, 0)
 }
@@ -731,17 +744,19 @@ impl CustomerLookup {
 /// Open purchase orders whose number starts with `text` (case-insensitive), in number order.
 pub async fn po_numbers(conn: &mut Conn, text: &str, limit: i64) -> anyhow::Result<Vec<String>> {
     let key = text.trim().to_uppercase();
-    Ok(sqlx::query_scalar(&format!(
-        "SELECT po_number FROM purchase_orders
+    Ok(run!(
+        conn,
+        sqlx::query_scalar(&format!(
+            "SELECT po_number FROM purchase_orders
          WHERE UPPER(po_number) >= $1 AND UPPER(po_number) < $2
            AND status IN {EXPECTING_UNITS}
          ORDER BY UPPER(po_number) LIMIT $3",
-    ))
-    .bind(&key)
-    .bind(prefix_end(&key))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+        ))
+        .bind(&key)
+        .bind(prefix_end(&key))
+        .bind(limit),
+        fetch_all
+    )?)
 }
 
 /// Open purchase orders bringing any of `product_ids`, with the SKU they bring.
@@ -750,17 +765,19 @@ pub async fn pos_of_products(
     product_ids: &[ProductId],
     limit: i64,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT po.po_number, p.sku FROM json_each($1) j
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!(
+            "SELECT po.po_number, p.sku FROM json_each($1) j
          JOIN po_lines l ON l.product_id = j.value AND l.status IN {EXPECTING_UNITS}
          JOIN purchase_orders po ON po.id = l.po_id
          JOIN products p ON p.id = l.product_id
          ORDER BY j.key, po.po_number LIMIT $2",
-    ))
-    .bind(id_json(product_ids))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+        ))
+        .bind(id_json(product_ids))
+        .bind(limit),
+        fetch_all
+    )?)
 }
 
 /// An open backorder as autocomplete shows it: id, SKU, units.
@@ -788,38 +805,44 @@ pub async fn backorder_ids(
     limit: i64,
 ) -> anyhow::Result<Vec<BackorderHit>> {
     let Some(prefix) = prefix else {
-        return Ok(sqlx::query_as(concat!(
-            "SELECT b.id, p.sku, b.qty FROM backorders b JOIN products p ON p.id = b.product_id
+        return Ok(run!(
+            conn,
+            sqlx::query_as(concat!(
+                "SELECT b.id, p.sku, b.qty FROM backorders b JOIN products p ON p.id = b.product_id
              WHERE b.status = ",
-            sql_word!(backorder open),
-            " ORDER BY b.id LIMIT $1"
-        ))
-        .bind(limit)
-        .fetch_all(conn)
-        .await?);
+                sql_word!(backorder open),
+                " ORDER BY b.id LIMIT $1"
+            ))
+            .bind(limit),
+            fetch_all
+        )?);
     };
-    let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM backorders")
-        .fetch_one(&mut *conn)
-        .await?;
+    let max: i64 = run!(
+        conn,
+        sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM backorders"),
+        fetch_one
+    )?;
     let mut out = Vec::new();
     let (mut lo, mut width) = (prefix as i128, 1i128);
     while lo <= i128::from(max) && (out.len() as i64) < limit {
         let hi = lo + width - 1;
-        let found: Vec<BackorderHit> = sqlx::query_as(
-            // The status as an expression: compared plainly, it leads SQLite to walk a
-            // status-first index over every open backorder instead of this id range.
-            concat!(
+        let found: Vec<BackorderHit> = run!(
+            conn,
+            sqlx::query_as(
+                // The status as an expression: compared plainly, it leads SQLite to walk a
+                // status-first index over every open backorder instead of this id range.
+                concat!(
                 "SELECT b.id, p.sku, b.qty FROM backorders b JOIN products p ON p.id = b.product_id
              WHERE b.id BETWEEN $1 AND $2 AND b.status || '' = ",
                 sql_word!(backorder open),
                 " ORDER BY b.id LIMIT $3"
             ),
-        )
-        .bind(lo as i64)
-        .bind(hi.min(i128::from(i64::MAX)) as i64)
-        .bind(limit - out.len() as i64)
-        .fetch_all(&mut *conn)
-        .await?;
+            )
+            .bind(lo as i64)
+            .bind(hi.min(i128::from(i64::MAX)) as i64)
+            .bind(limit - out.len() as i64),
+            fetch_all
+        )?;
         out.extend(found);
         if lo == 0 {
             break;
@@ -838,11 +861,13 @@ pub async fn backorders_of_customers(
     customer_ids: &[CustomerId],
     limit: i64,
 ) -> anyhow::Result<Vec<BackorderHit>> {
-    let lists: Vec<String> = sqlx::query_scalar(&lists_of("customer_id"))
-        .bind(id_json(customer_ids))
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?;
+    let lists: Vec<String> = run!(
+        conn,
+        sqlx::query_scalar(&lists_of("customer_id"))
+            .bind(id_json(customer_ids))
+            .bind(limit),
+        fetch_all
+    )?;
     let mut out: Vec<BackorderHit> = Vec::new();
     for list in lists {
         take(&mut out, hits_of(&list)?, limit);
@@ -872,7 +897,7 @@ pub async fn backorders_and_customers(
     let mut values = vec![KeyPart::Text(id_json(product_ids)), KeyPart::Int(limit)];
     values.extend(lookup.values.iter().cloned());
     let row = super::keyset::bind_all(sqlx::query(&sql), &values)
-        .fetch_one(&mut *conn)
+        .fetch_one(super::sqlite_only(conn, "search")?)
         .await?;
     let lists: Vec<Vec<RawHit>> = serde_json::from_str(&row.try_get::<String, _>(0)?)?;
     let mut out = Vec::new();
@@ -892,23 +917,25 @@ pub async fn allocated_backorders(
     text: &str,
     limit: i64,
 ) -> anyhow::Result<Vec<BackorderHit>> {
-    Ok(sqlx::query_as(concat!(
-        "SELECT b.id, p.sku, b.qty FROM backorders b
+    Ok(run!(
+        conn,
+        sqlx::query_as(concat!(
+            "SELECT b.id, p.sku, b.qty FROM backorders b
          JOIN products p ON p.id = b.product_id
          JOIN customers c ON c.id = b.customer_id
          WHERE b.status = ",
-        sql_word!(backorder allocated),
-        "
+            sql_word!(backorder allocated),
+            "
            AND ($1 = '' OR substr(CAST(b.id AS TEXT), 1, length($1)) = $1
                 OR instr(lower(p.sku), lower($1)) > 0 OR instr(lower(p.name), lower($1)) > 0
                 OR instr(lower(c.external_id), lower($1)) > 0
                 OR instr(lower(c.name), lower($1)) > 0)
          ORDER BY b.id LIMIT $2"
-    ))
-    .bind(text)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?)
+        ))
+        .bind(text)
+        .bind(limit),
+        fetch_all
+    )?)
 }
 
 fn lists_of(column: &str) -> String {

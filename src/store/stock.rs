@@ -2,6 +2,7 @@
 
 use super::{ts, Conn};
 use crate::domain::{MovementKind, ProductId};
+use crate::store::run;
 use chrono::{DateTime, Utc};
 
 /// [`AVAILABLE`]'s text, as a macro so that `concat!` can build constant statements from it.
@@ -29,16 +30,16 @@ pub struct PositionRow {
 
 /// Reads a product's position (zero when it has none yet).
 pub async fn position(conn: &mut Conn, product_id: ProductId) -> anyhow::Result<PositionRow> {
-    Ok(
+    Ok(run!(
+        conn,
         sqlx::query_as("SELECT on_hand, allocated FROM stock_positions WHERE product_id = $1")
-            .bind(product_id)
-            .fetch_optional(conn)
-            .await?
-            .unwrap_or(PositionRow {
-                on_hand: 0,
-                allocated: 0,
-            }),
-    )
+            .bind(product_id),
+        fetch_optional
+    )?
+    .unwrap_or(PositionRow {
+        on_hand: 0,
+        allocated: 0,
+    }))
 }
 
 /// A stock movement to record.
@@ -57,7 +58,7 @@ pub struct Movement<'a> {
 
 /// Writes a movement and moves on-hand by the same amount, in the caller's transaction.
 pub async fn record_movement(conn: &mut Conn, m: &Movement<'_>) -> anyhow::Result<()> {
-    sqlx::query(
+    run!(conn, sqlx::query(
         "INSERT INTO stock_movements (product_id, kind, qty, actor, reason, reference, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
@@ -67,23 +68,23 @@ pub async fn record_movement(conn: &mut Conn, m: &Movement<'_>) -> anyhow::Resul
     .bind(m.actor)
     .bind(m.reason)
     .bind(m.reference)
-    .bind(ts(m.at))
-    .execute(&mut *conn)
-    .await?;
+    .bind(ts(m.at)), execute)?;
     // An UPDATE, not an upsert: SQLite checks CHECK constraints on the would-be inserted row.
-    let updated =
+    let updated = run!(
+        conn,
         sqlx::query("UPDATE stock_positions SET on_hand = on_hand + $1 WHERE product_id = $2")
             .bind(m.qty)
-            .bind(m.product_id)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
+            .bind(m.product_id),
+        execute
+    )?;
     if updated == 0 {
-        sqlx::query("INSERT INTO stock_positions (product_id, on_hand) VALUES ($1, $2)")
-            .bind(m.product_id)
-            .bind(m.qty)
-            .execute(conn)
-            .await?;
+        run!(
+            conn,
+            sqlx::query("INSERT INTO stock_positions (product_id, on_hand) VALUES ($1, $2)")
+                .bind(m.product_id)
+                .bind(m.qty),
+            execute
+        )?;
     }
     Ok(())
 }
@@ -94,11 +95,13 @@ pub async fn change_allocated(
     product_id: ProductId,
     delta: i64,
 ) -> anyhow::Result<()> {
-    sqlx::query("UPDATE stock_positions SET allocated = allocated + $1 WHERE product_id = $2")
-        .bind(delta)
-        .bind(product_id)
-        .execute(conn)
-        .await?;
+    run!(
+        conn,
+        sqlx::query("UPDATE stock_positions SET allocated = allocated + $1 WHERE product_id = $2")
+            .bind(delta)
+            .bind(product_id),
+        execute
+    )?;
     Ok(())
 }
 
@@ -108,13 +111,15 @@ pub async fn position_with_backorders(
     conn: &mut Conn,
     product_id: ProductId,
 ) -> anyhow::Result<(PositionRow, i64, i64)> {
-    let row: Option<(i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT on_hand, allocated, open_backorders, backorder_units
+    let row: Option<(i64, i64, i64, i64)> = run!(
+        conn,
+        sqlx::query_as(
+            "SELECT on_hand, allocated, open_backorders, backorder_units
          FROM stock_positions WHERE product_id = $1",
-    )
-    .bind(product_id)
-    .fetch_optional(conn)
-    .await?;
+        )
+        .bind(product_id),
+        fetch_optional
+    )?;
     let (on_hand, allocated, open, units) = row.unwrap_or_default();
     Ok((PositionRow { on_hand, allocated }, open, units))
 }
@@ -126,14 +131,16 @@ pub async fn net_movements_by_day(
     product_id: ProductId,
     from: chrono::NaiveDate,
 ) -> anyhow::Result<Vec<(chrono::NaiveDate, i64)>> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT substr(created_at, 1, 10) AS d, SUM(qty) FROM stock_movements
+    let rows: Vec<(String, i64)> = run!(
+        conn,
+        sqlx::query_as(
+            "SELECT substr(created_at, 1, 10) AS d, SUM(qty) FROM stock_movements
          WHERE product_id = $1 AND created_at >= $2 GROUP BY d ORDER BY d",
-    )
-    .bind(product_id)
-    .bind(super::day(from))
-    .fetch_all(conn)
-    .await?;
+        )
+        .bind(product_id)
+        .bind(super::day(from)),
+        fetch_all
+    )?;
     rows.into_iter()
         .map(|(d, qty)| Ok((super::parse_day(&d)?, qty)))
         .collect()
@@ -143,27 +150,32 @@ pub async fn net_movements_by_day(
 mod tests {
     use super::{AVAILABLE, FREE_TO_PROMISE};
     use crate::domain::stock::{available, free_to_promise};
+    use crate::store::{run, Conn};
     use sqlx::Connection;
 
     /// The SQL fragments give what the domain functions give, a missing position row included.
     #[tokio::test]
     async fn sql_fragments_agree_with_the_domain_rules() {
-        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
-            .await
-            .unwrap();
+        let mut conn = Conn::from(
+            sqlx::SqliteConnection::connect("sqlite::memory:")
+                .await
+                .unwrap(),
+        );
         let values = [None, Some(0), Some(3), Some(10), Some(25)];
         for on_hand in values {
             for allocated in values {
                 for owed in values {
-                    let (a, f): (i64, i64) = sqlx::query_as(&format!(
-                        "SELECT {AVAILABLE}, {FREE_TO_PROMISE}
+                    let (a, f): (i64, i64) = run!(
+                        &mut conn,
+                        sqlx::query_as(&format!(
+                            "SELECT {AVAILABLE}, {FREE_TO_PROMISE}
                          FROM (SELECT $1 AS on_hand, $2 AS allocated, $3 AS backorder_units) sp"
-                    ))
-                    .bind(on_hand)
-                    .bind(allocated)
-                    .bind(owed)
-                    .fetch_one(&mut conn)
-                    .await
+                        ))
+                        .bind(on_hand)
+                        .bind(allocated)
+                        .bind(owed),
+                        fetch_one
+                    )
                     .unwrap();
                     let (o, l, u) = (
                         on_hand.unwrap_or(0),

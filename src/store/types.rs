@@ -15,8 +15,9 @@ use crate::domain::{
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
 use sqlx::sqlite::{SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
-use sqlx::{Decode, Encode, Sqlite, Type};
+use sqlx::{Decode, Encode, Postgres, Sqlite, Type, TypeInfo, ValueRef};
 
 /// A stored value that is not what its column must hold.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,33 @@ macro_rules! text_enum {
         impl<'r> Decode<'r, Sqlite> for $ty {
             fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
                 let raw = <&str as Decode<'r, Sqlite>>::decode(value)?;
+                <$ty>::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == raw)
+                    .ok_or_else(|| {
+                        BadStoredValue { value: raw.to_string(), expected: $what }.into()
+                    })
+            }
+        }
+
+        impl Type<Postgres> for $ty {
+            fn type_info() -> PgTypeInfo {
+                <str as Type<Postgres>>::type_info()
+            }
+            fn compatible(ty: &PgTypeInfo) -> bool {
+                <str as Type<Postgres>>::compatible(ty)
+            }
+        }
+
+        impl Encode<'_, Postgres> for $ty {
+            fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+                <&str as Encode<'_, Postgres>>::encode(self.as_str(), buf)
+            }
+        }
+
+        impl<'r> Decode<'r, Postgres> for $ty {
+            fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+                let raw = <&str as Decode<'r, Postgres>>::decode(value)?;
                 <$ty>::ALL
                     .into_iter()
                     .find(|v| v.as_str() == raw)
@@ -202,6 +230,27 @@ macro_rules! row_id {
                 <i64 as Decode<'r, Sqlite>>::decode(value).map(Self)
             }
         }
+
+        impl Type<Postgres> for $ty {
+            fn type_info() -> PgTypeInfo {
+                <i64 as Type<Postgres>>::type_info()
+            }
+            fn compatible(ty: &PgTypeInfo) -> bool {
+                <i64 as Type<Postgres>>::compatible(ty)
+            }
+        }
+
+        impl Encode<'_, Postgres> for $ty {
+            fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+                <i64 as Encode<'_, Postgres>>::encode(self.0, buf)
+            }
+        }
+
+        impl<'r> Decode<'r, Postgres> for $ty {
+            fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+                <i64 as Decode<'r, Postgres>>::decode(value).map(Self)
+            }
+        }
     )*};
 }
 
@@ -223,14 +272,99 @@ row_id!(
     ApprovalId,
 );
 
-/// Stored form of a timestamp: RFC 3339 UTC, whole seconds (text order is time order).
-pub fn ts(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+/// A timestamp as the store binds it: on SQLite RFC 3339 UTC text, whole seconds (text order
+/// is time order); on PostgreSQL a `timestamptz` (whole seconds too, so both engines store the
+/// same instant). `to_string()` gives the SQLite text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Ts(DateTime<Utc>);
+
+/// Stored form of a timestamp.
+pub fn ts(t: DateTime<Utc>) -> Ts {
+    use chrono::Timelike;
+    Ts(t.with_nanosecond(0).unwrap_or(t))
 }
 
+impl std::fmt::Display for Ts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%dT%H:%M:%SZ"))
+    }
+}
+
+impl PartialEq<&str> for Ts {
+    fn eq(&self, other: &&str) -> bool {
+        self.to_string() == *other
+    }
+}
+
+/// A date as the store binds it: on SQLite `YYYY-MM-DD` text, on PostgreSQL a `date`.
+/// `to_string()` gives the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Day(NaiveDate);
+
 /// Stored form of a date.
-pub fn day(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+pub fn day(d: NaiveDate) -> Day {
+    Day(d)
+}
+
+impl std::fmt::Display for Day {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%d"))
+    }
+}
+
+impl PartialEq<&str> for Day {
+    fn eq(&self, other: &&str) -> bool {
+        self.to_string() == *other
+    }
+}
+
+/// `Type` and `Encode` for a bound value stored as text on SQLite and natively on PostgreSQL.
+macro_rules! bound_as {
+    ($($name:ident => $pg:ty;)*) => {$(
+        impl Type<Sqlite> for $name {
+            fn type_info() -> SqliteTypeInfo {
+                <str as Type<Sqlite>>::type_info()
+            }
+        }
+
+        impl<'q> Encode<'q, Sqlite> for $name {
+            fn encode_by_ref(
+                &self,
+                buf: &mut Vec<SqliteArgumentValue<'q>>,
+            ) -> Result<IsNull, BoxDynError> {
+                <String as Encode<'q, Sqlite>>::encode(self.to_string(), buf)
+            }
+        }
+
+        impl Type<Postgres> for $name {
+            fn type_info() -> PgTypeInfo {
+                <$pg as Type<Postgres>>::type_info()
+            }
+        }
+
+        impl Encode<'_, Postgres> for $name {
+            fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+                <$pg as Encode<'_, Postgres>>::encode_by_ref(&self.0, buf)
+            }
+        }
+    )*};
+}
+
+impl serde::Serialize for Ts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl serde::Serialize for Day {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+bound_as! {
+    Ts => DateTime<Utc>;
+    Day => NaiveDate;
 }
 
 fn parse_ts(raw: &str) -> Result<DateTime<Utc>, BadStoredValue> {
@@ -277,7 +411,51 @@ macro_rules! text_newtype {
                 v.0
             }
         }
+
+        impl Type<Postgres> for $name {
+            fn type_info() -> PgTypeInfo {
+                <str as Type<Postgres>>::type_info()
+            }
+            fn compatible(_: &PgTypeInfo) -> bool {
+                // Native or text: `Decode` reads either and names what it found otherwise.
+                true
+            }
+        }
+
+        impl<'r> Decode<'r, Postgres> for $name {
+            fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+                let native = pg_native(value)?;
+                let $raw = native.as_deref();
+                let inner: $inner = $parse?;
+                Ok($name(inner))
+            }
+        }
     )*};
+}
+
+/// A PostgreSQL value read as the text SQLite would have stored: a `timestamptz` as RFC 3339
+/// UTC, a `date` as `YYYY-MM-DD`, a number as its digits, text as it is; NULL as `None`.
+fn pg_native(value: PgValueRef<'_>) -> Result<Option<String>, BoxDynError> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    let ty = value.type_info().name().to_string();
+    Ok(Some(match ty.as_str() {
+        "TIMESTAMPTZ" => {
+            let t = <DateTime<Utc> as Decode<Postgres>>::decode(value)?;
+            t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        }
+        "DATE" => <NaiveDate as Decode<Postgres>>::decode(value)?
+            .format("%Y-%m-%d")
+            .to_string(),
+        "INT8" => <i64 as Decode<Postgres>>::decode(value)?.to_string(),
+        "INT4" => <i32 as Decode<Postgres>>::decode(value)?.to_string(),
+        "INT8[]" => {
+            let ids = <Vec<i64> as Decode<Postgres>>::decode(value)?;
+            serde_json::Value::from(ids).to_string()
+        }
+        _ => <String as Decode<Postgres>>::decode(value)?,
+    }))
 }
 
 /// A stored timestamp, for `#[sqlx(try_from = "StoredTs")]` on a `DateTime<Utc>` field.
@@ -332,6 +510,23 @@ impl<'r, T: RowId> Decode<'r, Sqlite> for StoredIds<T> {
     }
 }
 
+impl<T> Type<Postgres> for StoredIds<T> {
+    fn type_info() -> PgTypeInfo {
+        <str as Type<Postgres>>::type_info()
+    }
+    fn compatible(_: &PgTypeInfo) -> bool {
+        true
+    }
+}
+
+impl<'r, T: RowId> Decode<'r, Postgres> for StoredIds<T> {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        let raw = pg_native(value)?;
+        let ids = not_null(raw.as_deref()).and_then(parse_ids)?;
+        Ok(StoredIds(ids.into_iter().map(T::from_raw).collect()))
+    }
+}
+
 impl<T> From<StoredIds<T>> for Vec<T> {
     fn from(v: StoredIds<T>) -> Self {
         v.0
@@ -377,7 +572,7 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(ts(t), "2026-11-26T09:30:00Z");
-        assert_eq!(parse_ts(&ts(t)).unwrap(), t);
+        assert_eq!(parse_ts(&ts(t).to_string()).unwrap(), t);
         assert!(parse_ts("yesterday").is_err());
         assert!(parse_day("2026-02-30").is_err());
     }

@@ -1,0 +1,307 @@
+//! The two engines behind one store API: a [`Conn`] is a connection to SQLite or to PostgreSQL,
+//! and [`run!`] runs one statement, written once, on whichever it is.
+//!
+//! Store functions take `&mut Conn` as before. A statement whose SQL the two dialects agree on
+//! (most: `$n` parameters, `ON CONFLICT`, `RETURNING`) is written once:
+//!
+//! ```ignore
+//! let n: i64 = run!(conn, sqlx::query_scalar("SELECT COUNT(*) FROM products"), fetch_one)?;
+//! ```
+//!
+//! The query expression is expanded once per engine, so its binds and its row type must be
+//! encodable and decodable on both (the store's types in [`super::types`] are). Where the
+//! dialects differ, the function matches on [`Conn::engine`] in the one place that concern
+//! lives (docs/postgresql.md lists them).
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Database, PgConnection, Postgres, Sqlite, SqliteConnection, TransactionManager};
+
+/// A connection to either engine; use `&mut Conn` wherever the store wants a connection.
+#[derive(Debug)]
+pub enum Conn {
+    /// From the store's SQLite pool.
+    Sqlite(PoolConnection<Sqlite>),
+    /// A SQLite connection of its own (the readers' pool, a test's in-memory database).
+    SqliteOwned(SqliteConnection),
+    /// From the store's PostgreSQL pool.
+    Postgres(PoolConnection<Postgres>),
+}
+
+/// The engine a [`Conn`] is on, with its connection.
+pub enum Engine<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+impl Conn {
+    /// The connection, by engine.
+    pub fn engine(&mut self) -> Engine<'_> {
+        match self {
+            Conn::Sqlite(c) => Engine::Sqlite(c),
+            Conn::SqliteOwned(c) => Engine::Sqlite(c),
+            Conn::Postgres(c) => Engine::Postgres(c),
+        }
+    }
+
+    /// The SQLite connection, for tests and tools that run SQLite's own statements.
+    ///
+    /// # Panics
+    /// On PostgreSQL.
+    pub fn as_sqlite(&mut self) -> &mut SqliteConnection {
+        match self.engine() {
+            Engine::Sqlite(c) => c,
+            Engine::Postgres(_) => panic!("as_sqlite on a PostgreSQL connection"),
+        }
+    }
+
+    /// Whether this is a PostgreSQL connection.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Conn::Postgres(_))
+    }
+
+    /// Whether a transaction is open on it.
+    pub fn is_in_transaction(&self) -> bool {
+        match self {
+            Conn::Sqlite(c) => depth::<Sqlite>(c) > 0,
+            Conn::SqliteOwned(c) => depth::<Sqlite>(c) > 0,
+            Conn::Postgres(c) => depth::<Postgres>(c) > 0,
+        }
+    }
+}
+
+fn depth<DB: Database>(c: &DB::Connection) -> usize {
+    <DB::TransactionManager as TransactionManager>::get_transaction_depth(c)
+}
+
+impl From<SqliteConnection> for Conn {
+    fn from(c: SqliteConnection) -> Self {
+        Conn::SqliteOwned(c)
+    }
+}
+
+/// Runs one statement on `conn` (a `&mut Conn`, or anything that derefs to one), whichever
+/// engine it is on. `execute` gives the number of rows affected; `fetch_one`, `fetch_optional`
+/// and `fetch_all` give what sqlx's do. Evaluates to a `Result<_, sqlx::Error>` (awaited).
+/// A fourth argument `|rows| expr` (a `Result<_, sqlx::Error>`) reads untyped rows in the
+/// engine's own row type, e.g. `|row| row.try_get::<i64, _>(0)`.
+macro_rules! run {
+    ($conn:expr, $query:expr, execute) => {
+        match $crate::store::Conn::engine(&mut *$conn) {
+            $crate::store::Engine::Sqlite(c) => {
+                $query.execute(&mut *c).await.map(|r| r.rows_affected())
+            }
+            $crate::store::Engine::Postgres(c) => {
+                $query.execute(&mut *c).await.map(|r| r.rows_affected())
+            }
+        }
+    };
+    ($conn:expr, $query:expr, $fetch:ident, |$rows:ident| $map:expr) => {
+        match $crate::store::Conn::engine(&mut *$conn) {
+            $crate::store::Engine::Sqlite(c) => $query.$fetch(&mut *c).await.and_then(|$rows| $map),
+            $crate::store::Engine::Postgres(c) => {
+                $query.$fetch(&mut *c).await.and_then(|$rows| $map)
+            }
+        }
+    };
+    ($conn:expr, $query:expr, $fetch:ident) => {
+        match $crate::store::Conn::engine(&mut *$conn) {
+            $crate::store::Engine::Sqlite(c) => $query.$fetch(&mut *c).await,
+            $crate::store::Engine::Postgres(c) => $query.$fetch(&mut *c).await,
+        }
+    };
+}
+pub(crate) use run;
+
+/// SQL that differs between the engines, chosen by the connection: `dialect!(conn, sqlite:
+/// "…", postgres: "…")`. For a fragment that is spelled two ways inside a statement otherwise
+/// shared.
+#[allow(unused_macros)]
+macro_rules! dialect {
+    ($conn:expr, sqlite: $sqlite:expr, postgres: $postgres:expr $(,)?) => {
+        if $crate::store::Conn::is_postgres(&*$conn) {
+            $postgres
+        } else {
+            $sqlite
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use dialect;
+
+/// A connection the store hands out ([`super::Store::conn`]); use it wherever a `&mut Conn`
+/// is wanted. Dropping it hands the connection back.
+#[derive(Debug)]
+pub struct Pooled(pub(super) Conn);
+
+impl std::ops::Deref for Pooled {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.0
+    }
+}
+
+#[derive(Debug)]
+enum Held<'c> {
+    Owned(Pooled),
+    Borrowed(&'c mut Conn),
+}
+
+/// A transaction; use it wherever a `&mut Conn` is wanted. Dropping it rolls back. One from
+/// [`super::Store::begin_write`] holds the write turn until it ends (on SQLite this process's
+/// turn before SQLite's write lock; on PostgreSQL a transaction-scoped advisory lock every
+/// replica's writers share, so writes are serialized as SQLite serializes them).
+#[derive(Debug)]
+pub struct Tx<'c> {
+    conn: Held<'c>,
+    open: bool,
+    /// Held until the transaction ends (declared after it, so dropped after its rollback).
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+/// How a transaction starts.
+#[derive(Debug, Clone, Copy)]
+pub enum Begin {
+    /// Writes: SQLite `BEGIN IMMEDIATE` (the write lock from the first statement); PostgreSQL
+    /// `BEGIN` then the shared writers' advisory lock.
+    Write,
+    /// Reads that must see one moment: SQLite `BEGIN` (a read snapshot from the first read);
+    /// PostgreSQL `REPEATABLE READ READ ONLY`.
+    Snapshot,
+}
+
+/// The advisory lock key every writer takes on PostgreSQL ("bo-bot" in ASCII, as a number).
+pub const WRITER_LOCK: i64 = 0x626f_2d62_6f74;
+
+impl<'c> Tx<'c> {
+    async fn start(
+        mut conn: Held<'c>,
+        begin: Begin,
+        turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ) -> anyhow::Result<Tx<'c>> {
+        let c: &mut Conn = match &mut conn {
+            Held::Owned(p) => p,
+            Held::Borrowed(c) => c,
+        };
+        match (c.engine(), begin) {
+            (Engine::Sqlite(c), Begin::Write) => {
+                <Sqlite as Database>::TransactionManager::begin(c, Some("BEGIN IMMEDIATE".into()))
+                    .await?
+            }
+            (Engine::Sqlite(c), Begin::Snapshot) => {
+                <Sqlite as Database>::TransactionManager::begin(c, None).await?
+            }
+            (Engine::Postgres(c), Begin::Write) => {
+                <Postgres as Database>::TransactionManager::begin(c, None).await?;
+                let mut tx = Tx {
+                    conn,
+                    open: true,
+                    _turn: turn,
+                };
+                if let Engine::Postgres(c) = tx.engine() {
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(WRITER_LOCK)
+                        .execute(&mut *c)
+                        .await?;
+                }
+                return Ok(tx);
+            }
+            (Engine::Postgres(c), Begin::Snapshot) => {
+                <Postgres as Database>::TransactionManager::begin(
+                    c,
+                    Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".into()),
+                )
+                .await?
+            }
+        }
+        Ok(Tx {
+            conn,
+            open: true,
+            _turn: turn,
+        })
+    }
+
+    pub(super) async fn owned(
+        conn: Pooled,
+        begin: Begin,
+        turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    ) -> anyhow::Result<Tx<'static>> {
+        Tx::start(Held::Owned(conn), begin, turn).await
+    }
+
+    /// Makes the transaction's writes permanent.
+    pub async fn commit(mut self) -> anyhow::Result<()> {
+        use anyhow::Context;
+        match self.engine() {
+            Engine::Sqlite(c) => <Sqlite as Database>::TransactionManager::commit(c).await,
+            Engine::Postgres(c) => <Postgres as Database>::TransactionManager::commit(c).await,
+        }
+        .context("cannot commit")?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// Undoes the transaction's writes.
+    pub async fn rollback(mut self) -> anyhow::Result<()> {
+        use anyhow::Context;
+        match self.engine() {
+            Engine::Sqlite(c) => <Sqlite as Database>::TransactionManager::rollback(c).await,
+            Engine::Postgres(c) => <Postgres as Database>::TransactionManager::rollback(c).await,
+        }
+        .context("cannot roll back")?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+/// Starts a transaction on a connection the caller already holds (one that has staged rows in
+/// temporary tables, see [`super::import`], or a reader that wants one snapshot).
+pub async fn begin_on(conn: &mut Conn, begin: Begin) -> anyhow::Result<Tx<'_>> {
+    Tx::start(Held::Borrowed(conn), begin, None).await
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            match self.engine() {
+                Engine::Sqlite(c) => <Sqlite as Database>::TransactionManager::start_rollback(c),
+                Engine::Postgres(c) => {
+                    <Postgres as Database>::TransactionManager::start_rollback(c)
+                }
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        match &self.conn {
+            Held::Owned(p) => p,
+            Held::Borrowed(c) => c,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Tx<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        match &mut self.conn {
+            Held::Owned(p) => p,
+            Held::Borrowed(c) => c,
+        }
+    }
+}
+
+/// The SQLite connection under `conn`, for a statement not yet written for PostgreSQL; on
+/// PostgreSQL an error naming `what`. (The port's to-do list: `grep -rn sqlite_only src`.)
+pub fn sqlite_only<'a>(conn: &'a mut Conn, what: &str) -> anyhow::Result<&'a mut SqliteConnection> {
+    match conn.engine() {
+        Engine::Sqlite(c) => Ok(c),
+        Engine::Postgres(_) => anyhow::bail!("{what} does not run on PostgreSQL yet"),
+    }
+}
