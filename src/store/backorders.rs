@@ -569,8 +569,9 @@ pub async fn sync_priority_weights(conn: &mut Conn, w: &PriorityWeights) -> anyh
         sqlx::query(
             "UPDATE priority_weights SET standard = $1, silver = $2, gold = $3, vip = $4,
             per_currency_unit = $5, per_day = $6
-         WHERE id = 1 AND (standard IS NOT $1 OR silver IS NOT $2 OR gold IS NOT $3
-            OR vip IS NOT $4 OR per_currency_unit IS NOT $5 OR per_day IS NOT $6)",
+         WHERE id = 1 AND (standard IS DISTINCT FROM $1 OR silver IS DISTINCT FROM $2
+            OR gold IS DISTINCT FROM $3 OR vip IS DISTINCT FROM $4
+            OR per_currency_unit IS DISTINCT FROM $5 OR per_day IS DISTINCT FROM $6)",
         )
         .bind(w.tier_points[0])
         .bind(w.tier_points[1])

@@ -503,11 +503,16 @@ pub async fn database_is_empty(conn: &mut Conn) -> anyhow::Result<bool> {
     // Ordinary tables only: the search indexes' virtual and shadow tables hold bookkeeping
     // rows even when empty, and `priority_weights` and `search_sync` are bookkeeping, not
     // data. (SQLite-only.)
-    let tables: Vec<String> = run!(conn, sqlx::query_scalar(
-        "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table'
+    let sql = super::dialect!(conn,
+        sqlite: "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table'
          AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx_%' AND name NOT IN ('priority_weights', 'search_sync')
          ORDER BY name",
-    ), fetch_all)?;
+        postgres: "SELECT table_name::text FROM information_schema.tables
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+           AND table_name NOT LIKE '\\_sqlx\\_%' AND table_name <> 'priority_weights'
+         ORDER BY 1",
+    );
+    let tables: Vec<String> = run!(conn, sqlx::query_scalar(sql), fetch_all)?;
     for t in tables {
         let any: bool = run!(
             conn,

@@ -46,17 +46,57 @@ pub fn load_settings(config: Option<&std::path::Path>, vars: &[(String, String)]
 
 /// Settings for a test: a temp database plus any overrides.
 pub fn settings(dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> Settings {
-    let mut all = vec![database_var(dir)];
+    let mut all = vec![(
+        "BACKORDER_BOT__DATABASE__PATH".to_string(),
+        dir.path().join("test.db").display().to_string(),
+    )];
     all.extend(vars(extra));
     load_settings(None, &all)
 }
 
 /// The variable that puts the database in `dir`.
-fn database_var(dir: &tempfile::TempDir) -> (String, String) {
-    (
+/// Whether the tests run on PostgreSQL: `TEST_ENGINE=postgres`, with `TEST_DATABASE_URL` naming
+/// a server where each test creates a database of its own (`.ci/with-postgres` starts one).
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_ENGINE").as_deref() == Ok("postgres")
+}
+
+/// A fresh, empty PostgreSQL database on `TEST_DATABASE_URL`; its url. The server is a
+/// throwaway one: the databases go with it.
+pub async fn scratch_postgres() -> String {
+    use sqlx::Connection;
+    let admin = std::env::var("TEST_DATABASE_URL")
+        .expect("TEST_ENGINE=postgres needs TEST_DATABASE_URL (.ci/with-postgres sets it)");
+    let name = format!("bb_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("TEST_DATABASE_URL accepts connections");
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut conn)
+        .await
+        .expect("create a scratch database");
+    let base = admin.rsplit_once('/').expect("a url with a database").0;
+    format!("{base}/{name}")
+}
+
+/// Where a test's database is: a file in its temp dir, or (on PostgreSQL) a fresh database.
+async fn database_vars(dir: &tempfile::TempDir) -> Vec<(String, String)> {
+    if on_postgres() {
+        return vec![
+            (
+                "BACKORDER_BOT__DATABASE__URL".to_string(),
+                scratch_postgres().await,
+            ),
+            (
+                "BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED".to_string(),
+                "true".to_string(),
+            ),
+        ];
+    }
+    vec![(
         "BACKORDER_BOT__DATABASE__PATH".to_string(),
         dir.path().join("test.db").display().to_string(),
-    )
+    )]
 }
 
 /// 2026-11-26 12:00 UTC, the day the tests live in.
@@ -108,7 +148,7 @@ pub async fn build(
         path
     });
     let demo_flag = if demo { "true" } else { "false" };
-    let mut all = vec![database_var(&dir)];
+    let mut all = database_vars(&dir).await;
     all.extend(vars(&[(
         "BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START",
         demo_flag,
@@ -149,11 +189,14 @@ impl TestApp {
         reply.to_text()
     }
 
+    /// The first column of the first row of `sql`, on either engine.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql)
-            .fetch_one(self.app.store.pool())
-            .await
-            .unwrap()
+        self.app.store.scalar_i64(sql).await.unwrap()
+    }
+
+    /// Runs `sql`, on either engine.
+    pub async fn exec(&self, sql: &str) -> u64 {
+        self.app.store.execute_sql(sql).await.unwrap()
     }
 
     pub async fn import(
