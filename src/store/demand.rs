@@ -3,7 +3,7 @@
 //! with order lines, ledger sales and imported sales.
 
 use super::import::{stage_rows, Value};
-use super::{day, ts, Conn};
+use super::{day, ts, Conn, StoredDay};
 use crate::domain::ProductId;
 use crate::store::run;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -59,7 +59,7 @@ pub async fn stage_sales(conn: &mut Conn, rows: &[SaleIn]) -> anyhow::Result<()>
 
 /// Whether the staged row `s` is stored as it is in `sales_history` read as `h`.
 const SAME_SALE: &str = "h.product_id = s.product_id AND h.qty = s.qty AND h.sold_at = s.sold_at
-    AND h.customer IS s.customer AND (h.order_number = s.order_number
+    AND h.customer IS NOT DISTINCT FROM s.customer AND (h.order_number = s.order_number
         OR (h.order_number IS NULL AND s.order_number IS NULL AND h.nth = s.nth))";
 
 /// Writes the staged sales inside the write transaction: new keys inserted, stored orders whose
@@ -68,7 +68,7 @@ pub async fn apply_sales(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<
     let changed: i64 = run!(
         conn,
         sqlx::query_scalar(&format!(
-            "SELECT COALESCE(SUM(s.rows), 0) FROM import_sales s
+            "SELECT CAST(COALESCE(SUM(s.rows), 0) AS BIGINT) FROM import_sales s
          WHERE NOT EXISTS (SELECT 1 FROM sales_history h WHERE {SAME_SALE})"
         )),
         fetch_one
@@ -81,7 +81,7 @@ pub async fn apply_sales(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<
          ON CONFLICT (order_number, product_id) WHERE order_number IS NOT NULL DO UPDATE SET
            customer = excluded.customer, qty = excluded.qty, sold_at = excluded.sold_at,
            day = excluded.day, imported_at = excluded.imported_at
-         WHERE sales_history.customer IS NOT excluded.customer OR sales_history.qty <> excluded.qty
+         WHERE sales_history.customer IS DISTINCT FROM excluded.customer OR sales_history.qty <> excluded.qty
            OR sales_history.sold_at <> excluded.sold_at",
     )
     .bind(ts(now)), execute)?;
@@ -105,7 +105,7 @@ pub async fn demand_of_product(
     from: NaiveDate,
     to: NaiveDate,
 ) -> anyhow::Result<Vec<(NaiveDate, i64)>> {
-    let rows: Vec<(String, i64)> = run!(
+    let rows: Vec<(StoredDay, i64)> = run!(
         conn,
         sqlx::query_as(
             "SELECT day, units FROM demand_daily
@@ -116,9 +116,7 @@ pub async fn demand_of_product(
         .bind(day(to)),
         fetch_all
     )?;
-    rows.into_iter()
-        .map(|(d, u)| Ok((super::parse_day(&d)?, u)))
-        .collect()
+    Ok(rows.into_iter().map(|(d, u)| (d.into(), u)).collect())
 }
 
 /// The last product id of the next `limit` products after id `after` (keyset on the id), or
@@ -127,7 +125,7 @@ pub async fn page_end(conn: &mut Conn, after: i64, limit: i64) -> anyhow::Result
     Ok(run!(
         conn,
         sqlx::query_scalar(
-            "SELECT MAX(id) FROM (SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2)",
+            "SELECT MAX(id) FROM (SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2) AS page",
         )
         .bind(after)
         .bind(limit),
