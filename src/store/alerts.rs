@@ -2,9 +2,7 @@
 //! the scheduler lease.
 
 use super::types::sql_word;
-use super::{
-    day, id_json, id_list, id_rows, table_rows, ts, Conn, StoredIds, StoredOptTs, StoredTs,
-};
+use super::{day, id_json, table_rows, ts, Conn, StoredIds, StoredOptTs, StoredTs};
 use crate::domain::alerts::{AlertState, RateSource, RunStatus, Scope, Severity, SkuFigures};
 use crate::domain::forecast::Method;
 use crate::domain::{AlertRunId, PostId, ProductId};
@@ -199,8 +197,6 @@ struct Spelling {
     json_texts: fn(n: usize) -> String,
     /// One JSON array (as text) of a group's rows, each the JSON array of `columns`.
     pack: fn(columns: &str) -> String,
-    /// Free stock ([`super::stock::AVAILABLE`]) in this spelling.
-    available: fn() -> String,
 }
 
 impl Spelling {
@@ -210,7 +206,6 @@ impl Spelling {
         today_plus: |n| format!("date($1, '+' || {n} || ' days')"),
         json_texts: |n| format!("(SELECT value FROM json_each(${n}))"),
         pack: |columns| format!("'[' || group_concat(json_array({columns}), ',') || ']'"),
-        available: || super::stock::AVAILABLE.to_string(),
     };
 
     const POSTGRES: Spelling = Spelling {
@@ -219,8 +214,6 @@ impl Spelling {
         today_plus: |n| format!("($1 + CAST({n} AS INTEGER))"),
         json_texts: |n| format!("(SELECT jsonb_array_elements_text(${n}::jsonb))"),
         pack: |columns| format!("json_agg(json_build_array({columns}))::text"),
-        // SQLite's two-argument scalar `max`, where `AVAILABLE` still spells it so.
-        available: || super::stock::AVAILABLE.replacen("MAX(", "GREATEST(", 1),
     };
 }
 
@@ -232,10 +225,9 @@ fn evaluation_sql_with(sp: &Spelling) -> String {
         today_plus,
         json_texts,
         pack,
-        available,
     } = sp;
     let expecting = super::purchasing::expecting_units_sql!();
-    let available = available();
+    let available = super::stock::AVAILABLE;
     let latest_eta = days_from_today("MAX(eta)");
     let next_eta_in = days_from_today("next_eta");
     let lead_end = today_plus("COALESCE(c.lead_time_days, s.lead_time_days, 14)");
@@ -386,8 +378,8 @@ pub async fn states(conn: &mut Conn, rule: &str) -> anyhow::Result<HashMap<Produ
         .collect())
 }
 
-/// Writes changed states and deletes cleared ones, one statement each (rows and ids bound as
-/// one value: [`table_rows`], [`id_rows`]).
+/// Writes changed states and deletes cleared ones, one statement each (rows and ids each bound
+/// as one JSON value: [`table_rows`], `json_each`).
 pub async fn save_states(
     conn: &mut Conn,
     rule: &str,
@@ -431,15 +423,14 @@ pub async fn save_states(
         .bind(serde_json::Value::Array(rows).to_string()), execute)?;
     }
     if !deletes.is_empty() {
-        let ids = id_rows(conn, 2);
         run!(
             conn,
-            sqlx::query(&format!(
+            sqlx::query(
                 "DELETE FROM alert_states WHERE rule = $1
-             AND product_id IN (SELECT value FROM {ids})"
-            ))
+             AND product_id IN (SELECT value FROM json_each($2))"
+            )
             .bind(rule)
-            .bind(id_list(deletes)),
+            .bind(id_json(deletes)),
             execute
         )?;
     }
@@ -470,20 +461,19 @@ pub async fn snooze(
     actor: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<u64> {
-    let ids = id_rows(conn, 5);
     Ok(run!(
         conn,
-        sqlx::query(&format!(
+        sqlx::query(
             "INSERT INTO alert_snoozes (rule, product_id, until, actor, created_at)
-         SELECT $1, value, $2, $3, $4 FROM {ids} WHERE true
+         SELECT $1, value, $2, $3, $4 FROM json_each($5) WHERE true
          ON CONFLICT (rule, product_id) DO UPDATE SET until = excluded.until,
             actor = excluded.actor, created_at = excluded.created_at",
-        ))
+        )
         .bind(rule)
         .bind(ts(until))
         .bind(actor)
         .bind(ts(now))
-        .bind(id_list(product_ids)),
+        .bind(id_json(product_ids)),
         execute
     )?)
 }

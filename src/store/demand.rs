@@ -27,7 +27,6 @@ pub struct SaleIn {
 
 /// Loads checked sales into `temp.import_sales` (no write lock needed).
 pub async fn stage_sales(conn: &mut Conn, rows: &[SaleIn]) -> anyhow::Result<()> {
-    let days: Vec<String> = rows.iter().map(|r| day(r.day).to_string()).collect();
     stage_rows(
         conn,
         "import_sales",
@@ -41,14 +40,14 @@ pub async fn stage_sales(conn: &mut Conn, rows: &[SaleIn]) -> anyhow::Result<()>
             "nth",
             "rows",
         ],
-        rows.iter().zip(&days).map(|(r, d)| {
+        rows.iter().map(|r| {
             vec![
                 Value::Int(Some(r.product_id.0)),
                 Value::Text(r.order_number.as_deref()),
                 Value::Text(r.customer.as_deref()),
                 Value::Int(Some(r.qty)),
                 Value::Text(Some(&r.sold_at)),
-                Value::Text(Some(d)),
+                Value::Day(Some(r.day)),
                 Value::Int(Some(r.nth)),
                 Value::Int(Some(r.rows)),
             ]
@@ -77,7 +76,7 @@ pub async fn apply_sales(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<
     run!(conn, sqlx::query(
         "INSERT INTO sales_history (product_id, order_number, customer, qty, sold_at, day, nth, imported_at)
          SELECT product_id, order_number, customer, qty, sold_at, day, nth, $1 FROM import_sales
-         WHERE order_number IS NOT NULL ORDER BY rowid
+         WHERE order_number IS NOT NULL ORDER BY rid
          ON CONFLICT (order_number, product_id) WHERE order_number IS NOT NULL DO UPDATE SET
            customer = excluded.customer, qty = excluded.qty, sold_at = excluded.sold_at,
            day = excluded.day, imported_at = excluded.imported_at
@@ -92,7 +91,7 @@ pub async fn apply_sales(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<
              SELECT 1 FROM sales_history h WHERE h.order_number IS NULL
                AND h.product_id = s.product_id AND h.sold_at = s.sold_at AND h.qty = s.qty
                AND COALESCE(h.customer, '') = COALESCE(s.customer, '') AND h.nth = s.nth)
-         ORDER BY s.rowid",
+         ORDER BY s.rid",
     )
     .bind(ts(now)), execute)?;
     Ok(changed as usize)

@@ -128,16 +128,6 @@ macro_rules! dialect {
 #[allow(unused_imports)]
 pub(crate) use dialect;
 
-/// The ids of an [`super::types::IdList`] bound as `$n`, as a FROM item with one column `value`:
-/// `WHERE id IN (SELECT value FROM {id_rows})`.
-pub fn id_rows(conn: &Conn, n: usize) -> String {
-    if conn.is_postgres() {
-        format!("unnest(${n}::bigint[]) AS ids (value)")
-    } else {
-        format!("json_each(${n})")
-    }
-}
-
 /// Rows of `table` bound as `$n`, one JSON array of objects keyed by column name (timestamps
 /// and dates as [`super::ts`] and [`super::day`] write them), as a FROM item whose `columns` read by name with
 /// the table's types: SQLite reads each with `->>` from `json_each`, PostgreSQL types them by
@@ -321,6 +311,30 @@ impl std::ops::DerefMut for Tx<'_> {
             Held::Borrowed(c) => c,
         }
     }
+}
+
+/// SQL for the text of JSON member `key` of the JSON text in `column` (a plain key: letters,
+/// digits, `_`): SQLite `json_extract(column, '$.key')`, PostgreSQL `(column::jsonb ->> 'key')`.
+pub fn json_member(conn: &Conn, column: &str, key: &str) -> String {
+    if conn.is_postgres() {
+        format!("({column}::jsonb ->> '{key}')")
+    } else {
+        format!("json_extract({column}, '$.{key}')")
+    }
+}
+
+/// After rows went into `table` with explicit ids: on PostgreSQL its identity continues past
+/// the largest id (SQLite's INTEGER PRIMARY KEY does so by itself).
+pub async fn continue_ids(conn: &mut Conn, table: &str) -> anyhow::Result<()> {
+    if let Engine::Postgres(c) = conn.engine() {
+        sqlx::query(&format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
+                    GREATEST((SELECT MAX(id) FROM {table}), 1))"
+        ))
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The SQLite connection under `conn`, for a statement not yet written for PostgreSQL; on

@@ -194,44 +194,6 @@ pub fn id_json<T: RowId>(ids: &[T]) -> String {
     serde_json::Value::from(raw).to_string()
 }
 
-/// Ids bound as one value however many: on SQLite a JSON array (rows of `json_each`), on
-/// PostgreSQL a `bigint[]` (rows of `unnest`). Read them in SQL as the FROM item
-/// [`super::id_rows`].
-#[derive(Debug, Clone)]
-pub struct IdList(Vec<i64>);
-
-/// The ids as one bound value ([`IdList`]).
-pub fn id_list<T: RowId>(ids: &[T]) -> IdList {
-    IdList(ids.iter().map(|id| id.raw()).collect())
-}
-
-impl Type<Sqlite> for IdList {
-    fn type_info() -> SqliteTypeInfo {
-        <str as Type<Sqlite>>::type_info()
-    }
-}
-
-impl<'q> Encode<'q, Sqlite> for IdList {
-    fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
-        <String as Encode<'q, Sqlite>>::encode(
-            serde_json::Value::from(self.0.clone()).to_string(),
-            buf,
-        )
-    }
-}
-
-impl Type<Postgres> for IdList {
-    fn type_info() -> PgTypeInfo {
-        <Vec<i64> as Type<Postgres>>::type_info()
-    }
-}
-
-impl Encode<'_, Postgres> for IdList {
-    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
-        <Vec<i64> as Encode<'_, Postgres>>::encode_by_ref(&self.0, buf)
-    }
-}
-
 /// Implements [`RowId`], `Type`, `Encode` and `Decode` for a row id newtype, stored as its
 /// INTEGER.
 macro_rules! row_id {
