@@ -415,10 +415,9 @@ async fn check_prints_each_rules_alerts_as_json_and_changes_nothing() {
 async fn check_through_the_real_binary_prints_json_per_rule_and_changes_nothing() {
     let t = alerts_app(NIGHTLY_RULE, &[]).await;
     set_on_hand(&t, "MUG", 0).await;
-    let db = t.app.settings.database.path.clone();
     let config = t.dir.path().join("config.toml");
     let config = config.to_str().unwrap();
-    let (code, out, err) = common::run_bot(&db, &["--config", config, "check", "--json"]);
+    let (code, out, err) = common::run_bot_on(&t, &["--config", config, "check", "--json"]);
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
     let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     let rules = v.as_array().unwrap();
@@ -448,10 +447,11 @@ async fn check_through_the_real_binary_prints_json_per_rule_and_changes_nothing(
     }
     assert!(alerts.iter().all(|a| a["sku"] != "PLENTY"), "{out}");
 
-    let (code, out, _) = common::run_bot(&db, &["--config", config, "check", "--rule", "NIGHTLY"]);
+    let (code, out, _) =
+        common::run_bot_on(&t, &["--config", config, "check", "--rule", "NIGHTLY"]);
     assert_eq!(code, 0);
     assert!(out.contains("CRITICAL MUG"), "{out}");
-    let (code, _, err) = common::run_bot(&db, &["--config", config, "check", "--rule", "nope"]);
+    let (code, _, err) = common::run_bot_on(&t, &["--config", config, "check", "--rule", "nope"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("nightly"), "the error lists the rules: {err}");
     assert_eq!(
