@@ -10,6 +10,7 @@ use backorder_bot::domain::alerts::{AlertLine, AlertRule, Change, Scope, Severit
 use backorder_bot::domain::schedule::Trigger;
 use backorder_bot::domain::MovementKind;
 use backorder_bot::store::stock::{record_movement, Movement};
+use backorder_bot::store::Engine;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use common::{spawn_app, spawn_app_with, TestApp};
 
@@ -70,13 +71,13 @@ async fn shop(t: &TestApp) {
 
 /// `(method, classification, rate, level, sigma, start)` of a SKU's stored forecast.
 async fn stored(t: &TestApp, sku: &str) -> Option<(String, String, f64, f64, f64, String)> {
-    sqlx::query_as(
-        "SELECT f.method, f.classification, f.rate, f.level, f.sigma, f.start FROM forecasts f
-         JOIN products p ON p.id = f.product_id WHERE p.sku = $1",
-    )
-    .bind(sku)
-    .fetch_optional(t.app.store.pool())
-    .await
+    let sql = "SELECT f.method, f.classification, f.rate, f.level, f.sigma, CAST(f.start AS TEXT)
+         FROM forecasts f JOIN products p ON p.id = f.product_id WHERE p.sku = $1";
+    let mut conn = t.app.store.conn().await.unwrap();
+    match conn.engine() {
+        Engine::Sqlite(c) => sqlx::query_as(sql).bind(sku).fetch_optional(c).await,
+        Engine::Postgres(c) => sqlx::query_as(sql).bind(sku).fetch_optional(c).await,
+    }
     .unwrap()
 }
 
