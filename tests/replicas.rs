@@ -8,6 +8,7 @@
 mod common;
 #[path = "support/mock_twilio.rs"]
 mod mock_twilio;
+mod support;
 
 use backorder_bot::app::Clock;
 use backorder_bot::startup::Application;
@@ -17,6 +18,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::fake_discord::{FakeDiscord, Invoker, GUILD};
 
 /// A fresh database on the test server; `None` (after saying why) without one.
 async fn database(test: &str) -> Option<String> {
@@ -297,4 +299,59 @@ async fn stock_arriving_at_two_replicas_at_once_is_allocated_exactly() {
         UNITS as i64,
         "each request applied once"
     );
+}
+
+/// Discord's interactions sent round-robin to three replicas (no gateway connection): each
+/// replica verifies the signature and answers, and every answer is the same one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interactions_sent_round_robin_to_three_replicas_all_answer() {
+    let Some(url) = database("replicas: interactions round-robin").await else {
+        return;
+    };
+    let t = app_on(&url).await;
+    t.import(
+        "products",
+        "sku,name,unit_price,on_hand\nTENT-2P,Trailhead 2-person tent,199.00,7\n",
+    )
+    .await
+    .unwrap();
+    let fake = FakeDiscord::start().await;
+    let mut vars = fake.settings_vars();
+    vars.push((
+        "BACKORDER_BOT__DISCORD__GATEWAY".to_string(),
+        "false".to_string(),
+    ));
+    let client = reqwest::Client::new();
+    let ports = [free_port(), free_port(), free_port()];
+    let mut replicas: Vec<Child> = ports.iter().map(|p| replica(&url, *p, &vars)).collect();
+    for p in ports {
+        wait_ready(&client, p).await;
+    }
+    for i in 0..9 {
+        let endpoint = format!("http://127.0.0.1:{}/discord/interactions", ports[i % 3]);
+        let (_, status, answer) = fake
+            .post_command(
+                &endpoint,
+                "stock",
+                json!([{"name": "sku", "type": 3, "value": "TENT-2P"}]),
+                &Invoker::guild(GUILD, vec![]),
+            )
+            .await;
+        assert_eq!(
+            (status, answer["type"].as_u64()),
+            (200, Some(4)),
+            "{answer:#}"
+        );
+        assert_eq!(
+            answer["data"]["embeds"][0]["title"],
+            "TENT-2P — Trailhead 2-person tent",
+            "replica {} answered {answer:#}",
+            i % 3
+        );
+    }
+    assert_eq!(fake.connections(), 0, "no gateway connection");
+    for r in &mut replicas {
+        r.kill().unwrap();
+        r.wait().unwrap();
+    }
 }
