@@ -272,6 +272,42 @@ async fn a_rule_never_runs_twice_at_once_and_a_cron_time_runs_once() {
 }
 
 #[tokio::test]
+async fn racing_runs_of_one_cron_time_run_it_once_and_one_racer_takes_the_lease() {
+    let t = alerts_app(NIGHTLY_RULE, &[]).await;
+    let r = rule(&t);
+    let cron_time = Some(test_now());
+    let outcomes = futures::future::join_all(
+        (0..6).map(|_| alerts::run_rule(&t.app, &r, Trigger::Schedule, cron_time)),
+    )
+    .await;
+    let outcomes: Vec<RunOutcome> = outcomes.into_iter().map(|o| o.unwrap()).collect();
+    let done = outcomes
+        .iter()
+        .filter(|o| matches!(o, RunOutcome::Done(_)))
+        .count();
+    assert_eq!(done, 1, "{outcomes:?}");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM alert_runs").await, 1);
+    let now = test_now();
+    let taken = futures::future::join_all((0..6).map(|i| {
+        let store = t.app.store.clone();
+        async move {
+            let mut conn = store.conn().await.unwrap();
+            backorder_bot::store::alerts::try_lease(
+                &mut conn,
+                "race",
+                &format!("holder-{i}"),
+                now,
+                now + Duration::minutes(1),
+            )
+            .await
+            .unwrap()
+        }
+    }))
+    .await;
+    assert_eq!(taken.iter().filter(|held| **held).count(), 1, "{taken:?}");
+}
+
+#[tokio::test]
 async fn the_scheduler_runs_each_cron_time_once_in_the_rules_timezone() {
     let t = alerts_app(NIGHTLY_RULE, &[]).await;
     let mut s = Scheduler::new(&t.app);

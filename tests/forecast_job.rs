@@ -5,7 +5,7 @@
 mod common;
 
 use backorder_bot::app::forecast::refresh_all;
-use backorder_bot::app::forecast_job::ForecastScheduler;
+use backorder_bot::app::forecast_job::{run_job, ForecastScheduler, JobOutcome};
 use backorder_bot::domain::alerts::{AlertLine, AlertRule, Change, Scope, Severity};
 use backorder_bot::domain::schedule::Trigger;
 use backorder_bot::domain::MovementKind;
@@ -232,6 +232,29 @@ async fn the_nightly_refresh_runs_once_per_cron_time_with_one_leader() {
         text.contains("backorderbot_forecast_runs_total{outcome=\"done\"} 2"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn racing_refreshes_of_one_cron_time_run_it_once() {
+    let t = spawn_app().await;
+    shop(&t).await;
+    let cron_time = Some(at("2026-11-26T03:00:00Z"));
+    let outcomes = futures::future::join_all(
+        (0..4).map(|_| run_job(&t.app, Trigger::Schedule, cron_time, None)),
+    )
+    .await;
+    let done = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(JobOutcome::Done { .. })))
+        .count();
+    assert_eq!(done, 1, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(JobOutcome::Done { .. } | JobOutcome::Skipped(_)))),
+        "{outcomes:?}"
+    );
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM forecast_runs").await, 1);
 }
 
 #[tokio::test]
