@@ -6,9 +6,11 @@ use crate::store::run;
 use chrono::{DateTime, Utc};
 
 /// [`AVAILABLE`]'s text, as a macro so that `concat!` can build constant statements from it.
+/// A `CASE`, which both engines read (SQLite's two-argument `MAX` is PostgreSQL's `GREATEST`).
 macro_rules! available_sql {
     () => {
-        "MAX(COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0), 0)"
+        "CASE WHEN COALESCE(sp.on_hand, 0) > COALESCE(sp.allocated, 0) \
+         THEN COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) ELSE 0 END"
     };
 }
 pub(crate) use available_sql;
