@@ -132,13 +132,13 @@ pub async fn cancelled_in(conn: &mut Conn, span: Span) -> anyhow::Result<(i64, i
     Ok(run!(
         conn,
         sqlx::query_as(concat!(
-        "SELECT COUNT(*), CAST(COALESCE(SUM(b.qty), 0) AS BIGINT),
+            "SELECT COUNT(*), CAST(COALESCE(SUM(b.qty), 0) AS BIGINT),
                 CAST(COALESCE(SUM(b.qty * ol.unit_price_minor), 0) AS BIGINT)
          FROM backorders b JOIN order_lines ol ON ol.id = b.order_line_id
          WHERE b.status = ",
-        sql_word!(backorder cancelled),
-        " AND b.switched_to_line_id IS NULL AND b.closed_at >= $1 AND b.closed_at <= $2"
-    ))
+            sql_word!(backorder cancelled),
+            " AND b.switched_to_line_id IS NULL AND b.closed_at >= $1 AND b.closed_at <= $2"
+        ))
         .bind(ts(span.from))
         .bind(ts(span.to)),
         fetch_one
@@ -278,7 +278,7 @@ pub async fn open_events(conn: &mut Conn, span: Span) -> anyhow::Result<OpenEven
                                WHERE b.created_at < $1) x
          WHERE x.left_at IS NULL OR x.left_at >= $1"
         ))
-        .bind(&from),
+        .bind(from),
         fetch_one
     )?;
     let sql = format!(
@@ -287,7 +287,7 @@ pub async fn open_events(conn: &mut Conn, span: Span) -> anyhow::Result<OpenEven
         day = utc_day(conn, "created_at"),
     );
     let opened: Vec<(StoredDay, i64)> =
-        run!(conn, sqlx::query_as(&sql).bind(&from).bind(&to), fetch_all)?;
+        run!(conn, sqlx::query_as(&sql).bind(from).bind(to), fetch_all)?;
     let sql = format!(
         "SELECT {day} AS day, COUNT(*)
          FROM (SELECT {LEFT_OPEN_AT} AS left_at FROM backorders b WHERE b.status <> {open}) x
@@ -296,7 +296,7 @@ pub async fn open_events(conn: &mut Conn, span: Span) -> anyhow::Result<OpenEven
         open = sql_word!(backorder open)
     );
     let closed: Vec<(StoredDay, i64)> =
-        run!(conn, sqlx::query_as(&sql).bind(&from).bind(&to), fetch_all)?;
+        run!(conn, sqlx::query_as(&sql).bind(from).bind(to), fetch_all)?;
     let days = |rows: Vec<(StoredDay, i64)>| -> Vec<(NaiveDate, i64)> {
         rows.into_iter().map(|(d, n)| (d.into(), n)).collect()
     };

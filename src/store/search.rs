@@ -66,15 +66,14 @@ impl Dialect {
         }
     }
 
-    /// The elements of the JSON array bound as `$param`, as rows `j(value, key)`: `value` as
-    /// SQL type `ty`, `key` its position (for `ORDER BY j.key`).
-    fn each(self, param: usize, ty: &str) -> String {
+    /// The strings of the JSON array bound as `$param`, as rows `j(value, key)`, `key` their
+    /// position (for `ORDER BY j.key`). (Lists of ids are `json_each` on both engines:
+    /// PostgreSQL's migration 0003 reads them so.)
+    fn each_text(self, param: usize) -> String {
         match self {
             Dialect::Sqlite => format!("json_each(${param}) j"),
             Dialect::Postgres => format!(
-                "(SELECT CAST(e.value AS {ty}) AS value, e.key
-                  FROM json_array_elements_text(CAST(${param} AS json)) WITH ORDINALITY
-                       AS e(value, key)) j"
+                "json_array_elements_text(CAST(${param} AS json)) WITH ORDINALITY AS j(value, key)"
             ),
         }
     }
@@ -384,7 +383,7 @@ pub async fn trigram_counts(
             sqlx::query_scalar(&format!(
                 "SELECT (SELECT COUNT(*) FROM ({}) AS held) FROM {} ORDER BY j.key",
                 d.holding(index, "j.value", "$2"),
-                d.each(1, "text")
+                d.each_text(1)
             ))
             .bind(serde_json::to_string(&queries)?)
             .bind(probe),
@@ -581,11 +580,17 @@ async fn words_lookup<'w>(
             let terms = index_terms(conn, counts, index, long).await?;
             let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
             let ascii = long.iter().copied().filter(|w| w.is_ascii());
-            (fts_terms(&terms), ascii.chain(short.iter().copied()).collect())
+            (
+                fts_terms(&terms),
+                ascii.chain(short.iter().copied()).collect(),
+            )
         }
         Dialect::Postgres => (String::new(), long.iter().chain(short).copied().collect()),
     };
-    Ok((KeyPart::Text(terms), checking_order(counts, index, &checked)))
+    Ok((
+        KeyPart::Text(terms),
+        checking_order(counts, index, &checked),
+    ))
 }
 
 /// The statement of the search by words for `q` (its rows packed as one JSON array) and the
@@ -639,9 +644,9 @@ pub async fn product_candidates(
         let json: String = run!(
             conn,
             sqlx::query_scalar(&sql)
-            .bind(key)
-            .bind(prefix_end(key))
-            .bind(cap),
+                .bind(key)
+                .bind(prefix_end(key))
+                .bind(cap),
             fetch_one
         )?;
         out = unpack(&json)?;
@@ -738,7 +743,7 @@ pub async fn near_candidates(
             conn,
             sqlx::query_scalar(&format!(
                 "SELECT ({seed_hits}) FROM {} ORDER BY j.key",
-                d.each(1, "text")
+                d.each_text(1)
             ))
             .bind(serde_json::to_string(&queries)?)
             .bind(cap),
@@ -828,7 +833,10 @@ impl CustomerLookup {
             .map(str::to_lowercase)
             .collect();
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
-        let other = words.iter().filter(|w| !w.is_ascii()).map(|w| w.to_string());
+        let other = words
+            .iter()
+            .filter(|w| !w.is_ascii())
+            .map(|w| w.to_string());
         let d = Dialect::of(conn);
         let pack = |inner: &str| format!("({})", d.pack(&d.array("id, external_id, name"), inner));
         // From `$first`: the id prefix's range (two), the FTS query, the limit, the words.
@@ -931,17 +939,15 @@ pub async fn pos_of_products(
     product_ids: &[ProductId],
     limit: i64,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    let sql = format!(
-        "SELECT po.po_number, p.sku FROM {}
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!(
+            "SELECT po.po_number, p.sku FROM json_each($1) j
          JOIN po_lines l ON l.product_id = j.value AND l.status IN {EXPECTING_UNITS}
          JOIN purchase_orders po ON po.id = l.po_id
          JOIN products p ON p.id = l.product_id
          ORDER BY j.key, po.po_number LIMIT $2",
-        Dialect::of(conn).each(1, "bigint")
-    );
-    Ok(run!(
-        conn,
-        sqlx::query_as(&sql)
+        ))
         .bind(id_json(product_ids))
         .bind(limit),
         fetch_all
@@ -1122,9 +1128,8 @@ fn lists_of(d: Dialect, column: &str) -> String {
         open = sql_word!(backorder open)
     );
     format!(
-        "SELECT ({}) AS list FROM {} ORDER BY j.key",
-        d.pack(&d.array("id, sku, qty"), &first),
-        d.each(1, "bigint")
+        "SELECT ({}) AS list FROM json_each($1) j ORDER BY j.key",
+        d.pack(&d.array("id, sku, qty"), &first)
     )
 }
 
