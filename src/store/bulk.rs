@@ -106,7 +106,7 @@ pub async fn synthesize(
         WHERE p.id > {first_new} GROUP BY p.id / 10
         ON CONFLICT (po_number) DO NOTHING"
         ))
-        .bind(&now_s),
+        .bind(now_s),
         execute
     )?;
     let po_lines = run!(
@@ -117,7 +117,7 @@ pub async fn synthesize(
         FROM products p JOIN purchase_orders po ON po.po_number = 'PO-SYN-' || (p.id / 10)
         WHERE p.id > {first_new} AND p.id % 10 IN (0, 1)"
         ))
-        .bind(&now_s),
+        .bind(now_s),
         execute
     )? as i64;
     // Two orders for each product that sold out: each line is wholly backordered.
@@ -148,7 +148,7 @@ pub async fn synthesize(
         FROM order_lines ol JOIN orders o ON o.id = ol.order_id
         WHERE ol.product_id > {first_new} AND o.order_number LIKE 'SO-SYN-%'"
         ))
-        .bind(&now_s),
+        .bind(now_s),
         execute
     )? as i64;
     run!(conn, sqlx::query("UPDATE orders SET ordered_at = replace(ordered_at, ' ', 'T') || 'Z' WHERE ordered_at LIKE '% %'"), execute)?;
@@ -203,7 +203,7 @@ pub async fn bench_backorders(
         SELECT $1, id, $2 FROM suppliers WHERE code = 'BENCH-SUP' RETURNING id",
         )
         .bind(&po)
-        .bind(&now_s),
+        .bind(now_s),
         fetch_one
     )?;
     let eta = super::date_plus_days(conn, "$4", "10");
@@ -215,7 +215,7 @@ pub async fn bench_backorders(
         .bind(po_id)
         .bind(pid)
         .bind(n * 3)
-        .bind(&now_s),
+        .bind(now_s),
         execute
     )?;
     let seq = "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < $1)";
@@ -225,7 +225,7 @@ pub async fn bench_backorders(
             {ordered_at} FROM seq"))
         .bind(n)
         .bind(format!("SO-{sku}"))
-        .bind(&now_s), execute)?;
+        .bind(now_s), execute)?;
     run!(
         conn,
         sqlx::query(
@@ -240,7 +240,7 @@ pub async fn bench_backorders(
         SELECT ol.id, ol.product_id, o.customer_id, ol.qty, $2 FROM order_lines ol JOIN orders o ON o.id = ol.order_id
         WHERE ol.product_id = $1")
         .bind(pid)
-        .bind(&now_s), execute)?;
+        .bind(now_s), execute)?;
     Ok(po)
 }
 

@@ -733,7 +733,7 @@ pub async fn apply_order_lines(
          SELECT order_number, customer_id, COALESCE(ordered_at, $1) FROM import_order_lines
          WHERE order_id IS NULL AND first_of_order ORDER BY rid",
         )
-        .bind(&now),
+        .bind(now),
         execute
     )?;
     run!(conn, sqlx::query(
@@ -789,7 +789,7 @@ pub async fn apply_order_lines(
          WHERE {new} AND reserved > 0 ORDER BY rid"
         ))
         .bind(base)
-        .bind(&now),
+        .bind(now),
         execute
     )?;
     run!(
@@ -810,7 +810,7 @@ pub async fn apply_order_lines(
          WHERE {new} AND qty > reserved ORDER BY rid"
         ))
         .bind(base)
-        .bind(&now),
+        .bind(now),
         execute
     )? as usize;
     let backordered_products = run!(

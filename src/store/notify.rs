@@ -609,7 +609,7 @@ pub async fn seed_bench_updates(conn: &mut Conn, n: i64, at: DateTime<Utc>) -> a
     ] {
         run!(conn, sqlx::query(sql)
             .bind(n)
-            .bind(&now), execute)?;
+            .bind(now), execute)?;
     }
     Ok(())
 }

@@ -290,11 +290,6 @@ impl std::fmt::Display for Ts {
     }
 }
 
-impl PartialEq<&str> for Ts {
-    fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
-    }
-}
 
 /// A date as the store binds it: on SQLite `YYYY-MM-DD` text, on PostgreSQL a `date`.
 /// `to_string()` gives the text.
@@ -312,11 +307,6 @@ impl std::fmt::Display for Day {
     }
 }
 
-impl PartialEq<&str> for Day {
-    fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
-    }
-}
 
 /// `Type` and `Encode` for a bound value stored as text on SQLite and natively on PostgreSQL.
 macro_rules! bound_as {
@@ -571,7 +561,7 @@ mod tests {
         let t = DateTime::parse_from_rfc3339("2026-11-26T09:30:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        assert_eq!(ts(t), "2026-11-26T09:30:00Z");
+        assert_eq!(ts(t).to_string(), "2026-11-26T09:30:00Z");
         assert_eq!(parse_ts(&ts(t).to_string()).unwrap(), t);
         assert!(parse_ts("yesterday").is_err());
         assert!(parse_day("2026-02-30").is_err());
