@@ -2,7 +2,7 @@
 
 use super::keyset::{self, asc, desc, KeyColumn, Keyed, Source};
 use super::types::sql_word;
-use super::{id_json, ts, Conn};
+use super::{day, id_rows, ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
 use crate::domain::priority::PriorityWeights;
 use crate::domain::promise::Cause;
@@ -95,11 +95,26 @@ const PRIORITY: [KeyColumn; 3] = [
 ];
 const AGE: [KeyColumn; 2] = [asc("b.ordered_epoch", 'i'), asc("b.id", 'i')];
 const ETA: [KeyColumn; 4] = [
-    asc("COALESCE(b.promised_eta, '9999-12-31')", 't'),
+    asc(PROMISED_ETA_KEY.0, 't'),
     desc("b.sort_key", 'r'),
     asc("b.ordered_epoch", 'i'),
     asc("b.id", 'i'),
 ];
+/// [`ETA`] on PostgreSQL.
+const ETA_POSTGRES: [KeyColumn; 4] = [
+    asc(PROMISED_ETA_KEY.1, 't'),
+    desc("b.sort_key", 'r'),
+    asc("b.ordered_epoch", 'i'),
+    asc("b.id", 'i'),
+];
+
+/// A promised date as a list key, unknown last, on SQLite and on PostgreSQL. The key is text
+/// (`YYYY-MM-DD` orders as the date does): SQLite stores dates as that text, as its indexes
+/// (migration 0010) write it; PostgreSQL's `date` is cast to it.
+const PROMISED_ETA_KEY: (&str, &str) = (
+    "COALESCE(b.promised_eta, '9999-12-31')",
+    "COALESCE(CAST(b.promised_eta AS TEXT), '9999-12-31')",
+);
 const VALUE: [KeyColumn; 4] = [
     desc("b.value_minor", 'i'),
     desc("b.sort_key", 'r'),
@@ -119,8 +134,13 @@ impl ListOrder {
     }
 }
 
-/// The backorders `f` selects, in `order`, as a keyset source.
+/// The backorders `f` selects, in `order`, as a keyset source on SQLite.
 pub fn source(f: &Filter, order: ListOrder) -> Source<'static> {
+    source_on(f, order, false)
+}
+
+/// [`source`] on the engine given (PostgreSQL when `postgres`).
+fn source_on(f: &Filter, order: ListOrder, postgres: bool) -> Source<'static> {
     let mut filter = Vec::new();
     let mut binds = Vec::new();
     if let Some(p) = f.product_id {
@@ -156,12 +176,15 @@ pub fn source(f: &Filter, order: ListOrder) -> Source<'static> {
         id: "b.id",
         filter,
         binds,
-        order: order.columns(),
+        order: match order {
+            ListOrder::Eta if postgres => &ETA_POSTGRES,
+            _ => order.columns(),
+        },
     }
 }
 
 /// The change counter of every backorder list (migration 0014).
-const CHANGES: &str = "SELECT COALESCE(SUM(changes), 0) FROM backorder_counts";
+const CHANGES: &str = "SELECT CAST(COALESCE(SUM(changes), 0) AS BIGINT) FROM backorder_counts";
 
 /// One page of backorders from `seek` in the given order (ids and keys read from an index, then
 /// the page's rows joined), and the number of rows the filter selects.
@@ -173,17 +196,21 @@ pub async fn list(
     seek: &Seek,
     limit: i64,
 ) -> anyhow::Result<(Vec<BackorderRow>, Keyed, i64)> {
-    let src = source(f, order);
-    let total =
-        if f.product_id.is_none() && f.customer_id.is_none() {
-            // A whole status: the count the triggers keep (migration 0010), not an index range.
-            run!(conn, sqlx::query_scalar(
-            "SELECT COALESCE(SUM(n), 0) FROM backorder_counts WHERE $1 IS NULL OR status = $1",
-        )
-        .bind(f.status.map(|s| s.as_str())), fetch_one)?
-        } else {
-            keyset::count(&mut *conn, &src).await?
-        };
+    let src = source_on(f, order, conn.is_postgres());
+    let total = if f.product_id.is_none() && f.customer_id.is_none() {
+        // A whole status: the count the triggers keep (migration 0010), not an index range.
+        run!(
+            conn,
+            sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM backorder_counts
+             WHERE $1 IS NULL OR status = $1",
+            )
+            .bind(f.status.map(|s| s.as_str())),
+            fetch_one
+        )?
+    } else {
+        keyset::count(&mut *conn, &src).await?
+    };
     let keyed = keyset::page_from_landmarks(&mut *conn, marks, &src, CHANGES, seek, limit).await?;
     let rows = by_ids(conn, &keyed.row_ids()).await?;
     Ok((rows, keyed, total))
@@ -200,25 +227,29 @@ pub async fn queue_places(
     // makes each count a range of the index.
     // The status is checked in Rust: `b.status = 'open'` here could lead the database to
     // walk every open backorder looking for these few ids.
+    let wanted = id_rows(conn, 1, "j");
     let rows: Vec<(BackorderId, String, i64, i64)> = run!(
         conn,
-        sqlx::query_as(concat!(
-            "SELECT b.id, b.status,
+        sqlx::query_as(&format!(
+            concat!(
+                "SELECT b.id, b.status,
             1 + (SELECT COUNT(*) FROM backorders a
                  WHERE a.product_id = b.product_id AND a.status = ",
-            sql_word!(backorder open),
-            "
+                sql_word!(backorder open),
+                "
                    AND a.sort_key >= b.sort_key
                    AND (a.sort_key > b.sort_key OR (a.sort_key = b.sort_key
                         AND (a.ordered_epoch < b.ordered_epoch
                              OR (a.ordered_epoch = b.ordered_epoch AND a.id < b.id))))),
             (SELECT COUNT(*) FROM backorders a WHERE a.product_id = b.product_id AND a.status = ",
-            sql_word!(backorder open),
-            ")
+                sql_word!(backorder open),
+                ")
          FROM backorders b
-         WHERE b.id IN (SELECT value FROM json_each($1))"
+         WHERE b.id IN (SELECT value FROM {wanted})"
+            ),
+            wanted = wanted
         ))
-        .bind(id_json(ids)),
+        .bind(super::ids(ids)),
         fetch_all
     )?;
     Ok(rows
@@ -231,12 +262,13 @@ pub async fn queue_places(
 /// Backorders by id, in the order of `ids`.
 pub async fn by_ids(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<Vec<BackorderRow>> {
     // One bound JSON array.
+    let wanted = id_rows(conn, 1, "j");
     let rows: Vec<BackorderRow> = run!(
         conn,
         sqlx::query_as(&format!(
-            "{SELECT} WHERE b.id IN (SELECT value FROM json_each($1))"
+            "{SELECT} WHERE b.id IN (SELECT value FROM {wanted})"
         ))
-        .bind(id_json(ids)),
+        .bind(super::ids(ids)),
         fetch_all
     )?;
     let mut by_id: std::collections::HashMap<BackorderId, BackorderRow> =
@@ -319,12 +351,13 @@ pub async fn open_queue(conn: &mut Conn, product_id: ProductId) -> anyhow::Resul
 
 /// Some backorders as queue rows (unsorted).
 pub async fn queue_rows(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<Vec<QueueRow>> {
+    let wanted = id_rows(conn, 1, "j");
     Ok(run!(
         conn,
         sqlx::query_as(&format!(
-            "{QUEUE_SELECT} WHERE b.id IN (SELECT value FROM json_each($1))"
+            "{QUEUE_SELECT} WHERE b.id IN (SELECT value FROM {wanted})"
         ))
-        .bind(id_json(ids)),
+        .bind(super::ids(ids)),
         fetch_all
     )?)
 }
@@ -489,44 +522,47 @@ pub async fn apply_eta_changes(
     }
     let now = ts(at);
     for ((old_eta, old_kind, new_eta, new_kind, payload), ids) in groups {
-        let old_eta = old_eta.map(|d| d.to_string());
-        let new_eta = new_eta.map(|d| d.to_string());
-        // The ids travel as one JSON array: one bound value per statement, however many rows.
-        let ids_json = id_json(&ids);
+        let old_eta = old_eta.map(day);
+        let new_eta = new_eta.map(day);
+        // The ids travel as one bound value per statement, however many rows.
+        let bound = super::ids(&ids);
+        let changed = id_rows(conn, 3, "j");
         run!(
             conn,
-            sqlx::query(
+            sqlx::query(&format!(
                 "UPDATE backorders SET promised_eta = $1, eta_kind = $2
-             WHERE id IN (SELECT value FROM json_each($3))",
-            )
-            .bind(&new_eta)
+             WHERE id IN (SELECT value FROM {changed})",
+            ))
+            .bind(new_eta)
             .bind(new_kind)
-            .bind(&ids_json),
+            .bind(&bound),
             execute
         )?;
-        run!(conn, sqlx::query(
+        let changed = id_rows(conn, 9, "j");
+        run!(conn, sqlx::query(&format!(
             "INSERT INTO eta_history (backorder_id, old_eta, new_eta, old_kind, new_kind, cause, actor, reason, created_at)
-             SELECT value, $1, $2, $3, $4, $5, $6, $7, $8 FROM json_each($9)",
-        )
-        .bind(&old_eta)
-        .bind(&new_eta)
+             SELECT value, $1, $2, $3, $4, $5, $6, $7, $8 FROM {changed}",
+        ))
+        .bind(old_eta)
+        .bind(new_eta)
         .bind(old_kind)
         .bind(new_kind)
         .bind(cause)
         .bind(actor)
         .bind(reason)
-        .bind(&now)
-        .bind(&ids_json), execute)?;
+        .bind(now)
+        .bind(&bound), execute)?;
         if let Some(payload) = payload {
-            run!(conn, sqlx::query(
+            let changed = id_rows(conn, 4, "j");
+            run!(conn, sqlx::query(&format!(
                 "INSERT INTO outbox (backorder_id, customer_id, kind, payload, next_attempt_at, created_at)
                  SELECT b.id, b.customer_id, $1, $2, $3, $3
-                 FROM json_each($4) j JOIN backorders b ON b.id = j.value",
-            )
+                 FROM {changed} JOIN backorders b ON b.id = j.value",
+            ))
             .bind(UpdateKind::EtaChanged)
             .bind(payload)
-            .bind(&now)
-            .bind(&ids_json), execute)?;
+            .bind(now)
+            .bind(&bound), execute)?;
         }
     }
     Ok(())

@@ -1,14 +1,17 @@
 //! The stock ledger and the position row kept beside it.
 
-use super::{ts, Conn};
+use super::{ts, Conn, StoredDay};
 use crate::domain::{MovementKind, ProductId};
-use crate::store::run;
-use chrono::{DateTime, Utc};
+use crate::store::{dialect, run};
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// [`AVAILABLE`]'s text, as a macro so that `concat!` can build constant statements from it.
+/// "Never below 0" is a `CASE`: SQLite's two-argument `MAX` is `GREATEST` on PostgreSQL, and
+/// neither engine has the other's.
 macro_rules! available_sql {
     () => {
-        "MAX(COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0), 0)"
+        "CASE WHEN COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) > 0 \
+         THEN COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) ELSE 0 END"
     };
 }
 pub(crate) use available_sql;
@@ -18,8 +21,10 @@ pub const AVAILABLE: &str = available_sql!();
 
 /// [`crate::domain::stock::free_to_promise`] over `stock_positions` read as `sp`: the units owed
 /// to open backorders are the `backorder_units` that migration 0011's triggers keep.
-pub const FREE_TO_PROMISE: &str = "MAX(COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) \
-    - COALESCE(sp.backorder_units, 0), 0)";
+/// Never below 0, written as [`AVAILABLE`] is.
+pub const FREE_TO_PROMISE: &str = "CASE WHEN COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) \
+    - COALESCE(sp.backorder_units, 0) > 0 THEN COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) \
+    - COALESCE(sp.backorder_units, 0) ELSE 0 END";
 
 /// On hand and allocated for one product.
 #[derive(Debug, Clone, Copy, sqlx::FromRow, PartialEq, Eq)]
@@ -129,21 +134,25 @@ pub async fn position_with_backorders(
 pub async fn net_movements_by_day(
     conn: &mut Conn,
     product_id: ProductId,
-    from: chrono::NaiveDate,
-) -> anyhow::Result<Vec<(chrono::NaiveDate, i64)>> {
-    let rows: Vec<(String, i64)> = run!(
+    from: NaiveDate,
+) -> anyhow::Result<Vec<(NaiveDate, i64)>> {
+    let utc_day = dialect!(conn,
+        sqlite: "substr(created_at, 1, 10)",
+        postgres: "CAST(created_at AT TIME ZONE 'UTC' AS date)");
+    let rows: Vec<(StoredDay, i64)> = run!(
         conn,
-        sqlx::query_as(
-            "SELECT substr(created_at, 1, 10) AS d, SUM(qty) FROM stock_movements
+        sqlx::query_as(&format!(
+            "SELECT {utc_day} AS d, CAST(SUM(qty) AS BIGINT) FROM stock_movements
          WHERE product_id = $1 AND created_at >= $2 GROUP BY d ORDER BY d",
-        )
+        ))
         .bind(product_id)
-        .bind(super::day(from)),
+        .bind(ts(from.and_time(chrono::NaiveTime::MIN).and_utc())),
         fetch_all
     )?;
-    rows.into_iter()
-        .map(|(d, qty)| Ok((super::parse_day(&d)?, qty)))
-        .collect()
+    Ok(rows
+        .into_iter()
+        .map(|(d, qty)| (NaiveDate::from(d), qty))
+        .collect())
 }
 
 #[cfg(test)]
