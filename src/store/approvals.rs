@@ -39,20 +39,24 @@ pub async fn moved_since(
     mark: i64,
     backorder_mark: i64,
 ) -> anyhow::Result<Vec<MovedRow>> {
-    Ok(run!(
-        conn,
-        sqlx::query_as(concat!(
-            "SELECT backorder_id, customer_id, COALESCE(json_extract(payload, '$.sku'), '') AS sku,
-            json_extract(payload, '$.old_eta') AS old_eta,
-            json_extract(payload, '$.new_eta') AS new_eta
+    let member = |key| super::json_member(conn, "payload", key);
+    let sql = format!(
+        concat!(
+            "SELECT backorder_id, customer_id, COALESCE({sku}, '') AS sku,
+            {old} AS old_eta, {new} AS new_eta
          FROM outbox WHERE id > $1 AND backorder_id <= $2 AND kind = ",
             sql_word!(update eta_changed),
             " AND status = ",
             sql_word!(outbox pending),
             " ORDER BY id"
-        ))
-        .bind(mark)
-        .bind(backorder_mark),
+        ),
+        sku = member("sku"),
+        old = member("old_eta"),
+        new = member("new_eta"),
+    );
+    Ok(run!(
+        conn,
+        sqlx::query_as(&sql).bind(mark).bind(backorder_mark),
         fetch_all
     )?)
 }

@@ -2,7 +2,7 @@
 
 use super::keyset::{self, asc, desc, KeyColumn, Keyed, Source};
 use super::types::sql_word;
-use super::{day, id_rows, ts, Conn};
+use super::{id_json, ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
 use crate::domain::priority::PriorityWeights;
 use crate::domain::promise::Cause;
@@ -197,20 +197,17 @@ pub async fn list(
     limit: i64,
 ) -> anyhow::Result<(Vec<BackorderRow>, Keyed, i64)> {
     let src = source_on(f, order, conn.is_postgres());
-    let total = if f.product_id.is_none() && f.customer_id.is_none() {
-        // A whole status: the count the triggers keep (migration 0010), not an index range.
-        run!(
-            conn,
-            sqlx::query_scalar(
-                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM backorder_counts
+    let total =
+        if f.product_id.is_none() && f.customer_id.is_none() {
+            // A whole status: the count the triggers keep (migration 0010), not an index range.
+            run!(conn, sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM backorder_counts
              WHERE $1 IS NULL OR status = $1",
-            )
-            .bind(f.status.map(|s| s.as_str())),
-            fetch_one
-        )?
-    } else {
-        keyset::count(&mut *conn, &src).await?
-    };
+        )
+        .bind(f.status.map(|s| s.as_str())), fetch_one)?
+        } else {
+            keyset::count(&mut *conn, &src).await?
+        };
     let keyed = keyset::page_from_landmarks(&mut *conn, marks, &src, CHANGES, seek, limit).await?;
     let rows = by_ids(conn, &keyed.row_ids()).await?;
     Ok((rows, keyed, total))
@@ -227,29 +224,25 @@ pub async fn queue_places(
     // makes each count a range of the index.
     // The status is checked in Rust: `b.status = 'open'` here could lead the database to
     // walk every open backorder looking for these few ids.
-    let wanted = id_rows(conn, 1, "j");
     let rows: Vec<(BackorderId, String, i64, i64)> = run!(
         conn,
-        sqlx::query_as(&format!(
-            concat!(
-                "SELECT b.id, b.status,
+        sqlx::query_as(concat!(
+            "SELECT b.id, b.status,
             1 + (SELECT COUNT(*) FROM backorders a
                  WHERE a.product_id = b.product_id AND a.status = ",
-                sql_word!(backorder open),
-                "
+            sql_word!(backorder open),
+            "
                    AND a.sort_key >= b.sort_key
                    AND (a.sort_key > b.sort_key OR (a.sort_key = b.sort_key
                         AND (a.ordered_epoch < b.ordered_epoch
                              OR (a.ordered_epoch = b.ordered_epoch AND a.id < b.id))))),
             (SELECT COUNT(*) FROM backorders a WHERE a.product_id = b.product_id AND a.status = ",
-                sql_word!(backorder open),
-                ")
+            sql_word!(backorder open),
+            ")
          FROM backorders b
-         WHERE b.id IN (SELECT value FROM {wanted})"
-            ),
-            wanted = wanted
+         WHERE b.id IN (SELECT value FROM json_each($1))"
         ))
-        .bind(super::ids(ids)),
+        .bind(id_json(ids)),
         fetch_all
     )?;
     Ok(rows
@@ -262,13 +255,12 @@ pub async fn queue_places(
 /// Backorders by id, in the order of `ids`.
 pub async fn by_ids(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<Vec<BackorderRow>> {
     // One bound JSON array.
-    let wanted = id_rows(conn, 1, "j");
     let rows: Vec<BackorderRow> = run!(
         conn,
         sqlx::query_as(&format!(
-            "{SELECT} WHERE b.id IN (SELECT value FROM {wanted})"
+            "{SELECT} WHERE b.id IN (SELECT value FROM json_each($1))"
         ))
-        .bind(super::ids(ids)),
+        .bind(id_json(ids)),
         fetch_all
     )?;
     let mut by_id: std::collections::HashMap<BackorderId, BackorderRow> =
@@ -351,13 +343,12 @@ pub async fn open_queue(conn: &mut Conn, product_id: ProductId) -> anyhow::Resul
 
 /// Some backorders as queue rows (unsorted).
 pub async fn queue_rows(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<Vec<QueueRow>> {
-    let wanted = id_rows(conn, 1, "j");
     Ok(run!(
         conn,
         sqlx::query_as(&format!(
-            "{QUEUE_SELECT} WHERE b.id IN (SELECT value FROM {wanted})"
+            "{QUEUE_SELECT} WHERE b.id IN (SELECT value FROM json_each($1))"
         ))
-        .bind(super::ids(ids)),
+        .bind(id_json(ids)),
         fetch_all
     )?)
 }
@@ -522,47 +513,44 @@ pub async fn apply_eta_changes(
     }
     let now = ts(at);
     for ((old_eta, old_kind, new_eta, new_kind, payload), ids) in groups {
-        let old_eta = old_eta.map(day);
-        let new_eta = new_eta.map(day);
-        // The ids travel as one bound value per statement, however many rows.
-        let bound = super::ids(&ids);
-        let changed = id_rows(conn, 3, "j");
+        let old_eta = old_eta.map(super::day);
+        let new_eta = new_eta.map(super::day);
+        // The ids travel as one JSON array: one bound value per statement, however many rows.
+        let ids_json = id_json(&ids);
         run!(
             conn,
-            sqlx::query(&format!(
+            sqlx::query(
                 "UPDATE backorders SET promised_eta = $1, eta_kind = $2
-             WHERE id IN (SELECT value FROM {changed})",
-            ))
-            .bind(new_eta)
+             WHERE id IN (SELECT value FROM json_each($3))",
+            )
+            .bind(&new_eta)
             .bind(new_kind)
-            .bind(&bound),
+            .bind(&ids_json),
             execute
         )?;
-        let changed = id_rows(conn, 9, "j");
-        run!(conn, sqlx::query(&format!(
+        run!(conn, sqlx::query(
             "INSERT INTO eta_history (backorder_id, old_eta, new_eta, old_kind, new_kind, cause, actor, reason, created_at)
-             SELECT value, $1, $2, $3, $4, $5, $6, $7, $8 FROM {changed}",
-        ))
-        .bind(old_eta)
-        .bind(new_eta)
+             SELECT value, $1, $2, $3, $4, $5, $6, $7, $8 FROM json_each($9)",
+        )
+        .bind(&old_eta)
+        .bind(&new_eta)
         .bind(old_kind)
         .bind(new_kind)
         .bind(cause)
         .bind(actor)
         .bind(reason)
-        .bind(now)
-        .bind(&bound), execute)?;
+        .bind(&now)
+        .bind(&ids_json), execute)?;
         if let Some(payload) = payload {
-            let changed = id_rows(conn, 4, "j");
-            run!(conn, sqlx::query(&format!(
+            run!(conn, sqlx::query(
                 "INSERT INTO outbox (backorder_id, customer_id, kind, payload, next_attempt_at, created_at)
                  SELECT b.id, b.customer_id, $1, $2, $3, $3
-                 FROM {changed} JOIN backorders b ON b.id = j.value",
-            ))
+                 FROM json_each($4) j JOIN backorders b ON b.id = j.value",
+            )
             .bind(UpdateKind::EtaChanged)
             .bind(payload)
-            .bind(now)
-            .bind(&bound), execute)?;
+            .bind(&now)
+            .bind(&ids_json), execute)?;
         }
     }
     Ok(())

@@ -2,7 +2,7 @@
 
 use super::keyset::{self, asc, KeyColumn, Keyed, Source};
 use super::types::sql_word;
-use super::{day, id_rows, ids, ts, Conn};
+use super::{id_json, ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
 use crate::domain::{PoLineId, PoStatus, ProductId, PurchaseOrderId, SupplierId};
 use crate::store::run;
@@ -157,7 +157,7 @@ pub async fn insert_line(
     .bind(po_id)
     .bind(product_id)
     .bind(qty)
-    .bind(eta.map(day))
+    .bind(eta.map(super::day))
     .bind(status), fetch_one)?)
 }
 
@@ -173,7 +173,7 @@ pub async fn update_line(
         conn,
         sqlx::query("UPDATE po_lines SET qty_ordered = $1, eta = $2, status = $3 WHERE id = $4")
             .bind(qty_ordered)
-            .bind(eta.map(day))
+            .bind(eta.map(super::day))
             .bind(status)
             .bind(line_id),
         execute
@@ -241,8 +241,8 @@ pub async fn record_line_eta_change(
         ", $4, $5, $6)"
     ))
         .bind(line_id)
-        .bind(old.map(day))
-        .bind(new.map(day))
+        .bind(old.map(super::day))
+        .bind(new.map(super::day))
         .bind(actor)
         .bind(reason)
         .bind(ts(at)),
@@ -285,11 +285,11 @@ pub struct PoFilter {
 /// number.
 pub const PO_ORDER: [KeyColumn; 2] = [asc(NEXT_ETA_KEY.0, 't'), asc("po.po_number", 't')];
 
-/// [`PO_ORDER`] on PostgreSQL: its ETA part read as text, as list keys carry it.
+/// [`PO_ORDER`] on PostgreSQL.
 const PO_ORDER_POSTGRES: [KeyColumn; 2] = [asc(NEXT_ETA_KEY.1, 't'), asc("po.po_number", 't')];
 
 /// A PO's next ETA as a list key, undated last, on SQLite and on PostgreSQL. The key is text
-/// (`YYYY-MM-DD` orders as the date does); SQLite stores dates as that text, as its index
+/// (`YYYY-MM-DD` orders as the date does): SQLite stores dates as that text, as its index
 /// `purchase_orders_all_eta` writes it; PostgreSQL's `date` is cast to it.
 const NEXT_ETA_KEY: (&str, &str) = (
     "COALESCE(po.next_eta, '9999-12-31')",
@@ -386,7 +386,6 @@ pub async fn list_pos(
     };
     let keyed = keyset::page_from_landmarks(&mut *conn, marks, &src, CHANGES, seek, limit).await?;
     // The page's POs summed over their lines.
-    let page_ids = id_rows(conn, 2, "j");
     let rows: Vec<PoSummaryRow> = run!(
         conn,
         sqlx::query_as(&format!(
@@ -399,11 +398,11 @@ pub async fn list_pos(
          FROM purchase_orders po
          LEFT JOIN suppliers s ON s.id = po.supplier_id
          LEFT JOIN po_lines l ON l.po_id = po.id
-         WHERE po.id IN (SELECT value FROM {page_ids})
+         WHERE po.id IN (SELECT value FROM json_each($2))
          GROUP BY po.id, po.po_number, s.code, s.name, po.status, po.next_eta"
     ))
-        .bind(day(today))
-        .bind(ids(&keyed.row_ids::<PurchaseOrderId>())),
+        .bind(super::day(today))
+        .bind(id_json(&keyed.row_ids::<PurchaseOrderId>())),
         fetch_all
     )?;
     let mut by_id: std::collections::HashMap<PurchaseOrderId, PoSummaryRow> =

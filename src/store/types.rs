@@ -194,53 +194,6 @@ pub fn id_json<T: RowId>(ids: &[T]) -> String {
     serde_json::Value::from(raw).to_string()
 }
 
-/// Row ids bound as one value however many: a JSON array on SQLite (read by `json_each`), a
-/// `bigint[]` on PostgreSQL (read by `unnest`). [`id_rows`] is the table they read as.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ids(Vec<i64>);
-
-/// Ids as one bound value, for [`id_rows`].
-pub fn ids<T: RowId>(ids: &[T]) -> Ids {
-    Ids(ids.iter().map(|id| id.raw()).collect())
-}
-
-/// The ids bound as [`Ids`] at `$n`, as a table `alias` with one column `value`:
-/// `WHERE x.id IN (SELECT value FROM {id_rows(conn, 1, "j")})`, `FROM {…} JOIN t ON t.id = j.value`.
-pub fn id_rows(conn: &super::Conn, n: usize, alias: &str) -> String {
-    if conn.is_postgres() {
-        format!("unnest(${n}) AS {alias}(value)")
-    } else {
-        format!("json_each(${n}) AS {alias}")
-    }
-}
-
-impl Type<Sqlite> for Ids {
-    fn type_info() -> SqliteTypeInfo {
-        <str as Type<Sqlite>>::type_info()
-    }
-}
-
-impl<'q> Encode<'q, Sqlite> for Ids {
-    fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
-        <String as Encode<'q, Sqlite>>::encode(
-            serde_json::Value::from(self.0.clone()).to_string(),
-            buf,
-        )
-    }
-}
-
-impl Type<Postgres> for Ids {
-    fn type_info() -> PgTypeInfo {
-        <Vec<i64> as Type<Postgres>>::type_info()
-    }
-}
-
-impl Encode<'_, Postgres> for Ids {
-    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
-        <Vec<i64> as Encode<'_, Postgres>>::encode_by_ref(&self.0, buf)
-    }
-}
-
 /// Implements [`RowId`], `Type`, `Encode` and `Decode` for a row id newtype, stored as its
 /// INTEGER.
 macro_rules! row_id {
