@@ -442,9 +442,10 @@ async fn a_viral_sku_keeps_every_promise_exact_while_orders_join_its_kept_queue(
     )
     .await
     .unwrap();
-    // A second process on the same file: its writes must make the first one's kept queue stale.
+    // A second process on the same database: its writes must make the first one's kept queue
+    // stale.
     let other = backorder_bot::startup::Application::build(
-        common::settings(&t.dir, &[]),
+        (*t.app.settings).clone(),
         backorder_bot::app::Clock::fixed(common::test_now()),
     )
     .await
