@@ -185,7 +185,10 @@ fn values_list(sql: &mut String, rows: usize, cols: usize) {
 
 /// `$1, $2, …, $n`: a list of `n` parameters.
 fn params(n: usize) -> String {
-    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Creates this connection's staging table `name` (dropping an earlier one) with `columns`,
