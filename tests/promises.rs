@@ -285,24 +285,25 @@ async fn check_invariants(t: &TestApp, step: &str) {
 
 async fn state(t: &TestApp) -> Vec<String> {
     // Read through the store, so that it reads the same on either engine.
-    let last_backorder = t.scalar("SELECT COALESCE(MAX(id), 0) FROM backorders").await;
+    let last_backorder = t
+        .scalar("SELECT COALESCE(MAX(id), 0) FROM backorders")
+        .await;
     let ids: Vec<BackorderId> = (1..=last_backorder).map(BackorderId).collect();
     let mut conn = t.app.store.conn().await.unwrap();
-    let rows: Vec<(i64, String, i64, Option<String>, String)> =
-        backorders::by_ids(&mut conn, &ids)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|b| {
-                (
-                    b.id.0,
-                    b.status.as_str().to_string(),
-                    b.qty_allocated,
-                    b.promised_eta.map(|d| d.to_string()),
-                    b.eta_kind.as_str().to_string(),
-                )
-            })
-            .collect();
+    let rows: Vec<(i64, String, i64, Option<String>, String)> = backorders::by_ids(&mut conn, &ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| {
+            (
+                b.id.0,
+                b.status.as_str().to_string(),
+                b.qty_allocated,
+                b.promised_eta.map(|d| d.to_string()),
+                b.eta_kind.as_str().to_string(),
+            )
+        })
+        .collect();
     let last_product = t.scalar("SELECT COALESCE(MAX(id), 0) FROM products").await;
     let mut pos: Vec<(i64, i64, i64)> = Vec::new();
     for id in 1..=last_product {

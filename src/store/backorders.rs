@@ -197,17 +197,20 @@ pub async fn list(
     limit: i64,
 ) -> anyhow::Result<(Vec<BackorderRow>, Keyed, i64)> {
     let src = source_on(f, order, conn.is_postgres());
-    let total =
-        if f.product_id.is_none() && f.customer_id.is_none() {
-            // A whole status: the count the triggers keep (migration 0010), not an index range.
-            run!(conn, sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM backorder_counts
+    let total = if f.product_id.is_none() && f.customer_id.is_none() {
+        // A whole status: the count the triggers keep (migration 0010), not an index range.
+        run!(
+            conn,
+            sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM backorder_counts
              WHERE $1 IS NULL OR status = $1",
-        )
-        .bind(f.status.map(|s| s.as_str())), fetch_one)?
-        } else {
-            keyset::count(&mut *conn, &src).await?
-        };
+            )
+            .bind(f.status.map(|s| s.as_str())),
+            fetch_one
+        )?
+    } else {
+        keyset::count(&mut *conn, &src).await?
+    };
     let keyed = keyset::page_from_landmarks(&mut *conn, marks, &src, CHANGES, seek, limit).await?;
     let rows = by_ids(conn, &keyed.row_ids()).await?;
     Ok((rows, keyed, total))

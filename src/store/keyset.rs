@@ -161,7 +161,8 @@ pub fn page_sql(src: &Source<'_>, seek: &Seek, limit: i64) -> (String, Vec<KeyPa
         .map(|i| {
             let (filter, order) = branch(src, i, reverse, base);
             format!(
-                "SELECT * FROM (SELECT {} FROM {}{} ORDER BY {order} LIMIT {})",
+                // PostgreSQL wants a subquery in FROM named.
+                "SELECT * FROM (SELECT {} FROM {}{} ORDER BY {order} LIMIT {}) AS branch",
                 columns.join(", "),
                 src.from,
                 where_sql(&filter),
@@ -253,7 +254,7 @@ async fn rows_after(
         if rows.is_empty() && skip > 0 {
             // The whole branch was skipped: how many rows that was.
             let sql = format!(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM {}{} LIMIT ${limit_at})",
+                "SELECT COUNT(*) FROM (SELECT 1 FROM {}{} LIMIT ${limit_at}) AS skipped",
                 src.from,
                 where_sql(&filter)
             );
@@ -586,9 +587,9 @@ mod tests {
         assert_eq!(
             sql,
             format!(
-                "{select} AND b.sort_key = $2 AND b.ordered_epoch = $3 AND b.id > $4 ORDER BY b.id LIMIT 11) \
-                 UNION ALL {select} AND b.sort_key = $2 AND b.ordered_epoch > $3 ORDER BY b.ordered_epoch, b.id LIMIT 11) \
-                 UNION ALL {select} AND b.sort_key < $2 ORDER BY b.sort_key DESC, b.ordered_epoch, b.id LIMIT 11) \
+                "{select} AND b.sort_key = $2 AND b.ordered_epoch = $3 AND b.id > $4 ORDER BY b.id LIMIT 11) AS branch \
+                 UNION ALL {select} AND b.sort_key = $2 AND b.ordered_epoch > $3 ORDER BY b.ordered_epoch, b.id LIMIT 11) AS branch \
+                 UNION ALL {select} AND b.sort_key < $2 ORDER BY b.sort_key DESC, b.ordered_epoch, b.id LIMIT 11) AS branch \
                  ORDER BY k0 DESC, k1, k2 LIMIT 11"
             )
         );
