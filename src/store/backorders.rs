@@ -526,7 +526,7 @@ pub async fn apply_eta_changes(
                 "UPDATE backorders SET promised_eta = $1, eta_kind = $2
              WHERE id IN (SELECT value FROM json_each($3))",
             )
-            .bind(&new_eta)
+            .bind(new_eta)
             .bind(new_kind)
             .bind(&ids_json),
             execute
@@ -535,14 +535,14 @@ pub async fn apply_eta_changes(
             "INSERT INTO eta_history (backorder_id, old_eta, new_eta, old_kind, new_kind, cause, actor, reason, created_at)
              SELECT value, $1, $2, $3, $4, $5, $6, $7, $8 FROM json_each($9)",
         )
-        .bind(&old_eta)
-        .bind(&new_eta)
+        .bind(old_eta)
+        .bind(new_eta)
         .bind(old_kind)
         .bind(new_kind)
         .bind(cause)
         .bind(actor)
         .bind(reason)
-        .bind(&now)
+        .bind(now)
         .bind(&ids_json), execute)?;
         if let Some(payload) = payload {
             run!(conn, sqlx::query(
@@ -552,7 +552,7 @@ pub async fn apply_eta_changes(
             )
             .bind(UpdateKind::EtaChanged)
             .bind(payload)
-            .bind(&now)
+            .bind(now)
             .bind(&ids_json), execute)?;
         }
     }
