@@ -3,21 +3,17 @@
 mod common;
 
 use backorder_bot::app::Clock;
-use backorder_bot::startup::Application;
 use serde_json::{json, Value};
 
 struct Api {
     app: backorder_bot::app::App,
     base: String,
     client: reqwest::Client,
-    db: sqlx::SqlitePool,
     _stop: tokio::sync::watch::Sender<bool>,
     _dir: tempfile::TempDir,
 }
 
 async fn spawn_api(token: Option<&str>) -> Api {
-    backorder_bot::telemetry::init_for_tests();
-    let dir = tempfile::tempdir().unwrap();
     let mut extra = vec![
         ("BACKORDER_BOT__HTTP__BIND", "127.0.0.1:0"),
         ("BACKORDER_BOT__HTTP__MAX_BODY_BYTES", "4096"),
@@ -25,12 +21,15 @@ async fn spawn_api(token: Option<&str>) -> Api {
     if let Some(t) = token {
         extra.push(("INGEST_API_TOKEN", t));
     }
-    let settings = common::settings(&dir, &extra);
-    let mut application = Application::build(settings, Clock::fixed(common::test_now()))
-        .await
-        .unwrap();
+    // The demo shop (the default settings load it), on either engine.
+    let (mut application, dir) = common::build(
+        None,
+        true,
+        &common::vars(&extra),
+        Clock::fixed(common::test_now()),
+    )
+    .await;
     let addr = application.bind_http().await.unwrap();
-    let db = application.app.store.pool().clone();
     let app = application.app.clone();
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(application.run_until_stopped(false, rx));
@@ -38,7 +37,6 @@ async fn spawn_api(token: Option<&str>) -> Api {
         app,
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),
-        db,
         _stop: tx,
         _dir: dir,
     }
@@ -97,7 +95,7 @@ impl Api {
     }
 
     async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql).fetch_one(&self.db).await.unwrap()
+        self.app.store.scalar_i64(sql).await.unwrap()
     }
 }
 
@@ -330,7 +328,7 @@ async fn without_a_token_the_api_is_disabled_but_health_answers() {
 async fn twenty_concurrent_requests_with_one_key_adjust_stock_once() {
     let api = std::sync::Arc::new(spawn_api(Some("s3cret")).await);
     let before = api
-        .count("SELECT COALESCE(SUM(qty), 0) FROM stock_movements m JOIN products p ON p.id = m.product_id WHERE p.sku_key = 'LAMP-HEAD'")
+        .count("SELECT CAST(COALESCE(SUM(qty), 0) AS BIGINT) FROM stock_movements m JOIN products p ON p.id = m.product_id WHERE p.sku_key = 'LAMP-HEAD'")
         .await;
     let body = json!({"sku": "LAMP-HEAD", "delta": 5, "reason": "recount"});
     let tasks: Vec<_> = (0..20)
@@ -364,7 +362,7 @@ async fn twenty_concurrent_requests_with_one_key_adjust_stock_once() {
         );
     }
     let after = api
-        .count("SELECT COALESCE(SUM(qty), 0) FROM stock_movements m JOIN products p ON p.id = m.product_id WHERE p.sku_key = 'LAMP-HEAD'")
+        .count("SELECT CAST(COALESCE(SUM(qty), 0) AS BIGINT) FROM stock_movements m JOIN products p ON p.id = m.product_id WHERE p.sku_key = 'LAMP-HEAD'")
         .await;
     assert_eq!(
         after,

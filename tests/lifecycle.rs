@@ -26,6 +26,10 @@ async fn products_in(file: &Path) -> i64 {
 
 #[tokio::test]
 async fn one_shot_commands_leave_everything_in_the_database_file() {
+    if common::on_postgres() {
+        eprintln!("one_shot_commands_leave_everything_in_the_database_file: SQLite only: the real binary on a --db file");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
     let (code, out, err) = bot(&db, &["ask", "/help"]);
@@ -47,6 +51,10 @@ async fn one_shot_commands_leave_everything_in_the_database_file() {
 
 #[tokio::test]
 async fn backup_writes_a_consistent_copy_and_never_overwrites() {
+    if common::on_postgres() {
+        eprintln!("backup_writes_a_consistent_copy_and_never_overwrites: SQLite only: the real binary on a --db file");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
     assert_eq!(bot(&db, &["ask", "/help"]).0, 0);
@@ -70,6 +78,10 @@ async fn backup_writes_a_consistent_copy_and_never_overwrites() {
 
 #[test]
 fn sigterm_stops_the_service_cleanly_and_says_so_at_info() {
+    if common::on_postgres() {
+        eprintln!("sigterm_stops_the_service_cleanly_and_says_so_at_info: SQLite only: the real binary on a --db file");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let cmd = service(&dir.path().join("svc.db"));
     let (mut child, rx, mut log) = listening(cmd);
@@ -252,6 +264,10 @@ const QUEUED_NOTE: &str = "customer messages queued; start `backorder-bot run` t
 
 #[test]
 fn consoles_and_asks_work_beside_the_running_service_which_sends_what_they_queue() {
+    if common::on_postgres() {
+        eprintln!("consoles_and_asks_work_beside_the_running_service_which_sends_what_they_queue: SQLite only: the real binary on a --db file");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
     let port = free_port();
@@ -295,6 +311,10 @@ fn consoles_and_asks_work_beside_the_running_service_which_sends_what_they_queue
 
 #[test]
 fn what_is_queued_with_no_service_running_is_said_once() {
+    if common::on_postgres() {
+        eprintln!("what_is_queued_with_no_service_running_is_said_once: SQLite only: the real binary on a --db file");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("shop.db");
     let port = free_port();
@@ -323,6 +343,10 @@ fn what_is_queued_with_no_service_running_is_said_once() {
 
 #[test]
 fn sigterm_stops_the_service_within_a_second_while_discord_does_not_answer() {
+    if common::on_postgres() {
+        eprintln!("sigterm_stops_the_service_within_a_second_while_discord_does_not_answer: SQLite only: the real binary on a --db file");
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     // Accepts connections (the kernel's backlog) and never answers: a Discord API that hangs.
     let blackhole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -3,6 +3,8 @@
 mod common;
 
 use backorder_bot::commands::Outcome;
+use backorder_bot::domain::{BackorderId, ProductId};
+use backorder_bot::store::{backorders, purchasing, stock};
 use common::{spawn_demo_app, spawn_demo_app_with, TestApp};
 
 async fn outbox(t: &TestApp, kind: &str) -> i64 {
@@ -12,20 +14,25 @@ async fn outbox(t: &TestApp, kind: &str) -> i64 {
     .await
 }
 
-async fn status_of(t: &TestApp, id: i64) -> String {
-    sqlx::query_scalar("SELECT status FROM backorders WHERE id = $1")
-        .bind(id)
-        .fetch_one(t.app.store.pool())
+/// Backorder `id` as stored, on either engine.
+async fn backorder(t: &TestApp, id: i64) -> backorders::BackorderRow {
+    let mut conn = t.app.store.conn().await.unwrap();
+    backorders::by_id(&mut conn, BackorderId(id))
         .await
         .unwrap()
+        .expect("the backorder exists")
+}
+
+async fn status_of(t: &TestApp, id: i64) -> String {
+    backorder(t, id).await.status.as_str().to_string()
 }
 
 async fn eta_of(t: &TestApp, id: i64) -> Option<String> {
-    sqlx::query_scalar("SELECT promised_eta FROM backorders WHERE id = $1")
-        .bind(id)
-        .fetch_one(t.app.store.pool())
-        .await
-        .unwrap()
+    backorder(t, id).await.promised_eta.map(|d| d.to_string())
+}
+
+async fn eta_kind_of(t: &TestApp, id: i64) -> String {
+    backorder(t, id).await.eta_kind.as_str().to_string()
 }
 
 #[tokio::test]
@@ -38,11 +45,7 @@ async fn every_backorder_gets_a_promise_when_it_is_created() {
     );
     // JACKET-RAIN-M: 5 inbound on 12-16 cover Mei's 4; Jonas's 3 need a reorder: an estimate.
     assert_eq!(eta_of(&t, 6).await.as_deref(), Some("2026-12-16"));
-    let kind: String = sqlx::query_scalar("SELECT eta_kind FROM backorders WHERE id = 7")
-        .fetch_one(t.app.store.pool())
-        .await
-        .unwrap();
-    assert_eq!(kind, "estimated");
+    assert_eq!(eta_kind_of(&t, 7).await, "estimated");
 }
 
 #[tokio::test]
@@ -171,11 +174,11 @@ async fn prioritize_moves_a_backorder_and_its_promise() {
         .await;
     assert!(text.contains("Backorder moved"), "{text}");
     assert_eq!(eta_of(&t, 7).await.as_deref(), Some("2026-12-16"));
-    let kind: String = sqlx::query_scalar("SELECT eta_kind FROM backorders WHERE id = 6")
-        .fetch_one(t.app.store.pool())
-        .await
-        .unwrap();
-    assert_eq!(kind, "estimated", "Mei now waits for a reorder");
+    assert_eq!(
+        eta_kind_of(&t, 6).await,
+        "estimated",
+        "Mei now waits for a reorder"
+    );
     let text = t.ok("/backorder id:7").await;
     assert!(text.contains("Queue place: 1 of 2"), "{text}");
     let err = t
@@ -244,32 +247,23 @@ impl Rng {
 }
 
 async fn check_invariants(t: &TestApp, step: &str) {
-    let pool = t.app.store.pool();
-    let bad: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM stock_positions WHERE allocated > on_hand OR allocated < 0",
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    let bad = t
+        .scalar("SELECT COUNT(*) FROM stock_positions WHERE allocated > on_hand OR allocated < 0")
+        .await;
     assert_eq!(bad, 0, "allocated ≤ on hand after {step}");
-    let bad: i64 = sqlx::query_scalar(
+    let bad = t.scalar(
         "SELECT COUNT(*) FROM stock_positions sp WHERE sp.on_hand <> COALESCE((SELECT SUM(qty) FROM stock_movements m WHERE m.product_id = sp.product_id), 0)",
     )
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(bad, 0, "on hand = ledger sum after {step}");
-    let bad: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM backorders WHERE qty_allocated > qty")
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let bad = t
+        .scalar("SELECT COUNT(*) FROM backorders WHERE qty_allocated > qty")
+        .await;
     assert_eq!(bad, 0, "allocation ≤ quantity after {step}");
-    let bad: i64 = sqlx::query_scalar(
+    let bad = t.scalar(
         "SELECT COUNT(*) FROM stock_positions sp WHERE sp.allocated <> COALESCE((SELECT SUM(qty) FROM reservations r WHERE r.product_id = sp.product_id AND r.status = 'held'), 0)",
     )
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(bad, 0, "allocated = held reservations after {step}");
     // Priority respected: within a SKU, an open backorder ranked higher never has a later ETA.
     for sku in ["TENT-2P", "BAG-DOWN-M", "STOVE-GAS", "JACKET-RAIN-M"] {
@@ -290,18 +284,32 @@ async fn check_invariants(t: &TestApp, step: &str) {
 }
 
 async fn state(t: &TestApp) -> Vec<String> {
-    let rows: Vec<(i64, String, i64, Option<String>, String)> = sqlx::query_as(
-        "SELECT id, status, qty_allocated, promised_eta, eta_kind FROM backorders ORDER BY id",
-    )
-    .fetch_all(t.app.store.pool())
-    .await
-    .unwrap();
-    let pos: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT product_id, on_hand, allocated FROM stock_positions ORDER BY product_id",
-    )
-    .fetch_all(t.app.store.pool())
-    .await
-    .unwrap();
+    // Read through the store, so that it reads the same on either engine.
+    let last_backorder = t
+        .scalar("SELECT COALESCE(MAX(id), 0) FROM backorders")
+        .await;
+    let ids: Vec<BackorderId> = (1..=last_backorder).map(BackorderId).collect();
+    let mut conn = t.app.store.conn().await.unwrap();
+    let rows: Vec<(i64, String, i64, Option<String>, String)> = backorders::by_ids(&mut conn, &ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| {
+            (
+                b.id.0,
+                b.status.as_str().to_string(),
+                b.qty_allocated,
+                b.promised_eta.map(|d| d.to_string()),
+                b.eta_kind.as_str().to_string(),
+            )
+        })
+        .collect();
+    let last_product = t.scalar("SELECT COALESCE(MAX(id), 0) FROM products").await;
+    let mut pos: Vec<(i64, i64, i64)> = Vec::new();
+    for id in 1..=last_product {
+        let p = stock::position(&mut conn, ProductId(id)).await.unwrap();
+        pos.push((id, p.on_hand, p.allocated));
+    }
     rows.iter()
         .map(|r| format!("{r:?}"))
         .chain(pos.iter().map(|p| format!("{p:?}")))
@@ -375,27 +383,22 @@ async fn promises_match_a_recomputation(t: &TestApp, sku: &str, step: &str) -> u
     let queue = backorder_bot::app::promise::ranked_queue(&t.app, &mut conn, product.id)
         .await
         .unwrap();
-    let (on_hand, allocated): (i64, i64) =
-        sqlx::query_as("SELECT on_hand, allocated FROM stock_positions WHERE product_id = $1")
-            .bind(product.id)
-            .fetch_one(conn.as_sqlite())
+    let stock::PositionRow { on_hand, allocated } =
+        stock::position(&mut conn, product.id).await.unwrap();
+    let inbound: Vec<(Option<chrono::NaiveDate>, i64)> =
+        purchasing::inbound_for_product(&mut conn, product.id)
             .await
-            .unwrap();
-    let inbound: Vec<(Option<String>, i64)> = sqlx::query_as(
-        "SELECT eta, qty_ordered - qty_received FROM po_lines
-         WHERE product_id = $1 AND status IN ('open', 'partially_received')",
-    )
-    .bind(product.id)
-    .fetch_all(conn.as_sqlite())
-    .await
-    .unwrap();
+            .unwrap()
+            .into_iter()
+            .map(|l| (l.eta, l.qty_ordered - l.qty_received))
+            .collect();
     let input = PlanInput {
         today: t.app.clock.now().date_naive(),
         free_stock: on_hand - allocated,
         inbound: inbound
             .iter()
             .map(|(eta, qty)| Inbound {
-                eta: eta.as_deref().map(|d| d.parse().unwrap()),
+                eta: *eta,
                 qty: *qty,
             })
             .collect(),
@@ -440,9 +443,10 @@ async fn a_viral_sku_keeps_every_promise_exact_while_orders_join_its_kept_queue(
     )
     .await
     .unwrap();
-    // A second process on the same file: its writes must make the first one's kept queue stale.
+    // A second process on the same database: its writes must make the first one's kept queue
+    // stale.
     let other = backorder_bot::startup::Application::build(
-        common::settings(&t.dir, &[]),
+        (*t.app.settings).clone(),
         backorder_bot::app::Clock::fixed(common::test_now()),
     )
     .await

@@ -56,7 +56,7 @@ pub async fn line_placement(
     let reserved: i64 = run!(
         conn,
         sqlx::query_scalar(
-            "SELECT COALESCE(SUM(qty), 0) FROM reservations
+            "SELECT CAST(COALESCE(SUM(qty), 0) AS BIGINT) FROM reservations
          WHERE order_line_id = $1 AND backorder_id IS NULL",
         )
         .bind(line_id),
@@ -121,7 +121,7 @@ pub async fn close_backorder_reservations(
     let units: i64 = run!(
         conn,
         sqlx::query_scalar(concat!(
-            "SELECT COALESCE(SUM(qty), 0) FROM reservations WHERE backorder_id = $1 AND status = ",
+            "SELECT CAST(COALESCE(SUM(qty), 0) AS BIGINT) FROM reservations\n             WHERE backorder_id = $1 AND status = ",
             sql_word!(reservation held)
         ))
         .bind(backorder_id),

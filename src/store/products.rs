@@ -2,7 +2,7 @@
 
 use super::Conn;
 use crate::domain::{ProductId, SupplierId};
-use crate::store::run;
+use crate::store::{dialect, run};
 use anyhow::Context;
 
 /// A product with its supplier's code and lead time.
@@ -96,23 +96,31 @@ pub async fn stock_snapshot(
     sku_key: &str,
 ) -> anyhow::Result<Option<StockSnapshot>> {
     let expecting = super::purchasing::EXPECTING_UNITS;
-    Ok(run!(conn, sqlx::query_as(&format!(
-        "SELECT p.id, p.sku, p.name, p.category, p.unit_price_minor, p.reorder_point,
+    // The inbound lines as one JSON array (`[]` without any) in the engine's JSON functions.
+    let inbound_array = dialect!(conn,
+        sqlite: "json_group_array(json_array(po.po_number, l.qty_ordered - l.qty_received, l.eta))",
+        postgres: "COALESCE(CAST(json_agg(json_build_array(po.po_number, \
+            l.qty_ordered - l.qty_received, l.eta)) AS TEXT), '[]')");
+    Ok(run!(
+        conn,
+        sqlx::query_as(&format!(
+            "SELECT p.id, p.sku, p.name, p.category, p.unit_price_minor, p.reorder_point,
             p.safety_stock, p.reorder_qty, p.lead_time_days, p.supplier_id,
             s.code AS supplier_code, s.lead_time_days AS supplier_lead_time_days,
             COALESCE(sp.on_hand, 0) AS on_hand, COALESCE(sp.allocated, 0) AS allocated,
             COALESCE(sp.open_backorders, 0) AS open_backorders,
             COALESCE(sp.backorder_units, 0) AS backordered_units,
-            (SELECT json_group_array(json_array(po.po_number, l.qty_ordered - l.qty_received, l.eta))
-              FROM po_lines l JOIN purchase_orders po ON po.id = l.po_id
+            (SELECT {inbound_array} FROM po_lines l JOIN purchase_orders po ON po.id = l.po_id
               WHERE l.product_id = p.id AND l.status IN {expecting}
                 AND l.qty_ordered > l.qty_received) AS inbound_json
          FROM products p
          LEFT JOIN suppliers s ON s.id = p.supplier_id
          LEFT JOIN stock_positions sp ON sp.product_id = p.id
          WHERE p.sku_key = $1",
-    ))
-    .bind(sku_key), fetch_optional)?)
+        ))
+        .bind(sku_key),
+        fetch_optional
+    )?)
 }
 
 /// Looks a product up by id.
@@ -186,7 +194,7 @@ pub async fn alternatives_in_stock(
             JOIN products p ON p.id = ps.substitute_id
             JOIN stock_positions sp ON sp.product_id = p.id
             WHERE ps.product_id = $1 AND {free} > 0
-            ORDER BY available DESC, p.sku_key LIMIT $3)
+            ORDER BY available DESC, p.sku_key LIMIT $3) AS substitutes
          UNION ALL
          SELECT * FROM (
             SELECT p.id, p.sku, p.name, {free} AS available, p.unit_price_minor, FALSE AS substitute
@@ -195,7 +203,7 @@ pub async fn alternatives_in_stock(
             JOIN stock_positions sp ON sp.product_id = p.id
             WHERE {free} > 0
               AND p.id NOT IN (SELECT substitute_id FROM product_substitutes WHERE product_id = $1)
-            LIMIT $3)",
+            LIMIT $3) AS same_category",
     ))
     .bind(product_id)
     .bind(category)

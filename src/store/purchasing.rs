@@ -1,6 +1,6 @@
 //! Purchase orders, their lines and the ETA history of those lines.
 
-use super::keyset::{self, asc, asc_day, KeyColumn, Keyed, Source};
+use super::keyset::{self, asc, KeyColumn, Keyed, Source};
 use super::types::sql_word;
 use super::{id_json, ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
@@ -283,14 +283,32 @@ pub struct PoFilter {
 
 /// `/pos`'s order: next ETA first (stored on the header, migration 0010), undated last, then PO
 /// number.
-pub const PO_ORDER: [KeyColumn; 2] = [
-    asc_day("COALESCE(po.next_eta, '9999-12-31')"),
-    asc("po.po_number", 't'),
-];
+pub const PO_ORDER: [KeyColumn; 2] = [asc(NEXT_ETA_KEY.0, 't'), asc("po.po_number", 't')];
 
-/// The purchase orders `f` selects, next ETA first, as a keyset source. A PO is late when its
-/// next ETA is before `today`.
+/// [`PO_ORDER`] on PostgreSQL.
+const PO_ORDER_POSTGRES: [KeyColumn; 2] = [asc(NEXT_ETA_KEY.1, 't'), asc("po.po_number", 't')];
+
+/// A PO's next ETA as a list key, undated last, on SQLite and on PostgreSQL. The key is text
+/// (`YYYY-MM-DD` orders as the date does): SQLite stores dates as that text, as its index
+/// `purchase_orders_all_eta` writes it; PostgreSQL's `date` is cast to it.
+const NEXT_ETA_KEY: (&str, &str) = (
+    "COALESCE(po.next_eta, '9999-12-31')",
+    "COALESCE(CAST(po.next_eta AS TEXT), '9999-12-31')",
+);
+
+/// The purchase orders `f` selects, next ETA first, as a keyset source on SQLite. A PO is late
+/// when its next ETA is before `today`.
 pub fn pos_source(f: &PoFilter, today: NaiveDate) -> Source<'static> {
+    pos_source_on(f, today, false)
+}
+
+/// [`pos_source`] on the engine given (PostgreSQL when `postgres`).
+fn pos_source_on(f: &PoFilter, today: NaiveDate, postgres: bool) -> Source<'static> {
+    let (eta_key, order) = if postgres {
+        (NEXT_ETA_KEY.1, &PO_ORDER_POSTGRES)
+    } else {
+        (NEXT_ETA_KEY.0, &PO_ORDER)
+    };
     let mut filter = Vec::new();
     let mut binds = Vec::new();
     // Statuses are written out (they are the enum's fixed spellings, never user text) as the
@@ -325,22 +343,19 @@ pub fn pos_source(f: &PoFilter, today: NaiveDate) -> Source<'static> {
     }
     if f.late_only {
         binds.push(KeyPart::Text(today.to_string()));
-        filter.push(format!(
-            "COALESCE(po.next_eta, '9999-12-31') < ${}",
-            binds.len()
-        ));
+        filter.push(format!("{eta_key} < ${}", binds.len()));
     }
     Source {
         from: "purchase_orders po",
         id: "po.id",
         filter,
         binds,
-        order: &PO_ORDER,
+        order,
     }
 }
 
 /// The change counter of every purchase-order list (migration 0014).
-const CHANGES: &str = "SELECT COALESCE(SUM(changes), 0) FROM po_counts";
+const CHANGES: &str = "SELECT CAST(COALESCE(SUM(changes), 0) AS BIGINT) FROM po_counts";
 
 /// One page of purchase orders from `seek` (next ETA first, undated last), its keys and the
 /// number the filter selects. A PO is late when a line still expecting units has an ETA before
@@ -353,19 +368,19 @@ pub async fn list_pos(
     seek: &Seek,
     limit: i64,
 ) -> anyhow::Result<(Vec<PoSummaryRow>, Keyed, i64)> {
-    let src = pos_source(f, today);
+    let src = pos_source_on(f, today, conn.is_postgres());
     let total = if f.supplier_id.is_none() && !f.late_only {
         // Whole statuses: the counts the triggers keep (migration 0010), not an index range.
-        let statuses: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
-        run!(
+        let counts: Vec<(PoStatus, i64)> = run!(
             conn,
-            sqlx::query_scalar(
-                "SELECT COALESCE(SUM(n), 0) FROM po_counts
-             WHERE $1 = '[]' OR status IN (SELECT value FROM json_each($1))",
-            )
-            .bind(serde_json::to_string(&statuses)?),
-            fetch_one
-        )?
+            sqlx::query_as("SELECT status, CAST(SUM(n) AS BIGINT) FROM po_counts GROUP BY status"),
+            fetch_all
+        )?;
+        counts
+            .into_iter()
+            .filter(|(s, _)| f.statuses.is_empty() || f.statuses.contains(s))
+            .map(|(_, n)| n)
+            .sum()
     } else {
         keyset::count(&mut *conn, &src).await?
     };
@@ -376,8 +391,8 @@ pub async fn list_pos(
         sqlx::query_as(&format!(
         "SELECT po.id, po.po_number, s.code AS supplier_code, s.name AS supplier_name, po.status,
             COUNT(l.id) AS lines,
-            COALESCE(SUM(CASE WHEN l.status IN {EXPECTING_UNITS}
-                THEN l.qty_ordered - l.qty_received ELSE 0 END), 0) AS units_open,
+            CAST(COALESCE(SUM(CASE WHEN l.status IN {EXPECTING_UNITS}
+                THEN l.qty_ordered - l.qty_received ELSE 0 END), 0) AS BIGINT) AS units_open,
             po.next_eta,
             COALESCE(po.next_eta < $1, FALSE) AS late
          FROM purchase_orders po
@@ -386,7 +401,7 @@ pub async fn list_pos(
          WHERE po.id IN (SELECT value FROM json_each($2))
          GROUP BY po.id, po.po_number, s.code, s.name, po.status, po.next_eta"
     ))
-        .bind(today.to_string())
+        .bind(super::day(today))
         .bind(id_json(&keyed.row_ids::<PurchaseOrderId>())),
         fetch_all
     )?;

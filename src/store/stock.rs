@@ -1,9 +1,9 @@
 //! The stock ledger and the position row kept beside it.
 
-use super::{ts, Conn};
+use super::{ts, Conn, StoredDay};
 use crate::domain::{MovementKind, ProductId};
-use crate::store::run;
-use chrono::{DateTime, Utc};
+use crate::store::{dialect, run};
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// [`AVAILABLE`]'s text, as a macro so that `concat!` can build constant statements from it.
 macro_rules! available_sql {
@@ -132,21 +132,25 @@ pub async fn position_with_backorders(
 pub async fn net_movements_by_day(
     conn: &mut Conn,
     product_id: ProductId,
-    from: chrono::NaiveDate,
-) -> anyhow::Result<Vec<(chrono::NaiveDate, i64)>> {
-    let rows: Vec<(String, i64)> = run!(
+    from: NaiveDate,
+) -> anyhow::Result<Vec<(NaiveDate, i64)>> {
+    let utc_day = dialect!(conn,
+        sqlite: "substr(created_at, 1, 10)",
+        postgres: "CAST(created_at AT TIME ZONE 'UTC' AS date)");
+    let rows: Vec<(StoredDay, i64)> = run!(
         conn,
-        sqlx::query_as(
-            "SELECT substr(created_at, 1, 10) AS d, SUM(qty) FROM stock_movements
+        sqlx::query_as(&format!(
+            "SELECT {utc_day} AS d, CAST(SUM(qty) AS BIGINT) FROM stock_movements
          WHERE product_id = $1 AND created_at >= $2 GROUP BY d ORDER BY d",
-        )
+        ))
         .bind(product_id)
-        .bind(super::day(from)),
+        .bind(ts(from.and_time(chrono::NaiveTime::MIN).and_utc())),
         fetch_all
     )?;
-    rows.into_iter()
-        .map(|(d, qty)| Ok((super::parse_day(&d)?, qty)))
-        .collect()
+    Ok(rows
+        .into_iter()
+        .map(|(d, qty)| (NaiveDate::from(d), qty))
+        .collect())
 }
 
 #[cfg(test)]
