@@ -45,8 +45,8 @@ pub(crate) use engine::dialect;
 pub(crate) use engine::run;
 pub use engine::{begin_on, sqlite_only, Begin, Conn, Engine, Pooled, Tx};
 pub use types::{
-    day, id_json, parse_day, ts, RowId, StoredDay, StoredDiscordId, StoredIds, StoredOptDay,
-    StoredOptTs, StoredTs,
+    day, id_json, id_list, in_ids, parse_day, ts, IdList, RowId, StoredDay, StoredDiscordId,
+    StoredIds, StoredOptDay, StoredOptTs, StoredTs,
 };
 
 /// The engine's pools.
