@@ -124,11 +124,11 @@ enum Command {
         #[arg(long, conflicts_with_all = ["method", "backtest", "json"])]
         refresh: bool,
     },
-    /// Benchmarks that print figures: `stock`, `eta`, `import`, `alerts`, `forecast`, `notify`, `search`, `autocomplete`, `lists` or `spike`.
+    /// Benchmarks that print figures: `stock`, `eta`, `import`, `alerts`, `forecast`, `notify`, `search`, `autocomplete`, `lists`, `spike` or `replicas` (BENCH_DATABASE_URL).
     Bench {
         /// Which benchmark.
         which: String,
-        /// Iterations (stock), backorders (eta) or orders (spike).
+        /// Iterations (stock), backorders (eta), orders (spike) or stock reads (replicas).
         #[arg(long, visible_alias = "orders", default_value_t = 10_000)]
         n: u64,
         /// Rows of the generated file (import).

@@ -59,7 +59,11 @@ fn migrations_are_numbered_in_the_order_they_were_released() {
 }
 
 /// The PostgreSQL migrations, numbered on their own (docs/postgresql.md): the same rule.
-const POSTGRES_RELEASED: &[&str] = &["0001_schema.sql", "0002_approvals_and_customer_page.sql"];
+const POSTGRES_RELEASED: &[&str] = &[
+    "0001_schema.sql",
+    "0002_approvals_and_customer_page.sql",
+    "0003_id_lists.sql",
+];
 
 #[test]
 fn postgres_migrations_are_numbered_in_the_order_they_were_released() {

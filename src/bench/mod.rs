@@ -11,6 +11,7 @@ mod lists;
 mod notify;
 mod proc_self;
 mod reference;
+mod replicas;
 mod search;
 mod spike;
 pub mod stats;
@@ -42,8 +43,9 @@ pub async fn run(app: &App, which: &str, n: u64) -> anyhow::Result<()> {
         "autocomplete" => search::autocomplete(app, n).await,
         "lists" => lists::lists(app, n).await,
         "spike" => spike::spike(app, n).await,
+        "replicas" => replicas::replicas(app, n).await,
         other => anyhow::bail!(
-            "unknown benchmark \"{other}\" (stock, eta, import, alerts, forecast, notify, search, autocomplete, lists or spike)"
+            "unknown benchmark \"{other}\" (stock, eta, import, alerts, forecast, notify, search, autocomplete, lists, spike or replicas)"
         ),
     }
 }

@@ -5,11 +5,11 @@
 
 use super::keyset::{self, asc, KeyColumn, Keyed, Source};
 use super::types::sql_word;
-use super::{id_list, in_ids, ts, Conn, StoredOptDay};
+use super::{id_json, ts, Conn, StoredOptDay};
 use crate::domain::approval::ApprovalStatus;
 use crate::domain::page::Seek;
 use crate::domain::{ApprovalId, BackorderId, Channel, CustomerId, OutboxStatus, PostId};
-use crate::store::{dialect, run};
+use crate::store::run;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// The highest outbox id and backorder id now: the rows a change writes after this are above
@@ -39,29 +39,26 @@ pub async fn moved_since(
     mark: i64,
     backorder_mark: i64,
 ) -> anyhow::Result<Vec<MovedRow>> {
+    let member = |key| super::json_member(conn, "payload", key);
     let sql = format!(
         concat!(
-            "SELECT backorder_id, customer_id, COALESCE({p} ->> 'sku', '') AS sku,
-            {p} ->> 'old_eta' AS old_eta, {p} ->> 'new_eta' AS new_eta
+            "SELECT backorder_id, customer_id, COALESCE({sku}, '') AS sku,
+            {old} AS old_eta, {new} AS new_eta
          FROM outbox WHERE id > $1 AND backorder_id <= $2 AND kind = ",
             sql_word!(update eta_changed),
             " AND status = ",
             sql_word!(outbox pending),
             " ORDER BY id"
         ),
-        p = payload_json(conn)
+        sku = member("sku"),
+        old = member("old_eta"),
+        new = member("new_eta"),
     );
     Ok(run!(
         conn,
         sqlx::query_as(&sql).bind(mark).bind(backorder_mark),
         fetch_all
     )?)
-}
-
-/// An outbox row's JSON payload, read with `->> 'field'`: SQLite reads the text as JSON, PostgreSQL
-/// needs it cast.
-fn payload_json(conn: &Conn) -> &'static str {
-    dialect!(conn, sqlite: "payload", postgres: "CAST(payload AS json)")
 }
 
 /// The backorders whose promise the outbox rows above `$1` moved, leaving out those above `$2`
@@ -331,13 +328,12 @@ pub async fn held_page(
     };
     let total = keyset::count(&mut *conn, &src).await?;
     let keyed = keyset::page(&mut *conn, &src, seek, limit).await?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM approvals a WHERE a.id IN {}",
-        in_ids(conn, 1)
-    );
     let mut rows: Vec<ApprovalRow> = run!(
         conn,
-        sqlx::query_as(&sql).bind(id_list(&keyed.row_ids::<ApprovalId>())),
+        sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM approvals a WHERE a.id IN (SELECT value FROM json_each($1))"
+        ))
+        .bind(id_json(&keyed.row_ids::<ApprovalId>())),
         fetch_all
     )?;
     rows.sort_by_key(|r| r.id);
@@ -384,14 +380,13 @@ pub async fn notes(
     conn: &mut Conn,
     ids: &[ApprovalId],
 ) -> anyhow::Result<Vec<(ApprovalId, String)>> {
-    let sql = format!(
-        "SELECT a.id, a.note FROM {} j JOIN approvals a ON a.id = j.value
-         WHERE a.note IS NOT NULL",
-        in_ids(conn, 1)
-    );
     Ok(run!(
         conn,
-        sqlx::query_as(&sql).bind(id_list(ids)),
+        sqlx::query_as(
+            "SELECT a.id, a.note FROM json_each($1) j JOIN approvals a ON a.id = j.value
+         WHERE a.note IS NOT NULL",
+        )
+        .bind(id_json(ids)),
         fetch_all
     )?)
 }

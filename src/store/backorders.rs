@@ -489,8 +489,8 @@ pub async fn apply_eta_changes(
     }
     let now = ts(at);
     for ((old_eta, old_kind, new_eta, new_kind, payload), ids) in groups {
-        let old_eta = old_eta.map(|d| d.to_string());
-        let new_eta = new_eta.map(|d| d.to_string());
+        let old_eta = old_eta.map(super::day);
+        let new_eta = new_eta.map(super::day);
         // The ids travel as one JSON array: one bound value per statement, however many rows.
         let ids_json = id_json(&ids);
         run!(

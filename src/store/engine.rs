@@ -297,6 +297,30 @@ impl std::ops::DerefMut for Tx<'_> {
     }
 }
 
+/// SQL for the text of JSON member `key` of the JSON text in `column` (a plain key: letters,
+/// digits, `_`): SQLite `json_extract(column, '$.key')`, PostgreSQL `(column::jsonb ->> 'key')`.
+pub fn json_member(conn: &Conn, column: &str, key: &str) -> String {
+    if conn.is_postgres() {
+        format!("({column}::jsonb ->> '{key}')")
+    } else {
+        format!("json_extract({column}, '$.{key}')")
+    }
+}
+
+/// After rows went into `table` with explicit ids: on PostgreSQL its identity continues past
+/// the largest id (SQLite's INTEGER PRIMARY KEY does so by itself).
+pub async fn continue_ids(conn: &mut Conn, table: &str) -> anyhow::Result<()> {
+    if let Engine::Postgres(c) = conn.engine() {
+        sqlx::query(&format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
+                    GREATEST((SELECT MAX(id) FROM {table}), 1))"
+        ))
+        .execute(&mut *c)
+        .await?;
+    }
+    Ok(())
+}
+
 /// The SQLite connection under `conn`, for a statement not yet written for PostgreSQL; on
 /// PostgreSQL an error naming `what`. (The port's to-do list: `grep -rn sqlite_only src`.)
 pub fn sqlite_only<'a>(conn: &'a mut Conn, what: &str) -> anyhow::Result<&'a mut SqliteConnection> {

@@ -65,7 +65,7 @@ pub async fn clear(conn: &mut Conn) -> anyhow::Result<()> {
     ] {
         run!(
             conn,
-            sqlx::query(&format!("DROP TABLE IF EXISTS temp.{t}")),
+            sqlx::query(&format!("DROP TABLE IF EXISTS {t}")),
             execute
         )?;
     }
@@ -77,35 +77,31 @@ pub async fn clear(conn: &mut Conn) -> anyhow::Result<()> {
 pub async fn begin_products(conn: &mut Conn) -> anyhow::Result<()> {
     clear(conn).await?;
     // `pid` etc. are filled inside the write transaction; a rowid table in file order.
-    run!(
+    create_staging(
         conn,
-        sqlx::query(
-            "CREATE TEMP TABLE import_products (
-            line INTEGER NOT NULL, sku TEXT NOT NULL, sku_key TEXT NOT NULL, name TEXT NOT NULL,
+        "import_products",
+        "line INTEGER NOT NULL, sku TEXT NOT NULL, sku_key TEXT NOT NULL, name TEXT NOT NULL,
             category TEXT NOT NULL, unit_price_minor INTEGER NOT NULL, on_hand INTEGER,
             reorder_point INTEGER NOT NULL, safety_stock INTEGER NOT NULL,
             reorder_qty INTEGER NOT NULL, lead_time_days INTEGER, supplier_id INTEGER,
-            pid INTEGER, cur_on_hand INTEGER, allocated INTEGER, has_position INTEGER,
-            changed INTEGER NOT NULL DEFAULT 0)",
-        ),
-        execute
-    )?;
-    run!(
+            pid INTEGER, cur_on_hand INTEGER, allocated INTEGER, has_position BOOLEAN,
+            changed BOOLEAN NOT NULL DEFAULT FALSE",
+    )
+    .await?;
+    create_staging(
         conn,
-        sqlx::query(
-            "CREATE TEMP TABLE import_substitutes (prod_key TEXT NOT NULL, sub_key TEXT NOT NULL)",
-        ),
-        execute
-    )?;
-    run!(conn, sqlx::query(
-        "CREATE TEMP TABLE import_pairs (product_id INTEGER NOT NULL, substitute_id INTEGER NOT NULL,
-            PRIMARY KEY (product_id, substitute_id))",
-    ), execute)?;
-    run!(
+        "import_substitutes",
+        "prod_key TEXT NOT NULL, sub_key TEXT NOT NULL",
+    )
+    .await?;
+    create_staging(
         conn,
-        sqlx::query("CREATE TEMP TABLE import_subs_changed (product_id INTEGER PRIMARY KEY)"),
-        execute
-    )?;
+        "import_pairs",
+        "product_id INTEGER NOT NULL, substitute_id INTEGER NOT NULL,
+            UNIQUE (product_id, substitute_id)",
+    )
+    .await?;
+    create_staging(conn, "import_subs_changed", "product_id INTEGER UNIQUE").await?;
     Ok(())
 }
 
@@ -172,8 +168,55 @@ pub async fn stage_products(conn: &mut Conn, rows: Vec<ProductIn>) -> anyhow::Re
 
 /// Appends `(?, ?, …), (…)` for `rows` rows of `cols` parameters.
 fn values_list(sql: &mut String, rows: usize, cols: usize) {
-    let one = format!("({})", vec!["?"; cols].join(", "));
-    sql.push_str(&vec![one; rows].join(", "));
+    let mut n = 0;
+    let all: Vec<String> = (0..rows)
+        .map(|_| {
+            let one: Vec<String> = (0..cols)
+                .map(|_| {
+                    n += 1;
+                    format!("${n}")
+                })
+                .collect();
+            format!("({})", one.join(", "))
+        })
+        .collect();
+    sql.push_str(&all.join(", "));
+}
+
+/// `$1, $2, …, $n`: a list of `n` parameters.
+fn params(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Creates this connection's staging table `name` (dropping an earlier one) with `columns`,
+/// spelled as SQLite spells them, plus `rid`, the row's place in the file (SQLite: the rowid;
+/// PostgreSQL: an identity, counting from 1 in insert order as the rowid does). On PostgreSQL
+/// `INTEGER` is `bigint` (the store binds and reads 64-bit integers) and `TIMESTAMP`
+/// `timestamptz`; on SQLite `TIMESTAMP` and `DATE` hold the store's text forms. The one place
+/// the two engines' staging tables differ.
+async fn create_staging(conn: &mut Conn, name: &str, columns: &str) -> anyhow::Result<()> {
+    run!(
+        conn,
+        sqlx::query(&format!("DROP TABLE IF EXISTS {name}")),
+        execute
+    )?;
+    let sql = if conn.is_postgres() {
+        let columns = columns
+            .replace("INTEGER", "BIGINT")
+            .replace("TIMESTAMP", "TIMESTAMPTZ");
+        format!(
+            "CREATE TEMP TABLE {name} (rid BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+             {columns})"
+        )
+    } else {
+        let columns = columns.replace("TIMESTAMP", "TEXT").replace("DATE", "TEXT");
+        format!("CREATE TEMP TABLE {name} (rid INTEGER PRIMARY KEY, {columns})")
+    };
+    run!(conn, sqlx::query(&sql), execute)?;
+    Ok(())
 }
 
 /// Reads what the staged rows would change, inside the write transaction: existing products and
@@ -185,14 +228,14 @@ pub async fn check_products(conn: &mut Conn) -> anyhow::Result<Vec<BelowAllocate
         sqlx::query(
             "UPDATE import_products SET pid = p.id, cur_on_hand = COALESCE(sp.on_hand, 0),
             allocated = COALESCE(sp.allocated, 0), has_position = sp.product_id IS NOT NULL,
-            changed = p.sku IS NOT import_products.sku OR p.name IS NOT import_products.name
-                OR p.category IS NOT import_products.category
-                OR p.unit_price_minor IS NOT import_products.unit_price_minor
-                OR p.reorder_point IS NOT import_products.reorder_point
-                OR p.safety_stock IS NOT import_products.safety_stock
-                OR p.reorder_qty IS NOT import_products.reorder_qty
-                OR p.lead_time_days IS NOT import_products.lead_time_days
-                OR p.supplier_id IS NOT import_products.supplier_id
+            changed = p.sku IS DISTINCT FROM import_products.sku OR p.name IS DISTINCT FROM import_products.name
+                OR p.category IS DISTINCT FROM import_products.category
+                OR p.unit_price_minor IS DISTINCT FROM import_products.unit_price_minor
+                OR p.reorder_point IS DISTINCT FROM import_products.reorder_point
+                OR p.safety_stock IS DISTINCT FROM import_products.safety_stock
+                OR p.reorder_qty IS DISTINCT FROM import_products.reorder_qty
+                OR p.lead_time_days IS DISTINCT FROM import_products.lead_time_days
+                OR p.supplier_id IS DISTINCT FROM import_products.supplier_id
          FROM products p LEFT JOIN stock_positions sp ON sp.product_id = p.id
          WHERE p.sku_key = import_products.sku_key",
         ),
@@ -220,7 +263,7 @@ pub async fn apply_products(
         sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM products"),
         fetch_one
     )?;
-    let id = "COALESCE(s.pid, $1 + s.rowid)";
+    let id = "COALESCE(s.pid, $1 + s.rid)";
     run!(
         conn,
         sqlx::query(
@@ -235,11 +278,7 @@ pub async fn apply_products(
     // New products are indexed for search by one statement after they are all in, not row by
     // row by the insert trigger (see migrations/sqlite/0012_bulk_search_index.sql); the flag is back
     // to 0 before this transaction can commit.
-    run!(
-        conn,
-        sqlx::query("UPDATE search_sync SET deferred = 1 WHERE id = 1"),
-        execute
-    )?;
+    defer_search_index(conn, true).await?;
     // When a large file (`BULK_ROWS` new products or more) at least doubles the catalogue, the
     // secondary indexes of `products` are dropped and built again after the insert (a sort
     // instead of a million scattered index inserts), inside this transaction: other
@@ -252,7 +291,8 @@ pub async fn apply_products(
         sqlx::query_scalar("SELECT COUNT(*) FROM import_products WHERE pid IS NULL"),
         fetch_one
     )?;
-    let rebuilt = if new_rows > base && new_rows >= BULK_ROWS {
+    let bulk_sqlite = !conn.is_postgres();
+    let rebuilt = if bulk_sqlite && new_rows > base && new_rows >= BULK_ROWS {
         drop_secondary_indexes(conn, "products").await?
     } else {
         Vec::new()
@@ -260,7 +300,7 @@ pub async fn apply_products(
     // Many rows: the per-row triggers whose work this function does (search index; held off
     // by the flag above, it would still run once per row to read it) or that act on none of
     // its rows (the ledger's sales totals: it writes adjustments) are dropped until the end.
-    let suspended = if new_rows >= BULK_ROWS {
+    let suspended = if bulk_sqlite && new_rows >= BULK_ROWS {
         suspend_triggers(
             conn,
             &["products_fts_insert", "stock_movements_sales_insert"],
@@ -272,36 +312,23 @@ pub async fn apply_products(
     run!(conn, sqlx::query(
         "INSERT INTO products (id, sku, sku_key, name, category, unit_price_minor, reorder_point,
             safety_stock, reorder_qty, lead_time_days, supplier_id)
-         SELECT $1 + s.rowid, s.sku, s.sku_key, s.name, s.category, s.unit_price_minor,
+         SELECT $1 + s.rid, s.sku, s.sku_key, s.name, s.category, s.unit_price_minor,
             s.reorder_point, s.safety_stock, s.reorder_qty, s.lead_time_days, s.supplier_id
-         FROM import_products s WHERE s.pid IS NULL ORDER BY s.rowid",
+         FROM import_products s WHERE s.pid IS NULL ORDER BY s.rid",
     )
     .bind(base), execute)?;
+    super::continue_ids(conn, "products").await?;
     for sql in rebuilt {
         run!(conn, sqlx::query(&sql), execute)?;
     }
-    // From the staging table (in memory) rather than the rows just written: the same ids.
-    run!(
-        conn,
-        sqlx::query(
-            "INSERT INTO products_fts (rowid, sku, name)
-         SELECT $1 + s.rowid, s.sku, s.name FROM import_products s WHERE s.pid IS NULL
-         ORDER BY s.rowid",
-        )
-        .bind(base),
-        execute
-    )?;
-    run!(
-        conn,
-        sqlx::query("UPDATE search_sync SET deferred = 0 WHERE id = 1"),
-        execute
-    )?;
+    index_new_products(conn, base).await?;
+    defer_search_index(conn, false).await?;
     // A new product starts at its counted stock (the ledger row below says why).
     run!(
         conn,
         sqlx::query(
             "INSERT INTO stock_positions (product_id, on_hand)
-         SELECT $1 + s.rowid, COALESCE(s.on_hand, 0) FROM import_products s WHERE s.pid IS NULL
+         SELECT $1 + s.rid, COALESCE(s.on_hand, 0) FROM import_products s WHERE s.pid IS NULL
          UNION ALL
          SELECT s.pid, 0 FROM import_products s WHERE s.pid IS NOT NULL AND NOT s.has_position",
         )
@@ -312,7 +339,7 @@ pub async fn apply_products(
         "INSERT INTO stock_movements (product_id, kind, qty, actor, reason, reference, created_at)
          SELECT {id}, 'adjustment', s.on_hand - COALESCE(s.cur_on_hand, 0), $2, 'import: on_hand', NULL, $3
          FROM import_products s
-         WHERE s.on_hand IS NOT NULL AND s.on_hand <> COALESCE(s.cur_on_hand, 0) ORDER BY s.rowid"
+         WHERE s.on_hand IS NOT NULL AND s.on_hand <> COALESCE(s.cur_on_hand, 0) ORDER BY s.rid"
     ))
     .bind(base)
     .bind(actor)
@@ -397,6 +424,36 @@ pub async fn apply_products(
         changed: changed as usize,
         restocked_with_backorders,
     })
+}
+
+/// SQLite: holds the per-row search-index trigger off (`on`) while new products go in, and lets
+/// it run again (see migrations/sqlite/0012_bulk_search_index.sql). PostgreSQL's `pg_trgm`
+/// indexes are kept by the table's own indexes: nothing to do.
+async fn defer_search_index(conn: &mut Conn, on: bool) -> anyhow::Result<()> {
+    if let super::Engine::Sqlite(c) = conn.engine() {
+        sqlx::query("UPDATE search_sync SET deferred = $1 WHERE id = 1")
+            .bind(on)
+            .execute(c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// SQLite: indexes the new products (ids `base + rid`) for search in one statement, from the
+/// staging table (in memory) rather than the rows just written: the same ids. PostgreSQL:
+/// nothing to do (see [`defer_search_index`]).
+async fn index_new_products(conn: &mut Conn, base: i64) -> anyhow::Result<()> {
+    if let super::Engine::Sqlite(c) = conn.engine() {
+        sqlx::query(
+            "INSERT INTO products_fts (rowid, sku, name)
+             SELECT $1 + s.rid, s.sku, s.name FROM import_products s WHERE s.pid IS NULL
+             ORDER BY s.rid",
+        )
+        .bind(base)
+        .execute(c)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Drops the plain (non-unique, named) indexes of `table`; returns the statements that build
@@ -567,21 +624,19 @@ pub struct OrdersApplied {
 pub async fn stage_order_lines(conn: &mut Conn, rows: &[OrderLineIn]) -> anyhow::Result<()> {
     run!(
         conn,
-        sqlx::query("DROP TABLE IF EXISTS temp.import_order_lines"),
+        sqlx::query("DROP TABLE IF EXISTS import_order_lines"),
         execute
     )?;
-    run!(
+    create_staging(
         conn,
-        sqlx::query(
-            "CREATE TEMP TABLE import_order_lines (
-            line INTEGER NOT NULL, order_number TEXT NOT NULL, customer_id INTEGER NOT NULL,
-            file_customer INTEGER NOT NULL, first_of_order INTEGER NOT NULL, ordered_at TEXT,
+        "import_order_lines",
+        "line INTEGER NOT NULL, order_number TEXT NOT NULL, customer_id INTEGER NOT NULL,
+            file_customer INTEGER NOT NULL, first_of_order BOOLEAN NOT NULL, ordered_at TIMESTAMP,
             product_id INTEGER NOT NULL, sku TEXT NOT NULL, qty INTEGER NOT NULL,
             unit_price_minor INTEGER NOT NULL, earlier_qty INTEGER,
-            order_id INTEGER, db_customer INTEGER, stored_qty INTEGER, reserved INTEGER)",
-        ),
-        execute
-    )?;
+            order_id INTEGER, db_customer INTEGER, stored_qty INTEGER, reserved INTEGER",
+    )
+    .await?;
     for chunk in rows.chunks(CHUNK) {
         let mut sql = String::from(
             "INSERT INTO import_order_lines (line, order_number, customer_id, file_customer,
@@ -676,7 +731,7 @@ pub async fn apply_order_lines(
         sqlx::query(
             "INSERT INTO orders (order_number, customer_id, ordered_at)
          SELECT order_number, customer_id, COALESCE(ordered_at, $1) FROM import_order_lines
-         WHERE order_id IS NULL AND first_of_order ORDER BY rowid",
+         WHERE order_id IS NULL AND first_of_order ORDER BY rid",
         )
         .bind(&now),
         execute
@@ -693,7 +748,7 @@ pub async fn apply_order_lines(
         conn,
         sqlx::query(&format!(
             "UPDATE import_order_lines SET reserved = x.reserved FROM (
-            SELECT s.rowid AS rid,
+            SELECT s.rid AS rid,
                 CASE WHEN f.free - (SUM(s.qty) OVER w - s.qty) <= 0 THEN 0
                      WHEN f.free - (SUM(s.qty) OVER w - s.qty) >= s.qty THEN s.qty
                      ELSE f.free - (SUM(s.qty) OVER w - s.qty) END AS reserved
@@ -703,8 +758,8 @@ pub async fn apply_order_lines(
                   LEFT JOIN stock_positions sp ON sp.product_id = p.product_id) f
               ON f.product_id = s.product_id
             WHERE s.{new}
-            WINDOW w AS (PARTITION BY s.product_id ORDER BY s.rowid ROWS UNBOUNDED PRECEDING)
-         ) x WHERE x.rid = import_order_lines.rowid"
+            WINDOW w AS (PARTITION BY s.product_id ORDER BY s.rid ROWS UNBOUNDED PRECEDING)
+         ) x WHERE x.rid = import_order_lines.rid"
         )),
         execute
     )?;
@@ -719,18 +774,19 @@ pub async fn apply_order_lines(
         conn,
         sqlx::query(&format!(
             "INSERT INTO order_lines (id, order_id, product_id, qty, unit_price_minor)
-         SELECT $1 + rowid, order_id, product_id, qty, unit_price_minor FROM import_order_lines
-         WHERE {new} ORDER BY rowid"
+         SELECT $1 + rid, order_id, product_id, qty, unit_price_minor FROM import_order_lines
+         WHERE {new} ORDER BY rid"
         ))
         .bind(base),
         execute
     )? as usize;
+    super::continue_ids(conn, "order_lines").await?;
     run!(
         conn,
         sqlx::query(&format!(
             "INSERT INTO reservations (order_line_id, backorder_id, product_id, qty, created_at)
-         SELECT $1 + rowid, NULL, product_id, reserved, $2 FROM import_order_lines
-         WHERE {new} AND reserved > 0 ORDER BY rowid"
+         SELECT $1 + rid, NULL, product_id, reserved, $2 FROM import_order_lines
+         WHERE {new} AND reserved > 0 ORDER BY rid"
         ))
         .bind(base)
         .bind(&now),
@@ -750,8 +806,8 @@ pub async fn apply_order_lines(
         conn,
         sqlx::query(&format!(
             "INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
-         SELECT $1 + rowid, product_id, customer_id, qty - reserved, $2 FROM import_order_lines
-         WHERE {new} AND qty > reserved ORDER BY rowid"
+         SELECT $1 + rid, product_id, customer_id, qty - reserved, $2 FROM import_order_lines
+         WHERE {new} AND qty > reserved ORDER BY rid"
         ))
         .bind(base)
         .bind(&now),
@@ -783,18 +839,23 @@ pub(super) async fn stage_rows<'a>(
 ) -> anyhow::Result<()> {
     run!(
         conn,
-        sqlx::query(&format!("DROP TABLE IF EXISTS temp.{table}")),
-        execute
-    )?;
-    run!(
-        conn,
-        sqlx::query(&format!(
-            "CREATE TEMP TABLE {table} ({})",
-            columns.join(", ")
-        )),
+        sqlx::query(&format!("DROP TABLE IF EXISTS {table}")),
         execute
     )?;
     let rows: Vec<Vec<Value<'a>>> = rows.collect();
+    let typed: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let ty = match rows.first().map(|r| r[i]) {
+                Some(Value::Int(_)) => "INTEGER",
+                Some(Value::Day(_)) => "DATE",
+                _ => "TEXT",
+            };
+            format!("{c} {ty}")
+        })
+        .collect();
+    create_staging(conn, table, &typed.join(", ")).await?;
     let per_chunk = 30_000 / columns.len().max(1);
     for chunk in rows.chunks(per_chunk) {
         let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
@@ -808,6 +869,7 @@ pub(super) async fn stage_rows<'a>(
                         q = match v {
                             Value::Text(s) => q.bind(*s),
                             Value::Int(i) => q.bind(*i),
+                            Value::Day(d) => q.bind(d.map(super::day)),
                         };
                     }
                 }
@@ -824,6 +886,8 @@ pub(super) async fn stage_rows<'a>(
 pub enum Value<'a> {
     Text(Option<&'a str>),
     Int(Option<i64>),
+    /// A date (text on SQLite, `date` on PostgreSQL).
+    Day(Option<NaiveDate>),
 }
 
 /// Stages checked supplier rows (no write lock needed).
@@ -854,14 +918,14 @@ pub async fn apply_suppliers(conn: &mut Conn) -> anyhow::Result<usize> {
         conn,
         sqlx::query_scalar(
             "SELECT COUNT(*) FROM import_suppliers s LEFT JOIN suppliers x ON x.code = s.code
-         WHERE x.id IS NULL OR x.name IS NOT s.name OR x.email IS NOT s.email
-            OR x.phone IS NOT s.phone OR x.lead_time_days IS NOT s.lead_time_days",
+         WHERE x.id IS NULL OR x.name IS DISTINCT FROM s.name OR x.email IS DISTINCT FROM s.email
+            OR x.phone IS DISTINCT FROM s.phone OR x.lead_time_days IS DISTINCT FROM s.lead_time_days",
         ),
         fetch_one
     )?;
     run!(conn, sqlx::query(
         "INSERT INTO suppliers (code, name, email, phone, lead_time_days)
-         SELECT code, name, email, phone, lead_time_days FROM import_suppliers WHERE true ORDER BY rowid
+         SELECT code, name, email, phone, lead_time_days FROM import_suppliers WHERE true ORDER BY rid
          ON CONFLICT (code) DO UPDATE SET name = excluded.name, email = excluded.email,
            phone = excluded.phone, lead_time_days = excluded.lead_time_days
          WHERE suppliers.name IS DISTINCT FROM excluded.name OR suppliers.email IS DISTINCT FROM excluded.email
@@ -927,7 +991,7 @@ pub async fn apply_customers(conn: &mut Conn) -> anyhow::Result<(usize, Vec<Prod
         conn,
         sqlx::query(&super::customers::upsert_sql(
             "SELECT external_id, name, email, phone, tier, channel, timezone FROM import_customers
-         WHERE true ORDER BY rowid",
+         WHERE true ORDER BY rid",
         )),
         execute
     )?;
@@ -954,7 +1018,7 @@ pub async fn pos_by_number(conn: &mut Conn, numbers: &[&str]) -> anyhow::Result<
     for chunk in numbers.chunks(PO_CHUNK) {
         let sql = format!(
             "SELECT po_number, id, supplier_id FROM purchase_orders WHERE po_number IN ({})",
-            vec!["?"; chunk.len()].join(", ")
+            params(chunk.len())
         );
         out.extend(run!(
             conn,
@@ -1189,7 +1253,7 @@ pub async fn po_states(
     let mut lines = Vec::new();
     let mut pos = Vec::new();
     for chunk in po_ids.chunks(PO_CHUNK) {
-        let list = vec!["?"; chunk.len()].join(", ");
+        let list = params(chunk.len());
         let sql =
             format!("SELECT po_id, status, qty_received FROM po_lines WHERE po_id IN ({list})");
         lines.extend(run!(

@@ -2,7 +2,7 @@
 //! told it, and the one warning when the pool runs dry.
 
 use super::types::sql_word;
-use super::{id_list, in_ids, ts, Conn};
+use super::{id_json, ts, Conn};
 use crate::domain::ids::DiscountCodeId;
 use crate::domain::incentive::CodeKind;
 use crate::domain::{BackorderId, CustomerId, MessageId};
@@ -69,19 +69,14 @@ pub async fn apply_codes(conn: &mut Conn, at: DateTime<Utc>) -> anyhow::Result<u
         "SELECT COUNT(*) FROM import_discount_codes s LEFT JOIN discount_codes d ON d.code = s.code
          WHERE d.id IS NULL OR d.kind IS DISTINCT FROM s.kind OR d.percent IS DISTINCT FROM s.percent",
     ), fetch_one)?;
-    run!(
-        conn,
-        sqlx::query(
-            "INSERT INTO discount_codes (code, kind, percent, imported_at)
+    run!(conn, sqlx::query(
+        "INSERT INTO discount_codes (code, kind, percent, imported_at)
          SELECT code, kind, percent, $1 FROM import_discount_codes WHERE true ORDER BY line
          ON CONFLICT (code) DO UPDATE SET kind = excluded.kind, percent = excluded.percent
          WHERE discount_codes.backorder_id IS NULL
-           AND (discount_codes.kind IS DISTINCT FROM excluded.kind
-                OR discount_codes.percent IS DISTINCT FROM excluded.percent)",
-        )
-        .bind(ts(at)),
-        execute
-    )?;
+           AND (discount_codes.kind IS DISTINCT FROM excluded.kind OR discount_codes.percent IS DISTINCT FROM excluded.percent)",
+    )
+    .bind(ts(at)), execute)?;
     Ok(changed as usize)
 }
 
@@ -130,8 +125,9 @@ pub struct Facts {
 
 /// The facts of several backorders.
 pub async fn facts(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<Vec<Facts>> {
-    let sql = format!(
-        concat!(
+    Ok(run!(
+        conn,
+        sqlx::query_as(concat!(
             "SELECT b.id AS backorder_id, o.ordered_at, b.promised_eta,
                 h.id IS NOT NULL AS dated_change, h.old_eta AS first_old, h.new_eta AS first_new,
                 d.id AS code_id, d.code, d.kind, d.percent,
@@ -139,19 +135,15 @@ pub async fn facts(conn: &mut Conn, ids: &[BackorderId]) -> anyhow::Result<Vec<F
                     WHERE m.id = d.message_id AND m.status IN ",
             sql_word!(message failed),
             ") AS told
-         FROM {} j JOIN backorders b ON b.id = j.value
+         FROM json_each($1) j JOIN backorders b ON b.id = j.value
          JOIN order_lines l ON l.id = b.order_line_id JOIN orders o ON o.id = l.order_id
          LEFT JOIN eta_history h ON h.id = (
              SELECT x.id FROM eta_history x
              WHERE x.backorder_id = b.id AND (x.old_eta IS NOT NULL OR x.new_eta IS NOT NULL)
              ORDER BY x.id LIMIT 1)
          LEFT JOIN discount_codes d ON d.backorder_id = b.id"
-        ),
-        in_ids(conn, 1)
-    );
-    Ok(run!(
-        conn,
-        sqlx::query_as(&sql).bind(id_list(ids)),
+        ))
+        .bind(id_json(ids)),
         fetch_all
     )?)
 }
@@ -225,22 +217,18 @@ pub async fn mark_told(
     message_id: MessageId,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let sql = format!(
-        concat!(
+    run!(
+        conn,
+        sqlx::query(concat!(
             "UPDATE discount_codes SET message_id = $1, told_at = $2
-         WHERE id IN {}
+         WHERE id IN (SELECT value FROM json_each($3))
            AND (message_id IS NULL OR message_id IN (SELECT id FROM messages WHERE status IN ",
             sql_word!(message failed),
             "))"
-        ),
-        in_ids(conn, 3)
-    );
-    run!(
-        conn,
-        sqlx::query(&sql)
-            .bind(message_id)
-            .bind(ts(at))
-            .bind(id_list(codes)),
+        ))
+        .bind(message_id)
+        .bind(ts(at))
+        .bind(id_json(codes)),
         execute
     )?;
     Ok(())

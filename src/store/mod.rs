@@ -43,10 +43,12 @@ use std::str::FromStr;
 #[allow(unused_imports)]
 pub(crate) use engine::dialect;
 pub(crate) use engine::run;
-pub use engine::{begin_on, sqlite_only, Begin, Conn, Engine, Pooled, Tx};
+pub use engine::{
+    begin_on, continue_ids, json_member, sqlite_only, Begin, Conn, Engine, Pooled, Tx,
+};
 pub use types::{
-    day, id_json, id_list, in_ids, parse_day, ts, IdList, RowId, StoredDay, StoredDiscordId,
-    StoredIds, StoredOptDay, StoredOptTs, StoredTs,
+    day, id_json, parse_day, ts, RowId, StoredDay, StoredDiscordId, StoredIds, StoredOptDay,
+    StoredOptTs, StoredTs,
 };
 
 /// The engine's pools.

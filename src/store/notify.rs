@@ -1,11 +1,11 @@
 //! Customer notifications: claiming outbox rows with a lease, what was sent, opt-outs, flagged
 //! numbers and replies.
 //!
-//! Id lists travel as one bound value however many ids ([`super::IdList`]).
+//! Id lists travel as one JSON array bound to `json_each`: one bound value however many ids.
 
 use super::types::sql_word;
 use super::types::NextAttempt;
-use super::{day, id_list, in_ids, ts, Conn};
+use super::{day, id_json, ts, Conn};
 use crate::domain::notify::{InboundKind, MessageStatus, Transport};
 use crate::domain::{
     BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, InboundId, MessageId, OutboxId,
@@ -123,23 +123,19 @@ pub async fn finish(
     error: Option<&str>,
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let sql = format!(
-        concat!(
+    run!(
+        conn,
+        sqlx::query(concat!(
             "UPDATE outbox SET status = $1, last_error = $2, lease_until = NULL,
             sent_at = CASE WHEN $1 = ",
             sql_word!(outbox sent),
             " THEN $3 ELSE sent_at END
-         WHERE id IN {}"
-        ),
-        in_ids(conn, 4)
-    );
-    run!(
-        conn,
-        sqlx::query(&sql)
-            .bind(status)
-            .bind(error)
-            .bind(ts(at))
-            .bind(id_list(ids)),
+         WHERE id IN (SELECT value FROM json_each($4))"
+        ))
+        .bind(status)
+        .bind(error)
+        .bind(ts(at))
+        .bind(id_json(ids)),
         execute
     )?;
     Ok(())
@@ -154,24 +150,20 @@ pub async fn retry_at(
     error: Option<&str>,
     attempted: bool,
 ) -> anyhow::Result<()> {
-    let sql = format!(
-        concat!(
+    run!(
+        conn,
+        sqlx::query(concat!(
             "UPDATE outbox SET status = ",
             sql_word!(outbox pending),
             ", next_attempt_at = $1, lease_until = NULL,
             last_error = COALESCE($2, last_error),
             attempts = CASE WHEN $3 OR attempts < 1 THEN attempts ELSE attempts - 1 END
-         WHERE id IN {}"
-        ),
-        in_ids(conn, 4)
-    );
-    run!(
-        conn,
-        sqlx::query(&sql)
-            .bind(ts(at))
-            .bind(error)
-            .bind(attempted)
-            .bind(id_list(ids)),
+         WHERE id IN (SELECT value FROM json_each($4))"
+        ))
+        .bind(ts(at))
+        .bind(error)
+        .bind(attempted)
+        .bind(id_json(ids)),
         execute
     )?;
     Ok(())
@@ -230,19 +222,14 @@ pub async fn backorder_facts(
     conn: &mut Conn,
     ids: &[BackorderId],
 ) -> anyhow::Result<Vec<BackorderFacts>> {
-    let sql = format!(
+    Ok(run!(conn, sqlx::query_as(
         "SELECT b.id, b.qty, p.name AS product, b.promised_eta, b.eta_kind, b.status,
             sp.name AS instead
-         FROM {} j JOIN backorders b ON b.id = j.value JOIN products p ON p.id = b.product_id
+         FROM json_each($1) j JOIN backorders b ON b.id = j.value JOIN products p ON p.id = b.product_id
          LEFT JOIN order_lines sl ON sl.id = b.switched_to_line_id
          LEFT JOIN products sp ON sp.id = sl.product_id",
-        in_ids(conn, 1)
-    );
-    Ok(run!(
-        conn,
-        sqlx::query_as(&sql).bind(id_list(ids)),
-        fetch_all
-    )?)
+    )
+    .bind(id_json(ids)), fetch_all)?)
 }
 
 /// What the last message about a backorder that reached the provider said: its kind and the

@@ -157,7 +157,7 @@ pub async fn insert_line(
     .bind(po_id)
     .bind(product_id)
     .bind(qty)
-    .bind(eta.map(|d| d.to_string()))
+    .bind(eta.map(super::day))
     .bind(status), fetch_one)?)
 }
 
@@ -173,7 +173,7 @@ pub async fn update_line(
         conn,
         sqlx::query("UPDATE po_lines SET qty_ordered = $1, eta = $2, status = $3 WHERE id = $4")
             .bind(qty_ordered)
-            .bind(eta.map(|d| d.to_string()))
+            .bind(eta.map(super::day))
             .bind(status)
             .bind(line_id),
         execute
@@ -241,8 +241,8 @@ pub async fn record_line_eta_change(
         ", $4, $5, $6)"
     ))
         .bind(line_id)
-        .bind(old.map(|d| d.to_string()))
-        .bind(new.map(|d| d.to_string()))
+        .bind(old.map(super::day))
+        .bind(new.map(super::day))
         .bind(actor)
         .bind(reason)
         .bind(ts(at)),

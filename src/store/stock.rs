@@ -8,18 +8,21 @@ use chrono::{DateTime, Utc};
 /// [`AVAILABLE`]'s text, as a macro so that `concat!` can build constant statements from it.
 macro_rules! available_sql {
     () => {
-        "MAX(COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0), 0)"
+        "(CASE WHEN COALESCE(sp.on_hand, 0) > COALESCE(sp.allocated, 0) \
+          THEN COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) ELSE 0 END)"
     };
 }
 pub(crate) use available_sql;
 
 /// [`crate::domain::stock::available`] over `stock_positions` read as `sp` (no row reads as 0).
+/// A CASE rather than SQLite's two-argument `MAX`, which PostgreSQL spells `GREATEST`.
 pub const AVAILABLE: &str = available_sql!();
 
 /// [`crate::domain::stock::free_to_promise`] over `stock_positions` read as `sp`: the units owed
 /// to open backorders are the `backorder_units` that migration 0011's triggers keep.
-pub const FREE_TO_PROMISE: &str = "MAX(COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) \
-    - COALESCE(sp.backorder_units, 0), 0)";
+pub const FREE_TO_PROMISE: &str = "(CASE WHEN COALESCE(sp.on_hand, 0) > COALESCE(sp.allocated, 0) \
+    + COALESCE(sp.backorder_units, 0) THEN COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) \
+    - COALESCE(sp.backorder_units, 0) ELSE 0 END)";
 
 /// On hand and allocated for one product.
 #[derive(Debug, Clone, Copy, sqlx::FromRow, PartialEq, Eq)]

@@ -367,37 +367,6 @@ bound_as! {
     Day => NaiveDate;
 }
 
-/// Ids bound as one value however many there are: on SQLite a JSON array (read by `json_each`),
-/// on PostgreSQL a `bigint[]`. Write the statement with [`in_ids`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdList(Vec<i64>);
-
-/// Ids as one bound value, for [`in_ids`].
-pub fn id_list<T: RowId>(ids: &[T]) -> IdList {
-    IdList(ids.iter().map(|id| id.raw()).collect())
-}
-
-impl std::fmt::Display for IdList {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", serde_json::Value::from(self.0.clone()))
-    }
-}
-
-bound_as! {
-    IdList => Vec<i64>;
-}
-
-/// The ids of the [`IdList`] bound as `$n`, as a subquery with one column `value`, for
-/// `x IN {…}` or a join: `json_each` on SQLite, `unnest` on PostgreSQL (the one place id lists
-/// differ).
-pub fn in_ids(conn: &super::Conn, n: usize) -> String {
-    super::dialect!(
-        conn,
-        sqlite: format!("(SELECT value FROM json_each(${n}))"),
-        postgres: format!("(SELECT unnest(${n}::bigint[]) AS value)"),
-    )
-}
-
 fn parse_ts(raw: &str) -> Result<DateTime<Utc>, BadStoredValue> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))

@@ -1,0 +1,357 @@
+//! Several replicas of the real binary on one PostgreSQL database (issue 22): any replica
+//! answers any request, a replica killed with SIGKILL loses nothing, and writes arriving at two
+//! replicas at once keep the stock exact.
+//!
+//! They need a PostgreSQL server (`TEST_DATABASE_URL`, started by `.ci/with-postgres`); without
+//! one they say they were skipped and pass, except under `CI=true`.
+
+mod common;
+#[path = "support/mock_twilio.rs"]
+mod mock_twilio;
+mod support;
+
+use backorder_bot::app::Clock;
+use backorder_bot::startup::Application;
+use common::free_port;
+use mock_twilio::MockTwilio;
+use serde_json::json;
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::fake_discord::{FakeDiscord, Invoker, GUILD};
+
+/// A fresh database on the test server; `None` (after saying why) without one.
+async fn database(test: &str) -> Option<String> {
+    if std::env::var("TEST_DATABASE_URL").is_err() {
+        let why = "TEST_DATABASE_URL is not set (.ci/with-postgres starts a throwaway server)";
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{test}: CI=true needs the PostgreSQL half: {why}");
+        }
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "{test}: skipped: {why}");
+        return None;
+    }
+    Some(common::scratch_postgres().await)
+}
+
+/// The settings every process of a test shares: the database, and no demo shop.
+fn shared(url: &str) -> Vec<(String, String)> {
+    [
+        ("BACKORDER_BOT__DATABASE__URL", url),
+        ("BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED", "true"),
+        ("BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START", "false"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// The application in this process on `url`, to set a shop up and look at it.
+async fn app_on(url: &str) -> common::TestApp {
+    backorder_bot::telemetry::init_for_tests();
+    let settings = common::load_settings(None, &shared(url));
+    let built = Application::build(settings, Clock::fixed(common::test_now()))
+        .await
+        .expect("app builds on PostgreSQL");
+    common::TestApp {
+        app: built.app,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+/// A replica: `backorder-bot run` on `url`, serving HTTP on `port`.
+fn replica(url: &str, port: u16, extra: &[(String, String)]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
+        .arg("run")
+        .envs(shared(url))
+        .envs(extra.iter().cloned())
+        .env("BACKORDER_BOT__HTTP__BIND", format!("127.0.0.1:{port}"))
+        .env("INGEST_API_TOKEN", "s3cret")
+        .env("RUST_LOG", "warn")
+        .env_remove("DISCORD_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts")
+}
+
+async fn wait_ready(client: &reqwest::Client, port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let up = client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await;
+        if up.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "replica on {port} did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+const CUSTOMERS: usize = 60;
+const BATCH: usize = 10;
+
+/// Three replicas dispatch one queue of customer updates; one is killed with SIGKILL in the
+/// middle of a batch. Every customer gets the update, and the only duplicates are the rows the
+/// killed replica had in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_killed_mid_batch_loses_no_update_and_duplicates_stay_within_its_batch() {
+    let Some(url) = database("replicas: dispatcher kill").await else {
+        return;
+    };
+    let t = app_on(&url).await;
+    t.import(
+        "products",
+        "sku,name,unit_price,on_hand\nWIDGET,Widget,10.00,0\n",
+    )
+    .await
+    .unwrap();
+    let mut customers = String::from("id,name,phone,channel,timezone\n");
+    let mut orders = String::from("order,customer,sku,qty\n");
+    for i in 0..CUSTOMERS {
+        customers.push_str(&format!("C{i},Customer {i},+4915100000{i:03},sms,UTC\n"));
+        orders.push_str(&format!("SO{i},C{i},WIDGET,1\n"));
+    }
+    t.import("customers", &customers).await.unwrap();
+    t.import("orders", &orders).await.unwrap();
+    t.exec("DELETE FROM outbox").await;
+    t.exec(
+        "INSERT INTO outbox (backorder_id, customer_id, kind, payload, next_attempt_at, created_at)
+         SELECT id, customer_id, 'allocated', '{\"product\": \"Widget\", \"qty\": 1}',
+            '2000-01-01T00:00:00Z', '2000-01-01T00:00:00Z' FROM backorders",
+    )
+    .await;
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM outbox").await,
+        CUSTOMERS as i64
+    );
+
+    let mock = MockTwilio::start().await;
+    // Slow answers keep batches in flight long enough to kill a replica in the middle of one.
+    mock.set_delay(Duration::from_millis(150));
+    let mut vars = mock.settings_vars();
+    vars.extend(
+        [
+            ("BACKORDER_BOT__NOTIFY__BATCH_SIZE", BATCH.to_string()),
+            ("BACKORDER_BOT__NOTIFY__LEASE", "1s".to_string()),
+            ("BACKORDER_BOT__NOTIFY__POLL", "100ms".to_string()),
+            ("BACKORDER_BOT__NOTIFY__QUIET_HOURS", String::new()),
+        ]
+        .map(|(k, v)| (k.to_string(), v)),
+    );
+    let client = reqwest::Client::new();
+    let ports = [free_port(), free_port(), free_port()];
+    let mut replicas: Vec<Child> = ports.iter().map(|p| replica(&url, *p, &vars)).collect();
+    for p in ports {
+        wait_ready(&client, p).await;
+    }
+    let m = mock.clone();
+    wait_until("a batch in flight", Duration::from_secs(20), || {
+        m.count() > BATCH / 2
+    })
+    .await;
+    replicas[0].kill().expect("SIGKILL");
+    replicas[0].wait().unwrap();
+    assert!(
+        mock.count() < CUSTOMERS,
+        "killed too late: {}",
+        mock.count()
+    );
+
+    let m = mock.clone();
+    let distinct = move || {
+        let mut seen: Vec<String> = m
+            .received()
+            .iter()
+            .filter_map(|r| r.field("To").map(str::to_string))
+            .collect();
+        seen.sort();
+        seen.dedup();
+        seen.len()
+    };
+    wait_until("every customer's update", Duration::from_secs(30), || {
+        distinct() == CUSTOMERS
+    })
+    .await;
+    let start = Instant::now();
+    loop {
+        let open = t
+            .scalar("SELECT COUNT(*) FROM outbox WHERE status <> 'sent'")
+            .await;
+        if open == 0 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(15), "{open} not sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for r in &mut replicas[1..] {
+        r.kill().unwrap();
+        r.wait().unwrap();
+    }
+    let mut per_number: HashMap<String, usize> = HashMap::new();
+    for r in mock.received() {
+        *per_number
+            .entry(r.field("To").unwrap().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(per_number.len(), CUSTOMERS);
+    let duplicates: usize = per_number.values().map(|n| n - 1).sum();
+    assert!(
+        duplicates <= BATCH,
+        "{duplicates} duplicates, more than the killed replica's batch of {BATCH}"
+    );
+}
+
+/// Stock arrives through two replicas at once, one unit per request, for a SKU with a queue of
+/// backorders: every unit is allocated exactly once, in priority order, and nothing is over- or
+/// under-allocated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stock_arriving_at_two_replicas_at_once_is_allocated_exactly() {
+    let Some(url) = database("replicas: concurrent receipts").await else {
+        return;
+    };
+    const WAITING: usize = 30;
+    const UNITS: usize = 40;
+    let t = app_on(&url).await;
+    t.import(
+        "products",
+        "sku,name,unit_price,on_hand\nLAMP,Lamp,10.00,0\n",
+    )
+    .await
+    .unwrap();
+    let mut customers = String::from("id,name,email,channel,timezone\n");
+    let mut orders = String::from("order,customer,sku,qty\n");
+    for i in 0..WAITING {
+        customers.push_str(&format!("C{i},Customer {i},c{i}@example.com,email,UTC\n"));
+        orders.push_str(&format!("SO{i},C{i},LAMP,1\n"));
+    }
+    t.import("customers", &customers).await.unwrap();
+    t.import("orders", &orders).await.unwrap();
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM backorders WHERE status = 'open'")
+            .await,
+        WAITING as i64
+    );
+
+    let client = reqwest::Client::new();
+    let ports = [free_port(), free_port()];
+    let mut replicas: Vec<Child> = ports.iter().map(|p| replica(&url, *p, &[])).collect();
+    for p in ports {
+        wait_ready(&client, p).await;
+    }
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..UNITS {
+        let client = client.clone();
+        let port = ports[i % 2];
+        sends.spawn(async move {
+            client
+                .post(format!("http://127.0.0.1:{port}/api/v1/stock/adjustments"))
+                .bearer_auth("s3cret")
+                .header("Idempotency-Key", format!("unit-{i}"))
+                .json(&json!({"sku": "LAMP", "delta": 1, "reason": format!("found unit {i}")}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        });
+    }
+    while let Some(done) = sends.join_next().await {
+        let status = done.unwrap().expect("the replica answers");
+        assert!(status == 200 || status == 201, "status {status}");
+    }
+    for r in &mut replicas {
+        r.kill().unwrap();
+        r.wait().unwrap();
+    }
+    assert_eq!(
+        t.scalar("SELECT on_hand FROM stock_positions sp JOIN products p ON p.id = sp.product_id WHERE p.sku = 'LAMP'")
+            .await,
+        UNITS as i64
+    );
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM backorders WHERE status = 'allocated'")
+            .await,
+        WAITING as i64,
+        "every waiting backorder got its unit"
+    );
+    assert_eq!(
+        t.scalar("SELECT allocated FROM stock_positions sp JOIN products p ON p.id = sp.product_id WHERE p.sku = 'LAMP'")
+            .await,
+        WAITING as i64,
+        "allocated is exactly what the backorders hold"
+    );
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM stock_movements WHERE kind = 'adjustment' AND qty = 1")
+            .await,
+        UNITS as i64,
+        "each request applied once"
+    );
+}
+
+/// Discord's interactions sent round-robin to three replicas (no gateway connection): each
+/// replica verifies the signature and answers, and every answer is the same one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interactions_sent_round_robin_to_three_replicas_all_answer() {
+    let Some(url) = database("replicas: interactions round-robin").await else {
+        return;
+    };
+    let t = app_on(&url).await;
+    t.import(
+        "products",
+        "sku,name,unit_price,on_hand\nTENT-2P,Trailhead 2-person tent,199.00,7\n",
+    )
+    .await
+    .unwrap();
+    let fake = FakeDiscord::start().await;
+    let mut vars = fake.settings_vars();
+    vars.push((
+        "BACKORDER_BOT__DISCORD__GATEWAY".to_string(),
+        "false".to_string(),
+    ));
+    let client = reqwest::Client::new();
+    let ports = [free_port(), free_port(), free_port()];
+    let mut replicas: Vec<Child> = ports.iter().map(|p| replica(&url, *p, &vars)).collect();
+    for p in ports {
+        wait_ready(&client, p).await;
+    }
+    for i in 0..9 {
+        let endpoint = format!("http://127.0.0.1:{}/discord/interactions", ports[i % 3]);
+        let (_, status, answer) = fake
+            .post_command(
+                &endpoint,
+                "stock",
+                json!([{"name": "sku", "type": 3, "value": "TENT-2P"}]),
+                &Invoker::guild(GUILD, vec![]),
+            )
+            .await;
+        assert_eq!(
+            (status, answer["type"].as_u64()),
+            (200, Some(4)),
+            "{answer:#}"
+        );
+        assert_eq!(
+            answer["data"]["embeds"][0]["title"],
+            "TENT-2P — Trailhead 2-person tent",
+            "replica {} answered {answer:#}",
+            i % 3
+        );
+    }
+    assert_eq!(fake.connections(), 0, "no gateway connection");
+    for r in &mut replicas {
+        r.kill().unwrap();
+        r.wait().unwrap();
+    }
+}
