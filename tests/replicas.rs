@@ -299,6 +299,16 @@ async fn stock_arriving_at_two_replicas_at_once_is_allocated_exactly() {
         UNITS as i64,
         "each request applied once"
     );
+    // The counts the set-based triggers keep (migration 0004) agree with the rows.
+    assert_eq!(
+        t.scalar(
+            "SELECT COUNT(*) FROM backorder_counts c WHERE c.n <> \
+             (SELECT COUNT(*) FROM backorders b WHERE b.status = c.status)"
+        )
+        .await,
+        0,
+        "backorder_counts agree with the backorders"
+    );
 }
 
 /// Discord's interactions sent round-robin to three replicas (no gateway connection): each

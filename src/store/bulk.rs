@@ -206,15 +206,23 @@ pub async fn bench_backorders(
         .bind(&now_s),
         fetch_one
     )?;
-    run!(conn, sqlx::query("INSERT INTO po_lines (po_id, product_id, qty_ordered, eta) VALUES ($1, $2, $3, date($4, '+10 days'))")
+    let eta = super::date_plus_days(conn, "$4", "10");
+    run!(
+        conn,
+        sqlx::query(&format!(
+            "INSERT INTO po_lines (po_id, product_id, qty_ordered, eta) VALUES ($1, $2, $3, {eta})"
+        ))
         .bind(po_id)
         .bind(pid)
         .bind(n * 3)
-        .bind(&now_s), execute)?;
+        .bind(&now_s),
+        execute
+    )?;
     let seq = "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < $1)";
+    let ordered_at = super::time_minus_days(conn, "$3", "i % 60");
     run!(conn, sqlx::query(&format!("{seq} INSERT INTO orders (order_number, customer_id, ordered_at)
         SELECT $2 || '-' || i, (SELECT id FROM customers WHERE external_id = 'BENCH-C' || (1 + i % 1000)),
-            strftime('%Y-%m-%dT%H:%M:%SZ', $3, '-' || (i % 60) || ' days') FROM seq"))
+            {ordered_at} FROM seq"))
         .bind(n)
         .bind(format!("SO-{sku}"))
         .bind(&now_s), execute)?;

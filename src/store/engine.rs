@@ -307,6 +307,26 @@ pub fn json_member(conn: &Conn, column: &str, key: &str) -> String {
     }
 }
 
+/// SQL for the date `days` (an integer expression) after the time or date `at` (UTC):
+/// SQLite `date(at, '+N days')`, PostgreSQL `date` arithmetic (sessions run in UTC).
+pub fn date_plus_days(conn: &Conn, at: &str, days: &str) -> String {
+    if conn.is_postgres() {
+        format!("(CAST({at} AS date) + CAST({days} AS integer))")
+    } else {
+        format!("date({at}, '+' || ({days}) || ' days')")
+    }
+}
+
+/// SQL for the time `days` (an integer expression) before the time `at`, as the store keeps
+/// times: SQLite RFC 3339 text, PostgreSQL `timestamptz`.
+pub fn time_minus_days(conn: &Conn, at: &str, days: &str) -> String {
+    if conn.is_postgres() {
+        format!("(CAST({at} AS timestamptz) - CAST({days} AS integer) * INTERVAL '1 day')")
+    } else {
+        format!("strftime('%Y-%m-%dT%H:%M:%SZ', {at}, '-' || ({days}) || ' days')")
+    }
+}
+
 /// After rows went into `table` with explicit ids: on PostgreSQL its identity continues past
 /// the largest id (SQLite's INTEGER PRIMARY KEY does so by itself).
 pub async fn continue_ids(conn: &mut Conn, table: &str) -> anyhow::Result<()> {

@@ -18,7 +18,9 @@ pub fn not_served_yet(url: &PostgresUrl) -> String {
 
 /// Connection options from a url, with errors that show the url without its password.
 pub fn options(url: &PostgresUrl) -> anyhow::Result<PgConnectOptions> {
+    // Sessions in UTC: a `timestamptz` turns into the UTC date, as SQLite's date() gives it.
     PgConnectOptions::from_str(url.expose())
+        .map(|o| o.options([("timezone", "UTC")]))
         .map_err(|_| anyhow::anyhow!("{url} is not a url PostgreSQL connections accept"))
 }
 
