@@ -13,6 +13,7 @@ use backorder_bot::domain::alerts::{
 use backorder_bot::domain::forecast::Method;
 use backorder_bot::domain::{BackorderId, MovementKind};
 use backorder_bot::store::stock::{record_movement, Movement};
+use backorder_bot::store::Engine;
 use chrono::{Duration, NaiveDate};
 use common::{spawn_app, TestApp};
 
@@ -49,37 +50,78 @@ async fn shop() -> TestApp {
     t
 }
 
+/// The UTC day of a stored timestamp `column`, as `sales_daily.day` holds it.
+fn day_of(column: &str) -> String {
+    if common::on_postgres() {
+        format!("CAST(({column} AT TIME ZONE 'UTC') AS DATE)")
+    } else {
+        format!("substr({column}, 1, 10)")
+    }
+}
+
 /// Rows where a stored aggregate differs from its recomputation (0 when in step).
 async fn drift(t: &TestApp) -> i64 {
-    t.scalar(
+    let sale_day = day_of("created_at");
+    t.scalar(&format!(
         "SELECT
            (SELECT COUNT(*) FROM stock_positions sp WHERE
               open_backorders <> (SELECT COUNT(*) FROM backorders b
                   WHERE b.product_id = sp.product_id AND b.status = 'open')
               OR backorder_units <> (SELECT COALESCE(SUM(b.qty - b.qty_allocated), 0) FROM backorders b
                   WHERE b.product_id = sp.product_id AND b.status = 'open')
-              OR units_sold <> (SELECT COALESCE(SUM(max(-m.qty, 0)), 0) FROM stock_movements m
+              OR units_sold <> (SELECT COALESCE(SUM(CASE WHEN m.qty < 0 THEN -m.qty ELSE 0 END), 0)
+                  FROM stock_movements m
                   WHERE m.product_id = sp.product_id AND m.kind = 'sale'))
          + (SELECT COUNT(*) FROM backorders b WHERE b.status = 'open' AND NOT EXISTS
               (SELECT 1 FROM stock_positions sp WHERE sp.product_id = b.product_id))
          + (SELECT COUNT(*) FROM (
               SELECT product_id, day, units FROM sales_daily
-              EXCEPT SELECT product_id, substr(created_at, 1, 10), -SUM(qty) FROM stock_movements
-                     WHERE kind = 'sale' GROUP BY product_id, substr(created_at, 1, 10)))
+              EXCEPT SELECT product_id, {sale_day}, -SUM(qty) FROM stock_movements
+                     WHERE kind = 'sale' GROUP BY product_id, {sale_day}) AS missing)
          + (SELECT COUNT(*) FROM (
-              SELECT product_id, substr(created_at, 1, 10), -SUM(qty) FROM stock_movements
-                     WHERE kind = 'sale' GROUP BY product_id, substr(created_at, 1, 10)
-              EXCEPT SELECT product_id, day, units FROM sales_daily))",
-    )
+              SELECT product_id, {sale_day}, -SUM(qty) FROM stock_movements
+                     WHERE kind = 'sale' GROUP BY product_id, {sale_day}
+              EXCEPT SELECT product_id, day, units FROM sales_daily) AS astray)",
+    ))
     .await
 }
 
+/// The rows of `sql` with text binds `binds`, on either engine.
+async fn fetch_all<T>(t: &TestApp, sql: &str, binds: &[String]) -> Vec<T>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    let mut conn = t.app.store.conn().await.unwrap();
+    match conn.engine() {
+        Engine::Sqlite(c) => {
+            let mut q = sqlx::query_as(sql);
+            for b in binds {
+                q = q.bind(b);
+            }
+            q.fetch_all(c).await
+        }
+        Engine::Postgres(c) => {
+            let mut q = sqlx::query_as(sql);
+            for b in binds {
+                q = q.bind(b);
+            }
+            q.fetch_all(c).await
+        }
+    }
+    .unwrap()
+}
+
 async fn open_backorders(t: &TestApp, status: &str) -> Vec<i64> {
-    sqlx::query_scalar("SELECT id FROM backorders WHERE status = $1 ORDER BY id")
-        .bind(status)
-        .fetch_all(t.app.store.pool())
-        .await
-        .unwrap()
+    let rows: Vec<(i64,)> = fetch_all(
+        t,
+        "SELECT id FROM backorders WHERE status = $1 ORDER BY id",
+        &[status.to_string()],
+    )
+    .await;
+    rows.into_iter().map(|r| r.0).collect()
 }
 
 async fn sell(t: &TestApp, sku: &str, units: i64) -> anyhow::Result<()> {
@@ -237,33 +279,45 @@ type Raw = (
 async fn brute_force(t: &TestApp, min: Severity) -> Vec<(String, Severity, i64, i64, String)> {
     let today = t.app.clock.today();
     let since = today - Duration::days(SALES_WINDOW_DAYS - 1);
-    let rows: Vec<Raw> = sqlx::query_as(
-        "SELECT p.sku, COALESCE(sp.on_hand, 0), COALESCE(sp.allocated, 0),
+    let (lead_end, since_day) = if common::on_postgres() {
+        (
+            "CAST($1 AS DATE) + CAST(COALESCE(p.lead_time_days, s.lead_time_days, 14) AS INTEGER)",
+            "CAST($2 AS DATE)",
+        )
+    } else {
+        (
+            "date($1, '+' || COALESCE(p.lead_time_days, s.lead_time_days, 14) || ' days')",
+            "$2",
+        )
+    };
+    let sale_day = day_of("m.created_at");
+    let rows: Vec<Raw> = fetch_all(
+        t,
+        &format!(
+            "SELECT p.sku, COALESCE(sp.on_hand, 0), COALESCE(sp.allocated, 0),
             (SELECT COUNT(*) FROM backorders b WHERE b.product_id = p.id AND b.status = 'open'),
-            (SELECT COALESCE(SUM(b.qty - b.qty_allocated), 0) FROM backorders b
+            (SELECT CAST(COALESCE(SUM(b.qty - b.qty_allocated), 0) AS BIGINT) FROM backorders b
               WHERE b.product_id = p.id AND b.status = 'open'),
-            (SELECT COALESCE(SUM(l.qty_ordered - l.qty_received), 0) FROM po_lines l
+            (SELECT CAST(COALESCE(SUM(l.qty_ordered - l.qty_received), 0) AS BIGINT) FROM po_lines l
               WHERE l.product_id = p.id AND l.status IN ('open', 'partially_received')
-                AND l.eta <= date($1, '+' || COALESCE(p.lead_time_days, s.lead_time_days, 14) || ' days')),
-            (SELECT COALESCE(SUM(l.qty_ordered - l.qty_received), 0) FROM po_lines l
+                AND l.eta <= {lead_end}),
+            (SELECT CAST(COALESCE(SUM(l.qty_ordered - l.qty_received), 0) AS BIGINT) FROM po_lines l
               WHERE l.product_id = p.id AND l.status IN ('open', 'partially_received')),
-            (SELECT MIN(l.eta) FROM po_lines l
+            (SELECT CAST(MIN(l.eta) AS TEXT) FROM po_lines l
               WHERE l.product_id = p.id AND l.status IN ('open', 'partially_received')),
             p.reorder_point, p.safety_stock, p.reorder_qty,
             COALESCE(p.lead_time_days, s.lead_time_days, 14),
-            (SELECT COALESCE(-SUM(m.qty), 0) FROM stock_movements m
-              WHERE m.product_id = p.id AND m.kind = 'sale' AND substr(m.created_at, 1, 10) >= $2),
+            (SELECT CAST(COALESCE(-SUM(m.qty), 0) AS BIGINT) FROM stock_movements m
+              WHERE m.product_id = p.id AND m.kind = 'sale' AND {sale_day} >= {since_day}),
             (SELECT f.rate FROM forecasts f WHERE f.product_id = p.id),
             (SELECT f.method FROM forecasts f WHERE f.product_id = p.id)
          FROM products p
          LEFT JOIN stock_positions sp ON sp.product_id = p.id
-         LEFT JOIN suppliers s ON s.id = p.supplier_id",
+         LEFT JOIN suppliers s ON s.id = p.supplier_id"
+        ),
+        &[today.to_string(), since.to_string()],
     )
-    .bind(today.to_string())
-    .bind(since.to_string())
-    .fetch_all(t.app.store.pool())
-    .await
-    .unwrap();
+    .await;
     let mut out: Vec<_> = rows
         .into_iter()
         .filter_map(|r| {
@@ -370,7 +424,8 @@ async fn the_evaluation_finds_what_a_brute_force_evaluation_of_every_sku_finds()
                 assert!(t.scalar("SELECT COUNT(*) FROM forecasts").await > 0);
                 let copies_astray = "SELECT COUNT(*) FROM stock_positions sp
                     LEFT JOIN forecasts f ON f.product_id = sp.product_id
-                    WHERE sp.forecast_rate IS NOT f.rate OR sp.forecast_method IS NOT f.method";
+                    WHERE sp.forecast_rate IS DISTINCT FROM f.rate
+                        OR sp.forecast_method IS DISTINCT FROM f.method";
                 assert_eq!(t.scalar(copies_astray).await, 0);
             }
             if step % 15 == 14 {

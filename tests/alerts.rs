@@ -272,6 +272,42 @@ async fn a_rule_never_runs_twice_at_once_and_a_cron_time_runs_once() {
 }
 
 #[tokio::test]
+async fn racing_runs_of_one_cron_time_run_it_once_and_one_racer_takes_the_lease() {
+    let t = alerts_app(NIGHTLY_RULE, &[]).await;
+    let r = rule(&t);
+    let cron_time = Some(test_now());
+    let outcomes = futures::future::join_all(
+        (0..6).map(|_| alerts::run_rule(&t.app, &r, Trigger::Schedule, cron_time)),
+    )
+    .await;
+    let outcomes: Vec<RunOutcome> = outcomes.into_iter().map(|o| o.unwrap()).collect();
+    let done = outcomes
+        .iter()
+        .filter(|o| matches!(o, RunOutcome::Done(_)))
+        .count();
+    assert_eq!(done, 1, "{outcomes:?}");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM alert_runs").await, 1);
+    let now = test_now();
+    let taken = futures::future::join_all((0..6).map(|i| {
+        let store = t.app.store.clone();
+        async move {
+            let mut conn = store.conn().await.unwrap();
+            backorder_bot::store::alerts::try_lease(
+                &mut conn,
+                "race",
+                &format!("holder-{i}"),
+                now,
+                now + Duration::minutes(1),
+            )
+            .await
+            .unwrap()
+        }
+    }))
+    .await;
+    assert_eq!(taken.iter().filter(|held| **held).count(), 1, "{taken:?}");
+}
+
+#[tokio::test]
 async fn the_scheduler_runs_each_cron_time_once_in_the_rules_timezone() {
     let t = alerts_app(NIGHTLY_RULE, &[]).await;
     let mut s = Scheduler::new(&t.app);
@@ -415,10 +451,9 @@ async fn check_prints_each_rules_alerts_as_json_and_changes_nothing() {
 async fn check_through_the_real_binary_prints_json_per_rule_and_changes_nothing() {
     let t = alerts_app(NIGHTLY_RULE, &[]).await;
     set_on_hand(&t, "MUG", 0).await;
-    let db = t.app.settings.database.path.clone();
     let config = t.dir.path().join("config.toml");
     let config = config.to_str().unwrap();
-    let (code, out, err) = common::run_bot(&db, &["--config", config, "check", "--json"]);
+    let (code, out, err) = common::run_bot_on(&t, &["--config", config, "check", "--json"]);
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
     let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     let rules = v.as_array().unwrap();
@@ -448,10 +483,11 @@ async fn check_through_the_real_binary_prints_json_per_rule_and_changes_nothing(
     }
     assert!(alerts.iter().all(|a| a["sku"] != "PLENTY"), "{out}");
 
-    let (code, out, _) = common::run_bot(&db, &["--config", config, "check", "--rule", "NIGHTLY"]);
+    let (code, out, _) =
+        common::run_bot_on(&t, &["--config", config, "check", "--rule", "NIGHTLY"]);
     assert_eq!(code, 0);
     assert!(out.contains("CRITICAL MUG"), "{out}");
-    let (code, _, err) = common::run_bot(&db, &["--config", config, "check", "--rule", "nope"]);
+    let (code, _, err) = common::run_bot_on(&t, &["--config", config, "check", "--rule", "nope"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("nightly"), "the error lists the rules: {err}");
     assert_eq!(

@@ -14,48 +14,34 @@ use common::{spawn_demo_app, test_now, TestApp};
 /// two stock receipts in the last month (in the ledger and on hand), so the chart has history, a
 /// forecast and movements.
 async fn with_history(t: &TestApp, sku: &str) {
-    let pool = t.app.store.pool();
-    let id: i64 = sqlx::query_scalar("SELECT id FROM products WHERE sku = $1")
-        .bind(sku)
-        .fetch_one(pool)
-        .await
-        .unwrap();
+    let id = t
+        .scalar(&format!("SELECT id FROM products WHERE sku = '{sku}'"))
+        .await;
     let today = test_now().date_naive();
+    let now = test_now().to_rfc3339();
     for n in 1..=60u64 {
         let day = today - chrono::Days::new(n);
         if n % 7 == 3 {
             continue;
         }
-        sqlx::query(
+        t.exec(&format!(
             "INSERT INTO sales_history (product_id, order_number, customer, qty, sold_at, day, nth, imported_at)
-             VALUES ($1, $2, NULL, $3, $4, $4, 1, $5)",
-        )
-        .bind(id)
-        .bind(format!("H-{n}"))
-        .bind(1 + (n % 4) as i64)
-        .bind(day.to_string())
-        .bind(test_now().to_rfc3339())
-        .execute(pool)
-        .await
-        .unwrap();
+             VALUES ({id}, 'H-{n}', NULL, {qty}, '{day}', '{day}', 1, '{now}')",
+            qty = 1 + (n % 4) as i64,
+        ))
+        .await;
     }
     for (n, qty) in [(20u64, 12i64), (6, 8)] {
-        sqlx::query(
+        t.exec(&format!(
             "INSERT INTO stock_movements (product_id, kind, qty, actor, reason, created_at)
-             VALUES ($1, 'receipt', $2, 'test', '', $3)",
-        )
-        .bind(id)
-        .bind(qty)
-        .bind(format!("{}T09:00:00.000Z", today - chrono::Days::new(n)))
-        .execute(pool)
-        .await
-        .unwrap();
-        sqlx::query("UPDATE stock_positions SET on_hand = on_hand + $2 WHERE product_id = $1")
-            .bind(id)
-            .bind(qty)
-            .execute(pool)
-            .await
-            .unwrap();
+             VALUES ({id}, 'receipt', {qty}, 'test', '', '{}T09:00:00.000Z')",
+            today - chrono::Days::new(n)
+        ))
+        .await;
+        t.exec(&format!(
+            "UPDATE stock_positions SET on_hand = on_hand + {qty} WHERE product_id = {id}"
+        ))
+        .await;
     }
 }
 

@@ -5,11 +5,12 @@
 mod common;
 
 use backorder_bot::app::forecast::refresh_all;
-use backorder_bot::app::forecast_job::ForecastScheduler;
+use backorder_bot::app::forecast_job::{run_job, ForecastScheduler, JobOutcome};
 use backorder_bot::domain::alerts::{AlertLine, AlertRule, Change, Scope, Severity};
 use backorder_bot::domain::schedule::Trigger;
 use backorder_bot::domain::MovementKind;
 use backorder_bot::store::stock::{record_movement, Movement};
+use backorder_bot::store::Engine;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use common::{spawn_app, spawn_app_with, TestApp};
 
@@ -70,13 +71,13 @@ async fn shop(t: &TestApp) {
 
 /// `(method, classification, rate, level, sigma, start)` of a SKU's stored forecast.
 async fn stored(t: &TestApp, sku: &str) -> Option<(String, String, f64, f64, f64, String)> {
-    sqlx::query_as(
-        "SELECT f.method, f.classification, f.rate, f.level, f.sigma, f.start FROM forecasts f
-         JOIN products p ON p.id = f.product_id WHERE p.sku = $1",
-    )
-    .bind(sku)
-    .fetch_optional(t.app.store.pool())
-    .await
+    let sql = "SELECT f.method, f.classification, f.rate, f.level, f.sigma, CAST(f.start AS TEXT)
+         FROM forecasts f JOIN products p ON p.id = f.product_id WHERE p.sku = $1";
+    let mut conn = t.app.store.conn().await.unwrap();
+    match conn.engine() {
+        Engine::Sqlite(c) => sqlx::query_as(sql).bind(sku).fetch_optional(c).await,
+        Engine::Postgres(c) => sqlx::query_as(sql).bind(sku).fetch_optional(c).await,
+    }
     .unwrap()
 }
 
@@ -231,6 +232,29 @@ async fn the_nightly_refresh_runs_once_per_cron_time_with_one_leader() {
         text.contains("backorderbot_forecast_runs_total{outcome=\"done\"} 2"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn racing_refreshes_of_one_cron_time_run_it_once() {
+    let t = spawn_app().await;
+    shop(&t).await;
+    let cron_time = Some(at("2026-11-26T03:00:00Z"));
+    let outcomes = futures::future::join_all(
+        (0..4).map(|_| run_job(&t.app, Trigger::Schedule, cron_time, None)),
+    )
+    .await;
+    let done = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(JobOutcome::Done { .. })))
+        .count();
+    assert_eq!(done, 1, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(JobOutcome::Done { .. } | JobOutcome::Skipped(_)))),
+        "{outcomes:?}"
+    );
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM forecast_runs").await, 1);
 }
 
 #[tokio::test]

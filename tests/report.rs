@@ -10,6 +10,7 @@ use backorder_bot::app::orders::{place_order, NewOrder};
 use backorder_bot::app::report::report;
 use backorder_bot::domain::report::{ReportDays, Tally};
 use backorder_bot::domain::{BackorderId, Money};
+use backorder_bot::store::Engine;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use common::{spawn_app_with, test_now, TestApp};
 use mock_twilio::MockTwilio;
@@ -163,11 +164,15 @@ async fn shop() -> Shop {
         .await;
     inquiry(&s.t, "and the lamp?").await;
     s.at(noon(11, 15));
-    let sid: String =
-        sqlx::query_scalar("SELECT provider_sid FROM messages WHERE kind = 'allocated'")
-            .fetch_one(s.t.app.store.pool())
-            .await
-            .unwrap();
+    let sid: String = {
+        let sql = "SELECT provider_sid FROM messages WHERE kind = 'allocated'";
+        let mut conn = s.t.app.store.conn().await.unwrap();
+        match conn.engine() {
+            Engine::Sqlite(c) => sqlx::query_scalar(sql).fetch_one(c).await,
+            Engine::Postgres(c) => sqlx::query_scalar(sql).fetch_one(c).await,
+        }
+        .unwrap()
+    };
     let known =
         backorder_bot::app::notify::status_callback(&s.t.app, &sid, "undelivered", Some("30003"))
             .await

@@ -158,7 +158,7 @@ pub fn parse_margin(raw: &str) -> Result<f64, String> {
 /// ([`RateSource::SalesMean`]): a trailing average of the ledger's sales over the last
 /// `window_days` UTC days, today included (the store sums them from its per-day totals). A SKU
 /// with a stored forecast uses the forecast's units per day instead. The store's AT_RISK
-/// prefilter (`store::alerts::EVALUATION_SQL`) mirrors both: rate = units / days and no rate
+/// prefilter (`store::alerts::evaluation_sql`) mirrors both: rate = units / days and no rate
 /// without sales here, the stored rate there, so a change to either changes that filter too
 /// (`tests/alert_aggregates.rs` compares the evaluation with a brute-force one and catches a
 /// mismatch).

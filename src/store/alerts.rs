@@ -2,13 +2,14 @@
 //! the scheduler lease.
 
 use super::types::sql_word;
-use super::{id_json, ts, Conn, StoredIds, StoredOptTs, StoredTs};
+use super::{day, id_json, table_rows, ts, Conn, StoredIds, StoredOptTs, StoredTs};
 use crate::domain::alerts::{AlertState, RateSource, RunStatus, Scope, Severity, SkuFigures};
 use crate::domain::forecast::Method;
 use crate::domain::{AlertRunId, PostId, ProductId};
 use crate::store::run;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 
 /// What the evaluation query must return besides SKUs that are LOW or worse.
 #[derive(Debug, Clone, Copy)]
@@ -53,8 +54,8 @@ pub struct SalesWindow {
 /// summed only where they change the outcome (`sold` is 0 for a SKU whose free stock is gone
 /// because backorders hold it).
 ///
-/// SQLite-only spots: `json_each` for the scope lists, `date(…, '+N days')`, `julianday`,
-/// two-argument `max`.
+/// The engines spell a few things differently (scope lists, date arithmetic, `max`/`GREATEST`,
+/// the packing of batches): [`Spelling`].
 pub async fn evaluation_figures(
     conn: &mut Conn,
     rule: &str,
@@ -75,7 +76,7 @@ pub async fn evaluation_figures(
     rows
 }
 
-/// Page cache (KiB) of the connection while it runs [`EVALUATION_SQL`]; `bench alerts` gives the
+/// Page cache (KiB) of the connection while it runs [`evaluation_sql`]; `bench alerts` gives the
 /// `sqlite3` CLI the same.
 const EVALUATION_CACHE_KIB: i64 = 8192;
 
@@ -110,14 +111,15 @@ async fn evaluation_rows(
         })
         .unwrap_or_default();
     let since = sales.last - chrono::Duration::days(sales.days.max(1) - 1);
+    let sql = evaluation_sql(conn);
     let batches: Vec<String> = run!(
         conn,
-        sqlx::query_scalar(EVALUATION_SQL)
-            .bind(today.to_string())
+        sqlx::query_scalar(sql)
+            .bind(day(today))
             .bind(categories)
             .bind(suppliers)
             .bind(prefix)
-            .bind(since.to_string())
+            .bind(day(since))
             .bind(candidates.at_risk)
             .bind(rule)
             .bind(sales.days),
@@ -169,45 +171,104 @@ async fn evaluation_rows(
     Ok(kept)
 }
 
-/// The evaluation statement of [`evaluation_figures`]: $1 today, $2 categories (JSON), $3
-/// supplier codes (JSON, upper case), $4 SKU prefix pattern, $5 first day of the sales window,
-/// $6 AT_RISK wanted, $7 rule, $8 days in the sales window. `bench alerts` hands the same text
-/// to the `sqlite3` CLI.
-pub const EVALUATION_SQL: &str = concat!(
-    "
+/// The evaluation statement of [`evaluation_figures`] on the engine of `conn`: $1 today, $2
+/// categories (JSON), $3 supplier codes (JSON, upper case), $4 SKU prefix pattern, $5 first
+/// day of the sales window, $6 AT_RISK wanted, $7 rule, $8 days in the sales window. One
+/// statement, written once ([`evaluation_sql_with`]); only the [`Spelling`] differs.
+pub fn evaluation_sql(conn: &Conn) -> &'static str {
+    static SQLITE: OnceLock<String> = OnceLock::new();
+    static POSTGRES: OnceLock<String> = OnceLock::new();
+    if conn.is_postgres() {
+        POSTGRES.get_or_init(|| evaluation_sql_with(&Spelling::POSTGRES))
+    } else {
+        SQLITE.get_or_init(|| evaluation_sql_with(&Spelling::SQLITE))
+    }
+}
+
+/// What the evaluation statement spells differently on the two engines, in one place.
+struct Spelling {
+    /// The largest of its (non-NULL) arguments: SQLite's scalar `max`, PostgreSQL's `GREATEST`.
+    greatest: &'static str,
+    /// Whole days from today ($1, a date) to the date `x`.
+    days_from_today: fn(x: &str) -> String,
+    /// The date `n` days after today ($1).
+    today_plus: fn(n: &str) -> String,
+    /// The text values of the JSON array bound as `$n`, as a subquery.
+    json_texts: fn(n: usize) -> String,
+    /// One JSON array (as text) of a group's rows, each the JSON array of `columns`.
+    pack: fn(columns: &str) -> String,
+}
+
+impl Spelling {
+    const SQLITE: Spelling = Spelling {
+        greatest: "max",
+        days_from_today: |x| format!("CAST(julianday({x}) - julianday($1) AS INTEGER)"),
+        today_plus: |n| format!("date($1, '+' || {n} || ' days')"),
+        json_texts: |n| format!("(SELECT value FROM json_each(${n}))"),
+        pack: |columns| format!("'[' || group_concat(json_array({columns}), ',') || ']'"),
+    };
+
+    const POSTGRES: Spelling = Spelling {
+        greatest: "GREATEST",
+        days_from_today: |x| format!("({x} - $1)"),
+        today_plus: |n| format!("($1 + CAST({n} AS INTEGER))"),
+        json_texts: |n| format!("(SELECT jsonb_array_elements_text(${n}::jsonb))"),
+        pack: |columns| format!("json_agg(json_build_array({columns}))::text"),
+    };
+}
+
+/// The evaluation statement in one engine's [`Spelling`].
+fn evaluation_sql_with(sp: &Spelling) -> String {
+    let Spelling {
+        greatest,
+        days_from_today,
+        today_plus,
+        json_texts,
+        pack,
+    } = sp;
+    let expecting = super::purchasing::expecting_units_sql!();
+    let available = super::stock::AVAILABLE;
+    let latest_eta = days_from_today("MAX(eta)");
+    let next_eta_in = days_from_today("next_eta");
+    let lead_end = today_plus("COALESCE(c.lead_time_days, s.lead_time_days, 14)");
+    let categories = json_texts(2);
+    let suppliers = json_texts(3);
+    let packed = pack(
+        "id, on_hand, allocated, bo_n, bo_units, within, inbound,
+            next_eta, reorder_point, safety_stock, reorder_qty, lead, sold, sku, name, supplier,
+            rate, method",
+    );
+    format!(
+        "
     WITH horizon AS (
         -- The longest wait for the next inbound any SKU can have (its lead time, or the latest
         -- open ETA): a bound for the AT_RISK skip in `cand`.
-        SELECT max(14,
+        SELECT {greatest}(14,
             COALESCE((SELECT MAX(lead_time_days) FROM suppliers), 0),
-            COALESCE((SELECT CAST(julianday(MAX(eta)) - julianday($1) AS INTEGER) FROM po_lines
-                      WHERE status IN ",
-    super::purchasing::expecting_units_sql!(),
-    "), 0)) AS days
+            COALESCE((SELECT {latest_eta} FROM po_lines
+                      WHERE status IN {expecting}), 0)) AS days
     ), cand AS (
         SELECT p.id, p.sku, p.name, p.supplier_id, p.reorder_point, p.safety_stock, p.reorder_qty,
             p.lead_time_days,
             COALESCE(sp.on_hand, 0) AS on_hand, COALESCE(sp.allocated, 0) AS allocated,
-            ",
-    super::stock::available_sql!(),
-    " AS available,
+            {available} AS available,
             COALESCE(sp.open_backorders, 0) AS bo_n, COALESCE(sp.backorder_units, 0) AS bo_units,
             sp.forecast_rate AS rate, sp.forecast_method AS method
         FROM products p
         LEFT JOIN stock_positions sp ON sp.product_id = p.id
-        WHERE ($2 = '[]' OR p.category IN (SELECT value FROM json_each($2)))
+        WHERE ($2 = '[]' OR p.category IN {categories})
           AND ($3 = '[]' OR p.supplier_id IN (SELECT id FROM suppliers
-                WHERE upper(code) IN (SELECT value FROM json_each($3))))
+                WHERE upper(code) IN {suppliers}))
           AND ($4 = '' OR p.sku_key LIKE $4 ESCAPE '\\')
           AND (COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) - COALESCE(sp.backorder_units, 0)
-                  <= max(p.reorder_point, p.safety_stock - 1)
+                  <= {greatest}(p.reorder_point, p.safety_stock - 1)
             OR COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0) <= 0
             OR p.id IN (SELECT product_id FROM alert_states WHERE rule = $7)
             OR ($6 AND (COALESCE(sp.on_hand, 0) - COALESCE(sp.allocated, 0)
                     - COALESCE(sp.backorder_units, 0)) * $8
                 <= CASE WHEN sp.forecast_rate IS NULL THEN COALESCE(sp.units_sold, 0)
                         ELSE sp.forecast_rate * $8 * 1.000001 END
-                    * max(COALESCE(p.lead_time_days, 0), (SELECT days FROM horizon))))
+                    * {greatest}(COALESCE(p.lead_time_days, 0), (SELECT days FROM horizon))))
     ), fig AS MATERIALIZED (
         -- One pass over each candidate's open PO lines (covering index `po_lines_inbound`).
         SELECT c.id, c.sku, c.name, s.code AS supplier, c.on_hand, c.allocated, c.available,
@@ -215,8 +276,7 @@ pub const EVALUATION_SQL: &str = concat!(
             COALESCE(c.lead_time_days, s.lead_time_days, 14) AS lead,
             COALESCE(SUM(l.qty_ordered - l.qty_received), 0) AS inbound,
             MIN(l.eta) AS next_eta,
-            COALESCE(SUM(CASE WHEN l.eta <= date($1, '+'
-                    || COALESCE(c.lead_time_days, s.lead_time_days, 14) || ' days')
+            COALESCE(SUM(CASE WHEN l.eta <= {lead_end}
                 THEN l.qty_ordered - l.qty_received END), 0) AS within,
             -- Sales matter only with free stock left (days of cover, AT_RISK) or nothing
             -- available and no backorders (OUT by demand); elsewhere cover is 0 whatever the rate.
@@ -228,9 +288,7 @@ pub const EVALUATION_SQL: &str = concat!(
             ELSE 0 END AS sold
         FROM cand c
         LEFT JOIN suppliers s ON s.id = c.supplier_id
-        LEFT JOIN po_lines l ON l.product_id = c.id AND l.status IN ",
-    super::purchasing::expecting_units_sql!(),
-    "
+        LEFT JOIN po_lines l ON l.product_id = c.id AND l.status IN {expecting}
         GROUP BY c.id, c.sku, c.name, s.code, c.on_hand, c.allocated, c.available, c.bo_n,
             c.bo_units, c.reorder_point, c.safety_stock, c.reorder_qty, c.rate, c.method,
             c.lead_time_days, s.lead_time_days
@@ -238,10 +296,7 @@ pub const EVALUATION_SQL: &str = concat!(
     -- Rows leave in batches (one JSON array per block of 4,096 product ids): a hundred
     -- thousand firing SKUs are a few hundred rows for the driver to hand over, not a hundred
     -- thousand.
-    SELECT '[' || group_concat(json_array(id, on_hand, allocated, bo_n, bo_units, within, inbound,
-            next_eta, reorder_point, safety_stock, reorder_qty, lead, sold, sku, name, supplier,
-            rate, method),
-        ',') || ']' AS batch
+    SELECT {packed} AS batch
     FROM fig
     WHERE available - bo_units + within <= reorder_point
        OR available - bo_units + within < safety_stock
@@ -250,11 +305,12 @@ pub const EVALUATION_SQL: &str = concat!(
        OR ($6 AND (available - bo_units) * $8
             <= CASE WHEN rate IS NULL THEN sold ELSE rate * $8 * 1.000001 END
             * CASE WHEN next_eta IS NULL THEN lead
-            ELSE max(CAST(julianday(next_eta) - julianday($1) AS INTEGER), 0) END)
+            ELSE {greatest}({next_eta_in}, 0) END)
     GROUP BY id / 4096"
-);
+    )
+}
 
-/// One evaluated SKU as [`EVALUATION_SQL`] packs it: a JSON array whose elements are these
+/// One evaluated SKU as [`evaluation_sql`] packs it: a JSON array whose elements are these
 /// fields in this order (serde reads a struct from an array by position).
 #[derive(serde::Deserialize)]
 struct Packed {
@@ -322,7 +378,8 @@ pub async fn states(conn: &mut Conn, rule: &str) -> anyhow::Result<HashMap<Produ
         .collect())
 }
 
-/// Writes changed states and deletes cleared ones, one statement each (ids as JSON arrays).
+/// Writes changed states and deletes cleared ones, one statement each (rows and ids each bound
+/// as one JSON value: [`table_rows`], `json_each`).
 pub async fn save_states(
     conn: &mut Conn,
     rule: &str,
@@ -333,23 +390,35 @@ pub async fn save_states(
         let rows: Vec<serde_json::Value> = upserts
             .iter()
             .map(|(id, s)| {
-                serde_json::json!([
-                    id,
-                    s.severity.as_str(),
-                    ts(s.since),
-                    s.last_notified.map(ts),
-                    s.notified_severity.map(|s| s.as_str())
-                ])
+                serde_json::json!({
+                    "product_id": id.0,
+                    "severity": s.severity.as_str(),
+                    "since": ts(s.since),
+                    "last_notified": s.last_notified.map(ts),
+                    "notified_severity": s.notified_severity.map(|s| s.as_str()),
+                })
             })
             .collect();
-        run!(conn, sqlx::query(
+        let rows_sql = table_rows(
+            conn,
+            2,
+            "alert_states",
+            &[
+                "product_id",
+                "severity",
+                "since",
+                "last_notified",
+                "notified_severity",
+            ],
+        );
+        run!(conn, sqlx::query(&format!(
             "INSERT INTO alert_states (rule, product_id, severity, since, last_notified, notified_severity)
-             SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
-             FROM json_each($2) WHERE true
+             SELECT $1, r.product_id, r.severity, r.since, r.last_notified, r.notified_severity
+             FROM {rows_sql} AS r WHERE true
              ON CONFLICT (rule, product_id) DO UPDATE SET severity = excluded.severity,
                 since = excluded.since, last_notified = excluded.last_notified,
                 notified_severity = excluded.notified_severity",
-        )
+        ))
         .bind(rule)
         .bind(serde_json::Value::Array(rows).to_string()), execute)?;
     }
@@ -358,7 +427,7 @@ pub async fn save_states(
             conn,
             sqlx::query(
                 "DELETE FROM alert_states WHERE rule = $1
-             AND product_id IN (SELECT value FROM json_each($2))",
+             AND product_id IN (SELECT value FROM json_each($2))"
             )
             .bind(rule)
             .bind(id_json(deletes)),
@@ -738,7 +807,7 @@ pub fn reference_cache_sql() -> String {
     format!("PRAGMA cache_size = -{EVALUATION_CACHE_KIB};\n")
 }
 
-/// [`EVALUATION_SQL`] with its parameters written in, for the `sqlite3` CLI (the benchmark's
+/// The SQLite [`evaluation_sql`] with its parameters written in, for the `sqlite3` CLI (the benchmark's
 /// side-by-side reference runs exactly what the bot runs, for an unscoped rule).
 pub fn reference_evaluation_sql(
     rule: &str,
@@ -759,7 +828,7 @@ pub fn reference_evaluation_sql(
         ("$2", "'[]'".to_string()),
         ("$1", quote(&today.to_string())),
     ];
-    let mut sql = EVALUATION_SQL.to_string();
+    let mut sql = evaluation_sql_with(&Spelling::SQLITE);
     for (name, value) in values {
         sql = sql.replace(name, &value);
     }

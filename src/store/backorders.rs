@@ -1,6 +1,6 @@
 //! Backorders: the shortfall of order lines, their priority inputs and promised ETAs.
 
-use super::keyset::{self, asc, desc, KeyColumn, Keyed, Source};
+use super::keyset::{self, asc, asc_day, desc, KeyColumn, Keyed, Source};
 use super::types::sql_word;
 use super::{id_json, ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
@@ -95,7 +95,7 @@ const PRIORITY: [KeyColumn; 3] = [
 ];
 const AGE: [KeyColumn; 2] = [asc("b.ordered_epoch", 'i'), asc("b.id", 'i')];
 const ETA: [KeyColumn; 4] = [
-    asc("COALESCE(b.promised_eta, '9999-12-31')", 't'),
+    asc_day("COALESCE(b.promised_eta, '9999-12-31')"),
     desc("b.sort_key", 'r'),
     asc("b.ordered_epoch", 'i'),
     asc("b.id", 'i'),

@@ -3,7 +3,7 @@
 //! with order lines, ledger sales and imported sales.
 
 use super::import::{stage_rows, Value};
-use super::{day, ts, Conn};
+use super::{day, ts, Conn, StoredDay};
 use crate::domain::ProductId;
 use crate::store::run;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -27,7 +27,6 @@ pub struct SaleIn {
 
 /// Loads checked sales into `temp.import_sales` (no write lock needed).
 pub async fn stage_sales(conn: &mut Conn, rows: &[SaleIn]) -> anyhow::Result<()> {
-    let days: Vec<String> = rows.iter().map(|r| day(r.day).to_string()).collect();
     stage_rows(
         conn,
         "import_sales",
@@ -41,14 +40,14 @@ pub async fn stage_sales(conn: &mut Conn, rows: &[SaleIn]) -> anyhow::Result<()>
             "nth",
             "rows",
         ],
-        rows.iter().zip(&days).map(|(r, d)| {
+        rows.iter().map(|r| {
             vec![
                 Value::Int(Some(r.product_id.0)),
                 Value::Text(r.order_number.as_deref()),
                 Value::Text(r.customer.as_deref()),
                 Value::Int(Some(r.qty)),
                 Value::Text(Some(&r.sold_at)),
-                Value::Text(Some(d)),
+                Value::Day(Some(r.day)),
                 Value::Int(Some(r.nth)),
                 Value::Int(Some(r.rows)),
             ]
@@ -59,7 +58,7 @@ pub async fn stage_sales(conn: &mut Conn, rows: &[SaleIn]) -> anyhow::Result<()>
 
 /// Whether the staged row `s` is stored as it is in `sales_history` read as `h`.
 const SAME_SALE: &str = "h.product_id = s.product_id AND h.qty = s.qty AND h.sold_at = s.sold_at
-    AND h.customer IS s.customer AND (h.order_number = s.order_number
+    AND h.customer IS NOT DISTINCT FROM s.customer AND (h.order_number = s.order_number
         OR (h.order_number IS NULL AND s.order_number IS NULL AND h.nth = s.nth))";
 
 /// Writes the staged sales inside the write transaction: new keys inserted, stored orders whose
@@ -68,7 +67,7 @@ pub async fn apply_sales(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<
     let changed: i64 = run!(
         conn,
         sqlx::query_scalar(&format!(
-            "SELECT COALESCE(SUM(s.rows), 0) FROM import_sales s
+            "SELECT CAST(COALESCE(SUM(s.rows), 0) AS BIGINT) FROM import_sales s
          WHERE NOT EXISTS (SELECT 1 FROM sales_history h WHERE {SAME_SALE})"
         )),
         fetch_one
@@ -77,11 +76,11 @@ pub async fn apply_sales(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<
     run!(conn, sqlx::query(
         "INSERT INTO sales_history (product_id, order_number, customer, qty, sold_at, day, nth, imported_at)
          SELECT product_id, order_number, customer, qty, sold_at, day, nth, $1 FROM import_sales
-         WHERE order_number IS NOT NULL ORDER BY rowid
+         WHERE order_number IS NOT NULL ORDER BY rid
          ON CONFLICT (order_number, product_id) WHERE order_number IS NOT NULL DO UPDATE SET
            customer = excluded.customer, qty = excluded.qty, sold_at = excluded.sold_at,
            day = excluded.day, imported_at = excluded.imported_at
-         WHERE sales_history.customer IS NOT excluded.customer OR sales_history.qty <> excluded.qty
+         WHERE sales_history.customer IS DISTINCT FROM excluded.customer OR sales_history.qty <> excluded.qty
            OR sales_history.sold_at <> excluded.sold_at",
     )
     .bind(ts(now)), execute)?;
@@ -92,7 +91,7 @@ pub async fn apply_sales(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<
              SELECT 1 FROM sales_history h WHERE h.order_number IS NULL
                AND h.product_id = s.product_id AND h.sold_at = s.sold_at AND h.qty = s.qty
                AND COALESCE(h.customer, '') = COALESCE(s.customer, '') AND h.nth = s.nth)
-         ORDER BY s.rowid",
+         ORDER BY s.rid",
     )
     .bind(ts(now)), execute)?;
     Ok(changed as usize)
@@ -105,7 +104,7 @@ pub async fn demand_of_product(
     from: NaiveDate,
     to: NaiveDate,
 ) -> anyhow::Result<Vec<(NaiveDate, i64)>> {
-    let rows: Vec<(String, i64)> = run!(
+    let rows: Vec<(StoredDay, i64)> = run!(
         conn,
         sqlx::query_as(
             "SELECT day, units FROM demand_daily
@@ -116,9 +115,7 @@ pub async fn demand_of_product(
         .bind(day(to)),
         fetch_all
     )?;
-    rows.into_iter()
-        .map(|(d, u)| Ok((super::parse_day(&d)?, u)))
-        .collect()
+    Ok(rows.into_iter().map(|(d, u)| (d.into(), u)).collect())
 }
 
 /// The last product id of the next `limit` products after id `after` (keyset on the id), or
@@ -127,7 +124,7 @@ pub async fn page_end(conn: &mut Conn, after: i64, limit: i64) -> anyhow::Result
     Ok(run!(
         conn,
         sqlx::query_scalar(
-            "SELECT MAX(id) FROM (SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2)",
+            "SELECT MAX(id) FROM (SELECT id FROM products WHERE id > $1 ORDER BY id LIMIT $2) AS page",
         )
         .bind(after)
         .bind(limit),

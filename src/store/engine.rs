@@ -128,6 +128,22 @@ macro_rules! dialect {
 #[allow(unused_imports)]
 pub(crate) use dialect;
 
+/// Rows of `table` bound as `$n`, one JSON array of objects keyed by column name (timestamps
+/// and dates as [`super::ts`] and [`super::day`] write them), as a FROM item whose `columns` read by name with
+/// the table's types: SQLite reads each with `->>` from `json_each`, PostgreSQL types them by
+/// the table's row type (`jsonb_populate_recordset`). Give it an alias: `FROM {rows} AS r`.
+pub fn table_rows(conn: &Conn, n: usize, table: &str, columns: &[&str]) -> String {
+    if conn.is_postgres() {
+        format!("jsonb_populate_recordset(NULL::{table}, ${n}::jsonb)")
+    } else {
+        let read: Vec<String> = columns
+            .iter()
+            .map(|c| format!("value ->> '{c}' AS {c}"))
+            .collect();
+        format!("(SELECT {} FROM json_each(${n}))", read.join(", "))
+    }
+}
+
 /// A connection the store hands out ([`super::Store::conn`]); use it wherever a `&mut Conn`
 /// is wanted. Dropping it hands the connection back.
 #[derive(Debug)]

@@ -16,10 +16,11 @@ pub async fn open_backorders(conn: &mut Conn) -> anyhow::Result<(i64, i64, Money
     let (count, units, value): (i64, i64, i64) = run!(
         conn,
         sqlx::query_as(concat!(
-            "SELECT COUNT(*), (SELECT COALESCE(SUM(backorder_units), 0) FROM stock_positions),
-                COALESCE(SUM(",
+            "SELECT COUNT(*),
+                (SELECT CAST(COALESCE(SUM(backorder_units), 0) AS BIGINT) FROM stock_positions),
+                CAST(COALESCE(SUM(",
             owed_value_sql!(),
-            "), 0)
+            "), 0) AS BIGINT)
          FROM backorders b WHERE b.status = $1"
         ))
         .bind(BackorderStatus::Open),

@@ -3,12 +3,12 @@
 //! read of `demand_daily` the job fits from.
 
 use super::alerts::RunsOf;
-use super::{day, parse_day, ts, Conn};
+use super::{day, parse_day, table_rows, ts, Conn, Engine};
 use crate::domain::alerts::RunStatus;
 use crate::domain::forecast::Forecast;
 use crate::domain::ids::ProductId;
 use crate::domain::schedule::{NotStarted, Trigger};
-use crate::store::run;
+use crate::store::{dialect, run};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::fmt::Write as _;
 
@@ -39,12 +39,10 @@ pub async fn demand_page(
     upto: i64,
     to: NaiveDate,
 ) -> anyhow::Result<Vec<ProductDemand>> {
+    let sql = dialect!(conn, sqlite: DEMAND_PAGE_SQL, postgres: DEMAND_PAGE_PG);
     let packed: Option<String> = run!(
         conn,
-        sqlx::query_scalar(DEMAND_PAGE_SQL)
-            .bind(after)
-            .bind(upto)
-            .bind(day(to)),
+        sqlx::query_scalar(sql).bind(after).bind(upto).bind(day(to)),
         fetch_one
     )?;
     unpack(packed.as_deref().unwrap_or(""))
@@ -58,6 +56,13 @@ pub const DEMAND_PAGE_SQL: &str =
     FROM (SELECT product_id, day, units FROM demand_daily
           WHERE product_id > $1 AND product_id <= $2 AND day < $3 AND units > 0
           ORDER BY product_id, day)";
+
+/// [`DEMAND_PAGE_SQL`] on PostgreSQL, whose aggregates keep a subquery's order only when told
+/// (`string_agg(… ORDER BY …)`; a date reads as `YYYY-MM-DD`).
+const DEMAND_PAGE_PG: &str =
+    "SELECT string_agg(product_id || ' ' || day || ' ' || units, ',' ORDER BY product_id, day)
+    FROM demand_daily
+    WHERE product_id > $1 AND product_id <= $2 AND day < $3 AND units > 0";
 
 fn unpack(packed: &str) -> anyhow::Result<Vec<ProductDemand>> {
     let mut out: Vec<ProductDemand> = Vec::new();
@@ -100,7 +105,7 @@ pub async fn save_page(
     rows: &[ForecastRow<'_>],
     now: DateTime<Utc>,
 ) -> anyhow::Result<u64> {
-    let mut json = String::with_capacity(rows.len() * 160 + 2);
+    let mut json = String::with_capacity(rows.len() * 260 + 2);
     json.push('[');
     for (i, r) in rows.iter().enumerate() {
         let f = r.forecast;
@@ -116,7 +121,9 @@ pub async fn save_page(
         };
         write!(
             json,
-            "[{},\"{}\",{},\"{}\",{},{},{},{},\"{}\",\"{}\"]",
+            "{{\"product_id\":{},\"method\":\"{}\",\"alpha\":{},\"classification\":\"{}\",\
+             \"level\":{},\"weekday_index\":{},\"rate\":{},\"sigma\":{},\"start\":\"{}\",\
+             \"history_start\":\"{}\"}}",
             r.product_id.0,
             f.method.as_str(),
             finite(f.alpha.get()),
@@ -133,37 +140,61 @@ pub async fn save_page(
     let now = ts(now);
     // The refresh walks the whole table once: pages written by the last page's transaction are
     // not needed again, and kept they would grow this pooled connection's cache to its full size
-    // (64 MB) over a big shop and stay there. Clean pages only: nothing is lost.
-    run!(conn, sqlx::query("PRAGMA shrink_memory"), execute)?;
+    // (64 MB) over a big shop and stay there. Clean pages only: nothing is lost. (PostgreSQL's
+    // buffers are the server's.)
+    if let Engine::Sqlite(c) = conn.engine() {
+        sqlx::query("PRAGMA shrink_memory").execute(&mut *c).await?;
+    }
+    let forecasts = table_rows(
+        conn,
+        1,
+        "forecasts",
+        &[
+            "product_id",
+            "method",
+            "alpha",
+            "classification",
+            "level",
+            "weekday_index",
+            "rate",
+            "sigma",
+            "start",
+            "history_start",
+        ],
+    );
     // `WHERE true`: SQLite reads an ON CONFLICT after a bare SELECT's FROM as a join constraint.
-    run!(conn, sqlx::query(
+    run!(
+        conn,
+        sqlx::query(&format!(
         "INSERT INTO forecasts (product_id, method, alpha, classification, level, weekday_index,
             rate, sigma, start, history_start, computed_at)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
-            value ->> 6, value ->> 7, value ->> 8, value ->> 9, $2
-         FROM json_each($1) WHERE true
+         SELECT f.product_id, f.method, f.alpha, f.classification, f.level, f.weekday_index,
+            f.rate, f.sigma, f.start, f.history_start, $2
+         FROM {forecasts} AS f WHERE true
          ON CONFLICT (product_id) DO UPDATE SET method = excluded.method, alpha = excluded.alpha,
             classification = excluded.classification, level = excluded.level,
             weekday_index = excluded.weekday_index, rate = excluded.rate, sigma = excluded.sigma,
             start = excluded.start, history_start = excluded.history_start,
             computed_at = excluded.computed_at",
-    )
-    .bind(&json)
-    .bind(&now), execute)?;
+    ))
+        .bind(&json)
+        .bind(now),
+        execute
+    )?;
     run!(conn, sqlx::query(
         "DELETE FROM forecasts WHERE product_id > $1 AND product_id <= $2 AND computed_at <> $3",
     )
     .bind(after)
     .bind(upto)
-    .bind(&now), execute)?;
+    .bind(now), execute)?;
     run!(
         conn,
-        sqlx::query(
+        sqlx::query(&format!(
             "INSERT INTO stock_positions (product_id, forecast_rate, forecast_method)
-         SELECT value ->> 0, value ->> 6, value ->> 1 FROM json_each($1) WHERE true
+         SELECT f.product_id, f.rate, f.method FROM {forecasts} AS f WHERE true
          ON CONFLICT (product_id) DO UPDATE SET forecast_rate = excluded.forecast_rate,
             forecast_method = excluded.forecast_method",
-        )
+        ))
         .bind(&json),
         execute
     )?;

@@ -3,9 +3,10 @@
 //!
 //! A list's order is its key columns ([`KeyColumn`]); the last one is unique (an id or PO
 //! number). "After key k" is one index seek per key column ([`page_sql`]), in portable SQL
-//! (row-value comparisons cannot mix directions).
+//! (row-value comparisons cannot mix directions): the same statements run on SQLite and
+//! PostgreSQL, a date column read as each engine stores dates ([`asc_day`]).
 
-use super::{Conn, Engine, RowId};
+use super::{Conn, Engine, RowId, StoredDay};
 use crate::domain::page::{KeyPart, PageKey, Seek};
 use crate::store::run;
 use sqlx::Row;
@@ -19,6 +20,10 @@ pub struct KeyColumn {
     pub desc: bool,
     /// `i`, `r` or `t`: how the value is read and carried.
     pub kind: char,
+    /// A date (kind `t`): carried as `YYYY-MM-DD`, read as the engine stores dates (text on
+    /// SQLite, `date` on PostgreSQL) and compared with `date($n)`, which both read from text
+    /// (SQLite's date function, PostgreSQL's function-style cast).
+    pub day: bool,
 }
 
 /// Ascending key column of kind `kind`.
@@ -27,6 +32,7 @@ pub const fn asc(expr: &'static str, kind: char) -> KeyColumn {
         expr,
         desc: false,
         kind,
+        day: false,
     }
 }
 
@@ -36,6 +42,28 @@ pub const fn desc(expr: &'static str, kind: char) -> KeyColumn {
         expr,
         desc: true,
         kind,
+        day: false,
+    }
+}
+
+/// Ascending key column holding a date ([`KeyColumn::day`]).
+pub const fn asc_day(expr: &'static str) -> KeyColumn {
+    KeyColumn {
+        expr,
+        desc: false,
+        kind: 't',
+        day: true,
+    }
+}
+
+impl KeyColumn {
+    /// The key part bound as `$n`, as this column compares with it.
+    fn param(&self, n: usize) -> String {
+        if self.day {
+            format!("date(${n})")
+        } else {
+            format!("${n}")
+        }
     }
 }
 
@@ -161,7 +189,7 @@ pub fn page_sql(src: &Source<'_>, seek: &Seek, limit: i64) -> (String, Vec<KeyPa
         .map(|i| {
             let (filter, order) = branch(src, i, reverse, base);
             format!(
-                "SELECT * FROM (SELECT {} FROM {}{} ORDER BY {order} LIMIT {})",
+                "SELECT * FROM (SELECT {} FROM {}{} ORDER BY {order} LIMIT {}) AS branch{i}",
                 columns.join(", "),
                 src.from,
                 where_sql(&filter),
@@ -208,11 +236,11 @@ fn keys_sql(src: &Source<'_>, filter: &[String], order: &str, tail: &str) -> Str
 fn branch(src: &Source<'_>, i: usize, reverse: bool, base: usize) -> (Vec<String>, String) {
     let mut filter = src.filter.clone();
     for (j, c) in src.order[..i].iter().enumerate() {
-        filter.push(format!("{} = ${}", c.expr, base + 1 + j));
+        filter.push(format!("{} = {}", c.expr, c.param(base + 1 + j)));
     }
     let c = &src.order[i];
     let op = if c.desc != reverse { "<" } else { ">" };
-    filter.push(format!("{} {op} ${}", c.expr, base + 1 + i));
+    filter.push(format!("{} {op} {}", c.expr, c.param(base + 1 + i)));
     // The columns held equal are left out: with them, SQLite does not see that the index
     // already gives this order and sorts every matching row.
     (filter, order_by(&src.order[i..], reverse))
@@ -253,7 +281,7 @@ async fn rows_after(
         if rows.is_empty() && skip > 0 {
             // The whole branch was skipped: how many rows that was.
             let sql = format!(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM {}{} LIMIT ${limit_at})",
+                "SELECT COUNT(*) FROM (SELECT 1 FROM {}{} LIMIT ${limit_at}) AS passed",
                 src.from,
                 where_sql(&filter)
             );
@@ -314,6 +342,7 @@ where
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> StoredDay: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
@@ -321,6 +350,10 @@ where
         let mut key = Vec::with_capacity(src.order.len());
         for (i, c) in src.order.iter().enumerate() {
             key.push(match c.kind {
+                _ if c.day => {
+                    let day: chrono::NaiveDate = row.try_get::<StoredDay, _>(i + 1)?.into();
+                    KeyPart::Text(day.format("%Y-%m-%d").to_string())
+                }
                 'i' => KeyPart::Int(row.try_get(i + 1)?),
                 'r' => KeyPart::Real(row.try_get(i + 1)?),
                 _ => KeyPart::Text(row.try_get(i + 1)?),
@@ -586,9 +619,9 @@ mod tests {
         assert_eq!(
             sql,
             format!(
-                "{select} AND b.sort_key = $2 AND b.ordered_epoch = $3 AND b.id > $4 ORDER BY b.id LIMIT 11) \
-                 UNION ALL {select} AND b.sort_key = $2 AND b.ordered_epoch > $3 ORDER BY b.ordered_epoch, b.id LIMIT 11) \
-                 UNION ALL {select} AND b.sort_key < $2 ORDER BY b.sort_key DESC, b.ordered_epoch, b.id LIMIT 11) \
+                "{select} AND b.sort_key = $2 AND b.ordered_epoch = $3 AND b.id > $4 ORDER BY b.id LIMIT 11) AS branch2 \
+                 UNION ALL {select} AND b.sort_key = $2 AND b.ordered_epoch > $3 ORDER BY b.ordered_epoch, b.id LIMIT 11) AS branch1 \
+                 UNION ALL {select} AND b.sort_key < $2 ORDER BY b.sort_key DESC, b.ordered_epoch, b.id LIMIT 11) AS branch0 \
                  ORDER BY k0 DESC, k1, k2 LIMIT 11"
             )
         );

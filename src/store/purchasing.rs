@@ -1,6 +1,6 @@
 //! Purchase orders, their lines and the ETA history of those lines.
 
-use super::keyset::{self, asc, KeyColumn, Keyed, Source};
+use super::keyset::{self, asc, asc_day, KeyColumn, Keyed, Source};
 use super::types::sql_word;
 use super::{id_json, ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
@@ -284,7 +284,7 @@ pub struct PoFilter {
 /// `/pos`'s order: next ETA first (stored on the header, migration 0010), undated last, then PO
 /// number.
 pub const PO_ORDER: [KeyColumn; 2] = [
-    asc("COALESCE(po.next_eta, '9999-12-31')", 't'),
+    asc_day("COALESCE(po.next_eta, '9999-12-31')"),
     asc("po.po_number", 't'),
 ];
 

@@ -3,7 +3,7 @@
 
 use super::backorders::owed_value_sql;
 use super::types::sql_word;
-use super::{ts, Conn};
+use super::{dialect, ts, Conn, StoredDay};
 use crate::domain::notify::MessageStatus;
 use crate::domain::ProductId;
 use crate::store::run;
@@ -33,6 +33,23 @@ const LEFT_OPEN_AT: &str = concat!(
 END"
 );
 
+/// Whole seconds since 1970 of the time `at` (a column or a typed bind): SQLite stores RFC 3339
+/// text, PostgreSQL `timestamptz`. The one place report's time arithmetic differs.
+fn epoch(conn: &Conn, at: &str) -> String {
+    dialect!(conn,
+        sqlite: format!("CAST(strftime('%s', {at}) AS INTEGER)"),
+        postgres: format!("CAST(floor(EXTRACT(EPOCH FROM {at})) AS BIGINT)"),
+    )
+}
+
+/// The UTC day of the time `at`, as a date (text `YYYY-MM-DD` on SQLite).
+fn utc_day(conn: &Conn, at: &str) -> String {
+    dialect!(conn,
+        sqlite: format!("substr({at}, 1, 10)"),
+        postgres: format!("CAST({at} AT TIME ZONE 'UTC' AS date)"),
+    )
+}
+
 /// Open backorders grouped by age at `now`: whole days since their order was placed.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AgeRow {
@@ -48,22 +65,22 @@ pub async fn open_backorders_by_age(
     conn: &mut Conn,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<AgeRow>> {
-    Ok(run!(conn, sqlx::query_as(concat!(
-        "SELECT (CAST(strftime('%s', $1) AS INTEGER) - CAST(strftime('%s', o.ordered_at) AS INTEGER)) / 86400 AS age_days,
+    let sql = format!(
+        "SELECT ({now} - {ordered}) / 86400 AS age_days,
                 COUNT(*) AS count,
-                SUM(b.qty - b.qty_allocated) AS units,
-                SUM(",
-        owed_value_sql!(),
-        ") AS value_minor
+                CAST(SUM(b.qty - b.qty_allocated) AS BIGINT) AS units,
+                CAST(SUM({owed}) AS BIGINT) AS value_minor
          FROM backorders b
          JOIN order_lines ol ON ol.id = b.order_line_id
          JOIN orders o ON o.id = ol.order_id
-         WHERE b.status = ",
-        sql_word!(backorder open),
-        "
-         GROUP BY age_days"
-    ))
-    .bind(ts(now)), fetch_all)?)
+         WHERE b.status = {open}
+         GROUP BY age_days",
+        now = epoch(conn, "$1"),
+        ordered = epoch(conn, "o.ordered_at"),
+        owed = owed_value_sql!(),
+        open = sql_word!(backorder open),
+    );
+    Ok(run!(conn, sqlx::query_as(&sql).bind(ts(now)), fetch_all)?)
 }
 
 /// Order lines of orders placed in `span`: (all, those with a backorder). A line a customer
@@ -89,7 +106,7 @@ pub async fn order_lines_in(conn: &mut Conn, span: Span) -> anyhow::Result<(i64,
 /// from their order to that moment: (hours, backorders).
 pub async fn hours_to_allocation(conn: &mut Conn, span: Span) -> anyhow::Result<Vec<(i64, i64)>> {
     let sql = format!(
-        "SELECT (CAST(strftime('%s', x.done_at) AS INTEGER) - CAST(strftime('%s', x.ordered_at) AS INTEGER)) / 3600 AS hours,
+        "SELECT ({done} - {ordered}) / 3600 AS hours,
                 COUNT(*)
          FROM (SELECT {LEFT_OPEN_AT} AS done_at, o.ordered_at
                FROM backorders b
@@ -98,6 +115,8 @@ pub async fn hours_to_allocation(conn: &mut Conn, span: Span) -> anyhow::Result<
                WHERE b.status IN {served}) x
          WHERE x.done_at >= $1 AND x.done_at <= $2
          GROUP BY hours",
+        done = epoch(conn, "x.done_at"),
+        ordered = epoch(conn, "x.ordered_at"),
         served = sql_word!(backorder served)
     );
     Ok(run!(
@@ -113,12 +132,13 @@ pub async fn cancelled_in(conn: &mut Conn, span: Span) -> anyhow::Result<(i64, i
     Ok(run!(
         conn,
         sqlx::query_as(concat!(
-        "SELECT COUNT(*), COALESCE(SUM(b.qty), 0), COALESCE(SUM(b.qty * ol.unit_price_minor), 0)
+            "SELECT COUNT(*), CAST(COALESCE(SUM(b.qty), 0) AS BIGINT),
+                CAST(COALESCE(SUM(b.qty * ol.unit_price_minor), 0) AS BIGINT)
          FROM backorders b JOIN order_lines ol ON ol.id = b.order_line_id
          WHERE b.status = ",
-        sql_word!(backorder cancelled),
-        " AND b.switched_to_line_id IS NULL AND b.closed_at >= $1 AND b.closed_at <= $2"
-    ))
+            sql_word!(backorder cancelled),
+            " AND b.switched_to_line_id IS NULL AND b.closed_at >= $1 AND b.closed_at <= $2"
+        ))
         .bind(ts(span.from))
         .bind(ts(span.to)),
         fetch_one
@@ -177,13 +197,14 @@ pub async fn top_backordered_skus(
     Ok(run!(
         conn,
         sqlx::query_as(
-            "SELECT b.product_id, p.sku, p.name, COUNT(*) AS backorders, SUM(b.qty) AS units,
-                SUM(b.qty * ol.unit_price_minor) AS value_minor
+            "SELECT b.product_id, p.sku, p.name, COUNT(*) AS backorders,
+                CAST(SUM(b.qty) AS BIGINT) AS units,
+                CAST(SUM(b.qty * ol.unit_price_minor) AS BIGINT) AS value_minor
          FROM backorders b
          JOIN products p ON p.id = b.product_id
          JOIN order_lines ol ON ol.id = b.order_line_id
          WHERE b.created_at >= $1 AND b.created_at <= $2
-         GROUP BY b.product_id
+         GROUP BY b.product_id, p.id
          ORDER BY units DESC, p.sku_key
          LIMIT $3",
         )
@@ -211,28 +232,30 @@ pub struct ReceiptRow {
 /// that change gave, when it had none), else its ETA now; the receipt is the ledger's newest
 /// receipt of the line's product referring to its PO.
 pub async fn receipts_in(conn: &mut Conn, span: Span) -> anyhow::Result<Vec<ReceiptRow>> {
-    Ok(run!(conn, sqlx::query_as(concat!(
-        "SELECT s.name AS supplier, x.first_eta, substr(x.received_at, 1, 10) AS received,
+    let sql = format!(
+        "SELECT s.name AS supplier, x.first_eta, {received} AS received,
                 COUNT(*) AS lines
          FROM (SELECT po.supplier_id,
                       COALESCE((SELECT COALESCE(h.old_eta, h.new_eta) FROM eta_history h
                                 WHERE h.po_line_id = l.id ORDER BY h.id LIMIT 1), l.eta) AS first_eta,
                       (SELECT MAX(m.created_at) FROM stock_movements m
-                       WHERE m.product_id = l.product_id AND m.kind = ",
-        sql_word!(movement receipt),
-        "
+                       WHERE m.product_id = l.product_id AND m.kind = {receipt}
                          AND m.reference = po.po_number) AS received_at
                FROM po_lines l JOIN purchase_orders po ON po.id = l.po_id
-               WHERE l.status = ",
-        sql_word!(po received),
-        ") x
+               WHERE l.status = {po_received}) x
          LEFT JOIN suppliers s ON s.id = x.supplier_id
          WHERE x.first_eta IS NOT NULL AND x.received_at >= $1 AND x.received_at <= $2
-         GROUP BY x.supplier_id, x.first_eta, received
-         ORDER BY s.name IS NULL, s.name, x.supplier_id, x.first_eta, received"
-    ))
-    .bind(ts(span.from))
-    .bind(ts(span.to)), fetch_all)?)
+         GROUP BY x.supplier_id, s.name, x.first_eta, received
+         ORDER BY s.name IS NULL, s.name, x.supplier_id, x.first_eta, received",
+        received = utc_day(conn, "x.received_at"),
+        receipt = sql_word!(movement receipt),
+        po_received = sql_word!(po received),
+    );
+    Ok(run!(
+        conn,
+        sqlx::query_as(&sql).bind(ts(span.from)).bind(ts(span.to)),
+        fetch_all
+    )?)
 }
 
 /// What the backorders-over-time series is built from.
@@ -255,39 +278,31 @@ pub async fn open_events(conn: &mut Conn, span: Span) -> anyhow::Result<OpenEven
                                WHERE b.created_at < $1) x
          WHERE x.left_at IS NULL OR x.left_at >= $1"
         ))
-        .bind(&from),
+        .bind(from),
         fetch_one
     )?;
-    let opened: Vec<(String, i64)> = run!(
-        conn,
-        sqlx::query_as(
-            "SELECT substr(created_at, 1, 10) AS day, COUNT(*) FROM backorders
+    let sql = format!(
+        "SELECT {day} AS day, COUNT(*) FROM backorders
          WHERE created_at >= $1 AND created_at <= $2 GROUP BY day",
-        )
-        .bind(&from)
-        .bind(&to),
-        fetch_all
-    )?;
-    let closed: Vec<(String, i64)> = run!(
-        conn,
-        sqlx::query_as(&format!(
-            "SELECT substr(x.left_at, 1, 10) AS day, COUNT(*)
+        day = utc_day(conn, "created_at"),
+    );
+    let opened: Vec<(StoredDay, i64)> =
+        run!(conn, sqlx::query_as(&sql).bind(from).bind(to), fetch_all)?;
+    let sql = format!(
+        "SELECT {day} AS day, COUNT(*)
          FROM (SELECT {LEFT_OPEN_AT} AS left_at FROM backorders b WHERE b.status <> {open}) x
          WHERE x.left_at >= $1 AND x.left_at <= $2 GROUP BY day",
-            open = sql_word!(backorder open)
-        ))
-        .bind(&from)
-        .bind(&to),
-        fetch_all
-    )?;
-    let days = |rows: Vec<(String, i64)>| -> anyhow::Result<Vec<(NaiveDate, i64)>> {
-        rows.into_iter()
-            .map(|(d, n)| Ok((super::parse_day(&d)?, n)))
-            .collect()
+        day = utc_day(conn, "x.left_at"),
+        open = sql_word!(backorder open)
+    );
+    let closed: Vec<(StoredDay, i64)> =
+        run!(conn, sqlx::query_as(&sql).bind(from).bind(to), fetch_all)?;
+    let days = |rows: Vec<(StoredDay, i64)>| -> Vec<(NaiveDate, i64)> {
+        rows.into_iter().map(|(d, n)| (d.into(), n)).collect()
     };
     Ok(OpenEvents {
         open_before,
-        opened: days(opened)?,
-        closed: days(closed)?,
+        opened: days(opened),
+        closed: days(closed),
     })
 }

@@ -1,6 +1,14 @@
-//! Search candidates from the trigram indexes (`products_fts`, `customers_fts`) and the
-//! ordered id indexes. The store finds candidates; `domain::search` decides what matches and
-//! in which order.
+//! Search candidates from the trigram indexes (`products_fts`, `customers_fts` on SQLite; the
+//! pg_trgm indexes `products_search`, `customers_search` on PostgreSQL) and the ordered id
+//! indexes. The store finds candidates; `domain::search` decides what matches and in which
+//! order.
+//!
+//! What the engines spell differently is in one place, [`Dialect`]: how rows holding a
+//! trigram or a word are found, how rows are packed into one JSON value, and how a JSON list
+//! bound as one value is walked. The trigram bookkeeping ([`TrigramCounts`], which steers
+//! SQLite's FTS5 index towards its rarest trigrams) is SQLite's: on PostgreSQL every word is
+//! an `ILIKE` the planner serves from the pg_trgm index with its own statistics, and only
+//! "did you mean" counts trigrams (to try the rarest first, as on SQLite).
 
 use super::purchasing::EXPECTING_UNITS;
 use super::types::sql_word;
@@ -13,6 +21,162 @@ use sqlx::Row;
 
 pub use crate::domain::search::ProductHit;
 
+/// Search's SQL as each engine spells it, chosen once per call ([`Dialect::of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// FTS5 trigram tables, `json_each`, `json_group_array`.
+    Sqlite,
+    /// `ILIKE` over the pg_trgm GIN indexes, `json_array_elements_text`, `json_agg`.
+    Postgres,
+}
+
+impl Dialect {
+    fn of(conn: &Conn) -> Self {
+        if conn.is_postgres() {
+            Dialect::Postgres
+        } else {
+            Dialect::Sqlite
+        }
+    }
+
+    /// A JSON array of the values of `columns` (a row of a packed list).
+    fn array(self, columns: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("json_array({columns})"),
+            Dialect::Postgres => format!("json_build_array({columns})"),
+        }
+    }
+
+    /// A JSON array of `element` over the rows of `inner`, in their order, as text (`[]` for
+    /// none): one row, so the driver hands one value over instead of each row.
+    fn pack(self, element: &str, inner: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("SELECT json_group_array({element}) FROM ({inner})"),
+            Dialect::Postgres => format!(
+                "SELECT CAST(COALESCE(json_agg({element}), '[]') AS text) FROM ({inner}) AS packed"
+            ),
+        }
+    }
+
+    /// `element`, a column holding JSON text, as JSON (not as a string) inside [`Dialect::pack`].
+    fn json(self, text: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("json({text})"),
+            Dialect::Postgres => format!("CAST({text} AS json)"),
+        }
+    }
+
+    /// The strings of the JSON array bound as `$param`, as rows `j(value, key)`, `key` their
+    /// position (for `ORDER BY j.key`). (Lists of ids are `json_each` on both engines:
+    /// PostgreSQL's migration 0003 reads them so.)
+    fn each_text(self, param: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("json_each(${param}) j"),
+            Dialect::Postgres => format!(
+                "json_array_elements_text(CAST(${param} AS json)) WITH ORDINALITY AS j(value, key)"
+            ),
+        }
+    }
+
+    /// What [`Dialect::holding`] is given for rows holding `trigram`: an FTS5 query, or an
+    /// `ILIKE` pattern.
+    fn trigram_query(self, trigram: &str) -> String {
+        match self {
+            Dialect::Sqlite => fts_terms(&[trigram]),
+            Dialect::Postgres => format!("%{}%", like_escaped(trigram)),
+        }
+    }
+
+    /// The ids of the rows of `index` holding the trigram of `query` (an expression giving
+    /// a [`Dialect::trigram_query`]), in id order, at most `limit` (an expression).
+    fn holding(self, index: Index, query: &str, limit: &str) -> String {
+        let (table, a, b) = index.columns();
+        match self {
+            Dialect::Sqlite => {
+                let fts = index.fts_table();
+                format!(
+                    "SELECT rowid FROM {fts} WHERE {fts} MATCH {query} ORDER BY rowid LIMIT {limit}"
+                )
+            }
+            Dialect::Postgres => format!(
+                "SELECT id FROM {table}
+                 WHERE {a} ILIKE {query} ESCAPE '\\' OR {b} ILIKE {query} ESCAPE '\\'
+                 ORDER BY id LIMIT {limit}"
+            ),
+        }
+    }
+
+    /// `text` holds `part` (both expressions; no pattern characters).
+    fn contains(self, text: &str, part: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("instr({text}, {part}) > 0"),
+            Dialect::Postgres => format!("strpos({text}, {part}) > 0"),
+        }
+    }
+
+    /// `SELECT select` from the rows of `index` (as `rows`, with `join`ed tables) holding
+    /// each of the `checks` words bound from `$first + 2` on (as [`like_escaped`]) in one of
+    /// its two columns, in id order, at most `$first + 1`.
+    ///
+    /// SQLite asks its FTS5 index for the trigrams bound as `$first` ([`index_terms`]) and
+    /// reads at most [`BUDGET`] of its entries: words too short for the index, or trigrams
+    /// that many rows hold, could otherwise send the read through most of the table looking
+    /// for rows that pass the word checks. PostgreSQL leaves `$first` unread: each word is an
+    /// `ILIKE` the pg_trgm index serves (a word of one or two characters only filters), and
+    /// its planner knows from its statistics which to read the index for.
+    fn checked_rows(
+        self,
+        select: &str,
+        index: Index,
+        join: &str,
+        first: usize,
+        checks: usize,
+    ) -> String {
+        let (table, a, b) = index.columns();
+        let alias = index.alias();
+        let (terms, limit) = (first, first + 1);
+        let mut sql = match self {
+            Dialect::Sqlite => {
+                let fts = index.fts_table();
+                format!(
+                    "SELECT {select}
+                     FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH ${terms} ORDER BY rowid
+                           LIMIT {BUDGET}) f
+                     JOIN {table} {alias} ON {alias}.id = f.rowid {join}
+                     WHERE true"
+                )
+            }
+            Dialect::Postgres => format!("SELECT {select} FROM {table} {alias} {join} WHERE true"),
+        };
+        let like = match self {
+            // `LIKE` folds ASCII case as SQL `lower` does, without making a lowered copy of
+            // each column for each word.
+            Dialect::Sqlite => "LIKE",
+            // `ILIKE` folds case as the database's locale does, and pg_trgm's index serves it.
+            Dialect::Postgres => "ILIKE",
+        };
+        // The words are bound [`like_escaped`], most likely to fail first. The pattern is an
+        // expression, not the bound value itself: SQLite prepares a statement again whenever
+        // a value bound as a whole `LIKE` pattern changes (in case an index could serve it),
+        // which costs more than the checks save.
+        for n in first + 2..first + 2 + checks {
+            sql.push_str(&format!(
+                " AND ({alias}.{a} {like} ('%' || ${n} || '%') ESCAPE '\\'
+                      OR {alias}.{b} {like} ('%' || ${n} || '%') ESCAPE '\\')"
+            ));
+        }
+        match self {
+            // In rowid order, which the index gives as it is, and the join keeps (the
+            // subquery, which cannot be searched by key, is the outer loop): the first
+            // `limit` end the read. Written as an `ORDER BY f.rowid`, SQLite would sort every
+            // row the budget allows before taking them.
+            Dialect::Sqlite => sql.push_str(&format!(" LIMIT ${limit}")),
+            Dialect::Postgres => sql.push_str(&format!(" ORDER BY {alias}.id LIMIT ${limit}")),
+        }
+        sql
+    }
+}
+
 const HIT: &str = concat!(
     "SELECT p.id, p.sku, p.name, ",
     super::stock::available_sql!(),
@@ -23,8 +187,8 @@ const HIT: &str = concat!(
 /// JSON array of its rows: the driver hands each row from its SQLite thread to the caller
 /// separately, which costs more than the search's reads when hundreds of candidates come
 /// back.
-fn packed(inner: &str) -> String {
-    format!("SELECT json_group_array(json_array(id, sku, name, available)) FROM ({inner})")
+fn packed(d: Dialect, inner: &str) -> String {
+    d.pack(&d.array("id, sku, name, available"), inner)
 }
 
 /// A product as [`HIT`] selects it.
@@ -109,10 +273,27 @@ pub enum Index {
 }
 
 impl Index {
-    fn table(self) -> &'static str {
+    /// SQLite's FTS5 table.
+    fn fts_table(self) -> &'static str {
         match self {
             Index::Products => "products_fts",
             Index::Customers => "customers_fts",
+        }
+    }
+
+    /// The table and the two columns the index holds.
+    fn columns(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Index::Products => ("products", "sku", "name"),
+            Index::Customers => ("customers", "external_id", "name"),
+        }
+    }
+
+    /// The table's alias in the statements that join it.
+    fn alias(self) -> &'static str {
+        match self {
+            Index::Products => "p",
+            Index::Customers => "c",
         }
     }
 
@@ -195,14 +376,14 @@ pub async fn trigram_counts(
         }
     }
     if !unknown.is_empty() {
-        let queries: Vec<String> = unknown.iter().map(|t| fts_terms(&[t])).collect();
-        let table = index.table();
+        let d = Dialect::of(conn);
+        let queries: Vec<String> = unknown.iter().map(|t| d.trigram_query(t)).collect();
         let found: Vec<i64> = run!(
             conn,
             sqlx::query_scalar(&format!(
-                "SELECT (SELECT COUNT(*) FROM (SELECT rowid FROM {table}
-                     WHERE {table} MATCH j.value LIMIT $2))
-             FROM json_each($1) j ORDER BY j.key"
+                "SELECT (SELECT COUNT(*) FROM ({}) AS held) FROM {} ORDER BY j.key",
+                d.holding(index, "j.value", "$2"),
+                d.each_text(1)
             ))
             .bind(serde_json::to_string(&queries)?)
             .bind(probe),
@@ -220,8 +401,12 @@ pub async fn trigram_counts(
 /// Reads how many rows hold each trigram of both indexes from their vocabularies (one pass over
 /// each index) into `counts`, replacing what was read before;
 /// at most [`TrigramCounts::READ_MAX`] trigrams per index. Returns how many were read.
-/// (SQLite-only: `fts5vocab`.)
+/// SQLite's `fts5vocab`; none on PostgreSQL, whose planner keeps its own statistics of the
+/// pg_trgm indexes (and whose searches need no counts but "did you mean"'s, counted as met).
 pub async fn read_trigram_counts(conn: &mut Conn, counts: &TrigramCounts) -> anyhow::Result<usize> {
+    if Dialect::of(conn) == Dialect::Postgres {
+        return Ok(0);
+    }
     let mut total = 0;
     for index in [Index::Products, Index::Customers] {
         // Packed in one row: the driver hands each row over separately.
@@ -230,7 +415,7 @@ pub async fn read_trigram_counts(conn: &mut Conn, counts: &TrigramCounts) -> any
             sqlx::query_scalar(&format!(
                 "SELECT json_group_array(json_array(term, doc))
              FROM (SELECT term, doc FROM {}_vocab LIMIT $1)",
-                index.table()
+                index.fts_table()
             ))
             .bind(TrigramCounts::READ_MAX as i64),
             fetch_one
@@ -378,54 +563,39 @@ fn covering<'t>(len: usize, first: usize, others: &[(i64, usize, &'t String)]) -
     out
 }
 
-/// `SELECT select` from the rows of `index` holding the trigrams bound as `$first`, `join`ed,
-/// where each of the `checks` words bound from `$first + 2` on (as [`like_escaped`]) occurs in
-/// one of `columns` (ASCII case-insensitive), in rowid order, at most `$first + 1`. At most
-/// [`BUDGET`] index
-/// entries are read: words too short for the index, or trigrams that many rows hold, could
-/// otherwise send the read through most of the table looking for rows that pass the word
-/// checks.
-fn checked_rows(
-    select: &str,
+/// What the rows of an index are asked for, bound before the words checked on them
+/// ([`Dialect::checked_rows`]), and which words are checked: on SQLite the rarest trigrams
+/// ([`index_terms`]) as an FTS5 query, with the ASCII words and `short` checked on the rows
+/// (`LIKE` folds ASCII case only; the other words are held by the rows the trigrams find);
+/// on PostgreSQL nothing, with every word checked (`ILIKE`).
+async fn words_lookup<'w>(
+    conn: &mut Conn,
+    counts: &TrigramCounts,
     index: Index,
-    join: &str,
-    columns: (&str, &str),
-    first: usize,
-    checks: usize,
-) -> String {
-    let table = index.table();
-    let (a, b) = columns;
-    let (terms, limit) = (first, first + 1);
-    let mut sql = format!(
-        "SELECT {select}
-         FROM (SELECT rowid FROM {table} WHERE {table} MATCH ${terms} ORDER BY rowid
-               LIMIT {BUDGET}) f
-         {join}
-         WHERE true"
-    );
-    // `LIKE` folds ASCII case as SQL `lower` does, without making a lowered copy of each
-    // column for each word. The words are bound [`like_escaped`], most
-    // likely to fail first. The pattern is an expression, not the bound value itself: SQLite
-    // prepares a statement again whenever a value bound as a whole `LIKE` pattern changes
-    // (in case an index could serve it), which costs more than the checks save.
-    for n in first + 2..first + 2 + checks {
-        sql.push_str(&format!(
-            " AND ({a} LIKE ('%' || ${n} || '%') ESCAPE '\\'
-                  OR {b} LIKE ('%' || ${n} || '%') ESCAPE '\\')"
-        ));
-    }
-    // In rowid order, which the index gives as it is, and the join keeps (the subquery, which
-    // cannot be searched by key, is the outer loop): the first `limit` end the read. Written
-    // as an `ORDER BY f.rowid`, SQLite would sort every row the budget allows before taking
-    // them.
-    sql.push_str(&format!(" LIMIT ${limit}"));
-    sql
+    long: &[&'w str],
+    short: &[&'w str],
+) -> anyhow::Result<(KeyPart, Vec<&'w str>)> {
+    let (terms, checked): (String, Vec<&str>) = match Dialect::of(conn) {
+        Dialect::Sqlite => {
+            let terms = index_terms(conn, counts, index, long).await?;
+            let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
+            let ascii = long.iter().copied().filter(|w| w.is_ascii());
+            (
+                fts_terms(&terms),
+                ascii.chain(short.iter().copied()).collect(),
+            )
+        }
+        Dialect::Postgres => (String::new(), long.iter().chain(short).copied().collect()),
+    };
+    Ok((
+        KeyPart::Text(terms),
+        checking_order(counts, index, &checked),
+    ))
 }
 
 /// The statement of the search by words for `q` (its rows packed as one JSON array) and the
-/// values it binds, in order; `None` when `q` has no word the index can look up. The index is
-/// asked for [`index_terms`]; every ASCII word, and every word too short for the index, is
-/// then checked on the rows it gives.
+/// values it binds, in order; `None` when `q` has no word the index can look up. The words
+/// are looked up as [`words_lookup`] says.
 pub async fn word_statement(
     conn: &mut Conn,
     counts: &TrigramCounts,
@@ -436,30 +606,23 @@ pub async fn word_statement(
     if long.is_empty() {
         return Ok(None);
     }
-    let terms = index_terms(conn, counts, Index::Products, &long).await?;
-    let checked: Vec<&str> = long
-        .iter()
-        .copied()
-        .filter(|w| w.is_ascii())
-        .chain(q.short_terms())
-        .collect();
-    let checked = checking_order(counts, Index::Products, &checked);
-    let sql = checked_rows(
+    let short: Vec<&str> = q.short_terms().collect();
+    let (terms, checked) = words_lookup(conn, counts, Index::Products, &long, &short).await?;
+    let d = Dialect::of(conn);
+    let sql = d.checked_rows(
         concat!(
             "p.id AS id, p.sku AS sku, p.name AS name, ",
             super::stock::available_sql!(),
             " AS available"
         ),
         Index::Products,
-        "JOIN products p ON p.id = f.rowid LEFT JOIN stock_positions sp ON sp.product_id = p.id",
-        ("p.sku", "p.name"),
+        "LEFT JOIN stock_positions sp ON sp.product_id = p.id",
         1,
         checked.len(),
     );
-    let terms: Vec<&str> = terms.iter().map(String::as_str).collect();
-    let mut values = vec![KeyPart::Text(fts_terms(&terms)), KeyPart::Int(cap)];
+    let mut values = vec![terms, KeyPart::Int(cap)];
     values.extend(checked.iter().map(|w| KeyPart::Text(like_escaped(w))));
-    Ok(Some((packed(&sql), values)))
+    Ok(Some((packed(d, &sql), values)))
 }
 
 /// Products that may match `q`: up to `cap` whose SKU starts with the query (in key order),
@@ -474,14 +637,16 @@ pub async fn product_candidates(
 ) -> anyhow::Result<Vec<ProductHit>> {
     let mut out: Vec<ProductHit> = Vec::new();
     if let Some(key) = &q.sku_key {
+        let sql = packed(
+            Dialect::of(conn),
+            &format!("{HIT} WHERE p.sku_key >= $1 AND p.sku_key < $2 ORDER BY p.sku_key LIMIT $3"),
+        );
         let json: String = run!(
             conn,
-            sqlx::query_scalar(&packed(&format!(
-                "{HIT} WHERE p.sku_key >= $1 AND p.sku_key < $2 ORDER BY p.sku_key LIMIT $3"
-            )))
-            .bind(key)
-            .bind(prefix_end(key))
-            .bind(cap),
+            sqlx::query_scalar(&sql)
+                .bind(key)
+                .bind(prefix_end(key))
+                .bind(cap),
             fetch_one
         )?;
         out = unpack(&json)?;
@@ -564,17 +729,21 @@ pub async fn near_candidates(
             .count();
         let (batch, after) = rest.split_at(take);
         rest = after;
-        let queries: Vec<String> = batch.iter().map(|(_, t)| fts_terms(&[t])).collect();
+        let d = Dialect::of(conn);
+        let queries: Vec<String> = batch.iter().map(|(_, t)| d.trigram_query(t)).collect();
         // Each seed's products come with its rowids: no second statement to read them by id.
-        let seed_hits = packed(&format!(
-            "{HIT} WHERE p.id IN (SELECT rowid FROM products_fts
-                                  WHERE products_fts MATCH j.value ORDER BY rowid LIMIT $2)
-             ORDER BY p.id"
-        ));
+        let seed_hits = packed(
+            d,
+            &format!(
+                "{HIT} WHERE p.id IN ({}) ORDER BY p.id",
+                d.holding(Index::Products, "j.value", "$2")
+            ),
+        );
         let lists: Vec<String> = run!(
             conn,
             sqlx::query_scalar(&format!(
-                "SELECT ({seed_hits}) FROM json_each($1) j ORDER BY j.key"
+                "SELECT ({seed_hits}) FROM {} ORDER BY j.key",
+                d.each_text(1)
             ))
             .bind(serde_json::to_string(&queries)?)
             .bind(cap),
@@ -626,10 +795,13 @@ pub async fn customers(
 ) -> anyhow::Result<Vec<CustomerHit>> {
     let lookup = CustomerLookup::new(conn, counts, text, limit, 1).await?;
     let sql = format!("WITH {} SELECT {}", lookup.with, lookup.columns);
-    let row = super::keyset::bind_all(sqlx::query(&sql), &lookup.values)
-        .fetch_one(super::sqlite_only(conn, "customer search")?)
-        .await?;
-    lookup.hits(&row, 0)
+    let found = run!(
+        conn,
+        super::keyset::bind_all(sqlx::query(&sql), &lookup.values),
+        fetch_one,
+        |row| Ok((row.try_get(0)?, row.try_get(1)?))
+    )?;
+    lookup.hits(found)
 }
 
 /// The customer lookup of [`customers`] as parts of a statement binding from `$first` on.
@@ -640,7 +812,8 @@ struct CustomerLookup {
     columns: String,
     /// What to bind from `$first` on.
     values: Vec<KeyPart>,
-    /// Words with other letters than ASCII, checked on the rows found (`LIKE` folds ASCII only).
+    /// Words with other letters than ASCII, checked on the rows found (SQLite's `LIKE` folds
+    /// ASCII only).
     other: Vec<String>,
     limit: i64,
 }
@@ -660,10 +833,12 @@ impl CustomerLookup {
             .map(str::to_lowercase)
             .collect();
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
-        let (ascii, other): (Vec<&str>, Vec<&str>) = words.iter().partition(|w| w.is_ascii());
-        let pack = |inner: &str| {
-            format!("(SELECT json_group_array(json_array(id, external_id, name)) FROM ({inner}))")
-        };
+        let other = words
+            .iter()
+            .filter(|w| !w.is_ascii())
+            .map(|w| w.to_string());
+        let d = Dialect::of(conn);
+        let pack = |inner: &str| format!("({})", d.pack(&d.array("id, external_id, name"), inner));
         // From `$first`: the id prefix's range (two), the FTS query, the limit, the words.
         let (from, to, terms, most) = (first, first + 1, first + 2, first + 3);
         let with = format!(
@@ -674,31 +849,28 @@ impl CustomerLookup {
         let mut values = vec![KeyPart::Text(key.clone()), KeyPart::Text(prefix_end(&key))];
         // The words are looked up only when the id prefix leaves room (`CASE` runs one
         // branch only).
-        let by_words = if words.is_empty() {
+        let (by_words, checked) = if words.is_empty() {
             values.push(KeyPart::Text(String::new()));
-            "NULL".to_string()
+            ("NULL".to_string(), Vec::new())
         } else {
-            // As for products: the rarest trigrams of the ASCII words, every word checked on
-            // the rows, at most BUDGET index entries read.
-            let found = index_terms(conn, counts, Index::Customers, &words).await?;
-            let found: Vec<&str> = found.iter().map(String::as_str).collect();
-            values.push(KeyPart::Text(fts_terms(&found)));
-            format!(
+            // As for products ([`words_lookup`]).
+            let (found, checked) =
+                words_lookup(conn, counts, Index::Customers, &words, &[]).await?;
+            values.push(found);
+            let sql = format!(
                 "CASE WHEN (SELECT COUNT(*) FROM by_id) < ${most} THEN {} END",
-                pack(&checked_rows(
+                pack(&d.checked_rows(
                     "c.id, c.external_id, c.name",
                     Index::Customers,
-                    "JOIN customers c ON c.id = f.rowid",
-                    ("c.external_id", "c.name"),
+                    "",
                     terms,
-                    ascii.len(),
+                    checked.len(),
                 ))
-            )
+            );
+            (sql, checked)
         };
         values.push(KeyPart::Int(limit));
-        for w in checking_order(counts, Index::Customers, &ascii) {
-            values.push(KeyPart::Text(like_escaped(w)));
-        }
+        values.extend(checked.iter().map(|w| KeyPart::Text(like_escaped(w))));
         Ok(Self {
             with,
             columns: format!(
@@ -706,14 +878,16 @@ impl CustomerLookup {
                 pack("SELECT id, external_id, name FROM by_id")
             ),
             values,
-            other: other.into_iter().map(String::from).collect(),
+            other: other.collect(),
             limit,
         })
     }
 
-    /// The customers found, from the row's columns `at` and `at + 1`.
-    fn hits(&self, row: &sqlx::sqlite::SqliteRow, at: usize) -> anyhow::Result<Vec<CustomerHit>> {
-        let (by_id, by_words): (String, Option<String>) = (row.try_get(at)?, row.try_get(at + 1)?);
+    /// The customers found, from the statement's two columns ([`CustomerLookup::columns`]).
+    fn hits(
+        &self,
+        (by_id, by_words): (String, Option<String>),
+    ) -> anyhow::Result<Vec<CustomerHit>> {
         let hits = |json: &str| -> anyhow::Result<Vec<CustomerHit>> {
             Ok(serde_json::from_str::<Vec<(i64, String, String)>>(json)?
                 .into_iter()
@@ -861,9 +1035,10 @@ pub async fn backorders_of_customers(
     customer_ids: &[CustomerId],
     limit: i64,
 ) -> anyhow::Result<Vec<BackorderHit>> {
+    let sql = lists_of(Dialect::of(conn), "customer_id");
     let lists: Vec<String> = run!(
         conn,
-        sqlx::query_scalar(&lists_of("customer_id"))
+        sqlx::query_scalar(&sql)
             .bind(id_json(customer_ids))
             .bind(limit),
         fetch_all
@@ -888,27 +1063,29 @@ pub async fn backorders_and_customers(
     customers_limit: i64,
 ) -> anyhow::Result<(Vec<BackorderHit>, Vec<CustomerHit>)> {
     let lookup = CustomerLookup::new(conn, counts, text, customers_limit, 3).await?;
+    let d = Dialect::of(conn);
     let sql = format!(
-        "WITH {} SELECT (SELECT json_group_array(json(list)) FROM ({})), {}",
+        "WITH {} SELECT ({}), {}",
         lookup.with,
-        lists_of("product_id"),
+        d.pack(&d.json("list"), &lists_of(d, "product_id")),
         lookup.columns
     );
     let mut values = vec![KeyPart::Text(id_json(product_ids)), KeyPart::Int(limit)];
     values.extend(lookup.values.iter().cloned());
-    let row = super::keyset::bind_all(sqlx::query(&sql), &values)
-        .fetch_one(super::sqlite_only(conn, "search")?)
-        .await?;
-    let lists: Vec<Vec<RawHit>> = serde_json::from_str(&row.try_get::<String, _>(0)?)?;
+    let (lists, by_id, by_words): (String, String, Option<String>) = run!(
+        conn,
+        super::keyset::bind_all(sqlx::query(&sql), &values),
+        fetch_one,
+        |row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+    )?;
+    let lists: Vec<Vec<RawHit>> = serde_json::from_str(&lists)?;
     let mut out = Vec::new();
     for list in lists {
         take(&mut out, list.into_iter().map(hit_of).collect(), limit);
     }
-    Ok((out, lookup.hits(&row, 1)?))
+    Ok((out, lookup.hits((by_id, by_words))?))
 }
 
-/// Rows (`list`), one per id of `$1` in its order: the JSON of that id's first `$2` open
-/// backorders by `column`, in service order.
 /// Allocated backorders whose id starts with `text`, or whose SKU, product name, customer id or
 /// customer name holds it (any case), lowest id first. Few backorders wait allocated at a time,
 /// so reading them all through the status index is cheap.
@@ -917,20 +1094,23 @@ pub async fn allocated_backorders(
     text: &str,
     limit: i64,
 ) -> anyhow::Result<Vec<BackorderHit>> {
+    let d = Dialect::of(conn);
+    let holds = |column: &str| d.contains(&format!("lower({column})"), "lower($1)");
     Ok(run!(
         conn,
-        sqlx::query_as(concat!(
+        sqlx::query_as(&format!(
             "SELECT b.id, p.sku, b.qty FROM backorders b
          JOIN products p ON p.id = b.product_id
          JOIN customers c ON c.id = b.customer_id
-         WHERE b.status = ",
-            sql_word!(backorder allocated),
-            "
+         WHERE b.status = {allocated}
            AND ($1 = '' OR substr(CAST(b.id AS TEXT), 1, length($1)) = $1
-                OR instr(lower(p.sku), lower($1)) > 0 OR instr(lower(p.name), lower($1)) > 0
-                OR instr(lower(c.external_id), lower($1)) > 0
-                OR instr(lower(c.name), lower($1)) > 0)
-         ORDER BY b.id LIMIT $2"
+                OR {} OR {} OR {} OR {})
+         ORDER BY b.id LIMIT $2",
+            holds("p.sku"),
+            holds("p.name"),
+            holds("c.external_id"),
+            holds("c.name"),
+            allocated = sql_word!(backorder allocated),
         ))
         .bind(text)
         .bind(limit),
@@ -938,15 +1118,18 @@ pub async fn allocated_backorders(
     )?)
 }
 
-fn lists_of(column: &str) -> String {
-    format!(
-        "SELECT (SELECT json_group_array(json_array(x.id, p.sku, x.qty))
-                 FROM (SELECT b.id, b.product_id, b.qty FROM backorders b
-                       WHERE b.{column} = j.value AND b.status = {open}
-                       ORDER BY b.sort_key DESC, b.ordered_epoch, b.id LIMIT $2) x
-                 JOIN products p ON p.id = x.product_id) AS list
-         FROM json_each($1) j ORDER BY j.key",
+/// Rows (`list`), one per id of `$1` in its order: the JSON of that id's first `$2` open
+/// backorders by `column`, in service order.
+fn lists_of(d: Dialect, column: &str) -> String {
+    let first = format!(
+        "SELECT b.id, p.sku, b.qty FROM backorders b JOIN products p ON p.id = b.product_id
+         WHERE b.{column} = j.value AND b.status = {open}
+         ORDER BY b.sort_key DESC, b.ordered_epoch, b.id LIMIT $2",
         open = sql_word!(backorder open)
+    );
+    format!(
+        "SELECT ({}) AS list FROM json_each($1) j ORDER BY j.key",
+        d.pack(&d.array("id, sku, qty"), &first)
     )
 }
 
