@@ -16,7 +16,7 @@ use crate::domain::{
     OutboxStatus, PhoneNumber,
 };
 use crate::store::{self, Conn};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{BTreeMap, HashMap};
 
 /// What a message carries, ready for a channel.
@@ -66,7 +66,7 @@ pub struct Outgoing {
     /// The outbox rows it answers.
     pub outbox_ids: Vec<OutboxId>,
     /// The backorders and the date told for each.
-    pub told: Vec<(BackorderId, Option<String>)>,
+    pub told: Vec<(BackorderId, Option<NaiveDate>)>,
     /// The promises it was written from: if one has changed when its turn comes, it is not sent.
     pub promises: Vec<(BackorderId, Promise)>,
     /// Highest attempt count of its rows (this attempt included).
@@ -344,10 +344,7 @@ pub async fn plan(
                 attempts: attempts_of(&ids),
                 link_id,
                 outbox_ids: ids,
-                told: news
-                    .iter()
-                    .map(|x| (x.backorder_id, x.eta.map(|d| d.to_string())))
-                    .collect(),
+                told: news.iter().map(|x| (x.backorder_id, x.eta)).collect(),
                 codes: shown_codes(&content, &offers),
                 content,
             });

@@ -55,7 +55,7 @@ pub async fn issued_conflicts(conn: &mut Conn) -> anyhow::Result<Vec<IssuedConfl
         sqlx::query_as(
             "SELECT s.line, s.code, d.backorder_id FROM import_discount_codes s
          JOIN discount_codes d ON d.code = s.code
-         WHERE d.backorder_id IS NOT NULL AND (d.kind IS NOT s.kind OR d.percent IS NOT s.percent)
+         WHERE d.backorder_id IS NOT NULL AND (d.kind IS DISTINCT FROM s.kind OR d.percent IS DISTINCT FROM s.percent)
          ORDER BY s.line",
         ),
         fetch_all
@@ -67,14 +67,14 @@ pub async fn issued_conflicts(conn: &mut Conn) -> anyhow::Result<Vec<IssuedConfl
 pub async fn apply_codes(conn: &mut Conn, at: DateTime<Utc>) -> anyhow::Result<usize> {
     let changed: i64 = run!(conn, sqlx::query_scalar(
         "SELECT COUNT(*) FROM import_discount_codes s LEFT JOIN discount_codes d ON d.code = s.code
-         WHERE d.id IS NULL OR d.kind IS NOT s.kind OR d.percent IS NOT s.percent",
+         WHERE d.id IS NULL OR d.kind IS DISTINCT FROM s.kind OR d.percent IS DISTINCT FROM s.percent",
     ), fetch_one)?;
     run!(conn, sqlx::query(
         "INSERT INTO discount_codes (code, kind, percent, imported_at)
          SELECT code, kind, percent, $1 FROM import_discount_codes WHERE true ORDER BY line
          ON CONFLICT (code) DO UPDATE SET kind = excluded.kind, percent = excluded.percent
          WHERE discount_codes.backorder_id IS NULL
-           AND (discount_codes.kind IS NOT excluded.kind OR discount_codes.percent IS NOT excluded.percent)",
+           AND (discount_codes.kind IS DISTINCT FROM excluded.kind OR discount_codes.percent IS DISTINCT FROM excluded.percent)",
     )
     .bind(ts(at)), execute)?;
     Ok(changed as usize)

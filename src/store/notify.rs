@@ -5,13 +5,13 @@
 
 use super::types::sql_word;
 use super::types::NextAttempt;
-use super::{id_json, ts, Conn};
+use super::{day, id_json, ts, Conn};
 use crate::domain::notify::{InboundKind, MessageStatus, Transport};
 use crate::domain::{
     BackorderId, BackorderStatus, Channel, CustomerId, EtaKind, InboundId, MessageId, OutboxId,
     OutboxStatus, UpdateKind,
 };
-use crate::store::run;
+use crate::store::{dialect, run};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// An outbox row claimed for sending.
@@ -157,7 +157,7 @@ pub async fn retry_at(
             sql_word!(outbox pending),
             ", next_attempt_at = $1, lease_until = NULL,
             last_error = COALESCE($2, last_error),
-            attempts = CASE WHEN $3 THEN attempts ELSE MAX(attempts - 1, 0) END
+            attempts = CASE WHEN $3 OR attempts < 1 THEN attempts ELSE attempts - 1 END
          WHERE id IN (SELECT value FROM json_each($4))"
         ))
         .bind(ts(at))
@@ -350,7 +350,7 @@ pub struct NewMessage<'a> {
     /// Provider's error code.
     pub error_code: Option<&'a str>,
     /// The backorders and the date told for each.
-    pub backorders: &'a [(BackorderId, Option<String>)],
+    pub backorders: &'a [(BackorderId, Option<NaiveDate>)],
 }
 
 /// Records a message and the backorders it was about; returns its id.
@@ -380,7 +380,7 @@ pub async fn record_message(
         )
         .bind(id)
         .bind(backorder_id)
-        .bind(eta), execute)?;
+        .bind(eta.map(day)), execute)?;
     }
     Ok(id)
 }
@@ -593,23 +593,49 @@ pub async fn customer_external_id(
 /// in an empty database.
 pub async fn seed_bench_updates(conn: &mut Conn, n: i64, at: DateTime<Utc>) -> anyhow::Result<()> {
     let now = ts(at);
-    for sql in [
-        "INSERT INTO products (sku, sku_key, name) VALUES ('BENCH-1', 'BENCH-1', 'Bench lamp')",
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+    let seven_digits =
+        dialect!(conn, sqlite: "printf('%07d', i)", postgres: "lpad(i::text, 7, '0')");
+    run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO products (sku, sku_key, name) VALUES ('BENCH-1', 'BENCH-1', 'Bench lamp')"
+        ),
+        execute
+    )?;
+    run!(
+        conn,
+        sqlx::query(&format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
          INSERT INTO customers (external_id, name, phone, channel, timezone)
-         SELECT 'BN-' || i, 'Bench ' || i, '+491510' || printf('%07d', i), 'sms', 'UTC' FROM n",
-        "INSERT INTO orders (order_number, customer_id, ordered_at)
-         SELECT 'BO-' || id, id, $2 FROM customers",
-        "INSERT INTO order_lines (order_id, product_id, qty, unit_price_minor)
-         SELECT o.id, p.id, 1, 100 FROM orders o, products p",
+         SELECT 'BN-' || i, 'Bench ' || i, '+491510' || {seven_digits}, 'sms', 'UTC' FROM n"
+        ))
+        .bind(n),
+        execute
+    )?;
+    run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO orders (order_number, customer_id, ordered_at)
+         SELECT 'BO-' || id, id, $1 FROM customers"
+        )
+        .bind(now),
+        execute
+    )?;
+    run!(
+        conn,
+        sqlx::query(
+            "INSERT INTO order_lines (order_id, product_id, qty, unit_price_minor)
+         SELECT o.id, p.id, 1, 100 FROM orders o, products p"
+        ),
+        execute
+    )?;
+    for sql in [
         "INSERT INTO backorders (order_line_id, product_id, customer_id, qty, created_at)
-         SELECT l.id, l.product_id, o.customer_id, 1, $2 FROM order_lines l JOIN orders o ON o.id = l.order_id",
+         SELECT l.id, l.product_id, o.customer_id, 1, $1 FROM order_lines l JOIN orders o ON o.id = l.order_id",
         "INSERT INTO outbox (backorder_id, customer_id, kind, payload, next_attempt_at, created_at)
-         SELECT id, customer_id, 'allocated', '{\"product\": \"Bench lamp\", \"qty\": 1}', $2, $2 FROM backorders",
+         SELECT id, customer_id, 'allocated', '{\"product\": \"Bench lamp\", \"qty\": 1}', $1, $1 FROM backorders",
     ] {
-        run!(conn, sqlx::query(sql)
-            .bind(n)
-            .bind(now), execute)?;
+        run!(conn, sqlx::query(sql).bind(now), execute)?;
     }
     Ok(())
 }

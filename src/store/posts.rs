@@ -7,8 +7,13 @@ use crate::domain::PostId;
 use crate::store::run;
 use chrono::{DateTime, Utc};
 
-/// Due at once: earlier than any clock, real or a test's.
-const DUE_NOW: &str = "0000-01-01T00:00:00Z";
+/// Due at once: earlier than any clock, real or a test's (stored as `0000-01-01T00:00:00Z`).
+fn due_now() -> DateTime<Utc> {
+    chrono::NaiveDate::from_ymd_opt(0, 1, 1)
+        .unwrap_or(chrono::NaiveDate::MIN)
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+}
 
 /// A post to queue.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,7 +46,7 @@ pub async fn enqueue(
     .bind(post.attachment.map(|a| a.0))
     .bind(post.attachment.map(|a| a.1))
     .bind(post.components.as_deref())
-    .bind(DUE_NOW)
+    .bind(ts(due_now()))
     .bind(ts(now))
     .bind(post.edits_post), fetch_one)?)
 }
@@ -80,7 +85,7 @@ pub async fn any_due(conn: &mut Conn, now: DateTime<Utc>) -> anyhow::Result<bool
          WHERE status = ",
             sql_word!(post pending),
             " AND next_attempt_at <= $1
-           AND (leased_until IS NULL OR leased_until <= $1) LIMIT 1)"
+           AND (leased_until IS NULL OR leased_until <= $1) LIMIT 1) AS due"
         ))
         .bind(ts(now)),
         fetch_one
@@ -216,8 +221,8 @@ pub async fn next_due(conn: &mut Conn) -> anyhow::Result<Option<DateTime<Utc>>> 
     let due: NextAttempt = run!(
         conn,
         sqlx::query_as(concat!(
-            "SELECT MIN(MAX(next_attempt_at, COALESCE(leased_until, next_attempt_at)))
-            AS next_attempt_at
+            "SELECT MIN(CASE WHEN leased_until > next_attempt_at THEN leased_until
+                        ELSE next_attempt_at END) AS next_attempt_at
          FROM channel_posts WHERE status = ",
             sql_word!(post pending)
         )),

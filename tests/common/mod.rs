@@ -199,6 +199,37 @@ impl TestApp {
         self.app.store.execute_sql(sql).await.unwrap()
     }
 
+    /// The rows of `sql` (no parameters), on either engine: `T` decodes on both (text and
+    /// integer columns, tuples of them).
+    pub async fn rows<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        use backorder_bot::store::Engine;
+        let mut conn = self.app.store.conn().await.unwrap();
+        match conn.engine() {
+            Engine::Sqlite(c) => sqlx::query_as(sql).fetch_all(&mut *c).await,
+            Engine::Postgres(c) => sqlx::query_as(sql).fetch_all(&mut *c).await,
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The one row of `sql`, as [`TestApp::rows`].
+    pub async fn row<T>(&self, sql: &str) -> T
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        let mut rows = self.rows::<T>(sql).await;
+        assert_eq!(rows.len(), 1, "one row of {sql}");
+        rows.remove(0)
+    }
+
     pub async fn import(
         &self,
         kind: &str,
