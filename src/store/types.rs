@@ -290,7 +290,6 @@ impl std::fmt::Display for Ts {
     }
 }
 
-
 /// A date as the store binds it: on SQLite `YYYY-MM-DD` text, on PostgreSQL a `date`.
 /// `to_string()` gives the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -306,7 +305,6 @@ impl std::fmt::Display for Day {
         write!(f, "{}", self.0.format("%Y-%m-%d"))
     }
 }
-
 
 /// `Type` and `Encode` for a bound value stored as text on SQLite and natively on PostgreSQL.
 macro_rules! bound_as {
