@@ -6,7 +6,6 @@ mod common;
 mod mock_twilio;
 
 use mock_twilio::MockTwilio;
-use std::collections::HashMap;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,14 +27,6 @@ fn start_bot(db: &std::path::Path, mock: &MockTwilio) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("binary starts")
-}
-
-async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,7 +68,7 @@ async fn a_dispatcher_killed_mid_batch_delivers_everything_after_restart_with_bo
     mock.set_delay(Duration::from_millis(150));
     let mut bot = start_bot(&db, &mock);
     let m = mock.clone();
-    wait_until("the third batch", Duration::from_secs(10), || {
+    common::wait_until("the third batch", Duration::from_secs(10), || {
         m.count() > 2 * BATCH
     })
     .await;
@@ -102,7 +93,7 @@ async fn a_dispatcher_killed_mid_batch_delivers_everything_after_restart_with_bo
         seen.len()
     };
     let d = distinct.clone();
-    wait_until(
+    common::wait_until(
         "every customer's message",
         Duration::from_secs(15),
         move || d() == CUSTOMERS,
@@ -127,12 +118,7 @@ async fn a_dispatcher_killed_mid_batch_delivers_everything_after_restart_with_bo
     bot.kill().unwrap();
     bot.wait().unwrap();
 
-    let mut per_number: HashMap<String, usize> = HashMap::new();
-    for r in mock.received() {
-        *per_number
-            .entry(r.field("To").unwrap().to_string())
-            .or_default() += 1;
-    }
+    let per_number = mock.per_number();
     assert_eq!(per_number.len(), CUSTOMERS);
     let duplicates: usize = per_number.values().map(|n| n - 1).sum();
     assert!(

@@ -15,7 +15,6 @@ use backorder_bot::startup::Application;
 use common::free_port;
 use mock_twilio::MockTwilio;
 use serde_json::json;
-use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::fake_discord::{FakeDiscord, Invoker, GUILD};
@@ -94,14 +93,6 @@ async fn wait_ready(client: &reqwest::Client, port: u16) {
     }
 }
 
-async fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 const CUSTOMERS: usize = 60;
 const BATCH: usize = 10;
 
@@ -160,7 +151,7 @@ async fn a_replica_killed_mid_batch_loses_no_update_and_duplicates_stay_within_i
         wait_ready(&client, p).await;
     }
     let m = mock.clone();
-    wait_until("a batch in flight", Duration::from_secs(20), || {
+    common::wait_until("a batch in flight", Duration::from_secs(20), || {
         m.count() > BATCH / 2
     })
     .await;
@@ -183,7 +174,7 @@ async fn a_replica_killed_mid_batch_loses_no_update_and_duplicates_stay_within_i
         seen.dedup();
         seen.len()
     };
-    wait_until("every customer's update", Duration::from_secs(30), || {
+    common::wait_until("every customer's update", Duration::from_secs(30), || {
         distinct() == CUSTOMERS
     })
     .await;
@@ -202,12 +193,7 @@ async fn a_replica_killed_mid_batch_loses_no_update_and_duplicates_stay_within_i
         r.kill().unwrap();
         r.wait().unwrap();
     }
-    let mut per_number: HashMap<String, usize> = HashMap::new();
-    for r in mock.received() {
-        *per_number
-            .entry(r.field("To").unwrap().to_string())
-            .or_default() += 1;
-    }
+    let per_number = mock.per_number();
     assert_eq!(per_number.len(), CUSTOMERS);
     let duplicates: usize = per_number.values().map(|n| n - 1).sum();
     assert!(

@@ -165,20 +165,23 @@ fn sqlite3_mean(app: &App, groups: &[String]) -> Option<Duration> {
 /// Wall time of the sqlite3 CLI running `script` on the shop's database (its output discarded),
 /// process start-up subtracted; `None` without the CLI.
 fn sqlite3_wall(app: &App, script: &str) -> Option<Duration> {
-    let run = |script: &str| -> Option<Duration> {
-        let t = Instant::now();
-        let mut child = std::process::Command::new("sqlite3")
-            .arg(&app.settings.database.path)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .ok()?;
-        child.stdin.take()?.write_all(script.as_bytes()).ok()?;
-        child.wait().ok()?;
-        Some(t.elapsed())
-    };
-    let empty = run(".output /dev/null\nSELECT 1;\n")?;
-    Some(run(script)?.saturating_sub(empty))
+    let db = app.settings.database.path.as_os_str();
+    let empty = cli_wall("sqlite3", &[db], ".output /dev/null\nSELECT 1;\n")?;
+    Some(cli_wall("sqlite3", &[db], script)?.saturating_sub(empty))
+}
+
+/// Wall time of `program args` reading `script` on its standard input (`None`: it would not run).
+fn cli_wall(program: &str, args: &[&std::ffi::OsStr], script: &str) -> Option<Duration> {
+    let t = Instant::now();
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    child.stdin.take()?.write_all(script.as_bytes()).ok()?;
+    child.wait().ok()?;
+    Some(t.elapsed())
 }
 
 fn sqlite3_line(label: &str, app: &App, groups: &[String]) -> anyhow::Result<()> {

@@ -3,14 +3,13 @@
 //! same run; then the same statement from `psql` and the `sqlite3` CLI as the floors.
 
 use super::stats::percentile;
-use super::{random, sqlite3_wall, Scratch, CLIENTS};
+use super::{cli_wall, random, sqlite3_wall, Scratch, CLIENTS};
 use anyhow::Context;
 use backorder_bot::app::import::{import, ImportKind};
 use backorder_bot::app::{Actor, App};
 use backorder_bot::config::{Engine, PostgresUrl};
 use backorder_bot::outln;
 use backorder_bot::store;
-use std::io::Write;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -282,18 +281,9 @@ async fn floors(lite: &App, pg_url: Option<&str>, m: u64) -> anyhow::Result<()> 
         None => outln!("  sqlite3 CLI not found: no SQLite floor")?,
     }
     let Some(url) = pg_url else { return Ok(()) };
-    let psql = |script: &str| -> Option<Duration> {
-        let t = Instant::now();
-        let mut child = Command::new("psql")
-            .args(["-X", "-q", "-o", "/dev/null", url])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .ok()?;
-        child.stdin.take()?.write_all(script.as_bytes()).ok()?;
-        child.wait().ok()?;
-        Some(t.elapsed())
-    };
+    let words = ["-X", "-q", "-o", "/dev/null", url];
+    let args: Vec<&std::ffi::OsStr> = words.iter().map(std::ffi::OsStr::new).collect();
+    let psql = |script: &str| cli_wall("psql", &args, script);
     match (psql("SELECT 1;\n"), psql(&script)) {
         (Some(empty), Some(all)) => outln!(
             "  floor: psql, the same lookup {m} times over its socket: {:.3?} each",

@@ -288,6 +288,15 @@ pub fn run_bot_on(t: &TestApp, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Waits until `done`, failing the test naming `what` after `limit`.
+pub async fn wait_until(what: &str, limit: std::time::Duration, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// A port nobody listens on now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

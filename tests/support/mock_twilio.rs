@@ -142,6 +142,16 @@ impl MockTwilio {
         self.inner.lock().unwrap().received.clone()
     }
 
+    /// Messages received per `To` number.
+    pub fn per_number(&self) -> std::collections::HashMap<String, usize> {
+        let mut out = std::collections::HashMap::new();
+        for r in self.received() {
+            *out.entry(r.field("To").unwrap_or_default().to_string())
+                .or_default() += 1;
+        }
+        out
+    }
+
     pub fn count(&self) -> usize {
         self.inner.lock().unwrap().received.len()
     }
