@@ -50,7 +50,11 @@ pub async fn replicas(app: &App, n: u64) -> anyhow::Result<()> {
     let mut made = Vec::new();
     let mut pg_last = None;
     for k in [1usize, 2, 4] {
-        let (name, url) = create_database(&admin, &format!("k{k}")).await?;
+        let (name, url) = store::postgres::create_scratch(
+            &admin,
+            &format!("bb_bench_k{k}_{}", std::process::id()),
+        )
+        .await?;
         made.push(name);
         let mut settings = (*app.settings).clone();
         settings.database.engine =
@@ -82,7 +86,7 @@ pub async fn replicas(app: &App, n: u64) -> anyhow::Result<()> {
     floors(&lite, pg_last.as_deref(), n.min(20_000)).await?;
     lite.store.close().await;
     for name in made {
-        drop_database(&admin, &name).await?;
+        store::postgres::drop_scratch(&admin, &name).await?;
     }
     Ok(())
 }
@@ -263,19 +267,15 @@ async fn drive(
     Ok((rate, all))
 }
 
-/// The statement behind a stock read, `m` times, by the `sqlite3` CLI and by `psql`.
+/// The lookups behind a stock read, for `m` SKUs, by the `sqlite3` CLI and by `psql`.
 async fn floors(lite: &App, pg_url: Option<&str>, m: u64) -> anyhow::Result<()> {
-    let statement = |i: u64| {
-        format!(
-            "SELECT p.sku, sp.on_hand, sp.allocated FROM products p \
-             LEFT JOIN stock_positions sp ON sp.product_id = p.id WHERE p.sku_key = 'R-{}';",
-            random(41, i) % SKUS
-        )
-    };
-    let script: String = (0..m).map(|i| statement(i) + "\n").collect();
+    // The lookups `/stock` makes for a SKU (`reference::stock_lookups`), for random SKUs.
+    let script: String = (0..m)
+        .map(|i| super::reference::stock_lookups(&format!("R-{}", random(41, i) % SKUS)))
+        .collect();
     match sqlite3_wall(lite, &format!(".output /dev/null\n{script}")) {
         Some(d) => outln!(
-            "  floor: sqlite3 CLI, the same lookup {m} times: {:.3?} each",
+            "  floor: sqlite3 CLI, the lookups of /stock for {m} SKUs: {:.3?} each",
             d / m as u32
         )?,
         None => outln!("  sqlite3 CLI not found: no SQLite floor")?,
@@ -286,39 +286,10 @@ async fn floors(lite: &App, pg_url: Option<&str>, m: u64) -> anyhow::Result<()> 
     let psql = |script: &str| cli_wall("psql", &args, script);
     match (psql("SELECT 1;\n"), psql(&script)) {
         (Some(empty), Some(all)) => outln!(
-            "  floor: psql, the same lookup {m} times over its socket: {:.3?} each",
+            "  floor: psql, the lookups of /stock for {m} SKUs over its socket: {:.3?} each",
             all.saturating_sub(empty) / m as u32
         )?,
         _ => outln!("  psql not found: no PostgreSQL floor")?,
     }
-    Ok(())
-}
-
-/// Creates database `bb_bench_<tag>_<pid>` on the admin url's server; (name, url).
-async fn create_database(admin: &str, tag: &str) -> anyhow::Result<(String, String)> {
-    use sqlx::Connection;
-    let name = format!("bb_bench_{tag}_{}", std::process::id());
-    let mut conn = sqlx::PgConnection::connect(admin)
-        .await
-        .context("BENCH_DATABASE_URL does not accept connections")?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\""))
-        .execute(&mut conn)
-        .await?;
-    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-        .execute(&mut conn)
-        .await?;
-    let base = admin
-        .rsplit_once('/')
-        .context("BENCH_DATABASE_URL names no database")?
-        .0;
-    Ok((name.clone(), format!("{base}/{name}")))
-}
-
-async fn drop_database(admin: &str, name: &str) -> anyhow::Result<()> {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(admin).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .execute(&mut conn)
-        .await?;
     Ok(())
 }

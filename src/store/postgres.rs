@@ -69,3 +69,34 @@ pub async fn primary_key(pg: &mut sqlx::PgConnection, table: &str) -> anyhow::Re
     }
     Ok(key)
 }
+
+/// Creates the empty database `name` on the server of `admin` (a url of a database there, whose
+/// user may create databases; an earlier one of that name is dropped) and returns its url: the
+/// scratch databases of `bench replicas`.
+pub async fn create_scratch(admin: &str, name: &str) -> anyhow::Result<(String, String)> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(admin)
+        .await
+        .context("the admin url does not accept connections")?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+        .execute(&mut conn)
+        .await?;
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut conn)
+        .await?;
+    let base = admin
+        .rsplit_once('/')
+        .context("the admin url names no database")?
+        .0;
+    Ok((name.to_string(), format!("{base}/{name}")))
+}
+
+/// Drops a database [`create_scratch`] made, closing its connections.
+pub async fn drop_scratch(admin: &str, name: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(admin).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}
