@@ -829,8 +829,11 @@ pub async fn apply_order_lines(
     })
 }
 
-/// Loads checked rows of a simple upsert (suppliers, customers) into `temp.<table>`: one column
-/// per value, all text or integer, in file order.
+/// Loads checked rows of a simple upsert (suppliers, customers) into the staging table `table`,
+/// in file order: `columns` are `name TYPE` as [`create_staging`] reads them (`TEXT`, `INTEGER`,
+/// `DATE`), one per value of a row. The types are declared, not read off the first row: a file
+/// whose every row was refused stages none, and the checks that follow still compare typed
+/// columns on PostgreSQL.
 pub(super) async fn stage_rows<'a>(
     conn: &mut Conn,
     table: &str,
@@ -843,22 +846,14 @@ pub(super) async fn stage_rows<'a>(
         execute
     )?;
     let rows: Vec<Vec<Value<'a>>> = rows.collect();
-    let typed: Vec<String> = columns
+    create_staging(conn, table, &columns.join(", ")).await?;
+    let names: Vec<&str> = columns
         .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let ty = match rows.first().map(|r| r[i]) {
-                Some(Value::Int(_)) => "INTEGER",
-                Some(Value::Day(_)) => "DATE",
-                _ => "TEXT",
-            };
-            format!("{c} {ty}")
-        })
+        .map(|c| c.split_whitespace().next().unwrap_or(c))
         .collect();
-    create_staging(conn, table, &typed.join(", ")).await?;
     let per_chunk = 30_000 / columns.len().max(1);
     for chunk in rows.chunks(per_chunk) {
-        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", names.join(", "));
         values_list(&mut sql, chunk.len(), columns.len());
         run!(
             conn,
@@ -898,7 +893,13 @@ pub async fn stage_suppliers(
     stage_rows(
         conn,
         "import_suppliers",
-        &["code", "name", "email", "phone", "lead_time_days"],
+        &[
+            "code TEXT",
+            "name TEXT",
+            "email TEXT",
+            "phone TEXT",
+            "lead_time_days INTEGER",
+        ],
         rows.iter().map(|s| {
             vec![
                 Value::Text(Some(&s.code)),
@@ -943,13 +944,13 @@ pub async fn stage_customers(
         conn,
         "import_customers",
         &[
-            "external_id",
-            "name",
-            "email",
-            "phone",
-            "tier",
-            "channel",
-            "timezone",
+            "external_id TEXT",
+            "name TEXT",
+            "email TEXT",
+            "phone TEXT",
+            "tier TEXT",
+            "channel TEXT",
+            "timezone TEXT",
         ],
         rows.iter().map(|c| {
             vec![
@@ -1218,8 +1219,25 @@ pub async fn record_po_eta_changes(
             "INSERT INTO eta_history (po_line_id, old_eta, new_eta, cause, actor, reason, created_at)
              VALUES ",
         );
-        let one = concat!("(?, ?, ?, ", sql_word!(cause po_eta_changed), ", ?, ?, ?)");
-        sql.push_str(&vec![one; chunk.len()].join(", "));
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let n = i * 6;
+                format!(
+                    concat!(
+                        "(${}, ${}, ${}, ",
+                        sql_word!(cause po_eta_changed),
+                        ", ${}, ${}, ${})"
+                    ),
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6
+                )
+            })
+            .collect();
+        sql.push_str(&rows.join(", "));
         run!(
             conn,
             {
