@@ -633,21 +633,19 @@ async fn cancelling_on_the_page_is_a_lost_sale_and_a_switch_is_not() {
             .await,
         1
     );
-    let (reason,): (String,) = s
-        .t
-        .row(
+    let (reason,): (String,) =
+        s.t.row(
             "SELECT close_reason FROM backorders b JOIN customers c ON c.id = b.customer_id
              WHERE c.external_id = 'C-1002'",
         )
         .await;
     assert_eq!(reason, "I found it elsewhere");
-    let posts: Vec<String> = s
-        .t
-        .rows::<(String,)>("SELECT content FROM channel_posts ORDER BY id")
-        .await
-        .into_iter()
-        .map(|(c,)| c)
-        .collect();
+    let posts: Vec<String> =
+        s.t.rows::<(String,)>("SELECT content FROM channel_posts ORDER BY id")
+            .await
+            .into_iter()
+            .map(|(c,)| c)
+            .collect();
     assert!(posts
         .iter()
         .any(|p| p.contains(&format!("#{ada}")) && p.contains("switched")));

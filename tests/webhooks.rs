@@ -147,7 +147,8 @@ async fn stop_opts_out_and_start_opts_back_in() {
         .await;
     assert_eq!(status, 200);
     assert!(body.contains("<Response"), "{body}");
-    let opted = "SELECT COUNT(*) FROM customers WHERE external_id = 'C-1001' AND sms_opt_out = TRUE";
+    let opted =
+        "SELECT COUNT(*) FROM customers WHERE external_id = 'C-1001' AND sms_opt_out = TRUE";
     assert_eq!(h.t.scalar(opted).await, 1);
     h.signed(INBOUND_PATH, &[("From", ADA), ("Body", "Unstop")])
         .await;
@@ -162,9 +163,8 @@ async fn stop_opts_out_and_start_opts_back_in() {
 #[tokio::test]
 async fn an_inquiry_is_answered_with_the_current_promise_and_recorded() {
     let h = start().await;
-    let (bo, eta): (i64, String) = h
-        .t
-        .row(
+    let (bo, eta): (i64, String) =
+        h.t.row(
             "SELECT b.id, CAST(b.promised_eta AS TEXT) FROM backorders b
              JOIN customers c ON c.id = b.customer_id WHERE c.external_id = 'C-1001'",
         )
@@ -197,7 +197,8 @@ async fn an_inquiry_is_answered_with_the_current_promise_and_recorded() {
     );
     // Posted with its context to the ops channel, the number masked.
     let (channel, post): (String, String) =
-        h.t.row("SELECT channel_id, content FROM channel_posts").await;
+        h.t.row("SELECT channel_id, content FROM channel_posts")
+            .await;
     assert_eq!(channel, "4242");
     assert!(post.contains("SMS inquiry from customer C-1001"), "{post}");
     assert!(post.contains("when will it come?"), "{post}");
