@@ -259,7 +259,7 @@ impl Drop for Service {
 async fn an_import_in_another_process_never_fails_a_write_of_the_running_service() {
     const ROWS: usize = 150_000;
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("shared.db");
+    let db = Shared::new(&dir).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -267,9 +267,7 @@ async fn an_import_in_another_process_never_fails_a_write_of_the_running_service
         .port();
     let log = std::fs::File::create(dir.path().join("service.log")).unwrap();
     let _service = Service(
-        bot()
-            .arg("--db")
-            .arg(&db)
+        db.on(&mut bot())
             .arg("run")
             .env("INGEST_API_TOKEN", "import-test-token")
             .env("BACKORDER_BOT__HTTP__BIND", format!("127.0.0.1:{port}"))
@@ -314,9 +312,8 @@ async fn an_import_in_another_process_never_fails_a_write_of_the_running_service
     out.flush().unwrap();
     drop(out);
 
-    let import = bot()
-        .arg("--db")
-        .arg(&db)
+    let import = db
+        .on(&mut bot())
         .args(["import", "products"])
         .arg(&csv)
         .stdout(Stdio::piped())
@@ -404,40 +401,76 @@ async fn an_import_in_another_process_never_fails_a_write_of_the_running_service
     assert!(adjusted > 0 && ordered > 0, "writes ran during the import");
 
     // The import landed whole, and every write the service acknowledged is there.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", db.display()))
-        .await
-        .unwrap();
-    let imported: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM products WHERE sku_key LIKE 'IMP-%'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let imported = db
+        .count("SELECT COUNT(*) FROM products WHERE sku_key LIKE 'IMP-%'")
+        .await;
     assert_eq!(imported, ROWS as i64);
-    let ledger: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM stock_movements m JOIN products p ON p.id = m.product_id
+    let ledger = db
+        .count(
+            "SELECT COUNT(*) FROM stock_movements m JOIN products p ON p.id = m.product_id
          WHERE p.sku_key LIKE 'IMP-%' AND m.reason = 'import: on_hand'",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+        )
+        .await;
     assert_eq!(
         ledger,
         (ROWS - ROWS / 40) as i64,
         "one row per non-zero count"
     );
-    let lamp: i64 = sqlx::query_scalar(
-        "SELECT on_hand FROM stock_positions sp JOIN products p ON p.id = sp.product_id WHERE p.sku = 'LAMP-HEAD'",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let lamp = db
+        .count(
+            "SELECT on_hand FROM stock_positions sp JOIN products p ON p.id = sp.product_id WHERE p.sku = 'LAMP-HEAD'",
+        )
+        .await;
     assert_eq!(lamp, 55 + adjusted);
-    let orders: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE order_number LIKE 'SO-W%'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let orders = db
+        .count("SELECT COUNT(*) FROM orders WHERE order_number LIKE 'SO-W%'")
+        .await;
     assert_eq!(orders, ordered);
+}
+
+/// The database the service and the import process share: a SQLite file, or (on PostgreSQL) a
+/// fresh database.
+enum Shared {
+    File(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Shared {
+    async fn new(dir: &tempfile::TempDir) -> Self {
+        if common::on_postgres() {
+            Shared::Postgres(common::scratch_postgres().await)
+        } else {
+            Shared::File(dir.path().join("shared.db"))
+        }
+    }
+
+    /// `command` on this database.
+    fn on<'c>(&self, command: &'c mut Command) -> &'c mut Command {
+        match self {
+            Shared::File(db) => command.arg("--db").arg(db),
+            Shared::Postgres(url) => command
+                .env("BACKORDER_BOT__DATABASE__URL", url)
+                .env("BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED", "true"),
+        }
+    }
+
+    /// The integer `sql` reads, on a connection of its own.
+    async fn count(&self, sql: &str) -> i64 {
+        use sqlx::Connection;
+        match self {
+            Shared::File(db) => {
+                let mut c = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
+                    .await
+                    .unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut c).await
+            }
+            Shared::Postgres(url) => {
+                let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::query_scalar(sql).fetch_one(&mut c).await
+            }
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
 }
 
 /// (order number, customer, lines of (SKU, qty)).
