@@ -262,10 +262,7 @@ async fn load_staging<'a>(
     };
     const SEND_BYTES: usize = 1 << 20;
     let mut copy = pg
-        .copy_in_raw(&format!(
-            "COPY {table} ({}) FROM STDIN",
-            columns.join(", ")
-        ))
+        .copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", columns.join(", ")))
         .await?;
     let mut buffer = String::with_capacity(SEND_BYTES + 4096);
     let mut loaded = Ok(());
@@ -306,7 +303,10 @@ fn copy_line(row: &[Value<'_>], out: &mut String) -> anyhow::Result<()> {
             Value::Bool(Some(b)) => out.push(if *b { 't' } else { 'f' }),
             Value::Day(Some(d)) => write!(out, "{}", super::day(*d))?,
             Value::Ts(Some(t)) => write!(out, "{}", ts(*t))?,
-            Value::Text(None) | Value::Int(None) | Value::Bool(None) | Value::Day(None)
+            Value::Text(None)
+            | Value::Int(None)
+            | Value::Bool(None)
+            | Value::Day(None)
             | Value::Ts(None) => out.push_str("\\N"),
         }
     }
