@@ -81,8 +81,15 @@ pub async fn scratch_postgres() -> String {
 
 /// Where a test's database is: a file in its temp dir, or (on PostgreSQL) a fresh database.
 async fn database_vars(dir: &tempfile::TempDir) -> Vec<(String, String)> {
+    // The directory of `database.path` holds what the program writes beside its data (console
+    // charts, the terminal's log) on either engine: the test's own.
+    let path = (
+        "BACKORDER_BOT__DATABASE__PATH".to_string(),
+        dir.path().join("test.db").display().to_string(),
+    );
     if on_postgres() {
         return vec![
+            path,
             (
                 "BACKORDER_BOT__DATABASE__URL".to_string(),
                 scratch_postgres().await,
@@ -93,10 +100,7 @@ async fn database_vars(dir: &tempfile::TempDir) -> Vec<(String, String)> {
             ),
         ];
     }
-    vec![(
-        "BACKORDER_BOT__DATABASE__PATH".to_string(),
-        dir.path().join("test.db").display().to_string(),
-    )]
+    vec![path]
 }
 
 /// 2026-11-26 12:00 UTC, the day the tests live in.
