@@ -272,19 +272,27 @@ pub fn run_bot(db: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// The real binary on `t`'s database, as [`run_bot`] does: its SQLite file by `--db`, or on
-/// PostgreSQL its database by `BACKORDER_BOT__DATABASE__URL`.
-pub fn run_bot_on(t: &TestApp, args: &[&str]) -> (i32, String, String) {
+/// The real binary on `t`'s database, as [`bot_command`] gives it: its SQLite file by `--db`,
+/// or on PostgreSQL its database by `BACKORDER_BOT__DATABASE__URL`.
+pub fn bot_command_on(t: &TestApp) -> std::process::Command {
     let settings = &t.app.settings.database;
-    let mut c = bot_command(&settings.path);
-    if let backorder_bot::config::Engine::Postgres(url) = &settings.engine {
-        c = std::process::Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
-        c.env("RUST_LOG", "warn")
-            .env_remove("DISCORD_TOKEN")
-            .env("BACKORDER_BOT__DATABASE__URL", url.expose())
-            .env("BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED", "true");
+    match &settings.engine {
+        backorder_bot::config::Engine::Postgres(url) => {
+            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
+            c.env("RUST_LOG", "warn")
+                .env_remove("DISCORD_TOKEN")
+                .env("BACKORDER_BOT__DATABASE__URL", url.expose())
+                .env("BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED", "true");
+            c
+        }
+        backorder_bot::config::Engine::Sqlite => bot_command(&settings.path),
     }
-    let out = c.args(args).output().expect("binary runs");
+}
+
+/// Runs the real binary on `t`'s database ([`bot_command_on`]) and returns its exit code,
+/// stdout and stderr.
+pub fn run_bot_on(t: &TestApp, args: &[&str]) -> (i32, String, String) {
+    let out = bot_command_on(t).args(args).output().expect("binary runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
