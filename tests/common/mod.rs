@@ -272,21 +272,112 @@ pub fn run_bot(db: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// The real binary on `t`'s database, as [`bot_command`] gives it: its SQLite file by `--db`,
-/// or on PostgreSQL its database by `BACKORDER_BOT__DATABASE__URL`.
-pub fn bot_command_on(t: &TestApp) -> std::process::Command {
-    let settings = &t.app.settings.database;
-    match &settings.engine {
-        backorder_bot::config::Engine::Postgres(url) => {
-            let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
-            c.env("RUST_LOG", "warn")
-                .env_remove("DISCORD_TOKEN")
-                .env("BACKORDER_BOT__DATABASE__URL", url.expose())
-                .env("BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED", "true");
-            c
+/// A database for the real binary on the test's engine: the SQLite file `file`, or with
+/// `TEST_ENGINE=postgres` a fresh PostgreSQL database (`file` is then its `database.path`, whose
+/// directory takes what the program writes beside its data). The program gets it by `--db` or
+/// by `BACKORDER_BOT__DATABASE__URL`.
+#[derive(Debug, Clone)]
+pub struct BotDb {
+    pub file: std::path::PathBuf,
+    /// The PostgreSQL database, on PostgreSQL.
+    pub url: Option<String>,
+}
+
+impl BotDb {
+    /// A new database: the file `file` (not created yet), or a fresh PostgreSQL database.
+    /// Usable with or without a runtime.
+    pub fn at(file: impl Into<std::path::PathBuf>) -> BotDb {
+        let url = on_postgres().then(|| {
+            std::thread::spawn(|| {
+                tokio::runtime::Runtime::new()
+                    .unwrap()
+                    .block_on(scratch_postgres())
+            })
+            .join()
+            .expect("a scratch database")
+        });
+        BotDb {
+            file: file.into(),
+            url,
         }
-        backorder_bot::config::Engine::Sqlite => bot_command(&settings.path),
     }
+
+    /// The database of `t`.
+    pub fn of(t: &TestApp) -> BotDb {
+        let settings = &t.app.settings.database;
+        BotDb {
+            file: settings.path.clone(),
+            url: match &settings.engine {
+                backorder_bot::config::Engine::Postgres(url) => Some(url.expose().to_string()),
+                backorder_bot::config::Engine::Sqlite => None,
+            },
+        }
+    }
+
+    /// The real binary on this database, without Discord, logging warnings only (as
+    /// [`bot_command`]); a test adds its arguments and environment.
+    pub fn command(&self) -> std::process::Command {
+        match &self.url {
+            Some(url) => {
+                let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
+                c.env("RUST_LOG", "warn")
+                    .env_remove("DISCORD_TOKEN")
+                    .env("BACKORDER_BOT__DATABASE__URL", url)
+                    .env("BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED", "true")
+                    .env("BACKORDER_BOT__DATABASE__PATH", &self.file);
+                c
+            }
+            None => bot_command(&self.file),
+        }
+    }
+
+    /// Runs the real binary on this database; its exit code, stdout and stderr.
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.command().args(args).output().expect("binary runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// A store of the test's own on this database (beside any program using it).
+    pub async fn store(&self) -> backorder_bot::store::Store {
+        let mut vars = vec![(
+            "BACKORDER_BOT__DATABASE__PATH".to_string(),
+            self.file.display().to_string(),
+        )];
+        if let Some(url) = &self.url {
+            vars.extend(self::vars(&[
+                ("BACKORDER_BOT__DATABASE__URL", url.as_str()),
+                ("BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED", "true"),
+            ]));
+        }
+        backorder_bot::store::Store::open(&load_settings(None, &vars).database)
+            .await
+            .expect("the test's database opens")
+    }
+
+    /// The first column of the first row of `sql`, read through a store of its own. Usable
+    /// with or without a runtime.
+    pub fn scalar(&self, sql: &str) -> i64 {
+        let (db, sql) = (self.clone(), sql.to_string());
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new().unwrap().block_on(async {
+                let store = db.store().await;
+                let n = store.scalar_i64(&sql).await;
+                store.close().await;
+                n.unwrap_or_else(|e| panic!("{sql}: {e}"))
+            })
+        })
+        .join()
+        .expect("the query runs")
+    }
+}
+
+/// The real binary on `t`'s database ([`BotDb::command`]).
+pub fn bot_command_on(t: &TestApp) -> std::process::Command {
+    BotDb::of(t).command()
 }
 
 /// Runs the real binary on `t`'s database ([`bot_command_on`]) and returns its exit code,
