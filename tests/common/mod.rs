@@ -314,21 +314,39 @@ impl BotDb {
         }
     }
 
+    /// The variables that point the binary at this database (none for a SQLite file).
+    pub fn env(&self) -> Vec<(String, String)> {
+        match &self.url {
+            Some(url) => vars(&[
+                ("BACKORDER_BOT__DATABASE__URL", url.as_str()),
+                ("BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED", "true"),
+                (
+                    "BACKORDER_BOT__DATABASE__PATH",
+                    &self.file.display().to_string(),
+                ),
+            ]),
+            None => Vec::new(),
+        }
+    }
+
+    /// The arguments that point the binary at this database (`--db FILE` for a SQLite file),
+    /// before its command.
+    pub fn args(&self) -> Vec<String> {
+        match &self.url {
+            Some(_) => Vec::new(),
+            None => vec!["--db".to_string(), self.file.display().to_string()],
+        }
+    }
+
     /// The real binary on this database, without Discord, logging warnings only (as
     /// [`bot_command`]); a test adds its arguments and environment.
     pub fn command(&self) -> std::process::Command {
-        match &self.url {
-            Some(url) => {
-                let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
-                c.env("RUST_LOG", "warn")
-                    .env_remove("DISCORD_TOKEN")
-                    .env("BACKORDER_BOT__DATABASE__URL", url)
-                    .env("BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED", "true")
-                    .env("BACKORDER_BOT__DATABASE__PATH", &self.file);
-                c
-            }
-            None => bot_command(&self.file),
-        }
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
+        c.args(self.args())
+            .envs(self.env())
+            .env("RUST_LOG", "warn")
+            .env_remove("DISCORD_TOKEN");
+        c
     }
 
     /// Runs the real binary on this database; its exit code, stdout and stderr.
@@ -343,17 +361,14 @@ impl BotDb {
 
     /// A store of the test's own on this database (beside any program using it).
     pub async fn store(&self) -> backorder_bot::store::Store {
-        let mut vars = vec![(
-            "BACKORDER_BOT__DATABASE__PATH".to_string(),
-            self.file.display().to_string(),
-        )];
-        if let Some(url) = &self.url {
-            vars.extend(self::vars(&[
-                ("BACKORDER_BOT__DATABASE__URL", url.as_str()),
-                ("BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED", "true"),
-            ]));
+        let mut all = self.env();
+        if self.url.is_none() {
+            all.push((
+                "BACKORDER_BOT__DATABASE__PATH".to_string(),
+                self.file.display().to_string(),
+            ));
         }
-        backorder_bot::store::Store::open(&load_settings(None, &vars).database)
+        backorder_bot::store::Store::open(&load_settings(None, &all).database)
             .await
             .expect("the test's database opens")
     }
