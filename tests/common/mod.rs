@@ -212,13 +212,7 @@ impl TestApp {
             + Send
             + Unpin,
     {
-        use backorder_bot::store::Engine;
-        let mut conn = self.app.store.conn().await.unwrap();
-        match conn.engine() {
-            Engine::Sqlite(c) => sqlx::query_as(sql).fetch_all(&mut *c).await,
-            Engine::Postgres(c) => sqlx::query_as(sql).fetch_all(&mut *c).await,
-        }
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        rows_of(&self.app, sql).await
     }
 
     /// The one row of `sql`, as [`TestApp::rows`].
@@ -248,6 +242,24 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// The rows of `sql` (no parameters) on `app`'s database, as [`TestApp::rows`]: for tests that
+/// hold an [`App`] (one rebuilt after a restart).
+pub async fn rows_of<T>(app: &App, sql: &str) -> Vec<T>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    use backorder_bot::store::Engine;
+    let mut conn = app.store.conn().await.unwrap();
+    match conn.engine() {
+        Engine::Sqlite(c) => sqlx::query_as(sql).fetch_all(&mut *c).await,
+        Engine::Postgres(c) => sqlx::query_as(sql).fetch_all(&mut *c).await,
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// The real binary on a database file, without Discord, logging warnings only; a test adds
