@@ -198,7 +198,11 @@ fn init_reset_asks_first_and_without_a_terminal_needs_yes() {
         let (code, _, err) = bot(&db, &["init", "--reset", "--yes", "--empty"]);
         assert_eq!(code, 2, "{err}");
         assert!(err.contains("dropdb"), "{err}");
-        assert_eq!(bot(&db, &["ask", "/stock TENT-2P"]).0, 0, "the shop is intact");
+        assert_eq!(
+            bot(&db, &["ask", "/stock TENT-2P"]).0,
+            0,
+            "the shop is intact"
+        );
         return;
     }
     // No terminal on stdin: refused, nothing deleted.

@@ -159,7 +159,10 @@ fn weeks_ahead() -> String {
 
 /// The service (`run`, stdin not a terminal) on `db`, once it listens; its log lines arrive on
 /// the receiver.
-fn start_service(db: &BotDb, port: u16) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+fn start_service(
+    db: &BotDb,
+    port: u16,
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
     let mut cmd = bot_on(db, port);
     cmd.arg("run");
     let (child, rx, _) = listening(cmd);
