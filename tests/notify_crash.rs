@@ -14,7 +14,8 @@ const CUSTOMERS: usize = 60;
 const BATCH: usize = 10;
 
 fn start_bot(t: &common::TestApp, mock: &MockTwilio) -> Child {
-    common::bot_command_on(t)
+    common::BotDb::of(t)
+        .command()
         .arg("run")
         .envs(mock.settings_vars())
         .env("BACKORDER_BOT__NOTIFY__BATCH_SIZE", BATCH.to_string())

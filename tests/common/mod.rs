@@ -402,20 +402,9 @@ impl BotDb {
     }
 }
 
-/// The real binary on `t`'s database ([`BotDb::command`]).
-pub fn bot_command_on(t: &TestApp) -> std::process::Command {
-    BotDb::of(t).command()
-}
-
-/// Runs the real binary on `t`'s database ([`bot_command_on`]) and returns its exit code,
-/// stdout and stderr.
+/// Runs the real binary on `t`'s database ([`BotDb::run`]).
 pub fn run_bot_on(t: &TestApp, args: &[&str]) -> (i32, String, String) {
-    let out = bot_command_on(t).args(args).output().expect("binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    BotDb::of(t).run(args)
 }
 
 /// Waits until `done`, failing the test naming `what` after `limit`.
