@@ -5,7 +5,7 @@ mod common;
 use backorder_bot::app::AppError;
 use common::{spawn_app, spawn_demo_app, TestApp};
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -239,12 +239,6 @@ async fn a_counted_restock_allocates_to_open_backorders() {
     assert_eq!(after, 4, "the three open backorders (4 units) are served");
 }
 
-fn bot() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
-    c.env("RUST_LOG", "warn").env_remove("DISCORD_TOKEN");
-    c
-}
-
 /// Kills the service when the test ends, however it ends.
 struct Service(std::process::Child);
 
@@ -259,7 +253,7 @@ impl Drop for Service {
 async fn an_import_in_another_process_never_fails_a_write_of_the_running_service() {
     const ROWS: usize = 150_000;
     let dir = tempfile::tempdir().unwrap();
-    let db = Shared::new(&dir).await;
+    let db = common::BotDb::at(dir.path().join("shared.db"));
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -267,7 +261,7 @@ async fn an_import_in_another_process_never_fails_a_write_of_the_running_service
         .port();
     let log = std::fs::File::create(dir.path().join("service.log")).unwrap();
     let _service = Service(
-        db.on(&mut bot())
+        db.command()
             .arg("run")
             .env("INGEST_API_TOKEN", "import-test-token")
             .env("BACKORDER_BOT__HTTP__BIND", format!("127.0.0.1:{port}"))
@@ -313,7 +307,7 @@ async fn an_import_in_another_process_never_fails_a_write_of_the_running_service
     drop(out);
 
     let import = db
-        .on(&mut bot())
+        .command()
         .args(["import", "products"])
         .arg(&csv)
         .stdout(Stdio::piped())
@@ -401,76 +395,23 @@ async fn an_import_in_another_process_never_fails_a_write_of_the_running_service
     assert!(adjusted > 0 && ordered > 0, "writes ran during the import");
 
     // The import landed whole, and every write the service acknowledged is there.
-    let imported = db
-        .count("SELECT COUNT(*) FROM products WHERE sku_key LIKE 'IMP-%'")
-        .await;
+    let imported = db.scalar("SELECT COUNT(*) FROM products WHERE sku_key LIKE 'IMP-%'");
     assert_eq!(imported, ROWS as i64);
-    let ledger = db
-        .count(
-            "SELECT COUNT(*) FROM stock_movements m JOIN products p ON p.id = m.product_id
+    let ledger = db.scalar(
+        "SELECT COUNT(*) FROM stock_movements m JOIN products p ON p.id = m.product_id
          WHERE p.sku_key LIKE 'IMP-%' AND m.reason = 'import: on_hand'",
-        )
-        .await;
+    );
     assert_eq!(
         ledger,
         (ROWS - ROWS / 40) as i64,
         "one row per non-zero count"
     );
-    let lamp = db
-        .count(
+    let lamp = db.scalar(
             "SELECT on_hand FROM stock_positions sp JOIN products p ON p.id = sp.product_id WHERE p.sku = 'LAMP-HEAD'",
-        )
-        .await;
+        );
     assert_eq!(lamp, 55 + adjusted);
-    let orders = db
-        .count("SELECT COUNT(*) FROM orders WHERE order_number LIKE 'SO-W%'")
-        .await;
+    let orders = db.scalar("SELECT COUNT(*) FROM orders WHERE order_number LIKE 'SO-W%'");
     assert_eq!(orders, ordered);
-}
-
-/// The database the service and the import process share: a SQLite file, or (on PostgreSQL) a
-/// fresh database.
-enum Shared {
-    File(std::path::PathBuf),
-    Postgres(String),
-}
-
-impl Shared {
-    async fn new(dir: &tempfile::TempDir) -> Self {
-        if common::on_postgres() {
-            Shared::Postgres(common::scratch_postgres().await)
-        } else {
-            Shared::File(dir.path().join("shared.db"))
-        }
-    }
-
-    /// `command` on this database.
-    fn on<'c>(&self, command: &'c mut Command) -> &'c mut Command {
-        match self {
-            Shared::File(db) => command.arg("--db").arg(db),
-            Shared::Postgres(url) => command
-                .env("BACKORDER_BOT__DATABASE__URL", url)
-                .env("BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED", "true"),
-        }
-    }
-
-    /// The integer `sql` reads, on a connection of its own.
-    async fn count(&self, sql: &str) -> i64 {
-        use sqlx::Connection;
-        match self {
-            Shared::File(db) => {
-                let mut c = sqlx::SqliteConnection::connect(&format!("sqlite:{}", db.display()))
-                    .await
-                    .unwrap();
-                sqlx::query_scalar(sql).fetch_one(&mut c).await
-            }
-            Shared::Postgres(url) => {
-                let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-                sqlx::query_scalar(sql).fetch_one(&mut c).await
-            }
-        }
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-    }
 }
 
 /// (order number, customer, lines of (SKU, qty)).
