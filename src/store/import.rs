@@ -105,8 +105,9 @@ pub async fn begin_products(conn: &mut Conn) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Appends checked rows, in file order, to the staging tables made by [`begin_products`]. The
-/// rows are moved into the statement (the driver would otherwise copy every text value).
+/// Appends checked rows, in file order, to the staging tables made by [`begin_products`]. On
+/// SQLite the rows are moved into the statement (the driver would otherwise copy every text
+/// value); PostgreSQL loads them with `COPY` ([`load_staging`]).
 pub async fn stage_products(conn: &mut Conn, rows: Vec<ProductIn>) -> anyhow::Result<()> {
     if conn.is_postgres() {
         return copy_products(conn, &rows).await;
@@ -229,36 +230,8 @@ async fn load_staging<'a>(
     columns: &[&str],
     rows: impl Iterator<Item = Vec<Value<'a>>>,
 ) -> anyhow::Result<()> {
-    let pg = match conn.engine() {
-        super::Engine::Postgres(pg) => pg,
-        super::Engine::Sqlite(_) => {
-            let rows: Vec<Vec<Value<'a>>> = rows.collect();
-            let per_chunk = 30_000 / columns.len().max(1);
-            for chunk in rows.chunks(per_chunk) {
-                let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-                values_list(&mut sql, chunk.len(), columns.len());
-                run!(
-                    conn,
-                    {
-                        let mut q = sqlx::query(&sql);
-                        for row in chunk {
-                            for v in row {
-                                q = match v {
-                                    Value::Text(s) => q.bind(*s),
-                                    Value::Int(i) => q.bind(*i),
-                                    Value::Bool(b) => q.bind(*b),
-                                    Value::Day(d) => q.bind(d.map(super::day)),
-                                    Value::Ts(t) => q.bind(t.map(ts)),
-                                };
-                            }
-                        }
-                        q
-                    },
-                    execute
-                )?;
-            }
-            return Ok(());
-        }
+    let super::Engine::Postgres(pg) = conn.engine() else {
+        return insert_staging(conn, table, columns, rows.collect()).await;
     };
     const SEND_BYTES: usize = 1 << 20;
     let mut copy = pg
@@ -287,6 +260,40 @@ async fn load_staging<'a>(
         copy.send(buffer.as_bytes()).await?;
     }
     copy.finish().await?;
+    Ok(())
+}
+
+/// [`load_staging`] on SQLite: multi-row `INSERT`s, under SQLite's 32,766-parameter limit.
+async fn insert_staging(
+    conn: &mut Conn,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value<'_>>>,
+) -> anyhow::Result<()> {
+    let per_chunk = 30_000 / columns.len().max(1);
+    for chunk in rows.chunks(per_chunk) {
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        values_list(&mut sql, chunk.len(), columns.len());
+        run!(
+            conn,
+            {
+                let mut q = sqlx::query(&sql);
+                for row in chunk {
+                    for v in row {
+                        q = match v {
+                            Value::Text(s) => q.bind(*s),
+                            Value::Int(i) => q.bind(*i),
+                            Value::Bool(b) => q.bind(*b),
+                            Value::Day(d) => q.bind(d.map(super::day)),
+                            Value::Ts(t) => q.bind(t.map(ts)),
+                        };
+                    }
+                }
+                q
+            },
+            execute
+        )?;
+    }
     Ok(())
 }
 
