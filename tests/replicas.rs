@@ -391,7 +391,10 @@ async fn a_leader_killed_mid_alert_run_is_replaced_and_no_alert_is_posted_twice(
     vars.extend(
         [
             ("BACKORDER_BOT__DISCORD__GATEWAY", "false".to_string()),
-            ("BACKORDER_BOT__ALERTS__LEASE", format!("{}s", LEASE.as_secs())),
+            (
+                "BACKORDER_BOT__ALERTS__LEASE",
+                format!("{}s", LEASE.as_secs()),
+            ),
         ]
         .map(|(k, v)| (k.to_string(), v)),
     );
@@ -435,8 +438,10 @@ async fn a_leader_killed_mid_alert_run_is_replaced_and_no_alert_is_posted_twice(
     let killed = Instant::now();
     replicas[leader].wait().unwrap();
     assert_eq!(
-        t.scalar(&format!("SELECT COUNT(*) FROM alert_runs WHERE id = {run_id} AND status = 'running'"))
-            .await,
+        t.scalar(&format!(
+            "SELECT COUNT(*) FROM alert_runs WHERE id = {run_id} AND status = 'running'"
+        ))
+        .await,
         1,
         "killed mid-run"
     );
@@ -445,7 +450,9 @@ async fn a_leader_killed_mid_alert_run_is_replaced_and_no_alert_is_posted_twice(
     let limit = LEASE + Duration::from_secs(5);
     loop {
         let done = t
-            .scalar(&format!("SELECT COUNT(*) FROM alert_runs WHERE id = {run_id} AND status = 'done'"))
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM alert_runs WHERE id = {run_id} AND status = 'done'"
+            ))
             .await;
         if done == 1 {
             break;
@@ -471,8 +478,10 @@ async fn a_leader_killed_mid_alert_run_is_replaced_and_no_alert_is_posted_twice(
         "one run for that cron time"
     );
     assert_eq!(
-        t.scalar(&format!("SELECT posted_lines FROM alert_runs WHERE id = {run_id}"))
-            .await,
+        t.scalar(&format!(
+            "SELECT posted_lines FROM alert_runs WHERE id = {run_id}"
+        ))
+        .await,
         SKUS as i64
     );
 

@@ -165,9 +165,7 @@ pub async fn run_rule(
         Ok(id) => id,
         Err(why) => return Ok(RunOutcome::Skipped(why)),
     };
-    complete(app, rule, run_id, now)
-        .await
-        .map(RunOutcome::Done)
+    complete(app, rule, run_id, now).await.map(RunOutcome::Done)
 }
 
 /// Completes a scheduled run its process left running (it died mid-run: the scheduler's lease
@@ -408,7 +406,9 @@ async fn execute(
         // Another process took the run over (this one outlived the scheduler's lease): it
         // posts and records the run; this one's writes are dropped.
         tx.rollback().await?;
-        return Err(anyhow::anyhow!("alert run {} was taken over by another process", run_id.0).into());
+        return Err(
+            anyhow::anyhow!("alert run {} was taken over by another process", run_id.0).into(),
+        );
     }
     tx.commit().await?;
     tracing::info!(

@@ -100,7 +100,9 @@ impl Scheduler {
                     continue;
                 };
                 match resume_run(app, rule, run.id).await {
-                    Ok(Some(_)) => ran.push((rule.name.clone(), run.scheduled_for, Trigger::Schedule)),
+                    Ok(Some(_)) => {
+                        ran.push((rule.name.clone(), run.scheduled_for, Trigger::Schedule))
+                    }
                     Ok(None) => {}
                     Err(e) => {
                         tracing::error!(rule = %rule.name, error = ?e, "completing a run left by an earlier leader failed");
@@ -156,6 +158,14 @@ impl Scheduler {
             wait: schedule::wait_until(next, now).min(renew),
             interrupted,
         })
+    }
+
+    /// The process id of the scheduler's leader, if the lease is held (its holder id starts
+    /// with it).
+    pub async fn leader_pid(app: &App) -> anyhow::Result<Option<u32>> {
+        let mut conn = app.store.conn().await?;
+        let holder = store::lease_holder(&mut conn, LEASE, app.clock.now()).await?;
+        Ok(holder.and_then(|h| h.split(':').next()?.parse().ok()))
     }
 
     /// Gives the lease up so another process can take over at once.

@@ -924,3 +924,18 @@ pub async fn lease_held(conn: &mut Conn, name: &str, now: DateTime<Utc>) -> anyh
         fetch_one
     )?)
 }
+
+/// Who holds the named lease at `now` (`None`: no one, or it expired).
+pub async fn lease_holder(
+    conn: &mut Conn,
+    name: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<String>> {
+    Ok(run!(
+        conn,
+        sqlx::query_scalar("SELECT holder FROM leases WHERE name = $1 AND expires_at > $2")
+            .bind(name)
+            .bind(ts(now)),
+        fetch_optional
+    )?)
+}
