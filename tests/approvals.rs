@@ -92,10 +92,7 @@ async fn deliver(app: &App) -> usize {
 }
 
 async fn scalar(app: &App, sql: &str) -> i64 {
-    sqlx::query_scalar(sql)
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap()
+    app.store.scalar_i64(sql).await.unwrap()
 }
 
 async fn messages(app: &App) -> i64 {
@@ -151,23 +148,18 @@ async fn a_30_customer_eta_is_held_and_approve_in_the_console_sends_30_messages_
     assert!(approved.contains("30 updates released"), "{approved}");
     assert_eq!(outbox(&t.app, "held").await, 0);
     assert_eq!(deliver(&t.app).await, N as usize);
-    let bodies: Vec<String> =
-        sqlx::query_scalar("SELECT body FROM messages ORDER BY id DESC LIMIT 30")
-            .fetch_all(t.app.store.pool())
-            .await
-            .unwrap();
-    for b in &bodies {
+    let bodies: Vec<(String,)> = t
+        .rows("SELECT body FROM messages ORDER BY id DESC LIMIT 30")
+        .await;
+    for (b,) in &bodies {
         assert!(b.contains("Mon 1 Mar"), "{b}");
         // A message is text for a phone or a mailbox: the note as typed.
         assert!(b.contains(NOTE), "{b}");
     }
-    let sms: Vec<String> = sqlx::query_scalar(
-        "SELECT body FROM messages WHERE channel = 'sms' ORDER BY id DESC LIMIT 20",
-    )
-    .fetch_all(t.app.store.pool())
-    .await
-    .unwrap();
-    for b in sms {
+    let sms: Vec<(String,)> = t
+        .rows("SELECT body FROM messages WHERE channel = 'sms' ORDER BY id DESC LIMIT 20")
+        .await;
+    for (b,) in sms {
         let (_, segments) = backorder_bot::domain::notify::sms_segments(&b);
         assert!(segments <= t.app.settings.sms.max_segments, "{b}");
     }
@@ -178,12 +170,9 @@ async fn a_30_customer_eta_is_held_and_approve_in_the_console_sends_30_messages_
         .user_error("/withhold batch:99")
         .await
         .contains("no approval batch \"99\""));
-    let audit: (String, String, String) = sqlx::query_as(
-        "SELECT actor, subject, reason FROM audit_log WHERE action = 'approvals.approve'",
-    )
-    .fetch_one(t.app.store.pool())
-    .await
-    .unwrap();
+    let audit: (String, String, String) = t
+        .row("SELECT actor, subject, reason FROM audit_log WHERE action = 'approvals.approve'")
+        .await;
     assert_eq!(audit.0, "tester");
     assert_eq!(audit.1, "batch #1: 30 updates");
     assert_eq!(audit.2, NOTE);
@@ -351,12 +340,13 @@ async fn a_newer_change_supersedes_the_held_batch_edits_its_post_and_is_judged_o
 }
 
 async fn fake_message_id(app: &App) -> String {
-    sqlx::query_scalar(
+    let (id,): (String,) = common::rows_of(
+        app,
         "SELECT p.message_id FROM approvals a JOIN channel_posts p ON p.id = a.post_id WHERE a.id = 1",
     )
-    .fetch_one(app.store.pool())
     .await
-    .unwrap()
+    .remove(0);
+    id
 }
 
 #[tokio::test]

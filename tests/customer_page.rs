@@ -159,10 +159,7 @@ async fn free(t: &TestApp, sku: &str) -> i64 {
 
 /// Moves TENT-2P's promise (Ada's backorder among them) and sends the updates.
 async fn text_ada(t: &TestApp) {
-    sqlx::query("DELETE FROM outbox")
-        .execute(t.app.store.pool())
-        .await
-        .unwrap();
+    t.exec("DELETE FROM outbox").await;
     t.ok("/eta po:PO-1001 sku:TENT-2P date:2027-02-17 reason:\"carrier delay\"")
         .await;
     dispatch(t).await;
@@ -198,27 +195,24 @@ fn link_in_last_sms(mock: &MockTwilio, to: &str) -> (String, String) {
 async fn assert_switched(s: &Served, mock: &MockTwilio, fake: &FakeDiscord, bo: i64) {
     let t = &s.t;
     assert_eq!(free(t, "TENT-3P").await, 4, "2 of 6 reserved");
-    let (status, reason, line): (String, String, Option<i64>) = sqlx::query_as(
-        "SELECT status, close_reason, switched_to_line_id FROM backorders WHERE id = $1",
-    )
-    .bind(bo)
-    .fetch_one(t.app.store.pool())
-    .await
-    .unwrap();
+    let (status, reason, line): (String, String, Option<i64>) = t
+        .row(&format!(
+            "SELECT status, close_reason, switched_to_line_id FROM backorders WHERE id = {bo}"
+        ))
+        .await;
     assert_eq!(status, "cancelled");
     assert!(reason.contains("switched to TENT-3P"), "{reason}");
     let line = line.expect("the switch names the new line");
-    let (sku, qty, reserved, order): (String, i64, i64, String) = sqlx::query_as(
-        "SELECT p.sku, ol.qty,
-            (SELECT SUM(qty) FROM reservations r WHERE r.order_line_id = ol.id AND r.status = 'held'),
-            o.order_number
-         FROM order_lines ol JOIN products p ON p.id = ol.product_id JOIN orders o ON o.id = ol.order_id
-         WHERE ol.id = $1",
-    )
-    .bind(line)
-    .fetch_one(t.app.store.pool())
-    .await
-    .unwrap();
+    let (sku, qty, reserved, order): (String, i64, i64, String) = t
+        .row(&format!(
+            "SELECT p.sku, ol.qty,
+                (SELECT CAST(SUM(qty) AS BIGINT) FROM reservations r
+                 WHERE r.order_line_id = ol.id AND r.status = 'held'),
+                o.order_number
+             FROM order_lines ol JOIN products p ON p.id = ol.product_id JOIN orders o ON o.id = ol.order_id
+             WHERE ol.id = {line}"
+        ))
+        .await;
     assert_eq!((sku.as_str(), qty, reserved), ("TENT-3P", 2, 2));
     assert_eq!(order, "SO-5002", "the line joins Ada's order");
     // The ops line, through the real poster to the fake Discord.
@@ -242,13 +236,15 @@ async fn assert_switched(s: &Served, mock: &MockTwilio, fake: &FakeDiscord, bo: 
         text.contains("replaced by Basecamp 3-person tent"),
         "{text}"
     );
-    let kinds: Vec<String> = sqlx::query_scalar(
-        "SELECT kind FROM messages m JOIN customers c ON c.id = m.customer_id
-         WHERE c.external_id = 'C-1001' ORDER BY m.id",
-    )
-    .fetch_all(t.app.store.pool())
-    .await
-    .unwrap();
+    let kinds: Vec<String> = t
+        .rows::<(String,)>(
+            "SELECT kind FROM messages m JOIN customers c ON c.id = m.customer_id
+             WHERE c.external_id = 'C-1001' ORDER BY m.id",
+        )
+        .await
+        .into_iter()
+        .map(|(k,)| k)
+        .collect();
     assert_eq!(
         kinds.last().map(String::as_str),
         Some("switched"),
@@ -637,18 +633,19 @@ async fn cancelling_on_the_page_is_a_lost_sale_and_a_switch_is_not() {
             .await,
         1
     );
-    let reason: String = sqlx::query_scalar(
-        "SELECT close_reason FROM backorders b JOIN customers c ON c.id = b.customer_id
-         WHERE c.external_id = 'C-1002'",
-    )
-    .fetch_one(s.t.app.store.pool())
-    .await
-    .unwrap();
+    let (reason,): (String,) =
+        s.t.row(
+            "SELECT close_reason FROM backorders b JOIN customers c ON c.id = b.customer_id
+             WHERE c.external_id = 'C-1002'",
+        )
+        .await;
     assert_eq!(reason, "I found it elsewhere");
-    let posts: Vec<String> = sqlx::query_scalar("SELECT content FROM channel_posts ORDER BY id")
-        .fetch_all(s.t.app.store.pool())
-        .await
-        .unwrap();
+    let posts: Vec<String> =
+        s.t.rows::<(String,)>("SELECT content FROM channel_posts ORDER BY id")
+            .await
+            .into_iter()
+            .map(|(c,)| c)
+            .collect();
     assert!(posts
         .iter()
         .any(|p| p.contains(&format!("#{ada}")) && p.contains("switched")));
@@ -828,7 +825,7 @@ async fn race(n: usize, stock: i64) -> (i64, i64, i64) {
         .scalar("SELECT sp.allocated FROM stock_positions sp JOIN products p ON p.id = sp.product_id WHERE p.sku = 'B'")
         .await;
     let held = t
-        .scalar("SELECT COALESCE(SUM(r.qty), 0) FROM reservations r JOIN products p ON p.id = r.product_id WHERE p.sku = 'B' AND r.status = 'held'")
+        .scalar("SELECT CAST(COALESCE(SUM(r.qty), 0) AS BIGINT) FROM reservations r JOIN products p ON p.id = r.product_id WHERE p.sku = 'B' AND r.status = 'held'")
         .await;
     (done, allocated, held)
 }

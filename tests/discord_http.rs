@@ -6,6 +6,7 @@ mod common;
 mod support;
 
 use backorder_bot::app::{App, Clock};
+use backorder_bot::domain::approval::ApprovalStatus;
 use backorder_bot::store::audit;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -675,16 +676,21 @@ async fn approval_buttons_and_the_note_form_work_over_http() {
         .post_button_click(&bot.url, &click("approve"), msg, &member(vec![OPS_ROLE]))
         .await;
     assert_eq!(approved["data"]["flags"], 64, "{approved:#}");
-    let pool = bot.app.store.pool();
-    let (status, kept): (String, Option<String>) =
-        sqlx::query_as("SELECT status, note FROM approvals WHERE id = ?")
-            .bind(batch.parse::<i64>().unwrap())
-            .fetch_one(pool)
-            .await
-            .unwrap();
-    assert_eq!((status.as_str(), kept.as_deref()), ("approved", Some(note)));
-    let still_held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'held'")
-        .fetch_one(pool)
+    let id = held.unwrap();
+    let mut conn = bot.app.store.conn().await.unwrap();
+    let kept = backorder_bot::store::approvals::get(&mut conn, id)
+        .await
+        .unwrap()
+        .expect("the batch");
+    drop(conn);
+    assert_eq!(
+        (kept.status, kept.note.as_deref()),
+        (ApprovalStatus::Approved, Some(note))
+    );
+    let still_held = bot
+        .app
+        .store
+        .scalar_i64("SELECT COUNT(*) FROM outbox WHERE status = 'held'")
         .await
         .unwrap();
     assert_eq!(still_held, 0, "approve released every held update");

@@ -64,10 +64,7 @@ async fn drain(app: &App) {
 }
 
 async fn clear_outbox(t: &TestApp) {
-    sqlx::query("DELETE FROM outbox")
-        .execute(t.app.store.pool())
-        .await
-        .unwrap();
+    t.exec("DELETE FROM outbox").await;
 }
 
 async fn backorder_of(t: &TestApp, customer: &str) -> i64 {
@@ -107,11 +104,9 @@ async fn import_adds_codes_names_a_bad_row_by_line_and_column_and_is_idempotent(
     let good = "code,kind,value\nSORRY-001,discount,10\nsorry-002,,15%\nSHIP-001,free_shipping,\n";
     let r = t.import("discount-codes", good).await.unwrap();
     assert_eq!((r.rows, r.changed, r.unchanged), (3, 3, 0));
-    let stored: Vec<(String, String, Option<i64>)> =
-        sqlx::query_as("SELECT code, kind, percent FROM discount_codes ORDER BY id")
-            .fetch_all(t.app.store.pool())
-            .await
-            .unwrap();
+    let stored: Vec<(String, String, Option<i64>)> = t
+        .rows("SELECT CAST(code AS TEXT), kind, percent FROM discount_codes ORDER BY id")
+        .await;
     assert_eq!(
         stored,
         vec![
@@ -219,18 +214,13 @@ async fn a_message_that_earns_a_code_carries_it_once_and_records_which_message()
         sms[0]
     );
     let ada = backorder_of(&t, "C-1001").await;
-    let (backorder, message): (i64, i64) = sqlx::query_as(
-        "SELECT backorder_id, message_id FROM discount_codes WHERE code = 'SORRY-A1'",
-    )
-    .fetch_one(t.app.store.pool())
-    .await
-    .unwrap();
+    let (backorder, message): (i64, i64) = t
+        .row("SELECT backorder_id, message_id FROM discount_codes WHERE code = 'SORRY-A1'")
+        .await;
     assert_eq!(backorder, ada);
-    let told: String = sqlx::query_scalar("SELECT body FROM messages WHERE id = $1")
-        .bind(message)
-        .fetch_one(t.app.store.pool())
-        .await
-        .unwrap();
+    let (told,): (String,) = t
+        .row(&format!("SELECT body FROM messages WHERE id = {message}"))
+        .await;
     assert!(
         told.contains("SORRY-A1"),
         "the recorded message is the one that carried it"
@@ -292,20 +282,19 @@ async fn a_slipped_date_earns_a_code_and_an_email_carries_it_escaped() {
     clear_outbox(&t).await;
     // Ada hears nothing (SMS to the log otherwise): only the e-mail customers of TENT-2P,
     // Grace and Alan, are told.
-    sqlx::query("UPDATE customers SET channel = 'none' WHERE external_id = 'C-1001'")
-        .execute(t.app.store.pool())
-        .await
-        .unwrap();
+    t.exec("UPDATE customers SET channel = 'none' WHERE external_id = 'C-1001'")
+        .await;
     // A code as a shop's platform may write it: characters HTML and Markdown would read.
     t.import("discount-codes", "code,value\n<b>&WAIT_1*,15\n")
         .await
         .unwrap();
     // A small move first: not 30 days past the first promise, no code.
-    let first: String = sqlx::query_scalar("SELECT promised_eta FROM backorders WHERE id = $1")
-        .bind(backorder_of(&t, "C-1002").await)
-        .fetch_one(t.app.store.pool())
-        .await
-        .unwrap();
+    let grace = backorder_of(&t, "C-1002").await;
+    let (first,): (String,) = t
+        .row(&format!(
+            "SELECT CAST(promised_eta AS TEXT) FROM backorders WHERE id = {grace}"
+        ))
+        .await;
     let first = chrono::NaiveDate::parse_from_str(&first, "%Y-%m-%d").unwrap();
     let near = first + Duration::days(10);
     t.ok(&format!(
@@ -369,12 +358,11 @@ async fn a_send_that_fails_keeps_the_code_for_the_retry_and_issues_no_second() {
         .await;
     round(&t.app).await;
     let ada = backorder_of(&t, "C-1001").await;
-    let issued: (String, Option<i64>) =
-        sqlx::query_as("SELECT code, message_id FROM discount_codes WHERE backorder_id = $1")
-            .bind(ada)
-            .fetch_one(t.app.store.pool())
-            .await
-            .unwrap();
+    let issued: (String, Option<i64>) = t
+        .row(&format!(
+            "SELECT CAST(code AS TEXT), message_id FROM discount_codes WHERE backorder_id = {ada}"
+        ))
+        .await;
     assert_eq!(issued.1, None, "not told yet: the send failed");
     t.app.clock.set(t.app.clock.now() + Duration::minutes(10));
     drain(&t.app).await;
@@ -394,14 +382,12 @@ async fn a_send_that_fails_keeps_the_code_for_the_retry_and_issues_no_second() {
 
     // The provider later reports that message undelivered: it told nothing, so the next message
     // carries the same code again and is recorded as the one that told it.
-    let sid: String = sqlx::query_scalar(
-        "SELECT m.provider_sid FROM discount_codes d JOIN messages m ON m.id = d.message_id
-         WHERE d.backorder_id = $1",
-    )
-    .bind(ada)
-    .fetch_one(t.app.store.pool())
-    .await
-    .unwrap();
+    let (sid,): (String,) = t
+        .row(&format!(
+            "SELECT m.provider_sid FROM discount_codes d JOIN messages m ON m.id = d.message_id
+             WHERE d.backorder_id = {ada}"
+        ))
+        .await;
     backorder_bot::app::notify::status_callback(&t.app, &sid, "undelivered", Some("30003"))
         .await
         .unwrap();
@@ -411,14 +397,12 @@ async fn a_send_that_fails_keeps_the_code_for_the_retry_and_issues_no_second() {
     let sms = bodies_to(&mock, ADA);
     assert_eq!(sms.len(), 3, "{sms:?}");
     assert_eq!(codes_in(&sms[2]), vec![issued.0.clone()], "{}", sms[2]);
-    let told_by: String = sqlx::query_scalar(
-        "SELECT m.body FROM discount_codes d JOIN messages m ON m.id = d.message_id
-         WHERE d.backorder_id = $1",
-    )
-    .bind(ada)
-    .fetch_one(t.app.store.pool())
-    .await
-    .unwrap();
+    let (told_by,): (String,) = t
+        .row(&format!(
+            "SELECT m.body FROM discount_codes d JOIN messages m ON m.id = d.message_id
+             WHERE d.backorder_id = {ada}"
+        ))
+        .await;
     assert!(told_by.contains("Wed 10 Mar"), "{told_by}");
     assert_eq!(
         t.scalar("SELECT COUNT(*) FROM discount_codes WHERE backorder_id IS NOT NULL")
@@ -456,10 +440,7 @@ async fn an_empty_pool_warns_the_ops_channel_once_per_time_it_runs_dry_and_still
         .scalar("SELECT COUNT(*) FROM messages WHERE body LIKE '% 1 Mar%'")
         .await;
     assert_eq!(sent_after, 3, "every customer still got the new date");
-    let post: String = sqlx::query_scalar("SELECT channel_id FROM channel_posts")
-        .fetch_one(t.app.store.pool())
-        .await
-        .unwrap();
+    let (post,): (String,) = t.row("SELECT channel_id FROM channel_posts").await;
     assert_eq!(post, ALERT_CHANNEL);
 
     // Still dry: the next messages go out without a code and without another warning.
@@ -496,11 +477,10 @@ async fn customer_lists_the_codes_issued_to_their_backorders_escaped() {
     assert!(!before.contains("Discount codes"), "{before}");
     // Only Ada's backorder moves: her message earns the code.
     let ada = backorder_of(&t, "C-1001").await;
-    sqlx::query("UPDATE backorders SET promised_eta = '2027-02-17' WHERE id = $1")
-        .bind(ada)
-        .execute(t.app.store.pool())
-        .await
-        .unwrap();
+    t.exec(&format!(
+        "UPDATE backorders SET promised_eta = '2027-02-17' WHERE id = {ada}"
+    ))
+    .await;
     let customer = t
         .scalar("SELECT id FROM customers WHERE external_id = 'C-1001'")
         .await;
@@ -672,12 +652,14 @@ async fn the_pool_issues_each_code_once_under_concurrency() {
     assert_eq!(pool_warnings(&t).await, 1, "dry once, warned once");
 
     // The issuing step itself, raced directly by many tasks of both applications.
-    let backorders: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM backorders WHERE id NOT IN (SELECT backorder_id FROM discount_codes WHERE backorder_id IS NOT NULL) ORDER BY id",
-    )
-    .fetch_all(t.app.store.pool())
-    .await
-    .unwrap();
+    let backorders: Vec<i64> = t
+        .rows::<(i64,)>(
+            "SELECT id FROM backorders WHERE id NOT IN (SELECT backorder_id FROM discount_codes WHERE backorder_id IS NOT NULL) ORDER BY id",
+        )
+        .await
+        .into_iter()
+        .map(|(id,)| id)
+        .collect();
     assert_eq!(backorders.len(), CUSTOMERS - CODES);
     t.import(
         "discount-codes",

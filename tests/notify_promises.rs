@@ -114,11 +114,13 @@ async fn round(t: &TestApp) -> Round {
 }
 
 async fn statuses(t: &TestApp, backorder: i64) -> Vec<String> {
-    sqlx::query_scalar("SELECT status FROM outbox WHERE backorder_id = $1 ORDER BY id")
-        .bind(backorder)
-        .fetch_all(t.app.store.pool())
-        .await
-        .unwrap()
+    t.rows::<(String,)>(&format!(
+        "SELECT status FROM outbox WHERE backorder_id = {backorder} ORDER BY id"
+    ))
+    .await
+    .into_iter()
+    .map(|(s,)| s)
+    .collect()
 }
 
 /// The issue's setup: the first notice (10 Feb) is answered 429 with `Retry-After: 3`; as soon as
@@ -196,14 +198,12 @@ async fn the_first_message_about_a_new_backorder_says_it_is_on_backorder_and_whe
     )
     .unwrap();
     assert!(expected.is_match(body), "{body}");
-    let kind: String = sqlx::query_scalar(
-        "SELECT m.kind FROM messages m JOIN message_backorders mb ON mb.message_id = m.id
-         WHERE mb.backorder_id = $1",
-    )
-    .bind(bo)
-    .fetch_one(t.app.store.pool())
-    .await
-    .unwrap();
+    let (kind,): (String,) = t
+        .row(&format!(
+            "SELECT m.kind FROM messages m JOIN message_backorders mb ON mb.message_id = m.id
+             WHERE mb.backorder_id = {bo}"
+        ))
+        .await;
     assert_eq!(kind, "backordered");
     let text = t.ok(&format!("/notifications backorder:{bo}")).await;
     assert!(text.contains("backordered · sms (twilio)"), "{text}");
@@ -242,12 +242,11 @@ async fn a_message_whose_promise_moves_after_it_was_written_is_not_sent() {
     assert_eq!(mock.count(), before, "nothing was handed over");
     // The first notice was sent; the 17 Feb update waits again, due now, no attempt counted;
     // the 24 Feb update has not been tried.
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT status, attempts FROM outbox WHERE backorder_id = $1 ORDER BY id")
-            .bind(bo)
-            .fetch_all(t.app.store.pool())
-            .await
-            .unwrap();
+    let rows: Vec<(String, i64)> = t
+        .rows(&format!(
+            "SELECT status, attempts FROM outbox WHERE backorder_id = {bo} ORDER BY id"
+        ))
+        .await;
     assert_eq!(
         rows,
         vec![
@@ -364,11 +363,9 @@ mod property {
 
     /// Where every backorder stands, as a message would state it.
     async fn standing(t: &TestApp) -> HashMap<i64, Standing> {
-        let rows: Vec<(i64, BackorderStatus, Option<String>)> =
-            sqlx::query_as("SELECT id, status, promised_eta FROM backorders")
-                .fetch_all(t.app.store.pool())
-                .await
-                .unwrap();
+        let rows: Vec<(i64, BackorderStatus, Option<String>)> = t
+            .rows("SELECT id, status, CAST(promised_eta AS TEXT) FROM backorders")
+            .await;
         rows.into_iter()
             .map(|(id, status, eta)| {
                 let s = match status {
@@ -419,23 +416,20 @@ mod property {
 
     /// A delivered message: who it was about, what it told each, and its request number.
     async fn delivered(t: &TestApp) -> Vec<(i64, usize, String, Vec<(i64, Standing)>)> {
-        let msgs: Vec<(i64, String, UpdateKind, String)> = sqlx::query_as(
-            "SELECT id, provider_sid, kind, body FROM messages
-             WHERE transport = 'twilio' AND status = 'queued' ORDER BY id",
-        )
-        .fetch_all(t.app.store.pool())
-        .await
-        .unwrap();
+        let msgs: Vec<(i64, String, UpdateKind, String)> = t
+            .rows(
+                "SELECT id, provider_sid, kind, body FROM messages
+                 WHERE transport = 'twilio' AND status = 'queued' ORDER BY id",
+            )
+            .await;
         let mut out = Vec::new();
         for (id, sid, kind, body) in msgs {
             let n = usize::from_str_radix(sid.trim_start_matches("SM"), 16).unwrap();
-            let told: Vec<(i64, Option<String>)> = sqlx::query_as(
-                "SELECT backorder_id, eta FROM message_backorders WHERE message_id = $1",
-            )
-            .bind(id)
-            .fetch_all(t.app.store.pool())
-            .await
-            .unwrap();
+            let told: Vec<(i64, Option<String>)> = t
+                .rows(&format!(
+                    "SELECT backorder_id, CAST(eta AS TEXT) FROM message_backorders WHERE message_id = {id}"
+                ))
+                .await;
             let told: Vec<(i64, Standing)> = told
                 .into_iter()
                 .map(|(b, eta)| {

@@ -96,7 +96,7 @@ async fn a_forged_or_missing_signature_is_refused_and_nothing_is_recorded() {
     );
     assert_eq!(h.t.scalar("SELECT COUNT(*) FROM inbound_messages").await, 0);
     assert_eq!(
-        h.t.scalar("SELECT COUNT(*) FROM customers WHERE sms_opt_out = 1")
+        h.t.scalar("SELECT COUNT(*) FROM customers WHERE sms_opt_out = TRUE")
             .await,
         0
     );
@@ -147,7 +147,8 @@ async fn stop_opts_out_and_start_opts_back_in() {
         .await;
     assert_eq!(status, 200);
     assert!(body.contains("<Response"), "{body}");
-    let opted = "SELECT sms_opt_out FROM customers WHERE external_id = 'C-1001'";
+    let opted =
+        "SELECT COUNT(*) FROM customers WHERE external_id = 'C-1001' AND sms_opt_out = TRUE";
     assert_eq!(h.t.scalar(opted).await, 1);
     h.signed(INBOUND_PATH, &[("From", ADA), ("Body", "Unstop")])
         .await;
@@ -162,13 +163,12 @@ async fn stop_opts_out_and_start_opts_back_in() {
 #[tokio::test]
 async fn an_inquiry_is_answered_with_the_current_promise_and_recorded() {
     let h = start().await;
-    let (bo, eta): (i64, String) = sqlx::query_as(
-        "SELECT b.id, b.promised_eta FROM backorders b JOIN customers c ON c.id = b.customer_id
-         WHERE c.external_id = 'C-1001'",
-    )
-    .fetch_one(h.t.app.store.pool())
-    .await
-    .unwrap();
+    let (bo, eta): (i64, String) =
+        h.t.row(
+            "SELECT b.id, CAST(b.promised_eta AS TEXT) FROM backorders b
+             JOIN customers c ON c.id = b.customer_id WHERE c.external_id = 'C-1001'",
+        )
+        .await;
     let words = date_in_words(eta.parse().unwrap());
     let (status, body) = h
         .signed(
@@ -197,10 +197,8 @@ async fn an_inquiry_is_answered_with_the_current_promise_and_recorded() {
     );
     // Posted with its context to the ops channel, the number masked.
     let (channel, post): (String, String) =
-        sqlx::query_as("SELECT channel_id, content FROM channel_posts")
-            .fetch_one(h.t.app.store.pool())
-            .await
-            .unwrap();
+        h.t.row("SELECT channel_id, content FROM channel_posts")
+            .await;
     assert_eq!(channel, "4242");
     assert!(post.contains("SMS inquiry from customer C-1001"), "{post}");
     assert!(post.contains("when will it come?"), "{post}");
@@ -227,17 +225,14 @@ async fn queued_message_to_ada(h: &Hook, sid: &str) {
     let customer =
         h.t.scalar("SELECT id FROM customers WHERE external_id = 'C-1001'")
             .await;
-    sqlx::query(
+    // A time both engines read as one: RFC 3339 text, as the store writes it on SQLite.
+    h.t.exec(&format!(
         "INSERT INTO messages (customer_id, kind, channel, transport, recipient, body, provider_sid,
             status, created_at, updated_at)
-         VALUES ($1, 'eta_changed', 'sms', 'twilio', $2, 'hi', $3, 'queued', 'x', 'x')",
-    )
-    .bind(customer)
-    .bind(ADA)
-    .bind(sid)
-    .execute(h.t.app.store.pool())
-    .await
-    .unwrap();
+         VALUES ({customer}, 'eta_changed', 'sms', 'twilio', '{ADA}', 'hi', '{sid}', 'queued',
+            '2026-11-26T12:00:00Z', '2026-11-26T12:00:00Z')"
+    ))
+    .await;
 }
 
 #[tokio::test]
@@ -256,10 +251,8 @@ async fn status_callbacks_update_the_message_record() {
         .await;
     assert_eq!(status, 204);
     let (st, code): (String, Option<String>) =
-        sqlx::query_as("SELECT status, error_code FROM messages WHERE provider_sid = 'SMabc'")
-            .fetch_one(h.t.app.store.pool())
-            .await
-            .unwrap();
+        h.t.row("SELECT status, error_code FROM messages WHERE provider_sid = 'SMabc'")
+            .await;
     assert_eq!(st, "undelivered");
     assert_eq!(code.as_deref(), Some("30003"));
 }

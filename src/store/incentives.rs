@@ -6,7 +6,7 @@ use super::{id_json, ts, Conn};
 use crate::domain::ids::DiscountCodeId;
 use crate::domain::incentive::CodeKind;
 use crate::domain::{BackorderId, CustomerId, MessageId};
-use crate::store::run;
+use crate::store::{dialect, run};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A checked row of a codes file.
@@ -50,25 +50,33 @@ pub struct IssuedConflict {
 /// Staged codes whose kind or value differs from a stored code already issued (what the customer
 /// was told cannot change). Run inside the write transaction.
 pub async fn issued_conflicts(conn: &mut Conn) -> anyhow::Result<Vec<IssuedConflict>> {
-    Ok(run!(
-        conn,
-        sqlx::query_as(
-            "SELECT s.line, s.code, d.backorder_id FROM import_discount_codes s
-         JOIN discount_codes d ON d.code = s.code
+    let sql = format!(
+        "SELECT s.line, s.code, d.backorder_id FROM import_discount_codes s
+         JOIN discount_codes d ON d.code = {}
          WHERE d.backorder_id IS NOT NULL AND (d.kind IS DISTINCT FROM s.kind OR d.percent IS DISTINCT FROM s.percent)
          ORDER BY s.line",
-        ),
-        fetch_all
-    )?)
+        staged_code(conn)
+    );
+    Ok(run!(conn, sqlx::query_as(&sql), fetch_all)?)
+}
+
+/// The staged code `s.code` compared with a stored one without regard to case: the stored
+/// column is `COLLATE NOCASE` on SQLite (its collation wins in `d.code = s.code`) and `citext`
+/// on PostgreSQL, where `citext = text` would compare as text (case-sensitive), so the staged
+/// text is cast to `citext` there.
+fn staged_code(conn: &Conn) -> &'static str {
+    dialect!(conn, sqlite: "s.code", postgres: "CAST(s.code AS citext)")
 }
 
 /// Adds the staged codes to the pool and updates the kind or value of codes not issued yet;
 /// returns how many rows added or changed a code. Codes match without regard to ASCII case.
 pub async fn apply_codes(conn: &mut Conn, at: DateTime<Utc>) -> anyhow::Result<usize> {
-    let changed: i64 = run!(conn, sqlx::query_scalar(
-        "SELECT COUNT(*) FROM import_discount_codes s LEFT JOIN discount_codes d ON d.code = s.code
+    let sql = format!(
+        "SELECT COUNT(*) FROM import_discount_codes s LEFT JOIN discount_codes d ON d.code = {}
          WHERE d.id IS NULL OR d.kind IS DISTINCT FROM s.kind OR d.percent IS DISTINCT FROM s.percent",
-    ), fetch_one)?;
+        staged_code(conn)
+    );
+    let changed: i64 = run!(conn, sqlx::query_scalar(&sql), fetch_one)?;
     run!(conn, sqlx::query(
         "INSERT INTO discount_codes (code, kind, percent, imported_at)
          SELECT code, kind, percent, $1 FROM import_discount_codes WHERE true ORDER BY line
