@@ -3,7 +3,8 @@
 -- bulk load of orders, the ETA benchmark's 100,000 backorders) are counted per statement, from
 -- the transition tables the insert and delete triggers of 0004 already read, instead of one
 -- PL/pgSQL call per row. Same values: per product, the open rows' count and units are added on
--- insert and taken off on delete.
+-- insert and taken off on delete. Triggers of their own beside 0004's: PostgreSQL hands every
+-- AFTER trigger of a statement the same transition tables.
 --
 -- What stays per row, and why:
 -- - `backorders_totals_update`: it names the columns it depends on (`UPDATE OF product_id, qty,
@@ -18,16 +19,8 @@
 DROP TRIGGER backorders_totals_insert ON backorders;
 DROP TRIGGER backorders_totals_delete ON backorders;
 
-CREATE OR REPLACE FUNCTION backorders_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION backorders_totals_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO backorder_counts (status, n, changes)
-        SELECT status, COUNT(*), COUNT(*) FROM new_rows GROUP BY status
-        ON CONFLICT (status) DO UPDATE SET n = backorder_counts.n + excluded.n,
-            changes = backorder_counts.changes + excluded.changes;
-    INSERT INTO queue_tokens (product_id, token)
-        SELECT product_id, floor((random() - 0.5) * 1.8e19)::bigint
-        FROM (SELECT DISTINCT product_id FROM new_rows) p
-        ON CONFLICT (product_id) DO UPDATE SET token = excluded.token;
     INSERT INTO stock_positions (product_id, open_backorders, backorder_units)
         SELECT product_id, COUNT(*), CAST(SUM(qty - qty_allocated) AS bigint)
         FROM new_rows WHERE status = 'open' GROUP BY product_id
@@ -37,15 +30,8 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE OR REPLACE FUNCTION backorders_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION backorders_totals_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE backorder_counts c SET n = c.n - d.k, changes = c.changes + d.k
-        FROM (SELECT status, COUNT(*) AS k FROM old_rows GROUP BY status) d
-        WHERE c.status = d.status;
-    INSERT INTO queue_tokens (product_id, token)
-        SELECT product_id, floor((random() - 0.5) * 1.8e19)::bigint
-        FROM (SELECT DISTINCT product_id FROM old_rows) p
-        ON CONFLICT (product_id) DO UPDATE SET token = excluded.token;
     UPDATE stock_positions sp SET open_backorders = sp.open_backorders - d.k,
             backorder_units = sp.backorder_units - d.u
         FROM (SELECT product_id, COUNT(*) AS k, CAST(SUM(qty - qty_allocated) AS bigint) AS u
@@ -53,3 +39,8 @@ BEGIN
         WHERE sp.product_id = d.product_id;
     RETURN NULL;
 END $$;
+
+CREATE TRIGGER backorders_totals_inserted AFTER INSERT ON backorders
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION backorders_totals_inserted();
+CREATE TRIGGER backorders_totals_deleted AFTER DELETE ON backorders
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION backorders_totals_deleted();
