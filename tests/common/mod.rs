@@ -67,16 +67,49 @@ pub async fn scratch_postgres() -> String {
     use sqlx::Connection;
     let admin = std::env::var("TEST_DATABASE_URL")
         .expect("TEST_ENGINE=postgres needs TEST_DATABASE_URL (.ci/with-postgres sets it)");
-    let name = format!("bb_{}", uuid::Uuid::new_v4().simple());
+    let name = format!(
+        "bbt_{}_{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    );
     let mut conn = sqlx::PgConnection::connect(&admin)
         .await
         .expect("TEST_DATABASE_URL accepts connections");
+    drop_scratch_of_ended_processes(&mut conn).await;
     sqlx::query(&format!("CREATE DATABASE \"{name}\""))
         .execute(&mut conn)
         .await
         .expect("create a scratch database");
     let base = admin.rsplit_once('/').expect("a url with a database").0;
     format!("{base}/{name}")
+}
+
+/// Scratch databases outlive their test (a test app keeps its pool to the end): the first scratch
+/// database a test process makes drops those of test processes that have ended (named
+/// `bbt_<pid>_…`), so a whole suite on one server keeps only the running binary's.
+async fn drop_scratch_of_ended_processes(conn: &mut sqlx::PgConnection) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    let mut first = false;
+    ONCE.call_once(|| first = true);
+    if !first {
+        return;
+    }
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE 'bbt\\_%'")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_default();
+    for name in names {
+        let pid = name.split('_').nth(1).unwrap_or("");
+        let ended = pid.parse::<u32>().is_ok()
+            && pid != std::process::id().to_string()
+            && !std::path::Path::new("/proc").join(pid).exists();
+        if ended {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut *conn)
+                .await;
+        }
+    }
 }
 
 /// Where a test's database is: a file in its temp dir, or (on PostgreSQL) a fresh database.
