@@ -304,7 +304,7 @@ async fn handle_command(ctx: Ctx<'_>) -> Result<(), Error> {
     tracing::debug!(?outcome, "discord command answered");
     let asker = interaction.user.id.get();
     if !plan.deferred {
-        let msg = message(data, asker, &reply);
+        let msg = message(data, asker, &reply).await;
         interaction
             .create_response(http, serenity::CreateInteractionResponse::Message(msg))
             .await?;
@@ -345,20 +345,54 @@ impl Plan {
 
 /// A reply as an interaction message: the embed, paging buttons `asker` may press, the attached
 /// file if any; private when the reply is.
-pub fn message(
+pub async fn message(
     data: &Data,
     asker: u64,
     reply: &Reply,
 ) -> serenity::CreateInteractionResponseMessage {
     let mut msg = serenity::CreateInteractionResponseMessage::new()
         .embed(render::embed(reply))
-        .components(render::components(&data.pages, asker, reply))
+        .components(components(data, asker, reply).await)
         .ephemeral(reply.ephemeral)
         .allowed_mentions(render::allowed_mentions(&[]));
     if let Some(file) = render::attachment(reply) {
         msg = msg.add_file(file);
     }
     msg
+}
+
+/// Prev/Next buttons for a paged reply `asker` may press (none for single-page replies). An
+/// invocation too long for its button is kept in the database, so any process answers the click
+/// ([`crate::app::page::page_key`]); should that fail, the reply goes without buttons (logged
+/// with a reference) rather than not at all.
+pub async fn components(data: &Data, asker: u64, reply: &Reply) -> Vec<serenity::CreateActionRow> {
+    let Some(targets) = render::page_targets(reply) else {
+        return Vec::new();
+    };
+    let mut ids = Vec::with_capacity(targets.len());
+    for t in &targets {
+        let id = match render::inline_custom_id(asker, t.page, &t.invocation) {
+            Some(id) => id,
+            // A disabled button is never pressed: nothing to keep.
+            None if !t.enabled => render::keyed_custom_id(asker, t.page, render::NO_KEY),
+            None => {
+                let stored = render::stored_form(&t.invocation);
+                match crate::app::page::page_key(&data.app, &stored).await {
+                    Ok(key) => render::keyed_custom_id(asker, t.page, key),
+                    Err(e) => {
+                        crate::app::report_unexpected(
+                            &anyhow::Error::new(e),
+                            "Discord paging buttons",
+                        );
+                        return Vec::new();
+                    }
+                }
+            }
+        };
+        ids.push(id);
+    }
+    let ids: [String; 2] = ids.try_into().expect("two targets, two ids");
+    render::buttons(&targets, ids)
 }
 
 /// Answers a deferred interaction (`token`) with `reply` over REST: edits the original
@@ -389,7 +423,7 @@ pub async fn finish_deferred(
     } else {
         let mut edit = serenity::EditInteractionResponse::new()
             .embed(embed)
-            .components(render::components(&data.pages, asker, reply))
+            .components(components(data, asker, reply).await)
             .allowed_mentions(render::allowed_mentions(&[]));
         if let Some(file) = file {
             edit = edit.new_attachment(file);
@@ -457,7 +491,7 @@ pub async fn page_response(
     data: &Data,
     click: &Click,
 ) -> Result<Option<serenity::CreateInteractionResponse>, Error> {
-    let Some(page) = render::parse_custom_id(&data.pages, &click.custom_id) else {
+    let Some(page) = render::parse_custom_id(&click.custom_id) else {
         return Ok(None);
     };
     let private = |reply: &Reply| {
@@ -472,7 +506,13 @@ pub async fn page_response(
         let text = "Only the person who ran this command can turn its pages; run it yourself to get your own copy.";
         return Ok(Some(private(&Reply::error(text.to_string()))));
     }
-    let Some(inv) = page.invocation else {
+    let inv = match page.carried {
+        render::Carried::Line(inv) => Some(inv),
+        render::Carried::Key(key) => crate::app::page::invocation_for_key(&data.app, key)
+            .await?
+            .and_then(|text| render::from_stored(&text)),
+    };
+    let Some(inv) = inv else {
         let text = "This list has expired; run the command again.";
         return Ok(Some(private(&Reply::error(text.to_string()))));
     };
@@ -498,7 +538,7 @@ pub async fn page_response(
         serenity::CreateInteractionResponse::UpdateMessage(
             serenity::CreateInteractionResponseMessage::new()
                 .embed(render::embed(&reply))
-                .components(render::components(&data.pages, page.asker, &reply))
+                .components(components(data, page.asker, &reply).await)
                 .allowed_mentions(render::allowed_mentions(&[])),
         )
     }))
