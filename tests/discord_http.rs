@@ -776,11 +776,16 @@ async fn approval_buttons_and_the_note_form_work_over_http() {
     bot.stop().await;
 }
 
-/// Page keys: the same invocation keeps its key while it is shown; one not shown for
+/// Page keys: the same invocation keeps its key while it is shown (also twice in one call); one not shown for
 /// `PAGE_KEYS_KEPT` is forgotten (the next key written prunes it) and its key never comes back.
 #[tokio::test]
 async fn page_keys_are_reused_while_shown_and_forgotten_after_the_retention() {
-    use backorder_bot::app::page::{invocation_for_key, page_key, PAGE_KEYS_KEPT};
+    use backorder_bot::app::page::{invocation_for_key, page_keys, PAGE_KEYS_KEPT};
+    let page_key = |app: &App, text: &str| {
+        let texts = vec![text.to_string()];
+        let app = app.clone();
+        async move { page_keys(&app, &texts).await.map(|k| k[0]) }
+    };
     let t = common::spawn_app().await;
     let app = &t.app;
     let line = r#"{"command":"backorders","sub":null,"options":[["customer","O'Brien"]]}"#;
@@ -788,6 +793,8 @@ async fn page_keys_are_reused_while_shown_and_forgotten_after_the_retention() {
     assert_eq!(page_key(app, line).await.unwrap(), key);
     let other = page_key(app, "another").await.unwrap();
     assert_ne!(other, key);
+    let both = vec![line.to_string(), "another".to_string(), line.to_string()];
+    assert_eq!(page_keys(app, &both).await.unwrap(), [key, other, key]);
     assert_eq!(
         invocation_for_key(app, key).await.unwrap().as_deref(),
         Some(line)

@@ -61,25 +61,28 @@ impl<T> Paged<T> {
     }
 }
 
-/// How long a page key ([`page_key`]) stays valid after a reply last showed it. A button is
+/// How long a page key ([`page_keys`]) stays valid after a reply last showed it. A button is
 /// pressed while its list is read, seldom days later; each page shown keeps its neighbours'
 /// keys alive, and an older button says the list has expired (running the command again is
 /// one step). Thirty days bounds the table by a month of long lists.
 pub const PAGE_KEYS_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(30);
 
-/// The key under which `invocation` (an adapter's text for a command too long for its button)
-/// is kept for every process on the database; the same text gets the same key. Forgets the
-/// invocations not shown for [`PAGE_KEYS_KEPT`] in the same transaction.
-pub async fn page_key(app: &App, invocation: &str) -> AppResult<i64> {
+/// The keys under which `invocations` (an adapter's text for commands too long for their
+/// buttons) are kept for every process on the database, in order; the same text gets the same
+/// key. One transaction, which also forgets the invocations not shown for [`PAGE_KEYS_KEPT`].
+pub async fn page_keys(app: &App, invocations: &[String]) -> AppResult<Vec<i64>> {
     let now = app.clock.now();
     let mut tx = app.store.begin_write().await?;
-    let key = crate::store::page_invocations::key_for(&mut tx, invocation, now).await?;
+    let mut keys = Vec::with_capacity(invocations.len());
+    for invocation in invocations {
+        keys.push(crate::store::page_invocations::key_for(&mut tx, invocation, now).await?);
+    }
     crate::store::page_invocations::prune(&mut tx, now - PAGE_KEYS_KEPT).await?;
     tx.commit().await?;
-    Ok(key)
+    Ok(keys)
 }
 
-/// The invocation kept under `key` by [`page_key`]; `None` once it is forgotten.
+/// The invocation kept under `key` by [`page_keys`]; `None` once it is forgotten.
 pub async fn invocation_for_key(app: &App, key: i64) -> AppResult<Option<String>> {
     let mut conn = app.store.conn().await?;
     let since = app.clock.now() - PAGE_KEYS_KEPT;

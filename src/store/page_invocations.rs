@@ -18,8 +18,8 @@ pub async fn key_for(conn: &mut Conn, invocation: &str, now: DateTime<Utc>) -> a
         conn,
         sqlx::query_scalar(
             "INSERT INTO page_invocations (hash, invocation, shown_at) VALUES ($1, $2, $3)
-         ON CONFLICT (hash) DO UPDATE SET shown_at = excluded.shown_at
-         RETURNING id",
+             ON CONFLICT (hash) DO UPDATE SET shown_at = excluded.shown_at
+             RETURNING id",
         )
         .bind(hash)
         .bind(invocation)

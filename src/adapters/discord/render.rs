@@ -6,7 +6,7 @@
 //! key of the row to continue from (`/backorders after:r…​.i….i…`). When the line is too long for
 //! Discord's 100-character limit (or does not survive a round trip through
 //! [`Invocation::parse_line`]), the invocation is kept in the database instead
-//! ([`crate::app::page::page_key`], in its [`stored_form`]) and the id is
+//! ([`crate::app::page::page_keys`], in its [`stored_form`]) and the id is
 //! `pk|<asker>|<page>|<key>`; the adapter ([`super::slash::components`]) does that step.
 
 use crate::commands::reply::{limits, truncate};

@@ -363,36 +363,38 @@ pub async fn message(
 
 /// Prev/Next buttons for a paged reply `asker` may press (none for single-page replies). An
 /// invocation too long for its button is kept in the database, so any process answers the click
-/// ([`crate::app::page::page_key`]); should that fail, the reply goes without buttons (logged
+/// ([`crate::app::page::page_keys`]); should that fail, the reply goes without buttons (logged
 /// with a reference) rather than not at all.
 pub async fn components(data: &Data, asker: u64, reply: &Reply) -> Vec<serenity::CreateActionRow> {
     let Some(targets) = render::page_targets(reply) else {
         return Vec::new();
     };
-    let mut ids = Vec::with_capacity(targets.len());
-    for t in &targets {
-        let id = match render::inline_custom_id(asker, t.page, &t.invocation) {
-            Some(id) => id,
+    let mut ids = targets.each_ref().map(|t| {
+        render::inline_custom_id(asker, t.page, &t.invocation)
             // A disabled button is never pressed: nothing to keep.
-            None if !t.enabled => render::keyed_custom_id(asker, t.page, render::NO_KEY),
-            None => {
-                let stored = render::stored_form(&t.invocation);
-                match crate::app::page::page_key(&data.app, &stored).await {
-                    Ok(key) => render::keyed_custom_id(asker, t.page, key),
-                    Err(e) => {
-                        crate::app::report_unexpected(
-                            &anyhow::Error::new(e),
-                            "Discord paging buttons",
-                        );
-                        return Vec::new();
-                    }
+            .or_else(|| {
+                (!t.enabled).then(|| render::keyed_custom_id(asker, t.page, render::NO_KEY))
+            })
+    });
+    let to_keep: Vec<usize> = (0..ids.len()).filter(|&i| ids[i].is_none()).collect();
+    if !to_keep.is_empty() {
+        let stored: Vec<String> = to_keep
+            .iter()
+            .map(|&i| render::stored_form(&targets[i].invocation))
+            .collect();
+        match crate::app::page::page_keys(&data.app, &stored).await {
+            Ok(keys) => {
+                for (&i, key) in to_keep.iter().zip(keys) {
+                    ids[i] = Some(render::keyed_custom_id(asker, targets[i].page, key));
                 }
             }
-        };
-        ids.push(id);
+            Err(e) => {
+                crate::app::report_unexpected(&anyhow::Error::new(e), "Discord paging buttons");
+                return Vec::new();
+            }
+        }
     }
-    let ids: [String; 2] = ids.try_into().expect("two targets, two ids");
-    render::buttons(&targets, ids)
+    render::buttons(&targets, ids.map(|id| id.expect("every button has its id")))
 }
 
 /// Answers a deferred interaction (`token`) with `reply` over REST: edits the original
