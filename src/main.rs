@@ -198,6 +198,14 @@ async fn real_main() -> anyhow::Result<ExitCode> {
         reset: true, yes, ..
     } = &command
     {
+        // Deleting is a file operation: on PostgreSQL it would only remove a stray SQLite file
+        // at `database.path` (perhaps the one copied from) and leave the shop as it is.
+        if let Engine::Postgres(url) = &settings.database.engine {
+            eprintln!(
+                "error: `init --reset` deletes a SQLite file; {url} is PostgreSQL: drop and create that database (dropdb, createdb), then run `init`"
+            );
+            return Ok(ExitCode::from(2));
+        }
         if let Some(code) = reset_database(&settings.database.path, *yes)? {
             return Ok(code);
         }

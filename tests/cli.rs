@@ -1,16 +1,22 @@
-//! The binary: `ask` exit codes, `import` errors, two processes on one database file, and output
-//! into a pipe whose reader goes away.
+//! The binary: `ask` exit codes, `import` errors, two processes on one database, and output into
+//! a pipe whose reader goes away. On the test's engine: a SQLite file, or (`TEST_ENGINE=postgres`)
+//! a PostgreSQL database of its own ([`common::BotDb`]).
 
 mod common;
 
-use common::run_bot as bot;
+use common::BotDb;
 use std::io::Read;
 use std::process::{Command, Stdio};
+
+/// Runs the real binary on `db`; its exit code, stdout and stderr.
+fn bot(db: &BotDb, args: &[&str]) -> (i32, String, String) {
+    db.run(args)
+}
 
 #[test]
 fn ask_exits_0_on_success_and_2_on_wrong_input() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("cli.db");
+    let db = BotDb::at(dir.path().join("cli.db"));
     let (code, out, _) = bot(&db, &["ask", "/stock sku:TENT-2P"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Open backorders: 3 (4 units)"), "{out}");
@@ -24,7 +30,7 @@ fn ask_exits_0_on_success_and_2_on_wrong_input() {
 #[test]
 fn import_reports_counts_with_plurals_that_agree() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("cli.db");
+    let db = BotDb::at(dir.path().join("cli.db"));
     let csv = dir.path().join("products.csv");
     std::fs::write(&csv, "sku,name,unit_price\nONE-1,Only one,1.00\n").unwrap();
     let (code, out, err) = bot(&db, &["import", "products", csv.to_str().unwrap()]);
@@ -37,7 +43,7 @@ fn import_reports_counts_with_plurals_that_agree() {
 #[test]
 fn import_of_a_bad_file_exits_2_and_names_the_row() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("cli.db");
+    let db = BotDb::at(dir.path().join("cli.db"));
     let csv = dir.path().join("products.csv");
     std::fs::write(
         &csv,
@@ -72,7 +78,7 @@ fn bad_config_fails_at_once_naming_the_key() {
 #[test]
 fn several_processes_share_one_database() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("shared.db");
+    let db = BotDb::at(dir.path().join("shared.db"));
     assert_eq!(bot(&db, &["ask", "/help"]).0, 0);
     let handles: Vec<_> = (0..4)
         .map(|_| {
@@ -102,7 +108,7 @@ fn several_processes_share_one_database() {
 #[test]
 fn demo_data_goes_only_into_a_database_without_rows_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("real.db");
+    let db = BotDb::at(dir.path().join("real.db"));
     let csv = dir.path().join("suppliers.csv");
     std::fs::write(
         &csv,
@@ -127,7 +133,7 @@ fn demo_data_goes_only_into_a_database_without_rows_and_never_overwrites() {
     assert!(out.contains("1 row, 0 changed, 1 unchanged"), "{out}");
 
     // An empty database still gets the demo shop on first start.
-    let fresh = dir.path().join("fresh.db");
+    let fresh = BotDb::at(dir.path().join("fresh.db"));
     let (code, out, _) = bot(&fresh, &["ask", "/stock sku:TENT-2P"]);
     assert_eq!(code, 0, "{out}");
 }
@@ -135,7 +141,7 @@ fn demo_data_goes_only_into_a_database_without_rows_and_never_overwrites() {
 #[test]
 fn demo_data_reports_what_it_added_and_refuses_zero_skus() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.db");
+    let db = BotDb::at(dir.path().join("demo.db"));
     assert_eq!(bot(&db, &["migrate"]).0, 0);
     let (code, out, err) = bot(&db, &["demo-data"]);
     assert_eq!(code, 0, "{out}{err}");
@@ -147,7 +153,7 @@ fn demo_data_reports_what_it_added_and_refuses_zero_skus() {
     );
     assert!(out.contains("no customer messages queued"), "{out}");
 
-    let synth = dir.path().join("synth.db");
+    let synth = BotDb::at(dir.path().join("synth.db"));
     let (code, out, err) = bot(&synth, &["demo-data", "--skus", "0"]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("--skus"), "{err}");
@@ -165,7 +171,7 @@ async fn loading_the_demo_shop_queues_no_customer_messages() {
 #[test]
 fn init_empty_starts_a_shop_that_never_gets_the_demo_data() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("own.db");
+    let db = BotDb::at(dir.path().join("own.db"));
     let (code, out, err) = bot(&db, &["init", "--empty"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("empty shop"), "{out}");
@@ -182,10 +188,23 @@ fn init_empty_starts_a_shop_that_never_gets_the_demo_data() {
 #[test]
 fn init_reset_asks_first_and_without_a_terminal_needs_yes() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("shop.db");
+    let db = BotDb::at(dir.path().join("shop.db"));
     let (code, out, err) = bot(&db, &["init"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("the demo shop"), "{out}");
+    if common::on_postgres() {
+        // Resetting deletes a SQLite file: on PostgreSQL it refuses, whatever the flags, and
+        // says how to start over; the shop is intact.
+        let (code, _, err) = bot(&db, &["init", "--reset", "--yes", "--empty"]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("dropdb"), "{err}");
+        assert_eq!(
+            bot(&db, &["ask", "/stock TENT-2P"]).0,
+            0,
+            "the shop is intact"
+        );
+        return;
+    }
     // No terminal on stdin: refused, nothing deleted.
     let (code, _, err) = bot(&db, &["init", "--reset", "--empty"]);
     assert_eq!(code, 2, "{err}");
@@ -205,14 +224,10 @@ fn init_reset_asks_first_and_without_a_terminal_needs_yes() {
 }
 
 /// The binary with its stdout on a pipe (stderr captured), for a reader that goes away early.
-fn spawn_piped(db: &std::path::Path, args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
-        .arg("--db")
-        .arg(db)
+fn spawn_piped(db: &BotDb, args: &[&str]) -> std::process::Child {
+    db.command()
         .args(args)
-        .env("RUST_LOG", "warn")
         .env("RUST_BACKTRACE", "1")
-        .env_remove("DISCORD_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -237,7 +252,7 @@ fn finish(mut child: std::process::Child) -> (Option<i32>, String) {
 #[test]
 fn check_json_into_a_pipe_closed_early_stops_quietly() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("cli.db");
+    let db = BotDb::at(dir.path().join("cli.db"));
     let config = dir.path().join("config.toml");
     std::fs::write(
         &config,
@@ -284,7 +299,7 @@ fn check_json_into_a_pipe_closed_early_stops_quietly() {
 #[test]
 fn a_write_whose_reply_meets_a_closed_pipe_is_applied_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("cli.db");
+    let db = BotDb::at(dir.path().join("cli.db"));
     assert_eq!(bot(&db, &["ask", "/help"]).0, 0);
     let mut child = spawn_piped(
         &db,
@@ -316,7 +331,7 @@ fn a_write_whose_reply_meets_a_closed_pipe_is_applied_exactly_once() {
 #[test]
 fn ask_takes_input_as_people_type_it_and_import_names_a_semicolon_separator() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("cli.db");
+    let db = BotDb::at(dir.path().join("cli.db"));
     let (code, out, _) = bot(&db, &["ask", "/search rain jacket"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("JACKET-RAIN-M"), "{out}");

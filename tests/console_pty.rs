@@ -1,6 +1,10 @@
 //! The real binary's console in a pseudo-terminal: Tab completion, history recall, positional
 //! values, and replies without Markdown. (rexpect reads bytes as Latin-1: needles stay ASCII.)
+//! On the test's engine ([`common::BotDb`]); history and log go beside `database.path` on both.
 
+mod common;
+
+use common::BotDb;
 use rexpect::reader::Options;
 use rexpect::session::spawn_with_options;
 use std::process::Command;
@@ -8,9 +12,9 @@ use std::process::Command;
 const PRODUCTS: &str =
     "sku,name,unit_price,on_hand\nKB-101,Keyboard,49.00,3\nMS-200,Mouse,19.00,0\n";
 
-fn bot(db: &std::path::Path) -> Command {
+fn bot(db: &BotDb) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
-    c.arg("--db").arg(db);
+    c.args(db.args()).envs(db.env());
     with_env(&mut c);
     c
 }
@@ -25,7 +29,7 @@ fn with_env(c: &mut Command) {
 }
 
 /// The real binary's console in a pseudo-terminal.
-fn console(db: &std::path::Path) -> rexpect::session::PtySession {
+fn console(db: &BotDb) -> rexpect::session::PtySession {
     let mut console = bot(db);
     console.arg("console");
     spawn_with_options(
@@ -40,7 +44,7 @@ fn console(db: &std::path::Path) -> rexpect::session::PtySession {
 #[test]
 fn tab_completes_up_recalls_and_positional_values_answer_in_a_terminal() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("console.db");
+    let db = BotDb::at(dir.path().join("console.db"));
     let csv = dir.path().join("products.csv");
     std::fs::write(&csv, PRODUCTS).unwrap();
     let out = bot(&db)
@@ -113,15 +117,16 @@ fn a_signal_at_the_prompt_gives_the_terminal_back_as_it_was() {
     use nix::sys::termios::{tcgetattr, InputFlags, LocalFlags, OutputFlags};
     let cooked = LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG | LocalFlags::IEXTEN;
     let dir = tempfile::tempdir().unwrap();
+    let db = BotDb::at(dir.path().join("console.db"));
     // rexpect turns echo off in the child before it starts the program: `stty echo` turns
     // it back on, so the console starts on a terminal in the usual cooked mode.
     let mut c = Command::new("sh");
     c.arg("-c")
         .arg("stty echo && exec \"$0\" \"$@\"")
         .arg(env!("CARGO_BIN_EXE_backorder-bot"))
-        .arg("--db")
-        .arg(dir.path().join("console.db"))
-        .arg("console");
+        .args(db.args())
+        .arg("console")
+        .envs(db.env());
     with_env(&mut c);
     let mut p = spawn_with_options(
         c,
@@ -165,7 +170,7 @@ fn a_signal_at_the_prompt_gives_the_terminal_back_as_it_was() {
 fn no_log_line_reaches_the_terminal_from_start_to_exit() {
     for command in ["console", "run"] {
         let dir = tempfile::tempdir().unwrap();
-        let mut c = bot(&dir.path().join("shop.db"));
+        let mut c = bot(&BotDb::at(dir.path().join("shop.db")));
         c.arg(command)
             .env("RUST_LOG", "info")
             .env("BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START", "true");

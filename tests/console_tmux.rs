@@ -2,9 +2,13 @@
 //! answer; what the console queues the service sends; neither pane shows a log line.
 //!
 //! tmux comes from the distribution's packages (`.ci/run` installs it). Without it the test says
-//! so and passes, except under `CI=true`, where it fails.
+//! so and passes, except under `CI=true`, where it fails. On the test's engine
+//! ([`common::BotDb`]).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::BotDb;
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -65,39 +69,37 @@ impl Drop for Tmux {
 
 /// The shell command a pane runs: the real binary on `db`, its HTTP listener on `port`, updates
 /// due at once at any hour, no Discord.
-fn pane_command(db: &Path, port: u16, command: &str) -> String {
+fn pane_command(db: &BotDb, port: u16, command: &str) -> String {
+    let quoted = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let env: Vec<String> = db
+        .env()
+        .iter()
+        .map(|(k, v)| format!("{k}={}", quoted(v)))
+        .collect();
+    let args: Vec<String> = db.args().iter().map(|a| quoted(a)).collect();
     format!(
         "env -u RUST_LOG -u DISCORD_TOKEN -u INGEST_API_TOKEN \
          BACKORDER_BOT__HTTP__BIND=127.0.0.1:{port} \
          BACKORDER_BOT__NOTIFY__COALESCE=0s BACKORDER_BOT__NOTIFY__QUIET_HOURS= \
-         BACKORDER_BOT__NOTIFY__APPROVAL_MIN_SHIFT_DAYS=100000 \
-         '{}' --db '{}' {command}",
-        env!("CARGO_BIN_EXE_backorder-bot"),
-        db.display()
+         BACKORDER_BOT__NOTIFY__APPROVAL_MIN_SHIFT_DAYS=100000 {} \
+         {} {} {command}",
+        env.join(" "),
+        quoted(env!("CARGO_BIN_EXE_backorder-bot")),
+        args.join(" ")
     )
 }
 
-/// Runs a statement on the database file, or counts with it.
-fn sql(db: &Path, statement: &str) -> i64 {
-    use sqlx::ConnectOptions;
+/// Runs a statement on the database, or counts with it.
+fn sql(db: &BotDb, statement: &str) -> i64 {
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(db)
-            .connect()
-            .await
-            .unwrap();
-        if statement.starts_with("SELECT") {
-            sqlx::query_scalar(statement)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
+        let store = db.store().await;
+        let n = if statement.starts_with("SELECT") {
+            store.scalar_i64(statement).await.unwrap()
         } else {
-            sqlx::query(statement)
-                .execute(&mut conn)
-                .await
-                .unwrap()
-                .rows_affected() as i64
-        }
+            store.execute_sql(statement).await.unwrap() as i64
+        };
+        store.close().await;
+        n
     })
 }
 
@@ -123,16 +125,10 @@ fn run_and_console_in_two_terminals_share_the_shop_and_the_service_sends() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("shop.db");
+    let db = BotDb::at(dir.path().join("shop.db"));
     // The demo shop, loaded once; its own queued updates cleared so that whatever the service
     // sends below is the console's.
-    let out = Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
-        .arg("--db")
-        .arg(&db)
-        .args(["ask", "/help"])
-        .env_remove("DISCORD_TOKEN")
-        .output()
-        .unwrap();
+    let out = db.command().args(["ask", "/help"]).output().unwrap();
     assert!(out.status.success(), "{out:?}");
     sql(&db, "DELETE FROM outbox");
     let port = std::net::TcpListener::bind("127.0.0.1:0")

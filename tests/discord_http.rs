@@ -6,6 +6,7 @@ mod common;
 mod support;
 
 use backorder_bot::app::{App, Clock};
+use backorder_bot::domain::approval::ApprovalStatus;
 use backorder_bot::store::audit;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -758,20 +759,23 @@ async fn approval_buttons_and_the_note_form_work_over_http() {
         .post_button_click(&bot.url, &click("approve"), msg, &member(vec![OPS_ROLE]))
         .await;
     assert_eq!(approved["data"]["flags"], 64, "{approved:#}");
-    let id = batch.parse::<i64>().unwrap();
-    let (status, kept): (String, Option<String>) = common::rows_of(
-        &bot.app,
-        &format!("SELECT status, note FROM approvals WHERE id = {id}"),
-    )
-    .await
-    .remove(0);
-    assert_eq!((status.as_str(), kept.as_deref()), ("approved", Some(note)));
-    let (still_held,): (i64,) = common::rows_of(
-        &bot.app,
-        "SELECT COUNT(*) FROM outbox WHERE status = 'held'",
-    )
-    .await
-    .remove(0);
+    let id = held.unwrap();
+    let mut conn = bot.app.store.conn().await.unwrap();
+    let kept = backorder_bot::store::approvals::get(&mut conn, id)
+        .await
+        .unwrap()
+        .expect("the batch");
+    drop(conn);
+    assert_eq!(
+        (kept.status, kept.note.as_deref()),
+        (ApprovalStatus::Approved, Some(note))
+    );
+    let still_held = bot
+        .app
+        .store
+        .scalar_i64("SELECT COUNT(*) FROM outbox WHERE status = 'held'")
+        .await
+        .unwrap();
     assert_eq!(still_held, 0, "approve released every held update");
     bot.stop().await;
 }

@@ -1,20 +1,21 @@
 //! The real binary, killed with SIGKILL in the middle of a stream of keyed writes, then
 //! restarted: every request, retried with its key, is applied exactly once, and no write that was
-//! acknowledged before the kill is lost.
+//! acknowledged before the kill is lost. On the test's engine: a SQLite file, or
+//! (`TEST_ENGINE=postgres`) a PostgreSQL database ([`common::BotDb`]).
 
 mod common;
 
-use common::free_port;
+use backorder_bot::store::Store;
+use common::{free_port, BotDb};
 use serde_json::json;
-use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const REQUESTS: usize = 80;
 
-fn start(db: &Path, port: u16) -> Child {
-    common::bot_command(db)
+fn start(db: &BotDb, port: u16) -> Child {
+    db.command()
         .arg("run")
         .env("INGEST_API_TOKEN", "s3cret")
         .env("BACKORDER_BOT__HTTP__BIND", format!("127.0.0.1:{port}"))
@@ -57,20 +58,19 @@ async fn send(
     Ok((status, replayed))
 }
 
-async fn applied(db: &sqlx::SqlitePool, i: usize) -> i64 {
-    sqlx::query_scalar("SELECT COUNT(*) FROM stock_movements WHERE reason = $1")
-        .bind(format!("crash test {i}"))
-        .fetch_one(db)
-        .await
-        .unwrap()
+async fn applied(db: &Store, i: usize) -> i64 {
+    db.scalar_i64(&format!(
+        "SELECT COUNT(*) FROM stock_movements WHERE reason = 'crash test {i}'"
+    ))
+    .await
+    .unwrap()
 }
 
-async fn ledger(db: &sqlx::SqlitePool) -> i64 {
-    sqlx::query_scalar(
-        "SELECT COALESCE(SUM(m.qty), 0) FROM stock_movements m JOIN products p ON p.id = m.product_id
-         WHERE p.sku_key = 'LAMP-HEAD'",
+async fn ledger(db: &Store) -> i64 {
+    db.scalar_i64(
+        "SELECT CAST(COALESCE(SUM(m.qty), 0) AS BIGINT) FROM stock_movements m
+         JOIN products p ON p.id = m.product_id WHERE p.sku_key = 'LAMP-HEAD'",
     )
-    .fetch_one(db)
     .await
     .unwrap()
 }
@@ -78,7 +78,7 @@ async fn ledger(db: &sqlx::SqlitePool) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyed_writes_survive_kill_9_and_retries_apply_each_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("crash.db");
+    let database = BotDb::at(dir.path().join("crash.db"));
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
         .build()
@@ -86,10 +86,9 @@ async fn keyed_writes_survive_kill_9_and_retries_apply_each_exactly_once() {
 
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = start(&db_path, port);
+    let mut child = start(&database, port);
     wait_ready(&client, &base).await;
-    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db_path);
-    let db = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let db = database.store().await;
     let before = ledger(&db).await;
 
     // Four clients stream keyed writes; the process is killed once some are acknowledged.
@@ -122,7 +121,7 @@ async fn keyed_writes_survive_kill_9_and_retries_apply_each_exactly_once() {
 
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = start(&db_path, port);
+    let mut child = start(&database, port);
     wait_ready(&client, &base).await;
     for &i in &acked {
         assert_eq!(

@@ -1,9 +1,10 @@
 //! The process around the features: clean shutdown on SIGTERM, a complete database file after
-//! one-shot commands, and online backups.
+//! one-shot commands, and online backups. The service and its consoles run on the test's engine
+//! ([`common::BotDb`]); the database file and its backup are SQLite's.
 
 mod common;
 
-use common::{bot_command, free_port, run_bot as bot};
+use common::{free_port, run_bot as bot, BotDb};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -27,7 +28,7 @@ async fn products_in(file: &Path) -> i64 {
 #[tokio::test]
 async fn one_shot_commands_leave_everything_in_the_database_file() {
     if common::on_postgres() {
-        eprintln!("one_shot_commands_leave_everything_in_the_database_file: SQLite only: the real binary on a --db file");
+        eprintln!("one_shot_commands_leave_everything_in_the_database_file: SQLite only: it checks the WAL is checkpointed into the .db file, and PostgreSQL keeps no database file");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -52,7 +53,14 @@ async fn one_shot_commands_leave_everything_in_the_database_file() {
 #[tokio::test]
 async fn backup_writes_a_consistent_copy_and_never_overwrites() {
     if common::on_postgres() {
-        eprintln!("backup_writes_a_consistent_copy_and_never_overwrites: SQLite only: the real binary on a --db file");
+        // `backup` copies the SQLite file (VACUUM INTO); it names pg_dump instead.
+        let dir = tempfile::tempdir().unwrap();
+        let db = BotDb::at(dir.path().join("shop.db"));
+        let backup = dir.path().join("backup.db");
+        let (code, _, err) = db.run(&["backup", backup.to_str().unwrap()]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("pg_dump"), "{err}");
+        assert!(!backup.exists());
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -78,12 +86,8 @@ async fn backup_writes_a_consistent_copy_and_never_overwrites() {
 
 #[test]
 fn sigterm_stops_the_service_cleanly_and_says_so_at_info() {
-    if common::on_postgres() {
-        eprintln!("sigterm_stops_the_service_cleanly_and_says_so_at_info: SQLite only: the real binary on a --db file");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
-    let cmd = service(&dir.path().join("svc.db"));
+    let cmd = service(&BotDb::at(dir.path().join("svc.db")));
     let (mut child, rx, mut log) = listening(cmd);
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -123,8 +127,8 @@ fn sigterm_stops_the_service_cleanly_and_says_so_at_info() {
 }
 
 /// `backorder-bot` on `db`, logging at info, with the HTTP listener on `port`.
-fn bot_on(db: &Path, port: u16) -> Command {
-    let mut c = bot_command(db);
+fn bot_on(db: &BotDb, port: u16) -> Command {
+    let mut c = db.command();
     c.env("RUST_LOG", "info")
         .env("BACKORDER_BOT__HTTP__BIND", format!("127.0.0.1:{port}"))
         // Updates go out at once, at any hour.
@@ -134,8 +138,8 @@ fn bot_on(db: &Path, port: u16) -> Command {
 }
 
 /// `backorder-bot run` on `db`, logging at info, with the ingest API on a port of its choice.
-fn service(db: &Path) -> Command {
-    let mut c = bot_command(db);
+fn service(db: &BotDb) -> Command {
+    let mut c = db.command();
     c.arg("run")
         .env("RUST_LOG", "info")
         .env("BACKORDER_BOT__HTTP__BIND", "127.0.0.1:0")
@@ -144,20 +148,8 @@ fn service(db: &Path) -> Command {
 }
 
 /// Customer messages recorded as sent to the log (no SMS or e-mail credentials).
-fn logged_messages(file: &Path) -> i64 {
-    use sqlx::ConnectOptions;
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(file)
-            .read_only(true)
-            .connect()
-            .await
-            .unwrap();
-        sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE transport = 'log'")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap()
-    })
+fn logged_messages(db: &BotDb) -> i64 {
+    db.scalar("SELECT COUNT(*) FROM messages WHERE transport = 'log'")
 }
 
 /// An ETA a few weeks ahead, as `/eta` takes it.
@@ -167,7 +159,10 @@ fn weeks_ahead() -> String {
 
 /// The service (`run`, stdin not a terminal) on `db`, once it listens; its log lines arrive on
 /// the receiver.
-fn start_service(db: &Path, port: u16) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+fn start_service(
+    db: &BotDb,
+    port: u16,
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
     let mut cmd = bot_on(db, port);
     cmd.arg("run");
     let (child, rx, _) = listening(cmd);
@@ -227,7 +222,7 @@ fn stop_service(mut child: std::process::Child, rx: std::sync::mpsc::Receiver<St
 }
 
 /// `console` with `input` on a pipe; its exit code, stdout and stderr.
-fn console_with(db: &Path, port: u16, input: &str) -> (Option<i32>, String, String) {
+fn console_with(db: &BotDb, port: u16, input: &str) -> (Option<i32>, String, String) {
     use std::io::Write;
     let mut child = bot_on(db, port)
         .arg("console")
@@ -251,7 +246,7 @@ fn console_with(db: &Path, port: u16, input: &str) -> (Option<i32>, String, Stri
 }
 
 /// `ask` on the HTTP port given; its exit code, stdout and stderr.
-fn ask_on(db: &Path, port: u16, line: &str) -> (Option<i32>, String, String) {
+fn ask_on(db: &BotDb, port: u16, line: &str) -> (Option<i32>, String, String) {
     let out = bot_on(db, port).args(["ask", line]).output().unwrap();
     (
         out.status.code(),
@@ -264,12 +259,8 @@ const QUEUED_NOTE: &str = "customer messages queued; start `backorder-bot run` t
 
 #[test]
 fn consoles_and_asks_work_beside_the_running_service_which_sends_what_they_queue() {
-    if common::on_postgres() {
-        eprintln!("consoles_and_asks_work_beside_the_running_service_which_sends_what_they_queue: SQLite only: the real binary on a --db file");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("shop.db");
+    let db = BotDb::at(dir.path().join("shop.db"));
     let port = free_port();
     let (service, log) = start_service(&db, port);
 
@@ -311,12 +302,8 @@ fn consoles_and_asks_work_beside_the_running_service_which_sends_what_they_queue
 
 #[test]
 fn what_is_queued_with_no_service_running_is_said_once() {
-    if common::on_postgres() {
-        eprintln!("what_is_queued_with_no_service_running_is_said_once: SQLite only: the real binary on a --db file");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("shop.db");
+    let db = BotDb::at(dir.path().join("shop.db"));
     let port = free_port();
     let (code, _, err) = ask_on(&db, port, "/help");
     assert_eq!(code, Some(0), "{err}");
@@ -343,15 +330,11 @@ fn what_is_queued_with_no_service_running_is_said_once() {
 
 #[test]
 fn sigterm_stops_the_service_within_a_second_while_discord_does_not_answer() {
-    if common::on_postgres() {
-        eprintln!("sigterm_stops_the_service_within_a_second_while_discord_does_not_answer: SQLite only: the real binary on a --db file");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     // Accepts connections (the kernel's backlog) and never answers: a Discord API that hangs.
     let blackhole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let api = format!("http://{}", blackhole.local_addr().unwrap());
-    let mut cmd = service(&dir.path().join("svc.db"));
+    let mut cmd = service(&BotDb::at(dir.path().join("svc.db")));
     cmd.env("DISCORD_TOKEN", "not-a-real-token")
         .env("BACKORDER_BOT__DISCORD__API_BASE_URL", &api);
     let (mut child, rx, mut log) = listening(cmd);

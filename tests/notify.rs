@@ -178,7 +178,7 @@ async fn code_21610_opts_the_customer_out_without_retrying() {
     let r = round(&t).await;
     assert_eq!((r.sent, r.retried, r.failed), (0, 0, 1));
     assert_eq!(
-        t.scalar("SELECT CASE WHEN sms_opt_out THEN 1 ELSE 0 END FROM customers WHERE external_id = 'C-1001'")
+        t.scalar("SELECT COUNT(*) FROM customers WHERE external_id = 'C-1001' AND sms_opt_out")
             .await,
         1
     );

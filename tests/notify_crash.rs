@@ -1,5 +1,6 @@
 //! The dispatcher of the real binary is killed (`SIGKILL`) mid-batch and restarted: every message
-//! still arrives, and the only duplicates are rows of the batch that was in flight.
+//! still arrives, and the only duplicates are rows of the batch that was in flight. On the
+//! test's engine: a SQLite file, or (`TEST_ENGINE=postgres`) a PostgreSQL database.
 
 mod common;
 #[path = "support/mock_twilio.rs"]
@@ -12,8 +13,9 @@ use std::time::{Duration, Instant};
 const CUSTOMERS: usize = 60;
 const BATCH: usize = 10;
 
-fn start_bot(db: &std::path::Path, mock: &MockTwilio) -> Child {
-    common::bot_command(db)
+fn start_bot(t: &common::TestApp, mock: &MockTwilio) -> Child {
+    common::BotDb::of(t)
+        .command()
         .arg("run")
         .envs(mock.settings_vars())
         .env("BACKORDER_BOT__NOTIFY__BATCH_SIZE", BATCH.to_string())
@@ -43,30 +45,23 @@ async fn a_dispatcher_killed_mid_batch_delivers_everything_after_restart_with_bo
     }
     t.import("customers", &customers).await.unwrap();
     t.import("orders", &orders).await.unwrap();
-    let pool = t.app.store.pool().clone();
-    sqlx::query("DELETE FROM outbox")
-        .execute(&pool)
-        .await
-        .unwrap();
-    sqlx::query(
+    t.exec("DELETE FROM outbox").await;
+    t.exec(
         "INSERT INTO outbox (backorder_id, customer_id, kind, payload, next_attempt_at, created_at)
          SELECT id, customer_id, 'allocated', '{\"product\": \"Widget\", \"qty\": 1}',
             '2000-01-01T00:00:00Z', '2000-01-01T00:00:00Z' FROM backorders",
     )
-    .execute(&pool)
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         t.scalar("SELECT COUNT(*) FROM outbox").await,
         CUSTOMERS as i64
     );
-    let db = t.app.settings.database.path.clone();
     t.app.store.close().await;
 
     let mock = MockTwilio::start().await;
     // Slow answers keep a batch in flight long enough to be killed in the middle of it.
     mock.set_delay(Duration::from_millis(150));
-    let mut bot = start_bot(&db, &mock);
+    let mut bot = start_bot(&t, &mock);
     let m = mock.clone();
     common::wait_until("the third batch", Duration::from_secs(10), || {
         m.count() > 2 * BATCH
@@ -80,7 +75,7 @@ async fn a_dispatcher_killed_mid_batch_delivers_everything_after_restart_with_bo
         "killed too late: {before_restart}"
     );
 
-    let mut bot = start_bot(&db, &mock);
+    let mut bot = start_bot(&t, &mock);
     let m = mock.clone();
     let distinct = move || {
         let mut seen: Vec<String> = m
@@ -100,13 +95,13 @@ async fn a_dispatcher_killed_mid_batch_delivers_everything_after_restart_with_bo
     )
     .await;
     // Let the last round record its outcome, then stop.
-    let store = backorder_bot::store::Store::open(&common::settings(&t.dir, &[]).database)
+    let store = backorder_bot::store::Store::open(&t.app.settings.database)
         .await
         .unwrap();
     let start = Instant::now();
     loop {
-        let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status <> 'sent'")
-            .fetch_one(store.pool())
+        let open = store
+            .scalar_i64("SELECT COUNT(*) FROM outbox WHERE status <> 'sent'")
             .await
             .unwrap();
         if open == 0 {

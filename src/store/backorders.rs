@@ -1,6 +1,6 @@
 //! Backorders: the shortfall of order lines, their priority inputs and promised ETAs.
 
-use super::keyset::{self, asc, desc, KeyColumn, Keyed, Source};
+use super::keyset::{self, asc, asc_day, desc, KeyColumn, Keyed, Source};
 use super::types::sql_word;
 use super::{id_json, ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
@@ -94,27 +94,13 @@ const PRIORITY: [KeyColumn; 3] = [
     asc("b.id", 'i'),
 ];
 const AGE: [KeyColumn; 2] = [asc("b.ordered_epoch", 'i'), asc("b.id", 'i')];
+/// Unknown last: written as the ETA indexes write it (SQLite migration 0010, PostgreSQL 0001).
 const ETA: [KeyColumn; 4] = [
-    asc(PROMISED_ETA_KEY.0, 't'),
+    asc_day("COALESCE(b.promised_eta, '9999-12-31')"),
     desc("b.sort_key", 'r'),
     asc("b.ordered_epoch", 'i'),
     asc("b.id", 'i'),
 ];
-/// [`ETA`] on PostgreSQL.
-const ETA_POSTGRES: [KeyColumn; 4] = [
-    asc(PROMISED_ETA_KEY.1, 't'),
-    desc("b.sort_key", 'r'),
-    asc("b.ordered_epoch", 'i'),
-    asc("b.id", 'i'),
-];
-
-/// A promised date as a list key, unknown last, on SQLite and on PostgreSQL. The key is text
-/// (`YYYY-MM-DD` orders as the date does): SQLite stores dates as that text, as its indexes
-/// (migration 0010) write it; PostgreSQL's `date` is cast to it.
-const PROMISED_ETA_KEY: (&str, &str) = (
-    "COALESCE(b.promised_eta, '9999-12-31')",
-    "COALESCE(CAST(b.promised_eta AS TEXT), '9999-12-31')",
-);
 const VALUE: [KeyColumn; 4] = [
     desc("b.value_minor", 'i'),
     desc("b.sort_key", 'r'),
@@ -134,13 +120,8 @@ impl ListOrder {
     }
 }
 
-/// The backorders `f` selects, in `order`, as a keyset source on SQLite.
+/// The backorders `f` selects, in `order`, as a keyset source.
 pub fn source(f: &Filter, order: ListOrder) -> Source<'static> {
-    source_on(f, order, false)
-}
-
-/// [`source`] on the engine given (PostgreSQL when `postgres`).
-fn source_on(f: &Filter, order: ListOrder, postgres: bool) -> Source<'static> {
     let mut filter = Vec::new();
     let mut binds = Vec::new();
     if let Some(p) = f.product_id {
@@ -176,10 +157,7 @@ fn source_on(f: &Filter, order: ListOrder, postgres: bool) -> Source<'static> {
         id: "b.id",
         filter,
         binds,
-        order: match order {
-            ListOrder::Eta if postgres => &ETA_POSTGRES,
-            _ => order.columns(),
-        },
+        order: order.columns(),
     }
 }
 
@@ -196,7 +174,7 @@ pub async fn list(
     seek: &Seek,
     limit: i64,
 ) -> anyhow::Result<(Vec<BackorderRow>, Keyed, i64)> {
-    let src = source_on(f, order, conn.is_postgres());
+    let src = source(f, order);
     let total = if f.product_id.is_none() && f.customer_id.is_none() {
         // A whole status: the count the triggers keep (migration 0010), not an index range.
         run!(

@@ -1,6 +1,6 @@
 //! Purchase orders, their lines and the ETA history of those lines.
 
-use super::keyset::{self, asc, KeyColumn, Keyed, Source};
+use super::keyset::{self, asc, asc_day, KeyColumn, Keyed, Source};
 use super::types::sql_word;
 use super::{id_json, ts, Conn};
 use crate::domain::page::{KeyPart, Seek};
@@ -283,32 +283,14 @@ pub struct PoFilter {
 
 /// `/pos`'s order: next ETA first (stored on the header, migration 0010), undated last, then PO
 /// number.
-pub const PO_ORDER: [KeyColumn; 2] = [asc(NEXT_ETA_KEY.0, 't'), asc("po.po_number", 't')];
+pub const PO_ORDER: [KeyColumn; 2] = [asc_day(NEXT_ETA_KEY), asc("po.po_number", 't')];
 
-/// [`PO_ORDER`] on PostgreSQL.
-const PO_ORDER_POSTGRES: [KeyColumn; 2] = [asc(NEXT_ETA_KEY.1, 't'), asc("po.po_number", 't')];
+/// A PO's next ETA, undated last, written as the index `purchase_orders_all_eta` writes it.
+const NEXT_ETA_KEY: &str = "COALESCE(po.next_eta, '9999-12-31')";
 
-/// A PO's next ETA as a list key, undated last, on SQLite and on PostgreSQL. The key is text
-/// (`YYYY-MM-DD` orders as the date does): SQLite stores dates as that text, as its index
-/// `purchase_orders_all_eta` writes it; PostgreSQL's `date` is cast to it.
-const NEXT_ETA_KEY: (&str, &str) = (
-    "COALESCE(po.next_eta, '9999-12-31')",
-    "COALESCE(CAST(po.next_eta AS TEXT), '9999-12-31')",
-);
-
-/// The purchase orders `f` selects, next ETA first, as a keyset source on SQLite. A PO is late
-/// when its next ETA is before `today`.
+/// The purchase orders `f` selects, next ETA first, as a keyset source. A PO is late when its
+/// next ETA is before `today`.
 pub fn pos_source(f: &PoFilter, today: NaiveDate) -> Source<'static> {
-    pos_source_on(f, today, false)
-}
-
-/// [`pos_source`] on the engine given (PostgreSQL when `postgres`).
-fn pos_source_on(f: &PoFilter, today: NaiveDate, postgres: bool) -> Source<'static> {
-    let (eta_key, order) = if postgres {
-        (NEXT_ETA_KEY.1, &PO_ORDER_POSTGRES)
-    } else {
-        (NEXT_ETA_KEY.0, &PO_ORDER)
-    };
     let mut filter = Vec::new();
     let mut binds = Vec::new();
     // Statuses are written out (they are the enum's fixed spellings, never user text) as the
@@ -343,14 +325,14 @@ fn pos_source_on(f: &PoFilter, today: NaiveDate, postgres: bool) -> Source<'stat
     }
     if f.late_only {
         binds.push(KeyPart::Text(today.to_string()));
-        filter.push(format!("{eta_key} < ${}", binds.len()));
+        filter.push(format!("{NEXT_ETA_KEY} < date(${})", binds.len()));
     }
     Source {
         from: "purchase_orders po",
         id: "po.id",
         filter,
         binds,
-        order,
+        order: &PO_ORDER,
     }
 }
 
@@ -368,7 +350,7 @@ pub async fn list_pos(
     seek: &Seek,
     limit: i64,
 ) -> anyhow::Result<(Vec<PoSummaryRow>, Keyed, i64)> {
-    let src = pos_source_on(f, today, conn.is_postgres());
+    let src = pos_source(f, today);
     let total = if f.supplier_id.is_none() && !f.late_only {
         // Whole statuses: the counts the triggers keep (migration 0010), not an index range.
         let counts: Vec<(PoStatus, i64)> = run!(

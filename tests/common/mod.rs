@@ -82,8 +82,15 @@ pub async fn scratch_postgres() -> String {
 /// Where a test's database is: a file in its temp dir, or (on PostgreSQL) a fresh database.
 /// [`build_on`] builds more applications on it (replicas, restarts).
 pub async fn database_vars(dir: &tempfile::TempDir) -> Vec<(String, String)> {
+    // The directory of `database.path` holds what the program writes beside its data (console
+    // charts, the terminal's log) on either engine: the test's own.
+    let path = (
+        "BACKORDER_BOT__DATABASE__PATH".to_string(),
+        dir.path().join("test.db").display().to_string(),
+    );
     if on_postgres() {
         return vec![
+            path,
             (
                 "BACKORDER_BOT__DATABASE__URL".to_string(),
                 scratch_postgres().await,
@@ -94,10 +101,7 @@ pub async fn database_vars(dir: &tempfile::TempDir) -> Vec<(String, String)> {
             ),
         ];
     }
-    vec![(
-        "BACKORDER_BOT__DATABASE__PATH".to_string(),
-        dir.path().join("test.db").display().to_string(),
-    )]
+    vec![path]
 }
 
 /// 2026-11-26 12:00 UTC, the day the tests live in.
@@ -296,24 +300,127 @@ pub fn run_bot(db: &std::path::Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// The real binary on `t`'s database, as [`run_bot`] does: its SQLite file by `--db`, or on
-/// PostgreSQL its database by `BACKORDER_BOT__DATABASE__URL`.
-pub fn run_bot_on(t: &TestApp, args: &[&str]) -> (i32, String, String) {
-    let settings = &t.app.settings.database;
-    let mut c = bot_command(&settings.path);
-    if let backorder_bot::config::Engine::Postgres(url) = &settings.engine {
-        c = std::process::Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
-        c.env("RUST_LOG", "warn")
-            .env_remove("DISCORD_TOKEN")
-            .env("BACKORDER_BOT__DATABASE__URL", url.expose())
-            .env("BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED", "true");
+/// A database for the real binary on the test's engine: the SQLite file `file`, or with
+/// `TEST_ENGINE=postgres` a fresh PostgreSQL database (`file` is then its `database.path`, whose
+/// directory takes what the program writes beside its data). The program gets it by `--db` or
+/// by `BACKORDER_BOT__DATABASE__URL`.
+#[derive(Debug, Clone)]
+pub struct BotDb {
+    pub file: std::path::PathBuf,
+    /// The PostgreSQL database, on PostgreSQL.
+    pub url: Option<String>,
+}
+
+impl BotDb {
+    /// A new database: the file `file` (not created yet), or a fresh PostgreSQL database.
+    /// Usable with or without a runtime.
+    pub fn at(file: impl Into<std::path::PathBuf>) -> BotDb {
+        let url = on_postgres().then(|| {
+            std::thread::spawn(|| {
+                tokio::runtime::Runtime::new()
+                    .unwrap()
+                    .block_on(scratch_postgres())
+            })
+            .join()
+            .expect("a scratch database")
+        });
+        BotDb {
+            file: file.into(),
+            url,
+        }
     }
-    let out = c.args(args).output().expect("binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+
+    /// The database of `t`.
+    pub fn of(t: &TestApp) -> BotDb {
+        let settings = &t.app.settings.database;
+        BotDb {
+            file: settings.path.clone(),
+            url: match &settings.engine {
+                backorder_bot::config::Engine::Postgres(url) => Some(url.expose().to_string()),
+                backorder_bot::config::Engine::Sqlite => None,
+            },
+        }
+    }
+
+    /// The variables that point the binary at this database (none for a SQLite file).
+    pub fn env(&self) -> Vec<(String, String)> {
+        match &self.url {
+            Some(url) => vars(&[
+                ("BACKORDER_BOT__DATABASE__URL", url.as_str()),
+                ("BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED", "true"),
+                (
+                    "BACKORDER_BOT__DATABASE__PATH",
+                    &self.file.display().to_string(),
+                ),
+            ]),
+            None => Vec::new(),
+        }
+    }
+
+    /// The arguments that point the binary at this database (`--db FILE` for a SQLite file),
+    /// before its command.
+    pub fn args(&self) -> Vec<String> {
+        match &self.url {
+            Some(_) => Vec::new(),
+            None => vec!["--db".to_string(), self.file.display().to_string()],
+        }
+    }
+
+    /// The real binary on this database, without Discord, logging warnings only (as
+    /// [`bot_command`]); a test adds its arguments and environment.
+    pub fn command(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_backorder-bot"));
+        c.args(self.args())
+            .envs(self.env())
+            .env("RUST_LOG", "warn")
+            .env_remove("DISCORD_TOKEN");
+        c
+    }
+
+    /// Runs the real binary on this database; its exit code, stdout and stderr.
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.command().args(args).output().expect("binary runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// A store of the test's own on this database (beside any program using it).
+    pub async fn store(&self) -> backorder_bot::store::Store {
+        let mut all = self.env();
+        if self.url.is_none() {
+            all.push((
+                "BACKORDER_BOT__DATABASE__PATH".to_string(),
+                self.file.display().to_string(),
+            ));
+        }
+        backorder_bot::store::Store::open(&load_settings(None, &all).database)
+            .await
+            .expect("the test's database opens")
+    }
+
+    /// The first column of the first row of `sql`, read through a store of its own. Usable
+    /// with or without a runtime.
+    pub fn scalar(&self, sql: &str) -> i64 {
+        let (db, sql) = (self.clone(), sql.to_string());
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new().unwrap().block_on(async {
+                let store = db.store().await;
+                let n = store.scalar_i64(&sql).await;
+                store.close().await;
+                n.unwrap_or_else(|e| panic!("{sql}: {e}"))
+            })
+        })
+        .join()
+        .expect("the query runs")
+    }
+}
+
+/// Runs the real binary on `t`'s database ([`BotDb::run`]).
+pub fn run_bot_on(t: &TestApp, args: &[&str]) -> (i32, String, String) {
+    BotDb::of(t).run(args)
 }
 
 /// Waits until `done`, failing the test naming `what` after `limit`.
