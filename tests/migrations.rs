@@ -65,8 +65,10 @@ const POSTGRES_RELEASED: &[&str] = &[
     "0002_approvals_and_customer_page.sql",
     "0003_id_lists.sql",
     "0004_set_based_backorder_triggers.sql",
-    // 0005 is assigned to another branch.
+    "0005_set_based_backorder_totals.sql",
+    // 0006 was assigned to the page keys before 0007 landed; it touches no table 0007 does.
     "0006_page_invocations.sql",
+    "0007_set_based_stock_position_tokens.sql",
 ];
 
 #[test]
