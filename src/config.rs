@@ -84,9 +84,6 @@ pub struct DatabaseSettings {
     /// Never 0: the file's 0 is resolved to a count here.
     pub reader_connections: u32,
     pub busy_timeout: Duration,
-    /// Serve from PostgreSQL before the whole store runs on it (the port's own tests; parts
-    /// still answer "does not run on PostgreSQL yet").
-    pub postgres_unfinished: bool,
 }
 
 /// `[shop]`
@@ -637,7 +634,6 @@ struct RawDatabase {
     max_connections: u32,
     reader_connections: u32,
     busy_timeout: String,
-    postgres_unfinished: bool,
 }
 
 impl TryFrom<RawDatabase> for DatabaseSettings {
@@ -666,7 +662,6 @@ impl TryFrom<RawDatabase> for DatabaseSettings {
                 n => n,
             },
             busy_timeout: duration("database.busy_timeout", &raw.busy_timeout)?,
-            postgres_unfinished: raw.postgres_unfinished,
         })
     }
 }

@@ -37,7 +37,6 @@ async fn database(test: &str) -> Option<String> {
 fn shared(url: &str) -> Vec<(String, String)> {
     [
         ("BACKORDER_BOT__DATABASE__URL", url),
-        ("BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED", "true"),
         ("BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START", "false"),
     ]
     .into_iter()

@@ -60,15 +60,8 @@ pub async fn replicas(app: &App, n: u64) -> anyhow::Result<()> {
         let mut settings = (*app.settings).clone();
         settings.database.engine =
             Engine::Postgres(PostgresUrl::parse("BENCH_DATABASE_URL", &url)?);
-        settings.database.postgres_unfinished = true;
         let pg_app = seed(app, settings).await?;
-        let vars = vec![
-            ("BACKORDER_BOT__DATABASE__URL".to_string(), url.clone()),
-            (
-                "BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED".to_string(),
-                "true".to_string(),
-            ),
-        ];
+        let vars = vec![("BACKORDER_BOT__DATABASE__URL".to_string(), url.clone())];
         let f = measure(&format!("PostgreSQL, {k} replica(s)"), &vars, k, n).await?;
         figures.push(f);
         pg_app.store.close().await;
@@ -204,7 +197,6 @@ const FAILOVER_LEASE: Duration = Duration::from_secs(5);
 async fn failover(app: &App, url: &str, dir: &std::path::Path) -> anyhow::Result<()> {
     let mut settings = (*app.settings).clone();
     settings.database.engine = Engine::Postgres(PostgresUrl::parse("BENCH_DATABASE_URL", url)?);
-    settings.database.postgres_unfinished = true;
     settings.alerts.rules.clear();
     let shop = App::new(
         store::Store::open(&settings.database).await?,
@@ -219,10 +211,6 @@ async fn failover(app: &App, url: &str, dir: &std::path::Path) -> anyhow::Result
     )?;
     let vars = vec![
         ("BACKORDER_BOT__DATABASE__URL".to_string(), url.to_string()),
-        (
-            "BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED".to_string(),
-            "true".to_string(),
-        ),
         (
             "BACKORDER_BOT__ALERTS__LEASE".to_string(),
             format!("{}s", FAILOVER_LEASE.as_secs()),

@@ -1,20 +1,12 @@
-//! PostgreSQL: connecting and migrating (`migrations/postgres/`). The store does not serve from
-//! PostgreSQL yet; what runs on it today is the schema and `copy-to` (docs/postgresql.md).
+//! PostgreSQL: connecting, migrating (`migrations/postgres/`) and the scratch databases of tests
+//! and benchmarks. The store serves from PostgreSQL when `database.url` names it
+//! (docs/postgresql.md).
 
 use crate::config::PostgresUrl;
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 use std::str::FromStr;
-
-/// Why a command other than `copy-to` stops when `database.url` names PostgreSQL.
-pub fn not_served_yet(url: &PostgresUrl) -> String {
-    format!(
-        "database.url names PostgreSQL ({url}): serving from PostgreSQL is not available yet, \
-         only SQLite. What works on PostgreSQL today is `backorder-bot copy-to postgres://…`, which \
-         copies a SQLite database into an empty PostgreSQL one (docs/postgresql.md)"
-    )
-}
 
 /// Connection options from a url, with errors that show the url without its password.
 pub fn options(url: &PostgresUrl) -> anyhow::Result<PgConnectOptions> {

@@ -95,10 +95,6 @@ pub async fn database_vars(dir: &tempfile::TempDir) -> Vec<(String, String)> {
                 "BACKORDER_BOT__DATABASE__URL".to_string(),
                 scratch_postgres().await,
             ),
-            (
-                "BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED".to_string(),
-                "true".to_string(),
-            ),
         ];
     }
     vec![path]
@@ -370,7 +366,6 @@ impl BotDb {
         match &self.url {
             Some(url) => vars(&[
                 ("BACKORDER_BOT__DATABASE__URL", url.as_str()),
-                ("BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED", "true"),
                 (
                     "BACKORDER_BOT__DATABASE__PATH",
                     &self.file.display().to_string(),
