@@ -157,6 +157,8 @@ pub struct HttpSettings {
     /// Public base URL as Twilio reaches it (no trailing slash).
     pub public_url: Option<String>,
     pub metrics: bool,
+    /// Proxies whose `X-Forwarded-For` names the client (a single address is a /32 or /128).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl HttpSettings {
@@ -942,6 +944,40 @@ struct RawHttp {
     max_body_bytes: usize,
     public_url: String,
     metrics: bool,
+    trusted_proxies: Addresses,
+}
+
+/// Addresses or networks: a TOML array of strings, or `a,b` from an environment variable.
+#[derive(Deserialize)]
+#[serde(untagged, expecting = "is not a list of addresses")]
+enum Addresses {
+    List(Vec<String>),
+    Text(String),
+}
+
+impl Addresses {
+    /// Each an address (`10.0.0.7`, `::1`) or a network (`10.0.0.0/8`).
+    fn parse(self, key: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        let items = match self {
+            Addresses::List(items) => items,
+            Addresses::Text(text) => text.split(',').map(str::to_string).collect(),
+        };
+        items
+            .iter()
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        err(
+                            key,
+                            format!("{s:?} is not an IP address or network (10.0.0.7, 10.0.0.0/8)"),
+                        )
+                    })
+            })
+            .collect()
+    }
 }
 
 impl TryFrom<RawHttp> for HttpSettings {
@@ -964,6 +1000,7 @@ impl TryFrom<RawHttp> for HttpSettings {
             max_body_bytes: raw.max_body_bytes,
             public_url,
             metrics: raw.metrics,
+            trusted_proxies: raw.trusted_proxies.parse("http.trusted_proxies")?,
         })
     }
 }
@@ -1755,6 +1792,29 @@ mod tests {
         let path = dir.path().join("c.toml");
         std::fs::write(&path, toml).unwrap();
         Settings::load_from(Some(&path), &[], &|_| None)
+    }
+
+    #[test]
+    fn trusted_proxies_read_as_addresses_and_networks() {
+        assert!(load(&[]).unwrap().http.trusted_proxies.is_empty());
+        let nets = |s: &Settings| -> Vec<String> {
+            s.http
+                .trusted_proxies
+                .iter()
+                .map(|n| n.to_string())
+                .collect()
+        };
+        let s = load(&[(
+            "BACKORDER_BOT__HTTP__TRUSTED_PROXIES",
+            "10.0.0.0/8, 192.0.2.7,::1",
+        )])
+        .unwrap();
+        assert_eq!(nets(&s), ["10.0.0.0/8", "192.0.2.7/32", "::1/128"]);
+        let s = load_file("[http]\ntrusted_proxies = [\"172.16.0.0/12\"]\n").unwrap();
+        assert_eq!(nets(&s), ["172.16.0.0/12"]);
+        let e = load(&[("BACKORDER_BOT__HTTP__TRUSTED_PROXIES", "10.0.0.0/8,proxy")]).unwrap_err();
+        assert_eq!(e.key, "http.trusted_proxies");
+        assert!(e.reason.contains("\"proxy\""), "{e:?}");
     }
 
     #[test]

@@ -590,6 +590,48 @@ async fn requests_beyond_per_minute_get_429_with_retry_after() {
     assert_eq!(status, 200);
 }
 
+/// Behind a proxy listed in `http.trusted_proxies` each customer has a limit of their own: the
+/// address the proxy forwards last counts; without the setting the header is not read, so every
+/// request through the proxy shares its address (and a client cannot pick one).
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
+    let via = |link: &str, forwarded: &str| {
+        client()
+            .get(link)
+            .header("X-Forwarded-For", forwarded)
+            .send()
+    };
+    let status = |r: reqwest::Response| r.status().as_u16();
+
+    let s = serve(
+        None,
+        None,
+        &[
+            ("BACKORDER_BOT__PORTAL__PER_MINUTE", "2"),
+            ("BACKORDER_BOT__HTTP__TRUSTED_PROXIES", "127.0.0.0/8"),
+        ],
+    )
+    .await;
+    let link = link_for(&s.t, "C-1001").await;
+    for i in 0..2 {
+        // What the client wrote before the proxy's hop is not read.
+        let r = via(&link, &format!("198.51.100.{i}, 203.0.113.1"))
+            .await
+            .unwrap();
+        assert_eq!(status(r), 200, "request {i}");
+    }
+    assert_eq!(status(via(&link, "203.0.113.1").await.unwrap()), 429);
+    assert_eq!(status(via(&link, "203.0.113.2").await.unwrap()), 200);
+    assert_eq!(status(via(&link, "203.0.113.2").await.unwrap()), 200);
+    assert_eq!(status(via(&link, "203.0.113.2").await.unwrap()), 429);
+
+    let s = serve(None, None, &[("BACKORDER_BOT__PORTAL__PER_MINUTE", "2")]).await;
+    let link = link_for(&s.t, "C-1001").await;
+    assert_eq!(status(via(&link, "203.0.113.1").await.unwrap()), 200);
+    assert_eq!(status(via(&link, "203.0.113.2").await.unwrap()), 200);
+    assert_eq!(status(via(&link, "203.0.113.3").await.unwrap()), 429);
+}
+
 #[tokio::test]
 async fn cancelling_on_the_page_is_a_lost_sale_and_a_switch_is_not() {
     let s = serve(None, None, &[]).await;

@@ -23,13 +23,28 @@ struct Bot {
     url: String,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    _dir: tempfile::TempDir,
+    _dirs: Vec<tempfile::TempDir>,
 }
 
 /// Starts the fake, then the application as `main` does (HTTP bound on a free port, console
 /// off) on the demo shop, with `config` as its settings file and `extra` variables. With the
 /// gateway on, completes IDENTIFY/READY and the registration first.
 async fn boot(config: Option<&str>, extra: &[(&str, &str)]) -> Bot {
+    let dir = tempfile::tempdir().unwrap();
+    let database = common::database_vars(&dir).await;
+    let mut bot = boot_on(&database, true, config, extra).await;
+    bot._dirs.push(dir);
+    bot
+}
+
+/// [`boot`] on the database `database` names ([`common::database_vars`]), with or without the
+/// demo shop on a first start: another replica, or a restart.
+async fn boot_on(
+    database: &[(String, String)],
+    demo: bool,
+    config: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Bot {
     let fake = FakeDiscord::start().await;
     let mut vars = fake.settings_vars();
     vars.extend(common::vars(&[(
@@ -37,7 +52,8 @@ async fn boot(config: Option<&str>, extra: &[(&str, &str)]) -> Bot {
         "127.0.0.1:0",
     )]));
     vars.extend(common::vars(extra));
-    let (mut built, dir) = common::build(config, true, &vars, Clock::System).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut built = common::build_on(database, &dir, config, demo, &vars, Clock::System).await;
     let addr = built.bind_http().await.unwrap();
     let app = built.app.clone();
     let (stop, rx) = watch::channel(false);
@@ -51,7 +67,7 @@ async fn boot(config: Option<&str>, extra: &[(&str, &str)]) -> Bot {
         url: format!("http://{addr}/discord/interactions"),
         stop,
         task,
-        _dir: dir,
+        _dirs: vec![dir],
     }
 }
 
@@ -434,6 +450,73 @@ async fn paging_buttons_work_over_http_for_the_asker_only() {
     bot.stop().await;
 }
 
+/// A paging button whose invocation is too long for its custom id (`pk|<asker>|<page>|<key>`)
+/// made by one replica is answered by another on the same database, and after both restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_paging_button_is_answered_by_another_replica_and_after_a_restart() {
+    let db_dir = tempfile::tempdir().unwrap();
+    let database = common::database_vars(&db_dir).await;
+    let http_only = [
+        ("BACKORDER_BOT__DISCORD__GATEWAY", "false"),
+        ("BACKORDER_BOT__CONSOLE__PAGE_SIZE", "1"),
+    ];
+    let a = boot_on(&database, true, None, &http_only).await;
+    let b = boot_on(&database, false, None, &http_only).await;
+    let asker = member(vec![]);
+    // Every option given: with the key of the row to continue from, Next's line is too long.
+    let options = json!([
+        {"name": "sku", "type": 3, "value": "TENT-2P"},
+        {"name": "status", "type": 3, "value": "open"},
+        {"name": "sort", "type": 3, "value": "priority"},
+    ]);
+    let (i, _, answer) = a
+        .fake
+        .post_command(&a.url, "backorders", options, &asker)
+        .await;
+    assert_eq!(answer["type"], 5, "{answer:#}");
+    let first = a.patched(&i).await;
+    assert_eq!(
+        first["embeds"][0]["footer"]["text"], "Page 1/3",
+        "{first:#}"
+    );
+    let next = first["components"][0]["components"][1]["custom_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(next.starts_with("pk|"), "{next}");
+    assert!(next.len() <= 100, "{next}");
+    let msg = message_json(
+        42,
+        "",
+        json!({"embeds": first["embeds"], "components": first["components"]}),
+    );
+
+    // Another replica answers the click with the next page.
+    let (status, page) = b
+        .fake
+        .post_button_click(&b.url, &next, msg.clone(), &asker)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(page["type"], 7, "UPDATE_MESSAGE: {page:#}");
+    assert_eq!(response_problems(&page), Vec::<String>::new());
+    assert_eq!(page["data"]["embeds"][0]["footer"]["text"], "Page 2/3");
+    let second = page["data"]["embeds"][0]["description"].clone();
+    assert_ne!(second, first["embeds"][0]["description"]);
+    a.stop().await;
+    b.stop().await;
+
+    // After a restart the same button still shows the same page.
+    let c = boot_on(&database, false, None, &http_only).await;
+    let (status, again) = c.fake.post_button_click(&c.url, &next, msg, &asker).await;
+    assert_eq!(status, 200);
+    assert_eq!(again["type"], 7, "UPDATE_MESSAGE: {again:#}");
+    assert_eq!(again["data"]["embeds"][0]["footer"]["text"], "Page 2/3");
+    assert_eq!(again["data"]["embeds"][0]["description"], second);
+    // The same invocations shown again keep their keys.
+    assert_eq!(again["data"]["components"], page["data"]["components"]);
+    c.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn autocomplete_over_http_suggests_skus() {
     let bot = boot_http_only(&[]).await;
@@ -695,4 +778,50 @@ async fn approval_buttons_and_the_note_form_work_over_http() {
         .unwrap();
     assert_eq!(still_held, 0, "approve released every held update");
     bot.stop().await;
+}
+
+/// Page keys: the same invocation keeps its key while it is shown (also twice in one call); one not shown for
+/// `PAGE_KEYS_KEPT` is forgotten (the next key written prunes it) and its key never comes back.
+#[tokio::test]
+async fn page_keys_are_reused_while_shown_and_forgotten_after_the_retention() {
+    use backorder_bot::app::page::{invocation_for_key, page_keys, PAGE_KEYS_KEPT};
+    let page_key = |app: &App, text: &str| {
+        let texts = vec![text.to_string()];
+        let app = app.clone();
+        async move { page_keys(&app, &texts).await.map(|k| k[0]) }
+    };
+    let t = common::spawn_app().await;
+    let app = &t.app;
+    let line = r#"{"command":"backorders","sub":null,"options":[["customer","O'Brien"]]}"#;
+    let key = page_key(app, line).await.unwrap();
+    assert_eq!(page_key(app, line).await.unwrap(), key);
+    let other = page_key(app, "another").await.unwrap();
+    assert_ne!(other, key);
+    let both = vec![line.to_string(), "another".to_string(), line.to_string()];
+    assert_eq!(page_keys(app, &both).await.unwrap(), [key, other, key]);
+    assert_eq!(
+        invocation_for_key(app, key).await.unwrap().as_deref(),
+        Some(line)
+    );
+
+    // `another` is shown again a day before the retention ends; `line` is not.
+    let start = common::test_now();
+    app.clock
+        .set(start + PAGE_KEYS_KEPT - chrono::TimeDelta::days(1));
+    assert_eq!(page_key(app, "another").await.unwrap(), other);
+    app.clock
+        .set(start + PAGE_KEYS_KEPT + chrono::TimeDelta::seconds(1));
+    assert_eq!(invocation_for_key(app, key).await.unwrap(), None);
+    assert_eq!(
+        invocation_for_key(app, other).await.unwrap().as_deref(),
+        Some("another")
+    );
+    let third = page_key(app, "a third").await.unwrap();
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM page_invocations").await,
+        2,
+        "the forgotten row is pruned"
+    );
+    let again = page_key(app, line).await.unwrap();
+    assert!(again > third && again != key, "{key} {third} {again}");
 }

@@ -37,6 +37,7 @@ const RELEASED: &[&str] = &[
     // 0022 was assigned to the customer page before 0023 landed; it touches no table 0023 does.
     "0022_customer_page.sql",
     "0023_discount_codes.sql",
+    "0024_page_invocations.sql",
 ];
 
 /// The version sqlx reads from a migration file name, or `None` for a file sqlx ignores
@@ -65,6 +66,8 @@ const POSTGRES_RELEASED: &[&str] = &[
     "0003_id_lists.sql",
     "0004_set_based_backorder_triggers.sql",
     "0005_set_based_backorder_totals.sql",
+    // 0006 was assigned to the page keys before 0007 landed; it touches no table 0007 does.
+    "0006_page_invocations.sql",
     "0007_set_based_stock_position_tokens.sql",
 ];
 

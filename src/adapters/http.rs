@@ -24,7 +24,55 @@ use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::net::{IpAddr, SocketAddr};
 use tokio::net::TcpListener;
+
+/// The address a request is counted as (the customer page's request limit): its TCP peer, or,
+/// when the peer is one of `trusted` (`http.trusted_proxies`), the address its
+/// `X-Forwarded-For` names last, the one that proxy saw. Further trusted proxies named there are
+/// walked back past, so a chain of listed proxies ends at the first address none of them is;
+/// what a client wrote further left is never read. A hop that does not read as an address stops
+/// the walk at the last trusted one (those requests share its address).
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |a: &IpAddr| trusted.iter().any(|n| n.contains(a));
+    let mut client = peer.to_canonical();
+    if !is_trusted(&client) {
+        return client;
+    }
+    // Hops in the order proxies appended them, across repeated headers.
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        let Some(addr) = forwarded_hop(hop) else {
+            break;
+        };
+        client = addr;
+        if !is_trusted(&client) {
+            break;
+        }
+    }
+    client
+}
+
+/// One `X-Forwarded-For` entry: an address, also with a port or IPv6 brackets as some proxies
+/// write it.
+fn forwarded_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            hop.strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .and_then(|h| h.parse().ok())
+        })
+        .map(|a: IpAddr| a.to_canonical())
+}
+
 /// Serves the API on `listener` until shutdown.
 pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> anyhow::Result<()> {
     if app.settings.secrets.ingest_api_token.is_none() {
@@ -36,7 +84,7 @@ pub async fn serve(app: App, listener: TcpListener, mut shutdown: Shutdown) -> a
     let router = router(app).layer(DefaultBodyLimit::max(limit));
     tracing::info!(addr = %listener.local_addr()?, "HTTP listening");
     // The peer address reaches handlers: the customer page limits requests per address.
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service)
         .with_graceful_shutdown(async move { shutdown.recv().await })
         .await?;
@@ -751,6 +799,51 @@ async fn decision(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_a_trusted_proxy_says_who_the_client_is() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let client = |peer: &str, h: &[&str]| client_address(ip(peer), &forwarded(h), &trusted);
+        // An untrusted peer is the client, whatever it writes.
+        assert_eq!(client("198.51.100.9", &["203.0.113.1"]), ip("198.51.100.9"));
+        // A trusted proxy: the last hop, not what the client wrote before it.
+        assert_eq!(
+            client("10.0.0.2", &["1.1.1.1, 203.0.113.1"]),
+            ip("203.0.113.1")
+        );
+        // Past further trusted proxies, across repeated headers.
+        assert_eq!(
+            client("10.0.0.2", &["1.1.1.1, 203.0.113.1", "10.9.9.9"]),
+            ip("203.0.113.1")
+        );
+        // Ports, brackets and IPv4 in IPv6 as proxies write them.
+        assert_eq!(client("10.0.0.2", &["203.0.113.1:4711"]), ip("203.0.113.1"));
+        assert_eq!(client("10.0.0.2", &["[2001:db8::1]"]), ip("2001:db8::1"));
+        assert_eq!(
+            client("::ffff:10.0.0.2", &["203.0.113.1"]),
+            ip("203.0.113.1")
+        );
+        // No header, or a hop that is not an address: the proxy itself.
+        assert_eq!(client("10.0.0.2", &[]), ip("10.0.0.2"));
+        assert_eq!(
+            client("10.0.0.2", &["203.0.113.1, unknown"]),
+            ip("10.0.0.2")
+        );
+        // Nothing trusted: always the peer.
+        assert_eq!(
+            client_address(ip("10.0.0.2"), &forwarded(&["203.0.113.1"]), &[]),
+            ip("10.0.0.2")
+        );
+    }
 
     #[test]
     fn type_errors_read_as_plain_words() {

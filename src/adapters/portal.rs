@@ -1,6 +1,7 @@
 //! `/b/<token>`: the customer's own page on the bot's HTTP server. `GET` shows it, `POST` applies
 //! one choice (a form with its one-time value and form token). Requests are limited per client
-//! address (`[portal] per_minute`, 429 with `Retry-After`). Every answer is HTML, is never cached
+//! address (`[portal] per_minute`, 429 with `Retry-After`; the address a listed proxy forwards,
+//! `http.trusted_proxies`). Every answer is HTML, is never cached
 //! or framed, sends no referrer (the token is in the URL) and allows no script.
 
 use super::portal_html::{self, Notice};
@@ -21,6 +22,7 @@ use std::time::Instant;
 /// The page's routes, merged into the HTTP router; each router has its own request limit.
 pub fn routes(app: &App) -> Router<App> {
     let limit = Arc::new(Mutex::new(RateLimit::new(app.settings.portal.per_minute)));
+    let trusted: Arc<[ipnet::IpNet]> = app.settings.http.trusted_proxies.clone().into();
     Router::new()
         .route("/b/{token}", get(show).post(act))
         .route("/b", get(unknown))
@@ -28,23 +30,32 @@ pub fn routes(app: &App) -> Router<App> {
         .layer(axum::middleware::from_fn(
             move |req: Request, next: Next| {
                 let limit = limit.clone();
-                async move { limited(limit, req, next).await }
+                let client = client(&req, &trusted);
+                async move { limited(limit, client, req, next).await }
             },
         ))
 }
 
-/// The client's address: the TCP peer (a proxy in front makes every customer share its own).
-fn client(req: &Request) -> IpAddr {
-    req.extensions()
+/// The client's address: the TCP peer, or what a trusted proxy forwards
+/// ([`super::http::client_address`]).
+fn client(req: &Request, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let peer = req
+        .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    super::http::client_address(peer, req.headers(), trusted)
 }
 
-async fn limited(limit: Arc<Mutex<RateLimit>>, req: Request, next: Next) -> Response {
+async fn limited(
+    limit: Arc<Mutex<RateLimit>>,
+    client: IpAddr,
+    req: Request,
+    next: Next,
+) -> Response {
     let admitted = limit
         .lock()
         .expect("rate limit lock poisoned")
-        .admit(client(&req), Instant::now());
+        .admit(client, Instant::now());
     let mut resp = match admitted {
         Ok(()) => next.run(req).await,
         Err(wait) => {

@@ -61,6 +61,34 @@ impl<T> Paged<T> {
     }
 }
 
+/// How long a page key ([`page_keys`]) stays valid after a reply last showed it. A button is
+/// pressed while its list is read, seldom days later; each page shown keeps its neighbours'
+/// keys alive, and an older button says the list has expired (running the command again is
+/// one step). Thirty days bounds the table by a month of long lists.
+pub const PAGE_KEYS_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(30);
+
+/// The keys under which `invocations` (an adapter's text for commands too long for their
+/// buttons) are kept for every process on the database, in order; the same text gets the same
+/// key. One transaction, which also forgets the invocations not shown for [`PAGE_KEYS_KEPT`].
+pub async fn page_keys(app: &App, invocations: &[String]) -> AppResult<Vec<i64>> {
+    let now = app.clock.now();
+    let mut tx = app.store.begin_write().await?;
+    let mut keys = Vec::with_capacity(invocations.len());
+    for invocation in invocations {
+        keys.push(crate::store::page_invocations::key_for(&mut tx, invocation, now).await?);
+    }
+    crate::store::page_invocations::prune(&mut tx, now - PAGE_KEYS_KEPT).await?;
+    tx.commit().await?;
+    Ok(keys)
+}
+
+/// The invocation kept under `key` by [`page_keys`]; `None` once it is forgotten.
+pub async fn invocation_for_key(app: &App, key: i64) -> AppResult<Option<String>> {
+    let mut conn = app.store.conn().await?;
+    let since = app.clock.now() - PAGE_KEYS_KEPT;
+    Ok(crate::store::page_invocations::get(&mut conn, key, since).await?)
+}
+
 /// Reads the page `req` asks for, of the console's page size, of a list in `order`. `list` reads
 /// the rows from where the page starts, at most as many as given, with their keys and the number
 /// of rows in all.

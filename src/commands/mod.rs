@@ -136,7 +136,7 @@ pub fn subcommands(name: &str) -> Vec<&'static CommandSpec> {
 }
 
 /// A command as typed: name, optional subcommand, `name:value` options (values as text).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Invocation {
     /// Top-level command (`stock`).
     pub command: String,

@@ -22,6 +22,7 @@ pub mod keyset;
 pub mod notify;
 pub mod orders;
 pub mod outbox;
+pub mod page_invocations;
 pub mod portal;
 pub mod postgres;
 pub mod posts;

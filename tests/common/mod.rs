@@ -113,7 +113,8 @@ async fn drop_scratch_of_ended_processes(conn: &mut sqlx::PgConnection) {
 }
 
 /// Where a test's database is: a file in its temp dir, or (on PostgreSQL) a fresh database.
-async fn database_vars(dir: &tempfile::TempDir) -> Vec<(String, String)> {
+/// [`build_on`] builds more applications on it (replicas, restarts).
+pub async fn database_vars(dir: &tempfile::TempDir) -> Vec<(String, String)> {
     // The directory of `database.path` holds what the program writes beside its data (console
     // charts, the terminal's log) on either engine: the test's own.
     let path = (
@@ -173,25 +174,40 @@ pub async fn build(
     extra: &[(String, String)],
     clock: Clock,
 ) -> (Application, tempfile::TempDir) {
-    backorder_bot::telemetry::init_for_tests();
     let dir = tempfile::tempdir().unwrap();
+    let database = database_vars(&dir).await;
+    let built = build_on(&database, &dir, config, demo, extra, clock).await;
+    (built, dir)
+}
+
+/// The application as `main` builds it on the database `database` names ([`database_vars`]),
+/// with its settings file (if any) in `dir`: a second replica of an application, or the same
+/// one restarted.
+pub async fn build_on(
+    database: &[(String, String)],
+    dir: &tempfile::TempDir,
+    config: Option<&str>,
+    demo: bool,
+    extra: &[(String, String)],
+    clock: Clock,
+) -> Application {
+    backorder_bot::telemetry::init_for_tests();
     let config = config.map(|text| {
         let path = dir.path().join("config.toml");
         std::fs::write(&path, text).unwrap();
         path
     });
     let demo_flag = if demo { "true" } else { "false" };
-    let mut all = database_vars(&dir).await;
+    let mut all = database.to_vec();
     all.extend(vars(&[(
         "BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START",
         demo_flag,
     )]));
     all.extend_from_slice(extra);
     let settings = load_settings(config.as_deref(), &all);
-    let built = Application::build(settings, clock)
+    Application::build(settings, clock)
         .await
-        .expect("app builds");
-    (built, dir)
+        .expect("app builds")
 }
 
 impl TestApp {

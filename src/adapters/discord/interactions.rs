@@ -64,10 +64,7 @@ pub fn routes(app: &App) -> Router<App> {
     let key = app.settings.discord.public_key;
     let token = app.settings.secrets.discord_token.as_ref();
     let endpoint = Endpoint {
-        data: Data {
-            app: app.clone(),
-            pages: Default::default(),
-        },
+        data: Data { app: app.clone() },
         key,
         rest: super::http_builder(&app.settings.discord, token).build(),
         said_unconfigured: AtomicBool::new(false),
@@ -229,7 +226,7 @@ async fn command(endpoint: Arc<Endpoint>, ci: serenity::CommandInteraction) -> R
     if !plan.deferred && !budget.is_zero() {
         match tokio::time::timeout(budget, &mut running).await {
             Ok(Ok(reply)) if reply.attachment.is_none() => {
-                let msg = slash::message(data, asker, &reply);
+                let msg = slash::message(data, asker, &reply).await;
                 return respond(&serenity::CreateInteractionResponse::Message(msg));
             }
             Ok(Ok(reply)) => {
@@ -243,7 +240,7 @@ async fn command(endpoint: Arc<Endpoint>, ci: serenity::CommandInteraction) -> R
                     "Discord command over HTTP",
                 );
                 let reply = Reply::error(format!("Something went wrong (reference {reference})."));
-                let msg = slash::message(data, asker, &reply);
+                let msg = slash::message(data, asker, &reply).await;
                 return respond(&serenity::CreateInteractionResponse::Message(msg));
             }
         }

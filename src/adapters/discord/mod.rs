@@ -31,8 +31,6 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub struct Data {
     /// The use cases.
     pub app: App,
-    /// Invocations of paged replies too long for a button id.
-    pub pages: render::PageStore,
 }
 
 /// How long shutdown waits for the gateway connection to close.
@@ -74,10 +72,7 @@ async fn connect(app: App, token: SecretString, mut shutdown: Shutdown) -> anyho
     }
     let http = http_builder(&settings, Some(&token)).build();
 
-    let data = Data {
-        app,
-        pages: render::PageStore::default(),
-    };
+    let data = Data { app };
     let guild_ids = settings.guild_ids.clone();
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {

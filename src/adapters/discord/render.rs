@@ -1,24 +1,21 @@
 //! A [`Reply`] as a Discord embed, plus the Prev/Next buttons of paged replies, and what every
 //! request the bot sends may ping ([`allowed_mentions`]).
 //!
-//! Button custom ids carry everything a click needs, so paging survives restarts:
-//! `pg|<asker user id>|<target page>|<invocation line>`; the line of a keyset list holds the key
-//! of the row to continue from (`/backorders after:r…​.i….i…`). When the line is too long for
+//! Button custom ids carry everything a click needs, so any process answers it, after restarts
+//! too: `pg|<asker user id>|<target page>|<invocation line>`; the line of a keyset list holds the
+//! key of the row to continue from (`/backorders after:r…​.i….i…`). When the line is too long for
 //! Discord's 100-character limit (or does not survive a round trip through
-//! [`Invocation::parse_line`]), the invocation is kept in memory instead and the id is
-//! `pk|<asker>|<page>|<key>` ([`PageStore`]).
+//! [`Invocation::parse_line`]), the invocation is kept in the database instead
+//! ([`crate::app::page::page_keys`], in its [`stored_form`]) and the id is
+//! `pk|<asker>|<page>|<key>`; the adapter ([`super::slash::components`]) does that step.
 
 use crate::commands::reply::{limits, truncate};
 use crate::commands::{Invocation, Reply, Severity};
 use crate::domain::markup;
 use poise::serenity_prelude as serenity;
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
 
 /// Discord's limit on a component's custom id.
 pub const CUSTOM_ID_MAX: usize = 100;
-/// Invocations kept for long custom ids; the oldest are forgotten first.
-const STORE_CAPACITY: usize = 2048;
 
 /// What a message, edit, interaction response or follow-up may ping: nothing, except the roles
 /// the config names by id (`roles`). Outside text is escaped by `data` as well; this makes sure
@@ -121,102 +118,26 @@ pub fn attachment(reply: &Reply) -> Option<serenity::CreateAttachment> {
         .map(|a| serenity::CreateAttachment::bytes(a.bytes.clone(), a.filename.clone()))
 }
 
-/// Invocations too long to fit a custom id, by key.
-#[derive(Default)]
-pub struct PageStore {
-    inner: Mutex<StoreInner>,
-}
-
-#[derive(Default)]
-struct StoreInner {
-    next: u64,
-    by_key: HashMap<u64, Invocation>,
-    order: VecDeque<u64>,
-}
-
-impl PageStore {
-    /// Keeps an invocation and returns its key.
-    pub fn put(&self, inv: &Invocation) -> u64 {
-        let mut s = self.inner.lock().expect("page store lock");
-        if let Some((k, _)) = s.by_key.iter().find(|(_, v)| *v == inv) {
-            return *k;
-        }
-        s.next += 1;
-        let key = s.next;
-        s.by_key.insert(key, inv.clone());
-        s.order.push_back(key);
-        while s.order.len() > STORE_CAPACITY {
-            if let Some(old) = s.order.pop_front() {
-                s.by_key.remove(&old);
-            }
-        }
-        key
-    }
-
-    /// The invocation kept under `key`, if still known.
-    pub fn get(&self, key: u64) -> Option<Invocation> {
-        self.inner
-            .lock()
-            .expect("page store lock")
-            .by_key
-            .get(&key)
-            .cloned()
-    }
-}
-
-/// A decoded paging button.
+/// Where a paging button leads.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageClick {
-    /// Who may press it (the original asker).
-    pub asker: u64,
-    /// Page to show.
+pub struct PageTarget {
+    /// The page it shows.
     pub page: u32,
-    /// The invocation to re-run, or `None` when it was kept in memory and is gone.
-    pub invocation: Option<Invocation>,
+    /// The command that shows it.
+    pub invocation: Invocation,
+    /// Whether it can be pressed (there is a page that way).
+    pub enabled: bool,
 }
 
-/// Custom id of a button showing `page` of `inv`, pressable by `asker`.
-pub fn page_custom_id(store: &PageStore, asker: u64, page: u32, inv: &Invocation) -> String {
-    let line = inv.to_line();
-    let inline = format!("pg|{asker}|{page}|{line}");
-    let round_trips = Invocation::parse_line(&line).is_ok_and(|back| back == *inv);
-    if inline.len() <= CUSTOM_ID_MAX && round_trips {
-        inline
-    } else {
-        format!("pk|{asker}|{page}|{}", store.put(inv))
-    }
-}
-
-/// Decodes a paging button id; `None` for ids that are not ours.
-pub fn parse_custom_id(store: &PageStore, id: &str) -> Option<PageClick> {
-    let mut parts = id.splitn(4, '|');
-    let kind = parts.next()?;
-    let asker = parts.next()?.parse().ok()?;
-    let page = parts.next()?.parse().ok()?;
-    let rest = parts.next()?;
-    let invocation = match kind {
-        "pg" => Some(Invocation::parse_line(rest).ok()?),
-        "pk" => store.get(rest.parse().ok()?),
-        _ => return None,
-    };
-    Some(PageClick {
-        asker,
-        page,
-        invocation,
-    })
-}
-
-/// Prev/Next buttons for a paged reply (none for single-page replies). A list that pages by
-/// keyset gives the keys of its first and last rows: Next re-runs it `after:` the last, Prev
-/// `before:` the first, so any page costs what the first does; the page number travels beside.
-pub fn components(store: &PageStore, asker: u64, reply: &Reply) -> Vec<serenity::CreateActionRow> {
-    let Some(p) = reply
+/// The Prev and Next targets of a paged reply (`None` for single-page replies). A list that
+/// pages by keyset gives the keys of its first and last rows: Next re-runs it `after:` the last,
+/// Prev `before:` the first, so any page costs what the first does; the page number travels
+/// beside.
+pub fn page_targets(reply: &Reply) -> Option<[PageTarget; 2]> {
+    let p = reply
         .paging
         .as_ref()
-        .filter(|p| p.pages > 1 || p.prev_key.is_some() || p.next_key.is_some())
-    else {
-        return Vec::new();
-    };
+        .filter(|p| p.pages > 1 || p.prev_key.is_some() || p.next_key.is_some())?;
     let keyed = p.prev_key.is_some() || p.next_key.is_some();
     let (prev_ok, next_ok) = if keyed {
         (p.prev_key.is_some(), p.next_key.is_some())
@@ -231,23 +152,101 @@ pub fn components(store: &PageStore, asker: u64, reply: &Reply) -> Vec<serenity:
         (p.page + 1).min(p.pages)
     };
     let prev = if prev == next { next - 1 } else { prev };
-    let target = |page: u32, key: Option<(&str, &String)>| match key {
-        Some((option, k)) => p.invocation.with_key(option, k),
-        None => p.invocation.with_page(page),
+    let target = |page: u32, key: Option<(&str, &String)>, enabled: bool| PageTarget {
+        page,
+        invocation: match key {
+            Some((option, k)) => p.invocation.with_key(option, k),
+            None => p.invocation.with_page(page),
+        },
+        enabled,
     };
-    let prev_inv = target(prev, p.prev_key.as_ref().map(|k| ("before", k)));
-    let next_inv = target(next, p.next_key.as_ref().map(|k| ("after", k)));
-    let prev_id = page_custom_id(store, asker, prev, &prev_inv);
-    let next_id = page_custom_id(store, asker, next, &next_inv);
+    Some([
+        target(prev, p.prev_key.as_ref().map(|k| ("before", k)), prev_ok),
+        target(next, p.next_key.as_ref().map(|k| ("after", k)), next_ok),
+    ])
+}
+
+/// Custom id of a button showing `page` of `inv`, pressable by `asker`, carrying the invocation
+/// itself; `None` when it is too long or does not survive the console spelling: then the
+/// invocation is kept in the database ([`stored_form`]) and the id carries its key
+/// ([`keyed_custom_id`]).
+pub fn inline_custom_id(asker: u64, page: u32, inv: &Invocation) -> Option<String> {
+    let line = inv.to_line();
+    let inline = format!("pg|{asker}|{page}|{line}");
+    let round_trips = Invocation::parse_line(&line).is_ok_and(|back| back == *inv);
+    (inline.len() <= CUSTOM_ID_MAX && round_trips).then_some(inline)
+}
+
+/// Custom id of a button showing `page` of the invocation kept under `key`.
+pub fn keyed_custom_id(asker: u64, page: u32, key: i64) -> String {
+    format!("pk|{asker}|{page}|{key}")
+}
+
+/// The key of a button that cannot be pressed: no invocation is kept for it (keys start at 1).
+pub const NO_KEY: i64 = 0;
+
+/// The text an invocation is kept as: JSON, which keeps every value exactly (the console
+/// spelling does not).
+pub fn stored_form(inv: &Invocation) -> String {
+    serde_json::to_string(inv).expect("an invocation is plain strings")
+}
+
+/// An invocation read back from [`stored_form`]; `None` for text that is not one.
+pub fn from_stored(text: &str) -> Option<Invocation> {
+    serde_json::from_str(text).ok()
+}
+
+/// What a paging button carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Carried {
+    /// The invocation itself (`pg|`).
+    Line(Invocation),
+    /// The key it is kept under (`pk|`).
+    Key(i64),
+}
+
+/// A decoded paging button.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageClick {
+    /// Who may press it (the original asker).
+    pub asker: u64,
+    /// Page to show.
+    pub page: u32,
+    /// The invocation to re-run, or where it is kept.
+    pub carried: Carried,
+}
+
+/// Decodes a paging button id; `None` for ids that are not ours.
+pub fn parse_custom_id(id: &str) -> Option<PageClick> {
+    let mut parts = id.splitn(4, '|');
+    let kind = parts.next()?;
+    let asker = parts.next()?.parse().ok()?;
+    let page = parts.next()?.parse().ok()?;
+    let rest = parts.next()?;
+    let carried = match kind {
+        "pg" => Carried::Line(Invocation::parse_line(rest).ok()?),
+        "pk" => Carried::Key(rest.parse().ok()?),
+        _ => return None,
+    };
+    Some(PageClick {
+        asker,
+        page,
+        carried,
+    })
+}
+
+/// Prev/Next buttons for `targets`, with the custom ids made for them (in the same order).
+pub fn buttons(targets: &[PageTarget; 2], ids: [String; 2]) -> Vec<serenity::CreateActionRow> {
+    let [prev_id, next_id] = ids;
     vec![serenity::CreateActionRow::Buttons(vec![
         serenity::CreateButton::new(prev_id)
             .label("◀ Prev")
             .style(serenity::ButtonStyle::Secondary)
-            .disabled(!prev_ok),
+            .disabled(!targets[0].enabled),
         serenity::CreateButton::new(next_id)
             .label("Next ▶")
             .style(serenity::ButtonStyle::Secondary)
-            .disabled(!next_ok),
+            .disabled(!targets[1].enabled),
     ])]
 }
 
@@ -258,41 +257,37 @@ mod tests {
 
     #[test]
     fn short_invocations_travel_in_the_id() {
-        let store = PageStore::default();
         let inv = Invocation::new("backorders", None, &[("sku", "TENT-2P"), ("page", "2")]);
-        let id = page_custom_id(&store, 42, 2, &inv);
+        let id = inline_custom_id(42, 2, &inv).unwrap();
         assert_eq!(id, "pg|42|2|/backorders sku:TENT-2P page:2");
-        let click = parse_custom_id(&store, &id).unwrap();
+        let click = parse_custom_id(&id).unwrap();
         assert_eq!(click.asker, 42);
         assert_eq!(click.page, 2);
-        assert_eq!(click.invocation, Some(inv));
+        assert_eq!(click.carried, Carried::Line(inv));
     }
 
     #[test]
-    fn long_invocations_are_kept_in_memory() {
-        let store = PageStore::default();
+    fn long_invocations_are_kept_by_key() {
         let long = "x".repeat(120);
         let inv = Invocation::new("backorders", None, &[("customer", &long), ("page", "3")]);
-        let id = page_custom_id(&store, 1_100_000_000_000_000_003, 3, &inv);
+        assert_eq!(inline_custom_id(1_100_000_000_000_000_003, 3, &inv), None);
+        let id = keyed_custom_id(1_100_000_000_000_000_003, 3, i64::MAX);
         assert!(id.len() <= CUSTOM_ID_MAX, "{id}");
-        assert!(id.starts_with("pk|"));
-        assert_eq!(
-            parse_custom_id(&store, &id).unwrap().invocation,
-            Some(inv.clone())
-        );
-        // A fresh process does not know the key: the click decodes, the invocation is gone.
-        let other = PageStore::default();
-        assert_eq!(parse_custom_id(&other, &id).unwrap().invocation, None);
-        // Values that do not survive the console spelling also go to the store.
-        let quoted = Invocation::new("backorders", None, &[("customer", "O'Brien")]);
-        assert!(page_custom_id(&store, 1, 1, &quoted).starts_with("pk|"));
+        let click = parse_custom_id(&id).unwrap();
+        assert_eq!((click.page, click.carried), (3, Carried::Key(i64::MAX)));
+        assert_eq!(from_stored(&stored_form(&inv)), Some(inv));
+        // Values that do not survive the console spelling are kept too, exactly.
+        let quoted = Invocation::new("backorders", None, &[("customer", "O'Brien \"x\"")]);
+        assert_eq!(inline_custom_id(1, 1, &quoted), None);
+        assert_eq!(from_stored(&stored_form(&quoted)), Some(quoted));
+        assert_eq!(from_stored("not json"), None);
     }
 
     #[test]
     fn foreign_ids_are_ignored() {
-        let store = PageStore::default();
-        assert_eq!(parse_custom_id(&store, "something-else"), None);
-        assert_eq!(parse_custom_id(&store, "pg|x|1|/help"), None);
+        assert_eq!(parse_custom_id("something-else"), None);
+        assert_eq!(parse_custom_id("pg|x|1|/help"), None);
+        assert_eq!(parse_custom_id("pk|1|1|abc"), None);
     }
 
     #[test]
@@ -313,8 +308,11 @@ mod tests {
         assert_eq!(v["title"], "Backorders (7)");
         assert_eq!(v["color"], 0x5865F2);
         assert_eq!(v["fields"][0]["name"], "a");
-        let store = PageStore::default();
-        let rows = serde_json::to_value(components(&store, 9, &r)).unwrap();
+        let targets = page_targets(&r).unwrap();
+        let ids = targets
+            .clone()
+            .map(|t| inline_custom_id(9, t.page, &t.invocation).unwrap());
+        let rows = serde_json::to_value(buttons(&targets, ids)).unwrap();
         let buttons = &rows[0]["components"];
         assert_eq!(buttons[0]["disabled"], true);
         assert_eq!(buttons[1]["disabled"], false);

@@ -304,7 +304,7 @@ async fn handle_command(ctx: Ctx<'_>) -> Result<(), Error> {
     tracing::debug!(?outcome, "discord command answered");
     let asker = interaction.user.id.get();
     if !plan.deferred {
-        let msg = message(data, asker, &reply);
+        let msg = message(data, asker, &reply).await;
         interaction
             .create_response(http, serenity::CreateInteractionResponse::Message(msg))
             .await?;
@@ -345,20 +345,56 @@ impl Plan {
 
 /// A reply as an interaction message: the embed, paging buttons `asker` may press, the attached
 /// file if any; private when the reply is.
-pub fn message(
+pub async fn message(
     data: &Data,
     asker: u64,
     reply: &Reply,
 ) -> serenity::CreateInteractionResponseMessage {
     let mut msg = serenity::CreateInteractionResponseMessage::new()
         .embed(render::embed(reply))
-        .components(render::components(&data.pages, asker, reply))
+        .components(components(data, asker, reply).await)
         .ephemeral(reply.ephemeral)
         .allowed_mentions(render::allowed_mentions(&[]));
     if let Some(file) = render::attachment(reply) {
         msg = msg.add_file(file);
     }
     msg
+}
+
+/// Prev/Next buttons for a paged reply `asker` may press (none for single-page replies). An
+/// invocation too long for its button is kept in the database, so any process answers the click
+/// ([`crate::app::page::page_keys`]); should that fail, the reply goes without buttons (logged
+/// with a reference) rather than not at all.
+pub async fn components(data: &Data, asker: u64, reply: &Reply) -> Vec<serenity::CreateActionRow> {
+    let Some(targets) = render::page_targets(reply) else {
+        return Vec::new();
+    };
+    let mut ids = targets.each_ref().map(|t| {
+        render::inline_custom_id(asker, t.page, &t.invocation)
+            // A disabled button is never pressed: nothing to keep.
+            .or_else(|| {
+                (!t.enabled).then(|| render::keyed_custom_id(asker, t.page, render::NO_KEY))
+            })
+    });
+    let to_keep: Vec<usize> = (0..ids.len()).filter(|&i| ids[i].is_none()).collect();
+    if !to_keep.is_empty() {
+        let stored: Vec<String> = to_keep
+            .iter()
+            .map(|&i| render::stored_form(&targets[i].invocation))
+            .collect();
+        match crate::app::page::page_keys(&data.app, &stored).await {
+            Ok(keys) => {
+                for (&i, key) in to_keep.iter().zip(keys) {
+                    ids[i] = Some(render::keyed_custom_id(asker, targets[i].page, key));
+                }
+            }
+            Err(e) => {
+                crate::app::report_unexpected(&anyhow::Error::new(e), "Discord paging buttons");
+                return Vec::new();
+            }
+        }
+    }
+    render::buttons(&targets, ids.map(|id| id.expect("every button has its id")))
 }
 
 /// Answers a deferred interaction (`token`) with `reply` over REST: edits the original
@@ -389,7 +425,7 @@ pub async fn finish_deferred(
     } else {
         let mut edit = serenity::EditInteractionResponse::new()
             .embed(embed)
-            .components(render::components(&data.pages, asker, reply))
+            .components(components(data, asker, reply).await)
             .allowed_mentions(render::allowed_mentions(&[]));
         if let Some(file) = file {
             edit = edit.new_attachment(file);
@@ -457,7 +493,7 @@ pub async fn page_response(
     data: &Data,
     click: &Click,
 ) -> Result<Option<serenity::CreateInteractionResponse>, Error> {
-    let Some(page) = render::parse_custom_id(&data.pages, &click.custom_id) else {
+    let Some(page) = render::parse_custom_id(&click.custom_id) else {
         return Ok(None);
     };
     let private = |reply: &Reply| {
@@ -472,7 +508,13 @@ pub async fn page_response(
         let text = "Only the person who ran this command can turn its pages; run it yourself to get your own copy.";
         return Ok(Some(private(&Reply::error(text.to_string()))));
     }
-    let Some(inv) = page.invocation else {
+    let inv = match page.carried {
+        render::Carried::Line(inv) => Some(inv),
+        render::Carried::Key(key) => crate::app::page::invocation_for_key(&data.app, key)
+            .await?
+            .and_then(|text| render::from_stored(&text)),
+    };
+    let Some(inv) = inv else {
         let text = "This list has expired; run the command again.";
         return Ok(Some(private(&Reply::error(text.to_string()))));
     };
@@ -498,7 +540,7 @@ pub async fn page_response(
         serenity::CreateInteractionResponse::UpdateMessage(
             serenity::CreateInteractionResponseMessage::new()
                 .embed(render::embed(&reply))
-                .components(render::components(&data.pages, page.asker, &reply))
+                .components(components(data, page.asker, &reply).await)
                 .allowed_mentions(render::allowed_mentions(&[])),
         )
     }))
