@@ -7,6 +7,7 @@ mod support;
 use backorder_bot::adapters::discord::poster::{self, Sender};
 use backorder_bot::adapters::scheduler::Scheduler;
 use backorder_bot::app::alerts::{self, RunOutcome};
+use backorder_bot::app::posts;
 use backorder_bot::app::{Actor, Clock};
 use backorder_bot::startup::Application;
 use backorder_bot::store::alerts::{NotStarted, Trigger};
@@ -648,6 +649,46 @@ async fn the_alert_post_reaches_the_discord_channel_with_buttons_once() {
         )
         .await,
         1
+    );
+}
+
+#[tokio::test]
+async fn a_poster_that_died_after_discord_answered_does_not_post_twice() {
+    let fake = FakeDiscord::start().await;
+    let t = alerts_app_with_discord(&fake).await;
+    run_now(&t).await.unwrap();
+    let sender = Sender::from_app(&t.app);
+    // A replica claims the post, Discord makes the message, and the replica dies before it
+    // records that: the post stays claimed, not sent.
+    let claimed = posts::claim_due(&t.app).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let first = sender.send(&claimed[0], None, &[]).await.unwrap();
+    assert_eq!(poster::deliver_due(&t.app, &sender).await.unwrap(), 0);
+    // After the lease another replica sends it again, with the same nonce: Discord answers with
+    // the message it made, and no second one appears in the channel.
+    t.app.clock.set(test_now() + Duration::minutes(10));
+    assert_eq!(poster::deliver_due(&t.app, &sender).await.unwrap(), 1);
+    let requests: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/messages"))
+        .collect();
+    assert_eq!(requests.len(), 2, "sent twice");
+    assert_eq!(requests[0].body["nonce"], requests[1].body["nonce"]);
+    assert_eq!(requests[1].body["enforce_nonce"], true);
+    assert_eq!(
+        fake.channel_messages().len(),
+        1,
+        "one message in the channel"
+    );
+    assert_eq!(
+        t.scalar(&format!(
+            "SELECT COUNT(*) FROM channel_posts WHERE status = 'sent' AND message_id = '{}'",
+            first.unwrap()
+        ))
+        .await,
+        1,
+        "the post records the message Discord made first"
     );
 }
 

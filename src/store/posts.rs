@@ -1,7 +1,7 @@
 //! The durable queue of Discord channel posts: claim → commit → send → mark.
 
 use super::types::{sql_word, NextAttempt};
-use super::{ts, Conn, StoredDiscordId};
+use super::{ts, Conn, StoredDiscordId, StoredTs};
 use crate::domain::outbox::PostStatus;
 use crate::domain::PostId;
 use crate::store::run;
@@ -110,6 +110,8 @@ pub struct PostRow {
     pub attempts: i64,
     /// The post whose message this one edits.
     pub edits_post: Option<PostId>,
+    /// When it was queued: with the id, it names the post beyond this database (Discord's nonce).
+    pub created_at: DateTime<Utc>,
 }
 
 /// A claimed post as stored.
@@ -124,6 +126,8 @@ struct StoredPost {
     components: Option<String>,
     attempts: i64,
     edits_post: Option<PostId>,
+    #[sqlx(try_from = "StoredTs")]
+    created_at: DateTime<Utc>,
 }
 
 /// Leases up to `limit` due posts until `lease_until` (oldest first). A post whose lease ran
@@ -145,7 +149,7 @@ pub async fn claim_due(
                         AND (leased_until IS NULL OR leased_until <= $2)
                       ORDER BY id LIMIT $3)
          RETURNING id, channel_id, content, attachment_name, attachment, components, attempts,
-            edits_post"
+            edits_post, created_at"
         ))
         .bind(ts(lease_until))
         .bind(ts(now))
@@ -165,6 +169,7 @@ pub async fn claim_due(
             components: p.components,
             attempts: p.attempts,
             edits_post: p.edits_post,
+            created_at: p.created_at,
         })
         .collect();
     out.sort_by_key(|p| p.id);

@@ -192,6 +192,9 @@ struct Shared {
     /// How many edits of `@original` still answer 404 Unknown Webhook (a deferral Discord has
     /// not seen yet).
     unknown_originals: AtomicU64,
+    /// Channel messages made with `enforce_nonce`, by nonce: Discord answers a repeated nonce
+    /// with the message it already made and makes none.
+    by_nonce: Mutex<std::collections::HashMap<String, Value>>,
 }
 
 impl Shared {
@@ -234,6 +237,7 @@ impl FakeDiscord {
             command_ids: Mutex::new(Vec::new()),
             fail_channel_posts: std::sync::atomic::AtomicBool::new(false),
             unknown_originals: AtomicU64::new(0),
+            by_nonce: Mutex::new(std::collections::HashMap::new()),
         });
         let app = Router::new()
             .fallback(rest_handler)
@@ -363,6 +367,7 @@ impl FakeDiscord {
                     && r.path.starts_with("/api/v10/channels/")
                     && r.path.ends_with("/messages")
                     && r.query.as_deref() != Some("failed")
+                    && r.query.as_deref() != Some("repeated-nonce")
             })
             .collect()
     }
@@ -896,9 +901,44 @@ async fn rest_handler(
                 .into_response();
         }
     }
+    if let Some(nonce) = enforced_nonce(&req) {
+        let known = shared.by_nonce.lock().unwrap().get(&nonce).cloned();
+        if let Some(message) = known {
+            // Recorded apart (query "repeated-nonce"): Discord made no new message.
+            req.query = Some("repeated-nonce".into());
+            shared.requests.push(req);
+            return Json(message).into_response();
+        }
+        let content = req.body["content"].as_str().unwrap_or("").to_string();
+        let extra = json!({"embeds": req.body["embeds"], "components": req.body["components"],
+            "nonce": nonce});
+        let message = message_json(shared.snowflake(), &content, extra);
+        shared
+            .by_nonce
+            .lock()
+            .unwrap()
+            .insert(nonce, message.clone());
+        shared.requests.push(req);
+        return Json(message).into_response();
+    }
     let resp = route(&shared, &req);
     shared.requests.push(req);
     resp
+}
+
+/// The nonce of a channel message POST that asks Discord to enforce it (`enforce_nonce`).
+fn enforced_nonce(req: &RestRequest) -> Option<String> {
+    let is_message = req.method == "POST"
+        && req.path.starts_with("/api/v10/channels/")
+        && req.path.ends_with("/messages");
+    if !is_message || req.body["enforce_nonce"] != json!(true) {
+        return None;
+    }
+    match &req.body["nonce"] {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 fn route(shared: &Shared, req: &RestRequest) -> Response {

@@ -2,8 +2,11 @@
 //!
 //! Claim → commit → send → mark (`app::posts`): a post is leased before the request, so when
 //! Discord fails the post waits (the domain's backoff) and is sent once when it returns; a
-//! process dying mid-send resends it at most once after the lease. Without `DISCORD_TOKEN` posts
-//! are printed on the console instead.
+//! process dying mid-send resends it after the lease. That resend carries the same nonce with
+//! `enforce_nonce` ([`nonce`]): Discord returns the message it already made for that nonce (within
+//! its few minutes) instead of making a second one, so a replica killed between Discord's answer
+//! and marking the post sent does not post twice. Without `DISCORD_TOKEN` posts are printed on the
+//! console instead.
 
 use super::render;
 pub use crate::app::posts::SendError;
@@ -104,6 +107,8 @@ impl Sender {
             Sender::Discord(http) => {
                 let mut msg = serenity::CreateMessage::new()
                     .content(post.content.clone())
+                    .nonce(serenity::Nonce::String(nonce(post)))
+                    .enforce_nonce(true)
                     // Only the alert role from the config may ping; outside text never
                     // carries a live mention (`markup::data`), so it reaches no one else.
                     .allowed_mentions(render::allowed_mentions(may_ping));
@@ -136,6 +141,29 @@ impl Sender {
             }
         }
     }
+}
+
+/// A post's nonce (Discord allows 25 characters): its id and the millisecond it was queued, in
+/// base 36, so every attempt of one post carries the same nonce and posts of two databases (a
+/// test shop and the real one on one bot) do not share one.
+pub fn nonce(post: &Post) -> String {
+    fn base36(mut n: u64) -> String {
+        let mut digits = Vec::new();
+        loop {
+            digits.push(char::from_digit((n % 36) as u32, 36).unwrap_or('0'));
+            n /= 36;
+            if n == 0 {
+                break;
+            }
+        }
+        digits.iter().rev().collect()
+    }
+    let millis = u64::try_from(post.created_at.timestamp_millis()).unwrap_or(0);
+    format!(
+        "p{}.{}",
+        base36(u64::try_from(post.id.0).unwrap_or(0)),
+        base36(millis)
+    )
 }
 
 fn classify(e: serenity::Error) -> SendError {
@@ -242,4 +270,37 @@ pub async fn run(app: App, mut shutdown: Shutdown) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn post(id: i64, millis: i64) -> Post {
+        Post {
+            id: crate::domain::PostId(id),
+            channel_id: 1,
+            content: String::new(),
+            attachment: None,
+            components: None,
+            attempts: 1,
+            edits_post: None,
+            created_at: chrono::Utc.timestamp_millis_opt(millis).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_nonce_fits_discord_and_names_the_post_and_its_moment() {
+        let largest = nonce(&post(i64::MAX, 253_402_300_799_999));
+        assert!(largest.len() <= 25, "{largest}");
+        let a = nonce(&post(7, 1_765_000_000_000));
+        assert_eq!(a, nonce(&post(7, 1_765_000_000_000)), "every attempt alike");
+        assert_ne!(a, nonce(&post(8, 1_765_000_000_000)));
+        assert_ne!(
+            a,
+            nonce(&post(7, 1_765_000_000_001)),
+            "another database's post 7"
+        );
+    }
 }
