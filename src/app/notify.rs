@@ -671,16 +671,6 @@ pub async fn record(
     Ok(())
 }
 
-/// Queues a `cancelled` update for a backorder (inside the cancelling transaction).
-pub async fn queue_cancelled(
-    conn: &mut Conn,
-    row: &store::backorders::BackorderRow,
-    product: &str,
-    at: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    queue_update(conn, row, UpdateKind::Cancelled, product, at).await
-}
-
 /// Queues an update of `kind` for a backorder, inside the caller's transaction.
 pub async fn queue_update(
     conn: &mut Conn,
