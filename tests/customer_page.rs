@@ -875,12 +875,18 @@ async fn the_page_shows_the_discount_code_issued_to_a_backorder() {
 
 /// The page's text as a browser shows it: the entities the one HTML escaper writes, read back.
 fn shown(html: &str) -> String {
-    html.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&#x2f;", "/")
-        .replace("&amp;", "&")
+    // `&amp;` last, so an escaped entity reads back as typed.
+    let entities = [
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&quot;", "\""),
+        ("&#x27;", "'"),
+        ("&#x2f;", "/"),
+        ("&amp;", "&"),
+    ];
+    entities
+        .iter()
+        .fold(html.to_string(), |s, (entity, c)| s.replace(entity, c))
 }
 
 #[tokio::test]
