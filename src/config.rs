@@ -121,12 +121,26 @@ pub struct DiscordSettings {
 }
 
 /// `[alerts]`
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AlertSettings {
     pub catch_up: chrono::Duration,
+    /// How long the scheduler's lease lasts without renewal: when its holder dies, another
+    /// process takes the schedule over within this (and completes the run it left).
+    pub lease: chrono::Duration,
     /// `[[alerts.rules]]`, names unique.
     pub rules: Vec<AlertRule>,
     pub mention_role: Option<u64>,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            catch_up: chrono::Duration::zero(),
+            lease: chrono::Duration::seconds(crate::domain::schedule::LEASE_SECS),
+            rules: Vec::new(),
+            mention_role: None,
+        }
+    }
 }
 
 impl AlertSettings {
@@ -1185,6 +1199,7 @@ impl TryFrom<RawEmail> for EmailSettings {
 #[serde(deny_unknown_fields)]
 struct RawAlerts {
     catch_up: String,
+    lease: String,
     mention_role: u64,
     #[serde(default)]
     rules: Vec<RawRule>,
@@ -1224,8 +1239,13 @@ impl RawAlerts {
             }
             rules.push(rule);
         }
+        let lease = chrono_duration("alerts.lease", &self.lease)?;
+        if lease < chrono::Duration::seconds(1) {
+            return Err(err("alerts.lease", "must be at least 1s"));
+        }
         Ok(AlertSettings {
             catch_up: chrono_duration("alerts.catch_up", &self.catch_up)?,
+            lease,
             rules,
             mention_role: (self.mention_role != 0).then_some(self.mention_role),
         })

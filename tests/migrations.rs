@@ -64,6 +64,8 @@ const POSTGRES_RELEASED: &[&str] = &[
     "0002_approvals_and_customer_page.sql",
     "0003_id_lists.sql",
     "0004_set_based_backorder_triggers.sql",
+    "0005_set_based_backorder_totals.sql",
+    "0007_set_based_stock_position_tokens.sql",
 ];
 
 #[test]

@@ -68,11 +68,11 @@ async fn hostile_shop(t: &TestApp) {
     )
     .await
     .unwrap();
-    sqlx::query("UPDATE products SET name = ? WHERE sku = 'RTL-1'")
-        .bind(RTL_NAME)
-        .execute(t.app.store.pool())
-        .await
-        .unwrap();
+    t.exec_texts(
+        "UPDATE products SET name = $1 WHERE sku = 'RTL-1'",
+        &[RTL_NAME],
+    )
+    .await;
 }
 
 struct Bot {
@@ -371,18 +371,14 @@ async fn console_replies_show_terminal_escapes_from_data_as_text() {
     let red = "Red \u{1b}[31mMouse";
     let title = "Title \u{1b}]0;pwned\u{7} Lamp";
     for (sql, value) in [
-        ("UPDATE products SET name = ? WHERE sku = 'MS-200'", red),
-        ("UPDATE products SET name = ? WHERE sku = 'MD-1'", title),
+        ("UPDATE products SET name = $1 WHERE sku = 'MS-200'", red),
+        ("UPDATE products SET name = $1 WHERE sku = 'MD-1'", title),
         (
-            "UPDATE customers SET name = ? WHERE external_id = 'C-EVIL'",
+            "UPDATE customers SET name = $1 WHERE external_id = 'C-EVIL'",
             title,
         ),
     ] {
-        sqlx::query(sql)
-            .bind(value)
-            .execute(t.app.store.pool())
-            .await
-            .unwrap();
+        t.exec_texts(sql, &[value]).await;
     }
     let mut seen = String::new();
     for line in [
@@ -414,14 +410,13 @@ async fn console_replies_show_terminal_escapes_from_data_as_text() {
     assert!(seen.contains(&format!("CAFE-1 — {REAL_NAME}")) || seen.contains("O'Brien"));
 
     // The real binary, as `ask` prints it.
-    let db = t.app.settings.database.path.clone();
     t.app.store.close().await;
     for line in ["/stock MS-200", "/backorders", "/customer C-EVIL"] {
-        let (code, out, err) = common::run_bot(&db, &["ask", line]);
+        let (code, out, err) = common::run_bot_on(&t, &["ask", line]);
         assert_eq!(code, 0, "{line}: {err}");
         assert!(!out.contains('\u{1b}'), "{line}: {out:?}");
         assert!(!out.contains('\u{7}'), "{line}: {out:?}");
     }
-    let (_, out, _) = common::run_bot(&db, &["ask", "/stock CAFE-1"]);
+    let (_, out, _) = common::run_bot_on(&t, &["ask", "/stock CAFE-1"]);
     assert!(out.contains(&format!("CAFE-1 — {REAL_NAME}")), "{out}");
 }

@@ -30,10 +30,11 @@ fn q(s: &str) -> String {
 }
 
 async fn names(t: &TestApp, sql: &str) -> Vec<String> {
-    sqlx::query_scalar(sql)
-        .fetch_all(t.app.store.pool())
+    t.rows::<(String,)>(sql)
         .await
-        .unwrap()
+        .into_iter()
+        .map(|(name,)| name)
+        .collect()
 }
 
 #[tokio::test]
@@ -317,11 +318,11 @@ async fn the_alert_csv_reads_back_one_row_per_line_with_names_as_written_and_for
     }
     t.import("products", &csv).await.unwrap();
     // Stored before names were checked (import now refuses a CR): the writer must still quote it.
-    sqlx::query("UPDATE products SET name = $1 WHERE sku = 'F-CR'")
-        .bind("Before\rafter, \"quoted\"\nnext")
-        .execute(t.app.store.pool())
-        .await
-        .unwrap();
+    t.exec_texts(
+        "UPDATE products SET name = $1 WHERE sku = 'F-CR'",
+        &["Before\rafter, \"quoted\"\nnext"],
+    )
+    .await;
     let rule = t.app.settings.alerts.rules[0].clone();
     let RunOutcome::Done(r) = alerts::run_rule(&t.app, &rule, Trigger::Manual, None)
         .await

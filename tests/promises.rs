@@ -503,3 +503,68 @@ async fn a_viral_sku_keeps_every_promise_exact_while_orders_join_its_kept_queue(
         t.app.queues.joins()
     );
 }
+
+/// Each stored aggregate of backorders and purchase orders against the rows it sums
+/// (PostgreSQL keeps them by per-statement triggers, migrations 0004 and 0005; SQLite per row).
+async fn aggregates_match_the_rows(t: &TestApp, step: &str) {
+    let checks = [
+        (
+            "backorder_counts.n = backorders per status",
+            "SELECT COUNT(*) FROM (SELECT status, COUNT(*) AS n FROM backorders GROUP BY status) b
+             FULL JOIN backorder_counts c ON c.status = b.status
+             WHERE COALESCE(c.n, 0) <> COALESCE(b.n, 0)",
+        ),
+        (
+            "stock_positions open backorders and units = open backorders",
+            "SELECT COUNT(*) FROM stock_positions sp WHERE sp.open_backorders <>
+                 (SELECT COUNT(*) FROM backorders b WHERE b.product_id = sp.product_id AND b.status = 'open')
+             OR sp.backorder_units <> COALESCE((SELECT CAST(SUM(b.qty - b.qty_allocated) AS BIGINT)
+                 FROM backorders b WHERE b.product_id = sp.product_id AND b.status = 'open'), 0)",
+        ),
+        (
+            "purchase_orders.next_eta = earliest ETA of a line expecting units",
+            "SELECT COUNT(*) FROM purchase_orders po WHERE po.next_eta IS DISTINCT FROM
+                 (SELECT MIN(l.eta) FROM po_lines l WHERE l.po_id = po.id
+                  AND l.status IN ('open', 'partially_received'))",
+        ),
+    ];
+    for (what, sql) in checks {
+        assert_eq!(t.scalar(sql).await, 0, "{what} after {step}");
+    }
+}
+
+#[tokio::test]
+async fn aggregates_match_the_rows_after_a_large_eta_fan_out_a_receipt_and_bulk_cancels() {
+    let t = spawn_demo_app().await;
+    const N: i64 = 3_000;
+    let po = {
+        let mut tx = t.app.store.begin_write().await.unwrap();
+        let po = backorder_bot::store::bulk::bench_backorders(&mut tx, N, common::test_now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        po
+    };
+    aggregates_match_the_rows(&t, "the bulk insert").await;
+    let today = common::test_now().date_naive();
+    for days in [20, 30] {
+        let date = today + chrono::Days::new(days);
+        let text = t
+            .ok(&format!("/eta po:{po} date:{date} reason:\"fan-out\""))
+            .await;
+        assert!(text.contains(&format!("{N} backorder(s)")), "{text}");
+        aggregates_match_the_rows(&t, &format!("the ETA fan-out to {date}")).await;
+    }
+    t.ok(&format!("/receive po:{po} sku:BENCH-ETA-{N} qty:1500"))
+        .await;
+    aggregates_match_the_rows(&t, "the receipt").await;
+    let cancelled = t
+        .exec("UPDATE backorders SET status = 'cancelled', qty_allocated = 0 WHERE status = 'open' AND id % 5 = 0")
+        .await;
+    assert!(cancelled > 100, "{cancelled}");
+    aggregates_match_the_rows(&t, "cancelling many in one statement").await;
+    t.exec("UPDATE backorders SET qty = qty + 1 WHERE status = 'open' AND id % 3 = 0")
+        .await;
+    aggregates_match_the_rows(&t, "raising many quantities in one statement").await;
+    check_invariants(&t, "the fan-out").await;
+}

@@ -60,14 +60,21 @@ async fn app_on(url: &str) -> common::TestApp {
 
 /// A replica: `backorder-bot run` on `url`, serving HTTP on `port`.
 fn replica(url: &str, port: u16, extra: &[(String, String)]) -> Child {
+    replica_with(url, port, extra, &[])
+}
+
+/// [`replica`] with more arguments (`--config FILE`).
+fn replica_with(url: &str, port: u16, extra: &[(String, String)], args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_backorder-bot"))
         .arg("run")
+        .args(args)
+        // A token only where the test gives one (`extra`).
+        .env_remove("DISCORD_TOKEN")
         .envs(shared(url))
         .envs(extra.iter().cloned())
         .env("BACKORDER_BOT__HTTP__BIND", format!("127.0.0.1:{port}"))
         .env("INGEST_API_TOKEN", "s3cret")
         .env("RUST_LOG", "warn")
-        .env_remove("DISCORD_TOKEN")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -349,5 +356,151 @@ async fn interactions_sent_round_robin_to_three_replicas_all_answer() {
     for r in &mut replicas {
         r.kill().unwrap();
         r.wait().unwrap();
+    }
+}
+
+/// Three replicas schedule one low-stock rule; the one holding the scheduler's lease is killed
+/// with SIGKILL while its run evaluates thousands of SKUs. A survivor completes the run of that
+/// cron time within the lease and 5 s, and the channel gets the alert once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_killed_mid_alert_run_is_replaced_and_no_alert_is_posted_twice() {
+    let Some(url) = database("replicas: leader kill mid alert run").await else {
+        return;
+    };
+    const SKUS: usize = 6_000;
+    const LEASE: Duration = Duration::from_secs(3);
+    const CHANNEL: u64 = 1_500_000_000_000_000_001;
+    let t = app_on(&url).await;
+    let mut csv = String::from("sku,name,category,unit_price,on_hand,reorder_point\n");
+    for i in 0..SKUS {
+        csv.push_str(&format!("LOW-{i:05},Low item {i},bulk,1.00,1,5\n"));
+    }
+    t.import("products", &csv).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("alerts.toml");
+    // Every 20 seconds: a run's cron time comes soon after the replicas start.
+    std::fs::write(
+        &config,
+        format!(
+            "[[alerts.rules]]\nname = \"low\"\nschedule = \"*/20 * * * * *\"\nchannel_id = {CHANNEL}\nmin_severity = \"low\"\n"
+        ),
+    )
+    .unwrap();
+    let fake = FakeDiscord::start().await;
+    let mut vars = fake.settings_vars();
+    vars.extend(
+        [
+            ("BACKORDER_BOT__DISCORD__GATEWAY", "false".to_string()),
+            (
+                "BACKORDER_BOT__ALERTS__LEASE",
+                format!("{}s", LEASE.as_secs()),
+            ),
+        ]
+        .map(|(k, v)| (k.to_string(), v)),
+    );
+    let client = reqwest::Client::new();
+    let ports = [free_port(), free_port(), free_port()];
+    let config_arg = config.display().to_string();
+    let mut replicas: Vec<Child> = ports
+        .iter()
+        .map(|p| replica_with(&url, *p, &vars, &["--config", &config_arg]))
+        .collect();
+    for p in ports {
+        wait_ready(&client, p).await;
+    }
+
+    // The first run in progress, and the process holding the lease: the leader.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let (run_id, leader_pid) = loop {
+        let running = t
+            .scalar("SELECT COALESCE(MAX(id), 0) FROM alert_runs WHERE status = 'running'")
+            .await;
+        if running > 0 {
+            let (holder,): (String,) = t
+                .row("SELECT holder FROM leases WHERE name = 'alert-scheduler'")
+                .await;
+            let pid: u32 = holder.split(':').next().unwrap().parse().unwrap();
+            break (running, pid);
+        }
+        assert_eq!(
+            t.scalar("SELECT COUNT(*) FROM alert_runs").await,
+            0,
+            "a run finished before it could be caught in progress: more SKUs"
+        );
+        assert!(Instant::now() < deadline, "no alert run started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let leader = replicas
+        .iter()
+        .position(|r| r.id() == leader_pid)
+        .expect("the lease holder is one of the replicas");
+    replicas[leader].kill().expect("SIGKILL");
+    let killed = Instant::now();
+    replicas[leader].wait().unwrap();
+    assert_eq!(
+        t.scalar(&format!(
+            "SELECT COUNT(*) FROM alert_runs WHERE id = {run_id} AND status = 'running'"
+        ))
+        .await,
+        1,
+        "killed mid-run"
+    );
+
+    // A survivor completes the run of that cron time: the same run, done.
+    let limit = LEASE + Duration::from_secs(5);
+    loop {
+        let done = t
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM alert_runs WHERE id = {run_id} AND status = 'done'"
+            ))
+            .await;
+        if done == 1 {
+            break;
+        }
+        assert!(
+            killed.elapsed() < limit,
+            "run {run_id} not completed within the lease + 5 s ({limit:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took_over = killed.elapsed();
+    eprintln!("alert run {run_id} completed by a survivor {took_over:?} after the leader was killed (lease {LEASE:?})");
+    let (holder,): (String,) = t
+        .row("SELECT holder FROM leases WHERE name = 'alert-scheduler'")
+        .await;
+    assert!(
+        !holder.starts_with(&format!("{leader_pid}:")),
+        "a survivor holds the lease"
+    );
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM alert_runs").await,
+        1,
+        "one run for that cron time"
+    );
+    assert_eq!(
+        t.scalar(&format!(
+            "SELECT posted_lines FROM alert_runs WHERE id = {run_id}"
+        ))
+        .await,
+        SKUS as i64
+    );
+
+    // The alert reaches the channel once, and later runs post nothing again.
+    common::wait_until("the alert post", Duration::from_secs(20), || {
+        !fake.channel_messages().is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let posts = fake.channel_messages();
+    assert_eq!(posts.len(), 1, "the alert is posted once: {posts:#?}");
+    assert!(posts[0].path.contains(&CHANNEL.to_string()));
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM channel_posts").await,
+        1,
+        "one post queued"
+    );
+    for r in &mut replicas {
+        let _ = r.kill();
+        let _ = r.wait();
     }
 }

@@ -9,7 +9,43 @@ use backorder_bot::domain::{BackorderId, BackorderStatus, EtaKind, PoStatus, Tie
 use common::{spawn_demo_app, test_now, TestApp};
 
 async fn exec(t: &TestApp, sql: &str) {
-    sqlx::query(sql).execute(t.app.store.pool()).await.unwrap();
+    t.exec(sql).await;
+}
+
+/// Runs one sqlx query (`$q`, built once per engine) on a connection of `$t`'s store, whichever
+/// engine it is on, with `$fetch` (`execute`, `fetch_one`, …).
+macro_rules! on_store {
+    ($t:expr, $q:expr, execute) => {{
+        use backorder_bot::store::Engine;
+        let mut conn = $t.app.store.conn().await.unwrap();
+        match conn.engine() {
+            Engine::Sqlite(c) => $q.execute(&mut *c).await.map(|r| r.rows_affected()),
+            Engine::Postgres(c) => $q.execute(&mut *c).await.map(|r| r.rows_affected()),
+        }
+    }};
+    ($t:expr, $q:expr, $fetch:ident) => {{
+        use backorder_bot::store::Engine;
+        let mut conn = $t.app.store.conn().await.unwrap();
+        match conn.engine() {
+            Engine::Sqlite(c) => $q.$fetch(&mut *c).await,
+            Engine::Postgres(c) => $q.$fetch(&mut *c).await,
+        }
+    }};
+}
+
+/// Writes a value its column cannot hold on PostgreSQL (a timestamp or date that is not one):
+/// SQLite stores the text, and the test goes on to read it back (`true`); PostgreSQL's native
+/// type refuses the write, naming the value, and there is nothing bad to read (`false`).
+async fn write_bad(t: &TestApp, sql: &str, value: &str) -> bool {
+    let written = t.app.store.execute_sql(sql).await;
+    if common::on_postgres() {
+        let err = format!("{:#}", written.expect_err("the column's type refuses it"));
+        assert!(err.contains(value), "{err}");
+        false
+    } else {
+        written.unwrap();
+        true
+    }
 }
 
 fn chain(e: AppError) -> String {
@@ -22,12 +58,16 @@ fn chain(e: AppError) -> String {
 #[tokio::test]
 async fn a_bad_stored_timestamp_fails_the_read_instead_of_becoming_1970() {
     let t = spawn_demo_app().await;
-    exec(
+    if !write_bad(
         &t,
         "UPDATE orders SET ordered_at = 'last tuesday' WHERE id = (SELECT ol.order_id
             FROM order_lines ol JOIN backorders b ON b.order_line_id = ol.id WHERE b.id = 2)",
+        "last tuesday",
     )
-    .await;
+    .await
+    {
+        return;
+    }
     let err = chain(
         app::backorders::show(&t.app, BackorderId(2))
             .await
@@ -49,12 +89,16 @@ async fn a_bad_stored_timestamp_fails_the_read_instead_of_becoming_1970() {
 #[tokio::test]
 async fn a_bad_stored_date_fails_the_read_naming_the_column() {
     let t = spawn_demo_app().await;
-    exec(
+    if !write_bad(
         &t,
         "UPDATE po_lines SET eta = '2026-13-45' WHERE po_id =
             (SELECT id FROM purchase_orders WHERE po_number = 'PO-1002')",
+        "2026-13-45",
     )
-    .await;
+    .await
+    {
+        return;
+    }
     let err = chain(
         app::purchasing::show_po(&t.app, "PO-1002")
             .await
@@ -126,37 +170,42 @@ async fn a_fully_allocated_backorder_is_allocated_and_its_customer_hears_once() 
 }
 
 /// Writes every value of an enum into a column through its `Encode` and reads it back through
-/// its `Decode`: each spelling is one the schema's CHECK constraint accepts.
+/// its `Decode`: each spelling is one the schema's CHECK constraint accepts. The row is the one
+/// with the smallest `$key` (`id`, unless the table has none).
 macro_rules! round_trip {
     ($t:expr, $table:literal, $col:literal, $ty:ty) => {
+        round_trip!($t, $table, $col, $ty, "id")
+    };
+    ($t:expr, $table:literal, $col:literal, $ty:ty, $key:literal) => {
         for v in <$ty>::ALL {
-            let pool = $t.app.store.pool();
-            sqlx::query(concat!(
-                "UPDATE ",
-                $table,
-                " SET ",
-                $col,
-                " = $1 WHERE rowid = (SELECT MIN(rowid) FROM ",
-                $table,
-                ")"
-            ))
-            .bind(v)
-            .execute(pool)
-            .await
-            .unwrap_or_else(|e| panic!("{}.{} = {v:?}: {e}", $table, $col));
-            let back: $ty = sqlx::query_scalar(concat!(
-                "SELECT ",
-                $col,
-                " FROM ",
-                $table,
-                " WHERE rowid = (SELECT MIN(rowid) FROM ",
+            let first = concat!(
+                " WHERE ",
+                $key,
+                " = (SELECT MIN(",
+                $key,
+                ") FROM ",
                 $table,
                 ")"
-            ))
-            .fetch_one(pool)
-            .await
-            .unwrap();
-            assert_eq!(back, v, "{}.{}", $table, $col);
+            );
+            let written: Result<u64, sqlx::Error> = on_store!(
+                $t,
+                sqlx::query(&format!(
+                    concat!("UPDATE ", $table, " SET ", $col, " = $1{}"),
+                    first
+                ))
+                .bind(v),
+                execute
+            );
+            written.unwrap_or_else(|e| panic!("{}.{} = {v:?}: {e}", $table, $col));
+            let back: Result<$ty, sqlx::Error> = on_store!(
+                $t,
+                sqlx::query_scalar::<_, $ty>(&format!(
+                    concat!("SELECT ", $col, " FROM ", $table, "{}"),
+                    first
+                )),
+                fetch_one
+            );
+            assert_eq!(back.unwrap(), v, "{}.{}", $table, $col);
         }
     };
 }
@@ -214,8 +263,14 @@ async fn alert_message_and_history_enums_read_back_what_they_wrote() {
          SELECT MIN(id), NULL, NULL, 'received', 'test', '', '2026-11-26T12:00:00Z' FROM backorders",
     )
     .await;
-    round_trip!(t, "alert_states", "severity", Severity);
-    round_trip!(t, "alert_states", "notified_severity", Severity);
+    round_trip!(t, "alert_states", "severity", Severity, "product_id");
+    round_trip!(
+        t,
+        "alert_states",
+        "notified_severity",
+        Severity,
+        "product_id"
+    );
     round_trip!(t, "alert_runs", "status", RunStatus);
     round_trip!(
         t,
@@ -292,16 +347,39 @@ async fn a_bad_stored_channel_id_fails_the_claim_naming_the_column_instead_of_be
 #[tokio::test]
 async fn an_unknown_stored_severity_fails_the_read_naming_the_column_instead_of_dropping_the_row() {
     let t = spawn_demo_app().await;
-    let mut conn = t.app.store.conn().await.unwrap();
-    for sql in [
-        "PRAGMA ignore_check_constraints = ON",
+    let bad = [
         "INSERT INTO alert_states (rule, product_id, severity, since)
          SELECT 'r', MIN(id), 'extreme', '2026-11-26T12:00:00Z' FROM products",
         "INSERT INTO alert_states (rule, product_id, severity, since, notified_severity)
          SELECT 's', MIN(id), 'low', '2026-11-26T12:00:00Z', 'dire' FROM products",
-        "PRAGMA ignore_check_constraints = OFF",
-    ] {
-        sqlx::query(sql).execute(conn.as_sqlite()).await.unwrap();
+    ];
+    // The CHECK constraints refuse these words; a database whose constraints were lifted (by
+    // hand, or an old file) may still hold them.
+    for sql in bad {
+        let err = format!("{:#}", t.app.store.execute_sql(sql).await.unwrap_err());
+        assert!(err.to_lowercase().contains("check constraint"), "{err}");
+    }
+    let (lift, restore) = if common::on_postgres() {
+        (
+            "ALTER TABLE alert_states DROP CONSTRAINT alert_states_severity_check,
+                DROP CONSTRAINT alert_states_notified_severity_check",
+            None,
+        )
+    } else {
+        (
+            "PRAGMA ignore_check_constraints = ON",
+            Some("PRAGMA ignore_check_constraints = OFF"),
+        )
+    };
+    // One connection: SQLite's pragma holds for it only.
+    let mut conn = t.app.store.conn().await.unwrap();
+    for sql in std::iter::once(lift).chain(bad).chain(restore) {
+        use backorder_bot::store::Engine;
+        match conn.engine() {
+            Engine::Sqlite(c) => sqlx::query(sql).execute(&mut *c).await.map(drop),
+            Engine::Postgres(c) => sqlx::query(sql).execute(&mut *c).await.map(drop),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
     let states = backorder_bot::store::alerts::states(&mut conn, "r").await;
     fails_naming(states, "severity", "extreme");
@@ -325,22 +403,24 @@ async fn bad_stored_posted_products_fail_the_read_naming_the_column_instead_of_b
 async fn row_ids_read_and_bind_as_their_own_types() {
     use backorder_bot::domain::{CustomerId, ProductId};
     let t = spawn_demo_app().await;
-    let pool = t.app.store.pool();
-    let product: ProductId = sqlx::query_scalar("SELECT MIN(id) FROM products")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    let sku: String = sqlx::query_scalar("SELECT sku FROM products WHERE id = $1")
-        .bind(product)
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    assert!(!sku.is_empty());
-    let (backorder, customer): (BackorderId, CustomerId) =
-        sqlx::query_as("SELECT id, customer_id FROM backorders ORDER BY id LIMIT 1")
-            .fetch_one(pool)
-            .await
-            .unwrap();
+    let product: Result<ProductId, sqlx::Error> = on_store!(
+        t,
+        sqlx::query_scalar("SELECT MIN(id) FROM products"),
+        fetch_one
+    );
+    let product = product.unwrap();
+    let sku: Result<String, sqlx::Error> = on_store!(
+        t,
+        sqlx::query_scalar("SELECT sku FROM products WHERE id = $1").bind(product),
+        fetch_one
+    );
+    assert!(!sku.unwrap().is_empty());
+    let ids: Result<(BackorderId, CustomerId), sqlx::Error> = on_store!(
+        t,
+        sqlx::query_as("SELECT id, customer_id FROM backorders ORDER BY id LIMIT 1"),
+        fetch_one
+    );
+    let (backorder, customer) = ids.unwrap();
     let n = t
         .scalar(&format!(
             "SELECT COUNT(*) FROM backorders WHERE id = {backorder} AND customer_id = {customer}"
@@ -371,7 +451,9 @@ async fn the_next_due_update_reads_back_as_a_time_and_a_bad_one_fails_naming_the
                 .unwrap()
         )
     );
-    exec(&t, "UPDATE outbox SET next_attempt_at = 'soon'").await;
+    if !write_bad(&t, "UPDATE outbox SET next_attempt_at = 'soon'", "soon").await {
+        return;
+    }
     fails_naming(
         backorder_bot::store::notify::next_due(&mut conn).await,
         "next_attempt_at",

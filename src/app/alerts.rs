@@ -165,14 +165,47 @@ pub async fn run_rule(
         Ok(id) => id,
         Err(why) => return Ok(RunOutcome::Skipped(why)),
     };
-    match execute(app, rule, run_id, now).await {
-        Ok(report) => Ok(RunOutcome::Done(report)),
+    complete(app, rule, run_id, now).await.map(RunOutcome::Done)
+}
+
+/// Completes a scheduled run its process left running (it died mid-run: the scheduler's lease
+/// ran out): the run is taken over, evaluated again from the stored states and recorded under
+/// its own cron time. `None` if it finished meanwhile. Its writes (states, post, record) are
+/// one transaction, so the dead process posted nothing of it; should that process still be
+/// alive, its own finish finds the run taken over and writes nothing.
+#[tracing::instrument(skip_all, fields(rule = %rule.name, run_id = run_id.0), err)]
+pub async fn resume_run(
+    app: &App,
+    rule: &AlertRule,
+    run_id: AlertRunId,
+) -> AppResult<Option<RunReport>> {
+    let now = app.clock.now();
+    let mut tx = app.store.begin_write().await?;
+    let taken = store::take_over_run(&mut tx, run_id, now).await?;
+    tx.commit().await?;
+    if !taken {
+        return Ok(None);
+    }
+    complete(app, rule, run_id, now).await.map(Some)
+}
+
+/// Runs the run started (or taken over) at `started` to its end, recording a failure.
+async fn complete(
+    app: &App,
+    rule: &AlertRule,
+    run_id: AlertRunId,
+    started: DateTime<Utc>,
+) -> AppResult<RunReport> {
+    match execute(app, rule, run_id, started).await {
+        Ok(report) => Ok(report),
         Err(e) => {
             let mut conn = app.store.conn().await?;
             let counts = RunCounts::default();
+            // Taken over meanwhile: the failure is not this process's to record.
             store::finish_run(
                 &mut conn,
                 run_id,
+                started,
                 false,
                 &counts,
                 "failed",
@@ -357,9 +390,10 @@ async fn execute(
             counts.firing
         ),
     };
-    store::finish_run(
+    let finished = store::finish_run(
         &mut tx,
         run_id,
+        now,
         true,
         &counts,
         &summary,
@@ -368,6 +402,14 @@ async fn execute(
         app.clock.now(),
     )
     .await?;
+    if !finished {
+        // Another process took the run over (this one outlived the scheduler's lease): it
+        // posts and records the run; this one's writes are dropped.
+        tx.rollback().await?;
+        return Err(
+            anyhow::anyhow!("alert run {} was taken over by another process", run_id.0).into(),
+        );
+    }
     tx.commit().await?;
     tracing::info!(
         run_id = run_id.0,

@@ -8,7 +8,7 @@
 //! run. Shutdown is looked at between rules: the rule being run finishes, the rules after it are
 //! left to the next start's catch-up.
 
-use crate::app::alerts::{run_rule, RunOutcome};
+use crate::app::alerts::{resume_run, run_rule, RunOutcome};
 use crate::app::App;
 use crate::domain::schedule::{self, Trigger};
 use crate::shutdown::Shutdown;
@@ -23,6 +23,9 @@ pub const LEASE: &str = "alert-scheduler";
 pub struct Scheduler {
     holder: String,
     started: DateTime<Utc>,
+    /// Held the lease at the last pass: taking it from someone else means completing the runs
+    /// they left.
+    leading: bool,
 }
 
 /// What one pass did.
@@ -48,6 +51,7 @@ impl Scheduler {
         Self {
             holder: format!("{}:{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             started: app.clock.now(),
+            leading: false,
         }
     }
 
@@ -69,26 +73,45 @@ impl Scheduler {
     ) -> anyhow::Result<Pass> {
         let now = app.clock.now();
         let mut conn = app.store.conn().await?;
-        let leader = store::try_lease(
-            &mut conn,
-            LEASE,
-            &self.holder,
-            now,
-            schedule::lease_until(now),
-        )
-        .await?;
+        let lease = app.settings.alerts.lease;
+        let leader = store::try_lease(&mut conn, LEASE, &self.holder, now, now + lease).await?;
+        // Renewed (or tried for) three times per lease: a follower takes over within the lease
+        // of the leader's death, not at its next half-minute pass.
+        let renew = (lease / 3).to_std().unwrap_or_default();
+        let took_over = leader && !self.leading;
+        self.leading = leader;
         if !leader {
             return Ok(Pass {
                 leader,
                 ran: vec![],
                 failed: vec![],
                 skipped: vec![],
-                wait: schedule::wait_until(None, now),
+                wait: schedule::wait_until(None, now).min(renew),
                 interrupted: false,
             });
         }
         let (mut ran, mut failed, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
         let mut interrupted = false;
+        if took_over {
+            let left = store::unfinished_scheduled_runs(&mut conn).await?;
+            drop(conn);
+            for run in left {
+                let Some(rule) = app.settings.alerts.rule(&run.rule) else {
+                    continue;
+                };
+                match resume_run(app, rule, run.id).await {
+                    Ok(Some(_)) => {
+                        ran.push((rule.name.clone(), run.scheduled_for, Trigger::Schedule))
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::error!(rule = %rule.name, error = ?e, "completing a run left by an earlier leader failed");
+                        failed.push(rule.name.clone());
+                    }
+                }
+            }
+            conn = app.store.conn().await?;
+        }
         for rule in &app.settings.alerts.rules {
             if shutdown.is_some_and(Shutdown::is_shutdown) {
                 interrupted = true;
@@ -132,9 +155,17 @@ impl Scheduler {
             ran,
             failed,
             skipped,
-            wait: schedule::wait_until(next, now),
+            wait: schedule::wait_until(next, now).min(renew),
             interrupted,
         })
+    }
+
+    /// The process id of the scheduler's leader, if the lease is held (its holder id starts
+    /// with it).
+    pub async fn leader_pid(app: &App) -> anyhow::Result<Option<u32>> {
+        let mut conn = app.store.conn().await?;
+        let holder = store::lease_holder(&mut conn, LEASE, app.clock.now()).await?;
+        Ok(holder.and_then(|h| h.split(':').next()?.parse().ok()))
     }
 
     /// Gives the lease up so another process can take over at once.

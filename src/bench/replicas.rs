@@ -1,6 +1,7 @@
 //! `bench replicas`: the stock position and ingest writes through the HTTP API of 1, 2 and 4
 //! replicas of this binary on one PostgreSQL database, beside one process on SQLite, from the
-//! same run; then the same statement from `psql` and the `sqlite3` CLI as the floors.
+//! same run; then the same statement from `psql` and the `sqlite3` CLI as the floors; then the
+//! failover: the replica holding the scheduler's lease killed, and the time a survivor takes.
 
 use super::stats::percentile;
 use super::{cli_wall, random, sqlite3_wall, Scratch, CLIENTS};
@@ -85,6 +86,13 @@ pub async fn replicas(app: &App, n: u64) -> anyhow::Result<()> {
     )?;
     floors(&lite, pg_last.as_deref(), n.min(20_000)).await?;
     lite.store.close().await;
+    let (name, url) = store::postgres::create_scratch(
+        &admin,
+        &format!("bb_bench_failover_{}", std::process::id()),
+    )
+    .await?;
+    made.push(name);
+    failover(app, &url, &scratch.dir).await?;
     for name in made {
         store::postgres::drop_scratch(&admin, &name).await?;
     }
@@ -187,9 +195,100 @@ impl Drop for Replica {
     }
 }
 
+/// Scheduler lease of the failover run (`alerts.lease`): short, so the run is short.
+const FAILOVER_LEASE: Duration = Duration::from_secs(5);
+
+/// Three replicas with an alert rule on a fresh database; the one holding the scheduler's lease
+/// is killed with SIGKILL, and a survivor's taking the lease over is timed (target: within the
+/// lease + 5 s).
+async fn failover(app: &App, url: &str, dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut settings = (*app.settings).clone();
+    settings.database.engine = Engine::Postgres(PostgresUrl::parse("BENCH_DATABASE_URL", url)?);
+    settings.database.postgres_unfinished = true;
+    settings.alerts.rules.clear();
+    let shop = App::new(
+        store::Store::open(&settings.database).await?,
+        Arc::new(settings),
+        app.clock.clone(),
+    );
+    // A rule that never comes due: the replicas only hold and renew the lease.
+    let config = dir.join("failover.toml");
+    std::fs::write(
+        &config,
+        "[[alerts.rules]]\nname = \"failover\"\nschedule = \"0 0 1 1 *\"\nchannel_id = 1\n",
+    )?;
+    let vars = vec![
+        ("BACKORDER_BOT__DATABASE__URL".to_string(), url.to_string()),
+        (
+            "BACKORDER_BOT__DATABASE__POSTGRES_UNFINISHED".to_string(),
+            "true".to_string(),
+        ),
+        (
+            "BACKORDER_BOT__ALERTS__LEASE".to_string(),
+            format!("{}s", FAILOVER_LEASE.as_secs()),
+        ),
+    ];
+    let config = config.display().to_string();
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        replicas.push((
+            Replica(start_with(&vars, port, &["--config", &config])?),
+            port,
+        ));
+    }
+    let client = reqwest::Client::new();
+    for (_, port) in &replicas {
+        wait_ready(&client, *port).await?;
+    }
+    let leader = wait_leader(&shop, |_| true).await?;
+    let Some(at) = replicas.iter().position(|(r, _)| r.0.id() == leader) else {
+        anyhow::bail!("the lease holder {leader} is not one of the replicas");
+    };
+    // Child::kill is SIGKILL: the leader gets no chance to give the lease up.
+    let (mut killed, _) = replicas.swap_remove(at);
+    killed.0.kill()?;
+    let t = Instant::now();
+    killed.0.wait()?;
+    let survivor = wait_leader(&shop, |pid| pid != leader).await?;
+    let took = t.elapsed();
+    let target = FAILOVER_LEASE + Duration::from_secs(5);
+    outln!(
+        "  failover: leader (pid {leader}) killed with SIGKILL; a survivor (pid {survivor}) took the scheduler lease after {took:.2?} (alerts.lease {FAILOVER_LEASE:?}; target within lease + 5 s = {target:?}: {})",
+        if took <= target { "met" } else { "MISSED" }
+    )?;
+    drop(replicas);
+    shop.store.close().await;
+    Ok(())
+}
+
+/// The pid holding the scheduler's lease once `pick` accepts it (within a minute).
+async fn wait_leader(app: &App, pick: impl Fn(u32) -> bool) -> anyhow::Result<u32> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(pid) = backorder_bot::app::schedule::Scheduler::leader_pid(app).await? {
+            if pick(pid) {
+                return Ok(pid);
+            }
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "no replica took the scheduler lease"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn start(vars: &[(String, String)], port: u16) -> anyhow::Result<Child> {
+    start_with(vars, port, &[])
+}
+
+fn start_with(vars: &[(String, String)], port: u16, args: &[&str]) -> anyhow::Result<Child> {
     Command::new(std::env::current_exe()?)
         .arg("run")
+        .args(args)
         .envs(vars.iter().cloned())
         .env("BACKORDER_BOT__HTTP__BIND", format!("127.0.0.1:{port}"))
         .env("BACKORDER_BOT__SHOP__DEMO_DATA_ON_FIRST_START", "false")

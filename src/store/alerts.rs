@@ -642,24 +642,26 @@ pub struct RunCounts {
     pub resolved: i64,
 }
 
-/// Records the end of a run.
+/// Records the end of the run started (or taken over) at `started`; false when another process
+/// has taken it over since (see [`take_over_run`]): then nothing is written.
 #[allow(clippy::too_many_arguments)]
 pub async fn finish_run(
     conn: &mut Conn,
     id: AlertRunId,
+    started: DateTime<Utc>,
     ok: bool,
     counts: &RunCounts,
     summary: &str,
     post_id: Option<PostId>,
     posted_products: &[ProductId],
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    run!(
+) -> anyhow::Result<bool> {
+    let n = run!(
         conn,
         sqlx::query(
             "UPDATE alert_runs SET status = $2, finished_at = $3, evaluated = $4, firing = $5,
             posted_lines = $6, resolved = $7, summary = $8, post_id = $9, posted_products = $10
-         WHERE id = $1",
+         WHERE id = $1 AND status = $11 AND started_at = $12",
         )
         .bind(id)
         .bind(if ok {
@@ -674,10 +676,55 @@ pub async fn finish_run(
         .bind(counts.resolved)
         .bind(summary)
         .bind(post_id)
-        .bind(id_json(posted_products)),
+        .bind(id_json(posted_products))
+        .bind(RunStatus::Running)
+        .bind(ts(started)),
         execute
     )?;
-    Ok(())
+    Ok(n == 1)
+}
+
+/// A scheduled run still marked running: its process died mid-run, or is running it now.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UnfinishedRun {
+    pub id: AlertRunId,
+    pub rule: String,
+    #[sqlx(try_from = "StoredTs")]
+    pub scheduled_for: DateTime<Utc>,
+}
+
+/// The scheduled (and caught-up) runs marked running. Only the scheduler's lease holder starts
+/// those, so when a process takes the lease over, these are the dead holder's.
+pub async fn unfinished_scheduled_runs(conn: &mut Conn) -> anyhow::Result<Vec<UnfinishedRun>> {
+    Ok(run!(
+        conn,
+        sqlx::query_as(
+            "SELECT id, rule, scheduled_for FROM alert_runs
+             WHERE status = $1 AND scheduled_for IS NOT NULL ORDER BY id",
+        )
+        .bind(RunStatus::Running),
+        fetch_all
+    )?)
+}
+
+/// Makes a running run this process's, as if it started at `now`: the process that started it
+/// can no longer finish it ([`finish_run`] matches the start). False if it finished meanwhile.
+pub async fn take_over_run(
+    conn: &mut Conn,
+    id: AlertRunId,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let n = run!(
+        conn,
+        sqlx::query(
+            "UPDATE alert_runs SET started_at = $2 WHERE id = $1 AND status = $3 AND started_at < $2",
+        )
+        .bind(id)
+        .bind(ts(now))
+        .bind(RunStatus::Running),
+        execute
+    )?;
+    Ok(n == 1)
 }
 
 /// The latest cron time a rule was run for (by schedule or catch-up).
@@ -875,5 +922,20 @@ pub async fn lease_held(conn: &mut Conn, name: &str, now: DateTime<Utc>) -> anyh
         .bind(name)
         .bind(ts(now)),
         fetch_one
+    )?)
+}
+
+/// Who holds the named lease at `now` (`None`: no one, or it expired).
+pub async fn lease_holder(
+    conn: &mut Conn,
+    name: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<String>> {
+    Ok(run!(
+        conn,
+        sqlx::query_scalar("SELECT holder FROM leases WHERE name = $1 AND expires_at > $2")
+            .bind(name)
+            .bind(ts(now)),
+        fetch_optional
     )?)
 }

@@ -417,7 +417,7 @@ fn timestamp(s: &str) -> Option<DateTime<Utc>> {
 }
 
 /// COPY text format: backslash, tab, newline and carriage return escaped; NUL is not text.
-fn escape(s: &str, out: &mut String) -> anyhow::Result<()> {
+pub(super) fn escape(s: &str, out: &mut String) -> anyhow::Result<()> {
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),

@@ -31,14 +31,14 @@ pub async fn stage_sales(conn: &mut Conn, rows: &[SaleIn]) -> anyhow::Result<()>
         conn,
         "import_sales",
         &[
-            "product_id",
-            "order_number",
-            "customer",
-            "qty",
-            "sold_at",
-            "day",
-            "nth",
-            "rows",
+            "product_id INTEGER",
+            "order_number TEXT",
+            "customer TEXT",
+            "qty INTEGER",
+            "sold_at TEXT",
+            "day DATE",
+            "nth INTEGER",
+            "rows INTEGER",
         ],
         rows.iter().map(|r| {
             vec![

@@ -105,9 +105,13 @@ pub async fn begin_products(conn: &mut Conn) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Appends checked rows, in file order, to the staging tables made by [`begin_products`]. The
-/// rows are moved into the statement (the driver would otherwise copy every text value).
+/// Appends checked rows, in file order, to the staging tables made by [`begin_products`]. On
+/// SQLite the rows are moved into the statement (the driver would otherwise copy every text
+/// value); PostgreSQL loads them with `COPY` ([`load_staging`]).
 pub async fn stage_products(conn: &mut Conn, rows: Vec<ProductIn>) -> anyhow::Result<()> {
+    if conn.is_postgres() {
+        return copy_products(conn, &rows).await;
+    }
     let pairs: Vec<(String, String)> = rows
         .iter()
         .flat_map(|r| {
@@ -163,6 +167,157 @@ pub async fn stage_products(conn: &mut Conn, rows: Vec<ProductIn>) -> anyhow::Re
             execute
         )?;
     }
+    Ok(())
+}
+
+/// [`stage_products`] on PostgreSQL: the rows go through [`load_staging`] (`COPY`).
+async fn copy_products(conn: &mut Conn, rows: &[ProductIn]) -> anyhow::Result<()> {
+    load_staging(
+        conn,
+        "import_products",
+        &[
+            "line",
+            "sku",
+            "sku_key",
+            "name",
+            "category",
+            "unit_price_minor",
+            "on_hand",
+            "reorder_point",
+            "safety_stock",
+            "reorder_qty",
+            "lead_time_days",
+            "supplier_id",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                Value::Int(Some(r.line)),
+                Value::Text(Some(&r.sku)),
+                Value::Text(Some(&r.sku_key)),
+                Value::Text(Some(&r.name)),
+                Value::Text(Some(&r.category)),
+                Value::Int(Some(r.unit_price_minor)),
+                Value::Int(r.on_hand),
+                Value::Int(Some(r.reorder_point)),
+                Value::Int(Some(r.safety_stock)),
+                Value::Int(Some(r.reorder_qty)),
+                Value::Int(r.lead_time_days),
+                Value::Int(r.supplier_id.map(|s| s.0)),
+            ]
+        }),
+    )
+    .await?;
+    load_staging(
+        conn,
+        "import_substitutes",
+        &["prod_key", "sub_key"],
+        rows.iter().flat_map(|r| {
+            r.substitutes
+                .iter()
+                .map(|sub| vec![Value::Text(Some(&r.sku_key)), Value::Text(Some(sub))])
+        }),
+    )
+    .await
+}
+
+/// Appends rows to the staging table `table` (made by [`create_staging`]), in order: the one
+/// place the engines load staging tables differently. SQLite: multi-row `INSERT`s of bound
+/// values. PostgreSQL: one `COPY … FROM STDIN` in text format (no statement to parse and plan
+/// per chunk, no parameter limit), sent in chunks of about a megabyte.
+async fn load_staging<'a>(
+    conn: &mut Conn,
+    table: &str,
+    columns: &[&str],
+    rows: impl Iterator<Item = Vec<Value<'a>>>,
+) -> anyhow::Result<()> {
+    let super::Engine::Postgres(pg) = conn.engine() else {
+        return insert_staging(conn, table, columns, rows.collect()).await;
+    };
+    const SEND_BYTES: usize = 1 << 20;
+    let mut copy = pg
+        .copy_in_raw(&format!("COPY {table} ({}) FROM STDIN", columns.join(", ")))
+        .await?;
+    let mut buffer = String::with_capacity(SEND_BYTES + 4096);
+    let mut loaded = Ok(());
+    for row in rows {
+        if let Err(e) = copy_line(&row, &mut buffer) {
+            loaded = Err(e);
+            break;
+        }
+        if buffer.len() >= SEND_BYTES {
+            if let Err(e) = copy.send(buffer.as_bytes()).await {
+                loaded = Err(e.into());
+                break;
+            }
+            buffer.clear();
+        }
+    }
+    if let Err(e) = loaded {
+        let _ = copy.abort("staging rows failed").await;
+        return Err(e.context(format!("cannot load staging table {table}")));
+    }
+    if !buffer.is_empty() {
+        copy.send(buffer.as_bytes()).await?;
+    }
+    copy.finish().await?;
+    Ok(())
+}
+
+/// [`load_staging`] on SQLite: multi-row `INSERT`s, under SQLite's 32,766-parameter limit.
+async fn insert_staging(
+    conn: &mut Conn,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value<'_>>>,
+) -> anyhow::Result<()> {
+    let per_chunk = 30_000 / columns.len().max(1);
+    for chunk in rows.chunks(per_chunk) {
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        values_list(&mut sql, chunk.len(), columns.len());
+        run!(
+            conn,
+            {
+                let mut q = sqlx::query(&sql);
+                for row in chunk {
+                    for v in row {
+                        q = match v {
+                            Value::Text(s) => q.bind(*s),
+                            Value::Int(i) => q.bind(*i),
+                            Value::Bool(b) => q.bind(*b),
+                            Value::Day(d) => q.bind(d.map(super::day)),
+                            Value::Ts(t) => q.bind(t.map(ts)),
+                        };
+                    }
+                }
+                q
+            },
+            execute
+        )?;
+    }
+    Ok(())
+}
+
+/// One row of `COPY`'s text format: cells separated by tabs, `\N` for NULL.
+fn copy_line(row: &[Value<'_>], out: &mut String) -> anyhow::Result<()> {
+    use std::fmt::Write;
+    for (i, v) in row.iter().enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        match v {
+            Value::Text(Some(s)) => super::copy_to::escape(s, out)?,
+            Value::Int(Some(n)) => write!(out, "{n}")?,
+            Value::Bool(Some(b)) => out.push(if *b { 't' } else { 'f' }),
+            Value::Day(Some(d)) => write!(out, "{}", super::day(*d))?,
+            Value::Ts(Some(t)) => write!(out, "{}", ts(*t))?,
+            Value::Text(None)
+            | Value::Int(None)
+            | Value::Bool(None)
+            | Value::Day(None)
+            | Value::Ts(None) => out.push_str("\\N"),
+        }
+    }
+    out.push('\n');
     Ok(())
 }
 
@@ -637,36 +792,39 @@ pub async fn stage_order_lines(conn: &mut Conn, rows: &[OrderLineIn]) -> anyhow:
             order_id INTEGER, db_customer INTEGER, stored_qty INTEGER, reserved INTEGER",
     )
     .await?;
-    for chunk in rows.chunks(CHUNK) {
-        let mut sql = String::from(
-            "INSERT INTO import_order_lines (line, order_number, customer_id, file_customer,
-                first_of_order, ordered_at, product_id, sku, qty, unit_price_minor, earlier_qty) VALUES ",
-        );
-        values_list(&mut sql, chunk.len(), 11);
-        run!(
-            conn,
-            {
-                let mut q = sqlx::query(&sql);
-                for r in chunk {
-                    q = q
-                        .bind(r.line)
-                        .bind(r.order_number.as_str())
-                        .bind(r.customer_id)
-                        .bind(r.file_customer)
-                        .bind(r.first_of_order)
-                        .bind(r.ordered_at.map(ts))
-                        .bind(r.product_id)
-                        .bind(r.sku.as_str())
-                        .bind(r.qty)
-                        .bind(r.unit_price_minor)
-                        .bind(r.earlier_qty);
-                }
-                q
-            },
-            execute
-        )?;
-    }
-    Ok(())
+    load_staging(
+        conn,
+        "import_order_lines",
+        &[
+            "line",
+            "order_number",
+            "customer_id",
+            "file_customer",
+            "first_of_order",
+            "ordered_at",
+            "product_id",
+            "sku",
+            "qty",
+            "unit_price_minor",
+            "earlier_qty",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                Value::Int(Some(r.line)),
+                Value::Text(Some(&r.order_number)),
+                Value::Int(Some(r.customer_id.0)),
+                Value::Int(Some(r.file_customer.0)),
+                Value::Bool(Some(r.first_of_order)),
+                Value::Ts(r.ordered_at),
+                Value::Int(Some(r.product_id.0)),
+                Value::Text(Some(&r.sku)),
+                Value::Int(Some(r.qty)),
+                Value::Int(Some(r.unit_price_minor)),
+                Value::Int(r.earlier_qty),
+            ]
+        }),
+    )
+    .await
 }
 
 /// Writes staged order lines inside the write transaction, the way
@@ -829,8 +987,11 @@ pub async fn apply_order_lines(
     })
 }
 
-/// Loads checked rows of a simple upsert (suppliers, customers) into `temp.<table>`: one column
-/// per value, all text or integer, in file order.
+/// Loads checked rows of a simple upsert (suppliers, customers) into the staging table `table`,
+/// in file order: `columns` are `name TYPE` as [`create_staging`] reads them (`TEXT`, `INTEGER`,
+/// `DATE`), one per value of a row. The types are declared, not read off the first row: a file
+/// whose every row was refused stages none, and the checks that follow still compare typed
+/// columns on PostgreSQL.
 pub(super) async fn stage_rows<'a>(
     conn: &mut Conn,
     table: &str,
@@ -842,43 +1003,12 @@ pub(super) async fn stage_rows<'a>(
         sqlx::query(&format!("DROP TABLE IF EXISTS {table}")),
         execute
     )?;
-    let rows: Vec<Vec<Value<'a>>> = rows.collect();
-    let typed: Vec<String> = columns
+    create_staging(conn, table, &columns.join(", ")).await?;
+    let names: Vec<&str> = columns
         .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let ty = match rows.first().map(|r| r[i]) {
-                Some(Value::Int(_)) => "INTEGER",
-                Some(Value::Day(_)) => "DATE",
-                _ => "TEXT",
-            };
-            format!("{c} {ty}")
-        })
+        .map(|c| c.split_whitespace().next().unwrap_or(c))
         .collect();
-    create_staging(conn, table, &typed.join(", ")).await?;
-    let per_chunk = 30_000 / columns.len().max(1);
-    for chunk in rows.chunks(per_chunk) {
-        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-        values_list(&mut sql, chunk.len(), columns.len());
-        run!(
-            conn,
-            {
-                let mut q = sqlx::query(&sql);
-                for row in chunk {
-                    for v in row {
-                        q = match v {
-                            Value::Text(s) => q.bind(*s),
-                            Value::Int(i) => q.bind(*i),
-                            Value::Day(d) => q.bind(d.map(super::day)),
-                        };
-                    }
-                }
-                q
-            },
-            execute
-        )?;
-    }
-    Ok(())
+    load_staging(conn, table, &names, rows).await
 }
 
 /// A staged cell.
@@ -886,8 +1016,11 @@ pub(super) async fn stage_rows<'a>(
 pub enum Value<'a> {
     Text(Option<&'a str>),
     Int(Option<i64>),
+    Bool(Option<bool>),
     /// A date (text on SQLite, `date` on PostgreSQL).
     Day(Option<NaiveDate>),
+    /// A time (text on SQLite, `timestamptz` on PostgreSQL).
+    Ts(Option<DateTime<Utc>>),
 }
 
 /// Stages checked supplier rows (no write lock needed).
@@ -898,7 +1031,13 @@ pub async fn stage_suppliers(
     stage_rows(
         conn,
         "import_suppliers",
-        &["code", "name", "email", "phone", "lead_time_days"],
+        &[
+            "code TEXT",
+            "name TEXT",
+            "email TEXT",
+            "phone TEXT",
+            "lead_time_days INTEGER",
+        ],
         rows.iter().map(|s| {
             vec![
                 Value::Text(Some(&s.code)),
@@ -943,13 +1082,13 @@ pub async fn stage_customers(
         conn,
         "import_customers",
         &[
-            "external_id",
-            "name",
-            "email",
-            "phone",
-            "tier",
-            "channel",
-            "timezone",
+            "external_id TEXT",
+            "name TEXT",
+            "email TEXT",
+            "phone TEXT",
+            "tier TEXT",
+            "channel TEXT",
+            "timezone TEXT",
         ],
         rows.iter().map(|c| {
             vec![
@@ -1218,8 +1357,25 @@ pub async fn record_po_eta_changes(
             "INSERT INTO eta_history (po_line_id, old_eta, new_eta, cause, actor, reason, created_at)
              VALUES ",
         );
-        let one = concat!("(?, ?, ?, ", sql_word!(cause po_eta_changed), ", ?, ?, ?)");
-        sql.push_str(&vec![one; chunk.len()].join(", "));
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let n = i * 6;
+                format!(
+                    concat!(
+                        "(${}, ${}, ${}, ",
+                        sql_word!(cause po_eta_changed),
+                        ", ${}, ${}, ${})"
+                    ),
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6
+                )
+            })
+            .collect();
+        sql.push_str(&rows.join(", "));
         run!(
             conn,
             {

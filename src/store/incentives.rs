@@ -26,7 +26,7 @@ pub async fn stage_codes(conn: &mut Conn, rows: &[CodeIn]) -> anyhow::Result<()>
     super::import::stage_rows(
         conn,
         "import_discount_codes",
-        &["line", "code", "kind", "percent"],
+        &["line INTEGER", "code TEXT", "kind TEXT", "percent INTEGER"],
         rows.iter().zip(&lines).map(|(r, line)| {
             vec![
                 super::import::Value::Int(Some(*line)),

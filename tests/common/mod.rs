@@ -203,6 +203,29 @@ impl TestApp {
         self.app.store.execute_sql(sql).await.unwrap()
     }
 
+    /// Runs `sql` with text parameters `$1`, `$2`, … bound to `texts`, on either engine.
+    pub async fn exec_texts(&self, sql: &str, texts: &[&str]) -> u64 {
+        use backorder_bot::store::Engine;
+        let mut conn = self.app.store.conn().await.unwrap();
+        match conn.engine() {
+            Engine::Sqlite(c) => {
+                let mut q = sqlx::query(sql);
+                for t in texts {
+                    q = q.bind(*t);
+                }
+                q.execute(&mut *c).await.map(|r| r.rows_affected())
+            }
+            Engine::Postgres(c) => {
+                let mut q = sqlx::query(sql);
+                for t in texts {
+                    q = q.bind(*t);
+                }
+                q.execute(&mut *c).await.map(|r| r.rows_affected())
+            }
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// The rows of `sql` (no parameters), on either engine: `T` decodes on both (text and
     /// integer columns, tuples of them).
     pub async fn rows<T>(&self, sql: &str) -> Vec<T>
