@@ -327,6 +327,9 @@ pub async fn plan(
             let content = match content {
                 Ok(content) => content,
                 Err(e) => {
+                    if let Some(link_id) = link_id {
+                        store::portal::drop_unsent_link(conn, link_id).await?;
+                    }
                     // The template's own error (names the template and the line), no values.
                     plan.failed
                         .push((ids, format!("cannot write the message: {e:#}")));
@@ -563,6 +566,18 @@ pub async fn record(
             error_code: None,
             backorders: &out.told,
         };
+        // The link of a message that surely did not leave goes (never handed over, or refused
+        // by the provider). A passing failure keeps it: a timed-out send may have arrived.
+        let unsent = matches!(
+            delivery,
+            Delivery::Stale
+                | Delivery::OptedOut { .. }
+                | Delivery::Flagged { .. }
+                | Delivery::Dead { .. }
+        );
+        if let (true, Some(link_id)) = (unsent, out.link_id) {
+            store::portal::drop_unsent_link(&mut tx, link_id).await?;
+        }
         match delivery {
             Delivery::Stale => {
                 store::notify::retry_at(
