@@ -914,3 +914,55 @@ async fn the_page_shows_the_discount_code_issued_to_a_backorder() {
     );
     assert!(!html.contains("SORRY<b>"), "escaped: {html}");
 }
+
+/// The page's text as a browser shows it: the entities the one HTML escaper writes, read back.
+fn shown(html: &str) -> String {
+    // `&amp;` last, so an escaped entity reads back as typed.
+    let entities = [
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&quot;", "\""),
+        ("&#x27;", "'"),
+        ("&#x2f;", "/"),
+        ("&amp;", "&"),
+    ];
+    entities
+        .iter()
+        .fold(html.to_string(), |s, (entity, c)| s.replace(entity, c))
+}
+
+#[tokio::test]
+async fn names_from_outside_are_shown_as_typed_and_inert_on_the_page() {
+    let s = serve(None, None, &[]).await;
+    // The first word of a name is what the page greets.
+    let customer =
+        "<script>alert('x')</script>&\"Ada\"@here[claim](https://evil.example/c) Lovelace";
+    let item = "@here <script>alert(1)</script> O'Brien & \"Sons\" [claim](https://evil.example/i)";
+    let substitute = "<img src=x onerror=alert(2)> Tent & 'Co' https://evil.example/s";
+    let sql = |table: &str, name: &str, key: &str| {
+        format!(
+            "UPDATE {table} SET name = '{}' WHERE {key}",
+            name.replace('\'', "''")
+        )
+    };
+    s.t.exec(&sql("customers", customer, "external_id = 'C-1001'"))
+        .await;
+    s.t.exec(&sql("products", item, "sku = 'TENT-2P'")).await;
+    s.t.exec(&sql("products", substitute, "sku = 'TENT-3P'"))
+        .await;
+    let link = link_for(&s.t, "C-1001").await;
+    let (status, html) = get(&link).await;
+    assert_eq!(status, 200, "{html}");
+    let first = customer.split_whitespace().next().unwrap();
+    let text = shown(&html);
+    assert!(text.contains(&format!("Hello {first},")), "{html}");
+    assert!(text.contains(&format!("2 × {item}")), "{html}");
+    assert!(text.contains(substitute), "{html}");
+    for inert in ["<script", "<img", "<a ", "href=\"https://evil"] {
+        assert!(!html.contains(inert), "{inert}: {html}");
+    }
+    assert!(
+        !html.contains("O'Brien") && !html.contains("\"Sons\""),
+        "{html}"
+    );
+}

@@ -200,6 +200,11 @@ async fn an_invalid_number_is_flagged_and_not_texted_again() {
     mock.script([Answer::error(400, 21211)]);
     assert_eq!(round(&t).await.failed, 1);
     assert_eq!(t.scalar("SELECT COUNT(*) FROM flagged_numbers").await, 1);
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM portal_links").await,
+        0,
+        "a refused text leaves no page link"
+    );
     queue_eta(&t, bo, "2027-02-17", "2027-03-01").await;
     assert_eq!(round(&t).await.skipped, 1);
     assert_eq!(mock.count(), 1);
@@ -285,6 +290,7 @@ async fn a_template_that_fails_dead_letters_its_updates_at_once() {
     let r = round(&t).await;
     assert_eq!((r.claimed, r.failed, r.sent), (1, 1, 0));
     assert_eq!(mock.count(), 0, "nothing was sent");
+    assert_eq!(t.scalar("SELECT COUNT(*) FROM portal_links").await, 0);
     let (status, error): (String, String) = t.row("SELECT status, last_error FROM outbox").await;
     assert_eq!(status, "failed");
     assert!(error.contains("backordered.sms.txt"), "{error}");

@@ -3,26 +3,11 @@
 //! [`crate::app::portal`]; this only writes it out.
 
 use crate::app::portal::{Form, Page, PageBackorder};
+use crate::app::templates::html_escape;
 use crate::domain::portal::CancelReason;
 use crate::domain::EtaKind;
 use chrono::NaiveDate;
 use std::fmt::Write;
-
-/// Escapes text for HTML content and attribute values.
-pub fn esc(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Plain, high-contrast, large tap targets; visible focus for keyboard users.
 const STYLE: &str = "body{font-family:system-ui,sans-serif;font-size:1.05rem;line-height:1.5;\
@@ -49,7 +34,7 @@ fn doc(title: &str, body: &str) -> String {
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <meta name=\"robots\" content=\"noindex\">\
 <title>{}</title><style>{STYLE}</style></head>\n<body><main>\n{body}</main></body></html>\n",
-        esc(title)
+        html_escape(title)
     )
 }
 
@@ -57,7 +42,11 @@ fn doc(title: &str, body: &str) -> String {
 pub fn message(title: &str, text: &str) -> String {
     doc(
         title,
-        &format!("<h1>{}</h1>\n<p>{}</p>\n", esc(title), esc(text)),
+        &format!(
+            "<h1>{}</h1>\n<p>{}</p>\n",
+            html_escape(title),
+            html_escape(text)
+        ),
     )
 }
 
@@ -73,17 +62,21 @@ pub fn page(p: &Page, notice: Option<Notice<'_>>) -> String {
     let _ = write!(
         b,
         "<h1>{}: your backorders</h1>\n<p>Hello {},</p>\n",
-        esc(&p.shop),
-        esc(&p.first_name)
+        html_escape(&p.shop),
+        html_escape(&p.first_name)
     );
     if let Some(n) = notice {
-        let _ = writeln!(b, "<p class=\"notice\" role=\"status\">{}</p>", esc(n.text));
+        let _ = writeln!(
+            b,
+            "<p class=\"notice\" role=\"status\">{}</p>",
+            html_escape(n.text)
+        );
     }
     if !p.contacts.is_empty() {
         let _ = writeln!(
             b,
             "<p class=\"muted\">We write to you at {}.</p>",
-            esc(&p.contacts.join(" and "))
+            html_escape(&p.contacts.join(" and "))
         );
     }
     if p.backorders.is_empty() {
@@ -101,19 +94,19 @@ fn hidden(b: &mut String, id: i64, f: &Form) {
         "<input type=\"hidden\" name=\"nonce\" value=\"{}\">\
 <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
 <input type=\"hidden\" name=\"backorder\" value=\"{id}\">",
-        esc(&f.nonce),
-        esc(&f.csrf)
+        html_escape(&f.nonce),
+        html_escape(&f.csrf)
     );
 }
 
 fn backorder(b: &mut String, token: &str, bo: &PageBackorder) {
     let id = bo.id.0;
-    let action = format!("/b/{}", esc(token));
+    let action = format!("/b/{}", html_escape(token));
     let _ = write!(
         b,
         "<section class=\"bo\" aria-labelledby=\"bo{id}\">\n<h2 id=\"bo{id}\">{} × {}</h2>\n",
         bo.qty,
-        esc(&bo.product)
+        html_escape(&bo.product)
     );
     let promise = match (bo.eta, bo.eta_kind) {
         (Some(d), EtaKind::Confirmed) => format!(
@@ -131,7 +124,7 @@ fn backorder(b: &mut String, token: &str, bo: &PageBackorder) {
         let _ = writeln!(
             b,
             "<p>Thanks for waiting: code <strong>{}</strong> gives {}.</p>",
-            esc(&c.code),
+            html_escape(&c.code),
             c.value.in_words()
         );
     }
@@ -160,10 +153,10 @@ fn backorder(b: &mut String, token: &str, bo: &PageBackorder) {
             let _ = writeln!(
                 b,
                 "<label><input type=\"radio\" name=\"sku\" value=\"{}\"{}> {} — {}{}</label>",
-                esc(&o.sku),
+                html_escape(&o.sku),
                 if i == 0 { " checked" } else { "" },
-                esc(&o.name),
-                esc(&o.price),
+                html_escape(&o.name),
+                html_escape(&o.price),
                 if o.substitute {
                     " (recommended substitute)"
                 } else {
@@ -190,7 +183,7 @@ fn backorder(b: &mut String, token: &str, bo: &PageBackorder) {
             b,
             "<option value=\"{}\">{}</option>",
             r.as_str(),
-            esc(r.label())
+            html_escape(r.label())
         );
     }
     b.push_str("</select>\n<button type=\"submit\" class=\"quiet\">Cancel the backorder</button></fieldset></form>\n");
@@ -257,8 +250,9 @@ mod tests {
         };
         let html = page(&p, Some(Notice { text: hostile }));
         assert!(!html.contains("<script>"), "{html}");
-        assert!(html
-            .contains("&lt;script&gt;alert(1)&lt;/script&gt; O&#39;Brien &amp; &quot;Sons&quot;"));
+        assert!(html.contains(
+            "&lt;script&gt;alert(1)&lt;&#x2f;script&gt; O&#x27;Brien &amp; &quot;Sons&quot;"
+        ));
         assert!(html.contains("<html lang=\"en\">"));
         assert!(html.contains("name=\"viewport\""));
         assert!(html.contains("Expected around <strong>Wed 17 Feb 2027</strong>"));

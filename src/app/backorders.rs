@@ -4,6 +4,7 @@ use super::page::{paged, PageRequest, Paged};
 use super::promise::{priority_input, ranked_queue, settle, Cause, Settled};
 use super::{field, Actor, App, AppError, AppResult};
 use crate::domain::audit::AuditEntry;
+use crate::domain::notify::UpdateKind;
 use crate::domain::priority::{manual_points_for, PriorityScore, Reprioritize};
 use crate::domain::{text, BackorderId, BackorderStatus, Money, MovementKind, ReservationStatus};
 use crate::store::backorders::{BackorderRow, Filter, ListOrder};
@@ -304,57 +305,85 @@ pub async fn cancel_in(
             target.status
         )));
     }
-    let now = app.clock.now();
-    release_and_close(tx, &target, &reason, now).await?;
     let product = store::products::by_id(tx, target.product_id)
         .await?
         .map(|p| p.name)
         .unwrap_or_else(|| target.sku.clone());
-    crate::app::notify::queue_cancelled(tx, &target, &product, now).await?;
-    app.wake_dispatcher();
     let lost = Money(target.unit_price_minor).times(target.qty).0;
-    audit::record(
-        tx,
-        &AuditEntry::ok(
-            &actor.name,
-            "cancel_backorder",
-            format!(
-                "backorder {id} ({} × {}, lost sale {lost} minor units)",
-                target.qty, target.sku
-            ),
-        )
-        .because(&reason),
-        now,
+    let entry = AuditEntry::ok(
+        &actor.name,
+        "cancel_backorder",
+        format!(
+            "backorder {id} ({} × {}, lost sale {lost} minor units)",
+            target.qty, target.sku
+        ),
     )
-    .await?;
-    let settled = settle(
+    .because(&reason);
+    let settled = close_in(
         app,
         tx,
-        &[target.product_id],
-        Cause::BackorderClosed,
-        &actor.name,
-        &reason,
-        false,
+        &target,
+        &Closing {
+            actor: &actor.name,
+            reason: &reason,
+            update: UpdateKind::Cancelled,
+            product: &product,
+            entry,
+        },
     )
     .await?;
+    app.wake_dispatcher();
     let row = row(tx, id).await?;
     Ok(Changed { row, settled })
 }
 
-/// Releases what a backorder holds and closes it as cancelled (the caller settles its product).
-pub(crate) async fn release_and_close(
+/// How an active backorder ends: who ends it and why, what its customer is told, what the
+/// audit log records.
+pub(crate) struct Closing<'a> {
+    pub actor: &'a str,
+    pub reason: &'a str,
+    pub update: UpdateKind,
+    /// The product's name, for the customer's update.
+    pub product: &'a str,
+    pub entry: AuditEntry,
+}
+
+/// Closes an active backorder as cancelled inside the caller's transaction: releases what it
+/// holds, queues the customer's update, records the audit entry and settles its product. Ops'
+/// cancel and a customer's switch on their page both end a backorder this way.
+pub(crate) async fn close_in(
+    app: &App,
     tx: &mut store::Conn,
     target: &BackorderRow,
-    reason: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> anyhow::Result<()> {
+    closing: &Closing<'_>,
+) -> AppResult<Settled> {
+    let now = app.clock.now();
     let released =
         store::orders::close_backorder_reservations(tx, target.id, ReservationStatus::Released)
             .await?;
     if released > 0 {
         store::stock::change_allocated(tx, target.product_id, -released).await?;
     }
-    store::backorders::close(tx, target.id, BackorderStatus::Cancelled, reason, now).await
+    store::backorders::close(
+        tx,
+        target.id,
+        BackorderStatus::Cancelled,
+        closing.reason,
+        now,
+    )
+    .await?;
+    crate::app::notify::queue_update(tx, target, closing.update, closing.product, now).await?;
+    audit::record(tx, &closing.entry, now).await?;
+    settle(
+        app,
+        tx,
+        &[target.product_id],
+        Cause::BackorderClosed,
+        closing.actor,
+        closing.reason,
+        false,
+    )
+    .await
 }
 
 /// `/backorder fulfil id:` — ships an allocated backorder: a sale in the ledger.

@@ -3,11 +3,12 @@
 //! two processes nor a restart run a cron time twice.
 
 use super::forecast::{refresh_all, RefreshReport};
+use super::lease::Lease;
 use super::{App, AppResult};
 use crate::domain::alerts::RunStatus;
 use crate::domain::schedule::{self, NotStarted, Trigger};
 use crate::shutdown::Shutdown;
-use crate::store::{alerts as leases, forecasts as store};
+use crate::store::forecasts as store;
 use crate::telemetry::metrics::JobOutcome as Counted;
 use chrono::{DateTime, Duration, Utc};
 
@@ -68,7 +69,7 @@ pub async fn run_job(
 /// The forecast job's scheduler between passes.
 #[derive(Debug)]
 pub struct ForecastScheduler {
-    holder: String,
+    lease: Lease,
     started: DateTime<Utc>,
 }
 
@@ -87,7 +88,7 @@ impl ForecastScheduler {
     /// A scheduler whose process started now.
     pub fn new(app: &App) -> Self {
         Self {
-            holder: format!("{}:{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            lease: Lease::new(store::LEASE),
             started: app.clock.now(),
         }
     }
@@ -109,14 +110,10 @@ impl ForecastScheduler {
         };
         let now = app.clock.now();
         let mut conn = app.store.conn().await?;
-        let leader = leases::try_lease(
-            &mut conn,
-            store::LEASE,
-            &self.holder,
-            now,
-            schedule::lease_until(now),
-        )
-        .await?;
+        let leader = self
+            .lease
+            .take(&mut conn, now, schedule::lease_until(now))
+            .await?;
         let mut ran = None;
         if leader {
             let last = store::last_scheduled(&mut conn).await?;
@@ -155,7 +152,6 @@ impl ForecastScheduler {
 
     /// Gives the lease up so another process can take over at once.
     pub async fn release(&self, app: &App) -> anyhow::Result<()> {
-        let mut conn = app.store.conn().await?;
-        leases::release_lease(&mut conn, store::LEASE, &self.holder).await
+        self.lease.release(app).await
     }
 }

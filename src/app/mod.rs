@@ -11,6 +11,7 @@ pub mod forecast_job;
 pub mod idempotency;
 pub mod import;
 pub mod incentives;
+pub mod lease;
 pub mod notify;
 pub mod orders;
 pub mod page;

@@ -327,6 +327,9 @@ pub async fn plan(
             let content = match content {
                 Ok(content) => content,
                 Err(e) => {
+                    if let Some(link_id) = link_id {
+                        store::portal::drop_unsent_link(conn, link_id).await?;
+                    }
                     // The template's own error (names the template and the line), no values.
                     plan.failed
                         .push((ids, format!("cannot write the message: {e:#}")));
@@ -563,6 +566,18 @@ pub async fn record(
             error_code: None,
             backorders: &out.told,
         };
+        // The link of a message that surely did not leave goes (never handed over, or refused
+        // by the provider). A passing failure keeps it: a timed-out send may have arrived.
+        let unsent = matches!(
+            delivery,
+            Delivery::Stale
+                | Delivery::OptedOut { .. }
+                | Delivery::Flagged { .. }
+                | Delivery::Dead { .. }
+        );
+        if let (true, Some(link_id)) = (unsent, out.link_id) {
+            store::portal::drop_unsent_link(&mut tx, link_id).await?;
+        }
         match delivery {
             Delivery::Stale => {
                 store::notify::retry_at(
@@ -669,16 +684,6 @@ pub async fn record(
     }
     tx.commit().await?;
     Ok(())
-}
-
-/// Queues a `cancelled` update for a backorder (inside the cancelling transaction).
-pub async fn queue_cancelled(
-    conn: &mut Conn,
-    row: &store::backorders::BackorderRow,
-    product: &str,
-    at: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    queue_update(conn, row, UpdateKind::Cancelled, product, at).await
 }
 
 /// Queues an update of `kind` for a backorder, inside the caller's transaction.

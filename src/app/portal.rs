@@ -2,11 +2,10 @@
 //! the choices a customer makes there (switch to an in-stock alternative, cancel, keep waiting)
 //! or by replying `1` to an SMS that offered a switch.
 
-use super::backorders::{cancel_in, release_and_close};
+use super::backorders::{cancel_in, close_in, Closing};
 use super::incentives::IssuedCode;
 use super::notify::queue_update;
 use super::orders::{place_line, OrderLineInput};
-use super::promise::{settle, Cause};
 use super::{Actor, App, AppError, AppResult};
 use crate::domain::audit::AuditEntry;
 use crate::domain::contact::{mask_email, mask_phone};
@@ -99,28 +98,37 @@ pub async fn offer_for(
     if b.status != BackorderStatus::Open {
         return Ok(None);
     }
-    Ok(alternatives(conn, b.product_id)
+    let category = category_of(conn, b.product_id).await?;
+    Ok(takers(conn, b.product_id, &category, b.qty)
         .await?
         .into_iter()
-        .find(|a| a.available >= b.qty)
-        .map(|a| (a.id, a.name)))
+        .next()
+        .map(|(a, _)| (a.id, a.name)))
 }
 
-async fn alternatives(
+/// The alternatives that can take a backorder of `qty` of a product whole: in stock with at
+/// least `qty` free, its substitutes first (`true`), then products of its category. The page's
+/// offers, the SMS offer and the switch all read this one list.
+async fn takers(
     conn: &mut Conn,
     product_id: ProductId,
-) -> anyhow::Result<Vec<store::products::Alternative>> {
-    let category = store::products::by_id(conn, product_id)
-        .await?
-        .map(|p| p.category)
-        .unwrap_or_default();
+    category: &str,
+    qty: i64,
+) -> anyhow::Result<Vec<(store::products::Alternative, bool)>> {
     Ok(
-        store::products::alternatives_in_stock(conn, product_id, &category, ALTERNATIVES)
+        store::products::alternatives_in_stock(conn, product_id, category, ALTERNATIVES)
             .await?
             .into_iter()
-            .map(|(a, _)| a)
+            .filter(|(a, _)| a.available >= qty)
             .collect(),
     )
+}
+
+async fn category_of(conn: &mut Conn, product_id: ProductId) -> anyhow::Result<String> {
+    Ok(store::products::by_id(conn, product_id)
+        .await?
+        .map(|p| p.category)
+        .unwrap_or_default())
 }
 
 /// Alternatives the page offers per backorder (substitutes, then as many of the category).
@@ -245,22 +253,16 @@ pub async fn page(app: &App, raw_token: &str) -> Result<Page, PortalError> {
                 to: h.new_eta,
             })
             .collect();
-        let offers = store::products::alternatives_in_stock(
-            &mut conn,
-            b.product_id,
-            &b.category,
-            ALTERNATIVES,
-        )
-        .await?
-        .into_iter()
-        .filter(|(a, _)| a.available >= b.qty)
-        .map(|(a, substitute)| Offer {
-            price: Money(a.unit_price_minor).format(currency),
-            sku: a.sku,
-            name: a.name,
-            substitute,
-        })
-        .collect();
+        let offers = takers(&mut conn, b.product_id, &b.category, b.qty)
+            .await?
+            .into_iter()
+            .map(|(a, substitute)| Offer {
+                price: Money(a.unit_price_minor).format(currency),
+                sku: a.sku,
+                name: a.name,
+                substitute,
+            })
+            .collect();
         backorders.push(PageBackorder {
             id: b.id,
             product: b.product,
@@ -411,11 +413,13 @@ async fn apply(
     );
     let (text, post) = match choice {
         Choice::Switch(sku) => {
-            let alt = alternatives(tx, target.product_id)
+            let category = category_of(tx, target.product_id).await?;
+            let alt = takers(tx, target.product_id, &category, target.qty)
                 .await?
                 .into_iter()
+                .map(|(a, _)| a)
                 .find(|a| a.sku.eq_ignore_ascii_case(sku.trim()));
-            let Some(alt) = alt.filter(|a| a.available >= target.qty) else {
+            let Some(alt) = alt else {
                 return Ok(Outcome::NotDone(format!(
                     "Sorry, {} just sold out. Your backorder is unchanged.",
                     if sku.trim().is_empty() {
@@ -447,32 +451,26 @@ async fn apply(
                     target.order_number, alt.sku
                 )));
             }
-            let line_id = placed.line_id;
+            store::portal::mark_switched(tx, target.id, placed.line_id).await?;
             let reason = format!("switched to {} by the customer", alt.sku);
-            release_and_close(tx, &target, &reason, now).await?;
-            store::portal::mark_switched(tx, target.id, line_id).await?;
-            queue_update(tx, &target, UpdateKind::Switched, &product, now).await?;
-            audit::record(
-                tx,
-                &AuditEntry::ok(
-                    ACTOR,
-                    "switch_backorder",
-                    format!(
-                        "backorder {} ({} × {}) to {} × {} reserved",
-                        target.id, target.qty, target.sku, target.qty, alt.sku
-                    ),
-                ),
-                now,
-            )
-            .await?;
-            settle(
+            close_in(
                 app,
                 tx,
-                &[target.product_id],
-                Cause::BackorderClosed,
-                ACTOR,
-                &reason,
-                false,
+                &target,
+                &Closing {
+                    actor: ACTOR,
+                    reason: &reason,
+                    update: UpdateKind::Switched,
+                    product: &product,
+                    entry: AuditEntry::ok(
+                        ACTOR,
+                        "switch_backorder",
+                        format!(
+                            "backorder {} ({} × {}) to {} × {} reserved",
+                            target.id, target.qty, target.sku, target.qty, alt.sku
+                        ),
+                    ),
+                },
             )
             .await?;
             (

@@ -9,6 +9,7 @@
 //! left to the next start's catch-up.
 
 use crate::app::alerts::{resume_run, run_rule, RunOutcome};
+use crate::app::lease::Lease;
 use crate::app::App;
 use crate::domain::schedule::{self, Trigger};
 use crate::shutdown::Shutdown;
@@ -21,7 +22,7 @@ pub const LEASE: &str = "alert-scheduler";
 /// The scheduler's state between passes.
 #[derive(Debug)]
 pub struct Scheduler {
-    holder: String,
+    lease: Lease,
     started: DateTime<Utc>,
     /// Held the lease at the last pass: taking it from someone else means completing the runs
     /// they left.
@@ -49,7 +50,7 @@ impl Scheduler {
     /// A scheduler whose process started now.
     pub fn new(app: &App) -> Self {
         Self {
-            holder: format!("{}:{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            lease: Lease::new(LEASE),
             started: app.clock.now(),
             leading: false,
         }
@@ -57,7 +58,7 @@ impl Scheduler {
 
     /// This process's lease holder id.
     pub fn holder(&self) -> &str {
-        &self.holder
+        self.lease.holder()
     }
 
     /// One pass: take or renew the lease, run the rules that are due, say when to come back.
@@ -74,7 +75,7 @@ impl Scheduler {
         let now = app.clock.now();
         let mut conn = app.store.conn().await?;
         let lease = app.settings.alerts.lease;
-        let leader = store::try_lease(&mut conn, LEASE, &self.holder, now, now + lease).await?;
+        let leader = self.lease.take(&mut conn, now, now + lease).await?;
         // Renewed (or tried for) three times per lease: a follower takes over within the lease
         // of the leader's death, not at its next half-minute pass.
         let renew = (lease / 3).to_std().unwrap_or_default();
@@ -170,7 +171,6 @@ impl Scheduler {
 
     /// Gives the lease up so another process can take over at once.
     pub async fn release(&self, app: &App) -> anyhow::Result<()> {
-        let mut conn = app.store.conn().await?;
-        store::release_lease(&mut conn, LEASE, &self.holder).await
+        self.lease.release(app).await
     }
 }

@@ -4,6 +4,7 @@
 //! `service` lease row fresh ([`Heartbeat`]); `console` and `ask` read that row to tell the
 //! operator when their customer updates wait for a service that is not there ([`queued_note`]).
 
+use crate::app::lease::Lease;
 use crate::app::App;
 use crate::store::{alerts as leases, notify};
 use std::time::Duration;
@@ -18,14 +19,14 @@ pub const LEASE_FOR: Duration = Duration::from_secs(30);
 /// The running service's mark in the database.
 #[derive(Debug)]
 pub struct Heartbeat {
-    holder: String,
+    lease: Lease,
 }
 
 impl Heartbeat {
     /// A heartbeat for this process.
     pub fn new() -> Self {
         Self {
-            holder: format!("{}:{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            lease: Lease::new(LEASE),
         }
     }
 
@@ -34,14 +35,13 @@ impl Heartbeat {
         let now = app.clock.now();
         let until = now + chrono::Duration::from_std(LEASE_FOR)?;
         let mut conn = app.store.conn().await?;
-        leases::try_lease(&mut conn, LEASE, &self.holder, now, until).await?;
+        self.lease.take(&mut conn, now, until).await?;
         Ok(())
     }
 
     /// Gives the lease up: the service is stopping.
     pub async fn release(&self, app: &App) -> anyhow::Result<()> {
-        let mut conn = app.store.conn().await?;
-        leases::release_lease(&mut conn, LEASE, &self.holder).await
+        self.lease.release(app).await
     }
 }
 

@@ -170,6 +170,13 @@ pub fn auto_escape(name: &str) -> AutoEscape {
     }
 }
 
+/// Outside text → HTML text or attribute value. It is minijinja's own escaper, the one every
+/// value of an `*.html` template goes through, so the e-mail and the customer's page
+/// (`adapters::portal_html`) escape alike: `&`, `<`, `>`, quotes and `/` become entities.
+pub fn html_escape(raw: &str) -> String {
+    minijinja::HtmlEscape(raw).to_string()
+}
+
 /// The compiled templates.
 #[derive(Debug)]
 pub struct Templates {

@@ -103,6 +103,28 @@ pub fn parse_ordered_at(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, 
     check_ordered_at(parse_timestamp(raw)?, now)
 }
 
+/// A level at the end of each day `first..=last`, oldest first: `before` (the level before
+/// `first`) plus every change `(day, units)` up to that day. Several changes on one day add up;
+/// changes outside the range are ignored.
+pub fn running_total(
+    first: NaiveDate,
+    last: NaiveDate,
+    before: i64,
+    changes: &[(NaiveDate, i64)],
+) -> Vec<(NaiveDate, i64)> {
+    let mut out = Vec::new();
+    let mut level = before;
+    for day in first.iter_days().take_while(|d| *d <= last) {
+        level += changes
+            .iter()
+            .filter(|(d, _)| *d == day)
+            .map(|(_, n)| n)
+            .sum::<i64>();
+        out.push((day, level));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +170,26 @@ mod tests {
             Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap()
         );
         assert!(parse_ordered_at("2026-11-20T10:00:00+02:00", now).is_ok());
+    }
+
+    #[test]
+    fn a_running_total_adds_each_days_changes_to_the_level_before() {
+        let changes = [
+            (d("2026-12-02"), 3),
+            (d("2026-12-02"), -1),
+            (d("2026-12-04"), -2),
+            (d("2026-11-30"), 100),
+            (d("2026-12-09"), 100),
+        ];
+        assert_eq!(
+            running_total(d("2026-12-01"), d("2026-12-04"), 5, &changes),
+            vec![
+                (d("2026-12-01"), 5),
+                (d("2026-12-02"), 7),
+                (d("2026-12-03"), 7),
+                (d("2026-12-04"), 5),
+            ]
+        );
+        assert!(running_total(d("2026-12-04"), d("2026-12-01"), 5, &changes).is_empty());
     }
 }

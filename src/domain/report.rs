@@ -4,7 +4,7 @@
 
 use super::notify::MessageStatus;
 use super::{Money, ParseError};
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 
 /// How many days back a report looks: 1 to 365.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,25 +296,12 @@ pub fn open_per_day(
     opened: &[(NaiveDate, i64)],
     closed: &[(NaiveDate, i64)],
 ) -> Vec<(NaiveDate, i64)> {
-    let mut out = Vec::new();
-    let mut open = open_before;
-    let mut day = first;
-    while day <= last {
-        let on = |events: &[(NaiveDate, i64)]| -> i64 {
-            events
-                .iter()
-                .filter(|(d, _)| *d == day)
-                .map(|(_, n)| n)
-                .sum()
-        };
-        open += on(opened) - on(closed);
-        out.push((day, open));
-        day = match day.checked_add_days(Days::new(1)) {
-            Some(d) => d,
-            None => break,
-        };
-    }
-    out
+    let changes: Vec<(NaiveDate, i64)> = opened
+        .iter()
+        .copied()
+        .chain(closed.iter().map(|&(d, n)| (d, -n)))
+        .collect();
+    super::date::running_total(first, last, open_before, &changes)
 }
 
 #[cfg(test)]

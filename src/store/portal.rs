@@ -53,6 +53,21 @@ pub async fn link_sent(conn: &mut Conn, link_id: i64, message_id: MessageId) -> 
     Ok(())
 }
 
+/// Deletes the link of a message that did not leave (nobody holds its token, and no choice was
+/// made through it).
+pub async fn drop_unsent_link(conn: &mut Conn, link_id: i64) -> anyhow::Result<()> {
+    run!(
+        conn,
+        sqlx::query(
+            "DELETE FROM portal_links WHERE id = $1 AND message_id IS NULL
+             AND NOT EXISTS (SELECT 1 FROM portal_actions a WHERE a.link_id = portal_links.id)"
+        )
+        .bind(link_id),
+        execute
+    )?;
+    Ok(())
+}
+
 /// A stored link.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LinkRow {

@@ -13,24 +13,12 @@ pub fn on_hand_history(
     from: NaiveDate,
     today: NaiveDate,
 ) -> Vec<(NaiveDate, i64)> {
-    let mut out = Vec::new();
-    let mut level = on_hand_now;
-    let mut day = today;
-    while day >= from {
-        out.push((day, level));
-        let net: i64 = net_by_day
-            .iter()
-            .filter(|(d, _)| *d == day)
-            .map(|(_, q)| q)
-            .sum();
-        level -= net;
-        match day.pred_opt() {
-            Some(d) => day = d,
-            None => break,
-        }
-    }
-    out.reverse();
-    out
+    let moved: i64 = net_by_day
+        .iter()
+        .filter(|(d, _)| (from..=today).contains(d))
+        .map(|(_, q)| q)
+        .sum();
+    crate::domain::date::running_total(from, today, on_hand_now - moved, net_by_day)
 }
 
 /// Free stock projected at the start of one day.
