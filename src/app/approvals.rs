@@ -81,6 +81,7 @@ pub async fn judge(
     what: &str,
 ) -> AppResult<Option<Held>> {
     let now = app.clock.now();
+    stored::count_change_for_the_planner(conn, change.mark).await?;
     for old in stored::held_batches_touched_since(conn, change.mark, change.backorders).await? {
         stored::settle_rows(
             conn,

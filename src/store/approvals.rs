@@ -72,6 +72,24 @@ macro_rules! moved_by_change {
     };
 }
 
+/// Updates a change may write before the statements below first ask the planner to count them
+/// ([`super::refresh_planner_statistics`]): an ETA fan-out writes one per backorder.
+const MANY_UPDATES: i64 = 10_000;
+
+/// Call before the statements below when the change may have written many updates (after `mark`).
+pub async fn count_change_for_the_planner(conn: &mut Conn, mark: i64) -> anyhow::Result<()> {
+    let written: i64 = run!(
+        conn,
+        sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) - $1 FROM outbox")
+            .bind(mark),
+        fetch_one
+    )?;
+    if written > MANY_UPDATES {
+        super::refresh_planner_statistics(conn, "outbox").await?;
+    }
+    Ok(())
+}
+
 /// The held batches with an update about a backorder whose promise the change moved (the rows
 /// above `mark`; backorders above `backorder_mark` are the change's own).
 pub async fn held_batches_touched_since(

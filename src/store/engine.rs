@@ -343,6 +343,17 @@ pub fn time_minus_days(conn: &Conn, at: &str, days: &str) -> String {
     }
 }
 
+/// After a statement wrote many rows of `table` in the open transaction: on PostgreSQL the planner
+/// is told of them (`ANALYZE`, which counts the transaction's own rows), since statistics from
+/// before would call them few and pick nested loops that take seconds at 100,000 rows. SQLite's
+/// planner needs nothing.
+pub async fn refresh_planner_statistics(conn: &mut Conn, table: &str) -> anyhow::Result<()> {
+    if let Engine::Postgres(c) = conn.engine() {
+        sqlx::query(&format!("ANALYZE {table}")).execute(c).await?;
+    }
+    Ok(())
+}
+
 /// After rows went into `table` with explicit ids: on PostgreSQL its identity continues past
 /// the largest id (SQLite's INTEGER PRIMARY KEY does so by itself).
 pub async fn continue_ids(conn: &mut Conn, table: &str) -> anyhow::Result<()> {
