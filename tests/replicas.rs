@@ -17,7 +17,7 @@ use mock_twilio::MockTwilio;
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::fake_discord::{FakeDiscord, Invoker, GUILD};
+use support::fake_discord::{FakeDiscord, Invoker, GUILD, OPS_ROLE};
 
 /// A fresh database on the test server; `None` (after saying why) without one.
 async fn database(test: &str) -> Option<String> {
@@ -305,6 +305,144 @@ async fn stock_arriving_at_two_replicas_at_once_is_allocated_exactly() {
 
 /// Discord's interactions sent round-robin to three replicas (no gateway connection): each
 /// replica verifies the signature and answers, and every answer is the same one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receive_commands_at_two_replicas_at_once_allocate_exactly() {
+    let Some(url) = database("replicas: concurrent /receive").await else {
+        return;
+    };
+    const WAITING: usize = 30;
+    const UNITS: usize = 40;
+    let t = app_on(&url).await;
+    t.import("suppliers", "code,name\nACME,Acme\n")
+        .await
+        .unwrap();
+    t.import(
+        "products",
+        "sku,name,unit_price,on_hand,supplier\nLAMP,Lamp,10.00,0,ACME\n",
+    )
+    .await
+    .unwrap();
+    t.import(
+        "purchase-orders",
+        &format!("po,supplier,sku,qty\nPO-L,ACME,LAMP,{UNITS}\n"),
+    )
+    .await
+    .unwrap();
+    let mut customers = String::from("id,name,email,channel,timezone\n");
+    let mut orders = String::from("order,customer,sku,qty\n");
+    for i in 0..WAITING {
+        customers.push_str(&format!("C{i},Customer {i},c{i}@example.com,email,UTC\n"));
+        orders.push_str(&format!("SO{i},C{i},LAMP,1\n"));
+    }
+    t.import("customers", &customers).await.unwrap();
+    t.import("orders", &orders).await.unwrap();
+
+    let fake = FakeDiscord::start().await;
+    let mut vars = fake.settings_vars();
+    vars.push((
+        "BACKORDER_BOT__DISCORD__GATEWAY".to_string(),
+        "false".to_string(),
+    ));
+    let client = reqwest::Client::new();
+    let ports = [free_port(), free_port()];
+    let mut replicas: Vec<Child> = ports.iter().map(|p| replica(&url, *p, &vars)).collect();
+    for p in ports {
+        wait_ready(&client, p).await;
+    }
+    // `/receive PO-L sku:LAMP qty:1`, forty times at once, spread over the two replicas.
+    let ops = Invoker::guild(GUILD, vec![OPS_ROLE]);
+    let sends = (0..UNITS).map(|i| {
+        let endpoint = format!("http://127.0.0.1:{}/discord/interactions", ports[i % 2]);
+        let fake = &fake;
+        let ops = &ops;
+        async move {
+            fake.post_command(
+                &endpoint,
+                "receive",
+                json!([{"name": "po", "type": 3, "value": "PO-L"},
+                       {"name": "sku", "type": 3, "value": "LAMP"},
+                       {"name": "qty", "type": 4, "value": 1}]),
+                ops,
+            )
+            .await
+        }
+    });
+    for (_, status, answer) in futures::future::join_all(sends).await {
+        assert_eq!(
+            (status, answer["type"].as_u64()),
+            (200, Some(5)),
+            "{answer:#}"
+        );
+    }
+    // Each deferred answer is completed by editing the original response.
+    let answered = || {
+        fake.requests()
+            .iter()
+            .filter(|r| r.method == "PATCH" && r.path.ends_with("/messages/@original"))
+            .count()
+    };
+    common::wait_until("forty answers", Duration::from_secs(60), || {
+        answered() >= UNITS
+    })
+    .await;
+    for r in &mut replicas {
+        r.kill().unwrap();
+        r.wait().unwrap();
+    }
+    let received: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH" && r.path.ends_with("/messages/@original"))
+        .collect();
+    for r in &received {
+        let title = r.body["embeds"][0]["title"].as_str().unwrap_or_default();
+        assert!(
+            title.contains("PO-L"),
+            "every /receive succeeded: {:#}",
+            r.body
+        );
+    }
+    let lamp = "(SELECT id FROM products WHERE sku = 'LAMP')";
+    assert_eq!(
+        t.scalar(&format!(
+            "SELECT qty_received FROM po_lines WHERE product_id = {lamp}"
+        ))
+        .await,
+        UNITS as i64,
+        "the line received each unit once"
+    );
+    assert_eq!(
+        t.scalar(&format!(
+            "SELECT on_hand FROM stock_positions WHERE product_id = {lamp}"
+        ))
+        .await,
+        UNITS as i64
+    );
+    assert_eq!(
+        t.scalar(&format!(
+            "SELECT allocated FROM stock_positions WHERE product_id = {lamp}"
+        ))
+        .await,
+        WAITING as i64,
+        "allocated is exactly what the backorders hold"
+    );
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM backorders WHERE status = 'allocated'")
+            .await,
+        WAITING as i64,
+        "every waiting backorder got its unit, none got two"
+    );
+    assert_eq!(
+        t.scalar(
+            "SELECT COUNT(*) FROM backorder_counts c WHERE c.n <> \
+             (SELECT COUNT(*) FROM backorders b WHERE b.status = c.status)"
+        )
+        .await,
+        0,
+        "backorder_counts agree with the backorders"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interactions_sent_round_robin_to_three_replicas_all_answer() {
     let Some(url) = database("replicas: interactions round-robin").await else {
