@@ -191,8 +191,8 @@ struct Spelling {
     greatest: &'static str,
     /// Whole days from today ($1, a date) to the date `x`.
     days_from_today: fn(x: &str) -> String,
-    /// The date `n` days after today ($1).
-    today_plus: fn(n: &str) -> String,
+    /// Its dialect, for what every statement spells alike (today plus N days).
+    dialect: super::Dialect,
     /// The text values of the JSON array bound as `$n`, as a subquery.
     json_texts: fn(n: usize) -> String,
     /// One JSON array (as text) of a group's rows, each the JSON array of `columns`.
@@ -203,7 +203,7 @@ impl Spelling {
     const SQLITE: Spelling = Spelling {
         greatest: "max",
         days_from_today: |x| format!("CAST(julianday({x}) - julianday($1) AS INTEGER)"),
-        today_plus: |n| format!("date($1, '+' || {n} || ' days')"),
+        dialect: super::Dialect::Sqlite,
         json_texts: |n| format!("(SELECT value FROM json_each(${n}))"),
         pack: |columns| format!("'[' || group_concat(json_array({columns}), ',') || ']'"),
     };
@@ -211,7 +211,7 @@ impl Spelling {
     const POSTGRES: Spelling = Spelling {
         greatest: "GREATEST",
         days_from_today: |x| format!("({x} - $1)"),
-        today_plus: |n| format!("($1 + CAST({n} AS INTEGER))"),
+        dialect: super::Dialect::Postgres,
         json_texts: |n| format!("(SELECT jsonb_array_elements_text(${n}::jsonb))"),
         pack: |columns| format!("json_agg(json_build_array({columns}))::text"),
     };
@@ -222,7 +222,7 @@ fn evaluation_sql_with(sp: &Spelling) -> String {
     let Spelling {
         greatest,
         days_from_today,
-        today_plus,
+        dialect,
         json_texts,
         pack,
     } = sp;
@@ -230,7 +230,7 @@ fn evaluation_sql_with(sp: &Spelling) -> String {
     let available = super::stock::AVAILABLE;
     let latest_eta = days_from_today("MAX(eta)");
     let next_eta_in = days_from_today("next_eta");
-    let lead_end = today_plus("COALESCE(c.lead_time_days, s.lead_time_days, 14)");
+    let lead_end = dialect.date_plus_days("$1", "COALESCE(c.lead_time_days, s.lead_time_days, 14)");
     let categories = json_texts(2);
     let suppliers = json_texts(3);
     let packed = pack(

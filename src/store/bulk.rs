@@ -206,7 +206,7 @@ pub async fn bench_backorders(
         .bind(now_s),
         fetch_one
     )?;
-    let eta = super::date_plus_days(conn, "$4", "10");
+    let eta = super::Dialect::of(conn).date_plus_days("$4", "10");
     run!(
         conn,
         sqlx::query(&format!(
@@ -219,7 +219,7 @@ pub async fn bench_backorders(
         execute
     )?;
     let seq = "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < $1)";
-    let ordered_at = super::time_minus_days(conn, "$3", "i % 60");
+    let ordered_at = super::Dialect::of(conn).time_minus_days("$3", "i % 60");
     run!(conn, sqlx::query(&format!("{seq} INSERT INTO orders (order_number, customer_id, ordered_at)
         SELECT $2 || '-' || i, (SELECT id FROM customers WHERE external_id = 'BENCH-C' || (1 + i % 1000)),
             {ordered_at} FROM seq"))

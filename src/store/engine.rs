@@ -323,23 +323,44 @@ pub fn json_member(conn: &Conn, column: &str, key: &str) -> String {
     }
 }
 
-/// SQL for the date `days` (an integer expression) after the time or date `at` (UTC):
-/// SQLite `date(at, '+N days')`, PostgreSQL `date` arithmetic (sessions run in UTC).
-pub fn date_plus_days(conn: &Conn, at: &str, days: &str) -> String {
-    if conn.is_postgres() {
-        format!("(CAST({at} AS date) + CAST({days} AS integer))")
-    } else {
-        format!("date({at}, '+' || ({days}) || ' days')")
-    }
+/// The SQL dialect a statement's text is built in: from a connection ([`Dialect::of`]), or
+/// named where the text is built once per engine and kept (`alerts::evaluation_sql`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
 }
 
-/// SQL for the time `days` (an integer expression) before the time `at`, as the store keeps
-/// times: SQLite RFC 3339 text, PostgreSQL `timestamptz`.
-pub fn time_minus_days(conn: &Conn, at: &str, days: &str) -> String {
-    if conn.is_postgres() {
-        format!("(CAST({at} AS timestamptz) - CAST({days} AS integer) * INTERVAL '1 day')")
-    } else {
-        format!("strftime('%Y-%m-%dT%H:%M:%SZ', {at}, '-' || ({days}) || ' days')")
+impl Dialect {
+    /// The dialect of `conn`'s engine.
+    pub fn of(conn: &Conn) -> Self {
+        if conn.is_postgres() {
+            Dialect::Postgres
+        } else {
+            Dialect::Sqlite
+        }
+    }
+
+    /// SQL for the date `days` (an integer expression) after the time or date `at` (UTC):
+    /// SQLite `date(at, '+N days')`, PostgreSQL `date` arithmetic (sessions run in UTC).
+    pub fn date_plus_days(self, at: &str, days: &str) -> String {
+        match self {
+            Dialect::Postgres => format!("(CAST({at} AS date) + CAST({days} AS integer))"),
+            Dialect::Sqlite => format!("date({at}, '+' || ({days}) || ' days')"),
+        }
+    }
+
+    /// SQL for the time `days` (an integer expression) before the time `at`, as the store keeps
+    /// times: SQLite RFC 3339 text, PostgreSQL `timestamptz`.
+    pub fn time_minus_days(self, at: &str, days: &str) -> String {
+        match self {
+            Dialect::Postgres => {
+                format!("(CAST({at} AS timestamptz) - CAST({days} AS integer) * INTERVAL '1 day')")
+            }
+            Dialect::Sqlite => {
+                format!("strftime('%Y-%m-%dT%H:%M:%SZ', {at}, '-' || ({days}) || ' days')")
+            }
+        }
     }
 }
 

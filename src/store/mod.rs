@@ -45,8 +45,8 @@ use std::str::FromStr;
 pub(crate) use engine::dialect;
 pub(crate) use engine::run;
 pub use engine::{
-    begin_on, continue_ids, date_plus_days, json_member, refresh_planner_statistics, sqlite_only,
-    table_rows, time_minus_days, Begin, Conn, Engine, Pooled, Tx,
+    begin_on, continue_ids, json_member, refresh_planner_statistics, sqlite_only, table_rows,
+    Begin, Conn, Dialect, Engine, Pooled, Tx,
 };
 pub use types::{
     day, id_json, parse_day, ts, RowId, StoredDay, StoredDiscordId, StoredIds, StoredOptDay,
