@@ -58,6 +58,56 @@ async fn app_on(url: &str) -> common::TestApp {
 }
 
 /// A replica: `backorder-bot run` on `url`, serving HTTP on `port`.
+/// `waiting` customers, each with one open backorder of a LAMP (the shop has none on hand).
+async fn waiting_for_lamps(t: &common::TestApp, waiting: usize) {
+    let mut customers = String::from("id,name,email,channel,timezone\n");
+    let mut orders = String::from("order,customer,sku,qty\n");
+    for i in 0..waiting {
+        customers.push_str(&format!("C{i},Customer {i},c{i}@example.com,email,UTC\n"));
+        orders.push_str(&format!("SO{i},C{i},LAMP,1\n"));
+    }
+    t.import("customers", &customers).await.unwrap();
+    t.import("orders", &orders).await.unwrap();
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM backorders WHERE status = 'open'")
+            .await,
+        waiting as i64
+    );
+}
+
+/// After `units` lamps arrived for `waiting` one-lamp backorders: on hand is `units`, every
+/// backorder holds its lamp and none holds two, and the counts the set-based triggers keep
+/// (migration 0004) agree with the rows.
+async fn assert_lamps_allocated_exactly(t: &common::TestApp, units: usize, waiting: usize) {
+    let lamp = |column: &str| {
+        format!(
+            "SELECT {column} FROM stock_positions sp JOIN products p ON p.id = sp.product_id \
+             WHERE p.sku = 'LAMP'"
+        )
+    };
+    assert_eq!(t.scalar(&lamp("on_hand")).await, units as i64);
+    assert_eq!(
+        t.scalar(&lamp("allocated")).await,
+        waiting as i64,
+        "allocated is exactly what the backorders hold"
+    );
+    assert_eq!(
+        t.scalar("SELECT COUNT(*) FROM backorders WHERE status = 'allocated'")
+            .await,
+        waiting as i64,
+        "every waiting backorder got its lamp"
+    );
+    assert_eq!(
+        t.scalar(
+            "SELECT COUNT(*) FROM backorder_counts c WHERE c.n <> \
+             (SELECT COUNT(*) FROM backorders b WHERE b.status = c.status)"
+        )
+        .await,
+        0,
+        "backorder_counts agree with the backorders"
+    );
+}
+
 fn replica(url: &str, port: u16, extra: &[(String, String)]) -> Child {
     replica_with(url, port, extra, &[])
 }
@@ -229,19 +279,7 @@ async fn stock_arriving_at_two_replicas_at_once_is_allocated_exactly() {
     )
     .await
     .unwrap();
-    let mut customers = String::from("id,name,email,channel,timezone\n");
-    let mut orders = String::from("order,customer,sku,qty\n");
-    for i in 0..WAITING {
-        customers.push_str(&format!("C{i},Customer {i},c{i}@example.com,email,UTC\n"));
-        orders.push_str(&format!("SO{i},C{i},LAMP,1\n"));
-    }
-    t.import("customers", &customers).await.unwrap();
-    t.import("orders", &orders).await.unwrap();
-    assert_eq!(
-        t.scalar("SELECT COUNT(*) FROM backorders WHERE status = 'open'")
-            .await,
-        WAITING as i64
-    );
+    waiting_for_lamps(&t, WAITING).await;
 
     let client = reqwest::Client::new();
     let ports = [free_port(), free_port()];
@@ -272,43 +310,17 @@ async fn stock_arriving_at_two_replicas_at_once_is_allocated_exactly() {
         r.kill().unwrap();
         r.wait().unwrap();
     }
-    assert_eq!(
-        t.scalar("SELECT on_hand FROM stock_positions sp JOIN products p ON p.id = sp.product_id WHERE p.sku = 'LAMP'")
-            .await,
-        UNITS as i64
-    );
-    assert_eq!(
-        t.scalar("SELECT COUNT(*) FROM backorders WHERE status = 'allocated'")
-            .await,
-        WAITING as i64,
-        "every waiting backorder got its unit"
-    );
-    assert_eq!(
-        t.scalar("SELECT allocated FROM stock_positions sp JOIN products p ON p.id = sp.product_id WHERE p.sku = 'LAMP'")
-            .await,
-        WAITING as i64,
-        "allocated is exactly what the backorders hold"
-    );
+    assert_lamps_allocated_exactly(&t, UNITS, WAITING).await;
     assert_eq!(
         t.scalar("SELECT COUNT(*) FROM stock_movements WHERE kind = 'adjustment' AND qty = 1")
             .await,
         UNITS as i64,
         "each request applied once"
     );
-    // The counts the set-based triggers keep (migration 0004) agree with the rows.
-    assert_eq!(
-        t.scalar(
-            "SELECT COUNT(*) FROM backorder_counts c WHERE c.n <> \
-             (SELECT COUNT(*) FROM backorders b WHERE b.status = c.status)"
-        )
-        .await,
-        0,
-        "backorder_counts agree with the backorders"
-    );
 }
 
-/// Discord's interactions sent round-robin to three replicas (no gateway connection): each
-/// replica verifies the signature and answers, and every answer is the same one.
+/// Forty `/receive` commands (Discord interactions over HTTP) at two replicas at once, for a PO
+/// line of 40 lamps that 30 backorders wait for: each unit is received once, allocated exactly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn receive_commands_at_two_replicas_at_once_allocate_exactly() {
     let Some(url) = database("replicas: concurrent /receive").await else {
@@ -332,14 +344,7 @@ async fn receive_commands_at_two_replicas_at_once_allocate_exactly() {
     )
     .await
     .unwrap();
-    let mut customers = String::from("id,name,email,channel,timezone\n");
-    let mut orders = String::from("order,customer,sku,qty\n");
-    for i in 0..WAITING {
-        customers.push_str(&format!("C{i},Customer {i},c{i}@example.com,email,UTC\n"));
-        orders.push_str(&format!("SO{i},C{i},LAMP,1\n"));
-    }
-    t.import("customers", &customers).await.unwrap();
-    t.import("orders", &orders).await.unwrap();
+    waiting_for_lamps(&t, WAITING).await;
 
     let fake = FakeDiscord::start().await;
     let mut vars = fake.settings_vars();
@@ -406,47 +411,20 @@ async fn receive_commands_at_two_replicas_at_once_allocate_exactly() {
             r.body
         );
     }
-    let lamp = "(SELECT id FROM products WHERE sku = 'LAMP')";
     assert_eq!(
-        t.scalar(&format!(
-            "SELECT qty_received FROM po_lines WHERE product_id = {lamp}"
-        ))
+        t.scalar(
+            "SELECT qty_received FROM po_lines WHERE product_id = \
+             (SELECT id FROM products WHERE sku = 'LAMP')"
+        )
         .await,
         UNITS as i64,
         "the line received each unit once"
     );
-    assert_eq!(
-        t.scalar(&format!(
-            "SELECT on_hand FROM stock_positions WHERE product_id = {lamp}"
-        ))
-        .await,
-        UNITS as i64
-    );
-    assert_eq!(
-        t.scalar(&format!(
-            "SELECT allocated FROM stock_positions WHERE product_id = {lamp}"
-        ))
-        .await,
-        WAITING as i64,
-        "allocated is exactly what the backorders hold"
-    );
-    assert_eq!(
-        t.scalar("SELECT COUNT(*) FROM backorders WHERE status = 'allocated'")
-            .await,
-        WAITING as i64,
-        "every waiting backorder got its unit, none got two"
-    );
-    assert_eq!(
-        t.scalar(
-            "SELECT COUNT(*) FROM backorder_counts c WHERE c.n <> \
-             (SELECT COUNT(*) FROM backorders b WHERE b.status = c.status)"
-        )
-        .await,
-        0,
-        "backorder_counts agree with the backorders"
-    );
+    assert_lamps_allocated_exactly(&t, UNITS, WAITING).await;
 }
 
+/// Discord's interactions sent round-robin to three replicas (no gateway connection): each
+/// replica verifies the signature and answers, and every answer is the same one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interactions_sent_round_robin_to_three_replicas_all_answer() {
     let Some(url) = database("replicas: interactions round-robin").await else {
