@@ -78,16 +78,7 @@ const MANY_UPDATES: i64 = 10_000;
 
 /// Call before the statements below when the change may have written many updates (after `mark`).
 pub async fn count_change_for_the_planner(conn: &mut Conn, mark: i64) -> anyhow::Result<()> {
-    let written: i64 = run!(
-        conn,
-        sqlx::query_scalar("SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) - $1 FROM outbox")
-            .bind(mark),
-        fetch_one
-    )?;
-    if written > MANY_UPDATES {
-        super::refresh_planner_statistics(conn, "outbox").await?;
-    }
-    Ok(())
+    super::refresh_planner_statistics(conn, "outbox", mark, MANY_UPDATES).await
 }
 
 /// The held batches with an update about a backorder whose promise the change moved (the rows

@@ -364,13 +364,26 @@ impl Dialect {
     }
 }
 
-/// After a statement wrote many rows of `table` in the open transaction: on PostgreSQL the planner
-/// is told of them (`ANALYZE`, which counts the transaction's own rows), since statistics from
-/// before would call them few and pick nested loops that take seconds at 100,000 rows. SQLite's
-/// planner needs nothing.
-pub async fn refresh_planner_statistics(conn: &mut Conn, table: &str) -> anyhow::Result<()> {
+/// When the open transaction wrote more than `many` rows of `table` (ids above `mark`): on
+/// PostgreSQL the planner is told of them (`ANALYZE`, which counts the transaction's own rows),
+/// since statistics from before would call them few and pick nested loops that take seconds at
+/// 100,000 rows. SQLite's planner needs nothing, so it asks nothing.
+pub async fn refresh_planner_statistics(
+    conn: &mut Conn,
+    table: &str,
+    mark: i64,
+    many: i64,
+) -> anyhow::Result<()> {
     if let Engine::Postgres(c) = conn.engine() {
-        sqlx::query(&format!("ANALYZE {table}")).execute(c).await?;
+        let written: i64 = sqlx::query_scalar(&format!(
+            "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) - $1 FROM {table}"
+        ))
+        .bind(mark)
+        .fetch_one(&mut *c)
+        .await?;
+        if written > many {
+            sqlx::query(&format!("ANALYZE {table}")).execute(c).await?;
+        }
     }
     Ok(())
 }
